@@ -1,0 +1,46 @@
+"""Provides the `reviewkit` command: a click group whose subcommands live one module per stage."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import click
+
+from reviewkit import __version__
+from reviewkit.cli.common import CliState, run_guarded
+
+#: Each module holds the commands of one stage and exposes `register(group)`.
+#: Adding a stage's commands is one line here.
+COMMAND_MODULES: tuple[str, ...] = (
+    "reviewkit.cli.project",
+    "reviewkit.cli.meta",
+    "reviewkit.cli.rob",
+)
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="reviewkit")
+@click.option(
+    "-C", "--review", "review", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="The review folder (holding review.toml). Default: the current folder.",
+)
+@click.option("--reviewer", default=None, help="Act as this reviewer (default: from your user config).")
+@click.pass_context
+def cli(ctx: click.Context, review: Path | None, reviewer: str | None) -> None:
+    """reviewkit: a systematic review from search to meta-analysis. With no command, opens the TUI."""
+    ctx.obj = CliState(review=review or Path.cwd(), reviewer=reviewer)
+    if ctx.invoked_subcommand is None:
+        from reviewkit.cli.project import open_tui  # the TUI is imported only when it is wanted
+
+        run_guarded(lambda: open_tui(ctx.obj))
+
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(_name).register(cli)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli.main(args=sys.argv[1:], prog_name="reviewkit")

@@ -1,0 +1,90 @@
+"""Provides the project commands: init, status, and opening the TUI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from reviewkit.cli.common import CliState, run_guarded
+from reviewkit.config import load_user_config
+from reviewkit.services.project import init_review, open_review
+from reviewkit.services.status import ReviewStatus, StageCounts, review_status
+
+
+def open_tui(state: CliState) -> None:
+    """Open the TUI on the review (Textual is imported only here)."""
+    from reviewkit.tui.app import make_app
+
+    review = open_review(state.review)
+    reviewer = state.reviewer or load_user_config().reviewer
+    make_app(review, reviewer=reviewer).run()
+
+
+@click.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--protocol", "protocol_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None, help="Protocol to start from (default: the worked example, baricitinib for AD).",
+)
+def init(folder: Path, protocol_file: Path | None) -> None:
+    """Create a review in FOLDER: its review.toml and its database."""
+
+    def go() -> None:
+        review = init_review(folder, protocol_file)
+        click.echo(f"Created review '{review.protocol.title}' in {review.folder}")
+        click.echo(f"  protocol: {review.protocol_path}")
+        click.echo(f"  database: {review.database}")
+        click.echo(f"Next: reviewkit -C {folder} status")
+
+    run_guarded(go)
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON, for scripts.")
+@click.pass_obj
+def status(state: CliState, as_json: bool) -> None:
+    """Print the counts at each PRISMA stage as they stand."""
+
+    def go() -> None:
+        counts = review_status(open_review(state.review))
+        if as_json:
+            click.echo(json.dumps(counts.as_dict(), indent=2))
+        else:
+            click.echo(format_status(counts))
+
+    run_guarded(go)
+
+
+def format_status(s: ReviewStatus) -> str:
+    """A readable table of the counts."""
+    lines = [s.title, f"database: {s.database}", ""]
+    lines.append(f"Identified           {s.identified:>8}")
+    for source, n in sorted(s.identified_by_source.items()):
+        lines.append(f"  {source:<19}{n:>8}")
+    lines.append(f"Records              {s.records:>8}")
+    lines.append(f"Duplicates removed   {s.duplicates_removed:>8}"
+                 + (f"   ({s.pending_duplicate_pairs} pairs to check)" if s.pending_duplicate_pairs else ""))
+    lines.append(f"Records screened     {s.after_dedup:>8}")
+    lines += _stage_lines("Title/abstract", s.ta)
+    lines += _stage_lines("Full text", s.ft)
+    lines.append(f"Studies included     {s.studies:>8}")
+    return "\n".join(lines)
+
+
+def _stage_lines(name: str, c: StageCounts) -> list[str]:
+    return [
+        f"{name}",
+        f"  included           {c.included:>8}",
+        f"  excluded           {c.excluded:>8}",
+        f"  conflicts          {c.conflict:>8}",
+        f"  in progress        {c.in_progress:>8}",
+        f"  not started        {c.unscreened:>8}",
+    ]
+
+
+def register(group: click.Group) -> None:
+    """Add this module's commands to the top-level group."""
+    group.add_command(init)
+    group.add_command(status)

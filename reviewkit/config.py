@@ -1,0 +1,68 @@
+"""Provides the per-user settings (who I am, my NCBI email and key, my key bindings), kept outside reviews."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from platformdirs import user_config_path
+
+from reviewkit.errors import ReviewkitError
+
+CONFIG_ENV = "REVIEWKIT_CONFIG"
+_KNOWN = {"reviewer", "ncbi_email", "ncbi_api_key", "keys"}
+
+
+@dataclass(frozen=True)
+class UserConfig:
+    """What belongs to the person, not to the review.
+
+    Read from `config.toml` in the platform's config folder (on Linux `$XDG_CONFIG_HOME/reviewkit/`,
+    usually `~/.config/reviewkit/config.toml`), or the file named by `REVIEWKIT_CONFIG`.
+    """
+
+    #: The reviewer name used when --reviewer is not given.
+    reviewer: str | None = None
+    #: NCBI asks every E-utilities user for a contact email.
+    ncbi_email: str | None = None
+    #: An NCBI API key raises the rate limit from 3 to 10 requests per second.
+    ncbi_api_key: str | None = None
+    #: Key bindings: action name → key (e.g. include = "y").
+    keys: dict[str, str] = field(default_factory=dict)
+
+
+def config_path() -> Path:
+    """Where the user config lives."""
+    override = os.environ.get(CONFIG_ENV)
+    return Path(override) if override else user_config_path("reviewkit") / "config.toml"
+
+
+def load_user_config(path: Path | None = None) -> UserConfig:
+    """Read the user config; a missing file is an empty config, a bad one a clear error."""
+    path = path or config_path()
+    if not path.exists():
+        return UserConfig(ncbi_api_key=os.environ.get("NCBI_API_KEY"))
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ReviewkitError(f"not valid TOML: {exc}", where=str(path)) from None
+    unknown = set(data) - _KNOWN
+    if unknown:
+        raise ReviewkitError(
+            f"unknown setting(s) {', '.join(sorted(unknown))}",
+            where=str(path), hint=f"known settings: {', '.join(sorted(_KNOWN))}",
+        )
+    keys = data.get("keys", {})
+    if not isinstance(keys, dict) or not all(isinstance(v, str) for v in keys.values()):
+        raise ReviewkitError("[keys] must map action names to key names", where=str(path))
+    for name in ("reviewer", "ncbi_email", "ncbi_api_key"):
+        if name in data and not isinstance(data[name], str):
+            raise ReviewkitError(f"'{name}' must be a string", where=str(path))
+    return UserConfig(
+        reviewer=data.get("reviewer"),
+        ncbi_email=data.get("ncbi_email"),
+        ncbi_api_key=data.get("ncbi_api_key") or os.environ.get("NCBI_API_KEY"),
+        keys=dict(keys),
+    )

@@ -1,0 +1,62 @@
+"""Provides the screening rules: what a record's independent decisions add up to, at one stage."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+Decision = Literal["include", "exclude", "maybe"]
+Stage = Literal["ta", "ft"]
+Outcome = Literal["unscreened", "in_progress", "conflict", "included", "excluded"]
+
+DECISIONS: tuple[Decision, ...] = ("include", "exclude", "maybe")
+STAGES: dict[Stage, str] = {"ta": "title/abstract", "ft": "full text"}
+
+#: "maybe" moves a record forward like "include" (as reviewers expect from Covidence and Rayyan);
+#: it is kept and shown as maybe, but it does not conflict with an include.
+_FORWARD = frozenset({"include", "maybe"})
+
+
+@dataclass(frozen=True, slots=True)
+class RecordScreening:
+    """Where one record stands at one stage."""
+
+    outcome: Outcome
+    #: How many independent decisions it has, and how many the protocol asks for.
+    decided: int
+    required: int
+    adjudicated: bool = False
+
+
+def resolve(
+    decisions: Mapping[str, Decision], required: int, adjudication: Decision | None = None
+) -> RecordScreening:
+    """Combine reviewers' current decisions (reviewer → decision) and an adjudication, if any.
+
+    An adjudication is final. Otherwise the record waits until `required` reviewers have
+    decided; then agreement decides it, and a forward/exclude split is a conflict.
+    """
+    n = len(decisions)
+    if adjudication is not None:
+        outcome: Outcome = "excluded" if adjudication == "exclude" else "included"
+        return RecordScreening(outcome, n, required, adjudicated=True)
+    if n == 0:
+        return RecordScreening("unscreened", 0, required)
+    if n < required:
+        return RecordScreening("in_progress", n, required)
+    forward = {d in _FORWARD for d in decisions.values()}
+    if forward == {True}:
+        return RecordScreening("included", n, required)
+    if forward == {False}:
+        return RecordScreening("excluded", n, required)
+    return RecordScreening("conflict", n, required)
+
+
+def is_blind_to_others(own: Decision | None, outcome: Outcome) -> bool:
+    """Whether a reviewer must not see other reviewers' decisions on a record.
+
+    Blinding holds until the reviewer has decided themselves and the record has all the
+    decisions it needs (a conflict, or agreement): only then may decisions be compared.
+    """
+    return own is None or outcome in ("unscreened", "in_progress")

@@ -1,0 +1,108 @@
+"""Provides the review handle: opening and creating a review folder (protocol + database)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlmodel import select
+
+from reviewkit.errors import ReviewkitError
+from reviewkit.protocol import PROTOCOL_FILE, Protocol, load_protocol
+from reviewkit.store.db import make_engine, migrate, session_scope, sqlite_url
+from reviewkit.store.tables import ReviewerRow
+
+#: The example protocol `reviewkit init` uses when no --protocol is given.
+EXAMPLE_PROTOCOL = Path(__file__).resolve().parent.parent / "protocols" / "baricitinib-ad.toml"
+#: Overrides the protocol's database_url (CI runs the whole suite against PostgreSQL this way).
+DATABASE_URL_ENV = "REVIEWKIT_DATABASE_URL"
+
+
+@dataclass(frozen=True)
+class Review:
+    """An open review: its folder, protocol and database engine. Services take this handle.
+
+    Folder layout::
+
+        review.toml     the protocol (question, sources, eligibility, reviewers, form, analyses)
+        reviewkit.db    the SQLite database, unless the protocol's database_url points elsewhere
+        exports/        what `reviewkit export`, `prisma` and `analyze` write
+    """
+
+    folder: Path
+    protocol: Protocol
+    engine: Engine
+
+    @property
+    def protocol_path(self) -> Path:
+        """Where the protocol lives."""
+        return self.folder / PROTOCOL_FILE
+
+    @property
+    def exports(self) -> Path:
+        """The folder for exported files (created on demand)."""
+        path = self.folder / "exports"
+        path.mkdir(exist_ok=True)
+        return path
+
+    @property
+    def database(self) -> str:
+        """The database in use, for display (no password)."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+
+def database_url_for(folder: Path, protocol: Protocol) -> str:
+    """The database URL: the environment override, the protocol's database_url, or the folder's file."""
+    return os.environ.get(DATABASE_URL_ENV) or protocol.database_url or sqlite_url(folder)
+
+
+def open_review(folder: Path) -> Review:
+    """Open the review in `folder`: load its protocol, connect, and bring the schema up to date."""
+    folder = folder.resolve()
+    protocol_path = folder / PROTOCOL_FILE
+    if not protocol_path.exists():
+        raise ReviewkitError(
+            f"no review here: {protocol_path} does not exist",
+            hint="pass the review folder with -C DIR, or create one with `reviewkit init DIR`",
+        )
+    protocol = load_protocol(protocol_path)
+    engine = make_engine(database_url_for(folder, protocol))
+    migrate(engine)
+    review = Review(folder=folder, protocol=protocol, engine=engine)
+    sync_reviewers(review)
+    return review
+
+
+def init_review(folder: Path, protocol_file: Path | None = None) -> Review:
+    """Create a review folder from a protocol (the worked example's by default) and its database."""
+    source = protocol_file or EXAMPLE_PROTOCOL
+    load_protocol(source)  # refuse a bad protocol before creating anything
+    target = folder / PROTOCOL_FILE
+    if target.exists():
+        raise ReviewkitError(
+            f"{target} already exists", hint="open it with `reviewkit -C DIR status`, or pick a new folder"
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+    return open_review(folder)
+
+
+def sync_reviewers(review: Review) -> None:
+    """Make every reviewer named in the protocol a row (roles follow the protocol; none are deleted)."""
+    wanted = {r.name: list(r.roles) for r in review.protocol.reviewers}
+    with session_scope(review.engine) as session:
+        have = {row.name: row for row in session.exec(select(ReviewerRow))}
+    if all(name in have and have[name].roles == roles for name, roles in wanted.items()):
+        return
+    with session_scope(review.engine, write=True) as session:
+        have = {row.name: row for row in session.exec(select(ReviewerRow))}
+        for name, roles in wanted.items():
+            row = have.get(name)
+            if row is None:
+                session.add(ReviewerRow(name=name, roles=roles))
+            elif row.roles != roles:
+                row.roles = roles
+                session.add(row)

@@ -1,0 +1,131 @@
+"""Provides the database engine (SQLite by default, PostgreSQL by URL), sessions and schema migration."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
+
+from reviewkit.errors import ReviewkitError
+
+DB_FILE = "reviewkit.db"
+#: How long a writer waits for another process's write to finish before giving up (ms).
+#: Reviewers' writes are tiny; 30 s only matters under a bulk import.
+BUSY_TIMEOUT_MS = 30_000
+
+
+def sqlite_url(folder: Path) -> str:
+    """The URL of the review's embedded database file."""
+    return f"sqlite:///{(folder / DB_FILE).resolve()}"
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine for `url` with the settings several reviewer processes need."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+        _configure_sqlite(engine)
+        return engine
+    if url.startswith("postgresql://"):
+        # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2.
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    try:
+        return create_engine(url, pool_pre_ping=True)
+    except Exception as exc:  # a malformed URL or a missing driver
+        raise ReviewkitError(f"cannot use database_url {url!r}: {exc}") from None
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin, so a write
+        # session can take the write lock up front (BEGIN IMMEDIATE) instead of failing with
+        # "database is locked" when it upgrades a read lock while another process writes.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")  # readers never block the writer, nor it them
+        cur.execute("PRAGMA synchronous=NORMAL")  # durable at each WAL checkpoint; safe with WAL
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        immediate = conn.get_execution_options().get("sqlite_immediate", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@contextmanager
+def session_scope(engine: Engine, *, write: bool = False) -> Iterator[Session]:
+    """One transaction: committed when the block ends, rolled back (nothing written) on any error.
+
+    `write=True` takes SQLite's write lock at the start, which waits (busy timeout) for other
+    writers rather than failing mid-transaction.
+    """
+    session = Session(engine, expire_on_commit=False)
+    try:
+        if write and engine.dialect.name == "sqlite":
+            session.connection(execution_options={"sqlite_immediate": True})
+        yield session
+        session.commit()
+    except OperationalError as exc:
+        session.rollback()
+        raise ReviewkitError(f"database error: {exc.orig}") from exc
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def _alembic_config(engine: Engine) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    config.attributes["engine"] = engine
+    return config
+
+
+def head_revision() -> str:
+    """The newest schema revision this version of reviewkit knows."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory(str(Path(__file__).parent / "migrations"))
+    head = script.get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema revision the database is at (None for an empty database)."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to this version's head; refuse a database written by a newer reviewkit."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    current = current_revision(engine)
+    script = ScriptDirectory(str(Path(__file__).parent / "migrations"))
+    if current is not None and script.get_revision(current) is None:
+        raise ReviewkitError(
+            f"the database is at schema revision {current}, which this reviewkit does not know",
+            hint="upgrade reviewkit: the review was written by a newer version",
+        )
+    if current == script.get_current_head():
+        return
+    command.upgrade(_alembic_config(engine), "head")
+
+
+def table_names(engine: Engine) -> list[str]:
+    """The tables present in the database."""
+    return sorted(inspect(engine).get_table_names())

@@ -1,0 +1,98 @@
+"""Provides the read queries several services share (counts, current decisions, duplicates)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from reviewkit.store.tables import (
+    AdjudicationRow,
+    DuplicateGroupRow,
+    DuplicateMemberRow,
+    DuplicatePairRow,
+    RecordRow,
+    ScreeningDecisionRow,
+    SourceRunRow,
+    StudyReportRow,
+)
+
+
+def identified_by_source(session: Session) -> dict[str, int]:
+    """Records brought by complete imports and searches, per source name."""
+    out: dict[str, int] = defaultdict(int)
+    for source, count in session.exec(
+        select(SourceRunRow.source, func.sum(SourceRunRow.record_count))
+        .where(SourceRunRow.status == "complete")
+        .group_by(SourceRunRow.source)
+    ):
+        out[source] += int(count or 0)
+    return dict(out)
+
+
+def record_ids(session: Session) -> set[int]:
+    """Every record's id."""
+    return set(session.exec(select(RecordRow.id)))  # type: ignore[arg-type]
+
+
+def removed_duplicates(session: Session) -> set[int]:
+    """Ids of records removed as duplicates (members of a live group other than its primary)."""
+    rows = session.exec(
+        select(DuplicateMemberRow.record_id, DuplicateGroupRow.primary_record_id)
+        .join(DuplicateGroupRow, col(DuplicateMemberRow.group_id) == col(DuplicateGroupRow.id))
+        .where(col(DuplicateGroupRow.undone_at).is_(None))
+    )
+    return {rid for rid, primary in rows if rid != primary}
+
+
+def pending_duplicate_pairs(session: Session) -> int:
+    """Candidate pairs waiting for a human."""
+    return int(
+        session.exec(
+            select(func.count()).select_from(DuplicatePairRow).where(DuplicatePairRow.status == "pending")
+        ).one()
+    )
+
+
+def current_decisions(session: Session, stage: str) -> dict[int, dict[int, str]]:
+    """record → reviewer id → that reviewer's latest decision at the stage (retractions dropped)."""
+    latest: dict[tuple[int, int], str] = {}
+    rows = session.exec(
+        select(
+            ScreeningDecisionRow.record_id, ScreeningDecisionRow.reviewer_id,
+            ScreeningDecisionRow.decision,
+        )
+        .where(ScreeningDecisionRow.stage == stage)
+        .order_by(col(ScreeningDecisionRow.id))
+    )
+    for record_id, reviewer_id, decision in rows:
+        latest[(record_id, reviewer_id)] = decision
+    out: dict[int, dict[int, str]] = defaultdict(dict)
+    for (record_id, reviewer_id), decision in latest.items():
+        if decision != "retracted":
+            out[record_id][reviewer_id] = decision
+    return dict(out)
+
+
+def adjudications(session: Session, stage: str) -> dict[int, str]:
+    """record → the adjudicator's latest decision at the stage."""
+    rows = session.exec(
+        select(AdjudicationRow.record_id, AdjudicationRow.decision)
+        .where(AdjudicationRow.stage == stage)
+        .order_by(col(AdjudicationRow.id))
+    )
+    return dict(rows.all())
+
+
+def studies_of_reports(session: Session, report_ids: set[int]) -> set[int]:
+    """Studies that any of these records report (links not rejected)."""
+    if not report_ids:
+        return set()
+    return set(
+        session.exec(
+            select(StudyReportRow.study_id)
+            .where(col(StudyReportRow.record_id).in_(report_ids))
+            .where(StudyReportRow.status != "rejected")
+        )
+    )

@@ -1,0 +1,45 @@
+"""Provides ReviewkitApp, the Textual shell that opens a review on its dashboard, and its factory."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+
+from reviewkit.services.project import Review
+from reviewkit.tui.screens.dashboard import DashboardScreen
+from reviewkit.tui.screens.help import HelpScreen
+
+
+class ReviewkitApp(App[None]):
+    """The reviewkit terminal UI: a dashboard of the PRISMA stages and a screen per stage."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "reviewkit"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(self, review: Review, *, reviewer: str | None = None) -> None:
+        super().__init__()
+        self.review = review
+        #: Who is using the app; screens act as this reviewer.
+        self.reviewer = reviewer
+        self.sub_title = review.protocol.title
+
+    def on_mount(self) -> None:
+        """Open on the dashboard."""
+        self.push_screen(DashboardScreen(self.review, reviewer=self.reviewer))
+
+    def action_help(self) -> None:
+        """Show the keys of the current screen and the app."""
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self.screen.active_bindings))
+
+
+def make_app(review: Review, *, reviewer: str | None = None) -> ReviewkitApp:
+    """Build the app; the CLI and the tests build it the same way."""
+    return ReviewkitApp(review, reviewer=reviewer)

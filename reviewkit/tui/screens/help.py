@@ -1,0 +1,46 @@
+"""Provides the help screen: the keys of the screen below and of the app."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+
+class HelpScreen(ModalScreen[None]):
+    """Lists every key that works on the screen it was opened from."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss", "Close"),
+        Binding("question_mark", "dismiss", "Close", show=False),
+        Binding("q", "dismiss", "Close", show=False),
+    ]
+
+    def __init__(self, bindings: dict[str, Any]) -> None:
+        super().__init__()
+        self._lines = help_lines(bindings)
+
+    def compose(self) -> ComposeResult:
+        """A box of key → action lines."""
+        with VerticalScroll(id="help-box"):
+            yield Static("[b]Keys[/b]\n\n" + "\n".join(self._lines), id="help-text")
+
+    def action_dismiss(self, result: None = None) -> None:  # type: ignore[override]
+        """Close the help."""
+        self.dismiss(None)
+
+
+def help_lines(bindings: dict[str, Any]) -> list[str]:
+    """One line per distinct key: its display and description."""
+    lines = []
+    for key, active in bindings.items():
+        binding = active.binding
+        if not binding.description:
+            continue
+        shown = binding.key_display or key
+        lines.append(f"  [b]{shown:<10}[/b] {binding.description}")
+    return lines

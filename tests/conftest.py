@@ -1,0 +1,75 @@
+"""Shared fixtures: the fixtures folder, databases (SQLite always, PostgreSQL when configured), reviews."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+#: A PostgreSQL URL on a server where the tests may create and drop scratch databases.
+#: CI sets it (.ci/run); without it the PostgreSQL variants skip, so a plain `pytest` passes.
+PG_ENV = "REVIEWKIT_TEST_DATABASE_URL"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_config(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never read the developer's own config or database override."""
+    monkeypatch.setenv("REVIEWKIT_CONFIG", str(tmp_path_factory.mktemp("cfg") / "config.toml"))
+    monkeypatch.delenv("REVIEWKIT_DATABASE_URL", raising=False)
+    monkeypatch.delenv("NCBI_API_KEY", raising=False)
+
+
+def _pg_scratch_database() -> Iterator[str]:
+    from sqlalchemy import create_engine, text
+
+    admin_url = os.environ[PG_ENV]
+    if admin_url.startswith("postgresql://"):
+        admin_url = "postgresql+psycopg://" + admin_url.removeprefix("postgresql://")
+    name = f"rk_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    base = admin_url.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database: a SQLite file, and (when configured) a PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'reviewkit.db'}"
+        return
+    if not os.environ.get(PG_ENV):
+        pytest.skip(f"PostgreSQL not configured: set {PG_ENV} to run the store tests on it")
+    yield from _pg_scratch_database()
+
+
+@pytest.fixture
+def review_dir(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A new review folder from the example protocol, on each database in turn."""
+    from reviewkit.services.project import init_review
+
+    if not database_url.startswith("sqlite"):
+        monkeypatch.setenv("REVIEWKIT_DATABASE_URL", database_url)
+    folder = tmp_path / "review"
+    init_review(folder)
+    return folder
+
+
+@pytest.fixture
+def review(review_dir: Path):  # noqa: ANN201 - a services.project.Review
+    """The opened review of review_dir."""
+    from reviewkit.services.project import open_review
+
+    r = open_review(review_dir)
+    yield r
+    r.engine.dispose()

@@ -1,0 +1,61 @@
+"""Pilot tests for the TUI shell: the dashboard and the help screen."""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable, Static
+
+from reviewkit.services.project import Review
+from reviewkit.store.db import session_scope
+from reviewkit.store.tables import RecordRow, SourceRunRow
+from reviewkit.tui.app import make_app
+from reviewkit.tui.screens.dashboard import DashboardScreen
+from reviewkit.tui.screens.help import HelpScreen
+
+
+def _cells(table: DataTable[str]) -> dict[str, list[str]]:
+    return {str(table.get_row_at(i)[0]): [str(c) for c in table.get_row_at(i)] for i in range(table.row_count)}
+
+
+async def test_dashboard_shows_title_and_live_counts(review: Review) -> None:
+    """The dashboard shows the review's title and counts; new records appear on refresh."""
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        title = screen.query_one("#review-title", Static)
+        assert "Baricitinib" in str(title.render())
+        rows = _cells(screen.query_one("#stages", DataTable))
+        assert rows["Identified"][1] == "0"
+        with session_scope(review.engine, write=True) as s:
+            run = SourceRunRow(kind="import", source="PubMed", status="complete", record_count=2)
+            s.add(run)
+            s.flush()
+            s.add(RecordRow(title="a", first_run_id=run.id))
+            s.add(RecordRow(title="b", first_run_id=run.id))
+        await pilot.press("r")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        rows = _cells(screen.query_one("#stages", DataTable))
+        assert rows["Identified"][1] == "2"
+        assert "PubMed 2" in rows["Identified"][2]
+        assert rows["Records screened"][1] == "2"
+
+
+async def test_help_lists_keys_and_closes(review: Review) -> None:
+    """? opens a help screen listing the keys; escape closes it; q quits."""
+    app = make_app(review)
+    async with app.run_test() as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        text = str(app.screen.query_one("#help-text", Static).render())
+        assert "Refresh" in text and "Quit" in text
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, DashboardScreen)
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
