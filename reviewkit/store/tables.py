@@ -25,16 +25,20 @@ def utcnow() -> datetime:
 
 
 def _ts(**kw: Any) -> Any:
-    return Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False, **kw))
+    # The column default serves bulk (Core) inserts, which skip the model's default_factory.
+    return Field(
+        default_factory=utcnow,
+        sa_column=Column(DateTime(timezone=True), nullable=False, default=utcnow, **kw),
+    )
 
 
 def _json(default: Any = None) -> Any:
     factory = (lambda: list(default)) if isinstance(default, list) else (lambda: dict(default or {}))
-    return Field(default_factory=factory, sa_column=Column(JSON, nullable=False))
+    return Field(default_factory=factory, sa_column=Column(JSON, nullable=False, default=factory))
 
 
 def _text() -> Any:
-    return Field(default="", sa_column=Column(Text, nullable=False))
+    return Field(default="", sa_column=Column(Text, nullable=False, default=""))
 
 
 class ReviewerRow(SQLModel, table=True):

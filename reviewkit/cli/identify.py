@@ -1,0 +1,67 @@
+"""Provides `reviewkit import`: export files into the review, with their provenance."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from reviewkit.cli.common import CliState, run_guarded
+from reviewkit.cli.progress import progress_bar
+from reviewkit.errors import ReviewkitError
+from reviewkit.services.identify import import_file
+from reviewkit.services.project import open_review
+
+FORMATS = ["ris", "medline", "pubmed_xml", "bibtex", "csv", "endnote_xml", "wos"]
+KINDS = ["database", "register", "website", "organisation", "citation", "other"]
+
+
+def parse_map(text: str | None) -> dict[str, str] | None:
+    """`title=Article Title,year=PY` → {"title": "Article Title", "year": "PY"}."""
+    if not text:
+        return None
+    out: dict[str, str] = {}
+    for part in text.split(","):
+        if "=" not in part:
+            raise ReviewkitError(f"--map entry {part!r} is not FIELD=COLUMN")
+        field, column = part.split("=", 1)
+        out[field.strip()] = column.strip()
+    return out
+
+
+@click.command(name="import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--source", default=None, help="Database or register to credit (default: from the file).")
+@click.option("--kind", type=click.Choice(KINDS), default="database", show_default=True,
+              help="PRISMA column of the source.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+              help="Force the format (default: detected from the content).")
+@click.option("--map", "mapping", default=None,
+              help="CSV columns for fields reviewkit does not recognise: title=Article Title,year=PY")
+@click.pass_obj
+def import_cmd(
+    state: CliState, files: tuple[Path, ...], source: str | None, kind: str, fmt: str | None,
+    mapping: str | None,
+) -> None:
+    """Import export files (RIS, MEDLINE/.nbib, PubMed XML, BibTeX, CSV, EndNote XML, WoS)."""
+
+    def go() -> None:
+        review = open_review(state.review)
+        column_map = parse_map(mapping)
+        for path in files:
+            with progress_bar(f"Importing {path.name}") as update:
+                summary = import_file(
+                    review, path, source=source, source_kind=kind, format=fmt,
+                    column_map=column_map, actor=state.reviewer, progress=update,
+                )
+            click.echo(
+                f"{summary.file}: {summary.records} records from {summary.source} "
+                f"({summary.format}), run {summary.run_id}"
+            )
+
+    run_guarded(go)
+
+
+def register(group: click.Group) -> None:
+    """Add this module's commands to the top-level group."""
+    group.add_command(import_cmd)

@@ -1,0 +1,326 @@
+"""Provides screening: blind dual decisions, undo, queues, conflicts and adjudication, full-text status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from reviewkit.domain.screening import (
+    DECISIONS,
+    STAGES,
+    Outcome,
+    RecordScreening,
+    is_blind_to_others,
+    resolve,
+)
+from reviewkit.errors import PermissionDenied, ReviewkitError
+from reviewkit.services.project import Review
+from reviewkit.store import queries
+from reviewkit.store import screening as store
+from reviewkit.store.db import session_scope
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from reviewkit.store.tables import ReviewerRow, ScreeningDecisionRow
+
+FULL_TEXT_STATUSES = ("sought", "retrieved", "not_retrieved")
+
+
+@dataclass(frozen=True)
+class DecisionView:
+    """A decision as shown to someone allowed to see it."""
+
+    reviewer: str
+    decision: str
+    reason: str | None
+    note: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class RecordCard:
+    """What a reviewer sees of a record: its citation, their own decision, and others' only when allowed."""
+
+    id: int
+    title: str
+    abstract: str
+    authors: tuple[str, ...]
+    year: int | None
+    journal: str
+    volume: str
+    issue: str
+    pages: str
+    doi: str | None
+    pmid: str | None
+    nct_ids: tuple[str, ...]
+    publication_types: tuple[str, ...]
+    kind: str
+    own: DecisionView | None
+    #: None while blinding holds (see domain.screening.is_blind_to_others).
+    others: tuple[DecisionView, ...] | None
+    outcome: Outcome
+    full_text_status: str | None = None
+    full_text_location: str | None = None
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A record whose reviewers disagree, with every decision and note, for the adjudicator."""
+
+    record_id: int
+    title: str
+    stage: str
+    decisions: tuple[DecisionView, ...]
+
+
+@dataclass(frozen=True)
+class ScreeningProgress:
+    """A reviewer's progress at a stage."""
+
+    mine_done: int
+    left: int
+    conflicts: int
+
+
+def _reviewer(session: Session, name: str | None, role: str) -> ReviewerRow:
+    if not name:
+        raise ReviewkitError("no reviewer given", hint="pass --reviewer NAME or set reviewer in your user config")
+    row = store.reviewer_by_name(session, name)
+    if row is None:
+        raise ReviewkitError(f"unknown reviewer '{name}'", hint="reviewers are listed in review.toml")
+    if role not in row.roles:
+        raise PermissionDenied(f"reviewer '{name}' is not a {role} (roles: {', '.join(row.roles)})")
+    return row
+
+
+def _check_stage(stage: str) -> None:
+    if stage not in STAGES:
+        raise ReviewkitError(f"unknown stage '{stage}' (use ta or ft)")
+
+
+def _candidates(session: Session, stage: str, required: int) -> set[int]:
+    """Records that take part in a stage: unique records at title/abstract; those it passed at full text."""
+    unique = queries.record_ids(session) - queries.removed_duplicates(session)
+    if stage == "ta":
+        return unique
+    decisions = queries.current_decisions(session, "ta")
+    adjudicated = queries.adjudications(session, "ta")
+    return {
+        rid for rid in unique
+        if resolve(decisions.get(rid, {}), required, adjudicated.get(rid)).outcome == "included"  # type: ignore[arg-type]
+    }
+
+
+def _state(session: Session, record_id: int, stage: str, required: int) -> RecordScreening:
+    decisions = {rid: row.decision for rid, row in store.decisions_on(session, record_id, stage).items()}
+    adjudication = store.adjudication_rows(session, stage).get(record_id)
+    return resolve(decisions, required, adjudication.decision if adjudication else None)  # type: ignore[arg-type]
+
+
+def record_decision(
+    review: Review, reviewer: str | None, record_id: int, stage: str, decision: str, *,
+    reason: str | None = None, note: str | None = None,
+) -> RecordScreening:
+    """Store a reviewer's decision (committed at once) and return the record's new state.
+
+    A full-text exclusion needs one of the protocol's exclusion reasons. Deciding again
+    replaces the reviewer's earlier decision; the earlier row stays, for the audit trail.
+    """
+    _check_stage(stage)
+    if decision not in DECISIONS:
+        raise ReviewkitError(f"unknown decision '{decision}' (use include, exclude or maybe)")
+    reasons = review.protocol.screening.exclusion_reasons
+    if stage == "ft" and decision == "exclude":
+        if not reason:
+            raise ReviewkitError("a full-text exclusion needs a reason", hint="; ".join(reasons))
+        if reason not in reasons:
+            raise ReviewkitError(f"'{reason}' is not one of the protocol's exclusion reasons",
+                                 hint="; ".join(reasons))
+    required = review.protocol.screening.screeners_per_record
+    with session_scope(review.engine, write=True) as session:
+        who = _reviewer(session, reviewer, "screener")
+        if store.record(session, record_id) is None:
+            raise ReviewkitError(f"no record {record_id}")
+        if record_id not in _candidates(session, stage, required):
+            where = "it is a removed duplicate" if stage == "ta" else "it has not passed title/abstract"
+            raise ReviewkitError(f"record {record_id} is not up for {STAGES[stage]} screening: {where}")
+        store.add_decision(session, record_id=record_id, reviewer=who, stage=stage, decision=decision,
+                           reason=reason, note=note)
+        return _state(session, record_id, stage, required)
+
+
+def undo_decision(review: Review, reviewer: str | None, record_id: int, stage: str) -> RecordScreening:
+    """Withdraw the reviewer's current decision (a retraction row; nothing is deleted)."""
+    _check_stage(stage)
+    required = review.protocol.screening.screeners_per_record
+    with session_scope(review.engine, write=True) as session:
+        who = _reviewer(session, reviewer, "screener")
+        assert who.id is not None
+        latest = store.latest_decision(session, record_id, who.id, stage)
+        if latest is None or latest.decision == "retracted":
+            raise ReviewkitError(f"{who.name} has no decision on record {record_id} to undo")
+        if store.adjudication_rows(session, stage).get(record_id) is not None:
+            raise ReviewkitError(f"record {record_id} has been adjudicated; its decisions are final")
+        store.add_decision(session, record_id=record_id, reviewer=who, stage=stage,
+                           decision="retracted", reason=None, note=None)
+        return _state(session, record_id, stage, required)
+
+
+def _view(row: ScreeningDecisionRow, names: dict[int, str]) -> DecisionView:
+    return DecisionView(names.get(row.reviewer_id, "?"), row.decision, row.reason, row.note, row.created_at)
+
+
+def other_decisions(review: Review, reviewer: str | None, record_id: int, stage: str) -> tuple[DecisionView, ...]:
+    """Other reviewers' decisions on a record; refused while blinding holds for this reviewer."""
+    required = review.protocol.screening.screeners_per_record
+    with session_scope(review.engine) as session:
+        who = _reviewer(session, reviewer, "screener")
+        current = store.decisions_on(session, record_id, stage)
+        own = current.get(who.id)  # type: ignore[arg-type]
+        state = _state(session, record_id, stage, required)
+        if is_blind_to_others(own.decision if own else None, state.outcome):  # type: ignore[arg-type]
+            raise PermissionDenied(
+                f"{who.name} may not see other decisions on record {record_id} until it has all "
+                f"{required} independent decisions"
+            )
+        names = store.reviewer_names(session)
+        return tuple(_view(row, names) for rid, row in current.items() if rid != who.id)
+
+
+def record_card(review: Review, reviewer: str | None, record_id: int, stage: str) -> RecordCard:
+    """The record as this reviewer may see it."""
+    required = review.protocol.screening.screeners_per_record
+    with session_scope(review.engine) as session:
+        who = _reviewer(session, reviewer, "screener")
+        row = store.record(session, record_id)
+        if row is None:
+            raise ReviewkitError(f"no record {record_id}")
+        names = store.reviewer_names(session)
+        current = store.decisions_on(session, record_id, stage)
+        own_row = current.get(who.id)  # type: ignore[arg-type]
+        state = _state(session, record_id, stage, required)
+        blind = is_blind_to_others(own_row.decision if own_row else None, state.outcome)  # type: ignore[arg-type]
+        others = None if blind else tuple(_view(r, names) for rid, r in current.items() if rid != who.id)
+        ft = store.latest_full_text(session, record_id)
+        return RecordCard(
+            id=record_id, title=row.title, abstract=row.abstract, authors=tuple(row.authors),
+            year=row.year, journal=row.journal or row.journal_abbrev, volume=row.volume,
+            issue=row.issue, pages=row.pages, doi=row.doi, pmid=row.pmid, nct_ids=tuple(row.nct_ids),
+            publication_types=tuple(row.publication_types), kind=row.kind,
+            own=_view(own_row, names) if own_row else None, others=others,
+            # Before the reviewer decides, even the outcome would leak how others decided.
+            outcome="in_progress" if blind and state.outcome != "unscreened" else state.outcome,
+            full_text_status=ft.status if ft else None, full_text_location=ft.location if ft else None,
+        )
+
+
+def screening_queue(review: Review, reviewer: str | None, stage: str) -> list[int]:
+    """Records awaiting this reviewer's decision at a stage, in import order.
+
+    A record leaves everyone's queue once it has the decisions the protocol asks for.
+    """
+    _check_stage(stage)
+    required = review.protocol.screening.screeners_per_record
+    with session_scope(review.engine) as session:
+        who = _reviewer(session, reviewer, "screener")
+        candidates = _candidates(session, stage, required)
+        decisions = queries.current_decisions(session, stage)
+        adjudicated = queries.adjudications(session, stage)
+    return sorted(
+        rid for rid in candidates
+        if who.id not in decisions.get(rid, {})
+        and rid not in adjudicated
+        and len(decisions.get(rid, {})) < required
+    )
+
+
+def screening_progress(review: Review, reviewer: str | None, stage: str) -> ScreeningProgress:
+    """How many records this reviewer has decided, how many are left, and conflicts waiting."""
+    required = review.protocol.screening.screeners_per_record
+    with session_scope(review.engine) as session:
+        who = _reviewer(session, reviewer, "screener")
+        candidates = _candidates(session, stage, required)
+        decisions = queries.current_decisions(session, stage)
+        adjudicated = queries.adjudications(session, stage)
+    mine = sum(1 for rid in candidates if who.id in decisions.get(rid, {}))
+    left = sum(
+        1 for rid in candidates
+        if who.id not in decisions.get(rid, {}) and rid not in adjudicated
+        and len(decisions.get(rid, {})) < required
+    )
+    conflicts = sum(
+        1 for rid in candidates
+        if resolve(decisions.get(rid, {}), required, adjudicated.get(rid)).outcome == "conflict"  # type: ignore[arg-type]
+    )
+    return ScreeningProgress(mine, left, conflicts)
+
+
+def list_conflicts(review: Review, actor: str | None, stage: str) -> list[Conflict]:
+    """Records in conflict at a stage, with every decision and note (adjudicators and leads only)."""
+    _check_stage(stage)
+    required = review.protocol.screening.screeners_per_record
+    with session_scope(review.engine) as session:
+        who = _reviewer_any(session, actor, ("adjudicator", "lead"))
+        del who
+        candidates = _candidates(session, stage, required)
+        names = store.reviewer_names(session)
+        out = []
+        decisions = queries.current_decisions(session, stage)
+        adjudicated = queries.adjudications(session, stage)
+        for rid in sorted(candidates):
+            if resolve(decisions.get(rid, {}), required, adjudicated.get(rid)).outcome != "conflict":  # type: ignore[arg-type]
+                continue
+            row = store.record(session, rid)
+            views = tuple(_view(r, names) for r in store.decisions_on(session, rid, stage).values())
+            out.append(Conflict(rid, row.title if row else "", stage, views))
+        return out
+
+
+def _reviewer_any(session: Session, name: str | None, roles: tuple[str, ...]) -> ReviewerRow:
+    for role in roles:
+        try:
+            return _reviewer(session, name, role)
+        except PermissionDenied:
+            continue
+    raise PermissionDenied(f"reviewer '{name}' is not a {' or '.join(roles)}")
+
+
+def resolve_conflict(
+    review: Review, adjudicator: str | None, record_id: int, stage: str, decision: str, *,
+    reason: str | None = None, note: str | None = None,
+) -> RecordScreening:
+    """The adjudicator's final decision on a record in conflict (adjudicators only)."""
+    _check_stage(stage)
+    if decision not in ("include", "exclude"):
+        raise ReviewkitError("an adjudication is include or exclude")
+    reasons = review.protocol.screening.exclusion_reasons
+    if stage == "ft" and decision == "exclude" and reason not in reasons:
+        raise ReviewkitError("a full-text exclusion needs one of the protocol's reasons", hint="; ".join(reasons))
+    required = review.protocol.screening.screeners_per_record
+    with session_scope(review.engine, write=True) as session:
+        who = _reviewer(session, adjudicator, "adjudicator")
+        state = _state(session, record_id, stage, required)
+        if state.outcome != "conflict" and not state.adjudicated:
+            raise ReviewkitError(f"record {record_id} is not in conflict at {STAGES[stage]} ({state.outcome})")
+        store.add_adjudication(session, record_id=record_id, adjudicator=who, stage=stage,
+                               decision=decision, reason=reason, note=note)
+        return _state(session, record_id, stage, required)
+
+
+def set_full_text(
+    review: Review, actor: str | None, record_id: int, status: str, *,
+    location: str | None = None, note: str | None = None,
+) -> None:
+    """Record a full-text retrieval status: sought, retrieved (with a path or URL), not_retrieved."""
+    if status not in FULL_TEXT_STATUSES:
+        raise ReviewkitError(f"unknown full-text status '{status}' (use {', '.join(FULL_TEXT_STATUSES)})")
+    if status == "retrieved" and not location:
+        raise ReviewkitError("a retrieved full text needs its file path or URL")
+    with session_scope(review.engine, write=True) as session:
+        who = store.reviewer_by_name(session, actor) if actor else None
+        if store.record(session, record_id) is None:
+            raise ReviewkitError(f"no record {record_id}")
+        store.add_full_text(session, record_id=record_id, status=status, location=location, note=note,
+                            reviewer=who)

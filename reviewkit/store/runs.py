@@ -1,0 +1,100 @@
+"""Provides the writes of identification: source runs (imports and searches) and their records."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import insert
+from sqlmodel import Session, col, select
+
+from reviewkit.domain.records import Record
+from reviewkit.store.convert import record_values
+from reviewkit.store.tables import AuditEventRow, RecordRow, RecordSourceRow, SourceRunRow, utcnow
+
+
+def complete_import_of(session: Session, sha256: str) -> SourceRunRow | None:
+    """The complete import of a file with this SHA-256, if there is one."""
+    return session.exec(
+        select(SourceRunRow)
+        .where(SourceRunRow.sha256 == sha256)
+        .where(SourceRunRow.kind == "import")
+        .where(SourceRunRow.status == "complete")
+    ).first()
+
+
+def start_run(session: Session, **values: Any) -> SourceRunRow:
+    """Add a run row (status "running") and return it with its id."""
+    run = SourceRunRow(**values)
+    session.add(run)
+    session.flush()
+    return run
+
+
+def insert_records(
+    session: Session, run_id: int, records: Sequence[Record], first_position: int
+) -> list[int]:
+    """Insert records brought by a run, with their provenance rows; returns the new ids in order."""
+    if not records:
+        return []
+    rows = [record_values(r, run_id) for r in records]
+    ids = list(
+        session.scalars(
+            insert(RecordRow).returning(RecordRow.id, sort_by_parameter_order=True), rows
+        )
+    )
+    link_records(session, run_id, ids, [r.source_id for r in records], first_position)
+    return ids  # type: ignore[return-value]
+
+
+def link_records(
+    session: Session, run_id: int, record_ids: Sequence[int], source_ids: Sequence[str],
+    first_position: int,
+) -> None:
+    """Record that a run brought these (possibly existing) records."""
+    if not record_ids:
+        return
+    session.execute(
+        insert(RecordSourceRow),
+        [
+            {"record_id": rid, "run_id": run_id, "source_record_id": sid or "", "position": first_position + i}
+            for i, (rid, sid) in enumerate(zip(record_ids, source_ids, strict=True))
+        ],
+    )
+
+
+def finish_run(
+    session: Session, run: SourceRunRow, *, record_count: int, new_record_count: int, actor: str | None
+) -> None:
+    """Mark a run complete with its counts, and log it in the audit trail."""
+    run.status = "complete"
+    run.record_count = record_count
+    run.new_record_count = new_record_count
+    run.finished_at = utcnow()
+    session.add(run)
+    session.add(
+        AuditEventRow(
+            actor=actor or "", entity="source_run", entity_id=run.id, action=run.kind,
+            new={"source": run.source, "file": run.file_name, "query": run.query,
+                 "records": record_count, "new": new_record_count},
+        )
+    )
+
+
+def runs(session: Session) -> list[SourceRunRow]:
+    """Every run, oldest first."""
+    return list(session.exec(select(SourceRunRow).order_by(col(SourceRunRow.id))))
+
+
+def ids_by_identifier(session: Session, field: str, values: Iterable[str]) -> dict[str, int]:
+    """Existing records' ids by PMID, DOI or NCT id (the first record holding each value)."""
+    wanted = {v for v in values if v}
+    if not wanted:
+        return {}
+    column = {"pmid": RecordRow.pmid, "doi": RecordRow.doi}[field]
+    out: dict[str, int] = {}
+    for value, rid in session.exec(
+        select(column, RecordRow.id).where(col(column).in_(wanted)).order_by(col(RecordRow.id))
+    ):
+        out.setdefault(value, rid)  # type: ignore[arg-type]
+    return out

@@ -1,0 +1,166 @@
+"""Provides the screening writes and reads: decisions, adjudications, full-text status (append-only)."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from reviewkit.store.tables import (
+    AdjudicationRow,
+    AuditEventRow,
+    FullTextRow,
+    RecordRow,
+    ReviewerRow,
+    ScreeningDecisionRow,
+)
+
+
+def reviewer_by_name(session: Session, name: str) -> ReviewerRow | None:
+    """The reviewer row called `name`."""
+    return session.exec(select(ReviewerRow).where(ReviewerRow.name == name)).first()
+
+
+def reviewer_names(session: Session) -> dict[int, str]:
+    """reviewer id → name."""
+    return {rid: name for rid, name in session.exec(select(ReviewerRow.id, ReviewerRow.name))}  # type: ignore[misc]
+
+
+def latest_decision(session: Session, record_id: int, reviewer_id: int, stage: str) -> ScreeningDecisionRow | None:
+    """The reviewer's newest decision row on a record at a stage (may be a retraction)."""
+    return session.exec(
+        select(ScreeningDecisionRow)
+        .where(ScreeningDecisionRow.record_id == record_id)
+        .where(ScreeningDecisionRow.reviewer_id == reviewer_id)
+        .where(ScreeningDecisionRow.stage == stage)
+        .order_by(col(ScreeningDecisionRow.id).desc())
+    ).first()
+
+
+def decisions_on(session: Session, record_id: int, stage: str) -> dict[int, ScreeningDecisionRow]:
+    """reviewer id → that reviewer's current (non-retracted) decision row on a record."""
+    rows = session.exec(
+        select(ScreeningDecisionRow)
+        .where(ScreeningDecisionRow.record_id == record_id)
+        .where(ScreeningDecisionRow.stage == stage)
+        .order_by(col(ScreeningDecisionRow.id))
+    )
+    latest: dict[int, ScreeningDecisionRow] = {}
+    for row in rows:
+        latest[row.reviewer_id] = row
+    return {rid: row for rid, row in latest.items() if row.decision != "retracted"}
+
+
+def add_decision(
+    session: Session, *, record_id: int, reviewer: ReviewerRow, stage: str, decision: str,
+    reason: str | None, note: str | None,
+) -> ScreeningDecisionRow:
+    """Append a decision row; a change of mind points at the row it supersedes and is audited."""
+    assert reviewer.id is not None
+    previous = latest_decision(session, record_id, reviewer.id, stage)
+    row = ScreeningDecisionRow(
+        record_id=record_id, reviewer_id=reviewer.id, stage=stage, decision=decision, reason=reason,
+        note=note, supersedes_id=previous.id if previous else None,
+    )
+    session.add(row)
+    session.flush()
+    session.add(
+        AuditEventRow(
+            actor=reviewer.name, entity="decision", entity_id=row.id, record_id=record_id,
+            action="decide" if previous is None else ("undo" if decision == "retracted" else "change"),
+            old=_decision_dict(previous), new=_decision_dict(row),
+        )
+    )
+    return row
+
+
+def _decision_dict(row: ScreeningDecisionRow | None) -> dict[str, object] | None:
+    if row is None:
+        return None
+    return {"stage": row.stage, "decision": row.decision, "reason": row.reason, "note": row.note}
+
+
+def add_adjudication(
+    session: Session, *, record_id: int, adjudicator: ReviewerRow, stage: str, decision: str,
+    reason: str | None, note: str | None,
+) -> AdjudicationRow:
+    """Append an adjudication and its audit event."""
+    assert adjudicator.id is not None
+    previous = session.exec(
+        select(AdjudicationRow).where(AdjudicationRow.record_id == record_id)
+        .where(AdjudicationRow.stage == stage).order_by(col(AdjudicationRow.id).desc())
+    ).first()
+    row = AdjudicationRow(
+        record_id=record_id, stage=stage, adjudicator_id=adjudicator.id, decision=decision,
+        reason=reason, note=note,
+    )
+    session.add(row)
+    session.flush()
+    session.add(
+        AuditEventRow(
+            actor=adjudicator.name, entity="adjudication", entity_id=row.id, record_id=record_id,
+            action="adjudicate",
+            old={"decision": previous.decision, "reason": previous.reason} if previous else None,
+            new={"stage": stage, "decision": decision, "reason": reason, "note": note},
+        )
+    )
+    return row
+
+
+def add_full_text(
+    session: Session, *, record_id: int, status: str, location: str | None, note: str | None,
+    reviewer: ReviewerRow | None,
+) -> FullTextRow:
+    """Append a full-text status change and its audit event."""
+    previous = latest_full_text(session, record_id)
+    row = FullTextRow(
+        record_id=record_id, status=status, location=location, note=note,
+        reviewer_id=reviewer.id if reviewer else None,
+    )
+    session.add(row)
+    session.flush()
+    session.add(
+        AuditEventRow(
+            actor=reviewer.name if reviewer else "", entity="full_text", entity_id=row.id,
+            record_id=record_id, action="status",
+            old={"status": previous.status, "location": previous.location} if previous else None,
+            new={"status": status, "location": location},
+        )
+    )
+    return row
+
+
+def latest_full_text(session: Session, record_id: int) -> FullTextRow | None:
+    """The record's newest full-text status row."""
+    return session.exec(
+        select(FullTextRow).where(FullTextRow.record_id == record_id).order_by(col(FullTextRow.id).desc())
+    ).first()
+
+
+def full_text_statuses(session: Session) -> dict[int, FullTextRow]:
+    """record → its newest full-text status row."""
+    out: dict[int, FullTextRow] = {}
+    for row in session.exec(select(FullTextRow).order_by(col(FullTextRow.id))):
+        out[row.record_id] = row
+    return out
+
+
+def record(session: Session, record_id: int) -> RecordRow | None:
+    """The record row with this id."""
+    return session.get(RecordRow, record_id)
+
+
+def all_decision_rows(session: Session, stage: str | None = None) -> list[ScreeningDecisionRow]:
+    """Every decision row (history included), oldest first."""
+    query = select(ScreeningDecisionRow).order_by(col(ScreeningDecisionRow.id))
+    if stage:
+        query = query.where(ScreeningDecisionRow.stage == stage)
+    return list(session.exec(query))
+
+
+def adjudication_rows(session: Session, stage: str) -> dict[int, AdjudicationRow]:
+    """record → newest adjudication row at the stage."""
+    out: dict[int, AdjudicationRow] = {}
+    for row in session.exec(
+        select(AdjudicationRow).where(AdjudicationRow.stage == stage).order_by(col(AdjudicationRow.id))
+    ):
+        out[row.record_id] = row
+    return out

@@ -1,0 +1,24 @@
+"""Provides builders shared by tests: records stored in a review without going through an importer."""
+
+from __future__ import annotations
+
+from reviewkit.domain.records import Record
+from reviewkit.services.project import Review
+from reviewkit.store import runs
+from reviewkit.store.db import session_scope
+
+
+def add_records(review: Review, records: list[Record] | int, *, source: str = "PubMed") -> list[int]:
+    """Store records as one complete run and return their ids (an int makes that many simple records)."""
+    if isinstance(records, int):
+        records = [
+            Record(title=f"Trial {i} of baricitinib", abstract=f"Abstract {i}", year=2020, pmid=str(1000 + i),
+                   source_id=str(1000 + i))
+            for i in range(records)
+        ]
+    with session_scope(review.engine, write=True) as session:
+        run = runs.start_run(session, kind="import", source=source, file_name="test.ris")
+        assert run.id is not None
+        ids = runs.insert_records(session, run.id, records, 0)
+        runs.finish_run(session, run, record_count=len(records), new_record_count=len(records), actor=None)
+    return ids

@@ -1,0 +1,134 @@
+"""Tests for the screening service: blinding, roles, conflicts, adjudication, undo, full text."""
+
+from __future__ import annotations
+
+import pytest
+
+from reviewkit.errors import PermissionDenied, ReviewkitError
+from reviewkit.services import screen
+from reviewkit.services.project import Review
+from reviewkit.services.status import review_status
+from tests.factories import add_records
+
+
+def test_blinding_holds_until_both_have_decided(review: Review) -> None:
+    """bob cannot see alice's decision (nor infer it from the outcome) before deciding himself."""
+    (rid,) = add_records(review, 1)
+    screen.record_decision(review, "alice", rid, "ta", "include", note="RCT of baricitinib")
+    with pytest.raises(PermissionDenied):
+        screen.other_decisions(review, "bob", rid, "ta")
+    card = screen.record_card(review, "bob", rid, "ta")
+    assert card.others is None and card.own is None
+    assert card.outcome == "in_progress"
+    # alice has decided, but bob has not: she is still blind to his (absent) decision too
+    with pytest.raises(PermissionDenied):
+        screen.other_decisions(review, "alice", rid, "ta")
+    screen.record_decision(review, "bob", rid, "ta", "exclude")
+    seen = screen.other_decisions(review, "bob", rid, "ta")
+    assert [(d.reviewer, d.decision, d.note) for d in seen] == [("alice", "include", "RCT of baricitinib")]
+
+
+def test_agreement_and_maybe_move_forward(review: Review) -> None:
+    """include + maybe agree (maybe moves a record on); exclude + exclude excludes."""
+    a, b = add_records(review, 2)
+    screen.record_decision(review, "alice", a, "ta", "include")
+    assert screen.record_decision(review, "bob", a, "ta", "maybe").outcome == "included"
+    screen.record_decision(review, "alice", b, "ta", "exclude")
+    assert screen.record_decision(review, "bob", b, "ta", "exclude").outcome == "excluded"
+    status = review_status(review)
+    assert (status.ta.included, status.ta.excluded, status.ta.conflict) == (1, 1, 0)
+    assert screen.screening_queue(review, "alice", "ft") == [a]
+
+
+def test_conflict_goes_to_the_adjudicator_only(review: Review) -> None:
+    """A split decision is a conflict that only the adjudicator resolves, seeing both notes."""
+    (rid,) = add_records(review, 1)
+    screen.record_decision(review, "alice", rid, "ta", "include", note="looks randomised")
+    state = screen.record_decision(review, "bob", rid, "ta", "exclude", note="a review")
+    assert state.outcome == "conflict"
+    with pytest.raises(PermissionDenied):
+        screen.list_conflicts(review, "bob", "ta")
+    (conflict,) = screen.list_conflicts(review, "carol", "ta")
+    assert {(d.reviewer, d.decision, d.note) for d in conflict.decisions} == {
+        ("alice", "include", "looks randomised"), ("bob", "exclude", "a review")}
+    with pytest.raises(PermissionDenied):
+        screen.resolve_conflict(review, "alice", rid, "ta", "include")
+    final = screen.resolve_conflict(review, "carol", rid, "ta", "include", note="RCT")
+    assert final.outcome == "included" and final.adjudicated
+    assert screen.list_conflicts(review, "carol", "ta") == []
+
+
+def test_change_of_mind_and_undo_keep_history(review: Review) -> None:
+    """Changing and undoing a decision appends rows; the record returns to alice's queue."""
+    from sqlmodel import select
+
+    from reviewkit.store.db import session_scope
+    from reviewkit.store.tables import AuditEventRow, ScreeningDecisionRow
+
+    (rid,) = add_records(review, 1)
+    screen.record_decision(review, "alice", rid, "ta", "include")
+    screen.record_decision(review, "alice", rid, "ta", "exclude")
+    assert screen.screening_queue(review, "alice", "ta") == []
+    screen.undo_decision(review, "alice", rid, "ta")
+    assert screen.screening_queue(review, "alice", "ta") == [rid]
+    with session_scope(review.engine) as s:
+        rows = s.exec(select(ScreeningDecisionRow).order_by(ScreeningDecisionRow.id)).all()
+        events = s.exec(select(AuditEventRow).where(AuditEventRow.entity == "decision")).all()
+    assert [r.decision for r in rows] == ["include", "exclude", "retracted"]
+    assert rows[1].supersedes_id == rows[0].id and rows[2].supersedes_id == rows[1].id
+    assert [e.action for e in events] == ["decide", "change", "undo"]
+    assert events[1].old["decision"] == "include" and events[1].new["decision"] == "exclude"
+
+
+def test_queue_leaves_records_with_enough_decisions(review: Review) -> None:
+    """A record decided by two screeners leaves every queue; the adjudicator cannot screen."""
+    a, b, c = add_records(review, 3)
+    screen.record_decision(review, "alice", a, "ta", "include")
+    assert screen.screening_queue(review, "bob", "ta") == [a, b, c]
+    screen.record_decision(review, "bob", a, "ta", "include")
+    assert screen.screening_queue(review, "alice", "ta") == [b, c]
+    progress = screen.screening_progress(review, "alice", "ta")
+    assert (progress.mine_done, progress.left, progress.conflicts) == (1, 2, 0)
+    with pytest.raises(PermissionDenied):
+        screen.record_decision(review, "carol", b, "ta", "include")
+
+
+def test_full_text_exclusion_needs_a_protocol_reason(review: Review) -> None:
+    """At full text an exclusion without a reason, or with an unknown one, is refused."""
+    (rid,) = add_records(review, 1)
+    for who in ("alice", "bob"):
+        screen.record_decision(review, who, rid, "ta", "include")
+    with pytest.raises(ReviewkitError, match="needs a reason"):
+        screen.record_decision(review, "alice", rid, "ft", "exclude")
+    with pytest.raises(ReviewkitError, match="not one of the protocol's"):
+        screen.record_decision(review, "alice", rid, "ft", "exclude", reason="Boring")
+    screen.record_decision(review, "alice", rid, "ft", "exclude", reason="Conference abstract")
+    state = screen.record_decision(review, "bob", rid, "ft", "exclude", reason="Conference abstract")
+    assert state.outcome == "excluded"
+
+
+def test_full_text_needs_title_abstract_pass(review: Review) -> None:
+    """A record not passed at title/abstract cannot be screened at full text."""
+    (rid,) = add_records(review, 1)
+    with pytest.raises(ReviewkitError, match="not passed title/abstract"):
+        screen.record_decision(review, "alice", rid, "ft", "include")
+
+
+def test_full_text_status(review: Review) -> None:
+    """Full-text status is recorded, a retrieved text needs its location, and the card shows it."""
+    (rid,) = add_records(review, 1)
+    screen.set_full_text(review, "alice", rid, "sought")
+    with pytest.raises(ReviewkitError, match="path or URL"):
+        screen.set_full_text(review, "alice", rid, "retrieved")
+    screen.set_full_text(review, "alice", rid, "retrieved", location="pdfs/simpson2020.pdf")
+    card = screen.record_card(review, "alice", rid, "ta")
+    assert (card.full_text_status, card.full_text_location) == ("retrieved", "pdfs/simpson2020.pdf")
+
+
+def test_unknown_reviewer_and_decision(review: Review) -> None:
+    """Unknown names and decisions are refused with a clear message."""
+    (rid,) = add_records(review, 1)
+    with pytest.raises(ReviewkitError, match="unknown reviewer 'zoe'"):
+        screen.record_decision(review, "zoe", rid, "ta", "include")
+    with pytest.raises(ReviewkitError, match="unknown decision"):
+        screen.record_decision(review, "alice", rid, "ta", "yes")
