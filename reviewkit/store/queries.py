@@ -96,3 +96,21 @@ def studies_of_reports(session: Session, report_ids: set[int]) -> set[int]:
             .where(StudyReportRow.status != "rejected")
         )
     )
+
+
+def record_lookup(session: Session) -> tuple[set[int], dict[str, set[int]]]:
+    """All record ids, and identifier → record ids (source file ids, PMIDs, DOIs) for matching files."""
+    from reviewkit.store.tables import RecordSourceRow
+
+    ids: set[int] = set()
+    by_identifier: dict[str, set[int]] = defaultdict(set)
+    for rid, pmid, doi in session.exec(select(RecordRow.id, RecordRow.pmid, RecordRow.doi)):
+        ids.add(rid)  # type: ignore[arg-type]
+        if pmid:
+            by_identifier[pmid].add(rid)  # type: ignore[arg-type]
+        if doi:
+            by_identifier[doi.lower()].add(rid)  # type: ignore[arg-type]
+    for rid, sid in session.exec(select(RecordSourceRow.record_id, RecordSourceRow.source_record_id)):
+        if sid:
+            by_identifier[sid].add(rid)
+    return ids, dict(by_identifier)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, DateTime, MetaData, Text, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 # Alembic needs stable constraint names to alter tables later (batch mode on SQLite).
@@ -24,11 +25,34 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back timezone-aware.
+
+    SQLite has no time zones and hands back naive values; PostgreSQL hands back its session's
+    zone. Either way the program sees UTC, so times compare and export the same on both.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def _ts(**kw: Any) -> Any:
     # The column default serves bulk (Core) inserts, which skip the model's default_factory.
     return Field(
         default_factory=utcnow,
-        sa_column=Column(DateTime(timezone=True), nullable=False, default=utcnow, **kw),
+        sa_column=Column(UtcDateTime(), nullable=False, default=utcnow, **kw),
     )
 
 
@@ -80,7 +104,7 @@ class SourceRunRow(SQLModel, table=True):
     previous_run_id: int | None = Field(default=None, foreign_key="source_run.id")
     started_by: str | None = None
     started_at: datetime = _ts()
-    finished_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    finished_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
 
 
 class RecordRow(SQLModel, table=True):
@@ -143,7 +167,7 @@ class DuplicateGroupRow(SQLModel, table=True):
     created_by: str = "dedup"
     created_at: datetime = _ts()
     #: Undo marks the group undone; rows are never deleted.
-    undone_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    undone_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
     undone_by: str | None = None
 
 
@@ -173,7 +197,7 @@ class DuplicatePairRow(SQLModel, table=True):
     #: pending, confirmed, rejected.
     status: str = Field(default="pending", index=True)
     decided_by: str | None = None
-    decided_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    decided_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
     created_at: datetime = _ts()
 
 

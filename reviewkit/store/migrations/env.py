@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
 
-from reviewkit.store.tables import metadata
+from reviewkit.store.tables import UtcDateTime, metadata
+
+
+def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+    """Write the UTC timestamp type as plain sa.DateTime, so revisions never import the models."""
+    if type_ == "type" and isinstance(obj, UtcDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 config = context.config
 engine = config.attributes.get("engine")
@@ -20,6 +29,7 @@ with engine.connect() as connection:
         # SQLite cannot ALTER most things in place; batch mode copies the table instead.
         render_as_batch=True,
         compare_type=True,
+        render_item=_render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

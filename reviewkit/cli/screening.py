@@ -1,0 +1,71 @@
+"""Provides the screening commands that need no screen: decisions export/import, conflicts, agreement."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from reviewkit.cli.common import CliState, run_guarded
+from reviewkit.services.decisions_io import export_decisions, import_decisions
+from reviewkit.services.project import open_review
+from reviewkit.services.screen import list_conflicts
+
+
+@click.group()
+def decisions() -> None:
+    """Move screening decisions between tools (CSV: record, reviewer, stage, decision, reason, note, time)."""
+
+
+@decisions.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--history", is_flag=True, help="Every decision row, changes and undos included.")
+@click.pass_obj
+def export_cmd(state: CliState, file: Path, history: bool) -> None:
+    """Write the decisions to FILE.csv."""
+    run_guarded(lambda: click.echo(
+        f"{export_decisions(open_review(state.review), file, history=history)} decisions written to {file}"))
+
+
+@decisions.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+def import_cmd(state: CliState, file: Path) -> None:
+    """Read decisions from FILE.csv: all of them, or none if any row is bad."""
+    run_guarded(lambda: click.echo(
+        f"{import_decisions(open_review(state.review), file, actor=state.reviewer)} decisions imported from {file}"))
+
+
+@click.command()
+@click.option("--stage", type=click.Choice(["ta", "ft"]), default="ta", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
+@click.pass_obj
+def conflicts(state: CliState, stage: str, as_json: bool) -> None:
+    """List records whose screeners disagree (adjudicators and leads; give --reviewer)."""
+
+    def go() -> None:
+        found = list_conflicts(open_review(state.review), state.reviewer, stage)
+        if as_json:
+            click.echo(json.dumps([
+                {"record": c.record_id, "title": c.title, "stage": c.stage,
+                 "decisions": [{"reviewer": d.reviewer, "decision": d.decision, "reason": d.reason,
+                                "note": d.note, "time": d.at.isoformat()} for d in c.decisions]}
+                for c in found
+            ], indent=2))
+            return
+        if not found:
+            click.echo("No conflicts.")
+        for c in found:
+            click.echo(f"[{c.record_id}] {c.title}")
+            for d in c.decisions:
+                extra = "; ".join(x for x in (d.reason, d.note) if x)
+                click.echo(f"    {d.reviewer:<12} {d.decision:<8} {extra}")
+
+    run_guarded(go)
+
+
+def register(group: click.Group) -> None:
+    """Add this module's commands to the top-level group."""
+    group.add_command(decisions)
+    group.add_command(conflicts)
