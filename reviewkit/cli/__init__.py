@@ -15,6 +15,8 @@ from reviewkit.cli.common import CliState, run_guarded
 #: Adding a stage's commands is one line here.
 COMMAND_MODULES: tuple[str, ...] = (
     "reviewkit.cli.project",
+    "reviewkit.cli.identify",
+    "reviewkit.cli.screening",
     "reviewkit.cli.meta",
     "reviewkit.cli.rob",
 )
