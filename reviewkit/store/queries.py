@@ -114,3 +114,48 @@ def record_lookup(session: Session) -> tuple[set[int], dict[str, set[int]]]:
         if sid:
             by_identifier[sid].add(rid)
     return ids, dict(by_identifier)
+
+
+def record_kinds_by_first_run(session: Session) -> dict[int, str]:
+    """record id → the PRISMA column kind (database, register, website, ...) of the run that brought it."""
+    rows = session.exec(
+        select(RecordRow.id, SourceRunRow.source_kind)
+        .join(SourceRunRow, col(RecordRow.first_run_id) == col(SourceRunRow.id))
+    )
+    return {rid: kind for rid, kind in rows}  # type: ignore[misc]
+
+
+def identified_by_run_kind(session: Session) -> dict[tuple[str, str], int]:
+    """(source kind, source name) → records brought by complete runs."""
+    out: dict[tuple[str, str], int] = defaultdict(int)
+    for kind, source, count in session.exec(
+        select(SourceRunRow.source_kind, SourceRunRow.source, func.sum(SourceRunRow.record_count))
+        .where(SourceRunRow.status == "complete")
+        .group_by(SourceRunRow.source_kind, SourceRunRow.source)
+    ):
+        out[(kind, source)] += int(count or 0)
+    return dict(out)
+
+
+def study_links(session: Session) -> dict[int, set[int]]:
+    """record id → studies it reports (links not rejected)."""
+    out: dict[int, set[int]] = defaultdict(set)
+    for rid, sid in session.exec(
+        select(StudyReportRow.record_id, StudyReportRow.study_id).where(StudyReportRow.status != "rejected")
+    ):
+        out[rid].add(sid)
+    return dict(out)
+
+
+def current_decisions_rows(session: Session, stage: str) -> dict[int, list[ScreeningDecisionRow]]:
+    """record → the current (latest, not retracted) decision row of each reviewer at the stage."""
+    latest: dict[tuple[int, int], ScreeningDecisionRow] = {}
+    for row in session.exec(
+        select(ScreeningDecisionRow).where(ScreeningDecisionRow.stage == stage).order_by(col(ScreeningDecisionRow.id))
+    ):
+        latest[(row.record_id, row.reviewer_id)] = row
+    out: dict[int, list[ScreeningDecisionRow]] = defaultdict(list)
+    for (rid, _), row in latest.items():
+        if row.decision != "retracted":
+            out[rid].append(row)
+    return dict(out)

@@ -1,0 +1,35 @@
+"""Provides `reviewkit prisma`: the PRISMA 2020 flow diagram and counts from the review's live data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from reviewkit.cli.common import CliState, run_guarded
+from reviewkit.services.project import open_review
+from reviewkit.services.report import write_prisma
+
+
+@click.command()
+@click.option("--format", "fmt", type=click.Choice(["svg", "png", "pdf", "json", "csv"]), default="svg",
+              show_default=True, help="A diagram (svg/png/pdf) or the counts (json; csv with the PRISMA2020 R package's box keys).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write (default: exports/prisma.FORMAT in the review; '-' prints json/csv).")
+@click.pass_obj
+def prisma(state: CliState, fmt: str, output: Path | None) -> None:
+    """Draw the PRISMA 2020 flow diagram, or export its counts, from the review as it stands."""
+
+    def go() -> None:
+        path, text = write_prisma(open_review(state.review), fmt, output)
+        if text is not None:
+            click.echo(text)
+        else:
+            click.echo(f"PRISMA 2020 {fmt} written to {path}")
+
+    run_guarded(go)
+
+
+def register(group: click.Group) -> None:
+    """Add this module's commands to the top-level group."""
+    group.add_command(prisma)

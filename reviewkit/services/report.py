@@ -1,0 +1,143 @@
+"""Provides the PRISMA 2020 counts derived from the review's data, checked, and drawn or exported."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from reviewkit.domain.prisma import (
+    IdentityViolation,
+    OtherMethods,
+    PrismaCounts,
+    check_identities,
+    errors_only,
+    to_json_dict,
+    to_prisma2020_csv,
+)
+from reviewkit.errors import ReviewkitError
+from reviewkit.services.project import Review
+from reviewkit.services.status import stage_outcomes
+from reviewkit.store import queries
+from reviewkit.store import screening as store_screening
+from reviewkit.store.db import session_scope
+
+_DBR = ("database", "register")
+_OTHER_BOXES = {"website": "Websites", "organisation": "Organisations", "citation": "Citation searching",
+                "other": "Other sources"}
+
+
+@dataclass(frozen=True)
+class PrismaReport:
+    """The counts, any identity violations, and the records behind each kind of gap."""
+
+    counts: PrismaCounts
+    violations: tuple[IdentityViolation, ...]
+    #: Records that explain a violation: full text still undecided or in conflict, by outcome.
+    pending_full_text: tuple[int, ...] = ()
+    pending_title_abstract: tuple[int, ...] = ()
+
+
+def prisma_counts(review: Review) -> PrismaReport:
+    """Count every PRISMA box from records, runs, duplicates, decisions and study links."""
+    required = review.protocol.screening.screeners_per_record
+    reasons_order = review.protocol.screening.exclusion_reasons
+    with session_scope(review.engine) as session:
+        identified = queries.identified_by_run_kind(session)
+        kinds = queries.record_kinds_by_first_run(session)
+        removed = queries.removed_duplicates(session)
+        dbr_records = {rid for rid, kind in kinds.items() if kind in _DBR}
+        unique = dbr_records - removed
+        ta = stage_outcomes(session, "ta", unique, required)
+        passed = {rid for rid, o in ta.items() if o == "included"}
+        full_text = store_screening.full_text_statuses(session)
+        not_retrieved = {rid for rid in passed if rid in full_text and full_text[rid].status == "not_retrieved"}
+        assessed = passed - not_retrieved
+        ft = stage_outcomes(session, "ft", assessed, required)
+        excluded_ft = {rid for rid, o in ft.items() if o == "excluded"}
+        included = {rid for rid, o in ft.items() if o == "included"}
+        reasons = _exclusion_reasons(session, excluded_ft, reasons_order)
+        links = queries.study_links(session)
+    # A report not yet linked to a study stands for a study of its own, so that a review that
+    # has not grouped reports still counts at least one study per included report.
+    studies: set[object] = set()
+    for rid in included:
+        studies |= links.get(rid, {("unlinked", rid)})  # type: ignore[arg-type]
+    other_identified = {
+        _OTHER_BOXES.get(kind, "Other sources"): n for (kind, _), n in identified.items() if kind not in _DBR
+    }
+    counts = PrismaCounts(
+        databases={s: n for (k, s), n in identified.items() if k == "database"},
+        registers={s: n for (k, s), n in identified.items() if k == "register"},
+        duplicates_removed=len(removed & dbr_records),
+        automation_ineligible=0,
+        removed_other_reasons=0,
+        records_screened=len(unique),
+        records_excluded=sum(1 for o in ta.values() if o == "excluded"),
+        reports_sought=len(passed),
+        reports_not_retrieved=len(not_retrieved),
+        reports_assessed=len(assessed),
+        reports_excluded=reasons,
+        studies_included=len(studies),
+        reports_included=len(included),
+        other=OtherMethods(identified=other_identified, sought=0, not_retrieved=0, assessed=0, excluded={})
+        if other_identified else None,
+    )
+    return PrismaReport(
+        counts=counts,
+        violations=tuple(check_identities(counts)),
+        pending_full_text=tuple(sorted(rid for rid, o in ft.items() if o not in ("included", "excluded"))),
+        pending_title_abstract=tuple(sorted(rid for rid, o in ta.items() if o not in ("included", "excluded"))),
+    )
+
+
+def _exclusion_reasons(session: object, excluded: set[int], order: list[str]) -> dict[str, int]:
+    """One reason per excluded report: the adjudicator's, else the first by the protocol's priority."""
+    adjudicated = store_screening.adjudication_rows(session, "ft")  # type: ignore[arg-type]
+    decisions = queries.current_decisions_rows(session, "ft")  # type: ignore[arg-type]
+    tally: Counter[str] = Counter()
+    rank = {reason: i for i, reason in enumerate(order)}
+    for rid in excluded:
+        adj = adjudicated.get(rid)
+        if adj is not None and adj.reason:
+            tally[adj.reason] += 1
+            continue
+        given = [row.reason for row in decisions.get(rid, []) if row.reason]
+        reason = min(given, key=lambda r: rank.get(r, len(rank))) if given else "Reason not recorded"
+        tally[reason] += 1
+    return {r: tally[r] for r in [*order, "Reason not recorded"] if tally[r]}
+
+
+def write_prisma(review: Review, fmt: str, output: Path | None) -> tuple[Path | None, str | None]:
+    """Write the diagram (svg/png/pdf) or the counts (json/csv); refuses a diagram that breaks an identity.
+
+    Returns the path written, or the text when output is "-" for json/csv.
+    """
+    report = prisma_counts(review)
+    errors = errors_only(list(report.violations))
+    if fmt in ("json", "csv"):
+        if fmt == "json":
+            data = to_json_dict(report.counts)
+            data["violations"] = [v.explanation for v in report.violations]
+            text = json.dumps(data, indent=2)
+        else:
+            text = to_prisma2020_csv(report.counts)
+        if output is not None and str(output) == "-":
+            return None, text
+        path = output or review.exports / f"prisma.{fmt}"
+        path.write_text(text, encoding="utf-8")
+        return path, None
+    if errors:
+        detail = "; ".join(v.explanation for v in errors)
+        pending = ""
+        if report.pending_full_text or report.pending_title_abstract:
+            pending = (f" (records still undecided: title/abstract {list(report.pending_title_abstract)[:10]}, "
+                       f"full text {list(report.pending_full_text)[:10]})")
+        raise ReviewkitError(f"the PRISMA counts do not add up, so no diagram is drawn: {detail}{pending}",
+                             hint="finish screening, or export --format json to inspect the counts")
+    from reviewkit.render.prisma import render_prisma
+
+    path = output or review.exports / f"prisma.{fmt}"
+    render_prisma(report.counts, path)
+    return path, None

@@ -1,0 +1,77 @@
+"""Tests that the PRISMA counts are derived from the data and that the diagram refuses broken counts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from reviewkit.cli import cli
+from reviewkit.domain.prisma import errors_only
+from reviewkit.errors import ReviewkitError
+from reviewkit.services import screen
+from reviewkit.services.project import Review
+from reviewkit.services.report import prisma_counts, write_prisma
+from reviewkit.store.db import session_scope
+from reviewkit.store.tables import DuplicateGroupRow, DuplicateMemberRow
+from tests.factories import add_records
+
+
+def _both(review: Review, rid: int, stage: str, decision: str, reason: str | None = None) -> None:
+    for who in ("alice", "bob"):
+        screen.record_decision(review, who, rid, stage, decision, reason=reason)
+
+
+def test_counts_follow_the_pipeline(review: Review, tmp_path: Path) -> None:
+    """Identified, duplicates, screened, excluded, sought, not retrieved, excluded with reasons, included."""
+    ids = add_records(review, 6, source="PubMed") + add_records(review, 2, source="Embase")
+    with session_scope(review.engine, write=True) as s:  # record 7 duplicates record 1
+        group = DuplicateGroupRow(primary_record_id=ids[0])
+        s.add(group)
+        s.flush()
+        s.add(DuplicateMemberRow(group_id=group.id, record_id=ids[0], method="doi"))
+        s.add(DuplicateMemberRow(group_id=group.id, record_id=ids[6], method="doi"))
+    r = [i for i in ids if i != ids[6]]
+    _both(review, r[0], "ta", "exclude")
+    _both(review, r[1], "ta", "exclude")
+    for rid in r[2:]:
+        _both(review, rid, "ta", "include")
+    screen.set_full_text(review, "alice", r[2], "not_retrieved")
+    _both(review, r[3], "ft", "exclude", "Conference abstract")
+    _both(review, r[4], "ft", "exclude", "Review")
+    _both(review, r[5], "ft", "include")
+    _both(review, r[6], "ft", "include")
+    report = prisma_counts(review)
+    c = report.counts
+    assert c.databases == {"PubMed": 6, "Embase": 2}
+    assert c.duplicates_removed == 1 and c.records_screened == 7 and c.records_excluded == 2
+    assert (c.reports_sought, c.reports_not_retrieved, c.reports_assessed) == (5, 1, 4)
+    assert c.reports_excluded == {"Review": 1, "Conference abstract": 1}
+    assert list(c.reports_excluded) == ["Review", "Conference abstract"]  # the protocol's order
+    assert (c.reports_included, c.studies_included) == (2, 2)
+    assert errors_only(list(report.violations)) == []
+    path, _ = write_prisma(review, "svg", tmp_path / "p.svg")
+    svg = path.read_text()  # type: ignore[union-attr]
+    assert "PubMed" in svg and "Conference abstract" in svg
+
+
+def test_unfinished_screening_is_reported_not_drawn(review: Review, tmp_path: Path) -> None:
+    """A record still waiting for full-text decisions breaks an identity: no diagram, the records named."""
+    (rid,) = add_records(review, 1)
+    _both(review, rid, "ta", "include")
+    screen.record_decision(review, "alice", rid, "ft", "include")
+    with pytest.raises(ReviewkitError, match=rf"do not add up.*full text \[{rid}\]"):
+        write_prisma(review, "png", tmp_path / "p.png")
+    path, _ = write_prisma(review, "json", tmp_path / "p.json")
+    data = json.loads(path.read_text())  # type: ignore[union-attr]
+    assert data["violations"]
+
+
+def test_prisma_cli_csv_uses_r_package_keys(review: Review) -> None:
+    """`reviewkit prisma --format csv -o -` prints the PRISMA2020 package's data template."""
+    add_records(review, 3)
+    result = CliRunner().invoke(cli, ["-C", str(review.folder), "prisma", "--format", "csv", "-o", "-"])
+    assert result.exit_code == 0, result.output
+    assert "database_results" in result.output and "records_screened" in result.output
