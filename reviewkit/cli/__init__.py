@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "reviewkit.cli.identify",
     "reviewkit.cli.screening",
     "reviewkit.cli.report",
+    "reviewkit.cli.admin",
     "reviewkit.cli.meta",
     "reviewkit.cli.rob",
 )

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from reviewkit.store.tables import (
     AdjudicationRow,
+    AuditEventRow,
     DuplicateGroupRow,
     DuplicateMemberRow,
     DuplicatePairRow,
@@ -159,3 +160,12 @@ def current_decisions_rows(session: Session, stage: str) -> dict[int, list[Scree
         if row.decision != "retracted":
             out[rid].append(row)
     return dict(out)
+
+
+def audit_events(session: Session, record_id: int | None = None, limit: int | None = None) -> list[AuditEventRow]:
+    """Audit events, oldest first; only those about one record when record_id is given."""
+    query = select(AuditEventRow).order_by(col(AuditEventRow.id))
+    if record_id is not None:
+        query = query.where(AuditEventRow.record_id == record_id)
+    rows = list(session.exec(query))
+    return rows[-limit:] if limit else rows

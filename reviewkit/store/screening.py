@@ -65,11 +65,17 @@ def add_decision(
     session.add(
         AuditEventRow(
             actor=reviewer.name, entity="decision", entity_id=row.id, record_id=record_id,
-            action="decide" if previous is None else ("undo" if decision == "retracted" else "change"),
+            action=_action(previous, decision),
             old=_decision_dict(previous), new=_decision_dict(row),
         )
     )
     return row
+
+
+def _action(previous: ScreeningDecisionRow | None, decision: str) -> str:
+    if decision == "retracted":
+        return "undo"
+    return "decide" if previous is None or previous.decision == "retracted" else "change"
 
 
 def _decision_dict(row: ScreeningDecisionRow | None) -> dict[str, object] | None:

@@ -1,0 +1,57 @@
+"""Provides `reviewkit audit` (the history of changes) and `reviewkit backup`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from reviewkit.cli.common import CliState, run_guarded
+from reviewkit.services.audit import audit_trail
+from reviewkit.services.backup import backup_review
+from reviewkit.services.project import open_review
+
+
+@click.command()
+@click.option("--record", "record_id", type=int, default=None, help="Only the history of this record.")
+@click.option("--limit", type=int, default=None, help="Only the last N events.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def audit(state: CliState, record_id: int | None, limit: int | None, as_json: bool) -> None:
+    """Show who changed what and when (decisions, adjudications, merges, RoB answers, values)."""
+
+    def go() -> None:
+        events = audit_trail(open_review(state.review), record_id=record_id, limit=limit)
+        if as_json:
+            click.echo(json.dumps([
+                {"id": e.id, "at": e.at.isoformat(), "actor": e.actor, "entity": e.entity,
+                 "entity_id": e.entity_id, "record": e.record_id, "action": e.action, "old": e.old, "new": e.new}
+                for e in events], indent=2))
+            return
+        for e in events:
+            rec = f" record {e.record_id}" if e.record_id is not None else ""
+            click.echo(f"{e.at:%Y-%m-%d %H:%M:%S} {e.actor or '-':<10} {e.action:<10} {e.entity}{rec}: "
+                       f"{_short(e.old)} -> {_short(e.new)}")
+
+    run_guarded(go)
+
+
+def _short(value: object) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}={v}" for k, v in value.items() if v not in (None, "")) + "}"
+    return "-" if value is None else str(value)
+
+
+@click.command()
+@click.argument("target", type=click.Path(path_type=Path))
+@click.pass_obj
+def backup(state: CliState, target: Path) -> None:
+    """Write a consistent snapshot of the review to TARGET (a folder, or a .db file) while others work."""
+    run_guarded(lambda: click.echo(f"Backed up to {backup_review(open_review(state.review), target)}"))
+
+
+def register(group: click.Group) -> None:
+    """Add this module's commands to the top-level group."""
+    group.add_command(audit)
+    group.add_command(backup)

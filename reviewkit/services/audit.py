@@ -1,0 +1,45 @@
+"""Provides the audit trail: the append-only history of decisions, merges, RoB answers and values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from reviewkit.services.project import Review
+from reviewkit.store import queries
+from reviewkit.store.db import session_scope
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """Who changed what, when, from what to what."""
+
+    id: int
+    at: datetime
+    actor: str
+    entity: str
+    entity_id: int | None
+    record_id: int | None
+    action: str
+    old: Any
+    new: Any
+
+
+def audit_trail(review: Review, *, record_id: int | None = None, limit: int | None = None) -> list[AuditEvent]:
+    """The events, oldest first (only one record's, if given)."""
+    with session_scope(review.engine) as session:
+        rows = queries.audit_events(session, record_id, limit)
+        return [AuditEvent(r.id or 0, r.at, r.actor, r.entity, r.entity_id, r.record_id, r.action, r.old, r.new)
+                for r in rows]
+
+
+def decision_history(events: list[AuditEvent]) -> dict[tuple[str, str], str | None]:
+    """Replay decision events into each (reviewer, stage)'s current decision: the state, from history alone."""
+    state: dict[tuple[str, str], str | None] = {}
+    for e in events:
+        if e.entity != "decision" or not isinstance(e.new, dict):
+            continue
+        decision = e.new.get("decision")
+        state[(e.actor, e.new.get("stage", ""))] = None if decision == "retracted" else decision
+    return state
