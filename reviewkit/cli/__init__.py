@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "reviewkit.cli.screening",
     "reviewkit.cli.report",
     "reviewkit.cli.admin",
+    "reviewkit.cli.export",
     "reviewkit.cli.meta",
     "reviewkit.cli.rob",
 )

@@ -1,0 +1,588 @@
+"""Provides Cochrane RoB 2 for individually randomised parallel-group trials: questions and algorithms."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from reviewkit.domain.rob_common import Level, RobRow, RobTable, check_weights, decide
+from reviewkit.errors import ReviewkitError
+
+
+class Answer(StrEnum):
+    """Signalling-question answers (rob2.md §1)."""
+
+    Y = "Y"
+    PY = "PY"
+    PN = "PN"
+    N = "N"
+    NI = "NI"
+    NA = "NA"
+
+
+class Judgement(StrEnum):
+    """Domain and overall judgements (rob2.md §1)."""
+
+    LOW = "low"
+    SOME_CONCERNS = "some_concerns"
+    HIGH = "high"
+
+    @property
+    def label(self) -> str:
+        """Display text, as the RoB 2 tool prints it."""
+        return {"low": "Low risk", "some_concerns": "Some concerns", "high": "High risk"}[self.value]
+
+    @property
+    def short(self) -> str:
+        """Plain lower-case words, as the CLI prints them: "low", "some concerns", "high"."""
+        return self.value.replace("_", " ")
+
+
+class Direction(StrEnum):
+    """Optional predicted direction of bias per domain; it does not feed the algorithm (rob2.md §1)."""
+
+    NA = "NA"
+    FAVOURS_EXPERIMENTAL = "favours_experimental"
+    FAVOURS_COMPARATOR = "favours_comparator"
+    TOWARDS_NULL = "towards_null"
+    AWAY_FROM_NULL = "away_from_null"
+    UNPREDICTABLE = "unpredictable"
+
+
+class Variant(StrEnum):
+    """Effect of interest, which picks the domain 2 variant (rob2.md §3)."""
+
+    ASSIGNMENT = "assignment"
+    ADHERENCE = "adherence"
+
+
+class Domain(StrEnum):
+    """The five RoB 2 domains."""
+
+    D1 = "D1"
+    D2 = "D2"
+    D3 = "D3"
+    D4 = "D4"
+    D5 = "D5"
+
+    @property
+    def full_name(self) -> str:
+        """The domain's official name."""
+        return DOMAIN_NAMES[self]
+
+
+DOMAIN_NAMES: dict[Domain, str] = {
+    Domain.D1: "Bias arising from the randomization process",
+    Domain.D2: "Bias due to deviations from intended interventions",
+    Domain.D3: "Bias due to missing outcome data",
+    Domain.D4: "Bias in measurement of the outcome",
+    Domain.D5: "Bias in selection of the reported result",
+}
+
+YES = frozenset({Answer.Y, Answer.PY})
+NO = frozenset({Answer.N, Answer.PN})
+YES_NI = YES | {Answer.NI}
+NO_NI = NO | {Answer.NI}
+_BASIC = (Answer.Y, Answer.PY, Answer.PN, Answer.N, Answer.NI)
+_COND = (Answer.NA, *_BASIC)
+#: 3.2 alone offers no NI (rob2.md §1, the official answer options).
+_NO_NI_COND = (Answer.NA, Answer.Y, Answer.PY, Answer.PN, Answer.N)
+
+Answers = Mapping[str, Answer | None]
+#: Judgements by domain, keyed by Domain or by its code ("D1").
+DomainJudgements = Mapping[Domain, Judgement | None] | Mapping[str, Judgement | None]
+Condition = Callable[[Answers], bool]
+
+
+def _always(_: Answers) -> bool:
+    return True
+
+
+def _any_in(qids: tuple[str, ...], allowed: frozenset[Answer]) -> Condition:
+    return lambda a: any(a.get(q) in allowed for q in qids)
+
+
+def _all_in(qids: tuple[str, ...], allowed: frozenset[Answer]) -> Condition:
+    return lambda a: all(a.get(q) in allowed for q in qids)
+
+
+@dataclass(frozen=True)
+class Question:
+    """One signalling question: id ("1.1"), official wording, allowed answers and when it applies.
+
+    `if_applicable` marks the adherence-variant questions the assessor may answer NA even when
+    asked (rob2.md §3b); elsewhere NA means only "the condition was not met".
+    """
+
+    id: str
+    domain: Domain
+    text: str
+    answers: tuple[Answer, ...]
+    condition: str = "always"
+    if_applicable: bool = False
+    applies: Condition = field(default=_always, compare=False, repr=False)
+
+
+def _q(qid: str, text: str, answers: tuple[Answer, ...] = _BASIC, condition: str = "always",
+       applies: Condition = _always, if_applicable: bool = False) -> Question:
+    return Question(qid, Domain(f"D{qid[0]}"), text, answers, condition, if_applicable, applies)
+
+
+# Wording: the official RoB 2 cribsheet (Higgins et al., 22 August 2019); conditions: rob2.md §2–§6.
+_D1 = (
+    _q("1.1", "Was the allocation sequence random?"),
+    _q("1.2", "Was the allocation sequence concealed until participants were enrolled and "
+              "assigned to interventions?"),
+    _q("1.3", "Did baseline differences between intervention groups suggest a problem with the "
+              "randomization process?"),
+)
+_AWARE_21 = _q("2.1", "Were participants aware of their assigned intervention during the trial?")
+_AWARE_22 = _q("2.2", "Were carers and people delivering the interventions aware of participants' "
+                      "assigned intervention during the trial?")
+_EITHER_AWARE = _any_in(("2.1", "2.2"), YES_NI)
+_D2_ASSIGNMENT = (
+    _AWARE_21, _AWARE_22,
+    _q("2.3", "Were there deviations from the intended intervention that arose because of the "
+              "trial context?", _COND, "If Y/PY/NI to 2.1 or 2.2", _EITHER_AWARE),
+    _q("2.4", "Were these deviations likely to have affected the outcome?", _COND,
+       "If Y/PY to 2.3", _all_in(("2.3",), YES)),
+    _q("2.5", "Were these deviations from intended intervention balanced between groups?", _COND,
+       "If Y/PY/NI to 2.4", _all_in(("2.4",), YES_NI)),
+    _q("2.6", "Was an appropriate analysis used to estimate the effect of assignment to "
+              "intervention?"),
+    _q("2.7", "Was there potential for a substantial impact (on the result) of the failure to "
+              "analyse participants in the group to which they were randomized?", _COND,
+       "If N/PN/NI to 2.6", _all_in(("2.6",), NO_NI)),
+)
+_D2_ADHERENCE = (
+    _AWARE_21, _AWARE_22,
+    _q("2.3", "[If applicable:] Were important non-protocol interventions balanced across "
+              "intervention groups?", _COND, "If Y/PY/NI to 2.1 or 2.2", _EITHER_AWARE, True),
+    _q("2.4", "[If applicable:] Were there failures in implementing the intervention that could "
+              "have affected the outcome?", _COND, "always (NA if not applicable)",
+       if_applicable=True),
+    _q("2.5", "[If applicable:] Was there non-adherence to the assigned intervention regimen that "
+              "could have affected participants' outcomes?", _COND,
+       "always (NA if not applicable)", if_applicable=True),
+    _q("2.6", "Was an appropriate analysis used to estimate the effect of adhering to the "
+              "intervention?", _COND, "If N/PN/NI to 2.3, or Y/PY/NI to 2.4 or 2.5",
+       lambda a: a.get("2.3") in NO_NI or a.get("2.4") in YES_NI or a.get("2.5") in YES_NI),
+)
+_D3 = (
+    _q("3.1", "Were data for this outcome available for all, or nearly all, participants "
+              "randomized?"),
+    _q("3.2", "Is there evidence that the result was not biased by missing outcome data?",
+       _NO_NI_COND, "If N/PN/NI to 3.1", _all_in(("3.1",), NO_NI)),
+    _q("3.3", "Could missingness in the outcome depend on its true value?", _COND,
+       "If N/PN to 3.2", _all_in(("3.2",), NO)),
+    _q("3.4", "Is it likely that missingness in the outcome depended on its true value?", _COND,
+       "If Y/PY/NI to 3.3", _all_in(("3.3",), YES_NI)),
+)
+_D4 = (
+    _q("4.1", "Was the method of measuring the outcome inappropriate?"),
+    _q("4.2", "Could measurement or ascertainment of the outcome have differed between "
+              "intervention groups?"),
+    _q("4.3", "Were outcome assessors aware of the intervention received by study participants?",
+       _COND, "If N/PN/NI to 4.1 and 4.2", _all_in(("4.1", "4.2"), NO_NI)),
+    _q("4.4", "Could assessment of the outcome have been influenced by knowledge of intervention "
+              "received?", _COND, "If Y/PY/NI to 4.3", _all_in(("4.3",), YES_NI)),
+    _q("4.5", "Is it likely that assessment of the outcome was influenced by knowledge of "
+              "intervention received?", _COND, "If Y/PY/NI to 4.4", _all_in(("4.4",), YES_NI)),
+)
+_D5 = (
+    _q("5.1", "Were the data that produced this result analysed in accordance with a "
+              "pre-specified analysis plan that was finalized before unblinded outcome data were "
+              "available for analysis?"),
+    _q("5.2", "Is the numerical result being assessed likely to have been selected, on the basis "
+              "of the results, from multiple eligible outcome measurements (e.g. scales, "
+              "definitions, time points) within the outcome domain?"),
+    _q("5.3", "Is the numerical result being assessed likely to have been selected, on the basis "
+              "of the results, from multiple eligible analyses of the data?"),
+)
+
+
+def questions(domain: Domain | str, variant: Variant | str = Variant.ASSIGNMENT) -> list[Question]:
+    """All signalling questions of a domain, in order (domain 2 depends on the variant)."""
+    domain, variant = Domain(domain), Variant(variant)
+    if domain is Domain.D2:
+        return list(_D2_ASSIGNMENT if variant is Variant.ASSIGNMENT else _D2_ADHERENCE)
+    return list({Domain.D1: _D1, Domain.D3: _D3, Domain.D4: _D4, Domain.D5: _D5}[domain])
+
+
+def _walk(domain: Domain, variant: Variant, answers: Answers
+          ) -> tuple[list[Question], dict[str, Answer | None]]:
+    # In question order; a question whose condition fails reads as NA whatever was typed, so
+    # later conditions see what the official form would have greyed out.
+    eff: dict[str, Answer | None] = {}
+    shown: list[Question] = []
+    for q in questions(domain, variant):
+        if q.applies(eff):
+            shown.append(q)
+            eff[q.id] = answers.get(q.id)
+        else:
+            eff[q.id] = Answer.NA
+    return shown, eff
+
+
+def applicable_questions(domain: Domain | str, variant: Variant | str,
+                         answers: Mapping[str, Answer | str]) -> list[Question]:
+    """The questions a form should ask now, given the answers so far.
+
+    A conditional question appears once its condition is met by the answers given; one whose
+    condition depends on an unanswered question is not shown yet. Answers to other domains'
+    questions are ignored, so a form may pass everything it holds.
+    """
+    domain, variant = Domain(domain), Variant(variant)
+    own = {q.id for q in questions(domain, variant)}
+    return _walk(domain, variant, validate_answers(
+        domain, variant, {k: v for k, v in answers.items() if k in own}))[0]
+
+
+class _Missing(Exception):
+    """The algorithm needed an answer that is not there."""
+
+
+class _Reader:
+    def __init__(self, eff: Mapping[str, Answer | None]) -> None:
+        self._eff = eff
+
+    def __getitem__(self, qid: str) -> Answer:
+        value = self._eff[qid]
+        if value is None:
+            raise _Missing(qid)
+        return value
+
+
+def _d1(a: _Reader) -> Judgement:
+    # rob2.md §2
+    if a["1.2"] in NO:
+        return Judgement.HIGH
+    if a["1.2"] is Answer.NI:
+        return Judgement.HIGH if a["1.3"] in YES else Judgement.SOME_CONCERNS
+    if a["1.1"] in NO or a["1.3"] in YES:
+        return Judgement.SOME_CONCERNS
+    return Judgement.LOW
+
+
+def _d2_assignment(a: _Reader) -> Judgement:
+    # rob2.md §3a: part 1 (2.1–2.5) and part 2 (2.6–2.7), then combined.
+    if a["2.1"] in NO and a["2.2"] in NO or a["2.3"] in NO:
+        part1 = Judgement.LOW
+    elif a["2.3"] is Answer.NI or a["2.4"] in NO or a["2.5"] in YES:
+        part1 = Judgement.SOME_CONCERNS
+    else:
+        part1 = Judgement.HIGH
+    if a["2.6"] in YES:
+        part2 = Judgement.LOW
+    else:
+        part2 = Judgement.SOME_CONCERNS if a["2.7"] in NO else Judgement.HIGH
+    if Judgement.HIGH in (part1, part2):
+        return Judgement.HIGH
+    return Judgement.LOW if part1 is part2 is Judgement.LOW else Judgement.SOME_CONCERNS
+
+
+def _d2_adherence(a: _Reader) -> Judgement:
+    # rob2.md §3b
+    aware = a["2.1"] in YES_NI or a["2.2"] in YES_NI
+    problem = aware and a["2.3"] in NO_NI
+    if not problem and a["2.4"] in NO | {Answer.NA} and a["2.5"] in NO | {Answer.NA}:
+        return Judgement.LOW
+    return Judgement.SOME_CONCERNS if a["2.6"] in YES else Judgement.HIGH
+
+
+def _d3(a: _Reader) -> Judgement:
+    # rob2.md §4
+    if a["3.1"] in YES or a["3.2"] in YES or a["3.3"] in NO:
+        return Judgement.LOW
+    return Judgement.SOME_CONCERNS if a["3.4"] in NO else Judgement.HIGH
+
+
+def _d4(a: _Reader) -> Judgement:
+    # rob2.md §5: NI on 4.2 downgrades a Low to Some concerns.
+    if a["4.1"] in YES or a["4.2"] in YES:
+        return Judgement.HIGH
+    if a["4.3"] in NO or a["4.4"] in NO:
+        base = Judgement.LOW
+    else:
+        base = Judgement.SOME_CONCERNS if a["4.5"] in NO else Judgement.HIGH
+    if base is Judgement.LOW and a["4.2"] is Answer.NI:
+        return Judgement.SOME_CONCERNS
+    return base
+
+
+def _d5(a: _Reader) -> Judgement:
+    # rob2.md §6
+    if a["5.2"] in YES or a["5.3"] in YES:
+        return Judgement.HIGH
+    if a["5.2"] in NO and a["5.3"] in NO and a["5.1"] in YES:
+        return Judgement.LOW
+    return Judgement.SOME_CONCERNS
+
+
+_ALGORITHMS: dict[tuple[Domain, Variant | None], Callable[[_Reader], Judgement]] = {
+    (Domain.D1, None): _d1,
+    (Domain.D2, Variant.ASSIGNMENT): _d2_assignment,
+    (Domain.D2, Variant.ADHERENCE): _d2_adherence,
+    (Domain.D3, None): _d3,
+    (Domain.D4, None): _d4,
+    (Domain.D5, None): _d5,
+}
+
+
+@dataclass(frozen=True)
+class DomainProposal:
+    """What the algorithm proposes for one domain of one result.
+
+    `proposed` is None when an answer the algorithm needs is missing (never a guess);
+    `unanswered` lists the applicable questions still without an answer; `ignored` the answers
+    given to questions whose condition is not met (they do not count).
+    """
+
+    domain: Domain
+    variant: Variant
+    proposed: Judgement | None
+    unanswered: tuple[str, ...]
+    ignored: tuple[str, ...] = ()
+
+    @property
+    def incomplete(self) -> bool:
+        """True when the algorithm could not decide."""
+        return self.proposed is None
+
+
+def validate_answers(domain: Domain | str, variant: Variant | str,
+                     answers: Mapping[str, Answer | str]) -> dict[str, Answer]:
+    """Check ids and answer codes against the domain's questions; ReviewkitError names the bad ones."""
+    domain, variant = Domain(domain), Variant(variant)
+    known = {q.id: q for q in questions(domain, variant)}
+    clean: dict[str, Answer] = {}
+    bad: list[str] = []
+    for qid, raw in answers.items():
+        q = known.get(qid)
+        code = str(raw).strip().upper()
+        if q is None:
+            bad.append(f"unknown question {qid!r} in {domain} ({variant})")
+        elif code not in {a.value for a in q.answers}:
+            allowed = "/".join(a.value for a in q.answers)
+            bad.append(f"{qid}={raw!s} (allowed: {allowed})")
+        else:
+            clean[qid] = Answer(code)
+    if bad:
+        raise ReviewkitError("invalid RoB 2 answers: " + "; ".join(bad))
+    return clean
+
+
+def propose_domain(domain: Domain | str, answers: Mapping[str, Answer | str],
+                   variant: Variant | str = Variant.ASSIGNMENT) -> DomainProposal:
+    """Run the official algorithm of one domain on the answers given (rob2.md §2–§6)."""
+    domain, variant = Domain(domain), Variant(variant)
+    clean = validate_answers(domain, variant, answers)
+    shown, effective = _walk(domain, variant, clean)
+    shown_ids = {q.id for q in shown}
+    # NA is a real answer only for "[If applicable]" questions; elsewhere, once the condition is
+    # met, NA would hide a question the algorithm reads.
+    wrong_na = [q.id for q in shown if clean.get(q.id) is Answer.NA and not q.if_applicable]
+    if wrong_na:
+        raise ReviewkitError(
+            f"{domain}: NA given to {', '.join(wrong_na)}, whose condition is met",
+            hint="answer Y/PY/PN/N/NI; NA is only for questions whose condition is not met")
+    unanswered = tuple(q.id for q in shown if q.id not in clean)
+    ignored = tuple(qid for qid, ans in clean.items() if qid not in shown_ids and ans is not Answer.NA)
+    algorithm = _ALGORITHMS[(domain, variant if domain is Domain.D2 else None)]
+    try:
+        proposed: Judgement | None = algorithm(_Reader(effective))
+    except _Missing:
+        proposed = None
+    return DomainProposal(domain, variant, proposed, unanswered, ignored)
+
+
+def _split(answers: Mapping[str, Answer | str]
+           ) -> tuple[dict[Domain, dict[str, Answer | str]], list[str]]:
+    grouped: dict[Domain, dict[str, Answer | str]] = {}
+    unknown: list[str] = []
+    for qid, value in answers.items():
+        key = f"D{qid.split('.')[0]}"
+        if key in Domain.__members__:
+            grouped.setdefault(Domain(key), {})[qid] = value
+        else:
+            unknown.append(f"unknown question {qid!r}")
+    return grouped, unknown
+
+
+def split_answers(answers: Mapping[str, Answer | str],
+                  variant: Variant | str = Variant.ASSIGNMENT) -> dict[Domain, dict[str, Answer]]:
+    """Group "1.1"-style answers by domain, checked; one ReviewkitError names every bad id and answer."""
+    grouped, problems = _split(answers)
+    clean: dict[Domain, dict[str, Answer]] = {}
+    for domain, given in grouped.items():
+        try:
+            clean[domain] = validate_answers(domain, variant, given)
+        except ReviewkitError as exc:
+            problems.append(exc.message.removeprefix("invalid RoB 2 answers: "))
+    if problems:
+        raise ReviewkitError("invalid RoB 2 answers: " + "; ".join(problems))
+    return clean
+
+
+@dataclass(frozen=True)
+class DomainResult:
+    """One domain of an assessed result: the proposal, the final judgement and any override."""
+
+    domain: Domain
+    proposed: Judgement | None
+    final: Judgement | None
+    overridden: bool
+    justification: str
+    unanswered: tuple[str, ...]
+    ignored: tuple[str, ...]
+    direction: Direction = Direction.NA
+
+
+@dataclass(frozen=True)
+class OverallDecision:
+    """The overall judgement (rob2.md §7).
+
+    With two or more domains at Some concerns and none High, the tool leaves escalation to High
+    to the assessor: the documented default is Some concerns (`escalation_required` stays True
+    and `escalated` False until decided); `escalate=True` with a reason gives High.
+    """
+
+    proposed: Judgement | None
+    final: Judgement | None
+    concerns: tuple[Domain, ...]
+    escalation_required: bool
+    escalated: bool
+    reason: str
+    overridden: bool
+    justification: str
+
+
+def propose_overall(judgements: DomainJudgements) -> Judgement | None:
+    """Low if all five domains are Low, High if any is High, else Some concerns; None if any is unjudged.
+
+    The "Some concerns in multiple domains" route to High is a judgement, not a count
+    (rob2.md §7), so it is left to decide_overall.
+    """
+    judged = {Domain(k): v for k, v in judgements.items()}
+    values = [judged.get(d) for d in Domain]
+    if any(v is None for v in values):
+        return None
+    if Judgement.HIGH in values:
+        return Judgement.HIGH
+    return Judgement.LOW if all(v is Judgement.LOW for v in values) else Judgement.SOME_CONCERNS
+
+
+def decide_overall(judgements: DomainJudgements, *,
+                   escalate: bool | None = None, reason: str = "",
+                   final: Judgement | str | None = None, justification: str = "") -> OverallDecision:
+    """Apply the overall rule, the assessor's escalation choice, and any justified override."""
+    final = Judgement(final) if final is not None else None
+    judged = {Domain(k): v for k, v in judgements.items()}
+    proposed = propose_overall(judged)
+    concerns = tuple(d for d in Domain if judged.get(d) is Judgement.SOME_CONCERNS)
+    required = proposed is Judgement.SOME_CONCERNS and len(concerns) >= 2
+    outcome = proposed
+    if escalate is not None:
+        if not required:
+            raise ReviewkitError(
+                "overall: escalation to High is a choice only when two or more domains are "
+                "Some concerns and none is High")
+        if escalate and not reason.strip():
+            raise ReviewkitError("overall: escalating to High needs a written reason "
+                                 f"(Some concerns in {', '.join(concerns)})")
+        outcome = Judgement.HIGH if escalate else proposed
+    overridden = final is not None and final is not outcome
+    if final is not None and overridden and not justification.strip():
+        raise ReviewkitError(f"overall: overriding {outcome.short if outcome else 'incomplete'} "
+                             f"with {Judgement(final).short} needs a written justification")
+    return OverallDecision(proposed, final if final is not None and overridden else outcome,
+                           concerns,
+                           required, bool(escalate), reason.strip(), overridden,
+                           justification.strip() if overridden else "")
+
+
+@dataclass(frozen=True)
+class Rob2Assessment:
+    """A complete RoB 2 assessment of one result (study, outcome, time point, analysis)."""
+
+    study: str
+    result: str
+    variant: Variant
+    answers: Mapping[str, Answer]
+    domains: tuple[DomainResult, ...]
+    overall: OverallDecision
+
+    def domain(self, domain: Domain | str) -> DomainResult:
+        """The result for one domain."""
+        return self.domains[list(Domain).index(Domain(domain))]
+
+    def question_answers(self) -> Mapping[str, str]:
+        """Answer codes by question id (for consensus comparison)."""
+        return {qid: a.value for qid, a in self.answers.items()}
+
+    def domain_values(self) -> Mapping[str, str | None]:
+        """Final judgement codes by domain key, plus "overall"."""
+        values: dict[str, str | None] = {
+            d.domain.value: d.final.value if d.final else None for d in self.domains}
+        values["overall"] = self.overall.final.value if self.overall.final else None
+        return values
+
+
+def assess(answers: Mapping[str, Answer | str], variant: Variant | str = Variant.ASSIGNMENT, *,
+           study: str = "", result: str = "",
+           overrides: Mapping[Domain | str, tuple[Judgement | str, str]] | None = None,
+           escalate: bool | None = None, escalation_reason: str = "",
+           overall_override: tuple[Judgement | str, str] | None = None,
+           directions: Mapping[Domain | str, Direction | str] | None = None) -> Rob2Assessment:
+    """Propose every domain's judgement, apply justified overrides, then the overall rule.
+
+    `overrides` maps a domain to (final judgement, justification); a blank justification is a
+    ReviewkitError naming the domain. `directions` records the optional predicted direction
+    of bias per domain.
+    """
+    try:
+        bias_dirs = {Domain(k): Direction(v) for k, v in (directions or {}).items()}
+    except ValueError as exc:
+        raise ReviewkitError(f"bad direction of bias: {exc}",
+                             hint=", ".join(d.value for d in Direction)) from None
+    variant = Variant(variant)
+    grouped = split_answers(answers, variant)
+    wanted = {Domain(k): (Judgement(j), why) for k, (j, why) in (overrides or {}).items()}
+    results: list[DomainResult] = []
+    clean: dict[str, Answer] = {}
+    for domain in Domain:
+        given = grouped.get(domain, {})
+        clean.update(given)
+        prop = propose_domain(domain, given, variant)
+        final, why = wanted.get(domain, (None, ""))
+        label = f"{domain} ({domain.full_name})"
+        dec = decide(label, prop.proposed, final, why)
+        results.append(DomainResult(
+            domain, prop.proposed, Judgement(dec.final) if dec.final else None, dec.overridden,
+            dec.justification if dec.overridden else "", prop.unanswered, prop.ignored,
+            bias_dirs.get(domain, Direction.NA)))
+    final_overall, why_overall = overall_override or (None, "")
+    overall = decide_overall(
+        {r.domain: r.final for r in results}, escalate=escalate, reason=escalation_reason,
+        final=Judgement(final_overall) if final_overall else None, justification=why_overall)
+    return Rob2Assessment(study, result, variant, clean, tuple(results), overall)
+
+
+ROB2_LEVELS = (Level("low", "Low risk", "+"), Level("some_concerns", "Some concerns", "−"),
+               Level("high", "High risk", "×"))
+
+
+def rob2_table(assessments: Sequence[Rob2Assessment],
+               weights: Mapping[str, float] | Sequence[float] | None = None) -> RobTable:
+    """Final judgements of several results as a plot-ready table; rows are labelled by study.
+
+    A domain not yet judged shows as "No information" (robvis's "?").
+    """
+    labels = [a.study + (f" ({a.result})" if a.result else "") for a in assessments]
+    rows = tuple(
+        RobRow(label, tuple(d.final.value if d.final else None for d in a.domains),
+               a.overall.final.value if a.overall.final else None, w)
+        for label, a, w in zip(labels, assessments, check_weights(labels, weights), strict=True))
+    return RobTable("rob2", tuple(d.value for d in Domain), tuple(d.full_name for d in Domain),
+                    ROB2_LEVELS, rows, Level("no_information", "No information", "?"))

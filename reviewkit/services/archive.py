@@ -1,0 +1,64 @@
+"""Provides the whole review as one JSON file (`reviewkit export review`) and `reviewkit restore`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from reviewkit import __version__
+from reviewkit.errors import ReviewkitError
+from reviewkit.protocol import PROTOCOL_FILE, parse_protocol
+from reviewkit.services.project import Review, database_url_for, open_review
+from reviewkit.store.archive import ARCHIVE_FORMAT, dump_tables, load_tables
+from reviewkit.store.db import current_revision, make_engine, migrate
+
+
+def review_archive(review: Review) -> dict[str, Any]:
+    """Everything the review holds: its protocol text, schema revision and every table's rows."""
+    return {
+        "format": ARCHIVE_FORMAT,
+        "reviewkit": __version__,
+        "schema": current_revision(review.engine),
+        "protocol": review.protocol_path.read_text(encoding="utf-8"),
+        "tables": dump_tables(review.engine),
+    }
+
+
+def export_review(review: Review, path: Path) -> Path:
+    """Write the review archive as JSON."""
+    path.write_text(json.dumps(review_archive(review), ensure_ascii=False, indent=1), encoding="utf-8")
+    return path
+
+
+def restore_review(archive_path: Path, folder: Path) -> Review:
+    """Rebuild a review from an archive in a new folder: same protocol, same rows, same ids."""
+    try:
+        data = json.loads(archive_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ReviewkitError("no such file", where=str(archive_path)) from None
+    except json.JSONDecodeError as exc:
+        raise ReviewkitError(f"not JSON (line {exc.lineno}: {exc.msg})", where=str(archive_path)) from None
+    if not isinstance(data, dict) or data.get("format") != ARCHIVE_FORMAT:
+        raise ReviewkitError("not a reviewkit review archive", where=str(archive_path),
+                             hint="make one with `reviewkit export review FILE.json`")
+    parse_protocol(str(data.get("protocol", "")), source=f"{archive_path} (protocol)")
+    target = folder / PROTOCOL_FILE
+    if target.exists():
+        raise ReviewkitError(f"{target} already exists", hint="restore into a new folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    target.write_text(data["protocol"], encoding="utf-8")
+    protocol = parse_protocol(data["protocol"])
+    engine = make_engine(database_url_for(folder, protocol))
+    try:
+        migrate(engine)
+        if dump_tables(engine)["record"] or dump_tables(engine)["reviewer"]:
+            raise ReviewkitError("the target database is not empty", hint="restore into a new database")
+        load_tables(engine, data["tables"])
+    except ReviewkitError:
+        raise
+    except Exception as exc:  # a damaged archive: rows that violate the schema
+        raise ReviewkitError(f"the archive's rows do not load: {exc}", where=str(archive_path)) from None
+    finally:
+        engine.dispose()
+    return open_review(folder)

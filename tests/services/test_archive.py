@@ -1,0 +1,58 @@
+"""Tests that a review exported as JSON restores into an identical review."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from reviewkit.cli import cli
+from reviewkit.domain.records import Record
+from reviewkit.errors import ReviewkitError
+from reviewkit.services import screen
+from reviewkit.services.archive import review_archive
+from reviewkit.services.project import Review, open_review
+from reviewkit.services.status import review_status
+from tests.factories import add_records
+
+
+def test_export_restore_round_trip(review: Review, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """export review → restore → the restored review's archive equals the original's, row for row."""
+    a, b = add_records(review, [Record(title="Bari — ü", authors=("Simpson, E",), nct_ids=("NCT03334396",)),
+                                Record(title="B", doi="10.1/b")])
+    screen.record_decision(review, "alice", a, "ta", "include", note="n")
+    screen.record_decision(review, "bob", a, "ta", "exclude")
+    screen.resolve_conflict(review, "carol", a, "ta", "include")
+    screen.set_full_text(review, "alice", a, "retrieved", location="a.pdf")
+    runner = CliRunner()
+    out = tmp_path / "review.json"
+    assert runner.invoke(cli, ["-C", str(review.folder), "export", "review", str(out)]).exit_code == 0
+    if review.engine.dialect.name != "sqlite":  # restore into a second scratch database
+        from tests.conftest import _pg_scratch_database
+        gen = _pg_scratch_database()
+        monkeypatch.setenv("REVIEWKIT_DATABASE_URL", next(gen))
+    result = runner.invoke(cli, ["restore", str(out), str(tmp_path / "copy")])
+    assert result.exit_code == 0, result.output
+    copy = open_review(tmp_path / "copy")
+    original, restored = review_archive(review), review_archive(copy)
+    assert restored["tables"] == original["tables"]
+    assert restored["protocol"] == original["protocol"]
+    assert review_status(copy).ta.included == 1
+    # ids continue after the restored ones (sequences moved on PostgreSQL)
+    (c,) = add_records(copy, 1)
+    assert c > b
+    copy.engine.dispose()
+    if review.engine.dialect.name != "sqlite":
+        gen.close()
+
+
+def test_restore_refuses_a_non_archive(tmp_path: Path) -> None:
+    """A JSON file that is not a review archive is refused, and no folder is made."""
+    f = tmp_path / "x.json"
+    f.write_text(json.dumps({"hello": 1}))
+    with pytest.raises(ReviewkitError, match="not a reviewkit review archive"):
+        from reviewkit.services.archive import restore_review
+        restore_review(f, tmp_path / "r")
+    assert not (tmp_path / "r").exists()
