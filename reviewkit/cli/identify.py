@@ -62,6 +62,34 @@ def import_cmd(
     run_guarded(go)
 
 
+@click.command()
+@click.option("--source", type=click.Choice(["pubmed", "ctgov", "all"]), default="all", show_default=True)
+@click.pass_obj
+def search(state: CliState, source: str) -> None:
+    """Run the protocol's searches (resumes an interrupted one; a re-run adds only new records)."""
+    from reviewkit.services.search import search_ctgov, search_pubmed
+
+    def go() -> None:
+        review = open_review(state.review)
+        wanted = ["pubmed", "ctgov"] if source == "all" else [source]
+        configured = {"pubmed": review.protocol.sources.pubmed, "ctgov": review.protocol.sources.ctgov}
+        for name in wanted:
+            if source == "all" and configured[name] is None:
+                continue
+            runner = search_pubmed if name == "pubmed" else search_ctgov
+            with progress_bar(f"Searching {name}") as update:
+                s = runner(review, actor=state.reviewer, progress=update)
+            verb = "resumed and finished" if s.resumed else "finished"
+            click.echo(f"{s.source}: {verb}; {s.count} hits, {s.stored} stored, {s.new} new (run {s.run_id})")
+            if s.translation:
+                click.echo(f"  PubMed searched: {s.translation}")
+            for note in s.notes:
+                click.echo(f"  note: {note}")
+
+    run_guarded(go)
+
+
 def register(group: click.Group) -> None:
     """Add this module's commands to the top-level group."""
     group.add_command(import_cmd)
+    group.add_command(search)

@@ -21,15 +21,12 @@ from reviewkit.store.tables import (
 
 
 def identified_by_source(session: Session) -> dict[str, int]:
-    """Records brought by complete imports and searches, per source name."""
-    out: dict[str, int] = defaultdict(int)
-    for source, count in session.exec(
-        select(SourceRunRow.source, func.sum(SourceRunRow.record_count))
-        .where(SourceRunRow.status == "complete")
-        .group_by(SourceRunRow.source)
-    ):
-        out[source] += int(count or 0)
-    return dict(out)
+    """Records identified per source name: distinct records linked to that source's runs.
+
+    A re-run of a search links the records it found again instead of adding them twice, so
+    counting distinct links keeps "identified = records" true for PRISMA.
+    """
+    return {source: n for (_, source), n in identified_by_run_kind(session).items()}
 
 
 def record_ids(session: Session) -> set[int]:
@@ -127,15 +124,15 @@ def record_kinds_by_first_run(session: Session) -> dict[int, str]:
 
 
 def identified_by_run_kind(session: Session) -> dict[tuple[str, str], int]:
-    """(source kind, source name) → records brought by complete runs."""
-    out: dict[tuple[str, str], int] = defaultdict(int)
-    for kind, source, count in session.exec(
-        select(SourceRunRow.source_kind, SourceRunRow.source, func.sum(SourceRunRow.record_count))
-        .where(SourceRunRow.status == "complete")
+    """(source kind, source name) → distinct records linked to that source's runs."""
+    from reviewkit.store.tables import RecordSourceRow
+
+    rows = session.exec(
+        select(SourceRunRow.source_kind, SourceRunRow.source, func.count(func.distinct(RecordSourceRow.record_id)))
+        .join(SourceRunRow, col(RecordSourceRow.run_id) == col(SourceRunRow.id))
         .group_by(SourceRunRow.source_kind, SourceRunRow.source)
-    ):
-        out[(kind, source)] += int(count or 0)
-    return dict(out)
+    )
+    return {(kind, source): int(n) for kind, source, n in rows}
 
 
 def study_links(session: Session) -> dict[int, set[int]]:

@@ -86,15 +86,54 @@ def runs(session: Session) -> list[SourceRunRow]:
     return list(session.exec(select(SourceRunRow).order_by(col(SourceRunRow.id))))
 
 
-def ids_by_identifier(session: Session, field: str, values: Iterable[str]) -> dict[str, int]:
-    """Existing records' ids by PMID, DOI or NCT id (the first record holding each value)."""
+def ids_by_identifier(session: Session, source: str, field: str, values: Iterable[str]) -> dict[str, int]:
+    """Records already brought by this source's runs, by PMID or NCT id (for re-runs of a search)."""
     wanted = {v for v in values if v}
     if not wanted:
         return {}
-    column = {"pmid": RecordRow.pmid, "doi": RecordRow.doi}[field]
+    linked = (
+        select(RecordSourceRow.record_id)
+        .join(SourceRunRow, col(RecordSourceRow.run_id) == col(SourceRunRow.id))
+        .where(SourceRunRow.source == source)
+    )
     out: dict[str, int] = {}
-    for value, rid in session.exec(
-        select(column, RecordRow.id).where(col(column).in_(wanted)).order_by(col(RecordRow.id))
+    if field == "pmid":
+        for value, rid in session.exec(
+            select(RecordRow.pmid, RecordRow.id).where(col(RecordRow.pmid).in_(wanted))
+            .where(col(RecordRow.id).in_(linked)).order_by(col(RecordRow.id))
+        ):
+            out.setdefault(value, rid)  # type: ignore[arg-type]
+        return out
+    # NCT ids live in a JSON list; registry records carry exactly one, so compare in Python.
+    for nct_ids, rid in session.exec(
+        select(RecordRow.nct_ids, RecordRow.id).where(RecordRow.kind == "registry")
+        .where(col(RecordRow.id).in_(linked)).order_by(col(RecordRow.id))
     ):
-        out.setdefault(value, rid)  # type: ignore[arg-type]
+        for nct in nct_ids:
+            if nct in wanted:
+                out.setdefault(nct, rid)  # type: ignore[arg-type]
     return out
+
+
+def unfinished_run(session: Session, source: str, query: str) -> SourceRunRow | None:
+    """The newest search of this source and query that did not complete (to resume)."""
+    return session.exec(
+        select(SourceRunRow).where(SourceRunRow.kind == "search").where(SourceRunRow.source == source)
+        .where(SourceRunRow.query == query).where(SourceRunRow.status != "complete")
+        .order_by(col(SourceRunRow.id).desc())
+    ).first()
+
+
+def last_complete_search(session: Session, source: str) -> SourceRunRow | None:
+    """The newest complete search of a source."""
+    return session.exec(
+        select(SourceRunRow).where(SourceRunRow.kind == "search").where(SourceRunRow.source == source)
+        .where(SourceRunRow.status == "complete").order_by(col(SourceRunRow.id).desc())
+    ).first()
+
+
+def get_run(session: Session, run_id: int) -> SourceRunRow:
+    """The run with this id."""
+    run = session.get(SourceRunRow, run_id)
+    assert run is not None
+    return run

@@ -1,0 +1,201 @@
+"""Provides running the protocol's searches (PubMed, ClinicalTrials.gov): stored batch by batch, resumable, re-runnable."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from reviewkit.config import load_user_config
+from reviewkit.domain.records import Record
+from reviewkit.errors import ReviewkitError
+from reviewkit.services.project import Review
+from reviewkit.store import runs as store_runs
+from reviewkit.store.db import session_scope
+from reviewkit.store.tables import utcnow
+
+PUBMED = "PubMed"
+CTGOV = "ClinicalTrials.gov"
+#: Base URLs are configuration, so tests (and mirrors) can point the clients elsewhere.
+PUBMED_URL_ENV = "REVIEWKIT_PUBMED_URL"
+CTGOV_URL_ENV = "REVIEWKIT_CTGOV_URL"
+
+Progress = Callable[[int, int | None], None]
+
+
+@dataclass(frozen=True)
+class SearchSummary:
+    """What one search run did."""
+
+    run_id: int
+    source: str
+    query: str
+    count: int
+    stored: int
+    new: int
+    resumed: bool
+    translation: str | None = None
+    notes: tuple[str, ...] = ()
+
+
+def _fail_run(review: Review, run_id: int, error: Exception) -> None:
+    """Mark a run failed (its resume state stays) in a transaction of its own."""
+    with session_scope(review.engine, write=True) as session:
+        run = store_runs.get_run(session, run_id)
+        run.status = "failed"
+        run.error = str(error)
+        session.add(run)
+
+
+def _store_batch(
+    review: Review, run_id: int, source: str, key: str, records: Sequence[Record], state: dict[str, Any],
+) -> int:
+    """Store one batch in one transaction: new records inserted, known ones linked; returns new ones.
+
+    Records this source brought in an earlier run (same PMID or NCT id) are linked to the new
+    run rather than added again — a living review's update adds only what is new.
+    """
+    with session_scope(review.engine, write=True) as session:
+        run = store_runs.get_run(session, run_id)
+        values = [(r.pmid if key == "pmid" else (r.nct_ids[0] if r.nct_ids else None)) or "" for r in records]
+        known = store_runs.ids_by_identifier(session, source, key, values)
+        fresh = [r.with_identifiers_found() for r, v in zip(records, values, strict=True) if v not in known]
+        store_runs.link_records(
+            session, run_id, [known[v] for v in values if v in known],
+            [v for v in values if v in known], run.record_count,
+        )
+        store_runs.insert_records(session, run_id, fresh, run.record_count + len(records) - len(fresh))
+        run.record_count += len(records)
+        run.new_record_count += len(fresh)
+        run.state = state
+        session.add(run)
+        return len(fresh)
+
+
+def _begin(review: Review, source: str, query: str, actor: str | None) -> tuple[int, bool, dict[str, Any]]:
+    """The run to work on: an unfinished one of the same query (resumed), or a new one."""
+    with session_scope(review.engine, write=True) as session:
+        unfinished = store_runs.unfinished_run(session, source, query)
+        if unfinished is not None and unfinished.state.get("plan") is not None:
+            unfinished.status = "running"
+            unfinished.error = None
+            session.add(unfinished)
+            return unfinished.id, True, dict(unfinished.state)  # type: ignore[return-value]
+        previous = store_runs.last_complete_search(session, source)
+        run = store_runs.start_run(
+            session, kind="search", source=source, source_kind="database" if source == PUBMED else "register",
+            query=query, started_by=actor, previous_run_id=previous.id if previous else None,
+        )
+        return run.id, False, {}  # type: ignore[return-value]
+
+
+def _finish(review: Review, run_id: int, actor: str | None) -> tuple[int, int]:
+    with session_scope(review.engine, write=True) as session:
+        run = store_runs.get_run(session, run_id)
+        run.finished_at = utcnow()
+        store_runs.finish_run(session, run, record_count=run.record_count,
+                              new_record_count=run.new_record_count, actor=actor)
+        return run.record_count, run.new_record_count
+
+
+def search_pubmed(
+    review: Review, *, actor: str | None = None, progress: Progress | None = None,
+    base_url: str | None = None, client: Any = None,
+) -> SearchSummary:
+    """Run (or resume) the protocol's PubMed search, storing each batch of up to 500 records."""
+    from reviewkit.sources.pubmed import DEFAULT_BASE_URL, PubMedSearch, SearchPlan
+
+    spec = review.protocol.sources.pubmed
+    if spec is None:
+        raise ReviewkitError("the protocol has no PubMed search", where=str(review.protocol_path),
+                             hint="add [sources.pubmed] with a query")
+    user = load_user_config()
+    email = spec.email or user.ncbi_email or os.environ.get("NCBI_EMAIL")
+    if client is None:
+        client = PubMedSearch(
+            email=email or "", api_key=user.ncbi_api_key,
+            base_url=base_url or os.environ.get(PUBMED_URL_ENV) or DEFAULT_BASE_URL,
+        )
+    run_id, resumed, state = _begin(review, PUBMED, spec.query, actor)
+    try:
+        if resumed:
+            plan = SearchPlan.from_dict(state["plan"])
+            offset = int(state.get("next_offset", 0))
+        else:
+            plan = client.start(spec.query, spec.mindate, spec.maxdate)
+            offset = 0
+            with session_scope(review.engine, write=True) as session:
+                run = store_runs.get_run(session, run_id)
+                run.query_translation = plan.translation
+                run.total_count = plan.count
+                run.state = {"plan": plan.to_dict(), "next_offset": 0}
+                session.add(run)
+        notes = list(plan.notes)
+        for batch in client.fetch_batches(plan, start_at=offset):
+            notes += list(batch.notes)
+            _store_batch(review, run_id, PUBMED, "pmid", batch.records,
+                         {"plan": batch.plan.to_dict(), "next_offset": batch.next_offset})
+            if progress:
+                progress(batch.next_offset, plan.fetchable)
+    except Exception as exc:
+        _fail_run(review, run_id, exc)
+        raise
+    stored, new = _finish(review, run_id, actor)
+    return SearchSummary(run_id, PUBMED, spec.query, plan.count, stored, new, resumed, plan.translation,
+                         tuple(notes))
+
+
+def ctgov_query(review: Review) -> dict[str, str]:
+    """The API v2 query parameters from the protocol's [sources.ctgov]."""
+    spec = review.protocol.sources.ctgov
+    if spec is None:
+        raise ReviewkitError("the protocol has no ClinicalTrials.gov search", where=str(review.protocol_path),
+                             hint="add [sources.ctgov] with condition, intervention or term")
+    query = {"query.cond": spec.condition, "query.intr": spec.intervention, "query.term": spec.term}
+    return {k: v for k, v in query.items() if v}
+
+
+def search_ctgov(
+    review: Review, *, actor: str | None = None, progress: Progress | None = None,
+    base_url: str | None = None, client: Any = None,
+) -> SearchSummary:
+    """Run (or resume) the protocol's ClinicalTrials.gov search, storing each page of studies."""
+    from reviewkit.sources.ctgov import DEFAULT_BASE_URL, CtgovSearch
+
+    query = ctgov_query(review)
+    text = " AND ".join(f"{k}={v}" for k, v in sorted(query.items()))
+    if client is None:
+        client = CtgovSearch(base_url=base_url or os.environ.get(CTGOV_URL_ENV) or DEFAULT_BASE_URL)
+    run_id, resumed, state = _begin(review, CTGOV, text, actor)
+    total = state.get("total")
+    try:
+        token = state.get("next_token") if resumed else None
+        if resumed and token is None and state.get("plan") == "done":
+            pages: Iterator[Any] = iter(())
+        else:
+            pages = client.pages(query, page_token=token, done=int(state.get("done", 0)), total=total)
+        for page in pages:
+            if page.total is not None:
+                total = page.total
+            done = int(state.get("done", 0)) + len(page.records)
+            state = {"plan": "paging" if page.next_token else "done", "next_token": page.next_token,
+                     "done": done, "total": total}
+            _store_batch(review, run_id, CTGOV, "nct", page.records, state)
+            if progress:
+                progress(done, total)
+    except Exception as exc:
+        _fail_run(review, run_id, exc)
+        raise
+    with session_scope(review.engine, write=True) as session:
+        run = store_runs.get_run(session, run_id)
+        run.total_count = total
+        session.add(run)
+    stored, new = _finish(review, run_id, actor)
+    return SearchSummary(run_id, CTGOV, text, int(total or stored), stored, new, resumed)
+
+
+def search_all(review: Review, sources: Sequence[str], **kw: Any) -> list[SearchSummary]:
+    """Run each named source's search in turn ("pubmed", "ctgov")."""
+    runners = {"pubmed": search_pubmed, "ctgov": search_ctgov}
+    return [runners[s](review, **kw) for s in sources]

@@ -1,0 +1,149 @@
+"""Tests for the search service: batches stored as they come, resume after a failure, re-runs add only new records."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+from sqlmodel import select
+from werkzeug import Request, Response
+
+from reviewkit.errors import NetworkError
+from reviewkit.services.project import Review, open_review
+from reviewkit.services.search import search_ctgov, search_pubmed
+from reviewkit.services.status import review_status
+from reviewkit.sources.ctgov import CtgovSearch
+from reviewkit.sources.http import RateLimiter, RetryPolicy
+from reviewkit.sources.pubmed import PubMedSearch
+from reviewkit.store.db import session_scope
+from reviewkit.store.tables import RecordRow, RecordSourceRow, SourceRunRow
+from tests.conftest import FIXTURES
+from tests.sources.conftest import FakePubMed
+
+
+def _retry() -> RetryPolicy:
+    return RetryPolicy(max_attempts=2, base_delay=0.0, max_delay=0.0, sleep=lambda s: None, jitter=lambda: 0.0)
+
+
+def _pubmed(server: HTTPServer) -> PubMedSearch:
+    return PubMedSearch(email="dev@example.org", base_url=server.url_for("/"), retry=_retry(), batch_size=200)
+
+
+def _runs(review: Review) -> list[SourceRunRow]:
+    with session_scope(review.engine) as s:
+        return list(s.exec(select(SourceRunRow).order_by(SourceRunRow.id)))
+
+
+def _pmids(review: Review) -> list[str]:
+    with session_scope(review.engine) as s:
+        return sorted(s.exec(select(RecordRow.pmid)))  # type: ignore[arg-type]
+
+
+def test_pubmed_search_stored_with_translation_and_count(review: Review, httpserver: HTTPServer) -> None:
+    """Every record of the search is stored once; the run keeps query, translation and count."""
+    fake = FakePubMed(450, date(2019, 1, 1), date(2020, 12, 31))
+    httpserver.expect_request("/esearch.fcgi").respond_with_handler(fake.esearch)
+    httpserver.expect_request("/efetch.fcgi").respond_with_handler(fake.efetch)
+    summary = search_pubmed(review, actor="alice", client=_pubmed(httpserver))
+    assert (summary.count, summary.stored, summary.new, summary.resumed) == (450, 450, 450, False)
+    (run,) = _runs(review)
+    assert run.status == "complete" and run.total_count == 450
+    assert run.query == review.protocol.sources.pubmed.query  # type: ignore[union-attr]
+    assert run.query_translation == "cancer[All Fields]"
+    assert len(set(_pmids(review))) == 450
+    assert review_status(review).identified_by_source == {"PubMed": 450}
+
+
+def test_interrupted_search_resumes_from_last_stored_batch(review: Review, httpserver: HTTPServer) -> None:
+    """A search failing mid-way is stored as failed with its batches; the next run resumes it."""
+    fake = FakePubMed(450, date(2019, 1, 1), date(2020, 12, 31))
+    calls = {"n": 0}
+
+    def flaky(request: Request) -> Response:
+        calls["n"] += 1
+        if calls["n"] >= 2 and not calls.get("healed"):
+            return Response("busy", status=503)
+        return fake.efetch(request)
+
+    httpserver.expect_request("/esearch.fcgi").respond_with_handler(fake.esearch)
+    httpserver.expect_request("/efetch.fcgi").respond_with_handler(flaky)
+    with pytest.raises(NetworkError):
+        search_pubmed(review, client=_pubmed(httpserver))
+    (run,) = _runs(review)
+    assert run.status == "failed" and run.record_count == 200 and run.state["next_offset"] == 200
+    assert review_status(review).identified_by_source == {"PubMed": 200}
+    calls["healed"] = True
+    summary = search_pubmed(review, client=_pubmed(httpserver))
+    assert summary.resumed and summary.stored == 450
+    assert len(fake.esearches) == 1  # the stored plan was reused, not searched again
+    (run,) = _runs(review)
+    assert run.status == "complete"
+    assert _pmids(review) == sorted(p for p, _ in fake.articles)
+
+
+def test_rerun_adds_only_new_records(review: Review, httpserver: HTTPServer) -> None:
+    """Running the search again later links the records it knows and adds only the new ones."""
+    fake = FakePubMed(300, date(2019, 1, 1), date(2020, 12, 31))
+    httpserver.expect_request("/esearch.fcgi").respond_with_handler(fake.esearch)
+    httpserver.expect_request("/efetch.fcgi").respond_with_handler(fake.efetch)
+    search_pubmed(review, client=_pubmed(httpserver))
+    fake.articles += [(str(40_000_000 + i), date(2021, 1, 1)) for i in range(25)]
+    summary = search_pubmed(review, client=_pubmed(httpserver))
+    assert (summary.stored, summary.new) == (325, 25)
+    first, second = _runs(review)
+    assert second.previous_run_id == first.id and second.new_record_count == 25
+    assert len(_pmids(review)) == 325
+    with session_scope(review.engine) as s:
+        assert len(s.exec(select(RecordSourceRow).where(RecordSourceRow.run_id == second.id)).all()) == 325
+    assert review_status(review).identified == 325
+
+
+def _ctgov_pages(server: HTTPServer) -> None:
+    page1 = (FIXTURES / "ctgov" / "search_phelan_limit5_20260811.json").read_text()
+    page2 = (FIXTURES / "ctgov" / "search_phelan_next_20260811.json").read_text()
+    token = json.loads(page1)["nextPageToken"]
+    last = json.loads(page2)
+    last.pop("nextPageToken", None)
+
+    def answer(request: Request) -> Response:
+        body = page2 if request.args.get("pageToken") == token else page1
+        if request.args.get("pageToken") and request.args.get("pageToken") != token:
+            body = json.dumps(last)
+        if request.args.get("pageToken") == json.loads(page2).get("nextPageToken"):
+            body = json.dumps(last)
+        return Response(body, content_type="application/json")
+
+    server.expect_request("/api/v2/studies").respond_with_handler(answer)
+
+
+def test_ctgov_search_stores_registry_records(review: Review, httpserver: HTTPServer) -> None:
+    """Each study is a registry record with its NCT id and full JSON; a re-run adds nothing new."""
+    _ctgov_pages(httpserver)
+    client = CtgovSearch(base_url=httpserver.url_for("/api/v2"), retry=_retry(),
+                         limiter=RateLimiter(1.0, sleep=lambda s: None))
+    summary = search_ctgov(review, client=client)
+    assert summary.stored > 0 and summary.new > 0
+    with session_scope(review.engine) as s:
+        rows = s.exec(select(RecordRow)).all()
+    assert {r.kind for r in rows} == {"registry"}
+    assert all(r.nct_ids and r.nct_ids[0].startswith("NCT") for r in rows)
+    assert all(json.loads(r.raw)["protocolSection"] for r in rows)
+    again = search_ctgov(review, client=client)
+    assert again.new == 0 and again.stored == summary.stored
+    status = review_status(review)
+    assert status.identified_by_source == {"ClinicalTrials.gov": len({r.nct_ids[0] for r in rows})}
+
+
+def test_protocol_without_source_is_refused(tmp_path: Path) -> None:
+    """A protocol without [sources.pubmed] gives a clear error naming the protocol file."""
+    from reviewkit.errors import ReviewkitError
+    from reviewkit.services.project import EXAMPLE_PROTOCOL, init_review
+
+    text = EXAMPLE_PROTOCOL.read_text().replace("[sources.pubmed]\nquery =", "[sources.x]\nquery =")
+    (tmp_path / "p.toml").write_text(text.replace("[sources.x]\nquery = ", "#"))
+    review = init_review(tmp_path / "r", tmp_path / "p.toml")
+    with pytest.raises(ReviewkitError, match="no PubMed search"):
+        search_pubmed(open_review(review.folder))

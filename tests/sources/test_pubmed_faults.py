@@ -1,0 +1,148 @@
+"""Fault tests for PubMedSearch: each fault ends in a retry and success, or a clear NetworkError."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from reviewkit.errors import NetworkError
+from reviewkit.sources.http import RetryPolicy
+from reviewkit.sources.pubmed import DateSlice, FetchedBatch, PubMedSearch, SearchPlan
+
+XML = "text/xml"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+PUBMED1 = (FIXTURES / "entrez" / "pubmed1.xml").read_bytes()
+PUBMED2 = (FIXTURES / "entrez" / "pubmed2.xml").read_bytes()
+ESEARCH2 = (FIXTURES / "entrez" / "esearch2.xml").read_bytes()
+RATE_LIMIT_BODY = (FIXTURES / "entrez" / "esummary_error_rate_limit.json").read_bytes()
+EXPIRED = b'<?xml version="1.0"?>\n<eFetchResult>\n\t<ERROR>Unable to obtain query #1</ERROR>\n</eFetchResult>\n'
+BACKEND = (b'<?xml version="1.0"?><eFetchResult><ERROR>Search Backend failed: '
+           b"Couldn't resolve #exPrv1, the address table is empty.</ERROR></eFetchResult>")
+
+
+def client(server: HTTPServer, retry: RetryPolicy) -> PubMedSearch:
+    """A keyed client (Biopython spaces requests 0.1 s) pointed at the local server."""
+    return PubMedSearch(email="dev@example.org", api_key="k", base_url=server.url_for("/"),
+                        retry=retry)
+
+
+def plan_of(count: int = 2, batch_size: int = 2) -> SearchPlan:
+    """A stored plan: one history set of `count` records."""
+    return SearchPlan(query="biopython", translation="biopython[All Fields]", count=count,
+                      searched_at="2026-01-01T00:00:00+00:00",
+                      slices=(DateSlice("", "", count, "MCID_1", "1"),), batch_size=batch_size)
+
+
+def fetch_all(search: PubMedSearch, plan: SearchPlan) -> list[FetchedBatch]:
+    return list(search.fetch_batches(plan))
+
+
+def efetch_sequence(server: HTTPServer, *responders: Callable[[Request], Response] | bytes) -> None:
+    """efetch answers with each responder in turn (bytes are a 200 text/xml body)."""
+    for item in responders:
+        handler = server.expect_ordered_request("/efetch.fcgi")
+        if isinstance(item, bytes):
+            handler.respond_with_data(item, content_type=XML)
+        else:
+            handler.respond_with_handler(item)
+
+
+def test_429_honours_retry_after(httpserver: HTTPServer, retry: RetryPolicy, sleeps: list[float]) -> None:
+    """A 429 with NCBI's JSON body and Retry-After: 7 pauses 7 s, then the batch succeeds."""
+    efetch_sequence(httpserver, lambda r: Response(RATE_LIMIT_BODY, status=429,
+                                                   headers={"Retry-After": "7"},
+                                                   content_type="application/json"), PUBMED1)
+    batches = fetch_all(client(httpserver, retry), plan_of())
+    assert sleeps == [7.0]
+    assert [r.pmid for r in batches[0].records] == ["12091962", "9997"]
+
+
+@pytest.mark.parametrize("fault", ["500", "drop", "cut_short", "truncated_xml", "error_element", "html"])
+def test_transient_fault_is_retried(
+    httpserver: HTTPServer, retry: RetryPolicy, sleeps: list[float], faults: dict, fault: str
+) -> None:
+    """500, a dropped connection, a body cut short, truncated XML, <ERROR> or HTML: retry, succeed."""
+    responder = {
+        "500": lambda r: Response("WWW Error 500 Diagnostic", status=500),
+        "drop": faults["drop"],
+        "cut_short": faults["cut_short"](PUBMED1, XML),
+        "truncated_xml": PUBMED1[: len(PUBMED1) // 2],
+        "error_element": BACKEND,
+        "html": (FIXTURES / "entrez" / "pubmed3.html").read_bytes(),
+    }[fault]
+    efetch_sequence(httpserver, responder, PUBMED1)
+    batches = fetch_all(client(httpserver, retry), plan_of())
+    assert len(batches) == 1 and len(batches[0].records) == 2
+    assert sleeps == [0.5]  # first backoff step: base 1.0 * 2**0, half fixed, no jitter
+
+
+def test_persistent_error_element_becomes_network_error(
+    httpserver: HTTPServer, retry: RetryPolicy, sleeps: list[float]
+) -> None:
+    """<ERROR> on every attempt: a NetworkError quoting NCBI's message after 4 attempts."""
+    httpserver.expect_request("/efetch.fcgi").respond_with_data(BACKEND, content_type=XML)
+    with pytest.raises(NetworkError, match="after 4 attempts.*address table is empty"):
+        fetch_all(client(httpserver, retry), plan_of())
+    assert sleeps == [0.5, 1.0, 2.0]
+
+
+def test_failed_batch_is_never_reported_done(httpserver: HTTPServer, retry: RetryPolicy) -> None:
+    """Batch 1 arrives; batch 2 only ever truncated: the iterator stops with NetworkError after batch 1."""
+    efetch_sequence(httpserver, PUBMED1, *[PUBMED2[:3000]] * 4)
+    done: list[FetchedBatch] = []
+    with pytest.raises(NetworkError, match="records 3–4.*malformed XML"):
+        for batch in client(httpserver, retry).fetch_batches(plan_of(count=4)):
+            done.append(batch)
+    assert [(b.offset, b.next_offset) for b in done] == [(0, 2)]
+
+
+def test_client_error_is_not_retried(httpserver: HTTPServer, retry: RetryPolicy, sleeps: list[float]) -> None:
+    """A 400 is the request's fault: NetworkError at once, no retries."""
+    httpserver.expect_request("/esearch.fcgi").respond_with_data("Bad Request", status=400)
+    with pytest.raises(NetworkError, match="HTTP 400"):
+        client(httpserver, retry).start("x")
+    assert sleeps == [] and len(httpserver.log) == 1
+
+
+def test_esearch_rate_limit_then_success(httpserver: HTTPServer, retry: RetryPolicy, sleeps: list[float]) -> None:
+    """esearch too: a 429 (no Retry-After) backs off, then the search is planned."""
+    httpserver.expect_ordered_request("/esearch.fcgi").respond_with_data(
+        RATE_LIMIT_BODY, status=429, content_type="application/json")
+    httpserver.expect_ordered_request("/esearch.fcgi").respond_with_data(
+        ESEARCH2.replace(b"<Count>42249</Count>", b"<Count>100</Count>"), content_type=XML)
+    plan = client(httpserver, retry).start("q")
+    assert plan.slices == (DateSlice("", "", 100, "MCID_6927d6e7fee3e90f880ec190", "1"),)
+    assert sleeps == [0.5]
+
+
+def test_expired_history_is_searched_again(httpserver: HTTPServer, retry: RetryPolicy) -> None:
+    """On resume, an expired WebEnv triggers a new esearch and the batch continues at its offset."""
+    efetch_sequence(httpserver, EXPIRED)
+    httpserver.expect_ordered_request("/esearch.fcgi").respond_with_data(
+        ESEARCH2.replace(b"<Count>42249</Count>", b"<Count>4</Count>"), content_type=XML)
+    efetch_sequence(httpserver, PUBMED2)
+    batches = list(client(httpserver, retry).fetch_batches(plan_of(count=4), start_at=2))
+    assert [(b.offset, len(b.records)) for b in batches] == [(2, 2)]
+    assert batches[0].plan.slices[0].webenv == "MCID_6927d6e7fee3e90f880ec190"
+    assert "expired" in batches[0].notes[0] and "changed" not in batches[0].notes[0]
+    resumed = [r.query_string.decode() for r, _ in httpserver.log if r.path == "/efetch.fcgi"]
+    assert "retstart=2" in resumed[-1] and "WebEnv=MCID_6927d6e7fee3e90f880ec190" in resumed[-1]
+
+
+def test_stalled_server_times_out(httpserver: HTTPServer, sleeps: list[float]) -> None:
+    """A server that never answers in time is a transient failure, then a NetworkError."""
+
+    def stall(request: Request) -> Response:
+        time.sleep(0.6)
+        return Response(PUBMED1, content_type=XML)
+
+    httpserver.expect_request("/efetch.fcgi").respond_with_handler(stall)
+    search = PubMedSearch(email="dev@example.org", api_key="k", base_url=httpserver.url_for("/"),
+                          retry=RetryPolicy(max_attempts=2, sleep=sleeps.append), timeout=0.2)
+    with pytest.raises(NetworkError, match="after 2 attempts.*timed out"):
+        fetch_all(search, plan_of())
