@@ -1,0 +1,115 @@
+"""Tests for the matching forms of citation fields (reviewkit.domain.normalise)."""
+
+from __future__ import annotations
+
+from reviewkit.domain.normalise import (
+    author_key,
+    first_page,
+    fold,
+    journal_tokens,
+    journals_match,
+    normalise_pages,
+    title_info,
+)
+from reviewkit.domain.records import normalise_doi
+
+
+def test_fold_removes_diacritics_and_case() -> None:
+    """NFKD folding drops accents and case: "Müller Ångström" reads "muller angstrom"."""
+    assert fold("Müller ÅNGSTRÖM") == "muller angstrom"
+
+
+def test_fold_removes_tags_and_entities() -> None:
+    """HTML/XML tags and entities are removed: "<i>In vitro</i> caf&eacute;" reads "in vitro cafe"."""
+    assert fold("<i>In vitro</i> caf&eacute; &amp; Ca<sup>2+</sup>") == "in vitro cafe ca 2"
+
+
+def test_fold_collapses_punctuation_and_white_space() -> None:
+    """Punctuation and runs of white space become single spaces."""
+    assert fold("  Type-2 diabetes:\n a  (randomised) trial. ") == "type 2 diabetes a randomised trial"
+
+
+def test_translated_title_brackets_are_a_flag() -> None:
+    """A wholly bracketed title is a translation; the brackets and language notes are stripped."""
+    info = title_info("[Current aspects of hemolytic uremic syndrome in children]. [Review] [16 refs] [Romanian]")
+    assert info.translated
+    assert info.text == "current aspects of hemolytic uremic syndrome in children"
+
+
+def test_trailing_language_marker_is_stripped() -> None:
+    """A trailing "[Chinese]" does not make two records of one title differ."""
+    assert title_info("Efficacy of batroxobin. [Chinese]").text == title_info("Efficacy of batroxobin").text
+    assert not title_info("Efficacy of batroxobin. [Chinese]").translated
+
+
+def test_erratum_and_correction_markers() -> None:
+    """Erratum, correction and Web of Science "(vol N, pg N, YYYY)" titles carry the erratum flag."""
+    assert title_info("Erratum: Gain-of-function mutations in factor B").erratum
+    assert title_info("Correction to: Effect of X on Y").erratum
+    assert title_info("Severe deficiency of ADAMTS13 in children (vol 142, pg 310, 2003)").erratum
+    assert not title_info("Gain-of-function mutations in factor B.[Erratum appears in PNAS 2007;104:10749]").erratum
+
+
+def test_comment_reply_protocol_and_part_markers() -> None:
+    """Comment/reply, protocol and part-number markers are read from titles."""
+    assert title_info("Comment on: Eculizumab in aHUS").comment
+    assert title_info("Atypical HUS after streptococcus - Reply").comment
+    assert title_info("Study protocol for a randomised trial of X").protocol
+    assert title_info("Rationale and design of the BREEZE-AD trials").protocol
+    assert title_info("Linomide in MS: Part II: MRI results").part == "2"
+    assert title_info("p16INK4a as a marker. I: Experience with squamous lesions").part == "1"
+    assert title_info("Eculizumab in aHUS").part == ""
+
+
+def test_doi_normalised() -> None:
+    """DOIs lose URL prefixes and case (the contract's normalise_doi)."""
+    assert normalise_doi("https://doi.org/10.1097/MOL.0b013e3282ffaf82.") == "10.1097/mol.0b013e3282ffaf82"
+
+
+def test_page_ranges_expanded() -> None:
+    """Abbreviated last pages are expanded and letter prefixes kept."""
+    assert normalise_pages("123-9") == "123-129"
+    assert normalise_pages("1360-70") == "1360-1370"
+    assert normalise_pages("S12-4") == "S12-S14"
+    assert normalise_pages("3924-3924") == "3924"
+    assert first_page("e1001") == "E1001"
+
+
+def test_unreadable_pages_are_unknown() -> None:
+    """Mangled exports ("Suppl-89", Excel dates "01-Sep") are unknown, not a page."""
+    assert normalise_pages("Suppl-89") == ""
+    assert normalise_pages("01-Sep") == ""
+
+
+def test_authors_reduced_to_surname_and_initials() -> None:
+    """"Zhou, Xiangdong", "Zhou X." and "Xiangdong Zhou" all read "zhou x"."""
+    assert author_key("Zhou, Xiangdong") == "zhou x"
+    assert author_key("Zhou X.") == "zhou x"
+    assert author_key("Xiangdong Zhou") == "zhou x"
+    assert author_key("Lewis G. F.") == "lewis gf"
+    assert author_key("Müller, Hans-Peter") == "muller hp"
+
+
+def test_journal_full_title_matches_iso_abbreviation() -> None:
+    """Token-prefix matching pairs a journal's ISO abbreviation with its full title."""
+    full = journal_tokens("Journal of the American Academy of Dermatology")
+    assert journals_match(journal_tokens("J Am Acad Dermatol"), full)
+    assert journals_match(journal_tokens("JPEN J Parenter Enteral Nutr"),
+                          journal_tokens("Journal of parenteral and enteral nutrition"))
+    assert journals_match(journal_tokens("Diabetes. Conference: 70th Scientific Sessions"), journal_tokens("Diabetes"))
+
+
+def test_journals_that_differ_do_not_match() -> None:
+    """Different journals, and a one-word name against a longer one, do not match; missing is None."""
+    assert journals_match(journal_tokens("Diabetes"), journal_tokens("Diabetes Care")) is False
+    assert journals_match(journal_tokens("Lancet"), journal_tokens("BMJ")) is False
+    assert journals_match(journal_tokens(""), journal_tokens("BMJ")) is None
+
+
+def test_article_titles_that_merely_start_like_notices_are_not_flagged() -> None:
+    """"Correction of hyponatraemia" and "Re-evaluation of X" are articles, not notices or letters."""
+    assert not title_info("Correction of hyponatraemia with tolvaptan").erratum
+    assert not title_info("Re-evaluation of atopic dermatitis scores").comment
+    assert not title_info("Comments from patients on eczema care").comment
+    assert not title_info("A treatment protocol of Essen University Hospital").protocol
+    assert title_info("Re: Effect of baricitinib").comment

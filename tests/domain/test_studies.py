@@ -1,0 +1,50 @@
+"""Tests for report-to-study proposals (reviewkit.domain.studies): the many-to-many NCT link."""
+
+from __future__ import annotations
+
+from reviewkit.domain.dedup import DuplicateGroup
+from reviewkit.domain.records import Record, RegistryInfo
+from reviewkit.domain.studies import StudyProposal, propose_studies, studies_by_record
+
+AD1, AD2 = "NCT03334396", "NCT03334422"
+
+
+def _registry(nct: str) -> Record:
+    return Record(title=f"Study of baricitinib ({nct})", kind="registry", registry=RegistryInfo(nct_id=nct),
+                  nct_ids=(nct,))
+
+
+def test_registry_record_and_citing_paper_form_one_study() -> None:
+    """A registry record and a paper naming its NCT number in the abstract are proposed as one study."""
+    records = [_registry(AD1), Record(title="Baricitinib in AD", abstract=f"Registered as {AD1.lower()}.")]
+    assert propose_studies(records) == [StudyProposal(AD1, (0, 1), (0,))]
+
+
+def test_one_paper_reports_two_trials() -> None:
+    """A paper carrying two NCT numbers (BREEZE-AD1 and AD2) is a report of both studies."""
+    paper = Record(title="Two phase 3 trials of baricitinib", nct_ids=(AD1, AD2))
+    records = [_registry(AD1), _registry(AD2), paper]
+    proposals = propose_studies(records)
+    assert [(p.nct_id, p.report_indexes) for p in proposals] == [(AD1, (0, 2)), (AD2, (1, 2))]
+    assert studies_by_record(proposals)[2] == (AD1, AD2)
+
+
+def test_papers_sharing_an_nct_without_a_registry_record() -> None:
+    """Two papers citing one NCT number are proposed as one study; a lone paper is not."""
+    records = [Record(title="Primary results", nct_ids=(AD1,)), Record(title="Long-term extension", abstract=AD1),
+               Record(title="Unrelated", abstract="NCT99999999")]
+    proposals = propose_studies(records)
+    assert [(p.nct_id, p.report_indexes, p.registry_indexes) for p in proposals] == [(AD1, (0, 1), ())]
+
+
+def test_duplicates_count_once() -> None:
+    """A paper found in two databases (one duplicate group) is one report, by its primary record."""
+    paper = Record(title="Baricitinib in AD", nct_ids=(AD1,))
+    records = [_registry(AD1), paper, paper]
+    proposals = propose_studies(records, [DuplicateGroup(primary=1, members=(1, 2))])
+    assert proposals[0].report_indexes == (0, 1)
+
+
+def test_no_nct_numbers_no_proposals() -> None:
+    """Records without NCT numbers give no proposals."""
+    assert propose_studies([Record(title="A"), Record(title="B")]) == []

@@ -1,0 +1,74 @@
+"""Tests Egger's test against the classic Egger regression, trim-and-fill properties and funnel data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from reviewkit.errors import ReviewkitError
+from reviewkit.pooling import (
+    effects_from_rows,
+    egger_test,
+    funnel_data,
+    generic_effects,
+    pool,
+    trim_and_fill,
+)
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "metafor"
+
+
+def _bcg():
+    case = json.loads((FIXTURES / "bcg_RR_DL.json").read_text(encoding="utf-8"))
+    return effects_from_rows(case["input"]["studies"], "RR")
+
+
+def test_egger_equals_classic_regression_on_precision() -> None:
+    """The WLS slope on SE equals the classic Egger intercept (y/SE on 1/SE): −2.1120, SE 1.5072, t −1.4013."""
+    eff = _bcg()
+    res = egger_test(eff)
+    assert res.slope == pytest.approx(-2.1120, abs=5e-5)
+    assert res.slope_se == pytest.approx(1.5072, abs=5e-5)
+    assert res.t == pytest.approx(-1.4013, abs=5e-5)
+    assert res.df == 11
+    assert res.p == pytest.approx(0.1887, abs=5e-5)
+    # classic form, by ordinary least squares
+    se = np.sqrt(eff.vi)
+    x = np.column_stack([np.ones(13), 1 / se])
+    beta = np.linalg.lstsq(x, eff.yi / se, rcond=None)[0]
+    assert beta[0] == pytest.approx(res.slope, rel=1e-10)
+
+
+def test_egger_needs_three_studies() -> None:
+    """With fewer than 3 studies the regression has no residual df: an error."""
+    with pytest.raises(ReviewkitError, match="at least 3 studies"):
+        egger_test(generic_effects(["a", "b"], [0.1, 0.2], vi=[0.1, 0.2]))
+
+
+def test_trim_and_fill_symmetric_data_adds_nothing() -> None:
+    """A symmetric funnel needs no imputed studies: k0 = 0 and the estimate is unchanged."""
+    yi = [-0.2, 0.2, -0.1, 0.1, 0.0]
+    vi = [0.04, 0.04, 0.01, 0.01, 0.02]
+    eff = generic_effects(list("abcde"), yi, vi=vi)
+    tf = trim_and_fill(eff, model="fixed", estimator=None)
+    assert tf.k0 == 0
+    assert tf.result.estimate == pytest.approx(pool(eff, model="fixed", estimator=None).estimate)
+
+
+def test_trim_and_fill_mirrors_around_the_trimmed_estimate() -> None:
+    """Imputed studies keep their partners' variances and lie on the side the funnel is missing."""
+    tf = trim_and_fill(_bcg(), model="fixed", estimator=None)
+    assert tf.side == "right" and tf.k0 == len(tf.filled_yi) == 4
+    assert min(tf.filled_yi) > tf.result.estimate - 1  # filled on the right of the funnel
+
+
+def test_funnel_data_has_one_point_per_study() -> None:
+    """Funnel data carry each study's estimate and SE and the pooled centre."""
+    res = pool(_bcg(), model="fixed", estimator=None)
+    data = funnel_data(res)
+    assert len(data.yi) == len(data.sei) == 13
+    assert data.centre == res.estimate
+    assert data.sei[0] == pytest.approx(np.sqrt(res.effects.vi[0]))

@@ -1,0 +1,77 @@
+"""Tests the tau² estimators' defining equations, the Q-profile CI and the zeroin root finder."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from reviewkit.pooling.estimators import (
+    estimate_tau2,
+    q_generalised,
+    tau2_dl,
+    tau2_qprofile_ci,
+)
+from reviewkit.pooling.rootfind import zeroin
+
+#: dat.bcg log risk ratios (metafor escalc), the usual first worked example.
+YI = np.array([-0.889311333920205, -1.58538865720143, -1.34807314829969, -1.44155119002131,
+               -0.217547322211296, -0.786115585818864, -1.62089822359839, 0.0119523335238405,
+               -0.469417648738149, -1.37134480347278, -0.339358828338391, 0.445913400571379,
+               -0.0173139482168798])
+VI = np.array([0.325584765003961, 0.194581121398144, 0.415367965367965, 0.0200100319022476,
+               0.0512101721696309, 0.00690561845590876, 0.223017247572315, 0.00396157929781773,
+               0.056434210463249, 0.0730247936130289, 0.0124122139715597, 0.532505845200153,
+               0.0714046596839863])
+
+
+def test_dl_matches_published_value() -> None:
+    """DerSimonian-Laird τ² on dat.bcg is 0.3088 (Viechtbauer 2010)."""
+    assert tau2_dl(YI, VI) == pytest.approx(0.308760262862376, rel=1e-12)
+
+
+def test_exact_reml_solves_the_score_equation() -> None:
+    """The exact REML τ² makes the REML score Σw²r² − tr(P) zero (0.3132 on dat.bcg)."""
+    t = estimate_tau2(YI, VI, "REML")
+    w = 1 / (VI + t)
+    mu = np.sum(w * YI) / np.sum(w)
+    score = np.sum(w**2 * (YI - mu) ** 2) - (np.sum(w) - np.sum(w**2) / np.sum(w))
+    assert abs(score) < 1e-9
+    assert t == pytest.approx(0.3132, abs=5e-5)
+
+
+def test_exact_pm_and_eb_solve_q_equals_df() -> None:
+    """Paule-Mandel (and empirical Bayes, the same root) make Q_gen(τ²) = k − 1."""
+    for est in ("PM", "EB"):
+        t = estimate_tau2(YI, VI, est)
+        assert q_generalised(t, YI, VI) == pytest.approx(len(YI) - 1, abs=1e-9)
+
+
+def test_estimators_truncate_at_zero() -> None:
+    """Homogeneous data give τ² = 0 for every estimator."""
+    yi = np.array([0.1, 0.1, 0.1, 0.1])
+    vi = np.array([0.1, 0.2, 0.3, 0.4])
+    for est in ("DL", "REML", "PM", "ML", "HE", "SJ", "EB"):
+        for solver in ("exact", "metafor"):
+            assert estimate_tau2(yi, vi, est, solver) == 0.0
+
+
+def test_qprofile_bounds_solve_the_chi2_equations() -> None:
+    """The exact Q-profile bounds make Q_gen equal the χ²(12) 97.5% and 2.5% quantiles."""
+    lo, hi = tau2_qprofile_ci(YI, VI)
+    assert q_generalised(lo, YI, VI) == pytest.approx(stats.chi2.ppf(0.975, 12), abs=1e-9)
+    assert q_generalised(hi, YI, VI) == pytest.approx(stats.chi2.ppf(0.025, 12), abs=1e-9)
+
+
+def test_zeroin_finds_a_root_within_tolerance() -> None:
+    """Brent's zeroin finds √2 on [0, 2] to within its tolerance."""
+    root = zeroin(lambda x: x * x - 2, 0.0, 2.0, tol=1e-12)
+    assert root == pytest.approx(math.sqrt(2), abs=1e-12)
+
+
+def test_zeroin_refuses_an_unbracketed_interval() -> None:
+    """Same signs at both ends cannot bracket a root."""
+    with pytest.raises(ValueError):
+        zeroin(lambda x: x * x + 1, 0.0, 2.0)

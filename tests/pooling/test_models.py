@@ -1,0 +1,123 @@
+"""Tests pooling edge cases and settings: one study, no events, flavours, solvers, JSON safety."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from reviewkit.errors import ReviewkitError
+from reviewkit.pooling import (
+    binary_effects,
+    generic_effects,
+    meta_analysis,
+    pool,
+    resolve_settings,
+)
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "metafor"
+
+
+def _bcg_rows() -> list[dict[str, object]]:
+    return json.loads((FIXTURES / "bcg_RR_DL.json").read_text(encoding="utf-8"))["input"]["studies"]
+
+
+def test_single_study_gives_its_own_estimate_and_no_heterogeneity() -> None:
+    """k = 1: the pooled estimate is the study's; τ² = 0; Q, I², H² and the PI are None, never NaN."""
+    eff = generic_effects(["only"], [0.3], vi=[0.04])
+    res = pool(eff, model="random", estimator="REML", hksj=True, flavour="cochrane2025")
+    assert res.estimate == pytest.approx(0.3)
+    assert res.se == pytest.approx(0.2)
+    assert res.tau2 == 0.0
+    assert res.Q is None and res.I2 is None and res.H2 is None and res.Q_p is None
+    assert res.pi_lower is None and res.pi_upper is None
+    assert not res.hksj and res.warnings  # HKSJ needs k ≥ 2: reported, z used
+    text = json.dumps(res.to_dict(), allow_nan=False)
+    assert "NaN" not in text
+
+
+def test_all_studies_without_events_is_an_error() -> None:
+    """When every study has no events in either arm, RR cannot be pooled: a clear error."""
+    eff = binary_effects(["a", "b"], [0, 0], [10, 12], [0, 0], [11, 12], measure="RR")
+    with pytest.raises(ReviewkitError, match="no study can be pooled for RR"):
+        pool(eff, method="MH", model="fixed")
+
+
+def test_peto_is_fixed_effect_only() -> None:
+    """The Peto method with a random-effects model is refused, naming the fix."""
+    eff = binary_effects(["a", "b"], [1, 2], [10, 12], [3, 4], [11, 12], measure="OR")
+    with pytest.raises(ReviewkitError, match="fixed-effect only"):
+        pool(eff, method="Peto", model="random", estimator="DL")
+
+
+def test_mh_needs_binary_data() -> None:
+    """Mantel-Haenszel on generic estimates is refused."""
+    with pytest.raises(ReviewkitError, match="method MH needs binary data"):
+        pool(generic_effects(["a", "b"], [0.1, 0.2], vi=[0.1, 0.1]), method="MH", model="fixed")
+
+
+def test_cochrane2025_defaults() -> None:
+    """A new analysis follows Cochrane's current advice: random, REML, HKSJ, t(k−2) prediction interval."""
+    s = resolve_settings("RR")
+    assert (s.model, s.method, s.estimator, s.hksj, s.flavour.name) == ("random", "IV", "REML", True, "cochrane2025")
+    res = meta_analysis(_bcg_rows(), measure="RR")
+    assert res.test_df == 12
+    assert res.pi_method == "t(k-2)"
+    # Worked example (meta-analysis.md §12): HKSJ on REML CI [−1.1084, −0.3206], p = 0.0019
+    assert res.ci_lower == pytest.approx(-1.1084, abs=5e-5)
+    assert res.ci_upper == pytest.approx(-0.3206, abs=5e-5)
+    assert res.p == pytest.approx(0.0019, abs=5e-5)
+
+
+def test_revman5_defaults_are_mh_dl() -> None:
+    """RevMan 5's defaults for dichotomous data: M-H, random effects, DL."""
+    s = resolve_settings("OR", flavour="revman5")
+    assert (s.method, s.model, s.estimator, s.hksj) == ("MH", "random", "DL", False)
+
+
+def test_exact_and_metafor_solvers_agree_closely() -> None:
+    """Solving REML exactly differs from metafor's 1e-5 stopping rule only in the 5th digit."""
+    rows = _bcg_rows()
+    exact = meta_analysis(rows, measure="RD", model="random", tau2="REML", hksj=False, flavour="cochrane2025")
+    metafor = meta_analysis(rows, measure="RD", model="random", tau2="REML", flavour="metafor")
+    assert exact.tau2 == pytest.approx(metafor.tau2, rel=1e-3)
+    assert exact.tau2 != metafor.tau2
+
+
+def test_prediction_interval_needs_three_studies_under_t_k_minus_2() -> None:
+    """With k = 2 a t(k−2) prediction interval has 0 df: reported as None."""
+    eff = generic_effects(["a", "b"], [0.1, 0.5], vi=[0.01, 0.02])
+    res = pool(eff, model="random", estimator="DL", flavour="cochrane2025")
+    assert res.pi_lower is None and res.pi_method == "t(k-2)"
+
+
+def test_back_transformed_effect_and_conf_int() -> None:
+    """effect/effect_ci exponentiate ratio measures; conf_int() recomputes at another level."""
+    res = meta_analysis(_bcg_rows(), measure="RR", model="random", tau2="DL", hksj=False, flavour="metafor")
+    assert res.effect == pytest.approx(math.exp(res.estimate))
+    lo, hi = res.conf_int(0.95)
+    assert lo == pytest.approx(res.ci_lower) and hi == pytest.approx(res.ci_upper)
+    lo90, hi90 = res.conf_int(0.90)
+    assert lo < lo90 < hi90 < hi
+    d = res.to_dict()
+    assert d["effect_ci_lower"] == pytest.approx(math.exp(d["ci_lower"]))
+
+
+def test_fixed_model_reports_q_based_i2() -> None:
+    """A fixed-effect model has τ² = 0, I² = (Q − df)/Q and no prediction interval."""
+    res = meta_analysis(_bcg_rows(), measure="RR", method="IV", model="fixed", flavour="metafor")
+    assert res.tau2 == 0.0
+    assert float(res.I2) == pytest.approx(100 * (res.Q - 12) / res.Q)
+    assert res.pi_lower is None
+
+
+def test_unknown_settings_are_refused() -> None:
+    """Unknown measure, estimator or flavour names raise errors listing the valid ones."""
+    with pytest.raises(ReviewkitError, match="unknown measure"):
+        resolve_settings("HR")
+    with pytest.raises(ReviewkitError, match="unknown flavour"):
+        resolve_settings("RR", flavour="stata")
+    with pytest.raises(ReviewkitError, match="unknown tau² estimator"):
+        meta_analysis(_bcg_rows(), measure="RR", model="random", tau2="XX")

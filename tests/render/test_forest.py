@@ -1,0 +1,81 @@
+"""Tests RevMan-style forest plots: files in each format, and the labels written into the SVG."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from reviewkit.errors import ReviewkitError
+from reviewkit.pooling import effects_from_rows, meta_analysis, pool, subgroup_analysis
+from reviewkit.render.forest import forest_plot, heterogeneity_text
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "metafor"
+
+
+def _studies(name: str) -> list[dict[str, object]]:
+    return json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))["input"]["studies"]
+
+
+def test_binary_forest_svg_has_revman_text(tmp_path: Path) -> None:
+    """A binary forest SVG keeps its text: study labels, counts, weights, Favours labels, heterogeneity."""
+    res = meta_analysis(_studies("bcg_RR_DL"), measure="RR", flavour="revman5")
+    out = forest_plot(res, tmp_path / "forest.svg")
+    svg = out.read_text(encoding="utf-8")
+    assert "Aronson 1948" in svg and "Comstock et al 1976" in svg
+    assert "13598" in svg  # Hart & Sutherland's experimental total
+    assert f"{res.weights_percent[0]:.1f}%" in svg
+    assert "Favours [experimental]" in svg and "Favours [control]" in svg
+    assert "Heterogeneity: Tau² = 0.31; Chi² = 152.57, df = 12 (P &lt; 0.00001); I² = 92%" in svg
+    assert "Test for overall effect: Z = 3.99" in svg
+    assert "Risk Ratio" in svg and "M-H, Random, 95% CI" in svg
+    assert "0.49 [0.34, 0.70]" in svg
+
+
+def test_continuous_forest_shows_means_and_sds(tmp_path: Path) -> None:
+    """A continuous forest plot lists mean, SD and N per arm and uses a linear axis."""
+    res = meta_analysis(_studies("normand1999_MD_DL"), measure="MD", flavour="revman5")
+    svg = forest_plot(res, tmp_path / "md.svg").read_text(encoding="utf-8")
+    for text in ("Edinburgh", "Mean", "SD", "Mean Difference", "IV, Random, 95% CI", "Favours [control]"):
+        assert text in svg
+
+
+def test_subgroup_forest_has_subtotals_and_difference_test(tmp_path: Path) -> None:
+    """Subgrouped plots show each subgroup, its subtotal and heterogeneity, and the test for differences."""
+    eff = effects_from_rows(_studies("bcg_RR_DL_subgroups"), "RR", use_subgroups=True)
+    sg = subgroup_analysis(eff, method="IV", model="random", estimator="DL", flavour="metafor")
+    svg = forest_plot(sg, tmp_path / "sg.svg", labels=("BCG", "no vaccine")).read_text(encoding="utf-8")
+    for text in ("random", "alternate", "systematic", "Subtotal (95% CI)", "Total (95% CI)",
+                 "Test for subgroup differences: Chi² = 1.54, df = 2 (P = 0.46)", "Favours [BCG]"):
+        assert text in svg
+    assert svg.count("Heterogeneity:") == 4
+
+
+def test_png_and_pdf_are_written(tmp_path: Path) -> None:
+    """The suffix chooses the format: PNG and PDF files start with their magic bytes."""
+    res = meta_analysis(_studies("hine1989_RD_DL"), measure="RD", flavour="revman5")
+    assert forest_plot(res, tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG"
+    assert forest_plot(res, tmp_path / "f.pdf").read_bytes()[:4] == b"%PDF"
+
+
+def test_extra_columns_draw_rob_judgements(tmp_path: Path) -> None:
+    """The extra-columns hook adds a column per domain with RevMan's +/?/- marks."""
+    res = meta_analysis(_studies("hine1989_RR_DL"), measure="RR", flavour="revman5")
+    rob = {"1": {"D1": "low", "D2": "high"}, "2": {"D1": "some_concerns", "D2": "low"}}
+    svg = forest_plot(res, tmp_path / "rob.svg", extra_columns=rob).read_text(encoding="utf-8")
+    assert "D1" in svg and "D2" in svg
+    assert "#2ca02c" in svg and "#d62728" in svg and "#f2c200" in svg
+
+
+def test_unsupported_suffix_is_refused(tmp_path: Path) -> None:
+    """Only .svg, .png and .pdf are written."""
+    res = meta_analysis(_studies("hine1989_RR_DL"), measure="RR")
+    with pytest.raises(ReviewkitError, match="use a .svg, .png or .pdf"):
+        forest_plot(res, tmp_path / "f.gif")
+
+
+def test_single_study_heterogeneity_not_applicable() -> None:
+    """With one study the heterogeneity line says 'Not applicable', never NaN."""
+    eff = effects_from_rows([{"study": "a", "yi": 0.1, "vi": 0.02}], "generic")
+    assert heterogeneity_text(pool(eff, model="fixed", estimator=None)) == "Heterogeneity: Not applicable"

@@ -1,0 +1,121 @@
+"""CSV reader: known export columns, column_map, identifiers hidden in other columns, strict rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reviewkit.errors import ParseError
+from reviewkit.sources.formats import detect_format, read_records
+
+REFS = Path(__file__).resolve().parents[3] / "fixtures" / "references"
+
+
+def test_embase_source_and_openurl() -> None:
+    """Embase "Source" gives journal, volume, issue and pages; the OpenURL link gives the DOI."""
+    first = next(read_records(REFS / "asreview" / "embase.csv"))
+    assert first.journal == "Endoscopic Ultrasound"
+    assert (first.year, first.volume, first.issue, first.pages) == (2014, "3", "3", "152-160")
+    assert first.doi == "10.4103/2303-9027.138783"
+    assert first.authors == ("Liu, R.", "Adler, D.G.")
+
+
+def test_pubmed_csv_citation_and_authors() -> None:
+    """PubMed CSV: "Lim SM" authors, PMCID column, volume/issue/pages from the Citation column."""
+    records = list(read_records(REFS / "colrev" / "pubmed_export_chatbot.csv"))
+    first, second = records[0], records[1]
+    assert first.authors == ("Lim, SM", "Shiau, CWC", "Cheng, LJ", "Lau, Y.")
+    assert (first.volume, first.issue, first.pages) == ("53", "2", "334-347")
+    assert first.journal == "Behav Ther"
+    assert second.pmcid == "PMC8669585"
+
+
+def test_ieee_given_name_first_authors() -> None:
+    """IEEE writes "Joseph Rottman, Erran Carmel"; names come out surname first."""
+    first = next(read_records(REFS / "colrev" / "ieee_export.csv"))
+    assert first.authors == ("Rottman, Joseph", "Carmel, Erran", "Lacity, Mary")
+    assert first.journal == "Computer"
+
+
+def test_zotero_csv_pmid_from_extra_and_nct_in_abstract() -> None:
+    """Zotero keeps "PMID: ..." in Extra; an NCT number in the abstract is found."""
+    records = list(read_records(REFS / "asysd_spaniels" / "zotero_export.csv"))
+    first = records[0]
+    assert first.pmid == "35319117" and first.pmcid == "PMC9151451"
+    assert first.source_id == "ACSRAG7N"
+    assert first.journal_abbrev == "J Vet Intern Med"
+    assert first.abstract.split("\n")[1].startswith("OBJECTIVES:")
+    with_nct = [r for r in records if r.nct_ids]
+    assert [r.nct_ids for r in with_nct] == [("NCT00712660",)]
+
+
+def test_column_map_for_unknown_headers(tmp_path: Path) -> None:
+    """column_map names columns the reader does not know; other columns land in extra."""
+    path = tmp_path / "mine.csv"
+    path.write_text(
+        "Ref,Headline,Writers,When,Registry\n"
+        "r1,Baricitinib in COVID-19,\"Kalil AC, Patterson TF\",2021,NCT04401579\n"
+    )
+    assert detect_format(path) == "csv"  # by extension; no known header
+    record = next(read_records(
+        path, column_map={"title": "Headline", "authors": "Writers", "year": "When", "source_id": "Ref"}
+    ))
+    assert record.title == "Baricitinib in COVID-19"
+    assert record.authors == ("Kalil, AC", "Patterson, TF")
+    assert record.year == 2021 and record.source_id == "r1"
+    assert record.nct_ids == ("NCT04401579",)
+    assert record.extra["columns"] == {"Registry": "NCT04401579"}
+
+
+def test_column_map_naming_a_missing_column(tmp_path: Path) -> None:
+    """A column_map entry for a column the file lacks is refused, listing the columns it has."""
+    path = tmp_path / "mine.csv"
+    path.write_text("a,b\n1,2\n")
+    with pytest.raises(ParseError, match="Headline"):
+        list(read_records(path, column_map={"title": "Headline"}))
+
+
+def test_semicolon_and_tab_delimiters(tmp_path: Path) -> None:
+    """The delimiter is read off the header line."""
+    for delimiter in (";", "\t"):
+        path = tmp_path / "x.csv"
+        path.write_text(f"title{delimiter}doi\nA, B{delimiter}10.1000/x\n")
+        record = next(read_records(path))
+        assert record.title == "A, B" and record.doi == "10.1000/x"
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ('title,doi\n"A",10.1/a\n"B",10.1/b,extra\n', 3),
+        ('title,doi\n"A",10.1/a\n"B"\n', 3),
+        ('title,doi\n"A",10.1/a\n"B with "stray" quote",10.1/b\n', 3),
+        ('title,doi\n"A",10.1/a\n"never closed,10.1/b\n', 3),
+    ],
+)
+def test_malformed_csv_names_file_and_line(tmp_path: Path, text: str, line: int) -> None:
+    """A row of the wrong width or with broken quoting is refused with its line."""
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    with pytest.raises(ParseError) as info:
+        list(read_records(path))
+    assert info.value.file == str(path)
+    assert info.value.line == line
+
+
+def test_multiline_field_keeps_row_numbering(tmp_path: Path) -> None:
+    """A quoted field with a line break is one row; the error after it names the right line."""
+    path = tmp_path / "x.csv"
+    path.write_text('title,abstract\n"A","line one\nline two"\n"B","x",oops\n')
+    with pytest.raises(ParseError) as info:
+        list(read_records(path))
+    assert info.value.line == 4
+
+
+def test_no_known_column_without_map(tmp_path: Path) -> None:
+    """A table with no bibliographic column needs column_map; the message says so."""
+    path = tmp_path / "x.csv"
+    path.write_text("a,b\n1,2\n")
+    with pytest.raises(ParseError, match="column_map"):
+        list(read_records(path))

@@ -1,0 +1,78 @@
+"""MEDLINE/.nbib reader: tags mapped onto Record fields, structured abstracts, malformed lines refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reviewkit.errors import ParseError
+from reviewkit.sources.formats import read_records
+
+REFS = Path(__file__).resolve().parents[3] / "fixtures" / "references"
+
+
+def test_biopython_medline_fields() -> None:
+    """FAU authors, TA/JT journals, AID doi, PMC, MeSH, PT and pages expanded from "616-7"."""
+    records = list(read_records(REFS / "entrez_biopython" / "medline_pubmed_result2.txt"))
+    first, second = records[0], records[1]
+    assert first.authors[:2] == ("Casbon, James A", "Crooks, Gavin E")
+    assert first.journal == "BMC bioinformatics"
+    assert first.journal_abbrev == "BMC Bioinformatics"
+    assert first.pmcid == "PMC1373603"
+    assert first.doi == "10.1186/1471-2105-7-10"
+    assert first.source_id == first.pmid == "16403221"
+    assert "*Database Management Systems" in first.mesh_terms
+    assert first.publication_types == ("Evaluation Studies", "Journal Article")
+    assert first.language == "eng"
+    assert second.pages == "616-617"
+    assert records[2].pages == "1453-1454"
+
+
+def test_structured_abstract_keeps_section_labels_on_lines() -> None:
+    """"BACKGROUND: ... RESULTS: ..." becomes one labelled section per line."""
+    first = next(read_records(REFS / "entrez_biopython" / "medline_pubmed_result2.txt"))
+    lines = first.abstract.split("\n")
+    assert lines[0].startswith("BACKGROUND: Benchmarking algorithms")
+    assert [line.split(":")[0] for line in lines] == ["BACKGROUND", "RESULTS", "CONCLUSION"]
+
+
+def test_continuation_lines_join_with_one_space() -> None:
+    """A title wrapped over two lines reads as one line."""
+    first = next(read_records(REFS / "entrez_synthesisr" / "PubMed_medline_example.nbib"))
+    assert first.title == (
+        "Differences in nitrate and phosphorus export between wooded and grassed riparian zones "
+        "from farmland to receiving waterways under varying rainfall conditions."
+    )
+    assert first.doi == "10.1016/j.scitotenv.2017.04.075"  # from LID ... [doi]
+    assert first.issn == "1879-1026"
+
+
+def test_secondary_id_nct_is_found(tmp_path: Path) -> None:
+    """An SI "ClinicalTrials.gov/NCT..." and an NCT in the abstract both land in nct_ids."""
+    original = (REFS / "entrez_biopython" / "medline_pubmed_result1.txt").read_text()
+    text = original.replace("PMID- 12230038\n", "PMID- 12230038\nSI  - ClinicalTrials.gov/NCT01234567\n")
+    text = text.replace("AB  - ", "AB  - Registered as nct 07654321. ", 1)
+    path = tmp_path / "si.nbib"
+    path.write_text(text)
+    record = next(read_records(path))
+    assert record.nct_ids == ("NCT01234567", "NCT07654321")
+    assert record.extra["secondary_ids"] == ["ClinicalTrials.gov/NCT01234567"]
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("PMID- 1\nTI  - A title\nthis line is junk\n", 3),
+        ("      continuation before any tag\nPMID- 1\n", 1),
+        ("PMID- 1\nTI- squeezed tag\n", 2),
+    ],
+)
+def test_malformed_medline_names_file_and_line(tmp_path: Path, text: str, line: int) -> None:
+    """Junk where a tag should be raises ParseError naming the file and the line."""
+    path = tmp_path / "bad.nbib"
+    path.write_text(text)
+    with pytest.raises(ParseError) as info:
+        list(read_records(path, format="medline"))
+    assert info.value.file == str(path)
+    assert info.value.line == line

@@ -1,0 +1,135 @@
+"""RIS reader: exporter quirks mapped onto Record fields, and malformed files refused with file and line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reviewkit.errors import ParseError
+from reviewkit.sources.formats import read_records
+
+REFS = Path(__file__).resolve().parents[3] / "fixtures" / "references"
+
+
+def _read(name: str) -> list:
+    return list(read_records(REFS / name))
+
+
+def test_scopus_c2_is_the_pmid_and_sn_loses_its_annotation() -> None:
+    """Scopus writes the PMID in C2 (formats.md §1.2); DB Scopus does not stop it being read."""
+    records = _read("asreview/scopus.ris")
+    second = records[1]
+    assert second.title.startswith("Hypothesis: Mechanism of irritable bowel syndrome")
+    assert second.pmid == "31421429"
+    assert second.source_db == "Scopus"
+    assert all("(ISSN)" not in r.issn for r in records)
+
+
+def test_ovid_psycinfo_numbering_trailing_tag_and_nct() -> None:
+    """Ovid's "1." lines are skipped, NL after ER stays with its record, the NCT in N2 is found."""
+    records = _read("asreview/ovid_psycinfo.ris")
+    first = records[0]
+    assert first.authors[:2] == ("Trindade, Ines A", "Irons, Chris")
+    assert first.abstract.startswith("Considering that self-criticism")  # N2 is Ovid's abstract
+    assert first.journal == "Clinical Psychology & Psychotherapy"
+    assert first.pages == ""  # "SP  - No" / "EP  - Specified"
+    assert "NL  - Clin Psychol Psychother" in first.raw
+    assert first.source_id == "2019-65183-001"
+    assert first.pmid is None  # a PsycINFO accession, not a PMID
+    trial = records[5]
+    assert trial.title.startswith("Psychological outcomes of a cognitive behavioral therapy")
+    assert trial.nct_ids == ("NCT02265588",)
+
+
+def test_endnote_export_pmid_in_an_and_trailing_id() -> None:
+    """PubMed records exported by EndNote keep the PMID in AN; ID is the library record number."""
+    first = _read("asreview/pubmed_endnote.txt")[0]
+    assert first.pmid == "21553931"
+    assert first.authors[0] == "Abdel-Tawab, M."
+    assert first.pages == "349-369"
+
+
+def test_endnote_kw_continuation_lines_are_separate_keywords() -> None:
+    """Unindented lines after KW are further keywords (Rayyan/EndNote quirk)."""
+    first = _read("asreview/ris_issue_992.txt")[0]
+    assert first.keywords[:4] == (
+        "Health Facility Administration", "Joint Commission", "Standards", "Medication Errors"
+    )
+    assert first.title == "Overcoming Medication Reconciliation Challenges"
+    assert first.journal == "Joint Commission Perspectives on Patient Safety"
+
+
+def test_wos_ris_with_cr_line_ends() -> None:
+    """The WoS RIS export with bare CR line ends still splits AD, WE and AN into their own fields."""
+    first = _read("asysd_spaniels/wos_test.ris")[0]
+    assert first.source_id == "WOS:000082252000006"
+    assert first.journal_abbrev == "Vet. Comp. Orthop. Traumatol."
+    assert first.pages == "134-137"
+    assert first.extra["accession"] == "WOS:000082252000006"
+
+
+def test_glued_tags_on_one_line_are_split(tmp_path: Path) -> None:
+    """"...AustraliaPU  - ..." (two tags on one physical line) yields both fields."""
+    path = tmp_path / "glued.ris"
+    path.write_text(
+        "TY  - JOUR\nTI  - A title\nAD  - Univ Sydney, AustraliaPU  - ELSEVIER\n"
+        "SN  - 1234-5678AN  - WOS:000000000000001\nER  - \n"
+    )
+    record = _read_path(path)[0]
+    assert record.source_id == "WOS:000000000000001"
+    assert record.issn == "1234-5678"
+    assert "PU  - ELSEVIER" in record.raw
+
+
+def _read_path(path: Path) -> list:
+    return list(read_records(path))
+
+
+def test_doi_url_and_multiline_abstract(tmp_path: Path) -> None:
+    """DO given as a URL is normalised; wrapped abstract lines join; a structured abstract splits."""
+    path = tmp_path / "x.ris"
+    path.write_text(
+        "TY  - JOUR\nTI  - T\nAB  - BACKGROUND: One. METHODS: Two.\n  RESULTS: Three.\n"
+        "DO  - https://doi.org/10.1000/ABC.1\nER  - \n"
+    )
+    record = _read_path(path)[0]
+    assert record.doi == "10.1000/abc.1"
+    assert record.abstract == "BACKGROUND: One.\nMETHODS: Two.\nRESULTS: Three."
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        ("TY  - JOUR\nTI  - A\nER  - \nAU  - Stray, A\n", None, "ER"),
+        ("AU  - Before, TY\nTY  - JOUR\nER  - \n", 1, "outside a record"),
+        ("TY  - JOUR\nTI  - A\nTY  - JOUR\nTI  - B\nER  - \n", 3, "before the record opened at line 1"),
+        ("TY  - JOUR\nTI  - A\nER  - \n\nTY  - JOUR\nTI  - truncated\n", 6, "not closed with ER"),
+        ("TY  - JOUR\nTI  - A\x00\x01binary\nER  - \n", 2, "binary"),
+        ("just some notes\nnothing else\n", 1, "no RIS record"),
+    ],
+)
+def test_malformed_ris_names_file_and_line(tmp_path: Path, text: str, line: int | None, words: str) -> None:
+    """Each kind of malformed RIS raises ParseError with the file name, the line and the reason."""
+    path = tmp_path / "bad.ris"
+    path.write_text(text)
+    if line is None:
+        # A tag after ER belongs to the record just closed (Ovid NL); only a second ER is an error.
+        path.write_text(text + "ER  - \n")
+        line, words = 5, "second ER"
+    with pytest.raises(ParseError) as info:
+        list(read_records(path, format="ris"))
+    assert info.value.file == str(path)
+    assert info.value.line == line
+    assert words in str(info.value)
+
+
+def test_records_stream_before_a_late_error(tmp_path: Path) -> None:
+    """Records are yielded as read; the error comes when the bad record is reached."""
+    good = (REFS / "rispy" / "example_full.ris").read_text()
+    path = tmp_path / "late.ris"
+    path.write_text(good + "\nTY  - JOUR\nTI  - cut off\n")
+    iterator = read_records(path)
+    assert next(iterator).title == "Title of reference"
+    with pytest.raises(ParseError):
+        list(iterator)

@@ -1,0 +1,343 @@
+"""Pilot tests for the screening screen: deciding, undo, notes, blinding, full text, criteria, keys, search."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from textual.pilot import Pilot
+from textual.widgets import Static
+
+from reviewkit.config import UserConfig
+from reviewkit.domain.records import Record
+from reviewkit.errors import ReviewkitError
+from reviewkit.services import screen
+from reviewkit.services.project import Review
+from reviewkit.tui.app import ReviewkitApp, make_app
+from reviewkit.tui.modals.choice import ChoiceModal
+from reviewkit.tui.screens.dashboard import DashboardScreen
+from reviewkit.tui.screens.help import HelpScreen
+from reviewkit.tui.screens.screening import NO_REVIEWER, ScreeningScreen
+from tests.factories import add_records
+
+SIZE = (120, 40)
+
+
+async def settle(pilot: Pilot[None]) -> None:
+    """Let workers finish and their messages land."""
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def shown(app: ReviewkitApp) -> ScreeningScreen:
+    """The screening screen on top."""
+    assert isinstance(app.screen, ScreeningScreen)
+    return app.screen
+
+
+def card_text(app: ReviewkitApp) -> str:
+    """The text of the record card."""
+    return str(shown(app).card_view.render())
+
+
+def status_text(app: ReviewkitApp) -> str:
+    """The progress line."""
+    return str(shown(app).query_one("#screening-status", Static).render())
+
+
+def own(review: Review, reviewer: str, rid: int, stage: str = "ta") -> str | None:
+    """The reviewer's stored decision on a record."""
+    card = screen.record_card(review, reviewer, rid, stage)
+    return card.own.decision if card.own else None
+
+
+async def open_screening(pilot: Pilot[None], app: ReviewkitApp, stage: str = "ta",
+                         config: UserConfig | None = None, **kw: object) -> ScreeningScreen:
+    """Push the screening screen (with a given user config) and wait for its first card."""
+    await app.push_screen(ScreeningScreen(app.review, stage, app.reviewer, config=config or UserConfig(), **kw))
+    await settle(pilot)
+    return shown(app)
+
+
+async def test_include_exclude_maybe_advance_and_are_stored(review: Review) -> None:
+    """Each key stores its decision at once and the next record comes up; progress counts follow."""
+    a, b, c, d = add_records(review, 4)
+    app = make_app(review, reviewer="alice", stage="ta")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert shown(app).card_view.record_id == a
+        assert "Trial 0 of baricitinib" in card_text(app)
+        assert "done 0 · left 4" in status_text(app)
+        await pilot.press("i")
+        assert shown(app).card_view.record_id == b  # advanced before the write landed
+        await pilot.press("e", "m")
+        await settle(pilot)
+        assert shown(app).card_view.record_id == d
+        assert "done 3 · left 1" in status_text(app)
+    assert [own(review, "alice", r) for r in (a, b, c, d)] == ["include", "exclude", "maybe", None]
+    assert screen.screening_queue(review, "alice", "ta") == [d]
+
+
+async def test_undo_goes_back_to_the_record(review: Review) -> None:
+    """u withdraws my last decision and shows that record again; j/k and arrows move through the queue."""
+    a, b, _ = add_records(review, 3)
+    app = make_app(review, reviewer="alice", stage="ta")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("i", "e")
+        await settle(pilot)
+        await pilot.press("u")
+        await settle(pilot)
+        assert shown(app).card_view.record_id == b
+        assert own(review, "alice", b) is None and own(review, "alice", a) == "include"
+        await pilot.press("k")
+        assert shown(app).card_view.record_id == a
+        await settle(pilot)
+        assert "Your decision: include" in card_text(app)
+        await pilot.press("down", "j")
+        await settle(pilot)
+        assert shown(app).card_view.record_id not in (a, b)
+        await pilot.press("up")
+        assert shown(app).card_view.record_id == b
+
+
+async def test_note_goes_with_the_next_decision(review: Review) -> None:
+    """n asks for a note; it is stored with the decision that follows."""
+    (rid,) = add_records(review, 1)
+    app = make_app(review, reviewer="alice", stage="ta")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await pilot.pause()
+        await pilot.press(*"looks randomised", "enter")
+        await pilot.pause()
+        assert "note ready" in status_text(app)
+        await pilot.press("i")
+        await settle(pilot)
+    card = screen.record_card(review, "alice", rid, "ta")
+    assert card.own is not None and card.own.note == "looks randomised"
+
+
+async def test_bob_never_sees_alices_decision_before_deciding(review: Review) -> None:
+    """Blinding: alice's decision and note stay hidden from bob until he has decided himself."""
+    (rid,) = add_records(review, 1)
+    screen.record_decision(review, "alice", rid, "ta", "include", note="secret reasoning")
+    app = make_app(review, reviewer="bob", stage="ta")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert shown(app).card_view.record_id == rid
+        assert "alice" not in card_text(app) and "secret reasoning" not in card_text(app)
+        await pilot.press("e")
+        await settle(pilot)
+        await pilot.press("k")
+        await settle(pilot)
+        assert "alice: include: secret reasoning" in card_text(app)
+
+
+async def test_keywords_and_structured_abstract_are_shown(review: Review) -> None:
+    """The card shows citation, identifiers and section labels, with keywords styled in two colours."""
+    rec = Record(title="Baricitinib in mice with eczema", abstract="BACKGROUND: JAK inhibitors.\nMETHODS: placebo.",
+                 authors=["Simpson EL", "Lacour JP"], journal="Br J Dermatol", year=2020, volume="183",
+                 issue="2", pages="242-255", doi="10.1111/bjd.18898", pmid="32000000", nct_ids=["NCT03334396"],
+                 publication_types=["Randomized Controlled Trial"], source_id="x")
+    add_records(review, [rec])
+    app = make_app(review, reviewer="alice", stage="ta")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        view = shown(app).card_view
+        text = card_text(app)
+        for part in ("Simpson EL, Lacour JP", "Br J Dermatol. 2020;183(2):242-255", "PMID 32000000",
+                     "DOI 10.1111/bjd.18898", "NCT03334396", "Randomized Controlled Trial", "BACKGROUND:"):
+            assert part in text
+        rich = view.render_card(screen.record_card(review, "alice", view.record_id or 0, "ta"),
+                                review.protocol.eligibility.include_keywords,
+                                review.protocol.eligibility.exclude_keywords, stage="ta")
+        styles = {rich.plain[s.start:s.end]: s.style for s in rich.spans}
+        include_style, exclude_style = styles["Baricitinib"], styles["mice"]
+        assert include_style != exclude_style
+        assert styles["eczema"] == include_style and styles["placebo"] == include_style
+
+
+async def test_criteria_panel_toggles(review: Review) -> None:
+    """t hides and shows the protocol's eligibility criteria."""
+    add_records(review, 1)
+    app = make_app(review, reviewer="alice", stage="ta")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        panel = shown(app).query_one("#criteria")
+        assert panel.display and "Placebo comparator" in str(panel.render())
+        await pilot.press("t")
+        assert not panel.display
+        await pilot.press("t")
+        assert panel.display
+
+
+async def test_keys_remap_from_the_user_config(review: Review) -> None:
+    """[keys] include = "y" makes y include, and i no longer does."""
+    a, b = add_records(review, 2)
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_screening(pilot, app, config=UserConfig(keys={"include": "y", "next": "l"}))
+        await pilot.press("i")
+        await settle(pilot)
+        assert own(review, "alice", a) is None and shown(app).card_view.record_id == a
+        await pilot.press("y")
+        await settle(pilot)
+        assert own(review, "alice", a) == "include" and shown(app).card_view.record_id == b
+
+
+async def test_search_filters_the_queue(review: Review) -> None:
+    """/ narrows the queue to records mentioning a text; an empty search shows the whole queue again."""
+    records = [Record(title=t, abstract=ab, source_id=str(i)) for i, (t, ab) in enumerate([
+        ("Baricitinib in atopic dermatitis", ""), ("Tofacitinib trial", "mentions PSORIASIS here"),
+        ("Another baricitinib trial", ""), ("Psoriasis cohort", "")])]
+    ids = add_records(review, records)
+    app = make_app(review, reviewer="alice", stage="ta")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("slash")
+        await pilot.pause()
+        await pilot.press(*"psoriasis", "enter")
+        await settle(pilot)
+        assert shown(app).card_view.record_id == ids[1]
+        assert "record 1/2" in status_text(app) and "search 'psoriasis'" in status_text(app)
+        await pilot.press("j")
+        await settle(pilot)
+        assert shown(app).card_view.record_id == ids[3]
+        await pilot.press("slash")
+        await pilot.pause()
+        await pilot.press("ctrl+a", "ctrl+k", "enter")
+        await settle(pilot)
+        assert shown(app).card_view.record_id == ids[3] and "record 4/4" in status_text(app)
+
+
+async def test_refused_decision_is_shown_and_not_marked(review: Review, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A decision the service refuses is reported as an error and the record stays undecided."""
+    (rid,) = add_records(review, 1)
+
+    def refuse(*args: object, **kw: object) -> None:
+        raise ReviewkitError("database is read-only")
+
+    monkeypatch.setattr(screen, "record_decision", refuse)
+    app = make_app(review, reviewer="alice", stage="ta")
+    notes: list[str] = []
+    async with app.run_test(size=SIZE) as pilot:
+        monkeypatch.setattr(app, "notify", lambda message, **kw: notes.append(message))
+        await settle(pilot)
+        await pilot.press("i")
+        await settle(pilot)
+        await pilot.press("k")
+        await settle(pilot)
+        assert shown(app).card_view.record_id == rid
+        assert "you: include" not in status_text(app)
+    assert any("not saved" in n and "read-only" in n for n in notes)
+    assert own(review, "alice", rid) is None
+
+
+async def test_without_a_reviewer_the_screen_says_how(review: Review) -> None:
+    """With no reviewer the screen asks for --reviewer; a non-screener sees the service's refusal."""
+    add_records(review, 1)
+    app = make_app(review, stage="ta")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert NO_REVIEWER in card_text(app)
+    app = make_app(review, reviewer="carol", stage="ta")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "not a screener" in card_text(app)
+
+
+def _pass_title_abstract(review: Review, n: int) -> list[int]:
+    ids = add_records(review, n)
+    for rid in ids:
+        for who in ("alice", "bob"):
+            screen.record_decision(review, who, rid, "ta", "include")
+    return ids
+
+
+async def test_full_text_exclusion_asks_for_a_reason(review: Review) -> None:
+    """At full text, e opens the reason picker; the chosen protocol reason and note are stored."""
+    a, b = _pass_title_abstract(review, 2)
+    app = make_app(review, reviewer="alice", stage="ft")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert shown(app).card_view.record_id == a
+        await pilot.press("e")
+        await pilot.pause()
+        assert isinstance(app.screen, ChoiceModal)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert shown(app).card_view.record_id == a  # cancelled: nothing decided
+        await pilot.press("e")
+        await pilot.pause()
+        await pilot.press("tab", *"mouse model", "shift+tab", "1")
+        await settle(pilot)
+        assert shown(app).card_view.record_id == b
+    card = screen.record_card(review, "alice", a, "ft")
+    assert card.own is not None
+    assert (card.own.decision, card.own.reason, card.own.note) == ("exclude", "Animal study", "mouse model")
+
+
+async def test_full_text_status_and_open(review: Review, tmp_path: Path) -> None:
+    """f records where the full text is; o opens it with the (injected) system viewer."""
+    (rid,) = _pass_title_abstract(review, 1)
+    opened: list[str] = []
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_screening(pilot, app, "ft", opener=opened.append)
+        await pilot.press("o")
+        await settle(pilot)
+        assert opened == []
+        await pilot.press("f")
+        await pilot.pause()
+        await pilot.press("2")  # retrieved, but no location yet: refused in the picker
+        await pilot.pause()
+        assert isinstance(app.screen, ChoiceModal)
+        await pilot.press(*"pdfs/a.pdf", "enter")
+        await settle(pilot)
+        assert "Full text: retrieved (pdfs/a.pdf)" in card_text(app)
+        await pilot.press("o")
+        await settle(pilot)
+    assert opened == [str(review.folder / "pdfs" / "a.pdf")]
+    card = screen.record_card(review, "alice", rid, "ft")
+    assert (card.full_text_status, card.full_text_location) == ("retrieved", "pdfs/a.pdf")
+
+
+async def test_dashboard_keys_open_screening_and_counts_refresh(review: Review) -> None:
+    """s opens screening from the dashboard (listed in help); coming back shows the new counts."""
+    add_records(review, 2)
+    screen.record_decision(review, "bob", 1, "ta", "include")
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        help_text = str(app.screen.query_one("#help-text", Static).render())
+        assert "Screen titles/abstracts" in help_text and "Conflicts" in help_text
+        await pilot.press("escape", "s")
+        await settle(pilot)
+        await pilot.press("i")
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)
+        assert app.screen.status is not None and app.screen.status.ta.included == 1
+
+
+def test_cli_screen_opens_the_app_on_a_stage(review: Review, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`reviewkit screen --stage ft` and the global --reviewer open the app on the screening screen."""
+    from reviewkit.cli import cli
+
+    seen: list[tuple[str | None, str | None]] = []
+    monkeypatch.setattr(ReviewkitApp, "run", lambda self: seen.append((self.reviewer, self.start_stage)))
+    runner = CliRunner()
+    for args, expected in ((["--reviewer", "bob", "screen"], ("bob", "ta")),
+                           (["screen", "--stage", "ft", "--reviewer", "alice"], ("alice", "ft"))):
+        result = runner.invoke(cli, ["-C", str(review.folder), *args])
+        assert result.exit_code == 0, result.output
+        assert seen[-1] == expected
