@@ -1,0 +1,84 @@
+"""Provides `reviewkit dedup`: find duplicates, check the uncertain pairs, undo, export for scoring."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from reviewkit.cli.common import CliState, run_guarded
+from reviewkit.cli.progress import progress_bar
+from reviewkit.services.dedup import decide_pair, export_dedup, pending_pairs, run_dedup, undo_merge
+from reviewkit.services.project import open_review
+
+
+@click.group(invoke_without_command=True)
+@click.option("--auto-only", is_flag=True, help="Merge the sure pairs only; queue nothing for a human.")
+@click.option("--threshold", type=float, default=None, help="Score at or above which pairs merge automatically.")
+@click.pass_context
+def dedup(ctx: click.Context, auto_only: bool, threshold: float | None) -> None:
+    """Find duplicate records: sure pairs merge, uncertain ones wait for a human (dedup pairs)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    state: CliState = ctx.obj
+
+    def go() -> None:
+        review = open_review(state.review)
+        with progress_bar("Deduplicating") as update:
+            s = run_dedup(review, actor=state.reviewer, auto_only=auto_only, threshold=threshold, progress=update)
+        click.echo(f"{s.records} records: {s.groups_created} duplicate groups, {s.records_merged} records merged, "
+                   f"{s.pairs_queued} new pairs for a human ({s.pairs_waiting} waiting), "
+                   f"{s.studies_proposed} study links proposed")
+
+    run_guarded(go)
+
+
+@dedup.command("pairs")
+@click.pass_obj
+def pairs_cmd(state: CliState) -> None:
+    """List the uncertain pairs waiting for a human."""
+
+    def go() -> None:
+        for p in pending_pairs(open_review(state.review)):
+            click.echo(f"pair {p.id}  score {p.score:.3f}")
+            click.echo(f"  [{p.a_id}] {p.a.label}: {p.a.title}")
+            click.echo(f"  [{p.b_id}] {p.b.label}: {p.b.title}")
+
+    run_guarded(go)
+
+
+@dedup.command("confirm")
+@click.argument("pair_id", type=int)
+@click.pass_obj
+def confirm_cmd(state: CliState, pair_id: int) -> None:
+    """The pair is a duplicate: merge it."""
+    run_guarded(lambda: decide_pair(open_review(state.review), state.reviewer, pair_id, True))
+
+
+@dedup.command("reject")
+@click.argument("pair_id", type=int)
+@click.pass_obj
+def reject_cmd(state: CliState, pair_id: int) -> None:
+    """The pair is not a duplicate: keep both."""
+    run_guarded(lambda: decide_pair(open_review(state.review), state.reviewer, pair_id, False))
+
+
+@dedup.command("undo")
+@click.argument("group_id", type=int)
+@click.pass_obj
+def undo_cmd(state: CliState, group_id: int) -> None:
+    """Undo a wrong merge (the group is marked undone; nothing is deleted)."""
+    run_guarded(lambda: undo_merge(open_review(state.review), state.reviewer, group_id))
+
+
+@dedup.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+def export_cmd(state: CliState, file: Path) -> None:
+    """One row per record: id, duplicate group, primary, the identifiers it was imported with."""
+    run_guarded(lambda: click.echo(f"{export_dedup(open_review(state.review), file)} records written to {file}"))
+
+
+def register(group: click.Group) -> None:
+    """Add this module's commands to the top-level group."""
+    group.add_command(dedup)

@@ -1,0 +1,154 @@
+"""Provides the dedup writes and reads: groups, members, candidate pairs, study proposals (nothing deleted)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlmodel import Session, col, select
+
+from reviewkit.store.tables import (
+    AuditEventRow,
+    DuplicateGroupRow,
+    DuplicateMemberRow,
+    DuplicatePairRow,
+    RecordRow,
+    RecordSourceRow,
+    StudyReportRow,
+    StudyRow,
+    utcnow,
+)
+
+
+def live_groups(session: Session) -> dict[int, tuple[int, list[int]]]:
+    """group id → (primary record id, member record ids) for groups not undone."""
+    out: dict[int, tuple[int, list[int]]] = {}
+    for group, member in session.exec(
+        select(DuplicateGroupRow, DuplicateMemberRow.record_id)
+        .join(DuplicateMemberRow, col(DuplicateMemberRow.group_id) == col(DuplicateGroupRow.id))
+        .where(col(DuplicateGroupRow.undone_at).is_(None))
+        .order_by(col(DuplicateGroupRow.id), col(DuplicateMemberRow.record_id))
+    ):
+        out.setdefault(group.id, (group.primary_record_id, []))[1].append(member)  # type: ignore[index]
+    return out
+
+
+def undone_member_sets(session: Session) -> list[set[int]]:
+    """Member sets of groups a human undid (their pairs must not be merged again automatically)."""
+    sets: dict[int, set[int]] = {}
+    for gid, rid in session.exec(
+        select(DuplicateMemberRow.group_id, DuplicateMemberRow.record_id)
+        .join(DuplicateGroupRow, col(DuplicateMemberRow.group_id) == col(DuplicateGroupRow.id))
+        .where(col(DuplicateGroupRow.undone_at).is_not(None))
+    ):
+        sets.setdefault(gid, set()).add(rid)
+    return list(sets.values())
+
+
+def add_group(
+    session: Session, primary: int, members: Iterable[tuple[int, str, float | None]], actor: str
+) -> DuplicateGroupRow:
+    """A new group with its members (record id, how matched, score), audited."""
+    group = DuplicateGroupRow(primary_record_id=primary, created_by=actor)
+    session.add(group)
+    session.flush()
+    listed = list(members)
+    for rid, method, score in listed:
+        session.add(DuplicateMemberRow(group_id=group.id, record_id=rid, method=method, score=score))  # type: ignore[arg-type]
+    session.add(AuditEventRow(actor=actor, entity="duplicate_group", entity_id=group.id, record_id=primary,
+                              action="merge", old=None,
+                              new={"primary": primary, "members": [m for m, _, _ in listed]}))
+    return group
+
+
+def undo_group(session: Session, group_id: int, actor: str, reason: str = "") -> DuplicateGroupRow | None:
+    """Mark a live group undone (its records count as separate again), audited."""
+    group = session.get(DuplicateGroupRow, group_id)
+    if group is None or group.undone_at is not None:
+        return None
+    group.undone_at = utcnow()
+    group.undone_by = actor
+    session.add(group)
+    members = [m for m in session.exec(select(DuplicateMemberRow.record_id)
+                                       .where(DuplicateMemberRow.group_id == group_id))]
+    session.add(AuditEventRow(actor=actor, entity="duplicate_group", entity_id=group_id,
+                              record_id=group.primary_record_id, action="undo",
+                              old={"primary": group.primary_record_id, "members": members},
+                              new={"undone": True, "reason": reason}))
+    return group
+
+
+def pairs(session: Session, status: str | None = None) -> list[DuplicatePairRow]:
+    """Candidate pairs, best first."""
+    query = select(DuplicatePairRow).order_by(col(DuplicatePairRow.score).desc(), col(DuplicatePairRow.id))
+    if status:
+        query = query.where(DuplicatePairRow.status == status)
+    return list(session.exec(query))
+
+
+def add_pair(session: Session, a: int, b: int, score: float, fields: dict[str, float]) -> bool:
+    """Queue a pair for a human unless it was queued before (in either order)."""
+    a, b = min(a, b), max(a, b)
+    exists = session.exec(select(DuplicatePairRow.id).where(DuplicatePairRow.record_a_id == a)
+                          .where(DuplicatePairRow.record_b_id == b)).first()
+    if exists is not None:
+        return False
+    session.add(DuplicatePairRow(record_a_id=a, record_b_id=b, score=score, fields=fields))
+    return True
+
+
+def decide_pair(session: Session, pair_id: int, status: str, actor: str) -> DuplicatePairRow | None:
+    """Set a pair's status (confirmed/rejected), audited."""
+    pair = session.get(DuplicatePairRow, pair_id)
+    if pair is None:
+        return None
+    old = pair.status
+    pair.status = status
+    pair.decided_by = actor
+    pair.decided_at = utcnow()
+    session.add(pair)
+    session.add(AuditEventRow(actor=actor, entity="duplicate_pair", entity_id=pair_id,
+                              record_id=pair.record_a_id, action=status,
+                              old={"status": old}, new={"status": status, "records": [pair.record_a_id,
+                                                                                       pair.record_b_id]}))
+    return pair
+
+
+def rejected_pairs(session: Session) -> set[tuple[int, int]]:
+    """Pairs a human said are not duplicates."""
+    return {(p.record_a_id, p.record_b_id) for p in pairs(session, "rejected")}
+
+
+def records_with_ids(session: Session) -> list[RecordRow]:
+    """Every record row, by id."""
+    return list(session.exec(select(RecordRow).order_by(col(RecordRow.id))))
+
+
+def first_source_ids(session: Session) -> dict[int, str]:
+    """record → the source file's own id from its first provenance row."""
+    out: dict[int, str] = {}
+    for rid, sid in session.exec(select(RecordSourceRow.record_id, RecordSourceRow.source_record_id)
+                                 .order_by(col(RecordSourceRow.id))):
+        out.setdefault(rid, sid)
+    return out
+
+
+def studies_by_nct(session: Session) -> dict[str, int]:
+    """Existing studies by NCT id."""
+    return {nct: sid for nct, sid in session.exec(select(StudyRow.nct_id, StudyRow.id)) if nct}  # type: ignore[misc]
+
+
+def add_study_links(session: Session, nct: str, label: str, record_ids: Sequence[int], actor: str) -> int:
+    """Propose records as reports of the study registered as `nct` (created if new); returns links added."""
+    study_id = studies_by_nct(session).get(nct)
+    if study_id is None:
+        study = StudyRow(label=label, nct_id=nct, created_by=actor)
+        session.add(study)
+        session.flush()
+        study_id = study.id
+    have = set(session.exec(select(StudyReportRow.record_id).where(StudyReportRow.study_id == study_id)))
+    added = 0
+    for rid in record_ids:
+        if rid not in have:
+            session.add(StudyReportRow(study_id=study_id, record_id=rid, status="proposed", created_by=actor))  # type: ignore[arg-type]
+            added += 1
+    return added
