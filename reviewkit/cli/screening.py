@@ -65,7 +65,34 @@ def conflicts(state: CliState, stage: str, as_json: bool) -> None:
     run_guarded(go)
 
 
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
+@click.option("--keep-maybe", is_flag=True, help="Treat maybe as its own category (default: as include).")
+@click.pass_obj
+def agreement(state: CliState, as_json: bool, keep_maybe: bool) -> None:
+    """Cohen's kappa (95% CI) and percentage agreement per stage and reviewer pair."""
+    from reviewkit.services.agreement import agreement_report
+
+    def go() -> None:
+        report = agreement_report(open_review(state.review), collapse_maybe=not keep_maybe)
+        if as_json:
+            click.echo(json.dumps([p.as_dict() for p in report], indent=2))
+            return
+        if not report:
+            click.echo("No record has decisions from two reviewers yet.")
+        for p in report:
+            a = p.agreement
+            kappa = (f"kappa {a.kappa:.3f} (95% CI {a.kappa_ci_lower:.3f} to {a.kappa_ci_upper:.3f})"
+                     if a.kappa is not None and a.kappa_ci_lower is not None and a.kappa_ci_upper is not None
+                     else f"kappa undefined ({a.reason})")
+            pct = f"{100 * a.percent_agreement:.1f}%" if a.percent_agreement is not None else "-"
+            click.echo(f"{p.stage}  {p.reviewer_a} vs {p.reviewer_b}: {kappa}; agreement {pct}; n = {a.n}")
+
+    run_guarded(go)
+
+
 def register(group: click.Group) -> None:
     """Add this module's commands to the top-level group."""
     group.add_command(decisions)
     group.add_command(conflicts)
+    group.add_command(agreement)

@@ -1,0 +1,51 @@
+"""Provides inter-rater agreement per stage and reviewer pair (Cohen's kappa with its 95% CI)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+
+from reviewkit.domain.agreement import Agreement, cohen_kappa
+from reviewkit.services.project import Review
+from reviewkit.store import queries
+from reviewkit.store import screening as store
+from reviewkit.store.db import session_scope
+
+
+@dataclass(frozen=True)
+class PairAgreement:
+    """Agreement of two reviewers at one stage, over the records both decided."""
+
+    stage: str
+    reviewer_a: str
+    reviewer_b: str
+    agreement: Agreement
+
+    def as_dict(self) -> dict[str, object]:
+        """The JSON form `reviewkit agreement --json` prints."""
+        a = self.agreement
+        return {"stage": self.stage, "reviewers": [self.reviewer_a, self.reviewer_b], "kappa": a.kappa,
+                "kappa_ci_lower": a.kappa_ci_lower, "kappa_ci_upper": a.kappa_ci_upper,
+                # The domain keeps a proportion; the report speaks in percent, as its name says.
+                "percent_agreement": None if a.percent_agreement is None else 100 * a.percent_agreement,
+                "n": a.n,
+                **({"note": a.reason} if a.reason else {})}
+
+
+def agreement_report(review: Review, *, collapse_maybe: bool = True) -> list[PairAgreement]:
+    """Kappa and percentage agreement for every reviewer pair with shared decisions, per stage.
+
+    Decisions are each reviewer's current ones (changes replace, undos remove); with
+    `collapse_maybe`, maybe counts as include, as it moves a record forward.
+    """
+    out: list[PairAgreement] = []
+    with session_scope(review.engine) as session:
+        names = store.reviewer_names(session)
+        stages = {stage: queries.current_decisions(session, stage) for stage in ("ta", "ft")}
+    for stage, by_record in stages.items():
+        reviewers = sorted({r for decisions in by_record.values() for r in decisions}, key=lambda r: names[r])
+        for a, b in combinations(reviewers, 2):
+            pairs = [(d[a], d[b]) for d in by_record.values() if a in d and b in d]
+            if pairs:
+                out.append(PairAgreement(stage, names[a], names[b], cohen_kappa(pairs, collapse_maybe=collapse_maybe)))
+    return out
