@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from reviewkit.domain.dedup import completeness, explain, find_duplicates
 from reviewkit.domain.records import Record
 from tests.domain.test_dedup_support import BASE, other_paper, variant
@@ -123,3 +125,9 @@ def test_review_queue_asks_once_per_pair_of_groups() -> None:
     assert [g.members for g in result.groups] == [(0, 1)]
     assert len(result.uncertain_pairs) == 1
     assert 2 in (result.uncertain_pairs[0].a, result.uncertain_pairs[0].b)
+
+
+def test_thresholds_must_be_ordered() -> None:
+    """A review threshold above the automatic one is a programming error."""
+    with pytest.raises(ValueError, match="review_threshold"):
+        find_duplicates([BASE], auto_threshold=0.8, review_threshold=0.9)

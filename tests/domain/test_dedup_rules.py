@@ -77,10 +77,12 @@ def test_registry_record_never_merges_with_a_paper() -> None:
 
 
 def test_rules_hold_across_a_whole_group() -> None:
-    """No chain of merges puts an erratum in one group with the article it corrects."""
-    erratum = variant(title="Erratum: " + BASE.title, pages="")
-    erratum2 = replace(erratum, authors=BASE.authors)
-    result = find_duplicates([BASE, variant(), erratum, erratum2])
-    for group in result.groups:
-        kinds = {i >= 2 for i in group.members}
-        assert len(kinds) == 1
+    """A record without a part number cannot chain part 1 and part 2 into one group."""
+    stem = replace(BASE, doi=None, pmid=None, title=BASE.title + " with long-term safety and efficacy outcomes")
+    one = replace(stem, title=stem.title + ", part 1")
+    unnumbered = variant(stem)
+    two = variant(stem, title=stem.title + ", part 2")
+    result = find_duplicates([one, unnumbered, two])
+    assert len(result.groups) == 1
+    assert not {0, 2} <= set(result.groups[0].members)
+    assert any("within the group" in p.reason for p in result.blocked_pairs)

@@ -99,10 +99,20 @@ def test_journal_full_title_matches_iso_abbreviation() -> None:
     assert journals_match(journal_tokens("Diabetes. Conference: 70th Scientific Sessions"), journal_tokens("Diabetes"))
 
 
+def test_journal_contractions_and_place_notes_match() -> None:
+    """ISO 4 contractions ("Dtsch", "Natl") and notes like "(Stuttgart, Germany)" still match."""
+    assert journals_match(journal_tokens("Dtsch Med Wochenschr"), journal_tokens("Deutsche medizinische Wochenschrift"))
+    assert journals_match(journal_tokens("Proc Natl Acad Sci U S A"),
+                          journal_tokens("Proceedings of the National Academy of Sciences of the United States of America"))
+    assert journals_match(journal_tokens("Pneumologie"), journal_tokens('"Pneumologie (Stuttgart, Germany)"'))
+    assert journals_match(journal_tokens("PLoS ONE [Electronic Resource]"), journal_tokens("PLoS One"))
+
+
 def test_journals_that_differ_do_not_match() -> None:
     """Different journals, and a one-word name against a longer one, do not match; missing is None."""
     assert journals_match(journal_tokens("Diabetes"), journal_tokens("Diabetes Care")) is False
     assert journals_match(journal_tokens("Lancet"), journal_tokens("BMJ")) is False
+    assert journals_match(journal_tokens("Am J Med"), journal_tokens("Annals of Medicine")) is False
     assert journals_match(journal_tokens(""), journal_tokens("BMJ")) is None
 
 
