@@ -161,6 +161,11 @@ def score_pair(a: Prepared, b: Prepared, title_ratio: float | None = None, auto_
 
     venue = _venue_agrees(fields)
     rule = do_not_merge(a.flags, b.flags, venue_agrees=venue)
+    if not rule and a.flags.registry and b.flags.registry and fields.get("nct") == 0.0:
+        # Two registrations with different NCT numbers are two trials, however alike their titles
+        # (a sponsor's programme registers BREEZE-AD1, AD2, ... under one wording).
+        rule = "different trial registrations"
+        score = 0.0
     reason = ""
     if rule:
         reason = f"rule: {rule}"

@@ -64,7 +64,9 @@ def import_file(
     if not path.is_file():
         raise ReviewkitError("no such file", where=str(path))
     sha = file_sha256(path)
-    fmt = format or detect_format(path)
+    fmt = format or ("ctgov_json" if _is_ctgov_json(path) else detect_format(path))
+    if fmt == "ctgov_json":
+        source_kind = "register" if source_kind == "database" else source_kind
     with session_scope(review.engine, write=True) as session:
         earlier = store_runs.complete_import_of(session, sha)
         if earlier is not None:
@@ -74,7 +76,8 @@ def import_file(
                 f"{earlier.record_count} records, as {earlier.file_name})",
                 where=str(path), hint="a file is imported once; overlapping exports are fine",
             )
-        records = read_records(path, format=fmt, column_map=column_map)
+        records = (_read_ctgov_json(path) if fmt == "ctgov_json"
+                   else read_records(path, format=fmt, column_map=column_map))
         first, records = _peek(records)
         name = source or _source_name(fmt, first, path)
         run = store_runs.start_run(
@@ -112,10 +115,45 @@ def _peek(records: Iterator[Record]) -> tuple[Record | None, Iterator[Record]]:
     return first, chained()
 
 
+def _is_ctgov_json(path: Path) -> bool:
+    """A ClinicalTrials.gov API v2 download: {"studies": [...]} or one study with protocolSection."""
+    if path.suffix.lower() != ".json":
+        return False
+    with path.open("rb") as fh:
+        head = fh.read(4096).decode("utf-8", "ignore")
+    return '"studies"' in head or '"protocolSection"' in head
+
+
+def _read_ctgov_json(path: Path) -> Iterator[Record]:
+    """Registry records from a ClinicalTrials.gov API v2 JSON file (a search page or one study)."""
+    import json
+
+    from reviewkit.errors import ParseError
+    from reviewkit.sources.ctgov import parse_study
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except json.JSONDecodeError as exc:
+        raise ParseError(f"not valid JSON: {exc.msg}", file=str(path), line=exc.lineno) from None
+    studies = data.get("studies") if isinstance(data, dict) else None
+    if studies is None and isinstance(data, dict) and "protocolSection" in data:
+        studies = [data]
+    if not isinstance(studies, list):
+        raise ParseError("not a ClinicalTrials.gov API v2 file (no 'studies' list)", file=str(path))
+    for i, study in enumerate(studies):
+        try:
+            record = parse_study(study)
+        except ReviewkitError as exc:
+            raise ParseError(f"study {i + 1}: {exc.message}", file=str(path)) from None
+        yield record
+
+
 def _source_name(fmt: str, first: Record | None, path: Path) -> str:
     """The database to credit in PRISMA: PubMed for its own formats, else what the file says."""
     if fmt in _PUBMED_FORMATS:
         return "PubMed"
+    if fmt == "ctgov_json":
+        return "ClinicalTrials.gov"
     if first is not None and first.source_db:
         return first.source_db
     return path.stem

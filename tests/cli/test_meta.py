@@ -123,3 +123,15 @@ def test_empty_csv_is_an_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["meta", str(path), "--measure", "generic"])
     assert result.exit_code == 1
     assert "no study rows" in result.output
+
+
+def test_generic_ratio_ci_input(tmp_path: Path) -> None:
+    """Generic hazard ratios with 95% CIs pool on the log scale and print exponentiated effects."""
+    rows = [{"study": "a", "estimate": 0.8, "ci_lower": 0.6, "ci_upper": 1.0667},
+            {"study": "b", "estimate": 0.7, "ci_lower": 0.5, "ci_upper": 0.98}]
+    result = _run(str(_csv(tmp_path, rows)), "--measure", "generic", "--scale", "ratio", "--model", "fixed", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["yi"][0] == pytest.approx(-0.2231435513)
+    assert data["effect"] == pytest.approx(2.718281828459045 ** data["estimate"])
+    assert 0.6 < data["effect"] < 0.8

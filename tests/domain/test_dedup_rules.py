@@ -86,3 +86,17 @@ def test_rules_hold_across_a_whole_group() -> None:
     assert len(result.groups) == 1
     assert not {0, 2} <= set(result.groups[0].members)
     assert any("within the group" in p.reason for p in result.blocked_pairs)
+
+
+def test_registrations_with_different_nct_numbers_never_match() -> None:
+    """Two registry records with one wording but different NCT numbers are two trials: not even queued."""
+    from reviewkit.domain.dedup import find_duplicates
+    from reviewkit.domain.records import Record, RegistryInfo
+
+    title = "A Study of Baricitinib (LY3009104) in Participants With Moderate to Severe Atopic Dermatitis"
+    records = [
+        Record(kind="registry", title=f"{title} ({name})", nct_ids=(nct,), registry=RegistryInfo(nct_id=nct))
+        for name, nct in (("BREEZE-AD1", "NCT03334396"), ("BREEZE-AD2", "NCT03334422"), ("BREEZE-AD4", "NCT03428100"))
+    ]
+    result = find_duplicates(records)
+    assert result.groups == [] and result.uncertain_pairs == []

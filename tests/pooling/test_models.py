@@ -6,6 +6,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from reviewkit.errors import ReviewkitError
@@ -121,3 +122,38 @@ def test_unknown_settings_are_refused() -> None:
         resolve_settings("RR", flavour="stata")
     with pytest.raises(ReviewkitError, match="unknown tau² estimator"):
         meta_analysis(_bcg_rows(), measure="RR", model="random", tau2="XX")
+
+
+def test_mh_zero_cell_correction_follows_the_flavour() -> None:
+    """RevMan adds 0.5 to zero-cell studies in the MH sums too; metafor's rma.mh uses the raw counts."""
+    eff = binary_effects(["a", "b"], [0, 6], [20, 25], [4, 9], [21, 24], measure="OR")
+    revman = pool(eff, method="MH", model="fixed", flavour="revman5")
+    metafor = pool(eff, method="MH", model="fixed", flavour="metafor")
+    # raw: R = Σ a d / N, S = Σ b c / N
+    r_raw = 0 * 17 / 41 + 6 * 15 / 49
+    s_raw = 20 * 4 / 41 + 19 * 9 / 49
+    assert metafor.estimate == pytest.approx(math.log(r_raw / s_raw))
+    r_cor = 0.5 * 17.5 / 43 + 6 * 15 / 49  # N grows by 2 (0.5 in each of 4 cells)
+    s_cor = 20.5 * 4.5 / 43 + 19 * 9 / 49
+    assert revman.estimate == pytest.approx(math.log(r_cor / s_cor))
+
+
+def test_duplicate_study_labels_keep_their_own_weights() -> None:
+    """Two experiments with the same label (raudenbush1985 has two "Pellegrini & Hicks 1972") keep their own rows."""
+    case = json.loads((FIXTURES / "raudenbush1985_GIV_DL.json").read_text(encoding="utf-8"))
+    res = meta_analysis(case["input"]["studies"], measure="generic", model="random", tau2="DL", flavour="metafor")
+    rows = [r for r in res.study_rows() if r["study"] == "Pellegrini & Hicks 1972"]
+    assert len(rows) == 2
+    assert [r["weight_percent"] for r in rows] == pytest.approx(case["expected"]["weights_percent"][3:5], rel=1e-9)
+
+
+def test_cumulative_order_and_subset_origin() -> None:
+    """cumulative(order=...) adds studies in that order; subsets remember each study's input position."""
+    from reviewkit.pooling import cumulative, effects_from_rows
+
+    eff = effects_from_rows(_bcg_rows(), "RR")
+    res = cumulative(eff, order=[12, 11, 10], model="fixed", estimator=None)
+    assert res.labels == ("Comstock et al 1976", "Comstock & Webster 1969", "Comstock et al 1974")
+    assert res.results[0].estimate == pytest.approx(float(eff.yi[12]))
+    assert res.results[0].I2 is None  # one study: heterogeneity undefined
+    assert eff.subset(np.array([i in (3, 7) for i in range(13)])).origin == (3, 7)

@@ -1,0 +1,76 @@
+"""Provides the named sets of conventions ("flavours") a meta-analysis follows: revman5, metafor, cochrane2025."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reviewkit.errors import ReviewkitError
+
+
+@dataclass(frozen=True, slots=True)
+class Flavour:
+    """Where tools disagree, which convention to follow; and the defaults for unset settings."""
+
+    #: Flavour name.
+    name: str
+    #: Add 0.5 to zero-cell studies in the Mantel-Haenszel/Peto pooled estimate too
+    #: (RevMan 5, R meta MH.exact=FALSE), not only in the per-study estimates (metafor rma.mh to="none").
+    correct_pooled_zero_cells: bool
+    #: Variance of the MH risk difference: "greenland-robins" (RevMan 5) or "sato" (metafor rma.mh).
+    mh_rd_variance: str
+    #: I² from Q ((Q−df)/Q, RevMan 5) or from τ² (τ²/(τ²+s²), metafor and RevMan Web).
+    i2_method: str
+    #: Prediction interval: "metafor" (z, or t(k−1) under HKSJ) or "t(k-2)" (Higgins et al. 2009).
+    pi_method: str
+    #: Iterative τ² and Q-profile bounds: "exact" (machine precision) or "metafor" (its stopping
+    #: rules: Fisher scoring to a 1e-5 change, uniroot() tol 1.2e-4, upper search limit 10·τ̂²).
+    solver: str
+    #: SMD variance convention passed to continuous_effects().
+    smd_variance: str
+    #: Defaults when a setting is not given.
+    default_model: str
+    default_estimator: str
+    default_hksj: bool
+    #: Default method for binary data under a fixed / random model.
+    default_binary_method_fixed: str
+    default_binary_method_random: str
+
+
+FLAVOURS: dict[str, Flavour] = {
+    # RevMan 5.3: MH by default for dichotomous data, DL random effects with the MH-centred Q,
+    # I² from Q, RevMan's SMD variance (Deeks & Higgins 2010). RevMan 5 has no prediction interval,
+    # iterative estimator or τ² CI; when asked for, they are computed as metafor does.
+    "revman5": Flavour(
+        name="revman5", correct_pooled_zero_cells=True, mh_rd_variance="greenland-robins",
+        i2_method="Q", pi_method="metafor", solver="metafor", smd_variance="revman5",
+        default_model="random", default_estimator="DL", default_hksj=False,
+        default_binary_method_fixed="MH", default_binary_method_random="MH",
+    ),
+    # metafor 3.8 (rma, rma.mh, rma.peto) with its defaults: REML, Wald-type z intervals.
+    "metafor": Flavour(
+        name="metafor", correct_pooled_zero_cells=False, mh_rd_variance="sato",
+        i2_method="tau2", pi_method="metafor", solver="metafor", smd_variance="metafor",
+        default_model="random", default_estimator="REML", default_hksj=False,
+        default_binary_method_fixed="MH", default_binary_method_random="IV",
+    ),
+    # Cochrane's current recommendation for new reviews (Cochrane Methods, "Random-effects
+    # meta-analysis methods in intervention reviews", implemented in RevMan Web): REML τ² with a
+    # Q-profile CI, HKSJ intervals, prediction intervals, I² from τ².
+    "cochrane2025": Flavour(
+        name="cochrane2025", correct_pooled_zero_cells=True, mh_rd_variance="greenland-robins",
+        i2_method="tau2", pi_method="t(k-2)", solver="exact", smd_variance="revman5",
+        default_model="random", default_estimator="REML", default_hksj=True,
+        default_binary_method_fixed="MH", default_binary_method_random="IV",
+    ),
+}
+
+#: A new protocol starts with the current recommendation.
+DEFAULT_FLAVOUR = "cochrane2025"
+
+
+def get_flavour(name: str) -> Flavour:
+    """The flavour of that name, or a ReviewkitError listing the known ones."""
+    try:
+        return FLAVOURS[name]
+    except KeyError:
+        raise ReviewkitError(f"unknown flavour '{name}' (use one of {', '.join(FLAVOURS)})") from None

@@ -1,0 +1,271 @@
+"""Provides the pooling models: inverse variance (fixed/random, HKSJ), Mantel-Haenszel and Peto."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from reviewkit.errors import ReviewkitError
+from reviewkit.pooling.effects import BinaryArms, EffectSizes
+from reviewkit.pooling.estimators import (
+    estimate_tau2,
+    fixed_weights_q,
+    tau2_dl_from_q,
+    tau2_qprofile_ci,
+    typical_variance,
+)
+from reviewkit.pooling.flavours import Flavour, get_flavour
+from reviewkit.pooling.results import MetaResult
+
+METHODS: tuple[str, ...] = ("IV", "MH", "Peto")
+MODELS: tuple[str, ...] = ("fixed", "random")
+
+
+@dataclass(frozen=True, slots=True)
+class FixedEstimate:
+    """A fixed-effect estimate with its standard error and per-study weights (unnormalised)."""
+
+    estimate: float
+    se: float
+    weights: np.ndarray
+
+
+def mantel_haenszel(
+    a: np.ndarray, n1: np.ndarray, c: np.ndarray, n2: np.ndarray, measure: str,
+    rd_variance: str = "greenland-robins",
+) -> FixedEstimate:
+    """Mantel-Haenszel pooled log OR, log RR or RD.
+
+    Variances: Robins-Breslow-Greenland (1986) for OR, Greenland-Robins (1985) for RR; for RD either
+    Greenland-Robins (RevMan 5, Stata metan) or Sato-Greenland-Robins (1989, metafor rma.mh).
+    References: Deeks & Higgins (2010) §2.1.1; checked against metafor 3.8.1 rma.mh and RevMan 5 (Fleiss 1993).
+    """
+    b, d = n1 - a, n2 - c
+    nn = n1 + n2
+    if measure == "OR":
+        r_i, s_i = a * d / nn, b * c / nn
+        r, s = r_i.sum(), s_i.sum()
+        _require_positive(r, s, measure)
+        e = np.sum((a + d) * a * d / nn**2)
+        f = np.sum(((a + d) * b * c + (b + c) * a * d) / nn**2)
+        g = np.sum((b + c) * b * c / nn**2)
+        var = 0.5 * (e / r**2 + f / (r * s) + g / s**2)
+        return FixedEstimate(math.log(r / s), math.sqrt(var), s_i)
+    if measure == "RR":
+        r_i, s_i = a * n2 / nn, c * n1 / nn
+        r, s = r_i.sum(), s_i.sum()
+        _require_positive(r, s, measure)
+        p = np.sum((n1 * n2 * (a + c) - a * c * nn) / nn**2)
+        return FixedEstimate(math.log(r / s), math.sqrt(p / (r * s)), s_i)
+    if measure == "RD":
+        w = n1 * n2 / nn
+        kk = w.sum()
+        est = float(np.sum((a * n2 - c * n1) / nn) / kk)
+        if rd_variance == "sato":
+            p = np.sum((n1**2 * c - n2**2 * a + n1 * n2 * (n2 - n1) / 2) / nn**2)
+            q = np.sum((a * (n2 - c) + c * (n1 - a)) / (2 * nn))
+            var = (est * p + q) / kk**2
+        else:
+            var = np.sum((a * b * n2**3 + c * d * n1**3) / (n1 * n2 * nn**2)) / kk**2
+        return FixedEstimate(est, math.sqrt(var), w)
+    raise ReviewkitError(f"Mantel-Haenszel needs a binary measure (RR, OR, RD), not '{measure}'")
+
+
+def _require_positive(r: float, s: float, measure: str) -> None:
+    if r <= 0 or s <= 0:
+        arm = "experimental" if r <= 0 else "control"
+        raise ReviewkitError(
+            f"the Mantel-Haenszel {measure} is undefined: the {arm} arm's side of the sum is 0 "
+            "(no events, or no non-events, across all studies)", hint="use the inverse-variance method")
+
+
+def peto_terms(a: np.ndarray, n1: np.ndarray, c: np.ndarray, n2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Observed minus expected events and the hypergeometric variance per study (Yusuf et al. 1985)."""
+    nn = n1 + n2
+    m = a + c
+    o_e = a - n1 * m / nn
+    v = n1 * n2 * m * (nn - m) / (nn**2 * (nn - 1))
+    return o_e, v
+
+
+def _binary_arrays(effects: EffectSizes, inc: np.ndarray, correct: bool) -> tuple[np.ndarray, ...]:
+    arms = effects.arms
+    if not isinstance(arms, BinaryArms):
+        raise ReviewkitError("Mantel-Haenszel and Peto need events/totals per arm (binary data)")
+    a, n1 = np.asarray(arms.events_treat)[inc], np.asarray(arms.n_treat)[inc]
+    c, n2 = np.asarray(arms.events_ctrl)[inc], np.asarray(arms.n_ctrl)[inc]
+    if correct:
+        # as RevMan 5: the 0.5 added to zero-cell studies enters the pooled MH/Peto sums too
+        add = np.where(effects.corrected[inc], 0.5, 0.0)
+        a, c, n1, n2 = a + add, c + add, n1 + 2 * add, n2 + 2 * add
+    return a, n1, c, n2
+
+
+def _crit(level: float, df: int | None) -> float:
+    alpha = 1 - level
+    if df is None:
+        return float(stats.norm.ppf(1 - alpha / 2))
+    return float(stats.t.ppf(1 - alpha / 2, df))
+
+
+def _p_value(stat: float, df: int | None) -> float:
+    if df is None:
+        return float(2 * stats.norm.sf(abs(stat)))
+    return float(2 * stats.t.sf(abs(stat), df))
+
+
+def pool(
+    effects: EffectSizes, *, method: str = "IV", model: str = "random", estimator: str | None = "REML",
+    hksj: bool = False, level: float = 0.95, flavour: str | Flavour = "metafor",
+    warnings: tuple[str, ...] = (),
+) -> MetaResult:
+    """Pool per-study effect sizes into one summary with heterogeneity statistics.
+
+    - IV: inverse-variance weights, fixed or random effects (any tau² estimator, optional HKSJ).
+    - MH: Mantel-Haenszel fixed effect; Q around the MH estimate with IV weights (as metafor rma.mh
+      and RevMan 5). Under random effects, RevMan 5's model: DL τ² from that MH-centred Q, then
+      inverse-variance pooling with 1/(v + τ²) (another estimator is applied to the IV estimates).
+    - Peto: fixed-effect Peto log OR.
+
+    References: Deeks & Higgins, Statistical algorithms in Review Manager 5 (2010); Viechtbauer (2010)
+    J Stat Softw 36(3). Checked against metafor 3.8.1 (fixtures/metafor) and RevMan 5 (Fleiss 1993).
+    """
+    fl = flavour if isinstance(flavour, Flavour) else get_flavour(flavour)
+    _check_settings(effects, method, model, estimator, level)
+    inc = np.asarray(effects.included, dtype=bool)
+    k = int(inc.sum())
+    if k == 0:
+        raise ReviewkitError(
+            f"no study can be pooled for {effects.measure}: every study was left out "
+            f"({'; '.join(f'{e.study}: {e.reason}' for e in effects.excluded)})",
+            hint="use RD, which keeps studies without events")
+    yi, vi = np.asarray(effects.yi)[inc], np.asarray(effects.vi)[inc]
+    positions = tuple(int(i) for i in np.flatnonzero(inc))
+    labels = tuple(effects.studies[i] for i in positions)
+    notes = list(warnings)
+    if hksj and model == "fixed":
+        notes.append("HKSJ applies to random-effects models only; ignored for a fixed-effect model")
+        hksj = False
+    if hksj and k < 2:
+        notes.append("HKSJ needs at least 2 studies; a z-based interval is shown")
+        hksj = False
+
+    fixed: FixedEstimate | None = None
+    if method == "IV":
+        q, mu_fe = fixed_weights_q(yi, vi)
+        fixed = FixedEstimate(mu_fe, math.sqrt(1 / np.sum(1 / vi)), 1 / vi)
+    elif method == "MH":
+        # the RD and its variance are defined with zero cells, so only OR/RR sums take the 0.5
+        correct = fl.correct_pooled_zero_cells and effects.measure in ("OR", "RR")
+        a, n1, c, n2 = _binary_arrays(effects, inc, correct)
+        fixed = mantel_haenszel(a, n1, c, n2, effects.measure, fl.mh_rd_variance)
+        q = float(np.sum((yi - fixed.estimate) ** 2 / vi))
+    else:
+        a, n1, c, n2 = _binary_arrays(effects, inc, False)  # Peto needs no zero-cell correction
+        o_e, v = peto_terms(a, n1, c, n2)
+        fixed = FixedEstimate(float(o_e.sum() / v.sum()), math.sqrt(1 / v.sum()), v)
+        # Q_Peto = Σ(O−E)²/V − (Σ(O−E))²/ΣV from the raw counts (RevMan 5; equals metafor rma.peto's)
+        q = float(np.sum(o_e**2 / v) - o_e.sum() ** 2 / v.sum())
+
+    tau2 = 0.0
+    fixed_fields: dict[str, float | None] = {}
+    if model == "fixed":
+        est, se_plain, weights = fixed.estimate, fixed.se, fixed.weights
+        se, df = se_plain, None
+    else:
+        assert estimator is not None
+        if method == "MH" and estimator == "DL":
+            tau2 = tau2_dl_from_q(q, vi) if k > 1 else 0.0  # RevMan 5: DL from the MH-centred Q
+        else:
+            tau2 = estimate_tau2(yi, vi, estimator, fl.solver)
+        weights = 1 / (vi + tau2)
+        est = float(np.sum(weights * yi) / np.sum(weights))
+        se_plain = math.sqrt(1 / np.sum(weights))
+        se, df = se_plain, None
+        if hksj:
+            qw = float(np.sum(weights * (yi - est) ** 2)) / (k - 1)
+            se, df = math.sqrt(qw / np.sum(weights)), k - 1
+        if method != "IV":
+            z0 = _crit(level, None)
+            fixed_fields = {"fixed_estimate": fixed.estimate, "fixed_se": fixed.se,
+                            "fixed_ci_lower": fixed.estimate - z0 * fixed.se,
+                            "fixed_ci_upper": fixed.estimate + z0 * fixed.se}
+    crit = _crit(level, df)
+    # HKSJ's SE is 0 when every estimate is identical; the test is then undefined (None), not an error
+    stat = est / se if se > 0 else math.nan
+    het = _heterogeneity(q, k, tau2, vi, yi, model, fl, level)
+    pi = _prediction_interval(est, se, tau2, k, model, hksj, fl.pi_method, level)
+    return MetaResult(
+        measure=effects.measure, method=method, model=model,
+        estimator=estimator if model == "random" else None, hksj=hksj, flavour=fl.name, level=level,
+        effects=effects, studies=labels, positions=positions, k=k, estimate=float(est), se=float(se),
+        ci_lower=float(est - crit * se), ci_upper=float(est + crit * se), statistic=float(stat),
+        test_df=df, p=_p_value(stat, df) if se > 0 else math.nan,
+        weights_percent=tuple(float(x) for x in 100 * weights / np.sum(weights)),
+        tau2=float(tau2), pi_lower=pi[0], pi_upper=pi[1], pi_method=pi[2],
+        i2_method=fl.i2_method if model == "random" else "Q", warnings=tuple(notes),
+        **het, **fixed_fields,  # type: ignore[arg-type]
+    )
+
+
+def _check_settings(effects: EffectSizes, method: str, model: str, estimator: str | None, level: float) -> None:
+    if method not in METHODS:
+        raise ReviewkitError(f"unknown method '{method}' (use IV, MH or Peto)")
+    if model not in MODELS:
+        raise ReviewkitError(f"unknown model '{model}' (use fixed or random)")
+    if model == "random" and estimator is None:
+        raise ReviewkitError("a random-effects model needs a tau² estimator (e.g. REML or DL)")
+    if method in ("MH", "Peto") and effects.measure not in ("RR", "OR", "RD"):
+        raise ReviewkitError(f"method {method} needs binary data; measure is '{effects.measure}'")
+    if method == "Peto":
+        if effects.measure != "OR":
+            raise ReviewkitError(f"the Peto method estimates an odds ratio; measure is '{effects.measure}'")
+        if model != "fixed":
+            raise ReviewkitError("the Peto method is fixed-effect only (as in RevMan)", hint="use --model fixed")
+    if not 0 < level < 1:
+        raise ReviewkitError(f"confidence level must be between 0 and 1 (got {level})")
+
+
+def _heterogeneity(
+    q: float, k: int, tau2: float, vi: np.ndarray, yi: np.ndarray, model: str, fl: Flavour, level: float,
+) -> dict[str, float | int | None]:
+    """Q, its p, I², H² and (random effects) the Q-profile CIs of τ² and I²; None when k = 1."""
+    out: dict[str, float | int | None] = {"Q": None, "Q_df": None, "Q_p": None, "I2": None, "H2": None}
+    if k < 2:
+        return out  # heterogeneity is undefined with one study
+    df = k - 1
+    q_i2 = max(0.0, (q - df) / q) * 100 if q > 0 else 0.0
+    out.update(Q=q, Q_df=df, Q_p=float(stats.chi2.sf(q, df)))
+    s2 = typical_variance(vi)
+    if model == "random" and fl.i2_method == "tau2":
+        out.update(I2=100 * tau2 / (tau2 + s2), H2=(tau2 + s2) / s2)
+    else:
+        out.update(I2=q_i2, H2=q / df)
+    if model == "random":
+        lo, hi = tau2_qprofile_ci(yi, vi, level, solver=fl.solver, tau2=tau2)
+        out.update(tau2_ci_lower=lo, tau2_ci_upper=hi,
+                   I2_ci_lower=100 * lo / (lo + s2), I2_ci_upper=100 * hi / (hi + s2))
+    return out
+
+
+def _prediction_interval(
+    est: float, se: float, tau2: float, k: int, model: str, hksj: bool, pi_method: str, level: float,
+) -> tuple[float | None, float | None, str | None]:
+    """Prediction interval for a new study's true effect (random effects only)."""
+    if model != "random":
+        return None, None, None
+    if pi_method == "t(k-2)":
+        if k < 3:
+            return None, None, "t(k-2)"  # undefined: k − 2 = 0 df (Higgins et al. 2009)
+        crit, name = _crit(level, k - 2), "t(k-2)"
+    elif hksj:
+        crit, name = _crit(level, k - 1), "t(k-1)"  # metafor predict() under test="knha"
+    else:
+        crit, name = _crit(level, None), "z"  # metafor predict() default
+    if k < 2:
+        return None, None, name
+    half = crit * math.sqrt(se**2 + tau2)
+    return est - half, est + half, name

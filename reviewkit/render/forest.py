@@ -1,0 +1,299 @@
+"""Provides RevMan-style forest plots (SVG, PNG, PDF) drawn from a pooled or subgrouped result."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.patches import Polygon  # noqa: E402
+
+from reviewkit.pooling.effects import BinaryArms, ContinuousArms  # noqa: E402
+from reviewkit.pooling.results import MetaResult  # noqa: E402
+from reviewkit.pooling.subgroups import SubgroupResult  # noqa: E402
+from reviewkit.render.forest_style import (  # noqa: E402
+    MEASURE_NAMES,
+    METHOD_NAMES,
+    RC,
+    format_effect,
+    format_number,
+    format_p,
+    save_figure,
+)
+
+ROW_IN = 0.18  # row height, inches
+#: Colours of the extra (e.g. risk-of-bias) columns, by judgement; unknown values are grey.
+JUDGEMENT_COLOURS: dict[str, tuple[str, str]] = {
+    "low": ("#2ca02c", "+"), "some_concerns": ("#f2c200", "?"), "unclear": ("#f2c200", "?"),
+    "high": ("#d62728", "-"), "no_information": ("#9e9e9e", " "),
+}
+
+
+@dataclass
+class _Row:
+    kind: str  # header, study, subtotal, text, blank
+    label: str
+    cells: list[str] = field(default_factory=list)
+    weight: float | None = None
+    effect: tuple[float, float, float] | None = None  # estimate, lower, upper (natural scale)
+    bold: bool = False
+
+
+def _columns(result: MetaResult) -> tuple[list[str], list[str], list[float]]:
+    """Group headers, column headers and x positions (inches) of the data columns."""
+    if isinstance(result.effects.arms, BinaryArms):
+        return ["Experimental", "Control"], ["Events", "Total", "Events", "Total"], [2.2, 2.7, 3.3, 3.8]
+    if isinstance(result.effects.arms, ContinuousArms):
+        return (["Experimental", "Control"], ["Mean", "SD", "Total", "Mean", "SD", "Total"],
+                [2.2, 2.65, 3.1, 3.6, 4.05, 4.5])
+    return [], ["Estimate", "SE"], [2.2, 2.8]
+
+
+def _cells(result: MetaResult, i: int) -> list[str]:
+    arms = result.effects.arms
+    if isinstance(arms, BinaryArms):
+        return [format_number(v) for v in (arms.events_treat[i], arms.n_treat[i], arms.events_ctrl[i], arms.n_ctrl[i])]
+    if isinstance(arms, ContinuousArms):
+        return [format_number(v) for v in (arms.mean_treat[i], arms.sd_treat[i], arms.n_treat[i],
+                                            arms.mean_ctrl[i], arms.sd_ctrl[i], arms.n_ctrl[i])]
+    y, v = result.effects.yi[i], result.effects.vi[i]
+    return [f"{y:.4f}", f"{math.sqrt(v):.4f}"] if math.isfinite(y) else ["", ""]
+
+
+def _totals(result: MetaResult) -> tuple[list[str], str | None]:
+    """Subtotal cells (participants per arm) and RevMan's "Total events" line for binary data."""
+    arms = result.effects.arms
+    keep = result.positions
+    if isinstance(arms, BinaryArms):
+        n1 = sum(arms.n_treat[i] for i in keep)
+        n2 = sum(arms.n_ctrl[i] for i in keep)
+        e1 = sum(arms.events_treat[i] for i in keep)
+        e2 = sum(arms.events_ctrl[i] for i in keep)
+        return ["", format_number(n1), "", format_number(n2)], f"{format_number(e1)}|{format_number(e2)}"
+    if isinstance(arms, ContinuousArms):
+        n1 = sum(arms.n_treat[i] for i in keep)
+        n2 = sum(arms.n_ctrl[i] for i in keep)
+        return ["", "", format_number(n1), "", "", format_number(n2)], None
+    return ["", ""], None
+
+
+def heterogeneity_text(result: MetaResult) -> str:
+    """RevMan's heterogeneity line, e.g. "Heterogeneity: Tau² = 0.31; Chi² = 152.23, df = 12 (P < 0.00001); I² = 92%"."""
+    if result.Q is None or result.I2 is None:
+        return "Heterogeneity: Not applicable"
+    tau = ""
+    if result.model == "random":
+        tau = f"Tau² = {result.tau2:.2f}; " if result.tau2 >= 0.005 or result.tau2 == 0 else f"Tau² = {result.tau2:.2g}; "
+    return f"Heterogeneity: {tau}Chi² = {result.Q:.2f}, df = {result.Q_df} ({format_p(result.Q_p)}); I² = {result.I2:.0f}%"
+
+
+def overall_effect_text(result: MetaResult) -> str:
+    """RevMan's test line, e.g. "Test for overall effect: Z = 3.29 (P = 0.001)" (t under HKSJ)."""
+    name = f"t({result.test_df})" if result.test_df else "Z"
+    return f"Test for overall effect: {name} = {abs(result.statistic):.2f} ({format_p(result.p)})"
+
+
+def _study_rows(result: MetaResult, weights: Mapping[int, float]) -> list[_Row]:
+    """One row per input study; weights are keyed by the study's position in the original input."""
+    rows = []
+    origin = result.effects.origin
+    for i, row in enumerate(result.study_rows()):
+        eff = None
+        if row["effect"] is not None:
+            eff = (row["effect"], row["ci_lower"], row["ci_upper"])
+        rows.append(_Row("study", row["study"], _cells(result, i), weights.get(origin[i]), eff))
+    return rows
+
+
+def _summary_rows(result: MetaResult, label: str, weight: float | None) -> list[_Row]:
+    cells, events = _totals(result)
+    lo, hi = result.effect_ci
+    rows = [_Row("subtotal", f"{label} ({result.level * 100:g}% CI)", cells, weight, (result.effect, lo, hi), bold=True)]
+    if events is not None:
+        e1, e2 = events.split("|")
+        rows.append(_Row("text", "Total events", [e1, "", e2, ""]))
+    rows.append(_Row("text", heterogeneity_text(result)))
+    rows.append(_Row("text", overall_effect_text(result)))
+    pl, pu = result.effect_pi
+    if pl is not None and pu is not None:
+        rows.append(_Row("text", f"Prediction interval: [{pl:.2f}, {pu:.2f}]"))
+    return rows
+
+
+def _layout(result: MetaResult | SubgroupResult) -> tuple[MetaResult, list[_Row]]:
+    overall = result.overall if isinstance(result, SubgroupResult) else result
+    # RevMan shows each study's weight in the overall analysis, also inside subgroups
+    origin = overall.effects.origin
+    weights = {origin[p]: w for p, w in zip(overall.positions, overall.weights_percent, strict=True)}
+    rows: list[_Row] = []
+    if isinstance(result, SubgroupResult):
+        for name, sub in zip(result.names, result.results, strict=True):
+            rows.append(_Row("header", name, bold=True))
+            rows.extend(_study_rows(sub, weights))
+            sub_weight = sum(weights.get(sub.effects.origin[p], 0.0) for p in sub.positions)
+            rows.extend(_summary_rows(sub, "Subtotal", sub_weight))
+            rows.append(_Row("blank", ""))
+    else:
+        rows.extend(_study_rows(result, weights))
+        rows.append(_Row("blank", ""))
+    rows.extend(_summary_rows(overall, "Total", 100.0))
+    if isinstance(result, SubgroupResult) and result.Q_between is not None:
+        rows.append(_Row("text", f"Test for subgroup differences: Chi² = {result.Q_between:.2f}, "
+                                 f"df = {result.Q_between_df} ({format_p(result.Q_between_p)}), "
+                                 f"I² = {result.I2_between:.1f}%"))
+    return overall, rows
+
+
+#: RevMan's ratio scales and their tick marks.
+RATIO_SCALES: tuple[tuple[float, ...], ...] = (
+    (0.5, 0.7, 1, 1.5, 2), (0.2, 0.5, 1, 2, 5), (0.1, 0.2, 0.5, 1, 2, 5, 10),
+    (0.01, 0.1, 1, 10, 100), (0.001, 0.1, 1, 10, 1000),
+)
+
+
+def _x_ticks(overall: MetaResult, rows: list[_Row]) -> list[float]:
+    """Tick marks of the effect axis; the first and last are the limits."""
+    bounds = [b for r in rows if r.effect for b in r.effect[1:] if math.isfinite(b)]
+    if overall.is_ratio:
+        span = max((abs(math.log(b)) for b in bounds if b > 0), default=1.0)
+        for ticks in RATIO_SCALES:
+            if -math.log(ticks[0]) >= span:
+                return list(ticks)
+        return list(RATIO_SCALES[-1])  # wider CIs are clipped at the plot's edge, as in RevMan
+    span = max((abs(b) for b in bounds), default=1.0) or 1.0
+    step = 10 ** math.floor(math.log10(span))
+    lim = math.ceil(span / step) * step
+    return [-lim, -lim / 2, 0.0, lim / 2, lim]
+
+
+def forest_plot(
+    result: MetaResult | SubgroupResult, path: str | Path, *,
+    labels: tuple[str, str] = ("experimental", "control"),
+    extra_columns: Mapping[str, Mapping[str, str]] | None = None, title: str | None = None,
+) -> Path:
+    """Draw a RevMan 5-style forest plot of result and save it (format by suffix: .svg, .png, .pdf).
+
+    extra_columns maps a study label to {column: judgement} (e.g. RoB 2 domains to "low",
+    "some_concerns", "high"); each column is drawn as coloured dots right of the plot.
+    """
+    overall, rows = _layout(result)
+    groups, headers, xs = _columns(overall)
+    x_weight = xs[-1] + 0.6
+    x_text = x_weight + 1.25
+    x_plot0, plot_w = x_text + 1.2, 2.6
+    extra_keys = list(dict.fromkeys(k for d in (extra_columns or {}).values() for k in d))
+    width = x_plot0 + plot_w + 0.3 + 0.25 * len(extra_keys) + 0.2
+    n = len(rows) + 3
+    height = (n + 2) * ROW_IN
+    with plt.rc_context(RC):
+        fig = plt.figure(figsize=(width, height))
+        text_ax = fig.add_axes((0, 0, 1, 1))
+        text_ax.set_xlim(0, width)
+        text_ax.set_ylim(n + 1.5, -1.5)
+        text_ax.axis("off")
+        # the plot's y range is the text rows' range, so squares sit on their study's line
+        y_top, y_bottom = 1.5, len(rows) + 2.5
+        f0, f1 = (n + 1.5 - y_bottom) / (n + 3), (n + 1.5 - y_top) / (n + 3)
+        plot_ax = fig.add_axes((x_plot0 / width, f0, plot_w / width, f1 - f0))
+        plot_ax.set_ylim(y_bottom, y_top)
+        _draw_header(text_ax, overall, groups, headers, xs, x_weight, x_text, x_plot0 + plot_w / 2, title)
+        _draw_rows(text_ax, plot_ax, rows, xs, x_weight, x_text)
+        _draw_axis(plot_ax, overall, rows, labels)
+        if extra_keys:
+            _draw_extra(text_ax, rows, extra_columns or {}, extra_keys, x_plot0 + plot_w + 0.4)
+        out = save_figure(fig, path)
+        plt.close(fig)
+    return out
+
+
+def _draw_header(ax: Axes, overall: MetaResult, groups: list[str], headers: list[str], xs: list[float],
+                 x_weight: float, x_text: float, x_plot: float, title: str | None) -> None:
+    if title:
+        ax.text(0.05, -1.2, title, fontweight="bold", va="center")
+    if groups:
+        half = len(xs) // 2
+        ax.text(sum(xs[:half]) / half, -0.5, groups[0], ha="center", fontweight="bold", va="center")
+        ax.text(sum(xs[half:]) / half, -0.5, groups[1], ha="center", fontweight="bold", va="center")
+    ax.text(0.05, 0.5, "Study or Subgroup", fontweight="bold", va="center")
+    for x, h in zip(xs, headers, strict=True):
+        ax.text(x, 0.5, h, ha="center", fontweight="bold", va="center")
+    ax.text(x_weight, 0.5, "Weight", ha="center", fontweight="bold", va="center")
+    name = MEASURE_NAMES.get(overall.measure, overall.measure)
+    how = f"{METHOD_NAMES.get(overall.method, overall.method)}, {overall.model.capitalize()}"
+    if overall.hksj:
+        how += " (HKSJ)"
+    sub = f"{how}, {overall.level * 100:g}% CI"
+    for x in (x_text, x_plot):
+        ax.text(x, -0.5, name, ha="center", fontweight="bold", va="center")
+        ax.text(x, 0.5, sub, ha="center", fontweight="bold", va="center")
+    ax.plot([0.05, x_plot + 1.4], [1.0, 1.0], color="black", lw=0.6)
+
+
+def _draw_rows(ax: Axes, plot_ax: Axes, rows: list[_Row], xs: list[float], x_weight: float, x_text: float) -> None:
+    weights = [r.weight for r in rows if r.kind == "study" and r.weight]
+    wmax = max(weights, default=1.0)
+    for j, row in enumerate(rows):
+        y = j + 2
+        style: dict[str, Any] = {"fontweight": "bold"} if row.bold else {}
+        if row.kind in ("header", "study", "subtotal", "text"):
+            ax.text(0.05, y, row.label, va="center", **style)
+        for x, c in zip(xs, row.cells, strict=False):
+            ax.text(x, y, c, ha="center", va="center", **style)
+        if row.weight is not None:
+            ax.text(x_weight, y, f"{row.weight:.1f}%", ha="center", va="center", **style)
+        if row.kind in ("study", "subtotal"):
+            eff = row.effect
+            ax.text(x_text, y, format_effect(*(eff if eff else (None, None, None))), ha="center", va="center", **style)
+        if row.effect is None:
+            continue
+        est, lo, hi = row.effect
+        if row.kind == "study":
+            size = 2.5 + 6.5 * math.sqrt((row.weight or 0.0) / wmax)  # square area ∝ weight
+            plot_ax.plot([lo, hi], [y, y], color="black", lw=0.8, clip_on=True)
+            plot_ax.plot([est], [y], marker="s", color="#1f3a93", markersize=size, clip_on=True)
+        else:
+            plot_ax.add_patch(Polygon([(lo, y), (est, y - 0.35), (hi, y), (est, y + 0.35)],
+                                      closed=True, color="black"))
+
+
+def _draw_axis(ax: Axes, overall: MetaResult, rows: list[_Row], labels: tuple[str, str]) -> None:
+    ticks = _x_ticks(overall, rows)
+    null = 1.0 if overall.is_ratio else 0.0
+    if overall.is_ratio:
+        ax.set_xscale("log")
+        ax.minorticks_off()
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([f"{t:g}" for t in ticks])
+    ax.set_xlim(ticks[0], ticks[-1])
+    ax.axvline(null, color="black", lw=0.6)
+    for side in ("left", "right", "top"):
+        ax.spines[side].set_visible(False)
+    ax.set_yticks([])
+    ax.patch.set_alpha(0)
+    ax.annotate(f"Favours [{labels[0]}]", xy=(0.25, 0), xycoords="axes fraction", xytext=(0, -22),
+                textcoords="offset points", ha="center", va="top")
+    ax.annotate(f"Favours [{labels[1]}]", xy=(0.75, 0), xycoords="axes fraction", xytext=(0, -22),
+                textcoords="offset points", ha="center", va="top")
+
+
+def _draw_extra(ax: Axes, rows: list[_Row], extra: Mapping[str, Mapping[str, str]], keys: list[str], x0: float) -> None:
+    for c, key in enumerate(keys):
+        ax.text(x0 + 0.25 * c, 0.5, key, ha="center", va="center", fontweight="bold", rotation=0)
+    for j, row in enumerate(rows):
+        if row.kind != "study" or row.label not in extra:
+            continue
+        for c, key in enumerate(keys):
+            value = extra[row.label].get(key)
+            if value is None:
+                continue
+            colour, sign = JUDGEMENT_COLOURS.get(value, ("#9e9e9e", " "))
+            ax.plot([x0 + 0.25 * c], [j + 2], marker="o", markersize=9, color=colour)
+            ax.text(x0 + 0.25 * c, j + 2, sign, ha="center", va="center", color="white", fontweight="bold")

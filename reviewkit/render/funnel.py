@@ -1,0 +1,63 @@
+"""Provides funnel plots (SVG, PNG, PDF) drawn from a pooled result, optionally with trim-and-fill studies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.ticker import FuncFormatter, NullFormatter  # noqa: E402
+
+from reviewkit.pooling.bias import TrimFillResult, funnel_data  # noqa: E402
+from reviewkit.pooling.results import MetaResult  # noqa: E402
+from reviewkit.render.forest_style import MEASURE_NAMES, RC, save_figure  # noqa: E402
+
+#: Tick marks of a ratio axis, as RevMan labels them.
+RATIO_TICKS: tuple[float, ...] = (0.001, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 1000)
+
+
+def funnel_plot(result: MetaResult, path: str | Path, *, trimfill: TrimFillResult | None = None,
+                title: str | None = None) -> Path:
+    """Plot each study's estimate against its SE (SE 0 at the top), with pseudo 95% limits.
+
+    As RevMan: ratio measures on a log axis, the y axis is SE(log[measure]), the dashed funnel is
+    centre ± 1.96·SE. Imputed trim-and-fill studies are open circles.
+    """
+    data = funnel_data(result, trimfill)
+    ratio = result.is_ratio
+    back = np.exp if ratio else (lambda x: x)
+    se_max = max([*data.sei, *(s for _, s in data.filled)], default=1.0) * 1.1
+    grid = np.linspace(0, se_max, 50)
+    name = MEASURE_NAMES.get(result.measure, result.measure)
+    with plt.rc_context(RC):
+        fig, ax = plt.subplots(figsize=(5, 4))
+        ax.plot(back(data.centre - data.z * grid), grid, "--", color="grey", lw=0.8)
+        ax.plot(back(data.centre + data.z * grid), grid, "--", color="grey", lw=0.8)
+        ax.axvline(back(data.centre), color="black", lw=0.8)
+        ax.plot(back(np.array(data.yi)), data.sei, "o", color="#1f3a93", markersize=5, label="Studies")
+        if data.filled:
+            fy = np.array([y for y, _ in data.filled])
+            ax.plot(back(fy), [s for _, s in data.filled], "o", mfc="none", color="#d62728",
+                    markersize=5, label="Imputed (trim and fill)")
+            ax.legend(loc="best", frameon=False)
+        ax.set_ylim(se_max, 0)
+        if ratio:
+            ax.set_xscale("log")
+            lo, hi = ax.get_xlim()
+            ax.set_xticks([t for t in RATIO_TICKS if lo <= t <= hi])
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))  # 0.5, not 5×10^-1
+            ax.xaxis.set_minor_formatter(NullFormatter())
+            ax.set_xlim(lo, hi)
+            ax.set_xlabel(name)
+            ax.set_ylabel(f"SE(log[{result.measure}])")
+        else:
+            ax.set_xlabel(name)
+            ax.set_ylabel(f"SE({result.measure})")
+        ax.set_title(title or f"Funnel plot ({len(data.studies)} studies)")
+        out = save_figure(fig, path)
+        plt.close(fig)
+    return out
