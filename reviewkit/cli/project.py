@@ -84,7 +84,30 @@ def _stage_lines(name: str, c: StageCounts) -> list[str]:
     ]
 
 
+@click.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--open", "open_tui_after", is_flag=True, help="Open the TUI on it when built.")
+@click.option("--force", is_flag=True, help="If FOLDER already holds the demo, open it instead of failing.")
+@click.pass_obj
+def demo(state: CliState, folder: Path, open_tui_after: bool, force: bool) -> None:
+    """Build the worked example as a complete review (EXAMPLE DATA) in FOLDER."""
+    from reviewkit.services.demo import build_demo
+
+    def go() -> None:
+        if force and (folder / "review.toml").exists():
+            click.echo(f"Opening the existing review in {folder}")
+        else:
+            review = build_demo(folder, log=lambda m: click.echo(f"  {m}"))
+            click.echo(f"Built the example review in {review.folder}")
+            click.echo(format_status(review_status(review)))
+        if open_tui_after:
+            open_tui(CliState(review=folder, reviewer=state.reviewer or "alice"))
+
+    run_guarded(go)
+
+
 def register(group: click.Group) -> None:
     """Add this module's commands to the top-level group."""
     group.add_command(init)
     group.add_command(status)
+    group.add_command(demo)

@@ -152,3 +152,39 @@ def add_study_links(session: Session, nct: str, label: str, record_ids: Sequence
             session.add(StudyReportRow(study_id=study_id, record_id=rid, status="proposed", created_by=actor))  # type: ignore[arg-type]
             added += 1
     return added
+
+
+def study_rows(session: Session) -> list[StudyRow]:
+    """Every study, by id."""
+    return list(session.exec(select(StudyRow).order_by(col(StudyRow.id))))
+
+
+def set_study_label(session: Session, study_id: int, label: str, actor: str) -> None:
+    """Rename a study (audited)."""
+    study = session.get(StudyRow, study_id)
+    if study is None:
+        return
+    old = study.label
+    study.label = label
+    session.add(study)
+    session.add(AuditEventRow(actor=actor, entity="study", entity_id=study_id, action="rename",
+                              old={"label": old}, new={"label": label}))
+
+
+def set_link_status(session: Session, study_id: int, record_id: int, status: str, actor: str) -> bool:
+    """Confirm or reject a proposed report–study link (audited); False when there is no such link."""
+    link = session.exec(select(StudyReportRow).where(StudyReportRow.study_id == study_id)
+                        .where(StudyReportRow.record_id == record_id)).first()
+    if link is None:
+        return False
+    old = link.status
+    link.status = status
+    session.add(link)
+    session.add(AuditEventRow(actor=actor, entity="study_report", entity_id=link.id, record_id=record_id,
+                              action=status, old={"status": old}, new={"status": status, "study": study_id}))
+    return True
+
+
+def study_report_links(session: Session) -> list[StudyReportRow]:
+    """Every report–study link."""
+    return list(session.exec(select(StudyReportRow).order_by(col(StudyReportRow.id))))
