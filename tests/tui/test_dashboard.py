@@ -5,11 +5,10 @@ from __future__ import annotations
 from textual.widgets import DataTable, Static
 
 from reviewkit.services.project import Review
-from reviewkit.store.db import session_scope
-from reviewkit.store.tables import RecordRow, SourceRunRow
 from reviewkit.tui.app import make_app
 from reviewkit.tui.screens.dashboard import DashboardScreen
 from reviewkit.tui.screens.help import HelpScreen
+from tests.factories import add_records
 
 
 def _cells(table: DataTable[str]) -> dict[str, list[str]]:
@@ -29,12 +28,7 @@ async def test_dashboard_shows_title_and_live_counts(review: Review) -> None:
         assert "Baricitinib" in str(title.render())
         rows = _cells(screen.query_one("#stages", DataTable))
         assert rows["Identified"][1] == "0"
-        with session_scope(review.engine, write=True) as s:
-            run = SourceRunRow(kind="import", source="PubMed", status="complete", record_count=2)
-            s.add(run)
-            s.flush()
-            s.add(RecordRow(title="a", first_run_id=run.id))
-            s.add(RecordRow(title="b", first_run_id=run.id))
+        add_records(review, 2, source="PubMed")
         await pilot.press("r")
         await app.workers.wait_for_complete()
         await pilot.pause()

@@ -10,9 +10,15 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
+from textual.worker import get_current_worker
 
 from reviewkit.services.project import Review
 from reviewkit.services.status import ReviewStatus, review_status
+from reviewkit.tui.screens.conflicts import ConflictsScreen
+from reviewkit.tui.screens.dedup import DedupScreen
+from reviewkit.tui.screens.rob import RobScreen
+from reviewkit.tui.screens.screening import ScreeningScreen
+from reviewkit.tui.screens.sources import SourcesScreen
 
 #: How often the counts refresh while the dashboard is shown (other reviewers work meanwhile).
 REFRESH_SECONDS = 5.0
@@ -21,7 +27,16 @@ REFRESH_SECONDS = 5.0
 class DashboardScreen(Screen[None]):
     """The review at a glance: identification, dedup, screening and inclusion counts."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("r", "refresh", "Refresh")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "refresh", "Refresh"),
+        Binding("s", "screening('ta')", "Screen titles/abstracts"),
+        Binding("f", "screening('ft')", "Screen full texts"),
+        Binding("c", "conflicts", "Conflicts"),
+        Binding("d", "duplicates", "Duplicates"),
+        Binding("i", "sources", "Sources"),
+        Binding("b", "risk_of_bias", "Risk of bias"),
+        Binding("x", "extraction", "Extraction"),
+    ]
 
     class StatusLoaded(Message):
         """Posted by the worker when fresh counts are in."""
@@ -50,7 +65,43 @@ class DashboardScreen(Screen[None]):
     def on_mount(self) -> None:
         """Load the counts now and every few seconds."""
         self.action_refresh()
-        self.set_interval(REFRESH_SECONDS, self.action_refresh)
+        self.set_interval(REFRESH_SECONDS, self._refresh_if_shown)
+
+    def _refresh_if_shown(self) -> None:
+        # Under a stage's screen the counts would be recomputed unseen, slowing that screen down;
+        # they are reloaded on coming back instead.
+        if self.is_current:
+            self.action_refresh()
+
+    def on_screen_resume(self) -> None:
+        """Coming back from a stage's screen, show the counts it changed."""
+        self.action_refresh()
+
+    def action_screening(self, stage: str) -> None:
+        """Open the screening screen at a stage (ta or ft)."""
+        self.app.push_screen(ScreeningScreen(self.review, stage, self.reviewer))
+
+    def action_conflicts(self) -> None:
+        """Open the adjudicator's conflicts screen."""
+        self.app.push_screen(ConflictsScreen(self.review, self.reviewer))
+
+    def action_duplicates(self) -> None:
+        """Open the duplicates screen: the uncertain pairs to check."""
+        self.app.push_screen(DedupScreen(self.review, self.reviewer))
+
+    def action_sources(self) -> None:
+        """Open the sources screen: searches and imports with their runs."""
+        self.app.push_screen(SourcesScreen(self.review, self.reviewer))
+
+    def action_risk_of_bias(self) -> None:
+        """Open the risk-of-bias assessments."""
+        self.app.push_screen(RobScreen(self.review, self.reviewer))
+
+    def action_extraction(self) -> None:
+        """Open the data-extraction form."""
+        from reviewkit.tui.screens.extraction import ExtractionScreen
+
+        self.app.push_screen(ExtractionScreen(self.review, self.reviewer))
 
     def action_refresh(self) -> None:
         """Reload the counts in a worker thread (the UI stays responsive)."""
@@ -58,7 +109,11 @@ class DashboardScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="dashboard")
     def _load_status(self) -> None:
-        self.post_message(self.StatusLoaded(review_status(self.review)))
+        status = review_status(self.review)
+        # A newer refresh supersedes this one (exclusive=True cancels it, but the thread runs on):
+        # posting its older counts after the newer ones would show stale numbers.
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.StatusLoaded(status))
 
     def on_dashboard_screen_status_loaded(self, message: StatusLoaded) -> None:
         """Show the new counts."""

@@ -66,6 +66,7 @@ def test_secondary_id_nct_is_found(tmp_path: Path) -> None:
         ("PMID- 1\nTI  - A title\nthis line is junk\n", 3),
         ("      continuation before any tag\nPMID- 1\n", 1),
         ("PMID- 1\nTI- squeezed tag\n", 2),
+        ("PMID- 1\nTI  - A title\n\nAB  - the rest of the record after a stray blank line\n", 4),
     ],
 )
 def test_malformed_medline_names_file_and_line(tmp_path: Path, text: str, line: int) -> None:

@@ -133,3 +133,21 @@ def test_records_stream_before_a_late_error(tmp_path: Path) -> None:
     assert next(iterator).title == "Title of reference"
     with pytest.raises(ParseError):
         list(iterator)
+
+
+def test_ebsco_journal_is_jf_not_the_translated_t2() -> None:
+    """EBSCO puts a translated title in T2 and the journal in JF/JO; the DOI sits in L3."""
+    last = list(read_records(REFS / "synthesisr" / "ASP_ris_example.ris"))[-1]
+    assert last.title.startswith("2ZGK-6 型可调宽窄行高速水稻插秧机设计与试验")
+    assert last.journal == "Transactions of the Chinese Society of Agricultural Engineering"
+    assert last.journal_abbrev == ""
+    assert last.doi == "10.11975/j.issn.1002-6819.2016.21.005"
+    assert last.source_db == "Academic Search Premier"
+
+
+def test_pubmed_and_pmc_links_give_identifiers() -> None:
+    """Space-separated URLs on one UR line are split; PubMed and PMC links give PMID and PMCID."""
+    last = list(read_records(REFS / "synthesisr" / "citesource_issue_24.ris"))[-1]
+    assert last.title == "Systematic map of conservation psychology"
+    assert (last.pmid, last.pmcid) == ("33245809", "PMC7756398")
+    assert last.url == "https://www.ncbi.nlm.nih.gov/pmc/articles/PMC7756398"

@@ -1,0 +1,110 @@
+"""Provides encoding detection and streaming text opening for the bibliographic file readers."""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
+
+from reviewkit.errors import ParseError
+
+_CHUNK = 1 << 20
+#: Bytes a format sniffer looks at: enough for a file header plus the first record.
+SNIFF_BYTES = 16 * 1024
+
+#: C0 control characters that never occur in a text export (tab, line ends, form feed and the DOS
+#: end-of-file mark do); their presence means binary data.
+_BINARY_RE = re.compile(r"[\x00-\x08\x0e-\x19\x1b-\x1f]")
+
+
+def _decodes(path: Path, encoding: str, limit: int | None) -> bool:
+    """Whether the file (or its first `limit` bytes) decodes; read in chunks, memory bounded."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    read = 0
+    try:
+        with path.open("rb") as fh:
+            while chunk := fh.read(_CHUNK if limit is None else min(_CHUNK, limit - read)):
+                decoder.decode(chunk)
+                read += len(chunk)
+            # A multi-byte character cut by the limit is not an error of the file.
+            decoder.decode(b"", final=limit is None)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def sniff_encoding(path: Path, *, limit: int | None = None) -> str:
+    """Return the codec name a file is written in: BOM first, then UTF-8, then Windows-1252, Latin-1.
+
+    UTF-8 is tried over the whole file (a late accented name in a Latin-1 export must not become
+    a decoding error at record 9,000); Windows-1252 leaves five bytes undefined, Latin-1 none.
+    `limit` restricts the check to the first bytes (format sniffing needs no more).
+    """
+    with path.open("rb") as fh:
+        head = fh.read(4)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)) and head[2:4] == b"\x00\x00":
+        return "utf-32"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    # UTF-16 without a BOM: ASCII text then has a NUL in every other byte.
+    if len(head) >= 4 and head[1] == 0 and head[3] == 0 and head[0] and head[2]:
+        return "utf-16-le"
+    if len(head) >= 4 and head[0] == 0 and head[2] == 0 and head[1] and head[3]:
+        return "utf-16-be"
+    for encoding in ("utf-8", "cp1252"):
+        if _decodes(path, encoding, limit):
+            return encoding
+    return "latin-1"
+
+
+def open_text(path: Path, *, newline: str | None = None) -> TextIO:
+    """Open a file as a text stream in its sniffed encoding (universal newlines unless told)."""
+    encoding = sniff_encoding(path)
+    return path.open("r", encoding=encoding, newline=newline)
+
+
+def read_head(path: Path) -> str:
+    """Return the first few KB of a file decoded, the BOM removed (for format sniffing)."""
+    encoding = sniff_encoding(path, limit=SNIFF_BYTES)
+    with path.open("rb") as fh:
+        raw = fh.read(SNIFF_BYTES)
+    text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(raw)
+    return text.lstrip("\ufeff")
+
+
+def numbered_lines(stream: TextIO, *, file: str) -> Iterator[tuple[int, str]]:
+    """Yield (line number, line without its line end), refusing binary content as it is met.
+
+    A byte sequence the file's encoding cannot decode (a damaged UTF-16 file, Latin-1 text
+    after a UTF-8 BOM) is a ParseError at the line where it occurs, never a UnicodeDecodeError.
+    """
+    number = 0
+    try:
+        for line in stream:
+            number += 1
+            line = line.rstrip("\r\n")
+            if number == 1:
+                line = line.lstrip("\ufeff")
+            # isprintable() is a fast C check true for almost every line; the regex decides the
+            # rest (tabs, no-break spaces) so a real control character is never let through.
+            if not line.isprintable() and _BINARY_RE.search(line):
+                raise ParseError(
+                    "binary data (control characters) where text was expected",
+                    file=file, line=number,
+                    hint="the file is not a text export; export it again as RIS, MEDLINE, CSV or XML",
+                )
+            yield number, line
+    except UnicodeDecodeError as exc:
+        raise undecodable(exc, file=file, line=number + 1) from None
+
+
+def undecodable(exc: UnicodeDecodeError, *, file: str, line: int | None = None) -> ParseError:
+    """Return the ParseError for text that does not decode in the file's own encoding."""
+    return ParseError(
+        f"bytes that are not valid {exc.encoding} text", file=file, line=line,
+        hint="the file mixes encodings or is damaged; save it again as UTF-8",
+    )

@@ -1,0 +1,88 @@
+"""Provides the EndNote tagged (.enw, "%0 Journal Article" / "%A Author") reader."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import TextIO
+
+from reviewkit.domain.records import Record, parse_year
+from reviewkit.errors import ParseError
+from reviewkit.sources.formats._common import (
+    author_surname_first,
+    build_record,
+    first_doi,
+    normalise_pages,
+    unique,
+)
+from reviewkit.sources.formats._text import numbered_lines
+
+#: "%X value": a percent sign, one character, a space (the value may be empty).
+_TAG_RE = re.compile(r"%([0-9A-Za-z@!#$&()*+^~><?\]\[|])(?: (.*))?$")
+
+
+def iter_endnote_tagged(stream: TextIO, *, file: str) -> Iterator[Record]:
+    """Yield one Record per blank-line separated block of %-tagged lines.
+
+    An untagged line inside a record continues the field before it (wrapped abstracts); an
+    untagged line before any tag of a record is a ParseError.
+    """
+    fields: list[list[str]] = []
+    raw: list[str] = []
+    number = 0
+    for number, line in numbered_lines(stream, file=file):
+        if not line.strip():
+            if fields:
+                yield _to_record(fields, "\n".join(raw))
+                fields, raw = [], []
+            continue
+        match = _TAG_RE.match(line)
+        if match is None:
+            if not fields:
+                raise ParseError(
+                    f"not an EndNote tagged line: {line[:40]!r}", file=file, line=number,
+                    hint="each line starts with % and a tag character, e.g. '%T Title'",
+                )
+            fields[-1][1] = f"{fields[-1][1]}\n{line.strip()}"
+            raw.append(line)
+            continue
+        fields.append([match.group(1), (match.group(2) or "").strip()])
+        raw.append(line)
+    if fields:
+        yield _to_record(fields, "\n".join(raw))
+
+
+def _to_record(pairs: list[list[str]], raw: str) -> Record:
+    """Map %-tags onto a Record (%A author, %T title, %J/%B journal, %D year, %R DOI ...)."""
+    tags: dict[str, list[str]] = {}
+    for tag, value in pairs:
+        if value:
+            tags.setdefault(tag, []).append(value)
+
+    def first(*names: str) -> str:
+        for name in names:
+            if name in tags:
+                return tags[name][0]
+        return ""
+
+    ref_type = first("0")
+    # %B is the secondary title: the journal for an article that has no %J.
+    journal = first("J") or (first("B") if ref_type in ("", "Journal Article") else "")
+    keywords = [k for value in tags.get("K", []) for k in re.split(r"\n|;", value)]
+    accession = first("M")
+    return build_record(
+        raw=raw, format="endnote_tagged",
+        source_type=ref_type,
+        title=first("T"), abstract=first("X"),
+        authors=tuple(author_surname_first(a) for a in tags.get("A", [])),
+        year=parse_year(first("D")) or parse_year(first("8")),
+        journal=journal, journal_abbrev=first("!"),
+        volume=first("V"), issue=first("N"),
+        pages=normalise_pages(first("P")),
+        doi=first_doi(first("R"), *tags.get("U", [])),
+        pmid=accession if re.fullmatch(r"\d{1,9}", accession) else None,
+        keywords=unique(keywords),
+        language=first("G"), issn=first("@"), url=first("U"),
+        source_id=first("F") or accession,
+        extra={"notes": tags["Z"]} if "Z" in tags else {},
+    )

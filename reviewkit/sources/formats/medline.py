@@ -1,0 +1,114 @@
+"""Provides the MEDLINE / PubMed .nbib reader (PubMed "Citation manager" export, EFetch medline text)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import TextIO
+
+from reviewkit.domain.records import Record, normalise_doi, parse_year
+from reviewkit.errors import ParseError
+from reviewkit.sources.formats._common import (
+    author_surname_first,
+    build_record,
+    normalise_pages,
+    unique,
+)
+from reviewkit.sources.formats._text import numbered_lines
+
+#: A tag left-justified in 4 characters, then "- " (formats.md §2.1): "PMID- 1", "AU  - x", "AB  -".
+_TAG_RE = re.compile(r"[A-Z][A-Z0-9]{1,3}")
+
+
+def iter_medline(stream: TextIO, *, file: str) -> Iterator[Record]:
+    """Yield one Record per blank-line separated MEDLINE record, reading line by line.
+
+    A line that is neither a tag line, a continuation (indented) nor blank is a ParseError:
+    it would otherwise be dropped or glued onto the wrong field.
+    """
+    fields: list[list[str]] = []
+    raw: list[str] = []
+    for number, line in numbered_lines(stream, file=file):
+        if not line.strip():
+            if fields:
+                yield _to_record(fields, "\n".join(raw))
+                fields, raw = [], []
+            continue
+        if line[0] == " ":
+            if not fields:
+                raise ParseError(
+                    "a continuation line (indented) before any MEDLINE tag",
+                    file=file, line=number, hint="the record's first line should be 'PMID- ...'",
+                )
+            text = line.strip()
+            fields[-1][1] = f"{fields[-1][1]} {text}" if fields[-1][1] else text
+            raw.append(line)
+            continue
+        tag = line[:4].rstrip()
+        if line[4:5] != "-" or line[5:6] not in ("", " ") or not _TAG_RE.fullmatch(tag):
+            raise ParseError(
+                f"not a MEDLINE line: {line[:40]!r}", file=file, line=number,
+                hint="MEDLINE lines start with a tag such as 'PMID- ', 'TI  - ' or 6 spaces",
+            )
+        if not fields and tag != "PMID":
+            # Records open with PMID (formats.md §2.2); anything else here is the tail of a
+            # record split by a stray blank line, which would otherwise become two records.
+            raise ParseError(
+                f"a MEDLINE record starts with {tag!r}, not 'PMID- '", file=file, line=number,
+                hint="a blank line inside a record splits it; export the file again",
+            )
+        fields.append([tag, line[6:].strip()])
+        raw.append(line)
+    if fields:
+        yield _to_record(fields, "\n".join(raw))
+
+
+def _to_record(pairs: list[list[str]], raw: str) -> Record:
+    """Map one MEDLINE record's tags onto a Record (formats.md §2.2)."""
+    tags: dict[str, list[str]] = {}
+    for tag, value in pairs:
+        if value:
+            tags.setdefault(tag, []).append(value)
+
+    def first(name: str) -> str:
+        values = tags.get(name)
+        return values[0] if values else ""
+
+    if "FAU" in tags:
+        authors = [author_surname_first(a) for a in tags["FAU"]]
+    else:
+        authors = [author_surname_first(a) for a in tags.get("AU", [])]
+    authors.extend(tags.get("CN", []))
+    doi = next(
+        (normalise_doi(v) for v in tags.get("AID", []) + tags.get("LID", []) if v.endswith("[doi]")),
+        None,
+    )
+    extra: dict[str, object] = {}
+    if "SI" in tags:
+        extra["secondary_ids"] = tags["SI"]
+    if "TT" in tags:
+        extra["original_title"] = tags["TT"][0]
+    if "DEP" in tags:
+        extra["epub_date"] = tags["DEP"][0]
+    issn = first("IS")
+    return build_record(
+        raw=raw, format="medline",
+        source_type=first("PT"),
+        title=first("TI") or first("BTI"),
+        abstract=first("AB"),
+        authors=tuple(authors),
+        year=parse_year(first("DP")) or parse_year(first("DEP")),
+        journal=first("JT"), journal_abbrev=first("TA"),
+        volume=first("VI"), issue=first("IP"),
+        pages=normalise_pages(first("PG")),
+        doi=doi,
+        pmid=first("PMID"), pmcid=first("PMC"),
+        publication_types=unique(tags.get("PT", [])),
+        keywords=unique(tags.get("OT", [])),
+        mesh_terms=unique(tags.get("MH", [])),
+        language=first("LA"),
+        issn=re.sub(r"\s*\(.*\)$", "", issn),
+        source_id=first("PMID"),
+        source_db="PubMed",
+        extra=extra,
+    )

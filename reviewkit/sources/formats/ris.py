@@ -1,0 +1,233 @@
+"""Provides the RIS reader (Scopus, Web of Science, Ovid, EndNote, Zotero, EBSCO, ProQuest ... exports)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import TextIO
+
+from reviewkit.domain.records import Record, normalise_doi, normalise_pmcid, parse_year
+from reviewkit.errors import ParseError
+from reviewkit.sources.formats._common import (
+    author_surname_first,
+    build_record,
+    first_doi,
+    normalise_pages,
+    unique,
+)
+from reviewkit.sources.formats._text import numbered_lines
+
+#: "XY  - value": a 2-character tag, two spaces, a hyphen; the value may be empty ("ER  -").
+_UPPER = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_UPPER_DIGIT = _UPPER | frozenset("0123456789")
+_AFTER_DASH = frozenset({"", " ", "\t"})
+#: Tags known to appear glued onto the end of the previous line in Web of Science RIS exports
+#: ("...AustraliaPU  - ..."); only these are split out, so an abstract quoting "XY  - " is safe.
+_GLUED_RE = re.compile(r"(?<=\S)(?=(?:AB|AD|AN|AU|C1|C3|C6|C7|DA|DO|EP|ER|FU|IS|J9|JI|KW|LA|N1|PA|PI|PU|PY|SN|SP|T2|TI|U1|U2|UR|VL|WE)  - )")
+#: Tags whose untagged continuation lines are further values (EndNote writes extra KW/SN so).
+_LIST_CONTINUATION = frozenset({"KW", "SN"})
+_JOURNAL_TYPES = frozenset({"JOUR", "EJOUR", "JFULL", "MGZN", "NEWS", "ABST", "INPR"})
+_NON_PUBMED_DB = re.compile(
+    r"embase|scopus|web of science|wos|psycinfo|cinahl|eric|proquest|ebsco|academic search|"
+    r"cochrane|lens|rayyan|ptsdpubs|ieee|google", re.IGNORECASE,
+)
+_PMID_IN_TEXT = re.compile(r"\bPMID:?\s*(\d{1,9})\b", re.IGNORECASE)
+_PUBMED_URL = re.compile(r"(?:pubmed\.ncbi\.nlm\.nih\.gov/|ncbi\.nlm\.nih\.gov/pubmed/)(\d{1,9})\b")
+_PMC_URL = re.compile(r"ncbi\.nlm\.nih\.gov/pmc/articles/(PMC\d+)")
+
+
+def _split_glued(line: str) -> list[str]:
+    """Split a physical line holding several tagged fields (the caller tests for "  - " first)."""
+    return _GLUED_RE.split(line)
+
+
+def iter_ris(stream: TextIO, *, file: str) -> Iterator[Record]:
+    """Yield one Record per TY ... ER block, reading the stream line by line.
+
+    Text between records (Ovid's "1." numbering, "Record #1 of 2" headers) is skipped, and tags
+    after ER but before the next TY (Ovid PsycINFO writes NL there) still belong to the record
+    just closed. A tag before the first TY, a TY before the previous ER or a record left open at
+    the end of the file is a ParseError, because records would otherwise be merged or lost.
+    """
+    fields: list[list[str]] = []  # [tag, value] pairs in file order
+    raw: list[str] = []
+    start = 0  # line of the pending record's TY; 0 when there is none
+    closed = False  # whether the pending record has had its ER
+    number = 0
+    records = 0
+    content = False
+    for number, physical in numbered_lines(stream, file=file):
+        for line in _split_glued(physical) if "  - " in physical[3:] else (physical,):
+            # A tag line is "XY  -" then a space or the end: tested by slicing, not a regex, as
+            # this runs for every line of a 100,000-record file.
+            if not (line[2:5] == "  -" and line[5:6] in _AFTER_DASH and line[0] in _UPPER
+                    and line[1] in _UPPER_DIGIT):
+                if start and not closed:
+                    if line.strip():
+                        _continue(fields, line.strip())
+                    raw.append(line)
+                content = content or bool(line.strip())
+                continue
+            tag, value = line[:2], line[6:].strip()
+            if tag == "TY":
+                if start and not closed:
+                    raise ParseError(
+                        f"a new record (TY) starts before the record opened at line {start} "
+                        "was closed with ER", file=file, line=number,
+                        hint="each RIS record must end with an 'ER  - ' line",
+                    )
+                if start:
+                    records += 1
+                    yield _to_record(fields, "\n".join(raw))
+                start, closed, fields, raw = number, False, [[tag, value]], [line]
+            elif not start:
+                raise ParseError(
+                    f"RIS tag {tag} outside a record (no 'TY  - ' before it)",
+                    file=file, line=number,
+                    hint="each RIS record must start with a 'TY  - ' line",
+                )
+            elif tag == "ER":
+                if closed:
+                    raise ParseError(
+                        f"a second ER for the record opened at line {start}",
+                        file=file, line=number, hint="a TY line is missing before this record",
+                    )
+                closed = True
+                raw.append(line)
+            else:
+                fields.append([tag, value])
+                raw.append(line)
+    if start and not closed:
+        raise ParseError(
+            f"the record opened at line {start} is not closed with ER at the end of the file",
+            file=file, line=number, hint="the file looks truncated; export it again",
+        )
+    if start:
+        yield _to_record(fields, "\n".join(raw))
+    elif content and not records:
+        raise ParseError(
+            "no RIS record found (no line starts with 'TY  - ')", file=file, line=1,
+            hint="check the file is a RIS export, or choose its real format",
+        )
+
+
+def _continue(fields: list[list[str]], text: str) -> None:
+    """Attach an untagged line to the field before it: a new value for KW/SN, else more text."""
+    tag = fields[-1][0]
+    if tag in _LIST_CONTINUATION:
+        fields.append([tag, text])
+    else:
+        fields[-1][1] = f"{fields[-1][1]}\n{text}" if fields[-1][1] else text
+
+
+def _to_record(pairs: list[list[str]], raw: str) -> Record:
+    """Map one record's tag/value pairs onto a Record (formats.md §1.2–1.3)."""
+    tags: dict[str, list[str]] = {}
+    for tag, value in pairs:
+        if value:
+            tags.setdefault(tag, []).append(value)
+
+    def first(*names: str) -> str:
+        for name in names:
+            if name in tags:
+                return tags[name][0]
+        return ""
+
+    ref_type = first("TY").upper()
+    db = " ".join(tags.get("DB", []) + tags.get("DP", []))
+    journal, abbrev = _journal(tags, ref_type)
+    authors = tuple(author_surname_first(v) for t, v in pairs if t in ("AU", "A1") and v)
+    notes = tags.get("N1", [])
+    # Several URLs may share one UR line, separated by ";" or spaces (Lens, CiteSource).
+    urls = [u for value in tags.get("UR", []) for u in re.split(r"[;\s]+", value) if u]
+    doi = first_doi(
+        *tags.get("DO", []), *(u for u in urls if "doi.org/" in u.lower()), *tags.get("M3", []),
+        *tags.get("L3", []),  # EBSCO puts the DOI in L3
+        # Only a note that is itself a DOI ("DOI: 10...."): Scopus notes also list cited works.
+        *(n for n in notes if n[:4].lower() in ("doi:", "doi ")),
+    )
+    pmcid = next((normalise_pmcid(v) for v in tags.get("C2", []) if normalise_pmcid(v)), None)
+    if pmcid is None:
+        pmcid = next((normalise_pmcid(n) for n in notes if "PMCID" in n), None)
+    if pmcid is None:
+        pmcid = next((m.group(1) for u in urls if (m := _PMC_URL.search(u))), None)
+    keywords = unique(tags.get("KW", []))
+    extra: dict[str, object] = {}
+    if notes:
+        extra["notes"] = notes
+    if "AN" in tags:
+        extra["accession"] = tags["AN"][0]
+    if "A2" in tags:
+        extra["secondary_authors"] = tags["A2"]
+    return build_record(
+        raw=raw, format="ris",
+        source_type=ref_type,
+        title=first("TI", "T1", "CT", "BT", "ST"),
+        abstract=first("AB", "N2"),
+        authors=authors,
+        year=parse_year(first("PY")) or parse_year(first("Y1")) or parse_year(first("DA")),
+        journal=journal, journal_abbrev=abbrev,
+        volume=first("VL"), issue=first("IS", "CP"),
+        pages=_pages(first("SP"), first("EP")),
+        doi=doi, pmid=_pmid(tags, db, notes, urls), pmcid=pmcid,
+        keywords=keywords,
+        mesh_terms=keywords if "medline" in db.lower() else (),
+        publication_types=unique(v for v in tags.get("M3", []) if not normalise_doi(v)),
+        language=first("LA"),
+        issn=re.sub(r"\s*\((?:ISSN|ISBN|electronic|print)\)", "", first("SN"), flags=re.IGNORECASE),
+        url=urls[0] if urls else "",
+        source_id=first("ID", "AN"),
+        source_db=first("DB"),
+        extra=extra,
+    )
+
+
+def _journal(tags: dict[str, list[str]], ref_type: str) -> tuple[str, str]:
+    """Pick the full journal title and its abbreviation from T2/JF/JO/J2/JA (formats.md §1.3)."""
+    t2 = tags.get("T2", [""])[0]
+    jf = tags.get("JF", [""])[0]
+    jo = tags.get("JO", [""])[0]
+    # JF is unambiguous; T2 is the secondary title, which EBSCO fills with a translated title
+    # while the journal sits in JF, so JF wins when both are there.
+    full = jf or (t2 if ref_type in _JOURNAL_TYPES else "") or t2
+    abbrev = (tags.get("J2") or tags.get("JA") or tags.get("JI") or tags.get("J9") or [""])[0]
+    if jo:
+        # JO is ambiguous: an abbreviation when a different full title is known, else the title.
+        if not full:
+            full = jo
+        elif not abbrev and jo != full:
+            abbrev = jo
+    return full, abbrev
+
+
+def _pages(start: str, end: str) -> str:
+    """Return "start-end"; Ovid PsycINFO writes "No" / "Specified" when it has no pages."""
+    if start == "No" and end == "Specified":
+        return ""
+    return normalise_pages(start, end)
+
+
+def _pmid(tags: dict[str, list[str]], db: str, notes: list[str], urls: list[str]) -> str | None:
+    """Return the PMID from AN/ID/C2 when it is 1–9 digits and DB/DP name no other database.
+
+    C2 is taken whatever DB says: Scopus writes the PMID there (a PMCID there is "PMC..." and
+    does not match).
+    """
+    for value in tags.get("C2", []):
+        if re.fullmatch(r"\d{1,9}", value.strip()):
+            return value.strip()
+    if not _NON_PUBMED_DB.search(db):
+        for tag in ("AN", "ID"):
+            for value in tags.get(tag, []):
+                digits = re.sub(r"^(?:PMID|pmid)[:\s]*", "", value.strip())
+                if re.fullmatch(r"\d{1,9}", digits) and (tag != "ID" or db):
+                    return digits
+    for text in notes:
+        match = _PMID_IN_TEXT.search(text) if "PMID" in text or "pmid" in text else None
+        if match:
+            return match.group(1)
+    for url in urls:  # a PubMed link names the record's own PMID
+        match = _PUBMED_URL.search(url)
+        if match:
+            return match.group(1)
+    return None
