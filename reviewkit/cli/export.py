@@ -52,6 +52,31 @@ def export_decisions_cmd(state: CliState, file: Path, history: bool) -> None:
         f"{export_decisions(open_review(state.review), file, history=history)} decisions written to {file}"))
 
 
+@export.command("records")
+@click.argument("file", type=_FILE)
+@click.option("--stage", type=click.Choice(["all", "unique", "ta-included", "included", "excluded"]),
+              default="included", show_default=True, help="Which records.")
+@click.pass_obj
+def export_records_cmd(state: CliState, file: Path, stage: str) -> None:
+    """The records at a stage as FILE.ris or FILE.csv, for a reference manager."""
+    from reviewkit.services.export_records import export_records
+
+    run_guarded(lambda: click.echo(
+        f"{export_records(open_review(state.review), file, stage)} records ({stage}) written to {file}"))
+
+
+@export.command("analyses")
+@click.argument("file", type=_FILE)
+@click.option("--multiarm", type=click.Choice(["naive", "split", "combine", "all"]), default=None)
+@click.pass_obj
+def export_analyses_cmd(state: CliState, file: Path, multiarm: str | None) -> None:
+    """Analysis results as FILE.json (every number) or FILE.csv (one row per analysis), with forest plots."""
+    from reviewkit.services.analyze import analyze_review, write_results
+
+    run_guarded(lambda: click.echo(
+        f"{write_results(analyze_review(open_review(state.review), multiarm=multiarm), file)} analyses written to {file}"))
+
+
 @click.command()
 @click.argument("archive", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))

@@ -256,3 +256,29 @@ def _rob_summary(review: Review) -> dict[str, dict[str, str]] | None:
         return None
     summary = rob_summary(review)
     return summary or None
+
+
+#: Columns of the analyses CSV: what a results table in a paper shows.
+RESULT_COLUMNS = ("analysis", "outcome", "timepoint", "multiarm", "measure", "method", "model",
+                  "tau2_estimator", "flavour", "k", "effect", "effect_ci_lower", "effect_ci_upper", "p",
+                  "Q", "Q_df", "Q_p", "I2", "tau2", "effect_pi_lower", "effect_pi_upper", "plots")
+
+
+def write_results(outputs: list[AnalysisOutput], path: Path) -> int:
+    """Write analysis results as JSON (everything) or CSV (one row per analysis); returns the count."""
+    import csv
+    import json
+
+    rows = [o.to_dict() for o in outputs]
+    if path.suffix.lower() == ".json":
+        path.write_text(json.dumps(rows, indent=2, allow_nan=False), encoding="utf-8")
+        return len(rows)
+    if path.suffix.lower() != ".csv":
+        raise ReviewkitError(f"cannot write '{path.suffix}' files", where=str(path), hint="use .json or .csv")
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(RESULT_COLUMNS)
+        for row in rows:
+            writer.writerow(["; ".join(row.get("plots", [])) if c == "plots" else
+                             ("" if row.get(c) is None else row.get(c)) for c in RESULT_COLUMNS])
+    return len(rows)
