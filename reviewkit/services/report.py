@@ -13,9 +13,8 @@ from reviewkit.domain.prisma import (
     PrismaCounts,
     check_identities,
     errors_only,
-    to_json_dict,
-    to_prisma2020_csv,
 )
+from reviewkit.domain.prisma_io import to_json_dict, to_prisma2020_csv
 from reviewkit.errors import ReviewkitError
 from reviewkit.services.project import Review
 from reviewkit.services.status import stage_outcomes

@@ -18,6 +18,8 @@ from reviewkit.domain.prisma import (
     PrismaCounts,
     check_identities,
     errors_only,
+)
+from reviewkit.domain.prisma_io import (
     from_json_dict,
     to_json_dict,
     to_prisma2020_csv,
