@@ -166,3 +166,27 @@ def audit_events(session: Session, record_id: int | None = None, limit: int | No
         query = query.where(AuditEventRow.record_id == record_id)
     rows = list(session.exec(query))
     return rows[-limit:] if limit else rows
+
+
+def record_texts(session: Session, ids: set[int]) -> dict[int, str]:
+    """record → title, abstract and keywords, for the screening ranker."""
+    out: dict[int, str] = {}
+    for rid, title, abstract, keywords in session.exec(
+        select(RecordRow.id, RecordRow.title, RecordRow.abstract, RecordRow.keywords).order_by(col(RecordRow.id))
+    ):
+        if rid in ids:
+            out[rid] = "\n".join(p for p in (title, abstract, " ".join(keywords or [])) if p)  # type: ignore[misc]
+    return out
+
+
+def own_decisions_in_order(session: Session, reviewer_id: int, stage: str) -> list[tuple[int, str]]:
+    """A reviewer's current decisions at a stage as (record, decision), in the order first made."""
+    first: dict[int, int] = {}
+    latest: dict[int, str] = {}
+    for row in session.exec(
+        select(ScreeningDecisionRow).where(ScreeningDecisionRow.reviewer_id == reviewer_id)
+        .where(ScreeningDecisionRow.stage == stage).order_by(col(ScreeningDecisionRow.id))
+    ):
+        first.setdefault(row.record_id, row.id or 0)
+        latest[row.record_id] = row.decision
+    return [(rid, latest[rid]) for rid in sorted(first, key=first.__getitem__) if latest[rid] != "retracted"]

@@ -1,0 +1,59 @@
+"""Provides a reviewer's screening queue ordered by predicted relevance, and the stopping aid."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from reviewkit.domain.prioritise import Prioritiser, tfidf_matrix
+from reviewkit.domain.stopping import StoppingEstimate, stopping_estimate
+from reviewkit.services.project import Review
+from reviewkit.services.screen import _candidates, _reviewer, screening_queue
+from reviewkit.store import queries
+from reviewkit.store.db import session_scope
+
+#: TF-IDF matrices by (database, stage, candidate ids): features do not depend on decisions, so
+#: they are built once per review state and only the classifier is refit as decisions come in.
+_MATRICES: dict[tuple[str, str, tuple[int, ...]], object] = {}
+_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class PrioritisedQueue:
+    """The records awaiting a reviewer, best first, and where their screening stands."""
+
+    order: tuple[int, ...]
+    #: Whether a model ranked them (it needs one include and one exclude of the reviewer's own).
+    fitted: bool
+    reason: str
+    stopping: StoppingEstimate
+
+
+def prioritised_queue(review: Review, reviewer: str | None, stage: str = "ta") -> PrioritisedQueue:
+    """Order the reviewer's queue by a model trained on the reviewer's OWN decisions only.
+
+    Training on anyone else's decisions would let the order leak them (a record sinks because a
+    colleague excluded it), breaking blinding; so only this reviewer's labels are used.
+    """
+    waiting = screening_queue(review, reviewer, stage)
+    required = review.protocol.screening.screeners_per_record
+    with session_scope(review.engine) as session:
+        who = _reviewer(session, reviewer, "screener")
+        candidates = sorted(_candidates(session, stage, required))
+        own = queries.own_decisions_in_order(session, who.id, stage)  # type: ignore[arg-type]
+        key = (review.database, stage, tuple(candidates))
+        with _LOCK:
+            matrix = _MATRICES.get(key)
+        if matrix is None:
+            texts = queries.record_texts(session, set(candidates))
+            matrix = tfidf_matrix([texts.get(rid, "") for rid in candidates])
+            with _LOCK:
+                _MATRICES.clear()  # one review state at a time is all a reviewer's process needs
+                _MATRICES[key] = matrix
+    index = {rid: i for i, rid in enumerate(candidates)}
+    labelled = {index[rid]: decision != "exclude" for rid, decision in own if rid in index}
+    ranking = Prioritiser(matrix=matrix).ranking(labelled)  # type: ignore[arg-type]
+    waiting_set = set(waiting)
+    order = tuple(candidates[i] for i in ranking.order if candidates[i] in waiting_set)
+    stop = stopping_estimate([decision != "exclude" for _, decision in own], len(candidates))
+    return PrioritisedQueue(order, ranking.fitted, ranking.reason, stop)

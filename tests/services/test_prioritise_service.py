@@ -1,0 +1,44 @@
+"""Tests for the prioritised queue: relevant records rise, only the reviewer's own decisions count."""
+
+from __future__ import annotations
+
+from reviewkit.domain.records import Record
+from reviewkit.services import screen
+from reviewkit.services.prioritise import prioritised_queue
+from reviewkit.services.project import Review
+from tests.factories import add_records
+
+
+def _records(review: Review) -> list[int]:
+    relevant = [Record(title=f"Randomised trial of oral baricitinib in atopic dermatitis, cohort {i}",
+                       abstract="placebo-controlled randomised trial of baricitinib in eczema")
+                for i in range(6)]
+    irrelevant = [Record(title=f"Fracture healing after hip surgery in older adults, series {i}",
+                         abstract="orthopaedic case series of hip fractures")
+                  for i in range(6)]
+    mixed = [x for pair in zip(irrelevant, relevant, strict=True) for x in pair]  # alternate in import order
+    return add_records(review, mixed)
+
+
+def test_own_decisions_lift_relevant_records(review: Review) -> None:
+    """After one include and one exclude, alice's queue puts the baricitinib trials first."""
+    ids = _records(review)
+    irrelevant, relevant = ids[0::2], ids[1::2]
+    cold = prioritised_queue(review, "alice", "ta")
+    assert not cold.fitted and "cold start" in cold.reason
+    screen.record_decision(review, "alice", relevant[0], "ta", "include")
+    screen.record_decision(review, "alice", irrelevant[0], "ta", "exclude")
+    q = prioritised_queue(review, "alice", "ta")
+    assert q.fitted
+    assert set(q.order[:5]) == set(relevant[1:])
+    assert q.stopping.n_screened == 2 and q.stopping.n_relevant_found == 1
+    assert q.stopping.since_last_relevant == 1
+
+
+def test_queue_order_ignores_other_reviewers(review: Review) -> None:
+    """bob's decisions never change alice's order (no leak through the ranking)."""
+    ids = _records(review)
+    before = prioritised_queue(review, "alice", "ta").order
+    screen.record_decision(review, "bob", ids[1], "ta", "include")
+    screen.record_decision(review, "bob", ids[0], "ta", "exclude")
+    assert prioritised_queue(review, "alice", "ta").order == before
