@@ -1,14 +1,20 @@
-"""Provides the `rob` commands: `rob judge` proposes RoB 2 / RoB 1 judgements from typed answers."""
+"""Provides the `rob` commands: judge typed answers, assess in a review, consensus, CSV, plots."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from pathlib import Path
 
 import click
 
-from reviewkit.cli.common import run_guarded
+from reviewkit.cli.common import CliState, run_guarded
+from reviewkit.config import load_user_config
 from reviewkit.domain import rob1, rob2
 from reviewkit.errors import ReviewkitError
+from reviewkit.services import assess
+from reviewkit.services.assess import AssessmentView
+from reviewkit.services.project import Review, open_review
 
 
 def parse_pairs(text: str) -> dict[str, str]:
@@ -74,7 +80,7 @@ def judge_rob1(answers: dict[str, str]) -> dict[str, str | None]:
 
 @click.group("rob")
 def rob_group() -> None:
-    """Risk of bias: propose judgements (RoB 2, RoB 1)."""
+    """Risk of bias: propose judgements, assess studies, consensus, CSV import/export, plots."""
 
 
 @rob_group.command("judge")
@@ -100,6 +106,213 @@ def judge(tool: str, variant: str, answers: str, escalate: str | None, reason: s
             click.echo(f"note: {note}", err=True)
 
     run_guarded(body)
+
+
+def _review(state: CliState) -> Review:
+    return open_review(state.review)
+
+
+def _who(state: CliState) -> str | None:
+    """--reviewer, else the user config's reviewer (as the TUI does)."""
+    return state.reviewer or load_user_config().reviewer
+
+
+def _label(code: str | None) -> str:
+    return code.replace("_", " ") if code else "—"
+
+
+def _print_view(view: AssessmentView) -> None:
+    who = "consensus" if view.is_consensus else view.assessor
+    state = "finished" if view.finished else "open"
+    click.echo(f"assessment {view.id}: {view.study} · {view.outcome or '(no outcome)'} · {view.tool}"
+               f"{' ' + view.variant if view.variant else ''} · {who} · {state}")
+    for q in view.questions:
+        click.echo(f"  {q.id:<4} {q.answer or '·':<8} {q.text}")
+    for d in (*view.domains, view.overall):
+        mark = f" (overridden; proposed {_label(d.proposed)}: {d.justification})" if d.overridden else ""
+        click.echo(f"  {d.key:<8} {_label(d.final)}{mark}")
+
+
+def _emit(view: AssessmentView, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(dataclasses.asdict(view), indent=2, default=dict))
+    else:
+        _print_view(view)
+
+
+@rob_group.command("studies")
+@click.pass_obj
+def studies_cmd(state: CliState) -> None:
+    """List the studies with your assessments of them (--reviewer)."""
+    def go() -> None:
+        for task in assess.studies_to_assess(_review(state), _who(state)):
+            mine = ", ".join(f"#{m.id} {m.outcome or '(no outcome)'}{' ✓' if m.finished else ''}"
+                             for m in task.mine)
+            click.echo(f"[{task.study_id}] {task.label}" + (f"  mine: {mine}" if mine else ""))
+
+    run_guarded(go)
+
+
+@rob_group.command("start")
+@click.argument("study")
+@click.option("--outcome", default="", help="The result assessed (RoB 2 is per result).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def start_cmd(state: CliState, study: str, outcome: str, as_json: bool) -> None:
+    """Start (or resume) your assessment of STUDY (label or id)."""
+    def go() -> None:
+        review = _review(state)
+        _emit(assess.start_assessment(review, _who(state), assess.find_study(review, study), outcome), as_json)
+
+    run_guarded(go)
+
+
+@rob_group.command("answer")
+@click.argument("assessment", type=int)
+@click.argument("question")
+@click.argument("answer")
+@click.option("--support", default=None, help="Support for the answer (quote, page).")
+@click.pass_obj
+def answer_cmd(state: CliState, assessment: int, question: str, answer: str, support: str | None) -> None:
+    """Answer QUESTION (RoB 2 "1.1" with Y/PY/PN/N/NI/NA; RoB 1 "D1" with low/high/unclear)."""
+    run_guarded(lambda: _print_view(assess.answer(_review(state), _who(state), assessment, question, answer,
+                                                  support)))
+
+
+@rob_group.command("override")
+@click.argument("assessment", type=int)
+@click.argument("domain")
+@click.argument("final")
+@click.option("--justification", required=True, help="Why the proposal is overridden (required).")
+@click.pass_obj
+def override_cmd(state: CliState, assessment: int, domain: str, final: str, justification: str) -> None:
+    """Override DOMAIN's (D1…, overall) proposed judgement with FINAL."""
+    run_guarded(lambda: _print_view(assess.override(_review(state), _who(state), assessment, domain, final,
+                                                    justification)))
+
+
+@rob_group.command("finish")
+@click.argument("assessment", type=int)
+@click.pass_obj
+def finish_cmd(state: CliState, assessment: int) -> None:
+    """Mark your assessment finished (every domain judged)."""
+    run_guarded(lambda: _print_view(assess.finish(_review(state), _who(state), assessment)))
+
+
+@rob_group.command("show")
+@click.argument("assessment", type=int)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def show_cmd(state: CliState, assessment: int, as_json: bool) -> None:
+    """Show an assessment (another assessor's only once all have finished)."""
+    run_guarded(lambda: _emit(assess.assessment_view(_review(state), _who(state), assessment), as_json))
+
+
+def _overrides(items: tuple[str, ...]) -> dict[str, tuple[str, str]]:
+    out: dict[str, tuple[str, str]] = {}
+    for item in items:
+        key, sep, rest = item.partition("=")
+        final, sep2, why = rest.partition(":")
+        if not sep or not sep2:
+            raise ReviewkitError(f"bad --override {item!r}", hint="DOMAIN=JUDGEMENT:justification")
+        out[key.strip()] = (final.strip(), why.strip())
+    return out
+
+
+@rob_group.command("consensus")
+@click.argument("study")
+@click.option("--outcome", default="")
+@click.option("--answers", default="", help="Settled answers: 1.2=Y,2.1=N (RoB 1: D3=unclear).")
+@click.option("--override", "overrides", multiple=True, help="DOMAIN=JUDGEMENT:justification (repeatable).")
+@click.option("--with", "co_signer", default=None, help="The other assessor, when an assessor records it.")
+@click.pass_obj
+def consensus_cmd(state: CliState, study: str, outcome: str, answers: str, overrides: tuple[str, ...],
+                  co_signer: str | None) -> None:
+    """Record the consensus of STUDY's assessments (what plots and analyses use)."""
+    def go() -> None:
+        review = _review(state)
+        settled = parse_pairs(answers) if answers.strip() else {}
+        _print_view(assess.record_consensus(review, _who(state), assess.find_study(review, study), outcome,
+                                            answers=settled, overrides=_overrides(overrides),
+                                            co_signer=co_signer))
+
+    run_guarded(go)
+
+
+@rob_group.command("disagreements")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
+@click.pass_obj
+def disagreements_cmd(state: CliState, as_json: bool) -> None:
+    """List where assessors differ, for every study whose assessments are all finished."""
+    def go() -> None:
+        found = assess.all_disagreements(_review(state))
+        if as_json:
+            click.echo(json.dumps([
+                {"study": d.study, "outcome": d.outcome, "assessors": [d.assessor_a, d.assessor_b],
+                 "disagreements": [{"level": i.level, "key": i.key, "a": i.a_value, "b": i.b_value}
+                                   for i in d.items]} for d in found], indent=2))
+            return
+        if not any(d.items for d in found):
+            click.echo("No disagreements.")
+        for d in found:
+            for i in d.items:
+                click.echo(f"{d.study} · {d.outcome or '-'} · {i.level} {i.key}: "
+                           f"{d.assessor_a} {i.a_value or '—'} vs {d.assessor_b} {i.b_value or '—'}")
+
+    run_guarded(go)
+
+
+@rob_group.command("summary")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
+@click.pass_obj
+def summary_cmd(state: CliState, as_json: bool) -> None:
+    """The consensus judgements per study and outcome."""
+    def go() -> None:
+        rows = assess.rob_summary(_review(state))
+        if as_json:
+            click.echo(json.dumps([{"study": r.study, "outcome": r.outcome, "tool": r.tool,
+                                    "judgements": dict(r.judgements), "overridden": list(r.overridden)}
+                                   for r in rows], indent=2))
+            return
+        for r in rows:
+            cells = " ".join(f"{k}={_label(v)}" for k, v in r.judgements.items())
+            click.echo(f"{r.study} · {r.outcome or '-'}: {cells}")
+
+    run_guarded(go)
+
+
+@rob_group.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+def export_cmd(state: CliState, file: Path) -> None:
+    """Write every assessment to FILE.csv (one row per study, outcome, assessor and question)."""
+    from reviewkit.services.assess_io import export_rob  # loads matplotlib: only when asked
+
+    run_guarded(lambda: click.echo(f"{export_rob(_review(state), file)} rows written to {file}"))
+
+
+@rob_group.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+def import_cmd(state: CliState, file: Path) -> None:
+    """Read assessments from FILE.csv: all rows, or none if any row is bad."""
+    from reviewkit.services.assess_io import import_rob
+
+    run_guarded(lambda: click.echo(
+        f"{import_rob(_review(state), file, actor=_who(state))} rows imported from {file}"))
+
+
+@rob_group.command("plot")
+@click.option("--kind", type=click.Choice(["traffic-light", "summary"]), default="traffic-light",
+              show_default=True)
+@click.option("--outcome", default=None, help="Only this outcome's assessments.")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+def plot_cmd(state: CliState, kind: str, outcome: str | None, file: Path) -> None:
+    """Draw the consensus judgements to FILE (.svg, .png or .pdf)."""
+    from reviewkit.services.assess_io import plot_rob
+
+    run_guarded(lambda: click.echo(f"written {plot_rob(_review(state), kind, file, outcome=outcome)}"))
 
 
 def register(group: click.Group) -> None:

@@ -1,0 +1,249 @@
+"""Provides risk-of-bias data in and out: CSV export, all-or-nothing CSV import, plot tables and figures.
+
+CSV: one row per study, outcome, assessor and question, with the columns in COLUMNS. Besides the
+questions (RoB 2 "1.1"…, RoB 1 "D1"…"D7"), a row whose question is a RoB 2 domain ("D1"…"D5")
+or "overall" is an override: its answer is the final judgement and its support the justification.
+Imported assessments that judge every domain are marked finished (an import records done work).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlmodel import Session
+
+from reviewkit.domain import rob1, rob2
+from reviewkit.domain.rob_common import RobRow, RobTable
+from reviewkit.errors import ParseError, ReviewkitError
+from reviewkit.render.rob import summary_plot, traffic_light_plot
+from reviewkit.services.assess import (
+    AssessmentView,
+    all_views,
+    answer_code,
+    build_view,
+    domain_keys,
+    judgement_code,
+    normalise_answers,
+    rob_summary,
+)
+from reviewkit.services.project import Review
+from reviewkit.store import rob as store
+from reviewkit.store.db import session_scope
+from reviewkit.store.screening import reviewer_by_name
+from reviewkit.store.tables import RobAssessmentRow
+
+COLUMNS = ("study", "outcome", "assessor", "consensus", "tool", "variant", "question", "answer", "support")
+PLOT_KINDS = ("traffic-light", "summary")
+
+
+def _order(key: str) -> tuple[int, ...]:
+    # Questions in form order ("1.10" after "1.9"), then D1…, "overall" last.
+    digits = "".join(c if c.isdigit() else " " for c in key).split()
+    return (0 if "." in key else 1, *(int(d) for d in digits)) if digits else (2,)
+
+
+def export_rob(review: Review, path: Path) -> int:
+    """Write every assessment's current answers and overrides as CSV; returns the rows written."""
+    rows: list[list[str]] = []
+    for view in all_views(review):
+        base = [view.study, view.outcome, view.assessor or "", "yes" if view.is_consensus else "no", view.tool,
+                view.variant or ""]
+        for qid in sorted(view.answers, key=_order):
+            rows.append([*base, qid, view.answers[qid], view.supports.get(qid, "")])
+        for d in (*view.domains, view.overall):
+            if d.overridden and d.final:
+                rows.append([*base, d.key, d.final, d.justification])
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(COLUMNS)
+        writer.writerows(rows)
+    return len(rows)
+
+
+@dataclass
+class _Group:
+    """The rows of one assessment in the file."""
+
+    study_id: int
+    outcome: str
+    assessor: str
+    consensus: bool
+    variant: str | None
+    first_line: int
+    answers: dict[str, tuple[str, str | None, int]] = field(default_factory=dict)
+    overrides: dict[str, tuple[str, str, int]] = field(default_factory=dict)
+
+
+def import_rob(review: Review, path: Path, *, actor: str | None = None) -> int:
+    """Import assessments from CSV: all rows, or none when any is bad (the error names its line)."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ReviewkitError("no such file", where=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise ParseError(f"not UTF-8 text ({exc.reason})", file=str(path), offset=exc.start) from None
+    reader = csv.DictReader(text.splitlines())
+    missing = [c for c in ("study", "assessor", "question", "answer") if c not in (reader.fieldnames or [])]
+    if missing:
+        raise ParseError(f"missing column(s): {', '.join(missing)}", file=str(path), line=1,
+                         hint=f"columns: {', '.join(COLUMNS)}")
+    tool = review.protocol.risk_of_bias.tool
+    count = 0
+    with session_scope(review.engine, write=True) as session:
+        groups: dict[tuple[int, str, str, bool], _Group] = {}
+        for line, raw in enumerate(reader, start=2):
+            def fail(message: str, line: int = line) -> ParseError:
+                return ParseError(message, file=str(path), line=line, hint="nothing was imported")
+
+            cell = {k: (raw.get(k) or "").strip() for k in COLUMNS}
+            study_id = _study(session, cell["study"], fail)
+            consensus = _yes_no(cell["consensus"], fail)
+            if cell["assessor"] and reviewer_by_name(session, cell["assessor"]) is None:
+                raise fail(f"unknown assessor '{cell['assessor']}'")
+            if not cell["assessor"] and not consensus:
+                raise fail("empty assessor (only a consensus row may leave it empty)")
+            if cell["tool"] and cell["tool"].lower() != tool:
+                raise fail(f"tool '{cell['tool']}' but the protocol uses {tool}")
+            variant = _variant(tool, cell["variant"] or review.protocol.risk_of_bias.variant, fail)
+            key = (study_id, cell["outcome"], cell["assessor"], consensus)
+            group = groups.setdefault(key, _Group(study_id, cell["outcome"], cell["assessor"], consensus, variant,
+                                                  line))
+            if group.variant != variant:
+                raise fail(f"variant '{variant}' differs from line {group.first_line}'s ({group.variant})")
+            _add_row(group, tool, cell, line, fail)
+            count += 1
+        for group in groups.values():
+            _check_group(tool, group, path)
+        for group in groups.values():
+            _write_group(session, review, tool, group, actor, path)
+    return count
+
+
+def _study(session: Session, ref: str, fail: Callable[[str], ParseError]) -> int:
+    found = store.studies_labelled(session, ref)
+    if len(found) == 1:
+        return found[0].id  # type: ignore[return-value]
+    if len(found) > 1:
+        raise fail(f"study '{ref}' is ambiguous (ids {[s.id for s in found]})")
+    if ref.isdigit() and store.study(session, int(ref)) is not None:
+        return int(ref)
+    raise fail(f"unknown study '{ref}'")
+
+
+def _yes_no(value: str, fail: Callable[[str], ParseError]) -> bool:
+    if value.lower() in ("yes", "y", "true", "1"):
+        return True
+    if value.lower() in ("", "no", "n", "false", "0"):
+        return False
+    raise fail(f"consensus '{value}' is not yes or no")
+
+
+def _variant(tool: str, value: str, fail: Callable[[str], ParseError]) -> str | None:
+    if tool == "rob1":
+        return None
+    try:
+        return rob2.Variant(value.lower()).value
+    except ValueError:
+        raise fail(f"unknown variant '{value}' (use assignment or adherence)") from None
+
+
+def _add_row(group: _Group, tool: str, cell: dict[str, str], line: int, fail: Callable[[str], ParseError]) -> None:
+    qid, support = cell["question"], cell["support"] or None
+    if qid in group.answers or qid in group.overrides:
+        raise fail(f"question '{qid}' given twice for this assessment")
+    if qid == "overall" or (tool == "rob2" and qid in domain_keys(tool)):
+        try:
+            final = judgement_code(tool, cell["answer"])
+        except ReviewkitError as exc:
+            raise fail(exc.message) from None
+        if not support:
+            raise fail(f"the override of {qid} needs its justification in the support column")
+        group.overrides[qid] = (final, support, line)
+        return
+    try:
+        code = answer_code(tool, group.variant, qid, cell["answer"])
+    except ReviewkitError as exc:
+        raise fail(exc.message) from None
+    group.answers[qid] = (code, support, line)
+
+
+def _check_group(tool: str, group: _Group, path: Path) -> None:
+    """The answers of one assessment as a whole: conditions between questions are met."""
+    _, problems = normalise_answers(tool, group.variant, {q: a for q, (a, _, _) in group.answers.items()})
+    if problems:
+        qid, problem = problems[0]
+        raise ParseError(f"question {qid}: {problem}", file=str(path), line=group.answers[qid][2],
+                         hint="nothing was imported")
+
+
+def _write_group(session: Session, review: Review, tool: str, group: _Group, actor: str | None, path: Path) -> None:
+    who = reviewer_by_name(session, group.assessor) if group.assessor else None
+    existing = [a for a in store.assessments(session, study_id=group.study_id, outcome=group.outcome)
+                if a.is_consensus == group.consensus and (group.consensus or a.assessor_id == (who.id if who else None))]
+    row = existing[-1] if existing else None
+    where = f"{path}, line {group.first_line}"
+    if row is None:
+        independents = [a for a in store.assessments(session, study_id=group.study_id, outcome=group.outcome)
+                        if not a.is_consensus]
+        if not group.consensus and len(independents) >= review.protocol.risk_of_bias.assessors_per_study:
+            raise ReviewkitError("the study and outcome already have all their assessors", where=where,
+                                 hint="nothing was imported")
+        row = store.add_assessment(session, study_id=group.study_id, outcome=group.outcome, tool=tool,
+                                   variant=group.variant, assessor=who, is_consensus=group.consensus,
+                                   actor=actor or group.assessor)
+    assert row.id is not None
+    clean, _ = normalise_answers(tool, group.variant, {q: a for q, (a, _, _) in group.answers.items()})
+    finished = store.is_finished(session, row.id)
+    who_acts = actor or group.assessor
+    for qid in sorted(clean, key=_order):
+        added = store.add_answer(session, row, qid, clean[qid], group.answers[qid][1], who_acts)
+        if added is not None and finished and not group.consensus:
+            raise ReviewkitError(f"the assessment by {group.assessor} is finished; it cannot be changed",
+                                 where=f"{path}, line {group.answers[qid][2]}", hint="nothing was imported")
+    current = store.current_judgements(session, row.id)
+    view = _view(session, row)
+    for key, (final, why, line) in group.overrides.items():
+        now = current.get(key)
+        if now is not None and now.final == final and (now.justification or "") == why:
+            continue
+        if finished and not group.consensus:
+            raise ReviewkitError(f"the assessment by {group.assessor} is finished; it cannot be changed",
+                                 where=f"{path}, line {line}", hint="nothing was imported")
+        store.add_judgement(session, row, key, proposed=view.domain(key).proposed, final=final,
+                            justification=why, actor=who_acts, action="override")
+    view = _view(session, row)
+    if not finished and all(d.final is not None for d in (*view.domains, view.overall)):
+        store.add_judgement(session, row, store.STATUS, proposed=None, final="finished", justification=None,
+                            actor=who_acts, action="finish")
+
+
+def _view(session: Session, row: RobAssessmentRow) -> AssessmentView:
+    assert row.id is not None
+    return build_view(row, "", None, store.current_answers(session, row.id), store.current_judgements(session, row.id))
+
+
+def rob_table(review: Review, outcome: str | None = None) -> RobTable:
+    """The consensus judgements as the plot-ready table (rows labelled "study (outcome)")."""
+    rows = [r for r in rob_summary(review) if outcome is None or r.outcome == outcome.strip()]
+    tool = review.protocol.risk_of_bias.tool
+    template = rob1.rob1_table([]) if tool == "rob1" else rob2.rob2_table([])
+    return dataclasses.replace(template, rows=tuple(
+        RobRow(r.study + (f" ({r.outcome})" if r.outcome and outcome is None else ""),
+               tuple(r.judgements.get(k) for k in template.domain_keys), r.judgements.get("overall"))
+        for r in rows if r.tool == tool))
+
+
+def plot_rob(review: Review, kind: str, path: Path, *, outcome: str | None = None) -> Path:
+    """Draw the traffic-light or summary plot of the consensus assessments to path (.svg, .png, .pdf)."""
+    if kind not in PLOT_KINDS:
+        raise ReviewkitError(f"unknown plot kind '{kind}'", hint=" or ".join(PLOT_KINDS))
+    table = rob_table(review, outcome)
+    if not table.rows:
+        raise ReviewkitError("no finished consensus assessments to plot",
+                             hint="record the consensus first (reviewkit rob consensus)")
+    draw = traffic_light_plot if kind == "traffic-light" else summary_plot
+    return draw(table, path)

@@ -1,0 +1,362 @@
+"""Provides the risk-of-bias screen: pick a study and outcome, then answer the RoB form with single keys."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from reviewkit.errors import ReviewkitError
+from reviewkit.services import assess
+from reviewkit.services.assess import AssessmentView, StudyTask
+from reviewkit.services.project import Review
+from reviewkit.tui.modals.choice import Choice, ChoiceModal
+from reviewkit.tui.modals.text_prompt import TextPromptModal
+from reviewkit.tui.widgets.rob_judgements import (
+    ROB1_KEYS,
+    ROB2_KEYS,
+    RobJudgements,
+    key_help,
+    question_rows,
+)
+
+NO_REVIEWER = "No reviewer set: start reviewkit with --reviewer NAME (or set reviewer in your user config)."
+_FORM_ACTIONS = {"answer", "support", "override", "finish"}
+
+
+@dataclass(frozen=True)
+class _Write:
+    """One change to send to the service, in order: an answer, an override or finishing."""
+
+    kind: str
+    key: str = ""
+    value: str | None = None
+    text: str | None = None
+
+
+class StudiesLoaded(Message):
+    """The studies, with the reviewer's assessments of them."""
+
+    def __init__(self, tasks: list[StudyTask]) -> None:
+        super().__init__()
+        self.tasks = tasks
+
+
+class AssessmentLoaded(Message):
+    """An assessment as it now stands (after opening it or after a write); `answered` is the question just saved."""
+
+    def __init__(self, view: AssessmentView, answered: str | None = None, write: bool = False) -> None:
+        super().__init__()
+        self.view = view
+        self.answered = answered
+        self.write = write
+
+
+class RobFailed(Message):
+    """The service refused; `write` when it was a change (the next queued change may go)."""
+
+    def __init__(self, error: str, write: bool = False) -> None:
+        super().__init__()
+        self.error = error
+        self.write = write
+
+
+class RobScreen(Screen[None]):
+    """The reviewer's RoB assessments: a study list, then the form of one study and outcome."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *(Binding(k, f"answer('{v}')", v, show=True) for k, v in ROB2_KEYS.items()),
+        *(Binding(k, f"answer('{v}')", v.capitalize()) for k, v in ROB1_KEYS.items()),
+        Binding("s", "support", "Support"),
+        Binding("x", "override('domain')", "Override"),
+        Binding("X", "override('overall')", "Override overall", key_display="X"),
+        Binding("f", "finish", "Finish"),
+        Binding("j", "cursor(1)", "Next", show=False),
+        Binding("k", "cursor(-1)", "Previous", show=False),
+        Binding("escape", "back", "Back"),
+    ]
+    DEFAULT_CSS = """
+    RobScreen #rob-status { padding: 0 2; height: auto; background: $boost; }
+    RobScreen #rob-studies { margin: 1 2; height: 1fr; }
+    RobScreen #rob-questions { margin: 0 1; height: 1fr; }
+    RobScreen #rob-keys { padding: 0 2; height: auto; color: $text-muted; }
+    RobScreen #rob-question { padding: 0 2; height: auto; }
+    """
+
+    def __init__(self, review: Review, reviewer: str | None, *, study_id: int | None = None,
+                 outcome: str = "") -> None:
+        super().__init__()
+        self.review = review
+        self.reviewer = reviewer
+        self.view: AssessmentView | None = None
+        self._open_directly = (study_id, outcome) if study_id is not None else None
+        self._tasks: list[StudyTask] = []
+        self._writes: deque[_Write] = deque()
+        self._writing = False
+
+    def compose(self) -> ComposeResult:
+        """Status line, the study list or the form (questions and judgements), the keys."""
+        yield Header()
+        yield Static("Loading…", id="rob-status")
+        studies: DataTable[str] = DataTable(id="rob-studies", cursor_type="row", zebra_stripes=True)
+        studies.add_columns("Study", "Outcome", "State")
+        yield studies
+        questions: DataTable[str] = DataTable(id="rob-questions", cursor_type="row", zebra_stripes=True)
+        questions.add_columns("Q", "Answer", "Question", "Support")
+        yield questions
+        yield Static("", id="rob-question")
+        yield RobJudgements(id="rob-judgements")
+        yield Static("", id="rob-keys")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Load the studies (or open the asked-for assessment)."""
+        self.sub_title = "Risk of bias"
+        self._show_form(False)
+        if not self.reviewer:
+            self._status(NO_REVIEWER)
+            return
+        if self._open_directly is not None:
+            self._start(*self._open_directly)
+        self._load_studies()
+
+    # -- workers: each calls one service and posts a message ----------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="rob-studies")
+    def _load_studies(self) -> None:
+        try:
+            self.post_message(StudiesLoaded(assess.studies_to_assess(self.review, self.reviewer)))
+        except ReviewkitError as exc:
+            self.post_message(RobFailed(str(exc)))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="rob-open")
+    def _start(self, study_id: int, outcome: str) -> None:
+        try:
+            self.post_message(AssessmentLoaded(assess.start_assessment(self.review, self.reviewer, study_id,
+                                                                       outcome)))
+        except ReviewkitError as exc:
+            self.post_message(RobFailed(str(exc)))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="rob-write")
+    def _send(self, assessment_id: int, write: _Write) -> None:
+        # Changes go one at a time (the next starts when this one's message is handled), so
+        # the view shown last is the newest.
+        try:
+            if write.kind == "answer":
+                view = assess.answer(self.review, self.reviewer, assessment_id, write.key, write.value or "",
+                                     write.text)
+            elif write.kind == "override":
+                view = assess.override(self.review, self.reviewer, assessment_id, write.key, write.value,
+                                       write.text or "")
+            else:
+                view = assess.finish(self.review, self.reviewer, assessment_id)
+        except ReviewkitError as exc:
+            self.post_message(RobFailed(str(exc), write=True))
+            return
+        self.post_message(AssessmentLoaded(view, write.key if write.kind == "answer" else None, write=True))
+
+    # -- message handlers ---------------------------------------------------------------------------
+
+    def on_studies_loaded(self, message: StudiesLoaded) -> None:
+        """List each study: the reviewer's assessments of it, and a row to start another outcome."""
+        self._tasks = message.tasks
+        table = self.query_one("#rob-studies", DataTable)
+        table.clear()
+        for task in message.tasks:
+            for mine in task.mine:
+                table.add_row(task.label, mine.outcome or "(no outcome)", "finished" if mine.finished else "open",
+                              key=f"a:{task.study_id}:{mine.outcome}")
+            table.add_row(task.label, "+ new outcome…", "", key=f"s:{task.study_id}")
+        if self.view is None:
+            self._status(f"{len(message.tasks)} studies · enter opens one" if message.tasks
+                         else "No studies yet: studies come from the dedup/studies stage.")
+            table.focus()
+
+    def on_assessment_loaded(self, message: AssessmentLoaded) -> None:
+        """Show the form as it now stands; after an answer, go to the next question still open."""
+        if message.write:
+            self._writing = False
+        self.view = message.view
+        self._show_form(True)
+        self._render_view(message.answered if not self._writes else None)
+        self._next_write()
+
+    def on_rob_failed(self, message: RobFailed) -> None:
+        """Say why; a refused change is dropped and the next one goes."""
+        self.notify(message.error, severity="error")
+        if message.write:
+            self._writing = False
+            self._next_write()
+        elif self.view is None:
+            self._status(message.error)
+
+    @on(DataTable.RowSelected, "#rob-studies")
+    def _study_chosen(self, event: DataTable.RowSelected) -> None:
+        kind, study, *rest = str(event.row_key.value).split(":", 2)
+        if kind == "a":
+            self._start(int(study), rest[0])
+            return
+
+        def named(outcome: str | None) -> None:
+            if outcome is not None:
+                self._start(int(study), outcome.strip())
+
+        self.app.push_screen(TextPromptModal("Which result (outcome, time point) is assessed?",
+                                             placeholder="e.g. IGA 0/1 at week 16"), named)
+
+    @on(DataTable.RowHighlighted, "#rob-questions")
+    def _question_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """The highlighted question in full, with when it applies and the answers it takes."""
+        if self.view is None:
+            return
+        q = next((q for q in self.view.questions if q.id == event.row_key.value), None)
+        if q is not None:
+            self.query_one("#rob-question", Static).update(
+                f"[b]{q.id}[/b] {q.text}\n[dim]applies: {q.condition} · answers: {'/'.join(q.choices)}[/dim]")
+
+    # -- actions -------------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Form keys only on the form; RoB 2 answer keys in RoB 2, RoB 1's in RoB 1."""
+        if action in _FORM_ACTIONS and self.view is None:
+            return False
+        if action == "answer" and self.view is not None:
+            keys = ROB1_KEYS if self.view.tool == "rob1" else ROB2_KEYS
+            return parameters[0] in keys.values()
+        if action == "override" and self.view is not None and self.view.tool == "rob1":
+            return parameters[0] == "domain"
+        return True
+
+    def _current(self) -> str | None:
+        table = self.query_one("#rob-questions", DataTable)
+        if self.view is None or not table.row_count:
+            return None
+        return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+    def action_answer(self, code: str) -> None:
+        """Answer the highlighted question (committed at once)."""
+        qid = self._current()
+        if qid is None:
+            return
+        support = self.view.supports.get(qid) if self.view else None
+        self._queue(_Write("answer", qid, code, support))
+
+    def action_support(self) -> None:
+        """Write the support text of the highlighted question (it keeps its answer)."""
+        qid = self._current()
+        if qid is None or self.view is None:
+            return
+        current = self.view.answers.get(qid)
+        if current is None:
+            self.notify(f"Answer {qid} first, then add its support", severity="warning")
+            return
+
+        def written(text: str | None) -> None:
+            if text is not None:
+                self._queue(_Write("answer", qid, current, text.strip() or None))
+
+        self.app.push_screen(TextPromptModal(f"Support for {qid} (quote, page)",
+                                             value=self.view.supports.get(qid, "")), written)
+
+    def action_override(self, target: str) -> None:
+        """Override the highlighted question's domain (or the overall) with a justification."""
+        if self.view is None:
+            return
+        qid = self._current()
+        key = "overall" if target == "overall" or self.view.tool == "rob1" else None
+        if key is None:
+            domain = next((q.domain for q in self.view.questions if q.id == qid), None)
+            if domain is None:
+                return
+            key = domain
+        d = self.view.domain(key)
+        codes = ["low", "unclear", "high"] if self.view.tool == "rob1" else ["low", "some_concerns", "high"]
+        labels = [c.replace("_", " ").capitalize() for c in codes]
+
+        def chosen(choice: Choice | None) -> None:
+            if choice is None:
+                return
+            final = None if choice.option == "accept" else choice.option
+            self._queue(_Write("override", key, final, choice.text))
+
+        proposed = (d.proposed or "incomplete").replace("_", " ")
+        self.app.push_screen(ChoiceModal(
+            f"Override {key} (proposed: {proposed})", [*codes, "accept"], labels=[*labels, "Accept the proposal"],
+            text_label="Justification (required to override)", text_required_for=codes,
+            text=d.justification), chosen)
+
+    def action_finish(self) -> None:
+        """Finish the assessment (every domain judged); the other assessor's answers then show once they finish."""
+        self._queue(_Write("finish"))
+
+    def action_cursor(self, step: int) -> None:
+        """Move between questions (j/k as well as the arrows)."""
+        table = self.query_one("#rob-questions", DataTable)
+        if table.display:
+            table.move_cursor(row=max(0, table.cursor_row + step))
+
+    def action_back(self) -> None:
+        """From the form back to the study list; from the list back to the dashboard."""
+        if self.view is not None and self._open_directly is None:
+            self.view = None
+            self._show_form(False)
+            self._status("Pick a study · enter opens it")
+            self.refresh_bindings()
+            self._load_studies()
+            return
+        self.dismiss(None)
+
+    # -- helpers -------------------------------------------------------------------------------------
+
+    def _queue(self, write: _Write) -> None:
+        self._writes.append(write)
+        self._next_write()
+
+    def _next_write(self) -> None:
+        if self._writing or not self._writes or self.view is None:
+            return
+        self._writing = True
+        self._send(self.view.id, self._writes.popleft())
+
+    def _status(self, text: str) -> None:
+        self.query_one("#rob-status", Static).update(text)
+
+    def _show_form(self, form: bool) -> None:
+        self.query_one("#rob-studies", DataTable).display = not form
+        self.query_one("#rob-questions", DataTable).display = form
+        self.query_one("#rob-judgements", RobJudgements).display = form
+        self.query_one("#rob-keys", Static).display = form
+        self.query_one("#rob-question", Static).display = form
+
+    def _render_view(self, answered: str | None) -> None:
+        view = self.view
+        assert view is not None
+        table = self.query_one("#rob-questions", DataTable)
+        keep = self._current() if table.row_count else None
+        table.clear()
+        for key, *cells in question_rows(view):
+            table.add_row(*cells, key=key)
+        ids = [q.id for q in view.questions]
+        target = keep
+        if answered in ids:
+            after = ids[ids.index(answered) + 1:]
+            target = next((q for q in after if view.answers.get(q) is None), after[0] if after else answered)
+        elif target not in ids:
+            target = next((q.id for q in view.questions if q.answer is None), ids[0] if ids else None)
+        if target is not None:
+            table.move_cursor(row=ids.index(target))
+        table.focus()
+        self.query_one("#rob-judgements", RobJudgements).show(view)
+        who = "consensus" if view.is_consensus else view.assessor
+        state = "finished" if view.finished else "open"
+        tool = "RoB 1" if view.tool == "rob1" else f"RoB 2 ({view.variant})"
+        self._status(f"[b]{view.study}[/b] · {view.outcome or '(no outcome)'} · {tool} · {who} · {state}")
+        self.query_one("#rob-keys", Static).update(key_help(view.tool))
+        self.refresh_bindings()

@@ -1,0 +1,134 @@
+"""Tests for `reviewkit rob` in a review: CSV export/import round trip, bad rows, plots, disagreements."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlmodel import func, select
+
+from reviewkit.cli import cli
+from reviewkit.services import assess
+from reviewkit.services.project import EXAMPLE_PROTOCOL, Review, init_review, open_review
+from reviewkit.store import rob as rob_store
+from reviewkit.store.db import session_scope
+from reviewkit.store.tables import RobAnswerRow
+
+ALL_LOW = {"1.1": "Y", "1.2": "PY", "1.3": "N", "2.1": "N", "2.2": "N", "2.6": "Y", "3.1": "Y",
+           "4.1": "N", "4.2": "N", "4.3": "N", "5.1": "Y", "5.2": "N", "5.3": "N"}
+HEADER = "study,outcome,assessor,consensus,tool,variant,question,answer,support\n"
+
+
+def rob2_folder(tmp_path: Path, name: str, studies: list[str]) -> Path:
+    """A RoB 2 review folder on SQLite holding the named studies."""
+    protocol = tmp_path / f"{name}.toml"
+    protocol.write_text(EXAMPLE_PROTOCOL.read_text(encoding="utf-8").replace('tool = "rob1"', 'tool = "rob2"'),
+                        encoding="utf-8")
+    review = init_review(tmp_path / name, protocol)
+    with session_scope(review.engine, write=True) as s:
+        for label in studies:
+            rob_store.add_study(s, label)
+    review.engine.dispose()
+    return tmp_path / name
+
+
+def rob(folder: Path, *args: str, reviewer: str = "alice") -> Result:
+    """Run `reviewkit -C folder --reviewer … rob …`."""
+    return CliRunner().invoke(cli, ["-C", str(folder), "--reviewer", reviewer, "rob", *args])
+
+
+def assessed(folder: Path) -> Review:
+    """Two finished assessments (bob disagrees on 1.2), one with an override, and a consensus."""
+    review = open_review(folder)
+    a = assess.start_assessment(review, "alice", 1, "IGA").id
+    b = assess.start_assessment(review, "bob", 1, "IGA").id
+    for qid, code in ALL_LOW.items():
+        assess.answer(review, "alice", a, qid, code, support=f"p. {qid}" if qid == "1.1" else None)
+        assess.answer(review, "bob", b, qid, "N" if qid == "1.2" else code)
+    assess.override(review, "alice", a, "D5", "some concerns", "protocol, plan: late, \"quoted\"")
+    assess.finish(review, "alice", a)
+    assess.finish(review, "bob", b)
+    assess.record_consensus(review, "carol", 1, "IGA", answers={"1.2": "PY"})
+    return review
+
+
+def test_export_reimports_to_the_same_values(tmp_path: Path) -> None:
+    """Exporting, importing into a fresh review and exporting again gives the same file and judgements."""
+    source = rob2_folder(tmp_path, "a", ["BREEZE-AD1"])
+    assessed(source).engine.dispose()
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    result = rob(source, "export", str(first))
+    assert result.exit_code == 0, result.output
+    text = first.read_text(encoding="utf-8")
+    assert "BREEZE-AD1,IGA,alice,no,rob2,assignment,D5,some_concerns," in text
+    assert "BREEZE-AD1,IGA,carol,yes,rob2,assignment,1.2,PY," in text
+    target = rob2_folder(tmp_path, "b", ["BREEZE-AD1"])
+    result = rob(target, "import", str(first))
+    assert result.exit_code == 0, result.output
+    assert rob(target, "export", str(second)).exit_code == 0
+    assert second.read_text(encoding="utf-8") == text
+    review = open_review(target)
+    (row,) = assess.rob_summary(review)
+    assert row.judgements["overall"] == "low"
+    views = assess.all_views(review)
+    assert [v.finished for v in views] == [True, True, True]
+    assert views[0].domain("D5").overridden and views[0].supports["1.1"] == "p. 1.1"
+    review.engine.dispose()
+
+
+@pytest.mark.parametrize(("line", "needle"), [
+    ("NOPE,IGA,alice,no,rob2,assignment,1.1,Y,", "unknown study 'NOPE'"),
+    ("BREEZE-AD1,IGA,zed,no,rob2,assignment,1.1,Y,", "unknown assessor 'zed'"),
+    ("BREEZE-AD1,IGA,alice,no,rob2,assignment,9.1,Y,", "unknown question '9.1'"),
+    ("BREEZE-AD1,IGA,alice,no,rob2,assignment,1.2,maybe,", "1.2=maybe"),
+    ("BREEZE-AD1,IGA,alice,no,rob2,assignment,2.4,Y,", "does not apply"),
+    ("BREEZE-AD1,IGA,alice,no,rob2,assignment,D1,high,", "justification"),
+    ("BREEZE-AD1,IGA,alice,no,rob1,,D1,low,", "protocol uses rob2"),
+])
+def test_a_bad_row_names_its_line_and_nothing_is_imported(tmp_path: Path, line: str, needle: str) -> None:
+    """Any bad row fails the whole import with an error naming line 3; no answer is stored."""
+    folder = rob2_folder(tmp_path, "r", ["BREEZE-AD1"])
+    csv_file = tmp_path / "in.csv"
+    csv_file.write_text(HEADER + "BREEZE-AD1,IGA,alice,no,rob2,assignment,1.1,Y,\n" + line + "\n", encoding="utf-8")
+    result = rob(folder, "import", str(csv_file))
+    assert result.exit_code == 1
+    assert "line 3" in result.stderr and needle in result.stderr, result.stderr
+    review = open_review(folder)
+    with session_scope(review.engine) as s:
+        assert s.exec(select(func.count()).select_from(RobAnswerRow)).one() == 0
+    review.engine.dispose()
+
+
+def test_plot_and_disagreements(tmp_path: Path) -> None:
+    """Plots draw the consensus; disagreements --json lists question and domain differences."""
+    folder = rob2_folder(tmp_path, "p", ["BREEZE-AD1"])
+    assessed(folder).engine.dispose()
+    svg = tmp_path / "tl.svg"
+    result = rob(folder, "plot", "--kind", "traffic-light", str(svg))
+    assert result.exit_code == 0, result.output
+    assert "BREEZE-AD1" in svg.read_text(encoding="utf-8")
+    assert rob(folder, "plot", "--kind", "summary", str(tmp_path / "s.png")).exit_code == 0
+    result = rob(folder, "disagreements", "--json")
+    assert result.exit_code == 0, result.output
+    (entry,) = json.loads(result.stdout)
+    assert entry["assessors"] == ["alice", "bob"]
+    keys = [(d["level"], d["key"]) for d in entry["disagreements"]]
+    assert ("question", "1.2") in keys and ("domain", "D1") in keys and ("domain", "D5") in keys
+
+
+def test_assess_from_the_command_line(tmp_path: Path) -> None:
+    """start, answer, override and finish work from the CLI; a missing justification is refused."""
+    folder = rob2_folder(tmp_path, "c", ["BREEZE-AD1"])
+    result = rob(folder, "start", "BREEZE-AD1", "--outcome", "IGA", "--json")
+    assert result.exit_code == 0, result.output
+    aid = json.loads(result.stdout)["id"]
+    for qid, code in ALL_LOW.items():
+        assert rob(folder, "answer", str(aid), qid, code).exit_code == 0
+    refused = CliRunner().invoke(cli, ["-C", str(folder), "--reviewer", "alice", "rob", "override", str(aid),
+                                       "D1", "high", "--justification", " "])
+    assert refused.exit_code == 1 and "justification" in refused.stderr
+    result = rob(folder, "finish", str(aid))
+    assert result.exit_code == 0 and "finished" in result.stdout
+    assert "overall  low" in result.stdout

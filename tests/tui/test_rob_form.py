@@ -1,0 +1,145 @@
+"""Pilot tests for the risk-of-bias form: keys answer questions, judgements show live, skipped questions hide."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from textual.pilot import Pilot
+from textual.widgets import DataTable
+
+from reviewkit.services import assess
+from reviewkit.services.project import EXAMPLE_PROTOCOL, Review, init_review
+from reviewkit.store import rob as rob_store
+from reviewkit.store.db import session_scope
+from reviewkit.tui.app import ReviewkitApp, make_app
+from reviewkit.tui.screens.rob import RobScreen
+
+
+@pytest.fixture
+def rob2_review(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Review]:
+    """A RoB 2 review (the example protocol with tool = "rob2")."""
+    if not database_url.startswith("sqlite"):
+        monkeypatch.setenv("REVIEWKIT_DATABASE_URL", database_url)
+    protocol = tmp_path / "rob2.toml"
+    protocol.write_text(EXAMPLE_PROTOCOL.read_text(encoding="utf-8").replace('tool = "rob1"', 'tool = "rob2"'),
+                        encoding="utf-8")
+    review = init_review(tmp_path / "r2", protocol)
+    yield review
+    review.engine.dispose()
+
+
+def add_study(review: Review, label: str = "BREEZE-AD1") -> int:
+    """A study stored through the store helper."""
+    with session_scope(review.engine, write=True) as s:
+        row = rob_store.add_study(s, label)
+        assert row.id is not None
+        return row.id
+
+
+async def settle(pilot: Pilot[None], app: ReviewkitApp) -> None:
+    """Wait until every worker is done and every queued write has gone through."""
+    for _ in range(50):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = app.screen
+        queued = isinstance(screen, RobScreen) and (screen._writing or bool(screen._writes))
+        if not queued and not any(w.is_running for w in app.workers):
+            return
+
+
+async def answer(pilot: Pilot[None], app: ReviewkitApp, *keys: str) -> None:
+    """Press answer keys one by one, each committed before the next."""
+    for key in keys:
+        await pilot.press(key)
+        await settle(pilot, app)
+
+
+def rows(screen: RobScreen) -> list[str]:
+    """The question ids the form shows, in order."""
+    table = screen.query_one("#rob-questions", DataTable)
+    return [str(table.coordinate_to_cell_key((i, 0)).row_key.value) for i in range(table.row_count)]
+
+
+def panel(screen: RobScreen) -> str:
+    """The judgement panel as plain text."""
+    console = Console(width=160, file=io.StringIO(), record=True)
+    console.print(screen.query_one("#rob-judgements").content)
+    return console.export_text()
+
+
+async def test_rob2_form_answers_skip_and_judge(rob2_review: Review) -> None:
+    """Answer keys fill questions in order; conditional questions appear only when they apply."""
+    sid = add_study(rob2_review)
+    app = make_app(rob2_review, reviewer="alice")
+    async with app.run_test(size=(160, 50)) as pilot:
+        app.push_screen(RobScreen(rob2_review, "alice", study_id=sid, outcome="IGA"))
+        await settle(pilot, app)
+        screen = app.screen
+        assert isinstance(screen, RobScreen) and screen.view is not None
+        assert rows(screen)[:6] == ["1.1", "1.2", "1.3", "2.1", "2.2", "2.6"]
+        assert "4.3" not in rows(screen)
+        await answer(pilot, app, "y", "p", "n")  # 1.1 Y, 1.2 PY, 1.3 N
+        assert screen.view.answers == {"1.1": "Y", "1.2": "PY", "1.3": "N"}
+        assert "Low risk" in panel(screen).split("D2")[0]
+        await answer(pilot, app, "n", "n")  # both unaware: 2.3–2.5 are skipped
+        assert "2.3" not in rows(screen)
+        assert screen._current() == "2.6"
+        await answer(pilot, app, "k", "k", "y")  # back to 2.1; aware → 2.3 appears
+        assert rows(screen)[3:7] == ["2.1", "2.2", "2.3", "2.6"]
+        await answer(pilot, app, "o")  # the cursor went to 2.3, still open; PN
+        assert screen.view.answers["2.3"] == "PN"
+        await answer(pilot, app, "y", "y", "n", "n", "n", "y", "n", "n")  # 2.6 … 5.3
+        assert screen.view.overall.final == "low"
+        assert "Overall risk of bias" in panel(screen) and panel(screen).count("Low risk") == 6
+    stored = assess.assessment_view(rob2_review, "alice", screen.view.id)
+    assert stored.answers["2.1"] == "Y" and stored.overall.final == "low"
+
+
+async def test_override_modal_needs_a_justification(rob2_review: Review) -> None:
+    """x opens the override modal; without a justification it stays open; with one, D1 shows overridden."""
+    sid = add_study(rob2_review)
+    app = make_app(rob2_review, reviewer="alice")
+    async with app.run_test(size=(160, 50)) as pilot:
+        app.push_screen(RobScreen(rob2_review, "alice", study_id=sid, outcome="IGA"))
+        await settle(pilot, app)
+        screen = app.screen
+        assert isinstance(screen, RobScreen)
+        await answer(pilot, app, "y", "y", "n", "k")
+        await pilot.press("x")
+        await pilot.pause()
+        await pilot.press("3")  # High, no justification: refused
+        await pilot.pause()
+        assert app.screen is not screen
+        await pilot.press(*"translucent envelopes", "enter")  # the modal focused the text
+        await settle(pilot, app)
+        assert app.screen is screen and screen.view is not None
+        d1 = screen.view.domain("D1")
+        assert (d1.proposed, d1.final, d1.overridden) == ("low", "high", True)
+        assert "overridden" in panel(screen) and "translucent envelopes" in panel(screen)
+
+
+async def test_rob1_form_and_dashboard_key(review: Review) -> None:
+    """From the dashboard, b opens the study list; a new outcome opens the RoB 1 form with l/h/u keys."""
+    add_study(review, "BREEZE-AD7")
+    app = make_app(review, reviewer="bob")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("b")
+        await settle(pilot, app)
+        screen = app.screen
+        assert isinstance(screen, RobScreen)
+        await pilot.press("enter")  # "+ new outcome…" of the only study
+        await pilot.pause()
+        await pilot.press(*"IGA", "enter")
+        await settle(pilot, app)
+        assert screen.view is not None and screen.view.tool == "rob1" and screen.view.outcome == "IGA"
+        assert rows(screen) == [f"D{i}" for i in range(1, 8)]
+        await answer(pilot, app, "y")  # a RoB 2 key does nothing in RoB 1
+        assert screen.view.answers == {}
+        await answer(pilot, app, "l", "l", "h", "l", "u", "l", "l")
+        assert screen.view.overall.final == "high"
+        assert "High risk" in panel(screen)
