@@ -1,0 +1,207 @@
+"""Provides the `extract` commands: studies, arms and values, conversions, the table (CSV/XLSX), consensus."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from reviewkit.cli.common import CliState, run_guarded
+from reviewkit.config import load_user_config
+from reviewkit.errors import ReviewkitError
+from reviewkit.services import extract as service
+from reviewkit.services.extract_consensus import Difference, compare_extractions, record_consensus
+from reviewkit.services.extract_convert import METHODS, convert
+from reviewkit.services.extract_io import export_table, import_table
+from reviewkit.services.project import open_review
+
+
+def _actor(state: CliState) -> str | None:
+    return state.reviewer or load_user_config().reviewer
+
+
+@click.group("extract")
+def extract_group() -> None:
+    """Data extraction: studies, the extraction table (CSV/XLSX), differences and consensus."""
+
+
+@extract_group.command("studies")
+@click.pass_obj
+def studies(state: CliState) -> None:
+    """List the studies: id, label, NCT id and linked reports."""
+    def go() -> None:
+        for s in service.list_studies(open_review(state.review)):
+            click.echo(f"{s.id}\t{s.label}\t{s.nct_id or ''}\t{s.reports} report(s)")
+
+    run_guarded(go)
+
+
+@extract_group.command("add-study")
+@click.argument("label")
+@click.option("--nct", default=None, help="The trial's NCT id.")
+@click.option("--record", "records", type=int, multiple=True, help="A report's record id (repeatable).")
+@click.pass_obj
+def add_study(state: CliState, label: str, nct: str | None, records: tuple[int, ...]) -> None:
+    """Create a study LABEL and link its report records."""
+    def go() -> None:
+        s = service.create_study(open_review(state.review), _actor(state), label, nct_id=nct, record_ids=records)
+        click.echo(f"Study {s.id}: {s.label} {s.nct_id or ''} ({s.reports} report(s))")
+
+    run_guarded(go)
+
+
+@extract_group.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+def export(state: CliState, file: Path) -> None:
+    """Write the extraction table to FILE.csv or FILE.xlsx (one row per study × arm × outcome × timepoint)."""
+    def go() -> None:
+        n = export_table(open_review(state.review), file)
+        click.echo(f"Wrote {n} row(s) to {file}")
+
+    run_guarded(go)
+
+
+@extract_group.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+def import_(state: CliState, file: Path) -> None:
+    """Import an extraction table (CSV or XLSX): all rows or none; errors name the line and column."""
+    def go() -> None:
+        result = import_table(open_review(state.review), file)
+        click.echo(f"Imported {result.rows} row(s), {result.values} value(s); "
+                   f"{result.studies_created} new stud{'y' if result.studies_created == 1 else 'ies'}")
+
+    run_guarded(go)
+
+
+@extract_group.command("arm")
+@click.argument("study_id", type=int)
+@click.argument("label")
+@click.option("--intervention", default="")
+@click.option("--dose", default="")
+@click.option("--co-intervention", "co_intervention", default="")
+@click.option("--n", "n_randomised", default=None, help="Number randomised.")
+@click.option("--field", "fields", multiple=True, metavar="NAME=VALUE", help="A protocol arm field (repeatable).")
+@click.option("--consensus", is_flag=True, help="Write the consensus arm instead of your own.")
+@click.pass_obj
+def arm(state: CliState, study_id: int, label: str, intervention: str, dose: str, co_intervention: str,
+        n_randomised: str | None, fields: tuple[str, ...], consensus: bool) -> None:
+    """Record (or change) arm LABEL of study STUDY_ID as the acting reviewer."""
+    def go() -> None:
+        a = service.set_arm(open_review(state.review), _actor(state), study_id, label, intervention=intervention,
+                            dose=dose, co_intervention=co_intervention, n_randomised=n_randomised,
+                            fields=_pairs(fields, "--field"), consensus=consensus)
+        click.echo(f"Arm {a.label} of study {study_id} saved")
+
+    run_guarded(go)
+
+
+# Negative values ("-6.1") must read as the VALUE argument, not as an unknown option.
+@extract_group.command("set", context_settings={"ignore_unknown_options": True})
+@click.argument("study_id", type=int)
+@click.argument("field")
+@click.argument("value")
+@click.option("--arm", default="", help="The arm (for an outcome statistic).")
+@click.option("--outcome", default="", help="The protocol outcome (for an outcome statistic).")
+@click.option("--timepoint", default="", help="The outcome's timepoint (default: its only one).")
+@click.option("--consensus", is_flag=True, help="Write the consensus value instead of your own.")
+@click.pass_obj
+def set_(state: CliState, study_id: int, field: str, value: str, arm: str, outcome: str, timepoint: str,
+         consensus: bool) -> None:
+    """Record FIELD = VALUE: a study field, or with --arm and --outcome an outcome statistic ("" clears)."""
+    def go() -> None:
+        v = service.set_value(open_review(state.review), _actor(state), study_id, field, value, arm=arm,
+                              outcome=outcome, timepoint=timepoint, consensus=consensus)
+        click.echo(f"{field} = {v.value if v.value is not None else '(cleared)'}")
+
+    run_guarded(go)
+
+
+@extract_group.command("convert")
+@click.argument("study_id", type=int)
+@click.option("--arm", required=True)
+@click.option("--outcome", required=True)
+@click.option("--timepoint", default="")
+@click.option("--method", type=click.Choice(list(METHODS)), default="auto", show_default=True)
+@click.pass_obj
+def convert_(state: CliState, study_id: int, arm: str, outcome: str, timepoint: str, method: str) -> None:
+    """Derive an arm's SD (or mean and SD) from SE, a 95% CI or median with IQR/range, recording the source."""
+    def go() -> None:
+        for v in convert(open_review(state.review), _actor(state), study_id, arm=arm, outcome=outcome,
+                         timepoint=timepoint, method=method):  # type: ignore[arg-type]
+            click.echo(f"{v.field} = {float(v.value or 0):.4g}  ({v.converted_from.get('text', '')})")
+
+    run_guarded(go)
+
+
+def _pairs(items: tuple[str, ...], option: str) -> dict[str, str]:
+    """KEY=VALUE options as a dict (the last = splits, so keys may hold '=' but values may not)."""
+    out = {}
+    for item in items:
+        key, sep, value = item.rpartition("=")
+        if not sep or not key:
+            raise ReviewkitError(f"bad {option} '{item}'", hint=f"{option} KEY=VALUE")
+        out[key] = value
+    return out
+
+
+def _difference_dict(d: Difference) -> dict[str, object]:
+    return {"key": d.key, "kind": d.kind, "arm": d.arm, "outcome": d.outcome, "timepoint": d.timepoint,
+            "field": d.field, "values": d.values, "consensus": d.consensus}
+
+
+@extract_group.command("differences")
+@click.option("--study", "study_id", type=int, default=None, help="Only this study (default: all).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
+@click.pass_obj
+def differences(state: CliState, study_id: int | None, as_json: bool) -> None:
+    """List where the extractors of each study differ, each extractor's value side by side."""
+    def go() -> None:
+        review = open_review(state.review)
+        ids = [study_id] if study_id is not None else [s.id for s in service.list_studies(review)]
+        out = []
+        for sid in ids:
+            comparison = compare_extractions(review, sid)
+            out.append({"study_id": sid, "extractors": list(comparison.extractors),
+                        "required": comparison.required,
+                        "differences": [_difference_dict(d) for d in comparison.differing]})
+        if as_json:
+            click.echo(json.dumps(out, indent=2, ensure_ascii=False))
+            return
+        for item in out:
+            diffs = item["differences"]
+            click.echo(f"study {item['study_id']}: extractors {', '.join(item['extractors']) or 'none'}; "  # type: ignore[arg-type]
+                       f"{len(diffs)} difference(s)")  # type: ignore[arg-type]
+            for d in diffs:  # type: ignore[attr-defined]
+                sides = "  ".join(f"{k}={v if v is not None else '—'}" for k, v in d["values"].items())
+                settled = f"  → consensus {d['consensus']}" if d["consensus"] is not None else ""
+                click.echo(f"  {d['key']}: {sides}{settled}")
+
+    run_guarded(go)
+
+
+@extract_group.command("consensus")
+@click.argument("study_id", type=int)
+@click.option("--take", "takes", multiple=True, metavar="KEY=EXTRACTOR",
+              help="For a differing item, take this extractor's value (repeatable).")
+@click.option("--value", "values", multiple=True, metavar="KEY=VALUE",
+              help="For an item, store this consensus value (repeatable).")
+@click.pass_obj
+def consensus(state: CliState, study_id: int, takes: tuple[str, ...], values: tuple[str, ...]) -> None:
+    """Store agreed items as consensus, and differing ones as chosen; list what still differs."""
+    def go() -> None:
+        result = record_consensus(open_review(state.review), _actor(state), study_id,
+                                  take=_pairs(takes, "--take"), values=_pairs(values, "--value"))
+        click.echo(f"Stored {result.stored} consensus item(s) for study {study_id}")
+        for d in result.unresolved:
+            sides = "  ".join(f"{k}={v if v is not None else '—'}" for k, v in d.values.items())
+            click.echo(f"  still differs: {d.key}: {sides}")
+
+    run_guarded(go)
+
+
+def register(group: click.Group) -> None:
+    """Add the `extract` group to the top-level command."""
+    group.add_command(extract_group)

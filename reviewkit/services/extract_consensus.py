@@ -1,0 +1,334 @@
+"""Provides dual extraction's comparison and consensus, and the consensus data that pooling takes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from reviewkit.domain.extraction import Value, parse_field
+from reviewkit.errors import ReviewkitError
+from reviewkit.services import extract
+from reviewkit.services.extract_convert import derive
+from reviewkit.services.project import Review
+from reviewkit.store import extraction as store
+from reviewkit.store.db import session_scope
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from reviewkit.store.tables import ArmRow, ExtractionValueRow
+
+Kind = Literal["study", "arm", "value"]
+ARM_ATTRIBUTES = ("label", "intervention", "dose", "co_intervention", "n_randomised")
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One item of a study as each extractor has it (None: not entered), side by side."""
+
+    kind: Kind
+    arm: str
+    outcome: str
+    timepoint: str
+    field: str
+    values: dict[str, str | None]
+    #: The consensus value recorded so far (None: none yet).
+    consensus: str | None = None
+
+    @property
+    def key(self) -> str:
+        """How a consensus choice names this item: study|tcs, arm|Placebo|dose, value|Placebo|easi75|week 16|events."""
+        parts = {"study": (self.field,), "arm": (self.arm, self.field),
+                 "value": (self.arm, self.outcome, self.timepoint, self.field)}[self.kind]
+        return "|".join((self.kind, *parts))
+
+    @property
+    def agreed(self) -> bool:
+        """Every extractor has the same value."""
+        return len(set(self.values.values())) == 1
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A study's independent extractions compared: who extracted, and every item, agreed or not."""
+
+    study_id: int
+    extractors: tuple[str, ...]
+    required: int
+    items: tuple[Difference, ...]
+
+    @property
+    def differing(self) -> tuple[Difference, ...]:
+        """The items that need a choice."""
+        return tuple(d for d in self.items if not d.agreed)
+
+
+@dataclass(frozen=True)
+class ConsensusResult:
+    """What a consensus call stored, and the differences still waiting for a choice."""
+
+    study_id: int
+    stored: int
+    unresolved: tuple[Difference, ...]
+
+
+def _arm_items(arm: ArmRow | None) -> dict[str, str | None]:
+    if arm is None:
+        return {}
+    items: dict[str, str | None] = {"label": arm.label, "intervention": arm.intervention, "dose": arm.dose,
+                                    "co_intervention": arm.co_intervention,
+                                    "n_randomised": None if arm.n_randomised is None else str(arm.n_randomised)}
+    items.update({f"fields.{k}": str(v) for k, v in arm.fields.items() if not k.startswith("_")})
+    return items
+
+
+def _compare(session: Session, review: Review, study_id: int
+             ) -> tuple[Comparison, dict[str, dict[str, Any]]]:
+    """The comparison, and per item key the source row (value rows) of each extractor."""
+    names = store.reviewers_by_id(session)
+    arms = {a[1]: rows for (sid, a), rows in store.current_arms(session, [study_id]).items()
+            if sid == study_id and not a[0]}
+    values = {a[1]: rows for (sid, a), rows in store.current_values(session, [study_id]).items()
+              if sid == study_id and not a[0]}
+    agreed_arms = store.current_arms(session, [study_id]).get((study_id, (True, None)), {})
+    agreed_values = store.current_values(session, [study_id]).get((study_id, (True, None)), {})
+    ids: list[int] = sorted((i for i in set(arms) | set(values) if i is not None),
+                            key=lambda i: names[i].name if i in names else "")
+    who = {i: names[i].name for i in ids}
+    items: dict[str, Difference] = {}
+    sources: dict[str, dict[str, Any]] = {}
+    labels = list(dict.fromkeys(label for i in ids for label in arms.get(i, {})))
+    for label in labels:
+        per = {i: _arm_items(arms.get(i, {}).get(label)) for i in ids}
+        settled = _arm_items(agreed_arms.get(label))
+        for attr in dict.fromkeys(a for p in per.values() for a in p):
+            d = Difference("arm", label, "", "", attr, {who[i]: per[i].get(attr) or None for i in ids},
+                           settled.get(attr) or None)
+            items[d.key] = d
+    keys = list(dict.fromkeys(k for i in ids for k, r in values.get(i, {}).items() if r.value is not None))
+    for arm, outcome, timepoint, field in keys:
+        rows = {i: values.get(i, {}).get((arm, outcome, timepoint, field)) for i in ids}
+        kind: Kind = "value" if outcome else "study"
+        settled_row = agreed_values.get((arm, outcome, timepoint, field))
+        d = Difference(kind, arm, outcome, timepoint, field,
+                       {who[i]: r.value if r is not None else None for i, r in rows.items()},
+                       settled_row.value if settled_row is not None else None)
+        items[d.key] = d
+        sources[d.key] = {who[i]: r for i, r in rows.items() if r is not None}
+    comparison = Comparison(study_id, tuple(who[i] for i in ids), review.protocol.extraction.extractors_per_study,
+                            tuple(items.values()))
+    return comparison, sources
+
+
+def compare_extractions(review: Review, study_id: int) -> Comparison:
+    """Every item of a study's independent extractions, each extractor's value side by side."""
+    with session_scope(review.engine) as session:
+        extract.study_row(session, study_id)
+        return _compare(session, review, study_id)[0]
+
+
+def extraction_differences(review: Review, study_id: int) -> list[Difference]:
+    """The items on which a study's extractors differ (a value only one of them entered counts)."""
+    return list(compare_extractions(review, study_id).differing)
+
+
+def record_consensus(review: Review, actor: str | None, study_id: int, *, accept_agreed: bool = True,
+                     take: Mapping[str, str] | None = None, values: Mapping[str, str | None] | None = None
+                     ) -> ConsensusResult:
+    """Store the consensus of a study's extractions (rows with is_consensus=True), in one transaction.
+
+    `accept_agreed` makes every agreed item consensus; a differing item needs an explicit
+    choice: `take[key] = extractor` (that extractor's value) or `values[key] = text`. Items left
+    without a choice are returned unresolved (an arm with an unresolved attribute, and its values,
+    wait for it).
+    """
+    take, values = dict(take or {}), dict(values or {})
+    with session_scope(review.engine, write=True) as session:
+        who = extract.reviewer(session, actor)
+        extract.study_row(session, study_id)
+        comparison, sources = _compare(session, review, study_id)
+        if len(comparison.extractors) < comparison.required:
+            raise ReviewkitError(
+                f"study {study_id} has {len(comparison.extractors)} of the {comparison.required} independent "
+                "extractions the protocol asks for", hint="consensus waits for every extractor")
+        items = {d.key: d for d in comparison.items}
+        for key, name in take.items():
+            if key not in items:
+                raise ReviewkitError(f"no item '{key}' in study {study_id}'s extractions")
+            if name not in comparison.extractors:
+                raise ReviewkitError(f"'{name}' did not extract study {study_id} "
+                                     f"(extractors: {', '.join(comparison.extractors)})")
+        unknown = [k for k in values if k not in items and not k.startswith(("study|", "value|"))]
+        if unknown:
+            raise ReviewkitError(f"no item '{unknown[0]}' in study {study_id}'s extractions")
+
+        def decided(d: Difference) -> tuple[bool, str | None, Any]:
+            if d.key in values:
+                return True, values[d.key], None
+            if d.key in take:
+                return True, d.values[take[d.key]], sources.get(d.key, {}).get(take[d.key])
+            if accept_agreed and d.agreed:
+                return True, next(iter(d.values.values())), next(iter(sources.get(d.key, {}).values()), None)
+            return False, None, None
+
+        unresolved: list[Difference] = []
+        stored = 0
+        blocked: set[str] = set()
+        by_arm: dict[str, list[Difference]] = {}
+        for d in comparison.items:
+            if d.kind == "arm":
+                by_arm.setdefault(d.arm, []).append(d)
+        for label, attrs in by_arm.items():
+            chosen = {}
+            for d in attrs:
+                ok, text, _ = decided(d)
+                if not ok:
+                    unresolved.append(d)
+                chosen[d.field] = text
+            if any(not decided(d)[0] for d in attrs) or not chosen.get("label"):
+                blocked.add(label)
+                continue
+            fields = {k.removeprefix("fields."): v for k, v in chosen.items() if k.startswith("fields.")}
+            before = store.current_arms(session, [study_id]).get((study_id, (True, None)), {}).get(label)
+            row = extract.arm_in(session, review.protocol, who, study_id, label,
+                                 intervention=chosen.get("intervention") or "", dose=chosen.get("dose") or "",
+                                 co_intervention=chosen.get("co_intervention") or "",
+                                 n_randomised=chosen.get("n_randomised"), fields=fields, consensus=True)
+            stored += row is not before
+        explicit = [extract_key(k) for k in values if k not in items]
+        for d in [*(x for x in comparison.items if x.kind != "arm"), *explicit]:
+            ok, text, source = decided(d)
+            if not ok or d.arm in blocked:
+                if not ok:
+                    unresolved.append(d)
+                continue
+            if text is None:
+                continue
+            stored += _write(session, review, who, study_id, d, text, source) is not None
+        return ConsensusResult(study_id, stored, tuple(unresolved))
+
+
+def extract_key(key: str) -> Difference:
+    """The item a consensus key names (for a value set in consensus that no extractor entered)."""
+    parts = key.split("|")
+    if parts[0] == "study" and len(parts) == 2:
+        return Difference("study", "", "", "", parts[1], {})
+    if parts[0] == "value" and len(parts) == 5:
+        return Difference("value", parts[1], parts[2], parts[3], parts[4], {})
+    raise ReviewkitError(f"'{key}' is not an item key", hint="study|FIELD or value|ARM|OUTCOME|TIMEPOINT|FIELD")
+
+
+def _write(session: Session, review: Review, who: Any, study_id: int, d: Difference, text: str,
+           source: ExtractionValueRow | None) -> ExtractionValueRow | None:
+    before = store.current_values(session, [study_id]).get((study_id, (True, None)), {}).get(
+        (d.arm, d.outcome, d.timepoint, d.field))
+    row = extract.value_in(session, review.protocol, who, study_id, d.field, text, arm=d.arm, outcome=d.outcome,
+                           timepoint=d.timepoint, consensus=True,
+                           origin=source.origin if source is not None and source.value == text else "manual",
+                           converted_from=source.converted_from if source is not None and source.value == text
+                           else None)
+    return None if row is before else row
+
+
+# --- the hand-off to pooling ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ArmData:
+    """A consensus arm and its data for one outcome: events/total, or mean/SD/n.
+
+    `sd_source` says where the SD came from: "reported", "converted" (a conversion recorded at
+    extraction, see `converted_from`), "derived" (computed here from SE/CI/quantiles, see
+    `converted_from["sd"]`) or "" (no SD). `n` is the number analysed as entered; `n_randomised`
+    is kept separately. `statistics` holds every statistic entered, as numbers.
+    """
+
+    label: str
+    intervention: str
+    dose: str
+    co_intervention: str
+    n_randomised: int | None
+    fields: dict[str, Value]
+    events: int | None
+    total: int | None
+    mean: float | None
+    sd: float | None
+    n: int | None
+    sd_source: str
+    converted_from: dict[str, dict[str, Any]]
+    statistics: dict[str, float]
+
+
+@dataclass(frozen=True)
+class StudyArmData:
+    """One study's consensus data for an outcome at a timepoint: its study fields (typed) and its arms."""
+
+    study_id: int
+    study: str
+    nct_id: str | None
+    outcome: str
+    outcome_type: str
+    timepoint: str
+    fields: dict[str, Value]
+    arms: tuple[ArmData, ...]
+
+
+def _typed(specs: dict[str, Any], raw: Mapping[str, Any]) -> dict[str, Value]:
+    out: dict[str, Value] = {}
+    for name, text in raw.items():
+        spec = specs.get(name)
+        out[name] = parse_field(spec, str(text)).value if spec is not None else text
+    return out
+
+
+def _arm_data(arm: ArmRow, rows: dict[str, ExtractionValueRow], specs: dict[str, Any]) -> ArmData:
+    stats = {k: float(r.value) for k, r in rows.items() if r.value not in (None, "")}  # type: ignore[arg-type]
+    converted = {k: dict(r.converted_from) for k, r in rows.items() if r.converted_from}
+    sd, mean = stats.get("sd"), stats.get("mean")
+    source = ("converted" if "sd" in converted else "reported") if sd is not None else ""
+    if sd is None:
+        try:
+            found = derive(stats)
+        except ReviewkitError:
+            found = None
+        if found is not None:
+            sd, source = found.values["sd"], "derived"
+            mean = mean if mean is not None else found.values.get("mean")
+            converted = {**converted, **{k: found.converted_from for k in found.values}}
+    whole = {k: int(v) for k, v in stats.items() if k in ("events", "total", "n")}
+    return ArmData(arm.label, arm.intervention, arm.dose, arm.co_intervention, arm.n_randomised,
+                   _typed(specs, {k: v for k, v in arm.fields.items() if not k.startswith("_")}),
+                   whole.get("events"), whole.get("total"), mean, sd, whole.get("n"), source, converted, stats)
+
+
+def consensus_data(review: Review, outcome: str, timepoint: str | None = None) -> list[StudyArmData]:
+    """Per study, its consensus arms with data for the outcome at the timepoint, and its study fields.
+
+    Only consensus rows count. Arms without any value for the outcome are left out, and so are
+    studies without such an arm. `timepoint` None means the outcome's only (or first) timepoint.
+    """
+    found = review.protocol.outcome(outcome)
+    _, tp = extract.outcome_of(review.protocol, outcome, timepoint or (found.timepoints[0] if found else ""))
+    assert found is not None
+    study_specs = {f.name: extract.spec_of(f) for f in review.protocol.extraction.fields}
+    arm_specs = {f.name: extract.spec_of(f) for f in review.protocol.extraction.arm_fields}
+    consensus = (True, None)
+    out: list[StudyArmData] = []
+    with session_scope(review.engine) as session:
+        arms = store.current_arms(session)
+        values = store.current_values(session)
+        for study in store.studies(session):
+            assert study.id is not None
+            mine = values.get((study.id, consensus), {})
+            per_arm: dict[str, dict[str, ExtractionValueRow]] = {}
+            for (arm, o, t, field), row in mine.items():
+                if arm and o == outcome and t == tp and row.value is not None:
+                    per_arm.setdefault(arm, {})[field] = row
+            data = tuple(_arm_data(a, per_arm[label], arm_specs)
+                         for label, a in arms.get((study.id, consensus), {}).items() if label in per_arm)
+            if not data:
+                continue
+            fields = {k[3]: r.value for k, r in mine.items() if not k[0] and not k[1] and r.value is not None}
+            out.append(StudyArmData(study.id, study.label, study.nct_id, outcome, found.type, tp,
+                                    _typed(study_specs, fields), data))
+    return out

@@ -1,0 +1,97 @@
+"""Provides conversions of entered statistics to an SD (or mean and SD), stored with their source values."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from reviewkit.domain import conversions
+from reviewkit.errors import ReviewkitError
+from reviewkit.services import extract
+from reviewkit.services.extract import ValueView
+from reviewkit.services.project import Review
+from reviewkit.store import extraction as store
+from reviewkit.store.db import session_scope
+
+Method = Literal["auto", "se", "ci", "quantiles"]
+METHODS: tuple[str, ...] = ("auto", "se", "ci", "quantiles")
+
+
+@dataclass(frozen=True)
+class Derived:
+    """Statistics derived from others: the values (sd, and mean from quantiles) and what they came from."""
+
+    values: dict[str, float]
+    converted_from: dict[str, Any]
+
+
+def _record(result: conversions.SdConversion | conversions.MeanSdEstimate, method: str) -> dict[str, Any]:
+    return {"method": method, "inputs": {k: v for k, v in result.inputs}, "reference": result.reference,
+            "text": result.converted_from()}
+
+
+def derive(stats: Mapping[str, float | None], method: Method = "auto") -> Derived:
+    """An SD from SE and n, from a 95% CI of the mean and n, or mean and SD from a median with IQR/range.
+
+    "auto" takes the first that the entered statistics allow, in that order. A reported mean is
+    kept; only what is missing is estimated.
+    """
+    n, se, lo, hi = stats.get("n"), stats.get("se"), stats.get("ci_lower"), stats.get("ci_upper")
+    median = stats.get("median")
+    has_quantiles = median is not None and (
+        (stats.get("q1") is not None and stats.get("q3") is not None)
+        or (stats.get("min") is not None and stats.get("max") is not None))
+    order = ("se", "ci", "quantiles") if method == "auto" else (method,)
+    for how in order:
+        if n is None:
+            break
+        if how == "se" and se is not None:
+            se_result = conversions.sd_from_se(se, int(n))
+            return Derived({"sd": se_result.sd}, _record(se_result, "se"))
+        if how == "ci" and lo is not None and hi is not None:
+            ci_result = conversions.sd_from_ci(lo, hi, int(n))
+            return Derived({"sd": ci_result.sd}, _record(ci_result, "ci"))
+        if how == "quantiles" and has_quantiles:
+            est = conversions.mean_sd_from_quantiles(
+                int(n), float(median), minimum=stats.get("min"), q1=stats.get("q1"),  # type: ignore[arg-type]
+                q3=stats.get("q3"), maximum=stats.get("max"))
+            values = {"sd": est.sd} if stats.get("mean") is not None else {"mean": est.mean, "sd": est.sd}
+            return Derived(values, _record(est, "quantiles"))
+    needs = {"auto": "n with SE, a 95% CI (ci_lower, ci_upper) or a median with q1/q3 or min/max",
+             "se": "n and se", "ci": "n, ci_lower and ci_upper",
+             "quantiles": "n and a median with q1 and q3 and/or min and max"}[method]
+    raise ReviewkitError(f"nothing to convert: enter {needs} first")
+
+
+def convert(review: Review, extractor: str | None, study_id: int, *, arm: str, outcome: str,
+            timepoint: str = "", method: Method = "auto", consensus: bool = False) -> tuple[ValueView, ...]:
+    """Derive an arm's SD (or mean and SD) and store it with `converted_from` = the inputs and method.
+
+    A reported SD is never overwritten by an estimate; converting again replaces an earlier estimate.
+    """
+    if method not in METHODS:
+        raise ReviewkitError(f"unknown conversion '{method}' (use {', '.join(METHODS)})")
+    found, timepoint = extract.outcome_of(review.protocol, outcome, timepoint)
+    if found.type != "continuous":
+        raise ReviewkitError(f"outcome '{outcome}' is dichotomous: there is no SD to derive")
+    with session_scope(review.engine, write=True) as session:
+        who = extract.reviewer(session, extractor)
+        extract.study_row(session, study_id)
+        mine = store.current_values(session, [study_id]).get((study_id, extract.author(who, consensus)), {})
+        rows = {k[3]: row for k, row in mine.items() if k[:3] == (arm, outcome, timepoint) and row.value}
+        if "sd" in rows and not rows["sd"].converted_from:
+            raise ReviewkitError(f"arm '{arm}' has a reported SD ({rows['sd'].value}); nothing to convert")
+        # An earlier estimate is not an input to the next one.
+        stats = {k: float(r.value) for k, r in rows.items()  # type: ignore[arg-type]
+                 if not (r.converted_from and k in ("sd", "mean"))}
+        derived = derive(stats, method)
+        names = store.reviewers_by_id(session)
+        stored = []
+        for name, value in derived.values.items():
+            row = extract.value_in(session, review.protocol, who, study_id, name, repr(value), arm=arm,
+                                   outcome=outcome, timepoint=timepoint, converted_from=derived.converted_from,
+                                   origin=rows[next(iter(rows))].origin if rows else "manual",
+                                   consensus=consensus)
+            stored.append(extract.value_view(row, names))
+        return tuple(stored)

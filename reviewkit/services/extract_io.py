@@ -1,0 +1,289 @@
+"""Provides the extraction table: export to CSV/XLSX and an all-or-nothing import for spreadsheet teams.
+
+One row per study × extractor (or consensus) × arm × outcome × timepoint. Columns: study, nct_id,
+arm, intervention, dose, co_intervention, n_randomised, outcome, timepoint, the statistics
+(events … n), extractor, consensus (yes/no), converted_from (JSON: statistic → its recorded
+conversion), then `arm.NAME` for each protocol arm field and `study.NAME` for each study field.
+Study fields repeat on every row of that study and extractor; an arm without outcome values has a
+row with empty outcome, and a study with fields but no arms a row with empty arm. XLSX holds the
+same table on one sheet, "extraction".
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from reviewkit.domain.records import find_nct_ids
+from reviewkit.errors import ReviewkitError
+from reviewkit.services import extract
+from reviewkit.services.extract import STAT_FIELDS, canonical
+from reviewkit.services.project import Review
+from reviewkit.store import extraction as store
+from reviewkit.store.db import session_scope
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+BASE_COLUMNS = ("study", "nct_id", "arm", "intervention", "dose", "co_intervention", "n_randomised",
+                "outcome", "timepoint")
+TAIL_COLUMNS = ("extractor", "consensus", "converted_from")
+SHEET = "extraction"
+MAX_ERRORS = 25
+
+
+def columns(review: Review) -> list[str]:
+    """The table's columns for this protocol."""
+    ext = review.protocol.extraction
+    return [*BASE_COLUMNS, *STAT_FIELDS, *TAIL_COLUMNS, *(f"arm.{f.name}" for f in ext.arm_fields),
+            *(f"study.{f.name}" for f in ext.fields)]
+
+
+def extraction_rows(review: Review) -> list[dict[str, str]]:
+    """The extraction table as text cells: every extractor's current values, then the consensus."""
+    order = {o.name: i for i, o in enumerate(review.protocol.extraction.outcomes)}
+    cols = columns(review)
+    out: list[dict[str, str]] = []
+    with session_scope(review.engine) as session:
+        names = store.reviewers_by_id(session)
+        arms, values = store.current_arms(session), store.current_values(session)
+        for study in store.studies(session):
+            authors = {a for (sid, a) in [*arms, *values] if sid == study.id}
+            for author in sorted(authors, key=lambda a: (a[0], names[a[1]].name if a[1] in names else "")):
+                mine = {k: r for k, r in values.get((study.id, author), {}).items() if r.value is not None}  # type: ignore[arg-type]
+                its_arms = arms.get((study.id, author), {})  # type: ignore[arg-type]
+                who = ""
+                for r in [*mine.values(), *its_arms.values()]:
+                    who = names[r.extractor_id].name if r.extractor_id in names else who  # type: ignore[attr-defined]
+                common = {"study": study.label, "nct_id": study.nct_id or "", "extractor": who,
+                          "consensus": "yes" if author[0] else "no"}
+                common.update({f"study.{k[3]}": r.value or "" for k, r in mine.items() if not k[0] and not k[1]})
+                groups = sorted({k[:3] for k in mine if k[0] and k[1]}, key=lambda g: (order.get(g[1], 99), g[2]))
+                rows: list[dict[str, str]] = []
+                for label, arm in its_arms.items():
+                    arm_cells = {"arm": label, "intervention": arm.intervention, "dose": arm.dose,
+                                 "co_intervention": arm.co_intervention,
+                                 "n_randomised": "" if arm.n_randomised is None else str(arm.n_randomised),
+                                 **{f"arm.{k}": str(v) for k, v in arm.fields.items() if not k.startswith("_")}}
+                    mine_groups = [g for g in groups if g[0] == label] or [(label, "", "")]
+                    for _, outcome, timepoint in mine_groups:
+                        stats = {k[3]: r for k, r in mine.items() if k[:3] == (label, outcome, timepoint) and outcome}
+                        conv = {f: r.converted_from for f, r in stats.items() if r.converted_from}
+                        rows.append({**common, **arm_cells, "outcome": outcome, "timepoint": timepoint,
+                                     **{f: r.value or "" for f, r in stats.items()},
+                                     "converted_from": json.dumps(conv, sort_keys=True) if conv else ""})
+                if not rows:
+                    rows.append(dict(common))
+                out += [{c: row.get(c, "") for c in cols} for row in rows]
+    return out
+
+
+def export_table(review: Review, path: Path) -> int:
+    """Write the extraction table to FILE.csv or FILE.xlsx; returns the number of rows."""
+    rows, cols = extraction_rows(review), columns(review)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=cols)
+            writer.writeheader()
+            writer.writerows(rows)
+    elif suffix == ".xlsx":
+        from openpyxl import Workbook
+
+        book = Workbook()
+        sheet = book.active
+        assert sheet is not None
+        sheet.title = SHEET
+        sheet.append(cols)
+        numeric = {*STAT_FIELDS, "n_randomised"}
+        for row in rows:
+            # Statistics go in as numbers, so a spreadsheet can compute with them.
+            sheet.append([_number_cell(row[c]) if c in numeric else row[c] for c in cols])
+        book.save(path)
+    else:
+        raise ReviewkitError(f"cannot export to '{path.name}'", hint="name a .csv or .xlsx file")
+    return len(rows)
+
+
+def _number_cell(text: str) -> Any:
+    if not text:
+        return None
+    number = float(text)
+    return int(number) if number.is_integer() else number
+
+
+def read_table(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, cells as text) of each row of a CSV or XLSX extraction table, after its header."""
+    if not path.exists():
+        raise ReviewkitError("no such file", where=str(path))
+    if path.suffix.lower() == ".xlsx":
+        from openpyxl import load_workbook
+
+        try:
+            book = load_workbook(path, read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl raises several types for a file that is not XLSX
+            raise ReviewkitError(f"not a readable XLSX workbook ({exc})", where=str(path)) from None
+        try:
+            sheet = book[SHEET] if SHEET in book.sheetnames else book.worksheets[0]
+            cells = list(sheet.iter_rows(values_only=True))
+        finally:
+            book.close()
+        header = [str(c or "").strip() for c in (cells[0] if cells else ())]
+        _check_header(header, path)
+        for number, values in enumerate(cells[1:], start=2):
+            texts = ["" if v is None else canonical(v) or "" for v in values]
+            if any(texts):
+                yield number, {h: t for h, t in zip(header, texts, strict=False)}
+        return
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            _check_header(list(reader.fieldnames or []), path)
+            for row in reader:
+                found = {k: (v or "").strip() for k, v in row.items() if k is not None}
+                if any(found.values()):
+                    yield reader.line_num, found
+    except UnicodeDecodeError as exc:
+        raise ReviewkitError(f"not UTF-8 text ({exc.reason})", where=str(path)) from None
+
+
+def _check_header(header: list[str], path: Path) -> None:
+    missing = [c for c in ("study", "arm", "outcome", "timepoint", "extractor") if c not in header]
+    if missing:
+        raise ReviewkitError(f"missing column(s) {', '.join(missing)}", where=f"{path.name}, line 1",
+                             hint="export a table with `reviewkit extract export` to see the layout")
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import brought in."""
+
+    rows: int
+    studies_created: int
+    values: int
+
+
+def import_table(review: Review, path: Path) -> ImportResult:
+    """Import an extraction table (CSV or XLSX) in one transaction: every row lands, or none does.
+
+    Studies are matched by label (created when new); each row is written as its extractor (or,
+    with consensus = yes, as consensus). Errors name the line and the column.
+    """
+    allowed = set(columns(review))
+    errors: list[str] = []
+    counts = {"rows": 0, "studies": 0, "values": 0}
+    with session_scope(review.engine, write=True) as session:
+        seen: dict[tuple[Any, ...], tuple[int, str]] = {}
+        for line, cells in read_table(path):
+            counts["rows"] += 1
+            unknown = [c for c in cells if c not in allowed and cells[c]]
+            if unknown:
+                errors.append(f"line {line}, {unknown[0]}: not a column of this review's extraction table")
+                continue
+            try:
+                _import_row(session, review, cells, line, seen, counts)
+            except _RowErrors as exc:
+                errors += exc.errors
+            if len(errors) >= MAX_ERRORS:
+                break
+        if errors:
+            more = "" if len(errors) < MAX_ERRORS else f" (stopped after {MAX_ERRORS})"
+            raise ReviewkitError("nothing imported: " + "; ".join(errors) + more, where=path.name)
+    return ImportResult(counts["rows"], counts["studies"], counts["values"])
+
+
+class _RowErrors(Exception):
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = errors
+
+
+def _import_row(session: Session, review: Review, cells: dict[str, str], line: int,
+                seen: dict[tuple[Any, ...], tuple[int, str]], counts: dict[str, int]) -> None:
+    errors: list[str] = []
+
+    def attempt(column: str, fn: Any) -> Any:
+        try:
+            return fn()
+        except ReviewkitError as exc:
+            errors.append(f"line {line}, {column}: {exc.message}")
+            return None
+
+    def once(key: tuple[Any, ...], column: str, value: str) -> bool:
+        """Rows repeat study and arm cells; the same item with another value is an error."""
+        earlier = seen.setdefault(key, (line, value))
+        if earlier[1] != value:
+            errors.append(f"line {line}, {column}: '{value}' differs from '{earlier[1]}' on line {earlier[0]}")
+            return False
+        return earlier[0] == line
+
+    who = attempt("extractor", lambda: extract.reviewer(session, cells.get("extractor")))
+    consensus = cells.get("consensus", "").lower() in ("yes", "y", "true", "1")
+    label = cells.get("study", "")
+    if not label:
+        errors.append(f"line {line}, study: empty")
+    if errors:
+        raise _RowErrors(errors)
+    study = store.study_by_label(session, label)
+    if study is None:
+        nct = cells.get("nct_id", "")
+        found = find_nct_ids(nct) if nct else ()
+        if nct and len(found) != 1:
+            raise _RowErrors([f"line {line}, nct_id: '{nct}' is not an NCT id"])
+        study = store.add_study(session, label=label, nct_id=found[0] if found else None, actor=who.name)
+        counts["studies"] += 1
+    assert study.id is not None
+    sid, author = study.id, extract.author(who, consensus)
+    protocol = review.protocol
+    for f in protocol.extraction.fields:
+        value = cells.get(f"study.{f.name}", "")
+        if value and once((sid, author, "study", f.name), f"study.{f.name}", value):
+            attempt(f"study.{f.name}", lambda f=f, value=value: extract.value_in(
+                session, protocol, who, sid, f.name, value, origin="import", consensus=consensus))
+            counts["values"] += 1
+    arm = cells.get("arm", "")
+    if arm:
+        arm_cells = {c: cells.get(c, "") for c in ("intervention", "dose", "co_intervention", "n_randomised")}
+        fields = {f.name: cells.get(f"arm.{f.name}", "") for f in protocol.extraction.arm_fields}
+        fields = {k: v for k, v in fields.items() if v}
+        if once((sid, author, "arm", arm), "arm", json.dumps([arm_cells, fields], sort_keys=True)):
+            attempt("arm", lambda: extract.arm_in(
+                session, protocol, who, sid, arm, intervention=arm_cells["intervention"], dose=arm_cells["dose"],
+                co_intervention=arm_cells["co_intervention"], n_randomised=arm_cells["n_randomised"] or None,
+                fields=fields, consensus=consensus))
+    outcome, timepoint = cells.get("outcome", ""), cells.get("timepoint", "")
+    stats = {f: cells[f] for f in STAT_FIELDS if cells.get(f)}
+    if stats and not outcome:
+        errors.append(f"line {line}, outcome: statistics without an outcome")
+    if outcome and not errors:
+        _import_stats(session, review, who, sid, arm, outcome, timepoint, stats, cells, consensus, line,
+                      attempt, counts, errors)
+    if errors:
+        raise _RowErrors(errors)
+
+
+def _import_stats(session: Session, review: Review, who: Any, sid: int, arm: str, outcome: str, timepoint: str,
+                  stats: dict[str, str], cells: dict[str, str], consensus: bool, line: int, attempt: Any,
+                  counts: dict[str, int], errors: list[str]) -> None:
+    try:
+        conv = json.loads(cells["converted_from"]) if cells.get("converted_from") else {}
+    except json.JSONDecodeError as exc:
+        errors.append(f"line {line}, converted_from: not JSON ({exc.msg})")
+        return
+    found = attempt("outcome", lambda: extract.outcome_of(review.protocol, outcome, timepoint))
+    if found is None:
+        return
+    timepoint = found[1]
+    mine = store.current_values(session, [sid]).get((sid, extract.author(who, consensus)), {})
+    # Checked as the row will stand, so the order of the cells does not matter.
+    others = {k[3]: r.value for k, r in mine.items() if k[:3] == (arm, outcome, timepoint)} | stats
+    for name, value in stats.items():
+        source = conv.get(name) if isinstance(conv, dict) else None
+        attempt(name, lambda name=name, value=value, source=source: extract.value_in(
+            session, review.protocol, who, sid, name, value, arm=arm, outcome=outcome, timepoint=timepoint,
+            origin="import", converted_from=source, consensus=consensus, others=others))
+        counts["values"] += 1

@@ -1,0 +1,166 @@
+"""Provides the extraction writes and reads: studies and their reports, arms and values (append-only)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from reviewkit.store.tables import (
+    ArmRow,
+    AuditEventRow,
+    ExtractionValueRow,
+    RecordRow,
+    ReviewerRow,
+    StudyReportRow,
+    StudyRow,
+)
+
+#: Who wrote a row, as current-value lookups key it: (is_consensus, extractor id or None for consensus).
+Author = tuple[bool, int | None]
+ValueKey = tuple[str, str, str, str]  # arm, outcome, timepoint, field
+
+
+def author_of(row: ArmRow | ExtractionValueRow) -> Author:
+    """Consensus rows share one author whoever recorded them; others belong to their extractor."""
+    return (True, None) if row.is_consensus else (False, row.extractor_id)
+
+
+def add_study(session: Session, *, label: str, nct_id: str | None, actor: str) -> StudyRow:
+    """Add a study row and its audit event."""
+    row = StudyRow(label=label, nct_id=nct_id, created_by=actor)
+    session.add(row)
+    session.flush()
+    session.add(AuditEventRow(actor=actor, entity="study", entity_id=row.id, action="create",
+                              new={"label": label, "nct_id": nct_id}))
+    return row
+
+
+def studies(session: Session) -> list[StudyRow]:
+    """Every study, oldest first."""
+    return list(session.exec(select(StudyRow).order_by(col(StudyRow.id))))
+
+
+def study(session: Session, study_id: int) -> StudyRow | None:
+    """The study with this id."""
+    return session.get(StudyRow, study_id)
+
+
+def study_by_label(session: Session, label: str) -> StudyRow | None:
+    """The (oldest) study with this label."""
+    return session.exec(select(StudyRow).where(StudyRow.label == label).order_by(col(StudyRow.id))).first()
+
+
+def link_report(session: Session, *, study_id: int, record_id: int, actor: str,
+                main: bool = False) -> StudyReportRow:
+    """Link a record to a study as a confirmed report (an existing link is confirmed, not duplicated)."""
+    row = session.exec(select(StudyReportRow).where(StudyReportRow.study_id == study_id)
+                       .where(StudyReportRow.record_id == record_id)).first()
+    old = {"status": row.status} if row else None
+    if row is None:
+        row = StudyReportRow(study_id=study_id, record_id=record_id, created_by=actor)
+    row.status, row.is_main_report = "confirmed", main or row.is_main_report
+    session.add(row)
+    session.flush()
+    session.add(AuditEventRow(actor=actor, entity="study_report", entity_id=row.id,
+                              record_id=record_id, action="link", old=old,
+                              new={"study_id": study_id, "status": "confirmed", "main": row.is_main_report}))
+    return row
+
+
+def reports_of(session: Session, study_id: int) -> list[RecordRow]:
+    """The records linked to a study (links not rejected), oldest first."""
+    return list(session.exec(
+        select(RecordRow).join(StudyReportRow, col(StudyReportRow.record_id) == col(RecordRow.id))
+        .where(StudyReportRow.study_id == study_id).where(StudyReportRow.status != "rejected")
+        .order_by(col(RecordRow.id))
+    ))
+
+
+def report_counts(session: Session) -> dict[int, int]:
+    """study id → number of linked reports."""
+    out: dict[int, int] = {}
+    for sid in session.exec(select(StudyReportRow.study_id).where(StudyReportRow.status != "rejected")):
+        out[sid] = out.get(sid, 0) + 1
+    return out
+
+
+def registry_records(session: Session, nct_id: str) -> list[RecordRow]:
+    """Registry records (kind "registry") of a trial, newest first."""
+    rows = session.exec(select(RecordRow).where(RecordRow.kind == "registry").order_by(col(RecordRow.id).desc()))
+    return [r for r in rows if nct_id in (r.nct_ids or [])]
+
+
+def current_arms(session: Session, study_ids: Iterable[int] | None = None) -> dict[tuple[int, Author], dict[str, ArmRow]]:
+    """(study, author) → arm label → that author's newest row for the arm, in first-entered order."""
+    query = select(ArmRow).order_by(col(ArmRow.id))
+    if study_ids is not None:
+        query = query.where(col(ArmRow.study_id).in_(list(study_ids)))
+    out: dict[tuple[int, Author], dict[str, ArmRow]] = {}
+    for row in session.exec(query):
+        out.setdefault((row.study_id, author_of(row)), {})[row.label] = row
+    # An arm whose newest row is marked removed no longer counts (its history stays).
+    return {k: {label: r for label, r in arms.items() if not r.fields.get("_removed")}
+            for k, arms in out.items()}
+
+
+def add_arm(session: Session, *, previous: ArmRow | None, actor: ReviewerRow, consensus: bool,
+            values: dict[str, Any]) -> ArmRow:
+    """Append an arm row (a change is a new row) and its audit event, old → new."""
+    row = ArmRow(extractor_id=actor.id, is_consensus=consensus, **values)
+    session.add(row)
+    session.flush()
+    session.add(AuditEventRow(actor=actor.name, entity="arm", entity_id=row.id, action="change" if previous else "create",
+                              old=arm_dict(previous), new=arm_dict(row)))
+    return row
+
+
+def arm_dict(row: ArmRow | None) -> dict[str, Any] | None:
+    """An arm row's values, for the audit trail."""
+    if row is None:
+        return None
+    return {"study_id": row.study_id, "label": row.label, "intervention": row.intervention, "dose": row.dose,
+            "co_intervention": row.co_intervention, "n_randomised": row.n_randomised, "fields": dict(row.fields),
+            "consensus": row.is_consensus}
+
+
+def current_values(session: Session, study_ids: Iterable[int] | None = None
+                   ) -> dict[tuple[int, Author], dict[ValueKey, ExtractionValueRow]]:
+    """(study, author) → (arm, outcome, timepoint, field) → newest row (its value may be None: cleared)."""
+    query = select(ExtractionValueRow).order_by(col(ExtractionValueRow.id))
+    if study_ids is not None:
+        query = query.where(col(ExtractionValueRow.study_id).in_(list(study_ids)))
+    out: dict[tuple[int, Author], dict[ValueKey, ExtractionValueRow]] = {}
+    for row in session.exec(query):
+        out.setdefault((row.study_id, author_of(row)), {})[(row.arm, row.outcome, row.timepoint, row.field)] = row
+    return out
+
+
+def add_value(session: Session, *, previous: ExtractionValueRow | None, actor: ReviewerRow, consensus: bool,
+              study_id: int, key: ValueKey, value: str | None, unit: str | None,
+              converted_from: dict[str, Any] | None, origin: str) -> ExtractionValueRow:
+    """Append a value row (a change is a new row) and its audit event, old → new."""
+    arm, outcome, timepoint, field = key
+    row = ExtractionValueRow(study_id=study_id, arm=arm, outcome=outcome, timepoint=timepoint, field=field,
+                             value=value, unit=unit, converted_from=converted_from or {}, origin=origin,
+                             extractor_id=actor.id, is_consensus=consensus)
+    session.add(row)
+    session.flush()
+    session.add(AuditEventRow(
+        actor=actor.name, entity="extraction", entity_id=row.id, action="change" if previous else "set",
+        old=_value_dict(previous), new=_value_dict(row)))
+    return row
+
+
+def _value_dict(row: ExtractionValueRow | None) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    return {"study_id": row.study_id, "arm": row.arm, "outcome": row.outcome, "timepoint": row.timepoint,
+            "field": row.field, "value": row.value, "unit": row.unit, "origin": row.origin,
+            "converted_from": dict(row.converted_from), "consensus": row.is_consensus}
+
+
+def reviewers_by_id(session: Session) -> dict[int, ReviewerRow]:
+    """reviewer id → row."""
+    return {r.id: r for r in session.exec(select(ReviewerRow)) if r.id is not None}

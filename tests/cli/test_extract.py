@@ -1,0 +1,154 @@
+"""Tests for `reviewkit extract`: export/import round trips (CSV, XLSX), bad rows, differences, consensus."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from reviewkit.cli import cli
+from reviewkit.services import extract
+from reviewkit.services.extract_consensus import record_consensus
+from reviewkit.services.extract_convert import convert
+from reviewkit.services.extract_io import extraction_rows
+from reviewkit.services.project import Review, init_review, open_review
+
+
+def run(folder: Path, *args: str, reviewer: str | None = None) -> tuple[int, str, str]:
+    """Invoke the CLI on a review folder; exit code, stdout, stderr."""
+    pre = ["-C", str(folder)] + (["--reviewer", reviewer] if reviewer else [])
+    result = CliRunner().invoke(cli, [*pre, "extract", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _fill(review: Review) -> None:
+    """Two extractors, a consensus, study and arm fields, a converted SD."""
+    sid = extract.create_study(review, "alice", "BREEZE-AD1", nct_id="NCT03334396").id
+    for who, events in (("alice", "12"), ("bob", "13")):
+        extract.set_value(review, who, sid, "trial_name", "BREEZE-AD1")
+        extract.set_value(review, who, sid, "tcs", "no")
+        extract.set_arm(review, who, sid, "Placebo", intervention="placebo", n_randomised=249, fields={"dose_mg": 0})
+        extract.set_arm(review, who, sid, "Baricitinib 4 mg, once daily", intervention="baricitinib",
+                        dose="4 mg", n_randomised=125, fields={"dose_mg": 4})
+        extract.set_arm(review, who, sid, "Baricitinib 1 mg", dose="1 mg")
+        extract.set_value(review, who, sid, "events", events, arm="Placebo", outcome="iga_0_1")
+        extract.set_value(review, who, sid, "total", "249", arm="Placebo", outcome="iga_0_1")
+        for field, value in (("n", "120"), ("mean", "-3.25"), ("se", "0.47")):
+            extract.set_value(review, who, sid, field, value, arm="Baricitinib 4 mg, once daily",
+                              outcome="dlqi_change")
+        convert(review, who, sid, arm="Baricitinib 4 mg, once daily", outcome="dlqi_change")
+    record_consensus(review, "carol", sid, take={"value|Placebo|iga_0_1|week 16|events": "alice"})
+    extract.create_study(review, "alice", "Empty study")
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_export_then_import_into_a_fresh_review_gives_the_same_table(review: Review, tmp_path: Path,
+                                                                      suffix: str) -> None:
+    """Every value, arm, study field, consensus flag and conversion record survives the round trip."""
+    _fill(review)
+    out = tmp_path / f"table{suffix}"
+    code, stdout, _ = run(review.folder, "export", str(out))
+    assert code == 0 and "row(s)" in stdout
+    fresh = init_review(tmp_path / "fresh")
+    code, stdout, err = run(fresh.folder, "import", str(out))
+    assert code == 0, err
+    before = [r for r in extraction_rows(review) if r["study"] != "Empty study"]
+    after = extraction_rows(open_review(fresh.folder))
+    assert after == before
+    assert any(r["consensus"] == "yes" and r["extractor"] == "carol" for r in after)
+    sd_row = next(r for r in after if r["outcome"] == "dlqi_change" and r["consensus"] == "no")
+    assert json.loads(sd_row["converted_from"])["sd"]["inputs"] == {"SE": 0.47, "n": 120}
+
+
+def test_csv_layout(review: Review, tmp_path: Path) -> None:
+    """One row per study × arm × outcome × timepoint per extractor, columns in the documented order."""
+    _fill(review)
+    out = tmp_path / "t.csv"
+    run(review.folder, "export", str(out))
+    with out.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    header = list(rows[0])
+    assert header[:9] == ["study", "nct_id", "arm", "intervention", "dose", "co_intervention",
+                          "n_randomised", "outcome", "timepoint"]
+    assert header[9:22] == ["events", "total", "mean", "sd", "se", "ci_lower", "ci_upper", "median", "q1",
+                            "q3", "min", "max", "n"]
+    assert header[22:26] == ["extractor", "consensus", "converted_from", "arm.dose_mg"]
+    alice = [(r["arm"], r["outcome"]) for r in rows if r["extractor"] == "alice"]
+    assert alice == [("Placebo", "iga_0_1"), ("Baricitinib 4 mg, once daily", "dlqi_change"),
+                     ("Baricitinib 1 mg", "")]
+    assert {r["study.tcs"] for r in rows if r["study"] == "BREEZE-AD1"} == {"no"}
+
+
+def test_bad_rows_import_nothing_and_name_line_and_field(review: Review, tmp_path: Path) -> None:
+    """Errors name each bad line and field; not one row is imported."""
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "study,arm,outcome,timepoint,events,total,extractor,consensus,arm.dose_mg,study.tcs\n"
+        "S1,Placebo,iga_0_1,week 16,10,100,alice,no,0,yes\n"
+        "S1,Placebo,iga_0_1,week 16,,,alice,no,0,maybe\n"
+        "S2,Active,easi75,week 16,120,100,bob,no,4,\n"
+        "S3,Active,easi75,week 16,1,2,zoe,no,,\n", encoding="utf-8")
+    code, out, err = run(review.folder, "import", str(bad))
+    assert code == 1 and out == ""
+    assert "line 3, study.tcs: 'maybe' differs from 'yes' on line 2" in err
+    assert "line 4, events:" in err and "cannot exceed the total" in err
+    assert "line 5, extractor: unknown reviewer 'zoe'" in err
+    assert "nothing imported" in err
+    assert extract.list_studies(review) == []
+
+
+def test_import_refuses_unknown_columns_and_missing_ones(review: Review, tmp_path: Path) -> None:
+    """A file without the key columns, or with a column the table lacks, is refused whole."""
+    bad = tmp_path / "bad.csv"
+    bad.write_text("study,arm\nS1,Placebo\n", encoding="utf-8")
+    code, _, err = run(review.folder, "import", str(bad))
+    assert code == 1 and "line 1" in err and "outcome" in err
+    bad.write_text("study,arm,outcome,timepoint,extractor,colour\nS1,,,,alice,red\n", encoding="utf-8")
+    code, _, err = run(review.folder, "import", str(bad))
+    assert code == 1 and "line 2, colour: not a column" in err
+
+
+def test_differences_and_consensus_commands(review: Review) -> None:
+    """`differences --json` lists values side by side; `consensus --take` settles them."""
+    _fill(review)
+    sid = extract.create_study(review, "alice", "BREEZE-AD2").id
+    for who, total in (("alice", "244"), ("bob", "224")):
+        extract.set_arm(review, who, sid, "Placebo")
+        extract.set_value(review, who, sid, "total", total, arm="Placebo", outcome="easi75")
+    code, out, _ = run(review.folder, "differences", "--study", str(sid), "--json")
+    assert code == 0
+    (item,) = json.loads(out)
+    assert item["extractors"] == ["alice", "bob"]
+    assert [(d["key"], d["values"], d["consensus"]) for d in item["differences"]] == [
+        ("value|Placebo|easi75|week 16|total", {"alice": "244", "bob": "224"}, None)]
+    code, out, _ = run(review.folder, "consensus", str(sid), reviewer="carol")
+    assert code == 0 and "still differs: value|Placebo|easi75|week 16|total" in out
+    code, out, _ = run(review.folder, "consensus", str(sid), "--take",
+                       "value|Placebo|easi75|week 16|total=alice", reviewer="carol")
+    assert code == 0 and "still differs" not in out
+    code, out, _ = run(review.folder, "differences")
+    assert code == 0 and "value|Placebo|easi75|week 16|total: alice=244  bob=224  → consensus 244" in out
+    assert "study 2: extractors none; 0 difference(s)" in out
+
+
+def test_scripted_extraction_with_set_arm_and_convert(review: Review) -> None:
+    """A whole arm can be extracted from the shell; refusals print the reason and exit 1."""
+    code, out, _ = run(review.folder, "add-study", "BREEZE-AD4", "--nct", "NCT03428100", reviewer="alice")
+    assert code == 0 and "Study 1: BREEZE-AD4 NCT03428100" in out
+    code, _, err = run(review.folder, "arm", "1", "Placebo", "--n", "93", "--field", "dose_mg=0",
+                       reviewer="alice")
+    assert code == 0, err
+    for field, value in (("n", "93"), ("mean", "-6.1"), ("ci_lower", "-7.2"), ("ci_upper", "-5.0")):
+        code, _, err = run(review.folder, "set", "1", field, value, "--arm", "Placebo", "--outcome",
+                           "dlqi_change", reviewer="alice")
+        assert code == 0, err
+    code, out, _ = run(review.folder, "convert", "1", "--arm", "Placebo", "--outcome", "dlqi_change",
+                       reviewer="alice")
+    assert code == 0 and out.startswith("sd = 5.412") and "95% CI of mean" in out
+    code, _, err = run(review.folder, "set", "1", "tcs", "maybe", reviewer="alice")
+    assert code == 1 and "tcs: 'maybe' is not yes or no" in err
+    code, out, _ = run(review.folder, "studies")
+    assert out.strip() == "1\tBREEZE-AD4\tNCT03428100\t0 report(s)"

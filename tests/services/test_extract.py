@@ -1,0 +1,160 @@
+"""Tests for the extraction service: studies, arms, validated values, append-only changes, conversions."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from sqlmodel import select
+
+from reviewkit.errors import ReviewkitError
+from reviewkit.services import extract
+from reviewkit.services.extract_convert import convert
+from reviewkit.services.project import Review
+from reviewkit.store.db import session_scope
+from reviewkit.store.tables import AuditEventRow, ExtractionValueRow, StudyReportRow
+from tests.factories import add_records
+
+
+def _study(review: Review) -> int:
+    (rid,) = add_records(review, 1)
+    study = extract.create_study(review, "alice", "BREEZE-AD1", nct_id="nct03334396", record_ids=[rid])
+    extract.set_arm(review, "alice", study.id, "Placebo", intervention="placebo", n_randomised=249,
+                    fields={"dose_mg": "0"})
+    extract.set_arm(review, "alice", study.id, "Baricitinib 4 mg", intervention="baricitinib", dose="4 mg",
+                    n_randomised=125, fields={"dose_mg": "4 mg"})
+    return study.id
+
+
+def test_studies_link_reports_many_to_many(review: Review) -> None:
+    """A study links several reports, a report can belong to two studies; NCT ids are normalised."""
+    a, b = add_records(review, 2)
+    one = extract.create_study(review, "alice", "BREEZE-AD1", nct_id="nct03334396", record_ids=[a, b])
+    two = extract.create_study(review, "bob", "BREEZE-AD2", record_ids=[a])
+    assert one.nct_id == "NCT03334396"
+    assert [(s.label, s.reports) for s in extract.list_studies(review)] == [("BREEZE-AD1", 2), ("BREEZE-AD2", 1)]
+    with session_scope(review.engine) as s:
+        links = s.exec(select(StudyReportRow.study_id).where(StudyReportRow.record_id == a)).all()
+    assert sorted(links) == [one.id, two.id]
+    with pytest.raises(ReviewkitError, match="not an NCT id"):
+        extract.create_study(review, "alice", "X", nct_id="12345")
+    with pytest.raises(ReviewkitError, match="no record 999"):
+        extract.link_reports(review, "alice", one.id, [999])
+
+
+def test_arm_fields_are_validated_by_the_protocol(review: Review) -> None:
+    """dose_mg is a number in mg: "4 mg" is stored as 4, "four" and unknown arm fields are refused."""
+    sid = _study(review)
+    form = extract.study_form(review, "alice", sid)
+    assert [(a.label, a.fields) for a in form.arms] == [("Placebo", {"dose_mg": "0"}),
+                                                         ("Baricitinib 4 mg", {"dose_mg": "4"})]
+    with pytest.raises(ReviewkitError, match="dose_mg: 'four' is not a number"):
+        extract.set_arm(review, "alice", sid, "Baricitinib 2 mg", fields={"dose_mg": "four"})
+    with pytest.raises(ReviewkitError, match="colour: not an arm field"):
+        extract.set_arm(review, "alice", sid, "Baricitinib 2 mg", fields={"colour": "red"})
+    with pytest.raises(ReviewkitError, match="n_randomised"):
+        extract.set_arm(review, "alice", sid, "Baricitinib 2 mg", n_randomised=0)
+
+
+def test_study_fields_follow_the_form(review: Review) -> None:
+    """tcs is yes/no, phase a choice, duration whole weeks; the reason names the field."""
+    sid = _study(review)
+    assert extract.set_value(review, "alice", sid, "tcs", "No").value == "no"
+    assert extract.set_value(review, "alice", sid, "duration", "16 weeks").value == "16"
+    for field, value, reason in [("tcs", "maybe", "tcs: 'maybe' is not yes or no"),
+                                 ("phase", "4", "phase: '4' is not one of: 2, 3"),
+                                 ("duration", "16.5", "duration: '16.5' is not a whole number"),
+                                 ("colour", "red", "colour: not a field of the extraction form")]:
+        with pytest.raises(ReviewkitError, match=reason):
+            extract.set_value(review, "alice", sid, field, value)
+
+
+def test_outcome_statistics_are_checked_as_entered(review: Review) -> None:
+    """events ≤ total, SD > 0, a CI containing its mean; dichotomous outcomes take events/total only."""
+    sid = _study(review)
+    extract.set_value(review, "alice", sid, "total", 249, arm="Placebo", outcome="iga_0_1")
+    assert extract.set_value(review, "alice", sid, "events", "12", arm="Placebo", outcome="iga_0_1",
+                             timepoint="week 16").timepoint == "week 16"
+    with pytest.raises(ReviewkitError, match=r"iga_0_1 week 16, arm 'Placebo', events: events \(300\) cannot exceed"):
+        extract.set_value(review, "alice", sid, "events", "300", arm="Placebo", outcome="iga_0_1")
+    with pytest.raises(ReviewkitError, match="not a statistic of a dichotomous outcome"):
+        extract.set_value(review, "alice", sid, "mean", "3", arm="Placebo", outcome="iga_0_1")
+    with pytest.raises(ReviewkitError, match="SD must be > 0"):
+        extract.set_value(review, "alice", sid, "sd", "0", arm="Placebo", outcome="dlqi_change")
+    extract.set_value(review, "alice", sid, "mean", "-2.5", arm="Placebo", outcome="dlqi_change")
+    extract.set_value(review, "alice", sid, "ci_lower", "-3.1", arm="Placebo", outcome="dlqi_change")
+    with pytest.raises(ReviewkitError, match="mean -2.5 lies outside its CI"):
+        extract.set_value(review, "alice", sid, "ci_upper", "-2.8", arm="Placebo", outcome="dlqi_change")
+    with pytest.raises(ReviewkitError, match="no arm 'Active'"):
+        extract.set_value(review, "alice", sid, "events", "3", arm="Active", outcome="iga_0_1")
+    with pytest.raises(ReviewkitError, match="no timepoint 'week 52'"):
+        extract.set_value(review, "alice", sid, "events", "3", arm="Placebo", outcome="iga_0_1",
+                          timepoint="week 52")
+
+
+def test_changes_append_rows_with_audit(review: Review) -> None:
+    """A changed value is a new row and an audit event old → new; an unchanged one writes nothing."""
+    sid = _study(review)
+    for value in ("12", "13", "13", ""):
+        extract.set_value(review, "alice", sid, "events", value, arm="Placebo", outcome="easi75")
+    with session_scope(review.engine) as s:
+        rows = s.exec(select(ExtractionValueRow).order_by(ExtractionValueRow.id)).all()
+        events = s.exec(select(AuditEventRow).where(AuditEventRow.entity == "extraction")
+                        .order_by(AuditEventRow.id)).all()
+    assert [r.value for r in rows] == ["12", "13", None]
+    assert [(e.action, e.old and e.old["value"], e.new["value"]) for e in events] == [
+        ("set", None, "12"), ("change", "12", "13"), ("change", "13", None)]
+    assert events[0].actor == "alice"
+    assert extract.study_form(review, "alice", sid).stats("Placebo", "easi75", "week 16") == {}
+
+
+def test_extractors_do_not_see_each_others_values(review: Review) -> None:
+    """Each extractor's form holds only their own arms and values."""
+    sid = _study(review)
+    extract.set_arm(review, "bob", sid, "Placebo", n_randomised=249)
+    extract.set_value(review, "bob", sid, "events", "14", arm="Placebo", outcome="easi75")
+    extract.set_value(review, "alice", sid, "events", "12", arm="Placebo", outcome="easi75")
+    assert extract.study_form(review, "bob", sid).stats("Placebo", "easi75", "week 16") == {"events": "14"}
+    assert [a.label for a in extract.study_form(review, "bob", sid).arms] == ["Placebo"]
+
+
+def test_conversions_record_their_source_values(review: Review) -> None:
+    """SD from SE, from a 95% CI and from median + IQR are stored with the inputs and method."""
+    sid = _study(review)
+    for field, value in (("n", "100"), ("mean", "-5"), ("se", "0.5")):
+        extract.set_value(review, "alice", sid, field, value, arm="Placebo", outcome="dlqi_change")
+    (sd,) = convert(review, "alice", sid, arm="Placebo", outcome="dlqi_change")
+    assert float(sd.value) == pytest.approx(5.0)  # type: ignore[arg-type]
+    assert sd.converted_from["method"] == "se" and sd.converted_from["inputs"] == {"SE": 0.5, "n": 100}
+    assert "Handbook 6.5.2.2" in sd.converted_from["text"]
+    for field, value in (("n", "30"), ("mean", "-4"), ("ci_lower", "-5"), ("ci_upper", "-3")):
+        extract.set_value(review, "alice", sid, field, value, arm="Baricitinib 4 mg", outcome="dlqi_change")
+    (sd,) = convert(review, "alice", sid, arm="Baricitinib 4 mg", outcome="dlqi_change", method="ci")
+    divisor = sd.converted_from["text"]
+    assert "t divisor" in divisor  # n < 60 uses t, not 3.92
+    for field, value in (("n", "50"), ("median", "10"), ("q1", "6"), ("q3", "15")):
+        extract.set_value(review, "alice", sid, field, value, arm="Placebo", outcome="poem_change")
+    mean, sd = convert(review, "alice", sid, arm="Placebo", outcome="poem_change")
+    assert mean.field == "mean" and sd.field == "sd" and mean.converted_from["method"] == "quantiles"
+    assert math.isclose(float(sd.value), 9 / 1.3253, rel_tol=0.02)  # type: ignore[arg-type]
+    extract.set_value(review, "alice", sid, "sd", "4.2", arm="Placebo", outcome="dlqi_change")
+    with pytest.raises(ReviewkitError, match="reported SD"):
+        convert(review, "alice", sid, arm="Placebo", outcome="dlqi_change")
+    with pytest.raises(ReviewkitError, match="dichotomous"):
+        convert(review, "alice", sid, arm="Placebo", outcome="easi75")
+
+
+def test_removed_arm_leaves_the_form(review: Review) -> None:
+    """Removing an arm appends a row; the arm leaves the form, its history stays."""
+    sid = _study(review)
+    extract.remove_arm(review, "alice", sid, "Placebo")
+    assert [a.label for a in extract.study_form(review, "alice", sid).arms] == ["Baricitinib 4 mg"]
+    with pytest.raises(ReviewkitError, match="no arm 'Placebo'"):
+        extract.remove_arm(review, "alice", sid, "Placebo")
+    extract.set_arm(review, "alice", sid, "Baricitinib 4 mg", intervention="baricitinib", dose="4 mg",
+                    n_randomised=125, fields={"dose_mg": "4"})  # unchanged: no new row
+    with session_scope(review.engine) as s:
+        events = s.exec(select(AuditEventRow).where(AuditEventRow.entity == "arm").order_by(AuditEventRow.id)).all()
+    assert [(e.action, e.new["label"]) for e in events] == [
+        ("create", "Placebo"), ("create", "Baricitinib 4 mg"), ("change", "Placebo")]
+    assert events[2].old["fields"] == {"dose_mg": "0"} and events[2].new["fields"] == {"_removed": True}

@@ -1,0 +1,127 @@
+"""Tests for dual extraction: differences side by side, consensus by agreement or choice, consensus_data."""
+
+from __future__ import annotations
+
+import pytest
+
+from reviewkit.errors import ReviewkitError
+from reviewkit.services import extract
+from reviewkit.services.extract_consensus import (
+    compare_extractions,
+    consensus_data,
+    extraction_differences,
+    record_consensus,
+)
+from reviewkit.services.extract_convert import convert
+from reviewkit.services.project import Review
+
+
+def _extract(review: Review, who: str, sid: int, placebo_events: str, tcs: str = "yes") -> None:
+    extract.set_value(review, who, sid, "trial_name", "BREEZE-AD7")
+    extract.set_value(review, who, sid, "tcs", tcs)
+    extract.set_arm(review, who, sid, "Placebo", intervention="placebo", co_intervention="TCS",
+                    n_randomised=109, fields={"dose_mg": 0})
+    extract.set_arm(review, who, sid, "Baricitinib 4 mg", intervention="baricitinib", dose="4 mg",
+                    co_intervention="TCS", n_randomised=111, fields={"dose_mg": 4})
+    extract.set_value(review, who, sid, "events", placebo_events, arm="Placebo", outcome="iga_0_1")
+    extract.set_value(review, who, sid, "total", "109", arm="Placebo", outcome="iga_0_1")
+    extract.set_value(review, who, sid, "events", "34", arm="Baricitinib 4 mg", outcome="iga_0_1")
+    extract.set_value(review, who, sid, "total", "111", arm="Baricitinib 4 mg", outcome="iga_0_1")
+
+
+@pytest.fixture
+def study(review: Review) -> int:
+    """A study both alice and bob extracted; they differ on the placebo events."""
+    sid = extract.create_study(review, "alice", "BREEZE-AD7", nct_id="NCT03733301").id
+    _extract(review, "alice", sid, "16")
+    _extract(review, "bob", sid, "15")
+    return sid
+
+
+def test_differences_are_side_by_side(review: Review, study: int) -> None:
+    """Only the differing value is listed, with each extractor's value under their name."""
+    (diff,) = extraction_differences(review, study)
+    assert diff.key == "value|Placebo|iga_0_1|week 16|events"
+    assert diff.values == {"alice": "16", "bob": "15"}
+    comparison = compare_extractions(review, study)
+    assert comparison.extractors == ("alice", "bob") and comparison.required == 2
+    assert len(comparison.items) > 10
+
+
+def test_value_only_one_extractor_entered_is_a_difference(review: Review, study: int) -> None:
+    """A value bob left empty differs from alice's; an arm only alice has differs in its label."""
+    extract.set_value(review, "alice", study, "country", "Japan")
+    extract.set_arm(review, "alice", study, "Baricitinib 2 mg", dose="2 mg")
+    keys = {d.key: d.values for d in extraction_differences(review, study)}
+    assert keys["study|country"] == {"alice": "Japan", "bob": None}
+    assert keys["arm|Baricitinib 2 mg|label"] == {"alice": "Baricitinib 2 mg", "bob": None}
+
+
+def test_consensus_needs_both_extractions(review: Review) -> None:
+    """With one of two extractions done, consensus is refused."""
+    sid = extract.create_study(review, "alice", "Solo").id
+    _extract(review, "alice", sid, "16")
+    with pytest.raises(ReviewkitError, match="1 of the 2 independent extractions"):
+        record_consensus(review, "carol", sid)
+
+
+def test_agreed_values_become_consensus_differing_wait_for_a_choice(review: Review, study: int) -> None:
+    """Agreed items are stored at once; the differing one stays unresolved until chosen."""
+    result = record_consensus(review, "carol", study)
+    assert [d.key for d in result.unresolved] == ["value|Placebo|iga_0_1|week 16|events"]
+    form = extract.study_form(review, "carol", study, consensus=True)
+    assert [a.label for a in form.arms] == ["Placebo", "Baricitinib 4 mg"]
+    assert form.stats("Placebo", "iga_0_1", "week 16") == {"total": "109"}
+    assert all(v.consensus for v in form.values)
+    result = record_consensus(review, "carol", study, take={"value|Placebo|iga_0_1|week 16|events": "alice"})
+    assert result.unresolved == () and result.stored == 1
+    assert extract.study_form(review, "carol", study, consensus=True).stats(
+        "Placebo", "iga_0_1", "week 16") == {"total": "109", "events": "16"}
+
+
+def test_explicit_consensus_value_is_validated(review: Review, study: int) -> None:
+    """A typed consensus value must fit like any other; a bad one stores nothing."""
+    key = "value|Placebo|iga_0_1|week 16|events"
+    with pytest.raises(ReviewkitError, match="cannot exceed"):
+        record_consensus(review, "carol", study, values={key: "200"})
+    assert extract.study_form(review, "carol", study, consensus=True).arms == ()
+    with pytest.raises(ReviewkitError, match="did not extract"):
+        record_consensus(review, "carol", study, take={key: "carol"})
+    record_consensus(review, "carol", study, values={key: "17", "study|country": "Japan"})
+    assert extract.study_form(review, "carol", study, consensus=True).study_fields()["country"] == "Japan"
+    (data,) = consensus_data(review, "iga_0_1")
+    assert [(a.label, a.events, a.total) for a in data.arms] == [("Placebo", 17, 109), ("Baricitinib 4 mg", 34, 111)]
+
+
+def test_consensus_data_is_complete_and_typed(review: Review, study: int) -> None:
+    """Arms carry dose, co-intervention, N and typed arm fields; study fields are typed (tcs → True)."""
+    record_consensus(review, "carol", study, take={"value|Placebo|iga_0_1|week 16|events": "bob"})
+    (data,) = consensus_data(review, "iga_0_1", "week 16")
+    assert (data.study, data.nct_id, data.outcome_type, data.timepoint) == (
+        "BREEZE-AD7", "NCT03733301", "dichotomous", "week 16")
+    assert data.fields == {"trial_name": "BREEZE-AD7", "tcs": True}
+    placebo, active = data.arms
+    assert (placebo.events, placebo.total, placebo.fields) == (15, 109, {"dose_mg": 0.0})
+    assert (active.dose, active.co_intervention, active.n_randomised, active.fields["dose_mg"]) == (
+        "4 mg", "TCS", 111, 4.0)
+    assert consensus_data(review, "easi75") == []
+
+
+def test_consensus_data_derives_sd_from_recorded_or_entered_statistics(review: Review) -> None:
+    """A converted SD keeps its record; an SE entered without conversion is turned into an SD."""
+    sid = extract.create_study(review, "alice", "BREEZE-AD1").id
+    for who in ("alice", "bob"):
+        extract.set_arm(review, who, sid, "Placebo")
+        extract.set_arm(review, who, sid, "Baricitinib 4 mg")
+        for arm, se in (("Placebo", "0.6"), ("Baricitinib 4 mg", "0.5")):
+            for field, value in (("n", "100"), ("mean", "-4"), ("se", se)):
+                extract.set_value(review, who, sid, field, value, arm=arm, outcome="dlqi_change")
+        convert(review, who, sid, arm="Placebo", outcome="dlqi_change")
+    assert extraction_differences(review, sid) == []
+    record_consensus(review, "carol", sid)
+    (data,) = consensus_data(review, "dlqi_change")
+    placebo, active = data.arms
+    assert (placebo.sd, placebo.sd_source) == (pytest.approx(6.0), "converted")
+    assert placebo.converted_from["sd"]["inputs"] == {"SE": 0.6, "n": 100}
+    assert (active.sd, active.sd_source, active.n, active.mean) == (pytest.approx(5.0), "derived", 100, -4.0)
+    assert active.converted_from["sd"]["method"] == "se"

@@ -1,0 +1,112 @@
+"""Pilot tests for the extraction form: live validation, values committed by the service, registry prefill."""
+
+from __future__ import annotations
+
+import json
+
+from textual.coordinate import Coordinate
+from textual.widgets import DataTable, Input, Static
+
+from reviewkit.services import extract
+from reviewkit.services.project import Review
+from reviewkit.sources.ctgov import parse_study
+from reviewkit.tui.app import make_app
+from reviewkit.tui.modals.choice import ChoiceModal
+from reviewkit.tui.screens.extraction import ExtractionScreen
+from reviewkit.tui.widgets.extraction_grid import KEY_COLUMNS
+from tests.conftest import FIXTURES
+from tests.factories import add_records
+
+
+def _study(review: Review) -> int:
+    record = parse_study(json.loads((FIXTURES / "ctgov" / "NCT02210780.json").read_text(encoding="utf-8")))
+    (rid,) = add_records(review, [record], source="ClinicalTrials.gov")
+    sid = extract.create_study(review, "alice", "Dupilumab trial", nct_id="NCT02210780", record_ids=[rid]).id
+    extract.set_arm(review, "alice", sid, "Placebo", n_randomised=97)
+    return sid
+
+
+async def _settle(app, pilot) -> None:  # noqa: ANN001 - the app and its pilot
+    """Let workers finish and their messages be handled (twice: a save triggers a reload)."""
+    for _ in range(3):
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def _text(screen: ExtractionScreen, selector: str) -> str:
+    return str(screen.query_one(selector, Static).render())
+
+
+async def test_form_validates_as_typed_and_commits_through_the_service(review: Review) -> None:
+    """x opens the form; a bad value is explained before saving; enter stores a good one."""
+    sid = _study(review)
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=(160, 60)) as pilot:
+        await _settle(app, pilot)
+        await pilot.press("x")
+        await _settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, ExtractionScreen)
+        assert "Dupilumab trial" in _text(screen, "#extraction-status")
+        tcs = screen.query_one("#field-tcs", Input)
+        tcs.focus()
+        await pilot.press(*"maybe")
+        await pilot.pause()
+        assert "'maybe' is not yes or no" in _text(screen, "#problem-tcs")
+        tcs.value = ""
+        await pilot.press(*"yes", "enter")
+        await _settle(app, pilot)
+        assert extract.study_form(review, "alice", sid).study_fields()["tcs"] == "yes"
+        assert "saved" in _text(screen, "#problem-tcs")
+
+        grid = screen.query_one("#grid", DataTable)
+        grid.focus()
+        grid.move_cursor(row=0, column=len(KEY_COLUMNS) + 1)  # Placebo · iga_0_1 · total
+        await pilot.press("enter")
+        await pilot.pause()
+        assert screen.query_one("#cell-input", Input).has_focus
+        await pilot.press(*"97", "enter")
+        await _settle(app, pilot)
+        grid.move_cursor(row=0, column=len(KEY_COLUMNS))  # events
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press(*"120")
+        await pilot.pause()
+        assert "cannot exceed the total" in _text(screen, "#cell-problem")
+        await pilot.press("enter")
+        await _settle(app, pilot)
+        assert "cannot exceed the total" in _text(screen, "#cell-problem")
+        assert extract.study_form(review, "alice", sid).stats("Placebo", "iga_0_1", "week 16") == {"total": "97"}
+        assert grid.get_cell_at(Coordinate(0, len(KEY_COLUMNS) + 1)) == "97"
+
+
+async def test_registry_proposals_are_shown_and_confirmed(review: Review) -> None:
+    """The form says the registry has results; p confirms the arms, then a measure as a protocol outcome."""
+    sid = _study(review)
+    app = make_app(review, reviewer="bob")
+    async with app.run_test(size=(160, 60)) as pilot:
+        app.push_screen(ExtractionScreen(review, "bob"))
+        await _settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, ExtractionScreen)
+        assert "NCT02210780 has posted results: 2 arms" in _text(screen, "#prefill-status")
+        assert extract.study_form(review, "bob", sid).arms == ()
+        screen.query_one("#grid", DataTable).focus()
+        await pilot.press("p")
+        await pilot.pause()
+        assert isinstance(app.screen, ChoiceModal)
+        await pilot.press("1")
+        await _settle(app, pilot)
+        assert [a.label for a in extract.study_form(review, "bob", sid).arms] == ["Placebo qw", "Dupilumab 300 mg qw"]
+        assert screen.query_one("#arm-table", DataTable).row_count == 2
+        await pilot.press("p")
+        await pilot.pause()
+        await pilot.press("5")  # option 1 is the arms; 5 is the fourth measure, IGA 0/1 at week 16
+        await pilot.pause()
+        assert isinstance(app.screen, ChoiceModal)  # which protocol outcome: dichotomous ones listed
+        await pilot.press("1")  # iga_0_1
+        await _settle(app, pilot)
+        stats = extract.study_form(review, "bob", sid).stats("Dupilumab 300 mg qw", "iga_0_1", "week 16")
+        assert stats == {"events": "43", "total": "97"}
+        assert all(v.origin == "ctgov" for v in extract.study_form(review, "bob", sid).values)
