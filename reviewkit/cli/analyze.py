@@ -19,7 +19,7 @@ from reviewkit.services.project import open_review
 @click.pass_obj
 def analyze(state: CliState, outcome: str | None, multiarm: str | None, as_json: bool, no_plots: bool) -> None:
     """Run the protocol's analyses and write their forest plots to the review's exports folder."""
-    from reviewkit.services.analyze import analyze_review
+    from reviewkit.services.analyze import SkippedAnalysis, analyze_review
 
     def go() -> None:
         outputs = analyze_review(open_review(state.review), outcome=outcome, multiarm=multiarm, plots=not no_plots)
@@ -27,6 +27,9 @@ def analyze(state: CliState, outcome: str | None, multiarm: str | None, as_json:
             click.echo(json.dumps([o.to_dict() for o in outputs], indent=2, allow_nan=False))
             return
         for o in outputs:
+            if isinstance(o, SkippedAnalysis):
+                click.echo(f"{o.analysis.name}: skipped ({o.reason})")
+                continue
             r = o.result
             lo, hi = r.effect_ci
             het = f"I² {r.I2:.0f}%" if r.I2 is not None else "I² n/a"

@@ -186,6 +186,11 @@ def forest_plot(
     """
     overall, rows = _layout(result)
     groups, headers, xs = _columns(overall)
+    # The first column is as wide as its longest label (~0.062 in per character at this font size),
+    # and the data columns move right to make room, so long labels never run into the numbers.
+    longest = max((len(r.label) for r in rows if r.kind in ("study", "header", "subtotal")), default=0)
+    shift = max(0.0, 0.062 * longest + 0.25 - 1.9)
+    xs = [x + shift for x in xs]
     x_weight = xs[-1] + 0.6
     x_text = x_weight + 1.25
     x_plot0, plot_w = x_text + 1.2, 2.6
@@ -286,7 +291,9 @@ def _draw_axis(ax: Axes, overall: MetaResult, rows: list[_Row], labels: tuple[st
 
 def _draw_extra(ax: Axes, rows: list[_Row], extra: Mapping[str, Mapping[str, str]], keys: list[str], x0: float) -> None:
     for c, key in enumerate(keys):
-        ax.text(x0 + 0.25 * c, 0.5, key, ha="center", va="center", fontweight="bold", rotation=0)
+        # Short keys (D1…) sit level; longer ones ("overall") stand upright so columns stay narrow.
+        ax.text(x0 + 0.25 * c, 0.5, key.capitalize() if len(key) > 2 else key, ha="center",
+                va="bottom" if len(key) > 2 else "center", fontweight="bold", rotation=90 if len(key) > 2 else 0)
     for j, row in enumerate(rows):
         if row.kind != "study" or row.label not in extra:
             continue

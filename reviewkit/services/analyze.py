@@ -140,10 +140,12 @@ def comparison_rows(
                 group_strategy = "combine" if len(members) > 1 else "naive"
             made = multiarm_comparisons(study.study, [p for _, p in members], ctrl, group_strategy)
             warnings.extend(made.warnings)
-            for r in made.rows:
+            for k, r in enumerate(made.rows):
                 row = dict(r)
-                if len(usable) > 1 and row["study"] == study.study and len(members) < n_exp:
-                    row["study"] = f"{study.study} ({' + '.join(p.name for _, p in members)} vs {control.name})"
+                if len(made.rows) > 1:  # one row per arm: name the arm (the control is the same)
+                    row["study"] = f"{study.study} ({members[k][1].name})"
+                elif len(usable) > 1 and len(members) < n_exp:
+                    row["study"] = f"{study.study} ({' + '.join(p.name for _, p in members)})"
                 if subgroup is not None:
                     value = study.fields.get(subgroup) if not arm_level else key
                     row["subgroup"] = f"{subgroup} = {value}" if value is not None else f"{subgroup} unknown"
@@ -153,9 +155,13 @@ def comparison_rows(
 
 def run_analysis(
     studies: list[StudyInput], analysis: Analysis, strategy: str | None = None, *, plot_dir: Path | None = None,
-    rob: dict[str, dict[str, str]] | None = None,
+    rob: dict[str, dict[str, str]] | None = None, higher_is_better: bool = True,
 ) -> AnalysisOutput:
-    """Pool one planned analysis (with its subgroups and sensitivity analyses) and draw its plots."""
+    """Pool one planned analysis (with its subgroups and sensitivity analyses) and draw its plots.
+
+    `higher_is_better` (the outcome's direction in the protocol) puts "Favours [experimental]"
+    on the side where the experimental arm does better, as RevMan asks the author to.
+    """
     strategy = strategy or analysis.multiarm
     settings = resolve_settings(analysis.measure, method=analysis.method, model=analysis.model,
                                 tau2=analysis.tau2, hksj=analysis.hksj, flavour=analysis.flavour)
@@ -178,11 +184,12 @@ def run_analysis(
     if plot_dir is not None:
         from reviewkit.render.forest import forest_plot
 
-        slug = "".join(c if c.isalnum() else "-" for c in analysis.name.lower()).strip("-")
-        plots.append(forest_plot(result, plot_dir / f"forest-{slug}-{strategy}.svg",
+        slug = "-".join("".join(c if c.isalnum() else " " for c in analysis.name.lower()).split())
+        sides = ("control", "experimental") if higher_is_better else ("experimental", "control")
+        plots.append(forest_plot(result, plot_dir / f"forest-{slug}-{strategy}.svg", labels=sides,
                                  extra_columns=_rob_columns(rows, rob), title=analysis.name))
         for variable, sub in subgroups.items():
-            plots.append(forest_plot(sub, plot_dir / f"forest-{slug}-{strategy}-by-{variable}.svg",
+            plots.append(forest_plot(sub, plot_dir / f"forest-{slug}-{strategy}-by-{variable}.svg", labels=sides,
                                      title=f"{analysis.name}, by {variable}"))
     return AnalysisOutput(analysis, strategy, result, tuple(rows), subgroups, loo, tuple(dict.fromkeys(warnings)),
                           tuple(plots))
@@ -201,45 +208,65 @@ def _rob_columns(rows: list[dict[str, Any]], rob: dict[str, dict[str, str]] | No
     return out or None
 
 
+@dataclass(frozen=True)
+class SkippedAnalysis:
+    """A planned analysis that could not run, and why (no data extracted yet, for instance)."""
+
+    analysis: Analysis
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON of a skipped analysis."""
+        return {"analysis": self.analysis.name, "outcome": self.analysis.outcome, "skipped": self.reason}
+
+
 def analyze_review(
     review: Review, *, outcome: str | None = None, multiarm: str | None = None, plots: bool = True,
-) -> list[AnalysisOutput]:
+) -> list[AnalysisOutput | SkippedAnalysis]:
     """Run the protocol's analyses (or those of one outcome) on the consensus extraction.
 
     `multiarm="all"` runs each analysis under every strategy, so they can be compared side by side.
+    An analysis without data is reported as skipped; the others still run.
     """
     analyses = [a for a in review.protocol.analyses if outcome is None or a.outcome == outcome]
     if not analyses:
         raise ReviewkitError(f"the protocol plans no analysis{f' of {outcome}' if outcome else ''}",
                              where=str(review.protocol_path))
     rob = _rob_summary(review)
-    out = []
+    out: list[AnalysisOutput | SkippedAnalysis] = []
     for analysis in analyses:
         studies = load_study_inputs(review, analysis)
+        if not studies:
+            out.append(SkippedAnalysis(analysis, f"no consensus data for {analysis.outcome} yet"))
+            continue
         strategies = STRATEGIES if multiarm == "all" else (multiarm or analysis.multiarm,)
         for strategy in strategies:
-            out.append(run_analysis(studies, analysis, strategy, plot_dir=review.exports if plots else None,
-                                    rob=rob))
+            try:
+                outcome_spec = review.protocol.outcome(analysis.outcome)
+                out.append(run_analysis(studies, analysis, strategy,
+                                        plot_dir=review.exports if plots else None, rob=rob,
+                                        higher_is_better=outcome_spec.higher_is_better if outcome_spec else True))
+            except ReviewkitError as exc:
+                out.append(SkippedAnalysis(analysis, str(exc)))
     return out
 
 
 def load_study_inputs(review: Review, analysis: Analysis) -> list[StudyInput]:
     """The consensus extraction of the analysis's outcome, as pooling input."""
-    from reviewkit.services.extract import consensus_data
+    from reviewkit.services.extract_consensus import consensus_data
 
-    return [_to_input(s) for s in consensus_data(review, analysis.outcome, analysis.timepoint or "")]
-
-
-def _to_input(data: Any) -> StudyInput:
-    """Adapt the extraction service's consensus data to the analysis input."""
-    arms = tuple(
-        ArmInput(label=a.label, n=_num(getattr(a, "n", None)) or _num(getattr(a, "total", None))
-                 or _num(getattr(a, "n_randomised", None)),
-                 events=_num(getattr(a, "events", None)), mean=_num(getattr(a, "mean", None)),
-                 sd=_num(getattr(a, "sd", None)), fields=dict(getattr(a, "fields", {}) or {}))
-        for a in data.arms
-    )
-    return StudyInput(study=data.study, arms=arms, fields=dict(getattr(data, "fields", {}) or {}))
+    binary = analysis.measure in BINARY_MEASURES
+    out = []
+    for study in consensus_data(review, analysis.outcome, analysis.timepoint):
+        arms = tuple(
+            # Dichotomous outcomes are counted out of the arm's total; continuous ones out of the
+            # number analysed. Neither falls back to the number randomised: that would be a guess.
+            ArmInput(label=a.label, n=_num(a.total if binary else a.n), events=_num(a.events),
+                     mean=_num(a.mean), sd=_num(a.sd), fields=dict(a.fields))
+            for a in study.arms
+        )
+        out.append(StudyInput(study=study.study, arms=arms, fields=dict(study.fields)))
+    return out
 
 
 def _num(value: Any) -> float | None:
@@ -249,13 +276,14 @@ def _num(value: Any) -> float | None:
 
 
 def _rob_summary(review: Review) -> dict[str, dict[str, str]] | None:
-    """Consensus RoB judgements per study label, when assessments exist."""
-    try:
-        from reviewkit.services.assess import rob_summary
-    except ImportError:  # the RoB service is optional for analyses
-        return None
-    summary = rob_summary(review)
-    return summary or None
+    """Consensus RoB judgements per study label (for the forest plot's columns), when they exist."""
+    from reviewkit.services.assess import rob_summary
+
+    out: dict[str, dict[str, str]] = {}
+    for row in rob_summary(review):
+        # One column set per study: a study-level tool (RoB 1) or, for RoB 2, the first result assessed.
+        out.setdefault(row.study, {k: v for k, v in row.judgements.items() if v})
+    return out or None
 
 
 #: Columns of the analyses CSV: what a results table in a paper shows.
@@ -264,15 +292,16 @@ RESULT_COLUMNS = ("analysis", "outcome", "timepoint", "multiarm", "measure", "me
                   "Q", "Q_df", "Q_p", "I2", "tau2", "effect_pi_lower", "effect_pi_upper", "plots")
 
 
-def write_results(outputs: list[AnalysisOutput], path: Path) -> int:
+def write_results(outputs: list[AnalysisOutput | SkippedAnalysis], path: Path) -> int:
     """Write analysis results as JSON (everything) or CSV (one row per analysis); returns the count."""
     import csv
     import json
 
-    rows = [o.to_dict() for o in outputs]
     if path.suffix.lower() == ".json":
+        rows = [o.to_dict() for o in outputs]
         path.write_text(json.dumps(rows, indent=2, allow_nan=False), encoding="utf-8")
         return len(rows)
+    rows = [o.to_dict() for o in outputs if isinstance(o, AnalysisOutput)]
     if path.suffix.lower() != ".csv":
         raise ReviewkitError(f"cannot write '{path.suffix}' files", where=str(path), hint="use .json or .csv")
     with path.open("w", newline="", encoding="utf-8") as fh:

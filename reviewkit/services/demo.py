@@ -55,8 +55,8 @@ def build_demo(folder: Path, *, log: Callable[[str], None] = lambda _: None) -> 
     log(f"dedup: {dedup.records_merged} duplicates merged")
     _screen(review, log)
     _name_studies(review)
-    for step in (_assess, _extract):
-        step(review, log)
+    _assess(review, log)
+    _extract(review, log)
     return open_review(folder)
 
 
@@ -115,24 +115,83 @@ def _name_studies(review: Review) -> None:
                 set_report_link(review, "alice", study.id, record_id, True)
 
 
+#: Example RoB 1 judgements for the demo (the published review's own are not in the fixtures):
+#: every domain low but "other bias" unclear where results come from a press release; bob judges
+#: allocation concealment unclear in the phase 2 trial, a disagreement carol settles.
+_ROB1_EXAMPLE = {f"D{i}": "low" for i in range(1, 8)}
+_PRESS_RELEASE = {"BREEZE-AD5", "BREEZE-AD7"}
+
+
 def _assess(review: Review, log: Callable[[str], None]) -> None:
-    """RoB 1 judgements by two assessors and their consensus (when the RoB service is present)."""
-    try:
-        from reviewkit.services import demo_rob
-    except ImportError:
-        return
-    demo_rob.assess_demo(review)
-    log("risk of bias: two assessors and a consensus")
+    """RoB 1 by two assessors and their consensus, through the RoB service."""
+    from reviewkit.services import assess
+
+    for task in assess.studies_to_assess(review, "alice"):
+        for who in ("alice", "bob"):
+            view = assess.start_assessment(review, who, task.study_id)
+            for domain, judgement in _ROB1_EXAMPLE.items():
+                if domain == "D7" and task.label in _PRESS_RELEASE:
+                    judgement = "unclear"
+                if who == "bob" and domain == "D2" and "phase 2" in task.label:
+                    judgement = "unclear"
+                assess.answer(review, who, view.id, domain, judgement,
+                              support="example judgement written for the reviewkit demo")
+            assess.finish(review, who, view.id)
+        settle = {"D2": "low"} if "phase 2" in task.label else None
+        assess.record_consensus(review, "carol", task.study_id, answers=settle)
+    log("risk of bias (RoB 1): two assessors and a consensus")
+
+
+#: fixtures/baricitinib outcome codes → the protocol's outcome names.
+_OUTCOMES = {"iga01": "iga_0_1", "easi50": "easi50", "easi75": "easi75", "itch_nrs4": "itch_nrs4", "teae": "teae"}
+
+
+def _arm_label(arm: str, dose: str) -> str:
+    return "Placebo" if arm == "placebo" else f"Baricitinib {float(dose):g} mg"
 
 
 def _extract(review: Review, log: Callable[[str], None]) -> None:
-    """Arms and week-16 results from fixtures/baricitinib, by two extractors and a consensus."""
-    try:
-        from reviewkit.services import demo_extract
-    except ImportError:
-        return
-    demo_extract.extract_demo(review, FIXTURES / "baricitinib")
-    log("extraction: two extractors and a consensus")
+    """Arms and week-16 results of fixtures/baricitinib by two extractors, and their consensus.
+
+    bob mistypes one count (BREEZE-AD2 placebo IGA events) so the demo has a difference to settle.
+    """
+    from reviewkit.services import extract, extract_consensus
+
+    data = FIXTURES / "baricitinib"
+    with (data / "arms.csv").open(encoding="utf-8") as fh:
+        arms = list(csv.DictReader(fh))
+    with (data / "outcomes.csv").open(encoding="utf-8") as fh:
+        outcomes = [r for r in csv.DictReader(fh) if r["outcome"] in _OUTCOMES]
+    studies = {s.label: s.id for s in list_studies(review)}
+    typo = ("BREEZE-AD2", "placebo", "iga01")
+    for trial in _trials():
+        sid = studies[trial["study"]]
+        tcs = trial["tcs"] == "yes"
+        for who in ("alice", "bob"):
+            extract.set_value(review, who, sid, "trial_name", trial["study"])
+            extract.set_value(review, who, sid, "nct_id", trial["nct_id"])
+            extract.set_value(review, who, sid, "phase", trial["phase"])
+            extract.set_value(review, who, sid, "tcs", "yes" if tcs else "no")
+            for a in (a for a in arms if a["study"] == trial["study"]):
+                label = _arm_label(a["arm"], a["dose_mg"])
+                extract.set_arm(review, who, sid, label, intervention="placebo" if a["arm"] == "placebo" else
+                                "baricitinib", dose="" if a["arm"] == "placebo" else f"{a['dose_mg']} mg",
+                                co_intervention="TCS" if tcs else "", n_randomised=int(a["n_randomised"]),
+                                fields={} if a["arm"] == "placebo" else {"dose_mg": float(a["dose_mg"])})
+            for o in (o for o in outcomes if o["study"] == trial["study"]):
+                label = _arm_label(o["arm"], next(a["dose_mg"] for a in arms
+                                                  if a["study"] == o["study"] and a["arm"] == o["arm"]))
+                events = int(o["events"]) + (1 if who == "bob" and (o["study"], o["arm"], o["outcome"]) == typo else 0)
+                for field, value in (("events", events), ("total", int(o["total"]))):
+                    extract.set_value(review, who, sid, field, str(value), arm=label,
+                                      outcome=_OUTCOMES[o["outcome"]], timepoint="week 16")
+        take = {}
+        if trial["study"] == typo[0]:
+            take = {f"value|Placebo|{_OUTCOMES[typo[2]]}|week 16|events": "alice"}
+        result = extract_consensus.record_consensus(review, "alice", sid, take=take)
+        if result.unresolved:
+            raise ReviewkitError(f"demo consensus left {len(result.unresolved)} differences for {trial['study']}")
+    log("extraction: two extractors, one difference settled, consensus recorded")
 
 
 def record_labels(review: Review) -> dict[int, str]:

@@ -1,0 +1,81 @@
+"""Provides the import prompt: a file path and an optional source name, returned as an ImportRequest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, Static
+
+
+@dataclass(frozen=True)
+class ImportRequest:
+    """A file to import and, when typed, the source to credit it to."""
+
+    path: Path
+    source: str | None
+
+
+def resolve_path(text: str, base: Path) -> Path:
+    """The typed path: as typed (from the working folder), or else inside the review's folder."""
+    path = Path(text).expanduser()
+    if path.is_absolute() or path.exists():
+        return path
+    in_review = base / path
+    return in_review if in_review.exists() else path
+
+
+class ImportFileModal(ModalScreen[ImportRequest | None]):
+    """Asks for an export file's path and a source name; enter imports, escape cancels."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+    DEFAULT_CSS = """
+    ImportFileModal { align: center middle; }
+    ImportFileModal > Vertical { width: 80; height: auto; border: round $accent; padding: 1 2; background: $surface; }
+    ImportFileModal Label { margin-top: 1; }
+    ImportFileModal #import-error { color: $error; height: auto; margin-top: 1; }
+    ImportFileModal #import-hint { color: $text-muted; margin-top: 1; }
+    """
+
+    def __init__(self, base: Path, *, path: str = "", source: str = "") -> None:
+        super().__init__()
+        self._base = base
+        self._path = path
+        self._source = source
+
+    def compose(self) -> ComposeResult:
+        """Two inputs, a line for what is wrong, a hint."""
+        with Vertical():
+            yield Static("[b]Import a file[/b] (RIS, MEDLINE, PubMed XML, BibTeX, CSV, EndNote XML)")
+            yield Label("File path")
+            yield Input(value=self._path, placeholder="exports/embase.ris", id="import-path")
+            yield Label("Source name (empty: what the file says, or PubMed for PubMed formats)")
+            yield Input(value=self._source, placeholder="Embase", id="import-source")
+            yield Static("", id="import-error")
+            yield Static("enter imports · escape cancels", id="import-hint")
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        text = self.query_one("#import-path", Input).value.strip()
+        error = self.query_one("#import-error", Static)
+        if not text:
+            error.update("Type the path of the file to import.")
+            self.query_one("#import-path", Input).focus()
+            return
+        path = resolve_path(text, self._base)
+        if not path.is_file():
+            error.update(f"No such file: {path}")
+            self.query_one("#import-path", Input).focus()
+            return
+        source = self.query_one("#import-source", Input).value.strip() or None
+        self.dismiss(ImportRequest(path, source))
+
+    def action_cancel(self) -> None:
+        """Close without importing."""
+        self.dismiss(None)

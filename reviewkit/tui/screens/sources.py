@@ -1,0 +1,248 @@
+"""Provides the sources screen: each source with its last run; searches and imports run from here with progress."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Label, ProgressBar, Static
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from reviewkit.errors import ReviewkitError
+from reviewkit.services import runs, search
+from reviewkit.services.identify import import_file
+from reviewkit.services.project import Review
+from reviewkit.services.runs import RunView, SourceView
+from reviewkit.tui.modals.import_file import ImportFileModal, ImportRequest
+from reviewkit.tui.widgets.source_tables import RunTable, SourceTable
+
+Progress = Callable[..., None]
+
+
+class _Cancelled(Exception):
+    """Raised from a progress callback to stop a service when its worker was cancelled."""
+
+    def __init__(self) -> None:
+        # The search service stores this text as the failed run's error.
+        super().__init__("cancelled by the user")
+
+
+class _Posted(Message):
+    """A worker's message to its own screen (not bubbling up to the app)."""
+
+    bubble = False
+
+
+class SourcesScreen(Screen[None]):
+    """The review's sources: p searches PubMed, t ClinicalTrials.gov, m imports a file; escape cancels."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("p", "search('pubmed')", "Search PubMed"),
+        Binding("t", "search('ctgov')", "Search ClinicalTrials.gov"),
+        Binding("m", "import_file", "Import a file"),
+        Binding("r", "refresh", "Refresh"),
+        Binding("escape", "back", "Back / cancel"),
+    ]
+
+    class SourcesLoaded(_Posted):
+        """The sources and every run, fresh from the store."""
+
+        def __init__(self, sources: list[SourceView], runs: list[RunView]) -> None:
+            super().__init__()
+            self.sources = sources
+            self.runs = runs
+
+    class JobProgressed(_Posted):
+        """A search or import has `done` records (of `total`, when the service knows it)."""
+
+        def __init__(self, done: int, total: int | None) -> None:
+            super().__init__()
+            self.done = done
+            self.total = total
+
+    class JobFinished(_Posted):
+        """A search or import ended: `text` says what it did, or why it stopped when `failed`."""
+
+        def __init__(self, text: str, *, failed: bool = False, cancelled: bool = False) -> None:
+            super().__init__()
+            self.text = text
+            self.failed = failed
+            self.cancelled = cancelled
+
+    def __init__(self, review: Review, reviewer: str | None = None) -> None:
+        super().__init__()
+        self.review = review
+        self.reviewer = reviewer
+        self._job: Worker[None] | None = None
+        self._job_label = ""
+        self.sources: list[SourceView] = []
+        self.runs: list[RunView] = []
+
+    def compose(self) -> ComposeResult:
+        """The sources, the job in progress, every run."""
+        yield Header()
+        yield Static("", id="sources-status")
+        yield SourceTable(id="source-list")
+        with Horizontal(id="sources-job"):
+            yield Label("", id="sources-job-label")
+            yield ProgressBar(id="sources-progress", show_eta=False)
+        yield Static("[b]Runs[/b], newest first", id="runs-title")
+        yield RunTable(id="run-list")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Load the sources and runs."""
+        self.sub_title = "Sources"
+        self.action_refresh()
+
+    # -- workers: each calls one service and posts a message -----------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="sources-load")
+    def _load(self) -> None:
+        self.post_message(self.SourcesLoaded(runs.source_overview(self.review), runs.source_runs(self.review)))
+
+    def _progress(self) -> Progress:
+        worker = get_current_worker()
+
+        def progress(done: int, total: int | None = None) -> None:
+            # The services have no cancel of their own; raising here ends a search as a failed run
+            # (resumable) and rolls an import back whole.
+            if worker.is_cancelled:
+                raise _Cancelled
+            self.post_message(self.JobProgressed(done, total))
+
+        return progress
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="sources-job")
+    def _search(self, which: str) -> None:
+        service = search.search_pubmed if which == "pubmed" else search.search_ctgov
+        name = search.PUBMED if which == "pubmed" else search.CTGOV
+        try:
+            s = service(self.review, actor=self.reviewer, progress=self._progress())
+        except _Cancelled:
+            self.post_message(self.JobFinished(f"{name} search cancelled: the batches stored so far are kept, "
+                                               f"and the next search resumes it", failed=True, cancelled=True))
+        except ReviewkitError as exc:  # NetworkError, ParseError and a refusal all name what went wrong
+            self.post_message(self.JobFinished(f"{name} search failed: {exc}", failed=True))
+        else:
+            resumed = " (resumed)" if s.resumed else ""
+            notes = "".join(f"\n{note}" for note in s.notes)
+            self.post_message(self.JobFinished(
+                f"{name}{resumed}: {s.count} found, {s.stored} stored, {s.new} new{notes}"))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="sources-job")
+    def _import(self, request: ImportRequest) -> None:
+        try:
+            s = import_file(self.review, request.path, source=request.source, actor=self.reviewer,
+                            progress=self._progress())
+        except _Cancelled:
+            self.post_message(self.JobFinished(f"Import of {request.path.name} cancelled: nothing was stored",
+                                               failed=True, cancelled=True))
+        except ReviewkitError as exc:
+            self.post_message(self.JobFinished(f"Import failed: {exc}", failed=True))
+        else:
+            self.post_message(self.JobFinished(
+                f"Imported {s.records} records from {s.file} ({s.format}) as {s.source}"))
+
+    # -- message handlers ----------------------------------------------------------------------------
+
+    def on_sources_screen_sources_loaded(self, message: SourcesLoaded) -> None:
+        """Show the sources and runs."""
+        self.sources, self.runs = message.sources, message.runs
+        self.query_one("#source-list", SourceTable).show(message.sources)
+        self.query_one("#run-list", RunTable).show(message.runs)
+        self._update_status()
+
+    def on_sources_screen_job_progressed(self, message: JobProgressed) -> None:
+        """Move the progress bar and say how far the job is."""
+        self.query_one("#sources-progress", ProgressBar).update(total=message.total, progress=message.done)
+        of = f" of {message.total}" if message.total is not None else ""
+        self.query_one("#sources-job-label", Label).update(f"{self._job_label}: {message.done}{of} records")
+
+    def on_sources_screen_job_finished(self, message: JobFinished) -> None:
+        """Say what the job did (or why it stopped) and show the runs as they are now."""
+        self._end_job()
+        if message.cancelled:
+            self.notify(message.text, severity="warning")
+        elif message.failed:
+            self.notify(message.text, severity="error", timeout=15)
+        else:
+            self.notify(message.text)
+        self.action_refresh()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """An unexpected error in a worker is shown as a message, not a traceback."""
+        if event.state != WorkerState.ERROR:
+            return
+        if event.worker.group == "sources-job":
+            self._end_job()
+            self.action_refresh()
+        self.notify(f"{event.worker.name}: {event.worker.error}", severity="error", timeout=15)
+
+    # -- helpers -------------------------------------------------------------------------------------
+
+    def _start_job(self, label: str) -> bool:
+        if self._job is not None:
+            self.notify(f"{self._job_label} is running; escape cancels it", severity="warning")
+            return False
+        self._job_label = label
+        self.query_one("#sources-job", Horizontal).add_class("running")
+        self.query_one("#sources-job-label", Label).update(f"{label}…")
+        self.query_one("#sources-progress", ProgressBar).update(total=None, progress=0)
+        self._update_status()
+        return True
+
+    def _end_job(self) -> None:
+        self._job = None
+        self.query_one("#sources-job", Horizontal).remove_class("running")
+        self._update_status()
+
+    def _update_status(self) -> None:
+        job = f" · {self._job_label} running (escape cancels)" if self._job is not None else ""
+        searched = sum(1 for s in self.sources if s.last is not None)
+        self.query_one("#sources-status", Static).update(
+            f"{len(self.sources)} sources, {searched} with runs · {len(self.runs)} runs{job}")
+
+    # -- actions -------------------------------------------------------------------------------------
+
+    def action_refresh(self) -> None:
+        """Reload the sources and runs."""
+        self._load()
+
+    def action_search(self, which: str) -> None:
+        """Run (or resume) the protocol's PubMed or ClinicalTrials.gov search in a worker."""
+        spec = self.review.protocol.sources.pubmed if which == "pubmed" else self.review.protocol.sources.ctgov
+        name = search.PUBMED if which == "pubmed" else search.CTGOV
+        if spec is None:
+            self.notify(f"{self.review.protocol_path}: the protocol has no {name} search", severity="error")
+            return
+        if self._start_job(f"Searching {name}"):
+            self._job = self._search(which)
+            self._update_status()
+
+    def action_import_file(self) -> None:
+        """Ask for a file (and a source name), then import it in a worker."""
+        if self._job is not None:
+            self.notify(f"{self._job_label} is running; escape cancels it", severity="warning")
+            return
+
+        def asked(request: ImportRequest | None) -> None:
+            if request is not None and self._start_job(f"Importing {request.path.name}"):
+                self._job = self._import(request)
+                self._update_status()
+
+        self.app.push_screen(ImportFileModal(self.review.folder), asked)
+
+    def action_back(self) -> None:
+        """Cancel the running search or import; otherwise (or pressed again) back to the dashboard."""
+        if self._job is not None and not self._job.is_cancelled:
+            self._job.cancel()
+            self.query_one("#sources-job-label", Label).update(f"{self._job_label}: cancelling…")
+            return
+        self.dismiss(None)

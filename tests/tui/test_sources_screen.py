@@ -1,0 +1,240 @@
+"""Pilot tests for the sources screen: sources and runs listed, imports through the modal, searches with progress."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from datetime import date
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+from textual.message import Message
+from textual.notifications import Notify
+from textual.pilot import Pilot
+from textual.widgets import Input, Static
+from werkzeug import Request, Response
+
+from reviewkit.services.project import Review
+from reviewkit.services.runs import source_runs
+from reviewkit.services.search import CTGOV_URL_ENV, PUBMED_URL_ENV
+from reviewkit.services.status import review_status
+from reviewkit.tui.app import ReviewkitApp, make_app
+from reviewkit.tui.modals.import_file import ImportFileModal
+from reviewkit.tui.screens.sources import SourcesScreen
+from reviewkit.tui.widgets.source_tables import RunTable, SourceTable
+from tests.conftest import FIXTURES
+from tests.factories import add_records
+from tests.services.test_search import _ctgov_pages
+from tests.sources.conftest import FakePubMed
+
+SIZE = (160, 45)
+
+
+async def settle(pilot: Pilot[None]) -> None:
+    """Let workers finish and their messages land."""
+    for _ in range(3):
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def shown(app: ReviewkitApp) -> SourcesScreen:
+    """The sources screen on top."""
+    assert isinstance(app.screen, SourcesScreen)
+    return app.screen
+
+
+def source_row(app: ReviewkitApp, name: str) -> list[str]:
+    """A source's row as text: name, kind, query or file, last run, status, found, stored, new, identified."""
+    return [str(cell) for cell in shown(app).query_one("#source-list", SourceTable).get_row(name)]
+
+
+def progressed(seen: list[Message]) -> list[SourcesScreen.JobProgressed]:
+    """The progress messages, each once (the test hook can see one message more than once)."""
+    return list({id(m): m for m in seen if isinstance(m, SourcesScreen.JobProgressed)}.values())
+
+
+def notices(seen: list[Message], severity: str) -> list[str]:
+    """The notifications shown with a severity."""
+    return [m.notification.message for m in seen if isinstance(m, Notify) and m.notification.severity == severity]
+
+
+async def open_sources(pilot: Pilot[None], app: ReviewkitApp) -> SourcesScreen:
+    """Open the screen from the dashboard's key and wait for the listing."""
+    await settle(pilot)
+    await pilot.press("i")
+    await settle(pilot)
+    return shown(app)
+
+
+async def import_through_modal(pilot: Pilot[None], app: ReviewkitApp, path: str, source: str = "") -> None:
+    """Press m, fill in the modal, press enter, wait for the import."""
+    await pilot.press("m")
+    await pilot.pause()
+    modal = app.screen
+    assert isinstance(modal, ImportFileModal)
+    modal.query_one("#import-path", Input).value = path
+    modal.query_one("#import-source", Input).value = source
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def test_sources_and_runs_listed(review: Review) -> None:
+    """The protocol's searches show as never run; an import shows its source, file, last run and counts."""
+    add_records(review, 3, source="Embase")
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_sources(pilot, app)
+        pubmed = source_row(app, "PubMed")
+        assert pubmed[1] == "search" and "atopic dermatitis" in pubmed[2] and pubmed[4] == "never run"
+        embase = source_row(app, "Embase")
+        assert embase[1:3] == ["import", "test.ris"] and embase[4] == "complete" and embase[8] == "3"
+        runs = screen.query_one("#run-list", RunTable)
+        assert runs.row_count == 1 and str(runs.get_row_at(0)[2]) == "Embase"
+        assert "1 runs" in str(screen.query_one("#sources-status", Static).render())
+
+
+async def test_import_through_modal_shows_new_count(review: Review) -> None:
+    """m opens the modal; the file is imported in a worker and the source's new count is listed."""
+    seen: list[Message] = []
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
+        screen = await open_sources(pilot, app)
+        await import_through_modal(pilot, app, str(FIXTURES / "references" / "rispy" / "example_full.ris"), "Embase")
+        assert shown(app) is screen
+        embase = source_row(app, "Embase")
+        assert embase[2] == "example_full.ris" and embase[4] == "complete" and embase[6:] == ["2", "2", "2"]
+        assert any("Imported 2 records from example_full.ris (ris) as Embase" in n for n in notices(seen, "information"))
+        assert progressed(seen)
+        (run,) = source_runs(review)
+        assert (run.source, run.started_by, run.record_count) == ("Embase", "alice", 2)
+        await import_through_modal(pilot, app, str(FIXTURES / "entrez" / "pubmed1.xml"))
+        assert source_row(app, "PubMed")[8] == "2"  # a PubMed XML file is credited to PubMed
+        assert review_status(review).identified == 4
+
+
+async def test_failing_import_names_file_and_line(review: Review, tmp_path: Path) -> None:
+    """A malformed file is refused with the file and line in an error notice; nothing is stored."""
+    bad = tmp_path / "bad.ris"
+    bad.write_text("TY  - JOUR\nTI  - A\nER  - \n\nTY  - JOUR\nTI  - truncated\n")
+    seen: list[Message] = []
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
+        await open_sources(pilot, app)
+        await pilot.press("m")
+        await pilot.pause()
+        await pilot.press("enter")  # no path typed: the modal says so and stays
+        assert isinstance(app.screen, ImportFileModal)
+        assert "Type the path" in str(app.screen.query_one("#import-error", Static).render())
+        await pilot.press("escape")
+        await pilot.pause()
+        await import_through_modal(pilot, app, str(bad))
+        (error,) = notices(seen, "error")
+        assert f"{bad}, line 6" in error and "not closed with ER" in error
+        assert "Traceback" not in error
+        assert source_runs(review) == [] and review_status(review).records == 0
+        assert shown(app).query_one("#run-list", RunTable).row_count == 0
+
+
+async def test_pubmed_search_runs_with_progress(review: Review, httpserver: HTTPServer,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """p runs the protocol's PubMed search against the configured server, batch by batch, with progress."""
+    fake = FakePubMed(1_200, date(2019, 1, 1), date(2020, 12, 31))
+    httpserver.expect_request("/esearch.fcgi").respond_with_handler(fake.esearch)
+    httpserver.expect_request("/efetch.fcgi").respond_with_handler(fake.efetch)
+    monkeypatch.setenv(PUBMED_URL_ENV, httpserver.url_for("/"))
+    monkeypatch.setenv("NCBI_EMAIL", "dev@example.org")
+    seen: list[Message] = []
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
+        await open_sources(pilot, app)
+        await pilot.press("p")
+        await settle(pilot)
+        steps = [(m.done, m.total) for m in progressed(seen)]
+        assert steps == [(500, 1_200), (1_000, 1_200), (1_200, 1_200)]
+        assert any("PubMed: 1200 found, 1200 stored, 1200 new" in n for n in notices(seen, "information"))
+        pubmed = source_row(app, "PubMed")
+        assert pubmed[4] == "complete" and pubmed[5:] == ["1200", "1200", "1200", "1200"]
+    assert fake.esearches  # the local server answered, not the internet
+
+
+async def test_escape_cancels_search_and_p_resumes_it(review: Review, httpserver: HTTPServer,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Escape during a search stops it after the batch in flight (a failed, resumable run); p resumes it."""
+    fake = FakePubMed(1_200, date(2019, 1, 1), date(2020, 12, 31))
+    entered, release = threading.Event(), threading.Event()
+
+    def held(request: Request) -> Response:
+        entered.set()
+        release.wait(10)
+        return fake.efetch(request)
+
+    httpserver.expect_request("/esearch.fcgi").respond_with_handler(fake.esearch)
+    httpserver.expect_request("/efetch.fcgi").respond_with_handler(held)
+    monkeypatch.setenv(PUBMED_URL_ENV, httpserver.url_for("/"))
+    monkeypatch.setenv("NCBI_EMAIL", "dev@example.org")
+    seen: list[Message] = []
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
+        screen = await open_sources(pilot, app)
+        finished = threading.Event()
+        post = screen.post_message
+
+        def posting(message: Message) -> bool:
+            # A cancelled thread worker runs on to its next progress check; this tells when it has stopped.
+            done = post(message)
+            if isinstance(message, SourcesScreen.JobFinished):
+                finished.set()
+            return done
+
+        monkeypatch.setattr(screen, "post_message", posting)
+        await pilot.press("p")
+        assert await asyncio.to_thread(entered.wait, 10)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert shown(app) is screen  # the first escape cancels; it does not leave
+        release.set()
+        assert await asyncio.to_thread(finished.wait, 10)
+        await settle(pilot)
+        assert any("cancelled" in n for n in notices(seen, "warning"))
+        (run,) = source_runs(review)
+        assert (run.status, run.record_count, run.error) == ("failed", 500, "cancelled by the user")
+        assert source_row(app, "PubMed")[4] == "failed"
+        await pilot.press("p")
+        await settle(pilot)
+        assert any("PubMed (resumed): 1200 found, 1200 stored" in n for n in notices(seen, "information"))
+        assert source_row(app, "PubMed")[4] == "complete"
+
+
+async def test_search_failure_is_an_error_notice(review: Review, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a contact e-mail the PubMed search is refused with the fix in an error notice."""
+    monkeypatch.delenv("NCBI_EMAIL", raising=False)
+    monkeypatch.setenv(PUBMED_URL_ENV, "http://127.0.0.1:9/")  # never reached
+    seen: list[Message] = []
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
+        await open_sources(pilot, app)
+        await pilot.press("p")
+        await settle(pilot)
+        (error,) = notices(seen, "error")
+        assert "PubMed search failed" in error and "e-mail" in error
+        assert shown(app)._job is None
+
+
+async def test_ctgov_search_runs_with_progress(review: Review, httpserver: HTTPServer,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """t runs the ClinicalTrials.gov search page by page against the configured server."""
+    _ctgov_pages(httpserver)
+    monkeypatch.setenv(CTGOV_URL_ENV, httpserver.url_for("/api/v2"))
+    seen: list[Message] = []
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
+        await open_sources(pilot, app)
+        await pilot.press("t")
+        await settle(pilot)
+        assert progressed(seen)
+        (run,) = source_runs(review)
+        assert run.status == "complete" and run.new_record_count > 0
+        row = source_row(app, "ClinicalTrials.gov")
+        assert row[4] == "complete" and row[8] == str(run.new_record_count)
