@@ -21,6 +21,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _dedup_data import SETS, LabelledSet, available, load_set, synthetic  # noqa: E402
 
 from reviewkit.domain.dedup import DedupResult, explain, find_duplicates  # noqa: E402
+from reviewkit.domain.dedup_features import prepare  # noqa: E402
+from reviewkit.domain.dedup_score import protecting_rule  # noqa: E402
 
 PUBLISHED = [
     ("ASySD (Hair 2023)", "sensitivity 0.95-0.99, specificity > 0.99"),
@@ -68,7 +70,12 @@ def evaluate(data: LabelledSet, result: DedupResult) -> dict[str, float]:
     after = _pairs(_closure(len(data.records), [(g.primary, m) for g in result.groups for m in g.members] + accepted))
     missed = truth - predicted
     reasons = Counter(str(explain(data.records[a], data.records[b])["reason"]) or "grouping" for a, b in missed)
-    blocked = sum(v for k, v in reasons.items() if k.startswith("rule:"))
+    # Rule-protected: true pairs a do-not-merge rule of the domain keeps apart (the answer key groups
+    # some errata, replies and abstracts with their article, which the product rules forbid).
+    # Recall over the other true pairs says where the matcher itself falls short.
+    prepared = {i: prepare(data.records[i]) for pair in truth for i in pair}
+    protected = {(a, b) for a, b in truth if protecting_rule(prepared[a], prepared[b])}
+    open_truth = truth - protected
     n = len(data.records)
     return {
         "records": n,
@@ -80,8 +87,8 @@ def evaluate(data: LabelledSet, result: DedupResult) -> dict[str, float]:
         "uncertain_pct": 100.0 * len(result.uncertain_pairs) / n,
         "recall_after_review": len(truth & after) / len(truth) if truth else 1.0,
         "precision_after_review": len(truth & after) / len(after) if after else 1.0,
-        "rule_blocked_true_pairs": blocked,
-        "recall_without_rule_pairs": tp / (len(truth) - blocked) if len(truth) > blocked else 1.0,
+        "rule_protected_pairs": len(protected),
+        "recall_excl_protected": len(open_truth & predicted) / len(open_truth) if open_truth else 1.0,
         "missed_reasons": dict(reasons.most_common(4)),
     }
 
@@ -89,12 +96,12 @@ def evaluate(data: LabelledSet, result: DedupResult) -> dict[str, float]:
 def _row(name: str, m: dict[str, float], seconds: float) -> str:
     return (f"{name:<20} {m['records']:>7} {m['true_pairs']:>6} {m['precision']:>7.4f} {m['recall']:>7.4f} "
             f"{m['false_pairs']:>4} {m['uncertain']:>5} {m['uncertain_pct']:>5.2f}% "
-            f"{m['recall_after_review']:>7.4f} {m['rule_blocked_true_pairs']:>4} {m['recall_without_rule_pairs']:>7.4f} "
+            f"{m['recall_after_review']:>7.4f} {m['rule_protected_pairs']:>5} {m['recall_excl_protected']:>8.4f} "
             f"{seconds:>6.2f}s")
 
 
 HEADER = (f"{'set':<20} {'records':>7} {'pairs':>6} {'prec':>7} {'recall':>7} {'FP':>4} {'band':>5} {'band%':>6} "
-          f"{'rec+rev':>7} {'rule':>4} {'rec-rule':>7} {'time':>7}")
+          f"{'rec+rev':>7} {'prot':>5} {'rec-prot':>8} {'time':>7}")
 
 
 def accuracy() -> None:
@@ -111,9 +118,10 @@ def accuracy() -> None:
         missed.append(f"  {name}: {metrics['missed_reasons']}")
     print("settings:", find_duplicates([]).settings)
     print("pairs = true pairs; FP = false pairs merged; band = uncertain pairs for a human (and % of records);")
-    print("rec+rev = recall once a human accepts the true pairs in the band; rule = true pairs a do-not-merge")
-    print("rule keeps apart (the ground truth groups some errata, replies, abstracts with the article);")
-    print("rec-rule = recall over the true pairs no rule forbids. Why true pairs were not merged automatically:")
+    print("rec+rev = recall once a human accepts the true pairs in the band; prot = rule-protected true pairs,")
+    print("those a do-not-merge rule keeps apart (the ground truth groups some errata, replies, abstracts with")
+    print("the article); rec-prot = recall excl. rule-protected pairs (over the true pairs no rule forbids).")
+    print("Why true pairs were not merged automatically:")
     print("\n".join(missed))
     print("Published bars:")
     for tool, figures in PUBLISHED:
@@ -122,11 +130,14 @@ def accuracy() -> None:
 
 def _one_size(size: int) -> dict[str, float]:
     data = synthetic(size)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     result = find_duplicates(data.records)
     seconds = time.perf_counter() - start
+    # CPU time (all threads) as well: on a shared machine wall time mostly measures the neighbours.
+    cpu = time.process_time() - cpu_start
     metrics = evaluate(data, result)
     metrics["seconds"] = seconds
+    metrics["cpu_seconds"] = cpu
     metrics["candidates"] = result.n_candidates
     metrics["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return metrics
@@ -135,12 +146,14 @@ def _one_size(size: int) -> dict[str, float]:
 def speed(sizes: Sequence[int]) -> None:
     print("\nSpeed on synthetic sets (real records + distinct variants + realistic duplicates); each size in a"
           " fresh process, maxrss includes building the set")
-    print(f"{'size':>7} {'time':>8} {'per 10k':>8} {'maxrss':>9} {'cands':>9} {'prec':>7} {'recall':>7} {'band':>6}")
+    print(f"{'size':>7} {'time':>8} {'cpu':>8} {'per 10k':>8} {'maxrss':>9} {'cands':>9} {'prec':>7} {'recall':>7} "
+          f"{'band':>6}")
     for size in sizes:
         out = subprocess.run([sys.executable, __file__, "--one-size", str(size)], capture_output=True, text=True,
                              check=True)
         m = json.loads(out.stdout.strip().splitlines()[-1])
-        print(f"{size:>7} {m['seconds']:>7.2f}s {m['seconds'] * 10000 / size:>7.2f}s {m['maxrss_mb']:>7.0f}MB "
+        print(f"{size:>7} {m['seconds']:>7.2f}s {m['cpu_seconds']:>7.2f}s {m['seconds'] * 10000 / size:>7.2f}s "
+              f"{m['maxrss_mb']:>7.0f}MB "
               f"{m['candidates']:>9} {m['precision']:>7.4f} {m['recall']:>7.4f} {m['uncertain']:>6}")
 
 

@@ -38,6 +38,8 @@ class Prepared:
     year: int | None
     journal: tuple[str, ...]
     volume: str
+    #: The issue's first number ("" when none): only to spot volume/issue/pages shifted one field.
+    issue: str
     pages: str
     first_page: str
     last_page: str
@@ -68,6 +70,7 @@ def prepare(record: Record) -> Prepared:
         year=record.year,
         journal=journal_tokens(record.journal or record.journal_abbrev),
         volume=volume_match.group(0).lstrip("0") if volume_match else "",
+        issue=_issue_number(record.issue),
         pages=pages,
         first_page=pages.split("-", 1)[0],
         last_page=pages.split("-", 1)[-1],
@@ -76,6 +79,12 @@ def prepare(record: Record) -> Prepared:
         pmcid=normalise_pmcid(record.pmcid) or "",
         nct_ids=record.nct_ids if record.kind == "registry" else (),
     )
+
+
+def _issue_number(issue: str | None) -> str:
+    """The issue as a bare number ("9" from "9" or "09"); "" for none or a supplement ("Suppl. 1")."""
+    text = (issue or "").strip()
+    return text.lstrip("0") if text.isdigit() else ""
 
 
 def _codes(keys: Sequence[str]) -> np.ndarray:

@@ -8,8 +8,11 @@ garbled author list), volume 0.10, pages 0.05, journal 0.03 (and 0.10 more when 
 pages or volume both differ), DOI 0.10, PMID 0.50, a year more than one apart 0.25. A missing field
 neither helps nor hurts. A shared DOI, PMID, PMCID (or NCT number between registry records) lifts
 the score to at least 0.99 unless the titles are under 0.6 alike (one DOI for a whole supplement).
-The same year, volume, page range and authors (a citation match) lift it to at least 0.96 when the
-titles are at least 0.5 alike: a translated or reworded title of one article.
+The same year, volume, page range and authors (a citation match; the same journal standing in for
+the authors when one record has none) lift it to at least 0.96 when the titles are at least 0.5
+alike: a translated or reworded title of one article. A record whose volume, issue and pages were
+shifted one field along by its export ("26(9):1746" read as issue 26, pages 9) counts as the same
+volume with unknown pages.
 
 Gates. A pair at or above the automatic threshold merges only if no do-not-merge rule applies
 (dedup_rules.py) and, unless an identifier matches: at least one of authors/journal/volume/pages
@@ -85,7 +88,15 @@ def pages_agree(a: Prepared, b: Prepared) -> bool | None:
         return False if {a.first_page[0], b.first_page[0]} & {"S", "A"} else None
     if a.first_page == b.first_page:
         return True
-    return a.last_page != a.first_page and a.last_page == b.last_page
+    # Either way round: "569" and "567-569" agree whichever record comes first (one source keeps only
+    # the end page); the verdict must not depend on the order of the records.
+    return a.last_page == b.last_page
+
+
+def _fields_shifted(a: Prepared, b: Prepared) -> bool:
+    """Whether `a` carries `b`'s volume as its issue and `b`'s issue as its pages, with no volume of its own."""
+    return (not a.volume and bool(a.issue) and a.issue == b.volume and bool(b.issue)
+            and a.pages == b.issue)
 
 
 def field_similarities(a: Prepared, b: Prepared, title: float) -> dict[str, float]:
@@ -107,9 +118,14 @@ def field_similarities(a: Prepared, b: Prepared, title: float) -> dict[str, floa
     journal = journals_match(a.journal, b.journal)
     if journal is not None:
         fields["journal"] = 1.0 if journal else 0.0
-    if a.volume and b.volume:
+    shifted = _fields_shifted(a, b) or _fields_shifted(b, a)
+    if shifted:
+        # One export moved "26(9):1746" one field along (volume empty, issue 26, pages 9): the volume
+        # agrees and the pages are unknown.
+        fields["volume"] = 1.0
+    elif a.volume and b.volume:
         fields["volume"] = 1.0 if a.volume == b.volume else 0.0
-    pages = pages_agree(a, b)
+    pages = None if shifted else pages_agree(a, b)
     if pages is not None:
         fields["pages"] = 1.0 if pages else 0.0
     for name in ("doi", "pmid", "pmcid"):
@@ -195,15 +211,27 @@ def score_pair(a: Prepared, b: Prepared, title_ratio: float | None = None, auto_
     return PairScore(round(score, 4), fields, reason, auto_ok=not reason)
 
 
+def protecting_rule(a: Prepared, b: Prepared) -> str | None:
+    """The do-not-merge rule that keeps two records apart (erratum, reply, part, protocol, abstract), or None.
+
+    The same check score_pair makes, for reports that ask how many true pairs the rules hold apart.
+    """
+    fields = field_similarities(a, b, title_score(a, b))
+    return do_not_merge(a.flags, b.flags, venue_agrees=_venue_agrees(fields))
+
+
 def _citation_match(a: Prepared, b: Prepared, fields: dict[str, float]) -> bool:
     """Same year, volume, page range and authors: one article, even under a translated or reworded title.
 
-    Single pages are left out: several abstracts or letters share one page.
+    Single pages are left out: several abstracts or letters share one page. When one record has no
+    authors (an old Ovid or CAB record), the same journal stands in for them: one journal's volume
+    holds one article on a given page range.
     """
+    who = fields["authors"] >= 0.8 if "authors" in fields else fields.get("journal") == 1.0
     return (
         fields.get("year") == 1.0 and fields.get("volume") == 1.0 and a.pages == b.pages
         and a.first_page != a.last_page
-        and fields.get("authors", 0.0) >= 0.8 and fields.get("title", 0.0) >= CITATION_TITLE_FLOOR
+        and who and fields.get("title", 0.0) >= CITATION_TITLE_FLOOR
     )
 
 

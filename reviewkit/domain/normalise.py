@@ -41,9 +41,29 @@ _ERRATUM_RE = re.compile(
     # Web of Science names an erratum by the article's title and "(vol 142, pg 310, 2003)".
     r"|\(vol\.? \d+,? pg\.? \d+"
 )
+# Embase names an erratum by the article's title and a citation of the article, with or without an
+# "Erratum:" prefix: "... syndrome (New England Journal of Medicine (2009) 360 (542-544))", or
+# "(The Journal of Pediatrics (March 2003) 142:3 (310-312))". Only a corrected article is cited so.
+_EMBASE_ERRATUM_CITATION_RE = re.compile(
+    r"\s*\((?=[^()]*[a-z])[^()]*\((?:[a-z]+\.?,?\s+)?(?:\d{1,2},?\s+)?\d{4}\)\s*\d+(?:\s*:\s*\d+)?\s*"
+    r"\(\s*[a-z]?\d+(?:\s*[-\u2013]\s*[a-z]?\d+)?\s*\)\s*\)\s*$",
+    re.IGNORECASE,
+)
+# Citation notes of an erratum, dropped from its matching text so that the Embase and the Web of
+# Science copies of one erratum compare by the article's title: the prefix, "(vol 142, pg 310, 2003)",
+# the Embase citation, and an Embase citation the export cut short ("(The Journal of Pediatrics (M").
+_ERRATUM_PREFIX_RE = re.compile(
+    r"^\W*(?:erratum|errata|corrigend(?:um|a)|corrections?)\s*(?:to\b)?\s*(?:[:.\-\u2013]|$)\s*", re.IGNORECASE
+)
+_WOS_ERRATUM_CITATION_RE = re.compile(r"\s*\(vol\.? \d+,? pg\.? \d+[^()]*\)?\s*$", re.IGNORECASE)
+_CUT_CITATION_RE = re.compile(r"\s*\([^()]*\([^()]*$")
 # MEDLINE notes a later erratum on the article itself: "... syndrome.[Erratum appears in ...]"; that
-# record is the article, not the erratum, so the note is dropped before matching.
-_ERRATUM_NOTE_RE = re.compile(r"\s*\[(?:erratum|comment|retraction|corrected)[^\]]*\]?\s*$", re.IGNORECASE)
+# record is the article, not the erratum, so the note is dropped before matching. The note may hold
+# brackets of its own ("Note: Niauif, P [added]]") and be followed by a second note cut short
+# (".[Erratum"), so everything from the first note on is dropped.
+_ERRATUM_NOTE_RE = re.compile(
+    r"\s*\.?\s*\[(?:erratum|comment|retraction|corrected)\b.*$", re.IGNORECASE | re.DOTALL
+)
 _COMMENT_RE = re.compile(
     r"^\W*(?:comments? on|commentary on|comment\s*:|reply|in reply|response to|authors?'? reply|re\s*:"
     r"|letter to the editor)"
@@ -91,7 +111,10 @@ def title_info(title: str | None) -> TitleInfo:
         return TitleInfo("")
     raw = html.unescape(title).strip() if "&" in title else title.strip()
     raw = _ORIGINAL_RE.sub("", raw)
-    raw = _ERRATUM_NOTE_RE.sub("", raw)
+    note = _ERRATUM_NOTE_RE.search(raw)
+    if note and note.start() > 0:
+        # A title that is wholly a bracketed note ("[Comment on ...]") is kept.
+        raw = raw[: note.start()]
     raw = _TRAILING_MARKER_RE.sub("", raw).strip()
     translated = False
     # Strip trailing notes one by one, but keep a title that is wholly bracketed (a translation).
@@ -110,11 +133,22 @@ def title_info(title: str | None) -> TitleInfo:
     if match:
         token = match.group(1)
         part = _NUMBER_WORDS.get(token) or _ROMAN.get(token) or token.lstrip("0")
+    erratum = bool(_ERRATUM_RE.search(lowered)) or (
+        # The cheap test first: the Embase citation is a title's last thing and ends in "))".
+        lowered.rstrip().endswith("))") and bool(_EMBASE_ERRATUM_CITATION_RE.search(lowered))
+    )
+    if erratum:
+        # Match an erratum by the corrected article's title: the do-not-merge rule keeps it apart from
+        # the article, and its copies from two databases then look alike.
+        bare = _ERRATUM_PREFIX_RE.sub("", raw)
+        for citation in (_WOS_ERRATUM_CITATION_RE, _EMBASE_ERRATUM_CITATION_RE, _CUT_CITATION_RE):
+            bare = citation.sub("", bare)
+        raw = bare if fold(bare) else raw
     text = fold(raw)
     return TitleInfo(
         text=text,
         translated=translated,
-        erratum=bool(_ERRATUM_RE.search(lowered)),
+        erratum=erratum,
         comment=bool(_COMMENT_RE.search(lowered)),
         protocol=bool(_PROTOCOL_RE.search(text)),
         part=part,
@@ -206,6 +240,8 @@ _JOURNAL_STOPWORDS = frozenset(
 # "[Electronic Resource]", "(Stuttgart, Germany)", "(Print)", and a parenthesis the export cut short.
 _JOURNAL_NOTE_RE = re.compile(r"\[[^\]]*\]|\([^)]*\)|\([^)]*$")
 _JOURNAL_CONFERENCE_RE = re.compile(r"[.:,]?\s*(?:conference|congress|meeting)\b.*$", re.IGNORECASE | re.DOTALL)
+# An ordinal or a year opening the text before "Congress"/"Meeting": the name of an event.
+_EVENT_HEAD_RE = re.compile(r"^\W*(?:the\s+)?\d")
 
 
 def journal_tokens(journal: str | None) -> tuple[str, ...]:
@@ -214,7 +250,14 @@ def journal_tokens(journal: str | None) -> tuple[str, ...]:
         return ()
     # Alternate names after "=" (a transliteration, then the English name) are dropped: the first one names it.
     # Embase names a conference after the journal: "Diabetes. Conference: 70th Scientific Sessions".
-    journal = _JOURNAL_CONFERENCE_RE.sub("", journal.split("=", 1)[0])
+    journal = journal.split("=", 1)[0]
+    conference = _JOURNAL_CONFERENCE_RE.search(journal)
+    if conference:
+        journal = journal[: conference.start()]
+        # "23rd Congress of the International Society on Thrombosis ...", "54th ASH Annual Meeting": the
+        # field names the meeting, not the journal its abstracts appeared in, so the journal is unknown.
+        if _EVENT_HEAD_RE.match(journal):
+            return ()
     journal = _JOURNAL_NOTE_RE.sub(" ", journal)
     # "Medical science monitor : international medical journal ...": the subtitle is not always exported.
     head, sep, _ = journal.partition(" : ")
@@ -222,7 +265,12 @@ def journal_tokens(journal: str | None) -> tuple[str, ...]:
         journal = head
     # "Langenbeck's Archives" vs "Langenbecks Arch": the possessive is one word.
     text = fold(journal.replace("'s ", "s ").replace("\u2019s ", "s "))
-    return tuple(t for t in text.split() if t not in _JOURNAL_STOPWORDS)
+    tokens = tuple(t for t in text.split() if t not in _JOURNAL_STOPWORDS)
+    # "Atherosclerosis Supplements", "European Respiratory Journal. Supplement": one source names the
+    # supplement series that prints a journal's meeting abstracts, another the journal itself.
+    if len(tokens) > 1 and tokens[-1].startswith("suppl"):
+        tokens = tokens[:-1]
+    return tokens
 
 
 def journals_match(a: tuple[str, ...], b: tuple[str, ...]) -> bool | None:

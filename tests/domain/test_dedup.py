@@ -131,3 +131,27 @@ def test_thresholds_must_be_ordered() -> None:
     """A review threshold above the automatic one is a programming error."""
     with pytest.raises(ValueError, match="review_threshold"):
         find_duplicates([BASE], auto_threshold=0.8, review_threshold=0.9)
+
+
+def test_volume_issue_pages_shifted_one_field_still_merge() -> None:
+    """An export that moved "183(2):242" one field along (issue 183, pages 2, no volume) still merges."""
+    shifted = variant(volume="", issue="183", pages="2")
+    verdict = explain(BASE, shifted)
+    assert verdict["fields"]["volume"] == 1.0 and "pages" not in verdict["fields"]
+    assert _grouped(find_duplicates([BASE, shifted]), 0, 1)
+
+
+def test_reworded_title_without_authors_merges_on_journal_volume_and_pages() -> None:
+    """A reworded translation without authors merges on the same journal, year, volume and page range."""
+    reworded = variant(title="Baricitinib for moderate and severe atopic eczema: results of two phase 3 trials",
+                       authors=())
+    assert explain(BASE, reworded)["auto"]
+    assert not explain(BASE, replace(reworded, journal="Dermatology"))["auto"]
+
+
+def test_end_page_alone_agrees_with_the_range_either_way_round() -> None:
+    """"255" and "242-255" agree whichever record comes first: the verdict does not depend on input order."""
+    end_only = variant(pages="255")
+    assert explain(BASE, end_only)["fields"]["pages"] == 1.0
+    assert explain(end_only, BASE)["fields"]["pages"] == 1.0
+    assert _grouped(find_duplicates([end_only, BASE]), 0, 1)

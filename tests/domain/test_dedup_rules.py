@@ -100,3 +100,13 @@ def test_registrations_with_different_nct_numbers_never_match() -> None:
     ]
     result = find_duplicates(records)
     assert result.groups == [] and result.uncertain_pairs == []
+
+
+def test_two_exports_of_one_erratum_merge_but_not_with_the_article() -> None:
+    """The Embase and Web of Science copies of one erratum merge; neither joins the corrected article."""
+    article = replace(BASE, pages="542-544", volume="360", issue="5")
+    embase = variant(article, title=BASE.title + " (British Journal of Dermatology (2020) 183 (242-255))",
+                     pages="2487", issue="23")
+    wos = variant(article, title=BASE.title + " (vol 183, pg 242, 2020)", pages="2487-2487", issue="23")
+    result = find_duplicates([article, embase, wos])
+    assert [g.members for g in result.groups] == [(1, 2)]

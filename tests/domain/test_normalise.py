@@ -123,3 +123,42 @@ def test_article_titles_that_merely_start_like_notices_are_not_flagged() -> None
     assert not title_info("Comments from patients on eczema care").comment
     assert not title_info("A treatment protocol of Essen University Hospital").protocol
     assert title_info("Re: Effect of baricitinib").comment
+
+
+def test_medline_erratum_notes_with_inner_brackets_are_dropped() -> None:
+    """A MEDLINE "[Erratum appears in ... [added]].[Erratum" note, nested and cut short, is dropped whole."""
+    noted = title_info("Anti-factor H autoantibodies in a fifth transplant recipient.[Erratum appears in"
+                       " Am J Transplant. 2009 Sep;9(9):2205 Note: Niauif, P [added]].[Erratum")
+    assert noted.text == "anti factor h autoantibodies in a fifth transplant recipient"
+    assert not noted.erratum
+    assert title_info("[Comment on eculizumab trials]").text == "comment on eculizumab trials"
+
+
+def test_embase_and_wos_erratum_citations_are_flags_not_title() -> None:
+    """Embase "(Journal (2009) 360 (542-544))" and WoS "(vol 360, pg 542, 2009)" errata match by the article title."""
+    embase = title_info("Eculizumab for atypical hemolytic-uremic syndrome (New England Journal of Medicine (2009) 360"
+                        " (542-544))")
+    wos = title_info("Eculizumab for Atypical Hemolytic-Uremic Syndrome (vol 360, pg 542, 2009)")
+    cut = title_info("Erratum: Eculizumab for atypical hemolytic-uremic syndrome (The New England Journal (M")
+    dated = title_info("Erratum: Eculizumab for aHUS (The Journal of Pediatrics (March 2003) 142:3 (310-312))")
+    assert embase.erratum and wos.erratum and cut.erratum and dated.erratum
+    assert embase.text == wos.text == cut.text == "eculizumab for atypical hemolytic uremic syndrome"
+    assert dated.text == "eculizumab for ahus"
+    assert not title_info("Gene therapy in children (part 2) (2010)").erratum
+
+
+def test_journal_field_naming_a_meeting_is_unknown() -> None:
+    """A journal field that names only a meeting ("23rd Congress of ...") says nothing about the journal."""
+    assert journal_tokens("23rd Congress of the International Society on Thrombosis and Haemostasis") == ()
+    assert journal_tokens("54th ASH Annual Meeting and Exposition") == ()
+    assert journal_tokens("Journal of Thrombosis and Haemostasis.Conference: 23rd Congress") == (
+        "journal", "thrombosis", "haemostasis")
+
+
+def test_supplement_series_matches_its_journal() -> None:
+    """"Atherosclerosis Supplements" and "Atherosclerosis. Conference: ..." name one journal's abstracts."""
+    assert journals_match(journal_tokens("Atherosclerosis Supplements"),
+                          journal_tokens("Atherosclerosis. Conference: 15th International Symposium"))
+    assert journals_match(journal_tokens("European Respiratory Journal. Supplement."),
+                          journal_tokens("Eur Respir J"))
+    assert journal_tokens("Supplement") == ("supplement",)
