@@ -16,13 +16,16 @@ from reviewkit.services.project import open_review
               help="Override the protocol's multi-arm handling; 'all' shows the three side by side.")
 @click.option("--json", "as_json", is_flag=True, help="Print per analysis the keys of `reviewkit meta --json`.")
 @click.option("--no-plots", is_flag=True, help="Skip the forest plots.")
+@click.option("--plot-format", type=click.Choice(["svg", "png", "pdf"]), default="svg", show_default=True)
 @click.pass_obj
-def analyze(state: CliState, outcome: str | None, multiarm: str | None, as_json: bool, no_plots: bool) -> None:
+def analyze(state: CliState, outcome: str | None, multiarm: str | None, as_json: bool, no_plots: bool,
+            plot_format: str) -> None:
     """Run the protocol's analyses and write their forest plots to the review's exports folder."""
     from reviewkit.services.analyze import SkippedAnalysis, analyze_review
 
     def go() -> None:
-        outputs = analyze_review(open_review(state.review), outcome=outcome, multiarm=multiarm, plots=not no_plots)
+        outputs = analyze_review(open_review(state.review), outcome=outcome, multiarm=multiarm, plots=not no_plots,
+                                 plot_format=plot_format)
         if as_json:
             click.echo(json.dumps([o.to_dict() for o in outputs], indent=2, allow_nan=False))
             return

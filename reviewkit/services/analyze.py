@@ -148,14 +148,15 @@ def comparison_rows(
                     row["study"] = f"{study.study} ({' + '.join(p.name for _, p in members)})"
                 if subgroup is not None:
                     value = study.fields.get(subgroup) if not arm_level else key
-                    row["subgroup"] = f"{subgroup} = {value}" if value is not None else f"{subgroup} unknown"
+                    shown = f"{value:g}" if isinstance(value, float) else value
+                    row["subgroup"] = f"{subgroup} = {shown}" if value is not None else f"{subgroup} unknown"
                 rows.append(row)
     return rows, warnings
 
 
 def run_analysis(
     studies: list[StudyInput], analysis: Analysis, strategy: str | None = None, *, plot_dir: Path | None = None,
-    rob: dict[str, dict[str, str]] | None = None, higher_is_better: bool = True,
+    rob: dict[str, dict[str, str]] | None = None, higher_is_better: bool = True, plot_format: str = "svg",
 ) -> AnalysisOutput:
     """Pool one planned analysis (with its subgroups and sensitivity analyses) and draw its plots.
 
@@ -186,10 +187,11 @@ def run_analysis(
 
         slug = "-".join("".join(c if c.isalnum() else " " for c in analysis.name.lower()).split())
         sides = ("control", "experimental") if higher_is_better else ("experimental", "control")
-        plots.append(forest_plot(result, plot_dir / f"forest-{slug}-{strategy}.svg", labels=sides,
+        plots.append(forest_plot(result, plot_dir / f"forest-{slug}-{strategy}.{plot_format}", labels=sides,
                                  extra_columns=_rob_columns(rows, rob), title=analysis.name))
         for variable, sub in subgroups.items():
-            plots.append(forest_plot(sub, plot_dir / f"forest-{slug}-{strategy}-by-{variable}.svg", labels=sides,
+            plots.append(forest_plot(sub, plot_dir / f"forest-{slug}-{strategy}-by-{variable}.{plot_format}",
+                                     labels=sides,
                                      title=f"{analysis.name}, by {variable}"))
     return AnalysisOutput(analysis, strategy, result, tuple(rows), subgroups, loo, tuple(dict.fromkeys(warnings)),
                           tuple(plots))
@@ -222,6 +224,7 @@ class SkippedAnalysis:
 
 def analyze_review(
     review: Review, *, outcome: str | None = None, multiarm: str | None = None, plots: bool = True,
+    plot_format: str = "svg",
 ) -> list[AnalysisOutput | SkippedAnalysis]:
     """Run the protocol's analyses (or those of one outcome) on the consensus extraction.
 
@@ -245,6 +248,7 @@ def analyze_review(
                 outcome_spec = review.protocol.outcome(analysis.outcome)
                 out.append(run_analysis(studies, analysis, strategy,
                                         plot_dir=review.exports if plots else None, rob=rob,
+                                        plot_format=plot_format,
                                         higher_is_better=outcome_spec.higher_is_better if outcome_spec else True))
             except ReviewkitError as exc:
                 out.append(SkippedAnalysis(analysis, str(exc)))

@@ -74,12 +74,12 @@ def test_subgroups_by_dose_and_tcs(tmp_path: Path) -> None:
     out = run_analysis(baricitinib_iga(), IGA, "naive")
     assert set(out.subgroups) == {"dose_mg", "tcs"}
     rows, _ = comparison_rows(baricitinib_iga(), IGA, "naive", subgroup="dose_mg")
-    assert {r["subgroup"] for r in rows} == {"dose_mg = 1.0", "dose_mg = 2.0", "dose_mg = 4.0"}
+    assert {r["subgroup"] for r in rows} == {"dose_mg = 1", "dose_mg = 2", "dose_mg = 4"}
     expected = _meta_json(rows, tmp_path, "--subgroup", "subgroup")
     got = out.subgroups["dose_mg"].to_dict()
     assert got["Q_between"] == pytest.approx(expected["Q_between"], rel=1e-12)
-    assert got["subgroups"]["dose_mg = 4.0"]["estimate"] == pytest.approx(
-        expected["subgroups"]["dose_mg = 4.0"]["estimate"], rel=1e-12)
+    assert got["subgroups"]["dose_mg = 4"]["estimate"] == pytest.approx(
+        expected["subgroups"]["dose_mg = 4"]["estimate"], rel=1e-12)
     tcs_rows, _ = comparison_rows(baricitinib_iga(), IGA, "naive", subgroup="tcs")
     assert {r["subgroup"] for r in tcs_rows} == {"tcs = yes", "tcs = no"}
 
