@@ -16,12 +16,16 @@ from reviewkit.cli.common import CliState, run_guarded
 COMMAND_MODULES: tuple[str, ...] = (
     "reviewkit.cli.project",
     "reviewkit.cli.identify",
+    "reviewkit.cli.dedup",
     "reviewkit.cli.screening",
     "reviewkit.cli.report",
     "reviewkit.cli.admin",
     "reviewkit.cli.export",
     "reviewkit.cli.meta",
+    "reviewkit.cli.analyze",
     "reviewkit.cli.rob",
+    "reviewkit.cli.screen",
+    "reviewkit.cli.extract",
 )
 
 

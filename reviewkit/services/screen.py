@@ -324,3 +324,97 @@ def set_full_text(
             raise ReviewkitError(f"no record {record_id}")
         store.add_full_text(session, record_id=record_id, status=status, location=location, note=note,
                             reviewer=who)
+
+
+def record_cards(review: Review, reviewer: str | None, record_ids: list[int], stage: str) -> list[RecordCard]:
+    """Several records as this reviewer may see them, read in one session (the screen's look-ahead).
+
+    The same cards as record_card, one by one; ids that no longer exist are left out.
+    """
+    required = review.protocol.screening.screeners_per_record
+    out: list[RecordCard] = []
+    with session_scope(review.engine) as session:
+        who = _reviewer(session, reviewer, "screener")
+        names = store.reviewer_names(session)
+        adjudicated = store.adjudication_rows(session, stage)
+        for record_id in record_ids:
+            row = store.record(session, record_id)
+            if row is None:
+                continue
+            current = store.decisions_on(session, record_id, stage)
+            own_row = current.get(who.id)  # type: ignore[arg-type]
+            adjudication = adjudicated.get(record_id)
+            state = resolve({rid: r.decision for rid, r in current.items()}, required,  # type: ignore[misc]
+                            adjudication.decision if adjudication else None)  # type: ignore[arg-type]
+            blind = is_blind_to_others(own_row.decision if own_row else None, state.outcome)  # type: ignore[arg-type]
+            others = None if blind else tuple(_view(r, names) for rid, r in current.items() if rid != who.id)
+            ft = store.latest_full_text(session, record_id)
+            out.append(RecordCard(
+                id=record_id, title=row.title, abstract=row.abstract, authors=tuple(row.authors),
+                year=row.year, journal=row.journal or row.journal_abbrev, volume=row.volume,
+                issue=row.issue, pages=row.pages, doi=row.doi, pmid=row.pmid, nct_ids=tuple(row.nct_ids),
+                publication_types=tuple(row.publication_types), kind=row.kind,
+                own=_view(own_row, names) if own_row else None, others=others,
+                # As in record_card: before the reviewer decides, the outcome would leak others' decisions.
+                outcome="in_progress" if blind and state.outcome != "unscreened" else state.outcome,
+                full_text_status=ft.status if ft else None, full_text_location=ft.location if ft else None,
+            ))
+    return out
+
+
+def matching_records(review: Review, text: str) -> set[int]:
+    """Ids of records whose title or abstract contains `text` (case-insensitive), for the search filter."""
+    # The query lives here because the store has no text search yet; it belongs in store.queries.
+    from sqlmodel import col, or_, select
+
+    from reviewkit.store.tables import RecordRow
+
+    needle = text.strip()
+    if not needle:
+        return set()
+    pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    with session_scope(review.engine) as session:
+        rows = session.exec(
+            select(RecordRow.id).where(or_(col(RecordRow.title).ilike(pattern, escape="\\"),
+                                           col(RecordRow.abstract).ilike(pattern, escape="\\")))
+        )
+        return {rid for rid in rows if rid is not None}
+
+
+def _is_candidate(session: Session, record_id: int, stage: str, required: int) -> bool:
+    """Whether one record takes part in a stage (as _candidates, without reading every record)."""
+    if record_id in queries.removed_duplicates(session):
+        return False
+    return stage == "ta" or _state(session, record_id, "ta", required).outcome == "included"
+
+
+def decide(
+    review: Review, reviewer: str | None, record_id: int, stage: str, decision: str, *,
+    reason: str | None = None, note: str | None = None,
+) -> RecordScreening:
+    """record_decision, checking only this record's eligibility: its time does not grow with the review.
+
+    The screening screen writes every key press through it; record_decision reads every record
+    id to check one record, which costs tens of milliseconds at 50,000 records.
+    """
+    _check_stage(stage)
+    if decision not in DECISIONS:
+        raise ReviewkitError(f"unknown decision '{decision}' (use include, exclude or maybe)")
+    reasons = review.protocol.screening.exclusion_reasons
+    if stage == "ft" and decision == "exclude":
+        if not reason:
+            raise ReviewkitError("a full-text exclusion needs a reason", hint="; ".join(reasons))
+        if reason not in reasons:
+            raise ReviewkitError(f"'{reason}' is not one of the protocol's exclusion reasons",
+                                 hint="; ".join(reasons))
+    required = review.protocol.screening.screeners_per_record
+    with session_scope(review.engine, write=True) as session:
+        who = _reviewer(session, reviewer, "screener")
+        if store.record(session, record_id) is None:
+            raise ReviewkitError(f"no record {record_id}")
+        if not _is_candidate(session, record_id, stage, required):
+            where = "it is a removed duplicate" if stage == "ta" else "it has not passed title/abstract"
+            raise ReviewkitError(f"record {record_id} is not up for {STAGES[stage]} screening: {where}")  # type: ignore[index]
+        store.add_decision(session, record_id=record_id, reviewer=who, stage=stage, decision=decision,
+                           reason=reason, note=note)
+        return _state(session, record_id, stage, required)

@@ -10,6 +10,7 @@ from textual.binding import Binding, BindingType
 from reviewkit.services.project import Review
 from reviewkit.tui.screens.dashboard import DashboardScreen
 from reviewkit.tui.screens.help import HelpScreen
+from reviewkit.tui.screens.screening import ScreeningScreen
 
 
 class ReviewkitApp(App[None]):
@@ -22,16 +23,20 @@ class ReviewkitApp(App[None]):
         Binding("q", "quit", "Quit"),
     ]
 
-    def __init__(self, review: Review, *, reviewer: str | None = None) -> None:
+    def __init__(self, review: Review, *, reviewer: str | None = None, stage: str | None = None) -> None:
         super().__init__()
         self.review = review
         #: Who is using the app; screens act as this reviewer.
         self.reviewer = reviewer
+        #: A screening stage (ta, ft) to open straight away, above the dashboard.
+        self.start_stage = stage
         self.sub_title = review.protocol.title
 
     def on_mount(self) -> None:
-        """Open on the dashboard."""
+        """Open on the dashboard (and on the screening screen when asked)."""
         self.push_screen(DashboardScreen(self.review, reviewer=self.reviewer))
+        if self.start_stage:
+            self.push_screen(ScreeningScreen(self.review, self.start_stage, self.reviewer))
 
     def action_help(self) -> None:
         """Show the keys of the current screen and the app."""
@@ -40,6 +45,6 @@ class ReviewkitApp(App[None]):
         self.push_screen(HelpScreen(self.screen.active_bindings))
 
 
-def make_app(review: Review, *, reviewer: str | None = None) -> ReviewkitApp:
+def make_app(review: Review, *, reviewer: str | None = None, stage: str | None = None) -> ReviewkitApp:
     """Build the app; the CLI and the tests build it the same way."""
-    return ReviewkitApp(review, reviewer=reviewer)
+    return ReviewkitApp(review, reviewer=reviewer, stage=stage)

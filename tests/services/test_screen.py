@@ -132,3 +132,51 @@ def test_unknown_reviewer_and_decision(review: Review) -> None:
         screen.record_decision(review, "zoe", rid, "ta", "include")
     with pytest.raises(ReviewkitError, match="unknown decision"):
         screen.record_decision(review, "alice", rid, "ta", "yes")
+
+
+def test_record_cards_match_record_card_and_keep_blinding(review: Review) -> None:
+    """A batch of cards equals the cards one by one, blinding included; missing ids are left out."""
+    a, b = add_records(review, 2)
+    screen.record_decision(review, "alice", a, "ta", "include", note="RCT")
+    cards = screen.record_cards(review, "bob", [a, b, 999_999], "ta")
+    assert cards == [screen.record_card(review, "bob", a, "ta"), screen.record_card(review, "bob", b, "ta")]
+    assert cards[0].others is None and cards[0].outcome == "in_progress"
+    screen.record_decision(review, "bob", a, "ta", "exclude")
+    (card,) = screen.record_cards(review, "bob", [a], "ta")
+    assert card.others is not None and [d.note for d in card.others] == ["RCT"]
+    assert card == screen.record_card(review, "bob", a, "ta")
+
+
+def test_matching_records_searches_title_and_abstract(review: Review) -> None:
+    """The search filter matches titles and abstracts, ignoring case; wildcards are taken literally."""
+    from reviewkit.domain.records import Record
+
+    ids = add_records(review, [Record(title="Baricitinib trial", abstract="", source_id="1"),
+                               Record(title="Other", abstract="in PSORIASIS patients", source_id="2"),
+                               Record(title="100% response", abstract="", source_id="3")])
+    assert screen.matching_records(review, "baricitinib") == {ids[0]}
+    assert screen.matching_records(review, "psoriasis") == {ids[1]}
+    assert screen.matching_records(review, "100%") == {ids[2]}
+    assert screen.matching_records(review, "%") == {ids[2]}
+    assert screen.matching_records(review, "  ") == set()
+
+
+def test_decide_checks_like_record_decision(review: Review) -> None:
+    """decide (the screen's fast path) refuses and stores exactly as record_decision does."""
+    a, b = add_records(review, 2)
+    for fn in (screen.record_decision, screen.decide):
+        with pytest.raises(ReviewkitError, match="not passed title/abstract"):
+            fn(review, "alice", a, "ft", "include")
+        with pytest.raises(ReviewkitError, match="unknown decision"):
+            fn(review, "alice", a, "ta", "yes")
+        with pytest.raises(PermissionDenied):
+            fn(review, "carol", a, "ta", "include")
+        with pytest.raises(ReviewkitError, match="no record"):
+            fn(review, "alice", 999_999, "ta", "include")
+    assert screen.decide(review, "alice", a, "ta", "include").outcome == "in_progress"
+    assert screen.decide(review, "bob", a, "ta", "maybe", note="dose unclear").outcome == "included"
+    with pytest.raises(ReviewkitError, match="needs a reason"):
+        screen.decide(review, "alice", a, "ft", "exclude")
+    state = screen.decide(review, "alice", a, "ft", "exclude", reason="Review")
+    assert state.outcome == "in_progress"
+    assert screen.screening_queue(review, "alice", "ta") == [b]

@@ -177,7 +177,7 @@ async def test_criteria_panel_toggles(review: Review) -> None:
 
 
 async def test_keys_remap_from_the_user_config(review: Review) -> None:
-    """[keys] include = "y" makes y include, and i no longer does."""
+    """[keys] include = "y" makes y include (and help says so), and i no longer does."""
     a, b = add_records(review, 2)
     app = make_app(review, reviewer="alice")
     async with app.run_test(size=SIZE) as pilot:
@@ -188,6 +188,11 @@ async def test_keys_remap_from_the_user_config(review: Review) -> None:
         await pilot.press("y")
         await settle(pilot)
         assert own(review, "alice", a) == "include" and shown(app).card_view.record_id == b
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        lines = str(app.screen.query_one("#help-text", Static).render()).splitlines()
+        assert any("Include" in line and " y " in f" {line} " for line in lines)
 
 
 async def test_search_filters_the_queue(review: Review) -> None:
@@ -222,7 +227,7 @@ async def test_refused_decision_is_shown_and_not_marked(review: Review, monkeypa
     def refuse(*args: object, **kw: object) -> None:
         raise ReviewkitError("database is read-only")
 
-    monkeypatch.setattr(screen, "record_decision", refuse)
+    monkeypatch.setattr(screen, "decide", refuse)
     app = make_app(review, reviewer="alice", stage="ta")
     notes: list[str] = []
     async with app.run_test(size=SIZE) as pilot:
@@ -341,3 +346,56 @@ def test_cli_screen_opens_the_app_on_a_stage(review: Review, monkeypatch: pytest
         result = runner.invoke(cli, ["-C", str(review.folder), *args])
         assert result.exit_code == 0, result.output
         assert seen[-1] == expected
+
+
+async def test_a_clashing_key_remap_is_reported(review: Review, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Remapping include onto exclude's key warns that exclude lost its key."""
+    add_records(review, 1)
+    app = make_app(review, reviewer="alice")
+    notes: list[str] = []
+    async with app.run_test(size=SIZE) as pilot:
+        monkeypatch.setattr(app, "notify", lambda message, **kw: notes.append(message))
+        monkeypatch.setattr(ScreeningScreen, "notify", lambda self, message, **kw: notes.append(message))
+        await open_screening(pilot, app, config=UserConfig(keys={"include": "e"}))
+    assert any("Exclude (e)" in n for n in notes)
+
+
+async def test_fast_keys_keep_their_order_and_survive_leaving(review: Review) -> None:
+    """i then u at once leaves no decision; i then escape at once still stores the decision."""
+    a, b = add_records(review, 2)
+    app = make_app(review, reviewer="alice", stage="ta")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("i", "u")
+        await settle(pilot)
+        assert own(review, "alice", a) is None and shown(app).card_view.record_id == a
+        await pilot.press("i", "escape")
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)
+    assert own(review, "alice", a) == "include" and own(review, "alice", b) is None
+
+
+def test_record_queue_walks_searches_and_bounds_its_cache() -> None:
+    """The queue moves within bounds, narrows and widens around the current record, and evicts far cards."""
+    from dataclasses import replace
+
+    from reviewkit.tui.widgets.record_queue import BATCH, FIRST, LOOKAHEAD, RecordQueue
+
+    queue = RecordQueue()
+    queue.load(list(range(1, 1001)))
+    assert queue.wanted() == list(range(1, 1 + FIRST))
+    assert not queue.move(-1) and queue.current == 1
+    card = screen.RecordCard(id=0, title="", abstract="", authors=(), year=None, journal="", volume="", issue="",
+                             pages="", doi=None, pmid=None, nct_ids=(), publication_types=(), kind="citation",
+                             own=None, others=None, outcome="unscreened")
+    queue.keep([replace(card, id=i) for i in range(1, 3)])
+    assert queue.wanted() == list(range(3, 3 + BATCH))
+    assert queue.narrow("x", {5, 900}) and queue.ids == [5, 900] and queue.current == 5
+    assert not queue.narrow("y", {5000}) and queue.filter == "x"
+    queue.move(1)
+    queue.widen()
+    assert queue.current == 900 and queue.position() == "record 900/1000"
+    queue.keep([replace(card, id=i) for i in range(1, 1001)])
+    assert len(queue.cards) <= 3 * LOOKAHEAD and 900 in queue.cards
+    queue.index = len(queue.ids) - 1
+    assert queue.move(1) and queue.current is None and not queue.move(1)

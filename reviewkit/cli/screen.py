@@ -1,0 +1,32 @@
+"""Provides the `screen` command: opens the TUI straight on the screening screen of a stage."""
+
+from __future__ import annotations
+
+import click
+
+from reviewkit.cli.common import CliState, run_guarded
+from reviewkit.config import load_user_config
+from reviewkit.services.project import open_review
+
+
+@click.command("screen")
+@click.option("--stage", type=click.Choice(["ta", "ft"]), default="ta", show_default=True,
+              help="ta: titles and abstracts; ft: full texts.")
+@click.option("--reviewer", default=None, help="Screen as this reviewer (overrides the global --reviewer).")
+@click.pass_obj
+def screen(state: CliState, stage: str, reviewer: str | None) -> None:
+    """Screen records one by one in the terminal UI (i include, e exclude, m maybe, ? for all keys)."""
+
+    def go() -> None:
+        from reviewkit.tui.app import make_app  # Textual is loaded only when the UI opens
+
+        review = open_review(state.review)
+        who = reviewer or state.reviewer or load_user_config().reviewer
+        make_app(review, reviewer=who, stage=stage).run()
+
+    run_guarded(go)
+
+
+def register(group: click.Group) -> None:
+    """Add the `screen` command to the top-level group."""
+    group.add_command(screen)

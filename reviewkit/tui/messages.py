@@ -1,0 +1,98 @@
+"""Provides the messages the TUI's workers post when a service call is done (past-tense names)."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from reviewkit.domain.screening import RecordScreening
+from reviewkit.services.screen import Conflict, RecordCard, ScreeningProgress
+
+
+class QueueLoaded(Message):
+    """The records awaiting this reviewer at a stage, in order."""
+
+    def __init__(self, ids: list[int]) -> None:
+        super().__init__()
+        self.ids = ids
+
+
+class ProgressLoaded(Message):
+    """Fresh progress counts for the reviewer."""
+
+    def __init__(self, progress: ScreeningProgress) -> None:
+        super().__init__()
+        self.progress = progress
+
+
+class CardsLoaded(Message):
+    """Record cards fetched ahead of the reviewer (and the ids asked for, found or not)."""
+
+    def __init__(self, cards: list[RecordCard], asked: list[int]) -> None:
+        super().__init__()
+        self.cards = cards
+        self.asked = asked
+
+
+class DecisionRecorded(Message):
+    """A decision (or an undo, when `decision` is None) is stored; `state` is the record's new state."""
+
+    def __init__(self, record_id: int, decision: str | None, state: RecordScreening) -> None:
+        super().__init__()
+        self.record_id = record_id
+        self.decision = decision
+        self.state = state
+
+
+class DecisionFailed(Message):
+    """The service refused a decision or an undo; the record is not marked decided."""
+
+    def __init__(self, record_id: int, decision: str | None, error: str) -> None:
+        super().__init__()
+        self.record_id = record_id
+        self.decision = decision
+        self.error = error
+
+
+class SearchFinished(Message):
+    """Records whose title or abstract contains `text`."""
+
+    def __init__(self, text: str, ids: set[int]) -> None:
+        super().__init__()
+        self.text = text
+        self.ids = ids
+
+
+class FullTextSaved(Message):
+    """A record's full-text status is stored."""
+
+    def __init__(self, record_id: int, status: str) -> None:
+        super().__init__()
+        self.record_id = record_id
+        self.status = status
+
+
+class ConflictsLoaded(Message):
+    """The conflicts at a stage, for the adjudicator."""
+
+    def __init__(self, stage: str, conflicts: list[Conflict]) -> None:
+        super().__init__()
+        self.stage = stage
+        self.conflicts = conflicts
+
+
+class ConflictResolved(Message):
+    """An adjudication is stored."""
+
+    def __init__(self, record_id: int, state: RecordScreening) -> None:
+        super().__init__()
+        self.record_id = record_id
+        self.state = state
+
+
+class ServiceFailed(Message):
+    """A service refused or failed; `error` is the message to show the user."""
+
+    def __init__(self, what: str, error: str) -> None:
+        super().__init__()
+        self.what = what
+        self.error = error

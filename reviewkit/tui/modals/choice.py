@@ -1,0 +1,95 @@
+"""Provides a pick-one modal with a line of text (an exclusion reason and note, a full-text status and location)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textual import events, on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, OptionList
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What the user picked, and the text typed with it (None when left empty)."""
+
+    option: str
+    text: str | None
+
+
+class ChoiceModal(ModalScreen[Choice | None]):
+    """Pick one option (arrows or its number, then enter); the text field below goes with it.
+
+    Options listed in `text_required_for` are refused until the text is filled in.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+    DEFAULT_CSS = """
+    ChoiceModal { align: center middle; }
+    ChoiceModal > Vertical { width: 72; height: auto; max-height: 90%; border: round $accent; padding: 1 2; background: $surface; }
+    ChoiceModal OptionList { height: auto; max-height: 16; margin-bottom: 1; }
+    ChoiceModal #choice-hint { color: $text-muted; }
+    """
+
+    def __init__(
+        self, title: str, options: Sequence[str], *, text_label: str = "Note (optional)",
+        text_required_for: Sequence[str] = (), labels: Sequence[str] | None = None, text: str = "",
+    ) -> None:
+        super().__init__()
+        self._text = text
+        self._title = title
+        self._options = list(options)
+        self._labels = list(labels) if labels is not None else self._options
+        self._text_label = text_label
+        self._required = set(text_required_for)
+
+    def compose(self) -> ComposeResult:
+        """The title, the numbered options, the text field."""
+        with Vertical():
+            yield Label(self._title)
+            yield OptionList(*(f"{i}. {label}" for i, label in enumerate(self._labels, 1)), id="choice-options")
+            yield Label(self._text_label, id="choice-hint")
+            yield Input(value=self._text, id="choice-text")
+
+    def on_mount(self) -> None:
+        """Start on the first option."""
+        options = self.query_one("#choice-options", OptionList)
+        options.highlighted = 0
+        options.focus()
+
+    def on_key(self, event: events.Key) -> None:
+        """A digit picks that option at once (when the list has focus)."""
+        key = event.character
+        options = self.query_one("#choice-options", OptionList)
+        if key and key.isdigit() and options.has_focus and 1 <= int(key) <= len(self._options):
+            event.stop()
+            self._choose(int(key) - 1)
+
+    @on(OptionList.OptionSelected, "#choice-options")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        self._choose(event.option_index)
+
+    @on(Input.Submitted, "#choice-text")
+    def _submitted(self) -> None:
+        index = self.query_one("#choice-options", OptionList).highlighted
+        if index is not None:
+            self._choose(index)
+
+    def _choose(self, index: int) -> None:
+        option = self._options[index]
+        text = self.query_one("#choice-text", Input).value.strip() or None
+        if option in self._required and not text:
+            self.query_one("#choice-hint", Label).update(f"{self._text_label} — needed for '{self._labels[index]}'")
+            self.query_one("#choice-text", Input).focus()
+            self.query_one("#choice-options", OptionList).highlighted = index
+            return
+        self.dismiss(Choice(option, text))
+
+    def action_cancel(self) -> None:
+        """Close without a choice."""
+        self.dismiss(None)

@@ -1,0 +1,185 @@
+"""Provides the conflicts screen: the adjudicator sees split decisions side by side and settles them."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.table import Table
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from reviewkit.domain.screening import STAGES
+from reviewkit.errors import ReviewkitError
+from reviewkit.services import screen as screening
+from reviewkit.services.project import Review
+from reviewkit.services.screen import Conflict
+from reviewkit.tui import messages as msg
+from reviewkit.tui.modals.choice import Choice, ChoiceModal
+from reviewkit.tui.modals.text_prompt import TextPromptModal
+
+
+class ConflictsScreen(Screen[None]):
+    """Records whose screeners disagree, at title/abstract or full text, for adjudicators (leads may look)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("i", "resolve('include')", "Include"),
+        Binding("e", "resolve('exclude')", "Exclude"),
+        Binding("n", "note", "Note"),
+        Binding("t", "switch_stage", "T/A ↔ full text"),
+        Binding("r", "refresh", "Refresh"),
+        Binding("escape", "back", "Dashboard"),
+    ]
+
+    def __init__(self, review: Review, actor: str | None, stage: str = "ta") -> None:
+        super().__init__()
+        self.review = review
+        self.actor = actor
+        self.stage = stage
+        self.conflicts: list[Conflict] = []
+        self._notes: dict[int, str] = {}
+
+    def compose(self) -> ComposeResult:
+        """What is shown, the list of conflicts, both sides of the selected one."""
+        yield Header()
+        yield Static("Loading conflicts…", id="conflicts-status")
+        table: DataTable[str] = DataTable(id="conflict-list", cursor_type="row", zebra_stripes=True)
+        table.add_columns("Record", "Title", "Decisions")
+        yield table
+        yield Static("", id="conflict-detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Load the conflicts."""
+        self.action_refresh()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="conflicts")
+    def _load(self, stage: str) -> None:
+        try:
+            self.post_message(msg.ConflictsLoaded(stage, screening.list_conflicts(self.review, self.actor, stage)))
+        except ReviewkitError as exc:
+            self.post_message(msg.ServiceFailed("conflicts", str(exc)))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="conflicts-resolve")
+    def _resolve(self, record_id: int, decision: str, reason: str | None, note: str | None) -> None:
+        try:
+            state = screening.resolve_conflict(self.review, self.actor, record_id, self.stage, decision,
+                                               reason=reason, note=note)
+        except ReviewkitError as exc:
+            self.post_message(msg.ServiceFailed("resolve", str(exc)))
+            return
+        self.post_message(msg.ConflictResolved(record_id, state))
+
+    def on_conflicts_loaded(self, message: msg.ConflictsLoaded) -> None:
+        """List the conflicts."""
+        if message.stage != self.stage:
+            return
+        self.conflicts = message.conflicts
+        where = STAGES[self.stage]  # type: ignore[index]
+        self.query_one("#conflicts-status", Static).update(
+            f"Conflicts at {where}: {len(self.conflicts)}" if self.conflicts else f"No conflicts at {where}.")
+        table = self.query_one("#conflict-list", DataTable)
+        table.display = True
+        table.clear()
+        for c in self.conflicts:
+            summary = " · ".join(f"{d.reviewer}: {d.decision}" for d in c.decisions)
+            table.add_row(str(c.record_id), c.title[:80], summary, key=str(c.record_id))
+        table.focus()
+        self._show_detail()
+
+    def on_conflict_resolved(self, message: msg.ConflictResolved) -> None:
+        """Confirm and reload the list (the resolved record leaves it)."""
+        self.notify(f"Record {message.record_id}: {message.state.outcome}")
+        self._notes.pop(message.record_id, None)
+        self.action_refresh()
+
+    def on_service_failed(self, message: msg.ServiceFailed) -> None:
+        """A refusal to list (not an adjudicator or lead) replaces the list; others are notified."""
+        if message.what == "conflicts":
+            self.query_one("#conflicts-status", Static).update(message.error)
+            self.query_one("#conflict-list", DataTable).display = False
+            self.query_one("#conflict-detail", Static).update("")
+        else:
+            self.notify(message.error, severity="error")
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """Show the highlighted conflict's decisions."""
+        self._show_detail()
+
+    def _selected(self) -> Conflict | None:
+        table = self.query_one("#conflict-list", DataTable)
+        if not self.conflicts or not table.display:
+            return None
+        return self.conflicts[min(table.cursor_row, len(self.conflicts) - 1)]
+
+    def _show_detail(self) -> None:
+        conflict = self._selected()
+        detail = self.query_one("#conflict-detail", Static)
+        if conflict is None:
+            detail.update("")
+            return
+        detail.update(decisions_table(conflict, self._notes.get(conflict.record_id)))
+
+    def action_resolve(self, decision: str) -> None:
+        """Settle the selected conflict (a full-text exclusion asks for the reason)."""
+        conflict = self._selected()
+        if conflict is None:
+            self.notify("No conflict selected", severity="warning")
+            return
+        rid = conflict.record_id
+        if decision == "exclude" and self.stage == "ft":
+            def chosen(choice: Choice | None) -> None:
+                if choice is not None:
+                    self._resolve(rid, "exclude", choice.option, choice.text)
+
+            self.app.push_screen(ChoiceModal(f"Why exclude record {rid}?",
+                                             self.review.protocol.screening.exclusion_reasons,
+                                             text=self._notes.get(rid, "")), chosen)
+            return
+        self._resolve(rid, decision, None, self._notes.get(rid))
+
+    def action_note(self) -> None:
+        """A note that goes with the adjudication of the selected conflict."""
+        conflict = self._selected()
+        if conflict is None:
+            return
+        rid = conflict.record_id
+
+        def written(text: str | None) -> None:
+            if text is not None:
+                self._notes[rid] = text.strip()
+                self._show_detail()
+
+        self.app.push_screen(TextPromptModal(f"Adjudication note on record {rid}",
+                                             value=self._notes.get(rid, "")), written)
+
+    def action_switch_stage(self) -> None:
+        """Between title/abstract and full-text conflicts."""
+        self.stage = "ft" if self.stage == "ta" else "ta"
+        self.action_refresh()
+
+    def action_refresh(self) -> None:
+        """Reload the conflicts."""
+        self.sub_title = f"Conflicts: {STAGES[self.stage]}"  # type: ignore[index]
+        self._load(self.stage)
+
+    def action_back(self) -> None:
+        """Back to the dashboard."""
+        self.dismiss(None)
+
+
+def decisions_table(conflict: Conflict, note: str | None) -> Table:
+    """The reviewers' decisions side by side: one column each."""
+    table = Table(title=conflict.title, title_justify="left", expand=True, show_lines=True)
+    table.add_column("", width=8)
+    for d in conflict.decisions:
+        table.add_column(d.reviewer)
+    table.add_row("decision", *(d.decision for d in conflict.decisions))
+    table.add_row("reason", *(d.reason or "" for d in conflict.decisions))
+    table.add_row("note", *(d.note or "" for d in conflict.decisions))
+    table.add_row("when", *(f"{d.at:%Y-%m-%d %H:%M}" for d in conflict.decisions))
+    if note:
+        table.caption = f"Your note: {note}"
+    return table

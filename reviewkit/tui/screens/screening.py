@@ -1,0 +1,438 @@
+"""Provides the screening screen: one record at a time, decided with single keys, at title/abstract or full text."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import suppress
+from typing import ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+from textual.worker import Worker, WorkerState
+
+from reviewkit.config import UserConfig, load_user_config
+from reviewkit.domain.screening import STAGES
+from reviewkit.errors import ReviewkitError
+from reviewkit.services import screen as screening
+from reviewkit.services.project import Review
+from reviewkit.services.screen import FULL_TEXT_STATUSES
+from reviewkit.tui import messages as msg
+from reviewkit.tui.modals.choice import Choice, ChoiceModal
+from reviewkit.tui.modals.text_prompt import TextPromptModal
+from reviewkit.tui.widgets.criteria_panel import CriteriaPanel
+from reviewkit.tui.widgets.decision_log import DecisionLog
+from reviewkit.tui.widgets.decision_queue import DecisionQueue, Write
+from reviewkit.tui.widgets.record_card import RecordCardView
+from reviewkit.tui.widgets.record_queue import RecordQueue
+from reviewkit.tui.widgets.viewer import open_in_viewer, resolve_location
+
+#: Other reviewers work meanwhile; their conflicts show up in the progress line this often.
+PROGRESS_REFRESH_SECONDS = 30.0
+NO_REVIEWER = "No reviewer set: start reviewkit with --reviewer NAME (or set reviewer in your user config)."
+
+#: Each binding's id is the action name a user remaps in the user config: [keys] include = "y".
+SCREENING_BINDINGS: list[BindingType] = [
+    Binding("i", "decide('include')", "Include", id="include"),
+    Binding("e", "decide('exclude')", "Exclude", id="exclude"),
+    Binding("m", "decide('maybe')", "Maybe", id="maybe"),
+    Binding("u", "undo", "Undo", id="undo"),
+    Binding("n", "note", "Note", id="note"),
+    Binding("j,down", "next", "Next", id="next"),
+    Binding("k,up", "previous", "Previous", id="previous"),
+    Binding("slash", "search", "Search", key_display="/", id="search"),
+    Binding("t", "toggle_criteria", "Criteria", id="criteria"),
+    Binding("o", "open_full_text", "Open full text", id="open_full_text"),
+    Binding("f", "full_text_status", "Full-text status", id="full_text_status"),
+    Binding("pagedown", "scroll_card(1)", "Scroll down", show=False),
+    Binding("pageup", "scroll_card(-1)", "Scroll up", show=False),
+    Binding("escape", "back", "Dashboard", id="back"),
+]
+
+
+def keymap_clashes(keys: dict[str, str]) -> list[str]:
+    """Screen actions that a user's remapping leaves without a key ("Exclude (e)").
+
+    Textual's keymap drops such a binding silently, so the screen says so.
+    """
+    taken = {k.strip() for action, value in keys.items() for k in value.split(",")
+             if any(isinstance(b, Binding) and b.id == action for b in SCREENING_BINDINGS)}
+    return [f"{b.description} ({b.key})" for b in SCREENING_BINDINGS
+            if isinstance(b, Binding) and b.id and b.id not in keys
+            and any(k.strip() in taken for k in b.key.split(","))]
+
+
+class ScreeningScreen(Screen[None]):
+    """Screen a queue of records as the app's reviewer: include, exclude, maybe, undo, notes, search."""
+
+    BINDINGS: ClassVar[list[BindingType]] = SCREENING_BINDINGS
+
+    def __init__(
+        self, review: Review, stage: str, reviewer: str | None, *, config: UserConfig | None = None,
+        opener: Callable[[str], None] = open_in_viewer,
+    ) -> None:
+        super().__init__()
+        self.review = review
+        self.stage = stage
+        self.reviewer = reviewer
+        self._opener = opener
+        self._config_error: str | None = None
+        try:
+            config = config if config is not None else load_user_config()
+        except ReviewkitError as exc:
+            config, self._config_error = UserConfig(), str(exc)
+        # Remapped keys apply to this screen only, from [keys] in the user config.
+        lost = keymap_clashes(config.keys)
+        if lost:
+            self._config_error = f"[keys] in your user config takes the key of: {', '.join(lost)}"
+        self._bindings.apply_keymap(config.keys)
+        eligibility = review.protocol.eligibility
+        self._include = tuple(eligibility.include_keywords)
+        self._exclude = tuple(eligibility.exclude_keywords)
+        self.queue = RecordQueue()
+        self._counted = False
+        self._fetching = False
+        self.decisions = DecisionLog()
+        self._writes = DecisionQueue(self._write)
+
+    # -- layout -------------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        """Progress line, the record card with the criteria beside it, the keys."""
+        yield Header()
+        yield Static("", id="screening-status")
+        with Horizontal(id="screening-body"):
+            # Not focusable: up/down belong to the queue, not to scrolling the card.
+            with VerticalScroll(id="card-scroll", can_focus=False):
+                yield RecordCardView(id="record-card")
+            yield CriteriaPanel(self.review.protocol.eligibility, id="criteria")
+        yield Footer()
+
+    @property
+    def card_view(self) -> RecordCardView:
+        """The record card widget."""
+        return self.query_one("#record-card", RecordCardView)
+
+    def on_mount(self) -> None:
+        """Load the queue and the counts (or say why not)."""
+        self.sub_title = f"Screening {STAGES[self.stage]}"  # type: ignore[index]
+        if self._config_error:
+            self.notify(self._config_error, severity="error")
+        if not self.reviewer:
+            self.card_view.show_message(NO_REVIEWER)
+            return
+        self.card_view.show_message("Loading your queue…")
+        self._load_queue()
+        self.set_interval(PROGRESS_REFRESH_SECONDS, self._load_progress)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Full-text keys exist at the full-text stage only."""
+        if action in ("open_full_text", "full_text_status"):
+            return self.stage == "ft"
+        return True
+
+    # -- workers: each calls one service and posts a message -----------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="screening-queue")
+    def _load_queue(self) -> None:
+        try:
+            self.post_message(msg.QueueLoaded(screening.screening_queue(self.review, self.reviewer, self.stage)))
+        except ReviewkitError as exc:
+            self.post_message(msg.ServiceFailed("queue", str(exc)))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="screening-progress")
+    def _load_progress(self) -> None:
+        # A refusal is left to the queue worker, which reports the same one.
+        with suppress(ReviewkitError):
+            self.post_message(msg.ProgressLoaded(
+                screening.screening_progress(self.review, self.reviewer, self.stage)))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="screening-cards")
+    def _fetch_cards(self, ids: list[int]) -> None:
+        try:
+            cards = screening.record_cards(self.review, self.reviewer, ids, self.stage)
+        except ReviewkitError as exc:
+            self.post_message(msg.ServiceFailed("cards", str(exc)))
+            cards = []
+        self.post_message(msg.CardsLoaded(cards, ids))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="screening-search")
+    def _search(self, text: str) -> None:
+        self.post_message(msg.SearchFinished(text, screening.matching_records(self.review, text)))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="screening-full-text")
+    def _set_full_text(self, record_id: int, status: str, text: str | None) -> None:
+        location, note = (text, None) if status == "retrieved" else (None, text)
+        try:
+            screening.set_full_text(self.review, self.reviewer, record_id, status, location=location, note=note)
+        except ReviewkitError as exc:
+            self.post_message(msg.ServiceFailed("full text", str(exc)))
+            return
+        self.post_message(msg.FullTextSaved(record_id, status))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="screening-open")
+    def _open(self, location: str) -> None:
+        try:
+            self._opener(resolve_location(location, self.review.folder))
+        except (OSError, ReviewkitError) as exc:
+            self.post_message(msg.ServiceFailed("open", f"could not open {location}: {exc}"))
+
+    def _write(self, write: Write) -> None:
+        """Run by the decision queue's worker thread, one write at a time, in order."""
+        try:
+            if write.decision is None:
+                state = screening.undo_decision(self.review, self.reviewer, write.record_id, self.stage)
+            else:
+                state = screening.decide(self.review, self.reviewer, write.record_id, self.stage,
+                                          write.decision, reason=write.reason, note=write.note)
+        except Exception as exc:  # noqa: BLE001 - whatever went wrong, the user must see it was not saved
+            self.post_message(msg.DecisionFailed(write.record_id, write.decision, str(exc)))
+        else:
+            self.post_message(msg.DecisionRecorded(write.record_id, write.decision, state))
+
+    # -- message handlers ----------------------------------------------------------------------------
+
+    def on_queue_loaded(self, message: msg.QueueLoaded) -> None:
+        """Start at the first record of the queue."""
+        self.queue.load(message.ids)
+        self._show_current()
+        if not message.ids:
+            self._load_progress()
+
+    def on_progress_loaded(self, message: msg.ProgressLoaded) -> None:
+        """Take the fresh counts."""
+        self.decisions.progress = message.progress
+        self._update_status()
+
+    def on_cards_loaded(self, message: msg.CardsLoaded) -> None:
+        """Keep the cards; show the current one if it was waiting."""
+        self._fetching = False
+        self.queue.keep(message.cards)
+        current = self.queue.current
+        if current is not None and self.card_view.record_id != current and current in self.queue.cards:
+            self._show_current()
+        else:
+            self._prefetch()
+
+    def on_decision_recorded(self, message: msg.DecisionRecorded) -> None:
+        """Adjust the counts; the record's card is re-read so it shows the stored decision."""
+        self.decisions.recorded(message.record_id, message.decision, message.state.outcome)
+        self._refresh_card(message.record_id)
+
+    def on_decision_failed(self, message: msg.DecisionFailed) -> None:
+        """Say so; the record goes back to undecided (or to what the database holds)."""
+        self.decisions.failed(message.record_id, message.decision)
+        what = "Undo" if message.decision is None else f"Decision '{message.decision}'"
+        self.notify(f"{what} on record {message.record_id} was not saved: {message.error}", severity="error")
+        self._refresh_card(message.record_id)
+
+    def on_search_finished(self, message: msg.SearchFinished) -> None:
+        """Narrow the queue to the records that match."""
+        if not self.queue.narrow(message.text, message.ids):
+            self.notify(f"No record in your queue mentions '{message.text}'", severity="warning")
+            return
+        self._show_current()
+
+    def on_full_text_saved(self, message: msg.FullTextSaved) -> None:
+        """Confirm and show the new status."""
+        self.notify(f"Full text of record {message.record_id}: {message.status.replace('_', ' ')}")
+        self._refresh_card(message.record_id)
+
+    def on_service_failed(self, message: msg.ServiceFailed) -> None:
+        """Show the service's message; a refused queue replaces the card."""
+        if message.what == "queue":
+            self.card_view.show_message(message.error)
+        else:
+            self.notify(message.error, severity="error")
+        if message.what == "cards":
+            self._fetching = False
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """An unexpected error in a worker is shown, not swallowed."""
+        if event.state == WorkerState.ERROR:
+            if event.worker.group == "screening-cards":
+                self._fetching = False
+            self.notify(f"{event.worker.name}: {event.worker.error}", severity="error")
+
+    # -- showing -------------------------------------------------------------------------------------
+
+    def _show_current(self) -> None:
+        rid = self.queue.current
+        view = self.card_view
+        if rid is None:
+            if self.queue.loaded:
+                done = "matching the search " if self.queue.filter else ""
+                view.show_message(f"No more records {done}in your {STAGES[self.stage]} queue. "  # type: ignore[index]
+                                  "Press k to go back, escape for the dashboard.")
+        elif rid in self.queue.cards:
+            view.show(self.queue.cards[rid], self._include, self._exclude, stage=self.stage)
+            if not self._counted:
+                # Counted once the first record is up, so that opening is not kept waiting by the count.
+                self._counted = True
+                self._load_progress()
+            self.query_one("#card-scroll", VerticalScroll).scroll_home(animate=False)
+        else:
+            view.show_message(f"Loading record {rid}…")
+        self._update_status()
+        self._prefetch()
+
+    def _prefetch(self) -> None:
+        # One fetch at a time: the next starts when its cards are in, from wherever the reviewer is then.
+        if self._fetching:
+            return
+        wanted = self.queue.wanted()
+        if wanted:
+            self._fetching = True
+            self._fetch_cards(wanted)
+
+    def _refresh_card(self, record_id: int) -> None:
+        self.queue.cards.pop(record_id, None)
+        if record_id == self.queue.current:
+            self._show_current()
+        else:
+            self._update_status()
+            self._prefetch()
+
+    def _update_status(self) -> None:
+        parts = [f"{STAGES[self.stage]} · {self.reviewer or 'no reviewer'}"]  # type: ignore[index]
+        parts += self.decisions.status(self.queue.current)
+        if self.queue.ids:
+            parts.append(self.queue.position())
+        # One line of fixed height: no layout pass needed.
+        self.query_one("#screening-status", Static).update(" · ".join(parts), layout=False)
+
+    # -- actions -------------------------------------------------------------------------------------
+
+    def _shown_id(self) -> int | None:
+        """The record on screen, or None (with a word to the user) while it is still loading."""
+        rid = self.queue.current
+        if rid is None or self.card_view.record_id != rid:
+            self.notify("No record on screen yet", severity="warning")
+            return None
+        return rid
+
+    def action_decide(self, decision: str) -> None:
+        """Decide on the record on screen and move to the next one at once (the write follows in a worker)."""
+        rid = self._shown_id()
+        if rid is None:
+            return
+        if decision == "exclude" and self.stage == "ft":
+            reasons = self.review.protocol.screening.exclusion_reasons
+
+            def chosen(choice: Choice | None) -> None:
+                if choice is not None:
+                    self.decisions.notes.pop(rid, None)
+                    self._commit(rid, "exclude", choice.option, choice.text)
+
+            self.app.push_screen(ChoiceModal(f"Why exclude record {rid}?", reasons,
+                                             text=self.decisions.notes.get(rid, "")), chosen)
+            return
+        self._commit(rid, decision, None, self.decisions.notes.pop(rid, None))
+
+    def _commit(self, rid: int, decision: str, reason: str | None, note: str | None) -> None:
+        self.decisions.made(rid, decision)
+        if rid == self.queue.current:
+            self.queue.move(1)
+            self._show_current()
+        # The next record is painted first and the write starts right after, so that the
+        # writer thread does not compete with that frame; the app (not this screen) holds the
+        # callback, so leaving the screen at once still stores the decision.
+        self.app.call_after_refresh(self._writes.put, self.app, Write(rid, decision, reason, note))
+
+    def action_undo(self) -> None:
+        """Withdraw my last decision made here and go back to that record."""
+        rid = self.decisions.undoing()
+        if rid is None:
+            self.notify("Nothing to undo: no decision made in this session", severity="warning")
+            return
+        # Through the same deferral as decisions, so an undo never overtakes the decision it undoes.
+        self.app.call_after_refresh(self._writes.put, self.app, Write(rid, None, None, None))
+        self.queue.go_to(rid)
+        self._show_current()
+
+    def action_note(self) -> None:
+        """Write a note; it goes with the next decision on this record."""
+        rid = self._shown_id()
+        if rid is None:
+            return
+        card = self.queue.cards.get(rid)
+        earlier = self.decisions.notes.get(rid) or (card.own.note if card and card.own else None) or ""
+
+        def written(text: str | None) -> None:
+            if text is None:
+                return
+            if text.strip():
+                self.decisions.notes[rid] = text.strip()
+            else:
+                self.decisions.notes.pop(rid, None)
+            self._update_status()
+
+        self.app.push_screen(TextPromptModal(f"Note on record {rid} (saved with your next decision on it)",
+                                             value=earlier), written)
+
+    def action_next(self) -> None:
+        """The next record in the queue."""
+        if self.queue.move(1):
+            self._show_current()
+
+    def action_previous(self) -> None:
+        """The previous record in the queue."""
+        if self.queue.move(-1):
+            self._show_current()
+
+    def action_search(self) -> None:
+        """Narrow the queue to records whose title or abstract contains a text (empty: the whole queue)."""
+        def asked(text: str | None) -> None:
+            if text is None:
+                return
+            if text.strip():
+                self._search(text.strip())
+                return
+            self.queue.widen()
+            self._show_current()
+
+        self.app.push_screen(TextPromptModal("Search titles and abstracts (empty: show the whole queue)",
+                                             value=self.queue.filter), asked)
+
+    def action_toggle_criteria(self) -> None:
+        """Show or hide the eligibility criteria."""
+        panel = self.query_one("#criteria", CriteriaPanel)
+        panel.display = not panel.display
+
+    def action_scroll_card(self, pages: int) -> None:
+        """Scroll a long abstract."""
+        scroll = self.query_one("#card-scroll", VerticalScroll)
+        (scroll.scroll_page_down if pages > 0 else scroll.scroll_page_up)(animate=False)
+
+    def action_open_full_text(self) -> None:
+        """Open the record's PDF or URL with the system viewer."""
+        rid = self._shown_id()
+        if rid is None:
+            return
+        location = self.queue.cards[rid].full_text_location
+        if not location:
+            self.notify("No full text recorded for this record: press f to say where it is", severity="warning")
+            return
+        self._open(location)
+
+    def action_full_text_status(self) -> None:
+        """Record whether the full text was sought, retrieved (and where) or not retrieved."""
+        rid = self._shown_id()
+        if rid is None:
+            return
+
+        def chosen(choice: Choice | None) -> None:
+            if choice is not None:
+                self._set_full_text(rid, choice.option, choice.text)
+
+        labels = ["sought", "retrieved (type its path or URL below)", "not retrieved"]
+        self.app.push_screen(ChoiceModal(f"Full text of record {rid}", FULL_TEXT_STATUSES, labels=labels,
+                                         text_label="Path or URL (retrieved) or a note",
+                                         text_required_for=["retrieved"]), chosen)
+
+    def action_back(self) -> None:
+        """Back to the dashboard (decisions still being written finish in the background)."""
+        self.dismiss(None)

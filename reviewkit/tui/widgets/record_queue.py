@@ -1,0 +1,85 @@
+"""Provides the record queue behind the screening screen: position, search filter and the look-ahead cards."""
+
+from __future__ import annotations
+
+from reviewkit.services.screen import RecordCard
+
+#: Cards kept ready ahead of the reviewer; a key press then only renders one (no database on the way).
+LOOKAHEAD = 24
+#: Cards fetched per worker run: small enough that a jump elsewhere is served soon.
+BATCH = 12
+#: Cards fetched when the current one is missing (opening, a jump): the first shows sooner.
+FIRST = 2
+
+
+class RecordQueue:
+    """The reviewer's queue, loaded once, walked by index; plain state the screen renders.
+
+    `index == len(ids)` means "past the end": the queue is done. A search narrows `ids` to
+    the matching records of `all_ids`, in queue order; clearing it keeps the current record.
+    """
+
+    def __init__(self) -> None:
+        self.all_ids: list[int] = []
+        self.ids: list[int] = []
+        self.index = 0
+        self.filter = ""
+        self.loaded = False
+        self.cards: dict[int, RecordCard] = {}
+
+    def load(self, ids: list[int]) -> None:
+        """Start over on a freshly loaded queue."""
+        self.all_ids = self.ids = ids
+        self.index, self.filter, self.loaded = 0, "", True
+
+    @property
+    def current(self) -> int | None:
+        """The record at the cursor, None past the end."""
+        return self.ids[self.index] if self.index < len(self.ids) else None
+
+    def move(self, step: int) -> bool:
+        """Move the cursor by one record (forward up to "past the end"); whether it moved."""
+        target = min(max(self.index + step, 0), len(self.ids))
+        moved, self.index = target != self.index, target
+        return moved
+
+    def go_to(self, record_id: int) -> None:
+        """Put the cursor on a record, dropping the search if it hides the record."""
+        if record_id not in self.ids:
+            self.filter, self.ids = "", self.all_ids
+        self.index = self.ids.index(record_id)
+
+    def narrow(self, text: str, matches: set[int]) -> bool:
+        """Keep only matching records (in queue order); False, and no change, when none match."""
+        found = [rid for rid in self.all_ids if rid in matches]
+        if not found:
+            return False
+        self.filter, self.ids, self.index = text, found, 0
+        return True
+
+    def widen(self) -> None:
+        """Drop the search, staying on the current record."""
+        current = self.current
+        self.filter, self.ids = "", self.all_ids
+        self.index = self.ids.index(current) if current in self.ids else 0
+
+    def wanted(self) -> list[int]:
+        """The next batch of records to fetch: the previous one, the current and those ahead, not yet held."""
+        start = max(self.index - 1, 0)
+        missing = [rid for rid in self.ids[start:self.index + LOOKAHEAD] if rid not in self.cards]
+        # The reviewer is waiting for the current record: fetch it in a small batch of its own.
+        return missing[:FIRST if self.current in missing else BATCH]
+
+    def keep(self, cards: list[RecordCard]) -> None:
+        """Hold fetched cards; far-away ones go once the cache grows (a whole session would not fit)."""
+        self.cards.update((card.id, card) for card in cards)
+        if len(self.cards) > 8 * LOOKAHEAD:
+            near = set(self.ids[max(self.index - LOOKAHEAD, 0):self.index + 2 * LOOKAHEAD])
+            self.cards = {rid: card for rid, card in self.cards.items() if rid in near}
+
+    def position(self) -> str:
+        """"record 3/120" (and the search), for the progress line."""
+        if not self.ids:
+            return ""
+        text = f"record {min(self.index + 1, len(self.ids))}/{len(self.ids)}"
+        return text + (f" · search '{self.filter}'" if self.filter else "")
