@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.message import Message
 
 from reviewkit.domain.screening import RecordScreening
+from reviewkit.services.prioritise import PrioritisedQueue
 from reviewkit.services.screen import Conflict, RecordCard, ScreeningProgress
 
 
@@ -96,3 +97,11 @@ class ServiceFailed(Message):
         super().__init__()
         self.what = what
         self.error = error
+
+
+class PriorityUpdated(Message):
+    """A retrained relevance ranking of the reviewer's queue, with the stopping aid."""
+
+    def __init__(self, queue: PrioritisedQueue) -> None:
+        super().__init__()
+        self.queue = queue

@@ -399,3 +399,37 @@ def test_record_queue_walks_searches_and_bounds_its_cache() -> None:
     assert len(queue.cards) <= 3 * LOOKAHEAD and 900 in queue.cards
     queue.index = len(queue.ids) - 1
     assert queue.move(1) and queue.current is None and not queue.move(1)
+
+
+async def test_prioritised_queue_lifts_relevant_records(tmp_path: Path) -> None:
+    """With prioritise on, after an exclude and an include the other baricitinib trials come next,
+    and the progress line shows the stopping aid."""
+    from reviewkit.domain.records import Record
+    from reviewkit.services.project import EXAMPLE_PROTOCOL, init_review
+    from reviewkit.tui.screens import screening as screen_module
+
+    text = EXAMPLE_PROTOCOL.read_text().replace("screeners_per_record = 2",
+                                                "screeners_per_record = 2\nprioritise = true")
+    (tmp_path / "p.toml").write_text(text)
+    review = init_review(tmp_path / "r", tmp_path / "p.toml")
+    relevant = [Record(title=f"Randomised placebo-controlled trial of baricitinib in atopic dermatitis {i}")
+                for i in range(5)]
+    other = [Record(title=f"Hip fracture surgery outcomes in older adults {i}") for i in range(5)]
+    ids = add_records(review, [x for pair in zip(other, relevant, strict=True) for x in pair])
+    app = make_app(review, reviewer="alice", stage="ta")
+    old, screen_module.RETRAIN_EVERY = screen_module.RETRAIN_EVERY, 2
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            assert shown(app).queue.current == ids[0]  # import order before any decision
+            await pilot.press("e")  # hip fracture surgery: exclude
+            await settle(pilot)
+            await pilot.press("i")  # baricitinib trial: include
+            await settle(pilot)
+            await settle(pilot)
+            queue = shown(app).queue
+            ahead = queue.ids[queue.index + 1:]  # the record on screen stays where it is
+            assert set(ahead[:4]) == set(ids[3::2])  # then the other baricitinib trials
+            assert "relevance order" in status_text(app) and "since the last relevant" in status_text(app)
+    finally:
+        screen_module.RETRAIN_EVERY = old

@@ -1,33 +1,59 @@
-"""Provides iter_pubmed_xml, a streaming, entity-safe reader of PubMed XML (efetch PubmedArticleSet)."""
+"""Provides iter_pubmed_xml, a streaming, entity-safe reader of PubMed XML (efetch PubmedArticleSet).
+
+How it stays fast (bench/bench_import.py asks >= 2,000 records/s; its efetch articles average
+17 KB and ~270 elements, half of them in CommentsCorrections, History, ReferenceList and grant lists
+that no field reads):
+
+* The document goes through ElementTree's C parser and C tree builder. defusedxml's iterparse
+  runs the pure-Python ones, which took half the time; its protections are kept by _PrologGuard,
+  a small expat parser that reads the prolog (the only place entities can be declared) before
+  the C parser sees it, and refuses what defusedxml refuses.
+* An article's `raw` is sliced from the input bytes instead of re-serialised with tostring (which
+  cost more than parsing). The input is fed in pieces cut just after each article's close tag,
+  so an article that ends a piece lies inside the bytes fed since the previous article ended;
+  _raw checks that those bytes hold exactly its start and end tags, else falls back to tostring.
+* Fields are read with direct-child lookups the C accelerator answers (_pubmed_fields.py).
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from typing import Any, BinaryIO
-from xml.etree.ElementTree import Element, tostring
+from collections.abc import Iterator
+from typing import BinaryIO
+from xml.etree.ElementTree import Element, TreeBuilder, XMLParser, tostring
 from xml.etree.ElementTree import ParseError as XMLParseError
+from xml.parsers import expat
 
 from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import iterparse
+from defusedxml.common import EntitiesForbidden, ExternalReferenceForbidden
 
-from reviewkit.domain.records import (
-    Record,
-    find_nct_ids,
-    normalise_doi,
-    normalise_pmcid,
-    normalise_pmid,
-    parse_year,
-)
+from reviewkit.domain.records import Record
 from reviewkit.errors import ParseError
+from reviewkit.sources.formats._pubmed_fields import article_record, text
 
 __all__ = ["iter_pubmed_xml", "PUBMED_ROOT"]
 
 PUBMED_ROOT = "PubmedArticleSet"
 _ARTICLE_TAGS = frozenset({"PubmedArticle", "PubmedBookArticle"})
-_CTGOV_BANK = "clinicaltrials.gov"
-_SPACE_RE = re.compile(r"\s+")
 _POSITION_RE = re.compile(r": line \d+, column \d+$")
+#: PubMed XML nests about ten levels; deeper nesting would exhaust the recursion reading an article.
+MAX_DEPTH = 200
+#: Bytes read from the stream at a time.
+_BLOCK = 1 << 16
+#: Where the input is cut into pieces: just after an article's close tag.
+_CUT_RE = re.compile(rb"</Pubmed(?:Book)?Article>")
+#: Bytes held back from a block's end, so that no close tag is ever split between two pieces.
+_HOLD = len(b"</PubmedBookArticle>") - 1
+#: Anything that may be an article's start or end tag (not PubmedArticleSet, PubmedData, ...).
+_TAG_RE = re.compile(rb"</?Pubmed(?:Book)?Article[\s/>]")
+#: Bytes kept for slicing one article's raw text; beyond that, the article is re-serialised.
+_MAX_PENDING = 64 << 20
+_ENCODING_RE = re.compile(rb"""\sencoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+#: An article's start and end tag as bytes, to recognise them in the input.
+_TAG_BYTES = {tag: (f"<{tag}>".encode(), f"</{tag}>".encode()) for tag in _ARTICLE_TAGS}
+_START, _END = "start", "end"  # the event names the C parser hands back (compared by identity)
+_UNKNOWN = "?"  # the input's encoding while its first bytes are still to come
+_HEAD = 1024  # bytes an XML declaration may take, at most, to name the encoding
 
 
 def iter_pubmed_xml(stream: BinaryIO, *, file: str) -> Iterator[Record]:
@@ -35,36 +61,15 @@ def iter_pubmed_xml(stream: BinaryIO, *, file: str) -> Iterator[Record]:
 
     Parsing is incremental: each article element is cleared once read, so memory stays flat
     for a 100,000-record file. The DOCTYPE line efetch writes is accepted, but entity
-    definitions (billion laughs, external entities) are refused. Raises ParseError naming the
-    file and line for malformed XML, a body that is not PubMed XML, or an E-utilities <ERROR>.
+    definitions (billion laughs, external entities) are refused. A record's `raw` is the
+    article's XML text as the file has it. Raises ParseError naming the file and line for
+    malformed XML, a body that is not PubMed XML, or an E-utilities <ERROR>.
     """
-    open_elements: list[Element] = []  # the path from the root to the current element
-    seen_root = False
+    reader = _Reader(file)
     try:
-        for event, elem in iterparse(stream, events=("start", "end"), forbid_dtd=False):
-            if event == "start":
-                if not seen_root and elem.tag not in (PUBMED_ROOT, "eFetchResult"):
-                    raise ParseError(
-                        f"not PubMed XML: the document starts with <{elem.tag}>, "
-                        f"expected <{PUBMED_ROOT}>",
-                        file=file,
-                        hint="fetch or export the records as PubMed XML, retmode=xml",
-                    )
-                seen_root = True
-                open_elements.append(elem)
-                continue
-            open_elements.pop()
-            if elem.tag == "ERROR":
-                message = _text(elem) or "(no message)"
-                raise ParseError(
-                    f"the E-utilities response reports an error: {message}", file=file
-                )
-            if elem.tag in _ARTICLE_TAGS:
-                yield _article_record(elem)
-                # Detach the finished article so the tree never grows past one record.
-                elem.clear()
-                if open_elements:
-                    open_elements[-1].remove(elem)
+        for piece, cut in _pieces(stream):
+            yield from reader.feed(piece, cut)
+        yield from reader.close()
     except XMLParseError as exc:
         line = exc.position[0] if getattr(exc, "position", None) else None
         message = _POSITION_RE.sub("", str(exc.msg))  # the line goes into ParseError.where
@@ -74,246 +79,224 @@ def iter_pubmed_xml(stream: BinaryIO, *, file: str) -> Iterator[Record]:
             f"refused XML entity definitions or external entities ({exc})", file=file,
             hint="PubMed XML never defines entities; the file may be hostile or corrupted",
         ) from exc
-    if not seen_root:
+    if not reader.seen_root:
         raise ParseError("empty document: no XML element found", file=file, line=1)
 
 
-def _text(elem: Element | None) -> str:
-    """Element text with inner markup (<i>, <sup>, MathML) flattened and white space collapsed."""
-    if elem is None:
-        return ""
-    return _SPACE_RE.sub(" ", "".join(elem.itertext())).strip()
+def _pieces(stream: BinaryIO) -> Iterator[tuple[bytes, bool]]:
+    """The stream's bytes in order as (piece, cut); a cut piece ends just after an article's close tag."""
+    carry = b""
+    while True:
+        block = stream.read(_BLOCK)
+        if not block:
+            if carry:
+                yield carry, False
+            return
+        data = carry + block if carry else block
+        pos = 0
+        for match in _CUT_RE.finditer(data):
+            yield data[pos:match.end()], True
+            pos = match.end()
+        keep = max(pos, len(data) - _HOLD)
+        if keep > pos:
+            yield data[pos:keep], False
+        carry = data[keep:]
 
 
-def _texts(parent: Element | None, path: str) -> tuple[str, ...]:
-    """The non-empty texts of every element at path under parent, in document order."""
-    if parent is None:
-        return ()
-    return tuple(t for t in (_text(e) for e in parent.iterfind(path)) if t)
+class _Root(Exception):
+    """The guard reached the root element: the prolog, where a DTD could declare entities, is over."""
 
 
-def _article_record(elem: Element) -> Record:
-    """Build a Record from one PubmedArticle or PubmedBookArticle element."""
-    fields = _book_fields(elem) if elem.tag == "PubmedBookArticle" else _journal_fields(elem)
-    title, abstract = fields["title"], fields["abstract"]
-    pmid = fields["pmid"]
-    elem.tail = None  # the newline after the element belongs to the file, not the record
-    return Record(
-        **{k: v for k, v in fields.items() if k not in {"databanks"}},
-        nct_ids=find_nct_ids(*fields["databanks"].get(_CTGOV_BANK, ()), title, abstract),
-        source_type=elem.tag,
-        source_id=pmid or "",
-        source_db="PubMed",
-        url=f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/" if pmid else "",
-        raw=tostring(elem, encoding="unicode"),
-        format="pubmed_xml",
-    )
+class _PrologGuard:
+    """Refuses what defusedxml refuses (entity declarations, external references) in the prolog.
 
-
-def _journal_fields(elem: Element) -> dict[str, Any]:
-    """The Record fields of a journal article (MedlineCitation + PubmedData)."""
-    citation = elem.find("MedlineCitation")
-    article = citation.find("Article") if citation is not None else None
-    journal = article.find("Journal") if article is not None else None
-    issue = journal.find("JournalIssue") if journal is not None else None
-    id_list = elem.find("PubmedData/ArticleIdList")  # direct child only: not cited references
-    extra: dict[str, Any] = {}
-    if citation is not None and citation.get("Status"):
-        extra["status"] = citation.get("Status")
-    vernacular = _text(article.find("VernacularTitle")) if article is not None else ""
-    if vernacular:
-        extra["vernacular_title"] = vernacular
-    corrections = _corrections(citation)
-    if corrections:
-        extra["comments_corrections"] = corrections
-    databanks = _databanks(article)
-    others = {name: list(acc) for name, acc in databanks.items() if name != _CTGOV_BANK}
-    if others:
-        extra["databanks"] = others
-    authors, complete = _authors(article.find("AuthorList") if article is not None else None)
-    if not complete:
-        extra["author_list_complete"] = False
-    return {
-        "title": _text(article.find("ArticleTitle")) if article is not None else "",
-        "abstract": _abstract(article),
-        "authors": authors,
-        "year": _journal_year(issue, article),
-        "journal": _text(journal.find("Title")) if journal is not None else "",
-        "journal_abbrev": _journal_abbrev(journal, citation),
-        "volume": _text(issue.find("Volume")) if issue is not None else "",
-        "issue": _text(issue.find("Issue")) if issue is not None else "",
-        "pages": _pages(article),
-        "doi": _doi(article, id_list),
-        "pmid": normalise_pmid(_text(citation.find("PMID")) if citation is not None else None),
-        "pmcid": _article_id(id_list, "pmc", normalise_pmcid),
-        "publication_types": _texts(article, "PublicationTypeList/PublicationType"),
-        "keywords": _texts(citation, "KeywordList/Keyword"),
-        "mesh_terms": _texts(citation, "MeshHeadingList/MeshHeading/DescriptorName"),
-        "language": "; ".join(_texts(article, "Language")),
-        "issn": _text(journal.find("ISSN")) if journal is not None else "",
-        "databanks": databanks,
-        "extra": extra,
-    }
-
-
-def _book_fields(elem: Element) -> dict[str, Any]:
-    """The Record fields of a book or book chapter (BookDocument + PubmedBookData)."""
-    doc = elem.find("BookDocument")
-    book = doc.find("Book") if doc is not None else None
-    id_list = doc.find("ArticleIdList") if doc is not None else None
-    book_title = _text(book.find("BookTitle")) if book is not None else ""
-    chapter_title = _text(doc.find("ArticleTitle")) if doc is not None else ""
-    author_list = None
-    if doc is not None:
-        # Books list authors and editors separately; editors are not the chapter's authors.
-        for candidate in doc.iterfind("AuthorList"):
-            if candidate.get("Type", "authors") == "authors":
-                author_list = candidate
-                break
-    authors, _complete = _authors(author_list)
-    year = parse_year(_text(book.find("PubDate/Year"))) if book is not None else None
-    if year is None and book is not None:
-        year = parse_year(_text(book.find("PubDate/MedlineDate")))
-    extra: dict[str, Any] = {}
-    if book is not None and _text(book.find("Publisher/PublisherName")):
-        extra["publisher"] = _text(book.find("Publisher/PublisherName"))
-    return {
-        "title": chapter_title or book_title,
-        "abstract": _abstract(doc),
-        "authors": authors,
-        "year": year,
-        # A chapter's container is its book; a whole book has none.
-        "journal": book_title if chapter_title else "",
-        "journal_abbrev": "",
-        "volume": _text(book.find("Volume")) if book is not None else "",
-        "issue": "",
-        "pages": "",
-        "doi": _article_id(id_list, "doi", normalise_doi),
-        "pmid": normalise_pmid(_text(doc.find("PMID")) if doc is not None else None),
-        "pmcid": _article_id(id_list, "pmc", normalise_pmcid),
-        "publication_types": _texts(doc, "PublicationType"),
-        "keywords": _texts(doc, "KeywordList/Keyword"),
-        "mesh_terms": (),
-        "language": "; ".join(_texts(doc, "Language")),
-        "issn": "",
-        "databanks": {},
-        "extra": extra,
-    }
-
-
-def _abstract(parent: Element | None) -> str:
-    """Abstract text; structured abstracts keep their printed labels ("METHODS: ...")."""
-    if parent is None:
-        return ""
-    parts: list[str] = []
-    for node in parent.iterfind("Abstract/AbstractText"):
-        text = _text(node)
-        label = (node.get("Label") or "").strip()
-        if label and text:
-            parts.append(f"{label}: {text}")
-        elif text:
-            parts.append(text)
-    return "\n".join(parts)
-
-
-def _authors(author_list: Element | None) -> tuple[tuple[str, ...], bool]:
-    """Authors in order as "Surname, ForeName" (Initials when no fore name) or a group name.
-
-    Returns the names and whether PubMed marks the list complete (CompleteYN="N" means cut).
+    Entities can only be declared in the document type declaration, before the root element, and
+    the C parser never loads an external DTD; so checking the bytes up to the root start tag,
+    before the C parser is given them, keeps billion laughs and XXE out.
     """
-    if author_list is None:
-        return (), True
-    names: list[str] = []
-    for author in author_list.iterfind("Author"):
-        if author.get("ValidYN", "Y") == "N":
-            continue  # PubMed keeps invalid (corrected-away) names for the record; they are not authors
-        collective = _text(author.find("CollectiveName"))
-        last = _text(author.find("LastName"))
-        given = _text(author.find("ForeName")) or _text(author.find("Initials"))
-        if last:
-            names.append(f"{last}, {given}" if given else last)
-        elif collective:
-            names.append(collective)
-    return tuple(names), author_list.get("CompleteYN", "Y") != "N"
+
+    def __init__(self) -> None:
+        # The same expat configuration as the C parser (namespaces on), so both read alike.
+        self._parser = expat.ParserCreate(None, "}")
+        self._parser.EntityDeclHandler = self._entity
+        self._parser.UnparsedEntityDeclHandler = self._unparsed_entity
+        self._parser.ExternalEntityRefHandler = self._external
+        self._parser.StartElementHandler = self._start
+        self.done = False
+
+    def check(self, data: bytes) -> None:
+        """Read the next bytes of the prolog; raises DefusedXmlException or (malformed) XMLParseError."""
+        try:
+            self._parser.Parse(data, False)
+        except _Root:
+            self.done = True
+            del self._parser  # no longer needed: frees expat's buffer
+        except expat.ExpatError as exc:
+            error = XMLParseError(str(exc))
+            error.code, error.position = exc.code, (exc.lineno, exc.offset)
+            raise error from exc
+
+    @staticmethod
+    def _entity(name: str, _parameter: bool, value: str | None, base: str | None,
+                system_id: str | None, public_id: str | None, notation: str | None) -> None:
+        raise EntitiesForbidden(name, value, base, system_id, public_id, notation)
+
+    @staticmethod
+    def _unparsed_entity(name: str, base: str | None, system_id: str | None,
+                         public_id: str | None, notation: str | None) -> None:
+        raise EntitiesForbidden(name, None, base, system_id, public_id, notation)
+
+    @staticmethod
+    def _external(context: str, base: str | None, system_id: str | None, public_id: str | None) -> None:
+        raise ExternalReferenceForbidden(context, base, system_id, public_id)
+
+    @staticmethod
+    def _start(_name: str, _attributes: object) -> None:
+        raise _Root
 
 
-def _journal_year(issue: Element | None, article: Element | None) -> int | None:
-    """PubDate Year, else the first year in MedlineDate, else the electronic ArticleDate."""
-    if issue is not None:
-        year = parse_year(_text(issue.find("PubDate/Year"))) or parse_year(
-            _text(issue.find("PubDate/MedlineDate"))
-        )
-        if year:
-            return year
-    if article is not None:
-        return parse_year(_text(article.find("ArticleDate/Year")))
-    return None
+class _Reader:
+    """Feeds pieces to the C parser and turns each finished article into a Record."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.events: list[tuple[str, Element]] = []
+        self.parser = XMLParser(target=TreeBuilder())
+        self.parser._setevents(self.events, (_START, _END))  # the C parser's own event queue
+        self.guard: _PrologGuard | None = _PrologGuard()
+        self.open_elements: list[Element] = []  # the path from the root to the current element
+        self.seen_root = False
+        # The bytes fed since the last article ended, while they can still give the next one's raw
+        # text; `sliceable` turns False when a piece broke that (see _raw) until an article ends cleanly.
+        self.pending: list[bytes] = []
+        self.pending_size = 0
+        self.sliceable = True
+        self.encoding: str | None = _UNKNOWN  # how raw slices are decoded; None: always re-serialise
+        self.head = b""  # the file's first bytes, until they tell the encoding
+
+    def feed(self, piece: bytes, cut: bool) -> Iterator[Record]:
+        """Parse one piece and yield the articles it finished; `cut`: it ends with a close tag."""
+        if self.encoding is _UNKNOWN:  # the file's first bytes hold the XML declaration, if any
+            self.head += piece[:_HEAD]
+            self.encoding = _slice_encoding(self.head)
+            if self.encoding is not _UNKNOWN:
+                self.head = b""
+        if self.guard is not None:
+            self.guard.check(piece)
+            if self.guard.done:
+                self.guard = None
+        if self.sliceable:
+            self.pending.append(piece)
+            self.pending_size += len(piece)
+            if self.pending_size > _MAX_PENDING:
+                self._reset(sliceable=False)
+        try:
+            self.parser.feed(piece)
+        except XMLParseError:
+            # Records and errors (not PubMed XML, <ERROR>) before the break come first, as expat read them.
+            yield from self._drain(cut=False)
+            raise
+        yield from self._drain(cut)
+
+    def close(self) -> Iterator[Record]:
+        """Finish the document: a root left open or no root at all is malformed XML."""
+        try:
+            self.parser.close()
+        except XMLParseError:
+            yield from self._drain(cut=False)
+            raise
+        yield from self._drain(cut=False)
+
+    def _drain(self, cut: bool) -> Iterator[Record]:
+        """Handle the parser's queued start/end events: depth, root and <ERROR> checks, articles."""
+        events = self.events
+        if not events:
+            return
+        if not self.seen_root:
+            tag = events[0][1].tag
+            if tag not in (PUBMED_ROOT, "eFetchResult"):
+                raise ParseError(
+                    f"not PubMed XML: the document starts with <{tag}>, expected <{PUBMED_ROOT}>",
+                    file=self.file, hint="fetch or export the records as PubMed XML, retmode=xml",
+                )
+            self.seen_root = True
+        last_event, last_elem = events[-1]
+        # Only an article whose end tag closes the piece can be sliced (see _raw).
+        sliceable_end = last_elem if cut and last_event is _END else None
+        open_elements = self.open_elements
+        finished = 0
+        for event, elem in events:
+            if event is _START:
+                open_elements.append(elem)
+                if len(open_elements) > MAX_DEPTH:
+                    # Reading such an article recurses once per level (itertext): refuse it first.
+                    raise ParseError(f"elements nested more than {MAX_DEPTH} deep", file=self.file,
+                                     hint="PubMed XML nests about ten levels; the file is damaged or hostile")
+                continue
+            open_elements.pop()
+            tag = elem.tag
+            if tag in _ARTICLE_TAGS:
+                raw = self._raw(elem, elem is sliceable_end and not finished)
+                finished += 1
+                yield article_record(elem, raw)
+                # Detach the finished article so the tree never grows past one record.
+                elem.clear()
+                if open_elements:
+                    open_elements[-1].remove(elem)
+            elif tag == "ERROR":
+                message = text(elem) or "(no message)"
+                raise ParseError(f"the E-utilities response reports an error: {message}", file=self.file)
+        events.clear()
+        if finished:
+            # The next article's bytes start right after this piece only if an article closed it.
+            self._reset(sliceable=last_elem.tag in _ARTICLE_TAGS and sliceable_end is not None)
+
+    def _reset(self, *, sliceable: bool) -> None:
+        self.pending = []
+        self.pending_size = 0
+        self.sliceable = sliceable
+
+    def _raw(self, elem: Element, at_piece_end: bool) -> str:
+        """The article's XML text: sliced from the input when that is provably exact, else tostring."""
+        if at_piece_end and self.sliceable and self.encoding and self.encoding is not _UNKNOWN:
+            data = self.pending[0] if len(self.pending) == 1 else b"".join(self.pending)
+            # The pending bytes run from the previous article's end (or the file's start) to this
+            # article's end tag. If they hold exactly one start tag and one end tag like its own, those
+            # are its own: tag-like text inside comments or CDATA would add a second one.
+            tags = list(_TAG_RE.finditer(data))
+            start_tag, end_tag = _TAG_BYTES[elem.tag]
+            if (len(tags) == 2 and tags[0].group() == start_tag and tags[1].end() == len(data)
+                    and data.endswith(end_tag)):
+                try:
+                    return data[tags[0].start():].decode(self.encoding)
+                except UnicodeDecodeError:  # expat has checked the bytes; this is only belt and braces
+                    pass
+        elem.tail = None  # the newline after the element belongs to the file, not the record
+        return tostring(elem, encoding="unicode")
 
 
-def _journal_abbrev(journal: Element | None, citation: Element | None) -> str:
-    """ISOAbbreviation, falling back to the NLM title abbreviation (MedlineTA)."""
-    abbrev = _text(journal.find("ISOAbbreviation")) if journal is not None else ""
-    if not abbrev and citation is not None:
-        abbrev = _text(citation.find("MedlineJournalInfo/MedlineTA"))
-    return abbrev
+def _slice_encoding(head: bytes) -> str | None:
+    """The codec raw slices decode with, from the file's first bytes (XML declaration, BOM).
 
-
-def _pages(article: Element | None) -> str:
-    """MedlinePgn as printed ("1058-64" stays abbreviated), else StartPage-EndPage."""
-    if article is None:
-        return ""
-    pages = _text(article.find("Pagination/MedlinePgn"))
-    if pages:
-        return pages
-    start = _text(article.find("Pagination/StartPage"))
-    end = _text(article.find("Pagination/EndPage"))
-    return f"{start}-{end}" if start and end else start
-
-
-def _doi(article: Element | None, id_list: Element | None) -> str | None:
-    """The DOI from a valid ELocationID, else from the article's own ArticleIdList."""
-    if article is not None:
-        for loc in article.iterfind("ELocationID"):
-            if loc.get("EIdType") == "doi" and loc.get("ValidYN", "Y") != "N":
-                doi = normalise_doi(_text(loc))
-                if doi:
-                    return doi
-    return _article_id(id_list, "doi", normalise_doi)
-
-
-def _article_id(
-    id_list: Element | None, id_type: str, normalise: Callable[[str | None], str | None]
-) -> str | None:
-    """The first ArticleId of the given IdType, normalised; None when absent."""
-    if id_list is None:
-        return None
-    for node in id_list.iterfind("ArticleId"):
-        if node.get("IdType") == id_type:
-            value = normalise(_text(node))
-            if value:
-                return value
-    return None
-
-
-def _databanks(article: Element | None) -> dict[str, tuple[str, ...]]:
-    """Accession numbers per data bank (lower-cased name), e.g. clinicaltrials.gov → NCT ids."""
-    banks: dict[str, tuple[str, ...]] = {}
-    if article is None:
-        return banks
-    for bank in article.iterfind("DataBankList/DataBank"):
-        name = _text(bank.find("DataBankName")).lower()
-        if name:
-            banks[name] = banks.get(name, ()) + _texts(bank, "AccessionNumberList/AccessionNumber")
-    return banks
-
-
-def _corrections(citation: Element | None) -> list[dict[str, str]]:
-    """Retraction, erratum and similar links (RefType + PMID), so screening can flag them."""
-    if citation is None:
-        return []
-    links: list[dict[str, str]] = []
-    for node in citation.iterfind("CommentsCorrectionsList/CommentsCorrections"):
-        ref_type = node.get("RefType", "")
-        if ref_type.startswith(("Retraction", "Erratum", "ExpressionOfConcern", "Update")):
-            links.append({"type": ref_type, "pmid": _text(node.find("PMID"))})
-    return links
+    None where byte slices are unsafe to decode (UTF-16/32, other encodings); _UNKNOWN while
+    the declaration is still incomplete.
+    """
+    bom = b"\xef\xbb\xbf"
+    if bom.startswith(head[:3]) and len(head) < 3 + 5:
+        return _UNKNOWN
+    if head.startswith(bom):
+        head = head[3:]
+    if b"\x00" in head[:4] or head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None  # UTF-16/32: tags are not ASCII bytes
+    if not head.startswith(b"<?xml"):
+        return _UNKNOWN if b"<?xml".startswith(head) else "utf-8"  # no declaration: XML's default
+    end = head.find(b"?>")
+    if end < 0:
+        return _UNKNOWN if len(head) < _HEAD else None
+    match = _ENCODING_RE.search(head, 0, end)
+    declared = match.group(1).decode("ascii").lower() if match else "utf-8"
+    if declared in {"utf-8", "utf8", "us-ascii", "ascii"}:
+        return "utf-8"
+    if declared in {"iso-8859-1", "latin-1", "latin1"}:
+        return "latin-1"
+    return None  # other encodings: re-serialise rather than guess how their bytes slice

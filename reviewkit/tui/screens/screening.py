@@ -18,6 +18,7 @@ from reviewkit.config import UserConfig, load_user_config
 from reviewkit.domain.screening import STAGES
 from reviewkit.errors import ReviewkitError
 from reviewkit.services import screen as screening
+from reviewkit.services.prioritise import prioritised_queue
 from reviewkit.services.project import Review
 from reviewkit.services.screen import FULL_TEXT_STATUSES
 from reviewkit.tui import messages as msg
@@ -32,6 +33,9 @@ from reviewkit.tui.widgets.viewer import open_in_viewer, resolve_location
 
 #: Other reviewers work meanwhile; their conflicts show up in the progress line this often.
 PROGRESS_REFRESH_SECONDS = 30.0
+#: Retrain the relevance ranking after this many decisions: often enough that new includes lift
+#: similar records soon, rarely enough that retraining (≤ 1 s at 20k records) stays unnoticed.
+RETRAIN_EVERY = 5
 NO_REVIEWER = "No reviewer set: start reviewkit with --reviewer NAME (or set reviewer in your user config)."
 
 #: Each binding's id is the action name a user remaps in the user config: [keys] include = "y".
@@ -97,6 +101,11 @@ class ScreeningScreen(Screen[None]):
         self._fetching = False
         self.decisions = DecisionLog()
         self._writes = DecisionQueue(self._write)
+        #: Order the queue by predicted relevance (the protocol's screening.prioritise), retrained
+        #: from this reviewer's own decisions every RETRAIN_EVERY decisions.
+        self.prioritise = review.protocol.screening.prioritise
+        self._since_retrain = 0
+        self._stopping: str = ""
 
     # -- layout -------------------------------------------------------------------------------------
 
@@ -139,9 +148,20 @@ class ScreeningScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="screening-queue")
     def _load_queue(self) -> None:
         try:
-            self.post_message(msg.QueueLoaded(screening.screening_queue(self.review, self.reviewer, self.stage)))
+            if self.prioritise:
+                ranked = prioritised_queue(self.review, self.reviewer, self.stage)
+                self.post_message(msg.QueueLoaded(list(ranked.order)))
+                self.post_message(msg.PriorityUpdated(ranked))
+            else:
+                self.post_message(msg.QueueLoaded(screening.screening_queue(self.review, self.reviewer, self.stage)))
         except ReviewkitError as exc:
             self.post_message(msg.ServiceFailed("queue", str(exc)))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="screening-rank")
+    def _retrain(self) -> None:
+        # A failure leaves the current order; the next retraining tries again.
+        with suppress(ReviewkitError):
+            self.post_message(msg.PriorityUpdated(prioritised_queue(self.review, self.reviewer, self.stage)))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="screening-progress")
     def _load_progress(self) -> None:
@@ -221,6 +241,24 @@ class ScreeningScreen(Screen[None]):
         """Adjust the counts; the record's card is re-read so it shows the stored decision."""
         self.decisions.recorded(message.record_id, message.decision, message.state.outcome)
         self._refresh_card(message.record_id)
+        if self.prioritise:
+            self._since_retrain += 1
+            if self._since_retrain >= RETRAIN_EVERY:
+                self._since_retrain = 0
+                self._retrain()
+
+    def on_priority_updated(self, message: msg.PriorityUpdated) -> None:
+        """Re-rank the records ahead of the cursor; show the stopping aid."""
+        ranked = message.queue
+        self.queue.reorder_ahead(list(ranked.order))
+        stop = ranked.stopping
+        parts = ["relevance order" if ranked.fitted else "import order (ranking starts after an include "
+                 "and an exclude)", f"{stop.since_last_relevant} irrelevant since the last relevant"]
+        if stop.recall_lower_bound is not None:
+            parts.append(f"recall ≥ {stop.recall_lower_bound:.0%} (95% confidence)")
+        self._stopping = " · ".join(parts)
+        self._update_status()
+        self._prefetch()
 
     def on_decision_failed(self, message: msg.DecisionFailed) -> None:
         """Say so; the record goes back to undecided (or to what the database holds)."""
@@ -301,6 +339,8 @@ class ScreeningScreen(Screen[None]):
         parts += self.decisions.status(self.queue.current)
         if self.queue.ids:
             parts.append(self.queue.position())
+        if self._stopping:
+            parts.append(self._stopping)
         # One line of fixed height: no layout pass needed.
         self.query_one("#screening-status", Static).update(" · ".join(parts), layout=False)
 

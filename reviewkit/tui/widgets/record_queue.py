@@ -77,6 +77,19 @@ class RecordQueue:
             near = set(self.ids[max(self.index - LOOKAHEAD, 0):self.index + 2 * LOOKAHEAD])
             self.cards = {rid: card for rid, card in self.cards.items() if rid in near}
 
+    def reorder_ahead(self, order: list[int]) -> None:
+        """Put the records after the cursor in `order` (a fresh relevance ranking); the rest stay put.
+
+        Records behind the cursor and the one on screen keep their places, so a retrained ranking
+        never moves what the reviewer is looking at. Ignored while a search narrows the queue.
+        """
+        if self.filter:
+            return
+        done, ahead = self.all_ids[: self.index + 1], self.all_ids[self.index + 1:]
+        rank = {rid: i for i, rid in enumerate(order)}
+        ahead = sorted(ahead, key=lambda rid: rank.get(rid, len(rank)))
+        self.all_ids = self.ids = done + ahead
+
     def position(self) -> str:
         """"record 3/120" (and the search), for the progress line."""
         if not self.ids:
