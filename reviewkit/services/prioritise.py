@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from reviewkit.domain.prioritise import Prioritiser, tfidf_matrix
 from reviewkit.domain.stopping import StoppingEstimate, stopping_estimate
 from reviewkit.services.project import Review
-from reviewkit.services.screen import _candidates, _reviewer, screening_queue
+from reviewkit.services.screen import require_reviewer, screening_queue, stage_candidates
 from reviewkit.store import queries
 from reviewkit.store.db import session_scope
 
@@ -38,8 +38,8 @@ def prioritised_queue(review: Review, reviewer: str | None, stage: str = "ta") -
     waiting = screening_queue(review, reviewer, stage)
     required = review.protocol.screening.screeners_per_record
     with session_scope(review.engine) as session:
-        who = _reviewer(session, reviewer, "screener")
-        candidates = sorted(_candidates(session, stage, required))
+        who = require_reviewer(session, reviewer, "screener")
+        candidates = sorted(stage_candidates(session, stage, required))
         own = queries.own_decisions_in_order(session, who.id, stage)  # type: ignore[arg-type]
         key = (review.database, stage, tuple(candidates))
         with _LOCK:

@@ -84,7 +84,7 @@ class ScreeningProgress:
     conflicts: int
 
 
-def _reviewer(session: Session, name: str | None, role: str) -> ReviewerRow:
+def require_reviewer(session: Session, name: str | None, role: str) -> ReviewerRow:
     if not name:
         raise ReviewkitError("no reviewer given", hint="pass --reviewer NAME or set reviewer in your user config")
     row = store.reviewer_by_name(session, name)
@@ -100,7 +100,7 @@ def _check_stage(stage: str) -> None:
         raise ReviewkitError(f"unknown stage '{stage}' (use ta or ft)")
 
 
-def _candidates(session: Session, stage: str, required: int) -> set[int]:
+def stage_candidates(session: Session, stage: str, required: int) -> set[int]:
     """Records that take part in a stage: unique records at title/abstract; those it passed at full text."""
     unique = queries.record_ids(session) - queries.removed_duplicates(session)
     if stage == "ta":
@@ -140,10 +140,11 @@ def record_decision(
                                  hint="; ".join(reasons))
     required = review.protocol.screening.screeners_per_record
     with session_scope(review.engine, write=True) as session:
-        who = _reviewer(session, reviewer, "screener")
+        who = require_reviewer(session, reviewer, "screener")
         if store.record(session, record_id) is None:
             raise ReviewkitError(f"no record {record_id}")
-        if record_id not in _candidates(session, stage, required):
+        # One record's eligibility, not every record's: the screen writes each key press this way.
+        if not _is_candidate(session, record_id, stage, required):
             where = "it is a removed duplicate" if stage == "ta" else "it has not passed title/abstract"
             raise ReviewkitError(f"record {record_id} is not up for {STAGES[stage]} screening: {where}")
         store.add_decision(session, record_id=record_id, reviewer=who, stage=stage, decision=decision,
@@ -156,7 +157,7 @@ def undo_decision(review: Review, reviewer: str | None, record_id: int, stage: s
     _check_stage(stage)
     required = review.protocol.screening.screeners_per_record
     with session_scope(review.engine, write=True) as session:
-        who = _reviewer(session, reviewer, "screener")
+        who = require_reviewer(session, reviewer, "screener")
         assert who.id is not None
         latest = store.latest_decision(session, record_id, who.id, stage)
         if latest is None or latest.decision == "retracted":
@@ -176,7 +177,7 @@ def other_decisions(review: Review, reviewer: str | None, record_id: int, stage:
     """Other reviewers' decisions on a record; refused while blinding holds for this reviewer."""
     required = review.protocol.screening.screeners_per_record
     with session_scope(review.engine) as session:
-        who = _reviewer(session, reviewer, "screener")
+        who = require_reviewer(session, reviewer, "screener")
         current = store.decisions_on(session, record_id, stage)
         own = current.get(who.id)  # type: ignore[arg-type]
         state = _state(session, record_id, stage, required)
@@ -193,7 +194,7 @@ def record_card(review: Review, reviewer: str | None, record_id: int, stage: str
     """The record as this reviewer may see it."""
     required = review.protocol.screening.screeners_per_record
     with session_scope(review.engine) as session:
-        who = _reviewer(session, reviewer, "screener")
+        who = require_reviewer(session, reviewer, "screener")
         row = store.record(session, record_id)
         if row is None:
             raise ReviewkitError(f"no record {record_id}")
@@ -224,8 +225,8 @@ def screening_queue(review: Review, reviewer: str | None, stage: str) -> list[in
     _check_stage(stage)
     required = review.protocol.screening.screeners_per_record
     with session_scope(review.engine) as session:
-        who = _reviewer(session, reviewer, "screener")
-        candidates = _candidates(session, stage, required)
+        who = require_reviewer(session, reviewer, "screener")
+        candidates = stage_candidates(session, stage, required)
         decisions = queries.current_decisions(session, stage)
         adjudicated = queries.adjudications(session, stage)
     return sorted(
@@ -240,8 +241,8 @@ def screening_progress(review: Review, reviewer: str | None, stage: str) -> Scre
     """How many records this reviewer has decided, how many are left, and conflicts waiting."""
     required = review.protocol.screening.screeners_per_record
     with session_scope(review.engine) as session:
-        who = _reviewer(session, reviewer, "screener")
-        candidates = _candidates(session, stage, required)
+        who = require_reviewer(session, reviewer, "screener")
+        candidates = stage_candidates(session, stage, required)
         decisions = queries.current_decisions(session, stage)
         adjudicated = queries.adjudications(session, stage)
     mine = sum(1 for rid in candidates if who.id in decisions.get(rid, {}))
@@ -264,7 +265,7 @@ def list_conflicts(review: Review, actor: str | None, stage: str) -> list[Confli
     with session_scope(review.engine) as session:
         who = _reviewer_any(session, actor, ("adjudicator", "lead"))
         del who
-        candidates = _candidates(session, stage, required)
+        candidates = stage_candidates(session, stage, required)
         names = store.reviewer_names(session)
         out = []
         decisions = queries.current_decisions(session, stage)
@@ -281,7 +282,7 @@ def list_conflicts(review: Review, actor: str | None, stage: str) -> list[Confli
 def _reviewer_any(session: Session, name: str | None, roles: tuple[str, ...]) -> ReviewerRow:
     for role in roles:
         try:
-            return _reviewer(session, name, role)
+            return require_reviewer(session, name, role)
         except PermissionDenied:
             continue
     raise PermissionDenied(f"reviewer '{name}' is not a {' or '.join(roles)}")
@@ -300,7 +301,7 @@ def resolve_conflict(
         raise ReviewkitError("a full-text exclusion needs one of the protocol's reasons", hint="; ".join(reasons))
     required = review.protocol.screening.screeners_per_record
     with session_scope(review.engine, write=True) as session:
-        who = _reviewer(session, adjudicator, "adjudicator")
+        who = require_reviewer(session, adjudicator, "adjudicator")
         state = _state(session, record_id, stage, required)
         if state.outcome != "conflict" and not state.adjudicated:
             raise ReviewkitError(f"record {record_id} is not in conflict at {STAGES[stage]} ({state.outcome})")
@@ -334,7 +335,7 @@ def record_cards(review: Review, reviewer: str | None, record_ids: list[int], st
     required = review.protocol.screening.screeners_per_record
     out: list[RecordCard] = []
     with session_scope(review.engine) as session:
-        who = _reviewer(session, reviewer, "screener")
+        who = require_reviewer(session, reviewer, "screener")
         names = store.reviewer_names(session)
         adjudicated = store.adjudication_rows(session, stage)
         for record_id in record_ids:
@@ -382,39 +383,7 @@ def matching_records(review: Review, text: str) -> set[int]:
 
 
 def _is_candidate(session: Session, record_id: int, stage: str, required: int) -> bool:
-    """Whether one record takes part in a stage (as _candidates, without reading every record)."""
+    """Whether one record takes part in a stage (as stage_candidates, without reading every record)."""
     if record_id in queries.removed_duplicates(session):
         return False
     return stage == "ta" or _state(session, record_id, "ta", required).outcome == "included"
-
-
-def decide(
-    review: Review, reviewer: str | None, record_id: int, stage: str, decision: str, *,
-    reason: str | None = None, note: str | None = None,
-) -> RecordScreening:
-    """record_decision, checking only this record's eligibility: its time does not grow with the review.
-
-    The screening screen writes every key press through it; record_decision reads every record
-    id to check one record, which costs tens of milliseconds at 50,000 records.
-    """
-    _check_stage(stage)
-    if decision not in DECISIONS:
-        raise ReviewkitError(f"unknown decision '{decision}' (use include, exclude or maybe)")
-    reasons = review.protocol.screening.exclusion_reasons
-    if stage == "ft" and decision == "exclude":
-        if not reason:
-            raise ReviewkitError("a full-text exclusion needs a reason", hint="; ".join(reasons))
-        if reason not in reasons:
-            raise ReviewkitError(f"'{reason}' is not one of the protocol's exclusion reasons",
-                                 hint="; ".join(reasons))
-    required = review.protocol.screening.screeners_per_record
-    with session_scope(review.engine, write=True) as session:
-        who = _reviewer(session, reviewer, "screener")
-        if store.record(session, record_id) is None:
-            raise ReviewkitError(f"no record {record_id}")
-        if not _is_candidate(session, record_id, stage, required):
-            where = "it is a removed duplicate" if stage == "ta" else "it has not passed title/abstract"
-            raise ReviewkitError(f"record {record_id} is not up for {STAGES[stage]} screening: {where}")  # type: ignore[index]
-        store.add_decision(session, record_id=record_id, reviewer=who, stage=stage, decision=decision,
-                           reason=reason, note=note)
-        return _state(session, record_id, stage, required)

@@ -161,22 +161,38 @@ def test_matching_records_searches_title_and_abstract(review: Review) -> None:
     assert screen.matching_records(review, "  ") == set()
 
 
-def test_decide_checks_like_record_decision(review: Review) -> None:
-    """decide (the screen's fast path) refuses and stores exactly as record_decision does."""
+def test_record_decision_checks_the_record(review: Review) -> None:
+    """record_decision checks the one record it is given: stage, decision, role, existence."""
     a, b = add_records(review, 2)
-    for fn in (screen.record_decision, screen.decide):
-        with pytest.raises(ReviewkitError, match="not passed title/abstract"):
-            fn(review, "alice", a, "ft", "include")
-        with pytest.raises(ReviewkitError, match="unknown decision"):
-            fn(review, "alice", a, "ta", "yes")
-        with pytest.raises(PermissionDenied):
-            fn(review, "carol", a, "ta", "include")
-        with pytest.raises(ReviewkitError, match="no record"):
-            fn(review, "alice", 999_999, "ta", "include")
-    assert screen.decide(review, "alice", a, "ta", "include").outcome == "in_progress"
-    assert screen.decide(review, "bob", a, "ta", "maybe", note="dose unclear").outcome == "included"
+    with pytest.raises(ReviewkitError, match="not passed title/abstract"):
+        screen.record_decision(review, "alice", a, "ft", "include")
+    with pytest.raises(ReviewkitError, match="unknown decision"):
+        screen.record_decision(review, "alice", a, "ta", "yes")
+    with pytest.raises(PermissionDenied):
+        screen.record_decision(review, "carol", a, "ta", "include")
+    with pytest.raises(ReviewkitError, match="no record"):
+        screen.record_decision(review, "alice", 999_999, "ta", "include")
+    assert screen.record_decision(review, "alice", a, "ta", "include").outcome == "in_progress"
+    assert screen.record_decision(review, "bob", a, "ta", "maybe", note="dose unclear").outcome == "included"
     with pytest.raises(ReviewkitError, match="needs a reason"):
-        screen.decide(review, "alice", a, "ft", "exclude")
-    state = screen.decide(review, "alice", a, "ft", "exclude", reason="Review")
+        screen.record_decision(review, "alice", a, "ft", "exclude")
+    state = screen.record_decision(review, "alice", a, "ft", "exclude", reason="Review")
     assert state.outcome == "in_progress"
     assert screen.screening_queue(review, "alice", "ta") == [b]
+
+
+def test_removed_duplicate_cannot_be_screened(review: Review) -> None:
+    """A record merged away as a duplicate is refused; its group's primary is screened instead."""
+    from reviewkit.store.db import session_scope
+    from reviewkit.store.tables import DuplicateGroupRow, DuplicateMemberRow
+
+    a, b = add_records(review, 2)
+    with session_scope(review.engine, write=True) as s:
+        group = DuplicateGroupRow(primary_record_id=a)
+        s.add(group)
+        s.flush()
+        s.add(DuplicateMemberRow(group_id=group.id, record_id=a))
+        s.add(DuplicateMemberRow(group_id=group.id, record_id=b))
+    with pytest.raises(ReviewkitError, match="removed duplicate"):
+        screen.record_decision(review, "alice", b, "ta", "include")
+    assert screen.screening_queue(review, "alice", "ta") == [a]

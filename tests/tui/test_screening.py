@@ -227,7 +227,7 @@ async def test_refused_decision_is_shown_and_not_marked(review: Review, monkeypa
     def refuse(*args: object, **kw: object) -> None:
         raise ReviewkitError("database is read-only")
 
-    monkeypatch.setattr(screen, "decide", refuse)
+    monkeypatch.setattr(screen, "record_decision", refuse)
     app = make_app(review, reviewer="alice", stage="ta")
     notes: list[str] = []
     async with app.run_test(size=SIZE) as pilot:
