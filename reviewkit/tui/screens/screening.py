@@ -206,8 +206,8 @@ class ScreeningScreen(Screen[None]):
             if write.decision is None:
                 state = screening.undo_decision(self.review, self.reviewer, write.record_id, self.stage)
             else:
-                state = screening.decide(self.review, self.reviewer, write.record_id, self.stage,
-                                          write.decision, reason=write.reason, note=write.note)
+                state = screening.record_decision(self.review, self.reviewer, write.record_id, self.stage,
+                                                  write.decision, reason=write.reason, note=write.note)
         except Exception as exc:  # noqa: BLE001 - whatever went wrong, the user must see it was not saved
             self.post_message(msg.DecisionFailed(write.record_id, write.decision, str(exc)))
         else:
