@@ -262,6 +262,8 @@ def parse_protocol(text: str, *, source: str = PROTOCOL_FILE) -> Protocol:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ReviewkitError(f"not valid TOML: {exc}", where=source) from None
+    except RecursionError:  # tomllib recurses once per nested array or inline table
+        raise ReviewkitError("not valid TOML: arrays or tables nested too deeply", where=source) from None
     try:
         return Protocol.model_validate(data)
     except ValidationError as exc:

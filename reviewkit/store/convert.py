@@ -9,8 +9,27 @@ from reviewkit.domain.records import Record, RegistryInfo
 from reviewkit.store.tables import RecordRow
 
 
+def strip_nul(value: Any) -> Any:
+    """The value with NUL characters removed from every string in it (lists and dicts included).
+
+    PostgreSQL refuses NUL in text and JSON, so a damaged file that imported on SQLite failed
+    on PostgreSQL with a driver error; a NUL never means anything in a citation.
+    """
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, list | tuple):
+        return [strip_nul(v) for v in value]
+    if isinstance(value, dict):
+        return {strip_nul(k): strip_nul(v) for k, v in value.items()}
+    return value
+
+
 def record_values(record: Record, run_id: int) -> dict[str, Any]:
-    """The column values of a new record row for `record`, brought by run `run_id`."""
+    """The column values of a new record row for `record`, brought by run `run_id` (NULs removed)."""
+    return {k: strip_nul(v) for k, v in _record_values(record, run_id).items()}
+
+
+def _record_values(record: Record, run_id: int) -> dict[str, Any]:
     return {
         "kind": record.kind,
         "title": record.title,

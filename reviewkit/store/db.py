@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -56,7 +59,36 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         immediate = conn.get_execution_options().get("sqlite_immediate", False)
+        if immediate and _begin_immediate_promptly(conn.connection.dbapi_connection):
+            return
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _begin_immediate_promptly(dbapi_conn: Any) -> bool:
+    """Take the write lock, retrying every millisecond or two for up to the busy timeout.
+
+    SQLite's own busy handler sleeps up to 100 ms between tries, while a process that has just
+    committed begins its next write within a millisecond: under steady writing by others a
+    waiting writer kept missing the free lock and failed with "database is locked" after 30 s
+    (found by bench/soak_decisions.py, 4 reviewer processes). Short random retries give every
+    waiter its turn. False when the lock stayed busy: the caller then waits SQLite's way once
+    more and reports the error as usual.
+    """
+    cur = dbapi_conn.cursor()
+    try:
+        cur.execute("PRAGMA busy_timeout=0")
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                cur.execute("BEGIN IMMEDIATE")
+                return True
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    return False
+            time.sleep(random.uniform(0.0005, 0.002))
+    finally:
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cur.close()
 
 
 @contextmanager

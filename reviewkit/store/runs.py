@@ -9,7 +9,7 @@ from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from reviewkit.domain.records import Record
-from reviewkit.store.convert import record_values
+from reviewkit.store.convert import record_values, strip_nul
 from reviewkit.store.tables import AuditEventRow, RecordRow, RecordSourceRow, SourceRunRow, utcnow
 
 
@@ -57,7 +57,8 @@ def link_records(
     session.execute(
         insert(RecordSourceRow),
         [
-            {"record_id": rid, "run_id": run_id, "source_record_id": sid or "", "position": first_position + i}
+            {"record_id": rid, "run_id": run_id, "source_record_id": strip_nul(sid or ""),
+             "position": first_position + i}
             for i, (rid, sid) in enumerate(zip(record_ids, source_ids, strict=True))
         ],
     )

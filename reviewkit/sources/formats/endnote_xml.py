@@ -14,6 +14,9 @@ from reviewkit.domain.records import Record, normalise_doi, parse_year
 from reviewkit.errors import ParseError
 from reviewkit.sources.formats._common import build_record, normalise_pages, unique
 
+#: Real exports nest under ten levels; deeper nesting would exhaust the recursion reading a record.
+MAX_DEPTH = 200
+
 _NON_PUBMED_DB = re.compile(r"embase|scopus|web of science|psycinfo|cinahl|wos", re.IGNORECASE)
 
 
@@ -25,8 +28,14 @@ def iter_endnote_xml(stream: BinaryIO, *, file: str) -> Iterator[Record]:
     """
     parent: ET.Element | None = None
     seen_root = False
+    depth = 0
     try:
         for event, elem in iterparse(stream, events=("start", "end"), forbid_dtd=True):
+            depth += 1 if event == "start" else -1
+            if depth > MAX_DEPTH:
+                # Reading such a record recurses once per level (itertext, tostring): refuse it first.
+                raise ParseError(f"elements nested more than {MAX_DEPTH} deep", file=file,
+                                 hint="EndNote XML nests a few levels; the file is damaged or hostile")
             if event == "start":
                 if not seen_root:
                     seen_root = True

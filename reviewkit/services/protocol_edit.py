@@ -1,0 +1,67 @@
+"""Provides changing the protocol (review.toml): leads only, validated first, written atomically, audited."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+
+from reviewkit.errors import PermissionDenied, ReviewkitError
+from reviewkit.protocol import parse_protocol
+from reviewkit.services.project import Review, sync_reviewers
+from reviewkit.store.db import session_scope
+from reviewkit.store.screening import reviewer_by_name
+from reviewkit.store.tables import AuditEventRow
+
+
+def text_sha256(text: str) -> str:
+    """SHA-256 of protocol text (UTF-8), as the audit trail records it."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def update_protocol(review: Review, actor: str | None, new_text: str, *, expected_sha256: str | None = None) -> Review:
+    """Replace the review's protocol with `new_text` and return the review under the new protocol.
+
+    Only a lead may do it (PermissionDenied otherwise). The text is validated before anything is
+    written; the file is replaced atomically (a temporary file, then os.replace), so a crash leaves
+    the old protocol or the new one, never half of each; an audit event (entity "protocol") keeps
+    the old and new texts' SHA-256. `expected_sha256`, when given, refuses the change if the file
+    changed since the caller read it (another lead's edit is never overwritten unseen).
+    """
+    path = review.protocol_path
+    protocol = parse_protocol(new_text, source=str(path))
+    temp: str | None = None
+    try:
+        with session_scope(review.engine, write=True) as session:
+            if not actor:
+                raise ReviewkitError("no reviewer given", hint="pass --reviewer NAME")
+            who = reviewer_by_name(session, actor)
+            if who is None:
+                raise ReviewkitError(f"unknown reviewer '{actor}'", hint="reviewers are listed in review.toml")
+            if "lead" not in who.roles:
+                raise PermissionDenied(f"only a lead may change the protocol; '{actor}' is "
+                                       f"{', '.join(who.roles)}")
+            old_text = path.read_text(encoding="utf-8-sig")
+            old_sha, new_sha = text_sha256(old_text), text_sha256(new_text)
+            if expected_sha256 is not None and expected_sha256 != old_sha:
+                raise ReviewkitError("the protocol changed since you read it", where=str(path),
+                                     hint="reload it, apply your change again and save")
+            fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(new_text)
+                fh.flush()
+                os.fsync(fh.fileno())
+            session.add(AuditEventRow(actor=actor, entity="protocol", action="update",
+                                      old={"sha256": old_sha}, new={"sha256": new_sha}))
+            session.flush()
+            # Last step inside the transaction: if the replace fails, the audit event rolls back.
+            os.replace(temp, path)
+            temp = None
+    finally:
+        if temp is not None:  # refused or failed before the replace: leave no stray file behind
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
+    updated = Review(folder=review.folder, protocol=protocol, engine=review.engine)
+    sync_reviewers(updated)  # roles follow the protocol at once
+    return updated
