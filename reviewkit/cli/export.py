@@ -52,6 +52,26 @@ def export_decisions_cmd(state: CliState, file: Path, history: bool) -> None:
         f"{export_decisions(open_review(state.review), file, history=history)} decisions written to {file}"))
 
 
+@export.command("extraction")
+@click.argument("file", type=_FILE)
+@click.pass_obj
+def export_extraction_cmd(state: CliState, file: Path) -> None:
+    """The extraction table (study × arm × outcome × timepoint) as FILE.csv or FILE.xlsx."""
+    from reviewkit.services.extract_io import export_table
+
+    run_guarded(lambda: click.echo(f"{export_table(open_review(state.review), file)} rows written to {file}"))
+
+
+@export.command("rob")
+@click.argument("file", type=_FILE)
+@click.pass_obj
+def export_rob_cmd(state: CliState, file: Path) -> None:
+    """Risk-of-bias answers and judgements (one row per study, outcome, assessor and question) as CSV."""
+    from reviewkit.services.assess_io import export_rob
+
+    run_guarded(lambda: click.echo(f"{export_rob(open_review(state.review), file)} rows written to {file}"))
+
+
 @export.command("records")
 @click.argument("file", type=_FILE)
 @click.option("--stage", type=click.Choice(["all", "unique", "ta-included", "included", "excluded"]),

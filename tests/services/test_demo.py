@@ -87,3 +87,21 @@ def test_demo_json_export_round_trips(demo: Review, tmp_path: Path, monkeypatch:
     copy.engine.dispose()
     if demo.engine.dialect.name != "sqlite":
         gen.close()
+
+
+def test_demo_exports_every_table(demo: Review, tmp_path: Path) -> None:
+    """`reviewkit export` writes flow counts, decisions, extraction, RoB, analyses and included records."""
+    runner = CliRunner()
+    base = ["-C", str(demo.folder), "export"]
+    for kind, name in (("flow", "flow.csv"), ("flow", "flow.json"), ("decisions", "decisions.csv"),
+                       ("extraction", "extraction.csv"), ("extraction", "extraction.xlsx"), ("rob", "rob.csv"),
+                       ("analyses", "analyses.csv"), ("records", "included.ris")):
+        result = runner.invoke(cli, [*base, kind, str(tmp_path / name)])
+        assert result.exit_code == 0, (kind, result.output)
+    extraction = list(csv.DictReader((tmp_path / "extraction.csv").open()))
+    iga = [r for r in extraction if r["outcome"] == "iga_0_1" and r["study"] == "BREEZE-AD1" and r["consensus"] == "yes"]
+    assert {r["arm"]: r["events"] for r in iga}["Placebo"] == "12"
+    analyses = list(csv.DictReader((tmp_path / "analyses.csv").open()))
+    assert analyses[0]["analysis"] == "IGA 0/1 at week 16" and float(analyses[0]["effect"]) == pytest.approx(2.42, abs=0.005)
+    assert (tmp_path / "included.ris").read_text().count("ER  - ") == 11
+    assert json.loads((tmp_path / "flow.json").read_text())["new_studies"] == 6
