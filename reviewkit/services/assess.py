@@ -25,10 +25,11 @@ from typing import TYPE_CHECKING, Any
 from reviewkit.domain import rob1, rob2
 from reviewkit.domain.rob_common import Disagreement, compare_assessments
 from reviewkit.errors import PermissionDenied, ReviewkitError
+from reviewkit.services.common import acting_reviewer
 from reviewkit.services.project import Review
 from reviewkit.store import rob as store
 from reviewkit.store.db import session_scope
-from reviewkit.store.screening import reviewer_by_name, reviewer_names
+from reviewkit.store.screening import reviewer_names
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -302,12 +303,8 @@ def to_domain_assessment(view: AssessmentView) -> _Compared:
 
 
 def _reviewer(session: Session, name: str | None) -> ReviewerRow:
-    if not name:
-        raise ReviewkitError("no reviewer given", hint="pass --reviewer NAME or set reviewer in your user config")
-    row = reviewer_by_name(session, name)
-    if row is None:
-        raise ReviewkitError(f"unknown reviewer '{name}'", hint="reviewers are listed in review.toml")
-    return row
+    # Any reviewer of the protocol may assess; consensus checks its roles itself.
+    return acting_reviewer(session, name)
 
 
 def _assessment(session: Session, assessment_id: int) -> RobAssessmentRow:

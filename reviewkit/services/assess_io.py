@@ -30,6 +30,7 @@ from reviewkit.services.assess import (
     normalise_answers,
     rob_summary,
 )
+from reviewkit.services.common import read_csv_rows
 from reviewkit.services.project import Review
 from reviewkit.store import rob as store
 from reviewkit.store.db import session_scope
@@ -80,17 +81,7 @@ class _Group:
 
 def import_rob(review: Review, path: Path, *, actor: str | None = None) -> int:
     """Import assessments from CSV: all rows, or none when any is bad (the error names its line)."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ReviewkitError("no such file", where=str(path)) from None
-    except UnicodeDecodeError as exc:
-        raise ParseError(f"not UTF-8 text ({exc.reason})", file=str(path), offset=exc.start) from None
-    reader = csv.DictReader(text.splitlines())
-    missing = [c for c in ("study", "assessor", "question", "answer") if c not in (reader.fieldnames or [])]
-    if missing:
-        raise ParseError(f"missing column(s): {', '.join(missing)}", file=str(path), line=1,
-                         hint=f"columns: {', '.join(COLUMNS)}")
+    reader = read_csv_rows(path, ("study", "assessor", "question", "answer"), COLUMNS)
     tool = review.protocol.risk_of_bias.tool
     count = 0
     with session_scope(review.engine, write=True) as session:

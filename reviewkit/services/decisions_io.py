@@ -9,7 +9,8 @@ from pathlib import Path
 
 from reviewkit.domain.records import normalise_doi
 from reviewkit.domain.screening import DECISIONS, STAGES
-from reviewkit.errors import ParseError, ReviewkitError
+from reviewkit.errors import ParseError
+from reviewkit.services.common import read_csv_rows
 from reviewkit.services.project import Review
 from reviewkit.store import queries
 from reviewkit.store import screening as store
@@ -53,17 +54,7 @@ class _Row:
 
 def import_decisions(review: Review, path: Path, *, actor: str | None = None) -> int:
     """Import decisions from CSV; any bad row is reported with its line and nothing is stored."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ReviewkitError("no such file", where=str(path)) from None
-    except UnicodeDecodeError as exc:
-        raise ParseError(f"not UTF-8 text ({exc.reason})", file=str(path), offset=exc.start) from None
-    reader = csv.DictReader(text.splitlines())
-    missing = [c for c in ("record", "reviewer", "stage", "decision") if c not in (reader.fieldnames or [])]
-    if missing:
-        raise ParseError(f"missing column(s): {', '.join(missing)}", file=str(path), line=1,
-                         hint=f"columns: {', '.join(COLUMNS)}")
+    reader = read_csv_rows(path, ("record", "reviewer", "stage", "decision"), COLUMNS)
     reasons = review.protocol.screening.exclusion_reasons
     with session_scope(review.engine, write=True) as session:
         ids, by_identifier = queries.record_lookup(session)

@@ -17,6 +17,7 @@ from reviewkit.domain.extraction import (
 from reviewkit.domain.records import find_nct_ids
 from reviewkit.errors import ReviewkitError
 from reviewkit.protocol import FormField, Outcome, Protocol
+from reviewkit.services.common import acting_reviewer
 from reviewkit.services.project import Review
 from reviewkit.store import extraction as store
 from reviewkit.store.db import session_scope
@@ -188,14 +189,7 @@ def _raise(problems: Sequence[Problem], where: str) -> None:
 
 def reviewer(session: Session, name: str | None) -> ReviewerRow:
     """The acting reviewer's row; any reviewer of the protocol may extract."""
-    from reviewkit.store.screening import reviewer_by_name
-
-    if not name:
-        raise ReviewkitError("no reviewer given", hint="pass --reviewer NAME or set reviewer in your user config")
-    row = reviewer_by_name(session, name)
-    if row is None:
-        raise ReviewkitError(f"unknown reviewer '{name}'", hint="reviewers are listed in review.toml")
-    return row
+    return acting_reviewer(session, name)
 
 
 def study_row(session: Session, study_id: int) -> Any:

@@ -15,6 +15,7 @@ from reviewkit.domain.screening import (
     resolve,
 )
 from reviewkit.errors import PermissionDenied, ReviewkitError
+from reviewkit.services.common import acting_reviewer
 from reviewkit.services.project import Review
 from reviewkit.store import queries
 from reviewkit.store import screening as store
@@ -85,14 +86,8 @@ class ScreeningProgress:
 
 
 def require_reviewer(session: Session, name: str | None, role: str) -> ReviewerRow:
-    if not name:
-        raise ReviewkitError("no reviewer given", hint="pass --reviewer NAME or set reviewer in your user config")
-    row = store.reviewer_by_name(session, name)
-    if row is None:
-        raise ReviewkitError(f"unknown reviewer '{name}'", hint="reviewers are listed in review.toml")
-    if role not in row.roles:
-        raise PermissionDenied(f"reviewer '{name}' is not a {role} (roles: {', '.join(row.roles)})")
-    return row
+    """The acting reviewer, who must hold `role` (screener, adjudicator, lead)."""
+    return acting_reviewer(session, name, role)
 
 
 def _check_stage(stage: str) -> None:
