@@ -217,9 +217,13 @@ def synthetic_texts(n: int, seed: int = 0) -> list[str]:
     texts: list[str] = []
     while len(texts) < n:
         for text in base:
-            words = text.split()
-            keep = rng.random(len(words)) > 0.1
-            texts.append(" ".join(w for w, k in zip(words, keep, strict=True) if k))
+            # Line by line, so the title stays the first line (naive Bayes counts it twice).
+            lines = []
+            for line in text.split("\n"):
+                words = line.split()
+                keep = rng.random(len(words)) > 0.1
+                lines.append(" ".join(w for w, k in zip(words, keep, strict=True) if k))
+            texts.append("\n".join(lines))
             if len(texts) == n:
                 break
     return texts

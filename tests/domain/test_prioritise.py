@@ -11,6 +11,7 @@ import pytest
 from sklearn.naive_bayes import MultinomialNB
 
 from reviewkit.domain.prioritise import (
+    _NB_ALPHA,
     MODELS,
     Prioritiser,
     _nb_coef,
@@ -131,7 +132,7 @@ def test_naive_bayes_matches_sklearn() -> None:
     y = labels[idx]
     weights = balanced_weights(y)
     coef, intercept = _nb_coef(matrix[idx], y, weights)
-    clf = MultinomialNB(alpha=3.822).fit(matrix[idx], y, sample_weight=weights)
+    clf = MultinomialNB(alpha=_NB_ALPHA).fit(matrix[idx], y, sample_weight=weights)
     expected = clf.predict_joint_log_proba(matrix)
     ours = matrix @ coef + intercept
     assert np.allclose(ours, expected[:, 1] - expected[:, 0], atol=1e-4)
@@ -164,3 +165,13 @@ def test_record_text_joins_title_abstract_keywords() -> None:
     record = Record(title="T", abstract="A", keywords=("k1", "k2"))
     assert record_text(record) == "T\nA\nk1 k2"
     assert record_text(Record(title="Only")) == "Only"
+
+
+def test_nb_counts_the_title_twice() -> None:
+    """Naive Bayes reads the title (first line) twice; the linear models read each text as given."""
+    texts = ["alpha\nbeta gamma", "delta\nbeta epsilon", "alpha delta", ""]
+    doubled = ["alpha\nalpha\nbeta gamma", "delta\ndelta\nbeta epsilon", "alpha delta\nalpha delta", "\n"]
+    nb = tfidf_matrix(texts, model="nb").toarray()
+    assert np.allclose(nb, tfidf_matrix(doubled, model="svm").toarray())
+    # The linear models see no repeated title, so no title bigrams such as "alpha alpha".
+    assert tfidf_matrix(texts, model="svm").shape[1] < nb.shape[1]
