@@ -127,16 +127,36 @@ def write_prisma(review: Review, fmt: str, output: Path | None) -> tuple[Path | 
         path = output or review.exports / f"prisma.{fmt}"
         path.write_text(text, encoding="utf-8")
         return path, None
-    if errors:
-        detail = "; ".join(v.explanation for v in errors)
-        pending = ""
-        if report.pending_full_text or report.pending_title_abstract:
-            pending = (f" (records still undecided: title/abstract {list(report.pending_title_abstract)[:10]}, "
+    pending = report.pending_title_abstract or report.pending_full_text
+    if errors or pending:
+        # Records still waiting for decisions make the boxes disagree (some identities only as
+        # notes, since one record can lead to several reports): a diagram now would mislead.
+        detail = "; ".join(v.explanation for v in (errors or report.violations)) or "screening is unfinished"
+        waiting = ""
+        if pending:
+            waiting = (f" (records still undecided: title/abstract {list(report.pending_title_abstract)[:10]}, "
                        f"full text {list(report.pending_full_text)[:10]})")
-        raise ReviewkitError(f"the PRISMA counts do not add up, so no diagram is drawn: {detail}{pending}",
+        raise ReviewkitError(f"the PRISMA counts do not add up, so no diagram is drawn: {detail}{waiting}",
                              hint="finish screening, or export --format json to inspect the counts")
     from reviewkit.render.prisma import render_prisma
 
     path = output or review.exports / f"prisma.{fmt}"
     render_prisma(report.counts, path)
     return path, None
+
+
+def prisma_summary(review: Review) -> str:
+    """The flow as indented text (for the TUI), followed by any identity the counts break and why."""
+    from reviewkit.render.prisma import prisma_text
+
+    report = prisma_counts(review)
+    text = prisma_text(report.counts, allow_violations=True)
+    if report.violations:
+        blocking = bool(errors_only(list(report.violations)))
+        text += "\n\nThe counts do not add up yet" + (
+            " (no diagram is drawn until they do):\n" if blocking else " (notes; the diagram can be drawn):\n")
+        text += "\n".join(f"  • {v.severity}: {v.explanation}" for v in report.violations)
+        if report.pending_title_abstract or report.pending_full_text:
+            text += (f"\n  records still undecided: title/abstract {len(report.pending_title_abstract)}, "
+                     f"full text {len(report.pending_full_text)}")
+    return text

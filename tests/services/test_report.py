@@ -75,3 +75,11 @@ def test_prisma_cli_csv_uses_r_package_keys(review: Review) -> None:
     result = CliRunner().invoke(cli, ["-C", str(review.folder), "prisma", "--format", "csv", "-o", "-"])
     assert result.exit_code == 0, result.output
     assert "database_results" in result.output and "records_screened" in result.output
+
+
+def test_unscreened_records_block_the_diagram(review: Review, tmp_path: Path) -> None:
+    """A record not yet screened at title/abstract stops the diagram and is named."""
+    a, b = add_records(review, 2)
+    _both(review, a, "ta", "exclude")
+    with pytest.raises(ReviewkitError, match=rf"title/abstract \[{b}\]"):
+        write_prisma(review, "svg", tmp_path / "p.svg")

@@ -53,3 +53,28 @@ async def test_help_lists_keys_and_closes(review: Review) -> None:
         await pilot.press("q")
         await pilot.pause()
     assert app.return_code == 0
+
+
+async def test_prisma_screen_shows_the_flow(review: Review) -> None:
+    """p opens the PRISMA counts; undecided records are reported as not adding up yet."""
+    from reviewkit.services import screen
+    from reviewkit.tui.screens.prisma import PrismaScreen
+
+    a, b = add_records(review, 2, source="PubMed")
+    for who in ("alice", "bob"):
+        screen.record_decision(review, who, a, "ta", "exclude")
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=(120, 50)) as pilot:
+        await pilot.pause()
+        await pilot.press("p")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, PrismaScreen)
+        text = str(app.screen.query_one("#prisma-text", Static).render())
+        assert "PubMed (n = 2)" in text and "Records screened (n = 2)" in text
+        assert "Records excluded (n = 1)" in text
+        assert "do not add up yet" in text
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, DashboardScreen)

@@ -36,6 +36,7 @@ class DashboardScreen(Screen[None]):
         Binding("i", "sources", "Sources"),
         Binding("b", "risk_of_bias", "Risk of bias"),
         Binding("x", "extraction", "Extraction"),
+        Binding("p", "prisma", "PRISMA flow"),
     ]
 
     class StatusLoaded(Message):
@@ -96,6 +97,12 @@ class DashboardScreen(Screen[None]):
     def action_risk_of_bias(self) -> None:
         """Open the risk-of-bias assessments."""
         self.app.push_screen(RobScreen(self.review, self.reviewer))
+
+    def action_prisma(self) -> None:
+        """Open the PRISMA flow counts."""
+        from reviewkit.tui.screens.prisma import PrismaScreen
+
+        self.app.push_screen(PrismaScreen(self.review))
 
     def action_extraction(self) -> None:
         """Open the data-extraction form."""
