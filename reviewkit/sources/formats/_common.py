@@ -214,3 +214,23 @@ def build_record(*, raw: str, format: str, nct_texts: Iterable[str | None] = (),
     else:
         fields["nct_ids"] = ()
     return Record(raw=raw, format=format, **fields)
+
+
+class TagValues(dict[str, list[str]]):
+    """A tagged record's values by tag (RIS, WoS, EndNote tagged), in file order; empty values dropped."""
+
+    @classmethod
+    def of(cls, pairs: Iterable[list[str]]) -> TagValues:
+        """Group (tag, value) pairs."""
+        tags = cls()
+        for tag, value in pairs:
+            if value:
+                tags.setdefault(tag, []).append(value)
+        return tags
+
+    def first(self, *names: str) -> str:
+        """The first value of the first of `names` present, or ""."""
+        for name in names:
+            if name in self:
+                return self[name][0]
+        return ""

@@ -9,6 +9,7 @@ from typing import TextIO
 from reviewkit.domain.records import Record, parse_year
 from reviewkit.errors import ParseError
 from reviewkit.sources.formats._common import (
+    TagValues,
     author_surname_first,
     build_record,
     first_doi,
@@ -54,16 +55,8 @@ def iter_endnote_tagged(stream: TextIO, *, file: str) -> Iterator[Record]:
 
 def _to_record(pairs: list[list[str]], raw: str) -> Record:
     """Map %-tags onto a Record (%A author, %T title, %J/%B journal, %D year, %R DOI ...)."""
-    tags: dict[str, list[str]] = {}
-    for tag, value in pairs:
-        if value:
-            tags.setdefault(tag, []).append(value)
-
-    def first(*names: str) -> str:
-        for name in names:
-            if name in tags:
-                return tags[name][0]
-        return ""
+    tags = TagValues.of(pairs)
+    first = tags.first
 
     ref_type = first("0")
     # %B is the secondary title: the journal for an article that has no %J.

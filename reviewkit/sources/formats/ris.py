@@ -9,6 +9,7 @@ from typing import TextIO
 from reviewkit.domain.records import Record, normalise_doi, normalise_pmcid, parse_year
 from reviewkit.errors import ParseError
 from reviewkit.sources.formats._common import (
+    TagValues,
     author_surname_first,
     build_record,
     first_doi,
@@ -122,16 +123,8 @@ def _continue(fields: list[list[str]], text: str) -> None:
 
 def _to_record(pairs: list[list[str]], raw: str) -> Record:
     """Map one record's tag/value pairs onto a Record (formats.md §1.2–1.3)."""
-    tags: dict[str, list[str]] = {}
-    for tag, value in pairs:
-        if value:
-            tags.setdefault(tag, []).append(value)
-
-    def first(*names: str) -> str:
-        for name in names:
-            if name in tags:
-                return tags[name][0]
-        return ""
+    tags = TagValues.of(pairs)
+    first = tags.first
 
     ref_type = first("TY").upper()
     db = " ".join(tags.get("DB", []) + tags.get("DP", []))

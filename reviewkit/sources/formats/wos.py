@@ -8,7 +8,7 @@ from typing import TextIO
 
 from reviewkit.domain.records import Record, parse_year
 from reviewkit.errors import ParseError
-from reviewkit.sources.formats._common import build_record, normalise_pages, unique
+from reviewkit.sources.formats._common import TagValues, build_record, normalise_pages, unique
 from reviewkit.sources.formats._text import numbered_lines
 
 #: "XY value" or a bare "ER"/"EF": a 2-character tag, one space, the value (formats.md §1.4).
@@ -85,16 +85,8 @@ def iter_wos(stream: TextIO, *, file: str) -> Iterator[Record]:
 
 def _to_record(pairs: list[list[str]], raw: str) -> Record:
     """Map one tagged record onto a Record (formats.md §1.4 tag table)."""
-    tags: dict[str, list[str]] = {}
-    for tag, value in pairs:
-        if value:
-            tags.setdefault(tag, []).append(value)
-
-    def first(*names: str) -> str:
-        for name in names:
-            if name in tags:
-                return tags[name][0]
-        return ""
+    tags = TagValues.of(pairs)
+    first = tags.first
 
     authors = tuple(_EMAIL_RE.sub("", a) for a in tags.get("AF") or tags.get("AU") or [])
     keywords = [k for tag in ("DE", "ID") for v in tags.get(tag, []) for k in v.split(";")]
