@@ -31,24 +31,12 @@ def audit_trail(review: Review, *, record_id: int | None = None, limit: int | No
     with session_scope(review.engine) as session:
         rows = queries.audit_events(session, record_id, None if record_id is not None else limit)
         if record_id is not None:
-            rows = sorted([*rows, *_group_events_naming(session, record_id, {r.id for r in rows})],
+            seen = {r.id for r in rows}
+            rows = sorted([*rows, *(r for r in queries.group_events_naming(session, record_id) if r.id not in seen)],
                           key=lambda r: r.id or 0)
             rows = rows[-limit:] if limit else rows
         return [AuditEvent(r.id or 0, r.at, r.actor, r.entity, r.entity_id, r.record_id, r.action, r.old, r.new)
                 for r in rows]
-
-
-def _group_events_naming(session: Any, record_id: int, seen: set[int | None]) -> list[Any]:
-    """Merges and their undos that list the record as a member: they are filed under the group's primary."""
-    from sqlmodel import col, select
-
-    from reviewkit.store.tables import AuditEventRow
-
-    rows = session.exec(select(AuditEventRow).where(AuditEventRow.entity == "duplicate_group")
-                        .order_by(col(AuditEventRow.id)))
-    return [r for r in rows if r.id not in seen
-            and any(record_id in (part or {}).get("members", ()) for part in (r.old, r.new)
-                    if isinstance(part, dict))]
 
 
 def decision_history(events: list[AuditEvent]) -> dict[tuple[str, str], str | None]:

@@ -360,21 +360,11 @@ def record_cards(review: Review, reviewer: str | None, record_ids: list[int], st
 
 def matching_records(review: Review, text: str) -> set[int]:
     """Ids of records whose title or abstract contains `text` (case-insensitive), for the search filter."""
-    # The query lives here because the store has no text search yet; it belongs in store.queries.
-    from sqlmodel import col, or_, select
-
-    from reviewkit.store.tables import RecordRow
-
     needle = text.strip()
     if not needle:
         return set()
-    pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     with session_scope(review.engine) as session:
-        rows = session.exec(
-            select(RecordRow.id).where(or_(col(RecordRow.title).ilike(pattern, escape="\\"),
-                                           col(RecordRow.abstract).ilike(pattern, escape="\\")))
-        )
-        return {rid for rid in rows if rid is not None}
+        return queries.records_containing(session, needle)
 
 
 def _is_candidate(session: Session, record_id: int, stage: str, required: int) -> bool:

@@ -190,3 +190,23 @@ def own_decisions_in_order(session: Session, reviewer_id: int, stage: str) -> li
         first.setdefault(row.record_id, row.id or 0)
         latest[row.record_id] = row.decision
     return [(rid, latest[rid]) for rid in sorted(first, key=first.__getitem__) if latest[rid] != "retracted"]
+
+
+def records_containing(session: Session, text: str) -> set[int]:
+    """Ids of records whose title or abstract contains `text` (case-insensitive; % and _ taken literally)."""
+    from sqlmodel import or_
+
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    rows = session.exec(
+        select(RecordRow.id).where(or_(col(RecordRow.title).ilike(pattern, escape="\\"),
+                                       col(RecordRow.abstract).ilike(pattern, escape="\\")))
+    )
+    return {rid for rid in rows if rid is not None}
+
+
+def group_events_naming(session: Session, record_id: int) -> list[AuditEventRow]:
+    """Merge and undo events that list the record among a group's members (filed under the primary)."""
+    rows = session.exec(select(AuditEventRow).where(AuditEventRow.entity == "duplicate_group")
+                        .order_by(col(AuditEventRow.id)))
+    return [r for r in rows
+            if any(record_id in (part or {}).get("members", ()) for part in (r.old, r.new) if isinstance(part, dict))]
