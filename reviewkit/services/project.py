@@ -8,12 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine
-from sqlmodel import select
 
 from reviewkit.errors import ReviewkitError
 from reviewkit.protocol import PROTOCOL_FILE, Protocol, load_protocol
+from reviewkit.store import screening as store_screening
 from reviewkit.store.db import make_engine, migrate, session_scope, sqlite_url
-from reviewkit.store.tables import ReviewerRow
 
 #: The example protocol `reviewkit init` uses when no --protocol is given.
 EXAMPLE_PROTOCOL = Path(__file__).resolve().parent.parent / "protocols" / "baricitinib-ad.toml"
@@ -94,15 +93,8 @@ def sync_reviewers(review: Review) -> None:
     """Make every reviewer named in the protocol a row (roles follow the protocol; none are deleted)."""
     wanted = {r.name: list(r.roles) for r in review.protocol.reviewers}
     with session_scope(review.engine) as session:
-        have = {row.name: row for row in session.exec(select(ReviewerRow))}
-    if all(name in have and have[name].roles == roles for name, roles in wanted.items()):
+        have = store_screening.reviewer_roles(session)
+    if all(have.get(name) == roles for name, roles in wanted.items()):
         return
     with session_scope(review.engine, write=True) as session:
-        have = {row.name: row for row in session.exec(select(ReviewerRow))}
-        for name, roles in wanted.items():
-            row = have.get(name)
-            if row is None:
-                session.add(ReviewerRow(name=name, roles=roles))
-            elif row.roles != roles:
-                row.roles = roles
-                session.add(row)
+        store_screening.upsert_reviewers(session, wanted)

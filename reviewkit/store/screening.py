@@ -170,3 +170,20 @@ def adjudication_rows(session: Session, stage: str) -> dict[int, AdjudicationRow
     ):
         out[row.record_id] = row
     return out
+
+
+def reviewer_roles(session: Session) -> dict[str, list[str]]:
+    """Every reviewer's roles, by name."""
+    return {row.name: list(row.roles) for row in session.exec(select(ReviewerRow))}
+
+
+def upsert_reviewers(session: Session, wanted: dict[str, list[str]]) -> None:
+    """Add the reviewers not yet known and give every named one the roles wanted (none are deleted)."""
+    have = {row.name: row for row in session.exec(select(ReviewerRow))}
+    for name, roles in wanted.items():
+        row = have.get(name)
+        if row is None:
+            session.add(ReviewerRow(name=name, roles=roles))
+        elif row.roles != roles:
+            row.roles = roles
+            session.add(row)
