@@ -12,8 +12,8 @@ from reviewkit.cli.common import CliState, run_guarded
 from reviewkit.config import load_user_config
 from reviewkit.domain import rob1, rob2
 from reviewkit.errors import ReviewkitError
-from reviewkit.services import assess
-from reviewkit.services.assess import AssessmentView
+from reviewkit.services import assess, assess_view
+from reviewkit.services.assess_view import AssessmentView
 from reviewkit.services.project import Review, open_review
 
 
@@ -145,7 +145,7 @@ def _emit(view: AssessmentView, as_json: bool) -> None:
 def studies_cmd(state: CliState) -> None:
     """List the studies with your assessments of them (--reviewer)."""
     def go() -> None:
-        for task in assess.studies_to_assess(_review(state), _who(state)):
+        for task in assess_view.studies_to_assess(_review(state), _who(state)):
             mine = ", ".join(f"#{m.id} {m.outcome or '(no outcome)'}{' ✓' if m.finished else ''}"
                              for m in task.mine)
             click.echo(f"[{task.study_id}] {task.label}" + (f"  mine: {mine}" if mine else ""))
@@ -205,7 +205,7 @@ def finish_cmd(state: CliState, assessment: int) -> None:
 @click.pass_obj
 def show_cmd(state: CliState, assessment: int, as_json: bool) -> None:
     """Show an assessment (another assessor's only once all have finished)."""
-    run_guarded(lambda: _emit(assess.assessment_view(_review(state), _who(state), assessment), as_json))
+    run_guarded(lambda: _emit(assess_view.assessment_view(_review(state), _who(state), assessment), as_json))
 
 
 def _overrides(items: tuple[str, ...]) -> dict[str, tuple[str, str]]:
@@ -268,7 +268,7 @@ def disagreements_cmd(state: CliState, as_json: bool) -> None:
 def summary_cmd(state: CliState, as_json: bool) -> None:
     """The consensus judgements per study and outcome."""
     def go() -> None:
-        rows = assess.rob_summary(_review(state))
+        rows = assess_view.rob_summary(_review(state))
         if as_json:
             click.echo(json.dumps([{"study": r.study, "outcome": r.outcome, "tool": r.tool,
                                     "judgements": dict(r.judgements), "overridden": list(r.overridden)}

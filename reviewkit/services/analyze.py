@@ -281,7 +281,7 @@ def _num(value: Any) -> float | None:
 
 def _rob_summary(review: Review) -> dict[str, dict[str, str]] | None:
     """Consensus RoB judgements per study label (for the forest plot's columns), when they exist."""
-    from reviewkit.services.assess import rob_summary
+    from reviewkit.services.assess_view import rob_summary
 
     out: dict[str, dict[str, str]] = {}
     for row in rob_summary(review):

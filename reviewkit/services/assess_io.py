@@ -20,16 +20,8 @@ from reviewkit.domain import rob1, rob2
 from reviewkit.domain.rob_common import RobRow, RobTable
 from reviewkit.errors import ParseError, ReviewkitError
 from reviewkit.render.rob import summary_plot, traffic_light_plot
-from reviewkit.services.assess import (
-    AssessmentView,
-    all_views,
-    answer_code,
-    build_view,
-    domain_keys,
-    judgement_code,
-    normalise_answers,
-    rob_summary,
-)
+from reviewkit.services.assess import answer_code, domain_keys, judgement_code, normalise_answers
+from reviewkit.services.assess_view import AssessmentView, all_views, build_view, rob_summary
 from reviewkit.services.common import read_csv_rows
 from reviewkit.services.project import Review
 from reviewkit.store import rob as store

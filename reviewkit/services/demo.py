@@ -124,9 +124,9 @@ _PRESS_RELEASE = {"BREEZE-AD5", "BREEZE-AD7"}
 
 def _assess(review: Review, log: Callable[[str], None]) -> None:
     """RoB 1 by two assessors and their consensus, through the RoB service."""
-    from reviewkit.services import assess
+    from reviewkit.services import assess, assess_view
 
-    for task in assess.studies_to_assess(review, "alice"):
+    for task in assess_view.studies_to_assess(review, "alice"):
         for who in ("alice", "bob"):
             view = assess.start_assessment(review, who, task.study_id)
             for domain, judgement in _ROB1_EXAMPLE.items():

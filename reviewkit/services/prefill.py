@@ -12,7 +12,7 @@ from reviewkit.errors import ReviewkitError
 from reviewkit.services import extract
 from reviewkit.services.extract import ArmView, ValueView, canonical
 from reviewkit.services.project import Review
-from reviewkit.sources.ctgov import GroupValue, OutcomeResult, read_results
+from reviewkit.sources.ctgov_results import GroupValue, OutcomeResult, read_results
 from reviewkit.store import extraction as store
 from reviewkit.store.db import session_scope
 

@@ -104,7 +104,8 @@ def search_pubmed(
     base_url: str | None = None, client: Any = None,
 ) -> SearchSummary:
     """Run (or resume) the protocol's PubMed search, storing each batch of up to 500 records."""
-    from reviewkit.sources.pubmed import DEFAULT_BASE_URL, PubMedSearch, SearchPlan
+    from reviewkit.sources.pubmed import DEFAULT_BASE_URL, PubMedSearch
+    from reviewkit.sources.pubmed_plan import SearchPlan
 
     spec = review.protocol.sources.pubmed
     if spec is None:

@@ -10,7 +10,7 @@ from click.testing import CliRunner, Result
 from sqlmodel import func, select
 
 from reviewkit.cli import cli
-from reviewkit.services import assess
+from reviewkit.services import assess, assess_view
 from reviewkit.services.project import EXAMPLE_PROTOCOL, Review, init_review, open_review
 from reviewkit.store import rob as rob_store
 from reviewkit.store.db import session_scope
@@ -70,9 +70,9 @@ def test_export_reimports_to_the_same_values(tmp_path: Path) -> None:
     assert rob(target, "export", str(second)).exit_code == 0
     assert second.read_text(encoding="utf-8") == text
     review = open_review(target)
-    (row,) = assess.rob_summary(review)
+    (row,) = assess_view.rob_summary(review)
     assert row.judgements["overall"] == "low"
-    views = assess.all_views(review)
+    views = assess_view.all_views(review)
     assert [v.finished for v in views] == [True, True, True]
     assert views[0].domain("D5").overridden and views[0].supports["1.1"] == "p. 1.1"
     review.engine.dispose()

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from reviewkit.errors import PermissionDenied, ReviewkitError
-from reviewkit.services import assess
+from reviewkit.services import assess, assess_view
 from reviewkit.services.project import EXAMPLE_PROTOCOL, Review, init_review
 from reviewkit.store import rob as rob_store
 from reviewkit.store.db import session_scope
@@ -41,7 +41,7 @@ def rob2_review(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPat
     review.engine.dispose()
 
 
-def fill(review: Review, who: str, aid: int, answers: dict[str, str]) -> assess.AssessmentView:
+def fill(review: Review, who: str, aid: int, answers: dict[str, str]) -> assess_view.AssessmentView:
     """Answer questions in order and return the last view."""
     view = None
     for qid, code in answers.items():
@@ -137,17 +137,17 @@ def test_blinding_until_both_finish(rob2_review: Review) -> None:
     with pytest.raises(ReviewkitError, match="finished"):
         assess.answer(rob2_review, "alice", a, "1.1", "N")
     with pytest.raises(PermissionDenied):
-        assess.assessment_view(rob2_review, "bob", a)
+        assess_view.assessment_view(rob2_review, "bob", a)
     with pytest.raises(PermissionDenied):
-        assess.assessment_view(rob2_review, "carol", a)
+        assess_view.assessment_view(rob2_review, "carol", a)
     with pytest.raises(PermissionDenied):
         assess.disagreements(rob2_review, sid, "IGA")
     assess.reopen(rob2_review, "alice", a)  # allowed while bob has not finished
     assess.finish(rob2_review, "alice", a)
     fill(rob2_review, "bob", b, {**ALL_LOW, "1.2": "N"})
     assess.finish(rob2_review, "bob", b)
-    assert assess.assessment_view(rob2_review, "bob", a).answers["1.2"] == "PY"
-    assert assess.assessment_view(rob2_review, "carol", b).domain("D1").final == "high"
+    assert assess_view.assessment_view(rob2_review, "bob", a).answers["1.2"] == "PY"
+    assert assess_view.assessment_view(rob2_review, "carol", b).domain("D1").final == "high"
     with pytest.raises(ReviewkitError):
         assess.reopen(rob2_review, "alice", a)
 
@@ -175,10 +175,10 @@ def test_disagreements_and_consensus(rob2_review: Review) -> None:
                                    overrides={"D5": ("some concerns", "analysis plan published late")})
     assert view.is_consensus and view.finished and view.answers["1.2"] == "Y"
     assert view.domain("D5").overridden and view.overall.final == "some_concerns"
-    (row,) = assess.rob_summary(rob2_review)
+    (row,) = assess_view.rob_summary(rob2_review)
     assert (row.study, row.outcome, row.judgements["D1"], row.judgements["overall"]) == (
         "BREEZE-AD2", "IGA", "low", "some_concerns")
-    assert assess.rob_by_study(rob2_review, "IGA") == {"BREEZE-AD2": dict(row.judgements)}
+    assert assess_view.rob_by_study(rob2_review, "IGA") == {"BREEZE-AD2": dict(row.judgements)}
 
 
 def test_rob1_consensus_by_lead(review: Review) -> None:

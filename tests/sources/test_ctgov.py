@@ -10,7 +10,8 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from reviewkit.errors import ParseError, ReviewkitError
-from reviewkit.sources.ctgov import CtgovSearch, parse_study, read_results
+from reviewkit.sources.ctgov import CtgovSearch, parse_study
+from reviewkit.sources.ctgov_results import read_results
 from reviewkit.sources.http import RateLimiter, RetryPolicy
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "ctgov"

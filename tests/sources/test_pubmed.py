@@ -13,7 +13,8 @@ from werkzeug import Request, Response
 
 from reviewkit.errors import ReviewkitError
 from reviewkit.sources.http import RetryPolicy
-from reviewkit.sources.pubmed import DateSlice, PubMedSearch, SearchPlan
+from reviewkit.sources.pubmed import PubMedSearch
+from reviewkit.sources.pubmed_plan import DateSlice, SearchPlan
 
 XML = "text/xml"
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"

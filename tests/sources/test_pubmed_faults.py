@@ -12,7 +12,8 @@ from werkzeug import Request, Response
 
 from reviewkit.errors import NetworkError
 from reviewkit.sources.http import RetryPolicy
-from reviewkit.sources.pubmed import DateSlice, FetchedBatch, PubMedSearch, SearchPlan
+from reviewkit.sources.pubmed import PubMedSearch
+from reviewkit.sources.pubmed_plan import DateSlice, FetchedBatch, SearchPlan
 
 XML = "text/xml"
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"

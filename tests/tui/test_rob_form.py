@@ -11,7 +11,7 @@ from rich.console import Console
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 
-from reviewkit.services import assess
+from reviewkit.services import assess_view
 from reviewkit.services.project import EXAMPLE_PROTOCOL, Review, init_review
 from reviewkit.store import rob as rob_store
 from reviewkit.store.db import session_scope
@@ -95,7 +95,7 @@ async def test_rob2_form_answers_skip_and_judge(rob2_review: Review) -> None:
         await answer(pilot, app, "y", "y", "n", "n", "n", "y", "n", "n")  # 2.6 … 5.3
         assert screen.view.overall.final == "low"
         assert "Overall risk of bias" in panel(screen) and panel(screen).count("Low risk") == 6
-    stored = assess.assessment_view(rob2_review, "alice", screen.view.id)
+    stored = assess_view.assessment_view(rob2_review, "alice", screen.view.id)
     assert stored.answers["2.1"] == "Y" and stored.overall.final == "low"
 
 

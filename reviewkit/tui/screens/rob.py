@@ -14,8 +14,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from reviewkit.errors import ReviewkitError
-from reviewkit.services import assess
-from reviewkit.services.assess import AssessmentView, StudyTask
+from reviewkit.services import assess, assess_view
+from reviewkit.services.assess_view import AssessmentView, StudyTask
 from reviewkit.services.project import Review
 from reviewkit.tui.modals.choice import Choice, ChoiceModal
 from reviewkit.tui.modals.text_prompt import TextPromptModal
@@ -132,7 +132,7 @@ class RobScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="rob-studies")
     def _load_studies(self) -> None:
         try:
-            self.post_message(StudiesLoaded(assess.studies_to_assess(self.review, self.reviewer)))
+            self.post_message(StudiesLoaded(assess_view.studies_to_assess(self.review, self.reviewer)))
         except ReviewkitError as exc:
             self.post_message(RobFailed(str(exc)))
 
