@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "reviewkit.cli.rob",
     "reviewkit.cli.screen",
     "reviewkit.cli.extract",
+    "reviewkit.cli.protocol",
 )
 
 

@@ -1,0 +1,150 @@
+"""Tests for `reviewkit protocol`: check, show, replace (leads only, validated, audited, --expect)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from click.testing import CliRunner, Result
+
+from reviewkit.cli import cli
+from reviewkit.services.audit import audit_trail
+from reviewkit.services.project import open_review
+
+
+def run(folder: Path, *args: str, reviewer: str | None = None) -> Result:
+    """Invoke `reviewkit -C folder [--reviewer NAME] protocol ARGS`."""
+    pre = ["-C", str(folder)] + (["--reviewer", reviewer] if reviewer else [])
+    return CliRunner().invoke(cli, [*pre, "protocol", *args])
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _edited(review_dir: Path, tmp_path: Path) -> Path:
+    """A valid copy of the review's protocol with a new title."""
+    text = (review_dir / "review.toml").read_text(encoding="utf-8")
+    assert 'title = "Baricitinib' in text
+    new = tmp_path / "new.toml"
+    new.write_text(text.replace('title = "Baricitinib', 'title = "Edited: Baricitinib', 1), encoding="utf-8")
+    return new
+
+
+def _protocol_events(review_dir: Path) -> list:
+    review = open_review(review_dir)
+    try:
+        return [e for e in audit_trail(review) if e.entity == "protocol"]
+    finally:
+        review.engine.dispose()
+
+
+def test_check_ok_for_the_review_and_for_a_file(review_dir: Path, tmp_path: Path) -> None:
+    """check validates the review's review.toml by default, or the FILE given."""
+    result = run(review_dir, "check")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("OK") and "review.toml" in result.stdout
+    result = run(review_dir, "check", str(_edited(review_dir, tmp_path)))
+    assert result.exit_code == 0, result.output
+    assert "new.toml" in result.stdout
+
+
+def test_check_invalid_names_file_key_and_line(review_dir: Path, tmp_path: Path) -> None:
+    """An invalid file exits 1 with one error line naming the file, the key and its line."""
+    bad = tmp_path / "bad.toml"
+    text = (review_dir / "review.toml").read_text(encoding="utf-8")
+    bad.write_text(f'bogus = 1\n{text}', encoding="utf-8")
+    result = run(review_dir, "check", str(bad))
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"error: {bad}: line 1: unknown key 'bogus'")
+    assert "Traceback" not in result.output
+
+
+def test_check_not_toml_and_missing_file(review_dir: Path, tmp_path: Path) -> None:
+    """Broken TOML and a missing file are the same kind of one-line error."""
+    broken = tmp_path / "broken.toml"
+    broken.write_text('title = "x"\ntitle = "y"\n', encoding="utf-8")
+    result = run(review_dir, "check", str(broken))
+    assert result.exit_code == 1 and "not valid TOML" in result.stderr and "line 2" in result.stderr
+    result = run(tmp_path / "nowhere", "check")
+    assert result.exit_code == 1 and result.stderr.startswith("error: ")
+
+
+def test_show_prints_path_and_sha(review_dir: Path) -> None:
+    """show prints the protocol's path and SHA-256, as text and as JSON."""
+    path = (review_dir / "review.toml").resolve()
+    result = run(review_dir, "show")
+    assert result.exit_code == 0, result.output
+    assert str(path) in result.stdout and _sha(path) in result.stdout
+    result = run(review_dir, "show", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"path": str(path), "sha256": _sha(path)}
+
+
+def test_replace_by_a_lead_changes_the_file_and_audits(review_dir: Path, tmp_path: Path) -> None:
+    """A lead (alice) replaces the protocol: file changed, old -> new SHA printed, one audit event."""
+    path = review_dir / "review.toml"
+    new = _edited(review_dir, tmp_path)
+    old_sha, new_sha = _sha(path), _sha(new)
+    result = run(review_dir, "replace", str(new), reviewer="alice")
+    assert result.exit_code == 0, result.output
+    assert f"{old_sha} -> {new_sha}" in result.stdout
+    assert path.read_bytes() == new.read_bytes()
+    (event,) = _protocol_events(review_dir)
+    assert (event.actor, event.action) == ("alice", "update")
+    assert event.old == {"sha256": old_sha} and event.new == {"sha256": new_sha}
+
+
+def test_replace_with_the_current_sha_as_expect(review_dir: Path, tmp_path: Path) -> None:
+    """--expect with the SHA `show --json` gave succeeds; the user config names the reviewer."""
+    cfg = Path(os.environ["REVIEWKIT_CONFIG"])
+    cfg.write_text('reviewer = "alice"\n', encoding="utf-8")
+    sha = json.loads(run(review_dir, "show", "--json").stdout)["sha256"]
+    result = run(review_dir, "replace", str(_edited(review_dir, tmp_path)), "--expect", sha.upper())
+    assert result.exit_code == 0, result.output
+    assert "Edited: Baricitinib" in (review_dir / "review.toml").read_text(encoding="utf-8")
+
+
+def test_replace_refused_for_a_screener(review_dir: Path, tmp_path: Path) -> None:
+    """bob is a screener only: refused, exit 1, file unchanged, nothing audited."""
+    path = review_dir / "review.toml"
+    before = path.read_bytes()
+    result = run(review_dir, "replace", str(_edited(review_dir, tmp_path)), reviewer="bob")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: ") and "only a lead" in result.stderr
+    assert path.read_bytes() == before
+    assert _protocol_events(review_dir) == []
+    assert not [p for p in review_dir.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_replace_refused_with_a_stale_expect(review_dir: Path, tmp_path: Path) -> None:
+    """The SHA read before another lead's edit no longer matches: refused, their edit kept."""
+    path = review_dir / "review.toml"
+    stale = _sha(path)
+    first = _edited(review_dir, tmp_path)
+    assert run(review_dir, "replace", str(first), reviewer="alice").exit_code == 0
+    second = tmp_path / "second.toml"
+    second.write_text(first.read_text(encoding="utf-8").replace("Edited:", "Again:"), encoding="utf-8")
+    result = run(review_dir, "replace", str(second), "--expect", stale, reviewer="alice")
+    assert result.exit_code == 1
+    assert "changed since you read it" in result.stderr
+    assert path.read_bytes() == first.read_bytes()
+    assert len(_protocol_events(review_dir)) == 1
+
+
+def test_replace_refuses_an_invalid_file_naming_it(review_dir: Path, tmp_path: Path) -> None:
+    """An invalid FILE is refused with its own name and line; review.toml is untouched."""
+    path = review_dir / "review.toml"
+    before = path.read_bytes()
+    bad = tmp_path / "bad.toml"
+    bad.write_text(f'bogus = 1\n{before.decode("utf-8")}', encoding="utf-8")
+    result = run(review_dir, "replace", str(bad), reviewer="alice")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: {bad}: line 1: unknown key 'bogus'")
+    assert path.read_bytes() == before
+    result = run(review_dir, "replace", str(_edited(review_dir, tmp_path)), "--expect", "abc", reviewer="alice")
+    assert result.exit_code == 1 and "not a SHA-256" in result.stderr
+    assert path.read_bytes() == before
