@@ -17,6 +17,10 @@ SNIFF_BYTES = 16 * 1024
 #: C0 control characters that never occur in a text export (tab, line ends, form feed and the DOS
 #: end-of-file mark do); their presence means binary data.
 _BINARY_RE = re.compile(r"[\x00-\x08\x0e-\x19\x1b-\x1f]")
+#: NUL is refused by every text reader, the CSV reader included (which tolerates the other control
+#: characters some real exports carry): dropping it would silently alter the data, and PostgreSQL
+#: cannot store it.
+NUL = "\x00"
 
 
 def _decodes(path: Path, encoding: str, limit: int | None) -> bool:
@@ -91,9 +95,12 @@ def numbered_lines(stream: TextIO, *, file: str) -> Iterator[tuple[int, str]]:
                 line = line.lstrip("\ufeff")
             # isprintable() is a fast C check true for almost every line; the regex decides the
             # rest (tabs, no-break spaces) so a real control character is never let through.
-            if not line.isprintable() and _BINARY_RE.search(line):
+            if not line.isprintable() and (found := _BINARY_RE.search(line)):
+                if NUL in line:
+                    raise nul_error(line, file=file, line=number)
                 raise ParseError(
-                    "binary data (control characters) where text was expected",
+                    f"binary data (control character U+{ord(found.group()):04X} at column "
+                    f"{found.start() + 1}) where text was expected",
                     file=file, line=number,
                     hint="the file is not a text export; export it again as RIS, MEDLINE, CSV or XML",
                 )
@@ -107,4 +114,14 @@ def undecodable(exc: UnicodeDecodeError, *, file: str, line: int | None = None) 
     return ParseError(
         f"bytes that are not valid {exc.encoding} text", file=file, line=line,
         hint="the file mixes encodings or is damaged; save it again as UTF-8",
+    )
+
+
+def nul_error(text: str, *, file: str, line: int) -> ParseError:
+    """Return the ParseError for a NUL character in line `line` (whose text is `text`) of a text file."""
+    return ParseError(
+        f"a NUL character (binary data) at column {text.index(NUL) + 1} where text was expected",
+        file=file, line=line,
+        hint="the file is damaged or not a text export: remove the NUL or export the file again; "
+             "reviewkit never drops bytes silently",
     )

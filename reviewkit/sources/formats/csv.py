@@ -18,7 +18,7 @@ from reviewkit.sources.formats._common import (
     split_author_list,
     unique,
 )
-from reviewkit.sources.formats._text import undecodable
+from reviewkit.sources.formats._text import NUL, nul_error, undecodable
 
 # Abstracts and reference lists run long; the default 128 KB cell limit refuses real files.
 csv.field_size_limit(max(csv.field_size_limit(), 16 * 1024 * 1024))
@@ -110,7 +110,8 @@ def iter_csv(
     """Yield one Record per data row; the stream must be opened with newline="" (embedded line breaks).
 
     A row with more or fewer fields than the header (beyond empty trailing ones) is a ParseError,
-    as is broken quoting: a shifted row would put authors into titles.
+    as is broken quoting: a shifted row would put authors into titles. So is a NUL character, as in
+    every text reader (a line with one is refused, never imported with the NUL dropped).
     """
     try:
         first = stream.readline()
@@ -119,7 +120,8 @@ def iter_csv(
     if not first.strip():
         raise ParseError("the CSV file is empty or starts with a blank line", file=file, line=1)
     delimiter = sniff_delimiter(first)
-    reader = csv.reader(itertools.chain([first], stream), delimiter=delimiter, strict=True)
+    reader = csv.reader(_without_nul(itertools.chain([first], stream), file=file),
+                        delimiter=delimiter, strict=True)
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
     try:
@@ -149,6 +151,14 @@ def iter_csv(
     except csv.Error as exc:
         raise ParseError(f"broken CSV quoting: {exc}", file=file, line=reader.line_num,
                          hint="a quote is not closed or is stray") from None
+
+
+def _without_nul(lines: Iterator[str], *, file: str) -> Iterator[str]:
+    """Pass the physical lines through, refusing the first one holding a NUL with its line number."""
+    for number, line in enumerate(lines, start=1):
+        if NUL in line:
+            raise nul_error(line, file=file, line=number)
+        yield line
 
 
 def _to_record(row: list[str], header: list[str], columns: dict[str, int], raw: str) -> Record:
