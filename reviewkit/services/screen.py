@@ -187,29 +187,10 @@ def other_decisions(review: Review, reviewer: str | None, record_id: int, stage:
 
 def record_card(review: Review, reviewer: str | None, record_id: int, stage: str) -> RecordCard:
     """The record as this reviewer may see it."""
-    required = review.protocol.screening.screeners_per_record
-    with session_scope(review.engine) as session:
-        who = require_reviewer(session, reviewer, "screener")
-        row = store.record(session, record_id)
-        if row is None:
-            raise ReviewkitError(f"no record {record_id}")
-        names = store.reviewer_names(session)
-        current = store.decisions_on(session, record_id, stage)
-        own_row = current.get(who.id)  # type: ignore[arg-type]
-        state = _state(session, record_id, stage, required)
-        blind = is_blind_to_others(own_row.decision if own_row else None, state.outcome)  # type: ignore[arg-type]
-        others = None if blind else tuple(_view(r, names) for rid, r in current.items() if rid != who.id)
-        ft = store.latest_full_text(session, record_id)
-        return RecordCard(
-            id=record_id, title=row.title, abstract=row.abstract, authors=tuple(row.authors),
-            year=row.year, journal=row.journal or row.journal_abbrev, volume=row.volume,
-            issue=row.issue, pages=row.pages, doi=row.doi, pmid=row.pmid, nct_ids=tuple(row.nct_ids),
-            publication_types=tuple(row.publication_types), kind=row.kind,
-            own=_view(own_row, names) if own_row else None, others=others,
-            # Before the reviewer decides, even the outcome would leak how others decided.
-            outcome="in_progress" if blind and state.outcome != "unscreened" else state.outcome,
-            full_text_status=ft.status if ft else None, full_text_location=ft.location if ft else None,
-        )
+    cards = record_cards(review, reviewer, [record_id], stage)
+    if not cards:
+        raise ReviewkitError(f"no record {record_id}")
+    return cards[0]
 
 
 def screening_queue(review: Review, reviewer: str | None, stage: str) -> list[int]:
@@ -325,12 +306,15 @@ def set_full_text(
 def record_cards(review: Review, reviewer: str | None, record_ids: list[int], stage: str) -> list[RecordCard]:
     """Several records as this reviewer may see them, read in one session (the screen's look-ahead).
 
-    The same cards as record_card, one by one; ids that no longer exist are left out.
+    Ids that no longer exist are left out. Screeners read cards to decide; adjudicators and leads
+    read them on the conflicts screen. Blinding is the same for every role: a reviewer who has not
+    decided a record (an adjudicator never has) is not shown how others decided on the card; the
+    conflicts screen lists those decisions through list_conflicts, which only they may call.
     """
     required = review.protocol.screening.screeners_per_record
     out: list[RecordCard] = []
     with session_scope(review.engine) as session:
-        who = require_reviewer(session, reviewer, "screener")
+        who = _reviewer_any(session, reviewer, ("screener", "adjudicator", "lead"))
         names = store.reviewer_names(session)
         adjudicated = store.adjudication_rows(session, stage)
         for record_id in record_ids:

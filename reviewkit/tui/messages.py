@@ -34,6 +34,15 @@ class CardsLoaded(Message):
         self.asked = asked
 
 
+class CardFailed(Message):
+    """The service refused or failed to read a record for display; `error` says why."""
+
+    def __init__(self, record_id: int, error: str) -> None:
+        super().__init__()
+        self.record_id = record_id
+        self.error = error
+
+
 class DecisionRecorded(Message):
     """A decision (or an undo, when `decision` is None) is stored; `state` is the record's new state."""
 

@@ -196,3 +196,19 @@ def test_removed_duplicate_cannot_be_screened(review: Review) -> None:
     with pytest.raises(ReviewkitError, match="removed duplicate"):
         screen.record_decision(review, "alice", b, "ta", "include")
     assert screen.screening_queue(review, "alice", "ta") == [a]
+
+
+def test_adjudicator_reads_the_record_blind_to_the_screeners(review: Review) -> None:
+    """carol (adjudicator only) reads a record's card, but the card never carries others' decisions.
+
+    She sees the decisions of a conflict through list_conflicts; the card itself stays blind, so
+    reading a card is no back door to decisions on records still being screened.
+    """
+    a, b = add_records(review, 2)
+    screen.record_decision(review, "alice", a, "ta", "include")
+    screen.record_decision(review, "bob", a, "ta", "exclude")
+    screen.record_decision(review, "alice", b, "ta", "include")
+    cards = screen.record_cards(review, "carol", [a, b], "ta")
+    assert [c.id for c in cards] == [a, b]
+    assert all(c.others is None and c.own is None and c.outcome == "in_progress" for c in cards)
+    assert [c.record_id for c in screen.list_conflicts(review, "carol", "ta")] == [a]

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from rich.console import Console
+from textual.content import Content
+from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
+from reviewkit.domain.records import Record
 from reviewkit.services import screen
 from reviewkit.services.project import Review
 from reviewkit.tui.app import ReviewkitApp, make_app
@@ -27,6 +30,92 @@ def _conflict(review: Review, stage: str = "ta") -> int:
 
 def _text(app: ReviewkitApp, selector: str) -> str:
     return str(app.screen.query_one(selector, Static).render())
+
+
+def _two_conflicts(review: Review) -> list[int]:
+    """Two records with structured abstracts, each split between alice and bob at title/abstract."""
+    records = [
+        Record(title="Baricitinib versus placebo in adults with atopic dermatitis",
+               abstract="BACKGROUND: JAK inhibition.\nMETHODS: randomised, placebo-controlled.",
+               authors=["Simpson EL"], journal="Br J Dermatol", year=2020, pmid="32000001",
+               doi="10.1111/bjd.1", source_id="a"),
+        Record(title="Tofacitinib in murine psoriasis", abstract="OBJECTIVE: skin plaques in mice.",
+               authors=["Lacour JP"], journal="J Invest Dermatol", year=2019, nct_ids=["NCT01234567"],
+               source_id="b"),
+    ]
+    ids = add_records(review, records)
+    for rid in ids:
+        screen.record_decision(review, "alice", rid, "ta", "include")
+        screen.record_decision(review, "bob", rid, "ta", "exclude")
+    return ids
+
+
+def _card(app: ReviewkitApp) -> str:
+    assert isinstance(app.screen, ConflictsScreen)
+    return str(app.screen.card_view.render())
+
+
+async def _open_conflicts(pilot: Pilot[None], app: ReviewkitApp, actor: str) -> ConflictsScreen:
+    await app.push_screen(ConflictsScreen(app.review, actor))
+    await settle(pilot)
+    assert isinstance(app.screen, ConflictsScreen)
+    return app.screen
+
+
+async def test_selected_conflicts_record_is_shown_and_follows_the_selection(review: Review) -> None:
+    """The card beside the decisions shows the selected record as screening does; moving the cursor changes it."""
+    first, second = _two_conflicts(review)
+    app = make_app(review, reviewer="alice")  # a lead (who may look) and a screener
+    async with app.run_test(size=SIZE) as pilot:
+        conflicts = await _open_conflicts(pilot, app, "alice")
+        assert conflicts.card_view.record_id == first
+        text = _card(app)
+        for part in ("Baricitinib versus placebo in adults with atopic dermatitis", "Simpson EL",
+                     "Br J Dermatol. 2020", "PMID 32000001", "DOI 10.1111/bjd.1",
+                     "BACKGROUND: JAK inhibition.", "METHODS: randomised, placebo-controlled."):
+            assert part in text
+        # The decisions stay in the table beside it, not repeated on the card.
+        assert "Your decision" not in text and "bob:" not in text
+        await pilot.press("down")
+        await settle(pilot)
+        assert conflicts.card_view.record_id == second
+        text = _card(app)
+        assert "Tofacitinib in murine psoriasis" in text and "OBJECTIVE: skin plaques in mice." in text
+        assert "NCT01234567" in text and "Baricitinib versus placebo" not in text
+        await pilot.press("up")
+        await pilot.pause()
+        assert conflicts.card_view.record_id == first  # read once: shown again without a worker
+        assert "Baricitinib versus placebo" in _card(app)
+
+
+async def test_card_highlights_the_protocols_keywords(review: Review) -> None:
+    """Inclusion and exclusion keywords are styled on the conflict's card, in two colours."""
+    _two_conflicts(review)
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=SIZE) as pilot:
+        conflicts = await _open_conflicts(pilot, app, "alice")
+        await pilot.press("down")
+        await settle(pilot)
+        rich = conflicts.card_view.render()
+        assert isinstance(rich, Content)
+        styles = {rich.plain[s.start:s.end]: s.style for s in rich.spans}
+        assert styles["Tofacitinib in murine psoriasis"] != styles["murine"]
+        assert styles["murine"] == styles["psoriasis"] == styles["mice"]
+        await pilot.press("up")
+        await settle(pilot)
+        rich = conflicts.card_view.render()
+        assert isinstance(rich, Content)
+        styles = {rich.plain[s.start:s.end]: s.style for s in rich.spans}
+        assert styles["Baricitinib"] == styles["placebo"] != styles["BACKGROUND:"]
+
+
+async def test_adjudicator_who_does_not_screen_sees_the_record(review: Review) -> None:
+    """carol (adjudicator, not a screener) sees the selected conflict's record too."""
+    _two_conflicts(review)
+    app = make_app(review, reviewer="carol")
+    async with app.run_test(size=SIZE) as pilot:
+        await _open_conflicts(pilot, app, "carol")
+        assert "Baricitinib versus placebo in adults with atopic dermatitis" in _card(app)
 
 
 async def test_carol_sees_both_sides_and_resolves(review: Review) -> None:

@@ -11,9 +11,9 @@ from reviewkit.services import extract
 from reviewkit.services.project import Review
 from reviewkit.sources.ctgov import parse_study
 from reviewkit.tui.app import make_app
+from reviewkit.tui.extraction_grid import KEY_COLUMNS
 from reviewkit.tui.modals.choice import ChoiceModal
 from reviewkit.tui.screens.extraction import ExtractionScreen
-from reviewkit.tui.widgets.extraction_grid import KEY_COLUMNS
 from tests.conftest import FIXTURES
 from tests.factories import add_records
 

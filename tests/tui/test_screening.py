@@ -379,7 +379,7 @@ def test_record_queue_walks_searches_and_bounds_its_cache() -> None:
     """The queue moves within bounds, narrows and widens around the current record, and evicts far cards."""
     from dataclasses import replace
 
-    from reviewkit.tui.widgets.record_queue import BATCH, FIRST, LOOKAHEAD, RecordQueue
+    from reviewkit.tui.record_queue import BATCH, FIRST, LOOKAHEAD, RecordQueue
 
     queue = RecordQueue()
     queue.load(list(range(1, 1001)))

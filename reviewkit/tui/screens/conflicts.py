@@ -1,13 +1,15 @@
-"""Provides the conflicts screen: the adjudicator sees split decisions side by side and settles them."""
+"""Provides the conflicts screen: the adjudicator sees the record and its split decisions side by side, and settles them."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import ClassVar
 
 from rich.table import Table
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
@@ -15,10 +17,11 @@ from reviewkit.domain.screening import STAGES
 from reviewkit.errors import ReviewkitError
 from reviewkit.services import screen as screening
 from reviewkit.services.project import Review
-from reviewkit.services.screen import Conflict
+from reviewkit.services.screen import Conflict, RecordCard
 from reviewkit.tui import messages as msg
 from reviewkit.tui.modals.choice import Choice, ChoiceModal
 from reviewkit.tui.modals.text_prompt import TextPromptModal
+from reviewkit.tui.widgets.record_card import RecordCardView
 
 
 class ConflictsScreen(Screen[None]):
@@ -40,16 +43,31 @@ class ConflictsScreen(Screen[None]):
         self.stage = stage
         self.conflicts: list[Conflict] = []
         self._notes: dict[int, str] = {}
+        eligibility = review.protocol.eligibility
+        self._include = tuple(eligibility.include_keywords)
+        self._exclude = tuple(eligibility.exclude_keywords)
+        #: Records read since the list was (re)loaded: going back to a conflict needs no database.
+        self._cards: dict[int, RecordCard] = {}
+        #: The record on the card and the stage it was shown at (None: no record on it).
+        self._card_shown: tuple[int, str] | None = None
 
     def compose(self) -> ComposeResult:
-        """What is shown, the list of conflicts, both sides of the selected one."""
+        """What is shown: the list of conflicts; the selected one's record beside both sides of it."""
         yield Header()
         yield Static("Loading conflicts…", id="conflicts-status")
         table: DataTable[str] = DataTable(id="conflict-list", cursor_type="row", zebra_stripes=True)
         table.add_columns("Record", "Title", "Decisions")
         yield table
-        yield Static("", id="conflict-detail")
+        with Horizontal(id="conflict-body"):
+            with VerticalScroll(id="conflict-card-scroll"):
+                yield RecordCardView(id="conflict-card")
+            yield Static("", id="conflict-detail")
         yield Footer()
+
+    @property
+    def card_view(self) -> RecordCardView:
+        """The record card of the selected conflict."""
+        return self.query_one("#conflict-card", RecordCardView)
 
     def on_mount(self) -> None:
         """Load the conflicts."""
@@ -61,6 +79,16 @@ class ConflictsScreen(Screen[None]):
             self.post_message(msg.ConflictsLoaded(stage, screening.list_conflicts(self.review, self.actor, stage)))
         except ReviewkitError as exc:
             self.post_message(msg.ServiceFailed("conflicts", str(exc)))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="conflicts-card")
+    def _fetch_card(self, record_id: int, stage: str) -> None:
+        # The screening screen's own read of a record for display.
+        try:
+            cards = screening.record_cards(self.review, self.actor, [record_id], stage)
+        except ReviewkitError as exc:
+            self.post_message(msg.CardFailed(record_id, str(exc)))
+            return
+        self.post_message(msg.CardsLoaded(cards, [record_id]))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="conflicts-resolve")
     def _resolve(self, record_id: int, decision: str, reason: str | None, note: str | None) -> None:
@@ -77,6 +105,7 @@ class ConflictsScreen(Screen[None]):
         if message.stage != self.stage:
             return
         self.conflicts = message.conflicts
+        self._cards.clear()
         where = STAGES[self.stage]  # type: ignore[index]
         self.query_one("#conflicts-status", Static).update(
             f"Conflicts at {where}: {len(self.conflicts)}" if self.conflicts else f"No conflicts at {where}.")
@@ -88,6 +117,23 @@ class ConflictsScreen(Screen[None]):
             table.add_row(str(c.record_id), c.title[:80], summary, key=str(c.record_id))
         table.focus()
         self._show_detail()
+
+    def on_cards_loaded(self, message: msg.CardsLoaded) -> None:
+        """Keep the record; show it if its conflict is still the selected one."""
+        for card in message.cards:
+            # The decisions are in the table beside the card: the card shows the record only.
+            self._cards[card.id] = replace(card, own=None, others=None)
+        conflict = self._selected()
+        if conflict is not None and conflict.record_id in message.asked and conflict.record_id not in self._cards:
+            self.card_view.show_message(f"Record {conflict.record_id} no longer exists.")
+            return
+        self._show_card()
+
+    def on_card_failed(self, message: msg.CardFailed) -> None:
+        """Say on the card why the record is not shown (if its conflict is still the selected one)."""
+        conflict = self._selected()
+        if conflict is not None and conflict.record_id == message.record_id:
+            self.card_view.show_message(f"Record {message.record_id} cannot be shown: {message.error}")
 
     def on_conflict_resolved(self, message: msg.ConflictResolved) -> None:
         """Confirm and reload the list (the resolved record leaves it)."""
@@ -101,11 +147,12 @@ class ConflictsScreen(Screen[None]):
             self.query_one("#conflicts-status", Static).update(message.error)
             self.query_one("#conflict-list", DataTable).display = False
             self.query_one("#conflict-detail", Static).update("")
+            self._show_card()
         else:
             self.notify(message.error, severity="error")
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        """Show the highlighted conflict's decisions."""
+        """Show the highlighted conflict's record and decisions."""
         self._show_detail()
 
     def _selected(self) -> Conflict | None:
@@ -117,10 +164,31 @@ class ConflictsScreen(Screen[None]):
     def _show_detail(self) -> None:
         conflict = self._selected()
         detail = self.query_one("#conflict-detail", Static)
+        self._show_card()
         if conflict is None:
             detail.update("")
             return
         detail.update(decisions_table(conflict, self._notes.get(conflict.record_id)))
+
+    def _show_card(self) -> None:
+        """The selected conflict's record as the screening screen shows it, read once and then kept."""
+        conflict = self._selected()
+        view = self.card_view
+        if conflict is None:
+            self._card_shown = None
+            view.show_message("")
+            return
+        shown = (conflict.record_id, self.stage)
+        if self._card_shown == shown:
+            return
+        card = self._cards.get(conflict.record_id)
+        if card is None:
+            view.show_message(f"Loading record {conflict.record_id}…")
+            self._fetch_card(conflict.record_id, self.stage)
+            return
+        self._card_shown = shown
+        view.show(card, self._include, self._exclude, stage=self.stage)
+        self.query_one("#conflict-card-scroll", VerticalScroll).scroll_home(animate=False)
 
     def action_resolve(self, decision: str) -> None:
         """Settle the selected conflict (a full-text exclusion asks for the reason)."""

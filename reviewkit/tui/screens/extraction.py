@@ -19,9 +19,9 @@ from reviewkit.services.extract import STAT_FIELDS, StudyForm, StudyView, check_
 from reviewkit.services.extract_convert import convert
 from reviewkit.services.prefill import Prefill, confirm_arms, confirm_measure, registry_prefill
 from reviewkit.services.project import Review
+from reviewkit.tui.extraction_grid import KEY_COLUMNS, GridRow, grid_rows, parse_arm_line
 from reviewkit.tui.modals.choice import Choice, ChoiceModal
 from reviewkit.tui.modals.text_prompt import TextPromptModal
-from reviewkit.tui.widgets.extraction_grid import KEY_COLUMNS, GridRow, grid_rows, parse_arm_line
 
 
 class ExtractionScreen(Screen[None]):

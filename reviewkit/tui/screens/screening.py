@@ -22,14 +22,14 @@ from reviewkit.services.prioritise import prioritised_queue
 from reviewkit.services.project import Review
 from reviewkit.services.screen import FULL_TEXT_STATUSES
 from reviewkit.tui import messages as msg
+from reviewkit.tui.decision_log import DecisionLog
+from reviewkit.tui.decision_queue import DecisionQueue, Write
 from reviewkit.tui.modals.choice import Choice, ChoiceModal
 from reviewkit.tui.modals.text_prompt import TextPromptModal
+from reviewkit.tui.record_queue import RecordQueue
+from reviewkit.tui.viewer import open_in_viewer, resolve_location
 from reviewkit.tui.widgets.criteria_panel import CriteriaPanel
-from reviewkit.tui.widgets.decision_log import DecisionLog
-from reviewkit.tui.widgets.decision_queue import DecisionQueue, Write
 from reviewkit.tui.widgets.record_card import RecordCardView
-from reviewkit.tui.widgets.record_queue import RecordQueue
-from reviewkit.tui.widgets.viewer import open_in_viewer, resolve_location
 
 #: Other reviewers work meanwhile; their conflicts show up in the progress line this often.
 PROGRESS_REFRESH_SECONDS = 30.0
