@@ -6,7 +6,7 @@ import csv
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from reviewkit.domain.dedup import (
     AUTO_THRESHOLD,
@@ -81,7 +81,8 @@ def run_dedup(
     who = actor or "dedup"
     with session_scope(review.engine) as session:
         rows = store.records_with_ids(session)
-        ids = [r.id for r in rows]
+        # Rows read from the database always have their primary key (`int | None` is for new rows).
+        ids = cast(list[int], [r.id for r in rows])
         records = [row_to_record(r) for r in rows]
     result = find_duplicates(records, auto_threshold=auto_threshold,
                              review_threshold=min(REVIEW_THRESHOLD, auto_threshold), progress=progress)
@@ -92,16 +93,16 @@ def run_dedup(
         live = store.live_groups(session)
         uf = _UnionFind()
         how: dict[int, tuple[str, float | None]] = {}
-        for _, (primary, members) in live.items():
-            for m in members:
+        for primary, grouped in live.values():
+            for m in grouped:
                 uf.union(primary, m)
         for pair in result.auto_pairs:
             a, b = ids[pair.a], ids[pair.b]
-            if (min(a, b), max(a, b)) in rejected:  # type: ignore[type-var]
+            if (min(a, b), max(a, b)) in rejected:
                 continue
-            uf.union(a, b)  # type: ignore[arg-type]
-            how.setdefault(b, (pair.reason or "fuzzy", pair.score))  # type: ignore[arg-type]
-            how.setdefault(a, (pair.reason or "fuzzy", pair.score))  # type: ignore[arg-type]
+            uf.union(a, b)
+            how.setdefault(b, (pair.reason or "fuzzy", pair.score))
+            how.setdefault(a, (pair.reason or "fuzzy", pair.score))
         clusters: dict[int, set[int]] = {}
         for rid in list(uf.parent):
             clusters.setdefault(uf.find(rid), set()).add(rid)
@@ -124,11 +125,11 @@ def run_dedup(
         if not auto_only:
             for pair in result.uncertain_pairs:
                 a, b = ids[pair.a], ids[pair.b]
-                if (min(a, b), max(a, b)) in rejected or uf.find(a) == uf.find(b):  # type: ignore[arg-type,type-var]
+                if (min(a, b), max(a, b)) in rejected or uf.find(a) == uf.find(b):
                     continue
-                queued += store.add_pair(session, a, b, pair.score, dict(pair.fields))  # type: ignore[arg-type]
+                queued += store.add_pair(session, a, b, pair.score, dict(pair.fields))
         waiting = len(store.pairs(session, "pending"))
-        proposed = _propose_studies(session, ids, records, who)  # type: ignore[arg-type]
+        proposed = _propose_studies(session, ids, records, who)
     return DedupSummary(len(records), created, merged, queued, waiting, proposed)
 
 

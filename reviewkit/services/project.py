@@ -91,7 +91,7 @@ def init_review(folder: Path, protocol_file: Path | None = None) -> Review:
 
 def sync_reviewers(review: Review) -> None:
     """Make every reviewer named in the protocol a row (roles follow the protocol; none are deleted)."""
-    wanted = {r.name: list(r.roles) for r in review.protocol.reviewers}
+    wanted: dict[str, list[str]] = {r.name: list(r.roles) for r in review.protocol.reviewers}
     with session_scope(review.engine) as session:
         have = store_screening.reviewer_roles(session)
     if all(have.get(name) == roles for name, roles in wanted.items()):

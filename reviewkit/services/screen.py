@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from reviewkit.domain.screening import (
     DECISIONS,
     STAGES,
     Outcome,
     RecordScreening,
+    Stage,
     is_blind_to_others,
     resolve,
 )
@@ -90,9 +91,11 @@ def require_reviewer(session: Session, name: str | None, role: str) -> ReviewerR
     return acting_reviewer(session, name, role)
 
 
-def _check_stage(stage: str) -> None:
+def _check_stage(stage: str) -> Stage:
+    """`stage` itself, once known to be a Stage (a ReviewkitError if it is not)."""
     if stage not in STAGES:
         raise ReviewkitError(f"unknown stage '{stage}' (use ta or ft)")
+    return cast(Stage, stage)  # one of STAGES' keys, just checked
 
 
 def stage_candidates(session: Session, stage: str, required: int) -> set[int]:
@@ -123,7 +126,7 @@ def record_decision(
     A full-text exclusion needs one of the protocol's exclusion reasons. Deciding again
     replaces the reviewer's earlier decision; the earlier row stays, for the audit trail.
     """
-    _check_stage(stage)
+    stage = _check_stage(stage)
     if decision not in DECISIONS:
         raise ReviewkitError(f"unknown decision '{decision}' (use include, exclude or maybe)")
     reasons = review.protocol.screening.exclusion_reasons
@@ -228,8 +231,8 @@ def screening_progress(review: Review, reviewer: str | None, stage: str) -> Scre
         and len(decisions.get(rid, {})) < required
     )
     conflicts = sum(
-        1 for rid in candidates
-        if resolve(decisions.get(rid, {}), required, adjudicated.get(rid)).outcome == "conflict"  # type: ignore[arg-type]
+        resolve(decisions.get(rid, {}), required, adjudicated.get(rid)).outcome == "conflict"  # type: ignore[arg-type]
+        for rid in candidates
     )
     return ScreeningProgress(mine, left, conflicts)
 
@@ -269,7 +272,7 @@ def resolve_conflict(
     reason: str | None = None, note: str | None = None,
 ) -> RecordScreening:
     """The adjudicator's final decision on a record in conflict (adjudicators only)."""
-    _check_stage(stage)
+    stage = _check_stage(stage)
     if decision not in ("include", "exclude"):
         raise ReviewkitError("an adjudication is include or exclude")
     reasons = review.protocol.screening.exclusion_reasons

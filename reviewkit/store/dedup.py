@@ -28,7 +28,8 @@ def live_groups(session: Session) -> dict[int, tuple[int, list[int]]]:
         .where(col(DuplicateGroupRow.undone_at).is_(None))
         .order_by(col(DuplicateGroupRow.id), col(DuplicateMemberRow.record_id))
     ):
-        out.setdefault(group.id, (group.primary_record_id, []))[1].append(member)  # type: ignore[index]
+        assert group.id is not None  # read from the database, so it has its primary key
+        out.setdefault(group.id, (group.primary_record_id, []))[1].append(member)
     return out
 
 

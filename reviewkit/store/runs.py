@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
@@ -38,13 +38,12 @@ def insert_records(
     if not records:
         return []
     rows = [record_values(r, run_id) for r in records]
-    ids = list(
-        session.scalars(
-            insert(RecordRow).returning(RecordRow.id, sort_by_parameter_order=True), rows
-        )
-    )
+    statement = insert(RecordRow).returning(col(RecordRow.id), sort_by_parameter_order=True)
+    # RETURNING gives the inserted rows' ids, never None: RecordRow.id is typed `int | None` only
+    # because a row not yet inserted has no id.
+    ids = cast(list[int], list(session.scalars(statement, rows)))
     link_records(session, run_id, ids, [r.source_id for r in records], first_position)
-    return ids  # type: ignore[return-value]
+    return ids
 
 
 def link_records(
@@ -138,3 +137,13 @@ def get_run(session: Session, run_id: int) -> SourceRunRow:
     run = session.get(SourceRunRow, run_id)
     assert run is not None
     return run
+
+
+def pmids_of_run(session: Session, run_id: int) -> set[str]:
+    """PMIDs of the records a run has brought so far (a resumed search fetches none of them again)."""
+    rows = session.exec(
+        select(RecordRow.pmid)
+        .join(RecordSourceRow, col(RecordSourceRow.record_id) == col(RecordRow.id))
+        .where(RecordSourceRow.run_id == run_id)
+    )
+    return {pmid for pmid in rows if pmid}

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import BinaryIO, NoReturn
 from xml.etree.ElementTree import Element, TreeBuilder, XMLParser, tostring
 from xml.etree.ElementTree import ParseError as XMLParseError
 from xml.parsers import expat
@@ -138,20 +138,20 @@ class _PrologGuard:
 
     @staticmethod
     def _entity(name: str, _parameter: bool, value: str | None, base: str | None,
-                system_id: str | None, public_id: str | None, notation: str | None) -> None:
+                system_id: str | None, public_id: str | None, notation: str | None) -> NoReturn:
         raise EntitiesForbidden(name, value, base, system_id, public_id, notation)
 
     @staticmethod
     def _unparsed_entity(name: str, base: str | None, system_id: str | None,
-                         public_id: str | None, notation: str | None) -> None:
+                         public_id: str | None, notation: str | None) -> NoReturn:
         raise EntitiesForbidden(name, None, base, system_id, public_id, notation)
 
     @staticmethod
-    def _external(context: str, base: str | None, system_id: str | None, public_id: str | None) -> None:
+    def _external(context: str, base: str | None, system_id: str | None, public_id: str | None) -> NoReturn:
         raise ExternalReferenceForbidden(context, base, system_id, public_id)
 
     @staticmethod
-    def _start(_name: str, _attributes: object) -> None:
+    def _start(_name: str, _attributes: object) -> NoReturn:
         raise _Root
 
 
@@ -162,7 +162,8 @@ class _Reader:
         self.file = file
         self.events: list[tuple[str, Element]] = []
         self.parser = XMLParser(target=TreeBuilder())
-        self.parser._setevents(self.events, (_START, _END))  # the C parser's own event queue
+        # The C parser's own event queue: a private method, so typeshed does not declare it.
+        self.parser._setevents(self.events, (_START, _END))  # type: ignore[attr-defined]
         self.guard: _PrologGuard | None = _PrologGuard()
         self.open_elements: list[Element] = []  # the path from the root to the current element
         self.seen_root = False
