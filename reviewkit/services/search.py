@@ -133,7 +133,13 @@ def search_pubmed(
                 run.state = {"plan": plan.to_dict(), "next_offset": 0}
                 session.add(run)
         notes = list(plan.notes)
-        for batch in client.fetch_batches(plan, start_at=offset):
+        # A slice whose history set expired is fetched by PMID: the fetcher skips what the run
+        # already stored, so a resumed run never stores a record twice nor misses one.
+        known: set[str] = set()
+        if resumed:
+            with session_scope(review.engine) as session:
+                known = store_runs.pmids_of_run(session, run_id)
+        for batch in client.fetch_batches(plan, start_at=offset, known_pmids=known):
             notes += list(batch.notes)
             _store_batch(review, run_id, PUBMED, "pmid", batch.records,
                          {"plan": batch.plan.to_dict(), "next_offset": batch.next_offset})

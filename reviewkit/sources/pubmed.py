@@ -5,7 +5,7 @@ from __future__ import annotations
 import http.client
 import io
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Generator, Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
@@ -41,6 +41,7 @@ from reviewkit.sources.pubmed_plan import (
 __all__ = ["DEFAULT_BASE_URL", "PubMedSearch"]
 
 DEFAULT_BASE_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils"
+_POST_IDS = 200  # E-utilities asks for POST from about this many PMIDs (Biopython: 200)
 _EARLIEST = date(1700, 1, 1)  # before any Entrez date, so an open-ended slice misses nothing
 _EXPIRED_RE = re.compile(
     r"session has expired|unable to obtain query|cannot retrieve history|invalid webenv",
@@ -168,11 +169,16 @@ class PubMedSearch:
 
     def _esearch(
         self, query: str, mindate: str | None, maxdate: str | None, datetype: str,
-        edat: tuple[date, date] | None,
+        edat: tuple[date, date] | None, *, ids: bool = False,
     ) -> dict[str, Any]:
-        """One esearch with the history server, retried; returns its parsed fields."""
+        """One esearch, retried; returns its parsed fields.
+
+        By default it puts the set on the history server and lists no PMIDs; with `ids` it lists
+        the set's PMIDs instead, up to the window (a slice is planned below it, but may have grown).
+        """
         term = query if edat is None else f"({query}) AND {_fmt(edat[0])}:{_fmt(edat[1])}[edat]"
-        params: dict[str, Any] = {"db": "pubmed", "term": term, "usehistory": "y", "retmax": 0}
+        params: dict[str, Any] = {"db": "pubmed", "term": term}
+        params.update({"retmax": self.window} if ids else {"usehistory": "y", "retmax": 0})
         if mindate and maxdate:
             params.update(mindate=mindate, maxdate=maxdate, datetype=datetype)
         label = "PubMed esearch" + (f" {_fmt(edat[0])}–{_fmt(edat[1])}" if edat else "")
@@ -185,97 +191,183 @@ class PubMedSearch:
     # -- fetching ------------------------------------------------------------------------------
 
     def fetch_batches(
-        self, plan: SearchPlan, start_at: int = 0, *, progress: ProgressCallback | None = None
+        self, plan: SearchPlan, start_at: int = 0, *, known_pmids: Collection[str] = (),
+        progress: ProgressCallback | None = None,
     ) -> Iterator[FetchedBatch]:
         """Yield the plan's records batch by batch from offset `start_at` (a stored next_offset).
 
+        `known_pmids` are the PMIDs already stored for this run (the service passes them when it
+        resumes): a record among them, or yielded earlier in this call, is never yielded again.
+        A slice is fetched by offset on the history server until its set expires; from then on it
+        is fetched by PMID (`_fetch_by_id`), so a set PubMed changed meanwhile loses nothing.
         A batch is yielded only once its XML parsed completely; a batch that keeps failing raises
         NetworkError, and everything yielded before it stays valid for resuming.
         """
+        seen = set(known_pmids)
         base = 0
         for index in range(len(plan.slices)):
-            # Offsets follow the plan as first stored, so a resumed run lands on the same records.
+            # Offsets follow the plan as first stored (a renewed slice keeps its planned count),
+            # so a resumed run lands on the same records.
             size = plan.slices[index].fetchable
             retstart = max(start_at - base, 0)
-            while retstart < size:
+            fetched: set[str] = set()  # PMIDs this call got from the slice by offset
+            renewed = False
+            while retstart < size and not plan.slices[index].by_id:
                 retmax = min(plan.batch_size, size - retstart)
-                records, notes, plan = self._fetch_one(plan, index, retstart, retmax)
+                try:
+                    records, notes = self._fetch_at(plan.slices[index], retstart, retmax)
+                except _HistoryExpired:
+                    renewed = True
+                    break
+                fetched.update(r.pmid for r in records if r.pmid)
                 yield FetchedBatch(
                     offset=base + retstart, next_offset=base + retstart + retmax,
-                    records=records, plan=plan, notes=notes,
+                    records=_unseen(records, seen), plan=plan, notes=notes,
                 )
                 retstart += retmax
                 if progress is not None:
                     progress(base + retstart, plan.fetchable)
+            if retstart < size:
+                plan = yield from self._fetch_by_id(
+                    plan, index, base, retstart, seen, fetched, renewed=renewed, progress=progress
+                )
             base += size
 
-    def _fetch_one(
-        self, plan: SearchPlan, index: int, retstart: int, retmax: int
-    ) -> tuple[tuple[Record, ...], tuple[str, ...], SearchPlan]:
-        """Fetch one batch, searching again once if NCBI has dropped the history set."""
-        notes: list[str] = []
-        for renewed in (False, True):
-            part = plan.slices[index]
-            label = f"PubMed efetch records {retstart + 1}–{retstart + retmax}" + (
-                f" of {part.mindate}–{part.maxdate}" if part.mindate else ""
-            )
-            try:
-                records = with_retries(
-                    partial(self._efetch, part, retstart, retmax, label), self.retry, what=label
-                )
-            except _HistoryExpired as exc:
-                if renewed:
-                    raise NetworkError(f"{label}: the search history expired twice ({exc})") from exc
-                plan, note = self._renew(plan, index)
-                notes.append(note)
-                continue
-            if len(records) < retmax:
-                notes.append(
-                    f"{label}: PubMed returned {len(records)} of {retmax} records "
-                    "(deleted or withdrawn PMIDs are left out)"
-                )
-            return records, tuple(notes), plan
-        raise AssertionError("unreachable")
-
-    def _renew(self, plan: SearchPlan, index: int) -> tuple[SearchPlan, str]:
-        """Search a slice again for a fresh WebEnv; offsets stay valid while the set is unchanged."""
-        old = plan.slices[index]
-        edat = (_as_date(old.mindate, end=False), _as_date(old.maxdate, end=True)) if old.mindate else None
-        found = self._esearch(plan.query, plan.mindate, plan.maxdate, plan.datetype, edat)
-        new = replace(old, count=found["count"], webenv=found["webenv"], query_key=found["query_key"])
-        slices = plan.slices[:index] + (new,) + plan.slices[index + 1 :]
-        note = "the PubMed search history expired; searched again and continued at the same offset"
-        if new.count != old.count:
-            note += f" (the set changed from {old.count} to {new.count} records: check for gaps)"
-        return replace(plan, slices=slices, notes=plan.notes + (note,)), note
-
-    def _efetch(self, part: DateSlice, retstart: int, retmax: int, label: str) -> tuple[Record, ...]:
-        """One efetch request, parsed whole; failures become TransientError or _HistoryExpired."""
+    def _fetch_at(
+        self, part: DateSlice, retstart: int, retmax: int
+    ) -> tuple[tuple[Record, ...], tuple[str, ...]]:
+        """One batch by offset on the history server; raises _HistoryExpired when NCBI dropped the set."""
+        label = f"PubMed efetch records {retstart + 1}–{retstart + retmax}" + (
+            f" of {part.mindate}–{part.maxdate}" if part.mindate else ""
+        )
         params = {
             "db": "pubmed", "retmode": "xml", "WebEnv": part.webenv, "query_key": part.query_key,
             "retstart": retstart, "retmax": retmax,
         }
-        body = self._call("efetch", params)
+        records = with_retries(partial(self._efetch, params, label), self.retry, what=label)
+        if len(records) < retmax:
+            return records, (
+                f"{label}: PubMed returned {len(records)} of {retmax} records "
+                "(deleted or withdrawn PMIDs are left out)",
+            )
+        return records, ()
+
+    def _fetch_by_id(
+        self, plan: SearchPlan, index: int, base: int, retstart: int, seen: set[str],
+        fetched: set[str], *, renewed: bool, progress: ProgressCallback | None,
+    ) -> Generator[FetchedBatch, None, SearchPlan]:
+        """Fetch the rest of slice `index` by PMID: its current PMID list (one esearch) less `seen`.
+
+        `renewed`: the history set has just expired after `retstart` records fetched by offset
+        (`fetched` holds those this call got). Otherwise the slice was already fetched by PMID
+        when the run stopped, and this resumes it.
+
+        Resuming recomputes the remaining PMIDs instead of storing them in the run's state: each
+        batch is committed together with its records, so the PMIDs stored for the run (the
+        service's `known_pmids`) are exactly the ones not to fetch again, whatever the moment of
+        a crash. A stored list would repeat that (up to 9,999 ids rewritten with every batch) and
+        could drift from it; recomputing costs one esearch per resumed slice and also picks up
+        what PubMed changed since. Returns the plan as it stands after the slice.
+        """
+        old = plan.slices[index]
+        size = old.fetchable
+        where = "PubMed " + (f"slice {old.mindate}–{old.maxdate}" if old.mindate else "search")
+        found = self._esearch(plan.query, plan.mindate, plan.maxdate, plan.datetype, _edat(old), ids=True)
+        current = list(dict.fromkeys(found["ids"]))
+        stored = sum(1 for pmid in current if pmid in seen)
+        todo = [pmid for pmid in current if pmid not in seen]
+        if renewed:
+            head = (
+                f"{where}: the search history expired after {retstart} of {old.count} records; "
+                f"searched again ({found['count']} records now) to fetch the rest by PMID"
+            )
+        else:
+            head = f"{where}: resumed fetching by PMID ({found['count']} records now)"
+        note = f"{head}: {stored} already stored for this run, {len(todo)} to fetch"
+        if found["count"] > len(current):
+            note += f" (PubMed lists only the first {len(current)} PMIDs of this slice)"
+        if renewed:
+            # Of the `retstart` records the slice had by offset, those not in the current list
+            # (efetch left deleted ones out, which counts them too); named when this call got them.
+            gone = sorted(fetched.difference(current))
+            gone_count = max(retstart - stored, len(gone))
+            if gone_count:
+                note += f"; PubMed no longer returns {gone_count} of the records fetched before"
+                note += f": {_listing(gone)}" if gone else ""
+        plan = replace(
+            plan, slices=plan.slices[:index] + (replace(old, by_id=True),) + plan.slices[index + 1 :],
+            notes=plan.notes + (note,),
+        )
+        notes = [note]
+        missing: list[str] = []  # listed by esearch, left out by efetch (deleted meanwhile)
+        done = stored
+        position = base + retstart
+        chunks = [todo[i : i + plan.batch_size] for i in range(0, len(todo), plan.batch_size)] or [[]]
+        for number, chunk in enumerate(chunks, start=1):
+            records: tuple[Record, ...] = ()
+            if chunk:
+                label = f"{where}: efetch by PMID, {len(chunk)} records from {chunk[0]}"
+                records = with_retries(partial(self._efetch_ids, chunk, label), self.retry, what=label)
+                returned = {r.pmid for r in records}
+                missing += [pmid for pmid in chunk if pmid not in returned]
+                records = _unseen(records, seen)
+                done += len(chunk)
+            last = number == len(chunks)
+            if last:
+                end = f"{where}: fetched {len(todo) - len(missing)} of {len(todo)} records by PMID"
+                if missing:
+                    end += f"; PubMed no longer returns {len(missing)} of them: {_listing(missing)}"
+                notes.append(end)
+                plan = replace(plan, notes=plan.notes + (end,))
+            # Inside the slice the offset only marks progress: a resumed run recomputes what is left.
+            next_offset = base + size if last else max(position, base + min(size - 1, done))
+            yield FetchedBatch(offset=position, next_offset=next_offset, records=records, plan=plan,
+                               notes=tuple(notes))
+            notes = []
+            position = next_offset
+            if progress is not None:
+                progress(next_offset, plan.fetchable)
+        return plan
+
+    def _efetch_ids(self, pmids: list[str], label: str) -> tuple[Record, ...]:
+        """One efetch of these PMIDs, POSTed from 200 ids on as E-utilities asks."""
+        params = {"db": "pubmed", "retmode": "xml", "id": ",".join(pmids)}
+        return self._efetch(params, label, post=True if len(pmids) >= _POST_IDS else None, history=False)
+
+    def _efetch(
+        self, params: dict[str, Any], label: str, *, post: bool | None = None, history: bool = True
+    ) -> tuple[Record, ...]:
+        """One efetch request, parsed whole; failures become TransientError or _HistoryExpired.
+
+        `history`: the request reads a history set (WebEnv), so NCBI's "expired" messages mean
+        that set is gone; for a fetch by PMID they are a transient fault like any other.
+        """
+        body = self._call("efetch", params, post=post)
         head = body[:300].decode("utf-8", "replace")
         # A plain-text "Error: Your session has expired" body; article text never gets here.
         if "<PubmedArticleSet" not in head and _EXPIRED_RE.search(head):
-            raise _HistoryExpired(head.strip())
+            if history:
+                raise _HistoryExpired(head.strip())
+            raise TransientError(f"{label}: {head.strip()}")
         try:
             return tuple(iter_pubmed_xml(io.BytesIO(body), file=label))
         except ParseError as exc:
-            if _EXPIRED_RE.search(exc.message):
+            if history and _EXPIRED_RE.search(exc.message):
                 raise _HistoryExpired(exc.message) from exc
             raise TransientError(str(exc)) from exc
 
     # -- transport -----------------------------------------------------------------------------
 
-    def _call(self, utility: str, params: dict[str, Any]) -> bytes:
-        """One E-utilities request through Bio.Entrez, read whole; maps failures for with_retries."""
+    def _call(self, utility: str, params: dict[str, Any], *, post: bool | None = None) -> bytes:
+        """One E-utilities request through Bio.Entrez, read whole; maps failures for with_retries.
+
+        `post`: True forces POST; None lets Biopython choose (POST past 1,000 characters).
+        """
         params = {**params, "tool": Entrez.tool, "email": self.email, "api_key": self.api_key}
         url = f"{self.base_url}/{utility}.fcgi"
         # Biopython 1.88 hard-codes the NCBI host in esearch()/efetch(); its request builder
         # (parameters, POST past 1,000 characters) and _open (the throttle) take any URL.
-        built = Entrez._build_request(url, params)
+        built = Entrez._build_request(url, params, post=post)
         request = TimedRequest(built, self.timeout)
         try:
             handle = Entrez._open(request)
@@ -326,12 +418,37 @@ def _parse_esearch(body: bytes, label: str) -> dict[str, Any]:
             for t in root.iterfind("TranslationSet/Translation")
         ),
         "warnings": warnings,
+        "ids": tuple((node.text or "").strip() for node in root.iterfind("IdList/Id") if node.text),
     }
 
 
 def _children(root: Element, tag: str) -> list[Element]:
     node = root.find(tag)
     return list(node) if node is not None else []
+
+
+def _unseen(records: tuple[Record, ...], seen: set[str]) -> tuple[Record, ...]:
+    """The records whose PMID is not in `seen` (stored or yielded already); adds theirs to it."""
+    out = []
+    for record in records:
+        if record.pmid:
+            if record.pmid in seen:
+                continue
+            seen.add(record.pmid)
+        out.append(record)
+    return tuple(out)
+
+
+def _listing(pmids: list[str], limit: int = 20) -> str:
+    shown = ", ".join(pmids[:limit])
+    return shown + (f" and {len(pmids) - limit} more" if len(pmids) > limit else "")
+
+
+def _edat(part: DateSlice) -> tuple[date, date] | None:
+    """A slice's Entrez-date range, None for an unsliced search."""
+    if not part.mindate:
+        return None
+    return _as_date(part.mindate, end=False), _as_date(part.maxdate, end=True)
 
 
 def _fmt(day: date) -> str:

@@ -21,9 +21,12 @@ class DateSlice:
 
     mindate: str  # YYYY/MM/DD, inclusive; "" when the search is not sliced
     maxdate: str
-    count: int
+    count: int  # as planned; it fixes the slice's offsets, so it stays when the slice is renewed
     webenv: str
     query_key: str
+    #: True once the history set expired: the slice is then fetched by PMID (its current PMID
+    #: list less those the run already stored), never again by offset.
+    by_id: bool = False
 
     @property
     def fetchable(self) -> int:

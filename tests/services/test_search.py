@@ -147,3 +147,60 @@ def test_protocol_without_source_is_refused(tmp_path: Path) -> None:
     review = init_review(tmp_path / "r", tmp_path / "p.toml")
     with pytest.raises(ReviewkitError, match="no PubMed search"):
         search_pubmed(open_review(review.folder))
+
+
+def test_resumed_search_with_expired_history_fetches_only_missing_pmids(
+    review: Review, httpserver: HTTPServer
+) -> None:
+    """A run fails after 200 of 450 records; hours later the history set has expired and PubMed changed (one
+    stored record and one unfetched removed, one added). The resume lists the slice's PMIDs and fetches only
+    the 250 missing ones by PMID (200 POSTed); it fails again after one such batch, and the next resume
+    fetches only the last 50. Every current PMID is stored once for the run, none twice, none lost."""
+    fake = FakePubMed(450, date(2019, 1, 1), date(2020, 12, 31))
+    broken = {"offset": True, "ids": False}
+    id_calls = {"n": 0}
+
+    def efetch(request: Request) -> Response:
+        if "id" in request.values:
+            id_calls["n"] += 1
+            if broken["ids"] and id_calls["n"] >= 2:
+                return Response("busy", status=503)
+        elif broken["offset"] and int(request.values["retstart"]) >= 200:
+            return Response("busy", status=503)
+        return fake.efetch(request)
+
+    httpserver.expect_request("/esearch.fcgi").respond_with_handler(fake.esearch)
+    httpserver.expect_request("/efetch.fcgi").respond_with_handler(efetch)
+    with pytest.raises(NetworkError):
+        search_pubmed(review, client=_pubmed(httpserver))
+    first = set(_pmids(review))
+    assert len(first) == 200 and _runs(review)[0].state["next_offset"] == 200
+
+    fake.expired, broken["offset"], broken["ids"] = True, False, True
+    fake.articles.remove(("30000005", fake.articles[5][1]))  # stored already
+    fake.articles.remove(("30000300", fake.articles[299][1]))  # never fetched
+    fake.articles.insert(100, ("40000000", date(2019, 7, 1)))  # new, shifts every offset after it
+    current = {p for p, _ in fake.articles}
+    with pytest.raises(NetworkError, match="efetch by PMID"):
+        search_pubmed(review, client=_pubmed(httpserver))
+    (run,) = _runs(review)
+    assert run.record_count == 400 and run.state["plan"]["slices"][0]["by_id"]
+
+    broken["ids"] = False
+    summary = search_pubmed(review, client=_pubmed(httpserver))
+    assert summary.resumed and (summary.stored, summary.new) == (450, 450)
+    asked = [p for _, ids in fake.id_fetches for p in ids]
+    assert sorted(asked) == sorted(current - first)  # only the missing PMIDs, each asked once
+    assert [(method, len(ids)) for method, ids in fake.id_fetches] == [("POST", 200), ("GET", 50)]
+    assert "30000300" not in asked and "40000000" in asked
+    assert _pmids(review) == sorted(current | {"30000005"})  # the removed one stays stored
+    with session_scope(review.engine) as s:
+        links = s.exec(select(RecordSourceRow.record_id).where(RecordSourceRow.run_id == run.id)).all()
+    assert len(links) == len(set(links)) == 450
+    assert any("199 already stored for this run, 250 to fetch; PubMed no longer returns 1 of the records "
+               "fetched before" in n for n in summary.notes)
+    assert any("resumed fetching by PMID" in n and "399 already stored for this run, 50 to fetch" in n
+               for n in summary.notes)
+    assert summary.notes[-1].endswith("fetched 50 of 50 records by PMID")
+    (run,) = _runs(review)
+    assert run.status == "complete"

@@ -58,11 +58,17 @@ def params(request: Request) -> dict[str, str]:
 _EDAT_RE = re.compile(r"^\((?P<query>.*)\) AND (?P<low>[\d/]+):(?P<high>[\d/]+)\[edat\]$")
 
 
+#: NCBI's answer to an efetch from a history set it no longer holds.
+EXPIRED = b'<?xml version="1.0"?>\n<eFetchResult>\n\t<ERROR>Unable to obtain query #1</ERROR>\n</eFetchResult>\n'
+
+
 class FakePubMed:
     """E-utilities over `n` synthetic articles with spread Entrez dates, enforcing the window.
 
-    esearch understands "(q) AND a:b[edat]" and answers with a WebEnv naming the date range;
-    efetch refuses retstart + retmax past the window with PubMed's real error text.
+    esearch understands "(q) AND a:b[edat]" and answers with a WebEnv naming the date range, and
+    lists the range's PMIDs when asked for retmax > 0; efetch refuses retstart + retmax past the
+    window with PubMed's real error text, answers NCBI's "Unable to obtain query" once `expired`
+    is set, and fetches by `id=` (GET or POST) the listed PMIDs it holds.
     """
 
     def __init__(self, n: int, first: date, last: date, window: int = 9_999) -> None:
@@ -70,8 +76,10 @@ class FakePubMed:
         self.articles = [(str(30_000_000 + i), first + timedelta(days=span * i // max(n - 1, 1)))
                          for i in range(n)]
         self.window = window
+        self.expired = False
         self.esearches: list[tuple[str, str]] = []
         self.efetches: list[tuple[str, int, int]] = []
+        self.id_fetches: list[tuple[str, list[str]]] = []  # (HTTP method, PMIDs asked for)
 
     def _in(self, low: str, high: str) -> list[str]:
         lo, hi = _parse(low), _parse(high)
@@ -79,15 +87,17 @@ class FakePubMed:
 
     def esearch(self, request: Request) -> Response:
         """Count the articles in the term's Entrez-date range; put them on the 'history server'."""
-        term = params(request)["term"]
-        match = _EDAT_RE.match(term)
+        args = params(request)
+        match = _EDAT_RE.match(args["term"])
         low, high = (match["low"], match["high"]) if match else ("1000/01/01", "9999/12/31")
         self.esearches.append((low, high))
-        count = len(self._in(low, high))
+        found = self._in(low, high)
+        listed = found[: int(args.get("retmax", 20))]
+        ids = "".join(f"<Id>{p}</Id>" for p in listed)
         body = (
             '<?xml version="1.0" encoding="UTF-8" ?>\n<eSearchResult>'
-            f"<Count>{count}</Count><RetMax>0</RetMax><RetStart>0</RetStart>"
-            f"<QueryKey>1</QueryKey><WebEnv>WE|{low}|{high}</WebEnv><IdList/>"
+            f"<Count>{len(found)}</Count><RetMax>{len(listed)}</RetMax><RetStart>0</RetStart>"
+            f"<QueryKey>1</QueryKey><WebEnv>WE|{low}|{high}</WebEnv><IdList>{ids}</IdList>"
             "<TranslationSet/><QueryTranslation>cancer[All Fields]</QueryTranslation>"
             "</eSearchResult>"
         )
@@ -96,14 +106,22 @@ class FakePubMed:
     def efetch(self, request: Request) -> Response:
         """PubmedArticleSet for a window of a stored set; PubMed's error past the window."""
         args = params(request)
-        _, low, high = args["WebEnv"].split("|")
-        start, size = int(args["retstart"]), int(args["retmax"])
-        self.efetches.append((args["WebEnv"], start, size))
-        if start + size > self.window:
-            error = ("<eFetchResult><ERROR>Search Backend failed: Exception: Position "
-                     f"{start} is out of acceptable range</ERROR></eFetchResult>")
-            return Response(error, content_type="text/xml")
-        pmids = self._in(low, high)[start : start + size]
+        if "id" in args:
+            asked = args["id"].split(",")
+            self.id_fetches.append((request.method, asked))
+            held = {pmid for pmid, _ in self.articles}
+            pmids = [p for p in asked if p in held]
+        else:
+            if self.expired:
+                return Response(EXPIRED, content_type="text/xml")
+            _, low, high = args["WebEnv"].split("|")
+            start, size = int(args["retstart"]), int(args["retmax"])
+            self.efetches.append((args["WebEnv"], start, size))
+            if start + size > self.window:
+                error = ("<eFetchResult><ERROR>Search Backend failed: Exception: Position "
+                         f"{start} is out of acceptable range</ERROR></eFetchResult>")
+                return Response(error, content_type="text/xml")
+            pmids = self._in(low, high)[start : start + size]
         articles = "".join(
             f"<PubmedArticle><MedlineCitation><PMID Version=\"1\">{p}</PMID><Article>"
             f"<ArticleTitle>Article {p}.</ArticleTitle></Article></MedlineCitation>"

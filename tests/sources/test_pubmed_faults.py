@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +15,7 @@ from reviewkit.errors import NetworkError
 from reviewkit.sources.http import RetryPolicy
 from reviewkit.sources.pubmed import PubMedSearch
 from reviewkit.sources.pubmed_plan import DateSlice, FetchedBatch, SearchPlan
+from tests.sources.conftest import params
 
 XML = "text/xml"
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
@@ -121,18 +123,87 @@ def test_esearch_rate_limit_then_success(httpserver: HTTPServer, retry: RetryPol
     assert sleeps == [0.5]
 
 
-def test_expired_history_is_searched_again(httpserver: HTTPServer, retry: RetryPolicy) -> None:
-    """On resume, an expired WebEnv triggers a new esearch and the batch continues at its offset."""
-    efetch_sequence(httpserver, EXPIRED)
-    httpserver.expect_ordered_request("/esearch.fcgi").respond_with_data(
-        ESEARCH2.replace(b"<Count>42249</Count>", b"<Count>4</Count>"), content_type=XML)
-    efetch_sequence(httpserver, PUBMED2)
-    batches = list(client(httpserver, retry).fetch_batches(plan_of(count=4), start_at=2))
-    assert [(b.offset, len(b.records)) for b in batches] == [(2, 2)]
-    assert batches[0].plan.slices[0].webenv == "MCID_6927d6e7fee3e90f880ec190"
-    assert "expired" in batches[0].notes[0] and "changed" not in batches[0].notes[0]
-    resumed = [r.query_string.decode() for r, _ in httpserver.log if r.path == "/efetch.fcgi"]
-    assert "retstart=2" in resumed[-1] and "WebEnv=MCID_6927d6e7fee3e90f880ec190" in resumed[-1]
+def fixture_articles(*names: str) -> dict[str, bytes]:
+    """The PubmedArticle elements of efetch fixtures, by PMID, byte for byte."""
+    out: dict[str, bytes] = {}
+    for name in names:
+        for article in re.findall(rb"<PubmedArticle>.*?</PubmedArticle>", (FIXTURES / "entrez" / name).read_bytes(),
+                                  re.DOTALL):
+            pmid = re.search(rb"<PMID[^>]*>(\d+)</PMID>", article)
+            assert pmid is not None
+            out[pmid[1].decode()] = article
+    return out
+
+
+def article_set(held: dict[str, bytes], pmids: list[str]) -> bytes:
+    """efetch's answer for an id= list: the articles it holds, in the order asked, others left out."""
+    return (b'<?xml version="1.0" ?>\n<PubmedArticleSet>\n'
+            + b"\n".join(held[p] for p in pmids if p in held) + b"\n</PubmedArticleSet>\n")
+
+
+def esearch_listing(pmids: list[str]) -> bytes:
+    """esearch2.xml (a real answer) with its Count and IdList replaced by these PMIDs."""
+    ids = b"".join(b"<Id>%s</Id>\n" % p.encode() for p in pmids)
+    body = ESEARCH2.replace(b"<Count>42249</Count>", b"<Count>%d</Count>" % len(pmids))
+    body = body.replace(b"<RetMax>100</RetMax>", b"<RetMax>%d</RetMax>" % len(pmids))
+    return re.sub(rb"<IdList>.*</IdList>", b"<IdList>\n" + ids + b"</IdList>", body, flags=re.DOTALL)
+
+
+def pubmed_by_id(server: HTTPServer, held: dict[str, bytes], offsets: dict[int, bytes]) -> list[list[str]]:
+    """efetch answers retstart N with offsets[N] and id= lists from `held`; returns the id lists asked."""
+    asked: list[list[str]] = []
+
+    def efetch(request: Request) -> Response:
+        args = params(request)
+        if "id" in args:
+            asked.append(args["id"].split(","))
+            return Response(article_set(held, asked[-1]), content_type=XML)
+        return Response(offsets[int(args["retstart"])], content_type=XML)
+
+    server.expect_request("/efetch.fcgi").respond_with_handler(efetch)
+    return asked
+
+
+def test_expired_history_on_resume_fetches_the_rest_by_pmid(httpserver: HTTPServer, retry: RetryPolicy) -> None:
+    """Resumed at offset 2 with the set expired: one esearch lists the slice's PMIDs and only the two not
+    stored yet are fetched, by PMID; the slice is marked so a later resume does the same."""
+    held = fixture_articles("pubmed1.xml", "pubmed2.xml")
+    asked = pubmed_by_id(httpserver, held, {2: EXPIRED})
+    httpserver.expect_request("/esearch.fcgi").respond_with_data(
+        esearch_listing(["12091962", "9997", "11748933", "11700088"]), content_type=XML)
+    batches = list(client(httpserver, retry).fetch_batches(
+        plan_of(count=4), start_at=2, known_pmids={"12091962", "9997"}))
+    assert [(b.offset, b.next_offset) for b in batches] == [(2, 4)]
+    assert [r.pmid for r in batches[0].records] == ["11748933", "11700088"]
+    assert asked == [["11748933", "11700088"]]
+    assert batches[0].plan.slices[0].by_id and batches[0].plan.slices[0].count == 4
+    assert "expired after 2 of 4" in batches[0].notes[0]
+    assert "2 already stored for this run, 2 to fetch" in batches[0].notes[0]
+    assert batches[0].notes[1].endswith("fetched 2 of 2 records by PMID")  # nothing gone
+    esearch = next(r for r, _ in httpserver.log if r.path == "/esearch.fcgi")
+    assert esearch.args["retmax"] == "9999" and "usehistory" not in esearch.args
+
+
+def test_expired_history_with_a_changed_set_stores_every_pmid_once(
+    httpserver: HTTPServer, retry: RetryPolicy
+) -> None:
+    """The set expires after batch 1; searched again, PubMed lists it in another order with one record added
+    (29963580) and one removed (9997, fetched in batch 1): the rest is fetched by PMID, each current PMID
+    arrives exactly once, and the notes say what was stored, fetched and is gone."""
+    held = fixture_articles("pubmed1.xml", "pubmed2.xml", "pubmed7.xml")
+    asked = pubmed_by_id(httpserver, held, {0: PUBMED1, 2: EXPIRED})
+    now = ["11700088", "29963580", "11748933", "12091962"]
+    httpserver.expect_request("/esearch.fcgi").respond_with_data(esearch_listing(now), content_type=XML)
+    batches = list(client(httpserver, retry).fetch_batches(plan_of(count=4)))
+    pmids = [r.pmid for b in batches for r in b.records]
+    assert pmids == ["12091962", "9997", "11700088", "29963580", "11748933"]  # each once, the new one too
+    assert asked == [["11700088", "29963580"], ["11748933"]]  # 12091962 is not fetched again
+    assert [(b.offset, b.next_offset) for b in batches] == [(0, 2), (2, 3), (3, 4)]
+    notes = [n for b in batches for n in b.notes]
+    assert notes[0].endswith("1 already stored for this run, 3 to fetch; "
+                             "PubMed no longer returns 1 of the records fetched before: 9997")
+    assert notes[1].endswith("fetched 3 of 3 records by PMID")
+    assert batches[-1].plan.notes == tuple(notes)  # kept in the stored plan for the search report
 
 
 def test_stalled_server_times_out(httpserver: HTTPServer, sleeps: list[float]) -> None:
