@@ -121,6 +121,10 @@ class Screening(_Strict):
     #: Full-text exclusion reasons, in the protocol's priority order (PRISMA counts one per report).
     exclusion_reasons: list[str] = Field(min_length=1)
     prioritise: bool = False
+    #: The ranker when prioritise is on: naive Bayes (fastest; best of ours on three of the four
+    #: benchmark sets), a linear SVM (ASReview's default kind) or logistic regression; figures for
+    #: each in bench/README.md, "Screening prioritisation".
+    prioritise_model: Literal["nb", "svm", "logistic"] = "nb"
 
 
 class RiskOfBias(_Strict):

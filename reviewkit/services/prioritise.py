@@ -14,7 +14,7 @@ from reviewkit.store.db import session_scope
 
 #: TF-IDF matrices by (database, stage, candidate ids): features do not depend on decisions, so
 #: they are built once per review state and only the classifier is refit as decisions come in.
-_MATRICES: dict[tuple[str, str, tuple[int, ...]], object] = {}
+_MATRICES: dict[tuple[str, str, str, tuple[int, ...]], object] = {}
 _LOCK = threading.Lock()
 
 
@@ -41,18 +41,20 @@ def prioritised_queue(review: Review, reviewer: str | None, stage: str = "ta") -
         who = require_reviewer(session, reviewer, "screener")
         candidates = sorted(stage_candidates(session, stage, required))
         own = queries.own_decisions_in_order(session, who.id, stage)  # type: ignore[arg-type]
-        key = (review.database, stage, tuple(candidates))
+        model = review.protocol.screening.prioritise_model
+        # The model is in the key: naive Bayes reads titles twice, so its features differ.
+        key = (review.database, stage, model, tuple(candidates))
         with _LOCK:
             matrix = _MATRICES.get(key)
         if matrix is None:
             texts = queries.record_texts(session, set(candidates))
-            matrix = tfidf_matrix([texts.get(rid, "") for rid in candidates])
+            matrix = tfidf_matrix([texts.get(rid, "") for rid in candidates], model=model)
             with _LOCK:
                 _MATRICES.clear()  # one review state at a time is all a reviewer's process needs
                 _MATRICES[key] = matrix
     index = {rid: i for i, rid in enumerate(candidates)}
     labelled = {index[rid]: decision != "exclude" for rid, decision in own if rid in index}
-    ranking = Prioritiser(matrix=matrix).ranking(labelled)  # type: ignore[arg-type]
+    ranking = Prioritiser(matrix=matrix, model=model).ranking(labelled)  # type: ignore[arg-type]
     waiting_set = set(waiting)
     order = tuple(candidates[i] for i in ranking.order if candidates[i] in waiting_set)
     stop = stopping_estimate([decision != "exclude" for _, decision in own], len(candidates))

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from reviewkit.domain.records import Record
+from reviewkit.errors import ReviewkitError
 from reviewkit.services import screen
 from reviewkit.services.prioritise import prioritised_queue
 from reviewkit.services.project import Review
+from reviewkit.services.protocol_edit import update_protocol
 from tests.factories import add_records
 
 
@@ -42,3 +46,30 @@ def test_queue_order_ignores_other_reviewers(review: Review) -> None:
     screen.record_decision(review, "bob", ids[1], "ta", "include")
     screen.record_decision(review, "bob", ids[0], "ta", "exclude")
     assert prioritised_queue(review, "alice", "ta").order == before
+
+
+@pytest.mark.parametrize("model", ["svm", "logistic"])
+def test_protocol_chooses_the_ranker(review: Review, model: str) -> None:
+    """prioritise_model in [screening] picks the ranker; every ranker lifts the relevant records."""
+    text = review.protocol_path.read_text(encoding="utf-8")
+    review = update_protocol(
+        review, "alice", text.replace("[screening]\n", f'[screening]\nprioritise_model = "{model}"\n', 1))
+    assert review.protocol.screening.prioritise_model == model
+    ids = _records(review)
+    irrelevant, relevant = ids[0::2], ids[1::2]
+    screen.record_decision(review, "alice", relevant[0], "ta", "include")
+    screen.record_decision(review, "alice", irrelevant[0], "ta", "exclude")
+    q = prioritised_queue(review, "alice", "ta")
+    assert q.fitted
+    assert set(q.order[:5]) == set(relevant[1:])
+
+
+def test_unknown_ranker_is_refused_with_its_line(review: Review) -> None:
+    """A misspelt model names the key and its line, and the protocol file is left as it was."""
+    before = review.protocol_path.read_text(encoding="utf-8")
+    changed = before.replace("[screening]\n", '[screening]\nprioritise_model = "bert"\n', 1)
+    with pytest.raises(ReviewkitError) as caught:
+        update_protocol(review, "alice", changed)
+    message = str(caught.value)
+    assert "prioritise_model" in message and "line" in message
+    assert review.protocol_path.read_text(encoding="utf-8") == before
