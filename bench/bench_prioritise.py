@@ -167,8 +167,10 @@ def bench_sets(args: argparse.Namespace) -> None:
     """Simulate every labelled set with our models and, when installed, ASReview."""
     python = None if args.no_asreview else asreview_python()
     header = "  ".join(f"{h:<23}" for h in ("WSS@95", "recall@10%", "recall@25%", "recall@50%"))
-    print(f"metric: mean (sd; min-max) over runs, %   retrain: "
-          f"{'every decision' if args.every == 1 else 'every decision for 100, then every 1%'}")
+    cadence = ("every decision for 100, then every 1%" if args.every is None
+               else "every decision" if args.every == 1 else f"every {args.every} decisions")
+    print(f"metric: mean (sd; min-max) over runs, %   retrain: {cadence}   "
+          f"balance ratio {args.balance_ratio:g}" + (f"   C {args.c:g}" if args.c is not None else ""))
     for name in args.sets:
         data = load_set(name)
         priors = [pick_priors(data.labels, seed) for seed in range(args.runs)]
@@ -182,7 +184,8 @@ def bench_sets(args: argparse.Namespace) -> None:
         ours: dict[str, list[list[float]]] = {}
         orders: dict[str, list[np.ndarray]] = {}
         for model in args.models:
-            prio = Prioritiser(matrix=matrices[model], model=model)
+            prio = Prioritiser(matrix=matrices[model], model=model, balance_ratio=args.balance_ratio,
+                               c=args.c)
             start = time.perf_counter()
             orders[model] = [simulate(prio, data.labels, p, every=args.every) for p in priors]
             ours[model] = [metrics(o, data.labels) for o in orders[model]]
@@ -264,6 +267,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sets", default=",".join(SETS), type=lambda s: s.split(","))
     parser.add_argument("--every", type=int, default=None,
                         help="retrain after this many decisions (default: 1 for 100, then 1%%)")
+    parser.add_argument("--balance-ratio", type=float, default=1.0,
+                        help="includes' total weight relative to the excludes' (ASReview's elas_u4: 9.8)")
+    parser.add_argument("--c", type=float, default=None,
+                        help="regularisation of svm/logistic (default: svm 0.11, logistic 1.0)")
     parser.add_argument("--no-asreview", action="store_true")
     parser.add_argument("--asreview-runs", type=int, default=10)
     parser.add_argument("--asreview-ai", default="elas_u4,elas_u3", type=lambda s: s.split(","))

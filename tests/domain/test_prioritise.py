@@ -146,6 +146,32 @@ def test_balanced_weights_give_equal_class_totals() -> None:
     assert w.mean() == pytest.approx(1.0)
 
 
+def test_balance_ratio_weighs_includes_that_many_times_the_excludes() -> None:
+    """ASReview's balance ratio: one include and four excludes at ratio 9.8, worked by hand.
+
+    Class totals 9.8 : 1 with the weights summing to n = 5: the include weighs 5 * 9.8 / 10.8 =
+    4.5370 and each exclude 5 / 10.8 / 4 = 0.11574.
+    """
+    y = np.array([True, False, False, False, False])
+    w = balanced_weights(y, 9.8)
+    assert w[0] == pytest.approx(4.537037, abs=1e-6)
+    assert w[1:] == pytest.approx([0.115741] * 4, abs=1e-6)
+    assert w.sum() == pytest.approx(5.0)
+
+
+def test_linear_model_takes_its_regularisation_and_balance() -> None:
+    """c and balance_ratio reach the fit: a different setting gives other scores, the same one the same."""
+    texts, labels = _fixture()
+    labelled = {i: bool(labels[i]) for i in range(0, 120, 3)}
+    base = Prioritiser(texts, model="svm").ranking(labelled).scores
+    same = Prioritiser(texts, model="svm", c=0.11, balance_ratio=1.0).ranking(labelled).scores
+    other_c = Prioritiser(texts, model="svm", c=5.0).ranking(labelled).scores
+    other_ratio = Prioritiser(texts, model="svm", balance_ratio=9.8).ranking(labelled).scores
+    assert base is not None and same is not None and other_c is not None and other_ratio is not None
+    assert np.allclose(base, same)
+    assert not np.allclose(base, other_c) and not np.allclose(base, other_ratio)
+
+
 def test_empty_texts_do_not_break_ranking() -> None:
     """Records without any text still rank (all alike), rather than raising."""
     prio = Prioritiser(["", "", "", ""])
@@ -158,6 +184,8 @@ def test_bad_arguments() -> None:
         Prioritiser(TOY, model="forest")  # type: ignore[arg-type]
     with pytest.raises(IndexError):
         Prioritiser(TOY).rank({99: True, 0: False})
+    with pytest.raises(ValueError, match="balance_ratio"):
+        Prioritiser(TOY, balance_ratio=0)
 
 
 def test_record_text_joins_title_abstract_keywords() -> None:
