@@ -29,6 +29,11 @@ _NB_ALPHA = 2.0
 #: (Cohen_2006_ADHD WSS@95 22 vs 36, 4 runs), so we keep 0.11.
 _SVM_C = 0.11
 _LOGISTIC_C = 1.0
+#: The screening screen retrains the ranking after this many of a reviewer's decisions: often
+#: enough that new includes lift similar records soon, rarely enough that retraining (≤ 0.1 s at
+#: 20k records, bench/README.md) stays unnoticed. The prioritisation bench simulates this cadence
+#: with --every 5.
+RETRAIN_EVERY = 5
 #: Most labels the linear models fit exactly (liblinear) before switching to SGD (_linear_coef).
 _EXACT_MAX = 2_000
 

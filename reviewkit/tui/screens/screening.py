@@ -15,6 +15,7 @@ from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
 from reviewkit.config import UserConfig, load_user_config
+from reviewkit.domain.prioritise import RETRAIN_EVERY
 from reviewkit.domain.screening import STAGES
 from reviewkit.errors import ReviewkitError
 from reviewkit.services import screen as screening
@@ -33,9 +34,6 @@ from reviewkit.tui.widgets.record_card import RecordCardView
 
 #: Other reviewers work meanwhile; their conflicts show up in the progress line this often.
 PROGRESS_REFRESH_SECONDS = 30.0
-#: Retrain the relevance ranking after this many decisions: often enough that new includes lift
-#: similar records soon, rarely enough that retraining (≤ 1 s at 20k records) stays unnoticed.
-RETRAIN_EVERY = 5
 NO_REVIEWER = "No reviewer set: start reviewkit with --reviewer NAME (or set reviewer in your user config)."
 
 #: Each binding's id is the action name a user remaps in the user config: [keys] include = "y".
