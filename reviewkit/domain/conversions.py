@@ -287,7 +287,7 @@ def combine_dichotomous(groups: Sequence[tuple[int, int] | tuple[str, int, int]]
     _need(len(groups) >= 2, "combining needs at least two groups")
     arms: list[tuple[str, int, int]] = []
     for g in groups:
-        label, events, total = g if len(g) == 3 else ("", *g)  # type: ignore[misc]
+        label, events, total = g if len(g) == 3 else ("", *g)
         _need(0 <= events <= total, f"{label or 'group'}: need 0 ≤ events ≤ total, got "
               f"{events}/{total}")
         arms.append((str(label), int(events), int(total)))

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 Decision = Literal["include", "exclude", "maybe"]
 Stage = Literal["ta", "ft"]
 Outcome = Literal["unscreened", "in_progress", "conflict", "included", "excluded"]
+
+#: Who decided: reviewer ids in the store, names in tests and reports.
+Who = TypeVar("Who")
 
 DECISIONS: tuple[Decision, ...] = ("include", "exclude", "maybe")
 STAGES: dict[Stage, str] = {"ta": "title/abstract", "ft": "full text"}
@@ -30,7 +33,7 @@ class RecordScreening:
 
 
 def resolve(
-    decisions: Mapping[str, Decision], required: int, adjudication: Decision | None = None
+    decisions: Mapping[Who, Decision], required: int, adjudication: Decision | None = None
 ) -> RecordScreening:
     """Combine reviewers' current decisions (reviewer → decision) and an adjudication, if any.
 

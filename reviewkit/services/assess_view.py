@@ -172,7 +172,7 @@ def build_view(row: RobAssessmentRow, study: str, assessor: str | None, answer_r
     overall = DomainView("overall", "Overall risk of bias", _v(o.proposed), _v(o.final), o.overridden,
                          o.justification, ())
     return AssessmentView(questions=questions, answers=eff, domains=domains, overall=overall,
-                          escalation_required=o.escalation_required and not o.overridden, **common)  # type: ignore[arg-type]
+                          escalation_required=o.escalation_required and not o.overridden, **common)
 
 
 def _v(j: rob2.Judgement | None) -> str | None:
@@ -183,7 +183,7 @@ def _rob1_view(raw: dict[str, str], supports: dict[str, str], over: Mapping[str,
                common: dict[str, Any]) -> AssessmentView:
     entries = {q: rob1.Rob1Entry(rob1.Rob1Judgement(a), supports.get(q, "")) for q, a in raw.items()}
     summary = over.get("overall")
-    result = rob1.assess_rob1(entries, summary_override=summary)  # type: ignore[arg-type]
+    result = rob1.assess_rob1(entries, summary_override=summary)
     choices = tuple(j.value for j in rob1.Rob1Judgement)
     questions = tuple(QuestionView(d.value, d.value, d.full_name, choices, "always", raw.get(d.value),
                                    supports.get(d.value)) for d in rob1.Rob1Domain)
@@ -193,7 +193,7 @@ def _rob1_view(raw: dict[str, str], supports: dict[str, str], over: Mapping[str,
                          result.summary.value if result.summary else None, result.overridden,
                          result.justification, tuple(d.key for d in domains if d.final is None))
     return AssessmentView(questions=questions, answers=dict(raw), domains=domains, overall=overall,
-                          **common)  # type: ignore[arg-type]
+                          **common)
 
 
 @dataclass(frozen=True)
@@ -248,7 +248,7 @@ def load_view(session: Session, row: RobAssessmentRow) -> AssessmentView:
     study_row = store.study(session, row.study_id)
     names = reviewer_names(session)
     return build_view(row, study_row.label if study_row else str(row.study_id),
-                      names.get(row.assessor_id) if row.assessor_id else None,  # type: ignore[arg-type]
+                      names.get(row.assessor_id) if row.assessor_id else None,
                       store.current_answers(session, row.id), store.current_judgements(session, row.id))
 
 

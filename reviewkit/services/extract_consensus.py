@@ -282,7 +282,7 @@ def _typed(specs: dict[str, Any], raw: Mapping[str, Any]) -> dict[str, Value]:
 
 
 def _arm_data(arm: ArmRow, rows: dict[str, ExtractionValueRow], specs: dict[str, Any]) -> ArmData:
-    stats = {k: float(r.value) for k, r in rows.items() if r.value not in (None, "")}  # type: ignore[arg-type]
+    stats = {k: float(r.value) for k, r in rows.items() if r.value not in (None, "")}
     converted = {k: dict(r.converted_from) for k, r in rows.items() if r.converted_from}
     sd, mean = stats.get("sd"), stats.get("mean")
     source = ("converted" if "sd" in converted else "reported") if sd is not None else ""

@@ -54,7 +54,7 @@ def prioritised_queue(review: Review, reviewer: str | None, stage: str = "ta") -
                 _MATRICES[key] = matrix
     index = {rid: i for i, rid in enumerate(candidates)}
     labelled = {index[rid]: decision != "exclude" for rid, decision in own if rid in index}
-    ranking = Prioritiser(matrix=matrix, model=model).ranking(labelled)  # type: ignore[arg-type]
+    ranking = Prioritiser(matrix=matrix, model=model).ranking(labelled)
     waiting_set = set(waiting)
     order = tuple(candidates[i] for i in ranking.order if candidates[i] in waiting_set)
     stop = stopping_estimate([decision != "exclude" for _, decision in own], len(candidates))

@@ -62,7 +62,7 @@ def prisma_counts(review: Review) -> PrismaReport:
     # has not grouped reports still counts at least one study per included report.
     studies: set[object] = set()
     for rid in included:
-        studies |= links.get(rid, {("unlinked", rid)})  # type: ignore[arg-type]
+        studies |= links.get(rid, {("unlinked", rid)})
     other_identified = {
         _OTHER_BOXES.get(kind, "Other sources"): n for (kind, _), n in identified.items() if kind not in _DBR
     }

@@ -107,7 +107,7 @@ def stage_candidates(session: Session, stage: str, required: int) -> set[int]:
     adjudicated = queries.adjudications(session, "ta")
     return {
         rid for rid in unique
-        if resolve(decisions.get(rid, {}), required, adjudicated.get(rid)).outcome == "included"  # type: ignore[arg-type]
+        if resolve(decisions.get(rid, {}), required, adjudicated.get(rid)).outcome == "included"
     }
 
 
@@ -231,7 +231,7 @@ def screening_progress(review: Review, reviewer: str | None, stage: str) -> Scre
         and len(decisions.get(rid, {})) < required
     )
     conflicts = sum(
-        resolve(decisions.get(rid, {}), required, adjudicated.get(rid)).outcome == "conflict"  # type: ignore[arg-type]
+        resolve(decisions.get(rid, {}), required, adjudicated.get(rid)).outcome == "conflict"
         for rid in candidates
     )
     return ScreeningProgress(mine, left, conflicts)
@@ -250,7 +250,7 @@ def list_conflicts(review: Review, actor: str | None, stage: str) -> list[Confli
         decisions = queries.current_decisions(session, stage)
         adjudicated = queries.adjudications(session, stage)
         for rid in sorted(candidates):
-            if resolve(decisions.get(rid, {}), required, adjudicated.get(rid)).outcome != "conflict":  # type: ignore[arg-type]
+            if resolve(decisions.get(rid, {}), required, adjudicated.get(rid)).outcome != "conflict":
                 continue
             row = store.record(session, rid)
             views = tuple(_view(r, names) for r in store.decisions_on(session, rid, stage).values())

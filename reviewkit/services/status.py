@@ -89,7 +89,7 @@ def stage_outcomes(
     decisions = queries.current_decisions(session, stage)
     adjudicated = queries.adjudications(session, stage)
     return {
-        rid: resolve(decisions.get(rid, {}), required, adjudicated.get(rid)).outcome  # type: ignore[arg-type]
+        rid: resolve(decisions.get(rid, {}), required, adjudicated.get(rid)).outcome
         for rid in candidates
     }
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import cast
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from reviewkit.domain.screening import Decision
 from reviewkit.store.tables import (
     AdjudicationRow,
     AuditEventRow,
@@ -53,8 +55,12 @@ def pending_duplicate_pairs(session: Session) -> int:
     )
 
 
-def current_decisions(session: Session, stage: str) -> dict[int, dict[int, str]]:
-    """record → reviewer id → that reviewer's latest decision at the stage (retractions dropped)."""
+def current_decisions(session: Session, stage: str) -> dict[int, dict[int, Decision]]:
+    """record → reviewer id → that reviewer's latest decision at the stage (retractions dropped).
+
+    The column holds a Decision or "retracted" (the service checks each value before it is
+    written), so what is left once retractions are dropped is a Decision.
+    """
     latest: dict[tuple[int, int], str] = {}
     rows = session.exec(
         select(
@@ -66,21 +72,21 @@ def current_decisions(session: Session, stage: str) -> dict[int, dict[int, str]]
     )
     for record_id, reviewer_id, decision in rows:
         latest[(record_id, reviewer_id)] = decision
-    out: dict[int, dict[int, str]] = defaultdict(dict)
+    out: dict[int, dict[int, Decision]] = defaultdict(dict)
     for (record_id, reviewer_id), decision in latest.items():
         if decision != "retracted":
-            out[record_id][reviewer_id] = decision
+            out[record_id][reviewer_id] = cast(Decision, decision)
     return dict(out)
 
 
-def adjudications(session: Session, stage: str) -> dict[int, str]:
-    """record → the adjudicator's latest decision at the stage."""
+def adjudications(session: Session, stage: str) -> dict[int, Decision]:
+    """record → the adjudicator's latest decision at the stage (include or exclude, checked on write)."""
     rows = session.exec(
         select(AdjudicationRow.record_id, AdjudicationRow.decision)
         .where(AdjudicationRow.stage == stage)
         .order_by(col(AdjudicationRow.id))
     )
-    return dict(rows.all())
+    return {record_id: cast(Decision, decision) for record_id, decision in rows.all()}
 
 
 def studies_of_reports(session: Session, report_ids: set[int]) -> set[int]:
@@ -175,7 +181,7 @@ def record_texts(session: Session, ids: set[int]) -> dict[int, str]:
         select(RecordRow.id, RecordRow.title, RecordRow.abstract, RecordRow.keywords).order_by(col(RecordRow.id))
     ):
         if rid in ids:
-            out[rid] = "\n".join(p for p in (title, abstract, " ".join(keywords or [])) if p)  # type: ignore[misc]
+            out[rid] = "\n".join(p for p in (title, abstract, " ".join(keywords or [])) if p)
     return out
 
 
