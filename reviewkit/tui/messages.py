@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.message import Message
 
 from reviewkit.domain.screening import RecordScreening
+from reviewkit.services.assess_view import AssessmentView, StudyDisagreements
 from reviewkit.services.prioritise import PrioritisedQueue
 from reviewkit.services.screen import Conflict, RecordCard, ScreeningProgress
 
@@ -114,3 +115,19 @@ class PriorityUpdated(Message):
     def __init__(self, queue: PrioritisedQueue) -> None:
         super().__init__()
         self.queue = queue
+
+
+class DisagreementsLoaded(Message):
+    """Where the assessors of one study and outcome differ, per pair of assessors."""
+
+    def __init__(self, pairs: list[StudyDisagreements]) -> None:
+        super().__init__()
+        self.pairs = pairs
+
+
+class ConsensusRecorded(Message):
+    """The consensus assessment is stored; `view` holds its judgements."""
+
+    def __init__(self, view: AssessmentView) -> None:
+        super().__init__()
+        self.view = view

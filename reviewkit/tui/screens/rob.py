@@ -19,6 +19,7 @@ from reviewkit.services.assess_view import AssessmentView, StudyTask
 from reviewkit.services.project import Review
 from reviewkit.tui.modals.choice import Choice, ChoiceModal
 from reviewkit.tui.modals.text_prompt import TextPromptModal
+from reviewkit.tui.screens.rob_consensus import RobConsensusScreen
 from reviewkit.tui.widgets.rob_judgements import (
     ROB1_KEYS,
     ROB2_KEYS,
@@ -78,6 +79,7 @@ class RobScreen(Screen[None]):
         Binding("x", "override('domain')", "Override"),
         Binding("X", "override('overall')", "Override overall", key_display="X"),
         Binding("f", "finish", "Finish"),
+        Binding("c", "consensus", "Consensus"),
         Binding("j", "cursor(1)", "Next", show=False),
         Binding("k", "cursor(-1)", "Previous", show=False),
         Binding("escape", "back", "Back"),
@@ -295,6 +297,33 @@ class RobScreen(Screen[None]):
     def action_finish(self) -> None:
         """Finish the assessment (every domain judged); the other assessor's answers then show once they finish."""
         self._queue(_Write("finish"))
+
+    def action_consensus(self) -> None:
+        """Open the consensus of the shown (or highlighted) study's outcome, once every assessor finished."""
+        if not self.reviewer:
+            self.notify(NO_REVIEWER, severity="error")
+            return
+        if self.view is not None:
+            self._open_consensus(self.view.study_id, self.view.outcome, self.view.study)
+            return
+        table = self.query_one("#rob-studies", DataTable)
+        if not table.row_count:
+            return
+        kind, study, *rest = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value).split(":", 2)
+        label = next((t.label for t in self._tasks if t.study_id == int(study)), "")
+        if kind == "a":
+            self._open_consensus(int(study), rest[0], label)
+            return
+
+        def named(outcome: str | None) -> None:
+            if outcome is not None:
+                self._open_consensus(int(study), outcome.strip(), label)
+
+        self.app.push_screen(TextPromptModal(f"Consensus of {label}: which result (outcome, time point)?",
+                                             placeholder="e.g. IGA 0/1 at week 16"), named)
+
+    def _open_consensus(self, study_id: int, outcome: str, label: str) -> None:
+        self.app.push_screen(RobConsensusScreen(self.review, self.reviewer, study_id, outcome, label))
 
     def action_cursor(self, step: int) -> None:
         """Move between questions (j/k as well as the arrows)."""

@@ -1,0 +1,246 @@
+"""Provides the risk-of-bias consensus screen: the assessors' disagreements, the settled answers, the save."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from reviewkit.errors import ReviewkitError
+from reviewkit.services import assess
+from reviewkit.services.project import Review
+from reviewkit.tui import messages as msg
+from reviewkit.tui.modals.choice import Choice, ChoiceModal
+from reviewkit.tui.modals.text_prompt import TextPromptModal
+from reviewkit.tui.widgets.rob_judgements import LABELS, ROB1_KEYS, ROB2_KEYS, RobJudgements
+
+KEYS_HELP = ("[b]enter[/b] settle the highlighted item · [b]w[/b] co-signer (an assessor records it with the "
+             "other) · [b]s[/b] save the consensus · [b]esc[/b] back")
+
+
+def _shown(value: str | None) -> str:
+    if value is None:
+        return "—"
+    return LABELS[value][0] if value in LABELS else value
+
+
+class RobConsensusScreen(Screen[None]):
+    """One study's outcome: each disagreement with every assessor's answer, then the consensus saved."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "settle", "Settle", show=False),
+        Binding("s", "save", "Save consensus"),
+        Binding("w", "co_signer", "Co-signer"),
+        Binding("escape", "back", "Back"),
+    ]
+    DEFAULT_CSS = """
+    RobConsensusScreen #consensus-status { padding: 0 2; height: auto; background: $boost; }
+    RobConsensusScreen #consensus-items { margin: 1 2; height: 1fr; }
+    RobConsensusScreen #consensus-keys { padding: 0 2; height: auto; color: $text-muted; }
+    """
+
+    def __init__(self, review: Review, reviewer: str | None, study_id: int, outcome: str = "",
+                 label: str = "") -> None:
+        super().__init__()
+        self.review = review
+        self.reviewer = reviewer
+        self.study_id = study_id
+        self.outcome = outcome
+        self.label = label or f"study {study_id}"
+        self.tool = review.protocol.risk_of_bias.tool
+        #: item key ("question:1.2", "domain:D1") → assessor → answer or judgement.
+        self.items: dict[str, dict[str, str | None]] = {}
+        self.assessors: list[str] = []
+        self.answers: dict[str, str] = {}
+        self.overrides: dict[str, tuple[str, str]] = {}
+        self.co_signer: str | None = None
+        self.loaded = False
+        self.saving = False
+
+    def compose(self) -> ComposeResult:
+        """Status line, the disagreements, the consensus judgements once saved, the keys."""
+        yield Header()
+        yield Static("Loading the disagreements…", id="consensus-status")
+        yield DataTable(id="consensus-items", cursor_type="row", zebra_stripes=True)
+        yield RobJudgements(id="consensus-judgements")
+        yield Static(KEYS_HELP, id="consensus-keys")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Load the disagreements."""
+        self.sub_title = f"Risk of bias · consensus · {self.label} · {self.outcome or '(no outcome)'}"
+        self.query_one("#consensus-judgements", RobJudgements).display = False
+        self._load()
+
+    # -- workers: each calls one service and posts a message ----------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="rob-consensus-load")
+    def _load(self) -> None:
+        try:
+            self.post_message(msg.DisagreementsLoaded(assess.disagreements(self.review, self.study_id,
+                                                                           self.outcome)))
+        except ReviewkitError as exc:
+            self.post_message(msg.ServiceFailed("disagreements", str(exc)))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="rob-consensus-save")
+    def _save(self, answers: dict[str, str], overrides: dict[str, tuple[str, str]], co_signer: str | None) -> None:
+        try:
+            self.post_message(msg.ConsensusRecorded(assess.record_consensus(
+                self.review, self.reviewer, self.study_id, self.outcome, answers=answers, overrides=overrides,
+                co_signer=co_signer)))
+        except ReviewkitError as exc:
+            self.post_message(msg.ServiceFailed("consensus", str(exc)))
+
+    # -- message handlers ---------------------------------------------------------------------------
+
+    def on_disagreements_loaded(self, message: msg.DisagreementsLoaded) -> None:
+        """One row per question or domain on which any two assessors differ, with each one's answer."""
+        self.items.clear()
+        self.assessors = []
+        for pair in message.pairs:
+            for name in (pair.assessor_a, pair.assessor_b):
+                if name not in self.assessors:
+                    self.assessors.append(name)
+            for item in pair.items:
+                values = self.items.setdefault(f"{item.level}:{item.key}", {})
+                values[pair.assessor_a] = item.a_value
+                values[pair.assessor_b] = item.b_value
+        self.loaded = True
+        self._render_items()
+        table = self.query_one("#consensus-items", DataTable)
+        table.focus()
+        if self.items:
+            self._status(f"[b]{self.label}[/b] · {self.outcome or '(no outcome)'} · {len(self.items)} "
+                         "disagreements · enter settles one, s saves")
+        else:
+            self._status(f"[b]{self.label}[/b] · {self.outcome or '(no outcome)'} · the assessors agree "
+                         "everywhere · s saves the consensus")
+
+    def on_consensus_recorded(self, message: msg.ConsensusRecorded) -> None:
+        """Show the consensus judgements as stored."""
+        self.saving = False
+        view = message.view
+        panel = self.query_one("#consensus-judgements", RobJudgements)
+        panel.display = True
+        panel.show(view)
+        overall = _shown(view.overall.final)
+        self._status(f"[b]{self.label}[/b] · {self.outcome or '(no outcome)'} · consensus recorded · "
+                     f"overall: {overall}")
+        self.notify("Consensus recorded")
+
+    def on_service_failed(self, message: msg.ServiceFailed) -> None:
+        """Say why the service refused (the message it gave)."""
+        if message.what == "consensus":
+            self.saving = False
+        self.notify(message.error, severity="error")
+        self._status(message.error)
+
+    @on(DataTable.RowSelected, "#consensus-items")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        self._settle(str(event.row_key.value))
+
+    # -- actions -------------------------------------------------------------------------------------
+
+    def action_settle(self) -> None:
+        """Settle the highlighted item (enter)."""
+        key = self._current()
+        if key is not None:
+            self._settle(key)
+
+    def action_save(self) -> None:
+        """Record the consensus: agreed answers, the settled ones and the overrides."""
+        if not self.loaded or self.saving:
+            return
+        open_items = [k.split(":", 1)[1] for k in self.items if self._is_answer(k) and
+                      k.split(":", 1)[1] not in self.answers]
+        if open_items:
+            self.notify(f"Not settled yet: {', '.join(open_items)} (the service decides whether that is enough)",
+                        severity="warning")
+        self.saving = True
+        self._status("Saving the consensus…")
+        self._save(dict(self.answers), dict(self.overrides), self.co_signer)
+
+    def action_co_signer(self) -> None:
+        """Name the other assessor, when an assessor (not a lead or adjudicator) records the consensus."""
+        def named(name: str | None) -> None:
+            if name is not None:
+                self.co_signer = name.strip() or None
+                self.notify(f"Co-signer: {self.co_signer}" if self.co_signer else "No co-signer")
+
+        self.app.push_screen(TextPromptModal("Co-signer: the other assessor recording this consensus with you",
+                                             value=self.co_signer or ""), named)
+
+    def action_back(self) -> None:
+        """Back to the RoB screen."""
+        self.dismiss(None)
+
+    # -- helpers -------------------------------------------------------------------------------------
+
+    def _is_answer(self, key: str) -> bool:
+        """RoB 2 questions and RoB 1 domains are answered; RoB 2 domains and any overall are overridden."""
+        level, name = key.split(":", 1)
+        return level == "question" or (self.tool == "rob1" and name != "overall")
+
+    def _current(self) -> str | None:
+        table = self.query_one("#consensus-items", DataTable)
+        if not table.row_count:
+            return None
+        return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+    def _settle(self, key: str) -> None:
+        values = self.items.get(key, {})
+        name = key.split(":", 1)[1]
+        if self._is_answer(key):
+            codes = list(ROB1_KEYS.values() if self.tool == "rob1" else ROB2_KEYS.values())
+            text_label, required = "Note (not stored with the consensus)", []
+            title = f"Consensus answer for {name}"
+        else:
+            codes = ["low", "unclear", "high"] if self.tool == "rob1" else ["low", "some_concerns", "high"]
+            codes.append("accept")
+            text_label, required = "Justification (required to override)", codes[:-1]
+            title = f"Consensus judgement for {name} (accept: what the answers give)"
+        labels = []
+        for code in codes:
+            who = [a for a in self.assessors if values.get(a) == code]
+            shown = "Accept the algorithm's judgement" if code == "accept" else _shown(code)
+            labels.append(f"{shown} — {', '.join(who)}" if who else shown)
+
+        def chosen(choice: Choice | None) -> None:
+            if choice is None:
+                return
+            if self._is_answer(key):
+                self.answers[name] = choice.option
+            elif choice.option == "accept":
+                self.overrides.pop(name, None)
+            else:
+                self.overrides[name] = (choice.option, choice.text or "")
+            self._render_items()
+
+        self.app.push_screen(ChoiceModal(title, codes, labels=labels, text_label=text_label,
+                                         text_required_for=required,
+                                         text=self.overrides.get(name, ("", ""))[1]), chosen)
+
+    def _render_items(self) -> None:
+        table = self.query_one("#consensus-items", DataTable)
+        keep = self._current()
+        table.clear(columns=True)
+        table.add_columns("Item", *self.assessors, "Consensus")
+        for key, values in self.items.items():
+            level, name = key.split(":", 1)
+            if self._is_answer(key):
+                settled = _shown(self.answers.get(name)) if name in self.answers else "(to settle)"
+            else:
+                over = self.overrides.get(name)
+                settled = f"{_shown(over[0])} (override)" if over else "(from the answers)"
+            label = name if level == "question" else f"{name} (judgement)"
+            table.add_row(label, *(_shown(values.get(a)) for a in self.assessors), settled, key=key)
+        keys = list(self.items)
+        if keep in keys:
+            table.move_cursor(row=keys.index(keep))
+
+    def _status(self, text: str) -> None:
+        self.query_one("#consensus-status", Static).update(text)

@@ -1,0 +1,132 @@
+"""Pilot tests for the risk-of-bias consensus: c opens the disagreements, enter settles one, s records it."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Static
+
+from reviewkit.domain import rob2
+from reviewkit.services import assess, assess_view
+from reviewkit.services.assess_view import AssessmentView
+from reviewkit.services.project import Review
+from reviewkit.tui.app import ReviewkitApp, make_app
+from reviewkit.tui.screens.rob import RobScreen
+from reviewkit.tui.screens.rob_consensus import RobConsensusScreen
+from tests.tui.test_rob_form import add_study, rob2_review, settle
+
+__all__ = ["rob2_review"]  # the fixture, shared with the form's tests
+
+#: Everything else each assessor answers alike: D1 hinges on 1.2 (Y: low, N: high).
+_OTHER = {"1.1": "Y", "1.3": "N", "2.1": "N", "2.2": "N", "2.6": "Y"}
+
+
+def assess_all(review: Review, who: str, study_id: int, q12: str, finish: bool = True) -> AssessmentView:
+    """`who`'s assessment of the study's IGA result, every question answered (1.2 as given)."""
+    view = assess.start_assessment(review, who, study_id, "IGA")
+    while view.unanswered():
+        qid = view.unanswered()[0]
+        view = assess.answer(review, who, view.id, qid, q12 if qid == "1.2" else _OTHER.get(qid, "N"))
+    return assess.finish(review, who, view.id) if finish else view
+
+
+def consensus(review: Review) -> AssessmentView:
+    """The stored consensus assessment, read back through the services."""
+    found = [v for v in assess_view.all_views(review) if v.is_consensus]
+    assert len(found) == 1
+    return assess_view.assessment_view(review, "alice", found[0].id)
+
+
+def items(screen: RobConsensusScreen) -> list[list[str]]:
+    """The disagreement rows as shown."""
+    table = screen.query_one("#consensus-items", DataTable)
+    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+def text(screen: RobConsensusScreen, selector: str) -> str:
+    """A widget's content as plain text."""
+    console = Console(width=160, file=io.StringIO(), record=True)
+    console.print(screen.query_one(selector, Static).content)
+    return console.export_text()
+
+
+async def open_consensus(pilot: Pilot[None], app: ReviewkitApp, review: Review, who: str,
+                         study_id: int) -> RobConsensusScreen:
+    """Open `who`'s RoB screen on the study's IGA result and press c."""
+    app.push_screen(RobScreen(review, who, study_id=study_id, outcome="IGA"))
+    await settle(pilot, app)
+    await pilot.press("c")
+    await settle(pilot, app)
+    screen = app.screen
+    assert isinstance(screen, RobConsensusScreen)
+    return screen
+
+
+async def test_lead_settles_a_question_and_records_the_consensus(rob2_review: Review) -> None:
+    """Alice (lead) and Bob differ on 1.2; Alice picks Y and saves: the consensus has Y and D1 low."""
+    sid = add_study(rob2_review)
+    assess_all(rob2_review, "alice", sid, "Y")
+    assess_all(rob2_review, "bob", sid, "N")
+    app = make_app(rob2_review, reviewer="alice")
+    async with app.run_test(size=(160, 50)) as pilot:
+        screen = await open_consensus(pilot, app, rob2_review, "alice", sid)
+        assert items(screen) == [
+            ["1.2", "Y", "N", "(to settle)"],
+            ["D1 (judgement)", "Low risk", "High risk", "(from the answers)"],
+            ["overall (judgement)", "Some concerns", "High risk", "(from the answers)"],
+        ]
+        await pilot.press("enter")  # the ChoiceModal of 1.2's answers
+        await pilot.pause()
+        assert app.screen is not screen
+        await pilot.press("1")  # Y
+        await pilot.pause()
+        assert app.screen is screen and items(screen)[0][-1] == "Y"
+        await pilot.press("s")
+        await settle(pilot, app)
+        assert "consensus recorded" in text(screen, "#consensus-status")
+        assert "Low risk" in text(screen, "#consensus-judgements")
+    stored = consensus(rob2_review)
+    assert stored.answers["1.2"] == "Y" and stored.finished
+    d1 = stored.domain("D1")
+    algorithm = rob2.propose_domain("D1", {k: v for k, v in stored.answers.items() if k.startswith("1.")})
+    assert algorithm.proposed is not None
+    assert (d1.final, d1.overridden) == ("low", False) and d1.final == algorithm.proposed.value
+
+
+async def test_refusals_show_the_services_message(rob2_review: Review) -> None:
+    """Unfinished assessments and an assessor without co-signer are refused with the service's words."""
+    sid = add_study(rob2_review)
+    assess_all(rob2_review, "alice", sid, "Y")
+    unfinished = assess_all(rob2_review, "bob", sid, "N", finish=False)
+    app = make_app(rob2_review, reviewer="bob")
+    async with app.run_test(size=(160, 50)) as pilot:
+        screen = await open_consensus(pilot, app, rob2_review, "bob", sid)
+        assert "once every independent assessment is finished" in text(screen, "#consensus-status")
+        assert items(screen) == []
+        await pilot.press("escape", "f")  # back to the form; Bob finishes
+        await settle(pilot, app)
+        await pilot.press("c")
+        await settle(pilot, app)
+        screen = app.screen
+        assert isinstance(screen, RobConsensusScreen) and len(items(screen)) == 3
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("4")  # N
+        await pilot.pause()
+        await pilot.press("s")  # an assessor alone may not record it
+        await settle(pilot, app)
+        assert app.screen is screen
+        assert "name them as co-signer" in text(screen, "#consensus-status")
+        assert not [v for v in assess_view.all_views(rob2_review) if v.is_consensus]
+        await pilot.press("w")
+        await pilot.pause()
+        await pilot.press(*"alice", "enter")
+        await pilot.pause()
+        await pilot.press("s")
+        await settle(pilot, app)
+        assert "consensus recorded" in text(screen, "#consensus-status")
+    stored = consensus(rob2_review)
+    assert stored.answers["1.2"] == "N" and stored.domain("D1").final == "high"
+    assert unfinished.id != stored.id
