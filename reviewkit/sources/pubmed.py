@@ -11,12 +11,8 @@ from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any
 from urllib.error import HTTPError, URLError
-from xml.etree.ElementTree import Element
-from xml.etree.ElementTree import ParseError as XMLParseError
 
 from Bio import Entrez
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
 
 from reviewkit.domain.records import Record
 from reviewkit.errors import NetworkError, ParseError, ReviewkitError
@@ -30,6 +26,7 @@ from reviewkit.sources.http import (
     parse_retry_after,
     with_retries,
 )
+from reviewkit.sources.pubmed_esearch import as_date, fmt_date, parse_esearch, slice_dates
 from reviewkit.sources.pubmed_plan import (
     MAX_BATCH,
     PUBMED_WINDOW,
@@ -130,7 +127,7 @@ class PubMedSearch:
             return replace(plan, slices=(whole,))
         low, high = _EARLIEST, self._today()
         if datetype == "edat" and mindate and maxdate:
-            low, high = _as_date(mindate, end=False), _as_date(maxdate, end=True)
+            low, high = as_date(mindate, end=False), as_date(maxdate, end=True)
         notes: list[str] = []
         slices = self._slice(query, mindate, maxdate, datetype, low, high, notes, progress)
         total = sum(s.count for s in slices)
@@ -149,14 +146,14 @@ class PubMedSearch:
         found = self._esearch(query, mindate, maxdate, datetype, (low, high))
         if progress is not None:
             progress(0, None)
-        part = DateSlice(_fmt(low), _fmt(high), found["count"], found["webenv"], found["query_key"])
+        part = DateSlice(fmt_date(low), fmt_date(high), found["count"], found["webenv"], found["query_key"])
         if found["count"] == 0:
             return []
         if found["count"] < self.window:
             return [part]
         if low >= high:
             notes.append(
-                f"{found['count']} records share the Entrez date {_fmt(low)}; PubMed hands out "
+                f"{found['count']} records share the Entrez date {fmt_date(low)}; PubMed hands out "
                 f"only the first {self.window} of them: narrow the query to get the rest"
             )
             return [part]
@@ -176,15 +173,15 @@ class PubMedSearch:
         By default it puts the set on the history server and lists no PMIDs; with `ids` it lists
         the set's PMIDs instead, up to the window (a slice is planned below it, but may have grown).
         """
-        term = query if edat is None else f"({query}) AND {_fmt(edat[0])}:{_fmt(edat[1])}[edat]"
+        term = query if edat is None else f"({query}) AND {fmt_date(edat[0])}:{fmt_date(edat[1])}[edat]"
         params: dict[str, Any] = {"db": "pubmed", "term": term}
         params.update({"retmax": self.window} if ids else {"usehistory": "y", "retmax": 0})
         if mindate and maxdate:
             params.update(mindate=mindate, maxdate=maxdate, datetype=datetype)
-        label = "PubMed esearch" + (f" {_fmt(edat[0])}–{_fmt(edat[1])}" if edat else "")
+        label = "PubMed esearch" + (f" {fmt_date(edat[0])}–{fmt_date(edat[1])}" if edat else "")
 
         def attempt() -> dict[str, Any]:
-            return _parse_esearch(self._call("esearch", params), label)
+            return parse_esearch(self._call("esearch", params), label)
 
         return with_retries(attempt, self.retry, what=label)
 
@@ -272,7 +269,7 @@ class PubMedSearch:
         old = plan.slices[index]
         size = old.fetchable
         where = "PubMed " + (f"slice {old.mindate}–{old.maxdate}" if old.mindate else "search")
-        found = self._esearch(plan.query, plan.mindate, plan.maxdate, plan.datetype, _edat(old), ids=True)
+        found = self._esearch(plan.query, plan.mindate, plan.maxdate, plan.datetype, slice_dates(old), ids=True)
         current = list(dict.fromkeys(found["ids"]))
         stored = sum(1 for pmid in current if pmid in seen)
         todo = [pmid for pmid in current if pmid not in seen]
@@ -390,43 +387,6 @@ class PubMedSearch:
         return body.encode("utf-8") if isinstance(body, str) else body
 
 
-def _parse_esearch(body: bytes, label: str) -> dict[str, Any]:
-    """Count, history keys, translation and messages of an eSearchResult; TransientError if not one."""
-    try:
-        root = fromstring(body)
-    except (XMLParseError, DefusedXmlException) as exc:
-        raise TransientError(f"{label}: the response is not esearch XML ({exc})") from exc
-    if root.tag != "eSearchResult":
-        raise TransientError(f"{label}: expected <eSearchResult>, got <{root.tag}>")
-    error = root.find("ERROR")
-    if error is not None:
-        raise TransientError(f"{label}: PubMed reports an error: {(error.text or '').strip()}")
-    count_text = (root.findtext("Count") or "").strip()
-    if not count_text.isdigit():
-        raise TransientError(f"{label}: the response has no <Count>")
-    warnings = tuple(
-        f"{node.tag}: {(node.text or '').strip()}"
-        for node in _children(root, "ErrorList") + _children(root, "WarningList")
-    )
-    return {
-        "count": int(count_text),
-        "webenv": (root.findtext("WebEnv") or "").strip(),
-        "query_key": (root.findtext("QueryKey") or "").strip(),
-        "translation": (root.findtext("QueryTranslation") or "").strip(),
-        "translation_set": tuple(
-            ((t.findtext("From") or "").strip(), (t.findtext("To") or "").strip())
-            for t in root.iterfind("TranslationSet/Translation")
-        ),
-        "warnings": warnings,
-        "ids": tuple((node.text or "").strip() for node in root.iterfind("IdList/Id") if node.text),
-    }
-
-
-def _children(root: Element, tag: str) -> list[Element]:
-    node = root.find(tag)
-    return list(node) if node is not None else []
-
-
 def _unseen(records: tuple[Record, ...], seen: set[str]) -> tuple[Record, ...]:
     """The records whose PMID is not in `seen` (stored or yielded already); adds theirs to it."""
     out = []
@@ -442,27 +402,3 @@ def _unseen(records: tuple[Record, ...], seen: set[str]) -> tuple[Record, ...]:
 def _listing(pmids: list[str], limit: int = 20) -> str:
     shown = ", ".join(pmids[:limit])
     return shown + (f" and {len(pmids) - limit} more" if len(pmids) > limit else "")
-
-
-def _edat(part: DateSlice) -> tuple[date, date] | None:
-    """A slice's Entrez-date range, None for an unsliced search."""
-    if not part.mindate:
-        return None
-    return _as_date(part.mindate, end=False), _as_date(part.maxdate, end=True)
-
-
-def _fmt(day: date) -> str:
-    return day.strftime("%Y/%m/%d")
-
-
-def _as_date(value: str, *, end: bool) -> date:
-    """A PubMed date ("2020", "2020/05", "2020/05/17") as its first or last day."""
-    parts = [int(p) for p in re.split(r"[/-]", value.strip()) if p]
-    year = parts[0]
-    month = parts[1] if len(parts) > 1 else (12 if end else 1)
-    if len(parts) > 2:
-        return date(year, month, parts[2])
-    if not end:
-        return date(year, month, 1)
-    following = date(year + month // 12, month % 12 + 1, 1)
-    return following - timedelta(days=1)
