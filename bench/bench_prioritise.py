@@ -3,6 +3,7 @@
 Run from the repository root:
     nice .venv/bin/python bench/bench_prioritise.py                 # 10 runs per set, nb + svm
     nice .venv/bin/python bench/bench_prioritise.py --every 1       # retrain after every decision
+    nice .venv/bin/python bench/bench_prioritise.py --batched       # 1 for 100, then every 1% (fast)
     nice .venv/bin/python bench/bench_prioritise.py --no-asreview --models nb,svm,logistic
 
 Each run starts from 1 relevant + 1 irrelevant prior record drawn with seed = run number, screens
@@ -36,7 +37,7 @@ from _screening_data import (  # noqa: E402
     wss,
 )
 
-from reviewkit.domain.prioritise import Prioritiser, tfidf_matrix  # noqa: E402
+from reviewkit.domain.prioritise import RETRAIN_EVERY, Prioritiser, tfidf_matrix  # noqa: E402
 from reviewkit.domain.stopping import stopping_estimate  # noqa: E402
 
 #: ASReview 3.0.8's published mean WSS@95 (%), 1+1 prior records, 5 seeds (from the brief).
@@ -265,8 +266,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--models", default="nb,svm", type=lambda s: s.split(","))
     parser.add_argument("--sets", default=",".join(SETS), type=lambda s: s.split(","))
-    parser.add_argument("--every", type=int, default=None,
-                        help="retrain after this many decisions (default: 1 for 100, then 1%%)")
+    parser.add_argument("--every", type=int, default=RETRAIN_EVERY,
+                        help=f"retrain after this many decisions (default {RETRAIN_EVERY}, as the "
+                             "screening screen does)")
+    parser.add_argument("--batched", action="store_const", const=None, dest="every",
+                        help="retrain after every decision for 100, then every 1%% (fast, coarser)")
     parser.add_argument("--balance-ratio", type=float, default=1.0,
                         help="includes' total weight relative to the excludes' (ASReview's elas_u4: 9.8)")
     parser.add_argument("--c", type=float, default=None,
