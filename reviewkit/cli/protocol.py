@@ -28,6 +28,9 @@ def _read(path: Path) -> str:
         raise ReviewkitError("a folder, not a protocol file", where=str(path)) from None
     except UnicodeDecodeError as exc:
         raise ReviewkitError(f"not UTF-8 text ({exc.reason})", where=str(path)) from None
+    except OSError as exc:
+        # Permissions, a vanished mount…: the system's own words, naming the file.
+        raise ReviewkitError(exc.strerror or str(exc), where=str(path)) from None
 
 
 def _protocol_path(state: CliState) -> Path:

@@ -243,9 +243,10 @@ def consensus_cmd(state: CliState, study: str, outcome: str, answers: str, overr
 @click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
 @click.pass_obj
 def disagreements_cmd(state: CliState, as_json: bool) -> None:
-    """List where assessors differ, for every study whose assessments are all finished."""
+    """List where assessors differ, for every study whose assessments are all finished (--reviewer:
+    an assessor of the study, a lead or an adjudicator)."""
     def go() -> None:
-        found = assess.all_disagreements(_review(state))
+        found = assess.all_disagreements(_review(state), _who(state))
         if as_json:
             click.echo(json.dumps([
                 {"study": d.study, "outcome": d.outcome, "assessors": [d.assessor_a, d.assessor_b],

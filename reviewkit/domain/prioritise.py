@@ -30,9 +30,9 @@ _NB_ALPHA = 2.0
 _SVM_C = 0.11
 _LOGISTIC_C = 1.0
 #: The screening screen retrains the ranking after this many of a reviewer's decisions: often
-#: enough that new includes lift similar records soon, rarely enough that retraining (≤ 0.1 s at
-#: 20k records, bench/README.md) stays unnoticed. The prioritisation bench simulates this cadence
-#: with --every 5.
+#: enough that new includes lift similar records soon, rarely enough that retraining (at 20k records
+#: ≤ 0.06 s for nb, ≤ 0.25 s for svm and logistic, bench/README.md) stays unnoticed. The
+#: prioritisation bench simulates this cadence by default.
 RETRAIN_EVERY = 5
 #: Most labels the linear models fit exactly (liblinear) before switching to SGD (_linear_coef).
 _EXACT_MAX = 2_000

@@ -6,7 +6,8 @@ Who may do what (the protocol's roles):
 - an assessor answers, overrides and finishes only their own assessment; a finished one is locked
   and may be reopened only while blinding still holds (another assessor has not finished);
 - an assessor sees the others' answers only once every independent assessment of that study and
-  outcome is finished (the screening blinding rule); leads and adjudicators see them then too;
+  outcome is finished (the screening blinding rule); leads and adjudicators see them then too, and
+  no other reviewer does (nor the disagreements);
 - the consensus is recorded by a lead or an adjudicator, or by one assessor together with the
   other (`co_signer`), and only after all independent assessments are finished.
 
@@ -33,6 +34,7 @@ from reviewkit.services.assess_view import (
     assessment_row,
     effective_answers,
     independent_assessments,
+    is_involved,
     latest_consensus,
     load_view,
     rob2_domain,
@@ -294,19 +296,28 @@ def _disagreements(session: Session, review: Review, study_id: int, outcome: str
     return out
 
 
-def disagreements(review: Review, study_id: int, outcome: str = "") -> list[StudyDisagreements]:
-    """Each pair of assessors' differences, per question and domain (refused while any is unfinished)."""
+def disagreements(review: Review, viewer: str | None, study_id: int, outcome: str = "") -> list[StudyDisagreements]:
+    """Each pair of assessors' differences, per question and domain, for an assessor of the study, a lead
+    or an adjudicator (refused while any assessment is unfinished, and to anyone else)."""
+    outcome = outcome.strip()
     with session_scope(review.engine) as session:
-        return _disagreements(session, review, study_id, outcome.strip())
+        who = _reviewer(session, viewer)
+        if not is_involved(who, independent_assessments(session, study_id, outcome)):
+            raise PermissionDenied(f"{who.name} may not see the assessments of study {study_id} "
+                                   f"({outcome or 'no outcome'}): only its assessors, leads and adjudicators may")
+        return _disagreements(session, review, study_id, outcome)
 
 
-def all_disagreements(review: Review) -> list[StudyDisagreements]:
-    """Disagreements of every study and outcome whose independent assessments are all finished."""
+def all_disagreements(review: Review, viewer: str | None) -> list[StudyDisagreements]:
+    """Disagreements of every study and outcome whose independent assessments are all finished and
+    that `viewer` may see (as an assessor of it, a lead or an adjudicator)."""
     with session_scope(review.engine) as session:
+        who = _reviewer(session, viewer)
         keys = sorted({(a.study_id, a.outcome) for a in store.assessments(session) if not a.is_consensus})
         out: list[StudyDisagreements] = []
         for study_id, outcome in keys:
-            if all_finished(session, review, study_id, outcome):
+            if (is_involved(who, independent_assessments(session, study_id, outcome))
+                    and all_finished(session, review, study_id, outcome)):
                 out.extend(_disagreements(session, review, study_id, outcome))
         return out
 

@@ -6,7 +6,7 @@ algorithms and applies the stored overrides (services/assess.py writes the rows 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +22,7 @@ from reviewkit.store.screening import reviewer_names
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from reviewkit.store.tables import RobAnswerRow, RobAssessmentRow, RobJudgementRow
+    from reviewkit.store.tables import ReviewerRow, RobAnswerRow, RobAssessmentRow, RobJudgementRow
 
 #: Roles that see every finished assessment and may record the consensus on their own.
 CONSENSUS_ROLES = ("lead", "adjudicator")
@@ -252,6 +252,12 @@ def load_view(session: Session, row: RobAssessmentRow) -> AssessmentView:
                       store.current_answers(session, row.id), store.current_judgements(session, row.id))
 
 
+def is_involved(who: ReviewerRow, group: Sequence[RobAssessmentRow]) -> bool:
+    """Whether `who` may see the group's assessments once all are finished: an assessor of it, a lead
+    or an adjudicator (other reviewers never see them)."""
+    return any(a.assessor_id == who.id for a in group) or bool(set(who.roles) & set(CONSENSUS_ROLES))
+
+
 def assessment_view(review: Review, viewer: str | None, assessment_id: int) -> AssessmentView:
     """An assessment as `viewer` may see it: their own, the consensus, or another's once blinding ends."""
     with session_scope(review.engine) as session:
@@ -259,8 +265,7 @@ def assessment_view(review: Review, viewer: str | None, assessment_id: int) -> A
         row = assessment_row(session, assessment_id)
         if not row.is_consensus and row.assessor_id != who.id:
             group = independent_assessments(session, row.study_id, row.outcome)
-            involved = any(a.assessor_id == who.id for a in group) or set(who.roles) & set(CONSENSUS_ROLES)
-            if not involved or not all_finished(session, review, row.study_id, row.outcome):
+            if not is_involved(who, group) or not all_finished(session, review, row.study_id, row.outcome):
                 raise PermissionDenied(
                     f"{who.name} may not see assessment {assessment_id} until every independent "
                     "assessment of that study and outcome is finished")

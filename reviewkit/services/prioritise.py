@@ -12,7 +12,7 @@ from reviewkit.services.screen import require_reviewer, screening_queue, stage_c
 from reviewkit.store import queries
 from reviewkit.store.db import session_scope
 
-#: TF-IDF matrices by (database, stage, candidate ids): features do not depend on decisions, so
+#: TF-IDF matrices by (database, stage, ranker, candidate ids): features do not depend on decisions, so
 #: they are built once per review state and only the classifier is refit as decisions come in.
 _MATRICES: dict[tuple[str, str, str, tuple[int, ...]], object] = {}
 _LOCK = threading.Lock()

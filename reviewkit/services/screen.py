@@ -311,8 +311,9 @@ def record_cards(review: Review, reviewer: str | None, record_ids: list[int], st
 
     Ids that no longer exist are left out. Screeners read cards to decide; adjudicators and leads
     read them on the conflicts screen. Blinding is the same for every role: a reviewer who has not
-    decided a record (an adjudicator never has) is not shown how others decided on the card; the
-    conflicts screen lists those decisions through list_conflicts, which only they may call.
+    decided a record (an adjudicator or lead who does not screen it never has) is not shown how
+    others decided on the card; the conflicts screen lists those decisions through list_conflicts,
+    which only adjudicators and leads may call.
     """
     required = review.protocol.screening.screeners_per_record
     out: list[RecordCard] = []
@@ -338,7 +339,7 @@ def record_cards(review: Review, reviewer: str | None, record_ids: list[int], st
                 issue=row.issue, pages=row.pages, doi=row.doi, pmid=row.pmid, nct_ids=tuple(row.nct_ids),
                 publication_types=tuple(row.publication_types), kind=row.kind,
                 own=_view(own_row, names) if own_row else None, others=others,
-                # As in record_card: before the reviewer decides, the outcome would leak others' decisions.
+                # Before the reviewer decides, the outcome would leak others' decisions.
                 outcome="in_progress" if blind and state.outcome != "unscreened" else state.outcome,
                 full_text_status=ft.status if ft else None, full_text_location=ft.location if ft else None,
             ))

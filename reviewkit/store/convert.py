@@ -12,8 +12,11 @@ from reviewkit.store.tables import RecordRow
 def strip_nul(value: Any) -> Any:
     """The value with NUL characters removed from every string in it (lists and dicts included).
 
-    PostgreSQL refuses NUL in text and JSON, so a damaged file that imported on SQLite failed
-    on PostgreSQL with a driver error; a NUL never means anything in a citation.
+    PostgreSQL refuses NUL in text and JSON, and a NUL never means anything in a citation. Import
+    files are refused at their first NUL before they get here (sources/formats/_text.nul_error), so
+    what this removes comes from the APIs (a `\u0000` escape in ClinicalTrials.gov or PubMed JSON/XML)
+    or from a caller building Records itself; without it SQLite would keep the NUL and PostgreSQL
+    would fail with a driver error.
     """
     if isinstance(value, str):
         return value.replace("\x00", "") if "\x00" in value else value

@@ -148,3 +148,16 @@ def test_replace_refuses_an_invalid_file_naming_it(review_dir: Path, tmp_path: P
     result = run(review_dir, "replace", str(_edited(review_dir, tmp_path)), "--expect", "abc", reviewer="alice")
     assert result.exit_code == 1 and "not a SHA-256" in result.stderr
     assert path.read_bytes() == before
+
+
+def test_replace_from_an_unreadable_path_is_a_one_line_error(review_dir: Path, tmp_path: Path) -> None:
+    """A FILE the system cannot open (here: below a plain file) is named with the system's reason."""
+    path = review_dir / "review.toml"
+    before = path.read_bytes()
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x", encoding="utf-8")
+    result = run(review_dir, "replace", str(plain / "review.toml"), reviewer="alice")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: {plain / 'review.toml'}: Not a directory")
+    assert "Traceback" not in result.output + result.stderr
+    assert path.read_bytes() == before

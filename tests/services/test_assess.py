@@ -141,7 +141,7 @@ def test_blinding_until_both_finish(rob2_review: Review) -> None:
     with pytest.raises(PermissionDenied):
         assess_view.assessment_view(rob2_review, "carol", a)
     with pytest.raises(PermissionDenied):
-        assess.disagreements(rob2_review, sid, "IGA")
+        assess.disagreements(rob2_review, "alice", sid, "IGA")
     assess.reopen(rob2_review, "alice", a)  # allowed while bob has not finished
     assess.finish(rob2_review, "alice", a)
     fill(rob2_review, "bob", b, {**ALL_LOW, "1.2": "N"})
@@ -161,7 +161,7 @@ def test_disagreements_and_consensus(rob2_review: Review) -> None:
     fill(rob2_review, "bob", b, {**ALL_LOW, "1.2": "N"})
     assess.finish(rob2_review, "alice", a)
     assess.finish(rob2_review, "bob", b)
-    (pair,) = assess.disagreements(rob2_review, sid, "IGA")
+    (pair,) = assess.disagreements(rob2_review, "bob", sid, "IGA")
     assert (pair.assessor_a, pair.assessor_b) == ("alice", "bob")
     assert [(d.level, d.key, d.a_value, d.b_value) for d in pair.items] == [
         ("question", "1.2", "PY", "N"), ("domain", "D1", "low", "high"), ("domain", "overall", "low", "high")]
@@ -181,6 +181,36 @@ def test_disagreements_and_consensus(rob2_review: Review) -> None:
     assert assess_view.rob_by_study(rob2_review, "IGA") == {"BREEZE-AD2": dict(row.judgements)}
 
 
+def test_a_reviewer_outside_the_assessment_never_sees_it(tmp_path: Path, database_url: str,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A screener who neither assessed the study nor leads or adjudicates sees no answers and no
+    disagreements, even once both assessments are finished; the lead does."""
+    if not database_url.startswith("sqlite"):
+        monkeypatch.setenv("REVIEWKIT_DATABASE_URL", database_url)
+    protocol = tmp_path / "dave.toml"
+    protocol.write_text(EXAMPLE_PROTOCOL.read_text(encoding="utf-8")
+                        + '\n[[reviewers]]\nname = "dave"\nrole = "screener"\n', encoding="utf-8")
+    review = init_review(tmp_path / "d", protocol)
+    try:
+        sid = add_study(review)
+        judged = {f"D{i}": "low" for i in range(1, 8)}
+        ids = []
+        for who, d3 in (("bob", "high"), ("carol", "low")):
+            aid = assess.start_assessment(review, who, sid).id
+            fill(review, who, aid, {**judged, "D3": d3})
+            assess.finish(review, who, aid)
+            ids.append(aid)
+        with pytest.raises(PermissionDenied, match="dave may not see"):
+            assess.disagreements(review, "dave", sid)
+        with pytest.raises(PermissionDenied):
+            assess_view.assessment_view(review, "dave", ids[0])
+        assert assess.all_disagreements(review, "dave") == []
+        (pair,) = assess.all_disagreements(review, "alice")
+        assert [d.key for d in pair.items] == ["D3", "overall"]
+    finally:
+        review.engine.dispose()
+
+
 def test_rob1_consensus_by_lead(review: Review) -> None:
     """RoB 1 (the example protocol): domain judgements with support, summary, consensus by the lead."""
     sid = add_study(review)
@@ -189,7 +219,7 @@ def test_rob1_consensus_by_lead(review: Review) -> None:
         aid = assess.start_assessment(review, who, sid).id
         fill(review, who, aid, {**judged, "D3": d3})
         assert assess.finish(review, who, aid).overall.final == ("high" if d3 == "high" else "low")
-    (pair,) = assess.disagreements(review, sid)
+    (pair,) = assess.disagreements(review, "alice", sid)  # the lead
     assert [(d.key, d.a_value, d.b_value) for d in pair.items] == [("D3", "high", "low"), ("overall", "high", "low")]
     view = assess.record_consensus(review, "alice", sid, answers={"D3": "unclear"})
     assert view.overall.final == "unclear"

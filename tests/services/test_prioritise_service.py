@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from reviewkit.domain.prioritise import tfidf_matrix
 from reviewkit.domain.records import Record
 from reviewkit.errors import ReviewkitError
-from reviewkit.services import screen
+from reviewkit.services import prioritise, screen
 from reviewkit.services.prioritise import prioritised_queue
 from reviewkit.services.project import Review
 from reviewkit.services.protocol_edit import update_protocol
@@ -49,8 +52,22 @@ def test_queue_order_ignores_other_reviewers(review: Review) -> None:
 
 
 @pytest.mark.parametrize("model", ["svm", "logistic"])
-def test_protocol_chooses_the_ranker(review: Review, model: str) -> None:
-    """prioritise_model in [screening] picks the ranker; every ranker lifts the relevant records."""
+def test_protocol_chooses_the_ranker(review: Review, model: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """prioritise_model in [screening] picks the ranker (its features and its classifier); every ranker
+    lifts the relevant records."""
+    used: list[tuple[str, str]] = []
+
+    class Spy(prioritise.Prioritiser):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            used.append(("classifier", kwargs["model"]))
+            super().__init__(*args, **kwargs)
+
+    def features(texts: list[str], *, model: str) -> Any:
+        used.append(("features", model))
+        return tfidf_matrix(texts, model=model)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(prioritise, "Prioritiser", Spy)
+    monkeypatch.setattr(prioritise, "tfidf_matrix", features)
     text = review.protocol_path.read_text(encoding="utf-8")
     review = update_protocol(
         review, "alice", text.replace("[screening]\n", f'[screening]\nprioritise_model = "{model}"\n', 1))
@@ -62,6 +79,7 @@ def test_protocol_chooses_the_ranker(review: Review, model: str) -> None:
     q = prioritised_queue(review, "alice", "ta")
     assert q.fitted
     assert set(q.order[:5]) == set(relevant[1:])
+    assert set(used) == {("features", model), ("classifier", model)}
 
 
 def test_unknown_ranker_is_refused_with_its_line(review: Review) -> None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
+import pytest
 from rich.console import Console
 from textual.content import Content
 from textual.pilot import Pilot
@@ -86,6 +90,35 @@ async def test_selected_conflicts_record_is_shown_and_follows_the_selection(revi
         await pilot.pause()
         assert conflicts.card_view.record_id == first  # read once: shown again without a worker
         assert "Baricitinib versus placebo" in _card(app)
+
+
+async def test_coming_back_before_a_card_arrives_shows_the_record_again(
+    review: Review, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Down to a record whose card is still loading, then back up: the first record is drawn again."""
+    first, second = _two_conflicts(review)
+    release = threading.Event()
+    read_cards = screen.record_cards
+
+    def slow_for_second(*args: Any, **kwargs: Any) -> list[screen.RecordCard]:
+        if list(args[2]) == [second]:
+            release.wait(10)
+        return read_cards(*args, **kwargs)
+
+    monkeypatch.setattr(screen, "record_cards", slow_for_second)
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=SIZE) as pilot:
+        conflicts = await _open_conflicts(pilot, app, "alice")
+        assert conflicts.card_view.record_id == first
+        await pilot.press("down")
+        await pilot.pause()
+        assert f"Loading record {second}" in _card(app)
+        await pilot.press("up")
+        await pilot.pause()
+        release.set()
+        await settle(pilot)
+        assert "Baricitinib versus placebo" in _card(app)
+        assert "Loading" not in _card(app)
 
 
 async def test_card_highlights_the_protocols_keywords(review: Review) -> None:

@@ -122,6 +122,6 @@ def nul_error(text: str, *, file: str, line: int) -> ParseError:
     return ParseError(
         f"a NUL character (binary data) at column {text.index(NUL) + 1} where text was expected",
         file=file, line=line,
-        hint="the file is damaged or not a text export: remove the NUL or export the file again; "
-             "reviewkit never drops bytes silently",
+        hint="the file is damaged or not a text export: remove the NUL or export the file again "
+             "(a file is refused rather than silently changed)",
     )

@@ -125,6 +125,7 @@ class ConflictsScreen(Screen[None]):
             self._cards[card.id] = replace(card, own=None, others=None)
         conflict = self._selected()
         if conflict is not None and conflict.record_id in message.asked and conflict.record_id not in self._cards:
+            self._card_shown = None
             self.card_view.show_message(f"Record {conflict.record_id} no longer exists.")
             return
         self._show_card()
@@ -133,6 +134,7 @@ class ConflictsScreen(Screen[None]):
         """Say on the card why the record is not shown (if its conflict is still the selected one)."""
         conflict = self._selected()
         if conflict is not None and conflict.record_id == message.record_id:
+            self._card_shown = None
             self.card_view.show_message(f"Record {message.record_id} cannot be shown: {message.error}")
 
     def on_conflict_resolved(self, message: msg.ConflictResolved) -> None:
@@ -183,6 +185,9 @@ class ConflictsScreen(Screen[None]):
             return
         card = self._cards.get(conflict.record_id)
         if card is None:
+            # A message, not a record, is on the card now: coming back to the record shown before
+            # must draw it again.
+            self._card_shown = None
             view.show_message(f"Loading record {conflict.record_id}…")
             self._fetch_card(conflict.record_id, self.stage)
             return

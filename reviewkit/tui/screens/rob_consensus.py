@@ -81,8 +81,8 @@ class RobConsensusScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="rob-consensus-load")
     def _load(self) -> None:
         try:
-            self.post_message(msg.DisagreementsLoaded(assess.disagreements(self.review, self.study_id,
-                                                                           self.outcome)))
+            self.post_message(msg.DisagreementsLoaded(assess.disagreements(self.review, self.reviewer,
+                                                                           self.study_id, self.outcome)))
         except ReviewkitError as exc:
             self.post_message(msg.ServiceFailed("disagreements", str(exc)))
 
