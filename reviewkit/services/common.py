@@ -16,6 +16,11 @@ if TYPE_CHECKING:
     from reviewkit.store.tables import ReviewerRow
 
 
+def article(word: str) -> str:
+    """'a' or 'an' before a role name (an adjudicator, a lead)."""
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
 def acting_reviewer(session: Session, name: str | None, role: str | None = None) -> ReviewerRow:
     """The reviewer called `name` (who must hold `role`, when one is given), or a clear error."""
     if not name:
@@ -24,7 +29,7 @@ def acting_reviewer(session: Session, name: str | None, role: str | None = None)
     if row is None:
         raise ReviewkitError(f"unknown reviewer '{name}'", hint="reviewers are listed in review.toml")
     if role is not None and role not in row.roles:
-        raise PermissionDenied(f"reviewer '{name}' is not a {role} (roles: {', '.join(row.roles)})")
+        raise PermissionDenied(f"reviewer '{name}' is not {article(role)} {role} (roles: {', '.join(row.roles)})")
     return row
 
 

@@ -6,16 +6,19 @@ import csv
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
+
+from sqlmodel import Session
 
 from reviewkit.domain.records import normalise_doi
-from reviewkit.domain.screening import DECISIONS, STAGES
+from reviewkit.domain.screening import DECISIONS, STAGES, Stage
 from reviewkit.errors import ParseError
 from reviewkit.services.common import read_csv_rows
 from reviewkit.services.project import Review
 from reviewkit.store import queries
 from reviewkit.store import screening as store
 from reviewkit.store.db import session_scope
-from reviewkit.store.tables import ScreeningDecisionRow
+from reviewkit.store.tables import ReviewerRow, ScreeningDecisionRow
 
 COLUMNS = ("record", "reviewer", "stage", "decision", "reason", "note", "time")
 
@@ -80,6 +83,7 @@ def import_decisions(review: Review, path: Path, *, actor: str | None = None) ->
                 raise fail(f"unknown exclusion reason {reason!r} (the protocol's: {'; '.join(reasons)})")
             parsed.append(_Row(line, rid, reviewer, stage, decision, reason,
                                (raw.get("note") or "").strip() or None, _time(raw.get("time"), fail)))
+        _refuse_changes_after_adjudication(session, parsed, reviewers, path)
         for row in parsed:
             added = store.add_decision(session, record_id=row.record_id, reviewer=reviewers[row.reviewer],  # type: ignore[arg-type]
                                        stage=row.stage, decision=row.decision, reason=row.reason, note=row.note)
@@ -87,6 +91,29 @@ def import_decisions(review: Review, path: Path, *, actor: str | None = None) ->
                 added.created_at = row.time
                 session.add(added)
     return len(parsed)
+
+
+def _refuse_changes_after_adjudication(
+    session: Session, rows: list[_Row], reviewers: dict[str, ReviewerRow | None], path: Path
+) -> None:
+    """Refuse (naming the line) a row that would change a decision on a record already adjudicated at
+    its stage, as the screen refuses it: the adjudication settled the decisions as they stood. A row
+    repeating the decision held (an export imported again) is allowed."""
+    for stage in {row.stage for row in rows}:
+        adjudicated = queries.adjudications(session, stage)
+        held = queries.current_decisions(session, stage)
+        for row in rows:
+            if row.stage != stage or row.record_id not in adjudicated:
+                continue
+            who = reviewers[row.reviewer]
+            assert who is not None and who.id is not None  # checked when the row was read
+            mine = held.setdefault(row.record_id, {})
+            current = mine.get(who.id)
+            if row.decision != current:
+                raise ParseError(
+                    f"record {row.record_id} has been adjudicated at {STAGES[cast(Stage, stage)]}; {row.reviewer}'s "
+                    f"decision on it is final ({current or 'none'}, not {row.decision})",
+                    file=str(path), line=row.line, hint="nothing was imported")
 
 
 def _resolve_record(  # noqa: ANN001

@@ -45,7 +45,8 @@ class SourceView:
     """A source of the review: planned in the protocol, imported, or both, with its latest run."""
 
     name: str
-    #: "search" (run by reviewkit), "import" (files) or "planned" (listed in the protocol, nothing yet).
+    #: "search" (run by reviewkit), "import" (files), "planned search" (the protocol's query, not run and
+    #: nothing imported yet) or "planned" (another source listed in the protocol, nothing yet).
     kind: str
     #: The protocol's query for a search source ("" otherwise).
     query: str
@@ -71,11 +72,18 @@ def source_overview(review: Review) -> list[SourceView]:
         by_source.setdefault(run.source, []).append(run)
     protocol = review.protocol.sources
     planned: list[tuple[str, str, str]] = []
+
+    def searched(name: str) -> str:
+        # A protocol's search source whose records so far all came from exported files is an import
+        # source until reviewkit runs the search itself.
+        kinds = {r.kind for r in by_source.get(name, [])}
+        return "search" if "search" in kinds else "import" if kinds else "planned search"
+
     if protocol.pubmed is not None:
-        planned.append((PUBMED, "search", protocol.pubmed.query))
+        planned.append((PUBMED, searched(PUBMED), protocol.pubmed.query))
     if protocol.ctgov is not None:
         query = ctgov_query(review)
-        planned.append((CTGOV, "search", " AND ".join(f"{k}={v}" for k, v in sorted(query.items()))))
+        planned.append((CTGOV, searched(CTGOV), " AND ".join(f"{k}={v}" for k, v in sorted(query.items()))))
     planned += [(other.name, "import" if other.name in by_source else "planned", "")
                 for other in protocol.other]
     names = {name for name, _, _ in planned}

@@ -16,7 +16,7 @@ from reviewkit.domain.screening import (
     resolve,
 )
 from reviewkit.errors import PermissionDenied, ReviewkitError
-from reviewkit.services.common import acting_reviewer
+from reviewkit.services.common import acting_reviewer, article
 from reviewkit.services.project import Review
 from reviewkit.store import queries
 from reviewkit.store import screening as store
@@ -113,7 +113,7 @@ def stage_candidates(session: Session, stage: str, required: int) -> set[int]:
 
 def _state(session: Session, record_id: int, stage: str, required: int) -> RecordScreening:
     decisions = {rid: row.decision for rid, row in store.decisions_on(session, record_id, stage).items()}
-    adjudication = store.adjudication_rows(session, stage).get(record_id)
+    adjudication = store.adjudication_row(session, record_id, stage)
     return resolve(decisions, required, adjudication.decision if adjudication else None)  # type: ignore[arg-type]
 
 
@@ -145,6 +145,11 @@ def record_decision(
         if not _is_candidate(session, record_id, stage, required):
             where = "it is a removed duplicate" if stage == "ta" else "it has not passed title/abstract"
             raise ReviewkitError(f"record {record_id} is not up for {STAGES[stage]} screening: {where}")
+        # The adjudicator settled the record on the decisions as they stood; a screener changing
+        # theirs afterwards would leave an outcome that no longer follows from what is stored.
+        if store.adjudication_row(session, record_id, stage) is not None:
+            raise ReviewkitError(f"record {record_id} has been adjudicated at {STAGES[stage]}; "
+                                 "its decisions are final")
         store.add_decision(session, record_id=record_id, reviewer=who, stage=stage, decision=decision,
                            reason=reason, note=note)
         return _state(session, record_id, stage, required)
@@ -152,7 +157,7 @@ def record_decision(
 
 def undo_decision(review: Review, reviewer: str | None, record_id: int, stage: str) -> RecordScreening:
     """Withdraw the reviewer's current decision (a retraction row; nothing is deleted)."""
-    _check_stage(stage)
+    stage = _check_stage(stage)
     required = review.protocol.screening.screeners_per_record
     with session_scope(review.engine, write=True) as session:
         who = require_reviewer(session, reviewer, "screener")
@@ -160,8 +165,9 @@ def undo_decision(review: Review, reviewer: str | None, record_id: int, stage: s
         latest = store.latest_decision(session, record_id, who.id, stage)
         if latest is None or latest.decision == "retracted":
             raise ReviewkitError(f"{who.name} has no decision on record {record_id} to undo")
-        if store.adjudication_rows(session, stage).get(record_id) is not None:
-            raise ReviewkitError(f"record {record_id} has been adjudicated; its decisions are final")
+        if store.adjudication_row(session, record_id, stage) is not None:
+            raise ReviewkitError(f"record {record_id} has been adjudicated at {STAGES[stage]}; "
+                                 "its decisions are final")
         store.add_decision(session, record_id=record_id, reviewer=who, stage=stage,
                            decision="retracted", reason=None, note=None)
         return _state(session, record_id, stage, required)
@@ -264,7 +270,7 @@ def _reviewer_any(session: Session, name: str | None, roles: tuple[str, ...]) ->
             return require_reviewer(session, name, role)
         except PermissionDenied:
             continue
-    raise PermissionDenied(f"reviewer '{name}' is not a {' or '.join(roles)}")
+    raise PermissionDenied(f"reviewer '{name}' is not {article(roles[0])} {' or '.join(roles)}")
 
 
 def resolve_conflict(

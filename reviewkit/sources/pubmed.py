@@ -79,7 +79,8 @@ class PubMedSearch:
         if not email or "@" not in email:
             raise ReviewkitError(
                 "PubMed searches need a contact e-mail address (NCBI policy)",
-                hint="set the e-mail for PubMed in review.toml",
+                hint="set ncbi_email in your user config (~/.config/reviewkit/config.toml), NCBI_EMAIL in "
+                     "the environment, or email under [sources.pubmed] in review.toml",
             )
         if not 1 <= batch_size <= MAX_BATCH:
             raise ValueError(f"batch_size must be 1..{MAX_BATCH}, not {batch_size}")

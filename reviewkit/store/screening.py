@@ -172,6 +172,16 @@ def adjudication_rows(session: Session, stage: str) -> dict[int, AdjudicationRow
     return out
 
 
+def adjudication_row(session: Session, record_id: int, stage: str) -> AdjudicationRow | None:
+    """The newest adjudication of one record at the stage, or None (what a single decision checks)."""
+    return session.exec(
+        select(AdjudicationRow)
+        .where(AdjudicationRow.stage == stage, AdjudicationRow.record_id == record_id)
+        .order_by(col(AdjudicationRow.id).desc())
+        .limit(1)
+    ).first()
+
+
 def reviewer_roles(session: Session) -> dict[str, list[str]]:
     """Every reviewer's roles, by name."""
     return {row.name: list(row.roles) for row in session.exec(select(ReviewerRow))}

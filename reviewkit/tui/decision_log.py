@@ -6,6 +6,9 @@ from collections import Counter
 
 from reviewkit.services.screen import ScreeningProgress
 
+#: A decision as made: (decision, reason, note).
+Made = tuple[str, str | None, str | None]
+
 
 class DecisionLog:
     """What the reviewer did on this screen, ahead of (and then confirmed by) the database.
@@ -19,28 +22,42 @@ class DecisionLog:
         self.progress: ScreeningProgress | None = None
         #: record → my decision as made here (dropped again if the write fails).
         self.mine: dict[int, str] = {}
+        #: record → my decision with its reason and note as made or undone here (None: withdrawn here):
+        #: what an undo restores. Ahead of the card, whose own decision is re-read only once stored.
+        self.held: dict[int, Made | None] = {}
         self.unsaved: Counter[int] = Counter()
-        #: Records decided here, newest last: what u undoes.
-        self.undo_stack: list[int] = []
+        #: Decisions made here, newest last, each with the decision it replaced (None: none): what u
+        #: undoes. A change of mind undone goes back to the earlier decision, not to undecided.
+        self.undo_stack: list[tuple[int, Made | None]] = []
         #: Records with a stored decision of mine made here (counted in progress).
         self.stored: set[int] = set()
         #: Notes waiting for the next decision on their record.
         self.notes: dict[int, str] = {}
 
-    def made(self, record_id: int, decision: str) -> None:
-        """A decision was made (its write is queued)."""
+    def made(self, record_id: int, decision: str, reason: str | None = None, note: str | None = None,
+             *, before: Made | None = None) -> None:
+        """A decision was made (its write is queued); `before` is the decision it replaces, if the
+        reviewer held one that this log did not see made (from an earlier session)."""
+        if record_id in self.held:
+            before = self.held[record_id]
         self.mine[record_id] = decision
-        self.undo_stack.append(record_id)
+        self.held[record_id] = (decision, reason, note)
+        self.undo_stack.append((record_id, before))
         self.unsaved[record_id] += 1
 
-    def undoing(self) -> int | None:
-        """Take the last decision back (its undo is queued); the record, or None if there is none."""
+    def undoing(self) -> tuple[int, Made | None] | None:
+        """Take the last decision back (its undo is queued): the record and the decision to restore
+        (None: withdraw mine), or None if there is nothing to undo."""
         if not self.undo_stack:
             return None
-        record_id = self.undo_stack.pop()
-        self.mine.pop(record_id, None)
+        record_id, before = self.undo_stack.pop()
+        if before is None:
+            self.mine.pop(record_id, None)
+        else:
+            self.mine[record_id] = before[0]
+        self.held[record_id] = before
         self.unsaved[record_id] += 1
-        return record_id
+        return record_id, before
 
     def _landed(self, record_id: int) -> None:
         self.unsaved[record_id] -= 1
@@ -60,15 +77,23 @@ class DecisionLog:
                 self.progress = ScreeningProgress(p.mine_done + 1, p.left - 1,
                                                   p.conflicts + (outcome == "conflict"))
 
-    def failed(self, record_id: int, decision: str | None) -> None:
-        """The database refused: the record is not marked decided."""
+    def failed(self, record_id: int, decision: str | None, *, undo: bool = False) -> None:
+        """The database refused: a refused decision is not shown as mine (the card is re-read)."""
         self._landed(record_id)
-        if decision is None:
+        if undo or decision is None:
             return
-        if self.mine.get(record_id) == decision:
-            del self.mine[record_id]
-        if record_id in self.undo_stack:
-            del self.undo_stack[len(self.undo_stack) - 1 - self.undo_stack[::-1].index(record_id)]
+        before: Made | None = None
+        for i in range(len(self.undo_stack) - 1, -1, -1):
+            if self.undo_stack[i][0] == record_id:
+                before = self.undo_stack.pop(i)[1]
+                break
+        if self.mine.get(record_id) == decision:  # no later decision on the record since
+            # Back to what the reviewer held before (the card, re-read now, shows what is stored).
+            self.held[record_id] = before
+            if before is None:
+                del self.mine[record_id]
+            else:
+                self.mine[record_id] = before[0]
 
     def status(self, record_id: int | None) -> list[str]:
         """Progress-line parts: counts, and my decision and note on the record shown."""

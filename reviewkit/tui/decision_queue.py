@@ -12,12 +12,14 @@ from textual.app import App
 
 @dataclass(frozen=True)
 class Write:
-    """A decision to store (decision None: undo the reviewer's decision on the record)."""
+    """A decision to store. An undo (`undo`) restores the decision held before the one undone, or
+    withdraws the reviewer's decision (decision None) when there was none."""
 
     record_id: int
     decision: str | None
     reason: str | None
     note: str | None
+    undo: bool = False
 
 
 class DecisionQueue:

@@ -45,23 +45,26 @@ class CardFailed(Message):
 
 
 class DecisionRecorded(Message):
-    """A decision (or an undo, when `decision` is None) is stored; `state` is the record's new state."""
+    """A decision or an undo is stored (`decision`: the reviewer's decision now, None when withdrawn);
+    `state` is the record's new state."""
 
-    def __init__(self, record_id: int, decision: str | None, state: RecordScreening) -> None:
+    def __init__(self, record_id: int, decision: str | None, state: RecordScreening, undo: bool = False) -> None:
         super().__init__()
         self.record_id = record_id
         self.decision = decision
         self.state = state
+        self.undo = undo
 
 
 class DecisionFailed(Message):
     """The service refused a decision or an undo; the record is not marked decided."""
 
-    def __init__(self, record_id: int, decision: str | None, error: str) -> None:
+    def __init__(self, record_id: int, decision: str | None, error: str, undo: bool = False) -> None:
         super().__init__()
         self.record_id = record_id
         self.decision = decision
         self.error = error
+        self.undo = undo
 
 
 class SearchFinished(Message):

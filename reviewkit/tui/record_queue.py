@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from reviewkit.services.screen import RecordCard
 
 #: Cards kept ready ahead of the reviewer; a key press then only renders one (no database on the way).
@@ -57,11 +59,15 @@ class RecordQueue:
         self.filter, self.ids, self.index = text, found, 0
         return True
 
-    def widen(self) -> None:
-        """Drop the search, staying on the current record."""
+    def widen(self, skip: Collection[int] = ()) -> None:
+        """Drop the search, staying on the current record; past the search's end, go to the first
+        record not in `skip` (the ones already decided), else past the end of the queue."""
         current = self.current
         self.filter, self.ids = "", self.all_ids
-        self.index = self.ids.index(current) if current in self.ids else 0
+        if current in self.ids:
+            self.index = self.ids.index(current)
+        else:
+            self.index = next((i for i, rid in enumerate(self.ids) if rid not in skip), len(self.ids))
 
     def wanted(self) -> list[int]:
         """The next batch of records to fetch: the previous one, the current and those ahead, not yet held."""

@@ -102,4 +102,21 @@ def test_conflicts_cli_json(review: Review) -> None:
     (c,) = json.loads(result.output)
     assert c["record"] == a and {d["reviewer"] for d in c["decisions"]} == {"alice", "bob"}
     denied = runner.invoke(cli, ["-C", str(review.folder), "--reviewer", "bob", "conflicts"])
-    assert denied.exit_code == 1 and "not a adjudicator or lead" in denied.output
+    assert denied.exit_code == 1 and "not an adjudicator or lead" in denied.output
+
+
+def test_import_cannot_change_a_decision_after_adjudication(review: Review, tmp_path: Path) -> None:
+    """A row changing alice's decision on an adjudicated record is refused with its line and nothing
+    from the file is stored; the same decision again (an export re-imported) is accepted."""
+    a, b = _records(review)
+    screen.record_decision(review, "alice", a, "ta", "include")
+    screen.record_decision(review, "bob", a, "ta", "exclude")
+    screen.resolve_conflict(review, "carol", a, "ta", "include")
+    f = tmp_path / "d.csv"
+    f.write_text(HEADER + f"{b},alice,ta,include,,,\n{a},alice,ta,exclude,,,\n")
+    with pytest.raises(ParseError, match=r"line 3: record \d+ has been adjudicated at title/abstract") as info:
+        import_decisions(review, f)
+    assert "include, not exclude" in str(info.value) and "nothing was imported" in str(info.value)
+    assert screen.record_card(review, "alice", b, "ta").own is None  # line 2 was not stored either
+    f.write_text(HEADER + f"{a},alice,ta,include,,,\n{b},alice,ta,include,,,\n")
+    assert import_decisions(review, f) == 2

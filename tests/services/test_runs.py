@@ -23,9 +23,9 @@ def test_runs_listed_newest_first_with_counts(review: Review) -> None:
 def test_overview_lists_protocol_searches_and_imports(review: Review) -> None:
     """The protocol's searches are listed before any run; imports add their sources with the last run."""
     overview = {s.name: s for s in source_overview(review)}
-    assert overview[PUBMED].kind == "search" and overview[PUBMED].last is None
+    assert overview[PUBMED].kind == "planned search" and overview[PUBMED].last is None
     assert "baricitinib" in overview[PUBMED].query
-    assert overview[CTGOV].kind == "search" and "query.intr=" in overview[CTGOV].query
+    assert overview[CTGOV].kind == "planned search" and "query.intr=" in overview[CTGOV].query
     assert overview["Embase"].kind == "planned"  # listed in the protocol, nothing imported yet
     import_file(review, FIXTURES / "references" / "rispy" / "example_full.ris", source="Embase")
     import_file(review, FIXTURES / "references" / "rispy" / "example_basic.ris", source="Web of Science")
@@ -34,3 +34,8 @@ def test_overview_lists_protocol_searches_and_imports(review: Review) -> None:
     assert overview["Embase"].last is not None and overview["Embase"].last.what == "example_full.ris"
     assert overview["Web of Science"].runs == 1 and overview["Web of Science"].records == 1
     assert list(overview)[:2] == [PUBMED, CTGOV]
+    # A PubMed export imported as a file: an import source (its file shown), not a search run.
+    import_file(review, FIXTURES / "references" / "rispy" / "example_multiline.ris", source=PUBMED)
+    overview = {s.name: s for s in source_overview(review)}
+    assert overview[PUBMED].kind == "import" and overview[PUBMED].last is not None
+    assert overview[PUBMED].last.kind == "import"

@@ -197,8 +197,39 @@ async def test_screeners_are_refused(review: Review) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await app.push_screen(ConflictsScreen(review, "bob"))
         await settle(pilot)
-        assert "is not a adjudicator or lead" in _text(app, "#conflicts-status")
+        assert "is not an adjudicator or lead" in _text(app, "#conflicts-status")
         assert not app.screen.query_one("#conflict-list", DataTable).display
+
+
+async def test_a_screener_is_not_taken_to_the_conflicts_screen(review: Review) -> None:
+    """bob (a screener) presses c on the dashboard: a warning, and he stays on the dashboard."""
+    _conflict(review)
+    app = make_app(review, reviewer="bob")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        before = type(app.screen)
+        await pilot.press("c")
+        await settle(pilot)
+        assert type(app.screen) is before and not isinstance(app.screen, ConflictsScreen)
+        assert any("adjudicators and leads" in str(n.message) for n in app._notifications)
+
+
+async def test_a_lead_looks_but_only_an_adjudicator_settles(review: Review) -> None:
+    """alice (lead, not adjudicator) sees the conflicts marked view only, without the settling keys;
+    carol (adjudicator) has them."""
+    _conflict(review)
+    for who, may_settle in (("alice", False), ("carol", True)):
+        app = make_app(review, reviewer=who)
+        async with app.run_test(size=SIZE) as pilot:
+            conflicts = await _open_conflicts(pilot, app, who)
+            assert ("view only" in _text(app, "#conflicts-status")) is not may_settle
+            keys = {key for key, b in app.screen.active_bindings.items() if b.enabled}
+            assert ({"i", "e", "n"} <= keys) is may_settle
+            if not may_settle:
+                await pilot.press("i")
+                await settle(pilot)
+                assert screen.list_conflicts(review, "carol", "ta")  # nothing settled
+            assert conflicts.conflicts
 
 
 async def test_full_text_exclusion_needs_a_reason(review: Review) -> None:

@@ -38,6 +38,16 @@ async def test_dashboard_shows_title_and_live_counts(review: Review) -> None:
         assert rows["Records screened"][1] == "2"
 
 
+async def test_an_unknown_reviewer_is_told_at_once(review: Review) -> None:
+    """--reviewer dave (not in review.toml) is named on the dashboard with the reviewers it lists."""
+    for name, expected in (("dave", "reviewer: dave (not in review.toml, which lists alice, bob, carol)"),
+                           ("bob", "reviewer: bob ")):
+        app = make_app(review, reviewer=name)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            assert expected in str(app.screen.query_one("#reviewer", Static).render())
+
+
 async def test_help_lists_keys_and_closes(review: Review) -> None:
     """? opens a help screen listing the keys; escape closes it; q quits."""
     app = make_app(review)

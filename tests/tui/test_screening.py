@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlmodel import col, select
 from textual.pilot import Pilot
 from textual.widgets import Static
 from textual.worker import WorkerCancelled
@@ -16,6 +17,8 @@ from reviewkit.domain.records import Record
 from reviewkit.errors import ReviewkitError
 from reviewkit.services import screen
 from reviewkit.services.project import Review
+from reviewkit.store.db import session_scope
+from reviewkit.store.tables import ScreeningDecisionRow
 from reviewkit.tui.app import ReviewkitApp, make_app
 from reviewkit.tui.modals.choice import ChoiceModal
 from reviewkit.tui.screens.dashboard import DashboardScreen
@@ -113,6 +116,52 @@ async def test_undo_goes_back_to_the_record(review: Review) -> None:
         assert shown(app).card_view.record_id not in (a, b)
         await pilot.press("up")
         assert shown(app).card_view.record_id == b
+
+
+async def test_undoing_a_change_of_mind_restores_the_earlier_decision(review: Review) -> None:
+    """include, back, exclude, then u: the record is included again (not undecided); u again withdraws
+    it; a third u has nothing left to undo."""
+    a, _ = add_records(review, 2)
+    app = make_app(review, reviewer="alice", stage="ta")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("i", "k", "e")
+        await settle(pilot)
+        assert own(review, "alice", a) == "exclude"
+        await pilot.press("u")
+        await settle(pilot)
+        assert shown(app).card_view.record_id == a
+        assert own(review, "alice", a) == "include"
+        assert "you: include" in status_text(app) and "done 1" in status_text(app)
+        await pilot.press("u")
+        await settle(pilot)
+        assert own(review, "alice", a) is None
+        assert "done 0" in status_text(app)
+        await pilot.press("u")
+        await settle(pilot)
+        assert own(review, "alice", a) is None
+    with session_scope(review.engine) as session:
+        rows = session.exec(select(ScreeningDecisionRow).where(ScreeningDecisionRow.record_id == a)
+                            .order_by(col(ScreeningDecisionRow.id))).all()
+        assert [r.decision for r in rows] == ["include", "exclude", "include", "retracted"]  # every step kept
+
+
+async def test_a_decision_after_adjudication_is_refused_and_shown_so(review: Review) -> None:
+    """alice goes back to a record carol has adjudicated: her change is refused with the reason, and
+    the record keeps her decision and the adjudicated outcome."""
+    a, _ = add_records(review, 2)
+    app = make_app(review, reviewer="alice", stage="ta")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("i")
+        await settle(pilot)
+        screen.record_decision(review, "bob", a, "ta", "exclude")
+        screen.resolve_conflict(review, "carol", a, "ta", "include")
+        await pilot.press("k", "e")
+        await settle(pilot)
+        assert any("adjudicated" in str(n.message) for n in app._notifications)
+        assert own(review, "alice", a) == "include"
+        assert screen.record_card(review, "alice", a, "ta").outcome == "included"
 
 
 async def test_note_goes_with_the_next_decision(review: Review) -> None:
@@ -228,6 +277,26 @@ async def test_search_filters_the_queue(review: Review) -> None:
         await pilot.press("ctrl+a", "ctrl+k", "enter")
         await settle(pilot)
         assert shown(app).card_view.record_id == ids[3] and "record 4/4" in status_text(app)
+
+
+async def test_a_finished_queue_says_so_without_offering_a_way_back(review: Review) -> None:
+    """Opening the screen with every record decided says there is nothing left (no "press k"); running
+    out of records in the session offers k to go back."""
+    a, b = add_records(review, 2)
+    screen.record_decision(review, "alice", a, "ta", "include")
+    app = make_app(review, reviewer="alice", stage="ta")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert shown(app).card_view.record_id == b
+        await pilot.press("e")
+        await settle(pilot)
+        assert "No more records in your title/abstract queue. Press k to go back" in card_text(app)
+    screen.record_decision(review, "alice", b, "ta", "exclude")
+    app = make_app(review, reviewer="alice", stage="ta")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        text = card_text(app)
+        assert "Nothing waits for you at title/abstract" in text and "Press k" not in text
 
 
 async def test_refused_decision_is_shown_and_not_marked(review: Review, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -409,6 +478,12 @@ def test_record_queue_walks_searches_and_bounds_its_cache() -> None:
     assert len(queue.cards) <= 3 * LOOKAHEAD and 900 in queue.cards
     queue.index = len(queue.ids) - 1
     assert queue.move(1) and queue.current is None and not queue.move(1)
+    # Past the end of a search, clearing it goes to the first record not yet decided.
+    queue.narrow("z", {2, 3})
+    queue.move(2)
+    assert queue.current is None
+    queue.widen(skip={1, 2, 3})
+    assert queue.current == 4 and queue.filter == ""
 
 
 async def test_prioritised_queue_lifts_relevant_records(tmp_path: Path) -> None:

@@ -87,7 +87,7 @@ async def test_sources_and_runs_listed(review: Review) -> None:
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_sources(pilot, app)
         pubmed = source_row(app, "PubMed")
-        assert pubmed[1] == "search" and "atopic dermatitis" in pubmed[2] and pubmed[4] == "never run"
+        assert pubmed[1] == "planned search" and "atopic dermatitis" in pubmed[2] and pubmed[4] == "never run"
         embase = source_row(app, "Embase")
         assert embase[1:3] == ["import", "test.ris"] and embase[4] == "complete" and embase[8] == "3"
         runs = screen.query_one("#run-list", RunTable)

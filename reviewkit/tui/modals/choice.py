@@ -22,6 +22,12 @@ class Choice:
     text: str | None
 
 
+def short_label(label: str) -> str:
+    """An option's label without its explanation ("retrieved (type its path…)" → "retrieved")
+    or who chose it ("Low risk — alice" → "Low risk"), to name it in a hint."""
+    return label.split(" (", 1)[0].split(" — ", 1)[0]
+
+
 class ChoiceModal(ModalScreen[Choice | None]):
     """Pick one option (arrows or its number, then enter); the text field below goes with it.
 
@@ -31,8 +37,10 @@ class ChoiceModal(ModalScreen[Choice | None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
     DEFAULT_CSS = """
     ChoiceModal { align: center middle; }
-    ChoiceModal > Vertical { width: 72; height: auto; max-height: 90%; border: round $accent; padding: 1 2; background: $surface; }
+    ChoiceModal > Vertical { width: 72; max-width: 100%; height: auto; max-height: 90%; border: round $accent; padding: 1 2; background: $surface; }
     ChoiceModal OptionList { height: auto; max-height: 16; margin-bottom: 1; }
+    /* Full width, so a long title or hint wraps inside the box instead of being cut at its edge. */
+    ChoiceModal Label { width: 100%; }
     ChoiceModal #choice-hint { color: $text-muted; }
     """
 
@@ -84,7 +92,8 @@ class ChoiceModal(ModalScreen[Choice | None]):
         option = self._options[index]
         text = self.query_one("#choice-text", Input).value.strip() or None
         if option in self._required and not text:
-            self.query_one("#choice-hint", Label).update(f"{self._text_label} — needed for '{self._labels[index]}'")
+            self.query_one("#choice-hint", Label).update(f"{self._text_label} — needed for "
+                                                         f"'{short_label(self._labels[index])}'")
             self.query_one("#choice-text", Input).focus()
             self.query_one("#choice-options", OptionList).highlighted = index
             return

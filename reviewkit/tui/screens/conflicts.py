@@ -50,6 +50,16 @@ class ConflictsScreen(Screen[None]):
         self._cards: dict[int, RecordCard] = {}
         #: The record on the card and the stage it was shown at (None: no record on it).
         self._card_shown: tuple[int, str] | None = None
+        roles = next((set(r.roles) for r in review.protocol.reviewers if r.name == actor), set())
+        #: Adjudicators settle conflicts; a lead (or anyone else) only looks, so the settling keys
+        #: are not offered (the service refuses them anyway).
+        self._may_settle = "adjudicator" in roles
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Include, exclude and note are the adjudicator's keys."""
+        if action in ("resolve", "note"):
+            return self._may_settle
+        return True
 
     def compose(self) -> ComposeResult:
         """What is shown: the list of conflicts; the selected one's record beside both sides of it."""
@@ -107,8 +117,10 @@ class ConflictsScreen(Screen[None]):
         self.conflicts = message.conflicts
         self._cards.clear()
         where = STAGES[self.stage]  # type: ignore[index]
-        self.query_one("#conflicts-status", Static).update(
-            f"Conflicts at {where}: {len(self.conflicts)}" if self.conflicts else f"No conflicts at {where}.")
+        status = f"Conflicts at {where}: {len(self.conflicts)}" if self.conflicts else f"No conflicts at {where}."
+        if not self._may_settle:
+            status += " (view only: an adjudicator settles them)"
+        self.query_one("#conflicts-status", Static).update(status)
         table = self.query_one("#conflict-list", DataTable)
         table.display = True
         table.clear()

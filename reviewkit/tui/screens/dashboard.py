@@ -19,24 +19,37 @@ from reviewkit.tui.screens.dedup import DedupScreen
 from reviewkit.tui.screens.rob import RobScreen
 from reviewkit.tui.screens.screening import ScreeningScreen
 from reviewkit.tui.screens.sources import SourcesScreen
+from reviewkit.tui.widgets.fitted_table import FittedTable
 
 #: How often the counts refresh while the dashboard is shown (other reviewers work meanwhile).
 REFRESH_SECONDS = 5.0
+
+#: The keys that open each stage's screen, in the pipeline's order.
+STAGE_BINDINGS: list[Binding] = [
+    Binding("i", "sources", "Sources", show=False),
+    Binding("d", "duplicates", "Duplicates", show=False),
+    Binding("s", "screening('ta')", "Screen titles/abstracts", show=False),
+    Binding("f", "screening('ft')", "Screen full texts", show=False),
+    Binding("c", "conflicts", "Conflicts", show=False),
+    Binding("b", "risk_of_bias", "Risk of bias", show=False),
+    Binding("x", "extraction", "Extraction", show=False),
+    Binding("p", "prisma", "PRISMA flow", show=False),
+]
+
+
+def stage_keys_text() -> str:
+    """The key line: each stage's key and what it opens."""
+    return " · ".join(f"[b]{b.key}[/b] {b.description}" for b in STAGE_BINDINGS)
 
 
 class DashboardScreen(Screen[None]):
     """The review at a glance: identification, dedup, screening and inclusion counts."""
 
+    # The stage keys, in the pipeline's order, are listed by the key line below the stages (it wraps);
+    # in the footer they pushed Help and Quit off any terminal narrower than 170 columns.
     BINDINGS: ClassVar[list[BindingType]] = [
+        *STAGE_BINDINGS,
         Binding("r", "refresh", "Refresh"),
-        Binding("s", "screening('ta')", "Screen titles/abstracts"),
-        Binding("f", "screening('ft')", "Screen full texts"),
-        Binding("c", "conflicts", "Conflicts"),
-        Binding("d", "duplicates", "Duplicates"),
-        Binding("i", "sources", "Sources"),
-        Binding("b", "risk_of_bias", "Risk of bias"),
-        Binding("x", "extraction", "Extraction"),
-        Binding("p", "prisma", "PRISMA flow"),
     ]
 
     class StatusLoaded(Message):
@@ -56,11 +69,20 @@ class DashboardScreen(Screen[None]):
         """Title, who is working, the stage table."""
         yield Header()
         yield Static(self.review.protocol.title, id="review-title")
-        who = f"reviewer: {self.reviewer}" if self.reviewer else "reviewer: (not set; use --reviewer)"
+        names = [r.name for r in self.review.protocol.reviewers]
+        if not self.reviewer:
+            who = "reviewer: (not set; use --reviewer)"
+        elif self.reviewer not in names:
+            # Said here, before any screen refuses them one by one.
+            who = f"reviewer: {self.reviewer} (not in review.toml, which lists {', '.join(names)})"
+        else:
+            who = f"reviewer: {self.reviewer}"
         yield Static(f"{who}    database: {self.review.database}", id="reviewer")
-        table: DataTable[str] = DataTable(id="stages", cursor_type="row", zebra_stripes=True)
+        # Refilled every few seconds: a FittedTable keeps its header and columns as wide as the counts.
+        table = FittedTable(id="stages", cursor_type="row", zebra_stripes=True)
         table.add_columns("Stage", "Count", "Detail")
         yield table
+        yield Static(stage_keys_text(), id="stage-keys")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -83,7 +105,12 @@ class DashboardScreen(Screen[None]):
         self.app.push_screen(ScreeningScreen(self.review, stage, self.reviewer))
 
     def action_conflicts(self) -> None:
-        """Open the adjudicator's conflicts screen."""
+        """Open the adjudicator's conflicts screen (a lead may look; screeners never see it)."""
+        roles = next((set(r.roles) for r in self.review.protocol.reviewers if r.name == self.reviewer), set())
+        if not roles & {"adjudicator", "lead"}:
+            self.notify(f"Conflicts are for adjudicators and leads; {self.reviewer or 'no reviewer'} is neither",
+                        severity="warning")
+            return
         self.app.push_screen(ConflictsScreen(self.review, self.reviewer))
 
     def action_duplicates(self) -> None:

@@ -22,18 +22,24 @@ from reviewkit.services.project import Review
 from reviewkit.tui.extraction_grid import KEY_COLUMNS, GridRow, grid_rows, parse_arm_line
 from reviewkit.tui.modals.choice import Choice, ChoiceModal
 from reviewkit.tui.modals.text_prompt import TextPromptModal
+from reviewkit.tui.widgets.cell_editor import CellEditor
+from reviewkit.tui.widgets.fitted_table import FittedTable, clipped
 
 
 class ExtractionScreen(Screen[None]):
     """One extractor's form for a study: values are checked as typed and stored (enter) through the service."""
 
+    # Escape first cancels a cell edit (only while the cell editor has focus, see check_action), and
+    # leaves the screen otherwise. g, s and r are named in the help and the form's headings rather
+    # than in the footer, which then keeps Help and Quit on an 80-column terminal.
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "add_arm", "Add arm"),
         Binding("c", "convert", "Derive SD"),
-        Binding("p", "prefill", "Registry prefill"),
-        Binding("g", "focus_grid", "Grid"),
-        Binding("s", "focus_studies", "Studies"),
-        Binding("r", "refresh", "Refresh"),
+        Binding("p", "prefill", "Prefill"),
+        Binding("g", "focus_grid", "Grid", show=False),
+        Binding("s", "focus_studies", "Studies", show=False),
+        Binding("r", "refresh", "Refresh", show=False),
+        Binding("escape", "cancel_edit", "Cancel edit"),
         Binding("escape", "back", "Dashboard"),
     ]
 
@@ -42,13 +48,12 @@ class ExtractionScreen(Screen[None]):
     ExtractionScreen #study-list { width: 34; height: 1fr; }
     ExtractionScreen #extraction-form { width: 1fr; height: 1fr; }
     ExtractionScreen .extraction-section { text-style: bold; margin-top: 1; }
-    ExtractionScreen .extraction-field, ExtractionScreen #cell-editor { height: 3; }
+    ExtractionScreen .extraction-field { height: 3; }
     ExtractionScreen .field-name { width: 30; padding: 1 1; }
-    ExtractionScreen .extraction-field Input, ExtractionScreen #cell-input { width: 24; }
+    ExtractionScreen .extraction-field Input { width: 24; }
     ExtractionScreen .field-problem { width: 1fr; color: $error; padding: 1 1; }
     ExtractionScreen #arm-table { height: auto; max-height: 8; }
     ExtractionScreen #grid { height: 16; }
-    ExtractionScreen #cell-label { width: 44; padding: 1 1; }
     ExtractionScreen #prefill-status { color: $accent; }
     """
 
@@ -102,14 +107,20 @@ class ExtractionScreen(Screen[None]):
         #: The grid cell being edited: (row, statistic).
         self.editing: tuple[GridRow, str] | None = None
         self._shown: int | None = None
+        #: What the last change stored (or why it was refused): kept in the status line after the
+        #: form reloads, until the next edit or another study, so a save is seen to have happened.
+        self._note = ""
 
     def compose(self) -> ComposeResult:
         """Status line, the study list, and the form."""
         yield Header()
         yield Static("Loading studies…", id="extraction-status")
         with Horizontal(id="extraction-body"):
-            studies: DataTable[str] = DataTable(id="study-list", cursor_type="row")
-            studies.add_columns("ID", "Study", "NCT")
+            # The NCT id before the title: titles of one programme's trials often differ only at
+            # their end, which a 34-column list cuts off.
+            studies = FittedTable(id="study-list", cursor_type="row", squeeze=["study"])
+            studies.add_columns("ID", "NCT")
+            studies.add_column("Study", key="study")
             yield studies
             with VerticalScroll(id="extraction-form"):
                 yield Label("Study fields", classes="extraction-section")
@@ -119,18 +130,16 @@ class ExtractionScreen(Screen[None]):
                         yield Input(id=f"field-{f.name}", placeholder=f.type)
                         yield Static("", id=f"problem-{f.name}", classes="field-problem")
                 yield Label("Arms (a: add)", classes="extraction-section")
-                arms: DataTable[str] = DataTable(id="arm-table", cursor_type="row")
+                arms = FittedTable(id="arm-table", cursor_type="row")
                 arms.add_columns("Arm", "Intervention", "Dose", "Co-intervention", "N",
                                  *(f.name for f in self.review.protocol.extraction.arm_fields))
                 yield arms
-                yield Label("Outcomes (enter: edit a cell; c: derive SD; ≈ derived)", classes="extraction-section")
-                grid: DataTable[str] = DataTable(id="grid", cursor_type="cell")
+                yield Label("Outcomes (g: go here; enter: edit a cell, esc: cancel; c: derive SD; ≈ derived)",
+                            classes="extraction-section")
+                grid = FittedTable(id="grid", cursor_type="cell")
                 grid.add_columns(*KEY_COLUMNS, *STAT_FIELDS)
                 yield grid
-                with Horizontal(id="cell-editor"):
-                    yield Label("", id="cell-label")
-                    yield Input(id="cell-input", placeholder="select a cell and press enter")
-                    yield Static("", id="cell-problem", classes="field-problem")
+                yield CellEditor(id="cell-editor")
                 yield Static("", id="prefill-status")
         yield Footer()
 
@@ -176,7 +185,7 @@ class ExtractionScreen(Screen[None]):
         table = self.query_one("#study-list", DataTable)
         table.clear()
         for s in self.studies:
-            table.add_row(str(s.id), s.label, s.nct_id or "", key=str(s.id))
+            table.add_row(str(s.id), s.nct_id or "", clipped(s.label), key=str(s.id))
         if not self.studies:
             self._status("No studies yet: add them with `reviewkit extract add-study`.")
             return
@@ -190,15 +199,16 @@ class ExtractionScreen(Screen[None]):
         if form.study.id != self.study_id:
             return
         self.form = form
-        self._status(f"{form.study.label} {form.study.nct_id or ''} — extractor {form.extractor}")
         values = form.study_fields()
         # Reloading after a save keeps the "saved"/problem notes; another study starts clean.
         fresh = form.study.id != self._shown
         self._shown = form.study.id
         if fresh:
+            self._note = ""
             self.prefill = None
             self.query_one("#prefill-status", Static).update("")
             self._load_prefill(form.study.id)
+        self._show_status()
         for f in self.review.protocol.extraction.fields:
             self.query_one(f"#field-{f.name}", Input).value = values.get(f.name) or ""
             if fresh:
@@ -228,8 +238,9 @@ class ExtractionScreen(Screen[None]):
             f"{len(prefill.measures)} measures — p to review and confirm" if prefill else "")
 
     def on_extraction_screen_saved(self, message: Saved) -> None:
-        """Confirm and reload the form."""
-        self._status(message.note)
+        """Confirm (the note stays in the status line after the reload) and reload the form."""
+        self._note = f"✓ {message.note}"
+        self._show_status()
         if message.target.startswith("field-"):
             self.query_one(f"#problem-{message.target.removeprefix('field-')}", Static).update("✓ saved")
         if self.study_id is not None:
@@ -240,7 +251,7 @@ class ExtractionScreen(Screen[None]):
         if message.target.startswith("field-"):
             self.query_one(f"#problem-{message.target.removeprefix('field-')}", Static).update(message.error)
         elif message.target == "cell":
-            self.query_one("#cell-problem", Static).update(message.error)
+            self.query_one(CellEditor).problem(message.error)
         else:
             self._status(message.error)
         self.notify(message.error, severity="error")
@@ -263,12 +274,11 @@ class ExtractionScreen(Screen[None]):
             self.notify(f"{field} is not a statistic of a {row.outcome_type} outcome", severity="warning")
             return
         self.editing = (row, field)
-        self.query_one("#cell-label", Label).update(f"{row.arm} · {row.outcome} · {row.timepoint} · {field}")
+        self._note = ""  # a new edit: the last save's note has been seen
+        self._show_status()
         current = self.form.stats(row.arm, row.outcome, row.timepoint) if self.form else {}
-        editor = self.query_one("#cell-input", Input)
-        editor.value = current.get(field) or ""
-        self.query_one("#cell-problem", Static).update("")
-        editor.focus()
+        self.query_one(CellEditor).open(f"{row.arm} · {row.outcome} · {row.timepoint} · {field}",
+                                        current.get(field) or "")
 
     @on(Input.Changed)
     def _check(self, event: Input.Changed) -> None:
@@ -381,9 +391,34 @@ class ExtractionScreen(Screen[None]):
         """Reload the studies and the form."""
         self._load_studies()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Escape cancels a cell edit while the cell editor has focus, and leaves the screen otherwise
+        (a disabled binding passes the key on to the next binding for it)."""
+        if action == "cancel_edit":
+            return self._editing_cell()
+        if action == "back":
+            return not self._editing_cell()
+        return True
+
+    def action_cancel_edit(self) -> None:
+        """Drop what was typed in the cell editor and go back to the cell in the grid."""
+        self.editing = None
+        self.query_one(CellEditor).close()
+        self.query_one("#grid", DataTable).focus()
+
     def action_back(self) -> None:
         """Back to the dashboard."""
         self.dismiss(None)
+
+    def _editing_cell(self) -> bool:
+        # Textual refreshes the footer on every focus change, so its escape follows this too.
+        return self.editing is not None and self.query_one(CellEditor).input.has_focus
+
+    def _show_status(self) -> None:
+        """The study shown and who extracts it, then the last change's note."""
+        form = self.form
+        head = f"{form.study.label} {form.study.nct_id or ''} — extractor {form.extractor}" if form else ""
+        self._status(f"{head} · {self._note}" if head and self._note else head or self._note)
 
     def _status(self, text: str) -> None:
         self.query_one("#extraction-status", Static).update(text)

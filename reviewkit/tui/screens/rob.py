@@ -20,6 +20,7 @@ from reviewkit.services.project import Review
 from reviewkit.tui.modals.choice import Choice, ChoiceModal
 from reviewkit.tui.modals.text_prompt import TextPromptModal
 from reviewkit.tui.screens.rob_consensus import RobConsensusScreen
+from reviewkit.tui.widgets.fitted_table import FittedTable, clipped
 from reviewkit.tui.widgets.rob_judgements import (
     ROB1_KEYS,
     ROB2_KEYS,
@@ -73,11 +74,13 @@ class RobScreen(Screen[None]):
     """The reviewer's RoB assessments: a study list, then the form of one study and outcome."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        *(Binding(k, f"answer('{v}')", v, show=True) for k, v in ROB2_KEYS.items()),
-        *(Binding(k, f"answer('{v}')", v.capitalize()) for k, v in ROB1_KEYS.items()),
+        # The answer keys and X are listed in the key line above the footer; shown in the footer too
+        # they pushed Help and Quit off an 80-column terminal.
+        *(Binding(k, f"answer('{v}')", v, show=False) for k, v in ROB2_KEYS.items()),
+        *(Binding(k, f"answer('{v}')", v.capitalize(), show=False) for k, v in ROB1_KEYS.items()),
         Binding("s", "support", "Support"),
         Binding("x", "override('domain')", "Override"),
-        Binding("X", "override('overall')", "Override overall", key_display="X"),
+        Binding("X", "override('overall')", "Override overall", key_display="X", show=False),
         Binding("f", "finish", "Finish"),
         Binding("c", "consensus", "Consensus"),
         Binding("j", "cursor(1)", "Next", show=False),
@@ -87,7 +90,9 @@ class RobScreen(Screen[None]):
     DEFAULT_CSS = """
     RobScreen #rob-status { padding: 0 2; height: auto; background: $boost; }
     RobScreen #rob-studies { margin: 1 2; height: 1fr; }
-    RobScreen #rob-questions { margin: 0 1; height: 1fr; }
+    /* The questions keep a few rows on a 24-line terminal; the judgements scroll within their share. */
+    RobScreen #rob-questions { margin: 0 1; height: 1fr; min-height: 6; }
+    RobScreen #rob-judgements { max-height: 50%; overflow-y: auto; }
     RobScreen #rob-keys { padding: 0 2; height: auto; color: $text-muted; }
     RobScreen #rob-question { padding: 0 2; height: auto; }
     """
@@ -107,11 +112,16 @@ class RobScreen(Screen[None]):
         """Status line, the study list or the form (questions and judgements), the keys."""
         yield Header()
         yield Static("Loading…", id="rob-status")
-        studies: DataTable[str] = DataTable(id="rob-studies", cursor_type="row", zebra_stripes=True)
-        studies.add_columns("Study", "Outcome", "State")
+        # Long study titles and question texts give way, so the columns after them stay on screen.
+        studies = FittedTable(id="rob-studies", cursor_type="row", zebra_stripes=True, squeeze=["study"])
+        studies.add_column("Study", key="study")
+        studies.add_columns("Outcome", "State")
         yield studies
-        questions: DataTable[str] = DataTable(id="rob-questions", cursor_type="row", zebra_stripes=True)
-        questions.add_columns("Q", "Answer", "Question", "Support")
+        questions = FittedTable(id="rob-questions", cursor_type="row", zebra_stripes=True,
+                                squeeze=["question", "support"])
+        questions.add_columns("Q", "Answer")
+        questions.add_column("Question", key="question")
+        questions.add_column("Support", key="support")
         yield questions
         yield Static("", id="rob-question")
         yield RobJudgements(id="rob-judgements")
@@ -173,9 +183,9 @@ class RobScreen(Screen[None]):
         table.clear()
         for task in message.tasks:
             for mine in task.mine:
-                table.add_row(task.label, mine.outcome or "(no outcome)", "finished" if mine.finished else "open",
-                              key=f"a:{task.study_id}:{mine.outcome}")
-            table.add_row(task.label, "+ new outcome…", "", key=f"s:{task.study_id}")
+                table.add_row(clipped(task.label), mine.outcome or "(no outcome)",
+                              "finished" if mine.finished else "open", key=f"a:{task.study_id}:{mine.outcome}")
+            table.add_row(clipped(task.label), "+ new outcome…", "", key=f"s:{task.study_id}")
         if self.view is None:
             self._status(f"{len(message.tasks)} studies · enter opens one" if message.tasks
                          else "No studies yet: studies come from the dedup/studies stage.")
@@ -370,8 +380,8 @@ class RobScreen(Screen[None]):
         table = self.query_one("#rob-questions", DataTable)
         keep = self._current() if table.row_count else None
         table.clear()
-        for key, *cells in question_rows(view):
-            table.add_row(*cells, key=key)
+        for key, qid, answer, text, support in question_rows(view):
+            table.add_row(qid, answer, clipped(text), clipped(support), key=key)
         ids = [q.id for q in view.questions]
         target = keep
         if answered in ids:

@@ -16,6 +16,7 @@ from reviewkit.services.project import Review
 from reviewkit.tui import messages as msg
 from reviewkit.tui.modals.choice import Choice, ChoiceModal
 from reviewkit.tui.modals.text_prompt import TextPromptModal
+from reviewkit.tui.widgets.fitted_table import FittedTable
 from reviewkit.tui.widgets.rob_judgements import LABELS, ROB1_KEYS, ROB2_KEYS, RobJudgements
 
 KEYS_HELP = ("[b]enter[/b] settle the highlighted item · [b]w[/b] co-signer (an assessor records it with the "
@@ -65,7 +66,8 @@ class RobConsensusScreen(Screen[None]):
         """Status line, the disagreements, the consensus judgements once saved, the keys."""
         yield Header()
         yield Static("Loading the disagreements…", id="consensus-status")
-        yield DataTable(id="consensus-items", cursor_type="row", zebra_stripes=True)
+        # Refilled after each settled item: a FittedTable keeps its columns as wide as the answers.
+        yield FittedTable(id="consensus-items", cursor_type="row", zebra_stripes=True)
         yield RobJudgements(id="consensus-judgements")
         yield Static(KEYS_HELP, id="consensus-keys")
         yield Footer()

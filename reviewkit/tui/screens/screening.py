@@ -207,9 +207,9 @@ class ScreeningScreen(Screen[None]):
                 state = screening.record_decision(self.review, self.reviewer, write.record_id, self.stage,
                                                   write.decision, reason=write.reason, note=write.note)
         except Exception as exc:  # noqa: BLE001 - whatever went wrong, the user must see it was not saved
-            self.post_message(msg.DecisionFailed(write.record_id, write.decision, str(exc)))
+            self.post_message(msg.DecisionFailed(write.record_id, write.decision, str(exc), undo=write.undo))
         else:
-            self.post_message(msg.DecisionRecorded(write.record_id, write.decision, state))
+            self.post_message(msg.DecisionRecorded(write.record_id, write.decision, state, undo=write.undo))
 
     # -- message handlers ----------------------------------------------------------------------------
 
@@ -260,8 +260,8 @@ class ScreeningScreen(Screen[None]):
 
     def on_decision_failed(self, message: msg.DecisionFailed) -> None:
         """Say so; the record goes back to undecided (or to what the database holds)."""
-        self.decisions.failed(message.record_id, message.decision)
-        what = "Undo" if message.decision is None else f"Decision '{message.decision}'"
+        self.decisions.failed(message.record_id, message.decision, undo=message.undo)
+        what = "Undo" if message.undo or message.decision is None else f"Decision '{message.decision}'"
         self.notify(f"{what} on record {message.record_id} was not saved: {message.error}", severity="error")
         self._refresh_card(message.record_id)
 
@@ -300,9 +300,19 @@ class ScreeningScreen(Screen[None]):
         view = self.card_view
         if rid is None:
             if self.queue.loaded:
-                done = "matching the search " if self.queue.filter else ""
-                view.show_message(f"No more records {done}in your {STAGES[self.stage]} queue. "  # type: ignore[index]
-                                  "Press k to go back, escape for the dashboard.")
+                where = STAGES[self.stage]  # type: ignore[index]
+                if self.queue.ids and self.queue.filter:
+                    view.show_message(f"No more records matching the search in your {where} queue. Press / "
+                                      "and an empty search for the whole queue, k to go back, escape for "
+                                      "the dashboard.")
+                elif self.queue.ids:
+                    view.show_message(f"No more records in your {where} queue. Press k to go back, escape "
+                                      "for the dashboard.")
+                else:
+                    # Opened with nothing waiting: there is nothing behind to go back to either.
+                    view.show_message(f"Nothing waits for you at {where}: every record up for it has your "
+                                      "decision. Press escape for the dashboard (reviewkit decisions export "
+                                      "lists your decisions).")
         elif rid in self.queue.cards:
             view.show(self.queue.cards[rid], self._include, self._exclude, stage=self.stage)
             if not self._counted:
@@ -371,7 +381,10 @@ class ScreeningScreen(Screen[None]):
         self._commit(rid, decision, None, self.decisions.notes.pop(rid, None))
 
     def _commit(self, rid: int, decision: str, reason: str | None, note: str | None) -> None:
-        self.decisions.made(rid, decision)
+        card = self.queue.cards.get(rid)
+        own = card.own if card is not None else None
+        self.decisions.made(rid, decision, reason, note,
+                            before=(own.decision, own.reason, own.note) if own is not None else None)
         if rid == self.queue.current:
             self.queue.move(1)
             self._show_current()
@@ -381,13 +394,16 @@ class ScreeningScreen(Screen[None]):
         self.app.call_after_refresh(self._writes.put, self.app, Write(rid, decision, reason, note))
 
     def action_undo(self) -> None:
-        """Withdraw my last decision made here and go back to that record."""
-        rid = self.decisions.undoing()
-        if rid is None:
+        """Take back my last decision made here (back to the one it replaced, or to undecided) and go
+        back to that record."""
+        undone = self.decisions.undoing()
+        if undone is None:
             self.notify("Nothing to undo: no decision made in this session", severity="warning")
             return
+        rid, before = undone
+        write = Write(rid, None, None, None, undo=True) if before is None else Write(rid, *before, undo=True)
         # Through the same deferral as decisions, so an undo never overtakes the decision it undoes.
-        self.app.call_after_refresh(self._writes.put, self.app, Write(rid, None, None, None))
+        self.app.call_after_refresh(self._writes.put, self.app, write)
         self.queue.go_to(rid)
         self._show_current()
 
@@ -429,7 +445,7 @@ class ScreeningScreen(Screen[None]):
             if text.strip():
                 self._search(text.strip())
                 return
-            self.queue.widen()
+            self.queue.widen(skip=set(self.decisions.mine))
             self._show_current()
 
         self.app.push_screen(TextPromptModal("Search titles and abstracts (empty: show the whole queue)",

@@ -42,28 +42,36 @@ def question_rows(view: AssessmentView) -> list[tuple[str, str, str, str, str]]:
     return [(q.id, q.id, q.answer or "·", q.text, q.support or "") for q in view.questions]
 
 
-def _line(table: Table, d: DomainView, name: str) -> None:
+#: Below this width the panel leaves out the domains' names (D1…D5 stay), so on an 80×24 terminal it
+#: takes one line per domain and leaves the question table room.
+NAMES_FROM_WIDTH = 100
+
+
+def _line(table: Table, d: DomainView, name: str | None) -> None:
     verdict = judgement_text(d.final)
     if d.overridden:
         verdict.append(f"  overridden (proposed {LABELS.get(d.proposed or '', ('incomplete', ''))[0]}): "
                        f"{d.justification}", style="italic")
     elif d.final is None and d.unanswered:
         verdict.append(f"  waiting for {', '.join(d.unanswered)}", style="dim")
-    table.add_row(d.key, name, verdict)
+    table.add_row(d.key, *([] if name is None else [name]), verdict)
 
 
-def judgements_table(view: AssessmentView) -> Table:
-    """Each domain's judgement (proposed, or overridden with its reason) and the overall, as they stand."""
+def judgements_table(view: AssessmentView, *, names: bool = True) -> Table:
+    """Each domain's judgement (proposed, or overridden with its reason) and the overall, as they stand;
+    `names` adds each domain's name beside its key."""
     table = Table(title="Judgements", title_justify="left", expand=True, show_header=False, box=None)
     table.add_column("", width=8, no_wrap=True)
-    table.add_column("", ratio=2)
+    if names:
+        table.add_column("", ratio=2)
     table.add_column("", ratio=3)
     for d in view.domains:
-        _line(table, d, d.name)
-    _line(table, view.overall, view.overall.name)
+        _line(table, d, d.name if names else None)
+    _line(table, view.overall, view.overall.name if names else None)
     if view.escalation_required:
-        table.add_row("", "", Text("Some concerns in several domains: press X to escalate to High if they "
-                                   "substantially lower confidence", style="yellow"))
+        table.add_row("", *([""] if names else []), Text(
+            "Some concerns in several domains: press X to escalate to High if they substantially lower "
+            "confidence", style="yellow"))
     return table
 
 
@@ -74,6 +82,20 @@ class RobJudgements(Static):
     RobJudgements { height: auto; padding: 0 1; border: round $primary; }
     """
 
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self._view: AssessmentView | None = None
+
     def show(self, view: AssessmentView) -> None:
         """Render the view's judgements."""
-        self.update(judgements_table(view))
+        self._view = view
+        self._draw()
+
+    def on_resize(self) -> None:
+        """Names in or out as the width now allows."""
+        self._draw()
+
+    def _draw(self) -> None:
+        if self._view is not None:
+            # Before the first layout the width is 0: draw in full, the resize that follows decides.
+            self.update(judgements_table(self._view, names=not 0 < self.size.width < NAMES_FROM_WIDTH))

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from rich.text import Text
-from textual.widgets import DataTable
 
 from reviewkit.services.runs import RunView, SourceView
+from reviewkit.tui.widgets.fitted_table import FittedTable
 
 #: Queries and file names are cut to this many characters in a cell (the full text is in review.toml).
 WIDE = 36
@@ -35,8 +34,11 @@ def _count(value: int | None) -> str:
     return "" if value is None else str(value)
 
 
-class SourceTable(DataTable[Any]):
-    """One row per source: what it searches or imports, its last run, the records it identified."""
+class SourceTable(FittedTable):
+    """One row per source: what it searches or imports, its last run, the records it identified.
+
+    Refilled as runs progress, so a FittedTable: its columns keep fitting the new counts and statuses.
+    """
 
     def on_mount(self) -> None:
         """Set the columns."""
@@ -51,7 +53,8 @@ class SourceTable(DataTable[Any]):
         self.clear()
         for s in sources:
             last = s.last
-            what = s.query or (last.what if last else "")
+            # The latest run's file when it was an import; the protocol's query otherwise.
+            what = last.what if last and last.kind == "import" else s.query or (last.what if last else "")
             self.add_row(
                 s.name, s.kind, cut(what), when(last.started_at if last else None),
                 status_text(last.status if last else None),
@@ -62,7 +65,7 @@ class SourceTable(DataTable[Any]):
             self.move_cursor(row=min(row, self.row_count - 1))
 
 
-class RunTable(DataTable[Any]):
+class RunTable(FittedTable):
     """Every import and search run, newest first, with its counts and any error."""
 
     def on_mount(self) -> None:

@@ -1,0 +1,102 @@
+"""Provides FittedTable: a DataTable whose columns keep fitting their content, long ones squeezed to its width."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from rich.text import Text
+from textual import events
+from textual.geometry import Size
+from textual.widgets import DataTable
+from textual.widgets.data_table import Column, RowKey
+
+#: A squeezed column never gets narrower than this (a few words stay readable).
+MIN_SQUEEZED = 10
+
+
+def clipped(text: str) -> Text:
+    """A cell that ends in "…" when its column is squeezed (and is never read as markup)."""
+    return Text(text, overflow="ellipsis", no_wrap=True, end="")
+
+
+def share_widths(natural: Sequence[int], room: int, minimum: int = MIN_SQUEEZED) -> list[int]:
+    """Widths for columns sharing `room` cells: a column narrower than its fair share keeps its width,
+    the others split what is left evenly; none goes below `minimum` (the table then scrolls)."""
+    widths = [0] * len(natural)
+    left, count = room, len(natural)
+    for i in sorted(range(len(natural)), key=lambda i: natural[i]):
+        widths[i] = max(minimum, min(natural[i], left // count))
+        left -= widths[i]
+        count -= 1
+    return widths
+
+
+class FittedTable(DataTable[Any]):
+    """A DataTable whose columns fit their content after rows are replaced or cells change.
+
+    Textual 8 measures new cells when idle but keeps the rows it already rendered at the old widths
+    (its render caches are keyed on an update counter the measuring does not bump): a table refilled
+    while shown kept header-wide columns ("D1 (  Low r  Hig") until the terminal was resized. Columns
+    named in `squeeze` (long titles, question texts) share whatever width the others leave, so the
+    short columns after them stay on screen; give their cells as `clipped(...)` to end cut text in "…".
+    """
+
+    DEFAULT_CSS = """
+    FittedTable.-squeeze { width: 1fr; }
+    """
+
+    def __init__(self, *, squeeze: Iterable[str] = (), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._squeeze = set(squeeze)
+        # A squeezing table takes its container's width (an auto-width table would size itself to
+        # the squeezed columns and never widen them again).
+        self.set_class(bool(self._squeeze), "-squeeze")
+
+    def clear(self, columns: bool = False) -> FittedTable:
+        """Clear the rows; the columns' widths then follow the new rows (narrower ones too)."""
+        super().clear(columns)
+        for column in self.columns.values():
+            column.content_width = column.label.cell_len
+        return self
+
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        # Overrides DataTable's idle-time measuring (private in Textual 8; see the class docstring):
+        # drop the rows rendered before the widths were known, then squeeze to the table's width.
+        self._update_count += 1
+        super()._update_dimensions(new_rows)
+        self._refit()
+
+    def _on_resize(self, _: events.Resize) -> None:
+        # Runs before DataTable's own resize handler, which then drops the rendered rows.
+        self._refit()
+
+    def _refit(self) -> None:
+        if self._fit_squeezed():
+            widths = sum(column.get_render_width(self) for column in self.columns.values())
+            self.virtual_size = Size(widths + self._row_label_column_width, self.virtual_size.height)
+            self._update_count += 1
+        self.refresh()
+
+    def _fit_squeezed(self) -> bool:
+        """Set the squeezed columns' widths to share the room left; True when any changed."""
+        squeezed = [c for c in self.ordered_columns if c.key.value in self._squeeze]
+        if not squeezed or self.content_region.width <= 0:
+            return False
+        available = self.content_region.width
+        if self.virtual_size.height > self.content_region.height:
+            available -= self.scrollbar_size_vertical  # the rows will scroll: leave room for the bar
+        fixed = sum(c.get_render_width(self) for c in self.ordered_columns if c not in squeezed)
+        room = available - fixed - self._row_label_column_width - 2 * self.cell_padding * len(squeezed)
+        widths = share_widths([c.content_width for c in squeezed], room)
+        return any([_set_width(column, width) for column, width in zip(squeezed, widths, strict=True)])
+
+
+def _set_width(column: Column, width: int) -> bool:
+    """Fit the column to its content when `width` holds it, else fix it at `width`; True when it changed."""
+    auto = width >= column.content_width
+    changed = column.auto_width != auto or (not auto and column.width != width)
+    column.auto_width = auto
+    if not auto:
+        column.width = width
+    return changed
