@@ -9,6 +9,7 @@ from reviewkit.tui.app import make_app
 from reviewkit.tui.screens.dashboard import DashboardScreen
 from reviewkit.tui.screens.help import HelpScreen
 from tests.factories import add_records
+from tests.tui.rendered import footer_line, line_with, screen_lines
 
 
 def _cells(table: DataTable[str]) -> dict[str, list[str]]:
@@ -88,3 +89,25 @@ async def test_prisma_screen_shows_the_flow(review: Review) -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, DashboardScreen)
+
+
+async def test_every_key_shows_on_80_columns_and_the_table_header_lines_up(review: Review) -> None:
+    """On 80×24 the footer keeps Help and Quit and the key line names every stage's key; at 160 columns
+    the stage table's header stands above its columns."""
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "? Help" in footer_line(app) and "q Quit" in footer_line(app)
+        keys = " ".join(screen_lines(app)[:-1])
+        for key, what in [("i", "Sources"), ("d", "Duplicates"), ("s", "Screen titles/abstracts"),
+                          ("f", "Screen full texts"), ("c", "Conflicts"), ("b", "Risk of bias"),
+                          ("x", "Extraction"), ("p", "PRISMA flow")]:
+            assert f"{key} {what}" in keys
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=(160, 24)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "? Help" in footer_line(app) and "q Quit" in footer_line(app)
+        header, row = line_with(app, "Stage"), line_with(app, "Identified")
+        assert header.index("Count") == row.index(" 0 ") + 1 and header.index("Detail") == row.index("none yet")

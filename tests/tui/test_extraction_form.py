@@ -13,9 +13,11 @@ from reviewkit.sources.ctgov import parse_study
 from reviewkit.tui.app import make_app
 from reviewkit.tui.extraction_grid import KEY_COLUMNS
 from reviewkit.tui.modals.choice import ChoiceModal
+from reviewkit.tui.screens.dashboard import DashboardScreen
 from reviewkit.tui.screens.extraction import ExtractionScreen
 from tests.conftest import FIXTURES
 from tests.factories import add_records
+from tests.tui.rendered import footer_line, line_with, screen_lines
 
 
 def _study(review: Review) -> int:
@@ -110,3 +112,53 @@ async def test_registry_proposals_are_shown_and_confirmed(review: Review) -> Non
         stats = extract.study_form(review, "bob", sid).stats("Dupilumab 300 mg qw", "iga_0_1", "week 16")
         assert stats == {"events": "43", "total": "97"}
         assert all(v.origin == "ctgov" for v in extract.study_form(review, "bob", sid).values)
+
+
+async def test_escape_cancels_the_cell_edit_and_a_save_stays_confirmed(review: Review) -> None:
+    """Escape in the cell editor drops the edit and stays (footer: Cancel edit); a stored value's note
+    stays in the status line after the form reloads; escape outside the editor leaves the screen."""
+    sid = _study(review)
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _settle(app, pilot)
+        await pilot.press("x")
+        await _settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, ExtractionScreen)
+        grid = screen.query_one("#grid", DataTable)
+        assert "esc Dashboard" in footer_line(app)
+        await pilot.press("g", "right", "right", "right", "enter", *"abc")  # Placebo · iga_0_1 · events
+        await pilot.pause()
+        assert screen.query_one("#cell-input", Input).has_focus
+        assert "esc Cancel edit" in footer_line(app) and "Dashboard" not in footer_line(app)
+        await pilot.press("escape")
+        await _settle(app, pilot)
+        assert app.screen is screen  # the tester was back on the dashboard, the edit lost
+        assert grid.has_focus and grid.cursor_coordinate == Coordinate(0, len(KEY_COLUMNS))
+        assert screen.query_one("#cell-input", Input).value == "" and _text(screen, "#cell-problem") == ""
+        assert "esc Dashboard" in footer_line(app)
+        assert extract.study_form(review, "alice", sid).stats("Placebo", "iga_0_1", "week 16") == {}
+
+        await pilot.press("enter", *"43", "enter")
+        await _settle(app, pilot)
+        assert extract.study_form(review, "alice", sid).stats("Placebo", "iga_0_1", "week 16") == {"events": "43"}
+        status = _text(screen, "#extraction-status")
+        assert "Dupilumab trial" in status and "Placebo iga_0_1 events saved" in status  # not overwritten
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, DashboardScreen)
+
+
+async def test_study_list_shows_each_nct_id_in_its_34_columns(review: Review) -> None:
+    """Six trials whose titles differ only at the end: each row shows its NCT id, the title clipped."""
+    title = "Baricitinib in adults with moderate to severe atopic dermatitis: phase 3 trial"
+    for i in range(6):
+        extract.create_study(review, "alice", f"{title} {i}", nct_id=f"NCT0300000{i}")
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.push_screen(ExtractionScreen(review, "alice"))
+        await _settle(app, pilot)
+        assert line_with(app, " ID ").split()[:3] == ["ID", "NCT", "Study"]
+        for i in range(6):
+            rows = [line[:34] for line in screen_lines(app) if line.split()[1:2] == [f"NCT0300000{i}"]]
+            assert len(rows) == 1 and rows[0].split()[2] == "Baricitinib" and rows[0].rstrip().endswith("…")

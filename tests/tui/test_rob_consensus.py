@@ -15,6 +15,7 @@ from reviewkit.services.project import Review
 from reviewkit.tui.app import ReviewkitApp, make_app
 from reviewkit.tui.screens.rob import RobScreen
 from reviewkit.tui.screens.rob_consensus import RobConsensusScreen
+from tests.tui.rendered import line_with, narrow_columns
 from tests.tui.test_rob_form import add_study, rob2_review, settle
 
 __all__ = ["rob2_review"]  # the fixture, shared with the form's tests
@@ -130,3 +131,24 @@ async def test_refusals_show_the_services_message(rob2_review: Review) -> None:
     stored = consensus(rob2_review)
     assert stored.answers["1.2"] == "N" and stored.domain("D1").final == "high"
     assert unfinished.id != stored.id
+
+
+async def test_settling_keeps_the_columns_as_wide_as_the_answers(rob2_review: Review) -> None:
+    """After an item is settled the table is refilled: its columns still show every answer in full."""
+    sid = add_study(rob2_review)
+    assess_all(rob2_review, "alice", sid, "Y")
+    assess_all(rob2_review, "bob", sid, "N")
+    app = make_app(rob2_review, reviewer="alice")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_consensus(pilot, app, rob2_review, "alice", sid)
+        await pilot.press("enter")  # 1.2
+        await pilot.pause()
+        await pilot.press("2")  # PY
+        await settle(pilot, app)
+        assert app.screen is screen and items(screen)[0][-1] == "PY"
+        assert narrow_columns(screen.query_one("#consensus-items", DataTable)) == []
+        # As drawn (the tester saw "D1 (  Low r  Hig  (from the"):
+        assert line_with(app, "D1 (judgement)").split() == ["D1", "(judgement)", "Low", "risk", "High", "risk",
+                                                            "(from", "the", "answers)"]
+        assert line_with(app, "overall (judgement)").split()[2:4] == ["Some", "concerns"]
+        assert line_with(app, "Item").split() == ["Item", "alice", "bob", "Consensus"]

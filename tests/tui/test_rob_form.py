@@ -17,6 +17,7 @@ from reviewkit.store import rob as rob_store
 from reviewkit.store.db import session_scope
 from reviewkit.tui.app import ReviewkitApp, make_app
 from reviewkit.tui.screens.rob import RobScreen
+from tests.tui.rendered import footer_line, line_with, screen_lines
 
 
 @pytest.fixture
@@ -143,3 +144,49 @@ async def test_rob1_form_and_dashboard_key(review: Review) -> None:
         await answer(pilot, app, "l", "l", "h", "l", "u", "l", "l")
         assert screen.view.overall.final == "high"
         assert "High risk" in panel(screen)
+
+
+async def test_support_text_shows_in_full(rob2_review: Review) -> None:
+    """s then a support text: the Support column widens to show all of it (not "quote p")."""
+    sid = add_study(rob2_review)
+    app = make_app(rob2_review, reviewer="alice")
+    async with app.run_test(size=(160, 50)) as pilot:
+        app.push_screen(RobScreen(rob2_review, "alice", study_id=sid, outcome="IGA"))
+        await settle(pilot, app)
+        screen = app.screen
+        assert isinstance(screen, RobScreen)
+        await answer(pilot, app, "y", "k")  # 1.1 Y, back to it
+        await pilot.press("s")
+        await pilot.pause()
+        await pilot.press(*"quote p.4 open label", "enter")
+        await settle(pilot, app)
+        assert screen.view is not None and screen.view.supports["1.1"] == "quote p.4 open label"
+        assert line_with(app, "1.1 ").rstrip().endswith("quote p.4 open label")
+
+
+LONG_TITLE = "Baricitinib in adults with moderate to severe atopic dermatitis: a randomised phase 3 trial"
+
+
+async def test_study_list_and_form_fit_80_by_24(rob2_review: Review) -> None:
+    """On 80×24: long titles give way to the Outcome and State columns; the form keeps rows of questions
+    and the whole judgement panel; the footer still shows Help and Quit."""
+    sid = add_study(rob2_review, LONG_TITLE)
+    app = make_app(rob2_review, reviewer="alice")
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.push_screen(RobScreen(rob2_review, "alice"))
+        await settle(pilot, app)
+        assert line_with(app, "Study").split() == ["Study", "Outcome", "State"]
+        row = line_with(app, "Baricitinib")
+        assert "…" in row and row.rstrip().endswith("+ new outcome…")
+        assert "Help" in footer_line(app) and "Quit" in footer_line(app)
+        app.push_screen(RobScreen(rob2_review, "alice", study_id=sid, outcome="IGA"))
+        await settle(pilot, app)
+        screen = app.screen
+        assert isinstance(screen, RobScreen)
+        shown = screen_lines(app)
+        question_rows = [line for line in shown if line.split()[:2] in (["1.1", "·"], ["1.2", "·"], ["1.3", "·"],
+                                                                         ["2.1", "·"])]
+        assert len(question_rows) == 4  # the tester saw none: the judgements filled the screen
+        assert line_with(app, "Support").split()[:3] == ["Q", "Answer", "Question"]
+        assert any("overall" in line and "not yet judged" in line for line in shown)
+        assert "Help" in footer_line(app) and "Quit" in footer_line(app)

@@ -21,6 +21,7 @@ from reviewkit.services.screen import Conflict, RecordCard
 from reviewkit.tui import messages as msg
 from reviewkit.tui.modals.choice import Choice, ChoiceModal
 from reviewkit.tui.modals.text_prompt import TextPromptModal
+from reviewkit.tui.widgets.fitted_table import FittedTable
 from reviewkit.tui.widgets.record_card import RecordCardView
 
 
@@ -65,7 +66,7 @@ class ConflictsScreen(Screen[None]):
         """What is shown: the list of conflicts; the selected one's record beside both sides of it."""
         yield Header()
         yield Static("Loading conflicts…", id="conflicts-status")
-        table: DataTable[str] = DataTable(id="conflict-list", cursor_type="row", zebra_stripes=True)
+        table = FittedTable(id="conflict-list", cursor_type="row", zebra_stripes=True)
         table.add_columns("Record", "Title", "Decisions")
         yield table
         with Horizontal(id="conflict-body"):

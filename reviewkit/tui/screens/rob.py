@@ -90,7 +90,8 @@ class RobScreen(Screen[None]):
     DEFAULT_CSS = """
     RobScreen #rob-status { padding: 0 2; height: auto; background: $boost; }
     RobScreen #rob-studies { margin: 1 2; height: 1fr; }
-    /* The questions keep a few rows on a 24-line terminal; the judgements scroll within their share. */
+    /* On a 24-line terminal the questions keep a few rows and the judgements at most half the height
+       (below 100 columns they leave out the domains' names, so every domain and the overall fit). */
     RobScreen #rob-questions { margin: 0 1; height: 1fr; min-height: 6; }
     RobScreen #rob-judgements { max-height: 50%; overflow-y: auto; }
     RobScreen #rob-keys { padding: 0 2; height: auto; color: $text-muted; }

@@ -43,15 +43,17 @@ SCREENING_BINDINGS: list[BindingType] = [
     Binding("m", "decide('maybe')", "Maybe", id="maybe"),
     Binding("u", "undo", "Undo", id="undo"),
     Binding("n", "note", "Note", id="note"),
-    Binding("j,down", "next", "Next", id="next"),
-    Binding("k,up", "previous", "Previous", id="previous"),
-    Binding("slash", "search", "Search", key_display="/", id="search"),
-    Binding("t", "toggle_criteria", "Criteria", id="criteria"),
-    Binding("o", "open_full_text", "Open full text", id="open_full_text"),
-    Binding("f", "full_text_status", "Full-text status", id="full_text_status"),
+    # Moving, searching, the criteria and leaving are left out of the footer (? lists every key):
+    # with them it was cut at 80 columns before Help and Quit.
+    Binding("j,down", "next", "Next", id="next", show=False),
+    Binding("k,up", "previous", "Previous", id="previous", show=False),
+    Binding("slash", "search", "Search", key_display="/", id="search", show=False),
+    Binding("t", "toggle_criteria", "Criteria", id="criteria", show=False),
+    Binding("o", "open_full_text", "Open", id="open_full_text"),
+    Binding("f", "full_text_status", "Full text", id="full_text_status"),
     Binding("pagedown", "scroll_card(1)", "Scroll down", show=False),
     Binding("pageup", "scroll_card(-1)", "Scroll up", show=False),
-    Binding("escape", "back", "Dashboard", id="back"),
+    Binding("escape", "back", "Dashboard", id="back", show=False),
 ]
 
 
@@ -116,7 +118,7 @@ class ScreeningScreen(Screen[None]):
             with VerticalScroll(id="card-scroll", can_focus=False):
                 yield RecordCardView(id="record-card")
             yield CriteriaPanel(self.review.protocol.eligibility, id="criteria")
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     @property
     def card_view(self) -> RecordCardView:

@@ -22,11 +22,11 @@ def clipped(text: str) -> Text:
 
 def share_widths(natural: Sequence[int], room: int, minimum: int = MIN_SQUEEZED) -> list[int]:
     """Widths for columns sharing `room` cells: a column narrower than its fair share keeps its width,
-    the others split what is left evenly; none goes below `minimum` (the table then scrolls)."""
+    the others split what is left evenly, none below `minimum` (the table then scrolls)."""
     widths = [0] * len(natural)
     left, count = room, len(natural)
     for i in sorted(range(len(natural)), key=lambda i: natural[i]):
-        widths[i] = max(minimum, min(natural[i], left // count))
+        widths[i] = min(natural[i], max(minimum, left // count))
         left -= widths[i]
         count -= 1
     return widths
@@ -49,6 +49,7 @@ class FittedTable(DataTable[Any]):
     def __init__(self, *, squeeze: Iterable[str] = (), **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._squeeze = set(squeeze)
+        self._cleared = False
         # A squeezing table takes its container's width (an auto-width table would size itself to
         # the squeezed columns and never widen them again).
         self.set_class(bool(self._squeeze), "-squeeze")
@@ -56,13 +57,18 @@ class FittedTable(DataTable[Any]):
     def clear(self, columns: bool = False) -> FittedTable:
         """Clear the rows; the columns' widths then follow the new rows (narrower ones too)."""
         super().clear(columns)
-        for column in self.columns.values():
-            column.content_width = column.label.cell_len
+        self._cleared = True
         return self
 
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
         # Overrides DataTable's idle-time measuring (private in Textual 8; see the class docstring):
         # drop the rows rendered before the widths were known, then squeeze to the table's width.
+        if self._cleared:
+            # Every row came since the clear, so all are measured now: start from the labels.
+            # Resetting in clear() instead would draw header-wide columns until this runs.
+            self._cleared = False
+            for column in self.columns.values():
+                column.content_width = column.label.cell_len
         self._update_count += 1
         super()._update_dimensions(new_rows)
         self._refit()

@@ -1,0 +1,37 @@
+"""Test helpers: what the terminal shows (the screen's lines, the footer) and whether table columns fit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import App
+from textual.widgets import DataTable
+
+
+def screen_lines(app: App[Any]) -> list[str]:
+    """The top screen as the terminal shows it, one string per line (modals drawn over the screen below)."""
+    # The compositor's strips are exactly what the driver writes to the terminal.
+    return ["".join(segment.text for segment in strip) for strip in app.screen._compositor.render_strips()]
+
+
+def footer_line(app: App[Any]) -> str:
+    """The bottom line: the footer's keys."""
+    return screen_lines(app)[-1]
+
+
+def line_with(app: App[Any], text: str) -> str:
+    """The first shown line containing `text` (AssertionError when none does)."""
+    found = [line for line in screen_lines(app) if text in line]
+    assert found, f"{text!r} is not on screen"
+    return found[0]
+
+
+def narrow_columns(table: DataTable[Any]) -> list[str]:
+    """Columns drawn narrower than their widest cell or label (empty when every column fits)."""
+    narrow = []
+    for index, column in enumerate(table.ordered_columns):
+        cells = [str(table.get_row_at(row)[index]) for row in range(table.row_count)]
+        widest = max([len(column.label.plain), *map(len, cells)])
+        if column.get_render_width(table) - 2 * table.cell_padding < widest:
+            narrow.append(column.label.plain)
+    return narrow
