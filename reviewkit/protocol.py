@@ -25,6 +25,15 @@ FieldType = Literal["text", "integer", "number", "choice", "yesno", "date"]
 SourceKind = Literal["database", "register", "website", "organisation", "citation", "other"]
 
 
+class ProtocolProblem(ValueError):
+    """A problem found across keys, raised with the location it is about (as pydantic's loc), so the
+    message names that key and its line rather than the whole protocol."""
+
+    def __init__(self, message: str, loc: tuple[str | int, ...]) -> None:
+        super().__init__(message)
+        self.loc = loc
+
+
 class _Strict(BaseModel):
     """Base for protocol tables: unknown keys are refused, so a typo never silently does nothing."""
 
@@ -225,17 +234,39 @@ class Protocol(_Strict):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Protocol:
-        names = [r.name for r in self.reviewers]
-        dupes = {n for n in names if names.count(n) > 1}
-        if dupes:
-            raise ValueError(f"reviewer names must be unique: {', '.join(sorted(dupes))}")
+        # Names are compared without case: "Alice" and "alice" would be one person at a glance and
+        # two reviewers to the database.
+        seen: dict[str, int] = {}
+        for i, reviewer in enumerate(self.reviewers):
+            first = seen.setdefault(reviewer.name.casefold(), i)
+            if first != i:
+                raise ProtocolProblem(f"reviewer name '{reviewer.name}' is already used by reviewers[{first}] "
+                                      f"('{self.reviewers[first].name}'); names must be unique",
+                                      ("reviewers", i, "name"))
+        screeners = [r.name for r in self.reviewers if "screener" in r.roles]
+        if self.screening.screeners_per_record > len(screeners):
+            raise ProtocolProblem(
+                f"{self.screening.screeners_per_record} screeners per record, but only {len(screeners)} "
+                f"reviewer(s) screen ({', '.join(screeners) or 'none'}): no record could be decided",
+                ("screening", "screeners_per_record"))
+        reasons = [r.strip().casefold() for r in self.screening.exclusion_reasons]
+        for i, reason in enumerate(reasons):
+            if reasons.index(reason) != i:
+                raise ProtocolProblem(f"exclusion reason '{self.screening.exclusion_reasons[i]}' is listed twice",
+                                      ("screening", "exclusion_reasons", i))
         outcomes = {o.name for o in self.extraction.outcomes}
-        for analysis in self.analyses:
+        fields = {f.name for f in self.extraction.fields} | {f.name for f in self.extraction.arm_fields}
+        for i, analysis in enumerate(self.analyses):
             if analysis.outcome not in outcomes:
-                raise ValueError(
+                raise ProtocolProblem(
                     f"analysis '{analysis.name}' names outcome '{analysis.outcome}', which the "
-                    f"extraction form lacks (outcomes: {', '.join(sorted(outcomes))})"
-                )
+                    f"extraction form lacks (outcomes: {', '.join(sorted(outcomes))})", ("analyses", i, "outcome"))
+            for j, variable in enumerate(analysis.subgroups):
+                if variable not in fields:
+                    raise ProtocolProblem(
+                        f"analysis '{analysis.name}' forms subgroups by '{variable}', which is not a study or "
+                        f"arm field of the extraction form (fields: {', '.join(sorted(fields)) or 'none'})",
+                        ("analyses", i, "subgroups", j))
         return self
 
     def reviewer(self, name: str) -> Reviewer | None:
@@ -293,9 +324,18 @@ def _explain(exc: ValidationError, text: str, source: str) -> ReviewkitError:
         elif kind == "missing":
             table = _dotted(loc[:-1]) or "the top level"
             problems.append(f"{at}missing key '{key}' (add `{loc[-1]} = ...` to {table})")
+        elif isinstance(problem := err.get("ctx", {}).get("error"), ProtocolProblem):
+            # A cross-key check: name the key it is about, not the table that holds it all.
+            loc = loc + problem.loc
+            line = _nearest_line(lines, loc)
+            at = f"line {line}: " if line else ""
+            problems.append(f"{at}'{_dotted(loc)}': {problem}")
         else:
             msg = err["msg"].removeprefix("Value error, ")
-            problems.append(f"{at}'{key}': {msg} (got {err.get('input')!r})")
+            got = err.get("input")
+            # A whole table or list as "got" would repeat the file back to its author.
+            shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
+            problems.append(f"{at}'{key}': {msg}{shown}")
     return ReviewkitError("; ".join(problems), where=source)
 
 

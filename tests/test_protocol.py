@@ -121,3 +121,35 @@ def test_missing_file_says_how_to_create_one(tmp_path: Path) -> None:
     """Opening a folder without a protocol tells the user about init."""
     with pytest.raises(ReviewkitError, match="reviewkit init"):
         load_protocol(tmp_path / "review.toml")
+
+
+@pytest.mark.parametrize(
+    ("change", "where", "says"),
+    [
+        # A second alice, differing only in case: named at its own name line.
+        (lambda t: t + '\n[[reviewers]]\nname = "Alice"\nrole = "screener"\n',
+         "'reviewers[3].name'", "already used by reviewers[0] ('alice')"),
+        (lambda t: t.replace("screeners_per_record = 2", "screeners_per_record = 3"),
+         "'screening.screeners_per_record'", "only 2 reviewer(s) screen (alice, bob)"),
+        (lambda t: t.replace('subgroups = ["dose_mg"]', 'subgroups = ["dose"]', 1),
+         "'analyses[2].subgroups[0]'", "'dose', which is not a study or arm field"),
+    ],
+)
+def test_cross_key_problems_name_the_key_and_its_line(change, where: str, says: str) -> None:  # noqa: ANN001
+    """A problem across keys names the key it is about and its line, never the whole protocol back."""
+    text = change(EXAMPLE)
+    assert text != EXAMPLE
+    with pytest.raises(ReviewkitError) as info:
+        parse_protocol(text)
+    message = str(info.value)
+    assert f"{where}: " in message and says in message and "line " in message
+    assert "got {" not in message and len(message) < 400
+
+
+def test_a_reason_listed_twice_is_refused_at_its_line() -> None:
+    """The same exclusion reason twice (case aside) points at the second one."""
+    reasons = 'exclusion_reasons = ['
+    assert reasons in EXAMPLE
+    text = EXAMPLE.replace(reasons, f"{reasons}\"review\", ", 1)
+    with pytest.raises(ReviewkitError, match=r"'screening\.exclusion_reasons\[\d+\]': exclusion reason "):
+        parse_protocol(text)

@@ -94,7 +94,8 @@ def sync_reviewers(review: Review) -> None:
     wanted: dict[str, list[str]] = {r.name: list(r.roles) for r in review.protocol.reviewers}
     with session_scope(review.engine) as session:
         have = store_screening.reviewer_roles(session)
-    if all(have.get(name) == roles for name, roles in wanted.items()):
+    if all(have.get(name) == roles for name, roles in wanted.items()) and all(
+            not roles for name, roles in have.items() if name not in wanted):
         return
     with session_scope(review.engine, write=True) as session:
         store_screening.upsert_reviewers(session, wanted)

@@ -7,12 +7,14 @@ import hashlib
 import os
 import tempfile
 
+from sqlmodel import Session, col, select
+
 from reviewkit.errors import PermissionDenied, ReviewkitError
 from reviewkit.protocol import parse_protocol
 from reviewkit.services.project import Review, sync_reviewers
 from reviewkit.store.db import session_scope
 from reviewkit.store.screening import reviewer_by_name
-from reviewkit.store.tables import AuditEventRow
+from reviewkit.store.tables import AdjudicationRow, AuditEventRow, ScreeningDecisionRow
 
 
 def text_sha256(text: str) -> str:
@@ -42,6 +44,8 @@ def update_protocol(review: Review, actor: str | None, new_text: str, *, expecte
             if "lead" not in who.roles:
                 raise PermissionDenied(f"only a lead may change the protocol; '{actor}' is "
                                        f"{', '.join(who.roles)}")
+            _refuse_dropping_used_reasons(session, review.protocol.screening.exclusion_reasons,
+                                          protocol.screening.exclusion_reasons)
             old_text = path.read_text(encoding="utf-8-sig")
             old_sha, new_sha = text_sha256(old_text), text_sha256(new_text)
             if expected_sha256 is not None and expected_sha256 != old_sha:
@@ -65,3 +69,21 @@ def update_protocol(review: Review, actor: str | None, new_text: str, *, expecte
     updated = Review(folder=review.folder, protocol=protocol, engine=review.engine)
     sync_reviewers(updated)  # roles follow the protocol at once
     return updated
+
+
+def _refuse_dropping_used_reasons(session: Session, old: list[str], new: list[str]) -> None:
+    """A full-text exclusion reason that stored decisions or adjudications give must stay in the list:
+    PRISMA's "reports excluded, with reasons" would otherwise count a reason the protocol no longer has.
+    Renaming one means adding the new name and keeping the old."""
+    dropped = set(old) - set(new)
+    if not dropped:
+        return
+    used = {r for r in session.exec(select(ScreeningDecisionRow.reason)
+                                    .where(col(ScreeningDecisionRow.reason).in_(dropped))) if r}
+    used |= {r for r in session.exec(select(AdjudicationRow.reason)
+                                     .where(col(AdjudicationRow.reason).in_(dropped))) if r}
+    if used:
+        raise ReviewkitError(
+            f"exclusion reason(s) {', '.join(repr(r) for r in sorted(used))} are given by stored full-text "
+            "decisions, so they stay in [screening] exclusion_reasons",
+            hint="add new reasons beside them; nothing already decided is renamed")

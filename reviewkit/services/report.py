@@ -91,6 +91,13 @@ def prisma_counts(review: Review) -> PrismaReport:
     )
 
 
+def _some(ids: tuple[int, ...], shown: int = 10) -> str:
+    """Record ids for a message: all of a few, else the first ones and how many there are."""
+    if len(ids) <= shown:
+        return str(list(ids))
+    return f"[{', '.join(map(str, ids[:shown]))}, …] ({len(ids)} in all)"
+
+
 def _exclusion_reasons(session: object, excluded: set[int], order: list[str]) -> dict[str, int]:
     """One reason per excluded report: the adjudicator's, else the first by the protocol's priority."""
     adjudicated = store_screening.adjudication_rows(session, "ft")  # type: ignore[arg-type]
@@ -134,10 +141,11 @@ def write_prisma(review: Review, fmt: str, output: Path | None) -> tuple[Path | 
         detail = "; ".join(v.explanation for v in (errors or report.violations)) or "screening is unfinished"
         waiting = ""
         if pending:
-            waiting = (f" (records still undecided: title/abstract {list(report.pending_title_abstract)[:10]}, "
-                       f"full text {list(report.pending_full_text)[:10]})")
+            waiting = (f" (records still undecided: title/abstract {_some(report.pending_title_abstract)}, "
+                       f"full text {_some(report.pending_full_text)})")
         raise ReviewkitError(f"the PRISMA counts do not add up, so no diagram is drawn: {detail}{waiting}",
-                             hint="finish screening, or export --format json to inspect the counts")
+                             hint=("finish screening, or " if pending else "")
+                             + "run reviewkit prisma --format json -o - to inspect the counts")
     from reviewkit.render.prisma import render_prisma
 
     path = output or review.exports / f"prisma.{fmt}"

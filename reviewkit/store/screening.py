@@ -188,7 +188,9 @@ def reviewer_roles(session: Session) -> dict[str, list[str]]:
 
 
 def upsert_reviewers(session: Session, wanted: dict[str, list[str]]) -> None:
-    """Add the reviewers not yet known and give every named one the roles wanted (none are deleted)."""
+    """Add the reviewers not yet known and give every named one the roles wanted. None are deleted: one
+    the protocol no longer names keeps their decisions (which still count) but loses every role, so
+    they can no longer act on the review."""
     have = {row.name: row for row in session.exec(select(ReviewerRow))}
     for name, roles in wanted.items():
         row = have.get(name)
@@ -196,4 +198,8 @@ def upsert_reviewers(session: Session, wanted: dict[str, list[str]]) -> None:
             session.add(ReviewerRow(name=name, roles=roles))
         elif row.roles != roles:
             row.roles = roles
+            session.add(row)
+    for name, row in have.items():
+        if name not in wanted and row.roles:
+            row.roles = []
             session.add(row)

@@ -82,7 +82,6 @@ def test_derived_totals() -> None:
         ({"reports_not_retrieved": 40}, "not retrieved <= sought", {"dbr_notretrieved_reports"}),
         ({"reports_excluded": {"Not an RCT": 40}}, "excluded <= assessed", {"dbr_excluded"}),
         ({"reports_included": 7}, "reports included", {"new_reports", "dbr_excluded"}),
-        ({"studies_included": 7}, "studies <= reports", {"new_studies", "new_reports"}),
         ({"studies_included": 0}, "studies >= 1", {"new_studies"}),
         ({"duplicates_removed": -1, "records_screened": 380}, "non-negative", {"duplicates"}),
         ({"records_excluded_by_automation": 200}, "automation <= excluded", {"records_excluded"}),
@@ -94,6 +93,16 @@ def test_each_identity_is_caught(change: dict[str, object], name: str, boxes: se
     assert found, f"{name} not reported"
     assert boxes <= set(found[0].boxes)
     assert found[0].severity == "error"
+
+
+def test_one_report_of_two_trials_is_a_note_not_an_error() -> None:
+    """Two studies from one included report (one paper reporting BREEZE-AD1 and -AD2) is noted, and
+    the diagram is still drawn: only errors stop it."""
+    counts = replace(review(), studies_included=7)
+    (found,) = [v for v in check_identities(counts) if v.name == "studies <= reports"]
+    assert found.severity == "note" and {"new_studies", "new_reports"} <= set(found.boxes)
+    assert "one paper reporting two trials" in found.explanation
+    assert not errors_only(check_identities(counts))
 
 
 def test_violation_carries_numbers_and_explanation() -> None:

@@ -14,6 +14,7 @@ from reviewkit.services.audit import audit_trail
 from reviewkit.services.project import Review, init_review, open_review
 from reviewkit.services.protocol_edit import text_sha256, update_protocol
 from reviewkit.store.db import session_scope
+from reviewkit.store.screening import reviewer_roles
 from reviewkit.store.tables import AdjudicationRow, AuditEventRow
 from tests.factories import add_records
 from tests.reliability._helpers import protocol_with_reviewers
@@ -189,6 +190,35 @@ def test_roles_follow_a_protocol_change_at_once(team_review: Review) -> None:
     with pytest.raises(PermissionDenied):
         screen.resolve_conflict(review, "adj", rid, "ta", "include")
     update_protocol(review, "s1", text + "\n# s1 leads now\n")
+
+
+def test_a_reviewer_dropped_from_the_protocol_can_no_longer_act(team_review: Review) -> None:
+    """team_review replaced the example's alice, bob and carol: they keep their rows (and any decisions)
+    but no role, so alice, who led, can neither screen nor change the protocol any more."""
+    review = team_review
+    (rid,) = add_records(review, 1)
+    with pytest.raises(PermissionDenied):
+        screen.record_decision(review, "alice", rid, "ta", "include")
+    with pytest.raises(PermissionDenied):
+        update_protocol(review, "alice", review.protocol_path.read_text(encoding="utf-8") + "\n")
+    with session_scope(review.engine) as session:
+        assert reviewer_roles(session)["alice"] == [] and reviewer_roles(session)["boss"] == ["lead"]
+
+
+def test_a_reason_that_decisions_give_cannot_be_dropped(team_review: Review) -> None:
+    """A full-text exclusion reason in use stays in the list (PRISMA counts it); an unused one may go."""
+    review = team_review
+    (rid,) = add_records(review, 1)
+    for who in ("s1", "s2"):
+        screen.record_decision(review, who, rid, "ta", "include")
+    screen.record_decision(review, "s1", rid, "ft", "exclude", reason="Review")
+    text = review.protocol_path.read_text(encoding="utf-8")
+    before = review.protocol_path.read_bytes()
+    with pytest.raises(ReviewkitError, match="'Review' are given by stored full-text decisions"):
+        update_protocol(review, "boss", text.replace('  "Review",\n', "", 1))
+    assert review.protocol_path.read_bytes() == before
+    review = update_protocol(review, "boss", text.replace('  "Case report",\n', "", 1))
+    assert "Case report" not in review.protocol.screening.exclusion_reasons
 
 
 def test_new_review_lead_is_the_only_one_who_may_edit(tmp_path: Path) -> None:

@@ -83,3 +83,25 @@ def test_unscreened_records_block_the_diagram(review: Review, tmp_path: Path) ->
     _both(review, a, "ta", "exclude")
     with pytest.raises(ReviewkitError, match=rf"title/abstract \[{b}\]"):
         write_prisma(review, "svg", tmp_path / "p.svg")
+
+
+def test_one_paper_reporting_two_trials_is_drawn(review: Review, tmp_path: Path) -> None:
+    """The only included report is one paper of BREEZE-AD1 and -AD2: 2 studies from 1 report, noted,
+    and the diagram is drawn (it was refused as 'more studies than reports')."""
+    from reviewkit.services.studies import set_report_link
+    from reviewkit.store import dedup as dedup_store
+
+    (rid,) = add_records(review, 1)
+    with session_scope(review.engine, write=True) as s:
+        for nct, label in (("NCT03334396", "BREEZE-AD1"), ("NCT03334422", "BREEZE-AD2")):
+            dedup_store.add_study_links(s, nct, label, [rid], "test")
+        studies = dedup_store.studies_by_nct(s)
+    for nct in ("NCT03334396", "NCT03334422"):
+        set_report_link(review, "alice", studies[nct], rid, True)
+    _both(review, rid, "ta", "include")
+    _both(review, rid, "ft", "include")
+    report = prisma_counts(review)
+    assert (report.counts.reports_included, report.counts.studies_included) == (1, 2)
+    assert [v.severity for v in report.violations] == ["note"]
+    path, _ = write_prisma(review, "svg", tmp_path / "p.svg")
+    assert path is not None and "Studies included in review" in path.read_text()
