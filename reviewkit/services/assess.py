@@ -283,6 +283,10 @@ def reopen(review: Review, assessor: str | None, assessment_id: int) -> Assessme
 
 
 def _disagreements(session: Session, review: Review, study_id: int, outcome: str) -> list[StudyDisagreements]:
+    if not independent_assessments(session, study_id, outcome):
+        raise ReviewkitError(f"study {study_id} has no assessment of {outcome!r}" if outcome
+                             else f"study {study_id} has no assessment without an outcome",
+                             hint="a consensus follows the assessors' own assessments of that result")
     if not all_finished(session, review, study_id, outcome):
         raise PermissionDenied(f"study {study_id} ({outcome or 'no outcome'}): disagreements are shown once "
                                "every independent assessment is finished")

@@ -15,6 +15,7 @@ from reviewkit.domain.rob_common import Disagreement
 from reviewkit.errors import PermissionDenied, ReviewkitError
 from reviewkit.services.common import acting_reviewer
 from reviewkit.services.project import Review
+from reviewkit.services.status import included_studies
 from reviewkit.store import rob as store
 from reviewkit.store.db import session_scope
 from reviewkit.store.screening import reviewer_names
@@ -46,6 +47,12 @@ class StudyTask:
     nct_id: str | None
     mine: tuple[MyAssessment, ...]
     consensus_outcomes: tuple[str, ...]
+    #: Every outcome someone has assessed independently (names only, never answers): what a
+    #: consensus can be opened on.
+    assessed_outcomes: tuple[str, ...] = ()
+    #: Whether a report of the study is included at full text (risk of bias is for included studies;
+    #: the others are listed after them, marked, so a review can start early).
+    included: bool = True
 
 
 @dataclass(frozen=True)
@@ -276,14 +283,17 @@ def studies_to_assess(review: Review, assessor: str | None) -> list[StudyTask]:
     """Every study, with this reviewer's assessments of it (the TUI's list, the CLI's `rob studies`)."""
     with session_scope(review.engine) as session:
         who = acting_reviewer(session, assessor)
+        included = included_studies(session, review.protocol.screening.screeners_per_record)
         out = []
         for s in store.studies(session):
             rows = store.assessments(session, study_id=s.id)
             mine = tuple(MyAssessment(a.id, a.outcome, store.is_finished(session, a.id))  # type: ignore[arg-type]
                          for a in rows if a.assessor_id == who.id and not a.is_consensus)
             consensus = tuple(sorted({a.outcome for a in rows if a.is_consensus}))
-            out.append(StudyTask(s.id, s.label, s.nct_id, mine, consensus))  # type: ignore[arg-type]
-        return out
+            assessed = tuple(sorted({a.outcome for a in rows if not a.is_consensus}))
+            out.append(StudyTask(s.id, s.label, s.nct_id, mine, consensus, assessed,  # type: ignore[arg-type]
+                                 s.id in included))
+        return sorted(out, key=lambda t: not t.included)  # stable: included first, each in study order
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from reviewkit.errors import ReviewkitError
 from reviewkit.protocol import FormField, Outcome, Protocol
 from reviewkit.services.common import acting_reviewer
 from reviewkit.services.project import Review
+from reviewkit.services.status import included_studies
 from reviewkit.store import extraction as store
 from reviewkit.store.db import session_scope
 
@@ -44,6 +45,8 @@ class StudyView:
     label: str
     nct_id: str | None
     reports: int = 0
+    #: Whether a report of the study is included at full text (the others are listed after, marked).
+    included: bool = True
 
 
 @dataclass(frozen=True)
@@ -329,10 +332,13 @@ def link_reports(review: Review, actor: str | None, study_id: int, record_ids: S
 
 
 def list_studies(review: Review) -> list[StudyView]:
-    """Every study with its report count, oldest first."""
+    """Every study with its report count: those included at full text first, each oldest first."""
     with session_scope(review.engine) as session:
         counts = store.report_counts(session)
-        return [StudyView(r.id, r.label, r.nct_id, counts.get(r.id, 0)) for r in store.studies(session)]  # type: ignore[arg-type]
+        included = included_studies(session, review.protocol.screening.screeners_per_record)
+        views = [StudyView(r.id, r.label, r.nct_id, counts.get(r.id, 0), r.id in included)  # type: ignore[arg-type]
+                 for r in store.studies(session)]
+    return sorted(views, key=lambda v: not v.included)  # stable: included first, each in study order
 
 
 def set_arm(review: Review, extractor: str | None, study_id: int, label: str, *, intervention: str = "",

@@ -94,6 +94,14 @@ def stage_outcomes(
     }
 
 
+def included_studies(session: Session, required: int) -> set[int]:
+    """The studies with a report included at full text (PRISMA's "studies included in review")."""
+    unique = queries.record_ids(session) - queries.removed_duplicates(session)
+    ta = stage_outcomes(session, "ta", unique, required)
+    ft = stage_outcomes(session, "ft", {rid for rid, o in ta.items() if o == "included"}, required)
+    return queries.studies_of_reports(session, {rid for rid, o in ft.items() if o == "included"})
+
+
 def review_status(review: Review) -> ReviewStatus:
     """Count records, duplicates and screening outcomes as they stand now."""
     required = review.protocol.screening.screeners_per_record

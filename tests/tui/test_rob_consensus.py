@@ -152,3 +152,32 @@ async def test_settling_keeps_the_columns_as_wide_as_the_answers(rob2_review: Re
                                                             "(from", "the", "answers)"]
         assert line_with(app, "overall (judgement)").split()[2:4] == ["Some", "concerns"]
         assert line_with(app, "Item").split() == ["Item", "alice", "bob", "Consensus"]
+
+
+async def test_carol_picks_the_result_from_those_assessed(rob2_review: Review) -> None:
+    """carol (adjudicator, no assessment of her own) presses c on a study in the list: the results
+    someone assessed are offered to pick (nothing to type); a study no one assessed says so."""
+    from reviewkit.tui.modals.choice import ChoiceModal
+
+    sid = add_study(rob2_review)
+    add_study(rob2_review, "BREEZE-AD2")
+    assess_all(rob2_review, "alice", sid, "Y")
+    assess_all(rob2_review, "bob", sid, "N")
+    app = make_app(rob2_review, reviewer="carol")
+    async with app.run_test(size=(160, 50)) as pilot:
+        app.push_screen(RobScreen(rob2_review, "carol"))
+        await settle(pilot, app)
+        await pilot.press("c")  # the first row: BREEZE-AD1
+        await pilot.pause()
+        assert isinstance(app.screen, ChoiceModal)
+        assert not app.screen.query("#choice-text")
+        await pilot.press("1")
+        await settle(pilot, app)
+        screen = app.screen
+        assert isinstance(screen, RobConsensusScreen) and len(items(screen)) == 3
+        await pilot.press("escape")
+        await settle(pilot, app)
+        await pilot.press("down", "c")  # BREEZE-AD2: no assessment
+        await pilot.pause()
+        assert isinstance(app.screen, RobScreen)
+        assert any("No one has assessed BREEZE-AD2" in str(n.message) for n in app._notifications)

@@ -177,7 +177,8 @@ async def test_study_list_and_form_fit_80_by_24(rob2_review: Review) -> None:
         await settle(pilot, app)
         assert line_with(app, "Study").split() == ["Study", "Outcome", "State"]
         row = line_with(app, "Baricitinib")
-        assert "…" in row and row.rstrip().endswith("+ new outcome…")
+        # Not included yet (nothing screened): the State column says so, and stays on screen.
+        assert "…" in row and row.rstrip().endswith("+ new outcome…  not included")
         assert "Help" in footer_line(app) and "Quit" in footer_line(app)
         app.push_screen(RobScreen(rob2_review, "alice", study_id=sid, outcome="IGA"))
         await settle(pilot, app)

@@ -45,7 +45,7 @@ class ChoiceModal(ModalScreen[Choice | None]):
     """
 
     def __init__(
-        self, title: str, options: Sequence[str], *, text_label: str = "Note (optional)",
+        self, title: str, options: Sequence[str], *, text_label: str | None = "Note (optional)",
         text_required_for: Sequence[str] = (), labels: Sequence[str] | None = None, text: str = "",
     ) -> None:
         super().__init__()
@@ -61,8 +61,9 @@ class ChoiceModal(ModalScreen[Choice | None]):
         with Vertical():
             yield Label(self._title)
             yield OptionList(*(f"{i}. {label}" for i, label in enumerate(self._labels, 1)), id="choice-options")
-            yield Label(self._text_label, id="choice-hint")
-            yield Input(value=self._text, id="choice-text")
+            if self._text_label is not None:  # None: a plain pick, nothing to type
+                yield Label(self._text_label, id="choice-hint")
+                yield Input(value=self._text, id="choice-text")
 
     def on_mount(self) -> None:
         """Start on the first option."""
@@ -90,6 +91,9 @@ class ChoiceModal(ModalScreen[Choice | None]):
 
     def _choose(self, index: int) -> None:
         option = self._options[index]
+        if self._text_label is None:
+            self.dismiss(Choice(option, None))
+            return
         text = self.query_one("#choice-text", Input).value.strip() or None
         if option in self._required and not text:
             self.query_one("#choice-hint", Label).update(f"{self._text_label} — needed for "

@@ -418,6 +418,9 @@ class ExtractionScreen(Screen[None]):
         """The study shown and who extracts it, then the last change's note."""
         form = self.form
         head = f"{form.study.label} {form.study.nct_id or ''} — extractor {form.extractor}" if form else ""
+        if form and not next((s.included for s in self.studies if s.id == form.study.id), True):
+            # Extraction may start early, but the reviewer should know the study is not in yet.
+            head += " — not included at full text (yet)"
         self._status(f"{head} · {self._note}" if head and self._note else head or self._note)
 
     def _status(self, text: str) -> None:

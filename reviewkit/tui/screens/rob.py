@@ -186,10 +186,12 @@ class RobScreen(Screen[None]):
             for mine in task.mine:
                 table.add_row(clipped(task.label), mine.outcome or "(no outcome)",
                               "finished" if mine.finished else "open", key=f"a:{task.study_id}:{mine.outcome}")
-            table.add_row(clipped(task.label), "+ new outcome…", "", key=f"s:{task.study_id}")
+            table.add_row(clipped(task.label), "+ new outcome…", "" if task.included else "not included",
+                          key=f"s:{task.study_id}")
         if self.view is None:
-            self._status(f"{len(message.tasks)} studies · enter opens one" if message.tasks
-                         else "No studies yet: studies come from the dedup/studies stage.")
+            n_in = sum(t.included for t in message.tasks)
+            self._status(f"{len(message.tasks)} studies, {n_in} included at full text · enter opens one"
+                         if message.tasks else "No studies yet: studies come from the dedup/studies stage.")
             table.focus()
 
     def on_assessment_loaded(self, message: AssessmentLoaded) -> None:
@@ -326,12 +328,20 @@ class RobScreen(Screen[None]):
             self._open_consensus(int(study), rest[0], label)
             return
 
-        def named(outcome: str | None) -> None:
-            if outcome is not None:
-                self._open_consensus(int(study), outcome.strip(), label)
+        # Pick from the results someone assessed: typing a name could miss by a word.
+        assessed = next((t.assessed_outcomes for t in self._tasks if t.study_id == int(study)), ())
+        if not assessed:
+            self.notify(f"No one has assessed {label} yet: a consensus follows the assessors' own assessments",
+                        severity="warning")
+            return
 
-        self.app.push_screen(TextPromptModal(f"Consensus of {label}: which result (outcome, time point)?",
-                                             placeholder="e.g. IGA 0/1 at week 16"), named)
+        def chosen(choice: Choice | None) -> None:
+            if choice is not None:
+                self._open_consensus(int(study), choice.option, label)
+
+        labels = [o or "(no outcome named)" for o in assessed]
+        self.app.push_screen(ChoiceModal(f"Consensus of {label}: which result?", list(assessed), labels=labels,
+                                         text_label=None), chosen)
 
     def _open_consensus(self, study_id: int, outcome: str, label: str) -> None:
         self.app.push_screen(RobConsensusScreen(self.review, self.reviewer, study_id, outcome, label))

@@ -198,7 +198,8 @@ class RobConsensusScreen(Screen[None]):
         name = key.split(":", 1)[1]
         if self._is_answer(key):
             codes = list(ROB1_KEYS.values() if self.tool == "rob1" else ROB2_KEYS.values())
-            text_label, required = "Note (not stored with the consensus)", []
+            # The consensus stores answers, not notes: nothing to type for an answer.
+            text_label, required = None, []
             title = f"Consensus answer for {name}"
         else:
             codes = ["low", "unclear", "high"] if self.tool == "rob1" else ["low", "some_concerns", "high"]
