@@ -39,7 +39,7 @@ def read_records(
         )
     if column_map is not None and format != "csv":
         raise ParseError(
-            f"column_map applies to CSV files only, this file is {format}", file=name
+            f"--map (column_map) applies to CSV files only, this file is {format}", file=name
         )
     if not path.is_file():
         raise ParseError("no such file", file=name)

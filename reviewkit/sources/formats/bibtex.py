@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
-from typing import TextIO
+from typing import Any, TextIO
 
 import bibtexparser
 from bibtexparser.library import Library
@@ -21,6 +22,11 @@ from reviewkit.sources.formats._common import (
     unique,
 )
 from reviewkit.sources.formats._text import numbered_lines
+
+# bibtexparser logs each failed block to stderr by itself; the ParseError below already says what
+# went wrong, naming the file and line, so its log is silenced (a library's own NullHandler idiom).
+logging.getLogger("bibtexparser").addHandler(logging.NullHandler())
+logging.getLogger("bibtexparser").propagate = False
 
 #: An entry, @string, @preamble or @comment opening at the start of a line.
 _BLOCK_START = re.compile(r"\s*@\s*[A-Za-z]+\s*[{(]")
@@ -77,15 +83,24 @@ def iter_bibtex(stream: TextIO, *, file: str) -> Iterator[Record]:
                 entries.append(_unenclosed(failed.ignore_error_block))
                 continue
             line = start + (failed.start_line or 0)
-            reason = getattr(failed, "error", None) or type(failed).__name__
             raise ParseError(
-                f"BibTeX block not understood: {reason}", file=file, line=line,
+                f"BibTeX entry not understood: {_why(failed, text, start)}", file=file, line=line,
                 hint="check the braces, quotes and commas of this entry",
             )
         strings = list(library.strings)
         macros = {s.key.lower(): str(s.value).strip('{}"') for s in strings}
         for entry in sorted(entries, key=lambda e: e.start_line or 0):
             yield _to_record(entry, text if len(entries) == 1 else (entry.raw or text), macros)
+
+
+def _why(failed: Any, text: str, start: int) -> str:
+    """What bibtexparser found wrong in a block, and on which line of the file it gave up."""
+    error = getattr(failed, "error", None)
+    reason = getattr(error, "abort_reason", None) or (str(error) if error else "") or type(failed).__name__
+    end = getattr(error, "end_index", None)
+    if isinstance(end, int):
+        reason = f"{reason.rstrip('.')} (reading stopped at line {start + text[:end].count(chr(10))})"
+    return reason
 
 
 def _unenclosed(entry: Entry) -> Entry:

@@ -76,13 +76,13 @@ def resolve_columns(
     for field, column in (column_map or {}).items():
         if field not in COLUMNS:
             raise ParseError(
-                f"column_map names an unknown field {field!r}", file=file,
+                f"--map (column_map) names an unknown field {field!r}", file=file,
                 hint=f"fields are: {', '.join(sorted(COLUMNS))}",
             )
         index = lookup.get(column.strip().lower())
         if index is None:
             raise ParseError(
-                f"column_map names a column {column!r} the file does not have", file=file, line=1,
+                f"--map (column_map) names a column {column!r} the file does not have", file=file, line=1,
                 hint=f"its columns are: {', '.join(header)}",
             )
         resolved[field] = index
@@ -99,7 +99,7 @@ def resolve_columns(
     if not any(f in resolved for f in _KEY_FIELDS):
         raise ParseError(
             "no title, DOI, PMID or abstract column recognised in the CSV header", file=file, line=1,
-            hint="name the columns with column_map, e.g. {'title': 'Article Title'}",
+            hint="name the columns with --map, e.g. --map \"title=Article Title,year=PY\"",
         )
     return resolved
 

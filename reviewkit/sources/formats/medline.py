@@ -24,14 +24,26 @@ def iter_medline(stream: TextIO, *, file: str) -> Iterator[Record]:
     """Yield one Record per blank-line separated MEDLINE record, reading line by line.
 
     A line that is neither a tag line, a continuation (indented) nor blank is a ParseError:
-    it would otherwise be dropped or glued onto the wrong field.
+    it would otherwise be dropped or glued onto the wrong field. MEDLINE has no end-of-record
+    mark, so a file cut off mid-record would pass as a shorter last record: when every other
+    record has its SO (source) line, which PubMed writes near each record's end, and the last one
+    lacks it, the file is refused as cut off.
     """
     fields: list[list[str]] = []
     raw: list[str] = []
+    start = 0
+    # The last complete record is held back until the next one (or the end) shows it was not the last.
+    held: tuple[list[list[str]], str, int] | None = None
+    all_have_source = True
+    before = 0  # records yielded before the held one
     for number, line in numbered_lines(stream, file=file):
         if not line.strip():
             if fields:
-                yield _to_record(fields, "\n".join(raw))
+                if held is not None:
+                    all_have_source &= _has_source(held[0])
+                    before += 1
+                    yield _to_record(held[0], held[1])
+                held = (fields, "\n".join(raw), start)
                 fields, raw = [], []
             continue
         if line[0] == " ":
@@ -57,10 +69,30 @@ def iter_medline(stream: TextIO, *, file: str) -> Iterator[Record]:
                 f"a MEDLINE record starts with {tag!r}, not 'PMID- '", file=file, line=number,
                 hint="a blank line inside a record splits it; export the file again",
             )
+        if not fields:
+            start = number
         fields.append([tag, line[6:].strip()])
         raw.append(line)
     if fields:
-        yield _to_record(fields, "\n".join(raw))
+        if held is not None:
+            all_have_source &= _has_source(held[0])
+            before += 1
+            yield _to_record(held[0], held[1])
+        held = (fields, "\n".join(raw), start)
+    if held is not None:
+        last, text, first_line = held
+        if before and all_have_source and not _has_source(last):
+            pmid = next((v for t, v in last if t == "PMID"), "?")
+            raise ParseError(
+                f"the last record (PMID {pmid}) has no SO (source) line, which every other record has: "
+                "the file looks cut off", file=file, line=first_line,
+                hint="export the file again; nothing from it was imported",
+            )
+        yield _to_record(last, text)
+
+
+def _has_source(fields: list[list[str]]) -> bool:
+    return any(tag == "SO" for tag, _ in fields)
 
 
 def _to_record(pairs: list[list[str]], raw: str) -> Record:

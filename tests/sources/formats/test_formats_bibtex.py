@@ -70,3 +70,16 @@ def test_failed_block_names_file_and_line(tmp_path: Path, text: str, line: int) 
         list(read_records(path, format="bibtex"))
     assert info.value.file == str(path)
     assert info.value.line == line
+
+
+def test_failed_block_says_why_once(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """The error gives bibtexparser's reason and where it stopped; the library prints nothing itself."""
+    path = tmp_path / "cut.bib"
+    path.write_text("@article{a1,\n  title = {Good},\n  year = {2020}\n}\n\n"
+                    "@article{b2,\n  title = {Broken {brace,\n  year = 2020\n}\n")
+    with pytest.raises(ParseError) as info:
+        list(read_records(path, format="bibtex"))
+    assert info.value.line == 6
+    assert "Unexpectedly reached end of file (reading stopped at line 9)" in str(info.value)
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""

@@ -77,3 +77,20 @@ def test_malformed_medline_names_file_and_line(tmp_path: Path, text: str, line: 
         list(read_records(path, format="medline"))
     assert info.value.file == str(path)
     assert info.value.line == line
+
+
+def test_a_file_cut_off_mid_record_is_refused(tmp_path: Path) -> None:
+    """Half of a real PubMed export: its last record stops before SO, which the others have, so the
+    file is refused at that record's first line; a whole file, or a lone record without SO, is read."""
+    whole = REFS / "entrez_synthesisr" / "PubMed_medline_example.nbib"
+    lines = whole.read_text(encoding="utf-8").splitlines(keepends=True)
+    cut = tmp_path / "cut.nbib"
+    cut.write_text("".join(lines[: len(lines) // 2]) + "\n", encoding="utf-8")
+    with pytest.raises(ParseError, match="has no SO .source. line.*cut off") as info:
+        list(read_records(cut, format="medline"))
+    starts = [i for i, line in enumerate(lines[: len(lines) // 2], start=1) if line.startswith("PMID-")]
+    assert info.value.line == starts[-1]
+    assert len(list(read_records(whole, format="medline"))) == 3
+    lone = tmp_path / "lone.nbib"
+    lone.write_text("PMID- 1\nTI  - A record without a source line\n", encoding="utf-8")
+    assert [r.title for r in read_records(lone, format="medline")] == ["A record without a source line"]
