@@ -117,5 +117,5 @@ def test_no_known_column_without_map(tmp_path: Path) -> None:
     """A table with no bibliographic column needs column_map; the message says so."""
     path = tmp_path / "x.csv"
     path.write_text("a,b\n1,2\n")
-    with pytest.raises(ParseError, match="column_map"):
+    with pytest.raises(ParseError, match="--map"):
         list(read_records(path))
