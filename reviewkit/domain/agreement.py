@@ -94,7 +94,7 @@ def kappa_from_table(
         # record: kappa is 0/0, so we say so instead of reporting NaN.
         only = cats[max(range(k), key=lambda i: rows[i])]
         return replace(base, percent_agreement=p_o, expected_agreement=p_e,
-                       reason=f"kappa undefined: both raters chose {only!r} for every record")
+                       reason=f"both raters chose {only!r} for every record")
     kappa = (p_o - p_e) / (1.0 - p_e)
     # Fleiss, Cohen & Everitt (1969), Psychol Bull 72:323-327, eq. 13: large-sample variance of
     # kappa when it is not zero; the same SE Fleiss, Levin & Paik (2003, ch. 18) give for CIs.

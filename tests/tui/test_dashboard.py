@@ -102,7 +102,7 @@ async def test_every_key_shows_on_80_columns_and_the_table_header_lines_up(revie
         keys = " ".join(screen_lines(app)[:-1])
         for key, what in [("i", "Sources"), ("d", "Duplicates"), ("s", "Screen titles/abstracts"),
                           ("f", "Screen full texts"), ("c", "Conflicts"), ("b", "Risk of bias"),
-                          ("x", "Extraction"), ("p", "PRISMA flow")]:
+                          ("a", "Agreement"), ("x", "Extraction"), ("p", "PRISMA flow")]:
             assert f"{key} {what}" in keys
     app = make_app(review, reviewer="alice")
     async with app.run_test(size=(160, 24)) as pilot:

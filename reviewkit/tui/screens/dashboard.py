@@ -31,6 +31,7 @@ STAGE_BINDINGS: list[Binding] = [
     Binding("s", "screening('ta')", "Screen titles/abstracts", show=False),
     Binding("f", "screening('ft')", "Screen full texts", show=False),
     Binding("c", "conflicts", "Conflicts", show=False),
+    Binding("a", "agreement", "Agreement", show=False),
     Binding("b", "risk_of_bias", "Risk of bias", show=False),
     Binding("x", "extraction", "Extraction", show=False),
     Binding("p", "prisma", "PRISMA flow", show=False),
@@ -124,6 +125,12 @@ class DashboardScreen(Screen[None]):
     def action_risk_of_bias(self) -> None:
         """Open the risk-of-bias assessments."""
         self.app.push_screen(RobScreen(self.review, self.reviewer))
+
+    def action_agreement(self) -> None:
+        """Open the agreement between reviewers (kappa, CI, % agreement)."""
+        from reviewkit.tui.screens.agreement import AgreementScreen
+
+        self.app.push_screen(AgreementScreen(self.review))
 
     def action_prisma(self) -> None:
         """Open the PRISMA flow counts."""
