@@ -8,21 +8,22 @@ from pathlib import Path
 import click
 
 from reviewkit.cli.common import CliState, run_guarded
-from reviewkit.services.audit import audit_trail
+from reviewkit.services.audit import read_audit
 from reviewkit.services.backup import backup_review
 from reviewkit.services.project import open_review
 
 
 @click.command()
 @click.option("--record", "record_id", type=int, default=None, help="Only the history of this record.")
-@click.option("--limit", type=int, default=None, help="Only the last N events.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the last N events (N ≥ 1).")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def audit(state: CliState, record_id: int | None, limit: int | None, as_json: bool) -> None:
-    """Show who changed what and when (decisions, adjudications, merges, RoB answers, values)."""
+    """Show who changed what and when (decisions, adjudications, merges, RoB answers, values; leads only)."""
 
     def go() -> None:
-        events = audit_trail(open_review(state.review), record_id=record_id, limit=limit)
+        events = read_audit(open_review(state.review), state.reviewer,
+                            record_id=record_id, limit=limit)
         if as_json:
             click.echo(json.dumps([
                 {"id": e.id, "at": e.at.isoformat(), "actor": e.actor, "entity": e.entity,

@@ -1,32 +1,175 @@
-"""Provides what every CLI command shares: the state passed down, and turning user errors into one line."""
+"""Provides what every CLI command shares: the state passed down, writing outputs safely, one-line errors."""
 
 from __future__ import annotations
 
+import os
+import secrets
+import sqlite3
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from functools import cached_property
 from pathlib import Path
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 import click
 
+from reviewkit.config import load_user_config
 from reviewkit.errors import ReviewkitError
 
 T = TypeVar("T")
 
+#: What SQLite says when a file is not a database or its pages are corrupt (sqlite3.DatabaseError).
+_DAMAGED = ("file is not a database", "database disk image is malformed")
 
-@dataclass
+
 class CliState:
     """Global options: the review folder and who is acting."""
 
-    review: Path
-    reviewer: str | None = None
+    def __init__(self, review: Path, reviewer: str | None = None) -> None:
+        self.review = review
+        #: --reviewer as given on the command line (None when it was not).
+        self.reviewer_option = reviewer
+
+    @cached_property
+    def reviewer(self) -> str | None:
+        """--reviewer, else the user config's reviewer, as the TUI does.
+
+        Every command reads the acting reviewer here, so none can forget the fallback; it is read
+        lazily, inside the command's guard, so a broken config file is a one-line error and
+        commands that act as nobody (meta, rob judge) never read it.
+        """
+        return self.reviewer_option or load_user_config().reviewer
 
 
 def run_guarded(fn: Callable[[], T]) -> T:
-    """Run fn; a ReviewkitError becomes one red line on stderr and exit status 1, never a traceback."""
+    """Run fn; a user error becomes one red line on stderr and exit status 1, never a traceback.
+
+    User errors are ReviewkitError, an OSError (a folder that does not exist, a full disk, no
+    permission: named by its path) and a damaged SQLite database file.
+    """
     try:
         return fn()
     except ReviewkitError as exc:
-        click.secho(f"error: {exc}", fg="red", err=True)
-        sys.exit(1)
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(_os_error_text(exc))
+    except Exception as exc:
+        damaged = _damaged_database_text(exc)
+        if damaged is None:
+            raise  # a bug: keep its traceback
+        _fail(damaged)
+
+
+def _fail(message: str) -> NoReturn:
+    click.secho(f"error: {message}", fg="red", err=True)
+    sys.exit(1)
+
+
+def _os_error_text(exc: OSError) -> str:
+    """`PATH: strerror`, as the shell says it."""
+    reason = exc.strerror or str(exc)
+    return f"{exc.filename}: {reason}" if exc.filename else reason
+
+
+def _damaged_database_text(exc: Exception) -> str | None:
+    """The message for a review database SQLite cannot read, or None for any other error.
+
+    Recognised by SQLite's own words (SQLAlchemy wraps them; a backup meets them bare): the
+    same exception types also cover integrity and programming errors, which are bugs and must
+    keep their traceback.
+    """
+    cause = getattr(exc, "orig", None) or exc
+    if not isinstance(cause, sqlite3.DatabaseError) or not any(m in str(cause) for m in _DAMAGED):
+        return None
+    return (f"not a reviewkit database or damaged: {_database_file()} ({cause}); "
+            "restore it from a backup (reviewkit backup)")
+
+
+def _database_file() -> str:
+    """The database of the review the command works on, as best known from the command line."""
+    from reviewkit.protocol import PROTOCOL_FILE, load_protocol
+    from reviewkit.services.project import database_url_for
+
+    ctx = click.get_current_context(silent=True)
+    folder = Path.cwd()
+    if ctx is not None:
+        # init, demo and restore name their folder as an argument; the others take -C.
+        given = ctx.params.get("folder")
+        state = ctx.find_object(CliState)
+        folder = Path(given) if given else state.review if state else folder
+    try:
+        url = database_url_for(folder.resolve(), load_protocol(folder / PROTOCOL_FILE))
+    except (ReviewkitError, OSError):  # only naming the file here: never hide the real error
+        return f"the database of the review in {folder}"
+    return url.removeprefix("sqlite:///")
+
+
+def check_suffix(path: Path, suffixes: Sequence[str], command: str) -> None:
+    """Refuse a file name whose extension does not match the format written (CSV in x.xlsx misleads)."""
+    if path.suffix.lower() in suffixes:
+        return
+    formats = _either([s.lstrip(".").upper() for s in suffixes])
+    shown = f"'{path.suffix}'" if path.suffix else "a name without an extension"
+    raise ReviewkitError(f"{command} writes {formats}, not {shown}", where=str(path),
+                         hint=f"name a {_either(list(suffixes))} file")
+
+
+def _either(items: list[str]) -> str:
+    """'a', 'a or b', 'a, b or c'."""
+    return " or ".join([", ".join(items[:-1]), items[-1]]) if len(items) > 1 else items[0]
+
+
+@contextmanager
+def output_file(path: Path, suffixes: Sequence[str], command: str) -> Iterator[Path]:
+    """The one way commands write an output file: yields a temporary path to write to.
+
+    The extension is checked first (against `suffixes`); missing parent folders are created.
+    The temporary file sits beside `path` with the same extension (services pick the format
+    from it) and is renamed over `path` only when the block succeeds, so a refused or failed
+    export leaves nothing behind: no empty or partial file, no folders it created.
+    """
+    check_suffix(path, suffixes, command)
+    created = _make_parents(path.parent)
+    # Hidden and random, so a half-written file is never mistaken for a result; the service
+    # creates it itself, so it gets the usual permissions (mkstemp's would be 0600).
+    temp = path.parent / f".{path.stem}.{secrets.token_hex(4)}.part{path.suffix}"
+    try:
+        yield temp
+        os.replace(temp, path)
+    except OSError as exc:
+        if exc.filename == str(temp):
+            exc.filename = str(path)  # name the file the user asked for, not the temporary one
+        _clean_up(temp, created)
+        raise
+    except BaseException:
+        _clean_up(temp, created)
+        raise
+
+
+def _make_parents(folder: Path) -> list[Path]:
+    """Create `folder` and its missing ancestors; returns those created, outermost first."""
+    missing: list[Path] = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    missing.reverse()
+    try:
+        for path in missing:
+            path.mkdir()
+    except OSError:
+        _clean_up(None, missing)
+        raise
+    return missing
+
+
+def _clean_up(temp: Path | None, created: list[Path]) -> None:
+    """Remove what a failed write left: its temporary file and the folders made for it."""
+    # Failures here are ignored: the temporary file was never written when its folder is
+    # unusable, and a folder something else was put in meanwhile stays; the error being raised says why.
+    if temp is not None:
+        with suppress(OSError):
+            temp.unlink(missing_ok=True)
+    for folder in reversed(created):
+        with suppress(OSError):
+            folder.rmdir()

@@ -6,9 +6,16 @@ from pathlib import Path
 
 import click
 
-from reviewkit.cli.common import CliState, run_guarded
+from reviewkit.cli.common import CliState, output_file, run_guarded
 from reviewkit.cli.progress import progress_bar
-from reviewkit.services.dedup import decide_pair, export_dedup, pending_pairs, run_dedup, undo_merge
+from reviewkit.services.dedup import (
+    PairDecision,
+    decide_pair,
+    export_dedup,
+    pending_pairs,
+    run_dedup,
+    undo_merge,
+)
 from reviewkit.services.project import open_review
 
 
@@ -52,7 +59,8 @@ def pairs_cmd(state: CliState) -> None:
 @click.pass_obj
 def confirm_cmd(state: CliState, pair_id: int) -> None:
     """The pair is a duplicate: merge it."""
-    run_guarded(lambda: decide_pair(open_review(state.review), state.reviewer, pair_id, True))
+    run_guarded(lambda: click.echo(decision_text(decide_pair(open_review(state.review), state.reviewer,
+                                                             pair_id, True))))
 
 
 @dedup.command("reject")
@@ -60,7 +68,15 @@ def confirm_cmd(state: CliState, pair_id: int) -> None:
 @click.pass_obj
 def reject_cmd(state: CliState, pair_id: int) -> None:
     """The pair is not a duplicate: keep both."""
-    run_guarded(lambda: decide_pair(open_review(state.review), state.reviewer, pair_id, False))
+    run_guarded(lambda: click.echo(decision_text(decide_pair(open_review(state.review), state.reviewer,
+                                                             pair_id, False))))
+
+
+def decision_text(d: PairDecision) -> str:
+    """What a verdict did, in one line."""
+    if d.group_id is None:
+        return f"pair {d.pair_id}: {d.status}; records {d.record_a} and {d.record_b} stay apart"
+    return f"pair {d.pair_id}: {d.status}; records {d.record_a} and {d.record_b} are now group {d.group_id}"
 
 
 @dedup.command("undo")
@@ -68,15 +84,26 @@ def reject_cmd(state: CliState, pair_id: int) -> None:
 @click.pass_obj
 def undo_cmd(state: CliState, group_id: int) -> None:
     """Undo a wrong merge (the group is marked undone; nothing is deleted)."""
-    run_guarded(lambda: undo_merge(open_review(state.review), state.reviewer, group_id))
+
+    def go() -> None:
+        members = undo_merge(open_review(state.review), state.reviewer, group_id)
+        click.echo(f"group {group_id}: undone; records {', '.join(map(str, members))} count separately again")
+
+    run_guarded(go)
 
 
 @dedup.command("export")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_obj
 def export_cmd(state: CliState, file: Path) -> None:
-    """One row per record: id, duplicate group, primary, the identifiers it was imported with."""
-    run_guarded(lambda: click.echo(f"{export_dedup(open_review(state.review), file)} records written to {file}"))
+    """One row per record (CSV): id, duplicate group, primary, the identifiers it was imported with."""
+
+    def go() -> None:
+        with output_file(file, (".csv",), "dedup export") as temp:
+            n = export_dedup(open_review(state.review), temp)
+        click.echo(f"{n} records written to {file}")
+
+    run_guarded(go)
 
 
 def register(group: click.Group) -> None:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from reviewkit.cli.common import CliState, run_guarded
+from reviewkit.cli.common import CliState, output_file, run_guarded
 from reviewkit.services.archive import export_review, restore_review
 from reviewkit.services.decisions_io import export_decisions
 from reviewkit.services.project import open_review
 from reviewkit.services.report import write_prisma
+
+if TYPE_CHECKING:
+    from reviewkit.services.analyze import AnalysisOutput, SkippedAnalysis
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
 
@@ -25,7 +29,13 @@ def export() -> None:
 @click.pass_obj
 def export_review_cmd(state: CliState, file: Path) -> None:
     """The whole review as one JSON file (`reviewkit restore` turns it back into the same review)."""
-    run_guarded(lambda: click.echo(f"Review written to {export_review(open_review(state.review), file)}"))
+
+    def go() -> None:
+        with output_file(file, (".json",), "export review") as temp:
+            export_review(open_review(state.review), temp)
+        click.echo(f"Review written to {file}")
+
+    run_guarded(go)
 
 
 @export.command("flow")
@@ -35,9 +45,9 @@ def export_flow(state: CliState, file: Path) -> None:
     """The PRISMA flow counts, as FILE.csv (PRISMA2020 R package keys) or FILE.json (per database too)."""
 
     def go() -> None:
-        fmt = "csv" if file.suffix.lower() == ".csv" else "json"
-        path, _ = write_prisma(open_review(state.review), fmt, file)
-        click.echo(f"Flow counts written to {path}")
+        with output_file(file, (".csv", ".json"), "export flow") as temp:
+            write_prisma(open_review(state.review), temp.suffix.lower().lstrip("."), temp)
+        click.echo(f"Flow counts written to {file}")
 
     run_guarded(go)
 
@@ -47,9 +57,14 @@ def export_flow(state: CliState, file: Path) -> None:
 @click.option("--history", is_flag=True, help="Every decision row, changes and undos included.")
 @click.pass_obj
 def export_decisions_cmd(state: CliState, file: Path, history: bool) -> None:
-    """Screening decisions with reviewer and time, as CSV."""
-    run_guarded(lambda: click.echo(
-        f"{export_decisions(open_review(state.review), file, history=history)} decisions written to {file}"))
+    """Screening decisions with reviewer and time, as CSV (those --reviewer may see; a lead sees all)."""
+
+    def go() -> None:
+        with output_file(file, (".csv",), "export decisions") as temp:
+            n = export_decisions(open_review(state.review), temp, history=history, actor=state.reviewer)
+        click.echo(f"{n} decisions written to {file}")
+
+    run_guarded(go)
 
 
 @export.command("extraction")
@@ -59,7 +74,12 @@ def export_extraction_cmd(state: CliState, file: Path) -> None:
     """The extraction table (study × arm × outcome × timepoint) as FILE.csv or FILE.xlsx."""
     from reviewkit.services.extract_io import export_table
 
-    run_guarded(lambda: click.echo(f"{export_table(open_review(state.review), file)} rows written to {file}"))
+    def go() -> None:
+        with output_file(file, (".csv", ".xlsx"), "export extraction") as temp:
+            n = export_table(open_review(state.review), temp)
+        click.echo(f"{n} rows written to {file}")
+
+    run_guarded(go)
 
 
 @export.command("rob")
@@ -69,7 +89,12 @@ def export_rob_cmd(state: CliState, file: Path) -> None:
     """Risk-of-bias answers and judgements (one row per study, outcome, assessor and question) as CSV."""
     from reviewkit.services.assess_io import export_rob
 
-    run_guarded(lambda: click.echo(f"{export_rob(open_review(state.review), file)} rows written to {file}"))
+    def go() -> None:
+        with output_file(file, (".csv",), "export rob") as temp:
+            n = export_rob(open_review(state.review), temp)
+        click.echo(f"{n} rows written to {file}")
+
+    run_guarded(go)
 
 
 @export.command("records")
@@ -81,8 +106,12 @@ def export_records_cmd(state: CliState, file: Path, stage: str) -> None:
     """The records at a stage as FILE.ris or FILE.csv, for a reference manager."""
     from reviewkit.services.export_records import export_records
 
-    run_guarded(lambda: click.echo(
-        f"{export_records(open_review(state.review), file, stage)} records ({stage}) written to {file}"))
+    def go() -> None:
+        with output_file(file, (".ris", ".csv"), "export records") as temp:
+            n = export_records(open_review(state.review), temp, stage)
+        click.echo(f"{n} records ({stage}) written to {file}")
+
+    run_guarded(go)
 
 
 @export.command("analyses")
@@ -93,8 +122,29 @@ def export_analyses_cmd(state: CliState, file: Path, multiarm: str | None) -> No
     """Analysis results as FILE.json (every number) or FILE.csv (one row per analysis), with forest plots."""
     from reviewkit.services.analyze import analyze_review, write_results
 
-    run_guarded(lambda: click.echo(
-        f"{write_results(analyze_review(open_review(state.review), multiarm=multiarm), file)} analyses written to {file}"))
+    def go() -> None:
+        with output_file(file, (".json", ".csv"), "export analyses") as temp:
+            outputs = analyze_review(open_review(state.review), multiarm=multiarm)
+            write_results(outputs, temp)
+        click.echo(analyses_written(outputs, file))
+
+    run_guarded(go)
+
+
+def analyses_written(outputs: list[AnalysisOutput | SkippedAnalysis], file: Path) -> str:
+    """What `export analyses` wrote: the analyses run, and each one skipped with its reason.
+
+    Counted here, the same for both formats: the JSON lists skipped analyses (with why) and the
+    CSV leaves them out, so the rows written are no count of the analyses.
+    """
+    from reviewkit.services.analyze import SkippedAnalysis
+
+    skipped = [o for o in outputs if isinstance(o, SkippedAnalysis)]
+    run = len(outputs) - len(skipped)
+    text = f"{run} {'analysis' if run == 1 else 'analyses'} written to {file}"
+    if skipped:
+        text += f"; {len(skipped)} skipped: " + "; ".join(f"{o.analysis.name} ({o.reason})" for o in skipped)
+    return text
 
 
 @click.command()

@@ -7,18 +7,13 @@ from pathlib import Path
 
 import click
 
-from reviewkit.cli.common import CliState, run_guarded
-from reviewkit.config import load_user_config
+from reviewkit.cli.common import CliState, output_file, run_guarded
 from reviewkit.errors import ReviewkitError
 from reviewkit.services import extract as service
 from reviewkit.services.extract_consensus import Difference, compare_extractions, record_consensus
 from reviewkit.services.extract_convert import METHODS, convert
 from reviewkit.services.extract_io import export_table, import_table
 from reviewkit.services.project import open_review
-
-
-def _actor(state: CliState) -> str | None:
-    return state.reviewer or load_user_config().reviewer
 
 
 @click.group("extract")
@@ -45,7 +40,7 @@ def studies(state: CliState) -> None:
 def add_study(state: CliState, label: str, nct: str | None, records: tuple[int, ...]) -> None:
     """Create a study LABEL and link its report records."""
     def go() -> None:
-        s = service.create_study(open_review(state.review), _actor(state), label, nct_id=nct, record_ids=records)
+        s = service.create_study(open_review(state.review), state.reviewer, label, nct_id=nct, record_ids=records)
         click.echo(f"Study {s.id}: {s.label} {s.nct_id or ''} ({s.reports} report(s))")
 
     run_guarded(go)
@@ -57,7 +52,8 @@ def add_study(state: CliState, label: str, nct: str | None, records: tuple[int, 
 def export(state: CliState, file: Path) -> None:
     """Write the extraction table to FILE.csv or FILE.xlsx (one row per study × arm × outcome × timepoint)."""
     def go() -> None:
-        n = export_table(open_review(state.review), file)
+        with output_file(file, (".csv", ".xlsx"), "extract export") as temp:
+            n = export_table(open_review(state.review), temp)
         click.echo(f"Wrote {n} row(s) to {file}")
 
     run_guarded(go)
@@ -90,7 +86,7 @@ def arm(state: CliState, study_id: int, label: str, intervention: str, dose: str
         n_randomised: str | None, fields: tuple[str, ...], consensus: bool) -> None:
     """Record (or change) arm LABEL of study STUDY_ID as the acting reviewer."""
     def go() -> None:
-        a = service.set_arm(open_review(state.review), _actor(state), study_id, label, intervention=intervention,
+        a = service.set_arm(open_review(state.review), state.reviewer, study_id, label, intervention=intervention,
                             dose=dose, co_intervention=co_intervention, n_randomised=n_randomised,
                             fields=_pairs(fields, "--field"), consensus=consensus)
         click.echo(f"Arm {a.label} of study {study_id} saved")
@@ -112,7 +108,7 @@ def set_(state: CliState, study_id: int, field: str, value: str, arm: str, outco
          consensus: bool) -> None:
     """Record FIELD = VALUE: a study field, or with --arm and --outcome an outcome statistic ("" clears)."""
     def go() -> None:
-        v = service.set_value(open_review(state.review), _actor(state), study_id, field, value, arm=arm,
+        v = service.set_value(open_review(state.review), state.reviewer, study_id, field, value, arm=arm,
                               outcome=outcome, timepoint=timepoint, consensus=consensus)
         click.echo(f"{field} = {v.value if v.value is not None else '(cleared)'}")
 
@@ -129,7 +125,7 @@ def set_(state: CliState, study_id: int, field: str, value: str, arm: str, outco
 def convert_(state: CliState, study_id: int, arm: str, outcome: str, timepoint: str, method: str) -> None:
     """Derive an arm's SD (or mean and SD) from SE, a 95% CI or median with IQR/range, recording the source."""
     def go() -> None:
-        for v in convert(open_review(state.review), _actor(state), study_id, arm=arm, outcome=outcome,
+        for v in convert(open_review(state.review), state.reviewer, study_id, arm=arm, outcome=outcome,
                          timepoint=timepoint, method=method):  # type: ignore[arg-type]
             click.echo(f"{v.field} = {float(v.value or 0):.4g}  ({v.converted_from.get('text', '')})")
 
@@ -192,7 +188,7 @@ def differences(state: CliState, study_id: int | None, as_json: bool) -> None:
 def consensus(state: CliState, study_id: int, takes: tuple[str, ...], values: tuple[str, ...]) -> None:
     """Store agreed items as consensus, and differing ones as chosen; list what still differs."""
     def go() -> None:
-        result = record_consensus(open_review(state.review), _actor(state), study_id,
+        result = record_consensus(open_review(state.review), state.reviewer, study_id,
                                   take=_pairs(takes, "--take"), values=_pairs(values, "--value"))
         click.echo(f"Stored {result.stored} consensus item(s) for study {study_id}")
         for d in result.unresolved:

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from reviewkit.cli.common import run_guarded
+from reviewkit.cli.common import check_suffix, output_file, run_guarded
 from reviewkit.errors import ParseError, ReviewkitError
 from reviewkit.pooling import (
     ESTIMATORS,
@@ -138,6 +138,10 @@ def format_output(out: Any) -> str:
     return "\n".join(f"{k}: {v}" for k, v in data.items() if not isinstance(v, list))
 
 
+#: The figure formats the plots are written in.
+PLOT_SUFFIXES = (".svg", ".png", ".pdf")
+
+
 def _plot(out: Any, main: MetaResult, plot: Path) -> None:
     from reviewkit.render.forest import forest_plot  # matplotlib only when a plot is asked for
     from reviewkit.render.funnel import funnel_plot
@@ -177,10 +181,13 @@ def meta(file: Path, measure: str, method: str | None, model: str | None, tau2: 
     """
 
     def body() -> None:
+        if plot is not None:  # a wrong name is refused before the work, not after
+            check_suffix(plot, PLOT_SUFFIXES, "meta --plot")
         out, main = run_meta(file, measure, method, model, tau2, hksj, flavour, subgroup, analysis,
                              level, scale)
         if plot is not None:
-            _plot(out, main, plot)
+            with output_file(plot, PLOT_SUFFIXES, "meta --plot") as temp:
+                _plot(out, main, temp)
         if as_json:
             # allow_nan=False: the output never carries NaN (undefined numbers are null)
             click.echo(json.dumps(out.to_dict(), indent=2, allow_nan=False))

@@ -8,7 +8,6 @@ from pathlib import Path
 import click
 
 from reviewkit.cli.common import CliState, run_guarded
-from reviewkit.config import load_user_config
 from reviewkit.services.project import init_review, open_review
 from reviewkit.services.status import ReviewStatus, StageCounts, review_status
 
@@ -18,8 +17,7 @@ def open_tui(state: CliState) -> None:
     from reviewkit.tui.app import make_app
 
     review = open_review(state.review)
-    reviewer = state.reviewer or load_user_config().reviewer
-    make_app(review, reviewer=reviewer).run()
+    make_app(review, reviewer=state.reviewer).run()
 
 
 @click.command()
@@ -101,7 +99,8 @@ def demo(state: CliState, folder: Path, open_tui_after: bool, force: bool) -> No
             click.echo(f"Built the example review in {review.folder}")
             click.echo(format_status(review_status(review)))
         if open_tui_after:
-            open_tui(CliState(review=folder, reviewer=state.reviewer or "alice"))
+            # The demo's reviewers are alice, bob and carol: the user config's name is no use here.
+            open_tui(CliState(review=folder, reviewer=state.reviewer_option or "alice"))
 
     run_guarded(go)
 

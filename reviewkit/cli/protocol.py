@@ -9,7 +9,6 @@ from pathlib import Path
 import click
 
 from reviewkit.cli.common import CliState, run_guarded
-from reviewkit.config import load_user_config
 from reviewkit.errors import ReviewkitError
 from reviewkit.protocol import PROTOCOL_FILE, load_protocol, parse_protocol
 from reviewkit.services.project import open_review
@@ -92,7 +91,7 @@ def replace(state: CliState, file: Path, expect: str | None) -> None:
         try:
             old_sha = text_sha256(_read(review.protocol_path))
             # Without --expect, the text just read is the one replaced: the old SHA printed is exact.
-            update_protocol(review, state.reviewer or load_user_config().reviewer, new_text,
+            update_protocol(review, state.reviewer, new_text,
                             expected_sha256=wanted or old_sha)
         finally:
             review.engine.dispose()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from reviewkit.cli.common import CliState, run_guarded
+from reviewkit.cli.common import CliState, output_file, run_guarded
 from reviewkit.services.project import open_review
 from reviewkit.services.report import write_prisma
 
@@ -21,11 +21,15 @@ def prisma(state: CliState, fmt: str, output: Path | None) -> None:
     """Draw the PRISMA 2020 flow diagram, or export its counts, from the review as it stands."""
 
     def go() -> None:
-        path, text = write_prisma(open_review(state.review), fmt, output)
-        if text is not None:
+        review = open_review(state.review)
+        if output is not None and str(output) == "-":
+            _, text = write_prisma(review, fmt, output)
             click.echo(text)
-        else:
-            click.echo(f"PRISMA 2020 {fmt} written to {path}")
+            return
+        target = output or review.exports / f"prisma.{fmt}"
+        with output_file(target, (f".{fmt}",), f"prisma --format {fmt}") as temp:
+            write_prisma(review, fmt, temp)
+        click.echo(f"PRISMA 2020 {fmt} written to {target}")
 
     run_guarded(go)
 

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import click
 
-from reviewkit.cli.common import CliState, run_guarded
-from reviewkit.config import load_user_config
+from reviewkit.cli.common import CliState, output_file, run_guarded
 from reviewkit.domain import rob1, rob2
 from reviewkit.errors import ReviewkitError
 from reviewkit.services import assess, assess_view
@@ -112,11 +111,6 @@ def _review(state: CliState) -> Review:
     return open_review(state.review)
 
 
-def _who(state: CliState) -> str | None:
-    """--reviewer, else the user config's reviewer (as the TUI does)."""
-    return state.reviewer or load_user_config().reviewer
-
-
 def _label(code: str | None) -> str:
     return code.replace("_", " ") if code else "—"
 
@@ -145,7 +139,7 @@ def _emit(view: AssessmentView, as_json: bool) -> None:
 def studies_cmd(state: CliState) -> None:
     """List the studies with your assessments of them (--reviewer)."""
     def go() -> None:
-        for task in assess_view.studies_to_assess(_review(state), _who(state)):
+        for task in assess_view.studies_to_assess(_review(state), state.reviewer):
             mine = ", ".join(f"#{m.id} {m.outcome or '(no outcome)'}{' ✓' if m.finished else ''}"
                              for m in task.mine)
             click.echo(f"[{task.study_id}] {task.label}" + (f"  mine: {mine}" if mine else ""))
@@ -162,7 +156,7 @@ def start_cmd(state: CliState, study: str, outcome: str, as_json: bool) -> None:
     """Start (or resume) your assessment of STUDY (label or id)."""
     def go() -> None:
         review = _review(state)
-        _emit(assess.start_assessment(review, _who(state), assess.find_study(review, study), outcome), as_json)
+        _emit(assess.start_assessment(review, state.reviewer, assess.find_study(review, study), outcome), as_json)
 
     run_guarded(go)
 
@@ -175,7 +169,7 @@ def start_cmd(state: CliState, study: str, outcome: str, as_json: bool) -> None:
 @click.pass_obj
 def answer_cmd(state: CliState, assessment: int, question: str, answer: str, support: str | None) -> None:
     """Answer QUESTION (RoB 2 "1.1" with Y/PY/PN/N/NI/NA; RoB 1 "D1" with low/high/unclear)."""
-    run_guarded(lambda: _print_view(assess.answer(_review(state), _who(state), assessment, question, answer,
+    run_guarded(lambda: _print_view(assess.answer(_review(state), state.reviewer, assessment, question, answer,
                                                   support)))
 
 
@@ -187,7 +181,7 @@ def answer_cmd(state: CliState, assessment: int, question: str, answer: str, sup
 @click.pass_obj
 def override_cmd(state: CliState, assessment: int, domain: str, final: str, justification: str) -> None:
     """Override DOMAIN's (D1…, overall) proposed judgement with FINAL."""
-    run_guarded(lambda: _print_view(assess.override(_review(state), _who(state), assessment, domain, final,
+    run_guarded(lambda: _print_view(assess.override(_review(state), state.reviewer, assessment, domain, final,
                                                     justification)))
 
 
@@ -196,7 +190,7 @@ def override_cmd(state: CliState, assessment: int, domain: str, final: str, just
 @click.pass_obj
 def finish_cmd(state: CliState, assessment: int) -> None:
     """Mark your assessment finished (every domain judged)."""
-    run_guarded(lambda: _print_view(assess.finish(_review(state), _who(state), assessment)))
+    run_guarded(lambda: _print_view(assess.finish(_review(state), state.reviewer, assessment)))
 
 
 @rob_group.command("show")
@@ -205,7 +199,7 @@ def finish_cmd(state: CliState, assessment: int) -> None:
 @click.pass_obj
 def show_cmd(state: CliState, assessment: int, as_json: bool) -> None:
     """Show an assessment (another assessor's only once all have finished)."""
-    run_guarded(lambda: _emit(assess_view.assessment_view(_review(state), _who(state), assessment), as_json))
+    run_guarded(lambda: _emit(assess_view.assessment_view(_review(state), state.reviewer, assessment), as_json))
 
 
 def _overrides(items: tuple[str, ...]) -> dict[str, tuple[str, str]]:
@@ -232,7 +226,7 @@ def consensus_cmd(state: CliState, study: str, outcome: str, answers: str, overr
     def go() -> None:
         review = _review(state)
         settled = parse_pairs(answers) if answers.strip() else {}
-        _print_view(assess.record_consensus(review, _who(state), assess.find_study(review, study), outcome,
+        _print_view(assess.record_consensus(review, state.reviewer, assess.find_study(review, study), outcome,
                                             answers=settled, overrides=_overrides(overrides),
                                             co_signer=co_signer))
 
@@ -246,7 +240,7 @@ def disagreements_cmd(state: CliState, as_json: bool) -> None:
     """List where assessors differ, for every study whose assessments are all finished (--reviewer:
     an assessor of the study, a lead or an adjudicator)."""
     def go() -> None:
-        found = assess.all_disagreements(_review(state), _who(state))
+        found = assess.all_disagreements(_review(state), state.reviewer)
         if as_json:
             click.echo(json.dumps([
                 {"study": d.study, "outcome": d.outcome, "assessors": [d.assessor_a, d.assessor_b],
@@ -289,7 +283,12 @@ def export_cmd(state: CliState, file: Path) -> None:
     """Write every assessment to FILE.csv (one row per study, outcome, assessor and question)."""
     from reviewkit.services.assess_io import export_rob  # loads matplotlib: only when asked
 
-    run_guarded(lambda: click.echo(f"{export_rob(_review(state), file)} rows written to {file}"))
+    def go() -> None:
+        with output_file(file, (".csv",), "rob export") as temp:
+            n = export_rob(_review(state), temp)
+        click.echo(f"{n} rows written to {file}")
+
+    run_guarded(go)
 
 
 @rob_group.command("import")
@@ -300,7 +299,7 @@ def import_cmd(state: CliState, file: Path) -> None:
     from reviewkit.services.assess_io import import_rob
 
     run_guarded(lambda: click.echo(
-        f"{import_rob(_review(state), file, actor=_who(state))} rows imported from {file}"))
+        f"{import_rob(_review(state), file, actor=state.reviewer)} rows imported from {file}"))
 
 
 @rob_group.command("plot")
@@ -313,7 +312,12 @@ def plot_cmd(state: CliState, kind: str, outcome: str | None, file: Path) -> Non
     """Draw the consensus judgements to FILE (.svg, .png or .pdf)."""
     from reviewkit.services.assess_io import plot_rob
 
-    run_guarded(lambda: click.echo(f"written {plot_rob(_review(state), kind, file, outcome=outcome)}"))
+    def go() -> None:
+        with output_file(file, (".svg", ".png", ".pdf"), "rob plot") as temp:
+            plot_rob(_review(state), kind, temp, outcome=outcome)
+        click.echo(f"written {file}")
+
+    run_guarded(go)
 
 
 def register(group: click.Group) -> None:

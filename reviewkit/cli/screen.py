@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from reviewkit.cli.common import CliState, run_guarded
-from reviewkit.config import load_user_config
 from reviewkit.services.project import open_review
 
 
@@ -21,7 +20,7 @@ def screen(state: CliState, stage: str, reviewer: str | None) -> None:
         from reviewkit.tui.app import make_app  # Textual is loaded only when the UI opens
 
         review = open_review(state.review)
-        who = reviewer or state.reviewer or load_user_config().reviewer
+        who = reviewer or state.reviewer
         make_app(review, reviewer=who, stage=stage).run()
 
     run_guarded(go)

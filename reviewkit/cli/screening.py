@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from reviewkit.cli.common import CliState, run_guarded
+from reviewkit.cli.common import CliState, output_file, run_guarded
 from reviewkit.services.decisions_io import export_decisions, import_decisions
 from reviewkit.services.project import open_review
 from reviewkit.services.screen import list_conflicts
@@ -15,7 +15,13 @@ from reviewkit.services.screen import list_conflicts
 
 @click.group()
 def decisions() -> None:
-    """Move screening decisions between tools (CSV: record, reviewer, stage, decision, reason, note, time)."""
+    """Move screening decisions and adjudications between tools (give --reviewer).
+
+    CSV columns: record, reviewer, stage, decision, reason, note, time, and an optional role
+    (screener or adjudicator). A lead exports and imports everyone's rows; anyone else exports their
+    own, and others' only on records they have decided that have all their decisions, and imports
+    only their own.
+    """
 
 
 @decisions.command("export")
@@ -23,16 +29,20 @@ def decisions() -> None:
 @click.option("--history", is_flag=True, help="Every decision row, changes and undos included.")
 @click.pass_obj
 def export_cmd(state: CliState, file: Path, history: bool) -> None:
-    """Write the decisions to FILE.csv."""
-    run_guarded(lambda: click.echo(
-        f"{export_decisions(open_review(state.review), file, history=history)} decisions written to {file}"))
+    """Write the decisions and adjudications you may see to FILE.csv."""
+    def go() -> None:
+        with output_file(file, (".csv",), "decisions export") as temp:
+            n = export_decisions(open_review(state.review), temp, history=history, actor=state.reviewer)
+        click.echo(f"{n} decisions written to {file}")
+
+    run_guarded(go)
 
 
 @decisions.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_obj
 def import_cmd(state: CliState, file: Path) -> None:
-    """Read decisions from FILE.csv: all of them, or none if any row is bad."""
+    """Read decisions from FILE.csv in file order: all of them, or none if any row is bad."""
     run_guarded(lambda: click.echo(
         f"{import_decisions(open_review(state.review), file, actor=state.reviewer)} decisions imported from {file}"))
 

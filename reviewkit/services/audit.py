@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlmodel import Session
+
+from reviewkit.services.common import acting_reviewer
 from reviewkit.services.project import Review
 from reviewkit.store import queries
 from reviewkit.store.db import session_scope
@@ -26,17 +29,38 @@ class AuditEvent:
     new: Any
 
 
-def audit_trail(review: Review, *, record_id: int | None = None, limit: int | None = None) -> list[AuditEvent]:
-    """The events, oldest first (only one record's, if given)."""
+def read_audit(
+    review: Review, reader: str | None, *, record_id: int | None = None, limit: int | None = None
+) -> list[AuditEvent]:
+    """The events as `reader` may read them: leads only (what `reviewkit audit` shows).
+
+    Events carry every reviewer's decisions, adjudications, risk-of-bias answers and extracted
+    values, old and new, whatever the blinding; filtering them per reader would have to restate
+    each stage's blinding rule, so the whole trail is the leads' (who see everything anyway).
+    """
     with session_scope(review.engine) as session:
-        rows = queries.audit_events(session, record_id, None if record_id is not None else limit)
-        if record_id is not None:
-            seen = {r.id for r in rows}
-            rows = sorted([*rows, *(r for r in queries.group_events_naming(session, record_id) if r.id not in seen)],
-                          key=lambda r: r.id or 0)
-            rows = rows[-limit:] if limit else rows
-        return [AuditEvent(r.id or 0, r.at, r.actor, r.entity, r.entity_id, r.record_id, r.action, r.old, r.new)
-                for r in rows]
+        acting_reviewer(session, reader, "lead")
+        return _events(session, record_id, limit)
+
+
+def audit_trail(review: Review, *, record_id: int | None = None, limit: int | None = None) -> list[AuditEvent]:
+    """The events, oldest first (only one record's, if given), unchecked: for services and tests.
+
+    An interface shows the trail through read_audit, which checks the reader is a lead.
+    """
+    with session_scope(review.engine) as session:
+        return _events(session, record_id, limit)
+
+
+def _events(session: Session, record_id: int | None, limit: int | None) -> list[AuditEvent]:
+    rows = queries.audit_events(session, record_id, None if record_id is not None else limit)
+    if record_id is not None:
+        seen = {r.id for r in rows}
+        rows = sorted([*rows, *(r for r in queries.group_events_naming(session, record_id) if r.id not in seen)],
+                      key=lambda r: r.id or 0)
+        rows = rows[-limit:] if limit else rows
+    return [AuditEvent(r.id or 0, r.at, r.actor, r.entity, r.entity_id, r.record_id, r.action, r.old, r.new)
+            for r in rows]
 
 
 def decision_history(events: list[AuditEvent]) -> dict[tuple[str, str], str | None]:

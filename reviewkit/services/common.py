@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reviewkit.errors import ParseError, PermissionDenied, ReviewkitError
+from reviewkit.sources.formats._text import NUL, nul_error
 from reviewkit.store.screening import reviewer_by_name
 
 if TYPE_CHECKING:
@@ -33,15 +35,26 @@ def acting_reviewer(session: Session, name: str | None, role: str | None = None)
     return row
 
 
-def read_csv_rows(path: Path, required: Sequence[str], columns: Sequence[str]) -> csv.DictReader[str]:
-    """A CSV file's rows (UTF-8, with or without BOM), refused on line 1 when a required column is missing."""
+def read_csv_text(path: Path) -> str:
+    """A CSV file's text (UTF-8, with or without BOM); a missing file, other bytes or a NUL is refused,
+    the NUL with its line and column as every text reader refuses it."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise ReviewkitError("no such file", where=str(path)) from None
     except UnicodeDecodeError as exc:
         raise ParseError(f"not UTF-8 text ({exc.reason})", file=str(path), offset=exc.start) from None
-    reader = csv.DictReader(text.splitlines())
+    if NUL in text:
+        # Line by line so the error names the physical line and column; splitting as csv does.
+        for number, line in enumerate(io.StringIO(text, newline=""), start=1):
+            if NUL in line:
+                raise nul_error(line, file=str(path), line=number)
+    return text
+
+
+def read_csv_rows(path: Path, required: Sequence[str], columns: Sequence[str]) -> csv.DictReader[str]:
+    """A CSV file's rows (read_csv_text), refused on line 1 when a required column is missing."""
+    reader = csv.DictReader(read_csv_text(path).splitlines())
     missing = [c for c in required if c not in (reader.fieldnames or [])]
     if missing:
         raise ParseError(f"missing column(s): {', '.join(missing)}", file=str(path), line=1,

@@ -6,7 +6,7 @@ import csv
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from reviewkit.domain.dedup import (
     AUTO_THRESHOLD,
@@ -18,12 +18,20 @@ from reviewkit.domain.dedup import (
 from reviewkit.domain.records import Record
 from reviewkit.domain.studies import propose_studies
 from reviewkit.errors import ReviewkitError
+from reviewkit.services.common import acting_reviewer
 from reviewkit.services.project import Review
 from reviewkit.store import dedup as store
 from reviewkit.store.convert import row_to_record
 from reviewkit.store.db import session_scope
 
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from reviewkit.store.tables import DuplicatePairRow
+
 Progress = Callable[[int, int | None], None]
+#: Who the audit trail names for an automatic run that no reviewer started.
+SYSTEM_ACTOR = "dedup"
 
 
 @dataclass(frozen=True)
@@ -78,8 +86,9 @@ def run_dedup(
     auto_threshold = threshold if threshold is not None else AUTO_THRESHOLD
     if not 0 < auto_threshold <= 1:
         raise ReviewkitError(f"--threshold must be in (0, 1], not {auto_threshold}")
-    who = actor or "dedup"
     with session_scope(review.engine) as session:
+        # A run someone names is theirs, so the name must be a reviewer of this review.
+        who = acting_reviewer(session, actor).name if actor else SYSTEM_ACTOR
         rows = store.records_with_ids(session)
         # Rows read from the database always have their primary key (`int | None` is for new rows).
         ids = cast(list[int], [r.id for r in rows])
@@ -166,33 +175,91 @@ def pair_evidence(view: PairView) -> dict[str, object]:
     return explain(view.a, view.b)
 
 
-def decide_pair(review: Review, actor: str | None, pair_id: int, duplicate: bool) -> None:
-    """A human's verdict on a pair: confirmed pairs join one group (never deleting anything)."""
-    who = actor or "reviewer"
+@dataclass(frozen=True)
+class PairDecision:
+    """What a human's verdict on a pair did."""
+
+    pair_id: int
+    status: str
+    record_a: int
+    record_b: int
+    #: The live group that holds both records after a confirmation; None after a rejection.
+    group_id: int | None
+
+
+def decide_pair(review: Review, actor: str | None, pair_id: int, duplicate: bool) -> PairDecision:
+    """A human's verdict on a waiting pair: confirmed pairs join one group (never deleting anything).
+
+    Only a pair still pending is decided: a verdict stands once given, and the way to split a
+    wrong merge is `undo_merge` of its group (so the audit trail reads confirm, then undo, rather
+    than a rejection that silently left the records merged).
+    """
     with session_scope(review.engine, write=True) as session:
-        pair = store.decide_pair(session, pair_id, "confirmed" if duplicate else "rejected", who)
+        who = acting_reviewer(session, actor).name
+        pair = store.pair(session, pair_id)
         if pair is None:
-            raise ReviewkitError(f"no duplicate pair {pair_id}")
-        if not duplicate:
-            return
+            raise ReviewkitError(f"no duplicate pair {pair_id}", hint="list them with `reviewkit dedup pairs`")
         live = store.live_groups(session)
-        member_of = {m: gid for gid, (_, members) in live.items() for m in members}
-        members = {pair.record_a_id, pair.record_b_id}
-        for rid in (pair.record_a_id, pair.record_b_id):
-            if rid in member_of:
-                members |= set(live[member_of[rid]][1])
-        for gid in {member_of[r] for r in (pair.record_a_id, pair.record_b_id) if r in member_of}:
-            store.undo_group(session, gid, who, reason="joined by a confirmed pair")
-        rows = {r.id: r for r in store.records_with_ids(session) if r.id in members}
-        primary = max(members, key=lambda i: (completeness(row_to_record(rows[i])), -i))
-        store.add_group(session, primary, [(m, "human", pair.score) for m in sorted(members)], who)
+        if pair.status != "pending":
+            raise _already_decided(pair, _member_of(live), duplicate)
+        status = "confirmed" if duplicate else "rejected"
+        store.decide_pair(session, pair_id, status, who)
+        group = _merge_pair(session, pair, live, who) if duplicate else None
+        return PairDecision(pair_id, status, pair.record_a_id, pair.record_b_id, group)
 
 
-def undo_merge(review: Review, actor: str | None, group_id: int) -> None:
-    """Undo a wrong merge: the group is marked undone and its records count separately again."""
+def _member_of(live: dict[int, tuple[int, list[int]]]) -> dict[int, int]:
+    """record id → its live group."""
+    return {m: gid for gid, (_, members) in live.items() for m in members}
+
+
+def _already_decided(pair: DuplicatePairRow, member_of: dict[int, int], duplicate: bool) -> ReviewkitError:
+    """The refusal of a second verdict, pointing at what to do instead."""
+    a, b = pair.record_a_id, pair.record_b_id
+    by = f" by {pair.decided_by}" if pair.decided_by else ""
+    group = member_of.get(a) if member_of.get(a) == member_of.get(b) else None
+    if pair.status == "rejected":
+        return ReviewkitError(f"pair {pair.id} is already rejected{by}: records {a} and {b} stay apart",
+                              hint="a decided pair is not decided again")
+    if group is None:
+        return ReviewkitError(f"pair {pair.id} is already confirmed{by}, and its merge has since been undone: "
+                              f"records {a} and {b} are apart")
+    if duplicate:
+        return ReviewkitError(f"pair {pair.id} is already confirmed (group {group})")
+    return ReviewkitError(f"pair {pair.id} is already confirmed{by}: records {a} and {b} are merged in group {group}",
+                          hint=f"to split a wrong merge: reviewkit dedup undo {group}")
+
+
+def _merge_pair(session: Session, pair: DuplicatePairRow, live: dict[int, tuple[int, list[int]]], who: str) -> int:
+    """Put both records of a confirmed pair in one live group (with their groups' members); its id."""
+    a, b = pair.record_a_id, pair.record_b_id
+    member_of = _member_of(live)
+    if a in member_of and member_of.get(a) == member_of.get(b):
+        return member_of[a]  # merged meanwhile (a later dedup run): nothing to change
+    members = {a, b}
+    old = {member_of[r] for r in (a, b) if r in member_of}
+    for gid in old:
+        members |= set(live[gid][1])
+        store.undo_group(session, gid, who, reason="joined by a confirmed pair")
+    rows = {r.id: r for r in store.records_with_ids(session) if r.id in members}
+    primary = max(members, key=lambda i: (completeness(row_to_record(rows[i])), -i))
+    group = store.add_group(session, primary, [(m, "human", pair.score) for m in sorted(members)], who)
+    assert group.id is not None  # flushed by add_group
+    return group.id
+
+
+def undo_merge(review: Review, actor: str | None, group_id: int) -> list[int]:
+    """Undo a wrong merge: the group is marked undone and its records count separately again.
+
+    Returns the group's records. Nothing is deleted; a later dedup run does not merge them again.
+    """
     with session_scope(review.engine, write=True) as session:
-        if store.undo_group(session, group_id, actor or "reviewer", reason="undo") is None:
-            raise ReviewkitError(f"no live duplicate group {group_id}")
+        who = acting_reviewer(session, actor).name
+        members = store.live_groups(session).get(group_id)
+        if members is None or store.undo_group(session, group_id, who, reason="undo") is None:
+            raise ReviewkitError(f"no live duplicate group {group_id}",
+                                 hint="`reviewkit dedup export FILE.csv` lists the groups")
+        return members[1]
 
 
 def group_of(review: Review, record_id: int) -> int | None:
@@ -205,7 +272,9 @@ def group_of(review: Review, record_id: int) -> int | None:
 
 
 def export_dedup(review: Review, path: Path) -> int:
-    """One row per record: id, group, primary or not, and the identifiers it was imported with."""
+    """One row per record as CSV: id, group, primary or not, and the identifiers it was imported with."""
+    if path.suffix.lower() != ".csv":
+        raise ReviewkitError("the dedup table is CSV", where=str(path), hint="name a .csv file")
     with session_scope(review.engine) as session:
         rows = store.records_with_ids(session)
         groups = store.live_groups(session)

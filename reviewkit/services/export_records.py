@@ -48,16 +48,17 @@ def records_at(review: Review, stage: str) -> list[int]:
 
 def export_records(review: Review, path: Path, stage: str = "included") -> int:
     """Write the records at a stage to FILE.ris or FILE.csv; returns how many."""
+    suffix = path.suffix.lower()
+    # Refused before the file is opened, so a wrong name leaves no empty file behind.
+    if suffix not in (".ris", ".csv"):
+        raise ReviewkitError(f"cannot write '{suffix}' files", where=str(path), hint="use .ris or .csv")
     wanted = set(records_at(review, stage))
     with session_scope(review.engine) as session:
         rows = [r for r in store_dedup.records_with_ids(session) if r.id in wanted]
     pairs = [(str(r.id), row_to_record(r)) for r in rows]
-    suffix = path.suffix.lower()
     with path.open("w", encoding="utf-8", newline="") as fh:
         if suffix == ".ris":
             return write_ris(pairs, fh)
-        if suffix != ".csv":
-            raise ReviewkitError(f"cannot write '{suffix}' files", where=str(path), hint="use .ris or .csv")
         writer = csv.writer(fh)
         writer.writerow(["id", "title", "authors", "year", "journal", "volume", "issue", "pages", "doi", "pmid",
                          "nct_ids", "abstract"])

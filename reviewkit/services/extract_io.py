@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from reviewkit.domain.extraction import FieldSpec, FieldType, parse_field
 from reviewkit.domain.records import find_nct_ids
 from reviewkit.errors import ReviewkitError
 from reviewkit.services import extract
@@ -28,6 +29,8 @@ from reviewkit.store.db import session_scope
 
 if TYPE_CHECKING:
     from sqlmodel import Session
+
+    from reviewkit.store.tables import StudyRow
 
 BASE_COLUMNS = ("study", "nct_id", "arm", "intervention", "dose", "co_intervention", "n_randomised",
                 "outcome", "timepoint")
@@ -230,11 +233,7 @@ def _import_row(session: Session, review: Review, cells: dict[str, str], line: i
         raise _RowErrors(errors)
     study = store.study_by_label(session, label)
     if study is None:
-        nct = cells.get("nct_id", "")
-        found = find_nct_ids(nct) if nct else ()
-        if nct and len(found) != 1:
-            raise _RowErrors([f"line {line}, nct_id: '{nct}' is not an NCT id"])
-        study = store.add_study(session, label=label, nct_id=found[0] if found else None, actor=who.name)
+        study = _new_study(session, cells, label, line, who.name)
         counts["studies"] += 1
     assert study.id is not None
     sid, author = study.id, extract.author(who, consensus)
@@ -266,6 +265,39 @@ def _import_row(session: Session, review: Review, cells: dict[str, str], line: i
         raise _RowErrors(errors)
 
 
+def _new_study(session: Session, cells: dict[str, str], label: str, line: int, actor: str) -> StudyRow:
+    """A study the table names for the first time; refused when its NCT id is another study's.
+
+    A trial has one NCT id, so a new label with a known id is almost always a misspelt label:
+    creating it would split one trial's data between two studies.
+    """
+    nct = cells.get("nct_id", "")
+    found = find_nct_ids(nct) if nct else ()
+    if nct and len(found) != 1:
+        raise _RowErrors([f"line {line}, nct_id: '{nct}' is not an NCT id"])
+    nct_id = found[0] if found else None
+    owner = next((s for s in store.studies(session) if nct_id and s.nct_id == nct_id), None)
+    if owner is not None:
+        raise _RowErrors([f"line {line}, study: no study '{label}', and {nct_id} is the NCT id of study "
+                          f"'{owner.label}' (id {owner.id}); use that study's label"])
+    return store.add_study(session, label=label, nct_id=nct_id, actor=actor)
+
+
+def _checkable(stats: dict[str, str]) -> dict[str, str]:
+    """The row's statistics that read as numbers, in stored form, to check the others against.
+
+    A cell that does not read ('abc') is reported on its own column by its own check; left in,
+    it would break the cross-checks of every other statistic of the row.
+    """
+    out: dict[str, str] = {}
+    for name, text in stats.items():
+        parsed = parse_field(FieldSpec(name, FieldType.NUMBER), text)
+        value = canonical(parsed.value)
+        if not parsed.problems and value is not None:
+            out[name] = value
+    return out
+
+
 def _import_stats(session: Session, review: Review, who: Any, sid: int, arm: str, outcome: str, timepoint: str,
                   stats: dict[str, str], cells: dict[str, str], consensus: bool, line: int, attempt: Any,
                   counts: dict[str, int], errors: list[str]) -> None:
@@ -280,7 +312,7 @@ def _import_stats(session: Session, review: Review, who: Any, sid: int, arm: str
     timepoint = found[1]
     mine = store.current_values(session, [sid]).get((sid, extract.author(who, consensus)), {})
     # Checked as the row will stand, so the order of the cells does not matter.
-    others = {k[3]: r.value for k, r in mine.items() if k[:3] == (arm, outcome, timepoint)} | stats
+    others = {k[3]: r.value for k, r in mine.items() if k[:3] == (arm, outcome, timepoint)} | _checkable(stats)
     for name, value in stats.items():
         source = conv.get(name) if isinstance(conv, dict) else None
         attempt(name, lambda name=name, value=value, source=source: extract.value_in(

@@ -79,6 +79,11 @@ def import_file(
         records = (_read_ctgov_json(path) if fmt == "ctgov_json"
                    else read_records(path, format=fmt, column_map=column_map))
         first, records = _peek(records)
+        if first is None and format is not None and _has_content(path):
+            # A forced format that reads nothing from a non-empty file is the wrong format: stored
+            # as a 0-record import, the file would then be refused forever as "already imported".
+            raise ReviewkitError(f"no records read as {format}, though the file is not empty", where=str(path),
+                                 hint="check --format, or leave it out to detect the format from the content")
         name = source or _source_name(fmt, first, path)
         run = store_runs.start_run(
             session, kind="import", source=name, source_kind=source_kind, file_name=path.name,
@@ -113,6 +118,15 @@ def _peek(records: Iterator[Record]) -> tuple[Record | None, Iterator[Record]]:
         yield from records
 
     return first, chained()
+
+
+def _has_content(path: Path) -> bool:
+    """Whether a file holds anything but whitespace (and a byte-order mark), in any encoding we read."""
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 16), b""):
+            if chunk.translate(None, b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
+                return True
+    return False
 
 
 def _is_ctgov_json(path: Path) -> bool:

@@ -97,6 +97,11 @@ def add_pair(session: Session, a: int, b: int, score: float, fields: dict[str, f
     return True
 
 
+def pair(session: Session, pair_id: int) -> DuplicatePairRow | None:
+    """One candidate pair by id."""
+    return session.get(DuplicatePairRow, pair_id)
+
+
 def decide_pair(session: Session, pair_id: int, status: str, actor: str) -> DuplicatePairRow | None:
     """Set a pair's status (confirmed/rejected), audited."""
     pair = session.get(DuplicatePairRow, pair_id)

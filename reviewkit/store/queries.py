@@ -216,3 +216,19 @@ def group_events_naming(session: Session, record_id: int) -> list[AuditEventRow]
                         .order_by(col(AuditEventRow.id)))
     return [r for r in rows
             if any(record_id in (part or {}).get("members", ()) for part in (r.old, r.new) if isinstance(part, dict))]
+
+
+def duplicate_primaries(session: Session) -> dict[int, int]:
+    """removed duplicate → the primary record of its live group (what a decision on it should name)."""
+    rows = session.exec(
+        select(DuplicateMemberRow.record_id, DuplicateGroupRow.primary_record_id)
+        .join(DuplicateGroupRow, col(DuplicateMemberRow.group_id) == col(DuplicateGroupRow.id))
+        .where(col(DuplicateGroupRow.undone_at).is_(None))
+    )
+    return {rid: primary for rid, primary in rows if rid != primary}
+
+
+def adjudication_history(session: Session) -> list[AdjudicationRow]:
+    """Every adjudication row of every stage (re-adjudications included), oldest first."""
+    return list(session.exec(select(AdjudicationRow).order_by(col(AdjudicationRow.id))))
+

@@ -152,3 +152,43 @@ def test_scripted_extraction_with_set_arm_and_convert(review: Review) -> None:
     assert code == 1 and "tcs: 'maybe' is not yes or no" in err
     code, out, _ = run(review.folder, "studies")
     assert out.strip() == "1\tBREEZE-AD4\tNCT03428100\t0 report(s)"
+
+
+def test_a_statistic_that_is_no_number_names_line_and_column(review: Review, tmp_path: Path) -> None:
+    """events = abc is refused on its line and column, as `extract set` refuses it; nothing is stored."""
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "study,arm,outcome,timepoint,events,total,extractor,consensus\n"
+        "S1,Placebo,iga_0_1,week 16,10,100,alice,no\n"
+        "S1,Active,iga_0_1,week 16,abc,100,alice,no\n", encoding="utf-8")
+    code, out, err = run(review.folder, "import", str(bad))
+    assert code == 1 and out == ""
+    assert err.startswith("error: bad.csv: nothing imported: line 3, events: ") and "'abc' is not a number" in err
+    assert "Traceback" not in err and "line 3, total" not in err  # the good cell is not blamed
+    assert extract.list_studies(review) == []
+
+
+def test_new_study_with_an_existing_studys_nct_id_is_refused(review: Review, tmp_path: Path) -> None:
+    """A misspelt label would split a trial in two: the row is refused, naming the study that has the NCT id."""
+    sid = extract.create_study(review, "alice", "BREEZE-AD1", nct_id="NCT03334396").id
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "study,nct_id,arm,outcome,timepoint,extractor,consensus,study.tcs\n"
+        "BREEZE-AD 1,NCT03334396,,,,alice,no,no\n", encoding="utf-8")
+    code, _, err = run(review.folder, "import", str(bad))
+    assert code == 1
+    assert (f"line 2, study: no study 'BREEZE-AD 1', and NCT03334396 is the NCT id of study 'BREEZE-AD1' "
+            f"(id {sid})") in err
+    assert [s.label for s in extract.list_studies(review)] == ["BREEZE-AD1"]
+
+
+def test_two_new_studies_with_one_nct_id_in_a_file_are_refused(review: Review, tmp_path: Path) -> None:
+    """The second label with the same NCT id in one file is refused too (the first is new in the same import)."""
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "study,nct_id,arm,outcome,timepoint,extractor,consensus,study.tcs\n"
+        "BREEZE-AD1,NCT03334396,,,,alice,no,no\n"
+        "BREEZE AD1,NCT03334396,,,,alice,no,no\n", encoding="utf-8")
+    code, _, err = run(review.folder, "import", str(bad))
+    assert code == 1 and "line 3, study: no study 'BREEZE AD1'" in err
+    assert extract.list_studies(review) == []

@@ -86,6 +86,7 @@ def test_export_reimports_to_the_same_values(tmp_path: Path) -> None:
     ("BREEZE-AD1,IGA,alice,no,rob2,assignment,2.4,Y,", "does not apply"),
     ("BREEZE-AD1,IGA,alice,no,rob2,assignment,D1,high,", "justification"),
     ("BREEZE-AD1,IGA,alice,no,rob1,,D1,low,", "protocol uses rob2"),
+    ("BREEZE-AD1,IGA,alice,no,rob2,assignment,1.2,\x00Y,", "NUL character"),
 ])
 def test_a_bad_row_names_its_line_and_nothing_is_imported(tmp_path: Path, line: str, needle: str) -> None:
     """Any bad row fails the whole import with an error naming line 3; no answer is stored."""

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import csv
 import random
 from pathlib import Path
 
 import pytest
 from sqlmodel import func, select
 
-from reviewkit.errors import PermissionDenied, ReviewkitError
+from reviewkit.errors import ParseError, PermissionDenied, ReviewkitError
 from reviewkit.services import screen
 from reviewkit.services.audit import audit_trail
+from reviewkit.services.decisions_io import export_decisions, import_decisions
 from reviewkit.services.project import Review, init_review, open_review
 from reviewkit.services.protocol_edit import text_sha256, update_protocol
 from reviewkit.store.db import session_scope
@@ -77,6 +79,45 @@ def test_blinding_holds_through_any_sequence_of_decisions_and_undos(team_review:
                     assert others == {k: v for k, v in current[r].items() if k != viewer}
                     assert card.others is not None and {v.reviewer for v in card.others} == set(others)
                 assert (card.own.decision if card.own else None) == own
+
+
+
+def _exported(review: Review, viewer: str, path: Path) -> set[tuple[int, str, str]]:
+    """(record, reviewer, decision) of every row `viewer`'s decisions export holds."""
+    export_decisions(review, path, actor=viewer)
+    with path.open(encoding="utf-8", newline="") as fh:
+        return {(int(r["record"]), r["reviewer"], r["decision"]) for r in csv.DictReader(fh)}
+
+
+def test_decisions_export_keeps_blinding_through_any_sequence(team_review: Review, tmp_path: Path) -> None:
+    """At every few steps of a random session, each screener's export holds their own decisions and
+    others' exactly where blinding has ended for them; the leads' export holds every decision, and the
+    adjudicator (no decisions of her own) gets none. Importing others' rows is refused to non-leads."""
+    review = team_review
+    ids = add_records(review, 4)
+    rng = random.Random(11)
+    current: dict[int, dict[str, str]] = {rid: {} for rid in ids}
+    out = tmp_path / "d.csv"
+    for step in range(40):
+        who, rid = rng.choice(SCREENERS), rng.choice(ids)
+        if who in current[rid] and rng.random() < 0.3:
+            screen.undo_decision(review, who, rid, "ta")
+            del current[rid][who]
+        else:
+            current[rid][who] = rng.choice(["include", "exclude", "maybe"])
+            screen.record_decision(review, who, rid, "ta", current[rid][who])
+        if step % 4:
+            continue
+        everything = {(r, w, d) for r in ids for w, d in current[r].items()}
+        for viewer in SCREENERS:
+            allowed = {(r, w, d) for r, w, d in everything
+                       if w == viewer or not _blind(current[r].get(viewer), current[r], 2)}
+            assert _exported(review, viewer, out) == (everything if viewer == "s3" else allowed)  # s3 leads
+        assert _exported(review, "boss", out) == everything
+        assert _exported(review, "adj", out) == set()
+    out.write_text("record,reviewer,stage,decision\n" f"{ids[0]},s2,ta,include\n")
+    with pytest.raises(ParseError, match="line 2: s1 may import only their own"):
+        import_decisions(review, out, actor="s1")
 
 
 def test_non_screeners_cannot_read_decisions_on_a_record(team_review: Review) -> None:

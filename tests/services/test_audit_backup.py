@@ -44,7 +44,7 @@ def test_audit_cli_filters_by_record(review: Review) -> None:
     a, b = add_records(review, 2)
     screen.record_decision(review, "alice", a, "ta", "include")
     screen.record_decision(review, "alice", b, "ta", "exclude")
-    out = CliRunner().invoke(cli, ["-C", str(review.folder), "audit", "--record", str(b)]).output
+    out = CliRunner().invoke(cli, ["-C", str(review.folder), "--reviewer", "alice", "audit", "--record", str(b)]).output
     assert f"record {b}" in out and f"record {a}" not in out and "decision=exclude" in out
 
 

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from reviewkit.cli import cli
 from reviewkit.domain.records import Record
-from reviewkit.errors import ParseError
+from reviewkit.errors import ParseError, ReviewkitError
 from reviewkit.services import screen
 from reviewkit.services.decisions_io import export_decisions, import_decisions
 from reviewkit.services.project import Review
@@ -34,16 +34,16 @@ def test_export_then_import_into_another_review(review: Review, tmp_path: Path) 
     screen.record_decision(review, "alice", b, "ta", "exclude")
     screen.record_decision(review, "alice", b, "ta", "maybe")  # a change of mind: only the latest goes
     out = tmp_path / "d.csv"
-    assert export_decisions(review, out) == 2
+    assert export_decisions(review, out, actor="alice") == 2
     rows = list(csv.DictReader(out.open()))
     assert [(r["record"], r["reviewer"], r["decision"], r["note"]) for r in rows] == [
         (str(a), "alice", "include", "RCT"), (str(b), "alice", "maybe", "")]
-    assert export_decisions(review, tmp_path / "h.csv", history=True) == 3
+    assert export_decisions(review, tmp_path / "h.csv", history=True, actor="alice") == 3
 
     # the same file, moved to bob, imports into the review by record id
     text = out.read_text().replace(",alice,", ",bob,")
     (tmp_path / "bob.csv").write_text(text)
-    assert import_decisions(review, tmp_path / "bob.csv") == 2
+    assert import_decisions(review, tmp_path / "bob.csv", actor="alice") == 2
     assert screen.record_card(review, "bob", a, "ta").own.note == "RCT"  # type: ignore[union-attr]
     assert screen.record_card(review, "bob", a, "ta").own.at.isoformat() == rows[0]["time"]  # type: ignore[union-attr]
 
@@ -54,7 +54,7 @@ def test_import_by_pmid_doi_and_source_id(review: Review, tmp_path: Path) -> Non
     f = tmp_path / "d.csv"
     f.write_text(HEADER + "31000001,alice,ta,include,,,\nhttps://doi.org/10.1000/A,bob,ta,exclude,,,\n"
                  "WOS:2,alice,ta,exclude,,,\n")
-    assert import_decisions(review, f) == 3
+    assert import_decisions(review, f, actor="alice") == 3
     assert screen.record_decision(review, "bob", b, "ta", "exclude").outcome == "excluded"
     assert screen.list_conflicts(review, "carol", "ta")[0].record_id == a
 
@@ -78,9 +78,9 @@ def test_bad_row_names_its_line_and_stores_nothing(
     f = tmp_path / "d.csv"
     f.write_text(HEADER + "31000002,alice,ta,include,,,\n" + row + "\n")
     with pytest.raises(ParseError) as err:
-        import_decisions(review, f)
+        import_decisions(review, f, actor="alice")
     assert message in str(err.value) and "line 3" in str(err.value)
-    assert export_decisions(review, tmp_path / "after.csv") == 0
+    assert export_decisions(review, tmp_path / "after.csv", actor="alice") == 0
 
 
 def test_missing_column_refused(review: Review, tmp_path: Path) -> None:
@@ -88,7 +88,7 @@ def test_missing_column_refused(review: Review, tmp_path: Path) -> None:
     f = tmp_path / "d.csv"
     f.write_text("id,who\n1,alice\n")
     with pytest.raises(ParseError, match="line 1: missing column"):
-        import_decisions(review, f)
+        import_decisions(review, f, actor="alice")
 
 
 def test_conflicts_cli_json(review: Review) -> None:
@@ -115,8 +115,255 @@ def test_import_cannot_change_a_decision_after_adjudication(review: Review, tmp_
     f = tmp_path / "d.csv"
     f.write_text(HEADER + f"{b},alice,ta,include,,,\n{a},alice,ta,exclude,,,\n")
     with pytest.raises(ParseError, match=r"line 3: record \d+ has been adjudicated at title/abstract") as info:
-        import_decisions(review, f)
+        import_decisions(review, f, actor="alice")
     assert "include, not exclude" in str(info.value) and "nothing was imported" in str(info.value)
     assert screen.record_card(review, "alice", b, "ta").own is None  # line 2 was not stored either
     f.write_text(HEADER + f"{a},alice,ta,include,,,\n{b},alice,ta,include,,,\n")
-    assert import_decisions(review, f) == 2
+    assert import_decisions(review, f, actor="alice") == 2
+
+
+# --- blinding and roles (issue 5): the service decides who exports and imports what ---------------
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader(path.open(encoding="utf-8", newline="")))
+
+
+def test_export_gives_a_non_lead_only_what_blinding_lets_them_see(review: Review, tmp_path: Path) -> None:
+    """bob exports his own decisions and alice's only where both decided; alice (lead) exports all;
+    carol (adjudicator, no decisions of her own) none; no reviewer at all is refused."""
+    a, b, c = add_records(review, 3)
+    screen.record_decision(review, "alice", a, "ta", "include", note="alice alone")
+    screen.record_decision(review, "alice", b, "ta", "exclude")
+    screen.record_decision(review, "bob", b, "ta", "exclude")
+    screen.record_decision(review, "bob", c, "ta", "maybe")
+    out = tmp_path / "bob.csv"
+    assert export_decisions(review, out, actor="bob") == 3
+    assert {(int(r["record"]), r["reviewer"]) for r in _rows(out)} == {(b, "alice"), (b, "bob"), (c, "bob")}
+    assert "alice alone" not in out.read_text()
+    assert export_decisions(review, out, actor="bob", history=True) == 3
+    assert export_decisions(review, out, actor="alice") == 4
+    assert export_decisions(review, out, actor="carol") == 0
+    with pytest.raises(ReviewkitError, match="no reviewer given"):
+        export_decisions(review, out)
+    with pytest.raises(ReviewkitError, match="unknown reviewer 'zoe'"):
+        export_decisions(review, out, actor="zoe")
+
+
+def test_a_non_lead_imports_only_rows_naming_themselves(review: Review, tmp_path: Path) -> None:
+    """bob's import of a file with a row for alice is refused with that row's line; nothing is stored.
+    The lead imports everyone's rows; an import with no reviewer is refused."""
+    a, b = _records(review)
+    f = tmp_path / "d.csv"
+    f.write_text(HEADER + f"{a},bob,ta,include,,,\n{b},alice,ta,exclude,,,\n")
+    with pytest.raises(ParseError, match=r"line 3: bob may import only his own rows|line 3: .*only .*own") as info:
+        import_decisions(review, f, actor="bob")
+    assert "alice" in str(info.value) and "nothing was imported" in str(info.value)
+    assert screen.record_card(review, "bob", a, "ta").own is None
+    with pytest.raises(ReviewkitError, match="no reviewer given"):
+        import_decisions(review, f)
+    assert import_decisions(review, f, actor="alice") == 2
+    f.write_text(HEADER + f"{b},bob,ta,exclude,,,\n")
+    assert import_decisions(review, f, actor="bob") == 1
+
+
+def test_adjudications_are_exported_and_import_as_adjudications(review: Review, tmp_path: Path) -> None:
+    """carol's adjudication is a row of the export (role adjudicator); imported elsewhere it settles the
+    conflict again and never counts as a screening decision (agreement stays alice vs bob)."""
+    from reviewkit.services.agreement import agreement_report
+
+    a, _, a2 = add_records(review, 3)
+    screen.record_decision(review, "alice", a, "ta", "include")
+    screen.record_decision(review, "bob", a, "ta", "exclude")
+    screen.resolve_conflict(review, "carol", a, "ta", "exclude", note="no placebo arm")
+    out = tmp_path / "d.csv"
+    assert export_decisions(review, out, actor="alice") == 3
+    rows = _rows(out)
+    assert [(r["reviewer"], r["role"], r["decision"], r["note"]) for r in rows] == [
+        ("alice", "screener", "include", ""), ("bob", "screener", "exclude", ""),
+        ("carol", "adjudicator", "exclude", "no placebo arm")]
+    # carol exports her own adjudication; bob sees it too, as both screeners decided the record
+    assert export_decisions(review, out, actor="carol") == 1 and _rows(out)[0]["reviewer"] == "carol"
+    assert export_decisions(review, out, actor="bob") == 3
+
+    # the same decisions, moved to another record: the conflict arrives settled
+    export_decisions(review, out, actor="alice")
+    moved = tmp_path / "moved.csv"
+    moved.write_text(out.read_text().replace(f"\n{a},", f"\n{a2},"))
+    assert import_decisions(review, moved, actor="alice") == 3
+    assert screen.list_conflicts(review, "carol", "ta") == []
+    assert review_status_outcome(review, a2) == "excluded"
+    assert {(p.reviewer_a, p.reviewer_b) for p in agreement_report(review)} == {("alice", "bob")}
+
+
+def review_status_outcome(review: Review, record_id: int) -> str:
+    """The record's outcome at title/abstract as the lead sees it on its card."""
+    return screen.record_card(review, "alice", record_id, "ta").outcome
+
+
+def test_adjudication_row_without_csv_role_column(review: Review, tmp_path: Path) -> None:
+    """A row by carol (adjudicator, not a screener) in a plain 7-column file is an adjudication."""
+    from reviewkit.services.agreement import agreement_report
+
+    a, b = add_records(review, 2)
+    f = tmp_path / "d.csv"
+    f.write_text(HEADER + f"{a},alice,ta,include,,,\n{a},bob,ta,exclude,,,\n{a},carol,ta,include,,,\n")
+    assert import_decisions(review, f, actor="alice") == 3
+    assert screen.list_conflicts(review, "carol", "ta") == []
+    assert review_status_outcome(review, a) == "included"
+    assert {(p.reviewer_a, p.reviewer_b) for p in agreement_report(review)} == {("alice", "bob")}
+    # carol imports her own adjudication; she may re-adjudicate, as resolve_conflict allows
+    f.write_text(HEADER + f"{a},carol,ta,exclude,,,\n")
+    assert import_decisions(review, f, actor="carol") == 1
+    assert review_status_outcome(review, a) == "excluded"
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        # not a conflict: one decision only, or agreement
+        ("{a},alice,ta,include,,,\n{a},carol,ta,include,,,", r"line 3: record \d+ is not in conflict at title/abstract"),
+        ("{a},alice,ta,include,,,\n{a},bob,ta,maybe,,,\n{a},carol,ta,include,,,", "line 4: record .* not in conflict"),
+        # file order: the adjudication comes before the decisions that make the conflict
+        ("{a},carol,ta,include,,,\n{a},alice,ta,include,,,\n{a},bob,ta,exclude,,,", "line 2: record .* not in conflict"),
+        ("{a},alice,ta,include,,,\n{a},bob,ta,exclude,,,\n{a},carol,ta,maybe,,,", "line 4: an adjudication is include or exclude"),
+    ],
+)
+def test_adjudication_rows_are_checked_as_resolve_conflict_checks(
+    review: Review, tmp_path: Path, rows: str, message: str
+) -> None:
+    """An adjudication row must settle a conflict that exists once the file's earlier rows apply."""
+    (a,) = add_records(review, 1)
+    f = tmp_path / "d.csv"
+    f.write_text(HEADER + rows.format(a=a) + "\n")
+    with pytest.raises(ParseError, match=message):
+        import_decisions(review, f, actor="alice")
+    assert export_decisions(review, tmp_path / "after.csv", actor="alice") == 0
+
+
+def _team(review: Review, tmp_path: Path) -> Review:
+    """The review with a team: alice lead+screener, bob screener, dana screener+adjudicator, boss lead only."""
+    from reviewkit.services.protocol_edit import update_protocol
+    from tests.reliability._helpers import protocol_with_reviewers
+
+    team = [("alice", ["screener", "lead"]), ("bob", ["screener"]), ("dana", ["screener", "adjudicator"]),
+            ("boss", ["lead"])]
+    text = protocol_with_reviewers(tmp_path / "p", team).read_text(encoding="utf-8")
+    return update_protocol(review, "alice", text)
+
+
+def test_role_column_says_which_role_a_dual_role_reviewer_acts_in(review: Review, tmp_path: Path) -> None:
+    """dana screens and adjudicates: without a role her row is a screening decision; with role
+    adjudicator it is an adjudication. A role the reviewer lacks, an unknown role and a reviewer who
+    neither screens nor adjudicates are refused with the line."""
+    from reviewkit.services.agreement import agreement_report
+
+    review = _team(review, tmp_path)
+    a, b = add_records(review, 2)
+    f = tmp_path / "d.csv"
+    head = "record,reviewer,stage,decision,reason,note,time,role\n"
+    f.write_text(head + f"{a},alice,ta,include,,,,\n{a},dana,ta,exclude,,,,\n"
+                        f"{b},alice,ta,include,,,,\n{b},bob,ta,exclude,,,,screener\n{b},dana,ta,exclude,,,,adjudicator\n")
+    assert import_decisions(review, f, actor="boss") == 5
+    assert [c.record_id for c in screen.list_conflicts(review, "boss", "ta")] == [a]
+    assert screen.record_card(review, "alice", b, "ta").outcome == "excluded"
+    assert {(p.reviewer_a, p.reviewer_b) for p in agreement_report(review)} == {("alice", "bob"), ("alice", "dana")}
+    for row, message in [
+        (f"{a},bob,ta,include,,,,adjudicator", "line 2: bob is not an adjudicator"),
+        (f"{a},dana,ta,include,,,,lead", r"line 2: unknown role 'lead' \(use screener or adjudicator\)"),
+        (f"{a},boss,ta,include,,,,", "line 2: boss is neither a screener nor an adjudicator"),
+    ]:
+        f.write_text(head + row + "\n")
+        with pytest.raises(ParseError, match=message):
+            import_decisions(review, f, actor="boss")
+
+
+def _merge(review: Review, primary: int, duplicate: int) -> None:
+    from reviewkit.store.db import session_scope
+    from reviewkit.store.tables import DuplicateGroupRow, DuplicateMemberRow
+
+    with session_scope(review.engine, write=True) as s:
+        group = DuplicateGroupRow(primary_record_id=primary)
+        s.add(group)
+        s.flush()
+        s.add(DuplicateMemberRow(group_id=group.id, record_id=primary))
+        s.add(DuplicateMemberRow(group_id=group.id, record_id=duplicate))
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        # both screeners excluded it at title/abstract: it is not up for full text
+        ("{a},alice,ta,exclude,,,\n{a},bob,ta,exclude,,,\n{a},alice,ft,include,,,",
+         r"line 4: record \d+ is not up for full text screening: it has not passed title/abstract"),
+        # only one title/abstract decision so far
+        ("{a},alice,ta,include,,,\n{a},alice,ft,include,,,", "line 3: .* has not passed title/abstract"),
+        # the full-text row comes before the title/abstract rows that let the record through
+        ("{a},alice,ft,include,,,\n{a},alice,ta,include,,,\n{a},bob,ta,include,,,", "line 2: .* has not passed"),
+        # a removed duplicate named by its reviewkit id
+        ("{d},alice,ta,include,,,", r"line 2: record \d+ is not up for title/abstract screening: it is a removed "
+                                    r"duplicate of record \d+"),
+        ("{d},alice,ft,include,,,", "line 2: .* removed duplicate"),
+    ],
+)
+def test_rows_on_records_not_up_for_the_stage_are_refused(
+    review: Review, tmp_path: Path, rows: str, message: str
+) -> None:
+    """Full-text rows on records that did not pass title/abstract, and rows on removed duplicates,
+    are refused with their line (as record_decision refuses them), the file's own earlier rows counted."""
+    a, d = add_records(review, 2)
+    _merge(review, a, d)
+    f = tmp_path / "d.csv"
+    f.write_text(HEADER + rows.format(a=a, d=d) + "\n")
+    with pytest.raises(ParseError, match=message):
+        import_decisions(review, f, actor="alice")
+    assert export_decisions(review, tmp_path / "after.csv", actor="alice") == 0
+
+
+def test_full_text_rows_after_the_files_own_title_abstract_rows_are_accepted(review: Review, tmp_path: Path) -> None:
+    """The file's title/abstract rows, applied in order, make the record pass; its full-text rows then count."""
+    (a,) = add_records(review, 1)
+    f = tmp_path / "d.csv"
+    f.write_text(HEADER + f"{a},alice,ta,include,,,\n{a},bob,ta,maybe,,,\n{a},alice,ft,exclude,Review,,\n"
+                          f"{a},bob,ft,exclude,Review,,\n")
+    assert import_decisions(review, f, actor="alice") == 4
+    assert screen.record_card(review, "alice", a, "ft").outcome == "excluded"
+
+
+def test_unterminated_quote_is_refused_with_its_line(review: Review, tmp_path: Path) -> None:
+    """A note whose quote never closes swallows the rest of the file: refused, nothing stored.
+    A quoted note with a line break in it is fine."""
+    a, b = _records(review)
+    f = tmp_path / "d.csv"
+    f.write_text(HEADER + f'{a},alice,ta,include,,"two\nlines",\n{b},alice,ta,include,,"unterminated,\n'
+                          f"{a},bob,ta,include,,,\n")
+    with pytest.raises(ParseError, match=r"line 4: .*quote") as info:
+        import_decisions(review, f, actor="alice")
+    assert "nothing was imported" in str(info.value)
+    assert export_decisions(review, tmp_path / "after.csv", actor="alice") == 0
+    f.write_text(HEADER + f'{a},alice,ta,include,,"unterminated,\n{a},bob,ta,include,,"x",\n')
+    with pytest.raises(ParseError, match=r"line 2: .*quote"):
+        import_decisions(review, f, actor="alice")
+    f.write_text(HEADER + f'{a},alice,ta,include,,"two\nlines",\n{b},bob,ta,include,,,\n')
+    assert import_decisions(review, f, actor="alice") == 2
+    assert screen.record_card(review, "alice", a, "ta").own.note == "two\nlines"  # type: ignore[union-attr]
+
+
+def test_full_text_exclusion_without_reason_says_so(review: Review, tmp_path: Path) -> None:
+    """The message names what is missing and the protocol's reasons, not 'unknown exclusion reason None'."""
+    a, _ = _records(review)
+    f = tmp_path / "d.csv"
+    f.write_text(HEADER + f"{a},alice,ta,include,,,\n{a},bob,ta,include,,,\n{a},alice,ft,exclude,,,\n")
+    with pytest.raises(ParseError, match=r"line 4: a full-text exclusion needs a reason \(one of: Animal study;") as info:
+        import_decisions(review, f, actor="alice")
+    assert "None" not in str(info.value)
+
+
+def test_nul_character_is_refused_with_line_and_column(review: Review, tmp_path: Path) -> None:
+    """A NUL is refused as every text reader refuses it, naming the line and column."""
+    a, _ = _records(review)
+    f = tmp_path / "d.csv"
+    f.write_text(HEADER + f"{a},alice,ta,include,,,\n{a},bob,ta,include\x00,,,\n")
+    with pytest.raises(ParseError, match=r"line 3: a NUL character \(binary data\) at column 17"):
+        import_decisions(review, f, actor="alice")
+    assert export_decisions(review, tmp_path / "after.csv", actor="alice") == 0

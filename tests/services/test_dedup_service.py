@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from sqlmodel import select
 
 from reviewkit.cli import cli
 from reviewkit.domain.records import Record, RegistryInfo
+from reviewkit.errors import ReviewkitError
 from reviewkit.services import dedup
 from reviewkit.services.project import Review
 from reviewkit.services.status import review_status
@@ -121,3 +123,23 @@ def test_dedup_cli_and_export(review: Review, tmp_path: Path) -> None:
     assert rows[ids[0]]["group"] == rows[ids[1]]["group"] != ""
     assert {rows[ids[0]]["primary"], rows[ids[1]]["primary"]} == {"yes", "no"}
     assert rows[ids[1]]["source_id"] == "emb1" and rows[ids[3]]["doi"] == "10.1056/nejmoa1804092"
+
+
+def test_a_verdict_is_given_once(review: Review) -> None:
+    """decide_pair reports the group it made; a second verdict on the pair is refused and changes nothing."""
+    a, b = add_records(review, [
+        Record(title="Oral JAK inhibition for eczema: a randomised trial", authors=("Doe, J",), year=2021),
+        Record(title="Oral JAK inhibition for eczema: a randomised trial", authors=("Doe, J",), year=2022),
+    ])
+    dedup.run_dedup(review)
+    (pair,) = dedup.pending_pairs(review)
+    done = dedup.decide_pair(review, "alice", pair.id, True)
+    assert (done.status, {done.record_a, done.record_b}) == ("confirmed", {a, b})
+    assert done.group_id == dedup.group_of(review, a) == dedup.group_of(review, b) is not None
+    with pytest.raises(ReviewkitError, match=f"dedup undo {done.group_id}"):
+        dedup.decide_pair(review, "bob", pair.id, False)
+    with pytest.raises(ReviewkitError, match=f"already confirmed \\(group {done.group_id}\\)"):
+        dedup.decide_pair(review, "alice", pair.id, True)
+    assert dedup.group_of(review, a) == done.group_id
+    assert dedup.undo_merge(review, "alice", done.group_id) == sorted([a, b])
+    assert dedup.group_of(review, a) is None

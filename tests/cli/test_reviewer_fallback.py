@@ -1,0 +1,67 @@
+"""Tests that every command acting as someone falls back to the user config's reviewer, as the TUI does."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from reviewkit.cli import cli
+from reviewkit.services import screen
+from reviewkit.services.project import Review
+from tests.factories import add_records
+
+
+@pytest.fixture
+def as_carol(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A user config naming carol, the adjudicator."""
+    config = tmp_path / "config.toml"
+    config.write_text('reviewer = "carol"\n', encoding="utf-8")
+    monkeypatch.setenv("REVIEWKIT_CONFIG", str(config))
+
+
+def run(folder: Path, *args: str) -> Result:
+    """Invoke the CLI on a review folder without --reviewer."""
+    return CliRunner().invoke(cli, ["-C", str(folder), *args])
+
+
+def test_conflicts_uses_the_configured_reviewer(review: Review, as_carol: None) -> None:
+    """`conflicts` with no --reviewer lists the conflicts for the config's adjudicator."""
+    (rid,) = add_records(review, 1)
+    screen.record_decision(review, "alice", rid, "ta", "include")
+    screen.record_decision(review, "bob", rid, "ta", "exclude")
+    result = run(review.folder, "conflicts", "--json")
+    assert result.exit_code == 0, result.output
+    assert [c["record"] for c in json.loads(result.output)] == [rid]
+
+
+def test_given_reviewer_overrides_the_config(review: Review, as_carol: None) -> None:
+    """--reviewer wins over the config: bob is no adjudicator, so conflicts are refused to him."""
+    result = CliRunner().invoke(cli, ["-C", str(review.folder), "--reviewer", "bob", "conflicts"])
+    assert result.exit_code == 1 and "bob" in result.stderr
+
+
+def test_broken_config_is_one_line_only_where_a_reviewer_is_needed(review: Review, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A config that does not parse stops the commands that need a reviewer, with one line; not `status`."""
+    config = tmp_path / "config.toml"
+    config.write_text("reviewer = 3\n", encoding="utf-8")
+    monkeypatch.setenv("REVIEWKIT_CONFIG", str(config))
+    assert run(review.folder, "status").exit_code == 0
+    result = run(review.folder, "conflicts")
+    assert result.exit_code == 1 and result.stderr.strip() == f"error: {config}: 'reviewer' must be a string"
+
+
+def test_import_credits_the_configured_reviewer(review: Review, as_carol: None) -> None:
+    """An import's run is started by the config's reviewer when no --reviewer is given."""
+    from sqlmodel import select
+
+    from reviewkit.store.db import session_scope
+    from reviewkit.store.tables import SourceRunRow
+
+    fixture = Path(__file__).resolve().parents[2] / "fixtures" / "demo" / "embase_export.ris"
+    assert run(review.folder, "import", str(fixture)).exit_code == 0
+    with session_scope(review.engine) as session:
+        assert list(session.exec(select(SourceRunRow.started_by))) == ["carol"]

@@ -1,0 +1,97 @@
+"""Tests for `reviewkit decisions export|import` and `reviewkit audit` as a non-lead would use them."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from reviewkit.cli import cli
+from reviewkit.services import screen
+from reviewkit.services.project import Review
+from tests.factories import add_records
+
+HEADER = "record,reviewer,stage,decision,reason,note,time\n"
+
+
+def _run(review: Review, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["-C", str(review.folder), *args])
+
+
+def _blind_setup(review: Review) -> tuple[int, int]:
+    """alice decided both records; bob only the second: he is blind to her decision on the first."""
+    a, b = add_records(review, 2)
+    screen.record_decision(review, "alice", a, "ta", "exclude", note="alice's secret")
+    screen.record_decision(review, "alice", b, "ta", "include")
+    screen.record_decision(review, "bob", b, "ta", "include")
+    return a, b
+
+
+@pytest.mark.parametrize("command", [("decisions", "export"), ("export", "decisions")])
+def test_decisions_export_keeps_bob_blind(review: Review, tmp_path: Path, command: tuple[str, str]) -> None:
+    """`--reviewer bob decisions export` (and `export decisions`) leave out alice's decision on a record
+    bob has not decided; alice, the lead, gets it."""
+    a, b = _blind_setup(review)
+    out = tmp_path / "bob.csv"
+    result = _run(review, "--reviewer", "bob", *command, str(out))
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert {(int(r["record"]), r["reviewer"]) for r in rows} == {(b, "alice"), (b, "bob")}
+    assert "alice's secret" not in out.read_text()
+    result = _run(review, "--reviewer", "alice", *command, str(out))
+    assert result.exit_code == 0 and "alice's secret" in out.read_text()
+
+
+def test_decisions_export_without_a_reviewer_is_refused(review: Review, tmp_path: Path) -> None:
+    """No --reviewer and none in the user config: the usual error, and no file."""
+    _blind_setup(review)
+    out = tmp_path / "d.csv"
+    result = _run(review, "decisions", "export", str(out))
+    assert result.exit_code == 1 and "no reviewer given" in result.output
+    assert not out.exists()
+
+
+def test_decisions_import_refuses_bobs_row_for_alice(review: Review, tmp_path: Path) -> None:
+    """`--reviewer bob decisions import` with a row naming alice fails on that line; nothing is stored."""
+    a, b = add_records(review, 2)
+    f = tmp_path / "d.csv"
+    f.write_text(HEADER + f"{a},bob,ta,include,,,\n{b},alice,ta,exclude,,,\n")
+    result = _run(review, "--reviewer", "bob", "decisions", "import", str(f))
+    assert result.exit_code == 1 and "line 3" in result.output and "only their own" in result.output
+    assert screen.record_card(review, "bob", a, "ta").own is None
+    result = _run(review, "--reviewer", "alice", "decisions", "import", str(f))
+    assert result.exit_code == 0 and "2 decisions imported" in result.output
+
+
+def test_audit_is_for_leads(review: Review) -> None:
+    """Audit events carry decision values, so only a lead reads the trail; bob and carol are refused."""
+    a, _ = _blind_setup(review)
+    for who in ("bob", "carol"):
+        result = _run(review, "--reviewer", who, "audit")
+        assert result.exit_code == 1 and "is not a lead" in result.output and "decision=" not in result.output
+    result = _run(review, "audit")
+    assert result.exit_code == 1 and "no reviewer given" in result.output
+    result = _run(review, "--reviewer", "alice", "audit", "--record", str(a))
+    assert result.exit_code == 0 and "decision=exclude" in result.output
+
+
+def test_audit_limit_must_be_positive_and_keeps_the_last_events(review: Review) -> None:
+    """--limit N shows the last N events; 0 or a negative is refused (it printed everything)."""
+    _blind_setup(review)
+    for bad in ("0", "-1"):
+        result = _run(review, "--reviewer", "alice", "audit", "--limit", bad)
+        assert result.exit_code == 2 and "--limit" in result.output
+    everything = _run(review, "--reviewer", "alice", "audit").output.strip().splitlines()
+    last = _run(review, "--reviewer", "alice", "audit", "--limit", "2").output.strip().splitlines()
+    assert len(everything) > 2 and last == everything[-2:]
+
+
+def test_decisions_export_creates_its_folder(review: Review, tmp_path: Path) -> None:
+    """decisions export into a folder that does not exist yet makes the folder (as every export does)."""
+    _blind_setup(review)
+    out = tmp_path / "new" / "d.csv"
+    result = _run(review, "--reviewer", "alice", "decisions", "export", str(out))
+    assert result.exit_code == 0, result.output
+    assert out.read_text(encoding="utf-8").startswith("record,reviewer,stage,decision")
