@@ -130,6 +130,8 @@ def output_file(path: Path, suffixes: Sequence[str], command: str) -> Iterator[P
     export leaves nothing behind: no empty or partial file, no folders it created.
     """
     check_suffix(path, suffixes, command)
+    # "new/../out.csv" means ./out.csv: the OS would look for "new" first.
+    path = Path(os.path.normpath(path))
     created = _make_parents(path.parent)
     # Hidden and random, so a half-written file is never mistaken for a result; the service
     # creates it itself, so it gets the usual permissions (mkstemp's would be 0600).
@@ -154,13 +156,20 @@ def _make_parents(folder: Path) -> list[Path]:
         missing.append(folder)
         folder = folder.parent
     missing.reverse()
+    created: list[Path] = []
     try:
         for path in missing:
-            path.mkdir()
+            try:
+                path.mkdir()
+            except FileExistsError:
+                if not path.is_dir():
+                    raise
+                continue  # made by someone else meanwhile: theirs, never cleaned up by us
+            created.append(path)
     except OSError:
-        _clean_up(None, missing)
+        _clean_up(None, created)
         raise
-    return missing
+    return created
 
 
 def _clean_up(temp: Path | None, created: list[Path]) -> None:

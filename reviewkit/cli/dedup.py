@@ -31,8 +31,12 @@ def dedup(ctx: click.Context, auto_only: bool, threshold: float | None) -> None:
 
     def go() -> None:
         review = open_review(state.review)
+        # The automatic run may act as nobody: a user config naming a reviewer of another review
+        # must not stop it (an explicit --reviewer is still checked).
+        names = {r.name for r in review.protocol.reviewers}
+        actor = state.reviewer_option or (state.reviewer if state.reviewer in names else None)
         with progress_bar("Deduplicating") as update:
-            s = run_dedup(review, actor=state.reviewer, auto_only=auto_only, threshold=threshold, progress=update)
+            s = run_dedup(review, actor=actor, auto_only=auto_only, threshold=threshold, progress=update)
         click.echo(f"{s.records} records: {s.groups_created} duplicate groups, {s.records_merged} records merged, "
                    f"{s.pairs_queued} new pairs for a human ({s.pairs_waiting} waiting), "
                    f"{s.studies_proposed} study links proposed")

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from reviewkit.cli.common import CliState, output_file, run_guarded
+from reviewkit.errors import ReviewkitError
 from reviewkit.services.project import open_review
 from reviewkit.services.report import write_prisma
 
@@ -23,6 +24,9 @@ def prisma(state: CliState, fmt: str, output: Path | None) -> None:
     def go() -> None:
         review = open_review(state.review)
         if output is not None and str(output) == "-":
+            if fmt not in ("json", "csv"):
+                raise ReviewkitError(f"'-o -' prints the counts (json or csv), not a {fmt} diagram",
+                                     hint=f"name a .{fmt} file, or add --format json")
             _, text = write_prisma(review, fmt, output)
             click.echo(text)
             return

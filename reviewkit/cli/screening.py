@@ -84,7 +84,7 @@ def agreement(state: CliState, as_json: bool, keep_maybe: bool) -> None:
     from reviewkit.services.agreement import agreement_report
 
     def go() -> None:
-        report = agreement_report(open_review(state.review), collapse_maybe=not keep_maybe)
+        report = agreement_report(open_review(state.review), state.reviewer, collapse_maybe=not keep_maybe)
         if as_json:
             click.echo(json.dumps([p.as_dict() for p in report], indent=2))
             return

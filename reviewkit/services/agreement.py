@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import combinations
+from typing import cast
 
 from reviewkit.domain.agreement import Agreement, cohen_kappa
+from reviewkit.domain.screening import is_blind_to_others, resolve
+from reviewkit.services.common import acting_reviewer
 from reviewkit.services.project import Review
 from reviewkit.store import queries
 from reviewkit.store import screening as store
@@ -32,19 +35,34 @@ class PairAgreement:
                 **({"note": a.reason} if a.reason else {})}
 
 
-def agreement_report(review: Review, *, collapse_maybe: bool = True) -> list[PairAgreement]:
+def agreement_report(review: Review, viewer: str | None, *, collapse_maybe: bool = True) -> list[PairAgreement]:
     """Kappa and percentage agreement for every reviewer pair with shared decisions, per stage.
 
     Decisions are each reviewer's current ones (changes replace, undos remove); with
-    `collapse_maybe`, maybe counts as include, as it moves a record forward.
+    `collapse_maybe`, maybe counts as include, as it moves a record forward. Leads and adjudicators
+    see every pair. A screener sees only their own pairs, over the records whose blinding has
+    ended for them: with three screeners per record, two having decided does not end it, and a
+    figure over such records (or a note that both chose exclude every time) would reveal a decision.
     """
+    required = review.protocol.screening.screeners_per_record
     out: list[PairAgreement] = []
     with session_scope(review.engine) as session:
+        who = acting_reviewer(session, viewer)
+        sees_all = bool(set(who.roles) & {"lead", "adjudicator"})
         names = store.reviewer_names(session)
         stages = {stage: queries.current_decisions(session, stage) for stage in ("ta", "ft")}
+        adjudicated = {stage: queries.adjudications(session, stage) for stage in ("ta", "ft")}
     for stage, by_record in stages.items():
+        if not sees_all:
+            by_record = {
+                rid: d for rid, d in by_record.items()
+                if not is_blind_to_others(d.get(cast(int, who.id)),
+                                          resolve(d, required, adjudicated[stage].get(rid)).outcome)
+            }
         reviewers = sorted({r for decisions in by_record.values() for r in decisions}, key=lambda r: names[r])
         for a, b in combinations(reviewers, 2):
+            if not sees_all and who.id not in (a, b):
+                continue
             pairs = [(d[a], d[b]) for d in by_record.values() if a in d and b in d]
             if pairs:
                 out.append(PairAgreement(stage, names[a], names[b], cohen_kappa(pairs, collapse_maybe=collapse_maybe)))

@@ -306,7 +306,8 @@ def disagreements(review: Review, viewer: str | None, study_id: int, outcome: st
     outcome = outcome.strip()
     with session_scope(review.engine) as session:
         who = _reviewer(session, viewer)
-        if not is_involved(who, independent_assessments(session, study_id, outcome)):
+        group = independent_assessments(session, study_id, outcome)
+        if group and not is_involved(who, group):  # none at all: _disagreements says so
             raise PermissionDenied(f"{who.name} may not see the assessments of study {study_id} "
                                    f"({outcome or 'no outcome'}): only its assessors, leads and adjudicators may")
         return _disagreements(session, review, study_id, outcome)

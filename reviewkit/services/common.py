@@ -30,6 +30,10 @@ def acting_reviewer(session: Session, name: str | None, role: str | None = None)
     row = reviewer_by_name(session, name)
     if row is None:
         raise ReviewkitError(f"unknown reviewer '{name}'", hint="reviewers are listed in review.toml")
+    if not row.roles:
+        # Dropped from review.toml: their past work stays, but they no longer act on the review.
+        raise PermissionDenied(f"reviewer '{name}' is no longer on this review's team (review.toml names them "
+                               "no more)")
     if role is not None and role not in row.roles:
         raise PermissionDenied(f"reviewer '{name}' is not {article(role)} {role} (roles: {', '.join(row.roles)})")
     return row

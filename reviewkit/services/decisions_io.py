@@ -146,7 +146,10 @@ def _read_table(path: Path) -> list[tuple[int, dict[str, str]]]:
     """
     text = read_csv_text(path)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    header = [h.strip() for h in next(reader, [])]
+    try:
+        header = [h.strip() for h in next(reader, [])]
+    except csv.Error as exc:
+        raise _quoting_error(path, 1, reader.line_num, exc) from None
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise ParseError(f"missing column(s): {', '.join(missing)}", file=str(path), line=1,
@@ -357,8 +360,12 @@ class _Ledger:
         current = self.decisions[row.stage].get(row.record_id, {}).get(cast(int, row.reviewer.id))
         if row.decision == current:
             return None
+        if current is None:
+            # Said neutrally: that the record was adjudicated would tell someone who never decided it
+            # that others disagreed on it.
+            return f"record {row.record_id} is not open for {row.reviewer.name}'s decision at {where}"
         return (f"record {row.record_id} has been adjudicated at {where}; {row.reviewer.name}'s decision on it "
-                f"is final ({current or 'none'}, not {row.decision})")
+                f"is final ({current}, not {row.decision})")
 
     def apply(self, row: _Row) -> None:
         if row.role == "adjudicator":

@@ -79,7 +79,8 @@ def import_file(
         records = (_read_ctgov_json(path) if fmt == "ctgov_json"
                    else read_records(path, format=fmt, column_map=column_map))
         first, records = _peek(records)
-        if first is None and format is not None and _has_content(path):
+        if first is None and format is not None and _has_content(path) and not (
+                format == "csv" and _header_only(path)):
             # A forced format that reads nothing from a non-empty file is the wrong format: stored
             # as a 0-record import, the file would then be refused forever as "already imported".
             raise ReviewkitError(f"no records read as {format}, though the file is not empty", where=str(path),
@@ -127,6 +128,13 @@ def _has_content(path: Path) -> bool:
             if chunk.translate(None, b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
                 return True
     return False
+
+
+def _header_only(path: Path) -> bool:
+    """A CSV with a header line and no rows (a search that found nothing, exported): an empty import."""
+    with path.open("rb") as fh:
+        lines = [line for line in (fh.readline() for _ in range(3)) if line.strip()]
+    return len(lines) <= 1
 
 
 def _is_ctgov_json(path: Path) -> bool:

@@ -7,14 +7,16 @@ import hashlib
 import os
 import tempfile
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from reviewkit.errors import PermissionDenied, ReviewkitError
 from reviewkit.protocol import parse_protocol
 from reviewkit.services.project import Review, sync_reviewers
+from reviewkit.store import queries
+from reviewkit.store import screening as store_screening
 from reviewkit.store.db import session_scope
 from reviewkit.store.screening import reviewer_by_name
-from reviewkit.store.tables import AdjudicationRow, AuditEventRow, ScreeningDecisionRow
+from reviewkit.store.tables import AuditEventRow
 
 
 def text_sha256(text: str) -> str:
@@ -78,10 +80,12 @@ def _refuse_dropping_used_reasons(session: Session, old: list[str], new: list[st
     dropped = set(old) - set(new)
     if not dropped:
         return
-    used = {r for r in session.exec(select(ScreeningDecisionRow.reason)
-                                    .where(col(ScreeningDecisionRow.reason).in_(dropped))) if r}
-    used |= {r for r in session.exec(select(AdjudicationRow.reason)
-                                     .where(col(AdjudicationRow.reason).in_(dropped))) if r}
+    # Only the reasons that count now: each reviewer's current full-text decision and each record's
+    # latest adjudication (a reason chosen once and changed since does not hold the list).
+    current = [row.reason for rows in queries.current_decisions_rows(session, "ft").values()
+               for row in rows]
+    current += [row.reason for row in store_screening.adjudication_rows(session, "ft").values()]
+    used = {r for r in current if r in dropped}
     if used:
         raise ReviewkitError(
             f"exclusion reason(s) {', '.join(repr(r) for r in sorted(used))} are given by stored full-text "

@@ -148,6 +148,10 @@ def record_decision(
         # The adjudicator settled the record on the decisions as they stood; a screener changing
         # theirs afterwards would leave an outcome that no longer follows from what is stored.
         if store.adjudication_row(session, record_id, stage) is not None:
+            if store.latest_decision(session, record_id, who.id, stage) is None:  # type: ignore[arg-type]
+                # Neutral for someone who never decided it: "adjudicated" would reveal a conflict.
+                raise ReviewkitError(f"record {record_id} is not open for {who.name}'s decision at "
+                                     f"{STAGES[stage]}")
             raise ReviewkitError(f"record {record_id} has been adjudicated at {STAGES[stage]}; "
                                  "its decisions are final")
         store.add_decision(session, record_id=record_id, reviewer=who, stage=stage, decision=decision,

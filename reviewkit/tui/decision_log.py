@@ -31,6 +31,8 @@ class DecisionLog:
         self.undo_stack: list[tuple[int, Made | None]] = []
         #: Records with a stored decision of mine made here (counted in progress).
         self.stored: set[int] = set()
+        #: Undos sent and not yet answered, per record in order: (restored, what was held before).
+        self._undoing: dict[int, list[tuple[Made | None, Made | None]]] = {}
         #: Notes waiting for the next decision on their record.
         self.notes: dict[int, str] = {}
 
@@ -51,6 +53,8 @@ class DecisionLog:
         if not self.undo_stack:
             return None
         record_id, before = self.undo_stack.pop()
+        # Kept until the database answers: a refused undo puts everything back as it was.
+        self._undoing.setdefault(record_id, []).append((before, self.held.get(record_id)))
         if before is None:
             self.mine.pop(record_id, None)
         else:
@@ -63,9 +67,11 @@ class DecisionLog:
         self.unsaved[record_id] -= 1
         self.unsaved += Counter()  # drops records with nothing in flight
 
-    def recorded(self, record_id: int, decision: str | None, outcome: str) -> None:
-        """The database has the decision (None: the undo); counts follow."""
+    def recorded(self, record_id: int, decision: str | None, outcome: str, *, undo: bool = False) -> None:
+        """The database has the decision (None: withdrawn by an undo); counts follow."""
         self._landed(record_id)
+        if undo and self._undoing.get(record_id):
+            self._undoing[record_id].pop(0)
         p = self.progress
         if decision is None and record_id in self.stored:
             self.stored.discard(record_id)
@@ -80,7 +86,18 @@ class DecisionLog:
     def failed(self, record_id: int, decision: str | None, *, undo: bool = False) -> None:
         """The database refused: a refused decision is not shown as mine (the card is re-read)."""
         self._landed(record_id)
-        if undo or decision is None:
+        if undo:
+            if self._undoing.get(record_id):
+                # The undo did not happen: the decision it took back is mine again, undoable again.
+                restored, held = self._undoing[record_id].pop(0)
+                self.undo_stack.append((record_id, restored))
+                self.held[record_id] = held
+                if held is None:
+                    self.mine.pop(record_id, None)
+                else:
+                    self.mine[record_id] = held[0]
+            return
+        if decision is None:
             return
         before: Made | None = None
         for i in range(len(self.undo_stack) - 1, -1, -1):

@@ -32,3 +32,13 @@ def test_forced_format_on_an_empty_file_is_an_empty_import(review: Review, tmp_p
     result = CliRunner().invoke(cli, ["-C", str(review.folder), "import", "--format", "bibtex", str(empty)])
     assert result.exit_code == 0, result.output
     assert "0 records" in result.output
+
+
+def test_forced_csv_with_only_a_header_is_an_empty_import(review: Review, tmp_path: Path) -> None:
+    """A search exported with no hits (a header line, no rows) imports as 0 records with --format csv,
+    as it does when the format is detected."""
+    header_only = tmp_path / "nothing.csv"
+    header_only.write_text("Title,Authors,Year,DOI\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["-C", str(review.folder), "import", "--format", "csv", str(header_only)])
+    assert result.exit_code == 0, result.output
+    assert "0 records" in result.output

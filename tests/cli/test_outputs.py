@@ -143,3 +143,11 @@ def test_damaged_database_is_one_line(tmp_path: Path) -> None:
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith(f"error: not a reviewkit database or damaged: {(folder / 'reviewkit.db').resolve()}")
     assert line.endswith("restore it from a backup (reviewkit backup)")
+
+
+def test_a_path_through_a_missing_folder_and_back_is_written_where_it_points(review_dir: Path, tmp_path: Path) -> None:
+    """new/../out.csv is out.csv beside new/ (which is not made): it failed with "File exists"."""
+    target = tmp_path / "new" / ".." / "flow.csv"
+    result = run(review_dir, "export", "flow", str(target))
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "flow.csv").is_file() and not (tmp_path / "new").exists()

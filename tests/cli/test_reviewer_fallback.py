@@ -65,3 +65,18 @@ def test_import_credits_the_configured_reviewer(review: Review, as_carol: None) 
     assert run(review.folder, "import", str(fixture)).exit_code == 0
     with session_scope(review.engine) as session:
         assert list(session.exec(select(SourceRunRow.started_by))) == ["carol"]
+
+
+def test_dedup_runs_when_the_config_names_someone_of_another_review(
+    review: Review, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The automatic dedup acts as nobody when the configured reviewer is not on this review's team;
+    an explicit unknown --reviewer is still refused."""
+    config = tmp_path / "zed.toml"
+    config.write_text('reviewer = "zed"\n', encoding="utf-8")
+    monkeypatch.setenv("REVIEWKIT_CONFIG", str(config))
+    add_records(review, 2)
+    result = run(review.folder, "dedup", "--auto-only")
+    assert result.exit_code == 0, result.output
+    refused = CliRunner().invoke(cli, ["-C", str(review.folder), "--reviewer", "zed", "dedup", "--auto-only"])
+    assert refused.exit_code == 1 and "zed" in refused.output

@@ -10,11 +10,12 @@ import pytest
 from sqlmodel import func, select
 
 from reviewkit.errors import ParseError, PermissionDenied, ReviewkitError
-from reviewkit.services import screen
+from reviewkit.services import assess, screen
 from reviewkit.services.audit import audit_trail
 from reviewkit.services.decisions_io import export_decisions, import_decisions
 from reviewkit.services.project import Review, init_review, open_review
 from reviewkit.services.protocol_edit import text_sha256, update_protocol
+from reviewkit.store import rob as rob_store
 from reviewkit.store.db import session_scope
 from reviewkit.store.screening import reviewer_roles
 from reviewkit.store.tables import AdjudicationRow, AuditEventRow
@@ -233,6 +234,13 @@ def test_roles_follow_a_protocol_change_at_once(team_review: Review) -> None:
     update_protocol(review, "s1", text + "\n# s1 leads now\n")
 
 
+def _study(review: Review) -> int:
+    with session_scope(review.engine, write=True) as session:
+        row = rob_store.add_study(session, "BREEZE-AD1", actor="test")
+        assert row.id is not None
+        return row.id
+
+
 def test_a_reviewer_dropped_from_the_protocol_can_no_longer_act(team_review: Review) -> None:
     """team_review replaced the example's alice, bob and carol: they keep their rows (and any decisions)
     but no role, so alice, who led, can neither screen nor change the protocol any more."""
@@ -242,16 +250,21 @@ def test_a_reviewer_dropped_from_the_protocol_can_no_longer_act(team_review: Rev
         screen.record_decision(review, "alice", rid, "ta", "include")
     with pytest.raises(PermissionDenied):
         update_protocol(review, "alice", review.protocol_path.read_text(encoding="utf-8") + "\n")
+    with pytest.raises(PermissionDenied, match="no longer on this review's team"):
+        assess.start_assessment(review, "alice", _study(review), "IGA")
     with session_scope(review.engine) as session:
         assert reviewer_roles(session)["alice"] == [] and reviewer_roles(session)["boss"] == ["lead"]
 
 
 def test_a_reason_that_decisions_give_cannot_be_dropped(team_review: Review) -> None:
-    """A full-text exclusion reason in use stays in the list (PRISMA counts it); an unused one may go."""
+    """A full-text exclusion reason in use stays in the list (PRISMA counts it); one no current decision
+    gives may go."""
     review = team_review
     (rid,) = add_records(review, 1)
     for who in ("s1", "s2"):
         screen.record_decision(review, who, rid, "ta", "include")
+    # s1 first gave "Case report", then changed to "Review": only the current reason holds the list.
+    screen.record_decision(review, "s1", rid, "ft", "exclude", reason="Case report")
     screen.record_decision(review, "s1", rid, "ft", "exclude", reason="Review")
     text = review.protocol_path.read_text(encoding="utf-8")
     before = review.protocol_path.read_bytes()

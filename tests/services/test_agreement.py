@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -26,14 +27,42 @@ def test_kappa_per_pair_matches_hand_computation(review: Review) -> None:
     for rid, (a, b) in zip(ids, pattern, strict=True):
         screen.record_decision(review, "alice", rid, "ta", a)
         screen.record_decision(review, "bob", rid, "ta", b)
-    (pair,) = agreement_report(review)
+    (pair,) = agreement_report(review, "carol")
     assert (pair.stage, pair.reviewer_a, pair.reviewer_b) == ("ta", "alice", "bob")
     assert pair.agreement.n == 10
     assert pair.agreement.kappa == pytest.approx(0.4)
     assert pair.agreement.percent_agreement == pytest.approx(0.7)
     assert pair.agreement.kappa_ci_lower < 0.4 < pair.agreement.kappa_ci_upper  # type: ignore[operator]
-    out = CliRunner().invoke(cli, ["-C", str(review.folder), "agreement", "--json"]).output
+    out = CliRunner().invoke(cli, ["-C", str(review.folder), "--reviewer", "bob", "agreement", "--json"]).output
     (row,) = json.loads(out)
     assert set(row) >= {"kappa", "kappa_ci_lower", "kappa_ci_upper", "percent_agreement", "n"}
     assert row["kappa"] == pytest.approx(0.4) and row["n"] == 10
     assert row["percent_agreement"] == pytest.approx(70.0)
+
+
+def test_a_screener_sees_only_released_records_of_their_own_pairs(tmp_path: Path, database_url: str,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """With three screeners per record, alice and bob both deciding a record does not end blinding
+    (dave has not decided): bob's agreement leaves it out; the lead and the adjudicator see it."""
+    from reviewkit.services.project import EXAMPLE_PROTOCOL, init_review
+
+    if not database_url.startswith("sqlite"):
+        monkeypatch.setenv("REVIEWKIT_DATABASE_URL", database_url)
+    protocol = tmp_path / "three.toml"
+    protocol.write_text(EXAMPLE_PROTOCOL.read_text(encoding="utf-8").replace(
+        "screeners_per_record = 2", "screeners_per_record = 3")
+        + '\n[[reviewers]]\nname = "dave"\nrole = "screener"\n', encoding="utf-8")
+    review = init_review(tmp_path / "r", protocol)
+    try:
+        first, second = add_records(review, 2)
+        for who, decision in (("alice", "include"), ("bob", "exclude"), ("dave", "exclude")):
+            screen.record_decision(review, who, first, "ta", decision)
+        for who in ("alice", "bob"):  # dave has not decided the second record
+            screen.record_decision(review, who, second, "ta", "exclude")
+        pairs = {(p.reviewer_a, p.reviewer_b): p.agreement.n for p in agreement_report(review, "bob")}
+        assert pairs == {("alice", "bob"): 1, ("bob", "dave"): 1}  # the second record stays out
+        for who in ("alice", "carol"):
+            seen = {(p.reviewer_a, p.reviewer_b): p.agreement.n for p in agreement_report(review, who)}
+            assert seen[("alice", "bob")] == 2 and ("alice", "dave") in seen
+    finally:
+        review.engine.dispose()

@@ -193,7 +193,7 @@ def test_adjudications_are_exported_and_import_as_adjudications(review: Review, 
     assert import_decisions(review, moved, actor="alice") == 3
     assert screen.list_conflicts(review, "carol", "ta") == []
     assert review_status_outcome(review, a2) == "excluded"
-    assert {(p.reviewer_a, p.reviewer_b) for p in agreement_report(review)} == {("alice", "bob")}
+    assert {(p.reviewer_a, p.reviewer_b) for p in agreement_report(review, "alice")} == {("alice", "bob")}
 
 
 def review_status_outcome(review: Review, record_id: int) -> str:
@@ -211,7 +211,7 @@ def test_adjudication_row_without_csv_role_column(review: Review, tmp_path: Path
     assert import_decisions(review, f, actor="alice") == 3
     assert screen.list_conflicts(review, "carol", "ta") == []
     assert review_status_outcome(review, a) == "included"
-    assert {(p.reviewer_a, p.reviewer_b) for p in agreement_report(review)} == {("alice", "bob")}
+    assert {(p.reviewer_a, p.reviewer_b) for p in agreement_report(review, "alice")} == {("alice", "bob")}
     # carol imports her own adjudication; she may re-adjudicate, as resolve_conflict allows
     f.write_text(HEADER + f"{a},carol,ta,exclude,,,\n")
     assert import_decisions(review, f, actor="carol") == 1
@@ -267,7 +267,7 @@ def test_role_column_says_which_role_a_dual_role_reviewer_acts_in(review: Review
     assert import_decisions(review, f, actor="boss") == 5
     assert [c.record_id for c in screen.list_conflicts(review, "boss", "ta")] == [a]
     assert screen.record_card(review, "alice", b, "ta").outcome == "excluded"
-    assert {(p.reviewer_a, p.reviewer_b) for p in agreement_report(review)} == {("alice", "bob"), ("alice", "dana")}
+    assert {(p.reviewer_a, p.reviewer_b) for p in agreement_report(review, "alice")} == {("alice", "bob"), ("alice", "dana")}
     for row, message in [
         (f"{a},bob,ta,include,,,,adjudicator", "line 2: bob is not an adjudicator"),
         (f"{a},dana,ta,include,,,,lead", r"line 2: unknown role 'lead' \(use screener or adjudicator\)"),
@@ -367,3 +367,11 @@ def test_nul_character_is_refused_with_line_and_column(review: Review, tmp_path:
     with pytest.raises(ParseError, match=r"line 3: a NUL character \(binary data\) at column 17"):
         import_decisions(review, f, actor="alice")
     assert export_decisions(review, tmp_path / "after.csv", actor="alice") == 0
+
+
+def test_a_header_with_an_open_quote_is_refused_on_line_1(review: Review, tmp_path: Path) -> None:
+    """A quote opened in the header runs to the end of the file: a ParseError on line 1, not a crash."""
+    f = tmp_path / "d.csv"
+    f.write_text('record,"reviewer,stage,decision\n1,alice,ta,include\n', encoding="utf-8")
+    with pytest.raises(ParseError, match="line 1: a quote opened in this row is never closed"):
+        import_decisions(review, f, actor="alice")

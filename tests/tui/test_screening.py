@@ -518,3 +518,20 @@ async def test_prioritised_queue_lifts_relevant_records(tmp_path: Path) -> None:
             assert "relevance order" in status_text(app) and "since the last relevant" in status_text(app)
     finally:
         screen_module.RETRAIN_EVERY = old
+
+
+def test_a_refused_undo_puts_the_decision_back() -> None:
+    """include then exclude on record 1; u restores include but the database refuses (say it was
+    adjudicated meanwhile): the log shows exclude again, and u offers the same undo again."""
+    from reviewkit.tui.decision_log import DecisionLog
+
+    log = DecisionLog()
+    log.made(1, "include")
+    log.made(1, "exclude", "Review", None)
+    undone = log.undoing()
+    assert undone == (1, ("include", None, None)) and log.mine[1] == "include"
+    log.failed(1, "include", undo=True)
+    assert log.mine[1] == "exclude" and log.held[1] == ("exclude", "Review", None)
+    assert log.undoing() == (1, ("include", None, None))
+    log.recorded(1, "include", "in_progress", undo=True)
+    assert log.undoing() == (1, None) and 1 not in log.mine

@@ -32,8 +32,8 @@ def agreement_cells(pair: PairAgreement) -> tuple[str, ...]:
 class AgreementScreen(Screen[None]):
     """Inter-rater agreement as it stands (`reviewkit agreement` prints the same figures).
 
-    Only records both reviewers of a pair have decided count, so the figures show nothing a
-    reviewer could not already see: blinding ends on a record once both have decided it.
+    Leads and adjudicators see every pair; a screener their own pairs, over the records whose
+    blinding has ended for them (services.agreement.agreement_report decides).
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -49,9 +49,10 @@ class AgreementScreen(Screen[None]):
             self.pairs = pairs
             self.error = error
 
-    def __init__(self, review: Review) -> None:
+    def __init__(self, review: Review, reviewer: str | None) -> None:
         super().__init__()
         self.review = review
+        self.reviewer = reviewer
 
     def compose(self) -> ComposeResult:
         """A status line and the table of pairs."""
@@ -74,7 +75,7 @@ class AgreementScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="agreement")
     def _load(self) -> None:
         try:
-            self.post_message(self.Loaded(agreement_report(self.review)))
+            self.post_message(self.Loaded(agreement_report(self.review, self.reviewer)))
         except ReviewkitError as exc:
             self.post_message(self.Loaded([], str(exc)))
 

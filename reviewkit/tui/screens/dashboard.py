@@ -130,7 +130,7 @@ class DashboardScreen(Screen[None]):
         """Open the agreement between reviewers (kappa, CI, % agreement)."""
         from reviewkit.tui.screens.agreement import AgreementScreen
 
-        self.app.push_screen(AgreementScreen(self.review))
+        self.app.push_screen(AgreementScreen(self.review, self.reviewer))
 
     def action_prisma(self) -> None:
         """Open the PRISMA flow counts."""

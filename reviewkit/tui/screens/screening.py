@@ -239,7 +239,7 @@ class ScreeningScreen(Screen[None]):
 
     def on_decision_recorded(self, message: msg.DecisionRecorded) -> None:
         """Adjust the counts; the record's card is re-read so it shows the stored decision."""
-        self.decisions.recorded(message.record_id, message.decision, message.state.outcome)
+        self.decisions.recorded(message.record_id, message.decision, message.state.outcome, undo=message.undo)
         self._refresh_card(message.record_id)
         if self.prioritise:
             self._since_retrain += 1
