@@ -28,11 +28,11 @@ def export() -> None:
 @click.argument("file", type=_FILE)
 @click.pass_obj
 def export_review_cmd(state: CliState, file: Path) -> None:
-    """The whole review as one JSON file (`reviewkit restore` turns it back into the same review)."""
+    """The whole review as one JSON file (`reviewkit restore` turns it back into the same review); leads only."""
 
     def go() -> None:
         with output_file(file, (".json",), "export review") as temp:
-            export_review(open_review(state.review), temp)
+            export_review(open_review(state.review), state.reviewer, temp)
         click.echo(f"Review written to {file}")
 
     run_guarded(go)

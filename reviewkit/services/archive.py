@@ -9,9 +9,10 @@ from typing import Any
 from reviewkit import __version__
 from reviewkit.errors import ReviewkitError
 from reviewkit.protocol import PROTOCOL_FILE, parse_protocol
+from reviewkit.services.common import acting_reviewer
 from reviewkit.services.project import Review, database_url_for, open_review
 from reviewkit.store.archive import ARCHIVE_FORMAT, dump_tables, load_tables
-from reviewkit.store.db import current_revision, make_engine, migrate
+from reviewkit.store.db import current_revision, make_engine, migrate, session_scope
 
 
 def review_archive(review: Review) -> dict[str, Any]:
@@ -25,8 +26,11 @@ def review_archive(review: Review) -> dict[str, Any]:
     }
 
 
-def export_review(review: Review, path: Path) -> Path:
-    """Write the review archive as JSON."""
+def export_review(review: Review, actor: str | None, path: Path) -> Path:
+    """Write the review archive as JSON: for a lead only, since it holds every reviewer's decisions,
+    assessments and extracted values, blinded or not."""
+    with session_scope(review.engine) as session:
+        acting_reviewer(session, actor, "lead")
     path.write_text(json.dumps(review_archive(review), ensure_ascii=False, indent=1), encoding="utf-8")
     return path
 

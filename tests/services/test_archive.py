@@ -28,7 +28,10 @@ def test_export_restore_round_trip(review: Review, tmp_path: Path, monkeypatch: 
     screen.set_full_text(review, "alice", a, "retrieved", location="a.pdf")
     runner = CliRunner()
     out = tmp_path / "review.json"
-    assert runner.invoke(cli, ["-C", str(review.folder), "export", "review", str(out)]).exit_code == 0
+    # bob (a screener) may not: the archive holds everyone's decisions, blinded or not.
+    refused = runner.invoke(cli, ["-C", str(review.folder), "--reviewer", "bob", "export", "review", str(out)])
+    assert refused.exit_code == 1 and "is not a lead" in refused.output and not out.exists()
+    assert runner.invoke(cli, ["-C", str(review.folder), "--reviewer", "alice", "export", "review", str(out)]).exit_code == 0
     if review.engine.dialect.name != "sqlite":  # restore into a second scratch database
         from tests.conftest import _pg_scratch_database
         gen = _pg_scratch_database()

@@ -76,7 +76,7 @@ def test_demo_json_export_round_trips(demo: Review, tmp_path: Path, monkeypatch:
     """export review → restore → the same rows in every table."""
     runner = CliRunner()
     out = tmp_path / "demo.json"
-    assert runner.invoke(cli, ["-C", str(demo.folder), "export", "review", str(out)]).exit_code == 0
+    assert runner.invoke(cli, ["-C", str(demo.folder), "--reviewer", "alice", "export", "review", str(out)]).exit_code == 0
     if demo.engine.dialect.name != "sqlite":
         from tests.conftest import _pg_scratch_database
         gen = _pg_scratch_database()
