@@ -52,6 +52,15 @@ async def settle(pilot: Pilot[None], app: ReviewkitApp) -> None:
             return
 
 
+async def open_form(pilot: Pilot[None], app: ReviewkitApp, review: Review, study_id: int) -> RobScreen:
+    """alice's RoB form on the study's IGA result, loaded."""
+    app.push_screen(RobScreen(review, "alice", study_id=study_id, outcome="IGA"))
+    await settle(pilot, app)
+    screen = app.screen
+    assert isinstance(screen, RobScreen)
+    return screen
+
+
 async def answer(pilot: Pilot[None], app: ReviewkitApp, *keys: str) -> None:
     """Press answer keys one by one, each committed before the next."""
     for key in keys:
@@ -77,10 +86,8 @@ async def test_rob2_form_answers_skip_and_judge(rob2_review: Review) -> None:
     sid = add_study(rob2_review)
     app = make_app(rob2_review, reviewer="alice")
     async with app.run_test(size=(160, 50)) as pilot:
-        app.push_screen(RobScreen(rob2_review, "alice", study_id=sid, outcome="IGA"))
-        await settle(pilot, app)
-        screen = app.screen
-        assert isinstance(screen, RobScreen) and screen.view is not None
+        screen = await open_form(pilot, app, rob2_review, sid)
+        assert screen.view is not None
         assert rows(screen)[:6] == ["1.1", "1.2", "1.3", "2.1", "2.2", "2.6"]
         assert "4.3" not in rows(screen)
         await answer(pilot, app, "y", "p", "n")  # 1.1 Y, 1.2 PY, 1.3 N
@@ -105,10 +112,7 @@ async def test_override_modal_needs_a_justification(rob2_review: Review) -> None
     sid = add_study(rob2_review)
     app = make_app(rob2_review, reviewer="alice")
     async with app.run_test(size=(160, 50)) as pilot:
-        app.push_screen(RobScreen(rob2_review, "alice", study_id=sid, outcome="IGA"))
-        await settle(pilot, app)
-        screen = app.screen
-        assert isinstance(screen, RobScreen)
+        screen = await open_form(pilot, app, rob2_review, sid)
         await answer(pilot, app, "y", "y", "n", "k")
         await pilot.press("x")
         await pilot.pause()
@@ -151,10 +155,7 @@ async def test_support_text_shows_in_full(rob2_review: Review) -> None:
     sid = add_study(rob2_review)
     app = make_app(rob2_review, reviewer="alice")
     async with app.run_test(size=(160, 50)) as pilot:
-        app.push_screen(RobScreen(rob2_review, "alice", study_id=sid, outcome="IGA"))
-        await settle(pilot, app)
-        screen = app.screen
-        assert isinstance(screen, RobScreen)
+        screen = await open_form(pilot, app, rob2_review, sid)
         await answer(pilot, app, "y", "k")  # 1.1 Y, back to it
         await pilot.press("s")
         await pilot.pause()
@@ -180,10 +181,7 @@ async def test_study_list_and_form_fit_80_by_24(rob2_review: Review) -> None:
         # Not included yet (nothing screened): the State column says so, and stays on screen.
         assert "…" in row and row.rstrip().endswith("+ new outcome…  not included")
         assert "Help" in footer_line(app) and "Quit" in footer_line(app)
-        app.push_screen(RobScreen(rob2_review, "alice", study_id=sid, outcome="IGA"))
-        await settle(pilot, app)
-        screen = app.screen
-        assert isinstance(screen, RobScreen)
+        await open_form(pilot, app, rob2_review, sid)
         shown = screen_lines(app)
         question_rows = [line for line in shown if line.split()[:2] in (["1.1", "·"], ["1.2", "·"], ["1.3", "·"],
                                                                          ["2.1", "·"])]
