@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 import tomllib
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from reviewkit.errors import ReviewkitError
+from reviewkit.protocol_errors import ProtocolProblem, explain
 
 PROTOCOL_FILE = "review.toml"
 
@@ -23,15 +23,6 @@ Flavour = Literal["revman5", "metafor", "cochrane2025"]
 MultiArm = Literal["naive", "split", "combine"]
 FieldType = Literal["text", "integer", "number", "choice", "yesno", "date"]
 SourceKind = Literal["database", "register", "website", "organisation", "citation", "other"]
-
-
-class ProtocolProblem(ValueError):
-    """A problem found across keys, raised with the location it is about (as pydantic's loc), so the
-    message names that key and its line rather than the whole protocol."""
-
-    def __init__(self, message: str, loc: tuple[str | int, ...]) -> None:
-        super().__init__(message)
-        self.loc = loc
 
 
 class _Strict(BaseModel):
@@ -192,10 +183,13 @@ class Analysis(_Strict):
     outcome: str
     timepoint: str | None = None
     measure: Measure
-    method: Method = "IV"
-    model: Model = "random"
-    tau2: Tau2 = "REML"
-    hksj: bool = False
+    #: method, model, tau2 and hksj left out take the flavour's defaults (revman5: MH for binary
+    #: measures, DL; cochrane2025: REML with HKSJ), as `reviewkit meta` does; fixed values here
+    #: used to override the flavour, so a cochrane2025 analysis silently ran without HKSJ.
+    method: Method | None = None
+    model: Model | None = None
+    tau2: Tau2 | None = None
+    hksj: bool | None = None
     #: Numerical conventions: revman5 reproduces RevMan 5.3 exactly; cochrane2025 is Cochrane's
     #: current recommendation for new reviews (REML, Q-profile CI, HKSJ, prediction interval).
     flavour: Flavour = "cochrane2025"
@@ -209,11 +203,21 @@ class Analysis(_Strict):
     control: str = "placebo"
 
     @model_validator(mode="after")
-    def _method_fits_measure(self) -> Analysis:
+    def _settings_fit_together(self) -> Analysis:
+        # Each problem names the key to change, so the message points at its line.
         if self.method in ("MH", "Peto") and self.measure not in ("RR", "OR", "RD"):
-            raise ValueError(f"method {self.method} applies to RR, OR or RD, not {self.measure}")
+            raise ProtocolProblem(f"method {self.method} applies to RR, OR or RD, not {self.measure}", ("method",))
         if self.method == "Peto" and self.measure != "OR":
-            raise ValueError("the Peto method pools odds ratios only: set measure = \"OR\"")
+            raise ProtocolProblem("the Peto method pools odds ratios only: set measure = \"OR\"", ("measure",))
+        if self.method == "Peto" and self.model != "fixed":
+            raise ProtocolProblem("the Peto method is fixed-effect only (as in RevMan): set model = \"fixed\" "
+                                  "(random is the default when model is not given)", ("model",))
+        if self.model == "fixed" and self.tau2 is not None:
+            raise ProtocolProblem(f"tau2 = \"{self.tau2}\" estimates the between-study variance of a random-effects "
+                                  "model, but model = \"fixed\": remove tau2 or set model = \"random\"", ("tau2",))
+        if self.model == "fixed" and self.hksj:
+            raise ProtocolProblem("hksj (Hartung-Knapp-Sidik-Jonkman) adjusts random-effects models only, but "
+                                  "model = \"fixed\": remove hksj or set model = \"random\"", ("hksj",))
         return self
 
 
@@ -256,11 +260,18 @@ class Protocol(_Strict):
                                       ("screening", "exclusion_reasons", i))
         outcomes = {o.name for o in self.extraction.outcomes}
         fields = {f.name for f in self.extraction.fields} | {f.name for f in self.extraction.arm_fields}
+        names: dict[str, int] = {}
         for i, analysis in enumerate(self.analyses):
             if analysis.outcome not in outcomes:
                 raise ProtocolProblem(
                     f"analysis '{analysis.name}' names outcome '{analysis.outcome}', which the "
                     f"extraction form lacks (outcomes: {', '.join(sorted(outcomes))})", ("analyses", i, "outcome"))
+            _check_analysis_outcome(analysis, i, self.extraction)
+            first = names.setdefault(analysis.name.casefold(), i)
+            if first != i:
+                # Their results, plots and export rows would be told apart by position only.
+                raise ProtocolProblem(f"analysis name '{analysis.name}' is already used by analyses[{first}]; "
+                                      "names must be unique", ("analyses", i, "name"))
             for j, variable in enumerate(analysis.subgroups):
                 if variable not in fields:
                     raise ProtocolProblem(
@@ -276,6 +287,26 @@ class Protocol(_Strict):
     def outcome(self, name: str) -> Outcome | None:
         """The extraction outcome called `name`, or None."""
         return next((o for o in self.extraction.outcomes if o.name == name), None)
+
+
+#: The measures an analysis of extracted arms can use, by the outcome's type.
+MEASURES_FOR_TYPE: dict[str, tuple[str, ...]] = {"dichotomous": ("RR", "OR", "RD"), "continuous": ("MD", "SMD")}
+
+
+def _check_analysis_outcome(analysis: Analysis, i: int, extraction: Extraction) -> None:
+    """The measure fits the outcome's type and the timepoint is one the form extracts."""
+    outcome = next(o for o in extraction.outcomes if o.name == analysis.outcome)
+    fits = MEASURES_FOR_TYPE[outcome.type]
+    if analysis.measure not in fits:
+        why = ("pools ready-made estimates (`reviewkit meta`), not extracted arms" if analysis.measure == "generic"
+               else f"needs a {'continuous' if outcome.type == 'dichotomous' else 'dichotomous'} outcome")
+        raise ProtocolProblem(f"analysis '{analysis.name}': measure {analysis.measure} {why}, but outcome "
+                              f"'{outcome.name}' is {outcome.type}: use {', '.join(fits[:-1])} or {fits[-1]}",
+                              ("analyses", i, "measure"))
+    if analysis.timepoint is not None and analysis.timepoint not in outcome.timepoints:
+        raise ProtocolProblem(f"analysis '{analysis.name}': outcome '{outcome.name}' has no timepoint "
+                              f"'{analysis.timepoint}' (its timepoints: {', '.join(outcome.timepoints)})",
+                              ("analyses", i, "timepoint"))
 
 
 def load_protocol(path: Path) -> Protocol:
@@ -302,140 +333,4 @@ def parse_protocol(text: str, *, source: str = PROTOCOL_FILE) -> Protocol:
     try:
         return Protocol.model_validate(data)
     except ValidationError as exc:
-        raise _explain(exc, text, source) from None
-
-
-def _explain(exc: ValidationError, text: str, source: str) -> ReviewkitError:
-    """Turn pydantic's errors into one message per problem, each with key, line and fix."""
-    lines = key_lines(text)
-    problems = []
-    for err in exc.errors():
-        loc = tuple(err["loc"])
-        key = _dotted(loc)
-        line = _nearest_line(lines, loc)
-        at = f"line {line}: " if line else ""
-        kind = err["type"]
-        if kind == "extra_forbidden":
-            parent = _model_for(loc[:-1])
-            allowed = sorted(parent.model_fields) if parent else []
-            close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
-            fix = f"did you mean '{close[0]}'?" if close else f"allowed keys: {', '.join(allowed)}"
-            problems.append(f"{at}unknown key '{key}' ({fix})")
-        elif kind == "missing":
-            table = _dotted(loc[:-1]) or "the top level"
-            problems.append(f"{at}missing key '{key}' (add `{loc[-1]} = ...` to {table})")
-        elif isinstance(problem := err.get("ctx", {}).get("error"), ProtocolProblem):
-            # A cross-key check: name the key it is about, not the table that holds it all.
-            loc = loc + problem.loc
-            line = _nearest_line(lines, loc)
-            at = f"line {line}: " if line else ""
-            problems.append(f"{at}'{_dotted(loc)}': {problem}")
-        else:
-            msg = err["msg"].removeprefix("Value error, ")
-            got = err.get("input")
-            # A whole table or list as "got" would repeat the file back to its author.
-            shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
-            problems.append(f"{at}'{key}': {msg}{shown}")
-    return ReviewkitError("; ".join(problems), where=source)
-
-
-def _dotted(loc: tuple[Any, ...]) -> str:
-    parts: list[str] = []
-    for part in loc:
-        if isinstance(part, int):
-            parts[-1] = f"{parts[-1]}[{part}]" if parts else f"[{part}]"
-        elif part in ("function-after[_role_alias(), Reviewer]",):
-            continue
-        else:
-            parts.append(str(part))
-    return ".".join(parts)
-
-
-def _nearest_line(lines: dict[tuple[Any, ...], int], loc: tuple[Any, ...]) -> int | None:
-    """The line of the key, or of the closest enclosing table when the key is absent."""
-    for end in range(len(loc), 0, -1):
-        if loc[:end] in lines:
-            return lines[loc[:end]]
-    return None
-
-
-def _model_for(loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The protocol model class at a location, to list the keys it allows."""
-    model: Any = Protocol
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        field = model.model_fields.get(part)
-        if field is None:
-            return None
-        model = _inner_model(field.annotation)
-        if model is None:
-            return None
-    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
-
-
-def _inner_model(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()) or ():
-        found = _inner_model(arg)
-        if found is not None:
-            return found
-    return None
-
-
-_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
-_KEY = re.compile(r"^\s*([A-Za-z0-9_\-\.\"' ]+?)\s*=")
-
-
-def key_lines(text: str) -> dict[tuple[Any, ...], int]:
-    """Map each key path in TOML text to its 1-based line (tomllib keeps no positions).
-
-    Array-of-tables entries get their index, so ("analyses", 1, "measure") is the second
-    [[analyses]] table's `measure`. Good enough for error messages; not a TOML parser.
-    """
-    found: dict[tuple[Any, ...], int] = {}
-    counters: dict[tuple[str, ...], int] = {}
-    prefix: tuple[Any, ...] = ()
-    in_multiline = False
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if in_multiline:
-            if stripped.count('"""') % 2 == 1 or stripped.count("'''") % 2 == 1:
-                in_multiline = False
-            continue
-        if not stripped or stripped.startswith("#"):
-            continue
-        header = _HEADER.match(line)
-        if header:
-            path = tuple(_unquote(p) for p in header.group(2).split("."))
-            if header.group(1) == "[[":
-                index = counters.get(path, -1) + 1
-                counters[path] = index
-                prefix = (*_with_indexes(path[:-1], counters), path[-1], index)
-                found.setdefault(prefix[:-1], number)
-            else:
-                prefix = _with_indexes(path, counters)
-            found[prefix] = number
-            continue
-        key = _KEY.match(line)
-        if key:
-            path = (*prefix, *(_unquote(p) for p in key.group(1).split(".")))
-            found.setdefault(path, number)
-            if stripped.count('"""') == 1 or stripped.count("'''") == 1:
-                in_multiline = True
-    return found
-
-
-def _with_indexes(path: tuple[str, ...], counters: dict[tuple[str, ...], int]) -> tuple[Any, ...]:
-    """Insert the current array index after each prefix that names an array of tables."""
-    out: list[Any] = []
-    for i, part in enumerate(path):
-        out.append(part)
-        if path[: i + 1] in counters:
-            out.append(counters[path[: i + 1]])
-    return tuple(out)
-
-
-def _unquote(part: str) -> str:
-    return part.strip().strip("\"'")
+        raise explain(exc, text, source, Protocol) from None

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from reviewkit.domain.records import Record
 from reviewkit.services.project import Review
 from reviewkit.store import runs
 from reviewkit.store.db import session_scope
+
+if TYPE_CHECKING:
+    from reviewkit.services.dedup import PairView
 
 
 def add_records(review: Review, records: list[Record] | int, *, source: str = "PubMed") -> list[int]:
@@ -22,3 +27,18 @@ def add_records(review: Review, records: list[Record] | int, *, source: str = "P
         ids = runs.insert_records(session, run.id, records, 0)
         runs.finish_run(session, run, record_count=len(records), new_record_count=len(records), actor=None)
     return ids
+
+
+#: A title both copies of the uncertain pair share.
+PAIR_TITLE = "Oral Janus kinase inhibition in adults with chronic hand eczema: a multicentre study"
+
+
+def uncertain_pair(review: Review) -> PairView:
+    """One uncertain pair waiting for a human: the same paper, a year apart (dedup run on it)."""
+    from reviewkit.services import dedup
+
+    add_records(review, [Record(title=PAIR_TITLE, authors=("Reich, K", "Doe, J"), year=2019),
+                         Record(title=PAIR_TITLE, authors=("Reich, K", "Doe, J"), year=2020)])
+    dedup.run_dedup(review)
+    (waiting,) = dedup.pending_pairs(review)
+    return waiting

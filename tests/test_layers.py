@@ -27,7 +27,7 @@ def _loaded_after_import(module: str) -> set[str]:
     return set(out.stdout.split())
 
 
-PURE = [m for p in ("reviewkit.domain", "reviewkit.pooling") for m in _modules(p)] + ["reviewkit.protocol"]
+PURE = [m for p in ("reviewkit.domain", "reviewkit.pooling") for m in _modules(p)] + ["reviewkit.protocol", "reviewkit.protocol_errors"]
 NOT_UI = [m for p in ("reviewkit.services", "reviewkit.store", "reviewkit.sources") for m in _modules(p)]
 
 

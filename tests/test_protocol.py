@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from reviewkit.errors import ReviewkitError
-from reviewkit.protocol import key_lines, load_protocol, parse_protocol
+from reviewkit.protocol import load_protocol, parse_protocol
+from reviewkit.protocol_errors import key_lines
 from reviewkit.services.project import EXAMPLE_PROTOCOL
 
 EXAMPLE = EXAMPLE_PROTOCOL.read_text(encoding="utf-8")
@@ -153,3 +154,46 @@ def test_a_reason_listed_twice_is_refused_at_its_line() -> None:
     text = EXAMPLE.replace(reasons, f"{reasons}\"review\", ", 1)
     with pytest.raises(ReviewkitError, match=r"'screening\.exclusion_reasons\[\d+\]': exclusion reason "):
         parse_protocol(text)
+
+
+#: Analyses that could never run, each refused at the key to change (the first [[analyses]] is IGA 0/1,
+#: a dichotomous outcome; the fourth is the continuous DLQI change).
+IMPOSSIBLE = [
+    ('measure = "RR"\nmethod = "MH"', 'measure = "MD"\nmethod = "IV"', "'analyses[0].measure'", 'measure = "MD"',
+     "measure MD needs a continuous outcome, but outcome 'iga_0_1' is dichotomous: use RR, OR or RD"),
+    ('measure = "MD"\nmethod = "IV"', 'measure = "OR"\nmethod = "IV"', "'analyses[3].measure'", 'measure = "OR"',
+     "measure OR needs a dichotomous outcome, but outcome 'dlqi_change' is continuous: use MD or SMD"),
+    ('measure = "RR"\nmethod = "MH"', 'measure = "generic"\nmethod = "IV"', "'analyses[0].measure'",
+     'measure = "generic"', "not extracted arms"),
+    ('measure = "RR"\nmethod = "MH"\nmodel = "random"', 'measure = "OR"\nmethod = "Peto"\nmodel = "random"',
+     "'analyses[0].model'", 'model = "random"', 'the Peto method is fixed-effect only (as in RevMan): set model = "fixed"'),
+    ('model = "random"\ntau2 = "DL"', 'model = "fixed"\ntau2 = "DL"', "'analyses[0].tau2'", 'tau2 = "DL"',
+     'remove tau2 or set model = "random"'),
+    ('model = "random"\ntau2 = "DL"', 'model = "fixed"\nhksj = true', "'analyses[0].hksj'", "hksj = true",
+     'remove hksj or set model = "random"'),
+    ('timepoint = "week 16"', 'timepoint = "week 12"', "'analyses[0].timepoint'", 'timepoint = "week 12"',
+     "outcome 'iga_0_1' has no timepoint 'week 12' (its timepoints: week 16)"),
+    ('name = "EASI 75 at week 16"', 'name = "IGA 0/1 AT WEEK 16"', "'analyses[1].name'", 'name = "IGA 0/1 AT',
+     "already used by analyses[0]"),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "key", "line_text", "says"), IMPOSSIBLE)
+def test_protocol_check_refuses_an_analysis_that_cannot_run(old: str, new: str, key: str, line_text: str,
+                                                           says: str) -> None:
+    """A measure that does not fit its outcome's type, Peto under random effects, a tau² estimator or HKSJ on a
+    fixed-effect model, a timepoint the form lacks, a name used twice: refused at the key and its line."""
+    assert old in EXAMPLE
+    text = EXAMPLE.replace(old, new, 1)
+    with pytest.raises(ReviewkitError) as info:
+        parse_protocol(text)
+    message = str(info.value)
+    assert f"line {_line_of(text, line_text)}: {key}: " in message and says in message, message
+
+
+def test_peto_fixed_is_accepted() -> None:
+    """Peto with a fixed-effect model (no tau2, no HKSJ) is a valid analysis."""
+    text = EXAMPLE.replace('measure = "RR"\nmethod = "MH"\nmodel = "random"\ntau2 = "DL"\n',
+                           'measure = "OR"\nmethod = "Peto"\nmodel = "fixed"\n', 1)
+    assert text != EXAMPLE
+    assert parse_protocol(text).analyses[0].method == "Peto"

@@ -17,6 +17,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "reviewkit.cli.project",
     "reviewkit.cli.identify",
     "reviewkit.cli.dedup",
+    "reviewkit.cli.studies",
     "reviewkit.cli.screening",
     "reviewkit.cli.report",
     "reviewkit.cli.admin",

@@ -48,8 +48,9 @@ def _short(value: object) -> str:
 @click.argument("target", type=click.Path(path_type=Path))
 @click.pass_obj
 def backup(state: CliState, target: Path) -> None:
-    """Write a consistent snapshot of the review to TARGET (a folder, or a .db file) while others work."""
-    run_guarded(lambda: click.echo(f"Backed up to {backup_review(open_review(state.review), target)}"))
+    """Write a consistent snapshot of the review to TARGET (a folder, or a .db file) while others work; leads only."""
+    run_guarded(lambda: click.echo(
+        f"Backed up to {backup_review(open_review(state.review), target, actor=state.reviewer)}"))
 
 
 def register(group: click.Group) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
-import sqlite3
+import stat
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -18,10 +18,6 @@ from reviewkit.config import load_user_config
 from reviewkit.errors import ReviewkitError
 
 T = TypeVar("T")
-
-#: What SQLite says when a file is not a database or its pages are corrupt (sqlite3.DatabaseError).
-_DAMAGED = ("file is not a database", "database disk image is malformed")
-
 
 class CliState:
     """Global options: the review folder and who is acting."""
@@ -75,15 +71,16 @@ def _os_error_text(exc: OSError) -> str:
 def _damaged_database_text(exc: Exception) -> str | None:
     """The message for a review database SQLite cannot read, or None for any other error.
 
-    Recognised by SQLite's own words (SQLAlchemy wraps them; a backup meets them bare): the
-    same exception types also cover integrity and programming errors, which are bugs and must
-    keep their traceback.
+    open_review and every service session already turn a damaged file into a ReviewkitError
+    naming it (store.db.open_error, session_scope); this is the net for what reaches SQLite
+    another way: a backup meets the error bare, the whole-review export reads every table on a
+    connection of its own.
+    Recognised by SQLite's own words: the same exception types also cover integrity and
+    programming errors, which are bugs and must keep their traceback.
     """
-    cause = getattr(exc, "orig", None) or exc
-    if not isinstance(cause, sqlite3.DatabaseError) or not any(m in str(cause) for m in _DAMAGED):
-        return None
-    return (f"not a reviewkit database or damaged: {_database_file()} ({cause}); "
-            "restore it from a backup (reviewkit backup)")
+    from reviewkit.services.project import damaged_text, is_damaged
+
+    return damaged_text(_database_file(), exc) if is_damaged(exc) else None
 
 
 def _database_file() -> str:
@@ -130,6 +127,10 @@ def output_file(path: Path, suffixes: Sequence[str], command: str) -> Iterator[P
     export leaves nothing behind: no empty or partial file, no folders it created.
     """
     check_suffix(path, suffixes, command)
+    if path.is_symlink():
+        # Overwrite what the link points at, as writing in place would; replacing the link
+        # itself with a plain file would quietly cut it (a shared folder's link, say).
+        path = Path(os.path.realpath(path))
     # "new/../out.csv" means ./out.csv: the OS would look for "new" first.
     path = Path(os.path.normpath(path))
     created = _make_parents(path.parent)
@@ -138,6 +139,7 @@ def output_file(path: Path, suffixes: Sequence[str], command: str) -> Iterator[P
     temp = path.parent / f".{path.stem}.{secrets.token_hex(4)}.part{path.suffix}"
     try:
         yield temp
+        _keep_mode(path, temp)
         os.replace(temp, path)
     except OSError as exc:
         if exc.filename == str(temp):
@@ -147,6 +149,17 @@ def output_file(path: Path, suffixes: Sequence[str], command: str) -> Iterator[P
     except BaseException:
         _clean_up(temp, created)
         raise
+
+
+def _keep_mode(path: Path, temp: Path) -> None:
+    """Give the new file the permissions of the file it replaces (a group-writable shared export
+    stays group-writable), as an in-place overwrite would."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        return  # a new file keeps the usual permissions
+    if temp.exists():
+        os.chmod(temp, mode)
 
 
 def _make_parents(folder: Path) -> list[Path]:

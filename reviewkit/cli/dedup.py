@@ -1,4 +1,4 @@
-"""Provides `reviewkit dedup`: find duplicates, check the uncertain pairs, undo, export for scoring."""
+"""Provides `reviewkit dedup`: find duplicates, check the uncertain pairs, undo, reopen, export for scoring."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from reviewkit.services.dedup import (
     decide_pair,
     export_dedup,
     pending_pairs,
+    reopen_pair,
     run_dedup,
     undo_merge,
 )
@@ -74,6 +75,20 @@ def reject_cmd(state: CliState, pair_id: int) -> None:
     """The pair is not a duplicate: keep both."""
     run_guarded(lambda: click.echo(decision_text(decide_pair(open_review(state.review), state.reviewer,
                                                              pair_id, False))))
+
+
+@dedup.command("reopen")
+@click.argument("pair_id", type=int)
+@click.pass_obj
+def reopen_cmd(state: CliState, pair_id: int) -> None:
+    """Take back a wrong rejection: the pair waits for a verdict again (the rejection stays in the audit)."""
+
+    def go() -> None:
+        d = reopen_pair(open_review(state.review), state.reviewer, pair_id)
+        click.echo(f"pair {d.pair_id}: reopened; records {d.record_a} and {d.record_b} wait for a verdict "
+                   f"(reviewkit dedup confirm {d.pair_id})")
+
+    run_guarded(go)
 
 
 def decision_text(d: PairDecision) -> str:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from reviewkit.cli.common import CliState, output_file, run_guarded
+from reviewkit.cli.report import warn_not_final
 from reviewkit.services.archive import export_review, restore_review
 from reviewkit.services.decisions_io import export_decisions
 from reviewkit.services.project import open_review
@@ -46,8 +47,9 @@ def export_flow(state: CliState, file: Path) -> None:
 
     def go() -> None:
         with output_file(file, (".csv", ".json"), "export flow") as temp:
-            write_prisma(open_review(state.review), temp.suffix.lower().lstrip("."), temp)
+            written = write_prisma(open_review(state.review), temp.suffix.lower().lstrip("."), temp)
         click.echo(f"Flow counts written to {file}")
+        warn_not_final(written.caveat)
 
     run_guarded(go)
 
@@ -71,12 +73,14 @@ def export_decisions_cmd(state: CliState, file: Path, history: bool) -> None:
 @click.argument("file", type=_FILE)
 @click.pass_obj
 def export_extraction_cmd(state: CliState, file: Path) -> None:
-    """The extraction table (study × arm × outcome × timepoint) as FILE.csv or FILE.xlsx."""
+    """The extraction table (study × arm × outcome × timepoint) as FILE.csv or FILE.xlsx: a lead's has every
+    extractor's values; anyone else's the consensus, their own, and others' where `extract differences` is open
+    to them."""
     from reviewkit.services.extract_io import export_table
 
     def go() -> None:
         with output_file(file, (".csv", ".xlsx"), "export extraction") as temp:
-            n = export_table(open_review(state.review), temp)
+            n = export_table(open_review(state.review), temp, actor=state.reviewer)
         click.echo(f"{n} rows written to {file}")
 
     run_guarded(go)
@@ -86,12 +90,13 @@ def export_extraction_cmd(state: CliState, file: Path) -> None:
 @click.argument("file", type=_FILE)
 @click.pass_obj
 def export_rob_cmd(state: CliState, file: Path) -> None:
-    """Risk-of-bias answers and judgements (one row per study, outcome, assessor and question) as CSV."""
+    """Risk-of-bias answers and judgements (one row per study, outcome, assessor and question) as CSV: a
+    lead's has every assessment; anyone else's the consensus, their own and others' once blinding ends."""
     from reviewkit.services.assess_io import export_rob
 
     def go() -> None:
         with output_file(file, (".csv",), "export rob") as temp:
-            n = export_rob(open_review(state.review), temp)
+            n = export_rob(open_review(state.review), temp, actor=state.reviewer)
         click.echo(f"{n} rows written to {file}")
 
     run_guarded(go)
@@ -119,8 +124,10 @@ def export_records_cmd(state: CliState, file: Path, stage: str) -> None:
 @click.option("--multiarm", type=click.Choice(["naive", "split", "combine", "all"]), default=None)
 @click.pass_obj
 def export_analyses_cmd(state: CliState, file: Path, multiarm: str | None) -> None:
-    """Analysis results as FILE.json (every number) or FILE.csv (one row per analysis), with forest plots."""
-    from reviewkit.services.analyze import analyze_review, write_results
+    """Analysis results as FILE.json (every number) or FILE.csv (one row per analysis, skipped ones with
+    why), with forest plots (and funnel plots where Egger's test or trim-and-fill is planned)."""
+    from reviewkit.services.analyze import analyze_review
+    from reviewkit.services.analyze_results import write_results
 
     def go() -> None:
         with output_file(file, (".json", ".csv"), "export analyses") as temp:
@@ -134,8 +141,8 @@ def export_analyses_cmd(state: CliState, file: Path, multiarm: str | None) -> No
 def analyses_written(outputs: list[AnalysisOutput | SkippedAnalysis], file: Path) -> str:
     """What `export analyses` wrote: the analyses run, and each one skipped with its reason.
 
-    Counted here, the same for both formats: the JSON lists skipped analyses (with why) and the
-    CSV leaves them out, so the rows written are no count of the analyses.
+    Counted here, the same for both formats (both list skipped analyses with why): under
+    `--multiarm all` an analysis is run, and written, once per strategy.
     """
     from reviewkit.services.analyze import SkippedAnalysis
 

@@ -10,7 +10,12 @@ import click
 from reviewkit.cli.common import CliState, output_file, run_guarded
 from reviewkit.errors import ReviewkitError
 from reviewkit.services import extract as service
-from reviewkit.services.extract_consensus import Difference, compare_extractions, record_consensus
+from reviewkit.services.extract_consensus import (
+    Difference,
+    compare_extractions,
+    open_comparisons,
+    record_consensus,
+)
 from reviewkit.services.extract_convert import METHODS, convert
 from reviewkit.services.extract_io import export_table, import_table
 from reviewkit.services.project import open_review
@@ -50,10 +55,12 @@ def add_study(state: CliState, label: str, nct: str | None, records: tuple[int, 
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_obj
 def export(state: CliState, file: Path) -> None:
-    """Write the extraction table to FILE.csv or FILE.xlsx (one row per study × arm × outcome × timepoint)."""
+    """Write the extraction table to FILE.csv or FILE.xlsx (one row per study × arm × outcome × timepoint;
+    a lead gets every extractor's values, anyone else the consensus, their own, and others' where
+    `extract differences` is open to them)."""
     def go() -> None:
         with output_file(file, (".csv", ".xlsx"), "extract export") as temp:
-            n = export_table(open_review(state.review), temp)
+            n = export_table(open_review(state.review), temp, actor=state.reviewer)
         click.echo(f"Wrote {n} row(s) to {file}")
 
     run_guarded(go)
@@ -153,19 +160,20 @@ def _difference_dict(d: Difference) -> dict[str, object]:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
 @click.pass_obj
 def differences(state: CliState, study_id: int | None, as_json: bool) -> None:
-    """List where the extractors of each study differ, each extractor's value side by side."""
+    """List where the extractors of each study differ, each extractor's value side by side (as --reviewer:
+    a lead or an adjudicator sees every study, an extractor a study once it has its required extractions)."""
     def go() -> None:
         review = open_review(state.review)
-        ids = [study_id] if study_id is not None else [s.id for s in service.list_studies(review)]
-        out = []
-        for sid in ids:
-            comparison = compare_extractions(review, sid)
-            out.append({"study_id": sid, "extractors": list(comparison.extractors),
-                        "required": comparison.required,
-                        "differences": [_difference_dict(d) for d in comparison.differing]})
+        comparisons = ([compare_extractions(review, state.reviewer, study_id)] if study_id is not None
+                       else open_comparisons(review, state.reviewer, [s.id for s in service.list_studies(review)]))
+        out = [{"study_id": c.study_id, "extractors": list(c.extractors), "required": c.required,
+                "differences": [_difference_dict(d) for d in c.differing]} for c in comparisons]
         if as_json:
             click.echo(json.dumps(out, indent=2, ensure_ascii=False))
             return
+        if not out:
+            click.echo(f"No study's extractions are open to {state.reviewer} for comparison (an extractor "
+                       "compares a study once it has its required extractions)")
         for item in out:
             diffs = item["differences"]
             click.echo(f"study {item['study_id']}: extractors {', '.join(item['extractors']) or 'none'}; "  # type: ignore[arg-type]
@@ -186,7 +194,8 @@ def differences(state: CliState, study_id: int | None, as_json: bool) -> None:
               help="For an item, store this consensus value (repeatable).")
 @click.pass_obj
 def consensus(state: CliState, study_id: int, takes: tuple[str, ...], values: tuple[str, ...]) -> None:
-    """Store agreed items as consensus, and differing ones as chosen; list what still differs."""
+    """Store agreed items as consensus, and differing ones as chosen; list what still differs (as --reviewer:
+    a lead, an adjudicator, or an extractor of the study once it has its required extractions)."""
     def go() -> None:
         result = record_consensus(open_review(state.review), state.reviewer, study_id,
                                   take=_pairs(takes, "--take"), values=_pairs(values, "--value"))

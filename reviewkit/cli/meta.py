@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 import click
 
 from reviewkit.cli.common import check_suffix, output_file, run_guarded
-from reviewkit.errors import ParseError, ReviewkitError
+from reviewkit.errors import ReviewkitError
 from reviewkit.pooling import (
     ESTIMATORS,
     FLAVOURS,
@@ -18,10 +17,11 @@ from reviewkit.pooling import (
     METHODS,
     MODELS,
     MetaResult,
+    SensitivityResult,
     SubgroupResult,
     cumulative,
-    effects_from_rows,
     egger_test,
+    get_flavour,
     leave_one_out,
     pool,
     resolve_settings,
@@ -29,72 +29,77 @@ from reviewkit.pooling import (
     trim_and_fill,
 )
 from reviewkit.pooling.flavours import DEFAULT_FLAVOUR
+from reviewkit.services.meta_input import study_effects
 
 ANALYSES = ("leave-one-out", "cumulative", "egger", "trimfill")
 
 
-def read_rows(path: Path, subgroup: str | None) -> list[dict[str, Any]]:
-    """The CSV's rows as dicts; the subgroup column (if named) is copied to 'subgroup'."""
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            reader = csv.DictReader(handle)
-            rows = [dict(r) for r in reader]
-            columns = reader.fieldnames or []
-    except UnicodeDecodeError as exc:
-        raise ParseError("not a UTF-8 text file", file=str(path), offset=exc.start) from None
-    except csv.Error as exc:
-        raise ParseError(f"not a readable CSV ({exc})", file=str(path)) from None
-    if not rows:
-        raise ParseError("no study rows (the file is empty or has only a header)", file=str(path))
-    if "study" not in columns:
-        raise ParseError("column 'study' is missing", file=str(path),
-                         hint=f"columns found: {', '.join(c for c in columns if c)}")
-    if subgroup:
-        if subgroup not in columns:
-            raise ParseError(f"subgroup column '{subgroup}' is missing", file=str(path))
-        for row in rows:
-            row["subgroup"] = row[subgroup]
-    return rows
-
-
 def run_meta(path: Path, measure: str, method: str | None, model: str | None, tau2: str | None,
              hksj: bool | None, flavour: str, subgroup: str | None, analysis: str | None,
-             level: float, scale: str = "difference") -> tuple[Any, MetaResult]:
-    """Compute the requested analysis; returns it and the main pooled result (for plots)."""
+             level: float, scale: str = "difference") -> tuple[Any, MetaResult, tuple[str, ...]]:
+    """Compute the requested analysis; returns it, the main pooled result (for plots) and notes on
+    how the file was read (services.meta_input reads and checks it)."""
     if subgroup and analysis:
         raise ReviewkitError("use either --subgroup or --analysis, not both")
     settings = resolve_settings(measure, method=method, model=model, tau2=tau2, hksj=hksj,
                                 flavour=flavour, level=level)
-    rows = read_rows(path, subgroup)
-    try:
-        effects = effects_from_rows(rows, measure, smd_variance=settings.flavour.smd_variance,
-                                    use_subgroups=subgroup is not None, generic_scale=scale)
-    except ReviewkitError as exc:
-        raise ReviewkitError(exc.message, where=str(path), hint=exc.hint) from None
+    effects, notes = study_effects(path, measure, subgroup=subgroup, scale=scale,
+                                   smd_variance=settings.flavour.smd_variance)
     kwargs = settings.pool_kwargs()
     main: MetaResult = pool(effects, **kwargs)
+    out: Any = main
     if subgroup:
-        return subgroup_analysis(effects, **kwargs), main
-    if analysis == "leave-one-out":
-        return leave_one_out(effects, **kwargs), main
-    if analysis == "cumulative":
-        return cumulative(effects, **kwargs), main
-    if analysis == "egger":
-        return egger_test(effects), main
-    if analysis == "trimfill":
-        return trim_and_fill(effects, **kwargs), main
-    return main, main
+        out = subgroup_analysis(effects, **kwargs)
+    elif analysis == "leave-one-out":
+        out = leave_one_out(effects, **kwargs)
+    elif analysis == "cumulative":
+        out = cumulative(effects, **kwargs)
+    elif analysis == "egger":
+        out = egger_test(effects)
+    elif analysis == "trimfill":
+        out = trim_and_fill(effects, **kwargs)
+    return out, main, notes
 
 
 def _fmt(x: float | None, digits: int = 4) -> str:
     return "NA" if x is None else f"{x:.{digits}f}"
 
 
+def _pct(x: float | None) -> str:
+    """I² as every line of meta's text prints it: one decimal and a percent sign."""
+    return "NA" if x is None else f"{x:.1f}%"
+
+
+def _studies(k: int) -> str:
+    return f"{k} study" if k == 1 else f"{k} studies"
+
+
+def _settings_line(result: MetaResult) -> str:
+    return (f"{result.measure} ({result.method}, {result.model}"
+            f"{', ' + str(result.estimator) if result.estimator else ''}{', HKSJ' if result.hksj else ''}; "
+            f"flavour {result.flavour})")
+
+
+def heterogeneity_line(result: MetaResult) -> str:
+    """Q, I² and (random effects only: a fixed-effect model has no tau²) tau²; one study has no Q."""
+    if result.Q is None:
+        return f"heterogeneity: Q not defined ({_studies(result.k)})"
+    line = (f"heterogeneity: Q = {_fmt(result.Q)} (df {result.Q_df}, "
+            f"p = {'NA' if result.Q_p is None else format(result.Q_p, '.4g')}), I2 = {_pct(result.I2)}")
+    if result.model != "random":
+        return line
+    line += f", tau2 = {_fmt(result.tau2)}"
+    if result.tau2_ci_lower is not None and result.tau2_ci_upper is not None:
+        # ">100": the limit lies beyond the search bound (metafor's tau2.max), which stands in for it
+        lo = (">" if result.tau2_ci_lower_beyond else "") + _fmt(result.tau2_ci_lower)
+        hi = (">" if result.tau2_ci_upper_beyond else "") + _fmt(result.tau2_ci_upper)
+        line += f" [{lo}, {hi}]"
+    return line
+
+
 def format_table(result: MetaResult) -> str:
     """Per-study rows, the pooled line and heterogeneity, on the natural scale."""
-    lines = [f"{result.measure} ({result.method}, {result.model}"
-             f"{', ' + str(result.estimator) if result.estimator else ''}{', HKSJ' if result.hksj else ''}; "
-             f"flavour {result.flavour})",
+    lines = [_settings_line(result),
              f"{'study':<28} {'effect':>10} {'lower':>10} {'upper':>10} {'weight%':>8}"]
     for row in result.study_rows():
         if row["effect"] is None:
@@ -103,11 +108,10 @@ def format_table(result: MetaResult) -> str:
         lines.append(f"{row['study'][:28]:<28} {_fmt(row['effect']):>10} {_fmt(row['ci_lower']):>10} "
                      f"{_fmt(row['ci_upper']):>10} {_fmt(row['weight_percent'], 2):>8}")
     lo, hi = result.effect_ci
-    lines.append(f"{'pooled (' + str(result.k) + ' studies)':<28} {_fmt(result.effect):>10} {_fmt(lo):>10} {_fmt(hi):>10} {'100.00':>8}")
+    lines.append(f"{'pooled (' + _studies(result.k) + ')':<28} {_fmt(result.effect):>10} {_fmt(lo):>10} {_fmt(hi):>10} {'100.00':>8}")
     stat = f"t({result.test_df})" if result.test_df else "z"
     lines.append(f"test: {stat} = {_fmt(result.statistic)}, p = {result.p:.4g}")
-    lines.append(f"heterogeneity: Q = {_fmt(result.Q)} (df {result.Q_df if result.Q_df is not None else 'NA'}, "
-                 f"p = {'NA' if result.Q_p is None else format(result.Q_p, '.4g')}), I2 = {_fmt(result.I2, 1)}%, tau2 = {_fmt(result.tau2)}")
+    lines.append(heterogeneity_line(result))
     pl, pu = result.effect_pi
     if pl is not None:
         lines.append(f"prediction interval: {_fmt(pl)} to {_fmt(pu)}")
@@ -117,25 +121,41 @@ def format_table(result: MetaResult) -> str:
     return "\n".join(lines)
 
 
-def format_output(out: Any) -> str:
-    """A readable rendering of any analysis result."""
+def format_sensitivity(out: SensitivityResult, main: MetaResult) -> str:
+    """One line per refit: the study omitted (or added), the pooled effect with its CI on the natural
+    scale, p, I² and (random effects) tau²; then the refits' warnings, each with its step."""
+    key = "omitted" if out.kind == "leave-one-out" else "added"
+    random = main.model == "random"
+    lines = [f"{out.kind}: {_settings_line(main)}",
+             f"{key:<28} {'k':>4} {'effect':>10} {'lower':>10} {'upper':>10} {'p':>10} {'I2':>7}"
+             + (f" {'tau2':>10}" if random else "")]
+    i2 = out.to_dict()["I2"]  # as the JSON gives it (0 for cumulative's one-study step, as metafor)
+    for label, step, step_i2 in zip(out.labels, out.results, i2, strict=True):
+        lo, hi = step.effect_ci
+        lines.append(f"{label[:28]:<28} {step.k:>4} {_fmt(step.effect):>10} {_fmt(lo):>10} {_fmt(hi):>10} "
+                     f"{step.p:>10.4g} {_pct(step_i2):>7}" + (f" {_fmt(step.tau2):>10}" if random else ""))
+    lines.extend(f"warning ({key} {label}): {w}" for label, step in zip(out.labels, out.results, strict=True)
+                 for w in step.warnings)
+    return "\n".join(lines)
+
+
+def format_output(out: Any, main: MetaResult | None = None) -> str:
+    """A readable rendering of any analysis result (`main`, the analysis of all studies, heads a
+    sensitivity analysis's table)."""
     if isinstance(out, MetaResult):
         return format_table(out)
     if isinstance(out, SubgroupResult):
         parts = [f"== subgroup {n} ==\n{format_table(r)}" for n, r in zip(out.names, out.results, strict=True)]
         parts.append(f"== overall ==\n{format_table(out.overall)}")
         parts.append(f"test for subgroup differences: Q = {_fmt(out.Q_between)}, df = {out.Q_between_df}, "
-                     f"p = {_fmt(out.Q_between_p)}, I2 = {_fmt(out.I2_between, 1)}%")
+                     f"p = {_fmt(out.Q_between_p)}, I2 = {_pct(out.I2_between)}")
         return "\n\n".join(parts)
+    if isinstance(out, SensitivityResult) and main is not None:
+        return format_sensitivity(out, main)
     data = out.to_dict()
-    if "omitted" in data or "added" in data:
-        key = "omitted" if "omitted" in data else "added"
-        lines = [f"{key:<28} {'effect':>10} {'estimate':>10} {'se':>10} {'I2':>6} {'tau2':>10}"]
-        for i, label in enumerate(data[key]):
-            lines.append(f"{label[:28]:<28} {_fmt(data['effect'][i]):>10} {_fmt(data['estimate'][i]):>10} "
-                         f"{_fmt(data['se'][i]):>10} {_fmt(data['I2'][i], 1):>6} {_fmt(data['tau2'][i]):>10}")
-        return "\n".join(lines)
-    return "\n".join(f"{k}: {v}" for k, v in data.items() if not isinstance(v, list))
+    lines = [f"{k}: {v}" for k, v in data.items() if not isinstance(v, list)]
+    lines.extend(f"warning: {w}" for w in data.get("warnings") or getattr(out, "warnings", ()))
+    return "\n".join(lines)
 
 
 #: The figure formats the plots are written in.
@@ -145,10 +165,13 @@ PLOT_SUFFIXES = (".svg", ".png", ".pdf")
 def _plot(out: Any, main: MetaResult, plot: Path) -> None:
     from reviewkit.render.forest import forest_plot  # matplotlib only when a plot is asked for
     from reviewkit.render.funnel import funnel_plot
+    from reviewkit.render.sensitivity_plot import sensitivity_plot
 
     if isinstance(out, SubgroupResult):
         forest_plot(out, plot)
-    elif isinstance(out, MetaResult) or out.__class__.__name__ == "SensitivityResult":
+    elif isinstance(out, SensitivityResult):
+        sensitivity_plot(out, main, plot)
+    elif isinstance(out, MetaResult):
         forest_plot(main, plot)
     else:
         funnel_plot(main, plot, trimfill=out if hasattr(out, "k0") else None)
@@ -170,7 +193,8 @@ def _plot(out: Any, main: MetaResult, plot: Path) -> None:
               help="Generic data: ratio means yi are logs (estimate/CI are ratios), shown exponentiated.")
 @click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON (log scale for ratios, plus effect*).")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write a forest plot (funnel plot for egger/trimfill): .svg, .png or .pdf.")
+              help="Write a forest plot (of the refits for leave-one-out/cumulative; funnel plot for "
+                   "egger/trimfill): .svg, .png or .pdf.")
 def meta(file: Path, measure: str, method: str | None, model: str | None, tau2: str | None,
          hksj: bool | None, flavour: str, subgroup: str | None, analysis: str | None, level: float,
          scale: str, as_json: bool, plot: Path | None) -> None:
@@ -178,21 +202,34 @@ def meta(file: Path, measure: str, method: str | None, model: str | None, tau2: 
 
     Binary: events_treat, n_treat, events_ctrl, n_ctrl. Continuous: mean_treat, sd_treat, n_treat,
     mean_ctrl, sd_ctrl, n_ctrl. Generic: yi and vi, yi and se, or estimate, ci_lower, ci_upper.
+    Column names may be in any case; a semicolon- or tab-separated file is read as such.
     """
+    fixed = (model or get_flavour(flavour).default_model) == "fixed"
+    # tau² and the Hartung-Knapp adjustment belong to a random-effects model: a fixed-effect one
+    # would silently ignore them
+    if tau2 is not None and fixed:
+        raise click.UsageError(f"--tau2 {tau2} applies to random-effects models only: drop --tau2, "
+                               "or use --model random")
+    if hksj and fixed:
+        raise click.UsageError("--hksj applies to random-effects models only: drop --hksj, or use --model random")
 
     def body() -> None:
         if plot is not None:  # a wrong name is refused before the work, not after
             check_suffix(plot, PLOT_SUFFIXES, "meta --plot")
-        out, main = run_meta(file, measure, method, model, tau2, hksj, flavour, subgroup, analysis,
-                             level, scale)
+        out, main, notes = run_meta(file, measure, method, model, tau2, hksj, flavour, subgroup, analysis,
+                                    level, scale)
         if plot is not None:
             with output_file(plot, PLOT_SUFFIXES, "meta --plot") as temp:
                 _plot(out, main, temp)
         if as_json:
+            # Notes go into the JSON, not to stderr: scripts read the two streams as one.
+            data = {**out.to_dict(), **({"notes": list(notes)} if notes else {})}
             # allow_nan=False: the output never carries NaN (undefined numbers are null)
-            click.echo(json.dumps(out.to_dict(), indent=2, allow_nan=False))
+            click.echo(json.dumps(data, indent=2, allow_nan=False))
         else:
-            click.echo(format_output(out))
+            for note in notes:
+                click.echo(f"note: {note}", err=True)
+            click.echo(format_output(out, main))
             if plot is not None:
                 click.echo(f"plot written to {plot}")
 

@@ -27,15 +27,23 @@ def prisma(state: CliState, fmt: str, output: Path | None) -> None:
             if fmt not in ("json", "csv"):
                 raise ReviewkitError(f"'-o -' prints the counts (json or csv), not a {fmt} diagram",
                                      hint=f"name a .{fmt} file, or add --format json")
-            _, text = write_prisma(review, fmt, output)
-            click.echo(text)
+            printed = write_prisma(review, fmt, output)
+            click.echo(printed.text)
+            warn_not_final(printed.caveat)
             return
         target = output or review.exports / f"prisma.{fmt}"
         with output_file(target, (f".{fmt}",), f"prisma --format {fmt}") as temp:
-            write_prisma(review, fmt, temp)
+            written = write_prisma(review, fmt, temp)
         click.echo(f"PRISMA 2020 {fmt} written to {target}")
+        warn_not_final(written.caveat)
 
     run_guarded(go)
+
+
+def warn_not_final(caveat: str | None) -> None:
+    """Say on stderr that counts just written are not final (stdout may be the counts themselves)."""
+    if caveat:
+        click.echo(f"warning: these counts are not final: {caveat}", err=True)
 
 
 def register(group: click.Group) -> None:

@@ -280,12 +280,12 @@ def summary_cmd(state: CliState, as_json: bool) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_obj
 def export_cmd(state: CliState, file: Path) -> None:
-    """Write every assessment to FILE.csv (one row per study, outcome, assessor and question)."""
+    """Write the assessments you may see to FILE.csv (one row per study, outcome, assessor and question)."""
     from reviewkit.services.assess_io import export_rob  # loads matplotlib: only when asked
 
     def go() -> None:
         with output_file(file, (".csv",), "rob export") as temp:
-            n = export_rob(_review(state), temp)
+            n = export_rob(_review(state), temp, actor=state.reviewer)
         click.echo(f"{n} rows written to {file}")
 
     run_guarded(go)

@@ -18,9 +18,9 @@ def decisions() -> None:
     """Move screening decisions and adjudications between tools (give --reviewer).
 
     CSV columns: record, reviewer, stage, decision, reason, note, time, and an optional role
-    (screener or adjudicator). A lead exports and imports everyone's rows; anyone else exports their
-    own, and others' only on records they have decided that have all their decisions, and imports
-    only their own.
+    (screener or adjudicator); decision "retracted" is an undo. A lead exports and imports
+    everyone's rows; anyone else exports their own, and others' only on records they have decided
+    that have all their decisions, and imports only their own.
     """
 
 
@@ -42,9 +42,18 @@ def export_cmd(state: CliState, file: Path, history: bool) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_obj
 def import_cmd(state: CliState, file: Path) -> None:
-    """Read decisions from FILE.csv in file order: all of them, or none if any row is bad."""
-    run_guarded(lambda: click.echo(
-        f"{import_decisions(open_review(state.review), file, actor=state.reviewer)} decisions imported from {file}"))
+    """Read decisions from FILE.csv in file order: all of them, or none if any row is bad.
+
+    A row identical to one already stored (same record, reviewer, role, stage, decision, reason, note
+    and time) is not stored again, so an export imports twice without repeats; a --history export
+    replays its changes and undos ("retracted" rows).
+    """
+    def go() -> None:
+        done = import_decisions(open_review(state.review), file, actor=state.reviewer)
+        present = f" ({done.present} already present, not stored again)" if done.present else ""
+        click.echo(f"{done.stored} decisions imported from {file}{present}")
+
+    run_guarded(go)
 
 
 @click.command()

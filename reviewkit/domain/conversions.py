@@ -181,7 +181,8 @@ def mean_sd_from_quantiles(n: int, median: float, *, minimum: float | None = Non
             inputs.append((name, float(v)))
     m = median
     if has_range and has_iqr:
-        a, b, lo, hi = float(minimum), float(maximum), float(q1), float(q3)  # type: ignore[arg-type]
+        assert minimum is not None and maximum is not None and q1 is not None and q3 is not None
+        a, b, lo, hi = float(minimum), float(maximum), float(q1), float(q3)
         scenario: Literal["S1", "S2", "S3"] = "S2"
         if mean_method == "wan":
             mean = (a + 2 * lo + 2 * m + 2 * hi + b) / 8  # Wan 2014
@@ -196,7 +197,8 @@ def mean_sd_from_quantiles(n: int, median: float, *, minimum: float | None = Non
             w = 1 / (1 + 0.07 * n**0.6)  # Shi 2020
             sd = w * by_range + (1 - w) * by_iqr
     elif has_range:
-        a, b = float(minimum), float(maximum)  # type: ignore[arg-type]
+        assert minimum is not None and maximum is not None
+        a, b = float(minimum), float(maximum)
         scenario, sd_method = "S1", "wan"
         if mean_method == "wan":
             mean = (a + 2 * m + b) / 4  # Hozo 2005 / Wan 2014
@@ -205,7 +207,8 @@ def mean_sd_from_quantiles(n: int, median: float, *, minimum: float | None = Non
             mean = w * (a + b) / 2 + (1 - w) * m
         sd = (b - a) / xi(n)  # Wan 2014
     else:
-        lo, hi = float(q1), float(q3)  # type: ignore[arg-type]
+        assert q1 is not None and q3 is not None
+        lo, hi = float(q1), float(q3)
         scenario, sd_method = "S3", "wan"
         if mean_method == "wan":
             mean = (lo + m + hi) / 3  # Wan 2014

@@ -30,13 +30,28 @@ class EggerResult:
     intercept_limit_estimate: float
     #: Studies used.
     studies: tuple[str, ...]
+    #: Warnings the user should see (fewer than 10 studies).
+    warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """The numbers under metafor regtest()'s names."""
+        """The numbers under metafor regtest()'s names, and the warnings."""
         out: dict[str, Any] = clean({"analysis": "egger", "k": self.k, "t": self.t, "df": self.df, "p": self.p,
                       "slope": self.slope, "slope_se": self.slope_se,
-                      "intercept_limit_estimate": self.intercept_limit_estimate})
+                      "intercept_limit_estimate": self.intercept_limit_estimate,
+                      "warnings": list(self.warnings)})
         return out
+
+
+#: The Handbook (§13.3.5.4; Sterne et al. 2011) advises funnel-asymmetry methods only from 10 studies.
+MIN_STUDIES_FOR_ASYMMETRY = 10
+
+
+def _few_studies(k: int, what: str) -> tuple[str, ...]:
+    if k >= MIN_STUDIES_FOR_ASYMMETRY:
+        return ()
+    return (f"{what} on {k} studies: the Cochrane Handbook (§13.3.5.4) advises tests for funnel plot asymmetry "
+            f"only with at least {MIN_STUDIES_FOR_ASYMMETRY} studies; with fewer they have too little power to tell "
+            "chance from real asymmetry",)
 
 
 def egger_test(effects: EffectSizes) -> EggerResult:
@@ -62,7 +77,8 @@ def egger_test(effects: EffectSizes) -> EggerResult:
     se = float(np.sqrt(cov[1, 1]))
     t = float(beta[1] / se)
     return EggerResult(k, float(beta[1]), se, t, k - 2, float(2 * stats.t.sf(abs(t), k - 2)),
-                       float(beta[0]), tuple(s for s, keep in zip(effects.studies, inc, strict=True) if keep))
+                       float(beta[0]), tuple(s for s, keep in zip(effects.studies, inc, strict=True) if keep),
+                       _few_studies(k, "Egger's test"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,15 +94,17 @@ class TrimFillResult:
     filled_vi: tuple[float, ...]
     #: The model refitted on the observed plus imputed studies.
     result: MetaResult
+    #: Warnings the user should see (fewer than 10 studies).
+    warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """k0, side and the filled-in estimate and CI (as metafor trimfill())."""
+        """k0, side and the filled-in estimate and CI (as metafor trimfill()), and the warnings."""
         r = self.result
         out: dict[str, Any] = clean({"analysis": "trimfill", "k0": self.k0, "side": self.side, "estimate": r.estimate,
                       "se": r.se, "ci_lower": r.ci_lower, "ci_upper": r.ci_upper,
                       "effect": r.effect, "effect_ci_lower": r.effect_ci[0],
                       "effect_ci_upper": r.effect_ci[1], "filled_yi": list(self.filled_yi),
-                      "filled_vi": list(self.filled_vi)})
+                      "filled_vi": list(self.filled_vi), "warnings": list(self.warnings)})
         return out
 
 
@@ -140,7 +158,8 @@ def trim_and_fill(effects: EffectSizes, side: str | None = None, maxiter: int = 
     all_y = np.concatenate([yi0, flip * filled])
     all_v = np.concatenate([vi0, filled_vi])
     result = _iv_fit(all_y, all_v, effects.measure, settings)
-    return TrimFillResult(k0, side, tuple(float(v) for v in flip * filled), tuple(float(v) for v in filled_vi), result)
+    return TrimFillResult(k0, side, tuple(float(v) for v in flip * filled), tuple(float(v) for v in filled_vi), result,
+                          _few_studies(k, "Trim-and-fill"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy import special, stats
@@ -98,19 +99,25 @@ class EffectSizes:
     def subset(self, mask: np.ndarray) -> EffectSizes:
         """The same effect sizes restricted to the studies where mask is True (arms kept aligned)."""
         idx = np.flatnonzero(mask)
+        # a leave-one-out calls this k times on k studies: pick with C-level map(), not Python loops
+        pos = idx.tolist()
+
+        def take(values: Sequence[Any]) -> tuple[Any, ...]:
+            return tuple(map(values.__getitem__, pos))
+
         arms: BinaryArms | ContinuousArms | None = None
         if isinstance(self.arms, BinaryArms | ContinuousArms):
-            arms = type(self.arms)(*(tuple(getattr(self.arms, f)[i] for i in idx)
-                                     for f in self.arms.__slots__))
-        names = {self.studies[i] for i in idx}
+            arms = type(self.arms)(*(take(getattr(self.arms, f)) for f in self.arms.__slots__))
+        studies = take(self.studies)
+        names = set(studies)
         return EffectSizes(
-            measure=self.measure, studies=tuple(self.studies[i] for i in idx),
+            measure=self.measure, studies=studies,
             yi=_frozen(self.yi[idx]), vi=_frozen(self.vi[idx]), included=_frozen(self.included[idx]),
             corrected=_frozen(self.corrected[idx]),
             excluded=tuple(e for e in self.excluded if e.study in names), arms=arms,
-            subgroups=None if self.subgroups is None else tuple(self.subgroups[i] for i in idx),
+            subgroups=None if self.subgroups is None else take(self.subgroups),
             smd_variance=self.smd_variance, notes=self.notes, ratio_scale=self.ratio_scale,
-            index=tuple(self.origin[i] for i in idx),
+            index=take(self.origin),
         )
 
 
@@ -205,6 +212,44 @@ def binary_effects(
         corrected=_frozen(corrected), excluded=tuple(excluded),
         arms=BinaryArms(tuple(a), tuple(n1), tuple(c), tuple(n2)),
         subgroups=_subgroups(subgroups, labels), notes=notes,
+    )
+
+
+def peto_terms(a: np.ndarray, n1: np.ndarray, c: np.ndarray, n2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Observed minus expected events and the hypergeometric variance per study (Yusuf et al. 1985)."""
+    nn = n1 + n2
+    m = a + c
+    o_e = a - n1 * m / nn
+    v = n1 * n2 * m * (nn - m) / (nn**2 * (nn - 1))
+    return o_e, v
+
+
+def peto_effects(effects: EffectSizes, *, add_to_zero_cells: bool = False) -> EffectSizes:
+    """Each study's Peto log odds ratio (O − E)/V with variance 1/V, from the same 2×2 tables.
+
+    These are the per-study estimates a Peto analysis shows (RevMan 5 from the counts as entered;
+    metafor's rma.peto via escalc(measure="PETO"), which first adds 0.5 to every cell of a study
+    with a zero cell: `add_to_zero_cells`). A study with no events, or only events, in both arms has
+    V = 0 and stays out, as it does for the ordinary odds ratio.
+    """
+    arms = effects.arms
+    if not isinstance(arms, BinaryArms):
+        raise ReviewkitError("the Peto method needs events/totals per arm (binary data)")
+    a, n1 = np.asarray(arms.events_treat, dtype=float), np.asarray(arms.n_treat, dtype=float)
+    c, n2 = np.asarray(arms.events_ctrl, dtype=float), np.asarray(arms.n_ctrl, dtype=float)
+    b, d = n1 - a, n2 - c
+    included = np.asarray(effects.included, dtype=bool) & ~(((a == 0) & (c == 0)) | ((b == 0) & (d == 0)))
+    corrected = included & ((a == 0) | (b == 0) | (c == 0) | (d == 0)) & add_to_zero_cells
+    add = np.where(corrected, ZERO_CELL_ADD, 0.0)
+    o_e, v = peto_terms(a + add, n1 + 2 * add, c + add, n2 + 2 * add)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        yi = np.where(included, o_e / v, np.nan)
+        vi = np.where(included, 1 / v, np.nan)
+    notes = tuple(f"0.5 added to each cell of '{effects.studies[i]}' (zero cell)" for i in np.flatnonzero(corrected))
+    return EffectSizes(
+        measure=effects.measure, studies=effects.studies, yi=_frozen(yi), vi=_frozen(vi),
+        included=_frozen(included), corrected=_frozen(corrected), excluded=effects.excluded, arms=arms,
+        subgroups=effects.subgroups, notes=notes, index=effects.index,
     )
 
 

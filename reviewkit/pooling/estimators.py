@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy import optimize, stats
@@ -28,9 +30,11 @@ def fixed_weights_q(yi: np.ndarray, vi: np.ndarray) -> tuple[float, float]:
 
 def q_generalised(tau2: float, yi: np.ndarray, vi: np.ndarray) -> float:
     """Generalised Q: Σ (y_i − μ̂(τ²))² / (v_i + τ²), decreasing in τ² (Viechtbauer 2007)."""
+    # ndarray.sum() rather than np.sum(): the same reduction without np.sum's Python wrapper, which
+    # costs more than the arithmetic in the root finders' many small calls
     w = 1 / (vi + tau2)
-    mu = np.sum(w * yi) / np.sum(w)
-    return float(np.sum(w * (yi - mu) ** 2))
+    mu = (w * yi).sum() / w.sum()
+    return float((w * (yi - mu) ** 2).sum())
 
 
 def tau2_dl_from_q(q: float, vi: np.ndarray) -> float:
@@ -105,11 +109,11 @@ def tau2_eb(yi: np.ndarray, vi: np.ndarray, solver: str = "exact") -> float:
 
 def _score_ml(t: float, yi: np.ndarray, vi: np.ndarray, restricted: bool) -> float:
     w = 1 / (vi + t)
-    sw = np.sum(w)
-    mu = np.sum(w * yi) / sw
-    score = np.sum(w**2 * (yi - mu) ** 2) - sw
+    sw = w.sum()
+    mu = (w * yi).sum() / sw
+    score = (w**2 * (yi - mu) ** 2).sum() - sw
     if restricted:
-        score += np.sum(w**2) / sw  # −tr(P) of the REML score instead of −tr(W)
+        score += (w**2).sum() / sw  # −tr(P) of the REML score instead of −tr(W)
     return float(score)
 
 
@@ -186,37 +190,66 @@ def estimate_tau2(yi: np.ndarray, vi: np.ndarray, estimator: str, solver: str = 
     return _ITERATIVE[estimator](yi, vi, solver)
 
 
-def tau2_qprofile_ci(
+@dataclass(frozen=True, slots=True)
+class Tau2Interval:
+    """A Q-profile CI for τ², and whether a limit lies beyond the search range (metafor's tau2.max)."""
+
+    lower: float
+    upper: float
+    #: True when the limit lies beyond `search_max` and `search_max` is reported in its place, as
+    #: metafor does (confint() prints it as ">100.0000"); the lower limit is then beyond it too.
+    lower_beyond: bool = False
+    upper_beyond: bool = False
+    #: The end of the range searched (solver "metafor": max(100, 10·τ̂²)); None for the exact solver.
+    search_max: float | None = None
+
+
+@lru_cache(maxsize=64)
+def _chi2_quantiles(level: float, df: int) -> tuple[float, float]:
+    """χ²_df quantiles at 1 − α/2 and α/2 (cached: a leave-one-out asks k times for the same pair)."""
+    alpha = 1 - level
+    return float(stats.chi2.ppf(1 - alpha / 2, df)), float(stats.chi2.ppf(alpha / 2, df))
+
+
+def tau2_qprofile_interval(
     yi: np.ndarray, vi: np.ndarray, level: float = 0.95, *, solver: str = "exact", tau2: float = 0.0,
-) -> tuple[float, float]:
+) -> Tau2Interval:
     """Q-profile CI for τ² (Viechtbauer 2007): Q_gen(τ²) = χ²_{k−1} quantiles, truncated at 0.
 
     As metafor confint.rma.uni: the lower bound solves Q_gen = χ²(1−α/2), the upper Q_gen = χ²(α/2).
-    With solver="metafor" both are found as metafor does: uniroot() on [0, max(100, 10·τ̂²)], and a
-    bound beyond that range is reported as the range's end (`tau2` is the model's estimate τ̂²).
+    With solver="metafor" both are found as metafor does: uniroot() on [0, tau2.max], tau2.max =
+    max(100, 10·τ̂²) (`tau2` is the model's estimate τ̂²); a limit beyond tau2.max is reported as
+    tau2.max and flagged (metafor's ">" sign). The exact solver widens its bracket until it holds
+    the root, so its limits are never cut.
     """
-    k = len(yi)
-    alpha = 1 - level
-    hi_crit = float(stats.chi2.ppf(1 - alpha / 2, k - 1))
-    lo_crit = float(stats.chi2.ppf(alpha / 2, k - 1))
+    hi_crit, lo_crit = _chi2_quantiles(level, len(yi) - 1)
     if solver == "metafor":
         tmax = max(100.0, 10 * tau2)
 
-        def bound(crit: float) -> float:
+        def bound(crit: float) -> tuple[float, bool]:
             def f(t: float) -> float:
                 return q_generalised(t, yi, vi) - crit
 
             if f(0.0) < 0:
-                return 0.0
+                return 0.0, False
             if f(tmax) > 0:
-                return tmax
-            return zeroin(f, 0.0, tmax)
+                return tmax, True
+            return zeroin(f, 0.0, tmax), False
 
-        return bound(hi_crit), bound(lo_crit)
+        (lower, lower_beyond), (upper, upper_beyond) = bound(hi_crit), bound(lo_crit)
+        return Tau2Interval(lower, upper, lower_beyond, upper_beyond, tmax)
     start = max(tau2_dl(yi, vi), 0.01)
     lower = _root_from_zero(lambda t: q_generalised(t, yi, vi) - hi_crit, start)
     upper = _root_from_zero(lambda t: q_generalised(t, yi, vi) - lo_crit, start)
-    return lower, upper
+    return Tau2Interval(lower, upper)
+
+
+def tau2_qprofile_ci(
+    yi: np.ndarray, vi: np.ndarray, level: float = 0.95, *, solver: str = "exact", tau2: float = 0.0,
+) -> tuple[float, float]:
+    """The limits of tau2_qprofile_interval() (with solver "metafor", cut at the search bound)."""
+    ci = tau2_qprofile_interval(yi, vi, level, solver=solver, tau2=tau2)
+    return ci.lower, ci.upper
 
 
 def typical_variance(vi: np.ndarray) -> float:

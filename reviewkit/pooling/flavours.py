@@ -16,6 +16,10 @@ class Flavour:
     #: Add 0.5 to zero-cell studies in the Mantel-Haenszel/Peto pooled estimate too
     #: (RevMan 5, R meta MH.exact=FALSE), not only in the per-study estimates (metafor rma.mh to="none").
     correct_pooled_zero_cells: bool
+    #: Add 0.5 to a zero-cell study's cells before its own Peto odds ratio (metafor rma.peto, through
+    #: escalc(measure="PETO")) or compute it from the counts as entered (RevMan 5). The pooled Peto
+    #: estimate uses the counts as entered in every flavour.
+    peto_study_zero_cells: bool
     #: Variance of the MH risk difference: "greenland-robins" (RevMan 5) or "sato" (metafor rma.mh).
     mh_rd_variance: str
     #: I² from Q ((Q−df)/Q, RevMan 5) or from τ² (τ²/(τ²+s²), metafor and RevMan Web).
@@ -41,14 +45,15 @@ FLAVOURS: dict[str, Flavour] = {
     # I² from Q, RevMan's SMD variance (Deeks & Higgins 2010). RevMan 5 has no prediction interval,
     # iterative estimator or τ² CI; when asked for, they are computed as metafor does.
     "revman5": Flavour(
-        name="revman5", correct_pooled_zero_cells=True, mh_rd_variance="greenland-robins",
+        name="revman5", correct_pooled_zero_cells=True, peto_study_zero_cells=False,
+        mh_rd_variance="greenland-robins",
         i2_method="Q", pi_method="metafor", solver="metafor", smd_variance="revman5",
         default_model="random", default_estimator="DL", default_hksj=False,
         default_binary_method_fixed="MH", default_binary_method_random="MH",
     ),
     # metafor 3.8 (rma, rma.mh, rma.peto) with its defaults: REML, Wald-type z intervals.
     "metafor": Flavour(
-        name="metafor", correct_pooled_zero_cells=False, mh_rd_variance="sato",
+        name="metafor", correct_pooled_zero_cells=False, peto_study_zero_cells=True, mh_rd_variance="sato",
         i2_method="tau2", pi_method="metafor", solver="metafor", smd_variance="metafor",
         default_model="random", default_estimator="REML", default_hksj=False,
         default_binary_method_fixed="MH", default_binary_method_random="IV",
@@ -57,7 +62,8 @@ FLAVOURS: dict[str, Flavour] = {
     # meta-analysis methods in intervention reviews", implemented in RevMan Web): REML τ² with a
     # Q-profile CI, HKSJ intervals, prediction intervals, I² from τ².
     "cochrane2025": Flavour(
-        name="cochrane2025", correct_pooled_zero_cells=True, mh_rd_variance="greenland-robins",
+        name="cochrane2025", correct_pooled_zero_cells=True, peto_study_zero_cells=False,
+        mh_rd_variance="greenland-robins",
         i2_method="tau2", pi_method="t(k-2)", solver="exact", smd_variance="revman5",
         default_model="random", default_estimator="REML", default_hksj=True,
         default_binary_method_fixed="MH", default_binary_method_random="IV",

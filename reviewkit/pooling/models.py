@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from reviewkit.errors import ReviewkitError
-from reviewkit.pooling.effects import BinaryArms, EffectSizes
+from reviewkit.pooling.effects import BinaryArms, EffectSizes, peto_effects, peto_terms
 from reviewkit.pooling.estimators import (
     estimate_tau2,
     fixed_weights_q,
     tau2_dl_from_q,
-    tau2_qprofile_ci,
+    tau2_qprofile_interval,
     typical_variance,
 )
 from reviewkit.pooling.flavours import Flavour, get_flavour
@@ -82,15 +83,6 @@ def _require_positive(r: float, s: float, measure: str) -> None:
             "(no events, or no non-events, across all studies)", hint="use the inverse-variance method")
 
 
-def peto_terms(a: np.ndarray, n1: np.ndarray, c: np.ndarray, n2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Observed minus expected events and the hypergeometric variance per study (Yusuf et al. 1985)."""
-    nn = n1 + n2
-    m = a + c
-    o_e = a - n1 * m / nn
-    v = n1 * n2 * m * (nn - m) / (nn**2 * (nn - 1))
-    return o_e, v
-
-
 def _binary_arrays(effects: EffectSizes, inc: np.ndarray, correct: bool) -> tuple[np.ndarray, ...]:
     arms = effects.arms
     if not isinstance(arms, BinaryArms):
@@ -104,17 +96,21 @@ def _binary_arrays(effects: EffectSizes, inc: np.ndarray, correct: bool) -> tupl
     return a, n1, c, n2
 
 
+@lru_cache(maxsize=256)
 def _crit(level: float, df: int | None) -> float:
+    # cached: a leave-one-out or cumulative analysis asks again and again for the same quantile
     alpha = 1 - level
     if df is None:
         return float(stats.norm.ppf(1 - alpha / 2))
     return float(stats.t.ppf(1 - alpha / 2, df))
 
 
+# The tail areas come straight from scipy.special: the functions scipy.stats' norm, t and chi2 sf()
+# evaluate, without their argument checking, which costs more than the rest of a refit's p-values.
 def _p_value(stat: float, df: int | None) -> float:
     if df is None:
-        return float(2 * stats.norm.sf(abs(stat)))
-    return float(2 * stats.t.sf(abs(stat), df))
+        return float(2 * special.ndtr(-abs(stat)))
+    return float(2 * special.stdtr(df, -abs(stat)))
 
 
 def pool(
@@ -128,13 +124,16 @@ def pool(
     - MH: Mantel-Haenszel fixed effect; Q around the MH estimate with IV weights (as metafor rma.mh
       and RevMan 5). Under random effects, RevMan 5's model: DL τ² from that MH-centred Q, then
       inverse-variance pooling with 1/(v + τ²) (another estimator is applied to the IV estimates).
-    - Peto: fixed-effect Peto log OR.
+    - Peto: fixed-effect Peto log OR; the result's per-study estimates are then the Peto ones,
+      (O − E)/V with variance 1/V (peto_effects()), not the ordinary odds ratios.
 
     References: Deeks & Higgins, Statistical algorithms in Review Manager 5 (2010); Viechtbauer (2010)
     J Stat Softw 36(3). Checked against metafor 3.8.1 (fixtures/metafor) and RevMan 5 (Fleiss 1993).
     """
     fl = flavour if isinstance(flavour, Flavour) else get_flavour(flavour)
     _check_settings(effects, method, model, estimator, level)
+    if method == "Peto":
+        effects = peto_effects(effects, add_to_zero_cells=fl.peto_study_zero_cells)
     inc = np.asarray(effects.included, dtype=bool)
     k = int(inc.sum())
     if k == 0:
@@ -143,8 +142,8 @@ def pool(
             f"({'; '.join(f'{e.study}: {e.reason}' for e in effects.excluded)})",
             hint="use RD, which keeps studies without events")
     yi, vi = np.asarray(effects.yi)[inc], np.asarray(effects.vi)[inc]
-    positions = tuple(int(i) for i in np.flatnonzero(inc))
-    labels = tuple(effects.studies[i] for i in positions)
+    positions = tuple(np.flatnonzero(inc).tolist())
+    labels = tuple(map(effects.studies.__getitem__, positions))
     notes = list(warnings)
     if hksj and model == "fixed":
         notes.append("HKSJ applies to random-effects models only; ignored for a fixed-effect model")
@@ -196,15 +195,21 @@ def pool(
     crit = _crit(level, df)
     # HKSJ's SE is 0 when every estimate is identical; the test is then undefined (None), not an error
     stat = est / se if se > 0 else math.nan
-    het = _heterogeneity(q, k, tau2, vi, yi, model, fl, level)
+    het = _heterogeneity(q, k, tau2, vi, yi, model, fl, level, notes)
     pi = _prediction_interval(est, se, tau2, k, model, hksj, fl.pi_method, level)
+    if hksj and (se == 0 or np.ptp(yi) == 0):
+        # metafor gives the same numbers; they are kept, but a zero-width interval must not pass as precision
+        intervals = "confidence and prediction intervals have" if pi[0] is not None else "confidence interval has"
+        notes.append(f"every study has the same estimate, so the Hartung-Knapp standard error is 0: the {intervals} "
+                     "zero width and the t test is undefined; they are not informative (Röver et al. 2015 "
+                     "suggest the modified Hartung-Knapp, max(1, q); or turn HKSJ off)")
     return MetaResult(
         measure=effects.measure, method=method, model=model,
         estimator=estimator if model == "random" else None, hksj=hksj, flavour=fl.name, level=level,
         effects=effects, studies=labels, positions=positions, k=k, estimate=float(est), se=float(se),
         ci_lower=float(est - crit * se), ci_upper=float(est + crit * se), statistic=float(stat),
         test_df=df, p=_p_value(stat, df) if se > 0 else math.nan,
-        weights_percent=tuple(float(x) for x in 100 * weights / np.sum(weights)),
+        weights_percent=tuple((100 * weights / np.sum(weights)).tolist()),
         tau2=float(tau2), pi_lower=pi[0], pi_upper=pi[1], pi_method=pi[2],
         i2_method=fl.i2_method if model == "random" else "Q", warnings=tuple(notes),
         **het, **fixed_fields,  # type: ignore[arg-type]
@@ -231,23 +236,36 @@ def _check_settings(effects: EffectSizes, method: str, model: str, estimator: st
 
 def _heterogeneity(
     q: float, k: int, tau2: float, vi: np.ndarray, yi: np.ndarray, model: str, fl: Flavour, level: float,
+    notes: list[str],
 ) -> dict[str, float | int | None]:
-    """Q, its p, I², H² and (random effects) the Q-profile CIs of τ² and I²; None when k = 1."""
+    """Q, its p, I², H² and (random effects) the Q-profile CIs of τ² and I²; None when k = 1.
+
+    A τ² limit beyond the range searched (flavours reproducing metafor) is flagged and noted.
+    """
     out: dict[str, float | int | None] = {"Q": None, "Q_df": None, "Q_p": None, "I2": None, "H2": None}
     if k < 2:
         return out  # heterogeneity is undefined with one study
     df = k - 1
     q_i2 = max(0.0, (q - df) / q) * 100 if q > 0 else 0.0
-    out.update(Q=q, Q_df=df, Q_p=float(stats.chi2.sf(q, df)))
+    out.update(Q=q, Q_df=df, Q_p=float(special.chdtrc(df, q)))
     s2 = typical_variance(vi)
     if model == "random" and fl.i2_method == "tau2":
         out.update(I2=100 * tau2 / (tau2 + s2), H2=(tau2 + s2) / s2)
     else:
         out.update(I2=q_i2, H2=q / df)
     if model == "random":
-        lo, hi = tau2_qprofile_ci(yi, vi, level, solver=fl.solver, tau2=tau2)
+        ci = tau2_qprofile_interval(yi, vi, level, solver=fl.solver, tau2=tau2)
+        lo, hi = ci.lower, ci.upper
         out.update(tau2_ci_lower=lo, tau2_ci_upper=hi,
                    I2_ci_lower=100 * lo / (lo + s2), I2_ci_upper=100 * hi / (hi + s2))
+        if ci.upper_beyond:
+            out.update(tau2_ci_lower_beyond=ci.lower_beyond, tau2_ci_upper_beyond=True)
+            limits = ("both limits of the tau² confidence interval lie" if ci.lower_beyond
+                      else "the upper limit of the tau² confidence interval lies")
+            bound = f"{ci.search_max:g}"
+            place = "their" if ci.lower_beyond else "its"
+            notes.append(f"{limits} beyond the search bound {bound}: {bound} is reported in {place} place, as "
+                         f"metafor does (its tau2.max; read it as >{bound}), and the I² limit likewise")
     return out
 
 

@@ -93,6 +93,10 @@ class MetaResult:
     tau2_ci_upper: float | None = None
     I2_ci_lower: float | None = None
     I2_ci_upper: float | None = None
+    #: True when that τ² limit (and the I² one) lies beyond the range searched, whose end is then
+    #: reported in its place, as metafor does (its confint() prints ">100.0000"); a warning says so.
+    tau2_ci_lower_beyond: bool = False
+    tau2_ci_upper_beyond: bool = False
     #: Prediction interval (random effects); None when undefined.
     pi_lower: float | None = None
     pi_upper: float | None = None
@@ -116,19 +120,20 @@ class MetaResult:
         return self.effects.is_ratio
 
     def _back(self, x: float | None) -> float | None:
-        if x is None:
-            return None
-        return math.exp(x) if self.is_ratio else x
+        return None if x is None else self._back_value(x)
+
+    def _back_value(self, x: float) -> float:
+        return float(math.exp(x) if self.is_ratio else x)
 
     @property
     def effect(self) -> float:
         """The pooled effect on its natural scale (RR/OR exponentiated)."""
-        return float(self._back(self.estimate))  # type: ignore[arg-type]
+        return self._back_value(self.estimate)
 
     @property
     def effect_ci(self) -> tuple[float, float]:
         """The confidence interval on the natural scale."""
-        return float(self._back(self.ci_lower)), float(self._back(self.ci_upper))  # type: ignore[arg-type]
+        return self._back_value(self.ci_lower), self._back_value(self.ci_upper)
 
     @property
     def effect_pi(self) -> tuple[float | None, float | None]:
@@ -170,6 +175,7 @@ class MetaResult:
             "Q": self.Q, "Q_df": self.Q_df, "Q_p": self.Q_p, "I2": self.I2, "H2": self.H2,
             "tau2": self.tau2, "tau2_ci_lower": self.tau2_ci_lower, "tau2_ci_upper": self.tau2_ci_upper,
             "I2_ci_lower": self.I2_ci_lower, "I2_ci_upper": self.I2_ci_upper,
+            "tau2_ci_lower_beyond": self.tau2_ci_lower_beyond, "tau2_ci_upper_beyond": self.tau2_ci_upper_beyond,
             "pi_lower": self.pi_lower, "pi_upper": self.pi_upper, "pi_method": self.pi_method,
             "weights_percent": list(self.weights_percent),
             "yi": [float(self.effects.yi[i]) for i in inc],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Polygon  # noqa: E402
 
 from reviewkit.pooling.effects import BinaryArms, ContinuousArms  # noqa: E402
@@ -178,13 +179,22 @@ def forest_plot(
     result: MetaResult | SubgroupResult, path: str | Path, *,
     labels: tuple[str, str] = ("experimental", "control"),
     extra_columns: Mapping[str, Mapping[str, str]] | None = None, title: str | None = None,
+    extra_names: Mapping[str, str] | None = None, notes: Sequence[str] = (),
 ) -> Path:
     """Draw a RevMan 5-style forest plot of result and save it (format by suffix: .svg, .png, .pdf).
 
     extra_columns maps a study label to {column: judgement} (e.g. RoB 2 domains to "low",
-    "some_concerns", "high"); each column is drawn as coloured dots right of the plot.
+    "some_concerns", "high"); each column is drawn as coloured dots right of the plot, with a
+    legend below it: each column's name from extra_names (D1 → the tool's domain) and the
+    judgements' colours and symbols. notes are printed under the Total (e.g. how a shared control
+    group was counted).
     """
     overall, rows = _layout(result)
+    if notes:
+        at = max(j for j, r in enumerate(rows) if r.kind == "subtotal") + 1  # just under the Total
+        if at < len(rows) and rows[at].label == "Total events":
+            at += 1
+        rows[at:at] = [_Row("text", note) for note in notes]
     groups, headers, xs = _columns(overall)
     # The first column is as wide as its longest label (~0.062 in per character at this font size),
     # and the data columns move right to make room, so long labels never run into the numbers.
@@ -196,27 +206,37 @@ def forest_plot(
     x_plot0, plot_w = x_text + 1.2, 2.6
     extra_keys = list(dict.fromkeys(k for d in (extra_columns or {}).values() for k in d))
     width = x_plot0 + plot_w + 0.3 + 0.25 * len(extra_keys) + 0.2
-    n = len(rows) + 3
-    height = (n + 2) * ROW_IN
+    legend = _legend_lines(extra_keys, extra_names)
+    n = len(rows) + 3 + (len(legend) + 3 if extra_keys else 0)
     with plt.rc_context(RC):
-        fig = plt.figure(figsize=(width, height))
-        text_ax = fig.add_axes((0, 0, 1, 1))
-        text_ax.set_xlim(0, width)
-        text_ax.set_ylim(n + 1.5, -1.5)
-        text_ax.axis("off")
-        # the plot's y range is the text rows' range, so squares sit on their study's line
-        y_top, y_bottom = 1.5, len(rows) + 2.5
-        f0, f1 = (n + 1.5 - y_bottom) / (n + 3), (n + 1.5 - y_top) / (n + 3)
-        plot_ax = fig.add_axes((x_plot0 / width, f0, plot_w / width, f1 - f0))
-        plot_ax.set_ylim(y_bottom, y_top)
+        fig, text_ax, plot_ax = row_page(width, n, len(rows), x_plot0, plot_w)
         _draw_header(text_ax, overall, groups, headers, xs, x_weight, x_text, x_plot0 + plot_w / 2, title)
         _draw_rows(text_ax, plot_ax, rows, xs, x_weight, x_text)
         _draw_axis(plot_ax, overall, rows, labels)
         if extra_keys:
             _draw_extra(text_ax, rows, extra_columns or {}, extra_keys, x_plot0 + plot_w + 0.4)
+            _draw_legend(text_ax, legend, extra_columns or {}, len(rows) + 5.5)
         out = save_figure(fig, path)
         plt.close(fig)
     return out
+
+
+def row_page(width: float, n: int, n_rows: int, x_plot0: float, plot_w: float) -> tuple[Figure, Axes, Axes]:
+    """A figure of `n` text lines (inches: ROW_IN each) with an axes for the intervals beside them.
+
+    The interval axes' y range is the text rows' range, so each square or CI sits on its row's
+    line; the sensitivity plot draws its refits on the same page.
+    """
+    fig = plt.figure(figsize=(width, (n + 2) * ROW_IN))
+    text_ax = fig.add_axes((0, 0, 1, 1))
+    text_ax.set_xlim(0, width)
+    text_ax.set_ylim(n + 1.5, -1.5)
+    text_ax.axis("off")
+    y_top, y_bottom = 1.5, n_rows + 2.5
+    f0, f1 = (n + 1.5 - y_bottom) / (n + 3), (n + 1.5 - y_top) / (n + 3)
+    plot_ax = fig.add_axes((x_plot0 / width, f0, plot_w / width, f1 - f0))
+    plot_ax.set_ylim(y_bottom, y_top)
+    return fig, text_ax, plot_ax
 
 
 def _draw_header(ax: Axes, overall: MetaResult, groups: list[str], headers: list[str], xs: list[float],
@@ -304,3 +324,34 @@ def _draw_extra(ax: Axes, rows: list[_Row], extra: Mapping[str, Mapping[str, str
             colour, sign = JUDGEMENT_COLOURS.get(value, ("#9e9e9e", " "))
             ax.plot([x0 + 0.25 * c], [j + 2], marker="o", markersize=9, color=colour)
             ax.text(x0 + 0.25 * c, j + 2, sign, ha="center", va="center", color="white", fontweight="bold")
+
+
+#: What the judgement marks mean, in the legend's order.
+JUDGEMENT_LABELS: dict[str, str] = {"low": "Low risk", "some_concerns": "Some concerns", "unclear": "Unclear risk",
+                                    "high": "High risk", "no_information": "No information"}
+
+
+def _legend_lines(keys: list[str], names: Mapping[str, str] | None) -> list[str]:
+    """The extra columns' names ("D1: Random sequence generation (selection bias)"), those known."""
+    return [f"{key.capitalize() if len(key) > 2 else key}: {names[key]}" for key in keys if names and key in names]
+
+
+def _draw_legend(ax: Axes, lines: list[str], extra: Mapping[str, Mapping[str, str]], y: float) -> None:
+    """Below the plot: what each extra column is, then each judgement's colour and symbol."""
+    ax.text(0.05, y, "Risk of bias", fontweight="bold", va="center")
+    for i, line in enumerate(lines):
+        ax.text(0.05, y + 1 + i, line, va="center")
+    used = {v for judgements in extra.values() for v in judgements.values()}
+    # The middle level is "some concerns" in RoB 2 and "unclear" in RoB 1: name whichever is drawn.
+    middle = [c for c in ("some_concerns", "unclear") if c in used] or ["some_concerns"]
+    labels = {**JUDGEMENT_LABELS, **({} if {"some_concerns", "unclear"} & used else
+                                     {"some_concerns": "Some concerns / unclear"})}
+    codes = ["low", *middle, "high", *(["no_information"] if "no_information" in used else [])]
+    x, key_y = 0.15, y + 1 + len(lines)
+    for code in codes:
+        colour, sign = JUDGEMENT_COLOURS[code]
+        label = labels[code]
+        ax.plot([x], [key_y], marker="o", markersize=9, color=colour)
+        ax.text(x, key_y, sign, ha="center", va="center", color="white", fontweight="bold")
+        ax.text(x + 0.15, key_y, label, va="center")
+        x += 0.3 + 0.062 * len(label)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,6 @@ from reviewkit.pooling import (
     MetaResult,
     SubgroupResult,
     effects_from_rows,
-    leave_one_out,
     multiarm_comparisons,
     pool,
     resolve_settings,
@@ -20,6 +20,13 @@ from reviewkit.pooling import (
 )
 from reviewkit.pooling.analysis import BINARY_MEASURES
 from reviewkit.protocol import Analysis
+from reviewkit.services.analyze_plots import draw_plots
+from reviewkit.services.analyze_sensitivity import (
+    JSON_KEYS,
+    Sensitivity,
+    run_sensitivity,
+    sensitivity_dict,
+)
 from reviewkit.services.project import Review
 
 STRATEGIES = ("naive", "split", "combine")
@@ -56,9 +63,17 @@ class AnalysisOutput:
     result: MetaResult
     rows: tuple[dict[str, Any], ...]
     subgroups: dict[str, SubgroupResult] = field(default_factory=dict)
-    leave_one_out: Any = None
+    #: The planned sensitivity analyses that ran, by protocol name ("leave-one-out", "egger"...).
+    sensitivity: dict[str, Sensitivity] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     plots: tuple[Path, ...] = ()
+    #: Per subgroup variable: the multi-arm handling its comparisons used, notes and warnings.
+    subgroup_info: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def leave_one_out(self) -> Sensitivity | None:
+        """The leave-one-out refits, when planned and run."""
+        return self.sensitivity.get("leave-one-out")
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON of `reviewkit analyze --json`: `reviewkit meta --json`'s keys, plus what produced them."""
@@ -71,9 +86,10 @@ class AnalysisOutput:
             "warnings": [*numbers.get("warnings", []), *self.warnings],
         }
         if self.subgroups:
-            out["subgroups"] = {name: sub.to_dict() for name, sub in self.subgroups.items()}
-        if self.leave_one_out is not None:
-            out["leave_one_out"] = self.leave_one_out.to_dict()
+            out["subgroups"] = {name: {**sub.to_dict(), **self.subgroup_info.get(name, {})}
+                                for name, sub in self.subgroups.items()}
+        for name, found in self.sensitivity.items():
+            out[JSON_KEYS[name]] = sensitivity_dict(found)
         if self.plots:
             out["plots"] = [str(p) for p in self.plots]
         return out
@@ -94,6 +110,43 @@ def _pool_arm(arm: ArmInput, binary: bool) -> Arm | None:
     return Arm(arm.label, arm.n, mean=arm.mean, sd=arm.sd)
 
 
+def _study_arms(study: StudyInput, analysis: Analysis, binary: bool
+                ) -> tuple[Arm, list[tuple[ArmInput, Arm]], list[str]] | str:
+    """The study's control and its experimental arms with data (and the names of those without),
+    or why the study is left out."""
+    controls = [a for a in study.arms if _is_control(a, analysis.control)]
+    if len(controls) != 1:
+        return f"{study.study}: left out, needs exactly one '{analysis.control}' arm (found {len(controls)})"
+    control = _pool_arm(controls[0], binary)
+    experimental = [(a, _pool_arm(a, binary)) for a in study.arms if a is not controls[0]]
+    usable = [(a, p) for a, p in experimental if p is not None]
+    if control is None or not usable:
+        return f"{study.study}: left out, no {analysis.outcome} data for the control or any experimental arm"
+    return control, usable, [a.label for a, p in experimental if p is None]
+
+
+def _arm_groups(study: StudyInput, usable: list[tuple[ArmInput, Arm]], subgroup: str | None
+                ) -> tuple[bool, dict[Any, list[tuple[ArmInput, Arm]]]]:
+    """Whether the subgroup variable is an arm field in this study, and its arms grouped by its value."""
+    arm_level = subgroup is not None and subgroup not in study.fields
+    groups: dict[Any, list[tuple[ArmInput, Arm]]] = {}
+    for a, p in usable:
+        groups.setdefault(a.fields.get(subgroup) if arm_level and subgroup else None, []).append((a, p))
+    return arm_level, groups
+
+
+def shared_controls(studies: list[StudyInput], analysis: Analysis, subgroup: str) -> list[str]:
+    """The studies whose experimental arms `subgroup` (an arm field, e.g. dose) puts in different
+    subgroups, so that their one control group is compared in several subgroups."""
+    binary = analysis.measure in BINARY_MEASURES
+    out = []
+    for study in studies:
+        arms = _study_arms(study, analysis, binary)
+        if not isinstance(arms, str) and len(_arm_groups(study, arms[1], subgroup)[1]) > 1:
+            out.append(study.study)
+    return out
+
+
 def comparison_rows(
     studies: list[StudyInput], analysis: Analysis, strategy: str, subgroup: str | None = None,
 ) -> tuple[list[dict[str, Any]], list[str]]:
@@ -101,7 +154,11 @@ def comparison_rows(
 
     With an arm-level subgroup variable (e.g. dose), arms are grouped by its value first and the
     strategy applies within each group — as RevMan's by-dose subgroups enter each dose against
-    the control. A study-level variable (e.g. tcs) labels all of a study's rows.
+    the control. Under split and combine a control shared by several groups is split between them
+    in proportion to their arms (Handbook §23.3.4: combining arms cannot keep the doses apart);
+    under naive each group gets the whole control, and the warning counts it once per arm.
+    A study-level variable (e.g. tcs) labels all of a study's rows. Each row's `source_study`
+    names the study it comes from.
     """
     if strategy not in STRATEGIES:
         raise ReviewkitError(f"unknown multi-arm strategy '{strategy}' (use {', '.join(STRATEGIES)})")
@@ -109,43 +166,36 @@ def comparison_rows(
     rows: list[dict[str, Any]] = []
     warnings: list[str] = []
     for study in studies:
-        controls = [a for a in study.arms if _is_control(a, analysis.control)]
-        if len(controls) != 1:
-            warnings.append(f"{study.study}: left out, needs exactly one '{analysis.control}' arm "
-                            f"(found {len(controls)})")
+        arms = _study_arms(study, analysis, binary)
+        if isinstance(arms, str):
+            warnings.append(arms)
             continue
-        control = _pool_arm(controls[0], binary)
-        experimental = [(a, _pool_arm(a, binary)) for a in study.arms if a is not controls[0]]
-        missing = [a.label for a, p in experimental if p is None]
-        usable = [(a, p) for a, p in experimental if p is not None]
-        if control is None or not usable:
-            warnings.append(f"{study.study}: left out, no {analysis.outcome} data for the control "
-                            "or any experimental arm")
-            continue
+        control, usable, missing = arms
         if missing:
             warnings.append(f"{study.study}: arm(s) {', '.join(missing)} have no {analysis.outcome} data")
-        groups: dict[Any, list[tuple[ArmInput, Arm]]] = {}
-        arm_level = subgroup is not None and subgroup not in study.fields
-        for a, p in usable:
-            key = a.fields.get(subgroup) if arm_level and subgroup else None
-            groups.setdefault(key, []).append((a, p))
+        arm_level, groups = _arm_groups(study, usable, subgroup)
         n_exp = len(usable)
+        if strategy == "naive" and len(groups) > 1:
+            # the whole study's count, as the main analysis words it, not each group's
+            warnings.extend(multiarm_comparisons(study.study, [p for _, p in usable], control, "naive").warnings)
         for key, members in groups.items():
             ctrl = control
             group_strategy = strategy
-            if strategy == "split" and len(groups) > 1:
+            if strategy != "naive" and len(groups) > 1:
                 # Share the control out over all the study's experimental arms, not just this group's.
                 ctrl = Arm(control.name, control.n * len(members) / n_exp, mean=control.mean, sd=control.sd,
                            events=None if control.events is None else control.events * len(members) / n_exp)
                 group_strategy = "combine" if len(members) > 1 else "naive"
             made = multiarm_comparisons(study.study, [p for _, p in members], ctrl, group_strategy)
-            warnings.extend(made.warnings)
+            if len(groups) == 1:
+                warnings.extend(made.warnings)
             for k, r in enumerate(made.rows):
                 row = dict(r)
                 if len(made.rows) > 1:  # one row per arm: name the arm (the control is the same)
                     row["study"] = f"{study.study} ({members[k][1].name})"
                 elif len(usable) > 1 and len(members) < n_exp:
                     row["study"] = f"{study.study} ({' + '.join(p.name for _, p in members)})"
+                row["source_study"] = study.study
                 if subgroup is not None:
                     value = study.fields.get(subgroup) if not arm_level else key
                     shown = f"{value:g}" if isinstance(value, float) else value
@@ -157,11 +207,13 @@ def comparison_rows(
 def run_analysis(
     studies: list[StudyInput], analysis: Analysis, strategy: str | None = None, *, plot_dir: Path | None = None,
     rob: dict[str, dict[str, str]] | None = None, higher_is_better: bool = True, plot_format: str = "svg",
+    rob_tool: str | None = None,
 ) -> AnalysisOutput:
     """Pool one planned analysis (with its subgroups and sensitivity analyses) and draw its plots.
 
     `higher_is_better` (the outcome's direction in the protocol) puts "Favours [experimental]"
-    on the side where the experimental arm does better, as RevMan asks the author to.
+    on the side where the experimental arm does better, as RevMan asks the author to. `rob_tool`
+    (rob1 or rob2) names the domains of the RoB columns in the forest plot's legend.
     """
     strategy = strategy or analysis.multiarm
     settings = resolve_settings(analysis.measure, method=analysis.method, model=analysis.model,
@@ -174,40 +226,31 @@ def run_analysis(
     effects = effects_from_rows(rows, analysis.measure, smd_variance=settings.flavour.smd_variance)
     result = pool(effects, **kwargs)
     subgroups: dict[str, SubgroupResult] = {}
+    info: dict[str, dict[str, Any]] = {}
+    sub_rows_of: dict[str, list[dict[str, Any]]] = {}
     for variable in analysis.subgroups:
         sub_rows, sub_warnings = comparison_rows(studies, analysis, strategy, subgroup=variable)
         warnings.extend(w for w in sub_warnings if w not in warnings)
         sub_effects = effects_from_rows(sub_rows, analysis.measure, smd_variance=settings.flavour.smd_variance,
                                         use_subgroups=True)
         subgroups[variable] = subgroup_analysis(sub_effects, **kwargs)
-    loo = leave_one_out(effects, **kwargs) if "leave-one-out" in analysis.sensitivity and len(rows) > 2 else None
+        sub_rows_of[variable] = sub_rows
+        info[variable] = {"multiarm": strategy, "notes": [], "warnings": list(dict.fromkeys(sub_warnings))}
+        if strategy == "combine" and shared_controls(studies, analysis, variable):
+            # Combined arms cannot be told apart by dose, so such subgroups split the control instead.
+            what = "doses" if "dose" in variable.lower() else "arms"
+            info[variable].update(multiarm="split", notes=[
+                f"subgroups by {variable} split each shared control group across its {what} "
+                "(Handbook §23.3.4); the main analysis combines the arms"])
+    sensitivity, sensitivity_warnings = run_sensitivity(analysis.sensitivity, effects, result, kwargs)
+    warnings.extend(sensitivity_warnings)
     plots: list[Path] = []
     if plot_dir is not None:
-        from reviewkit.render.forest import forest_plot
-
-        slug = "-".join("".join(c if c.isalnum() else " " for c in analysis.name.lower()).split())
-        sides = ("control", "experimental") if higher_is_better else ("experimental", "control")
-        plots.append(forest_plot(result, plot_dir / f"forest-{slug}-{strategy}.{plot_format}", labels=sides,
-                                 extra_columns=_rob_columns(rows, rob), title=analysis.name))
-        for variable, sub in subgroups.items():
-            plots.append(forest_plot(sub, plot_dir / f"forest-{slug}-{strategy}-by-{variable}.{plot_format}",
-                                     labels=sides,
-                                     title=f"{analysis.name}, by {variable}"))
-    return AnalysisOutput(analysis, strategy, result, tuple(rows), subgroups, loo, tuple(dict.fromkeys(warnings)),
-                          tuple(plots))
-
-
-def _rob_columns(rows: list[dict[str, Any]], rob: dict[str, dict[str, str]] | None) -> dict[str, dict[str, str]] | None:
-    """RoB judgements per comparison row label (a row "AD1 (4 mg vs placebo)" takes study AD1's)."""
-    if not rob:
-        return None
-    out = {}
-    for row in rows:
-        label = str(row["study"])
-        study = label.split(" (")[0]
-        if study in rob:
-            out[label] = rob[study]
-    return out or None
+        plots = draw_plots(analysis, strategy, result, rows, subgroups, sub_rows_of, info, sensitivity,
+                           plot_dir, f".{plot_format}", rob=rob, rob_tool=rob_tool,
+                           higher_is_better=higher_is_better)
+    return AnalysisOutput(analysis, strategy, result, tuple(rows), subgroups, sensitivity,
+                          tuple(dict.fromkeys(warnings)), tuple(plots), info)
 
 
 @dataclass(frozen=True)
@@ -216,10 +259,24 @@ class SkippedAnalysis:
 
     analysis: Analysis
     reason: str
+    #: The multi-arm handling it was run with, when it failed while pooling.
+    multiarm: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON of a skipped analysis."""
-        return {"analysis": self.analysis.name, "outcome": self.analysis.outcome, "skipped": self.reason}
+        """The JSON of a skipped analysis: what was planned, and why it did not run."""
+        a = self.analysis
+        planned: dict[str, Any] = {"measure": a.measure, "method": a.method, "model": a.model,
+                                   "tau2_estimator": a.tau2 if a.model != "fixed" else None, "hksj": a.hksj,
+                                   "flavour": a.flavour}
+        try:  # the settings it would have run with, flavour defaults filled in, as a run reports them
+            s = resolve_settings(a.measure, method=a.method, model=a.model, tau2=a.tau2, hksj=a.hksj,
+                                 flavour=a.flavour)
+            planned.update(method=s.method, model=s.model, tau2_estimator=s.estimator, hksj=s.hksj,
+                           level=s.level)
+        except ReviewkitError:
+            pass
+        return {"analysis": a.name, "outcome": a.outcome, "timepoint": a.timepoint,
+                "multiarm": self.multiarm or a.multiarm, **planned, "skipped": self.reason}
 
 
 def analyze_review(
@@ -229,30 +286,66 @@ def analyze_review(
     """Run the protocol's analyses (or those of one outcome) on the consensus extraction.
 
     `multiarm="all"` runs each analysis under every strategy, so they can be compared side by side.
-    An analysis without data is reported as skipped; the others still run.
+    An analysis without data, or that cannot be pooled, is reported as skipped with the reason
+    and where to change it in review.toml; the others still run.
     """
-    analyses = [a for a in review.protocol.analyses if outcome is None or a.outcome == outcome]
+    analyses = [(i, a) for i, a in enumerate(review.protocol.analyses) if outcome is None or a.outcome == outcome]
     if not analyses:
         raise ReviewkitError(f"the protocol plans no analysis{f' of {outcome}' if outcome else ''}",
                              where=str(review.protocol_path))
     rob = _rob_summary(review)
     out: list[AnalysisOutput | SkippedAnalysis] = []
-    for analysis in analyses:
-        studies = load_study_inputs(review, analysis)
+    for index, analysis in analyses:
+        try:
+            studies = load_study_inputs(review, analysis)
+        except ReviewkitError as exc:
+            out.append(SkippedAnalysis(analysis, skip_reason(exc, index)))
+            continue
         if not studies:
-            out.append(SkippedAnalysis(analysis, f"no consensus data for {analysis.outcome} yet"))
+            out.append(SkippedAnalysis(analysis, _no_data_reason(review, analysis, index)))
             continue
         strategies = STRATEGIES if multiarm == "all" else (multiarm or analysis.multiarm,)
+        outcome_spec = review.protocol.outcome(analysis.outcome)
         for strategy in strategies:
             try:
-                outcome_spec = review.protocol.outcome(analysis.outcome)
                 out.append(run_analysis(studies, analysis, strategy,
                                         plot_dir=review.exports if plots else None, rob=rob,
-                                        plot_format=plot_format,
+                                        plot_format=plot_format, rob_tool=review.protocol.risk_of_bias.tool,
                                         higher_is_better=outcome_spec.higher_is_better if outcome_spec else True))
             except ReviewkitError as exc:
-                out.append(SkippedAnalysis(analysis, str(exc)))
+                out.append(SkippedAnalysis(analysis, skip_reason(exc, index), strategy))
     return out
+
+
+_FLAG = re.compile(r"\buse --([a-z][a-z0-9-]*) ([A-Za-z0-9.]+)")
+
+
+def skip_reason(exc: ReviewkitError, index: int) -> str:
+    """Why an analysis was skipped, its fix pointing at analyses[index] in review.toml.
+
+    The pooling errors are worded for `reviewkit meta`, whose flags (`use --model fixed`) analyze
+    does not have: it takes every setting from the protocol, so a flag becomes the key to set.
+    """
+    if not exc.hint:
+        return str(exc)
+    hint, flags = _FLAG.subn(lambda m: f'set {m.group(1).replace("-", "_")} = "{m.group(2)}"', exc.hint)
+    hint = f"{hint} in analyses[{index}] of review.toml" if flags else f"{hint}: analyses[{index}] in review.toml"
+    return str(ReviewkitError(exc.message, where=exc.where, hint=hint))
+
+
+def _no_data_reason(review: Review, analysis: Analysis, index: int) -> str:
+    """No consensus data for the analysis: at its timepoint only (naming those the data has), or at all."""
+    from reviewkit.services.extract_consensus import consensus_data
+
+    spec = review.protocol.outcome(analysis.outcome)
+    if spec is None:
+        return f"no consensus data for {analysis.outcome} yet"
+    asked = analysis.timepoint or spec.timepoints[0]
+    held = [tp for tp in spec.timepoints if tp != asked and consensus_data(review, analysis.outcome, tp)]
+    if not held:
+        return f"no consensus data for {analysis.outcome} yet"
+    return (f"no consensus data for {analysis.outcome} at {asked}; the data has {', '.join(held)} "
+            f"(timepoint of analyses[{index}] '{analysis.name}' in review.toml)")
 
 
 def load_study_inputs(review: Review, analysis: Analysis) -> list[StudyInput]:
@@ -288,30 +381,3 @@ def _rob_summary(review: Review) -> dict[str, dict[str, str]] | None:
         # One column set per study: a study-level tool (RoB 1) or, for RoB 2, the first result assessed.
         out.setdefault(row.study, {k: v for k, v in row.judgements.items() if v})
     return out or None
-
-
-#: Columns of the analyses CSV: what a results table in a paper shows.
-RESULT_COLUMNS = ("analysis", "outcome", "timepoint", "multiarm", "measure", "method", "model",
-                  "tau2_estimator", "flavour", "k", "effect", "effect_ci_lower", "effect_ci_upper", "p",
-                  "Q", "Q_df", "Q_p", "I2", "tau2", "effect_pi_lower", "effect_pi_upper", "plots")
-
-
-def write_results(outputs: list[AnalysisOutput | SkippedAnalysis], path: Path) -> int:
-    """Write analysis results as JSON (everything) or CSV (one row per analysis); returns the count."""
-    import csv
-    import json
-
-    if path.suffix.lower() == ".json":
-        rows = [o.to_dict() for o in outputs]
-        path.write_text(json.dumps(rows, indent=2, allow_nan=False), encoding="utf-8")
-        return len(rows)
-    rows = [o.to_dict() for o in outputs if isinstance(o, AnalysisOutput)]
-    if path.suffix.lower() != ".csv":
-        raise ReviewkitError(f"cannot write '{path.suffix}' files", where=str(path), hint="use .json or .csv")
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(RESULT_COLUMNS)
-        for row in rows:
-            writer.writerow(["; ".join(row.get("plots", [])) if c == "plots" else
-                             ("" if row.get(c) is None else row.get(c)) for c in RESULT_COLUMNS])
-    return len(rows)

@@ -21,8 +21,16 @@ from reviewkit.domain.rob_common import RobRow, RobTable
 from reviewkit.errors import ParseError, ReviewkitError
 from reviewkit.render.rob import summary_plot, traffic_light_plot
 from reviewkit.services.assess import answer_code, domain_keys, judgement_code, normalise_answers
-from reviewkit.services.assess_view import AssessmentView, all_views, build_view, rob_summary
-from reviewkit.services.common import read_csv_rows
+from reviewkit.services.assess_view import (
+    AssessmentView,
+    all_finished,
+    build_view,
+    independent_assessments,
+    is_involved,
+    load_view,
+    rob_summary,
+)
+from reviewkit.services.common import acting_reviewer, read_csv_rows
 from reviewkit.services.project import Review
 from reviewkit.store import rob as store
 from reviewkit.store.db import session_scope
@@ -39,10 +47,28 @@ def _order(key: str) -> tuple[int, ...]:
     return (0 if "." in key else 1, *(int(d) for d in digits)) if digits else (2,)
 
 
-def export_rob(review: Review, path: Path) -> int:
-    """Write every assessment's current answers and overrides as CSV; returns the rows written."""
+def _visible_views(review: Review, actor: str | None) -> list[AssessmentView]:
+    """The assessments `actor` may see, oldest first: a lead every one; anyone else the consensus,
+    their own, and another assessor's only as `assess_view.assessment_view` shows it (they are
+    involved in that study and outcome and every independent assessment of it is finished)."""
+    with session_scope(review.engine) as session:
+        who = acting_reviewer(session, actor)
+        lead = "lead" in who.roles
+        out = []
+        for row in store.assessments(session):
+            if not lead and not row.is_consensus and row.assessor_id != who.id:
+                group = independent_assessments(session, row.study_id, row.outcome)
+                if not is_involved(who, group) or not all_finished(session, review, row.study_id, row.outcome):
+                    continue  # still blinded to this reviewer
+            out.append(load_view(session, row))
+        return out
+
+
+def export_rob(review: Review, path: Path, *, actor: str | None) -> int:
+    """Write the current answers and overrides of the assessments `actor` may see (_visible_views) as
+    CSV; returns the rows written. An unknown or dropped reviewer is refused before anything is written."""
     rows: list[list[str]] = []
-    for view in all_views(review):
+    for view in _visible_views(review, actor):
         base = [view.study, view.outcome, view.assessor or "", "yes" if view.is_consensus else "no", view.tool,
                 view.variant or ""]
         for qid in sorted(view.answers, key=_order):
@@ -73,12 +99,13 @@ class _Group:
 
 def import_rob(review: Review, path: Path, *, actor: str | None = None) -> int:
     """Import assessments from CSV: all rows, or none when any is bad (the error names its line)."""
-    reader = read_csv_rows(path, ("study", "assessor", "question", "answer"), COLUMNS)
+    # Only the support (a justification) may run over several lines; a line break elsewhere is a quote left open.
+    table = read_csv_rows(path, ("study", "assessor", "question", "answer"), COLUMNS, multiline=("support",))
     tool = review.protocol.risk_of_bias.tool
     count = 0
     with session_scope(review.engine, write=True) as session:
         groups: dict[tuple[int, str, str, bool], _Group] = {}
-        for line, raw in enumerate(reader, start=2):
+        for line, raw in table:
             def fail(message: str, line: int = line) -> ParseError:
                 return ParseError(message, file=str(path), line=line, hint="nothing was imported")
 

@@ -7,7 +7,9 @@ import sqlite3
 from pathlib import Path
 
 from reviewkit.errors import ReviewkitError
+from reviewkit.services.common import acting_reviewer
 from reviewkit.services.project import Review
+from reviewkit.store.db import session_scope
 
 PG_GUIDANCE = (
     "this review's database is PostgreSQL: back it up on the server with pg_dump, which takes a "
@@ -16,24 +18,28 @@ PG_GUIDANCE = (
 )
 
 
-def backup_review(review: Review, target: Path) -> Path:
+def backup_review(review: Review, target: Path, *, actor: str | None) -> Path:
     """Copy the SQLite database with SQLite's online backup API (consistent under concurrent writes).
 
+    For a lead only: the copy holds every reviewer's decisions, assessments and values, blinded or
+    not (as `export review` does); anyone else is refused before anything is written.
     `target` is a folder (a review folder copy is made in it: review.toml + reviewkit.db) or a
     .db file path. PostgreSQL reviews get pg_dump guidance instead.
     """
+    with session_scope(review.engine) as session:
+        acting_reviewer(session, actor, "lead")
     if review.engine.dialect.name != "sqlite":
         raise ReviewkitError(PG_GUIDANCE)
     source = Path(review.engine.url.database or "")
+    db_target = target if target.suffix == ".db" else target / source.name
+    # Checked before anything is made, so a refused backup leaves no folder or protocol copy behind.
+    if db_target.exists():
+        raise ReviewkitError(f"{db_target} already exists", hint="back up to a new place")
     if target.suffix == ".db":
-        db_target = target
         target.parent.mkdir(parents=True, exist_ok=True)
     else:
         target.mkdir(parents=True, exist_ok=True)
-        db_target = target / source.name
         shutil.copyfile(review.protocol_path, target / review.protocol_path.name)
-    if db_target.exists():
-        raise ReviewkitError(f"{db_target} already exists", hint="back up to a new place")
     partial = db_target.with_suffix(db_target.suffix + ".part")
     src = sqlite3.connect(source, timeout=30)
     dst = sqlite3.connect(partial)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reviewkit.errors import ParseError, PermissionDenied, ReviewkitError
-from reviewkit.sources.formats._text import NUL, nul_error
+from reviewkit.sources.formats._text import NUL, nul_error, sniff_encoding
 from reviewkit.store.screening import reviewer_by_name
 
 if TYPE_CHECKING:
@@ -39,15 +39,21 @@ def acting_reviewer(session: Session, name: str | None, role: str | None = None)
     return row
 
 
-def read_csv_text(path: Path) -> str:
+def read_csv_text(path: Path, *, any_encoding: bool = False) -> str:
     """A CSV file's text (UTF-8, with or without BOM); a missing file, other bytes or a NUL is refused,
-    the NUL with its line and column as every text reader refuses it."""
+    the NUL with its line and column as every text reader refuses it.
+
+    `any_encoding` reads what `reviewkit import` reads (sniff_encoding: a BOM's UTF-16/32, else
+    UTF-8, else Windows-1252 or Latin-1), for files that come straight from a spreadsheet.
+    """
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        encoding = sniff_encoding(path) if any_encoding else "utf-8-sig"
+        text = path.read_text(encoding=encoding)
     except FileNotFoundError:
         raise ReviewkitError("no such file", where=str(path)) from None
     except UnicodeDecodeError as exc:
-        raise ParseError(f"not UTF-8 text ({exc.reason})", file=str(path), offset=exc.start) from None
+        name = exc.encoding if any_encoding else "UTF-8"
+        raise ParseError(f"not {name} text ({exc.reason})", file=str(path), offset=exc.start) from None
     if NUL in text:
         # Line by line so the error names the physical line and column; splitting as csv does.
         for number, line in enumerate(io.StringIO(text, newline=""), start=1):
@@ -56,11 +62,109 @@ def read_csv_text(path: Path) -> str:
     return text
 
 
-def read_csv_rows(path: Path, required: Sequence[str], columns: Sequence[str]) -> csv.DictReader[str]:
-    """A CSV file's rows (read_csv_text), refused on line 1 when a required column is missing."""
-    reader = csv.DictReader(read_csv_text(path).splitlines())
-    missing = [c for c in required if c not in (reader.fieldnames or [])]
+#: What every CSV import says when it refuses a file: imports land whole or not at all.
+NOTHING_IMPORTED = "nothing was imported"
+
+#: One data row of a CSV file: the line it starts on, and column → text.
+CsvRow = tuple[int, dict[str, str]]
+
+
+def read_csv_rows(
+    path: Path, required: Sequence[str], columns: Sequence[str], *, multiline: Collection[str] = (),
+    hint: str | None = None, any_encoding: bool = False, delimiter: str = ",",
+) -> list[CsvRow]:
+    """The data rows of a CSV file a user hands in, each with the physical line it starts on.
+
+    Refused with the file and line (before anything is stored): what read_csv_text refuses; a
+    missing required column (line 1, with `hint` or the list of `columns`); broken quoting, a quote
+    left open named by the line it opened on; a row whose width is not the header's (empty trailing
+    fields aside); a line break outside the `multiline` columns, which is where a quote left open
+    and closed rows later swallows the rows between. `any_encoding` as read_csv_text; `delimiter`
+    separates the fields (a semicolon or tab for some spreadsheets' "CSV").
+    """
+    text = read_csv_text(path, any_encoding=any_encoding)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True, delimiter=delimiter)
+    try:
+        header = [h.strip() for h in next(reader, [])]
+    except csv.Error as exc:
+        raise _quoting_error(path, text, reader.line_num, exc, delimiter) from None
+    missing = [c for c in required if c not in header]
     if missing:
         raise ParseError(f"missing column(s): {', '.join(missing)}", file=str(path), line=1,
-                         hint=f"columns: {', '.join(columns)}")
-    return reader
+                         hint=hint or f"columns: {', '.join(columns)}")
+    rows: list[CsvRow] = []
+    start = reader.line_num + 1
+    while True:
+        try:
+            fields = next(reader, None)
+        except csv.Error as exc:
+            raise _quoting_error(path, text, reader.line_num, exc, delimiter) from None
+        if fields is None:
+            return rows
+        line, start = start, reader.line_num + 1
+        if fields:  # csv reads a blank line as []: skipped
+            rows.append((line, _row_dict(path, line, header, fields, multiline)))
+
+
+def _row_dict(
+    path: Path, line: int, header: list[str], fields: list[str], multiline: Collection[str]
+) -> dict[str, str]:
+    def fail(message: str) -> ParseError:
+        return ParseError(message, file=str(path), line=line, hint=NOTHING_IMPORTED)
+
+    if len(fields) != len(header) and not (len(fields) > len(header) and not any(
+            f.strip() for f in fields[len(header):])):
+        raise fail(f"row has {len(fields)} fields but the header has {len(header)} "
+                   "(a field with a comma or line break inside needs quotes; a quote may be left open)")
+    row = dict(zip(header, fields, strict=False))
+    for column, value in row.items():
+        if column not in multiline and ("\n" in value or "\r" in value):
+            raise fail(f"the {column or 'unnamed'} field runs over several lines: a quote in this row is "
+                       "left open")
+    return row
+
+
+def _quoting_error(path: Path, text: str, broke: int, exc: csv.Error, delimiter: str = ",") -> ParseError:
+    """The error for csv's complaint, at the line the quote in question opened on (_quote_trouble)."""
+    hint = f"close the quote, or double a quote inside a quoted field (\"\"); {NOTHING_IMPORTED}"
+    trouble = _quote_trouble(text, delimiter)
+    if trouble is None:  # not a quoting problem (a field over csv's size limit, say)
+        return ParseError(f"unreadable CSV ({exc})", file=str(path), line=broke, hint=NOTHING_IMPORTED)
+    opened, stray = trouble
+    if stray is None:
+        # Not csv's line: a long file stops it at its field size limit before the end.
+        last = text.count("\n") + (not text.endswith("\n"))
+        message = f"a quote opened on this line is never closed (it runs to the end of the file, line {last})"
+    elif stray == opened:
+        message = "broken CSV quoting: text follows the closing quote of a quoted field"
+    else:
+        message = (f"broken CSV quoting: the quoted field opened on this line closes on line {stray}, with text "
+                   "after its closing quote (a quote left open here?)")
+    return ParseError(message, file=str(path), line=opened, hint=hint)
+
+
+def _quote_trouble(text: str, delimiter: str = ",") -> tuple[int, int | None] | None:
+    """Where strict CSV quoting (the excel dialect) first breaks: the line the quoted field in question
+    opened on, and the line where text follows its closing quote (None: the quote never closes).
+
+    csv names only the line it was reading when it gave up, which for a quote left open is the
+    last line of the file; this walks the text as csv does and keeps the line each quote opened on.
+    Line ends are "\n" (read_csv_text reads with universal newlines).
+    """
+    line, opened, state = 1, 0, "start"
+    for ch in text:
+        line += ch == "\n"
+        if state == "quoted":
+            state = "closing" if ch == '"' else state
+        elif state == "closing":  # just after a quote inside a quoted field
+            if ch == '"':
+                state = "quoted"  # a doubled quote
+            elif ch in (delimiter, "\n"):
+                state = "start"
+            else:
+                return opened, line
+        elif state == "start" and ch == '"':
+            state, opened = "quoted", line
+        else:
+            state = "start" if ch in (delimiter, "\n") else "field"
+    return (opened, None) if state == "quoted" else None

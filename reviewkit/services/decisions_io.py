@@ -4,32 +4,30 @@ Blinding and roles hold here as on the screen (services/screen.py): a lead expor
 everyone's rows; any other reviewer exports their own rows and others' only on records where
 blinding has ended for them, and imports only rows naming themselves. Adjudications travel as rows
 too (the reviewer is the adjudicator, `role` says so), so a settled conflict stays settled.
+
+An import leaves out rows identical to a stored one (an export imported again) and counts them. A
+`history` export has every row, undos ("retracted") and superseded decisions included, in the order
+they were stored per reviewer and record; an import replays it, so it rebuilds the same current
+decisions in a copy of the review with the same records.
 """
 
 from __future__ import annotations
 
 import csv
-import io
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal, cast
+from typing import cast
 
 from sqlmodel import Session
 
 from reviewkit.domain.records import normalise_doi
-from reviewkit.domain.screening import (
-    DECISIONS,
-    STAGES,
-    Decision,
-    RecordScreening,
-    Stage,
-    is_blind_to_others,
-    resolve,
-)
+from reviewkit.domain.screening import DECISIONS, STAGES, Stage, is_blind_to_others, resolve
 from reviewkit.errors import ParseError
-from reviewkit.services.common import acting_reviewer, article, read_csv_text
+from reviewkit.services.common import NOTHING_IMPORTED, acting_reviewer, article, read_csv_rows
+from reviewkit.services.decisions_ledger import RETRACTED, ROLES, ImportRow, Ledger, Role
 from reviewkit.services.project import Review
 from reviewkit.store import queries
 from reviewkit.store import screening as store
@@ -38,11 +36,8 @@ from reviewkit.store.tables import AdjudicationRow, ReviewerRow, ScreeningDecisi
 
 COLUMNS = ("record", "reviewer", "stage", "decision", "reason", "note", "time", "role")
 REQUIRED = ("record", "reviewer", "stage", "decision")
-Role = Literal["screener", "adjudicator"]
-ROLES: tuple[Role, ...] = ("screener", "adjudicator")
 #: The only column a line break belongs in; one anywhere else is a quote left open.
 _MULTILINE = frozenset({"note"})
-_NOTHING = "nothing was imported"
 
 #: Builds the error for the row being read (its line is bound in).
 Fail = Callable[[str], ParseError]
@@ -65,13 +60,19 @@ class _Line:
     note: str | None
     at: datetime
 
+    def key(self) -> tuple[object, ...]:
+        """Every column, text as an import reads it (stripped, empty is none): a row's identity."""
+        return (self.role, self.record_id, self.reviewer_id, self.stage, self.decision,
+                (self.reason or "").strip() or None, (self.note or "").strip() or None, self.at.astimezone(UTC))
+
 
 def export_decisions(review: Review, path: Path, *, history: bool = False, actor: str | None = None) -> int:
     """Write the decisions and adjudications `actor` may see as CSV; returns rows written.
 
     Each reviewer's current decision and each record's current adjudication (with `history`, every
-    row). A lead gets everyone's; anyone else their own rows plus others' on records where blinding
-    has ended for them (domain.screening.is_blind_to_others, as other_decisions applies it).
+    row, undos and changes included, which an import replays). A lead gets everyone's; anyone else
+    their own rows plus others' on records where blinding has ended for them
+    (domain.screening.is_blind_to_others, as other_decisions applies it).
     """
     required = review.protocol.screening.screeners_per_record
     with session_scope(review.engine) as session:
@@ -99,7 +100,7 @@ def _decision_lines(rows: list[ScreeningDecisionRow], history: bool) -> list[_Li
         latest: dict[tuple[int, int, str], ScreeningDecisionRow] = {}
         for row in rows:
             latest[(row.record_id, row.reviewer_id, row.stage)] = row
-        rows = [r for r in latest.values() if r.decision != "retracted"]
+        rows = [r for r in latest.values() if r.decision != RETRACTED]
     return [_Line(r.id or 0, r.record_id, r.reviewer_id, "screener", r.stage, r.decision, r.reason, r.note,
                   r.created_at) for r in rows]
 
@@ -126,84 +127,14 @@ def _unblinded(session: Session, reviewer_id: int, required: int) -> set[tuple[i
     return out
 
 
-# --- reading the file -------------------------------------------------------------------------
+# --- parsing rows -----------------------------------------------------------------------------
 
 
 def _failer(path: Path, line: int) -> Fail:
     def fail(message: str) -> ParseError:
-        return ParseError(message, file=str(path), line=line, hint=_NOTHING)
+        return ParseError(message, file=str(path), line=line, hint=NOTHING_IMPORTED)
 
     return fail
-
-
-def _read_table(path: Path) -> list[tuple[int, dict[str, str]]]:
-    """The file's data rows as (line the row starts on, column → value).
-
-    Refused with the line: a NUL (as every text reader refuses it), a missing column, broken
-    quoting (strict csv: a quote left open to the end of the file or closed mid-field), and a row
-    whose width is not the header's or with a line break outside the note, which is where a quote
-    left open swallows the next rows.
-    """
-    text = read_csv_text(path)
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        header = [h.strip() for h in next(reader, [])]
-    except csv.Error as exc:
-        raise _quoting_error(path, 1, reader.line_num, exc) from None
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        raise ParseError(f"missing column(s): {', '.join(missing)}", file=str(path), line=1,
-                         hint=f"columns: {', '.join(COLUMNS)}")
-    rows: list[tuple[int, dict[str, str]]] = []
-    start = reader.line_num + 1
-    while True:
-        try:
-            fields = next(reader, None)
-        except csv.Error as exc:
-            raise _quoting_error(path, start, reader.line_num, exc) from None
-        if fields is None:
-            return rows
-        line, start = start, reader.line_num + 1
-        if fields:  # csv reads a blank line as []: skipped
-            rows.append((line, _row_dict(header, fields, _failer(path, line))))
-
-
-def _quoting_error(path: Path, start: int, broke: int, exc: csv.Error) -> ParseError:
-    if "unexpected end of data" in str(exc):
-        message = f"a quote opened in this row is never closed (it runs to the end of the file, line {broke})"
-    else:
-        message = f"broken CSV quoting ({exc}, on line {broke})"
-    return ParseError(message, file=str(path), line=start,
-                      hint=f"close the quote or remove the stray one; {_NOTHING}")
-
-
-def _row_dict(header: list[str], fields: list[str], fail: Fail) -> dict[str, str]:
-    if len(fields) != len(header) and not (len(fields) > len(header) and not any(
-            f.strip() for f in fields[len(header):])):
-        raise fail(f"row has {len(fields)} fields but the header has {len(header)} "
-                   "(a field with a comma or line break inside needs quotes; a quote may be left open)")
-    row = dict(zip(header, fields, strict=False))
-    for column, value in row.items():
-        if column not in _MULTILINE and ("\n" in value or "\r" in value):
-            raise fail(f"the {column or 'unnamed'} field runs over several lines: a quote in this row is "
-                       "left open")
-    return row
-
-
-# --- parsing rows -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Row:
-    line: int
-    record_id: int
-    reviewer: ReviewerRow
-    role: Role
-    stage: Stage
-    decision: Decision
-    reason: str | None
-    note: str | None
-    time: datetime | None
 
 
 @dataclass(frozen=True)
@@ -225,7 +156,7 @@ class _Context:
                    queries.removed_duplicates(session), list(review.protocol.screening.exclusion_reasons))
 
 
-def _parse(raw: dict[str, str], line: int, ctx: _Context, fail: Fail) -> _Row:
+def _parse(raw: dict[str, str], line: int, ctx: _Context, fail: Fail) -> ImportRow:
     """One row, its fields checked (not yet against the screening state)."""
     def get(column: str) -> str:
         return (raw.get(column) or "").strip()
@@ -237,15 +168,15 @@ def _parse(raw: dict[str, str], line: int, ctx: _Context, fail: Fail) -> _Row:
     if stage not in STAGES:
         raise fail(f"unknown stage '{stage}' (use ta or ft)")
     decision = get("decision").lower()
-    if decision not in DECISIONS:
-        raise fail(f"unknown decision '{decision}' (use include, exclude or maybe)")
+    if decision not in (*DECISIONS, RETRACTED):
+        raise fail(f"unknown decision '{decision}' (use include, exclude or maybe; {RETRACTED} undoes one)")
     if role == "adjudicator" and decision not in ("include", "exclude"):
         raise fail("an adjudication is include or exclude")
     reason = get("reason") or None
     if stage == "ft" and decision == "exclude":
         _check_reason(reason, ctx.reasons, fail)
-    return _Row(line, rid, reviewer, role, cast(Stage, stage), cast(Decision, decision), reason,
-                get("note") or None, _time(raw.get("time"), fail))
+    return ImportRow(line, rid, reviewer, role, cast(Stage, stage), decision, reason, get("note") or None,
+                _time(raw.get("time"), fail))
 
 
 def _reviewer(name: str, ctx: _Context, fail: Fail) -> ReviewerRow:
@@ -317,91 +248,56 @@ def _time(value: str | None, fail: Fail) -> datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-# --- checking rows against the screening state ------------------------------------------------
-
-
-class _Ledger:
-    """The screening state as the file's rows apply one after another, which each row is checked against.
-
-    The checks are services/screen.py's: record_decision's (a removed duplicate, a record that has not
-    passed title/abstract, a decision changed after adjudication) and resolve_conflict's (only a
-    conflict is adjudicated, or re-adjudicated). They are made here, in memory, so a file of
-    thousands of rows is not thousands of round trips.
-    """
-
-    def __init__(self, session: Session, required: int) -> None:
-        self.required = required
-        self.decisions = {stage: queries.current_decisions(session, stage) for stage in STAGES}
-        self.adjudicated = {stage: queries.adjudications(session, stage) for stage in STAGES}
-        self.primaries = queries.duplicate_primaries(session)
-
-    def state(self, record_id: int, stage: Stage) -> RecordScreening:
-        return resolve(self.decisions[stage].get(record_id, {}), self.required,
-                       self.adjudicated[stage].get(record_id))
-
-    def refusal(self, row: _Row) -> str | None:
-        """Why the row may not be stored now, or None."""
-        where = STAGES[row.stage]
-        primary = self.primaries.get(row.record_id)
-        if primary is not None:
-            return (f"record {row.record_id} is not up for {where} screening: it is a removed duplicate of "
-                    f"record {primary} (name that record)")
-        if row.stage == "ft" and self.state(row.record_id, "ta").outcome != "included":
-            return f"record {row.record_id} is not up for {where} screening: it has not passed title/abstract"
-        if row.role == "adjudicator":
-            state = self.state(row.record_id, row.stage)
-            if state.outcome != "conflict" and not state.adjudicated:
-                return f"record {row.record_id} is not in conflict at {where} ({state.outcome})"
-            return None
-        if row.record_id not in self.adjudicated[row.stage]:
-            return None
-        # The adjudicator settled the record on the decisions as they stood; the same decision again
-        # (an export imported again) changes nothing and is allowed.
-        current = self.decisions[row.stage].get(row.record_id, {}).get(cast(int, row.reviewer.id))
-        if row.decision == current:
-            return None
-        if current is None:
-            # Said neutrally: that the record was adjudicated would tell someone who never decided it
-            # that others disagreed on it.
-            return f"record {row.record_id} is not open for {row.reviewer.name}'s decision at {where}"
-        return (f"record {row.record_id} has been adjudicated at {where}; {row.reviewer.name}'s decision on it "
-                f"is final ({current}, not {row.decision})")
-
-    def apply(self, row: _Row) -> None:
-        if row.role == "adjudicator":
-            self.adjudicated[row.stage][row.record_id] = row.decision
-        else:
-            self.decisions[row.stage].setdefault(row.record_id, {})[cast(int, row.reviewer.id)] = row.decision
-
-
 # --- import -----------------------------------------------------------------------------------
 
 
-def import_decisions(review: Review, path: Path, *, actor: str | None = None) -> int:
-    """Import decisions and adjudications from CSV, as `actor`; returns rows stored.
+@dataclass(frozen=True)
+class DecisionsImport:
+    """What an import did: rows stored, and rows left out as identical to a stored row."""
+
+    stored: int
+    present: int
+
+
+def import_decisions(review: Review, path: Path, *, actor: str | None = None) -> DecisionsImport:
+    """Import decisions and adjudications from CSV, as `actor`.
 
     Rows apply in file order, each checked against the review's state with the file's earlier rows
-    in it. Any bad row is reported with its line and nothing is stored.
+    in it. A row identical to a stored one (record, reviewer, role, stage, decision, reason, note
+    and time) is left out: each stored row stands for one such line. Any bad row is reported with
+    its line and nothing is stored.
     """
-    table = _read_table(path)
+    table = read_csv_rows(path, REQUIRED, COLUMNS, multiline=_MULTILINE)
     with session_scope(review.engine, write=True) as session:
         importer = acting_reviewer(session, actor)
         ctx = _Context.load(session, review, importer)
-        ledger = _Ledger(session, review.protocol.screening.screeners_per_record)
-        rows: list[_Row] = []
+        ledger = Ledger(session, review.protocol.screening.screeners_per_record)
+        # Only rows stored before this import: a file may hold a row twice (history of an earlier
+        # double import), and replaying it must store both.
+        stored = Counter(x.key() for x in [*_decision_lines(store.all_decision_rows(session), True),
+                                           *_adjudication_lines(queries.adjudication_history(session), True)])
+        rows: list[ImportRow] = []
+        present = 0
         for line, raw in table:
             fail = _failer(path, line)
             row = _parse(raw, line, ctx, fail)
+            if row.time is not None:  # without a time, a row is never the same as a stored one
+                key = _Line(0, row.record_id, cast(int, row.reviewer.id), row.role, row.stage, row.decision,
+                            row.reason, row.note, row.time).key()
+                if stored[key] > 0:
+                    stored[key] -= 1
+                    present += 1
+                    continue
             refusal = ledger.refusal(row)
             if refusal is not None:
                 raise fail(refusal)
             ledger.apply(row)
             rows.append(row)
         _store(session, rows)
-    return len(rows)
+    return DecisionsImport(len(rows), present)
 
 
-def _store(session: Session, rows: Iterable[_Row]) -> None:
+def _store(session: Session, rows: Iterable[ImportRow]) -> None:
     for row in rows:
         added: ScreeningDecisionRow | AdjudicationRow
         if row.role == "adjudicator":

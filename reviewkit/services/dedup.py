@@ -1,4 +1,4 @@
-"""Provides deduplication over the review: automatic merges, the human queue, undo, studies, export."""
+"""Provides deduplication over the review: automatic merges, the human queue, undo, reopen, studies, export."""
 
 from __future__ import annotations
 
@@ -183,7 +183,7 @@ class PairDecision:
     status: str
     record_a: int
     record_b: int
-    #: The live group that holds both records after a confirmation; None after a rejection.
+    #: The live group that holds both records after a confirmation; None after a rejection or a reopen.
     group_id: int | None
 
 
@@ -192,7 +192,8 @@ def decide_pair(review: Review, actor: str | None, pair_id: int, duplicate: bool
 
     Only a pair still pending is decided: a verdict stands once given, and the way to split a
     wrong merge is `undo_merge` of its group (so the audit trail reads confirm, then undo, rather
-    than a rejection that silently left the records merged).
+    than a rejection that silently left the records merged); a wrong rejection is taken back
+    with `reopen_pair`, which puts the pair back in the queue.
     """
     with session_scope(review.engine, write=True) as session:
         who = acting_reviewer(session, actor).name
@@ -208,6 +209,40 @@ def decide_pair(review: Review, actor: str | None, pair_id: int, duplicate: bool
         return PairDecision(pair_id, status, pair.record_a_id, pair.record_b_id, group)
 
 
+def reopen_pair(review: Review, actor: str | None, pair_id: int) -> PairDecision:
+    """Take back a wrong rejection: the pair waits for a human again, to be confirmed or rejected.
+
+    Only a rejected pair is reopened; the rejection stays in the audit trail (its own event and
+    the reopen's `old`). A confirmed pair is split with `undo_merge` of its group instead, so a
+    merge is never left standing under a pair that reads as undecided.
+    """
+    with session_scope(review.engine, write=True) as session:
+        who = acting_reviewer(session, actor).name
+        pair = store.pair(session, pair_id)
+        if pair is None:
+            raise ReviewkitError(f"no duplicate pair {pair_id}", hint="list them with `reviewkit dedup pairs`")
+        if pair.status == "pending":
+            raise ReviewkitError(f"pair {pair_id} is not decided: it is already waiting for a verdict, "
+                                 "nothing to reopen", hint=f"reviewkit dedup confirm {pair_id} or reject {pair_id}")
+        if pair.status != "rejected":
+            raise _not_reopened(pair, _member_of(store.live_groups(session)))
+        store.reopen_pair(session, pair_id, who)
+        return PairDecision(pair_id, "pending", pair.record_a_id, pair.record_b_id, None)
+
+
+def _not_reopened(pair: DuplicatePairRow, member_of: dict[int, int]) -> ReviewkitError:
+    """The refusal to reopen a confirmed pair, pointing at the undo of its merge."""
+    a, b = pair.record_a_id, pair.record_b_id
+    by = f" by {pair.decided_by}" if pair.decided_by else ""
+    group = member_of.get(a) if member_of.get(a) == member_of.get(b) else None
+    if group is None:
+        return ReviewkitError(f"pair {pair.id} was confirmed{by} and its merge has since been undone: records "
+                              f"{a} and {b} are apart; only a rejected pair is reopened")
+    return ReviewkitError(f"pair {pair.id} is confirmed{by}, not rejected: records {a} and {b} are merged in "
+                          f"group {group}; only a rejected pair is reopened",
+                          hint=f"to split a wrong merge: reviewkit dedup undo {group}")
+
+
 def _member_of(live: dict[int, tuple[int, list[int]]]) -> dict[int, int]:
     """record id → its live group."""
     return {m: gid for gid, (_, members) in live.items() for m in members}
@@ -220,7 +255,7 @@ def _already_decided(pair: DuplicatePairRow, member_of: dict[int, int], duplicat
     group = member_of.get(a) if member_of.get(a) == member_of.get(b) else None
     if pair.status == "rejected":
         return ReviewkitError(f"pair {pair.id} is already rejected{by}: records {a} and {b} stay apart",
-                              hint="a decided pair is not decided again")
+                              hint=f"if the rejection was wrong: reviewkit dedup reopen {pair.id}")
     if group is None:
         return ReviewkitError(f"pair {pair.id} is already confirmed{by}, and its merge has since been undone: "
                               f"records {a} and {b} are apart")

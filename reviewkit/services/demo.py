@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -37,6 +38,7 @@ def build_demo(folder: Path, *, log: Callable[[str], None] = lambda _: None) -> 
         raise ReviewkitError(f"the demo's fixtures are missing ({demo})",
                              hint="run reviewkit demo from a source checkout (pip install -e .)")
     text = EXAMPLE_PROTOCOL.read_text(encoding="utf-8").replace('title = "', f'title = "{MARK}', 1)
+    text, dropped = _analyses_with_data(text)
     folder.mkdir(parents=True, exist_ok=True)
     protocol = folder / "demo-protocol.toml"
     protocol.write_text(text, encoding="utf-8")
@@ -45,7 +47,9 @@ def build_demo(folder: Path, *, log: Callable[[str], None] = lambda _: None) -> 
     (folder / "EXAMPLE-DATA.txt").write_text(
         "This review was built by `reviewkit demo` from the worked example's fixtures.\n"
         "Its records, decisions and judgements are example data, made to show every screen;\n"
-        "the trial numbers come from fixtures/baricitinib (see its README for each source).\n",
+        "the trial numbers come from fixtures/baricitinib (see its README for each source).\n"
+        + "".join(f"The example protocol also plans the analysis '{name}'; the fixtures hold no data for it,\n"
+                  "so this review's protocol leaves it out.\n" for name in dropped),
         encoding="utf-8")
     for name, source in (("pubmed_export.ris", "PubMed"), ("embase_export.ris", "Embase"),
                          ("ctgov_studies.json", "ClinicalTrials.gov")):
@@ -58,6 +62,40 @@ def build_demo(folder: Path, *, log: Callable[[str], None] = lambda _: None) -> 
     _assess(review, log)
     _extract(review, log)
     return open_review(folder)
+
+
+def _analyses_with_data(text: str) -> tuple[str, list[str]]:
+    """The protocol text without the [[analyses]] tables of outcomes the fixtures hold no data for,
+    and their names.
+
+    `analyze` fails (status 1) when a planned analysis cannot run, so the example review plans
+    only what its example data support (DLQI: no arm-level numbers were published).
+    """
+    kept: list[str] = []
+    block: list[str] = []
+    dropped: list[str] = []
+
+    def close() -> None:
+        body = "\n".join(block)
+        outcome = re.search(r'^outcome\s*=\s*"([^"]+)"', body, re.M)
+        if outcome and outcome.group(1) not in _OUTCOMES.values():
+            name = re.search(r'^name\s*=\s*"([^"]+)"', body, re.M)
+            dropped.append(name.group(1) if name else outcome.group(1))
+        else:
+            kept.extend(block)
+        block.clear()
+
+    for line in text.splitlines():
+        if line.startswith("["):
+            if block:
+                close()
+            if line.strip() == "[[analyses]]":
+                block.append(line)
+                continue
+        (block if block else kept).append(line)
+    if block:
+        close()
+    return "\n".join(kept) + "\n", dropped
 
 
 def _titles(review: Review) -> dict[int, tuple[str, str]]:

@@ -20,6 +20,7 @@ from reviewkit.protocol import FormField, Outcome, Protocol
 from reviewkit.services.common import acting_reviewer
 from reviewkit.services.project import Review
 from reviewkit.services.status import included_studies
+from reviewkit.services.studies import link_in_session, study_with_nct
 from reviewkit.store import extraction as store
 from reviewkit.store.db import session_scope
 
@@ -295,7 +296,10 @@ def value_view(row: ExtractionValueRow, names: Mapping[int, Any]) -> ValueView:
 
 def create_study(review: Review, actor: str | None, label: str, *, nct_id: str | None = None,
                  record_ids: Sequence[int] = ()) -> StudyView:
-    """Create a study and link report records to it (a record may report several studies)."""
+    """Create a study and link report records to it (a record may report several studies).
+
+    Refused when another study has the NCT id: a second study of one trial would split its data.
+    """
     label = label.strip()
     if not label:
         raise ReviewkitError("a study needs a label", hint="e.g. BREEZE-AD1")
@@ -306,6 +310,10 @@ def create_study(review: Review, actor: str | None, label: str, *, nct_id: str |
         nct_id = found[0]
     with session_scope(review.engine, write=True) as session:
         who = reviewer(session, actor)
+        owner = study_with_nct(session, nct_id) if nct_id else None
+        if owner is not None:
+            raise ReviewkitError(f"{nct_id} is already the NCT id of study '{owner.label}' (id {owner.id})",
+                                 hint=f"a trial is one study: use study {owner.id}")
         row = store.add_study(session, label=label, nct_id=nct_id or None, actor=who.name)
         assert row.id is not None
         for rid in record_ids:
@@ -314,11 +322,8 @@ def create_study(review: Review, actor: str | None, label: str, *, nct_id: str |
 
 
 def _link(session: Session, study_id: int, record_id: int, actor: str) -> None:
-    from reviewkit.store.screening import record
-
-    if record(session, record_id) is None:
-        raise ReviewkitError(f"no record {record_id}")
-    store.link_report(session, study_id=study_id, record_id=record_id, actor=actor)
+    # One way to link a report, whichever command asks: `studies link` refuses a removed duplicate
+    link_in_session(session, study_id, record_id, actor)
 
 
 def link_reports(review: Review, actor: str | None, study_id: int, record_ids: Sequence[int]) -> StudyView:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from reviewkit.domain.extraction import Value, parse_field
 from reviewkit.errors import ReviewkitError
 from reviewkit.services import extract
+from reviewkit.services.common import acting_reviewer
+from reviewkit.services.extract_access import check_compare, extractor_ids, may_compare
 from reviewkit.services.extract_convert import derive
 from reviewkit.services.project import Review
 from reviewkit.store import extraction as store
@@ -17,7 +19,7 @@ from reviewkit.store.db import session_scope
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from reviewkit.store.tables import ArmRow, ExtractionValueRow
+    from reviewkit.store.tables import ArmRow, ExtractionValueRow, ReviewerRow
 
 Kind = Literal["study", "arm", "value"]
 ARM_ATTRIBUTES = ("label", "intervention", "dose", "co_intervention", "n_randomised")
@@ -121,16 +123,41 @@ def _compare(session: Session, review: Review, study_id: int
     return comparison, sources
 
 
-def compare_extractions(review: Review, study_id: int) -> Comparison:
-    """Every item of a study's independent extractions, each extractor's value side by side."""
+def _check_viewer(session: Session, review: Review, who: ReviewerRow, study_id: int) -> None:
+    """Refuse `who` a study's comparison unless the blinding rule (extract_access) lets them see it."""
+    keys = [*store.current_arms(session, [study_id]), *store.current_values(session, [study_id])]
+    check_compare(who, study_id, extractor_ids(keys, study_id), review.protocol.extraction.extractors_per_study)
+
+
+def compare_extractions(review: Review, viewer: str | None, study_id: int) -> Comparison:
+    """Every item of a study's independent extractions, each extractor's value side by side, for a lead,
+    an adjudicator, or an extractor of the study once its required extractions exist (anyone else,
+    and an extractor before then, is refused: extract_access)."""
     with session_scope(review.engine) as session:
+        who = acting_reviewer(session, viewer)
         extract.study_row(session, study_id)
+        _check_viewer(session, review, who, study_id)
         return _compare(session, review, study_id)[0]
 
 
-def extraction_differences(review: Review, study_id: int) -> list[Difference]:
-    """The items on which a study's extractors differ (a value only one of them entered counts)."""
-    return list(compare_extractions(review, study_id).differing)
+def open_comparisons(review: Review, viewer: str | None, study_ids: Iterable[int] | None = None
+                     ) -> list[Comparison]:
+    """The comparison of each study (of `study_ids`, in that order; default every study) that
+    compare_extractions would show `viewer`; the others are left out. An unknown or dropped viewer is
+    refused, as there."""
+    required = review.protocol.extraction.extractors_per_study
+    with session_scope(review.engine) as session:
+        who = acting_reviewer(session, viewer)
+        keys = [*store.current_arms(session), *store.current_values(session)]
+        ids = list(study_ids) if study_ids is not None else [s.id for s in store.studies(session)]
+        return [_compare(session, review, sid)[0] for sid in ids
+                if sid is not None and may_compare(who, extractor_ids(keys, sid), required)]
+
+
+def extraction_differences(review: Review, viewer: str | None, study_id: int) -> list[Difference]:
+    """The items on which a study's extractors differ (a value only one of them entered counts), for
+    those compare_extractions shows them to."""
+    return list(compare_extractions(review, viewer, study_id).differing)
 
 
 def record_consensus(review: Review, actor: str | None, study_id: int, *, accept_agreed: bool = True,
@@ -141,12 +168,15 @@ def record_consensus(review: Review, actor: str | None, study_id: int, *, accept
     `accept_agreed` makes every agreed item consensus; a differing item needs an explicit
     choice: `take[key] = extractor` (that extractor's value) or `values[key] = text`. Items left
     without a choice are returned unresolved (an arm with an unresolved attribute, and its values,
-    wait for it).
+    wait for it). Those who may compare the study (compare_extractions) may record it; anyone else
+    is refused before anything is stored.
     """
     take, values = dict(take or {}), dict(values or {})
     with session_scope(review.engine, write=True) as session:
         who = extract.reviewer(session, actor)
         extract.study_row(session, study_id)
+        # The result lists unresolved items with every extractor's value: the same rule as the comparison.
+        _check_viewer(session, review, who, study_id)
         comparison, sources = _compare(session, review, study_id)
         if len(comparison.extractors) < comparison.required:
             raise ReviewkitError(

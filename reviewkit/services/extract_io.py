@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,15 +22,18 @@ from reviewkit.domain.extraction import FieldSpec, FieldType, parse_field
 from reviewkit.domain.records import find_nct_ids
 from reviewkit.errors import ReviewkitError
 from reviewkit.services import extract
+from reviewkit.services.common import acting_reviewer, read_csv_rows
 from reviewkit.services.extract import STAT_FIELDS, canonical
+from reviewkit.services.extract_access import extractor_ids, may_compare
 from reviewkit.services.project import Review
+from reviewkit.services.studies import study_with_nct
 from reviewkit.store import extraction as store
 from reviewkit.store.db import session_scope
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from reviewkit.store.tables import StudyRow
+    from reviewkit.store.tables import ReviewerRow, StudyRow
 
 BASE_COLUMNS = ("study", "nct_id", "arm", "intervention", "dose", "co_intervention", "n_randomised",
                 "outcome", "timepoint")
@@ -46,19 +49,33 @@ def columns(review: Review) -> list[str]:
             *(f"study.{f.name}" for f in ext.fields)]
 
 
-def extraction_rows(review: Review) -> list[dict[str, str]]:
-    """The extraction table as text cells: every extractor's current values, then the consensus."""
+def _visible(who: ReviewerRow, author: store.Author, compare_open: bool) -> bool:
+    """Whether `who` may see an author's values of a study: the consensus and their own, as the extraction
+    form (`extract.study_form`) shows them, and every extractor's where `compare_open`: where the app
+    would show them the study's comparison (extract_access.may_compare: a lead or an adjudicator any
+    study, an extractor a study once it has its required extractions), so the table and the app agree."""
+    return compare_open or author[0] or author[1] == who.id
+
+
+def extraction_rows(review: Review, actor: str | None) -> list[dict[str, str]]:
+    """The extraction table as text cells, as `actor` may see it (_visible): each extractor's current
+    values, then the consensus. An unknown or dropped reviewer is refused."""
     order = {o.name: i for i, o in enumerate(review.protocol.extraction.outcomes)}
     cols = columns(review)
     out: list[dict[str, str]] = []
     with session_scope(review.engine) as session:
+        viewer = acting_reviewer(session, actor)
         names = store.reviewers_by_id(session)
         arms, values = store.current_arms(session), store.current_values(session)
+        keys = [*arms, *values]
+        required = review.protocol.extraction.extractors_per_study
         for study in store.studies(session):
-            authors = {a for (sid, a) in [*arms, *values] if sid == study.id}
+            assert study.id is not None
+            compare_open = may_compare(viewer, extractor_ids(keys, study.id), required)
+            authors = {a for (sid, a) in keys if sid == study.id and _visible(viewer, a, compare_open)}
             for author in sorted(authors, key=lambda a: (a[0], names[a[1]].name if a[1] in names else "")):
-                mine = {k: r for k, r in values.get((study.id, author), {}).items() if r.value is not None}  # type: ignore[arg-type]
-                its_arms = arms.get((study.id, author), {})  # type: ignore[arg-type]
+                mine = {k: r for k, r in values.get((study.id, author), {}).items() if r.value is not None}
+                its_arms = arms.get((study.id, author), {})
                 who = ""
                 for r in [*mine.values(), *its_arms.values()]:
                     who = names[r.extractor_id].name if r.extractor_id in names else who  # type: ignore[attr-defined]
@@ -85,9 +102,10 @@ def extraction_rows(review: Review) -> list[dict[str, str]]:
     return out
 
 
-def export_table(review: Review, path: Path) -> int:
-    """Write the extraction table to FILE.csv or FILE.xlsx; returns the number of rows."""
-    rows, cols = extraction_rows(review), columns(review)
+def export_table(review: Review, path: Path, *, actor: str | None) -> int:
+    """Write the extraction table as `actor` may see it (extraction_rows) to FILE.csv or FILE.xlsx;
+    returns the number of rows. A refused reviewer gets an error before anything is written."""
+    rows, cols = extraction_rows(review, actor), columns(review)
     suffix = path.suffix.lower()
     if suffix == ".csv":
         with path.open("w", newline="", encoding="utf-8") as handle:
@@ -119,8 +137,11 @@ def _number_cell(text: str) -> Any:
     return int(number) if number.is_integer() else number
 
 
-def read_table(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number, cells as text) of each row of a CSV or XLSX extraction table, after its header."""
+def read_table(path: Path, multiline: Collection[str] = ()) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, cells as text) of each row of a CSV or XLSX extraction table, after its header.
+
+    In a CSV, only the `multiline` columns may hold a line break (common.read_csv_rows).
+    """
     if not path.exists():
         raise ReviewkitError("no such file", where=str(path))
     if path.suffix.lower() == ".xlsx":
@@ -142,23 +163,24 @@ def read_table(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
             if any(texts):
                 yield number, {h: t for h, t in zip(header, texts, strict=False)}
         return
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            _check_header(list(reader.fieldnames or []), path)
-            for row in reader:
-                found = {k: (v or "").strip() for k, v in row.items() if k is not None}
-                if any(found.values()):
-                    yield reader.line_num, found
-    except UnicodeDecodeError as exc:
-        raise ReviewkitError(f"not UTF-8 text ({exc.reason})", where=str(path)) from None
+    # The strict reader every CSV import shares: each row with the line it starts on, a quote left
+    # open refused with its line rather than swallowing the rest of the file into one cell.
+    for line, row in read_csv_rows(path, _KEYS, _KEYS, multiline=multiline, hint=_LAYOUT):
+        found = {k: v.strip() for k, v in row.items()}
+        if any(found.values()):
+            yield line, found
+
+
+#: The columns an extraction table cannot do without.
+_KEYS = ("study", "arm", "outcome", "timepoint", "extractor")
+_LAYOUT = "export a table with `reviewkit extract export` to see the layout"
 
 
 def _check_header(header: list[str], path: Path) -> None:
-    missing = [c for c in ("study", "arm", "outcome", "timepoint", "extractor") if c not in header]
+    missing = [c for c in _KEYS if c not in header]
     if missing:
         raise ReviewkitError(f"missing column(s) {', '.join(missing)}", where=f"{path.name}, line 1",
-                             hint="export a table with `reviewkit extract export` to see the layout")
+                             hint=_LAYOUT)
 
 
 @dataclass(frozen=True)
@@ -177,11 +199,14 @@ def import_table(review: Review, path: Path) -> ImportResult:
     with consensus = yes, as consensus). Errors name the line and the column.
     """
     allowed = set(columns(review))
+    # Free text may run over several lines; a line break in a key or a statistic is a quote left open.
+    multiline = {c for c in allowed if c.startswith(("arm.", "study.")) or c in ("intervention", "dose",
+                                                                                  "co_intervention")}
     errors: list[str] = []
     counts = {"rows": 0, "studies": 0, "values": 0}
     with session_scope(review.engine, write=True) as session:
         seen: dict[tuple[Any, ...], tuple[int, str]] = {}
-        for line, cells in read_table(path):
+        for line, cells in read_table(path, multiline):
             counts["rows"] += 1
             unknown = [c for c in cells if c not in allowed and cells[c]]
             if unknown:
@@ -276,7 +301,7 @@ def _new_study(session: Session, cells: dict[str, str], label: str, line: int, a
     if nct and len(found) != 1:
         raise _RowErrors([f"line {line}, nct_id: '{nct}' is not an NCT id"])
     nct_id = found[0] if found else None
-    owner = next((s for s in store.studies(session) if nct_id and s.nct_id == nct_id), None)
+    owner = study_with_nct(session, nct_id) if nct_id else None
     if owner is not None:
         raise _RowErrors([f"line {line}, study: no study '{label}', and {nct_id} is the NCT id of study "
                           f"'{owner.label}' (id {owner.id}); use that study's label"])

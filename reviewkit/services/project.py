@@ -12,7 +12,17 @@ from sqlalchemy import Engine
 from reviewkit.errors import ReviewkitError
 from reviewkit.protocol import PROTOCOL_FILE, Protocol, load_protocol
 from reviewkit.store import screening as store_screening
-from reviewkit.store.db import make_engine, migrate, session_scope, sqlite_url
+
+# Re-exported for the CLI's last-resort net (the CLI never imports the store itself).
+from reviewkit.store.db import damaged_text as damaged_text
+from reviewkit.store.db import is_damaged as is_damaged
+from reviewkit.store.db import (
+    make_engine,
+    migrate,
+    open_error,
+    session_scope,
+    sqlite_url,
+)
 
 #: The example protocol `reviewkit init` uses when no --protocol is given.
 EXAMPLE_PROTOCOL = Path(__file__).resolve().parent.parent / "protocols" / "baricitinib-ad.toml"
@@ -59,7 +69,12 @@ def database_url_for(folder: Path, protocol: Protocol) -> str:
 
 
 def open_review(folder: Path) -> Review:
-    """Open the review in `folder`: load its protocol, connect, and bring the schema up to date."""
+    """Open the review in `folder`: load its protocol, connect, and bring the schema up to date.
+
+    A database that cannot be used (a damaged or foreign SQLite file, a PostgreSQL server that
+    refuses or does not answer) is a ReviewkitError naming the file or the URL (no password),
+    so every caller (the CLI, the TUI, scripts) gets the same one-line reason.
+    """
     folder = folder.resolve()
     protocol_path = folder / PROTOCOL_FILE
     if not protocol_path.exists():
@@ -69,9 +84,16 @@ def open_review(folder: Path) -> Review:
         )
     protocol = load_protocol(protocol_path)
     engine = make_engine(database_url_for(folder, protocol))
-    migrate(engine)
-    review = Review(folder=folder, protocol=protocol, engine=engine)
-    sync_reviewers(review)
+    try:
+        migrate(engine)
+        review = Review(folder=folder, protocol=protocol, engine=engine)
+        sync_reviewers(review)
+    except BaseException as exc:
+        engine.dispose()  # a review that did not open keeps no connection (nor file handle) open
+        error = open_error(engine, exc) if isinstance(exc, Exception) else None
+        if error is None:
+            raise
+        raise error from exc
     return review
 
 

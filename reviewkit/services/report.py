@@ -115,13 +115,26 @@ def _exclusion_reasons(session: object, excluded: set[int], order: list[str]) ->
     return {r: tally[r] for r in [*order, "Reason not recorded"] if tally[r]}
 
 
-def write_prisma(review: Review, fmt: str, output: Path | None) -> tuple[Path | None, str | None]:
+@dataclass(frozen=True)
+class PrismaOutput:
+    """What write_prisma produced: the file, or the text for "-"; and, for counts written while
+    they do not add up yet, a one-line caveat to show beside them."""
+
+    path: Path | None
+    text: str | None
+    caveat: str | None = None
+
+
+def write_prisma(review: Review, fmt: str, output: Path | None) -> PrismaOutput:
     """Write the diagram (svg/png/pdf) or the counts (json/csv); refuses a diagram that breaks an identity.
 
-    Returns the path written, or the text when output is "-" for json/csv.
+    The counts are written whatever state the review is in (a lead reports progress mid-review),
+    but with a caveat when they break an identity or records wait for decisions: the CSV has no
+    place to say so, and a reader would take its boxes as final.
     """
     report = prisma_counts(review)
     errors = errors_only(list(report.violations))
+    pending = report.pending_title_abstract or report.pending_full_text
     if fmt in ("json", "csv"):
         if fmt == "json":
             data = to_json_dict(report.counts)
@@ -129,28 +142,32 @@ def write_prisma(review: Review, fmt: str, output: Path | None) -> tuple[Path | 
             text = json.dumps(data, indent=2)
         else:
             text = to_prisma2020_csv(report.counts)
+        caveat = _caveat(report, errors) if errors or pending else None
         if output is not None and str(output) == "-":
-            return None, text
+            return PrismaOutput(None, text, caveat)
         path = output or review.exports / f"prisma.{fmt}"
         path.write_text(text, encoding="utf-8")
-        return path, None
-    pending = report.pending_title_abstract or report.pending_full_text
+        return PrismaOutput(path, None, caveat)
     if errors or pending:
         # Records still waiting for decisions make the boxes disagree (some identities only as
         # notes, since one record can lead to several reports): a diagram now would mislead.
-        detail = "; ".join(v.explanation for v in (errors or report.violations)) or "screening is unfinished"
-        waiting = ""
-        if pending:
-            waiting = (f" (records still undecided: title/abstract {_some(report.pending_title_abstract)}, "
-                       f"full text {_some(report.pending_full_text)})")
-        raise ReviewkitError(f"the PRISMA counts do not add up, so no diagram is drawn: {detail}{waiting}",
+        raise ReviewkitError(f"the PRISMA counts do not add up, so no diagram is drawn: {_caveat(report, errors)}",
                              hint=("finish screening, or " if pending else "")
                              + "run reviewkit prisma --format json -o - to inspect the counts")
     from reviewkit.render.prisma import render_prisma
 
     path = output or review.exports / f"prisma.{fmt}"
     render_prisma(report.counts, path)
-    return path, None
+    return PrismaOutput(path, None)
+
+
+def _caveat(report: PrismaReport, errors: list[IdentityViolation]) -> str:
+    """Why the counts are not final: the identities they break, and the records still undecided."""
+    detail = "; ".join(v.explanation for v in (errors or report.violations)) or "screening is unfinished"
+    if report.pending_title_abstract or report.pending_full_text:
+        detail += (f" (records still undecided: title/abstract {_some(report.pending_title_abstract)}, "
+                   f"full text {_some(report.pending_full_text)})")
+    return detail
 
 
 def prisma_summary(review: Review) -> str:

@@ -10,8 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine, create_engine, event, inspect, make_url
+from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlmodel import Session
 
 from reviewkit.errors import ReviewkitError
@@ -20,6 +20,11 @@ DB_FILE = "reviewkit.db"
 #: How long a writer waits for another process's write to finish before giving up (ms).
 #: Reviewers' writes are tiny; 30 s only matters under a bulk import.
 BUSY_TIMEOUT_MS = 30_000
+#: How long to wait for a PostgreSQL server to answer (s): a host that drops packets would
+#: otherwise hold the command (or the TUI) for minutes before the OS gives up.
+PG_CONNECT_TIMEOUT_S = 10
+#: What SQLite says when a file is not a database or its pages are corrupt (sqlite3.DatabaseError).
+DAMAGED = ("file is not a database", "database disk image is malformed")
 
 
 def sqlite_url(folder: Path) -> str:
@@ -37,7 +42,9 @@ def make_engine(url: str) -> Engine:
         # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2.
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     try:
-        return create_engine(url, pool_pre_ping=True)
+        # A connect_timeout in the URL is the user's choice; connect_args would override it.
+        wait = {} if "connect_timeout" in make_url(url).query else {"connect_timeout": PG_CONNECT_TIMEOUT_S}
+        return create_engine(url, pool_pre_ping=True, connect_args=wait)
     except Exception as exc:  # a malformed URL or a missing driver
         raise ReviewkitError(f"cannot use database_url {url!r}: {exc}") from None
 
@@ -107,11 +114,58 @@ def session_scope(engine: Engine, *, write: bool = False) -> Iterator[Session]:
     except OperationalError as exc:
         session.rollback()
         raise ReviewkitError(f"database error: {exc.orig}") from exc
+    except DatabaseError as exc:
+        session.rollback()
+        if not is_damaged(exc):
+            raise  # an integrity or programming error: a bug, with its traceback
+        raise ReviewkitError(damaged_text(database_name(engine), exc)) from exc
     except BaseException:
         session.rollback()
         raise
     finally:
         session.close()
+
+
+def database_name(engine: Engine) -> str:
+    """The database as its user knows it: the SQLite file's path, or the URL without its password."""
+    if engine.dialect.name == "sqlite":
+        return engine.url.database or ""
+    return engine.url.render_as_string(hide_password=True)
+
+
+def is_damaged(exc: BaseException) -> bool:
+    """Whether SQLite refused the file as no database or a corrupt one (bare or wrapped by SQLAlchemy).
+
+    Recognised by SQLite's own words: the same exception types also cover integrity and
+    programming errors, which are bugs and must keep their traceback.
+    """
+    cause = getattr(exc, "orig", None) or exc
+    return isinstance(cause, sqlite3.DatabaseError) and any(m in str(cause) for m in DAMAGED)
+
+
+def damaged_text(database: str, exc: BaseException) -> str:
+    """The one-line message for a database file SQLite cannot read."""
+    cause = getattr(exc, "orig", None) or exc
+    return f"not a reviewkit database or damaged: {database} ({cause}); restore it from a backup (reviewkit backup)"
+
+
+def open_error(engine: Engine, exc: Exception) -> ReviewkitError | None:
+    """What to tell the user when opening the database failed, or None for an error that is a bug.
+
+    A damaged SQLite file, and a database the driver cannot reach or open (a PostgreSQL server
+    that refuses or does not answer, a SQLite file that cannot be opened) are named; the URL is
+    shown without its password.
+    """
+    if is_damaged(exc):
+        return ReviewkitError(damaged_text(database_name(engine), exc))
+    if not isinstance(exc, OperationalError):
+        return None
+    # The driver's first line says why ("Connection refused"); the rest is advice or SQL.
+    reason = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+    if engine.dialect.name == "sqlite":
+        return ReviewkitError(f"cannot open the database {database_name(engine)}: {reason}")
+    return ReviewkitError(f"cannot connect to the database {database_name(engine)}: {reason}",
+                          hint="check that the server runs and accepts connections, and the database URL")
 
 
 def _alembic_config(engine: Engine) -> Any:

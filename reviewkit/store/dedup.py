@@ -119,6 +119,25 @@ def decide_pair(session: Session, pair_id: int, status: str, actor: str) -> Dupl
     return pair
 
 
+def reopen_pair(session: Session, pair_id: int, actor: str) -> DuplicatePairRow | None:
+    """Put a decided pair back in the queue (pending), audited with the verdict it undoes."""
+    pair = session.get(DuplicatePairRow, pair_id)
+    if pair is None:
+        return None
+    # The row describes the pair's current state; the verdict it had (and who gave it, when)
+    # stays in the trail: its own event, and this one's `old`.
+    old = {"status": pair.status, "decided_by": pair.decided_by,
+           "decided_at": pair.decided_at.isoformat() if pair.decided_at else None}
+    pair.status = "pending"
+    pair.decided_by = None
+    pair.decided_at = None
+    session.add(pair)
+    session.add(AuditEventRow(actor=actor, entity="duplicate_pair", entity_id=pair_id,
+                              record_id=pair.record_a_id, action="reopen",
+                              old=old, new={"status": "pending", "records": [pair.record_a_id, pair.record_b_id]}))
+    return pair
+
+
 def rejected_pairs(session: Session) -> set[tuple[int, int]]:
     """Pairs a human said are not duplicates."""
     return {(p.record_a_id, p.record_b_id) for p in pairs(session, "rejected")}
@@ -178,19 +197,81 @@ def set_study_label(session: Session, study_id: int, label: str, actor: str) -> 
 
 
 def set_link_status(session: Session, study_id: int, record_id: int, status: str, actor: str) -> bool:
-    """Confirm or reject a proposed report–study link (audited); False when there is no such link."""
-    link = session.exec(select(StudyReportRow).where(StudyReportRow.study_id == study_id)
-                        .where(StudyReportRow.record_id == record_id)).first()
+    """Confirm or reject a proposed report–study link (audited); False when there is no such link.
+
+    A rejected link is no report of the study, so it stops being the study's main report.
+    """
+    link = study_link(session, study_id, record_id)
     if link is None:
         return False
-    old = link.status
+    old = {"status": link.status, "main": link.is_main_report}
     link.status = status
+    link.is_main_report = link.is_main_report and status != "rejected"
     session.add(link)
     session.add(AuditEventRow(actor=actor, entity="study_report", entity_id=link.id, record_id=record_id,
-                              action=status, old={"status": old}, new={"status": status, "study": study_id}))
+                              action=status, old=old,
+                              new={"status": status, "main": link.is_main_report, "study": study_id}))
     return True
+
+
+def study(session: Session, study_id: int) -> StudyRow | None:
+    """The study with this id."""
+    return session.get(StudyRow, study_id)
+
+
+def study_link(session: Session, study_id: int, record_id: int) -> StudyReportRow | None:
+    """The link saying `record_id` reports `study_id` (whatever its status), if there is one."""
+    return session.exec(select(StudyReportRow).where(StudyReportRow.study_id == study_id)
+                        .where(StudyReportRow.record_id == record_id)).first()
+
+
+def confirm_study_link(session: Session, study_id: int, record_id: int, actor: str) -> str | None:
+    """Make the record a confirmed report of the study: a new link, or its proposed or rejected one
+    confirmed (audited as a link); the status it had (None: there was no link)."""
+    link = study_link(session, study_id, record_id)
+    old = None if link is None else link.status
+    if link is None:
+        link = StudyReportRow(study_id=study_id, record_id=record_id, status="confirmed", created_by=actor)
+    link.status = "confirmed"
+    session.add(link)
+    session.flush()
+    session.add(AuditEventRow(actor=actor, entity="study_report", entity_id=link.id, record_id=record_id,
+                              action="link", old=None if old is None else {"status": old},
+                              new={"status": "confirmed", "main": link.is_main_report, "study": study_id}))
+    return old
+
+
+def set_main_report(session: Session, study_id: int, record_id: int, actor: str) -> list[int]:
+    """Make the record (linked, not rejected) the study's one main report, confirming a proposed link;
+    each link changed is audited. Returns the records that were the study's main report before."""
+    links = session.exec(select(StudyReportRow).where(StudyReportRow.study_id == study_id)
+                         .order_by(col(StudyReportRow.id))).all()
+    before = [ln.record_id for ln in links if ln.is_main_report and ln.record_id != record_id]
+    # The old main report is unmarked first, so the trail never shows two at once.
+    for link in sorted(links, key=lambda ln: ln.record_id == record_id):
+        main = link.record_id == record_id
+        if link.is_main_report == main and (not main or link.status == "confirmed"):
+            continue
+        old = {"status": link.status, "main": link.is_main_report}
+        link.is_main_report = main
+        link.status = "confirmed" if main else link.status
+        session.add(link)
+        session.add(AuditEventRow(actor=actor, entity="study_report", entity_id=link.id, record_id=link.record_id,
+                                  action="main" if main else "not main", old=old,
+                                  new={"status": link.status, "main": main, "study": study_id}))
+    return before
 
 
 def study_report_links(session: Session) -> list[StudyReportRow]:
     """Every report–study link."""
     return list(session.exec(select(StudyReportRow).order_by(col(StudyReportRow.id))))
+
+
+def linked_records(session: Session, record_ids: Iterable[int]) -> dict[int, RecordRow]:
+    """record id → row, for the records linked to studies (read in chunks: SQLite caps bound parameters)."""
+    wanted = sorted(set(record_ids))
+    out: dict[int, RecordRow] = {}
+    for start in range(0, len(wanted), 500):
+        for row in session.exec(select(RecordRow).where(col(RecordRow.id).in_(wanted[start:start + 500]))):
+            out[row.id] = row  # type: ignore[index]
+    return out

@@ -52,23 +52,6 @@ def study_by_label(session: Session, label: str) -> StudyRow | None:
     return session.exec(select(StudyRow).where(StudyRow.label == label).order_by(col(StudyRow.id))).first()
 
 
-def link_report(session: Session, *, study_id: int, record_id: int, actor: str,
-                main: bool = False) -> StudyReportRow:
-    """Link a record to a study as a confirmed report (an existing link is confirmed, not duplicated)."""
-    row = session.exec(select(StudyReportRow).where(StudyReportRow.study_id == study_id)
-                       .where(StudyReportRow.record_id == record_id)).first()
-    old = {"status": row.status} if row else None
-    if row is None:
-        row = StudyReportRow(study_id=study_id, record_id=record_id, created_by=actor)
-    row.status, row.is_main_report = "confirmed", main or row.is_main_report
-    session.add(row)
-    session.flush()
-    session.add(AuditEventRow(actor=actor, entity="study_report", entity_id=row.id,
-                              record_id=record_id, action="link", old=old,
-                              new={"study_id": study_id, "status": "confirmed", "main": row.is_main_report}))
-    return row
-
-
 def reports_of(session: Session, study_id: int) -> list[RecordRow]:
     """The records linked to a study (links not rejected), oldest first."""
     return list(session.exec(

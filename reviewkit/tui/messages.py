@@ -10,6 +10,12 @@ from reviewkit.services.prioritise import PrioritisedQueue
 from reviewkit.services.screen import Conflict, RecordCard, ScreeningProgress
 
 
+class ScreenMessage(Message):
+    """A worker's message to its own screen, not bubbling up to the app (the base of screens' own messages)."""
+
+    bubble = False
+
+
 class QueueLoaded(Message):
     """The records awaiting this reviewer at a stage, in order."""
 

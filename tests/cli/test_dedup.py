@@ -1,4 +1,4 @@
-"""Tests for `reviewkit dedup confirm|reject|undo`: one verdict per pair, said aloud, by a named reviewer."""
+"""Tests for `reviewkit dedup confirm|reject|undo|reopen`: one verdict per pair, said aloud, by a named reviewer."""
 
 from __future__ import annotations
 
@@ -13,9 +13,7 @@ from reviewkit.domain.records import Record
 from reviewkit.services import dedup
 from reviewkit.services.audit import audit_trail
 from reviewkit.services.project import Review
-from tests.factories import add_records
-
-TITLE = "Oral Janus kinase inhibition in adults with chronic hand eczema: a multicentre study"
+from tests.factories import PAIR_TITLE, add_records, uncertain_pair
 
 
 def run(folder: Path, *args: str, reviewer: str | None = "alice") -> Result:
@@ -26,12 +24,7 @@ def run(folder: Path, *args: str, reviewer: str | None = "alice") -> Result:
 
 @pytest.fixture
 def pair(review: Review) -> dedup.PairView:
-    """One uncertain pair waiting for a human: the same paper, a year apart."""
-    add_records(review, [Record(title=TITLE, authors=("Reich, K", "Doe, J"), year=2019),
-                         Record(title=TITLE, authors=("Reich, K", "Doe, J"), year=2020)])
-    dedup.run_dedup(review)
-    (waiting,) = dedup.pending_pairs(review)
-    return waiting
+    return uncertain_pair(review)
 
 
 def groups_in_export(review: Review, tmp_path: Path) -> dict[int, str]:
@@ -131,9 +124,47 @@ def test_verdict_falls_back_to_the_user_config(review: Review, pair: dedup.PairV
 
 def test_automatic_run_keeps_its_system_actor_but_refuses_unknown_names(review: Review) -> None:
     """`dedup` with no reviewer merges as 'dedup'; a named run must name a reviewer of the review."""
-    same = Record(title=TITLE, authors=("Reich, K",), year=2020, journal="J Derm", doi="10.1/x")
+    same = Record(title=PAIR_TITLE, authors=("Reich, K",), year=2020, journal="J Derm", doi="10.1/x")
     add_records(review, [same, same])
     result = run(review.folder, reviewer="zed")
     assert result.exit_code == 1 and "unknown reviewer 'zed'" in result.stderr
     assert run(review.folder, reviewer=None).exit_code == 0
     assert [e.actor for e in audit_trail(review) if e.action == "merge"] == ["dedup"]
+
+
+def test_reopen_takes_back_a_rejection(review: Review, pair: dedup.PairView, tmp_path: Path) -> None:
+    """reject → reopen lists the pair again (as waiting) and a confirm merges it; all under the reviewers."""
+    assert run(review.folder, "reject", str(pair.id), reviewer="bob").exit_code == 0
+    result = run(review.folder, "reopen", str(pair.id))
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == (f"pair {pair.id}: reopened; records {pair.a_id} and {pair.b_id} wait for a "
+                                     f"verdict (reviewkit dedup confirm {pair.id})")
+    assert run(review.folder, "pairs").output.startswith(f"pair {pair.id}  score")
+    assert run(review.folder, "confirm", str(pair.id)).exit_code == 0
+    rows = groups_in_export(review, tmp_path)
+    assert rows[pair.a_id] == rows[pair.b_id] != ""
+    assert [(e.action, e.actor) for e in audit_trail(review) if e.entity == "duplicate_pair"] == [
+        ("rejected", "bob"), ("reopen", "alice"), ("confirmed", "alice")]
+
+
+def test_reopen_refuses_what_is_not_rejected(review: Review, pair: dedup.PairView) -> None:
+    """A waiting pair has nothing to reopen; a confirmed one is split with `dedup undo GROUP`."""
+    result = run(review.folder, "reopen", str(pair.id))
+    assert result.exit_code == 1 and "nothing to reopen" in result.stderr
+    assert run(review.folder, "confirm", str(pair.id)).exit_code == 0
+    group = dedup.group_of(review, pair.a_id)
+    result = run(review.folder, "reopen", str(pair.id))
+    assert result.exit_code == 1
+    assert f"pair {pair.id} is confirmed by alice, not rejected" in result.stderr
+    assert f"reviewkit dedup undo {group}" in result.stderr
+    assert "no duplicate pair 99" in run(review.folder, "reopen", "99").stderr
+
+
+def test_reopen_needs_a_reviewer_of_the_review(review: Review, pair: dedup.PairView) -> None:
+    """An unknown name, or none, is refused and the rejection stands."""
+    assert run(review.folder, "reject", str(pair.id)).exit_code == 0
+    result = run(review.folder, "reopen", str(pair.id), reviewer="zed")
+    assert result.exit_code == 1 and "unknown reviewer 'zed'" in result.stderr
+    result = run(review.folder, "reopen", str(pair.id), reviewer=None)
+    assert result.exit_code == 1 and "no reviewer given" in result.stderr
+    assert dedup.pending_pairs(review) == []

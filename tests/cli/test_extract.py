@@ -15,6 +15,8 @@ from reviewkit.services.extract_consensus import record_consensus
 from reviewkit.services.extract_convert import convert
 from reviewkit.services.extract_io import extraction_rows
 from reviewkit.services.project import Review, init_review, open_review
+from reviewkit.store.db import session_scope
+from reviewkit.store.tables import StudyRow
 
 
 def run(folder: Path, *args: str, reviewer: str | None = None) -> tuple[int, str, str]:
@@ -50,13 +52,13 @@ def test_export_then_import_into_a_fresh_review_gives_the_same_table(review: Rev
     """Every value, arm, study field, consensus flag and conversion record survives the round trip."""
     _fill(review)
     out = tmp_path / f"table{suffix}"
-    code, stdout, _ = run(review.folder, "export", str(out))
+    code, stdout, _ = run(review.folder, "export", str(out), reviewer="alice")  # a lead: every extractor
     assert code == 0 and "row(s)" in stdout
     fresh = init_review(tmp_path / "fresh")
     code, stdout, err = run(fresh.folder, "import", str(out))
     assert code == 0, err
-    before = [r for r in extraction_rows(review) if r["study"] != "Empty study"]
-    after = extraction_rows(open_review(fresh.folder))
+    before = [r for r in extraction_rows(review, "alice") if r["study"] != "Empty study"]
+    after = extraction_rows(open_review(fresh.folder), "alice")
     assert after == before
     assert any(r["consensus"] == "yes" and r["extractor"] == "carol" for r in after)
     sd_row = next(r for r in after if r["outcome"] == "dlqi_change" and r["consensus"] == "no")
@@ -67,7 +69,7 @@ def test_csv_layout(review: Review, tmp_path: Path) -> None:
     """One row per study × arm × outcome × timepoint per extractor, columns in the documented order."""
     _fill(review)
     out = tmp_path / "t.csv"
-    run(review.folder, "export", str(out))
+    run(review.folder, "export", str(out), reviewer="alice")
     with out.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     header = list(rows[0])
@@ -118,7 +120,7 @@ def test_differences_and_consensus_commands(review: Review) -> None:
     for who, total in (("alice", "244"), ("bob", "224")):
         extract.set_arm(review, who, sid, "Placebo")
         extract.set_value(review, who, sid, "total", total, arm="Placebo", outcome="easi75")
-    code, out, _ = run(review.folder, "differences", "--study", str(sid), "--json")
+    code, out, _ = run(review.folder, "differences", "--study", str(sid), "--json", reviewer="alice")
     assert code == 0
     (item,) = json.loads(out)
     assert item["extractors"] == ["alice", "bob"]
@@ -129,9 +131,44 @@ def test_differences_and_consensus_commands(review: Review) -> None:
     code, out, _ = run(review.folder, "consensus", str(sid), "--take",
                        "value|Placebo|easi75|week 16|total=alice", reviewer="carol")
     assert code == 0 and "still differs" not in out
-    code, out, _ = run(review.folder, "differences")
+    code, out, _ = run(review.folder, "differences", reviewer="alice")
     assert code == 0 and "value|Placebo|easi75|week 16|total: alice=244  bob=224  → consensus 244" in out
     assert "study 2: extractors none; 0 difference(s)" in out
+
+
+def test_differences_and_consensus_keep_extraction_blinded(review: Review) -> None:
+    """No --reviewer: refused. bob, who alone extracted a study, waits for the second extraction; on a study
+    only alice extracted he is a bystander: refused there too, and his consensus stores nothing. carol (the
+    adjudicator) compares any study; once alice has extracted bob's study too, bob compares it."""
+    sid = extract.create_study(review, "alice", "BREEZE-AD2").id
+    other = extract.create_study(review, "alice", "BREEZE-AD4").id
+    extract.set_arm(review, "bob", sid, "Placebo")
+    extract.set_value(review, "bob", sid, "total", "224", arm="Placebo", outcome="easi75")
+    extract.set_arm(review, "alice", other, "Placebo")
+    extract.set_value(review, "alice", other, "total", "244", arm="Placebo", outcome="easi75")
+    code, out, err = run(review.folder, "differences", "--json")
+    assert code == 1 and "no reviewer given" in err and out == ""
+    code, out, err = run(review.folder, "differences", "--study", str(sid), reviewer="bob")
+    assert code == 1 and "waits until 2 independent extractions exist" in err and "224" not in out + err
+    code, out, err = run(review.folder, "differences", "--study", str(other), "--json", reviewer="bob")
+    assert code == 1 and "only its extractors, leads and adjudicators" in err and "244" not in out + err
+    code, out, err = run(review.folder, "consensus", str(other), "--value",
+                         "value|Placebo|easi75|week 16|total=1", reviewer="bob")
+    assert code == 1 and "bob may not compare" in err and "244" not in out + err
+    assert extract.study_form(review, "alice", other, consensus=True).values == ()
+    code, out, _ = run(review.folder, "differences", reviewer="bob")
+    assert code == 0 and "224" not in out and "244" not in out and "No study's extractions are open to bob" in out
+    code, out, _ = run(review.folder, "differences", "--json", reviewer="carol")
+    assert code == 0 and [(i["study_id"], i["extractors"]) for i in json.loads(out)] == [
+        (sid, ["bob"]), (other, ["alice"])]
+    extract.set_arm(review, "alice", sid, "Placebo")
+    extract.set_value(review, "alice", sid, "total", "244", arm="Placebo", outcome="easi75")
+    code, out, _ = run(review.folder, "differences", "--json", reviewer="bob")
+    assert code == 0
+    (item,) = json.loads(out)
+    assert item["study_id"] == sid and item["differences"][0]["values"] == {"alice": "244", "bob": "224"}
+    code, out, _ = run(review.folder, "consensus", str(sid), reviewer="bob")
+    assert code == 0 and "still differs: value|Placebo|easi75|week 16|total: alice=244  bob=224" in out
 
 
 def test_scripted_extraction_with_set_arm_and_convert(review: Review) -> None:
@@ -182,6 +219,19 @@ def test_new_study_with_an_existing_studys_nct_id_is_refused(review: Review, tmp
     assert [s.label for s in extract.list_studies(review)] == ["BREEZE-AD1"]
 
 
+def test_an_nct_id_stored_in_another_hand_still_names_its_study(review: Review, tmp_path: Path) -> None:
+    """An id stored as 'nct 03334396' (an archive, a hand edit) is the same trial as NCT03334396 in the file."""
+    with session_scope(review.engine, write=True) as session:
+        session.add(StudyRow(label="BREEZE-AD1", nct_id="nct 03334396", created_by="alice"))
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "study,nct_id,arm,outcome,timepoint,extractor,consensus,study.tcs\n"
+        "BREEZE-AD 1,NCT03334396,,,,alice,no,no\n", encoding="utf-8")
+    code, _, err = run(review.folder, "import", str(bad))
+    assert code == 1 and "NCT03334396 is the NCT id of study 'BREEZE-AD1'" in err
+    assert [s.label for s in extract.list_studies(review)] == ["BREEZE-AD1"]
+
+
 def test_two_new_studies_with_one_nct_id_in_a_file_are_refused(review: Review, tmp_path: Path) -> None:
     """The second label with the same NCT id in one file is refused too (the first is new in the same import)."""
     bad = tmp_path / "bad.csv"
@@ -192,3 +242,55 @@ def test_two_new_studies_with_one_nct_id_in_a_file_are_refused(review: Review, t
     code, _, err = run(review.folder, "import", str(bad))
     assert code == 1 and "line 3, study: no study 'BREEZE AD1'" in err
     assert extract.list_studies(review) == []
+
+
+def test_add_study_with_an_existing_studys_nct_id_is_refused(review: Review) -> None:
+    """add-study, like import, refuses a second study of one trial and names the study that has the NCT id."""
+    code, out, err = run(review.folder, "add-study", "BREEZE-AD4", "--nct", "NCT03428100", reviewer="alice")
+    assert code == 0, err
+    code, out, err = run(review.folder, "add-study", "BREEZE AD4", "--nct", "nct 03428100", reviewer="bob")
+    assert code == 1 and out == ""
+    assert err.strip() == ("error: NCT03428100 is already the NCT id of study 'BREEZE-AD4' (id 1) "
+                           "(a trial is one study: use study 1)")
+    code, out, _ = run(review.folder, "studies")
+    assert out.strip() == "1\tBREEZE-AD4\tNCT03428100\t0 report(s)"
+
+
+def test_an_unterminated_quote_is_refused_with_file_and_line(review: Review, tmp_path: Path) -> None:
+    """A quote never closed would make the rest of the file one cell (S2 silently lost): refused with the
+    file and the line the quote opened on, after a rightly quoted two-line country; nothing is stored."""
+    bad = tmp_path / "open.csv"
+    bad.write_text(
+        "study,arm,outcome,timepoint,events,total,extractor,consensus,study.country\n"
+        'S1,Placebo,iga_0_1,week 16,10,100,alice,no,"United\nStates"\n'
+        'S1,Active,iga_0_1,week 16,12,100,alice,no,"Japan\n'
+        "S2,Active,iga_0_1,week 16,12,100,alice,no,\n", encoding="utf-8")
+    code, out, err = run(review.folder, "import", str(bad))
+    assert code == 1 and out == ""
+    assert f"{bad}, line 4: a quote opened on this line is never closed" in err, err
+    assert extract.list_studies(review) == []
+
+
+def test_a_bad_row_spanning_lines_and_the_row_after_it_name_their_first_lines(review: Review, tmp_path: Path) -> None:
+    """Line numbers are where a row starts: a bad row whose country runs over lines 2-3 is line 2, the
+    bad row after it line 4; a line break in a statistic is a quote left open."""
+    bad = tmp_path / "bad.csv"
+    head = "study,arm,outcome,timepoint,events,total,extractor,consensus,study.country\n"
+    bad.write_text(head + 'S1,Placebo,iga_0_1,week 16,abc,100,alice,no,"United\nStates"\n'
+                          "S2,Active,iga_0_1,week 16,xyz,100,alice,no,Japan\n", encoding="utf-8")
+    code, _, err = run(review.folder, "import", str(bad))
+    assert code == 1 and "line 2, events: " in err and "line 4, events: " in err, err
+    assert "line 3, events" not in err and extract.list_studies(review) == []
+    bad.write_text(head + 'S1,Placebo,iga_0_1,week 16,"10\n",100,alice,no,\n', encoding="utf-8")
+    code, _, err = run(review.folder, "import", str(bad))
+    assert code == 1 and "line 2: the events field runs over several lines" in err, err
+    bad.write_text(head + 'S1,Placebo,iga_0_1,week 16,10,100,alice,no,"United\nStates"\n', encoding="utf-8")
+    code, _, err = run(review.folder, "import", str(bad))
+    assert code == 0, err
+    from reviewkit.store import extraction as extraction_store
+    from reviewkit.store.db import session_scope
+
+    with session_scope(review.engine) as s:
+        countries = [row.value for values in extraction_store.current_values(s).values()
+                     for key, row in values.items() if key[3] == "country"]
+    assert countries == ["United\nStates"]

@@ -6,6 +6,7 @@ import csv
 import json
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
 import pytest
 from click.testing import CliRunner
@@ -28,6 +29,17 @@ def _csv(tmp_path: Path, rows: list[dict[str, Any]], name: str = "studies.csv") 
     return path
 
 
+def _distinct_names(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows with repeated study names numbered (egger2001 has three 'Shechter' trials): meta
+    refuses a name given twice, as that is usually a study entered twice."""
+    seen: dict[str, int] = {}
+    out = []
+    for row in rows:
+        seen[row["study"]] = seen.get(row["study"], 0) + 1
+        out.append({**row, "study": f"{row['study']} ({seen[row['study']]})" if seen[row["study"]] > 1 else row["study"]})
+    return out
+
+
 def _run(*args: str) -> Any:
     return CliRunner().invoke(cli, ["meta", *args], catch_exceptions=False)
 
@@ -45,7 +57,7 @@ def _run(*args: str) -> Any:
 def test_json_equals_reference_case(tmp_path: Path, name: str, args: list[str]) -> None:
     """`meta --json` on the case's studies prints the case's expected numbers (log scale for ratios)."""
     case = _case(name)
-    result = _run(str(_csv(tmp_path, case["input"]["studies"])), *args, "--json")
+    result = _run(str(_csv(tmp_path, _distinct_names(case["input"]["studies"]))), *args, "--json")
     assert result.exit_code == 0, result.output
     got = json.loads(result.output)
     rel = 1e-5 if case["settings"].get("tau2") in {"REML", "EB"} else 1e-6
@@ -66,9 +78,10 @@ def test_json_subgroups_and_analyses(tmp_path: Path) -> None:
     assert sub["Q_between"] == pytest.approx(case["expected"]["Q_between"], rel=1e-6)
     loo = json.loads(_run(*base, "--analysis", "leave-one-out").output)
     assert loo["estimate"] == pytest.approx(_case("bcg_RR_DL_leave1out")["expected"]["estimate"], rel=1e-6)
-    egger = json.loads(_run(*base, "--model", "fixed", "--analysis", "egger").output)
+    fixed = [a for a in base if a not in ("--tau2", "DL")] + ["--model", "fixed"]  # --tau2 is for random effects
+    egger = json.loads(_run(*fixed, "--analysis", "egger").output)
     assert egger["t"] == pytest.approx(_case("bcg_RR_egger")["expected"]["t"], rel=1e-6)
-    tf = json.loads(_run(*base, "--model", "fixed", "--analysis", "trimfill").output)
+    tf = json.loads(_run(*fixed, "--analysis", "trimfill").output)
     assert tf["k0"] == 4
 
 
@@ -94,24 +107,27 @@ def test_single_study_json_has_no_nan(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("rows", "message"),
+    ("rows", "message", "line"),
     [
         ([{"study": "a", "events_treat": 30, "n_treat": 20, "events_ctrl": 6, "n_ctrl": 20}],
-         "study 'a': column 'events_treat' (30) is greater than 'n_treat' (20)"),
-        ([{"study": "a", "events_treat": 3, "n_treat": 20, "events_ctrl": 6}], "column 'n_ctrl' is missing"),
+         "study 'a': column 'events_treat' (30) is greater than 'n_treat' (20)", 2),
+        ([{"study": "a", "events_treat": 3, "n_treat": 20, "events_ctrl": 6}], "column 'n_ctrl' is missing", 1),
         ([{"study": "a", "events_treat": 0, "n_treat": 20, "events_ctrl": 0, "n_ctrl": 20}],
-         "no study can be pooled for RR"),
+         "no study can be pooled for RR", None),
         ([{"study": "a", "events_treat": -1, "n_treat": 20, "events_ctrl": 0, "n_ctrl": 20}],
-         "column 'events_treat' is negative"),
+         "column 'events_treat' is negative", 2),
     ],
 )
-def test_bad_csv_gives_one_line_error(tmp_path: Path, rows: list[dict[str, Any]], message: str) -> None:
-    """Bad data: one error line naming the problem on stderr, exit status 1, no traceback."""
+def test_bad_csv_gives_one_line_error(tmp_path: Path, rows: list[dict[str, Any]], message: str,
+                                      line: int | None) -> None:
+    """Bad data: one error line naming the file, the line (where one study is at fault) and the
+    problem on stderr, exit status 1, no traceback."""
     path = _csv(tmp_path, rows)
     result = CliRunner().invoke(cli, ["meta", str(path), "--measure", "RR"])
     assert result.exit_code == 1
     err = result.stderr if hasattr(result, "stderr") else result.output
     assert message in err
+    assert err.startswith("error: " if line is None else f"error: {path}, line {line}: ")
     assert len(err.strip().splitlines()) == 1
     assert "Traceback" not in err
 
@@ -135,3 +151,157 @@ def test_generic_ratio_ci_input(tmp_path: Path) -> None:
     assert data["yi"][0] == pytest.approx(-0.2231435513)
     assert data["effect"] == pytest.approx(2.718281828459045 ** data["estimate"])
     assert 0.6 < data["effect"] < 0.8
+
+
+BINARY = "study,events_treat,n_treat,events_ctrl,n_ctrl\n"
+
+
+def _file(tmp_path: Path, text: str, *, encoding: str = "utf-8", name: str = "in.csv") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "cp1252"])
+def test_utf16_and_cp1252_files_are_pooled(tmp_path: Path, encoding: str) -> None:
+    """Excel's "Unicode text" (UTF-16 with BOM) and a Windows-1252 CSV are read as `import` reads them."""
+    path = _file(tmp_path, BINARY + "Müller 2001,3,40,6,42\nB,10,100,12,98\n", encoding=encoding)
+    result = _run(str(path), "--measure", "RR", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["studies"] == ["Müller 2001", "B"]
+
+
+def test_semicolon_file_is_read_with_a_note(tmp_path: Path) -> None:
+    """A semicolon-separated file with capitalised, spaced names and an Excel ";;;;" row is pooled;
+    the note saying how it was read is on stderr, or in the JSON (whose output stays JSON)."""
+    path = _file(tmp_path, "Study; Events_treat;n_treat;events_ctrl;n_ctrl\nA;3;40;6;42\nB;10;100;12;98\n;;;;\n")
+    note = f"{path}: read as a semicolon-separated file (its header has no comma)"
+    result = _run(str(path), "--measure", "RR", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["k"] == 2 and data["notes"] == [note]
+    text = _run(str(path), "--measure", "RR")
+    assert text.stderr == f"note: {note}\n" and "pooled (2 studies)" in text.stdout
+
+
+def test_fractional_counts_are_pooled_with_a_note_naming_their_lines(tmp_path: Path) -> None:
+    """A count that is not whole (a split control group's, or a typo) is pooled as given, and the
+    note names its line so a typo can be found; `analyze --multiarm split` rows must reproduce."""
+    path = _file(tmp_path, BINARY + "A,3,40,6,42\nB,3,40.5,6,42\n")
+    result = _run(str(path), "--measure", "RR", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["k"] == 2
+    assert data["notes"] == [f"{path}: counts that are not whole numbers were pooled as given: line 3 "
+                             "(study 'B', n_treat 40.5) (a split shared control group gives such counts; "
+                             "otherwise check for a typo)"]
+
+
+@pytest.mark.parametrize(
+    ("text", "args", "line", "message"),
+    [
+        (BINARY + "A,3,40,6,42\nB,1,20,2,20\nA,10,100,12,98\n", [], 4, "study 'A' appears twice: on lines 2 and 4"),
+        (BINARY + "A,3,40,6,42\n,1,20,2,20\n", [], 3, "the study name is empty"),
+        (BINARY + "A,3,40,6,42\nB,-2,20,2,20\n", [], 3, "study 'B': column 'events_treat' is negative (-2)"),
+        (BINARY.replace("\n", ",grp\n") + "A,3,40,6,42,x\nB,1,20,2,20,\n", ["--subgroup", "grp"], 3,
+         "study 'B': column 'grp' is empty"),
+        (BINARY + "A,3,40,6,42,extra\n", [], 2, "row has 6 fields but the header has 5"),
+        ("study,estimate,ci_lower,ci_upper\nA,0.5,0.6,1.0\nB,0.8,0.6,1.0667\n", ["--scale", "ratio"], 2,
+         "study 'A': the estimate 0.5 lies outside its own CI (0.6 to 1.0)"),
+        ("study,yi,vi,se\nA,-0.2175,0.0512,0.30\nB,-0.7861,0.0069,0.083\n", [], 2,
+         "study 'A': vi 0.0512 (SE 0.2263) and se 0.30 give different standard errors (beyond rounding)"),
+        ("study,yi\nA,0.1\n", [], 1, "generic data need one of these column sets: yi, vi; yi, se; "
+                                     "estimate, ci_lower, ci_upper (columns found: study, yi)"),
+    ],
+    ids=["duplicate", "no-name", "negative", "subgroup", "ragged", "outside-ci", "vi-se", "columns"],
+)
+def test_input_refusals_name_file_and_line(tmp_path: Path, text: str, args: list[str], line: int,
+                                           message: str) -> None:
+    """Each input rule refuses the file with one line naming the file, the line and the problem."""
+    path = _file(tmp_path, text)
+    measure = "generic" if text.startswith(("study,yi", "study,estimate")) else "RR"
+    result = CliRunner().invoke(cli, ["meta", str(path), "--measure", measure, *args])
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith(f"error: {path}, line {line}: {message}")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(("analysis", "label"), [("leave-one-out", "Omitting"), ("cumulative", "+")])
+def test_sensitivity_plot_and_table_show_each_refit_with_its_ci(tmp_path: Path, analysis: str, label: str) -> None:
+    """--plot with leave-one-out/cumulative draws the refits (not the main forest plot), and the
+    text table gives each refit's CI on the natural scale."""
+    path = _csv(tmp_path, _case("bcg_RR_DL")["input"]["studies"])
+    base = [str(path), "--measure", "RR", "--tau2", "DL", "--no-hksj", "--flavour", "metafor", "--analysis", analysis]
+    data = json.loads(_run(*base, "--json").output)
+    plot = tmp_path / "s.svg"
+    result = _run(*base, "--plot", str(plot))
+    assert result.exit_code == 0, result.output
+    key = "omitted" if analysis == "leave-one-out" else "added"
+    svg = plot.read_text(encoding="utf-8")
+    rows = {ln.split("  ")[0]: ln for ln in result.output.splitlines()}
+    for i, study in enumerate(data[key]):
+        lo, hi = (2.718281828459045 ** data[b][i] for b in ("ci_lower", "ci_upper"))
+        assert escape(f"{label} {study}") in svg
+        assert f"{data['effect'][i]:.2f} [{lo:.2f}, {hi:.2f}]" in svg
+        assert f"{lo:.4f}" in rows[study[:28]] and f"{hi:.4f}" in rows[study[:28]]
+    assert "Study or Subgroup" not in svg  # the main forest plot's heading
+    assert f"{key:<28} {'k':>4} {'effect':>10} {'lower':>10} {'upper':>10}" in result.output
+
+
+def test_one_study_text_says_study_and_q_not_defined(tmp_path: Path) -> None:
+    """One study: "pooled (1 study)" and "Q not defined (1 study)", not NA placeholders."""
+    path = _csv(tmp_path, [{"study": "a", "events_treat": 3, "n_treat": 20, "events_ctrl": 6, "n_ctrl": 20}])
+    result = _run(str(path), "--measure", "OR")
+    assert result.exit_code == 0, result.output
+    assert "pooled (1 study)" in result.output
+    assert "heterogeneity: Q not defined (1 study)" in result.output
+    assert "NA" not in result.output
+
+
+def test_fixed_effect_text_has_no_tau2_and_i2_has_one_decimal(tmp_path: Path) -> None:
+    """A fixed-effect model prints no tau2; I2 reads "12.3%" in the table and the subgroup test alike."""
+    case = _case("bcg_RR_DL_subgroups")
+    path = _csv(tmp_path, case["input"]["studies"])
+    fixed = _run(str(path), "--measure", "RR", "--model", "fixed")
+    assert fixed.exit_code == 0, fixed.output
+    assert "tau2" not in fixed.output
+    data = json.loads(_run(str(path), "--measure", "RR", "--model", "fixed", "--json").output)
+    assert f"I2 = {data['I2']:.1f}%" in fixed.output
+    sub = _run(str(path), "--measure", "RR", "--subgroup", "subgroup", "--tau2", "DL", "--flavour", "metafor")
+    sub_data = json.loads(_run(str(path), "--measure", "RR", "--subgroup", "subgroup", "--tau2", "DL",
+                               "--flavour", "metafor", "--json").output)
+    assert f"I2 = {sub_data['I2_between']:.1f}%" in sub.output
+    assert "tau2 = " in sub.output  # random effects keep it
+
+
+def test_tau2_with_fixed_model_is_a_usage_error(tmp_path: Path) -> None:
+    """--tau2 with --model fixed would be ignored: refused as a usage error before any work."""
+    path = _csv(tmp_path, _case("bcg_RR_DL")["input"]["studies"])
+    result = CliRunner().invoke(cli, ["meta", str(path), "--measure", "RR", "--model", "fixed", "--tau2", "DL"])
+    assert result.exit_code == 2
+    assert "Error: --tau2 DL applies to random-effects models only" in result.output
+    assert _run(str(path), "--measure", "RR", "--model", "random", "--tau2", "DL").exit_code == 0
+
+
+def test_hksj_with_fixed_model_is_a_usage_error(tmp_path: Path) -> None:
+    """--hksj with a fixed-effect model would be ignored: refused, as --tau2 is; --no-hksj is harmless."""
+    path = _csv(tmp_path, _case("bcg_RR_DL")["input"]["studies"])
+    result = CliRunner().invoke(cli, ["meta", str(path), "--measure", "RR", "--model", "fixed", "--hksj"])
+    assert result.exit_code == 2
+    assert "Error: --hksj applies to random-effects models only" in result.output
+    assert _run(str(path), "--measure", "RR", "--model", "fixed", "--no-hksj").exit_code == 0
+
+
+def test_a_tau2_limit_beyond_the_search_bound_is_printed_as_such(tmp_path: Path) -> None:
+    """Two studies whose Q-profile upper limit lies beyond metafor's tau2.max of 100: the text says >100,
+    and the flavour that searches on prints the exact root, computed here from Q_gen = chi2(0.025, 1)."""
+    from scipy.optimize import brentq
+    from scipy.stats import chi2
+
+    (tmp_path / "k2.csv").write_text("study,yi,vi\nA,-0.2175,0.0512\nB,-0.7861,0.0069\n", encoding="utf-8")
+    capped = _run(str(tmp_path / "k2.csv"), "--measure", "generic", "--tau2", "DL", "--flavour", "metafor")
+    assert capped.exit_code == 0, capped.output
+    assert ", >100.0000]" in capped.output
+    exact = _run(str(tmp_path / "k2.csv"), "--measure", "generic", "--tau2", "DL", "--flavour", "cochrane2025")
+    root = brentq(lambda t: (-0.2175 + 0.7861) ** 2 / (0.0512 + 0.0069 + 2 * t) - chi2.ppf(0.025, 1), 0, 1e6)
+    assert f", {root:.4f}]" in exact.output and ">" not in exact.output.split("heterogeneity:")[1].split("\n")[0]

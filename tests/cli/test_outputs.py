@@ -151,3 +151,30 @@ def test_a_path_through_a_missing_folder_and_back_is_written_where_it_points(rev
     result = run(review_dir, "export", "flow", str(target))
     assert result.exit_code == 0, result.output
     assert (tmp_path / "flow.csv").is_file() and not (tmp_path / "new").exists()
+
+
+def test_overwriting_through_a_link_writes_the_linked_file_and_keeps_the_link(review_dir: Path,
+                                                                              tmp_path: Path) -> None:
+    """An export to a symlink updates the file it points at; the rename used to replace the link itself."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    real = shared / "flow.csv"
+    real.write_text("old\n")
+    link = tmp_path / "flow.csv"
+    link.symlink_to(real)
+    result = run(review_dir, "export", "flow", str(link))
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and link.resolve() == real.resolve()
+    assert real.read_text() != "old\n" and real.read_text().startswith("data,node,box,")
+    assert leftovers(tmp_path) == [] and leftovers(shared) == []
+
+
+def test_overwriting_keeps_the_files_permissions(review_dir: Path, tmp_path: Path) -> None:
+    """A group-writable export stays group-writable after it is written again (a new file got 0644)."""
+    target = tmp_path / "flow.csv"
+    target.write_text("old\n")
+    target.chmod(0o664)
+    result = run(review_dir, "export", "flow", str(target))
+    assert result.exit_code == 0, result.output
+    assert target.read_text() != "old\n"
+    assert target.stat().st_mode & 0o777 == 0o664

@@ -133,3 +133,82 @@ def test_assess_from_the_command_line(tmp_path: Path) -> None:
     result = rob(folder, "finish", str(aid))
     assert result.exit_code == 0 and "finished" in result.stdout
     assert "overall  low" in result.stdout
+
+
+@pytest.mark.parametrize("command", [("rob", "export"), ("export", "rob")])
+def test_an_assessors_export_hides_the_other_assessment_until_both_are_finished(tmp_path: Path,
+                                                                                 command: tuple[str, str]) -> None:
+    """bob (a screener) finished, carol not: bob's file has only his rows and none of carol's answers;
+    once carol finishes it has both. alice, the lead, gets carol's unfinished answers all along."""
+    folder = rob2_folder(tmp_path, "b", ["BREEZE-AD1"])
+    review = open_review(folder)
+    b = assess.start_assessment(review, "bob", 1, "IGA").id
+    for qid, code in ALL_LOW.items():
+        assess.answer(review, "bob", b, qid, code)
+    assess.finish(review, "bob", b)
+    c = assess.start_assessment(review, "carol", 1, "IGA").id
+    assess.answer(review, "carol", c, "1.1", "N", support="carol's draft")
+
+    def exported(reviewer: str) -> set[str]:
+        out = tmp_path / f"{reviewer}.csv"
+        result = CliRunner().invoke(cli, ["-C", str(folder), "--reviewer", reviewer, *command, str(out)])
+        assert result.exit_code == 0, result.output
+        text = out.read_text(encoding="utf-8")
+        assert ("carol's draft" in text) == (reviewer in ("alice", "carol"))
+        return {line.split(",")[2] for line in text.splitlines()[1:]}
+
+    assert exported("bob") == {"bob"}
+    assert exported("alice") == {"bob", "carol"}
+    for qid, code in ALL_LOW.items():
+        assess.answer(review, "carol", c, qid, code)
+    assess.finish(review, "carol", c)
+    assert exported("bob") == {"bob", "carol"}
+    review.engine.dispose()
+
+
+@pytest.fixture
+def rob2_any(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """rob2_folder on each database in turn (the CLI reads REVIEWKIT_DATABASE_URL too)."""
+    if not database_url.startswith("sqlite"):
+        monkeypatch.setenv("REVIEWKIT_DATABASE_URL", database_url)
+    return rob2_folder(tmp_path, "any", ["BREEZE-AD1"])
+
+
+def _stored_answers(folder: Path) -> tuple[int, int]:
+    review = open_review(folder)
+    with session_scope(review.engine) as s:
+        counts = (s.exec(select(func.count()).select_from(RobAnswerRow)).one(),
+                  len(rob_store.assessments(s, study_id=1, outcome="IGA")))
+    review.engine.dispose()
+    return counts
+
+
+def test_an_unterminated_quote_is_refused_with_file_and_line(rob2_any: Path, tmp_path: Path) -> None:
+    """A support whose quote never closes would swallow the rows after it into one cell: the import
+    is refused naming the file and the line the quote opened on (after a rightly quoted two-line
+    support), and nothing is stored."""
+    csv_file = tmp_path / "open.csv"
+    csv_file.write_text(HEADER + 'BREEZE-AD1,IGA,alice,no,rob2,assignment,1.1,Y,"p. 3,\ntable 2"\n'
+                        'BREEZE-AD1,IGA,alice,no,rob2,assignment,1.2,PY,"p. 4\n'
+                        "BREEZE-AD1,IGA,alice,no,rob2,assignment,1.3,N,\n", encoding="utf-8")
+    result = rob(rob2_any, "import", str(csv_file))
+    assert result.exit_code == 1
+    assert f"{csv_file}, line 4: a quote opened on this line is never closed" in result.stderr, result.stderr
+    assert _stored_answers(rob2_any) == (0, 0)
+
+
+def test_a_bad_row_after_a_multiline_support_names_its_own_line(rob2_any: Path, tmp_path: Path) -> None:
+    """Lines are the file's: a support over three lines puts the next row on line 5, and the error says so."""
+    csv_file = tmp_path / "in.csv"
+    csv_file.write_text(HEADER + 'BREEZE-AD1,IGA,alice,no,rob2,assignment,1.1,Y,"p. 3\nline two\nline three"\n'
+                        "BREEZE-AD1,IGA,alice,no,rob2,assignment,1.2,maybe,\n", encoding="utf-8")
+    result = rob(rob2_any, "import", str(csv_file))
+    assert result.exit_code == 1
+    assert f"{csv_file}, line 5:" in result.stderr and "1.2=maybe" in result.stderr, result.stderr
+    assert _stored_answers(rob2_any) == (0, 0)
+    csv_file.write_text(HEADER + 'BREEZE-AD1,IGA,alice,no,rob2,assignment,1.1,Y,"p. 3\nline two"\n', encoding="utf-8")
+    assert rob(rob2_any, "import", str(csv_file)).exit_code == 0
+    review = open_review(rob2_any)
+    (view,) = assess_view.all_views(review)
+    review.engine.dispose()
+    assert view.supports["1.1"] == "p. 3\nline two"

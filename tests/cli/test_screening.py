@@ -95,3 +95,25 @@ def test_decisions_export_creates_its_folder(review: Review, tmp_path: Path) -> 
     result = _run(review, "--reviewer", "alice", "decisions", "export", str(out))
     assert result.exit_code == 0, result.output
     assert out.read_text(encoding="utf-8").startswith("record,reviewer,stage,decision")
+
+
+@pytest.mark.parametrize("command", [("decisions", "export"), ("export", "decisions")])
+def test_an_export_imported_again_says_its_rows_were_already_present(
+    review: Review, tmp_path: Path, command: tuple[str, str]
+) -> None:
+    """`decisions import` of a plain or --history export of the same review stores nothing and says
+    how many rows were already there; a new row in the file is imported beside them."""
+    a, b = _blind_setup(review)
+    screen.record_decision(review, "alice", b, "ta", "exclude")  # a change of mind: two rows in the history
+    for extra, rows in (((), 3), (("--history",), 4)):
+        out = tmp_path / "d.csv"
+        result = _run(review, "--reviewer", "alice", *command, str(out), *extra)
+        assert result.exit_code == 0 and f"{rows} decisions written" in result.output, result.output
+        result = _run(review, "--reviewer", "alice", "decisions", "import", str(out))
+        assert result.exit_code == 0, result.output
+        assert f"0 decisions imported from {out} ({rows} already present, not stored again)" in result.output
+    with out.open("a", encoding="utf-8") as fh:
+        fh.write(f"{a},bob,ta,include,,,,screener\n")
+    result = _run(review, "--reviewer", "alice", "decisions", "import", str(out))
+    assert result.exit_code == 0 and "1 decisions imported" in result.output and "(4 already present" in result.output
+    assert screen.record_card(review, "bob", a, "ta").own.decision == "include"  # type: ignore[union-attr]

@@ -72,3 +72,22 @@ def test_funnel_data_has_one_point_per_study() -> None:
     assert len(data.yi) == len(data.sei) == 13
     assert data.centre == res.estimate
     assert data.sei[0] == pytest.approx(np.sqrt(res.effects.vi[0]))
+
+
+def test_egger_and_trim_and_fill_warn_below_ten_studies() -> None:
+    """Handbook §13.3.5.4: asymmetry methods only with ≥ 10 studies. Fewer: the numbers, plus a warning."""
+    few = effects_from_rows([
+        {"study": "A", "events_treat": 0, "n_treat": 50, "events_ctrl": 5, "n_ctrl": 50},
+        {"study": "B", "events_treat": 3, "n_treat": 40, "events_ctrl": 6, "n_ctrl": 42},
+        {"study": "C", "events_treat": 10, "n_treat": 100, "events_ctrl": 12, "n_ctrl": 98},
+    ], "RR")
+    egger = egger_test(few)
+    assert egger.k == 3 and egger.df == 1 and np.isfinite(egger.t)
+    assert len(egger.warnings) == 1 and "at least 10 studies" in egger.warnings[0]
+    assert egger.to_dict()["warnings"] == list(egger.warnings)
+    tf = trim_and_fill(few, model="fixed", estimator=None)
+    assert any("at least 10 studies" in w for w in tf.warnings)
+    assert tf.to_dict()["warnings"] == list(tf.warnings)
+    # dat.bcg has 13 studies: no warning
+    assert egger_test(_bcg()).warnings == ()
+    assert trim_and_fill(_bcg(), model="fixed", estimator=None).warnings == ()

@@ -6,13 +6,14 @@ import math
 
 import numpy as np
 import pytest
-from scipy import stats
+from scipy import optimize, stats
 
 from reviewkit.pooling.estimators import (
     estimate_tau2,
     q_generalised,
     tau2_dl,
     tau2_qprofile_ci,
+    tau2_qprofile_interval,
 )
 from reviewkit.pooling.rootfind import zeroin
 
@@ -75,3 +76,33 @@ def test_zeroin_refuses_an_unbracketed_interval() -> None:
     """Same signs at both ends cannot bracket a root."""
     with pytest.raises(ValueError):
         zeroin(lambda x: x * x + 1, 0.0, 2.0)
+
+
+#: Two studies whose Q-profile upper limit lies beyond metafor's tau2.max = 100 (pool-report item 3).
+K2_YI = np.array([-0.2175, -0.7861])
+K2_VI = np.array([0.0512, 0.0069])
+
+
+def _k2_exact_upper() -> float:
+    """The τ² where Q_gen(τ²) = χ²₁(0.025), solved here with scipy on a wide bracket."""
+    return float(optimize.brentq(lambda t: q_generalised(t, K2_YI, K2_VI) - stats.chi2.ppf(0.025, 1),
+                                 0.0, 1e6, xtol=1e-12, rtol=1e-14))
+
+
+def test_exact_qprofile_finds_an_upper_limit_beyond_100() -> None:
+    """The exact solver widens its bracket to the root (164.5754), and flags nothing."""
+    exact = _k2_exact_upper()
+    assert exact == pytest.approx(164.5754, abs=5e-5)
+    ci = tau2_qprofile_interval(K2_YI, K2_VI)
+    assert ci.upper == pytest.approx(exact, rel=1e-10)
+    assert not ci.upper_beyond and not ci.lower_beyond and ci.search_max is None
+
+
+def test_metafor_qprofile_reports_tau2_max_and_flags_it() -> None:
+    """As metafor confint(): the upper limit beyond tau2.max = 100 is given as 100 and marked (">100")."""
+    ci = tau2_qprofile_interval(K2_YI, K2_VI, solver="metafor", tau2=tau2_dl(K2_YI, K2_VI))
+    assert ci.upper == 100.0 and ci.upper_beyond and ci.search_max == 100.0
+    assert not ci.lower_beyond and 0 < ci.lower < 100
+    assert tau2_qprofile_ci(K2_YI, K2_VI, solver="metafor") == (ci.lower, 100.0)
+    # bcg's limits lie well inside the range: nothing is flagged
+    assert not tau2_qprofile_interval(YI, VI, solver="metafor", tau2=tau2_dl(YI, VI)).upper_beyond

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import optimize, stats
 
 from reviewkit.errors import ReviewkitError
 from reviewkit.pooling import (
@@ -17,6 +18,7 @@ from reviewkit.pooling import (
     pool,
     resolve_settings,
 )
+from reviewkit.pooling.estimators import q_generalised, typical_variance
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "metafor"
 
@@ -155,5 +157,49 @@ def test_cumulative_order_and_subset_origin() -> None:
     res = cumulative(eff, order=[12, 11, 10], model="fixed", estimator=None)
     assert res.labels == ("Comstock et al 1976", "Comstock & Webster 1969", "Comstock et al 1974")
     assert res.results[0].estimate == pytest.approx(float(eff.yi[12]))
-    assert res.results[0].I2 is None  # one study: heterogeneity undefined
+    assert res.results[0].I2 is None  # one study: heterogeneity undefined...
+    assert res.to_dict()["I2"][0] == 0.0  # ...but listed as 0, as metafor's cumul() does
     assert eff.subset(np.array([i in (3, 7) for i in range(13)])).origin == (3, 7)
+
+
+def _k2() -> list[dict[str, object]]:
+    return [{"study": "A", "yi": -0.2175, "vi": 0.0512}, {"study": "B", "yi": -0.7861, "vi": 0.0069}]
+
+
+@pytest.mark.parametrize("flavour", ["metafor", "revman5"])
+def test_tau2_ci_cut_at_tau2_max_is_flagged_and_warned(flavour: str) -> None:
+    """metafor's number (100) is kept, but the result says the limit lies beyond it, for τ² and I²."""
+    res = meta_analysis(_k2(), measure="generic", tau2="DL", flavour=flavour)
+    assert res.tau2_ci_upper == 100.0 and res.tau2_ci_upper_beyond and not res.tau2_ci_lower_beyond
+    s2 = typical_variance(np.array([0.0512, 0.0069]))
+    assert res.I2_ci_upper == pytest.approx(100 * 100 / (100 + s2), rel=1e-12)
+    assert any("beyond the search bound 100" in w and ">100" in w for w in res.warnings)
+    d = res.to_dict()
+    assert d["tau2_ci_upper_beyond"] is True and d["tau2_ci_lower_beyond"] is False
+
+
+def test_tau2_ci_upper_limit_is_exact_without_a_cap() -> None:
+    """cochrane2025 solves exactly: the upper limit is the root of Q_gen = χ²₁(0.025), no flag, no warning."""
+    res = meta_analysis(_k2(), measure="generic", tau2="DL", flavour="cochrane2025")
+    yi, vi = np.array([-0.2175, -0.7861]), np.array([0.0512, 0.0069])
+    root = optimize.brentq(lambda t: q_generalised(t, yi, vi) - stats.chi2.ppf(0.025, 1), 0.0, 1e6, xtol=1e-12)
+    assert res.tau2_ci_upper == pytest.approx(root, rel=1e-9)
+    assert not res.tau2_ci_upper_beyond and res.warnings == ()
+
+
+IDENTICAL = [{"study": s, "events_treat": 10, "n_treat": 100, "events_ctrl": 20, "n_ctrl": 100} for s in "ABC"]
+
+
+def test_identical_studies_under_hksj_warn_of_a_zero_width_interval() -> None:
+    """All estimates equal: the HK SE is 0, the CI has zero width, t is undefined; the numbers stay, a warning says so."""
+    res = meta_analysis(IDENTICAL, measure="RR")  # cochrane2025: REML + HKSJ
+    assert res.hksj and res.se == 0.0 and res.ci_lower == res.ci_upper == pytest.approx(math.log(0.5))
+    assert math.isnan(res.statistic) and math.isnan(res.p)
+    assert any("Hartung-Knapp standard error is 0" in w and "not informative" in w for w in res.warnings)
+    # metafor (test="knha") gives the same numbers: they are not changed, only flagged
+    knha = meta_analysis(IDENTICAL, measure="RR", tau2="REML", hksj=True, flavour="metafor")
+    assert knha.se == 0.0 and knha.ci_lower == knha.ci_upper
+    assert any("Hartung-Knapp standard error is 0" in w for w in knha.warnings)
+    # without HKSJ, or with differing estimates, there is nothing to warn about
+    assert meta_analysis(IDENTICAL, measure="RR", hksj=False).warnings == ()
+    assert meta_analysis(_bcg_rows(), measure="RR").warnings == ()

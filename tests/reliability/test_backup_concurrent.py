@@ -43,7 +43,7 @@ def test_backups_during_three_writers_are_consistent_snapshots(tmp_path: Path) -
         for child in children:
             child.wait_for(lambda line: True)  # every writer is under way
         for i in range(3):
-            snapshots.append(backup_review(review, tmp_path / f"snap{i}"))
+            snapshots.append(backup_review(review, tmp_path / f"snap{i}", actor="lead"))
             children[i].wait_for(lambda line: True, end_ok=True)  # let more land between backups
         for child in children:
             child.finish()

@@ -79,3 +79,26 @@ def test_single_study_heterogeneity_not_applicable() -> None:
     """With one study the heterogeneity line says 'Not applicable', never NaN."""
     eff = effects_from_rows([{"study": "a", "yi": 0.1, "vi": 0.02}], "generic")
     assert heterogeneity_text(pool(eff, model="fixed", estimator=None)) == "Heterogeneity: Not applicable"
+
+
+def test_rob_columns_have_a_legend_of_domains_and_judgements(tmp_path: Path) -> None:
+    """Below the plot, each RoB column is named (D1 → the tool's domain) and each judgement's mark explained."""
+    res = meta_analysis(_studies("hine1989_RR_DL"), measure="RR", flavour="revman5")
+    rob = {"1": {"D1": "low", "D2": "high"}, "2": {"D1": "some_concerns", "D2": "low"}}
+    names = {"D1": "Bias arising from the randomization process", "D2": "Bias due to missing outcome data"}
+    svg = forest_plot(res, tmp_path / "rob.svg", extra_columns=rob, extra_names=names).read_text(encoding="utf-8")
+    assert "D1: Bias arising from the randomization process" in svg
+    assert "D2: Bias due to missing outcome data" in svg
+    for label in ("Low risk", "Some concerns", "High risk"):
+        assert label in svg
+    assert "Unclear risk" not in svg  # RoB 2's middle level only, as drawn
+    plain = forest_plot(res, tmp_path / "plain.svg").read_text(encoding="utf-8")
+    assert "Low risk" not in plain  # no RoB columns, no legend
+
+
+def test_notes_are_printed_under_the_total(tmp_path: Path) -> None:
+    """A note (e.g. how a shared control was counted) sits under the Total line, before its heterogeneity."""
+    res = meta_analysis(_studies("bcg_RR_DL"), measure="RR", flavour="revman5")
+    note = "Naive multi-arm comparisons count a shared control group once per comparison."
+    svg = forest_plot(res, tmp_path / "n.svg", notes=[note]).read_text(encoding="utf-8")
+    assert svg.index("Total (95% CI)") < svg.index("Total events") < svg.index(note) < svg.index("Heterogeneity:")

@@ -10,8 +10,15 @@ import pytest
 from click.testing import CliRunner
 
 from reviewkit.cli import cli
+from reviewkit.errors import ReviewkitError
 from reviewkit.protocol import load_protocol
-from reviewkit.services.analyze import ArmInput, StudyInput, comparison_rows, run_analysis
+from reviewkit.services.analyze import (
+    ArmInput,
+    StudyInput,
+    comparison_rows,
+    run_analysis,
+    skip_reason,
+)
 from reviewkit.services.project import EXAMPLE_PROTOCOL
 from tests.conftest import FIXTURES
 
@@ -90,3 +97,102 @@ def test_study_without_control_is_left_out_with_a_warning() -> None:
     out = run_analysis(studies, IGA, "naive")
     assert any(w.startswith("Odd: left out") for w in out.warnings)
     assert not any(str(r["study"]).startswith("Odd") for r in out.rows)
+
+
+def _placebo_total(outcome: str = "iga01") -> float:
+    """The placebo participants of the outcome in the extraction table (fixtures/baricitinib/outcomes.csv)."""
+    rows = csv.DictReader((FIXTURES / "baricitinib" / "outcomes.csv").open())
+    return sum(float(r["total"]) for r in rows if r["outcome"] == outcome and r["arm"] == "placebo")
+
+
+def _control_total(result: object) -> float:
+    """The control participants a pooled result counts (what its forest plot's Total shows)."""
+    arms = result.effects.arms  # type: ignore[attr-defined]
+    return float(sum(arms.n_ctrl[i] for i in result.positions))  # type: ignore[attr-defined]
+
+
+def test_combine_splits_the_shared_placebo_in_dose_subgroups() -> None:
+    """Under combine, subgroups by dose cannot combine the doses, so each trial's one placebo group is split
+    across them (Handbook §23.3.4) and the result says so: its control total is the real number of placebo
+    participants, not naive's (each dose against the whole placebo group); the main analysis stays combined."""
+    combined = run_analysis(baricitinib_iga(), IGA, "combine")
+    naive = run_analysis(baricitinib_iga(), IGA, "naive")
+    by_dose, naive_by_dose = combined.subgroups["dose_mg"], naive.subgroups["dose_mg"]
+    assert _control_total(by_dose.overall) == pytest.approx(_placebo_total())
+    assert _control_total(naive_by_dose.overall) > _placebo_total() + 1  # placebo counted 2–3 times
+    trials = {r["study"] for r in csv.DictReader((FIXTURES / "baricitinib" / "outcomes.csv").open())
+              if r["outcome"] == "iga01"}
+    assert combined.result.k == len(trials)  # one combined comparison per trial
+    assert by_dose.Q_between != pytest.approx(naive_by_dose.Q_between)
+    got = combined.to_dict()["subgroups"]["dose_mg"]
+    assert got["multiarm"] == "split"
+    assert got["notes"] == ["subgroups by dose_mg split each shared control group across its doses "
+                            "(Handbook §23.3.4); the main analysis combines the arms"]
+    # TCS is a trial-level field: its subgroups keep the combined comparisons
+    assert combined.subgroups["tcs"].overall.k == len(trials)
+    assert combined.to_dict()["subgroups"]["tcs"]["notes"] == []
+
+
+def test_naive_dose_subgroups_keep_the_double_counting_warning() -> None:
+    """Naive chosen explicitly: the by-dose subgroup analysis carries the double-counting warning too."""
+    sub = run_analysis(baricitinib_iga(), IGA, "naive").to_dict()["subgroups"]["dose_mg"]
+    assert sub["multiarm"] == "naive"
+    assert "study 'BREEZE-AD1': the 249 control participants are counted 3 times" in " ".join(sub["warnings"])
+
+
+PLANNED = IGA.model_copy(update={"sensitivity": ["leave-one-out", "cumulative", "egger", "trimfill"]})
+
+
+@pytest.mark.parametrize(("name", "key", "fields"), [
+    ("leave-one-out", "leave_one_out", ("estimate", "ci_lower", "ci_upper", "I2")),
+    ("cumulative", "cumulative", ("estimate", "ci_lower", "ci_upper")),
+    ("egger", "egger", ("t", "df", "p")),
+    ("trimfill", "trimfill", ("k0", "estimate", "effect_ci_lower", "effect_ci_upper")),
+])
+def test_planned_sensitivity_analyses_equal_meta(name: str, key: str, fields: tuple[str, ...], tmp_path: Path) -> None:
+    """Each sensitivity analysis the protocol plans runs, and gives what `reviewkit meta --analysis` gives on
+    the same comparisons."""
+    out = run_analysis(baricitinib_iga(), PLANNED, "naive")
+    expected = _meta_json(list(out.rows), tmp_path, "--analysis", name)
+    got = out.to_dict()[key]
+    for f in fields:
+        assert got[f] == pytest.approx(expected[f], rel=1e-12), f
+    if name in ("leave-one-out", "cumulative"):
+        assert len(got["estimate"]) == len(out.rows) == 11  # one refit per comparison
+
+
+def test_sensitivity_that_cannot_run_is_named_in_the_warnings() -> None:
+    """With two studies no planned sensitivity analysis can run: each is named in the warnings, none dropped."""
+    two = [s for s in baricitinib_iga() if s.study in ("BREEZE-AD1", "BREEZE-AD4")]
+    out = run_analysis(two, PLANNED, "combine")
+    assert out.result.k == 2 and out.sensitivity == {}
+    for label in ("leave-one-out", "cumulative meta-analysis", "Egger's test", "trim-and-fill"):
+        assert f"{label} not run: it needs at least 3 studies (k = 2)" in out.warnings
+    data = out.to_dict()
+    assert not {"leave_one_out", "cumulative", "egger", "trimfill"} & set(data)
+    assert "Egger's test not run: it needs at least 3 studies (k = 2)" in data["warnings"]
+
+
+def test_skip_reason_names_the_protocol_key_not_a_meta_flag() -> None:
+    """A pooling error worded for `reviewkit meta` ("use --model fixed") is told as the key to set in
+    review.toml, since analyze has no such flag."""
+    peto = IGA.model_copy(update={"measure": "OR", "method": "Peto", "model": "random"})  # as if unchecked
+    with pytest.raises(ReviewkitError) as info:
+        run_analysis(baricitinib_iga(), peto, "combine")
+    reason = skip_reason(info.value, 2)
+    assert "--model" not in reason and "Peto method is fixed-effect only" in reason
+    assert 'set model = "fixed" in analyses[2] of review.toml' in reason
+
+
+def test_naive_forest_plot_notes_the_control_counted_per_comparison(tmp_path: Path) -> None:
+    """Under a naive analysis's Total the forest plot says its control total counts each shared placebo group
+    once per comparison, with the real number of placebo participants; combine needs no such note."""
+    comparisons = sum(float(r["n_ctrl"]) for r in run_analysis(baricitinib_iga(), IGA, "naive").rows)
+    naive = run_analysis(baricitinib_iga(), IGA, "naive", plot_dir=tmp_path)
+    svg = naive.plots[0].read_text(encoding="utf-8")
+    note = (f"the control total of {comparisons:g} is {_placebo_total():g} participants")
+    assert note in svg
+    assert svg.index("Total (95% CI)") < svg.index(note) < svg.rindex("Heterogeneity:")
+    combined = run_analysis(baricitinib_iga(), IGA, "combine", plot_dir=tmp_path)
+    assert "counted" not in combined.plots[0].read_text(encoding="utf-8")
+    assert "split each shared control group" in combined.plots[1].read_text(encoding="utf-8")  # by dose

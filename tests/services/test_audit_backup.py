@@ -70,7 +70,7 @@ def test_backup_while_a_reviewer_writes(tmp_path: Path) -> None:
     ids = add_records(review, 400)
     writer = subprocess.Popen([sys.executable, "-c", WRITER, str(review.folder), ",".join(map(str, ids))],
                               stderr=subprocess.PIPE, text=True)
-    target = backup_review(review, tmp_path / "snap")
+    target = backup_review(review, tmp_path / "snap", actor="alice")
     _, err = writer.communicate(timeout=120)
     assert writer.returncode == 0, err
     with sqlite3.connect(target) as conn:
@@ -81,7 +81,7 @@ def test_backup_while_a_reviewer_writes(tmp_path: Path) -> None:
     assert len(screen.screening_queue(copy, "alice", "ta")) == 400 - n
     assert not list((tmp_path / "snap").glob("*.part"))
     with pytest.raises(ReviewkitError, match="already exists"):
-        backup_review(review, tmp_path / "snap")
+        backup_review(review, tmp_path / "snap", actor="alice")
 
 
 def test_backup_of_postgres_review_gives_pg_dump_guidance(review: Review, tmp_path: Path) -> None:
@@ -89,4 +89,4 @@ def test_backup_of_postgres_review_gives_pg_dump_guidance(review: Review, tmp_pa
     if review.engine.dialect.name == "sqlite":
         pytest.skip("PostgreSQL only")
     with pytest.raises(ReviewkitError, match="pg_dump"):
-        backup_review(review, tmp_path / "b")
+        backup_review(review, tmp_path / "b", actor="alice")

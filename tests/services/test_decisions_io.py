@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from reviewkit.cli import cli
 from reviewkit.domain.records import Record
 from reviewkit.errors import ParseError, ReviewkitError
 from reviewkit.services import screen
-from reviewkit.services.decisions_io import export_decisions, import_decisions
+from reviewkit.services.decisions_io import DecisionsImport, export_decisions, import_decisions
 from reviewkit.services.project import Review
 from tests.factories import add_records
 
@@ -43,7 +44,7 @@ def test_export_then_import_into_another_review(review: Review, tmp_path: Path) 
     # the same file, moved to bob, imports into the review by record id
     text = out.read_text().replace(",alice,", ",bob,")
     (tmp_path / "bob.csv").write_text(text)
-    assert import_decisions(review, tmp_path / "bob.csv", actor="alice") == 2
+    assert import_decisions(review, tmp_path / "bob.csv", actor="alice").stored == 2
     assert screen.record_card(review, "bob", a, "ta").own.note == "RCT"  # type: ignore[union-attr]
     assert screen.record_card(review, "bob", a, "ta").own.at.isoformat() == rows[0]["time"]  # type: ignore[union-attr]
 
@@ -54,7 +55,7 @@ def test_import_by_pmid_doi_and_source_id(review: Review, tmp_path: Path) -> Non
     f = tmp_path / "d.csv"
     f.write_text(HEADER + "31000001,alice,ta,include,,,\nhttps://doi.org/10.1000/A,bob,ta,exclude,,,\n"
                  "WOS:2,alice,ta,exclude,,,\n")
-    assert import_decisions(review, f, actor="alice") == 3
+    assert import_decisions(review, f, actor="alice").stored == 3
     assert screen.record_decision(review, "bob", b, "ta", "exclude").outcome == "excluded"
     assert screen.list_conflicts(review, "carol", "ta")[0].record_id == a
 
@@ -119,7 +120,7 @@ def test_import_cannot_change_a_decision_after_adjudication(review: Review, tmp_
     assert "include, not exclude" in str(info.value) and "nothing was imported" in str(info.value)
     assert screen.record_card(review, "alice", b, "ta").own is None  # line 2 was not stored either
     f.write_text(HEADER + f"{a},alice,ta,include,,,\n{b},alice,ta,include,,,\n")
-    assert import_decisions(review, f, actor="alice") == 2
+    assert import_decisions(review, f, actor="alice").stored == 2
 
 
 # --- blinding and roles (issue 5): the service decides who exports and imports what ---------------
@@ -162,9 +163,9 @@ def test_a_non_lead_imports_only_rows_naming_themselves(review: Review, tmp_path
     assert screen.record_card(review, "bob", a, "ta").own is None
     with pytest.raises(ReviewkitError, match="no reviewer given"):
         import_decisions(review, f)
-    assert import_decisions(review, f, actor="alice") == 2
+    assert import_decisions(review, f, actor="alice").stored == 2
     f.write_text(HEADER + f"{b},bob,ta,exclude,,,\n")
-    assert import_decisions(review, f, actor="bob") == 1
+    assert import_decisions(review, f, actor="bob").stored == 1
 
 
 def test_adjudications_are_exported_and_import_as_adjudications(review: Review, tmp_path: Path) -> None:
@@ -190,7 +191,7 @@ def test_adjudications_are_exported_and_import_as_adjudications(review: Review, 
     export_decisions(review, out, actor="alice")
     moved = tmp_path / "moved.csv"
     moved.write_text(out.read_text().replace(f"\n{a},", f"\n{a2},"))
-    assert import_decisions(review, moved, actor="alice") == 3
+    assert import_decisions(review, moved, actor="alice").stored == 3
     assert screen.list_conflicts(review, "carol", "ta") == []
     assert review_status_outcome(review, a2) == "excluded"
     assert {(p.reviewer_a, p.reviewer_b) for p in agreement_report(review, "alice")} == {("alice", "bob")}
@@ -208,13 +209,13 @@ def test_adjudication_row_without_csv_role_column(review: Review, tmp_path: Path
     a, b = add_records(review, 2)
     f = tmp_path / "d.csv"
     f.write_text(HEADER + f"{a},alice,ta,include,,,\n{a},bob,ta,exclude,,,\n{a},carol,ta,include,,,\n")
-    assert import_decisions(review, f, actor="alice") == 3
+    assert import_decisions(review, f, actor="alice").stored == 3
     assert screen.list_conflicts(review, "carol", "ta") == []
     assert review_status_outcome(review, a) == "included"
     assert {(p.reviewer_a, p.reviewer_b) for p in agreement_report(review, "alice")} == {("alice", "bob")}
     # carol imports her own adjudication; she may re-adjudicate, as resolve_conflict allows
     f.write_text(HEADER + f"{a},carol,ta,exclude,,,\n")
-    assert import_decisions(review, f, actor="carol") == 1
+    assert import_decisions(review, f, actor="carol").stored == 1
     assert review_status_outcome(review, a) == "excluded"
 
 
@@ -264,7 +265,7 @@ def test_role_column_says_which_role_a_dual_role_reviewer_acts_in(review: Review
     head = "record,reviewer,stage,decision,reason,note,time,role\n"
     f.write_text(head + f"{a},alice,ta,include,,,,\n{a},dana,ta,exclude,,,,\n"
                         f"{b},alice,ta,include,,,,\n{b},bob,ta,exclude,,,,screener\n{b},dana,ta,exclude,,,,adjudicator\n")
-    assert import_decisions(review, f, actor="boss") == 5
+    assert import_decisions(review, f, actor="boss").stored == 5
     assert [c.record_id for c in screen.list_conflicts(review, "boss", "ta")] == [a]
     assert screen.record_card(review, "alice", b, "ta").outcome == "excluded"
     assert {(p.reviewer_a, p.reviewer_b) for p in agreement_report(review, "alice")} == {("alice", "bob"), ("alice", "dana")}
@@ -326,7 +327,7 @@ def test_full_text_rows_after_the_files_own_title_abstract_rows_are_accepted(rev
     f = tmp_path / "d.csv"
     f.write_text(HEADER + f"{a},alice,ta,include,,,\n{a},bob,ta,maybe,,,\n{a},alice,ft,exclude,Review,,\n"
                           f"{a},bob,ft,exclude,Review,,\n")
-    assert import_decisions(review, f, actor="alice") == 4
+    assert import_decisions(review, f, actor="alice").stored == 4
     assert screen.record_card(review, "alice", a, "ft").outcome == "excluded"
 
 
@@ -345,7 +346,7 @@ def test_unterminated_quote_is_refused_with_its_line(review: Review, tmp_path: P
     with pytest.raises(ParseError, match=r"line 2: .*quote"):
         import_decisions(review, f, actor="alice")
     f.write_text(HEADER + f'{a},alice,ta,include,,"two\nlines",\n{b},bob,ta,include,,,\n')
-    assert import_decisions(review, f, actor="alice") == 2
+    assert import_decisions(review, f, actor="alice").stored == 2
     assert screen.record_card(review, "alice", a, "ta").own.note == "two\nlines"  # type: ignore[union-attr]
 
 
@@ -373,5 +374,123 @@ def test_a_header_with_an_open_quote_is_refused_on_line_1(review: Review, tmp_pa
     """A quote opened in the header runs to the end of the file: a ParseError on line 1, not a crash."""
     f = tmp_path / "d.csv"
     f.write_text('record,"reviewer,stage,decision\n1,alice,ta,include\n', encoding="utf-8")
-    with pytest.raises(ParseError, match="line 1: a quote opened in this row is never closed"):
+    with pytest.raises(ParseError, match="line 1: a quote opened on this line is never closed"):
         import_decisions(review, f, actor="alice")
+
+
+# --- round trips: the same rows again, and a --history export replayed ------------------------------
+
+
+def _history(review: Review) -> list[int]:
+    """Four records with every kind of row: changes of mind, undos, a conflict adjudicated and then
+    re-adjudicated, full-text decisions, a note over two lines and one with a comma."""
+    a, b, c, d = _records(review) + add_records(review, [Record(title="C", pmid="31000003"),
+                                                         Record(title="D", pmid="31000004")])
+    screen.record_decision(review, "alice", a, "ta", "include", note="RCT,\nadults")
+    screen.record_decision(review, "bob", a, "ta", "exclude")
+    screen.resolve_conflict(review, "carol", a, "ta", "exclude", note="first look")
+    screen.resolve_conflict(review, "carol", a, "ta", "include")
+    screen.record_decision(review, "alice", b, "ta", "exclude")
+    screen.record_decision(review, "alice", b, "ta", "maybe")
+    screen.undo_decision(review, "alice", b, "ta")
+    screen.record_decision(review, "alice", b, "ta", "include")
+    screen.record_decision(review, "bob", b, "ta", "include")
+    screen.record_decision(review, "bob", c, "ta", "include")
+    screen.undo_decision(review, "bob", c, "ta")
+    screen.record_decision(review, "alice", d, "ta", "exclude")
+    screen.record_decision(review, "alice", a, "ft", "exclude", reason="Review")
+    screen.record_decision(review, "alice", a, "ft", "include")
+    screen.record_decision(review, "bob", a, "ft", "include")
+    screen.record_decision(review, "bob", b, "ft", "exclude", reason="Animal study")
+    return [a, b, c, d]
+
+
+def _outcomes(review: Review, ids: list[int]) -> list[tuple[str, str]]:
+    return [(screen.record_card(review, "alice", rid, "ta").outcome, screen.record_card(review, "alice", rid, "ft").outcome)
+            for rid in ids]
+
+
+@pytest.fixture
+def empty_copy(review: Review, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Review]:
+    """A second, empty review on the same kind of database (a scratch database on PostgreSQL)."""
+    from reviewkit.services.project import init_review
+
+    gen = None
+    if review.engine.dialect.name != "sqlite":
+        from tests.conftest import _pg_scratch_database
+
+        gen = _pg_scratch_database()
+        monkeypatch.setenv("REVIEWKIT_DATABASE_URL", next(gen))
+    copy = init_review(tmp_path / "copy")
+    yield copy
+    copy.engine.dispose()
+    if gen is not None:
+        gen.close()
+
+
+def test_the_same_rows_again_store_nothing_new(review: Review, tmp_path: Path) -> None:
+    """An export imported again stores no row and counts them as already present; so does a stale
+    export whose row matches a superseded one (alice's later change stands); a row differing in its
+    note alone is new. Nothing is added to the history."""
+    ids = _history(review)
+    out, history, after = tmp_path / "d.csv", tmp_path / "h.csv", tmp_path / "h2.csv"
+    n = export_decisions(review, out, actor="alice")
+    rows_in_history = export_decisions(review, history, actor="alice", history=True)
+    assert import_decisions(review, out, actor="alice") == DecisionsImport(stored=0, present=n)
+    assert import_decisions(review, history, actor="alice") == DecisionsImport(stored=0, present=rows_in_history)
+    assert export_decisions(review, after, actor="alice", history=True) == rows_in_history
+    assert after.read_text() == history.read_text()
+
+    # a stale file: alice's first word on record b, since changed, undone and decided again
+    stale = [r for r in _rows(history) if r["record"] == str(ids[1]) and r["reviewer"] == "alice"][0]
+    assert stale["decision"] == "exclude"
+    f = tmp_path / "stale.csv"
+    with f.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(stale))
+        writer.writeheader()
+        writer.writerow(stale)
+        writer.writerow({**stale, "record": str(ids[3]), "note": "changed"})  # a new row (another note)
+    assert import_decisions(review, f, actor="alice") == DecisionsImport(stored=1, present=1)
+    assert screen.record_card(review, "alice", ids[1], "ta").own.decision == "include"  # type: ignore[union-attr]
+
+
+def test_a_history_export_replays_into_an_empty_copy(review: Review, empty_copy: Review, tmp_path: Path) -> None:
+    """Every row of a --history export, undos and superseded rows included, imports into a copy with
+    the same records: the copy has the same current decisions, adjudications, outcomes and history."""
+    ids = _history(review)
+    assert _records(empty_copy) + add_records(empty_copy, [Record(title="C", pmid="31000003"),
+                                                           Record(title="D", pmid="31000004")]) == ids
+    history, current = tmp_path / "h.csv", tmp_path / "d.csv"
+    n = export_decisions(review, history, actor="alice", history=True)
+    assert "retracted" in history.read_text()
+    export_decisions(review, current, actor="alice")
+    assert import_decisions(empty_copy, history, actor="alice") == DecisionsImport(stored=n, present=0)
+
+    copied, copied_history = tmp_path / "copy.csv", tmp_path / "copy_h.csv"
+    export_decisions(empty_copy, copied, actor="alice")
+    export_decisions(empty_copy, copied_history, actor="alice", history=True)
+    assert copied.read_text() == current.read_text()
+    assert copied_history.read_text() == history.read_text()
+    assert _outcomes(empty_copy, ids) == _outcomes(review, ids)
+    assert screen.record_card(empty_copy, "alice", ids[0], "ta").own.note == "RCT,\nadults"  # type: ignore[union-attr]
+    assert import_decisions(empty_copy, history, actor="alice") == DecisionsImport(stored=0, present=n)
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ("{a},alice,ta,retracted,,,", r"line 2: alice has no decision on record \d+ at title/abstract to undo"),
+        ("{a},alice,ta,include,,,\n{a},alice,ta,retracted,,,\n{a},alice,ta,retracted,,,", "line 4: alice has no decision"),
+        ("{a},alice,ta,include,,,\n{a},bob,ta,exclude,,,\n{a},carol,ta,include,,,\n{a},bob,ta,retracted,,,",
+         r"line 5: record \d+ has been adjudicated at title/abstract; its decisions are final"),
+        ("{a},alice,ta,include,,,\n{a},bob,ta,exclude,,,\n{a},carol,ta,retracted,,,", "line 4: an adjudication is include or exclude"),
+    ],
+)
+def test_a_retracted_row_is_checked_as_undo_checks_it(review: Review, tmp_path: Path, rows: str, message: str) -> None:
+    """An undo row needs a decision to undo, on a record not yet adjudicated, by a screener."""
+    (a,) = add_records(review, 1)
+    f = tmp_path / "d.csv"
+    f.write_text(HEADER + rows.format(a=a) + "\n")
+    with pytest.raises(ParseError, match=message):
+        import_decisions(review, f, actor="alice")
+    assert export_decisions(review, tmp_path / "after.csv", actor="alice", history=True) == 0

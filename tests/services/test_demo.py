@@ -36,7 +36,7 @@ def test_demo_prisma_counts_hold_every_identity(demo: Review, tmp_path: Path) ->
     assert (c.reports_assessed, c.reports_excluded, c.studies_included, c.reports_included) == (
         12, {"Conference abstract": 1}, 6, 11)
     for fmt in ("svg", "png", "pdf"):
-        path, _ = write_prisma(demo, fmt, tmp_path / f"prisma.{fmt}")
+        path = write_prisma(demo, fmt, tmp_path / f"prisma.{fmt}").path
         assert path is not None and path.stat().st_size > 1000
     assert "Records screened" in (tmp_path / "prisma.svg").read_text()
 

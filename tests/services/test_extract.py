@@ -12,7 +12,7 @@ from reviewkit.services import extract
 from reviewkit.services.extract_convert import convert
 from reviewkit.services.project import Review
 from reviewkit.store.db import session_scope
-from reviewkit.store.tables import AuditEventRow, ExtractionValueRow, StudyReportRow
+from reviewkit.store.tables import AuditEventRow, ExtractionValueRow, StudyReportRow, StudyRow
 from tests.factories import add_records
 
 
@@ -40,6 +40,25 @@ def test_studies_link_reports_many_to_many(review: Review) -> None:
         extract.create_study(review, "alice", "X", nct_id="12345")
     with pytest.raises(ReviewkitError, match="no record 999"):
         extract.link_reports(review, "alice", one.id, [999])
+
+
+def test_a_second_study_with_a_known_nct_id_is_refused(review: Review) -> None:
+    """add-study refuses an NCT id another study has (case and spaces aside), naming that study."""
+    first = extract.create_study(review, "alice", "BREEZE-AD1", nct_id="NCT03334396")
+    with pytest.raises(ReviewkitError, match="NCT03334396 is already the NCT id of study 'BREEZE-AD1' "
+                                             f"\\(id {first.id}\\).*use study {first.id}"):
+        extract.create_study(review, "bob", "BREEZE AD1", nct_id=" nct 03334396 ")
+    with session_scope(review.engine, write=True) as s:  # an id stored in another spelling (an old archive)
+        s.add(StudyRow(label="BREEZE-AD2", nct_id="nct 03334422", created_by="alice"))
+    with pytest.raises(ReviewkitError, match="NCT03334422 is already the NCT id of study 'BREEZE-AD2'"):
+        extract.create_study(review, "alice", "BREEZE-AD2 (paper)", nct_id="NCT03334422")
+    assert [s.label for s in extract.list_studies(review)] == ["BREEZE-AD1", "BREEZE-AD2"]
+    other = extract.create_study(review, "alice", "BREEZE-AD7", nct_id="NCT03733301")
+    assert extract.create_study(review, "alice", "No registration").nct_id is None
+    assert other.nct_id == "NCT03733301"
+    with session_scope(review.engine) as s:
+        created = s.exec(select(AuditEventRow.new).where(AuditEventRow.entity == "study")).all()
+    assert [e["label"] for e in created] == ["BREEZE-AD1", "BREEZE-AD7", "No registration"]
 
 
 def test_arm_fields_are_validated_by_the_protocol(review: Review) -> None:

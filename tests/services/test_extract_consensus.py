@@ -40,10 +40,10 @@ def study(review: Review) -> int:
 
 def test_differences_are_side_by_side(review: Review, study: int) -> None:
     """Only the differing value is listed, with each extractor's value under their name."""
-    (diff,) = extraction_differences(review, study)
+    (diff,) = extraction_differences(review, "carol", study)
     assert diff.key == "value|Placebo|iga_0_1|week 16|events"
     assert diff.values == {"alice": "16", "bob": "15"}
-    comparison = compare_extractions(review, study)
+    comparison = compare_extractions(review, "carol", study)
     assert comparison.extractors == ("alice", "bob") and comparison.required == 2
     assert len(comparison.items) > 10
 
@@ -52,7 +52,7 @@ def test_value_only_one_extractor_entered_is_a_difference(review: Review, study:
     """A value bob left empty differs from alice's; an arm only alice has differs in its label."""
     extract.set_value(review, "alice", study, "country", "Japan")
     extract.set_arm(review, "alice", study, "Baricitinib 2 mg", dose="2 mg")
-    keys = {d.key: d.values for d in extraction_differences(review, study)}
+    keys = {d.key: d.values for d in extraction_differences(review, "carol", study)}
     assert keys["study|country"] == {"alice": "Japan", "bob": None}
     assert keys["arm|Baricitinib 2 mg|label"] == {"alice": "Baricitinib 2 mg", "bob": None}
 
@@ -117,7 +117,7 @@ def test_consensus_data_derives_sd_from_recorded_or_entered_statistics(review: R
             for field, value in (("n", "100"), ("mean", "-4"), ("se", se)):
                 extract.set_value(review, who, sid, field, value, arm=arm, outcome="dlqi_change")
         convert(review, who, sid, arm="Placebo", outcome="dlqi_change")
-    assert extraction_differences(review, sid) == []
+    assert extraction_differences(review, "carol", sid) == []
     record_consensus(review, "carol", sid)
     (data,) = consensus_data(review, "dlqi_change")
     placebo, active = data.arms

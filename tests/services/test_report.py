@@ -52,7 +52,7 @@ def test_counts_follow_the_pipeline(review: Review, tmp_path: Path) -> None:
     assert list(c.reports_excluded) == ["Review", "Conference abstract"]  # the protocol's order
     assert (c.reports_included, c.studies_included) == (2, 2)
     assert errors_only(list(report.violations)) == []
-    path, _ = write_prisma(review, "svg", tmp_path / "p.svg")
+    path = write_prisma(review, "svg", tmp_path / "p.svg").path
     svg = path.read_text()  # type: ignore[union-attr]
     assert "PubMed" in svg and "Conference abstract" in svg
 
@@ -64,9 +64,25 @@ def test_unfinished_screening_is_reported_not_drawn(review: Review, tmp_path: Pa
     screen.record_decision(review, "alice", rid, "ft", "include")
     with pytest.raises(ReviewkitError, match=rf"do not add up.*full text \[{rid}\]"):
         write_prisma(review, "png", tmp_path / "p.png")
-    path, _ = write_prisma(review, "json", tmp_path / "p.json")
+    path = write_prisma(review, "json", tmp_path / "p.json").path
     data = json.loads(path.read_text())  # type: ignore[union-attr]
     assert data["violations"]
+
+
+def test_counts_written_mid_review_carry_a_warning(review: Review, tmp_path: Path) -> None:
+    """CSV counts have no place for "not final": the command says so on stderr, naming the waiting records,
+    and says nothing once every record is decided."""
+    (rid,) = add_records(review, 1)
+    for args in (["prisma", "--format", "csv", "-o", "-"], ["prisma", "--format", "json", "-o", str(tmp_path / "p.json")],
+                 ["export", "flow", str(tmp_path / "flow.csv")]):
+        result = CliRunner().invoke(cli, ["-C", str(review.folder), *args])
+        assert result.exit_code == 0, result.output
+        assert result.stderr.startswith("warning: these counts are not final:")
+        assert f"title/abstract [{rid}]" in result.stderr
+        assert "warning" not in result.stdout
+    _both(review, rid, "ta", "exclude")
+    result = CliRunner().invoke(cli, ["-C", str(review.folder), "export", "flow", str(tmp_path / "flow.csv")])
+    assert result.exit_code == 0 and result.stderr == ""
 
 
 def test_prisma_cli_csv_uses_r_package_keys(review: Review) -> None:
@@ -103,5 +119,5 @@ def test_one_paper_reporting_two_trials_is_drawn(review: Review, tmp_path: Path)
     report = prisma_counts(review)
     assert (report.counts.reports_included, report.counts.studies_included) == (1, 2)
     assert [v.severity for v in report.violations] == ["note"]
-    path, _ = write_prisma(review, "svg", tmp_path / "p.svg")
+    path = write_prisma(review, "svg", tmp_path / "p.svg").path
     assert path is not None and "Studies included in review" in path.read_text()

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
+from rich.cells import cell_len
+from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
+from reviewkit.domain.records import Record
 from reviewkit.services.project import Review
-from reviewkit.tui.app import make_app
-from reviewkit.tui.screens.dashboard import DashboardScreen
+from reviewkit.services.status import review_status
+from reviewkit.tui.app import ReviewkitApp, make_app
+from reviewkit.tui.screens.dashboard import DashboardScreen, stage_rows, wrap_detail
 from reviewkit.tui.screens.help import HelpScreen
 from tests.factories import add_records
 from tests.tui.rendered import footer_line, line_with, screen_lines
@@ -99,8 +106,8 @@ async def test_every_key_shows_on_80_columns_and_the_table_header_lines_up(revie
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert "? Help" in footer_line(app) and "q Quit" in footer_line(app)
-        keys = " ".join(screen_lines(app)[:-1])
-        for key, what in [("i", "Sources"), ("d", "Duplicates"), ("s", "Screen titles/abstracts"),
+        keys = " ".join(line.strip() for line in screen_lines(app)[:-1])  # the key line wraps between words
+        for key, what in [("i", "Sources"), ("d", "Duplicates"), ("t", "Studies"), ("s", "Screen titles/abstracts"),
                           ("f", "Screen full texts"), ("c", "Conflicts"), ("b", "Risk of bias"),
                           ("a", "Agreement"), ("x", "Extraction"), ("p", "PRISMA flow")]:
             assert f"{key} {what}" in keys
@@ -111,3 +118,115 @@ async def test_every_key_shows_on_80_columns_and_the_table_header_lines_up(revie
         assert "? Help" in footer_line(app) and "q Quit" in footer_line(app)
         header, row = line_with(app, "Stage"), line_with(app, "Identified")
         assert header.index("Count") == row.index(" 0 ") + 1 and header.index("Detail") == row.index("none yet")
+
+
+async def _stages_fitted(app: ReviewkitApp, pilot: Pilot[None]) -> DataTable[Any]:
+    """The stage table once its rows are in and measured (Textual measures them when idle: asserting
+    before that raced it)."""
+    await app.workers.wait_for_complete()
+    table = app.screen.query_one("#stages", DataTable)
+    for _ in range(50):
+        await pilot.pause()
+        detail = table.ordered_columns[2]
+        widest = max((cell_len(line) for i in range(table.row_count)
+                      for line in str(table.get_row_at(i)[2]).splitlines()), default=0)
+        if table.row_count == 6 and detail.content_width == max(widest, len("Detail")):
+            return table
+    raise AssertionError("the stage table was never filled and measured")
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[^\s·,]+", text)
+
+
+async def test_every_detail_shows_whole_on_80_columns_and_follows_a_resize(review: Review) -> None:
+    """On 80×24 each stage's detail is shown whole inside the screen, wrapped under its Detail heading
+    (the screening counts ran past the 80th column); a wider terminal puts each on one line again."""
+    for source in ("PubMed", "Embase", "ClinicalTrials.gov", "Web of Science"):
+        add_records(review, [Record(title=f"Trial from {source}", source_id=f"{source}-1")], source=source)
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = await _stages_fitted(app, pilot)
+        assert table.virtual_size.width <= table.scrollable_content_region.width  # nothing to scroll to
+        assert table.region.right <= 80
+        lines = screen_lines(app)
+        top = next(i for i, line in enumerate(lines) if "Stage" in line and "Detail" in line)
+        left = lines[top].index("Detail")
+        y = top + 1
+        for (stage, count, detail), row in zip(stage_rows(review_status(review)), table.ordered_rows, strict=True):
+            shown = lines[y:y + row.height]
+            assert shown[0][:left].split() == [*stage.split(), count]
+            assert _words(" ".join(line[left:] for line in shown)) == _words(detail), stage
+            assert all(not line[:left].strip() for line in shown[1:])  # continuation lines: Detail only
+            y += row.height
+        assert y - top - 1 > table.row_count  # some details did need a second line
+        assert "Web of Science 1" in " ".join(lines)
+
+        await pilot.resize_terminal(160, 24)
+        table = await _stages_fitted(app, pilot)
+        assert [row.height for row in table.ordered_rows] == [1] * 6
+        for stage, count, detail in stage_rows(review_status(review)):
+            assert line_with(app, stage).split() == [*stage.split(), count, *detail.split()]
+
+
+def test_details_wrap_between_their_items() -> None:
+    """A line breaks after a comma or at a " · " (dropped), never inside "in progress 0"; an item longer
+    than a line breaks between its words."""
+    screening = "excluded 5 · conflicts 0 · in progress 12 · not started 0"
+    assert wrap_detail(screening, 41) == ["excluded 5 · conflicts 0 · in progress 12", "not started 0"]
+    assert wrap_detail(screening, 40) == ["excluded 5 · conflicts 0", "in progress 12 · not started 0"]
+    assert wrap_detail(screening, 80) == [screening]
+    assert wrap_detail("ClinicalTrials.gov 6, Embase 4, PubMed 10", 38) == ["ClinicalTrials.gov 6, Embase 4,", "PubMed 10"]
+    assert wrap_detail("Cochrane Central Register 3, PubMed 1", 16) == ["Cochrane Central", "Register 3,", "PubMed 1"]
+    assert wrap_detail("", 20) == [""]
+
+
+async def _refreshed(app: ReviewkitApp, pilot: Pilot[None]) -> DataTable[Any]:
+    """What the 5-second timer does, without waiting for it; the table once refilled and measured."""
+    screen = app.screen
+    assert isinstance(screen, DashboardScreen)
+    screen._refresh_if_shown()
+    return await _stages_fitted(app, pilot)
+
+
+async def test_the_cursor_stays_on_the_row_the_user_moved_to_across_refreshes(review: Review) -> None:
+    """The counts refresh every few seconds: the stage the user moved the cursor to stays selected
+    (the refill put the cursor back on Identified), and the new counts still show."""
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = await _stages_fitted(app, pilot)
+        assert table.has_focus and table.cursor_row == 0
+        await pilot.press("down", "down", "down")
+        await pilot.pause()
+        assert str(table.get_row_at(table.cursor_row)[0]) == "Title/abstract included"
+        add_records(review, 2, source="PubMed")
+        table = await _refreshed(app, pilot)
+        assert _cells(table)["Identified"][1] == "2"
+        assert table.cursor_row == 3 and str(table.get_row_at(3)[0]) == "Title/abstract included"
+        await pilot.press("down")  # and the cursor moves on from there
+        await pilot.pause()
+        assert str(table.get_row_at(table.cursor_row)[0]) == "Full text included"
+
+
+async def test_a_scrolled_stage_table_stays_scrolled_across_refreshes(review: Review) -> None:
+    """On a terminal too short for the wrapped stages the table scrolls: a refresh keeps the cursor on
+    the stage the user moved to and the rows around it where they were (it scrolled back to the top)."""
+    for source in ("PubMed", "Embase", "ClinicalTrials.gov", "Web of Science"):
+        add_records(review, [Record(title=f"Trial from {source}", source_id=f"{source}-1")], source=source)
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=(40, 12)) as pilot:
+        table = await _stages_fitted(app, pilot)
+        await pilot.press("down", "down", "down", "down", "down")
+        await pilot.pause()
+        assert table.cursor_row == 5 and table.scroll_y > 0  # Studies included, scrolled into view
+        scrolled = table.scroll_offset
+        table = await _refreshed(app, pilot)
+        assert table.cursor_row == 5 and table.scroll_offset == scrolled
+        # Back up to Records screened: the table stays scrolled (Identified's lines off the top), and
+        # stays so after the refresh rather than scrolling just far enough to show the cursor's row.
+        await pilot.press("up", "up", "up")
+        await pilot.pause()
+        scrolled = table.scroll_offset
+        assert table.cursor_row == 2 and scrolled.y > 0
+        table = await _refreshed(app, pilot)
+        assert table.cursor_row == 2 and table.scroll_offset == scrolled

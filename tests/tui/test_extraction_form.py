@@ -149,6 +149,44 @@ async def test_escape_cancels_the_cell_edit_and_a_save_stays_confirmed(review: R
         assert isinstance(app.screen, DashboardScreen)
 
 
+async def test_escape_in_a_study_field_cancels_the_edit_and_a_second_escape_leaves(review: Review) -> None:
+    """Escape in a study field's input drops what was typed (the stored value comes back, nothing is
+    stored) and stays on the screen, on the grid; the next escape goes back to the dashboard."""
+    sid = _study(review)
+    extract.set_value(review, "alice", sid, "tcs", "yes")
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _settle(app, pilot)
+        await pilot.press("x")
+        await _settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, ExtractionScreen)
+        tcs = screen.query_one("#field-tcs", Input)
+        assert tcs.value == "yes"
+        tcs.focus()
+        await pilot.press("end", "backspace", "backspace", "backspace", *"maybe")
+        await pilot.pause()
+        assert tcs.value == "maybe" and "'maybe' is not yes or no" in _text(screen, "#problem-tcs")
+        assert "esc Cancel edit" in footer_line(app) and "Dashboard" not in footer_line(app)
+        await pilot.press("escape")
+        await _settle(app, pilot)
+        assert app.screen is screen  # the tester was back on the dashboard, what they typed lost
+        assert tcs.value == "yes" and _text(screen, "#problem-tcs") == ""
+        assert screen.query_one("#grid", DataTable).has_focus and "esc Dashboard" in footer_line(app)
+        assert extract.study_form(review, "alice", sid).study_fields()["tcs"] == "yes"
+
+        duration = screen.query_one("#field-duration", Input)  # nothing stored: it empties again
+        duration.focus()
+        await pilot.press(*"16")
+        await pilot.press("escape")
+        await _settle(app, pilot)
+        assert app.screen is screen and duration.value == ""
+        assert extract.study_form(review, "alice", sid).study_fields().get("duration") is None
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, DashboardScreen)
+
+
 async def test_study_list_shows_each_nct_id_in_its_34_columns(review: Review) -> None:
     """Six trials whose titles differ only at the end: each row shows its NCT id, the title clipped."""
     title = "Baricitinib in adults with moderate to severe atopic dermatitis: phase 3 trial"

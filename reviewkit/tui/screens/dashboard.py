@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+import re
+import textwrap
+from collections.abc import Iterable
+from typing import Any, ClassVar
 
-from textual import work
+from rich.cells import cell_len
+from rich.text import Text
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.geometry import Offset
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import Footer, Header, Static
+from textual.widgets.data_table import RowKey
 from textual.worker import get_current_worker
 
 from reviewkit.services.project import Review
@@ -28,6 +35,7 @@ REFRESH_SECONDS = 5.0
 STAGE_BINDINGS: list[Binding] = [
     Binding("i", "sources", "Sources", show=False),
     Binding("d", "duplicates", "Duplicates", show=False),
+    Binding("t", "studies", "Studies", show=False),
     Binding("s", "screening('ta')", "Screen titles/abstracts", show=False),
     Binding("f", "screening('ft')", "Screen full texts", show=False),
     Binding("c", "conflicts", "Conflicts", show=False),
@@ -80,9 +88,7 @@ class DashboardScreen(Screen[None]):
             who = f"reviewer: {self.reviewer}"
         yield Static(f"{who}    database: {self.review.database}", id="reviewer")
         # Refilled every few seconds: a FittedTable keeps its header and columns as wide as the counts.
-        table = FittedTable(id="stages", cursor_type="row", zebra_stripes=True)
-        table.add_columns("Stage", "Count", "Detail")
-        yield table
+        yield StageTable(id="stages", cursor_type="row", zebra_stripes=True)
         yield Static(stage_keys_text(), id="stage-keys")
         yield Footer()
 
@@ -117,6 +123,12 @@ class DashboardScreen(Screen[None]):
     def action_duplicates(self) -> None:
         """Open the duplicates screen: the uncertain pairs to check."""
         self.app.push_screen(DedupScreen(self.review, self.reviewer))
+
+    def action_studies(self) -> None:
+        """Open the studies screen: the study–report links to confirm or reject."""
+        from reviewkit.tui.screens.studies import StudiesScreen
+
+        self.app.push_screen(StudiesScreen(self.review, self.reviewer))
 
     def action_sources(self) -> None:
         """Open the sources screen: searches and imports with their runs."""
@@ -159,10 +171,7 @@ class DashboardScreen(Screen[None]):
     def on_dashboard_screen_status_loaded(self, message: StatusLoaded) -> None:
         """Show the new counts."""
         self.status = message.status
-        table = self.query_one("#stages", DataTable)
-        table.clear()
-        for row in stage_rows(message.status):
-            table.add_row(*row)
+        self.query_one(StageTable).show(stage_rows(message.status))
 
 
 def stage_rows(s: ReviewStatus) -> list[tuple[str, str, str]]:
@@ -182,3 +191,79 @@ def stage_rows(s: ReviewStatus) -> list[tuple[str, str, str]]:
          f"not started {ft.unscreened}"),
         ("Studies included", str(s.studies), ""),
     ]
+
+
+#: Where a detail may break between its items: after a comma (which stays) or at a " · " (which goes).
+_ITEM_BREAK = re.compile(r"((?<=,) | · )")
+#: The Detail column never wraps narrower than this (the table then scrolls sideways instead).
+MIN_DETAIL_WIDTH = 16
+
+
+def wrap_detail(detail: str, width: int) -> list[str]:
+    """The detail in lines of at most `width` cells, broken between its items ("PubMed 10", "excluded 5")
+    rather than inside one; an item longer than a line is broken between its words."""
+    parts = _ITEM_BREAK.split(detail)
+    lines: list[str] = []
+    for item, joiner in zip(parts[::2], ["", *parts[1::2]], strict=True):
+        if lines and cell_len(lines[-1] + joiner + item) <= width:
+            lines[-1] += joiner + item
+        else:
+            lines.extend(textwrap.wrap(item, width) or [item])
+    return lines or [""]
+
+
+class StageTable(FittedTable):
+    """The stage table, its Detail column wrapped to the width the table leaves it (on an 80-column
+    terminal the screening details ran past the edge), and rewrapped when the table's width changes."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.add_columns("Stage", "Count", "Detail")
+        self._rows: list[tuple[str, str, str]] = []
+        self._wrapped_at = 0
+        #: Where the table was scrolled before a refill: restored when the new rows are measured.
+        self._scroll_back: Offset | None = None
+
+    def show(self, rows: list[tuple[str, str, str]]) -> None:
+        """Replace the rows (stage, count, detail)."""
+        self._rows = rows
+        self._fill()
+
+    def detail_width(self) -> int:
+        """The cells the Detail column's text may take: what Stage and Count leave of the table's width
+        (inside its vertical scrollbar, which rows taller than the screen bring)."""
+        pad = 2 * self.cell_padding
+        fixed = sum(max(cell_len(label), *(cell_len(row[i]) for row in self._rows)) + pad
+                    for i, label in enumerate(("Stage", "Count")))
+        room = self.scrollable_content_region.width - fixed - pad
+        return max(MIN_DETAIL_WIDTH, room)
+
+    def _fill(self) -> None:
+        # Before the first layout the width is unknown (0): the rows go in unwrapped, and are
+        # wrapped on the resize that follows.
+        self._wrapped_at = self.scrollable_content_region.width
+        width = self.detail_width() if self._wrapped_at else None
+        # clear() puts the cursor back on the first row and scrolls to the top: every refresh took a
+        # reviewer who had moved down to a stage back to Identified. The rows are the same stages in
+        # the same order, so the same index (and offset) is kept.
+        row, self._scroll_back = self.cursor_row, self.scroll_offset
+        self.clear()
+        for stage, count, detail in self._rows:
+            lines = wrap_detail(detail, width) if width else [detail]
+            # Text, not markup: a source's name is the user's text.
+            self.add_row(stage, count, Text("\n".join(lines), end=""), height=len(lines))
+        if self._rows:
+            self.move_cursor(row=min(row, len(self._rows) - 1), scroll=False)
+
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        super()._update_dimensions(new_rows)
+        # The offset can only be restored once the new rows are measured: before, the scrollable
+        # size is not known and scrolling would stop short of it.
+        if self._scroll_back is not None:
+            self.scroll_to(self._scroll_back.x, self._scroll_back.y, animate=False, immediate=True)
+            self._scroll_back = None
+
+    def on_resize(self, _: events.Resize) -> None:
+        """Rewrap the details to the new width (a scrollbar coming or going changes it too)."""
+        if self._rows and self.scrollable_content_region.width != self._wrapped_at:
+            self._fill()

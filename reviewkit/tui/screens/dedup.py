@@ -10,7 +10,6 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, ProgressBar, Static
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -19,6 +18,7 @@ from reviewkit.errors import ReviewkitError
 from reviewkit.services import dedup
 from reviewkit.services.dedup import DedupSummary, PairView
 from reviewkit.services.project import Review
+from reviewkit.tui.messages import ScreenMessage
 from reviewkit.tui.widgets.dedup_pair import DedupPairView
 
 Evidence = dict[str, Any]
@@ -39,12 +39,6 @@ class _Write:
     evidence: Evidence
 
 
-class _Posted(Message):
-    """A worker's message to its own screen (not bubbling up to the app)."""
-
-    bubble = False
-
-
 class DedupScreen(Screen[None]):
     """Check the uncertain duplicate pairs: y duplicate, n not, s skip, u undo a merge, r run dedup."""
 
@@ -59,14 +53,14 @@ class DedupScreen(Screen[None]):
         Binding("escape", "back", "Back / cancel"),
     ]
 
-    class QueueLoaded(_Posted):
+    class QueueLoaded(ScreenMessage):
         """The pending pairs, each with its evidence."""
 
         def __init__(self, pairs: list[tuple[PairView, Evidence]]) -> None:
             super().__init__()
             self.pairs = pairs
 
-    class DedupProgressed(_Posted):
+    class DedupProgressed(ScreenMessage):
         """A running dedup reached `done` of `total` steps."""
 
         def __init__(self, done: int, total: int | None) -> None:
@@ -74,7 +68,7 @@ class DedupScreen(Screen[None]):
             self.done = done
             self.total = total
 
-    class DedupFinished(_Posted):
+    class DedupFinished(ScreenMessage):
         """A dedup run is stored (summary None: it was cancelled or refused, with `error`)."""
 
         def __init__(self, summary: DedupSummary | None, error: str | None = None) -> None:
@@ -82,7 +76,7 @@ class DedupScreen(Screen[None]):
             self.summary = summary
             self.error = error
 
-    class WriteDone(_Posted):
+    class WriteDone(ScreenMessage):
         """A verdict or an undo is stored (or, with `error`, the service refused it)."""
 
         def __init__(self, write: _Write, error: str | None = None) -> None:

@@ -2,37 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
-from reviewkit.errors import ReviewkitError
 from reviewkit.services import extract
-from reviewkit.services.extract import STAT_FIELDS, StudyForm, StudyView, check_value
+from reviewkit.services.extract import STAT_FIELDS, check_value
 from reviewkit.services.extract_convert import convert
-from reviewkit.services.prefill import Prefill, confirm_arms, confirm_measure, registry_prefill
 from reviewkit.services.project import Review
-from reviewkit.tui.extraction_grid import KEY_COLUMNS, GridRow, grid_rows, parse_arm_line
-from reviewkit.tui.modals.choice import Choice, ChoiceModal
-from reviewkit.tui.modals.text_prompt import TextPromptModal
+from reviewkit.tui.extraction_grid import KEY_COLUMNS, GridRow, grid_rows
+from reviewkit.tui.screens.extraction_work import ExtractionWork
 from reviewkit.tui.widgets.cell_editor import CellEditor
 from reviewkit.tui.widgets.fitted_table import FittedTable, clipped
 
 
-class ExtractionScreen(Screen[None]):
-    """One extractor's form for a study: values are checked as typed and stored (enter) through the service."""
+class ExtractionScreen(ExtractionWork):
+    """One extractor's form for a study: values are checked as typed and stored (enter) through the service
+    (the loading, saving and the flows ending in a save are ExtractionWork's)."""
 
-    # Escape first cancels a cell edit (only while the cell editor has focus, see check_action), and
-    # leaves the screen otherwise. g, s and r are named in the help and the form's headings rather
-    # than in the footer, which then keeps Help and Quit on an 80-column terminal.
+    # Escape first cancels an edit (only while a study field's input or the cell editor has focus, see
+    # check_action), and leaves the screen otherwise. g, s and r are named in the help and the form's
+    # headings rather than in the footer, which then keeps Help and Quit on an 80-column terminal.
+    # While an input has focus it takes every letter (a, c, p, ? and q too), so the footer then shows
+    # the keys that still work there instead: enter, escape, tab and ctrl+q. enter and ctrl+q are
+    # priority bindings only so that the footer shows them rather than the input's and the app's
+    # hidden ones; they do what those would.
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "save_edit", "Save", priority=True),
         Binding("a", "add_arm", "Add arm"),
         Binding("c", "convert", "Derive SD"),
         Binding("p", "prefill", "Prefill"),
@@ -41,7 +41,16 @@ class ExtractionScreen(Screen[None]):
         Binding("r", "refresh", "Refresh", show=False),
         Binding("escape", "cancel_edit", "Cancel edit"),
         Binding("escape", "back", "Dashboard"),
+        # This screen's tab replaces Screen's: the first is shown in a study field, the second works elsewhere.
+        Binding("tab", "next_field", "Next field"),
+        Binding("tab", "app.focus_next", "Focus Next", show=False),
+        Binding("ctrl+q", "quit_edit", "Quit", priority=True),
     ]
+
+    #: Below this width the study fields' labels, inputs and problem lines stack (see DEFAULT_CSS):
+    #: side by side they need the 34-column study list + 30 + 24 + about 30 for a problem.
+    STACK_BELOW = 120
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (STACK_BELOW, "-wide")]
 
     DEFAULT_CSS = """
     ExtractionScreen #extraction-body { height: 1fr; }
@@ -52,57 +61,24 @@ class ExtractionScreen(Screen[None]):
     ExtractionScreen .field-name { width: 30; padding: 1 1; }
     ExtractionScreen .extraction-field Input { width: 24; }
     ExtractionScreen .field-problem { width: 1fr; color: $error; padding: 1 1; }
+    /* Narrow (an 80-column terminal): each study field's label above its input, its problem line
+       under it, all as wide as the form; the cell editor likewise. */
+    ExtractionScreen.-narrow .extraction-section { width: 1fr; }
+    ExtractionScreen.-narrow .extraction-field { layout: vertical; height: auto; }
+    ExtractionScreen.-narrow .field-name { width: 1fr; padding: 0 1; }
+    ExtractionScreen.-narrow .extraction-field Input { width: 1fr; }
+    ExtractionScreen.-narrow .field-problem { height: auto; min-height: 1; padding: 0 1; }
+    ExtractionScreen.-narrow CellEditor { layout: vertical; height: auto; }
+    ExtractionScreen.-narrow CellEditor #cell-label { width: 1fr; height: auto; min-height: 1; padding: 0 1; }
+    ExtractionScreen.-narrow CellEditor #cell-input { width: 1fr; }
+    ExtractionScreen.-narrow CellEditor #cell-problem { height: auto; min-height: 1; padding: 0 1; }
     ExtractionScreen #arm-table { height: auto; max-height: 8; }
     ExtractionScreen #grid { height: 16; }
     ExtractionScreen #prefill-status { color: $accent; }
     """
 
-    class StudiesLoaded(Message):
-        """The studies to extract."""
-
-        def __init__(self, studies: list[StudyView]) -> None:
-            super().__init__()
-            self.studies = studies
-
-    class FormLoaded(Message):
-        """A study's form for this extractor."""
-
-        def __init__(self, form: StudyForm) -> None:
-            super().__init__()
-            self.form = form
-
-    class PrefillLoaded(Message):
-        """The registry's proposals for a study (None without posted results)."""
-
-        def __init__(self, study_id: int, prefill: Prefill | None) -> None:
-            super().__init__()
-            self.study_id = study_id
-            self.prefill = prefill
-
-    class Saved(Message):
-        """A change is stored; `note` says what, for the status line."""
-
-        def __init__(self, target: str, note: str) -> None:
-            super().__init__()
-            self.target = target
-            self.note = note
-
-    class Failed(Message):
-        """The service refused; `target` is where to show why (a field's problem line or the status)."""
-
-        def __init__(self, target: str, error: str) -> None:
-            super().__init__()
-            self.target = target
-            self.error = error
-
     def __init__(self, review: Review, reviewer: str | None) -> None:
-        super().__init__()
-        self.review = review
-        self.reviewer = reviewer
-        self.studies: list[StudyView] = []
-        self.study_id: int | None = None
-        self.form: StudyForm | None = None
-        self.prefill: Prefill | None = None
+        super().__init__(review, reviewer)
         self.rows: list[GridRow] = []
         #: The grid cell being edited: (row, statistic).
         self.editing: tuple[GridRow, str] | None = None
@@ -122,8 +98,10 @@ class ExtractionScreen(Screen[None]):
             studies.add_columns("ID", "NCT")
             studies.add_column("Study", key="study")
             yield studies
-            with VerticalScroll(id="extraction-form"):
-                yield Label("Study fields", classes="extraction-section")
+            # Not focusable itself: tab from the study list goes to the first study field, where the
+            # letters are typed, rather than to the container, where a, c and p start actions.
+            with VerticalScroll(id="extraction-form", can_focus=False):
+                yield Label("Study fields (enter: save; esc: cancel)", classes="extraction-section")
                 for f in self.review.protocol.extraction.fields:
                     with Horizontal(classes="extraction-field"):
                         yield Label(f"{f.label or f.name}{f' ({f.unit})' if f.unit else ''}", classes="field-name")
@@ -148,38 +126,9 @@ class ExtractionScreen(Screen[None]):
         self.sub_title = f"Extraction — {self.reviewer or 'no reviewer'}"
         self._load_studies()
 
-    # --- workers: one service call each, results posted back --------------------------------------
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="extraction-studies")
-    def _load_studies(self) -> None:
-        self.post_message(self.StudiesLoaded(extract.list_studies(self.review)))
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="extraction-form")
-    def _load_form(self, study_id: int) -> None:
-        try:
-            self.post_message(self.FormLoaded(extract.study_form(self.review, self.reviewer, study_id)))
-        except ReviewkitError as exc:
-            self.post_message(self.Failed("status", str(exc)))
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="extraction-prefill")
-    def _load_prefill(self, study_id: int) -> None:
-        try:
-            self.post_message(self.PrefillLoaded(study_id, registry_prefill(self.review, study_id)))
-        except ReviewkitError as exc:
-            self.post_message(self.Failed("status", str(exc)))
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="extraction-save")
-    def _save(self, target: str, note: str, call: Callable[[], Any]) -> None:
-        try:
-            call()
-        except ReviewkitError as exc:
-            self.post_message(self.Failed(target, exc.message))
-            return
-        self.post_message(self.Saved(target, note))
-
     # --- handlers ------------------------------------------------------------------------------------
 
-    def on_extraction_screen_studies_loaded(self, message: StudiesLoaded) -> None:
+    def on_extraction_work_studies_loaded(self, message: ExtractionWork.StudiesLoaded) -> None:
         """List the studies and open the first (or the one open before)."""
         self.studies = message.studies
         table = self.query_one("#study-list", DataTable)
@@ -193,7 +142,7 @@ class ExtractionScreen(Screen[None]):
             self.study_id = self.studies[0].id
         self._load_form(self.study_id)
 
-    def on_extraction_screen_form_loaded(self, message: FormLoaded) -> None:
+    def on_extraction_work_form_loaded(self, message: ExtractionWork.FormLoaded) -> None:
         """Fill the form: study fields, arms, the grid, and what the registry offers."""
         form = message.form
         if form.study.id != self.study_id:
@@ -228,7 +177,7 @@ class ExtractionScreen(Screen[None]):
         if self.rows:
             grid.move_cursor(row=min(cursor.row, len(self.rows) - 1), column=cursor.column)
 
-    def on_extraction_screen_prefill_loaded(self, message: PrefillLoaded) -> None:
+    def on_extraction_work_prefill_loaded(self, message: ExtractionWork.PrefillLoaded) -> None:
         """Say what the registry offers for the study shown."""
         if message.study_id != self.study_id:
             return
@@ -237,7 +186,7 @@ class ExtractionScreen(Screen[None]):
             f"Registry {prefill.nct_id} has posted results: {len(prefill.arms)} arms, "
             f"{len(prefill.measures)} measures — p to review and confirm" if prefill else "")
 
-    def on_extraction_screen_saved(self, message: Saved) -> None:
+    def on_extraction_work_saved(self, message: ExtractionWork.Saved) -> None:
         """Confirm (the note stays in the status line after the reload) and reload the form."""
         self._note = f"✓ {message.note}"
         self._show_status()
@@ -246,7 +195,7 @@ class ExtractionScreen(Screen[None]):
         if self.study_id is not None:
             self._load_form(self.study_id)
 
-    def on_extraction_screen_failed(self, message: Failed) -> None:
+    def on_extraction_work_failed(self, message: ExtractionWork.Failed) -> None:
         """Show why the service refused, next to the value when there is one."""
         if message.target.startswith("field-"):
             self.query_one(f"#problem-{message.target.removeprefix('field-')}", Static).update(message.error)
@@ -321,27 +270,6 @@ class ExtractionScreen(Screen[None]):
 
     # --- actions -----------------------------------------------------------------------------------
 
-    def action_add_arm(self) -> None:
-        """Add (or change) an arm: "label; intervention; dose; co-intervention; N; dose_mg=4"."""
-        sid, who = self.study_id, self.reviewer
-        names = [f.name for f in self.review.protocol.extraction.arm_fields]
-        if sid is None:
-            return
-
-        def written(text: str | None) -> None:
-            if not text:
-                return
-            try:
-                args = parse_arm_line(text, names)
-            except ReviewkitError as exc:
-                self.notify(str(exc), severity="error")
-                return
-            self._save("status", f"arm {args['label']} saved",
-                       lambda: extract.set_arm(self.review, who, sid, **args))  # type: ignore[arg-type]
-
-        hint = "; ".join(["label", "intervention", "dose", "co-intervention", "N", *(f"{n}=…" for n in names)])
-        self.app.push_screen(TextPromptModal(f"Arm: {hint}", placeholder=hint), written)
-
     def action_convert(self) -> None:
         """Derive the SD (or mean and SD) of the grid row's arm from SE, CI or median with IQR/range."""
         grid = self.query_one("#grid", DataTable)
@@ -350,34 +278,6 @@ class ExtractionScreen(Screen[None]):
         row, sid, who = self.rows[grid.cursor_row], self.study_id, self.reviewer
         self._save("status", f"SD derived for {row.arm} {row.outcome}", lambda: convert(
             self.review, who, sid, arm=row.arm, outcome=row.outcome, timepoint=row.timepoint))
-
-    def action_prefill(self) -> None:
-        """Review the registry's proposals; a chosen one is stored as this extractor's (origin ctgov)."""
-        prefill, sid, who = self.prefill, self.study_id, self.reviewer
-        if prefill is None or sid is None:
-            self.notify("No registry results for this study", severity="warning")
-            return
-        options = ["arms", *(str(m.index) for m in prefill.measures)]
-        labels = [f"Arms: {', '.join(a.label for a in prefill.arms)}", *(m.label for m in prefill.measures)]
-
-        def chosen(choice: Choice | None) -> None:
-            if choice is None:
-                return
-            if choice.option == "arms":
-                self._save("status", "registry arms confirmed", lambda: confirm_arms(self.review, who, sid, prefill.arms))
-                return
-            measure = prefill.measures[int(choice.option)]
-            outcomes = [o.name for o in self.review.protocol.extraction.outcomes if o.type == measure.kind]
-
-            def target(pick: Choice | None) -> None:
-                if pick is not None:
-                    self._save("status", f"{measure.title} confirmed as {pick.option}", lambda: confirm_measure(
-                        self.review, who, sid, measure, outcome=pick.option))
-
-            self.app.push_screen(ChoiceModal(f"Store '{measure.title}' as which outcome?", outcomes), target)
-
-        self.app.push_screen(ChoiceModal("Registry results: confirm what to take over", options, labels=labels),
-                             chosen)
 
     def action_focus_grid(self) -> None:
         """Move to the outcome grid."""
@@ -392,27 +292,55 @@ class ExtractionScreen(Screen[None]):
         self._load_studies()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Escape cancels a cell edit while the cell editor has focus, and leaves the screen otherwise
-        (a disabled binding passes the key on to the next binding for it)."""
-        if action == "cancel_edit":
-            return self._editing_cell()
+        """Escape cancels an edit while a study field's input or the cell editor has focus, and leaves
+        the screen otherwise (a disabled binding passes the key on to the next binding for it); enter,
+        ctrl+q and (in a study field) tab are the editing bindings only then, so that the footer shows them."""
+        if action in ("cancel_edit", "save_edit", "quit_edit"):
+            return self._edited() is not None
+        if action == "next_field":
+            return self.focused is not None and (self.focused.id or "").startswith("field-")
         if action == "back":
-            return not self._editing_cell()
+            return self._edited() is None
         return True
 
+    async def action_save_edit(self) -> None:
+        """Store what is typed: what the input's own enter does (its Submitted message is handled by _commit)."""
+        edited = self._edited()
+        if edited is not None:
+            await edited.action_submit()
+
+    def action_next_field(self) -> None:
+        """On to the next study field (after the last, the arm table)."""
+        self.app.action_focus_next()
+
+    async def action_quit_edit(self) -> None:
+        """Quit the app: what ctrl+q does everywhere, shown in the footer while typing hides q."""
+        await self.app.action_quit()
+
     def action_cancel_edit(self) -> None:
-        """Drop what was typed in the cell editor and go back to the cell in the grid."""
-        self.editing = None
-        self.query_one(CellEditor).close()
+        """Drop what was typed (a study field gets its stored value back, the cell editor empties) and
+        go back to the grid; a second escape then leaves the screen."""
+        edited = self._edited()
+        if edited is not None and edited.id != "cell-input":
+            # Its problem line follows: the restored value is checked again like any change.
+            stored = self.form.study_fields() if self.form else {}
+            edited.value = stored.get((edited.id or "").removeprefix("field-")) or ""
+        else:
+            self.editing = None
+            self.query_one(CellEditor).close()
         self.query_one("#grid", DataTable).focus()
 
     def action_back(self) -> None:
         """Back to the dashboard."""
         self.dismiss(None)
 
-    def _editing_cell(self) -> bool:
+    def _edited(self) -> Input | None:
+        """The study field's input or the cell editor's that has focus (None: nothing is being edited)."""
         # Textual refreshes the footer on every focus change, so its escape follows this too.
-        return self.editing is not None and self.query_one(CellEditor).input.has_focus
+        focused = self.focused
+        if isinstance(focused, Input) and (focused.id == "cell-input" or (focused.id or "").startswith("field-")):
+            return focused
+        return None
 
     def _show_status(self) -> None:
         """The study shown and who extracts it, then the last change's note."""

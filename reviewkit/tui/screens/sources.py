@@ -9,7 +9,6 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, ProgressBar, Static
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -19,6 +18,7 @@ from reviewkit.services import runs, search
 from reviewkit.services.identify import import_file
 from reviewkit.services.project import Review
 from reviewkit.services.runs import RunView, SourceView
+from reviewkit.tui.messages import ScreenMessage
 from reviewkit.tui.modals.import_file import ImportFileModal, ImportRequest
 from reviewkit.tui.widgets.source_tables import RunTable, SourceTable
 
@@ -33,12 +33,6 @@ class _Cancelled(Exception):
         super().__init__("cancelled by the user")
 
 
-class _Posted(Message):
-    """A worker's message to its own screen (not bubbling up to the app)."""
-
-    bubble = False
-
-
 class SourcesScreen(Screen[None]):
     """The review's sources: p searches PubMed, t ClinicalTrials.gov, m imports a file; escape cancels."""
 
@@ -50,7 +44,7 @@ class SourcesScreen(Screen[None]):
         Binding("escape", "back", "Back / cancel"),
     ]
 
-    class SourcesLoaded(_Posted):
+    class SourcesLoaded(ScreenMessage):
         """The sources and every run, fresh from the store."""
 
         def __init__(self, sources: list[SourceView], runs: list[RunView]) -> None:
@@ -58,7 +52,7 @@ class SourcesScreen(Screen[None]):
             self.sources = sources
             self.runs = runs
 
-    class JobProgressed(_Posted):
+    class JobProgressed(ScreenMessage):
         """A search or import has `done` records (of `total`, when the service knows it)."""
 
         def __init__(self, done: int, total: int | None) -> None:
@@ -66,7 +60,7 @@ class SourcesScreen(Screen[None]):
             self.done = done
             self.total = total
 
-    class JobFinished(_Posted):
+    class JobFinished(ScreenMessage):
         """A search or import ended: `text` says what it did, or why it stopped when `failed`."""
 
         def __init__(self, text: str, *, failed: bool = False, cancelled: bool = False) -> None:

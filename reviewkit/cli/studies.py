@@ -1,0 +1,129 @@
+"""Provides `reviewkit studies`: the studies and their reports; confirm, reject, link, main report, rename."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from reviewkit.cli.common import CliState, run_guarded
+from reviewkit.services import studies as service
+from reviewkit.services.project import Review, open_review
+
+
+@click.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
+@click.option("--proposed", is_flag=True, help="Only studies with links waiting for a reviewer.")
+@click.pass_context
+def studies(ctx: click.Context, as_json: bool, proposed: bool) -> None:
+    """Studies and their reports: dedup proposes the links, a reviewer confirms, rejects or adds them."""
+    if ctx.invoked_subcommand is None:
+        _list(ctx.obj, as_json, proposed)
+
+
+@studies.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
+@click.option("--proposed", is_flag=True, help="Only studies with links waiting for a reviewer.")
+@click.pass_obj
+def list_cmd(state: CliState, as_json: bool, proposed: bool) -> None:
+    """Each study: id, name, NCT id, and its reports with their status (* marks the main report)."""
+    _list(state, as_json, proposed)
+
+
+def _list(state: CliState, as_json: bool, proposed: bool) -> None:
+    def go() -> None:
+        views = service.list_studies(open_review(state.review), proposed_only=proposed)
+        if as_json:
+            click.echo(json.dumps([study_dict(v) for v in views], indent=2, ensure_ascii=False))
+            return
+        if not views:
+            click.echo("no studies with proposals waiting" if proposed else
+                       "no studies yet (reviewkit dedup proposes them from NCT numbers)")
+        for v in views:
+            click.echo("\n".join(study_lines(v)))
+
+    run_guarded(go)
+
+
+def study_dict(view: service.StudyView) -> dict[str, Any]:
+    """A study as `studies --json` prints it."""
+    return {"id": view.id, "label": view.label, "nct_id": view.nct_id, "main_report": view.main_report,
+            "reports": [{"record": r.record_id, "status": r.status, "main": r.main, "title": r.title,
+                         "year": r.year, "first_author": r.first_author, "pmid": r.pmid, "kind": r.kind,
+                         "registry_id": r.registry_id or None, "duplicate_of": r.duplicate_of}
+                        for r in view.links]}
+
+
+def study_lines(view: service.StudyView) -> list[str]:
+    """A study's heading line and one line per report."""
+    waiting = f", {view.proposed} proposed" if view.proposed else ""
+    lines = [f"study {view.id}  {view.label}  {view.nct_id or '(no NCT id)'}  "
+             f"({len(view.links)} report{'s' if len(view.links) != 1 else ''}{waiting})"]
+    for r in view.links:
+        ids = f" PMID {r.pmid}" if r.pmid else ""
+        dup = f" [removed duplicate of record {r.duplicate_of}]" if r.duplicate_of is not None else ""
+        lines.append(f"  {'*' if r.main else ' '} record {r.record_id:<5} {r.status:<9}  {r.label}{ids}: "
+                     f"{r.title}{dup}")
+    return lines
+
+
+def _change(state: CliState, act: Callable[[Review, str | None], Any]) -> None:
+    """Run one change as the acting reviewer and print what it did."""
+    run_guarded(lambda: click.echo(act(open_review(state.review), state.reviewer).summary()))
+
+
+@studies.command("confirm")
+@click.argument("study_id", type=int)
+@click.argument("record_id", type=int)
+@click.pass_obj
+def confirm_cmd(state: CliState, study_id: int, record_id: int) -> None:
+    """The record does report the study: confirm its proposed (or rejected) link."""
+    _change(state, lambda r, who: service.set_report_link(r, who, study_id, record_id, True))
+
+
+@studies.command("reject")
+@click.argument("study_id", type=int)
+@click.argument("record_id", type=int)
+@click.pass_obj
+def reject_cmd(state: CliState, study_id: int, record_id: int) -> None:
+    """The record does not report the study (it cites its NCT number in passing): the link stops counting."""
+    _change(state, lambda r, who: service.set_report_link(r, who, study_id, record_id, False))
+
+
+@studies.command("link")
+@click.argument("study_id", type=int)
+@click.argument("record_id", type=int)
+@click.pass_obj
+def link_cmd(state: CliState, study_id: int, record_id: int) -> None:
+    """Link a record to a study as a confirmed report (a paper may report several studies)."""
+    _change(state, lambda r, who: service.link_report(r, who, study_id, record_id))
+
+
+@studies.command("main")
+@click.argument("study_id", type=int)
+@click.argument("record_id", type=int)
+@click.pass_obj
+def main_cmd(state: CliState, study_id: int, record_id: int) -> None:
+    """Mark the study's main report (one per study)."""
+    _change(state, lambda r, who: service.set_main_report(r, who, study_id, record_id))
+
+
+@studies.command("rename")
+@click.argument("study_id", type=int)
+@click.argument("name")
+@click.pass_obj
+def rename_cmd(state: CliState, study_id: int, name: str) -> None:
+    """Give a study its usual name (e.g. the trial's acronym)."""
+
+    def go() -> None:
+        old = service.rename_study(open_review(state.review), state.reviewer, study_id, name)
+        click.echo(service.rename_summary(study_id, old, name))
+
+    run_guarded(go)
+
+
+def register(group: click.Group) -> None:
+    """Add this module's commands to the top-level group."""
+    group.add_command(studies)

@@ -1,0 +1,161 @@
+"""Provides where a protocol error points: the key, its line in review.toml, and the fix.
+
+tomllib keeps no positions, so the lines come from a light scan of the text (key_lines); pydantic's
+error locations are matched to them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from reviewkit.errors import ReviewkitError
+
+
+class ProtocolProblem(ValueError):
+    """A problem found across keys, raised with the location it is about (as pydantic's loc), so the
+    message names that key and its line rather than the whole protocol."""
+
+    def __init__(self, message: str, loc: tuple[str | int, ...]) -> None:
+        super().__init__(message)
+        self.loc = loc
+
+
+def explain(exc: ValidationError, text: str, source: str, root: type[BaseModel]) -> ReviewkitError:
+    """Turn pydantic's errors on `root` (the protocol model) into one message per problem, each with key,
+    line and fix."""
+    lines = key_lines(text)
+    problems = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        key = _dotted(loc)
+        line = _nearest_line(lines, loc)
+        at = f"line {line}: " if line else ""
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            parent = _model_for(root, loc[:-1])
+            allowed = sorted(parent.model_fields) if parent else []
+            close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+            fix = f"did you mean '{close[0]}'?" if close else f"allowed keys: {', '.join(allowed)}"
+            problems.append(f"{at}unknown key '{key}' ({fix})")
+        elif kind == "missing":
+            table = _dotted(loc[:-1]) or "the top level"
+            problems.append(f"{at}missing key '{key}' (add `{loc[-1]} = ...` to {table})")
+        elif isinstance(problem := err.get("ctx", {}).get("error"), ProtocolProblem):
+            # A cross-key check: name the key it is about, not the table that holds it all.
+            loc = loc + problem.loc
+            line = _nearest_line(lines, loc)
+            at = f"line {line}: " if line else ""
+            problems.append(f"{at}'{_dotted(loc)}': {problem}")
+        else:
+            msg = err["msg"].removeprefix("Value error, ")
+            got = err.get("input")
+            # A whole table or list as "got" would repeat the file back to its author.
+            shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
+            problems.append(f"{at}'{key}': {msg}{shown}")
+    return ReviewkitError("; ".join(problems), where=source)
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for part in loc:
+        if isinstance(part, int):
+            parts[-1] = f"{parts[-1]}[{part}]" if parts else f"[{part}]"
+        elif part in ("function-after[_role_alias(), Reviewer]",):
+            continue
+        else:
+            parts.append(str(part))
+    return ".".join(parts)
+
+
+def _nearest_line(lines: dict[tuple[Any, ...], int], loc: tuple[Any, ...]) -> int | None:
+    """The line of the key, or of the closest enclosing table when the key is absent."""
+    for end in range(len(loc), 0, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return None
+
+
+def _model_for(root: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The protocol model class at a location, to list the keys it allows."""
+    model: Any = root
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return None
+        model = _inner_model(field.annotation)
+        if model is None:
+            return None
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _inner_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
+_KEY = re.compile(r"^\s*([A-Za-z0-9_\-\.\"' ]+?)\s*=")
+
+
+def key_lines(text: str) -> dict[tuple[Any, ...], int]:
+    """Map each key path in TOML text to its 1-based line (tomllib keeps no positions).
+
+    Array-of-tables entries get their index, so ("analyses", 1, "measure") is the second
+    [[analyses]] table's `measure`. Good enough for error messages; not a TOML parser.
+    """
+    found: dict[tuple[Any, ...], int] = {}
+    counters: dict[tuple[str, ...], int] = {}
+    prefix: tuple[Any, ...] = ()
+    in_multiline = False
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if in_multiline:
+            if stripped.count('"""') % 2 == 1 or stripped.count("'''") % 2 == 1:
+                in_multiline = False
+            continue
+        if not stripped or stripped.startswith("#"):
+            continue
+        header = _HEADER.match(line)
+        if header:
+            path = tuple(_unquote(p) for p in header.group(2).split("."))
+            if header.group(1) == "[[":
+                index = counters.get(path, -1) + 1
+                counters[path] = index
+                prefix = (*_with_indexes(path[:-1], counters), path[-1], index)
+                found.setdefault(prefix[:-1], number)
+            else:
+                prefix = _with_indexes(path, counters)
+            found[prefix] = number
+            continue
+        key = _KEY.match(line)
+        if key:
+            path = (*prefix, *(_unquote(p) for p in key.group(1).split(".")))
+            found.setdefault(path, number)
+            if stripped.count('"""') == 1 or stripped.count("'''") == 1:
+                in_multiline = True
+    return found
+
+
+def _with_indexes(path: tuple[str, ...], counters: dict[tuple[str, ...], int]) -> tuple[Any, ...]:
+    """Insert the current array index after each prefix that names an array of tables."""
+    out: list[Any] = []
+    for i, part in enumerate(path):
+        out.append(part)
+        if path[: i + 1] in counters:
+            out.append(counters[path[: i + 1]])
+    return tuple(out)
+
+
+def _unquote(part: str) -> str:
+    return part.strip().strip("\"'")

@@ -1,0 +1,85 @@
+"""Provides the plots of one computed analysis: forest plots (with RoB columns and their legend, and
+notes under a Total) and the funnel plot when Egger's test or trim-and-fill is planned."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from reviewkit.pooling import EggerResult, MetaResult, SubgroupResult, TrimFillResult
+from reviewkit.protocol import Analysis
+from reviewkit.services.analyze_sensitivity import Sensitivity
+
+
+def draw_plots(analysis: Analysis, strategy: str, result: MetaResult, rows: list[dict[str, Any]],
+               subgroups: dict[str, SubgroupResult], sub_rows_of: dict[str, list[dict[str, Any]]],
+               info: dict[str, dict[str, Any]], sensitivity: dict[str, Sensitivity], folder: Path, suffix: str,
+               *, rob: dict[str, dict[str, str]] | None, rob_tool: str | None, higher_is_better: bool) -> list[Path]:
+    """The forest plots (main and per subgroup variable) and, with Egger or trim-and-fill planned, the
+    funnel plot, written to `folder` as `suffix` files."""
+    from reviewkit.render.forest import forest_plot
+
+    slug = "-".join("".join(c if c.isalnum() else " " for c in analysis.name.lower()).split())
+    sides = ("control", "experimental") if higher_is_better else ("experimental", "control")
+    columns = _rob_columns(rows, rob)
+    plots = [forest_plot(result, folder / f"forest-{slug}-{strategy}{suffix}", labels=sides, extra_columns=columns,
+                         extra_names=_rob_legend(rob_tool) if columns else None, title=analysis.name,
+                         notes=_naive_note(rows, result) if strategy == "naive" else [])]
+    for variable, sub in subgroups.items():
+        notes = [*(_naive_note(sub_rows_of[variable], sub.overall) if strategy == "naive" else []),
+                 *info[variable]["notes"]]
+        plots.append(forest_plot(sub, folder / f"forest-{slug}-{strategy}-by-{variable}{suffix}", labels=sides,
+                                 title=f"{analysis.name}, by {variable}", notes=notes))
+    if {"egger", "trimfill"} & set(analysis.sensitivity):
+        from reviewkit.render.funnel import funnel_plot
+
+        egger = sensitivity.get("egger")
+        title = analysis.name + (f"\nEgger's test: t = {egger.t:.2f}, df = {egger.df}, p = {egger.p:.3g}"
+                                 if isinstance(egger, EggerResult) else "")
+        fill = sensitivity.get("trimfill")
+        plots.append(funnel_plot(result, folder / f"funnel-{slug}-{strategy}{suffix}", title=title,
+                                 trimfill=fill if isinstance(fill, TrimFillResult) else None))
+    return plots
+
+
+def _naive_note(rows: list[dict[str, Any]], result: MetaResult) -> list[str]:
+    """For under the Total of a naive analysis: its control total counts shared control groups once
+    per comparison (each naive row holds the whole control group)."""
+    pooled = set(result.studies)
+    controls: dict[str, list[float]] = {}
+    for row in rows:
+        if row["study"] in pooled:
+            controls.setdefault(str(row["source_study"]), []).append(float(row["n_ctrl"]))
+    if all(len(n) == 1 for n in controls.values()):
+        return []
+    total = sum(sum(n) for n in controls.values())
+    people = sum(max(n) for n in controls.values())
+    return [f"Naive multi-arm comparisons count a shared control group once per comparison: "
+            f"the control total of {total:g} is {people:g} participants."]
+
+
+def _rob_columns(rows: list[dict[str, Any]], rob: dict[str, dict[str, str]] | None) -> dict[str, dict[str, str]] | None:
+    """RoB judgements per comparison row label (a row "AD1 (4 mg vs placebo)" takes study AD1's).
+
+    Matched by the row's study, not by cutting its label: a study may be called "X 2019 (phase 2)".
+    """
+    if not rob:
+        return None
+    out = {}
+    for row in rows:
+        study = str(row.get("source_study", row["study"]))
+        if study in rob:
+            out[str(row["study"])] = rob[study]
+    return out or None
+
+
+def _rob_legend(tool: str | None) -> dict[str, str] | None:
+    """The RoB columns' keys (D1…, overall) with the tool's domain names, for the forest plot's legend."""
+    if tool == "rob1":
+        from reviewkit.domain.rob1 import ROB1_DOMAIN_NAMES as names
+    elif tool == "rob2":
+        from reviewkit.domain.rob2_questions import DOMAIN_NAMES as names  # type: ignore[assignment]
+    else:
+        return None
+    tool_name = "RoB 1" if tool == "rob1" else "RoB 2"
+    return {**{str(k): v for k, v in names.items()}, "overall": f"Overall risk of bias ({tool_name})"}

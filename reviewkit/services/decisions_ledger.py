@@ -1,0 +1,95 @@
+"""Provides the screening state a decisions import checks its rows against, one row after another.
+
+The checks are services/screen.py's: record_decision's (a removed duplicate, a record that has not
+passed title/abstract, a decision changed after adjudication), undo_decision's (a decision to undo,
+not yet adjudicated) and resolve_conflict's (only a conflict is adjudicated, or re-adjudicated).
+They are made here, in memory, so a file of thousands of rows is not thousands of round trips.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, cast
+
+from sqlmodel import Session
+
+from reviewkit.domain.screening import STAGES, Decision, RecordScreening, Stage, resolve
+from reviewkit.store import queries
+from reviewkit.store.tables import ReviewerRow
+
+Role = Literal["screener", "adjudicator"]
+ROLES: tuple[Role, ...] = ("screener", "adjudicator")
+#: What a screener's undo stores (screen.undo_decision); a history export has such rows.
+RETRACTED = "retracted"
+
+
+@dataclass(frozen=True)
+class ImportRow:
+    """One row of a decisions file, its fields checked (not yet against the screening state)."""
+
+    line: int
+    record_id: int
+    reviewer: ReviewerRow
+    role: Role
+    stage: Stage
+    #: A Decision, or RETRACTED (a screener's undo).
+    decision: str
+    reason: str | None
+    note: str | None
+    time: datetime | None
+
+
+class Ledger:
+    """The screening state as the file's rows apply one after another."""
+
+    def __init__(self, session: Session, required: int) -> None:
+        self.required = required
+        self.decisions = {stage: queries.current_decisions(session, stage) for stage in STAGES}
+        self.adjudicated = {stage: queries.adjudications(session, stage) for stage in STAGES}
+        self.primaries = queries.duplicate_primaries(session)
+
+    def state(self, record_id: int, stage: Stage) -> RecordScreening:
+        return resolve(self.decisions[stage].get(record_id, {}), self.required,
+                       self.adjudicated[stage].get(record_id))
+
+    def refusal(self, row: ImportRow) -> str | None:
+        """Why the row may not be stored now, or None."""
+        where = STAGES[row.stage]
+        current = self.decisions[row.stage].get(row.record_id, {}).get(cast(int, row.reviewer.id))
+        if row.decision == RETRACTED:
+            if current is None:
+                return f"{row.reviewer.name} has no decision on record {row.record_id} at {where} to undo"
+            if row.record_id in self.adjudicated[row.stage]:
+                return f"record {row.record_id} has been adjudicated at {where}; its decisions are final"
+            return None
+        primary = self.primaries.get(row.record_id)
+        if primary is not None:
+            return (f"record {row.record_id} is not up for {where} screening: it is a removed duplicate of "
+                    f"record {primary} (name that record)")
+        if row.stage == "ft" and self.state(row.record_id, "ta").outcome != "included":
+            return f"record {row.record_id} is not up for {where} screening: it has not passed title/abstract"
+        if row.role == "adjudicator":
+            state = self.state(row.record_id, row.stage)
+            if state.outcome != "conflict" and not state.adjudicated:
+                return f"record {row.record_id} is not in conflict at {where} ({state.outcome})"
+            return None
+        # The adjudicator settled the record on the decisions as they stood; the same decision again
+        # (an export imported again) changes nothing and is allowed.
+        if row.record_id not in self.adjudicated[row.stage] or row.decision == current:
+            return None
+        if current is None:
+            # Said neutrally: that the record was adjudicated would tell someone who never decided it
+            # that others disagreed on it.
+            return f"record {row.record_id} is not open for {row.reviewer.name}'s decision at {where}"
+        return (f"record {row.record_id} has been adjudicated at {where}; {row.reviewer.name}'s decision on it "
+                f"is final ({current}, not {row.decision})")
+
+    def apply(self, row: ImportRow) -> None:
+        mine = self.decisions[row.stage].setdefault(row.record_id, {})
+        if row.role == "adjudicator":
+            self.adjudicated[row.stage][row.record_id] = cast(Decision, row.decision)
+        elif row.decision == RETRACTED:
+            mine.pop(cast(int, row.reviewer.id), None)
+        else:
+            mine[cast(int, row.reviewer.id)] = cast(Decision, row.decision)

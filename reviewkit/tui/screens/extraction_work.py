@@ -1,0 +1,152 @@
+"""Provides the extraction screen's work with the services: loading and saving in thread workers, the
+messages they post back, and the flows (an arm line, the registry's proposals) that end in a save."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from textual import work
+from textual.message import Message
+from textual.screen import Screen
+
+from reviewkit.errors import ReviewkitError
+from reviewkit.services import extract
+from reviewkit.services.extract import StudyForm, StudyView
+from reviewkit.services.prefill import Prefill, confirm_arms, confirm_measure, registry_prefill
+from reviewkit.services.project import Review
+from reviewkit.tui.extraction_grid import parse_arm_line
+from reviewkit.tui.modals.choice import Choice, ChoiceModal
+from reviewkit.tui.modals.text_prompt import TextPromptModal
+
+
+class ExtractionWork(Screen[None]):
+    """What the extraction screen knows (the studies, the study shown, its form and the registry's
+    proposals) and how it talks to the services; ExtractionScreen lays it out and shows the results."""
+
+    class StudiesLoaded(Message):
+        """The studies to extract."""
+
+        def __init__(self, studies: list[StudyView]) -> None:
+            super().__init__()
+            self.studies = studies
+
+    class FormLoaded(Message):
+        """A study's form for this extractor."""
+
+        def __init__(self, form: StudyForm) -> None:
+            super().__init__()
+            self.form = form
+
+    class PrefillLoaded(Message):
+        """The registry's proposals for a study (None without posted results)."""
+
+        def __init__(self, study_id: int, prefill: Prefill | None) -> None:
+            super().__init__()
+            self.study_id = study_id
+            self.prefill = prefill
+
+    class Saved(Message):
+        """A change is stored; `note` says what, for the status line."""
+
+        def __init__(self, target: str, note: str) -> None:
+            super().__init__()
+            self.target = target
+            self.note = note
+
+    class Failed(Message):
+        """The service refused; `target` is where to show why (a field's problem line or the status)."""
+
+        def __init__(self, target: str, error: str) -> None:
+            super().__init__()
+            self.target = target
+            self.error = error
+
+    def __init__(self, review: Review, reviewer: str | None) -> None:
+        super().__init__()
+        self.review = review
+        self.reviewer = reviewer
+        self.studies: list[StudyView] = []
+        self.study_id: int | None = None
+        self.form: StudyForm | None = None
+        self.prefill: Prefill | None = None
+
+    # --- workers: one service call each, results posted back --------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="extraction-studies")
+    def _load_studies(self) -> None:
+        self.post_message(self.StudiesLoaded(extract.list_studies(self.review)))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="extraction-form")
+    def _load_form(self, study_id: int) -> None:
+        try:
+            self.post_message(self.FormLoaded(extract.study_form(self.review, self.reviewer, study_id)))
+        except ReviewkitError as exc:
+            self.post_message(self.Failed("status", str(exc)))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="extraction-prefill")
+    def _load_prefill(self, study_id: int) -> None:
+        try:
+            self.post_message(self.PrefillLoaded(study_id, registry_prefill(self.review, study_id)))
+        except ReviewkitError as exc:
+            self.post_message(self.Failed("status", str(exc)))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="extraction-save")
+    def _save(self, target: str, note: str, call: Callable[[], Any]) -> None:
+        try:
+            call()
+        except ReviewkitError as exc:
+            self.post_message(self.Failed(target, exc.message))
+            return
+        self.post_message(self.Saved(target, note))
+
+    # --- flows that end in a save ------------------------------------------------------------------
+
+    def action_add_arm(self) -> None:
+        """Add (or change) an arm: "label; intervention; dose; co-intervention; N; dose_mg=4"."""
+        sid, who = self.study_id, self.reviewer
+        names = [f.name for f in self.review.protocol.extraction.arm_fields]
+        if sid is None:
+            return
+
+        def written(text: str | None) -> None:
+            if not text:
+                return
+            try:
+                args = parse_arm_line(text, names)
+            except ReviewkitError as exc:
+                self.notify(str(exc), severity="error")
+                return
+            self._save("status", f"arm {args['label']} saved",
+                       lambda: extract.set_arm(self.review, who, sid, **args))  # type: ignore[arg-type]
+
+        hint = "; ".join(["label", "intervention", "dose", "co-intervention", "N", *(f"{n}=…" for n in names)])
+        self.app.push_screen(TextPromptModal(f"Arm: {hint}", placeholder=hint), written)
+
+    def action_prefill(self) -> None:
+        """Review the registry's proposals; a chosen one is stored as this extractor's (origin ctgov)."""
+        prefill, sid, who = self.prefill, self.study_id, self.reviewer
+        if prefill is None or sid is None:
+            self.notify("No registry results for this study", severity="warning")
+            return
+        options = ["arms", *(str(m.index) for m in prefill.measures)]
+        labels = [f"Arms: {', '.join(a.label for a in prefill.arms)}", *(m.label for m in prefill.measures)]
+
+        def chosen(choice: Choice | None) -> None:
+            if choice is None:
+                return
+            if choice.option == "arms":
+                self._save("status", "registry arms confirmed", lambda: confirm_arms(self.review, who, sid, prefill.arms))
+                return
+            measure = prefill.measures[int(choice.option)]
+            outcomes = [o.name for o in self.review.protocol.extraction.outcomes if o.type == measure.kind]
+
+            def target(pick: Choice | None) -> None:
+                if pick is not None:
+                    self._save("status", f"{measure.title} confirmed as {pick.option}", lambda: confirm_measure(
+                        self.review, who, sid, measure, outcome=pick.option))
+
+            self.app.push_screen(ChoiceModal(f"Store '{measure.title}' as which outcome?", outcomes), target)
+
+        self.app.push_screen(ChoiceModal("Registry results: confirm what to take over", options, labels=labels),
+                             chosen)

@@ -1,0 +1,304 @@
+"""Provides the studies screen: each study's reports with their link status, confirmed, rejected or added."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+from textual.worker import Worker, WorkerState
+
+from reviewkit.errors import ReviewkitError
+from reviewkit.services import studies
+from reviewkit.services.project import Review
+from reviewkit.services.studies import StudyView
+from reviewkit.tui.messages import ScreenMessage
+from reviewkit.tui.modals.text_prompt import TextPromptModal
+from reviewkit.tui.widgets.fitted_table import FittedTable, clipped
+
+WriteKind = Literal["confirm", "reject", "main", "link", "rename"]
+
+#: The keys, listed below the tables: in the footer they pushed Help and Quit off an 80-column terminal.
+KEYS_TEXT = ("[b]tab[/b]/[b]enter[/b] reports · [b]y[/b] confirm · [b]n[/b] reject · [b]m[/b] main report · "
+             "[b]l[/b] link a record · [b]r[/b] rename study · [b]esc[/b] back")
+
+
+@dataclass(frozen=True)
+class _Write:
+    """A change to store; changes go one at a time in the order they were made."""
+
+    kind: WriteKind
+    study_id: int
+    record_id: int = 0
+    text: str = ""
+
+
+class StudiesScreen(Screen[None]):
+    """Check the study–report links dedup proposed: confirm or reject them, add links, mark the main report."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "set_status(True)", "Confirm"),
+        Binding("n", "set_status(False)", "Reject"),
+        Binding("m", "main", "Main report", show=False),
+        Binding("l", "link", "Link a record", show=False),
+        Binding("r", "rename", "Rename study", show=False),
+        Binding("escape", "back", "Back"),
+    ]
+    DEFAULT_CSS = """
+    StudiesScreen #studies-status { padding: 0 2; height: auto; background: $boost; }
+    StudiesScreen #studies-list { margin: 0 1; height: auto; max-height: 40%; }
+    StudiesScreen #studies-reports { margin: 1 1 0 1; height: 1fr; }
+    StudiesScreen #studies-keys { padding: 0 2; height: auto; color: $text-muted; }
+    """
+
+    class Loaded(ScreenMessage):
+        """Every study with its links (or, with `error`, the service's refusal)."""
+
+        def __init__(self, views: list[StudyView], error: str | None = None) -> None:
+            super().__init__()
+            self.views = views
+            self.error = error
+
+    class WriteDone(ScreenMessage):
+        """A change is stored (`summary` says what it did) or refused (`error`)."""
+
+        def __init__(self, write: _Write, summary: str = "", error: str | None = None) -> None:
+            super().__init__()
+            self.write = write
+            self.summary = summary
+            self.error = error
+
+    def __init__(self, review: Review, reviewer: str | None = None) -> None:
+        super().__init__()
+        self.review = review
+        self.reviewer = reviewer
+        self.views: list[StudyView] = []
+        self._writes: deque[_Write] = deque()
+        self._saving: _Write | None = None
+        self._leaving = False
+        #: The study whose reports are in the lower table.
+        self._shown: int | None = None
+
+    def compose(self) -> ComposeResult:
+        """Status line, the studies, the selected study's reports, the keys."""
+        yield Header()
+        yield Static("Loading…", id="studies-status")
+        listing = FittedTable(id="studies-list", cursor_type="row", zebra_stripes=True, squeeze=["study"])
+        listing.add_column("ID")
+        listing.add_column("Study", key="study")
+        listing.add_columns("NCT", "Reports", "Proposed")
+        yield listing
+        reports = FittedTable(id="studies-reports", cursor_type="row", zebra_stripes=True, squeeze=["title"])
+        reports.add_columns("Record", "Status", "Main", "Report", "PMID")
+        reports.add_column("Title", key="title")
+        yield reports
+        yield Static(KEYS_TEXT, id="studies-keys")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Load the studies."""
+        self.sub_title = "Studies and their reports"
+        self.query_one("#studies-list", FittedTable).focus()
+        self._load()
+
+    # -- workers: each calls the studies service and posts a message ---------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="studies-load")
+    def _load(self) -> None:
+        try:
+            self.post_message(self.Loaded(studies.list_studies(self.review)))
+        except ReviewkitError as exc:
+            self.post_message(self.Loaded([], str(exc)))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="studies-write")
+    def _save(self, write: _Write) -> None:
+        try:
+            if write.kind == "rename":
+                old = studies.rename_study(self.review, self.reviewer, write.study_id, write.text)
+                summary = studies.rename_summary(write.study_id, old, write.text)
+            elif write.kind == "main":
+                summary = studies.set_main_report(self.review, self.reviewer, write.study_id,
+                                                  write.record_id).summary()
+            elif write.kind == "link":
+                summary = studies.link_report(self.review, self.reviewer, write.study_id, write.record_id).summary()
+            else:
+                summary = studies.set_report_link(self.review, self.reviewer, write.study_id, write.record_id,
+                                                  write.kind == "confirm").summary()
+        except ReviewkitError as exc:
+            self.post_message(self.WriteDone(write, error=str(exc)))
+        else:
+            self.post_message(self.WriteDone(write, summary))
+
+    def _put(self, write: _Write) -> None:
+        self._writes.append(write)
+        self._next_write()
+
+    def _next_write(self) -> None:
+        if self._saving is not None:
+            return
+        if self._writes:
+            self._saving = self._writes.popleft()
+            self._save(self._saving)
+        elif self._leaving:
+            self.dismiss(None)
+        else:
+            self._load()  # every change stored: show the links as they now stand
+
+    # -- message handlers ----------------------------------------------------------------------------
+
+    def on_studies_screen_loaded(self, message: Loaded) -> None:
+        """Refill both tables, keeping the study and the report that were selected."""
+        status = self.query_one("#studies-status", Static)
+        if message.error is not None:
+            status.update(f"error: {message.error}")
+            return
+        study, record = self.current_study(), self._current_record()
+        self.views = message.views
+        listing = self.query_one("#studies-list", FittedTable)
+        listing.clear()
+        for v in self.views:
+            counted = sum(r.status != "rejected" for r in v.links)
+            listing.add_row(str(v.id), clipped(v.label), v.nct_id or "", str(counted), str(v.proposed or ""),
+                            key=str(v.id))
+        row = next((i for i, v in enumerate(self.views) if study is not None and v.id == study.id), 0)
+        if self.views:
+            listing.move_cursor(row=row)
+        self._show_reports(record)
+        waiting = sum(v.proposed for v in self.views)
+        status.update(f"{len(self.views)} stud{'y' if len(self.views) == 1 else 'ies'} · {waiting} link"
+                      f"{'' if waiting == 1 else 's'} proposed, waiting for a reviewer · proposals count in "
+                      "PRISMA until rejected" if self.views else
+                      "No studies yet: dedup proposes them from NCT numbers (l links a record once one exists).")
+
+    def on_studies_screen_write_done(self, message: WriteDone) -> None:
+        """Say what the change did, or why it was refused; then the next change (or a reload)."""
+        self._saving = None
+        if message.error is not None:
+            self.notify(f"Not saved: {message.error}", severity="error", timeout=10)
+        else:
+            self.notify(message.summary)
+        self._next_write()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """An unexpected error in a worker is shown, not swallowed."""
+        if event.state != WorkerState.ERROR:
+            return
+        if event.worker.group == "studies-write":
+            self._saving = None
+            self._next_write()
+        self.notify(f"{event.worker.name}: {event.worker.error}", severity="error")
+
+    @on(DataTable.RowHighlighted, "#studies-list")
+    def _study_highlighted(self, _: DataTable.RowHighlighted) -> None:
+        # A refill moves the cursor too: the reports it just showed (cursor kept) stay as they are.
+        study = self.current_study()
+        if study is None or study.id != self._shown:
+            self._show_reports(None)
+
+    @on(DataTable.RowSelected, "#studies-list")
+    def _study_chosen(self, _: DataTable.RowSelected) -> None:
+        self.query_one("#studies-reports", FittedTable).focus()
+
+    # -- showing -------------------------------------------------------------------------------------
+
+    def _show_reports(self, keep: int | None) -> None:
+        """The selected study's reports; the cursor stays on record `keep` when it is still listed."""
+        table = self.query_one("#studies-reports", FittedTable)
+        table.clear()
+        view = self.current_study()
+        self._shown = view.id if view else None
+        if view is None:
+            return
+        for r in view.links:
+            dup = f" (removed duplicate of {r.duplicate_of})" if r.duplicate_of is not None else ""
+            table.add_row(str(r.record_id), r.status, "main" if r.main else "", r.label, r.pmid or "",
+                          clipped(r.title + dup), key=str(r.record_id))
+        row = next((i for i, r in enumerate(view.links) if r.record_id == keep), 0)
+        if view.links:
+            table.move_cursor(row=row)
+
+    def current_study(self) -> StudyView | None:
+        """The study under the list's cursor."""
+        listing = self.query_one("#studies-list", FittedTable)
+        if not self.views or not listing.row_count:
+            return None
+        key = listing.coordinate_to_cell_key(listing.cursor_coordinate).row_key.value
+        return next((v for v in self.views if str(v.id) == key), None)
+
+    def _current_record(self) -> int | None:
+        table = self.query_one("#studies-reports", FittedTable)
+        if not table.row_count:
+            return None
+        return int(str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value))
+
+    # -- actions -------------------------------------------------------------------------------------
+
+    def _chosen_report(self) -> tuple[int, int] | None:
+        """(study, record) of the report under the cursor; from the study list, the reports get the focus
+        first, so a key never acts on a report the reviewer did not pick."""
+        study = self.current_study()
+        reports = self.query_one("#studies-reports", FittedTable)
+        if study is None or not study.links:
+            self.notify("No report to act on: l links a record to the study", severity="warning")
+            return None
+        if not reports.has_focus:
+            reports.focus()
+            self.notify("Pick the report (↑/↓), then press the key again")
+            return None
+        record = self._current_record()
+        return None if record is None else (study.id, record)
+
+    def action_set_status(self, confirmed: bool) -> None:
+        """Confirm (y) or reject (n) the highlighted report's link to the study."""
+        chosen = self._chosen_report()
+        if chosen is not None:
+            self._put(_Write("confirm" if confirmed else "reject", *chosen))
+
+    def action_main(self) -> None:
+        """Mark the highlighted report as the study's main report."""
+        chosen = self._chosen_report()
+        if chosen is not None:
+            self._put(_Write("main", *chosen))
+
+    def action_rename(self) -> None:
+        """Rename the selected study (a text prompt holding its name)."""
+        study = self.current_study()
+        if study is None:
+            self.notify("No study to rename", severity="warning")
+            return
+
+        def named(text: str | None) -> None:
+            if text is not None:
+                self._put(_Write("rename", study.id, text=text))
+
+        self.app.push_screen(TextPromptModal(f"New name for study {study.id} ({study.nct_id or 'no NCT id'})",
+                                             value=study.label), named)
+
+    def action_link(self) -> None:
+        """Link a record, by its id, to the selected study as a confirmed report."""
+        study = self.current_study()
+        if study is None:
+            self.notify("No study to link a record to", severity="warning")
+            return
+
+        def given(text: str | None) -> None:
+            if text is None or not text.strip():
+                return
+            if not text.strip().isdigit():
+                self.notify(f"Not linked: {text.strip()!r} is not a record id (a number)", severity="error")
+                return
+            self._put(_Write("link", study.id, int(text.strip())))
+
+        self.app.push_screen(TextPromptModal(f"Record id to link to study {study.id} ({study.label})",
+                                             placeholder="e.g. 42"), given)
+
+    def action_back(self) -> None:
+        """Back to the dashboard once every change is stored."""
+        self._leaving = True
+        if self._saving is None and not self._writes:
+            self.dismiss(None)

@@ -1,0 +1,91 @@
+"""Tests for `reviewkit analyze`: the exit status when a planned analysis is skipped, what a skip says, and the
+planned sensitivity analyses in its text output."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from reviewkit.cli import cli
+from reviewkit.services.demo import build_demo
+from reviewkit.services.project import Review
+from tests.conftest import FIXTURES
+
+
+@pytest.fixture
+def demo(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Review:
+    """The demo review, built on each database."""
+    if not database_url.startswith("sqlite"):
+        monkeypatch.setenv("REVIEWKIT_DATABASE_URL", database_url)
+    return build_demo(tmp_path / "demo")
+
+
+def analyze(folder: Path, *args: str) -> Result:
+    """`reviewkit -C folder analyze ARGS`."""
+    return CliRunner().invoke(cli, ["-C", str(folder), "analyze", *args])
+
+
+def edit_protocol(review: Review, old: str, new: str) -> None:
+    """Change the review's review.toml (the first `old` becomes `new`)."""
+    path = review.folder / "review.toml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_skipped_analyses_exit_1_after_the_output(review: Review) -> None:
+    """Nothing extracted: each analysis is reported skipped, `analyze` says how many and exits with status 1;
+    with --json stdout is still the whole JSON, the count goes to stderr."""
+    planned = len(review.protocol.analyses)
+    text = analyze(review.folder)
+    assert text.exit_code == 1
+    assert text.stdout.count(": skipped (no consensus data for ") == planned
+    assert text.stderr.strip() == f"{planned} of {planned} analyses skipped"
+    as_json = analyze(review.folder, "--json")
+    assert as_json.exit_code == 1 and as_json.stderr.strip() == f"{planned} of {planned} analyses skipped"
+    assert [r["analysis"] for r in json.loads(as_json.stdout) if "skipped" in r] == [
+        a.name for a in review.protocol.analyses]
+
+
+def test_demo_analyses_all_run_and_a_missing_timepoint_is_named(demo: Review) -> None:
+    """On the demo (as .ci/run calls it) every planned analysis runs: status 0. An analysis asking for a
+    timepoint no consensus data has is skipped naming itself in review.toml and the timepoints the data has."""
+    ran = analyze(demo.folder, "--json", "--no-plots")
+    assert ran.exit_code == 0, ran.output
+    assert all("skipped" not in r for r in json.loads(ran.stdout))
+    edit_protocol(demo, 'type = "dichotomous"\ntimepoints = ["week 16"]', 'type = "dichotomous"\n'
+                  'timepoints = ["week 16", "week 52"]')  # the first outcome: iga_0_1
+    edit_protocol(demo, 'timepoint = "week 16"', 'timepoint = "week 52"')  # the first analysis: IGA 0/1
+    result = analyze(demo.folder, "--outcome", "iga_0_1", "--no-plots")
+    assert result.exit_code == 1
+    assert ("IGA 0/1 at week 16: skipped (no consensus data for iga_0_1 at week 52; the data has week 16 "
+            "(timepoint of analyses[0] 'IGA 0/1 at week 16' in review.toml))") in result.stdout
+    assert result.stderr.strip() == "1 of 1 analysis skipped"
+
+
+def test_planned_sensitivity_analyses_are_in_the_text_output(demo: Review) -> None:
+    """All four planned sensitivity analyses show: Egger's t, df (k − 2) and p; trim-and-fill's k0 and adjusted
+    estimate; leave-one-out and cumulative as tables with a row per comparison; and a funnel plot is drawn."""
+    edit_protocol(demo, 'sensitivity = ["leave-one-out"]',
+                  'sensitivity = ["leave-one-out", "cumulative", "egger", "trimfill"]')
+    result = analyze(demo.folder, "--outcome", "iga_0_1")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    # every dose-vs-placebo comparison with IGA data in the extraction table (naive: one per dose arm)
+    comparisons = sum(1 for r in csv.DictReader((FIXTURES / "baricitinib" / "outcomes.csv").open())
+                      if r["outcome"] == "iga01" and r["arm"] != "placebo")
+    assert any(line.startswith("  Egger's test: t = ") and f", df = {comparisons - 2}, p = " in line
+               for line in lines)
+    assert any(line.startswith("  trim-and-fill: k0 = ") and "adjusted RR" in line and "95% CI" in line
+               for line in lines)
+    for table in ("  leave-one-out:", "  cumulative:"):
+        start = lines.index(table)
+        assert "95% CI" in lines[start + 1]
+        rows = lines[start + 2:start + 2 + comparisons]
+        assert all(line.startswith("    BREEZE-AD") and " to " in line for line in rows)
+    funnel = demo.folder / "exports" / "funnel-iga-0-1-at-week-16-naive.svg"
+    assert f"  plot: {funnel}" in lines and funnel.exists()

@@ -1,0 +1,125 @@
+"""Tests for opening a review whose database cannot be used: one ReviewkitError naming the file or URL."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from reviewkit.errors import ReviewkitError
+from reviewkit.services.dedup import run_dedup
+from reviewkit.services.project import DATABASE_URL_ENV, init_review, open_review
+from reviewkit.store import db
+from tests.factories import add_records
+
+JUNK = b"These bytes were never a database. " * 200
+#: A password that must never be shown.
+SECRET = "s3cret-pw"
+
+
+def _folder(tmp_path: Path, records: int = 0) -> Path:
+    """A SQLite review (with `records` records), closed, its WAL checkpointed into the file."""
+    folder = tmp_path / "review"
+    review = init_review(folder)
+    if records:
+        add_records(review, records)
+    review.engine.dispose()
+    assert not (folder / "reviewkit.db-wal").exists()  # everything is in the one file
+    return folder
+
+
+def _refused(folder: Path) -> str:
+    with pytest.raises(ReviewkitError) as caught:
+        open_review(folder)
+    return str(caught.value)
+
+
+def test_a_file_of_junk_is_named_and_left_untouched(tmp_path: Path) -> None:
+    """reviewkit.db holding other bytes: the error names the file; not one byte of it changes."""
+    folder = _folder(tmp_path)
+    database = folder / "reviewkit.db"
+    database.write_bytes(JUNK)
+    message = _refused(folder)
+    assert message == (f"not a reviewkit database or damaged: {database.resolve()} (file is not a database); "
+                       "restore it from a backup (reviewkit backup)")
+    assert database.read_bytes() == JUNK
+    assert sorted(p.name for p in folder.iterdir()) == ["review.toml", "reviewkit.db"]
+
+
+def test_a_truncated_database_is_named(tmp_path: Path) -> None:
+    """A real review cut short (a copy that stopped half way) is refused, naming the file."""
+    folder = _folder(tmp_path, records=200)
+    database = folder / "reviewkit.db"
+    data = database.read_bytes()
+    database.write_bytes(data[: len(data) // 2])
+    message = _refused(folder)
+    assert message.startswith(f"not a reviewkit database or damaged: {database.resolve()} (")
+    assert "malformed" in message
+
+
+def test_a_page_damaged_after_opening_is_named_by_the_service(tmp_path: Path) -> None:
+    """A damaged record page is met by a later service call (a TUI worker's, say): the same named error."""
+    folder = _folder(tmp_path, records=200)
+    database = folder / "reviewkit.db"
+    data = bytearray(database.read_bytes())
+    at = data.index(b"Trial 150 of baricitinib")  # a leaf page of the record table
+    page = 4096
+    data[at // page * page:(at // page + 1) * page] = b"\xff" * page
+    database.write_bytes(bytes(data))
+    review = open_review(folder)  # the reviewer and version pages are intact
+    try:
+        with pytest.raises(ReviewkitError, match=f"damaged: {database.resolve()} \\(database disk image is malformed"):
+            run_dedup(review)  # reads every record
+    finally:
+        review.engine.dispose()
+
+
+def test_a_refused_postgresql_connection_names_the_url_without_its_password(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing listens on port 1: the error names the URL (password hidden) and the driver's reason."""
+    folder = _folder(tmp_path)
+    monkeypatch.setenv(DATABASE_URL_ENV, f"postgresql://reviewer:{SECRET}@127.0.0.1:1/review")
+    message = _refused(folder)
+    assert message.startswith("cannot connect to the database postgresql+psycopg://reviewer:***@127.0.0.1:1/review: ")
+    assert "Connection refused" in message and SECRET not in message
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A port that accepts connections and never answers (a server hung, or a firewall's tarpit)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    yield server.getsockname()[1]
+    server.close()
+
+
+def test_a_silent_postgresql_server_times_out_with_the_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           silent_server: int) -> None:
+    """A server that never answers is given up on (not waited for without end), naming the URL."""
+    folder = _folder(tmp_path)
+    monkeypatch.setattr(db, "PG_CONNECT_TIMEOUT_S", 1)
+    monkeypatch.setenv(DATABASE_URL_ENV, f"postgresql://reviewer:{SECRET}@127.0.0.1:{silent_server}/review")
+    outcome: list[BaseException | None] = []
+
+    def attempt() -> None:
+        try:
+            open_review(folder)
+        except BaseException as exc:  # handed to the test's thread
+            outcome.append(exc)
+        else:
+            outcome.append(None)
+
+    worker = threading.Thread(target=attempt, daemon=True)
+    worker.start()
+    worker.join(timeout=60)
+    assert outcome, "open_review still waits for a server that never answers"
+    (error,) = outcome
+    assert isinstance(error, ReviewkitError)
+    assert str(error).startswith(f"cannot connect to the database postgresql+psycopg://reviewer:***@127.0.0.1:"
+                                 f"{silent_server}/review: ")
+    assert "timeout" in str(error) and SECRET not in str(error)
+
