@@ -7,10 +7,25 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from reviewkit.errors import ReviewkitError
-from reviewkit.protocol_errors import ProtocolProblem, explain
+from reviewkit.protocol_errors import (
+    ProtocolProblem,
+    explain,
+    explain_problems,
+    find_analysis_problems,
+    settings_problems,
+)
 
 PROTOCOL_FILE = "review.toml"
 
@@ -203,22 +218,20 @@ class Analysis(_Strict):
     control: str = "placebo"
 
     @model_validator(mode="after")
-    def _settings_fit_together(self) -> Analysis:
-        # Each problem names the key to change, so the message points at its line.
-        if self.method in ("MH", "Peto") and self.measure not in ("RR", "OR", "RD"):
-            raise ProtocolProblem(f"method {self.method} applies to RR, OR or RD, not {self.measure}", ("method",))
-        if self.method == "Peto" and self.measure != "OR":
-            raise ProtocolProblem("the Peto method pools odds ratios only: set measure = \"OR\"", ("measure",))
-        if self.method == "Peto" and self.model != "fixed":
-            raise ProtocolProblem("the Peto method is fixed-effect only (as in RevMan): set model = \"fixed\" "
-                                  "(random is the default when model is not given)", ("model",))
-        if self.model == "fixed" and self.tau2 is not None:
-            raise ProtocolProblem(f"tau2 = \"{self.tau2}\" estimates the between-study variance of a random-effects "
-                                  "model, but model = \"fixed\": remove tau2 or set model = \"random\"", ("tau2",))
-        if self.model == "fixed" and self.hksj:
-            raise ProtocolProblem("hksj (Hartung-Knapp-Sidik-Jonkman) adjusts random-effects models only, but "
-                                  "model = \"fixed\": remove hksj or set model = \"random\"", ("hksj",))
+    def _settings_fit_together(self, info: ValidationInfo) -> Analysis:
+        # Loaded leniently (an open review), the protocol keeps these instead: see Protocol._cross_checks.
+        problems = settings_problems(self)
+        if problems and not _lenient(info):
+            raise problems[0]
         return self
+
+
+#: The validation context key under which a lenient load collects each analysis's problems (by index).
+_KEPT = "analysis_problems"
+
+
+def _lenient(info: ValidationInfo) -> bool:
+    return isinstance(info.context, dict) and _KEPT in info.context
 
 
 class Protocol(_Strict):
@@ -235,9 +248,19 @@ class Protocol(_Strict):
     analyses: list[Analysis] = []
     #: SQLAlchemy URL of a shared PostgreSQL database; absent means reviewkit.db in the folder.
     database_url: str | None = None
+    _analysis_problems: dict[int, list[str]] = PrivateAttr(default_factory=dict)
+
+    @property
+    def analysis_problems(self) -> dict[int, list[str]]:
+        """Why planned analyses cannot run, by index in `analyses`, each as `protocol check` words it.
+
+        Only a lenient load (parse_protocol(lenient_analyses=True), as opening a review does) keeps
+        any: a strict one refuses the protocol instead.
+        """
+        return self._analysis_problems
 
     @model_validator(mode="after")
-    def _cross_checks(self) -> Protocol:
+    def _cross_checks(self, info: ValidationInfo) -> Protocol:
         # Names are compared without case: "Alice" and "alice" would be one person at a glance and
         # two reviewers to the database.
         seen: dict[str, int] = {}
@@ -260,24 +283,25 @@ class Protocol(_Strict):
                                       ("screening", "exclusion_reasons", i))
         outcomes = {o.name for o in self.extraction.outcomes}
         fields = {f.name for f in self.extraction.fields} | {f.name for f in self.extraction.arm_fields}
-        names: dict[str, int] = {}
         for i, analysis in enumerate(self.analyses):
             if analysis.outcome not in outcomes:
                 raise ProtocolProblem(
                     f"analysis '{analysis.name}' names outcome '{analysis.outcome}', which the "
                     f"extraction form lacks (outcomes: {', '.join(sorted(outcomes))})", ("analyses", i, "outcome"))
-            _check_analysis_outcome(analysis, i, self.extraction)
-            first = names.setdefault(analysis.name.casefold(), i)
-            if first != i:
-                # Their results, plots and export rows would be told apart by position only.
-                raise ProtocolProblem(f"analysis name '{analysis.name}' is already used by analyses[{first}]; "
-                                      "names must be unique", ("analyses", i, "name"))
             for j, variable in enumerate(analysis.subgroups):
                 if variable not in fields:
                     raise ProtocolProblem(
                         f"analysis '{analysis.name}' forms subgroups by '{variable}', which is not a study or "
                         f"arm field of the extraction form (fields: {', '.join(sorted(fields)) or 'none'})",
                         ("analyses", i, "subgroups", j))
+        # What only matters when analysing: strict, the protocol is refused; lenient (a review that
+        # loaded before these checks existed must still open), the problems are kept for analyze to
+        # skip that analysis with.
+        problems = find_analysis_problems(self)
+        if _lenient(info):
+            info.context[_KEPT].update(problems)  # type: ignore[index]
+        elif problems:
+            raise next(iter(problems.values()))[0]
         return self
 
     def reviewer(self, name: str) -> Reviewer | None:
@@ -289,28 +313,14 @@ class Protocol(_Strict):
         return next((o for o in self.extraction.outcomes if o.name == name), None)
 
 
-#: The measures an analysis of extracted arms can use, by the outcome's type.
-MEASURES_FOR_TYPE: dict[str, tuple[str, ...]] = {"dichotomous": ("RR", "OR", "RD"), "continuous": ("MD", "SMD")}
+def load_protocol(path: Path, *, lenient_analyses: bool = False) -> Protocol:
+    """Read and validate a protocol file; errors name the file, the key, its line and the fix.
 
-
-def _check_analysis_outcome(analysis: Analysis, i: int, extraction: Extraction) -> None:
-    """The measure fits the outcome's type and the timepoint is one the form extracts."""
-    outcome = next(o for o in extraction.outcomes if o.name == analysis.outcome)
-    fits = MEASURES_FOR_TYPE[outcome.type]
-    if analysis.measure not in fits:
-        why = ("pools ready-made estimates (`reviewkit meta`), not extracted arms" if analysis.measure == "generic"
-               else f"needs a {'continuous' if outcome.type == 'dichotomous' else 'dichotomous'} outcome")
-        raise ProtocolProblem(f"analysis '{analysis.name}': measure {analysis.measure} {why}, but outcome "
-                              f"'{outcome.name}' is {outcome.type}: use {', '.join(fits[:-1])} or {fits[-1]}",
-                              ("analyses", i, "measure"))
-    if analysis.timepoint is not None and analysis.timepoint not in outcome.timepoints:
-        raise ProtocolProblem(f"analysis '{analysis.name}': outcome '{outcome.name}' has no timepoint "
-                              f"'{analysis.timepoint}' (its timepoints: {', '.join(outcome.timepoints)})",
-                              ("analyses", i, "timepoint"))
-
-
-def load_protocol(path: Path) -> Protocol:
-    """Read and validate a protocol file; errors name the file, the key, its line and the fix."""
+    `lenient_analyses` keeps the problems of single planned analyses (a measure that does not fit
+    its outcome, tau2 on a fixed-effect model...) in Protocol.analysis_problems instead of refusing
+    the file: a review must still open when a later reviewkit checks more than the one that
+    accepted its protocol. Everything else is refused either way.
+    """
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
@@ -319,10 +329,10 @@ def load_protocol(path: Path) -> Protocol:
         ) from None
     except UnicodeDecodeError as exc:
         raise ReviewkitError(f"not UTF-8 text ({exc.reason})", where=str(path)) from None
-    return parse_protocol(text, source=str(path))
+    return parse_protocol(text, source=str(path), lenient_analyses=lenient_analyses)
 
 
-def parse_protocol(text: str, *, source: str = PROTOCOL_FILE) -> Protocol:
+def parse_protocol(text: str, *, source: str = PROTOCOL_FILE, lenient_analyses: bool = False) -> Protocol:
     """Validate protocol TOML text; see load_protocol."""
     try:
         data = tomllib.loads(text)
@@ -330,7 +340,10 @@ def parse_protocol(text: str, *, source: str = PROTOCOL_FILE) -> Protocol:
         raise ReviewkitError(f"not valid TOML: {exc}", where=source) from None
     except RecursionError:  # tomllib recurses once per nested array or inline table
         raise ReviewkitError("not valid TOML: arrays or tables nested too deeply", where=source) from None
+    kept: dict[int, list[ProtocolProblem]] = {}
     try:
-        return Protocol.model_validate(data)
+        protocol = Protocol.model_validate(data, context={_KEPT: kept} if lenient_analyses else None)
     except ValidationError as exc:
         raise explain(exc, text, source, Protocol) from None
+    protocol._analysis_problems = explain_problems(kept, text, source)
+    return protocol

@@ -1,4 +1,5 @@
-"""Provides where a protocol error points: the key, its line in review.toml, and the fix.
+"""Provides where a protocol error points: the key, its line in review.toml, and the fix; and the
+checks of single planned analyses, which an open review keeps rather than refuses.
 
 tomllib keeps no positions, so the lines come from a light scan of the text (key_lines); pydantic's
 error locations are matched to them.
@@ -8,11 +9,14 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
 from reviewkit.errors import ReviewkitError
+
+if TYPE_CHECKING:
+    from reviewkit.protocol import Analysis, Extraction, Protocol
 
 
 class ProtocolProblem(ValueError):
@@ -46,10 +50,7 @@ def explain(exc: ValidationError, text: str, source: str, root: type[BaseModel])
             problems.append(f"{at}missing key '{key}' (add `{loc[-1]} = ...` to {table})")
         elif isinstance(problem := err.get("ctx", {}).get("error"), ProtocolProblem):
             # A cross-key check: name the key it is about, not the table that holds it all.
-            loc = loc + problem.loc
-            line = _nearest_line(lines, loc)
-            at = f"line {line}: " if line else ""
-            problems.append(f"{at}'{_dotted(loc)}': {problem}")
+            problems.append(_problem_text(lines, loc + problem.loc, problem))
         else:
             msg = err["msg"].removeprefix("Value error, ")
             got = err.get("input")
@@ -57,6 +58,80 @@ def explain(exc: ValidationError, text: str, source: str, root: type[BaseModel])
             shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
             problems.append(f"{at}'{key}': {msg}{shown}")
     return ReviewkitError("; ".join(problems), where=source)
+
+
+def explain_problems(found: dict[int, list[ProtocolProblem]], text: str, source: str) -> dict[int, list[str]]:
+    """Each analysis's problems (located from the protocol's root) as the one-line messages a strict
+    load refuses the protocol with: file, line, key and fix."""
+    if not found:
+        return {}
+    lines = key_lines(text)
+    return {i: [str(ReviewkitError(_problem_text(lines, p.loc, p), where=source)) for p in problems]
+            for i, problems in found.items()}
+
+
+def _problem_text(lines: dict[tuple[Any, ...], int], loc: tuple[Any, ...], problem: ProtocolProblem) -> str:
+    line = _nearest_line(lines, loc)
+    return f"{'line ' + str(line) + ': ' if line else ''}'{_dotted(loc)}': {problem}"
+
+
+def settings_problems(a: Analysis) -> list[ProtocolProblem]:
+    """Settings of one analysis that contradict each other; each names the key to change, so the
+    message points at its line."""
+    found = []
+    if a.method in ("MH", "Peto") and a.measure not in ("RR", "OR", "RD"):
+        found.append(ProtocolProblem(f"method {a.method} applies to RR, OR or RD, not {a.measure}", ("method",)))
+    if a.method == "Peto" and a.measure != "OR":
+        found.append(ProtocolProblem("the Peto method pools odds ratios only: set measure = \"OR\"", ("measure",)))
+    if a.method == "Peto" and a.model != "fixed":
+        found.append(ProtocolProblem("the Peto method is fixed-effect only (as in RevMan): set model = \"fixed\" "
+                                     "(random is the default when model is not given)", ("model",)))
+    if a.model == "fixed" and a.tau2 is not None:
+        found.append(ProtocolProblem(f"tau2 = \"{a.tau2}\" estimates the between-study variance of a random-effects "
+                                     "model, but model = \"fixed\": remove tau2 or set model = \"random\"", ("tau2",)))
+    if a.model == "fixed" and a.hksj:
+        found.append(ProtocolProblem("hksj (Hartung-Knapp-Sidik-Jonkman) adjusts random-effects models only, but "
+                                     "model = \"fixed\": remove hksj or set model = \"random\"", ("hksj",)))
+    return found
+
+
+#: The measures an analysis of extracted arms can use, by the outcome's type.
+MEASURES_FOR_TYPE: dict[str, tuple[str, ...]] = {"dichotomous": ("RR", "OR", "RD"), "continuous": ("MD", "SMD")}
+
+
+def find_analysis_problems(protocol: Protocol) -> dict[int, list[ProtocolProblem]]:
+    """Each planned analysis's problems, by index, located from the protocol's root."""
+    found: dict[int, list[ProtocolProblem]] = {}
+    names: dict[str, int] = {}
+    for i, analysis in enumerate(protocol.analyses):
+        problems = [ProtocolProblem(str(p), ("analyses", i, *p.loc)) for p in settings_problems(analysis)]
+        problems += _outcome_problems(analysis, i, protocol.extraction)
+        first = names.setdefault(analysis.name.casefold(), i)
+        if first != i:
+            # Their results, plots and export rows would be told apart by position only.
+            problems.append(ProtocolProblem(f"analysis name '{analysis.name}' is already used by "
+                                            f"analyses[{first}]; names must be unique", ("analyses", i, "name")))
+        if problems:
+            found[i] = problems
+    return found
+
+
+def _outcome_problems(analysis: Analysis, i: int, extraction: Extraction) -> list[ProtocolProblem]:
+    """The measure fits the outcome's type and the timepoint is one the form extracts."""
+    outcome = next(o for o in extraction.outcomes if o.name == analysis.outcome)
+    fits = MEASURES_FOR_TYPE[outcome.type]
+    found = []
+    if analysis.measure not in fits:
+        why = ("pools ready-made estimates (`reviewkit meta`), not extracted arms" if analysis.measure == "generic"
+               else f"needs a {'continuous' if outcome.type == 'dichotomous' else 'dichotomous'} outcome")
+        found.append(ProtocolProblem(f"analysis '{analysis.name}': measure {analysis.measure} {why}, but outcome "
+                                     f"'{outcome.name}' is {outcome.type}: use {', '.join(fits[:-1])} or {fits[-1]}",
+                                     ("analyses", i, "measure")))
+    if analysis.timepoint is not None and analysis.timepoint not in outcome.timepoints:
+        found.append(ProtocolProblem(f"analysis '{analysis.name}': outcome '{outcome.name}' has no timepoint "
+                                     f"'{analysis.timepoint}' (its timepoints: {', '.join(outcome.timepoints)})",
+                                     ("analyses", i, "timepoint")))
+    return found
 
 
 def _dotted(loc: tuple[Any, ...]) -> str:

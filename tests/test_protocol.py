@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -197,3 +198,51 @@ def test_peto_fixed_is_accepted() -> None:
                            'measure = "OR"\nmethod = "Peto"\nmodel = "fixed"\n', 1)
     assert text != EXAMPLE
     assert parse_protocol(text).analyses[0].method == "Peto"
+
+
+@pytest.mark.parametrize(("old", "new", "key", "line_text", "says"), IMPOSSIBLE)
+def test_a_lenient_load_keeps_each_analysis_problem_as_check_words_it(old: str, new: str, key: str,
+                                                                      line_text: str, says: str) -> None:
+    """Opening a review loads leniently: a protocol with an analysis that cannot run still loads, and the
+    problem is kept under that analysis's index in the very words (file, line, key, fix) a strict check gives."""
+    text = EXAMPLE.replace(old, new, 1)
+    with pytest.raises(ReviewkitError) as strict:
+        parse_protocol(text, source="x/review.toml")
+    protocol = parse_protocol(text, source="x/review.toml", lenient_analyses=True)
+    index = int(key.split("[")[1].split("]")[0])
+    assert protocol.analysis_problems == {index: [str(strict.value)]}
+    assert f"line {_line_of(text, line_text)}: {key}: " in str(strict.value) and says in str(strict.value)
+    assert "analysis_problems" not in protocol.model_dump()
+    assert len(protocol.analyses) == len(parse_protocol(EXAMPLE).analyses)
+
+
+def test_a_lenient_load_keeps_every_problem_of_an_analysis() -> None:
+    """Two problems in one analysis (tau2 and hksj on a fixed-effect model) are both kept, each at its line;
+    the other analyses have none, and a strict load of the example keeps none either."""
+    text = EXAMPLE.replace('model = "random"\ntau2 = "DL"', 'model = "fixed"\ntau2 = "DL"\nhksj = true', 1)
+    problems = parse_protocol(text, lenient_analyses=True).analysis_problems
+    assert list(problems) == [0]
+    tau2, hksj = problems[0]
+    assert f"line {_line_of(text, 'tau2 = ')}: 'analyses[0].tau2': " in tau2
+    assert f"line {_line_of(text, 'hksj = true')}: 'analyses[0].hksj': " in hksj
+    assert parse_protocol(EXAMPLE).analysis_problems == {}
+    assert parse_protocol(EXAMPLE, lenient_analyses=True).analysis_problems == {}
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "says"),
+    [
+        ('measure = "MD"', 'mesure = "MD"', "unknown key 'analyses[3].mesure'"),
+        ('measure = "RR"', 'measure = "HR"', "'analyses[0].measure'"),
+        ('outcome = "iga_0_1"', 'outcome = "iga"', "names outcome 'iga'"),
+        ('subgroups = ["dose_mg"]', 'subgroups = ["dose"]', "'dose', which is not a study or arm field"),
+        ('screeners_per_record = 2', 'screeners_per_record = 3', "only 2 reviewer(s) screen"),
+        ('study_design = "Randomised controlled trials"\n', "", "missing key 'question.study_design'"),
+    ],
+)
+def test_a_lenient_load_still_refuses_structural_errors(old: str, new: str, says: str) -> None:
+    """Unknown keys, wrong values, an outcome or subgroup field the form lacks, reviewer and screening
+    problems: refused when a review opens as well, not kept as an analysis problem."""
+    assert old in EXAMPLE
+    with pytest.raises(ReviewkitError, match=re.escape(says)):
+        parse_protocol(EXAMPLE.replace(old, new, 1), lenient_analyses=True)

@@ -92,9 +92,10 @@ def _sensitivity_lines(o: AnalysisOutput) -> list[str]:
             width = max(len(head), *(len(label) for label in found.labels))
             lines.append(f"  {name}:")
             lines.append(f"    {head:<{width}}  {measure:>6}  {'95% CI':<15} {'I²':>4}")
-            for label, r in zip(found.labels, found.results, strict=True):
+            # as the JSON, `meta` and the plot give it: 0 for a one-study step (as metafor), not n/a
+            for label, r, i2_value in zip(found.labels, found.results, found.to_dict()["I2"], strict=True):
                 lo, hi = r.effect_ci
-                i2 = "n/a" if r.I2 is None else f"{r.I2:.0f}%"
+                i2 = "n/a" if i2_value is None else f"{i2_value:.0f}%"
                 lines.append(f"    {label:<{width}}  {r.effect:>6.2f}  {f'{lo:.2f} to {hi:.2f}':<15} {i2:>4}")
     return lines
 

@@ -96,7 +96,7 @@ def _database_file() -> str:
         state = ctx.find_object(CliState)
         folder = Path(given) if given else state.review if state else folder
     try:
-        url = database_url_for(folder.resolve(), load_protocol(folder / PROTOCOL_FILE))
+        url = database_url_for(folder.resolve(), load_protocol(folder / PROTOCOL_FILE, lenient_analyses=True))
     except (ReviewkitError, OSError):  # only naming the file here: never hide the real error
         return f"the database of the review in {folder}"
     return url.removeprefix("sqlite:///")
@@ -127,6 +127,9 @@ def output_file(path: Path, suffixes: Sequence[str], command: str) -> Iterator[P
     export leaves nothing behind: no empty or partial file, no folders it created.
     """
     check_suffix(path, suffixes, command)
+    # The format is the one the user named: a link "data.csv -> sheet.xlsx" gets CSV, as writing
+    # through the link in place would, so the suffix is read before the link is followed.
+    suffix = path.suffix
     if path.is_symlink():
         # Overwrite what the link points at, as writing in place would; replacing the link
         # itself with a plain file would quietly cut it (a shared folder's link, say).
@@ -135,8 +138,9 @@ def output_file(path: Path, suffixes: Sequence[str], command: str) -> Iterator[P
     path = Path(os.path.normpath(path))
     created = _make_parents(path.parent)
     # Hidden and random, so a half-written file is never mistaken for a result; the service
-    # creates it itself, so it gets the usual permissions (mkstemp's would be 0600).
-    temp = path.parent / f".{path.stem}.{secrets.token_hex(4)}.part{path.suffix}"
+    # creates it itself, so it gets the usual permissions (mkstemp's would be 0600). Beside the
+    # file replaced (the link's target), so the final rename stays on one file system.
+    temp = path.parent / f".{path.stem}.{secrets.token_hex(4)}.part{suffix}"
     try:
         yield temp
         _keep_mode(path, temp)

@@ -70,9 +70,11 @@ def export(state: CliState, file: Path) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_obj
 def import_(state: CliState, file: Path) -> None:
-    """Import an extraction table (CSV or XLSX): all rows or none; errors name the line and column."""
+    """Import an extraction table (CSV or XLSX) as --reviewer: all rows or none; errors name the line and
+    column. A lead may import anyone's rows, anyone else only their own; consensus rows need what
+    `extract consensus` needs."""
     def go() -> None:
-        result = import_table(open_review(state.review), file)
+        result = import_table(open_review(state.review), file, actor=state.reviewer)
         click.echo(f"Imported {result.rows} row(s), {result.values} value(s); "
                    f"{result.studies_created} new stud{'y' if result.studies_created == 1 else 'ies'}")
 

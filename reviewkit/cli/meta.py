@@ -29,6 +29,7 @@ from reviewkit.pooling import (
     trim_and_fill,
 )
 from reviewkit.pooling.flavours import DEFAULT_FLAVOUR
+from reviewkit.services.analyze_sensitivity import funnel_effects
 from reviewkit.services.meta_input import study_effects
 
 ANALYSES = ("leave-one-out", "cumulative", "egger", "trimfill")
@@ -55,9 +56,9 @@ def run_meta(path: Path, measure: str, method: str | None, model: str | None, ta
     elif analysis == "cumulative":
         out = cumulative(effects, **kwargs)
     elif analysis == "egger":
-        out = egger_test(effects)
+        out = egger_test(funnel_effects(effects, main))
     elif analysis == "trimfill":
-        out = trim_and_fill(effects, **kwargs)
+        out = trim_and_fill(funnel_effects(effects, main), **kwargs)
     return out, main, notes
 
 

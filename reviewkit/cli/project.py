@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from reviewkit.cli.common import CliState, run_guarded
-from reviewkit.services.project import init_review, open_review
+from reviewkit.services.project import Review, init_review, open_review
 from reviewkit.services.status import ReviewStatus, StageCounts, review_status
 
 
@@ -17,7 +17,18 @@ def open_tui(state: CliState) -> None:
     from reviewkit.tui.app import make_app
 
     review = open_review(state.review)
+    warn_protocol_problems(review)
     make_app(review, reviewer=state.reviewer).run()
+
+
+def warn_protocol_problems(review: Review) -> None:
+    """One line on stderr when planned analyses have problems the review opened despite (analyze skips them)."""
+    found = sorted(review.protocol.analysis_problems)
+    if found:
+        which = ", ".join(f"analyses[{i}]" for i in found)
+        them = "them" if len(found) > 1 else "it"
+        click.secho(f"warning: {review.protocol_path}: {which} cannot run as planned and `reviewkit analyze` "
+                    f"will skip {them}: run `reviewkit protocol check` for the lines to fix", fg="yellow", err=True)
 
 
 @click.command()
@@ -46,7 +57,9 @@ def status(state: CliState, as_json: bool) -> None:
     """Print the counts at each PRISMA stage as they stand."""
 
     def go() -> None:
-        counts = review_status(open_review(state.review))
+        review = open_review(state.review)
+        warn_protocol_problems(review)
+        counts = review_status(review)
         if as_json:
             click.echo(json.dumps(counts.as_dict(), indent=2))
         else:

@@ -293,13 +293,16 @@ def export_cmd(state: CliState, file: Path) -> None:
 
 @rob_group.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--with", "co_signer", default=None,
+              help="The other assessor, when an assessor imports consensus rows.")
 @click.pass_obj
-def import_cmd(state: CliState, file: Path) -> None:
-    """Read assessments from FILE.csv: all rows, or none if any row is bad."""
+def import_cmd(state: CliState, file: Path, co_signer: str | None) -> None:
+    """Read assessments from FILE.csv as --reviewer: all rows, or none if any row is bad or not yours to
+    import (a lead may import anyone's; consensus rows as `rob consensus` allows)."""
     from reviewkit.services.assess_io import import_rob
 
     run_guarded(lambda: click.echo(
-        f"{import_rob(_review(state), file, actor=state.reviewer)} rows imported from {file}"))
+        f"{import_rob(_review(state), file, actor=state.reviewer, co_signer=co_signer)} rows imported from {file}"))
 
 
 @rob_group.command("plot")

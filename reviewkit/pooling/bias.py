@@ -46,39 +46,60 @@ class EggerResult:
 MIN_STUDIES_FOR_ASYMMETRY = 10
 
 
-def _few_studies(k: int, what: str) -> tuple[str, ...]:
-    if k >= MIN_STUDIES_FOR_ASYMMETRY:
+#: Standard errors this close (relative to their size) do not vary: there is no slope on SE to fit.
+_SAME_SE_TOLERANCE = 1e-8
+
+
+def _few_studies(k: int, what: str, studies: int | None = None) -> tuple[str, ...]:
+    """The caution below 10 studies; `studies` counts the trials when several comparisons come from one
+    (multi-arm trials), which is what the Handbook's 10 is about, not the number of points."""
+    n = k if studies is None else studies
+    if n >= MIN_STUDIES_FOR_ASYMMETRY:
         return ()
-    return (f"{what} on {k} studies: the Cochrane Handbook (§13.3.5.4) advises tests for funnel plot asymmetry "
+    on = f"{k} comparisons from {n} studies" if n != k else f"{k} studies"
+    return (f"{what} on {on}: the Cochrane Handbook (§13.3.5.4) advises tests for funnel plot asymmetry "
             f"only with at least {MIN_STUDIES_FOR_ASYMMETRY} studies; with fewer they have too little power to tell "
             "chance from real asymmetry",)
 
 
-def egger_test(effects: EffectSizes) -> EggerResult:
+def _slope_on_se(yi: np.ndarray, vi: np.ndarray, what: str, why: str) -> tuple[np.ndarray, np.ndarray]:
+    """The weighted (1/v_i) least-squares fit of y_i on SE_i: its coefficients, and XᵀWX.
+
+    With SEs that do not vary the slope is not defined (XᵀWX is singular, or nearly so and the
+    numbers garbage), so that is refused in words rather than left to numpy.
+    """
+    sei = np.sqrt(vi)
+    if np.ptp(sei) <= _SAME_SE_TOLERANCE * float(np.max(sei)):
+        raise ReviewkitError(f"{what} needs studies whose standard errors differ (all {sei.size} have SE "
+                             f"{float(sei[0]):.4g}): {why}")
+    x = np.column_stack([np.ones(sei.size), sei])
+    w = 1 / vi
+    xtwx = x.T @ (x * w[:, None])
+    return np.linalg.solve(xtwx, x.T @ (w * yi)), xtwx
+
+
+def egger_test(effects: EffectSizes, studies: int | None = None) -> EggerResult:
     """Egger's test (Egger et al. BMJ 1997) in metafor's regtest(model="lm", predictor="sei") form.
 
     Regressing y_i on SE_i with weights 1/v_i and a free dispersion is the same model as the
     classic regression of y_i/SE_i on 1/SE_i; its slope is the classic intercept. The Handbook
-    (§13.3.5.4) advises it only with 10 or more studies.
+    (§13.3.5.4) advises it only with 10 or more studies: `studies` is their number when it is not
+    the number of estimates (several comparisons of one multi-arm trial).
     """
     inc = np.asarray(effects.included, dtype=bool)
     yi, vi = np.asarray(effects.yi)[inc], np.asarray(effects.vi)[inc]
     k = yi.size
     if k < 3:
         raise ReviewkitError(f"Egger's test needs at least 3 studies (got {k})")
-    sei = np.sqrt(vi)
-    x = np.column_stack([np.ones(k), sei])
-    w = 1 / vi
-    xtwx = x.T @ (x * w[:, None])
-    beta = np.linalg.solve(xtwx, x.T @ (w * yi))
-    resid = yi - x @ beta
-    sigma2 = float(np.sum(w * resid**2) / (k - 2))
+    beta, xtwx = _slope_on_se(yi, vi, "Egger's test", "it tests the slope of the estimates on their SEs")
+    resid = yi - (beta[0] + beta[1] * np.sqrt(vi))
+    sigma2 = float(np.sum(resid**2 / vi) / (k - 2))
     cov = sigma2 * np.linalg.inv(xtwx)
     se = float(np.sqrt(cov[1, 1]))
     t = float(beta[1] / se)
     return EggerResult(k, float(beta[1]), se, t, k - 2, float(2 * stats.t.sf(abs(t), k - 2)),
                        float(beta[0]), tuple(s for s, keep in zip(effects.studies, inc, strict=True) if keep),
-                       _few_studies(k, "Egger's test"))
+                       _few_studies(k, "Egger's test", studies))
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,12 +136,14 @@ def _iv_fit(yi: np.ndarray, vi: np.ndarray, measure: str, settings: dict[str, An
     return pool(eff, **{**settings, "method": "IV"})
 
 
-def trim_and_fill(effects: EffectSizes, side: str | None = None, maxiter: int = 100, **settings: Any) -> TrimFillResult:
+def trim_and_fill(effects: EffectSizes, side: str | None = None, maxiter: int = 100, *, studies: int | None = None,
+                  **settings: Any) -> TrimFillResult:
     """Trim-and-fill with the L0 estimator, refitting with the given model each round.
 
     The side is chosen as metafor trimfill() does: from the sign of the slope of y_i on SE_i
     (a negative slope means studies are missing on the right). Checked against metafor 3.8.1
-    (fixtures/metafor/*_trimfill.json).
+    (fixtures/metafor/*_trimfill.json). `studies` counts the trials behind the estimates when
+    several come from one, for the caution below 10 studies.
     """
     inc = np.asarray(effects.included, dtype=bool)
     yi0, vi0 = np.asarray(effects.yi)[inc], np.asarray(effects.vi)[inc]
@@ -129,9 +152,8 @@ def trim_and_fill(effects: EffectSizes, side: str | None = None, maxiter: int = 
         raise ReviewkitError(f"trim-and-fill needs at least 3 studies (got {k})")
     settings = {key: v for key, v in settings.items() if key != "method"}
     if side is None:
-        x = np.column_stack([np.ones(k), np.sqrt(vi0)])
-        w = 1 / vi0
-        slope = np.linalg.solve(x.T @ (x * w[:, None]), x.T @ (w * yi0))[1]
+        slope = _slope_on_se(yi0, vi0, "trim-and-fill",
+                             "it chooses the side of the funnel from the slope of the estimates on their SEs")[0][1]
         side = "right" if slope < 0 else "left"
     if side not in ("left", "right"):
         raise ReviewkitError(f"side must be left or right (got '{side}')")
@@ -159,7 +181,7 @@ def trim_and_fill(effects: EffectSizes, side: str | None = None, maxiter: int = 
     all_v = np.concatenate([vi0, filled_vi])
     result = _iv_fit(all_y, all_v, effects.measure, settings)
     return TrimFillResult(k0, side, tuple(float(v) for v in flip * filled), tuple(float(v) for v in filled_vi), result,
-                          _few_studies(k, "Trim-and-fill"))
+                          _few_studies(k, "Trim-and-fill", studies))
 
 
 @dataclass(frozen=True, slots=True)

@@ -192,12 +192,15 @@ def pool(
             fixed_fields = {"fixed_estimate": fixed.estimate, "fixed_se": fixed.se,
                             "fixed_ci_lower": fixed.estimate - z0 * fixed.se,
                             "fixed_ci_upper": fixed.estimate + z0 * fixed.se}
+    identical = hksj and _same_estimates(yi, se, se_plain)
+    if identical:
+        se = 0.0  # only float noise (0.3 − 0.1 vs 0.5 − 0.3) kept it above 0: read as the exact case
     crit = _crit(level, df)
     # HKSJ's SE is 0 when every estimate is identical; the test is then undefined (None), not an error
     stat = est / se if se > 0 else math.nan
     het = _heterogeneity(q, k, tau2, vi, yi, model, fl, level, notes)
     pi = _prediction_interval(est, se, tau2, k, model, hksj, fl.pi_method, level)
-    if hksj and (se == 0 or np.ptp(yi) == 0):
+    if identical:
         # metafor gives the same numbers; they are kept, but a zero-width interval must not pass as precision
         intervals = "confidence and prediction intervals have" if pi[0] is not None else "confidence interval has"
         notes.append(f"every study has the same estimate, so the Hartung-Knapp standard error is 0: the {intervals} "
@@ -214,6 +217,18 @@ def pool(
         i2_method=fl.i2_method if model == "random" else "Q", warnings=tuple(notes),
         **het, **fixed_fields,  # type: ignore[arg-type]
     )
+
+
+#: Estimates this close (relative to their size), or an HKSJ SE this small against the plain one,
+#: differ by floating-point noise only: 0.3 − 0.1 and 0.5 − 0.3 are both the MD 0.2.
+_SAME_TOLERANCE = 1e-10
+
+
+def _same_estimates(yi: np.ndarray, se_hksj: float, se_plain: float) -> bool:
+    """Whether every study has the same estimate up to floating-point noise, so that the
+    Hartung-Knapp SE is 0 (or noise) and its t test undefined."""
+    return bool(se_hksj <= _SAME_TOLERANCE * se_plain
+                or np.ptp(yi) <= _SAME_TOLERANCE * max(1.0, float(np.max(np.abs(yi)))))
 
 
 def _check_settings(effects: EffectSizes, method: str, model: str, estimator: str | None, level: float) -> None:

@@ -30,11 +30,13 @@ RC: Any = {"svg.fonttype": "none", "font.family": "DejaVu Sans", "font.size": 8,
 
 
 def format_p(p: float | None) -> str:
-    """A p-value as RevMan prints it: "P < 0.00001", "P = 0.0003", "P = 0.006", "P = 0.13"."""
+    """A p-value as RevMan prints it: "P < 0.00001", "P < 0.0001", "P = 0.0003", "P = 0.006", "P = 0.13"."""
     if p is None:
         return "P not applicable"
     if p < 0.00001:
         return "P < 0.00001"
+    if p < 0.0001:  # four decimals would print "P = 0.0000"
+        return "P < 0.0001"
     if p < 0.001:
         return f"P = {p:.4f}"
     if p < 0.01:

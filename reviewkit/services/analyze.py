@@ -242,7 +242,8 @@ def run_analysis(
             info[variable].update(multiarm="split", notes=[
                 f"subgroups by {variable} split each shared control group across its {what} "
                 "(Handbook §23.3.4); the main analysis combines the arms"])
-    sensitivity, sensitivity_warnings = run_sensitivity(analysis.sensitivity, effects, result, kwargs)
+    sensitivity, sensitivity_warnings = run_sensitivity(analysis.sensitivity, effects, result, kwargs,
+                                                        [str(r["source_study"]) for r in rows])
     warnings.extend(sensitivity_warnings)
     plots: list[Path] = []
     if plot_dir is not None:
@@ -296,6 +297,14 @@ def analyze_review(
     rob = _rob_summary(review)
     out: list[AnalysisOutput | SkippedAnalysis] = []
     for index, analysis in analyses:
+        if problems := review.protocol.analysis_problems.get(index):
+            # Kept when the review opened (see load_protocol): `protocol check` gives the same words.
+            out.append(SkippedAnalysis(analysis, "; ".join(problems)))
+            continue
+        spec = review.protocol.outcome(analysis.outcome)
+        if analysis.timepoint is None and spec is not None and spec.timepoints:
+            # Without one, the outcome's first timepoint is analysed (consensus_data): every output names it.
+            analysis = analysis.model_copy(update={"timepoint": spec.timepoints[0]})
         try:
             studies = load_study_inputs(review, analysis)
         except ReviewkitError as exc:

@@ -6,10 +6,13 @@ import csv
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from reviewkit.errors import ReviewkitError
 from reviewkit.services.analyze_sensitivity import csv_cells
+
+if TYPE_CHECKING:
+    pass
 
 #: Columns of the analyses CSV: what a results table in a paper shows, the settings that reproduce
 #: each result (multi-arm handling, measure, method, model, tau² estimator, HKSJ, flavour, level),

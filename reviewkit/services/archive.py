@@ -46,13 +46,14 @@ def restore_review(archive_path: Path, folder: Path) -> Review:
     if not isinstance(data, dict) or data.get("format") != ARCHIVE_FORMAT:
         raise ReviewkitError("not a reviewkit review archive", where=str(archive_path),
                              hint="make one with `reviewkit export review FILE.json`")
-    parse_protocol(str(data.get("protocol", "")), source=f"{archive_path} (protocol)")
+    # Lenient as open_review is: an archive made before a newer analysis check still restores.
+    parse_protocol(str(data.get("protocol", "")), source=f"{archive_path} (protocol)", lenient_analyses=True)
     target = folder / PROTOCOL_FILE
     if target.exists():
         raise ReviewkitError(f"{target} already exists", hint="restore into a new folder")
     folder.mkdir(parents=True, exist_ok=True)
     target.write_text(data["protocol"], encoding="utf-8")
-    protocol = parse_protocol(data["protocol"])
+    protocol = parse_protocol(data["protocol"], lenient_analyses=True)
     engine = make_engine(database_url_for(folder, protocol))
     try:
         migrate(engine)

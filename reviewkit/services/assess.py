@@ -340,12 +340,8 @@ def record_consensus(review: Review, actor: str | None, study_id: int, outcome: 
     outcome = outcome.strip()
     with session_scope(review.engine, write=True) as session:
         who = _reviewer(session, actor)
+        check_consensus(session, review, who, study_id, outcome, co_signer)
         group = independent_assessments(session, study_id, outcome)
-        _check_consensus_actor(session, who, group, co_signer)
-        if not all_finished(session, review, study_id, outcome):
-            raise ReviewkitError(f"study {study_id} ({outcome or 'no outcome'}): the consensus waits until "
-                                 f"{review.protocol.risk_of_bias.assessors_per_study} independent "
-                                 "assessments are finished")
         views = [load_view(session, a) for a in group]
         tool, variant = group[0].tool, group[0].variant
         agreed = _agreed(views)
@@ -373,6 +369,18 @@ def record_consensus(review: Review, actor: str | None, study_id: int, outcome: 
             view = load_view(session, row)
         _snapshot(session, row, view, who.name)
         return load_view(session, row)
+
+
+def check_consensus(session: Session, review: Review, who: ReviewerRow, study_id: int, outcome: str,
+                    co_signer: str | None = None) -> None:
+    """Refuse `who` the consensus of a study's outcome unless the rule allows it: a lead, an adjudicator
+    or the assessors together (_check_consensus_actor), once every independent assessment is finished.
+    record_consensus and the CSV import (assess_io) both apply it."""
+    _check_consensus_actor(session, who, independent_assessments(session, study_id, outcome), co_signer)
+    if not all_finished(session, review, study_id, outcome):
+        raise ReviewkitError(f"study {study_id} ({outcome or 'no outcome'}): the consensus waits until "
+                             f"{review.protocol.risk_of_bias.assessors_per_study} independent "
+                             "assessments are finished")
 
 
 def _check_consensus_actor(session: Session, who: ReviewerRow, group: list[RobAssessmentRow],

@@ -4,6 +4,10 @@ CSV: one row per study, outcome, assessor and question, with the columns in COLU
 questions (RoB 2 "1.1"…, RoB 1 "D1"…"D7"), a row whose question is a RoB 2 domain ("D1"…"D5")
 or "overall" is an override: its answer is the final judgement and its support the justification.
 Imported assessments that judge every domain are marked finished (an import records done work).
+
+Who may import what is who may enter it by hand: a lead any assessor's rows, anyone else only their
+own; consensus rows follow record_consensus's rule (assess.check_consensus). Everything is recorded
+as the importing reviewer.
 """
 
 from __future__ import annotations
@@ -18,9 +22,15 @@ from sqlmodel import Session
 
 from reviewkit.domain import rob1, rob2
 from reviewkit.domain.rob_common import RobRow, RobTable
-from reviewkit.errors import ParseError, ReviewkitError
+from reviewkit.errors import ParseError, PermissionDenied, ReviewkitError
 from reviewkit.render.rob import summary_plot, traffic_light_plot
-from reviewkit.services.assess import answer_code, domain_keys, judgement_code, normalise_answers
+from reviewkit.services.assess import (
+    answer_code,
+    check_consensus,
+    domain_keys,
+    judgement_code,
+    normalise_answers,
+)
 from reviewkit.services.assess_view import (
     AssessmentView,
     all_finished,
@@ -35,7 +45,7 @@ from reviewkit.services.project import Review
 from reviewkit.store import rob as store
 from reviewkit.store.db import session_scope
 from reviewkit.store.screening import reviewer_by_name
-from reviewkit.store.tables import RobAssessmentRow
+from reviewkit.store.tables import ReviewerRow, RobAssessmentRow
 
 COLUMNS = ("study", "outcome", "assessor", "consensus", "tool", "variant", "question", "answer", "support")
 PLOT_KINDS = ("traffic-light", "summary")
@@ -97,13 +107,16 @@ class _Group:
     overrides: dict[str, tuple[str, str, int]] = field(default_factory=dict)
 
 
-def import_rob(review: Review, path: Path, *, actor: str | None = None) -> int:
-    """Import assessments from CSV: all rows, or none when any is bad (the error names its line)."""
+def import_rob(review: Review, path: Path, *, actor: str | None, co_signer: str | None = None) -> int:
+    """Import assessments from CSV as `actor`: all rows, or none when any is bad or refused (the error
+    names its line). A lead may import any assessor's rows, anyone else only their own; consensus rows
+    need record_consensus's rule (`co_signer` as there: the other assessor, when an assessor imports it)."""
     # Only the support (a justification) may run over several lines; a line break elsewhere is a quote left open.
     table = read_csv_rows(path, ("study", "assessor", "question", "answer"), COLUMNS, multiline=("support",))
     tool = review.protocol.risk_of_bias.tool
     count = 0
     with session_scope(review.engine, write=True) as session:
+        who = acting_reviewer(session, actor)
         groups: dict[tuple[int, str, str, bool], _Group] = {}
         for line, raw in table:
             def fail(message: str, line: int = line) -> ParseError:
@@ -116,20 +129,29 @@ def import_rob(review: Review, path: Path, *, actor: str | None = None) -> int:
                 raise fail(f"unknown assessor '{cell['assessor']}'")
             if not cell["assessor"] and not consensus:
                 raise fail("empty assessor (only a consensus row may leave it empty)")
+            if not consensus and cell["assessor"] != who.name and "lead" not in who.roles:
+                # Checked before any stored answer is read: their errors would tell another's answers.
+                raise PermissionDenied(f"{who.name} may import only their own assessments, not "
+                                       f"{cell['assessor']}'s (a lead may import anyone's)",
+                                       where=f"{path}, line {line}", hint="nothing was imported")
             if cell["tool"] and cell["tool"].lower() != tool:
                 raise fail(f"tool '{cell['tool']}' but the protocol uses {tool}")
             variant = _variant(tool, cell["variant"] or review.protocol.risk_of_bias.variant, fail)
-            key = (study_id, cell["outcome"], cell["assessor"], consensus)
-            group = groups.setdefault(key, _Group(study_id, cell["outcome"], cell["assessor"], consensus, variant,
-                                                  line))
+            # A consensus row's assessor is whoever recorded it: one consensus per study and outcome.
+            assessor = "" if consensus else cell["assessor"]
+            key = (study_id, cell["outcome"], assessor, consensus)
+            group = groups.setdefault(key, _Group(study_id, cell["outcome"], assessor, consensus, variant, line))
             if group.variant != variant:
                 raise fail(f"variant '{variant}' differs from line {group.first_line}'s ({group.variant})")
             _add_row(group, tool, cell, line, fail)
             count += 1
         for group in groups.values():
             _check_group(tool, group, path)
-        for group in groups.values():
-            _write_group(session, review, tool, group, actor, path)
+        # The independent assessments first: a consensus waits until they are finished.
+        for group in sorted(groups.values(), key=lambda g: g.consensus):
+            if group.consensus:
+                _check_consensus(session, review, who, group, co_signer, path)
+            _write_group(session, review, tool, group, who, path)
     return count
 
 
@@ -190,8 +212,18 @@ def _check_group(tool: str, group: _Group, path: Path) -> None:
                          hint="nothing was imported")
 
 
-def _write_group(session: Session, review: Review, tool: str, group: _Group, actor: str | None, path: Path) -> None:
-    who = reviewer_by_name(session, group.assessor) if group.assessor else None
+def _check_consensus(session: Session, review: Review, who: ReviewerRow, group: _Group, co_signer: str | None,
+                     path: Path) -> None:
+    """Refuse a consensus group unless `who` may record that consensus (assess.check_consensus)."""
+    try:
+        check_consensus(session, review, who, group.study_id, group.outcome, co_signer)
+    except ReviewkitError as exc:
+        raise type(exc)(exc.message, where=f"{path}, line {group.first_line}", hint="nothing was imported") from None
+
+
+def _write_group(session: Session, review: Review, tool: str, group: _Group, actor: ReviewerRow, path: Path) -> None:
+    # A consensus is recorded as the importing reviewer, as record_consensus records it.
+    who = actor if group.consensus else reviewer_by_name(session, group.assessor)
     existing = [a for a in store.assessments(session, study_id=group.study_id, outcome=group.outcome)
                 if a.is_consensus == group.consensus and (group.consensus or a.assessor_id == (who.id if who else None))]
     row = existing[-1] if existing else None
@@ -204,11 +236,11 @@ def _write_group(session: Session, review: Review, tool: str, group: _Group, act
                                  hint="nothing was imported")
         row = store.add_assessment(session, study_id=group.study_id, outcome=group.outcome, tool=tool,
                                    variant=group.variant, assessor=who, is_consensus=group.consensus,
-                                   actor=actor or group.assessor)
+                                   actor=actor.name)
     assert row.id is not None
     clean, _ = normalise_answers(tool, group.variant, {q: a for q, (a, _, _) in group.answers.items()})
     finished = store.is_finished(session, row.id)
-    who_acts = actor or group.assessor
+    who_acts = actor.name
     for qid in sorted(clean, key=_order):
         added = store.add_answer(session, row, qid, clean[qid], group.answers[qid][1], who_acts)
         if added is not None and finished and not group.consensus:

@@ -35,20 +35,53 @@ def backup_review(review: Review, target: Path, *, actor: str | None) -> Path:
     # Checked before anything is made, so a refused backup leaves no folder or protocol copy behind.
     if db_target.exists():
         raise ReviewkitError(f"{db_target} already exists", hint="back up to a new place")
-    if target.suffix == ".db":
-        target.parent.mkdir(parents=True, exist_ok=True)
-    else:
-        target.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(review.protocol_path, target / review.protocol_path.name)
+    # Everything this call makes is noted, so a failed copy (a full disk, a file-size limit) can
+    # take it all back: no protocol copy, partial file or empty folders are left to look like a backup.
+    created = _missing_folders(db_target.parent)
+    made: list[Path] = []
     partial = db_target.with_suffix(db_target.suffix + ".part")
-    src = sqlite3.connect(source, timeout=30)
-    dst = sqlite3.connect(partial)
     try:
-        # Copies page by page; pages written meanwhile are copied again, so the copy is one
-        # consistent snapshot without stopping anyone.
-        src.backup(dst, pages=1024)
-    finally:
-        dst.close()
-        src.close()
-    partial.rename(db_target)  # never leave a half-written backup under the real name
+        db_target.parent.mkdir(parents=True, exist_ok=True)
+        if target.suffix != ".db":
+            protocol = target / review.protocol_path.name
+            if not protocol.exists():
+                made.append(protocol)
+            shutil.copyfile(review.protocol_path, protocol)
+        made += [partial, partial.with_name(partial.name + "-journal")]  # SQLite's rollback journal
+        _copy_database(source, partial)
+        partial.rename(db_target)  # never leave a half-written backup under the real name
+    except (OSError, sqlite3.Error) as exc:
+        for path in made:
+            path.unlink(missing_ok=True)
+        for folder in reversed(created):  # innermost first; only if still empty
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise ReviewkitError(f"the backup failed ({exc}); nothing was kept", where=str(target),
+                             hint="check the free space and file-size limits there") from None
     return db_target
+
+
+def _missing_folders(folder: Path) -> list[Path]:
+    """`folder` and its ancestors that do not exist yet, outermost first."""
+    missing: list[Path] = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing[::-1]
+
+
+def _copy_database(source: Path, partial: Path) -> None:
+    """Copy the database with SQLite's online backup API into `partial`."""
+    src = sqlite3.connect(source, timeout=30)
+    try:
+        dst = sqlite3.connect(partial)
+        try:
+            # Copies page by page; pages written meanwhile are copied again, so the copy is one
+            # consistent snapshot without stopping anyone.
+            src.backup(dst, pages=1024)
+        finally:
+            dst.close()
+    finally:
+        src.close()

@@ -75,19 +75,26 @@ def read_csv_rows(
 ) -> list[CsvRow]:
     """The data rows of a CSV file a user hands in, each with the physical line it starts on.
 
-    Refused with the file and line (before anything is stored): what read_csv_text refuses; a
-    missing required column (line 1, with `hint` or the list of `columns`); broken quoting, a quote
+    Refused with the file and line (before anything is stored): what read_csv_text refuses; an
+    empty file; a column named twice or a missing required column (line 1, the latter with `hint`
+    or the list of `columns`); broken quoting, a quote
     left open named by the line it opened on; a row whose width is not the header's (empty trailing
     fields aside); a line break outside the `multiline` columns, which is where a quote left open
     and closed rows later swallows the rows between. `any_encoding` as read_csv_text; `delimiter`
-    separates the fields (a semicolon or tab for some spreadsheets' "CSV").
+    separates the fields (a semicolon or tab for some spreadsheets' "CSV"). Rows whose every field
+    is blank are skipped, and unnamed columns at the end of the header ignored (as their empty
+    fields are).
     """
     text = read_csv_text(path, any_encoding=any_encoding)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True, delimiter=delimiter)
     try:
-        header = [h.strip() for h in next(reader, [])]
+        first = next(reader, None)
     except csv.Error as exc:
         raise _quoting_error(path, text, reader.line_num, exc, delimiter) from None
+    if first is None:
+        raise ParseError("the file is empty", file=str(path), line=1,
+                         hint=hint or (f"columns: {', '.join(columns)}" if columns else None))
+    header = _header(path, first)
     missing = [c for c in required if c not in header]
     if missing:
         raise ParseError(f"missing column(s): {', '.join(missing)}", file=str(path), line=1,
@@ -102,8 +109,25 @@ def read_csv_rows(
         if fields is None:
             return rows
         line, start = start, reader.line_num + 1
-        if fields:  # csv reads a blank line as []: skipped
+        # A blank line (csv reads it as []) or a row of empty cells, as a spreadsheet saves
+        # (",,", a line of spaces), is no data: skipped, for every import alike.
+        if any(f.strip() for f in fields):
             rows.append((line, _row_dict(path, line, header, fields, multiline)))
+
+
+def _header(path: Path, fields: list[str]) -> list[str]:
+    """Line 1's column names, stripped; trailing unnamed columns (a spreadsheet's "a,b,c,,") dropped.
+
+    A name given twice is refused: a row's dict would keep only the last of its two values.
+    """
+    header = [h.strip() for h in fields]
+    while header and not header[-1]:
+        header.pop()
+    twice = sorted({h for h in header if h and header.count(h) > 1})
+    if twice:
+        raise ParseError(f"column(s) named more than once: {', '.join(twice)}", file=str(path), line=1,
+                         hint=f"give each column its own name; {NOTHING_IMPORTED}")
+    return header
 
 
 def _row_dict(

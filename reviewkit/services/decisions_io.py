@@ -7,8 +7,8 @@ too (the reviewer is the adjudicator, `role` says so), so a settled conflict sta
 
 An import leaves out rows identical to a stored one (an export imported again) and counts them. A
 `history` export has every row, undos ("retracted") and superseded decisions included, in the order
-they were stored per reviewer and record; an import replays it, so it rebuilds the same current
-decisions in a copy of the review with the same records.
+they were made (their time); an import replays it, so it rebuilds the same current decisions in a
+copy of the review with the same records.
 """
 
 from __future__ import annotations
@@ -83,9 +83,15 @@ def export_decisions(review: Review, path: Path, *, history: bool = False, actor
         if "lead" not in who.roles:
             seen = _unblinded(session, cast(int, who.id), required)
             lines = [x for x in lines if x.reviewer_id == who.id or (x.record_id, x.stage) in seen]
-    # The order an import applies them in: a stage's decisions before its adjudications, title/abstract
-    # before full text, so the file re-imports (each row is checked against the rows above it).
-    lines.sort(key=lambda x: (list(STAGES).index(cast(Stage, x.stage)), ROLES.index(x.role), x.id))
+    # The order an import applies them in, each row checked against the rows above it. A history
+    # in the order things happened (time, then storage order): a title/abstract change after
+    # full-text decisions must replay after them. The current state by stage, a stage's decisions
+    # before its adjudications, title/abstract before full text: the rows of the state it ends in
+    # (screen.record_decision keeps full-text decisions only on records that pass title/abstract).
+    if history:
+        lines.sort(key=lambda x: (x.at.astimezone(UTC), ROLES.index(x.role), x.id))
+    else:
+        lines.sort(key=lambda x: (list(STAGES).index(cast(Stage, x.stage)), ROLES.index(x.role), x.id))
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(COLUMNS)

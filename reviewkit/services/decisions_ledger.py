@@ -2,7 +2,9 @@
 
 The checks are services/screen.py's: record_decision's (a removed duplicate, a record that has not
 passed title/abstract, a decision changed after adjudication), undo_decision's (a decision to undo,
-not yet adjudicated) and resolve_conflict's (only a conflict is adjudicated, or re-adjudicated).
+not yet adjudicated) and resolve_conflict's (only a conflict is adjudicated, or re-adjudicated);
+and for all three at title/abstract, none that takes a record with full-text decisions out of
+full text.
 They are made here, in memory, so a file of thousands of rows is not thousands of round trips.
 """
 
@@ -15,6 +17,7 @@ from typing import Literal, cast
 from sqlmodel import Session
 
 from reviewkit.domain.screening import STAGES, Decision, RecordScreening, Stage, resolve
+from reviewkit.services.screen import full_text_started
 from reviewkit.store import queries
 from reviewkit.store.tables import ReviewerRow
 
@@ -55,6 +58,26 @@ class Ledger:
 
     def refusal(self, row: ImportRow) -> str | None:
         """Why the row may not be stored now, or None."""
+        return self._refusal(row) or self._full_text_refusal(row)
+
+    def _full_text_refusal(self, row: ImportRow) -> str | None:
+        """A title/abstract row that would take a record with full-text decisions out of full text."""
+        rid = row.record_id
+        if row.stage != "ta" or not (self.decisions["ft"].get(rid) or rid in self.adjudicated["ft"]):
+            return None
+        decisions = dict(self.decisions["ta"].get(rid, {}))
+        adjudication = self.adjudicated["ta"].get(rid)
+        if row.role == "adjudicator":
+            adjudication = cast(Decision, row.decision)
+        elif row.decision == RETRACTED:
+            decisions.pop(cast(int, row.reviewer.id), None)
+        else:
+            decisions[cast(int, row.reviewer.id)] = cast(Decision, row.decision)
+        if resolve(decisions, self.required, adjudication).outcome == "included":
+            return None
+        return full_text_started(rid)
+
+    def _refusal(self, row: ImportRow) -> str | None:
         where = STAGES[row.stage]
         current = self.decisions[row.stage].get(row.record_id, {}).get(cast(int, row.reviewer.id))
         if row.decision == RETRACTED:

@@ -22,7 +22,7 @@ from reviewkit.services.common import acting_reviewer
 from reviewkit.services.project import Review
 from reviewkit.store import dedup as store
 from reviewkit.store.convert import row_to_record
-from reviewkit.store.db import session_scope
+from reviewkit.store.db import GROUPS_LOCK, lock_transaction, session_scope
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -96,6 +96,7 @@ def run_dedup(
     result = find_duplicates(records, auto_threshold=auto_threshold,
                              review_threshold=min(REVIEW_THRESHOLD, auto_threshold), progress=progress)
     with session_scope(review.engine, write=True) as session:
+        lock_transaction(session, GROUPS_LOCK)  # merges and undoes groups it reads (see _merge_pair)
         rejected = store.rejected_pairs(session)
         for members in store.undone_member_sets(session):
             rejected |= {(min(x, y), max(x, y)) for x in members for y in members if x < y}
@@ -197,9 +198,11 @@ def decide_pair(review: Review, actor: str | None, pair_id: int, duplicate: bool
     """
     with session_scope(review.engine, write=True) as session:
         who = acting_reviewer(session, actor).name
-        pair = store.pair(session, pair_id)
+        # Locked, so a second verdict given at the same moment waits and then reads this one.
+        pair = store.pair(session, pair_id, lock=True)
         if pair is None:
             raise ReviewkitError(f"no duplicate pair {pair_id}", hint="list them with `reviewkit dedup pairs`")
+        lock_transaction(session, GROUPS_LOCK)
         live = store.live_groups(session)
         if pair.status != "pending":
             raise _already_decided(pair, _member_of(live), duplicate)
@@ -218,7 +221,7 @@ def reopen_pair(review: Review, actor: str | None, pair_id: int) -> PairDecision
     """
     with session_scope(review.engine, write=True) as session:
         who = acting_reviewer(session, actor).name
-        pair = store.pair(session, pair_id)
+        pair = store.pair(session, pair_id, lock=True)  # as in decide_pair: one reopen per rejection
         if pair is None:
             raise ReviewkitError(f"no duplicate pair {pair_id}", hint="list them with `reviewkit dedup pairs`")
         if pair.status == "pending":
@@ -266,7 +269,12 @@ def _already_decided(pair: DuplicatePairRow, member_of: dict[int, int], duplicat
 
 
 def _merge_pair(session: Session, pair: DuplicatePairRow, live: dict[int, tuple[int, list[int]]], who: str) -> int:
-    """Put both records of a confirmed pair in one live group (with their groups' members); its id."""
+    """Put both records of a confirmed pair in one live group (with their groups' members); its id.
+
+    The caller holds GROUPS_LOCK from before it read `live`: the groups a merge depends on include
+    ones another transaction may be creating (pairs 1–2 and 2–3 confirmed at once), which no row
+    lock covers, so every writer of groups (run_dedup, decide_pair, undo_merge) queues on it.
+    """
     a, b = pair.record_a_id, pair.record_b_id
     member_of = _member_of(live)
     if a in member_of and member_of.get(a) == member_of.get(b):
@@ -290,6 +298,7 @@ def undo_merge(review: Review, actor: str | None, group_id: int) -> list[int]:
     """
     with session_scope(review.engine, write=True) as session:
         who = acting_reviewer(session, actor).name
+        lock_transaction(session, GROUPS_LOCK)  # see _merge_pair
         members = store.live_groups(session).get(group_id)
         if members is None or store.undo_group(session, group_id, who, reason="undo") is None:
             raise ReviewkitError(f"no live duplicate group {group_id}",

@@ -18,9 +18,11 @@ from reviewkit.domain.records import find_nct_ids
 from reviewkit.errors import ReviewkitError
 from reviewkit.protocol import FormField, Outcome, Protocol
 from reviewkit.services.common import acting_reviewer
+from reviewkit.services.extract_access import check_consensus_writer
 from reviewkit.services.project import Review
 from reviewkit.services.status import included_studies
 from reviewkit.services.studies import link_in_session, study_with_nct
+from reviewkit.services.study_labels import check_label_free
 from reviewkit.store import extraction as store
 from reviewkit.store.db import session_scope
 
@@ -231,6 +233,8 @@ def arm_in(session: Session, protocol: Protocol, who: ReviewerRow, study_id: int
         if parsed.value is not None:
             typed[name] = canonical(parsed.value)
     _raise(problems, f"arm '{label}': ")
+    if consensus:
+        check_consensus_writer(session, who, study_id, protocol.extraction.extractors_per_study)
     if removed:
         typed["_removed"] = True
     previous = store.current_arms(session, [study_id]).get((study_id, author(who, consensus)), {}).get(label)
@@ -252,6 +256,8 @@ def value_in(session: Session, protocol: Protocol, who: ReviewerRow, study_id: i
     """
     if origin not in ORIGINS:
         raise ReviewkitError(f"unknown origin '{origin}' (use {', '.join(ORIGINS)})")
+    if consensus:  # every path to the consensus comes through here or arm_in: one check for all
+        check_consensus_writer(session, who, study_id, protocol.extraction.extractors_per_study)
     if outcome:
         _, timepoint = outcome_of(protocol, outcome, timepoint)
     mine = store.current_values(session, [study_id]).get((study_id, author(who, consensus)), {})
@@ -310,6 +316,7 @@ def create_study(review: Review, actor: str | None, label: str, *, nct_id: str |
         nct_id = found[0]
     with session_scope(review.engine, write=True) as session:
         who = reviewer(session, actor)
+        check_label_free(session, label)
         owner = study_with_nct(session, nct_id) if nct_id else None
         if owner is not None:
             raise ReviewkitError(f"{nct_id} is already the NCT id of study '{owner.label}' (id {owner.id})",
@@ -364,6 +371,8 @@ def remove_arm(review: Review, extractor: str | None, study_id: int, label: str,
     """Withdraw an arm (a new row marks it removed; its history and values stay)."""
     with session_scope(review.engine, write=True) as session:
         who = reviewer(session, extractor)
+        if consensus:
+            check_consensus_writer(session, who, study_id, review.protocol.extraction.extractors_per_study)
         arms = store.current_arms(session, [study_id]).get((study_id, author(who, consensus)), {})
         if label not in arms:
             raise ReviewkitError(f"study {study_id} has no arm '{label}' to remove")

@@ -17,6 +17,8 @@ from reviewkit.services.assess_view import CONSENSUS_ROLES
 from reviewkit.store import extraction as store
 
 if TYPE_CHECKING:
+    from sqlmodel import Session
+
     from reviewkit.store.tables import ReviewerRow
 
 
@@ -42,3 +44,17 @@ def check_compare(who: ReviewerRow, study_id: int, extractors: Collection[int], 
                                f"waits until {required} independent extractions exist")
     raise PermissionDenied(f"{who.name} may not compare study {study_id}'s extractions: only its extractors, "
                            "leads and adjudicators may")
+
+
+def check_consensus_writer(session: Session, who: ReviewerRow, study_id: int, required: int) -> None:
+    """Refuse `who` a write to a study's consensus unless they may compare its extractions (check_compare):
+    a consensus is settled from the comparison, so writing it is no less than seeing it."""
+    if set(who.roles) & set(CONSENSUS_ROLES):
+        return  # may_compare would say so too; this skips reading the study's extractions
+    keys = [*store.current_arms(session, [study_id]), *store.current_values(session, [study_id])]
+    try:
+        check_compare(who, study_id, extractor_ids(keys, study_id), required)
+    except PermissionDenied as exc:
+        raise PermissionDenied(f"{who.name} may not write study {study_id}'s consensus: {exc.message}",
+                               hint="a lead or an adjudicator may; an extractor of the study once it has "
+                                    f"its {required} extractions") from None

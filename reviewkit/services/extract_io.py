@@ -20,13 +20,14 @@ from typing import TYPE_CHECKING, Any
 
 from reviewkit.domain.extraction import FieldSpec, FieldType, parse_field
 from reviewkit.domain.records import find_nct_ids
-from reviewkit.errors import ReviewkitError
+from reviewkit.errors import PermissionDenied, ReviewkitError
 from reviewkit.services import extract
 from reviewkit.services.common import acting_reviewer, read_csv_rows
 from reviewkit.services.extract import STAT_FIELDS, canonical
-from reviewkit.services.extract_access import extractor_ids, may_compare
+from reviewkit.services.extract_access import check_consensus_writer, extractor_ids, may_compare
 from reviewkit.services.project import Review
 from reviewkit.services.studies import study_with_nct
+from reviewkit.services.study_labels import study_labelled
 from reviewkit.store import extraction as store
 from reviewkit.store.db import session_scope
 
@@ -192,11 +193,14 @@ class ImportResult:
     values: int
 
 
-def import_table(review: Review, path: Path) -> ImportResult:
-    """Import an extraction table (CSV or XLSX) in one transaction: every row lands, or none does.
+def import_table(review: Review, path: Path, *, actor: str | None) -> ImportResult:
+    """Import an extraction table (CSV or XLSX) as `actor`, in one transaction: every row lands, or none does.
 
     Studies are matched by label (created when new); each row is written as its extractor (or,
-    with consensus = yes, as consensus). Errors name the line and the column.
+    with consensus = yes, as the consensus, recorded as `actor`). Who may import what is who may enter
+    it: a lead anyone's rows, anyone else only their own; consensus rows whoever may compare the study
+    (extract_access). A refused row is refused before its stored values are read, so no error shows
+    values `actor` may not see. Errors name the line and the column.
     """
     allowed = set(columns(review))
     # Free text may run over several lines; a line break in a key or a statistic is a quote left open.
@@ -205,6 +209,7 @@ def import_table(review: Review, path: Path) -> ImportResult:
     errors: list[str] = []
     counts = {"rows": 0, "studies": 0, "values": 0}
     with session_scope(review.engine, write=True) as session:
+        importer = acting_reviewer(session, actor)
         seen: dict[tuple[Any, ...], tuple[int, str]] = {}
         for line, cells in read_table(path, multiline):
             counts["rows"] += 1
@@ -213,7 +218,7 @@ def import_table(review: Review, path: Path) -> ImportResult:
                 errors.append(f"line {line}, {unknown[0]}: not a column of this review's extraction table")
                 continue
             try:
-                _import_row(session, review, cells, line, seen, counts)
+                _import_row(session, review, importer, cells, line, seen, counts)
             except _RowErrors as exc:
                 errors += exc.errors
             if len(errors) >= MAX_ERRORS:
@@ -230,7 +235,7 @@ class _RowErrors(Exception):
         self.errors = errors
 
 
-def _import_row(session: Session, review: Review, cells: dict[str, str], line: int,
+def _import_row(session: Session, review: Review, importer: ReviewerRow, cells: dict[str, str], line: int,
                 seen: dict[tuple[Any, ...], tuple[int, str]], counts: dict[str, int]) -> None:
     errors: list[str] = []
 
@@ -249,8 +254,12 @@ def _import_row(session: Session, review: Review, cells: dict[str, str], line: i
             return False
         return earlier[0] == line
 
-    who = attempt("extractor", lambda: extract.reviewer(session, cells.get("extractor")))
     consensus = cells.get("consensus", "").lower() in ("yes", "y", "true", "1")
+    # The consensus is written as the importer (the extractor column names who wrote it last).
+    who = importer if consensus else attempt("extractor", lambda: extract.reviewer(session, cells.get("extractor")))
+    if who is not None and who.id != importer.id and "lead" not in importer.roles:
+        errors.append(f"line {line}, extractor: {importer.name} may import only their own extraction, not "
+                      f"{who.name}'s (a lead may import anyone's)")
     label = cells.get("study", "")
     if not label:
         errors.append(f"line {line}, study: empty")
@@ -258,9 +267,14 @@ def _import_row(session: Session, review: Review, cells: dict[str, str], line: i
         raise _RowErrors(errors)
     study = store.study_by_label(session, label)
     if study is None:
-        study = _new_study(session, cells, label, line, who.name)
+        study = _new_study(session, cells, label, line, importer.name)
         counts["studies"] += 1
     assert study.id is not None
+    if consensus:
+        try:
+            check_consensus_writer(session, importer, study.id, review.protocol.extraction.extractors_per_study)
+        except PermissionDenied as exc:
+            raise _RowErrors([f"line {line}, consensus: {exc.message}"]) from None
     sid, author = study.id, extract.author(who, consensus)
     protocol = review.protocol
     for f in protocol.extraction.fields:
@@ -305,6 +319,10 @@ def _new_study(session: Session, cells: dict[str, str], label: str, line: int, a
     if owner is not None:
         raise _RowErrors([f"line {line}, study: no study '{label}', and {nct_id} is the NCT id of study "
                           f"'{owner.label}' (id {owner.id}); use that study's label"])
+    clash = study_labelled(session, label)
+    if clash is not None:
+        raise _RowErrors([f"line {line}, study: no study '{label}', but study {clash.id} is labelled "
+                          f"'{clash.label}' (labels are compared without case or spaces); use that label"])
     return store.add_study(session, label=label, nct_id=nct_id, actor=actor)
 
 

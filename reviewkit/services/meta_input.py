@@ -113,7 +113,6 @@ def read_studies(path: Path, measure: str, *, subgroup: str | None = None,
     found = f"columns found: {', '.join(real.values()) or 'none'}"
     records = [(line, {key.strip().lower(): value.strip() for key, value in raw.items() if key.strip()})
                for line, raw in table]
-    records = [(line, row) for line, row in records if any(row.values())]
     if not records:
         raise ParseError("no study rows (the file is empty or has only a header)", file=str(path))
     if "study" not in real:
@@ -260,8 +259,9 @@ def _less(a: str, b: str) -> bool:
 
 def _check_generic(fail: Fail, values: dict[str, tuple[float, str]], *, ratio: bool) -> None:
     """Refuse a row whose numbers contradict each other, rounding of the written digits allowed for:
-    an estimate (or yi) outside the row's CI, or SEs from vi, se and the CI that differ by more
-    than SE_TOLERANCE. A CI pooling refuses anyway (upper below lower, a ratio ≤ 0) is left to it."""
+    an estimate (or yi) outside the row's CI, an estimate and CI on the other scale than --scale says
+    (_check_scale), or SEs from vi, se and the CI that differ by more than SE_TOLERANCE. A CI pooling
+    refuses anyway (upper below lower, a ratio ≤ 0) is left to it."""
     ci, ci_text = None, ""
     if "ci_lower" in values and "ci_upper" in values:
         (lo, lo_text), (hi, hi_text) = values["ci_lower"], values["ci_upper"]
@@ -275,6 +275,7 @@ def _check_generic(fail: Fail, values: dict[str, tuple[float, str]], *, ratio: b
             text = values["estimate"][1]
             if _less(text, lo_text) or _less(hi_text, text):
                 raise fail(f"the estimate {text} lies outside its own CI ({ci_text})")
+            _check_scale(fail, values, ci_text, ratio=ratio)
         if "yi" in values:  # on the CI's scale only up to its rounding (a log, when the CI is a ratio)
             value, text = values["yi"]
             low, high = value - _half_unit(text), value + _half_unit(text)
@@ -303,6 +304,44 @@ def _check_generic(fail: Fail, values: dict[str, tuple[float, str]], *, ratio: b
         for other, other_low, other_high in ses[i + 1:]:
             if low > other_high * (1 + SE_TOLERANCE) or other_low > high * (1 + SE_TOLERANCE):
                 raise fail(f"{what} and {other} give different standard errors (beyond rounding)")
+
+
+def _rounded(values: dict[str, tuple[float, str]], column: str) -> tuple[float, float]:
+    """The lowest and highest value the written number may have been before rounding."""
+    value, text = values[column]
+    half = _half_unit(text)
+    return value - half, value + half
+
+
+def _centred(values: dict[str, tuple[float, str]], *, log: bool) -> bool:
+    """Whether the estimate may be the midpoint of its CI, rounding of the written digits allowed for:
+    on the natural scale (a difference's Wald CI) or the log scale (a ratio's)."""
+    (e_lo, e_hi), (l_lo, l_hi), (u_lo, u_hi) = (_rounded(values, c) for c in ("estimate", "ci_lower", "ci_upper"))
+    slack = 1e-9 * max(abs(e_hi), abs(u_hi), 1e-300)  # the half units are binary fractions, not exact
+    if not log:
+        return 2 * e_lo <= l_hi + u_hi + slack and 2 * e_hi >= l_lo + u_lo - slack
+    if e_hi <= 0 or l_hi <= 0:
+        return False  # no log of a number ≤ 0
+    # log e = (log l + log u) / 2 ⟺ e² = l·u
+    return (max(e_lo, 0.0) ** 2 <= l_hi * u_hi * (1 + 1e-9)
+            and e_hi**2 >= max(l_lo, 0.0) * max(u_lo, 0.0) * (1 - 1e-9))
+
+
+def _check_scale(fail: Fail, values: dict[str, tuple[float, str]], ci_text: str, *, ratio: bool) -> None:
+    """Refuse an estimate and CI read on the wrong scale: a ratio's CI is symmetric on the log scale,
+    a difference's on the natural one. Pooled as a difference, 0.50 [0.20, 1.25] would become
+    0.50 ± 0.525, a CI the file does not give. Only a row off-centre beyond rounding on the scale
+    asked for, and centred within rounding on the other, is refused: other asymmetric CIs pass."""
+    text = values["estimate"][1]
+    if not ratio and not _centred(values, log=False) and _centred(values, log=True):
+        error = fail(f"the estimate {text} is off the centre of its CI ({ci_text}) on the difference scale, "
+                     "but central on the log scale, as a ratio's is")
+        raise ParseError(error.message, file=error.file, line=error.line, hint="ratio data? add --scale ratio")
+    if ratio and _centred(values, log=False) and not _centred(values, log=True):
+        error = fail(f"the estimate {text} is off the centre of its CI ({ci_text}) on the log scale, "
+                     "but central on the natural scale, as a difference's is")
+        raise ParseError(error.message, file=error.file, line=error.line,
+                         hint="difference data? drop --scale ratio")
 
 
 def _without_import_hint(exc: ParseError) -> ParseError:

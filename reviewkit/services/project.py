@@ -82,7 +82,9 @@ def open_review(folder: Path) -> Review:
             f"no review here: {protocol_path} does not exist",
             hint="pass the review folder with -C DIR, or create one with `reviewkit init DIR`",
         )
-    protocol = load_protocol(protocol_path)
+    # Lenient: a planned analysis that a newer check refuses is skipped by analyze (with the reason),
+    # not a review that no command opens any more.
+    protocol = load_protocol(protocol_path, lenient_analyses=True)
     engine = make_engine(database_url_for(folder, protocol))
     try:
         migrate(engine)

@@ -30,6 +30,18 @@ if TYPE_CHECKING:
 FULL_TEXT_STATUSES = ("sought", "retrieved", "not_retrieved")
 
 
+def full_text_started(record_id: int) -> str:
+    """Why a title/abstract change is refused (here and by the decisions import): it would take the
+    record out of full text while full-text decisions on it stand, hanging, counted nowhere, and
+    back unasked if it passed again; nor could an export of that state be imported."""
+    return (f"record {record_id} has full-text decisions; a title/abstract change that takes it out of "
+            "full-text screening would leave them standing")
+
+
+FULL_TEXT_STARTED_HINT = ("exclude it at full text with a reason (PRISMA reports it there), or have its "
+                          "full-text decisions undone first")
+
+
 @dataclass(frozen=True)
 class DecisionView:
     """A decision as shown to someone allowed to see it."""
@@ -111,6 +123,19 @@ def stage_candidates(session: Session, stage: str, required: int) -> set[int]:
     }
 
 
+def _decisions(session: Session, record_id: int, stage: str) -> dict[int, str]:
+    """reviewer id → current decision on one record at a stage."""
+    return {rid: row.decision for rid, row in store.decisions_on(session, record_id, stage).items()}
+
+
+def _keep_full_text(session: Session, record_id: int, after: RecordScreening) -> None:
+    """Refuse a title/abstract change whose outcome, `after`, would strand full-text decisions."""
+    if after.outcome == "included":
+        return
+    if store.decisions_on(session, record_id, "ft") or store.adjudication_row(session, record_id, "ft") is not None:
+        raise ReviewkitError(full_text_started(record_id), hint=FULL_TEXT_STARTED_HINT)
+
+
 def _state(session: Session, record_id: int, stage: str, required: int) -> RecordScreening:
     decisions = {rid: row.decision for rid, row in store.decisions_on(session, record_id, stage).items()}
     adjudication = store.adjudication_row(session, record_id, stage)
@@ -154,6 +179,10 @@ def record_decision(
                                      f"{STAGES[stage]}")
             raise ReviewkitError(f"record {record_id} has been adjudicated at {STAGES[stage]}; "
                                  "its decisions are final")
+        if stage == "ta":
+            decisions = _decisions(session, record_id, "ta")
+            decisions[cast(int, who.id)] = decision
+            _keep_full_text(session, record_id, resolve(decisions, required))  # type: ignore[arg-type]
         store.add_decision(session, record_id=record_id, reviewer=who, stage=stage, decision=decision,
                            reason=reason, note=note)
         return _state(session, record_id, stage, required)
@@ -172,6 +201,10 @@ def undo_decision(review: Review, reviewer: str | None, record_id: int, stage: s
         if store.adjudication_row(session, record_id, stage) is not None:
             raise ReviewkitError(f"record {record_id} has been adjudicated at {STAGES[stage]}; "
                                  "its decisions are final")
+        if stage == "ta":
+            decisions = _decisions(session, record_id, "ta")
+            decisions.pop(who.id, None)
+            _keep_full_text(session, record_id, resolve(decisions, required))  # type: ignore[arg-type]
         store.add_decision(session, record_id=record_id, reviewer=who, stage=stage,
                            decision="retracted", reason=None, note=None)
         return _state(session, record_id, stage, required)
@@ -294,6 +327,9 @@ def resolve_conflict(
         state = _state(session, record_id, stage, required)
         if state.outcome != "conflict" and not state.adjudicated:
             raise ReviewkitError(f"record {record_id} is not in conflict at {STAGES[stage]} ({state.outcome})")
+        if stage == "ta":  # a re-adjudication could take the record out of full text
+            _keep_full_text(session, record_id,
+                            resolve(_decisions(session, record_id, "ta"), required, decision))  # type: ignore[arg-type]
         store.add_adjudication(session, record_id=record_id, adjudicator=who, stage=stage,
                                decision=decision, reason=reason, note=note)
         return _state(session, record_id, stage, required)

@@ -138,6 +138,11 @@ def rename_study(review: Review, actor: str | None, study_id: int, label: str) -
         study = _study(session, study_id)
         old = study.label
         if old != label.strip():
+            # Imported here, its only user in this module. Imports find studies by label: a shared
+            # one would send one study's data to the other.
+            from reviewkit.services.study_labels import check_label_free
+
+            check_label_free(session, label.strip(), other_than=study_id)
             store.set_study_label(session, study_id, label.strip(), who)
         return old
 
@@ -193,7 +198,7 @@ def set_report_link(review: Review, actor: str | None, study_id: int, record_id:
     status = "confirmed" if confirmed else "rejected"
     with session_scope(review.engine, write=True) as session:
         who = acting_reviewer(session, actor).name
-        study = _study(session, study_id)
+        study = _study(session, study_id, lock=True)
         _record(session, record_id, study_id, check_duplicate=confirmed)
         link = store.study_link(session, study_id, record_id)
         if link is None:
@@ -214,7 +219,7 @@ def link_report(review: Review, actor: str | None, study_id: int, record_id: int
     of a paper reporting two); a proposed or rejected link of the pair is confirmed, never duplicated."""
     with session_scope(review.engine, write=True) as session:
         who = acting_reviewer(session, actor).name
-        study = _study(session, study_id)
+        study = _study(session, study_id, lock=True)
         _record(session, record_id, study_id)
         link = store.study_link(session, study_id, record_id)
         if link is not None and link.status == "confirmed":
@@ -232,7 +237,7 @@ def set_main_report(review: Review, actor: str | None, study_id: int, record_id:
     """
     with session_scope(review.engine, write=True) as session:
         who = acting_reviewer(session, actor).name
-        study = _study(session, study_id)
+        study = _study(session, study_id, lock=True)
         _record(session, record_id, study_id)
         link = store.study_link(session, study_id, record_id)
         if link is None or link.status == "rejected":
@@ -247,9 +252,10 @@ def set_main_report(review: Review, actor: str | None, study_id: int, record_id:
                           before[0] if before else None)
 
 
-def _study(session: Session, study_id: int) -> StudyRow:
-    """The study, or an error naming the id."""
-    study = store.study(session, study_id)
+def _study(session: Session, study_id: int, *, lock: bool = False) -> StudyRow:
+    """The study, or an error naming the id; `lock` before changing its links (see store.study):
+    a change checked on the links read (one main report, no link yet) then still holds."""
+    study = store.study(session, study_id, lock=lock)
     if study is None:
         raise ReviewkitError(f"no study {study_id}", hint=LIST_HINT)
     return study
@@ -258,6 +264,7 @@ def _study(session: Session, study_id: int) -> StudyRow:
 def link_in_session(session: Session, study_id: int, record_id: int, actor: str) -> str | None:
     """Link a record to a study as a confirmed report inside the caller's transaction, under the same
     rules as link_report (a known record, not a removed duplicate); the status the link had."""
+    store.study(session, study_id, lock=True)  # as link_report: another link of the pair may be on its way
     _record(session, record_id, study_id)
     return store.confirm_study_link(session, study_id, record_id, actor)
 

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, make_url
+from sqlalchemy import Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlmodel import Session
 
@@ -25,6 +25,9 @@ BUSY_TIMEOUT_MS = 30_000
 PG_CONNECT_TIMEOUT_S = 10
 #: What SQLite says when a file is not a database or its pages are corrupt (sqlite3.DatabaseError).
 DAMAGED = ("file is not a database", "database disk image is malformed")
+#: PostgreSQL advisory lock keys (a review has its own database, so a key is per review).
+#: Duplicate groups: every change to them reads the live groups first (see lock_transaction).
+GROUPS_LOCK = 0x726B_0001
 
 
 def sqlite_url(folder: Path) -> str:
@@ -124,6 +127,16 @@ def session_scope(engine: Engine, *, write: bool = False) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def lock_transaction(session: Session, key: int) -> None:
+    """Hold the advisory lock `key` until the transaction ends, so writers of one set of rows queue.
+
+    For a check that reads rows a row lock cannot cover (rows another writer may be inserting).
+    PostgreSQL only: a SQLite write transaction already holds the database's write lock.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection().execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def database_name(engine: Engine) -> str:

@@ -97,9 +97,10 @@ def add_pair(session: Session, a: int, b: int, score: float, fields: dict[str, f
     return True
 
 
-def pair(session: Session, pair_id: int) -> DuplicatePairRow | None:
-    """One candidate pair by id."""
-    return session.get(DuplicatePairRow, pair_id)
+def pair(session: Session, pair_id: int, *, lock: bool = False) -> DuplicatePairRow | None:
+    """One candidate pair by id; `lock`: locked (FOR UPDATE) until the transaction ends, read as
+    committed after any other transaction holding it, so a verdict checked on it stays true."""
+    return session.get(DuplicatePairRow, pair_id, with_for_update=lock)
 
 
 def decide_pair(session: Session, pair_id: int, status: str, actor: str) -> DuplicatePairRow | None:
@@ -165,11 +166,13 @@ def studies_by_nct(session: Session) -> dict[str, int]:
 def add_study_links(session: Session, nct: str, label: str, record_ids: Sequence[int], actor: str) -> int:
     """Propose records as reports of the study registered as `nct` (created if new); returns links added."""
     study_id = studies_by_nct(session).get(nct)
-    if study_id is None:
-        study = StudyRow(label=label, nct_id=nct, created_by=actor)
-        session.add(study)
+    if study_id is not None:
+        study(session, study_id, lock=True)  # its links are read, then added to (see study())
+    else:
+        row = StudyRow(label=label, nct_id=nct, created_by=actor)
+        session.add(row)
         session.flush()
-        study_id = study.id
+        study_id = row.id
     have = set(session.exec(select(StudyReportRow.record_id).where(StudyReportRow.study_id == study_id)))
     added = 0
     for rid in record_ids:
@@ -214,9 +217,20 @@ def set_link_status(session: Session, study_id: int, record_id: int, status: str
     return True
 
 
-def study(session: Session, study_id: int) -> StudyRow | None:
-    """The study with this id."""
-    return session.get(StudyRow, study_id)
+def study(session: Session, study_id: int, *, lock: bool = False) -> StudyRow | None:
+    """The study with this id; `lock`: locked (FOR UPDATE) until the transaction ends.
+
+    Every change to a study's links locks the study first: they are checked together (one main
+    report, one link per record), and a link not yet inserted has no row to lock. FOR NO KEY
+    UPDATE (key_share): rows merely referencing the study (data extracted for it) are not held up.
+    """
+    return session.get(StudyRow, study_id, with_for_update={"key_share": True} if lock else False)
+
+
+def study_links(session: Session, study_id: int) -> list[StudyReportRow]:
+    """The study's report links, oldest first."""
+    return list(session.exec(select(StudyReportRow).where(StudyReportRow.study_id == study_id)
+                             .order_by(col(StudyReportRow.id))))
 
 
 def study_link(session: Session, study_id: int, record_id: int) -> StudyReportRow | None:
@@ -244,8 +258,7 @@ def confirm_study_link(session: Session, study_id: int, record_id: int, actor: s
 def set_main_report(session: Session, study_id: int, record_id: int, actor: str) -> list[int]:
     """Make the record (linked, not rejected) the study's one main report, confirming a proposed link;
     each link changed is audited. Returns the records that were the study's main report before."""
-    links = session.exec(select(StudyReportRow).where(StudyReportRow.study_id == study_id)
-                         .order_by(col(StudyReportRow.id))).all()
+    links = study_links(session, study_id)
     before = [ln.record_id for ln in links if ln.is_main_report and ln.record_id != record_id]
     # The old main report is unmarked first, so the trail never shows two at once.
     for link in sorted(links, key=lambda ln: ln.record_id == record_id):

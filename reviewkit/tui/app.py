@@ -35,6 +35,11 @@ class ReviewkitApp(App[None]):
     def on_mount(self) -> None:
         """Open on the dashboard (and on the screening screen when asked)."""
         self.push_screen(DashboardScreen(self.review, reviewer=self.reviewer))
+        problems = self.review.protocol.analysis_problems
+        if problems:
+            # the CLI's stderr line is hidden behind the TUI's screen: say it here too
+            self.notify(f"{len(problems)} planned {'analysis' if len(problems) == 1 else 'analyses'} in review.toml "
+                        "cannot run; see reviewkit protocol check", severity="warning", timeout=10)
         if self.start_stage:
             self.push_screen(ScreeningScreen(self.review, self.start_stage, self.reviewer))
 

@@ -69,7 +69,9 @@ def test_demo_analyses_all_run_and_a_missing_timepoint_is_named(demo: Review) ->
 
 def test_planned_sensitivity_analyses_are_in_the_text_output(demo: Review) -> None:
     """All four planned sensitivity analyses show: Egger's t, df (k − 2) and p; trim-and-fill's k0 and adjusted
-    estimate; leave-one-out and cumulative as tables with a row per comparison; and a funnel plot is drawn."""
+    estimate; leave-one-out and cumulative as tables with a row per comparison (cumulative's one-study step
+    with I² 0%, as its JSON, `meta` and the plot give it); and a funnel plot is drawn. The comparisons come
+    from 5 trials, sharing their placebo groups: both are cautioned, though there are 10 or more comparisons."""
     edit_protocol(demo, 'sensitivity = ["leave-one-out"]',
                   'sensitivity = ["leave-one-out", "cumulative", "egger", "trimfill"]')
     result = analyze(demo.folder, "--outcome", "iga_0_1")
@@ -87,5 +89,31 @@ def test_planned_sensitivity_analyses_are_in_the_text_output(demo: Review) -> No
         assert "95% CI" in lines[start + 1]
         rows = lines[start + 2:start + 2 + comparisons]
         assert all(line.startswith("    BREEZE-AD") and " to " in line for line in rows)
+    first_step = lines[lines.index("  cumulative:") + 2]
+    assert first_step.endswith(" 0%") and "n/a" not in first_step
+    trials = len({r["study"] for r in csv.DictReader((FIXTURES / "baricitinib" / "outcomes.csv").open())
+                  if r["outcome"] == "iga01"})
+    assert comparisons >= 10 > trials
+    for what in ("Egger's test", "Trim-and-fill"):
+        assert any(line.startswith(f"  warning: {what} on {comparisons} comparisons from {trials} studies: ")
+                   and "at least 10 studies" in line for line in lines)
+    assert any(line.startswith(f"  warning: Egger's test: {comparisons} comparisons come from {trials} studies")
+               and "share its control group" in line for line in lines)
     funnel = demo.folder / "exports" / "funnel-iga-0-1-at-week-16-naive.svg"
     assert f"  plot: {funnel}" in lines and funnel.exists()
+
+
+def test_an_analysis_with_a_protocol_problem_is_skipped_with_it_and_exits_1(demo: Review) -> None:
+    """tau2 on a fixed-effect model (a protocol accepted before that check): `analyze` still runs the other
+    analyses, prints that one as skipped with the line and fix `protocol check` gives, and exits with status 1."""
+    edit_protocol(demo, 'model = "random"\ntau2 = "DL"', 'model = "fixed"\ntau2 = "DL"')  # the first: IGA 0/1
+    check = CliRunner().invoke(cli, ["-C", str(demo.folder), "protocol", "check"])
+    assert check.exit_code == 1
+    problem = check.stderr.strip().removeprefix("error: ")
+    assert "'analyses[0].tau2'" in problem
+    result = analyze(demo.folder, "--no-plots")
+    assert result.exit_code == 1
+    assert f"IGA 0/1 at week 16: skipped ({problem})" in result.stdout
+    planned = len(demo.protocol.analyses)
+    assert result.stdout.count(": skipped (") == 1 and result.stdout.count(" [naive]: ") == planned - 1
+    assert result.stderr.strip() == f"1 of {planned} analyses skipped"

@@ -15,7 +15,7 @@ from reviewkit.cli import cli
 from reviewkit.services import extract
 from reviewkit.services.demo import build_demo
 from reviewkit.services.extract_consensus import record_consensus
-from reviewkit.services.project import Review
+from reviewkit.services.project import Review, open_review
 
 
 @pytest.fixture
@@ -149,3 +149,24 @@ def test_extraction_export_shows_a_non_lead_their_own_and_the_consensus(review: 
     assert table("bob") == {("alice", "no", "12"), ("bob", "no", "13")}
     record_consensus(review, "carol", sid, take={"value|Placebo|iga_0_1|week 16|events": "alice"})
     assert table("bob") == {("alice", "no", "12"), ("bob", "no", "13"), ("carol", "yes", "12")}
+
+
+def test_an_analysis_without_a_timepoint_names_the_one_it_used(demo: Review, tmp_path: Path) -> None:
+    """With no timepoint, an analysis reads its outcome's first: `analyze --json` and both exports say which,
+    not a blank (a table of results must say when each outcome was measured)."""
+    protocol = demo.folder / "review.toml"
+    text = protocol.read_text(encoding="utf-8")
+    start = text.index('name = "IGA 0/1 at week 16"')
+    line = text.index('timepoint = "week 16"\n', start)
+    protocol.write_text(text[:line] + text[line + len('timepoint = "week 16"\n'):], encoding="utf-8")
+    spec = open_review(demo.folder).protocol.outcome("iga_0_1")
+    assert spec is not None
+    first = spec.timepoints[0]
+    result = CliRunner().invoke(cli, ["-C", str(demo.folder), "analyze", "--outcome", "iga_0_1", "--json",
+                                      "--no-plots"])
+    assert result.exit_code == 0, result.output
+    assert {a["timepoint"] for a in json.loads(result.stdout)} == {first}
+    result = CliRunner().invoke(cli, ["-C", str(demo.folder), "export", "analyses", str(tmp_path / "a.csv")])
+    assert result.exit_code == 0, result.output
+    rows = {r["analysis"]: r for r in csv.DictReader((tmp_path / "a.csv").open(encoding="utf-8"))}
+    assert rows["IGA 0/1 at week 16"]["timepoint"] == first

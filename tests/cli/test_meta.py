@@ -212,8 +212,12 @@ def test_fractional_counts_are_pooled_with_a_note_naming_their_lines(tmp_path: P
          "study 'A': vi 0.0512 (SE 0.2263) and se 0.30 give different standard errors (beyond rounding)"),
         ("study,yi\nA,0.1\n", [], 1, "generic data need one of these column sets: yi, vi; yi, se; "
                                      "estimate, ci_lower, ci_upper (columns found: study, yi)"),
+        ("study,estimate,ci_lower,ci_upper\nA,0.50,0.20,1.25\n", [], 2,
+         "study 'A': the estimate 0.50 is off the centre of its CI (0.20 to 1.25) on the difference scale, but "
+         "central on the log scale, as a ratio's is (ratio data? add --scale ratio)"),
     ],
-    ids=["duplicate", "no-name", "negative", "subgroup", "ragged", "outside-ci", "vi-se", "columns"],
+    ids=["duplicate", "no-name", "negative", "subgroup", "ragged", "outside-ci", "vi-se", "columns",
+         "ratio-as-difference"],
 )
 def test_input_refusals_name_file_and_line(tmp_path: Path, text: str, args: list[str], line: int,
                                            message: str) -> None:
@@ -305,3 +309,38 @@ def test_a_tau2_limit_beyond_the_search_bound_is_printed_as_such(tmp_path: Path)
     exact = _run(str(tmp_path / "k2.csv"), "--measure", "generic", "--tau2", "DL", "--flavour", "cochrane2025")
     root = brentq(lambda t: (-0.2175 + 0.7861) ** 2 / (0.0512 + 0.0069 + 2 * t) - chi2.ppf(0.025, 1), 0, 1e6)
     assert f", {root:.4f}]" in exact.output and ">" not in exact.output.split("heterogeneity:")[1].split("\n")[0]
+
+
+def test_eggers_test_on_a_peto_analysis_reads_the_peto_odds_ratios(tmp_path: Path) -> None:
+    """The funnel of a Peto analysis shows each study's Peto log OR, (O − E)/V with variance 1/V; Egger's test
+    regresses the same values (it read the ordinary ORs with 0.5 added): the same t as a generic analysis of
+    those values, computed here from the 2×2 cells."""
+    cells = [(0, 50, 5, 50), (3, 40, 6, 42), (10, 100, 12, 98), (5, 60, 9, 61)]
+    peto = tmp_path / "peto.csv"
+    peto.write_text("study,events_treat,n_treat,events_ctrl,n_ctrl\n"
+                    + "".join(f"S{i},{a},{n1},{c},{n2}\n" for i, (a, n1, c, n2) in enumerate(cells)), encoding="utf-8")
+    rows = []
+    for i, (a, n1, c, n2) in enumerate(cells):
+        n, events = n1 + n2, a + c
+        expected = n1 * events / n
+        v = events * (n - events) * n1 * n2 / (n**2 * (n - 1))
+        rows.append(f"S{i},{(a - expected) / v!r},{1 / v!r}\n")
+    generic = tmp_path / "generic.csv"
+    generic.write_text("study,yi,vi\n" + "".join(rows), encoding="utf-8")
+    by_peto = json.loads(_run(str(peto), "--measure", "OR", "--method", "Peto", "--model", "fixed",
+                              "--flavour", "revman5", "--analysis", "egger", "--json").output)
+    by_hand = json.loads(_run(str(generic), "--measure", "generic", "--model", "fixed", "--flavour", "revman5",
+                              "--analysis", "egger", "--json").output)
+    assert by_peto["t"] == pytest.approx(by_hand["t"], rel=1e-9) and by_peto["df"] == by_hand["df"] == 2
+
+
+@pytest.mark.parametrize("analysis", ["egger", "trimfill"])
+def test_bias_analyses_on_equal_standard_errors_are_refused_in_words(tmp_path: Path, analysis: str) -> None:
+    """Three identical studies have one SE: Egger's regression (and trim-and-fill's choice of side) has no
+    slope to fit. One error line, status 1, no numpy traceback."""
+    path = _file(tmp_path, BINARY + "A,10,100,20,100\nB,10,100,20,100\nC,10,100,20,100\n")
+    result = CliRunner().invoke(cli, ["meta", str(path), "--measure", "RR", "--analysis", analysis])
+    assert result.exit_code == 1, result.output
+    what = "Egger's test" if analysis == "egger" else "trim-and-fill"
+    assert result.stderr.startswith(f"error: {what} needs studies whose standard errors differ (all 3 have SE ")
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output

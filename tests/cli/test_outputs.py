@@ -178,3 +178,29 @@ def test_overwriting_keeps_the_files_permissions(review_dir: Path, tmp_path: Pat
     assert result.exit_code == 0, result.output
     assert target.read_text() != "old\n"
     assert target.stat().st_mode & 0o777 == 0o664
+
+
+def test_a_link_gets_the_format_its_own_name_says(review_dir: Path, tmp_path: Path) -> None:
+    """mism.csv -> data.xlsx is written as CSV (the name the user gave); it got XLSX from the target."""
+    real = tmp_path / "data.xlsx"
+    real.write_text("old\n")
+    link = tmp_path / "mism.csv"
+    link.symlink_to(real)
+    result = run(review_dir, "export", "extraction", str(link))
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and not real.read_bytes().startswith(b"PK")  # XLSX is a zip file
+    assert real.read_text(encoding="utf-8").startswith("study")
+    assert leftovers(tmp_path) == []
+
+
+def test_a_link_to_a_name_without_extension_is_written(review_dir: Path, tmp_path: Path) -> None:
+    """out2.csv -> noext is a CSV export; it was refused, naming the internal temporary file."""
+    real = tmp_path / "noext"
+    real.write_text("old\n")
+    link = tmp_path / "out2.csv"
+    link.symlink_to(real)
+    result = run(review_dir, "export", "extraction", str(link))
+    assert result.exit_code == 0, result.output
+    assert ".part" not in result.output
+    assert link.is_symlink() and real.read_text(encoding="utf-8").startswith("study")
+    assert leftovers(tmp_path) == []

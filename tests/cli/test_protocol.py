@@ -161,3 +161,62 @@ def test_replace_from_an_unreadable_path_is_a_one_line_error(review_dir: Path, t
     assert result.stderr.startswith(f"error: {plain / 'review.toml'}: Not a directory")
     assert "Traceback" not in result.output + result.stderr
     assert path.read_bytes() == before
+
+
+#: An analysis setting a check added later refuses: IGA 0/1 (analyses[0]) with tau2 on a fixed-effect model.
+RANDOM_DL, FIXED_DL = 'model = "random"\ntau2 = "DL"', 'model = "fixed"\ntau2 = "DL"'
+
+
+def _break_first_analysis(review_dir: Path) -> int:
+    """Give the review's first analysis tau2 under a fixed-effect model; return the tau2 line."""
+    path = review_dir / "review.toml"
+    text = path.read_text(encoding="utf-8")
+    assert RANDOM_DL in text
+    text = text.replace(RANDOM_DL, FIXED_DL, 1)
+    path.write_text(text, encoding="utf-8")
+    return text[:text.index(FIXED_DL)].count("\n") + 2
+
+
+def test_check_refuses_an_analysis_problem_naming_its_line(review_dir: Path) -> None:
+    """`protocol check` stays strict: the review's review.toml with tau2 on a fixed model exits 1, naming the line."""
+    line = _break_first_analysis(review_dir)
+    result = run(review_dir, "check")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: {review_dir.resolve() / 'review.toml'}: line {line}: 'analyses[0].tau2': ")
+    assert 'remove tau2 or set model = "random"' in result.stderr
+
+
+def test_replace_fixes_a_review_whose_protocol_has_an_analysis_problem(review_dir: Path, tmp_path: Path) -> None:
+    """The review still opens, so a lead can replace its protocol: a new text with the same problem is refused
+    (naming the new file's line), a fixed one is accepted and audited."""
+    _break_first_analysis(review_dir)
+    path = review_dir / "review.toml"
+    same = tmp_path / "same.toml"
+    same.write_text(path.read_text(encoding="utf-8").replace("Baricitinib", "Edited: Baricitinib", 1),
+                    encoding="utf-8")
+    refused = run(review_dir, "replace", str(same), reviewer="alice")
+    assert refused.exit_code == 1 and f"error: {same}: line " in refused.stderr
+    assert "'analyses[0].tau2'" in refused.stderr
+    fixed = tmp_path / "fixed.toml"
+    fixed.write_text(same.read_text(encoding="utf-8").replace(FIXED_DL, RANDOM_DL, 1), encoding="utf-8")
+    result = run(review_dir, "replace", str(fixed), reviewer="alice")
+    assert result.exit_code == 0, result.output
+    assert path.read_bytes() == fixed.read_bytes()
+    assert len(_protocol_events(review_dir)) == 1
+
+
+def test_status_works_and_warns_once_about_analysis_problems(review_dir: Path) -> None:
+    """`status` on a review with an analysis problem prints its counts (JSON stays JSON) and one warning line
+    on stderr pointing at `protocol check`; a healthy review gets no warning."""
+    healthy = CliRunner().invoke(cli, ["-C", str(review_dir), "status"])
+    assert healthy.exit_code == 0 and healthy.stderr == ""
+    _break_first_analysis(review_dir)
+    for args in ((), ("--json",)):
+        result = CliRunner().invoke(cli, ["-C", str(review_dir), "status", *args])
+        assert result.exit_code == 0, result.output
+        (warning,) = result.stderr.splitlines()
+        assert "analyses[0]" in warning and "reviewkit protocol check" in warning
+        if args:
+            assert json.loads(result.stdout)["identified"] == 0
+        else:
+            assert "Identified" in result.stdout

@@ -10,6 +10,7 @@ import pytest
 
 from reviewkit.errors import ReviewkitError
 from reviewkit.pooling import (
+    EffectSizes,
     effects_from_rows,
     egger_test,
     funnel_data,
@@ -91,3 +92,30 @@ def test_egger_and_trim_and_fill_warn_below_ten_studies() -> None:
     # dat.bcg has 13 studies: no warning
     assert egger_test(_bcg()).warnings == ()
     assert trim_and_fill(_bcg(), model="fixed", estimator=None).warnings == ()
+
+
+SAME_RR = [{"study": s, "events_treat": 10, "n_treat": 100, "events_ctrl": 20, "n_ctrl": 100} for s in "ABC"]
+
+
+@pytest.mark.parametrize("effects", [
+    effects_from_rows(SAME_RR, "RR"),  # identical rows: XᵀWX exactly singular (numpy's LinAlgError)
+    generic_effects(["A", "B", "C", "D"], [0.1, 0.3, 0.5, 0.2], se=[0.2] * 4),  # nearly: nan and a RuntimeWarning
+], ids=["identical", "equal-se"])
+def test_egger_and_trim_and_fill_refuse_standard_errors_that_do_not_vary(effects: EffectSizes) -> None:
+    """Both regress the estimates on their SEs: with one SE for all there is no slope, said in words."""
+    with np.errstate(all="raise"):  # no numpy warning on the way to the refusal
+        with pytest.raises(ReviewkitError, match="Egger's test needs studies whose standard errors differ"):
+            egger_test(effects)
+        with pytest.raises(ReviewkitError, match="trim-and-fill needs studies whose standard errors differ"):
+            trim_and_fill(effects, model="fixed", estimator=None)
+    # told which side, trim-and-fill needs no regression and runs
+    assert trim_and_fill(effects, side="left", model="fixed", estimator=None).k0 >= 0
+
+
+def test_ten_comparisons_from_fewer_studies_still_warn() -> None:
+    """The Handbook's 10 counts studies: 13 comparisons from 5 trials get the caution, naming both."""
+    egger = egger_test(_bcg(), studies=5)
+    assert len(egger.warnings) == 1 and "13 comparisons from 5 studies" in egger.warnings[0]
+    tf = trim_and_fill(_bcg(), model="fixed", estimator=None, studies=5)
+    assert any("13 comparisons from 5 studies" in w for w in tf.warnings)
+    assert egger_test(_bcg(), studies=13).warnings == ()

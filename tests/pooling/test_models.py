@@ -203,3 +203,27 @@ def test_identical_studies_under_hksj_warn_of_a_zero_width_interval() -> None:
     # without HKSJ, or with differing estimates, there is nothing to warn about
     assert meta_analysis(IDENTICAL, measure="RR", hksj=False).warnings == ()
     assert meta_analysis(_bcg_rows(), measure="RR").warnings == ()
+
+
+# 0.3 − 0.1, 0.5 − 0.3 and 0.7 − 0.5 are all 0.2, but not in floating point: the HK SE is noise, not 0
+NOISY_SAME = [{"study": s, "mean_treat": t, "sd_treat": 1, "n_treat": n, "mean_ctrl": c, "sd_ctrl": 1, "n_ctrl": n}
+              for s, t, c, n in (("A", 0.3, 0.1, 50), ("B", 0.5, 0.3, 60), ("C", 0.7, 0.5, 40))]
+
+
+def test_studies_equal_up_to_float_noise_under_hksj_read_as_identical() -> None:
+    """MDs that differ only by float noise get what exactly equal ones get: the warning, an undefined t
+    and p (not t = 8.6e15, p = 1e-32), and the same zero-width interval."""
+    assert np.ptp([r["mean_treat"] - r["mean_ctrl"] for r in NOISY_SAME]) > 0  # the noise is there
+    exact = [{**r, "mean_treat": 0.45, "mean_ctrl": 0.25} for r in NOISY_SAME]
+    noisy, same = meta_analysis(NOISY_SAME, measure="MD"), meta_analysis(exact, measure="MD")
+    for res in (noisy, same):
+        assert res.hksj and res.se == 0.0 and res.ci_lower == res.ci_upper
+        assert math.isnan(res.statistic) and math.isnan(res.p)
+        assert any("Hartung-Knapp standard error is 0" in w for w in res.warnings)
+    assert noisy.estimate == pytest.approx(0.2) and same.estimate == pytest.approx(0.2)
+    data = json.loads(json.dumps(noisy.to_dict(), allow_nan=False))
+    assert data["z"] is None and data["p"] is None
+    # a real difference, however small against the SEs, is no float noise: no warning, a t test
+    apart = meta_analysis([{**r, "mean_treat": r["mean_treat"] + 1e-6 * i} for i, r in enumerate(NOISY_SAME)],
+                          measure="MD")
+    assert apart.se > 0 and math.isfinite(apart.p) and apart.warnings == ()

@@ -102,3 +102,12 @@ def test_notes_are_printed_under_the_total(tmp_path: Path) -> None:
     note = "Naive multi-arm comparisons count a shared control group once per comparison."
     svg = forest_plot(res, tmp_path / "n.svg", notes=[note]).read_text(encoding="utf-8")
     assert svg.index("Total (95% CI)") < svg.index("Total events") < svg.index(note) < svg.index("Heterogeneity:")
+
+
+@pytest.mark.parametrize(("p", "text"), [(3e-6, "P < 0.00001"), (3e-5, "P < 0.0001"), (0.00034, "P = 0.0003"),
+                                         (0.0061, "P = 0.006"), (0.134, "P = 0.13")])
+def test_p_values_print_as_revman_prints_them(p: float, text: str) -> None:
+    """Between 0.00001 and 0.0001 four decimals printed "P = 0.0000", a p-value of zero; RevMan says < 0.0001."""
+    from reviewkit.render.forest_style import format_p
+
+    assert format_p(p) == text

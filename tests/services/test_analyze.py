@@ -196,3 +196,33 @@ def test_naive_forest_plot_notes_the_control_counted_per_comparison(tmp_path: Pa
     combined = run_analysis(baricitinib_iga(), IGA, "combine", plot_dir=tmp_path)
     assert "counted" not in combined.plots[0].read_text(encoding="utf-8")
     assert "split each shared control group" in combined.plots[1].read_text(encoding="utf-8")  # by dose
+
+
+def test_an_analysis_with_a_protocol_problem_is_skipped_and_the_others_run(
+        tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A review whose protocol has tau2 on a fixed-effect model (accepted before that check existed) opens; analyze
+    skips that analysis with the problem `protocol check` names (file, line, key, fix) and runs the others."""
+    from reviewkit.services.analyze import AnalysisOutput, SkippedAnalysis, analyze_review
+    from reviewkit.services.demo import build_demo
+    from reviewkit.services.project import open_review
+
+    if not database_url.startswith("sqlite"):
+        monkeypatch.setenv("REVIEWKIT_DATABASE_URL", database_url)
+    build_demo(tmp_path / "demo").engine.dispose()
+    path = tmp_path / "demo" / "review.toml"
+    text = path.read_text(encoding="utf-8")
+    assert 'model = "random"\ntau2 = "DL"' in text  # the first analysis, IGA 0/1
+    path.write_text(text.replace('model = "random"\ntau2 = "DL"', 'model = "fixed"\ntau2 = "DL"', 1), encoding="utf-8")
+    review = open_review(tmp_path / "demo")
+    try:
+        outputs = analyze_review(review, plots=False)
+    finally:
+        review.engine.dispose()
+    skipped = [o for o in outputs if isinstance(o, SkippedAnalysis)]
+    assert [o.analysis.name for o in skipped] == [review.protocol.analyses[0].name]
+    reason = skipped[0].reason
+    assert reason == review.protocol.analysis_problems[0][0]
+    assert f"{path.resolve()}: line " in reason and "'analyses[0].tau2'" in reason and "remove tau2" in reason
+    assert skipped[0].to_dict()["skipped"] == reason
+    ran = {o.analysis.name for o in outputs if isinstance(o, AnalysisOutput)}
+    assert ran and ran == {a.name for a in review.protocol.analyses[1:]}

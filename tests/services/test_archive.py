@@ -59,3 +59,32 @@ def test_restore_refuses_a_non_archive(tmp_path: Path) -> None:
         from reviewkit.services.archive import restore_review
         restore_review(f, tmp_path / "r")
     assert not (tmp_path / "r").exists()
+
+
+def test_restore_an_archive_whose_protocol_has_an_analysis_problem(
+        review: Review, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An archive made before a newer analysis check (here tau2 on a fixed-effect model) still restores: the
+    review opens with the problem kept for analyze to skip that analysis, and the protocol text is unchanged."""
+    archive = review_archive(review)
+    assert 'model = "random"\ntau2 = "DL"' in archive["protocol"]
+    archive["protocol"] = archive["protocol"].replace('model = "random"\ntau2 = "DL"', 'model = "fixed"\ntau2 = "DL"', 1)
+    out = tmp_path / "old.json"
+    out.write_text(json.dumps(archive), encoding="utf-8")
+    gen = None
+    if review.engine.dialect.name != "sqlite":  # restore into a second scratch database
+        from tests.conftest import _pg_scratch_database
+        gen = _pg_scratch_database()
+        monkeypatch.setenv("REVIEWKIT_DATABASE_URL", next(gen))
+    try:
+        result = CliRunner().invoke(cli, ["restore", str(out), str(tmp_path / "copy")])
+        assert result.exit_code == 0, result.output
+        copy = open_review(tmp_path / "copy")
+        try:
+            assert (tmp_path / "copy" / "review.toml").read_text(encoding="utf-8") == archive["protocol"]
+            assert list(copy.protocol.analysis_problems) == [0]
+            assert "'analyses[0].tau2'" in copy.protocol.analysis_problems[0][0]
+        finally:
+            copy.engine.dispose()
+    finally:
+        if gen is not None:
+            gen.close()

@@ -90,3 +90,57 @@ def test_backup_of_postgres_review_gives_pg_dump_guidance(review: Review, tmp_pa
         pytest.skip("PostgreSQL only")
     with pytest.raises(ReviewkitError, match="pg_dump"):
         backup_review(review, tmp_path / "b", actor="alice")
+
+
+BACKUP_UNDER_LIMIT = textwrap.dedent(
+    """
+    import resource, signal, sys
+    from pathlib import Path
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # over the limit, a write fails (EFBIG)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, resource.RLIM_INFINITY))
+    from reviewkit.cli import cli
+    sys.argv = ["reviewkit", "-C", sys.argv[1], "--reviewer", "alice", "backup", sys.argv[2]]
+    cli()
+    """
+)
+
+
+@pytest.mark.parametrize("name", ["nested/snap", "copy.db"])
+def test_a_failed_backup_leaves_nothing_and_names_the_target(tmp_path: Path, name: str) -> None:
+    """A database too big for the file-size limit: a one-line error naming the target, and no
+    protocol copy, empty .part file or folder left behind (a traceback and both files were left)."""
+    from reviewkit.services.project import init_review
+
+    review = init_review(tmp_path / "r")
+    add_records(review, 600)
+    out = tmp_path / "out"
+    out.mkdir()
+    target = out / name
+    done = subprocess.run([sys.executable, "-c", BACKUP_UNDER_LIMIT, str(review.folder), str(target)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr + done.stdout
+    assert str(target) in done.stderr + done.stdout and "backup failed" in done.stderr + done.stdout
+    assert list(out.iterdir()) == []
+
+
+def test_a_failed_backup_keeps_a_protocol_already_there(review: Review, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only what the failed call made is removed: a review.toml already in the folder stays, the
+    partial copy goes, and the error names the target (it was a traceback)."""
+    if review.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite only (PostgreSQL is backed up with pg_dump)")
+    from reviewkit.services import backup
+
+    def broken(source: Path, partial: Path) -> None:
+        partial.write_bytes(b"half")
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(backup, "_copy_database", broken)
+    target = tmp_path / "snap"
+    target.mkdir()
+    (target / "review.toml").write_text("mine\n")
+    with pytest.raises(ReviewkitError, match="backup failed") as caught:
+        backup_review(review, target, actor="alice")
+    assert str(target) in str(caught.value)
+    assert [p.name for p in target.iterdir()] == ["review.toml"]

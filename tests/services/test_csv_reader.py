@@ -70,3 +70,31 @@ def test_a_quote_left_open_in_a_long_file_is_named_by_its_line(tmp_path: Path) -
     with pytest.raises(ParseError, match=r"line 3: a quote opened on this line is never closed \(it runs to the "
                                          r"end of the file, line 8000\)"):
         _read(tmp_path, 'id,name,note\n1,a,\n2,b,"open\n' + rows)
+
+
+def test_a_column_named_twice_is_refused_on_line_1(tmp_path: Path) -> None:
+    """`a,b,b`: the row's dict kept only the second b's value, and the first was silently lost."""
+    with pytest.raises(ParseError, match=r"in\.csv, line 1: column\(s\) named more than once: name"):
+        _read(tmp_path, "id,name,name\n1,a,b\n")
+
+
+@pytest.mark.parametrize("blank", [",,", "  ", " , ,\t", ",,,,,"])
+def test_rows_of_blank_fields_are_skipped(tmp_path: Path, blank: str) -> None:
+    """A spreadsheet's empty rows (",,", a line of spaces) are no data, for every import alike; they
+    were read as a row of empty fields (or refused as too short) and the lines after keep their numbers."""
+    rows = _read(tmp_path, f"id,name,note\n1,a,\n{blank}\n2,b,\n")
+    assert [(line, row["id"]) for line, row in rows] == [(2, "1"), (4, "2")]
+
+
+@pytest.mark.parametrize("text", ["", "\ufeff"])
+def test_an_empty_file_says_so(tmp_path: Path, text: str) -> None:
+    """Not "missing column(s): id, name", which sends the user looking for a typo in a header."""
+    with pytest.raises(ParseError, match=r"in\.csv, line 1: the file is empty"):
+        _read(tmp_path, text)
+
+
+def test_unnamed_trailing_header_columns_are_ignored(tmp_path: Path) -> None:
+    """`id,name,note,,` (a spreadsheet's extra columns) with rows of three fields: they were refused
+    as rows of 3 fields against a header of 5; longer rows with blank extras still read."""
+    rows = _read(tmp_path, "id,name,note,,\n1,a,x\n2,b,,,\n")
+    assert rows == [(2, {"id": "1", "name": "a", "note": "x"}), (3, {"id": "2", "name": "b", "note": ""})]

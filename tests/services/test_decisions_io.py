@@ -494,3 +494,46 @@ def test_a_retracted_row_is_checked_as_undo_checks_it(review: Review, tmp_path: 
     with pytest.raises(ParseError, match=message):
         import_decisions(review, f, actor="alice")
     assert export_decisions(review, tmp_path / "after.csv", actor="alice", history=True) == 0
+
+
+def test_a_history_replays_in_the_order_things_happened(review: Review, empty_copy: Review, tmp_path: Path) -> None:
+    """A title/abstract change made after full-text work (alice undoes her full-text decision, then
+    excludes at title/abstract) replays after it: the export put every title/abstract row first, and
+    the import refused alice's full-text row ("has not passed title/abstract")."""
+    (a,) = add_records(review, [Record(title="A", pmid="31000001")])
+    add_records(empty_copy, [Record(title="A", pmid="31000001")])
+    for who in ("alice", "bob"):
+        screen.record_decision(review, who, a, "ta", "include")
+    screen.record_decision(review, "alice", a, "ft", "include")
+    screen.undo_decision(review, "alice", a, "ft")
+    screen.record_decision(review, "alice", a, "ta", "exclude")
+    history = tmp_path / "h.csv"
+    n = export_decisions(review, history, actor="alice", history=True)
+    assert [(r["stage"], r["decision"]) for r in _rows(history)] == [
+        ("ta", "include"), ("ta", "include"), ("ft", "include"), ("ft", "retracted"), ("ta", "exclude")]
+    assert import_decisions(empty_copy, history, actor="alice") == DecisionsImport(stored=n, present=0)
+    assert _outcomes(empty_copy, [a]) == _outcomes(review, [a]) == [("conflict", "unscreened")]
+    current = tmp_path / "d.csv"
+    export_decisions(review, current, actor="alice")
+    assert import_decisions(empty_copy, current, actor="alice") == DecisionsImport(stored=0, present=2)
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ("{a},alice,ta,exclude,,,", r"line 2: record \d+ has full-text decisions; a title/abstract change"),
+        ("{a},alice,ta,retracted,,,", r"line 2: record \d+ has full-text decisions"),
+        ("{a},alice,ta,maybe,,,\n{a},bob,ta,exclude,,,", r"line 3: record \d+ has full-text decisions"),
+    ],
+)
+def test_import_cannot_take_a_record_out_of_full_text(review: Review, tmp_path: Path, rows: str, message: str) -> None:
+    """As on the screen: a title/abstract row that would leave full-text decisions hanging is refused."""
+    (a,) = add_records(review, 1)
+    for who in ("alice", "bob"):
+        screen.record_decision(review, who, a, "ta", "include")
+    screen.record_decision(review, "bob", a, "ft", "include")
+    f = tmp_path / "d.csv"
+    f.write_text(HEADER + rows.format(a=a) + "\n")
+    with pytest.raises(ParseError, match=message):
+        import_decisions(review, f, actor="alice")
+    assert _outcomes(review, [a]) == [("included", "in_progress")]

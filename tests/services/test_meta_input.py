@@ -177,3 +177,36 @@ def test_a_header_only_file_is_refused(tmp_path: Path) -> None:
     """No rows (or only empty ones) is not an analysis."""
     with pytest.raises(ReviewkitError, match="no study rows"):
         read_studies(_write(tmp_path, BINARY + ",,,,\n"), "RR")
+
+
+def test_generic_ratios_without_scale_ratio_are_refused(tmp_path: Path) -> None:
+    """0.50 [0.20, 1.25] is central on the log scale only: a ratio. Read as a difference it would be pooled
+    as 0.50 ± 0.525, against the file's own CI; refused on its line, with the fix."""
+    path = _write(tmp_path, "study,estimate,ci_lower,ci_upper\nA,0.50,0.20,1.25\nB,0.80,0.60,1.07\n")
+    with pytest.raises(ParseError) as info:
+        read_studies(path, "generic")
+    assert str(info.value).startswith(f"{path}, line 2: study 'A': the estimate 0.50 is off the centre of its CI")
+    assert info.value.hint == "ratio data? add --scale ratio"
+    assert len(read_studies(path, "generic", scale="ratio").rows) == 2
+
+
+def test_generic_differences_with_scale_ratio_are_refused(tmp_path: Path) -> None:
+    """0.50 [0.20, 0.80] is central on the natural scale and not the log scale: a difference given as a ratio."""
+    path = _write(tmp_path, "study,estimate,ci_lower,ci_upper\nA,0.50,0.20,0.80\n")
+    with pytest.raises(ParseError) as info:
+        read_studies(path, "generic", scale="ratio")
+    assert str(info.value).startswith(f"{path}, line 2: study 'A': the estimate 0.50 is off the centre of its CI")
+    assert info.value.hint == "difference data? drop --scale ratio"
+    assert len(read_studies(path, "generic").rows) == 1
+
+
+@pytest.mark.parametrize(("rows", "scale"), [
+    # published ratios, rounded to 2 decimals (1.5 [1.1, 2.1] is central on both scales within its rounding)
+    ("A,0.74,0.61,0.90\nB,0.03,0.01,0.12\nC,1.5,1.1,2.1\nD,0.95,0.90,1.00\n", "ratio"),
+    # differences: central within rounding; an asymmetric CI that is no ratio's; negative estimates
+    ("A,0.25,-0.10,0.61\nB,0.40,0.10,0.90\nC,-0.30,-0.52,-0.08\nD,2,1,4\n", "difference"),
+])
+def test_published_estimates_and_cis_pass_the_scale_check(tmp_path: Path, rows: str, scale: str) -> None:
+    """Rounding is allowed for: only a row off-centre beyond it, and central on the other scale, is refused."""
+    path = _write(tmp_path, "study,estimate,ci_lower,ci_upper\n" + rows)
+    assert len(read_studies(path, "generic", scale=scale).rows) == 4

@@ -212,3 +212,31 @@ def test_adjudicator_reads_the_record_blind_to_the_screeners(review: Review) -> 
     assert [c.id for c in cards] == [a, b]
     assert all(c.others is None and c.own is None and c.outcome == "in_progress" for c in cards)
     assert [c.record_id for c in screen.list_conflicts(review, "carol", "ta")] == [a]
+
+
+def test_a_title_abstract_change_may_not_leave_full_text_decisions_hanging(review: Review) -> None:
+    """Once a record has full-text decisions, a title/abstract change, undo or re-adjudication that
+    would take it out of full text is refused (the full-text decisions stayed, hidden, and an export
+    of that state could not be imported); one that keeps it included, or made after the full-text
+    decisions are undone, is allowed."""
+    a, b = add_records(review, 2)
+    for who in ("alice", "bob"):
+        screen.record_decision(review, who, a, "ta", "include")
+    screen.record_decision(review, "bob", a, "ft", "include")
+    with pytest.raises(ReviewkitError, match=rf"record {a} has full-text decisions") as info:
+        screen.record_decision(review, "alice", a, "ta", "exclude")
+    assert "exclude it at full text" in str(info.value)
+    with pytest.raises(ReviewkitError, match="has full-text decisions"):
+        screen.undo_decision(review, "alice", a, "ta")
+    assert screen.record_decision(review, "alice", a, "ta", "maybe").outcome == "included"  # still passes
+    screen.undo_decision(review, "bob", a, "ft")
+    assert screen.record_decision(review, "alice", a, "ta", "exclude").outcome == "conflict"
+
+    # adjudicated in, with full-text decisions: a re-adjudication out is refused, as the change is
+    screen.record_decision(review, "alice", b, "ta", "include")
+    screen.record_decision(review, "bob", b, "ta", "exclude")
+    screen.resolve_conflict(review, "carol", b, "ta", "include")
+    screen.record_decision(review, "alice", b, "ft", "include")
+    with pytest.raises(ReviewkitError, match=rf"record {b} has full-text decisions"):
+        screen.resolve_conflict(review, "carol", b, "ta", "exclude")
+    assert screen.record_card(review, "alice", b, "ta").outcome == "included"

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from contextlib import suppress
 from typing import Any
 
 from rich.cells import cell_len
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
+from textual.worker import WorkerFailed
 
 from reviewkit.domain.records import Record
 from reviewkit.services.project import Review
@@ -230,3 +232,59 @@ async def test_a_scrolled_stage_table_stays_scrolled_across_refreshes(review: Re
         assert table.cursor_row == 2 and scrolled.y > 0
         table = await _refreshed(app, pilot)
         assert table.cursor_row == 2 and table.scroll_offset == scrolled
+
+
+async def test_a_failing_refresh_is_told_once_and_the_next_success_clears_it(review: Review,
+                                                                            monkeypatch: Any) -> None:
+    """The database lost mid-session: the refresh says why (it failed silently, leaving old counts that
+    looked current), once however often it retries, and again only after a refresh has worked."""
+    import reviewkit.tui.screens.dashboard as dashboard
+    from reviewkit.errors import ReviewkitError
+
+    real = dashboard.review_status
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _stages_fitted(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+
+        def failed() -> list[str]:
+            return [str(n.message) for n in app._notifications if "could not be refreshed" in str(n.message)]
+
+        def gone(_: Review) -> Any:
+            raise ReviewkitError("not a reviewkit database or damaged: reviewkit.db")
+
+        async def refresh() -> None:
+            screen.action_refresh()
+            with suppress(WorkerFailed):  # the failed worker is what is being tested
+                await app.workers.wait_for_complete()
+            await pilot.pause()
+
+        monkeypatch.setattr(dashboard, "review_status", gone)
+        for _ in range(3):
+            await refresh()
+        assert failed() == ["The counts could not be refreshed: not a reviewkit database or damaged: reviewkit.db"]
+        monkeypatch.setattr(dashboard, "review_status", real)
+        await refresh()
+        monkeypatch.setattr(dashboard, "review_status", gone)
+        await refresh()
+        assert len(failed()) == 2
+
+
+async def test_a_planned_analysis_that_cannot_run_is_told_in_the_tui(review: Review) -> None:
+    """The CLI's warning line is hidden behind the TUI's screen: the app says it on opening; a healthy
+    protocol says nothing."""
+    from reviewkit.services.project import open_review
+
+    healthy = make_app(review, reviewer="alice")
+    async with healthy.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert not [n for n in healthy._notifications if "cannot run" in str(n.message)]
+    path = review.folder / "review.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('model = "random"\ntau2 = "DL"', 'model = "fixed"\ntau2 = "DL"', 1), encoding="utf-8")
+    broken = make_app(open_review(review.folder), reviewer="alice")
+    async with broken.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        told = [str(n.message) for n in broken._notifications if "cannot run" in str(n.message)]
+        assert told == ["1 planned analysis in review.toml cannot run; see reviewkit protocol check"]

@@ -17,7 +17,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 from textual.widgets.data_table import RowKey
-from textual.worker import get_current_worker
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from reviewkit.services.project import Review
 from reviewkit.services.status import ReviewStatus, review_status
@@ -73,6 +73,8 @@ class DashboardScreen(Screen[None]):
         self.review = review
         self.reviewer = reviewer
         self.status: ReviewStatus | None = None
+        #: Why the last refresh failed (None once one succeeds), so a lasting failure is told once.
+        self._failed: str | None = None
 
     def compose(self) -> ComposeResult:
         """Title, who is working, the stage table."""
@@ -171,7 +173,18 @@ class DashboardScreen(Screen[None]):
     def on_dashboard_screen_status_loaded(self, message: StatusLoaded) -> None:
         """Show the new counts."""
         self.status = message.status
+        self._failed = None
         self.query_one(StageTable).show(stage_rows(message.status))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A refresh that fails (the database gone or damaged mid-session) says so, once per new reason:
+        the counts would otherwise just stop moving and be taken as current."""
+        if event.worker.group != "dashboard" or event.state != WorkerState.ERROR:
+            return
+        reason = str(event.worker.error)
+        if reason != self._failed:
+            self._failed = reason
+            self.notify(f"The counts could not be refreshed: {reason}", severity="error", timeout=10)
 
 
 def stage_rows(s: ReviewStatus) -> list[tuple[str, str, str]]:

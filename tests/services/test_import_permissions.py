@@ -1,0 +1,214 @@
+"""Tests that the CSV imports and the consensus commands let through only what the reviewer may enter by hand:
+`rob import` and `extract import` as the acting reviewer (a lead anyone's rows, anyone else their own, consensus
+rows under the consensus rule), `extract set/arm --consensus` under the comparison rule, and no two studies
+sharing a label. Each refusal stores nothing and tells nothing the reviewer may not see."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlmodel import func, select
+
+from reviewkit.errors import PermissionDenied, ReviewkitError
+from reviewkit.services import assess, assess_view, extract, studies
+from reviewkit.services.assess_io import import_rob
+from reviewkit.services.extract_io import import_table
+from reviewkit.services.project import Review
+from reviewkit.store import rob as rob_store
+from reviewkit.store.db import session_scope
+from reviewkit.store.screening import upsert_reviewers
+from reviewkit.store.tables import ArmRow, ExtractionValueRow, RobAnswerRow, RobAssessmentRow
+
+#: alice leads, carol adjudicates; bob, dave and erin only screen.
+TEAM = {"alice": ["screener", "lead"], "bob": ["screener"], "carol": ["adjudicator"], "dave": ["screener"],
+        "erin": ["screener"]}
+ROB_HEADER = "study,outcome,assessor,consensus,tool,variant,question,answer,support\n"
+EXT_HEADER = "study,arm,outcome,timepoint,extractor,consensus,intervention,n_randomised,events,total\n"
+
+
+@pytest.fixture
+def team(review: Review) -> Review:
+    """The example review (RoB 1, two assessors and two extractors per study) with the team above."""
+    with session_scope(review.engine, write=True) as session:
+        upsert_reviewers(session, TEAM)
+    return review
+
+
+def rob_rows(assessor: str, answer: str = "low", consensus: bool = False) -> str:
+    """A whole RoB 1 assessment of S1 (IGA) as CSV rows."""
+    flag = "yes" if consensus else "no"
+    return "".join(f"S1,IGA,{assessor},{flag},rob1,,D{i},{answer},\n" for i in range(1, 8))
+
+
+def rob_counts(review: Review) -> tuple[int, int]:
+    """(assessments, answers) stored."""
+    with session_scope(review.engine) as session:
+        return (session.exec(select(func.count()).select_from(RobAssessmentRow)).one(),
+                session.exec(select(func.count()).select_from(RobAnswerRow)).one())
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# --- rob import --------------------------------------------------------------------------------
+
+
+def test_rob_import_refuses_anothers_rows_an_early_consensus_and_no_reviewer(team: Review, tmp_path: Path) -> None:
+    """The reviewer's scenario: bob imports over dave's unfinished answers and a consensus. Refused with the
+    file and line; dave's answer stays his and no consensus exists. Nor may anyone import without a reviewer."""
+    with session_scope(team.engine, write=True) as session:
+        rob_store.add_study(session, "S1", actor="t")
+    dave = assess.start_assessment(team, "dave", 1, "IGA").id
+    assess.answer(team, "dave", dave, "D1", "low")
+    before = rob_counts(team)
+    evil = write(tmp_path, "evil.csv", ROB_HEADER + "S1,IGA,dave,no,rob1,,D1,high,overwritten by bob\n"
+                 + rob_rows("", consensus=True))
+    with pytest.raises(PermissionDenied, match="bob may import only their own") as refused:
+        import_rob(team, evil, actor="bob")
+    assert refused.value.where == f"{evil}, line 2"
+    for actor in (None, "mallory"):
+        with pytest.raises(ReviewkitError):
+            import_rob(team, evil, actor=actor)
+    # Consensus rows alone: bob is not involved; carol may, but not before the assessments are finished.
+    consensus = write(tmp_path, "consensus.csv", ROB_HEADER + rob_rows("", consensus=True))
+    with pytest.raises(PermissionDenied, match="bob may not record this consensus") as refused:
+        import_rob(team, consensus, actor="bob")
+    assert refused.value.where == f"{consensus}, line 2"
+    with pytest.raises(ReviewkitError, match="the consensus waits until 2 independent assessments are finished"):
+        import_rob(team, consensus, actor="carol")
+    assert rob_counts(team) == before
+    view = assess_view.assessment_view(team, "dave", dave)
+    assert view.answers == {"D1": "low"} and not view.finished
+    assert assess_view.rob_summary(team) == []
+
+
+def test_rob_import_lets_a_lead_import_anyone_an_assessor_their_own_and_carol_the_consensus(
+        team: Review, tmp_path: Path) -> None:
+    """dave imports his own assessment, alice (a lead) bob's; once both are finished carol imports the
+    consensus, recorded as her, and the summary shows it."""
+    with session_scope(team.engine, write=True) as session:
+        rob_store.add_study(session, "S1", actor="t")
+    assert import_rob(team, write(tmp_path, "dave.csv", ROB_HEADER + rob_rows("dave")), actor="dave") == 7
+    assert import_rob(team, write(tmp_path, "bob.csv", ROB_HEADER + rob_rows("bob", "high")), actor="alice") == 7
+    consensus = write(tmp_path, "consensus.csv", ROB_HEADER + rob_rows("dave", "unclear", consensus=True))
+    assert import_rob(team, consensus, actor="carol") == 7
+    views = assess_view.all_views(team)
+    assert [(v.assessor, v.is_consensus, v.finished) for v in views] == [
+        ("dave", False, True), ("bob", False, True), ("carol", True, True)]
+    (row,) = assess_view.rob_summary(team)
+    assert row.judgements["D1"] == "unclear"
+
+
+# --- extract import ----------------------------------------------------------------------------
+
+
+def daves_extraction(review: Review) -> int:
+    sid = extract.create_study(review, "dave", "S1").id
+    extract.set_arm(review, "dave", sid, "bari4", intervention="baricitinib", n_randomised="123")
+    extract.set_value(review, "dave", sid, "total", "123", arm="bari4", outcome="iga_0_1")
+    extract.set_value(review, "dave", sid, "events", "37", arm="bari4", outcome="iga_0_1")
+    return sid
+
+
+def extraction_counts(review: Review) -> tuple[int, int]:
+    with session_scope(review.engine) as session:
+        return (session.exec(select(func.count()).select_from(ArmRow)).one(),
+                session.exec(select(func.count()).select_from(ExtractionValueRow)).one())
+
+
+def test_extract_import_refuses_anothers_rows_and_consensus_without_telling_their_values(
+        team: Review, tmp_path: Path) -> None:
+    """bob probes dave's total (the check against it used to print it) and writes as dave and as consensus:
+    refused row by row, naming the line, showing none of dave's values; nothing stored."""
+    sid = daves_extraction(team)
+    before = extraction_counts(team)
+    probe = write(tmp_path, "probe.csv", EXT_HEADER + "S1,bari4,iga_0_1,week 16,dave,no,baricitinib,,99999,\n")
+    forge = write(tmp_path, "forge.csv", EXT_HEADER + "S1,bari4,iga_0_1,week 16,dave,no,baricitinib,123,1,123\n"
+                  "S1,bari4,iga_0_1,week 16,bob,yes,baricitinib,123,1,123\n")
+    with pytest.raises(ReviewkitError) as refused:
+        import_table(team, probe, actor="bob")
+    assert "line 2, extractor: bob may import only their own extraction, not dave's" in refused.value.message
+    assert "123" not in str(refused.value) and "37" not in str(refused.value)
+    with pytest.raises(ReviewkitError) as refused:
+        import_table(team, forge, actor="bob")
+    assert "line 2, extractor: bob may import only their own" in refused.value.message
+    assert f"line 3, consensus: bob may not write study {sid}'s consensus" in refused.value.message
+    with pytest.raises(ReviewkitError, match="no reviewer given"):
+        import_table(team, forge, actor=None)
+    assert extraction_counts(team) == before
+    assert extract.study_form(team, "dave", sid).stats("bari4", "iga_0_1", "week 16") == {"total": "123",
+                                                                                          "events": "37"}
+    assert extract.study_form(team, "alice", sid, consensus=True).values == ()
+
+
+def test_extract_import_lets_a_lead_import_anyone_an_extractor_their_own_and_the_consensus_once_open(
+        team: Review, tmp_path: Path) -> None:
+    """bob imports his own rows; his consensus row waits for the second extraction; alice (a lead) imports
+    dave's; then bob's consensus row lands, recorded as bob."""
+    sid = extract.create_study(team, "alice", "S1").id
+    own = EXT_HEADER + "S1,bari4,iga_0_1,week 16,bob,no,baricitinib,123,30,123\n"
+    consensus = "S1,bari4,iga_0_1,week 16,alice,yes,baricitinib,123,31,123\n"
+    with pytest.raises(ReviewkitError, match="waits until 2 independent extractions exist"):
+        import_table(team, write(tmp_path, "early.csv", own + consensus), actor="bob")
+    assert extraction_counts(team) == (0, 0)
+    assert import_table(team, write(tmp_path, "bob.csv", own), actor="bob").values == 2
+    daves = EXT_HEADER + "S1,bari4,iga_0_1,week 16,dave,no,baricitinib,123,32,123\n"
+    assert import_table(team, write(tmp_path, "dave.csv", daves), actor="alice").values == 2
+    import_table(team, write(tmp_path, "consensus.csv", EXT_HEADER + consensus), actor="bob")
+    form = extract.study_form(team, "alice", sid, consensus=True)
+    assert form.stats("bari4", "iga_0_1", "week 16")["events"] == "31"
+    assert {v.extractor for v in form.values} == {"bob"}
+    assert extract.study_form(team, "dave", sid).stats("bari4", "iga_0_1", "week 16")["events"] == "32"
+
+
+# --- extract set/arm --consensus -------------------------------------------------------------------
+
+
+def test_consensus_values_and_arms_follow_the_comparison_rule(team: Review) -> None:
+    """bob, the only extractor so far, and erin, none at all, may not write the consensus; carol may
+    at once; bob may once dave has extracted too, erin still not. Refusals store nothing."""
+    sid = extract.create_study(team, "alice", "S1").id
+    extract.set_value(team, "bob", sid, "country", "Japan")
+    carol_arm = extract.set_arm(team, "carol", sid, "Placebo", consensus=True)
+    assert carol_arm.consensus and carol_arm.extractor == "carol"
+    before = extraction_counts(team)
+    for who in ("bob", "erin"):
+        with pytest.raises(PermissionDenied, match=f"{who} may not write study {sid}'s consensus"):
+            extract.set_value(team, who, sid, "country", "Atlantis", consensus=True)
+        with pytest.raises(PermissionDenied, match="consensus"):
+            extract.set_arm(team, who, sid, "bari4", consensus=True)
+        with pytest.raises(PermissionDenied, match="consensus"):
+            extract.remove_arm(team, who, sid, "Placebo", consensus=True)
+    assert extraction_counts(team) == before
+    extract.set_value(team, "dave", sid, "country", "Japan")
+    assert extract.set_value(team, "bob", sid, "country", "Japan", consensus=True).consensus
+    extract.remove_arm(team, "bob", sid, "Placebo", consensus=True)
+    with pytest.raises(PermissionDenied, match="only its extractors, leads and adjudicators"):
+        extract.set_value(team, "erin", sid, "country", "Atlantis", consensus=True)
+    form = extract.study_form(team, "alice", sid, consensus=True)
+    assert form.study_fields() == {"country": "Japan"} and form.arms == ()
+
+
+# --- study labels ------------------------------------------------------------------------------
+
+
+def test_a_label_another_study_has_is_refused_by_rename_create_and_import(team: Review, tmp_path: Path) -> None:
+    """The reviewer's scenario: S2 renamed to S1 made `extract import` write S2's rows into S1. A label
+    equal to another study's but for case and spaces is refused, naming that study; renaming a study to
+    its own label in other case is fine."""
+    s1 = extract.create_study(team, "alice", "S1").id
+    s2 = extract.create_study(team, "alice", "S2").id
+    with pytest.raises(ReviewkitError, match=f"study {s1} is already labelled 'S1'"):
+        studies.rename_study(team, "alice", s2, " s 1")
+    with pytest.raises(ReviewkitError, match=f"study {s1} is already labelled 'S1'"):
+        extract.create_study(team, "alice", "s1")
+    table = write(tmp_path, "t.csv", "study,arm,outcome,timepoint,extractor\nS 1,,,,alice\n")
+    with pytest.raises(ReviewkitError, match=f"line 2, study: no study 'S 1', but study {s1} is labelled 'S1'"):
+        import_table(team, table, actor="alice")
+    assert [(s.id, s.label) for s in extract.list_studies(team)] == [(s1, "S1"), (s2, "S2")]
+    assert studies.rename_study(team, "alice", s1, "s1") == "S1"
+    assert [s.label for s in extract.list_studies(team)] == ["s1", "S2"]
