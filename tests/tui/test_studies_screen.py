@@ -24,7 +24,7 @@ async def settle(pilot: Pilot[None], app: ReviewkitApp) -> None:
         await app.workers.wait_for_complete()
         await pilot.pause()
         screen = app.screen
-        queued = isinstance(screen, StudiesScreen) and (screen._saving is not None or bool(screen._writes))
+        queued = isinstance(screen, StudiesScreen) and any(True for _ in screen._writes.unsaved())
         if not queued and not any(w.is_running for w in app.workers):
             return
 

@@ -20,6 +20,7 @@ from reviewkit.services.dedup import DedupSummary, PairView
 from reviewkit.services.project import Review
 from reviewkit.tui.messages import ScreenMessage
 from reviewkit.tui.widgets.dedup_pair import DedupPairView
+from reviewkit.tui.write_queue import WriteQueue
 
 Evidence = dict[str, Any]
 WriteKind = Literal["confirm", "reject", "undo"]
@@ -92,10 +93,7 @@ class DedupScreen(Screen[None]):
         self._loaded = False
         #: Pairs confirmed here, latest last: u undoes the merge of the last one.
         self._confirmed: list[tuple[PairView, Evidence]] = []
-        self._writes: deque[_Write] = deque()
-        #: The write being stored now (one at a time).
-        self._saving: _Write | None = None
-        self._leaving = False
+        self._writes: WriteQueue[_Write] = WriteQueue(self._save, leave=lambda: self.dismiss(None))
         self._dedup: Worker[None] | None = None
 
     def compose(self) -> ComposeResult:
@@ -169,26 +167,12 @@ class DedupScreen(Screen[None]):
         else:
             self.post_message(self.WriteDone(write))
 
-    def _put(self, write: _Write) -> None:
-        # One write at a time, in order: an undo must land after the confirm it undoes.
-        self._writes.append(write)
-        self._next_write()
-
-    def _next_write(self) -> None:
-        if self._saving is not None:
-            return
-        if self._writes:
-            self._saving = self._writes.popleft()
-            self._save(self._saving)
-        elif self._leaving:
-            self.dismiss(None)
-
     # -- message handlers ----------------------------------------------------------------------------
 
     def on_dedup_screen_queue_loaded(self, message: QueueLoaded) -> None:
         """Show the first pair."""
         # Verdicts given here but not stored yet would otherwise come back as pending.
-        unsaved = {w.pair.id for w in self._writes} | ({self._saving.pair.id} if self._saving else set())
+        unsaved = {w.pair.id for w in self._writes.unsaved()}
         self._queue = deque(p for p in message.pairs if p[0].id not in unsaved)
         self._loaded = True
         self._show_current()
@@ -214,7 +198,6 @@ class DedupScreen(Screen[None]):
 
     def on_dedup_screen_write_done(self, message: WriteDone) -> None:
         """Confirm an undo, or say a write was refused (its pair back on screen); start the next write."""
-        self._saving = None
         write = message.write
         if message.error is not None:
             self.notify(f"Not saved: {message.error}", severity="error")
@@ -224,15 +207,14 @@ class DedupScreen(Screen[None]):
                 self._show_current()
         elif write.kind == "undo":
             self.notify(f"Merge undone: records {write.pair.a_id} and {write.pair.b_id} count separately again")
-        self._next_write()
+        self._writes.done()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """An unexpected error in a worker is shown, not swallowed."""
         if event.state != WorkerState.ERROR:
             return
         if event.worker.group == "dedup-write":
-            self._saving = None
-            self._next_write()
+            self._writes.done()
         elif event.worker.group == "dedup-run":
             self._dedup = None
             self.query_one("#dedup-progress", ProgressBar).remove_class("running")
@@ -270,7 +252,7 @@ class DedupScreen(Screen[None]):
         self._queue.popleft()
         if duplicate:
             self._confirmed.append(current)
-        self._put(_Write("confirm" if duplicate else "reject", *current))
+        self._writes.put(_Write("confirm" if duplicate else "reject", *current))
         self._show_current()
 
     def action_skip(self) -> None:
@@ -284,7 +266,7 @@ class DedupScreen(Screen[None]):
         if not self._confirmed:
             self.notify("Nothing to undo: no pair confirmed here", severity="warning")
             return
-        self._put(_Write("undo", *self._confirmed.pop()))
+        self._writes.put(_Write("undo", *self._confirmed.pop()))
 
     def action_run_dedup(self) -> None:
         """Run dedup over all records in a worker, with a progress bar; the queue follows."""
@@ -307,5 +289,4 @@ class DedupScreen(Screen[None]):
             self._dedup.cancel()
             self.notify("Cancelling dedup…")
             return
-        self._leaving = True
-        self._next_write()
+        self._writes.leave()

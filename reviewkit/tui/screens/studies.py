@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
@@ -20,6 +19,7 @@ from reviewkit.services.studies import StudyView
 from reviewkit.tui.messages import ScreenMessage
 from reviewkit.tui.modals.text_prompt import TextPromptModal
 from reviewkit.tui.widgets.fitted_table import FittedTable, clipped
+from reviewkit.tui.write_queue import WriteQueue
 
 WriteKind = Literal["confirm", "reject", "main", "link", "rename"]
 
@@ -78,9 +78,8 @@ class StudiesScreen(Screen[None]):
         self.review = review
         self.reviewer = reviewer
         self.views: list[StudyView] = []
-        self._writes: deque[_Write] = deque()
-        self._saving: _Write | None = None
-        self._leaving = False
+        # every change stored: show the links as they now stand
+        self._writes: WriteQueue[_Write] = WriteQueue(self._save, leave=lambda: self.dismiss(None), idle=self._load)
         #: The study whose reports are in the lower table.
         self._shown: int | None = None
 
@@ -134,21 +133,6 @@ class StudiesScreen(Screen[None]):
         else:
             self.post_message(self.WriteDone(write, summary))
 
-    def _put(self, write: _Write) -> None:
-        self._writes.append(write)
-        self._next_write()
-
-    def _next_write(self) -> None:
-        if self._saving is not None:
-            return
-        if self._writes:
-            self._saving = self._writes.popleft()
-            self._save(self._saving)
-        elif self._leaving:
-            self.dismiss(None)
-        else:
-            self._load()  # every change stored: show the links as they now stand
-
     # -- message handlers ----------------------------------------------------------------------------
 
     def on_studies_screen_loaded(self, message: Loaded) -> None:
@@ -177,20 +161,18 @@ class StudiesScreen(Screen[None]):
 
     def on_studies_screen_write_done(self, message: WriteDone) -> None:
         """Say what the change did, or why it was refused; then the next change (or a reload)."""
-        self._saving = None
         if message.error is not None:
             self.notify(f"Not saved: {message.error}", severity="error", timeout=10)
         else:
             self.notify(message.summary)
-        self._next_write()
+        self._writes.done()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """An unexpected error in a worker is shown, not swallowed."""
         if event.state != WorkerState.ERROR:
             return
         if event.worker.group == "studies-write":
-            self._saving = None
-            self._next_write()
+            self._writes.done()
         self.notify(f"{event.worker.name}: {event.worker.error}", severity="error")
 
     @on(DataTable.RowHighlighted, "#studies-list")
@@ -257,13 +239,13 @@ class StudiesScreen(Screen[None]):
         """Confirm (y) or reject (n) the highlighted report's link to the study."""
         chosen = self._chosen_report()
         if chosen is not None:
-            self._put(_Write("confirm" if confirmed else "reject", *chosen))
+            self._writes.put(_Write("confirm" if confirmed else "reject", *chosen))
 
     def action_main(self) -> None:
         """Mark the highlighted report as the study's main report."""
         chosen = self._chosen_report()
         if chosen is not None:
-            self._put(_Write("main", *chosen))
+            self._writes.put(_Write("main", *chosen))
 
     def action_rename(self) -> None:
         """Rename the selected study (a text prompt holding its name)."""
@@ -274,7 +256,7 @@ class StudiesScreen(Screen[None]):
 
         def named(text: str | None) -> None:
             if text is not None:
-                self._put(_Write("rename", study.id, text=text))
+                self._writes.put(_Write("rename", study.id, text=text))
 
         self.app.push_screen(TextPromptModal(f"New name for study {study.id} ({study.nct_id or 'no NCT id'})",
                                              value=study.label), named)
@@ -292,13 +274,11 @@ class StudiesScreen(Screen[None]):
             if not text.strip().isdigit():
                 self.notify(f"Not linked: {text.strip()!r} is not a record id (a number)", severity="error")
                 return
-            self._put(_Write("link", study.id, int(text.strip())))
+            self._writes.put(_Write("link", study.id, int(text.strip())))
 
         self.app.push_screen(TextPromptModal(f"Record id to link to study {study.id} ({study.label})",
                                              placeholder="e.g. 42"), given)
 
     def action_back(self) -> None:
         """Back to the dashboard once every change is stored."""
-        self._leaving = True
-        if self._saving is None and not self._writes:
-            self.dismiss(None)
+        self._writes.leave()
