@@ -36,6 +36,16 @@ async def _settle(app, pilot) -> None:  # noqa: ANN001 - the app and its pilot
     await pilot.pause()
 
 
+async def _open_from_dashboard(app, pilot) -> ExtractionScreen:  # noqa: ANN001 - the app and its pilot
+    """The extraction screen, opened with the dashboard's x and loaded."""
+    await _settle(app, pilot)
+    await pilot.press("x")
+    await _settle(app, pilot)
+    screen = app.screen
+    assert isinstance(screen, ExtractionScreen)
+    return screen
+
+
 def _text(screen: ExtractionScreen, selector: str) -> str:
     return str(screen.query_one(selector, Static).render())
 
@@ -45,11 +55,7 @@ async def test_form_validates_as_typed_and_commits_through_the_service(review: R
     sid = _study(review)
     app = make_app(review, reviewer="alice")
     async with app.run_test(size=(160, 60)) as pilot:
-        await _settle(app, pilot)
-        await pilot.press("x")
-        await _settle(app, pilot)
-        screen = app.screen
-        assert isinstance(screen, ExtractionScreen)
+        screen = await _open_from_dashboard(app, pilot)
         assert "Dupilumab trial" in _text(screen, "#extraction-status")
         tcs = screen.query_one("#field-tcs", Input)
         tcs.focus()
@@ -120,11 +126,7 @@ async def test_escape_cancels_the_cell_edit_and_a_save_stays_confirmed(review: R
     sid = _study(review)
     app = make_app(review, reviewer="alice")
     async with app.run_test(size=(120, 40)) as pilot:
-        await _settle(app, pilot)
-        await pilot.press("x")
-        await _settle(app, pilot)
-        screen = app.screen
-        assert isinstance(screen, ExtractionScreen)
+        screen = await _open_from_dashboard(app, pilot)
         grid = screen.query_one("#grid", DataTable)
         assert "esc Dashboard" in footer_line(app)
         await pilot.press("g", "right", "right", "right", "enter", *"abc")  # Placebo · iga_0_1 · events
@@ -156,11 +158,7 @@ async def test_escape_in_a_study_field_cancels_the_edit_and_a_second_escape_leav
     extract.set_value(review, "alice", sid, "tcs", "yes")
     app = make_app(review, reviewer="alice")
     async with app.run_test(size=(120, 40)) as pilot:
-        await _settle(app, pilot)
-        await pilot.press("x")
-        await _settle(app, pilot)
-        screen = app.screen
-        assert isinstance(screen, ExtractionScreen)
+        screen = await _open_from_dashboard(app, pilot)
         tcs = screen.query_one("#field-tcs", Input)
         assert tcs.value == "yes"
         tcs.focus()
