@@ -154,6 +154,8 @@ def assess_rob1(entries: Mapping[Rob1Domain | str, Rob1Entry | Rob1Judgement | s
 
 ROB1_LEVELS = (Level("low", "Low risk", "+"), Level("unclear", "Unclear risk", "?"),
                Level("high", "High risk", "×"))
+#: A domain not judged: "?" is taken by "unclear" in RoB 1.
+ROB1_MISSING = Level("no_information", "No information", "–")
 
 
 def rob1_table(assessments: Sequence[Rob1Assessment],
@@ -165,5 +167,4 @@ def rob1_table(assessments: Sequence[Rob1Assessment],
                a.summary.value if a.summary else None, w)
         for label, a, w in zip(labels, assessments, check_weights(labels, weights), strict=True))
     return RobTable("rob1", tuple(d.value for d in Rob1Domain),
-                    tuple(d.full_name for d in Rob1Domain), ROB1_LEVELS, rows,
-                    Level("no_information", "No information", "–"))
+                    tuple(d.full_name for d in Rob1Domain), ROB1_LEVELS, rows, ROB1_MISSING)

@@ -387,6 +387,8 @@ def assess(answers: Mapping[str, Answer | str], variant: Variant | str = Variant
 
 ROB2_LEVELS = (Level("low", "Low risk", "+"), Level("some_concerns", "Some concerns", "−"),
                Level("high", "High risk", "×"))
+#: A domain not yet judged (robvis's "?").
+ROB2_MISSING = Level("no_information", "No information", "?")
 
 
 def rob2_table(assessments: Sequence[Rob2Assessment],
@@ -401,4 +403,4 @@ def rob2_table(assessments: Sequence[Rob2Assessment],
                a.overall.final.value if a.overall.final else None, w)
         for label, a, w in zip(labels, assessments, check_weights(labels, weights), strict=True))
     return RobTable("rob2", tuple(d.value for d in Domain), tuple(d.full_name for d in Domain),
-                    ROB2_LEVELS, rows, Level("no_information", "No information", "?"))
+                    ROB2_LEVELS, rows, ROB2_MISSING)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,11 +31,19 @@ from reviewkit.render.forest_style import (  # noqa: E402
 )
 
 ROW_IN = 0.18  # row height, inches
-#: Colours of the extra (e.g. risk-of-bias) columns, by judgement; unknown values are grey.
-JUDGEMENT_COLOURS: dict[str, tuple[str, str]] = {
-    "low": ("#2ca02c", "+"), "some_concerns": ("#f2c200", "?"), "unclear": ("#f2c200", "?"),
-    "high": ("#d62728", "-"), "no_information": ("#9e9e9e", " "),
-}
+
+
+def judgement_marks(used: Collection[str], tool: str | None = None) -> dict[str, tuple[str, str, str]]:
+    """Colour, symbol and label of each judgement the RoB columns may show: the traffic-light plot's
+    (render/rob.py, the domain's levels), so a study reads the same in both figures. The tool
+    ("rob1"/"rob2"; when not given, told by the middle level drawn: "unclear" is RoB 1's) decides
+    the mark of a domain not judged."""
+    from reviewkit.domain.rob1 import ROB1_LEVELS, ROB1_MISSING
+    from reviewkit.domain.rob2 import ROB2_LEVELS, ROB2_MISSING
+    from reviewkit.render.rob import COLOURS
+
+    missing = ROB1_MISSING if (tool or ("rob1" if "unclear" in used else "rob2")) == "rob1" else ROB2_MISSING
+    return {lvl.code: (COLOURS[lvl.code], lvl.symbol, lvl.label) for lvl in (*ROB1_LEVELS, *ROB2_LEVELS, missing)}
 
 
 @dataclass
@@ -179,7 +187,7 @@ def forest_plot(
     result: MetaResult | SubgroupResult, path: str | Path, *,
     labels: tuple[str, str] = ("experimental", "control"),
     extra_columns: Mapping[str, Mapping[str, str]] | None = None, title: str | None = None,
-    extra_names: Mapping[str, str] | None = None, notes: Sequence[str] = (),
+    extra_names: Mapping[str, str] | None = None, extra_tool: str | None = None, notes: Sequence[str] = (),
 ) -> Path:
     """Draw a RevMan 5-style forest plot of result and save it (format by suffix: .svg, .png, .pdf).
 
@@ -214,8 +222,9 @@ def forest_plot(
         _draw_rows(text_ax, plot_ax, rows, xs, x_weight, x_text)
         _draw_axis(plot_ax, overall, rows, labels)
         if extra_keys:
-            _draw_extra(text_ax, rows, extra_columns or {}, extra_keys, x_plot0 + plot_w + 0.4)
-            _draw_legend(text_ax, legend, extra_columns or {}, len(rows) + 5.5)
+            marks = judgement_marks({v for d in (extra_columns or {}).values() for v in d.values()}, extra_tool)
+            _draw_extra(text_ax, rows, extra_columns or {}, extra_keys, x_plot0 + plot_w + 0.4, marks)
+            _draw_legend(text_ax, legend, extra_columns or {}, len(rows) + 5.5, marks, extra_tool)
         out = save_figure(fig, path)
         plt.close(fig)
     return out
@@ -309,7 +318,8 @@ def _draw_axis(ax: Axes, overall: MetaResult, rows: list[_Row], labels: tuple[st
                 textcoords="offset points", ha="center", va="top")
 
 
-def _draw_extra(ax: Axes, rows: list[_Row], extra: Mapping[str, Mapping[str, str]], keys: list[str], x0: float) -> None:
+def _draw_extra(ax: Axes, rows: list[_Row], extra: Mapping[str, Mapping[str, str]], keys: list[str], x0: float,
+                marks: Mapping[str, tuple[str, str, str]]) -> None:
     for c, key in enumerate(keys):
         # Short keys (D1…) sit level; longer ones ("overall") stand upright so columns stay narrow.
         ax.text(x0 + 0.25 * c, 0.5, key.capitalize() if len(key) > 2 else key, ha="center",
@@ -321,14 +331,13 @@ def _draw_extra(ax: Axes, rows: list[_Row], extra: Mapping[str, Mapping[str, str
             value = extra[row.label].get(key)
             if value is None:
                 continue
-            colour, sign = JUDGEMENT_COLOURS.get(value, ("#9e9e9e", " "))
-            ax.plot([x0 + 0.25 * c], [j + 2], marker="o", markersize=9, color=colour)
-            ax.text(x0 + 0.25 * c, j + 2, sign, ha="center", va="center", color="white", fontweight="bold")
+            colour, sign, _ = marks.get(value, ("#9e9e9e", " ", ""))
+            _mark(ax, x0 + 0.25 * c, j + 2, colour, sign)
 
 
-#: What the judgement marks mean, in the legend's order.
-JUDGEMENT_LABELS: dict[str, str] = {"low": "Low risk", "some_concerns": "Some concerns", "unclear": "Unclear risk",
-                                    "high": "High risk", "no_information": "No information"}
+def _mark(ax: Axes, x: float, y: float, colour: str, sign: str) -> None:
+    ax.plot([x], [y], marker="o", markersize=10, color=colour, markeredgecolor="#333333", markeredgewidth=0.5)
+    ax.text(x, y, sign, ha="center", va="center", color="black", fontweight="bold")
 
 
 def _legend_lines(keys: list[str], names: Mapping[str, str] | None) -> list[str]:
@@ -336,22 +345,20 @@ def _legend_lines(keys: list[str], names: Mapping[str, str] | None) -> list[str]
     return [f"{key.capitalize() if len(key) > 2 else key}: {names[key]}" for key in keys if names and key in names]
 
 
-def _draw_legend(ax: Axes, lines: list[str], extra: Mapping[str, Mapping[str, str]], y: float) -> None:
+def _draw_legend(ax: Axes, lines: list[str], extra: Mapping[str, Mapping[str, str]], y: float,
+                 marks: Mapping[str, tuple[str, str, str]], tool: str | None) -> None:
     """Below the plot: what each extra column is, then each judgement's colour and symbol."""
     ax.text(0.05, y, "Risk of bias", fontweight="bold", va="center")
     for i, line in enumerate(lines):
         ax.text(0.05, y + 1 + i, line, va="center")
     used = {v for judgements in extra.values() for v in judgements.values()}
-    # The middle level is "some concerns" in RoB 2 and "unclear" in RoB 1: name whichever is drawn.
-    middle = [c for c in ("some_concerns", "unclear") if c in used] or ["some_concerns"]
-    labels = {**JUDGEMENT_LABELS, **({} if {"some_concerns", "unclear"} & used else
-                                     {"some_concerns": "Some concerns / unclear"})}
+    # The middle level is "some concerns" in RoB 2 and "unclear" in RoB 1: the tool's, else whichever is drawn.
+    middle = ({"rob1": ["unclear"], "rob2": ["some_concerns"]}.get(tool or "")
+              or [c for c in ("some_concerns", "unclear") if c in used] or ["some_concerns"])
     codes = ["low", *middle, "high", *(["no_information"] if "no_information" in used else [])]
     x, key_y = 0.15, y + 1 + len(lines)
     for code in codes:
-        colour, sign = JUDGEMENT_COLOURS[code]
-        label = labels[code]
-        ax.plot([x], [key_y], marker="o", markersize=9, color=colour)
-        ax.text(x, key_y, sign, ha="center", va="center", color="white", fontweight="bold")
+        colour, sign, label = marks[code]
+        _mark(ax, x, key_y, colour, sign)
         ax.text(x + 0.15, key_y, label, va="center")
         x += 0.3 + 0.062 * len(label)

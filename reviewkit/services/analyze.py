@@ -154,8 +154,9 @@ def comparison_rows(
 
     With an arm-level subgroup variable (e.g. dose), arms are grouped by its value first and the
     strategy applies within each group — as RevMan's by-dose subgroups enter each dose against
-    the control. Under split and combine a control shared by several groups is split between them
-    in proportion to their arms (Handbook §23.3.4: combining arms cannot keep the doses apart);
+    the control. Under split and combine a control shared by several groups is split by one rule,
+    split's own: each experimental arm takes an equal share, so a group of two arms takes two shares
+    (Handbook §23.3.4: combining arms cannot keep the doses apart);
     under naive each group gets the whole control, and the warning counts it once per arm.
     A study-level variable (e.g. tcs) labels all of a study's rows. Each row's `source_study`
     names the study it comes from.

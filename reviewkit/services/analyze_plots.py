@@ -1,12 +1,19 @@
 """Provides the plots of one computed analysis: forest plots (with RoB columns and their legend, and
-notes under a Total) and the funnel plot when Egger's test or trim-and-fill is planned."""
+notes under a Total), a plot per leave-one-out or cumulative analysis run, and the funnel plot when
+Egger's test or trim-and-fill is planned."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from reviewkit.pooling import EggerResult, MetaResult, SubgroupResult, TrimFillResult
+from reviewkit.pooling import (
+    EggerResult,
+    MetaResult,
+    SensitivityResult,
+    SubgroupResult,
+    TrimFillResult,
+)
 from reviewkit.protocol import Analysis
 from reviewkit.services.analyze_sensitivity import Sensitivity
 
@@ -15,21 +22,28 @@ def draw_plots(analysis: Analysis, strategy: str, result: MetaResult, rows: list
                subgroups: dict[str, SubgroupResult], sub_rows_of: dict[str, list[dict[str, Any]]],
                info: dict[str, dict[str, Any]], sensitivity: dict[str, Sensitivity], folder: Path, suffix: str,
                *, rob: dict[str, dict[str, str]] | None, rob_tool: str | None, higher_is_better: bool) -> list[Path]:
-    """The forest plots (main and per subgroup variable) and, with Egger or trim-and-fill planned, the
-    funnel plot, written to `folder` as `suffix` files."""
+    """The forest plots (main and per subgroup variable), the leave-one-out and cumulative plots of those
+    that ran and, with Egger or trim-and-fill planned, the funnel plot, written to `folder` as `suffix` files."""
     from reviewkit.render.forest import forest_plot
 
     slug = "-".join("".join(c if c.isalnum() else " " for c in analysis.name.lower()).split())
     sides = ("control", "experimental") if higher_is_better else ("experimental", "control")
     columns = _rob_columns(rows, rob)
     plots = [forest_plot(result, folder / f"forest-{slug}-{strategy}{suffix}", labels=sides, extra_columns=columns,
-                         extra_names=_rob_legend(rob_tool) if columns else None, title=analysis.name,
+                         extra_names=_rob_legend(rob_tool) if columns else None, extra_tool=rob_tool, title=analysis.name,
                          notes=_naive_note(rows, result) if strategy == "naive" else [])]
     for variable, sub in subgroups.items():
         notes = [*(_naive_note(sub_rows_of[variable], sub.overall) if strategy == "naive" else []),
                  *info[variable]["notes"]]
         plots.append(forest_plot(sub, folder / f"forest-{slug}-{strategy}-by-{variable}{suffix}", labels=sides,
                                  title=f"{analysis.name}, by {variable}", notes=notes))
+    for name, found in sensitivity.items():
+        if isinstance(found, SensitivityResult):  # leave-one-out, cumulative: a row per refit
+            from reviewkit.render.sensitivity_plot import sensitivity_plot
+
+            heading = "leave-one-out" if found.kind == "leave-one-out" else "cumulative"
+            plots.append(sensitivity_plot(found, result, folder / f"{name}-{slug}-{strategy}{suffix}", labels=sides,
+                                          title=f"{analysis.name}, {heading}"))
     if {"egger", "trimfill"} & set(analysis.sensitivity):
         from reviewkit.render.funnel import funnel_plot
 

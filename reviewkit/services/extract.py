@@ -25,6 +25,7 @@ from reviewkit.services.studies import link_in_session, study_with_nct
 from reviewkit.services.study_labels import check_label_free
 from reviewkit.store import extraction as store
 from reviewkit.store.db import session_scope
+from reviewkit.store.studies import NctTaken
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -214,8 +215,9 @@ def author(who: ReviewerRow, consensus: bool) -> store.Author:
 def arm_in(session: Session, protocol: Protocol, who: ReviewerRow, study_id: int, label: str, *,
            intervention: str = "", dose: str = "", co_intervention: str = "",
            n_randomised: int | str | None = None, fields: Mapping[str, Any] | None = None,
-           consensus: bool = False, removed: bool = False) -> ArmRow:
-    """Validate and write an arm within a session (unchanged arms write nothing)."""
+           consensus: bool = False, removed: bool = False, by: ReviewerRow | None = None) -> ArmRow:
+    """Validate and write an arm in `who`'s extraction within a session (unchanged arms write nothing);
+    `by`: the reviewer writing it when not `who` (a lead importing a table), audited as the actor."""
     label = label.strip()
     if not label:
         raise ReviewkitError("an arm needs a label")
@@ -242,14 +244,16 @@ def arm_in(session: Session, protocol: Protocol, who: ReviewerRow, study_id: int
               "co_intervention": co_intervention.strip(), "n_randomised": parsed_n.value, "fields": typed}
     if previous is not None and store.arm_dict(previous) == {**values, "consensus": consensus}:
         return previous
-    return store.add_arm(session, previous=previous, actor=who, consensus=consensus, values=values)
+    return store.add_arm(session, previous=previous, actor=who, consensus=consensus, values=values, by=by)
 
 
 def value_in(session: Session, protocol: Protocol, who: ReviewerRow, study_id: int, name: str,
              text: str | None, *, arm: str = "", outcome: str = "", timepoint: str = "",
              origin: str = "manual", converted_from: Mapping[str, Any] | None = None,
-             consensus: bool = False, others: Mapping[str, str | None] | None = None) -> ExtractionValueRow:
-    """Validate and write one value within a session (an unchanged value writes nothing).
+             consensus: bool = False, others: Mapping[str, str | None] | None = None,
+             by: ReviewerRow | None = None) -> ExtractionValueRow:
+    """Validate and write one value in `who`'s extraction within a session (an unchanged value writes
+    nothing); `by` as for arm_in.
 
     `others` replaces the arm's stored statistics as the values to check against (an import
     checks a row's statistics together, as they will stand once the row is in).
@@ -280,7 +284,7 @@ def value_in(session: Session, protocol: Protocol, who: ReviewerRow, study_id: i
     if previous is not None and previous.value == stored and previous.converted_from == source:
         return previous
     return store.add_value(session, previous=previous, actor=who, consensus=consensus, study_id=study_id,
-                           key=key, value=stored, unit=unit, converted_from=source, origin=origin)
+                           key=key, value=stored, unit=unit, converted_from=source, origin=origin, by=by)
 
 
 def arm_view(row: ArmRow, names: Mapping[int, Any]) -> ArmView:
@@ -318,10 +322,12 @@ def create_study(review: Review, actor: str | None, label: str, *, nct_id: str |
         who = reviewer(session, actor)
         check_label_free(session, label)
         owner = study_with_nct(session, nct_id) if nct_id else None
-        if owner is not None:
-            raise ReviewkitError(f"{nct_id} is already the NCT id of study '{owner.label}' (id {owner.id})",
-                                 hint=f"a trial is one study: use study {owner.id}")
-        row = store.add_study(session, label=label, nct_id=nct_id or None, actor=who.name)
+        try:
+            if owner is not None:
+                raise NctTaken(str(nct_id), owner)
+            row = store.add_study(session, label=label, nct_id=nct_id or None, actor=who.name)
+        except NctTaken as taken:  # found above, or made meanwhile by another writer
+            raise ReviewkitError(str(taken), hint=f"a trial is one study: use study {taken.owner.id}") from None
         assert row.id is not None
         for rid in record_ids:
             _link(session, row.id, rid, who.name)

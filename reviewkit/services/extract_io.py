@@ -30,6 +30,7 @@ from reviewkit.services.studies import study_with_nct
 from reviewkit.services.study_labels import study_labelled
 from reviewkit.store import extraction as store
 from reviewkit.store.db import session_scope
+from reviewkit.store.studies import NctTaken
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -281,7 +282,7 @@ def _import_row(session: Session, review: Review, importer: ReviewerRow, cells: 
         value = cells.get(f"study.{f.name}", "")
         if value and once((sid, author, "study", f.name), f"study.{f.name}", value):
             attempt(f"study.{f.name}", lambda f=f, value=value: extract.value_in(
-                session, protocol, who, sid, f.name, value, origin="import", consensus=consensus))
+                session, protocol, who, sid, f.name, value, origin="import", consensus=consensus, by=importer))
             counts["values"] += 1
     arm = cells.get("arm", "")
     if arm:
@@ -292,14 +293,14 @@ def _import_row(session: Session, review: Review, importer: ReviewerRow, cells: 
             attempt("arm", lambda: extract.arm_in(
                 session, protocol, who, sid, arm, intervention=arm_cells["intervention"], dose=arm_cells["dose"],
                 co_intervention=arm_cells["co_intervention"], n_randomised=arm_cells["n_randomised"] or None,
-                fields=fields, consensus=consensus))
+                fields=fields, consensus=consensus, by=importer))
     outcome, timepoint = cells.get("outcome", ""), cells.get("timepoint", "")
     stats = {f: cells[f] for f in STAT_FIELDS if cells.get(f)}
     if stats and not outcome:
         errors.append(f"line {line}, outcome: statistics without an outcome")
     if outcome and not errors:
         _import_stats(session, review, who, sid, arm, outcome, timepoint, stats, cells, consensus, line,
-                      attempt, counts, errors)
+                      attempt, counts, errors, importer)
     if errors:
         raise _RowErrors(errors)
 
@@ -323,7 +324,10 @@ def _new_study(session: Session, cells: dict[str, str], label: str, line: int, a
     if clash is not None:
         raise _RowErrors([f"line {line}, study: no study '{label}', but study {clash.id} is labelled "
                           f"'{clash.label}' (labels are compared without case or spaces); use that label"])
-    return store.add_study(session, label=label, nct_id=nct_id, actor=actor)
+    try:
+        return store.add_study(session, label=label, nct_id=nct_id, actor=actor)
+    except NctTaken as taken:  # another writer made it since the check above
+        raise _RowErrors([f"line {line}, study: no study '{label}', and {taken}; use that study's label"]) from None
 
 
 def _checkable(stats: dict[str, str]) -> dict[str, str]:
@@ -343,7 +347,7 @@ def _checkable(stats: dict[str, str]) -> dict[str, str]:
 
 def _import_stats(session: Session, review: Review, who: Any, sid: int, arm: str, outcome: str, timepoint: str,
                   stats: dict[str, str], cells: dict[str, str], consensus: bool, line: int, attempt: Any,
-                  counts: dict[str, int], errors: list[str]) -> None:
+                  counts: dict[str, int], errors: list[str], by: Any) -> None:
     try:
         conv = json.loads(cells["converted_from"]) if cells.get("converted_from") else {}
     except json.JSONDecodeError as exc:
@@ -360,5 +364,5 @@ def _import_stats(session: Session, review: Review, who: Any, sid: int, arm: str
         source = conv.get(name) if isinstance(conv, dict) else None
         attempt(name, lambda name=name, value=value, source=source: extract.value_in(
             session, review.protocol, who, sid, name, value, arm=arm, outcome=outcome, timepoint=timepoint,
-            origin="import", converted_from=source, consensus=consensus, others=others))
+            origin="import", converted_from=source, consensus=consensus, others=others, by=by))
         counts["values"] += 1

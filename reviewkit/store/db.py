@@ -208,21 +208,31 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to this version's head; refuse a database written by a newer reviewkit."""
-    from alembic import command
+def known_revision(revision: str) -> bool:
+    """Whether this version of reviewkit has the schema revision (False for a newer one)."""
     from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    try:
+        return ScriptDirectory(str(Path(__file__).parent / "migrations")).get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
+def migrate(engine: Engine, to: str | None = None) -> None:
+    """Bring the schema to this version's head (or to revision `to`, for loading an older archive
+    before its rows are migrated); refuse a database written by a newer reviewkit."""
+    from alembic import command
 
     current = current_revision(engine)
-    script = ScriptDirectory(str(Path(__file__).parent / "migrations"))
-    if current is not None and script.get_revision(current) is None:
+    if current is not None and not known_revision(current):
         raise ReviewkitError(
             f"the database is at schema revision {current}, which this reviewkit does not know",
             hint="upgrade reviewkit: the review was written by a newer version",
         )
-    if current == script.get_current_head():
+    if current == (to or head_revision()):
         return
-    command.upgrade(_alembic_config(engine), "head")
+    command.upgrade(_alembic_config(engine), to or "head")
 
 
 def table_names(engine: Engine) -> list[str]:

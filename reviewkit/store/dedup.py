@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 
 from sqlmodel import Session, col, select
 
+from reviewkit.store.studies import NctTaken, add_study
 from reviewkit.store.tables import (
     AuditEventRow,
     DuplicateGroupRow,
@@ -169,10 +170,12 @@ def add_study_links(session: Session, nct: str, label: str, record_ids: Sequence
     if study_id is not None:
         study(session, study_id, lock=True)  # its links are read, then added to (see study())
     else:
-        row = StudyRow(label=label, nct_id=nct, created_by=actor)
-        session.add(row)
-        session.flush()
-        study_id = row.id
+        try:
+            study_id = add_study(session, label, nct_id=nct, actor=actor).id
+        except NctTaken as taken:  # a concurrent run made it first: add to that one
+            study_id = taken.owner.id
+            assert study_id is not None
+            study(session, study_id, lock=True)
     have = set(session.exec(select(StudyReportRow.record_id).where(StudyReportRow.study_id == study_id)))
     added = 0
     for rid in record_ids:

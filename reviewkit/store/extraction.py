@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from reviewkit.store.studies import add_study as add_study
 from reviewkit.store.tables import (
     ArmRow,
     AuditEventRow,
@@ -25,16 +26,6 @@ ValueKey = tuple[str, str, str, str]  # arm, outcome, timepoint, field
 def author_of(row: ArmRow | ExtractionValueRow) -> Author:
     """Consensus rows share one author whoever recorded them; others belong to their extractor."""
     return (True, None) if row.is_consensus else (False, row.extractor_id)
-
-
-def add_study(session: Session, *, label: str, nct_id: str | None, actor: str) -> StudyRow:
-    """Add a study row and its audit event."""
-    row = StudyRow(label=label, nct_id=nct_id, created_by=actor)
-    session.add(row)
-    session.flush()
-    session.add(AuditEventRow(actor=actor, entity="study", entity_id=row.id, action="create",
-                              new={"label": label, "nct_id": nct_id}))
-    return row
 
 
 def studies(session: Session) -> list[StudyRow]:
@@ -89,14 +80,23 @@ def current_arms(session: Session, study_ids: Iterable[int] | None = None) -> di
 
 
 def add_arm(session: Session, *, previous: ArmRow | None, actor: ReviewerRow, consensus: bool,
-            values: dict[str, Any]) -> ArmRow:
-    """Append an arm row (a change is a new row) and its audit event, old → new."""
+            values: dict[str, Any], by: ReviewerRow | None = None) -> ArmRow:
+    """Append an arm row (a change is a new row) in `actor`'s extraction and its audit event, old → new;
+    `by`: who wrote it when not `actor` (a lead importing a table), named as the event's actor."""
     row = ArmRow(extractor_id=actor.id, is_consensus=consensus, **values)
     session.add(row)
     session.flush()
-    session.add(AuditEventRow(actor=actor.name, entity="arm", entity_id=row.id, action="change" if previous else "create",
-                              old=arm_dict(previous), new=arm_dict(row)))
+    session.add(AuditEventRow(actor=(by or actor).name, entity="arm", entity_id=row.id,
+                              action="change" if previous else "create",
+                              old=arm_dict(previous), new=_for(arm_dict(row), actor, by)))
     return row
+
+
+def _for(new: dict[str, Any] | None, owner: ReviewerRow, by: ReviewerRow | None) -> dict[str, Any] | None:
+    """The audit's new state, naming whose extraction it went into when someone else wrote it."""
+    if new is None or by is None or by.id == owner.id:
+        return new
+    return {**new, "extractor": owner.name}
 
 
 def arm_dict(row: ArmRow | None) -> dict[str, Any] | None:
@@ -122,8 +122,9 @@ def current_values(session: Session, study_ids: Iterable[int] | None = None
 
 def add_value(session: Session, *, previous: ExtractionValueRow | None, actor: ReviewerRow, consensus: bool,
               study_id: int, key: ValueKey, value: str | None, unit: str | None,
-              converted_from: dict[str, Any] | None, origin: str) -> ExtractionValueRow:
-    """Append a value row (a change is a new row) and its audit event, old → new."""
+              converted_from: dict[str, Any] | None, origin: str, by: ReviewerRow | None = None) -> ExtractionValueRow:
+    """Append a value row (a change is a new row) in `actor`'s extraction and its audit event, old → new;
+    `by` as for add_arm."""
     arm, outcome, timepoint, field = key
     row = ExtractionValueRow(study_id=study_id, arm=arm, outcome=outcome, timepoint=timepoint, field=field,
                              value=value, unit=unit, converted_from=converted_from or {}, origin=origin,
@@ -131,8 +132,8 @@ def add_value(session: Session, *, previous: ExtractionValueRow | None, actor: R
     session.add(row)
     session.flush()
     session.add(AuditEventRow(
-        actor=actor.name, entity="extraction", entity_id=row.id, action="change" if previous else "set",
-        old=_value_dict(previous), new=_value_dict(row)))
+        actor=(by or actor).name, entity="extraction", entity_id=row.id, action="change" if previous else "set",
+        old=_value_dict(previous), new=_for(_value_dict(row), actor, by)))
     return row
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
+from reviewkit.store.studies import add_study as add_study
 from reviewkit.store.tables import (
     AuditEventRow,
     ReviewerRow,
@@ -16,16 +17,6 @@ from reviewkit.store.tables import (
 #: rob_judgement.domain of the rows that record an assessment's state (final = "finished" or
 #: "open"); the schema has no status column, and a state change is a row like any judgement.
 STATUS = "status"
-
-
-def add_study(session: Session, label: str, *, nct_id: str | None = None, actor: str = "") -> StudyRow:
-    """Append a study (the dedup/studies stage makes them; tests and imports may too) and its audit event."""
-    row = StudyRow(label=label, nct_id=nct_id, created_by=actor)
-    session.add(row)
-    session.flush()
-    session.add(AuditEventRow(actor=actor, entity="study", entity_id=row.id, action="create",
-                              new={"label": label, "nct_id": nct_id}))
-    return row
 
 
 def studies(session: Session) -> list[StudyRow]:

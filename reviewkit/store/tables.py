@@ -207,7 +207,8 @@ class StudyRow(SQLModel, table=True):
     __tablename__ = "study"
     id: int | None = Field(default=None, primary_key=True)
     label: str = Field(index=True)
-    nct_id: str | None = Field(default=None, index=True)
+    #: Unique: a trial is one study (NULLs, studies without a registration, may repeat).
+    nct_id: str | None = Field(default=None, index=True, unique=True)
     created_by: str = ""
     created_at: datetime = _ts()
 

@@ -99,8 +99,12 @@ def test_planned_sensitivity_analyses_are_in_the_text_output(demo: Review) -> No
                    and "at least 10 studies" in line for line in lines)
     assert any(line.startswith(f"  warning: Egger's test: {comparisons} comparisons come from {trials} studies")
                and "share its control group" in line for line in lines)
-    funnel = demo.folder / "exports" / "funnel-iga-0-1-at-week-16-naive.svg"
-    assert f"  plot: {funnel}" in lines and funnel.exists()
+    for plot in ("funnel", "leave-one-out", "cumulative"):
+        path = demo.folder / "exports" / f"{plot}-iga-0-1-at-week-16-naive.svg"
+        assert f"  plot: {path}" in lines and path.exists()
+    # a row per refit, each named: the plot shows what the table shows
+    svg = (demo.folder / "exports" / "leave-one-out-iga-0-1-at-week-16-naive.svg").read_text(encoding="utf-8")
+    assert svg.count("Omitting BREEZE-AD") == comparisons
 
 
 def test_an_analysis_with_a_protocol_problem_is_skipped_with_it_and_exits_1(demo: Review) -> None:

@@ -61,11 +61,11 @@ class AfterRead:
 
 
 def race(monkeypatch: pytest.MonkeyPatch, review: Review, read: str,
-         calls: dict[str, Callable[[], Any]]) -> dict[str, Any]:
-    """Run each call on its own thread (named as the key), held after each call of the store read
-    `read`; each one's result or error."""
+         calls: dict[str, Callable[[], Any]], where: Any = store) -> dict[str, Any]:
+    """Run each call on its own thread (named as the key), held after each call of the read `read`
+    (a function of module `where`); each one's result or error."""
     meet = AfterRead(review, list(calls))
-    original = getattr(store, read)
+    original = getattr(where, read)
     out: dict[str, Any] = {}
 
     def held(*args: Any, **kwargs: Any) -> Any:
@@ -83,7 +83,7 @@ def race(monkeypatch: pytest.MonkeyPatch, review: Review, read: str,
             meet.ended.add(who)
 
     with monkeypatch.context() as patch:
-        patch.setattr(store, read, held)
+        patch.setattr(where, read, held)
         threads = [threading.Thread(target=run, args=item, name=item[0]) for item in calls.items()]
         for t in threads:
             t.start()
@@ -211,3 +211,33 @@ def test_studies_link_and_extract_link_at_once_add_one(review: Review, monkeypat
     })
     assert not any(isinstance(r, Exception) for r in out.values()), out
     assert studies.study_view(review, st.id).reports == {1: "confirmed", 2: "confirmed"}
+
+
+def test_two_new_studies_of_one_trial_at_once_make_one(review: Review, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before the unique index both found no study with the NCT id and both made one: the trial's data
+    would then be split between two studies."""
+    out = race(monkeypatch, review, "study_with_nct", {
+        "alice": lambda: extract.create_study(review, "alice", "BREEZE-AD1", nct_id="NCT03334396"),
+        "bob": lambda: extract.create_study(review, "bob", "JAIY", nct_id="nct 03334396"),
+    }, where=extract)
+    (made,) = [r for r in out.values() if isinstance(r, extract.StudyView)]
+    (refused,) = [r for r in out.values() if isinstance(r, ReviewkitError)]
+    assert f"already the NCT id of study '{made.label}' (id {made.id})" in str(refused)
+    assert [(s.label, s.nct_id) for s in extract.list_studies(review)] == [(made.label, "NCT03334396")]
+
+
+def test_two_dedup_runs_proposing_one_trial_at_once_share_its_study(review: Review,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two runs proposing reports of one trial: the second adds its links to the study the first made."""
+    add_records(review, [Record(title="Paper one about baricitinib", year=2019),
+                         Record(title="Another paper on JAK", year=2020)])
+
+    def propose(actor: str, record_id: int) -> int:
+        with session_scope(review.engine, write=True) as session:
+            return store.add_study_links(session, "NCT03334396", "BREEZE-AD1", [record_id], actor)
+
+    out = race(monkeypatch, review, "studies_by_nct", {
+        "alice": lambda: propose("alice", 1), "bob": lambda: propose("bob", 2)})
+    assert out == {"alice": 1, "bob": 1}
+    (only,) = extract.list_studies(review)
+    assert studies.study_view(review, only.id).reports == {1: "proposed", 2: "proposed"}

@@ -59,13 +59,40 @@ def test_png_and_pdf_are_written(tmp_path: Path) -> None:
     assert forest_plot(res, tmp_path / "f.pdf").read_bytes()[:4] == b"%PDF"
 
 
-def test_extra_columns_draw_rob_judgements(tmp_path: Path) -> None:
-    """The extra-columns hook adds a column per domain with RevMan's +/?/- marks."""
+def _marks(svg: str) -> set[str]:
+    """The one-character texts of an SVG drawn with text kept as text (the judgement symbols)."""
+    import re
+
+    return {m for m in re.findall(r">\s*(.)\s*</text>", svg)}
+
+
+@pytest.mark.parametrize(("tool", "judgements", "symbols"), [
+    ("rob2", ("low", "some_concerns", "high", "no_information"), {"+", "−", "×", "?"}),
+    ("rob1", ("low", "unclear", "high", "no_information"), {"+", "?", "×", "–"}),
+])
+def test_rob_columns_mark_judgements_as_the_traffic_light_plot_does(
+        tmp_path: Path, tool: str, judgements: tuple[str, ...], symbols: set[str]) -> None:
+    """A study's RoB reads the same in the forest plot and the traffic-light plot: the same colour and
+    symbol per judgement (before, the forest drew RoB 2's "some concerns" as "?", the traffic light as "−")."""
+    from reviewkit.domain.rob_common import RobRow, RobTable
+    from reviewkit.render.rob import COLOURS, traffic_light_plot
+
     res = meta_analysis(_studies("hine1989_RR_DL"), measure="RR", flavour="revman5")
-    rob = {"1": {"D1": "low", "D2": "high"}, "2": {"D1": "some_concerns", "D2": "low"}}
-    svg = forest_plot(res, tmp_path / "rob.svg", extra_columns=rob).read_text(encoding="utf-8")
-    assert "D1" in svg and "D2" in svg
-    assert "#2ca02c" in svg and "#d62728" in svg and "#f2c200" in svg
+    low, middle, high, missing = judgements
+    rob = {"1": {"D1": low, "D2": high}, "2": {"D1": middle, "D2": missing}}
+    forest = forest_plot(res, tmp_path / "rob.svg", extra_columns=rob, extra_tool=tool).read_text(encoding="utf-8")
+    if tool == "rob2":
+        from reviewkit.domain.rob2 import ROB2_LEVELS as levels
+        from reviewkit.domain.rob2 import ROB2_MISSING as absent
+    else:
+        from reviewkit.domain.rob1 import ROB1_LEVELS as levels  # type: ignore[assignment]
+        from reviewkit.domain.rob1 import ROB1_MISSING as absent
+    table = RobTable(tool, ("D1", "D2"), ("one", "two"), levels,
+                     (RobRow("1", (low, high), low, None), RobRow("2", (middle, None), high, None)), absent)
+    light = traffic_light_plot(table, tmp_path / "light.svg").read_text(encoding="utf-8")
+    for code in judgements:
+        assert COLOURS[code].lower() in forest.lower() and COLOURS[code].lower() in light.lower()
+    assert symbols <= _marks(forest) and symbols <= _marks(light)
 
 
 def test_unsupported_suffix_is_refused(tmp_path: Path) -> None:

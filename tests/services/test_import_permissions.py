@@ -13,6 +13,7 @@ from sqlmodel import func, select
 from reviewkit.errors import PermissionDenied, ReviewkitError
 from reviewkit.services import assess, assess_view, extract, studies
 from reviewkit.services.assess_io import import_rob
+from reviewkit.services.audit import audit_trail
 from reviewkit.services.extract_io import import_table
 from reviewkit.services.project import Review
 from reviewkit.store import rob as rob_store
@@ -163,6 +164,12 @@ def test_extract_import_lets_a_lead_import_anyone_an_extractor_their_own_and_the
     assert form.stats("bari4", "iga_0_1", "week 16")["events"] == "31"
     assert {v.extractor for v in form.values} == {"bob"}
     assert extract.study_form(team, "dave", sid).stats("bari4", "iga_0_1", "week 16")["events"] == "32"
+    # the audit says who wrote dave's rows (alice) and into whose extraction; his own rows are plainly his
+    written = [(e.actor, e.new.get("extractor"), e.new.get("value", e.new.get("n_randomised")))
+               for e in audit_trail(team) if e.entity in ("arm", "extraction")]
+    assert ("alice", "dave", "32") in written and ("alice", "dave", 123) in written
+    assert ("bob", None, "30") in written
+    assert not any(who == "dave" for who, _, _ in written)
 
 
 # --- extract set/arm --consensus -------------------------------------------------------------------

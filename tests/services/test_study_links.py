@@ -31,9 +31,10 @@ def data(review: Review) -> StudyData:
 
 
 def link_events(review: Review) -> list[tuple[str, str, int | None, Any, Any]]:
-    """(action, actor, record, old, new) of every study link and study event, oldest first."""
+    """(action, actor, record, old, new) of every study link and study event after the studies were made
+    (their creation is audited too: test_dedup_audits_the_studies_it_makes), oldest first."""
     return [(e.action, e.actor, e.record_id, e.old, e.new) for e in audit_trail(review)
-            if e.entity in ("study_report", "study")]
+            if e.entity in ("study_report", "study") and not (e.entity == "study" and e.action == "create")]
 
 
 def statuses(review: Review, study_id: int) -> dict[int, str]:
@@ -265,3 +266,13 @@ def test_the_view_describes_each_report(review: Review, data: StudyData) -> None
     assert (registry.kind, registry.label) == ("registry", f"registry {AD1}")
     assert ad1.proposed == 3 and ad1.main_report is None
     assert [v.nct_id for v in studies.list_studies(review)] == [AD1, "NCT03334422"]
+
+
+def test_dedup_audits_the_studies_it_makes(review: Review, data: StudyData) -> None:
+    """The studies dedup makes from NCT numbers are audited as any other: who (dedup), label and NCT id."""
+    made = {e.entity_id: (e.actor, e.new) for e in audit_trail(review) if e.entity == "study" and e.action == "create"}
+    views = {s.id: s for s in studies.list_studies(review)}
+    assert set(made) == {data.ad1, data.ad2}
+    for sid, (actor, new) in made.items():
+        assert actor == dedup.SYSTEM_ACTOR
+        assert new == {"label": views[sid].label, "nct_id": views[sid].nct_id}
