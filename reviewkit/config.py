@@ -31,6 +31,8 @@ class UserConfig:
     ncbi_api_key: str | None = None
     #: Key bindings: action name → key (e.g. include = "y").
     keys: dict[str, str] = field(default_factory=dict)
+    #: The file these settings were read from (None: none was), to name it when one is refused.
+    path: Path | None = None
 
 
 def config_path() -> Path:
@@ -65,4 +67,5 @@ def load_user_config(path: Path | None = None) -> UserConfig:
         ncbi_email=data.get("ncbi_email"),
         ncbi_api_key=data.get("ncbi_api_key") or os.environ.get("NCBI_API_KEY"),
         keys=dict(keys),
+        path=path,
     )

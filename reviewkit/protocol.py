@@ -73,6 +73,22 @@ class PubMedSource(_Strict):
             raise ValueError("write the date as YYYY, YYYY/MM or YYYY/MM/DD")
         return value
 
+    @model_validator(mode="after")
+    def _date_range(self) -> PubMedSource:
+        # PubMed takes both limits or neither; a range ending before it starts finds nothing. Dates
+        # of different precision compare on the parts both give (2020/06 lies within 2020).
+        if (self.mindate is None) != (self.maxdate is None):
+            given, missing = ("mindate", "maxdate") if self.mindate is not None else ("maxdate", "mindate")
+            raise ProtocolProblem(f"{given} is set but {missing} is not: PubMed needs both or neither "
+                                  f"(add `{missing} = \"YYYY\"`, or remove {given})", (missing,))
+        if self.mindate is not None and self.maxdate is not None:
+            low, high = self.mindate.split("/"), self.maxdate.split("/")
+            n = min(len(low), len(high))
+            if [int(p) for p in low[:n]] > [int(p) for p in high[:n]]:
+                raise ProtocolProblem(f"maxdate {self.maxdate} is before mindate {self.mindate}: the search "
+                                      "would find nothing", ("maxdate",))
+        return self
+
 
 class CtgovSource(_Strict):
     """A ClinicalTrials.gov search (API v2 query parameters)."""
@@ -132,9 +148,11 @@ class Reviewer(_Strict):
 class Screening(_Strict):
     """How screening runs."""
 
-    screeners_per_record: int = Field(default=2, ge=1, le=5)
-    #: Full-text exclusion reasons, in the protocol's priority order (PRISMA counts one per report).
-    exclusion_reasons: list[str] = Field(min_length=1)
+    #: Strict: "2" (a string) is refused, not read as 2; so is true, or 2.0.
+    screeners_per_record: int = Field(default=2, ge=1, le=5, strict=True)
+    #: Full-text exclusion reasons, in the protocol's priority order (PRISMA counts one per report);
+    #: each has text (an empty one could not be chosen, nor told apart in PRISMA).
+    exclusion_reasons: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
     prioritise: bool = False
     #: The ranker when prioritise is on: naive Bayes (fastest; best of ours on three of the four
     #: benchmark sets), a linear SVM (ASReview's default kind) or logistic regression; figures for
@@ -281,6 +299,7 @@ class Protocol(_Strict):
             if reasons.index(reason) != i:
                 raise ProtocolProblem(f"exclusion reason '{self.screening.exclusion_reasons[i]}' is listed twice",
                                       ("screening", "exclusion_reasons", i))
+        _refuse_repeated_names(self.extraction)
         outcomes = {o.name for o in self.extraction.outcomes}
         fields = {f.name for f in self.extraction.fields} | {f.name for f in self.extraction.arm_fields}
         for i, analysis in enumerate(self.analyses):
@@ -311,6 +330,25 @@ class Protocol(_Strict):
     def outcome(self, name: str) -> Outcome | None:
         """The extraction outcome called `name`, or None."""
         return next((o for o in self.extraction.outcomes if o.name == name), None)
+
+
+def _refuse_repeated_names(form: Extraction) -> None:
+    """A form field or outcome named twice: the extraction table would have two columns of one name (and
+    could not be imported back), a subgroup variable or an analysis would not know which it means. Study
+    and arm fields share one namespace, as subgroups name either."""
+    seen: dict[str, tuple[str | int, ...]] = {}
+    for key, items in (("fields", form.fields), ("arm_fields", form.arm_fields)):
+        for i, item in enumerate(items):
+            first = seen.setdefault(item.name, ("extraction", key, i))
+            if first != ("extraction", key, i):
+                raise ProtocolProblem(f"field name '{item.name}' is already used by {first[1]}[{first[2]}]; "
+                                      "form field names must be unique", ("extraction", key, i, "name"))
+    names: dict[str, int] = {}
+    for i, outcome in enumerate(form.outcomes):
+        first_outcome = names.setdefault(outcome.name, i)
+        if first_outcome != i:
+            raise ProtocolProblem(f"outcome name '{outcome.name}' is already used by outcomes[{first_outcome}]; "
+                                  "outcome names must be unique", ("extraction", "outcomes", i, "name"))
 
 
 def load_protocol(path: Path, *, lenient_analyses: bool = False) -> Protocol:

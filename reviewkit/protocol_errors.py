@@ -56,6 +56,10 @@ def explain(exc: ValidationError, text: str, source: str, root: type[BaseModel])
             got = err.get("input")
             # A whole table or list as "got" would repeat the file back to its author.
             shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
+            if kind in ("int_type", "float_type", "bool_type") and isinstance(got, str):
+                shown = f" (got the text {got!r}: write the value without quotes)"
+            elif kind == "string_too_short" and isinstance(got, str) and not got.strip():
+                msg, shown = "is empty: give it text" + (", or remove it" if isinstance(loc[-1], int) else ""), ""
             problems.append(f"{at}'{key}': {msg}{shown}")
     return ReviewkitError("; ".join(problems), where=source)
 

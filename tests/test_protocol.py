@@ -157,6 +157,46 @@ def test_a_reason_listed_twice_is_refused_at_its_line() -> None:
         parse_protocol(text)
 
 
+
+@pytest.mark.parametrize(("old", "new", "where", "says"), [
+    ('name = "nct_id"', 'name = "trial_name"', "extraction.fields[1].name",
+     "field name 'trial_name' is already used by fields[0]"),
+    ('name = "easi50"', 'name = "iga_0_1"', "extraction.outcomes[1].name",
+     "outcome name 'iga_0_1' is already used by outcomes[0]"),
+])
+def test_a_form_field_or_outcome_named_twice_is_refused(old: str, new: str, where: str, says: str) -> None:
+    """Two form fields (or outcomes) of one name made an extraction table with two columns of that name, which
+    `extract import` then refused: the protocol is refused instead, at the second one's key."""
+    assert EXAMPLE.count(old) == 1
+    with pytest.raises(ReviewkitError) as err:
+        parse_protocol(EXAMPLE.replace(old, new))
+    assert f"'{where}': " in str(err.value) and says in str(err.value)
+
+
+@pytest.mark.parametrize(("value", "says"), [
+    ('"2"', "Input should be a valid integer (got the text '2': write the value without quotes)"),
+    ("2.0", "Input should be a valid integer"),
+    ("true", "Input should be a valid integer"),
+    ("0", "Input should be greater than or equal to 1 (got 0)"),
+])
+def test_screeners_per_record_must_be_a_whole_number_from_one(value: str, says: str) -> None:
+    """Not read leniently: "2" (a string), 2.0 and true were accepted as 2, 2 and 1."""
+    bad = EXAMPLE.replace("screeners_per_record = 2", f"screeners_per_record = {value}")
+    with pytest.raises(ReviewkitError) as err:
+        parse_protocol(bad)
+    assert f"line {_line_of(bad, 'screeners_per_record')}: 'screening.screeners_per_record': {says}" in str(err.value)
+
+
+@pytest.mark.parametrize("reason", ['""', '"   "'])
+def test_an_empty_exclusion_reason_is_refused_at_its_key(reason: str) -> None:
+    """An exclusion reason with no text (it was accepted) is refused, naming the key and its line."""
+    reasons = 'exclusion_reasons = ['
+    text = EXAMPLE.replace(reasons, f"{reasons}\n  {reason},", 1)
+    with pytest.raises(ReviewkitError) as err:
+        parse_protocol(text)
+    line = _line_of(text, reasons)  # the list's line: key_lines does not index a list's items
+    assert f"line {line}: 'screening.exclusion_reasons[0]': is empty: give it text, or remove it" in str(err.value)
+
 #: Analyses that could never run, each refused at the key to change (the first [[analyses]] is IGA 0/1,
 #: a dichotomous outcome; the fourth is the continuous DLQI change).
 IMPOSSIBLE = [

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from reviewkit.cli.common import CliState, run_guarded
-from reviewkit.services.audit import read_audit
+from reviewkit.services.audit import provenance, read_audit
 from reviewkit.services.backup import backup_review
 from reviewkit.services.project import open_review
 
@@ -19,7 +19,11 @@ from reviewkit.services.project import open_review
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def audit(state: CliState, record_id: int | None, limit: int | None, as_json: bool) -> None:
-    """Show who changed what and when (decisions, adjudications, merges, RoB answers, values; leads only)."""
+    """Show who changed what and when (decisions, adjudications, merges, RoB answers, values; leads only).
+
+    The actor is who made the change: for decisions imported by a lead, the lead, with whose
+    decision it is and the file after it ("bob's decision, imported from d.csv").
+    """
 
     def go() -> None:
         events = read_audit(open_review(state.review), state.reviewer,
@@ -32,8 +36,11 @@ def audit(state: CliState, record_id: int | None, limit: int | None, as_json: bo
             return
         for e in events:
             rec = f" record {e.record_id}" if e.record_id is not None else ""
+            # Whose decision and which file are said in words after the change, not as its fields.
+            how = provenance(e)
+            new = {k: v for k, v in e.new.items() if k not in ("reviewer", "imported")} if how else e.new
             click.echo(f"{e.at:%Y-%m-%d %H:%M:%S} {e.actor or '-':<10} {e.action:<10} {e.entity}{rec}: "
-                       f"{_short(e.old)} -> {_short(e.new)}")
+                       f"{_short(e.old)} -> {_short(new)}" + (f" ({how})" if how else ""))
 
     run_guarded(go)
 

@@ -46,19 +46,34 @@ def run_guarded(fn: Callable[[], T]) -> T:
     """
     try:
         return fn()
-    except ReviewkitError as exc:
-        _fail(str(exc))
-    except OSError as exc:
-        _fail(_os_error_text(exc))
+    except BrokenPipeError:
+        # The reader went away (`reviewkit … | head`): not an error to print. Later writes (and
+        # Python's flush at exit) go to /dev/null; 141 is what a shell reports for SIGPIPE.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)
     except Exception as exc:
-        damaged = _damaged_database_text(exc)
-        if damaged is None:
+        text = user_error_text(exc)
+        if text is None:
             raise  # a bug: keep its traceback
-        _fail(damaged)
+        _fail(text)
+
+
+def user_error_text(exc: Exception) -> str | None:
+    """The one line a user error is told in (run_guarded's), or None for a bug."""
+    if isinstance(exc, ReviewkitError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        return _os_error_text(exc)
+    return _damaged_database_text(exc)
+
+
+def print_error(message: str) -> None:
+    """Say a user error as run_guarded does, without ending the command."""
+    click.secho(f"error: {message}", fg="red", err=True)
 
 
 def _fail(message: str) -> NoReturn:
-    click.secho(f"error: {message}", fg="red", err=True)
+    print_error(message)
     sys.exit(1)
 
 

@@ -41,6 +41,8 @@ def dedup(ctx: click.Context, auto_only: bool, threshold: float | None) -> None:
         click.echo(f"{s.records} records: {s.groups_created} duplicate groups, {s.records_merged} records merged, "
                    f"{s.pairs_queued} new pairs for a human ({s.pairs_waiting} waiting), "
                    f"{s.studies_proposed} study links proposed")
+        for note in s.notes():
+            click.echo(note)
 
     run_guarded(go)
 
@@ -92,10 +94,14 @@ def reopen_cmd(state: CliState, pair_id: int) -> None:
 
 
 def decision_text(d: PairDecision) -> str:
-    """What a verdict did, in one line."""
+    """What a verdict did, in one line (two when the merge left decisions on more than one record)."""
+    if not d.changed:
+        return (f"pair {d.pair_id}: records {d.record_a} and {d.record_b} are already merged in group {d.group_id}; "
+                "nothing changed")
     if d.group_id is None:
         return f"pair {d.pair_id}: {d.status}; records {d.record_a} and {d.record_b} stay apart"
-    return f"pair {d.pair_id}: {d.status}; records {d.record_a} and {d.record_b} are now group {d.group_id}"
+    text = f"pair {d.pair_id}: {d.status}; records {d.record_a} and {d.record_b} are now group {d.group_id}"
+    return "\n".join([text, *d.notes()])
 
 
 @dedup.command("undo")

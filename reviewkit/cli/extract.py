@@ -18,6 +18,12 @@ from reviewkit.services.extract_consensus import (
 )
 from reviewkit.services.extract_convert import METHODS, convert
 from reviewkit.services.extract_io import export_table, import_table
+from reviewkit.services.extract_status import (
+    describe,
+    find_study,
+    finish_extraction,
+    reopen_extraction,
+)
 from reviewkit.services.project import open_review
 
 
@@ -29,10 +35,50 @@ def extract_group() -> None:
 @extract_group.command("studies")
 @click.pass_obj
 def studies(state: CliState) -> None:
-    """List the studies: id, label, NCT id and linked reports."""
+    """List the studies: id, label, NCT id and linked reports; as --reviewer, also whether your extraction
+    is finished and how many of the protocol's extractions are (who finished: to a lead or an adjudicator)."""
     def go() -> None:
-        for s in service.list_studies(open_review(state.review)):
-            click.echo(f"{s.id}\t{s.label}\t{s.nct_id or ''}\t{s.reports} report(s)")
+        review = open_review(state.review)
+        required = review.protocol.extraction.extractors_per_study
+        for s in service.list_studies(review, state.reviewer):
+            line = f"{s.id}\t{s.label}\t{s.nct_id or ''}\t{s.reports} report(s)"
+            if state.reviewer:
+                names = f" ({', '.join(s.finished_by)})" if s.finished_by else ""
+                # A lead or an adjudicator may compare any study: say so apart from its extractors' comparison.
+                opened = ("; comparison open" if s.compare_open and (s.extractors_compare or not s.oversees)
+                          else "; comparison open to leads and adjudicators" if s.compare_open else "")
+                line += (f"\tmine {'finished' if s.mine_finished else 'not finished'}"
+                         f"\t{s.finished} of {required} finished{names}{opened}")
+            click.echo(line)
+
+    run_guarded(go)
+
+
+@extract_group.command("finish")
+@click.argument("study")
+@click.pass_obj
+def finish(state: CliState, study: str) -> None:
+    """Mark your extraction of STUDY (id or label) finished, as --reviewer: it cannot change any more
+    (reopen it until the comparison opens), and the comparison opens to the study's extractors once
+    every independent extraction of it, at least the protocol's number, is finished."""
+    def go() -> None:
+        review = open_review(state.review)
+        change = finish_extraction(review, state.reviewer, find_study(review, study))
+        click.echo(describe(change, review.protocol.extraction.extractors_per_study))
+
+    run_guarded(go)
+
+
+@extract_group.command("reopen")
+@click.argument("study")
+@click.pass_obj
+def reopen(state: CliState, study: str) -> None:
+    """Reopen your finished extraction of STUDY (id or label), as --reviewer, to change it: possible only
+    until the study's comparison opens (then changes go into the consensus)."""
+    def go() -> None:
+        review = open_review(state.review)
+        change = reopen_extraction(review, state.reviewer, find_study(review, study))
+        click.echo(describe(change, review.protocol.extraction.extractors_per_study))
 
     run_guarded(go)
 
@@ -72,11 +118,13 @@ def export(state: CliState, file: Path) -> None:
 def import_(state: CliState, file: Path) -> None:
     """Import an extraction table (CSV or XLSX) as --reviewer: all rows or none; errors name the line and
     column. A lead may import anyone's rows, anyone else only their own; consensus rows need what
-    `extract consensus` needs."""
+    `extract consensus` needs. A row states its arm whole: an empty arm cell empties that attribute."""
     def go() -> None:
         result = import_table(open_review(state.review), file, actor=state.reviewer)
         click.echo(f"Imported {result.rows} row(s), {result.values} value(s); "
                    f"{result.studies_created} new stud{'y' if result.studies_created == 1 else 'ies'}")
+        for note in result.cleared:
+            click.echo(f"  {note}")
 
     run_guarded(go)
 
@@ -84,16 +132,18 @@ def import_(state: CliState, file: Path) -> None:
 @extract_group.command("arm")
 @click.argument("study_id", type=int)
 @click.argument("label")
-@click.option("--intervention", default="")
-@click.option("--dose", default="")
-@click.option("--co-intervention", "co_intervention", default="")
+@click.option("--intervention", default=None)
+@click.option("--dose", default=None)
+@click.option("--co-intervention", "co_intervention", default=None)
 @click.option("--n", "n_randomised", default=None, help="Number randomised.")
-@click.option("--field", "fields", multiple=True, metavar="NAME=VALUE", help="A protocol arm field (repeatable).")
+@click.option("--field", "fields", multiple=True, metavar="NAME=VALUE",
+              help="A protocol arm field (repeatable; NAME= clears it).")
 @click.option("--consensus", is_flag=True, help="Write the consensus arm instead of your own.")
 @click.pass_obj
-def arm(state: CliState, study_id: int, label: str, intervention: str, dose: str, co_intervention: str,
-        n_randomised: str | None, fields: tuple[str, ...], consensus: bool) -> None:
-    """Record (or change) arm LABEL of study STUDY_ID as the acting reviewer."""
+def arm(state: CliState, study_id: int, label: str, intervention: str | None, dose: str | None,
+        co_intervention: str | None, n_randomised: str | None, fields: tuple[str, ...], consensus: bool) -> None:
+    """Record (or change) arm LABEL of study STUDY_ID as the acting reviewer. Changing an arm changes only
+    the options given (--dose "" clears the dose); the others keep their values."""
     def go() -> None:
         a = service.set_arm(open_review(state.review), state.reviewer, study_id, label, intervention=intervention,
                             dose=dose, co_intervention=co_intervention, n_randomised=n_randomised,
@@ -120,6 +170,8 @@ def set_(state: CliState, study_id: int, field: str, value: str, arm: str, outco
         v = service.set_value(open_review(state.review), state.reviewer, study_id, field, value, arm=arm,
                               outcome=outcome, timepoint=timepoint, consensus=consensus)
         click.echo(f"{field} = {v.value if v.value is not None else '(cleared)'}")
+        for note in v.cleared:
+            click.echo(note)
 
     run_guarded(go)
 
@@ -163,7 +215,8 @@ def _difference_dict(d: Difference) -> dict[str, object]:
 @click.pass_obj
 def differences(state: CliState, study_id: int | None, as_json: bool) -> None:
     """List where the extractors of each study differ, each extractor's value side by side (as --reviewer:
-    a lead or an adjudicator sees every study, an extractor a study once it has its required extractions)."""
+    a lead or an adjudicator sees every study, an extractor a study once every independent extraction of
+    it, theirs among them, is finished: `extract finish`)."""
     def go() -> None:
         review = open_review(state.review)
         comparisons = ([compare_extractions(review, state.reviewer, study_id)] if study_id is not None
@@ -175,7 +228,7 @@ def differences(state: CliState, study_id: int | None, as_json: bool) -> None:
             return
         if not out:
             click.echo(f"No study's extractions are open to {state.reviewer} for comparison (an extractor "
-                       "compares a study once it has its required extractions)")
+                       "compares a study once every independent extraction of it is finished)")
         for item in out:
             diffs = item["differences"]
             click.echo(f"study {item['study_id']}: extractors {', '.join(item['extractors']) or 'none'}; "  # type: ignore[arg-type]
@@ -196,8 +249,10 @@ def differences(state: CliState, study_id: int | None, as_json: bool) -> None:
               help="For an item, store this consensus value (repeatable).")
 @click.pass_obj
 def consensus(state: CliState, study_id: int, takes: tuple[str, ...], values: tuple[str, ...]) -> None:
-    """Store agreed items as consensus, and differing ones as chosen; list what still differs (as --reviewer:
-    a lead, an adjudicator, or an extractor of the study once it has its required extractions)."""
+    """Store agreed items as consensus, and differing ones as chosen; list what still differs (once every
+    independent extraction of the study is finished; as --reviewer: a lead, an adjudicator or one of its
+    extractors). Choices for an arm that still waits for one of its attributes are not stored: it says
+    which, and exits with status 1 when nothing was stored."""
     def go() -> None:
         result = record_consensus(open_review(state.review), state.reviewer, study_id,
                                   take=_pairs(takes, "--take"), values=_pairs(values, "--value"))
@@ -205,6 +260,12 @@ def consensus(state: CliState, study_id: int, takes: tuple[str, ...], values: tu
         for d in result.unresolved:
             sides = "  ".join(f"{k}={v if v is not None else '—'}" for k, v in d.values.items())
             click.echo(f"  still differs: {d.key}: {sides}")
+        for waiting in result.not_stored:
+            click.echo(f"  not stored: {waiting}")
+        if result.not_stored and not result.stored:
+            raise ReviewkitError(f"nothing stored for study {study_id}: the choices given wait for their arms",
+                                 hint="settle the arms' differing attributes too (--take arm|ARM|FIELD=EXTRACTOR "
+                                      "or --value arm|ARM|FIELD=VALUE)")
 
     run_guarded(go)
 

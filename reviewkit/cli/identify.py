@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from reviewkit.cli.common import CliState, run_guarded
+from reviewkit.cli.common import CliState, print_error, run_guarded, user_error_text
 from reviewkit.cli.progress import progress_bar
 from reviewkit.errors import ReviewkitError
 from reviewkit.services.identify import import_file
@@ -25,7 +25,11 @@ def parse_map(text: str | None) -> dict[str, str] | None:
         if "=" not in part:
             raise ReviewkitError(f"--map entry {part!r} is not FIELD=COLUMN")
         field, column = part.split("=", 1)
-        out[field.strip()] = column.strip()
+        field = field.strip()
+        if field in out and out[field] != column.strip():
+            raise ReviewkitError(f"--map names two columns for {field}: {out[field]!r} and {column.strip()!r}",
+                                 hint="map each field to one column")
+        out[field] = column.strip()
     return out
 
 
@@ -48,16 +52,31 @@ def import_cmd(
     def go() -> None:
         review = open_review(state.review)
         column_map = parse_map(mapping)
+        failed: list[str] = []
         for path in files:
-            with progress_bar(f"Importing {path.name}") as update:
-                summary = import_file(
-                    review, path, source=source, source_kind=kind, format=fmt,
-                    column_map=column_map, actor=state.reviewer, progress=update,
-                )
+            # Each file is its own transaction: one refused file does not keep the others out, and
+            # every refusal is said, so a re-run after fixing it knows what is already in.
+            try:
+                with progress_bar(f"Importing {path.name}") as update:
+                    summary = import_file(
+                        review, path, source=source, source_kind=kind, format=fmt,
+                        column_map=column_map, actor=state.reviewer, progress=update,
+                    )
+            except Exception as exc:
+                text = user_error_text(exc)
+                if len(files) == 1 or text is None:
+                    raise
+                print_error(text)
+                failed.append(path.name)
+                continue
             click.echo(
                 f"{summary.file}: {summary.records} records from {summary.source} "
                 f"({summary.format}), run {summary.run_id}"
             )
+        if failed:
+            raise ReviewkitError(f"{len(failed)} of {len(files)} files not imported: {', '.join(failed)}",
+                                 hint="none was imported" if len(failed) == len(files) else
+                                 "the other files were imported; fix these and import them alone")
 
     run_guarded(go)
 

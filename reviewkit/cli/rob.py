@@ -193,6 +193,14 @@ def finish_cmd(state: CliState, assessment: int) -> None:
     run_guarded(lambda: _print_view(assess.finish(_review(state), state.reviewer, assessment)))
 
 
+@rob_group.command("reopen")
+@click.argument("assessment", type=int)
+@click.pass_obj
+def reopen_cmd(state: CliState, assessment: int) -> None:
+    """Reopen your finished assessment to change it (until every assessor of the study has finished)."""
+    run_guarded(lambda: _print_view(assess.reopen(_review(state), state.reviewer, assessment)))
+
+
 @rob_group.command("show")
 @click.argument("assessment", type=int)
 @click.option("--json", "as_json", is_flag=True)

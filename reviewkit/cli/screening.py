@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from reviewkit.cli.common import CliState, output_file, run_guarded
-from reviewkit.services.decisions_io import export_decisions, import_decisions
+from reviewkit.services.decisions_io import IDS_MODES, export_decisions, import_decisions
 from reviewkit.services.project import open_review
 from reviewkit.services.screen import list_conflicts
 
@@ -40,16 +40,22 @@ def export_cmd(state: CliState, file: Path, history: bool) -> None:
 
 @decisions.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--ids", type=click.Choice(IDS_MODES), default="auto", show_default=True,
+              help="What the record column holds: reviewkit record ids, source ids (the ids, accessions, "
+                   "PMIDs or DOIs the records were imported with), or auto: either, a value naming two "
+                   "different records refused, and a file with the exact columns `decisions export` "
+                   "writes read as reviewkit ids.")
 @click.pass_obj
-def import_cmd(state: CliState, file: Path) -> None:
+def import_cmd(state: CliState, file: Path, ids: str) -> None:
     """Read decisions from FILE.csv in file order: all of them, or none if any row is bad.
 
     A row identical to one already stored (same record, reviewer, role, stage, decision, reason, note
     and time) is not stored again, so an export imports twice without repeats; a --history export
-    replays its changes and undos ("retracted" rows).
+    replays its changes and undos ("retracted" rows). A record value that is one record's reviewkit
+    id and another's source id is never guessed at: every such line is listed; pass --ids.
     """
     def go() -> None:
-        done = import_decisions(open_review(state.review), file, actor=state.reviewer)
+        done = import_decisions(open_review(state.review), file, actor=state.reviewer, ids=ids)
         present = f" ({done.present} already present, not stored again)" if done.present else ""
         click.echo(f"{done.stored} decisions imported from {file}{present}")
 
@@ -89,7 +95,11 @@ def conflicts(state: CliState, stage: str, as_json: bool) -> None:
 @click.option("--keep-maybe", is_flag=True, help="Treat maybe as its own category (default: as include).")
 @click.pass_obj
 def agreement(state: CliState, as_json: bool, keep_maybe: bool) -> None:
-    """Cohen's kappa (95% CI) and percentage agreement per stage and reviewer pair."""
+    """Cohen's kappa (95% CI) and percentage agreement per stage and reviewer pair.
+
+    The CI is "not estimable" (null in JSON) where its standard error is 0: perfect agreement, or
+    a reviewer who put every record in one category.
+    """
     from reviewkit.services.agreement import agreement_report
 
     def go() -> None:
@@ -101,9 +111,12 @@ def agreement(state: CliState, as_json: bool, keep_maybe: bool) -> None:
             click.echo("No record has decisions from two reviewers yet.")
         for p in report:
             a = p.agreement
-            kappa = (f"kappa {a.kappa:.3f} (95% CI {a.kappa_ci_lower:.3f} to {a.kappa_ci_upper:.3f})"
-                     if a.kappa is not None and a.kappa_ci_lower is not None and a.kappa_ci_upper is not None
-                     else f"kappa undefined ({a.reason})")
+            if a.kappa is None:
+                kappa = f"kappa undefined ({a.reason})"
+            elif a.kappa_ci_lower is None or a.kappa_ci_upper is None:  # a standard error of 0
+                kappa = f"kappa {a.kappa:.3f} (95% CI not estimable)"
+            else:
+                kappa = f"kappa {a.kappa:.3f} (95% CI {a.kappa_ci_lower:.3f} to {a.kappa_ci_upper:.3f})"
             pct = f"{100 * a.percent_agreement:.1f}%" if a.percent_agreement is not None else "-"
             click.echo(f"{p.stage}  {p.reviewer_a} vs {p.reviewer_b}: {kappa}; agreement {pct}; n = {a.n}")
 

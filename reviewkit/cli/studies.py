@@ -56,11 +56,20 @@ def study_dict(view: service.StudyView) -> dict[str, Any]:
                         for r in view.links]}
 
 
+def counted_reports(view: service.StudyView) -> int:
+    """The study's reports as PRISMA counts them: links not rejected (proposed or confirmed), of records
+    that are not removed duplicates (StudyView.report_count, which the TUI's studies screen shows too)."""
+    return view.report_count
+
+
 def study_lines(view: service.StudyView) -> list[str]:
-    """A study's heading line and one line per report."""
+    """A study's heading line (its reports counted as PRISMA does) and one line per report."""
+    counted = counted_reports(view)
     waiting = f", {view.proposed} proposed" if view.proposed else ""
+    rejected = sum(r.status == "rejected" for r in view.links)
+    waiting += f", {rejected} rejected link{'s' if rejected != 1 else ''} not counted" if rejected else ""
     lines = [f"study {view.id}  {view.label}  {view.nct_id or '(no NCT id)'}  "
-             f"({len(view.links)} report{'s' if len(view.links) != 1 else ''}{waiting})"]
+             f"({counted} report{'s' if counted != 1 else ''}{waiting})"]
     for r in view.links:
         ids = f" PMID {r.pmid}" if r.pmid else ""
         dup = f" [removed duplicate of record {r.duplicate_of}]" if r.duplicate_of is not None else ""

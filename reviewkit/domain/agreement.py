@@ -12,6 +12,8 @@ DECISIONS: tuple[Decision, ...] = ("include", "exclude", "maybe")
 
 #: Two-sided 95% normal quantile, Phi^-1(0.975).
 _Z95 = 1.959963984540054
+#: Below this, the variance's numerator is zero up to rounding (it is of the order of 1 otherwise).
+_DEGENERATE = 1e-12
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +23,9 @@ class Agreement:
     kappa is Cohen's (1960) kappa; kappa_se is its large-sample standard error (Fleiss, Cohen &
     Everitt 1969, the non-null variance, which is the one for a confidence interval) and
     kappa_se_null the SE under kappa = 0 (for a test of chance agreement). The CI is
-    kappa +/- 1.96 SE, clipped to [-1, 1]. When kappa is undefined (both raters put every record
+    kappa +/- 1.96 SE, clipped to [-1, 1]; when the SE is 0 (perfect agreement, or one rater put
+    every record in one category) the CI is not estimable and its bounds are None, kappa still
+    given. When kappa is undefined (both raters put every record
     in the same single category, so chance agreement is 1), kappa and its CI are None and `reason`
     says why; percent_agreement is still given. percent_agreement and expected_agreement are
     proportions in [0, 1] (multiply by 100 to print a percentage). table[i][j] counts records
@@ -103,12 +107,18 @@ def kappa_from_table(
         p[i][j] * (cols[i] + rows[j]) ** 2 for i in range(k) for j in range(k) if i != j
     )
     c = (kappa - p_e * (1.0 - kappa)) ** 2
-    var = max(a + b - c, 0.0) / (n * (1.0 - p_e) ** 2)
-    se = math.sqrt(var)
+    # a + b - c is of the order of 1 when the variance is not zero; below _DEGENERATE it is zero
+    # up to rounding (perfect agreement, or a rater who put every record in one category).
+    spread = a + b - c
+    se = 0.0 if spread < _DEGENERATE else math.sqrt(spread / (n * (1.0 - p_e) ** 2))
     # The same paper's variance under the null hypothesis kappa = 0 (for a test, not a CI).
     var0 = (p_e + p_e**2 - sum(rows[i] * cols[i] * (rows[i] + cols[i]) for i in range(k)))
     se0 = math.sqrt(max(var0, 0.0) / (n * (1.0 - p_e) ** 2))
-    lower = max(-1.0, kappa - _Z95 * se)
-    upper = min(1.0, kappa + _Z95 * se)
+    if se == 0.0:
+        # The large-sample interval would have zero width, claiming a certainty that so few (or so
+        # one-sided) decisions cannot give: it is not estimable, and said so (None).
+        lower = upper = None
+    else:
+        lower, upper = max(-1.0, kappa - _Z95 * se), min(1.0, kappa + _Z95 * se)
     return replace(base, kappa=kappa, kappa_ci_lower=lower, kappa_ci_upper=upper,
                    percent_agreement=p_o, kappa_se=se, kappa_se_null=se0, expected_agreement=p_e)

@@ -8,11 +8,14 @@ Pairs at or above the automatic threshold that pass the gates merge; other pairs
 above the review threshold go to the human review queue (one pair per two groups), except those a
 do-not-merge rule forbids, which are listed apart as blocked. Groups are the union-find closure of
 the automatic merges, refusing any union a do-not-merge rule forbids for any two records joined.
+A group's primary (the record kept) is the one screening took furthest (`choose_primary`), so a
+fuller copy found later never takes a screened paper out of screening; only among records equally
+far along does the most complete metadata decide.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from reviewkit.domain.dedup_features import (
@@ -32,6 +35,10 @@ REVIEW_THRESHOLD = 0.85
 #: identifier or the volume and first page tie them; it keeps the per-pair work near n.
 TITLE_PREFILTER = 0.70
 WINDOW = 8
+#: How far screening took a record: (stage reached: 2 full text, 1 title/abstract, 0 none; how many
+#: current decisions it has). Tuples compare in that order: full text beats title/abstract, then more.
+ScreeningProgress = tuple[int, int]
+NOT_SCREENED: ScreeningProgress = (0, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +55,7 @@ class CandidatePair:
 
 @dataclass(frozen=True, slots=True)
 class DuplicateGroup:
-    """Records judged to be one publication; `primary` is the one with the most complete metadata."""
+    """Records judged to be one publication; `primary` is the one kept (see `choose_primary`)."""
 
     primary: int
     members: tuple[int, ...]
@@ -88,6 +95,25 @@ def completeness(record: Record) -> int:
     return sum(w for name, w in _WEIGHTS.items() if getattr(record, name) not in (None, "", ()))
 
 
+def choose_primary(members: Iterable[int], record_of: Callable[[int], Record],
+                   screened: Mapping[int, ScreeningProgress] | None = None) -> int:
+    """The member a duplicate group keeps: the one screening took furthest (full-text decisions beat
+    title/abstract ones, then more current decisions), then the most complete metadata, then the lowest id.
+
+    `screened` maps a member to its progress (absent: not screened). It is an input, not looked up,
+    so this core stays free of the database; the caller reads the decisions.
+    """
+    progress = screened or {}
+    return max(members, key=lambda i: (progress.get(i, NOT_SCREENED), completeness(record_of(i)), -i))
+
+
+def also_screened(primary: int, members: Iterable[int], screened: Mapping[int, ScreeningProgress] | None
+                  ) -> list[int]:
+    """The members other than the primary that carry screening decisions too (they stop counting once merged)."""
+    progress = screened or {}
+    return sorted(m for m in members if m != primary and progress.get(m, NOT_SCREENED) > NOT_SCREENED)
+
+
 class _Groups:
     """Union-find whose unions respect the do-not-merge rules across whole groups."""
 
@@ -122,8 +148,12 @@ def find_duplicates(
     review_threshold: float = REVIEW_THRESHOLD,
     window: int = WINDOW,
     progress: Callable[[int, int], None] | None = None,
+    screened: Mapping[int, ScreeningProgress] | None = None,
 ) -> DedupResult:
-    """Find duplicate records: automatic merges, uncertain pairs for review, and groups with a primary."""
+    """Find duplicate records: automatic merges, uncertain pairs for review, and groups with a primary.
+
+    `screened`: record index → how far screening took it (see `choose_primary`); absent: not screened.
+    """
     if not 0.0 <= review_threshold <= auto_threshold <= 1.0:
         raise ValueError(f"need 0 <= review_threshold <= auto_threshold <= 1, got {review_threshold}, {auto_threshold}")
     settings = DedupSettings(auto_threshold, review_threshold, window, TITLE_PREFILTER)
@@ -154,7 +184,7 @@ def find_duplicates(
                 blocked.append(pair)
         elif verdict.score >= review_threshold:
             uncertain.append(pair)
-    groups, auto, refused = _build_groups(records, prepared, auto)
+    groups, auto, refused = _build_groups(records, prepared, auto, screened)
     blocked += refused
     uncertain = _one_pair_per_group_pair(uncertain, groups)
     if progress:
@@ -180,7 +210,8 @@ def _one_pair_per_group_pair(pairs: list[CandidatePair], groups: list[DuplicateG
     return sorted(best.values(), key=lambda p: (-p.score, p.a, p.b))
 
 
-def _build_groups(records: Sequence[Record], prepared: Sequence[Prepared], auto: list[CandidatePair]
+def _build_groups(records: Sequence[Record], prepared: Sequence[Prepared], auto: list[CandidatePair],
+                  screened: Mapping[int, ScreeningProgress] | None = None,
                   ) -> tuple[list[DuplicateGroup], list[CandidatePair], list[CandidatePair]]:
     """Groups from the automatic pairs (best first), the pairs merged, and those a group-level rule refused."""
     uf = _Groups([p.flags for p in prepared])
@@ -197,7 +228,7 @@ def _build_groups(records: Sequence[Record], prepared: Sequence[Prepared], auto:
         members.setdefault(uf.find(i), []).append(i)
     groups = []
     for group in members.values():
-        primary = max(group, key=lambda i: (completeness(records[i]), -i))
+        primary = choose_primary(group, records.__getitem__, screened)
         groups.append(DuplicateGroup(primary, tuple(group)))
     groups.sort(key=lambda g: g.members[0])
     return groups, merged, refused

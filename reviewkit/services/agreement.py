@@ -39,21 +39,27 @@ def agreement_report(review: Review, viewer: str | None, *, collapse_maybe: bool
     """Kappa and percentage agreement for every reviewer pair with shared decisions, per stage.
 
     Decisions are each reviewer's current ones (changes replace, undos remove); with
-    `collapse_maybe`, maybe counts as include, as it moves a record forward. Leads and adjudicators
-    see every pair. A screener sees only their own pairs, over the records whose blinding has
-    ended for them: with three screeners per record, two having decided does not end it, and a
-    figure over such records (or a note that both chose exclude every time) would reveal a decision.
+    `collapse_maybe`, maybe counts as include, as it moves a record forward. A lead sees every
+    pair over every record, and so does an adjudicator who does not screen. Anyone else who
+    screens sees figures only over the records released to them at the stage (they have decided
+    and the record has all its decisions: domain.screening.is_blind_to_others, the rule of the
+    screen and the decisions export): with three screeners per record, two having decided does not
+    end blinding, and a figure over such records (or a note that both chose exclude every time)
+    would reveal a decision on a record still in their queue. Of those records, a screener sees
+    their own pairs, a screener who also adjudicates every pair.
     """
     required = review.protocol.screening.screeners_per_record
     out: list[PairAgreement] = []
     with session_scope(review.engine) as session:
         who = acting_reviewer(session, viewer)
-        sees_all = bool(set(who.roles) & {"lead", "adjudicator"})
+        roles = set(who.roles)
+        every_record = "lead" in roles or "screener" not in roles
+        every_pair = bool(roles & {"lead", "adjudicator"})
         names = store.reviewer_names(session)
         stages = {stage: queries.current_decisions(session, stage) for stage in ("ta", "ft")}
         adjudicated = {stage: queries.adjudications(session, stage) for stage in ("ta", "ft")}
     for stage, by_record in stages.items():
-        if not sees_all:
+        if not every_record:
             by_record = {
                 rid: d for rid, d in by_record.items()
                 if not is_blind_to_others(d.get(cast(int, who.id)),
@@ -61,7 +67,7 @@ def agreement_report(review: Review, viewer: str | None, *, collapse_maybe: bool
             }
         reviewers = sorted({r for decisions in by_record.values() for r in decisions}, key=lambda r: names[r])
         for a, b in combinations(reviewers, 2):
-            if not sees_all and who.id not in (a, b):
+            if not every_pair and who.id not in (a, b):
                 continue
             pairs = [(d[a], d[b]) for d in by_record.values() if a in d and b in d]
             if pairs:

@@ -37,6 +37,7 @@ from reviewkit.services.assess_view import (
     is_involved,
     latest_consensus,
     load_view,
+    outcome_as_spelled,
     rob2_domain,
     to_domain_assessment,
 )
@@ -142,8 +143,9 @@ def _may_edit(session: Session, who: ReviewerRow, row: RobAssessmentRow) -> None
     if row.assessor_id != who.id:
         raise PermissionDenied(f"assessment {row.id} is not {who.name}'s")
     if store.is_finished(session, row.id):  # type: ignore[arg-type]
-        raise ReviewkitError(f"assessment {row.id} is finished", hint="reopen it first (possible until the "
-                             "other assessors finish); later changes belong in the consensus")
+        raise ReviewkitError(f"assessment {row.id} is finished",
+                             hint=f"reopen it first (`reviewkit rob reopen {row.id}`, or r in the TUI; possible until "
+                                  "the other assessors finish); later changes belong in the consensus")
 
 
 def find_study(review: Review, ref: str) -> int:
@@ -181,6 +183,7 @@ def start_assessment(review: Review, assessor: str | None, study_id: int, outcom
         who = _reviewer(session, assessor)
         if store.study(session, study_id) is None:
             raise ReviewkitError(f"unknown study {study_id}")
+        outcome = outcome_as_spelled(session, review, study_id, outcome)
         rows = independent_assessments(session, study_id, outcome)
         for row in rows:
             if row.assessor_id == who.id:

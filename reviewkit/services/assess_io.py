@@ -38,6 +38,7 @@ from reviewkit.services.assess_view import (
     independent_assessments,
     is_involved,
     load_view,
+    outcome_as_spelled,
     rob_summary,
 )
 from reviewkit.services.common import acting_reviewer, read_csv_rows
@@ -139,8 +140,11 @@ def import_rob(review: Review, path: Path, *, actor: str | None, co_signer: str 
             variant = _variant(tool, cell["variant"] or review.protocol.risk_of_bias.variant, fail)
             # A consensus row's assessor is whoever recorded it: one consensus per study and outcome.
             assessor = "" if consensus else cell["assessor"]
-            key = (study_id, cell["outcome"], assessor, consensus)
-            group = groups.setdefault(key, _Group(study_id, cell["outcome"], assessor, consensus, variant, line))
+            # One result however it is typed, as `rob start` reads it (stored, protocol, or this file's).
+            outcome = outcome_as_spelled(session, review, study_id, cell["outcome"],
+                                         also=[k[1] for k in groups if k[0] == study_id])
+            key = (study_id, outcome, assessor, consensus)
+            group = groups.setdefault(key, _Group(study_id, outcome, assessor, consensus, variant, line))
             if group.variant != variant:
                 raise fail(f"variant '{variant}' differs from line {group.first_line}'s ({group.variant})")
             _add_row(group, tool, cell, line, fail)

@@ -231,6 +231,20 @@ def assessment_row(session: Session, assessment_id: int) -> RobAssessmentRow:
     return row
 
 
+def outcome_as_spelled(session: Session, review: Review, study_id: int, outcome: str,
+                       also: Sequence[str] = ()) -> str:
+    """The outcome as the study's assessments or the protocol already spell it, compared without case or
+    spaces: "IGA_0_1" typed by a second assessor is the first one's "iga_0_1" (two spellings would make two
+    results, each with its own assessors, and never a consensus)."""
+    def key(text: str) -> str:
+        return "".join(text.split()).casefold()
+
+    known = [a.outcome for a in store.assessments(session, study_id=study_id)]
+    known += [o.name for o in review.protocol.extraction.outcomes]
+    known += list(also)
+    return next((k for k in known if key(k) == key(outcome)), outcome)
+
+
 def independent_assessments(session: Session, study_id: int, outcome: str) -> list[RobAssessmentRow]:
     """The assessors' own (non-consensus) assessments of a study's outcome, oldest first."""
     return [a for a in store.assessments(session, study_id=study_id, outcome=outcome) if not a.is_consensus]
@@ -272,7 +286,11 @@ def assessment_view(review: Review, viewer: str | None, assessment_id: int) -> A
         row = assessment_row(session, assessment_id)
         if not row.is_consensus and row.assessor_id != who.id:
             group = independent_assessments(session, row.study_id, row.outcome)
-            if not is_involved(who, group) or not all_finished(session, review, row.study_id, row.outcome):
+            if not is_involved(who, group):
+                raise PermissionDenied(
+                    f"{who.name} may not see assessment {assessment_id}: only its study's assessors, leads and "
+                    "adjudicators may see another assessor's assessment")
+            if not all_finished(session, review, row.study_id, row.outcome):
                 raise PermissionDenied(
                     f"{who.name} may not see assessment {assessment_id} until every independent "
                     "assessment of that study and outcome is finished")

@@ -64,11 +64,35 @@ def _events(session: Session, record_id: int | None, limit: int | None) -> list[
 
 
 def decision_history(events: list[AuditEvent]) -> dict[tuple[str, str], str | None]:
-    """Replay decision events into each (reviewer, stage)'s current decision: the state, from history alone."""
+    """Replay decision events into each (reviewer, stage)'s current decision: the state, from history alone.
+
+    The reviewer is the event's actor, or the `reviewer` its `new` names when someone else stored
+    the decision (a lead's import of a colleague's rows).
+    """
     state: dict[tuple[str, str], str | None] = {}
     for e in events:
         if e.entity != "decision" or not isinstance(e.new, dict):
             continue
         decision = e.new.get("decision")
-        state[(e.actor, e.new.get("stage", ""))] = None if decision == "retracted" else decision
+        state[(owner(e), e.new.get("stage", ""))] = None if decision == "retracted" else decision
     return state
+
+
+def owner(event: AuditEvent) -> str:
+    """Whose decision or adjudication the event records: the actor, unless its `new` names another
+    reviewer (store.screening: an import by a lead stores colleagues' rows)."""
+    named = event.new.get("reviewer") if isinstance(event.new, dict) else None
+    return named if isinstance(named, str) and named else event.actor
+
+
+def provenance(event: AuditEvent) -> str:
+    """How `reviewkit audit` words an event stored on someone's behalf or from a file, or "":
+    "bob's decision, imported from in.csv"."""
+    if event.entity not in ("decision", "adjudication") or not isinstance(event.new, dict):
+        return ""
+    parts = []
+    if owner(event) != event.actor:
+        parts.append(f"{owner(event)}'s {event.entity}")
+    if event.new.get("imported"):
+        parts.append(f"imported from {event.new['imported']}")
+    return ", ".join(parts)

@@ -5,7 +5,10 @@ everyone's rows; any other reviewer exports their own rows and others' only on r
 blinding has ended for them, and imports only rows naming themselves. Adjudications travel as rows
 too (the reviewer is the adjudicator, `role` says so), so a settled conflict stays settled.
 
-An import leaves out rows identical to a stored one (an export imported again) and counts them. A
+An import reads `record` as a reviewkit id or an identifier the record was imported with; a value
+that could be either for two different records is refused, never guessed (`ids` picks one kind; a
+file with export's exact columns is read as reviewkit ids). An import leaves out rows identical to a
+stored one (an export imported again) and counts them, before the reviewer's roles are checked. A
 `history` export has every row, undos ("retracted") and superseded decisions included, in the order
 they were made (their time); an import replays it, so it rebuilds the same current decisions in a
 copy of the review with the same records.
@@ -19,14 +22,21 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import cast
+from typing import Literal, cast
 
 from sqlmodel import Session
 
 from reviewkit.domain.records import normalise_doi
 from reviewkit.domain.screening import DECISIONS, STAGES, Stage, is_blind_to_others, resolve
-from reviewkit.errors import ParseError
-from reviewkit.services.common import NOTHING_IMPORTED, acting_reviewer, article, read_csv_rows
+from reviewkit.errors import ParseError, ReviewkitError
+from reviewkit.services.common import (
+    NOTHING_IMPORTED,
+    CsvRow,
+    acting_reviewer,
+    article,
+    read_csv_rows,
+    read_csv_text,
+)
 from reviewkit.services.decisions_ledger import RETRACTED, ROLES, ImportRow, Ledger, Role
 from reviewkit.services.project import Review
 from reviewkit.store import queries
@@ -41,6 +51,14 @@ _MULTILINE = frozenset({"note"})
 
 #: Builds the error for the row being read (its line is bound in).
 Fail = Callable[[str], ParseError]
+
+#: What an import reads `record` as (`decisions import --ids`; see import_decisions).
+IdsMode = Literal["auto", "reviewkit", "source"]
+IDS_MODES: tuple[IdsMode, ...] = ("auto", "reviewkit", "source")
+AMBIGUOUS_HINT = ("these look like reviewkit record ids (as `decisions export` writes them): pass --ids reviewkit; "
+                  "for the source file's own ids pass --ids source")
+#: How many ambiguous lines the error lists before "and N more".
+_AMBIGUOUS_SHOWN = 10
 
 
 # --- export -----------------------------------------------------------------------------------
@@ -143,6 +161,53 @@ def _failer(path: Path, line: int) -> Fail:
     return fail
 
 
+def _read(path: Path) -> list[CsvRow]:
+    """The file's rows; a header of semicolon- or tab-separated names (a spreadsheet's "CSV") says so."""
+    try:
+        return read_csv_rows(path, REQUIRED, COLUMNS, multiline=_MULTILINE)
+    except ParseError as exc:
+        if exc.line != 1 or not exc.message.startswith("missing column"):
+            raise
+        first = read_csv_text(path).split("\n", 1)[0]
+        separator = "';'" if ";" in first else "tabs" if "\t" in first else None
+        if separator is None:
+            raise
+        raise ParseError(exc.message, file=str(path), line=1,
+                         hint=f"the file looks separated by {separator}: save it as comma-separated CSV; "
+                              f"columns: {', '.join(COLUMNS)}") from None
+
+
+@dataclass(frozen=True)
+class _Ids:
+    """How the `record` column is read: `mode` (IdsMode; auto reads either kind), and whether auto
+    chose reviewkit ids because the header is the one `decisions export` writes."""
+
+    mode: IdsMode
+    by_header: bool = False
+
+    @classmethod
+    def choose(cls, ids: str, table: list[CsvRow]) -> _Ids:
+        if ids not in IDS_MODES:
+            raise ReviewkitError(f"unknown --ids '{ids}' (use {', '.join(IDS_MODES)})")
+        # A row's keys are the header's names, in its order (trailing unnamed columns dropped).
+        if ids == "auto" and table and tuple(table[0][1]) == COLUMNS:
+            return cls("reviewkit", by_header=True)
+        return cls(cast(IdsMode, ids))
+
+    def unknown(self, value: str) -> str:
+        """Why no record is named by `value`."""
+        if self.mode == "auto":
+            return f"unknown record '{value}' (not a reviewkit id, source id, PMID or DOI)"
+        if self.mode == "source":
+            return (f"unknown record '{value}': no record was imported with this source id, PMID or DOI "
+                    "(--ids source)")
+        if self.by_header:
+            return (f"unknown record '{value}': not a reviewkit record id (the file has the columns "
+                    "`decisions export` writes, so `record` is read as reviewkit ids; pass --ids source for "
+                    "the source file's own ids)")
+        return f"unknown record '{value}': not a reviewkit record id (--ids reviewkit)"
+
+
 @dataclass(frozen=True)
 class _Context:
     """What reading a row needs: who imports, the team, the records and the protocol's reasons."""
@@ -162,27 +227,100 @@ class _Context:
                    queries.removed_duplicates(session), list(review.protocol.screening.exclusion_reasons))
 
 
-def _parse(raw: dict[str, str], line: int, ctx: _Context, fail: Fail) -> ImportRow:
-    """One row, its fields checked (not yet against the screening state)."""
+def _matches(value: str, ctx: _Context, mode: IdsMode) -> tuple[set[int], set[int]]:
+    """The records `value` names as a reviewkit id, and as an identifier records were imported with
+    (source id, PMID, DOI), as `mode` allows. An identifier shared by a duplicate group names the
+    group's primary record; that a value is both kinds of name is never settled here."""
+    by_id = {int(value)} if mode != "source" and value.isdigit() and int(value) in ctx.ids else set()
+    by_source: set[int] = set()
+    if mode != "reviewkit":
+        doi = normalise_doi(value)
+        for key in {value, doi or ""} - {""}:
+            by_source |= ctx.by_identifier.get(key, set())
+        if len(by_source) > 1 and len(by_source - ctx.removed) == 1:
+            by_source -= ctx.removed
+    return by_id, by_source
+
+
+def _resolve_records(path: Path, table: list[CsvRow], ctx: _Context, ids: _Ids) -> dict[int, int | str]:
+    """line → the record its `record` value names, or why it names none (refused in file order with
+    the row's other checks). A value naming two records is refused here, every such line listed: a
+    reviewkit id that is also another record's source id is never guessed at."""
+    out: dict[int, int | str] = {}
+    ambiguous: list[tuple[int, str, list[int]]] = []
+    id_or_source = False
+    for line, raw in table:
+        value = (raw.get("record") or "").strip()
+        if not value:
+            out[line] = "empty record"
+            continue
+        by_id, by_source = _matches(value, ctx, ids.mode)
+        found = by_id | by_source
+        if len(found) > 1:
+            ambiguous.append((line, value, sorted(found)))
+            id_or_source |= bool(by_id)
+        else:
+            out[line] = found.pop() if found else ids.unknown(value)
+    if ambiguous:
+        raise _ambiguity(path, ambiguous, id_or_source)
+    return out
+
+
+def _ambiguity(path: Path, ambiguous: list[tuple[int, str, list[int]]], id_or_source: bool) -> ParseError:
+    first, value, records = ambiguous[0]
+    if len(ambiguous) == 1:
+        message = f"record '{value}' is ambiguous: it names records {records}"
+    else:
+        listed = "; ".join(f"'{v}' on line {line} names records {r}" for line, v, r in ambiguous[:_AMBIGUOUS_SHOWN])
+        more = f"; and {len(ambiguous) - _AMBIGUOUS_SHOWN} more" if len(ambiguous) > _AMBIGUOUS_SHOWN else ""
+        message = f"{len(ambiguous)} rows name their record ambiguously: {listed}{more}"
+    hint = AMBIGUOUS_HINT if id_or_source else (
+        "several records were imported with this identifier: name the record by its reviewkit id and "
+        "pass --ids reviewkit")
+    return ParseError(message, file=str(path), line=first, hint=f"{hint}; {NOTHING_IMPORTED}")
+
+
+#: Whether an ImportRow is identical to a stored row not yet matched (and matches it if so).
+Present = Callable[[ImportRow], bool]
+
+
+def _parse(raw: dict[str, str], line: int, record: int | str, ctx: _Context, fail: Fail,
+           present: Present) -> ImportRow | None:
+    """One row, its fields checked (not yet against the screening state); None when it is already stored."""
     def get(column: str) -> str:
         return (raw.get(column) or "").strip()
 
-    rid = _resolve_record(get("record"), ctx.ids, ctx.by_identifier, ctx.removed, fail)
+    if isinstance(record, str):
+        raise fail(record)
     reviewer = _reviewer(get("reviewer"), ctx, fail)
-    role = _role(reviewer, get("role").lower(), fail)
+    given = get("role").lower()
+    if given and given not in ROLES:
+        raise fail(f"unknown role '{given}' (use screener or adjudicator)")
     stage = get("stage")
     if stage not in STAGES:
         raise fail(f"unknown stage '{stage}' (use ta or ft)")
     decision = get("decision").lower()
     if decision not in (*DECISIONS, RETRACTED):
         raise fail(f"unknown decision '{decision}' (use include, exclude or maybe; {RETRACTED} undoes one)")
-    if role == "adjudicator" and decision not in ("include", "exclude"):
-        raise fail("an adjudication is include or exclude")
     reason = get("reason") or None
     if stage == "ft" and decision == "exclude":
         _check_reason(reason, ctx.reasons, fail)
-    return ImportRow(line, rid, reviewer, role, cast(Stage, stage), decision, reason, get("note") or None,
-                _time(raw.get("time"), fail))
+    note, when = get("note") or None, _time(raw.get("time"), fail)
+    # A stored row is left out before the reviewer's roles are checked: a lead's export still imports
+    # again after a reviewer left the team (their decisions stand, and still count).
+    if when is not None:  # without a time, a row is never the same as a stored one
+        for role in _roles_to_match(reviewer, given):
+            if present(ImportRow(line, record, reviewer, role, cast(Stage, stage), decision, reason, note, when)):
+                return None
+    role = _role(reviewer, given, fail)
+    if role == "adjudicator" and decision not in ("include", "exclude"):
+        raise fail("an adjudication is include or exclude")
+    if reason and decision != "exclude":
+        # As the screening service stores them: a reason is why a record is excluded (required at full
+        # text, free text at title/abstract, where adjudicators give one too).
+        raise fail(f"a reason goes only with an exclusion, and this row is a {STAGES[cast(Stage, stage)]} "
+                   f"{decision} with reason {reason!r} (leave reason empty, or put the text in note)")
+    return ImportRow(line, record, reviewer, role, cast(Stage, stage), decision, reason, note, when)
 
 
 def _reviewer(name: str, ctx: _Context, fail: Fail) -> ReviewerRow:
@@ -197,12 +335,21 @@ def _reviewer(name: str, ctx: _Context, fail: Fail) -> ReviewerRow:
     return reviewer
 
 
+def _roles_to_match(reviewer: ReviewerRow, given: str) -> tuple[Role, ...]:
+    """The roles a row may be a stored row in: the `role` column's; without it, the one _role would
+    give; for someone no longer on the team (no roles), either."""
+    if given:
+        return (cast(Role, given),)
+    return next(((r,) for r in ROLES if r in reviewer.roles), ROLES)
+
+
 def _role(reviewer: ReviewerRow, given: str, fail: Fail) -> Role:
     """The role a row is in: the `role` column when given, else screener, else adjudicator."""
-    roles = ", ".join(reviewer.roles) or "none"
+    if not reviewer.roles:
+        raise fail(f"{reviewer.name} is no longer on this review's team (review.toml names them no more): "
+                   "only their rows already stored import again")
+    roles = ", ".join(reviewer.roles)
     if given:
-        if given not in ROLES:
-            raise fail(f"unknown role '{given}' (use screener or adjudicator)")
         if given not in reviewer.roles:
             raise fail(f"{reviewer.name} is not {article(given)} {given} (roles: {roles})")
         return cast(Role, given)
@@ -218,30 +365,6 @@ def _check_reason(reason: str | None, reasons: list[str], fail: Fail) -> None:
         raise fail(f"a full-text exclusion needs a reason (one of: {'; '.join(reasons)})")
     if reason not in reasons:
         raise fail(f"unknown exclusion reason {reason!r} (the protocol's: {'; '.join(reasons)})")
-
-
-def _resolve_record(
-    value: str, ids: set[int], by_identifier: dict[str, set[int]], removed: set[int], fail: Fail
-) -> int:
-    """A record named by reviewkit id or by an identifier it was imported with; ambiguity is an error.
-
-    An identifier shared by a duplicate group names the group's primary record.
-    """
-    if not value:
-        raise fail("empty record")
-    matches: set[int] = set()
-    if value.isdigit() and int(value) in ids:
-        matches.add(int(value))
-    doi = normalise_doi(value)
-    for key in {value, doi or ""} - {""}:
-        matches |= by_identifier.get(key, set())
-    if not matches:
-        raise fail(f"unknown record '{value}' (not a reviewkit id, source id, PMID or DOI)")
-    if len(matches) > 1 and len(matches - removed) == 1:
-        matches -= removed
-    if len(matches) > 1:
-        raise fail(f"record '{value}' is ambiguous: it names records {sorted(matches)}")
-    return matches.pop()
 
 
 def _time(value: str | None, fail: Fail) -> datetime | None:
@@ -265,53 +388,69 @@ class DecisionsImport:
     present: int
 
 
-def import_decisions(review: Review, path: Path, *, actor: str | None = None) -> DecisionsImport:
+def import_decisions(review: Review, path: Path, *, actor: str | None = None, ids: str = "auto") -> DecisionsImport:
     """Import decisions and adjudications from CSV, as `actor`.
+
+    `ids` says what the `record` column holds: "reviewkit" record ids, "source" identifiers the
+    records were imported with (source id or accession, PMID, DOI), or "auto": either, a value that
+    names two different records being refused (every such line listed), except that a file with the
+    exact columns `decisions export` writes is read as reviewkit ids (its own export, imported back).
 
     Rows apply in file order, each checked against the review's state with the file's earlier rows
     in it. A row identical to a stored one (record, reviewer, role, stage, decision, reason, note
     and time) is left out: each stored row stands for one such line. Any bad row is reported with
-    its line and nothing is stored.
+    its line and nothing is stored. The audit trail names `actor` as who stored each row and, in
+    its `new`, the reviewer whose row it is and the file.
     """
-    table = read_csv_rows(path, REQUIRED, COLUMNS, multiline=_MULTILINE)
+    table = _read(path)
+    how = _Ids.choose(ids, table)
     with session_scope(review.engine, write=True) as session:
         importer = acting_reviewer(session, actor)
         ctx = _Context.load(session, review, importer)
+        records = _resolve_records(path, table, ctx, how)
+        # Before the screening state is read: a screener deciding one of these records meanwhile
+        # would otherwise pass the quota check here and there at once (store.screening.lock_records).
+        store.lock_records(session, [r for r in records.values() if isinstance(r, int)])
         ledger = Ledger(session, review.protocol.screening.screeners_per_record)
         # Only rows stored before this import: a file may hold a row twice (history of an earlier
         # double import), and replaying it must store both.
         stored = Counter(x.key() for x in [*_decision_lines(store.all_decision_rows(session), True),
                                            *_adjudication_lines(queries.adjudication_history(session), True)])
+
+        def present(row: ImportRow) -> bool:
+            key = _Line(0, row.record_id, cast(int, row.reviewer.id), row.role, row.stage, row.decision,
+                        row.reason, row.note, cast(datetime, row.time)).key()
+            if stored[key] <= 0:
+                return False
+            stored[key] -= 1
+            return True
+
         rows: list[ImportRow] = []
-        present = 0
         for line, raw in table:
             fail = _failer(path, line)
-            row = _parse(raw, line, ctx, fail)
-            if row.time is not None:  # without a time, a row is never the same as a stored one
-                key = _Line(0, row.record_id, cast(int, row.reviewer.id), row.role, row.stage, row.decision,
-                            row.reason, row.note, row.time).key()
-                if stored[key] > 0:
-                    stored[key] -= 1
-                    present += 1
-                    continue
+            row = _parse(raw, line, records[line], ctx, fail, present)
+            if row is None:
+                continue
             refusal = ledger.refusal(row)
             if refusal is not None:
                 raise fail(refusal)
             ledger.apply(row)
             rows.append(row)
-        _store(session, rows)
-    return DecisionsImport(len(rows), present)
+        _store(session, rows, importer, path.name)
+    return DecisionsImport(len(rows), len(table) - len(rows))
 
 
-def _store(session: Session, rows: Iterable[ImportRow]) -> None:
+def _store(session: Session, rows: Iterable[ImportRow], importer: ReviewerRow, source: str) -> None:
     for row in rows:
         added: ScreeningDecisionRow | AdjudicationRow
         if row.role == "adjudicator":
             added = store.add_adjudication(session, record_id=row.record_id, adjudicator=row.reviewer,
-                                           stage=row.stage, decision=row.decision, reason=row.reason, note=row.note)
+                                           stage=row.stage, decision=row.decision, reason=row.reason, note=row.note,
+                                           actor=importer, imported=source)
         else:
             added = store.add_decision(session, record_id=row.record_id, reviewer=row.reviewer, stage=row.stage,
-                                       decision=row.decision, reason=row.reason, note=row.note)
+                                       decision=row.decision, reason=row.reason, note=row.note,
+                                       actor=importer, imported=source)
         if row.time is not None:
             added.created_at = row.time
             session.add(added)

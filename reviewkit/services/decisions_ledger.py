@@ -1,7 +1,8 @@
 """Provides the screening state a decisions import checks its rows against, one row after another.
 
 The checks are services/screen.py's: record_decision's (a removed duplicate, a record that has not
-passed title/abstract, a decision changed after adjudication), undo_decision's (a decision to undo,
+passed title/abstract, a decision changed after adjudication, a new screener on a record that has
+its decisions), undo_decision's (a decision to undo,
 not yet adjudicated) and resolve_conflict's (only a conflict is adjudicated, or re-adjudicated);
 and for all three at title/abstract, none that takes a record with full-text decisions out of
 full text.
@@ -18,6 +19,7 @@ from sqlmodel import Session
 
 from reviewkit.domain.screening import STAGES, Decision, RecordScreening, Stage, resolve
 from reviewkit.services.screen import full_text_started
+from reviewkit.services.screen_quota import quota_refusal
 from reviewkit.store import queries
 from reviewkit.store.tables import ReviewerRow
 
@@ -100,7 +102,9 @@ class Ledger:
         # The adjudicator settled the record on the decisions as they stood; the same decision again
         # (an export imported again) changes nothing and is allowed.
         if row.record_id not in self.adjudicated[row.stage] or row.decision == current:
-            return None
+            # A new screener once the record has its decisions: refused as record_decision refuses it.
+            return quota_refusal(row.record_id, row.stage, cast(int, row.reviewer.id),
+                                 self.decisions[row.stage].get(row.record_id, {}), self.required)
         if current is None:
             # Said neutrally: that the record was adjudicated would tell someone who never decided it
             # that others disagreed on it.

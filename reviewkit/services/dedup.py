@@ -10,8 +10,11 @@ from typing import TYPE_CHECKING, Any, cast
 
 from reviewkit.domain.dedup import (
     AUTO_THRESHOLD,
+    NOT_SCREENED,
     REVIEW_THRESHOLD,
-    completeness,
+    ScreeningProgress,
+    also_screened,
+    choose_primary,
     explain,
     find_duplicates,
 )
@@ -19,7 +22,14 @@ from reviewkit.domain.records import Record
 from reviewkit.domain.studies import propose_studies
 from reviewkit.errors import ReviewkitError
 from reviewkit.services.common import acting_reviewer
+from reviewkit.services.dedup_refusals import (
+    already_decided,
+    member_of_group,
+    merged_already,
+    not_reopened,
+)
 from reviewkit.services.project import Review
+from reviewkit.services.studies import carry_links_to_primary, take_back_carried_links
 from reviewkit.store import dedup as store
 from reviewkit.store.convert import row_to_record
 from reviewkit.store.db import GROUPS_LOCK, lock_transaction, session_scope
@@ -44,6 +54,29 @@ class DedupSummary:
     pairs_queued: int
     pairs_waiting: int
     studies_proposed: int
+    #: Live groups whose removed records carry screening decisions too (those stop counting), one line each.
+    screened_twice: tuple[str, ...] = ()
+    #: Study links carried over from removed duplicates to their group's primary record.
+    links_carried: int = 0
+    #: Study links of a removed duplicate that disagree with its primary record's (left for a reviewer).
+    link_conflicts: tuple[str, ...] = ()
+    #: Groups made before screening reached a member, now keeping that member (re-made, audited).
+    primaries_changed: int = 0
+
+    def notes(self) -> list[str]:
+        """What a lead should look at after the run, one line each (none when all is plain)."""
+        out = []
+        if self.primaries_changed:
+            out.append(f"{self.primaries_changed} group{'s' if self.primaries_changed != 1 else ''} now keep"
+                       f"{'' if self.primaries_changed != 1 else 's'} the record screening reached as primary")
+        if self.screened_twice:
+            out.append(f"{len(self.screened_twice)} merged group{'s hold' if len(self.screened_twice) != 1 else ' holds'}"
+                       f" decisions on more than one record: {'; '.join(self.screened_twice)}")
+        if self.links_carried:
+            out.append(f"{self.links_carried} study link change{'s' if self.links_carried != 1 else ''} carried over "
+                       "from removed duplicates to their primary records")
+        out += [f"study link conflict: {c}" for c in self.link_conflicts]
+        return out
 
 
 @dataclass(frozen=True)
@@ -93,10 +126,13 @@ def run_dedup(
         # Rows read from the database always have their primary key (`int | None` is for new rows).
         ids = cast(list[int], [r.id for r in rows])
         records = [row_to_record(r) for r in rows]
+        screened = store.screening_progress(session)
     result = find_duplicates(records, auto_threshold=auto_threshold,
-                             review_threshold=min(REVIEW_THRESHOLD, auto_threshold), progress=progress)
+                             review_threshold=min(REVIEW_THRESHOLD, auto_threshold), progress=progress,
+                             screened={i: screened[rid] for i, rid in enumerate(ids) if rid in screened})
     with session_scope(review.engine, write=True) as session:
         lock_transaction(session, GROUPS_LOCK)  # merges and undoes groups it reads (see _merge_pair)
+        screened = store.screening_progress(session)  # as it stands now, for the primaries chosen below
         rejected = store.rejected_pairs(session)
         for members in store.undone_member_sets(session):
             rejected |= {(min(x, y), max(x, y)) for x in members for y in members if x < y}
@@ -117,20 +153,34 @@ def run_dedup(
         for rid in list(uf.parent):
             clusters.setdefault(uf.find(rid), set()).add(rid)
         by_id = dict(zip(ids, records, strict=True))
-        created = merged = 0
+        created = merged = carried = changed = 0
+        conflicts: list[str] = []
         member_of = {m: gid for gid, (_, members) in live.items() for m in members}
         for members in clusters.values():
             if len(members) < 2:
                 continue
             old = {member_of[m] for m in members if m in member_of}
+            primary = choose_primary(members, by_id.__getitem__, screened)
             if len(old) == 1 and set(live[next(iter(old))][1]) == members:
-                continue  # already exactly this group
-            for gid in old:  # superseded by the larger group
-                store.undo_group(session, gid, who, reason="joined a larger group")
-            primary = max(members, key=lambda i: (completeness(by_id[i]), -i))
-            store.add_group(session, primary, [(m, *how.get(m, ("kept", None))) for m in sorted(members)], who)
-            created += 1
-            merged += len(members) - 1
+                kept = live[next(iter(old))][0]
+                # Already exactly this group: its primary stays unless screening never reached it while
+                # another member was screened. A primary with decisions keeps its place even when another
+                # member has more (an undo or a change of mind must not hand the group to the other copy).
+                if (screened.get(kept, NOT_SCREENED) != NOT_SCREENED
+                        or screened.get(primary, NOT_SCREENED) <= screened.get(kept, NOT_SCREENED)):
+                    continue
+                # An older group kept a record screening had not reached: the screened one takes over.
+                store.undo_group(session, next(iter(old)), who, reason=f"primary re-chosen: record {primary} "
+                                 "carries screening decisions")
+                changed += 1
+            else:
+                for gid in old:  # superseded by the larger group
+                    store.undo_group(session, gid, who, reason="joined a larger group")
+                created += 1
+                merged += len(members) - 1
+            group = store.add_group(session, primary, [(m, *how.get(m, ("kept", None))) for m in sorted(members)], who)
+            n, why = carry_links_to_primary(session, primary, sorted(members - {primary}), who, group.id)
+            carried, conflicts = carried + n, conflicts + why
         queued = 0
         if not auto_only:
             for pair in result.uncertain_pairs:
@@ -138,9 +188,23 @@ def run_dedup(
                 if (min(a, b), max(a, b)) in rejected or uf.find(a) == uf.find(b):
                     continue
                 queued += store.add_pair(session, a, b, pair.score, dict(pair.fields))
-        waiting = len(store.pairs(session, "pending"))
+        waiting = store.open_pair_count(session)
         proposed = _propose_studies(session, ids, records, who)
-    return DedupSummary(len(records), created, merged, queued, waiting, proposed)
+        twice = _screened_twice(store.live_groups(session), screened)
+    return DedupSummary(len(records), created, merged, queued, waiting, proposed, twice, carried, tuple(conflicts),
+                        changed)
+
+
+def _screened_twice(live: dict[int, tuple[int, list[int]]], screened: dict[int, ScreeningProgress]
+                    ) -> tuple[str, ...]:
+    """One line per live group whose removed records carry screening decisions too."""
+    out = []
+    for gid, (primary, members) in live.items():
+        others = also_screened(primary, members, screened)
+        if others:
+            out.append(f"group {gid} keeps record {primary}, decisions also on record{'s' if len(others) > 1 else ''} "
+                       + ", ".join(map(str, others)))
+    return tuple(out)
 
 
 def _propose_studies(session: Any, ids: list[int], records: list[Record], actor: str) -> int:
@@ -162,7 +226,7 @@ def _propose_studies(session: Any, ids: list[int], records: list[Record], actor:
 def pending_pairs(review: Review) -> list[PairView]:
     """The uncertain pairs waiting for a human, best first, with both records."""
     with session_scope(review.engine) as session:
-        rows = store.pairs(session, "pending")
+        rows = store.open_pairs(session)  # none whose records are merged already
         records = {r.id: r for r in store.records_with_ids(session)}
         return [
             PairView(p.id, p.score, row_to_record(records[p.record_a_id]), row_to_record(records[p.record_b_id]),  # type: ignore[arg-type]
@@ -186,6 +250,19 @@ class PairDecision:
     record_b: int
     #: The live group that holds both records after a confirmation; None after a rejection or a reopen.
     group_id: int | None
+    #: False: nothing was changed (the records were merged already, through other pairs).
+    changed: bool = True
+    #: After a merge: the record the group keeps, and the other members carrying screening decisions too.
+    primary: int | None = None
+    also_screened: tuple[int, ...] = ()
+
+    def notes(self) -> list[str]:
+        """What a lead may want to look at after the verdict (the CLI and the TUI say it alike)."""
+        if not self.also_screened:
+            return []
+        others = ", ".join(map(str, self.also_screened))
+        return [f"group {self.group_id} keeps record {self.primary}; the screening decisions on record"
+                f"{'s' if len(self.also_screened) > 1 else ''} {others} no longer count (a lead may want to look)"]
 
 
 def decide_pair(review: Review, actor: str | None, pair_id: int, duplicate: bool) -> PairDecision:
@@ -204,12 +281,21 @@ def decide_pair(review: Review, actor: str | None, pair_id: int, duplicate: bool
             raise ReviewkitError(f"no duplicate pair {pair_id}", hint="list them with `reviewkit dedup pairs`")
         lock_transaction(session, GROUPS_LOCK)
         live = store.live_groups(session)
+        member_of = member_of_group(live)
         if pair.status != "pending":
-            raise _already_decided(pair, _member_of(live), duplicate)
+            raise already_decided(pair, member_of, duplicate)
+        a, b = pair.record_a_id, pair.record_b_id
+        together = member_of.get(a) if a in member_of and member_of.get(a) == member_of.get(b) else None
+        if together is not None:  # merged meanwhile, through other pairs or an automatic merge
+            if duplicate:
+                return PairDecision(pair_id, pair.status, a, b, together, changed=False)
+            raise merged_already(pair, together)
         status = "confirmed" if duplicate else "rejected"
         store.decide_pair(session, pair_id, status, who)
-        group = _merge_pair(session, pair, live, who) if duplicate else None
-        return PairDecision(pair_id, status, pair.record_a_id, pair.record_b_id, group)
+        if not duplicate:
+            return PairDecision(pair_id, status, a, b, None)
+        group, primary, others = _merge_pair(session, pair, live, who)
+        return PairDecision(pair_id, status, a, b, group, primary=primary, also_screened=others)
 
 
 def reopen_pair(review: Review, actor: str | None, pair_id: int) -> PairDecision:
@@ -228,67 +314,34 @@ def reopen_pair(review: Review, actor: str | None, pair_id: int) -> PairDecision
             raise ReviewkitError(f"pair {pair_id} is not decided: it is already waiting for a verdict, "
                                  "nothing to reopen", hint=f"reviewkit dedup confirm {pair_id} or reject {pair_id}")
         if pair.status != "rejected":
-            raise _not_reopened(pair, _member_of(store.live_groups(session)))
+            raise not_reopened(pair, member_of_group(store.live_groups(session)))
         store.reopen_pair(session, pair_id, who)
         return PairDecision(pair_id, "pending", pair.record_a_id, pair.record_b_id, None)
 
 
-def _not_reopened(pair: DuplicatePairRow, member_of: dict[int, int]) -> ReviewkitError:
-    """The refusal to reopen a confirmed pair, pointing at the undo of its merge."""
-    a, b = pair.record_a_id, pair.record_b_id
-    by = f" by {pair.decided_by}" if pair.decided_by else ""
-    group = member_of.get(a) if member_of.get(a) == member_of.get(b) else None
-    if group is None:
-        return ReviewkitError(f"pair {pair.id} was confirmed{by} and its merge has since been undone: records "
-                              f"{a} and {b} are apart; only a rejected pair is reopened")
-    return ReviewkitError(f"pair {pair.id} is confirmed{by}, not rejected: records {a} and {b} are merged in "
-                          f"group {group}; only a rejected pair is reopened",
-                          hint=f"to split a wrong merge: reviewkit dedup undo {group}")
-
-
-def _member_of(live: dict[int, tuple[int, list[int]]]) -> dict[int, int]:
-    """record id → its live group."""
-    return {m: gid for gid, (_, members) in live.items() for m in members}
-
-
-def _already_decided(pair: DuplicatePairRow, member_of: dict[int, int], duplicate: bool) -> ReviewkitError:
-    """The refusal of a second verdict, pointing at what to do instead."""
-    a, b = pair.record_a_id, pair.record_b_id
-    by = f" by {pair.decided_by}" if pair.decided_by else ""
-    group = member_of.get(a) if member_of.get(a) == member_of.get(b) else None
-    if pair.status == "rejected":
-        return ReviewkitError(f"pair {pair.id} is already rejected{by}: records {a} and {b} stay apart",
-                              hint=f"if the rejection was wrong: reviewkit dedup reopen {pair.id}")
-    if group is None:
-        return ReviewkitError(f"pair {pair.id} is already confirmed{by}, and its merge has since been undone: "
-                              f"records {a} and {b} are apart")
-    if duplicate:
-        return ReviewkitError(f"pair {pair.id} is already confirmed (group {group})")
-    return ReviewkitError(f"pair {pair.id} is already confirmed{by}: records {a} and {b} are merged in group {group}",
-                          hint=f"to split a wrong merge: reviewkit dedup undo {group}")
-
-
-def _merge_pair(session: Session, pair: DuplicatePairRow, live: dict[int, tuple[int, list[int]]], who: str) -> int:
-    """Put both records of a confirmed pair in one live group (with their groups' members); its id.
+def _merge_pair(session: Session, pair: DuplicatePairRow, live: dict[int, tuple[int, list[int]]], who: str
+                ) -> tuple[int, int, tuple[int, ...]]:
+    """Put both records of a confirmed pair in one live group (with their groups' members): its id, its
+    primary (chosen as dedup chooses it, study links carried over to it) and the other screened members.
 
     The caller holds GROUPS_LOCK from before it read `live`: the groups a merge depends on include
     ones another transaction may be creating (pairs 1–2 and 2–3 confirmed at once), which no row
     lock covers, so every writer of groups (run_dedup, decide_pair, undo_merge) queues on it.
     """
     a, b = pair.record_a_id, pair.record_b_id
-    member_of = _member_of(live)
-    if a in member_of and member_of.get(a) == member_of.get(b):
-        return member_of[a]  # merged meanwhile (a later dedup run): nothing to change
+    member_of = member_of_group(live)
     members = {a, b}
     old = {member_of[r] for r in (a, b) if r in member_of}
     for gid in old:
         members |= set(live[gid][1])
         store.undo_group(session, gid, who, reason="joined by a confirmed pair")
     rows = {r.id: r for r in store.records_with_ids(session) if r.id in members}
-    primary = max(members, key=lambda i: (completeness(row_to_record(rows[i])), -i))
+    screened = store.screening_progress(session, sorted(members))
+    primary = choose_primary(members, lambda i: row_to_record(rows[i]), screened)
     group = store.add_group(session, primary, [(m, "human", pair.score) for m in sorted(members)], who)
     assert group.id is not None  # flushed by add_group
-    return group.id
+    carry_links_to_primary(session, primary, sorted(members - {primary}), who, group.id)
+    return group.id, primary, tuple(also_screened(primary, members, screened))
 
 
 def undo_merge(review: Review, actor: str | None, group_id: int) -> list[int]:
@@ -303,6 +356,9 @@ def undo_merge(review: Review, actor: str | None, group_id: int) -> list[int]:
         if members is None or store.undo_group(session, group_id, who, reason="undo") is None:
             raise ReviewkitError(f"no live duplicate group {group_id}",
                                  hint="`reviewkit dedup export FILE.csv` lists the groups")
+        # The study links the merge gave the primary go back with it (a wrong merge undone must not
+        # leave a record nobody confirmed as a confirmed report, counted in PRISMA).
+        take_back_carried_links(session, group_id, who)
         return members[1]
 
 

@@ -42,8 +42,10 @@ def build_demo(folder: Path, *, log: Callable[[str], None] = lambda _: None) -> 
     folder.mkdir(parents=True, exist_ok=True)
     protocol = folder / "demo-protocol.toml"
     protocol.write_text(text, encoding="utf-8")
-    review = init_review(folder, protocol)
-    protocol.unlink()
+    try:
+        review = init_review(folder, protocol)
+    finally:  # refused or not, the scratch protocol is not left in the folder
+        protocol.unlink(missing_ok=True)
     (folder / "EXAMPLE-DATA.txt").write_text(
         "This review was built by `reviewkit demo` from the worked example's fixtures.\n"
         "Its records, decisions and judgements are example data, made to show every screen;\n"
@@ -189,11 +191,11 @@ def _arm_label(arm: str, dose: str) -> str:
 
 
 def _extract(review: Review, log: Callable[[str], None]) -> None:
-    """Arms and week-16 results of fixtures/baricitinib by two extractors, and their consensus.
+    """Arms and week-16 results of fixtures/baricitinib by two extractors, each finished, and their consensus.
 
     bob mistypes one count (BREEZE-AD2 placebo IGA events) so the demo has a difference to settle.
     """
-    from reviewkit.services import extract, extract_consensus
+    from reviewkit.services import extract, extract_consensus, extract_status
 
     data = FIXTURES / "baricitinib"
     with (data / "arms.csv").open(encoding="utf-8") as fh:
@@ -223,13 +225,14 @@ def _extract(review: Review, log: Callable[[str], None]) -> None:
                 for field, value in (("events", events), ("total", int(o["total"]))):
                     extract.set_value(review, who, sid, field, str(value), arm=label,
                                       outcome=_OUTCOMES[o["outcome"]], timepoint="week 16")
+            extract_status.finish_extraction(review, who, sid)  # the comparison waits for both
         take = {}
         if trial["study"] == typo[0]:
             take = {f"value|Placebo|{_OUTCOMES[typo[2]]}|week 16|events": "alice"}
         result = extract_consensus.record_consensus(review, "alice", sid, take=take)
         if result.unresolved:
             raise ReviewkitError(f"demo consensus left {len(result.unresolved)} differences for {trial['study']}")
-    log("extraction: two extractors, one difference settled, consensus recorded")
+    log("extraction: two extractors, both finished, one difference settled, consensus recorded")
 
 
 def record_labels(review: Review) -> dict[int, str]:

@@ -3,22 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from reviewkit.domain.extraction import (
-    FieldSpec,
-    FieldType,
-    Problem,
-    parse_field,
-    validate_continuous,
-    validate_dichotomous,
-)
+from reviewkit.domain.extraction import FieldSpec, FieldType, Problem, parse_field
 from reviewkit.domain.records import find_nct_ids
 from reviewkit.errors import ReviewkitError
-from reviewkit.protocol import FormField, Outcome, Protocol
+from reviewkit.protocol import Protocol
 from reviewkit.services.common import acting_reviewer
-from reviewkit.services.extract_access import check_consensus_writer
+from reviewkit.services.extract_access import (
+    check_consensus_writer,
+    check_editable,
+    check_new_extractor,
+    extractors_by_study,
+    study_extractors,
+)
+from reviewkit.services.extract_checks import CONTINUOUS_FIELDS as CONTINUOUS_FIELDS
+from reviewkit.services.extract_checks import DICHOTOMOUS_FIELDS as DICHOTOMOUS_FIELDS
+from reviewkit.services.extract_checks import ORIGINS as ORIGINS
+from reviewkit.services.extract_checks import STAT_FIELDS as STAT_FIELDS
+from reviewkit.services.extract_checks import canonical as canonical
+from reviewkit.services.extract_checks import check_value as check_value
+from reviewkit.services.extract_checks import number as number
+from reviewkit.services.extract_checks import outcome_of as outcome_of
+from reviewkit.services.extract_checks import spec_of as spec_of
+from reviewkit.services.extract_checks import stale_by
+from reviewkit.services.extract_status import StudyView as StudyView
+from reviewkit.services.extract_status import study_view
 from reviewkit.services.project import Review
 from reviewkit.services.status import included_studies
 from reviewkit.services.studies import link_in_session, study_with_nct
@@ -31,26 +42,6 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from reviewkit.store.tables import ArmRow, ExtractionValueRow, ReviewerRow
-
-DICHOTOMOUS_FIELDS = ("events", "total")
-CONTINUOUS_FIELDS = ("mean", "sd", "se", "ci_lower", "ci_upper", "median", "q1", "q3", "min", "max", "n")
-#: Every outcome statistic, in the order the export and the form show them.
-STAT_FIELDS = DICHOTOMOUS_FIELDS + CONTINUOUS_FIELDS
-_COUNTS = {"events", "total", "n"}
-_KWARG = {"min": "minimum", "max": "maximum"}  # validate_continuous's spelling
-ORIGINS = ("manual", "ctgov", "import")
-
-
-@dataclass(frozen=True)
-class StudyView:
-    """A study: its label, NCT id and how many reports are linked to it."""
-
-    id: int
-    label: str
-    nct_id: str | None
-    reports: int = 0
-    #: Whether a report of the study is included at full text (the others are listed after, marked).
-    included: bool = True
 
 
 @dataclass(frozen=True)
@@ -83,6 +74,8 @@ class ValueView:
     origin: str
     extractor: str
     consensus: bool
+    #: What writing it cleared: converted values computed from its earlier value (value_in).
+    cleared: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -95,6 +88,11 @@ class StudyForm:
     arms: tuple[ArmView, ...]
     values: tuple[ValueView, ...] = field(default=())
 
+    @property
+    def finished(self) -> bool:
+        """Whether this is the extractor's own extraction and it is finished (locked)."""
+        return not self.consensus and self.study.mine_finished
+
     def study_fields(self) -> dict[str, str | None]:
         """Study-level field → value."""
         return {v.field: v.value for v in self.values if not v.arm and not v.outcome}
@@ -103,88 +101,6 @@ class StudyForm:
         """Statistic → value of one arm at one outcome and timepoint."""
         return {v.field: v.value for v in self.values
                 if (v.arm, v.outcome, v.timepoint) == (arm, outcome, timepoint)}
-
-
-# --- pure checks (the TUI calls these as values are typed) ------------------------------------
-
-def spec_of(form_field: FormField) -> FieldSpec:
-    """The domain spec of a protocol form field."""
-    return FieldSpec(form_field.name, FieldType.parse(form_field.type), form_field.required,
-                     tuple(form_field.choices), form_field.unit)
-
-
-def _stat_spec(name: str) -> FieldSpec:
-    if name in _COUNTS:
-        return FieldSpec(name, FieldType.INTEGER, minimum=0)
-    return FieldSpec(name, FieldType.NUMBER)
-
-
-def canonical(value: Any) -> str | None:
-    """How a typed value is stored as text: yes/no, ISO dates, numbers without trailing zeros."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
-
-
-def number(text: str | None) -> float | None:
-    """A stored statistic as a float (None when empty)."""
-    return None if text in (None, "") else float(text)
-
-
-def outcome_of(protocol: Protocol, name: str, timepoint: str) -> tuple[Outcome, str]:
-    """The protocol outcome and its timepoint ("" means its only timepoint); unknown ones are refused."""
-    outcome = protocol.outcome(name)
-    if outcome is None:
-        known = ", ".join(o.name for o in protocol.extraction.outcomes)
-        raise ReviewkitError(f"unknown outcome '{name}'", hint=f"the protocol's outcomes: {known}")
-    if not timepoint and len(outcome.timepoints) == 1:
-        timepoint = outcome.timepoints[0]
-    if timepoint not in outcome.timepoints:
-        raise ReviewkitError(f"outcome '{name}' has no timepoint '{timepoint}'",
-                             hint="use " + ", ".join(outcome.timepoints))
-    return outcome, timepoint
-
-
-def check_value(protocol: Protocol, name: str, text: str | None, *, arm: str = "", outcome: str = "",
-                timepoint: str = "", current: Mapping[str, str | None] | None = None
-                ) -> tuple[str | None, str | None, list[Problem]]:
-    """Validate one entry: (canonical text, unit, problems). `current` holds the arm's other statistics.
-
-    Study fields follow the protocol's form; statistics must suit the outcome's type and agree with
-    the values already entered (events ≤ total, SD > 0, a CI containing its mean …).
-    """
-    if not outcome:
-        if arm:
-            return None, None, [Problem(name, "an arm's values belong to an outcome: give the outcome")]
-        spec = next((spec_of(f) for f in protocol.extraction.fields if f.name == name), None)
-        if spec is None:
-            known = ", ".join(f.name for f in protocol.extraction.fields)
-            return None, None, [Problem(name, f"not a field of the extraction form (fields: {known})")]
-        parsed = parse_field(spec, text)
-        return canonical(parsed.value), spec.unit, list(parsed.problems)
-    found, _ = outcome_of(protocol, outcome, timepoint)
-    allowed = DICHOTOMOUS_FIELDS if found.type == "dichotomous" else CONTINUOUS_FIELDS
-    if name not in allowed:
-        return None, None, [Problem(name, f"not a statistic of a {found.type} outcome (use {', '.join(allowed)})")]
-    if not arm:
-        return None, None, [Problem(name, "an outcome statistic belongs to an arm: give the arm")]
-    parsed = parse_field(_stat_spec(name), text)
-    if parsed.problems:
-        return None, None, list(parsed.problems)
-    merged = {k: number(v) for k, v in (current or {}).items() if k in allowed}
-    merged[name] = None if parsed.value is None else float(parsed.value)  # type: ignore[arg-type]
-    if found.type == "dichotomous":
-        problems = validate_dichotomous(merged.get("events"), merged.get("total"))  # type: ignore[arg-type]
-    else:
-        problems = validate_continuous(**{_KWARG.get(k, k): v for k, v in merged.items()})  # type: ignore[arg-type]
-    unit = found.unit if name not in _COUNTS else None
-    return canonical(parsed.value), unit, problems
 
 
 def _raise(problems: Sequence[Problem], where: str) -> None:
@@ -213,19 +129,30 @@ def author(who: ReviewerRow, consensus: bool) -> store.Author:
 
 
 def arm_in(session: Session, protocol: Protocol, who: ReviewerRow, study_id: int, label: str, *,
-           intervention: str = "", dose: str = "", co_intervention: str = "",
+           intervention: str | None = None, dose: str | None = None, co_intervention: str | None = None,
            n_randomised: int | str | None = None, fields: Mapping[str, Any] | None = None,
            consensus: bool = False, removed: bool = False, by: ReviewerRow | None = None) -> ArmRow:
     """Validate and write an arm in `who`'s extraction within a session (unchanged arms write nothing);
-    `by`: the reviewer writing it when not `who` (a lead importing a table), audited as the actor."""
+    `by`: the reviewer writing it when not `who` (a lead importing a table), audited as the actor.
+
+    Only what is given changes: an attribute left None keeps the arm's current value (a new arm's is
+    empty) and "" clears it; `fields` holds the arm fields to change (a value "" or None clears one),
+    the arm's other fields keep theirs. Every caller (the CLI, the TUI, the import, the consensus,
+    the registry's prefill) means this.
+    """
     label = label.strip()
     if not label:
         raise ReviewkitError("an arm needs a label")
-    n_text = canonical(n_randomised) if not isinstance(n_randomised, str) else n_randomised
-    parsed_n = parse_field(FieldSpec("n_randomised", FieldType.INTEGER, minimum=1), n_text)
+    previous = store.current_arms(session, [study_id]).get((study_id, author(who, consensus)), {}).get(label)
+    problems: list[Problem] = []
+    n_value = previous.n_randomised if previous is not None else None
+    if n_randomised is not None:
+        n_text = canonical(n_randomised) if not isinstance(n_randomised, str) else n_randomised
+        parsed_n = parse_field(FieldSpec("n_randomised", FieldType.INTEGER, minimum=1), n_text)
+        problems += parsed_n.problems
+        n_value = parsed_n.value  # type: ignore[assignment]
     specs = {f.name: spec_of(f) for f in protocol.extraction.arm_fields}
-    problems = list(parsed_n.problems)
-    typed: dict[str, Any] = {}
+    typed: dict[str, Any] = dict(previous.fields) if previous is not None else {}
     for name, raw in (fields or {}).items():
         if name not in specs:
             problems.append(Problem(name, f"not an arm field of the form (arm fields: {', '.join(specs) or 'none'})"))
@@ -234,29 +161,49 @@ def arm_in(session: Session, protocol: Protocol, who: ReviewerRow, study_id: int
         problems += parsed.problems
         if parsed.value is not None:
             typed[name] = canonical(parsed.value)
+        else:
+            typed.pop(name, None)
     _raise(problems, f"arm '{label}': ")
     if consensus:
         check_consensus_writer(session, who, study_id, protocol.extraction.extractors_per_study)
     if removed:
         typed["_removed"] = True
-    previous = store.current_arms(session, [study_id]).get((study_id, author(who, consensus)), {}).get(label)
-    values = {"study_id": study_id, "label": label, "intervention": intervention.strip(), "dose": dose.strip(),
-              "co_intervention": co_intervention.strip(), "n_randomised": parsed_n.value, "fields": typed}
+
+    def given(value: str | None, current: str) -> str:
+        return (current if value is None else value).strip()
+
+    values = {"study_id": study_id, "label": label,
+              "intervention": given(intervention, previous.intervention if previous is not None else ""),
+              "dose": given(dose, previous.dose if previous is not None else ""),
+              "co_intervention": given(co_intervention, previous.co_intervention if previous is not None else ""),
+              "n_randomised": n_value, "fields": typed}
     if previous is not None and store.arm_dict(previous) == {**values, "consensus": consensus}:
         return previous
+    if not consensus:
+        _check_own_write(session, protocol, who, study_id)
     return store.add_arm(session, previous=previous, actor=who, consensus=consensus, values=values, by=by)
+
+
+def _check_own_write(session: Session, protocol: Protocol, who: ReviewerRow, study_id: int) -> None:
+    """A change to `who`'s own extraction: refused once it is finished, or when it would start a study's
+    extra extraction (extract_access)."""
+    required = protocol.extraction.extractors_per_study
+    check_editable(session, who, study_id, required)
+    check_new_extractor(session, who, study_id, required)
 
 
 def value_in(session: Session, protocol: Protocol, who: ReviewerRow, study_id: int, name: str,
              text: str | None, *, arm: str = "", outcome: str = "", timepoint: str = "",
              origin: str = "manual", converted_from: Mapping[str, Any] | None = None,
              consensus: bool = False, others: Mapping[str, str | None] | None = None,
-             by: ReviewerRow | None = None) -> ExtractionValueRow:
+             by: ReviewerRow | None = None, cleared: list[str] | None = None) -> ExtractionValueRow:
     """Validate and write one value in `who`'s extraction within a session (an unchanged value writes
     nothing); `by` as for arm_in.
 
     `others` replaces the arm's stored statistics as the values to check against (an import
-    checks a row's statistics together, as they will stand once the row is in).
+    checks a row's statistics together, as they will stand once the row is in). A converted value of
+    the arm computed from another value of this statistic (an SD from SE 0.4, and SE is now 0.8 or
+    cleared) no longer holds: it is cleared too (a new row, audited), and `cleared` gets a line saying so.
     """
     if origin not in ORIGINS:
         raise ReviewkitError(f"unknown origin '{origin}' (use {', '.join(ORIGINS)})")
@@ -283,8 +230,19 @@ def value_in(session: Session, protocol: Protocol, who: ReviewerRow, study_id: i
     source = dict(converted_from or {})
     if previous is not None and previous.value == stored and previous.converted_from == source:
         return previous
-    return store.add_value(session, previous=previous, actor=who, consensus=consensus, study_id=study_id,
-                           key=key, value=stored, unit=unit, converted_from=source, origin=origin, by=by)
+    if not consensus:
+        _check_own_write(session, protocol, who, study_id)
+    row = store.add_value(session, previous=previous, actor=who, consensus=consensus, study_id=study_id,
+                          key=key, value=stored, unit=unit, converted_from=source, origin=origin, by=by)
+    for k, other in mine.items():
+        if (outcome and k[:3] == key[:3] and k[3] != name and other.value is not None
+                and stale_by(other.converted_from, name, stored)):
+            store.add_value(session, previous=other, actor=who, consensus=consensus, study_id=study_id, key=k,
+                            value=None, unit=other.unit, converted_from=None, origin=f"cleared: {name} changed",
+                            by=by)
+            if cleared is not None:
+                cleared.append(f"{k[3]} (converted from {name}) cleared: convert again")
+    return row
 
 
 def arm_view(row: ArmRow, names: Mapping[int, Any]) -> ArmView:
@@ -349,20 +307,27 @@ def link_reports(review: Review, actor: str | None, study_id: int, record_ids: S
         return StudyView(row.id, row.label, row.nct_id, store.report_counts(session).get(study_id, 0))
 
 
-def list_studies(review: Review) -> list[StudyView]:
-    """Every study with its report count: those included at full text first, each oldest first."""
+def list_studies(review: Review, viewer: str | None = None) -> list[StudyView]:
+    """Every study with its report count: those included at full text first, each oldest first; with a
+    `viewer`, where each study's extraction stands for them (finished counts, theirs, the comparison)."""
     with session_scope(review.engine) as session:
         counts = store.report_counts(session)
         included = included_studies(session, review.protocol.screening.screeners_per_record)
-        views = [StudyView(r.id, r.label, r.nct_id, counts.get(r.id, 0), r.id in included)  # type: ignore[arg-type]
-                 for r in store.studies(session)]
+        who = reviewer(session, viewer) if viewer is not None else None
+        finished = store.finished_by_study(session)
+        extractors = extractors_by_study(session) if who is not None else {}
+        names = store.reviewers_by_id(session)
+        views = [study_view(review, r, counts.get(r.id, 0), who, finished.get(r.id, set()),  # type: ignore[arg-type]
+                            names, extractors=extractors.get(r.id, set()),  # type: ignore[arg-type]
+                            included=r.id in included) for r in store.studies(session)]
     return sorted(views, key=lambda v: not v.included)  # stable: included first, each in study order
 
 
-def set_arm(review: Review, extractor: str | None, study_id: int, label: str, *, intervention: str = "",
-            dose: str = "", co_intervention: str = "", n_randomised: int | str | None = None,
+def set_arm(review: Review, extractor: str | None, study_id: int, label: str, *, intervention: str | None = None,
+            dose: str | None = None, co_intervention: str | None = None, n_randomised: int | str | None = None,
             fields: Mapping[str, Any] | None = None, consensus: bool = False) -> ArmView:
-    """Record (or change) an arm; arm fields are validated against the protocol's arm_fields."""
+    """Record (or change) an arm; arm fields are validated against the protocol's arm_fields. Only what
+    is given changes (arm_in): None keeps the arm's current value, "" clears it."""
     with session_scope(review.engine, write=True) as session:
         who = reviewer(session, extractor)
         study_row(session, study_id)
@@ -396,9 +361,10 @@ def set_value(review: Review, extractor: str | None, study_id: int, field: str, 
     with session_scope(review.engine, write=True) as session:
         who = reviewer(session, extractor)
         study_row(session, study_id)
+        cleared: list[str] = []
         row = value_in(session, review.protocol, who, study_id, field, text, arm=arm, outcome=outcome,
-                       timepoint=timepoint, consensus=consensus)
-        return value_view(row, store.reviewers_by_id(session))
+                       timepoint=timepoint, consensus=consensus, cleared=cleared)
+        return replace(value_view(row, store.reviewers_by_id(session)), cleared=tuple(cleared))
 
 
 def study_form(review: Review, extractor: str | None, study_id: int, *, consensus: bool = False) -> StudyForm:
@@ -411,6 +377,8 @@ def study_form(review: Review, extractor: str | None, study_id: int, *, consensu
         arms = store.current_arms(session, [study_id]).get(key, {})
         values = store.current_values(session, [study_id]).get(key, {})
         return StudyForm(
-            StudyView(row.id, row.label, row.nct_id, store.report_counts(session).get(study_id, 0)),
+            study_view(review, row, store.report_counts(session).get(study_id, 0), who,
+                       store.finished_extractors(session, study_id), names,
+                       extractors=study_extractors(session, study_id)),
             who.name, consensus, tuple(arm_view(a, names) for a in arms.values()),
             tuple(value_view(v, names) for v in values.values() if v.value is not None))

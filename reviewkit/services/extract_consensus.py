@@ -10,7 +10,12 @@ from reviewkit.domain.extraction import Value, parse_field
 from reviewkit.errors import ReviewkitError
 from reviewkit.services import extract
 from reviewkit.services.common import acting_reviewer
-from reviewkit.services.extract_access import check_compare, extractor_ids, may_compare
+from reviewkit.services.extract_access import (
+    check_consensus_writer,
+    check_study_compare,
+    extractors_by_study,
+    may_compare,
+)
 from reviewkit.services.extract_convert import derive
 from reviewkit.services.project import Review
 from reviewkit.store import extraction as store
@@ -67,12 +72,29 @@ class Comparison:
 
 
 @dataclass(frozen=True)
+class Waiting:
+    """A consensus arm still blocked by unresolved attributes, and the choices given for it (its own
+    attributes and its values) that were therefore not stored."""
+
+    arm: str
+    waits_for: tuple[str, ...]
+    choices: tuple[str, ...]
+
+    def __str__(self) -> str:
+        n = len(self.choices)
+        return (f"arm {self.arm} waits for {', '.join(self.waits_for)}: its {n} choice{'' if n == 1 else 's'} "
+                f"{'was' if n == 1 else 'were'} not stored ({', '.join(self.choices)})")
+
+
+@dataclass(frozen=True)
 class ConsensusResult:
-    """What a consensus call stored, and the differences still waiting for a choice."""
+    """What a consensus call stored, the differences still waiting for a choice, and the choices given
+    that were not stored because their arm waits for an unresolved attribute."""
 
     study_id: int
     stored: int
     unresolved: tuple[Difference, ...]
+    not_stored: tuple[Waiting, ...] = ()
 
 
 def _arm_items(arm: ArmRow | None) -> dict[str, str | None]:
@@ -125,14 +147,13 @@ def _compare(session: Session, review: Review, study_id: int
 
 def _check_viewer(session: Session, review: Review, who: ReviewerRow, study_id: int) -> None:
     """Refuse `who` a study's comparison unless the blinding rule (extract_access) lets them see it."""
-    keys = [*store.current_arms(session, [study_id]), *store.current_values(session, [study_id])]
-    check_compare(who, study_id, extractor_ids(keys, study_id), review.protocol.extraction.extractors_per_study)
+    check_study_compare(session, who, study_id, review.protocol.extraction.extractors_per_study)
 
 
 def compare_extractions(review: Review, viewer: str | None, study_id: int) -> Comparison:
     """Every item of a study's independent extractions, each extractor's value side by side, for a lead,
-    an adjudicator, or an extractor of the study once its required extractions exist (anyone else,
-    and an extractor before then, is refused: extract_access)."""
+    an adjudicator, or an extractor of the study once every independent extraction of it is finished
+    (anyone else, and an extractor before then, is refused: extract_access)."""
     with session_scope(review.engine) as session:
         who = acting_reviewer(session, viewer)
         extract.study_row(session, study_id)
@@ -148,10 +169,11 @@ def open_comparisons(review: Review, viewer: str | None, study_ids: Iterable[int
     required = review.protocol.extraction.extractors_per_study
     with session_scope(review.engine) as session:
         who = acting_reviewer(session, viewer)
-        keys = [*store.current_arms(session), *store.current_values(session)]
+        finished = store.finished_by_study(session)
+        extractors = extractors_by_study(session)
         ids = list(study_ids) if study_ids is not None else [s.id for s in store.studies(session)]
         return [_compare(session, review, sid)[0] for sid in ids
-                if sid is not None and may_compare(who, extractor_ids(keys, sid), required)]
+                if sid is not None and may_compare(who, finished.get(sid, set()), extractors.get(sid, set()), required)]
 
 
 def extraction_differences(review: Review, viewer: str | None, study_id: int) -> list[Difference]:
@@ -168,20 +190,18 @@ def record_consensus(review: Review, actor: str | None, study_id: int, *, accept
     `accept_agreed` makes every agreed item consensus; a differing item needs an explicit
     choice: `take[key] = extractor` (that extractor's value) or `values[key] = text`. Items left
     without a choice are returned unresolved (an arm with an unresolved attribute, and its values,
-    wait for it). Those who may compare the study (compare_extractions) may record it; anyone else
-    is refused before anything is stored.
+    wait for it: the choices given for them are returned as not stored, with what they wait for). It
+    may be recorded once every independent extraction of the study is finished (at least the
+    protocol's number), by a lead, an adjudicator or one of its extractors (extract_access.
+    check_consensus_writer); before then, and anyone else, is refused before anything is stored.
     """
     take, values = dict(take or {}), dict(values or {})
     with session_scope(review.engine, write=True) as session:
         who = extract.reviewer(session, actor)
         extract.study_row(session, study_id)
-        # The result lists unresolved items with every extractor's value: the same rule as the comparison.
-        _check_viewer(session, review, who, study_id)
+        # The result lists unresolved items with every extractor's value: the writer may compare the study.
+        check_consensus_writer(session, who, study_id, review.protocol.extraction.extractors_per_study)
         comparison, sources = _compare(session, review, study_id)
-        if len(comparison.extractors) < comparison.required:
-            raise ReviewkitError(
-                f"study {study_id} has {len(comparison.extractors)} of the {comparison.required} independent "
-                "extractions the protocol asks for", hint="consensus waits for every extractor")
         items = {d.key: d for d in comparison.items}
         for key, name in take.items():
             if key not in items:
@@ -204,7 +224,7 @@ def record_consensus(review: Review, actor: str | None, study_id: int, *, accept
 
         unresolved: list[Difference] = []
         stored = 0
-        blocked: set[str] = set()
+        blocked: dict[str, list[str]] = {}  # arm → the attributes it waits for
         by_arm: dict[str, list[Difference]] = {}
         for d in comparison.items:
             if d.kind == "arm":
@@ -216,15 +236,18 @@ def record_consensus(review: Review, actor: str | None, study_id: int, *, accept
                 if not ok:
                     unresolved.append(d)
                 chosen[d.field] = text
-            if any(not decided(d)[0] for d in attrs) or not chosen.get("label"):
-                blocked.add(label)
+            waits = [d.field for d in attrs if not decided(d)[0]]
+            if waits or not chosen.get("label"):
+                blocked[label] = waits or ["label"]
                 continue
-            fields = {k.removeprefix("fields."): v for k, v in chosen.items() if k.startswith("fields.")}
+            # Every arm field, empty ones too: the consensus arm is what was chosen, nothing kept from before.
+            fields = {f.name: "" for f in review.protocol.extraction.arm_fields}
+            fields |= {k.removeprefix("fields."): v or "" for k, v in chosen.items() if k.startswith("fields.")}
             before = store.current_arms(session, [study_id]).get((study_id, (True, None)), {}).get(label)
             row = extract.arm_in(session, review.protocol, who, study_id, label,
                                  intervention=chosen.get("intervention") or "", dose=chosen.get("dose") or "",
                                  co_intervention=chosen.get("co_intervention") or "",
-                                 n_randomised=chosen.get("n_randomised"), fields=fields, consensus=True)
+                                 n_randomised=chosen.get("n_randomised") or "", fields=fields, consensus=True)
             stored += row is not before
         explicit = [extract_key(k) for k in values if k not in items]
         for d in [*(x for x in comparison.items if x.kind != "arm"), *explicit]:
@@ -236,7 +259,16 @@ def record_consensus(review: Review, actor: str | None, study_id: int, *, accept
             if text is None:
                 continue
             stored += _write(session, review, who, study_id, d, text, source) is not None
-        return ConsensusResult(study_id, stored, tuple(unresolved))
+        given = [*take, *values]
+        waiting = tuple(Waiting(label, tuple(waits), tuple(k for k in given if _arm_of(k) == label))
+                        for label, waits in blocked.items())
+        return ConsensusResult(study_id, stored, tuple(unresolved), tuple(w for w in waiting if w.choices))
+
+
+def _arm_of(key: str) -> str | None:
+    """The arm an item key belongs to (arm|ARM|… or value|ARM|…); None for a study field."""
+    parts = key.split("|")
+    return parts[1] if parts[0] in ("arm", "value") and len(parts) > 2 else None
 
 
 def extract_key(key: str) -> Difference:

@@ -24,7 +24,7 @@ from reviewkit.errors import PermissionDenied, ReviewkitError
 from reviewkit.services import extract
 from reviewkit.services.common import acting_reviewer, read_csv_rows
 from reviewkit.services.extract import STAT_FIELDS, canonical
-from reviewkit.services.extract_access import check_consensus_writer, extractor_ids, may_compare
+from reviewkit.services.extract_access import check_consensus_writer, extractors_of, may_compare
 from reviewkit.services.project import Review
 from reviewkit.services.studies import study_with_nct
 from reviewkit.services.study_labels import study_labelled
@@ -55,7 +55,8 @@ def _visible(who: ReviewerRow, author: store.Author, compare_open: bool) -> bool
     """Whether `who` may see an author's values of a study: the consensus and their own, as the extraction
     form (`extract.study_form`) shows them, and every extractor's where `compare_open`: where the app
     would show them the study's comparison (extract_access.may_compare: a lead or an adjudicator any
-    study, an extractor a study once it has its required extractions), so the table and the app agree."""
+    study, an extractor a study once every independent extraction of it is finished), so the table
+    and the app agree."""
     return compare_open or author[0] or author[1] == who.id
 
 
@@ -71,9 +72,12 @@ def extraction_rows(review: Review, actor: str | None) -> list[dict[str, str]]:
         arms, values = store.current_arms(session), store.current_values(session)
         keys = [*arms, *values]
         required = review.protocol.extraction.extractors_per_study
+        finished = store.finished_by_study(session)
+        extractors = extractors_of(arms, values)
         for study in store.studies(session):
             assert study.id is not None
-            compare_open = may_compare(viewer, extractor_ids(keys, study.id), required)
+            compare_open = may_compare(viewer, finished.get(study.id, set()), extractors.get(study.id, set()),
+                                       required)
             authors = {a for (sid, a) in keys if sid == study.id and _visible(viewer, a, compare_open)}
             for author in sorted(authors, key=lambda a: (a[0], names[a[1]].name if a[1] in names else "")):
                 mine = {k: r for k, r in values.get((study.id, author), {}).items() if r.value is not None}
@@ -192,6 +196,8 @@ class ImportResult:
     rows: int
     studies_created: int
     values: int
+    #: Converted values the import cleared, their source having changed ("line 3: sd (converted from se) …").
+    cleared: tuple[str, ...] = ()
 
 
 def import_table(review: Review, path: Path, *, actor: str | None) -> ImportResult:
@@ -202,6 +208,11 @@ def import_table(review: Review, path: Path, *, actor: str | None) -> ImportResu
     it: a lead anyone's rows, anyone else only their own; consensus rows whoever may compare the study
     (extract_access). A refused row is refused before its stored values are read, so no error shows
     values `actor` may not see. Errors name the line and the column.
+
+    A row states its arm whole: every arm column (intervention, dose, co_intervention, n_randomised,
+    arm.NAME) is written as it stands, so an empty cell (or a column left out of the file) empties that
+    attribute of the arm, unlike `extract arm`, where an option not given keeps its value (extract.arm_in).
+    The consensus column reads yes/y/true/1 or no/n/false/0 (or empty: no), any other value is refused.
     """
     allowed = set(columns(review))
     # Free text may run over several lines; a line break in a key or a statistic is a quote left open.
@@ -209,6 +220,7 @@ def import_table(review: Review, path: Path, *, actor: str | None) -> ImportResu
                                                                                   "co_intervention")}
     errors: list[str] = []
     counts = {"rows": 0, "studies": 0, "values": 0}
+    cleared: list[str] = []
     with session_scope(review.engine, write=True) as session:
         importer = acting_reviewer(session, actor)
         seen: dict[tuple[Any, ...], tuple[int, str]] = {}
@@ -219,7 +231,7 @@ def import_table(review: Review, path: Path, *, actor: str | None) -> ImportResu
                 errors.append(f"line {line}, {unknown[0]}: not a column of this review's extraction table")
                 continue
             try:
-                _import_row(session, review, importer, cells, line, seen, counts)
+                _import_row(session, review, importer, cells, line, seen, counts, cleared)
             except _RowErrors as exc:
                 errors += exc.errors
             if len(errors) >= MAX_ERRORS:
@@ -227,7 +239,7 @@ def import_table(review: Review, path: Path, *, actor: str | None) -> ImportResu
         if errors:
             more = "" if len(errors) < MAX_ERRORS else f" (stopped after {MAX_ERRORS})"
             raise ReviewkitError("nothing imported: " + "; ".join(errors) + more, where=path.name)
-    return ImportResult(counts["rows"], counts["studies"], counts["values"])
+    return ImportResult(counts["rows"], counts["studies"], counts["values"], tuple(cleared))
 
 
 class _RowErrors(Exception):
@@ -236,8 +248,12 @@ class _RowErrors(Exception):
         self.errors = errors
 
 
+#: How the consensus column says yes or no (empty: no).
+_YES, _NO = ("yes", "y", "true", "1"), ("no", "n", "false", "0", "")
+
+
 def _import_row(session: Session, review: Review, importer: ReviewerRow, cells: dict[str, str], line: int,
-                seen: dict[tuple[Any, ...], tuple[int, str]], counts: dict[str, int]) -> None:
+                seen: dict[tuple[Any, ...], tuple[int, str]], counts: dict[str, int], cleared: list[str]) -> None:
     errors: list[str] = []
 
     def attempt(column: str, fn: Any) -> Any:
@@ -255,7 +271,11 @@ def _import_row(session: Session, review: Review, importer: ReviewerRow, cells: 
             return False
         return earlier[0] == line
 
-    consensus = cells.get("consensus", "").lower() in ("yes", "y", "true", "1")
+    flag = cells.get("consensus", "").strip().lower()
+    if flag not in (*_YES, *_NO):
+        raise _RowErrors([f"line {line}, consensus: '{cells['consensus']}' is neither yes nor no "
+                          "(use yes/no, y/n, true/false or 1/0; empty means no)"])
+    consensus = flag in _YES
     # The consensus is written as the importer (the extractor column names who wrote it last).
     who = importer if consensus else attempt("extractor", lambda: extract.reviewer(session, cells.get("extractor")))
     if who is not None and who.id != importer.id and "lead" not in importer.roles:
@@ -287,20 +307,22 @@ def _import_row(session: Session, review: Review, importer: ReviewerRow, cells: 
     arm = cells.get("arm", "")
     if arm:
         arm_cells = {c: cells.get(c, "") for c in ("intervention", "dose", "co_intervention", "n_randomised")}
+        # Every arm column, empty ones too: the row states the arm whole (see import_table).
         fields = {f.name: cells.get(f"arm.{f.name}", "") for f in protocol.extraction.arm_fields}
-        fields = {k: v for k, v in fields.items() if v}
         if once((sid, author, "arm", arm), "arm", json.dumps([arm_cells, fields], sort_keys=True)):
             attempt("arm", lambda: extract.arm_in(
                 session, protocol, who, sid, arm, intervention=arm_cells["intervention"], dose=arm_cells["dose"],
-                co_intervention=arm_cells["co_intervention"], n_randomised=arm_cells["n_randomised"] or None,
+                co_intervention=arm_cells["co_intervention"], n_randomised=arm_cells["n_randomised"],
                 fields=fields, consensus=consensus, by=importer))
     outcome, timepoint = cells.get("outcome", ""), cells.get("timepoint", "")
     stats = {f: cells[f] for f in STAT_FIELDS if cells.get(f)}
     if stats and not outcome:
         errors.append(f"line {line}, outcome: statistics without an outcome")
     if outcome and not errors:
+        notes: list[str] = []
         _import_stats(session, review, who, sid, arm, outcome, timepoint, stats, cells, consensus, line,
-                      attempt, counts, errors, importer)
+                      attempt, counts, errors, importer, notes)
+        cleared += [f"line {line}: {note}" for note in notes]
     if errors:
         raise _RowErrors(errors)
 
@@ -347,7 +369,7 @@ def _checkable(stats: dict[str, str]) -> dict[str, str]:
 
 def _import_stats(session: Session, review: Review, who: Any, sid: int, arm: str, outcome: str, timepoint: str,
                   stats: dict[str, str], cells: dict[str, str], consensus: bool, line: int, attempt: Any,
-                  counts: dict[str, int], errors: list[str], by: Any) -> None:
+                  counts: dict[str, int], errors: list[str], by: Any, cleared: list[str]) -> None:
     try:
         conv = json.loads(cells["converted_from"]) if cells.get("converted_from") else {}
     except json.JSONDecodeError as exc:
@@ -364,5 +386,5 @@ def _import_stats(session: Session, review: Review, who: Any, sid: int, arm: str
         source = conv.get(name) if isinstance(conv, dict) else None
         attempt(name, lambda name=name, value=value, source=source: extract.value_in(
             session, review.protocol, who, sid, name, value, arm=arm, outcome=outcome, timepoint=timepoint,
-            origin="import", converted_from=source, consensus=consensus, others=others, by=by))
+            origin="import", converted_from=source, consensus=consensus, others=others, by=by, cleared=cleared))
         counts["values"] += 1

@@ -69,7 +69,9 @@ def import_file(
         source_kind = "register" if source_kind == "database" else source_kind
     with session_scope(review.engine, write=True) as session:
         earlier = store_runs.complete_import_of(session, sha)
-        if earlier is not None:
+        # A file that held no records cannot bring them twice; refusing it would refuse every
+        # other empty export too (they all share one SHA-256).
+        if earlier is not None and earlier.record_count:
             when = earlier.started_at.strftime("%Y-%m-%d %H:%M")
             raise ReviewkitError(
                 f"this very file was already imported (run {earlier.id}, {when}, "

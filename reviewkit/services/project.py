@@ -12,17 +12,18 @@ from sqlalchemy import Engine
 from reviewkit.errors import ReviewkitError
 from reviewkit.protocol import PROTOCOL_FILE, Protocol, load_protocol
 from reviewkit.store import screening as store_screening
-
-# Re-exported for the CLI's last-resort net (the CLI never imports the store itself).
-from reviewkit.store.db import damaged_text as damaged_text
-from reviewkit.store.db import is_damaged as is_damaged
 from reviewkit.store.db import (
+    DB_FILE,
     make_engine,
     migrate,
     open_error,
     session_scope,
     sqlite_url,
 )
+
+# Re-exported for the CLI's last-resort net (the CLI never imports the store itself).
+from reviewkit.store.db import damaged_text as damaged_text
+from reviewkit.store.db import is_damaged as is_damaged
 
 #: The example protocol `reviewkit init` uses when no --protocol is given.
 EXAMPLE_PROTOCOL = Path(__file__).resolve().parent.parent / "protocols" / "baricitinib-ad.toml"
@@ -108,6 +109,12 @@ def init_review(folder: Path, protocol_file: Path | None = None) -> Review:
         raise ReviewkitError(
             f"{target} already exists", hint="open it with `reviewkit -C DIR status`, or pick a new folder"
         )
+    stray = folder / DB_FILE
+    if stray.exists() and database_url_for(folder, load_protocol(source)) == sqlite_url(folder):
+        # A database without its protocol is another review's (copied, or left by a removed
+        # review.toml): taking it over would start the new review with that one's records.
+        raise ReviewkitError(f"{stray} already exists, without a review.toml",
+                             hint="move the file away to start a new review, or restore the review it belongs to")
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, target)
     return open_review(folder)

@@ -48,6 +48,8 @@ def update_protocol(review: Review, actor: str | None, new_text: str, *, expecte
                                        f"{', '.join(who.roles)}")
             _refuse_dropping_used_reasons(session, review.protocol.screening.exclusion_reasons,
                                           protocol.screening.exclusion_reasons)
+            _refuse_switching_rob_tool(session, review.protocol.risk_of_bias.tool, protocol.risk_of_bias.tool)
+            _refuse_fewer_screeners_than_decided(session, protocol.screening.screeners_per_record)
             old_text = path.read_text(encoding="utf-8-sig")
             old_sha, new_sha = text_sha256(old_text), text_sha256(new_text)
             if expected_sha256 is not None and expected_sha256 != old_sha:
@@ -91,3 +93,33 @@ def _refuse_dropping_used_reasons(session: Session, old: list[str], new: list[st
             f"exclusion reason(s) {', '.join(repr(r) for r in sorted(used))} are given by stored full-text "
             "decisions, so they stay in [screening] exclusion_reasons",
             hint="add new reasons beside them; nothing already decided is renamed")
+
+
+def _refuse_switching_rob_tool(session: Session, old: str, new: str) -> None:
+    """Stored assessments were made with the old tool: under the new one their answers read as nothing
+    (RoB 1 domains are not RoB 2 questions), so the plots and summaries would drop them unseen."""
+    if old == new:
+        return
+    from sqlmodel import func, select
+
+    from reviewkit.store.tables import RobAssessmentRow
+
+    made = session.exec(select(func.count()).select_from(RobAssessmentRow)
+                        .where(RobAssessmentRow.tool == old)).one()
+    if made:
+        raise ReviewkitError(
+            f"risk_of_bias.tool cannot change from {old!r} to {new!r}: {made} assessment(s) were made with {old}",
+            hint="keep the tool of the assessments made; a review assesses its studies with one tool")
+
+
+def _refuse_fewer_screeners_than_decided(session: Session, new: int) -> None:
+    """Records already hold more screeners' decisions than the new number: their extra decisions could no
+    longer be imported into a copy of the review (a record with its decisions takes no further screener),
+    so the review's own history export would stop replaying."""
+    for stage, name in (("ta", "title/abstract"), ("ft", "full text")):
+        most = max((len(by) for by in queries.current_decisions(session, stage).values()), default=0)
+        if most > new:
+            raise ReviewkitError(
+                f"screening.screeners_per_record cannot go down to {new}: records already have {most} "
+                f"screeners' decisions at {name}",
+                hint=f"keep it at {most} or more; a lower number applies to a new review")

@@ -6,6 +6,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reviewkit.domain.prisma import (
     IdentityViolation,
@@ -17,10 +18,16 @@ from reviewkit.domain.prisma import (
 from reviewkit.domain.prisma_io import to_json_dict, to_prisma2020_csv
 from reviewkit.errors import ReviewkitError
 from reviewkit.services.project import Review
-from reviewkit.services.status import stage_outcomes
+from reviewkit.services.status import count_included_studies, stage_outcomes
 from reviewkit.store import queries
 from reviewkit.store import screening as store_screening
 from reviewkit.store.db import session_scope
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from reviewkit.domain.screening import Outcome
+    from reviewkit.store.tables import FullTextRow
 
 _DBR = ("database", "register")
 _OTHER_BOXES = {"website": "Websites", "organisation": "Organisations", "citation": "Citation searching",
@@ -38,8 +45,38 @@ class PrismaReport:
     pending_title_abstract: tuple[int, ...] = ()
 
 
+@dataclass(frozen=True)
+class _Column:
+    """One column's flow below identification: the records that reached full text and what became of them."""
+
+    sought: set[int]
+    not_retrieved: set[int]
+    assessed: set[int]
+    excluded: set[int]
+    included: set[int]
+    ft: dict[int, Outcome]
+
+
+def _column(session: Session, passed: set[int], full_text: dict[int, FullTextRow], required: int) -> _Column:
+    """Reports sought (records past title/abstract), not retrieved, assessed, excluded and included."""
+    not_retrieved = {rid for rid in passed if rid in full_text and full_text[rid].status == "not_retrieved"}
+    assessed = passed - not_retrieved
+    ft = stage_outcomes(session, "ft", assessed, required)
+    return _Column(passed, not_retrieved, assessed, {rid for rid, o in ft.items() if o == "excluded"},
+                   {rid for rid, o in ft.items() if o == "included"}, dict(ft))
+
+
 def prisma_counts(review: Review) -> PrismaReport:
-    """Count every PRISMA box from records, runs, duplicates, decisions and study links."""
+    """Count every PRISMA box from records, runs, duplicates, decisions and study links.
+
+    A record's column is the kind of the run that brought it: databases and registers on the left,
+    websites, organisations, citation searching and other sources in "Identification of studies via
+    other methods". A record found both ways (a duplicate group with members from both) counts where
+    its group's primary came from: the primary flows on in its own column, and the removed copies are
+    counted only where they were identified (in "Duplicate records removed" when that is the left
+    column; the other-methods column has no deduplication box, so there they are simply not sought).
+    Other-methods records that pass title/abstract screening are its "Reports sought for retrieval".
+    """
     required = review.protocol.screening.screeners_per_record
     reasons_order = review.protocol.screening.exclusion_reasons
     with session_scope(review.engine) as session:
@@ -48,24 +85,21 @@ def prisma_counts(review: Review) -> PrismaReport:
         removed = queries.removed_duplicates(session)
         dbr_records = {rid for rid, kind in kinds.items() if kind in _DBR}
         unique = dbr_records - removed
-        ta = stage_outcomes(session, "ta", unique, required)
+        other_unique = set(kinds) - dbr_records - removed
+        ta = stage_outcomes(session, "ta", unique | other_unique, required)
         passed = {rid for rid, o in ta.items() if o == "included"}
         full_text = store_screening.full_text_statuses(session)
-        not_retrieved = {rid for rid in passed if rid in full_text and full_text[rid].status == "not_retrieved"}
-        assessed = passed - not_retrieved
-        ft = stage_outcomes(session, "ft", assessed, required)
-        excluded_ft = {rid for rid, o in ft.items() if o == "excluded"}
-        included = {rid for rid, o in ft.items() if o == "included"}
-        reasons = _exclusion_reasons(session, excluded_ft, reasons_order)
-        links = queries.study_links(session)
-    # A report not yet linked to a study stands for a study of its own, so that a review that
-    # has not grouped reports still counts at least one study per included report.
-    studies: set[object] = set()
-    for rid in included:
-        studies |= links.get(rid, {("unlinked", rid)})
-    other_identified = {
-        _OTHER_BOXES.get(kind, "Other sources"): n for (kind, _), n in identified.items() if kind not in _DBR
-    }
+        dbr = _column(session, passed & unique, full_text, required)
+        oth = _column(session, passed & other_unique, full_text, required)
+        reasons = _exclusion_reasons(session, dbr.excluded, reasons_order)
+        other_reasons = _exclusion_reasons(session, oth.excluded, reasons_order)
+        included = dbr.included | oth.included
+        studies = count_included_studies(session, included)
+    other_identified: dict[str, int] = {}
+    for (kind, _), n in identified.items():
+        if kind not in _DBR:  # several sources of one kind share its box
+            box = _OTHER_BOXES.get(kind, "Other sources")
+            other_identified[box] = other_identified.get(box, 0) + n
     counts = PrismaCounts(
         databases={s: n for (k, s), n in identified.items() if k == "database"},
         registers={s: n for (k, s), n in identified.items() if k == "register"},
@@ -73,16 +107,18 @@ def prisma_counts(review: Review) -> PrismaReport:
         automation_ineligible=0,
         removed_other_reasons=0,
         records_screened=len(unique),
-        records_excluded=sum(1 for o in ta.values() if o == "excluded"),
-        reports_sought=len(passed),
-        reports_not_retrieved=len(not_retrieved),
-        reports_assessed=len(assessed),
+        records_excluded=sum(1 for rid in unique if ta[rid] == "excluded"),
+        reports_sought=len(dbr.sought),
+        reports_not_retrieved=len(dbr.not_retrieved),
+        reports_assessed=len(dbr.assessed),
         reports_excluded=reasons,
-        studies_included=len(studies),
+        studies_included=studies,
         reports_included=len(included),
-        other=OtherMethods(identified=other_identified, sought=0, not_retrieved=0, assessed=0, excluded={})
+        other=OtherMethods(identified=other_identified, sought=len(oth.sought), not_retrieved=len(oth.not_retrieved),
+                           assessed=len(oth.assessed), excluded=other_reasons)
         if other_identified else None,
     )
+    ft = dbr.ft | oth.ft
     return PrismaReport(
         counts=counts,
         violations=tuple(check_identities(counts)),

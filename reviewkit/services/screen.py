@@ -18,6 +18,7 @@ from reviewkit.domain.screening import (
 from reviewkit.errors import PermissionDenied, ReviewkitError
 from reviewkit.services.common import acting_reviewer, article
 from reviewkit.services.project import Review
+from reviewkit.services.screen_quota import quota_refusal
 from reviewkit.store import queries
 from reviewkit.store import screening as store
 from reviewkit.store.db import session_scope
@@ -149,11 +150,13 @@ def record_decision(
     """Store a reviewer's decision (committed at once) and return the record's new state.
 
     A full-text exclusion needs one of the protocol's exclusion reasons. Deciding again
-    replaces the reviewer's earlier decision; the earlier row stays, for the audit trail.
+    replaces the reviewer's earlier decision; the earlier row stays, for the audit trail. A new
+    decision on a record that already has its required decisions is refused (screen_quota).
     """
     stage = _check_stage(stage)
     if decision not in DECISIONS:
         raise ReviewkitError(f"unknown decision '{decision}' (use include, exclude or maybe)")
+    _reason_with_exclusion_only(decision, reason)
     reasons = review.protocol.screening.exclusion_reasons
     if stage == "ft" and decision == "exclude":
         if not reason:
@@ -164,7 +167,8 @@ def record_decision(
     required = review.protocol.screening.screeners_per_record
     with session_scope(review.engine, write=True) as session:
         who = require_reviewer(session, reviewer, "screener")
-        if store.record(session, record_id) is None:
+        # Locked before its decisions are read, so two screeners cannot both take its last place.
+        if store.record(session, record_id, lock=True) is None:
             raise ReviewkitError(f"no record {record_id}")
         # One record's eligibility, not every record's: the screen writes each key press this way.
         if not _is_candidate(session, record_id, stage, required):
@@ -179,8 +183,10 @@ def record_decision(
                                      f"{STAGES[stage]}")
             raise ReviewkitError(f"record {record_id} has been adjudicated at {STAGES[stage]}; "
                                  "its decisions are final")
+        decisions = _decisions(session, record_id, stage)
+        if (full := quota_refusal(record_id, stage, cast(int, who.id), decisions, required)) is not None:
+            raise ReviewkitError(full)
         if stage == "ta":
-            decisions = _decisions(session, record_id, "ta")
             decisions[cast(int, who.id)] = decision
             _keep_full_text(session, record_id, resolve(decisions, required))  # type: ignore[arg-type]
         store.add_decision(session, record_id=record_id, reviewer=who, stage=stage, decision=decision,
@@ -310,6 +316,12 @@ def _reviewer_any(session: Session, name: str | None, roles: tuple[str, ...]) ->
     raise PermissionDenied(f"reviewer '{name}' is not {article(roles[0])} {' or '.join(roles)}")
 
 
+def _reason_with_exclusion_only(decision: str, reason: str | None) -> None:
+    # The rule `decisions import` applies too, so whatever is stored exports and imports again.
+    if reason and decision != "exclude":
+        raise ReviewkitError(f"a reason goes only with an exclusion, not with {decision}", hint="put the text in the note")
+
+
 def resolve_conflict(
     review: Review, adjudicator: str | None, record_id: int, stage: str, decision: str, *,
     reason: str | None = None, note: str | None = None,
@@ -318,6 +330,7 @@ def resolve_conflict(
     stage = _check_stage(stage)
     if decision not in ("include", "exclude"):
         raise ReviewkitError("an adjudication is include or exclude")
+    _reason_with_exclusion_only(decision, reason)
     reasons = review.protocol.screening.exclusion_reasons
     if stage == "ft" and decision == "exclude" and reason not in reasons:
         raise ReviewkitError("a full-text exclusion needs one of the protocol's reasons", hint="; ".join(reasons))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from reviewkit.domain.screening import Outcome, Stage, resolve
 from reviewkit.services.project import Review
+from reviewkit.store import dedup as store_dedup
 from reviewkit.store import queries
 from reviewkit.store.db import session_scope
 
@@ -31,13 +32,38 @@ class StageCounts:
         return self.included + self.excluded
 
 
+#: The PRISMA column kinds in the order `import --kind` lists them; a source name found under several
+#: kinds keeps its plain name for the first and is shown as "name (kind)" for the others.
+KIND_ORDER = ("database", "register", "website", "organisation", "citation", "other")
+
+
+def source_labels(by_kind: dict[tuple[str, str], int]) -> dict[str, int]:
+    """(kind, source name) → records, as label → records: "PubMed 10, PubMed (register) 4".
+
+    A name used under one kind is its own label; a name used under several kinds is told apart by
+    kind, so neither count overwrites the other.
+    """
+    rank = {kind: i for i, kind in enumerate(KIND_ORDER)}
+    kinds_of: dict[str, list[str]] = defaultdict(list)
+    for kind, name in by_kind:
+        kinds_of[name].append(kind)
+    out: dict[str, int] = defaultdict(int)
+    for (kind, name), n in by_kind.items():
+        first = min(kinds_of[name], key=lambda k: (rank.get(k, len(rank)), k))
+        out[name if kind == first else f"{name} ({kind})"] += n
+    return dict(out)
+
+
 @dataclass(frozen=True)
 class ReviewStatus:
     """The review's counts, stage by stage."""
 
     title: str
     database: str
+    #: Records per source label (see source_labels): a name used under two kinds appears twice.
     identified_by_source: dict[str, int] = field(default_factory=dict)
+    #: Records per (kind, source name), as the database has them.
+    identified_by_kind: dict[tuple[str, str], int] = field(default_factory=dict)
     records: int = 0
     duplicates_removed: int = 0
     pending_duplicate_pairs: int = 0
@@ -62,6 +88,8 @@ class ReviewStatus:
             "database": self.database,
             "identified": self.identified,
             "identified_by_source": self.identified_by_source,
+            "identified_by_kind": [{"kind": kind, "source": name, "records": n}
+                                   for (kind, name), n in sorted(self.identified_by_kind.items())],
             "records": self.records,
             "duplicates_removed": self.duplicates_removed,
             "pending_duplicate_pairs": self.pending_duplicate_pairs,
@@ -94,6 +122,20 @@ def stage_outcomes(
     }
 
 
+def count_included_studies(session: Session, included_reports: set[int]) -> int:
+    """PRISMA's "Studies included in review" for these included reports (`status` and `prisma` both).
+
+    The distinct studies the reports are linked to (links not rejected), each counted once; a
+    report linked to no study stands for a study of its own, so a review that has not grouped its
+    reports into studies still counts one study per included report.
+    """
+    links = queries.study_links(session)
+    studies: set[object] = set()
+    for rid in included_reports:
+        studies |= links.get(rid, {("unlinked", rid)})
+    return len(studies)
+
+
 def included_studies(session: Session, required: int) -> set[int]:
     """The studies with a report included at full text (PRISMA's "studies included in review")."""
     unique = queries.record_ids(session) - queries.removed_duplicates(session)
@@ -106,26 +148,27 @@ def review_status(review: Review) -> ReviewStatus:
     """Count records, duplicates and screening outcomes as they stand now."""
     required = review.protocol.screening.screeners_per_record
     with session_scope(review.engine) as session:
-        by_source = queries.identified_by_source(session)
+        by_kind = queries.identified_by_run_kind(session)
         record_ids = queries.record_ids(session)
         removed = queries.removed_duplicates(session)
-        pending_pairs = queries.pending_duplicate_pairs(session)
+        pending_pairs = store_dedup.open_pair_count(session)  # pairs already inside one group left out
         unique = record_ids - removed
         ta = stage_outcomes(session, "ta", unique, required)
         ft_candidates = {rid for rid, outcome in ta.items() if outcome == "included"}
         ft = stage_outcomes(session, "ft", ft_candidates, required)
         included_reports = {rid for rid, outcome in ft.items() if outcome == "included"}
-        studies = queries.studies_of_reports(session, included_reports)
+        studies = count_included_studies(session, included_reports)
     return ReviewStatus(
         title=review.protocol.title,
         database=review.database,
-        identified_by_source=dict(by_source),
+        identified_by_source=source_labels(by_kind),
+        identified_by_kind=dict(by_kind),
         records=len(record_ids),
         duplicates_removed=len(removed & record_ids),
         pending_duplicate_pairs=int(pending_pairs),
         ta=_count(ta),
         ft=_count(ft),
-        studies=len(studies),
+        studies=studies,
     )
 
 

@@ -2,7 +2,9 @@
 
 Dedup proposes the links (a registry record and the papers citing its NCT number); a reviewer on the
 team confirms, rejects, adds or marks the main report. Every change is audited and nothing is deleted:
-a rejected link stays, as rejected, and PRISMA counts every link that is not rejected.
+a rejected link stays, as rejected, and PRISMA counts every link that is not rejected. When dedup
+removes a linked record as a duplicate, its links carry over to the group's primary record
+(`carry_links_to_primary`); the removed record's own link stays, shown, but no longer counts.
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from reviewkit.domain.records import find_nct_ids
 from reviewkit.errors import ReviewkitError
 from reviewkit.services.common import acting_reviewer
 from reviewkit.services.project import Review
 from reviewkit.store import dedup as store
 from reviewkit.store.db import session_scope
+from reviewkit.store.tables import AuditEventRow
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -54,7 +58,8 @@ class ReportView:
 
 @dataclass(frozen=True)
 class StudyView:
-    """A study with its reports: record id → link status, and each link in full (`links`)."""
+    """A study with its reports: record id → link status of the records that count (removed duplicates
+    left out), and each link in full, removed duplicates' included (`links`)."""
 
     id: int
     label: str
@@ -69,8 +74,14 @@ class StudyView:
 
     @property
     def proposed(self) -> int:
-        """Links still waiting for a reviewer's confirmation or rejection."""
-        return sum(r.status == "proposed" for r in self.links)
+        """Links still waiting for a reviewer's confirmation or rejection (a removed duplicate's link
+        waits for nobody: its group's primary record carries it)."""
+        return sum(r.status == "proposed" and r.duplicate_of is None for r in self.links)
+
+    @property
+    def report_count(self) -> int:
+        """The reports that count: links not rejected, of records that are not removed duplicates."""
+        return sum(r.status != "rejected" and r.duplicate_of is None for r in self.links)
 
 
 def list_studies(review: Review, *, proposed_only: bool = False) -> list[StudyView]:
@@ -98,7 +109,8 @@ def _views(session: Session, studies: list[StudyRow]) -> list[StudyView]:
     for s in studies:
         assert s.id is not None  # read from the database
         reports = tuple(by_study.get(s.id, ()))
-        out.append(StudyView(s.id, s.label, s.nct_id, {r.record_id: r.status for r in reports}, reports))
+        counted = {r.record_id: r.status for r in reports if r.duplicate_of is None}
+        out.append(StudyView(s.id, s.label, s.nct_id, counted, reports))
     return out
 
 
@@ -113,6 +125,76 @@ def _removed_duplicates(session: Session) -> dict[int, tuple[int, int]]:
     """record → (its live duplicate group, that group's primary record), for records dedup removed."""
     return {m: (gid, primary) for gid, (primary, members) in store.live_groups(session).items()
             for m in members if m != primary}
+
+
+def carry_links_to_primary(session: Session, primary: int, removed: list[int], actor: str,
+                           group_id: int | None = None) -> tuple[int, list[str]]:
+    """Carry the study links of records a duplicate group removed over to its primary record (inside the
+    caller's transaction): the links changed, and the conflicts left for a reviewer to settle.
+
+    The primary gets the link a removed record had (status and main flag), unless it has one a
+    reviewer already decided (confirmed or rejected): a human verdict is never overwritten, and one
+    that disagrees is reported. A proposal never changes a decided link. The removed record's own
+    link row stays (it only gives up the main flag, one main report per study); nothing is deleted.
+    """
+    changed, conflicts = 0, []
+    for rid in sorted(removed):
+        for study_id in sorted({ln.study_id for ln in store.links_of_record(session, rid)}):
+            store.study(session, study_id, lock=True)  # as every change to a study's links (see store.study)
+            link, have = store.study_link(session, study_id, rid), store.study_link(session, study_id, primary)
+            if link is None:
+                continue
+            if have is None or (have.status == "proposed" and link.status != "proposed"):
+                store.carry_link(session, study_id, primary, link.status, actor, from_record=rid, group_id=group_id)
+                changed += 1
+            elif link.status not in ("proposed", have.status):
+                conflicts.append(f"study {study_id}: record {rid} is {link.status}, its primary record {primary} "
+                                 f"{have.status}")
+                continue
+            if link.is_main_report and store.set_main_report(session, study_id, primary, actor):
+                session.add(AuditEventRow(actor=actor, entity="study_report", record_id=primary, action="carry main",
+                                          new={"study": study_id, "from_record": rid, "group": group_id}))
+                changed += 1
+    return changed, conflicts
+
+
+def take_back_carried_links(session: Session, group_id: int, actor: str) -> list[str]:
+    """Undo what a group's merge carried to its primary (inside the caller's transaction), newest first:
+    the main report goes back to the record it came from, and a link the primary got only from the
+    merge is withdrawn (rejected, audited as such: nothing is deleted) or set back to what it was.
+    A link a reviewer changed since is left as they set it, and named in the returned notes."""
+    notes: list[str] = []
+    why = {"reason": f"merge of duplicate group {group_id} undone"}
+    for event in reversed(store.carried_by_group(session, group_id)):
+        new, primary = event.new, event.record_id
+        study_id, source = int(new["study"]), int(new["from_record"])
+        store.study(session, study_id, lock=True)
+        if event.action == "carry main":
+            back = store.study_link(session, study_id, source)
+            now = store.study_link(session, study_id, primary)  # type: ignore[arg-type]
+            if now is not None and now.is_main_report and back is not None and back.status != "rejected":
+                store.set_main_report(session, study_id, source, actor)
+            continue
+        link = store.study_link(session, study_id, primary)  # type: ignore[arg-type]
+        if link is None:
+            continue
+        if link.status != new["status"]:
+            notes.append(f"study {study_id}: record {primary}'s link, carried from record {source}, was set to "
+                         f"{link.status} since; left as it is")
+            continue
+        before = (event.old or {}).get("status") or _as_dedup_would(session, study_id, link.record_id)
+        store.withdraw_link(session, link, before, actor, "carry undone", why)
+    return notes
+
+
+def _as_dedup_would(session: Session, study_id: int, record_id: int) -> str:
+    """A link the record had only from a merge: "proposed" when the record itself cites the study's NCT
+    number (as dedup proposes such links), else "rejected" (withdrawn; a rejection also keeps it from
+    being proposed again)."""
+    study = store.study(session, study_id)
+    row = store.linked_records(session, [record_id]).get(record_id)
+    cited = find_nct_ids(*(row.nct_ids or []), row.title, row.abstract) if row is not None else ()
+    return "proposed" if study is not None and study.nct_id in cited else "rejected"
 
 
 def study_with_nct(session: Session, nct_id: str) -> StudyRow | None:

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from sqlmodel import Session, col, select
 
 from reviewkit.store.studies import NctTaken, add_study
 from reviewkit.store.tables import (
+    AdjudicationRow,
     AuditEventRow,
     DuplicateGroupRow,
     DuplicateMemberRow,
     DuplicatePairRow,
     RecordRow,
     RecordSourceRow,
+    ScreeningDecisionRow,
     StudyReportRow,
     StudyRow,
     utcnow,
@@ -85,6 +87,41 @@ def pairs(session: Session, status: str | None = None) -> list[DuplicatePairRow]
     if status:
         query = query.where(DuplicatePairRow.status == status)
     return list(session.exec(query))
+
+
+def open_pairs(session: Session) -> list[DuplicatePairRow]:
+    """The pending pairs still worth a human's look, best first: a pair whose two records are already
+    in one live group (merged through other pairs or an automatic merge) has nothing left to decide."""
+    member_of = {m: gid for gid, (_, members) in live_groups(session).items() for m in members}
+    return [p for p in pairs(session, "pending")
+            if p.record_a_id not in member_of or member_of[p.record_a_id] != member_of.get(p.record_b_id)]
+
+
+def open_pair_count(session: Session) -> int:
+    """How many pairs wait for a human (`open_pairs`): what every "pairs to check" count shows."""
+    return len(open_pairs(session))
+
+
+def screening_progress(session: Session, record_ids: Sequence[int] | None = None) -> dict[int, tuple[int, int]]:
+    """record → (stage reached: 2 full text, 1 title/abstract; its current decisions and adjudications),
+    for the records screening has touched (each reviewer's latest decision per stage, retractions dropped);
+    only those of `record_ids` when given (a handful: one group's members)."""
+    decisions = select(ScreeningDecisionRow.record_id, ScreeningDecisionRow.reviewer_id, ScreeningDecisionRow.stage,
+                       ScreeningDecisionRow.decision).order_by(col(ScreeningDecisionRow.id))
+    adjudications = select(AdjudicationRow.record_id, AdjudicationRow.stage)
+    if record_ids is not None:
+        decisions = decisions.where(col(ScreeningDecisionRow.record_id).in_(record_ids))
+        adjudications = adjudications.where(col(AdjudicationRow.record_id).in_(record_ids))
+    latest: dict[tuple[int, int, str], str] = {}
+    for rid, reviewer, stage, decision in session.exec(decisions):
+        latest[(rid, reviewer, stage)] = decision
+    current = [(rid, stage) for (rid, _, stage), decision in latest.items() if decision != "retracted"]
+    current += list(session.exec(adjudications))
+    out: dict[int, tuple[int, int]] = {}
+    for rid, stage in current:
+        reached, count = out.get(rid, (0, 0))
+        out[rid] = (max(reached, 2 if stage == "ft" else 1), count + 1)
+    return out
 
 
 def add_pair(session: Session, a: int, b: int, score: float, fields: dict[str, float]) -> bool:
@@ -276,6 +313,54 @@ def set_main_report(session: Session, study_id: int, record_id: int, actor: str)
                                   action="main" if main else "not main", old=old,
                                   new={"status": link.status, "main": main, "study": study_id}))
     return before
+
+
+def links_of_record(session: Session, record_id: int) -> list[StudyReportRow]:
+    """The record's study links (any status), oldest first."""
+    return list(session.exec(select(StudyReportRow).where(StudyReportRow.record_id == record_id)
+                             .order_by(col(StudyReportRow.id))))
+
+
+def carry_link(session: Session, study_id: int, record_id: int, status: str, actor: str, from_record: int,
+               group_id: int | None = None) -> str | None:
+    """Give `record_id` the study link status `status` carried over from `from_record`, a removed duplicate
+    of it in group `group_id`: a new link, or its existing one's status set (audited, naming both and the
+    group, so undoing the group can take it back). The status it had."""
+    link = study_link(session, study_id, record_id)
+    old = None if link is None else link.status
+    if link is None:
+        link = StudyReportRow(study_id=study_id, record_id=record_id, status=status, created_by=actor)
+    link.status = status
+    link.is_main_report = link.is_main_report and status != "rejected"
+    session.add(link)
+    session.flush()
+    session.add(AuditEventRow(actor=actor, entity="study_report", entity_id=link.id, record_id=record_id,
+                              action="carry over", old=None if old is None else {"status": old},
+                              new={"status": status, "main": link.is_main_report, "study": study_id,
+                                   "from_record": from_record, "group": group_id}))
+    return old
+
+
+CARRIED = ("carry over", "carry main")
+
+
+def carried_by_group(session: Session, group_id: int) -> list[AuditEventRow]:
+    """The link changes a group's merge carried to its primary (carry_link, a main report moved), oldest first."""
+    rows = session.exec(select(AuditEventRow).where(AuditEventRow.entity == "study_report")
+                        .where(col(AuditEventRow.action).in_(CARRIED)).order_by(col(AuditEventRow.id)))
+    return [e for e in rows if isinstance(e.new, dict) and e.new.get("group") == group_id]
+
+
+def withdraw_link(session: Session, link: StudyReportRow, status: str, actor: str, action: str,
+                  why: Mapping[str, object]) -> None:
+    """Set a link's status (a rejected link is no main report), audited with `why` beside the new state."""
+    old = {"status": link.status, "main": link.is_main_report}
+    link.status = status
+    link.is_main_report = link.is_main_report and status != "rejected"
+    session.add(link)
+    session.add(AuditEventRow(actor=actor, entity="study_report", entity_id=link.id, record_id=link.record_id,
+                              action=action, old=old,
+                              new={"status": status, "main": link.is_main_report, "study": link.study_id, **why}))
 
 
 def study_report_links(session: Session) -> list[StudyReportRow]:

@@ -1,4 +1,5 @@
-"""Provides the extraction writes and reads: studies and their reports, arms and values (append-only)."""
+"""Provides the extraction writes and reads: studies and their reports, arms and values, and whether each
+extractor has finished a study (all append-only)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from reviewkit.store.queries import removed_duplicates
 from reviewkit.store.studies import add_study as add_study
 from reviewkit.store.tables import (
     ArmRow,
     AuditEventRow,
+    ExtractionStatusRow,
     ExtractionValueRow,
     RecordRow,
     ReviewerRow,
@@ -33,9 +36,11 @@ def studies(session: Session) -> list[StudyRow]:
     return list(session.exec(select(StudyRow).order_by(col(StudyRow.id))))
 
 
-def study(session: Session, study_id: int) -> StudyRow | None:
-    """The study with this id."""
-    return session.get(StudyRow, study_id)
+def study(session: Session, study_id: int, *, lock: bool = False) -> StudyRow | None:
+    """The study with this id; `lock`: locked until the transaction ends (PostgreSQL; a SQLite write
+    transaction already holds the database), as store.dedup.study locks it: FOR NO KEY UPDATE, so rows
+    merely referencing the study are not held up, while a second locker waits."""
+    return session.get(StudyRow, study_id, with_for_update={"key_share": True} if lock else None)
 
 
 def study_by_label(session: Session, label: str) -> StudyRow | None:
@@ -53,10 +58,14 @@ def reports_of(session: Session, study_id: int) -> list[RecordRow]:
 
 
 def report_counts(session: Session) -> dict[int, int]:
-    """study id → number of linked reports."""
+    """study id → number of linked reports, as PRISMA counts them: links not rejected, of records that
+    are not removed duplicates (their links were carried over to the group's primary)."""
+    removed = removed_duplicates(session)
     out: dict[int, int] = {}
-    for sid in session.exec(select(StudyReportRow.study_id).where(StudyReportRow.status != "rejected")):
-        out[sid] = out.get(sid, 0) + 1
+    for sid, rid in session.exec(select(StudyReportRow.study_id, StudyReportRow.record_id)
+                                 .where(StudyReportRow.status != "rejected")):
+        if rid not in removed:
+            out[sid] = out.get(sid, 0) + 1
     return out
 
 
@@ -148,3 +157,41 @@ def _value_dict(row: ExtractionValueRow | None) -> dict[str, Any] | None:
 def reviewers_by_id(session: Session) -> dict[int, ReviewerRow]:
     """reviewer id → row."""
     return {r.id: r for r in session.exec(select(ReviewerRow)) if r.id is not None}
+
+
+#: An extraction's states (extraction_status.status); without a row, an extraction is open.
+FINISHED, OPEN = "finished", "open"
+
+
+def finished_by_study(session: Session, study_ids: Iterable[int] | None = None) -> dict[int, set[int]]:
+    """study id → the extractors whose extraction of it is finished (the newest row per extractor wins)."""
+    query = select(ExtractionStatusRow).order_by(col(ExtractionStatusRow.id))
+    if study_ids is not None:
+        query = query.where(col(ExtractionStatusRow.study_id).in_(list(study_ids)))
+    newest: dict[tuple[int, int], str] = {}
+    for row in session.exec(query):
+        newest[(row.study_id, row.extractor_id)] = row.status
+    out: dict[int, set[int]] = {}
+    for (sid, rid), status in newest.items():
+        if status == FINISHED:
+            out.setdefault(sid, set()).add(rid)
+    return out
+
+
+def finished_extractors(session: Session, study_id: int) -> set[int]:
+    """The extractors whose extraction of the study is finished (the newest row per extractor wins)."""
+    return finished_by_study(session, [study_id]).get(study_id, set())
+
+
+def add_status(session: Session, *, study_id: int, extractor: ReviewerRow, status: str, actor: str,
+               previous: str) -> ExtractionStatusRow:
+    """Append a status row for `extractor`'s extraction of a study and its audit event, `previous` → `status`."""
+    assert extractor.id is not None and status in (FINISHED, OPEN)
+    row = ExtractionStatusRow(study_id=study_id, extractor_id=extractor.id, status=status, actor=actor)
+    session.add(row)
+    session.flush()
+    state = {"study_id": study_id, "extractor": extractor.name}
+    session.add(AuditEventRow(actor=actor, entity="extraction_status", entity_id=row.id,
+                              action="finish" if status == FINISHED else "reopen",
+                              old={**state, "status": previous}, new={**state, "status": status}))
+    return row

@@ -14,7 +14,6 @@ from reviewkit.store.tables import (
     AuditEventRow,
     DuplicateGroupRow,
     DuplicateMemberRow,
-    DuplicatePairRow,
     RecordRow,
     ScreeningDecisionRow,
     SourceRunRow,
@@ -26,9 +25,13 @@ def identified_by_source(session: Session) -> dict[str, int]:
     """Records identified per source name: distinct records linked to that source's runs.
 
     A re-run of a search links the records it found again instead of adding them twice, so
-    counting distinct links keeps "identified = records" true for PRISMA.
+    counting distinct links keeps "identified = records" true for PRISMA. A name imported under
+    two kinds (PubMed as a database and as a register) sums both; identified_by_run_kind keeps them apart.
     """
-    return {source: n for (_, source), n in identified_by_run_kind(session).items()}
+    out: dict[str, int] = defaultdict(int)
+    for (_, source), n in identified_by_run_kind(session).items():
+        out[source] += n
+    return dict(out)
 
 
 def record_ids(session: Session) -> set[int]:
@@ -44,15 +47,6 @@ def removed_duplicates(session: Session) -> set[int]:
         .where(col(DuplicateGroupRow.undone_at).is_(None))
     )
     return {rid for rid, primary in rows if rid != primary}
-
-
-def pending_duplicate_pairs(session: Session) -> int:
-    """Candidate pairs waiting for a human."""
-    return int(
-        session.exec(
-            select(func.count()).select_from(DuplicatePairRow).where(DuplicatePairRow.status == "pending")
-        ).one()
-    )
 
 
 def current_decisions(session: Session, stage: str) -> dict[int, dict[int, Decision]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlmodel import Session, col, select
 
 from reviewkit.store.tables import (
@@ -51,9 +53,14 @@ def decisions_on(session: Session, record_id: int, stage: str) -> dict[int, Scre
 
 def add_decision(
     session: Session, *, record_id: int, reviewer: ReviewerRow, stage: str, decision: str,
-    reason: str | None, note: str | None,
+    reason: str | None, note: str | None, actor: ReviewerRow | None = None, imported: str | None = None,
 ) -> ScreeningDecisionRow:
-    """Append a decision row; a change of mind points at the row it supersedes and is audited."""
+    """Append a decision row; a change of mind points at the row it supersedes and is audited.
+
+    `actor` stores it when that is not `reviewer` (a lead importing a colleague's decision): the
+    audit event names the actor, and its `new` the reviewer whose decision it is (see _by_whom).
+    `imported` is the file it came from.
+    """
     assert reviewer.id is not None
     previous = latest_decision(session, record_id, reviewer.id, stage)
     row = ScreeningDecisionRow(
@@ -64,12 +71,20 @@ def add_decision(
     session.flush()
     session.add(
         AuditEventRow(
-            actor=reviewer.name, entity="decision", entity_id=row.id, record_id=record_id,
+            actor=(actor or reviewer).name, entity="decision", entity_id=row.id, record_id=record_id,
             action=_action(previous, decision),
-            old=_decision_dict(previous), new=_decision_dict(row),
+            old=_decision_dict(previous),
+            new={**(_decision_dict(row) or {}), **_by_whom(reviewer, actor, imported)},
         )
     )
     return row
+
+
+def _by_whom(owner: ReviewerRow, actor: ReviewerRow | None, imported: str | None) -> dict[str, str]:
+    """What an audit event's `new` adds when the row is not the actor's own act: "reviewer" (whose
+    decision or adjudication it is, when someone else stored it) and "imported" (the file's name)."""
+    out = {"reviewer": owner.name} if actor is not None and actor.name != owner.name else {}
+    return {**out, "imported": imported} if imported else out
 
 
 def _action(previous: ScreeningDecisionRow | None, decision: str) -> str:
@@ -86,9 +101,9 @@ def _decision_dict(row: ScreeningDecisionRow | None) -> dict[str, object] | None
 
 def add_adjudication(
     session: Session, *, record_id: int, adjudicator: ReviewerRow, stage: str, decision: str,
-    reason: str | None, note: str | None,
+    reason: str | None, note: str | None, actor: ReviewerRow | None = None, imported: str | None = None,
 ) -> AdjudicationRow:
-    """Append an adjudication and its audit event."""
+    """Append an adjudication and its audit event (`actor` and `imported` as add_decision's)."""
     assert adjudicator.id is not None
     previous = session.exec(
         select(AdjudicationRow).where(AdjudicationRow.record_id == record_id)
@@ -102,10 +117,11 @@ def add_adjudication(
     session.flush()
     session.add(
         AuditEventRow(
-            actor=adjudicator.name, entity="adjudication", entity_id=row.id, record_id=record_id,
+            actor=(actor or adjudicator).name, entity="adjudication", entity_id=row.id, record_id=record_id,
             action="adjudicate",
             old={"decision": previous.decision, "reason": previous.reason} if previous else None,
-            new={"stage": stage, "decision": decision, "reason": reason, "note": note},
+            new={"stage": stage, "decision": decision, "reason": reason, "note": note,
+                 **_by_whom(adjudicator, actor, imported)},
         )
     )
     return row
@@ -149,9 +165,29 @@ def full_text_statuses(session: Session) -> dict[int, FullTextRow]:
     return out
 
 
-def record(session: Session, record_id: int) -> RecordRow | None:
-    """The record row with this id."""
-    return session.get(RecordRow, record_id)
+def record(session: Session, record_id: int, *, lock: bool = False) -> RecordRow | None:
+    """The record row with this id; `lock`: locked until the transaction ends (see lock_records)."""
+    return session.get(RecordRow, record_id, with_for_update={"key_share": True} if lock else False)
+
+
+def lock_records(session: Session, record_ids: Iterable[int]) -> None:
+    """Lock these records' rows until the transaction ends, in id order (so two lockers never deadlock).
+
+    Screening writes that check a record's decisions before adding one (a record takes no decision
+    beyond its quota) lock it first, so a second writer reads the decisions only once the first has
+    committed. PostgreSQL only in effect (FOR NO KEY UPDATE: rows referring to the record may still be
+    added); a SQLite write transaction holds the database's write lock from its start.
+    """
+    ids = sorted(set(record_ids))
+    if not ids or session.get_bind().dialect.name != "postgresql":
+        return
+    for start in range(0, len(ids), _LOCK_BATCH):
+        session.exec(select(RecordRow.id).where(col(RecordRow.id).in_(ids[start:start + _LOCK_BATCH]))
+                     .order_by(col(RecordRow.id)).with_for_update(key_share=True)).all()
+
+
+#: Records locked per statement (a file may name tens of thousands).
+_LOCK_BATCH = 5000
 
 
 def all_decision_rows(session: Session, stage: str | None = None) -> list[ScreeningDecisionRow]:

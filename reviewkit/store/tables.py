@@ -353,6 +353,21 @@ class ExtractionValueRow(SQLModel, table=True):
     created_at: datetime = _ts()
 
 
+class ExtractionStatusRow(SQLModel, table=True):
+    """An extractor's extraction of a study marked finished, or opened again; append-only: the newest
+    row per study and extractor is the state (none: open). The comparison waits for finished ones."""
+
+    __tablename__ = "extraction_status"
+    id: int | None = Field(default=None, primary_key=True)
+    study_id: int = Field(foreign_key="study.id", index=True)
+    extractor_id: int = Field(foreign_key="reviewer.id")
+    #: "finished" or "open".
+    status: str
+    #: Who marked it (the extractor; a migration names itself).
+    actor: str = ""
+    at: datetime = _ts()
+
+
 class AuditEventRow(SQLModel, table=True):
     """Append-only history: who changed what, when, from what to what."""
 
@@ -372,5 +387,6 @@ class AuditEventRow(SQLModel, table=True):
 ALL_TABLES: tuple[type[SQLModel], ...] = (
     ReviewerRow, SourceRunRow, RecordRow, RecordSourceRow, DuplicateGroupRow, DuplicateMemberRow,
     DuplicatePairRow, StudyRow, StudyReportRow, ScreeningDecisionRow, AdjudicationRow, FullTextRow,
-    RobAssessmentRow, RobAnswerRow, RobJudgementRow, ArmRow, ExtractionValueRow, AuditEventRow,
+    RobAssessmentRow, RobAnswerRow, RobJudgementRow, ArmRow, ExtractionValueRow, ExtractionStatusRow,
+    AuditEventRow,
 )

@@ -6,11 +6,29 @@ from typing import ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.screen import Screen
 
 from reviewkit.services.project import Review
 from reviewkit.tui.screens.dashboard import DashboardScreen
 from reviewkit.tui.screens.help import HelpScreen
 from reviewkit.tui.screens.screening import ScreeningScreen
+
+#: The app's own keys, answered on every screen (after the screen's own, which would shadow them).
+APP_BINDINGS: list[BindingType] = [
+    Binding("question_mark", "help", "Help", key_display="?"),
+    Binding("q", "quit", "Quit"),
+]
+
+
+def reserved_keys() -> dict[str, str]:
+    """The keys a user's remapping ([keys] in the user config) must not give a screen's action, with
+    what they do: the app's (Help, Quit), Textual's (ctrl+q, ctrl+c, the command palette's ctrl+p,
+    tab and shift+tab between fields) and escape, every screen's way back and every dialog's cancel."""
+    keys = {"escape": "Back"}
+    for binding in Binding.make_bindings([*App.BINDINGS, *Screen.BINDINGS, *APP_BINDINGS]):
+        keys[binding.key] = binding.description or binding.action
+    keys[ReviewkitApp.COMMAND_PALETTE_BINDING] = "Command palette"
+    return keys
 
 
 class ReviewkitApp(App[None]):
@@ -18,10 +36,7 @@ class ReviewkitApp(App[None]):
 
     CSS_PATH = "app.tcss"
     TITLE = "reviewkit"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("q", "quit", "Quit"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = APP_BINDINGS
 
     def __init__(self, review: Review, *, reviewer: str | None = None, stage: str | None = None) -> None:
         super().__init__()

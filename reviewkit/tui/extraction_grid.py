@@ -66,5 +66,5 @@ def parse_arm_line(text: str, arm_fields: list[str]) -> dict[str, object]:
         raise ReviewkitError(f"'{unknown[0]}' is not an arm field", hint=f"arm fields: {', '.join(arm_fields)}")
     positional += [""] * (5 - len(positional))
     return {"label": positional[0], "intervention": positional[1], "dose": positional[2],
-            "co_intervention": positional[3], "n_randomised": positional[4] or None,
+            "co_intervention": positional[3], "n_randomised": positional[4],
             "fields": {k.strip(): v.strip() for k, v in named.items()}}

@@ -15,6 +15,7 @@ from reviewkit.cli import cli
 from reviewkit.services import extract
 from reviewkit.services.demo import build_demo
 from reviewkit.services.extract_consensus import record_consensus
+from reviewkit.services.extract_status import finish_extraction
 from reviewkit.services.project import Review, open_review
 
 
@@ -127,8 +128,8 @@ def test_backup_is_for_leads(review_dir: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize("command", [("export", "extraction"), ("extract", "export")])
 def test_extraction_export_shows_a_non_lead_their_own_and_the_consensus(review: Review, tmp_path: Path,
                                                                          command: tuple[str, str]) -> None:
-    """bob's table never shows alice's values before he has extracted the study himself (blinding);
-    once both have, the comparison is open to him and so are her rows; alice (the lead) sees all."""
+    """bob's table never shows alice's values before he has extracted the study himself and both have
+    finished (blinding); then the comparison is open to him and so are her rows; alice (the lead) sees all."""
     sid = extract.create_study(review, "alice", "BREEZE-AD1").id
 
     def enter(who: str, events: str) -> None:
@@ -146,6 +147,9 @@ def test_extraction_export_shows_a_non_lead_their_own_and_the_consensus(review: 
     assert table("bob") == set()
     assert table("alice") == {("alice", "no", "12")}
     enter("bob", "13")
+    assert table("bob") == {("bob", "no", "13")}
+    for who in ("alice", "bob"):
+        finish_extraction(review, who, sid)
     assert table("bob") == {("alice", "no", "12"), ("bob", "no", "13")}
     record_consensus(review, "carol", sid, take={"value|Placebo|iga_0_1|week 16|events": "alice"})
     assert table("bob") == {("alice", "no", "12"), ("bob", "no", "13"), ("carol", "yes", "12")}

@@ -13,7 +13,8 @@ from reviewkit.cli import cli
 from reviewkit.services import extract
 from reviewkit.services.extract_consensus import record_consensus
 from reviewkit.services.extract_convert import convert
-from reviewkit.services.extract_io import extraction_rows
+from reviewkit.services.extract_io import extraction_rows, read_table
+from reviewkit.services.extract_status import finish_extraction
 from reviewkit.services.project import Review, init_review, open_review
 from reviewkit.store.db import session_scope
 from reviewkit.store.tables import StudyRow
@@ -42,6 +43,7 @@ def _fill(review: Review) -> None:
             extract.set_value(review, who, sid, field, value, arm="Baricitinib 4 mg, once daily",
                               outcome="dlqi_change")
         convert(review, who, sid, arm="Baricitinib 4 mg, once daily", outcome="dlqi_change")
+        finish_extraction(review, who, sid)  # the consensus waits for both
     record_consensus(review, "carol", sid, take={"value|Placebo|iga_0_1|week 16|events": "alice"})
     extract.create_study(review, "alice", "Empty study")
 
@@ -55,7 +57,17 @@ def test_export_then_import_into_a_fresh_review_gives_the_same_table(review: Rev
     code, stdout, _ = run(review.folder, "export", str(out), reviewer="alice")  # a lead: every extractor
     assert code == 0 and "row(s)" in stdout
     fresh = init_review(tmp_path / "fresh")
-    code, stdout, err = run(fresh.folder, "import", str(out), reviewer="alice")  # a lead: anyone's rows
+    if str(fresh.engine.url) != str(review.engine.url):  # on PostgreSQL both share the test database
+        # The consensus rows wait until both extractions are finished in the fresh review too.
+        code, _, err = run(fresh.folder, "import", str(out), reviewer="alice")
+        assert code == 1 and "consensus: alice may not write study 1's consensus" in err and "finish" in err
+    independent = tmp_path / f"independent{suffix}"
+    _without_consensus(out, independent)
+    code, stdout, err = run(fresh.folder, "import", str(independent), reviewer="alice")  # a lead: anyone's rows
+    assert code == 0, err
+    for who in ("alice", "bob"):
+        assert run(fresh.folder, "finish", "BREEZE-AD1", reviewer=who)[0] == 0
+    code, stdout, err = run(fresh.folder, "import", str(out), reviewer="alice")  # the same rows, and the consensus
     assert code == 0, err
     before = [r for r in extraction_rows(review, "alice") if r["study"] != "Empty study"]
     after = extraction_rows(open_review(fresh.folder), "alice")
@@ -68,6 +80,26 @@ def test_export_then_import_into_a_fresh_review_gives_the_same_table(review: Rev
                      for r, a in zip(before, after, strict=True)]
     sd_row = next(r for r in after if r["outcome"] == "dlqi_change" and r["consensus"] == "no")
     assert json.loads(sd_row["converted_from"])["sd"]["inputs"] == {"SE": 0.47, "n": 120}
+
+
+def _without_consensus(table: Path, dest: Path) -> None:
+    """A copy of an exported table without its consensus rows."""
+    rows = [cells for _, cells in read_table(table, ("intervention",)) if cells["consensus"] != "yes"]
+    if table.suffix == ".csv":
+        with dest.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        return
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(list(rows[0]))
+    for cells in rows:
+        sheet.append(list(cells.values()))
+    book.save(dest)
 
 
 def test_csv_layout(review: Review, tmp_path: Path) -> None:
@@ -125,6 +157,10 @@ def test_differences_and_consensus_commands(review: Review) -> None:
     for who, total in (("alice", "244"), ("bob", "224")):
         extract.set_arm(review, who, sid, "Placebo")
         extract.set_value(review, who, sid, "total", total, arm="Placebo", outcome="easi75")
+    code, _, err = run(review.folder, "consensus", str(sid), reviewer="carol")
+    assert code == 1 and f"may not write study {sid}'s consensus yet" in err and "(0 of 2 finished)" in err
+    for who in ("alice", "bob"):
+        assert run(review.folder, "finish", str(sid), reviewer=who)[0] == 0
     code, out, _ = run(review.folder, "differences", "--study", str(sid), "--json", reviewer="alice")
     assert code == 0
     (item,) = json.loads(out)
@@ -142,9 +178,10 @@ def test_differences_and_consensus_commands(review: Review) -> None:
 
 
 def test_differences_and_consensus_keep_extraction_blinded(review: Review) -> None:
-    """No --reviewer: refused. bob, who alone extracted a study, waits for the second extraction; on a study
-    only alice extracted he is a bystander: refused there too, and his consensus stores nothing. carol (the
-    adjudicator) compares any study; once alice has extracted bob's study too, bob compares it."""
+    """No --reviewer: refused. bob, who alone extracted a study, must finish and then waits for the second
+    finished extraction; on a study only alice extracted he is a bystander: refused there too, and his
+    consensus stores nothing. carol (the adjudicator) compares any study; once alice has extracted bob's
+    study too and both have finished (`extract finish`), bob compares it."""
     sid = extract.create_study(review, "alice", "BREEZE-AD2").id
     other = extract.create_study(review, "alice", "BREEZE-AD4").id
     extract.set_arm(review, "bob", sid, "Placebo")
@@ -154,7 +191,7 @@ def test_differences_and_consensus_keep_extraction_blinded(review: Review) -> No
     code, out, err = run(review.folder, "differences", "--json")
     assert code == 1 and "no reviewer given" in err and out == ""
     code, out, err = run(review.folder, "differences", "--study", str(sid), reviewer="bob")
-    assert code == 1 and "waits until 2 independent extractions exist" in err and "224" not in out + err
+    assert code == 1 and "finish your own extraction first" in err and "224" not in out + err
     code, out, err = run(review.folder, "differences", "--study", str(other), "--json", reviewer="bob")
     assert code == 1 and "only its extractors, leads and adjudicators" in err and "244" not in out + err
     code, out, err = run(review.folder, "consensus", str(other), "--value",
@@ -168,6 +205,11 @@ def test_differences_and_consensus_keep_extraction_blinded(review: Review) -> No
         (sid, ["bob"]), (other, ["alice"])]
     extract.set_arm(review, "alice", sid, "Placebo")
     extract.set_value(review, "alice", sid, "total", "244", arm="Placebo", outcome="easi75")
+    code, out, _ = run(review.folder, "differences", reviewer="bob")
+    assert code == 0 and "244" not in out and "No study's extractions are open to bob" in out
+    for who in ("bob", "alice"):
+        code, _, err = run(review.folder, "finish", "BREEZE-AD2", reviewer=who)
+        assert code == 0, err
     code, out, _ = run(review.folder, "differences", "--json", reviewer="bob")
     assert code == 0
     (item,) = json.loads(out)

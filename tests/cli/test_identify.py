@@ -42,3 +42,32 @@ def test_forced_csv_with_only_a_header_is_an_empty_import(review: Review, tmp_pa
     result = CliRunner().invoke(cli, ["-C", str(review.folder), "import", "--format", "csv", str(header_only)])
     assert result.exit_code == 0, result.output
     assert "0 records" in result.output
+
+
+def test_two_empty_exports_both_import(review: Review, tmp_path: Path) -> None:
+    """Two searches with no hits give byte-identical empty files: the second is not refused as the first one
+    "already imported" (a file with no records cannot bring them twice)."""
+    for name in ("pubmed-none.ris", "embase-none.ris"):
+        (tmp_path / name).write_text("", encoding="utf-8")
+        result = CliRunner().invoke(cli, ["-C", str(review.folder), "import", "--format", "ris", str(tmp_path / name)])
+        assert result.exit_code == 0, result.output
+        assert "0 records" in result.output
+
+
+def test_a_refused_file_does_not_keep_the_others_out(review: Review, tmp_path: Path) -> None:
+    """import A BAD C: A and C are imported, BAD is named with its error, and the command ends saying which
+    file was left out (exit 1), so fixing BAD and importing it alone completes the set."""
+    a, bad, c = tmp_path / "a.ris", tmp_path / "bad.ris", tmp_path / "c.ris"
+    a.write_text("TY  - JOUR\nTI  - First paper\nER  - \n", encoding="utf-8")
+    bad.write_text("TY  - JOUR\nTI  - Cut short\n", encoding="utf-8")
+    c.write_text("TY  - JOUR\nTI  - Third paper\nER  - \n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["-C", str(review.folder), "import", str(a), str(bad), str(c)])
+    assert result.exit_code == 1
+    assert "a.ris: 1 records" in result.stdout and "c.ris: 1 records" in result.stdout
+    errors = result.stderr.splitlines()
+    assert errors[0].startswith(f"error: {bad}") and errors[-1].startswith("error: 1 of 3 files not imported: bad.ris (")
+    assert review_status(review).identified == 2
+    bad.write_text("TY  - JOUR\nTI  - Cut short\nER  - \n", encoding="utf-8")
+    again = CliRunner().invoke(cli, ["-C", str(review.folder), "import", str(bad)])
+    assert again.exit_code == 0, again.output
+    assert review_status(review).identified == 3

@@ -35,6 +35,20 @@ def test_init_then_status_json(tmp_path: Path) -> None:
     assert set(data["title_abstract"]) == {"unscreened", "in_progress", "conflict", "included", "excluded"}
 
 
+def test_init_refuses_a_database_left_without_its_protocol(tmp_path: Path) -> None:
+    """A reviewkit.db copied into (or left in) a folder without review.toml belongs to another review: init
+    refuses rather than start the new review with its records, and writes no review.toml."""
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init", str(tmp_path / "old")]).exit_code == 0
+    folder = tmp_path / "new"
+    folder.mkdir()
+    (folder / "reviewkit.db").write_bytes((tmp_path / "old" / "reviewkit.db").read_bytes())
+    result = runner.invoke(cli, ["init", str(folder)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: {folder / 'reviewkit.db'} already exists, without a review.toml")
+    assert not (folder / "review.toml").exists()
+
+
 def test_status_table_lists_stages(tmp_path: Path) -> None:
     """Plain status prints each PRISMA stage by name."""
     runner = CliRunner()
@@ -83,3 +97,19 @@ def test_user_error_is_one_line_without_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip().count("\n") == 0
     assert proc.stderr.startswith("error: no review here")
+
+
+def test_a_reader_that_stops_early_is_not_an_error(tmp_path: Path) -> None:
+    """`reviewkit … | head -1`: the reader closes the pipe after one line while more than a pipe's buffer
+    (64 KiB) is still to be written (the demo's audit trail is about 100 KiB). The command stops quietly with
+    the shell's SIGPIPE status, 141, and prints no "error: Broken pipe"."""
+    folder = tmp_path / "demo"
+    assert CliRunner().invoke(cli, ["demo", str(folder)]).exit_code == 0
+    proc = subprocess.Popen([sys.executable, "-m", "reviewkit", "-C", str(folder), "--reviewer", "alice", "audit"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141
+    assert err == ""

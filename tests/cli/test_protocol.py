@@ -7,6 +7,7 @@ import json
 import os
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner, Result
 
 from reviewkit.cli import cli
@@ -220,3 +221,56 @@ def test_status_works_and_warns_once_about_analysis_problems(review_dir: Path) -
             assert json.loads(result.stdout)["identified"] == 0
         else:
             assert "Identified" in result.stdout
+
+
+def test_replace_refuses_switching_the_rob_tool_once_assessments_exist(review_dir: Path, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """rob1 → rob2 with a RoB 1 assessment stored is refused (its answers would read as nothing under RoB 2 and
+    drop out of the plots); before any assessment the switch is a plain edit."""
+    from reviewkit.services import assess
+    from reviewkit.store import rob as rob_store
+    from reviewkit.store.db import session_scope
+
+    text = (review_dir / "review.toml").read_text(encoding="utf-8")
+    assert 'tool = "rob1"' in text
+    rob2 = tmp_path / "rob2.toml"
+    rob2.write_text(text.replace('tool = "rob1"', 'tool = "rob2"'), encoding="utf-8")
+    review = open_review(review_dir)
+    with session_scope(review.engine, write=True) as session:
+        sid = rob_store.add_study(session, "S1").id
+    assess.start_assessment(review, "bob", sid, "IGA")
+    review.engine.dispose()
+    result = run(review_dir, "replace", str(rob2), reviewer="alice")
+    assert result.exit_code == 1
+    assert "risk_of_bias.tool cannot change from 'rob1' to 'rob2': 1 assessment(s) were made with rob1" in result.stderr
+    assert (review_dir / "review.toml").read_text(encoding="utf-8") == text
+    fresh = tmp_path / "fresh"
+    monkeypatch.delenv("REVIEWKIT_DATABASE_URL", raising=False)  # a review of its own (SQLite)
+    assert CliRunner().invoke(cli, ["init", str(fresh)]).exit_code == 0
+    assert run(fresh, "replace", str(rob2), reviewer="alice").exit_code == 0
+
+
+def test_replace_refuses_fewer_screeners_than_records_already_have(review_dir: Path, tmp_path: Path) -> None:
+    """Three screeners decided a record; lowering screeners_per_record to 2 is refused (the extra decision could
+    no longer be imported into a copy, so the history export would stop replaying); 3 stays accepted."""
+    from reviewkit.services import screen
+
+    text = (review_dir / "review.toml").read_text(encoding="utf-8")
+    three = tmp_path / "three.toml"
+    three.write_text(text.replace("screeners_per_record = 2", "screeners_per_record = 3")
+                     + '\n[[reviewers]]\nname = "dave"\nrole = "screener"\n', encoding="utf-8")
+    assert run(review_dir, "replace", str(three), reviewer="alice").exit_code == 0
+    review = open_review(review_dir)
+    from tests.factories import add_records
+    (rid,) = add_records(review, 1)
+    for who in ("alice", "bob", "dave"):
+        screen.record_decision(review, who, rid, "ta", "include")
+    review.engine.dispose()
+    two = tmp_path / "two.toml"
+    two.write_text(three.read_text(encoding="utf-8").replace("screeners_per_record = 3", "screeners_per_record = 2"),
+                   encoding="utf-8")
+    result = run(review_dir, "replace", str(two), reviewer="alice")
+    assert result.exit_code == 1
+    assert ("screening.screeners_per_record cannot go down to 2: records already have 3 screeners' decisions at "
+            "title/abstract") in result.stderr
+    assert (review_dir / "review.toml").read_text(encoding="utf-8") == three.read_text(encoding="utf-8")

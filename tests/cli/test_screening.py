@@ -117,3 +117,50 @@ def test_an_export_imported_again_says_its_rows_were_already_present(
     result = _run(review, "--reviewer", "alice", "decisions", "import", str(out))
     assert result.exit_code == 0 and "1 decisions imported" in result.output and "(4 already present" in result.output
     assert screen.record_card(review, "bob", a, "ta").own.decision == "include"  # type: ignore[union-attr]
+
+
+NAGTEGAAL = Path(__file__).resolve().parents[1].parent / "fixtures" / "screening" / "nagtegaal_2019_subset.csv"
+
+
+def test_the_reported_round_trip_and_the_ids_option(review: Review, tmp_path: Path) -> None:
+    """The report: rows naming the source file's id 122 land on record 9; their export (record 9, also
+    the source id of record 2) failed to import back as ambiguous. The export's own columns now read
+    as reviewkit ids; a plain file with the same value lists its lines and names --ids, which settles it."""
+    assert _run(review, "import", str(NAGTEGAAL)).exit_code == 0
+    f, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    f.write_text("record,reviewer,stage,decision\n122,alice,ta,include\n122,bob,ta,include\n")
+    assert "2 decisions imported" in _run(review, "--reviewer", "alice", "decisions", "import", str(f)).output
+    assert _run(review, "--reviewer", "alice", "decisions", "export", str(out)).exit_code == 0
+    assert {r["record"] for r in csv.DictReader(out.open(encoding="utf-8"))} == {"9"}
+    result = _run(review, "--reviewer", "alice", "decisions", "import", str(out))
+    assert result.exit_code == 0 and "0 decisions imported from" in result.output
+    assert "(2 already present, not stored again)" in result.output
+
+    f.write_text("record,reviewer,stage,decision\n9,alice,ta,include\n9,bob,ta,include\n")
+    result = _run(review, "--reviewer", "alice", "decisions", "import", str(f))
+    assert result.exit_code == 1
+    assert "line 2: 2 rows name their record ambiguously: '9' on line 2 names records [2, 9]; '9' on line 3" in result.output
+    assert "pass --ids reviewkit; for the source file's own ids pass --ids source" in result.output
+    assert screen.record_card(review, "bob", 2, "ta").own is None
+    result = _run(review, "--reviewer", "alice", "decisions", "import", "--ids", "reviewkit", str(f))
+    assert result.exit_code == 0 and "2 decisions imported" in result.output  # on record 9 (no time: new rows)
+    assert screen.record_card(review, "bob", 2, "ta").own is None
+    result = _run(review, "--reviewer", "alice", "decisions", "import", "--ids", "source", str(f))
+    assert result.exit_code == 0 and "2 decisions imported" in result.output
+    assert screen.record_card(review, "bob", 2, "ta").own is not None
+    help_text = _run(review, "decisions", "import", "--help").output
+    assert "--ids [auto|reviewkit|source]" in help_text
+
+
+def test_audit_says_who_imported_whose_decision(review: Review, tmp_path: Path) -> None:
+    """alice (lead) imports bob's row: the trail said "bob decide"; now alice, with bob's name and the file."""
+    (a,) = add_records(review, 1)
+    f = tmp_path / "in.csv"
+    f.write_text(HEADER + f"{a},bob,ta,include,,,\n{a},alice,ta,include,,,\n")
+    assert _run(review, "--reviewer", "alice", "decisions", "import", str(f)).exit_code == 0
+    lines = _run(review, "--reviewer", "alice", "audit", "--record", str(a)).output.strip().splitlines()
+    assert [line[20:] for line in lines] == [
+        f"alice      decide     decision record {a}: - -> {{stage=ta, decision=include}} "
+        "(bob's decision, imported from in.csv)",
+        f"alice      decide     decision record {a}: - -> {{stage=ta, decision=include}} (imported from in.csv)",
+    ]

@@ -98,19 +98,39 @@ def test_no_pairs() -> None:
 
 
 def test_perfect_agreement_on_two_categories() -> None:
-    """Perfect agreement over both categories gives kappa 1 with a zero-width CI."""
+    """Perfect agreement over both categories gives kappa 1; its SE is 0, so the CI is not estimable
+    (None), not the zero-width "1.0 to 1.0" it was."""
     result = cohen_kappa([("include", "include")] * 4 + [("exclude", "exclude")] * 6)
     assert result.kappa == pytest.approx(1.0)
-    assert result.kappa_se == pytest.approx(0.0, abs=1e-12)
-    assert result.kappa_ci_upper == pytest.approx(1.0)
+    assert result.kappa_se == 0.0
+    assert result.kappa_ci_lower is None and result.kappa_ci_upper is None
+
+
+@pytest.mark.parametrize(
+    ("table", "kappa"),
+    [
+        ([[5, 3], [0, 0]], 0.0),  # rater A included everything; B split
+        ([[5, 0], [2, 0]], 0.0),  # rater B included everything (the SE came out 2e-8 by rounding)
+        ([[0, 5], [5, 0]], -1.0),  # complete disagreement
+        ([[2, 0, 0], [0, 3, 0], [0, 0, 1]], 1.0),  # perfect on three categories (SE 1e-8 by rounding)
+    ],
+)
+def test_a_degenerate_se_gives_no_ci_but_keeps_kappa(table: list[list[int]], kappa: float) -> None:
+    """Where the large-sample SE is 0 the CI is None (not estimable), never a zero-width interval."""
+    result = kappa_from_table(table)
+    assert result.kappa == pytest.approx(kappa)
+    assert result.kappa_se == 0.0
+    assert result.kappa_ci_lower is None and result.kappa_ci_upper is None
+    assert result.reason == ""
 
 
 def test_ci_is_clipped_to_minus_one_one() -> None:
-    """Complete disagreement gives kappa -1 and a CI inside [-1, 1]."""
-    result = cohen_kappa([("include", "exclude")] * 5 + [("exclude", "include")] * 5)
-    assert result.kappa == pytest.approx(-1.0)
-    assert -1.0 <= result.kappa_ci_lower <= result.kappa_ci_upper <= 1.0
-    assert not any(math.isnan(x) for x in (result.kappa, result.kappa_ci_lower))
+    """Strong disagreement (kappa -0.8, SE 0.186) gives a CI clipped at -1."""
+    result = kappa_from_table([[0, 5], [4, 1]])
+    assert result.kappa == pytest.approx(-0.8)
+    assert result.kappa_ci_lower == -1.0
+    assert -1.0 <= result.kappa_ci_lower <= result.kappa_ci_upper <= 1.0  # type: ignore[operator]
+    assert not any(math.isnan(x) for x in (result.kappa, result.kappa_ci_lower))  # type: ignore[arg-type]
 
 
 def test_unknown_decision_is_rejected() -> None:

@@ -33,8 +33,9 @@ def test_backups_during_three_writers_are_consistent_snapshots(tmp_path: Path) -
     """Three backups taken while three reviewer processes write: each passes integrity_check, opens as a
     review, holds for each reviewer a prefix of what they decided in order, and one audit event per decision."""
     folder = tmp_path / "r"
+    # Three per record: each writer decides every record (a fourth decision would be refused).
     review = init_review(folder, protocol_with_reviewers(tmp_path / "p", [(n, ["screener"]) for n in WRITERS]
-                                                         + [("lead", ["lead"])]))
+                                                         + [("lead", ["lead"])], screeners_per_record=3))
     ids = add_records(review, 250)
     order = {"s1": ids, "s2": ids[::-1], "s3": ids[125:] + ids[:125]}  # different records at any moment
     children = [Child(WRITER, str(folder), name, ",".join(map(str, order[name]))) for name in WRITERS]

@@ -57,6 +57,9 @@ def test_blinding_holds_through_any_sequence_of_decisions_and_undos(team_review:
         if who in current[rid] and rng.random() < 0.3:
             screen.undo_decision(review, who, rid, "ta")
             del current[rid][who]
+        elif who not in current[rid] and len(current[rid]) >= 2:  # the record has its decisions
+            with pytest.raises(ReviewkitError, match="already has its 2 decisions"):
+                screen.record_decision(review, who, rid, "ta", "include")
         else:
             choice = rng.choice(["include", "exclude", "maybe"])
             screen.record_decision(review, who, rid, "ta", choice)
@@ -104,6 +107,9 @@ def test_decisions_export_keeps_blinding_through_any_sequence(team_review: Revie
         if who in current[rid] and rng.random() < 0.3:
             screen.undo_decision(review, who, rid, "ta")
             del current[rid][who]
+        elif who not in current[rid] and len(current[rid]) >= 2:  # the record has its decisions
+            with pytest.raises(ReviewkitError, match="already has its 2 decisions"):
+                screen.record_decision(review, who, rid, "ta", "include")
         else:
             current[rid][who] = rng.choice(["include", "exclude", "maybe"])
             screen.record_decision(review, who, rid, "ta", current[rid][who])

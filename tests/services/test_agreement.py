@@ -66,3 +66,63 @@ def test_a_screener_sees_only_released_records_of_their_own_pairs(tmp_path: Path
             assert seen[("alice", "bob")] == 2 and ("alice", "dave") in seen
     finally:
         review.engine.dispose()
+
+
+def _three_per_record(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Review:
+    """Three screeners per record: alice (lead), bob, dave, and erin, who screens and adjudicates;
+    carol adjudicates only."""
+    from reviewkit.services.project import init_review
+    from tests.reliability._helpers import protocol_with_reviewers
+
+    if not database_url.startswith("sqlite"):
+        monkeypatch.setenv("REVIEWKIT_DATABASE_URL", database_url)
+    team = [("alice", ["screener", "lead"]), ("bob", ["screener"]), ("carol", ["adjudicator"]),
+            ("dave", ["screener"]), ("erin", ["screener", "adjudicator"])]
+    return init_review(tmp_path / "r", protocol_with_reviewers(tmp_path / "p", team, screeners_per_record=3))
+
+
+def test_a_screener_who_adjudicates_sees_no_pair_on_records_still_in_her_queue(
+        tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """erin screens and adjudicates: bob and dave deciding a record still in her queue must not show
+    her their agreement (it did: adjudicators saw every pair). Once the record is released to her
+    (she decided it, and it has its three decisions) she sees every pair on it; the lead and carol,
+    who adjudicates only, see every pair throughout."""
+    review = _three_per_record(tmp_path, database_url, monkeypatch)
+    try:
+        first, second = add_records(review, 2)
+        screen.record_decision(review, "bob", first, "ta", "include")
+        screen.record_decision(review, "dave", first, "ta", "exclude")
+        assert screen.screening_queue(review, "erin", "ta") == [first, second]
+        assert agreement_report(review, "erin") == []
+        out = CliRunner().invoke(cli, ["-C", str(review.folder), "--reviewer", "erin", "agreement"]).output
+        assert "bob vs dave" not in out and "No record has decisions from two reviewers yet." in out
+        for who in ("alice", "carol"):
+            assert [(p.reviewer_a, p.reviewer_b) for p in agreement_report(review, who)] == [("bob", "dave")]
+        screen.record_decision(review, "erin", first, "ta", "include")
+        seen = {(p.reviewer_a, p.reviewer_b): p.agreement.n for p in agreement_report(review, "erin")}
+        assert seen == {("bob", "dave"): 1, ("bob", "erin"): 1, ("dave", "erin"): 1}
+        # bob, a plain screener, still sees his own pairs only
+        assert {(p.reviewer_a, p.reviewer_b) for p in agreement_report(review, "bob")} == {
+            ("bob", "dave"), ("bob", "erin")}
+    finally:
+        review.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("bob", "kappa"),
+    [(["include"] * 4, "0.000"),  # bob included everything: SE 0
+     (["include", "include", "exclude", "exclude"], "1.000")],  # perfect agreement: SE 0
+)
+def test_a_zero_standard_error_prints_the_ci_as_not_estimable(review: Review, bob: list[str], kappa: str) -> None:
+    """Not "95% CI 0.000 to 0.000" or "1.0 to 1.0": the CI is not estimable, null in JSON; kappa stays."""
+    ids = add_records(review, 4)
+    for rid, alice, b in zip(ids, ["include", "include", "exclude", "exclude"], bob, strict=True):
+        screen.record_decision(review, "alice", rid, "ta", alice)
+        screen.record_decision(review, "bob", rid, "ta", b)
+    runner = CliRunner()
+    text = runner.invoke(cli, ["-C", str(review.folder), "--reviewer", "carol", "agreement"]).output
+    assert f"ta  alice vs bob: kappa {kappa} (95% CI not estimable); agreement" in text
+    (row,) = json.loads(runner.invoke(cli, ["-C", str(review.folder), "--reviewer", "carol", "agreement",
+                                            "--json"]).output)
+    assert row["kappa"] == pytest.approx(float(kappa))
+    assert row["kappa_ci_lower"] is None and row["kappa_ci_upper"] is None

@@ -202,7 +202,8 @@ def test_a_reviewer_outside_the_assessment_never_sees_it(tmp_path: Path, databas
             ids.append(aid)
         with pytest.raises(PermissionDenied, match="dave may not see"):
             assess.disagreements(review, "dave", sid)
-        with pytest.raises(PermissionDenied):
+        # all have finished, so the refusal says why dave may not see it, not that it waits for them
+        with pytest.raises(PermissionDenied, match="only its study's assessors, leads and adjudicators"):
             assess_view.assessment_view(review, "dave", ids[0])
         assert assess.all_disagreements(review, "dave") == []
         (pair,) = assess.all_disagreements(review, "alice")
@@ -225,3 +226,17 @@ def test_rob1_consensus_by_lead(review: Review) -> None:
     assert view.overall.final == "unclear"
     with pytest.raises(ReviewkitError):
         assess.override(review, "alice", view.id, "D3", "low", "why")
+
+
+def test_one_result_however_it_is_typed(rob2_review: Review) -> None:
+    """bob types "IGA_0_1 " for the result alice started as the protocol's "iga_0_1": it is the same result,
+    so bob becomes its second assessor (not the first of a new one), and a third is refused."""
+    sid = add_study(rob2_review)
+    a = assess.start_assessment(rob2_review, "alice", sid, "iga_0_1")
+    b = assess.start_assessment(rob2_review, "bob", sid, " IGA_0_1 ")
+    assert (a.outcome, b.outcome) == ("iga_0_1", "iga_0_1") and a.id != b.id
+    with pytest.raises(ReviewkitError, match=r"already has its 2 assessors"):
+        assess.start_assessment(rob2_review, "carol", sid, "Iga_0_1")
+    free = assess.start_assessment(rob2_review, "alice", sid, "IGA 0/1, post hoc")  # a result of its own
+    assert free.outcome == "IGA 0/1, post hoc"
+    assert assess.start_assessment(rob2_review, "bob", sid, "iga 0/1, POST HOC").outcome == "IGA 0/1, post hoc"

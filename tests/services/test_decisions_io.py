@@ -537,3 +537,201 @@ def test_import_cannot_take_a_record_out_of_full_text(review: Review, tmp_path: 
     with pytest.raises(ParseError, match=message):
         import_decisions(review, f, actor="alice")
     assert _outcomes(review, [a]) == [("included", "in_progress")]
+
+
+# --- record ids: reviewkit's or the source file's, never guessed ----------------------------------
+
+
+def _shifted(review: Review, n: int) -> list[int]:
+    """n records, each imported with the source id that is the next record's reviewkit id: the value
+    "k" names record k by reviewkit id and record k-1 by source id."""
+    from sqlmodel import select
+
+    from reviewkit.store.db import session_scope
+    from reviewkit.store.tables import RecordSourceRow
+
+    ids = add_records(review, [Record(title=f"R{i}", source_id=f"S{i}") for i in range(n)])
+    with session_scope(review.engine, write=True) as s:
+        for row in s.exec(select(RecordSourceRow)):
+            row.source_record_id = str(row.record_id + 1)
+            s.add(row)
+    return ids
+
+
+def test_an_ambiguous_record_lists_every_line_and_says_which_option_settles_it(review: Review, tmp_path: Path) -> None:
+    """Twelve rows whose value is one record's reviewkit id and another's source id: the error names
+    the first line, lists ten with "and 2 more", and says to pass --ids; nothing is stored."""
+    ids = _shifted(review, 13)
+    f = tmp_path / "d.csv"
+    f.write_text("record,reviewer,stage,decision\n" + "".join(f"{k},alice,ta,include\n" for k in ids[1:]))
+    with pytest.raises(ParseError) as err:
+        import_decisions(review, f, actor="alice")
+    text = str(err.value)
+    assert text.startswith(f"{f}, line 2: 12 rows name their record ambiguously: '{ids[1]}' on line 2 names "
+                           f"records [{ids[0]}, {ids[1]}]; '{ids[2]}' on line 3")
+    assert "on line 11 names" in text and "on line 12 names" not in text and "; and 2 more (" in text
+    assert ("these look like reviewkit record ids (as `decisions export` writes them): pass --ids reviewkit; "
+            "for the source file's own ids pass --ids source; nothing was imported") in text
+    assert export_decisions(review, tmp_path / "after.csv", actor="alice") == 0
+
+
+def test_ids_option_reads_record_as_one_kind_of_id(review: Review, tmp_path: Path) -> None:
+    """--ids reviewkit stores "2" on record 2; --ids source on the record imported with source id "2";
+    a value of the other kind is unknown under each."""
+    first, second = _shifted(review, 2)  # first was imported with source id str(second)
+    f = tmp_path / "d.csv"
+    f.write_text(f"record,reviewer,stage,decision\n{second},alice,ta,include\n")
+    assert import_decisions(review, f, actor="alice", ids="reviewkit").stored == 1
+    assert screen.record_card(review, "alice", second, "ta").own is not None
+    f.write_text(f"record,reviewer,stage,decision\n{second},bob,ta,include\n")
+    assert import_decisions(review, f, actor="alice", ids="source").stored == 1
+    assert screen.record_card(review, "bob", first, "ta").own is not None
+    assert screen.record_card(review, "bob", second, "ta").own is None
+    f.write_text("record,reviewer,stage,decision\nS9,bob,ta,include\n")
+    with pytest.raises(ParseError, match=r"line 2: unknown record 'S9': not a reviewkit record id \(--ids reviewkit\)"):
+        import_decisions(review, f, actor="alice", ids="reviewkit")
+    f.write_text(f"record,reviewer,stage,decision\n{first},bob,ta,include\n")  # no record has source id "1"
+    with pytest.raises(ParseError, match="unknown record '1': no record was imported with this source id"):
+        import_decisions(review, f, actor="alice", ids="source")
+    with pytest.raises(ReviewkitError, match="unknown --ids 'pmid'"):
+        import_decisions(review, f, actor="alice", ids="pmid")
+
+
+def test_an_export_imports_back_when_its_ids_are_also_source_ids(review: Review, tmp_path: Path) -> None:
+    """The reported round trip: rows imported by source id, exported (by reviewkit id, which is also
+    another record's source id) and imported again failed as ambiguous. A file with the export's
+    exact columns is read as reviewkit ids: the rows are already present (a --history export too).
+    The same columns in another order are not the export's: the value is refused as ambiguous."""
+    first, second, third = _shifted(review, 3)
+    f = tmp_path / "in.csv"
+    f.write_text(f"record,reviewer,stage,decision\n{third},alice,ta,include\n{third},bob,ta,include\n")
+    assert import_decisions(review, f, actor="alice", ids="source").stored == 2  # on `second`
+    for history in (False, True):
+        out = tmp_path / "out.csv"
+        assert export_decisions(review, out, actor="alice", history=history) == 2
+        assert {r["record"] for r in _rows(out)} == {str(second)}  # also the source id of `first`
+        assert import_decisions(review, out, actor="alice") == DecisionsImport(stored=0, present=2)
+    rows = _rows(tmp_path / "out.csv")
+    moved = tmp_path / "moved.csv"
+    with moved.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["reviewer", *[c for c in rows[0] if c != "reviewer"]])
+        writer.writeheader()
+        writer.writerows(rows)
+    with pytest.raises(ParseError, match=rf"line 2: 2 rows name their record ambiguously: '{second}' on line 2 "
+                                         rf"names records \[{first}, {second}\]"):
+        import_decisions(review, moved, actor="alice")
+    assert import_decisions(review, moved, actor="alice", ids="reviewkit") == DecisionsImport(stored=0, present=2)
+    f.write_text("record,reviewer,stage,decision,reason,note,time,role\nS0,alice,ta,include,,,,\n")
+    with pytest.raises(ParseError, match=r"line 2: unknown record 'S0': not a reviewkit record id \(the file has "
+                                         r"the columns `decisions export` writes.*pass --ids source"):
+        import_decisions(review, f, actor="alice")
+
+
+# --- a record's quota, a reviewer who left, the audit trail, values refused ----------------------------
+
+
+def test_import_refuses_a_new_screener_on_a_record_that_has_its_decisions(review: Review, tmp_path: Path) -> None:
+    """alice and bob agreed on the record: dana's row made it a conflict. Refused with its line, nothing
+    stored; bob changing his own decision is not affected, and after an undo frees a place it is taken."""
+    review = _team(review, tmp_path)
+    (a,) = add_records(review, 1)
+    for who in ("alice", "bob"):
+        screen.record_decision(review, who, a, "ta", "include")
+    f = tmp_path / "d.csv"
+    f.write_text(HEADER + f"{a},bob,ta,maybe,,,\n{a},dana,ta,exclude,,,\n")
+    with pytest.raises(ParseError, match=rf"line 3: record {a} already has its 2 decisions at title/abstract") as err:
+        import_decisions(review, f, actor="alice")
+    assert "nothing was imported" in str(err.value)
+    assert screen.record_card(review, "bob", a, "ta").own.decision == "include"  # type: ignore[union-attr]
+    assert screen.list_conflicts(review, "dana", "ta") == []
+    f.write_text(HEADER + f"{a},bob,ta,maybe,,,\n{a},bob,ta,retracted,,,\n{a},dana,ta,exclude,,,\n")
+    assert import_decisions(review, f, actor="alice").stored == 3
+    assert [c.record_id for c in screen.list_conflicts(review, "dana", "ta")] == [a]
+
+
+def test_a_leads_export_imports_again_after_a_reviewer_left_the_team(review: Review, tmp_path: Path) -> None:
+    """bob is dropped from review.toml: the lead's export still imports (his rows are already present,
+    counted so); a new row of his is refused as his, with its line."""
+    from reviewkit.services.protocol_edit import update_protocol
+    from tests.reliability._helpers import protocol_with_reviewers
+
+    a, b = add_records(review, 2)
+    for who in ("alice", "bob"):
+        screen.record_decision(review, who, a, "ta", "include")
+    out = tmp_path / "d.csv"
+    assert export_decisions(review, out, actor="alice") == 2
+    team = [("alice", ["screener", "lead"]), ("carol", ["adjudicator"]), ("dave", ["screener"])]
+    review = update_protocol(review, "alice", protocol_with_reviewers(tmp_path / "p", team).read_text(encoding="utf-8"))
+    assert import_decisions(review, out, actor="alice") == DecisionsImport(stored=0, present=2)
+    out.write_text(out.read_text() + f"{b},bob,ta,exclude,,,,\n")
+    with pytest.raises(ParseError, match="line 4: bob is no longer on this review's team"):
+        import_decisions(review, out, actor="alice")
+
+
+def test_the_audit_trail_names_the_importer_and_whose_decision_it_is(review: Review, tmp_path: Path) -> None:
+    """alice (lead) imports bob's and carol's rows and one of her own: each event's actor is alice, its
+    `new` names bob (or carol) and the file; replaying the events gives each reviewer's decisions."""
+    from reviewkit.services.audit import audit_trail, decision_history
+
+    (a,) = add_records(review, 1)
+    f = tmp_path / "in.csv"
+    f.write_text(HEADER + f"{a},alice,ta,include,,,\n{a},bob,ta,exclude,,,\n{a},carol,ta,include,,,\n")
+    assert import_decisions(review, f, actor="alice").stored == 3
+    events = [(e.actor, e.entity, e.new) for e in audit_trail(review, record_id=a)]
+    assert events == [
+        ("alice", "decision", {"stage": "ta", "decision": "include", "reason": None, "note": None,
+                               "imported": "in.csv"}),
+        ("alice", "decision", {"stage": "ta", "decision": "exclude", "reason": None, "note": None,
+                               "reviewer": "bob", "imported": "in.csv"}),
+        ("alice", "adjudication", {"stage": "ta", "decision": "include", "reason": None, "note": None,
+                                   "reviewer": "carol", "imported": "in.csv"}),
+    ]
+    assert decision_history(audit_trail(review, record_id=a)) == {("alice", "ta"): "include", ("bob", "ta"): "exclude"}
+    screen.record_decision(review, "bob", a, "ft", "include")  # on the screen: bob's own act, as before
+    assert [(e.actor, e.new) for e in audit_trail(review, record_id=a)][-1] == (
+        "bob", {"stage": "ft", "decision": "include", "reason": None, "note": None})
+
+
+@pytest.mark.parametrize(
+    "row",
+    ["{a},alice,ta,include,Review,,", "{a},alice,ta,maybe,Review,,", "{a},alice,ft,include,Review,,"],
+)
+def test_a_reason_on_anything_but_an_exclusion_is_refused(review: Review, tmp_path: Path, row: str) -> None:
+    """It was stored silently (an include with an exclusion reason); the screening service refuses it too."""
+    a, _ = _records(review)
+    for who in ("alice", "bob"):
+        screen.record_decision(review, who, a, "ta", "include")
+    f = tmp_path / "d.csv"
+    f.write_text(HEADER + row.format(a=a) + "\n")
+    with pytest.raises(ParseError, match="line 2: a reason goes only with an exclusion") as err:
+        import_decisions(review, f, actor="alice")
+    assert "'Review'" in str(err.value) and "nothing was imported" in str(err.value)
+    with pytest.raises(ReviewkitError, match="a reason goes only with an exclusion, not with include"):
+        screen.record_decision(review, "alice", a, "ta", "include", reason="Review")
+
+
+def test_a_title_abstract_exclusion_with_a_reason_round_trips(review: Review, tmp_path: Path) -> None:
+    """A reason at title/abstract (free text; the demo's adjudication gives one) is stored by the service, so
+    the import takes it too: an export, including --history, imports again (as already present)."""
+    a, b = _records(review)
+    screen.record_decision(review, "alice", a, "ta", "exclude", reason="Non-randomised design")
+    screen.record_decision(review, "bob", a, "ta", "include")
+    screen.resolve_conflict(review, "carol", a, "ta", "exclude", reason="Non-randomised design")
+    out = tmp_path / "d.csv"
+    for history in (False, True):
+        export_decisions(review, out, actor="alice", history=history)
+        assert import_decisions(review, out, actor="alice").stored == 0
+    fresh = tmp_path / "f.csv"
+    fresh.write_text(HEADER + f"{b},alice,ta,exclude,Non-randomised design,,\n")
+    assert import_decisions(review, fresh, actor="alice").stored == 1
+
+
+@pytest.mark.parametrize(("separator", "named"), [(";", "';'"), ("\t", "tabs")])
+def test_a_file_separated_otherwise_says_so(review: Review, tmp_path: Path, separator: str, named: str) -> None:
+    """A spreadsheet's semicolon- or tab-separated "CSV" gets the hint, not only the missing columns."""
+    f = tmp_path / "d.csv"
+    f.write_text(separator.join(["record", "reviewer", "stage", "decision"]) + "\n1;alice;ta;include\n")
+    with pytest.raises(ParseError) as err:
+        import_decisions(review, f, actor="alice")
+    assert (f"line 1: missing column(s): record, reviewer, stage, decision (the file looks separated by {named}: "
+            "save it as comma-separated CSV") in str(err.value)

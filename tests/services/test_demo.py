@@ -105,3 +105,16 @@ def test_demo_exports_every_table(demo: Review, tmp_path: Path) -> None:
     assert analyses[0]["analysis"] == "IGA 0/1 at week 16" and float(analyses[0]["effect"]) == pytest.approx(2.42, abs=0.005)
     assert (tmp_path / "included.ris").read_text().count("ER  - ") == 11
     assert json.loads((tmp_path / "flow.json").read_text())["new_studies"] == 6
+
+
+def test_a_refused_demo_leaves_the_folder_as_it_was(tmp_path: Path) -> None:
+    """A folder holding another review's database is refused (init refuses it), and the demo's scratch
+    protocol is not left behind in it."""
+    from reviewkit.errors import ReviewkitError
+
+    folder = tmp_path / "taken"
+    folder.mkdir()
+    (folder / "reviewkit.db").write_bytes(b"")
+    with pytest.raises(ReviewkitError, match="already exists, without a review.toml"):
+        build_demo(folder)
+    assert sorted(p.name for p in folder.iterdir()) == ["reviewkit.db"]

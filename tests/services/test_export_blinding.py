@@ -14,6 +14,7 @@ from reviewkit.services.assess_io import export_rob
 from reviewkit.services.backup import backup_review
 from reviewkit.services.extract_consensus import record_consensus
 from reviewkit.services.extract_io import export_table, extraction_rows
+from reviewkit.services.extract_status import finish_extraction
 from reviewkit.services.project import Review
 from reviewkit.store import rob as rob_store
 from reviewkit.store.db import session_scope
@@ -175,12 +176,15 @@ def authors(review: Review, actor: str) -> set[tuple[str, str, str]]:
 def test_extraction_table_releases_others_values_only_where_the_comparison_is_open(team: Review,
                                                                                    tmp_path: Path) -> None:
     """The table holds every extractor's values: the lead and the adjudicator get them all; an extractor
-    only their own until the study has its two extractions, then both (as `extract differences` shows
-    them); a bystander none, and after consensus everyone the consensus."""
+    only their own until the study has its two finished extractions, then both (as `extract differences`
+    shows them); a bystander none, and after consensus everyone the consensus."""
     sid = fill_extraction(team, ("bob",))
     assert authors(team, "alice") == authors(team, "carol") == authors(team, "bob") == {("bob", "no", "12")}
     assert authors(team, "dave") == authors(team, "erin") == set()
     extract_placebo(team, "dave", sid)
+    finish_extraction(team, "bob", sid)
+    assert authors(team, "bob") == {("bob", "no", "12")} and authors(team, "dave") == {("dave", "no", "13")}
+    finish_extraction(team, "dave", sid)
     both = {("bob", "no", "12"), ("dave", "no", "13")}
     for who in ("alice", "carol", "bob", "dave"):
         assert authors(team, who) == both, who

@@ -176,4 +176,5 @@ def test_removed_arm_leaves_the_form(review: Review) -> None:
         events = s.exec(select(AuditEventRow).where(AuditEventRow.entity == "arm").order_by(AuditEventRow.id)).all()
     assert [(e.action, e.new["label"]) for e in events] == [
         ("create", "Placebo"), ("create", "Baricitinib 4 mg"), ("change", "Placebo")]
-    assert events[2].old["fields"] == {"dose_mg": "0"} and events[2].new["fields"] == {"_removed": True}
+    # The removal keeps the arm as it stood, marked removed.
+    assert events[2].old["fields"] == {"dose_mg": "0"} and events[2].new["fields"] == {"dose_mg": "0", "_removed": True}

@@ -1,6 +1,7 @@
 """Tests that dual extraction stays blinded until the comparison: who may compare a study's extractions
-and record its consensus (a lead or an adjudicator any time, an extractor of the study once its required
-extractions exist, nobody else), and that the extraction table releases exactly the same rows."""
+and record its consensus (a lead or an adjudicator compares any time, an extractor of the study once every
+independent extraction of it is finished, nobody else; the consensus waits for that for everybody), and
+that the extraction table releases exactly the same rows."""
 
 from __future__ import annotations
 
@@ -15,30 +16,17 @@ from reviewkit.services.extract_consensus import (
     record_consensus,
 )
 from reviewkit.services.extract_io import extraction_rows
+from reviewkit.services.extract_status import finish_extraction
 from reviewkit.services.project import Review
 from reviewkit.store.db import session_scope
 from reviewkit.store.screening import upsert_reviewers
-
-#: alice leads, carol adjudicates; bob, dave and erin only screen (erin extracts nothing).
-TEAM = {"alice": ["screener", "lead"], "bob": ["screener"], "carol": ["adjudicator"], "dave": ["screener"],
-        "erin": ["screener"]}
-EVENTS = "value|Placebo|iga_0_1|week 16|events"
+from tests.extraction_team import EVENTS, TEAM, extract_as, with_team
 
 
 @pytest.fixture
 def team(review: Review) -> Review:
-    """The example review (two extractors per study, on each database) with the team above."""
-    with session_scope(review.engine, write=True) as session:
-        upsert_reviewers(session, TEAM)
-    return review
-
-
-def extract_as(review: Review, who: str, sid: int, events: str) -> None:
-    """`who` extracts the study's placebo arm, with their own count of events."""
-    extract.set_value(review, who, sid, "trial_name", "BREEZE-AD1")
-    extract.set_arm(review, who, sid, "Placebo", intervention="placebo", n_randomised=249)
-    extract.set_value(review, who, sid, "events", events, arm="Placebo", outcome="iga_0_1")
-    extract.set_value(review, who, sid, "total", "249", arm="Placebo", outcome="iga_0_1")
+    """The example review (two extractors per study, on each database) with the extraction team."""
+    return with_team(review)
 
 
 def new_study(review: Review, label: str = "BREEZE-AD1") -> int:
@@ -50,21 +38,28 @@ def consensus_rows(review: Review, sid: int) -> tuple[object, ...]:
     return (*form.arms, *form.values)
 
 
-def test_second_extractor_sees_the_first_only_once_both_have_extracted(team: Review) -> None:
-    """bob extracted, dave not yet: dave (not an extractor of it) and bob (waiting for the second extraction)
-    are refused, neither told bob's count nor who extracted; once dave has extracted, both compare."""
+def test_second_extractor_sees_the_first_only_once_both_have_finished(team: Review) -> None:
+    """bob extracted, dave not yet: dave (not an extractor of it) and bob (not finished, then waiting for the
+    second finished extraction) are refused, neither told bob's count nor who extracted; once dave has
+    extracted and both have finished, both compare."""
     sid = new_study(team)
     extract_as(team, "bob", sid, "12")
     with pytest.raises(PermissionDenied, match="only its extractors, leads and adjudicators") as refused:
         compare_extractions(team, "dave", sid)
     assert "12" not in str(refused.value) and "bob" not in str(refused.value)
-    with pytest.raises(PermissionDenied, match="waits until 2 independent extractions exist") as waiting:
+    with pytest.raises(PermissionDenied, match="finish your own extraction first") as unfinished:
+        extraction_differences(team, "bob", sid)
+    assert "12" not in str(unfinished.value)
+    finish_extraction(team, "bob", sid)
+    with pytest.raises(PermissionDenied, match=r"waits until every independent extraction of it \(at least 2\) "
+                                               "is finished") as waiting:
         extraction_differences(team, "bob", sid)
     assert "12" not in str(waiting.value)
-    with pytest.raises(PermissionDenied, match="waits until 2"):
+    with pytest.raises(PermissionDenied, match="waits until every independent extraction"):
         record_consensus(team, "bob", sid)
     assert consensus_rows(team, sid) == ()
     extract_as(team, "dave", sid, "13")
+    finish_extraction(team, "dave", sid)
     for who in ("bob", "dave"):
         (diff,) = extraction_differences(team, who, sid)
         assert (diff.key, diff.values) == (EVENTS, {"bob": "12", "dave": "13"})
@@ -88,16 +83,19 @@ def test_a_bystander_may_neither_compare_nor_record_consensus(team: Review) -> N
 
 
 def test_a_lead_or_an_adjudicator_compares_any_study(team: Review) -> None:
-    """With one of two extractions, alice and carol already see it; consensus still waits for both."""
+    """With one of two extractions, alice and carol already see it; consensus still waits for both to be
+    finished."""
     sid = new_study(team)
     extract_as(team, "bob", sid, "12")
     for who in ("alice", "carol"):
         comparison = compare_extractions(team, who, sid)
         assert comparison.extractors == ("bob",) and comparison.required == 2
         assert any(d.values == {"bob": "12"} for d in comparison.items if d.key == EVENTS)
-    with pytest.raises(ReviewkitError, match="1 of the 2 independent extractions"):
+    with pytest.raises(ReviewkitError, match=r"carol may not write study .*'s consensus yet: .*\(0 of 2 finished\)"):
         record_consensus(team, "carol", sid)
     extract_as(team, "dave", sid, "13")
+    for who in ("bob", "dave"):
+        finish_extraction(team, who, sid)
     assert record_consensus(team, "carol", sid, take={EVENTS: "bob"}).unresolved == ()
 
 
@@ -122,11 +120,14 @@ def test_strangers_dropped_reviewers_and_no_reviewer_are_refused(team: Review) -
 
 
 def test_open_comparisons_lists_only_the_studies_open_to_the_viewer(team: Review) -> None:
-    """bob extracted two studies, dave one of them: bob gets only the study both extracted; carol all."""
+    """bob extracted two studies, dave one of them, each finished: bob gets only the study both finished;
+    carol all."""
     both, solo, empty = new_study(team, "BREEZE-AD1"), new_study(team, "BREEZE-AD2"), new_study(team, "Empty")
     extract_as(team, "bob", both, "12")
     extract_as(team, "dave", both, "13")
     extract_as(team, "bob", solo, "20")
+    for who, sid in (("bob", both), ("dave", both), ("bob", solo)):
+        finish_extraction(team, who, sid)
     assert [c.study_id for c in open_comparisons(team, "bob")] == [both]
     assert [c.study_id for c in open_comparisons(team, "carol")] == [both, solo, empty]
     assert [c.study_id for c in open_comparisons(team, "alice", [empty, both])] == [empty, both]
@@ -140,14 +141,17 @@ def extractors_in_table(review: Review, actor: str, sid: int) -> set[str]:
 
 def test_the_extraction_table_releases_the_rows_the_comparison_shows(team: Review) -> None:
     """At each stage, a reviewer's table holds another extractor's rows exactly when that reviewer may
-    compare the study: bob's own only while he waits for dave; both once dave extracted; carol every
-    extractor's throughout; erin never an extractor's."""
+    compare the study: bob's own only while he waits for dave; both once dave extracted and both finished;
+    carol every extractor's throughout; erin never an extractor's."""
     sid = new_study(team)
     extract_as(team, "bob", sid, "12")
     expected = {"alice": {"bob"}, "carol": {"bob"}, "bob": {"bob"}, "dave": set(), "erin": set()}
     for who, seen in expected.items():
         assert extractors_in_table(team, who, sid) == seen, who
     extract_as(team, "dave", sid, "13")
+    assert extractors_in_table(team, "bob", sid) == {"bob"} and extractors_in_table(team, "dave", sid) == {"dave"}
+    for who in ("bob", "dave"):
+        finish_extraction(team, who, sid)
     for who in TEAM:
         try:
             compared = set(compare_extractions(team, who, sid).extractors)

@@ -13,6 +13,7 @@ from reviewkit.services.extract_consensus import (
     record_consensus,
 )
 from reviewkit.services.extract_convert import convert
+from reviewkit.services.extract_status import finish_extraction
 from reviewkit.services.project import Review
 
 
@@ -27,6 +28,12 @@ def _extract(review: Review, who: str, sid: int, placebo_events: str, tcs: str =
     extract.set_value(review, who, sid, "total", "109", arm="Placebo", outcome="iga_0_1")
     extract.set_value(review, who, sid, "events", "34", arm="Baricitinib 4 mg", outcome="iga_0_1")
     extract.set_value(review, who, sid, "total", "111", arm="Baricitinib 4 mg", outcome="iga_0_1")
+
+
+def _finish(review: Review, sid: int) -> None:
+    """alice and bob finish their extractions: the consensus waits for that."""
+    for who in ("alice", "bob"):
+        finish_extraction(review, who, sid)
 
 
 @pytest.fixture
@@ -58,15 +65,18 @@ def test_value_only_one_extractor_entered_is_a_difference(review: Review, study:
 
 
 def test_consensus_needs_both_extractions(review: Review) -> None:
-    """With one of two extractions done, consensus is refused."""
+    """With one of two extractions done and finished, consensus is refused."""
     sid = extract.create_study(review, "alice", "Solo").id
     _extract(review, "alice", sid, "16")
-    with pytest.raises(ReviewkitError, match="1 of the 2 independent extractions"):
+    finish_extraction(review, "alice", sid)
+    with pytest.raises(ReviewkitError, match=r"waits until every independent extraction of it \(at least 2\) is "
+                                             r"finished \(1 of 2 finished\)"):
         record_consensus(review, "carol", sid)
 
 
 def test_agreed_values_become_consensus_differing_wait_for_a_choice(review: Review, study: int) -> None:
     """Agreed items are stored at once; the differing one stays unresolved until chosen."""
+    _finish(review, study)
     result = record_consensus(review, "carol", study)
     assert [d.key for d in result.unresolved] == ["value|Placebo|iga_0_1|week 16|events"]
     form = extract.study_form(review, "carol", study, consensus=True)
@@ -82,6 +92,7 @@ def test_agreed_values_become_consensus_differing_wait_for_a_choice(review: Revi
 def test_explicit_consensus_value_is_validated(review: Review, study: int) -> None:
     """A typed consensus value must fit like any other; a bad one stores nothing."""
     key = "value|Placebo|iga_0_1|week 16|events"
+    _finish(review, study)
     with pytest.raises(ReviewkitError, match="cannot exceed"):
         record_consensus(review, "carol", study, values={key: "200"})
     assert extract.study_form(review, "carol", study, consensus=True).arms == ()
@@ -95,6 +106,7 @@ def test_explicit_consensus_value_is_validated(review: Review, study: int) -> No
 
 def test_consensus_data_is_complete_and_typed(review: Review, study: int) -> None:
     """Arms carry dose, co-intervention, N and typed arm fields; study fields are typed (tcs → True)."""
+    _finish(review, study)
     record_consensus(review, "carol", study, take={"value|Placebo|iga_0_1|week 16|events": "bob"})
     (data,) = consensus_data(review, "iga_0_1", "week 16")
     assert (data.study, data.nct_id, data.outcome_type, data.timepoint) == (
@@ -118,6 +130,7 @@ def test_consensus_data_derives_sd_from_recorded_or_entered_statistics(review: R
                 extract.set_value(review, who, sid, field, value, arm=arm, outcome="dlqi_change")
         convert(review, who, sid, arm="Placebo", outcome="dlqi_change")
     assert extraction_differences(review, "carol", sid) == []
+    _finish(review, sid)
     record_consensus(review, "carol", sid)
     (data,) = consensus_data(review, "dlqi_change")
     placebo, active = data.arms

@@ -15,25 +15,21 @@ from reviewkit.services import assess, assess_view, extract, studies
 from reviewkit.services.assess_io import import_rob
 from reviewkit.services.audit import audit_trail
 from reviewkit.services.extract_io import import_table
+from reviewkit.services.extract_status import finish_extraction
 from reviewkit.services.project import Review
 from reviewkit.store import rob as rob_store
 from reviewkit.store.db import session_scope
-from reviewkit.store.screening import upsert_reviewers
 from reviewkit.store.tables import ArmRow, ExtractionValueRow, RobAnswerRow, RobAssessmentRow
+from tests.extraction_team import with_team
 
-#: alice leads, carol adjudicates; bob, dave and erin only screen.
-TEAM = {"alice": ["screener", "lead"], "bob": ["screener"], "carol": ["adjudicator"], "dave": ["screener"],
-        "erin": ["screener"]}
 ROB_HEADER = "study,outcome,assessor,consensus,tool,variant,question,answer,support\n"
 EXT_HEADER = "study,arm,outcome,timepoint,extractor,consensus,intervention,n_randomised,events,total\n"
 
 
 @pytest.fixture
 def team(review: Review) -> Review:
-    """The example review (RoB 1, two assessors and two extractors per study) with the team above."""
-    with session_scope(review.engine, write=True) as session:
-        upsert_reviewers(session, TEAM)
-    return review
+    """The example review (RoB 1, two assessors and two extractors per study) with the extraction team (tests/extraction_team.py)."""
+    return with_team(review)
 
 
 def rob_rows(assessor: str, answer: str = "low", consensus: bool = False) -> str:
@@ -104,6 +100,22 @@ def test_rob_import_lets_a_lead_import_anyone_an_assessor_their_own_and_carol_th
     assert row.judgements["D1"] == "unclear"
 
 
+def test_rob_import_reads_a_result_however_it_is_typed(team: Review, tmp_path: Path) -> None:
+    """bob and dave assess S1's "iga_0_1" (typed two ways); alice's imported row for "IGA_0_1 " is the same
+    result, which has its two assessors: refused, nothing stored (before, it made a third assessment under a
+    second spelling, a result that could never reach a consensus)."""
+    with session_scope(team.engine, write=True) as session:
+        sid = rob_store.add_study(session, "S1", actor="t").id
+    assess.start_assessment(team, "bob", sid, "IGA_0_1")
+    assess.start_assessment(team, "dave", sid, " iga_0_1")
+    before = rob_counts(team)
+    rows = ROB_HEADER + "S1,IGA_0_1 ,alice,no,rob1,,D1,high,x\n"
+    with pytest.raises(ReviewkitError, match="already have all their assessors"):
+        import_rob(team, write(tmp_path, "third.csv", rows), actor="alice")
+    assert rob_counts(team) == before
+    assert {v.outcome for v in assess_view.all_views(team)} == {"iga_0_1"}
+
+
 # --- extract import ----------------------------------------------------------------------------
 
 
@@ -148,17 +160,25 @@ def test_extract_import_refuses_anothers_rows_and_consensus_without_telling_thei
 
 def test_extract_import_lets_a_lead_import_anyone_an_extractor_their_own_and_the_consensus_once_open(
         team: Review, tmp_path: Path) -> None:
-    """bob imports his own rows; his consensus row waits for the second extraction; alice (a lead) imports
-    dave's; then bob's consensus row lands, recorded as bob."""
+    """bob imports his own rows; his consensus row waits for the second finished extraction; alice (a lead)
+    imports dave's; once both have finished, bob's consensus row lands, recorded as bob."""
     sid = extract.create_study(team, "alice", "S1").id
     own = EXT_HEADER + "S1,bari4,iga_0_1,week 16,bob,no,baricitinib,123,30,123\n"
     consensus = "S1,bari4,iga_0_1,week 16,alice,yes,baricitinib,123,31,123\n"
-    with pytest.raises(ReviewkitError, match="waits until 2 independent extractions exist"):
+    with pytest.raises(ReviewkitError, match="waits until every independent extraction of it"):
         import_table(team, write(tmp_path, "early.csv", own + consensus), actor="bob")
     assert extraction_counts(team) == (0, 0)
     assert import_table(team, write(tmp_path, "bob.csv", own), actor="bob").values == 2
     daves = EXT_HEADER + "S1,bari4,iga_0_1,week 16,dave,no,baricitinib,123,32,123\n"
     assert import_table(team, write(tmp_path, "dave.csv", daves), actor="alice").values == 2
+    finish_extraction(team, "bob", sid)
+    with pytest.raises(ReviewkitError, match=r"waits until every independent extraction of it \(at least 2\)"):
+        import_table(team, write(tmp_path, "consensus.csv", EXT_HEADER + consensus), actor="bob")
+    # a lead too: the consensus waits for every extraction to be finished (bob's is, dave's not)
+    with pytest.raises(ReviewkitError, match=r"line 2, consensus: alice may not write study .*'s consensus yet: .*"
+                                             r"\(1 of 2 finished\)"):
+        import_table(team, write(tmp_path, "consensus.csv", EXT_HEADER + consensus), actor="alice")
+    finish_extraction(team, "dave", sid)
     import_table(team, write(tmp_path, "consensus.csv", EXT_HEADER + consensus), actor="bob")
     form = extract.study_form(team, "alice", sid, consensus=True)
     assert form.stats("bari4", "iga_0_1", "week 16")["events"] == "31"
@@ -176,14 +196,13 @@ def test_extract_import_lets_a_lead_import_anyone_an_extractor_their_own_and_the
 
 
 def test_consensus_values_and_arms_follow_the_comparison_rule(team: Review) -> None:
-    """bob, the only extractor so far, and erin, none at all, may not write the consensus; carol may
-    at once; bob may once dave has extracted too, erin still not. Refusals store nothing."""
+    """bob, the only extractor so far, and erin, none at all, may not write the consensus, nor may carol (an
+    adjudicator) yet; bob and carol may once dave has extracted too and both have finished, erin still not.
+    Refusals store nothing."""
     sid = extract.create_study(team, "alice", "S1").id
     extract.set_value(team, "bob", sid, "country", "Japan")
-    carol_arm = extract.set_arm(team, "carol", sid, "Placebo", consensus=True)
-    assert carol_arm.consensus and carol_arm.extractor == "carol"
     before = extraction_counts(team)
-    for who in ("bob", "erin"):
+    for who in ("bob", "erin", "carol"):
         with pytest.raises(PermissionDenied, match=f"{who} may not write study {sid}'s consensus"):
             extract.set_value(team, who, sid, "country", "Atlantis", consensus=True)
         with pytest.raises(PermissionDenied, match="consensus"):
@@ -192,6 +211,15 @@ def test_consensus_values_and_arms_follow_the_comparison_rule(team: Review) -> N
             extract.remove_arm(team, who, sid, "Placebo", consensus=True)
     assert extraction_counts(team) == before
     extract.set_value(team, "dave", sid, "country", "Japan")
+    with pytest.raises(PermissionDenied, match="finish your own extraction first"):
+        extract.set_value(team, "bob", sid, "country", "Japan", consensus=True)
+    finish_extraction(team, "bob", sid)
+    with pytest.raises(PermissionDenied, match=r"carol may not write study .*'s consensus yet: .*\(1 of 2 finished\)"):
+        extract.set_arm(team, "carol", sid, "Placebo", consensus=True)
+    assert extract.study_form(team, "alice", sid, consensus=True).arms == ()
+    finish_extraction(team, "dave", sid)
+    carol_arm = extract.set_arm(team, "carol", sid, "Placebo", consensus=True)
+    assert carol_arm.consensus and carol_arm.extractor == "carol"
     assert extract.set_value(team, "bob", sid, "country", "Japan", consensus=True).consensus
     extract.remove_arm(team, "bob", sid, "Placebo", consensus=True)
     with pytest.raises(PermissionDenied, match="only its extractors, leads and adjudicators"):

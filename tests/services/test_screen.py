@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from reviewkit.errors import PermissionDenied, ReviewkitError
@@ -240,3 +242,24 @@ def test_a_title_abstract_change_may_not_leave_full_text_decisions_hanging(revie
     with pytest.raises(ReviewkitError, match=rf"record {b} has full-text decisions"):
         screen.resolve_conflict(review, "carol", b, "ta", "exclude")
     assert screen.record_card(review, "alice", b, "ta").outcome == "included"
+
+
+def test_a_record_with_its_decisions_takes_no_further_screener(review: Review, tmp_path: Path) -> None:
+    """alice and bob agreed: dave's decision (his queue loaded before they decided) turned the record
+    into a conflict. It is refused, naming the record and stage; bob may still change or undo his,
+    and once he has undone it dave may decide."""
+    from reviewkit.services.protocol_edit import update_protocol
+    from tests.reliability._helpers import protocol_with_reviewers
+
+    team = [("alice", ["screener", "lead"]), ("bob", ["screener"]), ("carol", ["adjudicator"]),
+            ("dave", ["screener"])]
+    review = update_protocol(review, "alice", protocol_with_reviewers(tmp_path / "p", team).read_text(encoding="utf-8"))
+    (rid,) = add_records(review, 1)
+    for who in ("alice", "bob"):
+        screen.record_decision(review, who, rid, "ta", "include")
+    with pytest.raises(ReviewkitError, match=rf"^record {rid} already has its 2 decisions at title/abstract"):
+        screen.record_decision(review, "dave", rid, "ta", "exclude")
+    assert screen.list_conflicts(review, "carol", "ta") == []
+    assert screen.record_decision(review, "bob", rid, "ta", "exclude").outcome == "conflict"
+    screen.undo_decision(review, "bob", rid, "ta")
+    assert screen.record_decision(review, "dave", rid, "ta", "include").outcome == "included"

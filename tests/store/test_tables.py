@@ -82,6 +82,7 @@ def _rows() -> list[t.SQLModel]:
         t.ExtractionValueRow(id=1, study_id=1, arm="baricitinib 4 mg", outcome="iga_0_1",
                              timepoint="week 16", field="events", value="21",
                              converted_from={"se": 1.2}, created_at=when),
+        t.ExtractionStatusRow(id=1, study_id=1, extractor_id=1, status="finished", actor="alice", at=when),
         t.AuditEventRow(id=1, at=when, actor="alice", entity="decision", entity_id=2, record_id=1,
                         action="change", old={"decision": "include"}, new={"decision": "exclude"}),
     ]

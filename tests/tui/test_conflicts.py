@@ -18,6 +18,7 @@ from reviewkit.tui.app import ReviewkitApp, make_app
 from reviewkit.tui.modals.choice import ChoiceModal
 from reviewkit.tui.screens.conflicts import ConflictsScreen, decisions_table
 from tests.factories import add_records
+from tests.tui.rendered import footer_line, line_with, screen_lines
 from tests.tui.test_screening import SIZE, settle
 
 
@@ -250,3 +251,68 @@ async def test_full_text_exclusion_needs_a_reason(review: Review) -> None:
         await settle(pilot)
         assert "No conflicts at full text." in _text(app, "#conflicts-status")
     assert screen.record_card(review, "alice", rid, "ft").outcome == "excluded"
+
+
+async def test_decisions_notes_and_footer_are_readable_at_80_and_160_columns(review: Review) -> None:
+    """At 80×24 the decisions went beside the record in 30 columns ("inclu…", "exclu…", notes cut to
+    "hospi…"), the list's Decisions column was off-screen and the footer lost Help and Quit: the
+    decisions now stack above the record, whole, and at 160×48 they stay beside it."""
+    (rid,) = add_records(review, [Record(
+        title="Baricitinib versus placebo in adults with moderate-to-severe atopic dermatitis: a randomised trial",
+        abstract="BACKGROUND: JAK inhibition.", source_id="a")])
+    notes = {"alice": "looks randomised and placebo-controlled in hospital outpatients",
+             "bob": "a narrative review of hospital cases, no primary data"}
+    screen.record_decision(review, "alice", rid, "ta", "include", note=notes["alice"])
+    screen.record_decision(review, "bob", rid, "ta", "exclude", note=notes["bob"])
+    for size in ((80, 24), (160, 48)):
+        app = make_app(review, reviewer="carol")
+        async with app.run_test(size=size) as pilot:
+            await _open_conflicts(pilot, app, "carol")
+            lines = screen_lines(app)
+            shown = " ".join(lines)
+            list_row = line_with(app, "alice: include · bob: exclude")  # the list's Decisions column
+            assert list_row.startswith("   1 ") and "Baricitinib" in list_row
+            assert "Decisions" in line_with(app, "Record")
+            names = line_with(app, "alice")
+            assert "bob" in names
+            decision = line_with(app, "decision")
+            assert "include" in decision and "exclude" in decision and "…" not in decision
+            for note in notes.values():
+                for word in note.split():
+                    assert word in shown, (size, word)
+            assert "…" not in " ".join(line for line in lines if "note" in line)
+            assert "Your decision" not in shown and "BACKGROUND: JAK inhibition." in shown  # the card too
+            footer = footer_line(app)
+            for key in ("i Include", "e Exclude", "n Note", "t T/A ↔ full text", "esc Dashboard",
+                        "? Help", "q Quit"):
+                assert key in footer, (size, key, footer)
+            await pilot.press("n")
+            await pilot.pause()
+            await pilot.press(*"agree with bob after reading the methods", "enter")
+            await pilot.pause()
+            assert "Your note: agree with bob after reading the methods" in line_with(app, "Your note"), size
+            await pilot.press("question_mark")
+            await pilot.pause()
+            assert "Refresh" in "\n".join(app.screen._lines)  # off the footer, still listed in help
+
+
+async def test_the_decisions_change_form_across_the_breakpoint(review: Review) -> None:
+    """Widening an 80-column terminal puts the decisions beside the record again, with the title
+    above them; narrowing it stacks them again."""
+    _conflict(review)
+    app = make_app(review, reviewer="carol")
+    async with app.run_test(size=(80, 24)) as pilot:
+        conflicts = await _open_conflicts(pilot, app, "carol")
+        detail = conflicts.query_one("#conflict-detail", Static)
+        card = conflicts.query_one("#conflict-card-scroll")
+        assert detail.region.bottom <= card.region.y  # above the record
+        await pilot.resize_terminal(160, 48)
+        await pilot.pause()
+        await pilot.pause()
+        assert detail.region.x >= card.region.right  # beside it
+        assert "┃ alice" in line_with(app, "┃ alice")  # the side-by-side table with its box
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        await pilot.pause()
+        assert detail.region.bottom <= card.region.y
+        assert "┃" not in " ".join(screen_lines(app))

@@ -288,3 +288,61 @@ async def test_a_planned_analysis_that_cannot_run_is_told_in_the_tui(review: Rev
         await pilot.pause()
         told = [str(n.message) for n in broken._notifications if "cannot run" in str(n.message)]
         assert told == ["1 planned analysis in review.toml cannot run; see reviewkit protocol check"]
+
+
+async def test_a_short_terminal_keeps_the_title_keys_and_footer_and_scrolls_the_stages(review: Review) -> None:
+    """At 80×16 the whole screen scrolled (the key line and part of the stage table fell off): the stage
+    table now takes the height left and scrolls inside it, the title takes one line (cut with "…"), and
+    the title, reviewer line, key line and footer all show; 80×24 and 160×48 keep the table compact."""
+    for source in ("PubMed", "Embase", "ClinicalTrials.gov", "Web of Science"):
+        add_records(review, [Record(title=f"Trial from {source}", source_id=f"{source}-1")], source=source)
+    for size in ((80, 16), (80, 12), (80, 24), (160, 48)):
+        app = make_app(review, reviewer="alice")
+        async with app.run_test(size=size) as pilot:
+            table = await _stages_fitted(app, pilot)
+            await pilot.pause()
+            screen = app.screen
+            assert screen.max_scroll_y == 0, size
+            lines = screen_lines(app)
+            assert "Baricitinib for moderate-to-severe atopic dermatitis" in lines[1 if size[1] < 21 else 2]
+            if size[0] == 80 and size[1] < 21:
+                assert lines[1].rstrip().endswith("…")  # one line, cut
+            assert "reviewer: alice" in " ".join(lines)
+            keys = " ".join(line.strip() for line in lines[:-1])
+            for key in ("i Sources", "s Screen titles/abstracts", "x Extraction", "p PRISMA flow"):
+                assert key in keys, (size, key)
+            assert "? Help" in footer_line(app) and "q Quit" in footer_line(app)
+            assert "Stage" in line_with(app, "Count")
+            key_line = screen.query_one("#stage-keys")
+            assert table.region.bottom <= key_line.region.y <= table.region.bottom + 1  # right below it
+            if size[1] >= 24:
+                assert table.max_scroll_y == 0, size  # every stage shows, the table no taller than its rows
+                continue
+            assert table.max_scroll_y > 0
+            await pilot.press(*["down"] * 5)
+            await pilot.pause()
+            assert table.cursor_row == 5 and "Studies included" in " ".join(screen_lines(app)), size
+            assert screen.max_scroll_y == 0
+
+
+async def test_the_stage_table_refits_when_the_terminal_shrinks(review: Review) -> None:
+    """Shrinking the terminal, on the dashboard or under another screen, refits the stage table."""
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _stages_fitted(app, pilot)
+        await pilot.resize_terminal(80, 16)
+        await pilot.pause()
+        await pilot.pause()
+        assert app.screen.max_scroll_y == 0 and "p PRISMA flow" in " ".join(x.strip() for x in screen_lines(app))
+        await pilot.press("p")  # the PRISMA screen on top while the terminal grows and shrinks again
+        await pilot.pause()
+        await pilot.resize_terminal(80, 40)
+        await pilot.pause()
+        await pilot.resize_terminal(80, 14)
+        await pilot.pause()
+        await pilot.press("escape")
+        await _stages_fitted(app, pilot)
+        await pilot.pause()
+        assert isinstance(app.screen, DashboardScreen)
+        assert app.screen.max_scroll_y == 0 and "p PRISMA flow" in " ".join(x.strip() for x in screen_lines(app))
+        assert "? Help" in footer_line(app)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from rich.console import Console
 from textual.message import Message
 from textual.notifications import Notify
@@ -17,6 +18,7 @@ from reviewkit.tui.app import ReviewkitApp, make_app
 from reviewkit.tui.screens.dashboard import DashboardScreen
 from reviewkit.tui.screens.dedup import DedupScreen
 from tests.factories import add_records
+from tests.tui.rendered import footer_line, screen_lines
 
 SIZE = (140, 45)
 T1 = "Baricitinib for moderate atopic dermatitis: results of a phase 3 randomised trial"
@@ -176,3 +178,58 @@ async def test_refused_undo_is_an_error_notice(review: Review) -> None:
                   if isinstance(m, Notify) and m.notification.severity == "error"]
         assert len(set(errors)) == 1 and "are not merged now" in errors[0]
         assert "2 pairs left" in status(app)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+async def test_footer_keeps_help_and_quit(review: Review, size: tuple[int, int]) -> None:
+    """The footer's keys end with Help and Quit at 80×24 too (Run dedup and the palette pushed them off
+    the screen); r still runs dedup and ? still lists it."""
+    _uncertain_pairs(review)
+    dedup.run_dedup(review)
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=size) as pilot:
+        await open_dedup(pilot, app)
+        footer = footer_line(app).rstrip()
+        assert footer.endswith("? Help q Quit")
+        for key in ("y Duplicate", "n Not duplicate", "s Skip", "u Undo merge", "esc Back / cancel"):
+            assert key in footer
+        assert "3 pairs left to check" in screen_lines(app)[1]
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert "Run dedup" in str(app.screen.query_one("#help-text", Static).content)  # all of it: the box scrolls
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("r")
+        await settle(pilot)
+        assert "3 pairs left to check" in status(app)
+        assert footer_line(app).rstrip().endswith("? Help q Quit")
+
+
+async def test_a_pair_merged_meanwhile_is_dropped_not_offered_again(review: Review) -> None:
+    """Three copies of one paper: y on two of their pairs merges all three, so n on the third is refused (its
+    records are merged already). Before, the refused pair went back to the front of the queue and n kept
+    bouncing off it; now it leaves the queue, with the reason said."""
+    from tests.factories import PAIR_TITLE
+
+    add_records(review, [Record(title=PAIR_TITLE) for _ in range(3)])
+    dedup.run_dedup(review)
+    assert len(dedup.pending_pairs(review)) == 3
+    notices: list[str] = []
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=SIZE) as pilot:
+        original = app.notify
+
+        def remember(message: str, **kwargs: object) -> None:
+            notices.append(message)
+            original(message, **kwargs)  # type: ignore[arg-type]
+
+        app.notify = remember  # type: ignore[method-assign]
+        await open_dedup(pilot, app)
+        await pilot.press("y")
+        await pilot.press("y")
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        assert "0 pairs left" in status(app)
+        assert any("already merged in duplicate group" in n for n in notices)
+    assert dedup.pending_pairs(review) == []

@@ -198,3 +198,48 @@ async def test_study_list_shows_each_nct_id_in_its_34_columns(review: Review) ->
         for i in range(6):
             rows = [line[:34] for line in screen_lines(app) if line.split()[1:2] == [f"NCT0300000{i}"]]
             assert len(rows) == 1 and rows[0].split()[2] == "Baricitinib" and rows[0].rstrip().endswith("…")
+
+
+async def test_a_changes_only_what_the_arm_line_gives(review: Review) -> None:
+    """On a highlighted arm, a starts the prompt with its line; a line that stops after the label (or
+    names no arm field) keeps the arm's other values, as `extract arm` does, rather than wiping them;
+    an empty part clears one."""
+    from reviewkit.tui.modals.text_prompt import TextPromptModal
+
+    sid = _study(review)
+    extract.set_arm(review, "alice", sid, "Placebo", intervention="placebo", dose="0 mg", co_intervention="TCS",
+                    fields={"dose_mg": "0"})
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _open_from_dashboard(app, pilot)
+        screen.query_one("#arm-table", DataTable).focus()
+        await pilot.press("a")
+        await pilot.pause()
+        assert isinstance(app.screen, TextPromptModal)
+        prompt = app.screen.query_one("#prompt-input", Input)
+        assert prompt.value == "Placebo; placebo; 0 mg; TCS; 97; dose_mg=0"
+        prompt.value = "Placebo; placebo; 0 mg; TCS; 98"  # N changed; dose_mg not named: kept
+        await pilot.press("enter")
+        await _settle(app, pilot)
+        (arm,) = extract.study_form(review, "alice", sid).arms
+        assert (arm.intervention, arm.dose, arm.co_intervention, arm.n_randomised, arm.fields) == (
+            "placebo", "0 mg", "TCS", 98, {"dose_mg": "0"})
+        screen.query_one("#study-list", DataTable).focus()  # not on an arm: an empty prompt
+        await pilot.press("a")
+        await pilot.pause()
+        prompt = app.screen.query_one("#prompt-input", Input)
+        assert prompt.value == ""
+        prompt.value = "Placebo; placebo; "  # the dose emptied, the rest not given
+        await pilot.press("enter")
+        await _settle(app, pilot)
+        (arm,) = extract.study_form(review, "alice", sid).arms
+        assert (arm.intervention, arm.dose, arm.co_intervention, arm.n_randomised, arm.fields) == (
+            "placebo", "", "TCS", 98, {"dose_mg": "0"})
+        screen.query_one("#study-list", DataTable).focus()
+        await pilot.press("a")
+        await pilot.pause()
+        app.screen.query_one("#prompt-input", Input).value = "Placebo; ; ; ; "  # every part emptied, N too
+        await pilot.press("enter")
+        await _settle(app, pilot)
+        (arm,) = extract.study_form(review, "alice", sid).arms
+        assert (arm.intervention, arm.dose, arm.co_intervention, arm.n_randomised) == ("", "", "", None)

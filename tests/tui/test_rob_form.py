@@ -61,6 +61,20 @@ async def open_form(pilot: Pilot[None], app: ReviewkitApp, review: Review, study
     return screen
 
 
+async def new_outcome_from_dashboard(pilot: Pilot[None], app: ReviewkitApp) -> RobScreen:
+    """b on the dashboard, then the only study's "+ new outcome…" row with outcome IGA: the form, loaded."""
+    await settle(pilot, app)
+    await pilot.press("b")
+    await settle(pilot, app)
+    screen = app.screen
+    assert isinstance(screen, RobScreen)
+    await pilot.press("enter")
+    await pilot.pause()
+    await pilot.press(*"IGA", "enter")
+    await settle(pilot, app)
+    return screen
+
+
 async def answer(pilot: Pilot[None], app: ReviewkitApp, *keys: str) -> None:
     """Press answer keys one by one, each committed before the next."""
     for key in keys:
@@ -132,15 +146,7 @@ async def test_rob1_form_and_dashboard_key(review: Review) -> None:
     add_study(review, "BREEZE-AD7")
     app = make_app(review, reviewer="bob")
     async with app.run_test(size=(160, 50)) as pilot:
-        await settle(pilot, app)
-        await pilot.press("b")
-        await settle(pilot, app)
-        screen = app.screen
-        assert isinstance(screen, RobScreen)
-        await pilot.press("enter")  # "+ new outcome…" of the only study
-        await pilot.pause()
-        await pilot.press(*"IGA", "enter")
-        await settle(pilot, app)
+        screen = await new_outcome_from_dashboard(pilot, app)
         assert screen.view is not None and screen.view.tool == "rob1" and screen.view.outcome == "IGA"
         assert rows(screen) == [f"D{i}" for i in range(1, 8)]
         await answer(pilot, app, "y")  # a RoB 2 key does nothing in RoB 1
@@ -200,3 +206,35 @@ async def test_study_list_and_form_fit_80_by_24(rob2_review: Review) -> None:
         assert header_fits(), "\n".join(screen_lines(app))
         assert any("overall" in line and "not yet judged" in line for line in shown)
         assert "Help" in footer_line(app) and "Quit" in footer_line(app)
+
+
+async def test_r_reopens_a_finished_assessment_and_the_cli_does_too(review: Review) -> None:
+    """A finished assessment refuses changes and says how to reopen it; r reopens it (the other assessor has
+    not finished), after which a key changes an answer again. `rob reopen N` does the same from the CLI."""
+    from click.testing import CliRunner
+
+    from reviewkit.cli import cli
+
+    add_study(review, "BREEZE-AD7")
+    app = make_app(review, reviewer="bob")
+    async with app.run_test(size=(160, 50)) as pilot:
+        screen = await new_outcome_from_dashboard(pilot, app)
+        await answer(pilot, app, "l", "l", "h", "l", "u", "l", "l", "f")
+        assert screen.view is not None and screen.view.finished
+        finished = dict(screen.view.answers)
+        await answer(pilot, app, "h")  # refused: finished
+        assert screen.view.answers == finished and screen.view.finished
+        await answer(pilot, app, "r")
+        assert not screen.view.finished
+        await answer(pilot, app, "h")
+        changed = {k: v for k, v in screen.view.answers.items() if finished.get(k) != v}
+        assert list(changed.values()) == ["high"] and not screen.view.finished
+        assessment = screen.view.id
+    runner = CliRunner()
+    base = ["-C", str(review.folder), "--reviewer", "bob", "rob"]
+    assert runner.invoke(cli, [*base, "finish", str(assessment)]).exit_code == 0
+    refused = runner.invoke(cli, [*base, "answer", str(assessment), "D7", "low"])
+    assert refused.exit_code == 1 and f"`reviewkit rob reopen {assessment}`" in refused.stderr
+    reopened = runner.invoke(cli, [*base, "reopen", str(assessment)])
+    assert reopened.exit_code == 0, reopened.output
+    assert runner.invoke(cli, [*base, "answer", str(assessment), "D7", "low"]).exit_code == 0

@@ -25,6 +25,7 @@ from reviewkit.tui.screens.dashboard import DashboardScreen
 from reviewkit.tui.screens.help import HelpScreen
 from reviewkit.tui.screens.screening import NO_REVIEWER, ScreeningScreen
 from tests.factories import add_records
+from tests.tui.rendered import footer_line
 
 SIZE = (120, 40)
 
@@ -535,3 +536,82 @@ def test_a_refused_undo_puts_the_decision_back() -> None:
     assert log.undoing() == (1, ("include", None, None))
     log.recorded(1, "include", "in_progress", undo=True)
     assert log.undoing() == (1, None) and 1 not in log.mine
+
+
+async def test_an_unknown_action_in_the_keys_is_refused_naming_the_file(
+    review: Review, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """[keys] incldue = "y" (a typo) was ignored without a word: the screen now names the config file,
+    the setting and the known actions, and i still includes."""
+    import os
+
+    a, _ = add_records(review, 2)
+    path = Path(os.environ["REVIEWKIT_CONFIG"])
+    path.write_text('[keys]\nincldue = "y"\nnext = "l"\n', encoding="utf-8")
+    notes: list[str] = []
+    monkeypatch.setattr(ScreeningScreen, "notify", lambda self, message, **kw: notes.append(message))
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await app.push_screen(ScreeningScreen(review, "ta", "alice"))  # reads the user config
+        await settle(pilot)
+        (warning,) = notes
+        assert str(path) in warning and 'incldue = "y": no such action' in warning and "include, exclude" in warning
+        await pilot.press("y")
+        await settle(pilot)
+        assert own(review, "alice", a) is None
+        await pilot.press("i")
+        await settle(pilot)
+        assert own(review, "alice", a) == "include"
+        await pilot.press("k", "l")  # the valid remapping beside it applies
+        await settle(pilot)
+        assert shown(app).queue.index == 1
+
+
+async def test_a_remap_onto_an_app_key_is_refused_and_the_app_key_kept(
+    review: Review, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """include = "q" took Quit, maybe = "?" (or question_mark) took Help, without a word: each is refused
+    with a warning naming the setting and the app's key; the default keys stay, and q and ? still work."""
+    a, b = add_records(review, 2)
+    keys = {"include": "q", "maybe": "?", "exclude": "question_mark", "undo": "escape", "note": "ctrl+p"}
+    notes: list[str] = []
+    monkeypatch.setattr(ScreeningScreen, "notify", lambda self, message, **kw: notes.append(message))
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_screening(pilot, app, config=UserConfig(keys=keys, path=Path("/home/me/config.toml")))
+        (warning,) = notes
+        assert warning.startswith("/home/me/config.toml: [keys]")
+        for part in ('include = "q": q is the app\'s key for Quit; Include keeps i',
+                     'maybe = "?": ? is the app\'s key for Help; Maybe keeps m',
+                     "question_mark is the app's key for Help; Exclude keeps e",
+                     "escape is the app's key for Back", "ctrl+p is the app's key for Command palette"):
+            assert part in warning, part
+        await pilot.press("i", "e")
+        await settle(pilot)
+        assert (own(review, "alice", a), own(review, "alice", b)) == ("include", "exclude")
+        footer = footer_line(app)
+        assert "i Include" in footer and "? Help" in footer and "q Quit" in footer
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("escape")  # still back to the dashboard
+        await pilot.pause()
+        assert isinstance(app.screen, DashboardScreen)
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+def test_checked_keymap_normalises_and_keeps_an_actions_own_key() -> None:
+    """A key typed as a character is read as Textual names it; an action may keep its own default key
+    among its new ones (back = "escape,b"); an empty key is refused."""
+    from reviewkit.tui.app import reserved_keys
+    from reviewkit.tui.screens.screening import checked_keymap
+
+    keymap, refused = checked_keymap({"search": "?", "back": "escape, b", "next": "l, down", "undo": " "},
+                                     reserved_keys())
+    assert keymap == {"back": "escape,b", "next": "l,down"}
+    assert refused == ['search = "?": ? is the app\'s key for Help; Search keeps /',
+                       'undo = " ": no key given; Undo keeps u']

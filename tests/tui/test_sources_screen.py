@@ -27,6 +27,7 @@ from tests.conftest import FIXTURES
 from tests.factories import add_records
 from tests.services.test_search import _ctgov_pages
 from tests.sources.conftest import FakePubMed
+from tests.tui.rendered import footer_line, line_with, narrow_columns, screen_lines
 
 SIZE = (160, 45)
 
@@ -238,3 +239,62 @@ async def test_ctgov_search_runs_with_progress(review: Review, httpserver: HTTPS
         assert run.status == "complete" and run.new_record_count > 0
         row = source_row(app, "ClinicalTrials.gov")
         assert row[4] == "complete" and row[8] == str(run.new_record_count)
+
+
+def _under(header: str, row: str, label: str) -> str:
+    """The value a row shows in the column `label` heads (the word starting where the label starts)."""
+    start = header.index(label)
+    return (row[start:].split() or [""])[0]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+async def test_footer_and_counts_fit_the_terminal(review: Review, size: tuple[int, int]) -> None:
+    """At 80×24 the footer ends with Help and Quit and every count column is on screen (only names and
+    queries give way, cut with "…"); the kind and query of the highlighted source and the highlighted
+    run's file are said under the tables. At 160×48 the tables have every column, whole."""
+    add_records(review, 3, source="Cochrane CENTRAL")
+    add_records(review, 12, source="Embase")
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=size) as pilot:
+        screen = await open_sources(pilot, app)
+        assert footer_line(app).rstrip().endswith("? Help q Quit")
+        sources, runs = screen.query_one("#source-list", SourceTable), screen.query_one("#run-list", RunTable)
+        header, cochrane = line_with(app, "Identified"), line_with(app, "Cochrane CEN")
+        assert [_under(header, cochrane, label) for label in ("Status", "Stored", "New", "Identified")] == \
+            ["complete", "3", "3", "3"]
+        run_header, embase_run = line_with(app, "Started"), line_with(app, " 2    ")
+        assert "Embase" in embase_run
+        assert [_under(run_header, embase_run, label) for label in ("Status", "Stored", "New")] == \
+            ["complete", "12", "12"]
+        if size[0] == 80:
+            assert set(narrow_columns(sources)) <= {"Source"} and set(narrow_columns(runs)) <= {"Source"}
+            lines = screen_lines(app)
+            assert "PubMed · planned search · (\"atopic dermatitis\"" in "\n".join(lines)  # the highlighted source
+            assert "Run 2: import · test.ris" in lines[-2]  # the highlighted run (newest first)
+        else:
+            assert narrow_columns(sources) == narrow_columns(runs) == []
+            assert header.split()[:3] == ["Source", "Kind", "Query"] and "Error" in run_header
+            assert "Run 2: import" not in "\n".join(screen_lines(app))
+        await pilot.press("question_mark")
+        await pilot.pause()
+        keys = str(app.screen.query_one("#help-text", Static).content)  # all of it: the box scrolls
+        assert "Refresh" in keys and "Back / cancel" in keys
+
+
+async def test_narrow_and_wide_columns_follow_the_terminal(review: Review) -> None:
+    """Resized across the breakpoint, the tables swap their columns and keep their rows and cursor."""
+    add_records(review, 3, source="Embase")
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await open_sources(pilot, app)
+        sources = screen.query_one("#source-list", SourceTable)
+        sources.move_cursor(row=2)
+        await pilot.resize_terminal(80, 24)
+        await settle(pilot)
+        assert "Kind" not in line_with(app, "Identified")
+        assert sources.row_count == 4 and sources.cursor_row == 2 and source_row(app, "Embase")[-1] == "3"
+        assert "Embase · import · test.ris" in "\n".join(screen_lines(app))
+        await pilot.resize_terminal(160, 48)
+        await settle(pilot)
+        assert line_with(app, "Identified").split()[:3] == ["Source", "Kind", "Query"]
+        assert sources.cursor_row == 2 and source_row(app, "Embase")[1:3] == ["import", "test.ris"]

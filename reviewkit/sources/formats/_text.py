@@ -59,10 +59,60 @@ def sniff_encoding(path: Path, *, limit: int | None = None) -> str:
         return "utf-16-le"
     if len(head) >= 4 and head[0] == 0 and head[2] == 0 and head[1] and head[3]:
         return "utf-16-be"
-    for encoding in ("utf-8", "cp1252"):
-        if _decodes(path, encoding, limit):
-            return encoding
+    if _decodes(path, "utf-8", limit):
+        return "utf-8"
+    if limit is None:
+        _refuse_mixed_utf8(path)
+    if _decodes(path, "cp1252", limit):
+        return "cp1252"
     return "latin-1"
+
+
+#: A well-formed UTF-8 sequence of two to four bytes (RFC 3629: no overlong forms, no surrogates).
+_UTF8_MULTIBYTE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
+    rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}"
+    rb"|\xf4[\x80-\x8f][\x80-\xbf]{2}")
+
+
+_HIGH_BYTES = bytes(range(0x80, 0x100))
+
+
+def _refuse_mixed_utf8(path: Path) -> None:
+    """Refuse a file that is UTF-8 but for some bytes (text pasted in from a Windows-1252 file).
+
+    Read as Windows-1252, its every UTF-8 character would turn into two or three wrong ones
+    ("München" into "MÃ¼nchen") without a word. A file counts as mixed when it holds at least as
+    many well-formed UTF-8 sequences as stray high bytes: a real Windows-1252 (or GBK, Big5 …)
+    export has a byte pair that is also well-formed UTF-8 only now and then, and many stray ones.
+    The error names the line of the first stray byte.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    sequences = stray = 0
+    lines, bad_line = 1, 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            found = _UTF8_MULTIBYTE.findall(chunk)
+            sequences += len(found)
+            stray += len(chunk) - len(chunk.translate(None, _HIGH_BYTES)) - sum(map(len, found))
+            if not bad_line:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    bad_line = lines + chunk.count(b"\n", 0, exc.start)
+            lines += chunk.count(b"\n")
+    if not bad_line:
+        try:
+            decoder.decode(b"", final=True)  # a sequence cut off by the end of the file
+        except UnicodeDecodeError:
+            bad_line = lines
+    if bad_line and sequences >= stray:
+        raise ParseError(
+            "the file is UTF-8 but for bytes that are not (its first invalid byte is on this line): read as "
+            "Windows-1252 its UTF-8 characters would be silently changed",
+            file=str(path), line=bad_line,
+            hint="the file mixes encodings: fix that line's characters or save the whole file again as UTF-8",
+        )
 
 
 def open_text(path: Path, *, newline: str | None = None) -> TextIO:

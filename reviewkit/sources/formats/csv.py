@@ -70,7 +70,18 @@ def sniff_delimiter(line: str) -> str:
 def resolve_columns(
     header: list[str], column_map: Mapping[str, str] | None, *, file: str
 ) -> dict[str, int]:
-    """Return our field -> column index: column_map first, then the known column names."""
+    """Return our field -> column index: column_map first, then the known column names.
+
+    A column name used twice is refused: which of the two holds the title is a guess, and the
+    second's values would overwrite the first's among the record's other columns.
+    """
+    seen: dict[str, int] = {}
+    for i, name in enumerate(header):
+        key = name.strip().lstrip("\ufeff").lower()
+        if key and key in seen:
+            raise ParseError(f"the header names column {name.strip()!r} twice (columns {seen[key] + 1} and {i + 1})",
+                             file=file, line=1, hint="rename one of the two columns")
+        seen.setdefault(key, i)
     lookup = {name.strip().lstrip("\ufeff").lower(): i for i, name in reversed(list(enumerate(header)))}
     resolved: dict[str, int] = {}
     for field, column in (column_map or {}).items():

@@ -13,6 +13,12 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 
+#: The box's height, at most, in percent of the screen's.
+MAX_BOX_HEIGHT = 90
+#: The options' height (with their border), at most and, when the screen is short, at least.
+MAX_OPTIONS_HEIGHT = 16
+MIN_OPTIONS_HEIGHT = 4
+
 
 @dataclass(frozen=True)
 class Choice:
@@ -35,13 +41,14 @@ class ChoiceModal(ModalScreen[Choice | None]):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
-    DEFAULT_CSS = """
-    ChoiceModal { align: center middle; }
-    ChoiceModal > Vertical { width: 72; max-width: 100%; height: auto; max-height: 90%; border: round $accent; padding: 1 2; background: $surface; }
-    ChoiceModal OptionList { height: auto; max-height: 16; margin-bottom: 1; }
+    # The options' max-height is set to what the box leaves them (see _fit_options).
+    DEFAULT_CSS = f"""
+    ChoiceModal {{ align: center middle; }}
+    ChoiceModal > Vertical {{ width: 72; max-width: 100%; height: auto; max-height: {MAX_BOX_HEIGHT}%; border: round $accent; padding: 1 2; background: $surface; }}
+    ChoiceModal OptionList {{ height: auto; max-height: {MAX_OPTIONS_HEIGHT}; margin-bottom: 1; }}
     /* Full width, so a long title or hint wraps inside the box instead of being cut at its edge. */
-    ChoiceModal Label { width: 100%; }
-    ChoiceModal #choice-hint { color: $text-muted; }
+    ChoiceModal Label {{ width: 100%; }}
+    ChoiceModal #choice-hint {{ color: $text-muted; }}
     """
 
     def __init__(
@@ -58,7 +65,7 @@ class ChoiceModal(ModalScreen[Choice | None]):
 
     def compose(self) -> ComposeResult:
         """The title, the numbered options, the text field."""
-        with Vertical():
+        with Vertical(id="choice-box"):
             yield Label(self._title)
             yield OptionList(*(f"{i}. {label}" for i, label in enumerate(self._labels, 1)), id="choice-options")
             if self._text_label is not None:  # None: a plain pick, nothing to type
@@ -70,6 +77,22 @@ class ChoiceModal(ModalScreen[Choice | None]):
         options = self.query_one("#choice-options", OptionList)
         options.highlighted = 0
         options.focus()
+
+    def on_resize(self) -> None:
+        """Fit the options to the new height (once the box's other parts are laid out at the new width)."""
+        self.call_after_refresh(self._fit_options)
+
+    def _fit_options(self) -> None:
+        """Bound the options' height to what the box leaves them: with many options (16 exclusion reasons
+        on 80×24) the list pushed the text field below the box, and what was typed after tab went unseen.
+        The options scroll instead, and the title, the hint and the text field always show."""
+        box = self.query_one("#choice-box", Vertical)
+        options = self.query_one("#choice-options", OptionList)
+        room = self.size.height * MAX_BOX_HEIGHT // 100 - box.styles.gutter.height - options.styles.margin.height
+        others = sum(w.outer_size.height + w.styles.margin.height for w in box.children if w is not options)
+        fit = max(MIN_OPTIONS_HEIGHT, min(MAX_OPTIONS_HEIGHT, room - others))
+        if options.styles.max_height is None or options.styles.max_height.value != fit:
+            options.styles.max_height = fit
 
     def on_key(self, event: events.Key) -> None:
         """A digit picks that option at once (when the list has focus)."""
@@ -98,6 +121,7 @@ class ChoiceModal(ModalScreen[Choice | None]):
         if option in self._required and not text:
             self.query_one("#choice-hint", Label).update(f"{self._text_label} — needed for "
                                                          f"'{short_label(self._labels[index])}'")
+            self.call_after_refresh(self._fit_options)  # the longer hint may take another line
             self.query_one("#choice-text", Input).focus()
             self.query_one("#choice-options", OptionList).highlighted = index
             return

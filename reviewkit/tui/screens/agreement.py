@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import DataTable, Footer, Header, Static
 
 from reviewkit.domain.screening import STAGES
 from reviewkit.errors import ReviewkitError
 from reviewkit.services.agreement import PairAgreement, agreement_report
 from reviewkit.services.project import Review
-from reviewkit.tui.widgets.fitted_table import FittedTable
+from reviewkit.tui.widgets.fitted_table import FittedTable, clipped
 
 
 def agreement_cells(pair: PairAgreement) -> tuple[str, ...]:
@@ -27,6 +27,7 @@ def agreement_cells(pair: PairAgreement) -> tuple[str, ...]:
     percent = "—" if a.percent_agreement is None else f"{100 * a.percent_agreement:.1f}%"
     return (STAGES.get(pair.stage, pair.stage),  # type: ignore[call-overload]
             f"{pair.reviewer_a} · {pair.reviewer_b}", kappa, ci, percent, str(a.n), a.reason)
+
 
 
 class AgreementScreen(Screen[None]):
@@ -41,6 +42,18 @@ class AgreementScreen(Screen[None]):
         Binding("r", "refresh", "Refresh"),
     ]
 
+    #: Below this width the table leaves out the Note column and a line under it says the highlighted
+    #: pair in full, its note too: with it, two full reviewer names pushed the agreement and the record
+    #: count off an 80-column terminal.
+    NARROW_BELOW = 120
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW_BELOW, "-wide")]
+    DEFAULT_CSS = """
+    AgreementScreen #agreement-detail { display: none; height: auto; margin: 1 1 0 1; color: $text-muted; }
+    AgreementScreen.-narrow #agreement-detail { display: block; }
+    /* Many pairs scroll in the table, so the line under it stays on a 24-row terminal. */
+    AgreementScreen.-narrow #agreement-pairs { max-height: 70%; }
+    """
+
     class Loaded(Message):
         """Posted by the worker with every pair's agreement (or the service's refusal)."""
 
@@ -53,20 +66,49 @@ class AgreementScreen(Screen[None]):
         super().__init__()
         self.review = review
         self.reviewer = reviewer
+        self.pairs: list[PairAgreement] = []
+        #: Whether the table has the narrow columns (no Note).
+        self._narrow = False
 
     def compose(self) -> ComposeResult:
-        """A status line and the table of pairs."""
+        """A status line, the table of pairs, the highlighted pair in full (narrow only)."""
         yield Header()
         yield Static("Counting…", id="agreement-status")
-        table = FittedTable(id="agreement-pairs", cursor_type="row", zebra_stripes=True)
-        table.add_columns("Stage", "Reviewers", "Kappa", "95% CI", "Agreement", "Records", "Note")
+        # Long reviewer names give way (cut with "…") to the figures.
+        table = FittedTable(id="agreement-pairs", cursor_type="row", zebra_stripes=True, squeeze=["reviewers"])
+        self._add_columns(table)
         yield table
+        yield Static("", id="agreement-detail", markup=False)
         yield Footer()
+
+    def _add_columns(self, table: FittedTable) -> None:
+        table.add_column("Stage")
+        table.add_column("Reviewers", key="reviewers")
+        table.add_columns("Kappa", "95% CI", "Agreement", "Records")
+        if not self._narrow:
+            table.add_column("Note")
 
     def on_mount(self) -> None:
         """Count now."""
         self.sub_title = "Agreement between reviewers"
         self.action_refresh()
+
+    def on_resize(self) -> None:
+        """Across the breakpoint the table changes its columns."""
+        # Screen's own resize handler, which sets the breakpoint's class, runs after this one.
+        self.call_later(self._fit_width)
+
+    def _fit_width(self) -> None:
+        narrow = self.has_class("-narrow")
+        if narrow != self._narrow:
+            self._narrow = narrow
+            table = self.query_one("#agreement-pairs", FittedTable)
+            row = table.cursor_row
+            table.clear(columns=True)
+            self._add_columns(table)
+            self._show_pairs()
+            if table.row_count:
+                table.move_cursor(row=min(row, table.row_count - 1))
 
     def action_refresh(self) -> None:
         """Recount in a worker thread."""
@@ -81,10 +123,8 @@ class AgreementScreen(Screen[None]):
 
     def on_agreement_screen_loaded(self, message: Loaded) -> None:
         """Show each pair's figures."""
-        table = self.query_one("#agreement-pairs", FittedTable)
-        table.clear()
-        for pair in message.pairs:
-            table.add_row(*agreement_cells(pair))
+        self.pairs = message.pairs
+        self._show_pairs()
         status = self.query_one("#agreement-status", Static)
         if message.error:
             status.update(f"error: {message.error}")
@@ -93,3 +133,24 @@ class AgreementScreen(Screen[None]):
         else:
             status.update("Cohen's kappa (maybe counts as include) with its 95% CI, over the records both "
                           "reviewers decided")
+
+    def _show_pairs(self) -> None:
+        table = self.query_one("#agreement-pairs", FittedTable)
+        table.clear()
+        for pair in self.pairs:
+            stage, reviewers, *figures, note = agreement_cells(pair)
+            table.add_row(stage, clipped(reviewers), *figures, *([] if self._narrow else [note]))
+        self._show_detail()
+
+    @on(DataTable.RowHighlighted, "#agreement-pairs")
+    def _pair_highlighted(self, _: DataTable.RowHighlighted) -> None:
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        """The highlighted pair in full: its reviewers, its note (the narrow table leaves both out)."""
+        table = self.query_one("#agreement-pairs", FittedTable)
+        detail = ""
+        if table.row_count and table.cursor_row < len(self.pairs):
+            stage, reviewers, _, _, _, records, note = agreement_cells(self.pairs[table.cursor_row])
+            detail = f"{stage} · {reviewers} · {records} records" + (f" · {note}" if note else "")
+        self.query_one("#agreement-detail", Static).update(detail)

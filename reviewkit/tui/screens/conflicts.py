@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import ClassVar
 
+from rich import box
 from rich.table import Table
 from textual import work
 from textual.app import ComposeResult
@@ -21,21 +22,28 @@ from reviewkit.services.screen import Conflict, RecordCard
 from reviewkit.tui import messages as msg
 from reviewkit.tui.modals.choice import Choice, ChoiceModal
 from reviewkit.tui.modals.text_prompt import TextPromptModal
-from reviewkit.tui.widgets.fitted_table import FittedTable
+from reviewkit.tui.widgets.fitted_table import FittedTable, clipped
 from reviewkit.tui.widgets.record_card import RecordCardView
 
 
 class ConflictsScreen(Screen[None]):
     """Records whose screeners disagree, at title/abstract or full text, for adjudicators (leads may look)."""
 
+    # Refresh is left out of the footer (? lists it), as is the command palette (ctrl+p still opens
+    # it): with them the footer was cut at 80 columns before Help and Quit.
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("i", "resolve('include')", "Include"),
         Binding("e", "resolve('exclude')", "Exclude"),
         Binding("n", "note", "Note"),
         Binding("t", "switch_stage", "T/A ↔ full text"),
-        Binding("r", "refresh", "Refresh"),
+        Binding("r", "refresh", "Refresh", show=False),
         Binding("escape", "back", "Dashboard"),
     ]
+
+    #: Below this width the decisions go above the record instead of beside it (see app.tcss): beside
+    #: it on an 80-column terminal they had 30 columns, and showed "inclu…", "exclu…" and cut notes.
+    STACK_BELOW = 120
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (STACK_BELOW, "-wide")]
 
     def __init__(self, review: Review, actor: str | None, stage: str = "ta") -> None:
         super().__init__()
@@ -51,6 +59,8 @@ class ConflictsScreen(Screen[None]):
         self._cards: dict[int, RecordCard] = {}
         #: The record on the card and the stage it was shown at (None: no record on it).
         self._card_shown: tuple[int, str] | None = None
+        #: The form the decisions table was last drawn in (see decisions_table).
+        self._shown_stacked: bool | None = None
         roles = next((set(r.roles) for r in review.protocol.reviewers if r.name == actor), set())
         #: Adjudicators settle conflicts; a lead (or anyone else) only looks, so the settling keys
         #: are not offered (the service refuses them anyway).
@@ -66,14 +76,17 @@ class ConflictsScreen(Screen[None]):
         """What is shown: the list of conflicts; the selected one's record beside both sides of it."""
         yield Header()
         yield Static("Loading conflicts…", id="conflicts-status")
-        table = FittedTable(id="conflict-list", cursor_type="row", zebra_stripes=True)
-        table.add_columns("Record", "Title", "Decisions")
+        # The title gives way (cut with "…") so that the decisions stay on screen beside it.
+        table = FittedTable(id="conflict-list", cursor_type="row", zebra_stripes=True, squeeze=["title"])
+        table.add_column("Record")
+        table.add_column("Title", key="title")
+        table.add_column("Decisions")
         yield table
         with Horizontal(id="conflict-body"):
             with VerticalScroll(id="conflict-card-scroll"):
                 yield RecordCardView(id="conflict-card")
             yield Static("", id="conflict-detail")
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     @property
     def card_view(self) -> RecordCardView:
@@ -127,7 +140,7 @@ class ConflictsScreen(Screen[None]):
         table.clear()
         for c in self.conflicts:
             summary = " · ".join(f"{d.reviewer}: {d.decision}" for d in c.decisions)
-            table.add_row(str(c.record_id), c.title[:80], summary, key=str(c.record_id))
+            table.add_row(str(c.record_id), clipped(c.title), summary, key=str(c.record_id))
         table.focus()
         self._show_detail()
 
@@ -179,11 +192,26 @@ class ConflictsScreen(Screen[None]):
     def _show_detail(self) -> None:
         conflict = self._selected()
         detail = self.query_one("#conflict-detail", Static)
+        self._shown_stacked = self._stacked
         self._show_card()
         if conflict is None:
             detail.update("")
             return
-        detail.update(decisions_table(conflict, self._notes.get(conflict.record_id)))
+        detail.update(decisions_table(conflict, self._notes.get(conflict.record_id), stacked=self._stacked))
+
+    @property
+    def _stacked(self) -> bool:
+        """Whether the decisions are shown above the record (a narrow terminal) rather than beside it."""
+        return self.has_class("-narrow")
+
+    def on_resize(self) -> None:
+        """Across the breakpoint the decisions table changes its form."""
+        # Screen's own resize handler, which sets the breakpoint's class, runs after this one.
+        self.call_later(self._restack)
+
+    def _restack(self) -> None:
+        if self._shown_stacked is not None and self._shown_stacked != self._stacked:
+            self._show_detail()
 
     def _show_card(self) -> None:
         """The selected conflict's record as the screening screen shows it, read once and then kept."""
@@ -256,12 +284,20 @@ class ConflictsScreen(Screen[None]):
         self.dismiss(None)
 
 
-def decisions_table(conflict: Conflict, note: str | None) -> Table:
-    """The reviewers' decisions side by side: one column each."""
-    table = Table(title=conflict.title, title_justify="left", expand=True, show_lines=True)
-    table.add_column("", width=8)
+def decisions_table(conflict: Conflict, note: str | None, *, stacked: bool = False) -> Table:
+    """The reviewers' decisions side by side: one column each.
+
+    `stacked` (the table above the record on a narrow terminal) leaves out the title, which the
+    record's card just below shows, and the lines between rows, so that the record keeps some room.
+    """
+    table = Table(title=None if stacked else conflict.title, title_justify="left", caption_justify="left",
+                  expand=True, box=box.SIMPLE_HEAD if stacked else box.HEAVY_HEAD, show_edge=not stacked,
+                  show_lines=not stacked)
+    table.add_column("", width=8, no_wrap=True)
+    # A column is never narrower than its reviewer's name or decision ("inclu…" was unreadable);
+    # a word longer than the column (a URL in a note) is folded onto the next line, not cut.
     for d in conflict.decisions:
-        table.add_column(d.reviewer)
+        table.add_column(d.reviewer, min_width=max(len(d.reviewer), len(d.decision)), overflow="fold")
     table.add_row("decision", *(d.decision for d in conflict.decisions))
     table.add_row("reason", *(d.reason or "" for d in conflict.decisions))
     table.add_row("note", *(d.note or "" for d in conflict.decisions))

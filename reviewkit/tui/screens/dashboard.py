@@ -30,6 +30,8 @@ from reviewkit.tui.widgets.fitted_table import FittedTable
 
 #: How often the counts refresh while the dashboard is shown (other reviewers work meanwhile).
 REFRESH_SECONDS = 5.0
+#: The stage table's height on the shortest terminal: its header and two rows.
+MIN_STAGES_HEIGHT = 3
 
 #: The keys that open each stage's screen, in the pipeline's order.
 STAGE_BINDINGS: list[Binding] = [
@@ -60,6 +62,11 @@ class DashboardScreen(Screen[None]):
         *STAGE_BINDINGS,
         Binding("r", "refresh", "Refresh"),
     ]
+
+    #: Shorter than this, the title takes one line and the stage table loses its margins (see app.tcss):
+    #: the title, the reviewer line, the key line and the footer then still fit 80×16.
+    SHORT_BELOW = 21
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (SHORT_BELOW, "-tall")]
 
     class StatusLoaded(Message):
         """Posted by the worker when fresh counts are in."""
@@ -106,8 +113,26 @@ class DashboardScreen(Screen[None]):
             self.action_refresh()
 
     def on_screen_resume(self) -> None:
-        """Coming back from a stage's screen, show the counts it changed."""
+        """Coming back from a stage's screen, show the counts it changed (and fit a terminal resized
+        meanwhile)."""
         self.action_refresh()
+        self.call_after_refresh(self._fit_stages)
+
+    def on_resize(self) -> None:
+        """Fit the stage table to the new height, once the other lines are laid out at the new size."""
+        self.call_after_refresh(self._fit_stages)
+
+    def _fit_stages(self) -> None:
+        """Bound the stage table to the height that the header, title, reviewer line, key line and footer
+        leave it; its rows scroll inside it. (A `1fr` height would do it too, but would stretch the table
+        down to the key line on a tall terminal.)"""
+        table = self.query_one(StageTable)
+        others = [self.query_one(Header), self.query_one("#review-title"), self.query_one("#reviewer"),
+                  self.query_one("#stage-keys"), self.query_one(Footer)]
+        used = sum(w.outer_size.height + w.styles.margin.height for w in others)
+        fit = max(MIN_STAGES_HEIGHT, self.size.height - used - table.styles.margin.height)
+        if table.styles.max_height is None or table.styles.max_height.value != fit:
+            table.styles.max_height = fit
 
     def action_screening(self, stage: str) -> None:
         """Open the screening screen at a stage (ta or ft)."""

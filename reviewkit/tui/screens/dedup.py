@@ -17,6 +17,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from reviewkit.errors import ReviewkitError
 from reviewkit.services import dedup
 from reviewkit.services.dedup import DedupSummary, PairView
+from reviewkit.services.dedup_refusals import MergedAlready
 from reviewkit.services.project import Review
 from reviewkit.tui.messages import ScreenMessage
 from reviewkit.tui.widgets.dedup_pair import DedupPairView
@@ -43,12 +44,14 @@ class _Write:
 class DedupScreen(Screen[None]):
     """Check the uncertain duplicate pairs: y duplicate, n not, s skip, u undo a merge, r run dedup."""
 
+    # Run dedup is left out of the footer (? lists it, and the empty queue says "Press r"), as is the
+    # command palette (ctrl+p still opens it): with them the footer was cut at 80 columns before Help and Quit.
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "verdict(True)", "Duplicate"),
         Binding("n", "verdict(False)", "Not duplicate"),
         Binding("s", "skip", "Skip"),
         Binding("u", "undo", "Undo merge"),
-        Binding("r", "run_dedup", "Run dedup"),
+        Binding("r", "run_dedup", "Run dedup", show=False),
         Binding("pagedown", "scroll(1)", "Scroll down", show=False),
         Binding("pageup", "scroll(-1)", "Scroll up", show=False),
         Binding("escape", "back", "Back / cancel"),
@@ -80,10 +83,15 @@ class DedupScreen(Screen[None]):
     class WriteDone(ScreenMessage):
         """A verdict or an undo is stored (or, with `error`, the service refused it)."""
 
-        def __init__(self, write: _Write, error: str | None = None) -> None:
+        def __init__(self, write: _Write, error: str | None = None, *, settled: bool = False,
+                     notes: list[str] | None = None) -> None:
             super().__init__()
             self.write = write
             self.error = error
+            #: Refused because the records are merged already: the pair has no question left.
+            self.settled = settled
+            #: What the service says beside a stored verdict (e.g. decisions on two merged records).
+            self.notes = notes or []
 
     def __init__(self, review: Review, reviewer: str | None = None) -> None:
         super().__init__()
@@ -103,7 +111,7 @@ class DedupScreen(Screen[None]):
         yield ProgressBar(id="dedup-progress", show_eta=False)
         with VerticalScroll(id="dedup-scroll", can_focus=False):
             yield DedupPairView(id="dedup-pair")
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     @property
     def pair_view(self) -> DedupPairView:
@@ -161,7 +169,11 @@ class DedupScreen(Screen[None]):
                     raise ReviewkitError(f"records {write.pair.a_id} and {write.pair.b_id} are not merged now")
                 dedup.undo_merge(self.review, self.reviewer, group)
             else:
-                dedup.decide_pair(self.review, self.reviewer, write.pair.id, write.kind == "confirm")
+                done = dedup.decide_pair(self.review, self.reviewer, write.pair.id, write.kind == "confirm")
+                self.post_message(self.WriteDone(write, notes=done.notes()))
+                return
+        except MergedAlready as exc:
+            self.post_message(self.WriteDone(write, str(exc), settled=True))
         except ReviewkitError as exc:
             self.post_message(self.WriteDone(write, str(exc)))
         else:
@@ -193,15 +205,19 @@ class DedupScreen(Screen[None]):
         s = message.summary
         self.notify(f"{s.records} records: {s.groups_created} duplicate groups, {s.records_merged} merged, "
                     f"{s.pairs_waiting} pairs to check")
+        for note in s.notes():  # what a lead should look at, as the CLI prints it
+            self.notify(note, severity="warning", timeout=10)
         self.pair_view.show_message("Loading the pairs to check…")
         self._load_queue()
 
     def on_dedup_screen_write_done(self, message: WriteDone) -> None:
         """Confirm an undo, or say a write was refused (its pair back on screen); start the next write."""
         write = message.write
+        for note in message.notes:
+            self.notify(note, severity="warning")
         if message.error is not None:
             self.notify(f"Not saved: {message.error}", severity="error")
-            if write.kind != "undo":
+            if write.kind != "undo" and not message.settled:
                 self._confirmed = [c for c in self._confirmed if c[0].id != write.pair.id]
                 self._queue.appendleft((write.pair, write.evidence))
                 self._show_current()

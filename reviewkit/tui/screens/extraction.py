@@ -25,8 +25,9 @@ class ExtractionScreen(ExtractionWork):
     (the loading, saving and the flows ending in a save are ExtractionWork's)."""
 
     # Escape first cancels an edit (only while a study field's input or the cell editor has focus, see
-    # check_action), and leaves the screen otherwise. g, s and r are named in the help and the form's
-    # headings rather than in the footer, which then keeps Help and Quit on an 80-column terminal.
+    # check_action), and leaves the screen otherwise. f, g, s and r are named in the help and the form's
+    # headings (f: the status line) rather than in the footer, which then keeps Help and Quit on an
+    # 80-column terminal.
     # While an input has focus it takes every letter (a, c, p, ? and q too), so the footer then shows
     # the keys that still work there instead: enter, escape, tab and ctrl+q. enter and ctrl+q are
     # priority bindings only so that the footer shows them rather than the input's and the app's
@@ -39,6 +40,7 @@ class ExtractionScreen(ExtractionWork):
         Binding("g", "focus_grid", "Grid", show=False),
         Binding("s", "focus_studies", "Studies", show=False),
         Binding("r", "refresh", "Refresh", show=False),
+        Binding("f", "finish", "Finish my extraction", show=False),
         Binding("escape", "cancel_edit", "Cancel edit"),
         Binding("escape", "back", "Dashboard"),
         # This screen's tab replaces Screen's: the first is shown in a study field, the second works elsewhere.
@@ -134,7 +136,8 @@ class ExtractionScreen(ExtractionWork):
         table = self.query_one("#study-list", DataTable)
         table.clear()
         for s in self.studies:
-            table.add_row(str(s.id), s.nct_id or "", clipped(s.label), key=str(s.id))
+            # ✓: the reviewer's own extraction of it is finished.
+            table.add_row(f"{s.id}{' ✓' if s.mine_finished else ''}", s.nct_id or "", clipped(s.label), key=str(s.id))
         if not self.studies:
             self._status("No studies yet: add them with `reviewkit extract add-study`.")
             return
@@ -194,6 +197,13 @@ class ExtractionScreen(ExtractionWork):
             self.query_one(f"#problem-{message.target.removeprefix('field-')}", Static).update("✓ saved")
         if self.study_id is not None:
             self._load_form(self.study_id)
+
+    def on_extraction_work_finished(self, message: ExtractionWork.Finished) -> None:
+        """Confirm (a notice, and the status line after the reload) and reload the list and the form."""
+        self._note = f"✓ {message.note}"
+        self._show_status()
+        self.notify(message.note)
+        self._load_studies()
 
     def on_extraction_work_failed(self, message: ExtractionWork.Failed) -> None:
         """Show why the service refused, next to the value when there is one."""
@@ -346,6 +356,10 @@ class ExtractionScreen(ExtractionWork):
         """The study shown and who extracts it, then the last change's note."""
         form = self.form
         head = f"{form.study.label} {form.study.nct_id or ''} — extractor {form.extractor}" if form else ""
+        if form and form.finished:
+            head += " — finished"
+        elif form and not form.consensus and (form.arms or form.values):  # f finishes what has been entered
+            head += " — open (f: finish)"
         if form and not next((s.included for s in self.studies if s.id == form.study.id), True):
             # Extraction may start early, but the reviewer should know the study is not in yet.
             head += " — not included at full text (yet)"

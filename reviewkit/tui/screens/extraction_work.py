@@ -9,10 +9,12 @@ from typing import Any
 from textual import work
 from textual.message import Message
 from textual.screen import Screen
+from textual.widgets import DataTable
 
 from reviewkit.errors import ReviewkitError
 from reviewkit.services import extract
 from reviewkit.services.extract import StudyForm, StudyView
+from reviewkit.services.extract_status import describe, finish_extraction
 from reviewkit.services.prefill import Prefill, confirm_arms, confirm_measure, registry_prefill
 from reviewkit.services.project import Review
 from reviewkit.tui.extraction_grid import parse_arm_line
@@ -54,6 +56,13 @@ class ExtractionWork(Screen[None]):
             self.target = target
             self.note = note
 
+    class Finished(Message):
+        """The extractor's extraction of a study is finished (or already was); `note` says where it stands."""
+
+        def __init__(self, note: str) -> None:
+            super().__init__()
+            self.note = note
+
     class Failed(Message):
         """The service refused; `target` is where to show why (a field's problem line or the status)."""
 
@@ -75,7 +84,10 @@ class ExtractionWork(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="extraction-studies")
     def _load_studies(self) -> None:
-        self.post_message(self.StudiesLoaded(extract.list_studies(self.review)))
+        try:  # as the acting reviewer: whether their extraction of each study is finished
+            self.post_message(self.StudiesLoaded(extract.list_studies(self.review, self.reviewer)))
+        except ReviewkitError as exc:
+            self.post_message(self.Failed("status", str(exc)))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="extraction-form")
     def _load_form(self, study_id: int) -> None:
@@ -100,10 +112,28 @@ class ExtractionWork(Screen[None]):
             return
         self.post_message(self.Saved(target, note))
 
+    @work(thread=True, exclusive=True, exit_on_error=False, group="extraction-status")
+    def _finish(self, study_id: int) -> None:
+        try:
+            change = finish_extraction(self.review, self.reviewer, study_id)
+        except ReviewkitError as exc:
+            self.post_message(self.Failed("status", exc.message))
+            return
+        self.post_message(self.Finished(describe(change, self.review.protocol.extraction.extractors_per_study)))
+
     # --- flows that end in a save ------------------------------------------------------------------
 
+    def action_finish(self) -> None:
+        """Mark the acting reviewer's extraction of the study shown finished (reopen: `reviewkit extract
+        reopen`, until the comparison opens)."""
+        if self.study_id is not None:
+            self._finish(self.study_id)
+
     def action_add_arm(self) -> None:
-        """Add (or change) an arm: "label; intervention; dose; co-intervention; N; dose_mg=4"."""
+        """Add (or change) an arm: "label; intervention; dose; co-intervention; N; dose_mg=4". On an arm of
+        the arm table, the prompt starts with that arm's line. As `extract arm`, only what the line gives
+        changes: parts left off its end and arm fields not named keep the arm's values; an empty part
+        ("Placebo; ; ; ; 120") or "dose_mg=" clears one."""
         sid, who = self.study_id, self.reviewer
         names = [f.name for f in self.review.protocol.extraction.arm_fields]
         if sid is None:
@@ -117,11 +147,28 @@ class ExtractionWork(Screen[None]):
             except ReviewkitError as exc:
                 self.notify(str(exc), severity="error")
                 return
+            given = len([p for p in text.split(";") if "=" not in p])
+            for i, key in enumerate(("intervention", "dose", "co_intervention", "n_randomised"), start=1):
+                if i >= given:
+                    args[key] = None  # not given: the arm keeps its value
             self._save("status", f"arm {args['label']} saved",
                        lambda: extract.set_arm(self.review, who, sid, **args))  # type: ignore[arg-type]
 
         hint = "; ".join(["label", "intervention", "dose", "co-intervention", "N", *(f"{n}=…" for n in names)])
-        self.app.push_screen(TextPromptModal(f"Arm: {hint}", placeholder=hint), written)
+        self.app.push_screen(TextPromptModal(f"Arm: {hint}", value=self._arm_line(names), placeholder=hint),
+                             written)
+
+    def _arm_line(self, names: list[str]) -> str:
+        """The line of the arm highlighted in the arm table while it has focus ("" otherwise)."""
+        table = self.focused
+        if not isinstance(table, DataTable) or table.id != "arm-table" or self.form is None:
+            return ""
+        arms = self.form.arms
+        if not 0 <= table.cursor_row < len(arms):
+            return ""
+        a = arms[table.cursor_row]
+        parts = [a.label, a.intervention, a.dose, a.co_intervention, "" if a.n_randomised is None else str(a.n_randomised)]
+        return "; ".join([*parts, *(f"{n}={a.fields[n]}" for n in names if a.fields.get(n))])
 
     def action_prefill(self) -> None:
         """Review the registry's proposals; a chosen one is stored as this extractor's (origin ctgov)."""

@@ -30,12 +30,12 @@ from reviewkit.tui.widgets.rob_judgements import (
 )
 
 NO_REVIEWER = "No reviewer set: start reviewkit with --reviewer NAME (or set reviewer in your user config)."
-_FORM_ACTIONS = {"answer", "support", "override", "finish"}
+_FORM_ACTIONS = {"answer", "support", "override", "finish", "reopen"}
 
 
 @dataclass(frozen=True)
 class _Write:
-    """One change to send to the service, in order: an answer, an override or finishing."""
+    """One change to send to the service, in order: an answer, an override, finishing or reopening."""
 
     kind: str
     key: str = ""
@@ -82,6 +82,7 @@ class RobScreen(Screen[None]):
         Binding("x", "override('domain')", "Override"),
         Binding("X", "override('overall')", "Override overall", key_display="X", show=False),
         Binding("f", "finish", "Finish"),
+        Binding("r", "reopen", "Reopen", show=False),
         Binding("c", "consensus", "Consensus"),
         Binding("j", "cursor(1)", "Next", show=False),
         Binding("k", "cursor(-1)", "Previous", show=False),
@@ -168,6 +169,8 @@ class RobScreen(Screen[None]):
             elif write.kind == "override":
                 view = assess.override(self.review, self.reviewer, assessment_id, write.key, write.value,
                                        write.text or "")
+            elif write.kind == "reopen":
+                view = assess.reopen(self.review, self.reviewer, assessment_id)
             else:
                 view = assess.finish(self.review, self.reviewer, assessment_id)
         except ReviewkitError as exc:
@@ -310,6 +313,10 @@ class RobScreen(Screen[None]):
     def action_finish(self) -> None:
         """Finish the assessment (every domain judged); the other assessor's answers then show once they finish."""
         self._queue(_Write("finish"))
+
+    def action_reopen(self) -> None:
+        """Reopen my finished assessment to change it, while the other assessors have not all finished."""
+        self._queue(_Write("reopen"))
 
     def action_consensus(self) -> None:
         """Open the consensus of the shown (or highlighted) study's outcome, once every assessor finished."""

@@ -6,10 +6,13 @@ from collections.abc import Callable
 from contextlib import suppress
 from typing import ClassVar
 
+from rich.cells import cell_len
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
+from textual.keys import _normalize_key_list
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState
@@ -57,6 +60,33 @@ SCREENING_BINDINGS: list[BindingType] = [
 ]
 
 
+def checked_keymap(keys: dict[str, str], reserved: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """The user's [keys] that can apply, in Textual's key names ("?" → question_mark), and why each of the
+    others is refused: no such action on this screen (a typo was ignored silently), no key, or a key the
+    app answers on every screen (`reserved`: the screen's binding would take q from Quit or ? from Help
+    without a word). A refused action keeps its default key."""
+    actions = {b.id: b for b in SCREENING_BINDINGS if isinstance(b, Binding) and b.id}
+    keymap: dict[str, str] = {}
+    refused: list[str] = []
+    for action, value in keys.items():
+        binding = actions.get(action)
+        if binding is None:
+            refused.append(f'{action} = "{value}": no such action (the actions: {", ".join(actions)})')
+            continue
+        # As Textual reads a BINDINGS key: its keymap takes "?" as is, a key no key press ever matches.
+        typed = [k.strip() for k in value.split(",") if k.strip()]
+        wanted = _normalize_key_list(",".join(typed)).split(",") if typed else []
+        own = {k.strip() for k in binding.key.split(",")}
+        taken = [f"{t} is the app's key for {reserved[k]}" for t, k in zip(typed, wanted, strict=True)
+                 if k in reserved and k not in own]
+        if not wanted or taken:
+            why = "; ".join(taken) if taken else "no key given"
+            refused.append(f'{action} = "{value}": {why}; {binding.description} keeps {binding.key_display or binding.key}')
+            continue
+        keymap[action] = ",".join(wanted)
+    return keymap, refused
+
+
 def keymap_clashes(keys: dict[str, str]) -> list[str]:
     """Screen actions that a user's remapping leaves without a key ("Exclude (e)").
 
@@ -64,9 +94,56 @@ def keymap_clashes(keys: dict[str, str]) -> list[str]:
     """
     taken = {k.strip() for action, value in keys.items() for k in value.split(",")
              if any(isinstance(b, Binding) and b.id == action for b in SCREENING_BINDINGS)}
+    # A binding without an id (scrolling) cannot be remapped back, so it counts too.
     return [f"{b.description} ({b.key})" for b in SCREENING_BINDINGS
-            if isinstance(b, Binding) and b.id and b.id not in keys
+            if isinstance(b, Binding) and b.id not in keys
             and any(k.strip() in taken for k in b.key.split(","))]
+
+
+def pack_parts(parts: list[str], width: int) -> list[str]:
+    """The parts joined by " · " in lines of at most `width` cells, a line breaking only between parts
+    (and dropping their " · "); a part longer than a line has one to itself. `width` 0 (not laid out
+    yet): one line."""
+    lines: list[str] = []
+    for part in parts:
+        if lines and (not width or cell_len(lines[-1]) + 3 + cell_len(part) <= width):
+            lines[-1] += " · " + part
+        else:
+            lines.append(part)
+    return lines
+
+
+class StatusLine(Static):
+    """The progress line, packed into as few lines as its width needs, at most MAX_LINES (an 80-column
+    terminal cut the single line at "conflicts waiting 0 · record", losing the position, the reviewer's
+    decision and the stopping aid). Each part is (long, short): the short forms are used when the long
+    ones would take more than MAX_LINES lines."""
+
+    MAX_LINES = 3
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's own parameter name
+        super().__init__("", id=id)
+        self._parts: list[tuple[str, str]] = []
+        self._drawn_at = -1
+
+    def show(self, parts: list[tuple[str, str]]) -> None:
+        """Show these parts."""
+        self._parts = parts
+        self._draw()
+
+    def on_resize(self) -> None:
+        """Repack the parts for the new width."""
+        if self.content_region.width != self._drawn_at:
+            self._draw()
+
+    def _draw(self) -> None:
+        width = self._drawn_at = self.content_region.width
+        lines = pack_parts([long for long, _ in self._parts], width)
+        if len(lines) > self.MAX_LINES:
+            lines = pack_parts([short for _, short in self._parts], width)
+        # Content, not markup: a search's text is the user's. A layout pass only when the height is to
+        # change (measured, not remembered: a layout asked for while one runs may not take effect).
+        self.update(Content("\n".join(lines)), layout=min(len(lines), self.MAX_LINES) != self.size.height)
 
 
 class ScreeningScreen(Screen[None]):
@@ -84,15 +161,22 @@ class ScreeningScreen(Screen[None]):
         self.reviewer = reviewer
         self._opener = opener
         self._config_error: str | None = None
+        self._config_warning: str | None = None
         try:
             config = config if config is not None else load_user_config()
         except ReviewkitError as exc:
             config, self._config_error = UserConfig(), str(exc)
         # Remapped keys apply to this screen only, from [keys] in the user config.
-        lost = keymap_clashes(config.keys)
+        from reviewkit.tui.app import reserved_keys  # the app imports this screen
+
+        keymap, refused = checked_keymap(config.keys, reserved_keys())
+        where = str(config.path) if config.path else "your user config"
+        if refused:
+            self._config_warning = f"{where}: [keys] ignored, default keys kept: {' · '.join(refused)}"
+        lost = keymap_clashes(keymap)
         if lost:
-            self._config_error = f"[keys] in your user config takes the key of: {', '.join(lost)}"
-        self._bindings.apply_keymap(config.keys)
+            self._config_error = f"[keys] in {where} takes the key of: {', '.join(lost)}"
+        self._bindings.apply_keymap(keymap)
         eligibility = review.protocol.eligibility
         self._include = tuple(eligibility.include_keywords)
         self._exclude = tuple(eligibility.exclude_keywords)
@@ -105,14 +189,15 @@ class ScreeningScreen(Screen[None]):
         #: from this reviewer's own decisions every RETRAIN_EVERY decisions.
         self.prioritise = review.protocol.screening.prioritise
         self._since_retrain = 0
-        self._stopping: str = ""
+        #: The stopping aid's parts for the progress line: (long, short) each.
+        self._stopping: list[tuple[str, str]] = []
 
     # -- layout -------------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         """Progress line, the record card with the criteria beside it, the keys."""
         yield Header()
-        yield Static("", id="screening-status")
+        yield StatusLine(id="screening-status")
         with Horizontal(id="screening-body"):
             # Not focusable: up/down belong to the queue, not to scrolling the card.
             with VerticalScroll(id="card-scroll", can_focus=False):
@@ -130,6 +215,8 @@ class ScreeningScreen(Screen[None]):
         self.sub_title = f"Screening {STAGES[self.stage]}"  # type: ignore[index]
         if self._config_error:
             self.notify(self._config_error, severity="error")
+        if self._config_warning:
+            self.notify(self._config_warning, severity="warning", timeout=15)
         if not self.reviewer:
             self.card_view.show_message(NO_REVIEWER)
             return
@@ -252,11 +339,14 @@ class ScreeningScreen(Screen[None]):
         ranked = message.queue
         self.queue.reorder_ahead(list(ranked.order))
         stop = ranked.stopping
-        parts = ["relevance order" if ranked.fitted else "import order (ranking starts after an include "
-                 "and an exclude)", f"{stop.since_last_relevant} irrelevant since the last relevant"]
+        parts = [("relevance order", "relevance order") if ranked.fitted else
+                 ("import order (ranking starts after an include and an exclude)", "import order (not ranked yet)"),
+                 (f"{stop.since_last_relevant} irrelevant since the last relevant",
+                  f"{stop.since_last_relevant} irrelevant in a row")]
         if stop.recall_lower_bound is not None:
-            parts.append(f"recall ≥ {stop.recall_lower_bound:.0%} (95% confidence)")
-        self._stopping = " · ".join(parts)
+            parts.append((f"recall ≥ {stop.recall_lower_bound:.0%} (95% confidence)",
+                          f"recall ≥ {stop.recall_lower_bound:.0%}"))
+        self._stopping = parts
         self._update_status()
         self._prefetch()
 
@@ -349,10 +439,7 @@ class ScreeningScreen(Screen[None]):
         parts += self.decisions.status(self.queue.current)
         if self.queue.ids:
             parts.append(self.queue.position())
-        if self._stopping:
-            parts.append(self._stopping)
-        # One line of fixed height: no layout pass needed.
-        self.query_one("#screening-status", Static).update(" · ".join(parts), layout=False)
+        self.query_one("#screening-status", StatusLine).show([(p, p) for p in parts] + self._stopping)
 
     # -- actions -------------------------------------------------------------------------------------
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Label, ProgressBar, Static
+from textual.widgets import DataTable, Footer, Header, Label, ProgressBar, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from reviewkit.errors import ReviewkitError
@@ -20,7 +20,7 @@ from reviewkit.services.project import Review
 from reviewkit.services.runs import RunView, SourceView
 from reviewkit.tui.messages import ScreenMessage
 from reviewkit.tui.modals.import_file import ImportFileModal, ImportRequest
-from reviewkit.tui.widgets.source_tables import RunTable, SourceTable
+from reviewkit.tui.widgets.source_tables import RunTable, SourceTable, run_detail, source_detail
 
 Progress = Callable[..., None]
 
@@ -36,13 +36,26 @@ class _Cancelled(Exception):
 class SourcesScreen(Screen[None]):
     """The review's sources: p searches PubMed, t ClinicalTrials.gov, m imports a file; escape cancels."""
 
+    # Refresh and escape are left out of the footer (? lists them; the status line says escape cancels a
+    # running job), as is the command palette (ctrl+p still opens it): with them the footer was cut at
+    # 80 columns before Help and Quit.
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("p", "search('pubmed')", "Search PubMed"),
         Binding("t", "search('ctgov')", "Search ClinicalTrials.gov"),
         Binding("m", "import_file", "Import a file"),
-        Binding("r", "refresh", "Refresh"),
-        Binding("escape", "back", "Back / cancel"),
+        Binding("r", "refresh", "Refresh", show=False),
+        Binding("escape", "back", "Back / cancel", show=False),
     ]
+
+    #: Below this width the tables leave out their long columns (kind, query or file, who, error) and a
+    #: line under each says them for the highlighted row: with them the counts were cut at 80 columns.
+    NARROW_BELOW = 120
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW_BELOW, "-wide")]
+    DEFAULT_CSS = """
+    SourcesScreen .sources-detail { display: none; height: 1; margin: 0 2; color: $text-muted;
+                                    text-wrap: nowrap; text-overflow: ellipsis; }
+    SourcesScreen.-narrow .sources-detail { display: block; }
+    """
 
     class SourcesLoaded(ScreenMessage):
         """The sources and every run, fresh from the store."""
@@ -83,17 +96,30 @@ class SourcesScreen(Screen[None]):
         yield Header()
         yield Static("", id="sources-status")
         yield SourceTable(id="source-list")
+        yield Static("", id="source-detail", classes="sources-detail", markup=False)
         with Horizontal(id="sources-job"):
             yield Label("", id="sources-job-label")
             yield ProgressBar(id="sources-progress", show_eta=False)
         yield Static("[b]Runs[/b], newest first", id="runs-title")
         yield RunTable(id="run-list")
-        yield Footer()
+        yield Static("", id="run-detail", classes="sources-detail", markup=False)
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         """Load the sources and runs."""
         self.sub_title = "Sources"
         self.action_refresh()
+
+    def on_resize(self) -> None:
+        """Across the breakpoint the tables change their columns."""
+        # Screen's own resize handler, which sets the breakpoint's class, runs after this one.
+        self.call_later(self._fit_width)
+
+    def _fit_width(self) -> None:
+        narrow = self.has_class("-narrow")
+        self.query_one("#source-list", SourceTable).set_narrow(narrow)
+        self.query_one("#run-list", RunTable).set_narrow(narrow)
+        self._show_details()
 
     # -- workers: each calls one service and posts a message -----------------------------------------
 
@@ -152,6 +178,12 @@ class SourcesScreen(Screen[None]):
         self.query_one("#source-list", SourceTable).show(message.sources)
         self.query_one("#run-list", RunTable).show(message.runs)
         self._update_status()
+        self._show_details()
+
+    @on(DataTable.RowHighlighted, "#source-list")
+    @on(DataTable.RowHighlighted, "#run-list")
+    def _row_highlighted(self, _: DataTable.RowHighlighted) -> None:
+        self._show_details()
 
     def on_sources_screen_job_progressed(self, message: JobProgressed) -> None:
         """Move the progress bar and say how far the job is."""
@@ -197,6 +229,15 @@ class SourcesScreen(Screen[None]):
         self.query_one("#sources-job", Horizontal).remove_class("running")
         self._update_status()
 
+    def _show_details(self) -> None:
+        """Under each table (narrow only), what its columns leave out for the highlighted row."""
+        sources, runs = self.query_one("#source-list", SourceTable), self.query_one("#run-list", RunTable)
+        name, run_id = _highlighted(sources), _highlighted(runs)
+        source = next((s for s in self.sources if s.name == name), None)
+        run = next((r for r in self.runs if str(r.id) == run_id), None)
+        self.query_one("#source-detail", Static).update(source_detail(source) if source else "")
+        self.query_one("#run-detail", Static).update(run_detail(run) if run else "")
+
     def _update_status(self) -> None:
         job = f" · {self._job_label} running (escape cancels)" if self._job is not None else ""
         searched = sum(1 for s in self.sources if s.last is not None)
@@ -240,3 +281,10 @@ class SourcesScreen(Screen[None]):
             self.query_one("#sources-job-label", Label).update(f"{self._job_label}: cancelling…")
             return
         self.dismiss(None)
+
+
+def _highlighted(table: DataTable[Any]) -> str | None:
+    """The key of the row under the table's cursor (None when it has no rows)."""
+    if not table.row_count:
+        return None
+    return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value

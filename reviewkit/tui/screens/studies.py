@@ -146,8 +146,7 @@ class StudiesScreen(Screen[None]):
         listing = self.query_one("#studies-list", FittedTable)
         listing.clear()
         for v in self.views:
-            counted = sum(r.status != "rejected" for r in v.links)
-            listing.add_row(str(v.id), clipped(v.label), v.nct_id or "", str(counted), str(v.proposed or ""),
+            listing.add_row(str(v.id), clipped(v.label), v.nct_id or "", str(v.report_count), str(v.proposed or ""),
                             key=str(v.id))
         row = next((i for i, v in enumerate(self.views) if study is not None and v.id == study.id), 0)
         if self.views:

@@ -34,7 +34,7 @@ def key_help(tool: str) -> str:
     keys = ROB1_KEYS if tool == "rob1" else ROB2_KEYS
     answers = " · ".join(f"[b]{k}[/b] {v}" for k, v in keys.items())
     override = "[b]x[/b] override summary" if tool == "rob1" else "[b]x[/b] override domain · [b]X[/b] overall"
-    return f"{answers} · [b]s[/b] support · {override} · [b]f[/b] finish · [b]c[/b] consensus · [b]esc[/b] back"
+    return f"{answers} · [b]s[/b] support · {override} · [b]f[/b] finish · [b]r[/b] reopen · [b]c[/b] consensus · [b]esc[/b] back"
 
 
 def question_rows(view: AssessmentView) -> list[tuple[str, str, str, str, str]]:

@@ -119,3 +119,23 @@ def test_no_known_column_without_map(tmp_path: Path) -> None:
     path.write_text("a,b\n1,2\n")
     with pytest.raises(ParseError, match="--map"):
         list(read_records(path))
+
+
+def test_a_column_named_twice_is_refused(tmp_path: Path) -> None:
+    """Title,Abstract,Title: which column holds the title would be a guess (and the other's values would be
+    lost among the record's extra columns), so the header is refused naming both positions."""
+    path = tmp_path / "twice.csv"
+    path.write_text("Title,Abstract, title \nA,abstract,B\n", encoding="utf-8")
+    with pytest.raises(ParseError, match=r"the header names column 'title' twice \(columns 1 and 3\)") as caught:
+        list(read_records(path))
+    assert caught.value.line == 1
+
+
+def test_map_naming_two_columns_for_one_field_is_refused() -> None:
+    """--map title=A,title=B is refused, not settled by whichever came last; the same pair twice is fine."""
+    from reviewkit.cli.identify import parse_map
+    from reviewkit.errors import ReviewkitError
+
+    with pytest.raises(ReviewkitError, match="--map names two columns for title: 'A' and 'B'"):
+        parse_map("title=A,title=B")
+    assert parse_map("title=A, title=A") == {"title": "A"}

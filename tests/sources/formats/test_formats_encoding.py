@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from reviewkit.errors import ParseError
 from reviewkit.sources.formats import read_records
 from reviewkit.sources.formats._text import sniff_encoding
 
@@ -92,3 +93,33 @@ def test_sniff_encoding_kinds(tmp_path: Path) -> None:
         path = tmp_path / "x"
         path.write_bytes(data)
         assert sniff_encoding(path) == expected
+
+
+def test_utf8_with_a_windows_1252_byte_is_refused_at_its_line(tmp_path: Path) -> None:
+    """A UTF-8 file with one Windows-1252 byte (text pasted from another file) is refused at the line of that
+    byte: read whole as Windows-1252, "München" would silently become "MÃ¼nchen"."""
+    path = tmp_path / "mixed.ris"
+    path.write_bytes(b"TY  - JOUR\nTI  - Eczema in M\xc3\xbcnchen\nER  - \n\nTY  - JOUR\nTI  - Caf\xe9\nER  - \n")
+    with pytest.raises(ParseError) as caught:
+        list(read_records(path))
+    assert caught.value.line == 6 and str(path) in str(caught.value)
+    assert "UTF-8" in caught.value.message and "save the whole file again as UTF-8" in (caught.value.hint or "")
+
+
+def test_windows_1252_with_accents_alone_still_reads(tmp_path: Path) -> None:
+    """The refusal needs a well-formed UTF-8 sequence beside the bad byte: plain Windows-1252 accents
+    (é, ü, ’ and – next to letters) read as before."""
+    path = tmp_path / "w.ris"
+    path.write_bytes("TY  - JOUR\nTI  - Caf\u00e9 in M\u00fcnchen \u2013 l\u2019\u00e9t\u00e9\nER  - \n".encode("cp1252"))
+    (record,) = [r for r in read_records(path)]
+    assert record.title == "Caf\u00e9 in M\u00fcnchen \u2013 l\u2019\u00e9t\u00e9"
+
+
+def test_a_stray_byte_at_the_very_end_is_refused_too(tmp_path: Path) -> None:
+    """The last byte, a Windows-1252 é with no line end after it, is a cut-off UTF-8 sequence: refused at its
+    line as one in the middle is (it was read whole as Windows-1252, "München" becoming "MÃ¼nchen")."""
+    path = tmp_path / "end.csv"
+    path.write_bytes(b"Title,Year\nM\xc3\xbcnchen study,2020\nZ\xc3\xbcrich study,2021\nCaf\xe9")
+    with pytest.raises(ParseError) as caught:
+        list(read_records(path))
+    assert caught.value.line == 4

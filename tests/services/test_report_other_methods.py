@@ -1,0 +1,119 @@
+"""Tests the PRISMA column "Identification of studies via other methods" from live counts, and that
+`status` and `prisma` count included studies by one rule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from reviewkit.domain.prisma import errors_only
+from reviewkit.domain.records import Record
+from reviewkit.services import screen
+from reviewkit.services.project import Review
+from reviewkit.services.report import prisma_counts, write_prisma
+from reviewkit.services.status import review_status
+from reviewkit.store import runs
+from reviewkit.store.db import session_scope
+from reviewkit.store.tables import DuplicateGroupRow, DuplicateMemberRow
+from tests.factories import add_records
+
+
+def _add(review: Review, n: int, *, source: str, kind: str, start: int = 0) -> list[int]:
+    """n simple records as one complete run of a source of this PRISMA kind."""
+    records = [Record(title=f"{source} report {i} on baricitinib", year=2021, source_id=f"{source}-{i}")
+               for i in range(start, start + n)]
+    with session_scope(review.engine, write=True) as session:
+        run = runs.start_run(session, kind="import", source=source, source_kind=kind, file_name="x.ris")
+        assert run.id is not None
+        ids = runs.insert_records(session, run.id, records, 0)
+        runs.finish_run(session, run, record_count=n, new_record_count=n, actor=None)
+    return ids
+
+
+def _both(review: Review, rid: int, stage: str, decision: str, reason: str | None = None) -> None:
+    for who in ("alice", "bob"):
+        screen.record_decision(review, who, rid, stage, decision, reason=reason)
+
+
+def _merge(review: Review, primary: int, duplicate: int) -> None:
+    with session_scope(review.engine, write=True) as s:
+        group = DuplicateGroupRow(primary_record_id=primary)
+        s.add(group)
+        s.flush()
+        for rid in (primary, duplicate):
+            s.add(DuplicateMemberRow(group_id=group.id, record_id=rid, method="doi"))
+
+
+def test_other_methods_column_follows_its_records(review: Review, tmp_path: Path) -> None:
+    """Citation and website records reach "Reports sought" once past title/abstract, then not retrieved,
+    assessed, excluded with a reason or included; their included reports and studies join the totals
+    (they were stuck at 0 after identification, and the diagram said 0 studies)."""
+    db_out, db_in = add_records(review, 2, source="PubMed")
+    cites = _add(review, 4, source="Hand search", kind="citation")
+    (site,) = _add(review, 1, source="EMA", kind="website")
+    _both(review, db_out, "ta", "exclude")
+    _both(review, db_in, "ta", "include")
+    _both(review, db_in, "ft", "include")
+    _both(review, cites[0], "ta", "exclude")  # identified, never sought
+    _both(review, site, "ta", "exclude")
+    for rid in cites[1:]:
+        _both(review, rid, "ta", "include")
+    screen.set_full_text(review, "alice", cites[1], "not_retrieved")
+    _both(review, cites[2], "ft", "exclude", "Review")
+    _both(review, cites[3], "ft", "include")
+    report = prisma_counts(review)
+    c, o = report.counts, report.counts.other
+    assert o is not None
+    assert o.identified == {"Citation searching": 4, "Websites": 1}
+    assert (o.sought, o.not_retrieved, o.assessed, dict(o.excluded)) == (3, 1, 2, {"Review": 1})
+    assert (c.records_screened, c.records_excluded, c.reports_sought, c.reports_assessed) == (2, 1, 1, 1)
+    assert (c.reports_included, c.studies_included) == (2, 2)
+    assert report.violations == () and report.pending_full_text == ()
+    status = review_status(review)
+    assert status.studies == c.studies_included
+    svg = write_prisma(review, "svg", tmp_path / "p.svg").path.read_text()  # type: ignore[union-attr]
+    assert "Studies included in review (n = 2)" in svg and "Citation searching (n = 4)" in svg
+
+
+def test_two_sources_of_one_other_kind_share_its_box(review: Review) -> None:
+    """Two citation-searching sources add up in one box (the second used to overwrite the first)."""
+    _add(review, 2, source="Backward citations", kind="citation")
+    _add(review, 3, source="Forward citations", kind="citation")
+    other = prisma_counts(review).counts.other
+    assert other is not None and other.identified == {"Citation searching": 5}
+
+
+def test_a_record_found_both_ways_counts_in_its_primarys_column(review: Review) -> None:
+    """A duplicate group spanning a database and citation searching flows on in the column of its primary;
+    a removed database copy is a duplicate removed, a removed citation copy is simply not sought."""
+    (db_a,) = add_records(review, 1, source="PubMed")
+    (cite_a,) = _add(review, 1, source="Hand search", kind="citation")
+    _merge(review, cite_a, db_a)  # the citation copy is the primary
+    (db_b,) = add_records(review, [Record(title="Another trial", year=2020, pmid="9", source_id="9")],
+                          source="Embase")
+    (cite_b,) = _add(review, 1, source="Hand search", kind="citation", start=5)
+    _merge(review, db_b, cite_b)  # the database copy is the primary
+    for rid in (cite_a, db_b):
+        _both(review, rid, "ta", "include")
+        _both(review, rid, "ft", "include")
+    report = prisma_counts(review)
+    c, o = report.counts, report.counts.other
+    assert o is not None
+    assert (c.records_identified, c.duplicates_removed, c.records_screened, c.reports_sought) == (2, 1, 1, 1)
+    assert (o.identified_total, o.sought, o.assessed) == (2, 1, 1)
+    assert (c.reports_included, c.studies_included) == (2, 2)
+    assert errors_only(list(report.violations)) == []
+
+
+def test_status_and_prisma_count_studies_by_one_rule(review: Review) -> None:
+    """An included report with no study link is a study of its own in both (status said 0, prisma 1);
+    two included reports of one study count once in both."""
+    from reviewkit.store import dedup as dedup_store
+
+    lone, first, second = add_records(review, 3)
+    for rid in (lone, first, second):
+        _both(review, rid, "ta", "include")
+        _both(review, rid, "ft", "include")
+    with session_scope(review.engine, write=True) as s:
+        dedup_store.add_study_links(s, "NCT03334396", "BREEZE-AD1", [first, second], "test")
+    assert review_status(review).studies == prisma_counts(review).counts.studies_included == 2
+    assert review_status(review).as_dict()["studies"] == 2
