@@ -175,3 +175,9 @@ def nul_error(text: str, *, file: str, line: int) -> ParseError:
         hint="the file is damaged or not a text export: remove the NUL or export the file again "
              "(a file is refused rather than silently changed)",
     )
+
+
+def unknown_xml_encoding(exc: LookupError, file: str) -> ParseError:
+    """The ParseError for an XML declaration naming an encoding no codec has (a damaged `encoding="…"`)."""
+    return ParseError(f"the XML declaration names an encoding Python does not know ({exc})", file=file, line=1,
+                      hint='the file is damaged; PubMed and EndNote write encoding="UTF-8": export it again')

@@ -13,6 +13,7 @@ from defusedxml.ElementTree import iterparse
 from reviewkit.domain.records import Record, normalise_doi, parse_year
 from reviewkit.errors import ParseError
 from reviewkit.sources.formats._common import build_record, normalise_pages, unique
+from reviewkit.sources.formats._text import unknown_xml_encoding
 
 #: Real exports nest under ten levels; deeper nesting would exhaust the recursion reading a record.
 MAX_DEPTH = 200
@@ -62,6 +63,8 @@ def iter_endnote_xml(stream: BinaryIO, *, file: str) -> Iterator[Record]:
             f"not well-formed XML (column {column}): {exc.msg if hasattr(exc, 'msg') else exc}",
             file=file, line=line, hint="the file is damaged or truncated; export it again",
         ) from None
+    except LookupError as exc:  # expat met an encoding name Python does not know
+        raise unknown_xml_encoding(exc, file) from None
     except DefusedXmlException as exc:
         raise ParseError(
             f"refused XML with a DTD or entity declarations ({type(exc).__name__})", file=file,

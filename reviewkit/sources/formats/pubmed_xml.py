@@ -30,6 +30,7 @@ from defusedxml.common import EntitiesForbidden, ExternalReferenceForbidden
 from reviewkit.domain.records import Record
 from reviewkit.errors import ParseError
 from reviewkit.sources.formats._pubmed_fields import article_record, text
+from reviewkit.sources.formats._text import unknown_xml_encoding
 
 __all__ = ["iter_pubmed_xml", "PUBMED_ROOT"]
 
@@ -74,6 +75,8 @@ def iter_pubmed_xml(stream: BinaryIO, *, file: str) -> Iterator[Record]:
         line = exc.position[0] if getattr(exc, "position", None) else None
         message = _POSITION_RE.sub("", str(exc.msg))  # the line goes into ParseError.where
         raise ParseError(f"malformed XML: {message}", file=file, line=line) from exc
+    except LookupError as exc:  # expat met an encoding name Python does not know
+        raise unknown_xml_encoding(exc, file) from None
     except DefusedXmlException as exc:
         raise ParseError(
             f"refused XML entity definitions or external entities ({exc})", file=file,

@@ -123,3 +123,18 @@ def test_a_stray_byte_at_the_very_end_is_refused_too(tmp_path: Path) -> None:
     with pytest.raises(ParseError) as caught:
         list(read_records(path))
     assert caught.value.line == 4
+
+
+@pytest.mark.parametrize(("fmt", "body"), [
+    ("endnote_xml", '<?xml version="1.0" encoding="U-F-8"?><xml><records><record><titles><title>A</title>'
+                    "</titles></record></records></xml>"),
+    ("pubmed_xml", '<?xml version="1.0" encoding="U-F-8"?><PubmedArticleSet></PubmedArticleSet>'),
+])
+def test_an_xml_declaration_naming_an_unknown_encoding_is_a_parse_error(tmp_path: Path, fmt: str, body: str) -> None:
+    """A damaged declaration (found by the property test: "UTF-8" with a byte changed) made expat raise
+    LookupError, a traceback: it is a ParseError naming the file and line 1."""
+    path = tmp_path / "damaged.xml"
+    path.write_text(body, encoding="utf-8")
+    with pytest.raises(ParseError, match="the XML declaration names an encoding Python does not know") as caught:
+        list(read_records(path, format=fmt))
+    assert caught.value.line == 1 and str(path) in str(caught.value)
