@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -19,12 +20,13 @@ from reviewkit.services.extract_consensus import (
 from reviewkit.services.extract_convert import METHODS, convert
 from reviewkit.services.extract_io import export_table, import_table
 from reviewkit.services.extract_status import (
+    StatusChange,
     describe,
     find_study,
     finish_extraction,
     reopen_extraction,
 )
-from reviewkit.services.project import open_review
+from reviewkit.services.project import Review, open_review
 
 
 @click.group("extract")
@@ -61,12 +63,7 @@ def finish(state: CliState, study: str) -> None:
     """Mark your extraction of STUDY (id or label) finished, as --reviewer: it cannot change any more
     (reopen it until the comparison opens), and the comparison opens to the study's extractors once
     every independent extraction of it, at least the protocol's number, is finished."""
-    def go() -> None:
-        review = open_review(state.review)
-        change = finish_extraction(review, state.reviewer, find_study(review, study))
-        click.echo(describe(change, review.protocol.extraction.extractors_per_study))
-
-    run_guarded(go)
+    _change_status(state, study, finish_extraction)
 
 
 @extract_group.command("reopen")
@@ -75,10 +72,15 @@ def finish(state: CliState, study: str) -> None:
 def reopen(state: CliState, study: str) -> None:
     """Reopen your finished extraction of STUDY (id or label), as --reviewer, to change it: possible only
     until the study's comparison opens (then changes go into the consensus)."""
+    _change_status(state, study, reopen_extraction)
+
+
+def _change_status(state: CliState, study: str, change: Callable[[Review, str | None, int], StatusChange]) -> None:
+    """Finish or reopen the acting reviewer's extraction of STUDY and say what it did."""
     def go() -> None:
         review = open_review(state.review)
-        change = reopen_extraction(review, state.reviewer, find_study(review, study))
-        click.echo(describe(change, review.protocol.extraction.extractors_per_study))
+        done = change(review, state.reviewer, find_study(review, study))
+        click.echo(describe(done, review.protocol.extraction.extractors_per_study))
 
     run_guarded(go)
 

@@ -8,10 +8,7 @@ first has committed and is refused.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -24,7 +21,7 @@ from reviewkit.store import queries
 from reviewkit.store import screening as store
 from tests.factories import add_records
 from tests.reliability._helpers import protocol_with_reviewers
-from tests.reliability.test_verdict_races import WAIT_S, AfterRead, race
+from tests.reliability.test_verdict_races import race
 
 
 def _with_dave(review: Review, tmp_path: Path) -> Review:
@@ -60,36 +57,10 @@ def test_an_import_and_a_screener_taking_the_last_place_at_once(review: Review, 
     screen.record_decision(review, "alice", rid, "ta", "include")
     f = tmp_path / "dave.csv"
     f.write_text(f"record,reviewer,stage,decision\n{rid},dave,ta,exclude\n", encoding="utf-8")
-    calls = {"bob": lambda: screen.record_decision(review, "bob", rid, "ta", "include"),
-             "alice": lambda: import_decisions(review, f, actor="alice")}
-    meet = AfterRead(review, list(calls))
-    out: dict[str, Any] = {}
-
-    def held(original: Callable[..., Any]) -> Callable[..., Any]:
-        def call(*args: Any, **kwargs: Any) -> Any:
-            result = original(*args, **kwargs)
-            if threading.current_thread().name in meet.reads:
-                meet.wait()
-            return result
-        return call
-
-    def run(who: str, call: Callable[[], Any]) -> None:
-        try:
-            out[who] = call()
-        except Exception as exc:  # the refusal is what the test checks
-            out[who] = exc
-        finally:
-            meet.ended.add(who)
-
-    with monkeypatch.context() as patch:
-        patch.setattr(store, "decisions_on", held(store.decisions_on))
-        patch.setattr(queries, "current_decisions", held(queries.current_decisions))
-        threads = [threading.Thread(target=run, args=item, name=item[0]) for item in calls.items()]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=4 * WAIT_S)
-    assert set(out) == set(calls), "a thread hung"
+    out = race(monkeypatch, review, "decisions_on", {
+        "bob": lambda: screen.record_decision(review, "bob", rid, "ta", "include"),
+        "alice": lambda: import_decisions(review, f, actor="alice"),
+    }, where=store, also=((queries, "current_decisions"),))
     refused = [r for r in out.values() if isinstance(r, ReviewkitError)]
     assert len(refused) == 1 and "already has its 2 decisions" in str(refused[0]), out
     card = screen.record_card(review, "alice", rid, "ta")

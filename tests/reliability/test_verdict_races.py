@@ -61,18 +61,21 @@ class AfterRead:
 
 
 def race(monkeypatch: pytest.MonkeyPatch, review: Review, read: str,
-         calls: dict[str, Callable[[], Any]], where: Any = store) -> dict[str, Any]:
+         calls: dict[str, Callable[[], Any]], where: Any = store,
+         also: tuple[tuple[Any, str], ...] = ()) -> dict[str, Any]:
     """Run each call on its own thread (named as the key), held after each call of the read `read`
-    (a function of module `where`); each one's result or error."""
+    (a function of module `where`, and of each (module, name) in `also`, when the calls go through
+    different reads); each one's result or error."""
     meet = AfterRead(review, list(calls))
-    original = getattr(where, read)
     out: dict[str, Any] = {}
 
-    def held(*args: Any, **kwargs: Any) -> Any:
-        result = original(*args, **kwargs)
-        if threading.current_thread().name in meet.reads:
-            meet.wait()
-        return result
+    def held(original: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            result = original(*args, **kwargs)
+            if threading.current_thread().name in meet.reads:
+                meet.wait()
+            return result
+        return call
 
     def run(who: str, call: Callable[[], Any]) -> None:
         try:
@@ -83,7 +86,8 @@ def race(monkeypatch: pytest.MonkeyPatch, review: Review, read: str,
             meet.ended.add(who)
 
     with monkeypatch.context() as patch:
-        patch.setattr(where, read, held)
+        for module, name in ((where, read), *also):
+            patch.setattr(module, name, held(getattr(module, name)))
         threads = [threading.Thread(target=run, args=item, name=item[0]) for item in calls.items()]
         for t in threads:
             t.start()
