@@ -83,7 +83,8 @@ def reject_cmd(state: CliState, pair_id: int) -> None:
 @click.argument("pair_id", type=int)
 @click.pass_obj
 def reopen_cmd(state: CliState, pair_id: int) -> None:
-    """Take back a wrong rejection: the pair waits for a verdict again (the rejection stays in the audit)."""
+    """Take back a wrong rejection, or an undo of a confirmed pair: the pair waits for a verdict again (the
+    verdict taken back stays in the audit)."""
 
     def go() -> None:
         d = reopen_pair(open_review(state.review), state.reviewer, pair_id)

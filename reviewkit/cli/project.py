@@ -76,8 +76,11 @@ def format_status(s: ReviewStatus) -> str:
         lines.append(f"  {source:<19}{n:>8}")
     lines.append(f"Records              {s.records:>8}")
     lines.append(f"Duplicates removed   {s.duplicates_removed:>8}"
-                 + (f"   ({s.pending_duplicate_pairs} pairs to check)" if s.pending_duplicate_pairs else ""))
-    lines.append(f"Records screened     {s.after_dedup:>8}")
+                 + (f"   ({s.pending_duplicate_pairs} pairs to check)" if s.pending_duplicate_pairs else "")
+                 + (f"   ({s.removed_other_methods} via other methods)" if s.removed_other_methods else ""))
+    lines.append(f"Records screened     {s.after_dedup:>8}"
+                 + (f"   ({s.screened_other_methods} via other methods: PRISMA's right-hand column)"
+                    if s.screened_other_methods else ""))
     lines += _stage_lines("Title/abstract", s.ta)
     lines += _stage_lines("Full text", s.ft)
     lines.append(f"Studies included     {s.studies:>8}")

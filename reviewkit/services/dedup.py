@@ -299,11 +299,12 @@ def decide_pair(review: Review, actor: str | None, pair_id: int, duplicate: bool
 
 
 def reopen_pair(review: Review, actor: str | None, pair_id: int) -> PairDecision:
-    """Take back a wrong rejection: the pair waits for a human again, to be confirmed or rejected.
+    """Take back a wrong rejection, or an undo of a confirmed pair's merge: the pair waits for a human
+    again, to be confirmed or rejected.
 
-    Only a rejected pair is reopened; the rejection stays in the audit trail (its own event and
-    the reopen's `old`). A confirmed pair is split with `undo_merge` of its group instead, so a
-    merge is never left standing under a pair that reads as undecided.
+    The verdict taken back stays in the audit trail (its own event and the reopen's `old`). A confirmed
+    pair whose records are still merged is split with `undo_merge` of its group instead, so a merge is
+    never left standing under a pair that reads as undecided.
     """
     with session_scope(review.engine, write=True) as session:
         who = acting_reviewer(session, actor).name
@@ -314,7 +315,13 @@ def reopen_pair(review: Review, actor: str | None, pair_id: int) -> PairDecision
             raise ReviewkitError(f"pair {pair_id} is not decided: it is already waiting for a verdict, "
                                  "nothing to reopen", hint=f"reviewkit dedup confirm {pair_id} or reject {pair_id}")
         if pair.status != "rejected":
-            raise not_reopened(pair, member_of_group(store.live_groups(session)))
+            lock_transaction(session, GROUPS_LOCK)  # the records' groups are read to decide (see _merge_pair)
+            member_of = member_of_group(store.live_groups(session))
+            a, b = pair.record_a_id, pair.record_b_id
+            # A confirmed pair whose merge was undone is apart again: reopening it is how an undo made by
+            # mistake is taken back (confirm it again), as the automatic merges will not redo it.
+            if a in member_of and member_of.get(a) == member_of.get(b):
+                raise not_reopened(pair, member_of)
         store.reopen_pair(session, pair_id, who)
         return PairDecision(pair_id, "pending", pair.record_a_id, pair.record_b_id, None)
 

@@ -11,15 +11,12 @@ if TYPE_CHECKING:
 
 
 def not_reopened(pair: DuplicatePairRow, member_of: dict[int, int]) -> ReviewkitError:
-    """The refusal to reopen a confirmed pair, pointing at the undo of its merge."""
+    """The refusal to reopen a confirmed pair whose records are merged, pointing at the undo of its merge."""
     a, b = pair.record_a_id, pair.record_b_id
     by = f" by {pair.decided_by}" if pair.decided_by else ""
-    group = member_of.get(a) if member_of.get(a) == member_of.get(b) else None
-    if group is None:
-        return ReviewkitError(f"pair {pair.id} was confirmed{by} and its merge has since been undone: records "
-                              f"{a} and {b} are apart; only a rejected pair is reopened")
-    return ReviewkitError(f"pair {pair.id} is confirmed{by}, not rejected: records {a} and {b} are merged in "
-                          f"group {group}; only a rejected pair is reopened",
+    group = member_of[a]
+    return ReviewkitError(f"pair {pair.id} is confirmed{by}: records {a} and {b} are merged in group {group}; "
+                          "a pair is reopened once its records are apart",
                           hint=f"to split a wrong merge: reviewkit dedup undo {group}")
 
 

@@ -180,11 +180,11 @@ def arm_in(session: Session, protocol: Protocol, who: ReviewerRow, study_id: int
     if previous is not None and store.arm_dict(previous) == {**values, "consensus": consensus}:
         return previous
     if not consensus:
-        _check_own_write(session, protocol, who, study_id)
+        check_own_write(session, protocol, who, study_id)
     return store.add_arm(session, previous=previous, actor=who, consensus=consensus, values=values, by=by)
 
 
-def _check_own_write(session: Session, protocol: Protocol, who: ReviewerRow, study_id: int) -> None:
+def check_own_write(session: Session, protocol: Protocol, who: ReviewerRow, study_id: int) -> None:
     """A change to `who`'s own extraction: refused once it is finished, or when it would start a study's
     extra extraction (extract_access)."""
     required = protocol.extraction.extractors_per_study
@@ -231,7 +231,7 @@ def value_in(session: Session, protocol: Protocol, who: ReviewerRow, study_id: i
     if previous is not None and previous.value == stored and previous.converted_from == source:
         return previous
     if not consensus:
-        _check_own_write(session, protocol, who, study_id)
+        check_own_write(session, protocol, who, study_id)
     row = store.add_value(session, previous=previous, actor=who, consensus=consensus, study_id=study_id,
                           key=key, value=stored, unit=unit, converted_from=source, origin=origin, by=by)
     for k, other in mine.items():

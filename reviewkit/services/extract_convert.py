@@ -10,6 +10,7 @@ from reviewkit.domain import conversions
 from reviewkit.errors import ReviewkitError
 from reviewkit.services import extract
 from reviewkit.services.extract import ValueView
+from reviewkit.services.extract_access import check_consensus_writer
 from reviewkit.services.project import Review
 from reviewkit.store import extraction as store
 from reviewkit.store.db import session_scope
@@ -78,6 +79,12 @@ def convert(review: Review, extractor: str | None, study_id: int, *, arm: str, o
     with session_scope(review.engine, write=True) as session:
         who = extract.reviewer(session, extractor)
         extract.study_row(session, study_id)
+        # Who may write comes first: "nothing to convert" would send someone who may not write at all
+        # off to enter values they will then be refused.
+        if consensus:
+            check_consensus_writer(session, who, study_id, review.protocol.extraction.extractors_per_study)
+        else:
+            extract.check_own_write(session, review.protocol, who, study_id)
         mine = store.current_values(session, [study_id]).get((study_id, extract.author(who, consensus)), {})
         rows = {k[3]: row for k, row in mine.items() if k[:3] == (arm, outcome, timepoint) and row.value}
         if "sd" in rows and not rows["sd"].converted_from:

@@ -18,6 +18,7 @@ from reviewkit.domain.prisma import (
 from reviewkit.domain.prisma_io import to_json_dict, to_prisma2020_csv
 from reviewkit.errors import ReviewkitError
 from reviewkit.services.project import Review
+from reviewkit.services.status import DATABASES_AND_REGISTERS as _DBR
 from reviewkit.services.status import count_included_studies, stage_outcomes
 from reviewkit.store import queries
 from reviewkit.store import screening as store_screening
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
     from reviewkit.domain.screening import Outcome
     from reviewkit.store.tables import FullTextRow
 
-_DBR = ("database", "register")
 _OTHER_BOXES = {"website": "Websites", "organisation": "Organisations", "citation": "Citation searching",
                 "other": "Other sources"}
 

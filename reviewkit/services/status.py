@@ -35,6 +35,9 @@ class StageCounts:
 #: The PRISMA column kinds in the order `import --kind` lists them; a source name found under several
 #: kinds keeps its plain name for the first and is shown as "name (kind)" for the others.
 KIND_ORDER = ("database", "register", "website", "organisation", "citation", "other")
+#: The kinds of PRISMA's left column ("Identification of studies via databases and registers"); records
+#: first brought by any other kind go to its "other methods" column.
+DATABASES_AND_REGISTERS = ("database", "register")
 
 
 def source_labels(by_kind: dict[tuple[str, str], int]) -> dict[str, int]:
@@ -67,6 +70,10 @@ class ReviewStatus:
     records: int = 0
     duplicates_removed: int = 0
     pending_duplicate_pairs: int = 0
+    #: Of the records screened and of the duplicates removed, those in PRISMA's other-methods column:
+    #: the diagram's left column leaves them out, so status names them to explain the difference.
+    screened_other_methods: int = 0
+    removed_other_methods: int = 0
     ta: StageCounts = StageCounts()
     ft: StageCounts = StageCounts()
     studies: int = 0
@@ -94,6 +101,8 @@ class ReviewStatus:
             "duplicates_removed": self.duplicates_removed,
             "pending_duplicate_pairs": self.pending_duplicate_pairs,
             "records_screened": self.after_dedup,
+            "records_screened_other_methods": self.screened_other_methods,
+            "duplicates_removed_other_methods": self.removed_other_methods,
             "title_abstract": _stage_dict(self.ta),
             "full_text": _stage_dict(self.ft),
             "studies": self.studies,
@@ -153,6 +162,8 @@ def review_status(review: Review) -> ReviewStatus:
         removed = queries.removed_duplicates(session)
         pending_pairs = store_dedup.open_pair_count(session)  # pairs already inside one group left out
         unique = record_ids - removed
+        other = {rid for rid, kind in queries.record_kinds_by_first_run(session).items()
+                 if kind not in DATABASES_AND_REGISTERS}
         ta = stage_outcomes(session, "ta", unique, required)
         ft_candidates = {rid for rid, outcome in ta.items() if outcome == "included"}
         ft = stage_outcomes(session, "ft", ft_candidates, required)
@@ -166,6 +177,8 @@ def review_status(review: Review) -> ReviewStatus:
         records=len(record_ids),
         duplicates_removed=len(removed & record_ids),
         pending_duplicate_pairs=int(pending_pairs),
+        screened_other_methods=len(unique & other),
+        removed_other_methods=len(removed & record_ids & other),
         ta=_count(ta),
         ft=_count(ft),
         studies=studies,

@@ -134,7 +134,7 @@ def carry_links_to_primary(session: Session, primary: int, removed: list[int], a
 
     The primary gets the link a removed record had (status and main flag), unless it has one a
     reviewer already decided (confirmed or rejected): a human verdict is never overwritten, and one
-    that disagrees is reported. A proposal never changes a decided link. The removed record's own
+    that disagrees is reported. A link an undone merge withdrew was nobody's verdict, so it is carried to. A proposal never changes a decided link. The removed record's own
     link row stays (it only gives up the main flag, one main report per study); nothing is deleted.
     """
     changed, conflicts = 0, []
@@ -144,7 +144,9 @@ def carry_links_to_primary(session: Session, primary: int, removed: list[int], a
             link, have = store.study_link(session, study_id, rid), store.study_link(session, study_id, primary)
             if link is None:
                 continue
-            if have is None or (have.status == "proposed" and link.status != "proposed"):
+            # A link an undone merge withdrew is no reviewer's verdict: it takes the carry like a proposal.
+            undecided = have is not None and (have.status == "proposed" or store.withdrawn_by_undo(session, have))
+            if have is None or (undecided and link.status != "proposed"):
                 store.carry_link(session, study_id, primary, link.status, actor, from_record=rid, group_id=group_id)
                 changed += 1
             elif link.status not in ("proposed", have.status):
@@ -289,7 +291,9 @@ def set_report_link(review: Review, actor: str | None, study_id: int, record_id:
                                  hint=f"to add the link: reviewkit studies link {study_id} {record_id}"
                                  if confirmed else LIST_HINT)
         old, was_main = link.status, link.is_main_report
-        if old == status:
+        # A link an undone merge withdrew reads "rejected" but nobody rejected it: a reviewer's rejection
+        # of it is recorded, so that a later merge does not carry over it (carry_links_to_primary).
+        if old == status and not (status == "rejected" and store.withdrawn_by_undo(session, link)):
             return LinkChange(study_id, study.label, record_id, old, status, was_main, False)
         store.set_link_status(session, study_id, record_id, status, who)
         return LinkChange(study_id, study.label, record_id, old, status, link.is_main_report, True,

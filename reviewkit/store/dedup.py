@@ -351,6 +351,15 @@ def carried_by_group(session: Session, group_id: int) -> list[AuditEventRow]:
     return [e for e in rows if isinstance(e.new, dict) and e.new.get("group") == group_id]
 
 
+def withdrawn_by_undo(session: Session, link: StudyReportRow) -> bool:
+    """Whether the link's status was last set by an undone merge taking back what it carried (not by a
+    reviewer): such a rejection is a withdrawal, which a later merge may carry over again."""
+    last = session.exec(select(AuditEventRow.action).where(AuditEventRow.entity == "study_report")
+                        .where(AuditEventRow.entity_id == link.id)
+                        .order_by(col(AuditEventRow.id).desc()).limit(1)).first()
+    return last == "carry undone"
+
+
 def withdraw_link(session: Session, link: StudyReportRow, status: str, actor: str, action: str,
                   why: Mapping[str, object]) -> None:
     """Set a link's status (a rejected link is no main report), audited with `why` beside the new state."""

@@ -155,7 +155,7 @@ def test_reopen_refuses_what_is_not_rejected(review: Review, pair: dedup.PairVie
     group = dedup.group_of(review, pair.a_id)
     result = run(review.folder, "reopen", str(pair.id))
     assert result.exit_code == 1
-    assert f"pair {pair.id} is confirmed by alice, not rejected" in result.stderr
+    assert f"pair {pair.id} is confirmed by alice: records {pair.a_id} and {pair.b_id} are merged" in result.stderr
     assert f"reviewkit dedup undo {group}" in result.stderr
     assert "no duplicate pair 99" in run(review.folder, "reopen", "99").stderr
 

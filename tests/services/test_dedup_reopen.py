@@ -73,14 +73,24 @@ def test_a_waiting_pair_has_nothing_to_reopen(review: Review, pair: dedup.PairVi
 def test_a_confirmed_pair_is_not_reopened_but_undone(review: Review, pair: dedup.PairView) -> None:
     """A confirmed pair points at `dedup undo GROUP`; the merge and the verdict stay."""
     group = dedup.decide_pair(review, "bob", pair.id, True).group_id
-    with pytest.raises(ReviewkitError, match=f"confirmed by bob, not rejected.*reviewkit dedup undo {group}"):
+    with pytest.raises(ReviewkitError, match=f"confirmed by bob: records .* merged in group {group}.*"):
         dedup.reopen_pair(review, "alice", pair.id)
     assert dedup.group_of(review, pair.a_id) == group
-    dedup.undo_merge(review, "alice", group)  # type: ignore[arg-type]
-    with pytest.raises(ReviewkitError, match="merge has since been undone.*only a rejected pair is reopened"):
-        dedup.reopen_pair(review, "alice", pair.id)
     assert _pair_events(review) == [("confirmed", "bob")]
     assert dedup.pending_pairs(review) == []
+
+
+def test_an_undone_merge_is_taken_back_by_reopening_its_pair(review: Review, pair: dedup.PairView) -> None:
+    """Once its merge is undone the pair's records are apart, and a dedup run never merges them again: an
+    undo made by mistake had no way back. Reopening the pair puts it in the queue, and confirming merges."""
+    group = dedup.decide_pair(review, "bob", pair.id, True).group_id
+    dedup.undo_merge(review, "alice", group)  # type: ignore[arg-type]
+    assert dedup.run_dedup(review).groups_created == 0
+    dedup.reopen_pair(review, "alice", pair.id)
+    assert [p.id for p in dedup.pending_pairs(review)] == [pair.id]
+    again = dedup.decide_pair(review, "bob", pair.id, True)
+    assert again.group_id not in (None, group) and dedup.group_of(review, pair.b_id) == again.group_id
+    assert _pair_events(review) == [("confirmed", "bob"), ("reopen", "alice"), ("confirmed", "bob")]
 
 
 def test_a_rejected_pair_points_at_reopen(review: Review, pair: dedup.PairView) -> None:

@@ -118,3 +118,19 @@ def test_undoing_a_merge_withdraws_a_link_the_primary_had_only_from_it(review: R
     assert studies.study_view(review, study).reports == {reg: "proposed", full: "confirmed"}
     dedup.undo_merge(review, "alice", done.group_id)  # type: ignore[arg-type]
     assert studies.study_view(review, study).reports == {reg: "proposed", thin: "confirmed", full: "rejected"}
+
+
+def test_merging_again_after_an_undo_carries_the_link_again(review: Review) -> None:
+    """The withdrawn link is a machine's withdrawal, not a reviewer's rejection: when the pair is reopened and
+    confirmed again, the link carries over again. Before, the withdrawal counted as a human verdict on the
+    primary, so the merge reported a conflict and the study lost its only confirmed report."""
+    thin, full, reg, study, done = confirmed_pair_with_a_link(review)
+    dedup.undo_merge(review, "alice", done.group_id)  # type: ignore[arg-type]
+    again = dedup.decide_pair(review, "alice", dedup.reopen_pair(review, "alice", done.pair_id).pair_id, True)
+    assert studies.study_view(review, study).reports == {reg: "proposed", full: "confirmed"}
+    assert again.primary == full
+    # A reviewer's own rejection of the primary's link still stands against a carry, as before.
+    dedup.undo_merge(review, "alice", again.group_id)  # type: ignore[arg-type]
+    studies.set_report_link(review, "bob", study, full, False)
+    dedup.decide_pair(review, "alice", dedup.reopen_pair(review, "alice", done.pair_id).pair_id, True)
+    assert studies.study_view(review, study).reports[full] == "rejected"

@@ -330,3 +330,20 @@ def test_extract_studies_tells_a_lead_the_comparison_is_open_to_leads_only(revie
     assert line.endswith("\tmine finished\t1 of 2 finished (alice)")
     (line,) = _studies(review, "bob")
     assert line.endswith("\tmine not finished\t1 of 2 finished")
+
+
+def test_convert_refuses_who_may_not_write_before_saying_there_is_nothing_to_convert(team: Review) -> None:
+    """A conversion into the consensus by someone who may not write it, or into a finished extraction,
+    was answered "nothing to convert: enter n and se first", sending them off to enter values they would
+    then be refused; now the refusal comes first, and nothing is stored."""
+    sid = extract.create_study(team, "alice", "S1").id
+    for who in ("bob", "dave"):
+        extract.set_arm(team, who, sid, "Placebo", n_randomised=100)
+        finish_extraction(team, who, sid)
+    with pytest.raises(PermissionDenied):
+        convert(team, "erin", sid, arm="Placebo", outcome="dlqi_change", consensus=True)
+    with pytest.raises(ReviewkitError, match="finished") as finished:
+        convert(team, "bob", sid, arm="Placebo", outcome="dlqi_change")
+    assert "nothing to convert" not in str(finished.value)
+    with pytest.raises(ReviewkitError, match="nothing to convert"):  # a consensus writer with no inputs yet
+        convert(team, "bob", sid, arm="Placebo", outcome="dlqi_change", consensus=True)

@@ -117,3 +117,28 @@ def test_status_and_prisma_count_studies_by_one_rule(review: Review) -> None:
         dedup_store.add_study_links(s, "NCT03334396", "BREEZE-AD1", [first, second], "test")
     assert review_status(review).studies == prisma_counts(review).counts.studies_included == 2
     assert review_status(review).as_dict()["studies"] == 2
+
+
+def test_status_names_the_other_methods_records_the_diagram_leaves_out(review: Review) -> None:
+    """`status` screens every record, the diagram's "Records screened" only the left column's; status says
+    how many came via other methods so its 11 and the diagram's 10 can be told apart (they were not)."""
+    from reviewkit.cli.project import format_status
+
+    add_records(review, 10, source="PubMed")
+    (cite_a,) = _add(review, 1, source="Hand search", kind="citation")
+    (cite_b,) = _add(review, 1, source="Hand search", kind="citation", start=5)
+    _merge(review, cite_a, cite_b)
+    status, counts = review_status(review), prisma_counts(review).counts
+    assert (status.after_dedup, counts.records_screened) == (11, 10)
+    assert status.after_dedup - status.screened_other_methods == counts.records_screened
+    assert status.duplicates_removed - status.removed_other_methods == counts.duplicates_removed == 0
+    doc = status.as_dict()
+    assert (doc["records_screened_other_methods"], doc["duplicates_removed_other_methods"]) == (1, 1)
+    text = format_status(status)
+    assert "(1 via other methods: PRISMA's right-hand column)" in text
+    assert "(1 via other methods)" in text
+    from reviewkit.tui.screens.dashboard import stage_rows
+
+    rows = {name: (n, detail) for name, n, detail in stage_rows(status)}
+    assert rows["Records screened"] == ("11", "1 via other methods")
+    assert rows["Duplicates removed"] == ("1", "1 via other methods")

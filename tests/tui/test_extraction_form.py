@@ -243,3 +243,27 @@ async def test_a_changes_only_what_the_arm_line_gives(review: Review) -> None:
         await _settle(app, pilot)
         (arm,) = extract.study_form(review, "alice", sid).arms
         assert (arm.intervention, arm.dose, arm.co_intervention, arm.n_randomised) == ("", "", "", None)
+
+
+async def test_a_save_that_clears_a_converted_sd_says_so(review: Review) -> None:
+    """SE 0.4 gave a converted SD; typing SE 0.8 in the grid cleared it (as `extract set` says) and the
+    status line said only "se saved", so the emptied SD cell read as a value lost."""
+    from reviewkit.services.extract import STAT_FIELDS
+    from reviewkit.services.extract_convert import convert
+
+    sid = _study(review)
+    for field, value in (("se", "0.4"), ("n", "97")):
+        extract.set_value(review, "alice", sid, field, value, arm="Placebo", outcome="dlqi_change")
+    convert(review, "alice", sid, arm="Placebo", outcome="dlqi_change")
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=(160, 50)) as pilot:
+        screen = await _open_from_dashboard(app, pilot)
+        grid = screen.query_one("#grid", DataTable)
+        row = next(i for i, r in enumerate(screen.rows) if (r.arm, r.outcome) == ("Placebo", "dlqi_change"))
+        grid.focus()
+        grid.move_cursor(row=row, column=len(KEY_COLUMNS) + STAT_FIELDS.index("se"))
+        await pilot.press("enter", "ctrl+a", "ctrl+k", *"0.8", "enter")  # the editor opens on the value shown
+        await _settle(app, pilot)
+        stats = extract.study_form(review, "alice", sid).stats("Placebo", "dlqi_change", "week 16")
+        assert stats.get("se") == "0.8" and "sd" not in stats
+        assert "sd (converted from se) cleared: convert again" in _text(screen, "#extraction-status")

@@ -106,10 +106,14 @@ class ExtractionWork(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="extraction-save")
     def _save(self, target: str, note: str, call: Callable[[], Any]) -> None:
         try:
-            call()
+            result = call()
         except ReviewkitError as exc:
             self.post_message(self.Failed(target, exc.message))
             return
+        # A value whose change cleared a converted SD says so, as `extract set` does: the grid's SD just
+        # emptying would read as a lost value.
+        if isinstance(result, extract.ValueView) and result.cleared:
+            note = f"{note}; {'; '.join(result.cleared)}"
         self.post_message(self.Saved(target, note))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="extraction-status")

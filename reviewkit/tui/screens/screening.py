@@ -12,7 +12,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
-from textual.keys import _normalize_key_list
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState
@@ -75,7 +74,7 @@ def checked_keymap(keys: dict[str, str], reserved: dict[str, str]) -> tuple[dict
             continue
         # As Textual reads a BINDINGS key: its keymap takes "?" as is, a key no key press ever matches.
         typed = [k.strip() for k in value.split(",") if k.strip()]
-        wanted = _normalize_key_list(",".join(typed)).split(",") if typed else []
+        wanted = textual_key_names(typed)
         own = {k.strip() for k in binding.key.split(",")}
         taken = [f"{t} is the app's key for {reserved[k]}" for t, k in zip(typed, wanted, strict=True)
                  if k in reserved and k not in own]
@@ -85,6 +84,14 @@ def checked_keymap(keys: dict[str, str], reserved: dict[str, str]) -> tuple[dict
             continue
         keymap[action] = ",".join(wanted)
     return keymap, refused
+
+
+def textual_key_names(typed: list[str]) -> list[str]:
+    """The keys as Textual names them in a binding ("?" → "question_mark", "+" → "plus"), through
+    Textual's public `Binding.make_bindings`, which splits and normalises a binding's key list."""
+    if not typed:
+        return []
+    return [b.key for b in Binding.make_bindings([Binding(",".join(typed), "noop")])]
 
 
 def keymap_clashes(keys: dict[str, str]) -> list[str]:
