@@ -45,7 +45,8 @@ def run_meta(path: Path, measure: str, method: str | None, model: str | None, ta
     settings = resolve_settings(measure, method=method, model=model, tau2=tau2, hksj=hksj,
                                 flavour=flavour, level=level)
     effects, notes = study_effects(path, measure, subgroup=subgroup, scale=scale,
-                                   smd_variance=settings.flavour.smd_variance)
+                                   smd_variance=settings.flavour.smd_variance,
+                                   rd_estimate=settings.flavour.rd_estimate)
     kwargs = settings.pool_kwargs()
     main: MetaResult = pool(effects, **kwargs)
     out: Any = main

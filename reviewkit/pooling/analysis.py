@@ -87,7 +87,7 @@ def _cell(row: Mapping[str, Any], col: str, i: int) -> Any:
 
 def effects_from_rows(
     rows: Sequence[Mapping[str, Any]], measure: str, *, smd_variance: str = "metafor",
-    use_subgroups: bool = False, generic_scale: str = "difference",
+    use_subgroups: bool = False, generic_scale: str = "difference", rd_estimate: str = "metafor",
 ) -> EffectSizes:
     """Per-study effect sizes from rows with the reference cases' column names.
 
@@ -123,7 +123,8 @@ def effects_from_rows(
         raise ReviewkitError(f"column '{missing[0]}' is missing ({measure} needs {', '.join(needed)})")
 
     if measure in BINARY_MEASURES:
-        return binary_effects(studies, *(col(c) for c in BINARY_COLUMNS), measure=measure, subgroups=subgroups)
+        return binary_effects(studies, *(col(c) for c in BINARY_COLUMNS), measure=measure, subgroups=subgroups,
+                              rd_estimate=rd_estimate)
     if measure in CONTINUOUS_MEASURES:
         return continuous_effects(studies, *(col(c) for c in CONTINUOUS_COLUMNS), measure=measure,
                                   smd_variance=smd_variance, subgroups=subgroups)
@@ -150,5 +151,5 @@ def meta_analysis(
     settings = resolve_settings(measure, method=method, model=model, tau2=tau2, hksj=hksj,
                                 flavour=flavour, level=level)
     effects = effects_from_rows(rows, measure, smd_variance=settings.flavour.smd_variance,
-                                generic_scale=generic_scale)
+                                generic_scale=generic_scale, rd_estimate=settings.flavour.rd_estimate)
     return pool(effects, **settings.pool_kwargs())

@@ -76,7 +76,10 @@ def pool_many(yi: np.ndarray, vi: np.ndarray, estimator: str = "DL", *, tol: flo
     DL is closed-form over whole arrays. REML runs Newton steps (Fisher scoring where the score is
     not yet decreasing) on every analysis at once, from
     the DL estimate, with steps that would cross 0 halved, until every relative change is below
-    `tol`; it reaches the same root as estimators.tau2_reml(solver="exact").
+    `tol`; it reaches the root of the score nearest the DL start, which is estimators.tau2_reml(solver=
+    "exact") wherever the likelihood has one peak (the scalar solver also looks for a higher second one,
+    which studies with variances orders of magnitude apart can give; a batch of simulated analyses is
+    not where those arise).
     """
     yi, vi = np.asarray(yi, dtype=float), np.asarray(vi, dtype=float)
     if yi.ndim != 2 or yi.shape != vi.shape or yi.shape[1] < 2:

@@ -146,20 +146,25 @@ def _check_studies(studies: Sequence[str]) -> tuple[str, ...]:
 def binary_effects(
     studies: Sequence[str], events_treat: Sequence[float], n_treat: Sequence[float],
     events_ctrl: Sequence[float], n_ctrl: Sequence[float], *, measure: str,
-    subgroups: Sequence[str] | None = None,
+    subgroups: Sequence[str] | None = None, rd_estimate: str = "metafor",
 ) -> EffectSizes:
     """Log RR, log OR or RD per study from events/totals per arm.
 
     A study with a zero cell gets 0.5 added to all four cells (metafor escalc(add=1/2, to="only0"),
     RevMan 5). A study with no events in either arm, or all participants with events in both arms,
     carries no information on a ratio scale and is left out of RR/OR (RevMan "Not estimable",
-    R meta allstudies=FALSE); it stays in RD, where its difference is 0.
+    R meta allstudies=FALSE); it stays in RD. Its risk difference comes in two conventions
+    (`rd_estimate`): "revman5" takes it from the counts as entered (a double zero's is 0) and the
+    corrected counts for its SE only (RevMan 5, R meta metabin); "metafor" takes both from the
+    corrected counts (escalc).
 
     References: Deeks & Higgins, Statistical algorithms in Review Manager 5 (2010), §1.
     Checked against metafor 3.8.1 escalc (fixtures/metafor/*_DL.json yi/vi).
     """
     if measure not in BINARY_MEASURES:
         raise ReviewkitError(f"measure '{measure}' is not a binary measure (use RR, OR or RD)")
+    if rd_estimate not in ("metafor", "revman5"):
+        raise ReviewkitError(f"unknown RD convention '{rd_estimate}' (use metafor or revman5)")
     labels = _check_studies(studies)
     a = _column(events_treat, "events_treat", labels)
     n1 = _column(n_treat, "n_treat", labels)
@@ -202,11 +207,12 @@ def binary_effects(
             vi = 1 / ac + 1 / bc + 1 / cc + 1 / dc
         else:
             p1, p2 = ac / n1c, cc / n2c
-            yi = p1 - p2
+            yi = a / n1 - c / n2 if rd_estimate == "revman5" else p1 - p2
             vi = p1 * (1 - p1) / n1c + p2 * (1 - p2) / n2c
     yi = np.where(included, yi, np.nan)
     vi = np.where(included, vi, np.nan)
-    notes = tuple(f"0.5 added to each cell of '{labels[i]}' (zero cell)" for i in np.flatnonzero(corrected))
+    what = " for its standard error" if measure == "RD" and rd_estimate == "revman5" else ""
+    notes = tuple(f"0.5 added to each cell of '{labels[i]}'{what} (zero cell)" for i in np.flatnonzero(corrected))
     return EffectSizes(
         measure=measure, studies=labels, yi=_frozen(yi), vi=_frozen(vi), included=_frozen(included),
         corrected=_frozen(corrected), excluded=tuple(excluded),

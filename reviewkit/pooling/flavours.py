@@ -31,6 +31,9 @@ class Flavour:
     solver: str
     #: SMD variance convention passed to continuous_effects().
     smd_variance: str
+    #: A zero-cell study's risk difference: from the counts as entered, the 0.5 added for its SE only
+    #: ("revman5": RevMan 5, R meta), or from the corrected counts ("metafor": escalc to="only0").
+    rd_estimate: str
     #: Defaults when a setting is not given.
     default_model: str
     default_estimator: str
@@ -47,14 +50,14 @@ FLAVOURS: dict[str, Flavour] = {
     "revman5": Flavour(
         name="revman5", correct_pooled_zero_cells=True, peto_study_zero_cells=False,
         mh_rd_variance="greenland-robins",
-        i2_method="Q", pi_method="metafor", solver="metafor", smd_variance="revman5",
+        i2_method="Q", pi_method="metafor", solver="metafor", smd_variance="revman5", rd_estimate="revman5",
         default_model="random", default_estimator="DL", default_hksj=False,
         default_binary_method_fixed="MH", default_binary_method_random="MH",
     ),
     # metafor 3.8 (rma, rma.mh, rma.peto) with its defaults: REML, Wald-type z intervals.
     "metafor": Flavour(
         name="metafor", correct_pooled_zero_cells=False, peto_study_zero_cells=True, mh_rd_variance="sato",
-        i2_method="tau2", pi_method="metafor", solver="metafor", smd_variance="metafor",
+        i2_method="tau2", pi_method="metafor", solver="metafor", smd_variance="metafor", rd_estimate="metafor",
         default_model="random", default_estimator="REML", default_hksj=False,
         default_binary_method_fixed="MH", default_binary_method_random="IV",
     ),
@@ -64,7 +67,7 @@ FLAVOURS: dict[str, Flavour] = {
     "cochrane2025": Flavour(
         name="cochrane2025", correct_pooled_zero_cells=True, peto_study_zero_cells=False,
         mh_rd_variance="greenland-robins",
-        i2_method="tau2", pi_method="t(k-2)", solver="exact", smd_variance="revman5",
+        i2_method="tau2", pi_method="t(k-2)", solver="exact", smd_variance="revman5", rd_estimate="revman5",
         default_model="random", default_estimator="REML", default_hksj=True,
         default_binary_method_fixed="MH", default_binary_method_random="IV",
     ),

@@ -36,12 +36,14 @@ class FixedEstimate:
 
 def mantel_haenszel(
     a: np.ndarray, n1: np.ndarray, c: np.ndarray, n2: np.ndarray, measure: str,
-    rd_variance: str = "greenland-robins",
+    rd_variance: str = "greenland-robins", rd_variance_cells: tuple[np.ndarray, ...] | None = None,
 ) -> FixedEstimate:
     """Mantel-Haenszel pooled log OR, log RR or RD.
 
     Variances: Robins-Breslow-Greenland (1986) for OR, Greenland-Robins (1985) for RR; for RD either
-    Greenland-Robins (RevMan 5, Stata metan) or Sato-Greenland-Robins (1989, metafor rma.mh).
+    Greenland-Robins (RevMan 5, Stata metan) or Sato-Greenland-Robins (1989, metafor rma.mh). For the
+    Greenland-Robins RD, `rd_variance_cells` (a, n1, c, n2 with zero-cell studies corrected) gives the
+    counts of its numerator, as RevMan 5 computes it; the estimate and its weights keep a, n1, c, n2.
     References: Deeks & Higgins (2010) §2.1.1; checked against metafor 3.8.1 rma.mh and RevMan 5 (Fleiss 1993).
     """
     b, d = n1 - a, n2 - c
@@ -70,7 +72,9 @@ def mantel_haenszel(
             q = np.sum((a * (n2 - c) + c * (n1 - a)) / (2 * nn))
             var = (est * p + q) / kk**2
         else:
-            var = np.sum((a * b * n2**3 + c * d * n1**3) / (n1 * n2 * nn**2)) / kk**2
+            va, vn1, vc, vn2 = rd_variance_cells if rd_variance_cells is not None else (a, n1, c, n2)
+            vb, vd, vnn = vn1 - va, vn2 - vc, vn1 + vn2
+            var = np.sum((va * vb * vn2**3 + vc * vd * vn1**3) / (vn1 * vn2 * vnn**2)) / kk**2
         return FixedEstimate(est, math.sqrt(var), w)
     raise ReviewkitError(f"Mantel-Haenszel needs a binary measure (RR, OR, RD), not '{measure}'")
 
@@ -157,10 +161,16 @@ def pool(
         q, mu_fe = fixed_weights_q(yi, vi)
         fixed = FixedEstimate(mu_fe, math.sqrt(1 / np.sum(1 / vi)), 1 / vi)
     elif method == "MH":
-        # the RD and its variance are defined with zero cells, so only OR/RR sums take the 0.5
-        correct = fl.correct_pooled_zero_cells and effects.measure in ("OR", "RR")
-        a, n1, c, n2 = _binary_arrays(effects, inc, correct)
-        fixed = mantel_haenszel(a, n1, c, n2, effects.measure, fl.mh_rd_variance)
+        correct = fl.correct_pooled_zero_cells
+        if effects.measure == "RD":
+            # RevMan 5 / R meta (MH.exact = FALSE): the RD and its weights from the counts as entered, the
+            # 0.5 of zero-cell studies in the Greenland-Robins variance only (else a double zero adds 0)
+            a, n1, c, n2 = _binary_arrays(effects, inc, False)
+            var_cells = _binary_arrays(effects, inc, True) if correct else None
+            fixed = mantel_haenszel(a, n1, c, n2, "RD", fl.mh_rd_variance, rd_variance_cells=var_cells)
+        else:
+            a, n1, c, n2 = _binary_arrays(effects, inc, correct)
+            fixed = mantel_haenszel(a, n1, c, n2, effects.measure, fl.mh_rd_variance)
         q = float(np.sum((yi - fixed.estimate) ** 2 / vi))
     else:
         a, n1, c, n2 = _binary_arrays(effects, inc, False)  # Peto needs no zero-cell correction
@@ -206,6 +216,11 @@ def pool(
         notes.append(f"every study has the same estimate, so the Hartung-Knapp standard error is 0: the {intervals} "
                      "zero width and the t test is undefined; they are not informative (Röver et al. 2015 "
                      "suggest the modified Hartung-Knapp, max(1, q); or turn HKSJ off)")
+    elif se == 0:
+        # e.g. the Sato variance of an MH risk difference when no study has an event (metafor's convention)
+        notes.append("the pooled standard error is 0 (the data carry no variability, e.g. no events in any "
+                     "study): the confidence interval has zero width and the test is undefined; they are not "
+                     "informative")
     return MetaResult(
         measure=effects.measure, method=method, model=model,
         estimator=estimator if model == "random" else None, hksj=hksj, flavour=fl.name, level=level,

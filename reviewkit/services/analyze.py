@@ -224,7 +224,8 @@ def run_analysis(
     if not rows:
         raise ReviewkitError(f"analysis '{analysis.name}': no study has data for {analysis.outcome}",
                              hint="; ".join(warnings) or "extract the outcome and record consensus first")
-    effects = effects_from_rows(rows, analysis.measure, smd_variance=settings.flavour.smd_variance)
+    effects = effects_from_rows(rows, analysis.measure, smd_variance=settings.flavour.smd_variance,
+                                rd_estimate=settings.flavour.rd_estimate)
     result = pool(effects, **kwargs)
     subgroups: dict[str, SubgroupResult] = {}
     info: dict[str, dict[str, Any]] = {}
@@ -233,7 +234,7 @@ def run_analysis(
         sub_rows, sub_warnings = comparison_rows(studies, analysis, strategy, subgroup=variable)
         warnings.extend(w for w in sub_warnings if w not in warnings)
         sub_effects = effects_from_rows(sub_rows, analysis.measure, smd_variance=settings.flavour.smd_variance,
-                                        use_subgroups=True)
+                                        use_subgroups=True, rd_estimate=settings.flavour.rd_estimate)
         subgroups[variable] = subgroup_analysis(sub_effects, **kwargs)
         sub_rows_of[variable] = sub_rows
         info[variable] = {"multiarm": strategy, "notes": [], "warnings": list(dict.fromkeys(sub_warnings))}

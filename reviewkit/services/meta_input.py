@@ -61,7 +61,7 @@ class StudyRows:
 
 def study_effects(
     path: Path, measure: str, *, subgroup: str | None = None, scale: str = "difference",
-    smd_variance: str = "metafor",
+    smd_variance: str = "metafor", rd_estimate: str = "metafor",
 ) -> tuple[EffectSizes, tuple[str, ...]]:
     """The per-study effects of the CSV at `path`, and notes on how it was read.
 
@@ -71,7 +71,8 @@ def study_effects(
     studies = read_studies(path, measure, subgroup=subgroup, scale=scale)
     try:
         effects = effects_from_rows(studies.rows, measure, smd_variance=smd_variance,
-                                    use_subgroups=subgroup is not None, generic_scale=scale)
+                                    use_subgroups=subgroup is not None, generic_scale=scale,
+                                    rd_estimate=rd_estimate)
     except ReviewkitError as exc:
         line = studies.line_of(exc.message)
         if line is None:

@@ -12,8 +12,10 @@ from reviewkit.pooling.estimators import (
     estimate_tau2,
     q_generalised,
     tau2_dl,
+    tau2_ml,
     tau2_qprofile_ci,
     tau2_qprofile_interval,
+    tau2_reml,
 )
 from reviewkit.pooling.rootfind import zeroin
 
@@ -106,3 +108,34 @@ def test_metafor_qprofile_reports_tau2_max_and_flags_it() -> None:
     assert tau2_qprofile_ci(K2_YI, K2_VI, solver="metafor") == (ci.lower, 100.0)
     # bcg's limits lie well inside the range: nothing is flagged
     assert not tau2_qprofile_interval(YI, VI, solver="metafor", tau2=tau2_dl(YI, VI)).upper_beyond
+
+
+# --- REML and ML take the highest peak of the likelihood -------------------------------------------------
+
+#: Within-study variances four orders of magnitude apart give the likelihood of τ² two peaks; the root
+#: of the score nearest the DL start (τ² ≈ 0.011) is the lower one (found by an exploratory check).
+TWO_PEAKS = (np.array([-0.2004, -6.5455, -0.049, 2.0632]),
+             np.array([0.0004515674178552008, 2.509592532519027, 0.0027178306895579867, 7.170748325881868]))
+#: The ML score is negative at 0 and yet rises to an interior maximum (τ² = 0 was returned).
+INTERIOR_AFTER_NEGATIVE_START = (np.array([0.1, 5.0, 0.3, 0.2]), np.array([1e-6, 10.0, 1e-3, 100.0]))
+
+
+def _log_lik(t: float, yi: np.ndarray, vi: np.ndarray, restricted: bool) -> float:
+    """The (restricted) log-likelihood written out independently of the estimator's own."""
+    w = 1 / (vi + t)
+    mu = np.sum(w * yi) / np.sum(w)
+    ll = -0.5 * np.sum(np.log(vi + t)) - 0.5 * np.sum(w * (yi - mu) ** 2)
+    return float(ll - 0.5 * np.log(np.sum(w)) if restricted else ll)
+
+
+@pytest.mark.parametrize("data", [TWO_PEAKS, INTERIOR_AFTER_NEGATIVE_START])
+@pytest.mark.parametrize("restricted", [True, False])
+def test_reml_and_ml_return_the_highest_peak_of_the_likelihood(
+        data: tuple[np.ndarray, np.ndarray], restricted: bool) -> None:
+    """No point of a fine grid over τ² ∈ [0, 1000] has a higher likelihood than the estimate."""
+    yi, vi = data
+    estimate = (tau2_reml if restricted else tau2_ml)(yi, vi)
+    grid = np.concatenate(([0.0], np.geomspace(1e-9, 1e3, 20001)))
+    best = max(_log_lik(t, yi, vi, restricted) for t in grid)
+    assert _log_lik(estimate, yi, vi, restricted) >= best - 1e-9
+
