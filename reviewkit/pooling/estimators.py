@@ -165,8 +165,10 @@ def _log_likelihood(t: float, yi: np.ndarray, vi: np.ndarray, restricted: bool) 
 
 
 #: Points of the log grid on which the score's sign changes are looked for: from 1e-4 of the smallest
-#: within-study variance (below it the likelihood is flat) up, about 1.2 apart for typical data.
-_SCAN_POINTS = 96
+#: within-study variance (below it the likelihood is flat) up, about 1.5 apart for typical data. A peak
+#: of the likelihood in τ² spans more than that; the grid is the cost of the scan (a leave-one-out of
+#: 2,000 studies scans 2,000 times), so it is no finer than it needs to be.
+_SCAN_POINTS = 40
 
 
 def _likelihood_maximum(yi: np.ndarray, vi: np.ndarray, restricted: bool) -> float:

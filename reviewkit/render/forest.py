@@ -20,15 +20,14 @@ from matplotlib.patches import Polygon  # noqa: E402
 from reviewkit.pooling.effects import BinaryArms, ContinuousArms  # noqa: E402
 from reviewkit.pooling.results import MetaResult  # noqa: E402
 from reviewkit.pooling.subgroups import SubgroupResult  # noqa: E402
-from reviewkit.render.forest_style import (  # noqa: E402
-    MEASURE_NAMES,
-    METHOD_NAMES,
-    RC,
+from reviewkit.pooling.wording import (  # noqa: E402
     format_effect,
     format_number,
     format_p,
-    save_figure,
+    heterogeneity_text,
+    overall_effect_text,
 )
+from reviewkit.render.forest_style import MEASURE_NAMES, METHOD_NAMES, RC, save_figure  # noqa: E402
 
 ROW_IN = 0.18  # row height, inches
 
@@ -92,22 +91,6 @@ def _totals(result: MetaResult) -> tuple[list[str], str | None]:
         n2 = sum(arms.n_ctrl[i] for i in keep)
         return ["", "", format_number(n1), "", "", format_number(n2)], None
     return ["", ""], None
-
-
-def heterogeneity_text(result: MetaResult) -> str:
-    """RevMan's heterogeneity line, e.g. "Heterogeneity: Tau² = 0.31; Chi² = 152.23, df = 12 (P < 0.00001); I² = 92%"."""
-    if result.Q is None or result.I2 is None:
-        return "Heterogeneity: Not applicable"
-    tau = ""
-    if result.model == "random":
-        tau = f"Tau² = {result.tau2:.2f}; " if result.tau2 >= 0.005 or result.tau2 == 0 else f"Tau² = {result.tau2:.2g}; "
-    return f"Heterogeneity: {tau}Chi² = {result.Q:.2f}, df = {result.Q_df} ({format_p(result.Q_p)}); I² = {result.I2:.0f}%"
-
-
-def overall_effect_text(result: MetaResult) -> str:
-    """RevMan's test line, e.g. "Test for overall effect: Z = 3.29 (P = 0.001)" (t under HKSJ)."""
-    name = f"t({result.test_df})" if result.test_df else "Z"
-    return f"Test for overall effect: {name} = {abs(result.statistic):.2f} ({format_p(result.p)})"
 
 
 def _study_rows(result: MetaResult, weights: Mapping[int, float]) -> list[_Row]:

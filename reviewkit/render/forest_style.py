@@ -29,35 +29,6 @@ RC: Any = {"svg.fonttype": "none", "font.family": "DejaVu Sans", "font.size": 8,
            "pdf.fonttype": 42, "svg.hashsalt": "reviewkit"}
 
 
-def format_p(p: float | None) -> str:
-    """A p-value as RevMan prints it: "P < 0.00001", "P < 0.0001", "P = 0.0003", "P = 0.006", "P = 0.13"."""
-    if p is None:
-        return "P not applicable"
-    if p < 0.00001:
-        return "P < 0.00001"
-    if p < 0.0001:  # four decimals would print "P = 0.0000"
-        return "P < 0.0001"
-    if p < 0.001:
-        return f"P = {p:.4f}"
-    if p < 0.01:
-        return f"P = {p:.3f}"
-    return f"P = {p:.2f}"
-
-
-def format_effect(value: float | None, lo: float | None, hi: float | None, digits: int = 2) -> str:
-    """"0.72 [0.49, 1.06]", or RevMan's "Not estimable"."""
-    if value is None or lo is None or hi is None:
-        return "Not estimable"
-    return f"{value:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
-
-
-def format_number(x: float | None) -> str:
-    """A count or mean without spurious decimals (fractional counts come from split control groups)."""
-    if x is None:
-        return ""
-    return f"{x:g}" if float(x).is_integer() else f"{x:.4g}"
-
-
 def save_figure(fig: Figure, path: str | Path) -> Path:
     """Write the figure as SVG, PNG or PDF according to the suffix of path."""
     out = Path(path)

@@ -16,14 +16,9 @@ from matplotlib.patches import Polygon  # noqa: E402
 
 from reviewkit.pooling.results import MetaResult  # noqa: E402
 from reviewkit.pooling.sensitivity import SensitivityResult  # noqa: E402
+from reviewkit.pooling.wording import format_effect  # noqa: E402
 from reviewkit.render.forest import _draw_axis, _Row, row_page  # noqa: E402
-from reviewkit.render.forest_style import (  # noqa: E402
-    MEASURE_NAMES,
-    METHOD_NAMES,
-    RC,
-    format_effect,
-    save_figure,
-)
+from reviewkit.render.forest_style import MEASURE_NAMES, METHOD_NAMES, RC, save_figure  # noqa: E402
 
 
 def sensitivity_plot(

@@ -9,7 +9,8 @@ import pytest
 
 from reviewkit.errors import ReviewkitError
 from reviewkit.pooling import effects_from_rows, meta_analysis, pool, subgroup_analysis
-from reviewkit.render.forest import forest_plot, heterogeneity_text
+from reviewkit.pooling.wording import heterogeneity_text
+from reviewkit.render.forest import forest_plot
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "metafor"
 
@@ -135,6 +136,6 @@ def test_notes_are_printed_under_the_total(tmp_path: Path) -> None:
                                          (0.0061, "P = 0.006"), (0.134, "P = 0.13")])
 def test_p_values_print_as_revman_prints_them(p: float, text: str) -> None:
     """Between 0.00001 and 0.0001 four decimals printed "P = 0.0000", a p-value of zero; RevMan says < 0.0001."""
-    from reviewkit.render.forest_style import format_p
+    from reviewkit.pooling.wording import format_p
 
     assert format_p(p) == text

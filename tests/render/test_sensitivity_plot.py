@@ -9,7 +9,7 @@ from xml.sax.saxutils import escape
 import pytest
 
 from reviewkit.pooling import cumulative, effects_from_rows, leave_one_out, pool
-from reviewkit.render.forest_style import format_effect
+from reviewkit.pooling.wording import format_effect
 from reviewkit.render.sensitivity_plot import sensitivity_plot
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "metafor"

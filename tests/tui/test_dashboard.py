@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from contextlib import suppress
+from pathlib import Path
 from typing import Any
 
 from rich.cells import cell_len
@@ -346,3 +347,15 @@ async def test_the_stage_table_refits_when_the_terminal_shrinks(review: Review) 
         assert isinstance(app.screen, DashboardScreen)
         assert app.screen.max_scroll_y == 0 and "p PRISMA flow" in " ".join(x.strip() for x in screen_lines(app))
         assert "? Help" in footer_line(app)
+
+
+def test_the_reviewer_line_names_the_reviews_own_file_briefly(review: Review) -> None:
+    """The review's SQLite file by its name, a server by its URL without driver or password (the full
+    sqlite:////home/... URL wrapped the line at 80 columns)."""
+    from reviewkit.tui.screens.dashboard import database_label
+
+    label = database_label(review)
+    if review.engine.url.get_backend_name() == "sqlite":
+        assert label == f"{Path(review.engine.url.database or '').name} (SQLite)"
+    else:
+        assert label.startswith("postgresql://") and "+psycopg" not in label

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import textwrap
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.cells import cell_len
@@ -44,6 +45,7 @@ STAGE_BINDINGS: list[Binding] = [
     Binding("a", "agreement", "Agreement", show=False),
     Binding("b", "risk_of_bias", "Risk of bias", show=False),
     Binding("x", "extraction", "Extraction", show=False),
+    Binding("n", "analysis", "Analysis", show=False),
     Binding("p", "prisma", "PRISMA flow", show=False),
 ]
 
@@ -95,7 +97,7 @@ class DashboardScreen(Screen[None]):
             who = f"reviewer: {self.reviewer} (not in review.toml, which lists {', '.join(names)})"
         else:
             who = f"reviewer: {self.reviewer}"
-        yield Static(f"{who}    database: {self.review.database}", id="reviewer")
+        yield Static(f"{who}    database: {database_label(self.review)}", id="reviewer")
         # Refilled every few seconds: a FittedTable keeps its header and columns as wide as the counts.
         yield StageTable(id="stages", cursor_type="row", zebra_stripes=True)
         yield Static(stage_keys_text(), id="stage-keys")
@@ -177,6 +179,12 @@ class DashboardScreen(Screen[None]):
 
         self.app.push_screen(PrismaScreen(self.review))
 
+    def action_analysis(self) -> None:
+        """Open the meta-analyses: anyone may, as anyone may run `reviewkit analyze`."""
+        from reviewkit.tui.screens.analysis import AnalysisScreen
+
+        self.app.push_screen(AnalysisScreen(self.review))
+
     def action_extraction(self) -> None:
         """Open the data-extraction form."""
         from reviewkit.tui.screens.extraction import ExtractionScreen
@@ -212,15 +220,29 @@ class DashboardScreen(Screen[None]):
             self.notify(f"The counts could not be refreshed: {reason}", severity="error", timeout=10)
 
 
+def database_label(review: Review) -> str:
+    """The database as the reviewer line names it: the review's own SQLite file by its name, another
+    file by its path, a server by its URL without driver or password. The full URL of a file deep in a
+    home folder wrapped the line and pushed the stage table down."""
+    url = review.engine.url
+    if url.get_backend_name() == "sqlite" and url.database:
+        path = Path(url.database)
+        inside = path.parent.resolve() == review.folder.resolve()
+        return f"{path.name if inside else path} (SQLite)"
+    return url.set(drivername=url.get_backend_name()).render_as_string(hide_password=True)
+
+
 def stage_rows(s: ReviewStatus) -> list[tuple[str, str, str]]:
     """The dashboard's rows: PRISMA stage, count, detail."""
     sources = ", ".join(f"{k} {v}" for k, v in sorted(s.identified_by_source.items())) or "none yet"
     ta, ft = s.ta, s.ft
+    removed = [f"{s.pending_duplicate_pairs} pairs to check"] if s.pending_duplicate_pairs else []
+    removed += [f"{s.removed_other_methods} via other methods"] if s.removed_other_methods else []
     return [
         ("Identified", str(s.identified), sources),
-        ("Duplicates removed", str(s.duplicates_removed),
-         f"{s.pending_duplicate_pairs} pairs to check" if s.pending_duplicate_pairs else ""),
-        ("Records screened", str(s.after_dedup), ""),
+        ("Duplicates removed", str(s.duplicates_removed), " · ".join(removed)),
+        ("Records screened", str(s.after_dedup),
+         f"{s.screened_other_methods} via other methods" if s.screened_other_methods else ""),
         ("Title/abstract included", str(ta.included),
          f"excluded {ta.excluded} · conflicts {ta.conflict} · in progress {ta.in_progress} · "
          f"not started {ta.unscreened}"),

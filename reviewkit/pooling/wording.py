@@ -1,0 +1,51 @@
+"""Provides how pooled results are worded, as RevMan prints them: p-values, effects with their CI, counts,
+the heterogeneity and overall-effect lines. Shared by the plots, the CLI and the TUI (no matplotlib here)."""
+
+from __future__ import annotations
+
+from reviewkit.pooling.results import MetaResult
+
+
+def format_p(p: float | None) -> str:
+    """A p-value as RevMan prints it: "P < 0.00001", "P < 0.0001", "P = 0.0003", "P = 0.006", "P = 0.13"."""
+    if p is None:
+        return "P not applicable"
+    if p < 0.00001:
+        return "P < 0.00001"
+    if p < 0.0001:  # four decimals would print "P = 0.0000"
+        return "P < 0.0001"
+    if p < 0.001:
+        return f"P = {p:.4f}"
+    if p < 0.01:
+        return f"P = {p:.3f}"
+    return f"P = {p:.2f}"
+
+
+def format_effect(value: float | None, lo: float | None, hi: float | None, digits: int = 2) -> str:
+    """"0.72 [0.49, 1.06]", or RevMan's "Not estimable"."""
+    if value is None or lo is None or hi is None:
+        return "Not estimable"
+    return f"{value:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
+
+
+def format_number(x: float | None) -> str:
+    """A count or mean without spurious decimals (fractional counts come from split control groups)."""
+    if x is None:
+        return ""
+    return f"{x:g}" if float(x).is_integer() else f"{x:.4g}"
+
+
+def heterogeneity_text(result: MetaResult) -> str:
+    """RevMan's heterogeneity line, e.g. "Heterogeneity: Tau² = 0.31; Chi² = 152.23, df = 12 (P < 0.00001); I² = 92%"."""
+    if result.Q is None or result.I2 is None:
+        return "Heterogeneity: Not applicable"
+    tau = ""
+    if result.model == "random":
+        tau = f"Tau² = {result.tau2:.2f}; " if result.tau2 >= 0.005 or result.tau2 == 0 else f"Tau² = {result.tau2:.2g}; "
+    return f"Heterogeneity: {tau}Chi² = {result.Q:.2f}, df = {result.Q_df} ({format_p(result.Q_p)}); I² = {result.I2:.0f}%"
+
+
+def overall_effect_text(result: MetaResult) -> str:
+    """RevMan's test line, e.g. "Test for overall effect: Z = 3.29 (P = 0.001)" (t under HKSJ)."""
+    name = f"t({result.test_df})" if result.test_df else "Z"
+    return f"Test for overall effect: {name} = {abs(result.statistic):.2f} ({format_p(result.p)})"

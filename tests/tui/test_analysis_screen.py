@@ -1,0 +1,192 @@
+"""Pilot tests for the analysis screen: the planned meta-analyses with `reviewkit analyze`'s numbers, the
+selected one as a text forest, the plots written on request, and skipped analyses told with their reasons."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import DataTable
+
+from reviewkit.services.analyze import AnalysisOutput, SkippedAnalysis, analyze_review
+from reviewkit.services.demo import build_demo
+from reviewkit.services.project import Review, open_review
+from reviewkit.tui.app import ReviewkitApp, make_app
+from reviewkit.tui.screens.analysis import AnalysisScreen
+from reviewkit.tui.screens.dashboard import DashboardScreen
+from reviewkit.tui.screens.help import HelpScreen
+from reviewkit.tui.widgets.text_forest import TextForest
+from tests.tui.rendered import footer_line, screen_lines
+
+
+@pytest.fixture
+def demo(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Review:
+    """The worked example's review (consensus extraction included), built on each database."""
+    if not database_url.startswith("sqlite"):
+        monkeypatch.setenv("REVIEWKIT_DATABASE_URL", database_url)
+    return build_demo(tmp_path / "demo")
+
+
+async def _open(app: ReviewkitApp, pilot: Pilot[None]) -> AnalysisScreen:
+    """Press the dashboard's key and wait for the analyses."""
+    await pilot.pause()
+    assert isinstance(app.screen, DashboardScreen)
+    await pilot.press("n")
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    assert isinstance(app.screen, AnalysisScreen)
+    return app.screen
+
+
+def _rows(screen: AnalysisScreen) -> list[list[str]]:
+    table = screen.query_one("#analysis-table", DataTable)
+    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+def _shown(app: ReviewkitApp) -> str:
+    """Everything in the detail pane, scrolled or not (the forest and the text around it)."""
+    return "\n".join(str(w.render()) for w in app.screen.query("#analysis-detail > *"))
+
+
+def _pooled(o: AnalysisOutput) -> tuple[str, str]:
+    """The pooled effect and its CI, worded as `reviewkit analyze` prints them."""
+    lo, hi = o.result.effect_ci
+    return f"{o.result.effect:.2f}", f"{lo:.2f} to {hi:.2f}"
+
+
+def _notes(app: ReviewkitApp, severity: str | None = None) -> list[str]:
+    return [str(n.message) for n in app._notifications if severity is None or n.severity == severity]
+
+
+async def test_the_screen_shows_what_analyze_computes_and_follows_the_selection(demo: Review) -> None:
+    """From the dashboard, `n` opens the analyses: each pooled estimate, its CI, p, k and I² as the service
+    computed them, written as `reviewkit analyze` prints them; the selected analysis's forest has a row per
+    study and the pooled row, and moving the selection shows the next one's. No plot file is drawn."""
+    expected = [o for o in analyze_review(demo, plots=False) if isinstance(o, AnalysisOutput)]
+    assert len(expected) >= 2
+    app = make_app(demo, reviewer="bob")  # not a lead: anyone may look, as anyone may run analyze
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _open(app, pilot)
+        rows = _rows(screen)
+        assert [r[0] for r in rows] == [o.analysis.name for o in expected]
+        for row, o in zip(rows, expected, strict=True):
+            effect, ci = _pooled(o)
+            assert row[2] == f"{effect} ({ci})"
+            assert row[3] == f"{o.result.p:.2g}" and row[4] == str(o.result.k)
+            assert row[8] == f"{o.result.I2:.0f}%"
+        forest = screen.query_one("#analysis-forest", TextForest)
+        for index, o in enumerate(expected):
+            if index:
+                await pilot.press("down")
+                await pilot.pause()
+            labels = [r.label for r in forest.rows]
+            assert labels[:-1] == list(o.result.effects.studies) and labels[-1] == "Total (95% CI)"
+            effect, ci = _pooled(o)
+            total = next(line for line in forest.lines() if line.startswith("Total (95% CI)"))
+            assert effect in total and ci in total
+            shown = _shown(app)
+            # the CLI's own summary line for it, word for word
+            assert f"{o.analysis.name} [{o.multiarm}]: {o.result.measure} {effect} (95% CI {ci}), " in shown
+            assert "Heterogeneity:" in shown and "subgroups by dose_mg" in shown
+        assert not list((demo.folder / "exports").glob("*.svg"))
+
+
+async def test_at_80x24_the_footer_keeps_help_and_quit_and_the_detail_scrolls(demo: Review) -> None:
+    """On 80×24 the dashboard's key line names `n Analysis`; the analysis screen keeps ? Help and q Quit in
+    its footer, the wide table scrolls sideways inside itself, the screen itself never scrolls, and page
+    down brings the pooled row into view."""
+    app = make_app(demo, reviewer="alice")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert "n Analysis" in " ".join(line.strip() for line in screen_lines(app)[:-1])
+        screen = await _open(app, pilot)
+        footer = footer_line(app)
+        assert "? Help" in footer and "q Quit" in footer and "w Write plots" in footer
+        table = screen.query_one("#analysis-table", DataTable)
+        assert table.max_scroll_x > 0 and table.region.right <= 80
+        assert screen.max_scroll_y == 0
+        assert not any(line.startswith("Total (95% CI)") for line in screen_lines(app))
+        for _ in range(3):
+            await pilot.press("pagedown")
+            await pilot.pause()
+            if any(line.strip().startswith("Total (95% CI)") for line in screen_lines(app)):
+                break
+        else:
+            raise AssertionError("the pooled row never came into view")
+        assert table.cursor_row == 0  # page down scrolled the detail, not the table
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape", "escape")
+        await pilot.pause()
+        assert isinstance(app.screen, DashboardScreen)
+
+
+async def test_w_writes_the_plots_analyze_writes_and_a_failure_is_told(demo: Review) -> None:
+    """`w` draws the plots where `reviewkit analyze` draws them and names them in a notification; when they
+    cannot be written (the exports folder is a file) an error notification says why, with no traceback."""
+    exports = demo.folder / "exports"
+    assert not exports.exists() or not any(exports.iterdir())
+    if exports.exists():
+        exports.rmdir()
+    exports.write_text("not a folder", encoding="utf-8")
+    app = make_app(demo, reviewer="bob")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _open(app, pilot)
+        await pilot.press("w")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        errors = _notes(app, "error")
+        assert errors and errors[-1].startswith("The plots were not written:")
+        assert isinstance(app.screen, AnalysisScreen)
+        exports.unlink()
+        await pilot.press("w")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        written = sorted(p.name for p in exports.iterdir())
+        assert written and all(name.endswith(".svg") for name in written)
+        told = _notes(app, "information")[-1]
+        assert str(exports) in told and all(name in told for name in written)
+        assert "plot: " in _shown(app)  # the selected analysis lists its plot files, as analyze prints them
+    # the same service call as `reviewkit analyze`: the same files, in the same folder
+    cli_plots = [p for o in analyze_review(open_review(demo.folder)) if isinstance(o, AnalysisOutput)
+                 for p in o.plots]
+    assert sorted(p.name for p in cli_plots) == written and {p.parent for p in cli_plots} == {exports}
+
+
+async def test_without_consensus_data_each_analysis_is_skipped_with_the_reason_analyze_gives(review: Review) -> None:
+    """A review with no consensus extraction (and one analysis the protocol cannot run) lists every planned
+    analysis as skipped, the selected one's reason as `reviewkit analyze` prints it; `w` writes nothing
+    and says so."""
+    path = review.folder / "review.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('model = "random"\ntau2 = "DL"', 'model = "fixed"\ntau2 = "DL"', 1),
+                    encoding="utf-8")
+    review = open_review(review.folder)
+    expected: list[Any] = analyze_review(review, plots=False)
+    assert expected and all(isinstance(o, SkippedAnalysis) for o in expected)
+    app = make_app(review, reviewer="carol")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _open(app, pilot)
+        rows = _rows(screen)
+        assert [r[0] for r in rows] == [o.analysis.name for o in expected]
+        assert all(r[2] == "skipped" for r in rows)
+        assert "skipped" in screen_lines(app)[1]
+        for index, o in enumerate(expected):
+            if index:
+                await pilot.press("down")
+                await pilot.pause()
+            assert f"{o.analysis.name}: skipped ({o.reason})" in _shown(app)
+            assert not screen.query_one("#analysis-forest", TextForest).rows
+        assert "tau2" in expected[0].reason  # the protocol's problem, not only "no data"
+        await pilot.press("w")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "No plots written: every planned analysis was skipped" in _notes(app, "warning")
+        assert not list(review.folder.glob("exports/*"))
