@@ -27,6 +27,7 @@ from reviewkit.pooling.wording import (  # noqa: E402
     heterogeneity_text,
     overall_effect_text,
 )
+from reviewkit.render.axis import effect_ticks  # noqa: E402
 from reviewkit.render.forest_style import MEASURE_NAMES, METHOD_NAMES, RC, save_figure  # noqa: E402
 
 ROW_IN = 0.18  # row height, inches
@@ -144,26 +145,9 @@ def _layout(result: MetaResult | SubgroupResult) -> tuple[MetaResult, list[_Row]
     return overall, rows
 
 
-#: RevMan's ratio scales and their tick marks.
-RATIO_SCALES: tuple[tuple[float, ...], ...] = (
-    (0.5, 0.7, 1, 1.5, 2), (0.2, 0.5, 1, 2, 5), (0.1, 0.2, 0.5, 1, 2, 5, 10),
-    (0.01, 0.1, 1, 10, 100), (0.001, 0.1, 1, 10, 1000),
-)
-
-
 def _x_ticks(overall: MetaResult, rows: list[_Row]) -> list[float]:
     """Tick marks of the effect axis; the first and last are the limits."""
-    bounds = [b for r in rows if r.effect for b in r.effect[1:] if math.isfinite(b)]
-    if overall.is_ratio:
-        span = max((abs(math.log(b)) for b in bounds if b > 0), default=1.0)
-        for ticks in RATIO_SCALES:
-            if -math.log(ticks[0]) >= span:
-                return list(ticks)
-        return list(RATIO_SCALES[-1])  # wider CIs are clipped at the plot's edge, as in RevMan
-    span = max((abs(b) for b in bounds), default=1.0) or 1.0
-    step = 10 ** math.floor(math.log10(span))
-    lim = math.ceil(span / step) * step
-    return [-lim, -lim / 2, 0.0, lim / 2, lim]
+    return effect_ticks((b for r in rows if r.effect for b in r.effect[1:]), overall.is_ratio)
 
 
 def forest_plot(

@@ -14,11 +14,8 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual.widget import Widget
 
-#: The ratio axes the forest plot files use (RevMan's scales, as `render.forest` picks them): the
-#: narrowest that holds every interval; a wider interval is clipped at the edge, as in RevMan.
-RATIO_AXES: tuple[tuple[float, ...], ...] = (
-    (0.5, 1, 2), (0.2, 0.5, 1, 2, 5), (0.1, 1, 10), (0.01, 1, 100), (0.001, 1, 1000),
-)
+from reviewkit.render.axis import effect_ticks
+
 #: The plot area never gets narrower than this (the lines then run past the widget's width and are cut).
 MIN_PLOT = 11
 #: A label never takes more than this share of the width (longer ones end in "…").
@@ -80,15 +77,8 @@ def choose_axis(rows: Sequence[ForestRow], ratio: bool) -> ForestAxis:
     """The axis the forest plot file would use for these rows: for a ratio the narrowest of RevMan's
     scales that holds every interval (the widest, clipping, when none does); otherwise symmetric
     about 0, out to a round number beyond the widest interval."""
-    bounds = [b for r in rows for b in (r.lower, r.upper) if b is not None and math.isfinite(b)]
-    if ratio:
-        span = max((abs(math.log(b)) for b in bounds if b > 0), default=math.log(2))
-        scale = next((s for s in RATIO_AXES if -math.log(s[0]) >= span), RATIO_AXES[-1])
-        return ForestAxis(scale[0], scale[-1], True, scale)
-    span = max((abs(b) for b in bounds), default=1.0) or 1.0
-    step = 10 ** math.floor(math.log10(span))
-    limit = math.ceil(span / step) * step
-    return ForestAxis(-limit, limit, False, (-limit, 0.0, limit))
+    ticks = effect_ticks((b for r in rows for b in (r.lower, r.upper) if b is not None), ratio)
+    return ForestAxis(ticks[0], ticks[-1], ratio, tuple(ticks) if ratio else (ticks[0], 0.0, ticks[-1]))
 
 
 def plot_cells(row: ForestRow, axis: ForestAxis, width: int) -> str:
