@@ -43,8 +43,13 @@ def config_path() -> Path:
 
 def load_user_config(path: Path | None = None) -> UserConfig:
     """Read the user config; a missing file is an empty config, a bad one a clear error."""
+    named = path is None and bool(os.environ.get(CONFIG_ENV))
     path = path or config_path()
     if not path.exists():
+        if named:
+            # A file asked for by name is meant to be read: reading none would act as nobody, unsaid.
+            raise ReviewkitError("no such file", where=str(path),
+                                 hint=f"{CONFIG_ENV} names it: create the file, or unset {CONFIG_ENV}")
         return UserConfig(ncbi_api_key=os.environ.get("NCBI_API_KEY"))
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))

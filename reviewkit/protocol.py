@@ -21,10 +21,10 @@ from pydantic import (
 from reviewkit.errors import ReviewkitError
 from reviewkit.protocol_errors import (
     ProtocolProblem,
+    ProtocolProblems,
     explain,
     explain_problems,
     find_analysis_problems,
-    settings_problems,
 )
 
 PROTOCOL_FILE = "review.toml"
@@ -235,13 +235,8 @@ class Analysis(_Strict):
     #: Which arms are the comparator (matched against arm names, case-insensitive).
     control: str = "placebo"
 
-    @model_validator(mode="after")
-    def _settings_fit_together(self, info: ValidationInfo) -> Analysis:
-        # Loaded leniently (an open review), the protocol keeps these instead: see Protocol._cross_checks.
-        problems = settings_problems(self)
-        if problems and not _lenient(info):
-            raise problems[0]
-        return self
+    # Whether its settings fit together (settings_problems) is checked by Protocol._cross_checks with the
+    # rest of each analysis's problems, so `protocol check` names them all at once, as analyze does.
 
 
 #: The validation context key under which a lenient load collects each analysis's problems (by index).
@@ -268,6 +263,17 @@ class Protocol(_Strict):
     database_url: str | None = None
     _analysis_problems: dict[int, list[str]] = PrivateAttr(default_factory=dict)
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_kind(cls, value: str | None) -> str | None:
+        # Anything else reached SQLAlchemy and came back as "Can't load plugin: sqlalchemy.dialects:…".
+        scheme = (value or "").partition("://")[0].partition("+")[0]
+        if value is not None and scheme not in ("postgresql", "postgres", "sqlite"):
+            raise ValueError("reviewkit keeps a shared review in PostgreSQL: write "
+                             "postgresql://USER@HOST:PORT/DATABASE (or leave database_url out for the "
+                             "review's own SQLite file)")
+        return value
+
     @property
     def analysis_problems(self) -> dict[int, list[str]]:
         """Why planned analyses cannot run, by index in `analyses`, each as `protocol check` words it.
@@ -279,48 +285,53 @@ class Protocol(_Strict):
 
     @model_validator(mode="after")
     def _cross_checks(self, info: ValidationInfo) -> Protocol:
+        # Collected, not raised one by one: `protocol check` lists every problem of the file at once.
+        found: list[ProtocolProblem] = []
         # Names are compared without case: "Alice" and "alice" would be one person at a glance and
         # two reviewers to the database.
         seen: dict[str, int] = {}
         for i, reviewer in enumerate(self.reviewers):
             first = seen.setdefault(reviewer.name.casefold(), i)
             if first != i:
-                raise ProtocolProblem(f"reviewer name '{reviewer.name}' is already used by reviewers[{first}] "
-                                      f"('{self.reviewers[first].name}'); names must be unique",
-                                      ("reviewers", i, "name"))
+                found.append(ProtocolProblem(f"reviewer name '{reviewer.name}' is already used by reviewers[{first}] "
+                                             f"('{self.reviewers[first].name}'); names must be unique",
+                                             ("reviewers", i, "name")))
         screeners = [r.name for r in self.reviewers if "screener" in r.roles]
         if self.screening.screeners_per_record > len(screeners):
-            raise ProtocolProblem(
+            found.append(ProtocolProblem(
                 f"{self.screening.screeners_per_record} screeners per record, but only {len(screeners)} "
                 f"reviewer(s) screen ({', '.join(screeners) or 'none'}): no record could be decided",
-                ("screening", "screeners_per_record"))
+                ("screening", "screeners_per_record")))
         reasons = [r.strip().casefold() for r in self.screening.exclusion_reasons]
         for i, reason in enumerate(reasons):
             if reasons.index(reason) != i:
-                raise ProtocolProblem(f"exclusion reason '{self.screening.exclusion_reasons[i]}' is listed twice",
-                                      ("screening", "exclusion_reasons", i))
-        _refuse_repeated_names(self.extraction)
+                found.append(ProtocolProblem(f"exclusion reason '{self.screening.exclusion_reasons[i]}' is listed "
+                                             "twice", ("screening", "exclusion_reasons", i)))
+        found += _repeated_names(self.extraction)
         outcomes = {o.name for o in self.extraction.outcomes}
         fields = {f.name for f in self.extraction.fields} | {f.name for f in self.extraction.arm_fields}
         for i, analysis in enumerate(self.analyses):
             if analysis.outcome not in outcomes:
-                raise ProtocolProblem(
+                found.append(ProtocolProblem(
                     f"analysis '{analysis.name}' names outcome '{analysis.outcome}', which the "
-                    f"extraction form lacks (outcomes: {', '.join(sorted(outcomes))})", ("analyses", i, "outcome"))
+                    f"extraction form lacks (outcomes: {', '.join(sorted(outcomes))})", ("analyses", i, "outcome")))
             for j, variable in enumerate(analysis.subgroups):
                 if variable not in fields:
-                    raise ProtocolProblem(
+                    found.append(ProtocolProblem(
                         f"analysis '{analysis.name}' forms subgroups by '{variable}', which is not a study or "
                         f"arm field of the extraction form (fields: {', '.join(sorted(fields)) or 'none'})",
-                        ("analyses", i, "subgroups", j))
+                        ("analyses", i, "subgroups", j)))
         # What only matters when analysing: strict, the protocol is refused; lenient (a review that
         # loaded before these checks existed must still open), the problems are kept for analyze to
         # skip that analysis with.
         problems = find_analysis_problems(self)
+        if found or not _lenient(info):
+            # A protocol refused anyway says its analyses' problems too, rather than after the others are fixed.
+            found += [p for kept in problems.values() for p in kept]
+        if found:
+            raise ProtocolProblems(found)
         if _lenient(info):
             info.context[_KEPT].update(problems)  # type: ignore[index]
-        elif problems:
-            raise next(iter(problems.values()))[0]
         return self
 
     def reviewer(self, name: str) -> Reviewer | None:
@@ -332,23 +343,26 @@ class Protocol(_Strict):
         return next((o for o in self.extraction.outcomes if o.name == name), None)
 
 
-def _refuse_repeated_names(form: Extraction) -> None:
+def _repeated_names(form: Extraction) -> list[ProtocolProblem]:
     """A form field or outcome named twice: the extraction table would have two columns of one name (and
     could not be imported back), a subgroup variable or an analysis would not know which it means. Study
     and arm fields share one namespace, as subgroups name either."""
+    found: list[ProtocolProblem] = []
     seen: dict[str, tuple[str | int, ...]] = {}
     for key, items in (("fields", form.fields), ("arm_fields", form.arm_fields)):
         for i, item in enumerate(items):
             first = seen.setdefault(item.name, ("extraction", key, i))
             if first != ("extraction", key, i):
-                raise ProtocolProblem(f"field name '{item.name}' is already used by {first[1]}[{first[2]}]; "
-                                      "form field names must be unique", ("extraction", key, i, "name"))
+                found.append(ProtocolProblem(f"field name '{item.name}' is already used by {first[1]}[{first[2]}]; "
+                                             "form field names must be unique", ("extraction", key, i, "name")))
     names: dict[str, int] = {}
     for i, outcome in enumerate(form.outcomes):
         first_outcome = names.setdefault(outcome.name, i)
         if first_outcome != i:
-            raise ProtocolProblem(f"outcome name '{outcome.name}' is already used by outcomes[{first_outcome}]; "
-                                  "outcome names must be unique", ("extraction", "outcomes", i, "name"))
+            found.append(ProtocolProblem(f"outcome name '{outcome.name}' is already used by "
+                                         f"outcomes[{first_outcome}]; outcome names must be unique",
+                                         ("extraction", "outcomes", i, "name")))
+    return found
 
 
 def load_protocol(path: Path, *, lenient_analyses: bool = False) -> Protocol:

@@ -28,7 +28,25 @@ class ProtocolProblem(ValueError):
         self.loc = loc
 
 
-def explain(exc: ValidationError, text: str, source: str, root: type[BaseModel]) -> ReviewkitError:
+class ProtocolProblems(ValueError):
+    """Several ProtocolProblems found by one check, raised together so each is told (pydantic keeps one
+    error per validator that raises)."""
+
+    def __init__(self, problems: list[ProtocolProblem]) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems
+
+
+class ProtocolError(ReviewkitError):
+    """A protocol refused for one problem or several; `problems` holds each as its own line (file, line,
+    key and fix), for `protocol check` to print one per line."""
+
+    def __init__(self, problems: list[str], *, where: str) -> None:
+        self.problems = [f"{where}: {p}" for p in problems]
+        super().__init__("; ".join(problems), where=where)
+
+
+def explain(exc: ValidationError, text: str, source: str, root: type[BaseModel]) -> ProtocolError:
     """Turn pydantic's errors on `root` (the protocol model) into one message per problem, each with key,
     line and fix."""
     lines = key_lines(text)
@@ -51,17 +69,20 @@ def explain(exc: ValidationError, text: str, source: str, root: type[BaseModel])
         elif isinstance(problem := err.get("ctx", {}).get("error"), ProtocolProblem):
             # A cross-key check: name the key it is about, not the table that holds it all.
             problems.append(_problem_text(lines, loc + problem.loc, problem))
+        elif isinstance(several := err.get("ctx", {}).get("error"), ProtocolProblems):
+            problems += [_problem_text(lines, loc + p.loc, p) for p in several.problems]
         else:
             msg = err["msg"].removeprefix("Value error, ")
             got = err.get("input")
-            # A whole table or list as "got" would repeat the file back to its author.
-            shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
+            # A whole table or list as "got" would repeat the file back to its author; a database URL may hold a
+            # password.
+            shown = "" if isinstance(got, dict | list) or loc == ("database_url",) else f" (got {got!r})"
             if kind in ("int_type", "float_type", "bool_type") and isinstance(got, str):
                 shown = f" (got the text {got!r}: write the value without quotes)"
             elif kind == "string_too_short" and isinstance(got, str) and not got.strip():
                 msg, shown = "is empty: give it text" + (", or remove it" if isinstance(loc[-1], int) else ""), ""
             problems.append(f"{at}'{key}': {msg}{shown}")
-    return ReviewkitError("; ".join(problems), where=source)
+    return ProtocolError(problems, where=source)
 
 
 def explain_problems(found: dict[int, list[ProtocolProblem]], text: str, source: str) -> dict[int, list[str]]:
@@ -122,7 +143,9 @@ def find_analysis_problems(protocol: Protocol) -> dict[int, list[ProtocolProblem
 
 def _outcome_problems(analysis: Analysis, i: int, extraction: Extraction) -> list[ProtocolProblem]:
     """The measure fits the outcome's type and the timepoint is one the form extracts."""
-    outcome = next(o for o in extraction.outcomes if o.name == analysis.outcome)
+    outcome = next((o for o in extraction.outcomes if o.name == analysis.outcome), None)
+    if outcome is None:
+        return []  # the protocol's own check names the outcome the form lacks
     fits = MEASURES_FOR_TYPE[outcome.type]
     found = []
     if analysis.measure not in fits:

@@ -18,7 +18,9 @@ PG_ENV = "REVIEWKIT_TEST_DATABASE_URL"
 @pytest.fixture(autouse=True)
 def _isolated_user_config(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never read the developer's own config or database override."""
-    monkeypatch.setenv("REVIEWKIT_CONFIG", str(tmp_path_factory.mktemp("cfg") / "config.toml"))
+    config = tmp_path_factory.mktemp("cfg") / "config.toml"
+    config.write_text("", encoding="utf-8")  # an empty config: a missing one named by REVIEWKIT_CONFIG is an error
+    monkeypatch.setenv("REVIEWKIT_CONFIG", str(config))
     monkeypatch.delenv("REVIEWKIT_DATABASE_URL", raising=False)
     monkeypatch.delenv("NCBI_API_KEY", raising=False)
 

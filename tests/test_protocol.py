@@ -286,3 +286,23 @@ def test_a_lenient_load_still_refuses_structural_errors(old: str, new: str, says
     assert old in EXAMPLE
     with pytest.raises(ReviewkitError, match=re.escape(says)):
         parse_protocol(EXAMPLE.replace(old, new, 1), lenient_analyses=True)
+
+
+def test_strict_load_names_every_cross_key_problem_at_once() -> None:
+    """A reviewer named twice, an exclusion reason listed twice and an analysis whose measure does not fit
+    its outcome: all three in one refusal, each with its key and line (it stopped at the first)."""
+    from reviewkit.protocol_errors import ProtocolError
+
+    text = EXAMPLE.replace('[[reviewers]]\nname = "bob"', '[[reviewers]]\nname = "Alice"', 1)
+    reasons = re.search(r"exclusion_reasons = \[\s*\"([^\"]+)\"", text)
+    assert reasons is not None and 'name = "Alice"' in text
+    text = text.replace(reasons.group(0), f'{reasons.group(0)}, "{reasons.group(1)}"', 1)
+    text = text.replace('measure = "RR"', 'measure = "MD"', 1)
+    with pytest.raises(ProtocolError) as caught:
+        parse_protocol(text)
+    keys = [re.search(r"'([^']+)': ", p).group(1) for p in caught.value.problems]  # type: ignore[union-attr]
+    assert keys[0] == "reviewers[1].name" and keys[1].startswith("screening.exclusion_reasons[")
+    assert "analyses[0].measure" in keys and "analyses[0].method" in keys
+    assert all(re.match(r"review\.toml: line \d+: '", p) for p in caught.value.problems)
+    # The one-line form other commands print keeps them all too.
+    assert str(caught.value).count("line ") == len(caught.value.problems)

@@ -31,7 +31,34 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+class _TopGroup(click.Group):
+    """The top-level group: a global option given after the command is refused, as click does, with the way to
+    give it (`reviewkit status -C DIR` reads as natural as `reviewkit -C DIR status`, but only one works)."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except click.NoSuchOption as exc:
+            if exc.option_name not in {name for param in self.params for name in param.opts + param.secondary_opts}:
+                raise
+            # No "did you mean" of the command's own options: moving the option is the fix.
+            raise click.NoSuchOption(
+                exc.option_name, ctx=exc.ctx,
+                message=f"No such option '{exc.option_name}' after the command: {exc.option_name} is a global "
+                f"option, and global options go before the command, e.g. "
+                f"`reviewkit -C DIR --reviewer NAME {_command_words(exc.ctx)}`") from None
+
+
+def _command_words(ctx: click.Context | None) -> str:
+    """The subcommand's words as typed ("dedup pairs"), without the program's name."""
+    words: list[str] = []
+    while ctx is not None and ctx.parent is not None:
+        words.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(reversed(words)) or "status"
+
+
+@click.group(cls=_TopGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="reviewkit")
 @click.option(
     "-C", "--review", "review", type=click.Path(file_okay=False, path_type=Path), default=None,

@@ -16,6 +16,7 @@ import click
 
 from reviewkit.config import load_user_config
 from reviewkit.errors import ReviewkitError
+from reviewkit.services.common import UnknownReviewer
 
 T = TypeVar("T")
 
@@ -26,6 +27,8 @@ class CliState:
         self.review = review
         #: --reviewer as given on the command line (None when it was not).
         self.reviewer_option = reviewer
+        #: The user config file the acting reviewer was read from (None: from the command line, or nobody).
+        self.reviewer_config: Path | None = None
 
     @cached_property
     def reviewer(self) -> str | None:
@@ -35,7 +38,12 @@ class CliState:
         lazily, inside the command's guard, so a broken config file is a one-line error and
         commands that act as nobody (meta, rob judge) never read it.
         """
-        return self.reviewer_option or load_user_config().reviewer
+        if self.reviewer_option:
+            return self.reviewer_option
+        config = load_user_config()
+        if config.reviewer:
+            self.reviewer_config = config.path
+        return config.reviewer
 
 
 def run_guarded(fn: Callable[[], T]) -> T:
@@ -60,11 +68,24 @@ def run_guarded(fn: Callable[[], T]) -> T:
 
 def user_error_text(exc: Exception) -> str | None:
     """The one line a user error is told in (run_guarded's), or None for a bug."""
+    if isinstance(exc, UnknownReviewer):
+        return _unknown_reviewer_text(exc)
     if isinstance(exc, ReviewkitError):
         return str(exc)
     if isinstance(exc, OSError):
         return _os_error_text(exc)
     return _damaged_database_text(exc)
+
+
+def _unknown_reviewer_text(exc: UnknownReviewer) -> str:
+    """The unknown-reviewer error, saying so when the name came from the user config, not --reviewer:
+    a user who typed no name would otherwise not know where 'zed' came from."""
+    ctx = click.get_current_context(silent=True)
+    state = ctx.find_object(CliState) if ctx is not None else None
+    if state is None or state.reviewer_config is None or state.reviewer != exc.name:
+        return str(exc)
+    return (f"unknown reviewer '{exc.name}', named by your user config {state.reviewer_config} "
+            f"({exc.hint}; pass --reviewer NAME or change reviewer there)")
 
 
 def print_error(message: str) -> None:

@@ -53,7 +53,10 @@ def pairs_cmd(state: CliState) -> None:
     """List the uncertain pairs waiting for a human."""
 
     def go() -> None:
-        for p in pending_pairs(open_review(state.review)):
+        waiting = pending_pairs(open_review(state.review))
+        if not waiting:
+            click.echo("no pairs wait for a verdict")  # said, so an empty queue is not mistaken for a failure
+        for p in waiting:
             click.echo(f"pair {p.id}  score {p.score:.3f}")
             click.echo(f"  [{p.a_id}] {p.a.label}: {p.a.title}")
             click.echo(f"  [{p.b_id}] {p.b.label}: {p.b.title}")

@@ -157,9 +157,13 @@ def analyses_written(outputs: list[AnalysisOutput | SkippedAnalysis], file: Path
 @click.command()
 @click.argument("archive", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
-def restore(archive: Path, folder: Path) -> None:
+@click.option("--database-url", default=None, metavar="URL",
+              help="Put the review in this database instead of the one the archived protocol names: a new "
+                   "PostgreSQL database's URL, or `local` for an SQLite file in FOLDER.")
+def restore(archive: Path, folder: Path, database_url: str | None) -> None:
     """Rebuild the review in ARCHIVE (from `export review`) in a new FOLDER."""
-    run_guarded(lambda: click.echo(f"Restored into {restore_review(archive, folder).folder}"))
+    run_guarded(lambda: click.echo(
+        f"Restored into {restore_review(archive, folder, database_url=database_url).folder}"))
 
 
 def register(group: click.Group) -> None:

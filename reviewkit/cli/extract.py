@@ -22,11 +22,11 @@ from reviewkit.services.extract_io import export_table, import_table
 from reviewkit.services.extract_status import (
     StatusChange,
     describe,
-    find_study,
     finish_extraction,
     reopen_extraction,
 )
 from reviewkit.services.project import Review, open_review
+from reviewkit.services.study_ref import find_study
 
 
 @click.group("extract")
@@ -123,7 +123,8 @@ def import_(state: CliState, file: Path) -> None:
     `extract consensus` needs. A row states its arm whole: an empty arm cell empties that attribute."""
     def go() -> None:
         result = import_table(open_review(state.review), file, actor=state.reviewer)
-        click.echo(f"Imported {result.rows} row(s), {result.values} value(s); "
+        present = f" ({result.present} already present, not stored again)" if result.present else ""
+        click.echo(f"Imported {result.stored} row(s), {result.values_stored} value(s) from {file}{present}; "
                    f"{result.studies_created} new stud{'y' if result.studies_created == 1 else 'ies'}")
         for note in result.cleared:
             click.echo(f"  {note}")
@@ -132,7 +133,7 @@ def import_(state: CliState, file: Path) -> None:
 
 
 @extract_group.command("arm")
-@click.argument("study_id", type=int)
+@click.argument("study")
 @click.argument("label")
 @click.option("--intervention", default=None)
 @click.option("--dose", default=None)
@@ -142,12 +143,14 @@ def import_(state: CliState, file: Path) -> None:
               help="A protocol arm field (repeatable; NAME= clears it).")
 @click.option("--consensus", is_flag=True, help="Write the consensus arm instead of your own.")
 @click.pass_obj
-def arm(state: CliState, study_id: int, label: str, intervention: str | None, dose: str | None,
+def arm(state: CliState, study: str, label: str, intervention: str | None, dose: str | None,
         co_intervention: str | None, n_randomised: str | None, fields: tuple[str, ...], consensus: bool) -> None:
-    """Record (or change) arm LABEL of study STUDY_ID as the acting reviewer. Changing an arm changes only
-    the options given (--dose "" clears the dose); the others keep their values."""
+    """Record (or change) arm LABEL of STUDY (id or label) as the acting reviewer. Changing an arm changes
+    only the options given (--dose "" clears the dose); the others keep their values."""
     def go() -> None:
-        a = service.set_arm(open_review(state.review), state.reviewer, study_id, label, intervention=intervention,
+        review = open_review(state.review)
+        study_id = find_study(review, study)
+        a = service.set_arm(review, state.reviewer, study_id, label, intervention=intervention,
                             dose=dose, co_intervention=co_intervention, n_randomised=n_randomised,
                             fields=_pairs(fields, "--field"), consensus=consensus)
         click.echo(f"Arm {a.label} of study {study_id} saved")
@@ -157,7 +160,7 @@ def arm(state: CliState, study_id: int, label: str, intervention: str | None, do
 
 # Negative values ("-6.1") must read as the VALUE argument, not as an unknown option.
 @extract_group.command("set", context_settings={"ignore_unknown_options": True})
-@click.argument("study_id", type=int)
+@click.argument("study")
 @click.argument("field")
 @click.argument("value")
 @click.option("--arm", default="", help="The arm (for an outcome statistic).")
@@ -165,11 +168,13 @@ def arm(state: CliState, study_id: int, label: str, intervention: str | None, do
 @click.option("--timepoint", default="", help="The outcome's timepoint (default: its only one).")
 @click.option("--consensus", is_flag=True, help="Write the consensus value instead of your own.")
 @click.pass_obj
-def set_(state: CliState, study_id: int, field: str, value: str, arm: str, outcome: str, timepoint: str,
+def set_(state: CliState, study: str, field: str, value: str, arm: str, outcome: str, timepoint: str,
          consensus: bool) -> None:
-    """Record FIELD = VALUE: a study field, or with --arm and --outcome an outcome statistic ("" clears)."""
+    """Record FIELD = VALUE in STUDY (id or label): a study field, or with --arm and --outcome an outcome
+    statistic ("" clears)."""
     def go() -> None:
-        v = service.set_value(open_review(state.review), state.reviewer, study_id, field, value, arm=arm,
+        review = open_review(state.review)
+        v = service.set_value(review, state.reviewer, find_study(review, study), field, value, arm=arm,
                               outcome=outcome, timepoint=timepoint, consensus=consensus)
         click.echo(f"{field} = {v.value if v.value is not None else '(cleared)'}")
         for note in v.cleared:
@@ -179,16 +184,18 @@ def set_(state: CliState, study_id: int, field: str, value: str, arm: str, outco
 
 
 @extract_group.command("convert")
-@click.argument("study_id", type=int)
+@click.argument("study")
 @click.option("--arm", required=True)
 @click.option("--outcome", required=True)
 @click.option("--timepoint", default="")
 @click.option("--method", type=click.Choice(list(METHODS)), default="auto", show_default=True)
 @click.pass_obj
-def convert_(state: CliState, study_id: int, arm: str, outcome: str, timepoint: str, method: str) -> None:
-    """Derive an arm's SD (or mean and SD) from SE, a 95% CI or median with IQR/range, recording the source."""
+def convert_(state: CliState, study: str, arm: str, outcome: str, timepoint: str, method: str) -> None:
+    """Derive an arm's SD (or mean and SD) in STUDY (id or label) from SE, a 95% CI or median with IQR/range,
+    recording the source."""
     def go() -> None:
-        for v in convert(open_review(state.review), state.reviewer, study_id, arm=arm, outcome=outcome,
+        review = open_review(state.review)
+        for v in convert(review, state.reviewer, find_study(review, study), arm=arm, outcome=outcome,
                          timepoint=timepoint, method=method):  # type: ignore[arg-type]
             click.echo(f"{v.field} = {float(v.value or 0):.4g}  ({v.converted_from.get('text', '')})")
 
@@ -212,16 +219,16 @@ def _difference_dict(d: Difference) -> dict[str, object]:
 
 
 @extract_group.command("differences")
-@click.option("--study", "study_id", type=int, default=None, help="Only this study (default: all).")
+@click.option("--study", default=None, help="Only this study, by id or label (default: all).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
 @click.pass_obj
-def differences(state: CliState, study_id: int | None, as_json: bool) -> None:
+def differences(state: CliState, study: str | None, as_json: bool) -> None:
     """List where the extractors of each study differ, each extractor's value side by side (as --reviewer:
     a lead or an adjudicator sees every study, an extractor a study once every independent extraction of
     it, theirs among them, is finished: `extract finish`)."""
     def go() -> None:
         review = open_review(state.review)
-        comparisons = ([compare_extractions(review, state.reviewer, study_id)] if study_id is not None
+        comparisons = ([compare_extractions(review, state.reviewer, find_study(review, study))] if study is not None
                        else open_comparisons(review, state.reviewer, [s.id for s in service.list_studies(review)]))
         out = [{"study_id": c.study_id, "extractors": list(c.extractors), "required": c.required,
                 "differences": [_difference_dict(d) for d in c.differing]} for c in comparisons]
@@ -244,19 +251,21 @@ def differences(state: CliState, study_id: int | None, as_json: bool) -> None:
 
 
 @extract_group.command("consensus")
-@click.argument("study_id", type=int)
+@click.argument("study")
 @click.option("--take", "takes", multiple=True, metavar="KEY=EXTRACTOR",
               help="For a differing item, take this extractor's value (repeatable).")
 @click.option("--value", "values", multiple=True, metavar="KEY=VALUE",
               help="For an item, store this consensus value (repeatable).")
 @click.pass_obj
-def consensus(state: CliState, study_id: int, takes: tuple[str, ...], values: tuple[str, ...]) -> None:
-    """Store agreed items as consensus, and differing ones as chosen; list what still differs (once every
-    independent extraction of the study is finished; as --reviewer: a lead, an adjudicator or one of its
-    extractors). Choices for an arm that still waits for one of its attributes are not stored: it says
-    which, and exits with status 1 when nothing was stored."""
+def consensus(state: CliState, study: str, takes: tuple[str, ...], values: tuple[str, ...]) -> None:
+    """Store agreed items of STUDY (id or label) as consensus, and differing ones as chosen; list what still
+    differs (once every independent extraction of the study is finished; as --reviewer: a lead, an
+    adjudicator or one of its extractors). Choices for an arm that still waits for one of its attributes
+    are not stored: it says which, and exits with status 1 when nothing was stored."""
     def go() -> None:
-        result = record_consensus(open_review(state.review), state.reviewer, study_id,
+        review = open_review(state.review)
+        study_id = find_study(review, study)
+        result = record_consensus(review, state.reviewer, study_id,
                                   take=_pairs(takes, "--take"), values=_pairs(values, "--value"))
         click.echo(f"Stored {result.stored} consensus item(s) for study {study_id}")
         for d in result.unresolved:

@@ -9,10 +9,9 @@ import click
 from reviewkit.cli.common import CliState, print_error, run_guarded, user_error_text
 from reviewkit.cli.progress import progress_bar
 from reviewkit.errors import ReviewkitError
-from reviewkit.services.identify import import_file
+from reviewkit.services.identify import IMPORT_FORMATS, format_names, import_file
 from reviewkit.services.project import open_review
 
-FORMATS = ["ris", "medline", "pubmed_xml", "bibtex", "csv", "endnote_xml", "wos"]
 KINDS = ["database", "register", "website", "organisation", "citation", "other"]
 
 
@@ -33,12 +32,12 @@ def parse_map(text: str | None) -> dict[str, str] | None:
     return out
 
 
-@click.command(name="import")
+@click.command(name="import", help=f"Import export files ({format_names()}).")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--source", default=None, help="Database or register to credit (default: from the file).")
 @click.option("--kind", type=click.Choice(KINDS), default="database", show_default=True,
               help="PRISMA column of the source.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+@click.option("--format", "fmt", type=click.Choice(list(IMPORT_FORMATS)), default=None,
               help="Force the format (default: detected from the content).")
 @click.option("--map", "mapping", default=None,
               help="CSV columns for fields reviewkit does not recognise: title=Article Title,year=PY")
@@ -47,8 +46,6 @@ def import_cmd(
     state: CliState, files: tuple[Path, ...], source: str | None, kind: str, fmt: str | None,
     mapping: str | None,
 ) -> None:
-    """Import export files (RIS, MEDLINE/.nbib, PubMed XML, BibTeX, CSV, EndNote XML, WoS)."""
-
     def go() -> None:
         review = open_review(state.review)
         column_map = parse_map(mapping)
@@ -70,8 +67,8 @@ def import_cmd(
                 failed.append(path.name)
                 continue
             click.echo(
-                f"{summary.file}: {summary.records} records from {summary.source} "
-                f"({summary.format}), run {summary.run_id}"
+                f"{summary.file}: {summary.records} record{'' if summary.records == 1 else 's'} from "
+                f"{summary.source} ({summary.format}), run {summary.run_id}"
             )
         if failed:
             raise ReviewkitError(f"{len(failed)} of {len(files)} files not imported: {', '.join(failed)}",

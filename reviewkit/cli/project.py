@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 import click
 
 from reviewkit.cli.common import CliState, run_guarded
-from reviewkit.services.project import Review, init_review, open_review
-from reviewkit.services.status import ReviewStatus, StageCounts, review_status
+from reviewkit.errors import ReviewkitError
+from reviewkit.services.project import Review, check_reviewer, init_review, open_review
+from reviewkit.services.status import ReviewStatus, review_status
 
 
 def open_tui(state: CliState) -> None:
@@ -17,6 +19,7 @@ def open_tui(state: CliState) -> None:
     from reviewkit.tui.app import make_app
 
     review = open_review(state.review)
+    check_reviewer(review, state.reviewer)  # refused here, in one line, not inside a full-screen TUI
     warn_protocol_problems(review)
     make_app(review, reviewer=state.reviewer).run()
 
@@ -45,7 +48,7 @@ def init(folder: Path, protocol_file: Path | None) -> None:
         click.echo(f"Created review '{review.protocol.title}' in {review.folder}")
         click.echo(f"  protocol: {review.protocol_path}")
         click.echo(f"  database: {review.database}")
-        click.echo(f"Next: reviewkit -C {folder} status")
+        click.echo(f"Next: reviewkit -C {shlex.quote(str(folder))} status")
 
     run_guarded(go)
 
@@ -70,46 +73,56 @@ def status(state: CliState, as_json: bool) -> None:
 
 def format_status(s: ReviewStatus) -> str:
     """A readable table of the counts."""
+    # The labels' column widens for a long source name ("Academic Search Premier"), so every count stays
+    # in one column.
+    width = max([21, *(len(source) + 3 for source in s.identified_by_source)])
+
+    def row(label: str, n: int, note: str = "") -> str:
+        return f"{label:<{width}}{n:>8}{note}"
+
     lines = [s.title, f"database: {s.database}", ""]
-    lines.append(f"Identified           {s.identified:>8}")
+    lines.append(row("Identified", s.identified))
     for source, n in sorted(s.identified_by_source.items()):
-        lines.append(f"  {source:<19}{n:>8}")
-    lines.append(f"Records              {s.records:>8}")
-    lines.append(f"Duplicates removed   {s.duplicates_removed:>8}"
-                 + (f"   ({s.pending_duplicate_pairs} pairs to check)" if s.pending_duplicate_pairs else "")
-                 + (f"   ({s.removed_other_methods} via other methods)" if s.removed_other_methods else ""))
-    lines.append(f"Records screened     {s.after_dedup:>8}"
-                 + (f"   ({s.screened_other_methods} via other methods: PRISMA's right-hand column)"
-                    if s.screened_other_methods else ""))
-    lines += _stage_lines("Title/abstract", s.ta)
-    lines += _stage_lines("Full text", s.ft)
-    lines.append(f"Studies included     {s.studies:>8}")
+        lines.append(row(f"  {source}", n))
+    lines.append(row("Records", s.records))
+    lines.append(row("Duplicates removed", s.duplicates_removed,
+                     (f"   ({s.pending_duplicate_pairs} pairs to check)" if s.pending_duplicate_pairs else "")
+                     + (f"   ({s.removed_other_methods} via other methods)" if s.removed_other_methods else "")))
+    lines.append(row("Records screened", s.after_dedup,
+                     f"   ({s.screened_other_methods} via other methods: PRISMA's right-hand column)"
+                     if s.screened_other_methods else ""))
+    for name, c in (("Title/abstract", s.ta), ("Full text", s.ft)):
+        lines.append(name)
+        lines += [row(f"  {label}", n) for label, n in (
+            ("included", c.included), ("excluded", c.excluded), ("conflicts", c.conflict),
+            ("in progress", c.in_progress), ("not started", c.unscreened))]
+        if c is s.ft:
+            lines.append(row("  not retrieved", c.not_retrieved))
+    lines.append(row("Studies included", s.studies))
     return "\n".join(lines)
-
-
-def _stage_lines(name: str, c: StageCounts) -> list[str]:
-    return [
-        f"{name}",
-        f"  included           {c.included:>8}",
-        f"  excluded           {c.excluded:>8}",
-        f"  conflicts          {c.conflict:>8}",
-        f"  in progress        {c.in_progress:>8}",
-        f"  not started        {c.unscreened:>8}",
-    ]
 
 
 @click.command()
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--open", "open_tui_after", is_flag=True, help="Open the TUI on it when built.")
-@click.option("--force", is_flag=True, help="If FOLDER already holds the demo, open it instead of failing.")
+@click.option("--force", is_flag=True,
+              help="If FOLDER already holds the demo, keep it (and open it with --open) instead of failing.")
 @click.pass_obj
 def demo(state: CliState, folder: Path, open_tui_after: bool, force: bool) -> None:
     """Build the worked example as a complete review (EXAMPLE DATA) in FOLDER."""
-    from reviewkit.services.demo import build_demo
+    from reviewkit.services.demo import build_demo, holds_demo
 
     def go() -> None:
-        if force and (folder / "review.toml").exists():
-            click.echo(f"Opening the existing review in {folder}")
+        where = shlex.quote(str(folder))
+        if holds_demo(folder):  # a review that is not the demo is refused here, --force or not
+            if not force:
+                raise ReviewkitError(f"{folder} already holds the demo",
+                                     hint=f"open it with `reviewkit -C {where}`, or `reviewkit demo {where} --force "
+                                     "--open`")
+            if open_tui_after:
+                click.echo(f"Opening the demo already in {folder}")
+            else:
+                click.echo(f"{folder} already holds the demo; open it with `reviewkit -C {where}`")
         else:
             review = build_demo(folder, log=lambda m: click.echo(f"  {m}"))
             click.echo(f"Built the example review in {review.folder}")

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import click
 
-from reviewkit.cli.common import CliState, run_guarded
+from reviewkit.cli.common import CliState, print_error, run_guarded
 from reviewkit.errors import ReviewkitError
 from reviewkit.protocol import PROTOCOL_FILE, load_protocol, parse_protocol
+from reviewkit.protocol_errors import ProtocolError
 from reviewkit.services.project import open_review
 from reviewkit.services.protocol_edit import text_sha256, update_protocol
 
@@ -49,7 +51,16 @@ def check(state: CliState, file: Path | None) -> None:
     path = file or _protocol_path(state)
 
     def go() -> None:
-        load_protocol(path)
+        try:
+            if file is None:
+                load_protocol(path)  # no review.toml here: says how to create a review
+            else:
+                parse_protocol(_read(file), source=str(file))  # a file named: "no such file" when it is not
+        except ProtocolError as exc:
+            # Every problem at once, one per line, as analyze lists a review's.
+            for problem in exc.problems:
+                print_error(problem)
+            sys.exit(1)
         click.echo(f"OK: {path}")
 
     run_guarded(go)

@@ -14,6 +14,7 @@ from reviewkit.errors import ReviewkitError
 from reviewkit.services import assess, assess_view
 from reviewkit.services.assess_view import AssessmentView
 from reviewkit.services.project import Review, open_review
+from reviewkit.services.study_ref import find_study
 
 
 def parse_pairs(text: str) -> dict[str, str]:
@@ -122,7 +123,10 @@ def _print_view(view: AssessmentView) -> None:
                f"{' ' + view.variant if view.variant else ''} · {who} · {state}")
     for q in view.questions:
         click.echo(f"  {q.id:<4} {q.answer or '·':<8} {q.text}")
+    asked = {q.id for q in view.questions}
     for d in (*view.domains, view.overall):
+        if d.key in asked and not d.overridden:
+            continue  # a RoB 1 domain is its own question, judged directly: its line above says it all
         mark = f" (overridden; proposed {_label(d.proposed)}: {d.justification})" if d.overridden else ""
         click.echo(f"  {d.key:<8} {_label(d.final)}{mark}")
 
@@ -156,7 +160,7 @@ def start_cmd(state: CliState, study: str, outcome: str, as_json: bool) -> None:
     """Start (or resume) your assessment of STUDY (label or id)."""
     def go() -> None:
         review = _review(state)
-        _emit(assess.start_assessment(review, state.reviewer, assess.find_study(review, study), outcome), as_json)
+        _emit(assess.start_assessment(review, state.reviewer, find_study(review, study), outcome), as_json)
 
     run_guarded(go)
 
@@ -234,7 +238,7 @@ def consensus_cmd(state: CliState, study: str, outcome: str, answers: str, overr
     def go() -> None:
         review = _review(state)
         settled = parse_pairs(answers) if answers.strip() else {}
-        _print_view(assess.record_consensus(review, state.reviewer, assess.find_study(review, study), outcome,
+        _print_view(assess.record_consensus(review, state.reviewer, find_study(review, study), outcome,
                                             answers=settled, overrides=_overrides(overrides),
                                             co_signer=co_signer))
 
@@ -309,8 +313,12 @@ def import_cmd(state: CliState, file: Path, co_signer: str | None) -> None:
     import (a lead may import anyone's; consensus rows as `rob consensus` allows)."""
     from reviewkit.services.assess_io import import_rob
 
-    run_guarded(lambda: click.echo(
-        f"{import_rob(_review(state), file, actor=state.reviewer, co_signer=co_signer)} rows imported from {file}"))
+    def go() -> None:
+        done = import_rob(_review(state), file, actor=state.reviewer, co_signer=co_signer)
+        present = f" ({done.present} already present, not stored again)" if done.present else ""
+        click.echo(f"{done.stored} rows imported from {file}{present}")
+
+    run_guarded(go)
 
 
 @rob_group.command("plot")

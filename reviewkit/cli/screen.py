@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from reviewkit.cli.common import CliState, run_guarded
-from reviewkit.services.project import open_review
+from reviewkit.services.project import check_reviewer, open_review
 
 
 @click.command("screen")
@@ -21,6 +21,7 @@ def screen(state: CliState, stage: str, reviewer: str | None) -> None:
 
         review = open_review(state.review)
         who = reviewer or state.reviewer
+        check_reviewer(review, who)  # refused here, in one line, not inside a full-screen TUI
         make_app(review, reviewer=who, stage=stage).run()
 
     run_guarded(go)

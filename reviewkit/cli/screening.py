@@ -8,9 +8,10 @@ from pathlib import Path
 import click
 
 from reviewkit.cli.common import CliState, output_file, run_guarded
+from reviewkit.domain.screening import STAGES
 from reviewkit.services.decisions_io import IDS_MODES, export_decisions, import_decisions
 from reviewkit.services.project import open_review
-from reviewkit.services.screen import list_conflicts
+from reviewkit.services.screen import FULL_TEXT_STATUSES, list_conflicts, set_full_text
 
 
 @click.group()
@@ -62,15 +63,22 @@ def import_cmd(state: CliState, file: Path, ids: str) -> None:
     run_guarded(go)
 
 
+#: The stages' names, keyed by the plain strings --stage and the conflicts carry.
+STAGE_NAMES: dict[str, str] = {str(k): v for k, v in STAGES.items()}
+
+
 @click.command()
-@click.option("--stage", type=click.Choice(["ta", "ft"]), default="ta", show_default=True)
+@click.option("--stage", type=click.Choice(["ta", "ft"]), default=None,
+              help="Only this stage's conflicts (default: both, title/abstract first).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
 @click.pass_obj
-def conflicts(state: CliState, stage: str, as_json: bool) -> None:
+def conflicts(state: CliState, stage: str | None, as_json: bool) -> None:
     """List records whose screeners disagree (adjudicators and leads; give --reviewer)."""
 
     def go() -> None:
-        found = list_conflicts(open_review(state.review), state.reviewer, stage)
+        review = open_review(state.review)
+        # Both stages unless one is asked for: "No conflicts." while full-text conflicts waited misled.
+        found = [c for s in ((stage,) if stage else STAGES) for c in list_conflicts(review, state.reviewer, s)]
         if as_json:
             click.echo(json.dumps([
                 {"record": c.record_id, "title": c.title, "stage": c.stage,
@@ -80,9 +88,9 @@ def conflicts(state: CliState, stage: str, as_json: bool) -> None:
             ], indent=2))
             return
         if not found:
-            click.echo("No conflicts.")
+            click.echo(f"No conflicts at {STAGE_NAMES[stage] if stage else ' or '.join(STAGE_NAMES.values())}.")
         for c in found:
-            click.echo(f"[{c.record_id}] {c.title}")
+            click.echo(f"[{c.record_id}] {c.title} ({STAGE_NAMES[c.stage]})")
             for d in c.decisions:
                 extra = "; ".join(x for x in (d.reason, d.note) if x)
                 click.echo(f"    {d.reviewer:<12} {d.decision:<8} {extra}")
@@ -123,8 +131,28 @@ def agreement(state: CliState, as_json: bool, keep_maybe: bool) -> None:
     run_guarded(go)
 
 
+@click.command("full-text")
+@click.argument("record", type=int)
+@click.argument("status", type=click.Choice(FULL_TEXT_STATUSES))
+@click.option("--location", default=None, metavar="PATH_OR_URL", help="Where the retrieved full text is.")
+@click.option("--note", default=None, help="Why it could not be retrieved, or anything else.")
+@click.pass_obj
+def full_text(state: CliState, record: int, status: str, location: str | None, note: str | None) -> None:
+    """Record a report's full-text retrieval: sought, retrieved (with --location) or not_retrieved.
+
+    As the screening screen's full-text keys do; PRISMA's "reports not retrieved" come from these.
+    """
+
+    def go() -> None:
+        set_full_text(open_review(state.review), state.reviewer, record, status, location=location, note=note)
+        click.echo(f"record {record}: full text {status.replace('_', ' ')}" + (f" ({location})" if location else ""))
+
+    run_guarded(go)
+
+
 def register(group: click.Group) -> None:
     """Add this module's commands to the top-level group."""
+    group.add_command(full_text)
     group.add_command(decisions)
     group.add_command(conflicts)
     group.add_command(agreement)

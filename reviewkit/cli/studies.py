@@ -11,6 +11,7 @@ import click
 from reviewkit.cli.common import CliState, run_guarded
 from reviewkit.services import studies as service
 from reviewkit.services.project import Review, open_review
+from reviewkit.services.study_ref import find_study
 
 
 @click.group(invoke_without_command=True)
@@ -78,56 +79,63 @@ def study_lines(view: service.StudyView) -> list[str]:
     return lines
 
 
-def _change(state: CliState, act: Callable[[Review, str | None], Any]) -> None:
-    """Run one change as the acting reviewer and print what it did."""
-    run_guarded(lambda: click.echo(act(open_review(state.review), state.reviewer).summary()))
+def _change(state: CliState, study: str, act: Callable[[Review, str | None, int], Any]) -> None:
+    """Run one change to STUDY (an id or a label) as the acting reviewer and print what it did."""
+    def go() -> None:
+        review = open_review(state.review)
+        click.echo(act(review, state.reviewer, find_study(review, study)).summary())
+
+    run_guarded(go)
 
 
 @studies.command("confirm")
-@click.argument("study_id", type=int)
+@click.argument("study")
 @click.argument("record_id", type=int)
 @click.pass_obj
-def confirm_cmd(state: CliState, study_id: int, record_id: int) -> None:
-    """The record does report the study: confirm its proposed (or rejected) link."""
-    _change(state, lambda r, who: service.set_report_link(r, who, study_id, record_id, True))
+def confirm_cmd(state: CliState, study: str, record_id: int) -> None:
+    """Record RECORD_ID does report STUDY (id or label): confirm its proposed (or rejected) link."""
+    _change(state, study, lambda r, who, study_id: service.set_report_link(r, who, study_id, record_id, True))
 
 
 @studies.command("reject")
-@click.argument("study_id", type=int)
+@click.argument("study")
 @click.argument("record_id", type=int)
 @click.pass_obj
-def reject_cmd(state: CliState, study_id: int, record_id: int) -> None:
-    """The record does not report the study (it cites its NCT number in passing): the link stops counting."""
-    _change(state, lambda r, who: service.set_report_link(r, who, study_id, record_id, False))
+def reject_cmd(state: CliState, study: str, record_id: int) -> None:
+    """Record RECORD_ID does not report STUDY (id or label; it cites its NCT number in passing): the link
+    stops counting."""
+    _change(state, study, lambda r, who, study_id: service.set_report_link(r, who, study_id, record_id, False))
 
 
 @studies.command("link")
-@click.argument("study_id", type=int)
+@click.argument("study")
 @click.argument("record_id", type=int)
 @click.pass_obj
-def link_cmd(state: CliState, study_id: int, record_id: int) -> None:
-    """Link a record to a study as a confirmed report (a paper may report several studies)."""
-    _change(state, lambda r, who: service.link_report(r, who, study_id, record_id))
+def link_cmd(state: CliState, study: str, record_id: int) -> None:
+    """Link record RECORD_ID to STUDY (id or label) as a confirmed report (a paper may report several studies)."""
+    _change(state, study, lambda r, who, study_id: service.link_report(r, who, study_id, record_id))
 
 
 @studies.command("main")
-@click.argument("study_id", type=int)
+@click.argument("study")
 @click.argument("record_id", type=int)
 @click.pass_obj
-def main_cmd(state: CliState, study_id: int, record_id: int) -> None:
-    """Mark the study's main report (one per study)."""
-    _change(state, lambda r, who: service.set_main_report(r, who, study_id, record_id))
+def main_cmd(state: CliState, study: str, record_id: int) -> None:
+    """Mark record RECORD_ID as the main report of STUDY (id or label; one per study)."""
+    _change(state, study, lambda r, who, study_id: service.set_main_report(r, who, study_id, record_id))
 
 
 @studies.command("rename")
-@click.argument("study_id", type=int)
+@click.argument("study")
 @click.argument("name")
 @click.pass_obj
-def rename_cmd(state: CliState, study_id: int, name: str) -> None:
-    """Give a study its usual name (e.g. the trial's acronym)."""
+def rename_cmd(state: CliState, study: str, name: str) -> None:
+    """Give STUDY (id or label) its usual name (e.g. the trial's acronym)."""
 
     def go() -> None:
-        old = service.rename_study(open_review(state.review), state.reviewer, study_id, name)
+        review = open_review(state.review)
+        study_id = find_study(review, study)
+        old = service.rename_study(review, state.reviewer, study_id, name)
         click.echo(service.rename_summary(study_id, old, name))
 
     run_guarded(go)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from reviewkit import __version__
 from reviewkit.errors import ReviewkitError
@@ -15,6 +18,7 @@ from reviewkit.store.archive import ARCHIVE_FORMAT, dump_tables, load_tables
 from reviewkit.store.db import (
     DB_FILE,
     current_revision,
+    database_name,
     known_revision,
     make_engine,
     migrate,
@@ -42,8 +46,66 @@ def export_review(review: Review, actor: str | None, path: Path) -> Path:
     return path
 
 
-def restore_review(archive_path: Path, folder: Path) -> Review:
-    """Rebuild a review from an archive in a new folder: same protocol, same rows, same ids."""
+#: Archived values a later command relies on being one of a few (a stage of "zz" restored, and then
+#: `decisions export` failed with a traceback): table → column → the values it may hold.
+CHOICES: dict[str, dict[str, frozenset[str | None]]] = {
+    "screening_decision": {"stage": frozenset({"ta", "ft"}),
+                           "decision": frozenset({"include", "exclude", "maybe", "retracted"})},
+    "adjudication": {"stage": frozenset({"ta", "ft"}), "decision": frozenset({"include", "exclude"})},
+    "full_text": {"status": frozenset({"sought", "retrieved", "not_retrieved"})},
+    "duplicate_pair": {"status": frozenset({"pending", "confirmed", "rejected"})},
+    "study_report": {"status": frozenset({"proposed", "confirmed", "rejected"})},
+}
+#: Archived numbers that must be whole numbers (SQLite would store "twenty" as a year).
+WHOLE: dict[str, tuple[str, ...]] = {"record": ("year",)}
+#: `restore --database-url local`: the review's own SQLite file in its folder.
+LOCAL = "local"
+
+
+def _check_values(tables: Any, where: str) -> None:
+    """Refuse an archive whose rows hold values no command can read back, naming the table, row and column."""
+    if not isinstance(tables, dict):
+        raise ReviewkitError("the archive has no tables", where=where)
+    for name, rows in tables.items():
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise ReviewkitError(f"table {name} is not a list of rows", where=where)
+        for row in rows:
+            for column, allowed in CHOICES.get(name, {}).items():
+                if column in row and row[column] not in allowed:
+                    raise ReviewkitError(
+                        f"table {name}, row {row.get('id', '?')}: {column} {row[column]!r} is not one of "
+                        f"{', '.join(sorted(v for v in allowed if v))}", where=where)
+            for column in WHOLE.get(name, ()):
+                value = row.get(column)
+                if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                    raise ReviewkitError(f"table {name}, row {row.get('id', '?')}: {column} {value!r} is not a "
+                                         "whole number", where=where)
+
+
+def with_database_url(protocol_text: str, url: str | None) -> str:
+    """The protocol with its top-level database_url set to `url`, or removed (`local`: the folder's own
+    SQLite file), the rest of the text as it was."""
+    table = re.search(r"^[ \t]*\[", protocol_text, re.MULTILINE)  # top-level keys come before the first table
+    cut = table.start() if table else len(protocol_text)
+    head, tail = protocol_text[:cut], protocol_text[cut:]
+    head = re.sub(r"^[ \t]*database_url[ \t]*=.*(?:\n|$)", "", head, flags=re.MULTILINE)
+    if url is not None and url != LOCAL:
+        head = f"database_url = {json.dumps(url)}\n" + head
+    return head + tail
+
+
+def _first_line(exc: BaseException) -> str:
+    """A database error's own message, without SQLAlchemy's echo of the statement and its parameters."""
+    orig = getattr(exc, "orig", None) or exc
+    return str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+
+
+def restore_review(archive_path: Path, folder: Path, *, database_url: str | None = None) -> Review:
+    """Rebuild a review from an archive in a new folder: same protocol, same rows, same ids.
+
+    `database_url` puts the restored review in another database than the archived protocol names (a
+    PostgreSQL URL, or `local` for the folder's own SQLite file): the restored review.toml says so.
+    """
     try:
         data = json.loads(archive_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -53,8 +115,11 @@ def restore_review(archive_path: Path, folder: Path) -> Review:
     if not isinstance(data, dict) or data.get("format") != ARCHIVE_FORMAT:
         raise ReviewkitError("not a reviewkit review archive", where=str(archive_path),
                              hint="make one with `reviewkit export review FILE.json`")
+    if database_url is not None:
+        data["protocol"] = with_database_url(str(data.get("protocol", "")), database_url)
     # Lenient as open_review is: an archive made before a newer analysis check still restores.
     parse_protocol(str(data.get("protocol", "")), source=f"{archive_path} (protocol)", lenient_analyses=True)
+    _check_values(data.get("tables"), str(archive_path))
     target = folder / PROTOCOL_FILE
     if target.exists():
         raise ReviewkitError(f"{target} already exists", hint="restore into a new folder")
@@ -62,6 +127,7 @@ def restore_review(archive_path: Path, folder: Path) -> Review:
     if schema is not None and not known_revision(str(schema)):
         raise ReviewkitError(f"the archive is at schema revision {schema}, which this reviewkit does not know",
                              where=str(archive_path), hint="upgrade reviewkit: a newer version wrote the archive")
+    made_folder = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     protocol = parse_protocol(data["protocol"], lenient_analyses=True)
     db_file = folder / DB_FILE
@@ -77,7 +143,9 @@ def restore_review(archive_path: Path, folder: Path) -> Review:
             # taken back to an older archive's revision.
             tables = dump_tables(engine)
             if any(tables.values()):
-                raise ReviewkitError("the target database is not empty", hint="restore into a new database")
+                raise ReviewkitError(f"the target database {database_name(engine)} is not empty",
+                                     hint="restore into a new database: --database-url names another "
+                                          "(PostgreSQL, or `local` for an SQLite file in the folder)")
             if schema is not None and current_revision(engine) != schema:
                 raise ReviewkitError(f"the target database already has schema revision "
                                      f"{current_revision(engine)}, the archive {schema}",
@@ -92,10 +160,16 @@ def restore_review(archive_path: Path, folder: Path) -> Review:
         if not had_db:
             for leftover in (db_file, *db_file.parent.glob(db_file.name + "-*")):
                 leftover.unlink(missing_ok=True)
+        if made_folder and not any(folder.iterdir()):
+            folder.rmdir()
         if isinstance(exc, ReviewkitError):
             raise
+        if isinstance(exc, OperationalError) and not isinstance(exc, IntegrityError):
+            # the database did not answer or refused us: not the archive's fault
+            raise ReviewkitError(f"cannot use the database {database_name(engine)}: {_first_line(exc)}",
+                                 hint="check database_url (or restore with --database-url)") from None
         # a damaged archive: rows that violate the schema
-        raise ReviewkitError(f"the archive's rows do not load: {exc}", where=str(archive_path)) from None
+        raise ReviewkitError(f"the archive's rows do not load: {_first_line(exc)}", where=str(archive_path)) from None
     finally:
         engine.dispose()
     return open_review(folder)

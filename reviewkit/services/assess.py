@@ -148,24 +148,6 @@ def _may_edit(session: Session, who: ReviewerRow, row: RobAssessmentRow) -> None
                                   "the other assessors finish); later changes belong in the consensus")
 
 
-def find_study(review: Review, ref: str) -> int:
-    """A study's id from its label (or its id as digits); unknown or ambiguous labels are errors."""
-    with session_scope(review.engine) as session:
-        return _study_id(session, ref)
-
-
-def _study_id(session: Session, ref: str) -> int:
-    ref = ref.strip()
-    found = store.studies_labelled(session, ref)
-    if len(found) > 1:
-        raise ReviewkitError(f"study '{ref}' is ambiguous: ids {[s.id for s in found]}", hint="give the id")
-    if found:
-        return found[0].id  # type: ignore[return-value]
-    if ref.isdigit() and store.study(session, int(ref)) is not None:
-        return int(ref)
-    raise ReviewkitError(f"unknown study '{ref}'")
-
-
 def start_assessment(review: Review, assessor: str | None, study_id: int, outcome: str = "",
                      variant: str | None = None) -> AssessmentView:
     """The reviewer's assessment of a study's outcome: the one they started, or a new one.
@@ -260,10 +242,14 @@ def finish(review: Review, assessor: str | None, assessment_id: int) -> Assessme
 
 
 def _snapshot(session: Session, row: RobAssessmentRow, view: AssessmentView, actor: str) -> None:
+    """Mark the assessment finished once every domain and the overall are judged (already finished:
+    nothing is written, so recording a consensus again adds no "finished → finished" event)."""
     missing = [d.key for d in (*view.domains, view.overall) if d.final is None]
     if missing:
         raise ReviewkitError(f"assessment {row.id} is not complete: no judgement for {', '.join(missing)}",
                              hint="answer the questions still open: " + ", ".join(view.unanswered()))
+    if store.is_finished(session, row.id):  # type: ignore[arg-type]
+        return
     store.add_judgement(session, row, store.STATUS, proposed=None, final="finished", justification=None,
                         actor=actor, action="finish")
 

@@ -108,7 +108,16 @@ class _Group:
     overrides: dict[str, tuple[str, str, int]] = field(default_factory=dict)
 
 
-def import_rob(review: Review, path: Path, *, actor: str | None, co_signer: str | None = None) -> int:
+@dataclass(frozen=True)
+class RobImport:
+    """What a CSV import did: the rows stored, and the rows whose answer or override was already the
+    stored one (an export imported again stores nothing)."""
+
+    stored: int
+    present: int
+
+
+def import_rob(review: Review, path: Path, *, actor: str | None, co_signer: str | None = None) -> RobImport:
     """Import assessments from CSV as `actor`: all rows, or none when any is bad or refused (the error
     names its line). A lead may import any assessor's rows, anyone else only their own; consensus rows
     need record_consensus's rule (`co_signer` as there: the other assessor, when an assessor imports it)."""
@@ -149,14 +158,15 @@ def import_rob(review: Review, path: Path, *, actor: str | None, co_signer: str 
                 raise fail(f"variant '{variant}' differs from line {group.first_line}'s ({group.variant})")
             _add_row(group, tool, cell, line, fail)
             count += 1
+        stored = 0
         for group in groups.values():
             _check_group(tool, group, path)
         # The independent assessments first: a consensus waits until they are finished.
         for group in sorted(groups.values(), key=lambda g: g.consensus):
             if group.consensus:
                 _check_consensus(session, review, who, group, co_signer, path)
-            _write_group(session, review, tool, group, who, path)
-    return count
+            stored += _write_group(session, review, tool, group, who, path)
+    return RobImport(stored, count - stored)
 
 
 def _study(session: Session, ref: str, fail: Callable[[str], ParseError]) -> int:
@@ -225,7 +235,8 @@ def _check_consensus(session: Session, review: Review, who: ReviewerRow, group: 
         raise type(exc)(exc.message, where=f"{path}, line {group.first_line}", hint="nothing was imported") from None
 
 
-def _write_group(session: Session, review: Review, tool: str, group: _Group, actor: ReviewerRow, path: Path) -> None:
+def _write_group(session: Session, review: Review, tool: str, group: _Group, actor: ReviewerRow, path: Path) -> int:
+    """Store one assessment's rows; returns how many of them changed what is stored."""
     # A consensus is recorded as the importing reviewer, as record_consensus records it.
     who = actor if group.consensus else reviewer_by_name(session, group.assessor)
     existing = [a for a in store.assessments(session, study_id=group.study_id, outcome=group.outcome)
@@ -245,8 +256,10 @@ def _write_group(session: Session, review: Review, tool: str, group: _Group, act
     clean, _ = normalise_answers(tool, group.variant, {q: a for q, (a, _, _) in group.answers.items()})
     finished = store.is_finished(session, row.id)
     who_acts = actor.name
+    stored = 0
     for qid in sorted(clean, key=_order):
         added = store.add_answer(session, row, qid, clean[qid], group.answers[qid][1], who_acts)
+        stored += added is not None
         if added is not None and finished and not group.consensus:
             raise ReviewkitError(f"the assessment by {group.assessor} is finished; it cannot be changed",
                                  where=f"{path}, line {group.answers[qid][2]}", hint="nothing was imported")
@@ -261,10 +274,12 @@ def _write_group(session: Session, review: Review, tool: str, group: _Group, act
                                  where=f"{path}, line {line}", hint="nothing was imported")
         store.add_judgement(session, row, key, proposed=view.domain(key).proposed, final=final,
                             justification=why, actor=who_acts, action="override")
+        stored += 1
     view = _view(session, row)
     if not finished and all(d.final is not None for d in (*view.domains, view.overall)):
         store.add_judgement(session, row, store.STATUS, proposed=None, final="finished", justification=None,
                             actor=who_acts, action="finish")
+    return stored
 
 
 def _view(session: Session, row: RobAssessmentRow) -> AssessmentView:
@@ -273,8 +288,15 @@ def _view(session: Session, row: RobAssessmentRow) -> AssessmentView:
 
 
 def rob_table(review: Review, outcome: str | None = None) -> RobTable:
-    """The consensus judgements as the plot-ready table (rows labelled "study (outcome)")."""
-    rows = [r for r in rob_summary(review) if outcome is None or r.outcome == outcome.strip()]
+    """The consensus judgements as the plot-ready table (rows labelled "study (outcome)").
+
+    `outcome` is compared without case or spaces, as `rob start` reads it; one that neither the
+    protocol nor any assessment has is refused, naming the outcomes there are.
+    """
+    summary = rob_summary(review)
+    if outcome is not None:
+        outcome = _known_outcome(review, outcome, [r.outcome for r in summary])
+    rows = [r for r in summary if outcome is None or r.outcome == outcome]
     tool = review.protocol.risk_of_bias.tool
     template = rob1.rob1_table([]) if tool == "rob1" else rob2.rob2_table([])
     return dataclasses.replace(template, rows=tuple(
@@ -283,13 +305,36 @@ def rob_table(review: Review, outcome: str | None = None) -> RobTable:
         for r in rows if r.tool == tool))
 
 
+def _known_outcome(review: Review, outcome: str, assessed: list[str]) -> str:
+    """`outcome` as the consensus assessments or the protocol spell it; an outcome neither has is an error."""
+    def key(text: str) -> str:
+        return "".join(text.split()).casefold()
+
+    protocol = [o.name for o in review.protocol.extraction.outcomes]
+    # The assessed spelling first: that is what the rows to plot carry.
+    found = next((k for k in (*assessed, *protocol) if key(k) == key(outcome)), None)
+    if found is not None:
+        return found
+    named = [o for o in dict.fromkeys(assessed) if o and o not in protocol]
+    raise ReviewkitError(f"no outcome '{outcome.strip()}' in the protocol or the risk-of-bias assessments",
+                         hint=f"the protocol's outcomes: {', '.join(protocol) or 'none'}"
+                              + (f"; also assessed: {', '.join(named)}" if named else "")
+                              + ("; leave --outcome out to plot the assessments made without an outcome"
+                                 if "" in assessed else ""))
+
+
 def plot_rob(review: Review, kind: str, path: Path, *, outcome: str | None = None) -> Path:
     """Draw the traffic-light or summary plot of the consensus assessments to path (.svg, .png, .pdf)."""
     if kind not in PLOT_KINDS:
         raise ReviewkitError(f"unknown plot kind '{kind}'", hint=" or ".join(PLOT_KINDS))
     table = rob_table(review, outcome)
     if not table.rows:
-        raise ReviewkitError("no finished consensus assessments to plot",
-                             hint="record the consensus first (reviewkit rob consensus)")
+        hint = "record the consensus first (reviewkit rob consensus)"
+        assessed = sorted({r.outcome for r in rob_summary(review)}) if outcome is not None else []
+        if assessed:
+            hint += "; the consensus assessments finished are of " + ", ".join(o or "no outcome" for o in assessed)
+            hint += " (leave --outcome out for those without one)" if "" in assessed else ""
+        of = f" of outcome '{outcome.strip()}'" if outcome is not None else ""
+        raise ReviewkitError(f"no finished consensus assessments{of} to plot", hint=hint)
     draw = traffic_light_plot if kind == "traffic-light" else summary_plot
     return draw(table, path)

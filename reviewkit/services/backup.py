@@ -31,10 +31,18 @@ def backup_review(review: Review, target: Path, *, actor: str | None) -> Path:
     if review.engine.dialect.name != "sqlite":
         raise ReviewkitError(PG_GUIDANCE)
     source = Path(review.engine.url.database or "")
-    db_target = target if target.suffix == ".db" else target / source.name
+    to_file = target.suffix.lower() == ".db"
+    db_target = target if to_file else target / source.name
     # Checked before anything is made, so a refused backup leaves no folder or protocol copy behind.
     if db_target.exists():
         raise ReviewkitError(f"{db_target} already exists", hint="back up to a new place")
+    if not to_file and target.exists() and not target.is_dir():
+        raise ReviewkitError("a file of that name is in the way: a backup is made in a folder or to a .db file",
+                             where=str(target), hint="name a new folder, or a .db file")
+    if not to_file and (target / review.protocol_path.name).exists():
+        # Another review's protocol (its database_url, its team) must not be replaced by this one's.
+        raise ReviewkitError(f"{target / review.protocol_path.name} already exists: the folder holds a review",
+                             hint="back up to a new folder")
     # Everything this call makes is noted, so a failed copy (a full disk, a file-size limit) can
     # take it all back: no protocol copy, partial file or empty folders are left to look like a backup.
     created = _missing_folders(db_target.parent)
@@ -42,10 +50,9 @@ def backup_review(review: Review, target: Path, *, actor: str | None) -> Path:
     partial = db_target.with_suffix(db_target.suffix + ".part")
     try:
         db_target.parent.mkdir(parents=True, exist_ok=True)
-        if target.suffix != ".db":
+        if not to_file:
             protocol = target / review.protocol_path.name
-            if not protocol.exists():
-                made.append(protocol)
+            made.append(protocol)
             shutil.copyfile(review.protocol_path, protocol)
         made += [partial, partial.with_name(partial.name + "-journal")]  # SQLite's rollback journal
         _copy_database(source, partial)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from reviewkit.errors import ParseError, PermissionDenied, ReviewkitError
 from reviewkit.sources.formats._text import NUL, nul_error, sniff_encoding
-from reviewkit.store.screening import reviewer_by_name
+from reviewkit.store.screening import reviewer_by_name, reviewer_roles
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -23,13 +23,23 @@ def article(word: str) -> str:
     return "an" if word[:1].lower() in "aeiou" else "a"
 
 
+class UnknownReviewer(ReviewkitError):
+    """A reviewer name the review's team does not hold; `name` is kept so the CLI can say where it came from."""
+
+    def __init__(self, name: str, team: Collection[str]) -> None:
+        self.name = name
+        listed = ", ".join(sorted(team)) or "none"
+        super().__init__(f"unknown reviewer '{name}'", hint=f"review.toml lists: {listed}")
+
+
 def acting_reviewer(session: Session, name: str | None, role: str | None = None) -> ReviewerRow:
     """The reviewer called `name` (who must hold `role`, when one is given), or a clear error."""
     if not name:
         raise ReviewkitError("no reviewer given", hint="pass --reviewer NAME or set reviewer in your user config")
     row = reviewer_by_name(session, name)
     if row is None:
-        raise ReviewkitError(f"unknown reviewer '{name}'", hint="reviewers are listed in review.toml")
+        # The team is who holds a role: one dropped from review.toml keeps a row but none.
+        raise UnknownReviewer(name, [n for n, roles in reviewer_roles(session).items() if roles])
     if not row.roles:
         # Dropped from review.toml: their past work stays, but they no longer act on the review.
         raise PermissionDenied(f"reviewer '{name}' is no longer on this review's team (review.toml names them "
@@ -76,8 +86,8 @@ def read_csv_rows(
     """The data rows of a CSV file a user hands in, each with the physical line it starts on.
 
     Refused with the file and line (before anything is stored): what read_csv_text refuses; an
-    empty file; a column named twice or a missing required column (line 1, the latter with `hint`
-    or the list of `columns`); broken quoting, a quote
+    empty file; a column named twice or a missing required column (line 1, the latter naming the
+    `columns` expected and the file's own, then `hint`); broken quoting, a quote
     left open named by the line it opened on; a row whose width is not the header's (empty trailing
     fields aside); a line break outside the `multiline` columns, which is where a quote left open
     and closed rows later swallows the rows between. `any_encoding` as read_csv_text; `delimiter`
@@ -97,8 +107,11 @@ def read_csv_rows(
     header = _header(path, first)
     missing = [c for c in required if c not in header]
     if missing:
+        # Both lists: the expected names alone read as if they were the file's header.
+        has = ", ".join(_some_names([h for h in header if h])) or "no named columns"
+        found = f"expected: {', '.join(columns or required)}; the file has: {has}"
         raise ParseError(f"missing column(s): {', '.join(missing)}", file=str(path), line=1,
-                         hint=hint or f"columns: {', '.join(columns)}")
+                         hint=f"{found}; {hint}" if hint else found)
     rows: list[CsvRow] = []
     start = reader.line_num + 1
     while True:
@@ -113,6 +126,11 @@ def read_csv_rows(
         # (",,", a line of spaces), is no data: skipped, for every import alike.
         if any(f.strip() for f in fields):
             rows.append((line, _row_dict(path, line, header, fields, multiline)))
+
+
+def _some_names(names: list[str], shown: int = 12) -> list[str]:
+    """A header's names for a message: all of a few, else the first ones and how many there are."""
+    return names if len(names) <= shown else [*names[:shown], f"… ({len(names)} in all)"]
 
 
 def _header(path: Path, fields: list[str]) -> list[str]:

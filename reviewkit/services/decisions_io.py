@@ -308,10 +308,10 @@ def _parse(raw: dict[str, str], line: int, record: int | str, ctx: _Context, fai
     note, when = get("note") or None, _time(raw.get("time"), fail)
     # A stored row is left out before the reviewer's roles are checked: a lead's export still imports
     # again after a reviewer left the team (their decisions stand, and still count).
-    if when is not None:  # without a time, a row is never the same as a stored one
-        for role in _roles_to_match(reviewer, given):
-            if present(ImportRow(line, record, reviewer, role, cast(Stage, stage), decision, reason, note, when)):
-                return None
+    # (without a time, a row is the same as the reviewer's current decision when it says what that says)
+    for role in _roles_to_match(reviewer, given):
+        if present(ImportRow(line, record, reviewer, role, cast(Stage, stage), decision, reason, note, when)):
+            return None
     role = _role(reviewer, given, fail)
     if role == "adjudicator" and decision not in ("include", "exclude"):
         raise fail("an adjudication is include or exclude")
@@ -414,12 +414,23 @@ def import_decisions(review: Review, path: Path, *, actor: str | None = None, id
         ledger = Ledger(session, review.protocol.screening.screeners_per_record)
         # Only rows stored before this import: a file may hold a row twice (history of an earlier
         # double import), and replaying it must store both.
-        stored = Counter(x.key() for x in [*_decision_lines(store.all_decision_rows(session), True),
-                                           *_adjudication_lines(queries.adjudication_history(session), True)])
+        decisions = store.all_decision_rows(session)
+        adjudications = queries.adjudication_history(session)
+        stored = Counter(x.key() for x in [*_decision_lines(decisions, True), *_adjudication_lines(adjudications, True)])
+        # A row without a time cannot be matched to the stored row it repeats; one that says what the
+        # reviewer's (or the record's) current decision already says is taken as that row, so a file
+        # without times imported twice adds nothing (it added "include → include" changes).
+        current = {x.key()[:4]: x.key()[4:7] for x in [*_decision_lines(decisions, False),
+                                                      *_adjudication_lines(adjudications, False)]}
+
+        def row_key(row: ImportRow) -> tuple[object, ...]:
+            return _Line(0, row.record_id, cast(int, row.reviewer.id), row.role, row.stage, row.decision,
+                         row.reason, row.note, row.time or datetime.now(UTC)).key()
 
         def present(row: ImportRow) -> bool:
-            key = _Line(0, row.record_id, cast(int, row.reviewer.id), row.role, row.stage, row.decision,
-                        row.reason, row.note, cast(datetime, row.time)).key()
+            key = row_key(row)
+            if row.time is None:  # an undo is an act, not a state: two undos are two (the second refused)
+                return row.decision != RETRACTED and current.get(key[:4]) == key[4:7]
             if stored[key] <= 0:
                 return False
             stored[key] -= 1
@@ -436,6 +447,8 @@ def import_decisions(review: Review, path: Path, *, actor: str | None = None, id
                 raise fail(refusal)
             ledger.apply(row)
             rows.append(row)
+            key = row_key(row)
+            current[key[:4]] = key[4:7]
         _store(session, rows, importer, path.name)
     return DecisionsImport(len(rows), len(table) - len(rows))
 

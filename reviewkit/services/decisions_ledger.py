@@ -18,9 +18,10 @@ from typing import Literal, cast
 from sqlmodel import Session
 
 from reviewkit.domain.screening import STAGES, Decision, RecordScreening, Stage, resolve
-from reviewkit.services.screen import full_text_started
+from reviewkit.services.screen import full_text_not_retrieved, full_text_started
 from reviewkit.services.screen_quota import quota_refusal
 from reviewkit.store import queries
+from reviewkit.store import screening as store_screening
 from reviewkit.store.tables import ReviewerRow
 
 Role = Literal["screener", "adjudicator"]
@@ -53,6 +54,8 @@ class Ledger:
         self.decisions = {stage: queries.current_decisions(session, stage) for stage in STAGES}
         self.adjudicated = {stage: queries.adjudications(session, stage) for stage in STAGES}
         self.primaries = queries.duplicate_primaries(session)
+        self.not_retrieved = {rid for rid, row in store_screening.full_text_statuses(session).items()
+                              if row.status == "not_retrieved"}
 
     def state(self, record_id: int, stage: Stage) -> RecordScreening:
         return resolve(self.decisions[stage].get(record_id, {}), self.required,
@@ -94,6 +97,8 @@ class Ledger:
                     f"record {primary} (name that record)")
         if row.stage == "ft" and self.state(row.record_id, "ta").outcome != "included":
             return f"record {row.record_id} is not up for {where} screening: it has not passed title/abstract"
+        if row.stage == "ft" and row.record_id in self.not_retrieved and row.decision != current:
+            return full_text_not_retrieved(row.record_id)
         if row.role == "adjudicator":
             state = self.state(row.record_id, row.stage)
             if state.outcome != "conflict" and not state.adjudicated:

@@ -34,8 +34,12 @@ def already_decided(pair: DuplicatePairRow, member_of: dict[int, int], duplicate
         return ReviewkitError(f"pair {pair.id} is already rejected{by}: records {a} and {b} stay apart",
                               hint=f"if the rejection was wrong: reviewkit dedup reopen {pair.id}")
     if group is None:
+        # The pair still reads as confirmed, so a verdict is refused; reopening it is how the undo is
+        # taken back (confirm it again) or the pair decided anew.
         return ReviewkitError(f"pair {pair.id} is already confirmed{by}, and its merge has since been undone: "
-                              f"records {a} and {b} are apart")
+                              f"records {a} and {b} are apart",
+                              hint=f"to decide it again: reviewkit dedup reopen {pair.id}, then "
+                                   f"reviewkit dedup {'confirm' if duplicate else 'reject'} {pair.id}")
     if duplicate:
         return ReviewkitError(f"pair {pair.id} is already confirmed (group {group})")
     return ReviewkitError(f"pair {pair.id} is already confirmed{by}: records {a} and {b} are merged in group {group}",

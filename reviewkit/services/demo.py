@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from reviewkit.errors import ReviewkitError
+from reviewkit.protocol import PROTOCOL_FILE, load_protocol
 from reviewkit.services import screen
 from reviewkit.services.dedup import run_dedup
 from reviewkit.services.identify import import_file
@@ -23,6 +24,23 @@ MARK = "EXAMPLE DATA (reviewkit demo): "
 _TA_EXCLUDE = ("narrative review", "murine model", "case report", "plaque psoriasis")
 _TA_CONFLICT = "open-label extension"
 _FT_EXCLUDE = {"week-16 results of BREEZE-AD7": "Conference abstract"}
+
+
+def holds_demo(folder: Path) -> bool:
+    """Whether `folder` already holds a review `reviewkit demo` built (its title carries MARK); False when
+    it holds no review. A review that is not the demo is refused: nothing may treat it as the demo."""
+    path = folder / PROTOCOL_FILE
+    if not path.exists():
+        return False
+    try:
+        title = load_protocol(path, lenient_analyses=True).title
+    except ReviewkitError:
+        title = None  # a protocol that does not load is no demo's either
+    if title is not None and title.startswith(MARK.strip()):
+        return True
+    raise ReviewkitError(f"{folder} holds a review that is not the demo"
+                         + (f" ('{title}')" if title else ""),
+                         hint="pick a new folder for the demo; nothing was changed")
 
 
 def build_demo(folder: Path, *, log: Callable[[str], None] = lambda _: None) -> Review:

@@ -185,19 +185,28 @@ _LAYOUT = "export a table with `reviewkit extract export` to see the layout"
 def _check_header(header: list[str], path: Path) -> None:
     missing = [c for c in _KEYS if c not in header]
     if missing:
-        raise ReviewkitError(f"missing column(s) {', '.join(missing)}", where=f"{path.name}, line 1",
-                             hint=_LAYOUT)
+        has = ", ".join(h for h in header if h) or "no named columns"
+        raise ReviewkitError(f"missing column(s): {', '.join(missing)}", where=f"{path.name}, line 1",
+                             hint=f"expected: {', '.join(_KEYS)}; the file has: {has}; {_LAYOUT}")
 
 
 @dataclass(frozen=True)
 class ImportResult:
-    """What an import brought in."""
+    """What an import brought in: `rows` and `values` read, `stored` of those rows changed what is stored
+    (a new study, arm or value, or a changed one) and `values_stored` of those values did."""
 
     rows: int
     studies_created: int
     values: int
     #: Converted values the import cleared, their source having changed ("line 3: sd (converted from se) …").
     cleared: tuple[str, ...] = ()
+    stored: int = 0
+    values_stored: int = 0
+
+    @property
+    def present(self) -> int:
+        """Rows whose every study field, arm and value was already stored as the row states it."""
+        return self.rows - self.stored
 
 
 def import_table(review: Review, path: Path, *, actor: str | None) -> ImportResult:
@@ -219,7 +228,7 @@ def import_table(review: Review, path: Path, *, actor: str | None) -> ImportResu
     multiline = {c for c in allowed if c.startswith(("arm.", "study.")) or c in ("intervention", "dose",
                                                                                   "co_intervention")}
     errors: list[str] = []
-    counts = {"rows": 0, "studies": 0, "values": 0}
+    counts = {"rows": 0, "studies": 0, "values": 0, "stored": 0, "values_stored": 0, "arms_stored": 0}
     cleared: list[str] = []
     with session_scope(review.engine, write=True) as session:
         importer = acting_reviewer(session, actor)
@@ -230,16 +239,24 @@ def import_table(review: Review, path: Path, *, actor: str | None) -> ImportResu
             if unknown:
                 errors.append(f"line {line}, {unknown[0]}: not a column of this review's extraction table")
                 continue
+            before = counts["studies"] + counts["values_stored"] + counts["arms_stored"]
             try:
                 _import_row(session, review, importer, cells, line, seen, counts, cleared)
             except _RowErrors as exc:
                 errors += exc.errors
+            counts["stored"] += counts["studies"] + counts["values_stored"] + counts["arms_stored"] > before
             if len(errors) >= MAX_ERRORS:
                 break
         if errors:
             more = "" if len(errors) < MAX_ERRORS else f" (stopped after {MAX_ERRORS})"
             raise ReviewkitError("nothing imported: " + "; ".join(errors) + more, where=path.name)
-    return ImportResult(counts["rows"], counts["studies"], counts["values"], tuple(cleared))
+    return ImportResult(counts["rows"], counts["studies"], counts["values"], tuple(cleared), counts["stored"],
+                        counts["values_stored"])
+
+
+def _written(row: Any, previous: Any) -> bool:
+    """Whether a write helper stored a new row: an unchanged value or arm comes back as the stored one."""
+    return row is not None and (previous is None or row.id != previous.id)
 
 
 class _RowErrors(Exception):
@@ -298,22 +315,28 @@ def _import_row(session: Session, review: Review, importer: ReviewerRow, cells: 
             raise _RowErrors([f"line {line}, consensus: {exc.message}"]) from None
     sid, author = study.id, extract.author(who, consensus)
     protocol = review.protocol
+    mine: dict[Any, Any] | None = None
     for f in protocol.extraction.fields:
         value = cells.get(f"study.{f.name}", "")
         if value and once((sid, author, "study", f.name), f"study.{f.name}", value):
-            attempt(f"study.{f.name}", lambda f=f, value=value: extract.value_in(
+            if mine is None:
+                mine = store.current_values(session, [sid]).get((sid, author), {})
+            row = attempt(f"study.{f.name}", lambda f=f, value=value: extract.value_in(
                 session, protocol, who, sid, f.name, value, origin="import", consensus=consensus, by=importer))
             counts["values"] += 1
+            counts["values_stored"] += _written(row, mine.get(("", "", "", f.name)))
     arm = cells.get("arm", "")
     if arm:
         arm_cells = {c: cells.get(c, "") for c in ("intervention", "dose", "co_intervention", "n_randomised")}
         # Every arm column, empty ones too: the row states the arm whole (see import_table).
         fields = {f.name: cells.get(f"arm.{f.name}", "") for f in protocol.extraction.arm_fields}
         if once((sid, author, "arm", arm), "arm", json.dumps([arm_cells, fields], sort_keys=True)):
-            attempt("arm", lambda: extract.arm_in(
+            previous = store.current_arms(session, [sid]).get((sid, author), {}).get(arm.strip())
+            row = attempt("arm", lambda: extract.arm_in(
                 session, protocol, who, sid, arm, intervention=arm_cells["intervention"], dose=arm_cells["dose"],
                 co_intervention=arm_cells["co_intervention"], n_randomised=arm_cells["n_randomised"],
                 fields=fields, consensus=consensus, by=importer))
+            counts["arms_stored"] += _written(row, previous)
     outcome, timepoint = cells.get("outcome", ""), cells.get("timepoint", "")
     stats = {f: cells[f] for f in STAT_FIELDS if cells.get(f)}
     if stats and not outcome:
@@ -384,7 +407,8 @@ def _import_stats(session: Session, review: Review, who: Any, sid: int, arm: str
     others = {k[3]: r.value for k, r in mine.items() if k[:3] == (arm, outcome, timepoint)} | _checkable(stats)
     for name, value in stats.items():
         source = conv.get(name) if isinstance(conv, dict) else None
-        attempt(name, lambda name=name, value=value, source=source: extract.value_in(
+        row = attempt(name, lambda name=name, value=value, source=source: extract.value_in(
             session, review.protocol, who, sid, name, value, arm=arm, outcome=outcome, timepoint=timepoint,
             origin="import", converted_from=source, consensus=consensus, others=others, by=by, cleared=cleared))
         counts["values"] += 1
+        counts["values_stored"] += _written(row, mine.get((arm, outcome, timepoint, name)))

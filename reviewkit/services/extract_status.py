@@ -87,18 +87,6 @@ def study_view(review: Review, row: StudyRow, reports: int, who: ReviewerRow | N
                      may_compare(who, finished, extractors, required), named, done)
 
 
-def find_study(review: Review, ref: str | int) -> int:
-    """A study's id from its id or label (labels compared as typed); an unknown one is an error."""
-    text = str(ref).strip()
-    with session_scope(review.engine) as session:
-        row = store.study_by_label(session, text)
-        if row is not None and row.id is not None:
-            return row.id
-        if text.isdigit() and store.study(session, int(text)) is not None:
-            return int(text)
-        raise ReviewkitError(f"no study '{text}'", hint="give its id or label: `reviewkit extract studies`")
-
-
 def _mine(session: Session, review: Review, who: ReviewerRow, study_id: int) -> tuple[StudyRow, set[int]]:
     """The study and its finished extractors, once `who` is known to be one of its extractors."""
     lock_transaction(session, _STATUS_LOCK + study_id)

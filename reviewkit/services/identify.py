@@ -10,8 +10,10 @@ from pathlib import Path
 from reviewkit.domain.records import Record
 from reviewkit.errors import ReviewkitError
 from reviewkit.services.project import Review
+from reviewkit.sources.formats.detect import IMPORT_FORMATS as IMPORT_FORMATS
+from reviewkit.sources.formats.detect import format_names as format_names
 from reviewkit.store import runs as store_runs
-from reviewkit.store.db import session_scope
+from reviewkit.store.db import file_lock, lock_transaction, session_scope
 
 #: Records are written in batches of this many (one transaction for the whole file).
 BATCH = 2_000
@@ -66,8 +68,11 @@ def import_file(
     sha = file_sha256(path)
     fmt = format or ("ctgov_json" if _is_ctgov_json(path) else detect_format(path))
     if fmt == "ctgov_json":
+        if column_map is not None:
+            raise ReviewkitError(f"--map applies to CSV files only, this file is {IMPORT_FORMATS[fmt]}", where=str(path))
         source_kind = "register" if source_kind == "database" else source_kind
     with session_scope(review.engine, write=True) as session:
+        lock_transaction(session, file_lock(sha))  # PostgreSQL: both would pass the check below at once
         earlier = store_runs.complete_import_of(session, sha)
         # A file that held no records cannot bring them twice; refusing it would refuse every
         # other empty export too (they all share one SHA-256).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,7 @@ from sqlalchemy import Engine
 
 from reviewkit.errors import ReviewkitError
 from reviewkit.protocol import PROTOCOL_FILE, Protocol, load_protocol
+from reviewkit.services.common import acting_reviewer
 from reviewkit.store import screening as store_screening
 from reviewkit.store.db import (
     DB_FILE,
@@ -66,7 +68,12 @@ class Review:
 
 def database_url_for(folder: Path, protocol: Protocol) -> str:
     """The database URL: the environment override, the protocol's database_url, or the folder's file."""
-    return os.environ.get(DATABASE_URL_ENV) or protocol.database_url or sqlite_url(folder)
+    url = os.environ.get(DATABASE_URL_ENV) or protocol.database_url or sqlite_url(folder)
+    # postgres:// is what Heroku, libpq and many hosting panels write; SQLAlchemy knows only postgresql://.
+    for short in ("postgres://", "postgres+"):
+        if url.startswith(short):
+            return "postgresql" + url.removeprefix("postgres")
+    return url
 
 
 def open_review(folder: Path) -> Review:
@@ -107,7 +114,8 @@ def init_review(folder: Path, protocol_file: Path | None = None) -> Review:
     target = folder / PROTOCOL_FILE
     if target.exists():
         raise ReviewkitError(
-            f"{target} already exists", hint="open it with `reviewkit -C DIR status`, or pick a new folder"
+            f"{target} already exists", hint=f"open it with `reviewkit -C {shlex.quote(str(folder))} status`, "
+            "or pick a new folder"
         )
     stray = folder / DB_FILE
     if stray.exists() and database_url_for(folder, load_protocol(source)) == sqlite_url(folder):
@@ -118,6 +126,15 @@ def init_review(folder: Path, protocol_file: Path | None = None) -> Review:
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, target)
     return open_review(folder)
+
+
+def check_reviewer(review: Review, name: str | None) -> None:
+    """Refuse a reviewer the review's team does not hold, as every command acting as one does
+    (for the TUI, which would otherwise open and say so only inside)."""
+    if name is None:
+        return  # nobody: the TUI opens on the dashboard
+    with session_scope(review.engine) as session:
+        acting_reviewer(session, name)
 
 
 def sync_reviewers(review: Review) -> None:

@@ -43,6 +43,8 @@ class PrismaReport:
     #: Records that explain a violation: full text still undecided or in conflict, by outcome.
     pending_full_text: tuple[int, ...] = ()
     pending_title_abstract: tuple[int, ...] = ()
+    #: Whether any record has a screening decision at all (a new review's records have none).
+    screening_started: bool = True
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,7 @@ def prisma_counts(review: Review) -> PrismaReport:
         violations=tuple(check_identities(counts)),
         pending_full_text=tuple(sorted(rid for rid, o in ft.items() if o not in ("included", "excluded"))),
         pending_title_abstract=tuple(sorted(rid for rid, o in ta.items() if o not in ("included", "excluded"))),
+        screening_started=any(o != "unscreened" for o in ta.values()),
     )
 
 
@@ -187,8 +190,10 @@ def write_prisma(review: Review, fmt: str, output: Path | None) -> PrismaOutput:
     if errors or pending:
         # Records still waiting for decisions make the boxes disagree (some identities only as
         # notes, since one record can lead to several reports): a diagram now would mislead.
-        raise ReviewkitError(f"the PRISMA counts do not add up, so no diagram is drawn: {_caveat(report, errors)}",
-                             hint=("finish screening, or " if pending else "")
+        why = "the PRISMA counts do not add up" if errors else "the PRISMA counts are not final"
+        raise ReviewkitError(f"{why}, so no diagram is drawn: {_caveat(report, errors)}",
+                             hint=("screen the records first (reviewkit screen), or " if not report.screening_started
+                                   else "finish screening, or " if pending else "")
                              + "run reviewkit prisma --format json -o - to inspect the counts")
     from reviewkit.render.prisma import render_prisma
 
@@ -198,12 +203,22 @@ def write_prisma(review: Review, fmt: str, output: Path | None) -> PrismaOutput:
 
 
 def _caveat(report: PrismaReport, errors: list[IdentityViolation]) -> str:
-    """Why the counts are not final: the identities they break, and the records still undecided."""
-    detail = "; ".join(v.explanation for v in (errors or report.violations)) or "screening is unfinished"
-    if report.pending_title_abstract or report.pending_full_text:
-        detail += (f" (records still undecided: title/abstract {_some(report.pending_title_abstract)}, "
-                   f"full text {_some(report.pending_full_text)})")
-    return detail
+    """Why the counts are not final: the records still undecided first, then the identities they break.
+
+    While records wait for decisions, the notes (reports sought differ from records screened minus
+    excluded) follow from that alone and are left out: they would send a user looking for a cause.
+    """
+    ta, ft = report.pending_title_abstract, report.pending_full_text
+    broken = "; ".join(v.explanation for v in errors)
+    if not (ta or ft):
+        return broken or "; ".join(v.explanation for v in report.violations)
+    if not report.screening_started:
+        which = (f"record {ta[0]} has no title/abstract decision" if len(ta) == 1
+                 else f"none of the {len(ta)} records {_some(ta)} has a title/abstract decision")
+        lead = f"screening has not started ({which})"
+    else:
+        lead = f"screening is unfinished (records still undecided: title/abstract {_some(ta)}, full text {_some(ft)})"
+    return f"{lead}; {broken}" if broken else lead
 
 
 def prisma_summary(review: Review) -> str:
@@ -213,11 +228,15 @@ def prisma_summary(review: Review) -> str:
     report = prisma_counts(review)
     text = prisma_text(report.counts, allow_violations=True)
     if report.violations:
-        blocking = bool(errors_only(list(report.violations)))
+        pending = bool(report.pending_title_abstract or report.pending_full_text)
+        # write_prisma draws no diagram while records wait for decisions, whatever the violations are.
+        blocking = bool(errors_only(list(report.violations))) or pending
         text += "\n\nThe counts do not add up yet" + (
             " (no diagram is drawn until they do):\n" if blocking else " (notes; the diagram can be drawn):\n")
+        if not report.screening_started:
+            text += "  • screening has not started: no record has a title/abstract decision\n"
         text += "\n".join(f"  • {v.severity}: {v.explanation}" for v in report.violations)
-        if report.pending_title_abstract or report.pending_full_text:
+        if pending:
             text += (f"\n  records still undecided: title/abstract {len(report.pending_title_abstract)}, "
                      f"full text {len(report.pending_full_text)}")
     return text

@@ -39,6 +39,14 @@ def full_text_started(record_id: int) -> str:
             "full-text screening would leave them standing")
 
 
+def full_text_not_retrieved(record_id: int) -> str:
+    """Why a full-text decision is refused (here and by the decisions import): a report whose full text
+    could not be retrieved was not assessed, and PRISMA counts it so; a decision on it would count it
+    twice, as not retrieved and as assessed."""
+    return (f"record {record_id}'s full text is marked not retrieved; record it as retrieved (with its file "
+            "or URL) before deciding on it")
+
+
 FULL_TEXT_STARTED_HINT = ("exclude it at full text with a reason (PRISMA reports it there), or have its "
                           "full-text decisions undone first")
 
@@ -129,6 +137,12 @@ def _decisions(session: Session, record_id: int, stage: str) -> dict[int, str]:
     return {rid: row.decision for rid, row in store.decisions_on(session, record_id, stage).items()}
 
 
+def _refuse_not_retrieved(session: Session, record_id: int) -> None:
+    latest = store.latest_full_text(session, record_id)
+    if latest is not None and latest.status == "not_retrieved":
+        raise ReviewkitError(full_text_not_retrieved(record_id))
+
+
 def _keep_full_text(session: Session, record_id: int, after: RecordScreening) -> None:
     """Refuse a title/abstract change whose outcome, `after`, would strand full-text decisions."""
     if after.outcome == "included":
@@ -189,6 +203,8 @@ def record_decision(
         if stage == "ta":
             decisions[cast(int, who.id)] = decision
             _keep_full_text(session, record_id, resolve(decisions, required))  # type: ignore[arg-type]
+        else:
+            _refuse_not_retrieved(session, record_id)
         store.add_decision(session, record_id=record_id, reviewer=who, stage=stage, decision=decision,
                            reason=reason, note=note)
         return _state(session, record_id, stage, required)
@@ -343,6 +359,8 @@ def resolve_conflict(
         if stage == "ta":  # a re-adjudication could take the record out of full text
             _keep_full_text(session, record_id,
                             resolve(_decisions(session, record_id, "ta"), required, decision))  # type: ignore[arg-type]
+        else:
+            _refuse_not_retrieved(session, record_id)
         store.add_adjudication(session, record_id=record_id, adjudicator=who, stage=stage,
                                decision=decision, reason=reason, note=note)
         return _state(session, record_id, stage, required)
@@ -358,9 +376,14 @@ def set_full_text(
     if status == "retrieved" and not location:
         raise ReviewkitError("a retrieved full text needs its file path or URL")
     with session_scope(review.engine, write=True) as session:
-        who = store.reviewer_by_name(session, actor) if actor else None
-        if store.record(session, record_id) is None:
+        who = acting_reviewer(session, actor)  # anyone on the team; the audit names them
+        if store.record(session, record_id, lock=True) is None:  # locked: a decision checks the status
             raise ReviewkitError(f"no record {record_id}")
+        if status == "not_retrieved" and (_decisions(session, record_id, "ft")
+                                          or store.adjudication_row(session, record_id, "ft") is not None):
+            raise ReviewkitError(f"record {record_id} has full-text decisions, so its full text was assessed; "
+                                 "it cannot be marked not retrieved",
+                                 hint="to take it back, have its full-text decisions undone first")
         store.add_full_text(session, record_id=record_id, status=status, location=location, note=note,
                             reviewer=who)
 

@@ -10,6 +10,7 @@ from reviewkit.domain.screening import Outcome, Stage, resolve
 from reviewkit.services.project import Review
 from reviewkit.store import dedup as store_dedup
 from reviewkit.store import queries
+from reviewkit.store import screening as store_screening
 from reviewkit.store.db import session_scope
 
 if TYPE_CHECKING:
@@ -25,6 +26,9 @@ class StageCounts:
     conflict: int = 0
     included: int = 0
     excluded: int = 0
+    #: Full text: records whose report could not be retrieved (PRISMA's "Reports not retrieved"),
+    #: which no one screens; not counted as "not started".
+    not_retrieved: int = 0
 
     @property
     def decided(self) -> int:
@@ -104,7 +108,7 @@ class ReviewStatus:
             "records_screened_other_methods": self.screened_other_methods,
             "duplicates_removed_other_methods": self.removed_other_methods,
             "title_abstract": _stage_dict(self.ta),
-            "full_text": _stage_dict(self.ft),
+            "full_text": {**_stage_dict(self.ft), "not_retrieved": self.ft.not_retrieved},
             "studies": self.studies,
         }
 
@@ -167,6 +171,8 @@ def review_status(review: Review) -> ReviewStatus:
         ta = stage_outcomes(session, "ta", unique, required)
         ft_candidates = {rid for rid, outcome in ta.items() if outcome == "included"}
         ft = stage_outcomes(session, "ft", ft_candidates, required)
+        not_retrieved = {rid for rid, row in store_screening.full_text_statuses(session).items()
+                         if row.status == "not_retrieved" and ft.get(rid) == "unscreened"}
         included_reports = {rid for rid, outcome in ft.items() if outcome == "included"}
         studies = count_included_studies(session, included_reports)
     return ReviewStatus(
@@ -180,13 +186,13 @@ def review_status(review: Review) -> ReviewStatus:
         screened_other_methods=len(unique & other),
         removed_other_methods=len(removed & record_ids & other),
         ta=_count(ta),
-        ft=_count(ft),
+        ft=_count({rid: o for rid, o in ft.items() if rid not in not_retrieved}, len(not_retrieved)),
         studies=studies,
     )
 
 
-def _count(outcomes: dict[int, Outcome]) -> StageCounts:
+def _count(outcomes: dict[int, Outcome], not_retrieved: int = 0) -> StageCounts:
     tally: dict[str, int] = defaultdict(int)
     for outcome in outcomes.values():
         tally[outcome] += 1
-    return StageCounts(**tally)
+    return StageCounts(**tally, not_retrieved=not_retrieved)

@@ -13,13 +13,22 @@ ARCHIVE_FORMAT = "reviewkit-review/1"
 
 
 def dump_tables(engine: Engine) -> dict[str, list[dict[str, Any]]]:
-    """Every row of every table (parents before children), ordered by id, as JSON-ready dicts."""
+    """Every row of every table (parents before children), ordered by id, as JSON-ready dicts.
+
+    All tables are read in one transaction on one snapshot: on PostgreSQL at REPEATABLE READ, since at
+    its default READ COMMITTED each statement sees what committed before it, so an import committing
+    between the records and their sources gave an archive whose sources name records it lacks (and
+    which then would not restore). SQLite's transaction is a snapshot already.
+    """
     out: dict[str, list[dict[str, Any]]] = {}
     with engine.connect() as conn:
-        for table in metadata.sorted_tables:
-            order = table.c.id if "id" in table.c else list(table.c)[0]
-            rows = conn.execute(select(table).order_by(order)).mappings()
-            out[table.name] = [{k: _to_json(v) for k, v in row.items()} for row in rows]
+        if engine.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            for table in metadata.sorted_tables:
+                order = table.c.id if "id" in table.c else list(table.c)[0]
+                rows = conn.execute(select(table).order_by(order)).mappings()
+                out[table.name] = [{k: _to_json(v) for k, v in row.items()} for row in rows]
     return out
 
 

@@ -30,6 +30,12 @@ DAMAGED = ("file is not a database", "database disk image is malformed")
 GROUPS_LOCK = 0x726B_0001
 
 
+def file_lock(sha256: str) -> int:
+    """The advisory lock key of one file's import (from its SHA-256, 60 bits: far from GROUPS_LOCK), so the
+    same export imported on two machines at once queues and the second is refused as already imported."""
+    return int(sha256[:15], 16)
+
+
 def sqlite_url(folder: Path) -> str:
     """The URL of the review's embedded database file."""
     return f"sqlite:///{(folder / DB_FILE).resolve()}"

@@ -63,7 +63,7 @@ def test_a_refused_file_does_not_keep_the_others_out(review: Review, tmp_path: P
     c.write_text("TY  - JOUR\nTI  - Third paper\nER  - \n", encoding="utf-8")
     result = CliRunner().invoke(cli, ["-C", str(review.folder), "import", str(a), str(bad), str(c)])
     assert result.exit_code == 1
-    assert "a.ris: 1 records" in result.stdout and "c.ris: 1 records" in result.stdout
+    assert "a.ris: 1 record from" in result.stdout and "c.ris: 1 record from" in result.stdout
     errors = result.stderr.splitlines()
     assert errors[0].startswith(f"error: {bad}") and errors[-1].startswith("error: 1 of 3 files not imported: bad.ris (")
     assert review_status(review).identified == 2

@@ -143,7 +143,8 @@ def test_the_reported_round_trip_and_the_ids_option(review: Review, tmp_path: Pa
     assert "pass --ids reviewkit; for the source file's own ids pass --ids source" in result.output
     assert screen.record_card(review, "bob", 2, "ta").own is None
     result = _run(review, "--reviewer", "alice", "decisions", "import", "--ids", "reviewkit", str(f))
-    assert result.exit_code == 0 and "2 decisions imported" in result.output  # on record 9 (no time: new rows)
+    # on record 9, which has these decisions already: rows without a time that say what they say add nothing
+    assert result.exit_code == 0 and "0 decisions imported" in result.output and "2 already present" in result.output
     assert screen.record_card(review, "bob", 2, "ta").own is None
     result = _run(review, "--reviewer", "alice", "decisions", "import", "--ids", "source", str(f))
     assert result.exit_code == 0 and "2 decisions imported" in result.output
@@ -164,3 +165,32 @@ def test_audit_says_who_imported_whose_decision(review: Review, tmp_path: Path) 
         "(bob's decision, imported from in.csv)",
         f"alice      decide     decision record {a}: - -> {{stage=ta, decision=include}} (imported from in.csv)",
     ]
+
+
+def test_conflicts_lists_both_stages_unless_one_is_asked_for(review: Review) -> None:
+    """`conflicts` said "No conflicts." while full-text conflicts waited: it listed title/abstract only."""
+    (rid,) = add_records(review, 1)
+    for who in ("alice", "bob"):
+        screen.record_decision(review, who, rid, "ta", "include")
+    screen.record_decision(review, "alice", rid, "ft", "include")
+    screen.record_decision(review, "bob", rid, "ft", "exclude", reason=review.protocol.screening.exclusion_reasons[0])
+    both = _run(review, "--reviewer", "carol", "conflicts")
+    assert both.exit_code == 0 and f"[{rid}] " in both.output and "(full text)" in both.output
+    only_ta = _run(review, "--reviewer", "carol", "conflicts", "--stage", "ta")
+    assert only_ta.output.strip() == "No conflicts at title/abstract."
+
+
+def test_full_text_status_from_the_command_line(review: Review) -> None:
+    """Every step is a command: the full-text status had no CLI (only the screening screen's keys)."""
+    (rid,) = add_records(review, 1)
+    for who in ("alice", "bob"):
+        screen.record_decision(review, who, rid, "ta", "include")
+    done = _run(review, "--reviewer", "alice", "full-text", str(rid), "not_retrieved", "--note", "no library access")
+    assert done.exit_code == 0 and f"record {rid}: full text not retrieved" in done.output
+    from reviewkit.services.report import prisma_counts
+
+    assert prisma_counts(review).counts.reports_not_retrieved == 1
+    nobody = _run(review, "full-text", str(rid), "sought")
+    assert nobody.exit_code == 1 and "reviewer" in nobody.output
+    bad = _run(review, "--reviewer", "alice", "full-text", str(rid), "lost")
+    assert bad.exit_code == 2

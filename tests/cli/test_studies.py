@@ -96,7 +96,7 @@ def test_link_main_and_rename(review: Review, data: StudyData) -> None:
 
 @pytest.mark.parametrize(("args", "message"), [
     (["reject", "{ad2}", "{passing}"], "error: record {passing} is not linked to study {ad2} ("),
-    (["confirm", "99", "{passing}"], "error: no study 99 (list them with `reviewkit studies`)"),
+    (["confirm", "99", "{passing}"], "error: no study 99 (give a study's id or label; `reviewkit studies` lists"),
     (["link", "{ad1}", "999"], "error: no record 999"),
     (["main", "{ad1}", "{no_nct}"], "error: record {no_nct} is not linked to study {ad1}"),
     (["rename", "{ad1}", " "], "error: a study needs a name"),

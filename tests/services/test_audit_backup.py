@@ -124,10 +124,10 @@ def test_a_failed_backup_leaves_nothing_and_names_the_target(tmp_path: Path, nam
     assert list(out.iterdir()) == []
 
 
-def test_a_failed_backup_keeps_a_protocol_already_there(review: Review, tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    """Only what the failed call made is removed: a review.toml already in the folder stays, the
-    partial copy goes, and the error names the target (it was a traceback)."""
+def test_a_failed_backup_keeps_what_was_already_there(review: Review, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only what the failed call made is removed: a file already in the folder stays, the protocol copy
+    and the partial copy go, and the error names the target (it was a traceback)."""
     if review.engine.dialect.name != "sqlite":
         pytest.skip("SQLite only (PostgreSQL is backed up with pg_dump)")
     from reviewkit.services import backup
@@ -139,8 +139,28 @@ def test_a_failed_backup_keeps_a_protocol_already_there(review: Review, tmp_path
     monkeypatch.setattr(backup, "_copy_database", broken)
     target = tmp_path / "snap"
     target.mkdir()
-    (target / "review.toml").write_text("mine\n")
+    (target / "notes.txt").write_text("mine\n")
     with pytest.raises(ReviewkitError, match="backup failed") as caught:
         backup_review(review, target, actor="alice")
     assert str(target) in str(caught.value)
-    assert [p.name for p in target.iterdir()] == ["review.toml"]
+    assert [p.name for p in target.iterdir()] == ["notes.txt"]
+
+
+def test_a_backup_never_replaces_another_reviews_protocol(review: Review, tmp_path: Path) -> None:
+    """A folder holding a review.toml (a PostgreSQL team's, with its database_url) was overwritten by this
+    review's protocol; now it is refused before anything is written. A file in the way of the folder, and
+    a .DB target in capitals (it made a folder), are handled too."""
+    if review.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite only (PostgreSQL is backed up with pg_dump)")
+    target = tmp_path / "team"
+    target.mkdir()
+    theirs = 'database_url = "postgresql+psycopg://team@server/review"\n'
+    (target / "review.toml").write_text(theirs)
+    with pytest.raises(ReviewkitError, match="folder holds a review"):
+        backup_review(review, target, actor="alice")
+    assert (target / "review.toml").read_text() == theirs and [p.name for p in target.iterdir()] == ["review.toml"]
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(ReviewkitError, match="a file of that name is in the way"):
+        backup_review(review, tmp_path / "afile", actor="alice")
+    made = backup_review(review, tmp_path / "bk" / "Up.DB", actor="alice")
+    assert made == tmp_path / "bk" / "Up.DB" and made.is_file()

@@ -46,7 +46,7 @@ def test_rows_carry_the_line_they_start_on(tmp_path: Path, newline: str) -> None
         # a line break outside the note: a quote left open and closed rows later
         ('id,name,note\n1,"a\n2",\n', r"line 2: the name field runs over several lines"),
         ('id,name,note\n1,a,\n2,b\x00,\n', r"line 3: a NUL character \(binary data\) at column 4"),
-        ("id,note\n1,x\n", r"line 1: missing column\(s\): name \(columns: id, name, note\)"),
+        ("id,note\n1,x\n", r"line 1: missing column\(s\): name \(expected: id, name, note; the file has: id, note\)"),
     ],
 )
 def test_broken_files_are_refused_with_file_and_line(tmp_path: Path, text: str, message: str) -> None:

@@ -120,7 +120,7 @@ def test_import_cannot_change_a_decision_after_adjudication(review: Review, tmp_
     assert "include, not exclude" in str(info.value) and "nothing was imported" in str(info.value)
     assert screen.record_card(review, "alice", b, "ta").own is None  # line 2 was not stored either
     f.write_text(HEADER + f"{a},alice,ta,include,,,\n{b},alice,ta,include,,,\n")
-    assert import_decisions(review, f, actor="alice").stored == 2
+    assert import_decisions(review, f, actor="alice") == DecisionsImport(stored=1, present=1)
 
 
 # --- blinding and roles (issue 5): the service decides who exports and imports what ---------------
@@ -735,3 +735,22 @@ def test_a_file_separated_otherwise_says_so(review: Review, tmp_path: Path, sepa
         import_decisions(review, f, actor="alice")
     assert (f"line 1: missing column(s): record, reviewer, stage, decision (the file looks separated by {named}: "
             "save it as comma-separated CSV") in str(err.value)
+
+
+def test_a_file_without_times_imported_twice_adds_nothing(review: Review, tmp_path: Path) -> None:
+    """Its rows could not be matched to the stored ones, so each second import added "include → include"
+    changes to the history and the audit trail; a row that says what the reviewer's current decision says is
+    now taken as already present. A real change in such a file is still stored."""
+    from reviewkit.services.audit import audit_trail
+
+    a, b = _records(review)
+    f = tmp_path / "sam.csv"
+    f.write_text(f"record,reviewer,stage,decision,note\n{a},alice,ta,include,RCT\n{b},alice,ta,exclude,\n", encoding="utf-8")
+    assert import_decisions(review, f, actor="alice").stored == 2
+    events = len(audit_trail(review))
+    again = import_decisions(review, f, actor="alice")
+    assert (again.stored, again.present) == (0, 2)
+    assert len(audit_trail(review)) == events
+    f.write_text(f"record,reviewer,stage,decision,note\n{a},alice,ta,include,RCT\n{b},alice,ta,include,\n", encoding="utf-8")
+    changed = import_decisions(review, f, actor="alice")
+    assert (changed.stored, changed.present) == (1, 1)

@@ -89,10 +89,10 @@ def test_rob_import_lets_a_lead_import_anyone_an_assessor_their_own_and_carol_th
     consensus, recorded as her, and the summary shows it."""
     with session_scope(team.engine, write=True) as session:
         rob_store.add_study(session, "S1", actor="t")
-    assert import_rob(team, write(tmp_path, "dave.csv", ROB_HEADER + rob_rows("dave")), actor="dave") == 7
-    assert import_rob(team, write(tmp_path, "bob.csv", ROB_HEADER + rob_rows("bob", "high")), actor="alice") == 7
+    assert import_rob(team, write(tmp_path, "dave.csv", ROB_HEADER + rob_rows("dave")), actor="dave").stored == 7
+    assert import_rob(team, write(tmp_path, "bob.csv", ROB_HEADER + rob_rows("bob", "high")), actor="alice").stored == 7
     consensus = write(tmp_path, "consensus.csv", ROB_HEADER + rob_rows("dave", "unclear", consensus=True))
-    assert import_rob(team, consensus, actor="carol") == 7
+    assert import_rob(team, consensus, actor="carol").stored == 7
     views = assess_view.all_views(team)
     assert [(v.assessor, v.is_consensus, v.finished) for v in views] == [
         ("dave", False, True), ("bob", False, True), ("carol", True, True)]

@@ -78,7 +78,7 @@ def test_counts_written_mid_review_carry_a_warning(review: Review, tmp_path: Pat
         result = CliRunner().invoke(cli, ["-C", str(review.folder), *args])
         assert result.exit_code == 0, result.output
         assert result.stderr.startswith("warning: these counts are not final:")
-        assert f"title/abstract [{rid}]" in result.stderr
+        assert f"screening has not started (record {rid} has no title/abstract decision)" in result.stderr
         assert "warning" not in result.stdout
     _both(review, rid, "ta", "exclude")
     result = CliRunner().invoke(cli, ["-C", str(review.folder), "export", "flow", str(tmp_path / "flow.csv")])

@@ -12,7 +12,7 @@ from pathlib import Path
 from reviewkit.domain.records import Record
 from reviewkit.errors import ParseError
 from reviewkit.sources.formats._text import open_text
-from reviewkit.sources.formats.detect import FORMATS, detect_format
+from reviewkit.sources.formats.detect import FORMATS, IMPORT_FORMATS, detect_format
 
 __all__ = ["FORMATS", "detect_format", "read_records"]
 
@@ -39,7 +39,7 @@ def read_records(
         )
     if column_map is not None and format != "csv":
         raise ParseError(
-            f"--map (column_map) applies to CSV files only, this file is {format}", file=name
+            f"--map applies to CSV files only, this file is {IMPORT_FORMATS[format]}", file=name
         )
     if not path.is_file():
         raise ParseError("no such file", file=name)

@@ -49,6 +49,10 @@ def sniff_encoding(path: Path, *, limit: int | None = None) -> str:
     with path.open("rb") as fh:
         head = fh.read(4)
     if head.startswith(codecs.BOM_UTF8):
+        # A BOM says UTF-8, but text pasted in from a Windows-1252 file may follow it: refused as
+        # the same mixed file without a BOM is, naming the line of its first stray byte.
+        if limit is None and not _decodes(path, "utf-8-sig", None):
+            _refuse_mixed_utf8(path)
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)) and head[2:4] == b"\x00\x00":
         return "utf-32"
@@ -156,7 +160,22 @@ def numbered_lines(stream: TextIO, *, file: str) -> Iterator[tuple[int, str]]:
                 )
             yield number, line
     except UnicodeDecodeError as exc:
-        raise undecodable(exc, file=file, line=number + 1) from None
+        raise undecodable(exc, file=file, line=_failed_line(exc, number)) from None
+
+
+def _failed_line(exc: UnicodeDecodeError, done: int) -> int:
+    """The line of the byte a text stream could not decode, `done` lines having been read before.
+
+    The stream decodes a whole buffer at a time and fails on it before yielding any of its lines:
+    the buffer (`exc.object`) begins inside line `done + 1` (every complete line before it was
+    read), so the line ends decoded ahead of the bad byte are counted on from there.
+    """
+    before = codecs.decode(bytes(exc.object[:exc.start]), exc.encoding, "replace")
+    return done + 1 + len(_LINE_END.findall(before))
+
+
+#: A line end as universal newlines reads it.
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 def undecodable(exc: UnicodeDecodeError, *, file: str, line: int | None = None) -> ParseError:

@@ -87,13 +87,13 @@ def resolve_columns(
     for field, column in (column_map or {}).items():
         if field not in COLUMNS:
             raise ParseError(
-                f"--map (column_map) names an unknown field {field!r}", file=file,
+                f"--map names an unknown field {field!r}", file=file,
                 hint=f"fields are: {', '.join(sorted(COLUMNS))}",
             )
         index = lookup.get(column.strip().lower())
         if index is None:
             raise ParseError(
-                f"--map (column_map) names a column {column!r} the file does not have", file=file, line=1,
+                f"--map names a column {column!r} the file does not have", file=file, line=1,
                 hint=f"its columns are: {', '.join(header)}",
             )
         resolved[field] = index

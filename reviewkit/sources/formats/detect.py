@@ -11,6 +11,14 @@ from reviewkit.sources.formats._text import read_head
 
 #: Every format read_records reads.
 FORMATS = ("ris", "medline", "pubmed_xml", "bibtex", "csv", "endnote_xml", "wos", "endnote_tagged")
+#: Every format `reviewkit import` reads, as a user knows it: read_records's, and the ClinicalTrials.gov
+#: download the import service reads itself (services/identify.py). The --format choices, the import help
+#: and the error for a file of no known format are all made from this one list, so none can miss a format.
+IMPORT_FORMATS: dict[str, str] = {
+    "ris": "RIS", "medline": "MEDLINE (.nbib)", "pubmed_xml": "PubMed XML", "bibtex": "BibTeX", "csv": "CSV",
+    "endnote_xml": "EndNote XML", "wos": "Web of Science plain text", "endnote_tagged": "EndNote tagged (.enw)",
+    "ctgov_json": "ClinicalTrials.gov JSON",
+}
 
 _RIS = re.compile(r"^TY  -", re.MULTILINE)
 _MEDLINE = re.compile(r"^PMID- ", re.MULTILINE)
@@ -52,6 +60,12 @@ def sniff_format(head: str) -> str | None:
     return None
 
 
+def format_names() -> str:
+    """Every import format by its usual name: 'RIS, …, EndNote tagged (.enw) or ClinicalTrials.gov JSON'."""
+    names = list(IMPORT_FORMATS.values())
+    return f"{', '.join(names[:-1])} or {names[-1]}"
+
+
 def detect_format(path: Path) -> str:
     """Return the format of a file ("ris", "medline", "pubmed_xml", "bibtex", "csv", "endnote_xml",
     "wos" or "endnote_tagged") from its first few KB; the extension only breaks a tie for CSV.
@@ -69,7 +83,6 @@ def detect_format(path: Path) -> str:
         raise ParseError(
             "unrecognised file format" if head.strip() else "the file is empty",
             file=str(path),
-            hint="export the records as RIS, MEDLINE (.nbib), PubMed XML, BibTeX, CSV, "
-            "EndNote XML or Web of Science plain text, or name the format explicitly",
+            hint=f"export the records as {format_names()}, or name the format with --format",
         )
     return found

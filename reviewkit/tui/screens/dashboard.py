@@ -248,7 +248,7 @@ def stage_rows(s: ReviewStatus) -> list[tuple[str, str, str]]:
          f"not started {ta.unscreened}"),
         ("Full text included", str(ft.included),
          f"excluded {ft.excluded} · conflicts {ft.conflict} · in progress {ft.in_progress} · "
-         f"not started {ft.unscreened}"),
+         f"not started {ft.unscreened}" + (f" · not retrieved {ft.not_retrieved}" if ft.not_retrieved else "")),
         ("Studies included", str(s.studies), ""),
     ]
 

@@ -1,0 +1,75 @@
+"""Tests what `restore` refuses in an archive and where it puts the review (found by an exploratory pass):
+values no command can read back (a stage "zz" restored, then `decisions export` failed with a traceback),
+a server that does not answer (blamed on the archive's rows, with SQL echoed), and an archive of a
+PostgreSQL review, which could only go back into its own database."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from reviewkit.errors import ReviewkitError
+from reviewkit.services import screen
+from reviewkit.services.archive import restore_review, review_archive
+from reviewkit.services.project import Review, open_review
+from reviewkit.services.status import review_status
+from tests.factories import add_records
+
+UNREACHABLE = "postgresql+psycopg://nobody@127.0.0.1:1/nowhere"
+
+
+def _archive(review: Review, tmp_path: Path, change: dict[str, object] | None = None,
+             protocol_url: str | None = None) -> Path:
+    (rid,) = add_records(review, 1)
+    screen.record_decision(review, "alice", rid, "ta", "include")
+    data = review_archive(review)
+    if change:
+        table, column, value = change["table"], change["column"], change["value"]
+        data["tables"][table][0][column] = value  # type: ignore[index]
+    if protocol_url:
+        data["protocol"] = f'database_url = "{protocol_url}"\n' + data["protocol"]
+    out = tmp_path / "archive.json"
+    out.write_text(json.dumps(data), encoding="utf-8")
+    return out
+
+
+@pytest.mark.parametrize(("table", "column", "value", "said"), [
+    ("screening_decision", "stage", "zz", "table screening_decision, row 1: stage 'zz' is not one of ft, ta"),
+    ("record", "year", "twenty", "table record, row 1: year 'twenty' is not a whole number"),
+])
+def test_values_no_command_reads_back_are_refused_naming_the_row(
+        review: Review, tmp_path: Path, table: str, column: str, value: str, said: str) -> None:
+    archive = _archive(review, tmp_path, {"table": table, "column": column, "value": value})
+    with pytest.raises(ReviewkitError, match=said):
+        restore_review(archive, tmp_path / "copy")
+    assert not (tmp_path / "copy").exists()  # nothing made is left behind, not even the folder
+
+
+def test_a_server_that_does_not_answer_is_named_not_blamed_on_the_archive(
+        review: Review, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REVIEWKIT_DATABASE_URL", raising=False)
+    archive = _archive(review, tmp_path, protocol_url=UNREACHABLE)
+    with pytest.raises(ReviewkitError) as refused:
+        restore_review(archive, tmp_path / "copy")
+    message = str(refused.value)
+    assert "cannot use the database postgresql+psycopg://nobody@127.0.0.1:1/nowhere" in message
+    assert "do not load" not in message and "[SQL" not in message
+    assert not (tmp_path / "copy").exists()
+
+
+def test_a_postgresql_reviews_archive_restores_into_a_local_file(
+        review: Review, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--database-url local`: the restored review.toml drops database_url, the rows land in the folder's file."""
+    monkeypatch.delenv("REVIEWKIT_DATABASE_URL", raising=False)
+    archive = _archive(review, tmp_path, protocol_url=UNREACHABLE)
+    copy = restore_review(archive, tmp_path / "copy", database_url="local")
+    try:
+        assert copy.engine.dialect.name == "sqlite" and (tmp_path / "copy" / "reviewkit.db").is_file()
+        assert "database_url" not in (tmp_path / "copy" / "review.toml").read_text(encoding="utf-8")
+        assert review_status(copy).ta.in_progress == review_status(review).ta.in_progress == 1
+    finally:
+        copy.engine.dispose()
+    reopened = open_review(tmp_path / "copy")
+    reopened.engine.dispose()
