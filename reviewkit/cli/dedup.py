@@ -55,7 +55,7 @@ def pairs_cmd(state: CliState) -> None:
     def go() -> None:
         waiting = pending_pairs(open_review(state.review))
         if not waiting:
-            click.echo("no pairs wait for a verdict")  # said, so an empty queue is not mistaken for a failure
+            click.echo("No pairs wait for a verdict.")  # said, so an empty queue is not mistaken for a failure
         for p in waiting:
             click.echo(f"pair {p.id}  score {p.score:.3f}")
             click.echo(f"  [{p.a_id}] {p.a.label}: {p.a.title}")

@@ -51,7 +51,8 @@ def import_cmd(state: CliState, file: Path, ids: str) -> None:
     """Read decisions from FILE.csv in file order: all of them, or none if any row is bad.
 
     A row identical to one already stored (same record, reviewer, role, stage, decision, reason, note
-    and time) is not stored again, so an export imports twice without repeats; a --history export
+    and time; without a time, the same as the reviewer's current decision) is not stored again, so an
+    export imports twice without repeats; a --history export
     replays its changes and undos ("retracted" rows). A record value that is one record's reviewkit
     id and another's source id is never guessed at: every such line is listed; pass --ids.
     """

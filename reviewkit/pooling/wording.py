@@ -3,12 +3,14 @@ the heterogeneity and overall-effect lines. Shared by the plots, the CLI and the
 
 from __future__ import annotations
 
+import math
+
 from reviewkit.pooling.results import MetaResult
 
 
 def format_p(p: float | None) -> str:
     """A p-value as RevMan prints it: "P < 0.00001", "P < 0.0001", "P = 0.0003", "P = 0.006", "P = 0.13"."""
-    if p is None:
+    if p is None or math.isnan(p):  # no test (a standard error of 0): said, not printed as "P = nan"
         return "P not applicable"
     if p < 0.00001:
         return "P < 0.00001"
@@ -35,17 +37,24 @@ def format_number(x: float | None) -> str:
     return f"{x:g}" if float(x).is_integer() else f"{x:.4g}"
 
 
+def tau2_text(tau2: float) -> str:
+    """τ² as RevMan prints it: two decimals, or two significant digits below 0.005 (0 stays "0.00")."""
+    return f"{tau2:.2f}" if tau2 >= 0.005 or tau2 == 0 else f"{tau2:.2g}"
+
+
 def heterogeneity_text(result: MetaResult) -> str:
     """RevMan's heterogeneity line, e.g. "Heterogeneity: Tau² = 0.31; Chi² = 152.23, df = 12 (P < 0.00001); I² = 92%"."""
     if result.Q is None or result.I2 is None:
         return "Heterogeneity: Not applicable"
     tau = ""
     if result.model == "random":
-        tau = f"Tau² = {result.tau2:.2f}; " if result.tau2 >= 0.005 or result.tau2 == 0 else f"Tau² = {result.tau2:.2g}; "
+        tau = f"Tau² = {tau2_text(result.tau2)}; "
     return f"Heterogeneity: {tau}Chi² = {result.Q:.2f}, df = {result.Q_df} ({format_p(result.Q_p)}); I² = {result.I2:.0f}%"
 
 
 def overall_effect_text(result: MetaResult) -> str:
     """RevMan's test line, e.g. "Test for overall effect: Z = 3.29 (P = 0.001)" (t under HKSJ)."""
+    if not math.isfinite(result.statistic):
+        return "Test for overall effect: Not applicable"
     name = f"t({result.test_df})" if result.test_df else "Z"
     return f"Test for overall effect: {name} = {abs(result.statistic):.2f} ({format_p(result.p)})"

@@ -7,13 +7,14 @@ import re
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError, OperationalError
-
 from reviewkit import __version__
+from reviewkit.domain.screening import DECISIONS, STAGES
 from reviewkit.errors import ReviewkitError
 from reviewkit.protocol import PROTOCOL_FILE, parse_protocol
 from reviewkit.services.common import acting_reviewer
+from reviewkit.services.decisions_ledger import RETRACTED
 from reviewkit.services.project import Review, database_url_for, open_review
+from reviewkit.services.screen import FULL_TEXT_STATUSES
 from reviewkit.store.archive import ARCHIVE_FORMAT, dump_tables, load_tables
 from reviewkit.store.db import (
     DB_FILE,
@@ -22,6 +23,7 @@ from reviewkit.store.db import (
     known_revision,
     make_engine,
     migrate,
+    open_error,
     session_scope,
 )
 
@@ -49,10 +51,9 @@ def export_review(review: Review, actor: str | None, path: Path) -> Path:
 #: Archived values a later command relies on being one of a few (a stage of "zz" restored, and then
 #: `decisions export` failed with a traceback): table → column → the values it may hold.
 CHOICES: dict[str, dict[str, frozenset[str | None]]] = {
-    "screening_decision": {"stage": frozenset({"ta", "ft"}),
-                           "decision": frozenset({"include", "exclude", "maybe", "retracted"})},
-    "adjudication": {"stage": frozenset({"ta", "ft"}), "decision": frozenset({"include", "exclude"})},
-    "full_text": {"status": frozenset({"sought", "retrieved", "not_retrieved"})},
+    "screening_decision": {"stage": frozenset(STAGES), "decision": frozenset({*DECISIONS, RETRACTED})},
+    "adjudication": {"stage": frozenset(STAGES), "decision": frozenset({"include", "exclude"})},
+    "full_text": {"status": frozenset(FULL_TEXT_STATUSES)},
     "duplicate_pair": {"status": frozenset({"pending", "confirmed", "rejected"})},
     "study_report": {"status": frozenset({"proposed", "confirmed", "rejected"})},
 }
@@ -132,8 +133,13 @@ def restore_review(archive_path: Path, folder: Path, *, database_url: str | None
     protocol = parse_protocol(data["protocol"], lenient_analyses=True)
     db_file = folder / DB_FILE
     had_db = db_file.exists()
+    try:
+        engine = make_engine(database_url_for(folder, protocol))  # before anything is written: a bad URL leaves nothing
+    except ReviewkitError:
+        if made_folder and not any(folder.iterdir()):
+            folder.rmdir()
+        raise
     target.write_text(data["protocol"], encoding="utf-8")
-    engine = make_engine(database_url_for(folder, protocol))
     try:
         # The rows are loaded into the schema they were dumped from, then migrated with the
         # database, as an old review would be on open; loading them straight into the head
@@ -164,10 +170,8 @@ def restore_review(archive_path: Path, folder: Path, *, database_url: str | None
             folder.rmdir()
         if isinstance(exc, ReviewkitError):
             raise
-        if isinstance(exc, OperationalError) and not isinstance(exc, IntegrityError):
-            # the database did not answer or refused us: not the archive's fault
-            raise ReviewkitError(f"cannot use the database {database_name(engine)}: {_first_line(exc)}",
-                                 hint="check database_url (or restore with --database-url)") from None
+        if (error := open_error(engine, exc)) is not None:
+            raise error from None  # the database did not answer or refused us: not the archive's fault
         # a damaged archive: rows that violate the schema
         raise ReviewkitError(f"the archive's rows do not load: {_first_line(exc)}", where=str(archive_path)) from None
     finally:

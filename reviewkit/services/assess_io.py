@@ -43,6 +43,7 @@ from reviewkit.services.assess_view import (
 )
 from reviewkit.services.common import acting_reviewer, read_csv_rows
 from reviewkit.services.project import Review
+from reviewkit.services.study_ref import study_id_in
 from reviewkit.store import rob as store
 from reviewkit.store.db import session_scope
 from reviewkit.store.screening import reviewer_by_name
@@ -170,14 +171,11 @@ def import_rob(review: Review, path: Path, *, actor: str | None, co_signer: str 
 
 
 def _study(session: Session, ref: str, fail: Callable[[str], ParseError]) -> int:
-    found = store.studies_labelled(session, ref)
-    if len(found) == 1:
-        return found[0].id  # type: ignore[return-value]
-    if len(found) > 1:
-        raise fail(f"study '{ref}' is ambiguous (ids {[s.id for s in found]})")
-    if ref.isdigit() and store.study(session, int(ref)) is not None:
-        return int(ref)
-    raise fail(f"unknown study '{ref}'")
+    """The row's study, read as every command reads one (study_ref), its refusal on the row's line."""
+    try:
+        return study_id_in(session, ref)
+    except ReviewkitError as exc:
+        raise fail(exc.message if not exc.hint else f"{exc.message} ({exc.hint})") from None
 
 
 def _yes_no(value: str, fail: Callable[[str], ParseError]) -> bool:

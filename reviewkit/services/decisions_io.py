@@ -398,7 +398,8 @@ def import_decisions(review: Review, path: Path, *, actor: str | None = None, id
 
     Rows apply in file order, each checked against the review's state with the file's earlier rows
     in it. A row identical to a stored one (record, reviewer, role, stage, decision, reason, note
-    and time) is left out: each stored row stands for one such line. Any bad row is reported with
+    and time) is left out: each stored row stands for one such line; a row without a time is left out
+    when it says what the reviewer's current decision says (an undo never is). Any bad row is reported with
     its line and nothing is stored. The audit trail names `actor` as who stored each row and, in
     its `new`, the reviewer whose row it is and the file.
     """

@@ -54,8 +54,7 @@ class Ledger:
         self.decisions = {stage: queries.current_decisions(session, stage) for stage in STAGES}
         self.adjudicated = {stage: queries.adjudications(session, stage) for stage in STAGES}
         self.primaries = queries.duplicate_primaries(session)
-        self.not_retrieved = {rid for rid, row in store_screening.full_text_statuses(session).items()
-                              if row.status == "not_retrieved"}
+        self.not_retrieved = store_screening.not_retrieved_ids(session)
 
     def state(self, record_id: int, stage: Stage) -> RecordScreening:
         return resolve(self.decisions[stage].get(record_id, {}), self.required,

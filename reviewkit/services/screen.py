@@ -137,6 +137,13 @@ def _decisions(session: Session, record_id: int, stage: str) -> dict[int, str]:
     return {rid: row.decision for rid, row in store.decisions_on(session, record_id, stage).items()}
 
 
+def _awaiting(session: Session, stage: str, required: int, candidates: set[int] | None = None) -> set[int]:
+    """The stage's records that can take a decision: at full text, not those whose report is marked not
+    retrieved (PRISMA counts them there; a decision on one is refused)."""
+    found = stage_candidates(session, stage, required) if candidates is None else candidates
+    return found - store.not_retrieved_ids(session) if stage == "ft" else found
+
+
 def _refuse_not_retrieved(session: Session, record_id: int) -> None:
     latest = store.latest_full_text(session, record_id)
     if latest is not None and latest.status == "not_retrieved":
@@ -264,13 +271,15 @@ def record_card(review: Review, reviewer: str | None, record_id: int, stage: str
 def screening_queue(review: Review, reviewer: str | None, stage: str) -> list[int]:
     """Records awaiting this reviewer's decision at a stage, in import order.
 
-    A record leaves everyone's queue once it has the decisions the protocol asks for.
+    A record leaves everyone's queue once it has the decisions the protocol asks for, and at full text
+    once its report is marked not retrieved (it takes no decision then: `reviewkit full-text` marks it
+    retrieved, and it comes back).
     """
     _check_stage(stage)
     required = review.protocol.screening.screeners_per_record
     with session_scope(review.engine) as session:
         who = require_reviewer(session, reviewer, "screener")
-        candidates = stage_candidates(session, stage, required)
+        candidates = _awaiting(session, stage, required)
         decisions = queries.current_decisions(session, stage)
         adjudicated = queries.adjudications(session, stage)
     return sorted(
@@ -287,11 +296,12 @@ def screening_progress(review: Review, reviewer: str | None, stage: str) -> Scre
     with session_scope(review.engine) as session:
         who = require_reviewer(session, reviewer, "screener")
         candidates = stage_candidates(session, stage, required)
+        awaiting = _awaiting(session, stage, required, candidates)
         decisions = queries.current_decisions(session, stage)
         adjudicated = queries.adjudications(session, stage)
     mine = sum(1 for rid in candidates if who.id in decisions.get(rid, {}))
     left = sum(
-        1 for rid in candidates
+        1 for rid in awaiting
         if who.id not in decisions.get(rid, {}) and rid not in adjudicated
         and len(decisions.get(rid, {})) < required
     )

@@ -171,8 +171,7 @@ def review_status(review: Review) -> ReviewStatus:
         ta = stage_outcomes(session, "ta", unique, required)
         ft_candidates = {rid for rid, outcome in ta.items() if outcome == "included"}
         ft = stage_outcomes(session, "ft", ft_candidates, required)
-        not_retrieved = {rid for rid, row in store_screening.full_text_statuses(session).items()
-                         if row.status == "not_retrieved" and ft.get(rid) == "unscreened"}
+        not_retrieved = {rid for rid in store_screening.not_retrieved_ids(session) if ft.get(rid) == "unscreened"}
         included_reports = {rid for rid, outcome in ft.items() if outcome == "included"}
         studies = count_included_studies(session, included_reports)
     return ReviewStatus(

@@ -55,7 +55,15 @@ def make_engine(url: str) -> Engine:
         wait = {} if "connect_timeout" in make_url(url).query else {"connect_timeout": PG_CONNECT_TIMEOUT_S}
         return create_engine(url, pool_pre_ping=True, connect_args=wait)
     except Exception as exc:  # a malformed URL or a missing driver
-        raise ReviewkitError(f"cannot use database_url {url!r}: {exc}") from None
+        raise ReviewkitError(f"cannot use database_url {_without_password(url)!r}: {exc}") from None
+
+
+def _without_password(url: str) -> str:
+    """The URL as it may be shown (a password replaced by ***), or a placeholder when it cannot be parsed."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # unparseable: say nothing of it rather than risk echoing a password
+        return "(unreadable URL)"
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -29,11 +29,6 @@ def study(session: Session, study_id: int) -> StudyRow | None:
     return session.get(StudyRow, study_id)
 
 
-def studies_labelled(session: Session, label: str) -> list[StudyRow]:
-    """Studies whose label is exactly `label`."""
-    return list(session.exec(select(StudyRow).where(StudyRow.label == label).order_by(col(StudyRow.id))))
-
-
 def assessment(session: Session, assessment_id: int) -> RobAssessmentRow | None:
     """The assessment with this id."""
     return session.get(RobAssessmentRow, assessment_id)

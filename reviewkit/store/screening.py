@@ -165,6 +165,11 @@ def full_text_statuses(session: Session) -> dict[int, FullTextRow]:
     return out
 
 
+def not_retrieved_ids(session: Session) -> set[int]:
+    """The records whose full text is (now) marked not retrieved: PRISMA's "Reports not retrieved"."""
+    return {rid for rid, row in full_text_statuses(session).items() if row.status == "not_retrieved"}
+
+
 def record(session: Session, record_id: int, *, lock: bool = False) -> RecordRow | None:
     """The record row with this id; `lock`: locked until the transaction ends (see lock_records)."""
     return session.get(RecordRow, record_id, with_for_update={"key_share": True} if lock else False)

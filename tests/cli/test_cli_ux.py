@@ -318,7 +318,7 @@ def test_dedup_pairs_says_when_none_wait(review_dir: Path) -> None:
     """An empty queue printed nothing at all."""
     result = run(review_dir, "dedup", "pairs")
     assert result.exit_code == 0
-    assert result.output == "no pairs wait for a verdict\n"
+    assert result.output == "No pairs wait for a verdict.\n"
 
 
 def test_map_errors_name_the_option_only(review_dir: Path, tmp_path: Path) -> None:

@@ -80,7 +80,7 @@ def test_export_reimports_to_the_same_values(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("line", "needle"), [
-    ("NOPE,IGA,alice,no,rob2,assignment,1.1,Y,", "unknown study 'NOPE'"),
+    ("NOPE,IGA,alice,no,rob2,assignment,1.1,Y,", "no study 'NOPE'"),
     ("BREEZE-AD1,IGA,zed,no,rob2,assignment,1.1,Y,", "unknown assessor 'zed'"),
     ("BREEZE-AD1,IGA,alice,no,rob2,assignment,9.1,Y,", "unknown question '9.1'"),
     ("BREEZE-AD1,IGA,alice,no,rob2,assignment,1.2,maybe,", "1.2=maybe"),

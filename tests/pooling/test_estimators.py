@@ -128,7 +128,12 @@ def _log_lik(t: float, yi: np.ndarray, vi: np.ndarray, restricted: bool) -> floa
     return float(ll - 0.5 * np.log(np.sum(w)) if restricted else ll)
 
 
-@pytest.mark.parametrize("data", [TWO_PEAKS, INTERIOR_AFTER_NEGATIVE_START])
+#: One study's variance 1e-12, the other's 1e6: the scan's grid once cancelled every digit of the score
+#: and handed brentq a bracket of one sign (a traceback from `reviewkit meta`).
+VARIANCES_18_DECADES_APART = (np.array([-0.5386928958466366, -2.516759710820513]), np.array([1e-12, 1e6]))
+
+
+@pytest.mark.parametrize("data", [TWO_PEAKS, INTERIOR_AFTER_NEGATIVE_START, VARIANCES_18_DECADES_APART])
 @pytest.mark.parametrize("restricted", [True, False])
 def test_reml_and_ml_return_the_highest_peak_of_the_likelihood(
         data: tuple[np.ndarray, np.ndarray], restricted: bool) -> None:

@@ -71,3 +71,12 @@ def test_a_pooled_se_of_zero_is_said_not_passed_as_precision() -> None:
     result = meta_analysis(rows(NO_EVENTS), measure="RD", method="MH", model="fixed", flavour="metafor")
     assert result.se == 0
     assert any("standard error is 0" in w for w in result.warnings)
+
+
+def test_no_test_is_worded_as_not_applicable_not_nan() -> None:
+    """"Test for overall effect: Z = nan (P = nan)" beside the note that the test is undefined."""
+    from reviewkit.pooling.wording import format_p, overall_effect_text
+
+    result = meta_analysis(rows(NO_EVENTS), measure="RD", method="MH", model="fixed", flavour="metafor")
+    assert overall_effect_text(result) == "Test for overall effect: Not applicable"
+    assert format_p(result.p) == "P not applicable"

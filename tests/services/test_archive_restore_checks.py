@@ -54,7 +54,7 @@ def test_a_server_that_does_not_answer_is_named_not_blamed_on_the_archive(
     with pytest.raises(ReviewkitError) as refused:
         restore_review(archive, tmp_path / "copy")
     message = str(refused.value)
-    assert "cannot use the database postgresql+psycopg://nobody@127.0.0.1:1/nowhere" in message
+    assert "cannot connect to the database postgresql+psycopg://nobody@127.0.0.1:1/nowhere" in message
     assert "do not load" not in message and "[SQL" not in message
     assert not (tmp_path / "copy").exists()
 
@@ -73,3 +73,14 @@ def test_a_postgresql_reviews_archive_restores_into_a_local_file(
         copy.engine.dispose()
     reopened = open_review(tmp_path / "copy")
     reopened.engine.dispose()
+
+
+def test_a_malformed_database_url_leaves_nothing_and_hides_the_password(
+        review: Review, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """It left FOLDER/review.toml behind (a retry was then refused as "already exists") and printed the password."""
+    monkeypatch.delenv("REVIEWKIT_DATABASE_URL", raising=False)
+    archive = _archive(review, tmp_path)
+    with pytest.raises(ReviewkitError) as refused:
+        restore_review(archive, tmp_path / "copy", database_url="postgresql://u:secret@h:abc/db")
+    assert "secret" not in str(refused.value)
+    assert not (tmp_path / "copy").exists()

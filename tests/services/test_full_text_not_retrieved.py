@@ -63,3 +63,13 @@ def test_status_counts_not_retrieved_reports_as_prisma_does(review: Review) -> N
     assert (status.ft.not_retrieved, status.ft.unscreened) == (1, 2)
     assert status.ft.not_retrieved == counts.reports_not_retrieved
     assert status.as_dict()["full_text"]["not_retrieved"] == 1  # type: ignore[index]
+
+
+def test_a_not_retrieved_report_leaves_the_full_text_queue(review: Review) -> None:
+    """It stayed in every screener's queue, each key press refused, and "left" never reached 0."""
+    lost, kept = _passed(review, 2)
+    screen.set_full_text(review, "alice", lost, "not_retrieved")
+    assert screen.screening_queue(review, "alice", "ft") == [kept]
+    assert screen.screening_progress(review, "alice", "ft").left == 1
+    screen.set_full_text(review, "alice", lost, "retrieved", location="/papers/lost.pdf")
+    assert screen.screening_queue(review, "alice", "ft") == [lost, kept]

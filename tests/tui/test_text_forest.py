@@ -116,3 +116,9 @@ def test_lines_fit_the_width_long_labels_end_in_an_ellipsis_and_a_left_out_study
         assert not {STUDY_MARK, "─"} & set(lines[2])
     assert forest_lines([], measure="RR", ratio=True, width=80) == []
     assert math.isclose(choose_axis(rows, ratio=True).null, 1.0)
+
+
+def test_a_row_whose_numbers_are_not_numbers_draws_as_not_estimable() -> None:
+    """round(nan) raised inside render(): the screen would have crashed on such a row."""
+    lines = forest_lines([ForestRow("A", math.nan, math.nan, math.nan)], measure="RD", ratio=False, width=70)
+    assert any(line.startswith("A") for line in lines)

@@ -64,11 +64,11 @@ def _ci(lo: float | None, hi: float | None) -> str:
     return "—" if lo is None or hi is None else f"{lo:.2f} to {hi:.2f}"
 
 
-def tau2_text(r: MetaResult) -> str:
+def tau2_cell(r: MetaResult) -> str:
     """τ² as the forest plot's heterogeneity line gives it ("—" under a fixed-effect model)."""
-    if r.model != "random":
-        return "—"
-    return f"{r.tau2:.2f}" if r.tau2 >= 0.005 or r.tau2 == 0 else f"{r.tau2:.2g}"
+    from reviewkit.pooling.wording import tau2_text
+
+    return tau2_text(r.tau2) if r.model == "random" else "—"
 
 
 def i2_text(r: MetaResult) -> str:
@@ -122,7 +122,7 @@ def analysis_cells(o: AnalysisOutput | SkippedAnalysis) -> tuple[str, ...]:
     n = participants(r)
     q = "—" if r.Q is None else f"{r.Q:.2f} (p = {r.Q_p:.2g})"
     return (a.name, r.measure, pooled_text(r), f"{r.p:.2g}", str(r.k), str(studies_pooled(o)),
-            "—" if n is None else f"{n:g}", tau2_text(r), i2_text(r), q, _ci(*r.effect_pi), r.method, r.model,
+            "—" if n is None else f"{n:g}", tau2_cell(r), i2_text(r), q, _ci(*r.effect_pi), r.method, r.model,
             r.estimator or "—", "yes" if r.hksj else "no", _outcome(a.outcome, a.timepoint), comparison)
 
 
@@ -356,6 +356,9 @@ class AnalysisScreen(Screen[None]):
         """A run that fails unexpectedly (the database gone mid-session) is told, not left as "Running…"."""
         if event.state == WorkerState.ERROR and event.worker.group in ("analysis", "analysis-write"):
             self.notify(f"The analyses could not be run: {event.worker.error}", severity="error", timeout=10)
+            if event.worker.group == "analysis":
+                self.query_one("#analysis-status", Static).update(
+                    f"error: the analyses could not be run ({event.worker.error}); r tries again")
 
     def _show(self, views: list[AnalysisView]) -> None:
         self.views = views

@@ -62,8 +62,9 @@ class ForestAxis:
         return math.log(value) if self.log else value
 
     def column(self, value: float, width: int) -> int:
-        """The column (0 to width − 1) of `value`; −1 left of the axis, `width` right of it."""
-        if self.log and value <= 0:
+        """The column (0 to width − 1) of `value`; −1 left of the axis, `width` right of it (and −1 for a
+        value that is not a number, which no comparison places)."""
+        if math.isnan(value) or self.log and value <= 0:
             return -1
         if value < self.lower:
             return -1
