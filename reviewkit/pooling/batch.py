@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from reviewkit.errors import ReviewkitError
+from reviewkit.pooling.estimators import tau2_reml
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,30 @@ def _reml(yi: np.ndarray, vi: np.ndarray, start: np.ndarray, tol: float, maxiter
     return tau2, iterations
 
 
+#: Rows scanned at once by _one_peak (its arrays are rows × grid × studies).
+_SCAN_ROWS = 1000
+
+
+def _one_peak(yi: np.ndarray, vi: np.ndarray) -> np.ndarray:
+    """Per row, whether the REML score's sign pattern on a log grid of τ² shows a single peak that the
+    Newton steps reach: positive at 0 and falling through 0 once (the grid and its bounds as
+    estimators._likelihood_maximum scans them). A peak at 0 (score ≤ 0 there) with a rise after it,
+    or two falls, is a likelihood with two peaks, which the steps from one start may miss."""
+    out = np.zeros(len(yi), dtype=bool)
+    for start in range(0, len(yi), _SCAN_ROWS):
+        y, v = yi[start:start + _SCAN_ROWS], vi[start:start + _SCAN_ROWS]
+        top = np.maximum(2 * np.ptp(y, axis=1) ** 2, 2 * v.max(axis=1))
+        low = np.minimum(v.min(axis=1), top) * 1e-4
+        grid = np.concatenate([np.zeros((len(y), 1)), np.geomspace(low, top, 40, axis=1)], axis=1)
+        w = 1 / (v[:, None, :] + grid[:, :, None])
+        sw = w.sum(axis=2)
+        wr = w * (y[:, None, :] - ((w * y[:, None, :]).sum(axis=2) / sw)[:, :, None])
+        score = (wr * wr).sum(axis=2) - sw + (w * w).sum(axis=2) / sw
+        falls = ((score[:, :-1] > 0) & (score[:, 1:] <= 0)).sum(axis=1)
+        out[start:start + len(y)] = (score[:, 0] > 0) & (falls == 1) & (score[:, -1] <= 0)
+    return out
+
+
 def pool_many(yi: np.ndarray, vi: np.ndarray, estimator: str = "DL", *, tol: float = 1e-10,
               maxiter: int = 200) -> BatchResult:
     """Random-effects pooling of each row of yi/vi (shape analyses × studies).
@@ -76,10 +101,9 @@ def pool_many(yi: np.ndarray, vi: np.ndarray, estimator: str = "DL", *, tol: flo
     DL is closed-form over whole arrays. REML runs Newton steps (Fisher scoring where the score is
     not yet decreasing) on every analysis at once, from
     the DL estimate, with steps that would cross 0 halved, until every relative change is below
-    `tol`; it reaches the root of the score nearest the DL start, which is estimators.tau2_reml(solver=
-    "exact") wherever the likelihood has one peak (the scalar solver also looks for a higher second one,
-    which studies with variances orders of magnitude apart can give; a batch of simulated analyses is
-    not where those arise).
+    `tol`. Rows whose likelihood a coarse scan shows with more than one peak (a peak at τ² = 0 and a
+    higher one inside happen in ordinary data) are solved by estimators.tau2_reml, so every row is the
+    highest peak, as the one-analysis solver gives it.
     """
     yi, vi = np.asarray(yi, dtype=float), np.asarray(vi, dtype=float)
     if yi.ndim != 2 or yi.shape != vi.shape or yi.shape[1] < 2:
@@ -93,7 +117,12 @@ def pool_many(yi: np.ndarray, vi: np.ndarray, estimator: str = "DL", *, tol: flo
     tau2 = np.maximum(0.0, (q - (k - 1)) / c)
     iterations = 0
     if estimator == "REML":
+        one_peak = _one_peak(yi, vi)
         tau2, iterations = _reml(yi, vi, tau2, tol, maxiter)
+        # The others (a peak at 0 and one inside, or two inside: ~8% of simulated 20-study analyses)
+        # are solved one by one, as tau2_reml solves them: the highest peak.
+        for i in np.flatnonzero(~one_peak):
+            tau2[i] = tau2_reml(yi[i], vi[i])
     elif estimator != "DL":
         raise ReviewkitError(f"pool_many supports DL and REML (got '{estimator}')")
     est, se = _pooled(yi, vi, tau2)
