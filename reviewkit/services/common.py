@@ -108,8 +108,7 @@ def read_csv_rows(
     missing = [c for c in required if c not in header]
     if missing:
         # Both lists: the expected names alone read as if they were the file's header.
-        has = ", ".join(_some_names([h for h in header if h])) or "no named columns"
-        found = f"expected: {', '.join(columns or required)}; the file has: {has}"
+        found = columns_hint(columns or required, header)
         raise ParseError(f"missing column(s): {', '.join(missing)}", file=str(path), line=1,
                          hint=f"{found}; {hint}" if hint else found)
     rows: list[CsvRow] = []
@@ -126,6 +125,13 @@ def read_csv_rows(
         # (",,", a line of spaces), is no data: skipped, for every import alike.
         if any(f.strip() for f in fields):
             rows.append((line, _row_dict(path, line, header, fields, multiline)))
+
+
+def columns_hint(expected: Sequence[str], header: Sequence[str]) -> str:
+    """What a missing-column error adds: the columns expected and those the file has (the expected ones
+    alone read as if they were the file's header)."""
+    has = ", ".join(_some_names([h for h in header if h])) or "no named columns"
+    return f"expected: {', '.join(expected)}; the file has: {has}"
 
 
 def _some_names(names: list[str], shown: int = 12) -> list[str]:

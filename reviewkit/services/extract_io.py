@@ -22,7 +22,7 @@ from reviewkit.domain.extraction import FieldSpec, FieldType, parse_field
 from reviewkit.domain.records import find_nct_ids
 from reviewkit.errors import PermissionDenied, ReviewkitError
 from reviewkit.services import extract
-from reviewkit.services.common import acting_reviewer, read_csv_rows
+from reviewkit.services.common import acting_reviewer, columns_hint, read_csv_rows
 from reviewkit.services.extract import STAT_FIELDS, canonical
 from reviewkit.services.extract_access import check_consensus_writer, extractors_of, may_compare
 from reviewkit.services.project import Review
@@ -185,9 +185,8 @@ _LAYOUT = "export a table with `reviewkit extract export` to see the layout"
 def _check_header(header: list[str], path: Path) -> None:
     missing = [c for c in _KEYS if c not in header]
     if missing:
-        has = ", ".join(h for h in header if h) or "no named columns"
         raise ReviewkitError(f"missing column(s): {', '.join(missing)}", where=f"{path.name}, line 1",
-                             hint=f"expected: {', '.join(_KEYS)}; the file has: {has}; {_LAYOUT}")
+                             hint=f"{columns_hint(_KEYS, header)}; {_LAYOUT}")
 
 
 @dataclass(frozen=True)

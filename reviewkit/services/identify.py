@@ -61,15 +61,14 @@ def import_file(
     (dedup links their common records). A malformed file raises ParseError naming the file and
     line, and the transaction rolls back, so nothing from it is stored.
     """
-    from reviewkit.sources.formats import detect_format, read_records
+    from reviewkit.sources.formats import check_column_map, detect_format, read_records
 
     if not path.is_file():
         raise ReviewkitError("no such file", where=str(path))
     sha = file_sha256(path)
     fmt = format or ("ctgov_json" if _is_ctgov_json(path) else detect_format(path))
     if fmt == "ctgov_json":
-        if column_map is not None:
-            raise ReviewkitError(f"--map applies to CSV files only, this file is {IMPORT_FORMATS[fmt]}", where=str(path))
+        check_column_map(fmt, column_map, str(path))
         source_kind = "register" if source_kind == "database" else source_kind
     with session_scope(review.engine, write=True) as session:
         lock_transaction(session, file_lock(sha))  # PostgreSQL: both would pass the check below at once

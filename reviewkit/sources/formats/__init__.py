@@ -17,6 +17,13 @@ from reviewkit.sources.formats.detect import FORMATS, IMPORT_FORMATS, detect_for
 __all__ = ["FORMATS", "detect_format", "read_records"]
 
 
+def check_column_map(format: str, column_map: object, name: str) -> None:
+    """Refuse `--map` for a file that is not CSV (the importer asks too, for ClinicalTrials.gov JSON,
+    which it reads without read_records)."""
+    if column_map is not None and format != "csv":
+        raise ParseError(f"--map applies to CSV files only, this file is {IMPORT_FORMATS[format]}", file=name)
+
+
 def read_records(
     path: Path,
     *,
@@ -37,10 +44,7 @@ def read_records(
         raise ParseError(
             f"unknown format {format!r}", file=name, hint=f"choose one of: {', '.join(FORMATS)}"
         )
-    if column_map is not None and format != "csv":
-        raise ParseError(
-            f"--map applies to CSV files only, this file is {IMPORT_FORMATS[format]}", file=name
-        )
+    check_column_map(format, column_map, name)
     if not path.is_file():
         raise ParseError("no such file", file=name)
     return _read(path, format, column_map, name)
