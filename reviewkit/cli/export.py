@@ -9,7 +9,7 @@ import click
 
 from reviewkit.cli.common import CliState, output_file, run_guarded
 from reviewkit.cli.report import warn_not_final
-from reviewkit.services.archive import export_review, restore_review
+from reviewkit.services.archive import export_review, opened_elsewhere, restore_review
 from reviewkit.services.decisions_io import export_decisions
 from reviewkit.services.project import open_review
 from reviewkit.services.report import write_prisma
@@ -158,12 +158,20 @@ def analyses_written(outputs: list[AnalysisOutput | SkippedAnalysis], file: Path
 @click.argument("archive", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--database-url", default=None, metavar="URL",
-              help="Put the review in this database instead of the one the archived protocol names: a new "
-                   "PostgreSQL database's URL, or `local` for an SQLite file in FOLDER.")
+              help="Put the review in this database instead of the one the archived protocol names (or "
+                   "REVIEWKIT_DATABASE_URL): a new PostgreSQL database's URL, or `local` for an SQLite file in FOLDER.")
 def restore(archive: Path, folder: Path, database_url: str | None) -> None:
     """Rebuild the review in ARCHIVE (from `export review`) in a new FOLDER."""
-    run_guarded(lambda: click.echo(
-        f"Restored into {restore_review(archive, folder, database_url=database_url).folder}"))
+    def run() -> None:
+        review = restore_review(archive, folder, database_url=database_url)
+        try:
+            click.echo(f"Restored into {review.folder}")
+            # --database-url wins over REVIEWKIT_DATABASE_URL here, but not when the review is opened.
+            if (elsewhere := opened_elsewhere(review)) is not None:
+                click.secho(f"warning: {elsewhere}", fg="yellow", err=True)
+        finally:
+            review.engine.dispose()
+    run_guarded(run)
 
 
 def register(group: click.Group) -> None:

@@ -154,13 +154,20 @@ def studies_cmd(state: CliState) -> None:
 @rob_group.command("start")
 @click.argument("study")
 @click.option("--outcome", default="", help="The result assessed (RoB 2 is per result).")
+@click.option("--new-outcome", "new_outcome", is_flag=True,
+              help="--outcome is a new result, although its name is close to one already used (refused otherwise).")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def start_cmd(state: CliState, study: str, outcome: str, as_json: bool) -> None:
+def start_cmd(state: CliState, study: str, outcome: str, new_outcome: bool, as_json: bool) -> None:
     """Start (or resume) your assessment of STUDY (label or id)."""
     def go() -> None:
         review = _review(state)
-        _emit(assess.start_assessment(review, state.reviewer, find_study(review, study), outcome), as_json)
+        view = assess.start_assessment(review, state.reviewer, find_study(review, study), outcome,
+                                       new_outcome=new_outcome)
+        if view.outcome != outcome.strip():
+            # Said on stderr, so --json stays parseable: the name typed is not the name stored.
+            click.echo(f"note: outcome '{outcome.strip()}' read as '{view.outcome}', as the review spells it", err=True)
+        _emit(view, as_json)
 
     run_guarded(go)
 
@@ -307,14 +314,18 @@ def export_cmd(state: CliState, file: Path) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--with", "co_signer", default=None,
               help="The other assessor, when an assessor imports consensus rows.")
+@click.option("--new-outcome", "new_outcomes", multiple=True, metavar="NAME",
+              help="An outcome of the file that is a new result, although close to a name already used "
+                   "(refused otherwise; repeatable).")
 @click.pass_obj
-def import_cmd(state: CliState, file: Path, co_signer: str | None) -> None:
+def import_cmd(state: CliState, file: Path, co_signer: str | None, new_outcomes: tuple[str, ...]) -> None:
     """Read assessments from FILE.csv as --reviewer: all rows, or none if any row is bad or not yours to
     import (a lead may import anyone's; consensus rows as `rob consensus` allows)."""
     from reviewkit.services.assess_io import import_rob
 
     def go() -> None:
-        done = import_rob(_review(state), file, actor=state.reviewer, co_signer=co_signer)
+        done = import_rob(_review(state), file, actor=state.reviewer, co_signer=co_signer,
+                          new_outcomes=new_outcomes)
         present = f" ({done.present} already present, not stored again)" if done.present else ""
         click.echo(f"{done.stored} rows imported from {file}{present}")
 

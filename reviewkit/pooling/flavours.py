@@ -46,7 +46,9 @@ class Flavour:
 FLAVOURS: dict[str, Flavour] = {
     # RevMan 5.3: MH by default for dichotomous data, DL random effects with the MH-centred Q,
     # I² from Q, RevMan's SMD variance (Deeks & Higgins 2010). RevMan 5 has no prediction interval,
-    # iterative estimator or τ² CI; when asked for, they are computed as metafor does.
+    # iterative estimator or τ² CI; when asked for, they are computed as metafor does. Its intervals use
+    # the exact normal quantile, as every flavour does: the "1.96" of its documentation is rounded, and its
+    # own export of Fleiss (1993) has CI half-width/SE = 1.959963984540054 (tests/pooling/test_revman5.py).
     "revman5": Flavour(
         name="revman5", correct_pooled_zero_cells=True, peto_study_zero_cells=False,
         mh_rd_variance="greenland-robins",

@@ -75,6 +75,21 @@ class AnalysisOutput:
         """The leave-one-out refits, when planned and run."""
         return self.sensitivity.get("leave-one-out")
 
+    @property
+    def participants(self) -> float:
+        """The people in the pooled comparisons, each arm once: a multi-arm trial's control group counts its
+        real size once however many comparisons hold it (naive rows each hold it whole, split rows a share
+        each; summing the rows, as the forest plot's Total does, counted it once per comparison)."""
+        def study(row: dict[str, Any]) -> str:
+            return str(row.get("source_study", row["study"]))
+
+        pooled = [self.rows[i] for i in self.result.positions]
+        controls: dict[str, list[float]] = {}
+        for row in self.rows:  # every comparison, pooled or not: a split control's shares add up to it
+            controls.setdefault(study(row), []).append(float(row["n_ctrl"]))
+        whole = max if self.multiarm == "naive" else sum
+        return sum(float(r["n_treat"]) for r in pooled) + sum(whole(controls[s]) for s in {study(r) for r in pooled})
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON of `reviewkit analyze --json`: `reviewkit meta --json`'s keys, plus what produced them."""
         numbers = self.result.to_dict()

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import URL, make_url
+
 from reviewkit import __version__
 from reviewkit.domain.screening import DECISIONS, STAGES
 from reviewkit.errors import ReviewkitError
-from reviewkit.protocol import PROTOCOL_FILE, parse_protocol
+from reviewkit.protocol import PROTOCOL_FILE, Protocol, parse_protocol
 from reviewkit.services.common import acting_reviewer
 from reviewkit.services.decisions_ledger import RETRACTED
-from reviewkit.services.project import Review, database_url_for, open_review
+from reviewkit.services.project import (
+    DATABASE_URL_ENV,
+    Review,
+    database_url_for,
+    normalise_database_url,
+    sync_reviewers,
+)
 from reviewkit.services.screen import FULL_TEXT_STATUSES
 from reviewkit.store.archive import ARCHIVE_FORMAT, dump_tables, load_tables
 from reviewkit.store.db import (
@@ -25,6 +34,7 @@ from reviewkit.store.db import (
     migrate,
     open_error,
     session_scope,
+    sqlite_url,
 )
 
 
@@ -95,6 +105,55 @@ def with_database_url(protocol_text: str, url: str | None) -> str:
     return head + tail
 
 
+def restore_target(folder: Path, protocol: Protocol, given: str | None) -> str:
+    """The database restore fills: the one `--database-url` names, even when REVIEWKIT_DATABASE_URL is set
+    (the variable silently took the review, which the user had sent elsewhere); without the option, the
+    one opening the review would use (the variable, else the protocol's, else the folder's file)."""
+    if given is None:
+        return database_url_for(folder, protocol)
+    if given == LOCAL:
+        return sqlite_url(folder)
+    return normalise_database_url(given)
+
+
+def _readable(url: str) -> URL | None:
+    """The URL parsed, or None when it cannot be (a malformed variable names no database we restored into)."""
+    try:
+        return make_url(url)
+    except Exception:
+        return None
+
+
+def opened_elsewhere(review: Review) -> str | None:
+    """Why `reviewkit -C FOLDER` will not show the restored review: REVIEWKIT_DATABASE_URL overrides the
+    protocol on every open and names another database than the one the rows went into (None if it does not)."""
+    if not os.environ.get(DATABASE_URL_ENV):
+        return None
+    there = _readable(database_url_for(review.folder, review.protocol))
+    # postgresql:// and postgresql+psycopg:// reach the same database: compare without the driver.
+    if there is not None and there.set(drivername=there.get_backend_name()) == review.engine.url.set(
+            drivername=review.engine.url.get_backend_name()):
+        return None
+    shown = there.render_as_string(hide_password=True) if there is not None else "a URL reviewkit cannot read"
+    return (f"{DATABASE_URL_ENV} is set to {shown}: it overrides {review.protocol_path} whenever the review is "
+            f"opened, so reviewkit will look there, not in {review.database}, where the review was restored; "
+            f"unset {DATABASE_URL_ENV} to work on the restored review")
+
+
+def _opened(folder: Path, protocol: Protocol, url: str) -> Review:
+    """The restored review on the database it was restored into (open_review would go by the variable)."""
+    review = Review(folder=folder.resolve(), protocol=protocol, engine=make_engine(url))
+    try:
+        sync_reviewers(review)
+    except BaseException as exc:
+        review.engine.dispose()
+        error = open_error(review.engine, exc) if isinstance(exc, Exception) else None
+        if error is None:
+            raise
+        raise error from exc
+    return review
+
+
 def _first_line(exc: BaseException) -> str:
     """A database error's own message, without SQLAlchemy's echo of the statement and its parameters."""
     orig = getattr(exc, "orig", None) or exc
@@ -105,7 +164,8 @@ def restore_review(archive_path: Path, folder: Path, *, database_url: str | None
     """Rebuild a review from an archive in a new folder: same protocol, same rows, same ids.
 
     `database_url` puts the restored review in another database than the archived protocol names (a
-    PostgreSQL URL, or `local` for the folder's own SQLite file): the restored review.toml says so.
+    PostgreSQL URL, or `local` for the folder's own SQLite file): the restored review.toml says so, and it
+    wins over REVIEWKIT_DATABASE_URL (`opened_elsewhere` then says what opening the review will do).
     """
     try:
         data = json.loads(archive_path.read_text(encoding="utf-8"))
@@ -133,8 +193,9 @@ def restore_review(archive_path: Path, folder: Path, *, database_url: str | None
     protocol = parse_protocol(data["protocol"], lenient_analyses=True)
     db_file = folder / DB_FILE
     had_db = db_file.exists()
+    url = restore_target(folder, protocol, database_url)
     try:
-        engine = make_engine(database_url_for(folder, protocol))  # before anything is written: a bad URL leaves nothing
+        engine = make_engine(url)  # before anything is written: a bad URL leaves nothing
     except ReviewkitError:
         if made_folder and not any(folder.iterdir()):
             folder.rmdir()
@@ -176,4 +237,4 @@ def restore_review(archive_path: Path, folder: Path, *, database_url: str | None
         raise ReviewkitError(f"the archive's rows do not load: {_first_line(exc)}", where=str(archive_path)) from None
     finally:
         engine.dispose()
-    return open_review(folder)
+    return _opened(folder, protocol, url)

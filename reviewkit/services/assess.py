@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from reviewkit.domain import rob1, rob2
 from reviewkit.domain.rob_common import compare_assessments
 from reviewkit.errors import PermissionDenied, ReviewkitError
+from reviewkit.services.assess_outcomes import study_outcome
 from reviewkit.services.assess_view import (
     CONSENSUS_ROLES,
     AssessmentView,
@@ -37,7 +38,6 @@ from reviewkit.services.assess_view import (
     is_involved,
     latest_consensus,
     load_view,
-    outcome_as_spelled,
     rob2_domain,
     to_domain_assessment,
 )
@@ -149,10 +149,12 @@ def _may_edit(session: Session, who: ReviewerRow, row: RobAssessmentRow) -> None
 
 
 def start_assessment(review: Review, assessor: str | None, study_id: int, outcome: str = "",
-                     variant: str | None = None) -> AssessmentView:
+                     variant: str | None = None, *, new_outcome: bool = False) -> AssessmentView:
     """The reviewer's assessment of a study's outcome: the one they started, or a new one.
 
-    RoB 2 is assessed per result, so `outcome` names it; the tool comes from the protocol, and the
+    RoB 2 is assessed per result, so `outcome` names it, read as the review already spells it
+    (assess_outcomes.study_outcome); a new name close to a known one is refused (OutcomeNearMiss)
+    unless `new_outcome` says it is a different result. The tool comes from the protocol, and the
     domain 2 variant too unless given.
     """
     rob = review.protocol.risk_of_bias
@@ -165,7 +167,7 @@ def start_assessment(review: Review, assessor: str | None, study_id: int, outcom
         who = _reviewer(session, assessor)
         if store.study(session, study_id) is None:
             raise ReviewkitError(f"unknown study {study_id}")
-        outcome = outcome_as_spelled(session, review, study_id, outcome)
+        outcome = study_outcome(session, review, study_id, outcome, new_outcome=new_outcome)
         rows = independent_assessments(session, study_id, outcome)
         for row in rows:
             if row.assessor_id == who.id:

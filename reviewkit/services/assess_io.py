@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +31,14 @@ from reviewkit.services.assess import (
     judgement_code,
     normalise_answers,
 )
+from reviewkit.services.assess_outcomes import (
+    OutcomeNearMiss,
+    known_outcomes,
+    outcome_key,
+    protocol_outcomes,
+    resolve_outcome,
+    stored_outcomes,
+)
 from reviewkit.services.assess_view import (
     AssessmentView,
     all_finished,
@@ -38,7 +46,6 @@ from reviewkit.services.assess_view import (
     independent_assessments,
     is_involved,
     load_view,
-    outcome_as_spelled,
     rob_summary,
 )
 from reviewkit.services.common import acting_reviewer, read_csv_rows
@@ -118,10 +125,13 @@ class RobImport:
     present: int
 
 
-def import_rob(review: Review, path: Path, *, actor: str | None, co_signer: str | None = None) -> RobImport:
+def import_rob(review: Review, path: Path, *, actor: str | None, co_signer: str | None = None,
+               new_outcomes: Collection[str] = ()) -> RobImport:
     """Import assessments from CSV as `actor`: all rows, or none when any is bad or refused (the error
     names its line). A lead may import any assessor's rows, anyone else only their own; consensus rows
-    need record_consensus's rule (`co_signer` as there: the other assessor, when an assessor imports it)."""
+    need record_consensus's rule (`co_signer` as there: the other assessor, when an assessor imports it).
+    An outcome is read as `rob start` reads it: a new name close to a known one (stored, the protocol's,
+    or an earlier row's) is refused unless `new_outcomes` names it as a different result."""
     # Only the support (a justification) may run over several lines; a line break elsewhere is a quote left open.
     table = read_csv_rows(path, ("study", "assessor", "question", "answer"), COLUMNS, multiline=("support",))
     tool = review.protocol.risk_of_bias.tool
@@ -129,6 +139,7 @@ def import_rob(review: Review, path: Path, *, actor: str | None, co_signer: str 
     with session_scope(review.engine, write=True) as session:
         who = acting_reviewer(session, actor)
         groups: dict[tuple[int, str, str, bool], _Group] = {}
+        outcomes = _Outcomes(stored_outcomes(session), protocol_outcomes(review), {outcome_key(n) for n in new_outcomes})
         for line, raw in table:
             def fail(message: str, line: int = line) -> ParseError:
                 return ParseError(message, file=str(path), line=line, hint="nothing was imported")
@@ -151,8 +162,7 @@ def import_rob(review: Review, path: Path, *, actor: str | None, co_signer: str 
             # A consensus row's assessor is whoever recorded it: one consensus per study and outcome.
             assessor = "" if consensus else cell["assessor"]
             # One result however it is typed, as `rob start` reads it (stored, protocol, or this file's).
-            outcome = outcome_as_spelled(session, review, study_id, cell["outcome"],
-                                         also=[k[1] for k in groups if k[0] == study_id])
+            outcome = outcomes.read(study_id, cell["outcome"], groups, path, line)
             key = (study_id, outcome, assessor, consensus)
             group = groups.setdefault(key, _Group(study_id, outcome, assessor, consensus, variant, line))
             if group.variant != variant:
@@ -176,6 +186,40 @@ def _study(session: Session, ref: str, fail: Callable[[str], ParseError]) -> int
         return study_id_in(session, ref)
     except ReviewkitError as exc:
         raise fail(exc.message if not exc.hint else f"{exc.message} ({exc.hint})") from None
+
+
+@dataclass
+class _Outcomes:
+    """How an import reads its rows' outcomes: as `rob start` does (assess_outcomes), against the names
+    stored when it began (read once, not per row), the protocol's and the file's earlier rows'."""
+
+    stored: list[tuple[int, str]]
+    protocol: list[str]
+    #: The names (outcome_key) given as new results (--new-outcome).
+    confirmed: set[str]
+    #: (study, outcome_key) → the name read: the rows of one assessment repeat it.
+    read_before: dict[tuple[int, str], str] = field(default_factory=dict)
+
+    def read(self, study_id: int, name: str, groups: Collection[tuple[int, str, str, bool]], path: Path,
+             line: int) -> str:
+        """The row's outcome as the review or an earlier row spells it; a near-miss is refused on the
+        row's line, naming the close names and how to import it as a new result."""
+        key = (study_id, outcome_key(name))
+        if key in self.read_before:
+            return self.read_before[key]
+        # This study's earlier rows first, as its stored assessments come first: a second assessor joins the first.
+        also = [k[1] for k in groups if k[0] == study_id] + [k[1] for k in groups if k[0] != study_id]
+        known = known_outcomes(self.stored, self.protocol, study_id, also)
+        try:
+            self.read_before[key] = resolve_outcome(name, known, self.protocol, new_outcome=key[1] in self.confirmed)
+        except OutcomeNearMiss as exc:
+            named = ", ".join(f"'{c}'" for c in exc.close)
+            raise ParseError(
+                f"outcome '{exc.outcome}' is close to {named}, already used (by an assessment, the protocol or an "
+                "earlier row): a second spelling would make a separate result", file=str(path), line=line,
+                hint=f"nothing was imported; write '{exc.close[0]}', or, if '{exc.outcome}' is a different result, "
+                     f"import again with --new-outcome '{exc.outcome}'") from None
+        return self.read_before[key]
 
 
 def _yes_no(value: str, fail: Callable[[str], ParseError]) -> bool:
@@ -305,12 +349,9 @@ def rob_table(review: Review, outcome: str | None = None) -> RobTable:
 
 def _known_outcome(review: Review, outcome: str, assessed: list[str]) -> str:
     """`outcome` as the consensus assessments or the protocol spell it; an outcome neither has is an error."""
-    def key(text: str) -> str:
-        return "".join(text.split()).casefold()
-
-    protocol = [o.name for o in review.protocol.extraction.outcomes]
+    protocol = protocol_outcomes(review)
     # The assessed spelling first: that is what the rows to plot carry.
-    found = next((k for k in (*assessed, *protocol) if key(k) == key(outcome)), None)
+    found = next((k for k in (*assessed, *protocol) if outcome_key(k) == outcome_key(outcome)), None)
     if found is not None:
         return found
     named = [o for o in dict.fromkeys(assessed) if o and o not in protocol]

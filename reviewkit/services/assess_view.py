@@ -231,20 +231,6 @@ def assessment_row(session: Session, assessment_id: int) -> RobAssessmentRow:
     return row
 
 
-def outcome_as_spelled(session: Session, review: Review, study_id: int, outcome: str,
-                       also: Sequence[str] = ()) -> str:
-    """The outcome as the study's assessments or the protocol already spell it, compared without case or
-    spaces: "IGA_0_1" typed by a second assessor is the first one's "iga_0_1" (two spellings would make two
-    results, each with its own assessors, and never a consensus)."""
-    def key(text: str) -> str:
-        return "".join(text.split()).casefold()
-
-    known = [a.outcome for a in store.assessments(session, study_id=study_id)]
-    known += [o.name for o in review.protocol.extraction.outcomes]
-    known += list(also)
-    return next((k for k in known if key(k) == key(outcome)), outcome)
-
-
 def independent_assessments(session: Session, study_id: int, outcome: str) -> list[RobAssessmentRow]:
     """The assessors' own (non-consensus) assessments of a study's outcome, oldest first."""
     return [a for a in store.assessments(session, study_id=study_id, outcome=outcome) if not a.is_consensus]

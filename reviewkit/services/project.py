@@ -68,7 +68,11 @@ class Review:
 
 def database_url_for(folder: Path, protocol: Protocol) -> str:
     """The database URL: the environment override, the protocol's database_url, or the folder's file."""
-    url = os.environ.get(DATABASE_URL_ENV) or protocol.database_url or sqlite_url(folder)
+    return normalise_database_url(os.environ.get(DATABASE_URL_ENV) or protocol.database_url or sqlite_url(folder))
+
+
+def normalise_database_url(url: str) -> str:
+    """The URL as SQLAlchemy reads it."""
     # postgres:// is what Heroku, libpq and many hosting panels write; SQLAlchemy knows only postgresql://.
     for short in ("postgres://", "postgres+"):
         if url.startswith(short):

@@ -213,3 +213,31 @@ def test_a_bad_row_after_a_multiline_support_names_its_own_line(rob2_any: Path, 
     (view,) = assess_view.all_views(review)
     review.engine.dispose()
     assert view.supports["1.1"] == "p. 3\nline two"
+
+
+def test_start_refuses_a_slip_of_a_used_outcome_and_new_outcome_goes_on(rob2_any: Path, tmp_path: Path) -> None:
+    """`rob start` with a slip of a result name already used exits 1 naming it and --new-outcome, storing
+    nothing; --new-outcome starts it as a new result; a case variant is read as the name used (a note says
+    so on stderr, the JSON on stdout still parses). `rob import --new-outcome NAME` lets a file's in."""
+    assert rob(rob2_any, "start", "BREEZE-AD1", "--outcome", "IGA 0/1 week 16").exit_code == 0
+    refused = rob(rob2_any, "start", "BREEZE-AD1", "--outcome", "IGA 0/1 wek 16", reviewer="bob")
+    assert refused.exit_code == 1 and refused.stdout == ""
+    assert "'IGA 0/1 week 16'" in refused.stderr and "--new-outcome" in refused.stderr, refused.stderr
+    resumed = rob(rob2_any, "start", "BREEZE-AD1", "--outcome", "iga 0/1 WEEK 16 ", "--json", reviewer="bob")
+    assert resumed.exit_code == 0, resumed.output
+    assert json.loads(resumed.stdout)["outcome"] == "IGA 0/1 week 16"
+    assert "read as 'IGA 0/1 week 16'" in resumed.stderr
+    new = rob(rob2_any, "start", "BREEZE-AD1", "--outcome", "IGA 0/1 wek 16", "--new-outcome", "--json")
+    assert new.exit_code == 0, new.output
+    assert json.loads(new.stdout)["outcome"] == "IGA 0/1 wek 16" and new.stderr == ""
+    csv_file = tmp_path / "slip.csv"
+    csv_file.write_text(HEADER + "BREEZE-AD1,IGA 0/1 weke 16,bob,no,rob2,assignment,1.1,Y,\n", encoding="utf-8")
+    result = rob(rob2_any, "import", str(csv_file), reviewer="bob")
+    assert result.exit_code == 1 and "line 2" in result.stderr and "--new-outcome" in result.stderr, result.stderr
+    result = rob(rob2_any, "import", str(csv_file), "--new-outcome", "IGA 0/1 weke 16", reviewer="bob")
+    assert result.exit_code == 0 and "1 rows imported" in result.stdout, result.output
+    review = open_review(rob2_any)
+    with session_scope(review.engine) as s:
+        assert sorted(a.outcome for a in rob_store.assessments(s)) == sorted(
+            ["IGA 0/1 week 16", "IGA 0/1 week 16", "IGA 0/1 wek 16", "IGA 0/1 weke 16"])
+    review.engine.dispose()

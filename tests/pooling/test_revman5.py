@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,45 @@ def test_fleiss1993_iv_fixed_md_matches_revman5() -> None:
     assert abs(out.statistic) == pytest.approx(float(pooled["Z"]), rel=TOL_REVMAN)
     for got, row in zip(out.weights_percent, studies, strict=True):
         assert got == pytest.approx(float(row["Weight"]), rel=TOL_REVMAN)
+
+
+#: The exact normal quantile z(0.975); RevMan 5's documentation and the Handbook print it as 1.96.
+Z975 = 1.959963984540054
+
+
+def _limits(row: dict[str, str], ratio: bool) -> tuple[float, float, float]:
+    """A row's estimate and CI limits on the analysis scale (logs for the odds ratios)."""
+    values = (float(row["Effect Estimate"]), float(row["CI Start"]), float(row["CI End"]))
+    return (math.log(values[0]), math.log(values[1]), math.log(values[2])) if ratio else values
+
+
+def _rows(studies: list[dict[str, str]], ratio: bool) -> list[dict[str, str]]:
+    if ratio:
+        return [{"study": r["Name"], "events_treat": r["Events 1"], "n_treat": r["Total 1"],
+                 "events_ctrl": r["Events 2"], "n_ctrl": r["Total 2"]} for r in studies]
+    return [{"study": r["Name"], "mean_treat": r["Mean 1"], "sd_treat": r["SD 1"], "n_treat": r["Total 1"],
+             "mean_ctrl": r["Mean 2"], "sd_ctrl": r["SD 2"], "n_ctrl": r["Total 2"]} for r in studies]
+
+
+@pytest.mark.parametrize(("number", "measure", "method"), [("1", "OR", "MH"), ("2", "MD", "IV")])
+def test_revman5_intervals_use_the_exact_normal_quantile(number: str, measure: str, method: str) -> None:
+    """RevMan 5 forms its 95% CIs with z = 1.959963984…, not the 1.96 its documentation prints.
+
+    Its own export says so: every study's CI half-width over its SE is that z to the 8 digits
+    stored, 1.8e-5 away from 1.96 (Fleiss1993.rm5, the file behind the CSV, gives it to 1e-15).
+    reviewkit's revman5 flavour reproduces both limits of every study's and of the pooled CI to
+    1e-7; with 1.96 the limits would be up to 9e-5 off.
+    """
+    pooled, studies = _outcome(number)
+    ratio = measure == "OR"
+    for row in studies:
+        _, lo, hi = _limits(row, ratio)
+        assert (hi - lo) / (2 * float(row["SE"])) == pytest.approx(Z975, rel=1e-6), row["Name"]
+    res = meta_analysis(_rows(studies, ratio), measure=measure, method=method, model="fixed", flavour="revman5")
+    for got, row in zip(res.study_rows(), studies, strict=True):
+        assert got["ci_lower"] == pytest.approx(float(row["CI Start"]), rel=TOL_REVMAN), row["Name"]
+        assert got["ci_upper"] == pytest.approx(float(row["CI End"]), rel=TOL_REVMAN), row["Name"]
+    assert res.effect_ci == pytest.approx((float(pooled["CI Start"]), float(pooled["CI End"])), rel=TOL_REVMAN)
 
 
 @pytest.mark.parametrize(("measure", "q_mh"), [("RR", 152.5676), ("OR", 163.9426), ("RD", 386.7759)])

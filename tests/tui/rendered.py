@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from textual.app import App
+from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 
@@ -24,6 +26,24 @@ def line_with(app: App[Any], text: str) -> str:
     found = [line for line in screen_lines(app) if text in line]
     assert found, f"{text!r} is not on screen"
     return found[0]
+
+
+async def lines_once(pilot: Pilot[Any], app: App[Any], shown: Callable[[list[str]], bool],
+                     timeout: float = 10.0) -> list[str]:
+    """The screen's lines once `shown` holds for them (AssertionError with the screen after `timeout` s).
+
+    A frame is drawn when Textual is next idle: under load (CI runs both databases' suites on 2 cores)
+    that can come after the workers a test waited for, so a test reading the screen waits for what it
+    expects rather than racing the compositor.
+    """
+    for _ in range(int(timeout / 0.05)):
+        lines = screen_lines(app)
+        if shown(lines):
+            return lines
+        await pilot.pause(0.05)
+    lines = screen_lines(app)
+    assert shown(lines), "\n".join(lines)
+    return lines
 
 
 def narrow_columns(table: DataTable[Any]) -> list[str]:

@@ -17,7 +17,7 @@ from reviewkit.store import rob as rob_store
 from reviewkit.store.db import session_scope
 from reviewkit.tui.app import ReviewkitApp, make_app
 from reviewkit.tui.screens.rob import RobScreen
-from tests.tui.rendered import footer_line, line_with, screen_lines
+from tests.tui.rendered import footer_line, line_with, lines_once, screen_lines
 
 
 @pytest.fixture
@@ -182,36 +182,27 @@ async def test_study_list_and_form_fit_80_by_24(rob2_review: Review) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         app.push_screen(RobScreen(rob2_review, "alice"))
         await settle(pilot, app)
+        await lines_once(pilot, app, lambda lines: any("Baricitinib" in line for line in lines)
+                         and "Help" in lines[-1] and "Quit" in lines[-1])
         assert line_with(app, "Study").split() == ["Study", "Outcome", "State"]
         row = line_with(app, "Baricitinib")
         # Not included yet (nothing screened): the State column says so, and stays on screen.
         assert "…" in row and row.rstrip().endswith("+ new outcome…  not included")
         assert "Help" in footer_line(app) and "Quit" in footer_line(app)
         await open_form(pilot, app, rob2_review, sid)
-        shown = screen_lines(app)
-        question_rows = [line for line in shown if line.split()[:2] in (["1.1", "·"], ["1.2", "·"], ["1.3", "·"],
-                                                                         ["2.1", "·"])]
-        assert len(question_rows) == 4  # the tester saw none: the judgements filled the screen
-        # The columns are fitted when Textual is next idle (FittedTable): under load that can come
-        # after the first frame, so wait for it (up to 5 s) rather than race it. (Once in a CI run
-        # on PostgreSQL the Support column was still off the right edge after 5 s: the question
-        # table is checked here, the Support text in full by test_support_text_shows_in_full.)
-        def header_fits() -> bool:
-            lines = screen_lines(app)
-            # the judgements' overall line too: it is drawn with the same layout pass
-            return (any(line.split()[:3] == ["Q", "Answer", "Question"] for line in lines)
-                    and any("overall" in line and "not yet judged" in line for line in lines))
 
-        for _ in range(100):
-            if header_fits():
-                break
-            await pilot.pause(0.05)
-        assert header_fits(), "\n".join(screen_lines(app))
-        # Read again once fitted: the lines taken before could predate the judgements' first frame under load.
-        shown = screen_lines(app)
-        assert any("overall" in line and "not yet judged" in line for line in shown)
+        def question_rows(lines: list[str]) -> list[str]:
+            return [line for line in lines if line.split()[:2] in (["1.1", "·"], ["1.2", "·"], ["1.3", "·"],
+                                                                    ["2.1", "·"])]
+
+        # The columns are fitted when Textual is next idle (FittedTable), and the judgements' overall line
+        # is drawn in the same layout pass: under load that comes after the first frame, so wait for it.
+        # (The Support text in full is checked by test_support_text_shows_in_full.)
+        shown = await lines_once(pilot, app, lambda lines: any(
+            line.split()[:3] == ["Q", "Answer", "Question"] for line in lines) and any(
+            "overall" in line and "not yet judged" in line for line in lines) and "Help" in lines[-1])
+        assert len(question_rows(shown)) == 4  # the tester saw none: the judgements filled the screen
         assert "Help" in footer_line(app) and "Quit" in footer_line(app)
-
 
 async def test_r_reopens_a_finished_assessment_and_the_cli_does_too(review: Review) -> None:
     """A finished assessment refuses changes and says how to reopen it; r reopens it (the other assessor has
@@ -243,3 +234,54 @@ async def test_r_reopens_a_finished_assessment_and_the_cli_does_too(review: Revi
     reopened = runner.invoke(cli, [*base, "reopen", str(assessment)])
     assert reopened.exit_code == 0, reopened.output
     assert runner.invoke(cli, [*base, "answer", str(assessment), "D7", "low"]).exit_code == 0
+
+
+async def test_a_slip_of_a_used_outcome_asks_which_result_it_is(rob2_review: Review) -> None:
+    """alice assessed "IGA 0/1 week 16"; bob's new outcome typed "IGA 0/1 wek 16" asks whether it is that
+    result or a new one: escape starts nothing, "new" starts his assessment under the typed name, and the
+    used name (picked after a second slip) starts his assessment of alice's result."""
+    from reviewkit.services import assess
+    from reviewkit.tui.modals.choice import ChoiceModal
+
+    sid = add_study(rob2_review)
+    assess.start_assessment(rob2_review, "alice", sid, "IGA 0/1 week 16")
+
+    def stored() -> list[str]:
+        with session_scope(rob2_review.engine) as s:
+            return [a.outcome for a in rob_store.assessments(s)]
+
+    app = make_app(rob2_review, reviewer="bob")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("b")
+        await settle(pilot, app)
+        screen = app.screen
+        assert isinstance(screen, RobScreen)
+
+        async def type_outcome(name: str, *close: str) -> None:
+            await pilot.press("enter")  # the highlighted row: "+ new outcome…"
+            await pilot.pause()
+            await pilot.press(*name, "enter")
+            await settle(pilot, app)
+            assert isinstance(app.screen, ChoiceModal), "\n".join(screen_lines(app))
+            for i, used in enumerate(close, 1):  # closest first
+                assert f"{i}. {used} (already used)" in line_with(app, f"{used} (already used)")
+            assert f"{len(close) + 1}. {name} (a new result)" in line_with(app, "(a new result)")
+
+        await type_outcome("IGA 0/1 wek 16", "IGA 0/1 week 16")
+        await pilot.press("escape")
+        await settle(pilot, app)
+        assert screen.view is None and stored() == ["IGA 0/1 week 16"]
+        await type_outcome("IGA 0/1 wek 16", "IGA 0/1 week 16")
+        await pilot.press("2")  # a new result
+        await settle(pilot, app)
+        assert screen.view is not None and screen.view.outcome == "IGA 0/1 wek 16"
+        await pilot.press("escape")  # back to the list: bob's row, then "+ new outcome…"
+        await settle(pilot, app)
+        await pilot.press("down")
+        await type_outcome("IGA 0/1 weeek 16", "IGA 0/1 week 16", "IGA 0/1 wek 16")
+        await pilot.press("1")  # the used name
+        await settle(pilot, app)
+        assert screen.view is not None and screen.view.outcome == "IGA 0/1 week 16"
+        assert screen.view.assessor == "bob"
+    assert stored() == ["IGA 0/1 week 16", "IGA 0/1 wek 16", "IGA 0/1 week 16"]

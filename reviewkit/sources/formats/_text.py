@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import codecs
+import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from reviewkit.errors import ParseError
 
@@ -92,31 +93,59 @@ def _refuse_mixed_utf8(path: Path) -> None:
     The error names the line of the first stray byte.
     """
     decoder = codecs.getincrementaldecoder("utf-8")()
-    sequences = stray = 0
-    lines, bad_line = 1, 0
+    sequences = stray = read = 0
+    bad: int | None = None  # the offset of the first invalid byte
     with path.open("rb") as fh:
         while chunk := fh.read(_CHUNK):
             found = _UTF8_MULTIBYTE.findall(chunk)
             sequences += len(found)
             stray += len(chunk) - len(chunk.translate(None, _HIGH_BYTES)) - sum(map(len, found))
-            if not bad_line:
+            read += len(chunk)
+            if bad is None:
                 try:
                     decoder.decode(chunk)
                 except UnicodeDecodeError as exc:
-                    bad_line = lines + chunk.count(b"\n", 0, exc.start)
-            lines += chunk.count(b"\n")
-    if not bad_line:
-        try:
-            decoder.decode(b"", final=True)  # a sequence cut off by the end of the file
-        except UnicodeDecodeError:
-            bad_line = lines
-    if bad_line and sequences >= stray:
-        raise ParseError(
-            "the file is UTF-8 but for bytes that are not (its first invalid byte is on this line): read as "
-            "Windows-1252 its UTF-8 characters would be silently changed",
-            file=str(path), line=bad_line,
-            hint="the file mixes encodings: fix that line's characters or save the whole file again as UTF-8",
-        )
+                    bad = _bad_byte_offset(exc, read)
+        if bad is None:
+            try:
+                decoder.decode(b"", final=True)  # a sequence cut off by the end of the file
+            except UnicodeDecodeError as exc:
+                bad = _bad_byte_offset(exc, read)
+        if bad is None or sequences < stray:
+            return
+        fh.seek(0)
+        # Line ends are single ASCII bytes in UTF-8 and Windows-1252 alike: Latin-1 counts them.
+        bad_line = _line_of(fh, bad, "latin-1")
+    raise ParseError(
+        "the file is UTF-8 but for bytes that are not (its first invalid byte is on this line): read as "
+        "Windows-1252 its UTF-8 characters would be silently changed",
+        file=str(path), line=bad_line,
+        hint="the file mixes encodings: fix that line's characters or save the whole file again as UTF-8",
+    )
+
+
+def _bad_byte_offset(exc: UnicodeDecodeError, end: int) -> int:
+    """The file offset of the first byte an incremental decoder refused, `end` bytes having been fed to it.
+
+    `exc.object` is always the last bytes read: the decoder puts the bytes of a character the previous
+    chunk cut in front of the new chunk, and a BOM-skipping one decodes only what follows the BOM.
+    """
+    return end - len(exc.object) + exc.start
+
+
+def _line_of(binary: BinaryIO, offset: int, encoding: str) -> int:
+    """The line (from 1) holding byte `offset` of `binary`, read from where it stands, chunk by chunk.
+
+    Line ends are counted as universal newlines reads them (LF, CRLF, and CR alone, as old Mac
+    exports end lines), so the number is the one numbered_lines gives the same line; a CRLF cut
+    by a chunk's end stays one line end, and a CR just before the offset ends the line before it.
+    """
+    decoder = io.IncrementalNewlineDecoder(codecs.getincrementaldecoder(encoding)(errors="replace"), translate=True)
+    lines, left = 1, offset
+    while left > 0 and (chunk := binary.read(min(_CHUNK, left))):
+        lines += decoder.decode(chunk).count("\n")
+        left -= len(chunk)
+    return lines + decoder.decode(b"", final=True).count("\n")
 
 
 def open_text(path: Path, *, newline: str | None = None) -> TextIO:
@@ -160,18 +189,26 @@ def numbered_lines(stream: TextIO, *, file: str) -> Iterator[tuple[int, str]]:
                 )
             yield number, line
     except UnicodeDecodeError as exc:
-        raise undecodable(exc, file=file, line=_failed_line(exc, number)) from None
+        raise undecodable(exc, file=file, line=failed_line(stream, exc, number)) from None
 
 
-def _failed_line(exc: UnicodeDecodeError, done: int) -> int:
+def failed_line(stream: TextIO, exc: UnicodeDecodeError, done: int) -> int:
     """The line of the byte a text stream could not decode, `done` lines having been read before.
 
-    The stream decodes a whole buffer at a time and fails on it before yielding any of its lines:
-    the buffer (`exc.object`) begins inside line `done + 1` (every complete line before it was
-    read), so the line ends decoded ahead of the bad byte are counted on from there.
+    The stream decodes a whole buffer at a time and fails on it before yielding any of its lines,
+    so the lines read say only roughly where the bad byte is; its offset in the file is exact
+    (the stream's binary buffer stands just after the bytes it failed on), and the line ends
+    before it are counted from the start. Guessing from the buffer alone was a line early when
+    the buffer before ended on a CR the stream held back to see whether an LF followed.
     """
-    before = codecs.decode(bytes(exc.object[:exc.start]), exc.encoding, "replace")
-    return done + 1 + len(_LINE_END.findall(before))
+    try:
+        binary = stream.buffer
+        offset = _bad_byte_offset(exc, binary.tell())
+        binary.seek(0)
+        return _line_of(binary, offset, stream.encoding)
+    except (AttributeError, OSError, ValueError):  # a stream that cannot go back (a pipe): the buffer's guess
+        before = codecs.decode(bytes(exc.object[:exc.start]), exc.encoding, "replace")
+        return done + 1 + len(_LINE_END.findall(before))
 
 
 #: A line end as universal newlines reads it.

@@ -18,7 +18,7 @@ from reviewkit.sources.formats._common import (
     split_author_list,
     unique,
 )
-from reviewkit.sources.formats._text import NUL, nul_error, undecodable
+from reviewkit.sources.formats._text import NUL, failed_line, nul_error, undecodable
 
 # Abstracts and reference lists run long; the default 128 KB cell limit refuses real files.
 csv.field_size_limit(max(csv.field_size_limit(), 16 * 1024 * 1024))
@@ -127,7 +127,7 @@ def iter_csv(
     try:
         first = stream.readline()
     except UnicodeDecodeError as exc:
-        raise undecodable(exc, file=file, line=1) from None
+        raise undecodable(exc, file=file, line=failed_line(stream, exc, 0)) from None
     if not first.strip():
         raise ParseError("the CSV file is empty or starts with a blank line", file=file, line=1)
     delimiter = sniff_delimiter(first)
@@ -158,7 +158,7 @@ def iter_csv(
             writer.writerow(row)
             yield _to_record(row, header, columns, buffer.getvalue().rstrip("\n"))
     except UnicodeDecodeError as exc:
-        raise undecodable(exc, file=file, line=reader.line_num + 1) from None
+        raise undecodable(exc, file=file, line=failed_line(stream, exc, reader.line_num)) from None
     except csv.Error as exc:
         raise ParseError(f"broken CSV quoting: {exc}", file=file, line=reader.line_num,
                          hint="a quote is not closed or is stray") from None

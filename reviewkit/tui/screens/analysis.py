@@ -82,17 +82,6 @@ def pooled_text(r: MetaResult) -> str:
     return f"{r.effect:.2f} ({lo:.2f} to {hi:.2f})"
 
 
-def participants(r: MetaResult) -> float | None:
-    """The participants of the pooled comparisons, both arms, as the forest plot's Total row counts them
-    (a control shared by naive comparisons counts once per comparison); None for generic input."""
-    from reviewkit.pooling.effects import BinaryArms, ContinuousArms
-
-    arms = r.effects.arms
-    if not isinstance(arms, BinaryArms | ContinuousArms):
-        return None
-    return sum(arms.n_treat[i] + arms.n_ctrl[i] for i in r.positions)
-
-
 def studies_pooled(o: AnalysisOutput) -> int:
     """How many studies the pooled comparisons come from (a multi-arm trial gives several comparisons)."""
     return len({o.rows[i].get("source_study", o.rows[i]["study"]) for i in o.result.positions})
@@ -119,10 +108,9 @@ def analysis_cells(o: AnalysisOutput | SkippedAnalysis) -> tuple[str, ...]:
         return (a.name, a.measure, "skipped", *["—"] * 8, method or "—", model or "—", estimator or "—",
                 "yes" if hksj else "no", _outcome(a.outcome, a.timepoint), comparison)
     r = o.result
-    n = participants(r)
     q = "—" if r.Q is None else f"{r.Q:.2f} (p = {r.Q_p:.2g})"
     return (a.name, r.measure, pooled_text(r), f"{r.p:.2g}", str(r.k), str(studies_pooled(o)),
-            "—" if n is None else f"{n:g}", tau2_cell(r), i2_text(r), q, _ci(*r.effect_pi), r.method, r.model,
+            f"{o.participants:g}", tau2_cell(r), i2_text(r), q, _ci(*r.effect_pi), r.method, r.model,
             r.estimator or "—", "yes" if r.hksj else "no", _outcome(a.outcome, a.timepoint), comparison)
 
 

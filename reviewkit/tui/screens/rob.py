@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from reviewkit.errors import ReviewkitError
 from reviewkit.services import assess, assess_view
+from reviewkit.services.assess_outcomes import OutcomeNearMiss
 from reviewkit.services.assess_view import AssessmentView, StudyTask
 from reviewkit.services.project import Review
 from reviewkit.tui.modals.choice import Choice, ChoiceModal
@@ -30,6 +31,9 @@ from reviewkit.tui.widgets.rob_judgements import (
 )
 
 NO_REVIEWER = "No reviewer set: start reviewkit with --reviewer NAME (or set reviewer in your user config)."
+#: The option of the near-miss choice that keeps the typed name as a new result (no outcome name is empty
+#: and new at once, so it cannot clash with a name offered).
+NEW_RESULT = ""
 _FORM_ACTIONS = {"answer", "support", "override", "finish", "reopen"}
 
 
@@ -59,6 +63,16 @@ class AssessmentLoaded(Message):
         self.view = view
         self.answered = answered
         self.write = write
+
+
+class OutcomeClose(Message):
+    """The outcome typed is new but close to names already used: the reviewer picks one, or keeps it as new."""
+
+    def __init__(self, study_id: int, outcome: str, close: tuple[str, ...]) -> None:
+        super().__init__()
+        self.study_id = study_id
+        self.outcome = outcome
+        self.close = close
 
 
 class RobFailed(Message):
@@ -151,10 +165,12 @@ class RobScreen(Screen[None]):
             self.post_message(RobFailed(str(exc)))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="rob-open")
-    def _start(self, study_id: int, outcome: str) -> None:
+    def _start(self, study_id: int, outcome: str, new_outcome: bool = False) -> None:
         try:
             self.post_message(AssessmentLoaded(assess.start_assessment(self.review, self.reviewer, study_id,
-                                                                       outcome)))
+                                                                       outcome, new_outcome=new_outcome)))
+        except OutcomeNearMiss as exc:
+            self.post_message(OutcomeClose(study_id, exc.outcome, exc.close))
         except ReviewkitError as exc:
             self.post_message(RobFailed(str(exc)))
 
@@ -205,6 +221,23 @@ class RobScreen(Screen[None]):
         self._show_form(True)
         self._render_view(message.answered if not self._writes else None)
         self._next_write()
+
+    def on_outcome_close(self, message: OutcomeClose) -> None:
+        """Ask whether the name typed is a slip for a name already used or a result of its own;
+        escape starts nothing."""
+        def chosen(choice: Choice | None) -> None:
+            if choice is None:
+                return
+            if choice.option == NEW_RESULT:
+                self._start(message.study_id, message.outcome, new_outcome=True)
+            else:
+                self._start(message.study_id, choice.option)
+
+        labels = [f"{name} (already used)" for name in message.close]
+        self.app.push_screen(ChoiceModal(
+            f"'{message.outcome}' is close to a result name already used; a second spelling would make a "
+            "separate result. Which is it?", [*message.close, NEW_RESULT],
+            labels=[*labels, f"{message.outcome} (a new result)"], text_label=None), chosen)
 
     def on_rob_failed(self, message: RobFailed) -> None:
         """Say why; a refused change is dropped and the next one goes."""
