@@ -232,7 +232,9 @@ class Analysis(_Strict):
     #: How a trial with several experimental arms against one control enters the analysis
     #: (Cochrane Handbook 23.3.4): naive = each arm against the whole control group.
     multiarm: MultiArm = "split"
-    #: Which arms are the comparator (matched against arm names, case-insensitive).
+    #: Which arm of each study is the comparator: the one whose intervention is this text (case and
+    #: spacing aside; an arm extracted without an intervention is matched by its label), the whole
+    #: text, never a part. Every other arm of the study is experimental. Blank is refused.
     control: str = "placebo"
 
     # Whether its settings fit together (settings_problems) is checked by Protocol._cross_checks with the

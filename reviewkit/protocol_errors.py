@@ -104,6 +104,11 @@ def settings_problems(a: Analysis) -> list[ProtocolProblem]:
     """Settings of one analysis that contradict each other; each names the key to change, so the
     message points at its line."""
     found = []
+    if not a.control.strip():
+        # Every study would then be left out for want of a control arm, one warning each, at analyze time.
+        found.append(ProtocolProblem("is empty: name the comparator's intervention as the arms record it "
+                                     "(e.g. control = \"placebo\"), or remove the key to compare with \"placebo\"",
+                                     ("control",)))
     if a.method in ("MH", "Peto") and a.measure not in ("RR", "OR", "RD"):
         found.append(ProtocolProblem(f"method {a.method} applies to RR, OR or RD, not {a.measure}", ("method",)))
     if a.method == "Peto" and a.measure != "OR":

@@ -116,17 +116,22 @@ def export(state: CliState, file: Path) -> None:
 
 @extract_group.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--new-study", "new_studies", multiple=True, metavar="LABEL",
+              help="A study of the file that is new to the review: create it (repeatable; a label of no "
+                   "study is refused otherwise).")
 @click.pass_obj
-def import_(state: CliState, file: Path) -> None:
+def import_(state: CliState, file: Path, new_studies: tuple[str, ...]) -> None:
     """Import an extraction table (CSV or XLSX) as --reviewer: all rows or none; errors name the line and
     column. A lead may import anyone's rows, anyone else only their own; consensus rows need what
-    `extract consensus` needs. A row states its arm whole: an empty arm cell empties that attribute."""
+    `extract consensus` needs. A row states its arm whole: an empty arm cell empties that attribute.
+    Studies are read by label (case, spaces and punctuation aside); a new one needs --new-study."""
     def go() -> None:
-        result = import_table(open_review(state.review), file, actor=state.reviewer)
+        result = import_table(open_review(state.review), file, actor=state.reviewer, new_studies=new_studies)
         present = f" ({result.present} already present, not stored again)" if result.present else ""
+        created = f" ({', '.join(result.new_studies)})" if result.new_studies else ""
         click.echo(f"Imported {result.stored} row(s), {result.values_stored} value(s) from {file}{present}; "
-                   f"{result.studies_created} new stud{'y' if result.studies_created == 1 else 'ies'}")
-        for note in result.cleared:
+                   f"{result.studies_created} new stud{'y' if result.studies_created == 1 else 'ies'}{created}")
+        for note in (*result.read_as, *result.cleared):
             click.echo(f"  {note}")
 
     run_guarded(go)
@@ -189,14 +194,16 @@ def set_(state: CliState, study: str, field: str, value: str, arm: str, outcome:
 @click.option("--outcome", required=True)
 @click.option("--timepoint", default="")
 @click.option("--method", type=click.Choice(list(METHODS)), default="auto", show_default=True)
+@click.option("--consensus", is_flag=True, help="Convert the consensus's statistics instead of your own.")
 @click.pass_obj
-def convert_(state: CliState, study: str, arm: str, outcome: str, timepoint: str, method: str) -> None:
+def convert_(state: CliState, study: str, arm: str, outcome: str, timepoint: str, method: str,
+             consensus: bool) -> None:
     """Derive an arm's SD (or mean and SD) in STUDY (id or label) from SE, a 95% CI or median with IQR/range,
     recording the source."""
     def go() -> None:
         review = open_review(state.review)
         for v in convert(review, state.reviewer, find_study(review, study), arm=arm, outcome=outcome,
-                         timepoint=timepoint, method=method):  # type: ignore[arg-type]
+                         timepoint=timepoint, method=method, consensus=consensus):  # type: ignore[arg-type]
             click.echo(f"{v.field} = {float(v.value or 0):.4g}  ({v.converted_from.get('text', '')})")
 
     run_guarded(go)
@@ -273,6 +280,8 @@ def consensus(state: CliState, study: str, takes: tuple[str, ...], values: tuple
             click.echo(f"  still differs: {d.key}: {sides}")
         for waiting in result.not_stored:
             click.echo(f"  not stored: {waiting}")
+        for note in result.cleared:
+            click.echo(f"  {note}")
         if result.not_stored and not result.stored:
             raise ReviewkitError(f"nothing stored for study {study_id}: the choices given wait for their arms",
                                  hint="settle the arms' differing attributes too (--take arm|ARM|FIELD=EXTRACTOR "

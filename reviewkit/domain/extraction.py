@@ -189,3 +189,44 @@ def validate_continuous(*, n: float | None = None, mean: float | None = None,
     if mean is not None and maximum is not None and mean > maximum:
         flag("mean", f"mean {mean:g} is above the maximum {maximum:g}")
     return problems
+
+
+@dataclass(frozen=True)
+class Missing:
+    """Required form fields without a value: the study's (`arm` empty) or one arm's."""
+
+    arm: str
+    fields: tuple[str, ...]
+
+    def __str__(self) -> str:
+        where = f"arm '{self.arm}'" if self.arm else "study"
+        return f"{where}: {', '.join(self.fields)}"
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def missing_required(study_specs: Iterable[FieldSpec], arm_specs: Iterable[FieldSpec],
+                     study_values: Mapping[str, object], arms: Mapping[str, Mapping[str, object]]) -> list[Missing]:
+    """The required fields an extraction (or a consensus) lacks: study fields, then each arm's arm fields.
+
+    Protocols mark `required` on study fields and arm fields only; outcome statistics have no such
+    flag (a study may not report an outcome at all), so none is asked for here. `arms`: arm label →
+    its arm fields, for every arm the extraction holds.
+    """
+    out: list[Missing] = []
+    study = tuple(s.name for s in study_specs if s.required and _blank(study_values.get(s.name)))
+    if study:
+        out.append(Missing("", study))
+    required_arm = [s.name for s in arm_specs if s.required]
+    for label, fields in arms.items():
+        lacking = tuple(name for name in required_arm if _blank(fields.get(name)))
+        if lacking:
+            out.append(Missing(label, lacking))
+    return out
+
+
+def describe_missing(missing: Iterable[Missing]) -> str:
+    """Missing required fields in one line: "study: tcs; arm 'Placebo': dose_mg"."""
+    return "; ".join(str(m) for m in missing)

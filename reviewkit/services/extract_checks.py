@@ -1,11 +1,16 @@
 """Provides extraction's pure checks, which the TUI calls as values are typed: a value against the protocol's
 form and the arm's other statistics, how a value is stored as text, and which stored conversions a changed
-statistic leaves stale."""
+statistic leaves stale; and those an import runs on a whole row: its statistics checked together, each
+problem once, a converted value against what its record gives, a study label against the review's."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+import re
+from collections.abc import Iterable, Mapping
 from typing import Any
+
+from rapidfuzz.distance import OSA
 
 from reviewkit.domain.extraction import (
     FieldSpec,
@@ -17,6 +22,7 @@ from reviewkit.domain.extraction import (
 )
 from reviewkit.errors import ReviewkitError
 from reviewkit.protocol import FormField, Outcome, Protocol
+from reviewkit.services.assess_outcomes import is_near_miss
 
 DICHOTOMOUS_FIELDS = ("events", "total")
 CONTINUOUS_FIELDS = ("mean", "sd", "se", "ci_lower", "ci_upper", "median", "q1", "q3", "min", "max", "n")
@@ -24,6 +30,7 @@ CONTINUOUS_FIELDS = ("mean", "sd", "se", "ci_lower", "ci_upper", "median", "q1",
 STAT_FIELDS = DICHOTOMOUS_FIELDS + CONTINUOUS_FIELDS
 _COUNTS = {"events", "total", "n"}
 _KWARG = {"min": "minimum", "max": "maximum"}  # validate_continuous's spelling
+_STAT = {v: k for k, v in _KWARG.items()}  # and back, for the problems it names
 ORIGINS = ("manual", "ctgov", "import")
 #: A conversion's recorded input (converted_from["inputs"], as domain.conversions names it) → the statistic.
 _INPUT_STATS = {"SE": "se", "lower": "ci_lower", "upper": "ci_upper"}
@@ -105,6 +112,7 @@ def check_value(protocol: Protocol, name: str, text: str | None, *, arm: str = "
         problems = validate_dichotomous(merged.get("events"), merged.get("total"))  # type: ignore[arg-type]
     else:
         problems = validate_continuous(**{_KWARG.get(k, k): v for k, v in merged.items()})  # type: ignore[arg-type]
+        problems = [Problem(_STAT.get(p.field, p.field), p.reason) for p in problems]
     unit = found.unit if name not in _COUNTS else None
     return canonical(parsed.value), unit, problems
 
@@ -132,3 +140,51 @@ def stale_by(converted_from: Mapping[str, Any], name: str, stored: str | None) -
         return stored is None or float(stored) != inputs[name]
     except ValueError:
         return True
+
+
+def row_problems(protocol: Protocol, stats: Mapping[str, str], *, arm: str, outcome: str, timepoint: str,
+                 current: Mapping[str, str | None]) -> list[tuple[str, str]]:
+    """(column, reason) of each problem with an imported row's statistics, once, on the statistic that
+    causes it: an SD of -1 is the SD's problem, not that of the mean, median and n checked beside it;
+    events above the total is the events' (as validate_dichotomous names it). A problem with a stored
+    statistic the row leaves as it is goes to the first column whose check raised it. `current`: the
+    arm's statistics as the row will leave them."""
+    found: dict[tuple[str, str], str] = {}
+    for name, text in stats.items():
+        _, _, problems = check_value(protocol, name, text, arm=arm, outcome=outcome, timepoint=timepoint,
+                                     current=current)
+        for p in problems:
+            found.setdefault((p.field, p.reason), p.field if p.field in stats else name)
+    return [(column, reason) for (_, reason), column in found.items()]
+
+
+def agrees(text: str, value: float) -> bool:
+    """Whether a number as a table cell shows it (`text`) is `value` at the cell's precision.
+
+    The export writes a converted value in full, which a spreadsheet may keep to 15 significant digits
+    or round as it displays it; a cell rounded to its last digit still agrees, down to the 4
+    significant digits the conversion's own text shows ("SD 7.633"). Fewer ("8" for 7.633) do not: that
+    is another value, not the same one rounded.
+    """
+    number = float(text)
+    if math.isclose(number, value, rel_tol=1e-9, abs_tol=1e-12):
+        return True
+    match = re.fullmatch(r"\s*[-+]?(\d*)\.?(\d*)\s*", text)
+    if match is None:  # an exponent: compared in full only
+        return False
+    whole, decimals = match.group(1).lstrip("0"), match.group(2)
+    significant = len((whole + decimals).lstrip("0"))
+    return significant >= 4 and abs(number - value) <= 0.5 * 10 ** -len(decimals) * (1 + 1e-9)
+
+
+def label_key(label: str) -> str:
+    """A study label as an import matches it: without case, spaces or punctuation ('BREEZE AD-1' is
+    'BREEZE-AD1'), as a slip in a spreadsheet cell is most often one of those."""
+    return "".join(c for c in label.casefold() if c.isalnum())
+
+
+def close_labels(label: str, known: Iterable[str]) -> list[str]:
+    """The known labels `label` is a near-miss of (assess_outcomes.is_near_miss on the keys above: the same
+    numbers, one or two letters typed differently), closest first."""
+    close = [k for k in dict.fromkeys(known) if is_near_miss(label_key(label), label_key(k))]
+    return sorted(close, key=lambda k: OSA.distance(label_key(label), label_key(k)))

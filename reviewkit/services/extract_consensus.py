@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from reviewkit.domain.extraction import Value, parse_field
+from reviewkit.domain.extraction import Missing, Value, describe_missing, parse_field
 from reviewkit.errors import ReviewkitError
 from reviewkit.services import extract
 from reviewkit.services.common import acting_reviewer
@@ -16,7 +16,9 @@ from reviewkit.services.extract_access import (
     extractors_by_study,
     may_compare,
 )
+from reviewkit.services.extract_checks import conversion_inputs
 from reviewkit.services.extract_convert import derive
+from reviewkit.services.extract_status import missing_fields
 from reviewkit.services.project import Review
 from reviewkit.store import extraction as store
 from reviewkit.store.db import session_scope
@@ -95,6 +97,9 @@ class ConsensusResult:
     stored: int
     unresolved: tuple[Difference, ...]
     not_stored: tuple[Waiting, ...] = ()
+    #: Converted values of the consensus cleared because a statistic they came from now differs
+    #: ("value|Placebo|dlqi_change|week 16|sd (converted from q3) cleared: …").
+    cleared: tuple[str, ...] = ()
 
 
 def _arm_items(arm: ArmRow | None) -> dict[str, str | None]:
@@ -188,12 +193,21 @@ def record_consensus(review: Review, actor: str | None, study_id: int, *, accept
     """Store the consensus of a study's extractions (rows with is_consensus=True), in one transaction.
 
     `accept_agreed` makes every agreed item consensus; a differing item needs an explicit
-    choice: `take[key] = extractor` (that extractor's value) or `values[key] = text`. Items left
-    without a choice are returned unresolved (an arm with an unresolved attribute, and its values,
-    wait for it: the choices given for them are returned as not stored, with what they wait for). It
-    may be recorded once every independent extraction of the study is finished (at least the
-    protocol's number), by a lead, an adjudicator or one of its extractors (extract_access.
-    check_consensus_writer); before then, and anyone else, is refused before anything is stored.
+    choice: `take[key] = extractor` (that extractor's value) or `values[key] = text` (also for an arm
+    field no extractor entered: `arm|ARM|fields.NAME`). Items left without a choice are returned
+    unresolved (an arm with an unresolved attribute, and its values, wait for it: the choices given
+    for them are returned as not stored, with what they wait for). It may be recorded once every
+    independent extraction of the study is finished (at least the protocol's number), by a lead, an
+    adjudicator or one of its extractors (extract_access.check_consensus_writer); before then, and
+    anyone else, is refused before anything is stored.
+
+    The consensus must hold together, as one extractor's extraction does (extract.value_in): a
+    converted value (an SD estimated from q1/median/q3 and n, say) stands only with the statistics it
+    was computed from. A converted value taken from an extractor whose inputs the consensus does not
+    share (q3 taken from another extractor with another value) is refused, nothing stored, naming the
+    value and its inputs (_check_conversions); one not chosen here (agreed, or stored earlier) whose
+    input changed is cleared, and `cleared` says so. Refused too: a consensus without a field the
+    protocol's form requires, other than one still waiting for a choice (_check_required).
     """
     take, values = dict(take or {}), dict(values or {})
     with session_scope(review.engine, write=True) as session:
@@ -203,13 +217,15 @@ def record_consensus(review: Review, actor: str | None, study_id: int, *, accept
         check_consensus_writer(session, who, study_id, review.protocol.extraction.extractors_per_study)
         comparison, sources = _compare(session, review, study_id)
         items = {d.key: d for d in comparison.items}
+        arm_labels = {d.arm for d in comparison.items if d.kind == "arm"}
         for key, name in take.items():
             if key not in items:
                 raise ReviewkitError(f"no item '{key}' in study {study_id}'s extractions")
             if name not in comparison.extractors:
                 raise ReviewkitError(f"'{name}' did not extract study {study_id} "
                                      f"(extractors: {', '.join(comparison.extractors)})")
-        unknown = [k for k in values if k not in items and not k.startswith(("study|", "value|"))]
+        unknown = [k for k in values if k not in items and not k.startswith(("study|", "value|"))
+                   and not _new_arm_field(k, arm_labels)]
         if unknown:
             raise ReviewkitError(f"no item '{unknown[0]}' in study {study_id}'s extractions")
 
@@ -225,6 +241,7 @@ def record_consensus(review: Review, actor: str | None, study_id: int, *, accept
         unresolved: list[Difference] = []
         stored = 0
         blocked: dict[str, list[str]] = {}  # arm → the attributes it waits for
+        missing_arms: dict[str, tuple[str, ...]] = {}  # arm → the required arm fields chosen empty
         by_arm: dict[str, list[Difference]] = {}
         for d in comparison.items:
             if d.kind == "arm":
@@ -240,29 +257,173 @@ def record_consensus(review: Review, actor: str | None, study_id: int, *, accept
             if waits or not chosen.get("label"):
                 blocked[label] = waits or ["label"]
                 continue
+            # An arm field no extractor entered, given by the consensus writer (a required one, say).
+            chosen |= {k.split("|")[2]: v for k, v in values.items() if k not in items and _new_arm_field(k, {label})}
             # Every arm field, empty ones too: the consensus arm is what was chosen, nothing kept from before.
             fields = {f.name: "" for f in review.protocol.extraction.arm_fields}
             fields |= {k.removeprefix("fields."): v or "" for k, v in chosen.items() if k.startswith("fields.")}
+            lacking = tuple(f.name for f in review.protocol.extraction.arm_fields if f.required and not fields[f.name])
+            if lacking:  # refused below with every other missing field (_check_required); its values wait
+                missing_arms[label] = lacking
+                continue
             before = store.current_arms(session, [study_id]).get((study_id, (True, None)), {}).get(label)
             row = extract.arm_in(session, review.protocol, who, study_id, label,
                                  intervention=chosen.get("intervention") or "", dose=chosen.get("dose") or "",
                                  co_intervention=chosen.get("co_intervention") or "",
                                  n_randomised=chosen.get("n_randomised") or "", fields=fields, consensus=True)
             stored += row is not before
-        explicit = [extract_key(k) for k in values if k not in items]
+        explicit = [extract_key(k) for k in values if k not in items and not k.startswith("arm|")]
+        taken: dict[str, tuple[Difference, ExtractionValueRow]] = {}  # converted values chosen by --take
+        cleared: list[str] = []
         for d in [*(x for x in comparison.items if x.kind != "arm"), *explicit]:
             ok, text, source = decided(d)
-            if not ok or d.arm in blocked:
+            if not ok or d.arm in blocked or d.arm in missing_arms:
                 if not ok:
                     unresolved.append(d)
                 continue
             if text is None:
                 continue
-            stored += _write(session, review, who, study_id, d, text, source) is not None
+            if d.key in take and source is not None and source.converted_from:
+                taken[d.key] = (d, source)
+            notes: list[str] = []
+            stored += _write(session, review, who, study_id, d, text, source, notes) is not None
+            cleared += [f"{_group_key(d)}|{note}" for note in notes]
+        _check_conversions(session, study_id, taken, take)
+        cleared += _clear_stale(session, who, study_id, set(taken))
+        _check_required(session, review, study_id, unresolved, blocked, missing_arms)
         given = [*take, *values]
         waiting = tuple(Waiting(label, tuple(waits), tuple(k for k in given if _arm_of(k) == label))
                         for label, waits in blocked.items())
-        return ConsensusResult(study_id, stored, tuple(unresolved), tuple(w for w in waiting if w.choices))
+        return ConsensusResult(study_id, stored, tuple(unresolved), tuple(w for w in waiting if w.choices),
+                               tuple(_with_hint(note, study_id) for note in cleared))
+
+
+def _new_arm_field(key: str, arms: set[str]) -> bool:
+    """Whether `key` names an arm field of a compared arm (arm|ARM|fields.NAME) that no extractor entered."""
+    parts = key.split("|")
+    return len(parts) == 3 and parts[0] == "arm" and parts[1] in arms and parts[2].startswith("fields.")
+
+
+def _group_key(d: Difference) -> str:
+    """value|ARM|OUTCOME|TIMEPOINT: the statistics of one arm at one outcome and timepoint."""
+    return "|".join(("value", d.arm, d.outcome, d.timepoint))
+
+
+def _convert_command(study_id: int, arm: str, outcome: str, timepoint: str) -> str:
+    return (f"`reviewkit extract convert {study_id} --consensus --arm {_quoted(arm)} --outcome {outcome} "
+            f"--timepoint {_quoted(timepoint)}`")
+
+
+def _quoted(text: str) -> str:
+    return f"'{text}'" if any(c.isspace() for c in text) else text
+
+
+def _with_hint(note: str, study_id: int) -> str:
+    """A cleared note with the command that converts the consensus again."""
+    _, arm, outcome, timepoint, rest = note.split("|", 4)
+    return f"value|{arm}|{outcome}|{timepoint}|{rest} ({_convert_command(study_id, arm, outcome, timepoint)})"
+
+
+def _consensus_stats(session: Session, study_id: int) -> dict[tuple[str, str, str], dict[str, str]]:
+    """(arm, outcome, timepoint) → statistic → the consensus value, as it now stands (uncommitted writes too)."""
+    rows = store.current_values(session, [study_id]).get((study_id, (True, None)), {})
+    out: dict[tuple[str, str, str], dict[str, str]] = {}
+    for (arm, outcome, timepoint, field), row in rows.items():
+        if outcome and row.value is not None:
+            out.setdefault((arm, outcome, timepoint), {})[field] = row.value
+    return out
+
+
+def _contradicted(converted_from: Mapping[str, Any], stats: Mapping[str, str]) -> list[tuple[str, float, str | None]]:
+    """(statistic, the value a conversion used, the value the consensus has) for each input that differs."""
+    out: list[tuple[str, float, str | None]] = []
+    for name, used in conversion_inputs(converted_from).items():
+        now = stats.get(name)
+        if now is None or float(now) != used:
+            out.append((name, used, now))
+    return out
+
+
+def _inputs_text(converted_from: Mapping[str, Any]) -> str:
+    return ", ".join(f"{name} {used:g}" for name, used in conversion_inputs(converted_from).items())
+
+
+def _check_conversions(session: Session, study_id: int, taken: Mapping[str, tuple[Difference, ExtractionValueRow]],
+                       take: Mapping[str, str]) -> None:
+    """Refuse converted values taken from an extractor whose inputs the consensus does not share.
+
+    Refused rather than cleared: the writer asked for that value by name, and storing the rest without
+    it would do something else than asked; the message says how to get a consistent consensus.
+    """
+    stats = _consensus_stats(session, study_id)
+    # One line per arm, outcome and extractor: a mean and an SD estimated together share their inputs.
+    groups: dict[tuple[str, str], list[tuple[Difference, ExtractionValueRow]]] = {}
+    for key, (d, source) in taken.items():
+        groups.setdefault((_group_key(d), take[key]), []).append((d, source))
+    problems: list[str] = []
+    hints: list[str] = []
+    for (group, name), chosen in groups.items():
+        d, source = chosen[0]
+        differs = _contradicted(source.converted_from, stats.get((d.arm, d.outcome, d.timepoint), {}))
+        if not differs:
+            continue
+        now = ", ".join(f"{stat} {'none' if value is None else value}"
+                        + (f" ({take[f'{group}|{stat}']}'s)" if f"{group}|{stat}" in take else "")
+                        for stat, _, value in differs)
+        taken_values = " and ".join(f"{c.field} {c.values[name]}" for c, _ in chosen)
+        problems.append(f"{group}: {name}'s {taken_values} {'were' if len(chosen) > 1 else 'was'} converted from "
+                        f"{_inputs_text(source.converted_from)}, but the consensus has {now}")
+        hints.append(_convert_command(study_id, d.arm, d.outcome, d.timepoint))
+    if problems:
+        raise ReviewkitError(
+            f"study {study_id}'s consensus would contradict itself, nothing stored: {'; '.join(problems)}",
+            hint="take the inputs and the converted values from the same extractor, or take the inputs only "
+                 f"and then convert the consensus: {', '.join(dict.fromkeys(hints))}")
+
+
+def _clear_stale(session: Session, who: ReviewerRow, study_id: int, chosen: Collection[str]) -> list[str]:
+    """Clear the consensus's converted values (not chosen by --take: those _check_conversions vouched for)
+    whose inputs no longer match its statistics, as one extractor's are when an input changes
+    (extract.value_in); the notes say which."""
+    notes: list[str] = []
+    rows = store.current_values(session, [study_id]).get((study_id, (True, None)), {})
+    stats = _consensus_stats(session, study_id)
+    for (arm, outcome, timepoint, field), row in rows.items():
+        key = "|".join(("value", arm, outcome, timepoint, field))
+        if not outcome or row.value is None or not row.converted_from or key in chosen:
+            continue
+        differs = _contradicted(row.converted_from, stats.get((arm, outcome, timepoint), {}))
+        if differs:
+            names = ", ".join(name for name, _, _ in differs)
+            store.add_value(session, previous=row, actor=who, consensus=True, study_id=study_id,
+                            key=(arm, outcome, timepoint, field), value=None, unit=row.unit, converted_from=None,
+                            origin=f"cleared: {names} changed")
+            notes.append(f"{key} (converted from {names}) cleared: convert again")
+    return notes
+
+
+def _prefix(arm: str) -> str:
+    """How a consensus key names a required field: study|NAME, or arm|ARM|fields.NAME."""
+    return f"arm|{arm}|fields." if arm else "study|"
+
+
+def _check_required(session: Session, review: Review, study_id: int, unresolved: Collection[Difference],
+                    blocked: Collection[str], arms: Mapping[str, tuple[str, ...]]) -> None:
+    """Refuse a consensus that lacks a field the protocol's form requires, as finishing an extraction is
+    refused (extract_status): a field still waiting for a choice is not missing, it is unresolved.
+    `arms`: the arms this call chose without a required field (not stored)."""
+    waiting = {d.key for d in unresolved}
+    stored = missing_fields(session, review.protocol, study_id, (True, None))
+    missing = [m for m in stored if not m.arm]
+    missing += [Missing(label, fields) for label, fields in arms.items()]
+    missing += [m for m in stored if m.arm and m.arm not in arms and m.arm not in blocked]
+    missing = [Missing(m.arm, tuple(f for f in m.fields if f"{_prefix(m.arm)}{f}" not in waiting)) for m in missing]
+    missing = [m for m in missing if m.fields]
+    if missing:
+        described = describe_missing(missing)
+        give = ", ".join(f"--value '{_prefix(m.arm)}{f}=VALUE'" for m in missing for f in m.fields)
+        raise ReviewkitError(f"study {study_id}'s consensus lacks required field(s), nothing stored: {described}",
+                             hint=f"give them: {give}")
 
 
 def _arm_of(key: str) -> str | None:
@@ -282,14 +443,14 @@ def extract_key(key: str) -> Difference:
 
 
 def _write(session: Session, review: Review, who: Any, study_id: int, d: Difference, text: str,
-           source: ExtractionValueRow | None) -> ExtractionValueRow | None:
+           source: ExtractionValueRow | None, cleared: list[str]) -> ExtractionValueRow | None:
     before = store.current_values(session, [study_id]).get((study_id, (True, None)), {}).get(
         (d.arm, d.outcome, d.timepoint, d.field))
     row = extract.value_in(session, review.protocol, who, study_id, d.field, text, arm=d.arm, outcome=d.outcome,
                            timepoint=d.timepoint, consensus=True,
                            origin=source.origin if source is not None and source.value == text else "manual",
                            converted_from=source.converted_from if source is not None and source.value == text
-                           else None)
+                           else None, cleared=cleared)
     return None if row is before else row
 
 

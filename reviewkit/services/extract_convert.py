@@ -1,4 +1,5 @@
-"""Provides conversions of entered statistics to an SD (or mean and SD), stored with their source values."""
+"""Provides conversions of entered statistics to an SD (or mean and SD), stored with their source values, and
+the check of a converted value against its record."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from reviewkit.errors import ReviewkitError
 from reviewkit.services import extract
 from reviewkit.services.extract import ValueView
 from reviewkit.services.extract_access import check_consensus_writer
+from reviewkit.services.extract_checks import agrees, canonical
 from reviewkit.services.project import Review
 from reviewkit.store import extraction as store
 from reviewkit.store.db import session_scope
@@ -102,3 +104,71 @@ def convert(review: Review, extractor: str | None, study_id: int, *, arm: str, o
                                    consensus=consensus)
             stored.append(extract.value_view(row, names))
         return tuple(stored)
+
+
+def recompute(converted_from: Mapping[str, Any]) -> dict[str, float] | None:
+    """What a recorded conversion's inputs give (statistic → value), computed again with domain.conversions
+    as `derive` computed it; None when the record does not say how (an unknown method, inputs missing).
+
+    An import checks a converted value against its record with this: a value edited in a spreadsheet
+    while its record still says what it was converted from would pass an estimate off as something else.
+    """
+    inputs = converted_from.get("inputs")
+    method = converted_from.get("method")
+    if not isinstance(inputs, Mapping):
+        return None
+
+    def number(name: str) -> float | None:
+        value = inputs.get(name)
+        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+    n = number("n")
+    try:
+        if n is None:
+            return None
+        if method == "se" and (se := number("SE")) is not None:
+            return {"sd": conversions.sd_from_se(se, int(n)).sd}
+        lower, upper = number("lower"), number("upper")
+        if method == "ci" and lower is not None and upper is not None:
+            level = number("level") or 0.95
+            return {"sd": conversions.sd_from_ci(lower, upper, int(n), level).sd}
+        median = number("median")
+        if method == "quantiles" and median is not None:
+            reference = str(converted_from.get("reference", ""))
+            est = conversions.mean_sd_from_quantiles(
+                int(n), median, minimum=number("min"), q1=number("q1"), q3=number("q3"), maximum=number("max"),
+                mean_method="wan" if reference.startswith("Wan 2014 mean") else "luo",
+                sd_method="wan" if "Wan 2014 SD" in reference else "shi")
+            return {"mean": est.mean, "sd": est.sd}
+    except ReviewkitError:  # inputs no conversion accepts: nothing to compare with
+        return None
+    return None
+
+
+def record_problems(stats: dict[str, str], conv: Any) -> list[tuple[str, str]]:
+    """(column, reason) for each converted value of an imported row (`stats`: statistic → cell; `conv`: the
+    row's converted_from) that is not what its record's inputs give (recompute), at the cell's precision
+    (extract_checks.agrees).
+
+    Refused rather than stored without its record: an SD typed over an estimate while its record still
+    says "estimated from q1 6, median 10, q3 16, n 50" is either a slip (the estimate is what holds) or a
+    reported SD (then the record must go); which, only the importer knows. Dropping the record silently
+    would pass a typo off as a reported SD in the analyses.
+    """
+    out: list[tuple[str, str]] = []
+    for name, text in stats.items():
+        record = conv.get(name) if isinstance(conv, dict) else None
+        given = recompute(record) if isinstance(record, dict) else None
+        if given is None or name not in given:
+            continue
+        try:
+            number = float(text)
+        except ValueError:  # not a number: refused on its own column (row_problems)
+            continue
+        if not agrees(text, given[name]):
+            inputs = ", ".join(f"{k} {v:g}" for k, v in record["inputs"].items()  # type: ignore[index]
+                               if isinstance(v, int | float))
+            out.append((name, f"{number:g} is not what its converted_from record gives ({name} "
+                              f"{canonical(given[name])} from {inputs}): put that back, or, if {number:g} is a "
+                              f"reported {name}, remove its \"{name}\" entry from converted_from"))
+    return out

@@ -25,9 +25,10 @@ from reviewkit.services import extract
 from reviewkit.services.common import acting_reviewer, columns_hint, read_csv_rows
 from reviewkit.services.extract import STAT_FIELDS, canonical
 from reviewkit.services.extract_access import check_consensus_writer, extractors_of, may_compare
+from reviewkit.services.extract_checks import close_labels, label_key, row_problems
+from reviewkit.services.extract_convert import record_problems
 from reviewkit.services.project import Review
 from reviewkit.services.studies import study_with_nct
-from reviewkit.services.study_labels import study_labelled
 from reviewkit.store import extraction as store
 from reviewkit.store.db import session_scope
 from reviewkit.store.studies import NctTaken
@@ -201,6 +202,10 @@ class ImportResult:
     cleared: tuple[str, ...] = ()
     stored: int = 0
     values_stored: int = 0
+    #: The labels of the studies the import created (each declared with `new_studies`).
+    new_studies: tuple[str, ...] = ()
+    #: Labels read as an existing study's, spelt otherwise ("study 'BREEZE AD-1' read as 'BREEZE-AD1' …").
+    read_as: tuple[str, ...] = ()
 
     @property
     def present(self) -> int:
@@ -208,14 +213,18 @@ class ImportResult:
         return self.rows - self.stored
 
 
-def import_table(review: Review, path: Path, *, actor: str | None) -> ImportResult:
+def import_table(review: Review, path: Path, *, actor: str | None, new_studies: Collection[str] = ()
+                 ) -> ImportResult:
     """Import an extraction table (CSV or XLSX) as `actor`, in one transaction: every row lands, or none does.
 
-    Studies are matched by label (created when new); each row is written as its extractor (or,
-    with consensus = yes, as the consensus, recorded as `actor`). Who may import what is who may enter
-    it: a lead anyone's rows, anyone else only their own; consensus rows whoever may compare the study
-    (extract_access). A refused row is refused before its stored values are read, so no error shows
-    values `actor` may not see. Errors name the line and the column.
+    Studies are matched by label, as _Studies reads them: without case, spaces or punctuation; a label
+    of no study is refused (naming a close one), unless `new_studies` declares it: then it is created.
+    Each row is written as its extractor (or, with consensus = yes, as the consensus, recorded as
+    `actor`). Who may import what is who may enter it: a lead anyone's rows, anyone else only their own;
+    consensus rows whoever may compare the study (extract_access). A refused row is refused before its
+    stored values are read, so no error shows values `actor` may not see. Errors name the line and the
+    column, each problem once, on the statistic that causes it (extract_checks.row_problems); a
+    converted value its converted_from record contradicts is refused (extract_convert.record_problems).
 
     A row states its arm whole: every arm column (intervention, dose, co_intervention, n_randomised,
     arm.NAME) is written as it stands, so an empty cell (or a column left out of the file) empties that
@@ -227,10 +236,11 @@ def import_table(review: Review, path: Path, *, actor: str | None) -> ImportResu
     multiline = {c for c in allowed if c.startswith(("arm.", "study.")) or c in ("intervention", "dose",
                                                                                   "co_intervention")}
     errors: list[str] = []
-    counts = {"rows": 0, "studies": 0, "values": 0, "stored": 0, "values_stored": 0, "arms_stored": 0}
+    counts = {"rows": 0, "values": 0, "stored": 0, "values_stored": 0, "arms_stored": 0}
     cleared: list[str] = []
     with session_scope(review.engine, write=True) as session:
         importer = acting_reviewer(session, actor)
+        studies = _Studies(session, new_studies, importer.name)
         seen: dict[tuple[Any, ...], tuple[int, str]] = {}
         for line, cells in read_table(path, multiline):
             counts["rows"] += 1
@@ -238,19 +248,19 @@ def import_table(review: Review, path: Path, *, actor: str | None) -> ImportResu
             if unknown:
                 errors.append(f"line {line}, {unknown[0]}: not a column of this review's extraction table")
                 continue
-            before = counts["studies"] + counts["values_stored"] + counts["arms_stored"]
+            before = len(studies.created) + counts["values_stored"] + counts["arms_stored"]
             try:
-                _import_row(session, review, importer, cells, line, seen, counts, cleared)
+                _import_row(session, review, importer, cells, line, seen, counts, cleared, studies)
             except _RowErrors as exc:
                 errors += exc.errors
-            counts["stored"] += counts["studies"] + counts["values_stored"] + counts["arms_stored"] > before
+            counts["stored"] += len(studies.created) + counts["values_stored"] + counts["arms_stored"] > before
             if len(errors) >= MAX_ERRORS:
                 break
         if errors:
             more = "" if len(errors) < MAX_ERRORS else f" (stopped after {MAX_ERRORS})"
             raise ReviewkitError("nothing imported: " + "; ".join(errors) + more, where=path.name)
-    return ImportResult(counts["rows"], counts["studies"], counts["values"], tuple(cleared), counts["stored"],
-                        counts["values_stored"])
+    return ImportResult(counts["rows"], len(studies.created), counts["values"], tuple(cleared), counts["stored"],
+                        counts["values_stored"], tuple(studies.created), tuple(studies.read_as))
 
 
 def _written(row: Any, previous: Any) -> bool:
@@ -269,7 +279,8 @@ _YES, _NO = ("yes", "y", "true", "1"), ("no", "n", "false", "0", "")
 
 
 def _import_row(session: Session, review: Review, importer: ReviewerRow, cells: dict[str, str], line: int,
-                seen: dict[tuple[Any, ...], tuple[int, str]], counts: dict[str, int], cleared: list[str]) -> None:
+                seen: dict[tuple[Any, ...], tuple[int, str]], counts: dict[str, int], cleared: list[str],
+                studies: _Studies) -> None:
     errors: list[str] = []
 
     def attempt(column: str, fn: Any) -> Any:
@@ -302,10 +313,7 @@ def _import_row(session: Session, review: Review, importer: ReviewerRow, cells: 
         errors.append(f"line {line}, study: empty")
     if errors:
         raise _RowErrors(errors)
-    study = store.study_by_label(session, label)
-    if study is None:
-        study = _new_study(session, cells, label, line, importer.name)
-        counts["studies"] += 1
+    study = studies.find(cells, label, line)
     assert study.id is not None
     if consensus:
         try:
@@ -349,12 +357,64 @@ def _import_row(session: Session, review: Review, importer: ReviewerRow, cells: 
         raise _RowErrors(errors)
 
 
-def _new_study(session: Session, cells: dict[str, str], label: str, line: int, actor: str) -> StudyRow:
-    """A study the table names for the first time; refused when its NCT id is another study's.
+class _Studies:
+    """The studies an import's rows name, each label read once: as an existing study's label (exactly,
+    else without case, spaces or punctuation), or as a new study the importer declared (`--new-study`).
 
-    A trial has one NCT id, so a new label with a known id is almost always a misspelt label:
-    creating it would split one trial's data between two studies.
+    A label of no study is refused, not created: a study is never deleted, so a slip ('BREEZE AD-11')
+    would leave a study with nothing but the slip's rows and no report behind it for good. A label
+    close to an existing one (the same numbers, a letter or two apart: extract_checks.close_labels) is
+    named in the refusal; a study new to the review is created only when declared. Each refusal is
+    given once, on the label's first line.
     """
+
+    def __init__(self, session: Session, declared: Collection[str], actor: str) -> None:
+        self.session, self.actor = session, actor
+        self.declared = {label_key(d) for d in declared}
+        self.found: dict[str, StudyRow | None] = {}  # label as written → its study (None: refused)
+        self.created: list[str] = []
+        self.read_as: list[str] = []
+
+    def find(self, cells: dict[str, str], label: str, line: int) -> StudyRow:
+        if label in self.found:
+            study = self.found[label]
+            if study is None:
+                raise _RowErrors([])  # refused on the label's first line
+            return study
+        self.found[label] = None
+        study = store.study_by_label(self.session, label) or self._same(label, line)
+        if study is None:
+            if label_key(label) not in self.declared:
+                _nct_owner(self.session, cells, label, line)  # the likelier slip: named first
+                raise _RowErrors([self._refusal(label, line)])
+            study = _new_study(self.session, cells, label, line, self.actor)
+            self.created.append(study.label)
+        self.found[label] = study
+        return study
+
+    def _same(self, label: str, line: int) -> StudyRow | None:
+        """The one study whose label is `label` but for case, spaces and punctuation."""
+        same = [s for s in store.studies(self.session) if label_key(s.label) == label_key(label)]
+        if len(same) > 1:
+            raise _RowErrors([f"line {line}, study: '{label}' could be any of "
+                              + ", ".join(f"'{s.label}' (id {s.id})" for s in same) + ": give the label exactly"])
+        if same:
+            self.read_as.append(f"study '{label}' read as '{same[0].label}' (id {same[0].id}), first on line {line}")
+            return same[0]
+        return None
+
+    def _refusal(self, label: str, line: int) -> str:
+        close = close_labels(label, [s.label for s in store.studies(self.session)])
+        if close:
+            names = " or ".join(f"'{c}'" for c in close)
+            return (f"line {line}, study: no study '{label}', but it is close to {names}: give that label, or, if "
+                    f"'{label}' is another study, create it with --new-study '{label}'")
+        return (f"line {line}, study: no study '{label}' in this review (`reviewkit studies` lists them); "
+                f"to create it from this file, declare it with --new-study '{label}'")
+
+
+def _nct_owner(session: Session, cells: dict[str, str], label: str, line: int) -> str | None:
+    """The row's NCT id (None: none), refused when it is not one or another study already has it."""
     nct = cells.get("nct_id", "")
     found = find_nct_ids(nct) if nct else ()
     if nct and len(found) != 1:
@@ -364,10 +424,16 @@ def _new_study(session: Session, cells: dict[str, str], label: str, line: int, a
     if owner is not None:
         raise _RowErrors([f"line {line}, study: no study '{label}', and {nct_id} is the NCT id of study "
                           f"'{owner.label}' (id {owner.id}); use that study's label"])
-    clash = study_labelled(session, label)
-    if clash is not None:
-        raise _RowErrors([f"line {line}, study: no study '{label}', but study {clash.id} is labelled "
-                          f"'{clash.label}' (labels are compared without case or spaces); use that label"])
+    return nct_id
+
+
+def _new_study(session: Session, cells: dict[str, str], label: str, line: int, actor: str) -> StudyRow:
+    """A study the table names for the first time; refused when its NCT id is another study's.
+
+    A trial has one NCT id, so a new label with a known id is almost always a misspelt label:
+    creating it would split one trial's data between two studies.
+    """
+    nct_id = _nct_owner(session, cells, label, line)
     try:
         return store.add_study(session, label=label, nct_id=nct_id, actor=actor)
     except NctTaken as taken:  # another writer made it since the check above
@@ -400,10 +466,18 @@ def _import_stats(session: Session, review: Review, who: Any, sid: int, arm: str
     found = attempt("outcome", lambda: extract.outcome_of(review.protocol, outcome, timepoint))
     if found is None:
         return
+    if not arm and stats:  # said once, not on every statistic of the row
+        errors.append(f"line {line}, arm: empty, but the row has {outcome} statistics (they belong to an arm)")
+        return
     timepoint = found[1]
     mine = store.current_values(session, [sid]).get((sid, extract.author(who, consensus)), {})
     # Checked as the row will stand, so the order of the cells does not matter.
     others = {k[3]: r.value for k, r in mine.items() if k[:3] == (arm, outcome, timepoint)} | _checkable(stats)
+    problems = row_problems(review.protocol, stats, arm=arm, outcome=outcome, timepoint=timepoint, current=others)
+    problems += record_problems(stats, conv)
+    if problems:
+        errors += [f"line {line}, {column}: {reason}" for column, reason in problems]
+        return
     for name, value in stats.items():
         source = conv.get(name) if isinstance(conv, dict) else None
         row = attempt(name, lambda name=name, value=value, source=source: extract.value_in(

@@ -12,7 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from reviewkit.domain.extraction import Missing, describe_missing, missing_required
 from reviewkit.errors import ReviewkitError
+from reviewkit.protocol import Protocol
 from reviewkit.services.common import acting_reviewer
 from reviewkit.services.extract_access import (
     comparison_open,
@@ -20,6 +22,7 @@ from reviewkit.services.extract_access import (
     oversees,
     study_extractors,
 )
+from reviewkit.services.extract_checks import spec_of
 from reviewkit.services.project import Review
 from reviewkit.store import extraction as store
 from reviewkit.store.db import lock_transaction, session_scope
@@ -108,15 +111,35 @@ def _result(session: Session, review: Review, who: ReviewerRow, row: StudyRow, c
     return StatusChange(view, changed)
 
 
+def missing_fields(session: Session, protocol: Protocol, study_id: int, author: store.Author) -> list[Missing]:
+    """The protocol's required study and arm fields that `author`'s extraction (or the consensus) of a
+    study lacks (domain.extraction.missing_required)."""
+    values = store.current_values(session, [study_id]).get((study_id, author), {})
+    arms = store.current_arms(session, [study_id]).get((study_id, author), {})
+    form = protocol.extraction
+    return missing_required([spec_of(f) for f in form.fields], [spec_of(f) for f in form.arm_fields],
+                            {k[3]: r.value for k, r in values.items() if not k[0] and not k[1]},
+                            {label: dict(a.fields) for label, a in arms.items()})
+
+
 def finish_extraction(review: Review, actor: str | None, study_id: int) -> StatusChange:
     """Mark `actor`'s extraction of a study finished: it cannot change any more (until reopened), and the
     comparison opens once every independent extraction (at least the protocol's number) is. Finishing a
-    finished extraction changes nothing; a reviewer with no values or arms of the study is refused."""
+    finished extraction changes nothing; a reviewer with no values or arms of the study is refused, and
+    so is an extraction without a field the protocol's form marks required (study fields, and each arm's
+    arm fields), naming them: the comparison would otherwise open on an incomplete extraction."""
     with session_scope(review.engine, write=True) as session:
         who = acting_reviewer(session, actor)
         row, finished = _mine(session, review, who, study_id)
         if who.id in finished:
             return _result(session, review, who, row, False)
+        missing = missing_fields(session, review.protocol, study_id, (False, who.id))
+        if missing:
+            raise ReviewkitError(
+                f"{who.name}'s extraction of study {study_id} ({row.label}) cannot be finished: required "
+                f"field(s) missing: {describe_missing(missing)}",
+                hint=f"enter them (`reviewkit extract set {study_id} FIELD VALUE`, `reviewkit extract arm "
+                     f"{study_id} ARM --field NAME=VALUE`, or the TUI's form), then finish")
         store.add_status(session, study_id=study_id, extractor=who, status=store.FINISHED, actor=who.name,
                          previous=store.OPEN)
         return _result(session, review, who, row, True)

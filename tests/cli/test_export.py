@@ -17,6 +17,7 @@ from reviewkit.services.demo import build_demo
 from reviewkit.services.extract_consensus import record_consensus
 from reviewkit.services.extract_status import finish_extraction
 from reviewkit.services.project import Review, open_review
+from tests.extraction_required import fill_required
 
 
 @pytest.fixture
@@ -149,6 +150,7 @@ def test_extraction_export_shows_a_non_lead_their_own_and_the_consensus(review: 
     enter("bob", "13")
     assert table("bob") == {("bob", "no", "13")}
     for who in ("alice", "bob"):
+        fill_required(review, who, sid)
         finish_extraction(review, who, sid)
     assert table("bob") == {("alice", "no", "12"), ("bob", "no", "13")}
     record_consensus(review, "carol", sid, take={"value|Placebo|iga_0_1|week 16|events": "alice"})

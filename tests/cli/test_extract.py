@@ -18,6 +18,7 @@ from reviewkit.services.extract_status import finish_extraction
 from reviewkit.services.project import Review, init_review, open_review
 from reviewkit.store.db import session_scope
 from reviewkit.store.tables import StudyRow
+from tests.extraction_required import fill_required
 
 
 def run(folder: Path, *args: str, reviewer: str | None = None) -> tuple[int, str, str]:
@@ -59,15 +60,20 @@ def test_export_then_import_into_a_fresh_review_gives_the_same_table(review: Rev
     fresh = init_review(tmp_path / "fresh")
     if str(fresh.engine.url) != str(review.engine.url):  # on PostgreSQL both share the test database
         # The consensus rows wait until both extractions are finished in the fresh review too.
-        code, _, err = run(fresh.folder, "import", str(out), reviewer="alice")
+        code, _, err = run(fresh.folder, "import", str(out), *NEW, reviewer="alice")
         assert code == 1 and "consensus: alice may not write study 1's consensus" in err and "finish" in err
     independent = tmp_path / f"independent{suffix}"
     _without_consensus(out, independent)
-    code, stdout, err = run(fresh.folder, "import", str(independent), reviewer="alice")  # a lead: anyone's rows
+    if str(fresh.engine.url) != str(review.engine.url):  # on PostgreSQL both share the test database (and study)
+        code, stdout, err = run(fresh.folder, "import", str(independent), reviewer="alice")
+        assert code == 1 and "line 2, study: no study 'BREEZE-AD1' in this review" in err  # not created unasked
+        assert "--new-study 'BREEZE-AD1'" in err and "line 3, study" not in err  # said once, on its first line
+    code, stdout, err = run(fresh.folder, "import", str(independent), *NEW, reviewer="alice")
     assert code == 0, err
+    assert "1 new study (BREEZE-AD1)" in stdout or str(fresh.engine.url) == str(review.engine.url)
     for who in ("alice", "bob"):
         assert run(fresh.folder, "finish", "BREEZE-AD1", reviewer=who)[0] == 0
-    code, stdout, err = run(fresh.folder, "import", str(out), reviewer="alice")  # the same rows, and the consensus
+    code, stdout, err = run(fresh.folder, "import", str(out), *NEW, reviewer="alice")  # the same rows, and the consensus
     assert code == 0, err
     before = [r for r in extraction_rows(review, "alice") if r["study"] != "Empty study"]
     after = extraction_rows(open_review(fresh.folder), "alice")
@@ -80,6 +86,10 @@ def test_export_then_import_into_a_fresh_review_gives_the_same_table(review: Rev
                      for r, a in zip(before, after, strict=True)]
     sd_row = next(r for r in after if r["outcome"] == "dlqi_change" and r["consensus"] == "no")
     assert json.loads(sd_row["converted_from"])["sd"]["inputs"] == {"SE": 0.47, "n": 120}
+
+
+#: The import's declaration of the study it creates in a fresh review.
+NEW = ("--new-study", "BREEZE-AD1")
 
 
 def _without_consensus(table: Path, dest: Path) -> None:
@@ -130,13 +140,19 @@ def test_bad_rows_import_nothing_and_name_line_and_field(review: Review, tmp_pat
         "S1,Placebo,iga_0_1,week 16,,,alice,no,0,maybe\n"
         "S2,Active,easi75,week 16,120,100,bob,no,4,\n"
         "S3,Active,easi75,week 16,1,2,zoe,no,,\n", encoding="utf-8")
-    code, out, err = run(review.folder, "import", str(bad), reviewer="alice")
+    code, out, err = run(review.folder, "import", str(bad), *_new("S1", "S2", "S3"), reviewer="alice")
     assert code == 1 and out == ""
     assert "line 3, study.tcs: 'maybe' differs from 'yes' on line 2" in err
-    assert "line 4, events:" in err and "cannot exceed the total" in err
+    assert "line 4, events: events (120) cannot exceed the total (100)" in err
+    assert "line 4, total" not in err  # one problem, said once, on the count that causes it
     assert "line 5, extractor: unknown reviewer 'zoe'" in err
     assert "nothing imported" in err
     assert extract.list_studies(review) == []
+
+
+def _new(*labels: str) -> list[str]:
+    """--new-study for each label: the studies a test's file brings into an empty review."""
+    return [arg for label in labels for arg in ("--new-study", label)]
 
 
 def test_import_refuses_unknown_columns_and_missing_ones(review: Review, tmp_path: Path) -> None:
@@ -155,6 +171,7 @@ def test_differences_and_consensus_commands(review: Review) -> None:
     _fill(review)
     sid = extract.create_study(review, "alice", "BREEZE-AD2").id
     for who, total in (("alice", "244"), ("bob", "224")):
+        fill_required(review, who, sid)
         extract.set_arm(review, who, sid, "Placebo")
         extract.set_value(review, who, sid, "total", total, arm="Placebo", outcome="easi75")
     code, _, err = run(review.folder, "consensus", str(sid), reviewer="carol")
@@ -186,6 +203,7 @@ def test_differences_and_consensus_keep_extraction_blinded(review: Review) -> No
     other = extract.create_study(review, "alice", "BREEZE-AD4").id
     extract.set_arm(review, "bob", sid, "Placebo")
     extract.set_value(review, "bob", sid, "total", "224", arm="Placebo", outcome="easi75")
+    fill_required(review, "bob", sid)
     extract.set_arm(review, "alice", other, "Placebo")
     extract.set_value(review, "alice", other, "total", "244", arm="Placebo", outcome="easi75")
     code, out, err = run(review.folder, "differences", "--json")
@@ -205,6 +223,7 @@ def test_differences_and_consensus_keep_extraction_blinded(review: Review) -> No
         (sid, ["bob"]), (other, ["alice"])]
     extract.set_arm(review, "alice", sid, "Placebo")
     extract.set_value(review, "alice", sid, "total", "244", arm="Placebo", outcome="easi75")
+    fill_required(review, "alice", sid)
     code, out, _ = run(review.folder, "differences", reviewer="bob")
     assert code == 0 and "244" not in out and "No study's extractions are open to bob" in out
     for who in ("bob", "alice"):
@@ -245,7 +264,7 @@ def test_a_statistic_that_is_no_number_names_line_and_column(review: Review, tmp
         "study,arm,outcome,timepoint,events,total,extractor,consensus\n"
         "S1,Placebo,iga_0_1,week 16,10,100,alice,no\n"
         "S1,Active,iga_0_1,week 16,abc,100,alice,no\n", encoding="utf-8")
-    code, out, err = run(review.folder, "import", str(bad), reviewer="alice")
+    code, out, err = run(review.folder, "import", str(bad), *_new("S1"), reviewer="alice")
     assert code == 1 and out == ""
     assert err.startswith("error: bad.csv: nothing imported: line 3, events: ") and "'abc' is not a number" in err
     assert "Traceback" not in err and "line 3, total" not in err  # the good cell is not blamed
@@ -258,11 +277,12 @@ def test_new_study_with_an_existing_studys_nct_id_is_refused(review: Review, tmp
     bad = tmp_path / "bad.csv"
     bad.write_text(
         "study,nct_id,arm,outcome,timepoint,extractor,consensus,study.tcs\n"
-        "BREEZE-AD 1,NCT03334396,,,,alice,no,no\n", encoding="utf-8")
-    code, _, err = run(review.folder, "import", str(bad), reviewer="alice")
-    assert code == 1
-    assert (f"line 2, study: no study 'BREEZE-AD 1', and NCT03334396 is the NCT id of study 'BREEZE-AD1' "
-            f"(id {sid})") in err
+        "BREEZE-AD11,NCT03334396,,,,alice,no,no\n", encoding="utf-8")
+    for declared in ((), _new("BREEZE-AD11")):  # declared new or not, the NCT id names the study
+        code, _, err = run(review.folder, "import", str(bad), *declared, reviewer="alice")
+        assert code == 1
+        assert (f"line 2, study: no study 'BREEZE-AD11', and NCT03334396 is the NCT id of study 'BREEZE-AD1' "
+                f"(id {sid})") in err
     assert [s.label for s in extract.list_studies(review)] == ["BREEZE-AD1"]
 
 
@@ -273,7 +293,7 @@ def test_an_nct_id_stored_in_another_hand_still_names_its_study(review: Review, 
     bad = tmp_path / "bad.csv"
     bad.write_text(
         "study,nct_id,arm,outcome,timepoint,extractor,consensus,study.tcs\n"
-        "BREEZE-AD 1,NCT03334396,,,,alice,no,no\n", encoding="utf-8")
+        "BREEZE-AD11,NCT03334396,,,,alice,no,no\n", encoding="utf-8")
     code, _, err = run(review.folder, "import", str(bad), reviewer="alice")
     assert code == 1 and "NCT03334396 is the NCT id of study 'BREEZE-AD1'" in err
     assert [s.label for s in extract.list_studies(review)] == ["BREEZE-AD1"]
@@ -285,9 +305,9 @@ def test_two_new_studies_with_one_nct_id_in_a_file_are_refused(review: Review, t
     bad.write_text(
         "study,nct_id,arm,outcome,timepoint,extractor,consensus,study.tcs\n"
         "BREEZE-AD1,NCT03334396,,,,alice,no,no\n"
-        "BREEZE AD1,NCT03334396,,,,alice,no,no\n", encoding="utf-8")
-    code, _, err = run(review.folder, "import", str(bad), reviewer="alice")
-    assert code == 1 and "line 3, study: no study 'BREEZE AD1'" in err
+        "BREEZE-AD1b,NCT03334396,,,,alice,no,no\n", encoding="utf-8")
+    code, _, err = run(review.folder, "import", str(bad), *_new("BREEZE-AD1", "BREEZE-AD1b"), reviewer="alice")
+    assert code == 1 and "line 3, study: no study 'BREEZE-AD1b', and NCT03334396 is the NCT id" in err
     assert extract.list_studies(review) == []
 
 
@@ -325,14 +345,14 @@ def test_a_bad_row_spanning_lines_and_the_row_after_it_name_their_first_lines(re
     head = "study,arm,outcome,timepoint,events,total,extractor,consensus,study.country\n"
     bad.write_text(head + 'S1,Placebo,iga_0_1,week 16,abc,100,alice,no,"United\nStates"\n'
                           "S2,Active,iga_0_1,week 16,xyz,100,alice,no,Japan\n", encoding="utf-8")
-    code, _, err = run(review.folder, "import", str(bad), reviewer="alice")
+    code, _, err = run(review.folder, "import", str(bad), *_new("S1", "S2"), reviewer="alice")
     assert code == 1 and "line 2, events: " in err and "line 4, events: " in err, err
     assert "line 3, events" not in err and extract.list_studies(review) == []
     bad.write_text(head + 'S1,Placebo,iga_0_1,week 16,"10\n",100,alice,no,\n', encoding="utf-8")
-    code, _, err = run(review.folder, "import", str(bad), reviewer="alice")
+    code, _, err = run(review.folder, "import", str(bad), *_new("S1"), reviewer="alice")
     assert code == 1 and "line 2: the events field runs over several lines" in err, err
     bad.write_text(head + 'S1,Placebo,iga_0_1,week 16,10,100,alice,no,"United\nStates"\n', encoding="utf-8")
-    code, _, err = run(review.folder, "import", str(bad), reviewer="alice")
+    code, _, err = run(review.folder, "import", str(bad), *_new("S1"), reviewer="alice")
     assert code == 0, err
     from reviewkit.store import extraction as extraction_store
     from reviewkit.store.db import session_scope

@@ -19,6 +19,7 @@ from reviewkit.services.project import Review
 from reviewkit.store import rob as rob_store
 from reviewkit.store.db import session_scope
 from reviewkit.store.screening import upsert_reviewers
+from tests.extraction_required import fill_required
 
 #: alice leads, carol adjudicates; bob, dave and erin only screen (erin assesses and extracts nothing).
 TEAM = {"alice": ["screener", "lead"], "bob": ["screener"], "carol": ["adjudicator"], "dave": ["screener"],
@@ -182,8 +183,10 @@ def test_extraction_table_releases_others_values_only_where_the_comparison_is_op
     assert authors(team, "alice") == authors(team, "carol") == authors(team, "bob") == {("bob", "no", "12")}
     assert authors(team, "dave") == authors(team, "erin") == set()
     extract_placebo(team, "dave", sid)
+    fill_required(team, "bob", sid)
     finish_extraction(team, "bob", sid)
     assert authors(team, "bob") == {("bob", "no", "12")} and authors(team, "dave") == {("dave", "no", "13")}
+    fill_required(team, "dave", sid)
     finish_extraction(team, "dave", sid)
     both = {("bob", "no", "12"), ("dave", "no", "13")}
     for who in ("alice", "carol", "bob", "dave"):

@@ -30,6 +30,12 @@ def _extract(review: Review, who: str, sid: int, placebo_events: str, tcs: str =
     extract.set_value(review, who, sid, "total", "111", arm="Baricitinib 4 mg", outcome="iga_0_1")
 
 
+def _required(review: Review, who: str, sid: int) -> None:
+    """The study fields the example protocol requires (trial_name, tcs): finishing waits for them."""
+    extract.set_value(review, who, sid, "trial_name", "BREEZE-AD1")
+    extract.set_value(review, who, sid, "tcs", "no")
+
+
 def _finish(review: Review, sid: int) -> None:
     """alice and bob finish their extractions: the consensus waits for that."""
     for who in ("alice", "bob"):
@@ -123,6 +129,7 @@ def test_consensus_data_derives_sd_from_recorded_or_entered_statistics(review: R
     """A converted SD keeps its record; an SE entered without conversion is turned into an SD."""
     sid = extract.create_study(review, "alice", "BREEZE-AD1").id
     for who in ("alice", "bob"):
+        _required(review, who, sid)
         extract.set_arm(review, who, sid, "Placebo")
         extract.set_arm(review, who, sid, "Baricitinib 4 mg")
         for arm, se in (("Placebo", "0.6"), ("Baricitinib 4 mg", "0.5")):

@@ -27,6 +27,7 @@ from reviewkit.store import extraction as store
 from reviewkit.store import tables as t
 from reviewkit.store.db import head_revision, make_engine, migrate, session_scope
 from reviewkit.store.screening import upsert_reviewers
+from tests.extraction_required import fill_required
 from tests.extraction_team import EVENTS, TEAM, extract_as, with_team
 
 HEADER = "study,arm,outcome,timepoint,extractor,consensus,intervention,n_randomised,events,total\n"
@@ -165,6 +166,7 @@ def test_an_import_into_a_finished_extraction_is_refused_with_its_line(team: Rev
     same = tmp_path / "same.csv"
     same.write_text(HEADER + "S1,Placebo,iga_0_1,week 16,bob,no,placebo,249,12,249\n", encoding="utf-8")
     assert import_table(team, same, actor="bob").values == 2
+    fill_required(team, "bob", sid)
     finish_extraction(team, "bob", sid)
     changed = tmp_path / "changed.csv"
     changed.write_text(HEADER + "S1,Placebo,iga_0_1,week 16,bob,no,placebo,249,12,249\n"

@@ -22,6 +22,7 @@ from reviewkit.services.extract_status import describe, finish_extraction, reope
 from reviewkit.services.project import Review
 from reviewkit.store import extraction as store
 from reviewkit.store.db import session_scope
+from tests.extraction_required import REQUIRED, fill_required
 from tests.extraction_team import with_team
 
 HEADER = "study,arm,outcome,timepoint,extractor,consensus,intervention,dose,n_randomised,arm.dose_mg,events,total\n"
@@ -35,7 +36,9 @@ def team(review: Review) -> Review:
 
 
 def extract_as(review: Review, who: str, sid: int, events: str = "70", dose_mg: str = "4") -> None:
-    """`who` extracts arm Bari4 of the study: its attributes, dose and IGA 0/1 count."""
+    """`who` extracts arm Bari4 of the study: its attributes, dose and IGA 0/1 count, and the required study
+    fields (finishing waits for them)."""
+    fill_required(review, who, sid)
     extract.set_arm(review, who, sid, "Bari4", intervention="baricitinib", dose="4 mg", co_intervention="TCS",
                     n_randomised=150, fields={"dose_mg": dose_mg})
     extract.set_value(review, who, sid, "events", events, arm="Bari4", outcome="iga_0_1")
@@ -60,6 +63,7 @@ def test_a_third_reviewer_can_neither_extract_nor_open_the_comparison(team: Revi
     sid = extract.create_study(team, "alice", "S1").id
     extract_as(team, "bob", sid, "70")
     extract.set_value(team, "dave", sid, "country", "Japan")
+    fill_required(team, "dave", sid)
     finish_extraction(team, "dave", sid)
     for write in (lambda: extract.set_value(team, "alice", sid, "country", "Japan"),
                   lambda: extract.set_arm(team, "alice", sid, "Placebo"),
@@ -93,8 +97,9 @@ def test_the_comparison_waits_for_every_extractor_even_beyond_the_protocol_s_num
     extract_as(team, "dave", sid)
     with session_scope(team.engine, write=True) as session:  # as an older reviewkit let alice in
         alice = extract.reviewer(session, "alice")
-        store.add_value(session, previous=None, actor=alice, consensus=False, study_id=sid,
-                        key=("", "", "", "country"), value="Japan", unit=None, converted_from=None, origin="manual")
+        for name, value in {"country": "Japan", **REQUIRED}.items():
+            store.add_value(session, previous=None, actor=alice, consensus=False, study_id=sid,
+                            key=("", "", "", name), value=value, unit=None, converted_from=None, origin="manual")
     for who in ("bob", "dave"):
         finish_extraction(team, who, sid)
     for who in ("bob", "dave"):
@@ -247,6 +252,9 @@ def test_choices_for_an_arm_that_still_waits_are_named_not_dropped(review: Revie
         extract.set_arm(review, who, sid, "Bari4", intervention=f"bari ({who})", n_randomised=150 + len(who),
                         fields={"dose_mg": dose})
         extract.set_value(review, who, sid, "events", events, arm="Bari4", outcome="iga_0_1")
+        # The required study fields differ too, so nothing is agreed: they wait for a choice, not missing.
+        extract.set_value(review, who, sid, "trial_name", f"S1 ({who})")
+        extract.set_value(review, who, sid, "tcs", "yes" if who == "alice" else "no")
         finish_extraction(review, who, sid)
     choices = ["--take", "arm|Bari4|n_randomised=bob", "--take", "arm|Bari4|intervention=bob",
                "--value", f"{EVENTS}=70"]
@@ -275,13 +283,13 @@ def test_import_refuses_a_consensus_cell_that_is_neither_yes_nor_no(review: Revi
                      "S1,Placebo,iga_0_1,week 16,bob,No,10,100\n"
                      "S1,Placebo,iga_0_1,week 16,bob,maybe,10,100\n", encoding="utf-8")
     with pytest.raises(ReviewkitError, match="line 3, consensus: 'maybe' is neither yes nor no") as refused:
-        import_table(review, table, actor="bob")
+        import_table(review, table, actor="bob", new_studies=["S1"])
     assert "line 2" not in str(refused.value)
     assert extract.list_studies(review) == []
     table.write_text("study,arm,outcome,timepoint,extractor,consensus,intervention\n"
                      "S1,Placebo,,,bob,N,placebo\nS1,Active,,,bob,false,x\nS1,Other,,,bob,0,y\nS2,A,,,bob,,z\n",
                      encoding="utf-8")
-    assert import_table(review, table, actor="bob").rows == 4
+    assert import_table(review, table, actor="bob", new_studies=["S1", "S2"]).rows == 4
 
 
 # --- 6. what finishing says -------------------------------------------------------------------------------
@@ -339,6 +347,7 @@ def test_convert_refuses_who_may_not_write_before_saying_there_is_nothing_to_con
     sid = extract.create_study(team, "alice", "S1").id
     for who in ("bob", "dave"):
         extract.set_arm(team, who, sid, "Placebo", n_randomised=100)
+        fill_required(team, who, sid)
         finish_extraction(team, who, sid)
     with pytest.raises(PermissionDenied):
         convert(team, "erin", sid, arm="Placebo", outcome="dlqi_change", consensus=True)

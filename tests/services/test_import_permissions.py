@@ -20,6 +20,7 @@ from reviewkit.services.project import Review
 from reviewkit.store import rob as rob_store
 from reviewkit.store.db import session_scope
 from reviewkit.store.tables import ArmRow, ExtractionValueRow, RobAnswerRow, RobAssessmentRow
+from tests.extraction_required import REQUIRED, fill_required
 from tests.extraction_team import with_team
 
 ROB_HEADER = "study,outcome,assessor,consensus,tool,variant,question,answer,support\n"
@@ -171,6 +172,7 @@ def test_extract_import_lets_a_lead_import_anyone_an_extractor_their_own_and_the
     assert import_table(team, write(tmp_path, "bob.csv", own), actor="bob").values == 2
     daves = EXT_HEADER + "S1,bari4,iga_0_1,week 16,dave,no,baricitinib,123,32,123\n"
     assert import_table(team, write(tmp_path, "dave.csv", daves), actor="alice").values == 2
+    fill_required(team, "bob", sid)
     finish_extraction(team, "bob", sid)
     with pytest.raises(ReviewkitError, match=r"waits until every independent extraction of it \(at least 2\)"):
         import_table(team, write(tmp_path, "consensus.csv", EXT_HEADER + consensus), actor="bob")
@@ -178,6 +180,7 @@ def test_extract_import_lets_a_lead_import_anyone_an_extractor_their_own_and_the
     with pytest.raises(ReviewkitError, match=r"line 2, consensus: alice may not write study .*'s consensus yet: .*"
                                              r"\(1 of 2 finished\)"):
         import_table(team, write(tmp_path, "consensus.csv", EXT_HEADER + consensus), actor="alice")
+    fill_required(team, "dave", sid)
     finish_extraction(team, "dave", sid)
     import_table(team, write(tmp_path, "consensus.csv", EXT_HEADER + consensus), actor="bob")
     form = extract.study_form(team, "alice", sid, consensus=True)
@@ -189,7 +192,8 @@ def test_extract_import_lets_a_lead_import_anyone_an_extractor_their_own_and_the
                for e in audit_trail(team) if e.entity in ("arm", "extraction")]
     assert ("alice", "dave", "32") in written and ("alice", "dave", 123) in written
     assert ("bob", None, "30") in written
-    assert not any(who == "dave" for who, _, _ in written)
+    # dave's only own writes: the required study fields he entered to finish
+    assert {value for who, _, value in written if who == "dave"} <= set(REQUIRED.values())
 
 
 # --- extract set/arm --consensus -------------------------------------------------------------------
@@ -213,10 +217,12 @@ def test_consensus_values_and_arms_follow_the_comparison_rule(team: Review) -> N
     extract.set_value(team, "dave", sid, "country", "Japan")
     with pytest.raises(PermissionDenied, match="finish your own extraction first"):
         extract.set_value(team, "bob", sid, "country", "Japan", consensus=True)
+    fill_required(team, "bob", sid)
     finish_extraction(team, "bob", sid)
     with pytest.raises(PermissionDenied, match=r"carol may not write study .*'s consensus yet: .*\(1 of 2 finished\)"):
         extract.set_arm(team, "carol", sid, "Placebo", consensus=True)
     assert extract.study_form(team, "alice", sid, consensus=True).arms == ()
+    fill_required(team, "dave", sid)
     finish_extraction(team, "dave", sid)
     carol_arm = extract.set_arm(team, "carol", sid, "Placebo", consensus=True)
     assert carol_arm.consensus and carol_arm.extractor == "carol"
@@ -233,7 +239,8 @@ def test_consensus_values_and_arms_follow_the_comparison_rule(team: Review) -> N
 
 def test_a_label_another_study_has_is_refused_by_rename_create_and_import(team: Review, tmp_path: Path) -> None:
     """The reviewer's scenario: S2 renamed to S1 made `extract import` write S2's rows into S1. A label
-    equal to another study's but for case and spaces is refused, naming that study; renaming a study to
+    equal to another study's but for case and spaces is refused by rename and create, naming that study, and
+read as that study by an import; renaming a study to
     its own label in other case is fine."""
     s1 = extract.create_study(team, "alice", "S1").id
     s2 = extract.create_study(team, "alice", "S2").id
@@ -242,8 +249,9 @@ def test_a_label_another_study_has_is_refused_by_rename_create_and_import(team: 
     with pytest.raises(ReviewkitError, match=f"study {s1} is already labelled 'S1'"):
         extract.create_study(team, "alice", "s1")
     table = write(tmp_path, "t.csv", "study,arm,outcome,timepoint,extractor\nS 1,,,,alice\n")
-    with pytest.raises(ReviewkitError, match=f"line 2, study: no study 'S 1', but study {s1} is labelled 'S1'"):
-        import_table(team, table, actor="alice")
+    # An import reads it as that study, and says so (it creates a study only when told: --new-study).
+    result = import_table(team, table, actor="alice")
+    assert result.read_as == (f"study 'S 1' read as 'S1' (id {s1}), first on line 2",) and not result.new_studies
     assert [(s.id, s.label) for s in extract.list_studies(team)] == [(s1, "S1"), (s2, "S2")]
     assert studies.rename_study(team, "alice", s1, "s1") == "S1"
     assert [s.label for s in extract.list_studies(team)] == ["s1", "S2"]
