@@ -216,6 +216,11 @@ IMPOSSIBLE = [
      "outcome 'iga_0_1' has no timepoint 'week 12' (its timepoints: week 16)"),
     ('name = "EASI 75 at week 16"', 'name = "IGA 0/1 AT WEEK 16"', "'analyses[1].name'", 'name = "IGA 0/1 AT',
      "already used by analyses[0]"),
+    # a blank control matched every arm's label (a substring ""), so each study was left out at analyze time
+    ('control = "placebo"', 'control = ""', "'analyses[0].control'", 'control = ""',
+     "is empty: name the comparator's intervention"),
+    ('control = "placebo"', 'control = "  "', "'analyses[0].control'", 'control = "  "',
+     "is empty: name the comparator's intervention"),
 ]
 
 

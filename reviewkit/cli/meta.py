@@ -29,6 +29,7 @@ from reviewkit.pooling import (
     trim_and_fill,
 )
 from reviewkit.pooling.flavours import DEFAULT_FLAVOUR
+from reviewkit.pooling.wording import prediction_interval_method
 from reviewkit.services.analyze_sensitivity import funnel_effects
 from reviewkit.services.meta_input import study_effects
 
@@ -116,7 +117,7 @@ def format_table(result: MetaResult) -> str:
     lines.append(heterogeneity_line(result))
     pl, pu = result.effect_pi
     if pl is not None:
-        lines.append(f"prediction interval: {_fmt(pl)} to {_fmt(pu)}")
+        lines.append(f"prediction interval ({prediction_interval_method(result)}): {_fmt(pl)} to {_fmt(pu)}")
     for e in result.effects.excluded:
         lines.append(f"left out: {e.study} ({e.reason})")
     lines.extend(f"warning: {w}" for w in result.warnings)

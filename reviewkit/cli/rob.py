@@ -10,9 +10,10 @@ import click
 
 from reviewkit.cli.common import CliState, output_file, run_guarded
 from reviewkit.domain import rob1, rob2
+from reviewkit.domain.rob_common import Disagreement
 from reviewkit.errors import ReviewkitError
 from reviewkit.services import assess, assess_view
-from reviewkit.services.assess_view import AssessmentView
+from reviewkit.services.assess_view import AssessmentView, StudyDisagreements
 from reviewkit.services.project import Review, open_review
 from reviewkit.services.study_ref import find_study
 
@@ -127,8 +128,19 @@ def _print_view(view: AssessmentView) -> None:
     for d in (*view.domains, view.overall):
         if d.key in asked and not d.overridden:
             continue  # a RoB 1 domain is its own question, judged directly: its line above says it all
-        mark = f" (overridden; proposed {_label(d.proposed)}: {d.justification})" if d.overridden else ""
+        if d.overridden:
+            mark = f" (overridden; proposed {_label(d.proposed)}: {d.justification})"
+        elif d.chosen:
+            kept = "not escalated to High" if d.key == "overall" and view.concerns else "the proposal, kept"
+            mark = f" ({kept}: {d.justification})"
+        else:
+            mark = ""
         click.echo(f"  {d.key:<8} {_label(d.final)}{mark}")
+    if view.escalation_required:
+        how = ("--override overall=high:REASON or overall=some_concerns:REASON" if view.is_consensus
+               else f'`reviewkit rob finish {view.id} --escalate yes|no --reason "..."`')
+        click.echo(f"  note: Some concerns in {', '.join(view.concerns)} and none High: decide whether that "
+                   f"amounts to High overall ({how}); it cannot be finished until then")
 
 
 def _emit(view: AssessmentView, as_json: bool) -> None:
@@ -198,10 +210,15 @@ def override_cmd(state: CliState, assessment: int, domain: str, final: str, just
 
 @rob_group.command("finish")
 @click.argument("assessment", type=int)
+@click.option("--escalate", type=click.Choice(["yes", "no"]), default=None,
+              help="RoB 2 with Some concerns in several domains and none High: escalate the overall to High?")
+@click.option("--reason", default="", help="Why escalate or not (required with --escalate).")
 @click.pass_obj
-def finish_cmd(state: CliState, assessment: int) -> None:
-    """Mark your assessment finished (every domain judged)."""
-    run_guarded(lambda: _print_view(assess.finish(_review(state), state.reviewer, assessment)))
+def finish_cmd(state: CliState, assessment: int, escalate: str | None, reason: str) -> None:
+    """Mark your assessment finished (every domain judged; RoB 2: the escalation choice made)."""
+    run_guarded(lambda: _print_view(assess.finish(_review(state), state.reviewer, assessment,
+                                                  escalate=None if escalate is None else escalate == "yes",
+                                                  reason=reason)))
 
 
 @rob_group.command("reopen")
@@ -263,17 +280,35 @@ def disagreements_cmd(state: CliState, as_json: bool) -> None:
         if as_json:
             click.echo(json.dumps([
                 {"study": d.study, "outcome": d.outcome, "assessors": [d.assessor_a, d.assessor_b],
-                 "disagreements": [{"level": i.level, "key": i.key, "a": i.a_value, "b": i.b_value}
-                                   for i in d.items]} for d in found], indent=2))
+                 "disagreements": [_item_json(d, i) for i in d.items]} for d in found], indent=2))
             return
         if not any(d.items for d in found):
             click.echo("No disagreements.")
         for d in found:
             for i in d.items:
-                click.echo(f"{d.study} · {d.outcome or '-'} · {i.level} {i.key}: "
-                           f"{d.assessor_a} {i.a_value or '—'} vs {d.assessor_b} {i.b_value or '—'}")
+                a_why, b_why = d.reason(i.key) if i.level == "domain" else (None, None)
+                line = (f"{d.study} · {d.outcome or '-'} · {i.level} {i.key}: "
+                        f"{d.assessor_a} {i.a_value or '—'}{_why(a_why)} vs {d.assessor_b} {i.b_value or '—'}"
+                        f"{_why(b_why)}")
+                if i.key in d.to_decide and i.level == "domain":
+                    line += f" · the consensus must judge it (--override {i.key}=JUDGEMENT:justification)"
+                click.echo(line)
 
     run_guarded(go)
+
+
+def _why(reason: str | None) -> str:
+    return f" (with the reason: {reason})" if reason else ""
+
+
+def _item_json(d: StudyDisagreements, i: Disagreement) -> dict[str, object]:
+    """One disagreement for --json; a domain's also carries each assessor's reason (null: the proposal)
+    and whether the consensus must judge it explicitly."""
+    out: dict[str, object] = {"level": i.level, "key": i.key, "a": i.a_value, "b": i.b_value}
+    if i.level == "domain":
+        a_why, b_why = d.reason(i.key)
+        out |= {"a_reason": a_why, "b_reason": b_why, "to_decide": i.key in d.to_decide}
+    return out
 
 
 @rob_group.command("summary")
@@ -328,6 +363,8 @@ def import_cmd(state: CliState, file: Path, co_signer: str | None, new_outcomes:
                           new_outcomes=new_outcomes)
         present = f" ({done.present} already present, not stored again)" if done.present else ""
         click.echo(f"{done.stored} rows imported from {file}{present}")
+        for note in done.left_open:
+            click.echo(f"note: left open (not finished): {note}", err=True)
 
     run_guarded(go)
 

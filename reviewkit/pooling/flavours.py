@@ -26,6 +26,9 @@ class Flavour:
     i2_method: str
     #: Prediction interval: "metafor" (z, or t(k−1) under HKSJ) or "t(k-2)" (Higgins et al. 2009).
     pi_method: str
+    #: Whether plots and text show the prediction interval (pooling/wording.prediction_interval_text);
+    #: it is computed, and in the JSON, either way. RevMan 5 shows none.
+    show_prediction_interval: bool
     #: Iterative τ² and Q-profile bounds: "exact" (machine precision) or "metafor" (its stopping
     #: rules: Fisher scoring to a 1e-5 change, uniroot() tol 1.2e-4, upper search limit 10·τ̂²).
     solver: str
@@ -46,22 +49,24 @@ class Flavour:
 FLAVOURS: dict[str, Flavour] = {
     # RevMan 5.3: MH by default for dichotomous data, DL random effects with the MH-centred Q,
     # I² from Q, RevMan's SMD variance (Deeks & Higgins 2010). RevMan 5 has no prediction interval,
-    # iterative estimator or τ² CI; when asked for, they are computed as metafor does. Its intervals use
-    # the exact normal quantile, as every flavour does: the "1.96" of its documentation is rounded, and its
-    # own export of Fleiss (1993) has CI half-width/SE = 1.959963984540054 (tests/pooling/test_revman5.py).
+    # iterative estimator or τ² CI; when asked for, they are computed as metafor does. Its prediction
+    # interval (z, so equal to the CI when τ² = 0) is in the JSON only: plots and text show none, as
+    # RevMan 5's. Its intervals use the exact normal quantile, as every flavour does: the "1.96" of its
+    # documentation is rounded, and its own export of Fleiss (1993) has CI half-width/SE =
+    # 1.959963984540054 (tests/pooling/test_revman5.py).
     "revman5": Flavour(
         name="revman5", correct_pooled_zero_cells=True, peto_study_zero_cells=False,
         mh_rd_variance="greenland-robins",
         i2_method="Q", pi_method="metafor", solver="metafor", smd_variance="revman5", rd_estimate="revman5",
         default_model="random", default_estimator="DL", default_hksj=False,
-        default_binary_method_fixed="MH", default_binary_method_random="MH",
+        default_binary_method_fixed="MH", default_binary_method_random="MH", show_prediction_interval=False,
     ),
     # metafor 3.8 (rma, rma.mh, rma.peto) with its defaults: REML, Wald-type z intervals.
     "metafor": Flavour(
         name="metafor", correct_pooled_zero_cells=False, peto_study_zero_cells=True, mh_rd_variance="sato",
         i2_method="tau2", pi_method="metafor", solver="metafor", smd_variance="metafor", rd_estimate="metafor",
         default_model="random", default_estimator="REML", default_hksj=False,
-        default_binary_method_fixed="MH", default_binary_method_random="IV",
+        default_binary_method_fixed="MH", default_binary_method_random="IV", show_prediction_interval=True,
     ),
     # Cochrane's current recommendation for new reviews (Cochrane Methods, "Random-effects
     # meta-analysis methods in intervention reviews", implemented in RevMan Web): REML τ² with a
@@ -71,7 +76,7 @@ FLAVOURS: dict[str, Flavour] = {
         mh_rd_variance="greenland-robins",
         i2_method="tau2", pi_method="t(k-2)", solver="exact", smd_variance="revman5", rd_estimate="revman5",
         default_model="random", default_estimator="REML", default_hksj=True,
-        default_binary_method_fixed="MH", default_binary_method_random="IV",
+        default_binary_method_fixed="MH", default_binary_method_random="IV", show_prediction_interval=True,
     ),
 }
 

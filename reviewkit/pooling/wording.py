@@ -1,10 +1,12 @@
 """Provides how pooled results are worded, as RevMan prints them: p-values, effects with their CI, counts,
-the heterogeneity and overall-effect lines. Shared by the plots, the CLI and the TUI (no matplotlib here)."""
+the heterogeneity, overall-effect and prediction-interval lines. Shared by the plots, the CLI and the TUI
+(no matplotlib here)."""
 
 from __future__ import annotations
 
 import math
 
+from reviewkit.pooling.flavours import FLAVOURS
 from reviewkit.pooling.results import MetaResult
 
 
@@ -58,3 +60,29 @@ def overall_effect_text(result: MetaResult) -> str:
         return "Test for overall effect: Not applicable"
     name = f"t({result.test_df})" if result.test_df else "Z"
     return f"Test for overall effect: {name} = {abs(result.statistic):.2f} ({format_p(result.p)})"
+
+
+def prediction_interval_method(result: MetaResult) -> str | None:
+    """How the prediction interval was formed, as its line names it: "z", "t, 9 df"; with ", τ² = 0" when
+    no between-study variance was estimated (a z interval then equals the CI: said, not left to puzzle)."""
+    if result.pi_method is None:
+        return None
+    df = {"t(k-1)": result.k - 1, "t(k-2)": result.k - 2}.get(result.pi_method)
+    name = "z" if df is None else f"t, {df} df"
+    return f"{name}, τ² = 0" if result.tau2 == 0 else name
+
+
+def prediction_interval_text(result: MetaResult) -> str | None:
+    """The prediction interval's line, its method named, e.g. "Prediction interval (t, 11 df): [0.13, 1.79]"
+    (the 13 BCG trials, RR, cochrane2025); None when there is none (a fixed-effect model, too few studies)
+    or the flavour shows none.
+
+    RevMan 5 shows no prediction interval, so the revman5 flavour, which reproduces its output, leaves the
+    line out; the numbers stay in the JSON (pi_lower, pi_upper, pi_method). A level other than 95% is named.
+    """
+    flavour = FLAVOURS.get(result.flavour)
+    lo, hi = result.effect_pi
+    if lo is None or hi is None or (flavour is not None and not flavour.show_prediction_interval):
+        return None
+    name = "Prediction interval" if result.level == 0.95 else f"{result.level * 100:g}% prediction interval"
+    return f"{name} ({prediction_interval_method(result)}): [{lo:.2f}, {hi:.2f}]"

@@ -26,6 +26,7 @@ from reviewkit.pooling.wording import (  # noqa: E402
     format_p,
     heterogeneity_text,
     overall_effect_text,
+    prediction_interval_text,
 )
 from reviewkit.render.axis import effect_ticks  # noqa: E402
 from reviewkit.render.forest_style import MEASURE_NAMES, METHOD_NAMES, RC, save_figure  # noqa: E402
@@ -115,9 +116,8 @@ def _summary_rows(result: MetaResult, label: str, weight: float | None) -> list[
         rows.append(_Row("text", "Total events", [e1, "", e2, ""]))
     rows.append(_Row("text", heterogeneity_text(result)))
     rows.append(_Row("text", overall_effect_text(result)))
-    pl, pu = result.effect_pi
-    if pl is not None and pu is not None:
-        rows.append(_Row("text", f"Prediction interval: [{pl:.2f}, {pu:.2f}]"))
+    if (pi := prediction_interval_text(result)) is not None:
+        rows.append(_Row("text", pi))
     return rows
 
 

@@ -43,6 +43,8 @@ class ArmInput:
     sd: float | None = None
     #: Arm-level fields from the form (e.g. dose_mg) for subgroups.
     fields: dict[str, Any] = field(default_factory=dict)
+    #: The arm's intervention as extracted ("placebo", "baricitinib"); what an analysis's control names.
+    intervention: str = ""
 
 
 @dataclass(frozen=True)
@@ -110,8 +112,36 @@ class AnalysisOutput:
         return out
 
 
+def _normalised(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
 def _is_control(arm: ArmInput, control: str) -> bool:
-    return control.lower() in arm.label.lower()
+    """Whether the arm is the analysis's comparator: its intervention is `control` (case and spacing aside),
+    or, for an arm extracted without one, its label is. The whole text, never a part of it: matching a
+    part made a "Bari 4 mg + placebo-matched" arm a second control, and a label ignored that a "Vehicle"
+    arm was given placebo. A blank control matches nothing (the protocol check refuses it)."""
+    named = arm.intervention if arm.intervention.strip() else arm.label
+    return bool(control.strip()) and _normalised(named) == _normalised(control)
+
+
+def _arm_names(arms: tuple[ArmInput, ...] | list[ArmInput]) -> str:
+    """The arms as a message names them: label, and the intervention the control is matched against."""
+    return ", ".join(f"'{a.label}'" + (f" (intervention '{a.intervention.strip()}')" if a.intervention.strip()
+                                       else " (no intervention: its label is matched)") for a in arms)
+
+
+def _control_problem(study: StudyInput, analysis: Analysis, controls: list[ArmInput]) -> str:
+    """Why a study has no single control arm, naming its arms (those with the outcome's data: the only
+    ones it holds) and what each was matched by."""
+    control = analysis.control
+    if not controls:
+        return (f"{study.study}: left out, no arm with {analysis.outcome} data is the control '{control}' "
+                f"(arms: {_arm_names(study.arms)}); control matches an arm's intervention, or its label when "
+                "the intervention is blank")
+    return (f"{study.study}: left out, {len(controls)} arms match control '{control}': {_arm_names(controls)}; "
+            "an analysis takes one control arm per study: give an arm that is not the comparator its own "
+            "intervention, or enter control groups that are one comparator as one arm")
 
 
 def _pool_arm(arm: ArmInput, binary: bool) -> Arm | None:
@@ -131,7 +161,7 @@ def _study_arms(study: StudyInput, analysis: Analysis, binary: bool
     or why the study is left out."""
     controls = [a for a in study.arms if _is_control(a, analysis.control)]
     if len(controls) != 1:
-        return f"{study.study}: left out, needs exactly one '{analysis.control}' arm (found {len(controls)})"
+        return _control_problem(study, analysis, controls)
     control = _pool_arm(controls[0], binary)
     experimental = [(a, _pool_arm(a, binary)) for a in study.arms if a is not controls[0]]
     usable = [(a, p) for a, p in experimental if p is not None]
@@ -385,7 +415,7 @@ def load_study_inputs(review: Review, analysis: Analysis) -> list[StudyInput]:
             # Dichotomous outcomes are counted out of the arm's total; continuous ones out of the
             # number analysed. Neither falls back to the number randomised: that would be a guess.
             ArmInput(label=a.label, n=_num(a.total if binary else a.n), events=_num(a.events),
-                     mean=_num(a.mean), sd=_num(a.sd), fields=dict(a.fields))
+                     mean=_num(a.mean), sd=_num(a.sd), fields=dict(a.fields), intervention=a.intervention)
             for a in study.arms
         )
         out.append(StudyInput(study=study.study, arms=arms, fields=dict(study.fields)))

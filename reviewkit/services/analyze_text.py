@@ -9,12 +9,17 @@ if TYPE_CHECKING:
 
 
 def format_analysis(o: AnalysisOutput) -> list[str]:
-    """The text lines of one analysis: the pooled result, subgroups, sensitivity analyses, warnings, plots."""
+    """The text lines of one analysis: the pooled result, its prediction interval, subgroups, sensitivity
+    analyses, warnings, plots."""
+    from reviewkit.pooling.wording import prediction_interval_text
+
     r = o.result
     lo, hi = r.effect_ci
     het = f"I² {r.I2:.0f}%" if r.I2 is not None else "I² n/a"
     lines = [f"{o.analysis.name} [{o.multiarm}]: {r.measure} {r.effect:.2f} "
              f"(95% CI {lo:.2f} to {hi:.2f}), {r.k} comparison{'' if r.k == 1 else 's'}, {het}, p = {r.p:.2g}"]
+    if (pi := prediction_interval_text(r)) is not None:  # as the forest plot words it, its method named
+        lines.append(f"  {pi}")
     for name, sub in o.subgroups.items():
         info = o.subgroup_info.get(name, {})
         how = f" [{info['multiarm']}]" if info.get("multiarm", o.multiarm) != o.multiarm else ""

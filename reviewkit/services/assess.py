@@ -26,10 +26,11 @@ from typing import TYPE_CHECKING
 from reviewkit.domain import rob1, rob2
 from reviewkit.domain.rob_common import compare_assessments
 from reviewkit.errors import PermissionDenied, ReviewkitError
-from reviewkit.services.assess_outcomes import study_outcome
+from reviewkit.services.assess_outcomes import assessed_outcome, study_outcome
 from reviewkit.services.assess_view import (
     CONSENSUS_ROLES,
     AssessmentView,
+    DomainView,
     StudyDisagreements,
     all_finished,
     assessment_row,
@@ -38,6 +39,7 @@ from reviewkit.services.assess_view import (
     is_involved,
     latest_consensus,
     load_view,
+    open_questions,
     rob2_domain,
     to_domain_assessment,
 )
@@ -232,28 +234,79 @@ def override(review: Review, assessor: str | None, assessment_id: int, domain: s
         return load_view(session, row)
 
 
-def finish(review: Review, assessor: str | None, assessment_id: int) -> AssessmentView:
-    """Mark an assessment finished once every domain and the overall are judged (snapshotted)."""
+def finish(review: Review, assessor: str | None, assessment_id: int, *, escalate: bool | None = None,
+           reason: str = "") -> AssessmentView:
+    """Mark an assessment finished once every domain and the overall are judged (snapshotted).
+
+    RoB 2 with Some concerns in two or more domains and none High: whether that amounts to High
+    overall is the assessor's call (rob2.md §7), so finishing waits for it; `escalate` (True: High,
+    False: Some concerns) with a written `reason` records it first, in the same transaction, as the
+    overall's judgement, the row the TUI's overall override (X) writes.
+    """
     with session_scope(review.engine, write=True) as session:
         who = _reviewer(session, assessor)
         row = assessment_row(session, assessment_id)
         _may_edit(session, who, row)
         view = load_view(session, row)
-        _snapshot(session, row, view, who.name)
+        if escalate is not None:
+            _record_escalation(session, row, view, who.name, escalate, reason)
+            view = load_view(session, row)
+        _snapshot(session, row, view, who.name, f"assessment {row.id}")
         return load_view(session, row)
 
 
-def _snapshot(session: Session, row: RobAssessmentRow, view: AssessmentView, actor: str) -> None:
-    """Mark the assessment finished once every domain and the overall are judged (already finished:
-    nothing is written, so recording a consensus again adds no "finished → finished" event)."""
-    missing = [d.key for d in (*view.domains, view.overall) if d.final is None]
-    if missing:
-        raise ReviewkitError(f"assessment {row.id} is not complete: no judgement for {', '.join(missing)}",
-                             hint="answer the questions still open: " + ", ".join(view.unanswered()))
+def _record_escalation(session: Session, row: RobAssessmentRow, view: AssessmentView, actor: str, escalate: bool,
+                       reason: str) -> None:
+    """Store the RoB 2 escalation choice as the overall's judgement with its reason (refused where there
+    is no such choice: RoB 1, or fewer than two domains at Some concerns, or one High)."""
+    if row.tool != "rob2":
+        raise ReviewkitError(f"assessment {row.id} uses {row.tool}: escalating to High is a RoB 2 choice")
+    if not view.concerns:
+        raise ReviewkitError(
+            f"assessment {row.id}: escalating to High is a choice only when two or more domains are Some "
+            f"concerns and none is High (the overall is {_shown(view.overall.proposed)} from the domains)",
+            hint="leave --escalate out")
+    if not reason.strip():
+        raise ReviewkitError(f"assessment {row.id}: the choice to escalate (or not) needs a written reason "
+                             f"(Some concerns in {', '.join(view.concerns)})", hint='add --reason "..."')
+    store.add_judgement(session, row, "overall", proposed=view.overall.proposed,
+                        final="high" if escalate else "some_concerns", justification=reason.strip(), actor=actor,
+                        action="escalate")
+
+
+def _shown(code: str | None) -> str:
+    return code.replace("_", " ") if code else "incomplete"
+
+
+def _snapshot(session: Session, row: RobAssessmentRow, view: AssessmentView, actor: str, what: str,
+              *, consensus: bool = False) -> None:
+    """Mark the assessment finished once complete (_check_complete; `what` names it in a refusal).
+    Already finished: nothing is written, so recording a consensus again adds no "finished → finished"
+    event."""
+    _check_complete(view, what, consensus=consensus)
     if store.is_finished(session, row.id):  # type: ignore[arg-type]
         return
     store.add_judgement(session, row, store.STATUS, proposed=None, final="finished", justification=None,
                         actor=actor, action="finish")
+
+
+def _check_complete(view: AssessmentView, what: str, *, consensus: bool) -> None:
+    """Refuse an assessment that leaves a domain or the overall unjudged, naming every question it may
+    still need, or whose RoB 2 escalation choice is open, saying how to make it."""
+    missing = [d.key for d in (*view.domains, view.overall) if d.final is None]
+    if missing:
+        now, later = open_questions(view)
+        hint = None
+        if now:
+            hint = ("settle the answers still open" if consensus else "answer the questions still open") + ": "
+            hint += ", ".join(now) + (f" (their answers may also open {', '.join(later)})" if later else "")
+        raise ReviewkitError(f"{what} is not complete: no judgement for {', '.join(missing)}", hint=hint)
+    if view.escalation_required:
+        how = ("--override overall=high:REASON (escalate) or --override overall=some_concerns:REASON (do not); "
+               "X on the TUI's consensus screen" if consensus else
+               f'`reviewkit rob finish {view.id} --escalate yes|no --reason "..."`, or X in the TUI')
+        raise ReviewkitError(f"{what}: Some concerns in {', '.join(view.concerns)} and none High: decide whether "
+                             "that amounts to High overall (RoB 2 leaves it to the assessor)", hint=how)
 
 
 def reopen(review: Review, assessor: str | None, assessment_id: int) -> AssessmentView:
@@ -286,17 +339,25 @@ def _disagreements(session: Session, review: Review, study_id: int, outcome: str
     for i, a in enumerate(views):
         for b in views[i + 1:]:
             items = compare_assessments(to_domain_assessment(a), to_domain_assessment(b))
+            _, to_decide = _agreed_judgements([a, b])
+            reasons = tuple((d.key, _reason(d), _reason(b.domain(d.key)))
+                            for d in (*a.domains, a.overall) if d.chosen or b.domain(d.key).chosen)
             out.append(StudyDisagreements(study_id, a.study, outcome, a.assessor or "", b.assessor or "",
-                                          tuple(items)))
+                                          tuple(items), tuple(to_decide), reasons))
     return out
+
+
+def _reason(d: DomainView) -> str | None:
+    return d.justification if d.chosen else None
 
 
 def disagreements(review: Review, viewer: str | None, study_id: int, outcome: str = "") -> list[StudyDisagreements]:
     """Each pair of assessors' differences, per question and domain, for an assessor of the study, a lead
-    or an adjudicator (refused while any assessment is unfinished, and to anyone else)."""
-    outcome = outcome.strip()
+    or an adjudicator (refused while any assessment is unfinished, and to anyone else). `outcome` is read
+    as the study's assessments spell it (assess_outcomes.assessed_outcome)."""
     with session_scope(review.engine) as session:
         who = _reviewer(session, viewer)
+        outcome = assessed_outcome(session, study_id, outcome)
         group = independent_assessments(session, study_id, outcome)
         if group and not is_involved(who, group):  # none at all: _disagreements says so
             raise PermissionDenied(f"{who.name} may not see the assessments of study {study_id} "
@@ -324,42 +385,118 @@ def record_consensus(review: Review, actor: str | None, study_id: int, outcome: 
                      co_signer: str | None = None) -> AssessmentView:
     """Record the consensus assessment (is_consensus) that plots and analyses use; one transaction.
 
-    It starts from what the assessors agree on; `answers` settles the rest (and may change agreed
-    ones), `overrides` maps a domain or "overall" to (final, justification). The result must judge
-    every domain. Recording it again appends the changes to the same consensus.
+    It starts from what the assessors agree on: the answers they share (_agreed) and the judgements
+    they recorded with a reason and agree on (_agreed_judgements: an override both made, or one whose
+    judgement the other's answers gave, carried with the reasons). `answers` settles the rest (and may
+    change agreed ones); `overrides` maps a domain or "overall" to (final, justification). A domain the
+    assessors judge differently where one of them overrode the proposal is refused until `overrides`
+    (or an earlier recording of this consensus) judges it: settling the answers would silently drop the
+    override. The result must judge every domain, and a RoB 2 escalation choice must be made. Recording
+    it again appends the changes to the same consensus; a judgement it already holds is kept.
     """
-    outcome = outcome.strip()
     with session_scope(review.engine, write=True) as session:
         who = _reviewer(session, actor)
+        outcome = assessed_outcome(session, study_id, outcome)
         check_consensus(session, review, who, study_id, outcome, co_signer)
         group = independent_assessments(session, study_id, outcome)
         views = [load_view(session, a) for a in group]
         tool, variant = group[0].tool, group[0].variant
+        what = f"the consensus for {views[0].study} / {outcome or '(no outcome)'}"
         agreed = _agreed(views)
         wanted = {**{q: a for q, (a, _) in agreed.items()}, **{k.strip(): v for k, v in (answers or {}).items()}}
         clean, problems = normalise_answers(tool, variant, wanted)
         if problems:
             raise ReviewkitError("consensus answers: " + "; ".join(f"{q}: {p}" for q, p in problems))
-        row = latest_consensus(session, study_id, outcome) or store.add_assessment(
+        explicit = _consensus_overrides(tool, overrides or {})
+        existing = latest_consensus(session, study_id, outcome)
+        # What this consensus judged before (an override, or accepting the proposal) stands until changed.
+        judged_before = (set(store.current_judgements(session, existing.id)) - {store.STATUS}  # type: ignore[arg-type]
+                         if existing else set())
+        carry, to_decide = _agreed_judgements(views)
+        _refuse_undecided(views, [k for k in to_decide if k not in explicit and k not in judged_before], what)
+        row = existing or store.add_assessment(
             session, study_id=study_id, outcome=outcome, tool=tool, variant=variant, assessor=who,
             is_consensus=True, actor=who.name)
         for qid, code in sorted(effective_answers(tool, variant, clean).items()):
             support = agreed[qid][1] if qid in agreed and agreed[qid][0] == code else None
             store.add_answer(session, row, qid, code, support, who.name)
         view = load_view(session, row)
-        allowed = ["overall"] if tool == "rob1" else [*domain_keys(tool), "overall"]
-        for key, (final, why) in (overrides or {}).items():
-            if key not in allowed:
-                raise ReviewkitError(f"cannot override '{key}' in a {tool} assessment", hint=", ".join(allowed))
-            if not why.strip():
-                raise ReviewkitError(f"{key}: a consensus override needs a written justification")
+        for key, (final, why, keep_only) in carry.items():
+            if key in explicit or key in judged_before:
+                continue
             proposed = view.domain(key).proposed
-            store.add_judgement(session, row, key, proposed=proposed, final=judgement_code(tool, final),
-                                justification=why.strip(),
+            if keep_only and proposed != final:
+                continue  # the assessors kept their proposals; the consensus's own proposal differs
+            store.add_judgement(session, row, key, proposed=proposed, final=final, justification=why,
                                 actor=who.name, action="override")
             view = load_view(session, row)
-        _snapshot(session, row, view, who.name)
+        for key, (final, why) in explicit.items():
+            store.add_judgement(session, row, key, proposed=view.domain(key).proposed, final=final,
+                                justification=why, actor=who.name, action="override")
+            view = load_view(session, row)
+        _snapshot(session, row, view, who.name, what, consensus=True)
         return load_view(session, row)
+
+
+def _consensus_overrides(tool: str, overrides: Mapping[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+    """The consensus's own judgements, checked before anything is written: a known domain, a judgement
+    of the tool, a written justification."""
+    allowed = ["overall"] if tool == "rob1" else [*domain_keys(tool), "overall"]
+    out: dict[str, tuple[str, str]] = {}
+    for raw_key, (final, why) in overrides.items():
+        key = raw_key.strip()
+        if key not in allowed:
+            raise ReviewkitError(f"cannot override '{key}' in a {tool} assessment", hint=", ".join(allowed))
+        if not why.strip():
+            raise ReviewkitError(f"{key}: a consensus override needs a written justification")
+        out[key] = (judgement_code(tool, final), why.strip())
+    return out
+
+
+def _agreed_judgements(views: list[AssessmentView]) -> tuple[dict[str, tuple[str, str, bool]], list[str]]:
+    """The assessors' judgements recorded with a reason, as the consensus takes them.
+
+    Returns (carry, to_decide). carry: domain → (final, the reasons, keep_only) where every assessor's
+    final judgement is the same and at least one recorded it with a reason; the reasons are joined
+    (" / ", each once), so neither assessor's is lost. keep_only: no one overrode, each kept the proposal
+    (e.g. "not escalated"): that holds only where the consensus's own answers propose the same.
+    to_decide: domains whose final judgements differ where an assessor overrode the proposal.
+    Differences that come from the answers alone are settled by settling the answers.
+    """
+    carry: dict[str, tuple[str, str, bool]] = {}
+    to_decide: list[str] = []
+    first = views[0]
+    for key in [d.key for d in (*first.domains, first.overall)]:
+        parts = [v.domain(key) for v in views]
+        if not any(p.chosen for p in parts):
+            continue
+        finals = {p.final for p in parts}
+        overridden = any(p.overridden for p in parts)
+        if len(finals) == 1 and None not in finals:
+            why = " / ".join(dict.fromkeys(p.justification for p in parts if p.chosen))
+            carry[key] = (parts[0].final or "", why, not overridden)
+        elif overridden:
+            to_decide.append(key)
+    return carry, to_decide
+
+
+def _refuse_undecided(views: list[AssessmentView], keys: list[str], what: str) -> None:
+    """Refuse a consensus that leaves an overridden, disputed judgement to the answers, naming each
+    assessor's judgement and reason."""
+    if not keys:
+        return
+    def said(v: AssessmentView, key: str) -> str:
+        d = v.domain(key)
+        why = f" ({'override' if d.overridden else 'kept'}: {d.justification})" if d.chosen else " (from the answers)"
+        return f"{v.assessor} {_shown(d.final)}{why}"
+
+    details = "; ".join(f"{k}: " + ", ".join(said(v, k) for v in views) for k in keys)
+    raise ReviewkitError(
+        f"{what}: the assessors judge {', '.join(keys)} differently and an override is among their judgements, "
+        f"so the consensus answers cannot settle it: {details}",
+        hint="judge each with --override " + " --override ".join(f"'{k}=JUDGEMENT:justification'" for k in keys)
+             + ", the judgement the answers give being one choice (its reason is required too); on the TUI's "
+               "consensus screen, enter on its row")
 
 
 def check_consensus(session: Session, review: Review, who: ReviewerRow, study_id: int, outcome: str,

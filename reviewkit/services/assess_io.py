@@ -1,9 +1,23 @@
 """Provides risk-of-bias data in and out: CSV export, all-or-nothing CSV import, plot tables and figures.
 
 CSV: one row per study, outcome, assessor and question, with the columns in COLUMNS. Besides the
-questions (RoB 2 "1.1"…, RoB 1 "D1"…"D7"), a row whose question is a RoB 2 domain ("D1"…"D5")
-or "overall" is an override: its answer is the final judgement and its support the justification.
-Imported assessments that judge every domain are marked finished (an import records done work).
+questions (RoB 2 "1.1"…, RoB 1 "D1"…"D7", each judged directly), the export writes a judgement row
+for every judged RoB 2 domain ("D1"…"D5") and the overall (both tools): its answer is the final
+judgement, `proposed` the algorithm's, `overridden` yes or no, and its support the reason the
+assessor recorded it with (an override's justification, or the reason for keeping the proposal, e.g.
+RoB 2's "not escalated to High"; empty when the judgement is simply the proposal). Files written
+before these columns existed carry judgement rows for overrides only, and still import.
+
+Importing a judgement row (the safe rule: a judgement never changes silently, so it is checked
+against the file's answers, not trusted): its `proposed`, when given, must be what the answers
+(and, for the overall, the domain judgements) propose, or the row is refused on its line (an answer
+or the judgement was edited and the two no longer go together). A final judgement equal to the
+proposal is the proposal: stored only with a reason, as a judgement kept with it, and without one it
+returns the domain to the proposal; a different one is an override and needs its justification in
+the support column. `overridden` is for readers and is not read back (it follows from the two).
+Imported assessments that judge every domain, and whose RoB 2 escalation choice is made, are marked
+finished (an import records done work); the others stay open, and the import names those left open
+only by the escalation choice (before it was asked, they would have been finished).
 
 Who may import what is who may enter it by hand: a lead any assessor's rows, anyone else only their
 own; consensus rows follow record_consensus's rule (assess.check_consensus). Everything is recorded
@@ -56,7 +70,10 @@ from reviewkit.store.db import session_scope
 from reviewkit.store.screening import reviewer_by_name
 from reviewkit.store.tables import ReviewerRow, RobAssessmentRow
 
-COLUMNS = ("study", "outcome", "assessor", "consensus", "tool", "variant", "question", "answer", "support")
+#: The columns every file has had; a missing-column error names these as the layout expected.
+BASE_COLUMNS = ("study", "outcome", "assessor", "consensus", "tool", "variant", "question", "answer", "support")
+#: What the export writes: the judgement columns come last and are optional on import.
+COLUMNS = (*BASE_COLUMNS, "proposed", "overridden")
 PLOT_KINDS = ("traffic-light", "summary")
 
 
@@ -84,17 +101,21 @@ def _visible_views(review: Review, actor: str | None) -> list[AssessmentView]:
 
 
 def export_rob(review: Review, path: Path, *, actor: str | None) -> int:
-    """Write the current answers and overrides of the assessments `actor` may see (_visible_views) as
-    CSV; returns the rows written. An unknown or dropped reviewer is refused before anything is written."""
+    """Write the current answers and judgements of the assessments `actor` may see (_visible_views) as
+    CSV (the module's docstring says what a row is); returns the rows written. An unknown or dropped
+    reviewer is refused before anything is written."""
     rows: list[list[str]] = []
     for view in _visible_views(review, actor):
         base = [view.study, view.outcome, view.assessor or "", "yes" if view.is_consensus else "no", view.tool,
                 view.variant or ""]
         for qid in sorted(view.answers, key=_order):
-            rows.append([*base, qid, view.answers[qid], view.supports.get(qid, "")])
-        for d in (*view.domains, view.overall):
-            if d.overridden and d.final:
-                rows.append([*base, d.key, d.final, d.justification])
+            rows.append([*base, qid, view.answers[qid], view.supports.get(qid, ""), "", ""])
+        # RoB 1 domains are judged directly: their answer rows above are their judgements.
+        judged = (view.overall,) if view.tool == "rob1" else (*view.domains, view.overall)
+        for d in judged:
+            if d.final:
+                rows.append([*base, d.key, d.final, d.justification if d.chosen else "", d.proposed or "",
+                             "yes" if d.overridden else "no"])
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(COLUMNS)
@@ -113,16 +134,18 @@ class _Group:
     variant: str | None
     first_line: int
     answers: dict[str, tuple[str, str | None, int]] = field(default_factory=dict)
-    overrides: dict[str, tuple[str, str, int]] = field(default_factory=dict)
+    #: Judgement rows: domain or "overall" → (final, reason or "", line, the file's proposed or None).
+    judgements: dict[str, tuple[str, str, int, str | None]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class RobImport:
-    """What a CSV import did: the rows stored, and the rows whose answer or override was already the
-    stored one (an export imported again stores nothing)."""
+    """What a CSV import did: the rows stored, the rows whose answer or judgement was already the
+    stored one (an export imported again stores nothing), and the assessments it left open, each with why."""
 
     stored: int
     present: int
+    left_open: tuple[str, ...] = ()
 
 
 def import_rob(review: Review, path: Path, *, actor: str | None, co_signer: str | None = None,
@@ -133,7 +156,7 @@ def import_rob(review: Review, path: Path, *, actor: str | None, co_signer: str 
     An outcome is read as `rob start` reads it: a new name close to a known one (stored, the protocol's,
     or an earlier row's) is refused unless `new_outcomes` names it as a different result."""
     # Only the support (a justification) may run over several lines; a line break elsewhere is a quote left open.
-    table = read_csv_rows(path, ("study", "assessor", "question", "answer"), COLUMNS, multiline=("support",))
+    table = read_csv_rows(path, ("study", "assessor", "question", "answer"), BASE_COLUMNS, multiline=("support",))
     tool = review.protocol.risk_of_bias.tool
     count = 0
     with session_scope(review.engine, write=True) as session:
@@ -170,14 +193,20 @@ def import_rob(review: Review, path: Path, *, actor: str | None, co_signer: str 
             _add_row(group, tool, cell, line, fail)
             count += 1
         stored = 0
+        left_open: list[str] = []
         for group in groups.values():
             _check_group(tool, group, path)
         # The independent assessments first: a consensus waits until they are finished.
         for group in sorted(groups.values(), key=lambda g: g.consensus):
             if group.consensus:
                 _check_consensus(session, review, who, group, co_signer, path)
-            stored += _write_group(session, review, tool, group, who, path)
-    return RobImport(stored, count - stored)
+            changed, still_open = _write_group(session, review, tool, group, who, path)
+            stored += changed
+            if still_open:
+                label = store.study(session, group.study_id)
+                left_open.append(f"{label.label if label else group.study_id} / {group.outcome or '(no outcome)'} "
+                                 f"({'consensus' if group.consensus else group.assessor}): {still_open}")
+    return RobImport(stored, count - stored, tuple(left_open))
 
 
 def _study(session: Session, ref: str, fail: Callable[[str], ParseError]) -> int:
@@ -241,16 +270,15 @@ def _variant(tool: str, value: str, fail: Callable[[str], ParseError]) -> str | 
 
 def _add_row(group: _Group, tool: str, cell: dict[str, str], line: int, fail: Callable[[str], ParseError]) -> None:
     qid, support = cell["question"], cell["support"] or None
-    if qid in group.answers or qid in group.overrides:
+    if qid in group.answers or qid in group.judgements:
         raise fail(f"question '{qid}' given twice for this assessment")
     if qid == "overall" or (tool == "rob2" and qid in domain_keys(tool)):
         try:
             final = judgement_code(tool, cell["answer"])
+            proposed = judgement_code(tool, cell["proposed"]) if cell["proposed"] else None
         except ReviewkitError as exc:
-            raise fail(exc.message) from None
-        if not support:
-            raise fail(f"the override of {qid} needs its justification in the support column")
-        group.overrides[qid] = (final, support, line)
+            raise fail(f"{qid}: {exc.message}") from None
+        group.judgements[qid] = (final, support or "", line, proposed)
         return
     try:
         code = answer_code(tool, group.variant, qid, cell["answer"])
@@ -277,8 +305,10 @@ def _check_consensus(session: Session, review: Review, who: ReviewerRow, group: 
         raise type(exc)(exc.message, where=f"{path}, line {group.first_line}", hint="nothing was imported") from None
 
 
-def _write_group(session: Session, review: Review, tool: str, group: _Group, actor: ReviewerRow, path: Path) -> int:
-    """Store one assessment's rows; returns how many of them changed what is stored."""
+def _write_group(session: Session, review: Review, tool: str, group: _Group, actor: ReviewerRow, path: Path
+                 ) -> tuple[int, str]:
+    """Store one assessment's rows; returns how many of them changed what is stored, and why the
+    assessment is left open ("" when it is finished)."""
     # A consensus is recorded as the importing reviewer, as record_consensus records it.
     who = actor if group.consensus else reviewer_by_name(session, group.assessor)
     existing = [a for a in store.assessments(session, study_id=group.study_id, outcome=group.outcome)
@@ -305,23 +335,71 @@ def _write_group(session: Session, review: Review, tool: str, group: _Group, act
         if added is not None and finished and not group.consensus:
             raise ReviewkitError(f"the assessment by {group.assessor} is finished; it cannot be changed",
                                  where=f"{path}, line {group.answers[qid][2]}", hint="nothing was imported")
-    current = store.current_judgements(session, row.id)
+    # Domains first: the overall's proposal follows from their judgements.
+    for key in sorted(group.judgements, key=_order):
+        stored += _write_judgement(session, row, group, key, who_acts, finished, path)
     view = _view(session, row)
-    for key, (final, why, line) in group.overrides.items():
-        now = current.get(key)
-        if now is not None and now.final == final and (now.justification or "") == why:
-            continue
-        if finished and not group.consensus:
-            raise ReviewkitError(f"the assessment by {group.assessor} is finished; it cannot be changed",
-                                 where=f"{path}, line {line}", hint="nothing was imported")
-        store.add_judgement(session, row, key, proposed=view.domain(key).proposed, final=final,
-                            justification=why, actor=who_acts, action="override")
-        stored += 1
-    view = _view(session, row)
-    if not finished and all(d.final is not None for d in (*view.domains, view.overall)):
+    still_open = _why_open(view)
+    complete = all(d.final is not None for d in (*view.domains, view.overall))
+    if not finished and complete and not still_open:
         store.add_judgement(session, row, store.STATUS, proposed=None, final="finished", justification=None,
                             actor=who_acts, action="finish")
-    return stored
+    return stored, "" if finished else still_open
+
+
+def _write_judgement(session: Session, row: RobAssessmentRow, group: _Group, key: str, actor: str, finished: bool,
+                     path: Path) -> int:
+    """Store one judgement row as the module's docstring says (checked against the answers stored by
+    now); returns 1 if it changed what is stored."""
+    final, why, line, proposed_in_file = group.judgements[key]
+    view = _view(session, row)
+    current = view.domain(key)
+    proposed = current.proposed
+
+    def refuse(message: str, hint: str = "nothing was imported") -> ReviewkitError:
+        return ReviewkitError(f"{key}: {message}", where=f"{path}, line {line}", hint=hint)
+
+    if proposed_in_file is not None and proposed_in_file != proposed:
+        raise refuse(f"the row says the proposed judgement is {_shown(proposed_in_file)}, but the answers give "
+                     f"{_shown(proposed)}: an answer or this judgement was changed, and they no longer go together",
+                     hint="nothing was imported; correct the answers, or the judgement row (an override of what "
+                          "the answers give needs its justification in the support column; an empty proposed "
+                          "cell reads the row against the answers as they are)")
+    if final != proposed and not why:
+        raise refuse(f"the override of {key} ({_shown(proposed)} → {_shown(final)}) needs its justification in "
+                     "the support column")
+    if final == proposed and not why:
+        if not current.chosen:
+            return 0  # the proposal, as stored: nothing to record
+        final_code: str | None = None  # back to the proposal, as `rob override` without a reason
+    else:
+        stored_row = store.current_judgements(session, row.id).get(key)  # type: ignore[arg-type]
+        if stored_row is not None and stored_row.final == final and (stored_row.justification or "") == why:
+            return 0
+        final_code = final
+    if finished and not group.consensus:
+        raise ReviewkitError(f"the assessment by {group.assessor} is finished; it cannot be changed",
+                             where=f"{path}, line {line}", hint="nothing was imported")
+    store.add_judgement(session, row, key, proposed=proposed, final=final_code, justification=why or None,
+                        actor=actor, action="override" if final_code is not None else "accept")
+    return 1
+
+
+def _shown(code: str | None) -> str:
+    return code.replace("_", " ") if code else "incomplete"
+
+
+def _why_open(view: AssessmentView) -> str:
+    """Why an imported assessment that judges every domain is not marked finished ("" when it may be,
+    or when it is incomplete: it then stays open as it always has)."""
+    missing = [d.key for d in (*view.domains, view.overall) if d.final is None]
+    if missing:
+        # Not named by the import: a file of answers only, or part of them, is usual and has always stayed open.
+        return ""
+    if view.escalation_required:
+        return (f"Some concerns in {', '.join(view.concerns)}: the choice to escalate to High or not is open "
+                "(an overall row with the reason records it)")
+    return ""
 
 
 def _view(session: Session, row: RobAssessmentRow) -> AssessmentView:

@@ -120,3 +120,25 @@ def study_outcome(session: Session, review: Review, study_id: int, outcome: str,
     protocol = protocol_outcomes(review)
     return resolve_outcome(outcome, known_outcomes(stored_outcomes(session), protocol, study_id), protocol,
                            new_outcome=new_outcome)
+
+
+def assessed_outcome(session: Session, study_id: int, outcome: str) -> str:
+    """`outcome` as the study's independent assessments spell it (compared without case or spaces), for
+    the commands that act on what was assessed (the consensus, its disagreements). A name no assessment
+    of the study has is refused, suggesting the near-misses among them (is_near_miss), else naming them."""
+    outcome = outcome.strip()
+    names = list(dict.fromkeys(a.outcome for a in store.assessments(session, study_id=study_id)
+                               if not a.is_consensus))
+    spelled = next((n for n in names if outcome_key(n) == outcome_key(outcome)), None)
+    if spelled is not None:
+        return spelled
+    close = near_misses(outcome, names)
+    shown = [f"'{n}'" if n else "(no outcome)" for n in names]
+    if close:
+        hint = "did you mean " + " or ".join(f"'{c}'" for c in close) + f"? (--outcome '{close[0]}')"
+    elif names:
+        hint = "its assessed outcomes: " + ", ".join(shown)
+    else:
+        hint = "no one has assessed this study yet"
+    raise ReviewkitError(f"study {study_id} has no assessment of '{outcome}'" if outcome
+                         else f"study {study_id} has no assessment without an outcome", hint=hint)

@@ -121,3 +121,51 @@ def test_an_analysis_with_a_protocol_problem_is_skipped_with_it_and_exits_1(demo
     planned = len(demo.protocol.analyses)
     assert result.stdout.count(": skipped (") == 1 and result.stdout.count(" [naive]: ") == planned - 1
     assert result.stderr.strip() == f"1 of {planned} analyses skipped"
+
+
+def test_a_blank_control_is_refused_at_its_key_and_the_analysis_skipped(demo: Review) -> None:
+    """`control = ""` (accepted before, then every study was left out for "4 '' arms"): `protocol check`
+    names the key and its line; `analyze` skips that analysis with the same words, leaving no study out."""
+    edit_protocol(demo, 'control = "placebo"', 'control = ""')  # the first analysis: IGA 0/1
+    lines = (demo.folder / "review.toml").read_text(encoding="utf-8").splitlines()
+    check = CliRunner().invoke(cli, ["-C", str(demo.folder), "protocol", "check"])
+    assert check.exit_code == 1
+    problem = check.stderr.strip().removeprefix("error: ")
+    line = lines.index('control = ""') + 1
+    assert f"line {line}: 'analyses[0].control': is empty" in problem
+    result = analyze(demo.folder, "--outcome", "iga_0_1", "--no-plots")
+    assert result.exit_code == 1
+    assert f"IGA 0/1 at week 16: skipped ({problem})" in result.stdout
+    assert "left out" not in result.stdout
+
+
+def test_the_control_is_the_arm_whose_extracted_intervention_it_names(demo: Review) -> None:
+    """The consensus arm's intervention, not its label, decides: a dose arm recorded as given " Placebo "
+    is a second control of its trial, which is left out naming both arms; the other trials still pool."""
+    set_arm = CliRunner().invoke(cli, ["-C", str(demo.folder), "--reviewer", "alice", "extract", "arm",
+                                       "BREEZE-AD7", "Baricitinib 4 mg", "--intervention", " Placebo ",
+                                       "--consensus"])
+    assert set_arm.exit_code == 0, set_arm.output
+    result = analyze(demo.folder, "--outcome", "iga_0_1", "--no-plots", "--json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)[0]
+    left_out = [w for w in out["warnings"] if w.startswith("BREEZE-AD7: left out, 2 arms match control 'placebo'")]
+    assert len(left_out) == 1
+    assert "'Baricitinib 4 mg' (intervention 'Placebo')" in left_out[0]
+    assert "'Placebo' (intervention 'placebo')" in left_out[0]
+    studies = {r["source_study"] for r in out["comparisons"]}
+    assert "BREEZE-AD7" not in studies and len(studies) == 4
+
+
+def test_the_text_names_the_prediction_interval_method_and_revman5_shows_none(demo: Review) -> None:
+    """The demo pools with revman5, which (as RevMan 5) shows no prediction interval; under cochrane2025 the
+    text gives it with its method, t with k − 2 df (τ² = 0 said), and the JSON's bounds."""
+    plain = analyze(demo.folder, "--outcome", "iga_0_1", "--no-plots")
+    assert plain.exit_code == 0 and "rediction interval" not in plain.stdout
+    edit_protocol(demo, 'flavour = "revman5"', 'flavour = "cochrane2025"')  # the first analysis: IGA 0/1
+    text = analyze(demo.folder, "--outcome", "iga_0_1", "--no-plots").stdout.splitlines()
+    got = json.loads(analyze(demo.folder, "--outcome", "iga_0_1", "--no-plots", "--json").stdout)[0]
+    assert got["pi_method"] == "t(k-2)"
+    lo, hi = got["effect_pi_lower"], got["effect_pi_upper"]
+    assert got["tau2"] == 0  # DL finds no heterogeneity here (I² 0%), which the line says too
+    assert text[1] == f"  Prediction interval (t, {got['k'] - 2} df, τ² = 0): [{lo:.2f}, {hi:.2f}]"

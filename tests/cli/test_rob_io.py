@@ -18,7 +18,7 @@ from reviewkit.store.tables import RobAnswerRow
 
 ALL_LOW = {"1.1": "Y", "1.2": "PY", "1.3": "N", "2.1": "N", "2.2": "N", "2.6": "Y", "3.1": "Y",
            "4.1": "N", "4.2": "N", "4.3": "N", "5.1": "Y", "5.2": "N", "5.3": "N"}
-HEADER = "study,outcome,assessor,consensus,tool,variant,question,answer,support\n"
+HEADER = "study,outcome,assessor,consensus,tool,variant,question,answer,support\n"  # a file of before the judgement columns
 
 
 def rob2_folder(tmp_path: Path, name: str, studies: list[str]) -> Path:
@@ -40,7 +40,8 @@ def rob(folder: Path, *args: str, reviewer: str = "alice") -> Result:
 
 
 def assessed(folder: Path) -> Review:
-    """Two finished assessments (bob disagrees on 1.2), one with an override, and a consensus."""
+    """Two finished assessments (bob disagrees on 1.2; alice overrides D5, bob does not), and a consensus
+    that settles 1.2 and judges D5 itself (an override is among the differing judgements)."""
     review = open_review(folder)
     a = assess.start_assessment(review, "alice", 1, "IGA").id
     b = assess.start_assessment(review, "bob", 1, "IGA").id
@@ -50,7 +51,8 @@ def assessed(folder: Path) -> Review:
     assess.override(review, "alice", a, "D5", "some concerns", "protocol, plan: late, \"quoted\"")
     assess.finish(review, "alice", a)
     assess.finish(review, "bob", b)
-    assess.record_consensus(review, "carol", 1, "IGA", answers={"1.2": "PY"})
+    assess.record_consensus(review, "carol", 1, "IGA", answers={"1.2": "PY"},
+                            overrides={"D5": ("low", "the plan was registered before unblinding")})
     return review
 
 

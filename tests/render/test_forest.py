@@ -139,3 +139,41 @@ def test_p_values_print_as_revman_prints_them(p: float, text: str) -> None:
     from reviewkit.pooling.wording import format_p
 
     assert format_p(p) == text
+
+
+def _pi_line(svg: str) -> str | None:
+    """The forest's prediction-interval line, as its SVG text holds it."""
+    start = svg.find("Prediction interval")
+    return None if start < 0 else svg[start:svg.index("<", start)].strip()
+
+
+@pytest.mark.parametrize(("flavour", "method"), [("metafor", "z"), ("cochrane2025", "t, 11 df")])
+def test_the_prediction_interval_names_how_it_was_formed(flavour: str, method: str, tmp_path: Path) -> None:
+    """The line says z or t with its degrees of freedom (13 BCG trials: t(k−2) = 11 df under cochrane2025),
+    the bounds being the result's own."""
+    res = meta_analysis(_studies("bcg_RR_DL"), measure="RR", flavour=flavour)
+    lo, hi = res.effect_pi
+    assert lo is not None and hi is not None
+    svg = forest_plot(res, tmp_path / "pi.svg").read_text(encoding="utf-8")
+    assert _pi_line(svg) == f"Prediction interval ({method}): [{lo:.2f}, {hi:.2f}]"
+
+
+def test_a_z_prediction_interval_without_heterogeneity_says_tau2_is_0(tmp_path: Path) -> None:
+    """With τ² = 0 a z prediction interval is the CI itself: the line says τ² = 0, so the two equal
+    intervals read as what they are."""
+    studies = [{"study": s, "yi": y, "vi": 0.04} for s, y in (("a", 0.10), ("b", 0.12), ("c", 0.11))]
+    res = pool(effects_from_rows(studies, "generic"), model="random", estimator="DL", flavour="metafor")
+    assert res.tau2 == 0 and res.effect_pi == pytest.approx(res.effect_ci)
+    svg = forest_plot(res, tmp_path / "pi0.svg").read_text(encoding="utf-8")
+    lo, hi = res.effect_ci
+    assert _pi_line(svg) == f"Prediction interval (z, τ² = 0): [{lo:.2f}, {hi:.2f}]"
+
+
+def test_revman5_draws_no_prediction_interval_but_keeps_its_numbers(tmp_path: Path) -> None:
+    """RevMan 5 shows no prediction interval, so neither does the flavour that reproduces it; the JSON
+    still has the interval and how it was formed."""
+    res = meta_analysis(_studies("bcg_RR_DL"), measure="RR", flavour="revman5")
+    svg = forest_plot(res, tmp_path / "rm5.svg").read_text(encoding="utf-8")
+    assert _pi_line(svg) is None and "Total (95% CI)" in svg
+    numbers = res.to_dict()
+    assert numbers["pi_lower"] is not None and numbers["pi_method"] == "z"

@@ -190,3 +190,27 @@ async def test_without_consensus_data_each_analysis_is_skipped_with_the_reason_a
         await pilot.pause()
         assert "No plots written: every planned analysis was skipped" in _notes(app, "warning")
         assert not list(review.folder.glob("exports/*"))
+
+
+def test_the_prediction_interval_is_shown_once_with_its_method_and_not_under_revman5(demo: Review) -> None:
+    """RevMan 5 shows no prediction interval, so neither do its flavour's rows and detail (the numbers stay in
+    the JSON); under cochrane2025 the detail shows it once, its method named, as `analyze` words it."""
+    from reviewkit.services.analyze_text import format_analysis
+    from reviewkit.tui.screens.analysis import COLUMNS, analysis_cells, detail_text
+
+    pi_column = list(COLUMNS).index("Prediction interval")
+    revman = [o for o in analyze_review(demo, plots=False) if isinstance(o, AnalysisOutput)]
+    for o in revman:
+        assert o.result.pi_lower is not None  # computed, only not shown
+        assert "Prediction interval" not in detail_text(o)[1]
+        assert analysis_cells(o)[pi_column] == "—"
+    protocol = demo.folder / "review.toml"
+    protocol.write_text(protocol.read_text().replace('flavour = "revman5"', 'flavour = "cochrane2025"'))
+    cochrane = [o for o in analyze_review(open_review(demo.folder), plots=False) if isinstance(o, AnalysisOutput)]
+    for o in cochrane:
+        below = detail_text(o)[1].splitlines()
+        shown = [line for line in below if "rediction interval" in line]
+        assert len(shown) == 1 and shown[0].startswith(f"Prediction interval (t, {o.result.k - 2} df")
+        assert shown[0] in [line.strip() for line in format_analysis(o)]
+        lo, hi = o.result.effect_pi
+        assert analysis_cells(o)[pi_column] != "—" and f"{lo:.2f}" in analysis_cells(o)[pi_column]

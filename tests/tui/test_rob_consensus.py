@@ -181,3 +181,80 @@ async def test_carol_picks_the_result_from_those_assessed(rob2_review: Review) -
         await pilot.pause()
         assert isinstance(app.screen, RobScreen)
         assert any("No one has assessed BREEZE-AD2" in str(n.message) for n in app._notifications)
+
+
+def finished_with(review: Review, who: str, study_id: int, answers: dict[str, str],
+                  override: tuple[str, str, str] | None = None) -> AssessmentView:
+    """`who`'s finished IGA assessment: `answers`, then _OTHER, then N for the rest; an optional override."""
+    view = assess.start_assessment(review, who, study_id, "IGA")
+    while view.unanswered():
+        qid = view.unanswered()[0]
+        view = assess.answer(review, who, view.id, qid, answers.get(qid, _OTHER.get(qid, "N")))
+    if override is not None:
+        assess.override(review, who, view.id, *override)
+    return assess.finish(review, who, view.id)
+
+
+async def test_an_override_among_differing_judgements_is_judged_on_the_screen(rob2_review: Review) -> None:
+    """alice overrode D3 to High, bob kept the answers' Low: the row says so and is "(to decide)"; saving
+    without judging it shows the service's refusal; judged High with a reason, the consensus keeps High."""
+    sid = add_study(rob2_review)
+    finished_with(rob2_review, "alice", sid, {"1.2": "Y"}, ("D3", "high", "30% dropout"))
+    finished_with(rob2_review, "bob", sid, {"1.2": "Y"})
+    app = make_app(rob2_review, reviewer="alice")
+    async with app.run_test(size=(160, 50)) as pilot:
+        screen = await open_consensus(pilot, app, rob2_review, "alice", sid)
+        assert items(screen) == [
+            ["D3 (judgement)", "High risk (with reason)", "Low risk", "(to decide)"],
+            ["overall (judgement)", "High risk", "Some concerns", "(from the answers)"],
+        ]
+        assert "judgement(s) with an override to decide (D3)" in text(screen, "#consensus-status")
+        await pilot.press("s")
+        await settle(pilot, app)
+        assert "30% dropout" in text(screen, "#consensus-status")
+        assert not [v for v in assess_view.all_views(rob2_review) if v.is_consensus]
+        await pilot.press("enter")  # D3: low / some concerns / high, each needing the reason
+        await pilot.pause()
+        await pilot.press("3")
+        await pilot.pause()
+        assert app.screen is not screen  # no reason yet
+        await pilot.press(*"dropout confirmed", "enter")
+        await settle(pilot, app)
+        assert app.screen is screen and items(screen)[0][-1] == "High risk (override)"
+        await pilot.press("s")
+        await settle(pilot, app)
+        assert "consensus recorded" in text(screen, "#consensus-status")
+    d3 = consensus(rob2_review).domain("D3")
+    assert (d3.final, d3.overridden, d3.justification) == ("high", True, "dropout confirmed")
+
+
+async def test_x_makes_the_consensus_escalation_choice(rob2_review: Review) -> None:
+    """alice has Some concerns in D4 only, bob in D5 only; the consensus settles both to Some concerns, so
+    saving is refused until the overall is chosen: X, Some concerns with a reason, then it saves."""
+    sid = add_study(rob2_review)
+    finished_with(rob2_review, "alice", sid, {"1.2": "Y", "4.2": "NI", "5.1": "Y"})
+    finished_with(rob2_review, "bob", sid, {"1.2": "Y"})
+    app = make_app(rob2_review, reviewer="alice")
+    async with app.run_test(size=(160, 50)) as pilot:
+        screen = await open_consensus(pilot, app, rob2_review, "alice", sid)
+        assert [row[0] for row in items(screen)] == ["4.2", "5.1", "D4 (judgement)", "D5 (judgement)"]
+        for code in ("5", "4"):  # 4.2 NI, then 5.1 N
+            await pilot.press("enter")
+            await pilot.pause()
+            await pilot.press(code)
+            await settle(pilot, app)
+            await pilot.press("down")
+        await pilot.press("s")
+        await settle(pilot, app)
+        assert "Some concerns in D4, D5" in text(screen, "#consensus-status")
+        await pilot.press("X")
+        await pilot.pause()
+        await pilot.press("2")  # Some concerns: not escalated, with the reason
+        await pilot.press(*"minor", "enter")
+        await settle(pilot, app)
+        assert items(screen)[-1] == ["overall (judgement)", "—", "—", "Some concerns (override)"]
+        await pilot.press("s")
+        await settle(pilot, app)
+        assert "consensus recorded" in text(screen, "#consensus-status")
+    stored = consensus(rob2_review)
+    assert stored.finished and stored.overall.final == "some_concerns" and stored.overall.justification == "minor"

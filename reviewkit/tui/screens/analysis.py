@@ -99,6 +99,7 @@ def _planned(o: SkippedAnalysis) -> tuple[str | None, str | None, str | None, bo
 
 def analysis_cells(o: AnalysisOutput | SkippedAnalysis) -> tuple[str, ...]:
     """One analysis's row, in COLUMNS order; a skipped one shows its planned settings and "skipped"."""
+    from reviewkit.pooling.wording import prediction_interval_text
     from reviewkit.services.analyze import SkippedAnalysis
 
     a = o.analysis
@@ -110,7 +111,8 @@ def analysis_cells(o: AnalysisOutput | SkippedAnalysis) -> tuple[str, ...]:
     r = o.result
     q = "—" if r.Q is None else f"{r.Q:.2f} (p = {r.Q_p:.2g})"
     return (a.name, r.measure, pooled_text(r), f"{r.p:.2g}", str(r.k), str(studies_pooled(o)),
-            f"{o.participants:g}", tau2_cell(r), i2_text(r), q, _ci(*r.effect_pi), r.method, r.model,
+            f"{o.participants:g}", tau2_cell(r), i2_text(r), q,
+            "—" if prediction_interval_text(r) is None else _ci(*r.effect_pi), r.method, r.model,
             r.estimator or "—", "yes" if r.hksj else "no", _outcome(a.outcome, a.timepoint), comparison)
 
 
@@ -167,7 +169,11 @@ def subgroup_lines(o: AnalysisOutput, cli_lines: Sequence[str]) -> tuple[list[st
 def detail_text(o: AnalysisOutput | SkippedAnalysis) -> tuple[str, str]:
     """The text above the forest (the CLI's summary line, the settings) and below it (heterogeneity,
     the overall test, the prediction interval, subgroups, sensitivity analyses, warnings, plots)."""
-    from reviewkit.pooling.wording import heterogeneity_text, overall_effect_text
+    from reviewkit.pooling.wording import (
+        heterogeneity_text,
+        overall_effect_text,
+        prediction_interval_text,
+    )
     from reviewkit.services.analyze import SkippedAnalysis
     from reviewkit.services.analyze_text import format_analysis
 
@@ -177,10 +183,12 @@ def detail_text(o: AnalysisOutput | SkippedAnalysis) -> tuple[str, str]:
     cli_lines = format_analysis(o)
     r = o.result
     below = [heterogeneity_text(r), overall_effect_text(r)]
-    pl, pu = r.effect_pi
-    if pl is not None and pu is not None:
-        below.append(f"Prediction interval: {pl:.2f} to {pu:.2f}")
+    interval = prediction_interval_text(r)  # None where the flavour shows none (RevMan 5)
+    if interval is not None:
+        below.append(interval)
     subgroups, used = subgroup_lines(o, cli_lines)
+    if interval is not None:  # format_analysis words it the same way (indented): shown once, here
+        used.update(line for line in cli_lines if line.strip() == interval)
     if subgroups:
         below.extend(["", *subgroups])
     rest = [line for line in cli_lines[1:] if line not in used]

@@ -338,8 +338,13 @@ class RobScreen(Screen[None]):
             self._queue(_Write("override", key, final, choice.text))
 
         proposed = (d.proposed or "incomplete").replace("_", " ")
+        title = f"Override {key} (proposed: {proposed})"
+        if key == "overall" and self.view.concerns:
+            # RoB 2's escalation choice: finishing waits for it, and "not escalating" is a choice with a reason too.
+            title = (f"Overall: Some concerns in {', '.join(self.view.concerns)}: High (escalate) or Some concerns "
+                     "(do not), with the reason")
         self.app.push_screen(ChoiceModal(
-            f"Override {key} (proposed: {proposed})", [*codes, "accept"], labels=[*labels, "Accept the proposal"],
+            title, [*codes, "accept"], labels=[*labels, "Accept the proposal"],
             text_label="Justification (required to override)", text_required_for=codes,
             text=d.justification), chosen)
 

@@ -19,8 +19,9 @@ from reviewkit.tui.modals.text_prompt import TextPromptModal
 from reviewkit.tui.widgets.fitted_table import FittedTable
 from reviewkit.tui.widgets.rob_judgements import LABELS, ROB1_KEYS, ROB2_KEYS, RobJudgements
 
-KEYS_HELP = ("[b]enter[/b] settle the highlighted item · [b]w[/b] co-signer (an assessor records it with the "
-             "other) · [b]s[/b] save the consensus · [b]esc[/b] back")
+KEYS_HELP = ("[b]enter[/b] settle the highlighted item · [b]X[/b] the overall judgement (escalate to High?) · "
+             "[b]w[/b] co-signer (an assessor records it with the other) · [b]s[/b] save the consensus · "
+             "[b]esc[/b] back")
 
 
 def _shown(value: str | None) -> str:
@@ -34,6 +35,7 @@ class RobConsensusScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "settle", "Settle", show=False),
+        Binding("X", "overall", "Overall", key_display="X"),
         Binding("s", "save", "Save consensus"),
         Binding("w", "co_signer", "Co-signer"),
         Binding("escape", "back", "Back"),
@@ -55,6 +57,10 @@ class RobConsensusScreen(Screen[None]):
         self.tool = review.protocol.risk_of_bias.tool
         #: item key ("question:1.2", "domain:D1") → assessor → answer or judgement.
         self.items: dict[str, dict[str, str | None]] = {}
+        #: Domain keys whose differing judgements include an override: the consensus judges each itself.
+        self.to_decide: set[str] = set()
+        #: (domain key, assessor) → the reason that assessor recorded their judgement with.
+        self.reasons: dict[tuple[str, str], str] = {}
         self.assessors: list[str] = []
         self.answers: dict[str, str] = {}
         self.overrides: dict[str, tuple[str, str]] = {}
@@ -102,6 +108,8 @@ class RobConsensusScreen(Screen[None]):
     def on_disagreements_loaded(self, message: msg.DisagreementsLoaded) -> None:
         """One row per question or domain on which any two assessors differ, with each one's answer."""
         self.items.clear()
+        self.to_decide.clear()
+        self.reasons.clear()
         self.assessors = []
         for pair in message.pairs:
             for name in (pair.assessor_a, pair.assessor_b):
@@ -111,13 +119,20 @@ class RobConsensusScreen(Screen[None]):
                 values = self.items.setdefault(f"{item.level}:{item.key}", {})
                 values[pair.assessor_a] = item.a_value
                 values[pair.assessor_b] = item.b_value
+            self.to_decide |= set(pair.to_decide)
+            for key, a_why, b_why in pair.reasons:
+                for name, why in ((pair.assessor_a, a_why), (pair.assessor_b, b_why)):
+                    if why:
+                        self.reasons[(key, name)] = why
         self.loaded = True
         self._render_items()
         table = self.query_one("#consensus-items", DataTable)
         table.focus()
         if self.items:
+            judge = (f" · {len(self.to_decide)} judgement(s) with an override to decide "
+                     f"({', '.join(sorted(self.to_decide))})" if self.to_decide else "")
             self._status(f"[b]{self.label}[/b] · {self.outcome or '(no outcome)'} · {len(self.items)} "
-                         "disagreements · enter settles one, s saves")
+                         f"disagreements{judge} · enter settles one, s saves")
         else:
             self._status(f"[b]{self.label}[/b] · {self.outcome or '(no outcome)'} · the assessors agree "
                          "everywhere · s saves the consensus")
@@ -159,12 +174,18 @@ class RobConsensusScreen(Screen[None]):
             return
         open_items = [k.split(":", 1)[1] for k in self.items if self._is_answer(k) and
                       k.split(":", 1)[1] not in self.answers]
+        open_items += sorted(k for k in self.to_decide if k not in self.overrides)
         if open_items:
             self.notify(f"Not settled yet: {', '.join(open_items)} (the service decides whether that is enough)",
                         severity="warning")
         self.saving = True
         self._status("Saving the consensus…")
         self._save(dict(self.answers), dict(self.overrides), self.co_signer)
+
+    def action_overall(self) -> None:
+        """Judge the overall (X): RoB 2's choice whether several Some concerns amount to High, or an override."""
+        if self.loaded:
+            self._settle("domain:overall")
 
     def action_co_signer(self) -> None:
         """Name the other assessor, when an assessor (not a lead or adjudicator) records the consensus."""
@@ -203,18 +224,26 @@ class RobConsensusScreen(Screen[None]):
             title = f"Consensus answer for {name}"
         else:
             codes = ["low", "unclear", "high"] if self.tool == "rob1" else ["low", "some_concerns", "high"]
-            codes.append("accept")
-            text_label, required = "Justification (required to override)", codes[:-1]
-            title = f"Consensus judgement for {name} (accept: what the answers give)"
+            if name in self.to_decide:
+                # An assessor overrode the proposal: leaving it to the answers would drop that; the
+                # service refuses it, so each judgement here is an explicit one with its reason.
+                text_label, required = "Justification (required: an assessor overrode this judgement)", codes
+                title = f"Consensus judgement for {name} (the assessors differ and one overrode the proposal)"
+            else:
+                codes.append("accept")
+                text_label, required = "Justification (required to override)", codes[:-1]
+                title = f"Consensus judgement for {name} (accept: what the answers give)"
         labels = []
         for code in codes:
-            who = [a for a in self.assessors if values.get(a) == code]
+            who = [a + (f": {self.reasons[(name, a)]}" if (name, a) in self.reasons else "")
+                   for a in self.assessors if values.get(a) == code]
             shown = "Accept the algorithm's judgement" if code == "accept" else _shown(code)
-            labels.append(f"{shown} — {', '.join(who)}" if who else shown)
+            labels.append(f"{shown} — {'; '.join(who)}" if who else shown)
 
         def chosen(choice: Choice | None) -> None:
             if choice is None:
                 return
+            self.items.setdefault(key, {})  # the overall (X) may be judged without a disagreement
             if self._is_answer(key):
                 self.answers[name] = choice.option
             elif choice.option == "accept":
@@ -238,12 +267,18 @@ class RobConsensusScreen(Screen[None]):
                 settled = _shown(self.answers.get(name)) if name in self.answers else "(to settle)"
             else:
                 over = self.overrides.get(name)
-                settled = f"{_shown(over[0])} (override)" if over else "(from the answers)"
+                settled = (f"{_shown(over[0])} (override)" if over else
+                           "(to decide)" if name in self.to_decide else "(from the answers)")
             label = name if level == "question" else f"{name} (judgement)"
-            table.add_row(label, *(_shown(values.get(a)) for a in self.assessors), settled, key=key)
+            table.add_row(label, *(self._value(name, values, a) for a in self.assessors), settled, key=key)
         keys = list(self.items)
         if keep in keys:
             table.move_cursor(row=keys.index(keep))
+
+    def _value(self, name: str, values: dict[str, str | None], assessor: str) -> str:
+        """An assessor's answer or judgement as shown; one recorded with a reason says so (enter shows it)."""
+        shown = _shown(values.get(assessor))
+        return f"{shown} (with reason)" if (name, assessor) in self.reasons else shown
 
     def _status(self, text: str) -> None:
         self.query_one("#consensus-status", Static).update(text)

@@ -70,8 +70,8 @@ def judgements_table(view: AssessmentView, *, names: bool = True) -> Table:
     _line(table, view.overall, view.overall.name if names else None)
     if view.escalation_required:
         table.add_row("", *([""] if names else []), Text(
-            "Some concerns in several domains: press X to escalate to High if they substantially lower "
-            "confidence", style="yellow"))
+            "Some concerns in several domains: press X to decide (High if they substantially lower "
+            "confidence, else Some concerns, with a reason) before finishing", style="yellow"))
     return table
 
 
