@@ -19,7 +19,8 @@ def decisions() -> None:
     """Move screening decisions and adjudications between tools (give --reviewer).
 
     CSV columns: record, reviewer, stage, decision, reason, note, time, and an optional role
-    (screener or adjudicator); decision "retracted" is an undo. A lead exports and imports
+    (screener or adjudicator); decision "retracted" is an undo. The export adds each record's pmid,
+    doi and title, which an import checks each row's record against. A lead exports and imports
     everyone's rows; anyone else exports their own, and others' only on records they have decided
     that have all their decisions, and imports only their own.
     """
@@ -43,18 +44,23 @@ def export_cmd(state: CliState, file: Path, history: bool) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--ids", type=click.Choice(IDS_MODES), default="auto", show_default=True,
               help="What the record column holds: reviewkit record ids, source ids (the ids, accessions, "
-                   "PMIDs or DOIs the records were imported with), or auto: either, a value naming two "
-                   "different records refused, and a file with the exact columns `decisions export` "
-                   "writes read as reviewkit ids.")
+                   "PMIDs or DOIs the records were imported with; a file with pmid, doi or title columns, "
+                   "such as another review's export, is matched by those first), or auto: either, a value "
+                   "naming two different records refused, and a file with the exact columns "
+                   "`decisions export` writes read as reviewkit ids.")
 @click.pass_obj
 def import_cmd(state: CliState, file: Path, ids: str) -> None:
-    """Read decisions from FILE.csv in file order: all of them, or none if any row is bad.
+    """Read decisions from FILE.csv in file order: all of them, or none if any row is bad (every bad
+    row is listed with its line).
 
     A row identical to one already stored (same record, reviewer, role, stage, decision, reason, note
     and time; without a time, the same as the reviewer's current decision) is not stored again, so an
     export imports twice without repeats; a --history export
     replays its changes and undos ("retracted" rows). A record value that is one record's reviewkit
-    id and another's source id is never guessed at: every such line is listed; pass --ids.
+    id and another's source id is never guessed at: every such line is listed; pass --ids. A row
+    whose record does not match its pmid, doi or title columns (another review's ids) is refused:
+    pass --ids source. A row dated before what it follows (its reviewer's latest row on the record
+    and stage, the decisions an adjudication settles) is refused: the history stays in order.
     """
     def go() -> None:
         done = import_decisions(open_review(state.review), file, actor=state.reviewer, ids=ids)
@@ -74,24 +80,34 @@ STAGE_NAMES: dict[str, str] = {str(k): v for k, v in STAGES.items()}
 @click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
 @click.pass_obj
 def conflicts(state: CliState, stage: str | None, as_json: bool) -> None:
-    """List records whose screeners disagree (adjudicators and leads; give --reviewer)."""
+    """List records whose screeners disagree (adjudicators and leads; give --reviewer).
+
+    Then the full-text reason disagreements: reports every screener excluded, for different reasons.
+    They are excluded either way, so they are not conflicts, but PRISMA counts one reason per report.
+    """
+    from reviewkit.services.conflicts import reason_disagreements
 
     def go() -> None:
         review = open_review(state.review)
         # Both stages unless one is asked for: "No conflicts." while full-text conflicts waited misled.
         found = [c for s in ((stage,) if stage else STAGES) for c in list_conflicts(review, state.reviewer, s)]
+        reasons = reason_disagreements(review, state.reviewer) if stage in (None, "ft") else []
         if as_json:
             click.echo(json.dumps([
-                {"record": c.record_id, "title": c.title, "stage": c.stage,
+                {"record": c.record_id, "title": c.title, "stage": c.stage, "kind": c.kind,
+                 **({"counted_reason": c.counted_reason} if c.kind == "reason" else {}),
                  "decisions": [{"reviewer": d.reviewer, "decision": d.decision, "reason": d.reason,
                                 "note": d.note, "time": d.at.isoformat()} for d in c.decisions]}
-                for c in found
+                for c in found + reasons
             ], indent=2))
             return
         if not found:
             click.echo(f"No conflicts at {STAGE_NAMES[stage] if stage else ' or '.join(STAGE_NAMES.values())}.")
-        for c in found:
-            click.echo(f"[{c.record_id}] {c.title} ({STAGE_NAMES[c.stage]})")
+        for i, c in enumerate(found + reasons):
+            if i == len(found):
+                click.echo("Excluded at full text for different reasons (not conflicts; PRISMA counts the reason shown):")
+            label = STAGE_NAMES[c.stage] if c.kind == "inclusion" else f"PRISMA counts: {c.counted_reason}"
+            click.echo(f"[{c.record_id}] {c.title} ({label})")
             for d in c.decisions:
                 extra = "; ".join(x for x in (d.reason, d.note) if x)
                 click.echo(f"    {d.reviewer:<12} {d.decision:<8} {extra}")
@@ -140,6 +156,8 @@ def agreement(state: CliState, as_json: bool, keep_maybe: bool) -> None:
 @click.pass_obj
 def full_text(state: CliState, record: int, status: str, location: str | None, note: str | None) -> None:
     """Record a report's full-text retrieval: sought, retrieved (with --location) or not_retrieved.
+
+    Only for a record that passed title/abstract screening (the reports PRISMA counts as sought).
 
     As the screening screen's full-text keys do; PRISMA's "reports not retrieved" come from these.
     """

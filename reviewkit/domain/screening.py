@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
@@ -54,6 +54,23 @@ def resolve(
     if forward == {False}:
         return RecordScreening("excluded", n, required)
     return RecordScreening("conflict", n, required)
+
+
+#: What PRISMA counts for an exclusion stored without a reason.
+NO_REASON = "Reason not recorded"
+
+
+def counted_reason(given: Iterable[str | None], order: Sequence[str], adjudicated: str | None = None) -> str:
+    """The one exclusion reason PRISMA counts for a report excluded at full text.
+
+    The adjudicator's, if they gave one; else, of the screeners' reasons, the one earliest in the
+    protocol's list (`order`); a reason the protocol no longer lists ranks after those it does.
+    """
+    if adjudicated:
+        return adjudicated
+    rank = {reason: i for i, reason in enumerate(order)}
+    reasons = [r for r in given if r]
+    return min(reasons, key=lambda r: rank.get(r, len(rank))) if reasons else NO_REASON
 
 
 def is_blind_to_others(own: Decision | None, outcome: Outcome) -> bool:

@@ -7,12 +7,20 @@ not yet adjudicated) and resolve_conflict's (only a conflict is adjudicated, or 
 and for all three at title/abstract, none that takes a record with full-text decisions out of
 full text.
 They are made here, in memory, so a file of thousands of rows is not thousands of round trips.
+
+A row's time must also keep the review's history replayable: the current decision is the latest
+stored row (storage order), while a `--history` export lists rows by time, so a row dated before
+what it follows would be current in the one and superseded in the other. Refused, therefore: a
+decision older than its reviewer's latest row on that record and stage, an adjudication older than
+the decisions it settles (or the adjudication it replaces), and a full-text row dated before its
+record passed title/abstract. A row without a time is stored as of now, as the screen stores one.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal, cast
 
 from sqlmodel import Session
@@ -22,7 +30,7 @@ from reviewkit.services.screen import full_text_not_retrieved, full_text_started
 from reviewkit.services.screen_quota import quota_refusal
 from reviewkit.store import queries
 from reviewkit.store import screening as store_screening
-from reviewkit.store.tables import ReviewerRow
+from reviewkit.store.tables import AdjudicationRow, ReviewerRow, ScreeningDecisionRow
 
 Role = Literal["screener", "adjudicator"]
 ROLES: tuple[Role, ...] = ("screener", "adjudicator")
@@ -46,13 +54,54 @@ class ImportRow:
     time: datetime | None
 
 
-class Ledger:
-    """The screening state as the file's rows apply one after another."""
+@dataclass(frozen=True)
+class Dated:
+    """A stored (or already applied) row as a time check needs it."""
 
-    def __init__(self, session: Session, required: int) -> None:
+    at: datetime
+    #: Its place among rows of the same time in a history export (decisions before adjudications).
+    role: Role
+    #: The screener's id; None for an adjudication.
+    reviewer_id: int | None
+    decision: str
+
+    def order(self) -> tuple[datetime, int]:
+        """Where a history export puts it (export_decisions sorts by time, role, then storage order)."""
+        return self.at, ROLES.index(self.role)
+
+
+def _when(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat()
+
+
+def _said(decision: str) -> str:
+    return "an undo" if decision == RETRACTED else decision
+
+
+class Ledger:
+    """The screening state as the file's rows apply one after another.
+
+    `decisions` and `adjudications` are every stored row, oldest first (storage order); `now` is the
+    time a row without one is stored at.
+    """
+
+    def __init__(self, session: Session, required: int, decisions: list[ScreeningDecisionRow],
+                 adjudications: list[AdjudicationRow], now: datetime | None = None) -> None:
         self.required = required
-        self.decisions = {stage: queries.current_decisions(session, stage) for stage in STAGES}
-        self.adjudicated = {stage: queries.adjudications(session, stage) for stage in STAGES}
+        self.now = now or datetime.now(UTC)
+        self.decisions: dict[Stage, dict[int, dict[int, Decision]]] = {stage: {} for stage in STAGES}
+        self.adjudicated: dict[Stage, dict[int, Decision]] = {stage: {} for stage in STAGES}
+        #: (record, reviewer, stage) → that screener's latest row, an undo included.
+        self.latest: dict[tuple[int, int, Stage], Dated] = {}
+        #: (record, stage) → the screeners' latest-dated row, and the current adjudication.
+        self.latest_decided: dict[tuple[int, Stage], Dated] = {}
+        self.adjudication: dict[tuple[int, Stage], Dated] = {}
+        #: record → every title/abstract row, in storage order: the state at a full-text row's time.
+        self.title_abstract: dict[int, list[Dated]] = defaultdict(list)
+        for d in decisions:
+            self._apply(d.record_id, cast(Stage, d.stage), "screener", d.reviewer_id, d.decision, d.created_at)
+        for a in adjudications:
+            self._apply(a.record_id, cast(Stage, a.stage), "adjudicator", None, a.decision, a.created_at)
         self.primaries = queries.duplicate_primaries(session)
         self.not_retrieved = store_screening.not_retrieved_ids(session)
 
@@ -62,7 +111,7 @@ class Ledger:
 
     def refusal(self, row: ImportRow) -> str | None:
         """Why the row may not be stored now, or None."""
-        return self._refusal(row) or self._full_text_refusal(row)
+        return self._refusal(row) or self._full_text_refusal(row) or self._time_refusal(row)
 
     def _full_text_refusal(self, row: ImportRow) -> str | None:
         """A title/abstract row that would take a record with full-text decisions out of full text."""
@@ -116,11 +165,73 @@ class Ledger:
         return (f"record {row.record_id} has been adjudicated at {where}; {row.reviewer.name}'s decision on it "
                 f"is final ({current}, not {row.decision})")
 
-    def apply(self, row: ImportRow) -> None:
-        mine = self.decisions[row.stage].setdefault(row.record_id, {})
+    def _time_refusal(self, row: ImportRow) -> str | None:
+        """A row dated before a row it follows (module docstring): stored, it would be current while a
+        `--history` export lists it before that row, so the history would replay into other decisions.
+        A row without a time is stored as of now, as the screen stores a decision, and is not checked:
+        only a row dated later than now (another machine's clock) could be after it."""
+        if row.time is None:
+            return None
+        at, rid, stage = row.time, row.record_id, row.stage
+        where, fix = STAGES[stage], "give a later time, or none to store it as of now"
         if row.role == "adjudicator":
-            self.adjudicated[row.stage][row.record_id] = cast(Decision, row.decision)
-        elif row.decision == RETRACTED:
-            mine.pop(cast(int, row.reviewer.id), None)
+            settled = self.latest_decided.get((rid, stage))
+            if settled is not None and at < settled.at:
+                return (f"the adjudication's time {_when(at)} is earlier than a decision it settles on record "
+                        f"{rid} at {where} ({_said(settled.decision)} at {_when(settled.at)}; {fix})")
+            replaced = self.adjudication.get((rid, stage))
+            if replaced is not None and at < replaced.at:
+                return (f"the adjudication's time {_when(at)} is earlier than record {rid}'s current adjudication "
+                        f"at {where} ({replaced.decision} at {_when(replaced.at)}; {fix})")
         else:
-            mine[cast(int, row.reviewer.id)] = cast(Decision, row.decision)
+            own = self.latest.get((rid, cast(int, row.reviewer.id), stage))
+            if own is not None and at < own.at:
+                return (f"the row's time {_when(at)} is earlier than {row.reviewer.name}'s latest row on record "
+                        f"{rid} at {where} ({_said(own.decision)} at {_when(own.at)}): it would replace a later "
+                        f"decision ({fix})")
+        if stage == "ft" and row.decision != RETRACTED:
+            then = self._title_abstract_at(rid, (at, ROLES.index(row.role)))
+            if then != "included":
+                return (f"the row's time {_when(at)} is before record {rid} passed title/abstract (it was "
+                        f"{then.replace('_', ' ')} then), so a --history export would replay it too early ({fix}; "
+                        "from another review, its --history export has the title/abstract rows in between)")
+        return None
+
+    def _title_abstract_at(self, record_id: int, order: tuple[datetime, int]) -> str:
+        """The record's title/abstract outcome just before a row placed at `order` in a history export."""
+        decisions: dict[int, Decision] = {}
+        adjudication: Decision | None = None
+        # A stable sort: rows of one time and role stay in storage order, as the export lists them.
+        for x in sorted(self.title_abstract.get(record_id, []), key=Dated.order):
+            if x.order() > order:
+                break
+            if x.reviewer_id is None:
+                adjudication = cast(Decision, x.decision)
+            elif x.decision == RETRACTED:
+                decisions.pop(x.reviewer_id, None)
+            else:
+                decisions[x.reviewer_id] = cast(Decision, x.decision)
+        return resolve(decisions, self.required, adjudication).outcome
+
+    def apply(self, row: ImportRow) -> None:
+        reviewer_id = None if row.role == "adjudicator" else cast(int, row.reviewer.id)
+        self._apply(row.record_id, row.stage, row.role, reviewer_id, row.decision, row.time or self.now)
+
+    def _apply(self, record_id: int, stage: Stage, role: Role, reviewer_id: int | None, decision: str,
+               at: datetime) -> None:
+        dated = Dated(at, role, reviewer_id, decision)
+        if stage == "ta":
+            self.title_abstract[record_id].append(dated)
+        if reviewer_id is None:
+            self.adjudicated[stage][record_id] = cast(Decision, decision)
+            self.adjudication[(record_id, stage)] = dated
+            return
+        mine = self.decisions[stage].setdefault(record_id, {})
+        if decision == RETRACTED:
+            mine.pop(reviewer_id, None)
+        else:
+            mine[reviewer_id] = cast(Decision, decision)
+        self.latest[(record_id, reviewer_id, stage)] = dated
+        settled = self.latest_decided.get((record_id, stage))
+        if settled is None or at >= settled.at:
+            self.latest_decided[(record_id, stage)] = dated

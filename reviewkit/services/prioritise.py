@@ -53,9 +53,13 @@ def prioritised_queue(review: Review, reviewer: str | None, stage: str = "ta") -
                 _MATRICES.clear()  # one review state at a time is all a reviewer's process needs
                 _MATRICES[key] = matrix
     index = {rid: i for i, rid in enumerate(candidates)}
-    labelled = {index[rid]: decision != "exclude" for rid, decision in own if rid in index}
-    ranking = Prioritiser(matrix=matrix, model=model).ranking(labelled)
+    # Only decisions on records still in the stage count, for the ranker and the stopping aid alike.
+    # A decision on a record dedup has since removed was real, but that paper is now its group's
+    # primary: counted as well, it would be screened twice out of an urn that holds it once, its
+    # exclusion lengthening the run of irrelevant records, and more decisions than records.
+    relevant = [(index[rid], decision != "exclude") for rid, decision in own if rid in index]
+    ranking = Prioritiser(matrix=matrix, model=model).ranking(dict(relevant))
     waiting_set = set(waiting)
     order = tuple(candidates[i] for i in ranking.order if candidates[i] in waiting_set)
-    stop = stopping_estimate([decision != "exclude" for _, decision in own], len(candidates))
+    stop = stopping_estimate([flag for _, flag in relevant], len(candidates))
     return PrioritisedQueue(order, ranking.fitted, ranking.reason, stop)

@@ -16,6 +16,7 @@ from reviewkit.domain.prisma import (
     errors_only,
 )
 from reviewkit.domain.prisma_io import to_json_dict, to_prisma2020_csv
+from reviewkit.domain.screening import NO_REASON, counted_reason
 from reviewkit.errors import ReviewkitError
 from reviewkit.services.project import Review
 from reviewkit.services.status import DATABASES_AND_REGISTERS as _DBR
@@ -138,20 +139,15 @@ def _some(ids: tuple[int, ...], shown: int = 10) -> str:
 
 
 def _exclusion_reasons(session: object, excluded: set[int], order: list[str]) -> dict[str, int]:
-    """One reason per excluded report: the adjudicator's, else the first by the protocol's priority."""
+    """One reason per excluded report: the adjudicator's, else the first by the protocol's priority
+    (screeners who gave different ones are listed by `reviewkit conflicts`)."""
     adjudicated = store_screening.adjudication_rows(session, "ft")  # type: ignore[arg-type]
     decisions = queries.current_decisions_rows(session, "ft")  # type: ignore[arg-type]
     tally: Counter[str] = Counter()
-    rank = {reason: i for i, reason in enumerate(order)}
     for rid in excluded:
         adj = adjudicated.get(rid)
-        if adj is not None and adj.reason:
-            tally[adj.reason] += 1
-            continue
-        given = [row.reason for row in decisions.get(rid, []) if row.reason]
-        reason = min(given, key=lambda r: rank.get(r, len(rank))) if given else "Reason not recorded"
-        tally[reason] += 1
-    return {r: tally[r] for r in [*order, "Reason not recorded"] if tally[r]}
+        tally[counted_reason((row.reason for row in decisions.get(rid, [])), order, adj.reason if adj else None)] += 1
+    return {r: tally[r] for r in [*order, NO_REASON] if tally[r]}
 
 
 @dataclass(frozen=True)

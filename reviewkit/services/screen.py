@@ -96,6 +96,11 @@ class Conflict:
     title: str
     stage: str
     decisions: tuple[DecisionView, ...]
+    #: "inclusion": the decisions disagree on the outcome (list_conflicts); "reason": excluded at full
+    #: text by every screener, for different reasons (services.conflicts.reason_disagreements).
+    kind: str = "inclusion"
+    #: For a reason disagreement, the reason PRISMA counts while it stands.
+    counted_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -239,7 +244,8 @@ def undo_decision(review: Review, reviewer: str | None, record_id: int, stage: s
         return _state(session, record_id, stage, required)
 
 
-def _view(row: ScreeningDecisionRow, names: dict[int, str]) -> DecisionView:
+def decision_view(row: ScreeningDecisionRow, names: dict[int, str]) -> DecisionView:
+    """A decision row as shown to someone allowed to see it (names: reviewer id → name)."""
     return DecisionView(names.get(row.reviewer_id, "?"), row.decision, row.reason, row.note, row.created_at)
 
 
@@ -257,7 +263,7 @@ def other_decisions(review: Review, reviewer: str | None, record_id: int, stage:
                 f"{required} independent decisions"
             )
         names = store.reviewer_names(session)
-        return tuple(_view(row, names) for rid, row in current.items() if rid != who.id)
+        return tuple(decision_view(row, names) for rid, row in current.items() if rid != who.id)
 
 
 def record_card(review: Review, reviewer: str | None, record_id: int, stage: str) -> RecordCard:
@@ -317,7 +323,7 @@ def list_conflicts(review: Review, actor: str | None, stage: str) -> list[Confli
     _check_stage(stage)
     required = review.protocol.screening.screeners_per_record
     with session_scope(review.engine) as session:
-        who = _reviewer_any(session, actor, ("adjudicator", "lead"))
+        who = reviewer_in_roles(session, actor, ("adjudicator", "lead"))
         del who
         candidates = stage_candidates(session, stage, required)
         names = store.reviewer_names(session)
@@ -328,12 +334,13 @@ def list_conflicts(review: Review, actor: str | None, stage: str) -> list[Confli
             if resolve(decisions.get(rid, {}), required, adjudicated.get(rid)).outcome != "conflict":
                 continue
             row = store.record(session, rid)
-            views = tuple(_view(r, names) for r in store.decisions_on(session, rid, stage).values())
+            views = tuple(decision_view(r, names) for r in store.decisions_on(session, rid, stage).values())
             out.append(Conflict(rid, row.title if row else "", stage, views))
         return out
 
 
-def _reviewer_any(session: Session, name: str | None, roles: tuple[str, ...]) -> ReviewerRow:
+def reviewer_in_roles(session: Session, name: str | None, roles: tuple[str, ...]) -> ReviewerRow:
+    """The acting reviewer, who must hold one of `roles`."""
     for role in roles:
         try:
             return require_reviewer(session, name, role)
@@ -355,7 +362,9 @@ def resolve_conflict(
     """The adjudicator's final decision on a record in conflict (adjudicators only)."""
     stage = _check_stage(stage)
     if decision not in ("include", "exclude"):
-        raise ReviewkitError("an adjudication is include or exclude")
+        # Not maybe: the adjudicator settles the record; at full text, whether the study is eligible.
+        raise ReviewkitError(f"an adjudication is include or exclude, not '{decision}'",
+                             hint="the adjudicator settles the record: it goes on (include) or not (exclude)")
     _reason_with_exclusion_only(decision, reason)
     reasons = review.protocol.screening.exclusion_reasons
     if stage == "ft" and decision == "exclude" and reason not in reasons:
@@ -389,6 +398,10 @@ def set_full_text(
         who = acting_reviewer(session, actor)  # anyone on the team; the audit names them
         if store.record(session, record_id, lock=True) is None:  # locked: a decision checks the status
             raise ReviewkitError(f"no record {record_id}")
+        # PRISMA counts retrieval only of reports sought, the records that passed title/abstract: a status
+        # on any other record would be stored and audited but counted nowhere.
+        if (where := _not_at_full_text(session, who, record_id, review.protocol.screening.screeners_per_record)):
+            raise ReviewkitError(f"{where}; only records that passed title/abstract screening go to full text")
         if status == "not_retrieved" and (_decisions(session, record_id, "ft")
                                           or store.adjudication_row(session, record_id, "ft") is not None):
             raise ReviewkitError(f"record {record_id} has full-text decisions, so its full text was assessed; "
@@ -396,6 +409,28 @@ def set_full_text(
                                  hint="to take it back, have its full-text decisions undone first")
         store.add_full_text(session, record_id=record_id, status=status, location=location, note=note,
                             reviewer=who)
+
+
+def _not_at_full_text(session: Session, who: ReviewerRow, record_id: int, required: int) -> str | None:
+    """Where a record stands if it is not at full text (the start of a refusal), or None if it is."""
+    primary = queries.duplicate_primaries(session).get(record_id)
+    if primary is not None:
+        return f"record {record_id} is a removed duplicate of record {primary}, which stands for it"
+    state = _state(session, record_id, "ta", required)
+    if state.outcome == "included":
+        return None
+    own = store.decisions_on(session, record_id, "ta").get(cast(int, who.id))
+    if (state.outcome in ("conflict", "excluded") and "lead" not in who.roles
+            and is_blind_to_others(own.decision if own else None, state.outcome)):  # type: ignore[arg-type]
+        # Said as the record card says it: someone who has not decided it is not told how others did.
+        return f"record {record_id} has not passed title/abstract screening"
+    by = " by the adjudicator" if state.adjudicated else ""
+    return {
+        "unscreened": f"record {record_id} has not been screened at title/abstract yet",
+        "in_progress": f"record {record_id} is still being screened at title/abstract",
+        "conflict": f"record {record_id} is in conflict at title/abstract, waiting for the adjudicator",
+        "excluded": f"record {record_id} was excluded at title/abstract{by}",
+    }[state.outcome]
 
 
 def record_cards(review: Review, reviewer: str | None, record_ids: list[int], stage: str) -> list[RecordCard]:
@@ -410,7 +445,7 @@ def record_cards(review: Review, reviewer: str | None, record_ids: list[int], st
     required = review.protocol.screening.screeners_per_record
     out: list[RecordCard] = []
     with session_scope(review.engine) as session:
-        who = _reviewer_any(session, reviewer, ("screener", "adjudicator", "lead"))
+        who = reviewer_in_roles(session, reviewer, ("screener", "adjudicator", "lead"))
         names = store.reviewer_names(session)
         adjudicated = store.adjudication_rows(session, stage)
         for record_id in record_ids:
@@ -423,14 +458,14 @@ def record_cards(review: Review, reviewer: str | None, record_ids: list[int], st
             state = resolve({rid: r.decision for rid, r in current.items()}, required,  # type: ignore[misc]
                             adjudication.decision if adjudication else None)  # type: ignore[arg-type]
             blind = is_blind_to_others(own_row.decision if own_row else None, state.outcome)  # type: ignore[arg-type]
-            others = None if blind else tuple(_view(r, names) for rid, r in current.items() if rid != who.id)
+            others = None if blind else tuple(decision_view(r, names) for rid, r in current.items() if rid != who.id)
             ft = store.latest_full_text(session, record_id)
             out.append(RecordCard(
                 id=record_id, title=row.title, abstract=row.abstract, authors=tuple(row.authors),
                 year=row.year, journal=row.journal or row.journal_abbrev, volume=row.volume,
                 issue=row.issue, pages=row.pages, doi=row.doi, pmid=row.pmid, nct_ids=tuple(row.nct_ids),
                 publication_types=tuple(row.publication_types), kind=row.kind,
-                own=_view(own_row, names) if own_row else None, others=others,
+                own=decision_view(own_row, names) if own_row else None, others=others,
                 # Before the reviewer decides, the outcome would leak others' decisions.
                 outcome="in_progress" if blind and state.outcome != "unscreened" else state.outcome,
                 full_text_status=ft.status if ft else None, full_text_location=ft.location if ft else None,

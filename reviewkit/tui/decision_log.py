@@ -15,7 +15,9 @@ class DecisionLog:
 
     A decision shows the moment it is made; `unsaved` counts its writes still in flight.
     Progress counts follow confirmed writes, so the line stays right without re-counting
-    the whole review after every key.
+    the whole review after every key; the screen still re-counts once the writes stop (others'
+    decisions change the conflicts too), and `landed` tells it whether a count read meanwhile
+    missed a write.
     """
 
     def __init__(self) -> None:
@@ -35,6 +37,22 @@ class DecisionLog:
         self._undoing: dict[int, list[tuple[Made | None, Made | None]]] = {}
         #: Notes waiting for the next decision on their record.
         self.notes: dict[int, str] = {}
+        #: record → its outcome as last seen (a card, or the state a write returned): whether it was
+        #: a conflict before a write, so that the write's outcome moves the conflicts count both ways.
+        self.outcomes: dict[int, str] = {}
+        #: Writes answered so far (stored or refused).
+        self.landed = 0
+
+    @property
+    def in_flight(self) -> int:
+        """Writes (decisions and undos) made here that the database has not answered yet."""
+        return sum(self.unsaved.values())
+
+    def seen(self, record_id: int, outcome: str) -> None:
+        """A card of the record, read with this outcome. Taken unless a write of mine on it is still
+        in flight: the card may predate that write, whose answer will tell."""
+        if not self.unsaved[record_id]:
+            self.outcomes[record_id] = outcome
 
     def made(self, record_id: int, decision: str, reason: str | None = None, note: str | None = None,
              *, before: Made | None = None) -> None:
@@ -53,8 +71,12 @@ class DecisionLog:
         if not self.undo_stack:
             return None
         record_id, before = self.undo_stack.pop()
+        undone = self.held.get(record_id)
         # Kept until the database answers: a refused undo puts everything back as it was.
-        self._undoing.setdefault(record_id, []).append((before, self.held.get(record_id)))
+        self._undoing.setdefault(record_id, []).append((before, undone))
+        if before is None and undone is not None and undone[2] and record_id not in self.notes:
+            # Undoing the decision does not take back the note typed for it: it waits for the next one.
+            self.notes[record_id] = undone[2]
         if before is None:
             self.mine.pop(record_id, None)
         else:
@@ -64,6 +86,7 @@ class DecisionLog:
         return record_id, before
 
     def _landed(self, record_id: int) -> None:
+        self.landed += 1
         self.unsaved[record_id] -= 1
         self.unsaved += Counter()  # drops records with nothing in flight
 
@@ -72,16 +95,20 @@ class DecisionLog:
         self._landed(record_id)
         if undo and self._undoing.get(record_id):
             self._undoing[record_id].pop(0)
-        p = self.progress
+        # An undo or a change of mind can settle a conflict as well as make one: the count follows
+        # the record's outcome before and after the write (before: unknown counts as no conflict).
+        was, self.outcomes[record_id] = self.outcomes.get(record_id), outcome
+        conflicts = (outcome == "conflict") - (was == "conflict")
+        done = 0
         if decision is None and record_id in self.stored:
             self.stored.discard(record_id)
-            if p is not None:
-                self.progress = ScreeningProgress(p.mine_done - 1, p.left + 1, p.conflicts)
+            done = -1
         elif decision is not None and record_id not in self.stored:
             self.stored.add(record_id)
-            if p is not None:
-                self.progress = ScreeningProgress(p.mine_done + 1, p.left - 1,
-                                                  p.conflicts + (outcome == "conflict"))
+            done = 1
+        p = self.progress
+        if p is not None:
+            self.progress = ScreeningProgress(p.mine_done + done, p.left - done, max(p.conflicts + conflicts, 0))
 
     def failed(self, record_id: int, decision: str | None, *, undo: bool = False) -> None:
         """The database refused: a refused decision is not shown as mine (the card is re-read)."""
@@ -91,6 +118,8 @@ class DecisionLog:
                 # The undo did not happen: the decision it took back is mine again, undoable again.
                 restored, held = self._undoing[record_id].pop(0)
                 self.undo_stack.append((record_id, restored))
+                if held is not None and held[2] and self.notes.get(record_id) == held[2]:
+                    del self.notes[record_id]  # back with its decision, not pending as well
                 self.held[record_id] = held
                 if held is None:
                     self.mine.pop(record_id, None)
@@ -105,6 +134,10 @@ class DecisionLog:
                 before = self.undo_stack.pop(i)[1]
                 break
         if self.mine.get(record_id) == decision:  # no later decision on the record since
+            refused = self.held.get(record_id)
+            if refused is not None and refused[2] and record_id not in self.notes:
+                # The note typed for it was not stored either: it waits for the next decision.
+                self.notes[record_id] = refused[2]
             # Back to what the reviewer held before (the card, re-read now, shows what is stored).
             self.held[record_id] = before
             if before is None:

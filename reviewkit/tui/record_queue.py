@@ -51,6 +51,35 @@ class RecordQueue:
             self.filter, self.ids = "", self.all_ids
         self.index = self.ids.index(record_id)
 
+    def undecided(self, decided: Collection[int]) -> list[int]:
+        """The records of the queue (or of the search) not in `decided`, in queue order: those skipped
+        with next or undone, which the reviewer still owes a decision."""
+        return [rid for rid in self.ids if rid not in decided]
+
+    def advance(self, decided: Collection[int]) -> bool:
+        """After a decision: on to the next record not in `decided`; past the last, back to the first
+        such record (True: it went round, which the screen says); past the end when none is left.
+
+        As Rayyan and Covidence do, a decision takes the reviewer to the next record still waiting
+        for one, so records skipped or undone on the way are not left behind unseen.
+        """
+        ahead = next((i for i in range(self.index + 1, len(self.ids)) if self.ids[i] not in decided), None)
+        if ahead is not None:
+            self.index = ahead
+            return False
+        behind = next((i for i in range(min(self.index, len(self.ids))) if self.ids[i] not in decided), None)
+        self.index = len(self.ids) if behind is None else behind
+        return behind is not None
+
+    def to_first_undecided(self, decided: Collection[int]) -> int | None:
+        """Put the cursor on the first record not in `decided` and return it (None, and no move, when
+        every record has a decision)."""
+        first = next((i for i, rid in enumerate(self.ids) if rid not in decided), None)
+        if first is None:
+            return None
+        self.index = first
+        return self.ids[first]
+
     def narrow(self, text: str, matches: set[int]) -> bool:
         """Keep only matching records (in queue order); False, and no change, when none match."""
         found = [rid for rid in self.all_ids if rid in matches]
@@ -97,8 +126,10 @@ class RecordQueue:
         self.all_ids = self.ids = done + ahead
 
     def position(self) -> str:
-        """"record 3/120" (and the search), for the progress line."""
+        """"3 of 120 in queue" (and the search), for the progress line. Not "record 3/120": the card
+        shows the record's id (#8), which dialogs and `reviewkit full-text ID` use, and a position
+        worded as a record was read as that id."""
         if not self.ids:
             return ""
-        text = f"record {min(self.index + 1, len(self.ids))}/{len(self.ids)}"
+        text = f"{min(self.index + 1, len(self.ids))} of {len(self.ids)} in queue"
         return text + (f" · search '{self.filter}'" if self.filter else "")

@@ -113,7 +113,7 @@ def test_an_export_imported_again_says_its_rows_were_already_present(
         assert result.exit_code == 0, result.output
         assert f"0 decisions imported from {out} ({rows} already present, not stored again)" in result.output
     with out.open("a", encoding="utf-8") as fh:
-        fh.write(f"{a},bob,ta,include,,,,screener\n")
+        fh.write(f"{a},bob,ta,include,,,,screener,,,\n")  # pmid, doi and title may be left empty
     result = _run(review, "--reviewer", "alice", "decisions", "import", str(out))
     assert result.exit_code == 0 and "1 decisions imported" in result.output and "(4 already present" in result.output
     assert screen.record_card(review, "bob", a, "ta").own.decision == "include"  # type: ignore[union-attr]

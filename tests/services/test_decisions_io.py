@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +15,12 @@ from reviewkit.cli import cli
 from reviewkit.domain.records import Record
 from reviewkit.errors import ParseError, ReviewkitError
 from reviewkit.services import screen
-from reviewkit.services.decisions_io import DecisionsImport, export_decisions, import_decisions
+from reviewkit.services.decisions_io import (
+    COLUMNS,
+    DecisionsImport,
+    export_decisions,
+    import_decisions,
+)
 from reviewkit.services.project import Review
 from tests.factories import add_records
 
@@ -187,10 +193,14 @@ def test_adjudications_are_exported_and_import_as_adjudications(review: Review, 
     assert export_decisions(review, out, actor="carol") == 1 and _rows(out)[0]["reviewer"] == "carol"
     assert export_decisions(review, out, actor="bob") == 3
 
-    # the same decisions, moved to another record: the conflict arrives settled
+    # the same decisions, moved to another record: the conflict arrives settled (the pmid, doi and title
+    # columns, which describe record a, are left out: a row whose columns disagree is refused)
     export_decisions(review, out, actor="alice")
     moved = tmp_path / "moved.csv"
-    moved.write_text(out.read_text().replace(f"\n{a},", f"\n{a2},"))
+    with moved.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows({**r, "record": str(a2)} for r in _rows(out))
     assert import_decisions(review, moved, actor="alice").stored == 3
     assert screen.list_conflicts(review, "carol", "ta") == []
     assert review_status_outcome(review, a2) == "excluded"
@@ -444,14 +454,26 @@ def test_the_same_rows_again_store_nothing_new(review: Review, tmp_path: Path) -
     # a stale file: alice's first word on record b, since changed, undone and decided again
     stale = [r for r in _rows(history) if r["record"] == str(ids[1]) and r["reviewer"] == "alice"][0]
     assert stale["decision"] == "exclude"
+    # alice's current row on record d, with another note: a new row, as recent as the one it follows
+    latest = [r for r in _rows(history) if r["record"] == str(ids[3]) and r["reviewer"] == "alice"][-1]
     f = tmp_path / "stale.csv"
-    with f.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(stale))
-        writer.writeheader()
-        writer.writerow(stale)
-        writer.writerow({**stale, "record": str(ids[3]), "note": "changed"})  # a new row (another note)
+
+    def write(*rows: dict[str, str]) -> None:
+        with f.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(stale))
+            writer.writeheader()
+            writer.writerows(rows)
+
+    # the stale row saying maybe is new, but dated before alice's later decisions on b: stored, it would
+    # have become her current decision (it did: the current decision follows storage order)
+    write(stale, {**stale, "decision": "maybe"})
+    with pytest.raises(ParseError, match=rf"line 3: the row's time {re.escape(stale['time'])} is earlier than alice's latest "
+                                         rf"row on record {ids[1]} at title/abstract \(include at "):
+        import_decisions(review, f, actor="alice")
+    write(stale, {**latest, "note": "changed"})
     assert import_decisions(review, f, actor="alice") == DecisionsImport(stored=1, present=1)
     assert screen.record_card(review, "alice", ids[1], "ta").own.decision == "include"  # type: ignore[union-attr]
+    assert screen.record_card(review, "alice", ids[3], "ta").own.note == "changed"  # type: ignore[union-attr]
 
 
 def test_a_history_export_replays_into_an_empty_copy(review: Review, empty_copy: Review, tmp_path: Path) -> None:
@@ -663,7 +685,7 @@ def test_a_leads_export_imports_again_after_a_reviewer_left_the_team(review: Rev
     team = [("alice", ["screener", "lead"]), ("carol", ["adjudicator"]), ("dave", ["screener"])]
     review = update_protocol(review, "alice", protocol_with_reviewers(tmp_path / "p", team).read_text(encoding="utf-8"))
     assert import_decisions(review, out, actor="alice") == DecisionsImport(stored=0, present=2)
-    out.write_text(out.read_text() + f"{b},bob,ta,exclude,,,,\n")
+    out.write_text(out.read_text() + f"{b},bob,ta,exclude,,,,,,,\n")
     with pytest.raises(ParseError, match="line 4: bob is no longer on this review's team"):
         import_decisions(review, out, actor="alice")
 

@@ -119,11 +119,13 @@ def test_full_text_needs_title_abstract_pass(review: Review) -> None:
 def test_full_text_status(review: Review) -> None:
     """Full-text status is recorded, a retrieved text needs its location, and the card shows it."""
     (rid,) = add_records(review, 1)
+    for who in ("alice", "bob"):  # only a record that passed title/abstract goes to full text
+        screen.record_decision(review, who, rid, "ta", "include")
     screen.set_full_text(review, "alice", rid, "sought")
     with pytest.raises(ReviewkitError, match="path or URL"):
         screen.set_full_text(review, "alice", rid, "retrieved")
     screen.set_full_text(review, "alice", rid, "retrieved", location="pdfs/simpson2020.pdf")
-    card = screen.record_card(review, "alice", rid, "ta")
+    card = screen.record_card(review, "alice", rid, "ft")
     assert (card.full_text_status, card.full_text_location) == ("retrieved", "pdfs/simpson2020.pdf")
 
 

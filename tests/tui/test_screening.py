@@ -269,7 +269,7 @@ async def test_search_filters_the_queue(review: Review) -> None:
         await pilot.press(*"psoriasis", "enter")
         await settle(pilot)
         assert shown(app).card_view.record_id == ids[1]
-        assert "record 1/2" in status_text(app) and "search 'psoriasis'" in status_text(app)
+        assert "1 of 2 in queue" in status_text(app) and "search 'psoriasis'" in status_text(app)
         await pilot.press("j")
         await settle(pilot)
         assert shown(app).card_view.record_id == ids[3]
@@ -277,7 +277,7 @@ async def test_search_filters_the_queue(review: Review) -> None:
         await pilot.pause()
         await pilot.press("ctrl+a", "ctrl+k", "enter")
         await settle(pilot)
-        assert shown(app).card_view.record_id == ids[3] and "record 4/4" in status_text(app)
+        assert shown(app).card_view.record_id == ids[3] and "4 of 4 in queue" in status_text(app)
 
 
 async def test_a_finished_queue_says_so_without_offering_a_way_back(review: Review) -> None:
@@ -474,7 +474,7 @@ def test_record_queue_walks_searches_and_bounds_its_cache() -> None:
     assert not queue.narrow("y", {5000}) and queue.filter == "x"
     queue.move(1)
     queue.widen()
-    assert queue.current == 900 and queue.position() == "record 900/1000"
+    assert queue.current == 900 and queue.position() == "900 of 1000 in queue"
     queue.keep([replace(card, id=i) for i in range(1, 1001)])
     assert len(queue.cards) <= 3 * LOOKAHEAD and 900 in queue.cards
     queue.index = len(queue.ids) - 1

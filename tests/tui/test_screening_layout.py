@@ -109,7 +109,7 @@ async def test_the_progress_line_shows_whole_at_80_columns(tmp_path: Path) -> No
                 await settle(pilot)
                 shown, lines = status_shown(app)
                 for part in ("title/abstract · alice", "done 2 · left 118 · conflicts waiting 0",
-                             "you: include", "record 2/120", "relevance order", "irrelevant", "recall ≥"):
+                             "you: include", "2 of 120 in queue", "relevance order", "irrelevant", "recall ≥"):
                     assert part in shown, (width, part, lines)
                 # A note and a search make it longer still: the stopping aid's short wording at 80 columns.
                 await pilot.press("n")
@@ -120,7 +120,7 @@ async def test_the_progress_line_shows_whole_at_80_columns(tmp_path: Path) -> No
                 await settle(pilot)
                 shown, lines = status_shown(app)
                 for part in ("title/abstract · alice", "done 2 · left 118 · conflicts waiting 0", "you: include",
-                             "note ready", "record 1/60 · search 'baricitinib'", "relevance order", *stopping):
+                             "note ready", "1 of 60 in queue · search 'baricitinib'", "relevance order", *stopping):
                     assert part in shown, (width, part, lines)
                 assert len(lines) == (3 if width == 80 else 2)
                 assert "Randomised placebo-controlled" in " ".join(screen_lines(app))  # the card below it

@@ -13,6 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
@@ -23,7 +24,7 @@ from reviewkit.errors import ReviewkitError
 from reviewkit.services import screen as screening
 from reviewkit.services.prioritise import prioritised_queue
 from reviewkit.services.project import Review
-from reviewkit.services.screen import FULL_TEXT_STATUSES
+from reviewkit.services.screen import FULL_TEXT_STATUSES, ScreeningProgress
 from reviewkit.tui import messages as msg
 from reviewkit.tui.decision_log import DecisionLog
 from reviewkit.tui.decision_queue import DecisionQueue, Write
@@ -32,10 +33,16 @@ from reviewkit.tui.modals.text_prompt import TextPromptModal
 from reviewkit.tui.record_queue import RecordQueue
 from reviewkit.tui.viewer import open_in_viewer, resolve_location
 from reviewkit.tui.widgets.criteria_panel import CriteriaPanel
-from reviewkit.tui.widgets.record_card import RecordCardView
+from reviewkit.tui.widgets.record_card import RecordCardView, full_text_wording
 
 #: Other reviewers work meanwhile; their conflicts show up in the progress line this often.
 PROGRESS_REFRESH_SECONDS = 30.0
+#: The counts are read again this long after the last write landed. Not after every write: at 50,000
+#: records a count takes some 100 ms of CPU, which a worker run at each key would take from the keys
+#: (target: 50 ms from a key to the next record; a key pressed during a recount measured 85 ms at p95).
+#: The screen's own tally keeps its counts exact meanwhile; the recount brings in others' decisions, so
+#: it waits for a pause longer than a fast title screener's (one record a second or two).
+RECOUNT_AFTER_WRITES_SECONDS = 3.0
 NO_REVIEWER = "No reviewer set: start reviewkit with --reviewer NAME (or set reviewer in your user config)."
 
 #: Each binding's id is the action name a user remaps in the user config: [keys] include = "y".
@@ -153,6 +160,16 @@ class StatusLine(Static):
         self.update(Content("\n".join(lines)), layout=min(len(lines), self.MAX_LINES) != self.size.height)
 
 
+class ProgressCounted(msg.ScreenMessage):
+    """The counts as read by the worker, with how many writes had landed when it was asked
+    (`asked_at`): a count read while a write was landing may or may not include it."""
+
+    def __init__(self, progress: ScreeningProgress, asked_at: int) -> None:
+        super().__init__()
+        self.progress = progress
+        self.asked_at = asked_at
+
+
 class ScreeningScreen(Screen[None]):
     """Screen a queue of records as the app's reviewer: include, exclude, maybe, undo, notes, search."""
 
@@ -198,6 +215,8 @@ class ScreeningScreen(Screen[None]):
         self._since_retrain = 0
         #: The stopping aid's parts for the progress line: (long, short) each.
         self._stopping: list[tuple[str, str]] = []
+        #: The recount waiting for the writes to stop (see RECOUNT_AFTER_WRITES_SECONDS).
+        self._recount: Timer | None = None
 
     # -- layout -------------------------------------------------------------------------------------
 
@@ -257,12 +276,16 @@ class ScreeningScreen(Screen[None]):
         with suppress(ReviewkitError):
             self.post_message(msg.PriorityUpdated(prioritised_queue(self.review, self.reviewer, self.stage)))
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="screening-progress")
     def _load_progress(self) -> None:
+        """Count again (in a worker), noting which writes the count can be trusted to include."""
+        self._count_progress(self.decisions.landed)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="screening-progress")
+    def _count_progress(self, asked_at: int) -> None:
         # A refusal is left to the queue worker, which reports the same one.
         with suppress(ReviewkitError):
-            self.post_message(msg.ProgressLoaded(
-                screening.screening_progress(self.review, self.reviewer, self.stage)))
+            self.post_message(ProgressCounted(
+                screening.screening_progress(self.review, self.reviewer, self.stage), asked_at))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="screening-cards")
     def _fetch_cards(self, ids: list[int]) -> None:
@@ -316,10 +339,26 @@ class ScreeningScreen(Screen[None]):
         if not message.ids:
             self._load_progress()
 
-    def on_progress_loaded(self, message: msg.ProgressLoaded) -> None:
-        """Take the fresh counts."""
+    def on_progress_counted(self, message: ProgressCounted) -> None:
+        """Take the fresh counts, unless a write landed (or is on its way) since they were asked for:
+        they may miss it, and the log has counted it already. The recount after that write follows."""
+        if message.asked_at != self.decisions.landed or self.decisions.in_flight:
+            return
         self.decisions.progress = message.progress
         self._update_status()
+
+    def _recount_soon(self) -> None:
+        """Count again once the writes stop: others' decisions, and what this screen's log cannot see
+        (a conflict another screener made meanwhile, settled by mine), show within a second."""
+        if self._recount is None:
+            self._recount = self.set_timer(RECOUNT_AFTER_WRITES_SECONDS, self._recount_now)
+        else:
+            self._recount.reset()
+
+    def _recount_now(self) -> None:
+        self._recount = None
+        if not self.decisions.in_flight:  # else the write still on its way asks again when it lands
+            self._load_progress()
 
     def on_cards_loaded(self, message: msg.CardsLoaded) -> None:
         """Keep the cards; show the current one if it was waiting."""
@@ -335,6 +374,7 @@ class ScreeningScreen(Screen[None]):
         """Adjust the counts; the record's card is re-read so it shows the stored decision."""
         self.decisions.recorded(message.record_id, message.decision, message.state.outcome, undo=message.undo)
         self._refresh_card(message.record_id)
+        self._recount_soon()
         if self.prioritise:
             self._since_retrain += 1
             if self._since_retrain >= RETRAIN_EVERY:
@@ -363,6 +403,7 @@ class ScreeningScreen(Screen[None]):
         what = "Undo" if message.undo or message.decision is None else f"Decision '{message.decision}'"
         self.notify(f"{what} on record {message.record_id} was not saved: {message.error}", severity="error")
         self._refresh_card(message.record_id)
+        self._recount_soon()
 
     def on_search_finished(self, message: msg.SearchFinished) -> None:
         """Narrow the queue to the records that match."""
@@ -373,7 +414,7 @@ class ScreeningScreen(Screen[None]):
 
     def on_full_text_saved(self, message: msg.FullTextSaved) -> None:
         """Confirm and show the new status."""
-        self.notify(f"Full text of record {message.record_id}: {message.status.replace('_', ' ')}")
+        self.notify(f"Full text of record {message.record_id}: {full_text_wording(message.status)}")
         self._refresh_card(message.record_id)
 
     def on_service_failed(self, message: msg.ServiceFailed) -> None:
@@ -397,21 +438,10 @@ class ScreeningScreen(Screen[None]):
     def _show_current(self) -> None:
         rid = self.queue.current
         view = self.card_view
+        left = view.record_id
         if rid is None:
             if self.queue.loaded:
-                where = STAGES[self.stage]  # type: ignore[index]
-                if self.queue.ids and self.queue.filter:
-                    view.show_message(f"No more records matching the search in your {where} queue. Press / "
-                                      "and an empty search for the whole queue, k to go back, escape for "
-                                      "the dashboard.")
-                elif self.queue.ids:
-                    view.show_message(f"No more records in your {where} queue. Press k to go back, escape "
-                                      "for the dashboard.")
-                else:
-                    # Opened with nothing waiting: there is nothing behind to go back to either.
-                    view.show_message(f"Nothing waits for you at {where}: every record up for it has your "
-                                      "decision. Press escape for the dashboard (reviewkit decisions export "
-                                      "lists your decisions).")
+                view.show_message(self._end_message())
         elif rid in self.queue.cards:
             view.show(self.queue.cards[rid], self._include, self._exclude, stage=self.stage)
             if not self._counted:
@@ -421,8 +451,41 @@ class ScreeningScreen(Screen[None]):
             self.query_one("#card-scroll", VerticalScroll).scroll_home(animate=False)
         else:
             view.show_message(f"Loading record {rid}…")
+        if left is not None and left != rid and left in self.decisions.notes:
+            # Kept, but only stored with a decision: a screener moving on may think it saved.
+            self.notify(f"Your note on record {left} is not saved yet: it waits for your decision on that "
+                        "record", severity="warning")
         self._update_status()
         self._prefetch()
+
+    def _end_message(self) -> str:
+        """What the card says past the end of the queue, with the keys as the user has them."""
+        where = STAGES[self.stage]  # type: ignore[index]
+        nxt, back, leave = self._key("next"), self._key("previous"), self._key("back")
+        if not self.queue.ids:
+            # Opened with nothing waiting: there is nothing behind to go back to either.
+            return (f"Nothing waits for you at {where}: every record up for it has your decision. Press "
+                    f"{leave} for the dashboard (reviewkit decisions export lists your decisions).")
+        waiting = len(self.queue.undecided(self.decisions.mine))
+        if waiting:
+            # Skipped with next, or undone and left: behind the cursor, where "no more records" hid them.
+            end = (f"End of the records matching the search in your {where} queue, but {waiting} of them"
+                   if self.queue.filter else f"End of your {where} queue, but {waiting} of its records")
+            return (f"{end} still {'waits' if waiting == 1 else 'wait'} for your decision (skipped or "
+                    f"undone). Press {nxt} to go to the first, {back} to go back, {leave} for the dashboard.")
+        if self.queue.filter:
+            return (f"No more records matching the search in your {where} queue. Press {self._key('search')} "
+                    f"and an empty search for the whole queue, {back} to go back, {leave} for the dashboard.")
+        return f"No more records in your {where} queue. Press {back} to go back, {leave} for the dashboard."
+
+    def _key(self, action: str) -> str:
+        """The first key of a screen action as the user has it (remapped in [keys] or not), as the
+        footer shows keys."""
+        for bindings in self._bindings.key_to_bindings.values():
+            for binding in bindings:
+                if binding.id == action:
+                    return self.app.get_key_display(binding)
+        return action
 
     def _prefetch(self) -> None:
         # One fetch at a time: the next starts when its cards are in, from wherever the reviewer is then.
@@ -479,10 +542,16 @@ class ScreeningScreen(Screen[None]):
     def _commit(self, rid: int, decision: str, reason: str | None, note: str | None) -> None:
         card = self.queue.cards.get(rid)
         own = card.own if card is not None else None
+        if card is not None:
+            self.decisions.seen(rid, card.outcome)
         self.decisions.made(rid, decision, reason, note,
                             before=(own.decision, own.reason, own.note) if own is not None else None)
         if rid == self.queue.current:
-            self.queue.move(1)
+            if self.queue.advance(self.decisions.mine):
+                waiting = len(self.queue.undecided(self.decisions.mine))
+                end = "the records matching the search" if self.queue.filter else "the queue"
+                self.notify(f"End of {end}: back to the {waiting} record{'s' if waiting > 1 else ''} "
+                            "still waiting for your decision (skipped or undone)")
             self._show_current()
         # The next record is painted first and the write starts right after, so that the
         # writer thread does not compete with that frame; the app (not this screen) holds the
@@ -497,6 +566,9 @@ class ScreeningScreen(Screen[None]):
             self.notify("Nothing to undo: no decision made in this session", severity="warning")
             return
         rid, before = undone
+        card = self.queue.cards.get(rid)
+        if card is not None:
+            self.decisions.seen(rid, card.outcome)
         write = Write(rid, None, None, None, undo=True) if before is None else Write(rid, *before, undo=True)
         # Through the same deferral as decisions, so an undo never overtakes the decision it undoes.
         self.app.call_after_refresh(self._writes.put, self.app, write)
@@ -524,8 +596,9 @@ class ScreeningScreen(Screen[None]):
                                              value=earlier), written)
 
     def action_next(self) -> None:
-        """The next record in the queue."""
-        if self.queue.move(1):
+        """The next record in the queue; past its end, the first record still waiting for my decision."""
+        if self.queue.move(1) or (self.queue.current is None
+                                  and self.queue.to_first_undecided(self.decisions.mine) is not None):
             self._show_current()
 
     def action_previous(self) -> None:
@@ -584,5 +657,29 @@ class ScreeningScreen(Screen[None]):
                                          text_required_for=["retrieved"]), chosen)
 
     def action_back(self) -> None:
-        """Back to the dashboard (decisions still being written finish in the background)."""
-        self.dismiss(None)
+        """Back to the dashboard (decisions still being written finish in the background); with notes
+        not yet stored, ask first."""
+        pending = sorted(self.decisions.notes)
+        if not pending:
+            self.dismiss(None)
+            return
+        # A note is stored with a decision (a decision row carries it): one without a decision has no
+        # row to go on, and this screen's memory of it ends with the screen.
+        first = pending[0]
+        named = ", ".join(str(r) for r in pending[:5]) + (f" and {len(pending) - 5} more" if len(pending) > 5 else "")
+        whose = f"note on record {named} is" if len(pending) == 1 else f"notes on records {named} are"
+
+        def chosen(choice: Choice | None) -> None:
+            if choice is None:  # escape: as if back had not been pressed
+                return
+            if choice.option == "leave":
+                self.dismiss(None)
+            elif first in self.queue.all_ids:
+                self.queue.go_to(first)
+                self._show_current()
+
+        self.app.push_screen(ChoiceModal(
+            f"Your {whose} not saved: a note is stored with your next decision on its record.",
+            ["stay", "leave"],
+            labels=[f"Stay and go to record {first} to decide on it", "Leave, dropping the note" +
+                    ("s" if len(pending) > 1 else "")], text_label=None), chosen)

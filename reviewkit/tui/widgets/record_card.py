@@ -63,14 +63,13 @@ class RecordCardView(Static):
         if authors:
             out.append(", ".join(authors) + "\n")
         out.append(citation_line(card) + "\n", style=muted)
-        ids = identifier_line(card)
-        if ids:
-            out.append(ids + "\n", style=muted)
+        # The record's own id first: dialogs ("Why exclude record 8?") and `reviewkit full-text ID` name it.
+        out.append(" · ".join(p for p in (f"Record #{card.id}", identifier_line(card)) if p) + "\n", style=muted)
         if card.publication_types:
             out.append("Type: " + "; ".join(card.publication_types) + "\n", style=muted)
         if stage == "ft":
             where = f" ({card.full_text_location})" if card.full_text_location else ""
-            out.append(f"Full text: {card.full_text_status or 'not sought yet'}{where}\n", style=muted)
+            out.append(f"Full text: {full_text_wording(card.full_text_status)}{where}\n", style=muted)
         out.append("\n")
         abstract = self._highlighted(card.abstract or "(no abstract)", include, exclude, Style())
         for match in _LABEL.finditer(abstract.plain):
@@ -106,6 +105,17 @@ def citation_line(card: RecordCard) -> str:
     if card.pages:
         detail += f":{card.pages}"
     return ". ".join(p for p in (where, detail.lstrip(";")) if p) or "(no journal)"
+
+
+#: A full-text status as stored (the CLI's words) → as said to a screener.
+FULL_TEXT_WORDING = {"sought": "sought", "retrieved": "retrieved", "not_retrieved": "not retrieved"}
+
+
+def full_text_wording(status: str | None) -> str:
+    """A full-text status in words ("not_retrieved" → "not retrieved"; none yet: "not sought yet")."""
+    if status is None:
+        return "not sought yet"
+    return FULL_TEXT_WORDING.get(status, status.replace("_", " "))
 
 
 def identifier_line(card: RecordCard) -> str:
