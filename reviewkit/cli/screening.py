@@ -11,7 +11,12 @@ from reviewkit.cli.common import CliState, output_file, run_guarded
 from reviewkit.domain.screening import STAGES
 from reviewkit.services.decisions_io import IDS_MODES, export_decisions, import_decisions
 from reviewkit.services.project import open_review
-from reviewkit.services.screen import FULL_TEXT_STATUSES, list_conflicts, set_full_text
+from reviewkit.services.screen import (
+    FULL_TEXT_STATUSES,
+    list_conflicts,
+    resolve_conflict,
+    set_full_text,
+)
 
 
 @click.group()
@@ -117,7 +122,7 @@ def conflicts(state: CliState, stage: str | None, as_json: bool) -> None:
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
-@click.option("--keep-maybe", is_flag=True, help="Treat maybe as its own category (default: as include).")
+@click.option("--keep-maybe", is_flag=True, help="Treat maybe as its own category at title/abstract too (default there: as include; at full text it is always its own, a maybe there being a conflict).")
 @click.pass_obj
 def agreement(state: CliState, as_json: bool, keep_maybe: bool) -> None:
     """Cohen's kappa (95% CI) and percentage agreement per stage and reviewer pair.
@@ -169,9 +174,33 @@ def full_text(state: CliState, record: int, status: str, location: str | None, n
     run_guarded(go)
 
 
+@click.command()
+@click.argument("record", type=int)
+@click.argument("decision", type=click.Choice(["include", "exclude"]))
+@click.option("--stage", type=click.Choice(["ta", "ft"]), required=True, help="ta: title/abstract; ft: full text.")
+@click.option("--reason", default=None, help="A full-text exclusion's reason, one of the protocol's.")
+@click.option("--note", default=None, help="Why, for the record.")
+@click.pass_obj
+def adjudicate(state: CliState, record: int, decision: str, stage: str, reason: str | None, note: str | None) -> None:
+    """Settle a conflict as the adjudicator (give --reviewer), as the conflicts screen's keys do.
+
+    Also chooses the reason PRISMA counts for a report every screener excluded at full text for
+    different reasons (`conflicts` lists them): exclude, with --reason.
+    """
+
+    def go() -> None:
+        result = resolve_conflict(open_review(state.review), state.reviewer, record, stage, decision,
+                                  reason=reason, note=note)
+        click.echo(f"record {record}: {result.outcome} at {STAGES[stage]}"  # type: ignore[index]
+                   + (f" ({reason})" if reason else ""))
+
+    run_guarded(go)
+
+
 def register(group: click.Group) -> None:
     """Add this module's commands to the top-level group."""
     group.add_command(full_text)
     group.add_command(decisions)
     group.add_command(conflicts)
+    group.add_command(adjudicate)
     group.add_command(agreement)

@@ -16,8 +16,8 @@ Who = TypeVar("Who")
 DECISIONS: tuple[Decision, ...] = ("include", "exclude", "maybe")
 STAGES: dict[Stage, str] = {"ta": "title/abstract", "ft": "full text"}
 
-#: "maybe" moves a record forward like "include" (as reviewers expect from Covidence and Rayyan);
-#: it is kept and shown as maybe, but it does not conflict with an include.
+#: At title/abstract, "maybe" moves a record forward like "include" (as reviewers expect from
+#: Covidence and Rayyan); it is kept and shown as maybe, but it does not conflict with an include.
 _FORWARD = frozenset({"include", "maybe"})
 
 
@@ -33,12 +33,15 @@ class RecordScreening:
 
 
 def resolve(
-    decisions: Mapping[Who, Decision], required: int, adjudication: Decision | None = None
+    decisions: Mapping[Who, Decision], required: int, adjudication: Decision | None = None, *, stage: Stage
 ) -> RecordScreening:
     """Combine reviewers' current decisions (reviewer → decision) and an adjudication, if any.
 
     An adjudication is final. Otherwise the record waits until `required` reviewers have
-    decided; then agreement decides it, and a forward/exclude split is a conflict.
+    decided; then agreement decides it, and a forward/exclude split is a conflict. At full text
+    there is no later stage for a maybe to move a report on to: a maybe there would put a study
+    in the review that no one judged eligible, so any maybe makes the record a conflict for the
+    adjudicator, who decides include or exclude.
     """
     n = len(decisions)
     if adjudication is not None:
@@ -48,6 +51,8 @@ def resolve(
         return RecordScreening("unscreened", 0, required)
     if n < required:
         return RecordScreening("in_progress", n, required)
+    if stage == "ft" and "maybe" in decisions.values():
+        return RecordScreening("conflict", n, required)
     forward = {d in _FORWARD for d in decisions.values()}
     if forward == {True}:
         return RecordScreening("included", n, required)
@@ -71,6 +76,34 @@ def counted_reason(given: Iterable[str | None], order: Sequence[str], adjudicate
     rank = {reason: i for i, reason in enumerate(order)}
     reasons = [r for r in given if r]
     return min(reasons, key=lambda r: rank.get(r, len(rank))) if reasons else NO_REASON
+
+
+def is_reason_dispute(outcome: Outcome, stage: Stage, reasons: Iterable[str | None]) -> bool:
+    """Whether a record's screeners all excluded it at full text, for different reasons.
+
+    `outcome` is what their decisions add up to without an adjudication. Not an inclusion conflict
+    (the report is out either way), but PRISMA counts one reason per report, so an adjudicator may
+    settle which: an adjudication of such a report is an exclusion with the reason to count.
+    """
+    return stage == "ft" and outcome == "excluded" and len(set(reasons)) > 1
+
+
+def adjudication_refusal(
+    record_id: int, stage: Stage, decision: Decision, own: Outcome, reasons: Iterable[str | None], adjudicated: bool,
+) -> str | None:
+    """Why an adjudication may not be stored (None: it may), the same rule for the screen and an import.
+
+    `own` is the outcome of the screeners' decisions alone and `reasons` their exclusion reasons.
+    A conflict is adjudicated (and may be again); so is a full-text reason dispute, by an exclusion.
+    """
+    if is_reason_dispute(own, stage, reasons):
+        if decision != "exclude":
+            return (f"record {record_id} was excluded at full text by every screener; an adjudication there "
+                    "only chooses the reason PRISMA counts (exclude, with one of the reasons)")
+        return None
+    if own != "conflict" and not adjudicated:
+        return f"record {record_id} is not in conflict at {STAGES[stage]} ({own})"
+    return None
 
 
 def is_blind_to_others(own: Decision | None, outcome: Outcome) -> bool:

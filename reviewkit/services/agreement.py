@@ -7,7 +7,7 @@ from itertools import combinations
 from typing import cast
 
 from reviewkit.domain.agreement import Agreement, cohen_kappa
-from reviewkit.domain.screening import is_blind_to_others, resolve
+from reviewkit.domain.screening import STAGES, Decision, Stage, is_blind_to_others, resolve
 from reviewkit.services.common import acting_reviewer
 from reviewkit.services.project import Review
 from reviewkit.store import queries
@@ -39,7 +39,9 @@ def agreement_report(review: Review, viewer: str | None, *, collapse_maybe: bool
     """Kappa and percentage agreement for every reviewer pair with shared decisions, per stage.
 
     Decisions are each reviewer's current ones (changes replace, undos remove); with
-    `collapse_maybe`, maybe counts as include, as it moves a record forward. A lead sees every
+    `collapse_maybe`, maybe counts as include at title/abstract, as it moves a record forward; at
+    full text a maybe is a conflict with either (domain.screening.resolve), so there it is always
+    its own category. A lead sees every
     pair over every record, and so does an adjudicator who does not screen. Anyone else who
     screens sees figures only over the records released to them at the stage (they have decided
     and the record has all its decisions: domain.screening.is_blind_to_others, the rule of the
@@ -56,14 +58,15 @@ def agreement_report(review: Review, viewer: str | None, *, collapse_maybe: bool
         every_record = "lead" in roles or "screener" not in roles
         every_pair = bool(roles & {"lead", "adjudicator"})
         names = store.reviewer_names(session)
-        stages = {stage: queries.current_decisions(session, stage) for stage in ("ta", "ft")}
-        adjudicated = {stage: queries.adjudications(session, stage) for stage in ("ta", "ft")}
+        stages: dict[Stage, dict[int, dict[int, Decision]]] = {
+            stage: queries.current_decisions(session, stage) for stage in STAGES}
+        adjudicated = {stage: queries.adjudications(session, stage) for stage in STAGES}
     for stage, by_record in stages.items():
         if not every_record:
             by_record = {
                 rid: d for rid, d in by_record.items()
                 if not is_blind_to_others(d.get(cast(int, who.id)),
-                                          resolve(d, required, adjudicated[stage].get(rid)).outcome)
+                                          resolve(d, required, adjudicated[stage].get(rid), stage=stage).outcome)
             }
         reviewers = sorted({r for decisions in by_record.values() for r in decisions}, key=lambda r: names[r])
         for a, b in combinations(reviewers, 2):
@@ -71,5 +74,5 @@ def agreement_report(review: Review, viewer: str | None, *, collapse_maybe: bool
                 continue
             pairs = [(d[a], d[b]) for d in by_record.values() if a in d and b in d]
             if pairs:
-                out.append(PairAgreement(stage, names[a], names[b], cohen_kappa(pairs, collapse_maybe=collapse_maybe)))
+                out.append(PairAgreement(stage, names[a], names[b], cohen_kappa(pairs, collapse_maybe=collapse_maybe and stage == "ta")))
     return out

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reviewkit.domain.screening import counted_reason, resolve
+from reviewkit.domain.screening import counted_reason, is_reason_dispute, resolve
 from reviewkit.services.project import Review
 from reviewkit.services.screen import Conflict, decision_view, reviewer_in_roles, stage_candidates
 from reviewkit.store import queries
@@ -31,9 +31,10 @@ def reason_disagreements(review: Review, actor: str | None) -> list[Conflict]:
         for rid in sorted(candidates - set(adjudicated)):
             rows = current.get(rid, [])
             if len({row.reason for row in rows}) < 2:
-                continue
-            outcome = resolve({row.reviewer_id: row.decision for row in rows}, required).outcome  # type: ignore[misc]
-            if outcome != "excluded":
+                continue  # most reports: no need to add up their decisions
+            outcome = resolve({row.reviewer_id: row.decision for row in rows}, required,  # type: ignore[misc]
+                              stage="ft").outcome
+            if not is_reason_dispute(outcome, "ft", (row.reason for row in rows)):
                 continue
             record = store.record(session, rid)
             out.append(Conflict(rid, record.title if record else "", "ft",

@@ -192,7 +192,7 @@ def _unblinded(session: Session, reviewer_id: int, required: int) -> set[tuple[i
     for stage in STAGES:
         adjudicated = queries.adjudications(session, stage)
         for rid, decisions in queries.current_decisions(session, stage).items():
-            outcome = resolve(decisions, required, adjudicated.get(rid)).outcome
+            outcome = resolve(decisions, required, adjudicated.get(rid), stage=stage).outcome
             if not is_blind_to_others(decisions.get(reviewer_id), outcome):
                 out.add((rid, stage))
     return out

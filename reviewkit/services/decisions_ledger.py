@@ -3,7 +3,8 @@
 The checks are services/screen.py's: record_decision's (a removed duplicate, a record that has not
 passed title/abstract, a decision changed after adjudication, a new screener on a record that has
 its decisions), undo_decision's (a decision to undo,
-not yet adjudicated) and resolve_conflict's (only a conflict is adjudicated, or re-adjudicated);
+not yet adjudicated) and resolve_conflict's (only a conflict is adjudicated, or re-adjudicated, and
+a full-text reason dispute by an exclusion: domain.screening.adjudication_refusal);
 and for all three at title/abstract, none that takes a record with full-text decisions out of
 full text.
 They are made here, in memory, so a file of thousands of rows is not thousands of round trips.
@@ -25,7 +26,14 @@ from typing import Literal, cast
 
 from sqlmodel import Session
 
-from reviewkit.domain.screening import STAGES, Decision, RecordScreening, Stage, resolve
+from reviewkit.domain.screening import (
+    STAGES,
+    Decision,
+    RecordScreening,
+    Stage,
+    adjudication_refusal,
+    resolve,
+)
 from reviewkit.services.screen import full_text_not_retrieved, full_text_started
 from reviewkit.services.screen_quota import quota_refusal
 from reviewkit.store import queries
@@ -91,6 +99,8 @@ class Ledger:
         self.now = now or datetime.now(UTC)
         self.decisions: dict[Stage, dict[int, dict[int, Decision]]] = {stage: {} for stage in STAGES}
         self.adjudicated: dict[Stage, dict[int, Decision]] = {stage: {} for stage in STAGES}
+        #: record → screener id → the exclusion reason of their current full-text decision.
+        self.reasons: dict[int, dict[int, str | None]] = {}
         #: (record, reviewer, stage) → that screener's latest row, an undo included.
         self.latest: dict[tuple[int, int, Stage], Dated] = {}
         #: (record, stage) → the screeners' latest-dated row, and the current adjudication.
@@ -99,15 +109,16 @@ class Ledger:
         #: record → every title/abstract row, in storage order: the state at a full-text row's time.
         self.title_abstract: dict[int, list[Dated]] = defaultdict(list)
         for d in decisions:
-            self._apply(d.record_id, cast(Stage, d.stage), "screener", d.reviewer_id, d.decision, d.created_at)
+            self._apply(d.record_id, cast(Stage, d.stage), "screener", d.reviewer_id, d.decision, d.created_at,
+                        d.reason)
         for a in adjudications:
-            self._apply(a.record_id, cast(Stage, a.stage), "adjudicator", None, a.decision, a.created_at)
+            self._apply(a.record_id, cast(Stage, a.stage), "adjudicator", None, a.decision, a.created_at, a.reason)
         self.primaries = queries.duplicate_primaries(session)
         self.not_retrieved = store_screening.not_retrieved_ids(session)
 
     def state(self, record_id: int, stage: Stage) -> RecordScreening:
         return resolve(self.decisions[stage].get(record_id, {}), self.required,
-                       self.adjudicated[stage].get(record_id))
+                       self.adjudicated[stage].get(record_id), stage=stage)
 
     def refusal(self, row: ImportRow) -> str | None:
         """Why the row may not be stored now, or None."""
@@ -126,7 +137,7 @@ class Ledger:
             decisions.pop(cast(int, row.reviewer.id), None)
         else:
             decisions[cast(int, row.reviewer.id)] = cast(Decision, row.decision)
-        if resolve(decisions, self.required, adjudication).outcome == "included":
+        if resolve(decisions, self.required, adjudication, stage="ta").outcome == "included":
             return None
         return full_text_started(rid)
 
@@ -148,10 +159,12 @@ class Ledger:
         if row.stage == "ft" and row.record_id in self.not_retrieved and row.decision != current:
             return full_text_not_retrieved(row.record_id)
         if row.role == "adjudicator":
-            state = self.state(row.record_id, row.stage)
-            if state.outcome != "conflict" and not state.adjudicated:
-                return f"record {row.record_id} is not in conflict at {where} ({state.outcome})"
-            return None
+            decisions = self.decisions[row.stage].get(row.record_id, {})
+            own = resolve(decisions, self.required, stage=row.stage).outcome
+            reasons = self.reasons.get(row.record_id, {}) if row.stage == "ft" else {}
+            return adjudication_refusal(row.record_id, row.stage, cast(Decision, row.decision), own,
+                                        (reasons.get(r) for r in decisions),
+                                        row.record_id in self.adjudicated[row.stage])
         # The adjudicator settled the record on the decisions as they stood; the same decision again
         # (an export imported again) changes nothing and is allowed.
         if row.record_id not in self.adjudicated[row.stage] or row.decision == current:
@@ -211,14 +224,14 @@ class Ledger:
                 decisions.pop(x.reviewer_id, None)
             else:
                 decisions[x.reviewer_id] = cast(Decision, x.decision)
-        return resolve(decisions, self.required, adjudication).outcome
+        return resolve(decisions, self.required, adjudication, stage="ta").outcome
 
     def apply(self, row: ImportRow) -> None:
         reviewer_id = None if row.role == "adjudicator" else cast(int, row.reviewer.id)
-        self._apply(row.record_id, row.stage, row.role, reviewer_id, row.decision, row.time or self.now)
+        self._apply(row.record_id, row.stage, row.role, reviewer_id, row.decision, row.time or self.now, row.reason)
 
     def _apply(self, record_id: int, stage: Stage, role: Role, reviewer_id: int | None, decision: str,
-               at: datetime) -> None:
+               at: datetime, reason: str | None) -> None:
         dated = Dated(at, role, reviewer_id, decision)
         if stage == "ta":
             self.title_abstract[record_id].append(dated)
@@ -231,6 +244,8 @@ class Ledger:
             mine.pop(reviewer_id, None)
         else:
             mine[reviewer_id] = cast(Decision, decision)
+            if stage == "ft":
+                self.reasons.setdefault(record_id, {})[reviewer_id] = reason
         self.latest[(record_id, reviewer_id, stage)] = dated
         settled = self.latest_decided.get((record_id, stage))
         if settled is None or at >= settled.at:

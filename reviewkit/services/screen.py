@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING, cast
 from reviewkit.domain.screening import (
     DECISIONS,
     STAGES,
+    Decision,
     Outcome,
     RecordScreening,
     Stage,
+    adjudication_refusal,
     is_blind_to_others,
     resolve,
 )
@@ -133,7 +135,7 @@ def stage_candidates(session: Session, stage: str, required: int) -> set[int]:
     adjudicated = queries.adjudications(session, "ta")
     return {
         rid for rid in unique
-        if resolve(decisions.get(rid, {}), required, adjudicated.get(rid)).outcome == "included"
+        if resolve(decisions.get(rid, {}), required, adjudicated.get(rid), stage="ta").outcome == "included"
     }
 
 
@@ -166,7 +168,8 @@ def _keep_full_text(session: Session, record_id: int, after: RecordScreening) ->
 def _state(session: Session, record_id: int, stage: str, required: int) -> RecordScreening:
     decisions = {rid: row.decision for rid, row in store.decisions_on(session, record_id, stage).items()}
     adjudication = store.adjudication_row(session, record_id, stage)
-    return resolve(decisions, required, adjudication.decision if adjudication else None)  # type: ignore[arg-type]
+    return resolve(decisions, required, adjudication.decision if adjudication else None,  # type: ignore[arg-type]
+                   stage=_check_stage(stage))
 
 
 def record_decision(
@@ -214,7 +217,7 @@ def record_decision(
             raise ReviewkitError(full)
         if stage == "ta":
             decisions[cast(int, who.id)] = decision
-            _keep_full_text(session, record_id, resolve(decisions, required))  # type: ignore[arg-type]
+            _keep_full_text(session, record_id, resolve(decisions, required, stage="ta"))  # type: ignore[arg-type]
         else:
             _refuse_not_retrieved(session, record_id)
         store.add_decision(session, record_id=record_id, reviewer=who, stage=stage, decision=decision,
@@ -238,7 +241,7 @@ def undo_decision(review: Review, reviewer: str | None, record_id: int, stage: s
         if stage == "ta":
             decisions = _decisions(session, record_id, "ta")
             decisions.pop(who.id, None)
-            _keep_full_text(session, record_id, resolve(decisions, required))  # type: ignore[arg-type]
+            _keep_full_text(session, record_id, resolve(decisions, required, stage="ta"))  # type: ignore[arg-type]
         store.add_decision(session, record_id=record_id, reviewer=who, stage=stage,
                            decision="retracted", reason=None, note=None)
         return _state(session, record_id, stage, required)
@@ -298,6 +301,7 @@ def screening_queue(review: Review, reviewer: str | None, stage: str) -> list[in
 
 def screening_progress(review: Review, reviewer: str | None, stage: str) -> ScreeningProgress:
     """How many records this reviewer has decided, how many are left, and conflicts waiting."""
+    stage = _check_stage(stage)
     required = review.protocol.screening.screeners_per_record
     with session_scope(review.engine) as session:
         who = require_reviewer(session, reviewer, "screener")
@@ -312,7 +316,7 @@ def screening_progress(review: Review, reviewer: str | None, stage: str) -> Scre
         and len(decisions.get(rid, {})) < required
     )
     conflicts = sum(
-        resolve(decisions.get(rid, {}), required, adjudicated.get(rid)).outcome == "conflict"
+        resolve(decisions.get(rid, {}), required, adjudicated.get(rid), stage=stage).outcome == "conflict"
         for rid in candidates
     )
     return ScreeningProgress(mine, left, conflicts)
@@ -320,7 +324,7 @@ def screening_progress(review: Review, reviewer: str | None, stage: str) -> Scre
 
 def list_conflicts(review: Review, actor: str | None, stage: str) -> list[Conflict]:
     """Records in conflict at a stage, with every decision and note (adjudicators and leads only)."""
-    _check_stage(stage)
+    stage = _check_stage(stage)
     required = review.protocol.screening.screeners_per_record
     with session_scope(review.engine) as session:
         who = reviewer_in_roles(session, actor, ("adjudicator", "lead"))
@@ -331,7 +335,7 @@ def list_conflicts(review: Review, actor: str | None, stage: str) -> list[Confli
         decisions = queries.current_decisions(session, stage)
         adjudicated = queries.adjudications(session, stage)
         for rid in sorted(candidates):
-            if resolve(decisions.get(rid, {}), required, adjudicated.get(rid)).outcome != "conflict":
+            if resolve(decisions.get(rid, {}), required, adjudicated.get(rid), stage=stage).outcome != "conflict":
                 continue
             row = store.record(session, rid)
             views = tuple(decision_view(r, names) for r in store.decisions_on(session, rid, stage).values())
@@ -359,7 +363,11 @@ def resolve_conflict(
     review: Review, adjudicator: str | None, record_id: int, stage: str, decision: str, *,
     reason: str | None = None, note: str | None = None,
 ) -> RecordScreening:
-    """The adjudicator's final decision on a record in conflict (adjudicators only)."""
+    """The adjudicator's final decision on a record in conflict (adjudicators only).
+
+    Also the reason counted for a report every screener excluded at full text for different reasons
+    (domain.screening.is_reason_dispute): an exclusion, with the reason PRISMA is to count.
+    """
     stage = _check_stage(stage)
     if decision not in ("include", "exclude"):
         # Not maybe: the adjudicator settles the record; at full text, whether the study is eligible.
@@ -372,12 +380,17 @@ def resolve_conflict(
     required = review.protocol.screening.screeners_per_record
     with session_scope(review.engine, write=True) as session:
         who = require_reviewer(session, adjudicator, "adjudicator")
-        state = _state(session, record_id, stage, required)
-        if state.outcome != "conflict" and not state.adjudicated:
-            raise ReviewkitError(f"record {record_id} is not in conflict at {STAGES[stage]} ({state.outcome})")
+        rows = store.decisions_on(session, record_id, stage)
+        own = resolve({r: row.decision for r, row in rows.items()}, required, stage=stage)  # type: ignore[misc]
+        adjudicated = store.adjudication_row(session, record_id, stage) is not None
+        refusal = adjudication_refusal(record_id, stage, cast(Decision, decision), own.outcome,
+                                       (row.reason for row in rows.values()), adjudicated)
+        if refusal is not None:
+            raise ReviewkitError(refusal)
         if stage == "ta":  # a re-adjudication could take the record out of full text
             _keep_full_text(session, record_id,
-                            resolve(_decisions(session, record_id, "ta"), required, decision))  # type: ignore[arg-type]
+                            resolve(_decisions(session, record_id, "ta"), required, decision,  # type: ignore[arg-type]
+                                    stage="ta"))
         else:
             _refuse_not_retrieved(session, record_id)
         store.add_adjudication(session, record_id=record_id, adjudicator=who, stage=stage,
@@ -456,7 +469,7 @@ def record_cards(review: Review, reviewer: str | None, record_ids: list[int], st
             own_row = current.get(who.id)  # type: ignore[arg-type]
             adjudication = adjudicated.get(record_id)
             state = resolve({rid: r.decision for rid, r in current.items()}, required,  # type: ignore[misc]
-                            adjudication.decision if adjudication else None)  # type: ignore[arg-type]
+                            adjudication.decision if adjudication else None, stage=stage)  # type: ignore[arg-type]
             blind = is_blind_to_others(own_row.decision if own_row else None, state.outcome)  # type: ignore[arg-type]
             others = None if blind else tuple(decision_view(r, names) for rid, r in current.items() if rid != who.id)
             ft = store.latest_full_text(session, record_id)

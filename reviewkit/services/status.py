@@ -130,7 +130,7 @@ def stage_outcomes(
     decisions = queries.current_decisions(session, stage)
     adjudicated = queries.adjudications(session, stage)
     return {
-        rid: resolve(decisions.get(rid, {}), required, adjudicated.get(rid)).outcome
+        rid: resolve(decisions.get(rid, {}), required, adjudicated.get(rid), stage=stage).outcome
         for rid in candidates
     }
 

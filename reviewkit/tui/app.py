@@ -58,6 +58,18 @@ class ReviewkitApp(App[None]):
         if self.start_stage:
             self.push_screen(ScreeningScreen(self.review, self.start_stage, self.reviewer))
 
+    async def action_quit(self) -> None:
+        """Quit; where the screening screen holds notes not yet stored (they go with a decision), ask
+        first, as leaving it for the dashboard does."""
+        holding = [s for s in self.screen_stack if isinstance(s, ScreeningScreen) and s.unsaved_notes]
+        if not holding:
+            self.exit()
+        elif holding[-1] is self.screen:
+            holding[-1].leave(self.exit, "Quit")
+        else:
+            self.notify("Notes on the screening screen are not saved yet: go back to it (escape) to decide "
+                        "on their records, or to quit from there.", severity="warning")
+
     def action_help(self) -> None:
         """Show the keys of the current screen and the app."""
         if isinstance(self.screen, HelpScreen):

@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Static
 from reviewkit.domain.records import Record
 from reviewkit.services import screen
 from reviewkit.services.project import Review
+from reviewkit.services.report import prisma_counts
 from reviewkit.tui.app import ReviewkitApp, make_app
 from reviewkit.tui.modals.choice import ChoiceModal
 from reviewkit.tui.screens.conflicts import ConflictsScreen, decisions_table
@@ -251,6 +252,35 @@ async def test_full_text_exclusion_needs_a_reason(review: Review) -> None:
         await settle(pilot)
         assert "No conflicts at full text." in _text(app, "#conflicts-status")
     assert screen.record_card(review, "alice", rid, "ft").outcome == "excluded"
+
+
+async def test_different_full_text_reasons_are_listed_and_e_picks_the_one_counted(review: Review) -> None:
+    """Both screeners excluded the report, for different reasons: listed after the conflicts, `i` is
+    refused (it is out either way), `e` stores the reason PRISMA counts."""
+    (rid,) = add_records(review, 1)
+    for who in ("alice", "bob"):
+        screen.record_decision(review, who, rid, "ta", "include")
+    screen.record_decision(review, "alice", rid, "ft", "exclude", reason="Animal study")
+    screen.record_decision(review, "bob", rid, "ft", "exclude", reason="Review")
+    app = make_app(review, reviewer="carol")
+    async with app.run_test(size=SIZE) as pilot:
+        await app.push_screen(ConflictsScreen(review, "carol", stage="ft"))
+        await settle(pilot)
+        assert _text(app, "#conflicts-status").startswith(
+            "No conflicts at full text. Excluded for different reasons: 1 (e picks the reason counted).")
+        row = line_with(app, "alice: Animal study")
+        assert "bob: Review" in row  # the reasons, not "exclude" twice
+        await pilot.press("i")
+        await settle(pilot)
+        assert "e picks the reason PRISMA counts" in " ".join(str(n.message) for n in app._notifications)
+        assert "Excluded for different reasons: 1" in _text(app, "#conflicts-status")  # nothing stored
+        await pilot.press("e")
+        await pilot.pause()
+        assert isinstance(app.screen, ChoiceModal)
+        await pilot.press("6")  # the sixth reason in the protocol's list: "Review"
+        await settle(pilot)
+        assert "excluded for different reasons" not in _text(app, "#conflicts-status")
+    assert prisma_counts(review).counts.reports_excluded == {"Review": 1}
 
 
 async def test_decisions_notes_and_footer_are_readable_at_80_and_160_columns(review: Review) -> None:

@@ -259,6 +259,30 @@ async def test_a_note_without_a_decision_is_not_dropped_silently(review: Review)
     assert screen.record_card(review, "alice", b, "ta").own is None
 
 
+async def test_quitting_with_a_note_not_saved_asks_first(review: Review) -> None:
+    """q quit the app at once, dropping a note written before its decision; now it asks as escape
+    does: stay keeps the app and the note, quit exits."""
+    a, _ = add_records(review, 2)
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_screening(pilot, app)
+        await pilot.press("n")
+        await pilot.pause()
+        await pilot.press(*"check dose", "enter")
+        await pilot.pause()
+        await pilot.press("q")
+        await wait_until(pilot, lambda: "Quit, dropping the note" in " ".join(screen_lines(app)),
+                         lambda: "\n".join(screen_lines(app)))
+        await pilot.press("1")  # stay
+        await settle(pilot)
+        assert app.is_running and shown(app).card_view.record_id == a and "note ready" in status_text(app)
+        await pilot.press("q")
+        await wait_until(pilot, lambda: isinstance(app.screen, ChoiceModal), lambda: repr(app.screen))
+        await pilot.press("2")  # quit
+        await wait_until(pilot, lambda: not app.is_running, lambda: repr(app.screen))
+    assert screen.record_card(review, "alice", a, "ta").own is None  # nothing stored without a decision
+
+
 async def test_leaving_without_notes_asks_nothing(review: Review) -> None:
     """escape with no note waiting goes straight back to the dashboard."""
     add_records(review, 1)

@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from reviewkit.domain.screening import STAGES
 from reviewkit.errors import ReviewkitError
 from reviewkit.services import screen as screening
+from reviewkit.services.conflicts import reason_disagreements
 from reviewkit.services.project import Review
 from reviewkit.services.screen import Conflict, RecordCard
 from reviewkit.tui import messages as msg
@@ -100,7 +101,10 @@ class ConflictsScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="conflicts")
     def _load(self, stage: str) -> None:
         try:
-            self.post_message(msg.ConflictsLoaded(stage, screening.list_conflicts(self.review, self.actor, stage)))
+            found = screening.list_conflicts(self.review, self.actor, stage)
+            if stage == "ft":  # then the exclusions whose reasons differ: the adjudicator picks the one counted
+                found += reason_disagreements(self.review, self.actor)
+            self.post_message(msg.ConflictsLoaded(stage, found))
         except ReviewkitError as exc:
             self.post_message(msg.ServiceFailed("conflicts", str(exc)))
 
@@ -131,7 +135,11 @@ class ConflictsScreen(Screen[None]):
         self.conflicts = message.conflicts
         self._cards.clear()
         where = STAGES[self.stage]  # type: ignore[index]
-        status = f"Conflicts at {where}: {len(self.conflicts)}" if self.conflicts else f"No conflicts at {where}."
+        disputes = sum(c.kind == "reason" for c in self.conflicts)
+        inclusion = len(self.conflicts) - disputes
+        status = f"Conflicts at {where}: {inclusion}." if inclusion else f"No conflicts at {where}."
+        if disputes:
+            status += f" Excluded for different reasons: {disputes} (e picks the reason counted)."
         if not self._may_settle:
             status += " (view only: an adjudicator settles them)"
         self.query_one("#conflicts-status", Static).update(status)
@@ -139,7 +147,7 @@ class ConflictsScreen(Screen[None]):
         table.display = True
         table.clear()
         for c in self.conflicts:
-            summary = " · ".join(f"{d.reviewer}: {d.decision}" for d in c.decisions)
+            summary = " · ".join(f"{d.reviewer}: {d.reason if c.kind == 'reason' else d.decision}" for d in c.decisions)
             table.add_row(str(c.record_id), clipped(c.title), summary, key=str(c.record_id))
         table.focus()
         self._show_detail()
@@ -243,6 +251,9 @@ class ConflictsScreen(Screen[None]):
             self.notify("No conflict selected", severity="warning")
             return
         rid = conflict.record_id
+        if conflict.kind == "reason" and decision != "exclude":
+            self.notify(f"Every screener excluded record {rid}: e picks the reason PRISMA counts", severity="warning")
+            return
         if decision == "exclude" and self.stage == "ft":
             def chosen(choice: Choice | None) -> None:
                 if choice is not None:

@@ -659,9 +659,19 @@ class ScreeningScreen(Screen[None]):
     def action_back(self) -> None:
         """Back to the dashboard (decisions still being written finish in the background); with notes
         not yet stored, ask first."""
-        pending = sorted(self.decisions.notes)
+        self.leave(lambda: self.dismiss(None), "Leave")
+
+    @property
+    def unsaved_notes(self) -> list[int]:
+        """The records with a note written here and no decision yet to store it with."""
+        return sorted(self.decisions.notes)
+
+    def leave(self, go: Callable[[], object], verb: str) -> None:
+        """Run `go` (back to the dashboard, or quit the app: `verb` says which), after asking when
+        notes would be dropped."""
+        pending = self.unsaved_notes
         if not pending:
-            self.dismiss(None)
+            go()
             return
         # A note is stored with a decision (a decision row carries it): one without a decision has no
         # row to go on, and this screen's memory of it ends with the screen.
@@ -673,7 +683,7 @@ class ScreeningScreen(Screen[None]):
             if choice is None:  # escape: as if back had not been pressed
                 return
             if choice.option == "leave":
-                self.dismiss(None)
+                go()
             elif first in self.queue.all_ids:
                 self.queue.go_to(first)
                 self._show_current()
@@ -681,5 +691,5 @@ class ScreeningScreen(Screen[None]):
         self.app.push_screen(ChoiceModal(
             f"Your {whose} not saved: a note is stored with your next decision on its record.",
             ["stay", "leave"],
-            labels=[f"Stay and go to record {first} to decide on it", "Leave, dropping the note" +
+            labels=[f"Stay and go to record {first} to decide on it", f"{verb}, dropping the note" +
                     ("s" if len(pending) > 1 else "")], text_label=None), chosen)

@@ -1,0 +1,115 @@
+"""Tests for settling which exclusion reason PRISMA counts when the screeners excluded a report at
+full text for different reasons: by the adjudicator, on the screen, by `adjudicate` and by an import.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from reviewkit.cli import cli
+from reviewkit.errors import ParseError, ReviewkitError
+from reviewkit.services import screen
+from reviewkit.services.conflicts import reason_disagreements
+from reviewkit.services.decisions_io import DecisionsImport, export_decisions, import_decisions
+from reviewkit.services.project import Review
+from reviewkit.services.report import prisma_counts
+from tests.factories import add_records
+
+ANIMAL, DESIGN = "Animal study", "Non-randomised design"  # first and second in the example protocol's list
+
+
+@pytest.fixture
+def other(review: Review, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Review]:
+    """A second, empty review on the same kind of database (a scratch database on PostgreSQL)."""
+    from reviewkit.services.project import init_review
+
+    gen = None
+    if review.engine.dialect.name != "sqlite":
+        from tests.conftest import _pg_scratch_database
+
+        gen = _pg_scratch_database()
+        monkeypatch.setenv("REVIEWKIT_DATABASE_URL", next(gen))
+    copy = init_review(tmp_path / "other")
+    yield copy
+    copy.engine.dispose()
+    if gen is not None:
+        gen.close()
+
+
+def _excluded(review: Review, alice: str, bob: str) -> int:
+    (rid,) = add_records(review, 1)
+    for who in ("alice", "bob"):
+        screen.record_decision(review, who, rid, "ta", "include")
+    screen.record_decision(review, "alice", rid, "ft", "exclude", reason=alice)
+    screen.record_decision(review, "bob", rid, "ft", "exclude", reason=bob)
+    return rid
+
+
+def test_the_adjudicator_chooses_the_reason_prisma_counts(review: Review) -> None:
+    rid = _excluded(review, DESIGN, ANIMAL)
+    assert prisma_counts(review).counts.reports_excluded == {ANIMAL: 1}  # earliest in the protocol's list
+    with pytest.raises(ReviewkitError, match=f"record {rid} was excluded at full text by every screener; "
+                                             "an adjudication there only chooses the reason"):
+        screen.resolve_conflict(review, "carol", rid, "ft", "include")
+    state = screen.resolve_conflict(review, "carol", rid, "ft", "exclude", reason=DESIGN, note="not randomised")
+    assert (state.outcome, state.adjudicated) == ("excluded", True)
+    assert prisma_counts(review).counts.reports_excluded == {DESIGN: 1}
+    assert reason_disagreements(review, "carol") == []  # settled: no longer listed
+    # The adjudicator may change their mind on the reason, never make the report included.
+    screen.resolve_conflict(review, "carol", rid, "ft", "exclude", reason=ANIMAL)
+    assert prisma_counts(review).counts.reports_excluded == {ANIMAL: 1}
+    with pytest.raises(ReviewkitError, match="only chooses the reason"):
+        screen.resolve_conflict(review, "carol", rid, "ft", "include")
+
+
+def test_agreed_exclusions_with_one_reason_take_no_adjudication(review: Review) -> None:
+    rid = _excluded(review, DESIGN, DESIGN)
+    with pytest.raises(ReviewkitError, match=f"record {rid} is not in conflict at full text \\(excluded\\)"):
+        screen.resolve_conflict(review, "carol", rid, "ft", "exclude", reason=ANIMAL)
+
+
+def test_adjudicate_command_settles_conflicts_and_reasons(review: Review) -> None:
+    rid = _excluded(review, DESIGN, ANIMAL)
+    (conflict,) = add_records(review, 1)
+    screen.record_decision(review, "alice", conflict, "ta", "include")
+    screen.record_decision(review, "bob", conflict, "ta", "exclude")
+
+    def run(*args: str, who: str = "carol") -> tuple[int, str]:
+        result = CliRunner().invoke(cli, ["-C", str(review.folder), "--reviewer", who, "adjudicate", *args])
+        return result.exit_code, result.output
+
+    assert run(str(conflict), "include", "--stage", "ta") == (0, f"record {conflict}: included at title/abstract\n")
+    code, out = run(str(rid), "exclude", "--stage", "ft", "--reason", "Wrong reason")
+    assert code == 1 and "a full-text exclusion needs one of the protocol's reasons" in out
+    code, out = run(str(rid), "exclude", "--stage", "ft", "--reason", DESIGN, who="alice")
+    assert code == 1 and "alice" in out and "adjudicator" in out
+    assert run(str(rid), "exclude", "--stage", "ft", "--reason", DESIGN) == (
+        0, f"record {rid}: excluded at full text ({DESIGN})\n")
+    listed = CliRunner().invoke(cli, ["-C", str(review.folder), "--reviewer", "carol", "conflicts", "--json"])
+    assert json.loads(listed.output) == []
+
+
+def test_an_adjudicated_reason_travels_through_export_and_import(review: Review, other: Review, tmp_path: Path) -> None:
+    """The export holds the adjudication row of a reason dispute; importing it elsewhere must not be
+    refused as "not in conflict", and must land the same counted reason."""
+    rid = _excluded(review, DESIGN, ANIMAL)
+    screen.resolve_conflict(review, "carol", rid, "ft", "exclude", reason=DESIGN)
+    assert add_records(other, 1) == [rid]
+    out = tmp_path / "history.csv"
+    n = export_decisions(review, out, history=True, actor="alice")
+    assert import_decisions(other, out, actor="alice") == DecisionsImport(stored=n, present=0)
+    assert prisma_counts(other).counts.reports_excluded == {DESIGN: 1}
+
+    # An import may not turn such an adjudication into an inclusion either.
+    (again,) = add_records(other, 1)
+    bad = tmp_path / "include.csv"
+    rows = [f"{again},alice,ta,include,,,", f"{again},bob,ta,include,,,", f"{again},alice,ft,exclude,{DESIGN},,",
+            f"{again},bob,ft,exclude,{ANIMAL},,", f"{again},carol,ft,include,,,"]
+    bad.write_text("record,reviewer,stage,decision,reason,note,time\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    with pytest.raises(ParseError, match=f"line 6: record {again} was excluded at full text by every screener"):
+        import_decisions(other, bad, actor="alice")
