@@ -17,7 +17,7 @@ from reviewkit.services.extract_consensus import (
     open_comparisons,
     record_consensus,
 )
-from reviewkit.services.extract_convert import METHODS, convert
+from reviewkit.services.extract_convert import METHODS, confidence_level, convert
 from reviewkit.services.extract_io import export_table, import_table
 from reviewkit.services.extract_status import (
     StatusChange,
@@ -188,22 +188,35 @@ def set_(state: CliState, study: str, field: str, value: str, arm: str, outcome:
     run_guarded(go)
 
 
+def _level(_ctx: click.Context, _param: click.Parameter, value: float | None) -> float | None:
+    """--level checked as click reads it, so the refusal names the option (95, a percentage, is refused)."""
+    if value is None:
+        return None
+    try:
+        return confidence_level(value)
+    except ReviewkitError as exc:
+        raise click.BadParameter(exc.message) from None
+
+
 @extract_group.command("convert")
 @click.argument("study")
 @click.option("--arm", required=True)
 @click.option("--outcome", required=True)
 @click.option("--timepoint", default="")
 @click.option("--method", type=click.Choice(list(METHODS)), default="auto", show_default=True)
+@click.option("--level", type=float, default=None, callback=_level,
+              help="The CI's confidence level, as the report gives it (default 0.95; 0.9 for a 90% CI).")
 @click.option("--consensus", is_flag=True, help="Convert the consensus's statistics instead of your own.")
 @click.pass_obj
 def convert_(state: CliState, study: str, arm: str, outcome: str, timepoint: str, method: str,
-             consensus: bool) -> None:
-    """Derive an arm's SD (or mean and SD) in STUDY (id or label) from SE, a 95% CI or median with IQR/range,
-    recording the source."""
+             level: float | None, consensus: bool) -> None:
+    """Derive an arm's SD (or mean and SD) in STUDY (id or label) from SE, a CI (95% unless --level) or median
+    with IQR/range, recording the source and the CI's level."""
     def go() -> None:
         review = open_review(state.review)
         for v in convert(review, state.reviewer, find_study(review, study), arm=arm, outcome=outcome,
-                         timepoint=timepoint, method=method, consensus=consensus):  # type: ignore[arg-type]
+                         timepoint=timepoint, method=method, consensus=consensus,  # type: ignore[arg-type]
+                         level=level):
             click.echo(f"{v.field} = {float(v.value or 0):.4g}  ({v.converted_from.get('text', '')})")
 
     run_guarded(go)

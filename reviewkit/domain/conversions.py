@@ -20,6 +20,11 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
+def _percent(level: float) -> str:
+    # Not f"{level:.0%}": that rounds 0.975 to "98%", naming a level the divisor was not computed for.
+    return f"{level * 100:g}%"
+
+
 @dataclass(frozen=True)
 class SdConversion:
     """An SD derived from another statistic, with what it came from (for "converted from")."""
@@ -71,7 +76,7 @@ def sd_from_ci(lower: float, upper: float, n: int, level: float = 0.95,
     _need(upper > lower, f"CI upper ({_fmt(upper)}) must exceed lower ({_fmt(lower)})")
     _need(n >= 2, f"group size must be ≥ 2 to convert a CI, got {n}")
     divisor, dist = _ci_divisor(level, n - 1, n < SMALL_SAMPLE, distribution)
-    return SdConversion(math.sqrt(n) * (upper - lower) / divisor, f"{level:.0%} CI of mean",
+    return SdConversion(math.sqrt(n) * (upper - lower) / divisor, f"{_percent(level)} CI of mean",
                         (("lower", lower), ("upper", upper), ("n", n), ("level", level)),
                         "Cochrane Handbook 6.5.2.2", divisor, dist)
 
@@ -92,7 +97,7 @@ def sd_from_ci_of_difference(lower: float, upper: float, n1: int, n2: int, level
     small = min(n1, n2) < SMALL_SAMPLE
     divisor, dist = _ci_divisor(level, n1 + n2 - 2, small, distribution)
     sd = _difference_sd((upper - lower) / divisor, n1, n2)
-    return SdConversion(sd, f"{level:.0%} CI of mean difference",
+    return SdConversion(sd, f"{_percent(level)} CI of mean difference",
                         (("lower", lower), ("upper", upper), ("n1", n1), ("n2", n2),
                          ("level", level)), "Cochrane Handbook 6.5.2.3", divisor, dist)
 

@@ -14,14 +14,16 @@ stored row (storage order), while a `--history` export lists rows by time, so a 
 what it follows would be current in the one and superseded in the other. Refused, therefore: a
 decision older than its reviewer's latest row on that record and stage, an adjudication older than
 the decisions it settles (or the adjudication it replaces), and a full-text row dated before its
-record passed title/abstract. A row without a time is stored as of now, as the screen stores one.
+record passed title/abstract. A row without a time is stored as of now, as the screen stores one;
+a row dated later than now (beyond FUTURE_TOLERANCE) is refused too: a decision made after the
+import would be stored as current yet listed before it.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal, cast
 
 from sqlmodel import Session
@@ -44,6 +46,9 @@ Role = Literal["screener", "adjudicator"]
 ROLES: tuple[Role, ...] = ("screener", "adjudicator")
 #: What a screener's undo stores (screen.undo_decision); a history export has such rows.
 RETRACTED = "retracted"
+#: How far past this machine's clock a row's time may be: another machine's clock may run a little
+#: ahead; more than this is a wrong clock or a wrong date, not skew.
+FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -182,10 +187,14 @@ class Ledger:
         """A row dated before a row it follows (module docstring): stored, it would be current while a
         `--history` export lists it before that row, so the history would replay into other decisions.
         A row without a time is stored as of now, as the screen stores a decision, and is not checked:
-        only a row dated later than now (another machine's clock) could be after it."""
+        only a row dated later than now could be after it, and such a row is refused."""
         if row.time is None:
             return None
         at, rid, stage = row.time, row.record_id, row.stage
+        if at > self.now + FUTURE_TOLERANCE:
+            return (f"the row's time {_when(at)} is later than now ({_when(self.now)}): a decision made after it "
+                    "would be stored as current yet listed before it by a --history export (check the clock or "
+                    "date of the file's source; give the time the decision was made, or none to store it as of now)")
         where, fix = STAGES[stage], "give a later time, or none to store it as of now"
         if row.role == "adjudicator":
             settled = self.latest_decided.get((rid, stage))

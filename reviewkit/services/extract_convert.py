@@ -3,6 +3,7 @@ the check of a converted value against its record."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -19,6 +20,19 @@ from reviewkit.store.db import session_scope
 
 Method = Literal["auto", "se", "ci", "quantiles"]
 METHODS: tuple[str, ...] = ("auto", "se", "ci", "quantiles")
+#: The CI level assumed when none is given, and when a recorded CI conversion names none (one written by hand).
+DEFAULT_LEVEL = 0.95
+_LEVEL_RULE = "a number between 0 and 1, exclusive (0.9 for a 90% CI, 0.99 for a 99% one)"
+
+
+def confidence_level(level: object) -> float:
+    """`level` as a CI level, refused unless a finite number strictly between 0 and 1.
+
+    95 (a percentage) or 1.5 would otherwise give a divisor for a level nobody meant, or none at all.
+    """
+    if isinstance(level, bool) or not isinstance(level, int | float) or not 0 < level < 1:
+        raise ReviewkitError(f"confidence level must be {_LEVEL_RULE}, got {level!r}")
+    return float(level)
 
 
 @dataclass(frozen=True)
@@ -34,12 +48,15 @@ def _record(result: conversions.SdConversion | conversions.MeanSdEstimate, metho
             "text": result.converted_from()}
 
 
-def derive(stats: Mapping[str, float | None], method: Method = "auto") -> Derived:
-    """An SD from SE and n, from a 95% CI of the mean and n, or mean and SD from a median with IQR/range.
+def derive(stats: Mapping[str, float | None], method: Method = "auto", level: float | None = None) -> Derived:
+    """An SD from SE and n, from a CI of the mean and n, or mean and SD from a median with IQR/range.
 
     "auto" takes the first that the entered statistics allow, in that order. A reported mean is
-    kept; only what is missing is estimated.
+    kept; only what is missing is estimated. `level` is the CI's confidence level (None: 95%); it is
+    recorded with the conversion, so `recompute` gives the same SD. A level given for a conversion
+    that is not from the CI is refused: it would be ignored while the reviewer believes it applied.
     """
+    ci_level = DEFAULT_LEVEL if level is None else confidence_level(level)
     n, se, lo, hi = stats.get("n"), stats.get("se"), stats.get("ci_lower"), stats.get("ci_upper")
     median = stats.get("median")
     has_quantiles = median is not None and (
@@ -50,31 +67,41 @@ def derive(stats: Mapping[str, float | None], method: Method = "auto") -> Derive
         if n is None:
             break
         if how == "se" and se is not None:
+            if level is not None:
+                raise ReviewkitError(f"a confidence level ({level:g}) applies to a CI conversion only, but this one "
+                                     "would be from the SE: name the CI with --method ci")
             se_result = conversions.sd_from_se(se, int(n))
             return Derived({"sd": se_result.sd}, _record(se_result, "se"))
         if how == "ci" and lo is not None and hi is not None:
-            ci_result = conversions.sd_from_ci(lo, hi, int(n))
+            ci_result = conversions.sd_from_ci(lo, hi, int(n), ci_level)
             return Derived({"sd": ci_result.sd}, _record(ci_result, "ci"))
         if how == "quantiles" and has_quantiles:
+            if level is not None:
+                raise ReviewkitError(f"a confidence level ({level:g}) applies to a CI conversion only, but this one "
+                                     "would be from the median and quantiles: enter ci_lower and ci_upper")
             est = conversions.mean_sd_from_quantiles(
                 int(n), float(median), minimum=stats.get("min"), q1=stats.get("q1"),  # type: ignore[arg-type]
                 q3=stats.get("q3"), maximum=stats.get("max"))
             values = {"sd": est.sd} if stats.get("mean") is not None else {"mean": est.mean, "sd": est.sd}
             return Derived(values, _record(est, "quantiles"))
-    needs = {"auto": "n with SE, a 95% CI (ci_lower, ci_upper) or a median with q1/q3 or min/max",
+    needs = {"auto": "n with SE, a CI (ci_lower, ci_upper) or a median with q1/q3 or min/max",
              "se": "n and se", "ci": "n, ci_lower and ci_upper",
              "quantiles": "n and a median with q1 and q3 and/or min and max"}[method]
     raise ReviewkitError(f"nothing to convert: enter {needs} first")
 
 
 def convert(review: Review, extractor: str | None, study_id: int, *, arm: str, outcome: str,
-            timepoint: str = "", method: Method = "auto", consensus: bool = False) -> tuple[ValueView, ...]:
+            timepoint: str = "", method: Method = "auto", consensus: bool = False,
+            level: float | None = None) -> tuple[ValueView, ...]:
     """Derive an arm's SD (or mean and SD) and store it with `converted_from` = the inputs and method.
 
-    A reported SD is never overwritten by an estimate; converting again replaces an earlier estimate.
+    `level` is a CI's confidence level (None: 95%; see derive). A reported SD is never overwritten by
+    an estimate; converting again replaces an earlier estimate.
     """
     if method not in METHODS:
         raise ReviewkitError(f"unknown conversion '{method}' (use {', '.join(METHODS)})")
+    if level is not None:  # refused before anything is read, as an unknown method is
+        confidence_level(level)
     found, timepoint = extract.outcome_of(review.protocol, outcome, timepoint)
     if found.type != "continuous":
         raise ReviewkitError(f"outcome '{outcome}' is dichotomous: there is no SD to derive")
@@ -94,7 +121,7 @@ def convert(review: Review, extractor: str | None, study_id: int, *, arm: str, o
         # An earlier estimate is not an input to the next one.
         stats = {k: float(r.value) for k, r in rows.items()  # type: ignore[arg-type]
                  if not (r.converted_from and k in ("sd", "mean"))}
-        derived = derive(stats, method)
+        derived = derive(stats, method, level)
         names = store.reviewers_by_id(session)
         stored = []
         for name, value in derived.values.items():
@@ -130,7 +157,11 @@ def recompute(converted_from: Mapping[str, Any]) -> dict[str, float] | None:
             return {"sd": conversions.sd_from_se(se, int(n)).sd}
         lower, upper = number("lower"), number("upper")
         if method == "ci" and lower is not None and upper is not None:
-            level = number("level") or 0.95
+            # A record without a level (written by hand) is read as 95%, convert's default; a level that is
+            # not one (level_problem) is nothing to compute with, not a reason to assume 95%.
+            level = number("level") if "level" in inputs else DEFAULT_LEVEL
+            if level is None:
+                return None
             return {"sd": conversions.sd_from_ci(lower, upper, int(n), level).sd}
         median = number("median")
         if method == "quantiles" and median is not None:
@@ -142,6 +173,22 @@ def recompute(converted_from: Mapping[str, Any]) -> dict[str, float] | None:
             return {"mean": est.mean, "sd": est.sd}
     except ReviewkitError:  # inputs no conversion accepts: nothing to compare with
         return None
+    return None
+
+
+def level_problem(converted_from: Mapping[str, Any]) -> str | None:
+    """Why a recorded CI conversion's "level" is no confidence level (None: it is one, or there is none).
+
+    Without this an import would read a level of "0.9" (text) or 95 (a percentage) as no level at all,
+    and pass an SD off as converted from a CI of a level nobody recorded.
+    """
+    inputs = converted_from.get("inputs")
+    if converted_from.get("method") != "ci" or not isinstance(inputs, Mapping) or "level" not in inputs:
+        return None
+    try:
+        confidence_level(inputs["level"])
+    except ReviewkitError:
+        return f"its converted_from record's \"level\" is {json.dumps(inputs['level'])}, not {_LEVEL_RULE}"
     return None
 
 
@@ -158,6 +205,9 @@ def record_problems(stats: dict[str, str], conv: Any) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for name, text in stats.items():
         record = conv.get(name) if isinstance(conv, dict) else None
+        if isinstance(record, dict) and (problem := level_problem(record)):
+            out.append((name, problem))
+            continue
         given = recompute(record) if isinstance(record, dict) else None
         if given is None or name not in given:
             continue

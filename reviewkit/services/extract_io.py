@@ -1,7 +1,8 @@
 """Provides the extraction table: export to CSV/XLSX and an all-or-nothing import for spreadsheet teams.
 
 One row per study × extractor (or consensus) × arm × outcome × timepoint. Columns: study, nct_id,
-arm, intervention, dose, co_intervention, n_randomised, outcome, timepoint, the statistics
+arm, intervention, dose, co_intervention, n_randomised, outcome, timepoint, unit (the outcome's
+protocol `unit`, of its means, SDs, CIs and quantiles; counts have none), the statistics
 (events … n), extractor, consensus (yes/no), converted_from (JSON: statistic → its recorded
 conversion), then `arm.NAME` for each protocol arm field and `study.NAME` for each study field.
 Study fields repeat on every row of that study and extractor; an arm without outcome values has a
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     from reviewkit.store.tables import ReviewerRow, StudyRow
 
 BASE_COLUMNS = ("study", "nct_id", "arm", "intervention", "dose", "co_intervention", "n_randomised",
-                "outcome", "timepoint")
+                "outcome", "timepoint", "unit")
 TAIL_COLUMNS = ("extractor", "consensus", "converted_from")
 SHEET = "extraction"
 MAX_ERRORS = 25
@@ -65,6 +66,9 @@ def extraction_rows(review: Review, actor: str | None) -> list[dict[str, str]]:
     """The extraction table as text cells, as `actor` may see it (_visible): each extractor's current
     values, then the consensus. An unknown or dropped reviewer is refused."""
     order = {o.name: i for i, o in enumerate(review.protocol.extraction.outcomes)}
+    # The protocol's unit, not each stored value's: the table has one unit cell per row, and the import
+    # stores the row's statistics in the protocol's unit (it refuses another: _import_stats).
+    units = {o.name: o.unit or "" for o in review.protocol.extraction.outcomes}
     cols = columns(review)
     out: list[dict[str, str]] = []
     with session_scope(review.engine) as session:
@@ -101,7 +105,7 @@ def extraction_rows(review: Review, actor: str | None) -> list[dict[str, str]]:
                         stats = {k[3]: r for k, r in mine.items() if k[:3] == (label, outcome, timepoint) and outcome}
                         conv = {f: r.converted_from for f, r in stats.items() if r.converted_from}
                         rows.append({**common, **arm_cells, "outcome": outcome, "timepoint": timepoint,
-                                     **{f: r.value or "" for f, r in stats.items()},
+                                     "unit": units.get(outcome, ""), **{f: r.value or "" for f, r in stats.items()},
                                      "converted_from": json.dumps(conv, sort_keys=True) if conv else ""})
                 if not rows:
                     rows.append(dict(common))
@@ -348,6 +352,8 @@ def _import_row(session: Session, review: Review, importer: ReviewerRow, cells: 
     stats = {f: cells[f] for f in STAT_FIELDS if cells.get(f)}
     if stats and not outcome:
         errors.append(f"line {line}, outcome: statistics without an outcome")
+    elif cells.get("unit") and not outcome:
+        errors.append(f"line {line}, unit: '{cells['unit']}' without an outcome (the unit is an outcome's)")
     if outcome and not errors:
         notes: list[str] = []
         _import_stats(session, review, who, sid, arm, outcome, timepoint, stats, cells, consensus, line,
@@ -468,6 +474,14 @@ def _import_stats(session: Session, review: Review, who: Any, sid: int, arm: str
         return
     if not arm and stats:  # said once, not on every statistic of the row
         errors.append(f"line {line}, arm: empty, but the row has {outcome} statistics (they belong to an arm)")
+        return
+    unit, expected = cells.get("unit", ""), found[0].unit or ""
+    # The cell is informative, never stored: a row in other units (mg/dL for mmol/L) would be stored as if
+    # in the protocol's. Empty is fine (a table written before the column, or by hand).
+    if unit and unit != expected:
+        errors.append(f"line {line}, unit: '{unit}' is not the unit of {outcome} ("
+                      + (f"the protocol's is '{expected}'" if expected else "the protocol gives it none")
+                      + "): convert the statistics to it and write that unit, or leave the cell empty")
         return
     timepoint = found[1]
     mine = store.current_values(session, [sid]).get((sid, extract.author(who, consensus)), {})

@@ -120,14 +120,15 @@ def test_csv_layout(review: Review, tmp_path: Path) -> None:
     with out.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     header = list(rows[0])
-    assert header[:9] == ["study", "nct_id", "arm", "intervention", "dose", "co_intervention",
-                          "n_randomised", "outcome", "timepoint"]
-    assert header[9:22] == ["events", "total", "mean", "sd", "se", "ci_lower", "ci_upper", "median", "q1",
-                            "q3", "min", "max", "n"]
-    assert header[22:26] == ["extractor", "consensus", "converted_from", "arm.dose_mg"]
-    alice = [(r["arm"], r["outcome"]) for r in rows if r["extractor"] == "alice"]
-    assert alice == [("Placebo", "iga_0_1"), ("Baricitinib 4 mg, once daily", "dlqi_change"),
-                     ("Baricitinib 1 mg", "")]
+    assert header[:10] == ["study", "nct_id", "arm", "intervention", "dose", "co_intervention",
+                           "n_randomised", "outcome", "timepoint", "unit"]
+    assert header[10:23] == ["events", "total", "mean", "sd", "se", "ci_lower", "ci_upper", "median", "q1",
+                             "q3", "min", "max", "n"]
+    assert header[23:27] == ["extractor", "consensus", "converted_from", "arm.dose_mg"]
+    alice = [(r["arm"], r["outcome"], r["unit"]) for r in rows if r["extractor"] == "alice"]
+    # dlqi_change's protocol unit is "points"; iga_0_1 has none, nor has a row without an outcome.
+    assert alice == [("Placebo", "iga_0_1", ""), ("Baricitinib 4 mg, once daily", "dlqi_change", "points"),
+                     ("Baricitinib 1 mg", "", "")]
     assert {r["study.tcs"] for r in rows if r["study"] == "BREEZE-AD1"} == {"no"}
 
 

@@ -41,6 +41,25 @@ def test_ci_of_mean_large_sample_defaults_to_normal() -> None:
     assert conv.sd_from_ci(10, 14, 100, level=0.99).divisor == pytest.approx(5.15, abs=1e-2)
 
 
+def test_ci_of_mean_at_90_and_99_percent_against_hand_computation() -> None:
+    """90% CI 1.2–3.8, n 100 (≥ 60: z): z = Φ⁻¹((1 + 0.9)/2) = Φ⁻¹(0.95) = 1.6448536, so
+    SD = √100 × (3.8 − 1.2)/(2 × 1.6448536) = 26/3.2897073 = 7.90344. 99% CI 4–10, n 30 (< 60: t on 29 df):
+    t(0.995, 29) = 2.7563859 (tables: 2.756), SD = √30 × 6/(2 × 2.7563859) = 32.863353/5.5127718 = 5.96131.
+    The record names the level, so it can be computed again, and the method says it in words."""
+    ninety = conv.sd_from_ci(1.2, 3.8, 100, level=0.9)
+    assert (ninety.distribution, ninety.divisor) == ("normal", pytest.approx(2 * 1.6448536, rel=1e-7))
+    assert ninety.sd == pytest.approx(10 * 2.6 / (2 * 1.6448536), rel=1e-7)
+    assert ninety.sd == pytest.approx(7.90344, abs=5e-6)
+    assert ("level", 0.9) in ninety.inputs
+    assert "90% CI of mean" in ninety.converted_from()
+    small = conv.sd_from_ci(4, 10, 30, level=0.99)
+    assert (small.distribution, small.divisor) == ("t", pytest.approx(2 * 2.7563859, rel=1e-7))
+    assert small.sd == pytest.approx(math.sqrt(30) * 6 / (2 * 2.7563859), rel=1e-7)
+    assert small.sd == pytest.approx(5.96131, abs=5e-6)
+    # A level the old "{:.0%}" rounded ("98%" for 97.5%) is named as given.
+    assert conv.sd_from_ci(1.2, 3.8, 100, level=0.975).method == "97.5% CI of mean"
+
+
 def test_ci_of_difference() -> None:
     """Handbook 6.5.2.3: MD CI 1.2–6.4, n 25 and 22: SE = 5.2/(2·2.0141), SD = SE/√(1/25 + 1/22)."""
     res = conv.sd_from_ci_of_difference(1.2, 6.4, 25, 22)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -165,6 +165,22 @@ def test_a_row_older_than_the_reviewers_current_decision_is_refused(review: Revi
     f.write_text(HEADER + f"{a},bob,ta,include,,,{_at(1)}\n{a},bob,ta,exclude,,,{_at(1)}\n{a},alice,ta,maybe,,,\n",
                  encoding="utf-8")
     assert import_decisions(review, f, actor="alice").stored == 3
+
+
+def test_a_row_dated_in_the_future_is_refused(review: Review, tmp_path: Path) -> None:
+    """A row dated 2099 became current; alice's next decision from the screen, stored after it and so
+    current in turn, was listed before it by --history, which replayed into the 2099 row. A few
+    minutes ahead (another machine's clock) are accepted."""
+    (a,) = add_records(review, [P])
+    f = tmp_path / "d.csv"
+    later = datetime(2099, 1, 1, tzinfo=UTC).isoformat()
+    f.write_text(HEADER + f"{a},alice,ta,include,,,{later}\n", encoding="utf-8")
+    with pytest.raises(ParseError, match=rf"line 2: the row's time {re.escape(later)} is later than now \("):
+        import_decisions(review, f, actor="alice")
+    assert screen.record_card(review, "alice", a, "ta").own is None
+    soon = (datetime.now(UTC) + timedelta(minutes=2)).isoformat()
+    f.write_text(HEADER + f"{a},alice,ta,include,,,{soon}\n", encoding="utf-8")
+    assert import_decisions(review, f, actor="alice").stored == 1
 
 
 def test_an_adjudication_older_than_what_it_settles_is_refused(review: Review, tmp_path: Path) -> None:
