@@ -13,7 +13,7 @@ from reviewkit.domain import rob1, rob2
 from reviewkit.domain.rob_common import Disagreement
 from reviewkit.errors import ReviewkitError
 from reviewkit.services import assess, assess_view
-from reviewkit.services.assess_view import AssessmentView, StudyDisagreements
+from reviewkit.services.assess_view import AssessmentView, RecordedConsensus, StudyDisagreements
 from reviewkit.services.project import Review, open_review
 from reviewkit.services.study_ref import find_study
 
@@ -253,20 +253,36 @@ def _overrides(items: tuple[str, ...]) -> dict[str, tuple[str, str]]:
 @click.argument("study")
 @click.option("--outcome", default="")
 @click.option("--answers", default="", help="Settled answers: 1.2=Y,2.1=N (RoB 1: D3=unclear).")
-@click.option("--override", "overrides", multiple=True, help="DOMAIN=JUDGEMENT:justification (repeatable).")
+@click.option("--override", "overrides", multiple=True,
+              help="DOMAIN=JUDGEMENT:justification (repeatable); DOMAIN=accept: takes back the consensus's own.")
 @click.option("--with", "co_signer", default=None, help="The other assessor, when an assessor records it.")
 @click.pass_obj
 def consensus_cmd(state: CliState, study: str, outcome: str, answers: str, overrides: tuple[str, ...],
                   co_signer: str | None) -> None:
-    """Record the consensus of STUDY's assessments (what plots and analyses use)."""
+    """Record the consensus of STUDY's assessments (what plots and analyses use); again: revise it."""
     def go() -> None:
         review = _review(state)
         settled = parse_pairs(answers) if answers.strip() else {}
-        _print_view(assess.record_consensus(review, state.reviewer, find_study(review, study), outcome,
-                                            answers=settled, overrides=_overrides(overrides),
-                                            co_signer=co_signer))
+        recorded = assess.record_consensus(review, state.reviewer, find_study(review, study), outcome,
+                                           answers=settled, overrides=_overrides(overrides), co_signer=co_signer)
+        _print_view(recorded)
+        _print_changes(recorded)
 
     run_guarded(go)
+
+
+def _print_changes(recorded: RecordedConsensus) -> None:
+    """A revision says what it changed (the earlier answers and judgements stay in the history), so a
+    call that was meant to change one thing shows it changed only that."""
+    if not recorded.revised:
+        click.echo("Recorded the consensus.")
+    elif not recorded.changes:
+        click.echo("Nothing changed: the consensus stands as recorded before.")
+    else:
+        click.echo(f"Revised the consensus ({len(recorded.changes)} change(s); the earlier answers and judgements "
+                   "stay in its history):")
+        for change in recorded.changes:
+            click.echo(f"  - {change}")
 
 
 @rob_group.command("disagreements")

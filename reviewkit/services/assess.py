@@ -20,6 +20,7 @@ column. Proposals are never stored: they are recomputed from the answers by the 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -30,10 +31,13 @@ from reviewkit.services.assess_outcomes import assessed_outcome, study_outcome
 from reviewkit.services.assess_view import (
     CONSENSUS_ROLES,
     AssessmentView,
+    ConsensusChange,
     DomainView,
+    RecordedConsensus,
     StudyDisagreements,
     all_finished,
     assessment_row,
+    consensus_changes,
     effective_answers,
     independent_assessments,
     is_involved,
@@ -198,6 +202,11 @@ def answer(review: Review, assessor: str | None, assessment_id: int, question: s
         _may_edit(session, who, row)
         current = {q: a.answer for q, a in store.current_answers(session, assessment_id).items()}
         code = check_answer(row.tool, row.variant, current, question.strip(), answer)
+        if row.is_consensus:
+            # A lead's direct change of the consensus keeps the assessors' shared answers as
+            # record_consensus does; otherwise the next recording would have to undo it.
+            refuse_contradicting(row.tool, shared_answers(session, row.study_id, row.outcome),
+                                 {question.strip(): code}, f"consensus assessment {row.id}")
         store.add_answer(session, row, question.strip(), code, (support or "").strip() or None, who.name)
         return load_view(session, row)
 
@@ -379,20 +388,37 @@ def all_disagreements(review: Review, viewer: str | None) -> list[StudyDisagreem
         return out
 
 
+def current_consensus(review: Review, viewer: str | None, study_id: int, outcome: str = "") -> AssessmentView | None:
+    """The consensus of a study's outcome as recorded so far (None: not yet), where a revision starts
+    (record_consensus); anyone on the team may see a consensus."""
+    with session_scope(review.engine) as session:
+        _reviewer(session, viewer)
+        row = latest_consensus(session, study_id, assessed_outcome(session, study_id, outcome))
+        return load_view(session, row) if row is not None else None
+
+
 def record_consensus(review: Review, actor: str | None, study_id: int, outcome: str = "", *,
                      answers: Mapping[str, str] | None = None,
                      overrides: Mapping[str, tuple[str, str]] | None = None,
-                     co_signer: str | None = None) -> AssessmentView:
+                     co_signer: str | None = None) -> RecordedConsensus:
     """Record the consensus assessment (is_consensus) that plots and analyses use; one transaction.
 
     It starts from what the assessors agree on: the answers they share (_agreed) and the judgements
     they recorded with a reason and agree on (_agreed_judgements: an override both made, or one whose
-    judgement the other's answers gave, carried with the reasons). `answers` settles the rest (and may
-    change agreed ones); `overrides` maps a domain or "overall" to (final, justification). A domain the
-    assessors judge differently where one of them overrode the proposal is refused until `overrides`
-    (or an earlier recording of this consensus) judges it: settling the answers would silently drop the
-    override. The result must judge every domain, and a RoB 2 escalation choice must be made. Recording
-    it again appends the changes to the same consensus; a judgement it already holds is kept.
+    judgement the other's answers gave, carried with the reasons). The shared answers are fixed: they
+    are the assessors', and `answers` settles the others; one that contradicts a shared answer is
+    refused (refuse_contradicting: the consensus judges a domain otherwise by overriding it, with a
+    reason). `overrides` maps a domain or "overall" to (final, justification); final "accept" takes back
+    an override of the consensus's own (back to what the answers give). A domain the assessors judge
+    differently where one of them overrode the proposal is refused until `overrides` (or an earlier
+    recording of this consensus) judges it: settling the answers would silently drop the override. The
+    result must judge every domain, and a RoB 2 escalation choice must be made.
+
+    Recording it again revises the same consensus: it starts from what the earlier recordings decided
+    (their answers to the disputed questions, their judgements), so a revision changes only what it is
+    given. Nothing is updated in place: each answer or judgement that changes is a new row (the earlier
+    one stays as its history, with an audit event naming who and when), one that is unchanged is not
+    written again, and the result lists what changed (RecordedConsensus.changes).
     """
     with session_scope(review.engine, write=True) as session:
         who = _reviewer(session, actor)
@@ -403,21 +429,36 @@ def record_consensus(review: Review, actor: str | None, study_id: int, outcome: 
         tool, variant = group[0].tool, group[0].variant
         what = f"the consensus for {views[0].study} / {outcome or '(no outcome)'}"
         agreed = _agreed(views)
-        wanted = {**{q: a for q, (a, _) in agreed.items()}, **{k.strip(): v for k, v in (answers or {}).items()}}
+        given = _given_answers(tool, variant, answers or {})
+        refuse_contradicting(tool, agreed, given, what)
+        existing = latest_consensus(session, study_id, outcome)
+        before = load_view(session, existing) if existing else None
+        # The earlier recordings' answers to the questions the assessors differ on are the starting point
+        # (without them a revision could not even answer a question they opened); the shared answers
+        # come from the assessors, whatever was stored for them before.
+        earlier = {q: a for q, a in (before.answers if before else {}).items() if q not in agreed}
+        wanted = {**earlier, **{q: a for q, (a, _) in agreed.items()}, **given}
         clean, problems = normalise_answers(tool, variant, wanted)
+        # Only an answer given now is refused; a shared or earlier one whose condition the answers given
+        # no longer meet lapses, as an assessor's does (effective_answers leaves it out).
+        problems = [(q, p) for q, p in problems if q in given]
         if problems:
             raise ReviewkitError("consensus answers: " + "; ".join(f"{q}: {p}" for q, p in problems))
         explicit = _consensus_overrides(tool, overrides or {})
-        existing = latest_consensus(session, study_id, outcome)
         # What this consensus judged before (an override, or accepting the proposal) stands until changed.
         judged_before = (set(store.current_judgements(session, existing.id)) - {store.STATUS}  # type: ignore[arg-type]
                          if existing else set())
         carry, to_decide = _agreed_judgements(views)
         _refuse_undecided(views, [k for k in to_decide if k not in explicit and k not in judged_before], what)
+        _refuse_taken_back(views, [k for k, (final, _) in explicit.items() if final is None and
+                                   (k in carry or k in to_decide)], what)
         row = existing or store.add_assessment(
             session, study_id=study_id, outcome=outcome, tool=tool, variant=variant, assessor=who,
             is_consensus=True, actor=who.name)
+        stored = store.current_answers(session, row.id)  # type: ignore[arg-type]
         for qid, code in sorted(effective_answers(tool, variant, clean).items()):
+            if qid in stored and stored[qid].answer == code:
+                continue  # unchanged: no new row, and the support it was stored with stays
             support = agreed[qid][1] if qid in agreed and agreed[qid][0] == code else None
             store.add_answer(session, row, qid, code, support, who.name)
         view = load_view(session, row)
@@ -430,23 +471,92 @@ def record_consensus(review: Review, actor: str | None, study_id: int, outcome: 
             store.add_judgement(session, row, key, proposed=proposed, final=final, justification=why,
                                 actor=who.name, action="override")
             view = load_view(session, row)
-        for key, (final, why) in explicit.items():
-            store.add_judgement(session, row, key, proposed=view.domain(key).proposed, final=final,
-                                justification=why, actor=who.name, action="override")
+        for key, (judged, why) in explicit.items():
+            current = view.domain(key)
+            if judged is None and not current.chosen:
+                continue  # nothing of the consensus's own to take back
+            if judged is not None and current.chosen and (current.final, current.justification) == (judged, why):
+                continue  # judged so already: a second row would be a change that changes nothing
+            store.add_judgement(session, row, key, proposed=current.proposed, final=judged,
+                                justification=why or None, actor=who.name,
+                                action="override" if judged is not None else "accept")
             view = load_view(session, row)
         _snapshot(session, row, view, who.name, what, consensus=True)
-        return load_view(session, row)
+        after = load_view(session, row)
+        changes = [_restored(c, agreed) for c in consensus_changes(before, after)] if before else []
+        return RecordedConsensus.of(after, revised=before is not None, changes=changes)
 
 
-def _consensus_overrides(tool: str, overrides: Mapping[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+def _given_answers(tool: str, variant: str | None, answers: Mapping[str, str]) -> dict[str, str]:
+    """The consensus's answers as codes, each checked on its own (the conditions between them are
+    checked with the rest of the consensus); every bad one is named."""
+    codes: dict[str, str] = {}
+    problems: list[str] = []
+    for raw_qid, raw in answers.items():
+        qid = raw_qid.strip()
+        try:
+            codes[qid] = answer_code(tool, variant, qid, raw)
+        except ReviewkitError as exc:
+            problems.append(f"{qid}: {exc.message.split(': ', 1)[-1]}")
+    if problems:
+        raise ReviewkitError("consensus answers: " + "; ".join(problems))
+    return codes
+
+
+def refuse_contradicting(tool: str, agreed: Mapping[str, tuple[str, str | None]], codes: Mapping[str, str],
+                          what: str) -> None:
+    """Refuse consensus answers that contradict an answer every assessor gave, naming theirs.
+
+    The shared answers are the assessors' (the consensus settles where they differ); a consensus that
+    sees a domain otherwise records that as the domain's judgement with a reason, which keeps both the
+    assessors' answers and why the consensus departs from them."""
+    clash = {q: code for q, code in codes.items() if q in agreed and agreed[q][0] != code}
+    if not clash:
+        return
+    said = "; ".join(f"{q}: the assessors both answered {agreed[q][0]}, not {code}" for q, code in clash.items())
+    if tool == "rob1":
+        how = "--override 'overall=JUDGEMENT:justification' (the summary)"
+    else:
+        keys = sorted({d.value for q in clash if (d := rob2_domain(q)) is not None})
+        how = " ".join(f"--override '{k}=JUDGEMENT:justification'" for k in keys)
+    raise ReviewkitError(f"{what}: the consensus keeps the answers the assessors share; {said}",
+                         hint=f"leave {', '.join(clash)} out; to judge otherwise than those answers give, override "
+                              f"the judgement with a reason: {how}")
+
+
+def _restored(change: ConsensusChange, agreed: Mapping[str, tuple[str, str | None]]) -> ConsensusChange:
+    """A change back to a shared answer was not asked for: the consensus held another answer (stored
+    before the shared answers were kept fixed, or by an import). Say why it was made."""
+    if change.level == "question" and change.key in agreed and change.after == agreed[change.key][0]:
+        return dataclasses.replace(change, note="the answer both assessors gave, which the consensus keeps")
+    return change
+
+
+def _refuse_taken_back(views: list[AssessmentView], keys: list[str], what: str) -> None:
+    """Refuse taking back (without a reason) a judgement the assessors recorded with a reason and the
+    consensus carries or must decide: the consensus judges those with a reason of its own."""
+    if keys:
+        raise ReviewkitError(
+            f"{what}: {', '.join(keys)} cannot go back to what the answers give without a reason: "
+            + "; ".join(f"{k}: " + ", ".join(f"{v.assessor} {_shown(v.domain(k).final)}" for v in views)
+                        for k in keys),
+            hint="judge each with --override " + " --override ".join(f"'{k}=JUDGEMENT:justification'" for k in keys)
+                 + " (the judgement the answers give being one choice)")
+
+
+def _consensus_overrides(tool: str, overrides: Mapping[str, tuple[str, str]]
+                         ) -> dict[str, tuple[str | None, str]]:
     """The consensus's own judgements, checked before anything is written: a known domain, a judgement
-    of the tool, a written justification."""
+    of the tool and a written justification, or "accept" (code None: back to what the answers give)."""
     allowed = ["overall"] if tool == "rob1" else [*domain_keys(tool), "overall"]
-    out: dict[str, tuple[str, str]] = {}
+    out: dict[str, tuple[str | None, str]] = {}
     for raw_key, (final, why) in overrides.items():
         key = raw_key.strip()
         if key not in allowed:
             raise ReviewkitError(f"cannot override '{key}' in a {tool} assessment", hint=", ".join(allowed))
+        if final.strip().lower() == "accept":
+            out[key] = (None, "")
+            continue
         if not why.strip():
             raise ReviewkitError(f"{key}: a consensus override needs a written justification")
         out[key] = (judgement_code(tool, final), why.strip())
@@ -523,6 +633,13 @@ def _check_consensus_actor(session: Session, who: ReviewerRow, group: list[RobAs
     if other is None or other.id == who.id or assessors - {who.id} != {other.id}:
         raise PermissionDenied("an assessor records the consensus together with the other assessor(s): "
                                "name them as co-signer")
+
+
+def shared_answers(session: Session, study_id: int, outcome: str) -> dict[str, tuple[str, str | None]]:
+    """question → (answer, support) where every independent assessor of the study's outcome gave the
+    same answer: what the consensus keeps (record_consensus, a lead's `answer`, the CSV import)."""
+    views = [load_view(session, a) for a in independent_assessments(session, study_id, outcome)]
+    return _agreed(views) if views else {}
 
 
 def _agreed(views: list[AssessmentView]) -> dict[str, tuple[str, str | None]]:

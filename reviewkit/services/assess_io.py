@@ -44,6 +44,8 @@ from reviewkit.services.assess import (
     domain_keys,
     judgement_code,
     normalise_answers,
+    refuse_contradicting,
+    shared_answers,
 )
 from reviewkit.services.assess_outcomes import (
     OutcomeNearMiss,
@@ -326,6 +328,8 @@ def _write_group(session: Session, review: Review, tool: str, group: _Group, act
                                    actor=actor.name)
     assert row.id is not None
     clean, _ = normalise_answers(tool, group.variant, {q: a for q, (a, _, _) in group.answers.items()})
+    if group.consensus:
+        _check_shared(session, tool, group, clean, path)
     finished = store.is_finished(session, row.id)
     who_acts = actor.name
     stored = 0
@@ -345,6 +349,21 @@ def _write_group(session: Session, review: Review, tool: str, group: _Group, act
         store.add_judgement(session, row, store.STATUS, proposed=None, final="finished", justification=None,
                             actor=who_acts, action="finish")
     return stored, "" if finished else still_open
+
+
+def _check_shared(session: Session, tool: str, group: _Group, clean: dict[str, str], path: Path) -> None:
+    """Consensus rows keep the answers the assessors share, as `rob consensus` does (refused on the line
+    of the first that contradicts one)."""
+    shared = shared_answers(session, group.study_id, group.outcome)
+    clash = sorted((q for q in clean if q in shared and shared[q][0] != clean[q]), key=_order)
+    if not clash:
+        return
+    try:
+        refuse_contradicting(tool, shared, {q: clean[q] for q in clash}, "the consensus")
+    except ReviewkitError as exc:
+        line = group.answers[clash[0]][2]
+        raise ReviewkitError(exc.message, where=f"{path}, line {line}",
+                             hint=f"nothing was imported; {exc.hint}") from None
 
 
 def _write_judgement(session: Session, row: RobAssessmentRow, group: _Group, key: str, actor: str, finished: bool,

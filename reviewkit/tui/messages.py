@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.message import Message
 
 from reviewkit.domain.screening import RecordScreening
-from reviewkit.services.assess_view import AssessmentView, StudyDisagreements
+from reviewkit.services.assess_view import AssessmentView, RecordedConsensus, StudyDisagreements
 from reviewkit.services.prioritise import PrioritisedQueue
 from reviewkit.services.screen import Conflict, RecordCard, ScreeningProgress
 
@@ -127,16 +127,18 @@ class PriorityUpdated(Message):
 
 
 class DisagreementsLoaded(Message):
-    """Where the assessors of one study and outcome differ, per pair of assessors."""
+    """Where the assessors of one study and outcome differ, per pair of assessors, and the consensus
+    recorded so far (None: none yet), which a revision starts from."""
 
-    def __init__(self, pairs: list[StudyDisagreements]) -> None:
+    def __init__(self, pairs: list[StudyDisagreements], consensus: AssessmentView | None = None) -> None:
         super().__init__()
         self.pairs = pairs
+        self.consensus = consensus
 
 
 class ConsensusRecorded(Message):
-    """The consensus assessment is stored; `view` holds its judgements."""
+    """The consensus assessment is stored; `view` holds its judgements and what the recording changed."""
 
-    def __init__(self, view: AssessmentView) -> None:
+    def __init__(self, view: RecordedConsensus) -> None:
         super().__init__()
         self.view = view

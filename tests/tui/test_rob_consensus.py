@@ -258,3 +258,44 @@ async def test_x_makes_the_consensus_escalation_choice(rob2_review: Review) -> N
         assert "consensus recorded" in text(screen, "#consensus-status")
     stored = consensus(rob2_review)
     assert stored.finished and stored.overall.final == "some_concerns" and stored.overall.justification == "minor"
+
+
+async def test_reopened_consensus_starts_from_what_was_recorded(rob2_review: Review) -> None:
+    """The consensus settled 1.2 Y and overrode D1 to High; opened again, both show as recorded (not "to
+    settle"). Saved untouched, nothing changes; accept on D1 takes back the override, and the status says
+    what that changed; then 1.2 settled N changes 1.2 and what it moves, nothing else."""
+    sid = add_study(rob2_review)
+    assess_all(rob2_review, "alice", sid, "Y")
+    assess_all(rob2_review, "bob", sid, "N")
+    assess.record_consensus(rob2_review, "alice", sid, "IGA", answers={"1.2": "Y"},
+                            overrides={"D1": ("high", "baseline imbalance")})
+    app = make_app(rob2_review, reviewer="alice")
+    async with app.run_test(size=(200, 50)) as pilot:
+        screen = await open_consensus(pilot, app, rob2_review, "alice", sid)
+        assert items(screen)[:2] == [["1.2", "Y", "N", "Y (recorded)"],
+                                     ["D1 (judgement)", "Low risk", "High risk", "High risk (recorded)"]]
+        assert "revising the consensus recorded before" in text(screen, "#consensus-status")
+        await pilot.press("s")
+        await settle(pilot, app)
+        assert "nothing changed" in text(screen, "#consensus-status")
+        await pilot.press("down", "enter")  # D1: low / some concerns / high / accept
+        await pilot.pause()
+        await pilot.press("4")
+        await settle(pilot, app)
+        assert items(screen)[1][-1] == "(from the answers)"
+        await pilot.press("s")
+        await settle(pilot, app)
+        status = text(screen, "#consensus-status")
+        assert "revised, 2 change(s): D1 (judgement): high (baseline imbalance) → low; overall" in status, status
+        await pilot.press("up", "enter")  # 1.2
+        await pilot.pause()
+        await pilot.press("4")  # N
+        await settle(pilot, app)
+        assert items(screen)[0][-1] == "N"
+        await pilot.press("s")
+        await settle(pilot, app)
+        status = text(screen, "#consensus-status")
+        assert "revised, 3 change(s): 1.2: Y → N; D1 (judgement): low → high; overall" in status, status
+        assert items(screen)[0][-1] == "N (recorded)"
+    stored = consensus(rob2_review)
+    assert stored.answers["1.2"] == "N" and (stored.domain("D1").final, stored.domain("D1").chosen) == ("high", False)

@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from reviewkit.errors import ReviewkitError
 from reviewkit.services import assess
+from reviewkit.services.assess_view import AssessmentView
 from reviewkit.services.project import Review
 from reviewkit.tui import messages as msg
 from reviewkit.tui.modals.choice import Choice, ChoiceModal
@@ -62,8 +63,14 @@ class RobConsensusScreen(Screen[None]):
         #: (domain key, assessor) → the reason that assessor recorded their judgement with.
         self.reasons: dict[tuple[str, str], str] = {}
         self.assessors: list[str] = []
+        #: What this visit settles (sent on save); ("accept", "") takes back a recorded judgement.
         self.answers: dict[str, str] = {}
         self.overrides: dict[str, tuple[str, str]] = {}
+        #: What the consensus recorded before holds (shown, not sent: the service starts from it, so a
+        #: revision changes only what is settled here).
+        self.recorded_answers: dict[str, str] = {}
+        self.recorded_overrides: dict[str, tuple[str, str]] = {}
+        self.revising = False
         self.co_signer: str | None = None
         self.loaded = False
         self.saving = False
@@ -89,8 +96,9 @@ class RobConsensusScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="rob-consensus-load")
     def _load(self) -> None:
         try:
-            self.post_message(msg.DisagreementsLoaded(assess.disagreements(self.review, self.reviewer,
-                                                                           self.study_id, self.outcome)))
+            pairs = assess.disagreements(self.review, self.reviewer, self.study_id, self.outcome)
+            self.post_message(msg.DisagreementsLoaded(
+                pairs, assess.current_consensus(self.review, self.reviewer, self.study_id, self.outcome)))
         except ReviewkitError as exc:
             self.post_message(msg.ServiceFailed("disagreements", str(exc)))
 
@@ -124,6 +132,7 @@ class RobConsensusScreen(Screen[None]):
                 for name, why in ((pair.assessor_a, a_why), (pair.assessor_b, b_why)):
                     if why:
                         self.reasons[(key, name)] = why
+        self._recorded(message.consensus)
         self.loaded = True
         self._render_items()
         table = self.query_one("#consensus-items", DataTable)
@@ -132,22 +141,34 @@ class RobConsensusScreen(Screen[None]):
             judge = (f" · {len(self.to_decide)} judgement(s) with an override to decide "
                      f"({', '.join(sorted(self.to_decide))})" if self.to_decide else "")
             self._status(f"[b]{self.label}[/b] · {self.outcome or '(no outcome)'} · {len(self.items)} "
-                         f"disagreements{judge} · enter settles one, s saves")
+                         f"disagreements{judge}{self._revising_note()} · enter settles one, s saves")
         else:
             self._status(f"[b]{self.label}[/b] · {self.outcome or '(no outcome)'} · the assessors agree "
-                         "everywhere · s saves the consensus")
+                         f"everywhere{self._revising_note()} · s saves the consensus")
 
     def on_consensus_recorded(self, message: msg.ConsensusRecorded) -> None:
-        """Show the consensus judgements as stored."""
+        """Show the consensus judgements as stored and, for a revision, what it changed."""
         self.saving = False
         view = message.view
         panel = self.query_one("#consensus-judgements", RobJudgements)
         panel.display = True
         panel.show(view)
+        # What was settled is now the recorded consensus: a second save sends only what changes after it.
+        self.answers.clear()
+        self.overrides.clear()
+        self._recorded(view)
+        self._render_items()
         overall = _shown(view.overall.final)
+        if not view.revised:
+            changed, note = "", "Consensus recorded"
+        elif view.changes:
+            changed = f" · revised, {len(view.changes)} change(s): " + "; ".join(str(c) for c in view.changes)
+            note = f"Consensus revised: {len(view.changes)} change(s)"
+        else:
+            changed, note = " · nothing changed", "Consensus recorded again: nothing changed"
         self._status(f"[b]{self.label}[/b] · {self.outcome or '(no outcome)'} · consensus recorded · "
-                     f"overall: {overall}")
-        self.notify("Consensus recorded")
+                     f"overall: {overall}{changed}")
+        self.notify(note)
 
     def on_service_failed(self, message: msg.ServiceFailed) -> None:
         """Say why the service refused (the message it gave)."""
@@ -173,8 +194,8 @@ class RobConsensusScreen(Screen[None]):
         if not self.loaded or self.saving:
             return
         open_items = [k.split(":", 1)[1] for k in self.items if self._is_answer(k) and
-                      k.split(":", 1)[1] not in self.answers]
-        open_items += sorted(k for k in self.to_decide if k not in self.overrides)
+                      k.split(":", 1)[1] not in self.answers and k.split(":", 1)[1] not in self.recorded_answers]
+        open_items += sorted(k for k in self.to_decide if k not in self.overrides and k not in self.recorded_overrides)
         if open_items:
             self.notify(f"Not settled yet: {', '.join(open_items)} (the service decides whether that is enough)",
                         severity="warning")
@@ -247,14 +268,18 @@ class RobConsensusScreen(Screen[None]):
             if self._is_answer(key):
                 self.answers[name] = choice.option
             elif choice.option == "accept":
-                self.overrides.pop(name, None)
+                if name in self.recorded_overrides:
+                    self.overrides[name] = ("accept", "")  # take back the recorded judgement
+                else:
+                    self.overrides.pop(name, None)
             else:
                 self.overrides[name] = (choice.option, choice.text or "")
             self._render_items()
 
         self.app.push_screen(ChoiceModal(title, codes, labels=labels, text_label=text_label,
                                          text_required_for=required,
-                                         text=self.overrides.get(name, ("", ""))[1]), chosen)
+                                         text=self.overrides.get(name, self.recorded_overrides.get(name, ("", "")))[1]),
+                            chosen)
 
     def _render_items(self) -> None:
         table = self.query_one("#consensus-items", DataTable)
@@ -264,10 +289,15 @@ class RobConsensusScreen(Screen[None]):
         for key, values in self.items.items():
             level, name = key.split(":", 1)
             if self._is_answer(key):
-                settled = _shown(self.answers.get(name)) if name in self.answers else "(to settle)"
+                settled = (_shown(self.answers[name]) if name in self.answers else
+                           f"{_shown(self.recorded_answers[name])} (recorded)" if name in self.recorded_answers
+                           else "(to settle)")
             else:
                 over = self.overrides.get(name)
-                settled = (f"{_shown(over[0])} (override)" if over else
+                recorded = self.recorded_overrides.get(name)
+                settled = ("(from the answers)" if over and over[0] == "accept" else
+                           f"{_shown(over[0])} (override)" if over else
+                           f"{_shown(recorded[0])} (recorded)" if recorded else
                            "(to decide)" if name in self.to_decide else "(from the answers)")
             label = name if level == "question" else f"{name} (judgement)"
             table.add_row(label, *(self._value(name, values, a) for a in self.assessors), settled, key=key)
@@ -279,6 +309,17 @@ class RobConsensusScreen(Screen[None]):
         """An assessor's answer or judgement as shown; one recorded with a reason says so (enter shows it)."""
         shown = _shown(values.get(assessor))
         return f"{shown} (with reason)" if (name, assessor) in self.reasons else shown
+
+    def _recorded(self, view: AssessmentView | None) -> None:
+        """Take what the consensus holds as the starting point shown (nothing recorded yet: none)."""
+        self.revising = view is not None
+        self.recorded_answers = dict(view.answers) if view is not None else {}
+        self.recorded_overrides = ({d.key: (d.final, d.justification) for d in (*view.domains, view.overall)
+                                    if d.chosen and d.final} if view is not None else {})
+
+    def _revising_note(self) -> str:
+        return (" · revising the consensus recorded before: its answers and judgements stand unless settled "
+                "again" if self.revising else "")
 
     def _status(self, text: str) -> None:
         self.query_one("#consensus-status", Static).update(text)
