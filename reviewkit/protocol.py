@@ -223,6 +223,11 @@ class Analysis(_Strict):
     model: Model | None = None
     tau2: Tau2 | None = None
     hksj: bool | None = None
+    #: Whether text and plots show the prediction interval; left out, the flavour's choice (revman5: no,
+    #: as RevMan 5; metafor, cochrane2025: yes). PRISMA 2020 and the Cochrane Handbook recommend it with
+    #: random effects, so a review reproducing RevMan 5 may still show it. Strict: only TOML's true and
+    #: false; "true", "yes" or 1 are refused with the key named (pydantic's lax bool would guess).
+    prediction_interval: bool | None = Field(default=None, strict=True)
     #: Numerical conventions: revman5 reproduces RevMan 5.3 exactly; cochrane2025 is Cochrane's
     #: current recommendation for new reviews (REML, Q-profile CI, HKSJ, prediction interval).
     flavour: Flavour = "cochrane2025"

@@ -77,7 +77,10 @@ def explain(exc: ValidationError, text: str, source: str, root: type[BaseModel])
             # A whole table or list as "got" would repeat the file back to its author; a database URL may hold a
             # password.
             shown = "" if isinstance(got, dict | list) or loc == ("database_url",) else f" (got {got!r})"
-            if kind in ("int_type", "float_type", "bool_type") and isinstance(got, str):
+            if kind == "bool_type" and isinstance(got, str):
+                # "yes" without its quotes is no TOML value either: name the two that are
+                shown = f" (got the text {got!r}: write true or false, without quotes)"
+            elif kind in ("int_type", "float_type") and isinstance(got, str):
                 shown = f" (got the text {got!r}: write the value without quotes)"
             elif kind == "string_too_short" and isinstance(got, str) and not got.strip():
                 msg, shown = "is empty: give it text" + (", or remove it" if isinstance(loc[-1], int) else ""), ""
@@ -122,6 +125,11 @@ def settings_problems(a: Analysis) -> list[ProtocolProblem]:
     if a.model == "fixed" and a.hksj:
         found.append(ProtocolProblem("hksj (Hartung-Knapp-Sidik-Jonkman) adjusts random-effects models only, but "
                                      "model = \"fixed\": remove hksj or set model = \"random\"", ("hksj",)))
+    if a.model == "fixed" and a.prediction_interval:
+        # a fixed-effect model assumes one true effect, so there is no between-study spread to predict
+        found.append(ProtocolProblem("a prediction interval needs a random-effects model (a fixed-effect model has "
+                                     "none), but model = \"fixed\": remove prediction_interval or set "
+                                     "model = \"random\"", ("prediction_interval",)))
     return found
 
 

@@ -212,6 +212,9 @@ IMPOSSIBLE = [
      'remove tau2 or set model = "random"'),
     ('model = "random"\ntau2 = "DL"', 'model = "fixed"\nhksj = true', "'analyses[0].hksj'", "hksj = true",
      'remove hksj or set model = "random"'),
+    ('model = "random"\ntau2 = "DL"', 'model = "fixed"\nprediction_interval = true',
+     "'analyses[0].prediction_interval'", "prediction_interval = true",
+     'a fixed-effect model has none), but model = "fixed": remove prediction_interval or set model = "random"'),
     ('timepoint = "week 16"', 'timepoint = "week 12"', "'analyses[0].timepoint'", 'timepoint = "week 12"',
      "outcome 'iga_0_1' has no timepoint 'week 12' (its timepoints: week 16)"),
     ('name = "EASI 75 at week 16"', 'name = "IGA 0/1 AT WEEK 16"', "'analyses[1].name'", 'name = "IGA 0/1 AT',
@@ -235,6 +238,32 @@ def test_protocol_check_refuses_an_analysis_that_cannot_run(old: str, new: str, 
         parse_protocol(text)
     message = str(info.value)
     assert f"line {_line_of(text, line_text)}: {key}: " in message and says in message, message
+
+
+@pytest.mark.parametrize(("value", "says"), [
+    ('"yes"', "Input should be a valid boolean (got the text 'yes': write true or false, without quotes)"),
+    ('"true"', "Input should be a valid boolean (got the text 'true': write true or false, without quotes)"),
+    ("1", "Input should be a valid boolean (got 1)"),
+])
+def test_prediction_interval_must_be_true_or_false(value: str, says: str) -> None:
+    """Not read leniently ("yes" and 1 would be taken as true, "no" as false): refused naming the file, the
+    line and the key."""
+    text = EXAMPLE.replace('flavour = "revman5"', f'flavour = "revman5"\nprediction_interval = {value}', 1)
+    with pytest.raises(ReviewkitError) as err:
+        parse_protocol(text, source="x/review.toml")
+    line = _line_of(text, "prediction_interval =")
+    assert f"x/review.toml: line {line}: 'analyses[0].prediction_interval': {says}" in str(err.value)
+
+
+def test_prediction_interval_left_out_is_the_flavours_and_false_is_harmless_under_fixed_effect() -> None:
+    """Absent, None (the flavour decides); true or false kept; false on a fixed-effect model asks for nothing
+    it cannot have, so it is accepted, as hksj = false is."""
+    assert all(a.prediction_interval is None for a in parse_protocol(EXAMPLE).analyses)
+    for value in (True, False):
+        text = EXAMPLE.replace('flavour = "revman5"', f'flavour = "revman5"\nprediction_interval = {str(value).lower()}', 1)
+        assert parse_protocol(text).analyses[0].prediction_interval is value
+    fixed = EXAMPLE.replace('model = "random"\ntau2 = "DL"', 'model = "fixed"\nprediction_interval = false', 1)
+    assert parse_protocol(fixed).analyses[0].prediction_interval is False
 
 
 def test_peto_fixed_is_accepted() -> None:

@@ -38,13 +38,14 @@ ANALYSES = ("leave-one-out", "cumulative", "egger", "trimfill")
 
 def run_meta(path: Path, measure: str, method: str | None, model: str | None, tau2: str | None,
              hksj: bool | None, flavour: str, subgroup: str | None, analysis: str | None,
-             level: float, scale: str = "difference") -> tuple[Any, MetaResult, tuple[str, ...]]:
+             level: float, scale: str = "difference", prediction_interval: bool | None = None,
+             ) -> tuple[Any, MetaResult, tuple[str, ...]]:
     """Compute the requested analysis; returns it, the main pooled result (for plots) and notes on
     how the file was read (services.meta_input reads and checks it)."""
     if subgroup and analysis:
         raise ReviewkitError("use either --subgroup or --analysis, not both")
     settings = resolve_settings(measure, method=method, model=model, tau2=tau2, hksj=hksj,
-                                flavour=flavour, level=level)
+                                flavour=flavour, level=level, prediction_interval=prediction_interval)
     effects, notes = study_effects(path, measure, subgroup=subgroup, scale=scale,
                                    smd_variance=settings.flavour.smd_variance,
                                    rd_estimate=settings.flavour.rd_estimate)
@@ -116,7 +117,7 @@ def format_table(result: MetaResult) -> str:
     lines.append(f"test: {stat} = {_fmt(result.statistic)}, p = {result.p:.4g}")
     lines.append(heterogeneity_line(result))
     pl, pu = result.effect_pi
-    if pl is not None:
+    if pl is not None and result.show_prediction_interval:  # as the forest plot: shown when the analysis shows it
         lines.append(f"prediction interval ({prediction_interval_method(result)}): {_fmt(pl)} to {_fmt(pu)}")
     for e in result.effects.excluded:
         lines.append(f"left out: {e.study} ({e.reason})")
@@ -189,6 +190,9 @@ def _plot(out: Any, main: MetaResult, plot: Path) -> None:
 @click.option("--hksj/--no-hksj", default=None, help="Hartung-Knapp-Sidik-Jonkman CI (default: the flavour's).")
 @click.option("--flavour", type=click.Choice(list(FLAVOURS)), default=DEFAULT_FLAVOUR, show_default=True,
               help="Conventions: RevMan 5, metafor, or Cochrane's current recommendation.")
+@click.option("--prediction-interval/--no-prediction-interval", "prediction_interval", default=None,
+              help="Show the prediction interval in the text and plot (default: the flavour's; revman5 shows "
+                   "none). The JSON has it either way.")
 @click.option("--subgroup", "subgroup", default=None, metavar="COLUMN", help="Column holding subgroup labels.")
 @click.option("--analysis", type=click.Choice(ANALYSES), default=None, help="A sensitivity or small-study analysis.")
 @click.option("--level", type=float, default=0.95, show_default=True, help="Confidence level.")
@@ -199,8 +203,8 @@ def _plot(out: Any, main: MetaResult, plot: Path) -> None:
               help="Write a forest plot (of the refits for leave-one-out/cumulative; funnel plot for "
                    "egger/trimfill): .svg, .png or .pdf.")
 def meta(file: Path, measure: str, method: str | None, model: str | None, tau2: str | None,
-         hksj: bool | None, flavour: str, subgroup: str | None, analysis: str | None, level: float,
-         scale: str, as_json: bool, plot: Path | None) -> None:
+         hksj: bool | None, flavour: str, prediction_interval: bool | None, subgroup: str | None,
+         analysis: str | None, level: float, scale: str, as_json: bool, plot: Path | None) -> None:
     """Meta-analyse the studies in FILE (CSV with a 'study' column and the measure's columns).
 
     Binary: events_treat, n_treat, events_ctrl, n_ctrl. Continuous: mean_treat, sd_treat, n_treat,
@@ -215,12 +219,15 @@ def meta(file: Path, measure: str, method: str | None, model: str | None, tau2: 
                                "or use --model random")
     if hksj and fixed:
         raise click.UsageError("--hksj applies to random-effects models only: drop --hksj, or use --model random")
+    if prediction_interval and fixed:
+        raise click.UsageError("--prediction-interval applies to random-effects models only (a fixed-effect model "
+                               "has none): drop --prediction-interval, or use --model random")
 
     def body() -> None:
         if plot is not None:  # a wrong name is refused before the work, not after
             check_suffix(plot, PLOT_SUFFIXES, "meta --plot")
         out, main, notes = run_meta(file, measure, method, model, tau2, hksj, flavour, subgroup, analysis,
-                                    level, scale)
+                                    level, scale, prediction_interval)
         if plot is not None:
             with output_file(plot, PLOT_SUFFIXES, "meta --plot") as temp:
                 _plot(out, main, temp)

@@ -43,18 +43,24 @@ class MetaSettings:
     flavour: Flavour
     #: Confidence level.
     level: float = 0.95
+    #: Whether text and plots show the prediction interval (it is computed either way). Explicitly true
+    #: under a fixed-effect model it is kept, so that pool() says the model has none (as with hksj).
+    prediction_interval: bool = True
 
     def pool_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for models.pool()."""
         return {"method": self.method, "model": self.model, "estimator": self.estimator,
-                "hksj": self.hksj, "level": self.level, "flavour": self.flavour}
+                "hksj": self.hksj, "level": self.level, "flavour": self.flavour,
+                "prediction_interval": self.prediction_interval}
 
 
 def resolve_settings(
     measure: str, *, method: str | None = None, model: str | None = None, tau2: str | None = None,
     hksj: bool | None = None, flavour: str | Flavour = DEFAULT_FLAVOUR, level: float = 0.95,
+    prediction_interval: bool | None = None,
 ) -> MetaSettings:
-    """Fill unset settings from the flavour (e.g. cochrane2025: random, REML, HKSJ)."""
+    """Fill unset settings from the flavour (e.g. cochrane2025: random, REML, HKSJ, a prediction interval
+    shown; revman5: none shown, as RevMan 5)."""
     if measure not in MEASURES:
         raise ReviewkitError(f"unknown measure '{measure}' (use one of {', '.join(MEASURES)})")
     fl = flavour if isinstance(flavour, Flavour) else get_flavour(flavour)
@@ -67,7 +73,9 @@ def resolve_settings(
     estimator = (tau2 or fl.default_estimator) if model == "random" else None
     if hksj is None:
         hksj = fl.default_hksj and model == "random"
-    return MetaSettings(measure, method, model, estimator, bool(hksj), fl, level)
+    if prediction_interval is None:
+        prediction_interval = fl.show_prediction_interval and model == "random"
+    return MetaSettings(measure, method, model, estimator, bool(hksj), fl, level, prediction_interval)
 
 
 def _cell(row: Mapping[str, Any], col: str, i: int) -> Any:
@@ -143,13 +151,14 @@ def meta_analysis(
     rows: Sequence[Mapping[str, Any]], *, measure: str, method: str | None = None,
     model: str | None = None, tau2: str | None = None, hksj: bool | None = None,
     flavour: str | Flavour = DEFAULT_FLAVOUR, level: float = 0.95, generic_scale: str = "difference",
+    prediction_interval: bool | None = None,
 ) -> MetaResult:
     """Compute effect sizes from per-study rows and pool them with the flavour's conventions.
 
     Example: meta_analysis(rows, measure="RR", flavour="revman5") is RevMan 5's "M-H, Random".
     """
     settings = resolve_settings(measure, method=method, model=model, tau2=tau2, hksj=hksj,
-                                flavour=flavour, level=level)
+                                flavour=flavour, level=level, prediction_interval=prediction_interval)
     effects = effects_from_rows(rows, measure, smd_variance=settings.flavour.smd_variance,
                                 generic_scale=generic_scale, rd_estimate=settings.flavour.rd_estimate)
     return pool(effects, **settings.pool_kwargs())

@@ -26,7 +26,8 @@ class Flavour:
     i2_method: str
     #: Prediction interval: "metafor" (z, or t(k−1) under HKSJ) or "t(k-2)" (Higgins et al. 2009).
     pi_method: str
-    #: Whether plots and text show the prediction interval (pooling/wording.prediction_interval_text);
+    #: Whether plots and text show the prediction interval (pooling/wording.prediction_interval_text)
+    #: when the analysis does not say (its `prediction_interval` key, meta's --prediction-interval);
     #: it is computed, and in the JSON, either way. RevMan 5 shows none.
     show_prediction_interval: bool
     #: Iterative τ² and Q-profile bounds: "exact" (machine precision) or "metafor" (its stopping
@@ -51,9 +52,9 @@ FLAVOURS: dict[str, Flavour] = {
     # I² from Q, RevMan's SMD variance (Deeks & Higgins 2010). RevMan 5 has no prediction interval,
     # iterative estimator or τ² CI; when asked for, they are computed as metafor does. Its prediction
     # interval (z, so equal to the CI when τ² = 0) is in the JSON only: plots and text show none, as
-    # RevMan 5's. Its intervals use the exact normal quantile, as every flavour does: the "1.96" of its
-    # documentation is rounded, and its own export of Fleiss (1993) has CI half-width/SE =
-    # 1.959963984540054 (tests/pooling/test_revman5.py).
+    # RevMan 5's, unless the analysis asks for it (prediction_interval = true). Its intervals use the
+    # exact normal quantile, as every flavour does: the "1.96" of its documentation is rounded, and its
+    # own export of Fleiss (1993) has CI half-width/SE = 1.959963984540054 (tests/pooling/test_revman5.py).
     "revman5": Flavour(
         name="revman5", correct_pooled_zero_cells=True, peto_study_zero_cells=False,
         mh_rd_variance="greenland-robins",

@@ -120,7 +120,7 @@ def _p_value(stat: float, df: int | None) -> float:
 def pool(
     effects: EffectSizes, *, method: str = "IV", model: str = "random", estimator: str | None = "REML",
     hksj: bool = False, level: float = 0.95, flavour: str | Flavour = "metafor",
-    warnings: tuple[str, ...] = (),
+    warnings: tuple[str, ...] = (), prediction_interval: bool | None = None,
 ) -> MetaResult:
     """Pool per-study effect sizes into one summary with heterogeneity statistics.
 
@@ -130,6 +130,10 @@ def pool(
       inverse-variance pooling with 1/(v + τ²) (another estimator is applied to the IV estimates).
     - Peto: fixed-effect Peto log OR; the result's per-study estimates are then the Peto ones,
       (O − E)/V with variance 1/V (peto_effects()), not the ordinary odds ratios.
+
+    `prediction_interval` says whether text and plots show the prediction interval (None: the flavour's
+    choice); it is computed, as the flavour's pi_method says, either way, and is never shown under a
+    fixed-effect model, which has none.
 
     References: Deeks & Higgins, Statistical algorithms in Review Manager 5 (2010); Viechtbauer (2010)
     J Stat Softw 36(3). Checked against metafor 3.8.1 (fixtures/metafor) and RevMan 5 (Fleiss 1993).
@@ -155,6 +159,11 @@ def pool(
     if hksj and k < 2:
         notes.append("HKSJ needs at least 2 studies; a z-based interval is shown")
         hksj = False
+    if prediction_interval and model == "fixed":
+        # asked for, not merely the flavour's default: said, as HKSJ is, rather than silently not shown
+        notes.append("a prediction interval applies to random-effects models only; a fixed-effect model has none")
+    show_pi = fl.show_prediction_interval if prediction_interval is None else prediction_interval
+    show_pi = show_pi and model == "random"
 
     fixed: FixedEstimate | None = None
     if method == "IV":
@@ -228,7 +237,7 @@ def pool(
         ci_lower=float(est - crit * se), ci_upper=float(est + crit * se), statistic=float(stat),
         test_df=df, p=_p_value(stat, df) if se > 0 else math.nan,
         weights_percent=tuple((100 * weights / np.sum(weights)).tolist()),
-        tau2=float(tau2), pi_lower=pi[0], pi_upper=pi[1], pi_method=pi[2],
+        tau2=float(tau2), pi_lower=pi[0], pi_upper=pi[1], pi_method=pi[2], show_prediction_interval=show_pi,
         i2_method=fl.i2_method if model == "random" else "Q", warnings=tuple(notes),
         **het, **fixed_fields,  # type: ignore[arg-type]
     )

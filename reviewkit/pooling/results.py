@@ -102,6 +102,10 @@ class MetaResult:
     pi_upper: float | None = None
     #: How the prediction interval was formed: "z", "t(k-1)" or "t(k-2)".
     pi_method: str | None = None
+    #: Whether text and plots show the prediction interval: the analysis's prediction_interval setting,
+    #: else its flavour's (revman5: no, as RevMan 5); False under a fixed-effect model, which has none.
+    #: The numbers above are computed, and in the JSON, either way.
+    show_prediction_interval: bool = True
     #: How I² was formed: "tau2" (τ²/(τ²+s²), metafor) or "Q" ((Q−df)/Q, RevMan 5).
     i2_method: str = "tau2"
     #: The fixed-effect (MH/Peto/IV) estimate behind a random-effects MH analysis, else None.
@@ -177,6 +181,7 @@ class MetaResult:
             "I2_ci_lower": self.I2_ci_lower, "I2_ci_upper": self.I2_ci_upper,
             "tau2_ci_lower_beyond": self.tau2_ci_lower_beyond, "tau2_ci_upper_beyond": self.tau2_ci_upper_beyond,
             "pi_lower": self.pi_lower, "pi_upper": self.pi_upper, "pi_method": self.pi_method,
+            "show_prediction_interval": self.show_prediction_interval,
             "weights_percent": list(self.weights_percent),
             "yi": [float(self.effects.yi[i]) for i in inc],
             "vi": [float(self.effects.vi[i]) for i in inc],

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 
-from reviewkit.pooling.flavours import FLAVOURS
 from reviewkit.pooling.results import MetaResult
 
 
@@ -75,14 +74,16 @@ def prediction_interval_method(result: MetaResult) -> str | None:
 def prediction_interval_text(result: MetaResult) -> str | None:
     """The prediction interval's line, its method named, e.g. "Prediction interval (t, 11 df): [0.13, 1.79]"
     (the 13 BCG trials, RR, cochrane2025); None when there is none (a fixed-effect model, too few studies)
-    or the flavour shows none.
+    or the analysis shows none (result.show_prediction_interval).
 
     RevMan 5 shows no prediction interval, so the revman5 flavour, which reproduces its output, leaves the
-    line out; the numbers stay in the JSON (pi_lower, pi_upper, pi_method). A level other than 95% is named.
+    line out unless the analysis asks for it (`prediction_interval = true`; metafor's and cochrane2025's
+    `false` leaves it out); the numbers stay in the JSON (pi_lower, pi_upper, pi_method) either way. The
+    method named is the one the flavour computes it with (revman5: z, or t with k − 1 df under HKSJ, as
+    metafor), whichever setting shows it. A level other than 95% is named.
     """
-    flavour = FLAVOURS.get(result.flavour)
     lo, hi = result.effect_pi
-    if lo is None or hi is None or (flavour is not None and not flavour.show_prediction_interval):
+    if lo is None or hi is None or not result.show_prediction_interval:
         return None
     name = "Prediction interval" if result.level == 0.95 else f"{result.level * 100:g}% prediction interval"
     return f"{name} ({prediction_interval_method(result)}): [{lo:.2f}, {hi:.2f}]"

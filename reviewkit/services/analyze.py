@@ -263,7 +263,8 @@ def run_analysis(
     """
     strategy = strategy or analysis.multiarm
     settings = resolve_settings(analysis.measure, method=analysis.method, model=analysis.model,
-                                tau2=analysis.tau2, hksj=analysis.hksj, flavour=analysis.flavour)
+                                tau2=analysis.tau2, hksj=analysis.hksj, flavour=analysis.flavour,
+                                prediction_interval=analysis.prediction_interval)
     kwargs = settings.pool_kwargs()
     rows, warnings = comparison_rows(studies, analysis, strategy)
     if not rows:
@@ -315,12 +316,13 @@ class SkippedAnalysis:
         a = self.analysis
         planned: dict[str, Any] = {"measure": a.measure, "method": a.method, "model": a.model,
                                    "tau2_estimator": a.tau2 if a.model != "fixed" else None, "hksj": a.hksj,
-                                   "flavour": a.flavour}
+                                   "flavour": a.flavour, "show_prediction_interval": a.prediction_interval}
         try:  # the settings it would have run with, flavour defaults filled in, as a run reports them
             s = resolve_settings(a.measure, method=a.method, model=a.model, tau2=a.tau2, hksj=a.hksj,
-                                 flavour=a.flavour)
+                                 flavour=a.flavour, prediction_interval=a.prediction_interval)
+            # as pool() reports it: never shown under a fixed-effect model, which has no prediction interval
             planned.update(method=s.method, model=s.model, tau2_estimator=s.estimator, hksj=s.hksj,
-                           level=s.level)
+                           level=s.level, show_prediction_interval=s.prediction_interval and s.model == "random")
         except ReviewkitError:
             pass
         return {"analysis": a.name, "outcome": a.outcome, "timepoint": a.timepoint,

@@ -169,3 +169,61 @@ def test_the_text_names_the_prediction_interval_method_and_revman5_shows_none(de
     lo, hi = got["effect_pi_lower"], got["effect_pi_upper"]
     assert got["tau2"] == 0  # DL finds no heterogeneity here (I² 0%), which the line says too
     assert text[1] == f"  Prediction interval (t, {got['k'] - 2} df, τ² = 0): [{lo:.2f}, {hi:.2f}]"
+
+
+def _pi_line(svg: str) -> str | None:
+    """A forest plot's prediction-interval line, as its SVG text holds it."""
+    start = svg.find("Prediction interval")
+    return None if start < 0 else svg[start:svg.index("<", start)].strip()
+
+
+def test_revman5_with_prediction_interval_true_shows_it_with_its_method(demo: Review) -> None:
+    """`prediction_interval = true` on the demo's revman5 analysis: the text, the JSON and the forest plot give
+    the interval revman5 computes (z, as metafor without Knapp-Hartung), its method named; the numbers are
+    those the JSON had before, when it was not shown."""
+    before = json.loads(analyze(demo.folder, "--outcome", "iga_0_1", "--no-plots", "--json").stdout)[0]
+    assert before["show_prediction_interval"] is False and before["pi_method"] == "z"
+    edit_protocol(demo, 'flavour = "revman5"', 'flavour = "revman5"\nprediction_interval = true')  # IGA 0/1
+    text = analyze(demo.folder, "--outcome", "iga_0_1")
+    assert text.exit_code == 0, text.output
+    got = json.loads(analyze(demo.folder, "--outcome", "iga_0_1", "--no-plots", "--json").stdout)[0]
+    assert got["show_prediction_interval"] is True and got["flavour"] == "revman5"
+    assert (got["pi_method"], got["effect_pi_lower"], got["effect_pi_upper"]) == (
+        before["pi_method"], before["effect_pi_lower"], before["effect_pi_upper"])
+    lo, hi = got["effect_pi_lower"], got["effect_pi_upper"]
+    method = "z, τ² = 0" if got["tau2"] == 0 else "z"
+    line = f"Prediction interval ({method}): [{lo:.2f}, {hi:.2f}]"
+    assert text.stdout.splitlines()[1] == f"  {line}"
+    assert text.stdout.count("rediction interval") == 1
+    svg = (demo.folder / "exports" / "forest-iga-0-1-at-week-16-naive.svg").read_text(encoding="utf-8")
+    assert _pi_line(svg) == line
+
+
+def test_metafor_with_prediction_interval_false_hides_it(demo: Review) -> None:
+    """`prediction_interval = false` under metafor (which shows it): no line in the text or the forest plot; the
+    JSON keeps the numbers and says it is not shown."""
+    edit_protocol(demo, 'flavour = "revman5"', 'flavour = "metafor"\nprediction_interval = false')  # IGA 0/1
+    text = analyze(demo.folder, "--outcome", "iga_0_1")
+    assert text.exit_code == 0, text.output
+    assert "rediction interval" not in text.stdout
+    svg = (demo.folder / "exports" / "forest-iga-0-1-at-week-16-naive.svg").read_text(encoding="utf-8")
+    assert _pi_line(svg) is None
+    got = json.loads(analyze(demo.folder, "--outcome", "iga_0_1", "--no-plots", "--json").stdout)[0]
+    assert got["flavour"] == "metafor" and got["show_prediction_interval"] is False
+    assert got["pi_method"] == "z" and got["effect_pi_lower"] is not None
+
+
+def test_a_prediction_interval_asked_of_a_fixed_effect_analysis_is_a_protocol_problem(demo: Review) -> None:
+    """A fixed-effect model has no prediction interval: `prediction_interval = true` with it is refused by
+    `protocol check` at its key and line, as hksj is, and `analyze` skips that analysis with the same words."""
+    edit_protocol(demo, 'model = "random"\ntau2 = "DL"', 'model = "fixed"\nprediction_interval = true')  # IGA 0/1
+    lines = (demo.folder / "review.toml").read_text(encoding="utf-8").splitlines()
+    check = CliRunner().invoke(cli, ["-C", str(demo.folder), "protocol", "check"])
+    assert check.exit_code == 1
+    problem = check.stderr.strip().removeprefix("error: ")
+    assert (f"line {lines.index('prediction_interval = true') + 1}: 'analyses[0].prediction_interval': a prediction "
+            "interval needs a random-effects model") in problem
+    result = analyze(demo.folder, "--outcome", "iga_0_1", "--no-plots", "--json")
+    assert result.exit_code == 1
+    skipped = json.loads(result.stdout)[0]
+    assert skipped["skipped"] == problem and skipped["show_prediction_interval"] is False

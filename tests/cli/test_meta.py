@@ -344,3 +344,35 @@ def test_bias_analyses_on_equal_standard_errors_are_refused_in_words(tmp_path: P
     what = "Egger's test" if analysis == "egger" else "trim-and-fill"
     assert result.stderr.startswith(f"error: {what} needs studies whose standard errors differ (all 3 have SE ")
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output
+
+
+def test_prediction_interval_flags_overrule_the_flavour(tmp_path: Path) -> None:
+    """revman5 shows no prediction interval unless --prediction-interval asks (then named by how revman5
+    computes it: z, as metafor); --no-prediction-interval hides metafor's. The JSON has the numbers either
+    way and says whether they are shown; the plot follows the text."""
+    path = _csv(tmp_path, _case("bcg_RR_DL")["input"]["studies"])
+    base = [str(path), "--measure", "RR", "--tau2", "DL"]
+    revman = _run(*base, "--flavour", "revman5")
+    assert revman.exit_code == 0 and "prediction interval" not in revman.output
+    asked = _run(*base, "--flavour", "revman5", "--prediction-interval", "--plot", str(tmp_path / "pi.svg"))
+    data = json.loads(_run(*base, "--flavour", "revman5", "--prediction-interval", "--json").output)
+    assert data["show_prediction_interval"] is True and data["pi_method"] == "z"
+    lo, hi = data["effect_pi_lower"], data["effect_pi_upper"]
+    assert f"prediction interval (z): {lo:.4f} to {hi:.4f}" in asked.output.splitlines()
+    assert f"Prediction interval (z): [{lo:.2f}, {hi:.2f}]" in (tmp_path / "pi.svg").read_text(encoding="utf-8")
+    hidden = _run(*base, "--flavour", "metafor", "--no-prediction-interval", "--plot", str(tmp_path / "no.svg"))
+    assert hidden.exit_code == 0 and "prediction interval" not in hidden.output
+    assert "Prediction interval" not in (tmp_path / "no.svg").read_text(encoding="utf-8")
+    quiet = json.loads(_run(*base, "--flavour", "metafor", "--no-prediction-interval", "--json").output)
+    assert quiet["show_prediction_interval"] is False and quiet["pi_lower"] is not None
+
+
+def test_prediction_interval_with_fixed_model_is_a_usage_error(tmp_path: Path) -> None:
+    """A fixed-effect model has no prediction interval: --prediction-interval with it is refused, as --hksj
+    is; --no-prediction-interval is harmless."""
+    path = _csv(tmp_path, _case("bcg_RR_DL")["input"]["studies"])
+    result = CliRunner().invoke(cli, ["meta", str(path), "--measure", "RR", "--model", "fixed",
+                                      "--prediction-interval"])
+    assert result.exit_code == 2
+    assert "Error: --prediction-interval applies to random-effects models only" in result.output
+    assert _run(str(path), "--measure", "RR", "--model", "fixed", "--no-prediction-interval").exit_code == 0

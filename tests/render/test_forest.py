@@ -177,3 +177,45 @@ def test_revman5_draws_no_prediction_interval_but_keeps_its_numbers(tmp_path: Pa
     assert _pi_line(svg) is None and "Total (95% CI)" in svg
     numbers = res.to_dict()
     assert numbers["pi_lower"] is not None and numbers["pi_method"] == "z"
+
+
+@pytest.mark.parametrize(("hksj", "method"), [(False, "z"), (True, "t, 12 df")])
+def test_revman5_draws_the_prediction_interval_when_the_analysis_asks_for_it(hksj: bool, method: str,
+                                                                            tmp_path: Path) -> None:
+    """prediction_interval=True under revman5: the line is drawn, named by how that flavour computes it (as
+    metafor: z, or t with k − 1 df under HKSJ; 13 BCG trials), its numbers those the JSON always had."""
+    shown = meta_analysis(_studies("bcg_RR_DL"), measure="RR", flavour="revman5", hksj=hksj, prediction_interval=True)
+    hidden = meta_analysis(_studies("bcg_RR_DL"), measure="RR", flavour="revman5", hksj=hksj)
+    assert (shown.pi_lower, shown.pi_upper, shown.pi_method) == (hidden.pi_lower, hidden.pi_upper, hidden.pi_method)
+    lo, hi = shown.effect_pi
+    assert lo is not None and hi is not None
+    svg = forest_plot(shown, tmp_path / "rm5-pi.svg").read_text(encoding="utf-8")
+    assert _pi_line(svg) == f"Prediction interval ({method}): [{lo:.2f}, {hi:.2f}]"
+    assert shown.to_dict()["show_prediction_interval"] is True
+    assert hidden.to_dict()["show_prediction_interval"] is False
+
+
+@pytest.mark.parametrize("flavour", ["metafor", "cochrane2025"])
+def test_prediction_interval_false_hides_it_but_keeps_its_numbers(flavour: str, tmp_path: Path) -> None:
+    """prediction_interval=False under a flavour that shows it: no line, in the subgroups' plot neither; the
+    JSON keeps the interval and how it was formed, and says it is not shown."""
+    res = meta_analysis(_studies("bcg_RR_DL"), measure="RR", flavour=flavour, prediction_interval=False)
+    assert _pi_line(forest_plot(res, tmp_path / "no-pi.svg").read_text(encoding="utf-8")) is None
+    numbers = res.to_dict()
+    assert numbers["pi_lower"] is not None and numbers["pi_method"] is not None
+    assert numbers["show_prediction_interval"] is False
+    rows = [{**row, "subgroup": "early" if i < 6 else "late"} for i, row in enumerate(_studies("bcg_RR_DL"))]
+    sub = subgroup_analysis(effects_from_rows(rows, "RR", use_subgroups=True), method="IV", model="random",
+                            estimator="DL", flavour=flavour, prediction_interval=False)
+    assert _pi_line(forest_plot(sub, tmp_path / "no-pi-sub.svg").read_text(encoding="utf-8")) is None
+
+
+def test_a_fixed_effect_model_asked_for_a_prediction_interval_says_it_has_none() -> None:
+    """A fixed-effect model has no prediction interval: asked for one, pool() says so (as it does of HKSJ)
+    rather than leave the line silently out; the flavour's default asks nothing and says nothing."""
+    asked = meta_analysis(_studies("bcg_RR_DL"), measure="RR", model="fixed", flavour="metafor",
+                          prediction_interval=True)
+    assert asked.pi_lower is None and not asked.show_prediction_interval
+    assert any("a fixed-effect model has none" in w for w in asked.warnings)
+    default = meta_analysis(_studies("bcg_RR_DL"), measure="RR", model="fixed", flavour="metafor")
+    assert not default.show_prediction_interval and not any("prediction" in w for w in default.warnings)

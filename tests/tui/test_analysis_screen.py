@@ -214,3 +214,34 @@ def test_the_prediction_interval_is_shown_once_with_its_method_and_not_under_rev
         assert shown[0] in [line.strip() for line in format_analysis(o)]
         lo, hi = o.result.effect_pi
         assert analysis_cells(o)[pi_column] != "—" and f"{lo:.2f}" in analysis_cells(o)[pi_column]
+
+
+async def test_revman5_with_prediction_interval_true_shows_it_once_on_the_screen(demo: Review) -> None:
+    """`prediction_interval = true` on the first (revman5) analysis: the screen's detail shows its line once,
+    as `analyze` words it (z, revman5's method), and its table cell has the interval; the analyses that do
+    not ask still show none. `prediction_interval = false` under metafor hides both again."""
+    from reviewkit.services.analyze_text import format_analysis
+    from reviewkit.tui.screens.analysis import COLUMNS, analysis_cells, detail_text
+
+    pi_column = list(COLUMNS).index("Prediction interval")
+    protocol = demo.folder / "review.toml"
+    plain = protocol.read_text(encoding="utf-8")
+    protocol.write_text(plain.replace('flavour = "revman5"', 'flavour = "revman5"\nprediction_interval = true', 1),
+                        encoding="utf-8")
+    review = open_review(demo.folder)
+    first, *rest = [o for o in analyze_review(review, plots=False) if isinstance(o, AnalysisOutput)]
+    line = next(line.strip() for line in format_analysis(first) if "rediction interval" in line)
+    assert line.startswith("Prediction interval (z")
+    lo, hi = first.result.effect_pi
+    assert analysis_cells(first)[pi_column] == f"{lo:.2f} to {hi:.2f}"
+    assert all(analysis_cells(o)[pi_column] == "—" for o in rest)
+    app = make_app(review, reviewer="bob")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _open(app, pilot)
+        shown = _shown(app).splitlines()
+        assert [s.strip() for s in shown if "rediction interval" in s] == [line]
+    protocol.write_text(plain.replace('flavour = "revman5"', 'flavour = "metafor"\nprediction_interval = false', 1),
+                        encoding="utf-8")
+    hidden = next(o for o in analyze_review(open_review(demo.folder), plots=False) if isinstance(o, AnalysisOutput))
+    assert hidden.result.flavour == "metafor" and hidden.result.pi_lower is not None
+    assert "rediction interval" not in detail_text(hidden)[1] and analysis_cells(hidden)[pi_column] == "—"
