@@ -10,7 +10,7 @@ import click
 from reviewkit.cli.common import CliState, output_file, run_guarded
 from reviewkit.cli.report import warn_not_final
 from reviewkit.services.archive import export_review, opened_elsewhere, restore_review
-from reviewkit.services.decisions_io import export_decisions
+from reviewkit.services.decisions_export import export_decisions
 from reviewkit.services.project import open_review
 from reviewkit.services.report import write_prisma
 

@@ -9,7 +9,9 @@ import click
 
 from reviewkit.cli.common import CliState, output_file, run_guarded
 from reviewkit.domain.screening import STAGES
-from reviewkit.services.decisions_io import IDS_MODES, export_decisions, import_decisions
+from reviewkit.services.decisions_export import export_decisions
+from reviewkit.services.decisions_ids import IDS_MODES
+from reviewkit.services.decisions_import import import_decisions
 from reviewkit.services.project import open_review
 from reviewkit.services.screen import (
     FULL_TEXT_STATUSES,

@@ -1,4 +1,4 @@
-"""Provides what several services share: the acting reviewer's row and reading a CSV a user hands in."""
+"""Provides what several services share: the acting reviewer's row, reading a CSV a user hands in and listing its bad lines."""
 
 from __future__ import annotations
 
@@ -125,6 +125,12 @@ def read_csv_rows(
         # (",,", a line of spaces), is no data: skipped, for every import alike.
         if any(f.strip() for f in fields):
             rows.append((line, _row_dict(path, line, header, fields, multiline)))
+
+
+def listed(items: list[str], shown: int) -> str:
+    """The first `shown` items, then how many more there are."""
+    more = f"; and {len(items) - shown} more" if len(items) > shown else ""
+    return "; ".join(items[:shown]) + more
 
 
 def columns_hint(expected: Sequence[str], header: Sequence[str]) -> str:

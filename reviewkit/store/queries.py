@@ -114,6 +114,16 @@ def record_lookup(session: Session) -> tuple[set[int], dict[str, set[int]]]:
     return ids, dict(by_identifier)
 
 
+#: A record as another review can recognise it: PMID, DOI, title (as stored).
+RecordIdentity = tuple[str | None, str | None, str]
+
+
+def record_identities(session: Session) -> dict[int, RecordIdentity]:
+    """record → its PMID, DOI and title (every record: one query, not one per row)."""
+    rows = session.exec(select(RecordRow.id, RecordRow.pmid, RecordRow.doi, RecordRow.title))
+    return {cast(int, rid): (pmid, doi, title or "") for rid, pmid, doi, title in rows}
+
+
 def record_kinds_by_first_run(session: Session) -> dict[int, str]:
     """record id → the PRISMA column kind (database, register, website, ...) of the run that brought it."""
     rows = session.exec(

@@ -12,7 +12,8 @@ from sqlmodel import func, select
 from reviewkit.errors import ParseError, PermissionDenied, ReviewkitError
 from reviewkit.services import assess, screen
 from reviewkit.services.audit import audit_trail
-from reviewkit.services.decisions_io import export_decisions, import_decisions
+from reviewkit.services.decisions_export import export_decisions
+from reviewkit.services.decisions_import import import_decisions
 from reviewkit.services.project import Review, init_review, open_review
 from reviewkit.services.protocol_edit import text_sha256, update_protocol
 from reviewkit.store import rob as rob_store

@@ -14,7 +14,7 @@ import pytest
 
 from reviewkit.errors import ReviewkitError
 from reviewkit.services import screen
-from reviewkit.services.decisions_io import import_decisions
+from reviewkit.services.decisions_import import import_decisions
 from reviewkit.services.project import Review
 from reviewkit.services.protocol_edit import update_protocol
 from reviewkit.store import queries

@@ -15,12 +15,8 @@ from reviewkit.cli import cli
 from reviewkit.domain.records import Record
 from reviewkit.errors import ParseError, ReviewkitError
 from reviewkit.services import screen
-from reviewkit.services.decisions_io import (
-    COLUMNS,
-    DecisionsImport,
-    export_decisions,
-    import_decisions,
-)
+from reviewkit.services.decisions_export import COLUMNS, export_decisions
+from reviewkit.services.decisions_import import DecisionsImport, import_decisions
 from reviewkit.services.project import Review
 from tests.factories import add_records
 

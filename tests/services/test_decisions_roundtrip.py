@@ -20,7 +20,8 @@ import pytest
 from reviewkit.domain.records import Record
 from reviewkit.errors import ParseError
 from reviewkit.services import screen
-from reviewkit.services.decisions_io import DecisionsImport, export_decisions, import_decisions
+from reviewkit.services.decisions_export import export_decisions
+from reviewkit.services.decisions_import import DecisionsImport, import_decisions
 from reviewkit.services.project import Review
 from tests.factories import add_records
 

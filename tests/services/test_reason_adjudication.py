@@ -15,7 +15,8 @@ from reviewkit.cli import cli
 from reviewkit.errors import ParseError, ReviewkitError
 from reviewkit.services import screen
 from reviewkit.services.conflicts import reason_disagreements
-from reviewkit.services.decisions_io import DecisionsImport, export_decisions, import_decisions
+from reviewkit.services.decisions_export import export_decisions
+from reviewkit.services.decisions_import import DecisionsImport, import_decisions
 from reviewkit.services.project import Review
 from reviewkit.services.report import prisma_counts
 from tests.factories import add_records

@@ -608,7 +608,7 @@ def test_checked_keymap_normalises_and_keeps_an_actions_own_key() -> None:
     """A key typed as a character is read as Textual names it; an action may keep its own default key
     among its new ones (back = "escape,b"); an empty key is refused."""
     from reviewkit.tui.app import reserved_keys
-    from reviewkit.tui.screens.screening import checked_keymap
+    from reviewkit.tui.screening_keys import checked_keymap
 
     keymap, refused = checked_keymap({"search": "?", "back": "escape, b", "next": "l, down", "undo": " "},
                                      reserved_keys())

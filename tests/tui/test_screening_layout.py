@@ -10,7 +10,7 @@ from reviewkit.services.project import EXAMPLE_PROTOCOL, Review, init_review
 from reviewkit.tui.app import ReviewkitApp, make_app
 from reviewkit.tui.modals.choice import ChoiceModal, short_label
 from reviewkit.tui.screens.help import HelpScreen
-from reviewkit.tui.screens.screening import pack_parts
+from reviewkit.tui.widgets.status_line import pack_parts
 from tests.factories import add_records
 from tests.tui.rendered import footer_line, screen_lines
 from tests.tui.test_screening import _pass_title_abstract, open_screening, settle

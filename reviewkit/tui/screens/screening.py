@@ -6,15 +6,12 @@ from collections.abc import Callable
 from contextlib import suppress
 from typing import ClassVar
 
-from rich.cells import cell_len
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.content import Content
-from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Footer, Header
 from textual.worker import Worker, WorkerState
 
 from reviewkit.config import UserConfig, load_user_config
@@ -24,16 +21,21 @@ from reviewkit.errors import ReviewkitError
 from reviewkit.services import screen as screening
 from reviewkit.services.prioritise import prioritised_queue
 from reviewkit.services.project import Review
-from reviewkit.services.screen import FULL_TEXT_STATUSES, ScreeningProgress
+from reviewkit.services.screen import ScreeningProgress
 from reviewkit.tui import messages as msg
 from reviewkit.tui.decision_log import DecisionLog
 from reviewkit.tui.decision_queue import DecisionQueue, Write
 from reviewkit.tui.modals.choice import Choice, ChoiceModal
 from reviewkit.tui.modals.text_prompt import TextPromptModal
 from reviewkit.tui.record_queue import RecordQueue
-from reviewkit.tui.viewer import open_in_viewer, resolve_location
+from reviewkit.tui.screening_keys import SCREENING_BINDINGS, user_keymap
+from reviewkit.tui.screening_wording import back_to_waiting, end_message, stopping_parts
+from reviewkit.tui.screens.screening_full_text import FullTextKeys
+from reviewkit.tui.screens.screening_notes import NoteKeys
+from reviewkit.tui.viewer import open_in_viewer
 from reviewkit.tui.widgets.criteria_panel import CriteriaPanel
-from reviewkit.tui.widgets.record_card import RecordCardView, full_text_wording
+from reviewkit.tui.widgets.record_card import RecordCardView
+from reviewkit.tui.widgets.status_line import StatusLine
 
 #: Other reviewers work meanwhile; their conflicts show up in the progress line this often.
 PROGRESS_REFRESH_SECONDS = 30.0
@@ -44,120 +46,6 @@ PROGRESS_REFRESH_SECONDS = 30.0
 #: it waits for a pause longer than a fast title screener's (one record a second or two).
 RECOUNT_AFTER_WRITES_SECONDS = 3.0
 NO_REVIEWER = "No reviewer set: start reviewkit with --reviewer NAME (or set reviewer in your user config)."
-
-#: Each binding's id is the action name a user remaps in the user config: [keys] include = "y".
-SCREENING_BINDINGS: list[BindingType] = [
-    Binding("i", "decide('include')", "Include", id="include"),
-    Binding("e", "decide('exclude')", "Exclude", id="exclude"),
-    Binding("m", "decide('maybe')", "Maybe", id="maybe"),
-    Binding("u", "undo", "Undo", id="undo"),
-    Binding("n", "note", "Note", id="note"),
-    # Moving, searching, the criteria and leaving are left out of the footer (? lists every key):
-    # with them it was cut at 80 columns before Help and Quit.
-    Binding("j,down", "next", "Next", id="next", show=False),
-    Binding("k,up", "previous", "Previous", id="previous", show=False),
-    Binding("slash", "search", "Search", key_display="/", id="search", show=False),
-    Binding("t", "toggle_criteria", "Criteria", id="criteria", show=False),
-    Binding("o", "open_full_text", "Open", id="open_full_text"),
-    Binding("f", "full_text_status", "Full text", id="full_text_status"),
-    Binding("pagedown", "scroll_card(1)", "Scroll down", show=False),
-    Binding("pageup", "scroll_card(-1)", "Scroll up", show=False),
-    Binding("escape", "back", "Dashboard", id="back", show=False),
-]
-
-
-def checked_keymap(keys: dict[str, str], reserved: dict[str, str]) -> tuple[dict[str, str], list[str]]:
-    """The user's [keys] that can apply, in Textual's key names ("?" → question_mark), and why each of the
-    others is refused: no such action on this screen (a typo was ignored silently), no key, or a key the
-    app answers on every screen (`reserved`: the screen's binding would take q from Quit or ? from Help
-    without a word). A refused action keeps its default key."""
-    actions = {b.id: b for b in SCREENING_BINDINGS if isinstance(b, Binding) and b.id}
-    keymap: dict[str, str] = {}
-    refused: list[str] = []
-    for action, value in keys.items():
-        binding = actions.get(action)
-        if binding is None:
-            refused.append(f'{action} = "{value}": no such action (the actions: {", ".join(actions)})')
-            continue
-        # As Textual reads a BINDINGS key: its keymap takes "?" as is, a key no key press ever matches.
-        typed = [k.strip() for k in value.split(",") if k.strip()]
-        wanted = textual_key_names(typed)
-        own = {k.strip() for k in binding.key.split(",")}
-        taken = [f"{t} is the app's key for {reserved[k]}" for t, k in zip(typed, wanted, strict=True)
-                 if k in reserved and k not in own]
-        if not wanted or taken:
-            why = "; ".join(taken) if taken else "no key given"
-            refused.append(f'{action} = "{value}": {why}; {binding.description} keeps {binding.key_display or binding.key}')
-            continue
-        keymap[action] = ",".join(wanted)
-    return keymap, refused
-
-
-def textual_key_names(typed: list[str]) -> list[str]:
-    """The keys as Textual names them in a binding ("?" → "question_mark", "+" → "plus"), through
-    Textual's public `Binding.make_bindings`, which splits and normalises a binding's key list."""
-    if not typed:
-        return []
-    return [b.key for b in Binding.make_bindings([Binding(",".join(typed), "noop")])]
-
-
-def keymap_clashes(keys: dict[str, str]) -> list[str]:
-    """Screen actions that a user's remapping leaves without a key ("Exclude (e)").
-
-    Textual's keymap drops such a binding silently, so the screen says so.
-    """
-    taken = {k.strip() for action, value in keys.items() for k in value.split(",")
-             if any(isinstance(b, Binding) and b.id == action for b in SCREENING_BINDINGS)}
-    # A binding without an id (scrolling) cannot be remapped back, so it counts too.
-    return [f"{b.description} ({b.key})" for b in SCREENING_BINDINGS
-            if isinstance(b, Binding) and b.id not in keys
-            and any(k.strip() in taken for k in b.key.split(","))]
-
-
-def pack_parts(parts: list[str], width: int) -> list[str]:
-    """The parts joined by " · " in lines of at most `width` cells, a line breaking only between parts
-    (and dropping their " · "); a part longer than a line has one to itself. `width` 0 (not laid out
-    yet): one line."""
-    lines: list[str] = []
-    for part in parts:
-        if lines and (not width or cell_len(lines[-1]) + 3 + cell_len(part) <= width):
-            lines[-1] += " · " + part
-        else:
-            lines.append(part)
-    return lines
-
-
-class StatusLine(Static):
-    """The progress line, packed into as few lines as its width needs, at most MAX_LINES (an 80-column
-    terminal cut the single line at "conflicts waiting 0 · record", losing the position, the reviewer's
-    decision and the stopping aid). Each part is (long, short): the short forms are used when the long
-    ones would take more than MAX_LINES lines."""
-
-    MAX_LINES = 3
-
-    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's own parameter name
-        super().__init__("", id=id)
-        self._parts: list[tuple[str, str]] = []
-        self._drawn_at = -1
-
-    def show(self, parts: list[tuple[str, str]]) -> None:
-        """Show these parts."""
-        self._parts = parts
-        self._draw()
-
-    def on_resize(self) -> None:
-        """Repack the parts for the new width."""
-        if self.content_region.width != self._drawn_at:
-            self._draw()
-
-    def _draw(self) -> None:
-        width = self._drawn_at = self.content_region.width
-        lines = pack_parts([long for long, _ in self._parts], width)
-        if len(lines) > self.MAX_LINES:
-            lines = pack_parts([short for _, short in self._parts], width)
-        # Content, not markup: a search's text is the user's. A layout pass only when the height is to
-        # change (measured, not remembered: a layout asked for while one runs may not take effect).
-        self.update(Content("\n".join(lines)), layout=min(len(lines), self.MAX_LINES) != self.size.height)
 
 
 class ProgressCounted(msg.ScreenMessage):
@@ -170,7 +58,7 @@ class ProgressCounted(msg.ScreenMessage):
         self.asked_at = asked_at
 
 
-class ScreeningScreen(Screen[None]):
+class ScreeningScreen(NoteKeys, FullTextKeys):
     """Screen a queue of records as the app's reviewer: include, exclude, maybe, undo, notes, search."""
 
     BINDINGS: ClassVar[list[BindingType]] = SCREENING_BINDINGS
@@ -185,7 +73,6 @@ class ScreeningScreen(Screen[None]):
         self.reviewer = reviewer
         self._opener = opener
         self._config_error: str | None = None
-        self._config_warning: str | None = None
         try:
             config = config if config is not None else load_user_config()
         except ReviewkitError as exc:
@@ -193,13 +80,9 @@ class ScreeningScreen(Screen[None]):
         # Remapped keys apply to this screen only, from [keys] in the user config.
         from reviewkit.tui.app import reserved_keys  # the app imports this screen
 
-        keymap, refused = checked_keymap(config.keys, reserved_keys())
-        where = str(config.path) if config.path else "your user config"
-        if refused:
-            self._config_warning = f"{where}: [keys] ignored, default keys kept: {' · '.join(refused)}"
-        lost = keymap_clashes(keymap)
+        keymap, self._config_warning, lost = user_keymap(config, reserved_keys())
         if lost:
-            self._config_error = f"[keys] in {where} takes the key of: {', '.join(lost)}"
+            self._config_error = lost
         self._bindings.apply_keymap(keymap)
         eligibility = review.protocol.eligibility
         self._include = tuple(eligibility.include_keywords)
@@ -250,12 +133,6 @@ class ScreeningScreen(Screen[None]):
         self._load_queue()
         self.set_interval(PROGRESS_REFRESH_SECONDS, self._load_progress)
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Full-text keys exist at the full-text stage only."""
-        if action in ("open_full_text", "full_text_status"):
-            return self.stage == "ft"
-        return True
-
     # -- workers: each calls one service and posts a message -----------------------------------------
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="screening-queue")
@@ -299,23 +176,6 @@ class ScreeningScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="screening-search")
     def _search(self, text: str) -> None:
         self.post_message(msg.SearchFinished(text, screening.matching_records(self.review, text)))
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="screening-full-text")
-    def _set_full_text(self, record_id: int, status: str, text: str | None) -> None:
-        location, note = (text, None) if status == "retrieved" else (None, text)
-        try:
-            screening.set_full_text(self.review, self.reviewer, record_id, status, location=location, note=note)
-        except ReviewkitError as exc:
-            self.post_message(msg.ServiceFailed("full text", str(exc)))
-            return
-        self.post_message(msg.FullTextSaved(record_id, status))
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="screening-open")
-    def _open(self, location: str) -> None:
-        try:
-            self._opener(resolve_location(location, self.review.folder))
-        except (OSError, ReviewkitError) as exc:
-            self.post_message(msg.ServiceFailed("open", f"could not open {location}: {exc}"))
 
     def _write(self, write: Write) -> None:
         """Run by the decision queue's worker thread, one write at a time, in order."""
@@ -385,15 +245,7 @@ class ScreeningScreen(Screen[None]):
         """Re-rank the records ahead of the cursor; show the stopping aid."""
         ranked = message.queue
         self.queue.reorder_ahead(list(ranked.order))
-        stop = ranked.stopping
-        parts = [("relevance order", "relevance order") if ranked.fitted else
-                 ("import order (ranking starts after an include and an exclude)", "import order (not ranked yet)"),
-                 (f"{stop.since_last_relevant} irrelevant since the last relevant",
-                  f"{stop.since_last_relevant} irrelevant in a row")]
-        if stop.recall_lower_bound is not None:
-            parts.append((f"recall ≥ {stop.recall_lower_bound:.0%} (95% confidence)",
-                          f"recall ≥ {stop.recall_lower_bound:.0%}"))
-        self._stopping = parts
+        self._stopping = stopping_parts(ranked)
         self._update_status()
         self._prefetch()
 
@@ -411,11 +263,6 @@ class ScreeningScreen(Screen[None]):
             self.notify(f"No record in your queue mentions '{message.text}'", severity="warning")
             return
         self._show_current()
-
-    def on_full_text_saved(self, message: msg.FullTextSaved) -> None:
-        """Confirm and show the new status."""
-        self.notify(f"Full text of record {message.record_id}: {full_text_wording(message.status)}")
-        self._refresh_card(message.record_id)
 
     def on_service_failed(self, message: msg.ServiceFailed) -> None:
         """Show the service's message; a refused queue replaces the card."""
@@ -460,23 +307,7 @@ class ScreeningScreen(Screen[None]):
 
     def _end_message(self) -> str:
         """What the card says past the end of the queue, with the keys as the user has them."""
-        where = STAGES[self.stage]  # type: ignore[index]
-        nxt, back, leave = self._key("next"), self._key("previous"), self._key("back")
-        if not self.queue.ids:
-            # Opened with nothing waiting: there is nothing behind to go back to either.
-            return (f"Nothing waits for you at {where}: every record up for it has your decision. Press "
-                    f"{leave} for the dashboard (reviewkit decisions export lists your decisions).")
-        waiting = len(self.queue.undecided(self.decisions.mine))
-        if waiting:
-            # Skipped with next, or undone and left: behind the cursor, where "no more records" hid them.
-            end = (f"End of the records matching the search in your {where} queue, but {waiting} of them"
-                   if self.queue.filter else f"End of your {where} queue, but {waiting} of its records")
-            return (f"{end} still {'waits' if waiting == 1 else 'wait'} for your decision (skipped or "
-                    f"undone). Press {nxt} to go to the first, {back} to go back, {leave} for the dashboard.")
-        if self.queue.filter:
-            return (f"No more records matching the search in your {where} queue. Press {self._key('search')} "
-                    f"and an empty search for the whole queue, {back} to go back, {leave} for the dashboard.")
-        return f"No more records in your {where} queue. Press {back} to go back, {leave} for the dashboard."
+        return end_message(STAGES[self.stage], self.queue, self.decisions.mine, self._key)  # type: ignore[index]
 
     def _key(self, action: str) -> str:
         """The first key of a screen action as the user has it (remapped in [keys] or not), as the
@@ -548,10 +379,7 @@ class ScreeningScreen(Screen[None]):
                             before=(own.decision, own.reason, own.note) if own is not None else None)
         if rid == self.queue.current:
             if self.queue.advance(self.decisions.mine):
-                waiting = len(self.queue.undecided(self.decisions.mine))
-                end = "the records matching the search" if self.queue.filter else "the queue"
-                self.notify(f"End of {end}: back to the {waiting} record{'s' if waiting > 1 else ''} "
-                            "still waiting for your decision (skipped or undone)")
+                self.notify(back_to_waiting(self.queue, self.decisions.mine))
             self._show_current()
         # The next record is painted first and the write starts right after, so that the
         # writer thread does not compete with that frame; the app (not this screen) holds the
@@ -574,26 +402,6 @@ class ScreeningScreen(Screen[None]):
         self.app.call_after_refresh(self._writes.put, self.app, write)
         self.queue.go_to(rid)
         self._show_current()
-
-    def action_note(self) -> None:
-        """Write a note; it goes with the next decision on this record."""
-        rid = self._shown_id()
-        if rid is None:
-            return
-        card = self.queue.cards.get(rid)
-        earlier = self.decisions.notes.get(rid) or (card.own.note if card and card.own else None) or ""
-
-        def written(text: str | None) -> None:
-            if text is None:
-                return
-            if text.strip():
-                self.decisions.notes[rid] = text.strip()
-            else:
-                self.decisions.notes.pop(rid, None)
-            self._update_status()
-
-        self.app.push_screen(TextPromptModal(f"Note on record {rid} (saved with your next decision on it)",
-                                             value=earlier), written)
 
     def action_next(self) -> None:
         """The next record in the queue; past its end, the first record still waiting for my decision."""
@@ -629,67 +437,3 @@ class ScreeningScreen(Screen[None]):
         """Scroll a long abstract."""
         scroll = self.query_one("#card-scroll", VerticalScroll)
         (scroll.scroll_page_down if pages > 0 else scroll.scroll_page_up)(animate=False)
-
-    def action_open_full_text(self) -> None:
-        """Open the record's PDF or URL with the system viewer."""
-        rid = self._shown_id()
-        if rid is None:
-            return
-        location = self.queue.cards[rid].full_text_location
-        if not location:
-            self.notify("No full text recorded for this record: press f to say where it is", severity="warning")
-            return
-        self._open(location)
-
-    def action_full_text_status(self) -> None:
-        """Record whether the full text was sought, retrieved (and where) or not retrieved."""
-        rid = self._shown_id()
-        if rid is None:
-            return
-
-        def chosen(choice: Choice | None) -> None:
-            if choice is not None:
-                self._set_full_text(rid, choice.option, choice.text)
-
-        labels = ["sought", "retrieved (type its path or URL below)", "not retrieved"]
-        self.app.push_screen(ChoiceModal(f"Full text of record {rid}", FULL_TEXT_STATUSES, labels=labels,
-                                         text_label="Path or URL (retrieved) or a note",
-                                         text_required_for=["retrieved"]), chosen)
-
-    def action_back(self) -> None:
-        """Back to the dashboard (decisions still being written finish in the background); with notes
-        not yet stored, ask first."""
-        self.leave(lambda: self.dismiss(None), "Leave")
-
-    @property
-    def unsaved_notes(self) -> list[int]:
-        """The records with a note written here and no decision yet to store it with."""
-        return sorted(self.decisions.notes)
-
-    def leave(self, go: Callable[[], object], verb: str) -> None:
-        """Run `go` (back to the dashboard, or quit the app: `verb` says which), after asking when
-        notes would be dropped."""
-        pending = self.unsaved_notes
-        if not pending:
-            go()
-            return
-        # A note is stored with a decision (a decision row carries it): one without a decision has no
-        # row to go on, and this screen's memory of it ends with the screen.
-        first = pending[0]
-        named = ", ".join(str(r) for r in pending[:5]) + (f" and {len(pending) - 5} more" if len(pending) > 5 else "")
-        whose = f"note on record {named} is" if len(pending) == 1 else f"notes on records {named} are"
-
-        def chosen(choice: Choice | None) -> None:
-            if choice is None:  # escape: as if back had not been pressed
-                return
-            if choice.option == "leave":
-                go()
-            elif first in self.queue.all_ids:
-                self.queue.go_to(first)
-                self._show_current()
-
-        self.app.push_screen(ChoiceModal(
-            f"Your {whose} not saved: a note is stored with your next decision on its record.",
-            ["stay", "leave"],
-            labels=[f"Stay and go to record {first} to decide on it", f"{verb}, dropping the note" +
-                    ("s" if len(pending) > 1 else "")], text_label=None), chosen)

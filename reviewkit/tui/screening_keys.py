@@ -1,0 +1,87 @@
+"""Provides the screening screen's keys and the checks on a user's remapping of them ([keys] in the user config)."""
+
+from __future__ import annotations
+
+from textual.binding import Binding, BindingType
+
+from reviewkit.config import UserConfig
+
+#: Each binding's id is the action name a user remaps in the user config: [keys] include = "y".
+SCREENING_BINDINGS: list[BindingType] = [
+    Binding("i", "decide('include')", "Include", id="include"),
+    Binding("e", "decide('exclude')", "Exclude", id="exclude"),
+    Binding("m", "decide('maybe')", "Maybe", id="maybe"),
+    Binding("u", "undo", "Undo", id="undo"),
+    Binding("n", "note", "Note", id="note"),
+    # Moving, searching, the criteria and leaving are left out of the footer (? lists every key):
+    # with them it was cut at 80 columns before Help and Quit.
+    Binding("j,down", "next", "Next", id="next", show=False),
+    Binding("k,up", "previous", "Previous", id="previous", show=False),
+    Binding("slash", "search", "Search", key_display="/", id="search", show=False),
+    Binding("t", "toggle_criteria", "Criteria", id="criteria", show=False),
+    Binding("o", "open_full_text", "Open", id="open_full_text"),
+    Binding("f", "full_text_status", "Full text", id="full_text_status"),
+    Binding("pagedown", "scroll_card(1)", "Scroll down", show=False),
+    Binding("pageup", "scroll_card(-1)", "Scroll up", show=False),
+    Binding("escape", "back", "Dashboard", id="back", show=False),
+]
+
+
+def user_keymap(config: UserConfig, reserved: dict[str, str]) -> tuple[dict[str, str], str | None, str | None]:
+    """The keymap that applies from [keys] in the user config (`reserved` as checked_keymap takes it),
+    a warning naming the [keys] refused, and an error naming the actions the keymap leaves without a
+    key (keymap_clashes); None when there is nothing to say."""
+    keymap, refused = checked_keymap(config.keys, reserved)
+    where = str(config.path) if config.path else "your user config"
+    warning = f"{where}: [keys] ignored, default keys kept: {' · '.join(refused)}" if refused else None
+    lost = keymap_clashes(keymap)
+    error = f"[keys] in {where} takes the key of: {', '.join(lost)}" if lost else None
+    return keymap, warning, error
+
+
+def checked_keymap(keys: dict[str, str], reserved: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """The user's [keys] that can apply, in Textual's key names ("?" → question_mark), and why each of the
+    others is refused: no such action on this screen (a typo was ignored silently), no key, or a key the
+    app answers on every screen (`reserved`: the screen's binding would take q from Quit or ? from Help
+    without a word). A refused action keeps its default key."""
+    actions = {b.id: b for b in SCREENING_BINDINGS if isinstance(b, Binding) and b.id}
+    keymap: dict[str, str] = {}
+    refused: list[str] = []
+    for action, value in keys.items():
+        binding = actions.get(action)
+        if binding is None:
+            refused.append(f'{action} = "{value}": no such action (the actions: {", ".join(actions)})')
+            continue
+        # As Textual reads a BINDINGS key: its keymap takes "?" as is, a key no key press ever matches.
+        typed = [k.strip() for k in value.split(",") if k.strip()]
+        wanted = textual_key_names(typed)
+        own = {k.strip() for k in binding.key.split(",")}
+        taken = [f"{t} is the app's key for {reserved[k]}" for t, k in zip(typed, wanted, strict=True)
+                 if k in reserved and k not in own]
+        if not wanted or taken:
+            why = "; ".join(taken) if taken else "no key given"
+            refused.append(f'{action} = "{value}": {why}; {binding.description} keeps {binding.key_display or binding.key}')
+            continue
+        keymap[action] = ",".join(wanted)
+    return keymap, refused
+
+
+def textual_key_names(typed: list[str]) -> list[str]:
+    """The keys as Textual names them in a binding ("?" → "question_mark", "+" → "plus"), through
+    Textual's public `Binding.make_bindings`, which splits and normalises a binding's key list."""
+    if not typed:
+        return []
+    return [b.key for b in Binding.make_bindings([Binding(",".join(typed), "noop")])]
+
+
+def keymap_clashes(keys: dict[str, str]) -> list[str]:
+    """Screen actions that a user's remapping leaves without a key ("Exclude (e)").
+
+    Textual's keymap drops such a binding silently, so the screen says so.
+    """
+    taken = {k.strip() for action, value in keys.items() for k in value.split(",")
+             if any(isinstance(b, Binding) and b.id == action for b in SCREENING_BINDINGS)}
+    # A binding without an id (scrolling) cannot be remapped back, so it counts too.
+    return [f"{b.description} ({b.key})" for b in SCREENING_BINDINGS
+            if isinstance(b, Binding) and b.id not in keys
+            and any(k.strip() in taken for k in b.key.split(","))]

@@ -1,0 +1,91 @@
+"""Provides the screening screen's full-text keys: open a record's PDF or URL, record its full-text status."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual import work
+from textual.screen import Screen
+
+from reviewkit.errors import ReviewkitError
+from reviewkit.services import screen as screening
+from reviewkit.services.project import Review
+from reviewkit.services.screen import FULL_TEXT_STATUSES
+from reviewkit.tui import messages as msg
+from reviewkit.tui.modals.choice import Choice, ChoiceModal
+from reviewkit.tui.record_queue import RecordQueue
+from reviewkit.tui.viewer import resolve_location
+from reviewkit.tui.widgets.record_card import full_text_wording
+
+
+class FullTextKeys(Screen[None]):
+    """The full-text keys of the screening screen (ScreeningScreen, which sets the attributes below and
+    says which record is on screen): o opens the record's full text, f records its status."""
+
+    review: Review
+    reviewer: str | None
+    stage: str
+    queue: RecordQueue
+    _opener: Callable[[str], None]
+
+    def _shown_id(self) -> int | None:
+        """The record on screen, or None (with a word to the user) while it is still loading."""
+        raise NotImplementedError
+
+    def _refresh_card(self, record_id: int) -> None:
+        """Read the record's card again."""
+        raise NotImplementedError
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Full-text keys exist at the full-text stage only."""
+        if action in ("open_full_text", "full_text_status"):
+            return self.stage == "ft"
+        return True
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="screening-full-text")
+    def _set_full_text(self, record_id: int, status: str, text: str | None) -> None:
+        location, note = (text, None) if status == "retrieved" else (None, text)
+        try:
+            screening.set_full_text(self.review, self.reviewer, record_id, status, location=location, note=note)
+        except ReviewkitError as exc:
+            self.post_message(msg.ServiceFailed("full text", str(exc)))
+            return
+        self.post_message(msg.FullTextSaved(record_id, status))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="screening-open")
+    def _open(self, location: str) -> None:
+        try:
+            self._opener(resolve_location(location, self.review.folder))
+        except (OSError, ReviewkitError) as exc:
+            self.post_message(msg.ServiceFailed("open", f"could not open {location}: {exc}"))
+
+    def on_full_text_saved(self, message: msg.FullTextSaved) -> None:
+        """Confirm and show the new status."""
+        self.notify(f"Full text of record {message.record_id}: {full_text_wording(message.status)}")
+        self._refresh_card(message.record_id)
+
+    def action_open_full_text(self) -> None:
+        """Open the record's PDF or URL with the system viewer."""
+        rid = self._shown_id()
+        if rid is None:
+            return
+        location = self.queue.cards[rid].full_text_location
+        if not location:
+            self.notify("No full text recorded for this record: press f to say where it is", severity="warning")
+            return
+        self._open(location)
+
+    def action_full_text_status(self) -> None:
+        """Record whether the full text was sought, retrieved (and where) or not retrieved."""
+        rid = self._shown_id()
+        if rid is None:
+            return
+
+        def chosen(choice: Choice | None) -> None:
+            if choice is not None:
+                self._set_full_text(rid, choice.option, choice.text)
+
+        labels = ["sought", "retrieved (type its path or URL below)", "not retrieved"]
+        self.app.push_screen(ChoiceModal(f"Full text of record {rid}", FULL_TEXT_STATUSES, labels=labels,
+                                         text_label="Path or URL (retrieved) or a note",
+                                         text_required_for=["retrieved"]), chosen)
