@@ -95,15 +95,20 @@ def adjudication_refusal(
 
     `own` is the outcome of the screeners' decisions alone and `reasons` their exclusion reasons.
     A conflict is adjudicated (and may be again); so is a full-text reason dispute, by an exclusion.
+    A report every screener excluded at full text is never made included by an adjudication, not
+    even by a re-adjudication after its screeners' reasons came to agree. The refusal of a record
+    with nothing to adjudicate does not say how far its screening got: an adjudicator who also
+    screens would learn that colleagues had decided it.
     """
-    if is_reason_dispute(own, stage, reasons):
+    if stage == "ft" and own == "excluded":
         if decision != "exclude":
             return (f"record {record_id} was excluded at full text by every screener; an adjudication there "
-                    "only chooses the reason PRISMA counts (exclude, with one of the reasons)")
+                    "only chooses the reason PRISMA counts (exclude, with one of the protocol's reasons)")
+        if is_reason_dispute(own, stage, reasons) or adjudicated:
+            return None
+    elif own == "conflict" or adjudicated:
         return None
-    if own != "conflict" and not adjudicated:
-        return f"record {record_id} is not in conflict at {STAGES[stage]} ({own})"
-    return None
+    return f"record {record_id} is not in conflict at {STAGES[stage]}: there is nothing to adjudicate"
 
 
 def is_blind_to_others(own: Decision | None, outcome: Outcome) -> bool:

@@ -171,8 +171,11 @@ class Ledger:
                                         (reasons.get(r) for r in decisions),
                                         row.record_id in self.adjudicated[row.stage])
         # The adjudicator settled the record on the decisions as they stood; the same decision again
-        # (an export imported again) changes nothing and is allowed.
-        if row.record_id not in self.adjudicated[row.stage] or row.decision == current:
+        # (an export imported again) changes nothing and is allowed. At full text the reason is part of
+        # it: another reason could end the reason dispute an adjudication settled.
+        same = row.decision == current and (
+            row.stage == "ta" or self.reasons.get(row.record_id, {}).get(cast(int, row.reviewer.id)) == row.reason)
+        if row.record_id not in self.adjudicated[row.stage] or same:
             # A new screener once the record has its decisions: refused as record_decision refuses it.
             return quota_refusal(row.record_id, row.stage, cast(int, row.reviewer.id),
                                  self.decisions[row.stage].get(row.record_id, {}), self.required)
@@ -192,7 +195,8 @@ class Ledger:
             return None
         at, rid, stage = row.time, row.record_id, row.stage
         if at > self.now + FUTURE_TOLERANCE:
-            return (f"the row's time {_when(at)} is later than now ({_when(self.now)}): a decision made after it "
+            return (f"the row's time {_when(at)} (record {rid}) is later than now ({_when(self.now)}): a decision "
+                    "made after it "
                     "would be stored as current yet listed before it by a --history export (check the clock or "
                     "date of the file's source; give the time the decision was made, or none to store it as of now)")
         where, fix = STAGES[stage], "give a later time, or none to store it as of now"

@@ -380,6 +380,8 @@ def resolve_conflict(
     required = review.protocol.screening.screeners_per_record
     with session_scope(review.engine, write=True) as session:
         who = require_reviewer(session, adjudicator, "adjudicator")
+        if store.record(session, record_id) is None:
+            raise ReviewkitError(f"no record {record_id}")
         rows = store.decisions_on(session, record_id, stage)
         own = resolve({r: row.decision for r, row in rows.items()}, required, stage=stage)  # type: ignore[misc]
         adjudicated = store.adjudication_row(session, record_id, stage) is not None

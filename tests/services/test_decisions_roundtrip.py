@@ -176,7 +176,7 @@ def test_a_row_dated_in_the_future_is_refused(review: Review, tmp_path: Path) ->
     f = tmp_path / "d.csv"
     later = datetime(2099, 1, 1, tzinfo=UTC).isoformat()
     f.write_text(HEADER + f"{a},alice,ta,include,,,{later}\n", encoding="utf-8")
-    with pytest.raises(ParseError, match=rf"line 2: the row's time {re.escape(later)} is later than now \("):
+    with pytest.raises(ParseError, match=rf"line 2: the row's time {re.escape(later)} \(record {a}\) is later than now \("):
         import_decisions(review, f, actor="alice")
     assert screen.record_card(review, "alice", a, "ta").own is None
     soon = (datetime.now(UTC) + timedelta(minutes=2)).isoformat()

@@ -70,8 +70,35 @@ def test_the_adjudicator_chooses_the_reason_prisma_counts(review: Review) -> Non
 
 def test_agreed_exclusions_with_one_reason_take_no_adjudication(review: Review) -> None:
     rid = _excluded(review, DESIGN, DESIGN)
-    with pytest.raises(ReviewkitError, match=f"record {rid} is not in conflict at full text \\(excluded\\)"):
+    with pytest.raises(ReviewkitError, match=f"record {rid} is not in conflict at full text: there is nothing"):
         screen.resolve_conflict(review, "carol", rid, "ft", "exclude", reason=ANIMAL)
+    with pytest.raises(ReviewkitError, match="was excluded at full text by every screener"):
+        screen.resolve_conflict(review, "carol", rid, "ft", "include")
+    with pytest.raises(ReviewkitError, match="^no record 999999$"):
+        screen.resolve_conflict(review, "carol", 999999, "ft", "exclude", reason=ANIMAL)
+
+
+def test_an_import_cannot_end_a_settled_dispute_and_include_the_report(review: Review, tmp_path: Path) -> None:
+    """A screener row repeating "exclude" with the other reason (after the adjudication) made the reasons
+    agree, so the dispute was no longer one and a re-adjudication "include" was accepted: a report every
+    screener excluded ended up included. The screen refuses that change; the import now does too, and an
+    adjudication never includes a report its screeners excluded."""
+    (rid,) = add_records(review, 1)
+    rows = [f"{rid},alice,ta,include,,,", f"{rid},bob,ta,include,,,", f"{rid},alice,ft,exclude,{DESIGN},,",
+            f"{rid},bob,ft,exclude,{ANIMAL},,", f"{rid},carol,ft,exclude,{DESIGN},,",
+            f"{rid},bob,ft,exclude,{DESIGN},,", f"{rid},carol,ft,include,,,"]
+    f = tmp_path / "d.csv"
+    f.write_text("record,reviewer,stage,decision,reason,note,time\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    with pytest.raises(ParseError) as err:
+        import_decisions(review, f, actor="alice")
+    text = str(err.value)
+    assert f"line 7: record {rid} has been adjudicated at full text; bob's decision on it is final" in text
+    assert f"line 8: record {rid} was excluded at full text by every screener" in text
+    assert prisma_counts(review).counts.reports_included == 0
+    # The same file without the two bad rows is stored; importing it again adds nothing.
+    f.write_text("record,reviewer,stage,decision,reason,note,time\n" + "\n".join(rows[:5]) + "\n", encoding="utf-8")
+    assert import_decisions(review, f, actor="alice").stored == 5
+    assert import_decisions(review, f, actor="alice").stored == 0
 
 
 def test_adjudicate_command_settles_conflicts_and_reasons(review: Review) -> None:

@@ -216,6 +216,23 @@ async def test_a_screener_is_not_taken_to_the_conflicts_screen(review: Review) -
         assert any("adjudicators and leads" in str(n.message) for n in app._notifications)
 
 
+async def test_c_opens_full_text_when_only_full_text_has_conflicts(review: Review) -> None:
+    """The dashboard counted a full-text conflict, c opened "No conflicts at title/abstract."."""
+    _conflict(review, "ft")
+    app = make_app(review, reviewer="carol")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        dashboard = app.screen
+        for _ in range(50):  # the counts arrive from a worker
+            if getattr(dashboard, "status", None) is not None:
+                break
+            await pilot.pause(0.1)
+        await pilot.press("c")
+        await settle(pilot)
+        assert isinstance(app.screen, ConflictsScreen) and app.screen.stage == "ft"
+        assert _text(app, "#conflicts-status") == "Conflicts at full text: 1."
+
+
 async def test_a_lead_looks_but_only_an_adjudicator_settles(review: Review) -> None:
     """alice (lead, not adjudicator) sees the conflicts marked view only, without the settling keys;
     carol (adjudicator) has them."""
@@ -279,7 +296,7 @@ async def test_different_full_text_reasons_are_listed_and_e_picks_the_one_counte
         assert isinstance(app.screen, ChoiceModal)
         await pilot.press("6")  # the sixth reason in the protocol's list: "Review"
         await settle(pilot)
-        assert "excluded for different reasons" not in _text(app, "#conflicts-status")
+        assert _text(app, "#conflicts-status") == "No conflicts at full text."
     assert prisma_counts(review).counts.reports_excluded == {"Review": 1}
 
 

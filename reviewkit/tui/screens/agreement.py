@@ -131,7 +131,8 @@ class AgreementScreen(Screen[None]):
         elif not message.pairs:
             status.update("No two reviewers have decided the same record yet.")
         else:
-            status.update("Cohen's kappa (maybe counts as include) with its 95% CI, over the records both "
+            status.update("Cohen's kappa (maybe counts as include at title/abstract; at full text, where a maybe "
+                          "goes to the adjudicator, as its own category) with its 95% CI, over the records both "
                           "reviewers decided")
 
     def _show_pairs(self) -> None:

@@ -139,7 +139,8 @@ class ConflictsScreen(Screen[None]):
         inclusion = len(self.conflicts) - disputes
         status = f"Conflicts at {where}: {inclusion}." if inclusion else f"No conflicts at {where}."
         if disputes:
-            status += f" Excluded for different reasons: {disputes} (e picks the reason counted)."
+            status += f" Excluded for different reasons: {disputes}" + (
+                " (e picks the reason counted)." if self._may_settle else ".")
         if not self._may_settle:
             status += " (view only: an adjudicator settles them)"
         self.query_one("#conflicts-status", Static).update(status)

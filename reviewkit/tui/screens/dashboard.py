@@ -147,7 +147,11 @@ class DashboardScreen(Screen[None]):
             self.notify(f"Conflicts are for adjudicators and leads; {self.reviewer or 'no reviewer'} is neither",
                         severity="warning")
             return
-        self.app.push_screen(ConflictsScreen(self.review, self.reviewer))
+        # Title/abstract first; full text when only it has conflicts waiting (its list would otherwise
+        # open on "No conflicts at title/abstract." while the dashboard counts some).
+        counts = self.status
+        stage = "ft" if counts is not None and not counts.ta.conflict and counts.ft.conflict else "ta"
+        self.app.push_screen(ConflictsScreen(self.review, self.reviewer, stage=stage))
 
     def action_duplicates(self) -> None:
         """Open the duplicates screen: the uncertain pairs to check."""
