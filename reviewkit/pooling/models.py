@@ -219,6 +219,10 @@ def pool(
     stat = est / se if se > 0 else math.nan
     het = _heterogeneity(q, k, tau2, vi, yi, model, fl, level, notes)
     pi = _prediction_interval(est, se, tau2, k, model, hksj, fl.pi_method, level)
+    if show_pi and pi[0] is None:
+        # Asked for (or the flavour's default) yet undefined: said, not left out without a word.
+        notes.append(f"the prediction interval is not estimable with {k} {'study' if k == 1 else 'studies'}"
+                     + (" (t with k − 2 df needs at least 3)" if pi[2] == "t(k-2)" else " (it needs at least 2)"))
     if identical:
         # metafor gives the same numbers; they are kept, but a zero-width interval must not pass as precision
         intervals = "confidence and prediction intervals have" if pi[0] is not None else "confidence interval has"

@@ -348,11 +348,11 @@ def _disagreements(session: Session, review: Review, study_id: int, outcome: str
     for i, a in enumerate(views):
         for b in views[i + 1:]:
             items = compare_assessments(to_domain_assessment(a), to_domain_assessment(b))
-            _, to_decide = _agreed_judgements([a, b])
+            carried, to_decide = _agreed_judgements([a, b])
             reasons = tuple((d.key, _reason(d), _reason(b.domain(d.key)))
                             for d in (*a.domains, a.overall) if d.chosen or b.domain(d.key).chosen)
             out.append(StudyDisagreements(study_id, a.study, outcome, a.assessor or "", b.assessor or "",
-                                          tuple(items), tuple(to_decide), reasons))
+                                          tuple(items), tuple(to_decide), tuple(carried), reasons))
     return out
 
 
@@ -427,17 +427,28 @@ def record_consensus(review: Review, actor: str | None, study_id: int, outcome: 
         group = independent_assessments(session, study_id, outcome)
         views = [load_view(session, a) for a in group]
         tool, variant = group[0].tool, group[0].variant
+        kinds = {(a.tool, a.variant) for a in group}
+        if len(kinds) > 1:
+            # Question ids mean different things across tools and RoB 2 variants ("2.3" in assignment and
+            # in adherence): answers matched by id would be merged as if they were the same question.
+            used = "; ".join(f"{v.assessor}: {a.tool}{' ' + a.variant if a.variant else ''}"
+                             for a, v in zip(group, views, strict=True))
+            raise ReviewkitError(f"the assessments of {views[0].study} / {outcome or '(no outcome)'} use "
+                                 f"different tools or variants ({used}): a consensus compares answers to the "
+                                 "same questions", hint="an assessor restarts the assessment with the others' "
+                                 "tool and variant")
         what = f"the consensus for {views[0].study} / {outcome or '(no outcome)'}"
         agreed = _agreed(views)
         given = _given_answers(tool, variant, answers or {})
         refuse_contradicting(tool, agreed, given, what)
         existing = latest_consensus(session, study_id, outcome)
         before = load_view(session, existing) if existing else None
-        # The earlier recordings' answers to the questions the assessors differ on are the starting point
-        # (without them a revision could not even answer a question they opened); the shared answers
-        # come from the assessors, whatever was stored for them before.
-        earlier = {q: a for q, a in (before.answers if before else {}).items() if q not in agreed}
-        wanted = {**earlier, **{q: a for q, (a, _) in agreed.items()}, **given}
+        # The earlier recordings' answers are the starting point (without them a revision could not even
+        # answer a question they opened), then the shared answers for questions the earlier consensus
+        # left open. An earlier answer that contradicts a shared one (stored before shared answers were
+        # kept fixed) stands: resetting it would change a recorded judgement nobody asked to change.
+        earlier = dict(before.answers) if before else {}
+        wanted = {**{q: a for q, (a, _) in agreed.items()}, **earlier, **given}
         clean, problems = normalise_answers(tool, variant, wanted)
         # Only an answer given now is refused; a shared or earlier one whose condition the answers given
         # no longer meet lapses, as an assessor's does (effective_answers leaves it out).
@@ -509,16 +520,18 @@ def refuse_contradicting(tool: str, agreed: Mapping[str, tuple[str, str | None]]
 
     The shared answers are the assessors' (the consensus settles where they differ); a consensus that
     sees a domain otherwise records that as the domain's judgement with a reason, which keeps both the
-    assessors' answers and why the consensus departs from them."""
+    assessors' answers and why the consensus departs from them.
+
+    Not in RoB 1: there the "answers" are the domain judgements themselves, with no algorithm to
+    override, so the consensus settles a domain by answering it, as it always could."""
+    if tool == "rob1":
+        return
     clash = {q: code for q, code in codes.items() if q in agreed and agreed[q][0] != code}
     if not clash:
         return
     said = "; ".join(f"{q}: the assessors both answered {agreed[q][0]}, not {code}" for q, code in clash.items())
-    if tool == "rob1":
-        how = "--override 'overall=JUDGEMENT:justification' (the summary)"
-    else:
-        keys = sorted({d.value for q in clash if (d := rob2_domain(q)) is not None})
-        how = " ".join(f"--override '{k}=JUDGEMENT:justification'" for k in keys)
+    keys = sorted({d.value for q in clash if (d := rob2_domain(q)) is not None})
+    how = " ".join(f"--override '{k}=JUDGEMENT:justification'" for k in keys)
     raise ReviewkitError(f"{what}: the consensus keeps the answers the assessors share; {said}",
                          hint=f"leave {', '.join(clash)} out; to judge otherwise than those answers give, override "
                               f"the judgement with a reason: {how}")

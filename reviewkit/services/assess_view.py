@@ -69,6 +69,9 @@ class StudyDisagreements:
     #: theirs with a reason (an override, or the RoB 2 escalation choice): settling the answers does not
     #: settle them, the consensus judges each explicitly (services/assess.record_consensus).
     to_decide: tuple[str, ...] = ()
+    #: The judgements both assessors recorded with a reason and agree on, which the consensus carries:
+    #: like `to_decide`, they go back to what the answers give only with a reason of the consensus's own.
+    carried: tuple[str, ...] = ()
     #: Domain key → (assessor a's reason, b's reason; None: took the proposal), for the domains either
     #: assessor judged with a reason.
     reasons: tuple[tuple[str, str | None, str | None], ...] = ()

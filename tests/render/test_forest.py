@@ -219,3 +219,17 @@ def test_a_fixed_effect_model_asked_for_a_prediction_interval_says_it_has_none()
     assert any("a fixed-effect model has none" in w for w in asked.warnings)
     default = meta_analysis(_studies("bcg_RR_DL"), measure="RR", model="fixed", flavour="metafor")
     assert not default.show_prediction_interval and not any("prediction" in w for w in default.warnings)
+
+
+@pytest.mark.parametrize(("flavour", "k", "why"), [("cochrane2025", 2, "t with k − 2 df needs at least 3"),
+                                                   ("metafor", 1, "it needs at least 2")])
+def test_a_prediction_interval_asked_for_with_too_few_studies_is_said_to_be_not_estimable(
+        flavour: str, k: int, why: str) -> None:
+    """With 2 studies cochrane2025's t(k − 2) has no df (Higgins 2009), with 1 no interval exists: the line was
+    left out without a word while the JSON said it was shown."""
+    res = meta_analysis(_studies("bcg_RR_DL")[:k], measure="RR", flavour=flavour, prediction_interval=True)
+    assert res.effect_pi == (None, None)
+    study = "study" if k == 1 else "studies"
+    assert f"the prediction interval is not estimable with {k} {study} ({why})" in res.warnings
+    hidden = meta_analysis(_studies("bcg_RR_DL")[:k], measure="RR", flavour=flavour, prediction_interval=False)
+    assert not any("prediction interval" in w for w in hidden.warnings)

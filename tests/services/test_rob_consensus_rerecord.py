@@ -23,7 +23,7 @@ from reviewkit.services.project import Review
 from reviewkit.store import rob as rob_store
 from reviewkit.store.db import session_scope
 from reviewkit.store.tables import AuditEventRow, RobAnswerRow, RobJudgementRow
-from tests.services.test_assess import ALL_LOW, add_study, rob2_review
+from tests.services.test_assess import ALL_LOW, add_study, fill, rob2_review
 from tests.services.test_rob_consensus_overrides import assessed
 
 __all__ = ["rob2_review"]
@@ -171,17 +171,20 @@ def test_accept_takes_back_the_consensus_own_override_only(rob2_review: Review) 
         assess.record_consensus(rob2_review, "carol", other, "IGA", overrides={"D3": ("accept", "")})
 
 
-def test_a_contradiction_stored_before_is_put_right_and_said(rob2_review: Review) -> None:
+def test_a_contradiction_stored_before_stands_until_someone_changes_it(rob2_review: Review) -> None:
     """A consensus that holds another answer to a shared question (stored before this rule, straight into
-    the store here) gets the assessors' answer back on its next recording, and the change says why."""
+    the store here) keeps it when recorded again for something else: resetting it to the assessors' answer
+    changed D1's judgement although only D5 was asked about."""
     sid, first = first_consensus(rob2_review)
     with session_scope(rob2_review.engine, write=True) as s:
         row = rob_store.assessment(s, first.id)
         assert row is not None
         rob_store.add_answer(s, row, "1.1", "N", None, "carol")
+    held = assess.current_consensus(rob2_review, "carol", sid, "IGA")
+    assert held is not None and held.answers["1.1"] == "N"
     view = assess.record_consensus(rob2_review, "carol", sid, "IGA")
-    assert view.answers["1.1"] == "Y"
-    assert str(view.changes[0]) == "1.1: N → Y; the answer both assessors gave, which the consensus keeps"
+    assert view.answers["1.1"] == "N" and view.changes == ()
+    assert view.domain("D1").final == held.domain("D1").final
 
 
 def test_consensus_rows_imported_keep_the_shared_answers(rob2_review: Review, tmp_path: Path) -> None:
@@ -201,3 +204,31 @@ def test_consensus_rows_imported_keep_the_shared_answers(rob2_review: Review, tm
     with session_scope(rob2_review.engine) as s:
         assert s.exec(select(RobAnswerRow).where(RobAnswerRow.answer == "N", RobAnswerRow.question == "1.1")
                       ).all() == []
+
+
+def test_rob1_consensus_settles_a_domain_both_assessors_judged(review: Review) -> None:
+    """In RoB 1 the answers are the domain judgements, with no algorithm to override: the consensus
+    judging D2 otherwise than both assessors was refused, with a hint (override the overall) that could
+    not change D2."""
+    sid = add_study(review)
+    judged = {f"D{i}": "low" for i in range(1, 8)}
+    for who, d3 in (("bob", "high"), ("carol", "low")):
+        aid = assess.start_assessment(review, who, sid).id
+        fill(review, who, aid, {**judged, "D3": d3})
+        assess.finish(review, who, aid)
+    view = assess.record_consensus(review, "alice", sid, answers={"D2": "high", "D3": "high"})
+    assert (view.domain("D2").final, view.overall.final) == ("high", "high")
+
+
+def test_a_consensus_of_assessments_on_different_variants_is_refused(rob2_review: Review) -> None:
+    """alice assessed the effect of assignment, bob of adherence: "2.3" is another question in each, and
+    their answers were merged by number as if shared."""
+    sid = add_study(rob2_review)
+    assessed(rob2_review, "alice", sid, ALL_LOW)
+    aid = assess.start_assessment(rob2_review, "bob", sid, "IGA", variant="adherence").id
+    adherence = {q: a for q, a in ALL_LOW.items() if not q.startswith("2.")}
+    fill(rob2_review, "bob", aid, {**adherence, "2.1": "N", "2.2": "N", "2.3": "NA", "2.4": "N", "2.5": "N"})
+    assess.finish(rob2_review, "bob", aid)
+    with pytest.raises(ReviewkitError, match=r"use different tools or variants \(alice: rob2 assignment; "
+                                             r"bob: rob2 adherence\)"):
+        assess.record_consensus(rob2_review, "carol", sid, "IGA")

@@ -60,6 +60,8 @@ class RobConsensusScreen(Screen[None]):
         self.items: dict[str, dict[str, str | None]] = {}
         #: Domain keys whose differing judgements include an override: the consensus judges each itself.
         self.to_decide: set[str] = set()
+        #: Judgements the assessors agree on with a reason: carried by the consensus, not taken back by "accept".
+        self.carried: set[str] = set()
         #: (domain key, assessor) → the reason that assessor recorded their judgement with.
         self.reasons: dict[tuple[str, str], str] = {}
         self.assessors: list[str] = []
@@ -117,6 +119,7 @@ class RobConsensusScreen(Screen[None]):
         """One row per question or domain on which any two assessors differ, with each one's answer."""
         self.items.clear()
         self.to_decide.clear()
+        self.carried.clear()
         self.reasons.clear()
         self.assessors = []
         for pair in message.pairs:
@@ -128,6 +131,7 @@ class RobConsensusScreen(Screen[None]):
                 values[pair.assessor_a] = item.a_value
                 values[pair.assessor_b] = item.b_value
             self.to_decide |= set(pair.to_decide)
+            self.carried |= set(pair.carried)
             for key, a_why, b_why in pair.reasons:
                 for name, why in ((pair.assessor_a, a_why), (pair.assessor_b, b_why)):
                     if why:
@@ -245,11 +249,13 @@ class RobConsensusScreen(Screen[None]):
             title = f"Consensus answer for {name}"
         else:
             codes = ["low", "unclear", "high"] if self.tool == "rob1" else ["low", "some_concerns", "high"]
-            if name in self.to_decide:
-                # An assessor overrode the proposal: leaving it to the answers would drop that; the
-                # service refuses it, so each judgement here is an explicit one with its reason.
+            if name in self.to_decide or name in self.carried:
+                # An assessor overrode the proposal (or both did, alike): leaving it to the answers would
+                # drop that; the service refuses it, so each judgement here is an explicit one with its reason.
                 text_label, required = "Justification (required: an assessor overrode this judgement)", codes
-                title = f"Consensus judgement for {name} (the assessors differ and one overrode the proposal)"
+                title = (f"Consensus judgement for {name} (the assessors differ and one overrode the proposal)"
+                         if name in self.to_decide else
+                         f"Consensus judgement for {name} (both assessors judged it so, with a reason)")
             else:
                 codes.append("accept")
                 text_label, required = "Justification (required to override)", codes[:-1]
