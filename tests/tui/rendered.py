@@ -55,3 +55,10 @@ def narrow_columns(table: DataTable[Any]) -> list[str]:
         if column.get_render_width(table) - 2 * table.cell_padding < widest:
             narrow.append(column.label.plain)
     return narrow
+
+
+async def footer_once(pilot: Pilot[Any], app: App[Any], shown: Callable[[str], bool], timeout: float = 10.0) -> str:
+    """The footer line once `shown` holds for it (as lines_once: a footer redrawn after a focus change
+    was read blank under load)."""
+    return (await lines_once(pilot, app, lambda lines: shown(lines[-1]), timeout))[-1]
+

@@ -12,7 +12,7 @@ from reviewkit.services.project import Review
 from reviewkit.tui.app import ReviewkitApp, make_app
 from reviewkit.tui.screens.extraction import ExtractionScreen
 from reviewkit.tui.widgets.cell_editor import CellEditor
-from tests.tui.rendered import footer_line, screen_lines
+from tests.tui.rendered import footer_once, screen_lines
 from tests.tui.test_extraction_form import _settle, _study, _text
 
 #: A value each field type refuses, with (part of) the reason given.
@@ -139,13 +139,13 @@ async def test_the_footer_names_the_keys_that_work_while_a_field_is_edited(revie
         screen = await _open(app, pilot, review)
         screen.query_one("#grid", DataTable).focus()
         await pilot.pause()
-        footer = footer_line(app)
-        assert "a Add arm" in footer and "q Quit" in footer and "Save" not in footer
+        footer = await footer_once(pilot, app, lambda f: "a Add arm" in f)
+        assert "q Quit" in footer and "Save" not in footer
 
         fields = [f.name for f in review.protocol.extraction.fields]
         screen.query_one(f"#field-{fields[0]}", Input).focus()
         await pilot.pause()
-        footer = footer_line(app)
+        footer = await footer_once(pilot, app, lambda f: "⏎ Save" in f)
         for key in ("⏎ Save", "esc Cancel edit", "tab Next field", "^q Quit"):
             assert key in footer
         assert "Add arm" not in footer and "? Help" not in footer
@@ -157,7 +157,7 @@ async def test_the_footer_names_the_keys_that_work_while_a_field_is_edited(revie
         await pilot.press("escape", "right", "right", "right", "enter")  # the grid's events cell
         await pilot.pause()
         assert screen.query_one(CellEditor).input.has_focus
-        footer = footer_line(app)
+        footer = await footer_once(pilot, app, lambda f: "⏎ Save" in f)
         assert "⏎ Save" in footer and "esc Cancel edit" in footer and "Next field" not in footer
         await pilot.press("ctrl+q")
         await pilot.pause()
