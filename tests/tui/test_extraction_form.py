@@ -17,7 +17,7 @@ from reviewkit.tui.screens.dashboard import DashboardScreen
 from reviewkit.tui.screens.extraction import ExtractionScreen
 from tests.conftest import FIXTURES
 from tests.factories import add_records
-from tests.tui.rendered import footer_line, line_with, screen_lines
+from tests.tui.rendered import footer_once, line_with, screen_lines
 
 
 def _study(review: Review) -> int:
@@ -128,17 +128,17 @@ async def test_escape_cancels_the_cell_edit_and_a_save_stays_confirmed(review: R
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await _open_from_dashboard(app, pilot)
         grid = screen.query_one("#grid", DataTable)
-        assert "esc Dashboard" in footer_line(app)
+        await footer_once(pilot, app, lambda f: "esc Dashboard" in f)
         await pilot.press("g", "right", "right", "right", "enter", *"abc")  # Placebo · iga_0_1 · events
         await pilot.pause()
         assert screen.query_one("#cell-input", Input).has_focus
-        assert "esc Cancel edit" in footer_line(app) and "Dashboard" not in footer_line(app)
+        assert "Dashboard" not in await footer_once(pilot, app, lambda f: "esc Cancel edit" in f)
         await pilot.press("escape")
         await _settle(app, pilot)
         assert app.screen is screen  # the tester was back on the dashboard, the edit lost
         assert grid.has_focus and grid.cursor_coordinate == Coordinate(0, len(KEY_COLUMNS))
         assert screen.query_one("#cell-input", Input).value == "" and _text(screen, "#cell-problem") == ""
-        assert "esc Dashboard" in footer_line(app)
+        await footer_once(pilot, app, lambda f: "esc Dashboard" in f)
         assert extract.study_form(review, "alice", sid).stats("Placebo", "iga_0_1", "week 16") == {}
 
         await pilot.press("enter", *"43", "enter")
@@ -165,12 +165,13 @@ async def test_escape_in_a_study_field_cancels_the_edit_and_a_second_escape_leav
         await pilot.press("end", "backspace", "backspace", "backspace", *"maybe")
         await pilot.pause()
         assert tcs.value == "maybe" and "'maybe' is not yes or no" in _text(screen, "#problem-tcs")
-        assert "esc Cancel edit" in footer_line(app) and "Dashboard" not in footer_line(app)
+        assert "Dashboard" not in await footer_once(pilot, app, lambda f: "esc Cancel edit" in f)
         await pilot.press("escape")
         await _settle(app, pilot)
         assert app.screen is screen  # the tester was back on the dashboard, what they typed lost
         assert tcs.value == "yes" and _text(screen, "#problem-tcs") == ""
-        assert screen.query_one("#grid", DataTable).has_focus and "esc Dashboard" in footer_line(app)
+        assert screen.query_one("#grid", DataTable).has_focus
+        await footer_once(pilot, app, lambda f: "esc Dashboard" in f)
         assert extract.study_form(review, "alice", sid).study_fields()["tcs"] == "yes"
 
         duration = screen.query_one("#field-duration", Input)  # nothing stored: it empties again
