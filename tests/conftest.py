@@ -6,8 +6,12 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from reviewkit.services.project import Review
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 #: A PostgreSQL URL on a server where the tests may create and drop scratch databases.
@@ -75,3 +79,19 @@ def review(review_dir: Path):  # noqa: ANN201 - a services.project.Review
     r = open_review(review_dir)
     yield r
     r.engine.dispose()
+
+
+@pytest.fixture
+def empty_copy(review: Review, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Review]:
+    """A second, empty review on the same kind of database (a scratch database on PostgreSQL)."""
+    from reviewkit.services.project import init_review
+
+    gen = None
+    if review.engine.dialect.name != "sqlite":
+        gen = _pg_scratch_database()
+        monkeypatch.setenv("REVIEWKIT_DATABASE_URL", next(gen))
+    copy = init_review(tmp_path / "copy")
+    yield copy
+    copy.engine.dispose()
+    if gen is not None:
+        gen.close()

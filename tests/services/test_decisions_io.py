@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -414,24 +413,6 @@ def _history(review: Review) -> list[int]:
 def _outcomes(review: Review, ids: list[int]) -> list[tuple[str, str]]:
     return [(screen.record_card(review, "alice", rid, "ta").outcome, screen.record_card(review, "alice", rid, "ft").outcome)
             for rid in ids]
-
-
-@pytest.fixture
-def empty_copy(review: Review, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Review]:
-    """A second, empty review on the same kind of database (a scratch database on PostgreSQL)."""
-    from reviewkit.services.project import init_review
-
-    gen = None
-    if review.engine.dialect.name != "sqlite":
-        from tests.conftest import _pg_scratch_database
-
-        gen = _pg_scratch_database()
-        monkeypatch.setenv("REVIEWKIT_DATABASE_URL", next(gen))
-    copy = init_review(tmp_path / "copy")
-    yield copy
-    copy.engine.dispose()
-    if gen is not None:
-        gen.close()
 
 
 def test_the_same_rows_again_store_nothing_new(review: Review, tmp_path: Path) -> None:

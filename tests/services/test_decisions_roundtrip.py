@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -34,24 +33,6 @@ Q = Record(title="Upadacitinib in adolescents with atopic dermatitis", pmid="310
 R = Record(title="Abrocitinib registry entry: long-term extension", source_id="NCT01234567")
 
 
-@pytest.fixture
-def other(review: Review, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Review]:
-    """A second, empty review on the same kind of database (a scratch database on PostgreSQL)."""
-    from reviewkit.services.project import init_review
-
-    gen = None
-    if review.engine.dialect.name != "sqlite":
-        from tests.conftest import _pg_scratch_database
-
-        gen = _pg_scratch_database()
-        monkeypatch.setenv("REVIEWKIT_DATABASE_URL", next(gen))
-    copy = init_review(tmp_path / "other")
-    yield copy
-    copy.engine.dispose()
-    if gen is not None:
-        gen.close()
-
-
 def _rows(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8", newline="") as fh:
         return list(csv.DictReader(fh))
@@ -70,14 +51,14 @@ def _at(day: int, hour: int = 0) -> str:
 
 
 def test_another_reviews_ids_are_refused_and_ids_source_finds_the_records(
-    review: Review, other: Review, tmp_path: Path
+    review: Review, empty_copy: Review, tmp_path: Path
 ) -> None:
     """The reported case: the same records, imported into B in another order, have other ids, and A's
     export was stored on the wrong records. Each row's pmid, doi and title now show it: the file is
     refused, every line listed, pointing to --ids source, which finds the records by PMID, DOI or
     title; B then holds A's decisions on the same articles."""
     p, q, r = add_records(review, [P, Q, R])
-    assert add_records(other, [Q, R, P]) == [p, q, r]  # the same ids, each on another article
+    assert add_records(empty_copy, [Q, R, P]) == [p, q, r]  # the same ids, each on another article
     for who in ("alice", "bob"):
         screen.record_decision(review, who, p, "ta", "include")
     screen.record_decision(review, "alice", q, "ta", "exclude", note="adolescents")
@@ -91,36 +72,36 @@ def test_another_reviews_ids_are_refused_and_ids_source_finds_the_records(
                                    "pmid", "doi", "title"]
 
     with pytest.raises(ParseError) as err:
-        import_decisions(other, out, actor="alice")
+        import_decisions(empty_copy, out, actor="alice")
     text = str(err.value)
     assert text.startswith(f"{out}, line 2: {n} rows name another record than their pmid, doi and title "
                            f"describe: line 2 (record {p}: PMID 31000002 here, 31000001 in the file); line 3 (")
     assert f"(record {r}: titled 'Baricitinib in adults with atopic dermatitis' here, 'Abrocitinib" in text
     assert "pass --ids source to find each row's record by its pmid and doi columns" in text
     assert text.endswith("nothing was imported)")
-    assert export_decisions(other, tmp_path / "nothing.csv", actor="alice") == 0
+    assert export_decisions(empty_copy, tmp_path / "nothing.csv", actor="alice") == 0
 
-    assert import_decisions(other, out, actor="alice", ids="source") == DecisionsImport(stored=n, present=0)
+    assert import_decisions(empty_copy, out, actor="alice", ids="source") == DecisionsImport(stored=n, present=0)
     back = tmp_path / "b.csv"
-    export_decisions(other, back, actor="alice")
+    export_decisions(empty_copy, back, actor="alice")
     assert _same(back) == _same(out)
     # R (no PMID or DOI) was found by its title; in B it is record q
-    assert screen.record_card(other, "alice", q, "ta").own.decision == "maybe"  # type: ignore[union-attr]
+    assert screen.record_card(empty_copy, "alice", q, "ta").own.decision == "maybe"  # type: ignore[union-attr]
     # the file imported by its ids into A again, and B's own export into B, add nothing
     assert import_decisions(review, out, actor="alice") == DecisionsImport(stored=0, present=n)
-    assert import_decisions(other, back, actor="alice") == DecisionsImport(stored=0, present=n)
+    assert import_decisions(empty_copy, back, actor="alice") == DecisionsImport(stored=0, present=n)
 
 
-def test_a_long_list_of_mismatched_rows_is_cut_after_ten(review: Review, other: Review, tmp_path: Path) -> None:
+def test_a_long_list_of_mismatched_rows_is_cut_after_ten(review: Review, empty_copy: Review, tmp_path: Path) -> None:
     records = [Record(title=f"Trial {i} of a JAK inhibitor", pmid=str(32000000 + i)) for i in range(12)]
     ids = add_records(review, records)
-    add_records(other, records[::-1])
+    add_records(empty_copy, records[::-1])
     for rid in ids:
         screen.record_decision(review, "alice", rid, "ta", "include")
     out = tmp_path / "a.csv"
     export_decisions(review, out, actor="alice")
     with pytest.raises(ParseError) as err:
-        import_decisions(other, out, actor="alice")
+        import_decisions(empty_copy, out, actor="alice")
     text = str(err.value)
     assert "12 rows name another record" in text and "line 11 (" in text and "line 12 (" not in text
     assert "; and 2 more (" in text
@@ -216,12 +197,12 @@ def test_a_full_text_row_dated_before_its_record_passed_title_abstract_is_refuse
 
 
 def test_a_history_of_imported_rows_replays_into_the_same_decisions(
-    review: Review, other: Review, tmp_path: Path
+    review: Review, empty_copy: Review, tmp_path: Path
 ) -> None:
     """Rows imported with their times beside decisions made on the screen: the --history export of the
     review replays into an empty copy and gives the same current decisions and outcomes."""
     a, b = add_records(review, [P, Q])
-    add_records(other, [P, Q])
+    add_records(empty_copy, [P, Q])
     f = tmp_path / "d.csv"
     f.write_text(HEADER + f"{a},alice,ta,include,,,{_at(1)}\n{a},bob,ta,exclude,,,{_at(2)}\n"
                           f"{a},carol,ta,include,,,{_at(3)}\n{a},alice,ft,include,,,{_at(4)}\n"
@@ -232,18 +213,18 @@ def test_a_history_of_imported_rows_replays_into_the_same_decisions(
     history, current = tmp_path / "h.csv", tmp_path / "c.csv"
     n = export_decisions(review, history, actor="alice", history=True)
     export_decisions(review, current, actor="alice")
-    assert import_decisions(other, history, actor="alice") == DecisionsImport(stored=n, present=0)
+    assert import_decisions(empty_copy, history, actor="alice") == DecisionsImport(stored=n, present=0)
     again = tmp_path / "again.csv"
-    export_decisions(other, again, actor="alice")
+    export_decisions(empty_copy, again, actor="alice")
     assert again.read_text(encoding="utf-8") == current.read_text(encoding="utf-8")
     for rid in (a, b):
         for stage in ("ta", "ft"):
-            assert screen.record_card(other, "alice", rid, stage).outcome == screen.record_card(
+            assert screen.record_card(empty_copy, "alice", rid, stage).outcome == screen.record_card(
                 review, "alice", rid, stage).outcome
 
 
 def test_history_lists_a_row_after_the_one_it_superseded_whatever_its_time(
-    review: Review, other: Review, tmp_path: Path
+    review: Review, empty_copy: Review, tmp_path: Path
 ) -> None:
     """Rows stored before the time checks may be dated before the row they superseded. The history lists
     them in storage order, the order that made the current decision, so replaying it refuses the
@@ -254,7 +235,7 @@ def test_history_lists_a_row_after_the_one_it_superseded_whatever_its_time(
     from reviewkit.store.tables import ScreeningDecisionRow
 
     (a,) = add_records(review, [P])
-    add_records(other, [P])
+    add_records(empty_copy, [P])
     screen.record_decision(review, "alice", a, "ta", "include")
     screen.record_decision(review, "alice", a, "ta", "exclude")
     with session_scope(review.engine, write=True) as s:
@@ -266,7 +247,7 @@ def test_history_lists_a_row_after_the_one_it_superseded_whatever_its_time(
     export_decisions(review, history, actor="alice", history=True)
     assert [r["decision"] for r in _rows(history)] == ["include", "exclude"]
     with pytest.raises(ParseError, match="line 3: the row's time 2020-01-01T00:00:00[+]00:00 is earlier than"):
-        import_decisions(other, history, actor="alice")
+        import_decisions(empty_copy, history, actor="alice")
 
 
 # --- every bad row, and values read without case ----------------------------------------------------

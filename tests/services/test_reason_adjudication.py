@@ -5,7 +5,6 @@ full text for different reasons: by the adjudicator, on the screen, by `adjudica
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,24 +21,6 @@ from reviewkit.services.report import prisma_counts
 from tests.factories import add_records
 
 ANIMAL, DESIGN = "Animal study", "Non-randomised design"  # first and second in the example protocol's list
-
-
-@pytest.fixture
-def other(review: Review, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Review]:
-    """A second, empty review on the same kind of database (a scratch database on PostgreSQL)."""
-    from reviewkit.services.project import init_review
-
-    gen = None
-    if review.engine.dialect.name != "sqlite":
-        from tests.conftest import _pg_scratch_database
-
-        gen = _pg_scratch_database()
-        monkeypatch.setenv("REVIEWKIT_DATABASE_URL", next(gen))
-    copy = init_review(tmp_path / "other")
-    yield copy
-    copy.engine.dispose()
-    if gen is not None:
-        gen.close()
 
 
 def _excluded(review: Review, alice: str, bob: str) -> int:
@@ -122,22 +103,22 @@ def test_adjudicate_command_settles_conflicts_and_reasons(review: Review) -> Non
     assert json.loads(listed.output) == []
 
 
-def test_an_adjudicated_reason_travels_through_export_and_import(review: Review, other: Review, tmp_path: Path) -> None:
+def test_an_adjudicated_reason_travels_through_export_and_import(review: Review, empty_copy: Review, tmp_path: Path) -> None:
     """The export holds the adjudication row of a reason dispute; importing it elsewhere must not be
     refused as "not in conflict", and must land the same counted reason."""
     rid = _excluded(review, DESIGN, ANIMAL)
     screen.resolve_conflict(review, "carol", rid, "ft", "exclude", reason=DESIGN)
-    assert add_records(other, 1) == [rid]
+    assert add_records(empty_copy, 1) == [rid]
     out = tmp_path / "history.csv"
     n = export_decisions(review, out, history=True, actor="alice")
-    assert import_decisions(other, out, actor="alice") == DecisionsImport(stored=n, present=0)
-    assert prisma_counts(other).counts.reports_excluded == {DESIGN: 1}
+    assert import_decisions(empty_copy, out, actor="alice") == DecisionsImport(stored=n, present=0)
+    assert prisma_counts(empty_copy).counts.reports_excluded == {DESIGN: 1}
 
     # An import may not turn such an adjudication into an inclusion either.
-    (again,) = add_records(other, 1)
+    (again,) = add_records(empty_copy, 1)
     bad = tmp_path / "include.csv"
     rows = [f"{again},alice,ta,include,,,", f"{again},bob,ta,include,,,", f"{again},alice,ft,exclude,{DESIGN},,",
             f"{again},bob,ft,exclude,{ANIMAL},,", f"{again},carol,ft,include,,,"]
     bad.write_text("record,reviewer,stage,decision,reason,note,time\n" + "\n".join(rows) + "\n", encoding="utf-8")
     with pytest.raises(ParseError, match=f"line 6: record {again} was excluded at full text by every screener"):
-        import_decisions(other, bad, actor="alice")
+        import_decisions(empty_copy, bad, actor="alice")
