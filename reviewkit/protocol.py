@@ -153,7 +153,7 @@ class Screening(_Strict):
     #: Full-text exclusion reasons, in the protocol's priority order (PRISMA counts one per report);
     #: each has text (an empty one could not be chosen, nor told apart in PRISMA).
     exclusion_reasons: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
-    prioritise: bool = False
+    prioritise: bool = Field(default=False, strict=True)
     #: The ranker when prioritise is on: naive Bayes (fastest; best of ours on three of the four
     #: benchmark sets), a linear SVM (ASReview's default kind) or logistic regression; figures for
     #: each in bench/README.md, "Screening prioritisation".
@@ -166,7 +166,7 @@ class RiskOfBias(_Strict):
     tool: Literal["rob2", "rob1"] = "rob2"
     #: RoB 2 domain 2 variant: the effect of assignment (ITT) or of adhering to the intervention.
     variant: Literal["assignment", "adherence"] = "assignment"
-    assessors_per_study: int = Field(default=2, ge=1, le=3)
+    assessors_per_study: int = Field(default=2, ge=1, le=3, strict=True)
 
 
 class FormField(_Strict):
@@ -176,7 +176,7 @@ class FormField(_Strict):
     type: FieldType = "text"
     label: str | None = None
     unit: str | None = None
-    required: bool = False
+    required: bool = Field(default=False, strict=True)
     choices: list[str] = []
 
     @model_validator(mode="after")
@@ -196,7 +196,7 @@ class Outcome(_Strict):
     unit: str | None = None
     #: Whether higher values are better (continuous) or the event is desirable (dichotomous);
     #: decides which side of a forest plot reads "favours experimental".
-    higher_is_better: bool = True
+    higher_is_better: bool = Field(default=True, strict=True)
 
 
 class Extraction(_Strict):
@@ -206,7 +206,7 @@ class Extraction(_Strict):
     #: Extra per-arm fields beyond the fixed ones (name, intervention, dose, co-intervention, n randomised).
     arm_fields: list[FormField] = []
     outcomes: list[Outcome] = Field(min_length=1)
-    extractors_per_study: int = Field(default=2, ge=1, le=3)
+    extractors_per_study: int = Field(default=2, ge=1, le=3, strict=True)
 
 
 class Analysis(_Strict):
@@ -222,7 +222,7 @@ class Analysis(_Strict):
     method: Method | None = None
     model: Model | None = None
     tau2: Tau2 | None = None
-    hksj: bool | None = None
+    hksj: bool | None = Field(default=None, strict=True)
     #: Whether text and plots show the prediction interval; left out, the flavour's choice (revman5: no,
     #: as RevMan 5; metafor, cochrane2025: yes). PRISMA 2020 and the Cochrane Handbook recommend it with
     #: random effects, so a review reproducing RevMan 5 may still show it. Strict: only TOML's true and

@@ -255,6 +255,27 @@ def test_prediction_interval_must_be_true_or_false(value: str, says: str) -> Non
     assert f"x/review.toml: line {line}: 'analyses[0].prediction_interval': {says}" in str(err.value)
 
 
+@pytest.mark.parametrize(("old", "new", "key"), [
+    ('flavour = "revman5"', 'flavour = "revman5"\nhksj = "yes"', "analyses[0].hksj"),
+    ("screeners_per_record = 2", 'screeners_per_record = 2\nprioritise = "yes"', "screening.prioritise"),
+    ("tool = \"rob1\"", 'tool = "rob1"\nassessors_per_study = "2"', "risk_of_bias.assessors_per_study"),
+    ('name = "trial_name"\ntype = "text"\nrequired = true', 'name = "trial_name"\ntype = "text"\nrequired = 1',
+     "extraction.fields[0].required"),
+    ("higher_is_better = false", 'higher_is_better = "false"', "extraction.outcomes["),
+])
+def test_switches_and_counts_take_only_toml_booleans_and_integers(old: str, new: str, key: str) -> None:
+    """hksj = "yes" was read as true, and "false" in quotes as false: every protocol switch and count is now
+    strict, refused naming the file, the line and the key, so a quoted value never silently turns a method on."""
+    assert old in EXAMPLE
+    text = EXAMPLE.replace(old, new, 1)
+    with pytest.raises(ReviewkitError) as err:
+        parse_protocol(text, source="x/review.toml")
+    changed = new.split("\n")[-1]
+    line = _line_of(text, changed)
+    assert f"x/review.toml: line {line}: '{key}" in str(err.value), str(err.value)
+    assert "valid boolean" in str(err.value) or "valid integer" in str(err.value)
+
+
 def test_prediction_interval_left_out_is_the_flavours_and_false_is_harmless_under_fixed_effect() -> None:
     """Absent, None (the flavour decides); true or false kept; false on a fixed-effect model asks for nothing
     it cannot have, so it is accepted, as hksj = false is."""
