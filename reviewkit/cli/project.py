@@ -11,7 +11,7 @@ import click
 from reviewkit.cli.common import CliState, run_guarded
 from reviewkit.errors import ReviewkitError
 from reviewkit.services.project import Review, check_reviewer, init_review, open_review
-from reviewkit.services.status import ReviewStatus, review_status
+from reviewkit.services.status import ReviewStatus, StageCounts, review_status
 
 
 def open_tui(state: CliState) -> None:
@@ -71,6 +71,14 @@ def status(state: CliState, as_json: bool) -> None:
     run_guarded(go)
 
 
+def maybe_note(c: StageCounts) -> str:
+    """Why some full-text conflicts are there: a review screened before a maybe at full text went to the
+    adjudicator shows conflicts no two screeners made, and its adjudicator should know where they came from."""
+    if not c.conflict_from_maybe:
+        return ""
+    return f"   ({c.conflict_from_maybe} of them from a maybe: a maybe at full text goes to the adjudicator)"
+
+
 def format_status(s: ReviewStatus) -> str:
     """A readable table of the counts."""
     # The labels' column widens for a long source name ("Academic Search Premier"), so every count stays
@@ -93,7 +101,7 @@ def format_status(s: ReviewStatus) -> str:
                      if s.screened_other_methods else ""))
     for name, c in (("Title/abstract", s.ta), ("Full text", s.ft)):
         lines.append(name)
-        lines += [row(f"  {label}", n) for label, n in (
+        lines += [row(f"  {label}", n, maybe_note(c) if label == "conflicts" else "") for label, n in (
             ("included", c.included), ("excluded", c.excluded), ("conflicts", c.conflict),
             ("in progress", c.in_progress), ("not started", c.unscreened))]
         if c is s.ft:

@@ -30,6 +30,10 @@ class RecordScreening:
     decided: int
     required: int
     adjudicated: bool = False
+    #: A full-text conflict only because a screener said maybe: the others included it or said maybe too,
+    #: so had a maybe moved the report on, as it does at title/abstract (and did at full text before
+    #: reviewkit made a full-text maybe a conflict), the screeners would agree on including it.
+    from_maybe: bool = False
 
 
 def resolve(
@@ -51,9 +55,9 @@ def resolve(
         return RecordScreening("unscreened", 0, required)
     if n < required:
         return RecordScreening("in_progress", n, required)
-    if stage == "ft" and "maybe" in decisions.values():
-        return RecordScreening("conflict", n, required)
     forward = {d in _FORWARD for d in decisions.values()}
+    if stage == "ft" and "maybe" in decisions.values():
+        return RecordScreening("conflict", n, required, from_maybe=forward == {True})
     if forward == {True}:
         return RecordScreening("included", n, required)
     if forward == {False}:

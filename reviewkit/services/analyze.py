@@ -20,7 +20,8 @@ from reviewkit.pooling import (
 )
 from reviewkit.pooling.analysis import BINARY_MEASURES
 from reviewkit.protocol import Analysis
-from reviewkit.services.analyze_plots import draw_plots
+from reviewkit.services.analyze_included import included_study_ids, warn_not_included
+from reviewkit.services.analyze_plots import draw_plots, rob_by_study
 from reviewkit.services.analyze_sensitivity import (
     JSON_KEYS,
     Sensitivity,
@@ -54,6 +55,8 @@ class StudyInput:
     study: str
     arms: tuple[ArmInput, ...]
     fields: dict[str, Any] = field(default_factory=dict)
+    #: The study's id in the review (None for input not read from one): whether the review includes it.
+    study_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -343,7 +346,8 @@ def analyze_review(
     if not analyses:
         raise ReviewkitError(f"the protocol plans no analysis{f' of {outcome}' if outcome else ''}",
                              where=str(review.protocol_path))
-    rob = _rob_summary(review)
+    rob = rob_by_study(review)
+    included = included_study_ids(review)
     out: list[AnalysisOutput | SkippedAnalysis] = []
     for index, analysis in analyses:
         if problems := review.protocol.analysis_problems.get(index):
@@ -366,10 +370,10 @@ def analyze_review(
         outcome_spec = review.protocol.outcome(analysis.outcome)
         for strategy in strategies:
             try:
-                out.append(run_analysis(studies, analysis, strategy,
-                                        plot_dir=review.exports if plots else None, rob=rob,
-                                        plot_format=plot_format, rob_tool=review.protocol.risk_of_bias.tool,
-                                        higher_is_better=outcome_spec.higher_is_better if outcome_spec else True))
+                done = run_analysis(studies, analysis, strategy, plot_dir=review.exports if plots else None, rob=rob,
+                                    plot_format=plot_format, rob_tool=review.protocol.risk_of_bias.tool,
+                                    higher_is_better=outcome_spec.higher_is_better if outcome_spec else True)
+                out.append(warn_not_included(done, studies, included))
             except ReviewkitError as exc:
                 out.append(SkippedAnalysis(analysis, skip_reason(exc, index), strategy))
     return out
@@ -420,7 +424,7 @@ def load_study_inputs(review: Review, analysis: Analysis) -> list[StudyInput]:
                      mean=_num(a.mean), sd=_num(a.sd), fields=dict(a.fields), intervention=a.intervention)
             for a in study.arms
         )
-        out.append(StudyInput(study=study.study, arms=arms, fields=dict(study.fields)))
+        out.append(StudyInput(study=study.study, arms=arms, fields=dict(study.fields), study_id=study.study_id))
     return out
 
 
@@ -428,14 +432,3 @@ def _num(value: Any) -> float | None:
     if value is None or value == "":
         return None
     return float(value)
-
-
-def _rob_summary(review: Review) -> dict[str, dict[str, str]] | None:
-    """Consensus RoB judgements per study label (for the forest plot's columns), when they exist."""
-    from reviewkit.services.assess_view import rob_summary
-
-    out: dict[str, dict[str, str]] = {}
-    for row in rob_summary(review):
-        # One column set per study: a study-level tool (RoB 1) or, for RoB 2, the first result assessed.
-        out.setdefault(row.study, {k: v for k, v in row.judgements.items() if v})
-    return out or None

@@ -5,7 +5,7 @@ Egger's test or trim-and-fill is planned."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reviewkit.pooling import (
     EggerResult,
@@ -16,6 +16,9 @@ from reviewkit.pooling import (
 )
 from reviewkit.protocol import Analysis
 from reviewkit.services.analyze_sensitivity import Sensitivity
+
+if TYPE_CHECKING:
+    from reviewkit.services.project import Review
 
 
 def draw_plots(analysis: Analysis, strategy: str, result: MetaResult, rows: list[dict[str, Any]],
@@ -97,3 +100,14 @@ def _rob_legend(tool: str | None) -> dict[str, str] | None:
         return None
     tool_name = "RoB 1" if tool == "rob1" else "RoB 2"
     return {**{str(k): v for k, v in names.items()}, "overall": f"Overall risk of bias ({tool_name})"}
+
+
+def rob_by_study(review: Review) -> dict[str, dict[str, str]] | None:
+    """Consensus RoB judgements per study label (for the forest plot's columns), when they exist."""
+    from reviewkit.services.assess_view import rob_summary
+
+    out: dict[str, dict[str, str]] = {}
+    for row in rob_summary(review):
+        # One column set per study: a study-level tool (RoB 1) or, for RoB 2, the first result assessed.
+        out.setdefault(row.study, {k: v for k, v in row.judgements.items() if v})
+    return out or None

@@ -16,12 +16,19 @@ if TYPE_CHECKING:
 
 #: Columns of the analyses CSV: what a results table in a paper shows, the settings that reproduce
 #: each result (multi-arm handling, measure, method, model, tau² estimator, HKSJ, flavour, level),
-#: Egger's test and trim-and-fill when planned, and why a planned analysis did not run.
+#: Egger's test and trim-and-fill when planned, and why a planned analysis did not run. The prediction
+#: interval's cells are empty where the analysis does not show it (PI_COLUMNS).
 RESULT_COLUMNS = ("analysis", "outcome", "timepoint", "multiarm", "measure", "method", "model",
                   "tau2_estimator", "hksj", "flavour", "level", "k", "effect", "effect_ci_lower", "effect_ci_upper",
                   "p", "Q", "Q_df", "Q_p", "I2", "tau2", "effect_pi_lower", "effect_pi_upper",
                   "egger_t", "egger_df", "egger_p", "trimfill_k0", "trimfill_effect", "trimfill_effect_ci_lower",
                   "trimfill_effect_ci_upper", "warnings", "plots", "skipped")
+
+
+#: The prediction interval's columns: filled only where text and plots show it (show_prediction_interval:
+#: the analysis's `prediction_interval`, else its flavour's), as a results table reports what the analysis
+#: reports; the JSON keeps the numbers with that flag. Kept either way, so the file's shape is stable.
+PI_COLUMNS = ("effect_pi_lower", "effect_pi_upper")
 
 
 class _Written(Protocol):
@@ -47,6 +54,8 @@ def write_results(outputs: Sequence[_Written], path: Path) -> int:
         for row in rows:
             cells = {**row, **csv_cells(row), "plots": "; ".join(row.get("plots", [])),
                      "warnings": "; ".join(row.get("warnings", []))}
+            if not row.get("show_prediction_interval"):
+                cells.update(dict.fromkeys(PI_COLUMNS))
             writer.writerow([_cell(cells.get(c)) for c in RESULT_COLUMNS])
     return len(rows)
 

@@ -4,7 +4,8 @@ One row per study × extractor (or consensus) × arm × outcome × timepoint. Co
 arm, intervention, dose, co_intervention, n_randomised, outcome, timepoint, unit (the outcome's
 protocol `unit`, of its means, SDs, CIs and quantiles; counts have none), the statistics
 (events … n), extractor, consensus (yes/no), converted_from (JSON: statistic → its recorded
-conversion), then `arm.NAME` for each protocol arm field and `study.NAME` for each study field.
+conversion), then `arm.NAME` for each protocol arm field and `study.NAME` for each study field, each
+field with a protocol `unit` followed by `arm.NAME.unit` or `study.NAME.unit` (extract_units).
 Study fields repeat on every row of that study and extractor; an arm without outcome values has a
 row with empty outcome, and a study with fields but no arms a row with empty arm. XLSX holds the
 same table on one sheet, "extraction".
@@ -20,24 +21,30 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reviewkit.domain.extraction import FieldSpec, FieldType, parse_field
-from reviewkit.domain.records import find_nct_ids
 from reviewkit.errors import PermissionDenied, ReviewkitError
 from reviewkit.services import extract
 from reviewkit.services.common import acting_reviewer, columns_hint, read_csv_rows
 from reviewkit.services.extract import STAT_FIELDS, canonical
 from reviewkit.services.extract_access import check_consensus_writer, extractors_of, may_compare
-from reviewkit.services.extract_checks import close_labels, label_key, row_problems
+from reviewkit.services.extract_checks import row_problems
 from reviewkit.services.extract_convert import record_problems
+from reviewkit.services.extract_import_studies import ImportStudies, RowErrors
+from reviewkit.services.extract_units import (
+    UNIT_SUFFIX,
+    field_columns,
+    field_unit_problems,
+    field_units,
+    unit_cells,
+    unit_refusal,
+)
 from reviewkit.services.project import Review
-from reviewkit.services.studies import study_with_nct
 from reviewkit.store import extraction as store
 from reviewkit.store.db import session_scope
-from reviewkit.store.studies import NctTaken
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from reviewkit.store.tables import ReviewerRow, StudyRow
+    from reviewkit.store.tables import ReviewerRow
 
 BASE_COLUMNS = ("study", "nct_id", "arm", "intervention", "dose", "co_intervention", "n_randomised",
                 "outcome", "timepoint", "unit")
@@ -48,9 +55,7 @@ MAX_ERRORS = 25
 
 def columns(review: Review) -> list[str]:
     """The table's columns for this protocol."""
-    ext = review.protocol.extraction
-    return [*BASE_COLUMNS, *STAT_FIELDS, *TAIL_COLUMNS, *(f"arm.{f.name}" for f in ext.arm_fields),
-            *(f"study.{f.name}" for f in ext.fields)]
+    return [*BASE_COLUMNS, *STAT_FIELDS, *TAIL_COLUMNS, *field_columns(review.protocol.extraction)]
 
 
 def _visible(who: ReviewerRow, author: store.Author, compare_open: bool) -> bool:
@@ -109,7 +114,9 @@ def extraction_rows(review: Review, actor: str | None) -> list[dict[str, str]]:
                                      "converted_from": json.dumps(conv, sort_keys=True) if conv else ""})
                 if not rows:
                     rows.append(dict(common))
-                out += [{c: row.get(c, "") for c in cols} for row in rows]
+                for row in rows:
+                    row.update(unit_cells(review.protocol.extraction, row))
+                    out.append({c: row.get(c, "") for c in cols})
     return out
 
 
@@ -221,7 +228,7 @@ def import_table(review: Review, path: Path, *, actor: str | None, new_studies: 
                  ) -> ImportResult:
     """Import an extraction table (CSV or XLSX) as `actor`, in one transaction: every row lands, or none does.
 
-    Studies are matched by label, as _Studies reads them: without case, spaces or punctuation; a label
+    Studies are matched by label, as extract_import_studies.ImportStudies reads them: without case, spaces or punctuation; a label
     of no study is refused (naming a close one), unless `new_studies` declares it: then it is created.
     Each row is written as its extractor (or, with consensus = yes, as the consensus, recorded as
     `actor`). Who may import what is who may enter it: a lead anyone's rows, anyone else only their own;
@@ -235,16 +242,18 @@ def import_table(review: Review, path: Path, *, actor: str | None, new_studies: 
     attribute of the arm, unlike `extract arm`, where an option not given keeps its value (extract.arm_in).
     The consensus column reads yes/y/true/1 or no/n/false/0 (or empty: no), any other value is refused.
     """
-    allowed = set(columns(review))
-    # Free text may run over several lines; a line break in a key or a statistic is a quote left open.
-    multiline = {c for c in allowed if c.startswith(("arm.", "study.")) or c in ("intervention", "dose",
-                                                                                  "co_intervention")}
+    # Every field's unit column, not only those the export writes: a unit for a field the protocol gives
+    # none is refused as a contradiction (field_unit_problems), not as a column of another review.
+    allowed = {*columns(review), *(c + UNIT_SUFFIX for c in field_units(review.protocol.extraction))}
+    # Free text may run over several lines; a line break in a key, a statistic or a unit is a quote left open.
+    multiline = {c for c in allowed if (c.startswith(("arm.", "study.")) and not c.endswith(UNIT_SUFFIX))
+                 or c in ("intervention", "dose", "co_intervention")}
     errors: list[str] = []
     counts = {"rows": 0, "values": 0, "stored": 0, "values_stored": 0, "arms_stored": 0}
     cleared: list[str] = []
     with session_scope(review.engine, write=True) as session:
         importer = acting_reviewer(session, actor)
-        studies = _Studies(session, new_studies, importer.name)
+        studies = ImportStudies(session, new_studies, importer.name)
         seen: dict[tuple[Any, ...], tuple[int, str]] = {}
         for line, cells in read_table(path, multiline):
             counts["rows"] += 1
@@ -255,7 +264,7 @@ def import_table(review: Review, path: Path, *, actor: str | None, new_studies: 
             before = len(studies.created) + counts["values_stored"] + counts["arms_stored"]
             try:
                 _import_row(session, review, importer, cells, line, seen, counts, cleared, studies)
-            except _RowErrors as exc:
+            except RowErrors as exc:
                 errors += exc.errors
             counts["stored"] += len(studies.created) + counts["values_stored"] + counts["arms_stored"] > before
             if len(errors) >= MAX_ERRORS:
@@ -272,19 +281,13 @@ def _written(row: Any, previous: Any) -> bool:
     return row is not None and (previous is None or row.id != previous.id)
 
 
-class _RowErrors(Exception):
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__("; ".join(errors))
-        self.errors = errors
-
-
 #: How the consensus column says yes or no (empty: no).
 _YES, _NO = ("yes", "y", "true", "1"), ("no", "n", "false", "0", "")
 
 
 def _import_row(session: Session, review: Review, importer: ReviewerRow, cells: dict[str, str], line: int,
                 seen: dict[tuple[Any, ...], tuple[int, str]], counts: dict[str, int], cleared: list[str],
-                studies: _Studies) -> None:
+                studies: ImportStudies) -> None:
     errors: list[str] = []
 
     def attempt(column: str, fn: Any) -> Any:
@@ -304,7 +307,7 @@ def _import_row(session: Session, review: Review, importer: ReviewerRow, cells: 
 
     flag = cells.get("consensus", "").strip().lower()
     if flag not in (*_YES, *_NO):
-        raise _RowErrors([f"line {line}, consensus: '{cells['consensus']}' is neither yes nor no "
+        raise RowErrors([f"line {line}, consensus: '{cells['consensus']}' is neither yes nor no "
                           "(use yes/no, y/n, true/false or 1/0; empty means no)"])
     consensus = flag in _YES
     # The consensus is written as the importer (the extractor column names who wrote it last).
@@ -315,15 +318,16 @@ def _import_row(session: Session, review: Review, importer: ReviewerRow, cells: 
     label = cells.get("study", "")
     if not label:
         errors.append(f"line {line}, study: empty")
+    errors += field_unit_problems(review.protocol.extraction, cells, line)
     if errors:
-        raise _RowErrors(errors)
+        raise RowErrors(errors)
     study = studies.find(cells, label, line)
     assert study.id is not None
     if consensus:
         try:
             check_consensus_writer(session, importer, study.id, review.protocol.extraction.extractors_per_study)
         except PermissionDenied as exc:
-            raise _RowErrors([f"line {line}, consensus: {exc.message}"]) from None
+            raise RowErrors([f"line {line}, consensus: {exc.message}"]) from None
     sid, author = study.id, extract.author(who, consensus)
     protocol = review.protocol
     mine: dict[Any, Any] | None = None
@@ -360,90 +364,7 @@ def _import_row(session: Session, review: Review, importer: ReviewerRow, cells: 
                       attempt, counts, errors, importer, notes)
         cleared += [f"line {line}: {note}" for note in notes]
     if errors:
-        raise _RowErrors(errors)
-
-
-class _Studies:
-    """The studies an import's rows name, each label read once: as an existing study's label (exactly,
-    else without case, spaces or punctuation), or as a new study the importer declared (`--new-study`).
-
-    A label of no study is refused, not created: a study is never deleted, so a slip ('BREEZE AD-11')
-    would leave a study with nothing but the slip's rows and no report behind it for good. A label
-    close to an existing one (the same numbers, a letter or two apart: extract_checks.close_labels) is
-    named in the refusal; a study new to the review is created only when declared. Each refusal is
-    given once, on the label's first line.
-    """
-
-    def __init__(self, session: Session, declared: Collection[str], actor: str) -> None:
-        self.session, self.actor = session, actor
-        self.declared = {label_key(d) for d in declared}
-        self.found: dict[str, StudyRow | None] = {}  # label as written → its study (None: refused)
-        self.created: list[str] = []
-        self.read_as: list[str] = []
-
-    def find(self, cells: dict[str, str], label: str, line: int) -> StudyRow:
-        if label in self.found:
-            study = self.found[label]
-            if study is None:
-                raise _RowErrors([])  # refused on the label's first line
-            return study
-        self.found[label] = None
-        study = store.study_by_label(self.session, label) or self._same(label, line)
-        if study is None:
-            if label_key(label) not in self.declared:
-                _nct_owner(self.session, cells, label, line)  # the likelier slip: named first
-                raise _RowErrors([self._refusal(label, line)])
-            study = _new_study(self.session, cells, label, line, self.actor)
-            self.created.append(study.label)
-        self.found[label] = study
-        return study
-
-    def _same(self, label: str, line: int) -> StudyRow | None:
-        """The one study whose label is `label` but for case, spaces and punctuation."""
-        same = [s for s in store.studies(self.session) if label_key(s.label) == label_key(label)]
-        if len(same) > 1:
-            raise _RowErrors([f"line {line}, study: '{label}' could be any of "
-                              + ", ".join(f"'{s.label}' (id {s.id})" for s in same) + ": give the label exactly"])
-        if same:
-            self.read_as.append(f"study '{label}' read as '{same[0].label}' (id {same[0].id}), first on line {line}")
-            return same[0]
-        return None
-
-    def _refusal(self, label: str, line: int) -> str:
-        close = close_labels(label, [s.label for s in store.studies(self.session)])
-        if close:
-            names = " or ".join(f"'{c}'" for c in close)
-            return (f"line {line}, study: no study '{label}', but it is close to {names}: give that label, or, if "
-                    f"'{label}' is another study, create it with --new-study '{label}'")
-        return (f"line {line}, study: no study '{label}' in this review (`reviewkit studies` lists them); "
-                f"to create it from this file, declare it with --new-study '{label}'")
-
-
-def _nct_owner(session: Session, cells: dict[str, str], label: str, line: int) -> str | None:
-    """The row's NCT id (None: none), refused when it is not one or another study already has it."""
-    nct = cells.get("nct_id", "")
-    found = find_nct_ids(nct) if nct else ()
-    if nct and len(found) != 1:
-        raise _RowErrors([f"line {line}, nct_id: '{nct}' is not an NCT id"])
-    nct_id = found[0] if found else None
-    owner = study_with_nct(session, nct_id) if nct_id else None
-    if owner is not None:
-        raise _RowErrors([f"line {line}, study: no study '{label}', and {nct_id} is the NCT id of study "
-                          f"'{owner.label}' (id {owner.id}); use that study's label"])
-    return nct_id
-
-
-def _new_study(session: Session, cells: dict[str, str], label: str, line: int, actor: str) -> StudyRow:
-    """A study the table names for the first time; refused when its NCT id is another study's.
-
-    A trial has one NCT id, so a new label with a known id is almost always a misspelt label:
-    creating it would split one trial's data between two studies.
-    """
-    nct_id = _nct_owner(session, cells, label, line)
-    try:
-        return store.add_study(session, label=label, nct_id=nct_id, actor=actor)
-    except NctTaken as taken:  # another writer made it since the check above
-        raise _RowErrors([f"line {line}, study: no study '{label}', and {taken}; use that study's label"]) from None
+        raise RowErrors(errors)
 
 
 def _checkable(stats: dict[str, str]) -> dict[str, str]:
@@ -476,12 +397,9 @@ def _import_stats(session: Session, review: Review, who: Any, sid: int, arm: str
         errors.append(f"line {line}, arm: empty, but the row has {outcome} statistics (they belong to an arm)")
         return
     unit, expected = cells.get("unit", ""), found[0].unit or ""
-    # The cell is informative, never stored: a row in other units (mg/dL for mmol/L) would be stored as if
-    # in the protocol's. Empty is fine (a table written before the column, or by hand).
+    # A row in other units (mg/dL for mmol/L) would be stored as if in the protocol's (extract_units).
     if unit and unit != expected:
-        errors.append(f"line {line}, unit: '{unit}' is not the unit of {outcome} ("
-                      + (f"the protocol's is '{expected}'" if expected else "the protocol gives it none")
-                      + "): convert the statistics to it and write that unit, or leave the cell empty")
+        errors.append(unit_refusal(line, "unit", unit, expected, outcome, "the statistics"))
         return
     timepoint = found[1]
     mine = store.current_values(session, [sid]).get((sid, extract.author(who, consensus)), {})

@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from reviewkit.domain.screening import Outcome, Stage, resolve
+from reviewkit.domain.screening import Outcome, RecordScreening, Stage, resolve
 from reviewkit.services.project import Review
 from reviewkit.store import dedup as store_dedup
 from reviewkit.store import queries
@@ -29,6 +29,9 @@ class StageCounts:
     #: Full text: records whose report could not be retrieved (PRISMA's "Reports not retrieved"),
     #: which no one screens; not counted as "not started".
     not_retrieved: int = 0
+    #: Full text: of the conflicts, those only a maybe makes (RecordScreening.from_maybe), which a review
+    #: screened before a full-text maybe went to the adjudicator did not have.
+    conflict_from_maybe: int = 0
 
     @property
     def decided(self) -> int:
@@ -108,7 +111,8 @@ class ReviewStatus:
             "records_screened_other_methods": self.screened_other_methods,
             "duplicates_removed_other_methods": self.removed_other_methods,
             "title_abstract": _stage_dict(self.ta),
-            "full_text": {**_stage_dict(self.ft), "not_retrieved": self.ft.not_retrieved},
+            "full_text": {**_stage_dict(self.ft), "conflict_from_maybe": self.ft.conflict_from_maybe,
+                          "not_retrieved": self.ft.not_retrieved},
             "studies": self.studies,
         }
 
@@ -123,16 +127,20 @@ def _stage_dict(counts: StageCounts) -> dict[str, int]:
     }
 
 
+def stage_screenings(
+    session: Session, stage: Stage, candidates: set[int], required: int
+) -> dict[int, RecordScreening]:
+    """Where every candidate record stands at the stage."""
+    decisions = queries.current_decisions(session, stage)
+    adjudicated = queries.adjudications(session, stage)
+    return {rid: resolve(decisions.get(rid, {}), required, adjudicated.get(rid), stage=stage) for rid in candidates}
+
+
 def stage_outcomes(
     session: Session, stage: Stage, candidates: set[int], required: int
 ) -> dict[int, Outcome]:
     """The outcome of every candidate record at the stage."""
-    decisions = queries.current_decisions(session, stage)
-    adjudicated = queries.adjudications(session, stage)
-    return {
-        rid: resolve(decisions.get(rid, {}), required, adjudicated.get(rid), stage=stage).outcome
-        for rid in candidates
-    }
+    return {rid: s.outcome for rid, s in stage_screenings(session, stage, candidates, required).items()}
 
 
 def count_included_studies(session: Session, included_reports: set[int]) -> int:
@@ -170,7 +178,8 @@ def review_status(review: Review) -> ReviewStatus:
                  if kind not in DATABASES_AND_REGISTERS}
         ta = stage_outcomes(session, "ta", unique, required)
         ft_candidates = {rid for rid, outcome in ta.items() if outcome == "included"}
-        ft = stage_outcomes(session, "ft", ft_candidates, required)
+        ft_screenings = stage_screenings(session, "ft", ft_candidates, required)
+        ft = {rid: s.outcome for rid, s in ft_screenings.items()}
         not_retrieved = {rid for rid in store_screening.not_retrieved_ids(session) if ft.get(rid) == "unscreened"}
         included_reports = {rid for rid, outcome in ft.items() if outcome == "included"}
         studies = count_included_studies(session, included_reports)
@@ -185,13 +194,14 @@ def review_status(review: Review) -> ReviewStatus:
         screened_other_methods=len(unique & other),
         removed_other_methods=len(removed & record_ids & other),
         ta=_count(ta),
-        ft=_count({rid: o for rid, o in ft.items() if rid not in not_retrieved}, len(not_retrieved)),
+        ft=_count({rid: o for rid, o in ft.items() if rid not in not_retrieved}, len(not_retrieved),
+                  sum(s.from_maybe for s in ft_screenings.values())),
         studies=studies,
     )
 
 
-def _count(outcomes: dict[int, Outcome], not_retrieved: int = 0) -> StageCounts:
+def _count(outcomes: dict[int, Outcome], not_retrieved: int = 0, from_maybe: int = 0) -> StageCounts:
     tally: dict[str, int] = defaultdict(int)
     for outcome in outcomes.values():
         tally[outcome] += 1
-    return StageCounts(**tally, not_retrieved=not_retrieved)
+    return StageCounts(**tally, not_retrieved=not_retrieved, conflict_from_maybe=from_maybe)

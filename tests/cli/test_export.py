@@ -176,3 +176,38 @@ def test_an_analysis_without_a_timepoint_names_the_one_it_used(demo: Review, tmp
     assert result.exit_code == 0, result.output
     rows = {r["analysis"]: r for r in csv.DictReader((tmp_path / "a.csv").open(encoding="utf-8"))}
     assert rows["IGA 0/1 at week 16"]["timepoint"] == first
+
+
+def test_the_analyses_csv_gives_the_prediction_interval_only_where_the_analysis_shows_it(
+        demo: Review, tmp_path: Path) -> None:
+    """As the text and plots: IGA (revman5 with prediction_interval = true) has the pooled result's interval,
+    EASI (metafor, which shows it, with prediction_interval = false) and itch (revman5's default: none)
+    have empty cells, though pooling computed theirs; the columns stay in every row."""
+    from reviewkit.services.analyze import AnalysisOutput, analyze_review
+
+    protocol = demo.folder / "review.toml"
+    text = protocol.read_text(encoding="utf-8")
+    iga, easi = text.index('name = "IGA 0/1 at week 16"'), text.index('name = "EASI 75 at week 16"')
+    text = (text[:iga] + text[iga:easi].replace('flavour = "revman5"', 'flavour = "revman5"\nprediction_interval = true')
+            + text[easi:].replace('flavour = "revman5"', 'flavour = "metafor"\nprediction_interval = false', 1))
+    protocol.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["-C", str(demo.folder), "export", "analyses", str(tmp_path / "a.csv")])
+    assert result.exit_code == 0, result.output
+    with (tmp_path / "a.csv").open(newline="", encoding="utf-8") as fh:
+        rows = {r["analysis"]: r for r in csv.DictReader(fh)}
+    review = open_review(demo.folder)
+    try:
+        pooled = {o.analysis.name: o.result for o in analyze_review(review, plots=False)
+                  if isinstance(o, AnalysisOutput)}
+    finally:
+        review.engine.dispose()
+    shown = pooled["IGA 0/1 at week 16"]
+    assert shown.show_prediction_interval and None not in shown.effect_pi
+    assert (float(rows["IGA 0/1 at week 16"]["effect_pi_lower"]),
+            float(rows["IGA 0/1 at week 16"]["effect_pi_upper"])) == shown.effect_pi
+    for name in ("EASI 75 at week 16", "Itch NRS ≥ 4-point improvement"):
+        hidden = pooled[name]
+        assert not hidden.show_prediction_interval and None not in hidden.effect_pi  # computed, not shown
+        assert (rows[name]["effect_pi_lower"], rows[name]["effect_pi_upper"]) == ("", "")
+    assert rows["EASI 75 at week 16"]["flavour"] == "metafor" and rows["Itch NRS ≥ 4-point improvement"][
+        "flavour"] == "revman5"

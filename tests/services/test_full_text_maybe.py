@@ -38,6 +38,9 @@ def test_a_maybe_moves_forward_at_title_abstract_and_goes_to_the_adjudicator_at_
     # Waiting for the second screener is not a conflict yet, maybe or not; an adjudication is final.
     assert resolve({"alice": "maybe"}, 2, stage="ft").outcome == "in_progress"
     assert resolve(decisions, 2, "exclude", stage="ft").outcome == "excluded"  # type: ignore[arg-type]
+    # A conflict only the maybe makes: were the maybe an include, as it is at title/abstract, none.
+    from_maybe = ft == "conflict" and ta == "included"
+    assert resolve(decisions, 2, stage="ft").from_maybe is from_maybe  # type: ignore[arg-type]
 
 
 def _to_full_text(review: Review, n: int) -> list[int]:
@@ -88,3 +91,39 @@ def test_full_text_agreement_keeps_maybe_as_its_own_category(review: Review) -> 
                                    "--json"])
     assert out.exit_code == 0, out.output
     assert [row["record"] for row in json.loads(out.output)] == ids[2:]
+
+
+def _status(review: Review, *args: str) -> str:
+    out = CliRunner().invoke(cli, ["-C", str(review.folder), "status", *args])
+    assert out.exit_code == 0, out.output
+    return out.output
+
+
+def _full_text_conflicts_line(text: str) -> str:
+    lines = text.splitlines()
+    return next(line for line in lines[lines.index("Full text"):] if line.startswith("  conflicts"))
+
+
+def test_status_says_how_many_full_text_conflicts_only_a_maybe_made(review: Review) -> None:
+    """A review screened before a full-text maybe went to the adjudicator shows conflicts no two screeners
+    made: `status` says how many of the full-text conflicts are there only because of a maybe (an include
+    with a maybe, two maybes), not those the screeners made by disagreeing (an exclude against either)."""
+    pairs = [("include", "maybe"), ("maybe", "maybe"), ("exclude", "maybe"), ("include", "exclude")]
+    ids = _to_full_text(review, len(pairs))
+    for rid, (a, b) in zip(ids, pairs, strict=True):
+        screen.record_decision(review, "alice", rid, "ft", a, reason="Animal study" if a == "exclude" else None)
+        screen.record_decision(review, "bob", rid, "ft", b, reason="Animal study" if b == "exclude" else None)
+    line = _full_text_conflicts_line(_status(review))
+    assert line.split()[:2] == ["conflicts", "4"]
+    assert line.endswith("(2 of them from a maybe: a maybe at full text goes to the adjudicator)")
+    data = json.loads(_status(review, "--json"))["full_text"]
+    assert (data["conflict"], data["conflict_from_maybe"]) == (4, 2)
+
+    screen.resolve_conflict(review, "carol", ids[0], "ft", "include")
+    assert _full_text_conflicts_line(_status(review)).endswith("(1 of them from a maybe: a maybe at full text "
+                                                                "goes to the adjudicator)")
+    screen.resolve_conflict(review, "carol", ids[1], "ft", "exclude", reason="Animal study")
+    # None left from a maybe: no parenthesis (the JSON keeps its key, at 0).
+    assert _full_text_conflicts_line(_status(review)).split() == ["conflicts", "2"]
+    data = json.loads(_status(review, "--json"))["full_text"]
+    assert (data["conflict"], data["conflict_from_maybe"]) == (2, 0)

@@ -14,7 +14,7 @@ from textual.worker import WorkerFailed
 
 from reviewkit.domain.records import Record
 from reviewkit.services.project import Review
-from reviewkit.services.status import review_status
+from reviewkit.services.status import ReviewStatus, StageCounts, review_status
 from reviewkit.tui.app import ReviewkitApp, make_app
 from reviewkit.tui.screens.dashboard import DashboardScreen, stage_rows, wrap_detail
 from reviewkit.tui.screens.help import HelpScreen
@@ -170,6 +170,16 @@ async def test_every_detail_shows_whole_on_80_columns_and_follows_a_resize(revie
         assert [row.height for row in table.ordered_rows] == [1] * 6
         for stage, count, detail in stage_rows(review_status(review)):
             assert line_with(app, stage).split() == [*stage.split(), count, *detail.split()]
+
+
+def test_the_full_text_row_says_how_many_conflicts_a_maybe_made() -> None:
+    """As `status` does: the full-text conflicts only a maybe made are counted in the detail, when there are any."""
+    def detail(conflicts: int, from_maybe: int) -> str:
+        status = ReviewStatus("t", "sqlite://", ft=StageCounts(conflict=conflicts, conflict_from_maybe=from_maybe))
+        return dict((stage, d) for stage, _, d in stage_rows(status))["Full text included"]
+
+    assert "conflicts 4 (2 from a maybe) · in progress 0" in detail(4, 2)
+    assert "conflicts 4 · in progress 0" in detail(4, 0)
 
 
 def test_details_wrap_between_their_items() -> None:

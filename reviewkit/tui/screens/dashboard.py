@@ -251,7 +251,9 @@ def stage_rows(s: ReviewStatus) -> list[tuple[str, str, str]]:
          f"excluded {ta.excluded} · conflicts {ta.conflict} · in progress {ta.in_progress} · "
          f"not started {ta.unscreened}"),
         ("Full text included", str(ft.included),
-         f"excluded {ft.excluded} · conflicts {ft.conflict} · in progress {ft.in_progress} · "
+         f"excluded {ft.excluded} · conflicts {ft.conflict}"
+         + (f" ({ft.conflict_from_maybe} from a maybe)" if ft.conflict_from_maybe else "")
+         + f" · in progress {ft.in_progress} · "
          f"not started {ft.unscreened}" + (f" · not retrieved {ft.not_retrieved}" if ft.not_retrieved else "")),
         ("Studies included", str(s.studies), ""),
     ]

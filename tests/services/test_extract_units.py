@@ -1,0 +1,91 @@
+"""Tests that the extraction table carries the protocol unit of each study and arm field that has one, in a
+column after the field's, and that an import takes that unit or an empty cell and refuses another."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from reviewkit.errors import ReviewkitError
+from reviewkit.services import extract
+from reviewkit.services.extract_io import export_table, import_table
+from reviewkit.services.project import Review
+
+ARM, BARE = "Bari 4 mg", "Placebo"
+
+
+def units_of(review: Review) -> dict[str, str]:
+    """The shipped protocol's units of the fields this file uses, read from it (not typed here)."""
+    ext = review.protocol.extraction
+    units = {f"study.{f.name}": f.unit for f in ext.fields} | {f"arm.{f.name}": f.unit for f in ext.arm_fields}
+    assert units["study.duration"] and units["arm.dose_mg"] and not units["study.country"]
+    return {k: v or "" for k, v in units.items()}
+
+
+def exported(review: Review, path: Path) -> tuple[int, list[dict[str, str]]]:
+    """A study and alice's extraction table of it: duration, country, one arm with a dose and an outcome
+    value, one arm without."""
+    sid = extract.create_study(review, "alice", "BREEZE-AD1").id
+    extract.set_value(review, "alice", sid, "duration", "16")
+    extract.set_value(review, "alice", sid, "country", "Japan")
+    extract.set_arm(review, "alice", sid, ARM, fields={"dose_mg": "4"})
+    extract.set_arm(review, "alice", sid, BARE)
+    extract.set_value(review, "alice", sid, "events", "12", arm=ARM, outcome="iga_0_1")
+    export_table(review, path, actor="alice")
+    with path.open(newline="", encoding="utf-8") as handle:
+        return sid, list(csv.DictReader(handle))
+
+
+def write(path: Path, rows: list[dict[str, str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def test_field_rows_carry_the_protocol_unit_after_the_field(review: Review, tmp_path: Path) -> None:
+    """duration (weeks) and dose_mg (mg) have their unit in the column after theirs, where the field has a
+    value; country, which has no unit, has no unit column; the outcome's `unit` cell is unchanged."""
+    units = units_of(review)
+    _, rows = exported(review, tmp_path / "t.csv")
+    header = list(rows[0])
+    assert header.index("study.duration.unit") == header.index("study.duration") + 1
+    assert header.index("arm.dose_mg.unit") == header.index("arm.dose_mg") + 1
+    assert "study.country.unit" not in header
+    by_arm = {r["arm"]: r for r in rows}
+    assert by_arm[ARM]["arm.dose_mg"] and by_arm[ARM]["arm.dose_mg.unit"] == units["arm.dose_mg"]
+    assert by_arm[BARE]["arm.dose_mg"] == by_arm[BARE]["arm.dose_mg.unit"] == ""  # no dose, no unit
+    assert all(r["study.duration.unit"] == units["study.duration"] for r in rows)
+    assert by_arm[ARM]["unit"] == ""  # iga_0_1 has no unit: its cell stays the outcome's
+
+
+def test_an_import_takes_the_field_unit_or_an_empty_cell(review: Review, tmp_path: Path) -> None:
+    """The exported table imports back unchanged, with its unit cells or without them."""
+    _, rows = exported(review, tmp_path / "t.csv")
+    assert import_table(review, write(tmp_path / "same.csv", rows), actor="alice").values_stored == 0
+    emptied = [{**r, "study.duration.unit": "", "arm.dose_mg.unit": ""} for r in rows]
+    assert import_table(review, write(tmp_path / "empty.csv", emptied), actor="alice").stored == 0
+
+
+@pytest.mark.parametrize(("column", "given", "said"), [
+    ("study.duration.unit", "days", "is not the unit of study field duration (the protocol's is '{}')"),
+    ("arm.dose_mg.unit", "g", "is not the unit of arm field dose_mg (the protocol's is '{}')"),
+    ("study.country.unit", "km", "is not the unit of study field country (the protocol gives it none)"),
+])
+def test_an_import_refuses_a_unit_the_protocol_does_not_give(review: Review, tmp_path: Path, column: str,
+                                                              given: str, said: str) -> None:
+    """Another unit is refused on its line and column, and nothing is imported (the value beside it changed,
+    the file's other rows too); a unit column for a field without a unit is refused the same way."""
+    units = units_of(review)
+    sid, rows = exported(review, tmp_path / "t.csv")
+    line = next(i for i, r in enumerate(rows, start=2) if r["arm"] == ARM)
+    changed = [{**r, "study.duration": "24", **({column: given} if r["arm"] == ARM else {})} for r in rows]
+    with pytest.raises(ReviewkitError) as refused:
+        import_table(review, write(tmp_path / "bad.csv", changed), actor="alice")
+    expected = said.format(units[column.removesuffix(".unit")])
+    assert f"line {line}, {column}: '{given}' {expected}: convert the value to it" in str(refused.value)
+    form = extract.study_form(review, "alice", sid)
+    assert {v.field: v.value for v in form.values if not v.arm}["duration"] == "16"
