@@ -46,6 +46,8 @@ class ArmInput:
     fields: dict[str, Any] = field(default_factory=dict)
     #: The arm's intervention as extracted ("placebo", "baricitinib"); what an analysis's control names.
     intervention: str = ""
+    #: What an analysis pooling the arm warns of its numbers (an SD derived from a CI of an assumed level).
+    warning: str = ""
 
 
 @dataclass(frozen=True)
@@ -222,6 +224,8 @@ def comparison_rows(
         control, usable, missing = arms
         if missing:
             warnings.append(f"{study.study}: arm(s) {', '.join(missing)} have no {analysis.outcome} data")
+        pooled = {control.name, *(p.name for _, p in usable)}  # an arm left out moves no result: no warning
+        warnings.extend(a.warning for a in study.arms if a.warning and a.label in pooled)
         arm_level, groups = _arm_groups(study, usable, subgroup)
         n_exp = len(usable)
         if strategy == "naive" and len(groups) > 1:
@@ -397,7 +401,7 @@ def skip_reason(exc: ReviewkitError, index: int) -> str:
 
 def _no_data_reason(review: Review, analysis: Analysis, index: int) -> str:
     """No consensus data for the analysis: at its timepoint only (naming those the data has), or at all."""
-    from reviewkit.services.extract_consensus import consensus_data
+    from reviewkit.services.extract_analysis_data import consensus_data
 
     spec = review.protocol.outcome(analysis.outcome)
     if spec is None:
@@ -412,16 +416,18 @@ def _no_data_reason(review: Review, analysis: Analysis, index: int) -> str:
 
 def load_study_inputs(review: Review, analysis: Analysis) -> list[StudyInput]:
     """The consensus extraction of the analysis's outcome, as pooling input."""
-    from reviewkit.services.extract_consensus import consensus_data
+    from reviewkit.services.extract_analysis_data import consensus_data
 
     binary = analysis.measure in BINARY_MEASURES
     out = []
     for study in consensus_data(review, analysis.outcome, analysis.timepoint):
+        warnings = study.sd_warnings()
         arms = tuple(
             # Dichotomous outcomes are counted out of the arm's total; continuous ones out of the
             # number analysed. Neither falls back to the number randomised: that would be a guess.
             ArmInput(label=a.label, n=_num(a.total if binary else a.n), events=_num(a.events),
-                     mean=_num(a.mean), sd=_num(a.sd), fields=dict(a.fields), intervention=a.intervention)
+                     mean=_num(a.mean), sd=_num(a.sd), fields=dict(a.fields), intervention=a.intervention,
+                     warning="" if binary else warnings.get(a.label, ""))
             for a in study.arms
         )
         out.append(StudyInput(study=study.study, arms=arms, fields=dict(study.fields), study_id=study.study_id))

@@ -1,4 +1,4 @@
-"""Provides dual extraction's comparison and consensus, and the consensus data that pooling takes."""
+"""Provides dual extraction's comparison and consensus (the data pooling takes from it: extract_analysis_data)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from reviewkit.domain.extraction import Missing, Value, describe_missing, parse_field
+from reviewkit.domain.extraction import Missing, describe_missing
 from reviewkit.errors import ReviewkitError
 from reviewkit.services import extract
 from reviewkit.services.common import acting_reviewer
@@ -17,7 +17,7 @@ from reviewkit.services.extract_access import (
     may_compare,
 )
 from reviewkit.services.extract_checks import conversion_inputs
-from reviewkit.services.extract_convert import derive
+from reviewkit.services.extract_convert import convert_command
 from reviewkit.services.extract_status import missing_fields
 from reviewkit.services.project import Review
 from reviewkit.store import extraction as store
@@ -309,19 +309,10 @@ def _group_key(d: Difference) -> str:
     return "|".join(("value", d.arm, d.outcome, d.timepoint))
 
 
-def _convert_command(study_id: int, arm: str, outcome: str, timepoint: str) -> str:
-    return (f"`reviewkit extract convert {study_id} --consensus --arm {_quoted(arm)} --outcome {outcome} "
-            f"--timepoint {_quoted(timepoint)}`")
-
-
-def _quoted(text: str) -> str:
-    return f"'{text}'" if any(c.isspace() for c in text) else text
-
-
 def _with_hint(note: str, study_id: int) -> str:
     """A cleared note with the command that converts the consensus again."""
     _, arm, outcome, timepoint, rest = note.split("|", 4)
-    return f"value|{arm}|{outcome}|{timepoint}|{rest} ({_convert_command(study_id, arm, outcome, timepoint)})"
+    return f"value|{arm}|{outcome}|{timepoint}|{rest} ({convert_command(study_id, arm, outcome, timepoint)})"
 
 
 def _consensus_stats(session: Session, study_id: int) -> dict[tuple[str, str, str], dict[str, str]]:
@@ -373,7 +364,7 @@ def _check_conversions(session: Session, study_id: int, taken: Mapping[str, tupl
         taken_values = " and ".join(f"{c.field} {c.values[name]}" for c, _ in chosen)
         problems.append(f"{group}: {name}'s {taken_values} {'were' if len(chosen) > 1 else 'was'} converted from "
                         f"{_inputs_text(source.converted_from)}, but the consensus has {now}")
-        hints.append(_convert_command(study_id, d.arm, d.outcome, d.timepoint))
+        hints.append(convert_command(study_id, d.arm, d.outcome, d.timepoint))
     if problems:
         raise ReviewkitError(
             f"study {study_id}'s consensus would contradict itself, nothing stored: {'; '.join(problems)}",
@@ -452,106 +443,3 @@ def _write(session: Session, review: Review, who: Any, study_id: int, d: Differe
                            converted_from=source.converted_from if source is not None and source.value == text
                            else None, cleared=cleared)
     return None if row is before else row
-
-
-# --- the hand-off to pooling ------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class ArmData:
-    """A consensus arm and its data for one outcome: events/total, or mean/SD/n.
-
-    `sd_source` says where the SD came from: "reported", "converted" (a conversion recorded at
-    extraction, see `converted_from`), "derived" (computed here from SE/CI/quantiles, see
-    `converted_from["sd"]`) or "" (no SD). `n` is the number analysed as entered; `n_randomised`
-    is kept separately. `statistics` holds every statistic entered, as numbers.
-    """
-
-    label: str
-    intervention: str
-    dose: str
-    co_intervention: str
-    n_randomised: int | None
-    fields: dict[str, Value]
-    events: int | None
-    total: int | None
-    mean: float | None
-    sd: float | None
-    n: int | None
-    sd_source: str
-    converted_from: dict[str, dict[str, Any]]
-    statistics: dict[str, float]
-
-
-@dataclass(frozen=True)
-class StudyArmData:
-    """One study's consensus data for an outcome at a timepoint: its study fields (typed) and its arms."""
-
-    study_id: int
-    study: str
-    nct_id: str | None
-    outcome: str
-    outcome_type: str
-    timepoint: str
-    fields: dict[str, Value]
-    arms: tuple[ArmData, ...]
-
-
-def _typed(specs: dict[str, Any], raw: Mapping[str, Any]) -> dict[str, Value]:
-    out: dict[str, Value] = {}
-    for name, text in raw.items():
-        spec = specs.get(name)
-        out[name] = parse_field(spec, str(text)).value if spec is not None else text
-    return out
-
-
-def _arm_data(arm: ArmRow, rows: dict[str, ExtractionValueRow], specs: dict[str, Any]) -> ArmData:
-    stats = {k: float(r.value) for k, r in rows.items() if r.value not in (None, "")}
-    converted = {k: dict(r.converted_from) for k, r in rows.items() if r.converted_from}
-    sd, mean = stats.get("sd"), stats.get("mean")
-    source = ("converted" if "sd" in converted else "reported") if sd is not None else ""
-    if sd is None:
-        try:
-            found = derive(stats)
-        except ReviewkitError:
-            found = None
-        if found is not None:
-            sd, source = found.values["sd"], "derived"
-            mean = mean if mean is not None else found.values.get("mean")
-            converted = {**converted, **{k: found.converted_from for k in found.values}}
-    whole = {k: int(v) for k, v in stats.items() if k in ("events", "total", "n")}
-    return ArmData(arm.label, arm.intervention, arm.dose, arm.co_intervention, arm.n_randomised,
-                   _typed(specs, {k: v for k, v in arm.fields.items() if not k.startswith("_")}),
-                   whole.get("events"), whole.get("total"), mean, sd, whole.get("n"), source, converted, stats)
-
-
-def consensus_data(review: Review, outcome: str, timepoint: str | None = None) -> list[StudyArmData]:
-    """Per study, its consensus arms with data for the outcome at the timepoint, and its study fields.
-
-    Only consensus rows count. Arms without any value for the outcome are left out, and so are
-    studies without such an arm. `timepoint` None means the outcome's only (or first) timepoint.
-    """
-    found = review.protocol.outcome(outcome)
-    _, tp = extract.outcome_of(review.protocol, outcome, timepoint or (found.timepoints[0] if found else ""))
-    assert found is not None
-    study_specs = {f.name: extract.spec_of(f) for f in review.protocol.extraction.fields}
-    arm_specs = {f.name: extract.spec_of(f) for f in review.protocol.extraction.arm_fields}
-    consensus = (True, None)
-    out: list[StudyArmData] = []
-    with session_scope(review.engine) as session:
-        arms = store.current_arms(session)
-        values = store.current_values(session)
-        for study in store.studies(session):
-            assert study.id is not None
-            mine = values.get((study.id, consensus), {})
-            per_arm: dict[str, dict[str, ExtractionValueRow]] = {}
-            for (arm, o, t, field), row in mine.items():
-                if arm and o == outcome and t == tp and row.value is not None:
-                    per_arm.setdefault(arm, {})[field] = row
-            data = tuple(_arm_data(a, per_arm[label], arm_specs)
-                         for label, a in arms.get((study.id, consensus), {}).items() if label in per_arm)
-            if not data:
-                continue
-            fields = {k[3]: r.value for k, r in mine.items() if not k[0] and not k[1] and r.value is not None}
-            out.append(StudyArmData(study.id, study.label, study.nct_id, outcome, found.type, tp,
-                                    _typed(study_specs, fields), data))
-    return out

@@ -35,6 +35,15 @@ def confidence_level(level: object) -> float:
     return float(level)
 
 
+def level_from_text(text: str) -> float:
+    """A confidence level as typed ("0.9"), refused as confidence_level refuses one ("95", "abc")."""
+    try:
+        number: object = float(text)
+    except ValueError:
+        number = text.strip()
+    return confidence_level(number)
+
+
 @dataclass(frozen=True)
 class Derived:
     """Statistics derived from others: the values (sd, and mean from quantiles) and what they came from."""
@@ -48,46 +57,81 @@ def _record(result: conversions.SdConversion | conversions.MeanSdEstimate, metho
             "text": result.converted_from()}
 
 
+def _number(value: str | float | None) -> float | None:
+    if value is None or isinstance(value, float | int):
+        return value
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def _allows(stats: Mapping[str, float | None], how: str) -> bool:
+    """Whether the statistics hold what conversion `how` ("se", "ci", "quantiles") takes."""
+    if stats.get("n") is None:
+        return False
+    if how == "se":
+        return stats.get("se") is not None
+    if how == "ci":
+        return stats.get("ci_lower") is not None and stats.get("ci_upper") is not None
+    return how == "quantiles" and stats.get("median") is not None and (
+        (stats.get("q1") is not None and stats.get("q3") is not None)
+        or (stats.get("min") is not None and stats.get("max") is not None))
+
+
+def auto_method(stats: Mapping[str, str | float | None]) -> str | None:
+    """The conversion `derive` makes under "auto" from these statistics ("se", "ci" or "quantiles"; None:
+    none applies). Text (a form's values) counts where it is a number. Only "ci" takes a level: the TUI
+    asks for one then, and only then."""
+    numbers = {k: _number(v) for k, v in stats.items()}
+    return next((how for how in ("se", "ci", "quantiles") if _allows(numbers, how)), None)
+
+
 def derive(stats: Mapping[str, float | None], method: Method = "auto", level: float | None = None) -> Derived:
     """An SD from SE and n, from a CI of the mean and n, or mean and SD from a median with IQR/range.
 
-    "auto" takes the first that the entered statistics allow, in that order. A reported mean is
-    kept; only what is missing is estimated. `level` is the CI's confidence level (None: 95%); it is
-    recorded with the conversion, so `recompute` gives the same SD. A level given for a conversion
+    "auto" takes the first that the entered statistics allow, in that order (auto_method). A reported
+    mean is kept; only what is missing is estimated. `level` is the CI's confidence level (None: 95%); it
+    is recorded with the conversion, so `recompute` gives the same SD. A level given for a conversion
     that is not from the CI is refused: it would be ignored while the reviewer believes it applied.
     """
     ci_level = DEFAULT_LEVEL if level is None else confidence_level(level)
-    n, se, lo, hi = stats.get("n"), stats.get("se"), stats.get("ci_lower"), stats.get("ci_upper")
-    median = stats.get("median")
-    has_quantiles = median is not None and (
-        (stats.get("q1") is not None and stats.get("q3") is not None)
-        or (stats.get("min") is not None and stats.get("max") is not None))
-    order = ("se", "ci", "quantiles") if method == "auto" else (method,)
-    for how in order:
-        if n is None:
-            break
-        if how == "se" and se is not None:
-            if level is not None:
-                raise ReviewkitError(f"a confidence level ({level:g}) applies to a CI conversion only, but this one "
-                                     "would be from the SE: name the CI with --method ci")
-            se_result = conversions.sd_from_se(se, int(n))
-            return Derived({"sd": se_result.sd}, _record(se_result, "se"))
-        if how == "ci" and lo is not None and hi is not None:
-            ci_result = conversions.sd_from_ci(lo, hi, int(n), ci_level)
-            return Derived({"sd": ci_result.sd}, _record(ci_result, "ci"))
-        if how == "quantiles" and has_quantiles:
-            if level is not None:
-                raise ReviewkitError(f"a confidence level ({level:g}) applies to a CI conversion only, but this one "
-                                     "would be from the median and quantiles: enter ci_lower and ci_upper")
-            est = conversions.mean_sd_from_quantiles(
-                int(n), float(median), minimum=stats.get("min"), q1=stats.get("q1"),  # type: ignore[arg-type]
-                q3=stats.get("q3"), maximum=stats.get("max"))
-            values = {"sd": est.sd} if stats.get("mean") is not None else {"mean": est.mean, "sd": est.sd}
-            return Derived(values, _record(est, "quantiles"))
-    needs = {"auto": "n with SE, a CI (ci_lower, ci_upper) or a median with q1/q3 or min/max",
-             "se": "n and se", "ci": "n, ci_lower and ci_upper",
-             "quantiles": "n and a median with q1 and q3 and/or min and max"}[method]
-    raise ReviewkitError(f"nothing to convert: enter {needs} first")
+    how = auto_method(stats) if method == "auto" else method if _allows(stats, method) else None
+    if how is None:
+        needs = {"auto": "n with SE, a CI (ci_lower, ci_upper) or a median with q1/q3 or min/max",
+                 "se": "n and se", "ci": "n, ci_lower and ci_upper",
+                 "quantiles": "n and a median with q1 and q3 and/or min and max"}[method]
+        raise ReviewkitError(f"nothing to convert: enter {needs} first")
+    given = {k: v for k, v in stats.items() if v is not None}  # holding what _allows found for `how`
+    n = int(given["n"])
+    if how == "se":
+        if level is not None:
+            raise ReviewkitError(f"a confidence level ({level:g}) applies to a CI conversion only, but this one "
+                                 "would be from the SE: name the CI with --method ci")
+        se_result = conversions.sd_from_se(given["se"], n)
+        return Derived({"sd": se_result.sd}, _record(se_result, "se"))
+    if how == "ci":
+        ci_result = conversions.sd_from_ci(given["ci_lower"], given["ci_upper"], n, ci_level)
+        return Derived({"sd": ci_result.sd}, _record(ci_result, "ci"))
+    if level is not None:
+        raise ReviewkitError(f"a confidence level ({level:g}) applies to a CI conversion only, but this one "
+                             "would be from the median and quantiles: enter ci_lower and ci_upper")
+    est = conversions.mean_sd_from_quantiles(n, given["median"], minimum=given.get("min"), q1=given.get("q1"),
+                                             q3=given.get("q3"), maximum=given.get("max"))
+    values = {"sd": est.sd} if given.get("mean") is not None else {"mean": est.mean, "sd": est.sd}
+    return Derived(values, _record(est, "quantiles"))
+
+
+def convert_command(study_id: int, arm: str, outcome: str, timepoint: str, *options: str) -> str:
+    """The `reviewkit extract convert` command that converts a consensus arm's statistics (with `options`,
+    e.g. "--method", "ci", "--level", "0.9"), in backticks, for a message to name."""
+    words = [str(study_id), "--consensus", "--arm", _quoted(arm), "--outcome", outcome,
+             "--timepoint", _quoted(timepoint), *options]
+    return f"`reviewkit extract convert {' '.join(words)}`"
+
+
+def _quoted(text: str) -> str:
+    return f"'{text}'" if any(c.isspace() for c in text) else text
 
 
 def convert(review: Review, extractor: str | None, study_id: int, *, arm: str, outcome: str,

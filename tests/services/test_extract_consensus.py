@@ -6,9 +6,9 @@ import pytest
 
 from reviewkit.errors import ReviewkitError
 from reviewkit.services import extract
+from reviewkit.services.extract_analysis_data import consensus_data
 from reviewkit.services.extract_consensus import (
     compare_extractions,
-    consensus_data,
     extraction_differences,
     record_consensus,
 )

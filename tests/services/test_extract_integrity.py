@@ -17,7 +17,8 @@ from reviewkit.cli import cli
 from reviewkit.domain.conversions import mean_sd_from_quantiles
 from reviewkit.errors import ReviewkitError
 from reviewkit.services import extract
-from reviewkit.services.extract_consensus import consensus_data, record_consensus
+from reviewkit.services.extract_analysis_data import consensus_data
+from reviewkit.services.extract_consensus import record_consensus
 from reviewkit.services.extract_convert import convert, derive, recompute
 from reviewkit.services.extract_io import export_table, import_table
 from reviewkit.services.extract_status import finish_extraction

@@ -12,7 +12,6 @@ from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
 from reviewkit.services import extract
 from reviewkit.services.extract import STAT_FIELDS, check_value
-from reviewkit.services.extract_convert import convert
 from reviewkit.services.project import Review
 from reviewkit.tui.extraction_grid import KEY_COLUMNS, GridRow, grid_rows
 from reviewkit.tui.screens.extraction_work import ExtractionWork
@@ -281,13 +280,13 @@ class ExtractionScreen(ExtractionWork):
     # --- actions -----------------------------------------------------------------------------------
 
     def action_convert(self) -> None:
-        """Derive the SD (or mean and SD) of the grid row's arm from SE, CI or median with IQR/range."""
+        """Derive the SD (or mean and SD) of the grid row's arm from SE, CI (asking its level) or median with
+        IQR/range."""
         grid = self.query_one("#grid", DataTable)
         if self.study_id is None or not self.rows:
             return
-        row, sid, who = self.rows[grid.cursor_row], self.study_id, self.reviewer
-        self._save("status", f"SD derived for {row.arm} {row.outcome}", lambda: convert(
-            self.review, who, sid, arm=row.arm, outcome=row.outcome, timepoint=row.timepoint))
+        row = self.rows[grid.cursor_row]
+        self._derive_sd(row.arm, row.outcome, row.timepoint)
 
     def action_focus_grid(self) -> None:
         """Move to the outcome grid."""

@@ -1,5 +1,5 @@
 """Provides the extraction screen's work with the services: loading and saving in thread workers, the
-messages they post back, and the flows (an arm line, the registry's proposals) that end in a save."""
+messages they post back, and the flows (an arm line, the registry's proposals, a CI's level) that end in a save."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from textual.widgets import DataTable
 from reviewkit.errors import ReviewkitError
 from reviewkit.services import extract
 from reviewkit.services.extract import StudyForm, StudyView
+from reviewkit.services.extract_convert import DEFAULT_LEVEL, auto_method, convert, level_from_text
 from reviewkit.services.extract_status import describe, finish_extraction
 from reviewkit.services.prefill import Prefill, confirm_arms, confirm_measure, registry_prefill
 from reviewkit.services.project import Review
@@ -173,6 +174,42 @@ class ExtractionWork(Screen[None]):
         a = arms[table.cursor_row]
         parts = [a.label, a.intervention, a.dose, a.co_intervention, "" if a.n_randomised is None else str(a.n_randomised)]
         return "; ".join([*parts, *(f"{n}={a.fields[n]}" for n in names if a.fields.get(n))])
+
+    def _derive_sd(self, arm: str, outcome: str, timepoint: str) -> None:
+        """Derive the SD (or mean and SD) of an arm at an outcome and timepoint, as `extract convert` does.
+        A conversion from the CI first asks the CI's level (prefilled with 95%; escape converts nothing):
+        a 90% CI read as 95% gives an SD 16% too small. One from SE or quantiles takes no level."""
+        sid, who = self.study_id, self.reviewer
+        if sid is None:
+            return
+
+        def derived(level: float | None) -> None:
+            how = f" from its {level * 100:g}% CI" if level is not None else ""
+            self._save("status", f"SD derived for {arm} {outcome}{how}", lambda: convert(
+                self.review, who, sid, arm=arm, outcome=outcome, timepoint=timepoint, level=level))
+
+        values = [v for v in self.form.values if (v.arm, v.outcome, v.timepoint) == (arm, outcome, timepoint)
+                  ] if self.form else []
+        reported_sd = any(v.field == "sd" and v.value and not v.converted_from for v in values)
+        # No prompt where the service will refuse at once (a reported SD) or convert something else.
+        if reported_sd or auto_method({v.field: v.value for v in values}) != "ci":
+            derived(None)
+            return
+
+        def given(text: str | None) -> None:
+            if text is not None:  # the prompt lets only a level through (check)
+                derived(level_from_text(text))
+
+        def problem(text: str) -> str | None:
+            try:
+                level_from_text(text)
+            except ReviewkitError as exc:
+                return exc.message
+            return None
+
+        self.app.push_screen(TextPromptModal(f"Confidence level of {arm}'s CI ({outcome}, {timepoint}): "
+                                             "0.95 for a 95% CI, 0.9 for a 90% one", value=f"{DEFAULT_LEVEL:g}",
+                                             check=problem), given)
 
     def action_prefill(self) -> None:
         """Review the registry's proposals; a chosen one is stored as this extractor's (origin ctgov)."""
