@@ -12,7 +12,7 @@ from reviewkit.cli.common import CliState, output_file, run_guarded
 from reviewkit.domain import rob1, rob2
 from reviewkit.domain.rob_common import Disagreement
 from reviewkit.errors import ReviewkitError
-from reviewkit.services import assess, assess_view
+from reviewkit.services import assess, assess_consensus, assess_view
 from reviewkit.services.assess_view import AssessmentView, RecordedConsensus, StudyDisagreements
 from reviewkit.services.project import Review, open_review
 from reviewkit.services.study_ref import find_study
@@ -263,7 +263,7 @@ def consensus_cmd(state: CliState, study: str, outcome: str, answers: str, overr
     def go() -> None:
         review = _review(state)
         settled = parse_pairs(answers) if answers.strip() else {}
-        recorded = assess.record_consensus(review, state.reviewer, find_study(review, study), outcome,
+        recorded = assess_consensus.record_consensus(review, state.reviewer, find_study(review, study), outcome,
                                            answers=settled, overrides=_overrides(overrides), co_signer=co_signer)
         _print_view(recorded)
         _print_changes(recorded)
@@ -292,7 +292,7 @@ def disagreements_cmd(state: CliState, as_json: bool) -> None:
     """List where assessors differ, for every study whose assessments are all finished (--reviewer:
     an assessor of the study, a lead or an adjudicator)."""
     def go() -> None:
-        found = assess.all_disagreements(_review(state), state.reviewer)
+        found = assess_consensus.all_disagreements(_review(state), state.reviewer)
         if as_json:
             click.echo(json.dumps([
                 {"study": d.study, "outcome": d.outcome, "assessors": [d.assessor_a, d.assessor_b],

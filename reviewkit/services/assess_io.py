@@ -20,8 +20,8 @@ finished (an import records done work); the others stay open, and the import nam
 only by the escalation choice (before it was asked, they would have been finished).
 
 Who may import what is who may enter it by hand: a lead any assessor's rows, anyone else only their
-own; consensus rows follow record_consensus's rule (assess.check_consensus). Everything is recorded
-as the importing reviewer.
+own; consensus rows follow record_consensus's rule (assess_access.check_consensus). Everything is
+recorded as the importing reviewer.
 """
 
 from __future__ import annotations
@@ -38,14 +38,13 @@ from reviewkit.domain import rob1, rob2
 from reviewkit.domain.rob_common import RobRow, RobTable
 from reviewkit.errors import ParseError, PermissionDenied, ReviewkitError
 from reviewkit.render.rob import summary_plot, traffic_light_plot
-from reviewkit.services.assess import (
+from reviewkit.services.assess_access import check_consensus
+from reviewkit.services.assess_agreed import refuse_contradicting, shared_answers
+from reviewkit.services.assess_codes import (
     answer_code,
-    check_consensus,
     domain_keys,
     judgement_code,
     normalise_answers,
-    refuse_contradicting,
-    shared_answers,
 )
 from reviewkit.services.assess_outcomes import (
     OutcomeNearMiss,
@@ -300,7 +299,7 @@ def _check_group(tool: str, group: _Group, path: Path) -> None:
 
 def _check_consensus(session: Session, review: Review, who: ReviewerRow, group: _Group, co_signer: str | None,
                      path: Path) -> None:
-    """Refuse a consensus group unless `who` may record that consensus (assess.check_consensus)."""
+    """Refuse a consensus group unless `who` may record that consensus (assess_access.check_consensus)."""
     try:
         check_consensus(session, review, who, group.study_id, group.outcome, co_signer)
     except ReviewkitError as exc:

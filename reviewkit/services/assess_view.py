@@ -1,7 +1,8 @@
 """Provides the risk-of-bias views: assessments as the form shows them (blinding applied), study tasks, summaries.
 
 Nothing here writes: a view recomputes the proposals from the stored answers with the domain
-algorithms and applies the stored overrides (services/assess.py writes the rows and checks who may).
+algorithms and applies the stored overrides (services/assess.py and assess_consensus.py write the
+rows; assess_access.py says who may).
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ class StudyDisagreements:
     items: tuple[Disagreement, ...]
     #: The domains (and "overall") among `items` whose judgements differ where an assessor recorded
     #: theirs with a reason (an override, or the RoB 2 escalation choice): settling the answers does not
-    #: settle them, the consensus judges each explicitly (services/assess.record_consensus).
+    #: settle them, the consensus judges each explicitly (services/assess_consensus.record_consensus).
     to_decide: tuple[str, ...] = ()
     #: The judgements both assessors recorded with a reason and agree on, which the consensus carries:
     #: like `to_decide`, they go back to what the answers give only with a reason of the consensus's own.
@@ -180,7 +181,7 @@ class ConsensusChange:
 
 @dataclass(frozen=True)
 class RecordedConsensus(AssessmentView):
-    """The consensus as a recording left it (services/assess.record_consensus), with what it changed.
+    """The consensus as a recording left it (assess_consensus.record_consensus), with what it changed.
 
     `revised`: the study's outcome had a consensus before this recording; `changes` then lists what the
     recording changed in it (empty: nothing, it stands as before). A first recording has no changes.

@@ -182,7 +182,7 @@ _PRESS_RELEASE = {"BREEZE-AD5", "BREEZE-AD7"}
 
 def _assess(review: Review, log: Callable[[str], None]) -> None:
     """RoB 1 by two assessors and their consensus, through the RoB service."""
-    from reviewkit.services import assess, assess_view
+    from reviewkit.services import assess, assess_consensus, assess_view
 
     for task in assess_view.studies_to_assess(review, "alice"):
         for who in ("alice", "bob"):
@@ -196,7 +196,7 @@ def _assess(review: Review, log: Callable[[str], None]) -> None:
                               support="example judgement written for the reviewkit demo")
             assess.finish(review, who, view.id)
         settle = {"D2": "low"} if "phase 2" in task.label else None
-        assess.record_consensus(review, "carol", task.study_id, answers=settle)
+        assess_consensus.record_consensus(review, "carol", task.study_id, answers=settle)
     log("risk of bias (RoB 1): two assessors and a consensus")
 
 

@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from reviewkit.cli import cli
 from reviewkit.errors import ReviewkitError
-from reviewkit.services import assess, dedup
+from reviewkit.services import assess, assess_consensus, dedup
 from reviewkit.services import extract as extraction
 from reviewkit.services.project import Review
 from reviewkit.services.report import write_prisma
@@ -44,7 +44,7 @@ def assessed(review: Review, label: str = "BREEZE-AD1") -> int:
         for key, judgement in ALL_LOW.items():
             assess.answer(review, who, aid, key, judgement)
         assess.finish(review, who, aid)
-    assess.record_consensus(review, "alice", sid)
+    assess_consensus.record_consensus(review, "alice", sid)
     return sid
 
 

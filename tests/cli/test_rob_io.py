@@ -10,7 +10,7 @@ from click.testing import CliRunner, Result
 from sqlmodel import func, select
 
 from reviewkit.cli import cli
-from reviewkit.services import assess, assess_view
+from reviewkit.services import assess, assess_consensus, assess_view
 from reviewkit.services.project import EXAMPLE_PROTOCOL, Review, init_review, open_review
 from reviewkit.store import rob as rob_store
 from reviewkit.store.db import session_scope
@@ -51,7 +51,7 @@ def assessed(folder: Path) -> Review:
     assess.override(review, "alice", a, "D5", "some concerns", "protocol, plan: late, \"quoted\"")
     assess.finish(review, "alice", a)
     assess.finish(review, "bob", b)
-    assess.record_consensus(review, "carol", 1, "IGA", answers={"1.2": "PY"},
+    assess_consensus.record_consensus(review, "carol", 1, "IGA", answers={"1.2": "PY"},
                             overrides={"D5": ("low", "the plan was registered before unblinding")})
     return review
 

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from reviewkit.errors import PermissionDenied, ReviewkitError
-from reviewkit.services import assess, assess_view
+from reviewkit.services import assess, assess_consensus, assess_view
 from reviewkit.services.project import EXAMPLE_PROTOCOL, Review, init_review
 from reviewkit.store import rob as rob_store
 from reviewkit.store.db import session_scope
@@ -141,7 +141,7 @@ def test_blinding_until_both_finish(rob2_review: Review) -> None:
     with pytest.raises(PermissionDenied):
         assess_view.assessment_view(rob2_review, "carol", a)
     with pytest.raises(PermissionDenied):
-        assess.disagreements(rob2_review, "alice", sid, "IGA")
+        assess_consensus.disagreements(rob2_review, "alice", sid, "IGA")
     assess.reopen(rob2_review, "alice", a)  # allowed while bob has not finished
     assess.finish(rob2_review, "alice", a)
     fill(rob2_review, "bob", b, {**ALL_LOW, "1.2": "N"})
@@ -161,17 +161,17 @@ def test_disagreements_and_consensus(rob2_review: Review) -> None:
     fill(rob2_review, "bob", b, {**ALL_LOW, "1.2": "N"})
     assess.finish(rob2_review, "alice", a)
     assess.finish(rob2_review, "bob", b)
-    (pair,) = assess.disagreements(rob2_review, "bob", sid, "IGA")
+    (pair,) = assess_consensus.disagreements(rob2_review, "bob", sid, "IGA")
     assert (pair.assessor_a, pair.assessor_b) == ("alice", "bob")
     assert [(d.level, d.key, d.a_value, d.b_value) for d in pair.items] == [
         ("question", "1.2", "PY", "N"), ("domain", "D1", "low", "high"), ("domain", "overall", "low", "high")]
     with pytest.raises(ReviewkitError, match="not complete"):
-        assess.record_consensus(rob2_review, "carol", sid, "IGA")  # 1.2 is unsettled
+        assess_consensus.record_consensus(rob2_review, "carol", sid, "IGA")  # 1.2 is unsettled
     with pytest.raises(PermissionDenied):
-        assess.record_consensus(rob2_review, "bob", sid, "IGA", answers={"1.2": "Y"})
+        assess_consensus.record_consensus(rob2_review, "bob", sid, "IGA", answers={"1.2": "Y"})
     with pytest.raises(PermissionDenied):
-        assess.record_consensus(rob2_review, "bob", sid, "IGA", answers={"1.2": "Y"}, co_signer="carol")
-    view = assess.record_consensus(rob2_review, "bob", sid, "IGA", answers={"1.2": "Y"}, co_signer="alice",
+        assess_consensus.record_consensus(rob2_review, "bob", sid, "IGA", answers={"1.2": "Y"}, co_signer="carol")
+    view = assess_consensus.record_consensus(rob2_review, "bob", sid, "IGA", answers={"1.2": "Y"}, co_signer="alice",
                                    overrides={"D5": ("some concerns", "analysis plan published late")})
     assert view.is_consensus and view.finished and view.answers["1.2"] == "Y"
     assert view.domain("D5").overridden and view.overall.final == "some_concerns"
@@ -201,12 +201,12 @@ def test_a_reviewer_outside_the_assessment_never_sees_it(tmp_path: Path, databas
             assess.finish(review, who, aid)
             ids.append(aid)
         with pytest.raises(PermissionDenied, match="dave may not see"):
-            assess.disagreements(review, "dave", sid)
+            assess_consensus.disagreements(review, "dave", sid)
         # all have finished, so the refusal says why dave may not see it, not that it waits for them
         with pytest.raises(PermissionDenied, match="only its study's assessors, leads and adjudicators"):
             assess_view.assessment_view(review, "dave", ids[0])
-        assert assess.all_disagreements(review, "dave") == []
-        (pair,) = assess.all_disagreements(review, "alice")
+        assert assess_consensus.all_disagreements(review, "dave") == []
+        (pair,) = assess_consensus.all_disagreements(review, "alice")
         assert [d.key for d in pair.items] == ["D3", "overall"]
     finally:
         review.engine.dispose()
@@ -220,9 +220,9 @@ def test_rob1_consensus_by_lead(review: Review) -> None:
         aid = assess.start_assessment(review, who, sid).id
         fill(review, who, aid, {**judged, "D3": d3})
         assert assess.finish(review, who, aid).overall.final == ("high" if d3 == "high" else "low")
-    (pair,) = assess.disagreements(review, "alice", sid)  # the lead
+    (pair,) = assess_consensus.disagreements(review, "alice", sid)  # the lead
     assert [(d.key, d.a_value, d.b_value) for d in pair.items] == [("D3", "high", "low"), ("overall", "high", "low")]
-    view = assess.record_consensus(review, "alice", sid, answers={"D3": "unclear"})
+    view = assess_consensus.record_consensus(review, "alice", sid, answers={"D3": "unclear"})
     assert view.overall.final == "unclear"
     with pytest.raises(ReviewkitError):
         assess.override(review, "alice", view.id, "D3", "low", "why")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from reviewkit.errors import PermissionDenied, ReviewkitError
-from reviewkit.services import assess, extract
+from reviewkit.services import assess, assess_consensus, extract
 from reviewkit.services.assess_io import export_rob
 from reviewkit.services.backup import backup_review
 from reviewkit.services.extract_consensus import record_consensus
@@ -130,7 +130,7 @@ def test_rob_export_releases_others_assessments_only_when_the_app_does(team: Rev
     assert rob_rows(team, "bob", out) == {("bob", "no"), ("dave", "no")}
     assert rob_rows(team, "carol", out) == {("bob", "no"), ("dave", "no")}
     assert rob_rows(team, "erin", out) == set()
-    assess.record_consensus(team, "alice", sid)
+    assess_consensus.record_consensus(team, "alice", sid)
     assert rob_rows(team, "erin", out) == {("alice", "yes")}
     assert rob_rows(team, "bob", out) == {("bob", "no"), ("dave", "no"), ("alice", "yes")}
 

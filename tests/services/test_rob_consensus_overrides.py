@@ -15,7 +15,7 @@ import pytest
 from sqlmodel import select
 
 from reviewkit.errors import ReviewkitError
-from reviewkit.services import assess, assess_view
+from reviewkit.services import assess, assess_consensus, assess_view
 from reviewkit.services.assess_view import AssessmentView
 from reviewkit.services.project import Review
 from reviewkit.store.db import session_scope
@@ -52,9 +52,9 @@ def test_an_override_both_assessors_made_is_the_consensus(rob2_review: Review) -
     sid = add_study(rob2_review)
     for who in ("alice", "bob"):
         assessed(rob2_review, who, sid, ALL_LOW, {"D3": ("high", DROPOUT)})
-    (pair,) = assess.disagreements(rob2_review, "carol", sid, "IGA")
+    (pair,) = assess_consensus.disagreements(rob2_review, "carol", sid, "IGA")
     assert pair.items == () and pair.to_decide == ()
-    view = assess.record_consensus(rob2_review, "carol", sid, "IGA")
+    view = assess_consensus.record_consensus(rob2_review, "carol", sid, "IGA")
     d3 = view.domain("D3")
     assert (d3.proposed, d3.final, d3.overridden, d3.justification) == ("low", "high", True, DROPOUT)
     assert view.overall.final == "high" and view.finished
@@ -68,7 +68,7 @@ def test_both_reasons_are_kept_when_they_differ(rob2_review: Review) -> None:
     sid = add_study(rob2_review)
     assessed(rob2_review, "alice", sid, ALL_LOW, {"D3": ("high", DROPOUT)})
     assessed(rob2_review, "bob", sid, ALL_LOW, {"D3": ("high", "missingness tied to itch")})
-    view = assess.record_consensus(rob2_review, "carol", sid, "IGA")
+    view = assess_consensus.record_consensus(rob2_review, "carol", sid, "IGA")
     assert view.domain("D3").justification == f"{DROPOUT} / missingness tied to itch"
 
 
@@ -78,21 +78,21 @@ def test_a_one_sided_override_is_refused_until_the_consensus_judges_it(rob2_revi
     sid = add_study(rob2_review)
     assessed(rob2_review, "alice", sid, ALL_LOW, {"D3": ("high", DROPOUT)})
     assessed(rob2_review, "bob", sid, ALL_LOW)
-    (pair,) = assess.disagreements(rob2_review, "carol", sid, "IGA")
+    (pair,) = assess_consensus.disagreements(rob2_review, "carol", sid, "IGA")
     assert [(d.key, d.a_value, d.b_value) for d in pair.items] == [("D3", "high", "low"), ("overall", "high", "low")]
     assert pair.to_decide == ("D3",) and pair.reason("D3") == (DROPOUT, None)
     with pytest.raises(ReviewkitError) as refused:
-        assess.record_consensus(rob2_review, "carol", sid, "IGA")
+        assess_consensus.record_consensus(rob2_review, "carol", sid, "IGA")
     assert "D3" in refused.value.message and DROPOUT in refused.value.message
     assert "bob low (from the answers)" in refused.value.message
     assert "--override 'D3=JUDGEMENT:justification'" in (refused.value.hint or "")
     assert consensus_rows(rob2_review) == 0
     # The answers' own judgement is a choice too, with its reason.
-    view = assess.record_consensus(rob2_review, "carol", sid, "IGA",
+    view = assess_consensus.record_consensus(rob2_review, "carol", sid, "IGA",
                                    overrides={"D3": ("low", "dropout balanced across arms in table 2")})
     assert (view.domain("D3").final, view.domain("D3").overridden, view.overall.final) == ("low", False, "low")
     # Recorded again with nothing new: the consensus's own judgement of D3 stands.
-    assert assess.record_consensus(rob2_review, "carol", sid, "IGA").domain("D3").justification.startswith("dropout")
+    assert assess_consensus.record_consensus(rob2_review, "carol", sid, "IGA").domain("D3").justification.startswith("dropout")
 
 
 def test_recording_again_keeps_the_leads_change_of_a_carried_override(rob2_review: Review) -> None:
@@ -101,9 +101,9 @@ def test_recording_again_keeps_the_leads_change_of_a_carried_override(rob2_revie
     sid = add_study(rob2_review)
     for who in ("alice", "bob"):
         assessed(rob2_review, who, sid, ALL_LOW, {"D3": ("high", DROPOUT)})
-    assess.record_consensus(rob2_review, "carol", sid, "IGA")
-    assess.record_consensus(rob2_review, "carol", sid, "IGA", overrides={"D3": ("some concerns", "sensitivity ok")})
-    view = assess.record_consensus(rob2_review, "carol", sid, "IGA")
+    assess_consensus.record_consensus(rob2_review, "carol", sid, "IGA")
+    assess_consensus.record_consensus(rob2_review, "carol", sid, "IGA", overrides={"D3": ("some concerns", "sensitivity ok")})
+    view = assess_consensus.record_consensus(rob2_review, "carol", sid, "IGA")
     assert view.domain("D3").final == "some_concerns"
 
 
@@ -154,7 +154,7 @@ def test_the_consensus_takes_a_shared_escalation_choice_and_asks_its_own(rob2_re
     sid = add_study(rob2_review)
     for who in ("alice", "bob"):
         assessed(rob2_review, who, sid, TWO_CONCERNS, escalate=False, reason=f"{who}: minor")
-    view = assess.record_consensus(rob2_review, "carol", sid, "IGA")
+    view = assess_consensus.record_consensus(rob2_review, "carol", sid, "IGA")
     assert view.finished and view.overall.final == "some_concerns" and view.overall.justification == (
         "alice: minor / bob: minor")
     other = add_study(rob2_review, "BREEZE-AD2")
@@ -162,10 +162,10 @@ def test_the_consensus_takes_a_shared_escalation_choice_and_asks_its_own(rob2_re
     assessed(rob2_review, "bob", other, {**ALL_LOW, "5.1": "N"})  # D5 only
     settle = {"4.2": "NI", "5.1": "N"}
     with pytest.raises(ReviewkitError, match="Some concerns in D4, D5") as refused:
-        assess.record_consensus(rob2_review, "carol", other, "IGA", answers=settle)
+        assess_consensus.record_consensus(rob2_review, "carol", other, "IGA", answers=settle)
     assert "consensus for BREEZE-AD2 / IGA" in refused.value.message
     assert "--override overall=high:REASON" in (refused.value.hint or "")
-    view = assess.record_consensus(rob2_review, "carol", other, "IGA", answers=settle,
+    view = assess_consensus.record_consensus(rob2_review, "carol", other, "IGA", answers=settle,
                                    overrides={"overall": ("high", "two weak domains together")})
     assert view.finished and view.overall.final == "high"
 
@@ -175,11 +175,11 @@ def test_differing_escalation_choices_are_the_consensus_to_make(rob2_review: Rev
     sid = add_study(rob2_review)
     assessed(rob2_review, "alice", sid, TWO_CONCERNS, escalate=True, reason="together serious")
     assessed(rob2_review, "bob", sid, TWO_CONCERNS, escalate=False, reason="minor")
-    (pair,) = assess.disagreements(rob2_review, "carol", sid, "IGA")
+    (pair,) = assess_consensus.disagreements(rob2_review, "carol", sid, "IGA")
     assert pair.to_decide == ("overall",) and pair.reason("overall") == ("together serious", "minor")
     with pytest.raises(ReviewkitError, match="overall"):
-        assess.record_consensus(rob2_review, "carol", sid, "IGA")
-    view = assess.record_consensus(rob2_review, "carol", sid, "IGA", overrides={"overall": ("some concerns", "minor")})
+        assess_consensus.record_consensus(rob2_review, "carol", sid, "IGA")
+    view = assess_consensus.record_consensus(rob2_review, "carol", sid, "IGA", overrides={"overall": ("some concerns", "minor")})
     assert view.overall.final == "some_concerns" and view.finished
 
 
@@ -190,11 +190,11 @@ def test_a_refused_consensus_names_no_assessment_and_every_question_it_may_need(
     assessed(rob2_review, "alice", sid, {**ALL_LOW, "3.1": "N", "3.2": "N", "3.3": "N"})
     assessed(rob2_review, "bob", sid, ALL_LOW)
     with pytest.raises(ReviewkitError) as refused:
-        assess.record_consensus(rob2_review, "carol", sid, "IGA")
+        assess_consensus.record_consensus(rob2_review, "carol", sid, "IGA")
     assert refused.value.message == "the consensus for BREEZE-AD1 / IGA is not complete: no judgement for D3, overall"
     assert refused.value.hint == "settle the answers still open: 3.1 (their answers may also open 3.2, 3.3, 3.4)"
     assert consensus_rows(rob2_review) == 0
-    view = assess.record_consensus(rob2_review, "carol", sid, "IGA", answers={"3.1": "N", "3.2": "N", "3.3": "N"})
+    view = assess_consensus.record_consensus(rob2_review, "carol", sid, "IGA", answers={"3.1": "N", "3.2": "N", "3.3": "N"})
     assert view.domain("D3").final == "low"
 
 
@@ -205,14 +205,14 @@ def test_a_slip_of_the_outcome_suggests_the_assessed_name(rob2_review: Review) -
         aid = assess.start_assessment(rob2_review, who, sid, "IGA 0/1 week 16").id
         fill(rob2_review, who, aid, ALL_LOW)
         assess.finish(rob2_review, who, aid)
-    for call in (assess.record_consensus, assess.disagreements):
+    for call in (assess_consensus.record_consensus, assess_consensus.disagreements):
         with pytest.raises(ReviewkitError, match="no assessment of 'IGA 0/1 wek 16'") as refused:
             call(rob2_review, "carol", sid, "IGA 0/1 wek 16")
         assert "did you mean 'IGA 0/1 week 16'" in (refused.value.hint or "")
     with pytest.raises(ReviewkitError) as unrelated:
-        assess.record_consensus(rob2_review, "carol", sid, "EASI 75")
+        assess_consensus.record_consensus(rob2_review, "carol", sid, "EASI 75")
     assert unrelated.value.hint == "its assessed outcomes: 'IGA 0/1 week 16'"
-    assert assess.record_consensus(rob2_review, "carol", sid, "iga 0/1 WEEK 16").outcome == "IGA 0/1 week 16"
+    assert assess_consensus.record_consensus(rob2_review, "carol", sid, "iga 0/1 WEEK 16").outcome == "IGA 0/1 week 16"
 
 
 def test_rob1_summary_overrides_are_carried(review: Review) -> None:
@@ -223,5 +223,5 @@ def test_rob1_summary_overrides_are_carried(review: Review) -> None:
         fill(review, who, aid, {f"D{i}": "low" for i in range(1, 8)})
         assess.override(review, who, aid, "overall", "high", "industry-run, results from a press release")
         assess.finish(review, who, aid)
-    view = assess.record_consensus(review, "alice", sid)
+    view = assess_consensus.record_consensus(review, "alice", sid)
     assert (view.overall.proposed, view.overall.final, view.overall.overridden) == ("low", "high", True)

@@ -16,7 +16,7 @@ import pytest
 from sqlmodel import col, select
 
 from reviewkit.errors import ReviewkitError
-from reviewkit.services import assess, assess_view
+from reviewkit.services import assess, assess_consensus, assess_view
 from reviewkit.services.assess_io import import_rob
 from reviewkit.services.assess_view import RecordedConsensus
 from reviewkit.services.project import Review
@@ -39,7 +39,7 @@ def first_consensus(review: Review) -> tuple[int, RecordedConsensus]:
     sid = add_study(review)
     assessed(review, "alice", sid, ALL_LOW)
     assessed(review, "bob", sid, BOB)
-    return sid, assess.record_consensus(review, "carol", sid, "IGA", answers=FIRST)
+    return sid, assess_consensus.record_consensus(review, "carol", sid, "IGA", answers=FIRST)
 
 
 def answer_rows(review: Review, assessment_id: int) -> list[tuple[str, str]]:
@@ -62,7 +62,7 @@ def test_the_answers_both_assessors_gave_stay_fixed(rob2_review: Review) -> None
     sid, first = first_consensus(rob2_review)
     before = answer_rows(rob2_review, first.id)
     with pytest.raises(ReviewkitError) as refused:
-        assess.record_consensus(rob2_review, "carol", sid, "IGA", answers={"1.1": "N", "1.2": "N"})
+        assess_consensus.record_consensus(rob2_review, "carol", sid, "IGA", answers={"1.1": "N", "1.2": "N"})
     assert "1.1: the assessors both answered Y, not N" in refused.value.message
     assert "1.2" not in refused.value.message  # disputed: the consensus's to settle
     assert "--override 'D1=JUDGEMENT:justification'" in (refused.value.hint or "")
@@ -70,7 +70,7 @@ def test_the_answers_both_assessors_gave_stay_fixed(rob2_review: Review) -> None
     with pytest.raises(ReviewkitError, match="1.1: the assessors both answered Y"):
         assess.answer(rob2_review, "alice", first.id, "1.1", "N")  # alice leads: she may edit the consensus
     assert answer_rows(rob2_review, first.id) == before
-    view = assess.record_consensus(rob2_review, "carol", sid, "IGA", answers={"1.1": "Y"},
+    view = assess_consensus.record_consensus(rob2_review, "carol", sid, "IGA", answers={"1.1": "Y"},
                                    overrides={"D1": ("high", "allocation concealment unclear in the CSR")})
     assert view.answers["1.1"] == "Y" and view.domain("D1").final == "high" and view.domain("D1").overridden
     assert [(c.key, c.before, c.after) for c in view.changes] == [("D1", "low", "high"), ("overall", "low", "high")]
@@ -79,7 +79,7 @@ def test_the_answers_both_assessors_gave_stay_fixed(rob2_review: Review) -> None
     assessed(rob2_review, "alice", other, ALL_LOW)
     assessed(rob2_review, "bob", other, ALL_LOW)
     with pytest.raises(ReviewkitError, match="3.1: the assessors both answered Y, not N"):
-        assess.record_consensus(rob2_review, "carol", other, "IGA", answers={"3.1": "N"})
+        assess_consensus.record_consensus(rob2_review, "carol", other, "IGA", answers={"3.1": "N"})
     assert [v.study for v in assess_view.all_views(rob2_review) if v.is_consensus] == ["BREEZE-AD1"]
 
 
@@ -89,13 +89,13 @@ def test_a_revision_starts_from_the_earlier_consensus(rob2_review: Review) -> No
     keeps every earlier answer; one given 1.2 N changes 1.2 alone."""
     sid, first = first_consensus(rob2_review)
     assert first.answers["2.3"] == "N" and not first.revised and first.changes == ()
-    view = assess.record_consensus(rob2_review, "carol", sid, "IGA", answers={"2.3": "Y", "2.4": "N"})
+    view = assess_consensus.record_consensus(rob2_review, "carol", sid, "IGA", answers={"2.3": "Y", "2.4": "N"})
     assert view.id == first.id and view.revised
     assert {q: view.answers.get(q) for q in ("1.2", "2.1", "2.3", "2.4")} == {"1.2": "PY", "2.1": "Y", "2.3": "Y",
                                                                            "2.4": "N"}
-    again = assess.record_consensus(rob2_review, "carol", sid, "IGA")
+    again = assess_consensus.record_consensus(rob2_review, "carol", sid, "IGA")
     assert dict(again.answers) == dict(view.answers) and again.changes == ()
-    changed = assess.record_consensus(rob2_review, "carol", sid, "IGA", answers={"1.2": "N"})
+    changed = assess_consensus.record_consensus(rob2_review, "carol", sid, "IGA", answers={"1.2": "N"})
     assert {q: a for q, a in changed.answers.items() if view.answers.get(q) != a} == {"1.2": "N"}
     assert [c.key for c in changed.changes if c.level == "question"] == ["1.2"]
 
@@ -104,11 +104,11 @@ def test_an_answer_the_revision_makes_moot_lapses_and_can_come_back(rob2_review:
     """(b) Settling 2.1 N again leaves the earlier 2.3 unasked (no refusal: the revision did not give it);
     settling 2.1 Y once more asks it again with the earlier consensus's answer, and says so."""
     sid, first = first_consensus(rob2_review)
-    moot = assess.record_consensus(rob2_review, "carol", sid, "IGA", answers={"2.1": "N"})
+    moot = assess_consensus.record_consensus(rob2_review, "carol", sid, "IGA", answers={"2.1": "N"})
     assert "2.3" not in moot.answers
     assert [(c.key, c.before, c.after) for c in moot.changes if c.level == "question"] == [
         ("2.1", "Y", "N"), ("2.3", "N", None)]
-    back = assess.record_consensus(rob2_review, "carol", sid, "IGA", answers={"2.1": "Y"})
+    back = assess_consensus.record_consensus(rob2_review, "carol", sid, "IGA", answers={"2.1": "Y"})
     assert back.answers["2.3"] == "N"
     assert [str(c) for c in back.changes if c.level == "question"] == ["2.1: N → Y", "2.3: — → N"]
 
@@ -118,10 +118,10 @@ def test_the_earlier_consensus_stays_in_the_history(rob2_review: Review) -> None
     history, the change is audited old → new with who made it; unchanged answers and the same override
     given again add no row."""
     sid, first = first_consensus(rob2_review)
-    assess.record_consensus(rob2_review, "carol", sid, "IGA", overrides={"D5": ("some concerns", "plan late")})
+    assess_consensus.record_consensus(rob2_review, "carol", sid, "IGA", overrides={"D5": ("some concerns", "plan late")})
     rows_before = answer_rows(rob2_review, first.id)
     judged_before = judgement_rows(rob2_review, first.id)
-    view = assess.record_consensus(rob2_review, "alice", sid, "IGA", answers={"1.2": "N"},
+    view = assess_consensus.record_consensus(rob2_review, "alice", sid, "IGA", answers={"1.2": "N"},
                                    overrides={"D5": ("some concerns", "plan late")})
     assert view.id == first.id
     assert [v.id for v in assess_view.all_views(rob2_review) if v.is_consensus] == [first.id]
@@ -141,7 +141,7 @@ def test_a_revision_says_what_it_changed(rob2_review: Review) -> None:
     """(d) The answers it changed, then each judgement they or an override changed, with the reasons;
     a revision that changes nothing says so by an empty list."""
     sid, _ = first_consensus(rob2_review)
-    view = assess.record_consensus(rob2_review, "carol", sid, "IGA", answers={"1.2": "N"},
+    view = assess_consensus.record_consensus(rob2_review, "carol", sid, "IGA", answers={"1.2": "N"},
                                    overrides={"D5": ("some concerns", "plan late")})
     assert [str(c) for c in view.changes] == [
         "1.2: PY → N",
@@ -149,7 +149,7 @@ def test_a_revision_says_what_it_changed(rob2_review: Review) -> None:
         "D5 (judgement): low → some concerns (plan late)",
         "overall (judgement): low → high",
     ]
-    same = assess.record_consensus(rob2_review, "carol", sid, "IGA", answers={"1.2": "N"},
+    same = assess_consensus.record_consensus(rob2_review, "carol", sid, "IGA", answers={"1.2": "N"},
                                    overrides={"D5": ("some concerns", "plan late")})
     assert same.revised and same.changes == ()
 
@@ -158,17 +158,17 @@ def test_accept_takes_back_the_consensus_own_override_only(rob2_review: Review) 
     """DOMAIN=accept takes back an override the consensus made (back to the answers' judgement); one the
     assessors both made, carried into the consensus, is refused: dropping it needs a reason."""
     sid, _ = first_consensus(rob2_review)
-    assess.record_consensus(rob2_review, "carol", sid, "IGA", overrides={"D5": ("some concerns", "plan late")})
-    view = assess.record_consensus(rob2_review, "carol", sid, "IGA", overrides={"D5": ("accept", "")})
+    assess_consensus.record_consensus(rob2_review, "carol", sid, "IGA", overrides={"D5": ("some concerns", "plan late")})
+    view = assess_consensus.record_consensus(rob2_review, "carol", sid, "IGA", overrides={"D5": ("accept", "")})
     assert (view.domain("D5").final, view.domain("D5").chosen) == ("low", False)
     assert [str(c) for c in view.changes] == ["D5 (judgement): some concerns (plan late) → low",
                                               "overall (judgement): some concerns → low"]
     other = add_study(rob2_review, "BREEZE-AD2")
     for who in ("alice", "bob"):
         assessed(rob2_review, who, other, ALL_LOW, {"D3": ("high", "30% dropout")})
-    assess.record_consensus(rob2_review, "carol", other, "IGA")
+    assess_consensus.record_consensus(rob2_review, "carol", other, "IGA")
     with pytest.raises(ReviewkitError, match="D3 cannot go back to what the answers give without a reason"):
-        assess.record_consensus(rob2_review, "carol", other, "IGA", overrides={"D3": ("accept", "")})
+        assess_consensus.record_consensus(rob2_review, "carol", other, "IGA", overrides={"D3": ("accept", "")})
 
 
 def test_a_contradiction_stored_before_stands_until_someone_changes_it(rob2_review: Review) -> None:
@@ -180,9 +180,9 @@ def test_a_contradiction_stored_before_stands_until_someone_changes_it(rob2_revi
         row = rob_store.assessment(s, first.id)
         assert row is not None
         rob_store.add_answer(s, row, "1.1", "N", None, "carol")
-    held = assess.current_consensus(rob2_review, "carol", sid, "IGA")
+    held = assess_consensus.current_consensus(rob2_review, "carol", sid, "IGA")
     assert held is not None and held.answers["1.1"] == "N"
-    view = assess.record_consensus(rob2_review, "carol", sid, "IGA")
+    view = assess_consensus.record_consensus(rob2_review, "carol", sid, "IGA")
     assert view.answers["1.1"] == "N" and view.changes == ()
     assert view.domain("D1").final == held.domain("D1").final
 
@@ -216,7 +216,7 @@ def test_rob1_consensus_settles_a_domain_both_assessors_judged(review: Review) -
         aid = assess.start_assessment(review, who, sid).id
         fill(review, who, aid, {**judged, "D3": d3})
         assess.finish(review, who, aid)
-    view = assess.record_consensus(review, "alice", sid, answers={"D2": "high", "D3": "high"})
+    view = assess_consensus.record_consensus(review, "alice", sid, answers={"D2": "high", "D3": "high"})
     assert (view.domain("D2").final, view.overall.final) == ("high", "high")
 
 
@@ -231,4 +231,4 @@ def test_a_consensus_of_assessments_on_different_variants_is_refused(rob2_review
     assess.finish(rob2_review, "bob", aid)
     with pytest.raises(ReviewkitError, match=r"use different tools or variants \(alice: rob2 assignment; "
                                              r"bob: rob2 adherence\)"):
-        assess.record_consensus(rob2_review, "carol", sid, "IGA")
+        assess_consensus.record_consensus(rob2_review, "carol", sid, "IGA")

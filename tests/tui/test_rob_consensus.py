@@ -9,7 +9,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
 from reviewkit.domain import rob2
-from reviewkit.services import assess, assess_view
+from reviewkit.services import assess, assess_consensus, assess_view
 from reviewkit.services.assess_view import AssessmentView
 from reviewkit.services.project import Review
 from reviewkit.tui.app import ReviewkitApp, make_app
@@ -267,7 +267,7 @@ async def test_reopened_consensus_starts_from_what_was_recorded(rob2_review: Rev
     sid = add_study(rob2_review)
     assess_all(rob2_review, "alice", sid, "Y")
     assess_all(rob2_review, "bob", sid, "N")
-    assess.record_consensus(rob2_review, "alice", sid, "IGA", answers={"1.2": "Y"},
+    assess_consensus.record_consensus(rob2_review, "alice", sid, "IGA", answers={"1.2": "Y"},
                             overrides={"D1": ("high", "baseline imbalance")})
     app = make_app(rob2_review, reviewer="alice")
     async with app.run_test(size=(200, 50)) as pilot:

@@ -11,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from reviewkit.errors import ReviewkitError
-from reviewkit.services import assess
+from reviewkit.services import assess_consensus
 from reviewkit.services.assess_view import AssessmentView
 from reviewkit.services.project import Review
 from reviewkit.tui import messages as msg
@@ -98,16 +98,16 @@ class RobConsensusScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="rob-consensus-load")
     def _load(self) -> None:
         try:
-            pairs = assess.disagreements(self.review, self.reviewer, self.study_id, self.outcome)
+            pairs = assess_consensus.disagreements(self.review, self.reviewer, self.study_id, self.outcome)
             self.post_message(msg.DisagreementsLoaded(
-                pairs, assess.current_consensus(self.review, self.reviewer, self.study_id, self.outcome)))
+                pairs, assess_consensus.current_consensus(self.review, self.reviewer, self.study_id, self.outcome)))
         except ReviewkitError as exc:
             self.post_message(msg.ServiceFailed("disagreements", str(exc)))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="rob-consensus-save")
     def _save(self, answers: dict[str, str], overrides: dict[str, tuple[str, str]], co_signer: str | None) -> None:
         try:
-            self.post_message(msg.ConsensusRecorded(assess.record_consensus(
+            self.post_message(msg.ConsensusRecorded(assess_consensus.record_consensus(
                 self.review, self.reviewer, self.study_id, self.outcome, answers=answers, overrides=overrides,
                 co_signer=co_signer)))
         except ReviewkitError as exc:
