@@ -95,3 +95,13 @@ def empty_copy(review: Review, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     copy.engine.dispose()
     if gen is not None:
         gen.close()
+
+
+@pytest.fixture
+def demo(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Review:
+    """The worked example's review (six studies, consensus extraction and RoB), built on each database."""
+    from reviewkit.services.demo import build_demo
+
+    if not database_url.startswith("sqlite"):
+        monkeypatch.setenv("REVIEWKIT_DATABASE_URL", database_url)
+    return build_demo(tmp_path / "demo")

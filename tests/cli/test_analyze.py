@@ -7,21 +7,11 @@ import csv
 import json
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner, Result
 
 from reviewkit.cli import cli
-from reviewkit.services.demo import build_demo
 from reviewkit.services.project import Review
 from tests.conftest import FIXTURES
-
-
-@pytest.fixture
-def demo(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Review:
-    """The demo review, built on each database."""
-    if not database_url.startswith("sqlite"):
-        monkeypatch.setenv("REVIEWKIT_DATABASE_URL", database_url)
-    return build_demo(tmp_path / "demo")
 
 
 def analyze(folder: Path, *args: str) -> Result:

@@ -13,20 +13,10 @@ from click.testing import CliRunner, Result
 
 from reviewkit.cli import cli
 from reviewkit.services import extract
-from reviewkit.services.demo import build_demo
 from reviewkit.services.extract_consensus import record_consensus
 from reviewkit.services.extract_status import finish_extraction
 from reviewkit.services.project import Review, open_review
 from tests.extraction_required import fill_required
-
-
-@pytest.fixture
-def demo(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Review:
-    """The demo review (three analyses, all with data), built on each database."""
-    if not database_url.startswith("sqlite"):
-        monkeypatch.setenv("REVIEWKIT_DATABASE_URL", database_url)
-    return build_demo(tmp_path / "demo")
-
 
 #: An analysis the demo has no data for (no SCORAD 75 was extracted).
 SCORAD = '\n[[analyses]]\nname = "SCORAD 75"\noutcome = "scorad75"\ntimepoint = "week 16"\nmeasure = "RR"\n'

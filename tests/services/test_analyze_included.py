@@ -8,28 +8,17 @@ before screening ends), but `analyze` (text and JSON) and the analysis screen wa
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from reviewkit.cli import cli
 from reviewkit.services import screen
 from reviewkit.services.analyze import AnalysisOutput, analyze_review
-from reviewkit.services.demo import build_demo
 from reviewkit.services.project import Review
 from reviewkit.services.studies import list_studies
 from reviewkit.tui.screens.analysis import detail_text
 
 NOT_INCLUDED = "is pooled but not included in the review"
-
-
-@pytest.fixture
-def demo(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Review:
-    """The demo review, built on each database."""
-    if not database_url.startswith("sqlite"):
-        monkeypatch.setenv("REVIEWKIT_DATABASE_URL", database_url)
-    return build_demo(tmp_path / "demo")
 
 
 def _warned(o: AnalysisOutput) -> list[str]:

@@ -18,14 +18,6 @@ from reviewkit.services.project import Review, open_review
 from reviewkit.services.report import prisma_counts, write_prisma
 
 
-@pytest.fixture
-def demo(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Review:
-    """The demo review, built on each database."""
-    if not database_url.startswith("sqlite"):
-        monkeypatch.setenv("REVIEWKIT_DATABASE_URL", database_url)
-    return build_demo(tmp_path / "demo")
-
-
 def test_demo_prisma_counts_hold_every_identity(demo: Review, tmp_path: Path) -> None:
     """The demo's flow adds up: 20 identified, 3 duplicates, 6 studies in 11 reports; the diagram renders."""
     report = prisma_counts(demo)

@@ -3,24 +3,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 from textual.widgets import DataTable
 
 from reviewkit.services.analyze import AnalysisOutput, analyze_review, load_study_inputs
-from reviewkit.services.demo import build_demo
 from reviewkit.services.project import Review
 from reviewkit.tui.app import make_app
 from reviewkit.tui.screens.analysis import COLUMNS, AnalysisScreen
-
-
-@pytest.fixture
-def demo(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Review:
-    """The worked example's review (consensus extraction included), built on each database."""
-    if not database_url.startswith("sqlite"):
-        monkeypatch.setenv("REVIEWKIT_DATABASE_URL", database_url)
-    return build_demo(tmp_path / "demo")
 
 
 def _arms_once(review: Review, o: AnalysisOutput) -> float:

@@ -3,15 +3,12 @@ selected one as a text forest, the plots written on request, and skipped analyse
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from reviewkit.services.analyze import AnalysisOutput, SkippedAnalysis, analyze_review
-from reviewkit.services.demo import build_demo
 from reviewkit.services.project import Review, open_review
 from reviewkit.tui.app import ReviewkitApp, make_app
 from reviewkit.tui.screens.analysis import AnalysisScreen
@@ -19,14 +16,6 @@ from reviewkit.tui.screens.dashboard import DashboardScreen
 from reviewkit.tui.screens.help import HelpScreen
 from reviewkit.tui.widgets.text_forest import TextForest
 from tests.tui.rendered import footer_line, screen_lines
-
-
-@pytest.fixture
-def demo(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Review:
-    """The worked example's review (consensus extraction included), built on each database."""
-    if not database_url.startswith("sqlite"):
-        monkeypatch.setenv("REVIEWKIT_DATABASE_URL", database_url)
-    return build_demo(tmp_path / "demo")
 
 
 async def _open(app: ReviewkitApp, pilot: Pilot[None]) -> AnalysisScreen:
