@@ -1,8 +1,9 @@
 """Provides the consensus extraction as pooling takes it: per study, its arms' numbers for an outcome, with
-where each SD came from and what the analysis must say of one derived on the fly."""
+where each SD came from and what the analysis must say of one from a CI whose level nobody recorded."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -10,7 +11,12 @@ from typing import TYPE_CHECKING, Any
 from reviewkit.domain.extraction import Value, parse_field
 from reviewkit.errors import ReviewkitError
 from reviewkit.services import extract
-from reviewkit.services.extract_convert import DEFAULT_LEVEL, convert_command, derive
+from reviewkit.services.extract_convert import (
+    DEFAULT_LEVEL,
+    convert_command,
+    derive,
+    names_no_level,
+)
 from reviewkit.services.project import Review
 from reviewkit.store import extraction as store
 from reviewkit.store.db import session_scope
@@ -46,13 +52,16 @@ class ArmData:
 
     @property
     def assumed_level(self) -> float | None:
-        """The confidence level assumed for an SD derived here from a CI (no level is recorded with a CI
-        entered as statistics); None when the SD was not so derived (reported, converted at extraction
-        with the level given then, or derived from SE or quantiles, which take no level)."""
+        """The confidence level assumed for an SD from a CI whose level nobody recorded: one derived here
+        from a CI entered as statistics (none is recorded with those), or one converted at extraction whose
+        record names none (a file from before levels were recorded: read as DEFAULT_LEVEL, as recompute
+        reads it). None otherwise: reported, converted with its level, or from SE or quantiles (no level)."""
         record = self.converted_from.get("sd", {})
-        if self.sd_source != "derived" or record.get("method") != "ci":
-            return None
-        return float(record["inputs"]["level"])
+        if self.sd_source == "derived" and record.get("method") == "ci":
+            return float(record["inputs"]["level"])
+        if self.sd_source == "converted" and names_no_level(record):
+            return DEFAULT_LEVEL
+        return None
 
 
 @dataclass(frozen=True)
@@ -69,23 +78,39 @@ class StudyArmData:
     arms: tuple[ArmData, ...]
 
     def sd_warnings(self) -> dict[str, str]:
-        """Arm label → what an analysis pooling the arm must say of its SD: one derived from a CI whose
-        level was assumed (95%), and the command that records the report's level instead. A 90% CI read
-        as 95% gives an SD 16% too small, and the pooled weights with it, without anyone having chosen so."""
+        """Arm label → what an analysis pooling the arm must say of its SD: one from a CI whose level was
+        assumed (95%), derived here or converted by a record naming no level, and the command that records
+        the report's level instead. A 90% CI read as 95% gives an SD 16% too small, and the pooled weights
+        with it, without anyone having chosen so."""
         out: dict[str, str] = {}
         for arm in self.arms:
             level = arm.assumed_level
             if level is None or arm.sd is None:
                 continue
             inputs = arm.converted_from["sd"]["inputs"]
+            ci = f"{_shown(inputs.get('lower'))} to {_shown(inputs.get('upper'))} (n {_shown(inputs.get('n'))})"
+            how = (f"derived from its CI {ci} assumed to be a {level * 100:g}% CI, as no level is recorded"
+                   if arm.sd_source == "derived" else
+                   f"converted from a CI read as {level * 100:g}% (no level recorded), {ci}")
             command = convert_command(self.study_id, arm.label, self.outcome, self.timepoint,
                                       "--method", "ci", "--level", "0.9")
+            # A record may hold the CI that the arm's statistics lack (an imported SD without its CI cells);
+            # convert takes the CI from the statistics, so it would have nothing to convert.
+            first = "" if {"ci_lower", "ci_upper", "n"} <= arm.statistics.keys() else (
+                "enter the CI as its ci_lower and ci_upper, then ")
             out[arm.label] = (
-                f"{self.study}: the SD of arm '{arm.label}' ({arm.sd:.4g}) was derived from its CI "
-                f"{inputs['lower']:g} to {inputs['upper']:g} (n {inputs['n']:g}) assumed to be a {level * 100:g}% "
-                f"CI, as no level is recorded: if the report gives another, record it (a 90% CI: {command}; "
-                f"--level {DEFAULT_LEVEL:g} confirms {DEFAULT_LEVEL * 100:g}%)")
+                f"{self.study}: the SD of arm '{arm.label}' ({arm.sd:.4g}) was {how}: if the report gives "
+                f"another, record it (a 90% CI: {first}{command}; --level {DEFAULT_LEVEL:g} confirms "
+                f"{DEFAULT_LEVEL * 100:g}%)")
         return out
+
+
+def _shown(value: object) -> str:
+    """A recorded conversion input as a warning shows it: a number as %g, anything else (a record written by
+    hand may hold text) as JSON, so the warning is still given rather than failing the analysis."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value:g}"
+    return json.dumps(value)
 
 
 def _typed(specs: dict[str, Any], raw: Mapping[str, Any]) -> dict[str, Value]:

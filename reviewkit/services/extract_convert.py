@@ -20,7 +20,8 @@ from reviewkit.store.db import session_scope
 
 Method = Literal["auto", "se", "ci", "quantiles"]
 METHODS: tuple[str, ...] = ("auto", "se", "ci", "quantiles")
-#: The CI level assumed when none is given, and when a recorded CI conversion names none (one written by hand).
+#: The CI level assumed when none is given, and when a recorded CI conversion names none (one written by hand, or
+#: a file from before levels were recorded: imported as such, and an analysis pooling it says so).
 DEFAULT_LEVEL = 0.95
 _LEVEL_RULE = "a number between 0 and 1, exclusive (0.9 for a 90% CI, 0.99 for a 99% one)"
 
@@ -220,6 +221,13 @@ def recompute(converted_from: Mapping[str, Any]) -> dict[str, float] | None:
     return None
 
 
+def names_no_level(converted_from: Mapping[str, Any]) -> bool:
+    """Whether a recorded conversion is from a CI but names no level (a file from before levels were
+    recorded, or a record written by hand), so recompute, and an analysis, read it as DEFAULT_LEVEL."""
+    inputs = converted_from.get("inputs")
+    return converted_from.get("method") == "ci" and isinstance(inputs, Mapping) and "level" not in inputs
+
+
 def level_problem(converted_from: Mapping[str, Any]) -> str | None:
     """Why a recorded CI conversion's "level" is no confidence level (None: it is one, or there is none).
 
@@ -262,7 +270,13 @@ def record_problems(stats: dict[str, str], conv: Any) -> list[tuple[str, str]]:
         if not agrees(text, given[name]):
             inputs = ", ".join(f"{k} {v:g}" for k, v in record["inputs"].items()  # type: ignore[index]
                                if isinstance(v, int | float))
+            # A record naming no level was read as 95%: an SD converted at another level differs for that
+            # reason alone, and the fix is then the record's level, not the SD.
+            fix = "): "
+            if isinstance(record, dict) and names_no_level(record):
+                fix = (f"; it names no level, so its CI was read as {DEFAULT_LEVEL * 100:g}%): add the report's "
+                       "(\"level\": 0.9 for a 90% CI) to its inputs, ")
             out.append((name, f"{number:g} is not what its converted_from record gives ({name} "
-                              f"{canonical(given[name])} from {inputs}): put that back, or, if {number:g} is a "
-                              f"reported {name}, remove its \"{name}\" entry from converted_from"))
+                              f"{canonical(given[name])} from {inputs}{fix}put that back, or, if "
+                              f"{number:g} is a reported {name}, remove its \"{name}\" entry from converted_from"))
     return out

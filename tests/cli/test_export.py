@@ -172,7 +172,8 @@ def test_the_analyses_csv_gives_the_prediction_interval_only_where_the_analysis_
         demo: Review, tmp_path: Path) -> None:
     """As the text and plots: IGA (revman5 with prediction_interval = true) has the pooled result's interval,
     EASI (metafor, which shows it, with prediction_interval = false) and itch (revman5's default: none)
-    have empty cells, though pooling computed theirs; the columns stay in every row."""
+    have empty cells, though pooling computed theirs; the columns stay in every row, and
+    show_prediction_interval (yes/no, as hksj) tells an interval not shown from one not estimated."""
     from reviewkit.services.analyze import AnalysisOutput, analyze_review
 
     protocol = demo.folder / "review.toml"
@@ -195,9 +196,11 @@ def test_the_analyses_csv_gives_the_prediction_interval_only_where_the_analysis_
     assert shown.show_prediction_interval and None not in shown.effect_pi
     assert (float(rows["IGA 0/1 at week 16"]["effect_pi_lower"]),
             float(rows["IGA 0/1 at week 16"]["effect_pi_upper"])) == shown.effect_pi
+    assert rows["IGA 0/1 at week 16"]["show_prediction_interval"] == "yes"
     for name in ("EASI 75 at week 16", "Itch NRS ≥ 4-point improvement"):
         hidden = pooled[name]
         assert not hidden.show_prediction_interval and None not in hidden.effect_pi  # computed, not shown
         assert (rows[name]["effect_pi_lower"], rows[name]["effect_pi_upper"]) == ("", "")
+        assert rows[name]["show_prediction_interval"] == "no"
     assert rows["EASI 75 at week 16"]["flavour"] == "metafor" and rows["Itch NRS ≥ 4-point improvement"][
         "flavour"] == "revman5"

@@ -1,20 +1,27 @@
 """Tests that an analysis says when it pooled an SD derived on the fly from a CI whose level nobody recorded
 (it assumes 95%), names the command that records the report's level, and pools that level once recorded;
-an SD derived from SE or quantiles, or one of an arm the analysis leaves out, draws no such warning."""
+an SD derived from SE or quantiles, or one of an arm the analysis leaves out, draws no such warning. An SD an
+import brings converted from a CI whose record names no level (an old file) is accepted as 95% and warned of
+alike; one that is not the 95% SD is refused, saying the record was read as 95%."""
 
 from __future__ import annotations
 
+import csv
 import json
 import shlex
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from reviewkit.cli import cli
 from reviewkit.domain.conversions import sd_from_ci
+from reviewkit.errors import ReviewkitError
 from reviewkit.services import extract
 from reviewkit.services.analyze import AnalysisOutput, analyze_review
 from reviewkit.services.extract_consensus import record_consensus
+from reviewkit.services.extract_convert import convert
+from reviewkit.services.extract_io import export_table, import_table
 from reviewkit.services.extract_status import finish_extraction
 from reviewkit.services.project import Review
 from tests.extraction_required import fill_required
@@ -90,3 +97,86 @@ def test_the_named_command_records_the_level_the_analysis_then_pools(review: Rev
     as_json = CliRunner().invoke(cli, ["-C", str(review.folder), "analyze", "--outcome", "dlqi_change",
                                        "--no-plots", "--json"])
     assert not any("the SD of arm" in w for w in json.loads(as_json.stdout)[0]["warnings"])
+
+
+# --- an SD stored from a CI conversion whose record names no level ------------------------------------------------
+
+
+def old_row(review: Review, tmp_path: Path, level: float = 0.95) -> dict[str, str]:
+    """Placebo's consensus row of the table carol exports after converting its CI at `level`, the SD's record
+    stripped of the level, as a file from before levels were recorded has it."""
+    convert(review, "carol", consensus_study(review), arm="Placebo", outcome="dlqi_change", method="ci",
+            level=level, consensus=True)
+    export_table(review, tmp_path / "t.csv", actor="carol")
+    with (tmp_path / "t.csv").open(newline="", encoding="utf-8") as handle:
+        (row,) = [r for r in csv.DictReader(handle) if r["consensus"] == "yes" and r["arm"] == "Placebo"
+                  and r["outcome"] == "dlqi_change"]
+    records = json.loads(row["converted_from"])
+    assert records["sd"]["inputs"].pop("level") == level
+    return {**row, "converted_from": json.dumps(records)}
+
+
+def written(path: Path, row: dict[str, str]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(row))
+        writer.writeheader()
+        writer.writerow(row)
+    return path
+
+
+def sd_warnings(out: AnalysisOutput) -> list[str]:
+    return [w for w in out.warnings if "the SD of arm" in w]
+
+
+def test_an_imported_sd_converted_from_a_ci_of_no_recorded_level_is_read_as_95_percent_and_said(
+        review: Review, tmp_path: Path) -> None:
+    """An old file's SD, converted from a CI its record gives no level for, imports (it is the 95% SD, as
+    recompute reads such a record: old files have no level), and the analysis pooling it says it read the CI as
+    95%, naming the command that records the report's level; that command at 0.9 pools the 90% SD, unwarned."""
+    assert import_table(review, written(tmp_path / "old.csv", old_row(review, tmp_path)), actor="carol"
+                        ).values_stored == 1
+    out = dlqi(review)
+    sd95 = sd_from_ci(-3.1, -0.9, 100, 0.95).sd
+    assert placebo_sd(out) == pytest.approx(sd95)
+    (warning,) = sd_warnings(out)
+    assert warning.startswith(
+        f"BREEZE-AD1: the SD of arm 'Placebo' ({sd95:.4g}) was converted from a CI read as 95% (no level "
+        "recorded), -3.1 to -0.9 (n 100): if the report gives another, record it (a 90% CI: `reviewkit extract "
+        "convert "), warning
+    assert warning.endswith("--method ci --level 0.9`; --level 0.95 confirms 95%)"), warning
+    assert warning in out.to_dict()["warnings"]
+    command = shlex.split(warning.split("`")[1])
+    ran = CliRunner().invoke(cli, ["-C", str(review.folder), "--reviewer", "carol", *command[1:]])
+    assert ran.exit_code == 0, ran.output
+    out = dlqi(review)
+    assert placebo_sd(out) == pytest.approx(sd_from_ci(-3.1, -0.9, 100, 0.9).sd)
+    assert sd_warnings(out) == []
+
+
+def test_an_arm_without_its_ci_cells_is_told_to_enter_them_before_converting(
+        review: Review, tmp_path: Path) -> None:
+    """Such an SD imported for a new arm whose row has no ci_lower and ci_upper (only the record holds the CI):
+    `extract convert` would have nothing to convert, so the warning says to enter the CI first."""
+    row = {**old_row(review, tmp_path), "arm": "Bari 3 mg", "intervention": "baricitinib", "ci_lower": "",
+           "ci_upper": ""}
+    import_table(review, written(tmp_path / "old.csv", row), actor="carol")
+    warnings = {w.split("'")[1]: w for w in sd_warnings(dlqi(review))}
+    assert "converted from a CI read as 95% (no level recorded)" in warnings["Bari 3 mg"]
+    assert "(a 90% CI: enter the CI as its ci_lower and ci_upper, then `reviewkit extract convert" in warnings[
+        "Bari 3 mg"]
+    assert list(warnings) == ["Bari 3 mg"]  # Placebo's conversion, stored by carol's convert, records its level
+
+
+def test_an_sd_converted_at_another_level_whose_record_lost_it_is_refused_saying_95_percent_was_read(
+        review: Review, tmp_path: Path) -> None:
+    """An SD converted from a 90% CI whose record lost its level is not what the record gives read as 95%:
+    refused, the reason saying the record names no level and was read as 95%, so the importer sees that the
+    fix is the record's level, not the SD."""
+    row = old_row(review, tmp_path, level=0.9)
+    with pytest.raises(ReviewkitError) as refused:
+        import_table(review, written(tmp_path / "old.csv", row), actor="carol")
+    message = str(refused.value)
+    assert (f"line 2, sd: {float(row['sd']):g} is not what its converted_from record gives (sd "
+            f"{sd_from_ci(-3.1, -0.9, 100, 0.95).sd!r} from lower -3.1, ") in message
+    assert ("upper -0.9; it names no level, so its CI was read as 95%): add the report's (\"level\": 0.9 for a "
+            "90% CI) to its inputs, put that back, or") in message
