@@ -400,9 +400,40 @@ def parse_protocol(text: str, *, source: str = PROTOCOL_FILE, lenient_analyses: 
     except RecursionError:  # tomllib recurses once per nested array or inline table
         raise ReviewkitError("not valid TOML: arrays or tables nested too deeply", where=source) from None
     kept: dict[int, list[ProtocolProblem]] = {}
+    typed: dict[int, list[str]] = {}
     try:
         protocol = Protocol.model_validate(data, context={_KEPT: kept} if lenient_analyses else None)
     except ValidationError as exc:
-        raise explain(exc, text, source, Protocol) from None
-    protocol._analysis_problems = explain_problems(kept, text, source)
+        wrong = _analysis_values_of_wrong_type(exc) if lenient_analyses else None
+        if wrong is None:
+            raise explain(exc, text, source, Protocol) from None
+        # An open review skips an analysis whose switch is quoted (hksj = "false", read as false before
+        # switches were strict) rather than refusing to open; `protocol check` still refuses the file.
+        told = explain(exc, text, source, Protocol).problems
+        for (index, _), message in zip(wrong, told, strict=True):
+            typed.setdefault(index, []).append(message)
+        analyses = [dict(a) for a in data["analyses"]]
+        for index, key in wrong:
+            analyses[index].pop(key)
+        try:
+            protocol = Protocol.model_validate({**data, "analyses": analyses}, context={_KEPT: kept})
+        except ValidationError as again:
+            raise explain(again, text, source, Protocol) from None
+    problems = explain_problems(kept, text, source)
+    for index, messages in typed.items():
+        problems[index] = [*messages, *problems.get(index, [])]
+    protocol._analysis_problems = problems
     return protocol
+
+
+def _analysis_values_of_wrong_type(exc: ValidationError) -> list[tuple[int, str]] | None:
+    """(analysis index, key) of each error when every one is a planned analysis's value of the wrong type
+    (a quoted true or number); None when any other error is among them, which refuses the protocol."""
+    found: list[tuple[int, str]] = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        if not (len(loc) == 3 and loc[0] == "analyses" and isinstance(loc[1], int) and isinstance(loc[2], str)
+                and err["type"] in ("bool_type", "int_type", "float_type")):
+            return None
+        found.append((loc[1], loc[2]))
+    return found

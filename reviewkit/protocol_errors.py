@@ -80,6 +80,8 @@ def explain(exc: ValidationError, text: str, source: str, root: type[BaseModel])
             if kind == "bool_type" and isinstance(got, str):
                 # "yes" without its quotes is no TOML value either: name the two that are
                 shown = f" (got the text {got!r}: write true or false, without quotes)"
+            elif kind == "bool_type" and not isinstance(got, dict | list):
+                shown = f" (got {got!r}: write true or false)"
             elif kind in ("int_type", "float_type") and isinstance(got, str):
                 shown = f" (got the text {got!r}: write the value without quotes)"
             elif kind == "string_too_short" and isinstance(got, str) and not got.strip():

@@ -243,7 +243,7 @@ def test_protocol_check_refuses_an_analysis_that_cannot_run(old: str, new: str, 
 @pytest.mark.parametrize(("value", "says"), [
     ('"yes"', "Input should be a valid boolean (got the text 'yes': write true or false, without quotes)"),
     ('"true"', "Input should be a valid boolean (got the text 'true': write true or false, without quotes)"),
-    ("1", "Input should be a valid boolean (got 1)"),
+    ("1", "Input should be a valid boolean (got 1: write true or false)"),
 ])
 def test_prediction_interval_must_be_true_or_false(value: str, says: str) -> None:
     """Not read leniently ("yes" and 1 would be taken as true, "no" as false): refused naming the file, the
@@ -309,6 +309,23 @@ def test_a_lenient_load_keeps_each_analysis_problem_as_check_words_it(old: str, 
     assert f"line {_line_of(text, line_text)}: {key}: " in str(strict.value) and says in str(strict.value)
     assert "analysis_problems" not in protocol.model_dump()
     assert len(protocol.analyses) == len(parse_protocol(EXAMPLE).analyses)
+
+
+@pytest.mark.parametrize("value", ['"false"', '"yes"', "1"])
+def test_a_quoted_switch_of_an_analysis_skips_it_on_open_and_is_refused_by_check(value: str) -> None:
+    """hksj = "false" was read as false before switches were strict: a review holding it still opens (the
+    analysis is kept with the strict check's words, for analyze to skip), while a strict load refuses it. A
+    wrong type outside the analyses is refused either way."""
+    text = EXAMPLE.replace('flavour = "revman5"', f'flavour = "revman5"\nhksj = {value}', 1)
+    with pytest.raises(ReviewkitError) as strict:
+        parse_protocol(text, source="x/review.toml")
+    protocol = parse_protocol(text, source="x/review.toml", lenient_analyses=True)
+    assert protocol.analysis_problems == {0: [str(strict.value)]}
+    assert f"line {_line_of(text, 'hksj =')}: 'analyses[0].hksj'" in str(strict.value)
+    assert len(protocol.analyses) == len(parse_protocol(EXAMPLE).analyses)
+    elsewhere = text.replace("screeners_per_record = 2", 'screeners_per_record = 2\nprioritise = "yes"', 1)
+    with pytest.raises(ReviewkitError, match="screening.prioritise"):
+        parse_protocol(elsewhere, source="x/review.toml", lenient_analyses=True)
 
 
 def test_a_lenient_load_keeps_every_problem_of_an_analysis() -> None:

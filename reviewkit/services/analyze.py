@@ -20,7 +20,7 @@ from reviewkit.pooling import (
 )
 from reviewkit.pooling.analysis import BINARY_MEASURES
 from reviewkit.protocol import Analysis
-from reviewkit.services.analyze_included import included_study_ids, warn_not_included
+from reviewkit.services.analyze_included import review_inclusion, warn_not_included
 from reviewkit.services.analyze_plots import draw_plots, rob_by_study
 from reviewkit.services.analyze_sensitivity import (
     JSON_KEYS,
@@ -351,7 +351,7 @@ def analyze_review(
         raise ReviewkitError(f"the protocol plans no analysis{f' of {outcome}' if outcome else ''}",
                              where=str(review.protocol_path))
     rob = rob_by_study(review)
-    included = included_study_ids(review)
+    inclusion = review_inclusion(review)
     out: list[AnalysisOutput | SkippedAnalysis] = []
     for index, analysis in analyses:
         if problems := review.protocol.analysis_problems.get(index):
@@ -377,7 +377,7 @@ def analyze_review(
                 done = run_analysis(studies, analysis, strategy, plot_dir=review.exports if plots else None, rob=rob,
                                     plot_format=plot_format, rob_tool=review.protocol.risk_of_bias.tool,
                                     higher_is_better=outcome_spec.higher_is_better if outcome_spec else True)
-                out.append(warn_not_included(done, studies, included))
+                out.append(warn_not_included(done, studies, inclusion))
             except ReviewkitError as exc:
                 out.append(SkippedAnalysis(analysis, skip_reason(exc, index), strategy))
     return out

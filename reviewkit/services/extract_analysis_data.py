@@ -54,12 +54,10 @@ class ArmData:
     def assumed_level(self) -> float | None:
         """The confidence level assumed for an SD from a CI whose level nobody recorded: one derived here
         from a CI entered as statistics (none is recorded with those), or one converted at extraction whose
-        record names none (a file from before levels were recorded: read as DEFAULT_LEVEL, as recompute
-        reads it). None otherwise: reported, converted with its level, or from SE or quantiles (no level)."""
+        record names none (converted without --level, or a file from before levels were recorded: read as
+        DEFAULT_LEVEL, as recompute reads it). None otherwise: reported, converted with its level, or from SE or quantiles (no level)."""
         record = self.converted_from.get("sd", {})
-        if self.sd_source == "derived" and record.get("method") == "ci":
-            return float(record["inputs"]["level"])
-        if self.sd_source == "converted" and names_no_level(record):
+        if self.sd_source in ("derived", "converted") and names_no_level(record):
             return DEFAULT_LEVEL
         return None
 
@@ -98,9 +96,10 @@ class StudyArmData:
             # convert takes the CI from the statistics, so it would have nothing to convert.
             first = "" if {"ci_lower", "ci_upper", "n"} <= arm.statistics.keys() else (
                 "enter the CI as its ci_lower and ci_upper, then ")
+            # No "; " inside: the analyses CSV joins an analysis's warnings with it.
             out[arm.label] = (
                 f"{self.study}: the SD of arm '{arm.label}' ({arm.sd:.4g}) was {how}: if the report gives "
-                f"another, record it (a 90% CI: {first}{command}; --level {DEFAULT_LEVEL:g} confirms "
+                f"another, record it (a 90% CI: {first}{command}, or --level {DEFAULT_LEVEL:g} to confirm "
                 f"{DEFAULT_LEVEL * 100:g}%)")
         return out
 

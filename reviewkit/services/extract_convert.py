@@ -4,6 +4,7 @@ the check of a converted value against its record."""
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -113,7 +114,12 @@ def derive(stats: Mapping[str, float | None], method: Method = "auto", level: fl
         return Derived({"sd": se_result.sd}, _record(se_result, "se"))
     if how == "ci":
         ci_result = conversions.sd_from_ci(given["ci_lower"], given["ci_upper"], n, ci_level)
-        return Derived({"sd": ci_result.sd}, _record(ci_result, "ci"))
+        record = _record(ci_result, "ci")
+        if level is None:
+            # Nobody named the level: the record says so (no "level"), as one from before levels were kept,
+            # so the analysis warns that 95% was assumed instead of passing it off as the report's.
+            del record["inputs"]["level"]
+        return Derived({"sd": ci_result.sd}, record)
     if level is not None:
         raise ReviewkitError(f"a confidence level ({level:g}) applies to a CI conversion only, but this one "
                              "would be from the median and quantiles: enter ci_lower and ci_upper")
@@ -132,7 +138,9 @@ def convert_command(study_id: int, arm: str, outcome: str, timepoint: str, *opti
 
 
 def _quoted(text: str) -> str:
-    return f"'{text}'" if any(c.isspace() for c in text) else text
+    # shlex.quote, not quotes around white space only: a label such as Bari(4mg) or Lilly's must paste
+    # into a shell as one word.
+    return shlex.quote(text)
 
 
 def convert(review: Review, extractor: str | None, study_id: int, *, arm: str, outcome: str,

@@ -246,7 +246,9 @@ def import_table(review: Review, path: Path, *, actor: str | None, new_studies: 
     # none is refused as a contradiction (field_unit_problems), not as a column of another review.
     allowed = {*columns(review), *(c + UNIT_SUFFIX for c in field_units(review.protocol.extraction))}
     # Free text may run over several lines; a line break in a key, a statistic or a unit is a quote left open.
-    multiline = {c for c in allowed if (c.startswith(("arm.", "study.")) and not c.endswith(UNIT_SUFFIX))
+    # The unit columns by name, not by their ".unit" ending: a field may itself be called unit (arm.unit).
+    unit_columns = {c + UNIT_SUFFIX for c in field_units(review.protocol.extraction)}
+    multiline = {c for c in allowed if (c.startswith(("arm.", "study.")) and c not in unit_columns)
                  or c in ("intervention", "dose", "co_intervention")}
     errors: list[str] = []
     counts = {"rows": 0, "values": 0, "stored": 0, "values_stored": 0, "arms_stored": 0}

@@ -39,9 +39,11 @@ def unit_cells(extraction: Extraction, row: Mapping[str, str]) -> dict[str, str]
 
 def unit_refusal(line: int, column: str, given: str, expected: str, of: str, what: str) -> str:
     """Why the `given` unit in `column` cannot be imported: `of` ("dlqi_change") has the protocol's `expected`."""
-    return (f"line {line}, {column}: '{given}' is not the unit of {of} ("
-            + (f"the protocol's is '{expected}'" if expected else "the protocol gives it none")
-            + f"): convert {what} to it and write that unit, or leave the cell empty")
+    if not expected:
+        return (f"line {line}, {column}: '{given}' is not the unit of {of} (the protocol gives it none): "
+                "leave the cell empty, or give the field a unit in review.toml")
+    return (f"line {line}, {column}: '{given}' is not the unit of {of} (the protocol's is '{expected}'): "
+            f"convert {what} to it and write that unit, or leave the cell empty")
 
 
 def field_unit_problems(extraction: Extraction, cells: Mapping[str, str], line: int) -> list[str]:

@@ -96,6 +96,11 @@ def studies_of_reports(session: Session, report_ids: set[int]) -> set[int]:
     )
 
 
+def studies_with_reports(session: Session) -> set[int]:
+    """Studies with at least one report linked (links not rejected)."""
+    return set(session.exec(select(StudyReportRow.study_id).where(StudyReportRow.status != "rejected").distinct()))
+
+
 def record_lookup(session: Session) -> tuple[set[int], dict[str, set[int]]]:
     """All record ids, and identifier → record ids (source file ids, PMIDs, DOIs) for matching files."""
     from reviewkit.store.tables import RecordSourceRow

@@ -20,7 +20,7 @@ from reviewkit.errors import ReviewkitError
 from reviewkit.services import extract
 from reviewkit.services.analyze import AnalysisOutput, analyze_review
 from reviewkit.services.extract_consensus import record_consensus
-from reviewkit.services.extract_convert import convert
+from reviewkit.services.extract_convert import convert, convert_command
 from reviewkit.services.extract_io import export_table, import_table
 from reviewkit.services.extract_status import finish_extraction
 from reviewkit.services.project import Review
@@ -74,7 +74,7 @@ def test_an_sd_derived_from_a_ci_is_said_to_assume_95_percent(review: Review) ->
         f"BREEZE-AD1: the SD of arm 'Placebo' ({sd_from_ci(-3.1, -0.9, 100, 0.95).sd:.4g}) was derived from its "
         "CI -3.1 to -0.9 (n 100) assumed to be a 95% CI, as no level is recorded: if the report gives another, "
         f"record it (a 90% CI: `reviewkit extract convert {sid} --consensus --arm Placebo --outcome dlqi_change "
-        "--timepoint 'week 16' --method ci --level 0.9`; --level 0.95 confirms 95%)"]
+        "--timepoint 'week 16' --method ci --level 0.9`, or --level 0.95 to confirm 95%)"]
     assert "BREEZE-AD1: arm(s) Bari 1 mg have no dlqi_change data" in out.warnings
     assert about_sd[0] in out.to_dict()["warnings"]
 
@@ -143,7 +143,7 @@ def test_an_imported_sd_converted_from_a_ci_of_no_recorded_level_is_read_as_95_p
         f"BREEZE-AD1: the SD of arm 'Placebo' ({sd95:.4g}) was converted from a CI read as 95% (no level "
         "recorded), -3.1 to -0.9 (n 100): if the report gives another, record it (a 90% CI: `reviewkit extract "
         "convert "), warning
-    assert warning.endswith("--method ci --level 0.9`; --level 0.95 confirms 95%)"), warning
+    assert warning.endswith("--method ci --level 0.9`, or --level 0.95 to confirm 95%)"), warning
     assert warning in out.to_dict()["warnings"]
     command = shlex.split(warning.split("`")[1])
     ran = CliRunner().invoke(cli, ["-C", str(review.folder), "--reviewer", "carol", *command[1:]])
@@ -180,3 +180,24 @@ def test_an_sd_converted_at_another_level_whose_record_lost_it_is_refused_saying
             f"{sd_from_ci(-3.1, -0.9, 100, 0.95).sd!r} from lower -3.1, ") in message
     assert ("upper -0.9; it names no level, so its CI was read as 95%): add the report's (\"level\": 0.9 for a "
             "90% CI) to its inputs, put that back, or") in message
+
+
+def test_a_ci_converted_without_a_level_is_warned_of_and_a_named_level_is_not(review: Review) -> None:
+    """`extract convert --method ci` without --level assumes 95%: the record keeps no level, and the analysis
+    says the CI was read as 95%; converting again with --level 0.95 names it, and the warning goes."""
+    sid = consensus_study(review)
+    (view,) = [v for v in convert(review, "carol", sid, arm="Placebo", outcome="dlqi_change", method="ci",
+                                  consensus=True) if v.field == "sd"]
+    assert "level" not in view.converted_from["inputs"]
+    (warning,) = sd_warnings(dlqi(review))
+    assert "converted from a CI read as 95% (no level recorded)" in warning
+    convert(review, "carol", sid, arm="Placebo", outcome="dlqi_change", method="ci", level=0.95, consensus=True)
+    assert sd_warnings(dlqi(review)) == []
+
+
+@pytest.mark.parametrize("label", ["Bari(4mg)", "Bari;4mg", "Bari 4 mg (Lilly's)", "Placebo"])
+def test_the_named_command_keeps_an_arm_label_one_shell_word(label: str) -> None:
+    """A label with brackets, a semicolon or a quote pastes into a shell as one word (quoting only labels with
+    spaces broke the command, or ran a second one)."""
+    words = shlex.split(convert_command(7, label, "dlqi_change", "week 16", "--method", "ci").strip("`"))
+    assert words[words.index("--arm") + 1] == label and words[words.index("--timepoint") + 1] == "week 16"

@@ -12,11 +12,14 @@ import json
 from click.testing import CliRunner
 
 from reviewkit.cli import cli
-from reviewkit.services import screen
+from reviewkit.services import extract, screen
 from reviewkit.services.analyze import AnalysisOutput, analyze_review
+from reviewkit.services.extract_consensus import record_consensus
+from reviewkit.services.extract_status import finish_extraction
 from reviewkit.services.project import Review
 from reviewkit.services.studies import list_studies
 from reviewkit.tui.screens.analysis import detail_text
+from tests.extraction_required import fill_required
 
 NOT_INCLUDED = "is pooled but not included in the review"
 
@@ -49,8 +52,8 @@ def test_a_study_excluded_or_not_yet_screened_at_full_text_is_pooled_with_a_warn
     for rid in _reports(demo, "BREEZE-AD5"):
         for who in ("alice", "bob"):
             screen.undo_decision(demo, who, rid, "ft")
-    expected = [f"study '{label}' is pooled but not included in the review (its reports are excluded or not yet "
-                "screened at full text)" for label in ("BREEZE-AD5", "BREEZE-AD7")]
+    expected = [f"study '{label}' is pooled but not included in the review (no report of it is included at full "
+                "text yet: excluded, in conflict, not retrieved or not screened)" for label in ("BREEZE-AD5", "BREEZE-AD7")]
 
     after = analyze_review(demo, plots=False)[0]
     assert isinstance(after, AnalysisOutput)
@@ -68,3 +71,33 @@ def test_a_study_excluded_or_not_yet_screened_at_full_text_is_pooled_with_a_warn
         assert sorted(w for w in analysis["warnings"] if NOT_INCLUDED in w) == expected, analysis["analysis"]
     _, below = detail_text(after)
     assert all(f"warning: {w}" in below for w in expected)
+
+
+def _study_without_reports(review: Review, label: str, events: tuple[int, int]) -> None:
+    """A study extracted without any report linked (as `extract add-study` makes one): alice and bob enter
+    Placebo and Bari 4 mg with `events` of 100 at IGA 0/1, week 16; carol records their consensus."""
+    sid = extract.create_study(review, "alice", label).id
+    for who in ("alice", "bob"):
+        fill_required(review, who, sid)
+        for arm, intervention, n_events in (("Placebo", "placebo", events[0]), ("Bari 4 mg", "baricitinib",
+                                                                                events[1])):
+            extract.set_arm(review, who, sid, arm, intervention=intervention)
+            for field, value in (("events", n_events), ("total", 100)):
+                extract.set_value(review, who, sid, field, str(value), arm=arm, outcome="iga_0_1",
+                                  timepoint="week 16")
+        finish_extraction(review, who, sid)
+    assert record_consensus(review, "carol", sid).unresolved == ()
+
+
+def test_a_study_with_no_report_is_told_to_link_one_and_one_not_pooled_is_not_named(demo: Review) -> None:
+    """NOLINK-1 has data but no report: pooled, and the warning says no report is linked (not that its reports
+    were excluded). ZERO-1 has no events in either arm, so RR leaves it out of the pooled result: the
+    analysis does not call it pooled."""
+    _study_without_reports(demo, "NOLINK-1", (5, 12))
+    _study_without_reports(demo, "ZERO-1", (0, 0))
+    out = next(o for o in analyze_review(demo, plots=False, outcome="iga_0_1") if isinstance(o, AnalysisOutput))
+    pooled = {str(out.rows[i]["source_study"]) for i in out.result.positions}
+    assert "NOLINK-1" in pooled and "ZERO-1" not in pooled
+    assert "ZERO-1" in {str(r["source_study"]) for r in out.rows}  # compared, then left out by the pooling
+    assert _warned(out) == ["study 'NOLINK-1' is pooled but not included in the review (no report is linked to "
+                            "it: `reviewkit studies link STUDY RECORD` links one, for screening to include)"]
