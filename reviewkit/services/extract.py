@@ -87,6 +87,9 @@ class StudyForm:
     consensus: bool
     arms: tuple[ArmView, ...]
     values: tuple[ValueView, ...] = field(default=())
+    #: (arm, outcome, timepoint) → the CI level its SD was last converted at, kept after the SD is cleared:
+    #: the TUI asks that level again rather than 95% when the corrected CI is converted.
+    ci_levels: dict[tuple[str, str, str], float] = field(default_factory=dict)
 
     @property
     def finished(self) -> bool:
@@ -381,4 +384,5 @@ def study_form(review: Review, extractor: str | None, study_id: int, *, consensu
                        store.finished_extractors(session, study_id), names,
                        extractors=study_extractors(session, study_id)),
             who.name, consensus, tuple(arm_view(a, names) for a in arms.values()),
-            tuple(value_view(v, names) for v in values.values() if v.value is not None))
+            tuple(value_view(v, names) for v in values.values() if v.value is not None),
+            store.last_ci_levels(session, study_id, key[1]))

@@ -129,6 +129,21 @@ def current_values(session: Session, study_ids: Iterable[int] | None = None
     return out
 
 
+def last_ci_levels(session: Session, study_id: int, author: Author) -> dict[tuple[str, str, str], float]:
+    """(arm, outcome, timepoint) → the level its SD was last converted at from a CI, in `author`'s extraction,
+    also where that SD has since been cleared (the CI it came from was corrected)."""
+    query = (select(ExtractionValueRow).where(ExtractionValueRow.study_id == study_id)
+             .where(ExtractionValueRow.field == "sd").order_by(col(ExtractionValueRow.id)))
+    out: dict[tuple[str, str, str], float] = {}
+    for row in session.exec(query):
+        record = row.converted_from or {}
+        inputs = record.get("inputs")
+        level = inputs.get("level") if record.get("method") == "ci" and isinstance(inputs, dict) else None
+        if author_of(row) == author and isinstance(level, int | float) and not isinstance(level, bool):
+            out[(row.arm, row.outcome, row.timepoint)] = float(level)
+    return out
+
+
 def add_value(session: Session, *, previous: ExtractionValueRow | None, actor: ReviewerRow, consensus: bool,
               study_id: int, key: ValueKey, value: str | None, unit: str | None,
               converted_from: dict[str, Any] | None, origin: str, by: ReviewerRow | None = None) -> ExtractionValueRow:

@@ -8,6 +8,7 @@ from textual.widgets import DataTable, Input, Static
 
 from reviewkit.domain.conversions import sd_from_ci, sd_from_se
 from reviewkit.services import extract
+from reviewkit.services.extract_convert import convert
 from reviewkit.services.project import Review
 from reviewkit.tui.app import make_app
 from reviewkit.tui.modals.text_prompt import TextPromptModal
@@ -86,3 +87,21 @@ async def test_c_on_an_se_converts_without_asking(review: Review) -> None:
         await _settle(app, pilot)
         assert app.screen is screen
         assert float(_stored_sd(review, sid) or "") == pytest.approx(sd_from_se(0.5, 100).sd)
+
+
+async def test_after_a_ci_is_corrected_the_prompt_starts_at_the_level_it_was_converted_at(review: Review) -> None:
+    """The SD was converted from a 90% CI; correcting the CI's upper bound clears it. The prompt then opens at
+    0.9, so enter converts the corrected CI as 90% again, not silently as 95%."""
+    sid = _study(review, ci_lower="1.2", ci_upper="3.8", n="100")
+    convert(review, "alice", sid, arm="Placebo", outcome="dlqi_change", method="ci", level=0.9)
+    cleared = extract.set_value(review, "alice", sid, "ci_upper", "4.0", arm="Placebo", outcome="dlqi_change")
+    assert cleared.cleared[0].startswith("sd ") and _stored_sd(review, sid) is None
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=(160, 50)) as pilot:
+        screen = await _press_c_on_placebo(app, pilot)
+        assert isinstance(app.screen, TextPromptModal)
+        assert app.screen.query_one("#prompt-input", Input).value == "0.9"
+        await pilot.press("enter")
+        await _settle(app, pilot)
+        assert app.screen is screen
+        assert float(_stored_sd(review, sid) or "") == pytest.approx(sd_from_ci(1.2, 4.0, 100, 0.9).sd)

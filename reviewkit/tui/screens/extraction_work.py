@@ -196,6 +196,10 @@ class ExtractionWork(Screen[None]):
             derived(None)
             return
 
+        # The level this arm's SD was last converted at (its CI since corrected): accepting the prompt as it
+        # opens must not turn a recorded 90% into 95%.
+        level = self.form.ci_levels.get((arm, outcome, timepoint), DEFAULT_LEVEL) if self.form else DEFAULT_LEVEL
+
         def given(text: str | None) -> None:
             if text is not None:  # the prompt lets only a level through (check)
                 derived(level_from_text(text))
@@ -208,7 +212,7 @@ class ExtractionWork(Screen[None]):
             return None
 
         self.app.push_screen(TextPromptModal(f"Confidence level of {arm}'s CI ({outcome}, {timepoint}): "
-                                             "0.95 for a 95% CI, 0.9 for a 90% one", value=f"{DEFAULT_LEVEL:g}",
+                                             "0.95 for a 95% CI, 0.9 for a 90% one", value=f"{level:g}",
                                              check=problem), given)
 
     def action_prefill(self) -> None:
