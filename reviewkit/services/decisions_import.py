@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import cast
 
@@ -26,7 +25,7 @@ from reviewkit.services.decisions_ids import Ids, RecordIndex, check_identities,
 from reviewkit.services.decisions_ledger import RETRACTED, ImportRow, Ledger
 from reviewkit.services.decisions_rows import RowContext, failer, parse_row, read_rows
 from reviewkit.services.project import Review
-from reviewkit.store import queries
+from reviewkit.store import clock, queries
 from reviewkit.store import screening as store
 from reviewkit.store.db import session_scope
 from reviewkit.store.tables import AdjudicationRow, ReviewerRow, ScreeningDecisionRow
@@ -81,7 +80,9 @@ def import_decisions(review: Review, path: Path, *, actor: str | None = None, id
         # double import), and replaying it must store both.
         decisions = store.all_decision_rows(session)
         adjudications = queries.adjudication_history(session)
-        ledger = Ledger(session, review.protocol.screening.screeners_per_record, decisions, adjudications)
+        # The review's clock (the server's on PostgreSQL), which the rows stored without a time are dated by.
+        ledger = Ledger(session, review.protocol.screening.screeners_per_record, decisions, adjudications,
+                        now=clock.now(session))
         stored = Counter(x.key() for x in [*decision_lines(decisions, True), *adjudication_lines(adjudications, True)])
         # A row without a time cannot be matched to the stored row it repeats; one that says what the
         # reviewer's (or the record's) current decision already says is taken as that row, so a file
@@ -91,7 +92,7 @@ def import_decisions(review: Review, path: Path, *, actor: str | None = None, id
 
         def row_key(row: ImportRow) -> tuple[object, ...]:
             return Line(0, row.record_id, cast(int, row.reviewer.id), row.role, row.stage, row.decision,
-                        row.reason, row.note, row.time or datetime.now(UTC)).key()
+                        row.reason, row.note, row.time or ledger.now).key()
 
         def present(row: ImportRow) -> bool:
             key = row_key(row)

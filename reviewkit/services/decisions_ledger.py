@@ -46,8 +46,8 @@ Role = Literal["screener", "adjudicator"]
 ROLES: tuple[Role, ...] = ("screener", "adjudicator")
 #: What a screener's undo stores (screen.undo_decision); a history export has such rows.
 RETRACTED = "retracted"
-#: How far past this machine's clock a row's time may be: another machine's clock may run a little
-#: ahead; more than this is a wrong clock or a wrong date, not skew.
+#: How far past the review's clock (store.clock) a row's time may be: the clock of the machine that wrote
+#: it may run a little ahead; more than this is a wrong clock or a wrong date, not skew.
 FUTURE_TOLERANCE = timedelta(minutes=5)
 
 

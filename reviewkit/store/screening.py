@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from sqlmodel import Session, col, select
 
+from reviewkit.store import clock
 from reviewkit.store.tables import (
     AdjudicationRow,
     AuditEventRow,
@@ -59,19 +60,20 @@ def add_decision(
 
     `actor` stores it when that is not `reviewer` (a lead importing a colleague's decision): the
     audit event names the actor, and its `new` the reviewer whose decision it is (see _by_whom).
-    `imported` is the file it came from.
+    `imported` is the file it came from. Both are dated by the review's clock (store.clock).
     """
     assert reviewer.id is not None
     previous = latest_decision(session, record_id, reviewer.id, stage)
+    at = clock.now(session)
     row = ScreeningDecisionRow(
         record_id=record_id, reviewer_id=reviewer.id, stage=stage, decision=decision, reason=reason,
-        note=note, supersedes_id=previous.id if previous else None,
+        note=note, supersedes_id=previous.id if previous else None, created_at=at,
     )
     session.add(row)
     session.flush()
     session.add(
         AuditEventRow(
-            actor=(actor or reviewer).name, entity="decision", entity_id=row.id, record_id=record_id,
+            at=at, actor=(actor or reviewer).name, entity="decision", entity_id=row.id, record_id=record_id,
             action=_action(previous, decision),
             old=_decision_dict(previous),
             new={**(_decision_dict(row) or {}), **_by_whom(reviewer, actor, imported)},
@@ -103,21 +105,23 @@ def add_adjudication(
     session: Session, *, record_id: int, adjudicator: ReviewerRow, stage: str, decision: str,
     reason: str | None, note: str | None, actor: ReviewerRow | None = None, imported: str | None = None,
 ) -> AdjudicationRow:
-    """Append an adjudication and its audit event (`actor` and `imported` as add_decision's)."""
+    """Append an adjudication and its audit event (`actor` and `imported` as add_decision's), dated by the
+    review's clock (store.clock)."""
     assert adjudicator.id is not None
     previous = session.exec(
         select(AdjudicationRow).where(AdjudicationRow.record_id == record_id)
         .where(AdjudicationRow.stage == stage).order_by(col(AdjudicationRow.id).desc())
     ).first()
+    at = clock.now(session)
     row = AdjudicationRow(
         record_id=record_id, stage=stage, adjudicator_id=adjudicator.id, decision=decision,
-        reason=reason, note=note,
+        reason=reason, note=note, created_at=at,
     )
     session.add(row)
     session.flush()
     session.add(
         AuditEventRow(
-            actor=(actor or adjudicator).name, entity="adjudication", entity_id=row.id, record_id=record_id,
+            at=at, actor=(actor or adjudicator).name, entity="adjudication", entity_id=row.id, record_id=record_id,
             action="adjudicate",
             old={"decision": previous.decision, "reason": previous.reason} if previous else None,
             new={"stage": stage, "decision": decision, "reason": reason, "note": note,
@@ -131,17 +135,18 @@ def add_full_text(
     session: Session, *, record_id: int, status: str, location: str | None, note: str | None,
     reviewer: ReviewerRow | None,
 ) -> FullTextRow:
-    """Append a full-text status change and its audit event."""
+    """Append a full-text status change and its audit event, dated by the review's clock (store.clock)."""
     previous = latest_full_text(session, record_id)
+    at = clock.now(session)
     row = FullTextRow(
         record_id=record_id, status=status, location=location, note=note,
-        reviewer_id=reviewer.id if reviewer else None,
+        reviewer_id=reviewer.id if reviewer else None, created_at=at,
     )
     session.add(row)
     session.flush()
     session.add(
         AuditEventRow(
-            actor=reviewer.name if reviewer else "", entity="full_text", entity_id=row.id,
+            at=at, actor=reviewer.name if reviewer else "", entity="full_text", entity_id=row.id,
             record_id=record_id, action="status",
             old={"status": previous.status, "location": previous.location} if previous else None,
             new={"status": status, "location": location},
