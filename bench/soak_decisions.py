@@ -151,7 +151,7 @@ def verify(folder: Path, n: int, reports: dict[str, list[tuple[int, str]]]) -> d
     """Compare the database with what the workers reported; returns counts and a list of problems."""
     from sqlmodel import col, select
 
-    from reviewkit.services import screen
+    from reviewkit.services.conflicts import list_conflicts
     from reviewkit.services.project import open_review
     from reviewkit.services.status import review_status
     from reviewkit.store.db import session_scope
@@ -202,7 +202,7 @@ def verify(folder: Path, n: int, reports: dict[str, list[tuple[int, str]]]) -> d
         expected[kind] += 1
         if kind == "conflict":
             conflicts_expected.add(rid)
-    listed = {c.record_id for c in screen.list_conflicts(review, ADJUDICATOR, "ta")}
+    listed = {c.record_id for c in list_conflicts(review, ADJUDICATOR, "ta")}
     if listed != conflicts_expected:
         problems.append(f"list_conflicts: {len(listed - conflicts_expected)} extra, "
                         f"{len(conflicts_expected - listed)} missed")

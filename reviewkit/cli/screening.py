@@ -9,16 +9,12 @@ import click
 
 from reviewkit.cli.common import CliState, output_file, run_guarded
 from reviewkit.domain.screening import STAGES
+from reviewkit.services.conflicts import list_conflicts, reason_disagreements, resolve_conflict
 from reviewkit.services.decisions_export import export_decisions
 from reviewkit.services.decisions_ids import IDS_MODES
 from reviewkit.services.decisions_import import import_decisions
 from reviewkit.services.project import open_review
-from reviewkit.services.screen import (
-    FULL_TEXT_STATUSES,
-    list_conflicts,
-    resolve_conflict,
-    set_full_text,
-)
+from reviewkit.services.screen_full_text import FULL_TEXT_STATUSES, set_full_text
 
 
 @click.group()
@@ -92,8 +88,6 @@ def conflicts(state: CliState, stage: str | None, as_json: bool) -> None:
     Then the full-text reason disagreements: reports every screener excluded, for different reasons.
     They are excluded either way, so they are not conflicts, but PRISMA counts one reason per report.
     """
-    from reviewkit.services.conflicts import reason_disagreements
-
     def go() -> None:
         review = open_review(state.review)
         # Both stages unless one is asked for: "No conflicts." while full-text conflicts waited misled.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import Literal, TypeGuard, TypeVar
 
 Decision = Literal["include", "exclude", "maybe"]
 Stage = Literal["ta", "ft"]
@@ -15,6 +15,12 @@ Who = TypeVar("Who")
 
 DECISIONS: tuple[Decision, ...] = ("include", "exclude", "maybe")
 STAGES: dict[Stage, str] = {"ta": "title/abstract", "ft": "full text"}
+
+
+def is_decision(value: str) -> TypeGuard[Decision]:
+    """Whether `value` is one of DECISIONS (and, to the type checker, a Decision from here on)."""
+    return value in DECISIONS
+
 
 #: At title/abstract, "maybe" moves a record forward like "include" (as reviewers expect from
 #: Covidence and Rayyan); it is kept and shown as maybe, but it does not conflict with an include.

@@ -23,7 +23,7 @@ from reviewkit.services.project import (
     normalise_database_url,
     sync_reviewers,
 )
-from reviewkit.services.screen import FULL_TEXT_STATUSES
+from reviewkit.services.screen_full_text import FULL_TEXT_STATUSES
 from reviewkit.store.archive import ARCHIVE_FORMAT, dump_tables, load_tables
 from reviewkit.store.db import (
     DB_FILE,

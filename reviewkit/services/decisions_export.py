@@ -1,6 +1,6 @@
 """Provides the decisions CSV export: its columns, and the rows as the export writes them and an import compares.
 
-Blinding and roles hold here as on the screen (services/screen.py): a lead exports everyone's rows;
+Blinding and roles hold here as on the screen (services/screen_cards.py): a lead exports everyone's rows;
 any other reviewer exports their own rows and others' only on records where blinding has ended for
 them (an import takes only rows naming the importer, unless a lead: decisions_rows). Adjudications
 travel as rows too (the reviewer is the adjudicator, `role` says so), so a settled conflict stays

@@ -2,9 +2,9 @@
 
 The checks are services/screen.py's: record_decision's (a removed duplicate, a record that has not
 passed title/abstract, a decision changed after adjudication, a new screener on a record that has
-its decisions), undo_decision's (a decision to undo,
-not yet adjudicated) and resolve_conflict's (only a conflict is adjudicated, or re-adjudicated, and
-a full-text reason dispute by an exclusion: domain.screening.adjudication_refusal);
+its decisions) and undo_decision's (a decision to undo,
+not yet adjudicated), and services/conflicts.py's resolve_conflict's (only a conflict is adjudicated,
+or re-adjudicated, and a full-text reason dispute by an exclusion: domain.screening.adjudication_refusal);
 and for all three at title/abstract, none that takes a record with full-text decisions out of
 full text.
 They are made here, in memory, so a file of thousands of rows is not thousands of round trips.
@@ -36,7 +36,7 @@ from reviewkit.domain.screening import (
     adjudication_refusal,
     resolve,
 )
-from reviewkit.services.screen import full_text_not_retrieved, full_text_started
+from reviewkit.services.screen_full_text import full_text_not_retrieved, full_text_started
 from reviewkit.services.screen_quota import quota_refusal
 from reviewkit.store import queries
 from reviewkit.store import screening as store_screening

@@ -10,9 +10,12 @@ from pathlib import Path
 from reviewkit.errors import ReviewkitError
 from reviewkit.protocol import PROTOCOL_FILE, load_protocol
 from reviewkit.services import screen
+from reviewkit.services.conflicts import resolve_conflict
 from reviewkit.services.dedup import run_dedup
 from reviewkit.services.identify import import_file
 from reviewkit.services.project import EXAMPLE_PROTOCOL, Review, init_review, open_review
+from reviewkit.services.screen_full_text import set_full_text
+from reviewkit.services.screen_queue import screening_queue
 from reviewkit.services.studies import list_studies, rename_study, set_report_link
 from reviewkit.store.convert import row_to_record
 from reviewkit.store.db import session_scope
@@ -127,24 +130,24 @@ def _titles(review: Review) -> dict[int, tuple[str, str]]:
 
 def _screen(review: Review, log: Callable[[str], None]) -> None:
     titles = _titles(review)
-    for rid in screen.screening_queue(review, "alice", "ta"):
+    for rid in screening_queue(review, "alice", "ta"):
         title = titles[rid][0].lower()
         exclude = any(k in title for k in _TA_EXCLUDE)
         if _TA_CONFLICT in title:
             screen.record_decision(review, "alice", rid, "ta", "include", note="long-term baricitinib data")
             screen.record_decision(review, "bob", rid, "ta", "exclude", note="no placebo group")
-            screen.resolve_conflict(review, "carol", rid, "ta", "exclude",
-                                    reason="Non-randomised design", note="open-label, single arm")
+            resolve_conflict(review, "carol", rid, "ta", "exclude",
+                             reason="Non-randomised design", note="open-label, single arm")
             continue
         decision = "exclude" if exclude else "include"
         screen.record_decision(review, "alice", rid, "ta", decision)
         screen.record_decision(review, "bob", rid, "ta", "maybe" if "phase 2" in title else decision)
-    for rid in screen.screening_queue(review, "alice", "ft"):
+    for rid in screening_queue(review, "alice", "ft"):
         title, kind = titles[rid]
         reason = next((r for k, r in _FT_EXCLUDE.items() if k.lower() in title.lower()), None)
         location = (f"https://clinicaltrials.gov/study/{_nct(review, rid)}" if kind == "registry"
                     else f"fulltext/record-{rid}.pdf")
-        screen.set_full_text(review, "alice", rid, "retrieved", location=location)
+        set_full_text(review, "alice", rid, "retrieved", location=location)
         for who in ("alice", "bob"):
             screen.record_decision(review, who, rid, "ft", "exclude" if reason else "include", reason=reason)
     log("screened: two reviewers, one conflict adjudicated")

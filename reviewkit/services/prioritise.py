@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from reviewkit.domain.prioritise import Prioritiser, tfidf_matrix
 from reviewkit.domain.stopping import StoppingEstimate, stopping_estimate
 from reviewkit.services.project import Review
-from reviewkit.services.screen import require_reviewer, screening_queue, stage_candidates
+from reviewkit.services.screen_queue import screening_queue
+from reviewkit.services.screen_state import require_reviewer, stage_candidates
 from reviewkit.store import queries
-from reviewkit.store.db import session_scope
+from reviewkit.store.db import session_scope, stored_id
 
 #: TF-IDF matrices by (database, stage, ranker, candidate ids): features do not depend on decisions, so
 #: they are built once per review state and only the classifier is refit as decisions come in.
@@ -40,7 +41,7 @@ def prioritised_queue(review: Review, reviewer: str | None, stage: str = "ta") -
     with session_scope(review.engine) as session:
         who = require_reviewer(session, reviewer, "screener")
         candidates = sorted(stage_candidates(session, stage, required))
-        own = queries.own_decisions_in_order(session, who.id, stage)  # type: ignore[arg-type]
+        own = queries.own_decisions_in_order(session, stored_id(who), stage)
         model = review.protocol.screening.prioritise_model
         # The model is in the key: naive Bayes reads titles twice, so its features differ.
         key = (review.database, stage, model, tuple(candidates))

@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.exc import DatabaseError, OperationalError
@@ -141,6 +141,18 @@ def session_scope(engine: Engine, *, write: bool = False) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+class _Stored(Protocol):
+    id: int | None
+
+
+def stored_id(row: _Stored) -> int:
+    """The id of a row read from the database or flushed to it. Its table types the key `int | None`
+    (None only until the database gives one), so code holding a stored row narrows it here, once."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has no id: it was never flushed to the database")
+    return row.id
 
 
 def lock_transaction(session: Session, key: int) -> None:

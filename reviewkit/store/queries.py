@@ -36,7 +36,7 @@ def identified_by_source(session: Session) -> dict[str, int]:
 
 def record_ids(session: Session) -> set[int]:
     """Every record's id."""
-    return set(session.exec(select(RecordRow.id)))  # type: ignore[arg-type]
+    return {rid for rid in session.exec(select(RecordRow.id)) if rid is not None}
 
 
 def removed_duplicates(session: Session) -> set[int]:
@@ -108,11 +108,13 @@ def record_lookup(session: Session) -> tuple[set[int], dict[str, set[int]]]:
     ids: set[int] = set()
     by_identifier: dict[str, set[int]] = defaultdict(set)
     for rid, pmid, doi in session.exec(select(RecordRow.id, RecordRow.pmid, RecordRow.doi)):
-        ids.add(rid)  # type: ignore[arg-type]
+        if rid is None:  # a stored row always has its key; the column is typed int | None
+            continue
+        ids.add(rid)
         if pmid:
-            by_identifier[pmid].add(rid)  # type: ignore[arg-type]
+            by_identifier[pmid].add(rid)
         if doi:
-            by_identifier[doi.lower()].add(rid)  # type: ignore[arg-type]
+            by_identifier[doi.lower()].add(rid)
     for rid, sid in session.exec(select(RecordSourceRow.record_id, RecordSourceRow.source_record_id)):
         if sid:
             by_identifier[sid].add(rid)
@@ -135,7 +137,7 @@ def record_kinds_by_first_run(session: Session) -> dict[int, str]:
         select(RecordRow.id, SourceRunRow.source_kind)
         .join(SourceRunRow, col(RecordRow.first_run_id) == col(SourceRunRow.id))
     )
-    return {rid: kind for rid, kind in rows}  # type: ignore[misc]
+    return {rid: kind for rid, kind in rows if rid is not None}
 
 
 def identified_by_run_kind(session: Session) -> dict[tuple[str, str], int]:

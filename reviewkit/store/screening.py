@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from sqlmodel import Session, col, select
 
+from reviewkit.domain.screening import DECISIONS, Decision, is_decision
+from reviewkit.errors import ReviewkitError
 from reviewkit.store import clock
 from reviewkit.store.tables import (
     AdjudicationRow,
@@ -50,6 +52,22 @@ def decisions_on(session: Session, record_id: int, stage: str) -> dict[int, Scre
     for row in rows:
         latest[row.reviewer_id] = row
     return {rid: row for rid, row in latest.items() if row.decision != "retracted"}
+
+
+def stored_decision(value: str) -> Decision:
+    """A stored decision (a current one, retractions left out, or an adjudication) as the domain's Decision.
+
+    The column is text; every value is checked before it is written (the screening services, the
+    decisions import, restore's archive.CHOICES), so this narrows the type once, here, rather than at each use.
+    """
+    if not is_decision(value):
+        raise ReviewkitError(f"the database holds a screening decision '{value}', not one of {', '.join(DECISIONS)}")
+    return value
+
+
+def decisions_of(rows: Mapping[int, ScreeningDecisionRow]) -> dict[int, Decision]:
+    """reviewer id → decision, from reviewer id → current decision row (as decisions_on gives them)."""
+    return {rid: stored_decision(row.decision) for rid, row in rows.items()}
 
 
 def add_decision(

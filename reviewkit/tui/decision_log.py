@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from reviewkit.services.screen import ScreeningProgress
+from reviewkit.services.screen_queue import ScreeningProgress
 
 #: A decision as made: (decision, reason, note).
 Made = tuple[str, str | None, str | None]

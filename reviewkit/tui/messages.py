@@ -6,8 +6,10 @@ from textual.message import Message
 
 from reviewkit.domain.screening import RecordScreening
 from reviewkit.services.assess_view import AssessmentView, RecordedConsensus, StudyDisagreements
+from reviewkit.services.conflicts import Conflict
 from reviewkit.services.prioritise import PrioritisedQueue
-from reviewkit.services.screen import Conflict, RecordCard, ScreeningProgress
+from reviewkit.services.screen_cards import RecordCard
+from reviewkit.services.screen_queue import ScreeningProgress
 
 
 class ScreenMessage(Message):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from reviewkit.services.screen import RecordCard
+from reviewkit.services.screen_cards import RecordCard
 
 #: Cards kept ready ahead of the reviewer; a key press then only renders one (no database on the way).
 LOOKAHEAD = 24

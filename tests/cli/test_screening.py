@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from reviewkit.cli import cli
-from reviewkit.services import screen
+from reviewkit.services import screen, screen_cards
 from reviewkit.services.project import Review
 from tests.factories import add_records
 
@@ -60,7 +60,7 @@ def test_decisions_import_refuses_bobs_row_for_alice(review: Review, tmp_path: P
     f.write_text(HEADER + f"{a},bob,ta,include,,,\n{b},alice,ta,exclude,,,\n")
     result = _run(review, "--reviewer", "bob", "decisions", "import", str(f))
     assert result.exit_code == 1 and "line 3" in result.output and "only their own" in result.output
-    assert screen.record_card(review, "bob", a, "ta").own is None
+    assert screen_cards.record_card(review, "bob", a, "ta").own is None
     result = _run(review, "--reviewer", "alice", "decisions", "import", str(f))
     assert result.exit_code == 0 and "2 decisions imported" in result.output
 
@@ -116,7 +116,7 @@ def test_an_export_imported_again_says_its_rows_were_already_present(
         fh.write(f"{a},bob,ta,include,,,,screener,,,\n")  # pmid, doi and title may be left empty
     result = _run(review, "--reviewer", "alice", "decisions", "import", str(out))
     assert result.exit_code == 0 and "1 decisions imported" in result.output and "(4 already present" in result.output
-    assert screen.record_card(review, "bob", a, "ta").own.decision == "include"  # type: ignore[union-attr]
+    assert screen_cards.record_card(review, "bob", a, "ta").own.decision == "include"  # type: ignore[union-attr]
 
 
 NAGTEGAAL = Path(__file__).resolve().parents[1].parent / "fixtures" / "screening" / "nagtegaal_2019_subset.csv"
@@ -141,14 +141,14 @@ def test_the_reported_round_trip_and_the_ids_option(review: Review, tmp_path: Pa
     assert result.exit_code == 1
     assert "line 2: 2 rows name their record ambiguously: '9' on line 2 names records [2, 9]; '9' on line 3" in result.output
     assert "pass --ids reviewkit; for the source file's own ids pass --ids source" in result.output
-    assert screen.record_card(review, "bob", 2, "ta").own is None
+    assert screen_cards.record_card(review, "bob", 2, "ta").own is None
     result = _run(review, "--reviewer", "alice", "decisions", "import", "--ids", "reviewkit", str(f))
     # on record 9, which has these decisions already: rows without a time that say what they say add nothing
     assert result.exit_code == 0 and "0 decisions imported" in result.output and "2 already present" in result.output
-    assert screen.record_card(review, "bob", 2, "ta").own is None
+    assert screen_cards.record_card(review, "bob", 2, "ta").own is None
     result = _run(review, "--reviewer", "alice", "decisions", "import", "--ids", "source", str(f))
     assert result.exit_code == 0 and "2 decisions imported" in result.output
-    assert screen.record_card(review, "bob", 2, "ta").own is not None
+    assert screen_cards.record_card(review, "bob", 2, "ta").own is not None
     help_text = _run(review, "decisions", "import", "--help").output
     assert "--ids [auto|reviewkit|source]" in help_text
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from reviewkit.domain.records import Record
-from reviewkit.services import dedup, screen
+from reviewkit.services import dedup, screen, screen_cards
 from reviewkit.services.audit import AuditEvent, audit_trail, decision_history
+from reviewkit.services.conflicts import list_conflicts, resolve_conflict
 from reviewkit.services.project import Review
 from reviewkit.services.status import review_status
 from tests.factories import add_records
@@ -32,7 +33,7 @@ def replay(events: list[AuditEvent], record_id: int) -> dict[str, Any]:
 def _current(review: Review, record_id: int) -> dict[tuple[str, str], str]:
     own = {}
     for who in ("alice", "bob"):
-        card = screen.record_card(review, who, record_id, "ta")
+        card = screen_cards.record_card(review, who, record_id, "ta")
         if card.own is not None:
             own[(who, "ta")] = card.own.decision
     return own
@@ -55,7 +56,7 @@ def test_record_history_replays_through_decisions_adjudication_merge_and_undo(re
         events = audit_trail(review, record_id=rid)
         state = replay(events, rid)
         assert state["decisions"] == _current(review, rid)
-        outcome = screen.record_card(review, "alice", rid, "ta").outcome
+        outcome = screen_cards.record_card(review, "alice", rid, "ta").outcome
         if state["adjudication"] is not None:
             assert outcome == {"include": "included", "exclude": "excluded"}[state["adjudication"]]
         assert (state["removed_by_group"] is not None) == (dedup.group_of(review, rid) is not None)
@@ -71,8 +72,8 @@ def test_record_history_replays_through_decisions_adjudication_merge_and_undo(re
     check()
     screen.record_decision(review, "bob", rid, "ta", "exclude")
     check()
-    assert [c.record_id for c in screen.list_conflicts(review, "carol", "ta")] == [rid]
-    screen.resolve_conflict(review, "carol", rid, "ta", "include", note="phase 3 RCT")
+    assert [c.record_id for c in list_conflicts(review, "carol", "ta")] == [rid]
+    resolve_conflict(review, "carol", rid, "ta", "include", note="phase 3 RCT")
     check()
     summary = dedup.run_dedup(review, actor="alice")
     assert summary.groups_created == 1

@@ -19,7 +19,7 @@ from sqlmodel import col, func, select
 from werkzeug import Request, Response
 
 from reviewkit.domain.records import Record
-from reviewkit.services import dedup, screen
+from reviewkit.services import dedup, screen, screen_queue
 from reviewkit.services.identify import import_file
 from reviewkit.services.project import Review
 from reviewkit.services.search import search_pubmed
@@ -249,7 +249,7 @@ def test_screening_killed_keeps_every_acknowledged_decision(review: Review, afte
     assert len(rows) == len(set(rows))  # none doubled
     assert ids[: len(rows)] == sorted(rows)  # and nothing beyond the last one started
     assert_consistent(review)
-    queue = screen.screening_queue(review, "alice", "ta")
+    queue = screen_queue.screening_queue(review, "alice", "ta")
     assert queue == ids[len(rows):]
     for rid in queue[:5]:  # the reviewer carries on where the crash left off
         screen.record_decision(review, "alice", rid, "ta", "include")

@@ -10,8 +10,9 @@ import pytest
 from sqlmodel import func, select
 
 from reviewkit.errors import ParseError, PermissionDenied, ReviewkitError
-from reviewkit.services import assess, screen
+from reviewkit.services import assess, screen, screen_cards
 from reviewkit.services.audit import audit_trail
+from reviewkit.services.conflicts import list_conflicts, resolve_conflict
 from reviewkit.services.decisions_export import export_decisions
 from reviewkit.services.decisions_import import import_decisions
 from reviewkit.services.project import Review, init_review, open_review
@@ -66,21 +67,21 @@ def test_blinding_holds_through_any_sequence_of_decisions_and_undos(team_review:
             screen.record_decision(review, who, rid, "ta", choice)
             current[rid][who] = choice
         for viewer in SCREENERS:
-            cards = {c.id: c for c in screen.record_cards(review, viewer, ids, "ta")}
+            cards = {c.id: c for c in screen_cards.record_cards(review, viewer, ids, "ta")}
             for r in ids:
                 own = current[r].get(viewer)
                 blind = _blind(own, current[r], 2)
-                card = screen.record_card(review, viewer, r, "ta")
+                card = screen_cards.record_card(review, viewer, r, "ta")
                 assert cards[r] == card
                 if blind:
                     with pytest.raises(PermissionDenied):
-                        screen.other_decisions(review, viewer, r, "ta")
+                        screen_cards.other_decisions(review, viewer, r, "ta")
                     assert card.others is None
                     assert card.outcome in ("unscreened", "in_progress")  # never included/excluded/conflict
                     if own is None and current[r]:
                         assert card.outcome == "in_progress"  # the same whatever the others decided
                 else:
-                    others = {v.reviewer: v.decision for v in screen.other_decisions(review, viewer, r, "ta")}
+                    others = {v.reviewer: v.decision for v in screen_cards.other_decisions(review, viewer, r, "ta")}
                     assert others == {k: v for k, v in current[r].items() if k != viewer}
                     assert card.others is not None and {v.reviewer for v in card.others} == set(others)
                 assert (card.own.decision if card.own else None) == own
@@ -138,14 +139,14 @@ def test_non_screeners_cannot_read_decisions_on_a_record(team_review: Review) ->
     screen.record_decision(team_review, "s2", rid, "ta", "exclude")
     for outsider in ("adj", "boss"):
         with pytest.raises(PermissionDenied):
-            screen.other_decisions(team_review, outsider, rid, "ta")
+            screen_cards.other_decisions(team_review, outsider, rid, "ta")
         # They may read the record (the conflicts screen shows it), but its card carries no decision.
-        card = screen.record_card(team_review, outsider, rid, "ta")
+        card = screen_cards.record_card(team_review, outsider, rid, "ta")
         assert (card.own, card.others, card.outcome) == (None, None, "in_progress")
         with pytest.raises(PermissionDenied):
             screen.record_decision(team_review, outsider, rid, "ta", "include")
     with pytest.raises(ReviewkitError, match="unknown reviewer"):
-        screen.other_decisions(team_review, "mallory", rid, "ta")
+        screen_cards.other_decisions(team_review, "mallory", rid, "ta")
 
 
 def _adjudications(review: Review) -> int:
@@ -159,16 +160,16 @@ def test_only_an_adjudicator_resolves_a_conflict(team_review: Review) -> None:
     (rid,) = add_records(review, 1)
     screen.record_decision(review, "s1", rid, "ta", "include")
     screen.record_decision(review, "s2", rid, "ta", "exclude")
-    assert [c.record_id for c in screen.list_conflicts(review, "boss", "ta")] == [rid]
+    assert [c.record_id for c in list_conflicts(review, "boss", "ta")] == [rid]
     with pytest.raises(PermissionDenied):
-        screen.list_conflicts(review, "s1", "ta")
+        list_conflicts(review, "s1", "ta")
     for intruder in ("s1", "s2", "s3", "boss"):
         with pytest.raises(PermissionDenied):
-            screen.resolve_conflict(review, intruder, rid, "ta", "include")
+            resolve_conflict(review, intruder, rid, "ta", "include")
     with pytest.raises(ReviewkitError):
-        screen.resolve_conflict(review, None, rid, "ta", "include")
+        resolve_conflict(review, None, rid, "ta", "include")
     assert _adjudications(review) == 0
-    state = screen.resolve_conflict(review, "adj", rid, "ta", "exclude")
+    state = resolve_conflict(review, "adj", rid, "ta", "exclude")
     assert state.outcome == "excluded" and state.adjudicated and _adjudications(review) == 1
     with pytest.raises(ReviewkitError, match="adjudicated"):
         screen.undo_decision(review, "s1", rid, "ta")
@@ -237,7 +238,7 @@ def test_roles_follow_a_protocol_change_at_once(team_review: Review) -> None:
     text = text.replace('name = "s1"\nroles = ["screener"]', 'name = "s1"\nroles = ["screener", "lead"]')
     review = update_protocol(review, "boss", text)
     with pytest.raises(PermissionDenied):
-        screen.resolve_conflict(review, "adj", rid, "ta", "include")
+        resolve_conflict(review, "adj", rid, "ta", "include")
     update_protocol(review, "s1", text + "\n# s1 leads now\n")
 
 

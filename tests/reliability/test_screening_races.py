@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from reviewkit.errors import ReviewkitError
-from reviewkit.services import screen
+from reviewkit.services import screen, screen_cards
 from reviewkit.services.decisions_import import import_decisions
 from reviewkit.services.project import Review
 from reviewkit.services.protocol_edit import update_protocol
@@ -43,7 +43,7 @@ def test_two_screeners_deciding_a_records_last_place_at_once(review: Review, tmp
     (refused,) = [r for r in out.values() if isinstance(r, ReviewkitError)]
     assert f"record {rid} already has its 2 decisions at title/abstract" in str(refused)
     (stored,) = [who for who, r in out.items() if not isinstance(r, Exception)]
-    card = screen.record_card(review, "alice", rid, "ta")
+    card = screen_cards.record_card(review, "alice", rid, "ta")
     assert card.others is not None and [d.reviewer for d in card.others] == [stored]
 
 
@@ -63,5 +63,5 @@ def test_an_import_and_a_screener_taking_the_last_place_at_once(review: Review, 
     }, where=store, also=((queries, "current_decisions"),))
     refused = [r for r in out.values() if isinstance(r, ReviewkitError)]
     assert len(refused) == 1 and "already has its 2 decisions" in str(refused[0]), out
-    card = screen.record_card(review, "alice", rid, "ta")
+    card = screen_cards.record_card(review, "alice", rid, "ta")
     assert card.others is not None and len(card.others) == 1

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from reviewkit.cli import cli
-from reviewkit.services import screen
+from reviewkit.services import screen, screen_queue
 from reviewkit.services.agreement import agreement_report
 from reviewkit.services.project import Review
 from tests.factories import add_records
@@ -92,7 +92,7 @@ def test_a_screener_who_adjudicates_sees_no_pair_on_records_still_in_her_queue(
         first, second = add_records(review, 2)
         screen.record_decision(review, "bob", first, "ta", "include")
         screen.record_decision(review, "dave", first, "ta", "exclude")
-        assert screen.screening_queue(review, "erin", "ta") == [first, second]
+        assert screen_queue.screening_queue(review, "erin", "ta") == [first, second]
         assert agreement_report(review, "erin") == []
         out = CliRunner().invoke(cli, ["-C", str(review.folder), "--reviewer", "erin", "agreement"]).output
         assert "bob vs dave" not in out and "No record has decisions from two reviewers yet." in out

@@ -11,8 +11,9 @@ from click.testing import CliRunner
 from reviewkit.cli import cli
 from reviewkit.domain.records import Record
 from reviewkit.errors import ReviewkitError
-from reviewkit.services import screen
+from reviewkit.services import screen, screen_full_text
 from reviewkit.services.archive import review_archive
+from reviewkit.services.conflicts import resolve_conflict
 from reviewkit.services.project import Review, open_review
 from reviewkit.services.status import review_status
 from tests.factories import add_records
@@ -24,8 +25,8 @@ def test_export_restore_round_trip(review: Review, tmp_path: Path, monkeypatch: 
                                 Record(title="B", doi="10.1/b")])
     screen.record_decision(review, "alice", a, "ta", "include", note="n")
     screen.record_decision(review, "bob", a, "ta", "exclude")
-    screen.resolve_conflict(review, "carol", a, "ta", "include")
-    screen.set_full_text(review, "alice", a, "retrieved", location="a.pdf")
+    resolve_conflict(review, "carol", a, "ta", "include")
+    screen_full_text.set_full_text(review, "alice", a, "retrieved", location="a.pdf")
     runner = CliRunner()
     out = tmp_path / "review.json"
     # bob (a screener) may not: the archive holds everyone's decisions, blinded or not.

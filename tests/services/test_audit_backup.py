@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from reviewkit.cli import cli
 from reviewkit.errors import ReviewkitError
-from reviewkit.services import screen
+from reviewkit.services import screen, screen_cards, screen_queue
 from reviewkit.services.audit import audit_trail, decision_history
 from reviewkit.services.backup import backup_review
 from reviewkit.services.project import Review, open_review
@@ -34,8 +34,8 @@ def test_record_history_reconstructed_from_events(review: Review) -> None:
         ("alice", "decide"), ("bob", "decide"), ("alice", "change"), ("bob", "undo"), ("bob", "decide")]
     assert events[2].old["decision"] == "include" and events[2].new["decision"] == "maybe"
     replayed = decision_history(events)
-    current = {(v.reviewer, "ta"): v.decision for v in screen.other_decisions(review, "alice", a, "ta")}
-    current[("alice", "ta")] = screen.record_card(review, "alice", a, "ta").own.decision  # type: ignore[union-attr]
+    current = {(v.reviewer, "ta"): v.decision for v in screen_cards.other_decisions(review, "alice", a, "ta")}
+    current[("alice", "ta")] = screen_cards.record_card(review, "alice", a, "ta").own.decision  # type: ignore[union-attr]
     assert replayed == current == {("alice", "ta"): "maybe", ("bob", "ta"): "include"}
 
 
@@ -78,7 +78,7 @@ def test_backup_while_a_reviewer_writes(tmp_path: Path) -> None:
         n = conn.execute("SELECT count(*) FROM screening_decision").fetchone()[0]
     assert 0 <= n <= 400
     copy = open_review(tmp_path / "snap")
-    assert len(screen.screening_queue(copy, "alice", "ta")) == 400 - n
+    assert len(screen_queue.screening_queue(copy, "alice", "ta")) == 400 - n
     assert not list((tmp_path / "snap").glob("*.part"))
     with pytest.raises(ReviewkitError, match="already exists"):
         backup_review(review, tmp_path / "snap", actor="alice")

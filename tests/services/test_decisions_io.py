@@ -13,7 +13,8 @@ from click.testing import CliRunner
 from reviewkit.cli import cli
 from reviewkit.domain.records import Record
 from reviewkit.errors import ParseError, ReviewkitError
-from reviewkit.services import screen
+from reviewkit.services import screen, screen_cards
+from reviewkit.services.conflicts import list_conflicts, resolve_conflict
 from reviewkit.services.decisions_export import COLUMNS, export_decisions
 from reviewkit.services.decisions_import import DecisionsImport, import_decisions
 from reviewkit.services.project import Review
@@ -46,8 +47,8 @@ def test_export_then_import_into_another_review(review: Review, tmp_path: Path) 
     text = out.read_text().replace(",alice,", ",bob,")
     (tmp_path / "bob.csv").write_text(text)
     assert import_decisions(review, tmp_path / "bob.csv", actor="alice").stored == 2
-    assert screen.record_card(review, "bob", a, "ta").own.note == "RCT"  # type: ignore[union-attr]
-    assert screen.record_card(review, "bob", a, "ta").own.at.isoformat() == rows[0]["time"]  # type: ignore[union-attr]
+    assert screen_cards.record_card(review, "bob", a, "ta").own.note == "RCT"  # type: ignore[union-attr]
+    assert screen_cards.record_card(review, "bob", a, "ta").own.at.isoformat() == rows[0]["time"]  # type: ignore[union-attr]
 
 
 def test_import_by_pmid_doi_and_source_id(review: Review, tmp_path: Path) -> None:
@@ -58,7 +59,7 @@ def test_import_by_pmid_doi_and_source_id(review: Review, tmp_path: Path) -> Non
                  "WOS:2,alice,ta,exclude,,,\n")
     assert import_decisions(review, f, actor="alice").stored == 3
     assert screen.record_decision(review, "bob", b, "ta", "exclude").outcome == "excluded"
-    assert screen.list_conflicts(review, "carol", "ta")[0].record_id == a
+    assert list_conflicts(review, "carol", "ta")[0].record_id == a
 
 
 @pytest.mark.parametrize(
@@ -113,13 +114,13 @@ def test_import_cannot_change_a_decision_after_adjudication(review: Review, tmp_
     a, b = _records(review)
     screen.record_decision(review, "alice", a, "ta", "include")
     screen.record_decision(review, "bob", a, "ta", "exclude")
-    screen.resolve_conflict(review, "carol", a, "ta", "include")
+    resolve_conflict(review, "carol", a, "ta", "include")
     f = tmp_path / "d.csv"
     f.write_text(HEADER + f"{b},alice,ta,include,,,\n{a},alice,ta,exclude,,,\n")
     with pytest.raises(ParseError, match=r"line 3: record \d+ has been adjudicated at title/abstract") as info:
         import_decisions(review, f, actor="alice")
     assert "include, not exclude" in str(info.value) and "nothing was imported" in str(info.value)
-    assert screen.record_card(review, "alice", b, "ta").own is None  # line 2 was not stored either
+    assert screen_cards.record_card(review, "alice", b, "ta").own is None  # line 2 was not stored either
     f.write_text(HEADER + f"{a},alice,ta,include,,,\n{b},alice,ta,include,,,\n")
     assert import_decisions(review, f, actor="alice") == DecisionsImport(stored=1, present=1)
 
@@ -161,7 +162,7 @@ def test_a_non_lead_imports_only_rows_naming_themselves(review: Review, tmp_path
     with pytest.raises(ParseError, match=r"line 3: bob may import only his own rows|line 3: .*only .*own") as info:
         import_decisions(review, f, actor="bob")
     assert "alice" in str(info.value) and "nothing was imported" in str(info.value)
-    assert screen.record_card(review, "bob", a, "ta").own is None
+    assert screen_cards.record_card(review, "bob", a, "ta").own is None
     with pytest.raises(ReviewkitError, match="no reviewer given"):
         import_decisions(review, f)
     assert import_decisions(review, f, actor="alice").stored == 2
@@ -177,7 +178,7 @@ def test_adjudications_are_exported_and_import_as_adjudications(review: Review, 
     a, _, a2 = add_records(review, 3)
     screen.record_decision(review, "alice", a, "ta", "include")
     screen.record_decision(review, "bob", a, "ta", "exclude")
-    screen.resolve_conflict(review, "carol", a, "ta", "exclude", note="no placebo arm")
+    resolve_conflict(review, "carol", a, "ta", "exclude", note="no placebo arm")
     out = tmp_path / "d.csv"
     assert export_decisions(review, out, actor="alice") == 3
     rows = _rows(out)
@@ -197,14 +198,14 @@ def test_adjudications_are_exported_and_import_as_adjudications(review: Review, 
         writer.writeheader()
         writer.writerows({**r, "record": str(a2)} for r in _rows(out))
     assert import_decisions(review, moved, actor="alice").stored == 3
-    assert screen.list_conflicts(review, "carol", "ta") == []
+    assert list_conflicts(review, "carol", "ta") == []
     assert review_status_outcome(review, a2) == "excluded"
     assert {(p.reviewer_a, p.reviewer_b) for p in agreement_report(review, "alice")} == {("alice", "bob")}
 
 
 def review_status_outcome(review: Review, record_id: int) -> str:
     """The record's outcome at title/abstract as the lead sees it on its card."""
-    return screen.record_card(review, "alice", record_id, "ta").outcome
+    return screen_cards.record_card(review, "alice", record_id, "ta").outcome
 
 
 def test_adjudication_row_without_csv_role_column(review: Review, tmp_path: Path) -> None:
@@ -215,7 +216,7 @@ def test_adjudication_row_without_csv_role_column(review: Review, tmp_path: Path
     f = tmp_path / "d.csv"
     f.write_text(HEADER + f"{a},alice,ta,include,,,\n{a},bob,ta,exclude,,,\n{a},carol,ta,include,,,\n")
     assert import_decisions(review, f, actor="alice").stored == 3
-    assert screen.list_conflicts(review, "carol", "ta") == []
+    assert list_conflicts(review, "carol", "ta") == []
     assert review_status_outcome(review, a) == "included"
     assert {(p.reviewer_a, p.reviewer_b) for p in agreement_report(review, "alice")} == {("alice", "bob")}
     # carol imports her own adjudication; she may re-adjudicate, as resolve_conflict allows
@@ -271,8 +272,8 @@ def test_role_column_says_which_role_a_dual_role_reviewer_acts_in(review: Review
     f.write_text(head + f"{a},alice,ta,include,,,,\n{a},dana,ta,exclude,,,,\n"
                         f"{b},alice,ta,include,,,,\n{b},bob,ta,exclude,,,,screener\n{b},dana,ta,exclude,,,,adjudicator\n")
     assert import_decisions(review, f, actor="boss").stored == 5
-    assert [c.record_id for c in screen.list_conflicts(review, "boss", "ta")] == [a]
-    assert screen.record_card(review, "alice", b, "ta").outcome == "excluded"
+    assert [c.record_id for c in list_conflicts(review, "boss", "ta")] == [a]
+    assert screen_cards.record_card(review, "alice", b, "ta").outcome == "excluded"
     assert {(p.reviewer_a, p.reviewer_b) for p in agreement_report(review, "alice")} == {("alice", "bob"), ("alice", "dana")}
     for row, message in [
         (f"{a},bob,ta,include,,,,adjudicator", "line 2: bob is not an adjudicator"),
@@ -333,7 +334,7 @@ def test_full_text_rows_after_the_files_own_title_abstract_rows_are_accepted(rev
     f.write_text(HEADER + f"{a},alice,ta,include,,,\n{a},bob,ta,maybe,,,\n{a},alice,ft,exclude,Review,,\n"
                           f"{a},bob,ft,exclude,Review,,\n")
     assert import_decisions(review, f, actor="alice").stored == 4
-    assert screen.record_card(review, "alice", a, "ft").outcome == "excluded"
+    assert screen_cards.record_card(review, "alice", a, "ft").outcome == "excluded"
 
 
 def test_unterminated_quote_is_refused_with_its_line(review: Review, tmp_path: Path) -> None:
@@ -352,7 +353,7 @@ def test_unterminated_quote_is_refused_with_its_line(review: Review, tmp_path: P
         import_decisions(review, f, actor="alice")
     f.write_text(HEADER + f'{a},alice,ta,include,,"two\nlines",\n{b},bob,ta,include,,,\n')
     assert import_decisions(review, f, actor="alice").stored == 2
-    assert screen.record_card(review, "alice", a, "ta").own.note == "two\nlines"  # type: ignore[union-attr]
+    assert screen_cards.record_card(review, "alice", a, "ta").own.note == "two\nlines"  # type: ignore[union-attr]
 
 
 def test_full_text_exclusion_without_reason_says_so(review: Review, tmp_path: Path) -> None:
@@ -393,8 +394,8 @@ def _history(review: Review) -> list[int]:
                                                          Record(title="D", pmid="31000004")])
     screen.record_decision(review, "alice", a, "ta", "include", note="RCT,\nadults")
     screen.record_decision(review, "bob", a, "ta", "exclude")
-    screen.resolve_conflict(review, "carol", a, "ta", "exclude", note="first look")
-    screen.resolve_conflict(review, "carol", a, "ta", "include")
+    resolve_conflict(review, "carol", a, "ta", "exclude", note="first look")
+    resolve_conflict(review, "carol", a, "ta", "include")
     screen.record_decision(review, "alice", b, "ta", "exclude")
     screen.record_decision(review, "alice", b, "ta", "maybe")
     screen.undo_decision(review, "alice", b, "ta")
@@ -411,7 +412,7 @@ def _history(review: Review) -> list[int]:
 
 
 def _outcomes(review: Review, ids: list[int]) -> list[tuple[str, str]]:
-    return [(screen.record_card(review, "alice", rid, "ta").outcome, screen.record_card(review, "alice", rid, "ft").outcome)
+    return [(screen_cards.record_card(review, "alice", rid, "ta").outcome, screen_cards.record_card(review, "alice", rid, "ft").outcome)
             for rid in ids]
 
 
@@ -449,8 +450,8 @@ def test_the_same_rows_again_store_nothing_new(review: Review, tmp_path: Path) -
         import_decisions(review, f, actor="alice")
     write(stale, {**latest, "note": "changed"})
     assert import_decisions(review, f, actor="alice") == DecisionsImport(stored=1, present=1)
-    assert screen.record_card(review, "alice", ids[1], "ta").own.decision == "include"  # type: ignore[union-attr]
-    assert screen.record_card(review, "alice", ids[3], "ta").own.note == "changed"  # type: ignore[union-attr]
+    assert screen_cards.record_card(review, "alice", ids[1], "ta").own.decision == "include"  # type: ignore[union-attr]
+    assert screen_cards.record_card(review, "alice", ids[3], "ta").own.note == "changed"  # type: ignore[union-attr]
 
 
 def test_a_history_export_replays_into_an_empty_copy(review: Review, empty_copy: Review, tmp_path: Path) -> None:
@@ -471,7 +472,7 @@ def test_a_history_export_replays_into_an_empty_copy(review: Review, empty_copy:
     assert copied.read_text() == current.read_text()
     assert copied_history.read_text() == history.read_text()
     assert _outcomes(empty_copy, ids) == _outcomes(review, ids)
-    assert screen.record_card(empty_copy, "alice", ids[0], "ta").own.note == "RCT,\nadults"  # type: ignore[union-attr]
+    assert screen_cards.record_card(empty_copy, "alice", ids[0], "ta").own.note == "RCT,\nadults"  # type: ignore[union-attr]
     assert import_decisions(empty_copy, history, actor="alice") == DecisionsImport(stored=0, present=n)
 
 
@@ -581,11 +582,11 @@ def test_ids_option_reads_record_as_one_kind_of_id(review: Review, tmp_path: Pat
     f = tmp_path / "d.csv"
     f.write_text(f"record,reviewer,stage,decision\n{second},alice,ta,include\n")
     assert import_decisions(review, f, actor="alice", ids="reviewkit").stored == 1
-    assert screen.record_card(review, "alice", second, "ta").own is not None
+    assert screen_cards.record_card(review, "alice", second, "ta").own is not None
     f.write_text(f"record,reviewer,stage,decision\n{second},bob,ta,include\n")
     assert import_decisions(review, f, actor="alice", ids="source").stored == 1
-    assert screen.record_card(review, "bob", first, "ta").own is not None
-    assert screen.record_card(review, "bob", second, "ta").own is None
+    assert screen_cards.record_card(review, "bob", first, "ta").own is not None
+    assert screen_cards.record_card(review, "bob", second, "ta").own is None
     f.write_text("record,reviewer,stage,decision\nS9,bob,ta,include\n")
     with pytest.raises(ParseError, match=r"line 2: unknown record 'S9': not a reviewkit record id \(--ids reviewkit\)"):
         import_decisions(review, f, actor="alice", ids="reviewkit")
@@ -641,11 +642,11 @@ def test_import_refuses_a_new_screener_on_a_record_that_has_its_decisions(review
     with pytest.raises(ParseError, match=rf"line 3: record {a} already has its 2 decisions at title/abstract") as err:
         import_decisions(review, f, actor="alice")
     assert "nothing was imported" in str(err.value)
-    assert screen.record_card(review, "bob", a, "ta").own.decision == "include"  # type: ignore[union-attr]
-    assert screen.list_conflicts(review, "dana", "ta") == []
+    assert screen_cards.record_card(review, "bob", a, "ta").own.decision == "include"  # type: ignore[union-attr]
+    assert list_conflicts(review, "dana", "ta") == []
     f.write_text(HEADER + f"{a},bob,ta,maybe,,,\n{a},bob,ta,retracted,,,\n{a},dana,ta,exclude,,,\n")
     assert import_decisions(review, f, actor="alice").stored == 3
-    assert [c.record_id for c in screen.list_conflicts(review, "dana", "ta")] == [a]
+    assert [c.record_id for c in list_conflicts(review, "dana", "ta")] == [a]
 
 
 def test_a_leads_export_imports_again_after_a_reviewer_left_the_team(review: Review, tmp_path: Path) -> None:
@@ -715,7 +716,7 @@ def test_a_title_abstract_exclusion_with_a_reason_round_trips(review: Review, tm
     a, b = _records(review)
     screen.record_decision(review, "alice", a, "ta", "exclude", reason="Non-randomised design")
     screen.record_decision(review, "bob", a, "ta", "include")
-    screen.resolve_conflict(review, "carol", a, "ta", "exclude", reason="Non-randomised design")
+    resolve_conflict(review, "carol", a, "ta", "exclude", reason="Non-randomised design")
     out = tmp_path / "d.csv"
     for history in (False, True):
         export_decisions(review, out, actor="alice", history=history)

@@ -18,7 +18,8 @@ import pytest
 
 from reviewkit.domain.records import Record
 from reviewkit.errors import ParseError
-from reviewkit.services import screen
+from reviewkit.services import screen, screen_cards
+from reviewkit.services.conflicts import resolve_conflict
 from reviewkit.services.decisions_export import export_decisions
 from reviewkit.services.decisions_import import DecisionsImport, import_decisions
 from reviewkit.services.project import Review
@@ -63,7 +64,7 @@ def test_another_reviews_ids_are_refused_and_ids_source_finds_the_records(
         screen.record_decision(review, who, p, "ta", "include")
     screen.record_decision(review, "alice", q, "ta", "exclude", note="adolescents")
     screen.record_decision(review, "bob", q, "ta", "include")
-    screen.resolve_conflict(review, "carol", q, "ta", "exclude")
+    resolve_conflict(review, "carol", q, "ta", "exclude")
     screen.record_decision(review, "alice", r, "ta", "maybe")
     screen.record_decision(review, "alice", p, "ft", "include")
     out = tmp_path / "a.csv"
@@ -86,7 +87,7 @@ def test_another_reviews_ids_are_refused_and_ids_source_finds_the_records(
     export_decisions(empty_copy, back, actor="alice")
     assert _same(back) == _same(out)
     # R (no PMID or DOI) was found by its title; in B it is record q
-    assert screen.record_card(empty_copy, "alice", q, "ta").own.decision == "maybe"  # type: ignore[union-attr]
+    assert screen_cards.record_card(empty_copy, "alice", q, "ta").own.decision == "maybe"  # type: ignore[union-attr]
     # the file imported by its ids into A again, and B's own export into B, add nothing
     assert import_decisions(review, out, actor="alice") == DecisionsImport(stored=0, present=n)
     assert import_decisions(empty_copy, back, actor="alice") == DecisionsImport(stored=0, present=n)
@@ -121,7 +122,7 @@ def test_a_file_of_source_ids_with_a_title_column_is_checked_too(review: Review,
     f.write_text("record,reviewer,stage,decision,title\n31000001,alice,ta,include,\"Baricitinib in adults with "
                  "atopic dermatitis.\"\n31000002,alice,ta,include,\n", encoding="utf-8")
     assert import_decisions(review, f, actor="alice").stored == 2
-    assert screen.record_card(review, "alice", p, "ta").own is not None
+    assert screen_cards.record_card(review, "alice", p, "ta").own is not None
 
 
 # --- a row's time: the history replays into the same current decisions ----------------------------
@@ -138,7 +139,7 @@ def test_a_row_older_than_the_reviewers_current_decision_is_refused(review: Revi
     with pytest.raises(ParseError, match=rf"line 2: the row's time {re.escape(_at(1))} is earlier than alice's "
                                          rf"latest row on record {a} at title/abstract \(include at "):
         import_decisions(review, f, actor="alice")
-    assert screen.record_card(review, "alice", a, "ta").own.decision == "include"  # type: ignore[union-attr]
+    assert screen_cards.record_card(review, "alice", a, "ta").own.decision == "include"  # type: ignore[union-attr]
     # within the file too: bob's second row is dated before his first
     f.write_text(HEADER + f"{a},bob,ta,include,,,{_at(2)}\n{a},bob,ta,exclude,,,{_at(1)}\n", encoding="utf-8")
     with pytest.raises(ParseError, match=rf"line 3: .*earlier than bob's latest row on record {a} .*\(include at "
@@ -159,7 +160,7 @@ def test_a_row_dated_in_the_future_is_refused(review: Review, tmp_path: Path) ->
     f.write_text(HEADER + f"{a},alice,ta,include,,,{later}\n", encoding="utf-8")
     with pytest.raises(ParseError, match=rf"line 2: the row's time {re.escape(later)} \(record {a}\) is later than now \("):
         import_decisions(review, f, actor="alice")
-    assert screen.record_card(review, "alice", a, "ta").own is None
+    assert screen_cards.record_card(review, "alice", a, "ta").own is None
     soon = (datetime.now(UTC) + timedelta(minutes=2)).isoformat()
     f.write_text(HEADER + f"{a},alice,ta,include,,,{soon}\n", encoding="utf-8")
     assert import_decisions(review, f, actor="alice").stored == 1
@@ -219,7 +220,7 @@ def test_a_history_of_imported_rows_replays_into_the_same_decisions(
     assert again.read_text(encoding="utf-8") == current.read_text(encoding="utf-8")
     for rid in (a, b):
         for stage in ("ta", "ft"):
-            assert screen.record_card(empty_copy, "alice", rid, stage).outcome == screen.record_card(
+            assert screen_cards.record_card(empty_copy, "alice", rid, stage).outcome == screen_cards.record_card(
                 review, "alice", rid, stage).outcome
 
 

@@ -14,8 +14,9 @@ from click.testing import CliRunner
 from reviewkit.cli import cli
 from reviewkit.domain.screening import resolve
 from reviewkit.errors import ReviewkitError
-from reviewkit.services import screen
+from reviewkit.services import screen, screen_queue
 from reviewkit.services.agreement import agreement_report
+from reviewkit.services.conflicts import list_conflicts, resolve_conflict
 from reviewkit.services.project import Review
 from reviewkit.services.report import prisma_counts
 from tests.factories import add_records
@@ -57,17 +58,17 @@ def test_full_text_maybes_are_conflicts_the_adjudicator_settles(review: Review) 
                            [("maybe", "maybe"), ("include", "maybe"), ("include", "include")], strict=True):
         screen.record_decision(review, "alice", rid, "ft", a)
         screen.record_decision(review, "bob", rid, "ft", b)
-    conflicts = screen.list_conflicts(review, "carol", "ft")
+    conflicts = list_conflicts(review, "carol", "ft")
     assert [c.record_id for c in conflicts] == [both_maybe, one_maybe]
-    assert screen.screening_progress(review, "alice", "ft").conflicts == 2
+    assert screen_queue.screening_progress(review, "alice", "ft").conflicts == 2
     # Only the report both screeners judged eligible is in the review until the adjudicator decides.
     assert prisma_counts(review).counts.reports_included == 1
 
     with pytest.raises(ReviewkitError, match="include or exclude, not 'maybe'"):
-        screen.resolve_conflict(review, "carol", both_maybe, "ft", "maybe")
-    screen.resolve_conflict(review, "carol", both_maybe, "ft", "include")
-    screen.resolve_conflict(review, "carol", one_maybe, "ft", "exclude", reason="Animal study")
-    assert screen.list_conflicts(review, "carol", "ft") == []
+        resolve_conflict(review, "carol", both_maybe, "ft", "maybe")
+    resolve_conflict(review, "carol", both_maybe, "ft", "include")
+    resolve_conflict(review, "carol", one_maybe, "ft", "exclude", reason="Animal study")
+    assert list_conflicts(review, "carol", "ft") == []
     assert prisma_counts(review).counts.reports_included == 2
 
 
@@ -119,10 +120,10 @@ def test_status_says_how_many_full_text_conflicts_only_a_maybe_made(review: Revi
     data = json.loads(_status(review, "--json"))["full_text"]
     assert (data["conflict"], data["conflict_from_maybe"]) == (4, 2)
 
-    screen.resolve_conflict(review, "carol", ids[0], "ft", "include")
+    resolve_conflict(review, "carol", ids[0], "ft", "include")
     assert _full_text_conflicts_line(_status(review)).endswith("(1 of them from a maybe: a maybe at full text "
                                                                 "goes to the adjudicator)")
-    screen.resolve_conflict(review, "carol", ids[1], "ft", "exclude", reason="Animal study")
+    resolve_conflict(review, "carol", ids[1], "ft", "exclude", reason="Animal study")
     # None left from a maybe: no parenthesis (the JSON keeps its key, at 0).
     assert _full_text_conflicts_line(_status(review)).split() == ["conflicts", "2"]
     data = json.loads(_status(review, "--json"))["full_text"]

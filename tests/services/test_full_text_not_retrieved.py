@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from reviewkit.errors import ReviewkitError
-from reviewkit.services import screen
+from reviewkit.services import screen, screen_full_text, screen_queue
 from reviewkit.services.decisions_import import import_decisions
 from reviewkit.services.project import Review
 from reviewkit.services.report import prisma_counts
@@ -31,7 +31,7 @@ def _passed(review: Review, n: int) -> list[int]:
 
 def test_a_not_retrieved_report_takes_no_full_text_decision(review: Review, tmp_path: Path) -> None:
     lost, kept = _passed(review, 2)
-    screen.set_full_text(review, "alice", lost, "not_retrieved")
+    screen_full_text.set_full_text(review, "alice", lost, "not_retrieved")
     with pytest.raises(ReviewkitError, match="marked not retrieved"):
         screen.record_decision(review, "alice", lost, "ft", "include")
     f = tmp_path / "ft.csv"
@@ -40,7 +40,7 @@ def test_a_not_retrieved_report_takes_no_full_text_decision(review: Review, tmp_
         import_decisions(review, f, actor="alice")
     assert review_status(review).ft.in_progress == 0  # nothing from the file was stored, its good row neither
     # Retrieved after all: now it can be decided.
-    screen.set_full_text(review, "alice", lost, "retrieved", location="https://example.org/lost.pdf")
+    screen_full_text.set_full_text(review, "alice", lost, "retrieved", location="https://example.org/lost.pdf")
     for who in ("alice", "bob"):
         screen.record_decision(review, who, lost, "ft", "include")
     assert prisma_counts(review).counts.reports_included == review_status(review).ft.included == 1
@@ -50,15 +50,15 @@ def test_a_report_with_full_text_decisions_is_not_marked_not_retrieved(review: R
     (rid,) = _passed(review, 1)
     screen.record_decision(review, "alice", rid, "ft", "exclude", reason=review.protocol.screening.exclusion_reasons[0])
     with pytest.raises(ReviewkitError, match="has full-text decisions"):
-        screen.set_full_text(review, "bob", rid, "not_retrieved")
-    screen.set_full_text(review, "bob", rid, "retrieved", location="/papers/x.pdf")  # other statuses are fine
+        screen_full_text.set_full_text(review, "bob", rid, "not_retrieved")
+    screen_full_text.set_full_text(review, "bob", rid, "retrieved", location="/papers/x.pdf")  # other statuses are fine
 
 
 def test_status_counts_not_retrieved_reports_as_prisma_does(review: Review) -> None:
     """Before, status listed them under full text "not started"."""
     first, second, _ = _passed(review, 3)
-    screen.set_full_text(review, "alice", first, "not_retrieved")
-    screen.set_full_text(review, "alice", second, "sought")
+    screen_full_text.set_full_text(review, "alice", first, "not_retrieved")
+    screen_full_text.set_full_text(review, "alice", second, "sought")
     status, counts = review_status(review), prisma_counts(review).counts
     assert (status.ft.not_retrieved, status.ft.unscreened) == (1, 2)
     assert status.ft.not_retrieved == counts.reports_not_retrieved
@@ -68,8 +68,8 @@ def test_status_counts_not_retrieved_reports_as_prisma_does(review: Review) -> N
 def test_a_not_retrieved_report_leaves_the_full_text_queue(review: Review) -> None:
     """It stayed in every screener's queue, each key press refused, and "left" never reached 0."""
     lost, kept = _passed(review, 2)
-    screen.set_full_text(review, "alice", lost, "not_retrieved")
-    assert screen.screening_queue(review, "alice", "ft") == [kept]
-    assert screen.screening_progress(review, "alice", "ft").left == 1
-    screen.set_full_text(review, "alice", lost, "retrieved", location="/papers/lost.pdf")
-    assert screen.screening_queue(review, "alice", "ft") == [lost, kept]
+    screen_full_text.set_full_text(review, "alice", lost, "not_retrieved")
+    assert screen_queue.screening_queue(review, "alice", "ft") == [kept]
+    assert screen_queue.screening_progress(review, "alice", "ft").left == 1
+    screen_full_text.set_full_text(review, "alice", lost, "retrieved", location="/papers/lost.pdf")
+    assert screen_queue.screening_queue(review, "alice", "ft") == [lost, kept]

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from reviewkit.cli import cli
 from reviewkit.errors import ParseError, ReviewkitError
 from reviewkit.services import screen
-from reviewkit.services.conflicts import reason_disagreements
+from reviewkit.services.conflicts import reason_disagreements, resolve_conflict
 from reviewkit.services.decisions_export import export_decisions
 from reviewkit.services.decisions_import import DecisionsImport, import_decisions
 from reviewkit.services.project import Review
@@ -37,26 +37,26 @@ def test_the_adjudicator_chooses_the_reason_prisma_counts(review: Review) -> Non
     assert prisma_counts(review).counts.reports_excluded == {ANIMAL: 1}  # earliest in the protocol's list
     with pytest.raises(ReviewkitError, match=f"record {rid} was excluded at full text by every screener; "
                                              "an adjudication there only chooses the reason"):
-        screen.resolve_conflict(review, "carol", rid, "ft", "include")
-    state = screen.resolve_conflict(review, "carol", rid, "ft", "exclude", reason=DESIGN, note="not randomised")
+        resolve_conflict(review, "carol", rid, "ft", "include")
+    state = resolve_conflict(review, "carol", rid, "ft", "exclude", reason=DESIGN, note="not randomised")
     assert (state.outcome, state.adjudicated) == ("excluded", True)
     assert prisma_counts(review).counts.reports_excluded == {DESIGN: 1}
     assert reason_disagreements(review, "carol") == []  # settled: no longer listed
     # The adjudicator may change their mind on the reason, never make the report included.
-    screen.resolve_conflict(review, "carol", rid, "ft", "exclude", reason=ANIMAL)
+    resolve_conflict(review, "carol", rid, "ft", "exclude", reason=ANIMAL)
     assert prisma_counts(review).counts.reports_excluded == {ANIMAL: 1}
     with pytest.raises(ReviewkitError, match="only chooses the reason"):
-        screen.resolve_conflict(review, "carol", rid, "ft", "include")
+        resolve_conflict(review, "carol", rid, "ft", "include")
 
 
 def test_agreed_exclusions_with_one_reason_take_no_adjudication(review: Review) -> None:
     rid = _excluded(review, DESIGN, DESIGN)
     with pytest.raises(ReviewkitError, match=f"record {rid} is not in conflict at full text: there is nothing"):
-        screen.resolve_conflict(review, "carol", rid, "ft", "exclude", reason=ANIMAL)
+        resolve_conflict(review, "carol", rid, "ft", "exclude", reason=ANIMAL)
     with pytest.raises(ReviewkitError, match="was excluded at full text by every screener"):
-        screen.resolve_conflict(review, "carol", rid, "ft", "include")
+        resolve_conflict(review, "carol", rid, "ft", "include")
     with pytest.raises(ReviewkitError, match="^no record 999999$"):
-        screen.resolve_conflict(review, "carol", 999999, "ft", "exclude", reason=ANIMAL)
+        resolve_conflict(review, "carol", 999999, "ft", "exclude", reason=ANIMAL)
 
 
 def test_an_import_cannot_end_a_settled_dispute_and_include_the_report(review: Review, tmp_path: Path) -> None:
@@ -107,7 +107,7 @@ def test_an_adjudicated_reason_travels_through_export_and_import(review: Review,
     """The export holds the adjudication row of a reason dispute; importing it elsewhere must not be
     refused as "not in conflict", and must land the same counted reason."""
     rid = _excluded(review, DESIGN, ANIMAL)
-    screen.resolve_conflict(review, "carol", rid, "ft", "exclude", reason=DESIGN)
+    resolve_conflict(review, "carol", rid, "ft", "exclude", reason=DESIGN)
     assert add_records(empty_copy, 1) == [rid]
     out = tmp_path / "history.csv"
     n = export_decisions(review, out, history=True, actor="alice")

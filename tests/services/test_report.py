@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from reviewkit.cli import cli
 from reviewkit.domain.prisma import errors_only
 from reviewkit.errors import ReviewkitError
-from reviewkit.services import screen
+from reviewkit.services import screen, screen_full_text
 from reviewkit.services.project import Review
 from reviewkit.services.report import prisma_counts, write_prisma
 from reviewkit.store.db import session_scope
@@ -38,7 +38,7 @@ def test_counts_follow_the_pipeline(review: Review, tmp_path: Path) -> None:
     _both(review, r[1], "ta", "exclude")
     for rid in r[2:]:
         _both(review, rid, "ta", "include")
-    screen.set_full_text(review, "alice", r[2], "not_retrieved")
+    screen_full_text.set_full_text(review, "alice", r[2], "not_retrieved")
     _both(review, r[3], "ft", "exclude", "Conference abstract")
     _both(review, r[4], "ft", "exclude", "Review")
     _both(review, r[5], "ft", "include")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from reviewkit.domain.prisma import errors_only
 from reviewkit.domain.records import Record
-from reviewkit.services import screen
+from reviewkit.services import screen, screen_full_text
 from reviewkit.services.project import Review
 from reviewkit.services.report import prisma_counts, write_prisma
 from reviewkit.services.status import review_status
@@ -57,7 +57,7 @@ def test_other_methods_column_follows_its_records(review: Review, tmp_path: Path
     _both(review, site, "ta", "exclude")
     for rid in cites[1:]:
         _both(review, rid, "ta", "include")
-    screen.set_full_text(review, "alice", cites[1], "not_retrieved")
+    screen_full_text.set_full_text(review, "alice", cites[1], "not_retrieved")
     _both(review, cites[2], "ft", "exclude", "Review")
     _both(review, cites[3], "ft", "include")
     report = prisma_counts(review)

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from reviewkit.errors import PermissionDenied, ReviewkitError
-from reviewkit.services import screen
+from reviewkit.services import screen, screen_cards, screen_full_text, screen_queue
+from reviewkit.services.conflicts import list_conflicts, resolve_conflict
 from reviewkit.services.project import Review
 from reviewkit.services.status import review_status
 from tests.factories import add_records
@@ -18,15 +19,15 @@ def test_blinding_holds_until_both_have_decided(review: Review) -> None:
     (rid,) = add_records(review, 1)
     screen.record_decision(review, "alice", rid, "ta", "include", note="RCT of baricitinib")
     with pytest.raises(PermissionDenied):
-        screen.other_decisions(review, "bob", rid, "ta")
-    card = screen.record_card(review, "bob", rid, "ta")
+        screen_cards.other_decisions(review, "bob", rid, "ta")
+    card = screen_cards.record_card(review, "bob", rid, "ta")
     assert card.others is None and card.own is None
     assert card.outcome == "in_progress"
     # alice has decided, but bob has not: she is still blind to his (absent) decision too
     with pytest.raises(PermissionDenied):
-        screen.other_decisions(review, "alice", rid, "ta")
+        screen_cards.other_decisions(review, "alice", rid, "ta")
     screen.record_decision(review, "bob", rid, "ta", "exclude")
-    seen = screen.other_decisions(review, "bob", rid, "ta")
+    seen = screen_cards.other_decisions(review, "bob", rid, "ta")
     assert [(d.reviewer, d.decision, d.note) for d in seen] == [("alice", "include", "RCT of baricitinib")]
 
 
@@ -39,7 +40,7 @@ def test_agreement_and_maybe_move_forward(review: Review) -> None:
     assert screen.record_decision(review, "bob", b, "ta", "exclude").outcome == "excluded"
     status = review_status(review)
     assert (status.ta.included, status.ta.excluded, status.ta.conflict) == (1, 1, 0)
-    assert screen.screening_queue(review, "alice", "ft") == [a]
+    assert screen_queue.screening_queue(review, "alice", "ft") == [a]
 
 
 def test_conflict_goes_to_the_adjudicator_only(review: Review) -> None:
@@ -49,15 +50,15 @@ def test_conflict_goes_to_the_adjudicator_only(review: Review) -> None:
     state = screen.record_decision(review, "bob", rid, "ta", "exclude", note="a review")
     assert state.outcome == "conflict"
     with pytest.raises(PermissionDenied):
-        screen.list_conflicts(review, "bob", "ta")
-    (conflict,) = screen.list_conflicts(review, "carol", "ta")
+        list_conflicts(review, "bob", "ta")
+    (conflict,) = list_conflicts(review, "carol", "ta")
     assert {(d.reviewer, d.decision, d.note) for d in conflict.decisions} == {
         ("alice", "include", "looks randomised"), ("bob", "exclude", "a review")}
     with pytest.raises(PermissionDenied):
-        screen.resolve_conflict(review, "alice", rid, "ta", "include")
-    final = screen.resolve_conflict(review, "carol", rid, "ta", "include", note="RCT")
+        resolve_conflict(review, "alice", rid, "ta", "include")
+    final = resolve_conflict(review, "carol", rid, "ta", "include", note="RCT")
     assert final.outcome == "included" and final.adjudicated
-    assert screen.list_conflicts(review, "carol", "ta") == []
+    assert list_conflicts(review, "carol", "ta") == []
 
 
 def test_change_of_mind_and_undo_keep_history(review: Review) -> None:
@@ -70,9 +71,9 @@ def test_change_of_mind_and_undo_keep_history(review: Review) -> None:
     (rid,) = add_records(review, 1)
     screen.record_decision(review, "alice", rid, "ta", "include")
     screen.record_decision(review, "alice", rid, "ta", "exclude")
-    assert screen.screening_queue(review, "alice", "ta") == []
+    assert screen_queue.screening_queue(review, "alice", "ta") == []
     screen.undo_decision(review, "alice", rid, "ta")
-    assert screen.screening_queue(review, "alice", "ta") == [rid]
+    assert screen_queue.screening_queue(review, "alice", "ta") == [rid]
     with session_scope(review.engine) as s:
         rows = s.exec(select(ScreeningDecisionRow).order_by(ScreeningDecisionRow.id)).all()
         events = s.exec(select(AuditEventRow).where(AuditEventRow.entity == "decision")).all()
@@ -86,10 +87,10 @@ def test_queue_leaves_records_with_enough_decisions(review: Review) -> None:
     """A record decided by two screeners leaves every queue; the adjudicator cannot screen."""
     a, b, c = add_records(review, 3)
     screen.record_decision(review, "alice", a, "ta", "include")
-    assert screen.screening_queue(review, "bob", "ta") == [a, b, c]
+    assert screen_queue.screening_queue(review, "bob", "ta") == [a, b, c]
     screen.record_decision(review, "bob", a, "ta", "include")
-    assert screen.screening_queue(review, "alice", "ta") == [b, c]
-    progress = screen.screening_progress(review, "alice", "ta")
+    assert screen_queue.screening_queue(review, "alice", "ta") == [b, c]
+    progress = screen_queue.screening_progress(review, "alice", "ta")
     assert (progress.mine_done, progress.left, progress.conflicts) == (1, 2, 0)
     with pytest.raises(PermissionDenied):
         screen.record_decision(review, "carol", b, "ta", "include")
@@ -121,11 +122,11 @@ def test_full_text_status(review: Review) -> None:
     (rid,) = add_records(review, 1)
     for who in ("alice", "bob"):  # only a record that passed title/abstract goes to full text
         screen.record_decision(review, who, rid, "ta", "include")
-    screen.set_full_text(review, "alice", rid, "sought")
+    screen_full_text.set_full_text(review, "alice", rid, "sought")
     with pytest.raises(ReviewkitError, match="path or URL"):
-        screen.set_full_text(review, "alice", rid, "retrieved")
-    screen.set_full_text(review, "alice", rid, "retrieved", location="pdfs/simpson2020.pdf")
-    card = screen.record_card(review, "alice", rid, "ft")
+        screen_full_text.set_full_text(review, "alice", rid, "retrieved")
+    screen_full_text.set_full_text(review, "alice", rid, "retrieved", location="pdfs/simpson2020.pdf")
+    card = screen_cards.record_card(review, "alice", rid, "ft")
     assert (card.full_text_status, card.full_text_location) == ("retrieved", "pdfs/simpson2020.pdf")
 
 
@@ -142,13 +143,13 @@ def test_record_cards_match_record_card_and_keep_blinding(review: Review) -> Non
     """A batch of cards equals the cards one by one, blinding included; missing ids are left out."""
     a, b = add_records(review, 2)
     screen.record_decision(review, "alice", a, "ta", "include", note="RCT")
-    cards = screen.record_cards(review, "bob", [a, b, 999_999], "ta")
-    assert cards == [screen.record_card(review, "bob", a, "ta"), screen.record_card(review, "bob", b, "ta")]
+    cards = screen_cards.record_cards(review, "bob", [a, b, 999_999], "ta")
+    assert cards == [screen_cards.record_card(review, "bob", a, "ta"), screen_cards.record_card(review, "bob", b, "ta")]
     assert cards[0].others is None and cards[0].outcome == "in_progress"
     screen.record_decision(review, "bob", a, "ta", "exclude")
-    (card,) = screen.record_cards(review, "bob", [a], "ta")
+    (card,) = screen_cards.record_cards(review, "bob", [a], "ta")
     assert card.others is not None and [d.note for d in card.others] == ["RCT"]
-    assert card == screen.record_card(review, "bob", a, "ta")
+    assert card == screen_cards.record_card(review, "bob", a, "ta")
 
 
 def test_matching_records_searches_title_and_abstract(review: Review) -> None:
@@ -158,11 +159,11 @@ def test_matching_records_searches_title_and_abstract(review: Review) -> None:
     ids = add_records(review, [Record(title="Baricitinib trial", abstract="", source_id="1"),
                                Record(title="Other", abstract="in PSORIASIS patients", source_id="2"),
                                Record(title="100% response", abstract="", source_id="3")])
-    assert screen.matching_records(review, "baricitinib") == {ids[0]}
-    assert screen.matching_records(review, "psoriasis") == {ids[1]}
-    assert screen.matching_records(review, "100%") == {ids[2]}
-    assert screen.matching_records(review, "%") == {ids[2]}
-    assert screen.matching_records(review, "  ") == set()
+    assert screen_cards.matching_records(review, "baricitinib") == {ids[0]}
+    assert screen_cards.matching_records(review, "psoriasis") == {ids[1]}
+    assert screen_cards.matching_records(review, "100%") == {ids[2]}
+    assert screen_cards.matching_records(review, "%") == {ids[2]}
+    assert screen_cards.matching_records(review, "  ") == set()
 
 
 def test_record_decision_checks_the_record(review: Review) -> None:
@@ -182,7 +183,7 @@ def test_record_decision_checks_the_record(review: Review) -> None:
         screen.record_decision(review, "alice", a, "ft", "exclude")
     state = screen.record_decision(review, "alice", a, "ft", "exclude", reason="Review")
     assert state.outcome == "in_progress"
-    assert screen.screening_queue(review, "alice", "ta") == [b]
+    assert screen_queue.screening_queue(review, "alice", "ta") == [b]
 
 
 def test_removed_duplicate_cannot_be_screened(review: Review) -> None:
@@ -199,7 +200,7 @@ def test_removed_duplicate_cannot_be_screened(review: Review) -> None:
         s.add(DuplicateMemberRow(group_id=group.id, record_id=b))
     with pytest.raises(ReviewkitError, match="removed duplicate"):
         screen.record_decision(review, "alice", b, "ta", "include")
-    assert screen.screening_queue(review, "alice", "ta") == [a]
+    assert screen_queue.screening_queue(review, "alice", "ta") == [a]
 
 
 def test_adjudicator_reads_the_record_blind_to_the_screeners(review: Review) -> None:
@@ -212,10 +213,10 @@ def test_adjudicator_reads_the_record_blind_to_the_screeners(review: Review) -> 
     screen.record_decision(review, "alice", a, "ta", "include")
     screen.record_decision(review, "bob", a, "ta", "exclude")
     screen.record_decision(review, "alice", b, "ta", "include")
-    cards = screen.record_cards(review, "carol", [a, b], "ta")
+    cards = screen_cards.record_cards(review, "carol", [a, b], "ta")
     assert [c.id for c in cards] == [a, b]
     assert all(c.others is None and c.own is None and c.outcome == "in_progress" for c in cards)
-    assert [c.record_id for c in screen.list_conflicts(review, "carol", "ta")] == [a]
+    assert [c.record_id for c in list_conflicts(review, "carol", "ta")] == [a]
 
 
 def test_a_title_abstract_change_may_not_leave_full_text_decisions_hanging(review: Review) -> None:
@@ -239,11 +240,11 @@ def test_a_title_abstract_change_may_not_leave_full_text_decisions_hanging(revie
     # adjudicated in, with full-text decisions: a re-adjudication out is refused, as the change is
     screen.record_decision(review, "alice", b, "ta", "include")
     screen.record_decision(review, "bob", b, "ta", "exclude")
-    screen.resolve_conflict(review, "carol", b, "ta", "include")
+    resolve_conflict(review, "carol", b, "ta", "include")
     screen.record_decision(review, "alice", b, "ft", "include")
     with pytest.raises(ReviewkitError, match=rf"record {b} has full-text decisions"):
-        screen.resolve_conflict(review, "carol", b, "ta", "exclude")
-    assert screen.record_card(review, "alice", b, "ta").outcome == "included"
+        resolve_conflict(review, "carol", b, "ta", "exclude")
+    assert screen_cards.record_card(review, "alice", b, "ta").outcome == "included"
 
 
 def test_a_record_with_its_decisions_takes_no_further_screener(review: Review, tmp_path: Path) -> None:
@@ -261,7 +262,7 @@ def test_a_record_with_its_decisions_takes_no_further_screener(review: Review, t
         screen.record_decision(review, who, rid, "ta", "include")
     with pytest.raises(ReviewkitError, match=rf"^record {rid} already has its 2 decisions at title/abstract"):
         screen.record_decision(review, "dave", rid, "ta", "exclude")
-    assert screen.list_conflicts(review, "carol", "ta") == []
+    assert list_conflicts(review, "carol", "ta") == []
     assert screen.record_decision(review, "bob", rid, "ta", "exclude").outcome == "conflict"
     screen.undo_decision(review, "bob", rid, "ta")
     assert screen.record_decision(review, "dave", rid, "ta", "include").outcome == "included"

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from reviewkit.cli import cli
 from reviewkit.domain.records import Record
 from reviewkit.errors import ReviewkitError
-from reviewkit.services import dedup, screen
-from reviewkit.services.conflicts import reason_disagreements
+from reviewkit.services import dedup, screen, screen_full_text, screen_queue
+from reviewkit.services.conflicts import list_conflicts, reason_disagreements
 from reviewkit.services.prioritise import prioritised_queue
 from reviewkit.services.project import Review
 from reviewkit.services.report import prisma_counts
@@ -82,9 +82,9 @@ def test_full_text_status_is_refused_where_the_record_stands(review: Review) -> 
     }
     for rid, where in expected.items():
         with pytest.raises(ReviewkitError) as refused:
-            screen.set_full_text(review, "alice", rid, "sought")
+            screen_full_text.set_full_text(review, "alice", rid, "sought")
         assert refused.value.message == f"{where}; only records that passed title/abstract screening go to full text"
-    screen.set_full_text(review, "alice", passed, "not_retrieved")
+    screen_full_text.set_full_text(review, "alice", passed, "not_retrieved")
     assert prisma_counts(review).counts.reports_not_retrieved == 1
 
 
@@ -94,14 +94,14 @@ def test_full_text_refusal_keeps_blinding_and_names_a_duplicates_primary(review:
     (excluded,) = add_records(review, 1)
     _screen_ta(review, excluded, "exclude", "exclude")
     with pytest.raises(ReviewkitError, match=f"^record {excluded} has not passed title/abstract screening;"):
-        screen.set_full_text(review, "carol", excluded, "sought")
+        screen_full_text.set_full_text(review, "carol", excluded, "sought")
     with pytest.raises(ReviewkitError, match=f"^record {excluded} was excluded at title/abstract;"):
-        screen.set_full_text(review, "alice", excluded, "sought")
+        screen_full_text.set_full_text(review, "alice", excluded, "sought")
     papers = _papers(1)
     (first,), (copy,) = add_records(review, papers), add_records(review, papers, source="Embase")
     dedup.run_dedup(review)
     with pytest.raises(ReviewkitError, match=f"record {copy} is a removed duplicate of record {first}"):
-        screen.set_full_text(review, "alice", copy, "sought")
+        screen_full_text.set_full_text(review, "alice", copy, "sought")
 
 
 def test_full_text_command_says_where_the_record_stands(review: Review) -> None:
@@ -130,8 +130,8 @@ def test_different_reasons_are_listed_apart_from_conflicts(review: Review) -> No
     (found,) = reason_disagreements(review, "carol")
     assert (found.record_id, found.stage, found.kind, found.counted_reason) == (split, "ft", "reason", ANIMAL)
     assert {(d.reviewer, d.reason) for d in found.decisions} == {("alice", DESIGN), ("bob", ANIMAL)}
-    assert screen.list_conflicts(review, "carol", "ft") == []
-    assert screen.screening_progress(review, "alice", "ft").conflicts == 0
+    assert list_conflicts(review, "carol", "ft") == []
+    assert screen_queue.screening_progress(review, "alice", "ft").conflicts == 0
     assert prisma_counts(review).counts.reports_excluded == {ANIMAL: 1, DESIGN: 1}
     with pytest.raises(ReviewkitError, match="is not an adjudicator or lead"):
         reason_disagreements(review, "bob")

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
-from reviewkit.services import screen
+from reviewkit.services import conflicts, screen, screen_full_text
 from reviewkit.services.project import Review
 from reviewkit.store import tables
 from reviewkit.store.db import session_scope
@@ -28,8 +28,8 @@ def test_decisions_adjudications_and_full_text_rows_take_the_reviews_clock(revie
     monkeypatch.setattr(tables, "utcnow", lambda: BEHIND)
     screen.record_decision(review, "alice", rid, "ta", "include")
     screen.record_decision(review, "bob", rid, "ta", "exclude")
-    screen.resolve_conflict(review, "carol", rid, "ta", "include")
-    screen.set_full_text(review, "alice", rid, "sought")
+    conflicts.resolve_conflict(review, "carol", rid, "ta", "include")
+    screen_full_text.set_full_text(review, "alice", rid, "sought")
     with session_scope(review.engine) as session:
         rows = [*session.exec(select(ScreeningDecisionRow)), *session.exec(select(AdjudicationRow)),
                 *session.exec(select(FullTextRow))]

@@ -12,7 +12,8 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
 from reviewkit.domain.records import Record
-from reviewkit.services import screen
+from reviewkit.services import screen, screen_cards
+from reviewkit.services.conflicts import list_conflicts
 from reviewkit.services.project import Review
 from reviewkit.services.report import prisma_counts
 from reviewkit.tui.app import ReviewkitApp, make_app
@@ -100,14 +101,14 @@ async def test_coming_back_before_a_card_arrives_shows_the_record_again(
     """Down to a record whose card is still loading, then back up: the first record is drawn again."""
     first, second = _two_conflicts(review)
     release = threading.Event()
-    read_cards = screen.record_cards
+    read_cards = screen_cards.record_cards
 
-    def slow_for_second(*args: Any, **kwargs: Any) -> list[screen.RecordCard]:
+    def slow_for_second(*args: Any, **kwargs: Any) -> list[screen_cards.RecordCard]:
         if list(args[2]) == [second]:
             release.wait(10)
         return read_cards(*args, **kwargs)
 
-    monkeypatch.setattr(screen, "record_cards", slow_for_second)
+    monkeypatch.setattr(screen_cards, "record_cards", slow_for_second)
     app = make_app(review, reviewer="alice")
     async with app.run_test(size=SIZE) as pilot:
         conflicts = await _open_conflicts(pilot, app, "alice")
@@ -173,8 +174,8 @@ async def test_carol_sees_both_sides_and_resolves(review: Review) -> None:
         await pilot.press("i")
         await settle(pilot)
         assert "No conflicts at title/abstract." in _text(app, "#conflicts-status")
-    assert screen.list_conflicts(review, "carol", "ta") == []
-    assert screen.record_card(review, "alice", rid, "ta").outcome == "included"
+    assert list_conflicts(review, "carol", "ta") == []
+    assert screen_cards.record_card(review, "alice", rid, "ta").outcome == "included"
 
 
 async def test_side_by_side_table_shows_both_notes(review: Review) -> None:
@@ -247,7 +248,7 @@ async def test_a_lead_looks_but_only_an_adjudicator_settles(review: Review) -> N
             if not may_settle:
                 await pilot.press("i")
                 await settle(pilot)
-                assert screen.list_conflicts(review, "carol", "ta")  # nothing settled
+                assert list_conflicts(review, "carol", "ta")  # nothing settled
             assert conflicts.conflicts
 
 
@@ -268,7 +269,7 @@ async def test_full_text_exclusion_needs_a_reason(review: Review) -> None:
         await pilot.press("6")
         await settle(pilot)
         assert "No conflicts at full text." in _text(app, "#conflicts-status")
-    assert screen.record_card(review, "alice", rid, "ft").outcome == "excluded"
+    assert screen_cards.record_card(review, "alice", rid, "ft").outcome == "excluded"
 
 
 async def test_different_full_text_reasons_are_listed_and_e_picks_the_one_counted(review: Review) -> None:

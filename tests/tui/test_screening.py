@@ -15,7 +15,8 @@ from textual.worker import WorkerCancelled
 from reviewkit.config import UserConfig
 from reviewkit.domain.records import Record
 from reviewkit.errors import ReviewkitError
-from reviewkit.services import screen
+from reviewkit.services import screen, screen_cards, screen_queue
+from reviewkit.services.conflicts import resolve_conflict
 from reviewkit.services.project import Review
 from reviewkit.store.db import session_scope
 from reviewkit.store.tables import ScreeningDecisionRow
@@ -65,7 +66,7 @@ def status_text(app: ReviewkitApp) -> str:
 
 def own(review: Review, reviewer: str, rid: int, stage: str = "ta") -> str | None:
     """The reviewer's stored decision on a record."""
-    card = screen.record_card(review, reviewer, rid, stage)
+    card = screen_cards.record_card(review, reviewer, rid, stage)
     return card.own.decision if card.own else None
 
 
@@ -93,7 +94,7 @@ async def test_include_exclude_maybe_advance_and_are_stored(review: Review) -> N
         assert shown(app).card_view.record_id == d
         assert "done 3 · left 1" in status_text(app)
     assert [own(review, "alice", r) for r in (a, b, c, d)] == ["include", "exclude", "maybe", None]
-    assert screen.screening_queue(review, "alice", "ta") == [d]
+    assert screen_queue.screening_queue(review, "alice", "ta") == [d]
 
 
 async def test_undo_goes_back_to_the_record(review: Review) -> None:
@@ -157,12 +158,12 @@ async def test_a_decision_after_adjudication_is_refused_and_shown_so(review: Rev
         await pilot.press("i")
         await settle(pilot)
         screen.record_decision(review, "bob", a, "ta", "exclude")
-        screen.resolve_conflict(review, "carol", a, "ta", "include")
+        resolve_conflict(review, "carol", a, "ta", "include")
         await pilot.press("k", "e")
         await settle(pilot)
         assert any("adjudicated" in str(n.message) for n in app._notifications)
         assert own(review, "alice", a) == "include"
-        assert screen.record_card(review, "alice", a, "ta").outcome == "included"
+        assert screen_cards.record_card(review, "alice", a, "ta").outcome == "included"
 
 
 async def test_note_goes_with_the_next_decision(review: Review) -> None:
@@ -178,7 +179,7 @@ async def test_note_goes_with_the_next_decision(review: Review) -> None:
         assert "note ready" in status_text(app)
         await pilot.press("i")
         await settle(pilot)
-    card = screen.record_card(review, "alice", rid, "ta")
+    card = screen_cards.record_card(review, "alice", rid, "ta")
     assert card.own is not None and card.own.note == "looks randomised"
 
 
@@ -213,7 +214,7 @@ async def test_keywords_and_structured_abstract_are_shown(review: Review) -> Non
         for part in ("Simpson EL, Lacour JP", "Br J Dermatol. 2020;183(2):242-255", "PMID 32000000",
                      "DOI 10.1111/bjd.18898", "NCT03334396", "Randomized Controlled Trial", "BACKGROUND:"):
             assert part in text
-        rich = view.render_card(screen.record_card(review, "alice", view.record_id or 0, "ta"),
+        rich = view.render_card(screen_cards.record_card(review, "alice", view.record_id or 0, "ta"),
                                 review.protocol.eligibility.include_keywords,
                                 review.protocol.eligibility.exclude_keywords, stage="ta")
         styles = {rich.plain[s.start:s.end]: s.style for s in rich.spans}
@@ -362,7 +363,7 @@ async def test_full_text_exclusion_asks_for_a_reason(review: Review) -> None:
         await pilot.press("tab", *"mouse model", "shift+tab", "1")
         await settle(pilot)
         assert shown(app).card_view.record_id == b
-    card = screen.record_card(review, "alice", a, "ft")
+    card = screen_cards.record_card(review, "alice", a, "ft")
     assert card.own is not None
     assert (card.own.decision, card.own.reason, card.own.note) == ("exclude", "Animal study", "mouse model")
 
@@ -388,7 +389,7 @@ async def test_full_text_status_and_open(review: Review, tmp_path: Path) -> None
         await pilot.press("o")
         await settle(pilot)
     assert opened == [str(review.folder / "pdfs" / "a.pdf")]
-    card = screen.record_card(review, "alice", rid, "ft")
+    card = screen_cards.record_card(review, "alice", rid, "ft")
     assert (card.full_text_status, card.full_text_location) == ("retrieved", "pdfs/a.pdf")
 
 
@@ -465,7 +466,7 @@ def test_record_queue_walks_searches_and_bounds_its_cache() -> None:
     queue.load(list(range(1, 1001)))
     assert queue.wanted() == list(range(1, 1 + FIRST))
     assert not queue.move(-1) and queue.current == 1
-    card = screen.RecordCard(id=0, title="", abstract="", authors=(), year=None, journal="", volume="", issue="",
+    card = screen_cards.RecordCard(id=0, title="", abstract="", authors=(), year=None, journal="", volume="", issue="",
                              pages="", doi=None, pmid=None, nct_ids=(), publication_types=(), kind="citation",
                              own=None, others=None, outcome="unscreened")
     queue.keep([replace(card, id=i) for i in range(1, 3)])

@@ -141,7 +141,7 @@ async def test_many_exclusion_reasons_scroll_and_the_note_stays_in_the_box(revie
     """16 exclusion reasons on 80×24: the list pushed the note's field below the dialog, so after tab
     the reviewer typed into a field they could not see. The reasons now scroll inside the dialog, and
     the note's label and field (with what is typed) stay in it."""
-    from reviewkit.services import screen
+    from reviewkit.services import screen, screen_cards
     from reviewkit.services.project import open_review
 
     reasons = [f"Reason number {i}" for i in range(1, 17)]
@@ -175,7 +175,7 @@ async def test_many_exclusion_reasons_scroll_and_the_note_stays_in_the_box(revie
                 continue
             await pilot.press("enter")
             await settle(pilot)
-            card = screen.record_card(review, "alice", rid, "ft")
+            card = screen_cards.record_card(review, "alice", rid, "ft")
             assert card.own is not None and (card.own.reason, card.own.note) == ("Reason number 14", "mouse model")
             screen.undo_decision(review, "alice", rid, "ft")
     review.engine.dispose()

@@ -8,9 +8,9 @@ import pytest
 from textual.pilot import Pilot
 
 from reviewkit.config import UserConfig
-from reviewkit.services import screen
+from reviewkit.services import screen, screen_cards, screen_queue
 from reviewkit.services.project import Review
-from reviewkit.services.screen import ScreeningProgress
+from reviewkit.services.screen_queue import ScreeningProgress
 from reviewkit.tui.app import ReviewkitApp, make_app
 from reviewkit.tui.decision_log import DecisionLog
 from reviewkit.tui.modals.choice import ChoiceModal
@@ -74,7 +74,7 @@ async def test_records_undone_behind_the_cursor_come_back_at_the_end(review: Rev
         await settle(pilot)
         assert "No more records in your title/abstract queue" in card_text(app)
         assert "left 0" in status_text(app)
-    assert screen.screening_queue(review, "alice", "ta") == []
+    assert screen_queue.screening_queue(review, "alice", "ta") == []
 
 
 async def test_past_the_end_the_card_counts_the_undecided_and_next_goes_to_them(review: Review) -> None:
@@ -127,7 +127,7 @@ async def test_conflicts_count_follows_a_change_of_mind_and_undo(review: Review,
             await pilot.press(*keys)
             await settle(pilot)
             assert f"conflicts waiting {conflicts}" in status_text(app), (keys, status_text(app))
-            assert screen.screening_progress(review, "alice", "ta").conflicts == conflicts  # the truth
+            assert screen_queue.screening_progress(review, "alice", "ta").conflicts == conflicts  # the truth
 
 
 async def test_a_conflict_made_by_another_screener_shows_after_my_next_write(
@@ -213,7 +213,7 @@ async def test_full_text_not_retrieved_is_worded(review: Review) -> None:
         await wait_until(pilot, lambda: "Full text: not retrieved" in card_text(app), lambda: card_text(app))
         assert "not_retrieved" not in card_text(app)
         assert f"Full text of record {rid}: not retrieved" in notes_of(app)
-    assert screen.record_card(review, "alice", rid, "ft").full_text_status == "not_retrieved"
+    assert screen_cards.record_card(review, "alice", rid, "ft").full_text_status == "not_retrieved"
 
 
 async def test_a_note_without_a_decision_is_not_dropped_silently(review: Review) -> None:
@@ -254,9 +254,9 @@ async def test_a_note_without_a_decision_is_not_dropped_silently(review: Review)
         await pilot.press("2")  # leave
         await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen), lambda: repr(app.screen))
         await settle(pilot)
-    own_a = screen.record_card(review, "alice", a, "ta").own
+    own_a = screen_cards.record_card(review, "alice", a, "ta").own
     assert own_a is not None and (own_a.decision, own_a.note) == ("include", "check dose")
-    assert screen.record_card(review, "alice", b, "ta").own is None
+    assert screen_cards.record_card(review, "alice", b, "ta").own is None
 
 
 async def test_quitting_with_a_note_not_saved_asks_first(review: Review) -> None:
@@ -280,7 +280,7 @@ async def test_quitting_with_a_note_not_saved_asks_first(review: Review) -> None
         await wait_until(pilot, lambda: isinstance(app.screen, ChoiceModal), lambda: repr(app.screen))
         await pilot.press("2")  # quit
         await wait_until(pilot, lambda: not app.is_running, lambda: repr(app.screen))
-    assert screen.record_card(review, "alice", a, "ta").own is None  # nothing stored without a decision
+    assert screen_cards.record_card(review, "alice", a, "ta").own is None  # nothing stored without a decision
 
 
 async def test_leaving_without_notes_asks_nothing(review: Review) -> None:
@@ -315,7 +315,7 @@ async def test_an_undone_or_refused_decision_keeps_its_note(review: Review, monk
         monkeypatch.setattr(screen, "record_decision", stored)
         await pilot.press("e")
         await settle(pilot)
-    own_a = screen.record_card(review, "alice", a, "ta").own
+    own_a = screen_cards.record_card(review, "alice", a, "ta").own
     assert own_a is not None and (own_a.decision, own_a.note) == ("exclude", "small sample")
 
 

@@ -16,10 +16,15 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from reviewkit.domain.screening import STAGES
 from reviewkit.errors import ReviewkitError
-from reviewkit.services import screen as screening
-from reviewkit.services.conflicts import reason_disagreements
+from reviewkit.services import screen_cards
+from reviewkit.services.conflicts import (
+    Conflict,
+    list_conflicts,
+    reason_disagreements,
+    resolve_conflict,
+)
 from reviewkit.services.project import Review
-from reviewkit.services.screen import Conflict, RecordCard
+from reviewkit.services.screen_cards import RecordCard
 from reviewkit.tui import messages as msg
 from reviewkit.tui.modals.choice import Choice, ChoiceModal
 from reviewkit.tui.modals.text_prompt import TextPromptModal
@@ -101,7 +106,7 @@ class ConflictsScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="conflicts")
     def _load(self, stage: str) -> None:
         try:
-            found = screening.list_conflicts(self.review, self.actor, stage)
+            found = list_conflicts(self.review, self.actor, stage)
             if stage == "ft":  # then the exclusions whose reasons differ: the adjudicator picks the one counted
                 found += reason_disagreements(self.review, self.actor)
             self.post_message(msg.ConflictsLoaded(stage, found))
@@ -112,7 +117,7 @@ class ConflictsScreen(Screen[None]):
     def _fetch_card(self, record_id: int, stage: str) -> None:
         # The screening screen's own read of a record for display.
         try:
-            cards = screening.record_cards(self.review, self.actor, [record_id], stage)
+            cards = screen_cards.record_cards(self.review, self.actor, [record_id], stage)
         except ReviewkitError as exc:
             self.post_message(msg.CardFailed(record_id, str(exc)))
             return
@@ -121,8 +126,8 @@ class ConflictsScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="conflicts-resolve")
     def _resolve(self, record_id: int, decision: str, reason: str | None, note: str | None) -> None:
         try:
-            state = screening.resolve_conflict(self.review, self.actor, record_id, self.stage, decision,
-                                               reason=reason, note=note)
+            state = resolve_conflict(self.review, self.actor, record_id, self.stage, decision,
+                                     reason=reason, note=note)
         except ReviewkitError as exc:
             self.post_message(msg.ServiceFailed("resolve", str(exc)))
             return

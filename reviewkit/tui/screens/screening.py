@@ -19,9 +19,10 @@ from reviewkit.domain.prioritise import RETRAIN_EVERY
 from reviewkit.domain.screening import STAGES
 from reviewkit.errors import ReviewkitError
 from reviewkit.services import screen as screening
+from reviewkit.services import screen_cards, screen_queue
 from reviewkit.services.prioritise import prioritised_queue
 from reviewkit.services.project import Review
-from reviewkit.services.screen import ScreeningProgress
+from reviewkit.services.screen_queue import ScreeningProgress
 from reviewkit.tui import messages as msg
 from reviewkit.tui.decision_log import DecisionLog
 from reviewkit.tui.decision_queue import DecisionQueue, Write
@@ -143,7 +144,7 @@ class ScreeningScreen(NoteKeys, FullTextKeys):
                 self.post_message(msg.QueueLoaded(list(ranked.order)))
                 self.post_message(msg.PriorityUpdated(ranked))
             else:
-                self.post_message(msg.QueueLoaded(screening.screening_queue(self.review, self.reviewer, self.stage)))
+                self.post_message(msg.QueueLoaded(screen_queue.screening_queue(self.review, self.reviewer, self.stage)))
         except ReviewkitError as exc:
             self.post_message(msg.ServiceFailed("queue", str(exc)))
 
@@ -162,12 +163,12 @@ class ScreeningScreen(NoteKeys, FullTextKeys):
         # A refusal is left to the queue worker, which reports the same one.
         with suppress(ReviewkitError):
             self.post_message(ProgressCounted(
-                screening.screening_progress(self.review, self.reviewer, self.stage), asked_at))
+                screen_queue.screening_progress(self.review, self.reviewer, self.stage), asked_at))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="screening-cards")
     def _fetch_cards(self, ids: list[int]) -> None:
         try:
-            cards = screening.record_cards(self.review, self.reviewer, ids, self.stage)
+            cards = screen_cards.record_cards(self.review, self.reviewer, ids, self.stage)
         except ReviewkitError as exc:
             self.post_message(msg.ServiceFailed("cards", str(exc)))
             cards = []
@@ -175,7 +176,7 @@ class ScreeningScreen(NoteKeys, FullTextKeys):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="screening-search")
     def _search(self, text: str) -> None:
-        self.post_message(msg.SearchFinished(text, screening.matching_records(self.review, text)))
+        self.post_message(msg.SearchFinished(text, screen_cards.matching_records(self.review, text)))
 
     def _write(self, write: Write) -> None:
         """Run by the decision queue's worker thread, one write at a time, in order."""

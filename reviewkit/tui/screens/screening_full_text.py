@@ -8,9 +8,9 @@ from textual import work
 from textual.screen import Screen
 
 from reviewkit.errors import ReviewkitError
-from reviewkit.services import screen as screening
+from reviewkit.services import screen_full_text
 from reviewkit.services.project import Review
-from reviewkit.services.screen import FULL_TEXT_STATUSES
+from reviewkit.services.screen_full_text import FULL_TEXT_STATUSES
 from reviewkit.tui import messages as msg
 from reviewkit.tui.modals.choice import Choice, ChoiceModal
 from reviewkit.tui.record_queue import RecordQueue
@@ -46,7 +46,7 @@ class FullTextKeys(Screen[None]):
     def _set_full_text(self, record_id: int, status: str, text: str | None) -> None:
         location, note = (text, None) if status == "retrieved" else (None, text)
         try:
-            screening.set_full_text(self.review, self.reviewer, record_id, status, location=location, note=note)
+            screen_full_text.set_full_text(self.review, self.reviewer, record_id, status, location=location, note=note)
         except ReviewkitError as exc:
             self.post_message(msg.ServiceFailed("full text", str(exc)))
             return

@@ -11,7 +11,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from reviewkit.domain.highlight import highlight
-from reviewkit.services.screen import DecisionView, RecordCard
+from reviewkit.services.screen_cards import DecisionView, RecordCard
 
 #: Structured abstracts keep their section labels as "BACKGROUND: ..." at the start of a line.
 _LABEL = re.compile(r"^([A-Z][A-Z0-9 ,/&()-]{1,40}):", re.MULTILINE)
