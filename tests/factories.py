@@ -1,7 +1,10 @@
-"""Provides builders shared by tests: records stored in a review without going through an importer."""
+"""Provides builders shared by tests: records stored in a review without going through an importer, and CSV
+files written from rows."""
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reviewkit.domain.records import Record
@@ -42,3 +45,13 @@ def uncertain_pair(review: Review) -> PairView:
     dedup.run_dedup(review)
     (waiting,) = dedup.pending_pairs(review)
     return waiting
+
+
+def write_csv(path: Path, rows: list[dict[str, str]] | dict[str, str]) -> Path:
+    """A CSV file at `path` with the rows (or the one row), the first row's keys as its header."""
+    rows = [rows] if isinstance(rows, dict) else rows
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path

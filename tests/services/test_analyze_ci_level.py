@@ -25,6 +25,7 @@ from reviewkit.services.extract_io import export_table, import_table
 from reviewkit.services.extract_status import finish_extraction
 from reviewkit.services.project import Review
 from tests.extraction_required import fill_required
+from tests.factories import write_csv
 
 #: The consensus statistics of each arm: Placebo's SD comes from its CI, Bari 4 mg's from its SE, Bari 2 mg's
 #: from quantiles; Bari 1 mg has a CI but no mean, so the analysis leaves it out.
@@ -116,14 +117,6 @@ def old_row(review: Review, tmp_path: Path, level: float = 0.95) -> dict[str, st
     return {**row, "converted_from": json.dumps(records)}
 
 
-def written(path: Path, row: dict[str, str]) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(row))
-        writer.writeheader()
-        writer.writerow(row)
-    return path
-
-
 def sd_warnings(out: AnalysisOutput) -> list[str]:
     return [w for w in out.warnings if "the SD of arm" in w]
 
@@ -133,7 +126,7 @@ def test_an_imported_sd_converted_from_a_ci_of_no_recorded_level_is_read_as_95_p
     """An old file's SD, converted from a CI its record gives no level for, imports (it is the 95% SD, as
     recompute reads such a record: old files have no level), and the analysis pooling it says it read the CI as
     95%, naming the command that records the report's level; that command at 0.9 pools the 90% SD, unwarned."""
-    assert import_table(review, written(tmp_path / "old.csv", old_row(review, tmp_path)), actor="carol"
+    assert import_table(review, write_csv(tmp_path / "old.csv", old_row(review, tmp_path)), actor="carol"
                         ).values_stored == 1
     out = dlqi(review)
     sd95 = sd_from_ci(-3.1, -0.9, 100, 0.95).sd
@@ -159,7 +152,7 @@ def test_an_arm_without_its_ci_cells_is_told_to_enter_them_before_converting(
     `extract convert` would have nothing to convert, so the warning says to enter the CI first."""
     row = {**old_row(review, tmp_path), "arm": "Bari 3 mg", "intervention": "baricitinib", "ci_lower": "",
            "ci_upper": ""}
-    import_table(review, written(tmp_path / "old.csv", row), actor="carol")
+    import_table(review, write_csv(tmp_path / "old.csv", row), actor="carol")
     warnings = {w.split("'")[1]: w for w in sd_warnings(dlqi(review))}
     assert "converted from a CI read as 95% (no level recorded)" in warnings["Bari 3 mg"]
     assert "(a 90% CI: enter the CI as its ci_lower and ci_upper, then `reviewkit extract convert" in warnings[
@@ -174,7 +167,7 @@ def test_an_sd_converted_at_another_level_whose_record_lost_it_is_refused_saying
     fix is the record's level, not the SD."""
     row = old_row(review, tmp_path, level=0.9)
     with pytest.raises(ReviewkitError) as refused:
-        import_table(review, written(tmp_path / "old.csv", row), actor="carol")
+        import_table(review, write_csv(tmp_path / "old.csv", row), actor="carol")
     message = str(refused.value)
     assert (f"line 2, sd: {float(row['sd']):g} is not what its converted_from record gives (sd "
             f"{sd_from_ci(-3.1, -0.9, 100, 0.95).sd!r} from lower -3.1, ") in message

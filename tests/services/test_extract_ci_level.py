@@ -18,6 +18,7 @@ from reviewkit.services import extract
 from reviewkit.services.extract_convert import convert, derive, recompute
 from reviewkit.services.extract_io import export_table, import_table
 from reviewkit.services.project import Review
+from tests.factories import write_csv
 
 ARM = "Bari 4 mg"
 #: Φ⁻¹(0.95) and Φ⁻¹(0.975), from tables, so the expected SDs do not come from the code under test.
@@ -53,14 +54,6 @@ def exported_row(review: Review, path: Path) -> dict[str, str]:
     with path.open(newline="", encoding="utf-8") as handle:
         (row,) = [r for r in csv.DictReader(handle) if r["outcome"] == "dlqi_change"]
     return row
-
-
-def write(path: Path, row: dict[str, str]) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(row))
-        writer.writeheader()
-        writer.writerow(row)
-    return path
 
 
 # --- the level of a CI -----------------------------------------------------------------------------------------
@@ -133,7 +126,7 @@ def test_an_import_recomputes_at_the_recorded_level(review: Review, tmp_path: Pa
     convert(review, "alice", sid, arm=ARM, outcome="dlqi_change", level=0.9)
     row = exported_row(review, tmp_path / "t.csv")
     assert float(row["sd"]) == pytest.approx(SD90, rel=1e-7)
-    assert import_table(review, write(tmp_path / "same.csv", row), actor="alice").values_stored == 0
+    assert import_table(review, write_csv(tmp_path / "same.csv", row), actor="alice").values_stored == 0
     records = json.loads(row["converted_from"])
 
     def with_level(level: object) -> dict[str, str]:
@@ -141,12 +134,12 @@ def test_an_import_recomputes_at_the_recorded_level(review: Review, tmp_path: Pa
         return {**row, "converted_from": json.dumps(changed)}
 
     with pytest.raises(ReviewkitError) as refused:
-        import_table(review, write(tmp_path / "95.csv", with_level(0.95)), actor="alice")
+        import_table(review, write_csv(tmp_path / "95.csv", with_level(0.95)), actor="alice")
     assert f"line 2, sd: {float(row['sd']):g} is not what its converted_from record gives (sd 6.63277" in str(
         refused.value)
     for level, shown in (("0.9", '"0.9"'), (95, "95"), (0, "0")):
         with pytest.raises(ReviewkitError) as refused:
-            import_table(review, write(tmp_path / "bad.csv", with_level(level)), actor="alice")
+            import_table(review, write_csv(tmp_path / "bad.csv", with_level(level)), actor="alice")
         assert (f"line 2, sd: its converted_from record's \"level\" is {shown}, not a number between 0 and 1, "
                 "exclusive") in str(refused.value)
     assert sd_of(review, sid).value == row["sd"]
@@ -171,16 +164,16 @@ def test_the_table_carries_the_outcome_unit_and_the_import_checks_it(review: Rev
     book.close()
     (xlsx_row,) = [dict(zip(header, c, strict=True)) for c in cells if c[header.index("outcome")] == "dlqi_change"]
     assert xlsx_row["unit"] == "points"
-    assert import_table(review, write(tmp_path / "same.csv", row), actor="alice").values_stored == 0
-    assert import_table(review, write(tmp_path / "empty.csv", {**row, "unit": ""}), actor="alice").values_stored == 0
+    assert import_table(review, write_csv(tmp_path / "same.csv", row), actor="alice").values_stored == 0
+    assert import_table(review, write_csv(tmp_path / "empty.csv", {**row, "unit": ""}), actor="alice").values_stored == 0
     with pytest.raises(ReviewkitError) as refused:
-        import_table(review, write(tmp_path / "mg.csv", {**row, "unit": "mg/dL", "n": "101"}), actor="alice")
+        import_table(review, write_csv(tmp_path / "mg.csv", {**row, "unit": "mg/dL", "n": "101"}), actor="alice")
     assert ("line 2, unit: 'mg/dL' is not the unit of dlqi_change (the protocol's is 'points'): convert the "
             "statistics to it and write that unit, or leave the cell empty") in str(refused.value)
     no_outcome = {**row, "outcome": "", "timepoint": "", "unit": "points",
                   **{k: "" for k in ("ci_lower", "ci_upper", "n", "converted_from")}}
     with pytest.raises(ReviewkitError, match="line 2, unit: 'points' without an outcome"):
-        import_table(review, write(tmp_path / "arm.csv", no_outcome), actor="alice")
+        import_table(review, write_csv(tmp_path / "arm.csv", no_outcome), actor="alice")
     assert extract.study_form(review, "alice", sid).stats(ARM, "dlqi_change", "week 16")["n"] == "100"
 
 
@@ -195,4 +188,4 @@ def test_an_outcome_without_a_unit_has_an_empty_cell(review: Review, tmp_path: P
     assert row["unit"] == ""
     with pytest.raises(ReviewkitError, match=r"line 2, unit: '%' is not the unit of iga_0_1 \(the protocol gives "
                                              r"it none\)"):
-        import_table(review, write(tmp_path / "pct.csv", {**row, "unit": "%"}), actor="alice")
+        import_table(review, write_csv(tmp_path / "pct.csv", {**row, "unit": "%"}), actor="alice")

@@ -26,6 +26,7 @@ from reviewkit.services.project import Review, open_review
 from reviewkit.store import extraction as store
 from reviewkit.store.db import session_scope
 from tests.extraction_required import REQUIRED, fill_required
+from tests.factories import write_csv
 
 ARM = "Bari 4 mg"
 GROUP = f"value|{ARM}|dlqi_change|week 16"
@@ -150,14 +151,6 @@ def _bobs_row(review: Review, tmp_path: Path) -> tuple[int, Path, dict[str, str]
     return sid, table, row
 
 
-def _write(path: Path, row: dict[str, str]) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(row))
-        writer.writeheader()
-        writer.writerow(row)
-    return path
-
-
 def test_an_imported_sd_its_record_contradicts_is_refused(review: Review, tmp_path: Path) -> None:
     """sd changed to 3 while converted_from still says the SD was estimated from q1 6 … n 50: stored as it
     stood before. Now refused on its line and column, nothing stored; the SD rounded to what the record
@@ -165,7 +158,7 @@ def test_an_imported_sd_its_record_contradicts_is_refused(review: Review, tmp_pa
     sid, _, row = _bobs_row(review, tmp_path)
     estimate = mean_sd_from_quantiles(50, 10, q1=6, q3=16).sd
     assert float(row["sd"]) == pytest.approx(estimate)
-    changed = _write(tmp_path / "changed.csv", {**row, "sd": "3"})
+    changed = write_csv(tmp_path / "changed.csv", {**row, "sd": "3"})
     with pytest.raises(ReviewkitError) as refused:
         import_table(review, changed, actor="bob")
     assert (f"line 2, sd: 3 is not what its converted_from record gives (sd {row['sd']} from median 10, n 50, "
@@ -173,14 +166,14 @@ def test_an_imported_sd_its_record_contradicts_is_refused(review: Review, tmp_pa
             ) in str(refused.value)
     assert "line 2, mean" not in str(refused.value)  # the reported mean has no record: nothing to check
     assert extract.study_form(review, "bob", sid).stats(ARM, "dlqi_change", "week 16")["sd"] == row["sd"]
-    assert import_table(review, _write(tmp_path / "rounded.csv", {**row, "sd": f"{estimate:.3f}"}),
+    assert import_table(review, write_csv(tmp_path / "rounded.csv", {**row, "sd": f"{estimate:.3f}"}),
                         actor="bob").values_stored == 1
     with pytest.raises(ReviewkitError, match="line 2, sd: 7.6 is not what"):  # 2 significant digits: another SD
-        import_table(review, _write(tmp_path / "short.csv", {**row, "sd": "7.6"}), actor="bob")
+        import_table(review, write_csv(tmp_path / "short.csv", {**row, "sd": "7.6"}), actor="bob")
     records = json.loads(row["converted_from"])
     del records["sd"]
     reported = {**row, "sd": "3", "converted_from": json.dumps(records)}
-    import_table(review, _write(tmp_path / "reported.csv", reported), actor="bob")
+    import_table(review, write_csv(tmp_path / "reported.csv", reported), actor="bob")
     form = extract.study_form(review, "bob", sid)
     (sd,) = [v for v in form.values if v.field == "sd"]
     assert (sd.value, sd.converted_from) == ("3", {})

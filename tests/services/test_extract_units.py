@@ -12,6 +12,7 @@ from reviewkit.errors import ReviewkitError
 from reviewkit.services import extract
 from reviewkit.services.extract_io import export_table, import_table
 from reviewkit.services.project import Review
+from tests.factories import write_csv
 
 ARM, BARE = "Bari 4 mg", "Placebo"
 
@@ -38,14 +39,6 @@ def exported(review: Review, path: Path) -> tuple[int, list[dict[str, str]]]:
         return sid, list(csv.DictReader(handle))
 
 
-def write(path: Path, rows: list[dict[str, str]]) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
-
-
 def test_field_rows_carry_the_protocol_unit_after_the_field(review: Review, tmp_path: Path) -> None:
     """duration (weeks) and dose_mg (mg) have their unit in the column after theirs, where the field has a
     value; country, which has no unit, has no unit column; the outcome's `unit` cell is unchanged."""
@@ -65,9 +58,9 @@ def test_field_rows_carry_the_protocol_unit_after_the_field(review: Review, tmp_
 def test_an_import_takes_the_field_unit_or_an_empty_cell(review: Review, tmp_path: Path) -> None:
     """The exported table imports back unchanged, with its unit cells or without them."""
     _, rows = exported(review, tmp_path / "t.csv")
-    assert import_table(review, write(tmp_path / "same.csv", rows), actor="alice").values_stored == 0
+    assert import_table(review, write_csv(tmp_path / "same.csv", rows), actor="alice").values_stored == 0
     emptied = [{**r, "study.duration.unit": "", "arm.dose_mg.unit": ""} for r in rows]
-    assert import_table(review, write(tmp_path / "empty.csv", emptied), actor="alice").stored == 0
+    assert import_table(review, write_csv(tmp_path / "empty.csv", emptied), actor="alice").stored == 0
 
 
 @pytest.mark.parametrize(("column", "given", "said"), [
@@ -84,7 +77,7 @@ def test_an_import_refuses_a_unit_the_protocol_does_not_give(review: Review, tmp
     line = next(i for i, r in enumerate(rows, start=2) if r["arm"] == ARM)
     changed = [{**r, "study.duration": "24", **({column: given} if r["arm"] == ARM else {})} for r in rows]
     with pytest.raises(ReviewkitError) as refused:
-        import_table(review, write(tmp_path / "bad.csv", changed), actor="alice")
+        import_table(review, write_csv(tmp_path / "bad.csv", changed), actor="alice")
     expected = said.format(units[column.removesuffix(".unit")])
     fix = "leave the cell empty, or give the field a unit" if "gives it none" in said else "convert the value to it"
     assert f"line {line}, {column}: '{given}' {expected}: {fix}" in str(refused.value)
