@@ -53,8 +53,10 @@ def write_results(outputs: Sequence[_Written], path: Path) -> int:
         writer = csv.writer(fh)
         writer.writerow(RESULT_COLUMNS)
         for row in rows:
+            # One warning per line of the cell: warnings themselves hold "; " (a Handbook reference, a fix),
+            # so joined with it one would read as two. Plot paths hold no "; ".
             cells = {**row, **csv_cells(row), "plots": "; ".join(row.get("plots", [])),
-                     "warnings": "; ".join(row.get("warnings", []))}
+                     "warnings": "\n".join(row.get("warnings", []))}
             if not row.get("show_prediction_interval"):
                 cells.update(dict.fromkeys(PI_COLUMNS))
             writer.writerow([_cell(cells.get(c)) for c in RESULT_COLUMNS])

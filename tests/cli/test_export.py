@@ -65,6 +65,9 @@ def test_analyses_csv_has_the_settings_and_the_planned_bias_analyses(demo: Revie
     assert float(iga["egger_p"]) == pytest.approx(egger["p"], rel=1e-12) and iga["egger_df"] == "9"  # 11 − 2
     assert float(iga["trimfill_effect"]) == pytest.approx(fill["effect"], rel=1e-12)
     assert table["EASI 75 at week 16"]["egger_p"] == ""  # not planned there
+    # One warning per line of the cell, each whole (several hold "; " themselves), as the JSON lists them.
+    assert iga["warnings"].split("\n") == numbers["IGA 0/1 at week 16"]["warnings"]
+    assert any("; " in w for w in numbers["IGA 0/1 at week 16"]["warnings"])
     scorad = table["SCORAD 75"]
     # left out, method, model, tau2 and hksj are the flavour's: cochrane2025 is random effects, REML, inverse
     # variance with HKSJ (the protocol's own defaults used to turn HKSJ off); revman5 is MH with DL, no HKSJ
