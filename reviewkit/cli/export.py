@@ -92,7 +92,7 @@ def export_extraction_cmd(state: CliState, file: Path) -> None:
 def export_rob_cmd(state: CliState, file: Path) -> None:
     """Risk-of-bias answers and judgements (one row per study, outcome, assessor and question) as CSV: a
     lead's has every assessment; anyone else's the consensus, their own and others' once blinding ends."""
-    from reviewkit.services.assess_io import export_rob
+    from reviewkit.services.assess_export import export_rob
 
     def go() -> None:
         with output_file(file, (".csv",), "export rob") as temp:

@@ -12,8 +12,9 @@ from reviewkit.cli.common import CliState, output_file, run_guarded
 from reviewkit.domain import rob1, rob2
 from reviewkit.domain.rob_common import Disagreement
 from reviewkit.errors import ReviewkitError
-from reviewkit.services import assess, assess_consensus, assess_view
-from reviewkit.services.assess_view import AssessmentView, RecordedConsensus, StudyDisagreements
+from reviewkit.services import assess, assess_consensus, assess_summary, assess_view
+from reviewkit.services.assess_differences import RecordedConsensus, StudyDisagreements
+from reviewkit.services.assess_form import AssessmentView
 from reviewkit.services.project import Review, open_review
 from reviewkit.services.study_ref import find_study
 
@@ -333,7 +334,7 @@ def _item_json(d: StudyDisagreements, i: Disagreement) -> dict[str, object]:
 def summary_cmd(state: CliState, as_json: bool) -> None:
     """The consensus judgements per study and outcome."""
     def go() -> None:
-        rows = assess_view.rob_summary(_review(state))
+        rows = assess_summary.rob_summary(_review(state))
         if as_json:
             click.echo(json.dumps([{"study": r.study, "outcome": r.outcome, "tool": r.tool,
                                     "judgements": dict(r.judgements), "overridden": list(r.overridden)}
@@ -351,7 +352,7 @@ def summary_cmd(state: CliState, as_json: bool) -> None:
 @click.pass_obj
 def export_cmd(state: CliState, file: Path) -> None:
     """Write the assessments you may see to FILE.csv (one row per study, outcome, assessor and question)."""
-    from reviewkit.services.assess_io import export_rob  # loads matplotlib: only when asked
+    from reviewkit.services.assess_export import export_rob
 
     def go() -> None:
         with output_file(file, (".csv",), "rob export") as temp:
@@ -372,7 +373,7 @@ def export_cmd(state: CliState, file: Path) -> None:
 def import_cmd(state: CliState, file: Path, co_signer: str | None, new_outcomes: tuple[str, ...]) -> None:
     """Read assessments from FILE.csv as --reviewer: all rows, or none if any row is bad or not yours to
     import (a lead may import anyone's; consensus rows as `rob consensus` allows)."""
-    from reviewkit.services.assess_io import import_rob
+    from reviewkit.services.assess_import import import_rob
 
     def go() -> None:
         done = import_rob(_review(state), file, actor=state.reviewer, co_signer=co_signer,
@@ -393,7 +394,7 @@ def import_cmd(state: CliState, file: Path, co_signer: str | None, new_outcomes:
 @click.pass_obj
 def plot_cmd(state: CliState, kind: str, outcome: str | None, file: Path) -> None:
     """Draw the consensus judgements to FILE (.svg, .png or .pdf)."""
-    from reviewkit.services.assess_io import plot_rob
+    from reviewkit.services.assess_plots import plot_rob  # loads matplotlib: only when asked
 
     def go() -> None:
         with output_file(file, (".svg", ".png", ".pdf"), "rob plot") as temp:

@@ -104,7 +104,7 @@ def _rob_legend(tool: str | None) -> dict[str, str] | None:
 
 def rob_by_study(review: Review) -> dict[str, dict[str, str]] | None:
     """Consensus RoB judgements per study label (for the forest plot's columns), when they exist."""
-    from reviewkit.services.assess_view import rob_summary
+    from reviewkit.services.assess_summary import rob_summary
 
     out: dict[str, dict[str, str]] = {}
     for row in rob_summary(review):

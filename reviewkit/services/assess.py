@@ -8,7 +8,7 @@ Storage (nothing is deleted): the current answer is the newest rob_answer row pe
 rob_judgement rows are overrides (final + justification), "accept" rows (final empty: back to the
 proposal) and, under domain "status", the finished/open marks, since the schema has no status
 column. Proposals are never stored: they are recomputed from the answers by the domain algorithms
-(services/assess_view.py builds what the form, plots and exports show).
+(services/assess_form.py builds what the form, plots and exports show).
 """
 
 from __future__ import annotations
@@ -20,14 +20,13 @@ from reviewkit.errors import PermissionDenied, ReviewkitError
 from reviewkit.services.assess_access import check_editable, reviewer
 from reviewkit.services.assess_agreed import refuse_contradicting, shared_answers
 from reviewkit.services.assess_codes import check_answer, domain_keys, judgement_code, shown
+from reviewkit.services.assess_form import AssessmentView, open_questions
 from reviewkit.services.assess_outcomes import study_outcome
 from reviewkit.services.assess_view import (
-    AssessmentView,
     all_finished,
     assessment_row,
     independent_assessments,
     load_view,
-    open_questions,
 )
 from reviewkit.services.project import Review
 from reviewkit.store import rob as store

@@ -49,7 +49,7 @@ def check_consensus(session: Session, review: Review, who: ReviewerRow, study_id
                     co_signer: str | None = None) -> None:
     """Refuse `who` the consensus of a study's outcome unless the rule allows it: a lead, an adjudicator
     or the assessors together (_check_consensus_actor), once every independent assessment is finished.
-    record_consensus and the CSV import (assess_io) both apply it."""
+    record_consensus and the CSV import (assess_import) both apply it."""
     _check_consensus_actor(session, who, independent_assessments(session, study_id, outcome), co_signer)
     if not all_finished(session, review, study_id, outcome):
         raise ReviewkitError(f"study {study_id} ({outcome or 'no outcome'}): the consensus waits until "

@@ -11,12 +11,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from reviewkit.errors import ReviewkitError
-from reviewkit.services.assess_view import (
-    AssessmentView,
-    independent_assessments,
-    load_view,
-    rob2_domain,
-)
+from reviewkit.services.assess_form import AssessmentView, rob2_domain
+from reviewkit.services.assess_view import independent_assessments, load_view
 
 if TYPE_CHECKING:
     from sqlmodel import Session

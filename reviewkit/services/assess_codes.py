@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 from reviewkit.domain import rob1, rob2
 from reviewkit.errors import ReviewkitError
-from reviewkit.services.assess_view import rob2_domain
+from reviewkit.services.assess_form import rob2_domain
 
 
 def domain_keys(tool: str) -> list[str]:

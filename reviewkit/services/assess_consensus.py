@@ -23,21 +23,21 @@ from reviewkit.services.assess_codes import (
     normalise_answers,
     shown,
 )
-from reviewkit.services.assess_outcomes import assessed_outcome
-from reviewkit.services.assess_view import (
-    AssessmentView,
+from reviewkit.services.assess_differences import (
     ConsensusChange,
-    DomainView,
     RecordedConsensus,
     StudyDisagreements,
-    all_finished,
     consensus_changes,
-    effective_answers,
+    to_domain_assessment,
+)
+from reviewkit.services.assess_form import AssessmentView, DomainView, effective_answers
+from reviewkit.services.assess_outcomes import assessed_outcome
+from reviewkit.services.assess_view import (
+    all_finished,
     independent_assessments,
     is_involved,
     latest_consensus,
     load_view,
-    to_domain_assessment,
 )
 from reviewkit.services.project import Review
 from reviewkit.store import rob as store

@@ -5,7 +5,8 @@ from __future__ import annotations
 from textual.message import Message
 
 from reviewkit.domain.screening import RecordScreening
-from reviewkit.services.assess_view import AssessmentView, RecordedConsensus, StudyDisagreements
+from reviewkit.services.assess_differences import RecordedConsensus, StudyDisagreements
+from reviewkit.services.assess_form import AssessmentView
 from reviewkit.services.conflicts import Conflict
 from reviewkit.services.prioritise import PrioritisedQueue
 from reviewkit.services.screen_cards import RecordCard

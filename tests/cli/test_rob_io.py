@@ -10,7 +10,7 @@ from click.testing import CliRunner, Result
 from sqlmodel import func, select
 
 from reviewkit.cli import cli
-from reviewkit.services import assess, assess_consensus, assess_view
+from reviewkit.services import assess, assess_consensus, assess_summary, assess_view
 from reviewkit.services.project import EXAMPLE_PROTOCOL, Review, init_review, open_review
 from reviewkit.store import rob as rob_store
 from reviewkit.store.db import session_scope
@@ -73,7 +73,7 @@ def test_export_reimports_to_the_same_values(tmp_path: Path) -> None:
     # The consensus is recorded as its importer (alice, a lead), not as the file's carol.
     assert second.read_text(encoding="utf-8") == text.replace(",carol,yes,", ",alice,yes,")
     review = open_review(target)
-    (row,) = assess_view.rob_summary(review)
+    (row,) = assess_summary.rob_summary(review)
     assert row.judgements["overall"] == "low"
     views = assess_view.all_views(review)
     assert [v.finished for v in views] == [True, True, True]

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from reviewkit.errors import PermissionDenied, ReviewkitError
-from reviewkit.services import assess, assess_consensus, assess_view
+from reviewkit.services import assess, assess_consensus, assess_form, assess_summary, assess_view
 from reviewkit.services.project import EXAMPLE_PROTOCOL, Review, init_review
 from reviewkit.store import rob as rob_store
 from reviewkit.store.db import session_scope
@@ -41,7 +41,7 @@ def rob2_review(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPat
     review.engine.dispose()
 
 
-def fill(review: Review, who: str, aid: int, answers: dict[str, str]) -> assess_view.AssessmentView:
+def fill(review: Review, who: str, aid: int, answers: dict[str, str]) -> assess_form.AssessmentView:
     """Answer questions in order and return the last view."""
     view = None
     for qid, code in answers.items():
@@ -175,10 +175,10 @@ def test_disagreements_and_consensus(rob2_review: Review) -> None:
                                    overrides={"D5": ("some concerns", "analysis plan published late")})
     assert view.is_consensus and view.finished and view.answers["1.2"] == "Y"
     assert view.domain("D5").overridden and view.overall.final == "some_concerns"
-    (row,) = assess_view.rob_summary(rob2_review)
+    (row,) = assess_summary.rob_summary(rob2_review)
     assert (row.study, row.outcome, row.judgements["D1"], row.judgements["overall"]) == (
         "BREEZE-AD2", "IGA", "low", "some_concerns")
-    assert assess_view.rob_by_study(rob2_review, "IGA") == {"BREEZE-AD2": dict(row.judgements)}
+    assert assess_summary.rob_by_study(rob2_review, "IGA") == {"BREEZE-AD2": dict(row.judgements)}
 
 
 def test_a_reviewer_outside_the_assessment_never_sees_it(tmp_path: Path, database_url: str,

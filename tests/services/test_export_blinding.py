@@ -10,7 +10,7 @@ import pytest
 
 from reviewkit.errors import PermissionDenied, ReviewkitError
 from reviewkit.services import assess, assess_consensus, extract
-from reviewkit.services.assess_io import export_rob
+from reviewkit.services.assess_export import export_rob
 from reviewkit.services.backup import backup_review
 from reviewkit.services.extract_consensus import record_consensus
 from reviewkit.services.extract_io import export_table, extraction_rows

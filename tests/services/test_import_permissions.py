@@ -11,8 +11,8 @@ import pytest
 from sqlmodel import func, select
 
 from reviewkit.errors import PermissionDenied, ReviewkitError
-from reviewkit.services import assess, assess_view, extract, studies
-from reviewkit.services.assess_io import import_rob
+from reviewkit.services import assess, assess_summary, assess_view, extract, studies
+from reviewkit.services.assess_import import import_rob
 from reviewkit.services.audit import audit_trail
 from reviewkit.services.extract_io import import_table
 from reviewkit.services.extract_status import finish_extraction
@@ -81,7 +81,7 @@ def test_rob_import_refuses_anothers_rows_an_early_consensus_and_no_reviewer(tea
     assert rob_counts(team) == before
     view = assess_view.assessment_view(team, "dave", dave)
     assert view.answers == {"D1": "low"} and not view.finished
-    assert assess_view.rob_summary(team) == []
+    assert assess_summary.rob_summary(team) == []
 
 
 def test_rob_import_lets_a_lead_import_anyone_an_assessor_their_own_and_carol_the_consensus(
@@ -97,7 +97,7 @@ def test_rob_import_lets_a_lead_import_anyone_an_assessor_their_own_and_carol_th
     views = assess_view.all_views(team)
     assert [(v.assessor, v.is_consensus, v.finished) for v in views] == [
         ("dave", False, True), ("bob", False, True), ("carol", True, True)]
-    (row,) = assess_view.rob_summary(team)
+    (row,) = assess_summary.rob_summary(team)
     assert row.judgements["D1"] == "unclear"
 
 

@@ -15,8 +15,8 @@ import pytest
 from sqlmodel import select
 
 from reviewkit.errors import ReviewkitError
-from reviewkit.services import assess, assess_consensus, assess_view
-from reviewkit.services.assess_view import AssessmentView
+from reviewkit.services import assess, assess_consensus, assess_summary, assess_view
+from reviewkit.services.assess_form import AssessmentView
 from reviewkit.services.project import Review
 from reviewkit.store.db import session_scope
 from reviewkit.store.tables import RobAssessmentRow
@@ -58,9 +58,9 @@ def test_an_override_both_assessors_made_is_the_consensus(rob2_review: Review) -
     d3 = view.domain("D3")
     assert (d3.proposed, d3.final, d3.overridden, d3.justification) == ("low", "high", True, DROPOUT)
     assert view.overall.final == "high" and view.finished
-    (row,) = assess_view.rob_summary(rob2_review)
+    (row,) = assess_summary.rob_summary(rob2_review)
     assert row.judgements["D3"] == "high" and row.judgements["overall"] == "high" and row.overridden == ("D3",)
-    assert assess_view.rob_by_study(rob2_review, "IGA")["BREEZE-AD1"]["D3"] == "high"
+    assert assess_summary.rob_by_study(rob2_review, "IGA")["BREEZE-AD1"]["D3"] == "high"
 
 
 def test_both_reasons_are_kept_when_they_differ(rob2_review: Review) -> None:

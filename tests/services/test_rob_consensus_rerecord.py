@@ -16,9 +16,9 @@ import pytest
 from sqlmodel import col, select
 
 from reviewkit.errors import ReviewkitError
-from reviewkit.services import assess, assess_consensus, assess_view
-from reviewkit.services.assess_io import import_rob
-from reviewkit.services.assess_view import RecordedConsensus
+from reviewkit.services import assess, assess_consensus, assess_summary, assess_view
+from reviewkit.services.assess_differences import RecordedConsensus
+from reviewkit.services.assess_import import import_rob
 from reviewkit.services.project import Review
 from reviewkit.store import rob as rob_store
 from reviewkit.store.db import session_scope
@@ -133,7 +133,7 @@ def test_the_earlier_consensus_stays_in_the_history(rob2_review: Review) -> None
                     if e.old and e.old["assessment_id"] == first.id]
         assert (event.actor, event.action, event.old["answer"], event.new["answer"]) == ("alice", "change", "PY", "N")
         assert event.at is not None
-    (row,) = assess_view.rob_summary(rob2_review)
+    (row,) = assess_summary.rob_summary(rob2_review)
     assert row.judgements["D1"] == "high" and row.judgements["D5"] == "some_concerns"
 
 

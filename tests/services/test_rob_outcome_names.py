@@ -11,7 +11,7 @@ import pytest
 
 from reviewkit.errors import ParseError
 from reviewkit.services import assess
-from reviewkit.services.assess_io import import_rob
+from reviewkit.services.assess_import import import_rob
 from reviewkit.services.assess_outcomes import OutcomeNearMiss, is_near_miss
 from reviewkit.services.project import EXAMPLE_PROTOCOL, Review, init_review
 from reviewkit.store import rob as rob_store

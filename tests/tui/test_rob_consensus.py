@@ -10,7 +10,7 @@ from textual.widgets import DataTable, Static
 
 from reviewkit.domain import rob2
 from reviewkit.services import assess, assess_consensus, assess_view
-from reviewkit.services.assess_view import AssessmentView
+from reviewkit.services.assess_form import AssessmentView
 from reviewkit.services.project import Review
 from reviewkit.tui.app import ReviewkitApp, make_app
 from reviewkit.tui.screens.rob import RobScreen

@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-from collections import deque
-from dataclasses import dataclass
 from typing import ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from reviewkit.errors import ReviewkitError
-from reviewkit.services import assess, assess_view
-from reviewkit.services.assess_outcomes import OutcomeNearMiss
-from reviewkit.services.assess_view import AssessmentView, StudyTask
-from reviewkit.services.project import Review
 from reviewkit.tui.modals.choice import Choice, ChoiceModal
 from reviewkit.tui.modals.text_prompt import TextPromptModal
 from reviewkit.tui.screens.rob_consensus import RobConsensusScreen
+from reviewkit.tui.screens.rob_work import (
+    AssessmentLoaded,
+    OutcomeClose,
+    RobFailed,
+    RobWork,
+    StudiesLoaded,
+    Write,
+)
 from reviewkit.tui.widgets.fitted_table import FittedTable, clipped
 from reviewkit.tui.widgets.rob_judgements import (
     ROB1_KEYS,
@@ -37,55 +36,9 @@ NEW_RESULT = ""
 _FORM_ACTIONS = {"answer", "support", "override", "finish", "reopen"}
 
 
-@dataclass(frozen=True)
-class _Write:
-    """One change to send to the service, in order: an answer, an override, finishing or reopening."""
-
-    kind: str
-    key: str = ""
-    value: str | None = None
-    text: str | None = None
-
-
-class StudiesLoaded(Message):
-    """The studies, with the reviewer's assessments of them."""
-
-    def __init__(self, tasks: list[StudyTask]) -> None:
-        super().__init__()
-        self.tasks = tasks
-
-
-class AssessmentLoaded(Message):
-    """An assessment as it now stands (after opening it or after a write); `answered` is the question just saved."""
-
-    def __init__(self, view: AssessmentView, answered: str | None = None, write: bool = False) -> None:
-        super().__init__()
-        self.view = view
-        self.answered = answered
-        self.write = write
-
-
-class OutcomeClose(Message):
-    """The outcome typed is new but close to names already used: the reviewer picks one, or keeps it as new."""
-
-    def __init__(self, study_id: int, outcome: str, close: tuple[str, ...]) -> None:
-        super().__init__()
-        self.study_id = study_id
-        self.outcome = outcome
-        self.close = close
-
-
-class RobFailed(Message):
-    """The service refused; `write` when it was a change (the next queued change may go)."""
-
-    def __init__(self, error: str, write: bool = False) -> None:
-        super().__init__()
-        self.error = error
-        self.write = write
-
-
-class RobScreen(Screen[None]):
-    """The reviewer's RoB assessments: a study list, then the form of one study and outcome."""
+class RobScreen(RobWork):
+    """The reviewer's RoB assessments: a study list, then the form of one study and outcome (the loading
+    and saving are RobWork's)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         # The answer keys and X are listed in the key line above the footer; shown in the footer too
@@ -112,17 +65,6 @@ class RobScreen(Screen[None]):
     RobScreen #rob-keys { padding: 0 2; height: auto; color: $text-muted; }
     RobScreen #rob-question { padding: 0 2; height: auto; }
     """
-
-    def __init__(self, review: Review, reviewer: str | None, *, study_id: int | None = None,
-                 outcome: str = "") -> None:
-        super().__init__()
-        self.review = review
-        self.reviewer = reviewer
-        self.view: AssessmentView | None = None
-        self._open_directly = (study_id, outcome) if study_id is not None else None
-        self._tasks: list[StudyTask] = []
-        self._writes: deque[_Write] = deque()
-        self._writing = False
 
     def compose(self) -> ComposeResult:
         """Status line, the study list or the form (questions and judgements), the keys."""
@@ -154,45 +96,6 @@ class RobScreen(Screen[None]):
         if self._open_directly is not None:
             self._start(*self._open_directly)
         self._load_studies()
-
-    # -- workers: each calls one service and posts a message ----------------------------------------
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="rob-studies")
-    def _load_studies(self) -> None:
-        try:
-            self.post_message(StudiesLoaded(assess_view.studies_to_assess(self.review, self.reviewer)))
-        except ReviewkitError as exc:
-            self.post_message(RobFailed(str(exc)))
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="rob-open")
-    def _start(self, study_id: int, outcome: str, new_outcome: bool = False) -> None:
-        try:
-            self.post_message(AssessmentLoaded(assess.start_assessment(self.review, self.reviewer, study_id,
-                                                                       outcome, new_outcome=new_outcome)))
-        except OutcomeNearMiss as exc:
-            self.post_message(OutcomeClose(study_id, exc.outcome, exc.close))
-        except ReviewkitError as exc:
-            self.post_message(RobFailed(str(exc)))
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="rob-write")
-    def _send(self, assessment_id: int, write: _Write) -> None:
-        # Changes go one at a time (the next starts when this one's message is handled), so
-        # the view shown last is the newest.
-        try:
-            if write.kind == "answer":
-                view = assess.answer(self.review, self.reviewer, assessment_id, write.key, write.value or "",
-                                     write.text)
-            elif write.kind == "override":
-                view = assess.override(self.review, self.reviewer, assessment_id, write.key, write.value,
-                                       write.text or "")
-            elif write.kind == "reopen":
-                view = assess.reopen(self.review, self.reviewer, assessment_id)
-            else:
-                view = assess.finish(self.review, self.reviewer, assessment_id)
-        except ReviewkitError as exc:
-            self.post_message(RobFailed(str(exc), write=True))
-            return
-        self.post_message(AssessmentLoaded(view, write.key if write.kind == "answer" else None, write=True))
 
     # -- message handlers ---------------------------------------------------------------------------
 
@@ -297,7 +200,7 @@ class RobScreen(Screen[None]):
         if qid is None:
             return
         support = self.view.supports.get(qid) if self.view else None
-        self._queue(_Write("answer", qid, code, support))
+        self._queue(Write("answer", qid, code, support))
 
     def action_support(self) -> None:
         """Write the support text of the highlighted question (it keeps its answer)."""
@@ -311,7 +214,7 @@ class RobScreen(Screen[None]):
 
         def written(text: str | None) -> None:
             if text is not None:
-                self._queue(_Write("answer", qid, current, text.strip() or None))
+                self._queue(Write("answer", qid, current, text.strip() or None))
 
         self.app.push_screen(TextPromptModal(f"Support for {qid} (quote, page)",
                                              value=self.view.supports.get(qid, "")), written)
@@ -335,7 +238,7 @@ class RobScreen(Screen[None]):
             if choice is None:
                 return
             final = None if choice.option == "accept" else choice.option
-            self._queue(_Write("override", key, final, choice.text))
+            self._queue(Write("override", key, final, choice.text))
 
         proposed = (d.proposed or "incomplete").replace("_", " ")
         title = f"Override {key} (proposed: {proposed})"
@@ -350,11 +253,11 @@ class RobScreen(Screen[None]):
 
     def action_finish(self) -> None:
         """Finish the assessment (every domain judged); the other assessor's answers then show once they finish."""
-        self._queue(_Write("finish"))
+        self._queue(Write("finish"))
 
     def action_reopen(self) -> None:
         """Reopen my finished assessment to change it, while the other assessors have not all finished."""
-        self._queue(_Write("reopen"))
+        self._queue(Write("reopen"))
 
     def action_consensus(self) -> None:
         """Open the consensus of the shown (or highlighted) study's outcome, once every assessor finished."""
@@ -409,17 +312,6 @@ class RobScreen(Screen[None]):
         self.dismiss(None)
 
     # -- helpers -------------------------------------------------------------------------------------
-
-    def _queue(self, write: _Write) -> None:
-        self._writes.append(write)
-        self._next_write()
-
-    def _next_write(self) -> None:
-        if self._writing or not self._writes or self.view is None:
-            return
-        self._writing = True
-        self._send(self.view.id, self._writes.popleft())
-
     def _status(self, text: str) -> None:
         self.query_one("#rob-status", Static).update(text)
 

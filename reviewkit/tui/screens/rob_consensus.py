@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from reviewkit.errors import ReviewkitError
 from reviewkit.services import assess_consensus
-from reviewkit.services.assess_view import AssessmentView
+from reviewkit.services.assess_form import AssessmentView
 from reviewkit.services.project import Review
 from reviewkit.tui import messages as msg
 from reviewkit.tui.modals.choice import Choice, ChoiceModal

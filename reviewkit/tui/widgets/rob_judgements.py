@@ -6,7 +6,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from reviewkit.services.assess_view import AssessmentView, DomainView
+from reviewkit.services.assess_form import AssessmentView, DomainView
 
 #: Judgement code → (label, style); RoB 2 and RoB 1 codes together (they do not clash).
 LABELS: dict[str, tuple[str, str]] = {

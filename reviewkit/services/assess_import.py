@@ -1,12 +1,4 @@
-"""Provides risk-of-bias data in and out: CSV export, all-or-nothing CSV import, plot tables and figures.
-
-CSV: one row per study, outcome, assessor and question, with the columns in COLUMNS. Besides the
-questions (RoB 2 "1.1"…, RoB 1 "D1"…"D7", each judged directly), the export writes a judgement row
-for every judged RoB 2 domain ("D1"…"D5") and the overall (both tools): its answer is the final
-judgement, `proposed` the algorithm's, `overridden` yes or no, and its support the reason the
-assessor recorded it with (an override's justification, or the reason for keeping the proposal, e.g.
-RoB 2's "not escalated to High"; empty when the judgement is simply the proposal). Files written
-before these columns existed carry judgement rows for overrides only, and still import.
+"""Provides the all-or-nothing risk-of-bias CSV import (what a row is: assess_export).
 
 Importing a judgement row (the safe rule: a judgement never changes silently, so it is checked
 against the file's answers, not trusted): its `proposed`, when given, must be what the answers
@@ -26,18 +18,14 @@ recorded as the importing reviewer.
 
 from __future__ import annotations
 
-import csv
-import dataclasses
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlmodel import Session
 
-from reviewkit.domain import rob1, rob2
-from reviewkit.domain.rob_common import RobRow, RobTable
+from reviewkit.domain import rob2
 from reviewkit.errors import ParseError, PermissionDenied, ReviewkitError
-from reviewkit.render.rob import summary_plot, traffic_light_plot
 from reviewkit.services.assess_access import check_consensus
 from reviewkit.services.assess_agreed import refuse_contradicting, shared_answers
 from reviewkit.services.assess_codes import (
@@ -46,6 +34,8 @@ from reviewkit.services.assess_codes import (
     judgement_code,
     normalise_answers,
 )
+from reviewkit.services.assess_export import BASE_COLUMNS, COLUMNS, row_order
+from reviewkit.services.assess_form import AssessmentView, build_view
 from reviewkit.services.assess_outcomes import (
     OutcomeNearMiss,
     known_outcomes,
@@ -54,15 +44,6 @@ from reviewkit.services.assess_outcomes import (
     resolve_outcome,
     stored_outcomes,
 )
-from reviewkit.services.assess_view import (
-    AssessmentView,
-    all_finished,
-    build_view,
-    independent_assessments,
-    is_involved,
-    load_view,
-    rob_summary,
-)
 from reviewkit.services.common import acting_reviewer, read_csv_rows
 from reviewkit.services.project import Review
 from reviewkit.services.study_ref import study_id_in
@@ -70,58 +51,6 @@ from reviewkit.store import rob as store
 from reviewkit.store.db import session_scope
 from reviewkit.store.screening import reviewer_by_name
 from reviewkit.store.tables import ReviewerRow, RobAssessmentRow
-
-#: The columns every file has had; a missing-column error names these as the layout expected.
-BASE_COLUMNS = ("study", "outcome", "assessor", "consensus", "tool", "variant", "question", "answer", "support")
-#: What the export writes: the judgement columns come last and are optional on import.
-COLUMNS = (*BASE_COLUMNS, "proposed", "overridden")
-PLOT_KINDS = ("traffic-light", "summary")
-
-
-def _order(key: str) -> tuple[int, ...]:
-    # Questions in form order ("1.10" after "1.9"), then D1…, "overall" last.
-    digits = "".join(c if c.isdigit() else " " for c in key).split()
-    return (0 if "." in key else 1, *(int(d) for d in digits)) if digits else (2,)
-
-
-def _visible_views(review: Review, actor: str | None) -> list[AssessmentView]:
-    """The assessments `actor` may see, oldest first: a lead every one; anyone else the consensus,
-    their own, and another assessor's only as `assess_view.assessment_view` shows it (they are
-    involved in that study and outcome and every independent assessment of it is finished)."""
-    with session_scope(review.engine) as session:
-        who = acting_reviewer(session, actor)
-        lead = "lead" in who.roles
-        out = []
-        for row in store.assessments(session):
-            if not lead and not row.is_consensus and row.assessor_id != who.id:
-                group = independent_assessments(session, row.study_id, row.outcome)
-                if not is_involved(who, group) or not all_finished(session, review, row.study_id, row.outcome):
-                    continue  # still blinded to this reviewer
-            out.append(load_view(session, row))
-        return out
-
-
-def export_rob(review: Review, path: Path, *, actor: str | None) -> int:
-    """Write the current answers and judgements of the assessments `actor` may see (_visible_views) as
-    CSV (the module's docstring says what a row is); returns the rows written. An unknown or dropped
-    reviewer is refused before anything is written."""
-    rows: list[list[str]] = []
-    for view in _visible_views(review, actor):
-        base = [view.study, view.outcome, view.assessor or "", "yes" if view.is_consensus else "no", view.tool,
-                view.variant or ""]
-        for qid in sorted(view.answers, key=_order):
-            rows.append([*base, qid, view.answers[qid], view.supports.get(qid, ""), "", ""])
-        # RoB 1 domains are judged directly: their answer rows above are their judgements.
-        judged = (view.overall,) if view.tool == "rob1" else (*view.domains, view.overall)
-        for d in judged:
-            if d.final:
-                rows.append([*base, d.key, d.final, d.justification if d.chosen else "", d.proposed or "",
-                             "yes" if d.overridden else "no"])
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(COLUMNS)
-        writer.writerows(rows)
-    return len(rows)
 
 
 @dataclass
@@ -332,14 +261,14 @@ def _write_group(session: Session, review: Review, tool: str, group: _Group, act
     finished = store.is_finished(session, row.id)
     who_acts = actor.name
     stored = 0
-    for qid in sorted(clean, key=_order):
+    for qid in sorted(clean, key=row_order):
         added = store.add_answer(session, row, qid, clean[qid], group.answers[qid][1], who_acts)
         stored += added is not None
         if added is not None and finished and not group.consensus:
             raise ReviewkitError(f"the assessment by {group.assessor} is finished; it cannot be changed",
                                  where=f"{path}, line {group.answers[qid][2]}", hint="nothing was imported")
     # Domains first: the overall's proposal follows from their judgements.
-    for key in sorted(group.judgements, key=_order):
+    for key in sorted(group.judgements, key=row_order):
         stored += _write_judgement(session, row, group, key, who_acts, finished, path)
     view = _view(session, row)
     still_open = _why_open(view)
@@ -354,7 +283,7 @@ def _check_shared(session: Session, tool: str, group: _Group, clean: dict[str, s
     """Consensus rows keep the answers the assessors share, as `rob consensus` does (refused on the line
     of the first that contradicts one)."""
     shared = shared_answers(session, group.study_id, group.outcome)
-    clash = sorted((q for q in clean if q in shared and shared[q][0] != clean[q]), key=_order)
+    clash = sorted((q for q in clean if q in shared and shared[q][0] != clean[q]), key=row_order)
     if not clash:
         return
     try:
@@ -423,53 +352,3 @@ def _why_open(view: AssessmentView) -> str:
 def _view(session: Session, row: RobAssessmentRow) -> AssessmentView:
     assert row.id is not None
     return build_view(row, "", None, store.current_answers(session, row.id), store.current_judgements(session, row.id))
-
-
-def rob_table(review: Review, outcome: str | None = None) -> RobTable:
-    """The consensus judgements as the plot-ready table (rows labelled "study (outcome)").
-
-    `outcome` is compared without case or spaces, as `rob start` reads it; one that neither the
-    protocol nor any assessment has is refused, naming the outcomes there are.
-    """
-    summary = rob_summary(review)
-    if outcome is not None:
-        outcome = _known_outcome(review, outcome, [r.outcome for r in summary])
-    rows = [r for r in summary if outcome is None or r.outcome == outcome]
-    tool = review.protocol.risk_of_bias.tool
-    template = rob1.rob1_table([]) if tool == "rob1" else rob2.rob2_table([])
-    return dataclasses.replace(template, rows=tuple(
-        RobRow(r.study + (f" ({r.outcome})" if r.outcome and outcome is None else ""),
-               tuple(r.judgements.get(k) for k in template.domain_keys), r.judgements.get("overall"))
-        for r in rows if r.tool == tool))
-
-
-def _known_outcome(review: Review, outcome: str, assessed: list[str]) -> str:
-    """`outcome` as the consensus assessments or the protocol spell it; an outcome neither has is an error."""
-    protocol = protocol_outcomes(review)
-    # The assessed spelling first: that is what the rows to plot carry.
-    found = next((k for k in (*assessed, *protocol) if outcome_key(k) == outcome_key(outcome)), None)
-    if found is not None:
-        return found
-    named = [o for o in dict.fromkeys(assessed) if o and o not in protocol]
-    raise ReviewkitError(f"no outcome '{outcome.strip()}' in the protocol or the risk-of-bias assessments",
-                         hint=f"the protocol's outcomes: {', '.join(protocol) or 'none'}"
-                              + (f"; also assessed: {', '.join(named)}" if named else "")
-                              + ("; leave --outcome out to plot the assessments made without an outcome"
-                                 if "" in assessed else ""))
-
-
-def plot_rob(review: Review, kind: str, path: Path, *, outcome: str | None = None) -> Path:
-    """Draw the traffic-light or summary plot of the consensus assessments to path (.svg, .png, .pdf)."""
-    if kind not in PLOT_KINDS:
-        raise ReviewkitError(f"unknown plot kind '{kind}'", hint=" or ".join(PLOT_KINDS))
-    table = rob_table(review, outcome)
-    if not table.rows:
-        hint = "record the consensus first (reviewkit rob consensus)"
-        assessed = sorted({r.outcome for r in rob_summary(review)}) if outcome is not None else []
-        if assessed:
-            hint += "; the consensus assessments finished are of " + ", ".join(o or "no outcome" for o in assessed)
-            hint += " (leave --outcome out for those without one)" if "" in assessed else ""
-        of = f" of outcome '{outcome.strip()}'" if outcome is not None else ""
-        raise ReviewkitError(f"no finished consensus assessments{of} to plot", hint=hint)
-    draw = traffic_light_plot if kind == "traffic-light" else summary_plot
-    return draw(table, path)
