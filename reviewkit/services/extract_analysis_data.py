@@ -96,7 +96,6 @@ class StudyArmData:
             # convert takes the CI from the statistics, so it would have nothing to convert.
             first = "" if {"ci_lower", "ci_upper", "n"} <= arm.statistics.keys() else (
                 "enter the CI as its ci_lower and ci_upper, then ")
-            # No "; " inside: the analyses CSV joins an analysis's warnings with it.
             out[arm.label] = (
                 f"{self.study}: the SD of arm '{arm.label}' ({arm.sd:.4g}) was {how}: if the report gives "
                 f"another, record it (a 90% CI: {first}{command}, or --level {DEFAULT_LEVEL:g} to confirm "

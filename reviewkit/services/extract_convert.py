@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from reviewkit.domain import conversions
@@ -114,12 +114,13 @@ def derive(stats: Mapping[str, float | None], method: Method = "auto", level: fl
         return Derived({"sd": se_result.sd}, _record(se_result, "se"))
     if how == "ci":
         ci_result = conversions.sd_from_ci(given["ci_lower"], given["ci_upper"], n, ci_level)
-        record = _record(ci_result, "ci")
         if level is None:
             # Nobody named the level: the record says so (no "level"), as one from before levels were kept,
-            # so the analysis warns that 95% was assumed instead of passing it off as the report's.
-            del record["inputs"]["level"]
-        return Derived({"sd": ci_result.sd}, record)
+            # so the analysis warns that 95% was assumed instead of passing it off as the report's; its text
+            # says so too.
+            ci_result = replace(ci_result, inputs=tuple(i for i in ci_result.inputs if i[0] != "level"),
+                                method=f"{ci_result.method}, as no level was given")
+        return Derived({"sd": ci_result.sd}, _record(ci_result, "ci"))
     if level is not None:
         raise ReviewkitError(f"a confidence level ({level:g}) applies to a CI conversion only, but this one "
                              "would be from the median and quantiles: enter ci_lower and ci_upper")

@@ -136,11 +136,16 @@ def last_ci_levels(session: Session, study_id: int, author: Author) -> dict[tupl
              .where(ExtractionValueRow.field == "sd").order_by(col(ExtractionValueRow.id)))
     out: dict[tuple[str, str, str], float] = {}
     for row in session.exec(query):
+        if author_of(row) != author or row.origin.startswith("cleared:"):
+            continue  # a clearing keeps the level of the conversion it cleared
         record = row.converted_from or {}
         inputs = record.get("inputs")
         level = inputs.get("level") if record.get("method") == "ci" and isinstance(inputs, dict) else None
-        if author_of(row) == author and isinstance(level, int | float) and not isinstance(level, bool):
-            out[(row.arm, row.outcome, row.timepoint)] = float(level)
+        key = (row.arm, row.outcome, row.timepoint)
+        if isinstance(level, int | float) and not isinstance(level, bool):
+            out[key] = float(level)
+        else:  # any later SD (typed, from SE or quantiles, a CI of no named level) ends what came before
+            out.pop(key, None)
     return out
 
 

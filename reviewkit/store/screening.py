@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from reviewkit.domain.screening import DECISIONS, Decision, is_decision
@@ -82,7 +84,7 @@ def add_decision(
     """
     assert reviewer.id is not None
     previous = latest_decision(session, record_id, reviewer.id, stage)
-    at = clock.now(session)
+    at = _dated(session, record_id)
     row = ScreeningDecisionRow(
         record_id=record_id, reviewer_id=reviewer.id, stage=stage, decision=decision, reason=reason,
         note=note, supersedes_id=previous.id if previous else None, created_at=at,
@@ -98,6 +100,21 @@ def add_decision(
         )
     )
     return row
+
+
+def _dated(session: Session, record_id: int) -> datetime:
+    """The time a new decision or adjudication on the record is stored at: the review's clock, but never
+    before the record's latest decision or adjudication. An import may bring rows dated a little ahead (a
+    screener's machine running fast); a row made now must still follow them, as the time-order checks of
+    an import of the review's own `decisions export --history` require."""
+    at = clock.now(session)
+    for table in (ScreeningDecisionRow, AdjudicationRow):
+        latest = session.exec(select(func.max(table.created_at)).where(table.record_id == record_id)).one()
+        if latest is not None and latest >= at:
+            # A microsecond after, not the same time: at one time an export lists decisions before
+            # adjudications, which would put a full-text decision before the adjudication that passed it.
+            at = latest + timedelta(microseconds=1)
+    return at
 
 
 def _by_whom(owner: ReviewerRow, actor: ReviewerRow | None, imported: str | None) -> dict[str, str]:
@@ -130,7 +147,7 @@ def add_adjudication(
         select(AdjudicationRow).where(AdjudicationRow.record_id == record_id)
         .where(AdjudicationRow.stage == stage).order_by(col(AdjudicationRow.id).desc())
     ).first()
-    at = clock.now(session)
+    at = _dated(session, record_id)
     row = AdjudicationRow(
         record_id=record_id, stage=stage, adjudicator_id=adjudicator.id, decision=decision,
         reason=reason, note=note, created_at=at,

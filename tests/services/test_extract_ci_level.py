@@ -189,3 +189,19 @@ def test_an_outcome_without_a_unit_has_an_empty_cell(review: Review, tmp_path: P
     with pytest.raises(ReviewkitError, match=r"line 2, unit: '%' is not the unit of iga_0_1 \(the protocol gives "
                                              r"it none\)"):
         import_table(review, write_csv(tmp_path / "pct.csv", {**row, "unit": "%"}), actor="alice")
+
+
+def test_the_level_asked_again_after_a_correction_is_that_of_the_last_conversion(review: Review) -> None:
+    """The extraction form keeps the level the SD was last converted at from its CI, across the clearing a
+    CI correction makes (the TUI's c opens its level prompt there); a later conversion that names no level
+    (converted with the default) ends it, so a 90% from before is not offered for it."""
+    sid = ci_arm(review)
+    key = (ARM, "dlqi_change", "week 16")
+    convert(review, "alice", sid, arm=ARM, outcome="dlqi_change", level=0.9)
+    extract.set_value(review, "alice", sid, "ci_upper", "4.0", arm=ARM, outcome="dlqi_change")
+    assert extract.study_form(review, "alice", sid).ci_levels == {key: 0.9}
+    convert(review, "alice", sid, arm=ARM, outcome="dlqi_change")
+    assert "as no level was given" in sd_of(review, sid).converted_from["text"]
+    extract.set_value(review, "alice", sid, "ci_upper", "3.8", arm=ARM, outcome="dlqi_change")
+    assert extract.study_form(review, "alice", sid).ci_levels == {}
+    assert extract.study_form(review, "bob", sid).ci_levels == {}  # alice's conversions are hers
