@@ -130,10 +130,12 @@ def derive(stats: Mapping[str, float | None], method: Method = "auto", level: fl
     return Derived(values, _record(est, "quantiles"))
 
 
-def convert_command(study_id: int, arm: str, outcome: str, timepoint: str, *options: str) -> str:
-    """The `reviewkit extract convert` command that converts a consensus arm's statistics (with `options`,
-    e.g. "--method", "ci", "--level", "0.9"), in backticks, for a message to name."""
-    words = [str(study_id), "--consensus", "--arm", _quoted(arm), "--outcome", outcome,
+def convert_command(study_id: int, arm: str, outcome: str, timepoint: str, *options: str,
+                    consensus: bool = True) -> str:
+    """The `reviewkit extract convert` command that converts an arm's statistics, the consensus's or (with
+    consensus=False) the acting extractor's own, with `options` (e.g. "--method", "ci", "--level", "0.9"),
+    in backticks, for a message to name."""
+    words = [str(study_id), *(["--consensus"] if consensus else []), "--arm", _quoted(arm), "--outcome", outcome,
              "--timepoint", _quoted(timepoint), *options]
     return f"`reviewkit extract convert {' '.join(words)}`"
 

@@ -27,7 +27,12 @@ from reviewkit.services.common import acting_reviewer, columns_hint, read_csv_ro
 from reviewkit.services.extract import STAT_FIELDS, canonical
 from reviewkit.services.extract_access import check_consensus_writer, extractors_of, may_compare
 from reviewkit.services.extract_checks import row_problems
-from reviewkit.services.extract_convert import record_problems
+from reviewkit.services.extract_convert import (
+    DEFAULT_LEVEL,
+    convert_command,
+    names_no_level,
+    record_problems,
+)
 from reviewkit.services.extract_import_studies import ImportStudies, RowErrors
 from reviewkit.services.extract_units import (
     UNIT_SUFFIX,
@@ -209,7 +214,8 @@ class ImportResult:
     rows: int
     studies_created: int
     values: int
-    #: Converted values the import cleared, their source having changed ("line 3: sd (converted from se) …").
+    #: Notes on converted values: cleared, their source having changed ("line 3: sd (converted from se) …"),
+    #: or read from a CI whose level the file's record does not name (read as 95%).
     cleared: tuple[str, ...] = ()
     stored: int = 0
     values_stored: int = 0
@@ -419,3 +425,11 @@ def _import_stats(session: Session, review: Review, who: Any, sid: int, arm: str
             origin="import", converted_from=source, consensus=consensus, others=others, by=by, cleared=cleared))
         counts["values"] += 1
         counts["values_stored"] += _written(row, mine.get((arm, outcome, timepoint, name)))
+        if row is not None and isinstance(source, dict) and names_no_level(source):
+            # Said now, not only when an analysis pools it: the file's record names no level, so its SD
+            # is read as from a 95% CI; a 90% CI read so gives an SD 16% too small.
+            cleared.append(
+                f"{name} of {arm} ({outcome}) is converted from a CI whose level the record does not name: read "
+                f"as {DEFAULT_LEVEL * 100:g}%; if the report's CI is another, convert it with its level, e.g. "
+                + convert_command(sid, arm, outcome, timepoint, "--method", "ci", "--level", "0.9",
+                                  consensus=consensus))

@@ -145,6 +145,31 @@ def test_an_import_recomputes_at_the_recorded_level(review: Review, tmp_path: Pa
     assert sd_of(review, sid).value == row["sd"]
 
 
+def test_an_import_of_a_ci_record_naming_no_level_says_it_is_read_as_95(review: Review, tmp_path: Path) -> None:
+    """A file whose SD record names no level (written by hand, or from before levels were recorded) imports,
+    read as a 95% CI (6.6327749), and the import says so at once, naming the line, the arm and the command
+    that records the report's level (alice's own values: no --consensus); the CLI prints it. The same row with
+    its level (0.9) says nothing."""
+    sid = ci_arm(review)
+    convert(review, "alice", sid, arm=ARM, outcome="dlqi_change", level=0.9)
+    row = exported_row(review, tmp_path / "t.csv")
+    assert import_table(review, write_csv(tmp_path / "same.csv", row), actor="alice").cleared == ()
+    records = json.loads(row["converted_from"])
+    inputs = {k: v for k, v in records["sd"]["inputs"].items() if k != "level"}
+    sd95 = 10 * (3.8 - 1.2) / (2 * Z95)
+    no_level = {**row, "sd": f"{sd95:.7f}",
+                "converted_from": json.dumps({**records, "sd": {**records["sd"], "inputs": inputs}})}
+    result = import_table(review, write_csv(tmp_path / "old.csv", no_level), actor="alice")
+    (note,) = result.cleared
+    assert note.startswith(f"line 2: sd of {ARM} (dlqi_change) is converted from a CI whose level the record "
+                           "does not name: read as 95%"), note
+    assert f"`reviewkit extract convert {sid} --arm 'Bari 4 mg' --outcome dlqi_change" in note
+    assert "--consensus" not in note and "--method ci --level 0.9`" in note
+    assert float(sd_of(review, sid).value) == pytest.approx(sd95, rel=1e-7)
+    code, out, _ = run(review.folder, "import", str(write_csv(tmp_path / "old2.csv", no_level)))
+    assert code == 0 and "read as 95%" in out, out
+
+
 # --- the outcome's unit in the table -----------------------------------------------------------------------------
 
 
