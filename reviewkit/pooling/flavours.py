@@ -38,6 +38,10 @@ class Flavour:
     #: A zero-cell study's risk difference: from the counts as entered, the 0.5 added for its SE only
     #: ("revman5": RevMan 5, R meta), or from the corrected counts ("metafor": escalc to="only0").
     rd_estimate: str
+    #: Whether a fixed-effect Mantel-Haenszel risk difference leaves studies without events in either arm
+    #: (or with events in every participant) out of its Q, as metafor rma.mh does (drop00 = TRUE: their
+    #: outcome is NA; they stay in the MH sums), or keeps them with the RD of 0 (RevMan 5, R meta).
+    mh_rd_q_drops_double_zeros: bool
     #: Defaults when a setting is not given.
     default_model: str
     default_estimator: str
@@ -59,14 +63,14 @@ FLAVOURS: dict[str, Flavour] = {
         name="revman5", correct_pooled_zero_cells=True, peto_study_zero_cells=False,
         mh_rd_variance="greenland-robins",
         i2_method="Q", pi_method="metafor", solver="metafor", smd_variance="revman5", rd_estimate="revman5",
-        default_model="random", default_estimator="DL", default_hksj=False,
+        mh_rd_q_drops_double_zeros=False, default_model="random", default_estimator="DL", default_hksj=False,
         default_binary_method_fixed="MH", default_binary_method_random="MH", show_prediction_interval=False,
     ),
     # metafor 3.8 (rma, rma.mh, rma.peto) with its defaults: REML, Wald-type z intervals.
     "metafor": Flavour(
         name="metafor", correct_pooled_zero_cells=False, peto_study_zero_cells=True, mh_rd_variance="sato",
         i2_method="tau2", pi_method="metafor", solver="metafor", smd_variance="metafor", rd_estimate="metafor",
-        default_model="random", default_estimator="REML", default_hksj=False,
+        mh_rd_q_drops_double_zeros=True, default_model="random", default_estimator="REML", default_hksj=False,
         default_binary_method_fixed="MH", default_binary_method_random="IV", show_prediction_interval=True,
     ),
     # Cochrane's current recommendation for new reviews (Cochrane Methods, "Random-effects
@@ -76,7 +80,7 @@ FLAVOURS: dict[str, Flavour] = {
         name="cochrane2025", correct_pooled_zero_cells=True, peto_study_zero_cells=False,
         mh_rd_variance="greenland-robins",
         i2_method="tau2", pi_method="t(k-2)", solver="exact", smd_variance="revman5", rd_estimate="revman5",
-        default_model="random", default_estimator="REML", default_hksj=True,
+        mh_rd_q_drops_double_zeros=False, default_model="random", default_estimator="REML", default_hksj=True,
         default_binary_method_fixed="MH", default_binary_method_random="IV", show_prediction_interval=True,
     ),
 }

@@ -166,6 +166,7 @@ def pool(
     show_pi = show_pi and model == "random"
 
     fixed: FixedEstimate | None = None
+    q_k = k  # the studies Q sums over (fewer than k only for metafor's MH risk difference)
     if method == "IV":
         q, mu_fe = fixed_weights_q(yi, vi)
         fixed = FixedEstimate(mu_fe, math.sqrt(1 / np.sum(1 / vi)), 1 / vi)
@@ -181,6 +182,17 @@ def pool(
             a, n1, c, n2 = _binary_arrays(effects, inc, correct)
             fixed = mantel_haenszel(a, n1, c, n2, effects.measure, fl.mh_rd_variance)
         q = float(np.sum((yi - fixed.estimate) ** 2 / vi))
+        if effects.measure == "RD" and model == "fixed" and fl.mh_rd_q_drops_double_zeros:
+            # metafor rma.mh (drop00): a double zero's outcome is NA, so it adds neither to Q nor to its df;
+            # its table still counts in the MH estimate (a difference of 0 with weight n1·n2/N).
+            a0, n10, c0, n20 = _binary_arrays(effects, inc, False)
+            kept = ~(((a0 == 0) & (c0 == 0)) | ((a0 == n10) & (c0 == n20)))
+            if not kept.all():
+                q = float(np.sum((yi[kept] - fixed.estimate) ** 2 / vi[kept]))
+                q_k = int(kept.sum())
+                notes.append(f"{k - q_k} {'study' if k - q_k == 1 else 'studies'} without events in either arm "
+                             "(or with events in all) left out of Q, as metafor rma.mh does; kept in the "
+                             "Mantel-Haenszel estimate")
     else:
         a, n1, c, n2 = _binary_arrays(effects, inc, False)  # Peto needs no zero-cell correction
         o_e, v = peto_terms(a, n1, c, n2)
@@ -217,8 +229,8 @@ def pool(
     crit = _crit(level, df)
     # HKSJ's SE is 0 when every estimate is identical; the test is then undefined (None), not an error
     stat = est / se if se > 0 else math.nan
-    het = _heterogeneity(q, k, tau2, vi, yi, model, fl, level, notes)
-    pi = _prediction_interval(est, se, tau2, k, model, hksj, fl.pi_method, level)
+    het = _heterogeneity(q, q_k, tau2, vi, yi, model, fl, level, notes)
+    pi = _prediction_interval(est, se, se_plain, tau2, k, model, hksj, fl.pi_method, level)
     if show_pi and pi[0] is None:
         # Asked for (or the flavour's default) yet undefined: said, not left out without a word.
         notes.append(f"the prediction interval is not estimable with {k} {'study' if k == 1 else 'studies'}"
@@ -313,15 +325,22 @@ def _heterogeneity(
 
 
 def _prediction_interval(
-    est: float, se: float, tau2: float, k: int, model: str, hksj: bool, pi_method: str, level: float,
+    est: float, se: float, se_plain: float, tau2: float, k: int, model: str, hksj: bool, pi_method: str,
+    level: float,
 ) -> tuple[float | None, float | None, str | None]:
-    """Prediction interval for a new study's true effect (random effects only)."""
+    """Prediction interval for a new study's true effect (random effects only).
+
+    `se` is the summary's SE as its CI uses it (Hartung-Knapp's under HKSJ), `se_plain` is 1/√Σw*. Higgins,
+    Thompson & Spiegelhalter's t(k−2) interval (2009, eq. 12; R meta's default, Cochrane's) is built from
+    the plain SE whether or not the CI is HKSJ's: HKSJ changes the summary's interval, not the prediction's.
+    metafor's predict() under test="knha" takes the Hartung-Knapp SE with t(k−1).
+    """
     if model != "random":
         return None, None, None
     if pi_method == "t(k-2)":
         if k < 3:
             return None, None, "t(k-2)"  # undefined: k − 2 = 0 df (Higgins et al. 2009)
-        crit, name = _crit(level, k - 2), "t(k-2)"
+        crit, name, se = _crit(level, k - 2), "t(k-2)", se_plain
     elif hksj:
         crit, name = _crit(level, k - 1), "t(k-1)"  # metafor predict() under test="knha"
     else:
