@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import cast
 
@@ -28,7 +29,8 @@ from reviewkit.services.project import Review
 from reviewkit.store import clock, queries
 from reviewkit.store import screening as store
 from reviewkit.store.db import session_scope
-from reviewkit.store.tables import AdjudicationRow, ReviewerRow, ScreeningDecisionRow
+from reviewkit.store.screening_import import Imported, store_imported
+from reviewkit.store.tables import ReviewerRow
 
 #: How many refused rows an error lists before "and N more".
 _REFUSED_SHOWN = 20
@@ -125,7 +127,7 @@ def import_decisions(review: Review, path: Path, *, actor: str | None = None, id
             current[key[:4]] = key[4:7]
         if refused:
             raise _refusal(path, refused)
-        _store(session, rows, importer, path.name)
+        _store(session, rows, importer, path.name, ledger.now)
     return DecisionsImport(len(rows), len(table) - len(rows))
 
 
@@ -138,17 +140,7 @@ def _refusal(path: Path, refused: list[tuple[int, str]]) -> ParseError:
     return ParseError(message, file=str(path), line=first, hint=NOTHING_IMPORTED)
 
 
-def _store(session: Session, rows: Iterable[ImportRow], importer: ReviewerRow, source: str) -> None:
-    for row in rows:
-        added: ScreeningDecisionRow | AdjudicationRow
-        if row.role == "adjudicator":
-            added = store.add_adjudication(session, record_id=row.record_id, adjudicator=row.reviewer,
-                                           stage=row.stage, decision=row.decision, reason=row.reason, note=row.note,
-                                           actor=importer, imported=source)
-        else:
-            added = store.add_decision(session, record_id=row.record_id, reviewer=row.reviewer, stage=row.stage,
-                                       decision=row.decision, reason=row.reason, note=row.note,
-                                       actor=importer, imported=source)
-        if row.time is not None:
-            added.created_at = row.time
-            session.add(added)
+def _store(session: Session, rows: Iterable[ImportRow], importer: ReviewerRow, source: str, now: datetime) -> None:
+    store_imported(session, [Imported(row.record_id, row.reviewer, row.role, row.stage, row.decision, row.reason,
+                                      row.note, row.time) for row in rows],
+                   actor=importer, imported=source, now=now)

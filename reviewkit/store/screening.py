@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -19,6 +20,15 @@ from reviewkit.store.tables import (
     ReviewerRow,
     ScreeningDecisionRow,
 )
+
+
+class DecisionLike(Protocol):
+    """What an audit event reads of a decision: a stored row, or one an import is about to store."""
+
+    stage: str
+    decision: str
+    reason: str | None
+    note: str | None
 
 
 def reviewer_by_name(session: Session, name: str) -> ReviewerRow | None:
@@ -94,9 +104,9 @@ def add_decision(
     session.add(
         AuditEventRow(
             at=at, actor=(actor or reviewer).name, entity="decision", entity_id=row.id, record_id=record_id,
-            action=_action(previous, decision),
-            old=_decision_dict(previous),
-            new={**(_decision_dict(row) or {}), **_by_whom(reviewer, actor, imported)},
+            action=decision_action(previous, decision),
+            old=decision_dict(previous),
+            new={**(decision_dict(row) or {}), **by_whom(reviewer, actor, imported)},
         )
     )
     return row
@@ -117,20 +127,22 @@ def _dated(session: Session, record_id: int) -> datetime:
     return at
 
 
-def _by_whom(owner: ReviewerRow, actor: ReviewerRow | None, imported: str | None) -> dict[str, str]:
+def by_whom(owner: ReviewerRow, actor: ReviewerRow | None, imported: str | None) -> dict[str, str]:
     """What an audit event's `new` adds when the row is not the actor's own act: "reviewer" (whose
     decision or adjudication it is, when someone else stored it) and "imported" (the file's name)."""
     out = {"reviewer": owner.name} if actor is not None and actor.name != owner.name else {}
     return {**out, "imported": imported} if imported else out
 
 
-def _action(previous: ScreeningDecisionRow | None, decision: str) -> str:
+def decision_action(previous: DecisionLike | None, decision: str) -> str:
+    """The audit action of a decision row after `previous` (the reviewer's newest row on the record and stage)."""
     if decision == "retracted":
         return "undo"
     return "decide" if previous is None or previous.decision == "retracted" else "change"
 
 
-def _decision_dict(row: ScreeningDecisionRow | None) -> dict[str, object] | None:
+def decision_dict(row: DecisionLike | None) -> dict[str, object] | None:
+    """A decision row's stage, decision, reason and note, as its audit events hold them."""
     if row is None:
         return None
     return {"stage": row.stage, "decision": row.decision, "reason": row.reason, "note": row.note}
@@ -160,7 +172,7 @@ def add_adjudication(
             action="adjudicate",
             old={"decision": previous.decision, "reason": previous.reason} if previous else None,
             new={"stage": stage, "decision": decision, "reason": reason, "note": note,
-                 **_by_whom(adjudicator, actor, imported)},
+                 **by_whom(adjudicator, actor, imported)},
         )
     )
     return row

@@ -692,6 +692,37 @@ def test_the_audit_trail_names_the_importer_and_whose_decision_it_is(review: Rev
         "bob", {"stage": "ft", "decision": "include", "reason": None, "note": None})
 
 
+def test_changes_of_mind_within_a_file_and_on_stored_decisions_keep_their_chain_and_audit(
+        review: Review, tmp_path: Path) -> None:
+    """A file that changes a decision stored before it (bob on a), changes its own earlier row (alice on b:
+    exclude, include, then undo) and is written in one go: each row supersedes the reviewer's previous row
+    on the record, in the file's order, and its audit event says decide, change or undo with the row before
+    as `old`. Rows without a time follow the record's latest row (dated ahead by the file), as on the screen."""
+    from sqlmodel import col, select
+
+    from reviewkit.services.audit import audit_trail
+    from reviewkit.store.db import session_scope
+    from reviewkit.store.tables import ScreeningDecisionRow
+
+    a, b = add_records(review, 2)
+    screen.record_decision(review, "bob", a, "ta", "include")
+    f = tmp_path / "in.csv"
+    f.write_text(HEADER + f"{a},bob,ta,exclude,,,\n{b},alice,ta,exclude,,,2020-01-01T00:00:00+00:00\n"
+                          f"{b},alice,ta,include,,,2020-01-02T00:00:00+00:00\n{b},alice,ta,retracted,,,\n")
+    assert import_decisions(review, f, actor="alice").stored == 4
+    with session_scope(review.engine) as session:
+        rows = list(session.exec(select(ScreeningDecisionRow).order_by(col(ScreeningDecisionRow.id))))
+    stored, bob_a, b1, b2, b3 = rows
+    assert [r.decision for r in rows] == ["include", "exclude", "exclude", "include", "retracted"]
+    assert (bob_a.supersedes_id, b1.supersedes_id, b2.supersedes_id, b3.supersedes_id) == (
+        stored.id, None, b1.id, b2.id)
+    assert b3.created_at > b2.created_at and bob_a.created_at > stored.created_at
+    events = {e.entity_id: (e.action, e.old and e.old["decision"]) for e in audit_trail(review)
+              if e.entity == "decision"}
+    assert [events[r.id] for r in rows[1:]] == [("change", "include"), ("decide", None), ("change", "exclude"),
+                                              ("undo", "include")]
+
+
 @pytest.mark.parametrize(
     "row",
     ["{a},alice,ta,include,Review,,", "{a},alice,ta,maybe,Review,,", "{a},alice,ft,include,Review,,"],
