@@ -223,6 +223,10 @@ class Analysis(_Strict):
     model: Model | None = None
     tau2: Tau2 | None = None
     hksj: bool | None = Field(default=None, strict=True)
+    #: The ad hoc Hartung-Knapp, max(1, q) (Röver, Knapp & Friede 2015; R meta's adhoc.hakn.ci = "se"): the
+    #: CI is never narrower than the plain SE's with t(k−1). It modifies HKSJ, so it needs HKSJ on (hksj =
+    #: true, or left out under cochrane2025) and random effects; no flavour turns it on. Strict, as hksj.
+    hksj_adhoc: bool = Field(default=False, strict=True)
     #: Whether text and plots show the prediction interval; left out, the flavour's choice (revman5: no,
     #: as RevMan 5; metafor, cochrane2025: yes). PRISMA 2020 and the Cochrane Handbook recommend it with
     #: random effects, so a review reproducing RevMan 5 may still show it. Strict: only TOML's true and

@@ -127,12 +127,33 @@ def settings_problems(a: Analysis) -> list[ProtocolProblem]:
     if a.model == "fixed" and a.hksj:
         found.append(ProtocolProblem("hksj (Hartung-Knapp-Sidik-Jonkman) adjusts random-effects models only, but "
                                      "model = \"fixed\": remove hksj or set model = \"random\"", ("hksj",)))
+    if a.hksj_adhoc:
+        found.extend(_adhoc_problems(a))
     if a.model == "fixed" and a.prediction_interval:
         # a fixed-effect model assumes one true effect, so there is no between-study spread to predict
         found.append(ProtocolProblem("a prediction interval needs a random-effects model (a fixed-effect model has "
                                      "none), but model = \"fixed\": remove prediction_interval or set "
                                      "model = \"random\"", ("prediction_interval",)))
     return found
+
+
+def _adhoc_problems(a: Analysis) -> list[ProtocolProblem]:
+    """hksj_adhoc = true where there is no HKSJ for it to modify: pool() would ignore it (with a note),
+    so the analysis would not run as planned."""
+    what = "hksj_adhoc (the ad hoc Hartung-Knapp, max(1, q)) modifies HKSJ"
+    if a.model == "fixed":
+        return [ProtocolProblem(f"{what}, which adjusts random-effects models only, but model = \"fixed\": "
+                                "remove hksj_adhoc or set model = \"random\"", ("hksj_adhoc",))]
+    if a.hksj is False:
+        return [ProtocolProblem(f"{what}, but hksj = false: remove hksj_adhoc or set hksj = true", ("hksj_adhoc",))]
+    if a.hksj is None:
+        # imported here: the flavours live in the pooling package, which loads numpy and scipy
+        from reviewkit.pooling.flavours import get_flavour
+
+        if not get_flavour(a.flavour).default_hksj:
+            return [ProtocolProblem(f"{what}, but flavour \"{a.flavour}\" does not use HKSJ unless asked: "
+                                    "set hksj = true or remove hksj_adhoc", ("hksj_adhoc",))]
+    return []
 
 
 #: The measures an analysis of extracted arms can use, by the outcome's type.

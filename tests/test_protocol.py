@@ -212,6 +212,15 @@ IMPOSSIBLE = [
      'remove tau2 or set model = "random"'),
     ('model = "random"\ntau2 = "DL"', 'model = "fixed"\nhksj = true', "'analyses[0].hksj'", "hksj = true",
      'remove hksj or set model = "random"'),
+    # the ad hoc HKSJ (max(1, q)) modifies HKSJ: refused where there is none for it to modify
+    ('model = "random"\ntau2 = "DL"', 'model = "fixed"\nhksj_adhoc = true', "'analyses[0].hksj_adhoc'",
+     "hksj_adhoc = true", 'adjusts random-effects models only, but model = "fixed": remove hksj_adhoc or set '
+     'model = "random"'),
+    ('model = "random"\ntau2 = "DL"', 'model = "random"\ntau2 = "DL"\nhksj = false\nhksj_adhoc = true',
+     "'analyses[0].hksj_adhoc'", "hksj_adhoc = true", "but hksj = false: remove hksj_adhoc or set hksj = true"),
+    ('model = "random"\ntau2 = "DL"', 'model = "random"\ntau2 = "DL"\nhksj_adhoc = true',
+     "'analyses[0].hksj_adhoc'", "hksj_adhoc = true",
+     'but flavour "revman5" does not use HKSJ unless asked: set hksj = true or remove hksj_adhoc'),
     ('model = "random"\ntau2 = "DL"', 'model = "fixed"\nprediction_interval = true',
      "'analyses[0].prediction_interval'", "prediction_interval = true",
      'a fixed-effect model has none), but model = "fixed": remove prediction_interval or set model = "random"'),
@@ -285,6 +294,23 @@ def test_prediction_interval_left_out_is_the_flavours_and_false_is_harmless_unde
         assert parse_protocol(text).analyses[0].prediction_interval is value
     fixed = EXAMPLE.replace('model = "random"\ntau2 = "DL"', 'model = "fixed"\nprediction_interval = false', 1)
     assert parse_protocol(fixed).analyses[0].prediction_interval is False
+
+
+def test_hksj_adhoc_is_accepted_where_hksj_is_on_and_strictly_boolean() -> None:
+    """hksj_adhoc = true with hksj = true, or under cochrane2025 whose default HKSJ it modifies, is a valid
+    analysis; left out it is false; a quoted "true" is refused naming the key, as hksj's is."""
+    assert all(a.hksj_adhoc is False for a in parse_protocol(EXAMPLE).analyses)
+    with_hksj = EXAMPLE.replace('tau2 = "DL"', 'tau2 = "DL"\nhksj = true\nhksj_adhoc = true', 1)
+    a = parse_protocol(with_hksj).analyses[0]
+    assert (a.hksj, a.hksj_adhoc) == (True, True)
+    default = EXAMPLE.replace('flavour = "revman5"', 'flavour = "cochrane2025"\nhksj_adhoc = true', 1)
+    a = parse_protocol(default).analyses[0]
+    assert (a.flavour, a.hksj, a.hksj_adhoc) == ("cochrane2025", None, True)
+    quoted = EXAMPLE.replace('tau2 = "DL"', 'tau2 = "DL"\nhksj = true\nhksj_adhoc = "true"', 1)
+    with pytest.raises(ReviewkitError) as err:
+        parse_protocol(quoted, source="x/review.toml")
+    line = _line_of(quoted, "hksj_adhoc =")
+    assert f"x/review.toml: line {line}: 'analyses[0].hksj_adhoc': Input should be a valid boolean" in str(err.value)
 
 
 def test_peto_fixed_is_accepted() -> None:

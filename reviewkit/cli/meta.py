@@ -29,7 +29,7 @@ from reviewkit.pooling import (
     trim_and_fill,
 )
 from reviewkit.pooling.flavours import DEFAULT_FLAVOUR
-from reviewkit.pooling.wording import prediction_interval_method
+from reviewkit.pooling.wording import hksj_label, prediction_interval_method
 from reviewkit.services.analyze_sensitivity import funnel_effects
 from reviewkit.services.meta_input import study_effects
 
@@ -39,13 +39,14 @@ ANALYSES = ("leave-one-out", "cumulative", "egger", "trimfill")
 def run_meta(path: Path, measure: str, method: str | None, model: str | None, tau2: str | None,
              hksj: bool | None, flavour: str, subgroup: str | None, analysis: str | None,
              level: float, scale: str = "difference", prediction_interval: bool | None = None,
-             ) -> tuple[Any, MetaResult, tuple[str, ...]]:
+             hksj_adhoc: bool = False) -> tuple[Any, MetaResult, tuple[str, ...]]:
     """Compute the requested analysis; returns it, the main pooled result (for plots) and notes on
     how the file was read (services.meta_input reads and checks it)."""
     if subgroup and analysis:
         raise ReviewkitError("use either --subgroup or --analysis, not both")
     settings = resolve_settings(measure, method=method, model=model, tau2=tau2, hksj=hksj,
-                                flavour=flavour, level=level, prediction_interval=prediction_interval)
+                                flavour=flavour, level=level, prediction_interval=prediction_interval,
+                                hksj_adhoc=hksj_adhoc)
     effects, notes = study_effects(path, measure, subgroup=subgroup, scale=scale,
                                    smd_variance=settings.flavour.smd_variance,
                                    rd_estimate=settings.flavour.rd_estimate)
@@ -79,8 +80,9 @@ def _studies(k: int) -> str:
 
 
 def _settings_line(result: MetaResult) -> str:
+    hk = hksj_label(result.hksj, result.hksj_adhoc)
     return (f"{result.measure} ({result.method}, {result.model}"
-            f"{', ' + str(result.estimator) if result.estimator else ''}{', HKSJ' if result.hksj else ''}; "
+            f"{', ' + str(result.estimator) if result.estimator else ''}{', ' + hk if hk else ''}; "
             f"flavour {result.flavour})")
 
 
@@ -188,6 +190,9 @@ def _plot(out: Any, main: MetaResult, plot: Path) -> None:
 @click.option("--model", type=click.Choice(MODELS), default=None, help="fixed or random (default: random).")
 @click.option("--tau2", type=click.Choice(ESTIMATORS), default=None, help="tau² estimator (default: the flavour's).")
 @click.option("--hksj/--no-hksj", default=None, help="Hartung-Knapp-Sidik-Jonkman CI (default: the flavour's).")
+@click.option("--hksj-adhoc", "hksj_adhoc", is_flag=True, default=False,
+              help="The ad hoc HKSJ, max(1, q) (Röver et al. 2015; R meta's adhoc.hakn.ci = \"se\"): the CI is never "
+                   "narrower than the plain SE's with t(k-1). Needs HKSJ (--hksj, or cochrane2025's default).")
 @click.option("--flavour", type=click.Choice(list(FLAVOURS)), default=DEFAULT_FLAVOUR, show_default=True,
               help="Conventions: RevMan 5, metafor, or Cochrane's current recommendation.")
 @click.option("--prediction-interval/--no-prediction-interval", "prediction_interval", default=None,
@@ -203,7 +208,7 @@ def _plot(out: Any, main: MetaResult, plot: Path) -> None:
               help="Write a forest plot (of the refits for leave-one-out/cumulative; funnel plot for "
                    "egger/trimfill): .svg, .png or .pdf.")
 def meta(file: Path, measure: str, method: str | None, model: str | None, tau2: str | None,
-         hksj: bool | None, flavour: str, prediction_interval: bool | None, subgroup: str | None,
+         hksj: bool | None, hksj_adhoc: bool, flavour: str, prediction_interval: bool | None, subgroup: str | None,
          analysis: str | None, level: float, scale: str, as_json: bool, plot: Path | None) -> None:
     """Meta-analyse the studies in FILE (CSV with a 'study' column and the measure's columns).
 
@@ -211,7 +216,8 @@ def meta(file: Path, measure: str, method: str | None, model: str | None, tau2: 
     mean_ctrl, sd_ctrl, n_ctrl. Generic: yi and vi, yi and se, or estimate, ci_lower, ci_upper.
     Column names may be in any case; a semicolon- or tab-separated file is read as such.
     """
-    fixed = (model or get_flavour(flavour).default_model) == "fixed"
+    fl = get_flavour(flavour)
+    fixed = (model or fl.default_model) == "fixed"
     # tau² and the Hartung-Knapp adjustment belong to a random-effects model: a fixed-effect one
     # would silently ignore them
     if tau2 is not None and fixed:
@@ -219,6 +225,13 @@ def meta(file: Path, measure: str, method: str | None, model: str | None, tau2: 
                                "or use --model random")
     if hksj and fixed:
         raise click.UsageError("--hksj applies to random-effects models only: drop --hksj, or use --model random")
+    if hksj_adhoc and fixed:
+        raise click.UsageError("--hksj-adhoc modifies the Hartung-Knapp adjustment of random-effects models only: "
+                               "drop --hksj-adhoc, or use --model random")
+    # HKSJ as resolve_settings() fills it in: asked for, else the flavour's default (cochrane2025's is on)
+    if hksj_adhoc and not (fl.default_hksj if hksj is None else hksj):
+        off = "--no-hksj turns it off" if hksj is False else f"flavour {flavour} does not use it by default"
+        raise click.UsageError(f"--hksj-adhoc modifies HKSJ, which is off ({off}): add --hksj, or drop --hksj-adhoc")
     if prediction_interval and fixed:
         raise click.UsageError("--prediction-interval applies to random-effects models only (a fixed-effect model "
                                "has none): drop --prediction-interval, or use --model random")
@@ -227,7 +240,7 @@ def meta(file: Path, measure: str, method: str | None, model: str | None, tau2: 
         if plot is not None:  # a wrong name is refused before the work, not after
             check_suffix(plot, PLOT_SUFFIXES, "meta --plot")
         out, main, notes = run_meta(file, measure, method, model, tau2, hksj, flavour, subgroup, analysis,
-                                    level, scale, prediction_interval)
+                                    level, scale, prediction_interval, hksj_adhoc)
         if plot is not None:
             with output_file(plot, PLOT_SUFFIXES, "meta --plot") as temp:
                 _plot(out, main, temp)

@@ -46,21 +46,24 @@ class MetaSettings:
     #: Whether text and plots show the prediction interval (it is computed either way). Explicitly true
     #: under a fixed-effect model it is kept, so that pool() says the model has none (as with hksj).
     prediction_interval: bool = True
+    #: The ad hoc Hartung-Knapp variant, max(1, q) (Röver et al. 2015). Kept as asked even without HKSJ, so
+    #: that pool() says it was ignored, as it says of hksj under a fixed-effect model.
+    hksj_adhoc: bool = False
 
     def pool_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for models.pool()."""
         return {"method": self.method, "model": self.model, "estimator": self.estimator,
-                "hksj": self.hksj, "level": self.level, "flavour": self.flavour,
+                "hksj": self.hksj, "hksj_adhoc": self.hksj_adhoc, "level": self.level, "flavour": self.flavour,
                 "prediction_interval": self.prediction_interval}
 
 
 def resolve_settings(
     measure: str, *, method: str | None = None, model: str | None = None, tau2: str | None = None,
     hksj: bool | None = None, flavour: str | Flavour = DEFAULT_FLAVOUR, level: float = 0.95,
-    prediction_interval: bool | None = None,
+    prediction_interval: bool | None = None, hksj_adhoc: bool = False,
 ) -> MetaSettings:
     """Fill unset settings from the flavour (e.g. cochrane2025: random, REML, HKSJ, a prediction interval
-    shown; revman5: none shown, as RevMan 5)."""
+    shown; revman5: none shown, as RevMan 5). No flavour defaults to the ad hoc HKSJ: it is asked for."""
     if measure not in MEASURES:
         raise ReviewkitError(f"unknown measure '{measure}' (use one of {', '.join(MEASURES)})")
     fl = flavour if isinstance(flavour, Flavour) else get_flavour(flavour)
@@ -75,7 +78,8 @@ def resolve_settings(
         hksj = fl.default_hksj and model == "random"
     if prediction_interval is None:
         prediction_interval = fl.show_prediction_interval and model == "random"
-    return MetaSettings(measure, method, model, estimator, bool(hksj), fl, level, prediction_interval)
+    return MetaSettings(measure, method, model, estimator, bool(hksj), fl, level, prediction_interval,
+                        bool(hksj_adhoc))
 
 
 def _cell(row: Mapping[str, Any], col: str, i: int) -> Any:
@@ -151,14 +155,15 @@ def meta_analysis(
     rows: Sequence[Mapping[str, Any]], *, measure: str, method: str | None = None,
     model: str | None = None, tau2: str | None = None, hksj: bool | None = None,
     flavour: str | Flavour = DEFAULT_FLAVOUR, level: float = 0.95, generic_scale: str = "difference",
-    prediction_interval: bool | None = None,
+    prediction_interval: bool | None = None, hksj_adhoc: bool = False,
 ) -> MetaResult:
     """Compute effect sizes from per-study rows and pool them with the flavour's conventions.
 
     Example: meta_analysis(rows, measure="RR", flavour="revman5") is RevMan 5's "M-H, Random".
     """
     settings = resolve_settings(measure, method=method, model=model, tau2=tau2, hksj=hksj,
-                                flavour=flavour, level=level, prediction_interval=prediction_interval)
+                                flavour=flavour, level=level, prediction_interval=prediction_interval,
+                                hksj_adhoc=hksj_adhoc)
     effects = effects_from_rows(rows, measure, smd_variance=settings.flavour.smd_variance,
                                 generic_scale=generic_scale, rd_estimate=settings.flavour.rd_estimate)
     return pool(effects, **settings.pool_kwargs())

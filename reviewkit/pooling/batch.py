@@ -16,16 +16,29 @@ class BatchResult:
 
     estimator: str
     estimate: np.ndarray
+    #: 1/√Σw*, or the Hartung-Knapp SE under HKSJ (with max(1, q) under its ad hoc variant).
     se: np.ndarray
     tau2: np.ndarray
     #: REML only: iterations used by the slowest analysis.
     iterations: int = 0
+    #: Degrees of freedom of the t quantile the SE goes with: k − 1 under HKSJ, None (z) otherwise.
+    test_df: int | None = None
 
 
 def _pooled(yi: np.ndarray, vi: np.ndarray, tau2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     w = 1 / (vi + tau2[:, None])
     sw = w.sum(axis=1)
     return (w * yi).sum(axis=1) / sw, np.sqrt(1 / sw)
+
+
+def _hartung_knapp(yi: np.ndarray, vi: np.ndarray, tau2: np.ndarray, est: np.ndarray, adhoc: bool) -> np.ndarray:
+    """The Hartung-Knapp SE of each row, √(q/Σw*), q = Σw*(θ_i − θ)²/(k − 1); max(1, q) when `adhoc`
+    (Röver et al. 2015), as models.pool() computes it for one analysis."""
+    w = 1 / (vi + tau2[:, None])
+    q = (w * (yi - est[:, None]) ** 2).sum(axis=1) / (yi.shape[1] - 1)
+    if adhoc:
+        q = np.maximum(1.0, q)
+    return np.sqrt(q / w.sum(axis=1))
 
 
 def _reml_terms(yi: np.ndarray, vi: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -94,8 +107,8 @@ def _one_peak(yi: np.ndarray, vi: np.ndarray) -> np.ndarray:
     return out
 
 
-def pool_many(yi: np.ndarray, vi: np.ndarray, estimator: str = "DL", *, tol: float = 1e-10,
-              maxiter: int = 200) -> BatchResult:
+def pool_many(yi: np.ndarray, vi: np.ndarray, estimator: str = "DL", *, hksj: bool = False,
+              hksj_adhoc: bool = False, tol: float = 1e-10, maxiter: int = 200) -> BatchResult:
     """Random-effects pooling of each row of yi/vi (shape analyses × studies).
 
     DL is closed-form over whole arrays. REML runs Newton steps (Fisher scoring where the score is
@@ -104,7 +117,14 @@ def pool_many(yi: np.ndarray, vi: np.ndarray, estimator: str = "DL", *, tol: flo
     `tol`. Rows whose likelihood a coarse scan shows with more than one peak (a peak at τ² = 0 and a
     higher one inside happen in ordinary data) are solved by estimators.tau2_reml, so every row is the
     highest peak, as the one-analysis solver gives it.
+
+    `hksj` gives the Hartung-Knapp SE (to be used with t, `test_df` = k − 1 df), `hksj_adhoc` its ad hoc
+    variant max(1, q). Unlike pool(), which notes and ignores it, hksj_adhoc without hksj is refused here:
+    a batch has no warnings to say so in. Identical estimates give an HK SE of 0 or float noise, left as is.
     """
+    if hksj_adhoc and not hksj:
+        raise ReviewkitError("pool_many: hksj_adhoc (the ad hoc Hartung-Knapp, max(1, q)) modifies HKSJ; "
+                             "pass hksj=True with it")
     yi, vi = np.asarray(yi, dtype=float), np.asarray(vi, dtype=float)
     if yi.ndim != 2 or yi.shape != vi.shape or yi.shape[1] < 2:
         raise ReviewkitError("pool_many needs two arrays of shape (analyses, studies ≥ 2)")
@@ -126,4 +146,6 @@ def pool_many(yi: np.ndarray, vi: np.ndarray, estimator: str = "DL", *, tol: flo
     elif estimator != "DL":
         raise ReviewkitError(f"pool_many supports DL and REML (got '{estimator}')")
     est, se = _pooled(yi, vi, tau2)
+    if hksj:
+        return BatchResult(estimator, est, _hartung_knapp(yi, vi, tau2, est, hksj_adhoc), tau2, iterations, k - 1)
     return BatchResult(estimator, est, se, tau2, iterations)

@@ -120,7 +120,7 @@ def _p_value(stat: float, df: int | None) -> float:
 def pool(
     effects: EffectSizes, *, method: str = "IV", model: str = "random", estimator: str | None = "REML",
     hksj: bool = False, level: float = 0.95, flavour: str | Flavour = "metafor",
-    warnings: tuple[str, ...] = (), prediction_interval: bool | None = None,
+    warnings: tuple[str, ...] = (), prediction_interval: bool | None = None, hksj_adhoc: bool = False,
 ) -> MetaResult:
     """Pool per-study effect sizes into one summary with heterogeneity statistics.
 
@@ -130,6 +130,12 @@ def pool(
       inverse-variance pooling with 1/(v + τ²) (another estimator is applied to the IV estimates).
     - Peto: fixed-effect Peto log OR; the result's per-study estimates are then the Peto ones,
       (O − E)/V with variance 1/V (peto_effects()), not the ordinary odds ratios.
+
+    `hksj_adhoc` is the ad hoc ("modified") Hartung-Knapp of Röver, Knapp & Friede (2015, BMC Med Res
+    Methodol 15:99; R meta's adhoc.hakn.ci = "se"): the SE √(max(1, q)/Σw*) with the same t(k−1), so the
+    interval is never narrower than the plain 1/√Σw* SE gives with t(k−1). It modifies HKSJ (of any
+    random-effects model): without it, or under a fixed-effect model, it is ignored with a note, as HKSJ is
+    under a fixed-effect model.
 
     `prediction_interval` says whether text and plots show the prediction interval (None: the flavour's
     choice); it is computed, as the flavour's pi_method says, either way, and is never shown under a
@@ -154,11 +160,17 @@ def pool(
     labels = tuple(map(effects.studies.__getitem__, positions))
     notes = list(warnings)
     if hksj and model == "fixed":
-        notes.append("HKSJ applies to random-effects models only; ignored for a fixed-effect model")
+        name = "HKSJ (and its ad hoc variant)" if hksj_adhoc else "HKSJ"
+        notes.append(f"{name} applies to random-effects models only; ignored for a fixed-effect model")
         hksj = False
+    elif hksj_adhoc and not hksj:
+        # asked for, yet it has nothing to modify: said, as HKSJ under a fixed-effect model is
+        off = "a fixed-effect model has no HKSJ" if model == "fixed" else "HKSJ is off"
+        notes.append(f"the ad hoc Hartung-Knapp variant (max(1, q)) modifies HKSJ, but {off}; ignored")
     if hksj and k < 2:
         notes.append("HKSJ needs at least 2 studies; a z-based interval is shown")
         hksj = False
+    hksj_adhoc = hksj_adhoc and hksj
     if prediction_interval and model == "fixed":
         # asked for, not merely the flavour's default: said, as HKSJ is, rather than silently not shown
         notes.append("a prediction interval applies to random-effects models only; a fixed-effect model has none")
@@ -217,13 +229,17 @@ def pool(
         se, df = se_plain, None
         if hksj:
             qw = float(np.sum(weights * (yi - est) ** 2)) / (k - 1)
+            if hksj_adhoc:
+                # q < 1 would make the HK interval narrower than the plain SE's (Röver et al. 2015)
+                qw = max(1.0, qw)
             se, df = math.sqrt(qw / np.sum(weights)), k - 1
         if method != "IV":
             z0 = _crit(level, None)
             fixed_fields = {"fixed_estimate": fixed.estimate, "fixed_se": fixed.se,
                             "fixed_ci_lower": fixed.estimate - z0 * fixed.se,
                             "fixed_ci_upper": fixed.estimate + z0 * fixed.se}
-    identical = hksj and _same_estimates(yi, se, se_plain)
+    # the ad hoc variant's SE is the plain one then (max(1, 0) = 1): nothing is of zero width
+    identical = hksj and not hksj_adhoc and _same_estimates(yi, se, se_plain)
     if identical:
         se = 0.0  # only float noise (0.3 − 0.1 vs 0.5 − 0.3) kept it above 0: read as the exact case
     crit = _crit(level, df)
@@ -239,8 +255,9 @@ def pool(
         # metafor gives the same numbers; they are kept, but a zero-width interval must not pass as precision
         intervals = "confidence and prediction intervals have" if pi[0] is not None else "confidence interval has"
         notes.append(f"every study has the same estimate, so the Hartung-Knapp standard error is 0: the {intervals} "
-                     "zero width and the t test is undefined; they are not informative (Röver et al. 2015 "
-                     "suggest the modified Hartung-Knapp, max(1, q); or turn HKSJ off)")
+                     "zero width and the t test is undefined; they are not informative (use the ad hoc "
+                     "Hartung-Knapp, max(1, q), as Röver et al. 2015 suggest: hksj_adhoc = true in review.toml, "
+                     "--hksj-adhoc for reviewkit meta; or turn HKSJ off)")
     elif se == 0:
         # e.g. the Sato variance of an MH risk difference when no study has an event (metafor's convention)
         notes.append("the pooled standard error is 0 (the data carry no variability, e.g. no events in any "
@@ -248,7 +265,8 @@ def pool(
                      "informative")
     return MetaResult(
         measure=effects.measure, method=method, model=model,
-        estimator=estimator if model == "random" else None, hksj=hksj, flavour=fl.name, level=level,
+        estimator=estimator if model == "random" else None, hksj=hksj, hksj_adhoc=hksj_adhoc,
+        flavour=fl.name, level=level,
         effects=effects, studies=labels, positions=positions, k=k, estimate=float(est), se=float(se),
         ci_lower=float(est - crit * se), ci_upper=float(est + crit * se), statistic=float(stat),
         test_df=df, p=_p_value(stat, df) if se > 0 else math.nan,

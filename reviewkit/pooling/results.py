@@ -52,6 +52,9 @@ class MetaResult:
     estimator: str | None
     #: True when the Hartung-Knapp-Sidik-Jonkman variance and t quantiles were used.
     hksj: bool
+    #: True when that HKSJ variance was the ad hoc one, max(1, q)/Σw* (Röver et al. 2015), whether or not
+    #: q < 1 made it differ from plain HKSJ; False whenever `hksj` is.
+    hksj_adhoc: bool
     #: Conventions followed: "revman5", "metafor" or "cochrane2025".
     flavour: str
     #: Confidence level of every interval (0.95 for 95%).
@@ -66,7 +69,7 @@ class MetaResult:
     k: int
     #: Pooled estimate (log scale for ratios).
     estimate: float
-    #: Its standard error (the HKSJ one under HKSJ).
+    #: Its standard error (the HKSJ one under HKSJ, with max(1, q) under its ad hoc variant).
     se: float
     #: Confidence interval of the estimate.
     ci_lower: float
@@ -172,7 +175,8 @@ class MetaResult:
         inc = self.positions
         out: dict[str, Any] = {
             "measure": self.measure, "method": self.method, "model": self.model,
-            "tau2_estimator": self.estimator, "hksj": self.hksj, "flavour": self.flavour,
+            "tau2_estimator": self.estimator, "hksj": self.hksj, "hksj_adhoc": self.hksj_adhoc,
+            "flavour": self.flavour,
             "level": self.level, "k": self.k, "studies": list(self.studies),
             "estimate": self.estimate, "se": self.se, "ci_lower": self.ci_lower,
             "ci_upper": self.ci_upper, "z": self.statistic, "test_df": self.test_df, "p": self.p,

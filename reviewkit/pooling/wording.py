@@ -53,6 +53,14 @@ def heterogeneity_text(result: MetaResult) -> str:
     return f"Heterogeneity: {tau}Chi² = {result.Q:.2f}, df = {result.Q_df} ({format_p(result.Q_p)}); I² = {result.I2:.0f}%"
 
 
+def hksj_label(hksj: bool, adhoc: bool = False) -> str | None:
+    """How the summary's CI was adjusted, as settings lines and plot headers name it: "HKSJ", "HKSJ ad hoc,
+    max(1, q)" (Röver et al. 2015; its CI is never narrower than the plain SE's with t), or None."""
+    if not hksj:
+        return None
+    return "HKSJ ad hoc, max(1, q)" if adhoc else "HKSJ"
+
+
 def overall_effect_text(result: MetaResult) -> str:
     """RevMan's test line, e.g. "Test for overall effect: Z = 3.29 (P = 0.001)" (t under HKSJ)."""
     if not math.isfinite(result.statistic):

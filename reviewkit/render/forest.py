@@ -25,6 +25,7 @@ from reviewkit.pooling.wording import (  # noqa: E402
     format_number,
     format_p,
     heterogeneity_text,
+    hksj_label,
     overall_effect_text,
     prediction_interval_text,
 )
@@ -229,8 +230,8 @@ def _draw_header(ax: Axes, overall: MetaResult, groups: list[str], headers: list
     ax.text(x_weight, 0.5, "Weight", ha="center", fontweight="bold", va="center")
     name = MEASURE_NAMES.get(overall.measure, overall.measure)
     how = f"{METHOD_NAMES.get(overall.method, overall.method)}, {overall.model.capitalize()}"
-    if overall.hksj:
-        how += " (HKSJ)"
+    if (hk := hksj_label(overall.hksj, overall.hksj_adhoc)) is not None:
+        how += f" ({hk})"
     sub = f"{how}, {overall.level * 100:g}% CI"
     for x in (x_text, x_plot):
         ax.text(x, -0.5, name, ha="center", fontweight="bold", va="center")

@@ -16,7 +16,7 @@ from matplotlib.patches import Polygon  # noqa: E402
 
 from reviewkit.pooling.results import MetaResult  # noqa: E402
 from reviewkit.pooling.sensitivity import SensitivityResult  # noqa: E402
-from reviewkit.pooling.wording import format_effect  # noqa: E402
+from reviewkit.pooling.wording import format_effect, hksj_label  # noqa: E402
 from reviewkit.render.forest import _draw_axis, _Row, row_page  # noqa: E402
 from reviewkit.render.forest_style import MEASURE_NAMES, METHOD_NAMES, RC, save_figure  # noqa: E402
 
@@ -77,8 +77,8 @@ def _draw_header(ax: Axes, main: MetaResult, heading: str, headers: list[str], x
     for x, h in zip(xs, headers, strict=True):
         ax.text(x, 0.5, h, ha="center", fontweight="bold", va="center")
     how = f"{METHOD_NAMES.get(main.method, main.method)}, {main.model.capitalize()}"
-    if main.hksj:
-        how += " (HKSJ)"
+    if (hk := hksj_label(main.hksj, main.hksj_adhoc)) is not None:
+        how += f" ({hk})"
     for x in (x_text, x_plot):
         ax.text(x, -0.5, MEASURE_NAMES.get(main.measure, main.measure), ha="center", fontweight="bold", va="center")
         ax.text(x, 0.5, f"{how}, {main.level * 100:g}% CI", ha="center", fontweight="bold", va="center")

@@ -271,7 +271,7 @@ def run_analysis(
     strategy = strategy or analysis.multiarm
     settings = resolve_settings(analysis.measure, method=analysis.method, model=analysis.model,
                                 tau2=analysis.tau2, hksj=analysis.hksj, flavour=analysis.flavour,
-                                prediction_interval=analysis.prediction_interval)
+                                prediction_interval=analysis.prediction_interval, hksj_adhoc=analysis.hksj_adhoc)
     kwargs = settings.pool_kwargs()
     rows, warnings = comparison_rows(studies, analysis, strategy)
     if not rows:
@@ -323,12 +323,16 @@ class SkippedAnalysis:
         a = self.analysis
         planned: dict[str, Any] = {"measure": a.measure, "method": a.method, "model": a.model,
                                    "tau2_estimator": a.tau2 if a.model != "fixed" else None, "hksj": a.hksj,
-                                   "flavour": a.flavour, "show_prediction_interval": a.prediction_interval}
+                                   "hksj_adhoc": a.hksj_adhoc, "flavour": a.flavour,
+                                   "show_prediction_interval": a.prediction_interval}
         try:  # the settings it would have run with, flavour defaults filled in, as a run reports them
             s = resolve_settings(a.measure, method=a.method, model=a.model, tau2=a.tau2, hksj=a.hksj,
-                                 flavour=a.flavour, prediction_interval=a.prediction_interval)
+                                 flavour=a.flavour, prediction_interval=a.prediction_interval,
+                                 hksj_adhoc=a.hksj_adhoc)
             # as pool() reports it: never shown under a fixed-effect model, which has no prediction interval
+            # the ad hoc HKSJ likewise only where pool() would apply it: with HKSJ, under random effects
             planned.update(method=s.method, model=s.model, tau2_estimator=s.estimator, hksj=s.hksj,
+                           hksj_adhoc=s.hksj_adhoc and s.hksj and s.model == "random",
                            level=s.level, show_prediction_interval=s.prediction_interval and s.model == "random")
         except ReviewkitError:
             pass

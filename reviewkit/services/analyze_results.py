@@ -15,12 +15,13 @@ if TYPE_CHECKING:
     pass
 
 #: Columns of the analyses CSV: what a results table in a paper shows, the settings that reproduce
-#: each result (multi-arm handling, measure, method, model, tau² estimator, HKSJ, flavour, level),
+#: each result (multi-arm handling, measure, method, model, tau² estimator, HKSJ and whether its ad hoc
+#: max(1, q) variant was used, flavour, level),
 #: Egger's test and trim-and-fill when planned, and why a planned analysis did not run. The prediction
 #: interval's cells are empty where the analysis does not show it (PI_COLUMNS), which
 #: show_prediction_interval says, so an empty cell reads as "not shown", not "could not be estimated".
 RESULT_COLUMNS = ("analysis", "outcome", "timepoint", "multiarm", "measure", "method", "model",
-                  "tau2_estimator", "hksj", "flavour", "level", "k", "effect", "effect_ci_lower", "effect_ci_upper",
+                  "tau2_estimator", "hksj", "hksj_adhoc", "flavour", "level", "k", "effect", "effect_ci_lower", "effect_ci_upper",
                   "p", "Q", "Q_df", "Q_p", "I2", "tau2", "show_prediction_interval", "effect_pi_lower", "effect_pi_upper",
                   "egger_t", "egger_df", "egger_p", "trimfill_k0", "trimfill_effect", "trimfill_effect_ci_lower",
                   "trimfill_effect_ci_upper", "warnings", "plots", "skipped")

@@ -77,6 +77,40 @@ def test_analyses_csv_has_the_settings_and_the_planned_bias_analyses(demo: Revie
     assert (revman["model"], revman["tau2_estimator"], revman["method"], revman["hksj"]) == ("random", "DL", "MH", "no")
 
 
+def test_analyses_csv_and_json_say_whether_the_ad_hoc_hksj_was_used(demo: Review, tmp_path: Path) -> None:
+    """hksj_adhoc sits beside hksj in the CSV (yes/no) and the JSON, for a run analysis (IGA with hksj and
+    hksj_adhoc true: its SE is √(max(1, q)/Σw*)) and for a skipped one's plan (cochrane2025's default HKSJ)."""
+    from reviewkit.services.analyze import AnalysisOutput, analyze_review
+
+    protocol = demo.folder / "review.toml"
+    text = protocol.read_text(encoding="utf-8").replace('tau2 = "DL"', 'tau2 = "DL"\nhksj = true\nhksj_adhoc = true', 1)
+    protocol.write_text(text + SCORAD + "hksj_adhoc = true\n", encoding="utf-8")
+    for suffix in (".csv", ".json"):
+        result = CliRunner().invoke(cli, ["-C", str(demo.folder), "export", "analyses", str(tmp_path / f"a{suffix}")])
+        assert result.exit_code == 0, result.output
+    with (tmp_path / "a.csv").open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        header = list(reader.fieldnames or [])
+        table = {r["analysis"]: r for r in reader}
+    assert header[header.index("hksj") + 1] == "hksj_adhoc"
+    assert (table["IGA 0/1 at week 16"]["hksj"], table["IGA 0/1 at week 16"]["hksj_adhoc"]) == ("yes", "yes")
+    assert (table["EASI 75 at week 16"]["hksj"], table["EASI 75 at week 16"]["hksj_adhoc"]) == ("no", "no")
+    assert (table["SCORAD 75"]["hksj"], table["SCORAD 75"]["hksj_adhoc"], table["SCORAD 75"]["skipped"] != "") == (
+        "yes", "yes", True)
+    numbers = {r["analysis"]: r for r in json.loads((tmp_path / "a.json").read_text(encoding="utf-8"))}
+    assert numbers["IGA 0/1 at week 16"]["hksj_adhoc"] is True and numbers["SCORAD 75"]["hksj_adhoc"] is True
+    review = open_review(demo.folder)
+    try:
+        iga = next(o.result for o in analyze_review(review, plots=False)
+                   if isinstance(o, AnalysisOutput) and o.analysis.name == "IGA 0/1 at week 16")
+    finally:
+        review.engine.dispose()
+    yi, vi = (iga.effects.yi[list(iga.positions)], iga.effects.vi[list(iga.positions)])
+    w = 1 / (vi + iga.tau2)
+    q = float((w * (yi - iga.estimate) ** 2).sum()) / (iga.k - 1)
+    assert iga.se == pytest.approx((max(1.0, q) / w.sum()) ** 0.5, rel=1e-12) and iga.test_df == iga.k - 1
+
+
 def test_nothing_to_analyse_says_so(review: Review, tmp_path: Path) -> None:
     """With no data, no analysis is written and all are named as skipped."""
     result = CliRunner().invoke(cli, ["-C", str(review.folder), "export", "analyses", str(tmp_path / "a.csv")])

@@ -296,6 +296,42 @@ def test_hksj_with_fixed_model_is_a_usage_error(tmp_path: Path) -> None:
     assert _run(str(path), "--measure", "RR", "--model", "fixed", "--no-hksj").exit_code == 0
 
 
+def test_hksj_adhoc_uses_max_1_q_and_is_named(tmp_path: Path) -> None:
+    """--hksj-adhoc: three close estimates (q = 0.0069 < 1, τ² = 0) get the plain SE √(3/650) with t(2), not
+    HKSJ's 12 times smaller one; the JSON, the settings line and the forest plot's header say so."""
+    path = _csv(tmp_path, [{"study": s, "yi": y, "vi": v}
+                           for s, y, v in (("a", 0.10, 0.01), ("b", 0.12, 0.02), ("c", 0.11, 0.015))])
+    base = [str(path), "--measure", "generic", "--tau2", "DL", "--flavour", "metafor", "--hksj", "--hksj-adhoc"]
+    data = json.loads(_run(*base, "--json").output)
+    assert data["hksj"] is True and data["hksj_adhoc"] is True and data["test_df"] == 2
+    assert data["se"] == pytest.approx((3 / 650) ** 0.5, rel=1e-12)
+    assert data["ci_upper"] == pytest.approx(7 / 65 + 4.302653 * (3 / 650) ** 0.5, abs=1e-6)
+    text = _run(*base, "--plot", str(tmp_path / "f.svg"))
+    assert text.exit_code == 0
+    assert text.output.splitlines()[0] == "generic (IV, random, DL, HKSJ ad hoc, max(1, q); flavour metafor)"
+    assert "Random (HKSJ ad hoc, max(1, q))" in (tmp_path / "f.svg").read_text(encoding="utf-8")
+    refits = _run(*base, "--analysis", "leave-one-out", "--plot", str(tmp_path / "loo.svg"))
+    assert refits.output.startswith("leave-one-out: generic (IV, random, DL, HKSJ ad hoc, max(1, q); flavour metafor)")
+    assert "Random (HKSJ ad hoc, max(1, q))" in (tmp_path / "loo.svg").read_text(encoding="utf-8")
+    # cochrane2025's HKSJ is on by default: the ad hoc variant needs no --hksj there
+    assert json.loads(_run(str(path), "--measure", "generic", "--hksj-adhoc", "--json").output)["hksj_adhoc"] is True
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["--flavour", "metafor"], "--hksj-adhoc modifies HKSJ, which is off (flavour metafor does not use it by default)"),
+    (["--no-hksj"], "--hksj-adhoc modifies HKSJ, which is off (--no-hksj turns it off)"),
+    (["--model", "fixed", "--hksj"], "--hksj applies to random-effects models only"),
+    (["--model", "fixed"], "--hksj-adhoc modifies the Hartung-Knapp adjustment of random-effects models only"),
+])
+def test_hksj_adhoc_without_hksj_is_a_usage_error(tmp_path: Path, args: list[str], says: str) -> None:
+    """--hksj-adhoc with HKSJ off (a flavour without it, --no-hksj, a fixed-effect model) would be ignored:
+    refused before any work, as --hksj with a fixed-effect model is."""
+    path = _csv(tmp_path, _case("bcg_RR_DL")["input"]["studies"])
+    result = CliRunner().invoke(cli, ["meta", str(path), "--measure", "RR", *args, "--hksj-adhoc"])
+    assert result.exit_code == 2
+    assert f"Error: {says}" in result.output
+
+
 def test_a_tau2_limit_beyond_the_search_bound_is_printed_as_such(tmp_path: Path) -> None:
     """Two studies whose Q-profile upper limit lies beyond metafor's tau2.max of 100: the text says >100,
     and the flavour that searches on prints the exact root, computed here from Q_gen = chi2(0.025, 1)."""

@@ -226,3 +226,34 @@ def test_an_analysis_with_a_protocol_problem_is_skipped_and_the_others_run(
     assert skipped[0].to_dict()["skipped"] == reason
     ran = {o.analysis.name for o in outputs if isinstance(o, AnalysisOutput)}
     assert ran and ran == {a.name for a in review.protocol.analyses[1:]}
+
+
+def test_hksj_adhoc_reaches_the_subgroups_and_the_refits() -> None:
+    """The protocol's hksj_adhoc goes, with the other settings, to the main result, every subgroup and every
+    leave-one-out refit: each SE is √(max(1, q)/Σw*) (Röver et al. 2015), and the skipped plan says so too."""
+    import numpy as np
+
+    from reviewkit.pooling import pool
+    from reviewkit.services.analyze import SkippedAnalysis
+
+    adhoc = IGA.model_copy(update={"hksj": True, "hksj_adhoc": True})
+    out = run_analysis(baricitinib_iga(), adhoc, "combine")
+    results = [out.result, *(r for sub in out.subgroups.values() for r in (*sub.results, sub.overall))]
+    assert all(r.hksj and r.hksj_adhoc for r in results if r.k > 1)
+    # q < 1 in these trials: plain HKSJ's interval is narrower, so the checks below tell the two apart
+    assert out.result.se > run_analysis(baricitinib_iga(), IGA.model_copy(update={"hksj": True}), "combine").result.se
+    for r in results:
+        if r.k > 1:
+            yi, vi = r.effects.yi[list(r.positions)], r.effects.vi[list(r.positions)]
+            w = 1 / (vi + r.tau2)
+            q = float(np.sum(w * (yi - r.estimate) ** 2)) / (r.k - 1)
+            assert r.se == pytest.approx(np.sqrt(max(1.0, q) / w.sum()), rel=1e-12)
+    refits = out.sensitivity["leave-one-out"].results  # type: ignore[union-attr]
+    effects = out.result.effects
+    for i, step in zip(np.flatnonzero(effects.included), refits, strict=True):
+        mask = np.asarray(effects.included, dtype=bool).copy()
+        mask[i] = False
+        one = pool(effects.subset(mask), method="MH", estimator="DL", hksj=True, hksj_adhoc=True, flavour="revman5")
+        assert step.se == pytest.approx(one.se, rel=1e-12) and step.test_df == one.test_df
+    assert SkippedAnalysis(adhoc, "no data").to_dict()["hksj_adhoc"] is True
+    assert SkippedAnalysis(IGA, "no data").to_dict()["hksj_adhoc"] is False

@@ -234,3 +234,29 @@ async def test_revman5_with_prediction_interval_true_shows_it_once_on_the_screen
     hidden = next(o for o in analyze_review(open_review(demo.folder), plots=False) if isinstance(o, AnalysisOutput))
     assert hidden.result.flavour == "metafor" and hidden.result.pi_lower is not None
     assert "rediction interval" not in detail_text(hidden)[1] and analysis_cells(hidden)[pi_column] == "—"
+
+
+def test_the_ad_hoc_hksj_is_named_in_the_settings_line_and_the_hk_column() -> None:
+    """An analysis with hksj_adhoc says "Hartung-Knapp (ad hoc, max(1, q))" and "ad hoc" in its HK cell, run
+    or skipped (its plan); plain HKSJ still says "Hartung-Knapp" and "yes"."""
+    import json
+    from pathlib import Path
+
+    from reviewkit.pooling import meta_analysis
+    from reviewkit.protocol import parse_protocol
+    from reviewkit.services.project import EXAMPLE_PROTOCOL
+    from reviewkit.tui.screens.analysis import COLUMNS, analysis_cells, settings_line
+
+    text = EXAMPLE_PROTOCOL.read_text(encoding="utf-8").replace(
+        'tau2 = "DL"', 'tau2 = "DL"\nhksj = true\nhksj_adhoc = true', 1)
+    adhoc, plain = parse_protocol(text).analyses[:2]
+    fixture = Path(__file__).resolve().parents[2] / "fixtures" / "metafor" / "bcg_RR_DL.json"
+    rows = json.loads(fixture.read_text(encoding="utf-8"))["input"]["studies"]
+    run = AnalysisOutput(adhoc, "naive", meta_analysis(rows, measure="RR", hksj_adhoc=True), ())
+    assert "RR, IV, random effects, τ² REML, Hartung-Knapp (ad hoc, max(1, q)) · cochrane2025" in settings_line(run)
+    hk = list(COLUMNS).index("HK")
+    skipped = SkippedAnalysis(adhoc, "no consensus data for iga_0_1 yet")
+    assert analysis_cells(skipped)[hk] == "ad hoc"
+    assert "Hartung-Knapp (ad hoc, max(1, q))" in settings_line(skipped)
+    plain_skipped = SkippedAnalysis(plain.model_copy(update={"hksj": True}), "no data")
+    assert analysis_cells(plain_skipped)[hk] == "yes" and "Hartung-Knapp ·" in settings_line(plain_skipped)

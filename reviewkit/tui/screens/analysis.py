@@ -91,10 +91,16 @@ def _outcome(name: str, timepoint: str | None) -> str:
     return f"{name} at {timepoint}" if timepoint else name
 
 
-def _planned(o: SkippedAnalysis) -> tuple[str | None, str | None, str | None, bool, str]:
-    """A skipped analysis's method, model, τ² estimator, HKSJ and flavour, as its JSON reports them."""
+def _planned(o: SkippedAnalysis) -> tuple[str | None, str | None, str | None, bool, bool, str]:
+    """A skipped analysis's method, model, τ² estimator, HKSJ, its ad hoc variant and flavour, as its JSON
+    reports them."""
     s = o.to_dict()
-    return s["method"], s["model"], s["tau2_estimator"], bool(s["hksj"]), s["flavour"]
+    return s["method"], s["model"], s["tau2_estimator"], bool(s["hksj"]), bool(s["hksj_adhoc"]), s["flavour"]
+
+
+def _hk_cell(hksj: bool, adhoc: bool) -> str:
+    """The HK column: "ad hoc" tells the max(1, q) variant from plain HKSJ ("yes")."""
+    return ("ad hoc" if adhoc else "yes") if hksj else "no"
 
 
 def analysis_cells(o: AnalysisOutput | SkippedAnalysis) -> tuple[str, ...]:
@@ -105,15 +111,15 @@ def analysis_cells(o: AnalysisOutput | SkippedAnalysis) -> tuple[str, ...]:
     a = o.analysis
     comparison = f"vs {a.control} ({o.multiarm or a.multiarm})"
     if isinstance(o, SkippedAnalysis):
-        method, model, estimator, hksj, _ = _planned(o)
+        method, model, estimator, hksj, adhoc, _ = _planned(o)
         return (a.name, a.measure, "skipped", *["—"] * 8, method or "—", model or "—", estimator or "—",
-                "yes" if hksj else "no", _outcome(a.outcome, a.timepoint), comparison)
+                _hk_cell(hksj, adhoc), _outcome(a.outcome, a.timepoint), comparison)
     r = o.result
     q = "—" if r.Q is None else f"{r.Q:.2f} (p = {r.Q_p:.2g})"
     return (a.name, r.measure, pooled_text(r), f"{r.p:.2g}", str(r.k), str(studies_pooled(o)),
             f"{o.participants:g}", tau2_cell(r), i2_text(r), q,
             "—" if prediction_interval_text(r) is None else _ci(*r.effect_pi), r.method, r.model,
-            r.estimator or "—", "yes" if r.hksj else "no", _outcome(a.outcome, a.timepoint), comparison)
+            r.estimator or "—", _hk_cell(r.hksj, r.hksj_adhoc), _outcome(a.outcome, a.timepoint), comparison)
 
 
 def forest_rows(r: MetaResult) -> list[ForestRow]:
@@ -131,15 +137,15 @@ def settings_line(o: AnalysisOutput | SkippedAnalysis) -> str:
 
     a = o.analysis
     if isinstance(o, SkippedAnalysis):
-        method, model, estimator, hksj, flavour = _planned(o)
+        method, model, estimator, hksj, adhoc, flavour = _planned(o)
     else:
         r = o.result
-        method, model, estimator, hksj, flavour = r.method, r.model, r.estimator, r.hksj, r.flavour
+        method, model, estimator, hksj, adhoc, flavour = r.method, r.model, r.estimator, r.hksj, r.hksj_adhoc, r.flavour
     how = f"{a.measure}, {method or 'default'}, {model or 'default'} effects"
     if estimator:
         how += f", τ² {estimator}"
     if hksj:
-        how += ", Hartung-Knapp"
+        how += ", Hartung-Knapp (ad hoc, max(1, q))" if adhoc else ", Hartung-Knapp"
     return (f"{_outcome(a.outcome, a.timepoint)} · experimental arms vs {a.control} ({o.multiarm or a.multiarm}) · "
             f"{how} · {flavour}")
 
