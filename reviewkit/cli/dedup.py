@@ -15,8 +15,8 @@ from reviewkit.services.dedup import (
     pending_pairs,
     reopen_pair,
     run_dedup,
-    undo_merge,
 )
+from reviewkit.services.dedup_undo import undo_merge
 from reviewkit.services.project import open_review
 
 
@@ -115,8 +115,14 @@ def undo_cmd(state: CliState, group_id: int) -> None:
     """Undo a wrong merge (the group is marked undone; nothing is deleted)."""
 
     def go() -> None:
-        members = undo_merge(open_review(state.review), state.reviewer, group_id)
-        click.echo(f"group {group_id}: undone; records {', '.join(map(str, members))} count separately again")
+        done = undo_merge(open_review(state.review), state.reviewer, group_id)
+        apart = ", ".join(map(str, done.apart))
+        click.echo(f"group {group_id}: undone; "
+                   + (f"records {apart} count separately again" if len(done.apart) > 1
+                      else f"record {apart} counts separately again" if done.apart else "no record is apart"))
+        for gid, members in done.restored.items():
+            click.echo(f"  records {', '.join(map(str, members))} stay merged, as before the undone merge took them "
+                       f"in: group {gid}")
 
     run_guarded(go)
 

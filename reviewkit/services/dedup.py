@@ -29,7 +29,7 @@ from reviewkit.services.dedup_refusals import (
     not_reopened,
 )
 from reviewkit.services.project import Review
-from reviewkit.services.studies import carry_links_to_primary, take_back_carried_links
+from reviewkit.services.studies import carry_links_to_primary
 from reviewkit.store import dedup as store
 from reviewkit.store.convert import row_to_record
 from reviewkit.store.db import GROUPS_LOCK, lock_transaction, session_scope
@@ -170,15 +170,15 @@ def run_dedup(
                         or screened.get(primary, NOT_SCREENED) <= screened.get(kept, NOT_SCREENED)):
                     continue
                 # An older group kept a record screening had not reached: the screened one takes over.
-                store.undo_group(session, next(iter(old)), who, reason=f"primary re-chosen: record {primary} "
-                                 "carries screening decisions")
+                reason = f"primary re-chosen: record {primary} carries screening decisions"
                 changed += 1
             else:
-                for gid in old:  # superseded by the larger group
-                    store.undo_group(session, gid, who, reason="joined a larger group")
+                reason = "joined a larger group"
                 created += 1
                 merged += len(members) - 1
             group = store.add_group(session, primary, [(m, *how.get(m, ("kept", None))) for m in sorted(members)], who)
+            for gid in old:  # superseded by the new group, which an undo of it brings back (dedup_undo)
+                store.undo_group(session, gid, who, reason=reason, superseded_by=group.id)
             n, why = carry_links_to_primary(session, primary, sorted(members - {primary}), who, group.id)
             carried, conflicts = carried + n, conflicts + why
         queued = 0
@@ -341,32 +341,15 @@ def _merge_pair(session: Session, pair: DuplicatePairRow, live: dict[int, tuple[
     old = {member_of[r] for r in (a, b) if r in member_of}
     for gid in old:
         members |= set(live[gid][1])
-        store.undo_group(session, gid, who, reason="joined by a confirmed pair")
-    rows = {r.id: r for r in store.records_with_ids(session) if r.id in members}
+    rows = store.linked_records(session, members)  # the members only: a review may hold 100,000 records
     screened = store.screening_progress(session, sorted(members))
     primary = choose_primary(members, lambda i: row_to_record(rows[i]), screened)
     group = store.add_group(session, primary, [(m, "human", pair.score) for m in sorted(members)], who)
     assert group.id is not None  # flushed by add_group
+    for gid in old:  # an undo of the new group brings these back (dedup_undo)
+        store.undo_group(session, gid, who, reason="joined by a confirmed pair", superseded_by=group.id)
     carry_links_to_primary(session, primary, sorted(members - {primary}), who, group.id)
     return group.id, primary, tuple(also_screened(primary, members, screened))
-
-
-def undo_merge(review: Review, actor: str | None, group_id: int) -> list[int]:
-    """Undo a wrong merge: the group is marked undone and its records count separately again.
-
-    Returns the group's records. Nothing is deleted; a later dedup run does not merge them again.
-    """
-    with session_scope(review.engine, write=True) as session:
-        who = acting_reviewer(session, actor).name
-        lock_transaction(session, GROUPS_LOCK)  # see _merge_pair
-        members = store.live_groups(session).get(group_id)
-        if members is None or store.undo_group(session, group_id, who, reason="undo") is None:
-            raise ReviewkitError(f"no live duplicate group {group_id}",
-                                 hint="`reviewkit dedup export FILE.csv` lists the groups")
-        # The study links the merge gave the primary go back with it (a wrong merge undone must not
-        # leave a record nobody confirmed as a confirmed report, counted in PRISMA).
-        take_back_carried_links(session, group_id, who)
-        return members[1]
 
 
 def group_of(review: Review, record_id: int) -> int | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from sqlmodel import Session, col, select
 
@@ -49,9 +49,11 @@ def undone_member_sets(session: Session) -> list[set[int]]:
 
 
 def add_group(
-    session: Session, primary: int, members: Iterable[tuple[int, str, float | None]], actor: str
+    session: Session, primary: int, members: Iterable[tuple[int, str, float | None]], actor: str,
+    restored_from: int | None = None,
 ) -> DuplicateGroupRow:
-    """A new group with its members (record id, how matched, score), audited."""
+    """A new group with its members (record id, how matched, score), audited (`restored_from`: the group an
+    undo brought back, services.dedup_undo)."""
     group = DuplicateGroupRow(primary_record_id=primary, created_by=actor)
     session.add(group)
     session.flush()
@@ -60,12 +62,15 @@ def add_group(
         session.add(DuplicateMemberRow(group_id=group.id, record_id=rid, method=method, score=score))  # type: ignore[arg-type]
     session.add(AuditEventRow(actor=actor, entity="duplicate_group", entity_id=group.id, record_id=primary,
                               action="merge", old=None,
-                              new={"primary": primary, "members": [m for m, _, _ in listed]}))
+                              new={"primary": primary, "members": [m for m, _, _ in listed],
+                                   **({"restored_from": restored_from} if restored_from is not None else {})}))
     return group
 
 
-def undo_group(session: Session, group_id: int, actor: str, reason: str = "") -> DuplicateGroupRow | None:
-    """Mark a live group undone (its records count as separate again), audited."""
+def undo_group(session: Session, group_id: int, actor: str, reason: str = "", superseded_by: int | None = None
+               ) -> DuplicateGroupRow | None:
+    """Mark a live group undone (its records count as separate again), audited; `superseded_by` is the
+    larger group that took its records in (an undo of that one brings this one back: services.dedup_undo)."""
     group = session.get(DuplicateGroupRow, group_id)
     if group is None or group.undone_at is not None:
         return None
@@ -77,8 +82,31 @@ def undo_group(session: Session, group_id: int, actor: str, reason: str = "") ->
     session.add(AuditEventRow(actor=actor, entity="duplicate_group", entity_id=group_id,
                               record_id=group.primary_record_id, action="undo",
                               old={"primary": group.primary_record_id, "members": members},
-                              new={"undone": True, "reason": reason}))
+                              new={"undone": True, "reason": reason,
+                                   **({"superseded_by": superseded_by} if superseded_by is not None else {})}))
     return group
+
+
+def superseded_groups(session: Session, group_id: int, members: Collection[int]) -> list[int]:
+    """The groups `group_id` took in when it was made (undone with superseded_by = it), oldest first. Their
+    undo events are on their primaries, which are among `members`."""
+    found: list[int] = []
+    ids = sorted(members)
+    for start in range(0, len(ids), 2_000):
+        for event in session.exec(
+            select(AuditEventRow).where(AuditEventRow.entity == "duplicate_group")
+            .where(AuditEventRow.action == "undo")
+            .where(col(AuditEventRow.record_id).in_(ids[start:start + 2_000]))
+        ):
+            if isinstance(event.new, dict) and event.new.get("superseded_by") == group_id and event.entity_id:
+                found.append(event.entity_id)
+    return sorted(set(found))
+
+
+def group_members(session: Session, group_id: int) -> list[DuplicateMemberRow]:
+    """A group's member rows (record, how matched, score), live or undone."""
+    return list(session.exec(select(DuplicateMemberRow).where(DuplicateMemberRow.group_id == group_id)
+                             .order_by(col(DuplicateMemberRow.record_id))))
 
 
 def pairs(session: Session, status: str | None = None) -> list[DuplicatePairRow]:
@@ -378,7 +406,8 @@ def study_report_links(session: Session) -> list[StudyReportRow]:
 
 
 def linked_records(session: Session, record_ids: Iterable[int]) -> dict[int, RecordRow]:
-    """record id → row, for the records linked to studies (read in chunks: SQLite caps bound parameters)."""
+    """record id → row for these records (a group's members, the records linked to studies); read in chunks:
+    SQLite caps bound parameters."""
     wanted = sorted(set(record_ids))
     out: dict[int, RecordRow] = {}
     for start in range(0, len(wanted), 500):

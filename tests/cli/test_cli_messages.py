@@ -13,6 +13,7 @@ from reviewkit.cli import cli
 from reviewkit.errors import ReviewkitError
 from reviewkit.services import assess, assess_consensus, dedup
 from reviewkit.services import extract as extraction
+from reviewkit.services.dedup_undo import undo_merge
 from reviewkit.services.project import Review
 from reviewkit.services.report import write_prisma
 from reviewkit.store import rob as rob_store
@@ -193,7 +194,7 @@ def test_a_verdict_on_an_undone_merge_points_at_reopen(review: Review, verdict: 
     pair = uncertain_pair(review)
     group = dedup.decide_pair(review, "bob", pair.id, True).group_id
     assert group is not None
-    dedup.undo_merge(review, "alice", group)
+    undo_merge(review, "alice", group)
     err = one_line_error(run(review, "dedup", verdict, str(pair.id)))
     assert "its merge has since been undone" in err
     assert f"reviewkit dedup reopen {pair.id}, then reviewkit dedup {verdict} {pair.id}" in err

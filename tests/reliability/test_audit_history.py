@@ -8,6 +8,7 @@ from reviewkit.domain.records import Record
 from reviewkit.services import dedup, screen, screen_cards
 from reviewkit.services.audit import AuditEvent, audit_trail, decision_history
 from reviewkit.services.conflicts import list_conflicts, resolve_conflict
+from reviewkit.services.dedup_undo import undo_merge
 from reviewkit.services.project import Review
 from reviewkit.services.status import review_status
 from tests.factories import add_records
@@ -80,7 +81,7 @@ def test_record_history_replays_through_decisions_adjudication_merge_and_undo(re
     group = dedup.group_of(review, rid)
     assert group is not None
     check()
-    dedup.undo_merge(review, "alice", group)
+    undo_merge(review, "alice", group)
     check()
 
     events = audit_trail(review, record_id=rid)

@@ -18,6 +18,7 @@ from reviewkit.domain.records import Record
 from reviewkit.errors import ReviewkitError
 from reviewkit.services import dedup
 from reviewkit.services.audit import audit_trail
+from reviewkit.services.dedup_undo import undo_merge
 from reviewkit.services.project import Review
 from reviewkit.services.status import review_status
 from reviewkit.store import dedup as store
@@ -56,7 +57,7 @@ def test_a_pair_inside_one_group_leaves_the_queue_and_the_counts(review: Review)
     assert review_status(review).pending_duplicate_pairs == 0
     assert dedup.run_dedup(review).pairs_waiting == 0
     # Once the group is undone, the pair is a real question again.
-    (a, b, c) = dedup.undo_merge(review, "alice", group)
+    (a, b, c) = undo_merge(review, "alice", group).members
     assert [{p.a_id, p.b_id} for p in dedup.pending_pairs(review)] == [{b, c}]
     assert waiting(review) == 1
     assert review_status(review).pending_duplicate_pairs == 1

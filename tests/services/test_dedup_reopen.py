@@ -8,6 +8,7 @@ from sqlmodel import select
 from reviewkit.errors import PermissionDenied, ReviewkitError
 from reviewkit.services import dedup
 from reviewkit.services.audit import audit_trail
+from reviewkit.services.dedup_undo import undo_merge
 from reviewkit.services.project import Review
 from reviewkit.store.db import session_scope
 from reviewkit.store.screening import upsert_reviewers
@@ -84,7 +85,7 @@ def test_an_undone_merge_is_taken_back_by_reopening_its_pair(review: Review, pai
     """Once its merge is undone the pair's records are apart, and a dedup run never merges them again: an
     undo made by mistake had no way back. Reopening the pair puts it in the queue, and confirming merges."""
     group = dedup.decide_pair(review, "bob", pair.id, True).group_id
-    dedup.undo_merge(review, "alice", group)  # type: ignore[arg-type]
+    undo_merge(review, "alice", group)  # type: ignore[arg-type]
     assert dedup.run_dedup(review).groups_created == 0
     dedup.reopen_pair(review, "alice", pair.id)
     assert [p.id for p in dedup.pending_pairs(review)] == [pair.id]

@@ -13,6 +13,7 @@ from reviewkit.cli import cli
 from reviewkit.domain.records import Record, RegistryInfo
 from reviewkit.errors import ReviewkitError
 from reviewkit.services import dedup
+from reviewkit.services.dedup_undo import undo_merge
 from reviewkit.services.project import Review
 from reviewkit.services.status import review_status
 from reviewkit.store.db import session_scope
@@ -82,7 +83,7 @@ def test_undo_restores_and_holds(review: Review) -> None:
     ids = _review_records(review)
     dedup.run_dedup(review)
     gid = dedup.group_of(review, ids[0])
-    dedup.undo_merge(review, "alice", gid)  # type: ignore[arg-type]
+    undo_merge(review, "alice", gid)  # type: ignore[arg-type]
     assert dedup.group_of(review, ids[0]) is None
     assert review_status(review).duplicates_removed == 0
     dedup.run_dedup(review)
@@ -141,5 +142,5 @@ def test_a_verdict_is_given_once(review: Review) -> None:
     with pytest.raises(ReviewkitError, match=f"already confirmed \\(group {done.group_id}\\)"):
         dedup.decide_pair(review, "alice", pair.id, True)
     assert dedup.group_of(review, a) == done.group_id
-    assert dedup.undo_merge(review, "alice", done.group_id) == sorted([a, b])
+    assert undo_merge(review, "alice", done.group_id).members == sorted([a, b])
     assert dedup.group_of(review, a) is None

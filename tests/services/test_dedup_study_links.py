@@ -10,6 +10,7 @@ from __future__ import annotations
 from reviewkit.domain.records import Record, RegistryInfo
 from reviewkit.services import dedup, studies
 from reviewkit.services.audit import audit_trail
+from reviewkit.services.dedup_undo import undo_merge
 from reviewkit.services.project import Review
 from reviewkit.store import dedup as store
 from reviewkit.store.db import session_scope
@@ -64,7 +65,7 @@ def test_the_main_report_carries_over_to_the_primary(review: Review) -> None:
     # Undoing the wrong merge takes back what it carried: record 1 is AD1's main report again, and the copy's
     # links, which came only from the merge, go back to what dedup would make of them: proposed, as the copy
     # cites both NCT numbers itself (audited; nothing deleted).
-    dedup.undo_merge(review, "alice", group)  # type: ignore[arg-type]
+    undo_merge(review, "alice", group)  # type: ignore[arg-type]
     view = studies.study_view(review, ad1)
     assert view.main_report == paper
     assert view.reports == {reg1: "proposed", paper: "confirmed", copy: "proposed"}
@@ -116,7 +117,7 @@ def test_undoing_a_merge_withdraws_a_link_the_primary_had_only_from_it(review: R
     the merge undone: the copy's link is withdrawn (rejected: it does not count, and is not proposed again)."""
     thin, full, reg, study, done = confirmed_pair_with_a_link(review)
     assert studies.study_view(review, study).reports == {reg: "proposed", full: "confirmed"}
-    dedup.undo_merge(review, "alice", done.group_id)  # type: ignore[arg-type]
+    undo_merge(review, "alice", done.group_id)  # type: ignore[arg-type]
     assert studies.study_view(review, study).reports == {reg: "proposed", thin: "confirmed", full: "rejected"}
 
 
@@ -125,12 +126,12 @@ def test_merging_again_after_an_undo_carries_the_link_again(review: Review) -> N
     confirmed again, the link carries over again. Before, the withdrawal counted as a human verdict on the
     primary, so the merge reported a conflict and the study lost its only confirmed report."""
     thin, full, reg, study, done = confirmed_pair_with_a_link(review)
-    dedup.undo_merge(review, "alice", done.group_id)  # type: ignore[arg-type]
+    undo_merge(review, "alice", done.group_id)  # type: ignore[arg-type]
     again = dedup.decide_pair(review, "alice", dedup.reopen_pair(review, "alice", done.pair_id).pair_id, True)
     assert studies.study_view(review, study).reports == {reg: "proposed", full: "confirmed"}
     assert again.primary == full
     # A reviewer's own rejection of the primary's link still stands against a carry, as before.
-    dedup.undo_merge(review, "alice", again.group_id)  # type: ignore[arg-type]
+    undo_merge(review, "alice", again.group_id)  # type: ignore[arg-type]
     studies.set_report_link(review, "bob", study, full, False)
     dedup.decide_pair(review, "alice", dedup.reopen_pair(review, "alice", done.pair_id).pair_id, True)
     assert studies.study_view(review, study).reports[full] == "rejected"

@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Static
 
 from reviewkit.domain.records import Record
 from reviewkit.services import dedup
+from reviewkit.services.dedup_undo import undo_merge
 from reviewkit.services.project import Review
 from reviewkit.tui.app import ReviewkitApp, make_app
 from reviewkit.tui.screens.dashboard import DashboardScreen
@@ -171,7 +172,7 @@ async def test_refused_undo_is_an_error_notice(review: Review) -> None:
         pair = next(p for p in dedup.pending_pairs(review) if p.id == screen.pair_view.pair_id)
         await pilot.press("y")
         await settle(pilot)
-        dedup.undo_merge(review, "bob", dedup.group_of(review, pair.a_id))  # type: ignore[arg-type]
+        undo_merge(review, "bob", dedup.group_of(review, pair.a_id))  # type: ignore[arg-type]
         await pilot.press("u")
         await settle(pilot)
         errors = [m.notification.message for m in seen

@@ -15,7 +15,7 @@ from textual.widgets import Footer, Header, ProgressBar, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from reviewkit.errors import ReviewkitError
-from reviewkit.services import dedup
+from reviewkit.services import dedup, dedup_undo
 from reviewkit.services.dedup import DedupSummary, PairView
 from reviewkit.services.dedup_refusals import MergedAlready
 from reviewkit.services.project import Review
@@ -167,7 +167,11 @@ class DedupScreen(Screen[None]):
                 group = dedup.group_of(self.review, write.pair.a_id)
                 if group is None:
                     raise ReviewkitError(f"records {write.pair.a_id} and {write.pair.b_id} are not merged now")
-                dedup.undo_merge(self.review, self.reviewer, group)
+                undone = dedup_undo.undo_merge(self.review, self.reviewer, group)
+                notes = [f"records {', '.join(map(str, m))} stay merged, as before this merge took them in"
+                         for m in undone.restored.values()]
+                self.post_message(self.WriteDone(write, notes=notes))
+                return
             else:
                 done = dedup.decide_pair(self.review, self.reviewer, write.pair.id, write.kind == "confirm")
                 self.post_message(self.WriteDone(write, notes=done.notes()))
