@@ -202,6 +202,10 @@ def score_pair(a: Prepared, b: Prepared, title_ratio: float | None = None, auto_
         reason = "years one apart and the venue does not confirm"
     elif fields.get("journal") == 0.0 and not id_match and fields.get("pages") != 1.0:
         reason = "journals differ and the pages do not confirm"
+    elif not id_match and fields.get("pages") != 1.0 and fields.get("authors", 1.0) < 0.8:
+        # Other authors under one title, journal and volume, with nothing else to tie them (no identifier,
+        # no pages): two editorials, letters or replies as often as one garbled author list.
+        reason = "authors differ and the pages do not confirm"
     elif not id_match and fields.get("pages") != 1.0 and _numbers_conflict(a.title_numbers, b.title_numbers):
         reason = "titles carry different numbers"
     elif not id_match and fields.get("pages") != 1.0 and title < 0.999 and words_substituted(a.title, b.title):

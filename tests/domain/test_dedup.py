@@ -66,6 +66,21 @@ def test_missing_fields_neither_help_nor_hurt() -> None:
     assert "journal" not in result.auto_pairs[0].fields
 
 
+def test_other_sole_authors_under_one_short_title_go_to_the_review_band() -> None:
+    """Four records alike but for their sole author ("An amazing title", one journal, volume and year, no pages
+    or identifier): two editorials or letters as often as one record, so none merges automatically and every
+    pair waits for a human with the reason. Only the author differs, so each pair still scores high."""
+    records = [Record(title="An amazing title", authors=(f"{name}, Jean",), journal="Nice Journal", year=2013,
+                      volume="12") for name in ("Cesar", "Baltazar", "Aimar", "Doute")]
+    result = find_duplicates(records)
+    assert result.groups == [] and result.auto_pairs == []
+    assert result.uncertain_pairs and {p.reason for p in result.uncertain_pairs} == {
+        "authors differ and the pages do not confirm"}
+    # The same author list garbled on the same pages of the same volume is still one record.
+    with_pages = [replace(r, pages="101-109") for r in records[1:3]]
+    assert _grouped(find_duplicates(with_pages), 0, 1)
+
+
 def test_other_pages_go_to_the_review_band() -> None:
     """Same title, authors and journal on other pages: a human decides, with the field similarities."""
     result = find_duplicates([BASE, variant(pages="1024-1030")])

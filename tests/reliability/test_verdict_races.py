@@ -162,9 +162,10 @@ def test_two_confirms_sharing_a_record_make_one_group(review: Review, monkeypatc
     assert all(isinstance(r, dedup.PairDecision) for r in out.values()), out
     everyone = sorted({first.a_id, first.b_id, second.a_id, second.b_id})
     assert live(review) == [everyone]
-    # The second merge took in the first's group and undid it: one merge, one undo, one merge.
+    # The second merge took in the first's group and undid it, naming itself as its successor (so an undo of
+    # it brings the first back): one merge, then the second merge and the first's undo.
     trail = [a for a, _ in events(review, "duplicate_group")]
-    assert trail == ["merge", "undo", "merge"]
+    assert trail == ["merge", "merge", "undo"]
 
 
 def test_two_main_reports_at_once_leave_one(review: Review, monkeypatch: pytest.MonkeyPatch) -> None:
