@@ -18,7 +18,8 @@ Gates. A pair at or above the automatic threshold merges only if no do-not-merge
 (dedup_rules.py) and, unless an identifier matches: at least one of authors/journal/volume/pages
 agrees; the years are at most one apart, and one apart only with pages or volume agreeing; the PMIDs
 do not differ; the pages do not differ; differing journals are backed by agreeing pages; and, unless
-the pages agree, the titles carry the same numbers and do not differ by whole words. The first gate
+the pages agree, the authors do not disagree and the titles carry the same numbers and do not differ by
+whole words. The first gate
 that fails is the pair's `reason` in the review queue.
 """
 
