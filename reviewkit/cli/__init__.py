@@ -33,11 +33,19 @@ COMMAND_MODULES: tuple[str, ...] = (
 
 class _TopGroup(click.Group):
     """The top-level group: a global option given after the command is refused, as click does, with the way to
-    give it (`reviewkit status -C DIR` reads as natural as `reviewkit -C DIR status`, but only one works)."""
+    give it (`reviewkit status -C DIR` reads as natural as `reviewkit -C DIR status`, but only one works); a
+    file argument or option naming no file, or a folder, is one error line with exit 1."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
+        except click.BadParameter as exc:
+            if not isinstance(getattr(exc.param, "type", None), click.Path):
+                raise
+            # A file that is missing, or a folder where a file goes, is an error the user fixes by naming
+            # another file: one line and exit 1, as every file error reviewkit finds itself (not click's
+            # usage block and exit 2, which is for a command typed wrong).
+            raise click.ClickException(exc.format_message()) from None
         except click.NoSuchOption as exc:
             if exc.option_name not in {name for param in self.params for name in param.opts + param.secondary_opts}:
                 raise

@@ -125,6 +125,23 @@ def test_other_unknown_options_get_no_such_hint() -> None:
     assert result.exit_code == 2 and "global option" not in result.stderr
 
 
+@pytest.mark.parametrize("args", [
+    ["import", "{folder}"], ["meta", "{missing}", "--measure", "RR"], ["decisions", "import", "{folder}"],
+    ["export", "records", "{folder}"],
+])
+def test_a_missing_file_or_a_folder_for_a_file_is_one_error_line_and_exit_1(tmp_path: Path, args: list[str]
+                                                                             ) -> None:
+    """A file that is not there, or a folder given as one (input or output), is an error the user fixes
+    by naming another file: one line naming it, exit 1, no usage block (that is for a command typed wrong)."""
+    folder, missing = tmp_path / "a-folder", tmp_path / "none.csv"
+    folder.mkdir()
+    words = [a.format(folder=folder, missing=missing) for a in args]
+    result = CliRunner().invoke(cli, ["-C", str(tmp_path), *words])
+    assert result.exit_code == 1, result.output
+    assert "Usage:" not in result.output and len(result.output.strip().splitlines()) == 1, result.output
+    assert str(folder if "{folder}" in " ".join(args) else missing) in result.output
+
+
 # 7 and 12: protocol check.
 
 def test_protocol_check_of_a_missing_file_says_so(tmp_path: Path) -> None:
