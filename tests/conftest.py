@@ -105,3 +105,18 @@ def demo(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> 
     if not database_url.startswith("sqlite"):
         monkeypatch.setenv("REVIEWKIT_DATABASE_URL", database_url)
     return build_demo(tmp_path / "demo")
+
+
+@pytest.fixture
+def rob2_review(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Review]:
+    """A review whose protocol uses RoB 2 (the example protocol with tool = "rob2"), on each database in turn."""
+    from reviewkit.services.project import EXAMPLE_PROTOCOL, init_review
+
+    if not database_url.startswith("sqlite"):
+        monkeypatch.setenv("REVIEWKIT_DATABASE_URL", database_url)
+    protocol = tmp_path / "rob2.toml"
+    protocol.write_text(EXAMPLE_PROTOCOL.read_text(encoding="utf-8").replace('tool = "rob1"', 'tool = "rob2"'),
+                        encoding="utf-8")
+    review = init_review(tmp_path / "r2", protocol)
+    yield review
+    review.engine.dispose()

@@ -61,7 +61,15 @@ def import_cmd(
                     )
             except Exception as exc:
                 text = user_error_text(exc)
-                if len(files) == 1 or text is None:
+                if text is None:
+                    # A reader's bug on this file's content: said as one line naming the file (its
+                    # transaction rolled back, so nothing of it is stored) and the other files go on.
+                    detail = " ".join(str(exc).split())[:200]
+                    text = (f"{path}: could not be read ({exc.__class__.__name__}: {detail}; a reviewkit "
+                            "bug, please report it with the file); nothing from it was stored")
+                    if len(files) == 1:
+                        raise ReviewkitError(text) from exc
+                elif len(files) == 1:
                     raise
                 print_error(text)
                 failed.append(path.name)
@@ -69,6 +77,8 @@ def import_cmd(
             click.echo(
                 f"{summary.file}: {summary.records} record{'' if summary.records == 1 else 's'} from "
                 f"{summary.source} ({summary.format}), run {summary.run_id}"
+                + (f"; {summary.skipped} empty record{'' if summary.skipped == 1 else 's'} skipped "
+                   "(no field filled in)" if summary.skipped else "")
             )
         if failed:
             raise ReviewkitError(f"{len(failed)} of {len(files)} files not imported: {', '.join(failed)}",

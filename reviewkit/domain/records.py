@@ -144,6 +144,24 @@ class Record:
         return self if found == self.nct_ids else replace(self, nct_ids=found)
 
     @property
+    def is_blank(self) -> bool:
+        """Whether the record holds nothing at all: every field empty but the source's record type.
+
+        A spreadsheet's row of empty cells, a RIS record of only TY and ER, an EndNote XML record
+        of empty elements: importing one would store a permanent record of nothing.
+        """
+        for name in self.__dataclass_fields__:
+            if name in _NOT_CONTENT:
+                continue
+            value = getattr(self, name)
+            if name == "extra":
+                if _has_value(value):
+                    return False
+            elif value not in (None, "", ()):
+                return False
+        return True
+
+    @property
     def first_author(self) -> str:
         """The first author's surname, or "" (for display: "Simpson 2020")."""
         if not self.authors:
@@ -157,3 +175,18 @@ class Record:
             return self.registry.nct_id
         parts = [p for p in (self.first_author, str(self.year) if self.year else "") if p]
         return " ".join(parts) or (self.title[:40] if self.title else "(untitled)")
+
+
+#: Record fields that say what kind of record it is, not what it holds.
+_NOT_CONTENT = frozenset({"source_type", "kind", "raw", "format"})
+
+
+def _has_value(value: Any) -> bool:
+    """Whether a reader's extra value holds anything but empty strings, lists and dicts."""
+    if isinstance(value, dict):
+        return any(_has_value(v) for v in value.values())
+    if isinstance(value, (list, tuple, set)):
+        return any(_has_value(v) for v in value)
+    if isinstance(value, str):
+        return bool(value.strip())
+    return value is not None

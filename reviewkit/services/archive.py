@@ -24,7 +24,13 @@ from reviewkit.services.project import (
     sync_reviewers,
 )
 from reviewkit.services.screen_full_text import FULL_TEXT_STATUSES
-from reviewkit.store.archive import ARCHIVE_FORMAT, dump_tables, load_tables
+from reviewkit.store.archive import (
+    ARCHIVE_FORMAT,
+    column_kinds,
+    dump_tables,
+    load_tables,
+    value_problem,
+)
 from reviewkit.store.db import (
     DB_FILE,
     current_revision,
@@ -67,30 +73,38 @@ CHOICES: dict[str, dict[str, frozenset[str | None]]] = {
     "duplicate_pair": {"status": frozenset({"pending", "confirmed", "rejected"})},
     "study_report": {"status": frozenset({"proposed", "confirmed", "rejected"})},
 }
-#: Archived numbers that must be whole numbers (SQLite would store "twenty" as a year).
-WHOLE: dict[str, tuple[str, ...]] = {"record": ("year",)}
 #: `restore --database-url local`: the review's own SQLite file in its folder.
 LOCAL = "local"
 
 
 def _check_values(tables: Any, where: str) -> None:
-    """Refuse an archive whose rows hold values no command can read back, naming the table, row and column."""
+    """Refuse an archive whose rows hold values no command can read back, naming the table, row and column:
+    a column missing from a row, a value not of the column's type (the SQLModel tables' annotations: a
+    string for `authors` was restored and exported one author per letter), a value outside its CHOICES."""
     if not isinstance(tables, dict):
         raise ReviewkitError("the archive has no tables", where=where)
+    kinds = column_kinds()
     for name, rows in tables.items():
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
             raise ReviewkitError(f"table {name} is not a list of rows", where=where)
+        # An unknown table is refused by load_tables; an archive of an older schema may lack whole tables,
+        # but every revision's table holds the head's columns (a migration adding a column to an existing
+        # table must make this check allow older archives without it).
+        columns = kinds.get(name, {})
         for row in rows:
+            for column, kind in columns.items():
+                if column not in row:
+                    raise ReviewkitError(f"table {name}, row {row.get('id', '?')}: no {column} column",
+                                         where=where)
+                problem = value_problem(kind, row[column])
+                if problem is not None:
+                    raise ReviewkitError(f"table {name}, row {row.get('id', '?')}: {column} {row[column]!r:.60} "
+                                         f"{problem}", where=where)
             for column, allowed in CHOICES.get(name, {}).items():
                 if column in row and row[column] not in allowed:
                     raise ReviewkitError(
                         f"table {name}, row {row.get('id', '?')}: {column} {row[column]!r} is not one of "
                         f"{', '.join(sorted(v for v in allowed if v))}", where=where)
-            for column in WHOLE.get(name, ()):
-                value = row.get(column)
-                if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-                    raise ReviewkitError(f"table {name}, row {row.get('id', '?')}: {column} {value!r} is not a "
-                                         "whole number", where=where)
 
 
 def with_database_url(protocol_text: str, url: str | None) -> str:

@@ -87,6 +87,14 @@ def import_rob(review: Review, path: Path, *, actor: str | None, co_signer: str 
     or an earlier row's) is refused unless `new_outcomes` names it as a different result."""
     # Only the support (a justification) may run over several lines; a line break elsewhere is a quote left open.
     table = read_csv_rows(path, ("study", "assessor", "question", "answer"), BASE_COLUMNS, multiline=("support",))
+    # A column of another table (a misspelt "suport") was dropped unread; refused once, as the header's, as
+    # `extract import` refuses one. A column left empty throughout is ignored, as there.
+    unknown = [c for c in dict.fromkeys(k for _, raw in table for k in raw)
+               if c not in COLUMNS and any((raw.get(c) or "").strip() for _, raw in table)]
+    if unknown:
+        raise ParseError(f"{', '.join(unknown)}: not {'a column' if len(unknown) == 1 else 'columns'} of a "
+                         f"risk-of-bias table (columns: {', '.join(COLUMNS)})", file=str(path), line=1,
+                         hint="nothing was imported")
     tool = review.protocol.risk_of_bias.tool
     count = 0
     with session_scope(review.engine, write=True) as session:
@@ -111,7 +119,8 @@ def import_rob(review: Review, path: Path, *, actor: str | None, co_signer: str 
                                        where=f"{path}, line {line}", hint="nothing was imported")
             if cell["tool"] and cell["tool"].lower() != tool:
                 raise fail(f"tool '{cell['tool']}' but the protocol uses {tool}")
-            variant = _variant(tool, cell["variant"] or review.protocol.risk_of_bias.variant, fail)
+            variant = _variant(tool, cell["variant"] or (review.protocol.risk_of_bias.variant if tool != "rob1" else ""),
+                               fail)
             # A consensus row's assessor is whoever recorded it: one consensus per study and outcome.
             assessor = "" if consensus else cell["assessor"]
             # One result however it is typed, as `rob start` reads it (stored, protocol, or this file's).
@@ -190,12 +199,16 @@ def _yes_no(value: str, fail: Callable[[str], ParseError]) -> bool:
 
 
 def _variant(tool: str, value: str, fail: Callable[[str], ParseError]) -> str | None:
+    """The row's RoB 2 variant (`value`: the cell, else the protocol's); RoB 1 has none, so a cell giving
+    one is refused rather than dropped."""
     if tool == "rob1":
+        if value:
+            raise fail(f"variant '{value}': the protocol uses rob1, which has no variant (leave the column empty)")
         return None
     try:
         return rob2.Variant(value.lower()).value
     except ValueError:
-        raise fail(f"unknown variant '{value}' (use assignment or adherence)") from None
+        raise fail(f"variant '{value}' is not a RoB 2 variant (use assignment or adherence)") from None
 
 
 def _add_row(group: _Group, tool: str, cell: dict[str, str], line: int, fail: Callable[[str], ParseError]) -> None:

@@ -5,10 +5,15 @@ make two results, each with its own assessors and consensus, and the plots would
 name is read as the review already spells it (`resolve_outcome`), and a new name that is a slip
 of an existing one is refused (`OutcomeNearMiss`) until the reviewer says it is a new result.
 
-What counts as a near-miss (`is_near_miss`), on the names compared without case or spaces:
+What counts as a near-miss (`is_near_miss`), on the names compared without case, spaces or
+punctuation (`folded_key`, as an extraction import matches study labels):
 
-- the numbers must be the same: a result's numbers carry most of what legitimately tells results
-  apart (time points "week 12" / "week 16", thresholds "EASI 75" / "EASI 90"; the example
+- a name that differs from a known one only in punctuation ("iga 0/1", "IGA 0 1" for the protocol's
+  "iga_0_1") is one: it is read as the known name only when the two differ in case or spaces alone
+  (`outcome_key`), so a punctuation variant is refused naming the name used, never started as a
+  second result;
+- otherwise the numbers must be the same: a result's numbers carry most of what legitimately tells
+  results apart (time points "week 12" / "week 16", thresholds "EASI 75" / "EASI 90"; the example
   protocol's own outcomes easi50/easi75/easi90 differ only there);
 - and the rest differs by at most MAX_EDITS edits (insert, delete, substitute, or swap two
   neighbours: rapidfuzz's OSA distance), and by at most one per CHARS_PER_EDIT characters of the
@@ -35,7 +40,7 @@ if TYPE_CHECKING:
 
 #: A near-miss differs by at most this many edits ...
 MAX_EDITS = 2
-#: ... and by at most one edit per this many characters of the longer name (compared without spaces).
+#: ... and by at most one edit per this many characters of the longer name (compared without spaces or punctuation).
 CHARS_PER_EDIT = 5
 
 _NUMBER = re.compile(r"\d+")
@@ -46,13 +51,29 @@ def outcome_key(name: str) -> str:
     return "".join(name.split()).casefold()
 
 
+def folded_key(name: str) -> str:
+    """A name compared without case, spaces or punctuation: "IGA 0/1", "iga 0 1" and "iga_0_1" fold alike
+    (extract_checks.label_key's rule for study labels; "_" is punctuation here)."""
+    return "".join(c for c in name.casefold() if c.isalnum())
+
+
+def _numbers(name: str) -> list[int]:
+    """The numbers in `name`, each ended by anything not a digit (a space or punctuation too: "0/1",
+    "0_1" and "0 1" are 0 and 1)."""
+    return [int(n) for n in _NUMBER.findall(name)]
+
+
 def is_near_miss(name: str, known: str) -> bool:
-    """Whether `name` looks like a slip for `known` (see the module's docstring); equal keys are not
-    a near-miss but the same name."""
-    a, b = outcome_key(name), outcome_key(known)
-    if not a or not b or a == b:
+    """Whether `name` looks like a slip for `known` (see the module's docstring); equal keys (case and
+    spaces aside) are not a near-miss but the same name; a name equal but for punctuation is one."""
+    if not outcome_key(name) or not outcome_key(known) or outcome_key(name) == outcome_key(known):
         return False
-    if [int(n) for n in _NUMBER.findall(a)] != [int(n) for n in _NUMBER.findall(b)]:
+    a, b = folded_key(name), folded_key(known)
+    if not a or not b:
+        return False
+    if a == b:
+        return True
+    if _numbers(name) != _numbers(known):
         return False
     allowed = min(MAX_EDITS, max(len(a), len(b)) // CHARS_PER_EDIT)
     return allowed > 0 and OSA.distance(a, b, score_cutoff=allowed) <= allowed
@@ -61,7 +82,7 @@ def is_near_miss(name: str, known: str) -> bool:
 def near_misses(name: str, known: Iterable[str]) -> list[str]:
     """The known names `name` is a near-miss of, closest first."""
     close = [k for k in dict.fromkeys(known) if is_near_miss(name, k)]
-    return sorted(close, key=lambda k: OSA.distance(outcome_key(name), outcome_key(k)))
+    return sorted(close, key=lambda k: OSA.distance(folded_key(name), folded_key(k)))
 
 
 class OutcomeNearMiss(ReviewkitError):

@@ -34,15 +34,19 @@ def backup_review(review: Review, target: Path, *, actor: str | None) -> Path:
     to_file = target.suffix.lower() == ".db"
     db_target = target if to_file else target / source.name
     # Checked before anything is made, so a refused backup leaves no folder or protocol copy behind.
-    if db_target.exists():
-        raise ReviewkitError(f"{db_target} already exists", hint="back up to a new place")
     if not to_file and target.exists() and not target.is_dir():
         raise ReviewkitError("a file of that name is in the way: a backup is made in a folder or to a .db file",
                              where=str(target), hint="name a new folder, or a .db file")
     if not to_file and (target / review.protocol_path.name).exists():
-        # Another review's protocol (its database_url, its team) must not be replaced by this one's.
-        raise ReviewkitError(f"{target / review.protocol_path.name} already exists: the folder holds a review",
+        # Another review's protocol (its database_url, its team) must not be replaced by this one's. Said
+        # before its database's being there: a review folder (this review's own, `backup my-review`) is
+        # refused for what it is, as the README says, not for the file that would be overwritten.
+        own = " (this review's own folder)" if target.resolve() == review.folder.resolve() else ""
+        raise ReviewkitError(f"{target / review.protocol_path.name} already exists: the folder holds a review{own}, "
+                             "and a backup never writes into a folder that holds a review.toml",
                              hint="back up to a new folder")
+    if db_target.exists():
+        raise ReviewkitError(f"{db_target} already exists", hint="back up to a new place")
     # Everything this call makes is noted, so a failed copy (a full disk, a file-size limit) can
     # take it all back: no protocol copy, partial file or empty folders are left to look like a backup.
     created = _missing_folders(db_target.parent)

@@ -14,7 +14,7 @@ from reviewkit.domain.screening import (
 )
 from reviewkit.errors import ReviewkitError
 from reviewkit.services.project import Review
-from reviewkit.services.screen import reason_with_exclusion_only
+from reviewkit.services.screen import did_you_mean_reason, reason_with_exclusion_only
 from reviewkit.services.screen_cards import DecisionView, decision_view
 from reviewkit.services.screen_full_text import keep_full_text, refuse_not_retrieved
 from reviewkit.services.screen_state import (
@@ -116,7 +116,10 @@ def resolve_conflict(
     reason_with_exclusion_only(decision, reason)
     reasons = review.protocol.screening.exclusion_reasons
     if stage == "ft" and decision == "exclude" and reason not in reasons:
-        raise ReviewkitError("a full-text exclusion needs one of the protocol's reasons", hint="; ".join(reasons))
+        # A reason given but not the protocol's is named as such, with the close one ("Revew": "Review").
+        given = f": '{reason}' is not one of them{did_you_mean_reason(reason, reasons)}" if reason else ""
+        raise ReviewkitError(f"a full-text exclusion needs one of the protocol's reasons{given}",
+                             hint="; ".join(reasons))
     required = review.protocol.screening.screeners_per_record
     with session_scope(review.engine, write=True) as session:
         who = require_reviewer(session, adjudicator, "adjudicator")

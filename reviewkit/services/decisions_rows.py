@@ -27,6 +27,7 @@ from reviewkit.services.common import (
 from reviewkit.services.decisions_export import COLUMNS
 from reviewkit.services.decisions_ledger import RETRACTED, ROLES, ImportRow, Role
 from reviewkit.services.project import Review
+from reviewkit.services.screen import did_you_mean_reason
 from reviewkit.store import screening as store
 from reviewkit.store.tables import ReviewerRow
 
@@ -160,7 +161,8 @@ def _check_reason(reason: str | None, reasons: list[str], fail: Fail) -> None:
     if not reason:
         raise fail(f"a full-text exclusion needs a reason (one of: {'; '.join(reasons)})")
     if reason not in reasons:
-        raise fail(f"unknown exclusion reason {reason!r} (the protocol's: {'; '.join(reasons)})")
+        raise fail(f"unknown exclusion reason {reason!r}{did_you_mean_reason(reason, reasons)} "
+                   f"(the protocol's: {'; '.join(reasons)})")
 
 
 def _time(value: str | None, fail: Fail) -> datetime | None:

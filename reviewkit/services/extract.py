@@ -24,10 +24,10 @@ from reviewkit.services.extract_checks import ORIGINS as ORIGINS
 from reviewkit.services.extract_checks import STAT_FIELDS as STAT_FIELDS
 from reviewkit.services.extract_checks import canonical as canonical
 from reviewkit.services.extract_checks import check_value as check_value
+from reviewkit.services.extract_checks import close_labels, label_key, stale_by
 from reviewkit.services.extract_checks import number as number
 from reviewkit.services.extract_checks import outcome_of as outcome_of
 from reviewkit.services.extract_checks import spec_of as spec_of
-from reviewkit.services.extract_checks import stale_by
 from reviewkit.services.extract_status import StudyView as StudyView
 from reviewkit.services.extract_status import study_view
 from reviewkit.services.project import Review
@@ -195,6 +195,25 @@ def check_own_write(session: Session, protocol: Protocol, who: ReviewerRow, stud
     check_new_extractor(session, who, study_id, required)
 
 
+def check_arm(session: Session, who: ReviewerRow, study_id: int, arm: str, *, consensus: bool = False) -> None:
+    """Refuse an arm `who`'s extraction (or the consensus) of the study does not have, naming the close
+    arm labels: the same but for case, spaces or punctuation ('placebo' for 'Placebo'), else a near-miss
+    (extract_checks.close_labels), else the arms it has."""
+    arms = store.current_arms(session, [study_id]).get((study_id, author(who, consensus)), {})
+    if arm in arms:
+        return
+    labels = list(arms)
+    close = [a for a in labels if label_key(a) == label_key(arm)] or close_labels(arm, labels)
+    if close:
+        hint = "did you mean " + " or ".join(f"'{a}'" for a in close) + "? If not, add the arm first"
+    elif labels:
+        hint = "its arms: " + ", ".join(f"'{a}'" for a in labels) + "; or add the arm first"
+    else:
+        hint = "add the arm first"
+    raise ReviewkitError(f"study {study_id} has no arm '{arm}' in "
+                         f"{'the consensus' if consensus else who.name + chr(39) + 's extraction'}", hint=hint)
+
+
 def value_in(session: Session, protocol: Protocol, who: ReviewerRow, study_id: int, name: str,
              text: str | None, *, arm: str = "", outcome: str = "", timepoint: str = "",
              origin: str = "manual", converted_from: Mapping[str, Any] | None = None,
@@ -216,11 +235,7 @@ def value_in(session: Session, protocol: Protocol, who: ReviewerRow, study_id: i
         _, timepoint = outcome_of(protocol, outcome, timepoint)
     mine = store.current_values(session, [study_id]).get((study_id, author(who, consensus)), {})
     if arm:
-        arms = store.current_arms(session, [study_id]).get((study_id, author(who, consensus)), {})
-        if arm not in arms:
-            raise ReviewkitError(f"study {study_id} has no arm '{arm}' in "
-                                 f"{'the consensus' if consensus else who.name + chr(39) + 's extraction'}",
-                                 hint="add the arm first")
+        check_arm(session, who, study_id, arm, consensus=consensus)
     current = {k[3]: row.value for k, row in mine.items() if k[:3] == (arm, outcome, timepoint)}
     if others is not None:
         current = dict(others)

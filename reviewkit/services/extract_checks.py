@@ -42,7 +42,8 @@ def spec_of(form_field: FormField) -> FieldSpec:
                      tuple(form_field.choices), form_field.unit)
 
 
-def _stat_spec(name: str) -> FieldSpec:
+def stat_spec(name: str) -> FieldSpec:
+    """How a statistic's cell reads: counts as whole numbers ≥ 0, the rest as numbers."""
     if name in _COUNTS:
         return FieldSpec(name, FieldType.INTEGER, minimum=0)
     return FieldSpec(name, FieldType.NUMBER)
@@ -103,7 +104,7 @@ def check_value(protocol: Protocol, name: str, text: str | None, *, arm: str = "
         return None, None, [Problem(name, f"not a statistic of a {found.type} outcome (use {', '.join(allowed)})")]
     if not arm:
         return None, None, [Problem(name, "an outcome statistic belongs to an arm: give the arm")]
-    parsed = parse_field(_stat_spec(name), text)
+    parsed = parse_field(stat_spec(name), text)
     if parsed.problems:
         return None, None, list(parsed.problems)
     merged = {k: number(v) for k, v in (current or {}).items() if k in allowed}

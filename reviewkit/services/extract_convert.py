@@ -170,6 +170,9 @@ def convert(review: Review, extractor: str | None, study_id: int, *, arm: str, o
             check_consensus_writer(session, who, study_id, review.protocol.extraction.extractors_per_study)
         else:
             extract.check_own_write(session, review.protocol, who, study_id)
+        # Then the arm: "nothing to convert" for an arm the extraction does not have (a slip of its
+        # label, 'placebo' for 'Placebo') would send the reviewer off to enter statistics it already holds.
+        extract.check_arm(session, who, study_id, arm, consensus=consensus)
         mine = store.current_values(session, [study_id]).get((study_id, extract.author(who, consensus)), {})
         rows = {k[3]: row for k, row in mine.items() if k[:3] == (arm, outcome, timepoint) and row.value}
         if "sd" in rows and not rows["sd"].converted_from:

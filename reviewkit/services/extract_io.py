@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reviewkit.domain.extraction import FieldSpec, FieldType, parse_field
+from reviewkit.domain.extraction import parse_field
 from reviewkit.errors import PermissionDenied, ReviewkitError
 from reviewkit.services import extract
 from reviewkit.services.common import acting_reviewer, columns_hint, read_csv_rows
 from reviewkit.services.extract import STAT_FIELDS, canonical
 from reviewkit.services.extract_access import check_consensus_writer, extractors_of, may_compare
-from reviewkit.services.extract_checks import row_problems
+from reviewkit.services.extract_checks import row_problems, stat_spec
 from reviewkit.services.extract_convert import (
     DEFAULT_LEVEL,
     convert_command,
@@ -263,12 +263,17 @@ def import_table(review: Review, path: Path, *, actor: str | None, new_studies: 
         importer = acting_reviewer(session, actor)
         studies = ImportStudies(session, new_studies, importer.name)
         seen: dict[tuple[Any, ...], tuple[int, str]] = {}
-        for line, cells in read_table(path, multiline):
+        rows = list(read_table(path, multiline))
+        # A column of another table is the header's problem: said once, about line 1, not on every row
+        # (a 129-row file gave 129 errors). A column left empty throughout is ignored, as it was.
+        unknown = [c for c in dict.fromkeys(c for _, cells in rows for c in cells) if c not in allowed
+                   and any(cells.get(c) for _, cells in rows)]
+        if unknown:
+            raise ReviewkitError("nothing imported: " + "; ".join(
+                f"line 1, {c}: not a column of this review's extraction table" for c in unknown),
+                where=path.name, hint=_LAYOUT)
+        for line, cells in rows:
             counts["rows"] += 1
-            unknown = [c for c in cells if c not in allowed and cells[c]]
-            if unknown:
-                errors.append(f"line {line}, {unknown[0]}: not a column of this review's extraction table")
-                continue
             before = len(studies.created) + counts["values_stored"] + counts["arms_stored"]
             try:
                 _import_row(session, review, importer, cells, line, seen, counts, cleared, studies)
@@ -279,7 +284,7 @@ def import_table(review: Review, path: Path, *, actor: str | None, new_studies: 
                 break
         if errors:
             more = "" if len(errors) < MAX_ERRORS else f" (stopped after {MAX_ERRORS})"
-            raise ReviewkitError("nothing imported: " + "; ".join(errors) + more, where=path.name)
+            raise ReviewkitError("nothing imported: " + "; ".join(errors[:MAX_ERRORS]) + more, where=path.name)
     return ImportResult(counts["rows"], len(studies.created), counts["values"], tuple(cleared), counts["stored"],
                         counts["values_stored"], tuple(studies.created), tuple(studies.read_as))
 
@@ -376,14 +381,15 @@ def _import_row(session: Session, review: Review, importer: ReviewerRow, cells: 
 
 
 def _checkable(stats: dict[str, str]) -> dict[str, str]:
-    """The row's statistics that read as numbers, in stored form, to check the others against.
+    """The row's statistics that pass their own check, in stored form, to check the others against.
 
-    A cell that does not read ('abc') is reported on its own column by its own check; left in,
-    it would break the cross-checks of every other statistic of the row.
+    A cell its own check refuses ('abc', or events of -5: not a whole number ≥ 0) is reported on its
+    own column by that check, once; left in, the cross-checks of the other statistics of the row would
+    report it again (events -5 as "must be ≥ 0" and again as "must be a whole number ≥ 0").
     """
     out: dict[str, str] = {}
     for name, text in stats.items():
-        parsed = parse_field(FieldSpec(name, FieldType.NUMBER), text)
+        parsed = parse_field(stat_spec(name), text)
         value = canonical(parsed.value)
         if not parsed.problems and value is not None:
             out[name] = value
@@ -412,7 +418,10 @@ def _import_stats(session: Session, review: Review, who: Any, sid: int, arm: str
     timepoint = found[1]
     mine = store.current_values(session, [sid]).get((sid, extract.author(who, consensus)), {})
     # Checked as the row will stand, so the order of the cells does not matter.
-    others = {k[3]: r.value for k, r in mine.items() if k[:3] == (arm, outcome, timepoint)} | _checkable(stats)
+    # A statistic the row gives replaces the stored one, even when its cell is refused: the stored value
+    # is not what the row will leave, so the others are not checked against it.
+    others = {k[3]: r.value for k, r in mine.items() if k[:3] == (arm, outcome, timepoint) and k[3] not in stats
+              } | _checkable(stats)
     problems = row_problems(review.protocol, stats, arm=arm, outcome=outcome, timepoint=timepoint, current=others)
     problems += record_problems(stats, conv)
     if problems:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,8 @@ class ImportSummary:
     format: str
     records: int
     sha256: str
+    #: Records of the file that held nothing at all (blank rows, a RIS record of only TY): not stored.
+    skipped: int = 0
 
 
 def file_sha256(path: Path) -> str:
@@ -82,10 +85,11 @@ def import_file(
                 f"{earlier.record_count} records, as {earlier.file_name})",
                 where=str(path), hint="a file is imported once; overlapping exports are fine",
             )
-        records = (_read_ctgov_json(path) if fmt == "ctgov_json"
-                   else read_records(path, format=fmt, column_map=column_map))
+        blank = _BlankCount()
+        records = blank.skip(_read_ctgov_json(path) if fmt == "ctgov_json"
+                             else read_records(path, format=fmt, column_map=column_map))
         first, records = _peek(records)
-        if first is None and format is not None and _has_content(path) and not (
+        if first is None and format is not None and not blank.count and _has_content(path) and not (
                 format == "csv" and _header_only(path)):
             # A forced format that reads nothing from a non-empty file is the wrong format: stored
             # as a 0-record import, the file would then be refused forever as "already imported".
@@ -112,7 +116,21 @@ def import_file(
         if progress:
             progress(count)
         store_runs.finish_run(session, run, record_count=count, new_record_count=count, actor=actor)
-    return ImportSummary(run.id, path.name, name, fmt, count, sha)
+    return ImportSummary(run.id, path.name, name, fmt, count, sha, blank.count)
+
+
+class _BlankCount:
+    """Leaves out the records that hold nothing at all, counting them for the import's summary."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def skip(self, records: Iterator[Record]) -> Iterator[Record]:
+        for record in records:
+            if record.is_blank:
+                self.count += 1
+            else:
+                yield record
 
 
 def _peek(records: Iterator[Record]) -> tuple[Record | None, Iterator[Record]]:
@@ -148,21 +166,81 @@ def _is_ctgov_json(path: Path) -> bool:
     if path.suffix.lower() != ".json":
         return False
     with path.open("rb") as fh:
-        head = fh.read(4096).decode("utf-8", "ignore")
+        raw = fh.read(4096)
+    head = raw.decode(json.detect_encoding(raw), "ignore")
     return '"studies"' in head or '"protocolSection"' in head
 
 
-def _read_ctgov_json(path: Path) -> Iterator[Record]:
-    """Registry records from a ClinicalTrials.gov API v2 JSON file (a search page or one study)."""
-    import json
+#: Deeper JSON than this is no ClinicalTrials.gov download (theirs nest about ten levels).
+_MAX_JSON_DEPTH = 100
 
+
+def _json_text(path: Path) -> str:
+    """A JSON file's text: UTF-8 (with or without BOM), UTF-16 or UTF-32, as RFC 8259 and the README allow.
+
+    Bytes that do not decode are refused naming their line; JSON in any other encoding is refused.
+    """
+    import codecs
+
+    from reviewkit.errors import ParseError
+    from reviewkit.sources.formats._text import _line_of
+
+    raw = path.read_bytes()
+    if raw.startswith(codecs.BOM_UTF8):
+        encoding = "utf-8-sig"
+    elif raw.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)) and raw[2:4] == b"\x00\x00":
+        encoding = "utf-32"
+    elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    else:
+        encoding = json.detect_encoding(raw)
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        bom = len(raw) - len(exc.object)  # the decoders given the BOM skip it
+        with path.open("rb") as fh:
+            line = _line_of(fh, bom + exc.start, encoding)
+        raise ParseError(f"bytes that are not valid {encoding.upper().replace('-SIG', '')} text",
+                         file=str(path), line=line,
+                         hint="a ClinicalTrials.gov JSON file is UTF-8; download it again") from None
+
+
+def _json_depth_ok(data: object) -> bool:
+    """Whether no value nests deeper than _MAX_JSON_DEPTH (checked without recursion)."""
+    stack: list[tuple[object, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > _MAX_JSON_DEPTH:
+            return False
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+    return True
+
+
+def _read_ctgov_json(path: Path) -> Iterator[Record]:
+    """Registry records from a ClinicalTrials.gov API v2 JSON file (a search page or one study).
+
+    Anything malformed (bad bytes, bad JSON, deep nesting, a study or field of the wrong shape) is a
+    ParseError naming the file, the study (its number and NCT id) and the field.
+    """
     from reviewkit.errors import ParseError
     from reviewkit.sources.ctgov import parse_study
 
+    text = _json_text(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ParseError(f"not valid JSON: {exc.msg}", file=str(path), line=exc.lineno) from None
+        raise ParseError(f"not valid JSON: {json_problem(exc)}", file=str(path), line=exc.lineno) from None
+    except RecursionError:
+        data = None
+        deep = True
+    else:
+        deep = not _json_depth_ok(data)
+    if deep:
+        raise ParseError(f"JSON nested more than {_MAX_JSON_DEPTH} levels deep", file=str(path),
+                         hint="the file is not a ClinicalTrials.gov API v2 download") from None
     studies = data.get("studies") if isinstance(data, dict) else None
     if studies is None and isinstance(data, dict) and "protocolSection" in data:
         studies = [data]
@@ -170,10 +248,21 @@ def _read_ctgov_json(path: Path) -> Iterator[Record]:
         raise ParseError("not a ClinicalTrials.gov API v2 file (no 'studies' list)", file=str(path))
     for i, study in enumerate(studies):
         try:
-            record = parse_study(study)
+            record = parse_study(study, where=str(path))
         except ReviewkitError as exc:
-            raise ParseError(f"study {i + 1}: {exc.message}", file=str(path)) from None
+            raise ParseError(f"study {i + 1}: {exc.message}", file=str(path), hint=exc.hint) from None
         yield record
+
+
+def json_problem(exc: json.JSONDecodeError) -> str:
+    """What is wrong with a JSON text, whole: exc.msg alone reads cut ("Unterminated string starting at"),
+    its position being in exc.lineno and exc.colno. A file ending inside a string or before its value
+    ends, as a download or copy cut short leaves it, is said to be so."""
+    if exc.msg.startswith("Unterminated string"):  # no closing quote before the end of the text
+        return f"the file ends inside a string that starts at column {exc.colno} (truncated?)"
+    if not exc.doc[exc.pos:].strip():  # the parser wanted more where the text ends
+        return f"the file ends at column {exc.colno} before its JSON does (truncated?): {exc.msg}"
+    return f"{exc.msg} at column {exc.colno}"
 
 
 def _source_name(fmt: str, first: Record | None, path: Path) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Sequence
+
 from reviewkit.domain.screening import STAGES, RecordScreening, is_decision, resolve
 from reviewkit.errors import ReviewkitError
 from reviewkit.services.project import Review
@@ -37,8 +40,8 @@ def record_decision(
         if not reason:
             raise ReviewkitError("a full-text exclusion needs a reason", hint="; ".join(reasons))
         if reason not in reasons:
-            raise ReviewkitError(f"'{reason}' is not one of the protocol's exclusion reasons",
-                                 hint="; ".join(reasons))
+            raise ReviewkitError(f"'{reason}' is not one of the protocol's exclusion reasons"
+                                 + did_you_mean_reason(reason, reasons), hint="; ".join(reasons))
     required = review.protocol.screening.screeners_per_record
     with session_scope(review.engine, write=True) as session:
         who = require_reviewer(session, reviewer, "screener")
@@ -92,6 +95,14 @@ def undo_decision(review: Review, reviewer: str | None, record_id: int, stage: s
         store.add_decision(session, record_id=record_id, reviewer=who, stage=stage,
                            decision="retracted", reason=None, note=None)
         return record_state(session, record_id, stage, required)
+
+
+def did_you_mean_reason(reason: str, reasons: Sequence[str]) -> str:
+    """"; did you mean 'Review'?" when one of the protocol's `reasons` is close to `reason` (a slip:
+    "Revew", "review"; compared without case, difflib), else "": the start of a refusal's advice."""
+    folded = {r.casefold(): r for r in reasons}
+    close = difflib.get_close_matches(reason.strip().casefold(), list(folded), n=1, cutoff=0.6)
+    return f"; did you mean '{folded[close[0]]}'?" if close else ""
 
 
 def reason_with_exclusion_only(decision: str, reason: str | None) -> None:

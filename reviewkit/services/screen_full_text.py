@@ -63,8 +63,6 @@ def set_full_text(
     """Record a full-text retrieval status: sought, retrieved (with a path or URL), not_retrieved."""
     if status not in FULL_TEXT_STATUSES:
         raise ReviewkitError(f"unknown full-text status '{status}' (use {', '.join(FULL_TEXT_STATUSES)})")
-    if status == "retrieved" and not location:
-        raise ReviewkitError("a retrieved full text needs its file path or URL")
     with session_scope(review.engine, write=True) as session:
         who = acting_reviewer(session, actor)  # anyone on the team; the audit names them
         if store.record(session, record_id, lock=True) is None:  # locked: a decision checks the status
@@ -73,6 +71,10 @@ def set_full_text(
         # on any other record would be stored and audited but counted nowhere.
         if (where := _not_at_full_text(session, who, record_id, review.protocol.screening.screeners_per_record)):
             raise ReviewkitError(f"{where}; only records that passed title/abstract screening go to full text")
+        # After where the record stands: a location would not help a record that is not at full text.
+        if status == "retrieved" and not location:
+            raise ReviewkitError("a retrieved full text needs its file path or URL",
+                                 hint="give it with --location PATH_OR_URL")
         if status == "not_retrieved" and (reviewer_decisions(session, record_id, "ft")
                                           or store.adjudication_row(session, record_id, "ft") is not None):
             raise ReviewkitError(f"record {record_id} has full-text decisions, so its full text was assessed; "

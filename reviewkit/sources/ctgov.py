@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, NoReturn
 
 import requests
 
@@ -192,65 +192,183 @@ def nonempty_strings(values: Any, key: str | None = None) -> tuple[str, ...]:
     return tuple(str(v).strip() for v in items if v not in (None, ""))
 
 
-def parse_study(study: Mapping[str, Any]) -> Record:
-    """A Record (kind="registry") from one API v2 study object; raw keeps the full JSON."""
-    protocol = study.get("protocolSection")
-    nct = get_path(protocol, "identificationModule", "nctId")
+class _Fields:
+    """Typed reads of one study object: a field of the wrong shape is a ParseError naming its path.
+
+    A missing (or null) field is empty, as API v2 omits empty modules; a string where an object
+    was expected, a number where text was, is refused rather than guessed at.
+    """
+
+    def __init__(self, study: Mapping[str, Any], where: str) -> None:
+        self.study = study
+        self.where = where
+        self.nct: str | None = None
+
+    def refuse(self, path: str, value: Any, expected: str) -> NoReturn:
+        prefix = f"{self.nct}: " if self.nct else ""
+        raise ParseError(f"{prefix}{path} is {_describe(value)}, not {expected}", file=self.where,
+                         hint="the file is not an unmodified ClinicalTrials.gov API v2 download")
+
+    def get(self, path: str) -> Any:
+        data: Any = self.study
+        done: list[str] = []
+        for key in path.split("."):
+            if data is None:
+                return None
+            if not isinstance(data, Mapping):
+                self.refuse(".".join(done), data, "an object")
+            data = data.get(key)
+            done.append(key)
+        return data
+
+    def obj(self, path: str) -> Mapping[str, Any]:
+        value = self.get(path)
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            self.refuse(path, value, "an object")
+        return value
+
+    def text(self, path: str) -> str:
+        value = self.get(path)
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            self.refuse(path, value, "text")
+        return value
+
+    def items(self, path: str) -> list[Any]:
+        value = self.get(path)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.refuse(path, value, "a list")
+        return value
+
+    def strings(self, path: str, key: str | None = None) -> tuple[str, ...]:
+        """Non-empty strings of a list (or of one key of each object in a list)."""
+        out: list[str] = []
+        for i, item in enumerate(self.items(path)):
+            where = f"{path}[{i}]"
+            if key is not None:
+                if not isinstance(item, Mapping):
+                    self.refuse(where, item, "an object")
+                item, where = item.get(key), f"{where}.{key}"
+            if item is None:
+                continue
+            if not isinstance(item, str):
+                self.refuse(where, item, "text")
+            if item.strip():
+                out.append(item.strip())
+        return tuple(out)
+
+    def objects(self, path: str) -> list[Mapping[str, Any]]:
+        items = self.items(path)
+        for i, item in enumerate(items):
+            if not isinstance(item, Mapping):
+                self.refuse(f"{path}[{i}]", item, "an object")
+        return items
+
+    def date(self, path: str) -> str:
+        self.obj(path)
+        return self.text(path + ".date")
+
+
+def _describe(value: Any) -> str:
+    """A JSON value as an error message names it: `a string ("RECRUITING")`, `a number (2019)`."""
+    if isinstance(value, bool):
+        return f"{str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"a number ({value})"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:40] + "…"
+        return f"a string ({json.dumps(shown, ensure_ascii=False)})"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "an object"
+    return "null" if value is None else type(value).__name__
+
+
+def parse_study(study: Any, *, where: str = "ClinicalTrials.gov response") -> Record:
+    """A Record (kind="registry") from one API v2 study object; raw keeps the full JSON.
+
+    A study that is not an object, or has a field of the wrong shape (a string for the status
+    module, a number for a date), is a ParseError naming `where`, the NCT number and the field path.
+    """
+    if not isinstance(study, Mapping):
+        raise ParseError(f"{_describe(study)}, not a study object", file=where)
+    f = _Fields(study, where)
+    nct = f.get("protocolSection.identificationModule.nctId")
     if not isinstance(nct, str) or not find_nct_ids(nct):
-        raise ParseError("study without protocolSection.identificationModule.nctId",
-                         file="ClinicalTrials.gov response")
-    ident = get_path(protocol, "identificationModule") or {}
-    status = get_path(protocol, "statusModule") or {}
-    design = get_path(protocol, "designModule") or {}
-    arms = get_path(protocol, "armsInterventionsModule") or {}
-    conditions = get_path(protocol, "conditionsModule") or {}
-    start = get_path(status, "startDateStruct", "date") or ""
-    first_posted = get_path(status, "studyFirstPostDateStruct", "date") or status.get("studyFirstSubmitDate")
-    enrollment = get_path(design, "enrollmentInfo", "count")
-    brief, official = ident.get("briefTitle") or "", ident.get("officialTitle") or ""
+        raise ParseError("study without protocolSection.identificationModule.nctId", file=where)
+    f.nct = nct
+    ident = "protocolSection.identificationModule"
+    status = "protocolSection.statusModule"
+    design = "protocolSection.designModule"
+    arms = "protocolSection.armsInterventionsModule"
+    conditions = "protocolSection.conditionsModule"
+    for module in (ident, status, design, arms, conditions, "protocolSection.descriptionModule",
+                   "protocolSection.sponsorCollaboratorsModule", "protocolSection.referencesModule",
+                   "derivedSection"):
+        f.obj(module)
+    start = f.date(f"{status}.startDateStruct")
+    first_posted = f.date(f"{status}.studyFirstPostDateStruct") or f.text(f"{status}.studyFirstSubmitDate")
+    enrollment = f.get(f"{design}.enrollmentInfo.count")
+    if enrollment is not None and (isinstance(enrollment, bool) or not isinstance(enrollment, int)):
+        f.refuse(f"{design}.enrollmentInfo.count", enrollment, "a whole number")
+    has_results = study.get("hasResults")
+    if has_results is not None and not isinstance(has_results, bool):
+        f.refuse("hasResults", has_results, "true or false")
+    brief, official = f.text(f"{ident}.briefTitle"), f.text(f"{ident}.officialTitle")
     registry = RegistryInfo(
         nct_id=nct,
         brief_title=brief,
         official_title=official,
-        conditions=nonempty_strings(conditions.get("conditions")),
-        interventions=nonempty_strings(arms.get("interventions"), "name"),
-        arms=nonempty_strings(arms.get("armGroups"), "label"),
-        phase=nonempty_strings(design.get("phases")),
-        status=status.get("overallStatus") or "",
-        enrollment=enrollment if isinstance(enrollment, int) else None,
+        conditions=f.strings(f"{conditions}.conditions"),
+        interventions=f.strings(f"{arms}.interventions", "name"),
+        arms=f.strings(f"{arms}.armGroups", "label"),
+        phase=f.strings(f"{design}.phases"),
+        status=f.text(f"{status}.overallStatus"),
+        enrollment=enrollment,
         start_date=start,
-        completion_date=get_path(status, "completionDateStruct", "date") or "",
-        has_results=bool(study.get("hasResults")),
+        completion_date=f.date(f"{status}.completionDateStruct"),
+        has_results=bool(has_results),
     )
-    derived = study.get("derivedSection")
-    mesh = nonempty_strings(get_path(derived, "conditionBrowseModule", "meshes"), "term") + nonempty_strings(
-        get_path(derived, "interventionBrowseModule", "meshes"), "term")
+    mesh = (f.strings("derivedSection.conditionBrowseModule.meshes", "term")
+            + f.strings("derivedSection.interventionBrowseModule.meshes", "term"))
+    design_info = f.get(f"{design}.designInfo")
+    if design_info is not None and not isinstance(design_info, Mapping):
+        f.refuse(f"{design}.designInfo", design_info, "an object")
+    references = f.objects("protocolSection.referencesModule.references")
+    for i, ref in enumerate(references):
+        for key in ("pmid", "type"):
+            if ref.get(key) is not None and not isinstance(ref.get(key), str):
+                f.refuse(f"protocolSection.referencesModule.references[{i}].{key}", ref.get(key), "text")
     extra = {
         key: value for key, value in {
-            "acronym": ident.get("acronym"),
-            "org_study_id": get_path(ident, "orgStudyIdInfo", "id"),
-            "nct_id_aliases": list(nonempty_strings(ident.get("nctIdAliases"))),
-            "study_type": design.get("studyType"),
-            "design_info": design.get("designInfo"),
-            "lead_sponsor": get_path(protocol, "sponsorCollaboratorsModule", "leadSponsor", "name"),
-            "last_update_posted": get_path(status, "lastUpdatePostDateStruct", "date"),
+            "acronym": f.text(f"{ident}.acronym"),
+            "org_study_id": f.text(f"{ident}.orgStudyIdInfo.id"),
+            "nct_id_aliases": list(f.strings(f"{ident}.nctIdAliases")),
+            "study_type": f.text(f"{design}.studyType"),
+            "design_info": design_info,
+            "lead_sponsor": f.text("protocolSection.sponsorCollaboratorsModule.leadSponsor.name"),
+            "last_update_posted": f.date(f"{status}.lastUpdatePostDateStruct"),
             # Publications the registry links to: PubMed records of this trial for dedup/linking.
             "reference_pmids": [
-                {"pmid": r.get("pmid"), "type": r.get("type")}
-                for r in get_path(protocol, "referencesModule", "references") or []
-                if isinstance(r, Mapping) and r.get("pmid")
+                {"pmid": r.get("pmid"), "type": r.get("type")} for r in references if r.get("pmid")
             ],
         }.items() if value not in (None, "", [], {})
     }
     return Record(
         title=brief or official,
-        abstract=get_path(protocol, "descriptionModule", "briefSummary") or "",
+        abstract=f.text("protocolSection.descriptionModule.briefSummary"),
         year=parse_year(start) or parse_year(first_posted),
         nct_ids=(nct,),
-        keywords=nonempty_strings(conditions.get("keywords")),
+        keywords=f.strings(f"{conditions}.keywords"),
         mesh_terms=mesh,
         url=f"https://clinicaltrials.gov/study/{nct}",
-        source_type=design.get("studyType") or "",
+        source_type=f.text(f"{design}.studyType"),
         source_id=nct,
         source_db="ClinicalTrials.gov",
         kind="registry",

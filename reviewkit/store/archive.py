@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import types
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Union, get_args, get_origin
 
 from sqlalchemy import Engine, insert, select, text
 
-from reviewkit.store.tables import UtcDateTime, metadata
+from reviewkit.store.tables import ALL_TABLES, UtcDateTime, metadata
 
 ARCHIVE_FORMAT = "reviewkit-review/1"
 
@@ -64,3 +66,86 @@ def _to_json(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     return value
+
+
+@dataclass(frozen=True)
+class ColumnKind:
+    """What an archived value of one column may be, as the SQLModel table declares it."""
+
+    #: "text", "whole", "number", "flag", "timestamp", "texts" (a list of strings), "object" (a JSON
+    #: object), "any" (any JSON value).
+    kind: str
+    nullable: bool
+
+
+_SCALARS: dict[Any, str] = {str: "text", int: "whole", float: "number", bool: "flag", datetime: "timestamp"}
+
+
+def _kind(annotation: Any) -> ColumnKind:
+    """The kind of a model field's annotation: `str | None` → text, nullable; `list[str]` → texts ..."""
+    if annotation is Any:
+        return ColumnKind("any", True)
+    nullable = False
+    if get_origin(annotation) in (Union, types.UnionType):
+        members = [a for a in get_args(annotation) if a is not type(None)]
+        nullable = len(members) < len(get_args(annotation))
+        if len(members) != 1:
+            raise TypeError(f"no archive kind for {annotation!r}")
+        annotation = members[0]
+    origin = get_origin(annotation) or annotation
+    if origin is list and get_args(annotation) in ((str,), ()):
+        return ColumnKind("texts", nullable)
+    if origin is dict:
+        return ColumnKind("object", nullable)
+    if annotation in _SCALARS:
+        return ColumnKind(_SCALARS[annotation], nullable)
+    raise TypeError(f"no archive kind for {annotation!r}")
+
+
+def column_kinds() -> dict[str, dict[str, ColumnKind]]:
+    """Table → column → what an archived row may hold there, from the SQLModel tables' field annotations
+    (a column the database may leave NULL is nullable even when the model's annotation is not; a primary
+    key is not)."""
+    out: dict[str, dict[str, ColumnKind]] = {}
+    for model in ALL_TABLES:
+        table = model.__table__  # type: ignore[attr-defined]
+        kinds: dict[str, ColumnKind] = {}
+        for name, field in model.model_fields.items():
+            kind = _kind(field.annotation)
+            column = table.c[name]
+            # An archived row keeps its id (other rows name it): `int | None` is for rows not yet inserted.
+            nullable = (kind.nullable or bool(column.nullable)) and not column.primary_key
+            kinds[name] = ColumnKind(kind.kind, nullable)
+        out[table.name] = kinds
+    return out
+
+
+def value_problem(kind: ColumnKind, value: Any) -> str | None:
+    """Why `value` cannot be archived in a column of `kind` ("is not a list of strings"), or None."""
+    if value is None:
+        return None if kind.nullable or kind.kind == "any" else "is null"
+    match kind.kind:
+        case "text":
+            ok = isinstance(value, str)
+        case "whole":
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        case "number":
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+        case "flag":
+            ok = isinstance(value, bool)
+        case "texts":
+            ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        case "object":
+            ok = isinstance(value, dict)
+        case "timestamp":
+            try:
+                ok = isinstance(value, str) and datetime.fromisoformat(value) is not None
+            except ValueError:
+                ok = False
+        case _:
+            ok = True
+    if ok:
+        return None
+    return {"text": "is not a string", "whole": "is not a whole number", "number": "is not a number",
+            "flag": "is not true or false", "texts": "is not a list of strings", "object": "is not a JSON object",
+            "timestamp": "is not an ISO 8601 timestamp"}[kind.kind]

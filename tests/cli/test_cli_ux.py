@@ -195,6 +195,29 @@ def test_forced_ctgov_and_endnote_tagged_import(review_dir: Path, tmp_path: Path
     assert "2 records" in tagged.output and "(endnote_tagged)" in tagged.output
 
 
+def test_a_truncated_ctgov_json_says_where_and_that_it_ends_early(review_dir: Path, tmp_path: Path) -> None:
+    """A ClinicalTrials.gov export cut mid-string said "line 7: not valid JSON: Unterminated string starting
+    at", cut off; now it names the column and that the file ends there, and other JSON faults their column."""
+    text = (FIXTURES / "demo" / "ctgov_studies.json").read_text(encoding="utf-8")
+    start = text.index('"briefTitle": "') + len('"briefTitle": ')
+    line = text[:start].count("\n") + 1
+    column = start - text.rindex("\n", 0, start)
+    cut = tmp_path / "trunc.json"
+    cut.write_text(text[:start + 10], encoding="utf-8")
+    result = run(review_dir, "import", str(cut))
+    assert result.exit_code == 1
+    assert (f"trunc.json, line {line}: not valid JSON: the file ends inside a string that starts at column "
+            f"{column} (truncated?)") in result.stderr
+    cut.write_text(text[:start], encoding="utf-8")  # cut before a value
+    result = run(review_dir, "import", "--format", "ctgov_json", str(cut))
+    assert (f"line {line}: not valid JSON: the file ends at column {column} before its JSON does (truncated?): "
+            "Expecting value") in result.stderr
+    cut.write_text(text[:start] + "x" + text[start:], encoding="utf-8")  # broken, not cut
+    result = run(review_dir, "import", str(cut))
+    assert f"line {line}: not valid JSON: Expecting value at column {column}" in result.stderr
+    assert review_status_of(review_dir) == 0  # nothing imported
+
+
 def test_unrecognised_file_lists_every_format(review_dir: Path, tmp_path: Path) -> None:
     """The refusal of a file of no known format names each format the importer reads."""
     odd = tmp_path / "notes.txt"

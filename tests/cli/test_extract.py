@@ -164,7 +164,7 @@ def test_import_refuses_unknown_columns_and_missing_ones(review: Review, tmp_pat
     assert code == 1 and "line 1" in err and "outcome" in err
     bad.write_text("study,arm,outcome,timepoint,extractor,colour\nS1,,,,alice,red\n", encoding="utf-8")
     code, _, err = run(review.folder, "import", str(bad), reviewer="alice")
-    assert code == 1 and "line 2, colour: not a column" in err
+    assert code == 1 and "line 1, colour: not a column" in err
 
 
 def test_differences_and_consensus_commands(review: Review) -> None:

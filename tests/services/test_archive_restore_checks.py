@@ -15,6 +15,8 @@ from reviewkit.services import screen
 from reviewkit.services.archive import restore_review, review_archive
 from reviewkit.services.project import Review, open_review
 from reviewkit.services.status import review_status
+from reviewkit.store.archive import column_kinds
+from reviewkit.store.tables import metadata
 from tests.factories import add_records
 
 UNREACHABLE = "postgresql+psycopg://nobody@127.0.0.1:1/nowhere"
@@ -45,6 +47,67 @@ def test_values_no_command_reads_back_are_refused_naming_the_row(
     with pytest.raises(ReviewkitError, match=said):
         restore_review(archive, tmp_path / "copy")
     assert not (tmp_path / "copy").exists()  # nothing made is left behind, not even the folder
+
+
+@pytest.mark.parametrize(("column", "value", "said"), [
+    # A string restored for a list: `export records` then wrote one author per letter (AU - S, AU - m, ...).
+    ("authors", "Smith", "table record, row 1: authors 'Smith' is not a list of strings"),
+    ("nct_ids", "NCT1", "table record, row 1: nct_ids 'NCT1' is not a list of strings"),
+    ("authors", ["Smith", 3], r"table record, row 1: authors \['Smith', 3\] is not a list of strings"),
+    ("title", None, "table record, row 1: title None is null"),
+    ("pmid", 123, "table record, row 1: pmid 123 is not a string"),
+    ("extra", [], r"table record, row 1: extra \[\] is not a JSON object"),
+    ("created_at", "yesterday", "table record, row 1: created_at 'yesterday' is not an ISO 8601 timestamp"),
+    ("year", True, "table record, row 1: year True is not a whole number"),
+])
+def test_values_not_of_the_columns_type_are_refused_naming_archive_table_row_and_column(
+        review: Review, tmp_path: Path, column: str, value: object, said: str) -> None:
+    archive = _archive(review, tmp_path, {"table": "record", "column": column, "value": value})
+    with pytest.raises(ReviewkitError, match=said) as refused:
+        restore_review(archive, tmp_path / "copy")
+    assert refused.value.where == str(archive)
+    assert not (tmp_path / "copy").exists()
+
+
+def test_a_row_missing_a_column_is_refused_not_restored_with_the_default(review: Review, tmp_path: Path) -> None:
+    """A record without its "title" key was restored with an empty title."""
+    archive = _archive(review, tmp_path)
+    data = json.loads(archive.read_text(encoding="utf-8"))
+    del data["tables"]["record"][0]["title"]
+    archive.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ReviewkitError, match="table record, row 1: no title column"):
+        restore_review(archive, tmp_path / "copy")
+    assert not (tmp_path / "copy").exists()
+
+
+def test_other_tables_columns_are_checked_too(review: Review, tmp_path: Path) -> None:
+    archive = _archive(review, tmp_path, {"table": "reviewer", "column": "roles", "value": "lead"})
+    with pytest.raises(ReviewkitError, match="table reviewer, row 1: roles 'lead' is not a list of strings"):
+        restore_review(archive, tmp_path / "copy")
+    archive = _archive(review, tmp_path, {"table": "screening_decision", "column": "record_id", "value": "1"})
+    with pytest.raises(ReviewkitError, match="table screening_decision, row 1: record_id '1' is not a whole number"):
+        restore_review(archive, tmp_path / "copy")
+
+
+def test_the_expected_kinds_come_from_the_sqlmodel_tables() -> None:
+    kinds = column_kinds()
+    assert set(kinds) == {t.name for t in metadata.sorted_tables}
+    for table in metadata.sorted_tables:
+        assert set(kinds[table.name]) == set(table.c.keys())
+    record = kinds["record"]
+    assert (record["authors"].kind, record["title"].kind, record["year"].kind) == ("texts", "text", "whole")
+    assert record["year"].nullable and not record["title"].nullable and not record["id"].nullable
+    assert (record["extra"].kind, record["created_at"].kind) == ("object", "timestamp")
+    assert kinds["duplicate_pair"]["score"].kind == "number" and kinds["study_report"]["is_main_report"].kind == "flag"
+
+
+def test_a_clean_archive_restores_identically(review: Review, tmp_path: Path) -> None:
+    archive = _archive(review, tmp_path)
+    copy = restore_review(archive, tmp_path / "copy")
+    try:
+        assert review_archive(copy)["tables"] == json.loads(archive.read_text(encoding="utf-8"))["tables"]
+    finally:
+        copy.engine.dispose()
 
 
 def test_a_server_that_does_not_answer_is_named_not_blamed_on_the_archive(

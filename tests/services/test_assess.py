@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,19 +25,6 @@ def add_study(review: Review, label: str = "BREEZE-AD1") -> int:
         row = rob_store.add_study(s, label, actor="test")
         assert row.id is not None
         return row.id
-
-
-@pytest.fixture
-def rob2_review(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Review]:
-    """A review whose protocol uses RoB 2 (the example protocol with tool = "rob2")."""
-    if not database_url.startswith("sqlite"):
-        monkeypatch.setenv("REVIEWKIT_DATABASE_URL", database_url)
-    protocol = tmp_path / "rob2.toml"
-    protocol.write_text(EXAMPLE_PROTOCOL.read_text(encoding="utf-8").replace('tool = "rob1"', 'tool = "rob2"'),
-                        encoding="utf-8")
-    review = init_review(tmp_path / "r2", protocol)
-    yield review
-    review.engine.dispose()
 
 
 def fill(review: Review, who: str, aid: int, answers: dict[str, str]) -> assess_form.AssessmentView:

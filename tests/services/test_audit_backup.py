@@ -146,6 +146,25 @@ def test_a_failed_backup_keeps_what_was_already_there(review: Review, tmp_path: 
     assert [p.name for p in target.iterdir()] == ["notes.txt"]
 
 
+def test_a_backup_into_a_review_folder_is_refused_for_holding_a_review(review: Review, tmp_path: Path) -> None:
+    """`backup my-review` (the review's own folder, or another review's with its reviewkit.db) was refused
+    because "reviewkit.db already exists"; the README's reason is that a backup never writes into a folder
+    holding a review.toml, so that is what it says now, naming the own folder as such; nothing is written."""
+    if review.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite only (PostgreSQL is backed up with pg_dump)")
+    before = sorted(p.name for p in review.folder.iterdir())
+    with pytest.raises(ReviewkitError, match=r"review\.toml already exists: the folder holds a review \(this "
+                                             r"review's own folder\), and a backup never writes into a folder "
+                                             r"that holds a review\.toml") as refused:
+        backup_review(review, review.folder, actor="alice")
+    assert "reviewkit.db already exists" not in str(refused.value)
+    assert sorted(p.name for p in review.folder.iterdir()) == before
+    backup_review(review, tmp_path / "copy", actor="alice")  # a review folder: review.toml and reviewkit.db
+    with pytest.raises(ReviewkitError, match="the folder holds a review, and a backup never writes") as refused:
+        backup_review(review, tmp_path / "copy", actor="alice")
+    assert "own folder" not in str(refused.value) and "reviewkit.db already exists" not in str(refused.value)
+
+
 def test_a_backup_never_replaces_another_reviews_protocol(review: Review, tmp_path: Path) -> None:
     """A folder holding a review.toml (a PostgreSQL team's, with its database_url) was overwritten by this
     review's protocol; now it is refused before anything is written. A file in the way of the folder, and

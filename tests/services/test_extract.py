@@ -178,3 +178,26 @@ def test_removed_arm_leaves_the_form(review: Review) -> None:
         ("create", "Placebo"), ("create", "Baricitinib 4 mg"), ("change", "Placebo")]
     # The removal keeps the arm as it stood, marked removed.
     assert events[2].old["fields"] == {"dose_mg": "0"} and events[2].new["fields"] == {"dose_mg": "0", "_removed": True}
+
+
+def test_convert_refuses_an_arm_the_extraction_does_not_have(review: Review) -> None:
+    """`extract convert --arm placebo` (the arm is "Placebo") once said "nothing to convert: enter n with
+    SE ... first" although the statistics were entered; now the arm is checked first, as `extract set`
+    checks it, naming the close arm ('placebo' for 'Placebo'), else the study's arms; nothing is stored."""
+    sid = _study(review)
+    for field, value in (("n", "100"), ("mean", "-5"), ("se", "0.5")):
+        extract.set_value(review, "alice", sid, field, value, arm="Placebo", outcome="dlqi_change")
+    with pytest.raises(ReviewkitError, match=r"study \d+ has no arm 'placebo' in alice's extraction") as refused:
+        convert(review, "alice", sid, arm="placebo", outcome="dlqi_change")
+    assert refused.value.hint is not None and "did you mean 'Placebo'?" in refused.value.hint
+    assert "nothing to convert" not in str(refused.value)
+    with pytest.raises(ReviewkitError, match="no arm 'Nope'") as refused:
+        convert(review, "alice", sid, arm="Nope", outcome="dlqi_change")
+    assert refused.value.hint == "its arms: 'Placebo', 'Baricitinib 4 mg'; or add the arm first"
+    # extract set names the close arm the same way.
+    with pytest.raises(ReviewkitError, match="no arm 'placebo'") as refused:
+        extract.set_value(review, "alice", sid, "sd", "3", arm="placebo", outcome="dlqi_change")
+    assert refused.value.hint is not None and "did you mean 'Placebo'?" in refused.value.hint
+    assert "sd" not in extract.study_form(review, "alice", sid).stats("Placebo", "dlqi_change", "week 16")
+    (sd,) = convert(review, "alice", sid, arm="Placebo", outcome="dlqi_change")
+    assert float(sd.value) == pytest.approx(5.0)  # type: ignore[arg-type]

@@ -103,6 +103,33 @@ def test_adjudicate_command_settles_conflicts_and_reasons(review: Review) -> Non
     assert json.loads(listed.output) == []
 
 
+def test_a_mistyped_reason_is_named_with_the_close_one(review: Review, tmp_path: Path) -> None:
+    """`adjudicate 6 exclude --stage ft --reason "Revew"` listed the protocol's reasons but never said that
+    'Revew' is not one of them, nor that 'Review' is close; the screen and the import say so too. A reason
+    close to none is named as not one of them, without a guess; nothing is stored."""
+    rid = _excluded(review, DESIGN, ANIMAL)
+    with pytest.raises(ReviewkitError, match="a full-text exclusion needs one of the protocol's reasons: 'Revew' "
+                                             "is not one of them; did you mean 'Review'\\?") as refused:
+        resolve_conflict(review, "carol", rid, "ft", "exclude", reason="Revew")
+    assert refused.value.hint is not None and "Review" in refused.value.hint
+    with pytest.raises(ReviewkitError, match="'xyzzy' is not one of them \\("):
+        resolve_conflict(review, "carol", rid, "ft", "exclude", reason="xyzzy")
+    with pytest.raises(ReviewkitError, match="needs one of the protocol's reasons \\("):  # none given
+        resolve_conflict(review, "carol", rid, "ft", "exclude")
+    assert reason_disagreements(review, "carol") != []  # still open
+    (other,) = add_records(review, 1)
+    for who in ("alice", "bob"):
+        screen.record_decision(review, who, other, "ta", "include")
+    with pytest.raises(ReviewkitError, match="'animal Study' is not one of the protocol's exclusion reasons; "
+                                             "did you mean 'Animal study'\\?"):
+        screen.record_decision(review, "alice", other, "ft", "exclude", reason="animal Study")
+    f = tmp_path / "d.csv"
+    f.write_text(f"record,reviewer,stage,decision,reason\n{other},alice,ft,exclude,Revew\n", encoding="utf-8")
+    with pytest.raises(ParseError, match="line 2: unknown exclusion reason 'Revew'; did you mean 'Review'\\? "
+                                         "\\(the protocol's: "):
+        import_decisions(review, f, actor="alice")
+
+
 def test_an_adjudicated_reason_travels_through_export_and_import(review: Review, empty_copy: Review, tmp_path: Path) -> None:
     """The export holds the adjudication row of a reason dispute; importing it elsewhere must not be
     refused as "not in conflict", and must land the same counted reason."""

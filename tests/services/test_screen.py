@@ -123,11 +123,23 @@ def test_full_text_status(review: Review) -> None:
     for who in ("alice", "bob"):  # only a record that passed title/abstract goes to full text
         screen.record_decision(review, who, rid, "ta", "include")
     screen_full_text.set_full_text(review, "alice", rid, "sought")
-    with pytest.raises(ReviewkitError, match="path or URL"):
+    with pytest.raises(ReviewkitError, match="path or URL") as refused:
         screen_full_text.set_full_text(review, "alice", rid, "retrieved")
+    assert refused.value.hint is not None and "--location" in refused.value.hint
     screen_full_text.set_full_text(review, "alice", rid, "retrieved", location="pdfs/simpson2020.pdf")
     card = screen_cards.record_card(review, "alice", rid, "ft")
     assert (card.full_text_status, card.full_text_location) == ("retrieved", "pdfs/simpson2020.pdf")
+
+
+def test_retrieved_without_a_location_on_a_record_not_at_full_text_says_where_it_stands(review: Review) -> None:
+    """`full-text 30 retrieved` on a record excluded at title/abstract asked for its file path or URL,
+    which would only have led to the real refusal: where the record stands is said first."""
+    (rid,) = add_records(review, 1)
+    for who in ("alice", "bob"):
+        screen.record_decision(review, who, rid, "ta", "exclude")
+    with pytest.raises(ReviewkitError, match=f"record {rid} was excluded at title/abstract") as refused:
+        screen_full_text.set_full_text(review, "alice", rid, "retrieved")
+    assert "path or URL" not in str(refused.value)
 
 
 def test_unknown_reviewer_and_decision(review: Review) -> None:

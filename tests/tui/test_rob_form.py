@@ -3,34 +3,18 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from rich.console import Console
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from reviewkit.services import assess_view
-from reviewkit.services.project import EXAMPLE_PROTOCOL, Review, init_review
+from reviewkit.services.project import Review
 from reviewkit.store import rob as rob_store
 from reviewkit.store.db import session_scope
 from reviewkit.tui.app import ReviewkitApp, make_app
 from reviewkit.tui.screens.rob import RobScreen
 from tests.tui.rendered import footer_line, line_with, lines_once, screen_lines
-
-
-@pytest.fixture
-def rob2_review(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Review]:
-    """A RoB 2 review (the example protocol with tool = "rob2")."""
-    if not database_url.startswith("sqlite"):
-        monkeypatch.setenv("REVIEWKIT_DATABASE_URL", database_url)
-    protocol = tmp_path / "rob2.toml"
-    protocol.write_text(EXAMPLE_PROTOCOL.read_text(encoding="utf-8").replace('tool = "rob1"', 'tool = "rob2"'),
-                        encoding="utf-8")
-    review = init_review(tmp_path / "r2", protocol)
-    yield review
-    review.engine.dispose()
 
 
 def add_study(review: Review, label: str = "BREEZE-AD1") -> int:

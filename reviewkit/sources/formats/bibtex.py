@@ -45,12 +45,13 @@ def _blocks(stream: TextIO, *, file: str) -> Iterator[tuple[int, str]]:
     lines: list[str] = []
     start = 0
     depth = 0
+    closed = 0  # the line where the block's braces first came back to 0: its end, when they balance
     for number, line in numbered_lines(stream, file=file):
         opens = _BLOCK_START.match(line)
         if opens and (depth <= 0 or line[:1] == "@"):
             if lines:
                 yield start, "\n".join(lines)
-            lines, start, depth = [], number, 0
+            lines, start, depth, closed = [], number, 0, 0
         if start:
             lines.append(line)
             if len(lines) > _MAX_BLOCK_LINES:
@@ -59,7 +60,21 @@ def _blocks(stream: TextIO, *, file: str) -> Iterator[tuple[int, str]]:
                     file=file, line=start, hint="a closing brace is missing",
                 )
         bare = _ESCAPED_BRACES.sub("", line)
-        depth += bare.count("{") - bare.count("}")
+        for char in bare:
+            if char not in "{}":
+                continue
+            depth += 1 if char == "{" else -1
+            if depth == 0 and start and not closed:
+                closed = number
+            elif depth < 0 and start:
+                # A closing brace too many ("{Too many}}},"): the entry ended early and the fields
+                # after it were silently dropped by the parser.
+                where = closed if closed and closed != number else number
+                raise ParseError(
+                    "a closing brace too many: the braces of the BibTeX entry opened at line "
+                    f"{start} close on this line, before the end of the entry",
+                    file=file, line=where, hint="remove the extra '}' or add the missing '{'",
+                )
     if lines:
         yield start, "\n".join(lines)
 
@@ -73,6 +88,7 @@ def iter_bibtex(stream: TextIO, *, file: str) -> Iterator[Record]:
     """
     strings: list[String] = []
     for start, text in _blocks(stream, file=file):
+        _check_commas(text, start, file=file)
         library = Library(blocks=list(strings))
         bibtexparser.parse_string(text, library=library)
         entries = list(library.entries)
@@ -91,6 +107,73 @@ def iter_bibtex(stream: TextIO, *, file: str) -> Iterator[Record]:
         macros = {s.key.lower(): str(s.value).strip('{}"') for s in strings}
         for entry in sorted(entries, key=lambda e: e.start_line or 0):
             yield _to_record(entry, text if len(entries) == 1 else (entry.raw or text), macros)
+
+
+#: In an entry's outline (values replaced by V): a value, then the next field with no comma between.
+_MISSING_COMMA = re.compile(r"=\s*(?:V|[\w.:/+-]+)(?:\s*#\s*(?:V|[\w.:/+-]+))*\s*([A-Za-z_][\w.:+-]*\s*=)")
+
+
+def _outline(text: str) -> str | None:
+    """The entry's top level with each braced or quoted value replaced by "V", line ends kept.
+
+    None for @comment and @preamble blocks, which hold no fields.
+    """
+    opens = _BLOCK_START.match(text)
+    if not opens:
+        return None
+    kind = opens.group().strip().lstrip("@").rstrip("{(").strip().lower()
+    if kind in ("comment", "preamble"):
+        return None
+    out = [text[:opens.end()]]
+    i, n = opens.end(), len(text)
+    while i < n:
+        char = text[i]
+        if char == "\\":
+            out.append(text[i:i + 2])
+            i += 2
+            continue
+        if char in "{\"":
+            # A value: skip to its end, nested braces and escapes included.
+            depth = 0
+            j = i
+            while j < n:
+                c = text[j]
+                if c == "\\":
+                    j += 2
+                    continue
+                if c == "{":
+                    depth += 1
+                elif c == "}":
+                    depth -= 1
+                if (char == "{" and depth == 0) or (char == '"' and c == '"' and j > i and depth == 0):
+                    break
+                j += 1
+            out.append("V" + "\n" * text.count("\n", i, j + 1))
+            i = j + 1
+            continue
+        if char in "})":
+            break  # the end of the entry
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
+def _check_commas(text: str, start: int, *, file: str) -> None:
+    """Refuse two fields with no comma between ("title = {ok}" then "year = {2020}" on the next line).
+
+    bibtexparser reads them as one value ("ok year = 2020"), losing the second field without a word.
+    """
+    outline = _outline(text)
+    if outline is None:
+        return
+    found = _MISSING_COMMA.search(outline)
+    if found:
+        line = start + outline.count("\n", 0, found.start(1))
+        raise ParseError(
+            f"no comma before the field '{found.group(1).rstrip('= ').strip()}' (the value before it "
+            "would swallow it)", file=file, line=line,
+            hint="separate the fields of a BibTeX entry with commas",
+        )
 
 
 def _why(failed: Any, text: str, start: int) -> str:
@@ -171,7 +254,9 @@ def split_names(value: str) -> tuple[str, ...]:
 
 def _to_record(entry: Entry, raw: str, macros: dict[str, str]) -> Record:
     """Map a bibtexparser entry onto a Record (formats.md §3)."""
-    fields = {k.lower(): str(v.value) for k, v in entry.fields_dict.items()}
+    fields: dict[str, str] = {}
+    for item in entry.fields:  # a field given twice keeps its first value (fields_dict keeps the last)
+        fields.setdefault(item.key.lower(), str(item.value))
 
     def field(*names: str) -> str:
         for name in names:

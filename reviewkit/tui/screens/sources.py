@@ -168,7 +168,8 @@ class SourcesScreen(Screen[None]):
             self.post_message(self.JobFinished(f"Import failed: {exc}", failed=True))
         else:
             self.post_message(self.JobFinished(
-                f"Imported {s.records} records from {s.file} ({s.format}) as {s.source}"))
+                f"Imported {s.records} records from {s.file} ({s.format}) as {s.source}"
+                + (f"; {s.skipped} empty records skipped" if s.skipped else "")))
 
     # -- message handlers ----------------------------------------------------------------------------
 
