@@ -47,6 +47,12 @@ def uncertain_pair(review: Review) -> PairView:
     return waiting
 
 
+def read_csv(path: Path) -> list[dict[str, str]]:
+    """A CSV file's rows, keyed by its header (an export read back to change and import)."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
 def write_csv(path: Path, rows: list[dict[str, str]] | dict[str, str]) -> Path:
     """A CSV file at `path` with the rows (or the one row), the first row's keys as its header."""
     rows = [rows] if isinstance(rows, dict) else rows

@@ -18,7 +18,8 @@ from reviewkit.services.extract_consensus import (
     record_consensus,
 )
 from reviewkit.services.extract_convert import METHODS, confidence_level, convert
-from reviewkit.services.extract_io import export_table, import_table
+from reviewkit.services.extract_import import import_table
+from reviewkit.services.extract_io import export_table
 from reviewkit.services.extract_status import (
     StatusChange,
     describe,

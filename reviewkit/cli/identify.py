@@ -61,16 +61,14 @@ def import_cmd(
                     )
             except Exception as exc:
                 text = user_error_text(exc)
+                if len(files) == 1:
+                    raise  # a bug keeps its traceback, to be reported; a file problem is one line (run_guarded)
                 if text is None:
                     # A reader's bug on this file's content: said as one line naming the file (its
                     # transaction rolled back, so nothing of it is stored) and the other files go on.
                     detail = " ".join(str(exc).split())[:200]
                     text = (f"{path}: could not be read ({exc.__class__.__name__}: {detail}; a reviewkit "
                             "bug, please report it with the file); nothing from it was stored")
-                    if len(files) == 1:
-                        raise ReviewkitError(text) from exc
-                elif len(files) == 1:
-                    raise
                 print_error(text)
                 failed.append(path.name)
                 continue

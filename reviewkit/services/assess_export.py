@@ -12,7 +12,9 @@ before these columns existed carry judgement rows for overrides only, and still 
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reviewkit.services.assess_form import AssessmentView
 from reviewkit.services.assess_view import (
@@ -26,6 +28,11 @@ from reviewkit.services.project import Review
 from reviewkit.store import rob as store
 from reviewkit.store.db import session_scope
 
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from reviewkit.store.tables import ReviewerRow
+
 #: The columns every file has had; a missing-column error names these as the layout expected.
 BASE_COLUMNS = ("study", "outcome", "assessor", "consensus", "tool", "variant", "question", "answer", "support")
 #: What the export writes: the judgement columns come last and are optional on import.
@@ -38,29 +45,25 @@ def row_order(key: str) -> tuple[int, ...]:
     return (0 if "." in key else 1, *(int(d) for d in digits)) if digits else (2,)
 
 
-def _visible_views(review: Review, actor: str | None) -> list[AssessmentView]:
-    """The assessments `actor` may see, oldest first: a lead every one; anyone else the consensus,
+def visible_views(session: Session, review: Review, who: ReviewerRow) -> list[AssessmentView]:
+    """The assessments `who` may see, oldest first: a lead every one; anyone else the consensus,
     their own, and another assessor's only as `assess_view.assessment_view` shows it (they are
     involved in that study and outcome and every independent assessment of it is finished)."""
-    with session_scope(review.engine) as session:
-        who = acting_reviewer(session, actor)
-        lead = "lead" in who.roles
-        out = []
-        for row in store.assessments(session):
-            if not lead and not row.is_consensus and row.assessor_id != who.id:
-                group = independent_assessments(session, row.study_id, row.outcome)
-                if not is_involved(who, group) or not all_finished(session, review, row.study_id, row.outcome):
-                    continue  # still blinded to this reviewer
-            out.append(load_view(session, row))
-        return out
+    lead = "lead" in who.roles
+    out = []
+    for row in store.assessments(session):
+        if not lead and not row.is_consensus and row.assessor_id != who.id:
+            group = independent_assessments(session, row.study_id, row.outcome)
+            if not is_involved(who, group) or not all_finished(session, review, row.study_id, row.outcome):
+                continue  # still blinded to this reviewer
+        out.append(load_view(session, row))
+    return out
 
 
-def export_rob(review: Review, path: Path, *, actor: str | None) -> int:
-    """Write the current answers and judgements of the assessments `actor` may see (_visible_views) as
-    CSV (the module's docstring says what a row is); returns the rows written. An unknown or dropped
-    reviewer is refused before anything is written."""
+def export_rows(views: Iterable[AssessmentView]) -> list[list[str]]:
+    """The CSV rows (COLUMNS) of these assessments: the module's docstring says what a row is."""
     rows: list[list[str]] = []
-    for view in _visible_views(review, actor):
+    for view in views:
         base = [view.study, view.outcome, view.assessor or "", "yes" if view.is_consensus else "no", view.tool,
                 view.variant or ""]
         for qid in sorted(view.answers, key=row_order):
@@ -71,6 +74,15 @@ def export_rob(review: Review, path: Path, *, actor: str | None) -> int:
             if d.final:
                 rows.append([*base, d.key, d.final, d.justification if d.chosen else "", d.proposed or "",
                              "yes" if d.overridden else "no"])
+    return rows
+
+
+def export_rob(review: Review, path: Path, *, actor: str | None) -> int:
+    """Write the current answers and judgements of the assessments `actor` may see (visible_views) as
+    CSV (export_rows); returns the rows written. An unknown or dropped reviewer is refused before
+    anything is written."""
+    with session_scope(review.engine) as session:
+        rows = export_rows(visible_views(session, review, acting_reviewer(session, actor)))
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(COLUMNS)

@@ -13,7 +13,11 @@ only by the escalation choice (before it was asked, they would have been finishe
 
 Who may import what is who may enter it by hand: a lead any assessor's rows, anyone else only their
 own; consensus rows follow record_consensus's rule (assess_access.check_consensus). Everything is
-recorded as the importing reviewer.
+recorded as the importing reviewer. A row the importer may not write that states what is stored is
+left out as present before those checks, so a reviewer's own export (with others' assessments once
+blinding has ended for them, and the consensus) imports back: but only a row their export would
+write (assess_export.visible_views) is ever matched, so a row of an assessment still blinded to them
+is refused as before, and whether it counts as present tells nothing of it (_Exported).
 """
 
 from __future__ import annotations
@@ -34,7 +38,13 @@ from reviewkit.services.assess_codes import (
     judgement_code,
     normalise_answers,
 )
-from reviewkit.services.assess_export import BASE_COLUMNS, COLUMNS, row_order
+from reviewkit.services.assess_export import (
+    BASE_COLUMNS,
+    COLUMNS,
+    export_rows,
+    row_order,
+    visible_views,
+)
 from reviewkit.services.assess_form import AssessmentView, build_view
 from reviewkit.services.assess_outcomes import (
     OutcomeNearMiss,
@@ -84,7 +94,11 @@ def import_rob(review: Review, path: Path, *, actor: str | None, co_signer: str 
     names its line). A lead may import any assessor's rows, anyone else only their own; consensus rows
     need record_consensus's rule (`co_signer` as there: the other assessor, when an assessor imports it).
     An outcome is read as `rob start` reads it: a new name close to a known one (stored, the protocol's,
-    or an earlier row's) is refused unless `new_outcomes` names it as a different result."""
+    or an earlier row's) is refused unless `new_outcomes` names it as a different result.
+
+    A row of another assessor (from a non-lead), or a consensus row `actor` may not record, is left out
+    and counted as present when `actor`'s own export would write it as it stands (_Exported: their
+    export imported back), and refused as before otherwise."""
     # Only the support (a justification) may run over several lines; a line break elsewhere is a quote left open.
     table = read_csv_rows(path, ("study", "assessor", "question", "answer"), BASE_COLUMNS, multiline=("support",))
     # A column of another table (a misspelt "suport") was dropped unread; refused once, as the header's, as
@@ -99,6 +113,8 @@ def import_rob(review: Review, path: Path, *, actor: str | None, co_signer: str 
     count = 0
     with session_scope(review.engine, write=True) as session:
         who = acting_reviewer(session, actor)
+        # Read before anything is written: the file's rows are all read first (the loop below).
+        exported = _Exported(session, review, who)
         groups: dict[tuple[int, str, str, bool], _Group] = {}
         outcomes = _Outcomes(stored_outcomes(session), protocol_outcomes(review), {outcome_key(n) for n in new_outcomes})
         for line, raw in table:
@@ -112,6 +128,14 @@ def import_rob(review: Review, path: Path, *, actor: str | None, co_signer: str 
                 raise fail(f"unknown assessor '{cell['assessor']}'")
             if not cell["assessor"] and not consensus:
                 raise fail("empty assessor (only a consensus row may leave it empty)")
+            if consensus:
+                may_not = not exported.may_record_consensus(study_id, cell["outcome"], co_signer)
+            else:
+                may_not = cell["assessor"] != who.name and "lead" not in who.roles
+            if may_not and exported.shows(study_id, consensus, cell):
+                # What is stored, as their export shows it: their export imported back stores nothing.
+                count += 1
+                continue
             if not consensus and cell["assessor"] != who.name and "lead" not in who.roles:
                 # Checked before any stored answer is read: their errors would tell another's answers.
                 raise PermissionDenied(f"{who.name} may import only their own assessments, not "
@@ -146,6 +170,61 @@ def import_rob(review: Review, path: Path, *, actor: str | None, co_signer: str 
                 left_open.append(f"{label.label if label else group.study_id} / {group.outcome or '(no outcome)'} "
                                  f"({'consensus' if group.consensus else group.assessor}): {still_open}")
     return RobImport(stored, count - stored, tuple(left_open))
+
+
+class _Exported:
+    """The rows `who`'s export (assess_export) would write, to leave out those of a file that state what
+    is stored where `who` may not write them: another assessor's rows (from a non-lead), and consensus rows
+    `who` may not record (assess_access.check_consensus). Only what `who` may see is matched (a lead's
+    export has every assessment; anyone else's the consensus, their own, and others' once blinding has
+    ended for them), so a row of an assessment blinded to them is never present: it is refused as every
+    such row was, before its stored answers are read. A row is matched as the import reads it: study by
+    id, answer without case, an empty tool or variant as the protocol's, an empty `proposed` as any
+    (`overridden` is not read); the rest, support included, as written."""
+
+    def __init__(self, session: Session, review: Review, who: ReviewerRow) -> None:
+        self.session, self.review, self.who = session, review, who
+        self.tool = review.protocol.risk_of_bias.tool
+        self.variant = "" if self.tool == "rob1" else (review.protocol.risk_of_bias.variant or "").lower()
+        self._rows: tuple[set[tuple[object, ...]], set[tuple[object, ...]]] | None = None
+        self._consensus: dict[tuple[int, str], bool] = {}
+
+    def _key(self, study_id: int, consensus: bool, cell: dict[str, str]) -> tuple[object, ...]:
+        variant = "" if self.tool == "rob1" else (cell["variant"] or self.variant).lower()
+        # The consensus's assessor is whoever recorded it last: the import does not read it.
+        return (study_id, cell["outcome"], "" if consensus else cell["assessor"], consensus,
+                (cell["tool"] or self.tool).lower(), variant, cell["question"], cell["answer"].lower(),
+                cell["support"])
+
+    def _load(self) -> tuple[set[tuple[object, ...]], set[tuple[object, ...]]]:
+        if self._rows is None:
+            # The latest of an assessor's (or the consensus's) assessments: the one an import writes into.
+            latest = {(v.study_id, v.outcome, v.is_consensus, "" if v.is_consensus else v.assessor): v
+                      for v in visible_views(self.session, self.review, self.who)}
+            full: set[tuple[object, ...]] = set()
+            for view in latest.values():
+                for row in export_rows([view]):
+                    cell = {k: v.strip() for k, v in zip(COLUMNS, row, strict=True)}
+                    full.add((*self._key(view.study_id, view.is_consensus, cell), cell["proposed"]))
+            self._rows = full, {key[:-1] for key in full}
+        return self._rows
+
+    def shows(self, study_id: int, consensus: bool, cell: dict[str, str]) -> bool:
+        """Whether the row, one `who` may not write, is one of their export's (read as the class says)."""
+        full, any_proposed = self._load()
+        key = self._key(study_id, consensus, cell)
+        return (*key, cell["proposed"]) in full if cell["proposed"] else key in any_proposed
+
+    def may_record_consensus(self, study_id: int, outcome: str, co_signer: str | None) -> bool:
+        """Whether `who` may record the consensus of the study's outcome (the import checks it again)."""
+        if (study_id, outcome) not in self._consensus:
+            try:
+                check_consensus(self.session, self.review, self.who, study_id, outcome, co_signer)
+            except ReviewkitError:
+                self._consensus[(study_id, outcome)] = False
+            else:
+                self._consensus[(study_id, outcome)] = True
+        return self._consensus[(study_id, outcome)]
 
 
 def _study(session: Session, ref: str, fail: Callable[[str], ParseError]) -> int:

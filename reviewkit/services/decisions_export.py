@@ -2,7 +2,8 @@
 
 Blinding and roles hold here as on the screen (services/screen_cards.py): a lead exports everyone's rows;
 any other reviewer exports their own rows and others' only on records where blinding has ended for
-them (an import takes only rows naming the importer, unless a lead: decisions_rows). Adjudications
+them (an import takes only rows naming the importer, unless a lead, and leaves out others' rows such an
+export shows unchanged: decisions_rows). Adjudications
 travel as rows too (the reviewer is the adjudicator, `role` says so), so a settled conflict stays
 settled.
 
@@ -75,7 +76,7 @@ def export_decisions(review: Review, path: Path, *, history: bool = False, actor
         lines = [*decision_lines(store.all_decision_rows(session), history),
                  *adjudication_lines(queries.adjudication_history(session), history)]
         if "lead" not in who.roles:
-            seen = _unblinded(session, cast(int, who.id), required)
+            seen = unblinded(session, cast(int, who.id), required)
             lines = [x for x in lines if x.reviewer_id == who.id or (x.record_id, x.stage) in seen]
         identities = queries.record_identities(session)
     # The order an import applies them in, each row checked against the rows above it. A history
@@ -134,8 +135,9 @@ def adjudication_lines(rows: list[AdjudicationRow], history: bool) -> list[Line]
                  r.created_at) for r in rows]
 
 
-def _unblinded(session: Session, reviewer_id: int, required: int) -> set[tuple[int, str]]:
-    """(record, stage) pairs on which this reviewer may see others' decisions (and the adjudication)."""
+def unblinded(session: Session, reviewer_id: int, required: int) -> set[tuple[int, str]]:
+    """(record, stage) pairs on which this reviewer may see others' decisions (and the adjudication): the
+    export's, and an import's (decisions_import: only these rows of others count as already present)."""
     out: set[tuple[int, str]] = set()
     for stage in STAGES:
         adjudicated = queries.adjudications(session, stage)

@@ -3,7 +3,9 @@
 Each row's record is found as `--ids` says (decisions_ids), its fields checked (decisions_rows), then
 the row checked against the screening state with the file's earlier rows in it (decisions_ledger).
 An import leaves out rows identical to a stored one (an export imported again) and counts them,
-before the reviewer's roles are checked. A `history` export (decisions_export) is replayed, so it
+before the reviewer's roles are checked and before whose row it is: a non-lead's own export, which holds
+others' rows where blinding has ended for them, imports back; others' rows they may not see are never
+matched, so are refused as before. A `history` export (decisions_export) is replayed, so it
 rebuilds the same current decisions in a copy of the review with the same records. Every bad row is
 reported, each with its line, and nothing from the file is stored.
 """
@@ -21,7 +23,7 @@ from sqlmodel import Session
 
 from reviewkit.errors import ParseError
 from reviewkit.services.common import NOTHING_IMPORTED, acting_reviewer, listed
-from reviewkit.services.decisions_export import Line, adjudication_lines, decision_lines
+from reviewkit.services.decisions_export import Line, adjudication_lines, decision_lines, unblinded
 from reviewkit.services.decisions_ids import Ids, RecordIndex, check_identities, resolve_records
 from reviewkit.services.decisions_ledger import RETRACTED, ImportRow, Ledger
 from reviewkit.services.decisions_rows import RowContext, failer, parse_row, read_rows
@@ -61,7 +63,10 @@ def import_decisions(review: Review, path: Path, *, actor: str | None = None, id
     history export lists rows in the order that made the current decisions). A row identical to a
     stored one (record, reviewer, role, stage, decision, reason, note and time) is left out: each
     stored row stands for one such line; a row without a time is left out when it says what the
-    reviewer's current decision says (an undo never is). Every bad row is reported with its line
+    reviewer's current decision says (an undo never is). A non-lead's row naming someone else is left
+    out so only where their export would show it (decisions_export.unblinded; they exported it), and
+    refused otherwise, as every such row was: matched against what they may not see, the difference
+    would tell them others' blinded decisions. Every bad row is reported with its line
     (_REFUSED_SHOWN of them, then how many more) and nothing is stored. The audit trail names `actor`
     as who stored each row and, in
     its `new`, the reviewer whose row it is and the file.
@@ -91,12 +96,17 @@ def import_decisions(review: Review, path: Path, *, actor: str | None = None, id
         # without times imported twice adds nothing (it added "include → include" changes).
         current = {x.key()[:4]: x.key()[4:7] for x in [*decision_lines(decisions, False),
                                                       *adjudication_lines(adjudications, False)]}
+        # Where a non-lead may see others' rows (as their export shows them), read with the rows above.
+        seen = None if "lead" in importer.roles else unblinded(
+            session, cast(int, importer.id), review.protocol.screening.screeners_per_record)
 
         def row_key(row: ImportRow) -> tuple[object, ...]:
             return Line(0, row.record_id, cast(int, row.reviewer.id), row.role, row.stage, row.decision,
                         row.reason, row.note, row.time or ledger.now).key()
 
         def present(row: ImportRow) -> bool:
+            if seen is not None and row.reviewer.id != importer.id and (row.record_id, row.stage) not in seen:
+                return False  # not theirs to see: refused as any other's row (decisions_rows.parse_row)
             key = row_key(row)
             if row.time is None:  # an undo is an act, not a state: two undos are two (the second refused)
                 return row.decision != RETRACTED and current.get(key[:4]) == key[4:7]

@@ -2,7 +2,10 @@
 
 Roles hold here as on the screen (services/screen.py): a lead imports everyone's rows; any other
 reviewer imports only rows naming themselves. A row identical to a stored one (an export imported
-again) is left out before the reviewer's roles are checked.
+again) is left out before the reviewer's roles are checked, and before whose row it is: a non-lead's
+own export, which holds others' rows where blinding has ended for them, imports back. Of others'
+rows only those the importer may see (decisions_export.unblinded) are matched at all (decisions_import's
+`present`): any other is refused as before, so whether a row counts as stored tells nothing blinding hides.
 """
 
 from __future__ import annotations
@@ -82,13 +85,36 @@ class RowContext:
 
 def parse_row(raw: dict[str, str], line: int, record: int | str, ctx: RowContext, fail: Fail,
               present: Present) -> ImportRow | None:
-    """One row, its fields checked (not yet against the screening state); None when it is already stored."""
+    """One row, its fields checked (not yet against the screening state); None when it is already stored.
+
+    A non-lead's row naming someone else is None when `present` finds it stored (their own export
+    imported back) and refused otherwise, as every such row was, whatever else is wrong with it: its
+    other errors would tell of that reviewer's roles."""
+    if isinstance(record, str):
+        raise fail(record)
+    name = (raw.get("reviewer") or "").strip()
+    reviewer = _reviewer(name, ctx, fail)
+    if "lead" in ctx.importer.roles or name == ctx.importer.name:
+        return _fields(raw, line, record, reviewer, ctx, fail, present)
+    # Only a lead may write for others: a screener importing rows "by" a colleague would be deciding
+    # for them, and could fill a record's quota to lift blinding.
+    refusal = fail(f"{ctx.importer.name} may import only their own decisions, and this row is {name}'s "
+                   "(a lead imports everyone's)")
+    try:
+        row = _fields(raw, line, record, reviewer, ctx, fail, present)
+    except ParseError:
+        raise refusal from None
+    if row is not None:
+        raise refusal
+    return None
+
+
+def _fields(raw: dict[str, str], line: int, record: int, reviewer: ReviewerRow, ctx: RowContext, fail: Fail,
+            present: Present) -> ImportRow | None:
+    """parse_row's row of `reviewer`, its fields checked; None when `present` finds it stored."""
     def get(column: str) -> str:
         return (raw.get(column) or "").strip()
 
-    if isinstance(record, str):
-        raise fail(record)
-    reviewer = _reviewer(get("reviewer"), ctx, fail)
     given = get("role").lower()
     if given and given not in ROLES:
         raise fail(f"unknown role '{given}' (use screener or adjudicator)")
@@ -124,11 +150,6 @@ def _reviewer(name: str, ctx: RowContext, fail: Fail) -> ReviewerRow:
     reviewer = ctx.reviewers.get(name)
     if reviewer is None:
         raise fail(f"unknown reviewer '{name}'")
-    # Only a lead may write for others: a screener importing rows "by" a colleague would be deciding
-    # for them, and could fill a record's quota to lift blinding.
-    if "lead" not in ctx.importer.roles and name != ctx.importer.name:
-        raise fail(f"{ctx.importer.name} may import only their own decisions, and this row is {name}'s "
-                   "(a lead imports everyone's)")
     return reviewer
 
 

@@ -21,7 +21,8 @@ from reviewkit.services import extract
 from reviewkit.services.analyze import AnalysisOutput, analyze_review
 from reviewkit.services.extract_consensus import record_consensus
 from reviewkit.services.extract_convert import convert, convert_command
-from reviewkit.services.extract_io import export_table, import_table
+from reviewkit.services.extract_import import import_table
+from reviewkit.services.extract_io import export_table
 from reviewkit.services.extract_status import finish_extraction
 from reviewkit.services.project import Review
 from tests.extraction_required import fill_required

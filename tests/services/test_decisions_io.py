@@ -170,6 +170,91 @@ def test_a_non_lead_imports_only_rows_naming_themselves(review: Review, tmp_path
     assert import_decisions(review, f, actor="bob").stored == 1
 
 
+def _bobs_view(review: Review) -> tuple[int, int, int]:
+    """Records a (alice alone: blinded to bob), b (alice and bob disagree, carol settles it) and c (bob alone)."""
+    a, b, c = add_records(review, 3)
+    screen.record_decision(review, "alice", a, "ta", "include", note="alice alone")
+    screen.record_decision(review, "alice", b, "ta", "include")
+    screen.record_decision(review, "bob", b, "ta", "exclude")
+    screen.record_decision(review, "bob", c, "ta", "maybe")
+    resolve_conflict(review, "carol", b, "ta", "exclude", note="no placebo arm")
+    return a, b, c
+
+
+@pytest.mark.parametrize("history", [False, True])
+def test_a_non_leads_own_export_imports_back_storing_nothing(review: Review, tmp_path: Path, history: bool) -> None:
+    """bob's export holds alice's decision and carol's adjudication on b (blinding has ended for him there):
+    imported back by bob, every row is already stored and none is refused as not his; nothing is added."""
+    _, b, _ = _bobs_view(review)
+    out, again = tmp_path / "bob.csv", tmp_path / "again.csv"
+    n = export_decisions(review, out, actor="bob", history=history)
+    assert n == 4 and {r["reviewer"] for r in _rows(out)} == {"alice", "bob", "carol"}
+    assert import_decisions(review, out, actor="bob") == DecisionsImport(stored=0, present=n)
+    export_decisions(review, again, actor="bob", history=history)
+    assert again.read_text() == out.read_text()
+    # without times: the same as alice's (carol's) current decision, which bob sees
+    out.write_text(HEADER + f"{b},alice,ta,include,,,\n{b},carol,ta,exclude,,no placebo arm,\n")
+    assert import_decisions(review, out, actor="bob") == DecisionsImport(stored=0, present=2)
+
+
+def test_a_non_lead_changing_anothers_visible_row_is_still_refused(review: Review, tmp_path: Path) -> None:
+    """A row of bob's export changed (alice's decision, carol's note): refused on its line as not his,
+    nothing stored, though his own changed row beside it would be fine."""
+    _, b, c = _bobs_view(review)
+    out = tmp_path / "bob.csv"
+    export_decisions(review, out, actor="bob")
+    rows = _rows(out)
+    alice = next(i for i, r in enumerate(rows) if r["reviewer"] == "alice")
+    carol = next(i for i, r in enumerate(rows) if r["reviewer"] == "carol")
+    bob_c = next(i for i, r in enumerate(rows) if r["reviewer"] == "bob" and r["record"] == str(c))
+    rows[alice] = {**rows[alice], "decision": "exclude"}
+    rows[carol] = {**rows[carol], "note": "changed"}
+    rows[bob_c] = {**rows[bob_c], "decision": "include", "time": ""}
+    with out.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    with pytest.raises(ParseError) as refused:
+        import_decisions(review, out, actor="bob")
+    message = refused.value.message
+    assert f"line {alice + 2}: bob may import only their own decisions, and this row is alice's" in message
+    assert f"line {carol + 2}: bob may import only their own decisions, and this row is carol's" in message
+    assert message.startswith("2 rows are refused")
+    assert screen_cards.record_card(review, "bob", c, "ta").own.decision == "maybe"  # type: ignore[union-attr]
+    assert screen_cards.record_card(review, "alice", b, "ta").own.decision == "include"  # type: ignore[union-attr]
+
+
+def test_a_non_lead_cannot_probe_a_blinded_decision_as_already_present(review: Review, tmp_path: Path) -> None:
+    """alice's decision on a is blinded to bob: a row stating it exactly as stored (copied from alice's
+    export, time and note too) is refused just as a row stating anything else, so the import tells bob
+    nothing of it; a lead's import of the same row finds it present."""
+    a, _, _ = _bobs_view(review)
+    lead = tmp_path / "alice.csv"
+    export_decisions(review, lead, actor="alice")
+    stored = next(r for r in _rows(lead) if r["record"] == str(a))
+    assert stored["note"] == "alice alone"
+    messages = []
+    for decision in ("include", "exclude", "maybe"):
+        probe = tmp_path / f"probe-{decision}.csv"
+        with probe.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(stored))
+            writer.writeheader()
+            writer.writerow({**stored, "decision": decision})
+        with pytest.raises(ParseError) as refused:
+            import_decisions(review, probe, actor="bob")
+        assert refused.value.line == 2
+        messages.append(refused.value.message)
+        if decision == "include":
+            assert import_decisions(review, probe, actor="alice") == DecisionsImport(stored=0, present=1)
+    assert messages == ["bob may import only their own decisions, and this row is alice's (a lead imports everyone's)"] * 3
+    # without a time (the current decision's test) too
+    probe = tmp_path / "probe.csv"
+    probe.write_text(HEADER + f"{a},alice,ta,include,,alice alone,\n")
+    with pytest.raises(ParseError, match="line 2: bob may import only their own decisions, and this row is alice's"):
+        import_decisions(review, probe, actor="bob")
+    assert screen_cards.record_card(review, "bob", a, "ta").outcome == "in_progress"
+
+
 def test_adjudications_are_exported_and_import_as_adjudications(review: Review, tmp_path: Path) -> None:
     """carol's adjudication is a row of the export (role adjudicator); imported elsewhere it settles the
     conflict again and never counts as a screening decision (agreement stays alice vs bob)."""

@@ -5,7 +5,10 @@ that the extraction table releases exactly the same rows."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from sqlmodel import func, select
 
 from reviewkit.errors import PermissionDenied, ReviewkitError
 from reviewkit.services import extract
@@ -15,12 +18,15 @@ from reviewkit.services.extract_consensus import (
     open_comparisons,
     record_consensus,
 )
-from reviewkit.services.extract_io import extraction_rows
+from reviewkit.services.extract_import import import_table
+from reviewkit.services.extract_io import export_table, extraction_rows
 from reviewkit.services.extract_status import finish_extraction
 from reviewkit.services.project import Review
 from reviewkit.store.db import session_scope
 from reviewkit.store.screening import upsert_reviewers
+from reviewkit.store.tables import ArmRow, ExtractionValueRow
 from tests.extraction_team import EVENTS, TEAM, extract_as, with_team
+from tests.factories import read_csv, write_csv
 
 
 @pytest.fixture
@@ -160,3 +166,82 @@ def test_the_extraction_table_releases_the_rows_the_comparison_shows(team: Revie
         assert extractors_in_table(team, who, sid) == compared, who
     assert extractors_in_table(team, "bob", sid) == extractors_in_table(team, "carol", sid) == {"bob", "dave"}
     assert extractors_in_table(team, "erin", sid) == set()
+
+
+# --- importing one's own export ----------------------------------------------------------------
+
+def compared_with_consensus(team: Review) -> int:
+    """A new study that bob and dave extracted (events 12 and 13) and finished, its consensus recorded by
+    alice (bob's events): its id."""
+    sid = new_study(team)
+    for who, events in (("bob", "12"), ("dave", "13")):
+        extract_as(team, who, sid, events)
+        finish_extraction(team, who, sid)
+    record_consensus(team, "alice", sid, take={EVENTS: "bob"})
+    return sid
+
+
+def _stored(review: Review) -> tuple[int, int]:
+    with session_scope(review.engine) as session:
+        return (session.exec(select(func.count()).select_from(ArmRow)).one(),
+                session.exec(select(func.count()).select_from(ExtractionValueRow)).one())
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_a_non_leads_own_extraction_export_imports_back_storing_nothing(team: Review, tmp_path: Path,
+                                                                         suffix: str) -> None:
+    """The study's comparison is open to bob and its consensus recorded: his table (his rows, dave's and the
+    consensus) imported back by bob stores nothing and counts every row present; so does erin's (the
+    consensus only, which she may not write)."""
+    compared_with_consensus(team)
+    before = _stored(team)
+    for who, extractors in (("bob", {"bob", "dave", "alice"}), ("erin", {"alice"})):
+        out = tmp_path / f"{who}{suffix}"
+        n = export_table(team, out, actor=who)
+        assert {r["extractor"] for r in extraction_rows(team, who)} == extractors
+        result = import_table(team, out, actor=who)
+        assert (result.rows, result.stored, result.present) == (n, 0, n), who
+    assert _stored(team) == before
+
+
+def test_a_non_lead_changing_anothers_visible_extraction_is_still_refused(team: Review, tmp_path: Path) -> None:
+    """bob's table with dave's events changed, and erin's with the consensus's: refused on the row's line
+    as before (not theirs to write), nothing stored."""
+    sid = compared_with_consensus(team)
+    before = _stored(team)
+    out = tmp_path / "bob.csv"
+    export_table(team, out, actor="bob")
+    rows = read_csv(out)
+    (dave,) = [i for i, r in enumerate(rows) if r["extractor"] == "dave" and r["events"]]
+    rows[dave] = {**rows[dave], "events": "14"}
+    with pytest.raises(ReviewkitError) as refused:
+        import_table(team, write_csv(out, rows), actor="bob")
+    assert refused.value.message == (f"nothing imported: line {dave + 2}, extractor: bob may import only their own "
+                                     "extraction, not dave's (a lead may import anyone's)")
+    export_table(team, out, actor="erin")
+    (row,) = [r for r in read_csv(out) if r["events"]]
+    with pytest.raises(ReviewkitError, match=f"line 2, consensus: erin may not write study {sid}'s consensus"):
+        import_table(team, write_csv(out, [{**row, "events": "13"}]), actor="erin")
+    assert _stored(team) == before
+
+
+def test_a_non_lead_cannot_probe_a_blinded_extraction_as_already_present(team: Review, tmp_path: Path) -> None:
+    """bob has finished, dave not: dave's row stated exactly as stored (from the lead's table) is refused
+    to bob as a row stating other values, in the same words and without them; the lead finds it present."""
+    sid = new_study(team)
+    extract_as(team, "bob", sid, "12")
+    finish_extraction(team, "bob", sid)
+    extract_as(team, "dave", sid, "13")
+    lead = tmp_path / "alice.csv"
+    export_table(team, lead, actor="alice")
+    (stored,) = [r for r in read_csv(lead) if r["extractor"] == "dave" and r["events"]]
+    messages = []
+    for events in ("13", "14"):
+        probe = write_csv(tmp_path / f"probe-{events}.csv", [{**stored, "events": events}])
+        with pytest.raises(ReviewkitError) as refused:
+            import_table(team, probe, actor="bob")
+        messages.append(refused.value.message)
+    assert messages == ["nothing imported: line 2, extractor: bob may import only their own extraction, not "
+                        "dave's (a lead may import anyone's)"] * 2
+    result = import_table(team, write_csv(tmp_path / "same.csv", [stored]), actor="alice")
+    assert (result.stored, result.present) == (0, 1)

@@ -16,7 +16,8 @@ from reviewkit.cli import cli
 from reviewkit.errors import ReviewkitError
 from reviewkit.services import extract
 from reviewkit.services.extract_convert import convert, derive, recompute
-from reviewkit.services.extract_io import export_table, import_table
+from reviewkit.services.extract_import import import_table
+from reviewkit.services.extract_io import export_table
 from reviewkit.services.project import Review
 from tests.factories import write_csv
 

@@ -20,7 +20,8 @@ from reviewkit.services import extract
 from reviewkit.services.extract_analysis_data import consensus_data
 from reviewkit.services.extract_consensus import record_consensus
 from reviewkit.services.extract_convert import convert, derive, recompute
-from reviewkit.services.extract_io import export_table, import_table
+from reviewkit.services.extract_import import import_table
+from reviewkit.services.extract_io import export_table
 from reviewkit.services.extract_status import finish_extraction
 from reviewkit.services.project import Review, open_review
 from reviewkit.store import extraction as store

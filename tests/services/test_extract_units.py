@@ -10,7 +10,8 @@ import pytest
 
 from reviewkit.errors import ReviewkitError
 from reviewkit.services import extract
-from reviewkit.services.extract_io import export_table, import_table
+from reviewkit.services.extract_import import import_table
+from reviewkit.services.extract_io import export_table
 from reviewkit.services.project import Review
 from tests.factories import write_csv
 

@@ -20,7 +20,8 @@ from reviewkit.services.extract_consensus import (
     record_consensus,
 )
 from reviewkit.services.extract_convert import convert
-from reviewkit.services.extract_io import extraction_rows, import_table
+from reviewkit.services.extract_import import import_table
+from reviewkit.services.extract_io import extraction_rows
 from reviewkit.services.extract_status import finish_extraction, reopen_extraction
 from reviewkit.services.project import Review
 from reviewkit.store import extraction as store

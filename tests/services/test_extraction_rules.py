@@ -17,7 +17,8 @@ from reviewkit.services import extract
 from reviewkit.services.audit import audit_trail
 from reviewkit.services.extract_consensus import compare_extractions, record_consensus
 from reviewkit.services.extract_convert import convert
-from reviewkit.services.extract_io import extraction_rows, import_table
+from reviewkit.services.extract_import import import_table
+from reviewkit.services.extract_io import extraction_rows
 from reviewkit.services.extract_status import describe, finish_extraction, reopen_extraction
 from reviewkit.services.project import Review
 from reviewkit.store import extraction as store
@@ -354,5 +355,6 @@ def test_convert_refuses_who_may_not_write_before_saying_there_is_nothing_to_con
     with pytest.raises(ReviewkitError, match="finished") as finished:
         convert(team, "bob", sid, arm="Placebo", outcome="dlqi_change")
     assert "nothing to convert" not in str(finished.value)
-    with pytest.raises(ReviewkitError, match="nothing to convert"):  # a consensus writer with no inputs yet
+    # A consensus writer whose consensus has no such arm yet is told so (before: "nothing to convert").
+    with pytest.raises(ReviewkitError, match="no arm 'Placebo' in the consensus"):
         convert(team, "bob", sid, arm="Placebo", outcome="dlqi_change", consensus=True)

@@ -13,7 +13,7 @@ from sqlmodel import select
 from reviewkit.errors import ParseError, ReviewkitError
 from reviewkit.services import extract
 from reviewkit.services.assess_import import import_rob
-from reviewkit.services.extract_io import MAX_ERRORS, import_table
+from reviewkit.services.extract_import import MAX_ERRORS, import_table
 from reviewkit.services.project import Review
 from reviewkit.store.db import session_scope
 from reviewkit.store.tables import RobAssessmentRow

@@ -1,7 +1,8 @@
 """Tests that the CSV imports and the consensus commands let through only what the reviewer may enter by hand:
 `rob import` and `extract import` as the acting reviewer (a lead anyone's rows, anyone else their own, consensus
 rows under the consensus rule), `extract set/arm --consensus` under the comparison rule, and no two studies
-sharing a label. Each refusal stores nothing and tells nothing the reviewer may not see."""
+sharing a label. Each refusal stores nothing and tells nothing the reviewer may not see. A reviewer's own
+export imports back, the rows in it they may not write (others', the consensus) counted as present."""
 
 from __future__ import annotations
 
@@ -11,10 +12,21 @@ import pytest
 from sqlmodel import func, select
 
 from reviewkit.errors import PermissionDenied, ReviewkitError
-from reviewkit.services import assess, assess_summary, assess_view, extract, studies
-from reviewkit.services.assess_import import import_rob
+from reviewkit.services import (
+    assess,
+    assess_consensus,
+    assess_summary,
+    assess_view,
+    extract,
+    studies,
+)
+from reviewkit.services.assess_export import export_rob
+from reviewkit.services.assess_import import RobImport, import_rob
 from reviewkit.services.audit import audit_trail
-from reviewkit.services.extract_io import import_table
+from reviewkit.services.decisions_export import export_decisions
+from reviewkit.services.decisions_import import DecisionsImport, import_decisions
+from reviewkit.services.extract_import import import_table
+from reviewkit.services.extract_io import export_table
 from reviewkit.services.extract_status import finish_extraction
 from reviewkit.services.project import Review
 from reviewkit.store import rob as rob_store
@@ -22,6 +34,7 @@ from reviewkit.store.db import session_scope
 from reviewkit.store.tables import ArmRow, ExtractionValueRow, RobAnswerRow, RobAssessmentRow
 from tests.extraction_required import REQUIRED, fill_required
 from tests.extraction_team import with_team
+from tests.factories import read_csv, write_csv
 
 ROB_HEADER = "study,outcome,assessor,consensus,tool,variant,question,answer,support\n"
 EXT_HEADER = "study,arm,outcome,timepoint,extractor,consensus,intervention,n_randomised,events,total\n"
@@ -115,6 +128,69 @@ def test_rob_import_reads_a_result_however_it_is_typed(team: Review, tmp_path: P
         import_rob(team, write(tmp_path, "third.csv", rows), actor="alice")
     assert rob_counts(team) == before
     assert {v.outcome for v in assess_view.all_views(team)} == {"iga_0_1"}
+
+
+
+
+def finished_assessment(review: Review, who: str, sid: int, answer: str, support: str = "") -> int:
+    aid = assess.start_assessment(review, who, sid, "IGA").id
+    for i in range(1, 8):
+        assess.answer(review, who, aid, f"D{i}", answer, support=support or None)
+    assess.finish(review, who, aid)
+    return aid
+
+
+def test_a_non_leads_own_rob_export_imports_back_storing_nothing(team: Review, tmp_path: Path) -> None:
+    """bob's export holds dave's assessment (both finished) and the consensus alice recorded: imported back
+    by bob (who may neither write dave's nor record the consensus alone) every row is already present and
+    nothing is stored; a changed row of dave's or of the consensus is refused as before, naming its line."""
+    with session_scope(team.engine, write=True) as session:
+        sid = rob_store.add_study(session, "S1", actor="t").id
+    finished_assessment(team, "bob", sid, "low", "bob's reading")
+    finished_assessment(team, "dave", sid, "low", "dave's reading")
+    assess_consensus.record_consensus(team, "alice", sid, "IGA")
+    out = tmp_path / "bob.csv"
+    n = export_rob(team, out, actor="bob")
+    rows = read_csv(out)
+    assert {(r["assessor"], r["consensus"]) for r in rows} == {("bob", "no"), ("dave", "no"), ("alice", "yes")}
+    before = rob_counts(team)
+    assert import_rob(team, out, actor="bob") == RobImport(stored=0, present=n)
+    assert rob_counts(team) == before
+    dave = next(i for i, r in enumerate(rows) if r["assessor"] == "dave")
+    changed = write_csv(tmp_path / "changed.csv", [*rows[:dave], {**rows[dave], "answer": "unclear"}, *rows[dave + 1:]])
+    with pytest.raises(PermissionDenied, match="bob may import only their own assessments, not dave's") as refused:
+        import_rob(team, changed, actor="bob")
+    assert refused.value.where == f"{changed}, line {dave + 2}"
+    consensus = next(i for i, r in enumerate(rows) if r["consensus"] == "yes")
+    changed = write_csv(tmp_path / "changed.csv",
+                         [*rows[:consensus], {**rows[consensus], "support": "bob's say"}, *rows[consensus + 1:]])
+    with pytest.raises(PermissionDenied, match="an assessor records the consensus together with the other") as refused:
+        import_rob(team, changed, actor="bob")
+    assert refused.value.where == f"{changed}, line {consensus + 2}"
+    assert rob_counts(team) == before
+
+
+def test_a_non_lead_cannot_probe_a_blinded_assessment_as_already_present(team: Review, tmp_path: Path) -> None:
+    """dave's assessment is unfinished, so blinded to bob: a row of it exactly as stored (from the lead's
+    export) is refused as one stating anything else, the same words; the lead's import finds it present."""
+    with session_scope(team.engine, write=True) as session:
+        sid = rob_store.add_study(session, "S1", actor="t").id
+    finished_assessment(team, "bob", sid, "low")
+    dave = assess.start_assessment(team, "dave", sid, "IGA").id
+    assess.answer(team, "dave", dave, "D1", "high", support="dave's unfinished reading")
+    lead = tmp_path / "alice.csv"
+    export_rob(team, lead, actor="alice")
+    (stored,) = [r for r in read_csv(lead) if r["assessor"] == "dave"]
+    messages = []
+    for answer in ("high", "low"):
+        probe = write_csv(tmp_path / f"probe-{answer}.csv", [{**stored, "answer": answer}])
+        with pytest.raises(PermissionDenied) as refused:
+            import_rob(team, probe, actor="bob")
+        assert refused.value.where == f"{probe}, line 2"
+        messages.append(refused.value.message)
+    assert messages == ["bob may import only their own assessments, not dave's (a lead may import anyone's)"] * 2
+    assert import_rob(team, write_csv(tmp_path / "same.csv", [stored]), actor="alice") == RobImport(0, 1)
+    assert assess_view.assessment_view(team, "dave", dave).answers == {"D1": "high"}
 
 
 # --- extract import ----------------------------------------------------------------------------
@@ -255,3 +331,24 @@ read as that study by an import; renaming a study to
     assert [(s.id, s.label) for s in extract.list_studies(team)] == [(s1, "S1"), (s2, "S2")]
     assert studies.rename_study(team, "alice", s1, "s1") == "S1"
     assert [s.label for s in extract.list_studies(team)] == ["s1", "S2"]
+
+
+# --- the worked example ----------------------------------------------------------------------------
+
+
+def test_the_demos_non_lead_imports_each_of_their_exports_back(demo: Review, tmp_path: Path) -> None:
+    """The reviewer's scenario: in the demo bob's exports hold alice's rows (and carol's), blinding having
+    ended; each imported back by bob stores nothing and counts every row present."""
+    for suffix in (".xlsx", ".csv"):
+        table = tmp_path / f"xb{suffix}"
+        n = export_table(demo, table, actor="bob")
+        result = import_table(demo, table, actor="bob")
+        assert (result.rows, result.stored) == (n, 0)
+    rob = tmp_path / "rob.csv"
+    n = export_rob(demo, rob, actor="bob")
+    assert {r["assessor"] for r in read_csv(rob)} == {"alice", "bob", "carol"}
+    assert import_rob(demo, rob, actor="bob") == RobImport(stored=0, present=n)
+    for history in (False, True):
+        decisions = tmp_path / "decisions.csv"
+        n = export_decisions(demo, decisions, actor="bob", history=history)
+        assert import_decisions(demo, decisions, actor="bob") == DecisionsImport(stored=0, present=n)
