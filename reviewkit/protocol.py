@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 import tomllib
 from pathlib import Path
@@ -71,6 +72,15 @@ class PubMedSource(_Strict):
     def _date_form(cls, value: str | None) -> str | None:
         if value is not None and not re.fullmatch(r"\d{4}(/\d{2}(/\d{2})?)?", value):
             raise ValueError("write the date as YYYY, YYYY/MM or YYYY/MM/DD")
+        if value is not None:
+            # A date that does not exist (month 13, 30 February, month or day 00): PubMed would not say so,
+            # it would search some other range.
+            parts = [int(p) for p in value.split("/")] + [1, 1]
+            try:
+                datetime.date(parts[0], parts[1], parts[2])
+            except ValueError:
+                raise ValueError("no such date: write YYYY, YYYY/MM or YYYY/MM/DD with a year from 0001, "
+                                 "a month 01-12 and a day the month has") from None
         return value
 
     @model_validator(mode="after")
@@ -307,6 +317,14 @@ class Protocol(_Strict):
                 found.append(ProtocolProblem(f"reviewer name '{reviewer.name}' is already used by reviewers[{first}] "
                                              f"('{self.reviewers[first].name}'); names must be unique",
                                              ("reviewers", i, "name")))
+        if not any("lead" in r.roles for r in self.reviewers) and not _lenient(info):
+            # Only a lead may change the protocol, read the audit or back up: a team without one would lock
+            # everybody out of them. A review whose review.toml already lacks one still opens (lenient), so
+            # the file can be mended by hand.
+            names = ", ".join(r.name for r in self.reviewers)
+            found.append(ProtocolProblem(f"no reviewer is a lead ({names}): give one of them the role, e.g. "
+                                         'roles = ["screener", "lead"]; only a lead may change the protocol, '
+                                         "read the audit log or back up the review", ("reviewers",)))
         screeners = [r.name for r in self.reviewers if "screener" in r.roles]
         if self.screening.screeners_per_record > len(screeners):
             found.append(ProtocolProblem(

@@ -404,3 +404,16 @@ def test_strict_load_names_every_cross_key_problem_at_once() -> None:
     assert all(re.match(r"review\.toml: line \d+: '", p) for p in caught.value.problems)
     # The one-line form other commands print keeps them all too.
     assert str(caught.value).count("line ") == len(caught.value.problems)
+
+
+def test_a_team_without_a_lead_is_refused_unless_loading_leniently() -> None:
+    """No lead: nobody could change the protocol, read the audit or back up. `protocol check` and `replace`
+    refuse it at the reviewers' line; an existing review's review.toml (lenient load) still loads."""
+    text = EXAMPLE.replace('roles = ["screener", "lead"]', 'roles = ["screener"]', 1)
+    assert '"lead"' not in text
+    with pytest.raises(ReviewkitError) as info:
+        parse_protocol(text, source="review.toml")
+    assert (f"review.toml: line {_line_of(text, '[[reviewers]]')}: 'reviewers': no reviewer is a lead "
+            "(alice, bob, carol)") in str(info.value)
+    lenient = parse_protocol(text, lenient_analyses=True)
+    assert not any("lead" in r.roles for r in lenient.reviewers)

@@ -51,3 +51,36 @@ def test_protocol_check_refuses_a_lone_mindate(tmp_path) -> None:  # noqa: ANN00
     result = CliRunner().invoke(cli, ["protocol", "check", str(path)])
     assert result.exit_code != 0 and "OK" not in result.output
     assert "sources.pubmed.maxdate" in result.output + result.stderr
+
+
+@pytest.mark.parametrize(("lines", "key"), [
+    ('mindate = "2020/13/45"\nmaxdate = "2021"', "mindate"),
+    ('mindate = "2020/02/30"\nmaxdate = "2021"', "mindate"),
+    ('mindate = "2020/00"\nmaxdate = "2021"', "mindate"),
+    ('mindate = "2020/01/00"\nmaxdate = "2021"', "mindate"),
+    ('mindate = "2020"\nmaxdate = "2021/02/29"', "maxdate"),
+    ('mindate = "0000"\nmaxdate = "2021"', "mindate"),
+])
+def test_a_date_that_does_not_exist_is_refused_naming_key_and_line(lines: str, key: str) -> None:
+    """Only the pattern was checked: month 13, 30 February or month 00 passed `protocol check`."""
+    text = _with(lines)
+    with pytest.raises(ReviewkitError) as err:
+        parse_protocol(text, source="review.toml")
+    msg = str(err.value)
+    assert f"line {_line(text, key)}: 'sources.pubmed.{key}': no such date" in msg
+
+
+@pytest.mark.parametrize("lines", ['mindate = "2020/02/29"\nmaxdate = "2020/12/31"',
+                                   'mindate = "2019/01"\nmaxdate = "2019/12"'])
+def test_real_dates_pass(lines: str) -> None:
+    """A leap day and the last day of a year are dates."""
+    parse_protocol(_with(lines))
+
+
+def test_protocol_check_refuses_an_impossible_date(tmp_path) -> None:  # noqa: ANN001
+    """`protocol check` names the key and exits non-zero instead of printing OK."""
+    path = tmp_path / "p.toml"
+    path.write_text(_with('mindate = "2020/02/30"\nmaxdate = "2021"'), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["protocol", "check", str(path)])
+    assert result.exit_code == 1 and "OK" not in result.output
+    assert "'sources.pubmed.mindate': no such date" in result.stderr

@@ -25,7 +25,12 @@ def open_tui(state: CliState) -> None:
 
 
 def warn_protocol_problems(review: Review) -> None:
-    """One line on stderr when planned analyses have problems the review opened despite (analyze skips them)."""
+    """One line on stderr when planned analyses have problems the review opened despite (analyze skips them),
+    and one when no reviewer is a lead (a review.toml written before leads were required)."""
+    if not any("lead" in r.roles for r in review.protocol.reviewers):
+        click.secho(f"warning: {review.protocol_path}: no reviewer is a lead, so nobody may replace the protocol, "
+                    "read the audit log or back up the review: give one the role by editing the file "
+                    '(roles = ["screener", "lead"])', fg="yellow", err=True)
     found = sorted(review.protocol.analysis_problems)
     if found:
         which = ", ".join(f"analyses[{i}]" for i in found)

@@ -19,6 +19,7 @@ from reviewkit.store.db import (
     make_engine,
     migrate,
     open_error,
+    schema_error,
     session_scope,
     sqlite_url,
 )
@@ -85,8 +86,15 @@ def open_review(folder: Path) -> Review:
 
     A database that cannot be used (a damaged or foreign SQLite file, a PostgreSQL server that
     refuses or does not answer) is a ReviewkitError naming the file or the URL (no password),
-    so every caller (the CLI, the TUI, scripts) gets the same one-line reason.
+    so every caller (the CLI, the TUI, scripts) gets the same one-line reason. So is a database
+    that is missing, empty or holds no reviewkit tables: the review's database is not created
+    again (empty) in its place, and nothing is written to a database that is not a review's.
     """
+    return _open(folder, create=False)
+
+
+def _open(folder: Path, *, create: bool) -> Review:
+    """Open the review in `folder`; `create` (init_review only) makes its schema in a new, empty database."""
     folder = folder.resolve()
     protocol_path = folder / PROTOCOL_FILE
     if not protocol_path.exists():
@@ -99,6 +107,8 @@ def open_review(folder: Path) -> Review:
     protocol = load_protocol(protocol_path, lenient_analyses=True)
     engine = make_engine(database_url_for(folder, protocol))
     try:
+        if not create and (missing := schema_error(engine)) is not None:
+            raise missing
         migrate(engine)
         review = Review(folder=folder, protocol=protocol, engine=engine)
         sync_reviewers(review)
@@ -129,7 +139,7 @@ def init_review(folder: Path, protocol_file: Path | None = None) -> Review:
                              hint="move the file away to start a new review, or restore the review it belongs to")
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, target)
-    return open_review(folder)
+    return _open(folder, create=True)
 
 
 def check_reviewer(review: Review, name: str | None) -> None:

@@ -207,6 +207,57 @@ def open_error(engine: Engine, exc: Exception) -> ReviewkitError | None:
                           hint="check that the server runs and accepts connections, and the database URL")
 
 
+#: Tables every reviewkit database has, from its first schema revision on: a database lacking them was
+#: never made by reviewkit (an empty file, another program's database, a PostgreSQL database nobody initialised).
+REVIEWKIT_TABLES = frozenset({"alembic_version", "reviewer", "record"})
+#: What to do about a review whose database is missing, empty or someone else's.
+MISSING_HINT = ("restore it from a backup (`reviewkit restore`, see README) "
+                "or run `reviewkit init` in a new folder")
+
+
+def _missing(message: str) -> ReviewkitError:
+    return ReviewkitError(message, hint=MISSING_HINT)
+
+
+def schema_error(engine: Engine) -> ReviewkitError | None:
+    """Why `engine`'s database is no review's (None when it holds reviewkit's schema), found without
+    creating or changing anything: a SQLite file that does not exist or is empty, or a database (SQLite
+    or PostgreSQL) without reviewkit's tables. Opening an existing review checks this first, so that a
+    review whose database went missing is refused rather than started again empty.
+
+    A SQLite file SQLite cannot read raises its error (open_error names it); a PostgreSQL server that
+    cannot be reached raises the driver's.
+    """
+    if engine.dialect.name != "sqlite":
+        if set(inspect(engine).get_table_names()) >= REVIEWKIT_TABLES:
+            return None
+        return _missing(f"not a reviewkit database: {database_name(engine)} holds no reviewkit tables "
+                        "(no review was made in it)")
+    path = engine.url.database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return None  # not a file of a review folder (tests, scripts)
+    file = Path(path)
+    if not file.exists():
+        return _missing(f"the review's database is missing: {file} does not exist")
+    wal = file.with_name(file.name + "-wal")
+    if file.stat().st_size == 0 and not (wal.exists() and wal.stat().st_size):
+        return _missing(f"the review's database is empty: {file} (0 bytes)")
+    # A plain read-write connection that may not create the file (mode=rw): unlike SQLAlchemy's, it
+    # sets no journal mode (which would rewrite a foreign file's header), and unlike a read-only one it
+    # removes the -wal and -shm files it opens on a WAL database when it closes.
+    try:
+        conn = sqlite3.connect(f"{file.resolve().as_uri()}?mode=rw", uri=True)
+        try:
+            tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            conn.close()
+    except sqlite3.OperationalError as exc:  # unreadable (permissions, locked): a damaged file is raised
+        return ReviewkitError(f"cannot open the database {file}: {exc}")
+    if tables >= REVIEWKIT_TABLES:
+        return None
+    return _missing(f"not a reviewkit database: {file} holds no reviewkit tables")
+
+
 def _alembic_config(engine: Engine) -> Any:
     from alembic.config import Config
 

@@ -59,3 +59,21 @@ def test_a_refused_postgresql_connection_is_one_line(folder: Path, command: list
     line = _one_error_line(CliRunner().invoke(cli, ["-C", str(folder), *command]))
     assert line.startswith("error: cannot connect to the database postgresql+psycopg://reviewer:***@127.0.0.1:1/review:")
     assert "Connection refused" in line and "s3cret-pw" not in line
+
+
+@pytest.mark.parametrize("command", [[], ["status"], ["--reviewer", "alice", "backup", "bk"],
+                                     ["import", "--source", "PubMed", "x.ris"]],
+                         ids=["tui", "status", "backup", "import"])
+def test_a_missing_database_is_one_line_and_not_created(folder: Path, command: list[str], tmp_path: Path) -> None:
+    """`rm reviewkit.db; reviewkit status` printed "Records 0" and made a new, empty database that `import`
+    then filled: every command refuses, naming the file and how to get the review back, and creates nothing."""
+    database = folder / "reviewkit.db"
+    database.unlink()
+    before = sorted(p.name for p in folder.iterdir())
+    ris = tmp_path / "x.ris"
+    ris.write_text("TY  - JOUR\nTI  - A trial\nER  - \n", encoding="utf-8")
+    args = [str(ris) if a == "x.ris" else str(tmp_path / a) if a == "bk" else a for a in command]
+    line = _one_error_line(CliRunner().invoke(cli, ["-C", str(folder), *args]))
+    assert line == (f"error: the review's database is missing: {database.resolve()} does not exist (restore it "
+                    "from a backup (`reviewkit restore`, see README) or run `reviewkit init` in a new folder)")
+    assert sorted(p.name for p in folder.iterdir()) == before and not (tmp_path / "bk").exists()

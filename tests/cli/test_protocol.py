@@ -274,3 +274,43 @@ def test_replace_refuses_fewer_screeners_than_records_already_have(review_dir: P
     assert ("screening.screeners_per_record cannot go down to 2: records already have 3 screeners' decisions at "
             "title/abstract") in result.stderr
     assert (review_dir / "review.toml").read_text(encoding="utf-8") == three.read_text(encoding="utf-8")
+
+
+def _without_a_lead(text: str) -> str:
+    """The example protocol with alice no longer a lead (the only one it has)."""
+    assert text.count('"lead"') == 1
+    return text.replace('roles = ["screener", "lead"]', 'roles = ["screener"]', 1)
+
+
+def test_a_protocol_without_a_lead_is_refused_by_check_replace_and_init(review_dir: Path, tmp_path: Path) -> None:
+    """Nobody could replace the protocol, read the audit or back up afterwards: refused naming the file, the
+    reviewers key and its line; the review's protocol is left as it was."""
+    text = (review_dir / "review.toml").read_text(encoding="utf-8")
+    bad = tmp_path / "nolead.toml"
+    bad.write_text(_without_a_lead(text), encoding="utf-8")
+    line = next(i for i, row in enumerate(bad.read_text().splitlines(), 1) if row == "[[reviewers]]")
+    before = (review_dir / "review.toml").read_bytes()
+    for result in (run(review_dir, "check", str(bad)), run(review_dir, "replace", str(bad), reviewer="alice"),
+                   CliRunner().invoke(cli, ["init", str(tmp_path / "new"), "--protocol", str(bad)])):
+        assert result.exit_code == 1, result.output
+        assert "OK" not in result.stdout
+        (error,) = result.stderr.splitlines()
+        assert f"{bad}: line {line}: 'reviewers': no reviewer is a lead (alice, bob, carol)" in error
+    assert (review_dir / "review.toml").read_bytes() == before
+    assert not (tmp_path / "new").exists()
+    assert _protocol_events(review_dir) == []
+
+
+def test_a_review_whose_protocol_has_no_lead_still_opens_and_warns(review_dir: Path, tmp_path: Path) -> None:
+    """A review.toml written before leads were required opens (status works, with one warning); once the file
+    gives someone the lead role again, replace works."""
+    path = review_dir / "review.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(_without_a_lead(text), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["-C", str(review_dir), "status"])
+    assert result.exit_code == 0, result.output
+    (warning,) = result.stderr.splitlines()
+    assert "no reviewer is a lead" in warning and str(path) in warning
+    assert run(review_dir, "check").exit_code == 1  # check is strict: it says what to fix
+    path.write_text(text, encoding="utf-8")
+    assert run(review_dir, "replace", str(_edited(review_dir, tmp_path)), reviewer="alice").exit_code == 0

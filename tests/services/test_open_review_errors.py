@@ -123,3 +123,81 @@ def test_a_silent_postgresql_server_times_out_with_the_url(tmp_path: Path, monke
                                  f"{silent_server}/review: ")
     assert "timeout" in str(error) and SECRET not in str(error)
 
+
+
+def _state(folder: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file of the folder, its bytes and modification time."""
+    return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.iterdir()}
+
+
+HINT = "(restore it from a backup (`reviewkit restore`, see README) or run `reviewkit init` in a new folder)"
+
+
+def test_a_missing_database_is_refused_and_not_created(tmp_path: Path) -> None:
+    """reviewkit.db gone (deleted, not copied with the folder): refused, naming it; no new, empty one is made
+    (it was, and `status` said "Records 0" while `import` filled it)."""
+    folder = _folder(tmp_path, records=3)
+    database = folder / "reviewkit.db"
+    database.unlink()
+    before = _state(folder)
+    assert _refused(folder) == f"the review's database is missing: {database.resolve()} does not exist {HINT}"
+    assert _state(folder) == before and not database.exists()
+
+
+def test_an_empty_database_file_is_refused_and_left_empty(tmp_path: Path) -> None:
+    """A 0-byte reviewkit.db (a failed copy, a `touch`) is refused, naming it, and stays 0 bytes."""
+    folder = _folder(tmp_path)
+    database = folder / "reviewkit.db"
+    database.write_bytes(b"")
+    before = _state(folder)
+    assert _refused(folder) == f"the review's database is empty: {database.resolve()} (0 bytes) {HINT}"
+    assert _state(folder) == before
+
+
+def test_another_programs_database_is_refused_and_not_changed(tmp_path: Path) -> None:
+    """A SQLite file of another program had reviewkit's tables added to it: refused, not one byte changed."""
+    import sqlite3
+
+    folder = _folder(tmp_path)
+    database = folder / "reviewkit.db"
+    database.unlink()
+    conn = sqlite3.connect(database)
+    conn.execute("create table foo(x)")
+    conn.execute("insert into foo values (1)")
+    conn.commit()
+    conn.close()
+    before = _state(folder)
+    assert _refused(folder) == f"not a reviewkit database: {database.resolve()} holds no reviewkit tables {HINT}"
+    assert _state(folder) == before
+    conn = sqlite3.connect(database)
+    assert [r[0] for r in conn.execute("select name from sqlite_master")] == ["foo"]
+    conn.close()
+
+
+def test_a_review_open_elsewhere_still_opens(tmp_path: Path) -> None:
+    """A review another process holds open (its tables maybe still only in the -wal file) opens as before."""
+    folder = tmp_path / "review"
+    first = init_review(folder)
+    try:
+        add_records(first, 2)
+        second = open_review(folder)
+        second.engine.dispose()
+    finally:
+        first.engine.dispose()
+
+
+@pytest.mark.postgres
+def test_an_empty_postgresql_database_is_refused_and_left_empty(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                database_url: str) -> None:
+    """A team member pointing at a database nobody initialised: refused, naming the URL; no table is made."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL only")
+    folder = _folder(tmp_path)
+    monkeypatch.setenv(DATABASE_URL_ENV, database_url)
+    shown = db.make_engine(database_url)
+    try:
+        assert _refused(folder) == (f"not a reviewkit database: {db.database_name(shown)} holds no reviewkit "
+                                    f"tables (no review was made in it) {HINT}")
+        assert db.table_names(shown) == []
+    finally:
+        shown.dispose()
