@@ -253,7 +253,9 @@ def pool(
                      + (" (t with k − 2 df needs at least 3)" if pi[2] == "t(k-2)" else " (it needs at least 2)"))
     if identical:
         # metafor gives the same numbers; they are kept, but a zero-width interval must not pass as precision
-        intervals = "confidence and prediction intervals have" if pi[0] is not None else "confidence interval has"
+        # The t(k−2) prediction interval is built from the plain SE, so it keeps its width.
+        both = pi[0] is not None and pi[2] != "t(k-2)"
+        intervals = "confidence and prediction intervals have" if both else "confidence interval has"
         notes.append(f"every study has the same estimate, so the Hartung-Knapp standard error is 0: the {intervals} "
                      "zero width and the t test is undefined; they are not informative (use the ad hoc "
                      "Hartung-Knapp, max(1, q), as Röver et al. 2015 suggest: hksj_adhoc = true in review.toml, "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 from reviewkit.domain.dedup import choose_primary
 from reviewkit.domain.records import Record
@@ -22,6 +23,9 @@ from reviewkit.store import dedup as store
 from reviewkit.store.convert import row_to_record
 from reviewkit.store.db import GROUPS_LOCK, lock_transaction, session_scope
 from reviewkit.store.tables import RecordRow
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 
 @dataclass(frozen=True)
@@ -56,12 +60,10 @@ def undo_merge(review: Review, actor: str | None, group_id: int) -> UndoneMerge:
         # leave a record nobody confirmed as a confirmed report, counted in PRISMA).
         take_back_carried_links(session, group_id, who)
         restored: dict[int, list[int]] = {}
-        for old in store.superseded_groups(session, group_id, members):
+        for old in _taken_in(session, group_id, set(members), set()):
             rows = store.group_members(session, old)
             ids = {m.record_id for m in rows}
-            # Only a smaller group within this one: a group replaced by one of the same records (its primary
-            # re-chosen) is this merge itself, which the undo takes back.
-            if len(ids) >= len(members) or not ids <= set(members) or ids & {r for v in restored.values() for r in v}:
+            if ids & {r for v in restored.values() for r in v}:
                 continue
             records = store.linked_records(session, ids)
             screened = store.screening_progress(session, sorted(ids))
@@ -72,6 +74,25 @@ def undo_merge(review: Review, actor: str | None, group_id: int) -> UndoneMerge:
             carry_links_to_primary(session, primary, sorted(ids - {primary}), who, group.id)
             restored[group.id] = sorted(ids)
         return UndoneMerge(members, restored)
+
+
+def _taken_in(session: Session, group_id: int, members: set[int], seen: set[int]) -> list[int]:
+    """The smaller groups `group_id` stands for having taken in: those its making superseded, and, through a
+    group of the same records (its primary re-chosen by a run) or a group it was restored from, theirs."""
+    if group_id in seen:
+        return []
+    seen.add(group_id)
+    found: list[int] = []
+    for old in store.superseded_groups(session, group_id, members):
+        ids = {m.record_id for m in store.group_members(session, old)}
+        if not ids <= members:
+            continue
+        # The same records under another primary is this merge itself: what it took in is what counts.
+        found += _taken_in(session, old, members, seen) if len(ids) >= len(members) else [old]
+    earlier = store.restored_from(session, group_id)
+    if earlier is not None:
+        found += _taken_in(session, earlier, members, seen)
+    return found
 
 
 def _record(rows: dict[int, RecordRow], record_id: int) -> Record:

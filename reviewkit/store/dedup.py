@@ -103,6 +103,15 @@ def superseded_groups(session: Session, group_id: int, members: Collection[int])
     return sorted(set(found))
 
 
+def restored_from(session: Session, group_id: int) -> int | None:
+    """The group an undo brought back as `group_id` (its merge event's restored_from), or None."""
+    for event in session.exec(select(AuditEventRow).where(AuditEventRow.entity == "duplicate_group")
+                              .where(AuditEventRow.action == "merge").where(AuditEventRow.entity_id == group_id)):
+        if isinstance(event.new, dict) and isinstance(event.new.get("restored_from"), int):
+            return int(event.new["restored_from"])
+    return None
+
+
 def group_members(session: Session, group_id: int) -> list[DuplicateMemberRow]:
     """A group's member rows (record, how matched, score), live or undone."""
     return list(session.exec(select(DuplicateMemberRow).where(DuplicateMemberRow.group_id == group_id)

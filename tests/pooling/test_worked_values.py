@@ -88,3 +88,16 @@ def test_metafor_s_mh_risk_difference_leaves_a_double_zero_out_of_q_but_not_out_
     assert any("left out of Q" in w for w in res.warnings)
     revman = pool(binary_effects(labels, A, N1, C, N2, measure="RD"), method="MH", model="fixed", flavour="revman5")
     assert revman.Q_df == 6 and not any("left out of Q" in w for w in revman.warnings)
+
+
+def test_identical_estimates_under_cochrane2025_warn_of_a_zero_width_ci_but_not_of_the_prediction_interval() -> None:
+    """Every study at 0.2: HKSJ's SE is 0, so the CI is [0.2, 0.2] and said to be uninformative; the t(k−2)
+    prediction interval, built from the plain SE, keeps its width and is not said to have none."""
+    from reviewkit.pooling import generic_effects
+
+    res = pool(generic_effects(["a", "b", "c", "d"], [0.2] * 4, vi=[0.1, 0.15, 0.2, 0.12]), hksj=True,
+               flavour="cochrane2025")
+    assert res.ci_lower == res.ci_upper == pytest.approx(0.2)
+    assert res.pi_lower is not None and res.pi_upper is not None and res.pi_upper - res.pi_lower > 1
+    (note,) = [w for w in res.warnings if "zero width" in w]
+    assert "the confidence interval has zero width" in note and "prediction" not in note

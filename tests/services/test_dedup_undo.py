@@ -62,3 +62,44 @@ def test_undoing_the_restored_group_leaves_every_record_apart_and_the_cli_says_w
     dedup.run_dedup(review)
     assert [dedup.group_of(review, r) for r in (a, b, c)] == [None, None, None]
     assert review_status(review).duplicates_removed == 0
+
+
+def _four_copies(review: Review) -> tuple[list[int], dict[frozenset[int], int]]:
+    """Four title-only copies (no automatic merge): their ids, and pair id by its two records."""
+    ids = add_records(review, [Record(title=PAIR_TITLE) for _ in range(4)])
+    dedup.run_dedup(review)
+    return ids, {frozenset((p.a_id, p.b_id)): p.id for p in dedup.pending_pairs(review)}
+
+
+def test_undoing_a_restored_group_brings_back_what_its_original_took_in(review: Review) -> None:
+    """2–3 confirmed, then 2–4 (a group of 2, 3, 4 taking in 2–3), then 1–2 (all four). Undoing all four
+    brings back 2, 3, 4; undoing that restored group brings back 2–3, which its original had taken in."""
+    (r1, r2, r3, r4), pairs = _four_copies(review)
+    for x, y in ((r2, r3), (r2, r4), (r1, r2)):
+        dedup.decide_pair(review, "alice", pairs[frozenset((x, y))], True)
+    whole = dedup.group_of(review, r1)
+    assert whole is not None
+    ((middle, members),) = undo_merge(review, "alice", whole).restored.items()
+    assert members == sorted([r2, r3, r4])
+    ((inner, members),) = undo_merge(review, "alice", middle).restored.items()
+    assert members == sorted([r2, r3]) and dedup.group_of(review, r4) is None
+    assert dedup.group_of(review, r2) == dedup.group_of(review, r3) == inner
+
+
+def test_a_group_whose_primary_a_run_re_chose_is_undone_back_to_what_it_took_in(review: Review) -> None:
+    """A group of the same records under a new primary (a run re-choosing it) stands for the merge it
+    replaced: undoing it brings back the group that merge had taken in."""
+    from reviewkit.store import dedup as store
+    from reviewkit.store.db import session_scope
+
+    r1, r2, r3 = add_records(review, [Record(title=PAIR_TITLE) for _ in range(3)])
+    with session_scope(review.engine, write=True) as session:
+        small = store.add_group(session, r2, [(r2, "fuzzy", 0.97), (r3, "fuzzy", 0.97)], "dedup")
+        merged = store.add_group(session, r1, [(r, "human", 0.9) for r in (r1, r2, r3)], "alice")
+        store.undo_group(session, small.id, "alice", reason="joined by a confirmed pair", superseded_by=merged.id)
+        again = store.add_group(session, r2, [(r, "human", 0.9) for r in (r1, r2, r3)], "dedup")
+        store.undo_group(session, merged.id, "dedup", reason="primary re-chosen", superseded_by=again.id)
+        again_id = again.id
+    assert again_id is not None
+    done = undo_merge(review, "alice", again_id)
+    assert list(done.restored.values()) == [sorted([r2, r3])] and done.apart == [r1]

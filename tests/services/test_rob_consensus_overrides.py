@@ -20,9 +20,7 @@ from reviewkit.services.assess_form import AssessmentView
 from reviewkit.services.project import Review
 from reviewkit.store.db import session_scope
 from reviewkit.store.tables import RobAssessmentRow
-from tests.services.test_assess import ALL_LOW, add_study, fill, rob2_review
-
-__all__ = ["rob2_review"]
+from tests.services.test_assess import ALL_LOW, add_study, fill
 
 DROPOUT = "30% dropout, imbalanced"
 #: D4 and D5 at Some concerns, the rest Low: the overall's escalation is the assessor's call.

@@ -23,10 +23,8 @@ from reviewkit.services.project import Review
 from reviewkit.store import rob as rob_store
 from reviewkit.store.db import session_scope
 from reviewkit.store.tables import AuditEventRow, RobAnswerRow, RobJudgementRow
-from tests.services.test_assess import ALL_LOW, add_study, fill, rob2_review
+from tests.services.test_assess import ALL_LOW, add_study, fill
 from tests.services.test_rob_consensus_overrides import assessed
-
-__all__ = ["rob2_review"]
 
 #: bob differs from alice (ALL_LOW) on 1.2 (N: D1 High) and on 2.1 (Y, which opens 2.3; he answers N).
 BOB = {**ALL_LOW, "1.2": "N", "2.1": "Y", "2.3": "N"}

@@ -16,9 +16,7 @@ from reviewkit.tui.app import ReviewkitApp, make_app
 from reviewkit.tui.screens.rob import RobScreen
 from reviewkit.tui.screens.rob_consensus import RobConsensusScreen
 from tests.tui.rendered import line_with, narrow_columns
-from tests.tui.test_rob_form import add_study, rob2_review, settle
-
-__all__ = ["rob2_review"]  # the fixture, shared with the form's tests
+from tests.tui.test_rob_form import add_study, settle
 
 #: Everything else each assessor answers alike: D1 hinges on 1.2 (Y: low, N: high).
 _OTHER = {"1.1": "Y", "1.3": "N", "2.1": "N", "2.2": "N", "2.6": "Y"}
