@@ -102,8 +102,10 @@ def test_the_expected_kinds_come_from_the_sqlmodel_tables() -> None:
 
 
 def test_a_clean_archive_restores_identically(review: Review, tmp_path: Path) -> None:
+    """An archive of either database passes the typed checks and restores (into the copy's own SQLite file:
+    the review's PostgreSQL database is not empty) to the same rows."""
     archive = _archive(review, tmp_path)
-    copy = restore_review(archive, tmp_path / "copy")
+    copy = restore_review(archive, tmp_path / "copy", database_url="local")
     try:
         assert review_archive(copy)["tables"] == json.loads(archive.read_text(encoding="utf-8"))["tables"]
     finally:
