@@ -9,7 +9,8 @@ What counts as a near-miss (`is_near_miss`), on the names compared without case,
 punctuation (`folded_key`, as an extraction import matches study labels):
 
 - a name that differs from a known one only in punctuation ("iga 0/1", "IGA 0 1" for the protocol's
-  "iga_0_1") is one: it is read as the known name only when the two differ in case or spaces alone
+  "iga_0_1"), with the same numbers, is one (punctuation that joins or splits numbers makes other
+  numbers: "week 1/2" is not "week 12"): it is read as the known name only when the two differ in case or spaces alone
   (`outcome_key`), so a punctuation variant is refused naming the name used, never started as a
   second result;
 - otherwise the numbers must be the same: a result's numbers carry most of what legitimately tells
@@ -57,7 +58,7 @@ def folded_key(name: str) -> str:
     return "".join(c for c in name.casefold() if c.isalnum())
 
 
-def _numbers(name: str) -> list[int]:
+def numbers_in(name: str) -> list[int]:
     """The numbers in `name`, each ended by anything not a digit (a space or punctuation too: "0/1",
     "0_1" and "0 1" are 0 and 1)."""
     return [int(n) for n in _NUMBER.findall(name)]
@@ -71,10 +72,12 @@ def is_near_miss(name: str, known: str) -> bool:
     a, b = folded_key(name), folded_key(known)
     if not a or not b:
         return False
+    # Numbers first, read from the names as typed: punctuation between digits separates numbers, so
+    # "week 1/2" (1 and 2) is another result than "week 12" though the two fold alike.
+    if numbers_in(name) != numbers_in(known):
+        return False
     if a == b:
         return True
-    if _numbers(name) != _numbers(known):
-        return False
     allowed = min(MAX_EDITS, max(len(a), len(b)) // CHARS_PER_EDIT)
     return allowed > 0 and OSA.distance(a, b, score_cutoff=allowed) <= allowed
 

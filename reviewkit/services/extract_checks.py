@@ -22,7 +22,7 @@ from reviewkit.domain.extraction import (
 )
 from reviewkit.errors import ReviewkitError
 from reviewkit.protocol import FormField, Outcome, Protocol
-from reviewkit.services.assess_outcomes import is_near_miss
+from reviewkit.services.assess_outcomes import is_near_miss, numbers_in
 
 DICHOTOMOUS_FIELDS = ("events", "total")
 CONTINUOUS_FIELDS = ("mean", "sd", "se", "ci_lower", "ci_upper", "median", "q1", "q3", "min", "max", "n")
@@ -187,5 +187,8 @@ def label_key(label: str) -> str:
 def close_labels(label: str, known: Iterable[str]) -> list[str]:
     """The known labels `label` is a near-miss of (assess_outcomes.is_near_miss on the keys above: the same
     numbers, one or two letters typed differently), closest first."""
-    close = [k for k in dict.fromkeys(known) if is_near_miss(label_key(label), label_key(k))]
+    # The numbers are compared on the labels as typed: the keys drop the punctuation that tells
+    # "Study 1/2" from "Study 12".
+    close = [k for k in dict.fromkeys(known)
+             if numbers_in(label) == numbers_in(k) and is_near_miss(label_key(label), label_key(k))]
     return sorted(close, key=lambda k: OSA.distance(label_key(label), label_key(k)))

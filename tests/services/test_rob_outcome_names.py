@@ -12,6 +12,7 @@ from reviewkit.errors import ParseError
 from reviewkit.services import assess
 from reviewkit.services.assess_import import import_rob
 from reviewkit.services.assess_outcomes import OutcomeNearMiss, is_near_miss
+from reviewkit.services.extract_checks import close_labels
 from reviewkit.services.project import Review
 from reviewkit.store import rob as rob_store
 from reviewkit.store.db import session_scope
@@ -50,6 +51,8 @@ def outcomes(review: Review) -> list[tuple[int, str]]:
     ("IGA 0 1 wek 16", "IGA 0/1 week 16", True),  # punctuation aside, a letter left out
     ("iga 0/1 week 12", "iga_0_1 week 16", False),  # punctuation aside, another time point
     ("/", "-", False),  # nothing but punctuation: no name to be close to
+    ("week 1/2", "week 12", False),  # the slash splits the numbers: another time point, though both fold alike
+    ("EASI-75 week 1-2", "EASI 75 week 12", False),
 ])
 def test_what_counts_as_a_near_miss(typed: str, known: str, near: bool) -> None:
     """Same numbers and at most two edits (one per five characters); equal without case or spaces is the
@@ -141,3 +144,14 @@ def test_import_refuses_two_spellings_within_the_file(rob2_studies: Review, tmp_
     csv_file.write_text(csv_file.read_text(encoding="utf-8").replace("Pruritis", "Pruritus"), encoding="utf-8")
     assert import_rob(rob2_studies, csv_file, actor="alice").stored == 3
     assert outcomes(rob2_studies) == [(1, "Pruritus week 2"), (2, "Pruritus week 2")]
+
+
+@pytest.mark.parametrize(("typed", "known", "close"), [
+    ("BREEZ-AD1", ["BREEZE-AD1", "BREEZE-AD2"], ["BREEZE-AD1"]),  # a letter left out: the label meant
+    ("Study 1/2a", ["Study 12b"], []),  # two numbers, not twelve: a study of its own, not a slip
+    ("Study 12a", ["Study 1-2b"], []),
+    ("Study 1-2a", ["Study 1/2b"], ["Study 1/2b"]),  # the same numbers, a letter apart
+])
+def test_study_labels_close_to_a_typed_one(typed: str, known: list[str], close: list[str]) -> None:
+    """An import's "did you mean" for a study label (extract_checks.close_labels) reads the numbers as typed."""
+    assert close_labels(typed, known) == close
