@@ -10,7 +10,7 @@ from reviewkit.services.project import Review, open_review
 from reviewkit.tui.app import make_app
 from reviewkit.tui.screens.agreement import AgreementScreen
 from tests.factories import add_records
-from tests.tui.rendered import footer_line, line_with, narrow_columns, screen_lines
+from tests.tui.rendered import footer_once, line_with, narrow_columns, screen_lines
 from tests.tui.test_screening import settle
 
 
@@ -61,7 +61,7 @@ async def test_long_names_leave_the_figures_on_screen(review: Review, size: tupl
         await pilot.press("a")
         await settle(pilot)
         assert isinstance(app.screen, AgreementScreen)
-        assert "? Help" in footer_line(app) and "q Quit" in footer_line(app)
+        await footer_once(pilot, app, lambda footer: "? Help" in footer and "q Quit" in footer)
         header, row = line_with(app, "Records"), line_with(app, "0.50")
         assert row[header.index("Agreement"):].split()[:2] == ["75.0%", "4"]
         table = app.screen.query_one("#agreement-pairs", DataTable)

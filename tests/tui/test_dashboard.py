@@ -19,7 +19,7 @@ from reviewkit.tui.app import ReviewkitApp, make_app
 from reviewkit.tui.screens.dashboard import DashboardScreen, stage_rows, wrap_detail
 from reviewkit.tui.screens.help import HelpScreen
 from tests.factories import add_records
-from tests.tui.rendered import footer_line, line_with, screen_lines
+from tests.tui.rendered import footer_once, line_with, screen_lines
 
 
 def _cells(table: DataTable[str]) -> dict[str, list[str]]:
@@ -107,8 +107,7 @@ async def test_every_key_shows_on_80_columns_and_the_table_header_lines_up(revie
     app = make_app(review, reviewer="alice")
     async with app.run_test(size=(80, 24)) as pilot:
         await app.workers.wait_for_complete()
-        await pilot.pause()
-        assert "? Help" in footer_line(app) and "q Quit" in footer_line(app)
+        await footer_once(pilot, app, lambda footer: "? Help" in footer and "q Quit" in footer)
         keys = " ".join(line.strip() for line in screen_lines(app)[:-1])  # the key line wraps between words
         for key, what in [("i", "Sources"), ("d", "Duplicates"), ("t", "Studies"), ("s", "Screen titles/abstracts"),
                           ("f", "Screen full texts"), ("c", "Conflicts"), ("b", "Risk of bias"),
@@ -117,8 +116,7 @@ async def test_every_key_shows_on_80_columns_and_the_table_header_lines_up(revie
     app = make_app(review, reviewer="alice")
     async with app.run_test(size=(160, 24)) as pilot:
         await app.workers.wait_for_complete()
-        await pilot.pause()
-        assert "? Help" in footer_line(app) and "q Quit" in footer_line(app)
+        await footer_once(pilot, app, lambda footer: "? Help" in footer and "q Quit" in footer)
         header, row = line_with(app, "Stage"), line_with(app, "Identified")
         assert header.index("Count") == row.index(" 0 ") + 1 and header.index("Detail") == row.index("none yet")
 
@@ -322,7 +320,7 @@ async def test_a_short_terminal_keeps_the_title_keys_and_footer_and_scrolls_the_
             keys = " ".join(line.strip() for line in lines[:-1])
             for key in ("i Sources", "s Screen titles/abstracts", "x Extraction", "p PRISMA flow"):
                 assert key in keys, (size, key)
-            assert "? Help" in footer_line(app) and "q Quit" in footer_line(app)
+            await footer_once(pilot, app, lambda footer: "? Help" in footer and "q Quit" in footer)
             assert "Stage" in line_with(app, "Count")
             key_line = screen.query_one("#stage-keys")
             assert table.region.bottom <= key_line.region.y <= table.region.bottom + 1  # right below it
@@ -356,7 +354,7 @@ async def test_the_stage_table_refits_when_the_terminal_shrinks(review: Review) 
         await pilot.pause()
         assert isinstance(app.screen, DashboardScreen)
         assert app.screen.max_scroll_y == 0 and "p PRISMA flow" in " ".join(x.strip() for x in screen_lines(app))
-        assert "? Help" in footer_line(app)
+        await footer_once(pilot, app, lambda footer: "? Help" in footer)
 
 
 def test_the_reviewer_line_names_the_reviews_own_file_briefly(review: Review) -> None:

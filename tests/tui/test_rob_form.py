@@ -14,7 +14,7 @@ from reviewkit.store import rob as rob_store
 from reviewkit.store.db import session_scope
 from reviewkit.tui.app import ReviewkitApp, make_app
 from reviewkit.tui.screens.rob import RobScreen
-from tests.tui.rendered import footer_line, line_with, lines_once, screen_lines
+from tests.tui.rendered import footer_once, line_with, lines_once, screen_lines
 
 
 def add_study(review: Review, label: str = "BREEZE-AD1") -> int:
@@ -172,7 +172,7 @@ async def test_study_list_and_form_fit_80_by_24(rob2_review: Review) -> None:
         row = line_with(app, "Baricitinib")
         # Not included yet (nothing screened): the State column says so, and stays on screen.
         assert "…" in row and row.rstrip().endswith("+ new outcome…  not included")
-        assert "Help" in footer_line(app) and "Quit" in footer_line(app)
+        await footer_once(pilot, app, lambda footer: "Help" in footer and "Quit" in footer)
         await open_form(pilot, app, rob2_review, sid)
 
         def question_rows(lines: list[str]) -> list[str]:
@@ -186,7 +186,7 @@ async def test_study_list_and_form_fit_80_by_24(rob2_review: Review) -> None:
             line.split()[:3] == ["Q", "Answer", "Question"] for line in lines) and any(
             "overall" in line and "not yet judged" in line for line in lines) and "Help" in lines[-1])
         assert len(question_rows(shown)) == 4  # the tester saw none: the judgements filled the screen
-        assert "Help" in footer_line(app) and "Quit" in footer_line(app)
+        await footer_once(pilot, app, lambda footer: "Help" in footer and "Quit" in footer)
 
 async def test_r_reopens_a_finished_assessment_and_the_cli_does_too(review: Review) -> None:
     """A finished assessment refuses changes and says how to reopen it; r reopens it (the other assessor has

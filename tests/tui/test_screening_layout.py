@@ -12,7 +12,7 @@ from reviewkit.tui.modals.choice import ChoiceModal, short_label
 from reviewkit.tui.screens.help import HelpScreen
 from reviewkit.tui.widgets.status_line import pack_parts
 from tests.factories import add_records
-from tests.tui.rendered import footer_line, screen_lines
+from tests.tui.rendered import footer_line, footer_once, screen_lines
 from tests.tui.test_screening import _pass_title_abstract, open_screening, settle
 
 
@@ -30,7 +30,7 @@ async def test_record_card_keeps_most_of_a_50_column_terminal(review: Review) ->
         screen = await open_screening(pilot, app, "ft")
         assert screen.query_one("#criteria").outer_size.width == 40  # as before on a wide terminal
         # The full-text screen's footer ended "? Hel▏^p palette" at 160 columns.
-        assert "? Help" in footer_line(app) and "q Quit" in footer_line(app)
+        await footer_once(pilot, app, lambda footer: "? Help" in footer and "q Quit" in footer)
 
 
 async def test_full_text_hint_is_shown_whole(review: Review) -> None:

@@ -13,7 +13,7 @@ from reviewkit.tui.modals.text_prompt import TextPromptModal
 from reviewkit.tui.screens.dashboard import DashboardScreen
 from reviewkit.tui.screens.studies import StudiesScreen
 from tests.study_data import StudyData, build
-from tests.tui.rendered import footer_line, line_with
+from tests.tui.rendered import footer_once, line_with
 
 SIZE = (80, 24)
 
@@ -60,7 +60,7 @@ async def test_reject_a_proposal_with_n_at_80_by_24(review: Review) -> None:
     app = make_app(review, reviewer="alice")
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_studies(pilot, app)
-        assert "? Help" in footer_line(app) and "q Quit" in footer_line(app)
+        await footer_once(pilot, app, lambda footer: "? Help" in footer and "q Quit" in footer)
         assert "4 links proposed" in line_with(app, "studies")
         assert report_row(screen, data.passing)[1] == "proposed"
         await to_report(pilot, screen, data.passing)
@@ -73,7 +73,7 @@ async def test_reject_a_proposal_with_n_at_80_by_24(review: Review) -> None:
         assert studies.study_view(review, data.ad1).reports[data.passing] == "rejected"
         assert [(e.action, e.actor, e.record_id) for e in audit_trail(review) if e.entity == "study_report"] == [
             ("rejected", "alice", data.passing)]
-        assert "? Help" in footer_line(app) and "q Quit" in footer_line(app)
+        await footer_once(pilot, app, lambda footer: "? Help" in footer and "q Quit" in footer)
         await pilot.press("escape")
         await settle(pilot, app)
         assert isinstance(app.screen, DashboardScreen)
