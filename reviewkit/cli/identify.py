@@ -9,7 +9,13 @@ import click
 from reviewkit.cli.common import CliState, print_error, run_guarded, user_error_text
 from reviewkit.cli.progress import progress_bar
 from reviewkit.errors import ReviewkitError
-from reviewkit.services.identify import IMPORT_FORMATS, format_names, import_file
+from reviewkit.services.identify import (
+    IMPORT_FORMATS,
+    NOTES_SHOWN,
+    format_names,
+    import_file,
+    notes_heading,
+)
 from reviewkit.services.project import open_review
 
 KINDS = ["database", "register", "website", "organisation", "citation", "other"]
@@ -78,6 +84,12 @@ def import_cmd(
                 + (f"; {summary.skipped} empty record{'' if summary.skipped == 1 else 's'} skipped "
                    "(no field filled in)" if summary.skipped else "")
             )
+            if summary.notes:
+                click.echo(f"  {notes_heading(summary)}")
+                for note in summary.notes[:NOTES_SHOWN]:
+                    click.echo(f"  note: {note}")
+                if len(summary.notes) > NOTES_SHOWN:
+                    click.echo(f"  ... and {len(summary.notes) - NOTES_SHOWN} more notes")
         if failed:
             raise ReviewkitError(f"{len(failed)} of {len(files)} files not imported: {', '.join(failed)}",
                                  hint="none was imported" if len(failed) == len(files) else

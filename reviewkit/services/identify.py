@@ -13,11 +13,14 @@ from reviewkit.errors import ReviewkitError
 from reviewkit.services.project import Review
 from reviewkit.sources.formats.detect import IMPORT_FORMATS as IMPORT_FORMATS
 from reviewkit.sources.formats.detect import format_names as format_names
+from reviewkit.sources.formats.notes import ParseNote
 from reviewkit.store import runs as store_runs
 from reviewkit.store.db import file_lock, lock_transaction, session_scope
 
 #: Records are written in batches of this many (one transaction for the whole file).
 BATCH = 2_000
+#: How many of an import's notes its summary lists before "and N more".
+NOTES_SHOWN = 10
 #: Formats whose records are PubMed's own; the source is named for PRISMA accordingly.
 _PUBMED_FORMATS = {"medline", "pubmed_xml"}
 
@@ -36,6 +39,16 @@ class ImportSummary:
     sha256: str
     #: Records of the file that held nothing at all (blank rows, a RIS record of only TY): not stored.
     skipped: int = 0
+    #: What the reader noted about records it stored anyway (a year field reading "in press", an
+    #: untagged line after a RIS code field), in file order; each names the file, line and field.
+    notes: tuple[ParseNote, ...] = ()
+
+
+def notes_heading(summary: ImportSummary) -> str:
+    """The line that introduces an import's notes: how many, and that nothing was lost."""
+    count = len(summary.notes)
+    return (f"{count} note{'' if count == 1 else 's'} on {summary.file}: the records are stored as read, "
+            "each keeping the file's text in its raw record")
 
 
 def file_sha256(path: Path) -> str:
@@ -62,7 +75,8 @@ def import_file(
 
     The very same file (same SHA-256) imported before is refused; overlapping files are fine
     (dedup links their common records). A malformed file raises ParseError naming the file and
-    line, and the transaction rolls back, so nothing from it is stored.
+    line, and the transaction rolls back, so nothing from it is stored. Problems that leave the
+    file readable are stored as read and reported in the summary's `notes`.
     """
     from reviewkit.sources.formats import check_column_map, detect_format, read_records
 
@@ -86,8 +100,9 @@ def import_file(
                 where=str(path), hint="a file is imported once; overlapping exports are fine",
             )
         blank = _BlankCount()
+        notes: list[ParseNote] = []
         records = blank.skip(_read_ctgov_json(path) if fmt == "ctgov_json"
-                             else read_records(path, format=fmt, column_map=column_map))
+                             else read_records(path, format=fmt, column_map=column_map, notes=notes))
         first, records = _peek(records)
         if first is None and format is not None and not blank.count and _has_content(path) and not (
                 format == "csv" and _header_only(path)):
@@ -116,7 +131,9 @@ def import_file(
         if progress:
             progress(count)
         store_runs.finish_run(session, run, record_count=count, new_record_count=count, actor=actor)
-    return ImportSummary(run.id, path.name, name, fmt, count, sha, blank.count)
+    # A record's notes come as its lines are read and (the year) when it is complete: put them in line order.
+    ordered = tuple(sorted(notes, key=lambda note: note.line or 0))
+    return ImportSummary(run.id, path.name, name, fmt, count, sha, blank.count, ordered)
 
 
 class _BlankCount:

@@ -71,3 +71,33 @@ def test_a_refused_file_does_not_keep_the_others_out(review: Review, tmp_path: P
     again = CliRunner().invoke(cli, ["-C", str(review.folder), "import", str(bad)])
     assert again.exit_code == 0, again.output
     assert review_status(review).identified == 3
+
+
+def test_import_lists_the_notes_after_its_summary(review: Review, tmp_path: Path) -> None:
+    """Records with a year that is no year, or a stray line after TY, are imported and said: the count, the
+    first ten with file, line and field, then how many more."""
+    path = tmp_path / "notes.ris"
+    records = ["TY  - JOUR\nexported 2024-01-01\nTI  - Stray line after TY\nPY  - 2020\nER  - \n"]
+    records += [f"TY  - JOUR\nTI  - Paper {i}\nPY  - in press\nER  - \n" for i in range(11)]
+    path.write_text("".join(records), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["-C", str(review.folder), "import", str(path)])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("notes.ris: 12 records from")
+    assert lines[1] == ("  12 notes on notes.ris: the records are stored as read, each keeping the file's "
+                        "text in its raw record")
+    assert lines[2] == (f"  note: {path}, line 2: untagged text 'exported 2024-01-01' after TY is not part of "
+                        "any field; kept in the record's raw text")
+    assert lines[3] == f"  note: {path}, line 8, field PY: 'in press' is not a year; the record is stored without a year"
+    assert sum(line.startswith("  note: ") for line in lines) == 10
+    assert lines[-1] == "  ... and 2 more notes"
+    assert review_status(review).identified == 12
+
+
+def test_import_without_notes_prints_only_its_summary(review: Review, tmp_path: Path) -> None:
+    """A clean file: one line, no notes heading."""
+    path = tmp_path / "clean.ris"
+    path.write_text("TY  - JOUR\nTI  - A long title\nthat wraps\nPY  - 2020\nER  - \n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["-C", str(review.folder), "import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.splitlines()) == 1 and "note" not in result.stdout

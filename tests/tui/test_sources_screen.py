@@ -115,6 +115,26 @@ async def test_import_through_modal_shows_new_count(review: Review) -> None:
         assert review_status(review).identified == 4
 
 
+async def test_import_with_notes_warns_with_the_count_and_the_first_notes(review: Review, tmp_path: Path) -> None:
+    """Records whose year is "in press" are imported; the notice is a warning with the count, the first three
+    notes (file, line, field) and how many more."""
+    path = tmp_path / "press.ris"
+    path.write_text("".join(f"TY  - JOUR\nTI  - Paper {i}\nPY  - in press\nER  - \n" for i in range(5)),
+                    encoding="utf-8")
+    seen: list[Message] = []
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
+        await open_sources(pilot, app)
+        await import_through_modal(pilot, app, str(path), "Embase")
+        (warning,) = notices(seen, "warning")
+        lines = warning.splitlines()
+        assert lines[0].startswith("Imported 5 records from press.ris (ris) as Embase")
+        assert lines[1].startswith("5 notes on press.ris: the records are stored as read")
+        assert lines[2] == f"{path}, line 3, field PY: 'in press' is not a year; the record is stored without a year"
+        assert lines[4].startswith(f"{path}, line 11, field PY") and lines[5] == "... and 2 more"
+        assert review_status(review).identified == 5
+
+
 async def test_failing_import_names_file_and_line(review: Review, tmp_path: Path) -> None:
     """A malformed file is refused with the file and line in an error notice; nothing is stored."""
     bad = tmp_path / "bad.ris"

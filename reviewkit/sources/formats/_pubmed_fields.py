@@ -23,7 +23,7 @@ from reviewkit.domain.records import (
     parse_year,
 )
 
-__all__ = ["article_record", "text"]
+__all__ = ["article_record", "text", "year_texts"]
 
 _CTGOV_BANK = "clinicaltrials.gov"
 #: Titles and abstracts without these letters (in any case) cannot hold an NCT number, so the
@@ -204,6 +204,18 @@ def _authors(author_list: Element | None) -> tuple[tuple[str, ...], bool]:
             if collective:
                 names.append(collective)
     return tuple(names), author_list.get("CompleteYN", "Y") != "N"
+
+
+def year_texts(elem: Element) -> list[tuple[str, str]]:
+    """The (element path, text) of the dates an article's year is read from, in that order."""
+    if elem.tag == "PubmedBookArticle":
+        book = _first(elem, "BookDocument", "Book")
+        return [("PubDate/" + name, text(_first(book, "PubDate", name))) for name in ("Year", "MedlineDate")]
+    article = _first(elem, "MedlineCitation", "Article")
+    issue = _first(article, "Journal", "JournalIssue")
+    return [("PubDate/Year", text(_first(issue, "PubDate", "Year"))),
+            ("PubDate/MedlineDate", text(_first(issue, "PubDate", "MedlineDate"))),
+            ("ArticleDate/Year", text(_first(article, "ArticleDate", "Year")))]
 
 
 def _journal_year(issue: Element | None, article: Element | None) -> int | None:

@@ -22,6 +22,7 @@ from reviewkit.sources.formats._common import (
     unique,
 )
 from reviewkit.sources.formats._text import numbered_lines
+from reviewkit.sources.formats.notes import ParseNote, unreadable_year, year_note
 
 # bibtexparser logs each failed block to stderr by itself; the ParseError below already says what
 # went wrong, naming the file and line, so its log is silenced (a library's own NullHandler idiom).
@@ -79,12 +80,13 @@ def _blocks(stream: TextIO, *, file: str) -> Iterator[tuple[int, str]]:
         yield start, "\n".join(lines)
 
 
-def iter_bibtex(stream: TextIO, *, file: str) -> Iterator[Record]:
+def iter_bibtex(stream: TextIO, *, file: str, notes: list[ParseNote] | None = None) -> Iterator[Record]:
     """Yield one Record per BibTeX entry; @string macros carry over to the entries after them.
 
     A block bibtexparser cannot parse is a ParseError. Two tolerated quirks of real exports:
     a field repeated in one entry (Scopus repeats funding_details; the first value is kept)
     and a citation key used twice (biber's own examples do; both entries are imported).
+    `notes`, when given, receives a ParseNote for a year field holding no year ("forthcoming").
     """
     strings: list[String] = []
     for start, text in _blocks(stream, file=file):
@@ -106,7 +108,10 @@ def iter_bibtex(stream: TextIO, *, file: str) -> Iterator[Record]:
         strings = list(library.strings)
         macros = {s.key.lower(): str(s.value).strip('{}"') for s in strings}
         for entry in sorted(entries, key=lambda e: e.start_line or 0):
-            yield _to_record(entry, text if len(entries) == 1 else (entry.raw or text), macros)
+            record = _to_record(entry, text if len(entries) == 1 else (entry.raw or text), macros)
+            if record.year is None and notes is not None:
+                _note_year(entry, start, file, notes)
+            yield record
 
 
 #: In an entry's outline (values replaced by V): a value, then the next field with no comma between.
@@ -250,6 +255,20 @@ def split_names(value: str) -> tuple[str, ...]:
         else:
             result.append(author_given_first(name))
     return tuple(result)
+
+
+def _note_year(entry: Entry, start: int, file: str, notes: list[ParseNote]) -> None:
+    """Note the entry's year (else date) field when it holds text but no year; `start` is the line its
+    block starts on."""
+    for name in ("year", "date"):
+        item = next((i for i in entry.fields if i.key.lower() == name and str(i.value).strip()), None)
+        if item is None:
+            continue
+        value = _strip_braces(str(item.value))
+        if unreadable_year(value):
+            line = start + item.start_line if item.start_line is not None else None
+            notes.append(year_note(file, line, item.key, value))
+        return
 
 
 def _to_record(entry: Entry, raw: str, macros: dict[str, str]) -> Record:

@@ -19,6 +19,7 @@ from reviewkit.sources.formats._common import (
     unique,
 )
 from reviewkit.sources.formats._text import NUL, failed_line, nul_error, undecodable
+from reviewkit.sources.formats.notes import ParseNote, unreadable_year, year_note
 
 # Abstracts and reference lists run long; the default 128 KB cell limit refuses real files.
 csv.field_size_limit(max(csv.field_size_limit(), 16 * 1024 * 1024))
@@ -116,13 +117,15 @@ def resolve_columns(
 
 
 def iter_csv(
-    stream: TextIO, *, file: str, column_map: Mapping[str, str] | None = None
+    stream: TextIO, *, file: str, column_map: Mapping[str, str] | None = None,
+    notes: list[ParseNote] | None = None,
 ) -> Iterator[Record]:
     """Yield one Record per data row; the stream must be opened with newline="" (embedded line breaks).
 
     A row with more or fewer fields than the header (beyond empty trailing ones) is a ParseError,
     as is broken quoting: a shifted row would put authors into titles. So is a NUL character, as in
     every text reader (a line with one is refused, never imported with the NUL dropped).
+    `notes`, when given, receives a ParseNote for a year cell holding no year ("TBD").
     """
     try:
         first = stream.readline()
@@ -139,6 +142,7 @@ def iter_csv(
         header = next(reader)
         columns = resolve_columns(header, column_map, file=file)
         width = len(header)
+        year_column = columns.get("year") if notes is not None else None
         line = reader.line_num
         for row in reader:
             row_line, line = line + 1, reader.line_num
@@ -156,7 +160,11 @@ def iter_csv(
             buffer.seek(0)
             buffer.truncate()
             writer.writerow(row)
-            yield _to_record(row, header, columns, buffer.getvalue().rstrip("\n"))
+            record = _to_record(row, header, columns, buffer.getvalue().rstrip("\n"))
+            if year_column is not None and record.year is None and notes is not None \
+                    and unreadable_year(row[year_column]):
+                notes.append(year_note(file, row_line, header[year_column].lstrip("\ufeff").strip(), row[year_column]))
+            yield record
     except UnicodeDecodeError as exc:
         raise undecodable(exc, file=file, line=failed_line(stream, exc, reader.line_num)) from None
     except csv.Error as exc:

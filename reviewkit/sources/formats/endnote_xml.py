@@ -14,6 +14,7 @@ from reviewkit.domain.records import Record, normalise_doi, parse_year
 from reviewkit.errors import ParseError
 from reviewkit.sources.formats._common import build_record, normalise_pages, unique
 from reviewkit.sources.formats._text import unknown_xml_encoding
+from reviewkit.sources.formats.notes import ParseNote, unreadable_year, year_note
 
 #: Real exports nest under ten levels; deeper nesting would exhaust the recursion reading a record.
 MAX_DEPTH = 200
@@ -21,12 +22,15 @@ MAX_DEPTH = 200
 _NON_PUBMED_DB = re.compile(r"embase|scopus|web of science|psycinfo|cinahl|wos", re.IGNORECASE)
 
 
-def iter_endnote_xml(stream: BinaryIO, *, file: str) -> Iterator[Record]:
+def iter_endnote_xml(stream: BinaryIO, *, file: str, notes: list[ParseNote] | None = None) -> Iterator[Record]:
     """Yield one Record per <record>, parsing incrementally and freeing each record once read.
 
     DTDs and entity declarations are refused (defusedxml), so a hostile file cannot expand
-    entities or reach the network; a file that is not well-formed XML is a ParseError.
+    entities or reach the network; a file that is not well-formed XML is a ParseError. `notes`,
+    when given, receives a ParseNote for a record whose year holds text but no year (named by its
+    place in the file and its rec-number: the reader knows no line numbers).
     """
+    count = 0
     parent: ET.Element | None = None
     seen_root = False
     depth = 0
@@ -52,7 +56,11 @@ def iter_endnote_xml(stream: BinaryIO, *, file: str) -> Iterator[Record]:
             if elem.tag != "record":
                 continue
             raw = ET.tostring(elem, encoding="unicode")
-            yield _to_record(elem, raw)
+            count += 1
+            record = _to_record(elem, raw)
+            if record.year is None and notes is not None:
+                _note_year(elem, count, file, notes)
+            yield record
             # Free what has been read: the record, and the records list's link to it.
             elem.clear()
             if parent is not None:
@@ -82,6 +90,17 @@ def _text(elem: ET.Element | None) -> str:
 def _texts(elem: ET.Element, path: str) -> list[str]:
     """Return the text of every element at the path, empty ones left out."""
     return [t for t in (_text(e) for e in elem.iterfind(path)) if t]
+
+
+def _note_year(rec: ET.Element, count: int, file: str, notes: list[ParseNote]) -> None:
+    """Note the record's year (else publication date) when it holds text but no year."""
+    number = _text(rec.find("rec-number"))
+    named = f"record {count}" + (f" (rec-number {number})" if number else "")
+    for path in ("dates/year", "dates/pub-dates/date"):
+        value = _text(rec.find(path))
+        if unreadable_year(value):
+            notes.append(year_note(file, None, path, value, record=named))
+            return
 
 
 def _to_record(rec: ET.Element, raw: str) -> Record:

@@ -15,25 +15,30 @@ from reviewkit.sources.formats._common import (
     unique,
 )
 from reviewkit.sources.formats._text import numbered_lines
+from reviewkit.sources.formats.notes import ParseNote, tagged_year_note
 
 #: A tag left-justified in 4 characters, then "- " (formats.md §2.1): "PMID- 1", "AU  - x", "AB  -".
 _TAG_RE = re.compile(r"[A-Z][A-Z0-9]{1,3}")
+#: The year fields, in the order the year is read from them.
+_YEAR_TAGS = ("DP", "DEP")
 
 
-def iter_medline(stream: TextIO, *, file: str) -> Iterator[Record]:
+def iter_medline(stream: TextIO, *, file: str, notes: list[ParseNote] | None = None) -> Iterator[Record]:
     """Yield one Record per blank-line separated MEDLINE record, reading line by line.
 
     A line that is neither a tag line, a continuation (indented) nor blank is a ParseError:
     it would otherwise be dropped or glued onto the wrong field. MEDLINE has no end-of-record
     mark, so a file cut off mid-record would pass as a shorter last record: when every other
     record has its SO (source) line, which PubMed writes near each record's end, and the last one
-    lacks it, the file is refused as cut off.
+    lacks it, the file is refused as cut off. `notes`, when given, receives a ParseNote for a year
+    field (DP) holding no year.
     """
     fields: list[list[str]] = []
+    lines: list[int] = []  # the line of each field
     raw: list[str] = []
     start = 0
     # The last complete record is held back until the next one (or the end) shows it was not the last.
-    held: tuple[list[list[str]], str, int] | None = None
+    held: tuple[list[list[str]], str, int, list[int]] | None = None
     all_have_source = True
     before = 0  # records yielded before the held one
     for number, line in numbered_lines(stream, file=file):
@@ -42,9 +47,9 @@ def iter_medline(stream: TextIO, *, file: str) -> Iterator[Record]:
                 if held is not None:
                     all_have_source &= _has_source(held[0])
                     before += 1
-                    yield _to_record(held[0], held[1])
-                held = (fields, "\n".join(raw), start)
-                fields, raw = [], []
+                    yield _to_record(held[0], held[1], held[3], file, notes)
+                held = (fields, "\n".join(raw), start, lines)
+                fields, lines, raw = [], [], []
             continue
         if line[0] == " ":
             if not fields:
@@ -72,15 +77,16 @@ def iter_medline(stream: TextIO, *, file: str) -> Iterator[Record]:
         if not fields:
             start = number
         fields.append([tag, line[6:].strip()])
+        lines.append(number)
         raw.append(line)
     if fields:
         if held is not None:
             all_have_source &= _has_source(held[0])
             before += 1
-            yield _to_record(held[0], held[1])
-        held = (fields, "\n".join(raw), start)
+            yield _to_record(held[0], held[1], held[3], file, notes)
+        held = (fields, "\n".join(raw), start, lines)
     if held is not None:
-        last, text, first_line = held
+        last, text, first_line, last_lines = held
         if before and all_have_source and not _has_source(last):
             pmid = next((v for t, v in last if t == "PMID"), "?")
             raise ParseError(
@@ -88,15 +94,16 @@ def iter_medline(stream: TextIO, *, file: str) -> Iterator[Record]:
                 "the file looks cut off", file=file, line=first_line,
                 hint="export the file again; nothing from it was imported",
             )
-        yield _to_record(last, text)
+        yield _to_record(last, text, last_lines, file, notes)
 
 
 def _has_source(fields: list[list[str]]) -> bool:
     return any(tag == "SO" for tag, _ in fields)
 
 
-def _to_record(pairs: list[list[str]], raw: str) -> Record:
-    """Map one MEDLINE record's tags onto a Record (formats.md §2.2)."""
+def _to_record(pairs: list[list[str]], raw: str, lines: list[int], file: str,
+               notes: list[ParseNote] | None) -> Record:
+    """Map one MEDLINE record's tags onto a Record (formats.md §2.2); `lines` gives each tag's line."""
     tags: dict[str, list[str]] = {}
     for tag, value in pairs:
         if value:
@@ -123,13 +130,16 @@ def _to_record(pairs: list[list[str]], raw: str) -> Record:
     if "DEP" in tags:
         extra["epub_date"] = tags["DEP"][0]
     issn = first("IS")
+    year = parse_year(first("DP")) or parse_year(first("DEP"))
+    if year is None and notes is not None:
+        tagged_year_note(notes, file, pairs, lines, _YEAR_TAGS)
     return build_record(
         raw=raw, format="medline",
         source_type=first("PT"),
         title=first("TI") or first("BTI"),
         abstract=first("AB"),
         authors=tuple(authors),
-        year=parse_year(first("DP")) or parse_year(first("DEP")),
+        year=year,
         journal=first("JT"), journal_abbrev=first("TA"),
         volume=first("VI"), issue=first("IP"),
         pages=normalise_pages(first("PG")),

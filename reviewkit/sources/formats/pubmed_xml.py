@@ -29,8 +29,9 @@ from defusedxml.common import EntitiesForbidden, ExternalReferenceForbidden
 
 from reviewkit.domain.records import Record
 from reviewkit.errors import ParseError
-from reviewkit.sources.formats._pubmed_fields import article_record, text
+from reviewkit.sources.formats._pubmed_fields import article_record, text, year_texts
 from reviewkit.sources.formats._text import unknown_xml_encoding
+from reviewkit.sources.formats.notes import ParseNote, unreadable_year, year_note
 
 __all__ = ["iter_pubmed_xml", "PUBMED_ROOT"]
 
@@ -57,16 +58,18 @@ _UNKNOWN = "?"  # the input's encoding while its first bytes are still to come
 _HEAD = 1024  # bytes an XML declaration may take, at most, to name the encoding
 
 
-def iter_pubmed_xml(stream: BinaryIO, *, file: str) -> Iterator[Record]:
+def iter_pubmed_xml(stream: BinaryIO, *, file: str, notes: list[ParseNote] | None = None) -> Iterator[Record]:
     """Yield one Record per PubmedArticle / PubmedBookArticle in a PubMed XML stream.
 
     Parsing is incremental: each article element is cleared once read, so memory stays flat
     for a 100,000-record file. The DOCTYPE line efetch writes is accepted, but entity
     definitions (billion laughs, external entities) are refused. A record's `raw` is the
     article's XML text as the file has it. Raises ParseError naming the file and line for
-    malformed XML, a body that is not PubMed XML, or an E-utilities <ERROR>.
+    malformed XML, a body that is not PubMed XML, or an E-utilities <ERROR>. `notes`, when given,
+    receives a ParseNote for an article whose date holds text but no year (named by its PMID: the
+    reader knows no line numbers).
     """
-    reader = _Reader(file)
+    reader = _Reader(file, notes)
     try:
         for piece, cut in _pieces(stream):
             yield from reader.feed(piece, cut)
@@ -161,8 +164,10 @@ class _PrologGuard:
 class _Reader:
     """Feeds pieces to the C parser and turns each finished article into a Record."""
 
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, notes: list[ParseNote] | None = None) -> None:
         self.file = file
+        self.notes = notes
+        self.articles = 0  # articles read so far
         self.events: list[tuple[str, Element]] = []
         self.parser = XMLParser(target=TreeBuilder())
         # The C parser's own event queue: a private method, so typeshed does not declare it.
@@ -242,7 +247,11 @@ class _Reader:
             if tag in _ARTICLE_TAGS:
                 raw = self._raw(elem, elem is sliceable_end and not finished)
                 finished += 1
-                yield article_record(elem, raw)
+                self.articles += 1
+                record = article_record(elem, raw)
+                if record.year is None and self.notes is not None:
+                    self._note_year(elem, record)
+                yield record
                 # Detach the finished article so the tree never grows past one record.
                 elem.clear()
                 if open_elements:
@@ -254,6 +263,16 @@ class _Reader:
         if finished:
             # The next article's bytes start right after this piece only if an article closed it.
             self._reset(sliceable=last_elem.tag in _ARTICLE_TAGS and sliceable_end is not None)
+
+    def _note_year(self, elem: Element, record: Record) -> None:
+        """Note the first of the article's dates holding text but no year."""
+        assert self.notes is not None
+        for path, value in year_texts(elem):
+            if unreadable_year(value):
+                named = f"the article with PMID {record.pmid}" if record.pmid else "the article"
+                self.notes.append(year_note(self.file, None, path, value,
+                                            record=f"{named} (record {self.articles})"))
+                return
 
     def _reset(self, *, sliceable: bool) -> None:
         self.pending = []

@@ -17,6 +17,7 @@ from reviewkit.sources.formats._common import (
     unique,
 )
 from reviewkit.sources.formats._text import numbered_lines
+from reviewkit.sources.formats.notes import ParseNote, stray_line_note, tagged_year_note
 
 #: "XY  - value": a 2-character tag, two spaces, a hyphen; the value may be empty ("ER  -").
 _UPPER = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
@@ -27,6 +28,11 @@ _AFTER_DASH = frozenset({"", " ", "\t"})
 _GLUED_RE = re.compile(r"(?<=\S)(?=(?:AB|AD|AN|AU|C1|C3|C6|C7|DA|DO|EP|ER|FU|IS|J9|JI|KW|LA|N1|PA|PI|PU|PY|SN|SP|T2|TI|U1|U2|UR|VL|WE)  - )")
 #: Tags whose untagged continuation lines are further values (EndNote writes extra KW/SN so).
 _LIST_CONTINUATION = frozenset({"KW", "SN"})
+#: Single-value code fields: an untagged line after one is not part of it (a reference type
+#: "JOUR\nsome text" or a DOI with a sentence glued on would be wrong); it stays in the raw text only.
+_CODE_TAGS = frozenset({"TY", "PY", "Y1", "DA", "DO", "VL", "IS", "CP", "SP", "EP", "ID", "AN"})
+#: The year fields, in the order the year is read from them.
+_YEAR_TAGS = ("PY", "Y1", "DA")
 _JOURNAL_TYPES = frozenset({"JOUR", "EJOUR", "JFULL", "MGZN", "NEWS", "ABST", "INPR"})
 _NON_PUBMED_DB = re.compile(
     r"embase|scopus|web of science|wos|psycinfo|cinahl|eric|proquest|ebsco|academic search|"
@@ -42,15 +48,21 @@ def _split_glued(line: str) -> list[str]:
     return _GLUED_RE.split(line)
 
 
-def iter_ris(stream: TextIO, *, file: str) -> Iterator[Record]:
+def iter_ris(stream: TextIO, *, file: str, notes: list[ParseNote] | None = None) -> Iterator[Record]:
     """Yield one Record per TY ... ER block, reading the stream line by line.
 
     Text between records (Ovid's "1." numbering, "Record #1 of 2" headers) is skipped, and tags
     after ER but before the next TY (Ovid PsycINFO writes NL there) still belong to the record
     just closed. A tag before the first TY, a TY before the previous ER or a record left open at
     the end of the file is a ParseError, because records would otherwise be merged or lost.
+
+    An untagged line inside a record continues the field before it (wrapped titles, abstracts,
+    notes; a further value of KW or SN), except after a single-value code field (TY, PY, DO, VL,
+    SP ...): there it is part of no field, only of the raw text. `notes`, when given, receives a
+    ParseNote for each such line and for a year field holding no year ("PY  - in press").
     """
     fields: list[list[str]] = []  # [tag, value] pairs in file order
+    lines: list[int] = []  # the line of each pair
     raw: list[str] = []
     start = 0  # line of the pending record's TY; 0 when there is none
     closed = False  # whether the pending record has had its ER
@@ -65,7 +77,7 @@ def iter_ris(stream: TextIO, *, file: str) -> Iterator[Record]:
                     and line[1] in _UPPER_DIGIT):
                 if start and not closed:
                     if line.strip():
-                        _continue(fields, line.strip())
+                        _continue(fields, lines, line.strip(), number, file, notes)
                     raw.append(line)
                 content = content or bool(line.strip())
                 continue
@@ -79,8 +91,8 @@ def iter_ris(stream: TextIO, *, file: str) -> Iterator[Record]:
                     )
                 if start:
                     records += 1
-                    yield _to_record(fields, "\n".join(raw))
-                start, closed, fields, raw = number, False, [[tag, value]], [line]
+                    yield _to_record(fields, "\n".join(raw), lines, file, notes)
+                start, closed, fields, lines, raw = number, False, [[tag, value]], [number], [line]
             elif not start:
                 raise ParseError(
                     f"RIS tag {tag} outside a record (no 'TY  - ' before it)",
@@ -97,6 +109,7 @@ def iter_ris(stream: TextIO, *, file: str) -> Iterator[Record]:
                 raw.append(line)
             else:
                 fields.append([tag, value])
+                lines.append(number)
                 raw.append(line)
     if start and not closed:
         raise ParseError(
@@ -104,7 +117,7 @@ def iter_ris(stream: TextIO, *, file: str) -> Iterator[Record]:
             file=file, line=number, hint="the file looks truncated; export it again",
         )
     if start:
-        yield _to_record(fields, "\n".join(raw))
+        yield _to_record(fields, "\n".join(raw), lines, file, notes)
     elif content and not records:
         raise ParseError(
             "no RIS record found (no line starts with 'TY  - ')", file=file, line=1,
@@ -112,17 +125,27 @@ def iter_ris(stream: TextIO, *, file: str) -> Iterator[Record]:
         )
 
 
-def _continue(fields: list[list[str]], text: str) -> None:
-    """Attach an untagged line to the field before it: a new value for KW/SN, else more text."""
+def _continue(fields: list[list[str]], lines: list[int], text: str, number: int, file: str,
+              notes: list[ParseNote] | None) -> None:
+    """Attach an untagged line to the field before it: a new value for KW/SN, more text for a text
+    field, nothing for a filled code field (TY, PY, DO ...: the line stays in the raw text, and is
+    noted); an empty code field takes it as its value."""
     tag = fields[-1][0]
     if tag in _LIST_CONTINUATION:
         fields.append([tag, text])
+        lines.append(number)
+    elif tag in _CODE_TAGS and fields[-1][1]:
+        # An empty code field ("DO  -" with the DOI on the next line) takes the line as its value.
+        if notes is not None:
+            notes.append(stray_line_note(file, number, tag, text))
     else:
         fields[-1][1] = f"{fields[-1][1]}\n{text}" if fields[-1][1] else text
 
 
-def _to_record(pairs: list[list[str]], raw: str) -> Record:
-    """Map one record's tag/value pairs onto a Record (formats.md §1.2–1.3)."""
+def _to_record(pairs: list[list[str]], raw: str, lines: list[int], file: str,
+               parse_notes: list[ParseNote] | None) -> Record:
+    """Map one record's tag/value pairs onto a Record (formats.md §1.2–1.3); `lines` gives each
+    pair's line, for `parse_notes`."""
     tags = TagValues.of(pairs)
     first = tags.first
 
@@ -152,13 +175,16 @@ def _to_record(pairs: list[list[str]], raw: str) -> Record:
         extra["accession"] = tags["AN"][0]
     if "A2" in tags:
         extra["secondary_authors"] = tags["A2"]
+    year = parse_year(first("PY")) or parse_year(first("Y1")) or parse_year(first("DA"))
+    if year is None and parse_notes is not None:
+        tagged_year_note(parse_notes, file, pairs, lines, _YEAR_TAGS)
     return build_record(
         raw=raw, format="ris",
         source_type=ref_type,
         title=first("TI", "T1", "CT", "BT", "ST"),
         abstract=first("AB", "N2"),
         authors=authors,
-        year=parse_year(first("PY")) or parse_year(first("Y1")) or parse_year(first("DA")),
+        year=year,
         journal=journal, journal_abbrev=abbrev,
         volume=first("VL"), issue=first("IS", "CP"),
         pages=_pages(first("SP"), first("EP")),

@@ -15,7 +15,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from reviewkit.errors import ReviewkitError
 from reviewkit.services import runs, search
-from reviewkit.services.identify import import_file
+from reviewkit.services.identify import import_file, notes_heading
 from reviewkit.services.project import Review
 from reviewkit.services.runs import RunView, SourceView
 from reviewkit.tui.messages import ScreenMessage
@@ -23,6 +23,8 @@ from reviewkit.tui.modals.import_file import ImportFileModal, ImportRequest
 from reviewkit.tui.widgets.source_tables import RunTable, SourceTable, run_detail, source_detail
 
 Progress = Callable[..., None]
+#: How many of an import's notes its message lists (a notification is small; the CLI lists ten).
+_NOTES_SHOWN = 3
 
 
 class _Cancelled(Exception):
@@ -76,11 +78,14 @@ class SourcesScreen(Screen[None]):
     class JobFinished(ScreenMessage):
         """A search or import ended: `text` says what it did, or why it stopped when `failed`."""
 
-        def __init__(self, text: str, *, failed: bool = False, cancelled: bool = False) -> None:
+        def __init__(self, text: str, *, failed: bool = False, cancelled: bool = False,
+                     noted: bool = False) -> None:
             super().__init__()
             self.text = text
             self.failed = failed
             self.cancelled = cancelled
+            #: The job finished, but with notes about some records (shown as a warning, for longer).
+            self.noted = noted
 
     def __init__(self, review: Review, reviewer: str | None = None) -> None:
         super().__init__()
@@ -167,9 +172,13 @@ class SourcesScreen(Screen[None]):
         except ReviewkitError as exc:
             self.post_message(self.JobFinished(f"Import failed: {exc}", failed=True))
         else:
+            notes = "".join(f"\n{note}" for note in s.notes[:_NOTES_SHOWN])
+            if len(s.notes) > _NOTES_SHOWN:
+                notes += f"\n... and {len(s.notes) - _NOTES_SHOWN} more"
             self.post_message(self.JobFinished(
                 f"Imported {s.records} records from {s.file} ({s.format}) as {s.source}"
-                + (f"; {s.skipped} empty records skipped" if s.skipped else "")))
+                + (f"; {s.skipped} empty records skipped" if s.skipped else "")
+                + (f"\n{notes_heading(s)}{notes}" if s.notes else ""), noted=bool(s.notes)))
 
     # -- message handlers ----------------------------------------------------------------------------
 
@@ -199,6 +208,8 @@ class SourcesScreen(Screen[None]):
             self.notify(message.text, severity="warning")
         elif message.failed:
             self.notify(message.text, severity="error", timeout=15)
+        elif message.noted:
+            self.notify(message.text, severity="warning", timeout=30)
         else:
             self.notify(message.text)
         self.action_refresh()
