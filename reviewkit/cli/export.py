@@ -49,7 +49,7 @@ def export_flow(state: CliState, file: Path) -> None:
         with output_file(file, (".csv", ".json"), "export flow") as temp:
             written = write_prisma(open_review(state.review), temp.suffix.lower().lstrip("."), temp)
         click.echo(f"Flow counts written to {file}")
-        warn_not_final(written.caveat)
+        warn_not_final(written.caveat, written.warnings)
 
     run_guarded(go)
 

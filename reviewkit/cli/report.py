@@ -29,21 +29,24 @@ def prisma(state: CliState, fmt: str, output: Path | None) -> None:
                                      hint=f"name a .{fmt} file, or add --format json")
             printed = write_prisma(review, fmt, output)
             click.echo(printed.text)
-            warn_not_final(printed.caveat)
+            warn_not_final(printed.caveat, printed.warnings)
             return
         target = output or review.exports / f"prisma.{fmt}"
         with output_file(target, (f".{fmt}",), f"prisma --format {fmt}") as temp:
             written = write_prisma(review, fmt, temp)
         click.echo(f"PRISMA 2020 {fmt} written to {target}")
-        warn_not_final(written.caveat)
+        warn_not_final(written.caveat, written.warnings)
 
     run_guarded(go)
 
 
-def warn_not_final(caveat: str | None) -> None:
-    """Say on stderr that counts just written are not final (stdout may be the counts themselves)."""
+def warn_not_final(caveat: str | None, warnings: tuple[str, ...] = ()) -> None:
+    """Say on stderr that counts just written are not final (stdout may be the counts themselves), and
+    anything else a reader of them should know (a reason counted that the protocol does not list)."""
     if caveat:
         click.echo(f"warning: these counts are not final: {caveat}", err=True)
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
 
 
 def register(group: click.Group) -> None:

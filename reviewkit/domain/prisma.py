@@ -6,7 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-Severity = Literal["error", "note"]
+#: "error" breaks the arithmetic; "note" is a difference PRISMA allows when documented; "pending" is a
+#: difference that records or reports still waiting for a decision explain (the counts are not final).
+Severity = Literal["error", "note", "pending"]
 
 #: Names under which the PRISMA2020 R package / Shiny app (Haddaway et al. 2022, data template
 #: inst/extdata/PRISMA.csv) has a box of its own in the other-methods column.
@@ -126,6 +128,33 @@ class PrismaCounts:
 
 
 @dataclass(frozen=True)
+class Pending:
+    """What still waits for a human, per column, for the identities that would otherwise not add up.
+
+    `title_abstract`: records in "Records screened" with no settled title/abstract outcome (not started,
+    in progress, or in conflict), so neither in "Records excluded" nor in "Reports sought for retrieval".
+    `full_text`: reports sought, not marked not retrieved, with no settled full-text outcome, so not
+    (yet) in "Reports assessed for eligibility". The `other_` fields are the other-methods column's.
+    `duplicate_pairs`: uncertain duplicate pairs no one has confirmed or rejected; both copies of each
+    count in "Records screened" until then.
+    """
+
+    title_abstract: int = 0
+    full_text: int = 0
+    other_title_abstract: int = 0
+    other_full_text: int = 0
+    duplicate_pairs: int = 0
+
+    def __bool__(self) -> bool:
+        return any((self.title_abstract, self.full_text, self.other_title_abstract, self.other_full_text,
+                    self.duplicate_pairs))
+
+
+def _records(n: int, one: str = "record", many: str = "records") -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+@dataclass(frozen=True)
 class IdentityViolation:
     """One broken identity of prisma2020.md §5: which boxes, what the arithmetic expects, what is there.
 
@@ -198,9 +227,15 @@ def _nonnegative(counts: PrismaCounts) -> list[tuple[str, int]]:
     return pairs
 
 
-def check_identities(counts: PrismaCounts) -> list[IdentityViolation]:
-    """Return every arithmetic identity of prisma2020.md §5 the counts break (empty when consistent)."""
+def check_identities(counts: PrismaCounts, pending: Pending | None = None) -> list[IdentityViolation]:
+    """Return every arithmetic identity of prisma2020.md §5 the counts break (empty when consistent).
+
+    With `pending`, a difference that the records or reports still waiting for a decision account for
+    exactly is reported as such (severity "pending", naming them) rather than as a broken identity or a
+    note with some other cause; what they do not account for is checked as before.
+    """
     found: list[IdentityViolation] = []
+    wait = pending or Pending()
 
     def check(
         name: str, actual: int, relation: str, expected: int, why: str, boxes: tuple[str, ...],
@@ -240,16 +275,34 @@ def check_identities(counts: PrismaCounts) -> list[IdentityViolation]:
         check("automation <= excluded", c.records_excluded_by_automation, "<=", c.records_excluded,
               "more records excluded by automation than excluded in all", ("records_excluded",))
     # 3: SOUGHT = SCR - EXC; a note only, since one record may lead to several reports (or none).
-    check("reports sought", c.reports_sought, "=", c.records_screened - c.records_excluded,
-          "reports sought differ from records screened minus records excluded; document why "
-          "(several reports per record, or records resolved without retrieval)",
-          ("dbr_sought_reports", "records_screened", "records_excluded"), "note")
+    # Records still waiting for a title/abstract outcome are in neither box yet.
+    sought_boxes = ("dbr_sought_reports", "records_screened", "records_excluded")
+    if wait.title_abstract:
+        check("reports sought", c.reports_sought, "=", c.records_screened - c.records_excluded - wait.title_abstract,
+              "reports sought differ from records screened minus records excluded minus the records still "
+              "waiting for a title/abstract decision; document why (several reports per record, or records "
+              "resolved without retrieval)", sought_boxes, "note")
+        found.append(IdentityViolation(
+            "records awaiting title/abstract decisions", c.records_screened - c.records_excluded,
+            c.reports_sought,
+            f"{_records(wait.title_abstract)} in Records screened still "
+            f"{'waits' if wait.title_abstract == 1 else 'wait'} for a title/abstract decision (not started, "
+            "in progress or in conflict), so in neither Records excluded nor Reports sought for retrieval yet",
+            sought_boxes, "=", "pending"))
+    else:
+        check("reports sought", c.reports_sought, "=", c.records_screened - c.records_excluded,
+              "reports sought differ from records screened minus records excluded; document why "
+              "(several reports per record, or records resolved without retrieval)", sought_boxes, "note")
     check("not retrieved <= sought", c.reports_not_retrieved, "<=", c.reports_sought,
           "more reports not retrieved than sought", ("dbr_notretrieved_reports", "dbr_sought_reports"))
-    # 4: ASSESS = SOUGHT - NR.
-    check("reports assessed", c.reports_assessed, "=", c.reports_sought - c.reports_not_retrieved,
-          "reports assessed must equal reports sought minus reports not retrieved",
-          ("dbr_assessed", "dbr_sought_reports", "dbr_notretrieved_reports"))
+    # 4: ASSESS = SOUGHT - NR, once every retrieved report has a full-text decision.
+    assessed_boxes = ("dbr_assessed", "dbr_sought_reports", "dbr_notretrieved_reports")
+    check("reports assessed", c.reports_assessed, "=", c.reports_sought - c.reports_not_retrieved - wait.full_text,
+          "reports assessed must equal reports sought minus reports not retrieved"
+          + (" minus the reports awaiting assessment" if wait.full_text else ""), assessed_boxes)
+    if wait.full_text:
+        found.append(_awaiting_assessment(wait.full_text, c.reports_sought - c.reports_not_retrieved,
+                                          c.reports_assessed, assessed_boxes))
     # 5: FTX = sum of reasons, and INCL_REPORTS_dbr = ASSESS - FTX cannot be negative.
     check("excluded <= assessed", c.reports_excluded_total, "<=", c.reports_assessed,
           "more reports excluded (all reasons) than assessed", ("dbr_excluded", "dbr_assessed"))
@@ -262,9 +315,13 @@ def check_identities(counts: PrismaCounts) -> list[IdentityViolation]:
         check("other: not retrieved <= sought", o.not_retrieved, "<=", o.sought,
               "more reports not retrieved than sought (other methods)",
               ("other_notretrieved_reports", "other_sought_reports"))
-        check("other: reports assessed", o.assessed, "=", o.sought - o.not_retrieved,
-              "reports assessed (other methods) must equal reports sought minus not retrieved",
-              ("other_assessed", "other_sought_reports", "other_notretrieved_reports"))
+        other_boxes = ("other_assessed", "other_sought_reports", "other_notretrieved_reports")
+        check("other: reports assessed", o.assessed, "=", o.sought - o.not_retrieved - wait.other_full_text,
+              "reports assessed (other methods) must equal reports sought minus not retrieved"
+              + (" minus the reports awaiting assessment" if wait.other_full_text else ""), other_boxes)
+        if wait.other_full_text:
+            found.append(_awaiting_assessment(wait.other_full_text, o.sought - o.not_retrieved, o.assessed,
+                                              other_boxes, " (other methods)"))
         check("other: excluded <= assessed", o.excluded_total, "<=", o.assessed,
               "more reports excluded than assessed (other methods)", ("other_excluded", "other_assessed"))
         incl_other = o.reports_included
@@ -298,6 +355,15 @@ def check_identities(counts: PrismaCounts) -> list[IdentityViolation]:
                   f"total {what} are fewer than previous plus new {what}; document which "
                   "previously included studies are now excluded", boxes, "note")
     return found
+
+
+def _awaiting_assessment(n: int, retrieved: int, assessed: int, boxes: tuple[str, ...],
+                         where: str = "") -> IdentityViolation:
+    return IdentityViolation(
+        f"reports awaiting assessment{where}", retrieved, assessed,
+        f"{_records(n, 'report', 'reports')} sought{where} and not marked not retrieved "
+        f"{'has' if n == 1 else 'have'} no full-text decision yet (not started, in progress or in conflict), "
+        "so not yet in Reports assessed for eligibility", boxes, "=", "pending")
 
 
 def errors_only(violations: list[IdentityViolation]) -> list[IdentityViolation]:

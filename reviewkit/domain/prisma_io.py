@@ -61,6 +61,42 @@ def _cell_list(pairs: Mapping[str, int]) -> str:
     return "; ".join(f"{name}, {n}" for name, n in zip(clean, pairs.values(), strict=True))
 
 
+#: The template's fixed rows of the other-methods "Records identified from" box, in its order.
+_OTHER_ROWS = ("website_results", "organisation_results", "citations_results")
+
+
+def _other_rows(identified: Mapping[str, int]) -> tuple[dict[str, int], dict[str, str]]:
+    """The other-methods sources on the template's rows: row key → n, and row key → label for rows
+    that carry a source under its own name.
+
+    The template has three fixed rows (Websites, Organisations, Citation searching) and no row for
+    any other method; the R package and the Shiny app draw each row's `boxtext` as its label. A
+    source of another name (a hand search, experts contacted) takes a row the review does not use,
+    with its name as the row's text; should more such sources come than rows are free, the last row
+    they reach carries the rest too, their names joined ("Hand search / Experts").
+    """
+    values: dict[str, int] = {}
+    named: list[tuple[str, int]] = []
+    for name, n in identified.items():
+        key = OTHER_SOURCE_KEYS.get(name.strip().lower())
+        if key is None:
+            named.append((name, n))
+        else:
+            values[key] = values.get(key, 0) + n  # "Organizations" joins "Organisations"
+    labels: dict[str, str] = {}
+    free = [key for key in _OTHER_ROWS if key not in values]
+    for i, (name, n) in enumerate(named):
+        if free:
+            key = free[min(i, len(free) - 1)]
+        else:  # every row is taken: the last one carries the rest, named beside its own
+            key = _OTHER_ROWS[-1]
+            labels.setdefault(key, next(label for data, _, _, label in _CSV_BOXES if data == key))
+        clean = name.replace(";", "/").replace(",", "/")
+        labels[key] = f"{labels[key]} / {clean}" if key in labels else clean
+        values[key] = values.get(key, 0) + n
+    return values, labels
+
+
 def _csv_values(c: PrismaCounts) -> dict[str, str]:
     values: dict[str, int | str] = {
         "database_results": c.databases_total, "database_specific_results": _cell_list(c.databases),
@@ -73,14 +109,7 @@ def _csv_values(c: PrismaCounts) -> dict[str, str]:
         "new_studies": c.studies_included, "new_reports": c.reports_included,
     }
     if (o := c.other) is not None:
-        for name, n in o.identified.items():
-            key = OTHER_SOURCE_KEYS.get(name.strip().lower())
-            if key is None:
-                raise ReviewkitError(
-                    f"the PRISMA2020 CSV has no box for the other-methods source {name!r}",
-                    hint="name it Websites, Organisations or Citation searching, or export JSON",
-                )
-            values[key] = int(values.get(key, 0)) + n  # "Organizations" joins "Organisations"
+        values |= _other_rows(o.identified)[0]
         values |= {
             "other_sought_reports": o.sought, "other_notretrieved_reports": o.not_retrieved,
             "other_assessed": o.assessed, "other_excluded": _cell_list(o.excluded),
@@ -97,11 +126,14 @@ def to_prisma2020_csv_rows(counts: PrismaCounts) -> list[dict[str, str]]:
     """Rows of the PRISMA2020 R package / Shiny app data template, `n` filled from the counts.
 
     Boxes the diagram does not use (other methods in template A, previous studies in a new
-    review) hold "NA", as the R package reads missing values.
+    review) hold "NA", as the R package reads missing values. An other-methods source the template
+    has no row for takes a free row of that box under its own name (see _other_rows).
     """
     values = _csv_values(counts)
+    own_names = _other_rows(counts.other.identified)[1] if counts.other is not None else {}
     rows: list[dict[str, str]] = []
     for data, node, box, label in _CSV_BOXES:
+        label = own_names.get(data, label)
         if counts.previous is None:
             # A new review's template has no "new" in its titles (prisma2020.md §2 and §3).
             label = label.replace("of new studies", "of studies").replace("New studies", "Studies")

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from reviewkit.domain.prisma import (
     IdentityViolation,
     OtherMethods,
+    Pending,
     PrismaCounts,
     check_identities,
     errors_only,
@@ -21,6 +22,7 @@ from reviewkit.errors import ReviewkitError
 from reviewkit.services.project import Review
 from reviewkit.services.status import DATABASES_AND_REGISTERS as _DBR
 from reviewkit.services.status import count_included_studies, stage_outcomes
+from reviewkit.store import dedup as store_dedup
 from reviewkit.store import queries
 from reviewkit.store import screening as store_screening
 from reviewkit.store.db import session_scope
@@ -31,8 +33,9 @@ if TYPE_CHECKING:
     from reviewkit.domain.screening import Outcome
     from reviewkit.store.tables import FullTextRow
 
-_OTHER_BOXES = {"website": "Websites", "organisation": "Organisations", "citation": "Citation searching",
-                "other": "Other sources"}
+#: The template's boxes of "Records identified from" (other methods) by run kind; a source of kind
+#: "other" (a hand search, experts contacted) is listed under its own name, as the template's "etc.".
+_OTHER_BOXES = {"website": "Websites", "organisation": "Organisations", "citation": "Citation searching"}
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,18 @@ class PrismaReport:
     pending_title_abstract: tuple[int, ...] = ()
     #: Whether any record has a screening decision at all (a new review's records have none).
     screening_started: bool = True
+    #: What waits for a human, counted per column (duplicate pairs too), for the identities and messages.
+    pending: Pending = Pending()
+    #: Full-text exclusion reasons counted in "Reports excluded" that the protocol does not list.
+    unlisted_reasons: tuple[str, ...] = ()
+    #: The waiting records' outcomes ("unscreened", "in_progress", "conflict") per stage.
+    waiting_title_abstract: tuple[tuple[int, str], ...] = ()
+    waiting_full_text: tuple[tuple[int, str], ...] = ()
+
+    @property
+    def not_final(self) -> bool:
+        """Whether anything still waits for a human (a decision, or a duplicate pair's verdict)."""
+        return bool(self.pending_title_abstract or self.pending_full_text or self.pending.duplicate_pairs)
 
 
 @dataclass(frozen=True)
@@ -61,12 +76,22 @@ class _Column:
 
 
 def _column(session: Session, passed: set[int], full_text: dict[int, FullTextRow], required: int) -> _Column:
-    """Reports sought (records past title/abstract), not retrieved, assessed, excluded and included."""
+    """Reports sought (records past title/abstract), not retrieved, assessed, excluded and included.
+
+    "Assessed for eligibility" is a report read against the criteria (prisma2020.md §4): one with a
+    settled full-text outcome. A retrieved report still undecided (not started, in progress, in
+    conflict) is sought but not yet assessed; `awaiting` counts it.
+    """
     not_retrieved = {rid for rid in passed if rid in full_text and full_text[rid].status == "not_retrieved"}
-    assessed = passed - not_retrieved
-    ft = stage_outcomes(session, "ft", assessed, required)
-    return _Column(passed, not_retrieved, assessed, {rid for rid, o in ft.items() if o == "excluded"},
-                   {rid for rid, o in ft.items() if o == "included"}, dict(ft))
+    ft = stage_outcomes(session, "ft", passed - not_retrieved, required)
+    excluded = {rid for rid, o in ft.items() if o == "excluded"}
+    included = {rid for rid, o in ft.items() if o == "included"}
+    return _Column(passed, not_retrieved, excluded | included, excluded, included, dict(ft))
+
+
+def _awaiting(column: _Column) -> int:
+    """Reports of the column sought, not marked not retrieved, and not yet assessed."""
+    return len(column.sought - column.not_retrieved - column.assessed)
 
 
 def prisma_counts(review: Review) -> PrismaReport:
@@ -98,10 +123,11 @@ def prisma_counts(review: Review) -> PrismaReport:
         other_reasons = _exclusion_reasons(session, oth.excluded, reasons_order)
         included = dbr.included | oth.included
         studies = count_included_studies(session, included)
+        pairs = store_dedup.open_pair_count(session)  # pairs already inside one group left out
     other_identified: dict[str, int] = {}
-    for (kind, _), n in identified.items():
+    for (kind, name), n in identified.items():
         if kind not in _DBR:  # several sources of one kind share its box
-            box = _OTHER_BOXES.get(kind, "Other sources")
+            box = _OTHER_BOXES.get(kind) or name or "Other sources"
             other_identified[box] = other_identified.get(box, 0) + n
     counts = PrismaCounts(
         databases={s: n for (k, s), n in identified.items() if k == "database"},
@@ -122,9 +148,22 @@ def prisma_counts(review: Review) -> PrismaReport:
         if other_identified else None,
     )
     ft = dbr.ft | oth.ft
+    settled = ("included", "excluded")
+    pending = Pending(
+        title_abstract=sum(1 for rid in unique if ta[rid] not in settled),
+        full_text=_awaiting(dbr),
+        other_title_abstract=sum(1 for rid in other_unique if ta[rid] not in settled),
+        other_full_text=_awaiting(oth),
+        duplicate_pairs=int(pairs),
+    )
+    listed = {*reasons_order, NO_REASON}
     return PrismaReport(
         counts=counts,
-        violations=tuple(check_identities(counts)),
+        violations=tuple(check_identities(counts, pending)),
+        pending=pending,
+        unlisted_reasons=tuple(dict.fromkeys(r for r in [*reasons, *other_reasons] if r not in listed)),
+        waiting_title_abstract=tuple(sorted((rid, o) for rid, o in ta.items() if o not in settled)),
+        waiting_full_text=tuple(sorted((rid, o) for rid, o in ft.items() if o not in settled)),
         pending_full_text=tuple(sorted(rid for rid, o in ft.items() if o not in ("included", "excluded"))),
         pending_title_abstract=tuple(sorted(rid for rid, o in ta.items() if o not in ("included", "excluded"))),
         screening_started=any(o != "unscreened" for o in ta.values()),
@@ -140,80 +179,142 @@ def _some(ids: tuple[int, ...], shown: int = 10) -> str:
 
 def _exclusion_reasons(session: object, excluded: set[int], order: list[str]) -> dict[str, int]:
     """One reason per excluded report: the adjudicator's, else the first by the protocol's priority
-    (screeners who gave different ones are listed by `reviewkit conflicts`)."""
+    (screeners who gave different ones are listed by `reviewkit conflicts`).
+
+    In the protocol's order; then any reason the protocol no longer lists (review.toml edited after
+    decisions used it), by name, so the report still counts in "Reports excluded"; then "Reason not
+    recorded".
+    """
     adjudicated = store_screening.adjudication_rows(session, "ft")  # type: ignore[arg-type]
     decisions = queries.current_decisions_rows(session, "ft")  # type: ignore[arg-type]
     tally: Counter[str] = Counter()
     for rid in excluded:
         adj = adjudicated.get(rid)
         tally[counted_reason((row.reason for row in decisions.get(rid, [])), order, adj.reason if adj else None)] += 1
-    return {r: tally[r] for r in [*order, NO_REASON] if tally[r]}
+    unlisted = sorted(r for r in tally if r not in order and r != NO_REASON)
+    return {r: tally[r] for r in [*order, *unlisted, NO_REASON] if tally[r]}
 
 
 @dataclass(frozen=True)
 class PrismaOutput:
-    """What write_prisma produced: the file, or the text for "-"; and, for counts written while
-    they do not add up yet, a one-line caveat to show beside them."""
+    """What write_prisma produced: the file, or the text for "-"; for counts written while they are not
+    final or do not add up yet, a one-line caveat to show beside them; and warnings that do not stop
+    anything (a reason counted that the protocol does not list)."""
 
     path: Path | None
     text: str | None
     caveat: str | None = None
+    warnings: tuple[str, ...] = ()
+
+
+PAIRS_COMMAND = "reviewkit dedup pairs"
+
+
+def reason_warnings(report: PrismaReport) -> tuple[str, ...]:
+    """One line per full-text exclusion reason counted in "Reports excluded" that the protocol does not list."""
+    return tuple(
+        f"the full-text exclusion reason {reason!r} is counted in Reports excluded but is not in the "
+        "protocol's exclusion_reasons (review.toml): add it back there where it should rank, or change the "
+        "decisions that give it"
+        for reason in report.unlisted_reasons)
+
+
+def pending_dict(report: PrismaReport) -> dict[str, object]:
+    """What still waits for a human, for the JSON counts: which records and reports, and why."""
+
+    def stage(waiting: tuple[tuple[int, str], ...], what: str) -> dict[str, object]:
+        by = {o: [rid for rid, out in waiting if out == o] for o in ("unscreened", "in_progress", "conflict")}
+        return {what: len(waiting), "not_started": by["unscreened"], "in_progress": by["in_progress"],
+                "conflict": by["conflict"]}
+
+    p = report.pending
+    return {
+        "final": not report.not_final,
+        "duplicate_pairs": p.duplicate_pairs,
+        "title_abstract": stage(report.waiting_title_abstract, "records"),
+        "full_text": {**stage(report.waiting_full_text, "reports"),
+                      "databases_and_registers": p.full_text, "other_methods": p.other_full_text},
+    }
 
 
 def write_prisma(review: Review, fmt: str, output: Path | None) -> PrismaOutput:
-    """Write the diagram (svg/png/pdf) or the counts (json/csv); refuses a diagram that breaks an identity.
+    """Write the diagram (svg/png/pdf) or the counts (json/csv); refuses a diagram that breaks an identity
+    or is not final (records or reports waiting for decisions, duplicate pairs waiting for a verdict).
 
     The counts are written whatever state the review is in (a lead reports progress mid-review),
-    but with a caveat when they break an identity or records wait for decisions: the CSV has no
-    place to say so, and a reader would take its boxes as final.
+    but with a caveat when they break an identity or anything waits for a human: the CSV has no
+    place to say so, and a reader would take its boxes as final. The JSON also says it in its own
+    `pending`, `violations` and `caveats`.
     """
     report = prisma_counts(review)
     errors = errors_only(list(report.violations))
-    pending = report.pending_title_abstract or report.pending_full_text
+    pending = report.not_final
+    warnings = reason_warnings(report)
     if fmt in ("json", "csv"):
+        caveat = _caveat(report, errors) if errors or pending else None
         if fmt == "json":
             data = to_json_dict(report.counts)
             data["violations"] = [v.explanation for v in report.violations]
+            data["pending"] = pending_dict(report)
+            data["caveats"] = [*([caveat] if caveat else []), *warnings]
             text = json.dumps(data, indent=2)
         else:
             text = to_prisma2020_csv(report.counts)
-        caveat = _caveat(report, errors) if errors or pending else None
         if output is not None and str(output) == "-":
-            return PrismaOutput(None, text, caveat)
+            return PrismaOutput(None, text, caveat, warnings)
         path = output or review.exports / f"prisma.{fmt}"
         path.write_text(text, encoding="utf-8")
-        return PrismaOutput(path, None, caveat)
+        return PrismaOutput(path, None, caveat, warnings)
     if errors or pending:
-        # Records still waiting for decisions make the boxes disagree (some identities only as
-        # notes, since one record can lead to several reports): a diagram now would mislead.
+        # Records still waiting for decisions, or duplicate pairs whose copies both count, make the
+        # boxes disagree or overstate them: a diagram now would be published as final and mislead.
         why = "the PRISMA counts do not add up" if errors else "the PRISMA counts are not final"
+        screening = report.pending_title_abstract or report.pending_full_text
         raise ReviewkitError(f"{why}, so no diagram is drawn: {_caveat(report, errors)}",
                              hint=("screen the records first (reviewkit screen), or " if not report.screening_started
-                                   else "finish screening, or " if pending else "")
+                                   else "finish screening, or " if screening else "")
+                             + (f"settle the duplicate pairs ({PAIRS_COMMAND}, then reviewkit dedup confirm or "
+                                "reject), or " if report.pending.duplicate_pairs else "")
                              + "run reviewkit prisma --format json -o - to inspect the counts")
     from reviewkit.render.prisma import render_prisma
 
     path = output or review.exports / f"prisma.{fmt}"
     render_prisma(report.counts, path)
-    return PrismaOutput(path, None)
+    return PrismaOutput(path, None, None, warnings)
+
+
+def _conflicts(waiting: tuple[tuple[int, str], ...]) -> str:
+    n = sum(1 for _, outcome in waiting if outcome == "conflict")
+    return f", {n} of them in conflict for the adjudicator (reviewkit conflicts)" if n else ""
+
+
+def _pairs_text(n: int) -> str:
+    return (f"{n} duplicate {'pair waits' if n == 1 else 'pairs wait'} for a human ({PAIRS_COMMAND}): "
+            "until confirmed or rejected, both copies count in Records screened")
 
 
 def _caveat(report: PrismaReport, errors: list[IdentityViolation]) -> str:
-    """Why the counts are not final: the records still undecided first, then the identities they break.
+    """Why the counts are not final: the duplicate pairs and records still undecided first, then the
+    identities they break.
 
     While records wait for decisions, the notes (reports sought differ from records screened minus
     excluded) follow from that alone and are left out: they would send a user looking for a cause.
     """
     ta, ft = report.pending_title_abstract, report.pending_full_text
+    pairs = report.pending.duplicate_pairs
     broken = "; ".join(v.explanation for v in errors)
-    if not (ta or ft):
+    if not (ta or ft or pairs):
         return broken or "; ".join(v.explanation for v in report.violations)
+    leads = [_pairs_text(pairs)] if pairs else []
     if not report.screening_started:
         which = (f"record {ta[0]} has no title/abstract decision" if len(ta) == 1
                  else f"none of the {len(ta)} records {_some(ta)} has a title/abstract decision")
-        lead = f"screening has not started ({which})"
-    else:
-        lead = f"screening is unfinished (records still undecided: title/abstract {_some(ta)}, full text {_some(ft)})"
+        leads.append(f"screening has not started ({which})")
+    elif ta or ft:
+        leads.append(f"screening is unfinished (records still undecided: title/abstract {_some(ta)}"
+                     f"{_conflicts(report.waiting_title_abstract)}, full text {_some(ft)}"
+                     f"{_conflicts(report.waiting_full_text)})")
+    lead = "; ".join(leads)
     return f"{lead}; {broken}" if broken else lead
 
 
@@ -223,16 +324,23 @@ def prisma_summary(review: Review) -> str:
 
     report = prisma_counts(review)
     text = prisma_text(report.counts, allow_violations=True)
-    if report.violations:
-        pending = bool(report.pending_title_abstract or report.pending_full_text)
-        # write_prisma draws no diagram while records wait for decisions, whatever the violations are.
+    pending = report.not_final
+    if report.violations or pending:
+        # write_prisma draws no diagram while anything waits for a human, whatever the violations are.
         blocking = bool(errors_only(list(report.violations))) or pending
-        text += "\n\nThe counts do not add up yet" + (
-            " (no diagram is drawn until they do):\n" if blocking else " (notes; the diagram can be drawn):\n")
+        text += "\n\n" + ("The counts are not final" if pending and not errors_only(list(report.violations))
+                           else "The counts do not add up yet") + (
+            " (no diagram is drawn until they are):\n" if blocking else " (notes; the diagram can be drawn):\n")
+        lines = []
+        if report.pending.duplicate_pairs:
+            lines.append(f"  • pending: {_pairs_text(report.pending.duplicate_pairs)}")
         if not report.screening_started:
-            text += "  • screening has not started: no record has a title/abstract decision\n"
-        text += "\n".join(f"  • {v.severity}: {v.explanation}" for v in report.violations)
-        if pending:
+            lines.append("  • screening has not started: no record has a title/abstract decision")
+        lines += [f"  • {v.severity}: {v.explanation}" for v in report.violations]
+        text += "\n".join(lines)
+        if report.pending_title_abstract or report.pending_full_text:
             text += (f"\n  records still undecided: title/abstract {len(report.pending_title_abstract)}, "
                      f"full text {len(report.pending_full_text)}")
+    for warning in reason_warnings(report):
+        text += f"\n\nwarning: {warning}"
     return text

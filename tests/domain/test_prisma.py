@@ -221,13 +221,18 @@ def test_csv_cell_separators_in_names_are_neutralised() -> None:
     assert csv_n(counts)["dbr_excluded"] == "Wrong population/ adults/ elderly, 25"
 
 
-def test_csv_refuses_unknown_other_source() -> None:
-    """The R package has no box for other sources than its three; say so instead of guessing."""
+def test_csv_carries_an_other_source_under_its_own_name() -> None:
+    """The R package has rows for three other-methods sources only; another (a hand search) takes a row the
+    review leaves free, its name as the row's text, which the R package draws as the label (the export
+    used to fail, with a hint no user could follow)."""
     base = with_other()
     assert base.other is not None
-    counts = replace(base, other=replace(base.other, identified={"Hand searching": 13}))
-    with pytest.raises(ReviewkitError, match="Hand searching"):
-        to_prisma2020_csv_rows(counts)
+    counts = replace(base, other=replace(base.other, identified={"Websites": 3, "Hand searching": 13}))
+    rows = {r["data"]: r for r in to_prisma2020_csv_rows(counts)}
+    assert (rows["website_results"]["boxtext"], rows["website_results"]["n"]) == ("Websites", "3")
+    assert (rows["organisation_results"]["boxtext"], rows["organisation_results"]["n"]) == ("Hand searching", "13")
+    assert rows["organisation_results"]["description"] == "Hand searching"
+    assert rows["citations_results"]["n"] == "NA"
 
 
 # --- JSON ----------------------------------------------------------------------------------------

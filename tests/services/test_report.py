@@ -58,11 +58,12 @@ def test_counts_follow_the_pipeline(review: Review, tmp_path: Path) -> None:
 
 
 def test_unfinished_screening_is_reported_not_drawn(review: Review, tmp_path: Path) -> None:
-    """A record still waiting for full-text decisions breaks an identity: no diagram, the records named."""
+    """A record still waiting for full-text decisions makes the counts not final: no diagram, the records
+    named; the JSON says why its boxes differ."""
     (rid,) = add_records(review, 1)
     _both(review, rid, "ta", "include")
     screen.record_decision(review, "alice", rid, "ft", "include")
-    with pytest.raises(ReviewkitError, match=rf"do not add up.*full text \[{rid}\]"):
+    with pytest.raises(ReviewkitError, match=rf"not final.*full text \[{rid}\]"):
         write_prisma(review, "png", tmp_path / "p.png")
     path = write_prisma(review, "json", tmp_path / "p.json").path
     data = json.loads(path.read_text())  # type: ignore[union-attr]

@@ -77,7 +77,7 @@ async def test_help_lists_keys_and_closes(review: Review) -> None:
 
 
 async def test_prisma_screen_shows_the_flow(review: Review) -> None:
-    """p opens the PRISMA counts; undecided records are reported as not adding up yet."""
+    """p opens the PRISMA counts; undecided records are reported as making them not final, and why."""
     from reviewkit.services import screen
     from reviewkit.tui.screens.prisma import PrismaScreen
 
@@ -95,7 +95,7 @@ async def test_prisma_screen_shows_the_flow(review: Review) -> None:
         text = str(app.screen.query_one("#prisma-text", Static).render())
         assert "PubMed (n = 2)" in text and "Records screened (n = 2)" in text
         assert "Records excluded (n = 1)" in text
-        assert "do not add up yet" in text
+        assert "not final" in text and "waits for a title/abstract decision" in text
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, DashboardScreen)
