@@ -12,6 +12,7 @@ from reviewkit.services.project import Review
 from reviewkit.tui.screens.dashboard import DashboardScreen
 from reviewkit.tui.screens.help import HelpScreen
 from reviewkit.tui.screens.screening import ScreeningScreen
+from reviewkit.tui.write_queue import SavesWrites
 
 #: The app's own keys, answered on every screen (after the screen's own, which would shadow them).
 APP_BINDINGS: list[BindingType] = [
@@ -46,6 +47,9 @@ class ReviewkitApp(App[None]):
         #: A screening stage (ta, ft) to open straight away, above the dashboard.
         self.start_stage = stage
         self.sub_title = review.protocol.title
+        #: Quit was asked for and waits for the screens' writes to be stored ("waiting"), and asked again
+        #: ("warned": once more quits without them).
+        self._quitting: str | None = None
 
     def on_mount(self) -> None:
         """Open on the dashboard (and on the screening screen when asked)."""
@@ -54,7 +58,7 @@ class ReviewkitApp(App[None]):
         if problems:
             # the CLI's stderr line is hidden behind the TUI's screen: say it here too
             self.notify(f"{len(problems)} planned {'analysis' if len(problems) == 1 else 'analyses'} in review.toml "
-                        "cannot run; see reviewkit protocol check", severity="warning", timeout=10)
+                        "cannot run; see reviewkit protocol check", severity="warning", timeout=10, markup=False)
         if self.start_stage:
             self.push_screen(ScreeningScreen(self.review, self.start_stage, self.reviewer))
 
@@ -63,12 +67,49 @@ class ReviewkitApp(App[None]):
         first, as leaving it for the dashboard does."""
         holding = [s for s in self.screen_stack if isinstance(s, ScreeningScreen) and s.unsaved_notes]
         if not holding:
-            self.exit()
+            self._exit_when_saved()
         elif holding[-1] is self.screen:
-            holding[-1].leave(self.exit, "Quit")
+            holding[-1].leave(self._exit_when_saved, "Quit")
         else:
             self.notify("Notes on the screening screen are not saved yet: go back to it (escape) to decide "
-                        "on their records, or to quit from there.", severity="warning")
+                        "on their records, or to quit from there.", severity="warning", markup=False)
+
+    def _exit_when_saved(self) -> None:
+        """Exit once every screen's writes (verdicts, adjudications, links) are stored: a screen's
+        workers end with the app, and a write still waiting in its queue would be lost unsaid.
+        (The screening screen's decisions are written by the app's own worker, which finishes them.)"""
+        queues = [s.write_queue for s in self.screen_stack if isinstance(s, SavesWrites) and s.write_queue.pending]
+        if not queues:
+            self.exit()
+            return
+        count = sum(q.pending for q in queues)
+        if self._quitting == "warned":  # asked three times: the user quits knowingly
+            self.exit()
+            return
+        if self._quitting == "waiting":
+            self._quitting = "warned"
+            self.notify(f"Still saving {count} change{'s' if count != 1 else ''}: quitting once stored "
+                        "(quit again to leave without them)", severity="warning", markup=False)
+            return
+        self._quitting = "waiting"
+        self.notify(f"Saving {count} change{'s' if count != 1 else ''}… quitting once stored", markup=False)
+        waiting = len(queues)
+        every_stored = True
+
+        def flushed(stored: bool) -> None:
+            nonlocal waiting, every_stored
+            waiting -= 1
+            every_stored = every_stored and stored
+            if waiting:
+                return
+            self._quitting = None
+            if every_stored:
+                self.exit()
+            else:  # the refusal is on screen (the change is back to decide again): the user sees it
+                self.notify("Not quitting: a change was not saved (see above)", severity="error", markup=False)
+
+        for queue in queues:
+            queue.flush(flushed)
 
     def action_help(self) -> None:
         """Show the keys of the current screen and the app."""

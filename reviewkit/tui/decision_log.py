@@ -154,6 +154,6 @@ class DecisionLog:
         if record_id in self.mine:
             saving = " (saving…)" if self.unsaved[record_id] else ""
             parts.append(f"you: {self.mine[record_id]}{saving}")
-        if record_id in self.notes:
+        if record_id in self.notes and self.notes[record_id]:  # (empty: her note cleared, with her next decision)
             parts.append("note ready")
         return parts

@@ -103,15 +103,6 @@ class ConflictsLoaded(Message):
         self.conflicts = conflicts
 
 
-class ConflictResolved(Message):
-    """An adjudication is stored."""
-
-    def __init__(self, record_id: int, state: RecordScreening) -> None:
-        super().__init__()
-        self.record_id = record_id
-        self.state = state
-
-
 class ServiceFailed(Message):
     """A service refused or failed; `error` is the message to show the user."""
 

@@ -131,5 +131,7 @@ class RecordQueue:
         worded as a record was read as that id."""
         if not self.ids:
             return ""
-        text = f"{min(self.index + 1, len(self.ids))} of {len(self.ids)} in queue"
+        n = len(self.ids)
+        # Past the end no record is shown: "5 of 5" read as the last one still on screen.
+        text = f"end of queue ({n} record{'s' if n != 1 else ''})" if self.index >= n else f"{self.index + 1} of {n} in queue"
         return text + (f" · search '{self.filter}'" if self.filter else "")

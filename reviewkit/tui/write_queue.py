@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterator
-from typing import Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 W = TypeVar("W")
 
@@ -26,20 +26,37 @@ class WriteQueue(Generic[W]):
         #: The write being stored now.
         self.saving: W | None = None
         self._leaving = False
+        #: Run (with whether every write was stored) once nothing is left to store: see `flush`.
+        self._flushed: list[Callable[[bool], object]] = []
+        #: Whether a write failed while a flush waited.
+        self._failed = False
+
+    @property
+    def pending(self) -> int:
+        """How many writes are not stored yet (the one being stored included)."""
+        return len(self._waiting) + (self.saving is not None)
 
     def put(self, write: W) -> None:
         """Store `write` after those already given."""
         self._waiting.append(write)
         self._next()
 
-    def done(self) -> None:
-        """The write being stored has been reported: go on with the next."""
+    def done(self, *, failed: bool = False) -> None:
+        """The write being stored has been reported (`failed`: refused or failed): go on with the next."""
         self.saving = None
+        # Only a failure a flush waits through counts: one reported before it was asked for is not its concern.
+        self._failed = self._failed or (failed and bool(self._flushed))
         self._next()
 
     def leave(self) -> None:
         """Leave once every write is stored (at once when none is waiting)."""
         self._leaving = True
+        self._next()
+
+    def flush(self, then: Callable[[bool], object]) -> None:
+        """Run `then` once every write given (so far and meanwhile) has been reported, with whether all of
+        them were stored (the app quits only then: a write still waiting would be lost with the screen)."""
+        self._flushed.append(then)
         self._next()
 
     def unsaved(self) -> Iterator[W]:
@@ -54,7 +71,22 @@ class WriteQueue(Generic[W]):
         if self._waiting:
             self.saving = self._waiting.popleft()
             self._save(self.saving)
-        elif self._leaving:
+            return
+        if self._flushed:
+            flushed, self._flushed = self._flushed, []
+            stored, self._failed = not self._failed, False
+            for then in flushed:
+                then(stored)
+        if self._leaving:
             self._leave()
         elif self._idle is not None:
             self._idle()
+
+
+@runtime_checkable
+class SavesWrites(Protocol):
+    """A screen whose writes go through a WriteQueue: the app waits for them before it quits."""
+
+    @property
+    def write_queue(self) -> WriteQueue[Any]:
+        """The screen's queue of writes."""

@@ -283,7 +283,7 @@ async def test_tui_f_finishes_the_study_shown(team: Review) -> None:
         assert any("is finished; the comparison opens once every independent extraction of it (at least 2) is "
                "finished" in str(n.message) for n in app._notifications)
         assert "— finished" in _text(screen, "#extraction-status")
-        assert screen.query_one("#study-list", DataTable).get_row_at(0)[0] == f"{sid} ✓"
+        assert str(screen.query_one("#study-list", DataTable).get_row_at(0)[0]) == f"{sid} ✓"
         assert len(screen_lines(app)) == 24
         await pilot.press("f")  # again: nothing changes, and it says so
         await _settle(app, pilot)

@@ -341,7 +341,8 @@ async def test_decisions_notes_and_footer_are_readable_at_80_and_160_columns(rev
             assert "Your note: agree with bob after reading the methods" in line_with(app, "Your note"), size
             await pilot.press("question_mark")
             await pilot.pause()
-            assert "Refresh" in "\n".join(app.screen._lines)  # off the footer, still listed in help
+            # off the footer, still listed in help
+            assert "Refresh" in "\n".join(line.plain for line in app.screen._lines)
 
 
 async def test_the_decisions_change_form_across_the_breakpoint(review: Review) -> None:

@@ -123,8 +123,8 @@ async def test_verdicts_stored_count_decreases_and_undo(review: Review) -> None:
         await settle(pilot)
         table = app.screen.query_one("#stages", DataTable)
         removed = next(table.get_row_at(i) for i in range(table.row_count)
-                       if table.get_row_at(i)[0] == "Duplicates removed")
-        assert removed[1] == "1"
+                       if str(table.get_row_at(i)[0]) == "Duplicates removed")
+        assert str(removed[1]) == "1"
         await pilot.press("d")
         await settle(pilot)
         await pilot.press("u")  # nothing confirmed on this visit
@@ -138,7 +138,8 @@ async def test_verdicts_stored_count_decreases_and_undo(review: Review) -> None:
         await settle(pilot)
         assert dedup.group_of(review, last.a_id) is None  # the merge confirmed on this visit is undone
         assert dedup.group_of(review, confirmed.a_id) == group
-        assert dedup.pending_pairs(review) == []
+        assert [p.id for p in dedup.pending_pairs(review)] == [last.id]  # back to check, not in limbo
+        assert "1 pair left" in status(app)
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, DashboardScreen)

@@ -86,7 +86,7 @@ async def test_form_validates_as_typed_and_commits_through_the_service(review: R
         await _settle(app, pilot)
         assert "cannot exceed the total" in _text(screen, "#cell-problem")
         assert extract.study_form(review, "alice", sid).stats("Placebo", "iga_0_1", "week 16") == {"total": "97"}
-        assert grid.get_cell_at(Coordinate(0, len(KEY_COLUMNS) + 1)) == "97"
+        assert str(grid.get_cell_at(Coordinate(0, len(KEY_COLUMNS) + 1))) == "97"
 
 
 async def test_registry_proposals_are_shown_and_confirmed(review: Review) -> None:

@@ -70,7 +70,7 @@ async def test_footer_keeps_the_decision_keys_help_and_quit_at_80_columns(review
             await pilot.press("question_mark")
             await pilot.pause()
             assert isinstance(app.screen, HelpScreen)
-            shown = "\n".join(app.screen._lines)
+            shown = "\n".join(line.plain for line in app.screen._lines)
             for hidden in ("Next", "Previous", "Search", "Criteria", "Dashboard"):
                 assert hidden in shown, hidden
 

@@ -30,3 +30,25 @@ def test_an_idle_queue_reloads_and_leaves_at_once() -> None:
     assert events == ["save link", "idle"]
     queue.leave()
     assert events[-1] == "leave"
+
+
+def test_a_flush_runs_once_every_write_is_reported_saying_whether_all_were_stored() -> None:
+    """What the app waits for before it quits: writes given meanwhile too; a failure is told."""
+    events: list[str] = []
+    queue: WriteQueue[str] = WriteQueue(lambda w: events.append(f"save {w}"), leave=lambda: events.append("leave"))
+    queue.flush(lambda stored: events.append(f"flushed {stored}"))
+    assert events == ["flushed True"]  # nothing to wait for
+    queue.put("confirm 1")
+    queue.done(failed=True)  # before any flush was asked for: not its concern
+    queue.put("confirm 2")
+    assert queue.pending == 1
+    queue.flush(lambda stored: events.append(f"flushed {stored}"))
+    queue.put("reject 3")
+    queue.done()
+    assert events[-1] == "save reject 3" and queue.pending == 1
+    queue.done(failed=True)
+    assert events[-1] == "flushed False" and queue.pending == 0
+    queue.put("confirm 4")
+    queue.flush(lambda stored: events.append(f"flushed {stored}"))
+    queue.done()
+    assert events[-1] == "flushed True"

@@ -64,12 +64,14 @@ class ChoiceModal(ModalScreen[Choice | None]):
         self._required = set(text_required_for)
 
     def compose(self) -> ComposeResult:
-        """The title, the numbered options, the text field."""
+        """The title, the numbered options, the text field (all shown as given: a title or an option
+        quotes what the user typed, an outcome name or an exclusion reason, never read as markup)."""
         with Vertical(id="choice-box"):
-            yield Label(self._title)
-            yield OptionList(*(f"{i}. {label}" for i, label in enumerate(self._labels, 1)), id="choice-options")
+            yield Label(self._title, markup=False)
+            yield OptionList(*(f"{i}. {label}" for i, label in enumerate(self._labels, 1)), id="choice-options",
+                             markup=False)
             if self._text_label is not None:  # None: a plain pick, nothing to type
-                yield Label(self._text_label, id="choice-hint")
+                yield Label(self._text_label, id="choice-hint", markup=False)
                 yield Input(value=self._text, id="choice-text")
 
     def on_mount(self) -> None:

@@ -57,7 +57,7 @@ class ImportFileModal(ModalScreen[ImportRequest | None]):
             yield Input(value=self._path, placeholder="exports/embase.ris", id="import-path")
             yield Label("Source name (empty: what the file says, or PubMed for PubMed formats)")
             yield Input(value=self._source, placeholder="Embase", id="import-source")
-            yield Static("", id="import-error")
+            yield Static("", id="import-error", markup=False)  # it names the path typed
             yield Static("enter imports · escape cancels", id="import-hint")
 
     @on(Input.Submitted)

@@ -37,12 +37,13 @@ class TextPromptModal(ModalScreen[str | None]):
         self._check = check
 
     def compose(self) -> ComposeResult:
-        """A title, an input and (with a check) the line saying what is wrong with it."""
+        """A title, an input and (with a check) the line saying what is wrong with it (shown as given,
+        never read as markup: both may quote what the user typed)."""
         with Vertical():
-            yield Label(self._title)
+            yield Label(self._title, markup=False)
             yield Input(value=self._value, placeholder=self._placeholder, id="prompt-input")
             if self._check is not None:
-                yield Static("", id="prompt-problem")
+                yield Static("", id="prompt-problem", markup=False)
 
     def _problem(self, text: str) -> str | None:
         if self._check is None:

@@ -73,7 +73,7 @@ class AgreementScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         """A status line, the table of pairs, the highlighted pair in full (narrow only)."""
         yield Header()
-        yield Static("Counting…", id="agreement-status")
+        yield Static("Counting…", id="agreement-status", markup=False)  # or the service's refusal
         # Long reviewer names give way (cut with "…") to the figures.
         table = FittedTable(id="agreement-pairs", cursor_type="row", zebra_stripes=True, squeeze=["reviewers"])
         self._add_columns(table)

@@ -307,7 +307,7 @@ class AnalysisScreen(Screen[None]):
 
     def action_write_plots(self) -> None:
         """Run the analyses with their plots, as `reviewkit analyze` does, in a worker thread."""
-        self.notify("Writing the plots…", timeout=3)
+        self.notify("Writing the plots…", timeout=3, markup=False)
         self._write()
 
     def action_scroll_detail(self, pages: int) -> None:
@@ -338,7 +338,7 @@ class AnalysisScreen(Screen[None]):
         """Show the analyses."""
         if message.error:
             self.query_one("#analysis-status", Static).update(f"error: {message.error}")
-            self.notify(message.error, severity="error", timeout=10)
+            self.notify(message.error, severity="error", timeout=10, markup=False)
         self._show(message.views)
 
     def on_analysis_screen_written(self, message: Written) -> None:
@@ -346,18 +346,19 @@ class AnalysisScreen(Screen[None]):
         self._show(message.views)
         ran = not all(v.skipped for v in message.views)
         self.notify(written_text(message.views, self.review.folder / "exports"),
-                    severity="information" if ran else "warning", timeout=10)
+                    severity="information" if ran else "warning", timeout=10, markup=False)
         if ran and any(v.skipped for v in message.views):
-            self.notify(skipped_count(message.views), severity="warning", timeout=10)
+            self.notify(skipped_count(message.views), severity="warning", timeout=10, markup=False)
 
     def on_analysis_screen_write_failed(self, message: WriteFailed) -> None:
         """The plots could not be written: say why."""
-        self.notify(f"The plots were not written: {message.error}", severity="error", timeout=10)
+        self.notify(f"The plots were not written: {message.error}", severity="error", timeout=10, markup=False)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A run that fails unexpectedly (the database gone mid-session) is told, not left as "Running…"."""
         if event.state == WorkerState.ERROR and event.worker.group in ("analysis", "analysis-write"):
-            self.notify(f"The analyses could not be run: {event.worker.error}", severity="error", timeout=10)
+            self.notify(f"The analyses could not be run: {event.worker.error}",
+                        severity="error", timeout=10, markup=False)
             if event.worker.group == "analysis":
                 self.query_one("#analysis-status", Static).update(
                     f"error: the analyses could not be run ({event.worker.error}); r tries again")

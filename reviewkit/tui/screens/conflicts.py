@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from rich import box
@@ -13,8 +13,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
+from textual.worker import Worker, WorkerState
 
-from reviewkit.domain.screening import STAGES
+from reviewkit.domain.screening import STAGES, RecordScreening
 from reviewkit.errors import ReviewkitError
 from reviewkit.services import screen_cards
 from reviewkit.services.conflicts import (
@@ -28,8 +29,32 @@ from reviewkit.services.screen_cards import RecordCard
 from reviewkit.tui import messages as msg
 from reviewkit.tui.modals.choice import Choice, ChoiceModal
 from reviewkit.tui.modals.text_prompt import TextPromptModal
+from reviewkit.tui.plain import plain
 from reviewkit.tui.widgets.fitted_table import FittedTable, clipped
 from reviewkit.tui.widgets.record_card import RecordCardView
+from reviewkit.tui.write_queue import WriteQueue
+
+
+@dataclass(frozen=True)
+class _Adjudication:
+    """An adjudication to store, of the conflict shown when its key was pressed; stored one at a time,
+    in the order made."""
+
+    conflict: Conflict
+    stage: str
+    decision: str
+    reason: str | None
+    note: str | None
+
+
+class Adjudicated(msg.ScreenMessage):
+    """An adjudication is stored (`state`), or was refused or failed (`error`)."""
+
+    def __init__(self, write: _Adjudication, state: RecordScreening | None, error: str | None = None) -> None:
+        super().__init__()
+        self.write = write
+        self.state = state
+        self.error = error
 
 
 class ConflictsScreen(Screen[None]):
@@ -71,6 +96,18 @@ class ConflictsScreen(Screen[None]):
         #: Adjudicators settle conflicts; a lead (or anyone else) only looks, so the settling keys
         #: are not offered (the service refuses them anyway).
         self._may_settle = "adjudicator" in roles
+        #: Adjudications go one at a time, in order, and the list moves on at once (as on the screening
+        #: and duplicates screens): each key acts on the conflict shown when it was pressed. Once all
+        #: are stored the list is read again (others settle conflicts too).
+        self._writes: WriteQueue[_Adjudication] = WriteQueue(
+            self._resolve, leave=lambda: self.dismiss(None), idle=lambda: self._load(self.stage))
+        #: (stage, record) adjudicated here, stored or on their way: a list read meanwhile may still hold them.
+        self._settled: set[tuple[str, int]] = set()
+
+    @property
+    def write_queue(self) -> WriteQueue[_Adjudication]:
+        """The adjudications not stored yet (the app waits for them before it quits)."""
+        return self._writes
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Include, exclude and note are the adjudicator's keys."""
@@ -81,7 +118,7 @@ class ConflictsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         """What is shown: the list of conflicts; the selected one's record beside both sides of it."""
         yield Header()
-        yield Static("Loading conflicts…", id="conflicts-status")
+        yield Static("Loading conflicts…", id="conflicts-status", markup=False)  # or the service's refusal
         # The title gives way (cut with "…") so that the decisions stay on screen beside it.
         table = FittedTable(id="conflict-list", cursor_type="row", zebra_stripes=True, squeeze=["title"])
         table.add_column("Record")
@@ -123,22 +160,31 @@ class ConflictsScreen(Screen[None]):
             return
         self.post_message(msg.CardsLoaded(cards, [record_id]))
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="conflicts-resolve")
-    def _resolve(self, record_id: int, decision: str, reason: str | None, note: str | None) -> None:
+    # Not exclusive: a worker cancelled before it ran would lose its adjudication (the queue runs one at a time).
+    @work(thread=True, exit_on_error=False, group="conflicts-resolve")
+    def _resolve(self, write: _Adjudication) -> None:
         try:
-            state = resolve_conflict(self.review, self.actor, record_id, self.stage, decision,
-                                     reason=reason, note=note)
-        except ReviewkitError as exc:
-            self.post_message(msg.ServiceFailed("resolve", str(exc)))
+            state = resolve_conflict(self.review, self.actor, write.conflict.record_id, write.stage, write.decision,
+                                     reason=write.reason, note=write.note)
+        except Exception as exc:  # noqa: BLE001 - whatever went wrong, the adjudicator must see it was not saved
+            self.post_message(Adjudicated(write, None, str(exc)))
             return
-        self.post_message(msg.ConflictResolved(record_id, state))
+        self.post_message(Adjudicated(write, state))
 
     def on_conflicts_loaded(self, message: msg.ConflictsLoaded) -> None:
         """List the conflicts."""
         if message.stage != self.stage:
             return
-        self.conflicts = message.conflicts
+        selected, table = self._selected(), self.query_one("#conflict-list", DataTable)
+        # Those adjudicated here meanwhile stay off the list (it may have been read before they were stored).
+        self.conflicts = [c for c in message.conflicts if (message.stage, c.record_id) not in self._settled]
         self._cards.clear()
+        # The cursor stays on the conflict it was on, or else on the same row.
+        keep = selected.record_id if selected is not None else None
+        self._show_list(next((i for i, c in enumerate(self.conflicts) if c.record_id == keep), table.cursor_row))
+
+    def _show_list(self, row: int) -> None:
+        """The status line and the list of conflicts, the cursor on `row` (within the list)."""
         where = STAGES[self.stage]  # type: ignore[index]
         disputes = sum(c.kind == "reason" for c in self.conflicts)
         inclusion = len(self.conflicts) - disputes
@@ -155,6 +201,8 @@ class ConflictsScreen(Screen[None]):
         for c in self.conflicts:
             summary = " · ".join(f"{d.reviewer}: {d.reason if c.kind == 'reason' else d.decision}" for d in c.decisions)
             table.add_row(str(c.record_id), clipped(c.title), summary, key=str(c.record_id))
+        if self.conflicts:
+            table.move_cursor(row=max(0, min(row, len(self.conflicts) - 1)), animate=False)
         table.focus()
         self._show_detail()
 
@@ -177,11 +225,32 @@ class ConflictsScreen(Screen[None]):
             self._card_shown = None
             self.card_view.show_message(f"Record {message.record_id} cannot be shown: {message.error}")
 
-    def on_conflict_resolved(self, message: msg.ConflictResolved) -> None:
-        """Confirm and reload the list (the resolved record leaves it)."""
-        self.notify(f"Record {message.record_id}: {message.state.outcome}")
-        self._notes.pop(message.record_id, None)
-        self.action_refresh()
+    def on_adjudicated(self, message: Adjudicated) -> None:
+        """Confirm; a refused or failed adjudication is said and its conflict comes back, selected. Then the
+        next write (the list is read again once all are stored)."""
+        write = message.write
+        rid = write.conflict.record_id
+        if message.state is not None:
+            self.notify(f"Record {rid}: {message.state.outcome}", markup=False)
+            if self._notes.get(rid) == write.note:  # else a note written since waits for another try
+                self._notes.pop(rid, None)
+        else:
+            self.notify(f"Record {rid} was not adjudicated: {message.error}", severity="error", markup=False)
+            self._settled.discard((write.stage, rid))
+            table = self.query_one("#conflict-list", DataTable)
+            if write.stage == self.stage and table.display and all(c.record_id != rid for c in self.conflicts):
+                row = min(table.cursor_row, len(self.conflicts))
+                self.conflicts.insert(row, write.conflict)
+                self._show_list(row)
+        self._writes.done(failed=message.state is None)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """An unexpected error in a worker is shown, not swallowed (the write queue goes on)."""
+        if event.state != WorkerState.ERROR:
+            return
+        if event.worker.group == "conflicts-resolve":
+            self._writes.done(failed=True)
+        self.notify(f"{event.worker.name}: {event.worker.error}", severity="error", markup=False)
 
     def on_service_failed(self, message: msg.ServiceFailed) -> None:
         """A refusal to list (not an adjudicator or lead) replaces the list; others are notified."""
@@ -191,7 +260,7 @@ class ConflictsScreen(Screen[None]):
             self.query_one("#conflict-detail", Static).update("")
             self._show_card()
         else:
-            self.notify(message.error, severity="error")
+            self.notify(message.error, severity="error", markup=False)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         """Show the highlighted conflict's record and decisions."""
@@ -254,22 +323,36 @@ class ConflictsScreen(Screen[None]):
         """Settle the selected conflict (a full-text exclusion asks for the reason)."""
         conflict = self._selected()
         if conflict is None:
-            self.notify("No conflict selected", severity="warning")
+            self.notify("No conflict selected", severity="warning", markup=False)
             return
         rid = conflict.record_id
         if conflict.kind == "reason" and decision != "exclude":
-            self.notify(f"Every screener excluded record {rid}: e picks the reason PRISMA counts", severity="warning")
+            self.notify(f"Every screener excluded record {rid}: e picks the reason PRISMA counts",
+                        severity="warning", markup=False)
             return
         if decision == "exclude" and self.stage == "ft":
             def chosen(choice: Choice | None) -> None:
                 if choice is not None:
-                    self._resolve(rid, "exclude", choice.option, choice.text)
+                    self._settle(conflict, "exclude", choice.option, choice.text)
 
             self.app.push_screen(ChoiceModal(f"Why exclude record {rid}?",
                                              self.review.protocol.screening.exclusion_reasons,
                                              text=self._notes.get(rid, "")), chosen)
             return
-        self._resolve(rid, decision, None, self._notes.get(rid))
+        self._settle(conflict, decision, None, self._notes.get(rid))
+
+    def _settle(self, conflict: Conflict, decision: str, reason: str | None, note: str | None) -> None:
+        """Queue the adjudication and move on to the next conflict at once (the write follows in a worker)."""
+        rid = conflict.record_id
+        self._settled.add((self.stage, rid))
+        self._writes.put(_Adjudication(conflict, self.stage, decision, reason, note))
+        index = next((i for i, c in enumerate(self.conflicts) if c.record_id == rid), None)
+        if index is None:  # the list was read again meanwhile without it
+            return
+        table = self.query_one("#conflict-list", DataTable)
+        row = table.cursor_row - (index < table.cursor_row)
+        del self.conflicts[index]
+        self._show_list(row)
 
     def action_note(self) -> None:
         """A note that goes with the adjudication of the selected conflict."""
@@ -297,8 +380,8 @@ class ConflictsScreen(Screen[None]):
         self._load(self.stage)
 
     def action_back(self) -> None:
-        """Back to the dashboard."""
-        self.dismiss(None)
+        """Back to the dashboard once every adjudication is stored."""
+        self._writes.leave()
 
 
 def decisions_table(conflict: Conflict, note: str | None, *, stacked: bool = False) -> Table:
@@ -306,19 +389,21 @@ def decisions_table(conflict: Conflict, note: str | None, *, stacked: bool = Fal
 
     `stacked` (the table above the record on a narrow terminal) leaves out the title, which the
     record's card just below shows, and the lines between rows, so that the record keeps some room.
+    Every text in it is shown as it is (`plain`): a rich Table reads a str as markup, and a title or a
+    note with "[/i]" in it crashed the adjudicator's screen.
     """
-    table = Table(title=None if stacked else conflict.title, title_justify="left", caption_justify="left",
-                  expand=True, box=box.SIMPLE_HEAD if stacked else box.HEAVY_HEAD, show_edge=not stacked,
-                  show_lines=not stacked)
+    title = None if stacked else plain(conflict.title, style="table.title")
+    table = Table(title=title, title_justify="left", caption_justify="left", expand=True,
+                  box=box.SIMPLE_HEAD if stacked else box.HEAVY_HEAD, show_edge=not stacked, show_lines=not stacked)
     table.add_column("", width=8, no_wrap=True)
     # A column is never narrower than its reviewer's name or decision ("inclu…" was unreadable);
     # a word longer than the column (a URL in a note) is folded onto the next line, not cut.
     for d in conflict.decisions:
-        table.add_column(d.reviewer, min_width=max(len(d.reviewer), len(d.decision)), overflow="fold")
-    table.add_row("decision", *(d.decision for d in conflict.decisions))
-    table.add_row("reason", *(d.reason or "" for d in conflict.decisions))
-    table.add_row("note", *(d.note or "" for d in conflict.decisions))
+        table.add_column(plain(d.reviewer), min_width=max(len(d.reviewer), len(d.decision)), overflow="fold")
+    table.add_row("decision", *(plain(d.decision) for d in conflict.decisions))
+    table.add_row("reason", *(plain(d.reason or "") for d in conflict.decisions))
+    table.add_row("note", *(plain(d.note or "") for d in conflict.decisions))
     table.add_row("when", *(f"{d.at:%Y-%m-%d %H:%M}" for d in conflict.decisions))
     if note:
-        table.caption = f"Your note: {note}"
+        table.caption = plain(f"Your note: {note}", style="table.caption")
     return table

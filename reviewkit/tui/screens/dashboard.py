@@ -88,7 +88,8 @@ class DashboardScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         """Title, who is working, the stage table."""
         yield Header()
-        yield Static(self.review.protocol.title, id="review-title")
+        # The review's title, the reviewer's name and the database's path are shown as they are.
+        yield Static(self.review.protocol.title, id="review-title", markup=False)
         names = [r.name for r in self.review.protocol.reviewers]
         if not self.reviewer:
             who = "reviewer: (not set; use --reviewer)"
@@ -97,7 +98,7 @@ class DashboardScreen(Screen[None]):
             who = f"reviewer: {self.reviewer} (not in review.toml, which lists {', '.join(names)})"
         else:
             who = f"reviewer: {self.reviewer}"
-        yield Static(f"{who}    database: {database_label(self.review)}", id="reviewer")
+        yield Static(f"{who}    database: {database_label(self.review)}", id="reviewer", markup=False)
         # Refilled every few seconds: a FittedTable keeps its header and columns as wide as the counts.
         yield StageTable(id="stages", cursor_type="row", zebra_stripes=True)
         yield Static(stage_keys_text(), id="stage-keys")
@@ -143,9 +144,14 @@ class DashboardScreen(Screen[None]):
     def action_conflicts(self) -> None:
         """Open the adjudicator's conflicts screen (a lead may look; screeners never see it)."""
         roles = next((set(r.roles) for r in self.review.protocol.reviewers if r.name == self.reviewer), set())
+        if not self.reviewer:
+            self.notify("Conflicts are for adjudicators and leads, and no reviewer is set: start reviewkit "
+                        "with --reviewer NAME (or set reviewer in your user config)", severity="warning",
+                        markup=False)
+            return
         if not roles & {"adjudicator", "lead"}:
-            self.notify(f"Conflicts are for adjudicators and leads; {self.reviewer or 'no reviewer'} is neither",
-                        severity="warning")
+            self.notify(f"Conflicts are for adjudicators and leads; {self.reviewer} is neither",
+                        severity="warning", markup=False)
             return
         # Title/abstract first; full text when only it has conflicts waiting (its list would otherwise
         # open on "No conflicts at title/abstract." while the dashboard counts some).
@@ -221,7 +227,7 @@ class DashboardScreen(Screen[None]):
         reason = str(event.worker.error)
         if reason != self._failed:
             self._failed = reason
-            self.notify(f"The counts could not be refreshed: {reason}", severity="error", timeout=10)
+            self.notify(f"The counts could not be refreshed: {reason}", severity="error", timeout=10, markup=False)
 
 
 def database_label(review: Review) -> str:

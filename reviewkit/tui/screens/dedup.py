@@ -84,9 +84,11 @@ class DedupScreen(Screen[None]):
         """A verdict or an undo is stored (or, with `error`, the service refused it)."""
 
         def __init__(self, write: _Write, error: str | None = None, *, settled: bool = False,
-                     notes: list[str] | None = None) -> None:
+                     notes: list[str] | None = None, reopened: bool = False) -> None:
             super().__init__()
             self.write = write
+            #: After an undo: the pair waits for a verdict again (its records are apart).
+            self.reopened = reopened
             self.error = error
             #: Refused because the records are merged already: the pair has no question left.
             self.settled = settled
@@ -104,10 +106,15 @@ class DedupScreen(Screen[None]):
         self._writes: WriteQueue[_Write] = WriteQueue(self._save, leave=lambda: self.dismiss(None))
         self._dedup: Worker[None] | None = None
 
+    @property
+    def write_queue(self) -> WriteQueue[_Write]:
+        """The verdicts and undos not stored yet (the app waits for them before it quits)."""
+        return self._writes
+
     def compose(self) -> ComposeResult:
         """Count line, a progress bar while dedup runs, the pair side by side."""
         yield Header()
-        yield Static("", id="dedup-status")
+        yield Static("", id="dedup-status", markup=False)
         yield ProgressBar(id="dedup-progress", show_eta=False)
         with VerticalScroll(id="dedup-scroll", can_focus=False):
             yield DedupPairView(id="dedup-pair")
@@ -170,7 +177,18 @@ class DedupScreen(Screen[None]):
                 undone = dedup_undo.undo_merge(self.review, self.reviewer, group)
                 notes = [f"records {', '.join(map(str, m))} stay merged, as before this merge took them in"
                          for m in undone.restored.values()]
-                self.post_message(self.WriteDone(write, notes=notes))
+                # The confirmed pair would otherwise be in neither list, merged nor waiting: it waits for a
+                # verdict again (audited as a reopen), unless its records stay merged through a group brought back.
+                reopened = False
+                pair = {write.pair.a_id, write.pair.b_id}
+                if not any(pair <= set(members) for members in undone.restored.values()):
+                    try:
+                        dedup.reopen_pair(self.review, self.reviewer, write.pair.id)
+                        reopened = True
+                    except ReviewkitError as exc:
+                        notes.append(f"pair {write.pair.id} was not put back to check: {exc} "
+                                     f"(reviewkit dedup reopen {write.pair.id})")
+                self.post_message(self.WriteDone(write, notes=notes, reopened=reopened))
                 return
             else:
                 done = dedup.decide_pair(self.review, self.reviewer, write.pair.id, write.kind == "confirm")
@@ -203,14 +221,14 @@ class DedupScreen(Screen[None]):
         self.query_one("#dedup-progress", ProgressBar).remove_class("running")
         if message.summary is None:
             self.notify(message.error or "Dedup stopped", severity="warning" if "cancelled" in (
-                message.error or "") else "error")
+                message.error or "") else "error", markup=False)
             self._show_current()
             return
         s = message.summary
         self.notify(f"{s.records} records: {s.groups_created} duplicate groups, {s.records_merged} merged, "
-                    f"{s.pairs_waiting} pairs to check")
+                    f"{s.pairs_waiting} pairs to check", markup=False)
         for note in s.notes():  # what a lead should look at, as the CLI prints it
-            self.notify(note, severity="warning", timeout=10)
+            self.notify(note, severity="warning", timeout=10, markup=False)
         self.pair_view.show_message("Loading the pairs to check…")
         self._load_queue()
 
@@ -218,27 +236,32 @@ class DedupScreen(Screen[None]):
         """Confirm an undo, or say a write was refused (its pair back on screen); start the next write."""
         write = message.write
         for note in message.notes:
-            self.notify(note, severity="warning")
+            self.notify(note, severity="warning", markup=False)
         if message.error is not None:
-            self.notify(f"Not saved: {message.error}", severity="error")
+            self.notify(f"Not saved: {message.error}", severity="error", markup=False)
             if write.kind != "undo" and not message.settled:
                 self._confirmed = [c for c in self._confirmed if c[0].id != write.pair.id]
                 self._queue.appendleft((write.pair, write.evidence))
                 self._show_current()
         elif write.kind == "undo":
-            self.notify(f"Merge undone: records {write.pair.a_id} and {write.pair.b_id} count separately again")
-        self._writes.done()
+            again = " and their pair is back to check" if message.reopened else ""
+            self.notify(f"Merge undone: records {write.pair.a_id} and {write.pair.b_id} count separately "
+                        f"again{again}", markup=False)
+            if message.reopened and all(p.id != write.pair.id for p, _ in self._queue):
+                self._queue.appendleft((write.pair, write.evidence))
+                self._show_current()
+        self._writes.done(failed=message.error is not None)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """An unexpected error in a worker is shown, not swallowed."""
         if event.state != WorkerState.ERROR:
             return
         if event.worker.group == "dedup-write":
-            self._writes.done()
+            self._writes.done(failed=True)
         elif event.worker.group == "dedup-run":
             self._dedup = None
             self.query_one("#dedup-progress", ProgressBar).remove_class("running")
-        self.notify(f"{event.worker.name}: {event.worker.error}", severity="error")
+        self.notify(f"{event.worker.name}: {event.worker.error}", severity="error", markup=False)
 
     # -- showing -------------------------------------------------------------------------------------
 
@@ -260,7 +283,7 @@ class DedupScreen(Screen[None]):
 
     def _current(self) -> tuple[PairView, Evidence] | None:
         if not self._queue or self.pair_view.pair_id is None:
-            self.notify("No pair on screen", severity="warning")
+            self.notify("No pair on screen", severity="warning", markup=False)
             return None
         return self._queue[0]
 
@@ -284,14 +307,14 @@ class DedupScreen(Screen[None]):
     def action_undo(self) -> None:
         """Undo the merge of the last pair confirmed here (its whole group counts separately again)."""
         if not self._confirmed:
-            self.notify("Nothing to undo: no pair confirmed here", severity="warning")
+            self.notify("Nothing to undo: no pair confirmed here", severity="warning", markup=False)
             return
         self._writes.put(_Write("undo", *self._confirmed.pop()))
 
     def action_run_dedup(self) -> None:
         """Run dedup over all records in a worker, with a progress bar; the queue follows."""
         if self._dedup is not None:
-            self.notify("Dedup is running already; escape cancels it", severity="warning")
+            self.notify("Dedup is running already; escape cancels it", severity="warning", markup=False)
             return
         bar = self.query_one("#dedup-progress", ProgressBar)
         bar.update(total=None, progress=0)
@@ -307,6 +330,6 @@ class DedupScreen(Screen[None]):
         """Cancel a running dedup; otherwise back to the dashboard once every verdict is stored."""
         if self._dedup is not None:
             self._dedup.cancel()
-            self.notify("Cancelling dedup…")
+            self.notify("Cancelling dedup…", markup=False)
             return
         self._writes.leave()

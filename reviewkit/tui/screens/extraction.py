@@ -91,7 +91,9 @@ class ExtractionScreen(ExtractionWork):
     def compose(self) -> ComposeResult:
         """Status line, the study list, and the form."""
         yield Header()
-        yield Static("Loading studies…", id="extraction-status")
+        # The form's texts are the protocol's, the study's and the services' (which quote what was typed):
+        # each is shown as it is, never read as markup.
+        yield Static("Loading studies…", id="extraction-status", markup=False)
         with Horizontal(id="extraction-body"):
             # The NCT id before the title: titles of one programme's trials often differ only at
             # their end, which a 34-column list cuts off.
@@ -105,9 +107,10 @@ class ExtractionScreen(ExtractionWork):
                 yield Label("Study fields (enter: save; esc: cancel)", classes="extraction-section")
                 for f in self.review.protocol.extraction.fields:
                     with Horizontal(classes="extraction-field"):
-                        yield Label(f"{f.label or f.name}{f' ({f.unit})' if f.unit else ''}", classes="field-name")
+                        yield Label(f"{f.label or f.name}{f' ({f.unit})' if f.unit else ''}", classes="field-name",
+                                    markup=False)
                         yield Input(id=f"field-{f.name}", placeholder=f.type)
-                        yield Static("", id=f"problem-{f.name}", classes="field-problem")
+                        yield Static("", id=f"problem-{f.name}", classes="field-problem", markup=False)
                 yield Label("Arms (a: add)", classes="extraction-section")
                 arms = FittedTable(id="arm-table", cursor_type="row")
                 arms.add_columns("Arm", "Intervention", "Dose", "Co-intervention", "N",
@@ -119,7 +122,7 @@ class ExtractionScreen(ExtractionWork):
                 grid.add_columns(*KEY_COLUMNS, *STAT_FIELDS)
                 yield grid
                 yield CellEditor(id="cell-editor")
-                yield Static("", id="prefill-status")
+                yield Static("", id="prefill-status", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -201,7 +204,7 @@ class ExtractionScreen(ExtractionWork):
         """Confirm (a notice, and the status line after the reload) and reload the list and the form."""
         self._note = f"✓ {message.note}"
         self._show_status()
-        self.notify(message.note)
+        self.notify(message.note, markup=False)
         self._load_studies()
 
     def on_extraction_work_failed(self, message: ExtractionWork.Failed) -> None:
@@ -212,7 +215,7 @@ class ExtractionScreen(ExtractionWork):
             self.query_one(CellEditor).problem(message.error)
         else:
             self._status(message.error)
-        self.notify(message.error, severity="error")
+        self.notify(message.error, severity="error", markup=False)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         """Open the chosen study."""
@@ -229,7 +232,7 @@ class ExtractionScreen(ExtractionWork):
             return
         row, field = self.rows[event.coordinate.row], STAT_FIELDS[column]
         if not row.allows(field):
-            self.notify(f"{field} is not a statistic of a {row.outcome_type} outcome", severity="warning")
+            self.notify(f"{field} is not a statistic of a {row.outcome_type} outcome", severity="warning", markup=False)
             return
         self.editing = (row, field)
         self._note = ""  # a new edit: the last save's note has been seen

@@ -150,7 +150,7 @@ class ExtractionWork(Screen[None]):
             try:
                 args = parse_arm_line(text, names)
             except ReviewkitError as exc:
-                self.notify(str(exc), severity="error")
+                self.notify(str(exc), severity="error", markup=False)
                 return
             given = len([p for p in text.split(";") if "=" not in p])
             for i, key in enumerate(("intervention", "dose", "co_intervention", "n_randomised"), start=1):
@@ -219,7 +219,7 @@ class ExtractionWork(Screen[None]):
         """Review the registry's proposals; a chosen one is stored as this extractor's (origin ctgov)."""
         prefill, sid, who = self.prefill, self.study_id, self.reviewer
         if prefill is None or sid is None:
-            self.notify("No registry results for this study", severity="warning")
+            self.notify("No registry results for this study", severity="warning", markup=False)
             return
         options = ["arms", *(str(m.index) for m in prefill.measures)]
         labels = [f"Arms: {', '.join(a.label for a in prefill.arms)}", *(m.label for m in prefill.measures)]

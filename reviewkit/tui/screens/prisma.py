@@ -40,7 +40,8 @@ class PrismaScreen(Screen[None]):
         """The flow's text, scrollable."""
         yield Header()
         with VerticalScroll():
-            yield Static("Counting…", id="prisma-text")
+            # Plain text naming the review's sources and exclusion reasons: shown as it is.
+            yield Static("Counting…", id="prisma-text", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:

@@ -7,10 +7,12 @@ from typing import ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.content import Content
 from textual.widgets import DataTable, Footer, Header, Static
 
 from reviewkit.tui.modals.choice import Choice, ChoiceModal
 from reviewkit.tui.modals.text_prompt import TextPromptModal
+from reviewkit.tui.plain import marked
 from reviewkit.tui.screens.rob_consensus import RobConsensusScreen
 from reviewkit.tui.screens.rob_work import (
     AssessmentLoaded,
@@ -69,7 +71,8 @@ class RobScreen(RobWork):
     def compose(self) -> ComposeResult:
         """Status line, the study list or the form (questions and judgements), the keys."""
         yield Header()
-        yield Static("Loading…", id="rob-status")
+        # Study labels, outcome names and the services' messages are shown as they are (see _status).
+        yield Static("Loading…", id="rob-status", markup=False)
         # Long study titles and question texts give way, so the columns after them stay on screen.
         studies = FittedTable(id="rob-studies", cursor_type="row", zebra_stripes=True, squeeze=["study"])
         studies.add_column("Study", key="study")
@@ -81,7 +84,7 @@ class RobScreen(RobWork):
         questions.add_column("Question", key="question")
         questions.add_column("Support", key="support")
         yield questions
-        yield Static("", id="rob-question")
+        yield Static("", id="rob-question", markup=False)
         yield RobJudgements(id="rob-judgements")
         yield Static("", id="rob-keys")
         yield Footer()
@@ -144,7 +147,7 @@ class RobScreen(RobWork):
 
     def on_rob_failed(self, message: RobFailed) -> None:
         """Say why; a refused change is dropped and the next one goes."""
-        self.notify(message.error, severity="error")
+        self.notify(message.error, severity="error", markup=False)
         if message.write:
             self._writing = False
             self._next_write()
@@ -172,8 +175,9 @@ class RobScreen(RobWork):
             return
         q = next((q for q in self.view.questions if q.id == event.row_key.value), None)
         if q is not None:
-            self.query_one("#rob-question", Static).update(
-                f"[b]{q.id}[/b] {q.text}\n[dim]applies: {q.condition} · answers: {'/'.join(q.choices)}[/dim]")
+            self.query_one("#rob-question", Static).update(marked(
+                "[b]$id[/b] $text\n[dim]applies: $condition · answers: $answers[/dim]",
+                id=q.id, text=q.text, condition=q.condition, answers="/".join(q.choices)))
 
     # -- actions -------------------------------------------------------------------------------------
 
@@ -209,7 +213,7 @@ class RobScreen(RobWork):
             return
         current = self.view.answers.get(qid)
         if current is None:
-            self.notify(f"Answer {qid} first, then add its support", severity="warning")
+            self.notify(f"Answer {qid} first, then add its support", severity="warning", markup=False)
             return
 
         def written(text: str | None) -> None:
@@ -262,7 +266,7 @@ class RobScreen(RobWork):
     def action_consensus(self) -> None:
         """Open the consensus of the shown (or highlighted) study's outcome, once every assessor finished."""
         if not self.reviewer:
-            self.notify(NO_REVIEWER, severity="error")
+            self.notify(NO_REVIEWER, severity="error", markup=False)
             return
         if self.view is not None:
             self._open_consensus(self.view.study_id, self.view.outcome, self.view.study)
@@ -280,7 +284,7 @@ class RobScreen(RobWork):
         assessed = next((t.assessed_outcomes for t in self._tasks if t.study_id == int(study)), ())
         if not assessed:
             self.notify(f"No one has assessed {label} yet: a consensus follows the assessors' own assessments",
-                        severity="warning")
+                        severity="warning", markup=False)
             return
 
         def chosen(choice: Choice | None) -> None:
@@ -312,7 +316,8 @@ class RobScreen(RobWork):
         self.dismiss(None)
 
     # -- helpers -------------------------------------------------------------------------------------
-    def _status(self, text: str) -> None:
+    def _status(self, text: str | Content) -> None:
+        """A str as it is (it may quote a study or an outcome name); Content for our own markup around them."""
         self.query_one("#rob-status", Static).update(text)
 
     def _show_form(self, form: bool) -> None:
@@ -344,6 +349,7 @@ class RobScreen(RobWork):
         who = "consensus" if view.is_consensus else view.assessor
         state = "finished" if view.finished else "open"
         tool = "RoB 1" if view.tool == "rob1" else f"RoB 2 ({view.variant})"
-        self._status(f"[b]{view.study}[/b] · {view.outcome or '(no outcome)'} · {tool} · {who} · {state}")
+        self._status(marked("[b]$study[/b] · $outcome · $tool · $who · $state", study=view.study,
+                            outcome=view.outcome or "(no outcome)", tool=tool, who=str(who), state=state))
         self.query_one("#rob-keys", Static).update(key_help(view.tool))
         self.refresh_bindings()

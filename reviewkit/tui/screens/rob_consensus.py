@@ -7,6 +7,7 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
@@ -17,6 +18,7 @@ from reviewkit.services.project import Review
 from reviewkit.tui import messages as msg
 from reviewkit.tui.modals.choice import Choice, ChoiceModal
 from reviewkit.tui.modals.text_prompt import TextPromptModal
+from reviewkit.tui.plain import marked
 from reviewkit.tui.widgets.fitted_table import FittedTable
 from reviewkit.tui.widgets.rob_judgements import LABELS, ROB1_KEYS, ROB2_KEYS, RobJudgements
 
@@ -80,7 +82,8 @@ class RobConsensusScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         """Status line, the disagreements, the consensus judgements once saved, the keys."""
         yield Header()
-        yield Static("Loading the disagreements…", id="consensus-status")
+        # The study's label, the outcome and the services' messages are shown as they are (see _status).
+        yield Static("Loading the disagreements…", id="consensus-status", markup=False)
         # Refilled after each settled item: a FittedTable keeps its columns as wide as the answers.
         yield FittedTable(id="consensus-items", cursor_type="row", zebra_stripes=True)
         yield RobJudgements(id="consensus-judgements")
@@ -144,11 +147,11 @@ class RobConsensusScreen(Screen[None]):
         if self.items:
             judge = (f" · {len(self.to_decide)} judgement(s) with an override to decide "
                      f"({', '.join(sorted(self.to_decide))})" if self.to_decide else "")
-            self._status(f"[b]{self.label}[/b] · {self.outcome or '(no outcome)'} · {len(self.items)} "
-                         f"disagreements{judge}{self._revising_note()} · enter settles one, s saves")
+            self._status(self._headed(f"{len(self.items)} disagreements{judge}{self._revising_note()} · "
+                                      "enter settles one, s saves"))
         else:
-            self._status(f"[b]{self.label}[/b] · {self.outcome or '(no outcome)'} · the assessors agree "
-                         f"everywhere{self._revising_note()} · s saves the consensus")
+            self._status(self._headed(f"the assessors agree everywhere{self._revising_note()} · "
+                                      "s saves the consensus"))
 
     def on_consensus_recorded(self, message: msg.ConsensusRecorded) -> None:
         """Show the consensus judgements as stored and, for a revision, what it changed."""
@@ -170,15 +173,14 @@ class RobConsensusScreen(Screen[None]):
             note = f"Consensus revised: {len(view.changes)} change(s)"
         else:
             changed, note = " · nothing changed", "Consensus recorded again: nothing changed"
-        self._status(f"[b]{self.label}[/b] · {self.outcome or '(no outcome)'} · consensus recorded · "
-                     f"overall: {overall}{changed}")
-        self.notify(note)
+        self._status(self._headed(f"consensus recorded · overall: {overall}{changed}"))
+        self.notify(note, markup=False)
 
     def on_service_failed(self, message: msg.ServiceFailed) -> None:
         """Say why the service refused (the message it gave)."""
         if message.what == "consensus":
             self.saving = False
-        self.notify(message.error, severity="error")
+        self.notify(message.error, severity="error", markup=False)
         self._status(message.error)
 
     @on(DataTable.RowSelected, "#consensus-items")
@@ -202,7 +204,7 @@ class RobConsensusScreen(Screen[None]):
         open_items += sorted(k for k in self.to_decide if k not in self.overrides and k not in self.recorded_overrides)
         if open_items:
             self.notify(f"Not settled yet: {', '.join(open_items)} (the service decides whether that is enough)",
-                        severity="warning")
+                        severity="warning", markup=False)
         self.saving = True
         self._status("Saving the consensus…")
         self._save(dict(self.answers), dict(self.overrides), self.co_signer)
@@ -217,7 +219,7 @@ class RobConsensusScreen(Screen[None]):
         def named(name: str | None) -> None:
             if name is not None:
                 self.co_signer = name.strip() or None
-                self.notify(f"Co-signer: {self.co_signer}" if self.co_signer else "No co-signer")
+                self.notify(f"Co-signer: {self.co_signer}" if self.co_signer else "No co-signer", markup=False)
 
         self.app.push_screen(TextPromptModal("Co-signer: the other assessor recording this consensus with you",
                                              value=self.co_signer or ""), named)
@@ -327,5 +329,11 @@ class RobConsensusScreen(Screen[None]):
         return (" · revising the consensus recorded before: its answers and judgements stand unless settled "
                 "again" if self.revising else "")
 
-    def _status(self, text: str) -> None:
+    def _headed(self, rest: str) -> Content:
+        """The status line: the study in bold, the outcome, then `rest`, each shown as it is."""
+        return marked("[b]$label[/b] · $outcome · $rest", label=self.label, outcome=self.outcome or "(no outcome)",
+                      rest=rest)
+
+    def _status(self, text: str | Content) -> None:
+        """A str as it is (the service's message may quote a name); Content for our own markup around it."""
         self.query_one("#consensus-status", Static).update(text)

@@ -124,9 +124,9 @@ class ScreeningScreen(NoteKeys, FullTextKeys):
         """Load the queue and the counts (or say why not)."""
         self.sub_title = f"Screening {STAGES[self.stage]}"  # type: ignore[index]
         if self._config_error:
-            self.notify(self._config_error, severity="error")
+            self.notify(self._config_error, severity="error", markup=False)
         if self._config_warning:
-            self.notify(self._config_warning, severity="warning", timeout=15)
+            self.notify(self._config_warning, severity="warning", timeout=15, markup=False)
         if not self.reviewer:
             self.card_view.show_message(NO_REVIEWER)
             return
@@ -254,14 +254,15 @@ class ScreeningScreen(NoteKeys, FullTextKeys):
         """Say so; the record goes back to undecided (or to what the database holds)."""
         self.decisions.failed(message.record_id, message.decision, undo=message.undo)
         what = "Undo" if message.undo or message.decision is None else f"Decision '{message.decision}'"
-        self.notify(f"{what} on record {message.record_id} was not saved: {message.error}", severity="error")
+        self.notify(f"{what} on record {message.record_id} was not saved: {message.error}",
+                    severity="error", markup=False)
         self._refresh_card(message.record_id)
         self._recount_soon()
 
     def on_search_finished(self, message: msg.SearchFinished) -> None:
         """Narrow the queue to the records that match."""
         if not self.queue.narrow(message.text, message.ids):
-            self.notify(f"No record in your queue mentions '{message.text}'", severity="warning")
+            self.notify(f"No record in your queue mentions '{message.text}'", severity="warning", markup=False)
             return
         self._show_current()
 
@@ -270,7 +271,7 @@ class ScreeningScreen(NoteKeys, FullTextKeys):
         if message.what == "queue":
             self.card_view.show_message(message.error)
         else:
-            self.notify(message.error, severity="error")
+            self.notify(message.error, severity="error", markup=False)
         if message.what == "cards":
             self._fetching = False
 
@@ -279,7 +280,7 @@ class ScreeningScreen(NoteKeys, FullTextKeys):
         if event.state == WorkerState.ERROR:
             if event.worker.group == "screening-cards":
                 self._fetching = False
-            self.notify(f"{event.worker.name}: {event.worker.error}", severity="error")
+            self.notify(f"{event.worker.name}: {event.worker.error}", severity="error", markup=False)
 
     # -- showing -------------------------------------------------------------------------------------
 
@@ -299,10 +300,10 @@ class ScreeningScreen(NoteKeys, FullTextKeys):
             self.query_one("#card-scroll", VerticalScroll).scroll_home(animate=False)
         else:
             view.show_message(f"Loading record {rid}…")
-        if left is not None and left != rid and left in self.decisions.notes:
+        if left is not None and left != rid and self.decisions.notes.get(left):
             # Kept, but only stored with a decision: a screener moving on may think it saved.
             self.notify(f"Your note on record {left} is not saved yet: it waits for your decision on that "
-                        "record", severity="warning")
+                        "record", severity="warning", markup=False)
         self._update_status()
         self._prefetch()
 
@@ -349,7 +350,7 @@ class ScreeningScreen(NoteKeys, FullTextKeys):
         """The record on screen, or None (with a word to the user) while it is still loading."""
         rid = self.queue.current
         if rid is None or self.card_view.record_id != rid:
-            self.notify("No record on screen yet", severity="warning")
+            self.notify("No record on screen yet", severity="warning", markup=False)
             return None
         return rid
 
@@ -366,10 +367,11 @@ class ScreeningScreen(NoteKeys, FullTextKeys):
                     self.decisions.notes.pop(rid, None)
                     self._commit(rid, "exclude", choice.option, choice.text)
 
+            # Her note, kept with the exclusion unless she edits it here.
             self.app.push_screen(ChoiceModal(f"Why exclude record {rid}?", reasons,
-                                             text=self.decisions.notes.get(rid, "")), chosen)
+                                             text=self.own_note(rid)), chosen)
             return
-        self._commit(rid, decision, None, self.decisions.notes.pop(rid, None))
+        self._commit(rid, decision, None, self.take_note(rid))
 
     def _commit(self, rid: int, decision: str, reason: str | None, note: str | None) -> None:
         card = self.queue.cards.get(rid)
@@ -380,7 +382,7 @@ class ScreeningScreen(NoteKeys, FullTextKeys):
                             before=(own.decision, own.reason, own.note) if own is not None else None)
         if rid == self.queue.current:
             if self.queue.advance(self.decisions.mine):
-                self.notify(back_to_waiting(self.queue, self.decisions.mine))
+                self.notify(back_to_waiting(self.queue, self.decisions.mine), markup=False)
             self._show_current()
         # The next record is painted first and the write starts right after, so that the
         # writer thread does not compete with that frame; the app (not this screen) holds the
@@ -392,7 +394,7 @@ class ScreeningScreen(NoteKeys, FullTextKeys):
         back to that record."""
         undone = self.decisions.undoing()
         if undone is None:
-            self.notify("Nothing to undo: no decision made in this session", severity="warning")
+            self.notify("Nothing to undo: no decision made in this session", severity="warning", markup=False)
             return
         rid, before = undone
         card = self.queue.cards.get(rid)

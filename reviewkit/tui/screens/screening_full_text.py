@@ -61,7 +61,7 @@ class FullTextKeys(Screen[None]):
 
     def on_full_text_saved(self, message: msg.FullTextSaved) -> None:
         """Confirm and show the new status."""
-        self.notify(f"Full text of record {message.record_id}: {full_text_wording(message.status)}")
+        self.notify(f"Full text of record {message.record_id}: {full_text_wording(message.status)}", markup=False)
         self._refresh_card(message.record_id)
 
     def action_open_full_text(self) -> None:
@@ -71,7 +71,8 @@ class FullTextKeys(Screen[None]):
             return
         location = self.queue.cards[rid].full_text_location
         if not location:
-            self.notify("No full text recorded for this record: press f to say where it is", severity="warning")
+            self.notify("No full text recorded for this record: press f to say where it is",
+                        severity="warning", markup=False)
             return
         self._open(location)
 

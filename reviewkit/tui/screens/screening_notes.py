@@ -37,20 +37,43 @@ class NoteKeys(Screen[None]):
         rid = self._shown_id()
         if rid is None:
             return
-        card = self.queue.cards.get(rid)
-        earlier = self.decisions.notes.get(rid) or (card.own.note if card and card.own else None) or ""
+        earlier = self.own_note(rid)
 
         def written(text: str | None) -> None:
             if text is None:
                 return
             if text.strip():
                 self.decisions.notes[rid] = text.strip()
+            elif self._decided_note(rid):
+                self.decisions.notes[rid] = ""  # her note cleared: it goes with her next decision too
             else:
                 self.decisions.notes.pop(rid, None)
             self._update_status()
 
         self.app.push_screen(TextPromptModal(f"Note on record {rid} (saved with your next decision on it)",
                                              value=earlier), written)
+
+    def _decided_note(self, rid: int) -> str | None:
+        """The note of her decision on the record: as made here (ahead of the card), else as stored."""
+        if rid in self.decisions.held:
+            held = self.decisions.held[rid]
+            return held[2] if held is not None else None
+        card = self.queue.cards.get(rid)
+        return card.own.note if card is not None and card.own is not None else None
+
+    def own_note(self, rid: int) -> str:
+        """Her note on the record as it stands, as the note prompt shows it: written here and waiting
+        for a decision ("": cleared), else the note of her decision."""
+        if rid in self.decisions.notes:
+            return self.decisions.notes[rid]
+        return self._decided_note(rid) or ""
+
+    def take_note(self, rid: int) -> str | None:
+        """The note to store with a decision on the record now: a changed decision keeps her note unless
+        she edited it."""
+        note = self.own_note(rid)
+        self.decisions.notes.pop(rid, None)
+        return note or None
 
     def action_back(self) -> None:
         """Back to the dashboard (decisions still being written finish in the background); with notes
@@ -60,7 +83,7 @@ class NoteKeys(Screen[None]):
     @property
     def unsaved_notes(self) -> list[int]:
         """The records with a note written here and no decision yet to store it with."""
-        return sorted(self.decisions.notes)
+        return sorted(rid for rid, note in self.decisions.notes.items() if note)
 
     def leave(self, go: Callable[[], object], verb: str) -> None:
         """Run `go` (back to the dashboard, or quit the app: `verb` says which), after asking when

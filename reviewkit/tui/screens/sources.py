@@ -99,11 +99,12 @@ class SourcesScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         """The sources, the job in progress, every run."""
         yield Header()
-        yield Static("", id="sources-status")
+        # The status and the job line name the file being imported: shown as they are.
+        yield Static("", id="sources-status", markup=False)
         yield SourceTable(id="source-list")
         yield Static("", id="source-detail", classes="sources-detail", markup=False)
         with Horizontal(id="sources-job"):
-            yield Label("", id="sources-job-label")
+            yield Label("", id="sources-job-label", markup=False)
             yield ProgressBar(id="sources-progress", show_eta=False)
         yield Static("[b]Runs[/b], newest first", id="runs-title")
         yield RunTable(id="run-list")
@@ -205,13 +206,13 @@ class SourcesScreen(Screen[None]):
         """Say what the job did (or why it stopped) and show the runs as they are now."""
         self._end_job()
         if message.cancelled:
-            self.notify(message.text, severity="warning")
+            self.notify(message.text, severity="warning", markup=False)
         elif message.failed:
-            self.notify(message.text, severity="error", timeout=15)
+            self.notify(message.text, severity="error", timeout=15, markup=False)
         elif message.noted:
-            self.notify(message.text, severity="warning", timeout=30)
+            self.notify(message.text, severity="warning", timeout=30, markup=False)
         else:
-            self.notify(message.text)
+            self.notify(message.text, markup=False)
         self.action_refresh()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -221,13 +222,13 @@ class SourcesScreen(Screen[None]):
         if event.worker.group == "sources-job":
             self._end_job()
             self.action_refresh()
-        self.notify(f"{event.worker.name}: {event.worker.error}", severity="error", timeout=15)
+        self.notify(f"{event.worker.name}: {event.worker.error}", severity="error", timeout=15, markup=False)
 
     # -- helpers -------------------------------------------------------------------------------------
 
     def _start_job(self, label: str) -> bool:
         if self._job is not None:
-            self.notify(f"{self._job_label} is running; escape cancels it", severity="warning")
+            self.notify(f"{self._job_label} is running; escape cancels it", severity="warning", markup=False)
             return False
         self._job_label = label
         self.query_one("#sources-job", Horizontal).add_class("running")
@@ -267,7 +268,8 @@ class SourcesScreen(Screen[None]):
         spec = self.review.protocol.sources.pubmed if which == "pubmed" else self.review.protocol.sources.ctgov
         name = search.PUBMED if which == "pubmed" else search.CTGOV
         if spec is None:
-            self.notify(f"{self.review.protocol_path}: the protocol has no {name} search", severity="error")
+            self.notify(f"{self.review.protocol_path}: the protocol has no {name} search",
+                        severity="error", markup=False)
             return
         if self._start_job(f"Searching {name}"):
             self._job = self._search(which)
@@ -276,7 +278,7 @@ class SourcesScreen(Screen[None]):
     def action_import_file(self) -> None:
         """Ask for a file (and a source name), then import it in a worker."""
         if self._job is not None:
-            self.notify(f"{self._job_label} is running; escape cancels it", severity="warning")
+            self.notify(f"{self._job_label} is running; escape cancels it", severity="warning", markup=False)
             return
 
         def asked(request: ImportRequest | None) -> None:

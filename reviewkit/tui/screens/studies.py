@@ -83,10 +83,15 @@ class StudiesScreen(Screen[None]):
         #: The study whose reports are in the lower table.
         self._shown: int | None = None
 
+    @property
+    def write_queue(self) -> WriteQueue[_Write]:
+        """The changes not stored yet (the app waits for them before it quits)."""
+        return self._writes
+
     def compose(self) -> ComposeResult:
         """Status line, the studies, the selected study's reports, the keys."""
         yield Header()
-        yield Static("Loading…", id="studies-status")
+        yield Static("Loading…", id="studies-status", markup=False)  # or the service's refusal
         listing = FittedTable(id="studies-list", cursor_type="row", zebra_stripes=True, squeeze=["study"])
         listing.add_column("ID")
         listing.add_column("Study", key="study")
@@ -161,18 +166,18 @@ class StudiesScreen(Screen[None]):
     def on_studies_screen_write_done(self, message: WriteDone) -> None:
         """Say what the change did, or why it was refused; then the next change (or a reload)."""
         if message.error is not None:
-            self.notify(f"Not saved: {message.error}", severity="error", timeout=10)
+            self.notify(f"Not saved: {message.error}", severity="error", timeout=10, markup=False)
         else:
-            self.notify(message.summary)
-        self._writes.done()
+            self.notify(message.summary, markup=False)
+        self._writes.done(failed=message.error is not None)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """An unexpected error in a worker is shown, not swallowed."""
         if event.state != WorkerState.ERROR:
             return
         if event.worker.group == "studies-write":
-            self._writes.done()
-        self.notify(f"{event.worker.name}: {event.worker.error}", severity="error")
+            self._writes.done(failed=True)
+        self.notify(f"{event.worker.name}: {event.worker.error}", severity="error", markup=False)
 
     @on(DataTable.RowHighlighted, "#studies-list")
     def _study_highlighted(self, _: DataTable.RowHighlighted) -> None:
@@ -225,11 +230,11 @@ class StudiesScreen(Screen[None]):
         study = self.current_study()
         reports = self.query_one("#studies-reports", FittedTable)
         if study is None or not study.links:
-            self.notify("No report to act on: l links a record to the study", severity="warning")
+            self.notify("No report to act on: l links a record to the study", severity="warning", markup=False)
             return None
         if not reports.has_focus:
             reports.focus()
-            self.notify("Pick the report (↑/↓), then press the key again")
+            self.notify("Pick the report (↑/↓), then press the key again", markup=False)
             return None
         record = self._current_record()
         return None if record is None else (study.id, record)
@@ -250,7 +255,7 @@ class StudiesScreen(Screen[None]):
         """Rename the selected study (a text prompt holding its name)."""
         study = self.current_study()
         if study is None:
-            self.notify("No study to rename", severity="warning")
+            self.notify("No study to rename", severity="warning", markup=False)
             return
 
         def named(text: str | None) -> None:
@@ -264,14 +269,15 @@ class StudiesScreen(Screen[None]):
         """Link a record, by its id, to the selected study as a confirmed report."""
         study = self.current_study()
         if study is None:
-            self.notify("No study to link a record to", severity="warning")
+            self.notify("No study to link a record to", severity="warning", markup=False)
             return
 
         def given(text: str | None) -> None:
             if text is None or not text.strip():
                 return
             if not text.strip().isdigit():
-                self.notify(f"Not linked: {text.strip()!r} is not a record id (a number)", severity="error")
+                self.notify(f"Not linked: {text.strip()!r} is not a record id (a number)",
+                            severity="error", markup=False)
                 return
             self._writes.put(_Write("link", study.id, int(text.strip())))
 

@@ -19,9 +19,10 @@ class CellEditor(Horizontal):
 
     def compose(self) -> ComposeResult:
         """The cell's name, the input, the problem line."""
-        yield Label("", id="cell-label")
+        # Both name an arm and an outcome, and the problem quotes the value typed: shown as they are.
+        yield Label("", id="cell-label", markup=False)
         yield Input(id="cell-input", placeholder="select a cell and press enter")
-        yield Static("", id="cell-problem")
+        yield Static("", id="cell-problem", markup=False)
 
     @property
     def input(self) -> Input:

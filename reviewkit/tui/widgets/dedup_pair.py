@@ -107,7 +107,7 @@ class DedupPairView(Static):
     """
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__("", **kwargs)
+        super().__init__("", markup=False, **kwargs)  # records' fields: never markup
         #: The pair on show (None while a message is shown instead).
         self.pair_id: int | None = None
         #: Field label → the highlighted words of record A and of record B (fields that differ only).

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from rich.text import Text
+from rich.text import Text, TextType
 from textual import events
 from textual.geometry import Size
 from textual.widgets import DataTable
-from textual.widgets.data_table import Column, RowKey
+from textual.widgets.data_table import Column, ColumnKey, RowKey
+
+from reviewkit.tui.plain import plain
 
 #: A squeezed column never gets narrower than this (a few words stay readable).
 MIN_SQUEEZED = 10
@@ -40,6 +42,9 @@ class FittedTable(DataTable[Any]):
     while shown kept header-wide columns ("D1 (  Low r  Hig") until the terminal was resized. Columns
     named in `squeeze` (long titles, question texts) share whatever width the others leave, so the
     short columns after them stay on screen; give their cells as `clipped(...)` to end cut text in "…".
+
+    A str cell or label is shown as it is: DataTable reads a str as Rich markup, and a title, a name or
+    a value typed with "[adults]" lost it ("[/i]" crashed the app). Give a Text for a styled cell.
     """
 
     DEFAULT_CSS = """
@@ -53,6 +58,25 @@ class FittedTable(DataTable[Any]):
         # A squeezing table takes its container's width (an auto-width table would size itself to
         # the squeezed columns and never widen them again).
         self.set_class(bool(self._squeeze), "-squeeze")
+
+    def add_column(self, label: TextType, *, width: int | None = None, key: str | None = None,
+                   default: Any | None = None) -> ColumnKey:
+        """Add a column; a str label is shown as it is (not read as markup)."""
+        return super().add_column(_literal(label), width=width, key=key, default=default)
+
+    def add_row(self, *cells: Any, height: int | None = 1, key: str | None = None,
+                label: TextType | None = None) -> RowKey:
+        """Add a row; str cells (and label) are shown as they are (not read as markup), wrapped as
+        DataTable wraps a str: only in a row taller than one line."""
+        return super().add_row(*(_literal(cell, no_wrap=height == 1) for cell in cells), height=height, key=key,
+                               label=None if label is None else _literal(label))
+
+    def update_cell(self, row_key: RowKey | str, column_key: ColumnKey | str, value: Any, *,
+                    update_width: bool = False) -> None:
+        """Change a cell; a str is shown as it is (not read as markup)."""
+        row = self.rows.get(RowKey(row_key) if isinstance(row_key, str) else row_key)
+        no_wrap = row is None or row.height == 1
+        super().update_cell(row_key, column_key, _literal(value, no_wrap=no_wrap), update_width=update_width)
 
     def clear(self, columns: bool = False) -> FittedTable:
         """Clear the rows; the columns' widths then follow the new rows (narrower ones too)."""
@@ -96,6 +120,11 @@ class FittedTable(DataTable[Any]):
         room = available - fixed - self._row_label_column_width - 2 * self.cell_padding * len(squeezed)
         widths = share_widths([c.content_width for c in squeezed], room)
         return any([_set_width(column, width) for column, width in zip(squeezed, widths, strict=True)])
+
+
+def _literal(value: Any, *, no_wrap: bool | None = None) -> Any:
+    """A str as plain Text (what DataTable would have read as markup); anything else as it is."""
+    return plain(value, no_wrap=no_wrap) if isinstance(value, str) else value
 
 
 def _set_width(column: Column, width: int) -> bool:

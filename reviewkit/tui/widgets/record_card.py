@@ -37,7 +37,7 @@ class RecordCardView(Static):
     """
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's own parameter name
-        super().__init__("", id=id)
+        super().__init__("", id=id, markup=False)  # records and messages quoting them: never markup
         self.record_id: int | None = None
 
     def show(self, card: RecordCard, include: Sequence[str], exclude: Sequence[str], *, stage: str) -> None:

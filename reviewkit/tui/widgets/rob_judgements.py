@@ -7,6 +7,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from reviewkit.services.assess_form import AssessmentView, DomainView
+from reviewkit.tui.plain import plain
 
 #: Judgement code → (label, style); RoB 2 and RoB 1 codes together (they do not clash).
 LABELS: dict[str, tuple[str, str]] = {
@@ -54,7 +55,8 @@ def _line(table: Table, d: DomainView, name: str | None) -> None:
                        f"{d.justification}", style="italic")
     elif d.final is None and d.unanswered:
         verdict.append(f"  waiting for {', '.join(d.unanswered)}", style="dim")
-    table.add_row(d.key, *([] if name is None else [name]), verdict)
+    # Text throughout: a rich Table reads a str as markup.
+    table.add_row(plain(d.key), *([] if name is None else [plain(name)]), verdict)
 
 
 def judgements_table(view: AssessmentView, *, names: bool = True) -> Table:

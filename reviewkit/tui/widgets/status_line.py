@@ -29,7 +29,7 @@ class StatusLine(Static):
     MAX_LINES = 3
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's own parameter name
-        super().__init__("", id=id)
+        super().__init__("", id=id, markup=False)
         self._parts: list[tuple[str, str]] = []
         self._drawn_at = -1
 
