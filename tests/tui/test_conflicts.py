@@ -21,7 +21,7 @@ from reviewkit.tui.modals.choice import ChoiceModal
 from reviewkit.tui.screens.conflicts import ConflictsScreen, decisions_table
 from tests.factories import add_records
 from tests.tui.rendered import footer_line, line_with, screen_lines
-from tests.tui.test_screening import SIZE, settle
+from tests.tui.test_screening import SIZE, settle, write_note
 
 
 def _conflict(review: Review, stage: str = "ta") -> int:
@@ -334,10 +334,7 @@ async def test_decisions_notes_and_footer_are_readable_at_80_and_160_columns(rev
             for key in ("i Include", "e Exclude", "n Note", "t T/A ↔ full text", "esc Dashboard",
                         "? Help", "q Quit"):
                 assert key in footer, (size, key, footer)
-            await pilot.press("n")
-            await pilot.pause()
-            await pilot.press(*"agree with bob after reading the methods", "enter")
-            await pilot.pause()
+            await write_note(pilot, "agree with bob after reading the methods")
             assert "Your note: agree with bob after reading the methods" in line_with(app, "Your note"), size
             await pilot.press("question_mark")
             await pilot.pause()

@@ -48,6 +48,14 @@ async def settle(pilot: Pilot[None]) -> None:
     await pilot.pause()
 
 
+async def write_note(pilot: Pilot[None], text: str) -> None:
+    """n, the note typed, enter: the note waits for the record's next decision."""
+    await pilot.press("n")
+    await pilot.pause()
+    await pilot.press(*text, "enter")
+    await pilot.pause()
+
+
 def shown(app: ReviewkitApp) -> ScreeningScreen:
     """The screening screen on top."""
     assert isinstance(app.screen, ScreeningScreen)
@@ -172,10 +180,7 @@ async def test_note_goes_with_the_next_decision(review: Review) -> None:
     app = make_app(review, reviewer="alice", stage="ta")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("n")
-        await pilot.pause()
-        await pilot.press(*"looks randomised", "enter")
-        await pilot.pause()
+        await write_note(pilot, "looks randomised")
         assert "note ready" in status_text(app)
         await pilot.press("i")
         await settle(pilot)

@@ -10,7 +10,14 @@ from reviewkit.tui.app import ReviewkitApp, make_app
 from reviewkit.tui.modals.choice import ChoiceModal
 from reviewkit.tui.screens.dashboard import DashboardScreen
 from tests.factories import add_records
-from tests.tui.test_screening import SIZE, _pass_title_abstract, settle, shown, status_text
+from tests.tui.test_screening import (
+    SIZE,
+    _pass_title_abstract,
+    settle,
+    shown,
+    status_text,
+    write_note,
+)
 
 
 def notes_of(app: ReviewkitApp) -> list[str]:
@@ -32,10 +39,7 @@ async def test_a_changed_decision_keeps_the_note(review: Review) -> None:
     app = make_app(review, reviewer="alice", stage="ta")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("n")
-        await pilot.pause()
-        await pilot.press(*"population is children", "enter")
-        await pilot.pause()
+        await write_note(pilot, "population is children")
         await pilot.press("i")
         await settle(pilot)
         assert _own(review, a) == ("include", None, "population is children")
@@ -59,10 +63,7 @@ async def test_a_note_cleared_is_cleared_with_the_next_decision(review: Review) 
     app = make_app(review, reviewer="alice", stage="ta")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("n")
-        await pilot.pause()
-        await pilot.press(*"children", "enter")
-        await pilot.pause()
+        await write_note(pilot, "children")
         await pilot.press("i")
         await settle(pilot)
         await pilot.press("k")
@@ -84,10 +85,7 @@ async def test_the_full_text_exclusion_dialog_keeps_her_note(review: Review) -> 
     app = make_app(review, reviewer="alice", stage="ft")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("n")
-        await pilot.pause()
-        await pilot.press(*"dose unclear", "enter")
-        await pilot.pause()
+        await write_note(pilot, "dose unclear")
         await pilot.press("i")
         await settle(pilot)
         await pilot.press("k", "e")

@@ -27,6 +27,7 @@ from tests.tui.test_screening import (
     settle,
     shown,
     status_text,
+    write_note,
 )
 
 
@@ -224,10 +225,7 @@ async def test_a_note_without_a_decision_is_not_dropped_silently(review: Review)
     app = make_app(review, reviewer="alice")
     async with app.run_test(size=(80, 24)) as pilot:
         await open_screening(pilot, app)
-        await pilot.press("n")
-        await pilot.pause()
-        await pilot.press(*"check dose", "enter")
-        await pilot.pause()
+        await write_note(pilot, "check dose")
         await pilot.press("j")
         await settle(pilot)
         assert any(f"note on record {a} is not saved yet" in n for n in notes_of(app))
@@ -266,10 +264,7 @@ async def test_quitting_with_a_note_not_saved_asks_first(review: Review) -> None
     app = make_app(review, reviewer="alice")
     async with app.run_test(size=(80, 24)) as pilot:
         await open_screening(pilot, app)
-        await pilot.press("n")
-        await pilot.pause()
-        await pilot.press(*"check dose", "enter")
-        await pilot.pause()
+        await write_note(pilot, "check dose")
         await pilot.press("q")
         await wait_until(pilot, lambda: "Quit, dropping the note" in " ".join(screen_lines(app)),
                          lambda: "\n".join(screen_lines(app)))
