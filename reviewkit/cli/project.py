@@ -84,6 +84,12 @@ def maybe_note(c: StageCounts) -> str:
     return f"   ({c.conflict_from_maybe} of them from a maybe: a maybe at full text goes to the adjudicator)"
 
 
+def _excluded_other_note(s: ReviewStatus) -> str:
+    """Title/abstract exclusions of the other-methods column, which PRISMA's "Records excluded" leaves out."""
+    n = s.ta_excluded_other_methods
+    return f"   ({n} via other methods: not sought for retrieval, PRISMA's right-hand column)" if n else ""
+
+
 def format_status(s: ReviewStatus) -> str:
     """A readable table of the counts."""
     # The labels' column widens for a long source name ("Academic Search Premier"), so every count stays
@@ -106,7 +112,8 @@ def format_status(s: ReviewStatus) -> str:
                      if s.screened_other_methods else ""))
     for name, c in (("Title/abstract", s.ta), ("Full text", s.ft)):
         lines.append(name)
-        lines += [row(f"  {label}", n, maybe_note(c) if label == "conflicts" else "") for label, n in (
+        lines += [row(f"  {label}", n, maybe_note(c) if label == "conflicts" else
+                      _excluded_other_note(s) if label == "excluded" and c is s.ta else "") for label, n in (
             ("included", c.included), ("excluded", c.excluded), ("conflicts", c.conflict),
             ("in progress", c.in_progress), ("not started", c.unscreened))]
         if c is s.ft:

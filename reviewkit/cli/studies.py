@@ -1,4 +1,4 @@
-"""Provides `reviewkit studies`: the studies and their reports; confirm, reject, link, main report, rename."""
+"""Provides `reviewkit studies`: the studies and their reports; confirm, reject, link, add, main report, rename."""
 
 from __future__ import annotations
 
@@ -114,6 +114,22 @@ def reject_cmd(state: CliState, study: str, record_id: int) -> None:
 def link_cmd(state: CliState, study: str, record_id: int) -> None:
     """Link record RECORD_ID to STUDY (id or label) as a confirmed report (a paper may report several studies)."""
     _change(state, study, lambda r, who, study_id: service.link_report(r, who, study_id, record_id))
+
+
+@studies.command("add")
+@click.argument("label")
+@click.argument("record_ids", type=int, nargs=-1)
+@click.option("--nct", help="The study's NCT id (taken from LABEL when LABEL is one, e.g. NCT03334422).")
+@click.pass_obj
+def add_cmd(state: CliState, label: str, record_ids: tuple[int, ...], nct: str | None) -> None:
+    """Create a study LABEL and link RECORD_IDS to it as confirmed reports: the second trial of a paper
+    reporting two, whose registry record was not found (`studies add NCT03334422 12`)."""
+
+    def go() -> None:
+        click.echo(service.add_study(open_review(state.review), state.reviewer, label, nct_id=nct,
+                                     record_ids=record_ids))
+
+    run_guarded(go)
 
 
 @studies.command("main")

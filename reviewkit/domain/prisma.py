@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 #: "error" breaks the arithmetic; "note" is a difference PRISMA allows when documented; "pending" is a
 #: difference that records or reports still waiting for a decision explain (the counts are not final).
 Severity = Literal["error", "note", "pending"]
+
+#: Why a record identified via other methods was not sought for retrieval (OtherMethods.not_sought).
+NOT_SOUGHT_DUPLICATES = "Duplicates of records counted elsewhere"
+NOT_SOUGHT_EXCLUDED = "Excluded on title/abstract"
+#: Not sought yet: a diagram is not drawn while any record waits, but the counts can be written.
+NOT_SOUGHT_PENDING = "Awaiting title/abstract decisions"
 
 #: Names under which the PRISMA2020 R package / Shiny app (Haddaway et al. 2022, data template
 #: inst/extdata/PRISMA.csv) has a box of its own in the other-methods column.
@@ -25,7 +31,10 @@ class OtherMethods:
     """The right-hand column of PRISMA 2020 template B ("Identification of studies via other methods").
 
     It has no deduplication or title/abstract screening: records go straight to "Reports sought for
-    retrieval" (prisma2020.md §3).
+    retrieval" (prisma2020.md §3). Not all are sought (§5 item 6): `not_sought` says why the others were
+    not (duplicates of records counted elsewhere, records excluded on title and abstract), so that
+    identified = sought + not sought and no record leaves the diagram unaccounted for; the figure draws
+    it as a side box only when it holds any record.
     """
 
     identified: Mapping[str, int]  # "Websites", "Organisations", "Citation searching", …
@@ -33,11 +42,18 @@ class OtherMethods:
     not_retrieved: int
     assessed: int
     excluded: Mapping[str, int]  # reason → reports excluded
+    not_sought: Mapping[str, int] = field(default_factory=dict)  # why → records identified, not sought
 
     def __post_init__(self) -> None:
         # Copies, so a caller mutating its dict later cannot change a frozen count.
         object.__setattr__(self, "identified", dict(self.identified))
         object.__setattr__(self, "excluded", dict(self.excluded))
+        object.__setattr__(self, "not_sought", dict(self.not_sought))
+
+    @property
+    def not_sought_total(self) -> int:
+        """Records identified by other methods and not sought for retrieval, for every reason."""
+        return sum(self.not_sought.values())
 
     @property
     def identified_total(self) -> int:
@@ -217,6 +233,7 @@ def _nonnegative(counts: PrismaCounts) -> list[tuple[str, int]]:
             ("other_assessed", o.assessed),
         ]
         pairs += [(f"other_excluded:{k}", v) for k, v in o.excluded.items()]
+        pairs += [(f"other_not_sought:{k}", v) for k, v in o.not_sought.items()]
     if (p := counts.previous) is not None:
         pairs += [
             ("previous_studies", p.studies),
@@ -312,6 +329,12 @@ def check_identities(counts: PrismaCounts, pending: Pending | None = None) -> li
         check("other: sought <= identified", o.sought, "<=", o.identified_total,
               "more reports sought via other methods than records identified by them",
               ("other_sought_reports", *sorted({_other_box(k) for k in o.identified})))
+        if o.not_sought:
+            # Every record identified via other methods is either sought or not sought for a reason.
+            check("other: sought + not sought", o.sought + o.not_sought_total, "=", o.identified_total,
+                  "reports sought plus records not sought (other methods) must equal the records identified "
+                  "by other methods", ("other_sought_reports", "other_not_sought",
+                                       *sorted({_other_box(k) for k in o.identified})))
         check("other: not retrieved <= sought", o.not_retrieved, "<=", o.sought,
               "more reports not retrieved than sought (other methods)",
               ("other_notretrieved_reports", "other_sought_reports"))

@@ -180,7 +180,7 @@ def to_json_dict(counts: PrismaCounts) -> dict[str, Any]:
     out["other"] = None if c.other is None else {
         "identified": dict(c.other.identified), "sought": c.other.sought,
         "not_retrieved": c.other.not_retrieved, "assessed": c.other.assessed,
-        "excluded": dict(c.other.excluded),
+        "excluded": dict(c.other.excluded), "not_sought": dict(c.other.not_sought),
     }
     out["previous"] = None if c.previous is None else {
         "studies": c.previous.studies, "reports": c.previous.reports,
@@ -230,6 +230,7 @@ def from_json_dict(data: Mapping[str, Any]) -> PrismaCounts:
             identified=_counts_map(o, "identified", "other."), sought=_int(o, "sought", "other."),
             not_retrieved=_int(o, "not_retrieved", "other."), assessed=_int(o, "assessed", "other."),
             excluded=_counts_map(o, "excluded", "other."),
+            not_sought=_counts_map(o, "not_sought", "other."),
         )
     if (p := data.get("previous")) is not None:
         if not isinstance(p, Mapping):

@@ -36,14 +36,16 @@ def propose_studies(
     records: Sequence[Record],
     groups: Iterable[DuplicateGroup] = (),
     *,
-    min_reports: int = 2,
+    min_reports: int = 1,
 ) -> list[StudyProposal]:
     """Propose studies: for each NCT number, the records that report it.
 
     A proposal is made when a registry record names the NCT number or at least `min_reports`
-    records do (a lone paper citing an unregistered-here trial is a study of one report, which needs
-    no proposal). Duplicates already grouped (`groups`) count once, by their primary record, so the
-    same paper found in two databases is not proposed as two reports.
+    records do: by default every NCT number cited, registry record or not, so a paper reporting two
+    trials is proposed as a report of both even when only one trial's registry record was found (or
+    none; the caller labels such a study by its NCT id). Duplicates already grouped (`groups`) count
+    once, by their primary record, so the same paper found in two databases is not proposed as two
+    reports.
     """
     secondary = {m: g.primary for g in groups for m in g.members if m != g.primary}
     by_nct: dict[str, list[int]] = {}

@@ -92,6 +92,10 @@ def box_lines(counts: PrismaCounts) -> dict[str, list[Line]]:
             "other_assessed": [Line(f"Reports assessed for eligibility {_n(o.assessed)}")],
             "other_excluded": _excluded(o.excluded),
         }
+        if o.not_sought_total:
+            # No such box in template B; without it these records would be in no box at all.
+            boxes["other_not_sought"] = [Line("Records not sought for retrieval:")] + [
+                Line(f"{why} {_n(n)}", 1) for why, n in o.not_sought.items() if n]
     if (p := c.previous) is not None:
         boxes["previous"] = [
             Line(f"Studies included in previous version of review {_n(p.studies)}"),
@@ -155,6 +159,8 @@ def prisma_text(counts: PrismaCounts, *, allow_violations: bool = False) -> str:
         out += ["", f"Identification of {new}studies via other methods"]
         phase("Identification")
         put("other_identification")
+        if "other_not_sought" in boxes:
+            put("other_not_sought", side=True)
         phase("Screening")
         for main, side in (("other_sought_reports", "other_notretrieved_reports"),
                            ("other_assessed", "other_excluded")):
@@ -250,7 +256,7 @@ def _layout(counts: PrismaCounts) -> _Layout:
     width = x + margin
     rows: list[list[tuple[str, str]]] = [
         [("previous", "prev"), ("identification", "main"), ("removed", "side"),
-         ("other_identification", "omain")],
+         ("other_identification", "omain"), ("other_not_sought", "oside")],
         [("records_screened", "main"), ("records_excluded", "side")],
         [("dbr_sought_reports", "main"), ("dbr_notretrieved_reports", "side"),
          ("other_sought_reports", "omain"), ("other_notretrieved_reports", "oside")],
@@ -313,6 +319,8 @@ def _layout(counts: PrismaCounts) -> _Layout:
                    down("other_sought_reports", "other_assessed"),
                    right("other_sought_reports", "other_notretrieved_reports"),
                    right("other_assessed", "other_excluded")]
+        if "other_not_sought" in boxes:
+            arrows.append(right("other_identification", "other_not_sought"))
         # Eligible reports from other methods join the single included box (template B).
         ox, inc = cols["omain"] + MAIN_W / 2, boxes["included"]
         arrows.append([(ox, boxes["other_assessed"].y), (ox, inc.mid_y), (inc.x + inc.w, inc.mid_y)])

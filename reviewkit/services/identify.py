@@ -16,6 +16,7 @@ from reviewkit.sources.formats.detect import format_names as format_names
 from reviewkit.sources.formats.notes import ParseNote
 from reviewkit.store import runs as store_runs
 from reviewkit.store.db import file_lock, lock_transaction, session_scope
+from reviewkit.store.queries import DATABASE_PER_RECORD
 
 #: Records are written in batches of this many (one transaction for the whole file).
 BATCH = 2_000
@@ -118,7 +119,10 @@ def import_file(
         assert run.id is not None
         count = 0
         batch: list[Record] = []
+        databases: dict[str, None] = {}  # the databases the records name, in file order
         for record in records:
+            if record.source_db:
+                databases.setdefault(record.source_db.strip(), None)
             batch.append(record.with_identifiers_found())
             if len(batch) >= BATCH:
                 store_runs.insert_records(session, run.id, batch, count)
@@ -130,6 +134,11 @@ def import_file(
         count += len(batch)
         if progress:
             progress(count)
+        if source is None and fmt not in _PUBMED_FORMATS and fmt != "ctgov_json" and len(databases) > 1:
+            # One export covering several databases (EBSCOhost: MEDLINE and CINAHL): PRISMA lists each
+            # database's records, so each record is credited to the one its DB field names.
+            name = run.source = " + ".join(databases)
+            run.state = {DATABASE_PER_RECORD: True}
         store_runs.finish_run(session, run, record_count=count, new_record_count=count, actor=actor)
     # A record's notes come as its lines are read and (the year) when it is complete: put them in line order.
     ordered = tuple(sorted(notes, key=lambda note: note.line or 0))
@@ -283,7 +292,9 @@ def json_problem(exc: json.JSONDecodeError) -> str:
 
 
 def _source_name(fmt: str, first: Record | None, path: Path) -> str:
-    """The database to credit in PRISMA: PubMed for its own formats, else what the file says."""
+    """The database to credit in PRISMA: PubMed for its own formats, else what the file says (its first
+    record's database; a file whose records name several is renamed after them all once read, and each
+    record counted under its own, import_file)."""
     if fmt in _PUBMED_FORMATS:
         return "PubMed"
     if fmt == "ctgov_json":

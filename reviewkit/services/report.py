@@ -9,6 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reviewkit.domain.prisma import (
+    NOT_SOUGHT_DUPLICATES,
+    NOT_SOUGHT_EXCLUDED,
+    NOT_SOUGHT_PENDING,
     IdentityViolation,
     OtherMethods,
     Pending,
@@ -21,7 +24,7 @@ from reviewkit.domain.screening import NO_REASON, counted_reason
 from reviewkit.errors import ReviewkitError
 from reviewkit.services.project import Review
 from reviewkit.services.status import DATABASES_AND_REGISTERS as _DBR
-from reviewkit.services.status import count_included_studies, stage_outcomes
+from reviewkit.services.status import count_included_studies, record_columns, stage_outcomes
 from reviewkit.store import dedup as store_dedup
 from reviewkit.store import queries
 from reviewkit.store import screening as store_screening
@@ -97,23 +100,21 @@ def _awaiting(column: _Column) -> int:
 def prisma_counts(review: Review) -> PrismaReport:
     """Count every PRISMA box from records, runs, duplicates, decisions and study links.
 
-    A record's column is the kind of the run that brought it: databases and registers on the left,
+    A record's column is the kind of the runs that brought it: databases and registers on the left,
     websites, organisations, citation searching and other sources in "Identification of studies via
-    other methods". A record found both ways (a duplicate group with members from both) counts where
-    its group's primary came from: the primary flows on in its own column, and the removed copies are
-    counted only where they were identified (in "Duplicate records removed" when that is the left
-    column; the other-methods column has no deduplication box, so there they are simply not sought).
-    Other-methods records that pass title/abstract screening are its "Reports sought for retrieval".
+    other methods". A report found both ways (a duplicate group with members from both) is counted once,
+    in the databases and registers column (prisma2020.md §5 item 7), whichever member is the group's
+    primary (status.record_columns): the left column's copies beyond one are "Duplicate records removed";
+    its other-methods copies are not sought in that column. Other-methods records that pass
+    title/abstract screening are its "Reports sought for retrieval"; those excluded there, and the
+    duplicates, are its records not sought (OtherMethods.not_sought), so none leaves the diagram.
     """
     required = review.protocol.screening.screeners_per_record
     reasons_order = review.protocol.screening.exclusion_reasons
     with session_scope(review.engine) as session:
         identified = queries.identified_by_run_kind(session)
-        kinds = queries.record_kinds_by_first_run(session)
-        removed = queries.removed_duplicates(session)
-        dbr_records = {rid for rid, kind in kinds.items() if kind in _DBR}
-        unique = dbr_records - removed
-        other_unique = set(kinds) - dbr_records - removed
+        columns = record_columns(session)
+        unique, other_unique = set(columns.dbr_unique), set(columns.other_unique)
         ta = stage_outcomes(session, "ta", unique | other_unique, required)
         passed = {rid for rid, o in ta.items() if o == "included"}
         full_text = store_screening.full_text_statuses(session)
@@ -124,6 +125,7 @@ def prisma_counts(review: Review) -> PrismaReport:
         included = dbr.included | oth.included
         studies = count_included_studies(session, included)
         pairs = store_dedup.open_pair_count(session)  # pairs already inside one group left out
+    other_ta = Counter(ta[rid] for rid in other_unique)
     other_identified: dict[str, int] = {}
     for (kind, name), n in identified.items():
         if kind not in _DBR:  # several sources of one kind share its box
@@ -132,7 +134,7 @@ def prisma_counts(review: Review) -> PrismaReport:
     counts = PrismaCounts(
         databases={s: n for (k, s), n in identified.items() if k == "database"},
         registers={s: n for (k, s), n in identified.items() if k == "register"},
-        duplicates_removed=len(removed & dbr_records),
+        duplicates_removed=columns.dbr_duplicates,
         automation_ineligible=0,
         removed_other_reasons=0,
         records_screened=len(unique),
@@ -144,7 +146,11 @@ def prisma_counts(review: Review) -> PrismaReport:
         studies_included=studies,
         reports_included=len(included),
         other=OtherMethods(identified=other_identified, sought=len(oth.sought), not_retrieved=len(oth.not_retrieved),
-                           assessed=len(oth.assessed), excluded=other_reasons)
+                           assessed=len(oth.assessed), excluded=other_reasons,
+                           not_sought={NOT_SOUGHT_DUPLICATES: len(columns.other_found - other_unique),
+                                       NOT_SOUGHT_EXCLUDED: other_ta["excluded"],
+                                       NOT_SOUGHT_PENDING: len(other_unique) - other_ta["included"]
+                                       - other_ta["excluded"]})
         if other_identified else None,
     )
     ft = dbr.ft | oth.ft

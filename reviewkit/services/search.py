@@ -11,6 +11,7 @@ from reviewkit.config import load_user_config
 from reviewkit.domain.records import Record
 from reviewkit.errors import ReviewkitError
 from reviewkit.services.project import Review
+from reviewkit.services.status import DATABASES_AND_REGISTERS
 from reviewkit.store import runs as store_runs
 from reviewkit.store.db import session_scope
 from reviewkit.store.tables import utcnow
@@ -54,12 +55,14 @@ def _store_batch(
     """Store one batch in one transaction: new records inserted, known ones linked; returns new ones.
 
     Records this source brought in an earlier run (same PMID or NCT id) are linked to the new
-    run rather than added again — a living review's update adds only what is new.
+    run rather than added again — a living review's update adds only what is new. Only records of
+    the run's own PRISMA column are re-found: a database search never links a record imported from the
+    same source as citation searching (or any other method), which would count it in both columns.
     """
     with session_scope(review.engine, write=True) as session:
         run = store_runs.get_run(session, run_id)
         values = [(r.pmid if key == "pmid" else (r.nct_ids[0] if r.nct_ids else None)) or "" for r in records]
-        known = store_runs.ids_by_identifier(session, source, key, values)
+        known = store_runs.ids_by_identifier(session, source, key, values, DATABASES_AND_REGISTERS)
         fresh = [r.with_identifiers_found() for r, v in zip(records, values, strict=True) if v not in known]
         store_runs.link_records(
             session, run_id, [known[v] for v in values if v in known],

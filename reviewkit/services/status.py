@@ -43,8 +43,52 @@ class StageCounts:
 #: kinds keeps its plain name for the first and is shown as "name (kind)" for the others.
 KIND_ORDER = ("database", "register", "website", "organisation", "citation", "other")
 #: The kinds of PRISMA's left column ("Identification of studies via databases and registers"); records
-#: first brought by any other kind go to its "other methods" column.
+#: brought only by other kinds go to its "other methods" column (record_columns).
 DATABASES_AND_REGISTERS = ("database", "register")
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Where each record counts in PRISMA's two columns (prisma2020.md §3 and §5 item 7).
+
+    A unique record (a duplicate group's primary, or a record in no group) stands for its group; the
+    group counts in the databases and registers column when any member came from a database or register
+    run, else in the other-methods column. So a report found both ways is counted once, on the left,
+    whichever copy dedup kept as the primary and in whatever order the files came.
+    """
+
+    #: Records a database or register run brought (PRISMA's "Records identified from" on the left).
+    dbr_found: frozenset[int]
+    #: Records a website, organisation, citation searching or other run brought (the right column's).
+    other_found: frozenset[int]
+    #: Removed duplicates (members of a live group other than its primary).
+    removed: frozenset[int]
+    #: Unique records counted in the left column ("Records screened") and in the other-methods column.
+    dbr_unique: frozenset[int]
+    other_unique: frozenset[int]
+
+    @property
+    def dbr_duplicates(self) -> int:
+        """The left column's "Duplicate records removed": its records beyond one per group."""
+        return len(self.dbr_found) - len(self.dbr_unique)
+
+    @property
+    def other_removed(self) -> int:
+        """Removed duplicates the left column's box does not count (other-methods copies)."""
+        return len(self.removed) - self.dbr_duplicates
+
+
+def record_columns(session: Session) -> Columns:
+    """Each unique record's PRISMA column, by its duplicate group's members (see Columns)."""
+    kinds = queries.record_run_kinds(session)
+    primaries = queries.duplicate_primaries(session)
+    dbr_found = {rid for rid, ks in kinds.items() if ks & set(DATABASES_AND_REGISTERS)}
+    unique = set(kinds) - set(primaries)
+    dbr_unique = {rid for rid in unique if rid in dbr_found}
+    dbr_unique |= {primary for removed, primary in primaries.items() if removed in dbr_found}
+    other_found = {rid for rid, ks in kinds.items() if ks - set(DATABASES_AND_REGISTERS)}
+    return Columns(frozenset(dbr_found), frozenset(other_found), frozenset(primaries), frozenset(dbr_unique),
+                   frozenset(unique - dbr_unique))
 
 
 def source_labels(by_kind: dict[tuple[str, str], int]) -> dict[str, int]:
@@ -81,6 +125,9 @@ class ReviewStatus:
     #: the diagram's left column leaves them out, so status names them to explain the difference.
     screened_other_methods: int = 0
     removed_other_methods: int = 0
+    #: Of the records excluded at title/abstract, those in the other-methods column: PRISMA's "Records
+    #: excluded" is the left column's; the diagram shows these as not sought for retrieval via other methods.
+    ta_excluded_other_methods: int = 0
     ta: StageCounts = StageCounts()
     ft: StageCounts = StageCounts()
     studies: int = 0
@@ -110,6 +157,7 @@ class ReviewStatus:
             "records_screened": self.after_dedup,
             "records_screened_other_methods": self.screened_other_methods,
             "duplicates_removed_other_methods": self.removed_other_methods,
+            "title_abstract_excluded_other_methods": self.ta_excluded_other_methods,
             "title_abstract": _stage_dict(self.ta),
             "full_text": {**_stage_dict(self.ft), "conflict_from_maybe": self.ft.conflict_from_maybe,
                           "not_retrieved": self.ft.not_retrieved},
@@ -174,8 +222,7 @@ def review_status(review: Review) -> ReviewStatus:
         removed = queries.removed_duplicates(session)
         pending_pairs = store_dedup.open_pair_count(session)  # pairs already inside one group left out
         unique = record_ids - removed
-        other = {rid for rid, kind in queries.record_kinds_by_first_run(session).items()
-                 if kind not in DATABASES_AND_REGISTERS}
+        columns = record_columns(session)
         ta = stage_outcomes(session, "ta", unique, required)
         ft_candidates = {rid for rid, outcome in ta.items() if outcome == "included"}
         ft_screenings = stage_screenings(session, "ft", ft_candidates, required)
@@ -191,8 +238,9 @@ def review_status(review: Review) -> ReviewStatus:
         records=len(record_ids),
         duplicates_removed=len(removed & record_ids),
         pending_duplicate_pairs=int(pending_pairs),
-        screened_other_methods=len(unique & other),
-        removed_other_methods=len(removed & record_ids & other),
+        screened_other_methods=len(unique & columns.other_unique),
+        removed_other_methods=columns.other_removed,
+        ta_excluded_other_methods=sum(1 for rid in columns.other_unique if ta.get(rid) == "excluded"),
         ta=_count(ta),
         ft=_count({rid: o for rid, o in ft.items() if rid not in not_retrieved}, len(not_retrieved),
                   sum(s.from_maybe for s in ft_screenings.values())),

@@ -21,6 +21,8 @@ from reviewkit.store.db import session_scope
 from reviewkit.store.tables import AuditEventRow
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from sqlmodel import Session
 
     from reviewkit.store.tables import RecordRow, StudyReportRow, StudyRow
@@ -365,3 +367,18 @@ def _record(session: Session, record_id: int, study_id: int, *, check_duplicate:
         raise ReviewkitError(f"record {record_id} is a removed duplicate: duplicate group {group} keeps record "
                              f"{primary} as its primary record",
                              hint=f"link the primary instead: reviewkit studies link {study_id} {primary}")
+
+
+def add_study(review: Review, actor: str | None, label: str, *, nct_id: str | None = None,
+              record_ids: Sequence[int] = ()) -> str:
+    """Create a study and link records to it as confirmed reports (`studies add`, `a` on the studies
+    screen): the second trial of a paper reporting two, whose registry record was not found. A label that
+    is an NCT id is the study's NCT id too. Returns what was done, in a line."""
+    from reviewkit.services.extract import create_study  # extract imports this module
+
+    own = find_nct_ids(label)
+    nct = nct_id or (own[0] if len(own) == 1 and own[0] == label.strip().upper() else None)
+    made = create_study(review, actor, label, nct_id=nct, record_ids=record_ids)
+    reports = f", {made.reports} report{'s' if made.reports != 1 else ''} linked" if made.reports else ""
+    return f"study {made.id} {made.label} added{f' ({made.nct_id})' if made.nct_id else ''}{reports}"
+

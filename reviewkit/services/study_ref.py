@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 from typing import TYPE_CHECKING
 
+from reviewkit.domain.records import find_nct_ids
 from reviewkit.errors import ReviewkitError
 from reviewkit.services.study_labels import label_key
 from reviewkit.store import dedup as store
@@ -32,7 +33,7 @@ def find_study(review: Review, ref: str | int) -> int:
 
 def study_id_in(session: Session, ref: str | int) -> int:
     """The id of the study `ref` names: its label as typed, else its label without case or spaces (as
-    labels are compared, study_labels), else its id. An unknown or ambiguous reference is an error
+    labels are compared, study_labels), else its NCT id (a registered trial is one study), else its id. An unknown or ambiguous reference is an error
     naming the close labels, or how to list the studies.
 
     A label wins over an id: a study labelled "2" is found by its label, as typed.
@@ -48,6 +49,13 @@ def study_id_in(session: Session, ref: str | int) -> int:
                                  "have that label", hint="give the study's id")
         if found:
             return found[0].id  # type: ignore[return-value]
+    nct = find_nct_ids(text)
+    if len(nct) == 1 and nct[0] == text.upper():
+        owner = [s for s in rows if s.nct_id == nct[0]]  # a trial is one study (the NCT id is unique)
+        if owner:
+            return owner[0].id  # type: ignore[return-value]
+        raise ReviewkitError(f"no study has the NCT id {nct[0]}",
+                             hint=f"create it: reviewkit studies add {nct[0]} [RECORD_ID ...]; {LIST_HINT}")
     if text.isdigit() and any(s.id == int(text) for s in rows):
         return int(text)
     raise ReviewkitError(f"no study {text}" if text.isdigit() else f"no study '{text}'", hint=_suggestion(text, rows))
@@ -59,7 +67,7 @@ def _suggestion(text: str, rows: list[StudyRow]) -> str:
     close = [by_key[k] for k in difflib.get_close_matches(label_key(text), list(by_key), n=3, cutoff=0.6)]
     if not rows:
         return ("the review has no studies yet: `reviewkit dedup` proposes them from NCT numbers, "
-                "`reviewkit extract add-study LABEL` adds one")
+                "`reviewkit studies add LABEL` adds one")
     if not close:
         return f"give a study's id or label; {LIST_HINT}"
     names = [f"{s.label} (id {s.id})" for s in close]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from pathlib import PurePath
 from typing import cast
 
 from sqlalchemy import func
@@ -29,7 +30,7 @@ def identified_by_source(session: Session) -> dict[str, int]:
     two kinds (PubMed as a database and as a register) sums both; identified_by_run_kind keeps them apart.
     """
     out: dict[str, int] = defaultdict(int)
-    for (_, source), n in identified_by_run_kind(session).items():
+    for (_, source), n in identified_by_run_kind(session, per_database=False).items():
         out[source] += n
     return dict(out)
 
@@ -140,16 +141,58 @@ def record_kinds_by_first_run(session: Session) -> dict[int, str]:
     return {rid: kind for rid, kind in rows if rid is not None}
 
 
-def identified_by_run_kind(session: Session) -> dict[tuple[str, str], int]:
-    """(source kind, source name) → distinct records linked to that source's runs."""
+def record_run_kinds(session: Session) -> dict[int, set[str]]:
+    """record id → the PRISMA kinds (database, register, website, ...) of every run that brought it."""
     from reviewkit.store.tables import RecordSourceRow
 
-    rows = session.exec(
+    out: dict[int, set[str]] = defaultdict(set)
+    for rid, kind in session.exec(
+        select(RecordSourceRow.record_id, SourceRunRow.source_kind).distinct()
+        .join(SourceRunRow, col(RecordSourceRow.run_id) == col(SourceRunRow.id))
+    ):
+        out[rid].add(kind)
+    for rid, kind in record_kinds_by_first_run(session).items():  # a record always has its first run's
+        out[rid].add(kind)
+    return dict(out)
+
+
+#: The `state` key of an import whose records name several databases (an EBSCOhost export searching MEDLINE
+#: and CINAHL at once, each record's DB field saying which): PRISMA credits each record to its own database.
+DATABASE_PER_RECORD = "database_per_record"
+
+
+def identified_by_run_kind(session: Session, *, per_database: bool = True) -> dict[tuple[str, str], int]:
+    """(source kind, source name) → distinct records linked to that source's runs.
+
+    The records of an import that covers several databases (DATABASE_PER_RECORD) count under their own
+    database's name, as PRISMA's footnote asks (a record naming none, under the file's name); with
+    `per_database` False they count under the run's name, as the sources screen lists runs.
+    """
+    from reviewkit.store.tables import RecordSourceRow
+
+    mixed = {run_id for run_id, state in session.exec(select(SourceRunRow.id, SourceRunRow.state))
+             if per_database and (state or {}).get(DATABASE_PER_RECORD)}
+    query = (
         select(SourceRunRow.source_kind, SourceRunRow.source, func.count(func.distinct(RecordSourceRow.record_id)))
         .join(SourceRunRow, col(RecordSourceRow.run_id) == col(SourceRunRow.id))
         .group_by(SourceRunRow.source_kind, SourceRunRow.source)
     )
-    return {(kind, source): int(n) for kind, source, n in rows}
+    if mixed:
+        query = query.where(col(RecordSourceRow.run_id).not_in(mixed))
+    out: dict[tuple[str, str], int] = defaultdict(int)
+    for kind, source, n in session.exec(query):
+        out[(kind, source)] += int(n)
+    if mixed:
+        for kind, database, file_name, n in session.exec(
+            select(SourceRunRow.source_kind, RecordRow.source_db, SourceRunRow.file_name,
+                   func.count(func.distinct(RecordSourceRow.record_id)))
+            .join(SourceRunRow, col(RecordSourceRow.run_id) == col(SourceRunRow.id))
+            .join(RecordRow, col(RecordSourceRow.record_id) == col(RecordRow.id))
+            .where(col(RecordSourceRow.run_id).in_(mixed))
+            .group_by(SourceRunRow.source_kind, RecordRow.source_db, col(SourceRunRow.file_name))
+        ):
+            out[(kind, database or PurePath(file_name or "unnamed").stem)] += int(n)
+    return dict(out)
 
 
 def study_links(session: Session) -> dict[int, set[int]]:

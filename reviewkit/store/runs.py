@@ -86,8 +86,16 @@ def runs(session: Session) -> list[SourceRunRow]:
     return list(session.exec(select(SourceRunRow).order_by(col(SourceRunRow.id))))
 
 
-def ids_by_identifier(session: Session, source: str, field: str, values: Iterable[str]) -> dict[str, int]:
-    """Records already brought by this source's runs, by PMID or NCT id (for re-runs of a search)."""
+def ids_by_identifier(
+    session: Session, source: str, field: str, values: Iterable[str], kinds: Iterable[str],
+) -> dict[str, int]:
+    """Records already brought by this source's runs of these PRISMA kinds, by PMID or NCT id (for re-runs
+    of a search).
+
+    The kinds keep PRISMA's columns apart: a PubMed database search must not re-find the records a
+    citation search exported from PubMed brought (source "PubMed", kind citation), or one record would
+    count in both columns; found both ways, the paper is two records, which dedup groups.
+    """
     wanted = {v for v in values if v}
     if not wanted:
         return {}
@@ -95,6 +103,7 @@ def ids_by_identifier(session: Session, source: str, field: str, values: Iterabl
         select(RecordSourceRow.record_id)
         .join(SourceRunRow, col(RecordSourceRow.run_id) == col(SourceRunRow.id))
         .where(SourceRunRow.source == source)
+        .where(col(SourceRunRow.source_kind).in_(list(kinds)))
     )
     out: dict[str, int] = {}
     if field == "pmid":

@@ -30,11 +30,24 @@ def test_one_paper_reports_two_trials() -> None:
 
 
 def test_papers_sharing_an_nct_without_a_registry_record() -> None:
-    """Two papers citing one NCT number are proposed as one study; a lone paper is not."""
+    """Two papers citing one NCT number are proposed as one study; a lone paper's NCT number is a study too
+    (asking for two reports, the old rule, proposed none for it)."""
     records = [Record(title="Primary results", nct_ids=(AD1,)), Record(title="Long-term extension", abstract=AD1),
                Record(title="Unrelated", abstract="NCT99999999")]
     proposals = propose_studies(records)
-    assert [(p.nct_id, p.report_indexes, p.registry_indexes) for p in proposals] == [(AD1, (0, 1), ())]
+    assert [(p.nct_id, p.report_indexes, p.registry_indexes) for p in proposals] == [
+        (AD1, (0, 1), ()), ("NCT99999999", (2,), ())]
+    assert [p.nct_id for p in propose_studies(records, min_reports=2)] == [AD1]
+
+
+def test_a_two_trial_paper_with_one_registry_record_is_proposed_for_both() -> None:
+    """A paper reporting ALPHA and BETA, with only ALPHA's registry record found, reports two studies (BETA
+    got no proposal and the paper counted as one study); with no registry record at all, the same."""
+    paper = Record(title="Two trials", abstract=f"ALPHA ({AD1}) and BETA ({AD2})")
+    proposals = propose_studies([paper, _registry(AD1)])
+    assert [(p.nct_id, p.report_indexes, p.registry_indexes) for p in proposals] == [
+        (AD1, (0, 1), (1,)), (AD2, (0,), ())]
+    assert studies_by_record(propose_studies([paper]))[0] == (AD1, AD2)
 
 
 def test_duplicates_count_once() -> None:

@@ -82,9 +82,10 @@ def test_two_sources_of_one_other_kind_share_its_box(review: Review) -> None:
     assert other is not None and other.identified == {"Citation searching": 5}
 
 
-def test_a_record_found_both_ways_counts_in_its_primarys_column(review: Review) -> None:
-    """A duplicate group spanning a database and citation searching flows on in the column of its primary;
-    a removed database copy is a duplicate removed, a removed citation copy is simply not sought."""
+def test_a_record_found_both_ways_counts_in_the_databases_column(review: Review) -> None:
+    """A duplicate group spanning a database and citation searching counts once, in the databases and
+    registers column, whichever copy is its primary (prisma2020.md §5 item 7); the citation copies are
+    not sought in the other-methods column."""
     (db_a,) = add_records(review, 1, source="PubMed")
     (cite_a,) = _add(review, 1, source="Hand search", kind="citation")
     _merge(review, cite_a, db_a)  # the citation copy is the primary
@@ -98,8 +99,8 @@ def test_a_record_found_both_ways_counts_in_its_primarys_column(review: Review) 
     report = prisma_counts(review)
     c, o = report.counts, report.counts.other
     assert o is not None
-    assert (c.records_identified, c.duplicates_removed, c.records_screened, c.reports_sought) == (2, 1, 1, 1)
-    assert (o.identified_total, o.sought, o.assessed) == (2, 1, 1)
+    assert (c.records_identified, c.duplicates_removed, c.records_screened, c.reports_sought) == (2, 0, 2, 2)
+    assert (o.identified_total, o.sought, o.assessed, o.not_sought_total) == (2, 0, 0, 2)
     assert (c.reports_included, c.studies_included) == (2, 2)
     assert errors_only(list(report.violations)) == []
 

@@ -146,3 +146,22 @@ async def test_a_refusal_is_shown_and_nothing_changes(review: Review) -> None:
         await settle(pilot, app)
         assert any("'x' is not a record id" in str(n.message) for n in app._notifications)
     assert studies.study_view(review, data.ad1).reports[data.passing] == "proposed"
+
+
+async def test_add_a_study_by_its_nct_id_with_a(review: Review) -> None:
+    """a asks for a new study's label or NCT id (a second trial whose registry record was not found), as
+    `studies add` does; the study is listed with its NCT id, ready for l to link its reports."""
+    build(review)
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_studies(pilot, app)
+        await pilot.press("a")
+        await pilot.pause()
+        assert isinstance(app.screen, TextPromptModal)
+        app.screen.query_one("#prompt-input", Input).value = "NCT09999999"
+        await pilot.press("enter")
+        await settle(pilot, app)
+        assert app.screen is screen
+        (added,) = [v for v in studies.list_studies(review) if v.nct_id == "NCT09999999"]
+        listing = screen.query_one("#studies-list", DataTable)
+        assert [str(c) for c in listing.get_row(str(added.id))][1:3] == ["NCT09999999", "NCT09999999"]

@@ -254,7 +254,9 @@ def stage_rows(s: ReviewStatus) -> list[tuple[str, str, str]]:
         ("Records screened", str(s.after_dedup),
          f"{s.screened_other_methods} via other methods" if s.screened_other_methods else ""),
         ("Title/abstract included", str(ta.included),
-         f"excluded {ta.excluded} · conflicts {ta.conflict} · in progress {ta.in_progress} · "
+         f"excluded {ta.excluded}"
+         + (f" ({s.ta_excluded_other_methods} via other methods: not sought)" if s.ta_excluded_other_methods else "")
+         + f" · conflicts {ta.conflict} · in progress {ta.in_progress} · "
          f"not started {ta.unscreened}"),
         ("Full text included", str(ft.included),
          f"excluded {ft.excluded} · conflicts {ft.conflict}"

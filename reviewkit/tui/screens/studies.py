@@ -21,11 +21,11 @@ from reviewkit.tui.modals.text_prompt import TextPromptModal
 from reviewkit.tui.widgets.fitted_table import FittedTable, clipped
 from reviewkit.tui.write_queue import WriteQueue
 
-WriteKind = Literal["confirm", "reject", "main", "link", "rename"]
+WriteKind = Literal["confirm", "reject", "main", "link", "rename", "add"]
 
 #: The keys, listed below the tables: in the footer they pushed Help and Quit off an 80-column terminal.
 KEYS_TEXT = ("[b]tab[/b]/[b]enter[/b] reports · [b]y[/b] confirm · [b]n[/b] reject · [b]m[/b] main report · "
-             "[b]l[/b] link a record · [b]r[/b] rename study · [b]esc[/b] back")
+             "[b]l[/b] link a record · [b]a[/b] add a study · [b]r[/b] rename study · [b]esc[/b] back")
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,7 @@ class StudiesScreen(Screen[None]):
         Binding("n", "set_status(False)", "Reject"),
         Binding("m", "main", "Main report", show=False),
         Binding("l", "link", "Link a record", show=False),
+        Binding("a", "add", "Add a study", show=False),
         Binding("r", "rename", "Rename study", show=False),
         Binding("escape", "back", "Back"),
     ]
@@ -128,6 +129,8 @@ class StudiesScreen(Screen[None]):
             elif write.kind == "main":
                 summary = studies.set_main_report(self.review, self.reviewer, write.study_id,
                                                   write.record_id).summary()
+            elif write.kind == "add":
+                summary = studies.add_study(self.review, self.reviewer, write.text)
             elif write.kind == "link":
                 summary = studies.link_report(self.review, self.reviewer, write.study_id, write.record_id).summary()
             else:
@@ -161,7 +164,7 @@ class StudiesScreen(Screen[None]):
         status.update(f"{len(self.views)} stud{'y' if len(self.views) == 1 else 'ies'} · {waiting} link"
                       f"{'' if waiting == 1 else 's'} proposed, waiting for a reviewer · proposals count in "
                       "PRISMA until rejected" if self.views else
-                      "No studies yet: dedup proposes them from NCT numbers (l links a record once one exists).")
+                      "No studies yet: dedup proposes them from NCT numbers, a adds one (l links a record once one exists).")
 
     def on_studies_screen_write_done(self, message: WriteDone) -> None:
         """Say what the change did, or why it was refused; then the next change (or a reload)."""
@@ -283,6 +286,16 @@ class StudiesScreen(Screen[None]):
 
         self.app.push_screen(TextPromptModal(f"Record id to link to study {study.id} ({study.label})",
                                              placeholder="e.g. 42"), given)
+
+    def action_add(self) -> None:
+        """Add a study by its label or NCT id (a trial of a paper whose registry record was not found); link
+        its reports with `l` once it is listed."""
+        def given(text: str | None) -> None:
+            if text is not None and text.strip():
+                self._writes.put(_Write("add", 0, text=text.strip()))
+
+        self.app.push_screen(TextPromptModal("New study: its label, or its NCT id", placeholder="e.g. NCT03334422"),
+                             given)
 
     def action_back(self) -> None:
         """Back to the dashboard once every change is stored."""
