@@ -56,6 +56,9 @@ class PrismaReport:
     pending: Pending = Pending()
     #: Full-text exclusion reasons counted in "Reports excluded" that the protocol does not list.
     unlisted_reasons: tuple[str, ...] = ()
+    #: Included reports whose study links are still proposals (dedup's, from NCT numbers): "Studies included"
+    #: counts them as linked until a reviewer confirms or rejects them.
+    proposed_links: tuple[int, ...] = ()
     #: The waiting records' outcomes ("unscreened", "in_progress", "conflict") per stage.
     waiting_title_abstract: tuple[tuple[int, str], ...] = ()
     waiting_full_text: tuple[tuple[int, str], ...] = ()
@@ -124,6 +127,7 @@ def prisma_counts(review: Review) -> PrismaReport:
         other_reasons = _exclusion_reasons(session, oth.excluded, reasons_order)
         included = dbr.included | oth.included
         studies = count_included_studies(session, included)
+        proposed = queries.proposed_study_reports(session, included)
         pairs = store_dedup.open_pair_count(session)  # pairs already inside one group left out
     other_ta = Counter(ta[rid] for rid in other_unique)
     other_identified: dict[str, int] = {}
@@ -168,6 +172,7 @@ def prisma_counts(review: Review) -> PrismaReport:
         violations=tuple(check_identities(counts, pending)),
         pending=pending,
         unlisted_reasons=tuple(dict.fromkeys(r for r in [*reasons, *other_reasons] if r not in listed)),
+        proposed_links=tuple(sorted(proposed)),
         waiting_title_abstract=tuple(sorted((rid, o) for rid, o in ta.items() if o not in settled)),
         waiting_full_text=tuple(sorted((rid, o) for rid, o in ft.items() if o not in settled)),
         pending_full_text=tuple(sorted(rid for rid, o in ft.items() if o not in ("included", "excluded"))),
@@ -217,12 +222,20 @@ PAIRS_COMMAND = "reviewkit dedup pairs"
 
 
 def reason_warnings(report: PrismaReport) -> tuple[str, ...]:
-    """One line per full-text exclusion reason counted in "Reports excluded" that the protocol does not list."""
-    return tuple(
+    """Warnings that do not stop the diagram: one line per full-text exclusion reason counted in "Reports
+    excluded" that the protocol does not list, and one when included reports are linked to their studies
+    only by proposals (a paper citing another trial's NCT number would count that trial as a study)."""
+    lines = [
         f"the full-text exclusion reason {reason!r} is counted in Reports excluded but is not in the "
         "protocol's exclusion_reasons (review.toml): add it back there where it should rank, or change the "
         "decisions that give it"
-        for reason in report.unlisted_reasons)
+        for reason in report.unlisted_reasons]
+    if n := len(report.proposed_links):
+        lines.append(
+            f"{n} included {'report is' if n == 1 else 'reports are'} linked to {'its' if n == 1 else 'their'} "
+            f"studies only by proposals ({_some(report.proposed_links)}): Studies included counts the proposed "
+            "links; confirm or reject them (reviewkit studies)")
+    return tuple(lines)
 
 
 def pending_dict(report: PrismaReport) -> dict[str, object]:

@@ -205,6 +205,14 @@ def study_links(session: Session) -> dict[int, set[int]]:
     return dict(out)
 
 
+def proposed_study_reports(session: Session, record_ids: set[int]) -> set[int]:
+    """The records among `record_ids` with a study link still proposed (neither confirmed nor rejected)."""
+    if not record_ids:
+        return set()
+    rows = session.exec(select(StudyReportRow.record_id).where(StudyReportRow.status == "proposed"))
+    return {rid for rid in rows if rid in record_ids}
+
+
 def current_decisions_rows(session: Session, stage: str) -> dict[int, list[ScreeningDecisionRow]]:
     """record → the current (latest, not retracted) decision row of each reviewer at the stage."""
     latest: dict[tuple[int, int], ScreeningDecisionRow] = {}

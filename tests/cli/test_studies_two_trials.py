@@ -85,3 +85,20 @@ def test_studies_add_creates_a_study_for_an_nct_id(review: Review, tmp_path: Pat
     again = CliRunner().invoke(cli, ["-C", str(review.folder), "--reviewer", "alice", "studies", "add", "X",
                                      "--nct", BETA])
     assert again.exit_code != 0 and "a trial is one study" in again.output
+
+
+def test_studies_counted_from_proposed_links_are_warned_about(review: Review, tmp_path: Path) -> None:
+    """The paper's two NCT numbers propose two studies, which "Studies included" counts: `prisma` says the
+    count rests on proposals until a reviewer confirms or rejects them (a paper naming another trial's NCT
+    number in passing would otherwise add a study unnoticed)."""
+    (tmp_path / "p.ris").write_text(_PAPER, encoding="utf-8")
+    _rk(review, "import", str(tmp_path / "p.ris"))
+    _rk(review, "dedup")
+    _include_all(review, tmp_path, 1)
+    warned = _rk(review, "prisma", "--format", "json", "-o", "-")
+    assert "1 included report is linked to its studies only by proposals ([1])" in warned.output
+    _rk(review, "studies", "confirm", ALPHA, "1")
+    _rk(review, "studies", "reject", BETA, "1")
+    settled = _rk(review, "prisma", "--format", "json", "-o", "-")
+    assert "only by proposals" not in settled.output
+    assert prisma_counts(review).counts.studies_included == 1
