@@ -122,6 +122,10 @@ def sd_from_t_of_difference(md: float, t: float, n1: int, n2: int) -> SdConversi
 def sd_from_p_of_difference(md: float, p: float, n1: int, n2: int) -> SdConversion:
     """Within-group SD from a mean difference and its two-sided p (t on n1+n2−2 df; Handbook 6.5.2.3)."""
     _need(0 < p < 1, f"p must be between 0 and 1, got {_fmt(p)}")
+    # SE = MD/t: an MD of 0 gives an SD of 0 whatever the p (and a p < 1 says the MD is not 0), as
+    # sd_from_t_of_difference refuses it.
+    _need(md != 0, "MD must be non-zero")
+    _need(n1 >= 1 and n2 >= 1, f"group sizes must be ≥ 1, got {n1} and {n2}")
     _need(n1 + n2 > 2, "a p-value conversion needs n1 + n2 > 2")
     t = float(stats.t.ppf(1 - p / 2, n1 + n2 - 2))
     sd = _difference_sd(abs(md) / t, n1, n2)
@@ -144,11 +148,12 @@ class MeanSdEstimate:
     inputs: tuple[tuple[str, float], ...]
     reference: str
 
-    def converted_from(self) -> str:
-        """One line for the extraction record."""
+    def converted_from(self, *, with_mean: bool = True) -> str:
+        """One line for the extraction record; `with_mean=False` when only the SD is kept (the report gives
+        the mean), so the record does not show an estimated mean the extraction does not hold."""
         given = ", ".join(f"{k} {_fmt(v)}" for k, v in self.inputs)
-        return (f"mean {self.mean:.4g}, SD {self.sd:.4g} estimated from {given} "
-                f"({self.scenario}; {self.reference})")
+        what = f"mean {self.mean:.4g}, SD {self.sd:.4g}" if with_mean else f"SD {self.sd:.4g}"
+        return f"{what} estimated from {given} ({self.scenario}; {self.reference})"
 
 
 def xi(n: int) -> float:
@@ -179,6 +184,12 @@ def mean_sd_from_quantiles(n: int, median: float, *, minimum: float | None = Non
     order = [v for v in (minimum, q1, median, q3, maximum) if v is not None]
     _need(all(a <= b for a, b in zip(order, order[1:], strict=False)),
           "need min ≤ q1 ≤ median ≤ q3 ≤ max, got " + ", ".join(_fmt(v) for v in order))
+    # The SD is the range over ξ(n) and/or the IQR over η(n): with no spread it is 0, no estimate at all (an
+    # SD of 0 cannot be pooled). S2's SD is > 0 once the range is.
+    if minimum is not None and maximum is not None:
+        _need(maximum > minimum, f"the range has no width (min = max = {_fmt(minimum)}): no SD can be estimated")
+    elif q1 is not None and q3 is not None:
+        _need(q3 > q1, f"the IQR has no width (q1 = q3 = {_fmt(q1)}): no SD can be estimated")
     inputs: list[tuple[str, float]] = []
     for name, v in (("min", minimum), ("q1", q1), ("median", median), ("q3", q3),
                     ("max", maximum), ("n", n)):

@@ -54,9 +54,10 @@ class Derived:
     converted_from: dict[str, Any]
 
 
-def _record(result: conversions.SdConversion | conversions.MeanSdEstimate, method: str) -> dict[str, Any]:
+def _record(result: conversions.SdConversion | conversions.MeanSdEstimate, method: str,
+            text: str | None = None) -> dict[str, Any]:
     return {"method": method, "inputs": {k: v for k, v in result.inputs}, "reference": result.reference,
-            "text": result.converted_from()}
+            "text": text or result.converted_from()}
 
 
 def _number(value: str | float | None) -> float | None:
@@ -126,8 +127,9 @@ def derive(stats: Mapping[str, float | None], method: Method = "auto", level: fl
                              "would be from the median and quantiles: enter ci_lower and ci_upper")
     est = conversions.mean_sd_from_quantiles(n, given["median"], minimum=given.get("min"), q1=given.get("q1"),
                                              q3=given.get("q3"), maximum=given.get("max"))
-    values = {"sd": est.sd} if given.get("mean") is not None else {"mean": est.mean, "sd": est.sd}
-    return Derived(values, _record(est, "quantiles"))
+    if given.get("mean") is not None:  # the reported mean is kept: the record shows no estimated one
+        return Derived({"sd": est.sd}, _record(est, "quantiles", est.converted_from(with_mean=False)))
+    return Derived({"mean": est.mean, "sd": est.sd}, _record(est, "quantiles"))
 
 
 def convert_command(study_id: int, arm: str, outcome: str, timepoint: str, *options: str,

@@ -179,3 +179,42 @@ def test_bad_inputs_are_named() -> None:
         conv.sd_from_ci(5, 4, 20)
     with pytest.raises(ReviewkitError):
         conv.sd_from_ci(4, 5, 1)
+
+
+def test_p_of_difference_refuses_a_zero_mean_difference() -> None:
+    """Handbook 6.5.2.3: SE = MD/t, t from p on n1 + n2 − 2 df. An MD of 0 would give SD 0 whatever the p (as
+    MD/t does, which is refused alike); a non-zero MD keeps working: MD 2, p 0.03, n 300 and 300 →
+    t(0.985, 598) = 2.175282, SE = 2/2.175282 = 0.919421, SD = SE/√(2/300) = 11.2606."""
+    with pytest.raises(ReviewkitError, match="MD"):
+        conv.sd_from_p_of_difference(0, 0.03, 30, 30)
+    with pytest.raises(ReviewkitError, match="MD"):
+        conv.sd_from_t_of_difference(0, 2.1, 30, 30)
+    assert conv.sd_from_p_of_difference(2, 0.03, 300, 300).sd == pytest.approx(11.2606, abs=5e-4)
+    assert conv.sd_from_p_of_difference(-2, 0.03, 300, 300).sd == pytest.approx(11.2606, abs=5e-4)
+
+
+@pytest.mark.parametrize(("kwargs", "what"), [
+    ({"q1": 5, "q3": 5}, "IQR"),
+    ({"minimum": 5, "maximum": 5}, "range"),
+    ({"minimum": 5, "q1": 5, "q3": 5, "maximum": 5}, "range"),
+])
+def test_quantiles_without_spread_give_no_sd(kwargs: dict[str, float], what: str) -> None:
+    """Wan 2014: SD = IQR/η(n) or range/ξ(n). An IQR (S3) or range (S1, S2) of width 0 gives SD 0, which is
+    no estimate and cannot be pooled: refused, naming it."""
+    with pytest.raises(ReviewkitError, match=what):
+        conv.mean_sd_from_quantiles(30, 5, **kwargs)  # type: ignore[arg-type]
+
+
+def test_s2_with_a_zero_iqr_but_a_range_still_estimates() -> None:
+    """S2 (4, 6, 6, 6, 12; n 50), Shi 2020: w = 1/(1 + 0.07·50^0.6) = 0.577385, SD = w·8/ξ(50) + 0 =
+    0.577385·8/4.486658 = 1.029514: the range alone still gives a (positive) SD."""
+    est = conv.mean_sd_from_quantiles(50, 6, minimum=4, q1=6, q3=6, maximum=12)
+    assert est.sd == pytest.approx(1.029514, abs=5e-6)
+
+
+def test_record_of_an_sd_estimated_beside_a_reported_mean_shows_no_estimated_mean() -> None:
+    """Only the SD is kept when the mean is reported, so the record's text names the SD alone."""
+    est = conv.mean_sd_from_quantiles(50, 10, q1=6, q3=16)
+    assert est.converted_from(with_mean=False) == (
+        "SD 7.633 estimated from q1 6, median 10, q3 16, n 50 (S3; Luo 2018 mean, Wan 2014 SD)")
+    assert est.converted_from().startswith("mean 10.71, SD 7.633 estimated from")
