@@ -38,12 +38,12 @@ ARMS = {
 }
 
 
-def consensus_study(review: Review) -> int:
-    """alice and bob extract ARMS alike and finish; carol records their consensus."""
+def consensus_study(review: Review, arms: dict[str, tuple[str, dict[str, str]]] | None = None) -> int:
+    """alice and bob extract `arms` (ARMS by default) alike and finish; carol records their consensus."""
     sid = extract.create_study(review, "alice", "BREEZE-AD1").id
     for who in ("alice", "bob"):
         fill_required(review, who, sid)
-        for arm, (intervention, stats) in ARMS.items():
+        for arm, (intervention, stats) in (ARMS if arms is None else arms).items():
             extract.set_arm(review, who, sid, arm, intervention=intervention)
             for field, value in stats.items():
                 extract.set_value(review, who, sid, field, value, arm=arm, outcome="dlqi_change")

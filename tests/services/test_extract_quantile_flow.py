@@ -9,31 +9,15 @@ import pytest
 from reviewkit.services import extract
 from reviewkit.services.analyze import AnalysisOutput, analyze_review
 from reviewkit.services.extract_analysis_data import consensus_data
-from reviewkit.services.extract_consensus import record_consensus
 from reviewkit.services.extract_convert import convert, derive
-from reviewkit.services.extract_status import finish_extraction
 from reviewkit.services.project import Review
-from tests.extraction_required import fill_required
+from tests.services.test_analyze_ci_level import consensus_study
 
 ARMS = {
     "Placebo": ("placebo", {"mean": "-2", "sd": "3", "n": "25"}),
     "Bari 4 mg": ("baricitinib", {"mean": "-6", "sd": "3", "n": "30"}),
     "Bari 2 mg": ("baricitinib", {"median": "-5", "q1": "-5", "q3": "-5", "n": "30"}),
 }
-
-
-def consensus_study(review: Review, arms: dict[str, tuple[str, dict[str, str]]]) -> int:
-    """alice and bob extract `arms` alike and finish; carol records their consensus."""
-    sid = extract.create_study(review, "alice", "BREEZE-AD1").id
-    for who in ("alice", "bob"):
-        fill_required(review, who, sid)
-        for arm, (intervention, stats) in arms.items():
-            extract.set_arm(review, who, sid, arm, intervention=intervention)
-            for field, value in stats.items():
-                extract.set_value(review, who, sid, field, value, arm=arm, outcome="dlqi_change")
-        finish_extraction(review, who, sid)
-    assert record_consensus(review, "carol", sid).unresolved == ()
-    return sid
 
 
 def test_an_arm_whose_iqr_has_no_width_is_left_out_not_pooled_with_sd_0(review: Review) -> None:
