@@ -274,13 +274,18 @@ class OverallDecision:
     justification: str
 
 
+def _judged(judgements: DomainJudgements) -> dict[Domain, Judgement | None]:
+    # Codes ("some_concerns") read as judgements: the rule below compares by identity.
+    return {Domain(k): Judgement(v) if v is not None else None for k, v in judgements.items()}
+
+
 def propose_overall(judgements: DomainJudgements) -> Judgement | None:
     """Low if all five domains are Low, High if any is High, else Some concerns; None if any is unjudged.
 
     The "Some concerns in multiple domains" route to High is a judgement, not a count
     (rob2.md §7), so it is left to decide_overall.
     """
-    judged = {Domain(k): v for k, v in judgements.items()}
+    judged = _judged(judgements)
     values = [judged.get(d) for d in Domain]
     if any(v is None for v in values):
         return None
@@ -294,7 +299,7 @@ def decide_overall(judgements: DomainJudgements, *,
                    final: Judgement | str | None = None, justification: str = "") -> OverallDecision:
     """Apply the overall rule, the assessor's escalation choice, and any justified override."""
     final = Judgement(final) if final is not None else None
-    judged = {Domain(k): v for k, v in judgements.items()}
+    judged = _judged(judgements)
     proposed = propose_overall(judged)
     concerns = tuple(d for d in Domain if judged.get(d) is Judgement.SOME_CONCERNS)
     required = proposed is Judgement.SOME_CONCERNS and len(concerns) >= 2

@@ -354,7 +354,6 @@ def analyze_review(
     if not analyses:
         raise ReviewkitError(f"the protocol plans no analysis{f' of {outcome}' if outcome else ''}",
                              where=str(review.protocol_path))
-    rob = rob_by_study(review)
     inclusion = review_inclusion(review)
     out: list[AnalysisOutput | SkippedAnalysis] = []
     for index, analysis in analyses:
@@ -376,6 +375,8 @@ def analyze_review(
             continue
         strategies = STRATEGIES if multiarm == "all" else (multiarm or analysis.multiarm,)
         outcome_spec = review.protocol.outcome(analysis.outcome)
+        # RoB 2 judges a result: the forest plot shows each study's assessment of this outcome.
+        rob = rob_by_study(review, analysis.outcome, analysis.timepoint)
         for strategy in strategies:
             try:
                 done = run_analysis(studies, analysis, strategy, plot_dir=review.exports if plots else None, rob=rob,

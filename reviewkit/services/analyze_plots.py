@@ -4,6 +4,7 @@ Egger's test or trim-and-fill is planned."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -102,12 +103,53 @@ def _rob_legend(tool: str | None) -> dict[str, str] | None:
     return {**{str(k): v for k, v in names.items()}, "overall": f"Overall risk of bias ({tool_name})"}
 
 
-def rob_by_study(review: Review) -> dict[str, dict[str, str]] | None:
-    """Consensus RoB judgements per study label (for the forest plot's columns), when they exist."""
+def rob_by_study(review: Review, outcome: str | None = None, timepoint: str | None = None
+                 ) -> dict[str, dict[str, str]] | None:
+    """Consensus RoB judgements per study label (for the forest plot's columns of `outcome`), when they exist.
+
+    Only the protocol's tool counts. RoB 2 is assessed per result, not per trial (rob2.md): a study's
+    columns are its assessment of `outcome` (names compared as `rob start` reads them; else the one
+    result named after it, as "iga_0_1 week 16", preferring `timepoint`'s), else one made without naming
+    an outcome; never another outcome's result (a study with none shows no columns). RoB 1 judges a
+    study: the same choice, else its first assessment.
+    """
+    from reviewkit.services.assess_outcomes import folded_key, outcome_key
     from reviewkit.services.assess_summary import rob_summary
 
-    out: dict[str, dict[str, str]] = {}
+    tool = review.protocol.risk_of_bias.tool
+    by_study: dict[str, list[Any]] = {}
     for row in rob_summary(review):
-        # One column set per study: a study-level tool (RoB 1) or, for RoB 2, the first result assessed.
-        out.setdefault(row.study, {k: v for k, v in row.judgements.items() if v})
+        if row.tool == tool:
+            by_study.setdefault(row.study, []).append(row)
+    out: dict[str, dict[str, str]] = {}
+    for study, rows in by_study.items():
+        pick = _result_of(rows, outcome, timepoint, outcome_key, folded_key)
+        pick = pick or next((r for r in rows if not r.outcome), None)
+        if pick is None and (tool != "rob2" or outcome is None):
+            pick = rows[0]
+        if pick is not None:
+            out[study] = {k: v for k, v in pick.judgements.items() if v}
     return out or None
+
+
+def _result_of(rows: list[Any], outcome: str | None, timepoint: str | None, exact: Callable[[str], str],
+               folded: Callable[[str], str]) -> Any:
+    """The study's assessed result of `outcome`: the one so named, else the only one named after it and
+    more ("iga_0_1 week 16"; narrowed to those naming `timepoint` when any does); None when there is
+    none, or no single one."""
+    if outcome is None:
+        return None
+    same = [r for r in rows if exact(r.outcome) == exact(outcome)]
+    if same:
+        return same[0]
+    head = outcome.strip().casefold()
+
+    def named_after(name: str) -> bool:
+        name = name.strip().casefold()
+        # "iga_0_1 week 16", "iga_0_1, week 16", "iga_0_1 (week 16)": not "iga_0_10", nor "iga" for "iga_0_1".
+        return bool(head) and len(name) > len(head) and name.startswith(head) and name[len(head)] in " \t,;:(-"
+
+    named = [r for r in rows if named_after(r.outcome)]
+    if timepoint and folded(timepoint):
+        named = [r for r in named if folded(timepoint) in folded(r.outcome)] or named
+    return named[0] if len(named) == 1 else None

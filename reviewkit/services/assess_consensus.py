@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from reviewkit.domain.rob_common import compare_assessments
+from reviewkit.domain.rob_common import Disagreement, compare_assessments
 from reviewkit.errors import PermissionDenied, ReviewkitError
 from reviewkit.services.assess import snapshot
 from reviewkit.services.assess_access import check_consensus, reviewer
@@ -47,7 +47,10 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
 
-def _disagreements(session: Session, review: Review, study_id: int, outcome: str) -> list[StudyDisagreements]:
+def _disagreements(session: Session, review: Review, study_id: int, outcome: str, *,
+                   listing: bool = False) -> list[StudyDisagreements]:
+    """Each pair's differences; a pair on different tools or RoB 2 variants is not compared: refused, or,
+    when `listing` every study, listed as that one difference."""
     if not independent_assessments(session, study_id, outcome):
         raise ReviewkitError(f"study {study_id} has no assessment of {outcome!r}" if outcome
                              else f"study {study_id} has no assessment without an outcome",
@@ -59,6 +62,15 @@ def _disagreements(session: Session, review: Review, study_id: int, outcome: str
     out = []
     for i, a in enumerate(views):
         for b in views[i + 1:]:
+            if (a.tool, a.variant) != (b.tool, b.variant):
+                if not listing:
+                    _refuse_mixed(views, outcome)
+                # Not compared: their question numbers mean other questions ("2.3" in assignment and in
+                # adherence), so answers matched by id would differ, or agree, by accident.
+                kind = [f"{v.tool}{' ' + v.variant if v.variant else ''}" for v in (a, b)]
+                out.append(StudyDisagreements(study_id, a.study, outcome, a.assessor or "", b.assessor or "",
+                                              (Disagreement("domain", "tool/variant", kind[0], kind[1]),)))
+                continue
             items = compare_assessments(to_domain_assessment(a), to_domain_assessment(b))
             carried, to_decide = agreed_judgements([a, b])
             reasons = tuple((d.key, _reason(d), _reason(b.domain(d.key)))
@@ -96,7 +108,7 @@ def all_disagreements(review: Review, viewer: str | None) -> list[StudyDisagreem
         for study_id, outcome in keys:
             if (is_involved(who, independent_assessments(session, study_id, outcome))
                     and all_finished(session, review, study_id, outcome)):
-                out.extend(_disagreements(session, review, study_id, outcome))
+                out.extend(_disagreements(session, review, study_id, outcome, listing=True))
         return out
 
 
@@ -139,16 +151,9 @@ def record_consensus(review: Review, actor: str | None, study_id: int, outcome: 
         group = independent_assessments(session, study_id, outcome)
         views = [load_view(session, a) for a in group]
         tool, variant = group[0].tool, group[0].variant
-        kinds = {(a.tool, a.variant) for a in group}
-        if len(kinds) > 1:
-            # Question ids mean different things across tools and RoB 2 variants ("2.3" in assignment and
-            # in adherence): answers matched by id would be merged as if they were the same question.
-            used = "; ".join(f"{v.assessor}: {a.tool}{' ' + a.variant if a.variant else ''}"
-                             for a, v in zip(group, views, strict=True))
-            raise ReviewkitError(f"the assessments of {views[0].study} / {outcome or '(no outcome)'} use "
-                                 f"different tools or variants ({used}): a consensus compares answers to the "
-                                 "same questions", hint="an assessor restarts the assessment with the others' "
-                                 "tool and variant")
+        # Question ids mean different things across tools and RoB 2 variants ("2.3" in assignment and
+        # in adherence): answers matched by id would be merged as if they were the same question.
+        _refuse_mixed(views, outcome)
         what = f"the consensus for {views[0].study} / {outcome or '(no outcome)'}"
         agreed = agreed_answers(views)
         given = _given_answers(tool, variant, answers or {})
@@ -208,6 +213,17 @@ def record_consensus(review: Review, actor: str | None, study_id: int, outcome: 
         after = load_view(session, row)
         changes = [_restored(c, agreed) for c in consensus_changes(before, after)] if before else []
         return RecordedConsensus.of(after, revised=before is not None, changes=changes)
+
+
+def _refuse_mixed(views: list[AssessmentView], outcome: str) -> None:
+    """Refuse comparing assessments of one result made on different tools or RoB 2 variants."""
+    if len({(v.tool, v.variant) for v in views}) <= 1:
+        return
+    used = "; ".join(f"{v.assessor}: {v.tool}{' ' + v.variant if v.variant else ''}" for v in views)
+    raise ReviewkitError(f"the assessments of {views[0].study} / {outcome or '(no outcome)'} use "
+                         f"different tools or variants ({used}): a consensus compares answers to the "
+                         "same questions", hint="an assessor restarts the assessment with the others' "
+                         "tool and variant")
 
 
 def _given_answers(tool: str, variant: str | None, answers: Mapping[str, str]) -> dict[str, str]:

@@ -111,7 +111,8 @@ def open_questions(view: AssessmentView) -> tuple[list[str], list[str]]:
         if any(rob2_domain(q) is domain for q in now):
             later |= _reachable(domain, variant, own)
     order = [q.id for d in rob2.Domain for q in rob2.questions(d, variant)]
-    return now, [q for q in order if q in later - set(now)]
+    # Questions already answered are asked now already: they are not for the answers to open.
+    return now, [q for q in order if q in later - set(now) - set(view.answers)]
 
 
 def _reachable(domain: rob2.Domain, variant: str, answers: dict[str, str]) -> set[str]:

@@ -196,6 +196,17 @@ def test_a_refused_consensus_names_no_assessment_and_every_question_it_may_need(
     assert view.domain("D3").final == "low"
 
 
+def test_a_refusal_names_as_opened_no_question_already_answered(rob2_review: Review) -> None:
+    """alice says 1.2 PY, bob 1.2 N: only 1.2 is open. 1.1 and 1.3, which both answered, are not
+    questions its answer "may also open" (the hint listed them before)."""
+    sid = add_study(rob2_review)
+    assessed(rob2_review, "alice", sid, ALL_LOW)
+    assessed(rob2_review, "bob", sid, {**ALL_LOW, "1.2": "N"})
+    with pytest.raises(ReviewkitError) as refused:
+        assess_consensus.record_consensus(rob2_review, "carol", sid, "IGA")
+    assert refused.value.hint == "settle the answers still open: 1.2"
+
+
 def test_a_slip_of_the_outcome_suggests_the_assessed_name(rob2_review: Review) -> None:
     """`--outcome` with a near-miss of the assessed result names it; a case variant is read as it."""
     sid = add_study(rob2_review)

@@ -230,3 +230,21 @@ def test_a_consensus_of_assessments_on_different_variants_is_refused(rob2_review
     with pytest.raises(ReviewkitError, match=r"use different tools or variants \(alice: rob2 assignment; "
                                              r"bob: rob2 adherence\)"):
         assess_consensus.record_consensus(rob2_review, "carol", sid, "IGA")
+
+
+def test_assessments_on_different_variants_are_not_compared_question_by_question(rob2_review: Review) -> None:
+    """README: assessments on different RoB 2 variants are not compared. Before, `rob disagreements`
+    matched "2.3" of assignment (deviations from the trial context) with "2.3" of adherence (non-protocol
+    interventions balanced) and listed them as differing answers to one question."""
+    sid = add_study(rob2_review)
+    assessed(rob2_review, "alice", sid, ALL_LOW)
+    aid = assess.start_assessment(rob2_review, "bob", sid, "IGA", variant="adherence").id
+    adherence = {q: a for q, a in ALL_LOW.items() if not q.startswith("2.")}
+    fill(rob2_review, "bob", aid, {**adherence, "2.1": "Y", "2.2": "N", "2.3": "Y", "2.4": "N", "2.5": "N"})
+    assess.finish(rob2_review, "bob", aid)
+    with pytest.raises(ReviewkitError, match="different tools or variants"):
+        assess_consensus.disagreements(rob2_review, "carol", sid, "IGA")
+    (pair,) = assess_consensus.all_disagreements(rob2_review, "carol")
+    assert [(i.level, i.key, i.a_value, i.b_value) for i in pair.items] == [
+        ("domain", "tool/variant", "rob2 assignment", "rob2 adherence")]
+
