@@ -52,9 +52,15 @@ def check_consensus(session: Session, review: Review, who: ReviewerRow, study_id
     record_consensus and the CSV import (assess_import) both apply it."""
     _check_consensus_actor(session, who, independent_assessments(session, study_id, outcome), co_signer)
     if not all_finished(session, review, study_id, outcome):
-        raise ReviewkitError(f"study {study_id} ({outcome or 'no outcome'}): the consensus waits until "
-                             f"{review.protocol.risk_of_bias.assessors_per_study} independent "
-                             "assessments are finished")
+        raise consensus_waits(review, study_id, outcome)
+
+
+def consensus_waits(review: Review, study_id: int, outcome: str) -> ReviewkitError:
+    """The refusal of a consensus recorded before every independent assessment is finished (the same
+    words wherever it is refused, so where it comes from tells nothing)."""
+    return ReviewkitError(f"study {study_id} ({outcome or 'no outcome'}): the consensus waits until "
+                          f"{review.protocol.risk_of_bias.assessors_per_study} independent "
+                          "assessments are finished")
 
 
 def _check_consensus_actor(session: Session, who: ReviewerRow, group: list[RobAssessmentRow],

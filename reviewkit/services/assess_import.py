@@ -30,7 +30,7 @@ from sqlmodel import Session
 
 from reviewkit.domain import rob2
 from reviewkit.errors import ParseError, PermissionDenied, ReviewkitError
-from reviewkit.services.assess_access import check_consensus
+from reviewkit.services.assess_access import check_consensus, consensus_waits
 from reviewkit.services.assess_agreed import refuse_contradicting, shared_answers
 from reviewkit.services.assess_codes import (
     answer_code,
@@ -54,6 +54,7 @@ from reviewkit.services.assess_outcomes import (
     resolve_outcome,
     stored_outcomes,
 )
+from reviewkit.services.assess_view import all_finished
 from reviewkit.services.common import acting_reviewer, read_csv_rows
 from reviewkit.services.project import Review
 from reviewkit.services.study_ref import study_id_in
@@ -95,6 +96,10 @@ def import_rob(review: Review, path: Path, *, actor: str | None, co_signer: str 
     need record_consensus's rule (`co_signer` as there: the other assessor, when an assessor imports it).
     An outcome is read as `rob start` reads it: a new name close to a known one (stored, the protocol's,
     or an earlier row's) is refused unless `new_outcomes` names it as a different result.
+
+    A non-lead's consensus rows wait for the independent assessments finished before the import (one this
+    file finishes does not count): checked against the other assessor's answers, a refusal that stores
+    nothing would tell an assessor who had not finished what the other answered.
 
     A row of another assessor (from a non-lead), or a consensus row `actor` may not record, is left out
     and counted as present when `actor`'s own export would write it as it stands (_Exported: their
@@ -159,10 +164,22 @@ def import_rob(review: Review, path: Path, *, actor: str | None, co_signer: str 
         left_open: list[str] = []
         for group in groups.values():
             _check_group(tool, group, path)
+        # Blinding: a non-lead's consensus rows wait for the assessments finished BEFORE this import. An
+        # assessor's own assessment finished by this very file would otherwise open the comparison inside
+        # an all-or-nothing transaction: the consensus rows would be checked against the other assessor's
+        # answers (_check_shared names the answers both gave) and a refusal would store nothing, telling an
+        # assessor who has not finished what the other answered. A lead sees every assessment anyway.
+        ready = {(g.study_id, g.outcome): "lead" in who.roles or all_finished(session, review, g.study_id, g.outcome)
+                 for g in groups.values() if g.consensus}
         # The independent assessments first: a consensus waits until they are finished.
         for group in sorted(groups.values(), key=lambda g: g.consensus):
             if group.consensus:
                 _check_consensus(session, review, who, group, co_signer, path)
+                if not ready[(group.study_id, group.outcome)]:
+                    exc = consensus_waits(review, group.study_id, group.outcome)
+                    raise ReviewkitError(exc.message, where=f"{path}, line {group.first_line}",
+                                         hint="nothing was imported; import your own assessment first (it is "
+                                              "finished when it judges every domain), then the consensus rows")
             changed, still_open = _write_group(session, review, tool, group, who, path)
             stored += changed
             if still_open:

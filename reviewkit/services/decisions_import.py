@@ -66,7 +66,10 @@ def import_decisions(review: Review, path: Path, *, actor: str | None = None, id
     reviewer's current decision says (an undo never is). A non-lead's row naming someone else is left
     out so only where their export would show it (decisions_export.unblinded; they exported it), and
     refused otherwise, as every such row was: matched against what they may not see, the difference
-    would tell them others' blinded decisions. Every bad row is reported with its line
+    would tell them others' blinded decisions. For the same reason a non-lead's full-text row on a record
+    their own title/abstract row in the file completed, while others' decisions on it were blinded to them,
+    is refused in words that do not depend on those decisions (decisions_ledger.Ledger._blinded_full_text):
+    taken or refused (storing nothing), it would tell them how the others decided. Every bad row is reported with its line
     (_REFUSED_SHOWN of them, then how many more) and nothing is stored. The audit trail names `actor`
     as who stored each row and, in
     its `new`, the reviewer whose row it is and the file.
@@ -89,7 +92,8 @@ def import_decisions(review: Review, path: Path, *, actor: str | None = None, id
         adjudications = queries.adjudication_history(session)
         # The review's clock (the server's on PostgreSQL), which the rows stored without a time are dated by.
         ledger = Ledger(session, review.protocol.screening.screeners_per_record, decisions, adjudications,
-                        now=clock.now(session))
+                        now=clock.now(session),
+                        blinded_importer=None if "lead" in importer.roles else cast(int, importer.id))
         stored = Counter(x.key() for x in [*decision_lines(decisions, True), *adjudication_lines(adjudications, True)])
         # A row without a time cannot be matched to the stored row it repeats; one that says what the
         # reviewer's (or the record's) current decision already says is taken as that row, so a file

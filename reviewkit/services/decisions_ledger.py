@@ -34,6 +34,7 @@ from reviewkit.domain.screening import (
     RecordScreening,
     Stage,
     adjudication_refusal,
+    is_blind_to_others,
     resolve,
 )
 from reviewkit.services.screen_full_text import full_text_not_retrieved, full_text_started
@@ -99,7 +100,8 @@ class Ledger:
     """
 
     def __init__(self, session: Session, required: int, decisions: list[ScreeningDecisionRow],
-                 adjudications: list[AdjudicationRow], now: datetime | None = None) -> None:
+                 adjudications: list[AdjudicationRow], now: datetime | None = None, *,
+                 blinded_importer: int | None = None) -> None:
         self.required = required
         self.now = now or datetime.now(UTC)
         self.decisions: dict[Stage, dict[int, dict[int, Decision]]] = {stage: {} for stage in STAGES}
@@ -118,6 +120,14 @@ class Ledger:
                         d.reason)
         for a in adjudications:
             self._apply(a.record_id, cast(Stage, a.stage), "adjudicator", None, a.decision, a.created_at, a.reason)
+        #: A non-lead importer (None: a lead, who sees every decision), and the (record, stage) pairs whose
+        #: screening was blinded to them before the import (_blind_before) that their own screener rows in
+        #: the file then changed: see _blinded_refusal.
+        self.blinded_importer = blinded_importer
+        self._before = ({stage: {rid: dict(d) for rid, d in by_record.items()}
+                         for stage, by_record in self.decisions.items()},
+                        {stage: dict(a) for stage, a in self.adjudicated.items()})
+        self.touched_blind: set[tuple[int, Stage]] = set()
         self.primaries = queries.duplicate_primaries(session)
         self.not_retrieved = store_screening.not_retrieved_ids(session)
 
@@ -159,6 +169,8 @@ class Ledger:
         if primary is not None:
             return (f"record {row.record_id} is not up for {where} screening: it is a removed duplicate of "
                     f"record {primary} (name that record)")
+        if (blinded := self._blinded_refusal(row)) is not None:
+            return blinded
         if row.stage == "ft" and self.state(row.record_id, "ta").outcome != "included":
             return f"record {row.record_id} is not up for {where} screening: it has not passed title/abstract"
         if row.stage == "ft" and row.record_id in self.not_retrieved and row.decision != current:
@@ -185,6 +197,35 @@ class Ledger:
             return f"record {row.record_id} is not open for {row.reviewer.name}'s decision at {where}"
         return (f"record {row.record_id} has been adjudicated at {where}; {row.reviewer.name}'s decision on it "
                 f"is final ({current}, not {row.decision})")
+
+    def _blind_before(self, record_id: int, stage: Stage) -> bool:
+        """Whether the record's screening at the stage was blinded to the importer before the import
+        (domain.screening.is_blind_to_others, the screen's and the export's rule)."""
+        decisions, adjudicated = self._before
+        current = decisions[stage].get(record_id, {})
+        outcome = resolve(current, self.required, adjudicated[stage].get(record_id), stage=stage).outcome
+        return is_blind_to_others(current.get(cast(int, self.blinded_importer)), outcome)
+
+    def _blinded_refusal(self, row: ImportRow) -> str | None:
+        """A non-lead's row whose check depends on a record their own screener row in this file completed
+        while others' decisions on it were blinded to them: a full-text row (does the record pass
+        title/abstract?) or their adjudication as a screener who also adjudicates (is it a conflict?). The
+        answer depends on those decisions, and the import stores all rows or none: taken or refused (storing
+        nothing, their own decision included), the row would tell the importer how the others decided. So
+        it is refused in the same words whatever they decided; imported first, the importer's decision
+        ends blinding, and the rows that depend on it follow in a second file."""
+        if self.blinded_importer is None or self.required < 2 or row.decision == RETRACTED:
+            return None
+        who, rid = row.reviewer.name, row.record_id
+        if row.stage == "ft" and row.role == "screener" and (rid, "ta") in self.touched_blind:
+            return (f"record {rid} is not up for full text screening in this file: whether it passes "
+                    f"title/abstract depends on decisions still blinded to {who}; import the title/abstract rows "
+                    "first, then the full-text rows")
+        if row.role == "adjudicator" and (rid, row.stage) in self.touched_blind:
+            return (f"record {rid} cannot be adjudicated at {STAGES[row.stage]} in this file: {who}'s own decision "
+                    f"on it is in this file, and whether it is in conflict depends on decisions still blinded to "
+                    f"{who}; import the decisions first, then the adjudication")
+        return None
 
     def _time_refusal(self, row: ImportRow) -> str | None:
         """A row dated before a row it follows (module docstring): stored, it would be current while a
@@ -241,6 +282,9 @@ class Ledger:
 
     def apply(self, row: ImportRow) -> None:
         reviewer_id = None if row.role == "adjudicator" else cast(int, row.reviewer.id)
+        if (reviewer_id is not None and reviewer_id == self.blinded_importer
+                and self._blind_before(row.record_id, row.stage)):
+            self.touched_blind.add((row.record_id, row.stage))
         self._apply(row.record_id, row.stage, row.role, reviewer_id, row.decision, row.time or self.now, row.reason)
 
     def _apply(self, record_id: int, stage: Stage, role: Role, reviewer_id: int | None, decision: str,

@@ -214,7 +214,14 @@ def included_studies(session: Session, required: int) -> set[int]:
 
 
 def review_status(review: Review) -> ReviewStatus:
-    """Count records, duplicates and screening outcomes as they stand now."""
+    """Count records, duplicates and screening outcomes as they stand now.
+
+    Shown to everyone (no reviewer is asked for): blinding hides how others decided, not the review's
+    progress. The counts say how many records have some but not all of their decisions ("in progress"),
+    which a screener may match with their own queue; they never depend on which decision was made (an
+    include, exclude or maybe waiting for the second screener counts the same), and a record's outcome
+    is counted only once it has all its decisions, when it is no longer blinded to those who decided it.
+    """
     required = review.protocol.screening.screeners_per_record
     with session_scope(review.engine) as session:
         by_kind = queries.identified_by_run_kind(session)
