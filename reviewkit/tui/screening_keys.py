@@ -35,7 +35,7 @@ def user_keymap(config: UserConfig, reserved: dict[str, str]) -> tuple[dict[str,
     where = str(config.path) if config.path else "your user config"
     warning = f"{where}: [keys] ignored, default keys kept: {' · '.join(refused)}" if refused else None
     lost = keymap_clashes(keymap)
-    error = f"[keys] in {where} takes the key of: {', '.join(lost)}" if lost else None
+    error = f"[keys] in {where} takes keys the screen uses: {'; '.join(lost)}" if lost else None
     return keymap, warning, error
 
 
@@ -75,13 +75,24 @@ def textual_key_names(typed: list[str]) -> list[str]:
 
 
 def keymap_clashes(keys: dict[str, str]) -> list[str]:
-    """Screen actions that a user's remapping leaves without a key ("Exclude (e)").
+    """Screen actions whose keys a user's remapping takes: "Exclude (e)" when it takes every key of the
+    action, "Next loses j (still on down)" when the action keeps another.
 
-    Textual's keymap drops such a binding silently, so the screen says so.
+    Textual's keymap drops a taken key from the binding silently (its other keys still work), so the
+    screen says which keys went.
     """
     taken = {k.strip() for action, value in keys.items() for k in value.split(",")
              if any(isinstance(b, Binding) and b.id == action for b in SCREENING_BINDINGS)}
+    clashes = []
     # A binding without an id (scrolling) cannot be remapped back, so it counts too.
-    return [f"{b.description} ({b.key})" for b in SCREENING_BINDINGS
-            if isinstance(b, Binding) and b.id not in keys
-            and any(k.strip() in taken for k in b.key.split(","))]
+    for b in SCREENING_BINDINGS:
+        if not isinstance(b, Binding) or b.id in keys:
+            continue
+        own = [k.strip() for k in b.key.split(",")]
+        lost = [k for k in own if k in taken]
+        kept = [k for k in own if k not in taken]
+        if lost and kept:
+            clashes.append(f"{b.description} loses {', '.join(lost)} (still on {', '.join(kept)})")
+        elif lost:
+            clashes.append(f"{b.description} ({b.key})")
+    return clashes

@@ -446,6 +446,22 @@ async def test_a_clashing_key_remap_is_reported(review: Review, monkeypatch: pyt
     assert any("Exclude (e)" in n for n in notes)
 
 
+async def test_a_key_taken_from_a_two_key_action_names_the_key_left(review: Review, monkeypatch: pytest.MonkeyPatch) -> None:
+    """[keys] note = "j" takes j from Next, which still moves on down: the warning says so (it said Next had
+    lost "j,down"), and down moves to the next record."""
+    a, b = add_records(review, 2)
+    app = make_app(review, reviewer="alice")
+    notes: list[str] = []
+    async with app.run_test(size=SIZE) as pilot:
+        monkeypatch.setattr(ScreeningScreen, "notify", lambda self, message, **kw: notes.append(message))
+        await open_screening(pilot, app, config=UserConfig(keys={"note": "j"}))
+        assert any("takes keys the screen uses: Next loses j (still on down)" in n for n in notes), notes
+        assert shown(app).card_view.record_id == a
+        await pilot.press("down")
+        await settle(pilot)
+        assert shown(app).card_view.record_id == b
+
+
 async def test_fast_keys_keep_their_order_and_survive_leaving(review: Review) -> None:
     """i then u at once leaves no decision; i then escape at once still stores the decision."""
     a, b = add_records(review, 2)
