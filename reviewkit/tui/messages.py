@@ -136,3 +136,8 @@ class ConsensusRecorded(Message):
     def __init__(self, view: RecordedConsensus) -> None:
         super().__init__()
         self.view = view
+
+
+class CountsChanged(Message):
+    """A write landed after its screen was left (a decision made just before escape): the dashboard,
+    which reloaded its counts on coming back, perhaps before the write, reloads them again."""

@@ -237,3 +237,29 @@ async def test_undoing_a_merge_puts_its_pair_back_to_check(review: Review) -> No
             AuditEventRow.entity == "duplicate_pair", AuditEventRow.entity_id == pair.id).order_by(
             col(AuditEventRow.id)))]
     assert "reopen" in actions
+
+
+async def test_a_decision_landing_after_leaving_shows_on_the_dashboard(review: Review,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """i then escape while the write is still on its way: the dashboard reloaded its counts on coming back,
+    before the write landed, and showed them stale until its next interval; it now reloads once it lands."""
+    from reviewkit.tui.screens import dashboard as dashboard_module
+    from reviewkit.tui.screens.dashboard import DashboardScreen
+
+    monkeypatch.setattr(dashboard_module, "REFRESH_SECONDS", 3600.0)  # no interval refresh to hide it
+    add_records(review, 2)
+    gate = Gate(screen.record_decision)
+    monkeypatch.setattr(screen, "record_decision", gate)
+    app = make_app(review, reviewer="alice", stage="ta")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("i", "escape")
+        board = app.screen
+        assert isinstance(board, DashboardScreen)
+        loads = [w for w in app.workers if w.group == "dashboard"]
+        if loads:
+            await app.workers.wait_for_complete(loads)
+        await pilot.pause()
+        assert board.status is not None and board.status.ta.in_progress == 0  # read before the write landed
+        gate.opened.set()
+        assert await until(pilot, lambda: board.status is not None and board.status.ta.in_progress == 1)

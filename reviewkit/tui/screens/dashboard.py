@@ -22,6 +22,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from reviewkit.services.project import Review
 from reviewkit.services.status import ReviewStatus, review_status
+from reviewkit.tui import messages as msg
 from reviewkit.tui.screens.conflicts import ConflictsScreen
 from reviewkit.tui.screens.dedup import DedupScreen
 from reviewkit.tui.screens.rob import RobScreen
@@ -112,6 +113,11 @@ class DashboardScreen(Screen[None]):
     def _refresh_if_shown(self) -> None:
         # Under a stage's screen the counts would be recomputed unseen, slowing that screen down;
         # they are reloaded on coming back instead.
+        if self.is_current:
+            self.action_refresh()
+
+    def on_counts_changed(self, _: msg.CountsChanged) -> None:
+        """A decision landed after its screen closed: show it now, not at the next interval."""
         if self.is_current:
             self.action_refresh()
 

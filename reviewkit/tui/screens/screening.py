@@ -10,6 +10,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, VerticalScroll
+from textual.message_pump import MessagePump
 from textual.timer import Timer
 from textual.widgets import Footer, Header
 from textual.worker import Worker, WorkerState
@@ -93,6 +94,8 @@ class ScreeningScreen(NoteKeys, FullTextKeys):
         self._fetching = False
         self.decisions = DecisionLog()
         self._writes = DecisionQueue(self._write)
+        #: The dashboard below, told when a decision lands after this screen was left (set on mount).
+        self._dashboard: MessagePump | None = None
         #: Order the queue by predicted relevance (the protocol's screening.prioritise), retrained
         #: from this reviewer's own decisions every RETRAIN_EVERY decisions.
         self.prioritise = review.protocol.screening.prioritise
@@ -122,6 +125,9 @@ class ScreeningScreen(NoteKeys, FullTextKeys):
 
     def on_mount(self) -> None:
         """Load the queue and the counts (or say why not)."""
+        # The dashboard opens this screen, so it is imported here, not at the top.
+        from reviewkit.tui.screens.dashboard import DashboardScreen
+        self._dashboard = next((s for s in self.app.screen_stack if isinstance(s, DashboardScreen)), None)
         self.sub_title = f"Screening {STAGES[self.stage]}"  # type: ignore[index]
         if self._config_error:
             self.notify(self._config_error, severity="error", markup=False)
@@ -190,6 +196,15 @@ class ScreeningScreen(NoteKeys, FullTextKeys):
             self.post_message(msg.DecisionFailed(write.record_id, write.decision, str(exc), undo=write.undo))
         else:
             self.post_message(msg.DecisionRecorded(write.record_id, write.decision, state, undo=write.undo))
+            if not self.is_attached:
+                self._tell_dashboard()
+
+    def _tell_dashboard(self) -> None:
+        """The screen was left before this write landed: the dashboard's counts, reloaded on coming back,
+        may miss it. A detached screen has no app to ask, so the dashboard was noted on mount
+        (post_message is thread-safe)."""
+        if self._dashboard is not None:
+            self._dashboard.post_message(msg.CountsChanged())
 
     # -- message handlers ----------------------------------------------------------------------------
 
