@@ -236,7 +236,20 @@ def _pairs(items: tuple[str, ...], option: str) -> dict[str, str]:
 
 def _difference_dict(d: Difference) -> dict[str, object]:
     return {"key": d.key, "kind": d.kind, "arm": d.arm, "outcome": d.outcome, "timepoint": d.timepoint,
-            "field": d.field, "values": d.values, "consensus": d.consensus}
+            "field": d.field, "values": d.values, "provenance": d.provenance, "consensus": d.consensus}
+
+
+def _sides(values: dict[str, str | None], provenance: dict[str, str | None]) -> str:
+    """Each extractor's value side by side; where any of them was converted, how each was derived (a value
+    converted by one and reported by the other differs even when the numbers agree)."""
+    shown = any(provenance.values())
+
+    def side(name: str, value: str | None) -> str:
+        if value is None:
+            return f"{name}=—"
+        how = provenance.get(name)
+        return f"{name}={value}" + (f" [{how or 'reported'}]" if shown else "")
+    return "  ".join(side(k, v) for k, v in values.items())
 
 
 @extract_group.command("differences")
@@ -264,7 +277,7 @@ def differences(state: CliState, study: str | None, as_json: bool) -> None:
             click.echo(f"study {item['study_id']}: extractors {', '.join(item['extractors']) or 'none'}; "  # type: ignore[arg-type]
                        f"{len(diffs)} difference(s)")  # type: ignore[arg-type]
             for d in diffs:  # type: ignore[attr-defined]
-                sides = "  ".join(f"{k}={v if v is not None else '—'}" for k, v in d["values"].items())
+                sides = _sides(d["values"], d["provenance"])
                 settled = f"  → consensus {d['consensus']}" if d["consensus"] is not None else ""
                 click.echo(f"  {d['key']}: {sides}{settled}")
 
@@ -290,7 +303,7 @@ def consensus(state: CliState, study: str, takes: tuple[str, ...], values: tuple
                                   take=_pairs(takes, "--take"), values=_pairs(values, "--value"))
         click.echo(f"Stored {result.stored} consensus item(s) for study {study_id}")
         for d in result.unresolved:
-            sides = "  ".join(f"{k}={v if v is not None else '—'}" for k, v in d.values.items())
+            sides = _sides(d.values, d.provenance)
             click.echo(f"  still differs: {d.key}: {sides}")
         for waiting in result.not_stored:
             click.echo(f"  not stored: {waiting}")

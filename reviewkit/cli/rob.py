@@ -142,6 +142,8 @@ def _print_view(view: AssessmentView) -> None:
                else f'`reviewkit rob finish {view.id} --escalate yes|no --reason "..."`')
         click.echo(f"  note: Some concerns in {', '.join(view.concerns)} and none High: decide whether that "
                    f"amounts to High overall ({how}); it cannot be finished until then")
+    for note in view.notes:
+        click.echo(f"  note: {note}")
 
 
 def _emit(view: AssessmentView, as_json: bool) -> None:

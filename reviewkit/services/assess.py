@@ -13,6 +13,7 @@ column. Proposals are never stored: they are recomputed from the answers by the 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 from reviewkit.domain import rob2
@@ -93,7 +94,7 @@ def answer(review: Review, assessor: str | None, assessment_id: int, question: s
             refuse_contradicting(row.tool, shared_answers(session, row.study_id, row.outcome),
                                  {question.strip(): code}, f"consensus assessment {row.id}")
         store.add_answer(session, row, question.strip(), code, (support or "").strip() or None, who.name)
-        return load_view(session, row)
+        return _reopen_if_incomplete(session, row, who.name)
 
 
 def override(review: Review, assessor: str | None, assessment_id: int, domain: str, final: str | None,
@@ -125,7 +126,32 @@ def override(review: Review, assessor: str | None, assessment_id: int, domain: s
         store.add_judgement(session, row, domain, proposed=proposed, final=code,
                             justification=justification.strip() or None, actor=who.name,
                             action="override" if code is not None else "accept")
-        return load_view(session, row)
+        return _reopen_if_incomplete(session, row, who.name)
+
+
+def _reopen_if_incomplete(session: Session, row: RobAssessmentRow, actor: str) -> AssessmentView:
+    """The view after a lead's direct change of a finished consensus: a change that leaves a domain or the
+    overall unjudged, or the RoB 2 escalation choice open, reopens it (a status row "open", audited as
+    "reopen", as an assessor's reopening is; nothing is deleted), so plots and summaries, which read
+    finished consensuses only, do not show an incomplete judgement as final. It is finished again by
+    recording the consensus (`reviewkit rob consensus`) or `reviewkit rob finish`. An assessor's own
+    assessment cannot change while finished (check_editable)."""
+    view = load_view(session, row)
+    if not (row.is_consensus and view.finished):
+        return view
+    try:
+        _check_complete(view, f"consensus assessment {row.id}", consensus=True)
+    except ReviewkitError as exc:
+        why = exc.message.split(": ", 1)[-1]
+        store.add_judgement(session, row, store.STATUS, proposed=None, final="open",
+                            justification=f"reopened by a change that left it incomplete: {why}", actor=actor,
+                            action="reopen")
+        view = load_view(session, row)
+        note = (f"consensus assessment {row.id} is reopened (no longer finished): {why}; plots and summaries "
+                f"leave it out until it is finished again (`reviewkit rob finish {row.id}` once it is complete, "
+                "or `reviewkit rob consensus`)" + (f"; {exc.hint}" if exc.hint else ""))
+        return dataclasses.replace(view, notes=(*view.notes, note))
+    return view
 
 
 def finish(review: Review, assessor: str | None, assessment_id: int, *, escalate: bool | None = None,
@@ -145,7 +171,8 @@ def finish(review: Review, assessor: str | None, assessment_id: int, *, escalate
         if escalate is not None:
             _record_escalation(session, row, view, who.name, escalate, reason)
             view = load_view(session, row)
-        snapshot(session, row, view, who.name, f"assessment {row.id}")
+        snapshot(session, row, view, who.name, f"{'consensus ' if row.is_consensus else ''}assessment {row.id}",
+                 consensus=row.is_consensus)
         return load_view(session, row)
 
 

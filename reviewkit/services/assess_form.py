@@ -7,7 +7,7 @@ rows; assess_access.py says who may; assess_view.py reads them as a reviewer may
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -78,6 +78,9 @@ class AssessmentView:
     escalation_required: bool = False
     #: RoB 2: the domains at Some concerns when the escalation is a choice (decided or not), else empty.
     concerns: tuple[str, ...] = ()
+    #: What the form, `rob finish` and the TUI should say about the judgements: an escalation choice that
+    #: lapsed because the answers no longer leave it a choice; a consensus reopened by an incomplete edit.
+    notes: tuple[str, ...] = ()
 
     def domain(self, key: str) -> DomainView:
         """A domain's view by key ("D1"…, "overall")."""
@@ -156,8 +159,14 @@ def _stands(row: RobJudgementRow, proposed: str | None) -> bool:
 
 
 def build_view(row: RobAssessmentRow, study: str, assessor: str | None, answer_rows: Mapping[str, RobAnswerRow],
-               judgement_rows: Mapping[str, RobJudgementRow]) -> AssessmentView:
-    """Run the tool's algorithms over the stored answers and overrides (nothing stored is changed)."""
+               judgement_rows: Mapping[str, RobJudgementRow], *,
+               was_choice: Callable[[RobJudgementRow], bool] | None = None) -> AssessmentView:
+    """Run the tool's algorithms over the stored answers and overrides (nothing stored is changed).
+
+    `was_choice` tells whether the RoB 2 escalation was a choice when an overall judgement was recorded
+    (assess_view rebuilds it from the history); such a choice, High (escalated) or Some concerns (not),
+    stands only while it is still a choice (_escalation_stands), like a kept proposal. Without it, an
+    overall judgement stands as any other recorded judgement does (_stands)."""
     raw = {q: r.answer for q, r in answer_rows.items()}
     supports = {q: r.support for q, r in answer_rows.items() if r.support}
     # An override always carries its reason; a row without one is not applied (never a silent change).
@@ -176,8 +185,14 @@ def build_view(row: RobAssessmentRow, study: str, assessor: str | None, answer_r
             if d in plain and _stands(j, plain[d])}
     judged = rob2.assess(eff, variant, overrides=over)
     overall_row = rows.get("overall")
-    overall_over = ((overall_row.final or "", overall_row.justification or "")
-                    if overall_row is not None and _stands(overall_row, _v(judged.overall.proposed)) else None)
+    notes: tuple[str, ...] = ()
+    if overall_row is not None and _escalation_shaped(overall_row) and was_choice is not None and was_choice(overall_row):
+        stands = judged.overall.escalation_required
+        if not stands:
+            notes = (_lapsed_escalation(overall_row, judged.overall),)
+    else:
+        stands = overall_row is not None and _stands(overall_row, _v(judged.overall.proposed))
+    overall_over = (overall_row.final or "", overall_row.justification or "") if overall_row is not None and stands else None
     result = rob2.assess(eff, variant, study=study, result=row.outcome, overrides=over,
                          overall_override=overall_over)
     questions = tuple(
@@ -192,7 +207,36 @@ def build_view(row: RobAssessmentRow, study: str, assessor: str | None, answer_r
                          overall_over[1] if overall_over else "", (), overall_over is not None)
     return AssessmentView(questions=questions, answers=eff, domains=domains, overall=overall,
                           escalation_required=o.escalation_required and overall_over is None,
-                          concerns=tuple(d.value for d in o.concerns) if o.escalation_required else (), **common)
+                          concerns=tuple(d.value for d in o.concerns) if o.escalation_required else (), notes=notes,
+                          **common)
+
+
+def _escalation_shaped(row: RobJudgementRow) -> bool:
+    """An overall judgement recorded against a proposed Some concerns as High or Some concerns: the RoB 2
+    escalation choice (yes or no) when it was recorded while escalating was a choice."""
+    return row.proposed == rob2.Judgement.SOME_CONCERNS.value and row.final in {
+        rob2.Judgement.HIGH.value, rob2.Judgement.SOME_CONCERNS.value}
+
+
+def _lapsed_escalation(row: RobJudgementRow, overall: rob2.OverallDecision) -> str:
+    """What happened to an escalation choice that is no longer one, for `rob finish` and the TUI to say."""
+    was = "High (escalated)" if row.final == rob2.Judgement.HIGH.value else "Some concerns (not escalated)"
+    if overall.proposed is None:
+        now = "a domain is not judged"
+    elif overall.proposed is rob2.Judgement.HIGH:
+        now = "a domain is High, so the overall is High"
+    elif overall.proposed is rob2.Judgement.LOW:
+        now = "every domain is Low"
+    else:
+        now = f"only {', '.join(overall.concerns)} is Some concerns"
+    given = f", the overall is {_label(_v(overall.proposed))} from the domains" if overall.proposed else ""
+    return (f"the escalation choice recorded for the overall, {was}: {row.justification or ''}, no longer applies "
+            f"and lapsed ({now}{given}; escalating is a choice only with two or more domains at Some concerns "
+            "and none High)")
+
+
+def _label(code: str | None) -> str:
+    return {"low": "Low", "some_concerns": "Some concerns", "high": "High"}.get(code or "", "not judged")
 
 
 def _v(j: rob2.Judgement | None) -> str | None:

@@ -22,7 +22,7 @@ from reviewkit.store.screening import reviewer_names
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from reviewkit.store.tables import ReviewerRow, RobAssessmentRow
+    from reviewkit.store.tables import ReviewerRow, RobAssessmentRow, RobJudgementRow
 
 #: Roles that see every finished assessment and may record the consensus on their own.
 CONSENSUS_ROLES = ("lead", "adjudicator")
@@ -87,7 +87,18 @@ def load_view(session: Session, row: RobAssessmentRow) -> AssessmentView:
     names = reviewer_names(session)
     return build_view(row, study_row.label if study_row else str(row.study_id),
                       names.get(row.assessor_id) if row.assessor_id else None,
-                      store.current_answers(session, row.id), store.current_judgements(session, row.id))
+                      store.current_answers(session, row.id), store.current_judgements(session, row.id),
+                      was_choice=lambda judgement: _was_choice(session, row, judgement))
+
+
+def _was_choice(session: Session, row: RobAssessmentRow, judgement: RobJudgementRow) -> bool:
+    """Whether the RoB 2 escalation was a choice when `judgement` (an overall row) was recorded: the
+    assessment rebuilt from the answers stored by then and the judgements recorded before it had two or
+    more domains at Some concerns and none High (nothing is stored about it: the history says)."""
+    assert row.id is not None and judgement.id is not None
+    answers = {a.question: a for a in store.answer_history(session, row.id) if a.created_at <= judgement.created_at}
+    earlier = {j.domain: j for j in store.judgement_history(session, row.id) if j.id is not None and j.id < judgement.id}
+    return bool(build_view(row, "", None, answers, earlier).concerns)
 
 
 def is_involved(who: ReviewerRow, group: Sequence[RobAssessmentRow]) -> bool:

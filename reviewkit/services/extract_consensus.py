@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import TYPE_CHECKING, Any, Literal
 
 from reviewkit.domain.extraction import Missing, describe_missing
@@ -44,6 +46,9 @@ class Difference:
     values: dict[str, str | None]
     #: The consensus value recorded so far (None: none yet).
     consensus: str | None = None
+    #: How each extractor's value was derived: its conversion record as one line (provenance), or None for a
+    #: value entered as reported (and for one not entered). Only value rows carry conversions.
+    provenance: dict[str, str | None] = dataclass_field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -54,8 +59,18 @@ class Difference:
 
     @property
     def agreed(self) -> bool:
-        """Every extractor has the same value."""
-        return len(set(self.values.values())) == 1
+        """Every extractor has the same value, derived the same way (provenance).
+
+        An SD one extractor converted from a CI and another entered as reported (or converted from the CI at
+        another level) agrees in its number only: they read the report differently, and the consensus keeps
+        one row with one conversion record (or none), which the analysis reads (whether the SD was derived,
+        at which CI level). Taking either silently would decide for the reviewers, and drop the other's
+        record, so it differs like any other item and is settled by a choice: `--take` keeps that
+        extractor's value with its record, `--value` stores one as reported. The consensus is checked the
+        same way elsewhere: a converted value stands only with its record (extract.value_in, the import's
+        record_problems, _check_conversions).
+        """
+        return len(set(self.values.values())) == 1 and len(set(self.provenance.values())) <= 1
 
 
 @dataclass(frozen=True)
@@ -112,6 +127,23 @@ def _arm_items(arm: ArmRow | None) -> dict[str, str | None]:
     return items
 
 
+def provenance(row: ExtractionValueRow | None) -> str | None:
+    """How a value row's value was derived, as the comparison shows it: "converted (METHOD): TEXT" from its
+    conversion record (TEXT names the inputs, a CI's level and the method), None for a value entered as
+    reported. Two rows agree on their derivation when these are equal."""
+    if row is None or row.value is None or not row.converted_from:
+        return None
+    record = row.converted_from
+    if not isinstance(record, Mapping):
+        return f"converted: {json.dumps(record, sort_keys=True, default=str)}"
+    text = record.get("text")
+    how = f" ({record['method']})" if record.get("method") else ""
+    if isinstance(text, str) and text:
+        return f"converted{how}: {text}"
+    inputs = record.get("inputs")
+    return f"converted{how}: {json.dumps(inputs if inputs is not None else record, sort_keys=True, default=str)}"
+
+
 def _compare(session: Session, review: Review, study_id: int
              ) -> tuple[Comparison, dict[str, dict[str, Any]]]:
     """The comparison, and per item key the source row (value rows) of each extractor."""
@@ -142,7 +174,8 @@ def _compare(session: Session, review: Review, study_id: int
         settled_row = agreed_values.get((arm, outcome, timepoint, field))
         d = Difference(kind, arm, outcome, timepoint, field,
                        {who[i]: r.value if r is not None else None for i, r in rows.items()},
-                       settled_row.value if settled_row is not None else None)
+                       settled_row.value if settled_row is not None else None,
+                       {who[i]: provenance(r) for i, r in rows.items()})
         items[d.key] = d
         sources[d.key] = {who[i]: r for i, r in rows.items() if r is not None}
     comparison = Comparison(study_id, tuple(who[i] for i in ids), review.protocol.extraction.extractors_per_study,
@@ -192,8 +225,8 @@ def record_consensus(review: Review, actor: str | None, study_id: int, *, accept
                      ) -> ConsensusResult:
     """Store the consensus of a study's extractions (rows with is_consensus=True), in one transaction.
 
-    `accept_agreed` makes every agreed item consensus; a differing item needs an explicit
-    choice: `take[key] = extractor` (that extractor's value) or `values[key] = text` (also for an arm
+    `accept_agreed` makes every agreed item consensus (agreed in value and in how it was derived:
+    Difference.agreed); a differing item needs an explicit choice: `take[key] = extractor` (that extractor's value) or `values[key] = text` (also for an arm
     field no extractor entered: `arm|ARM|fields.NAME`). Items left without a choice are returned
     unresolved (an arm with an unresolved attribute, and its values, wait for it: the choices given
     for them are returned as not stored, with what they wait for). It may be recorded once every

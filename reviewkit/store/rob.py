@@ -99,6 +99,12 @@ def current_judgements(session: Session, assessment_id: int) -> dict[str, RobJud
     return {row.domain: row for row in rows}
 
 
+def judgement_history(session: Session, assessment_id: int) -> list[RobJudgementRow]:
+    """Every judgement row of an assessment (status rows included), oldest first."""
+    return list(session.exec(select(RobJudgementRow).where(RobJudgementRow.assessment_id == assessment_id)
+                             .order_by(col(RobJudgementRow.id))))
+
+
 def add_judgement(session: Session, assessment: RobAssessmentRow, domain: str, *, proposed: str | None,
                   final: str | None, justification: str | None, actor: str, action: str) -> RobJudgementRow:
     """Append a judgement row (an override, a snapshot, a status change) and its audit event."""

@@ -191,3 +191,17 @@ def test_rob1_export_has_the_summary_row(tmp_path: Path) -> None:
     overall = [r for r in rows(path) if r["question"] == "overall"]
     assert [(r["answer"], r["proposed"], r["overridden"]) for r in overall] == [("unclear", "unclear", "no")]
     assert len(rows(path)) == 8
+
+
+def test_finish_says_an_escalation_choice_lapsed(folder: Path) -> None:
+    """Escalated, reopened, then D5 back to Low: `rob finish` finishes at Some concerns and says that the
+    escalation choice no longer applies, with its reason."""
+    aid = started(folder, "alice", TWO_CONCERNS)
+    assert rob(folder, "finish", str(aid), "--escalate", "yes", "--reason", "together serious").exit_code == 0
+    assert rob(folder, "reopen", str(aid)).exit_code == 0
+    assert rob(folder, "answer", str(aid), "5.1", "Y").exit_code == 0
+    done = rob(folder, "finish", str(aid))
+    assert done.exit_code == 0, done.output
+    assert "· finished" in done.stdout and "overall  some concerns" in done.stdout
+    assert "note: the escalation choice recorded for the overall, High (escalated): together serious, no longer " \
+           "applies" in done.stdout

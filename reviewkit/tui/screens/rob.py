@@ -123,6 +123,10 @@ class RobScreen(RobWork):
         """Show the form as it now stands; after an answer, go to the next question still open."""
         if message.write:
             self._writing = False
+            # What the write did beyond itself (an escalation choice lapsed, a consensus reopened) is said
+            # at once too, not only in the judgements panel.
+            for note in message.view.notes:
+                self.notify(note, severity="warning", markup=False)
         self.view = message.view
         self._show_form(True)
         self._render_view(message.answered if not self._writes else None)

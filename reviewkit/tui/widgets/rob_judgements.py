@@ -74,6 +74,8 @@ def judgements_table(view: AssessmentView, *, names: bool = True) -> Table:
         table.add_row("", *([""] if names else []), Text(
             "Some concerns in several domains: press X to decide (High if they substantially lower "
             "confidence, else Some concerns, with a reason) before finishing", style="yellow"))
+    for note in view.notes:
+        table.add_row("", *([""] if names else []), Text(f"Note: {note}", style="yellow"))
     return table
 
 
