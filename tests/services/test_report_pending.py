@@ -15,32 +15,15 @@ from click.testing import CliRunner
 from reviewkit.cli import cli
 from reviewkit.domain.prisma import Pending, check_identities, errors_only
 from reviewkit.domain.prisma_io import from_json_dict, to_prisma2020_csv_rows
-from reviewkit.domain.records import Record
 from reviewkit.errors import ReviewkitError
 from reviewkit.services import screen
 from reviewkit.services.project import Review, open_review
 from reviewkit.services.report import prisma_counts, prisma_summary, write_prisma
 from reviewkit.services.status import review_status
 from reviewkit.store import dedup as store_dedup
-from reviewkit.store import runs
 from reviewkit.store.db import session_scope
 from tests.factories import add_records
-
-
-def _both(review: Review, rid: int, stage: str, decision: str, reason: str | None = None) -> None:
-    for who in ("alice", "bob"):
-        screen.record_decision(review, who, rid, stage, decision, reason=reason)
-
-
-def _add(review: Review, n: int, *, source: str, kind: str) -> list[int]:
-    records = [Record(title=f"{source} report {i} on baricitinib", year=2021, source_id=f"{source}-{i}")
-               for i in range(n)]
-    with session_scope(review.engine, write=True) as session:
-        run = runs.start_run(session, kind="import", source=source, source_kind=kind, file_name="x.ris")
-        assert run.id is not None
-        ids = runs.insert_records(session, run.id, records, 0)
-        runs.finish_run(session, run, record_count=n, new_record_count=n, actor=None)
-    return ids
+from tests.services.test_report_other_methods import _add, _both
 
 
 def _run(review: Review, *args: str):  # noqa: ANN202 - click's Result
