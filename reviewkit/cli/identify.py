@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -89,7 +93,8 @@ def import_cmd(
                 for note in summary.notes[:NOTES_SHOWN]:
                     click.echo(f"  note: {note}")
                 if len(summary.notes) > NOTES_SHOWN:
-                    click.echo(f"  ... and {len(summary.notes) - NOTES_SHOWN} more notes")
+                    click.echo(f"  ... and {len(summary.notes) - NOTES_SHOWN} more notes "
+                               f"(reviewkit sources --run {summary.run_id} lists them all)")
         if failed:
             raise ReviewkitError(f"{len(failed)} of {len(files)} files not imported: {', '.join(failed)}",
                                  hint="none was imported" if len(failed) == len(files) else
@@ -125,7 +130,79 @@ def search(state: CliState, source: str) -> None:
     run_guarded(go)
 
 
+@click.command()
+@click.option("--run", "run_id", type=int, default=None, help="Show this run and every note it keeps.")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON, for scripts.")
+@click.pass_obj
+def sources(state: CliState, run_id: int | None, as_json: bool) -> None:
+    """List the sources and every run (imports and searches) with their counts and notes."""
+    from reviewkit.services import runs
+
+    def go() -> None:
+        review = open_review(state.review)
+        if run_id is not None:
+            _show_run(runs, review, run_id, as_json)
+            return
+        overview, every = runs.source_overview(review), runs.source_runs(review)
+        if as_json:
+            click.echo(json.dumps({"sources": [_source_json(s) for s in overview],
+                                   "runs": [_run_json(r) for r in every]}, indent=2))
+            return
+        click.echo("Sources:")
+        for s in overview:
+            last = f"last run {s.last.id} {_when(s.last.started_at)} {s.last.status}" if s.last else "never run"
+            click.echo(f"  {s.name} ({s.kind}): {s.records} records identified; {s.runs} "
+                       f"run{'' if s.runs == 1 else 's'}, {last}")
+        click.echo("Runs, newest first:")
+        if not every:
+            click.echo("  none yet: reviewkit import FILE or reviewkit search")
+        for r in every:
+            found = f"{r.total_count} found, " if r.total_count is not None else ""
+            noted = f"; {r.notes} note{'' if r.notes == 1 else 's'}" if r.notes else ""
+            error = f"; error: {' '.join(r.error.split())}" if r.error else ""
+            click.echo(f"  run {r.id}  {_when(r.started_at)}  {r.kind} {r.source}: {' '.join(r.what.split())}  "
+                       f"{r.status}; {found}{r.record_count} stored, {r.new_record_count} new{noted}{error}")
+        if any(r.notes for r in every):
+            click.echo("reviewkit sources --run N lists a run's notes.")
+
+    run_guarded(go)
+
+
+def _show_run(runs: Any, review: Any, run_id: int, as_json: bool) -> None:
+    notes = runs.run_notes(review, run_id)  # refuses an unknown run
+    run = next(r for r in runs.source_runs(review) if r.id == run_id)
+    if as_json:
+        click.echo(json.dumps({"run": _run_json(run), "notes": notes}, indent=2))
+        return
+    by = f" by {run.started_by}" if run.started_by else ""
+    click.echo(f"Run {run.id}: {run.kind} of {run.source}{by}, {_when(run.started_at)}, {run.status}")
+    click.echo(f"  {'file' if run.kind == 'import' else 'query'}: {run.what}")
+    click.echo(f"  {run.record_count} records stored, {run.new_record_count} new")
+    if run.error:
+        click.echo(f"  error: {run.error}")
+    click.echo(f"  {len(notes)} note{'' if len(notes) == 1 else 's'}" + (":" if notes else ""))
+    for note in notes:
+        click.echo(f"  note: {note}")
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else ""
+
+
+def _run_json(run: Any) -> dict[str, Any]:
+    values = dataclasses.asdict(run)
+    for key in ("started_at", "finished_at"):
+        values[key] = values[key].isoformat() if values[key] else None
+    return values
+
+
+def _source_json(source: Any) -> dict[str, Any]:
+    return {"name": source.name, "kind": source.kind, "query": source.query, "runs": source.runs,
+            "records": source.records, "last_run": source.last.id if source.last else None}
+
+
 def register(group: click.Group) -> None:
     """Add this module's commands to the top-level group."""
     group.add_command(import_cmd)
     group.add_command(search)
+    group.add_command(sources)

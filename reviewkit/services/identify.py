@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from reviewkit.domain.records import Record
@@ -139,9 +139,11 @@ def import_file(
             # database's records, so each record is credited to the one its DB field names.
             name = run.source = " + ".join(databases)
             run.state = {DATABASE_PER_RECORD: True}
+        # A record's notes come as its lines are read and (the year) when it is complete: put them in line
+        # order. They are kept with the run, so the review shows them after this summary has scrolled away.
+        ordered = tuple(sorted(notes, key=lambda note: note.line or 0))
+        store_runs.add_notes(session, run.id, [asdict(note) for note in ordered], 0)
         store_runs.finish_run(session, run, record_count=count, new_record_count=count, actor=actor)
-    # A record's notes come as its lines are read and (the year) when it is complete: put them in line order.
-    ordered = tuple(sorted(notes, key=lambda note: note.line or 0))
     return ImportSummary(run.id, path.name, name, fmt, count, sha, blank.count, ordered)
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from reviewkit.errors import ReviewkitError
 from reviewkit.services.project import Review
 from reviewkit.services.search import CTGOV, PUBMED, ctgov_query
+from reviewkit.sources.formats.notes import ParseNote
 from reviewkit.store import queries, runs_read
 from reviewkit.store.db import session_scope
+from reviewkit.store.tables import SourceRunRow
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,8 @@ class RunView:
     record_count: int
     new_record_count: int
     started_by: str | None
+    #: How many notes the run keeps (records stored with a problem: `run_notes` lists them).
+    notes: int = 0
 
     @property
     def what(self) -> str:
@@ -60,6 +65,15 @@ def source_runs(review: Review) -> list[RunView]:
     """Every import and search run, newest first."""
     with session_scope(review.engine) as session:
         return [RunView(**values) for values in runs_read.run_values(session)]
+
+
+def run_notes(review: Review, run_id: int) -> list[str]:
+    """A run's notes in order, each a line naming its file, line and field (a search's: what it met)."""
+    with session_scope(review.engine) as session:
+        if session.get(SourceRunRow, run_id) is None:
+            raise ReviewkitError(f"no run {run_id} in this review", hint="reviewkit sources lists the runs")
+        rows = runs_read.run_notes(session, run_id)
+    return [str(ParseNote(**row)) if row["file"] else row["message"] for row in rows]
 
 
 def source_overview(review: Review) -> list[SourceView]:

@@ -51,6 +51,7 @@ def _fail_run(review: Review, run_id: int, error: Exception) -> None:
 
 def _store_batch(
     review: Review, run_id: int, source: str, key: str, records: Sequence[Record], state: dict[str, Any],
+    notes: Sequence[str] = (),
 ) -> int:
     """Store one batch in one transaction: new records inserted, known ones linked; returns new ones.
 
@@ -73,6 +74,9 @@ def _store_batch(
         run.new_record_count += len(fresh)
         run.state = state
         session.add(run)
+        # Kept with the batch they came with, so a resumed run still shows what its first process noted.
+        store_runs.add_notes(session, run_id, [{"message": note} for note in notes],
+                             store_runs.note_count(session, run_id))
         return len(fresh)
 
 
@@ -93,9 +97,12 @@ def _begin(review: Review, source: str, query: str, actor: str | None) -> tuple[
         return run.id, False, {}  # type: ignore[return-value]
 
 
-def _finish(review: Review, run_id: int, actor: str | None) -> tuple[int, int]:
+def _finish(review: Review, run_id: int, actor: str | None, notes: Sequence[str] = ()) -> tuple[int, int]:
     with session_scope(review.engine, write=True) as session:
         run = store_runs.get_run(session, run_id)
+        # Notes no batch carried (a search that found nothing still says why).
+        store_runs.add_notes(session, run_id, [{"message": note} for note in notes],
+                             store_runs.note_count(session, run_id))
         run.finished_at = utcnow()
         store_runs.finish_run(session, run, record_count=run.record_count,
                               new_record_count=run.new_record_count, actor=actor)
@@ -136,6 +143,8 @@ def search_pubmed(
                 run.state = {"plan": plan.to_dict(), "next_offset": 0}
                 session.add(run)
         notes = list(plan.notes)
+        # The plan's notes are stored with the first batch (a resumed run stored them the first time).
+        pending = [] if resumed else list(plan.notes)
         # A slice whose history set expired is fetched by PMID: the fetcher skips what the run
         # already stored, so a resumed run never stores a record twice nor misses one.
         known: set[str] = set()
@@ -145,13 +154,15 @@ def search_pubmed(
         for batch in client.fetch_batches(plan, start_at=offset, known_pmids=known):
             notes += list(batch.notes)
             _store_batch(review, run_id, PUBMED, "pmid", batch.records,
-                         {"plan": batch.plan.to_dict(), "next_offset": batch.next_offset})
+                         {"plan": batch.plan.to_dict(), "next_offset": batch.next_offset},
+                         pending + list(batch.notes))
+            pending = []
             if progress:
                 progress(batch.next_offset, plan.fetchable)
     except Exception as exc:
         _fail_run(review, run_id, exc)
         raise
-    stored, new = _finish(review, run_id, actor)
+    stored, new = _finish(review, run_id, actor, pending)
     return SearchSummary(run_id, PUBMED, spec.query, plan.count, stored, new, resumed, plan.translation,
                          tuple(notes))
 

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert
 from sqlmodel import Session, col, select
 
 from reviewkit.domain.records import Record
 from reviewkit.store.convert import record_values, strip_nul
-from reviewkit.store.tables import AuditEventRow, RecordRow, RecordSourceRow, SourceRunRow, utcnow
+from reviewkit.store.tables import (
+    AuditEventRow,
+    RecordRow,
+    RecordSourceRow,
+    RunNoteRow,
+    SourceRunRow,
+    utcnow,
+)
 
 
 def complete_import_of(session: Session, sha256: str) -> SourceRunRow | None:
@@ -61,6 +68,23 @@ def link_records(
             for i, (rid, sid) in enumerate(zip(record_ids, source_ids, strict=True))
         ],
     )
+
+
+def add_notes(session: Session, run_id: int, notes: Sequence[Mapping[str, Any]], first_position: int) -> None:
+    """Keep a run's notes (each: file, line, field, message, record), numbered on from first_position."""
+    if not notes:
+        return
+    session.execute(insert(RunNoteRow), [
+        {"run_id": run_id, "position": first_position + i, "file": strip_nul(note.get("file") or ""),
+         "line": note.get("line"), "field": strip_nul(note.get("field") or ""),
+         "message": strip_nul(note["message"]), "record": strip_nul(note.get("record") or "")}
+        for i, note in enumerate(notes)])
+
+
+def note_count(session: Session, run_id: int) -> int:
+    """How many notes a run keeps (a resumed search numbers its new ones on from here)."""
+    return int(session.scalar(select(func.count()).select_from(RunNoteRow).where(RunNoteRow.run_id == run_id))
+               or 0)
 
 
 def finish_run(

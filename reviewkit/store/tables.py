@@ -107,6 +107,26 @@ class SourceRunRow(SQLModel, table=True):
     finished_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
 
 
+class RunNoteRow(SQLModel, table=True):
+    """A problem a reader or a search met in a record it still stored ("in press" in a year field, a
+    batch PubMed could not fetch), kept with its run so the review shows it long after the import."""
+
+    __tablename__ = "run_note"
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="source_run.id", index=True)
+    #: The note's place among its run's notes (file order for an import, arrival order for a search).
+    position: int = 0
+    #: The file the note is about ("" for a search).
+    file: str = ""
+    #: The file's line; None where the reader knows no line (XML) or for a search.
+    line: int | None = None
+    #: The field (tag, column, element) the problem is in; "" when it is in none.
+    field: str = ""
+    message: str = _text()
+    #: Names the record when no line is known: "the article with PMID 123 (record 5)".
+    record: str = ""
+
+
 class RecordRow(SQLModel, table=True):
     """A citation or registry record as imported (normalised fields plus the raw source text)."""
 
@@ -385,7 +405,7 @@ class AuditEventRow(SQLModel, table=True):
 
 
 ALL_TABLES: tuple[type[SQLModel], ...] = (
-    ReviewerRow, SourceRunRow, RecordRow, RecordSourceRow, DuplicateGroupRow, DuplicateMemberRow,
+    ReviewerRow, SourceRunRow, RunNoteRow, RecordRow, RecordSourceRow, DuplicateGroupRow, DuplicateMemberRow,
     DuplicatePairRow, StudyRow, StudyReportRow, ScreeningDecisionRow, AdjudicationRow, FullTextRow,
     RobAssessmentRow, RobAnswerRow, RobJudgementRow, ArmRow, ExtractionValueRow, ExtractionStatusRow,
     AuditEventRow,

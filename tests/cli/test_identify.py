@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -90,8 +91,46 @@ def test_import_lists_the_notes_after_its_summary(review: Review, tmp_path: Path
                         "any field; kept in the record's raw text")
     assert lines[3] == f"  note: {path}, line 8, field PY: 'in press' is not a year; the record is stored without a year"
     assert sum(line.startswith("  note: ") for line in lines) == 10
-    assert lines[-1] == "  ... and 2 more notes"
+    assert lines[-1] == "  ... and 2 more notes (reviewkit sources --run 1 lists them all)"
     assert review_status(review).identified == 12
+
+    # Later, in another process: the run keeps every note, and `sources` says so.
+    listing = CliRunner().invoke(cli, ["-C", str(review.folder), "sources"])
+    assert listing.exit_code == 0, listing.output
+    (run_line,) = [line for line in listing.stdout.splitlines() if line.startswith("  run 1 ")]
+    assert run_line.endswith("import notes: notes.ris  complete; 12 stored, 12 new; 12 notes")
+    shown = CliRunner().invoke(cli, ["-C", str(review.folder), "sources", "--run", "1"])
+    assert shown.exit_code == 0, shown.output
+    kept = [line for line in shown.stdout.splitlines() if line.startswith("  note: ")]
+    assert kept[:10] == lines[2:12] and len(kept) == 12
+    assert kept[-1] == f"  note: {path}, line 48, field PY: 'in press' is not a year; the record is stored without a year"
+    as_json = json.loads(CliRunner().invoke(cli, ["-C", str(review.folder), "sources", "--run", "1", "--json"]).stdout)
+    assert as_json["run"]["notes"] == 12 and as_json["notes"] == [line.removeprefix("  note: ") for line in kept]
+
+
+def test_sources_refuses_a_run_the_review_does_not_have(review: Review) -> None:
+    """--run with an unknown id: exit 1 naming it, and how to see the runs."""
+    result = CliRunner().invoke(cli, ["-C", str(review.folder), "sources", "--run", "7"])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "error: no run 7 in this review (reviewkit sources lists the runs)"
+
+
+def test_sources_lists_each_source_and_run_with_its_counts(review: Review, tmp_path: Path) -> None:
+    """Two imports: each source with its records and runs, each run newest first; a clean run says no notes."""
+    runner = CliRunner()
+    assert runner.invoke(cli, ["-C", str(review.folder), "import", str(CSV), "--source", "Embase"]).exit_code == 0
+    clean = tmp_path / "clean.ris"
+    clean.write_text("TY  - JOUR\nTI  - A paper\nPY  - 2020\nER  - \n", encoding="utf-8")
+    assert runner.invoke(cli, ["-C", str(review.folder), "import", str(clean), "--source", "Scopus"]).exit_code == 0
+    result = runner.invoke(cli, ["-C", str(review.folder), "sources", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    by_name = {s["name"]: s for s in data["sources"]}
+    assert (by_name["Embase"]["records"], by_name["Scopus"]["records"]) == (6, 1)
+    assert [(r["id"], r["source"], r["record_count"], r["notes"]) for r in data["runs"]] == [
+        (2, "Scopus", 1, 0), (1, "Embase", 6, 0)]
+    text = runner.invoke(cli, ["-C", str(review.folder), "sources", "--run", "2"]).stdout
+    assert "  0 notes" in text.splitlines() and "note: " not in text
 
 
 def test_import_without_notes_prints_only_its_summary(review: Review, tmp_path: Path) -> None:

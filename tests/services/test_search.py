@@ -13,6 +13,7 @@ from werkzeug import Request, Response
 
 from reviewkit.errors import NetworkError
 from reviewkit.services.project import Review, open_review
+from reviewkit.services.runs import run_notes
 from reviewkit.services.search import search_ctgov, search_pubmed
 from reviewkit.services.status import review_status
 from reviewkit.sources.ctgov import CtgovSearch
@@ -204,3 +205,5 @@ def test_resumed_search_with_expired_history_fetches_only_missing_pmids(
     assert summary.notes[-1].endswith("fetched 50 of 50 records by PMID")
     (run,) = _runs(review)
     assert run.status == "complete"
+    # The notes are kept with the run, each once, across the three processes that ran it.
+    assert run_notes(review, run.id) == list(summary.notes)

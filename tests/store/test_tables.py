@@ -49,6 +49,8 @@ def _rows() -> list[t.SQLModel]:
         t.SourceRunRow(id=1, kind="search", source="PubMed", query="eczema", total_count=3,
                        record_count=3, status="complete", state={"webenv": "X", "done": [0]},
                        started_at=when, finished_at=when),
+        t.RunNoteRow(id=1, run_id=1, position=0, file="pubmed.nbib", line=12, field="DP",
+                     message="'in press' is not a year", record=""),
         t.RecordRow(id=1, title="Baricitinib in AD — a trial", abstract="BACKGROUND: ü",
                     authors=["Simpson, Eric L", "Lacour, J-P"], year=2020, doi="10.1/x", pmid="123",
                     nct_ids=["NCT03334396", "NCT03334422"], publication_types=["RCT"],

@@ -21,6 +21,7 @@ from reviewkit.services.search import CTGOV_URL_ENV, PUBMED_URL_ENV
 from reviewkit.services.status import review_status
 from reviewkit.tui.app import ReviewkitApp, make_app
 from reviewkit.tui.modals.import_file import ImportFileModal
+from reviewkit.tui.modals.text_view import TextViewModal
 from reviewkit.tui.screens.sources import SourcesScreen
 from reviewkit.tui.widgets.source_tables import RunTable, SourceTable
 from tests.conftest import FIXTURES
@@ -131,8 +132,47 @@ async def test_import_with_notes_warns_with_the_count_and_the_first_notes(review
         assert lines[0].startswith("Imported 5 records from press.ris (ris) as Embase")
         assert lines[1].startswith("5 notes on press.ris: the records are stored as read")
         assert lines[2] == f"{path}, line 3, field PY: 'in press' is not a year; the record is stored without a year"
-        assert lines[4].startswith(f"{path}, line 11, field PY") and lines[5] == "... and 2 more"
+        assert lines[4].startswith(f"{path}, line 11, field PY") and lines[5] == (
+            "... and 2 more (n on its run lists them all)")
         assert review_status(review).identified == 5
+
+
+async def test_n_shows_every_note_of_the_highlighted_run(review: Review, tmp_path: Path) -> None:
+    """The run table counts each run's notes; n opens them all (kept in the store, so after a restart too),
+    as plain text; escape closes; a run without notes says so."""
+    path = tmp_path / "press [draft].ris"
+    path.write_text("".join(f"TY  - JOUR\nTI  - Paper {i}\nPY  - in press [/b]\nER  - \n" for i in range(5)),
+                    encoding="utf-8")
+    clean = tmp_path / "clean.ris"
+    clean.write_text("TY  - JOUR\nTI  - Clean\nPY  - 2020\nER  - \n", encoding="utf-8")
+    runner_app = make_app(review, reviewer="alice")
+    async with runner_app.run_test(size=SIZE) as pilot:
+        await open_sources(pilot, runner_app)
+        await import_through_modal(pilot, runner_app, str(path), "Embase")
+        await import_through_modal(pilot, runner_app, str(clean), "Scopus")
+    seen: list[Message] = []
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
+        screen = await open_sources(pilot, app)
+        table = screen.query_one("#run-list", RunTable)
+        assert str(table.get_row("1")[9]) == "5" and str(table.get_row("2")[9]) == ""  # the Notes column
+        assert table.cursor_row == 0  # the newest run, the clean one
+        await pilot.press("n")
+        await settle(pilot)
+        assert notices(seen, "information")[-1] == "Run 2 (clean.ris) keeps no notes: every record read cleanly"
+        table.focus()
+        table.move_cursor(row=1)
+        await pilot.press("n")
+        await settle(pilot)
+        modal = app.screen
+        assert isinstance(modal, TextViewModal)
+        body = str(modal.query_one("#text-view-body", Static).render())
+        assert body.splitlines() == [
+            f"{path}, line {3 + 4 * i}, field PY: 'in press [/b]' is not a year; the record is stored without a year"
+            for i in range(5)]
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, SourcesScreen)
 
 
 async def test_failing_import_names_file_and_line(review: Review, tmp_path: Path) -> None:

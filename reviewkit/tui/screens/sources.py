@@ -20,6 +20,7 @@ from reviewkit.services.project import Review
 from reviewkit.services.runs import RunView, SourceView
 from reviewkit.tui.messages import ScreenMessage
 from reviewkit.tui.modals.import_file import ImportFileModal, ImportRequest
+from reviewkit.tui.modals.text_view import TextViewModal
 from reviewkit.tui.widgets.source_tables import RunTable, SourceTable, run_detail, source_detail
 
 Progress = Callable[..., None]
@@ -44,7 +45,8 @@ class SourcesScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("p", "search('pubmed')", "Search PubMed"),
         Binding("t", "search('ctgov')", "Search ClinicalTrials.gov"),
-        Binding("m", "import_file", "Import a file"),
+        Binding("m", "import_file", "Import"),
+        Binding("n", "notes", "Notes"),
         Binding("r", "refresh", "Refresh", show=False),
         Binding("escape", "back", "Back / cancel", show=False),
     ]
@@ -175,7 +177,7 @@ class SourcesScreen(Screen[None]):
         else:
             notes = "".join(f"\n{note}" for note in s.notes[:_NOTES_SHOWN])
             if len(s.notes) > _NOTES_SHOWN:
-                notes += f"\n... and {len(s.notes) - _NOTES_SHOWN} more"
+                notes += f"\n... and {len(s.notes) - _NOTES_SHOWN} more (n on its run lists them all)"
             self.post_message(self.JobFinished(
                 f"Imported {s.records} records from {s.file} ({s.format}) as {s.source}"
                 + (f"; {s.skipped} empty records skipped" if s.skipped else "")
@@ -287,6 +289,29 @@ class SourcesScreen(Screen[None]):
                 self._update_status()
 
         self.app.push_screen(ImportFileModal(self.review.folder), asked)
+
+    def action_notes(self) -> None:
+        """Show every note the highlighted run keeps (records it stored with a problem)."""
+        run_id = _highlighted(self.query_one("#run-list", RunTable))
+        run = next((r for r in self.runs if str(r.id) == run_id), None)
+        if run is None:
+            self.notify("No run to show: import a file (m) or search (p, t) first", markup=False)
+            return
+        if not run.notes:
+            self.notify(f"Run {run.id} ({run.what}) keeps no notes: every record read cleanly", markup=False)
+            return
+        self._notes(run)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="sources-notes")
+    def _notes(self, run: RunView) -> None:
+        try:
+            notes = runs.run_notes(self.review, run.id)
+        except ReviewkitError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error", markup=False)
+            return
+        title = (f"Run {run.id}, {run.kind} of {run.source} ({' '.join(run.what.split())}): "
+                 f"{len(notes)} note{'' if len(notes) == 1 else 's'}; the records are stored as read")
+        self.app.call_from_thread(self.app.push_screen, TextViewModal(title, notes))
 
     def action_back(self) -> None:
         """Cancel the running search or import; otherwise (or pressed again) back to the dashboard."""

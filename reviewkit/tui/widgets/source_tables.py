@@ -135,7 +135,7 @@ class RunTable(_NarrowingTable):
         if not self.narrow:
             self.add_column("Kind", key="kind")
             self.add_column("File or query", key="what")
-        self.add_columns("Status", "Found", "Stored", "New")
+        self.add_columns("Status", "Found", "Stored", "New", "Notes")
         if not self.narrow:
             self.add_column("By", key="by")
             self.add_column("Error", key="error")
@@ -152,7 +152,8 @@ class RunTable(_NarrowingTable):
             by = [] if self.narrow else [r.started_by or "", clipped(cut(r.error, 60))]
             self.add_row(
                 str(r.id), when(r.started_at), clipped(r.source), *what, status_text(r.status),
-                _count(r.total_count), str(r.record_count), str(r.new_record_count), *by, key=str(r.id),
+                _count(r.total_count), str(r.record_count), str(r.new_record_count),
+                Text(str(r.notes), style="yellow") if r.notes else "", *by, key=str(r.id),
             )
 
 
