@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,12 @@ def run_meta(path: Path, measure: str, method: str | None, model: str | None, ta
 
 
 def _fmt(x: float | None, digits: int = 4) -> str:
-    return "NA" if x is None else f"{x:.{digits}f}"
+    # NaN is an undefined number (the t test of an HKSJ SE of 0): NA, as None, never "nan"
+    return "NA" if x is None or math.isnan(x) else f"{x:.{digits}f}"
+
+
+def _p(p: float | None) -> str:
+    return "NA" if p is None or math.isnan(p) else f"{p:.4g}"
 
 
 def _pct(x: float | None) -> str:
@@ -91,7 +97,7 @@ def heterogeneity_line(result: MetaResult) -> str:
     if result.Q is None:
         return f"heterogeneity: Q not defined ({_studies(result.k)})"
     line = (f"heterogeneity: Q = {_fmt(result.Q)} (df {result.Q_df}, "
-            f"p = {'NA' if result.Q_p is None else format(result.Q_p, '.4g')}), I2 = {_pct(result.I2)}")
+            f"p = {_p(result.Q_p)}), I2 = {_pct(result.I2)}")
     if result.model != "random":
         return line
     line += f", tau2 = {_fmt(result.tau2)}"
@@ -116,7 +122,7 @@ def format_table(result: MetaResult) -> str:
     lo, hi = result.effect_ci
     lines.append(f"{'pooled (' + _studies(result.k) + ')':<28} {_fmt(result.effect):>10} {_fmt(lo):>10} {_fmt(hi):>10} {'100.00':>8}")
     stat = f"t({result.test_df})" if result.test_df else "z"
-    lines.append(f"test: {stat} = {_fmt(result.statistic)}, p = {result.p:.4g}")
+    lines.append(f"test: {stat} = {_fmt(result.statistic)}, p = {_p(result.p)}")
     lines.append(heterogeneity_line(result))
     pl, pu = result.effect_pi
     if pl is not None and result.show_prediction_interval:  # as the forest plot: shown when the analysis shows it
@@ -139,7 +145,7 @@ def format_sensitivity(out: SensitivityResult, main: MetaResult) -> str:
     for label, step, step_i2 in zip(out.labels, out.results, i2, strict=True):
         lo, hi = step.effect_ci
         lines.append(f"{label[:28]:<28} {step.k:>4} {_fmt(step.effect):>10} {_fmt(lo):>10} {_fmt(hi):>10} "
-                     f"{step.p:>10.4g} {_pct(step_i2):>7}" + (f" {_fmt(step.tau2):>10}" if random else ""))
+                     f"{_p(step.p):>10} {_pct(step_i2):>7}" + (f" {_fmt(step.tau2):>10}" if random else ""))
     lines.extend(f"warning ({key} {label}): {w}" for label, step in zip(out.labels, out.results, strict=True)
                  for w in step.warnings)
     return "\n".join(lines)
@@ -153,8 +159,12 @@ def format_output(out: Any, main: MetaResult | None = None) -> str:
     if isinstance(out, SubgroupResult):
         parts = [f"== subgroup {n} ==\n{format_table(r)}" for n, r in zip(out.names, out.results, strict=True)]
         parts.append(f"== overall ==\n{format_table(out.overall)}")
-        parts.append(f"test for subgroup differences: Q = {_fmt(out.Q_between)}, df = {out.Q_between_df}, "
-                     f"p = {_fmt(out.Q_between_p)}, I2 = {_pct(out.I2_between)}")
+        if out.Q_between is not None:
+            parts.append(f"test for subgroup differences: Q = {_fmt(out.Q_between)}, df = {out.Q_between_df}, "
+                         f"p = {_p(out.Q_between_p)}, I2 = {_pct(out.I2_between)}")
+        elif not out.warnings:
+            parts.append(f"test for subgroup differences: not applicable ({len(out.names)} subgroup)")
+        parts.extend(f"warning: {w}" for w in out.warnings)
         return "\n\n".join(parts)
     if isinstance(out, SensitivityResult) and main is not None:
         return format_sensitivity(out, main)

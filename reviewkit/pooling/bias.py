@@ -129,10 +129,12 @@ class TrimFillResult:
         return out
 
 
-def _iv_fit(yi: np.ndarray, vi: np.ndarray, measure: str, settings: dict[str, Any]) -> MetaResult:
+def _iv_fit(yi: np.ndarray, vi: np.ndarray, measure: str, settings: dict[str, Any],
+            ratio_scale: bool = False) -> MetaResult:
     k = yi.size
+    # ratio_scale: generic ratios (hazard ratios) are logs too, and their filled-in effect is shown exponentiated
     eff = EffectSizes(measure=measure, studies=tuple(f"#{i + 1}" for i in range(k)), yi=yi, vi=vi,
-                      included=np.ones(k, dtype=bool), corrected=np.zeros(k, dtype=bool))
+                      included=np.ones(k, dtype=bool), corrected=np.zeros(k, dtype=bool), ratio_scale=ratio_scale)
     return pool(eff, **{**settings, "method": "IV"})
 
 
@@ -179,7 +181,7 @@ def trim_and_fill(effects: EffectSizes, side: str | None = None, maxiter: int = 
     filled_vi = vi[k - k0:]
     all_y = np.concatenate([yi0, flip * filled])
     all_v = np.concatenate([vi0, filled_vi])
-    result = _iv_fit(all_y, all_v, effects.measure, settings)
+    result = _iv_fit(all_y, all_v, effects.measure, settings, effects.ratio_scale)
     return TrimFillResult(k0, side, tuple(float(v) for v in flip * filled), tuple(float(v) for v in filled_vi), result,
                           _few_studies(k, "Trim-and-fill", studies))
 

@@ -32,6 +32,8 @@ class SubgroupResult:
     I2_between: float | None
     #: Subgroups that could not be pooled, with the reason.
     skipped: tuple[str, ...] = ()
+    #: Why the test for subgroup differences is not given although there are several subgroups.
+    warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Per-subgroup numbers keyed by subgroup name, the overall result, and the test."""
@@ -40,7 +42,7 @@ class SubgroupResult:
             "overall": self.overall.to_dict(),
             "Q_between": self.Q_between, "Q_between_df": self.Q_between_df,
             "Q_between_p": self.Q_between_p, "I2_between": self.I2_between,
-            "skipped": list(self.skipped),
+            "skipped": list(self.skipped), "warnings": list(self.warnings),
         })
         return out
 
@@ -66,7 +68,14 @@ def subgroup_analysis(effects: EffectSizes, **settings: Any) -> SubgroupResult:
         kept.append(name)
     overall = pool(effects, **settings)
     q = df = p = i2 = None
-    if len(results) >= 2:
+    warnings: list[str] = []
+    flat = [n for n, r in zip(kept, results, strict=True) if not r.se > 0]
+    if len(results) >= 2 and flat:
+        # A subgroup whose SE is 0 (HKSJ on identical estimates) would weigh infinitely: Q_between is
+        # undefined (NaN, not a number to print), so no test rather than a misleading one.
+        warnings.append(f"the test for subgroup differences is not applicable: the standard error of subgroup "
+                        f"{', '.join(repr(n) for n in flat)} is 0")
+    elif len(results) >= 2:
         theta = np.array([r.estimate for r in results])
         w = 1 / np.array([r.se for r in results]) ** 2
         mean = np.sum(w * theta) / np.sum(w)
@@ -74,4 +83,4 @@ def subgroup_analysis(effects: EffectSizes, **settings: Any) -> SubgroupResult:
         df = len(results) - 1
         p = float(stats.chi2.sf(q, df))
         i2 = max(0.0, (q - df) / q) * 100 if q > 0 else 0.0
-    return SubgroupResult(tuple(kept), tuple(results), overall, q, df, p, i2, tuple(skipped))
+    return SubgroupResult(tuple(kept), tuple(results), overall, q, df, p, i2, tuple(skipped), tuple(warnings))

@@ -143,6 +143,9 @@ def _layout(result: MetaResult | SubgroupResult) -> tuple[MetaResult, list[_Row]
         rows.append(_Row("text", f"Test for subgroup differences: Chi² = {result.Q_between:.2f}, "
                                  f"df = {result.Q_between_df} ({format_p(result.Q_between_p)}), "
                                  f"I² = {result.I2_between:.1f}%"))
+    elif isinstance(result, SubgroupResult) and result.warnings:
+        # several subgroups, yet no test (a subgroup's SE of 0): said, as RevMan words a missing test
+        rows.append(_Row("text", "Test for subgroup differences: Not applicable"))
     return overall, rows
 
 

@@ -108,7 +108,9 @@ class AnalysisOutput:
             "warnings": [*numbers.get("warnings", []), *self.warnings],
         }
         if self.subgroups:
-            out["subgroups"] = {name: {**sub.to_dict(), **self.subgroup_info.get(name, {})}
+            # the test's own warnings (why it is not given) first, then those of the comparisons
+            out["subgroups"] = {name: {**sub.to_dict(), **(info := self.subgroup_info.get(name, {})),
+                                       "warnings": [*sub.warnings, *info.get("warnings", [])]}
                                 for name, sub in self.subgroups.items()}
         for name, found in self.sensitivity.items():
             out[JSON_KEYS[name]] = sensitivity_dict(found)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -16,8 +17,10 @@ def format_analysis(o: AnalysisOutput) -> list[str]:
     r = o.result
     lo, hi = r.effect_ci
     het = f"I² {r.I2:.0f}%" if r.I2 is not None else "I² n/a"
+    # no test (an HKSJ standard error of 0): "n/a", as I², never "nan"; the warnings below say why
+    p = f"{r.p:.2g}" if math.isfinite(r.p) else "n/a"
     lines = [f"{o.analysis.name} [{o.multiarm}]: {r.measure} {r.effect:.2f} "
-             f"(95% CI {lo:.2f} to {hi:.2f}), {r.k} comparison{'' if r.k == 1 else 's'}, {het}, p = {r.p:.2g}"]
+             f"(95% CI {lo:.2f} to {hi:.2f}), {r.k} comparison{'' if r.k == 1 else 's'}, {het}, p = {p}"]
     if (pi := prediction_interval_text(r)) is not None:  # as the forest plot words it, its method named
         lines.append(f"  {pi}")
     for name, sub in o.subgroups.items():
@@ -27,9 +30,12 @@ def format_analysis(o: AnalysisOutput) -> list[str]:
             lines.append(f"  subgroups by {name}{how}: Q = {sub.Q_between:.2f}, df = {sub.Q_between_df}, "
                          f"p = {sub.Q_between_p:.3g}")
         lines.extend(f"  note: {n}" for n in info.get("notes", []))
+        lines.extend(f"  warning: subgroups by {name}: {w}" for w in sub.warnings)
     lines.extend(_sensitivity_lines(o))
-    lines.extend(f"  warning: {w}" for w in o.warnings)
-    lines.extend(f"  plot: {p}" for p in o.plots)
+    # pooling's own warnings (a zero-width HKSJ interval, HKSJ or a prediction interval with too few
+    # studies) first, as the JSON lists them: they qualify the numbers printed above
+    lines.extend(f"  warning: {w}" for w in dict.fromkeys((*r.warnings, *o.warnings)))
+    lines.extend(f"  plot: {path}" for path in o.plots)
     return lines
 
 

@@ -412,3 +412,29 @@ def test_prediction_interval_with_fixed_model_is_a_usage_error(tmp_path: Path) -
     assert result.exit_code == 2
     assert "Error: --prediction-interval applies to random-effects models only" in result.output
     assert _run(str(path), "--measure", "RR", "--model", "fixed", "--no-prediction-interval").exit_code == 0
+
+
+def test_an_undefined_test_prints_na_not_nan(tmp_path: Path) -> None:
+    """Three studies with the same estimate under HKSJ (cochrane2025): the Hartung-Knapp SE is 0, so the t
+    test is undefined (null in the JSON). The table and the leave-one-out refits print NA, as for any undefined
+    number, not Python's "nan"; the subgroups' test is not given, and the warning says why."""
+    path = _csv(tmp_path, [{"study": s, "yi": 0.1, "vi": v, "grp": g}
+                           for s, v, g in (("A", 0.04, "x"), ("B", 0.09, "x"), ("C", 0.05, "y"))])
+    for extra in ([], ["--analysis", "leave-one-out"], ["--subgroup", "grp"]):
+        result = CliRunner().invoke(cli, ["meta", str(path), "--measure", "generic", *extra])
+        assert result.exit_code == 0, result.output
+        assert "nan" not in result.output.lower(), result.output
+    table = CliRunner().invoke(cli, ["meta", str(path), "--measure", "generic"]).output
+    assert "test: t(2) = NA, p = NA" in table
+
+
+def test_a_small_subgroup_difference_p_is_not_printed_as_zero(tmp_path: Path) -> None:
+    """The BCG trials by allocation, fixed effect IV: Q_between = 19.8654 on 2 df (reference notes §12), so
+    p = exp(−Q/2) = 4.857e-05, which four decimals printed as "p = 0.0000"; it is printed as the other p-values are."""
+    path = _csv(tmp_path, _case("bcg_RR_DL_subgroups")["input"]["studies"])
+    result = CliRunner().invoke(cli, ["meta", str(path), "--measure", "RR", "--method", "IV", "--model", "fixed",
+                                      "--subgroup", "subgroup"])
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.output.splitlines() if x.startswith("test for subgroup differences"))
+    assert line.startswith("test for subgroup differences: Q = 19.8654, df = 2, p = 4.85")
+    assert "e-05" in line and "p = 0.0000" not in line

@@ -119,3 +119,19 @@ def test_ten_comparisons_from_fewer_studies_still_warn() -> None:
     tf = trim_and_fill(_bcg(), model="fixed", estimator=None, studies=5)
     assert any("13 comparisons from 5 studies" in w for w in tf.warnings)
     assert egger_test(_bcg(), studies=13).warnings == ()
+
+
+def test_trimfill_of_generic_ratios_is_shown_as_a_ratio() -> None:
+    """Hazard ratios entered as generic ratio data (logs, `meta --scale ratio`): the filled-in analysis is on the
+    log scale like its input, so its effect and CI are exp() of its estimate and limits, as for RR (the BCG log
+    risk ratios as generic ratio data give the RR analysis's trim-and-fill exactly, effect included)."""
+    bcg = _bcg()
+    inc = np.asarray(bcg.included)
+    yi, vi = np.asarray(bcg.yi)[inc], np.asarray(bcg.vi)[inc]
+    as_ratio = generic_effects([f"s{i}" for i in range(yi.size)], yi, vi=vi, ratio=True)
+    settings = {"model": "random", "estimator": "DL", "flavour": "metafor"}
+    got, want = trim_and_fill(as_ratio, **settings), trim_and_fill(bcg, **settings)
+    assert got.k0 == want.k0 and got.result.estimate == pytest.approx(want.result.estimate, rel=1e-12)
+    assert got.result.effect == pytest.approx(np.exp(got.result.estimate), rel=1e-12)
+    assert got.to_dict()["effect_ci_lower"] == pytest.approx(np.exp(got.result.ci_lower), rel=1e-12)
+    assert got.to_dict()["effect"] == pytest.approx(want.to_dict()["effect"], rel=1e-12)

@@ -260,3 +260,18 @@ def test_the_ad_hoc_hksj_is_named_in_the_settings_line_and_the_hk_column() -> No
     assert "Hartung-Knapp (ad hoc, max(1, q))" in settings_line(skipped)
     plain_skipped = SkippedAnalysis(plain.model_copy(update={"hksj": True}), "no data")
     assert analysis_cells(plain_skipped)[hk] == "yes" and "Hartung-Knapp ·" in settings_line(plain_skipped)
+
+
+def test_an_undefined_test_shows_a_dash_not_nan() -> None:
+    """Two studies with the same mean difference under cochrane2025's HKSJ: the t test is undefined (its SE is
+    0), so the table's p cell is a dash, as for an undefined Q, not "nan"; the warning says why below."""
+    from reviewkit.protocol import Analysis
+    from reviewkit.services.analyze import ArmInput, StudyInput, run_analysis
+    from reviewkit.tui.screens.analysis import analysis_cells, detail_text
+
+    studies = [StudyInput(name, (ArmInput("placebo", 20, mean=m, sd=2.0), ArmInput("drug", 20, mean=m + 1, sd=2.0)))
+               for name, m in (("A", 1.0), ("B", 1.5))]
+    o = run_analysis(studies, Analysis(name="MD", outcome="o", measure="MD", flavour="cochrane2025"))
+    assert analysis_cells(o)[3] == "—"
+    assert "nan" not in " ".join(analysis_cells(o))
+    assert "the Hartung-Knapp standard error is 0" in detail_text(o)[1]

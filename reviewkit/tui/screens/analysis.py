@@ -7,6 +7,7 @@ worded as that command prints it (`services.analyze_text.format_analysis`) or as
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,7 +117,8 @@ def analysis_cells(o: AnalysisOutput | SkippedAnalysis) -> tuple[str, ...]:
                 _hk_cell(hksj, adhoc), _outcome(a.outcome, a.timepoint), comparison)
     r = o.result
     q = "—" if r.Q is None else f"{r.Q:.2f} (p = {r.Q_p:.2g})"
-    return (a.name, r.measure, pooled_text(r), f"{r.p:.2g}", str(r.k), str(studies_pooled(o)),
+    p = f"{r.p:.2g}" if math.isfinite(r.p) else "—"  # no test (an HKSJ SE of 0): a dash, as for Q, not "nan"
+    return (a.name, r.measure, pooled_text(r), p, str(r.k), str(studies_pooled(o)),
             f"{o.participants:g}", tau2_cell(r), i2_text(r), q,
             "—" if prediction_interval_text(r) is None else _ci(*r.effect_pi), r.method, r.model,
             r.estimator or "—", _hk_cell(r.hksj, r.hksj_adhoc), _outcome(a.outcome, a.timepoint), comparison)
