@@ -12,6 +12,7 @@ from reviewkit.domain.dedup import (
     AUTO_THRESHOLD,
     NOT_SCREENED,
     REVIEW_THRESHOLD,
+    CandidatePair,
     ScreeningProgress,
     also_screened,
     choose_primary,
@@ -49,7 +50,9 @@ class DedupSummary:
     """What a dedup run did."""
 
     records: int
+    #: New duplicate groups (a group that took in new records or another group is not counted).
     groups_created: int
+    #: Records this run made removed duplicates (those removed before, in a group it grew, not counted).
     records_merged: int
     pairs_queued: int
     pairs_waiting: int
@@ -95,6 +98,8 @@ class PairView:
 class _UnionFind:
     def __init__(self) -> None:
         self.parent: dict[int, int] = {}
+        #: root → the records of its cluster (a record alone has no entry).
+        self.members: dict[int, set[int]] = {}
 
     def find(self, i: int) -> int:
         self.parent.setdefault(i, i)
@@ -103,8 +108,15 @@ class _UnionFind:
             i = self.parent[i]
         return i
 
+    def cluster(self, i: int) -> set[int]:
+        root = self.find(i)
+        return self.members.get(root, {root})
+
     def union(self, a: int, b: int) -> None:
-        self.parent[self.find(b)] = self.find(a)
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.members[ra] = self.cluster(ra) | self.members.pop(rb, {rb})
+            self.parent[rb] = ra
 
 
 def run_dedup(
@@ -137,14 +149,30 @@ def run_dedup(
         for members in store.undone_member_sets(session):
             rejected |= {(min(x, y), max(x, y)) for x in members for y in members if x < y}
         live = store.live_groups(session)
+        by_id = dict(zip(ids, records, strict=True))
+        # A group another run made meanwhile may hold records imported after this run read them: their
+        # primary is chosen among all members, so read those records too.
+        unseen = {m for _, grouped in live.values() for m in grouped} - by_id.keys()
+        by_id |= {rid: row_to_record(row) for rid, row in store.linked_records(session, unseen).items()}
         uf = _UnionFind()
         how: dict[int, tuple[str, float | None]] = {}
         for primary, grouped in live.values():
             for m in grouped:
                 uf.union(primary, m)
+        apart: dict[int, set[int]] = {}
+        for x, y in rejected:
+            apart.setdefault(x, set()).add(y)
+            apart.setdefault(y, set()).add(x)
+        # Sure pairs a human's verdict keeps apart through a third record (A and C rejected or un-merged,
+        # B a copy of both): B joins one side (the best pair first), the other pair waits for a human.
+        held: list[tuple[int, int, CandidatePair]] = []
         for pair in result.auto_pairs:
             a, b = ids[pair.a], ids[pair.b]
             if (min(a, b), max(a, b)) in rejected:
+                continue
+            other = uf.cluster(b)
+            if apart and uf.find(a) != uf.find(b) and any(apart.get(x, set()) & other for x in uf.cluster(a)):
+                held.append((a, b, pair))
                 continue
             uf.union(a, b)
             how.setdefault(b, (pair.reason or "fuzzy", pair.score))
@@ -152,7 +180,6 @@ def run_dedup(
         clusters: dict[int, set[int]] = {}
         for rid in list(uf.parent):
             clusters.setdefault(uf.find(rid), set()).add(rid)
-        by_id = dict(zip(ids, records, strict=True))
         created = merged = carried = changed = 0
         conflicts: list[str] = []
         member_of = {m: gid for gid, (_, members) in live.items() for m in members}
@@ -174,17 +201,22 @@ def run_dedup(
                 changed += 1
             else:
                 reason = "joined a larger group"
-                created += 1
-                merged += len(members) - 1
+                # Counted as the run changed them: a group that grew is no new group, and its members
+                # removed before are not merged again.
+                created += not old
+                merged += len(members) - 1 - sum(len(live[gid][1]) - 1 for gid in old)
             group = store.add_group(session, primary, [(m, *how.get(m, ("kept", None))) for m in sorted(members)], who)
             for gid in old:  # superseded by the new group, which an undo of it brings back (dedup_undo)
                 store.undo_group(session, gid, who, reason=reason, superseded_by=group.id)
             n, why = carry_links_to_primary(session, primary, sorted(members - {primary}), who, group.id)
             carried, conflicts = carried + n, conflicts + why
+        # One held pair (the best) per two clusters: confirming it joins them whole.
+        best_held: dict[tuple[int, int], tuple[int, int, CandidatePair]] = {}
+        for a, b, pair in held:
+            best_held.setdefault((min(uf.find(a), uf.find(b)), max(uf.find(a), uf.find(b))), (a, b, pair))
         queued = 0
         if not auto_only:
-            for pair in result.uncertain_pairs:
-                a, b = ids[pair.a], ids[pair.b]
+            for a, b, pair in [*((ids[p.a], ids[p.b], p) for p in result.uncertain_pairs), *best_held.values()]:
                 if (min(a, b), max(a, b)) in rejected or uf.find(a) == uf.find(b):
                     continue
                 queued += store.add_pair(session, a, b, pair.score, dict(pair.fields))
@@ -366,8 +398,10 @@ def export_dedup(review: Review, path: Path) -> int:
     if path.suffix.lower() != ".csv":
         raise ReviewkitError("the dedup table is CSV", where=str(path), hint="name a .csv file")
     with session_scope(review.engine) as session:
-        rows = store.records_with_ids(session)
+        # Groups before records: on PostgreSQL each read sees what was committed by then, and a group's
+        # records are committed before it, so every member (its primary too) is among the rows written.
         groups = store.live_groups(session)
+        rows = store.records_with_ids(session)
         source_ids = store.first_source_ids(session)
     group_of_record = {m: (gid, primary) for gid, (primary, members) in groups.items() for m in members}
     with path.open("w", newline="", encoding="utf-8") as fh:

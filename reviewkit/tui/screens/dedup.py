@@ -90,7 +90,8 @@ class DedupScreen(Screen[None]):
             #: After an undo: the pair waits for a verdict again (its records are apart).
             self.reopened = reopened
             self.error = error
-            #: Refused because the records are merged already: the pair has no question left.
+            #: Refused, or a confirmation that changed nothing, because the records are merged already: the
+            #: pair has no question left (and no merge of its own to undo).
             self.settled = settled
             #: What the service says beside a stored verdict (e.g. decisions on two merged records).
             self.notes = notes or []
@@ -172,7 +173,8 @@ class DedupScreen(Screen[None]):
         try:
             if write.kind == "undo":
                 group = dedup.group_of(self.review, write.pair.a_id)
-                if group is None:
+                # Both records, or the group is one record a has joined since (another merge, not this one).
+                if group is None or dedup.group_of(self.review, write.pair.b_id) != group:
                     raise ReviewkitError(f"records {write.pair.a_id} and {write.pair.b_id} are not merged now")
                 undone = dedup_undo.undo_merge(self.review, self.reviewer, group)
                 notes = [f"records {', '.join(map(str, m))} stay merged, as before this merge took them in"
@@ -192,6 +194,13 @@ class DedupScreen(Screen[None]):
                 return
             else:
                 done = dedup.decide_pair(self.review, self.reviewer, write.pair.id, write.kind == "confirm")
+                if not done.changed:
+                    # Merged meanwhile (other pairs, another reviewer, a run): this confirmation made no
+                    # merge, so u must not undo the group someone else made.
+                    self.post_message(self.WriteDone(write, settled=True, notes=[
+                        f"Records {done.record_a} and {done.record_b} were already merged in group "
+                        f"{done.group_id}; nothing changed"]))
+                    return
                 self.post_message(self.WriteDone(write, notes=done.notes()))
                 return
         except MergedAlready as exc:
@@ -237,6 +246,8 @@ class DedupScreen(Screen[None]):
         write = message.write
         for note in message.notes:
             self.notify(note, severity="warning", markup=False)
+        if message.settled and write.kind == "confirm":
+            self._confirmed = [c for c in self._confirmed if c[0].id != write.pair.id]
         if message.error is not None:
             self.notify(f"Not saved: {message.error}", severity="error", markup=False)
             if write.kind != "undo" and not message.settled:
