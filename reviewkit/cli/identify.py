@@ -1,9 +1,10 @@
-"""Provides `reviewkit import`: export files into the review, with their provenance."""
+"""Provides `reviewkit import` (export files into the review, with their provenance) and `reviewkit search`."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -108,24 +109,49 @@ def import_cmd(
 @click.pass_obj
 def search(state: CliState, source: str) -> None:
     """Run the protocol's searches (resumes an interrupted one; a re-run adds only new records)."""
-    from reviewkit.services.search import search_ctgov, search_pubmed
+    from reviewkit.services.search import CTGOV, PUBMED, search_ctgov, search_pubmed
+
+    labels = {"pubmed": PUBMED, "ctgov": CTGOV}
 
     def go() -> None:
         review = open_review(state.review)
         wanted = ["pubmed", "ctgov"] if source == "all" else [source]
         configured = {"pubmed": review.protocol.sources.pubmed, "ctgov": review.protocol.sources.ctgov}
-        for name in wanted:
-            if source == "all" and configured[name] is None:
-                continue
+        names = [name for name in wanted if source != "all" or configured[name] is not None]
+        if not names:
+            # Saying nothing would read as "searched, nothing new".
+            raise ReviewkitError("the protocol has no PubMed or ClinicalTrials.gov search, so nothing was searched",
+                                 where=str(review.protocol_path),
+                                 hint="add [sources.pubmed] with a query, or [sources.ctgov] with condition, "
+                                      "intervention or term")
+        failed: list[str] = []
+        for name in names:
             runner = search_pubmed if name == "pubmed" else search_ctgov
-            with progress_bar(f"Searching {name}") as update:
-                s = runner(review, actor=state.reviewer, progress=update)
+            try:
+                with progress_bar(f"Searching {name}") as update:
+                    s = runner(review, actor=state.reviewer, progress=update)
+            except KeyboardInterrupt:
+                print_error(f"{labels[name]} search interrupted: the batches stored so far are kept, and searching "
+                            "again resumes it")
+                sys.exit(130)  # as a shell reports SIGINT
+            except Exception as exc:
+                text = user_error_text(exc)
+                if text is None or len(names) == 1:
+                    raise  # one search: run_guarded says it; a bug keeps its traceback
+                # One service down must not keep the other from being searched, nor leave the user
+                # thinking it was: each failure is said, and the command ends naming them all.
+                print_error(text)
+                failed.append(labels[name])
+                continue
             verb = "resumed and finished" if s.resumed else "finished"
             click.echo(f"{s.source}: {verb}; {s.count} hits, {s.stored} stored, {s.new} new (run {s.run_id})")
             if s.translation:
                 click.echo(f"  PubMed searched: {s.translation}")
             for note in s.notes:
                 click.echo(f"  note: {note}")
+        if failed:
+            raise ReviewkitError(f"{len(failed)} of {len(names)} searches did not finish: {', '.join(failed)}",
+                                 hint="the others finished; search the failed ones again later with --source")
 
     run_guarded(go)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from reviewkit.config import load_user_config
 from reviewkit.domain.records import Record
-from reviewkit.errors import ReviewkitError
+from reviewkit.errors import NetworkError, ReviewkitError
 from reviewkit.services.project import Review
 from reviewkit.services.status import DATABASES_AND_REGISTERS
 from reviewkit.store import runs as store_runs
@@ -40,13 +40,28 @@ class SearchSummary:
     notes: tuple[str, ...] = ()
 
 
-def _fail_run(review: Review, run_id: int, error: Exception) -> None:
-    """Mark a run failed (its resume state stays) in a transaction of its own."""
+def _fail_run(review: Review, run_id: int, source: str, error: BaseException) -> BaseException:
+    """Mark a run failed (its resume state stays) in a transaction of its own; returns the error to raise.
+
+    A service that kept failing is said again with what the run stored, which stays, and what to do:
+    every batch was committed whole with its records, so searching again resumes from there.
+    An interrupted search (Ctrl-C) is failed too: left "running", it would be listed as running forever.
+    """
     with session_scope(review.engine, write=True) as session:
         run = store_runs.get_run(session, run_id)
         run.status = "failed"
-        run.error = str(error)
+        run.error = str(error) or f"interrupted ({error.__class__.__name__})"
         session.add(run)
+        stored, resumable = run.record_count, bool(run.state.get("plan"))
+        total = run.total_count if run.total_count is not None else run.state.get("total")
+    if not isinstance(error, NetworkError):
+        return error
+    if not resumable:
+        kept = f"nothing was stored for run {run_id}: searching {source} again starts over"
+    else:
+        of = f" of {total}" if total is not None else ""
+        kept = f"{stored}{of} records are stored for run {run_id} and kept: searching {source} again resumes from there"
+    return NetworkError(error.message, where=error.where, hint=f"{error.hint}; {kept}" if error.hint else kept)
 
 
 def _store_batch(
@@ -142,9 +157,9 @@ def search_pubmed(
                 run.total_count = plan.count
                 run.state = {"plan": plan.to_dict(), "next_offset": 0}
                 session.add(run)
-        notes = list(plan.notes)
+        notes = [*_pubmed_messages(plan.warnings), *plan.notes]
         # The plan's notes are stored with the first batch (a resumed run stored them the first time).
-        pending = [] if resumed else list(plan.notes)
+        pending = [] if resumed else list(notes)
         # A slice whose history set expired is fetched by PMID: the fetcher skips what the run
         # already stored, so a resumed run never stores a record twice nor misses one.
         known: set[str] = set()
@@ -159,12 +174,26 @@ def search_pubmed(
             pending = []
             if progress:
                 progress(batch.next_offset, plan.fetchable)
-    except Exception as exc:
-        _fail_run(review, run_id, exc)
-        raise
+    except BaseException as exc:
+        raised = _fail_run(review, run_id, PUBMED, exc)
+        if raised is exc:
+            raise
+        raise raised from exc
     stored, new = _finish(review, run_id, actor, pending)
     return SearchSummary(run_id, PUBMED, spec.query, plan.count, stored, new, resumed, plan.translation,
                          tuple(notes))
+
+
+#: ErrorList entries: PubMed searched without that part of the query (or not as typed).
+_LEFT_OUT = ("PhraseNotFound", "FieldNotFound", "QuotedPhraseNotFound", "PhraseIgnored")
+
+
+def _pubmed_messages(warnings: Sequence[str]) -> list[str]:
+    """PubMed's ErrorList and WarningList as notes: a term PubMed did not find is silently dropped
+    from the search it runs, which the reviewer must hear about before trusting the count."""
+    return [f"PubMed says {w}" + ("; that part of the query was not searched as written (compare "
+                                   "the translation PubMed searched)" if w.startswith(_LEFT_OUT) else "")
+            for w in warnings]
 
 
 def ctgov_query(review: Review) -> dict[str, str]:
@@ -192,6 +221,14 @@ def search_ctgov(
     total = state.get("total")
     try:
         token = state.get("next_token") if resumed else None
+        # Results are unsorted and the registry is refreshed daily: a study can move to a later page
+        # while the search pages (or waits to be resumed). It is stored for the run once, as
+        # fetch_batches does for PubMed: stored twice, the run would count it twice, and two copies
+        # on one page would become two records of one trial.
+        seen: set[str] = set()
+        if resumed:
+            with session_scope(review.engine) as session:
+                seen = store_runs.source_ids_of_run(session, run_id)
         if resumed and token is None and state.get("plan") == "done":
             pages: Iterator[Any] = iter(())
         else:
@@ -199,21 +236,37 @@ def search_ctgov(
         for page in pages:
             if page.total is not None:
                 total = page.total
+            fresh = []
+            for record in page.records:
+                if record.source_id not in seen:
+                    seen.add(record.source_id)
+                    fresh.append(record)
             done = int(state.get("done", 0)) + len(page.records)
             state = {"plan": "paging" if page.next_token else "done", "next_token": page.next_token,
-                     "done": done, "total": total}
-            _store_batch(review, run_id, CTGOV, "nct", page.records, state)
+                     "done": done, "total": total,
+                     "repeated": int(state.get("repeated", 0)) + len(page.records) - len(fresh)}
+            _store_batch(review, run_id, CTGOV, "nct", fresh, state)
             if progress:
                 progress(done, total)
-    except Exception as exc:
-        _fail_run(review, run_id, exc)
-        raise
+    except BaseException as exc:
+        raised = _fail_run(review, run_id, CTGOV, exc)
+        if raised is exc:
+            raise
+        raise raised from exc
     with session_scope(review.engine, write=True) as session:
         run = store_runs.get_run(session, run_id)
         run.total_count = total
         session.add(run)
-    stored, new = _finish(review, run_id, actor)
-    return SearchSummary(run_id, CTGOV, text, int(total or stored), stored, new, resumed)
+        arrived = run.record_count
+    notes = []
+    if state.get("repeated"):
+        notes.append(f"ClinicalTrials.gov listed {state['repeated']} of the studies twice while paging (the "
+                     "registry changed meanwhile); each is stored once")
+    if total is not None and arrived != total:
+        notes.append(f"ClinicalTrials.gov counted {total} studies when the search began and {arrived} arrived: "
+                     "the registry changed while the search paged; searching again brings any it missed")
+    stored, new = _finish(review, run_id, actor, notes)  # the notes kept with the run, for later
+    return SearchSummary(run_id, CTGOV, text, int(total or stored), stored, new, resumed, notes=tuple(notes))
 
 
 def search_all(review: Review, sources: Sequence[str], **kw: Any) -> list[SearchSummary]:

@@ -132,20 +132,22 @@ class CtgovSearch:
     def _get(self, path: str, params: Mapping[str, str], where: str) -> dict[str, Any]:
         """One polite GET, decoded; failures become TransientError (retry) or NetworkError."""
         self.limiter.wait()
+        url = self.base_url + path  # messages name it without the query string (page tokens are long)
         try:
-            response = self.session.get(self.base_url + path, params=params, timeout=self.timeout)
+            response = self.session.get(url, params=params, timeout=self.timeout)
             text = response.text  # reads the whole body: a cut-short body fails here
         except (requests.ConnectionError, requests.Timeout,
                 requests.exceptions.ChunkedEncodingError) as exc:
-            raise TransientError(f"{where}: connection failed ({exc.__class__.__name__})") from exc
+            raise TransientError(f"{where}: connection to {url} failed ({exc.__class__.__name__})") from exc
+        detail = f": {_excerpt(text)}" if _excerpt(text) else ""
         if response.status_code == 429 or response.status_code >= 500:
             raise TransientError(
-                f"{where}: HTTP {response.status_code} {_excerpt(text)}".rstrip(),
+                f"{where}: HTTP {response.status_code} from {url}{detail}",
                 retry_after=parse_retry_after(response.headers.get("Retry-After")),
             )
         if response.status_code >= 400:
             raise NetworkError(
-                f"{where} refused the request: HTTP {response.status_code} {_excerpt(text)}".rstrip(),
+                f"{where} refused the request: HTTP {response.status_code} from {url}{detail}",
                 hint="check the ClinicalTrials.gov query fields in review.toml",
             )
         try:

@@ -25,6 +25,7 @@ __all__ = [
     "TransientError",
     "error_excerpt",
     "parse_retry_after",
+    "redact",
     "with_retries",
 ]
 
@@ -95,9 +96,11 @@ def with_retries(
                 on_retry(attempt + 1, exc, wait)
             policy.sleep(wait)
     assert last is not None
+    # The failure usually names `what` itself already: said once.
+    detail = last.message.removeprefix(f"{what}: ")
     raise NetworkError(
-        f"{what} failed after {policy.max_attempts} attempts: {last.message}",
-        hint="check the connection and try again later; the search resumes where it stopped",
+        f"{what} failed after {policy.max_attempts} attempts: {detail}",
+        hint="check the connection and try again later",
     ) from last
 
 
@@ -166,11 +169,27 @@ class TimedRequest(Request):
         pass  # urlopen's default would mean "wait forever"
 
 
-def error_excerpt(exc: HTTPError) -> str:
-    """": " + the start of an HTTP error body (a JSON rate-limit message, an HTML title), or ""."""
+def error_excerpt(exc: HTTPError, secret: str | None = None) -> str:
+    """": " + the start of an HTTP error body (a JSON rate-limit message, an HTML title), or "".
+
+    `secret` (an API key) is blanked out of it: see `redact`.
+    """
     try:
         text = exc.read(500).decode("utf-8", "replace")
     except (OSError, http.client.HTTPException, AttributeError):
         return ""
-    text = re.sub(r"\s+", " ", text).strip()
+    text = redact(re.sub(r"\s+", " ", text).strip(), secret)
     return f": {text[:200]}" if text else ""
+
+
+_KEY_FIELD_RE = re.compile(r'("api[-_]key"\s*:\s*")[^"]*(")', re.IGNORECASE)
+
+
+def redact(text: str, secret: str | None = None) -> str:
+    """`text` without an API key: error messages are printed, and stored with a failed run.
+
+    NCBI's rate-limit answer echoes the caller's key (or IP) in its "api-key" field, and an
+    error page may quote the request URL, key and all.
+    """
+    text = _KEY_FIELD_RE.sub(r"\1[redacted]\2", text)
+    return text.replace(secret, "[api key]") if secret else text

@@ -24,6 +24,7 @@ from reviewkit.sources.http import (
     TransientError,
     error_excerpt,
     parse_retry_after,
+    redact,
     with_retries,
 )
 from reviewkit.sources.pubmed_esearch import as_date, fmt_date, parse_esearch, slice_dates
@@ -370,22 +371,31 @@ class PubMedSearch:
         try:
             handle = Entrez._open(request)
             try:
-                body = handle.read()
+                # Biopython wraps a text/plain answer in a UTF-8 reader, which raises on other bytes
+                # (an error page in Latin-1); the bytes underneath are parsed, and refused, like any body.
+                body = getattr(handle, "buffer", handle).read()
             finally:
                 handle.close()
         except HTTPError as exc:
-            detail = error_excerpt(exc)
+            # Messages name the URL without its query: the API key travels in the query.
+            detail = error_excerpt(exc, self.api_key)
             if exc.code == 429 or exc.code >= 500:
                 raise TransientError(
-                    f"HTTP {exc.code} from {utility}{detail}",
+                    f"HTTP {exc.code} from {url}{detail}",
                     retry_after=parse_retry_after(exc.headers.get("Retry-After") if exc.headers else None),
                 ) from exc
-            raise NetworkError(f"PubMed {utility} refused the request: HTTP {exc.code}{detail}") from exc
+            raise NetworkError(f"PubMed {utility} refused the request: HTTP {exc.code} from {url}{detail}") from exc
         except (URLError, OSError, http.client.HTTPException) as exc:
             # URLError wraps refused connections; RemoteDisconnected and IncompleteRead (a body
             # cut short of its Content-Length) arrive unwrapped.
-            raise TransientError(f"connection to {utility} failed: {exc!r}") from exc
-        return body.encode("utf-8") if isinstance(body, str) else body
+            raise TransientError(f"connection to {url} failed: {redact(_reason(exc), self.api_key)}") from exc
+        return body.encode("utf-8") if isinstance(body, str) else bytes(body)
+
+
+def _reason(exc: Exception) -> str:
+    """Why a connection failed, in words ("[Errno 111] Connection refused", "timed out")."""
+    reason = exc.reason if isinstance(exc, URLError) else exc
+    return str(reason).strip() or reason.__class__.__name__
 
 
 def _unseen(records: tuple[Record, ...], seen: set[str]) -> tuple[Record, ...]:

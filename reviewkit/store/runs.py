@@ -180,3 +180,9 @@ def pmids_of_run(session: Session, run_id: int) -> set[str]:
         .where(RecordSourceRow.run_id == run_id)
     )
     return {pmid for pmid in rows if pmid}
+
+
+def source_ids_of_run(session: Session, run_id: int) -> set[str]:
+    """The source's own ids (NCT numbers of a registry search) of the records a run has brought so far."""
+    rows = session.exec(select(RecordSourceRow.source_record_id).where(RecordSourceRow.run_id == run_id))
+    return {value for value in rows if value}

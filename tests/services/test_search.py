@@ -59,7 +59,8 @@ def test_pubmed_search_stored_with_translation_and_count(review: Review, httpser
 
 
 def test_interrupted_search_resumes_from_last_stored_batch(review: Review, httpserver: HTTPServer) -> None:
-    """A search failing mid-way is stored as failed with its batches; the next run resumes it."""
+    """A search failing mid-way is stored as failed with its batches, and the error says what was kept;
+    the next run resumes it."""
     fake = FakePubMed(450, date(2019, 1, 1), date(2020, 12, 31))
     calls = {"n": 0}
 
@@ -71,7 +72,8 @@ def test_interrupted_search_resumes_from_last_stored_batch(review: Review, https
 
     httpserver.expect_request("/esearch.fcgi").respond_with_handler(fake.esearch)
     httpserver.expect_request("/efetch.fcgi").respond_with_handler(flaky)
-    with pytest.raises(NetworkError):
+    with pytest.raises(NetworkError, match=r"records 201–400 failed after 2 attempts: HTTP 503 .*200 of 450 records "
+                                           r"are stored for run 1 and kept: searching PubMed again resumes from there"):
         search_pubmed(review, client=_pubmed(httpserver))
     (run,) = _runs(review)
     assert run.status == "failed" and run.record_count == 200 and run.state["next_offset"] == 200
@@ -207,3 +209,58 @@ def test_resumed_search_with_expired_history_fetches_only_missing_pmids(
     assert run.status == "complete"
     # The notes are kept with the run, each once, across the three processes that ran it.
     assert run_notes(review, run.id) == list(summary.notes)
+
+
+def test_pubmeds_messages_about_the_query_are_told(review: Review, httpserver: HTTPServer) -> None:
+    """PubMed's ErrorList (a phrase it did not find, so searched without) and WarningList reach the summary
+    the CLI and the sources screen print, not only the stored plan."""
+    httpserver.expect_request("/esearch.fcgi").respond_with_data(
+        (FIXTURES / "entrez" / "esearch8.xml").read_bytes(), content_type="text/xml")
+    summary = search_pubmed(review, client=_pubmed(httpserver))
+    assert (summary.count, summary.stored) == (0, 0)
+    assert summary.notes == (
+        "PubMed says PhraseNotFound: abcXYZ; that part of the query was not searched as written "
+        "(compare the translation PubMed searched)",
+        "PubMed says OutputMessage: No items found.",
+    )
+    assert run_notes(review, summary.run_id) == list(summary.notes)  # a search that stored nothing too
+
+
+def test_ctgov_study_moved_to_a_later_page_is_stored_once(review: Review, httpserver: HTTPServer) -> None:
+    """Page 2 fails and the run stops with page 1 stored; by the resume the registry has changed, and page 2
+    now repeats page 1's last study. The run stores each study once (one link, counted once), and the
+    summary says what happened to the count."""
+    page1 = json.loads((FIXTURES / "ctgov" / "search_phelan_limit5_20260811.json").read_text())
+    page2 = json.loads((FIXTURES / "ctgov" / "search_phelan_next_20260811.json").read_text())
+    page2.pop("nextPageToken")
+    page2["studies"] = [page1["studies"][-1], *page2["studies"][:-1]]
+    broken = {"page2": True}
+
+    def answer(request: Request) -> Response:
+        if not request.args.get("pageToken"):
+            return Response(json.dumps(page1), content_type="application/json")
+        if broken["page2"]:
+            return Response("Bad Gateway", status=502)
+        return Response(json.dumps(page2), content_type="application/json")
+
+    httpserver.expect_request("/api/v2/studies").respond_with_handler(answer)
+    client = CtgovSearch(base_url=httpserver.url_for("/api/v2"), retry=_retry(),
+                         limiter=RateLimiter(1.0, sleep=lambda s: None))
+    with pytest.raises(NetworkError, match="next page"):
+        search_ctgov(review, client=client)
+    broken["page2"] = False
+    summary = search_ctgov(review, client=client)
+    assert summary.resumed and (summary.count, summary.stored, summary.new) == (21, 9, 9)
+    (run,) = _runs(review)
+    assert run.status == "complete" and run.record_count == 9
+    with session_scope(review.engine) as s:
+        links = s.exec(select(RecordSourceRow.record_id).where(RecordSourceRow.run_id == run.id)).all()
+    assert len(links) == len(set(links)) == 9
+    assert review_status(review).identified_by_source == {"ClinicalTrials.gov": 9}
+    assert summary.notes == (
+        "ClinicalTrials.gov listed 1 of the studies twice while paging (the registry changed meanwhile); "
+        "each is stored once",
+        "ClinicalTrials.gov counted 21 studies when the search began and 9 arrived: the registry changed while "
+        "the search paged; searching again brings any it missed",
+    )
+    assert run_notes(review, run.id) == list(summary.notes)  # kept with the run

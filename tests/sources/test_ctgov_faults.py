@@ -66,7 +66,7 @@ def test_bad_request_is_not_retried(httpserver: HTTPServer, retry: RetryPolicy, 
     """A 400 carries the API's plain-text message into a NetworkError at once."""
     httpserver.expect_request("/api/v2/studies").respond_with_data(
         "Invalid filter.overallStatus value: DONE", status=400, content_type="text/plain")
-    with pytest.raises(NetworkError, match="HTTP 400 Invalid filter.overallStatus"):
+    with pytest.raises(NetworkError, match=r"HTTP 400 from http://\S+/api/v2/studies: Invalid filter.overallStatus"):
         first_page(httpserver, retry)
     assert sleeps == []
 
@@ -133,3 +133,12 @@ def test_error_body_on_200_is_retried_then_refused(
     with pytest.raises(NetworkError, match="no 'studies' list.*rate limit exceeded"):
         first_page(httpserver, retry)
     assert len(sleeps) == 3
+
+
+def test_failure_names_the_url_and_status(httpserver: HTTPServer, retry: RetryPolicy, sleeps: list[float]) -> None:
+    """A 503 on every attempt: the message names the service, the endpoint's URL and the status, once each."""
+    httpserver.expect_request("/api/v2/studies").respond_with_data("Service Unavailable", status=503)
+    with pytest.raises(NetworkError) as caught:
+        first_page(httpserver, retry)
+    assert caught.value.message == ("ClinicalTrials.gov search failed after 4 attempts: HTTP 503 from "
+                                    f"{httpserver.url_for('/api/v2/studies')}: Service Unavailable")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import socket
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -65,12 +67,16 @@ def test_429_honours_retry_after(httpserver: HTTPServer, retry: RetryPolicy, sle
     assert [r.pmid for r in batches[0].records] == ["12091962", "9997"]
 
 
-@pytest.mark.parametrize("fault", ["500", "drop", "cut_short", "truncated_xml", "error_element", "html"])
+@pytest.mark.parametrize("fault", ["500", "drop", "cut_short", "truncated_xml", "error_element", "html",
+                                   "latin1_text"])
 def test_transient_fault_is_retried(
     httpserver: HTTPServer, retry: RetryPolicy, sleeps: list[float], faults: dict, fault: str
 ) -> None:
-    """500, a dropped connection, a body cut short, truncated XML, <ERROR> or HTML: retry, succeed."""
+    """500, a dropped connection, a body cut short, truncated XML, <ERROR>, HTML, or a plain-text page that is
+    not UTF-8 (which Biopython's text reader raised on, a traceback): retry, succeed."""
     responder = {
+        "latin1_text": lambda r: Response("Erreur: service indisponible, réessayez".encode("latin-1"),
+                                          content_type="text/plain; charset=iso-8859-1"),
         "500": lambda r: Response("WWW Error 500 Diagnostic", status=500),
         "drop": faults["drop"],
         "cut_short": faults["cut_short"](PUBMED1, XML),
@@ -208,9 +214,10 @@ def test_expired_history_with_a_changed_set_stores_every_pmid_once(
 
 def test_stalled_server_times_out(httpserver: HTTPServer, sleeps: list[float]) -> None:
     """A server that never answers in time is a transient failure, then a NetworkError."""
+    release = threading.Event()
 
     def stall(request: Request) -> Response:
-        time.sleep(0.6)
+        release.wait(5)  # well past the client's timeout; let go once the client gave up
         return Response(PUBMED1, content_type=XML)
 
     httpserver.expect_request("/efetch.fcgi").respond_with_handler(stall)
@@ -218,3 +225,40 @@ def test_stalled_server_times_out(httpserver: HTTPServer, sleeps: list[float]) -
                           retry=RetryPolicy(max_attempts=2, sleep=sleeps.append), timeout=0.2)
     with pytest.raises(NetworkError, match="after 2 attempts.*timed out"):
         fetch_all(search, plan_of())
+    release.set()
+    # The stalled answers are logged when they end: waited for here, or they land in the next test's
+    # server log (a test reading log[0] then found this efetch instead of its own esearch).
+    deadline = time.monotonic() + 5
+    while len(httpserver.log) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def test_errors_name_the_url_and_status_but_never_the_api_key(
+    httpserver: HTTPServer, retry: RetryPolicy, sleeps: list[float]
+) -> None:
+    """NCBI's 429 body echoes the caller's key; the message, printed and stored with the failed run, names
+    the service, the E-utility's URL and the status, and blanks the key out."""
+    echoed = b'{"error":"API rate limit exceeded","api-key":"s3cr3tKEY","count":"11","limit":"10"}'
+    httpserver.expect_request("/efetch.fcgi").respond_with_data(echoed, status=429,
+                                                                content_type="application/json")
+    search = PubMedSearch(email="dev@example.org", api_key="s3cr3tKEY", base_url=httpserver.url_for("/"),
+                          retry=retry)
+    with pytest.raises(NetworkError) as caught:
+        fetch_all(search, plan_of())
+    message = str(caught.value)
+    assert message.startswith("PubMed efetch records 1–2 failed after 4 attempts: HTTP 429 from "
+                              f"{httpserver.url_for('/efetch.fcgi')}: ")
+    assert "API rate limit exceeded" in message and "s3cr3tKEY" not in message
+
+
+def test_refused_connection_names_the_url(retry: RetryPolicy, sleeps: list[float]) -> None:
+    """Nothing listening: the message says which URL refused, in words, after the retries."""
+    with socket.socket() as probe:  # a port just freed: nothing listens on it
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    search = PubMedSearch(email="dev@example.org", api_key="k", base_url=f"http://127.0.0.1:{port}/",
+                          retry=retry)
+    with pytest.raises(NetworkError, match=rf"PubMed esearch failed after 4 attempts: connection to "
+                                           rf"http://127\.0\.0\.1:{port}/esearch\.fcgi failed: .*Connection refused"):
+        search.start("x")
+    assert len(sleeps) == 3
