@@ -129,7 +129,8 @@ def search(state: CliState, source: str) -> None:
             runner = search_pubmed if name == "pubmed" else search_ctgov
             try:
                 with progress_bar(f"Searching {name}") as update:
-                    s = runner(review, actor=state.reviewer, progress=update)
+                    s = runner(review, actor=state.reviewer, progress=update,
+                               tell_retry=lambda text: update.say(f"note: {text}"))
             except KeyboardInterrupt:
                 print_error(f"{labels[name]} search interrupted: the batches stored so far are kept, and searching "
                             "again resumes it")

@@ -126,7 +126,7 @@ def _finish(review: Review, run_id: int, actor: str | None, notes: Sequence[str]
 
 def search_pubmed(
     review: Review, *, actor: str | None = None, progress: Progress | None = None,
-    base_url: str | None = None, client: Any = None,
+    base_url: str | None = None, client: Any = None, tell_retry: Callable[[str], None] | None = None,
 ) -> SearchSummary:
     """Run (or resume) the protocol's PubMed search, storing each batch of up to 500 records."""
     from reviewkit.sources.pubmed import DEFAULT_BASE_URL, PubMedSearch
@@ -141,7 +141,7 @@ def search_pubmed(
     if client is None:
         client = PubMedSearch(
             email=email or "", api_key=user.ncbi_api_key,
-            base_url=base_url or os.environ.get(PUBMED_URL_ENV) or DEFAULT_BASE_URL,
+            base_url=base_url or os.environ.get(PUBMED_URL_ENV) or DEFAULT_BASE_URL, tell_retry=tell_retry,
         )
     run_id, resumed, state = _begin(review, PUBMED, spec.query, actor)
     try:
@@ -208,7 +208,7 @@ def ctgov_query(review: Review) -> dict[str, str]:
 
 def search_ctgov(
     review: Review, *, actor: str | None = None, progress: Progress | None = None,
-    base_url: str | None = None, client: Any = None,
+    base_url: str | None = None, client: Any = None, tell_retry: Callable[[str], None] | None = None,
 ) -> SearchSummary:
     """Run (or resume) the protocol's ClinicalTrials.gov search, storing each page of studies."""
     from reviewkit.sources.ctgov import DEFAULT_BASE_URL, CtgovSearch
@@ -216,7 +216,8 @@ def search_ctgov(
     query = ctgov_query(review)
     text = " AND ".join(f"{k}={v}" for k, v in sorted(query.items()))
     if client is None:
-        client = CtgovSearch(base_url=base_url or os.environ.get(CTGOV_URL_ENV) or DEFAULT_BASE_URL)
+        client = CtgovSearch(base_url=base_url or os.environ.get(CTGOV_URL_ENV) or DEFAULT_BASE_URL,
+                             tell_retry=tell_retry)
     run_id, resumed, state = _begin(review, CTGOV, text, actor)
     total = state.get("total")
     try:

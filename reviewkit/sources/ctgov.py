@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, NoReturn
@@ -58,9 +58,12 @@ class CtgovSearch:
         session: requests.Session | None = None,
         page_size: int = PAGE_SIZE,
         timeout: float = 60.0,
+        tell_retry: Callable[[str], None] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.retry = retry or RetryPolicy()
+        #: Hears each retry in words (the CLI prints it, the sources screen shows it).
+        self.tell_retry = tell_retry
         self.limiter = limiter or _SHARED_LIMITER
         if session is None:
             session = requests.Session()
@@ -94,7 +97,8 @@ class CtgovSearch:
             else:
                 page_params["pageToken"] = token
             where = "ClinicalTrials.gov search" + (" (next page)" if token else "")
-            body = with_retries(partial(self._get_page, page_params, where), self.retry, what=where)
+            body = with_retries(partial(self._get_page, page_params, where), self.retry, what=where,
+                                tell=self.tell_retry)
             records = tuple(parse_study(s) for s in body["studies"])
             next_token = body.get("nextPageToken") or None
             if token is None and isinstance(body.get("totalCount"), int):
@@ -114,13 +118,13 @@ class CtgovSearch:
             raise ReviewkitError(f"not an NCT number: {nct_id!r}", hint="NCT followed by 8 digits")
         where = f"ClinicalTrials.gov study {found[0]}"
         body = with_retries(lambda: self._get(f"/studies/{found[0]}", {"format": "json"}, where),
-                            self.retry, what=where)
+                            self.retry, what=where, tell=self.tell_retry)
         return parse_study(body)
 
     def version(self) -> dict[str, Any]:
         """The API's version and dataTimestamp: the "date searched" of the data snapshot."""
         return with_retries(lambda: self._get("/version", {}, "ClinicalTrials.gov version"),
-                            self.retry, what="ClinicalTrials.gov version")
+                            self.retry, what="ClinicalTrials.gov version", tell=self.tell_retry)
 
     def _get_page(self, params: Mapping[str, str], where: str) -> dict[str, Any]:
         """One /studies page; a JSON object without a studies list (an error body) is retried."""

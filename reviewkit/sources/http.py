@@ -78,10 +78,13 @@ def with_retries(
     *,
     what: str,
     on_retry: Callable[[int, TransientError, float], None] | None = None,
+    tell: Callable[[str], None] | None = None,
 ) -> T:
     """Run call(), retrying TransientError per policy; raise NetworkError naming `what` when spent.
 
-    Anything that is not a TransientError (a 400, a bug) propagates at once.
+    Anything that is not a TransientError (a 400, a bug) propagates at once. `tell` hears each retry
+    in words before its wait: a Retry-After can park a search for minutes, which a user must not
+    mistake for a hang.
     """
     last: TransientError | None = None
     for attempt in range(max(policy.max_attempts, 1)):
@@ -94,6 +97,10 @@ def with_retries(
             wait = policy.delay(attempt, exc.retry_after)
             if on_retry is not None:
                 on_retry(attempt + 1, exc, wait)
+            if tell is not None:
+                tell(f"{what}: {exc.message.removeprefix(f'{what}: ')}; attempt {attempt + 1} of "
+                     f"{policy.max_attempts} failed, trying again in "
+                     + (f"{wait:.0f} s" if wait >= 1 else "under a second"))
             policy.sleep(wait)
     assert last is not None
     # The failure usually names `what` itself already: said once.

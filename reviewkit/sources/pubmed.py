@@ -76,6 +76,7 @@ class PubMedSearch:
         window: int = PUBMED_WINDOW,
         timeout: float = 120.0,
         today: Callable[[], date] | None = None,
+        tell_retry: Callable[[str], None] | None = None,
     ) -> None:
         if not email or "@" not in email:
             raise ReviewkitError(
@@ -89,6 +90,8 @@ class PubMedSearch:
         self.api_key = api_key or None
         self.base_url = base_url.rstrip("/")
         self.retry = retry or RetryPolicy()
+        #: Hears each retry in words (the CLI prints it, the sources screen shows it).
+        self.tell_retry = tell_retry
         self.batch_size = batch_size
         # The window is a setting only so tests can enforce a small one; PubMed's is 9,999.
         self.window = window
@@ -185,7 +188,7 @@ class PubMedSearch:
         def attempt() -> dict[str, Any]:
             return parse_esearch(self._call("esearch", params), label)
 
-        return with_retries(attempt, self.retry, what=label)
+        return with_retries(attempt, self.retry, what=label, tell=self.tell_retry)
 
     # -- fetching ------------------------------------------------------------------------------
 
@@ -243,7 +246,8 @@ class PubMedSearch:
             "db": "pubmed", "retmode": "xml", "WebEnv": part.webenv, "query_key": part.query_key,
             "retstart": retstart, "retmax": retmax,
         }
-        records = with_retries(partial(self._efetch, params, label), self.retry, what=label)
+        records = with_retries(partial(self._efetch, params, label), self.retry, what=label,
+                               tell=self.tell_retry)
         if len(records) < retmax:
             return records, (
                 f"{label}: PubMed returned {len(records)} of {retmax} records "
@@ -306,7 +310,8 @@ class PubMedSearch:
             records: tuple[Record, ...] = ()
             if chunk:
                 label = f"{where}: efetch by PMID, {len(chunk)} records from {chunk[0]}"
-                records = with_retries(partial(self._efetch_ids, chunk, label), self.retry, what=label)
+                records = with_retries(partial(self._efetch_ids, chunk, label), self.retry, what=label,
+                                       tell=self.tell_retry)
                 returned = {r.pmid for r in records}
                 missing += [pmid for pmid in chunk if pmid not in returned]
                 records = _unseen(records, seen)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from pytest_httpserver import HTTPServer
+from werkzeug import Response
 
 from reviewkit.cli import cli, identify
 from reviewkit.services.project import Review
@@ -48,6 +49,8 @@ def test_pubmed_down_still_searches_ctgov_and_says_both(review: Review, servers:
     assert result.exit_code == 1
     assert result.stdout.startswith("ClinicalTrials.gov: finished; 5 hits, 5 stored, 5 new (run 2)")
     errors = result.stderr.splitlines()
+    assert errors.pop(0) == (f"note: PubMed esearch: HTTP 503 from {servers.url_for('/esearch.fcgi')}: Service "
+                             "unavailable; attempt 1 of 2 failed, trying again in under a second")
     assert errors[0] == (f"error: PubMed esearch failed after 2 attempts: HTTP 503 from {servers.url_for('/esearch.fcgi')}: "
                          "Service unavailable (check the connection and try again later; nothing was stored for run 1: "
                          "searching PubMed again starts over)")
@@ -98,3 +101,18 @@ def test_interrupted_search_is_failed_said_and_resumed(
     again = CliRunner().invoke(cli, ["-C", str(review.folder), "search", "--source", "pubmed"])
     assert again.exit_code == 0, again.output
     assert again.stdout.startswith("PubMed: resumed and finished; 600 hits, 600 stored, 600 new (run 1)")
+
+
+def test_a_retry_is_said_before_its_wait(review: Review, servers: HTTPServer) -> None:
+    """ClinicalTrials.gov answers 429 once, asking for a pause: the CLI says so on stderr (what failed, the
+    status and the wait) before retrying, and the search then finishes as usual."""
+    last_page = PAGE.replace('"nextPageToken"', '"unusedToken"')
+    answers = iter([Response("Too many requests", status=429, headers={"Retry-After": "7"}),
+                    Response(last_page, content_type="application/json")])
+    servers.expect_request("/api/v2/studies").respond_with_handler(lambda request: next(answers))
+    result = CliRunner().invoke(cli, ["-C", str(review.folder), "search", "--source", "ctgov"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        f"note: ClinicalTrials.gov search: HTTP 429 from {servers.url_for('/api/v2/studies')}: Too many requests; "
+        "attempt 1 of 2 failed, trying again in 7 s"]
+    assert result.stdout.startswith("ClinicalTrials.gov: finished; 5 hits, 5 stored, 5 new (run 1)")

@@ -358,3 +358,26 @@ async def test_narrow_and_wide_columns_follow_the_terminal(review: Review) -> No
         await settle(pilot)
         assert line_with(app, "Identified").split()[:3] == ["Source", "Kind", "Query"]
         assert sources.cursor_row == 2 and source_row(app, "Embase")[1:3] == ["import", "test.ris"]
+
+
+async def test_a_retry_is_a_warning_notice(review: Review, httpserver: HTTPServer,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """ClinicalTrials.gov answers 429 with Retry-After 0 once: a warning says what failed and that it is
+    tried again (a long wait must not look like a hang), then the search finishes."""
+    page = (FIXTURES / "ctgov" / "search_phelan_next_20260811.json").read_text().replace(
+        '"nextPageToken"', '"unusedToken"')
+    answers = iter([Response("Too many requests", status=429, headers={"Retry-After": "0"}),
+                    Response(page, content_type="application/json")])
+    httpserver.expect_request("/api/v2/studies").respond_with_handler(lambda request: next(answers))
+    monkeypatch.setenv(CTGOV_URL_ENV, httpserver.url_for("/api/v2"))
+    seen: list[Message] = []
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
+        await open_sources(pilot, app)
+        await pilot.press("t")
+        await settle(pilot)
+        (warning,) = notices(seen, "warning")
+        assert warning == (f"ClinicalTrials.gov search: HTTP 429 from {httpserver.url_for('/api/v2/studies')}: "
+                           "Too many requests; attempt 1 of 5 failed, trying again in under a second")
+        (run,) = source_runs(review)
+        assert (run.status, run.record_count) == ("complete", 5)

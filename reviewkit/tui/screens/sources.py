@@ -152,7 +152,7 @@ class SourcesScreen(Screen[None]):
         service = search.search_pubmed if which == "pubmed" else search.search_ctgov
         name = search.PUBMED if which == "pubmed" else search.CTGOV
         try:
-            s = service(self.review, actor=self.reviewer, progress=self._progress())
+            s = service(self.review, actor=self.reviewer, progress=self._progress(), tell_retry=self._retrying)
         except _Cancelled:
             self.post_message(self.JobFinished(f"{name} search cancelled: the batches stored so far are kept, "
                                                f"and the next search resumes it", failed=True, cancelled=True))
@@ -163,6 +163,10 @@ class SourcesScreen(Screen[None]):
             notes = "".join(f"\n{note}" for note in s.notes)
             self.post_message(self.JobFinished(
                 f"{name}{resumed}: {s.count} found, {s.stored} stored, {s.new} new{notes}"))
+
+    def _retrying(self, text: str) -> None:
+        # From the search's worker thread: a service's retry, said so a long Retry-After wait is no mystery.
+        self.app.call_from_thread(self.notify, text, severity="warning", timeout=10, markup=False)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="sources-job")
     def _import(self, request: ImportRequest) -> None:
