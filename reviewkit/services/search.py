@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +14,7 @@ from reviewkit.errors import NetworkError, ReviewkitError
 from reviewkit.services.project import Review
 from reviewkit.services.status import DATABASES_AND_REGISTERS
 from reviewkit.store import runs as store_runs
-from reviewkit.store.db import session_scope
+from reviewkit.store.db import SEARCH_LOCKS, hold_lock, session_scope
 from reviewkit.store.tables import utcnow
 
 PUBMED = "PubMed"
@@ -38,6 +39,15 @@ class SearchSummary:
     resumed: bool
     translation: str | None = None
     notes: tuple[str, ...] = ()
+
+
+def _one_at_a_time(review: Review, source: str) -> AbstractContextManager[None]:
+    """The source's search lock: two processes running one search (the TUI and the CLI, two machines on
+    PostgreSQL) would both resume the same run and store its batches twice."""
+    busy = ReviewkitError(f"another reviewkit process is running the {source} search of this review now",
+                          hint="wait for it to finish (reviewkit sources shows its run); searching again then "
+                               "adds only what is new")
+    return hold_lock(review.engine, SEARCH_LOCKS[source], busy)
 
 
 def _fail_run(review: Review, run_id: int, source: str, error: BaseException) -> BaseException:
@@ -128,6 +138,16 @@ def search_pubmed(
     review: Review, *, actor: str | None = None, progress: Progress | None = None,
     base_url: str | None = None, client: Any = None, tell_retry: Callable[[str], None] | None = None,
 ) -> SearchSummary:
+    """Run (or resume) the protocol's PubMed search; refused while another process runs it."""
+    with _one_at_a_time(review, PUBMED):
+        return _search_pubmed(review, actor=actor, progress=progress, base_url=base_url, client=client,
+                       tell_retry=tell_retry)
+
+
+def _search_pubmed(
+    review: Review, *, actor: str | None = None, progress: Progress | None = None,
+    base_url: str | None = None, client: Any = None, tell_retry: Callable[[str], None] | None = None,
+) -> SearchSummary:
     """Run (or resume) the protocol's PubMed search, storing each batch of up to 500 records."""
     from reviewkit.sources.pubmed import DEFAULT_BASE_URL, PubMedSearch
     from reviewkit.sources.pubmed_plan import SearchPlan
@@ -207,6 +227,16 @@ def ctgov_query(review: Review) -> dict[str, str]:
 
 
 def search_ctgov(
+    review: Review, *, actor: str | None = None, progress: Progress | None = None,
+    base_url: str | None = None, client: Any = None, tell_retry: Callable[[str], None] | None = None,
+) -> SearchSummary:
+    """Run (or resume) the protocol's ClinicalTrials.gov search; refused while another process runs it."""
+    with _one_at_a_time(review, CTGOV):
+        return _search_ctgov(review, actor=actor, progress=progress, base_url=base_url, client=client,
+                       tell_retry=tell_retry)
+
+
+def _search_ctgov(
     review: Review, *, actor: str | None = None, progress: Progress | None = None,
     base_url: str | None = None, client: Any = None, tell_retry: Callable[[str], None] | None = None,
 ) -> SearchSummary:

@@ -28,6 +28,8 @@ DAMAGED = ("file is not a database", "database disk image is malformed")
 #: PostgreSQL advisory lock keys (a review has its own database, so a key is per review).
 #: Duplicate groups: every change to them reads the live groups first (see lock_transaction).
 GROUPS_LOCK = 0x726B_0001
+#: A source's search (PubMed, ClinicalTrials.gov): held for the whole run, see `hold_lock`.
+SEARCH_LOCKS = {"PubMed": 0x726B_0101, "ClinicalTrials.gov": 0x726B_0102}
 
 
 def file_lock(sha256: str) -> int:
@@ -163,6 +165,42 @@ def lock_transaction(session: Session, key: int) -> None:
     """
     if session.get_bind().dialect.name == "postgresql":
         session.connection().execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+@contextmanager
+def hold_lock(engine: Engine, key: int, busy: ReviewkitError) -> Iterator[None]:
+    """Hold lock `key` for the block, across its many transactions, or refuse with `busy` at once.
+
+    For work that commits as it goes (a search stores batch by batch) and that a second process must
+    not do at the same time. The lock dies with its holder, so a crashed process never leaves it
+    behind: on PostgreSQL a session advisory lock on a connection of its own; on SQLite an exclusive
+    `flock` on a file beside the database (one machine, as SQLite is).
+    """
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            if not conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar():
+                raise busy
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                conn.commit()
+        return
+    try:
+        import fcntl
+    except ImportError:  # no flock (Windows): SQLite's own write lock still keeps each batch whole
+        yield
+        return
+    path = Path(engine.url.database or DB_FILE).with_name(f"{DB_FILE}.lock-{key:x}")
+    with path.open("a+b") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise busy from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def database_name(engine: Engine) -> str:

@@ -11,7 +11,7 @@ from pytest_httpserver import HTTPServer
 from sqlmodel import select
 from werkzeug import Request, Response
 
-from reviewkit.errors import NetworkError
+from reviewkit.errors import NetworkError, ReviewkitError
 from reviewkit.services.project import Review, open_review
 from reviewkit.services.runs import run_notes
 from reviewkit.services.search import search_ctgov, search_pubmed
@@ -264,3 +264,34 @@ def test_ctgov_study_moved_to_a_later_page_is_stored_once(review: Review, httpse
         "the search paged; searching again brings any it missed",
     )
     assert run_notes(review, run.id) == list(summary.notes)  # kept with the run
+
+
+def test_a_second_process_cannot_run_a_search_already_running(review: Review, httpserver: HTTPServer) -> None:
+    """While a PubMed search stores its batches, a second one (the TUI and the CLI at once, or another
+    machine) is refused at once, naming the search, instead of resuming the same run and storing its batches
+    twice; ClinicalTrials.gov can still be searched meanwhile; once the first ends the lock is gone."""
+    fake = FakePubMed(450, date(2019, 1, 1), date(2020, 12, 31))
+    httpserver.expect_request("/esearch.fcgi").respond_with_handler(fake.esearch)
+    httpserver.expect_request("/efetch.fcgi").respond_with_handler(fake.efetch)
+    _ctgov_pages(httpserver)
+    ctgov = CtgovSearch(base_url=httpserver.url_for("/api/v2"), retry=_retry(),
+                        limiter=RateLimiter(1.0, sleep=lambda s: None))
+    refused: list[str] = []
+    others: list[int] = []
+
+    def meanwhile(done: int, total: int | None = None) -> None:
+        if done and not refused:  # the first batch is stored and the search goes on
+            with pytest.raises(ReviewkitError) as exc:
+                search_pubmed(review, client=_pubmed(httpserver))
+            refused.append(str(exc.value))
+            others.append(search_ctgov(review, client=ctgov).stored)
+
+    summary = search_pubmed(review, client=_pubmed(httpserver), progress=meanwhile)
+    assert refused == ["another reviewkit process is running the PubMed search of this review now (wait for it "
+                       "to finish (reviewkit sources shows its run); searching again then adds only what is new)"]
+    assert others and others[0] > 0
+    assert (summary.stored, summary.new) == (450, 450)
+    pubmed_runs = [run for run in _runs(review) if run.source == "PubMed"]
+    assert len(pubmed_runs) == 1 and pubmed_runs[0].record_count == 450
+    again = search_pubmed(review, client=_pubmed(httpserver))  # released: a re-run finds nothing new
+    assert (again.stored, again.new) == (450, 0)
