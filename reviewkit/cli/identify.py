@@ -106,8 +106,10 @@ def import_cmd(
 
 @click.command()
 @click.option("--source", type=click.Choice(["pubmed", "ctgov", "all"]), default="all", show_default=True)
+@click.option("--restart", is_flag=True,
+              help="Start over instead of resuming an interrupted search (it is closed as abandoned; its records stay).")
 @click.pass_obj
-def search(state: CliState, source: str) -> None:
+def search(state: CliState, source: str, restart: bool) -> None:
     """Run the protocol's searches (resumes an interrupted one; a re-run adds only new records)."""
     from reviewkit.services.search import CTGOV, PUBMED, search_ctgov, search_pubmed
 
@@ -129,7 +131,7 @@ def search(state: CliState, source: str) -> None:
             runner = search_pubmed if name == "pubmed" else search_ctgov
             try:
                 with progress_bar(f"Searching {name}") as update:
-                    s = runner(review, actor=state.reviewer, progress=update,
+                    s = runner(review, actor=state.reviewer, progress=update, restart=restart,
                                tell_retry=lambda text: update.say(f"note: {text}"))
             except KeyboardInterrupt:
                 print_error(f"{labels[name]} search interrupted: the batches stored so far are kept, and searching "

@@ -26,7 +26,7 @@ class RunView:
     source_kind: str
     file_name: str | None
     query: str | None
-    #: "running", "complete" or "failed".
+    #: "running", "complete", "failed" (resumable) or "abandoned" (started over).
     status: str
     error: str | None
     started_at: datetime

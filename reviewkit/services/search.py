@@ -70,7 +70,8 @@ def _fail_run(review: Review, run_id: int, source: str, error: BaseException) ->
         kept = f"nothing was stored for run {run_id}: searching {source} again starts over"
     else:
         of = f" of {total}" if total is not None else ""
-        kept = f"{stored}{of} records are stored for run {run_id} and kept: searching {source} again resumes from there"
+        kept = (f"{stored}{of} records are stored for run {run_id} and kept: searching {source} again resumes from "
+                "there (search --restart starts over)")
     return NetworkError(error.message, where=error.where, hint=f"{error.hint}; {kept}" if error.hint else kept)
 
 
@@ -105,10 +106,18 @@ def _store_batch(
         return len(fresh)
 
 
-def _begin(review: Review, source: str, query: str, actor: str | None) -> tuple[int, bool, dict[str, Any]]:
-    """The run to work on: an unfinished one of the same query (resumed), or a new one."""
+def _begin(review: Review, source: str, query: str, actor: str | None,
+           restart: bool = False) -> tuple[int, bool, dict[str, Any]]:
+    """The run to work on: an unfinished one of the same query (resumed), or a new one.
+
+    `restart` closes the unfinished run as "abandoned" instead (audited; its records stay, and the new
+    run re-finds them): the way out of a run whose resume fails the same way every time (a page token
+    the registry no longer accepts)."""
     with session_scope(review.engine, write=True) as session:
         unfinished = store_runs.unfinished_run(session, source, query)
+        if restart and unfinished is not None:
+            store_runs.abandon_run(session, unfinished, actor)
+            unfinished = None
         if unfinished is not None and unfinished.state.get("plan") is not None:
             unfinished.status = "running"
             unfinished.error = None
@@ -137,16 +146,18 @@ def _finish(review: Review, run_id: int, actor: str | None, notes: Sequence[str]
 def search_pubmed(
     review: Review, *, actor: str | None = None, progress: Progress | None = None,
     base_url: str | None = None, client: Any = None, tell_retry: Callable[[str], None] | None = None,
+    restart: bool = False,
 ) -> SearchSummary:
     """Run (or resume) the protocol's PubMed search; refused while another process runs it."""
     with _one_at_a_time(review, PUBMED):
         return _search_pubmed(review, actor=actor, progress=progress, base_url=base_url, client=client,
-                       tell_retry=tell_retry)
+                       tell_retry=tell_retry, restart=restart)
 
 
 def _search_pubmed(
     review: Review, *, actor: str | None = None, progress: Progress | None = None,
     base_url: str | None = None, client: Any = None, tell_retry: Callable[[str], None] | None = None,
+    restart: bool = False,
 ) -> SearchSummary:
     """Run (or resume) the protocol's PubMed search, storing each batch of up to 500 records."""
     from reviewkit.sources.pubmed import DEFAULT_BASE_URL, PubMedSearch
@@ -163,7 +174,7 @@ def _search_pubmed(
             email=email or "", api_key=user.ncbi_api_key,
             base_url=base_url or os.environ.get(PUBMED_URL_ENV) or DEFAULT_BASE_URL, tell_retry=tell_retry,
         )
-    run_id, resumed, state = _begin(review, PUBMED, spec.query, actor)
+    run_id, resumed, state = _begin(review, PUBMED, spec.query, actor, restart)
     try:
         if resumed:
             plan = SearchPlan.from_dict(state["plan"])
@@ -229,16 +240,18 @@ def ctgov_query(review: Review) -> dict[str, str]:
 def search_ctgov(
     review: Review, *, actor: str | None = None, progress: Progress | None = None,
     base_url: str | None = None, client: Any = None, tell_retry: Callable[[str], None] | None = None,
+    restart: bool = False,
 ) -> SearchSummary:
     """Run (or resume) the protocol's ClinicalTrials.gov search; refused while another process runs it."""
     with _one_at_a_time(review, CTGOV):
         return _search_ctgov(review, actor=actor, progress=progress, base_url=base_url, client=client,
-                       tell_retry=tell_retry)
+                       tell_retry=tell_retry, restart=restart)
 
 
 def _search_ctgov(
     review: Review, *, actor: str | None = None, progress: Progress | None = None,
     base_url: str | None = None, client: Any = None, tell_retry: Callable[[str], None] | None = None,
+    restart: bool = False,
 ) -> SearchSummary:
     """Run (or resume) the protocol's ClinicalTrials.gov search, storing each page of studies."""
     from reviewkit.sources.ctgov import DEFAULT_BASE_URL, CtgovSearch
@@ -248,7 +261,7 @@ def _search_ctgov(
     if client is None:
         client = CtgovSearch(base_url=base_url or os.environ.get(CTGOV_URL_ENV) or DEFAULT_BASE_URL,
                              tell_retry=tell_retry)
-    run_id, resumed, state = _begin(review, CTGOV, text, actor)
+    run_id, resumed, state = _begin(review, CTGOV, text, actor, restart)
     total = state.get("total")
     try:
         token = state.get("next_token") if resumed else None

@@ -105,6 +105,18 @@ def finish_run(
     )
 
 
+def abandon_run(session: Session, run: SourceRunRow, actor: str | None) -> None:
+    """Close an unfinished search for good (status "abandoned"), audited: a new run starts over, and the
+    records this one stored stay (the new run re-finds them)."""
+    old = {"status": run.status, "error": run.error}
+    run.status = "abandoned"
+    run.error = f"abandoned: the search was started over{f' by {actor}' if actor else ''}"
+    run.finished_at = utcnow()
+    session.add(run)
+    session.add(AuditEventRow(actor=actor or "", entity="source_run", entity_id=run.id, action="abandon",
+                              old=old, new={"status": run.status, "records kept": run.record_count}))
+
+
 def runs(session: Session) -> list[SourceRunRow]:
     """Every run, oldest first."""
     return list(session.exec(select(SourceRunRow).order_by(col(SourceRunRow.id))))
@@ -152,7 +164,7 @@ def unfinished_run(session: Session, source: str, query: str) -> SourceRunRow | 
     """The newest search of this source and query that did not complete (to resume)."""
     return session.exec(
         select(SourceRunRow).where(SourceRunRow.kind == "search").where(SourceRunRow.source == source)
-        .where(SourceRunRow.query == query).where(SourceRunRow.status != "complete")
+        .where(SourceRunRow.query == query).where(col(SourceRunRow.status).in_(("running", "failed")))
         .order_by(col(SourceRunRow.id).desc())
     ).first()
 

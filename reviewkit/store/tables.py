@@ -92,7 +92,8 @@ class SourceRunRow(SQLModel, table=True):
     file_format: str | None = None
     query: str | None = Field(default=None, sa_column=Column(Text))
     query_translation: str | None = Field(default=None, sa_column=Column(Text))
-    #: "running" until every batch is stored, then "complete"; "failed" with `error` otherwise.
+    #: "running" until every batch is stored, then "complete"; "failed" with `error` otherwise (resumable);
+    #: "abandoned" once a search is started over (`search --restart`): never resumed, its records kept.
     status: str = Field(default="running", index=True)
     error: str | None = Field(default=None, sa_column=Column(Text))
     #: Hits the service reported (esearch Count, totalCount); record_count is what was stored.

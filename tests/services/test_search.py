@@ -20,7 +20,7 @@ from reviewkit.sources.ctgov import CtgovSearch
 from reviewkit.sources.http import RateLimiter, RetryPolicy
 from reviewkit.sources.pubmed import PubMedSearch
 from reviewkit.store.db import session_scope
-from reviewkit.store.tables import RecordRow, RecordSourceRow, SourceRunRow
+from reviewkit.store.tables import AuditEventRow, RecordRow, RecordSourceRow, SourceRunRow
 from tests.conftest import FIXTURES
 from tests.sources.conftest import FakePubMed
 
@@ -295,3 +295,47 @@ def test_a_second_process_cannot_run_a_search_already_running(review: Review, ht
     assert len(pubmed_runs) == 1 and pubmed_runs[0].record_count == 450
     again = search_pubmed(review, client=_pubmed(httpserver))  # released: a re-run finds nothing new
     assert (again.stored, again.new) == (450, 0)
+
+
+def test_restart_abandons_a_run_that_cannot_resume(review: Review, httpserver: HTTPServer) -> None:
+    """A ClinicalTrials.gov run stopped at page 2 whose page token the registry now refuses (400) fails the
+    same way at every resume; --restart closes it as abandoned (audited, its records kept, never resumed
+    again) and a new run pages from the start, re-finding the stored studies rather than adding them twice."""
+    page1 = json.loads((FIXTURES / "ctgov" / "search_phelan_limit5_20260811.json").read_text())
+    page2 = json.loads((FIXTURES / "ctgov" / "search_phelan_next_20260811.json").read_text())
+    page2.pop("nextPageToken")
+    token_refused = {"yes": False}
+
+    def answer(request: Request) -> Response:
+        if not request.args.get("pageToken"):
+            return Response(json.dumps(page1), content_type="application/json")
+        if token_refused["yes"]:
+            return Response('{"message": "invalid pageToken"}', status=400, content_type="application/json")
+        return Response("Bad Gateway", status=502)
+
+    httpserver.expect_request("/api/v2/studies").respond_with_handler(answer)
+    client = CtgovSearch(base_url=httpserver.url_for("/api/v2"), retry=_retry(),
+                         limiter=RateLimiter(1.0, sleep=lambda s: None))
+    with pytest.raises(NetworkError):
+        search_ctgov(review, client=client)
+    token_refused["yes"] = True
+    with pytest.raises(NetworkError, match="refused the request: HTTP 400"):
+        search_ctgov(review, client=client)  # resumes at the stored token, and is refused again
+    (stuck,) = _runs(review)
+    assert (stuck.status, stuck.record_count) == ("failed", 5)
+
+    page1_only = {**page1}
+    page1_only.pop("nextPageToken")
+    httpserver.clear()
+    httpserver.expect_request("/api/v2/studies").respond_with_json(page1_only)
+    summary = search_ctgov(review, client=client, actor="alice", restart=True)
+    assert not summary.resumed and (summary.stored, summary.new) == (5, 0)
+    old, new = _runs(review)
+    assert (old.status, old.error) == ("abandoned", "abandoned: the search was started over by alice")
+    assert old.record_count == 5 and new.status == "complete"
+    assert review_status(review).identified_by_source == {"ClinicalTrials.gov": 5}
+    again = search_ctgov(review, client=client)  # an abandoned run is never resumed
+    assert not again.resumed and len(_runs(review)) == 3
+    with session_scope(review.engine) as s:
+        events = s.exec(select(AuditEventRow).where(AuditEventRow.action == "abandon")).all()
+    assert [(e.actor, e.entity_id, e.old["status"]) for e in events] == [("alice", old.id, "failed")]

@@ -12,7 +12,7 @@ from reviewkit.tui.widgets.fitted_table import FittedTable, clipped
 
 #: Queries and file names are cut to this many characters in a cell (the full text is in review.toml).
 WIDE = 36
-_STATUS_STYLE = {"complete": "green", "running": "yellow", "failed": "bold red"}
+_STATUS_STYLE = {"complete": "green", "running": "yellow", "failed": "bold red", "abandoned": "dim"}
 
 
 def when(moment: datetime | None) -> str:
