@@ -129,6 +129,7 @@ def format_table(result: MetaResult) -> str:
         lines.append(f"prediction interval ({prediction_interval_method(result)}): {_fmt(pl)} to {_fmt(pu)}")
     for e in result.effects.excluded:
         lines.append(f"left out: {e.study} ({e.reason})")
+    lines.extend(f"note: {n}" for n in result.notes)
     lines.extend(f"warning: {w}" for w in result.warnings)
     return "\n".join(lines)
 

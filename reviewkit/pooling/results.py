@@ -154,6 +154,12 @@ class MetaResult:
                 else stats.norm.ppf(1 - alpha / 2))
         return self.estimate - crit * self.se, self.estimate + crit * self.se
 
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """How study estimates were made where a reader must know it: 0.5 added to the cells of a study
+        with a zero cell. None under Peto, whose O − E and V use the counts as they are."""
+        return () if self.method == "Peto" else self.effects.notes
+
     def study_rows(self) -> list[dict[str, Any]]:
         """One dict per input study: label, estimate, CI (natural scale) and weight; None if left out."""
         z = float(stats.norm.ppf(0.5 + self.level / 2))
@@ -193,7 +199,7 @@ class MetaResult:
             "effect_ci_upper": self.effect_ci[1],
             "effect_pi_lower": self.effect_pi[0], "effect_pi_upper": self.effect_pi[1],
             "excluded": [{"study": e.study, "reason": e.reason} for e in self.effects.excluded],
-            "warnings": list(self.warnings), "version": self.version,
+            "notes": list(self.notes), "warnings": list(self.warnings), "version": self.version,
         }
         if self.fixed_estimate is not None:
             out.update(fixed_estimate=self.fixed_estimate, fixed_se=self.fixed_se,

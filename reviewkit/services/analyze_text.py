@@ -31,6 +31,7 @@ def format_analysis(o: AnalysisOutput) -> list[str]:
                          f"p = {sub.Q_between_p:.3g}")
         lines.extend(f"  note: {n}" for n in info.get("notes", []))
         lines.extend(f"  warning: subgroups by {name}: {w}" for w in sub.warnings)
+    lines.extend(f"  note: {n}" for n in r.notes)  # a zero-cell study's 0.5, as `meta` says it
     lines.extend(_sensitivity_lines(o))
     # pooling's own warnings (a zero-width HKSJ interval, HKSJ or a prediction interval with too few
     # studies) first, as the JSON lists them: they qualify the numbers printed above

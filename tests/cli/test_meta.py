@@ -438,3 +438,26 @@ def test_a_small_subgroup_difference_p_is_not_printed_as_zero(tmp_path: Path) ->
     line = next(x for x in result.output.splitlines() if x.startswith("test for subgroup differences"))
     assert line.startswith("test for subgroup differences: Q = 19.8654, df = 2, p = 4.85")
     assert "e-05" in line and "p = 0.0000" not in line
+
+
+def test_a_zero_cell_correction_is_said_except_under_peto(tmp_path: Path) -> None:
+    """A study with no events in one arm gets 0.5 in each cell (its RR is then (0.5/50.5)/(4.5/50.5) = 1/9),
+    and the output says which study; a double-zero study is left out, not corrected; Peto, which uses the
+    counts as they are, says nothing of 0.5."""
+    path = _csv(tmp_path, [
+        {"study": "A", "events_treat": 0, "n_treat": 50, "events_ctrl": 4, "n_ctrl": 50},
+        {"study": "B", "events_treat": 3, "n_treat": 40, "events_ctrl": 5, "n_ctrl": 42},
+        {"study": "C", "events_treat": 0, "n_treat": 30, "events_ctrl": 0, "n_ctrl": 30},
+        {"study": "D", "events_treat": 6, "n_treat": 60, "events_ctrl": 10, "n_ctrl": 61},
+    ])
+    text = CliRunner().invoke(cli, ["meta", str(path), "--measure", "RR", "--method", "IV"]).stdout
+    lines = text.splitlines()
+    (a_row,) = [line for line in lines if line.startswith("A ")]
+    assert a_row.split()[1] == f"{1 / 9:.4f}"
+    assert "note: 0.5 added to each cell of 'A' (zero cell)" in lines
+    assert sum(line.startswith("note: ") for line in lines) == 1
+    data = json.loads(CliRunner().invoke(cli, ["meta", str(path), "--measure", "RR", "--json"]).stdout)
+    assert data["notes"] == ["0.5 added to each cell of 'A' (zero cell)"]
+    peto = CliRunner().invoke(cli, ["meta", str(path), "--measure", "OR", "--method", "Peto", "--model", "fixed"])
+    assert peto.exit_code == 0, peto.output
+    assert "note:" not in peto.stdout and "0.5 added" not in peto.stdout
