@@ -287,14 +287,25 @@ class PairDecision:
     #: After a merge: the record the group keeps, and the other members carrying screening decisions too.
     primary: int | None = None
     also_screened: tuple[int, ...] = ()
+    #: Records this merge joined that a human had kept apart (a rejected pair, an undone merge), through
+    #: the groups either record was in: a deliberate verdict stands, but it is said.
+    kept_apart: tuple[tuple[int, int], ...] = ()
 
     def notes(self) -> list[str]:
         """What a lead may want to look at after the verdict (the CLI and the TUI say it alike)."""
-        if not self.also_screened:
-            return []
-        others = ", ".join(map(str, self.also_screened))
-        return [f"group {self.group_id} keeps record {self.primary}; the screening decisions on record"
-                f"{'s' if len(self.also_screened) > 1 else ''} {others} no longer count (a lead may want to look)"]
+        out = []
+        if self.kept_apart:
+            shown = ", ".join(f"{x} and {y}" for x, y in self.kept_apart[:3])
+            more = f" (and {len(self.kept_apart) - 3} more pairs)" if len(self.kept_apart) > 3 else ""
+            out.append(f"group {self.group_id} now joins records {shown}{more}, which a reviewer had kept apart "
+                       f"(a rejected pair or an undone merge); if that was right, reviewkit dedup undo "
+                       f"{self.group_id} splits it again")
+        if self.also_screened:
+            others = ", ".join(map(str, self.also_screened))
+            out.append(f"group {self.group_id} keeps record {self.primary}; the screening decisions on record"
+                       f"{'s' if len(self.also_screened) > 1 else ''} {others} no longer count (a lead may want "
+                       "to look)")
+        return out
 
 
 def decide_pair(review: Review, actor: str | None, pair_id: int, duplicate: bool) -> PairDecision:
@@ -326,8 +337,21 @@ def decide_pair(review: Review, actor: str | None, pair_id: int, duplicate: bool
         store.decide_pair(session, pair_id, status, who)
         if not duplicate:
             return PairDecision(pair_id, status, a, b, None)
+        apart = _kept_apart(session, set(live[member_of[a]][1]) if a in member_of else {a},
+                            set(live[member_of[b]][1]) if b in member_of else {b}, (min(a, b), max(a, b)))
         group, primary, others = _merge_pair(session, pair, live, who)
-        return PairDecision(pair_id, status, a, b, group, primary=primary, also_screened=others)
+        return PairDecision(pair_id, status, a, b, group, primary=primary, also_screened=others, kept_apart=apart)
+
+
+def _kept_apart(session: Session, side_a: set[int], side_b: set[int], itself: tuple[int, int]
+                ) -> tuple[tuple[int, int], ...]:
+    """Pairs across the two sides of a merge that a human kept apart, as `run_dedup` reads them (rejected
+    pairs, undone groups); the confirmed pair itself is left out (reopened and confirmed again on purpose)."""
+    found = {(x, y) for x, y in store.rejected_pairs(session)
+             if (x in side_a and y in side_b) or (x in side_b and y in side_a)}
+    for members in store.undone_member_sets(session):
+        found |= {(min(x, y), max(x, y)) for x in members & side_a for y in members & side_b}
+    return tuple(sorted(found - {itself}))
 
 
 def reopen_pair(review: Review, actor: str | None, pair_id: int) -> PairDecision:

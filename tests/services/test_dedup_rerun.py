@@ -56,6 +56,15 @@ def test_an_undone_merge_is_not_made_again_through_a_third_copy(review: Review) 
     dedup.run_dedup(review)  # and again: nothing changes
     assert (dedup.group_of(review, a), dedup.group_of(review, b)) == (ga, gb)
 
+    # A human may still confirm the waiting pair (a deliberate verdict stands), and is told whom it joins.
+    (pair,) = dedup.pending_pairs(review)
+    done = dedup.decide_pair(review, "alice", pair.id, True)
+    assert done.kept_apart == ((min(a, b), max(a, b)),)
+    assert done.notes()[0] == (f"group {done.group_id} now joins records {min(a, b)} and {max(a, b)}, which a "
+                               "reviewer had kept apart (a rejected pair or an undone merge); if that was right, "
+                               f"reviewkit dedup undo {done.group_id} splits it again")
+    assert dedup.group_of(review, a) == dedup.group_of(review, b) == done.group_id
+
 
 def test_a_rerun_counts_only_what_it_changed(review: Review) -> None:
     """A third copy joining a group of two is one record merged and no new group (it said 1 group, 2 merged)."""
