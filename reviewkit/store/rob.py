@@ -1,9 +1,15 @@
-"""Provides the risk-of-bias writes and reads: studies, assessments, answers and judgements (append-only)."""
+"""Provides the risk-of-bias writes and reads: studies, assessments, answers and judgements (append-only).
+
+Rows are dated by the review's clock (`store.clock`: the server's on PostgreSQL), as screening rows are:
+whether an overall "escalate" was a choice is told from which answers were stored before it
+(`services.assess_view`), and assessors on machines whose clocks differ would misorder them.
+"""
 
 from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
+from reviewkit.store import clock
 from reviewkit.store.studies import add_study as add_study
 from reviewkit.store.tables import (
     AuditEventRow,
@@ -50,12 +56,13 @@ def assessments(session: Session, *, study_id: int | None = None, outcome: str |
 def add_assessment(session: Session, *, study_id: int, outcome: str, tool: str, variant: str | None,
                    assessor: ReviewerRow | None, is_consensus: bool, actor: str) -> RobAssessmentRow:
     """Append an assessment of a study's outcome by an assessor (or the consensus) and its audit event."""
+    at = clock.now(session)
     row = RobAssessmentRow(study_id=study_id, outcome=outcome, tool=tool, variant=variant,
-                           assessor_id=assessor.id if assessor else None, is_consensus=is_consensus)
+                           assessor_id=assessor.id if assessor else None, is_consensus=is_consensus, created_at=at)
     session.add(row)
     session.flush()
     session.add(AuditEventRow(
-        actor=actor, entity="rob_assessment", entity_id=row.id, action="start",
+        at=at, actor=actor, entity="rob_assessment", entity_id=row.id, action="start",
         new={"study_id": study_id, "outcome": outcome, "tool": tool, "variant": variant,
              "assessor": assessor.name if assessor else None, "consensus": is_consensus}))
     return row
@@ -81,11 +88,12 @@ def add_answer(session: Session, assessment: RobAssessmentRow, question: str, an
     previous = current_answers(session, assessment.id).get(question)
     if previous is not None and previous.answer == answer and (previous.support or None) == (support or None):
         return None
-    row = RobAnswerRow(assessment_id=assessment.id, question=question, answer=answer, support=support)
+    at = clock.now(session)
+    row = RobAnswerRow(assessment_id=assessment.id, question=question, answer=answer, support=support, created_at=at)
     session.add(row)
     session.flush()
     session.add(AuditEventRow(
-        actor=actor, entity="rob_answer", entity_id=row.id, action="change" if previous else "answer",
+        at=at, actor=actor, entity="rob_answer", entity_id=row.id, action="change" if previous else "answer",
         old={"assessment_id": assessment.id, "question": question, "answer": previous.answer,
              "support": previous.support} if previous else None,
         new={"assessment_id": assessment.id, "question": question, "answer": answer, "support": support}))
@@ -110,12 +118,13 @@ def add_judgement(session: Session, assessment: RobAssessmentRow, domain: str, *
     """Append a judgement row (an override, a snapshot, a status change) and its audit event."""
     assert assessment.id is not None
     previous = current_judgements(session, assessment.id).get(domain)
+    at = clock.now(session)
     row = RobJudgementRow(assessment_id=assessment.id, domain=domain, proposed=proposed, final=final,
-                          justification=justification)
+                          justification=justification, created_at=at)
     session.add(row)
     session.flush()
     session.add(AuditEventRow(
-        actor=actor, entity="rob_judgement", entity_id=row.id, action=action,
+        at=at, actor=actor, entity="rob_judgement", entity_id=row.id, action=action,
         old={"assessment_id": assessment.id, "domain": domain, "proposed": previous.proposed,
              "final": previous.final, "justification": previous.justification} if previous else None,
         new={"assessment_id": assessment.id, "domain": domain, "proposed": proposed, "final": final,

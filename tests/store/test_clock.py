@@ -78,3 +78,34 @@ def test_a_row_made_after_rows_imported_a_little_ahead_follows_them(review: Revi
         copied = screen_state.record_state(session, rid, "ta", 2)
     with session_scope(review.engine) as session:
         assert copied == screen_state.record_state(session, rid, "ta", 2)
+
+
+def test_risk_of_bias_rows_take_the_reviews_clock(rob2_review: Review, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Assessments, answers, judgements (an escalation, a finish) and their audit events are dated as screening
+    rows are: whether an escalation was a choice is told from which answers were stored before it, so two
+    assessors' machines whose clocks differ must not misorder them."""
+    from reviewkit.services import assess
+    from tests.services.test_assess import add_study, fill
+    from tests.services.test_rob_consensus_overrides import TWO_CONCERNS
+
+    study = add_study(rob2_review)
+    monkeypatch.setattr(tables, "utcnow", lambda: BEHIND)
+    aid = assess.start_assessment(rob2_review, "alice", study, "IGA").id
+    fill(rob2_review, "alice", aid, TWO_CONCERNS)
+    assess.finish(rob2_review, "alice", aid, escalate=True, reason="together they undermine it")
+    with session_scope(rob2_review.engine) as session:
+        rows = [*session.exec(select(tables.RobAssessmentRow)), *session.exec(select(tables.RobAnswerRow)),
+                *session.exec(select(tables.RobJudgementRow))]
+        events = [e.at for e in session.exec(select(AuditEventRow).where(
+            AuditEventRow.entity.in_(["rob_assessment", "rob_answer", "rob_judgement"])))]  # type: ignore[attr-defined]
+        server = (session.execute(text("SELECT clock_timestamp()")).scalar_one().astimezone(UTC)
+                  if rob2_review.engine.dialect.name == "postgresql" else None)
+    times = [r.created_at for r in rows]
+    assert len(rows) > len(TWO_CONCERNS) and len(events) == len(rows)
+    if server is None:  # SQLite: this machine's clock
+        assert all(BEHIND <= t < BEHIND + timedelta(seconds=1) for t in [*times, *events]), times
+    else:  # PostgreSQL: the server's, whatever this machine's says; answers dated before the escalation
+        assert all(server - timedelta(minutes=1) < t <= server for t in [*times, *events]), (times, server)
+        answers = [r.created_at for r in rows if isinstance(r, tables.RobAnswerRow)]
+        overall = [r.created_at for r in rows if isinstance(r, tables.RobJudgementRow) and r.domain == "overall"]
+        assert max(answers) < min(overall)
