@@ -52,7 +52,8 @@ def load_user_config(path: Path | None = None) -> UserConfig:
                                  hint=f"{CONFIG_ENV} names it: create the file, or unset {CONFIG_ENV}")
         return UserConfig(ncbi_api_key=os.environ.get("NCBI_API_KEY"))
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        # utf-8-sig: a BOM (Notepad's "UTF-8 with BOM") is dropped, as review.toml's is
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ReviewkitError(f"not valid TOML: {exc}", where=str(path)) from None
     unknown = set(data) - _KNOWN

@@ -39,6 +39,8 @@ Flavour = Literal["revman5", "metafor", "cochrane2025"]
 MultiArm = Literal["naive", "split", "combine"]
 FieldType = Literal["text", "integer", "number", "choice", "yesno", "date"]
 SourceKind = Literal["database", "register", "website", "organisation", "citation", "other"]
+#: An item of a list of texts: a blank one could not be chosen, named or told apart from another.
+Text = Annotated[str, Field(min_length=1)]
 
 
 class _Strict(BaseModel):
@@ -53,7 +55,7 @@ class Question(_Strict):
     population: str
     intervention: str
     comparator: str
-    outcomes: list[str] = Field(min_length=1)
+    outcomes: list[Text] = Field(min_length=1)
     study_design: str
 
 
@@ -132,8 +134,8 @@ class Sources(_Strict):
 class Eligibility(_Strict):
     """Eligibility criteria, shown beside each record, and keywords highlighted in titles and abstracts."""
 
-    inclusion: list[str] = Field(min_length=1)
-    exclusion: list[str] = []
+    inclusion: list[Text] = Field(min_length=1)
+    exclusion: list[Text] = []
     include_keywords: list[str] = []
     exclude_keywords: list[str] = []
 
@@ -162,7 +164,7 @@ class Screening(_Strict):
     screeners_per_record: int = Field(default=2, ge=1, le=5, strict=True)
     #: Full-text exclusion reasons, in the protocol's priority order (PRISMA counts one per report);
     #: each has text (an empty one could not be chosen, nor told apart in PRISMA).
-    exclusion_reasons: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
+    exclusion_reasons: list[Text] = Field(min_length=1)
     prioritise: bool = Field(default=False, strict=True)
     #: The ranker when prioritise is on: naive Bayes (fastest; best of ours on three of the four
     #: benchmark sets), a linear SVM (ASReview's default kind) or logistic regression; figures for
@@ -187,7 +189,7 @@ class FormField(_Strict):
     label: str | None = None
     unit: str | None = None
     required: bool = Field(default=False, strict=True)
-    choices: list[str] = []
+    choices: list[Text] = []
 
     @model_validator(mode="after")
     def _choices_for_choice(self) -> FormField:
@@ -202,7 +204,7 @@ class Outcome(_Strict):
     name: str = Field(min_length=1, pattern=r"^[a-z][a-z0-9_]*$")
     label: str | None = None
     type: Literal["dichotomous", "continuous"]
-    timepoints: list[str] = Field(min_length=1)
+    timepoints: list[Text] = Field(min_length=1)
     unit: str | None = None
     #: Whether higher values are better (continuous) or the event is desirable (dichotomous);
     #: decides which side of a forest plot reads "favours experimental".
@@ -331,12 +333,16 @@ class Protocol(_Strict):
                 f"{self.screening.screeners_per_record} screeners per record, but only {len(screeners)} "
                 f"reviewer(s) screen ({', '.join(screeners) or 'none'}): no record could be decided",
                 ("screening", "screeners_per_record")))
-        reasons = [r.strip().casefold() for r in self.screening.exclusion_reasons]
+        # Case and spacing aside: "Case  report" beside "Case report" reads as one reason, and PRISMA would
+        # count it as two. Spacing only when strict: a review whose list already has such a pair still
+        # opens, as its decisions may give both.
+        reasons = [(r.strip() if _lenient(info) else " ".join(r.split())).casefold()
+                   for r in self.screening.exclusion_reasons]
         for i, reason in enumerate(reasons):
             if reasons.index(reason) != i:
                 found.append(ProtocolProblem(f"exclusion reason '{self.screening.exclusion_reasons[i]}' is listed "
                                              "twice", ("screening", "exclusion_reasons", i)))
-        found += _repeated_names(self.extraction)
+        found += _repeated_names(self.extraction, timepoints=not _lenient(info))
         outcomes = {o.name for o in self.extraction.outcomes}
         fields = {f.name for f in self.extraction.fields} | {f.name for f in self.extraction.arm_fields}
         for i, analysis in enumerate(self.analyses):
@@ -372,10 +378,11 @@ class Protocol(_Strict):
         return next((o for o in self.extraction.outcomes if o.name == name), None)
 
 
-def _repeated_names(form: Extraction) -> list[ProtocolProblem]:
+def _repeated_names(form: Extraction, *, timepoints: bool) -> list[ProtocolProblem]:
     """A form field or outcome named twice: the extraction table would have two columns of one name (and
     could not be imported back), a subgroup variable or an analysis would not know which it means. Study
-    and arm fields share one namespace, as subgroups name either."""
+    and arm fields share one namespace, as subgroups name either. With `timepoints`, an outcome's
+    timepoint listed twice too."""
     found: list[ProtocolProblem] = []
     seen: dict[str, tuple[str | int, ...]] = {}
     for key, items in (("fields", form.fields), ("arm_fields", form.arm_fields)):
@@ -391,6 +398,13 @@ def _repeated_names(form: Extraction) -> list[ProtocolProblem]:
             found.append(ProtocolProblem(f"outcome name '{outcome.name}' is already used by "
                                          f"outcomes[{first_outcome}]; outcome names must be unique",
                                          ("extraction", "outcomes", i, "name")))
+        if timepoints:
+            # A timepoint twice (case aside) would give the extraction table two rows of one outcome and
+            # timepoint; only when strict, so a review whose form already repeats one still opens.
+            told = [t.casefold() for t in outcome.timepoints]
+            found += [ProtocolProblem(f"timepoint '{outcome.timepoints[j]}' is listed twice for outcome "
+                                      f"'{outcome.name}'", ("extraction", "outcomes", i, "timepoints", j))
+                      for j, timepoint in enumerate(told) if told.index(timepoint) != j]
     return found
 
 
@@ -409,8 +423,20 @@ def load_protocol(path: Path, *, lenient_analyses: bool = False) -> Protocol:
             "no protocol here", where=str(path), hint="run `reviewkit init DIR` to create a review"
         ) from None
     except UnicodeDecodeError as exc:
-        raise ReviewkitError(f"not UTF-8 text ({exc.reason})", where=str(path)) from None
+        raise not_utf8(exc, path) from None
     return parse_protocol(text, source=str(path), lenient_analyses=lenient_analyses)
+
+
+def not_utf8(exc: UnicodeDecodeError, path: Path) -> ReviewkitError:
+    """The error for a protocol file that is not UTF-8: where its first bad byte is, and the fix."""
+    data = exc.object if isinstance(exc.object, bytes) else b""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # Windows' "Unicode" (Notepad, PowerShell's Out-File): every line would be wrong, so name the encoding.
+        what = "UTF-16 text, not UTF-8"
+    else:
+        line = data[:exc.start].count(b"\n") + 1
+        what = f"line {line}: not UTF-8 text ({exc.reason} at byte {exc.start + 1})"
+    return ReviewkitError(what, where=str(path), hint="save it as UTF-8, the encoding TOML files take")
 
 
 def parse_protocol(text: str, *, source: str = PROTOCOL_FILE, lenient_analyses: bool = False) -> Protocol:

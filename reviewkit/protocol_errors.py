@@ -7,6 +7,7 @@ error locations are matched to them.
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import re
 from typing import TYPE_CHECKING, Any
@@ -62,6 +63,10 @@ def explain(exc: ValidationError, text: str, source: str, root: type[BaseModel])
             allowed = sorted(parent.model_fields) if parent else []
             close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
             fix = f"did you mean '{close[0]}'?" if close else f"allowed keys: {', '.join(allowed)}"
+            if not close and len(loc) > 1 and loc[-1] in root.model_fields:
+                # database_url appended at the end of the file: TOML puts it in the last table.
+                fix = (f"'{loc[-1]}' is a top-level key, and TOML reads every key below a [table] header as "
+                       "that table's: move it above the first [table] header")
             problems.append(f"{at}unknown key '{key}' ({fix})")
         elif kind == "missing":
             table = _dotted(loc[:-1]) or "the top level"
@@ -84,10 +89,27 @@ def explain(exc: ValidationError, text: str, source: str, root: type[BaseModel])
                 shown = f" (got {got!r}: write true or false)"
             elif kind in ("int_type", "float_type") and isinstance(got, str):
                 shown = f" (got the text {got!r}: write the value without quotes)"
+            elif kind == "string_type" and isinstance(got, datetime.date | datetime.time | int | float):
+                # A TOML date or number (mindate = 2020-01-01) shown as Python writes it said nothing of the fix.
+                shown = _quote_it(got, loc)
             elif kind == "string_too_short" and isinstance(got, str) and not got.strip():
                 msg, shown = "is empty: give it text" + (", or remove it" if isinstance(loc[-1], int) else ""), ""
             problems.append(f"{at}'{key}': {msg}{shown}")
     return ProtocolError(problems, where=source)
+
+
+def _quote_it(got: datetime.date | datetime.time | int | float, loc: tuple[Any, ...]) -> str:
+    """How to write a TOML date, time, number or boolean as the text a key takes."""
+    if isinstance(got, bool):
+        what = text = str(got).lower()
+    elif isinstance(got, datetime.date | datetime.time):
+        kind = "time" if isinstance(got, datetime.time) else "date"
+        what, text = f"the {kind} {got.isoformat()}", got.isoformat()
+        if loc[-1] in ("mindate", "maxdate") and isinstance(got, datetime.date):
+            text = got.strftime("%Y/%m/%d")  # as PubMed writes it
+    else:
+        what, text = f"the number {got}", str(got)
+    return f" (got {what}: write it as text, in quotes, as \"{text}\")"
 
 
 def explain_problems(found: dict[int, list[ProtocolProblem]], text: str, source: str) -> dict[int, list[str]]:
@@ -256,7 +278,9 @@ def key_lines(text: str) -> dict[tuple[Any, ...], int]:
     counters: dict[tuple[str, ...], int] = {}
     prefix: tuple[Any, ...] = ()
     in_multiline = False
-    for number, line in enumerate(text.splitlines(), start=1):
+    # split("\n"), not splitlines(): TOML ends a line at a newline only, so a U+2028 or U+0085 inside a
+    # string (pasted from a word processor) must not count as one, or every later line named is off.
+    for number, line in enumerate(text.split("\n"), start=1):
         stripped = line.strip()
         if in_multiline:
             if stripped.count('"""') % 2 == 1 or stripped.count("'''") % 2 == 1:

@@ -417,3 +417,97 @@ def test_a_team_without_a_lead_is_refused_unless_loading_leniently() -> None:
             "(alice, bob, carol)") in str(info.value)
     lenient = parse_protocol(text, lenient_analyses=True)
     assert not any("lead" in r.roles for r in lenient.reviewers)
+
+
+def test_a_line_separator_inside_a_string_does_not_shift_the_lines_named() -> None:
+    """TOML lines end at a newline only: a U+2028 pasted into a label (a word processor's line break) is
+    text, not a line, so the errors after it still name their own line."""
+    text = EXAMPLE.replace('label = "Baricitinib dose"', 'label = "Baricitinib\u2028dose"', 1)
+    bad = text.replace('measure = "MD"', 'mesure = "MD"')
+    assert bad != text != EXAMPLE
+    with pytest.raises(ReviewkitError) as err:
+        parse_protocol(bad)
+    line = bad.split("\n").index('mesure = "MD"') + 1
+    assert f"line {line}: unknown key 'analyses[3].mesure'" in str(err.value)
+
+
+@pytest.mark.parametrize(("lines", "key", "says"), [
+    ("mindate = 2020-01-01\nmaxdate = 2021-06-30", "sources.pubmed.mindate",
+     "(got the date 2020-01-01: write it as text, in quotes, as \"2020/01/01\")"),
+    ("mindate = 2020\nmaxdate = 2021", "sources.pubmed.maxdate",
+     "(got the number 2021: write it as text, in quotes, as \"2021\")"),
+])
+def test_a_value_that_should_be_text_says_to_quote_it(lines: str, key: str, says: str) -> None:
+    """A TOML date or a number where text belongs is refused saying how to write it, not showing Python's
+    datetime.date(2020, 1, 1)."""
+    text = EXAMPLE.replace("\n[sources.ctgov]", f"{lines}\n\n[sources.ctgov]", 1)
+    with pytest.raises(ReviewkitError) as err:
+        parse_protocol(text)
+    message = str(err.value)
+    assert f"'{key}': Input should be a valid string {says}" in message
+    assert "datetime" not in message
+
+
+@pytest.mark.parametrize(("old", "new", "key"), [
+    ('timepoints = ["week 16"]', 'timepoints = ["week 16", " "]', "extraction.outcomes[0].timepoints[1]"),
+    ('choices = ["2", "3"]', 'choices = ["2", ""]', "extraction.fields[2].choices[1]"),
+    ('"Placebo comparator",', '"",', "eligibility.inclusion[3]"),
+])
+def test_an_empty_text_in_a_list_is_refused_at_its_key(old: str, new: str, key: str) -> None:
+    """A blank timepoint, choice or criterion (accepted: a timepoint nobody can name, a choice nobody can
+    see) is refused as a blank exclusion reason is."""
+    with pytest.raises(ReviewkitError) as err:
+        parse_protocol(EXAMPLE.replace(old, new, 1))
+    assert f"'{key}': is empty: give it text" in str(err.value)
+
+
+def test_a_timepoint_listed_twice_is_refused_at_its_key() -> None:
+    """An outcome's timepoint twice (case aside) would give the extraction table two rows of one timepoint."""
+    text = EXAMPLE.replace('timepoints = ["week 16"]', 'timepoints = ["week 16", "Week 16"]', 1)
+    with pytest.raises(ReviewkitError) as err:
+        parse_protocol(text)
+    assert ("'extraction.outcomes[0].timepoints[1]': timepoint 'Week 16' is listed twice" in str(err.value))
+
+
+def test_exclusion_reasons_differing_only_in_spacing_are_refused() -> None:
+    """"Case  report" beside "Case report" reads as one reason and would count as two in PRISMA."""
+    text = EXAMPLE.replace('"Case report",', '"Case report",\n  "Case  report",', 1)
+    with pytest.raises(ReviewkitError, match=r"exclusion_reasons\[4\]': exclusion reason 'Case  report' is listed "):
+        parse_protocol(text)
+
+
+@pytest.mark.parametrize(("data", "says"), [
+    (EXAMPLE.encode("utf-16"), "UTF-16 text"),
+    (EXAMPLE.replace("title = \"", "title = \"\u00e9", 1).encode("latin-1", errors="replace"), "line 5"),
+])
+def test_a_protocol_not_in_utf8_says_where_and_how_to_fix_it(tmp_path: Path, data: bytes, says: str) -> None:
+    """A review.toml saved as UTF-16 (Windows' "Unicode") or in a legacy encoding names the file, where the
+    first bad byte is, and that it must be saved as UTF-8."""
+    path = tmp_path / "review.toml"
+    path.write_bytes(data)
+    with pytest.raises(ReviewkitError) as err:
+        load_protocol(path)
+    message = str(err.value)
+    assert message.startswith(f"{path}: ") and says in message and "save it as UTF-8" in message
+
+
+def test_a_lenient_load_still_opens_a_review_with_near_twin_reasons_or_timepoints() -> None:
+    """A review.toml accepted before these checks (its decisions may give both reasons) still opens;
+    `protocol check` refuses it."""
+    text = EXAMPLE.replace('"Case report",', '"Case report",\n  "Case  report",', 1).replace(
+        'timepoints = ["week 16"]', 'timepoints = ["week 16", "Week 16"]', 1)
+    assert parse_protocol(text, lenient_analyses=True).screening.exclusion_reasons[4] == "Case  report"
+    with pytest.raises(ReviewkitError):
+        parse_protocol(text)
+
+
+def test_a_top_level_key_written_below_a_table_says_to_move_it_up() -> None:
+    """`database_url = ...` appended to the file lands in the last [[analyses]] table, as TOML reads it: the
+    error says it is a top-level key to move above the first table, not only which keys analyses allow."""
+    text = EXAMPLE + '\ndatabase_url = "postgresql://me@db/review"\n'
+    with pytest.raises(ReviewkitError) as err:
+        parse_protocol(text)
+    message = str(err.value)
+    line = text.split("\n").index('database_url = "postgresql://me@db/review"') + 1
+    assert f"line {line}: unknown key 'analyses[3].database_url'" in message
+    assert "top-level key" in message and "above the first [table]" in message

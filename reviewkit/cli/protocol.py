@@ -11,7 +11,7 @@ import click
 
 from reviewkit.cli.common import CliState, print_error, run_guarded
 from reviewkit.errors import ReviewkitError
-from reviewkit.protocol import PROTOCOL_FILE, load_protocol, parse_protocol
+from reviewkit.protocol import PROTOCOL_FILE, load_protocol, not_utf8, parse_protocol
 from reviewkit.protocol_errors import ProtocolError
 from reviewkit.services.project import open_review
 from reviewkit.services.protocol_edit import text_sha256, update_protocol
@@ -28,7 +28,7 @@ def _read(path: Path) -> str:
     except IsADirectoryError:
         raise ReviewkitError("a folder, not a protocol file", where=str(path)) from None
     except UnicodeDecodeError as exc:
-        raise ReviewkitError(f"not UTF-8 text ({exc.reason})", where=str(path)) from None
+        raise not_utf8(exc, path) from None
     except OSError as exc:
         # Permissions, a vanished mount…: the system's own words, naming the file.
         raise ReviewkitError(exc.strerror or str(exc), where=str(path)) from None

@@ -122,7 +122,8 @@ def _open(folder: Path, *, create: bool) -> Review:
 
 
 def init_review(folder: Path, protocol_file: Path | None = None) -> Review:
-    """Create a review folder from a protocol (the worked example's by default) and its database."""
+    """Create a review folder from a protocol (the worked example's by default) and its database; an init
+    that fails leaves nothing it made (review.toml, database file, folders)."""
     source = protocol_file or EXAMPLE_PROTOCOL
     load_protocol(source)  # refuse a bad protocol before creating anything
     target = folder / PROTOCOL_FILE
@@ -137,9 +138,24 @@ def init_review(folder: Path, protocol_file: Path | None = None) -> Review:
         # review.toml): taking it over would start the new review with that one's records.
         raise ReviewkitError(f"{stray} already exists, without a review.toml",
                              hint="move the file away to start a new review, or restore the review it belongs to")
+    made = [f for f in (folder, *folder.parents) if not f.exists()]
+    had_db = stray.exists()
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, target)
-    return _open(folder, create=True)
+    try:
+        shutil.copyfile(source, target)
+        return _open(folder, create=True)
+    except BaseException:
+        # A review.toml without its database (a server that refused, a full disk) is no review: every
+        # command would refuse it, and a second `init` would refuse the folder for it. Leave nothing.
+        target.unlink(missing_ok=True)
+        if not had_db:
+            # SQLite's own companions only: another file named like them may be the user's.
+            for leftover in (stray, *(folder / f"{DB_FILE}-{end}" for end in ("wal", "shm", "journal"))):
+                leftover.unlink(missing_ok=True)
+        for path in made:  # innermost first
+            if path.exists() and not any(path.iterdir()):
+                path.rmdir()
+        raise
 
 
 def check_reviewer(review: Review, name: str | None) -> None:

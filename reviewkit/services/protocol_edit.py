@@ -5,13 +5,17 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import stat
 import tempfile
+from pathlib import Path
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from sqlmodel import Session
 
 from reviewkit.errors import PermissionDenied, ReviewkitError
 from reviewkit.protocol import parse_protocol
-from reviewkit.services.project import Review, sync_reviewers
+from reviewkit.services.project import Review, normalise_database_url, sync_reviewers
 from reviewkit.store import queries
 from reviewkit.store import screening as store_screening
 from reviewkit.store.db import session_scope
@@ -35,6 +39,9 @@ def update_protocol(review: Review, actor: str | None, new_text: str, *, expecte
     """
     path = review.protocol_path
     protocol = parse_protocol(new_text, source=str(path))
+    # A linked review.toml is replaced where it points, as an edit in place would; replacing the link
+    # itself with a plain file would quietly cut it.
+    target = Path(os.path.realpath(path))
     temp: str | None = None
     try:
         with session_scope(review.engine, write=True) as session:
@@ -46,6 +53,8 @@ def update_protocol(review: Review, actor: str | None, new_text: str, *, expecte
             if "lead" not in who.roles:
                 raise PermissionDenied(f"only a lead may change the protocol; '{actor}' is "
                                        f"{', '.join(who.roles)}")
+            _refuse_moving_database(review.protocol.database_url, protocol.database_url)
+            _refuse_renaming_in_case(session, [r.name for r in protocol.reviewers])
             _refuse_dropping_used_reasons(session, review.protocol.screening.exclusion_reasons,
                                           protocol.screening.exclusion_reasons)
             _refuse_switching_rob_tool(session, review.protocol.risk_of_bias.tool, protocol.risk_of_bias.tool)
@@ -55,16 +64,19 @@ def update_protocol(review: Review, actor: str | None, new_text: str, *, expecte
             if expected_sha256 is not None and expected_sha256 != old_sha:
                 raise ReviewkitError("the protocol changed since you read it", where=str(path),
                                      hint="reload it, apply your change again and save")
-            fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(new_text)
                 fh.flush()
                 os.fsync(fh.fileno())
+            # mkstemp's file is 0600: renamed into place as it is, the other reviewers on a shared
+            # machine could no longer read the protocol, so no command would open the review for them.
+            os.chmod(temp, stat.S_IMODE(target.stat().st_mode))
             session.add(AuditEventRow(actor=actor, entity="protocol", action="update",
                                       old={"sha256": old_sha}, new={"sha256": new_sha}))
             session.flush()
             # Last step inside the transaction: if the replace fails, the audit event rolls back.
-            os.replace(temp, path)
+            os.replace(temp, target)
             temp = None
     finally:
         if temp is not None:  # refused or failed before the replace: leave no stray file behind
@@ -73,6 +85,45 @@ def update_protocol(review: Review, actor: str | None, new_text: str, *, expecte
     updated = Review(folder=review.folder, protocol=protocol, engine=review.engine)
     sync_reviewers(updated)  # roles follow the protocol at once
     return updated
+
+
+def _refuse_renaming_in_case(session: Session, names: list[str]) -> None:
+    """A stored reviewer written in other case ("Bob" for "bob") would be a second reviewer to the
+    database: bob's decisions would not be Bob's, and one person could decide a record twice. The
+    protocol refuses two such names in one file for the same reason."""
+    have = set(store_screening.reviewer_roles(session))
+    stored = {name.casefold(): name for name in have}
+    for name in names:
+        old = stored.get(name.casefold())
+        if old is not None and name not in have:
+            raise ReviewkitError(
+                f"reviewer '{name}' differs only in case from '{old}', whose work the review holds: it would "
+                "be a second reviewer", hint=f"write the name as '{old}'")
+
+
+def _refuse_moving_database(old: str | None, new: str | None) -> None:
+    """A new database_url would cut the review off its records: the next command would open another
+    database (or none), and the audit event of this change would stay behind in the old one. A review
+    moves with `export review` and `restore --database-url`; a changed password alone is no move."""
+    before, after = _database_without_password(old), _database_without_password(new)
+    if before == after:
+        return
+    own = "the review folder's reviewkit.db"
+    raise ReviewkitError(
+        f"database_url cannot change from {before or own} to {after or own}: the review's records stay in "
+        "the database they are in",
+        hint="keep database_url as it is; to move the review, `reviewkit export review FILE.json`, then "
+             "`reviewkit restore FILE.json DIR --database-url URL`")
+
+
+def _database_without_password(url: str | None) -> str | None:
+    if url is None:
+        return None
+    url = normalise_database_url(url)
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:  # not a URL SQLAlchemy reads: compared as written (it could not be opened anyway)
+        return url
 
 
 def _refuse_dropping_used_reasons(session: Session, old: list[str], new: list[str]) -> None:

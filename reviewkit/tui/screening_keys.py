@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from textual.binding import Binding, BindingType
+from textual.keys import KEY_ALIASES, KEY_NAME_REPLACEMENTS, Keys
 
 from reviewkit.config import UserConfig
 
@@ -58,12 +61,39 @@ def checked_keymap(keys: dict[str, str], reserved: dict[str, str]) -> tuple[dict
         own = {k.strip() for k in binding.key.split(",")}
         taken = [f"{t} is the app's key for {reserved[k]}" for t, k in zip(typed, wanted, strict=True)
                  if k in reserved and k not in own]
-        if not wanted or taken:
-            why = "; ".join(taken) if taken else "no key given"
+        unknown = [t for t, k in zip(typed, wanted, strict=True) if not is_key_name(k)]
+        if not wanted or taken or unknown:
+            why = ("; ".join(taken) if taken else "no key given" if not wanted
+                   else f"no such key {', '.join(repr(u) for u in unknown)} ({_KEY_FORMS})")
             refused.append(f'{action} = "{value}": {why}; {binding.description} keeps {binding.key_display or binding.key}')
             continue
         keymap[action] = ",".join(wanted)
     return keymap, refused
+
+
+#: What a refused key name is told to look like.
+_KEY_FORMS = "a key is one character, or a name such as enter, space, up, pagedown or f1, with ctrl+, shift+ or alt+ before it"
+_MODIFIERS = frozenset({"ctrl", "shift", "alt", "meta", "super", "hyper"})
+#: The named keys Textual sends (enter, pagedown, f5...), without their modifiers.
+_NAMED_KEYS = frozenset({k.value.rpartition("+")[2] for k in Keys}
+                        | {alias for aliases in KEY_ALIASES.values() for alias in aliases}
+                        | set(KEY_NAME_REPLACEMENTS.values()))
+
+
+def is_key_name(key: str) -> bool:
+    """Whether a key press can ever match `key` (as Textual names it): modifiers Textual knows, then one
+    character, a named key or a character's Unicode name ("full_stop"). A binding to anything else
+    ("yes", "spacebar", "ctl+y") is accepted by Textual and simply never fires."""
+    *modifiers, base = key.split("+")
+    if not base or not set(modifiers) <= _MODIFIERS:
+        return False
+    if len(base) == 1 or base in _NAMED_KEYS:
+        return True
+    try:
+        unicodedata.lookup(base.replace("_", " "))
+    except KeyError:
+        return False
+    return True
 
 
 def textual_key_names(typed: list[str]) -> list[str]:

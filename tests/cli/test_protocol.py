@@ -314,3 +314,62 @@ def test_a_review_whose_protocol_has_no_lead_still_opens_and_warns(review_dir: P
     assert run(review_dir, "check").exit_code == 1  # check is strict: it says what to fix
     path.write_text(text, encoding="utf-8")
     assert run(review_dir, "replace", str(_edited(review_dir, tmp_path)), reviewer="alice").exit_code == 0
+
+
+def test_replace_keeps_the_protocol_files_permissions(review_dir: Path, tmp_path: Path) -> None:
+    """A team sharing one machine reads a group-readable review.toml: the replaced file keeps its mode
+    (the temporary file it is renamed from was 0600, which locked the others out of the review)."""
+    path = review_dir / "review.toml"
+    path.chmod(0o664)
+    result = run(review_dir, "replace", str(_edited(review_dir, tmp_path)), reviewer="alice")
+    assert result.exit_code == 0, result.output
+    assert path.stat().st_mode & 0o777 == 0o664
+
+
+def test_replace_writes_through_a_linked_protocol(review_dir: Path, tmp_path: Path) -> None:
+    """A review.toml that links to a shared file is replaced where the link points; the link stays."""
+    path = review_dir / "review.toml"
+    shared = tmp_path / "shared.toml"
+    path.rename(shared)
+    path.symlink_to(shared)
+    new = _edited(review_dir, tmp_path)
+    result = run(review_dir, "replace", str(new), reviewer="alice")
+    assert result.exit_code == 0, result.output
+    assert path.is_symlink() and shared.read_bytes() == new.read_bytes()
+
+
+def test_replace_refuses_moving_the_review_to_another_database(review_dir: Path, tmp_path: Path) -> None:
+    """A new database_url would cut the review off its records (the next command finds another database,
+    or none): refused, naming the key and how to move a review; review.toml and the audit unchanged."""
+    path = review_dir / "review.toml"
+    before = path.read_bytes()
+    new = tmp_path / "moved.toml"
+    new.write_text('database_url = "postgresql://u:secret@db.example/other"\n' + before.decode("utf-8"),
+                   encoding="utf-8")
+    result = run(review_dir, "replace", str(new), reviewer="alice")
+    assert result.exit_code == 1
+    assert "database_url" in result.stderr and "restore" in result.stderr
+    assert "secret" not in result.stderr
+    assert path.read_bytes() == before
+    assert _protocol_events(review_dir) == []
+
+
+def test_replace_refuses_a_reviewer_renamed_only_in_case(review_dir: Path, tmp_path: Path) -> None:
+    """"bob" written "Bob" would be a second reviewer to the database: bob's decisions would not be Bob's,
+    and one person could screen a record twice. Refused, naming both spellings; nothing changed."""
+    path = review_dir / "review.toml"
+    before = path.read_bytes()
+    new = tmp_path / "renamed.toml"
+    text = before.decode("utf-8")
+    assert text.count('name = "bob"') == 1
+    new.write_text(text.replace('name = "bob"', 'name = "Bob"'), encoding="utf-8")
+    result = run(review_dir, "replace", str(new), reviewer="alice")
+    assert result.exit_code == 1
+    assert "'Bob'" in result.stderr and "'bob'" in result.stderr and "case" in result.stderr
+    assert path.read_bytes() == before
+    assert _protocol_events(review_dir) == []
+    review = open_review(review_dir)
+    try:
+        assert review.protocol.reviewer("Bob") is None
+    finally:
+        review.engine.dispose()

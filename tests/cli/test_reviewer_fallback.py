@@ -80,3 +80,14 @@ def test_dedup_runs_when_the_config_names_someone_of_another_review(
     assert result.exit_code == 0, result.output
     refused = CliRunner().invoke(cli, ["-C", str(review.folder), "--reviewer", "zed", "dedup", "--auto-only"])
     assert refused.exit_code == 1 and "zed" in refused.output
+
+
+def test_a_config_saved_with_a_byte_order_mark_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Notepad's "UTF-8 with BOM" config names its reviewer, as review.toml with a BOM is read, rather than
+    being refused as invalid TOML at line 1."""
+    config = tmp_path / "bom.toml"
+    config.write_text('reviewer = "carol"\n', encoding="utf-8-sig")
+    monkeypatch.setenv("REVIEWKIT_CONFIG", str(config))
+    from reviewkit.config import load_user_config
+
+    assert load_user_config().reviewer == "carol"

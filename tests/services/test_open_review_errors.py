@@ -201,3 +201,23 @@ def test_an_empty_postgresql_database_is_refused_and_left_empty(tmp_path: Path, 
         assert db.table_names(shown) == []
     finally:
         shown.dispose()
+
+
+def test_an_init_whose_database_refuses_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`init` that cannot reach its database leaves no review.toml (nor folder) behind: a retry once the
+    server answers is not refused for "review.toml already exists", and no review without a database
+    is left to be opened."""
+    monkeypatch.setenv(DATABASE_URL_ENV, f"postgresql://reviewer:{SECRET}@127.0.0.1:1/review")
+    folder = tmp_path / "new" / "review"
+    with pytest.raises(ReviewkitError, match="cannot connect"):
+        init_review(folder)
+    assert not folder.exists()
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(ReviewkitError, match="cannot connect"):
+        init_review(kept)
+    assert [p.name for p in kept.iterdir()] == ["notes.txt"]
+    monkeypatch.delenv(DATABASE_URL_ENV)
+    init_review(kept).engine.dispose()  # the retry works
+    assert (kept / "review.toml").exists()

@@ -637,3 +637,20 @@ def test_checked_keymap_normalises_and_keeps_an_actions_own_key() -> None:
     assert keymap == {"back": "escape,b", "next": "l,down"}
     assert refused == ['search = "?": ? is the app\'s key for Help; Search keeps /',
                        'undo = " ": no key given; Undo keeps u']
+
+
+def test_checked_keymap_refuses_a_key_no_key_press_matches() -> None:
+    """A key name Textual never sends ("yes", "spacebar", "ctl+y") would take the action's default key and
+    give it none that works, unsaid: refused, naming it, and the default kept. Named keys, modified keys
+    and any one character still apply."""
+    from reviewkit.tui.app import reserved_keys
+    from reviewkit.tui.screening_keys import checked_keymap
+
+    keymap, refused = checked_keymap({"include": "yes", "exclude": "x, spacebar", "maybe": "ctl+y",
+                                      "note": "ctrl+n", "next": "space, pagedown", "previous": "Ä, full_stop",
+                                      "undo": "f5"}, reserved_keys())
+    assert keymap == {"note": "ctrl+n", "next": "space,pagedown", "previous": "Ä,full_stop", "undo": "f5"}
+    assert [r.split(":")[0] for r in refused] == ['include = "yes"', 'exclude = "x, spacebar"', 'maybe = "ctl+y"']
+    assert "no such key 'yes'" in refused[0] and refused[0].endswith("Include keeps i")
+    assert "no such key 'spacebar'" in refused[1]
+    assert "no such key 'ctl+y'" in refused[2] and "ctrl+" in refused[2]
