@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from reviewkit.errors import ReviewkitError
 from reviewkit.protocol import PROTOCOL_FILE, Protocol, load_protocol
@@ -167,6 +168,20 @@ def check_reviewer(review: Review, name: str | None) -> None:
         acting_reviewer(session, name)
 
 
+def refuse_renaming_in_case(session: Session, names: list[str], where: str | None = None) -> None:
+    """A stored reviewer written in other case ("Bob" for "bob") would be a second reviewer to the
+    database: bob's decisions would not be Bob's, and one person could decide a record twice. The
+    protocol refuses two such names in one file for the same reason."""
+    have = set(store_screening.reviewer_roles(session))
+    stored = {name.casefold(): name for name in have}
+    for name in names:
+        old = stored.get(name.casefold())
+        if old is not None and name not in have:
+            raise ReviewkitError(
+                f"reviewer '{name}' differs only in case from '{old}', whose work the review holds: it would "
+                "be a second reviewer", where=where, hint=f"write the name as '{old}'")
+
+
 def sync_reviewers(review: Review) -> None:
     """Make every reviewer named in the protocol a row (roles follow the protocol; none are deleted)."""
     wanted: dict[str, list[str]] = {r.name: list(r.roles) for r in review.protocol.reviewers}
@@ -176,4 +191,6 @@ def sync_reviewers(review: Review) -> None:
             not roles for name, roles in have.items() if name not in wanted):
         return
     with session_scope(review.engine, write=True) as session:
+        # A name edited by hand into other case would quietly become a second reviewer (see above).
+        refuse_renaming_in_case(session, list(wanted), where=str(review.protocol_path))
         store_screening.upsert_reviewers(session, wanted)

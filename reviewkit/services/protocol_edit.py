@@ -15,7 +15,12 @@ from sqlmodel import Session
 
 from reviewkit.errors import PermissionDenied, ReviewkitError
 from reviewkit.protocol import parse_protocol
-from reviewkit.services.project import Review, normalise_database_url, sync_reviewers
+from reviewkit.services.project import (
+    Review,
+    normalise_database_url,
+    refuse_renaming_in_case,
+    sync_reviewers,
+)
 from reviewkit.store import queries
 from reviewkit.store import screening as store_screening
 from reviewkit.store.db import session_scope
@@ -54,7 +59,7 @@ def update_protocol(review: Review, actor: str | None, new_text: str, *, expecte
                 raise PermissionDenied(f"only a lead may change the protocol; '{actor}' is "
                                        f"{', '.join(who.roles)}")
             _refuse_moving_database(review.protocol.database_url, protocol.database_url)
-            _refuse_renaming_in_case(session, [r.name for r in protocol.reviewers])
+            refuse_renaming_in_case(session, [r.name for r in protocol.reviewers])
             _refuse_dropping_used_reasons(session, review.protocol.screening.exclusion_reasons,
                                           protocol.screening.exclusion_reasons)
             _refuse_switching_rob_tool(session, review.protocol.risk_of_bias.tool, protocol.risk_of_bias.tool)
@@ -85,20 +90,6 @@ def update_protocol(review: Review, actor: str | None, new_text: str, *, expecte
     updated = Review(folder=review.folder, protocol=protocol, engine=review.engine)
     sync_reviewers(updated)  # roles follow the protocol at once
     return updated
-
-
-def _refuse_renaming_in_case(session: Session, names: list[str]) -> None:
-    """A stored reviewer written in other case ("Bob" for "bob") would be a second reviewer to the
-    database: bob's decisions would not be Bob's, and one person could decide a record twice. The
-    protocol refuses two such names in one file for the same reason."""
-    have = set(store_screening.reviewer_roles(session))
-    stored = {name.casefold(): name for name in have}
-    for name in names:
-        old = stored.get(name.casefold())
-        if old is not None and name not in have:
-            raise ReviewkitError(
-                f"reviewer '{name}' differs only in case from '{old}', whose work the review holds: it would "
-                "be a second reviewer", hint=f"write the name as '{old}'")
 
 
 def _refuse_moving_database(old: str | None, new: str | None) -> None:

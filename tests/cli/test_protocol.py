@@ -373,3 +373,16 @@ def test_replace_refuses_a_reviewer_renamed_only_in_case(review_dir: Path, tmp_p
         assert review.protocol.reviewer("Bob") is None
     finally:
         review.engine.dispose()
+
+
+def test_a_reviewer_renamed_only_in_case_by_hand_is_refused_on_opening(review_dir: Path) -> None:
+    """The same rename made by editing review.toml directly: the next command refuses to open the review,
+    naming the file and both spellings, instead of quietly adding a second reviewer "Bob"."""
+    path = review_dir / "review.toml"
+    path.write_text(path.read_text(encoding="utf-8").replace('name = "bob"', 'name = "Bob"'), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["-C", str(review_dir), "status"])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (f"error: {path}: reviewer 'Bob' differs only in case from 'bob', whose work "
+                                     "the review holds: it would be a second reviewer (write the name as 'bob')")
+    path.write_text(path.read_text(encoding="utf-8").replace('name = "Bob"', 'name = "bob"'), encoding="utf-8")
+    assert CliRunner().invoke(cli, ["-C", str(review_dir), "status"]).exit_code == 0
