@@ -164,6 +164,25 @@ def arm(state: CliState, study: str, label: str, intervention: str | None, dose:
     run_guarded(go)
 
 
+@extract_group.command("remove-arm")
+@click.argument("study")
+@click.argument("label")
+@click.option("--consensus", is_flag=True, help="Remove the consensus arm instead of your own.")
+@click.pass_obj
+def remove_arm(state: CliState, study: str, label: str, consensus: bool) -> None:
+    """Remove arm LABEL of STUDY (id or label), entered by mistake, with its values, as the acting reviewer
+    (until your extraction is finished; --consensus: from the consensus, which `extract consensus` then
+    does not bring back). The history stays in the audit trail."""
+    def go() -> None:
+        review = open_review(state.review)
+        study_id = find_study(review, study)
+        cleared = service.remove_arm(review, state.reviewer, study_id, label, consensus=consensus)
+        click.echo(f"Arm {label} of study {study_id} removed{'' if not consensus else ' from the consensus'}"
+                   f" ({cleared} value(s) cleared with it)")
+
+    run_guarded(go)
+
+
 # Negative values ("-6.1") must read as the VALUE argument, not as an unknown option.
 @extract_group.command("set", context_settings={"ignore_unknown_options": True})
 @click.argument("study")

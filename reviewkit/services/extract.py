@@ -356,16 +356,32 @@ def set_arm(review: Review, extractor: str | None, study_id: int, label: str, *,
 
 
 def remove_arm(review: Review, extractor: str | None, study_id: int, label: str, *,
-               consensus: bool = False) -> None:
-    """Withdraw an arm (a new row marks it removed; its history and values stay)."""
+               consensus: bool = False) -> int:
+    """Withdraw an arm entered by mistake (a typo'd label, an arm a table import made, one the consensus
+    should not hold): a new row marks it removed, and its values are cleared with it (new rows, audited;
+    the history stays). Left behind, they would stay in the comparison as differences the consensus could
+    never settle (it holds no value of an arm it does not have). Returns how many values were cleared."""
+    label = label.strip()
     with session_scope(review.engine, write=True) as session:
         who = reviewer(session, extractor)
+        study_row(session, study_id)
         if consensus:
             check_consensus_writer(session, who, study_id, review.protocol.extraction.extractors_per_study)
-        arms = store.current_arms(session, [study_id]).get((study_id, author(who, consensus)), {})
-        if label not in arms:
-            raise ReviewkitError(f"study {study_id} has no arm '{label}' to remove")
+        key = (study_id, author(who, consensus))
+        every = store.current_arms(session, [study_id])
+        # The consensus may also leave out an arm only an extractor has (one of them named it otherwise, or
+        # entered one the review does not take): marked removed, the consensus call no longer waits for it.
+        extractors_arms = {a for (sid, (is_consensus, _)), rows in every.items() if not is_consensus for a in rows}
+        if label not in every.get(key, {}) and not (consensus and label in extractors_arms):
+            check_arm(session, who, study_id, label, consensus=consensus)  # names the close labels
         arm_in(session, review.protocol, who, study_id, label, consensus=consensus, removed=True)
+        cleared = 0
+        for k, row in store.current_values(session, [study_id]).get(key, {}).items():
+            if k[0] == label and row.value is not None:
+                store.add_value(session, previous=row, actor=who, consensus=consensus, study_id=study_id, key=k,
+                                value=None, unit=row.unit, converted_from=None, origin="cleared: arm removed")
+                cleared += 1
+        return cleared
 
 
 def set_value(review: Review, extractor: str | None, study_id: int, field: str, value: str | float | None, *,

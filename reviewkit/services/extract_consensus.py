@@ -261,12 +261,24 @@ def record_consensus(review: Review, actor: str | None, study_id: int, *, accept
                    and not _new_arm_field(k, arm_labels)]
         if unknown:
             raise ReviewkitError(f"no item '{unknown[0]}' in study {study_id}'s extractions")
+        # What the consensus already holds stands until a choice names it again: a second call (to settle
+        # what the first left) must neither take back a correction made since (`extract set --consensus`
+        # over an agreed value) nor make an arm settled before wait again for its attributes.
+        held_arms = store.current_arms(session, [study_id]).get((study_id, (True, None)), {})
+        held_values = store.current_values(session, [study_id]).get((study_id, (True, None)), {})
+        dropped = store.removed_arm_labels(session, study_id, (True, None))
 
         def decided(d: Difference) -> tuple[bool, str | None, Any]:
             if d.key in values:
                 return True, values[d.key], None
             if d.key in take:
                 return True, d.values[take[d.key]], sources.get(d.key, {}).get(take[d.key])
+            if d.kind == "arm" and d.arm in held_arms:
+                # An attribute the held arm lacks takes the extractors' agreed one (an arm the consensus
+                # was given by hand, `extract arm --consensus`, with some options only).
+                held = _arm_items(held_arms[d.arm]).get(d.field)
+                if held or not (accept_agreed and d.agreed):
+                    return True, held, None
             if accept_agreed and d.agreed:
                 return True, next(iter(d.values.values())), next(iter(sources.get(d.key, {}).values()), None)
             return False, None, None
@@ -280,7 +292,10 @@ def record_consensus(review: Review, actor: str | None, study_id: int, *, accept
             if d.kind == "arm":
                 by_arm.setdefault(d.arm, []).append(d)
         for label, attrs in by_arm.items():
-            chosen = {}
+            if label in dropped and not any(d.key in take or d.key in values for d in attrs):
+                continue  # removed from the consensus (`extract remove-arm --consensus`): not brought back
+            # A held arm keeps what no item names too (an arm field the consensus alone was given).
+            chosen: dict[str, str | None] = dict(_arm_items(held_arms.get(label)))
             for d in attrs:
                 ok, text, _ = decided(d)
                 if not ok:
@@ -309,6 +324,9 @@ def record_consensus(review: Review, actor: str | None, study_id: int, *, accept
         taken: dict[str, tuple[Difference, ExtractionValueRow]] = {}  # converted values chosen by --take
         cleared: list[str] = []
         for d in [*(x for x in comparison.items if x.kind != "arm"), *explicit]:
+            if d.key not in take and d.key not in values and (
+                    d.arm in dropped or (d.arm, d.outcome, d.timepoint, d.field) in held_values):
+                continue  # left as the consensus holds it (a value cleared since as stale stays cleared)
             ok, text, source = decided(d)
             if not ok or d.arm in blocked or d.arm in missing_arms:
                 if not ok:

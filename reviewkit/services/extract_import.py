@@ -19,7 +19,7 @@ from reviewkit.services import extract
 from reviewkit.services.common import acting_reviewer
 from reviewkit.services.extract import STAT_FIELDS, canonical
 from reviewkit.services.extract_access import check_consensus_writer
-from reviewkit.services.extract_checks import row_problems, stat_spec
+from reviewkit.services.extract_checks import label_key, row_problems, stat_spec
 from reviewkit.services.extract_convert import (
     DEFAULT_LEVEL,
     convert_command,
@@ -272,8 +272,17 @@ def _import_row(session: Session, review: Review, importer: ReviewerRow, cells: 
         arm_cells = {c: cells.get(c, "") for c in ("intervention", "dose", "co_intervention", "n_randomised")}
         # Every arm column, empty ones too: the row states the arm whole (see import_table).
         fields = {f.name: cells.get(f"arm.{f.name}", "") for f in protocol.extraction.arm_fields}
-        if once((sid, author, "arm", arm), "arm", json.dumps([arm_cells, fields], sort_keys=True)):
-            previous = store.current_arms(session, [sid]).get((sid, author), {}).get(arm.strip())
+        held = store.current_arms(session, [sid]).get((sid, author), {})
+        # An arm is never deleted by an import, and a second spelling of one ("placebo" beside "Placebo") would
+        # be a second arm: two control arms, which the analysis cannot pool. Refused, naming the arm, as a
+        # study label is (extract_import_studies); a label unlike every arm is a new arm.
+        slips = [a for a in held if a != arm.strip() and label_key(a) == label_key(arm)]
+        if arm.strip() not in held and slips:
+            errors.append(f"line {line}, arm: '{arm}' is not an arm of this extraction of study '{study.label}', "
+                          f"but is spelt like '{slips[0]}': give that label (an arm is never deleted by an "
+                          "import; `reviewkit extract remove-arm` withdraws one)")
+        elif once((sid, author, "arm", arm), "arm", json.dumps([arm_cells, fields], sort_keys=True)):
+            previous = held.get(arm.strip())
             row = attempt("arm", lambda: extract.arm_in(
                 session, protocol, who, sid, arm, intervention=arm_cells["intervention"], dose=arm_cells["dose"],
                 co_intervention=arm_cells["co_intervention"], n_randomised=arm_cells["n_randomised"],

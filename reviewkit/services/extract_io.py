@@ -167,13 +167,12 @@ def read_table(path: Path, multiline: Collection[str] = ()) -> Iterator[tuple[in
             raise ReviewkitError(f"not a readable XLSX workbook ({exc})", where=str(path)) from None
         try:
             sheet = book[SHEET] if SHEET in book.sheetnames else book.worksheets[0]
-            cells = list(sheet.iter_rows(values_only=True))
+            cells = [[_cell_text(c) for c in row] for row in sheet.iter_rows()]
         finally:
             book.close()
-        header = [str(c or "").strip() for c in (cells[0] if cells else ())]
+        header = [c.strip() for c in (cells[0] if cells else ())]
         _check_header(header, path)
-        for number, values in enumerate(cells[1:], start=2):
-            texts = ["" if v is None else canonical(v) or "" for v in values]
+        for number, texts in enumerate(cells[1:], start=2):
             if any(texts):
                 yield number, {h: t for h, t in zip(header, texts, strict=False)}
         return
@@ -183,6 +182,19 @@ def read_table(path: Path, multiline: Collection[str] = ()) -> Iterator[tuple[in
         found = {k: v.strip() for k, v in row.items()}
         if any(found.values()):
             yield line, found
+
+
+def _cell_text(cell: Any) -> str:
+    """A workbook cell as text, as the sheet shows it where that differs from the number it holds: a cell
+    formatted as a percentage shows "12.5%" and holds 0.125. Read as shown, it is refused (or read as 12.5
+    for a field whose unit is %), as the same text in a CSV is; read as held, 0.125 was stored as the value."""
+    value = cell.value
+    if value is None:
+        return ""
+    if isinstance(value, int | float) and not isinstance(value, bool) and "%" in (getattr(cell, "number_format", "")
+                                                                                  or ""):
+        return f"{value * 100:.12g}%"
+    return canonical(value) or ""
 
 
 #: The columns an extraction table cannot do without.

@@ -88,6 +88,16 @@ def current_arms(session: Session, study_ids: Iterable[int] | None = None) -> di
             for k, arms in out.items()}
 
 
+def removed_arm_labels(session: Session, study_id: int, author: Author) -> set[str]:
+    """The labels of `author`'s arms of a study whose newest row marks them removed (current_arms leaves
+    them out; this tells a removed arm from one never entered)."""
+    newest: dict[str, ArmRow] = {}
+    for row in session.exec(select(ArmRow).where(ArmRow.study_id == study_id).order_by(col(ArmRow.id))):
+        if author_of(row) == author:
+            newest[row.label] = row
+    return {label for label, row in newest.items() if row.fields.get("_removed")}
+
+
 def add_arm(session: Session, *, previous: ArmRow | None, actor: ReviewerRow, consensus: bool,
             values: dict[str, Any], by: ReviewerRow | None = None) -> ArmRow:
     """Append an arm row (a change is a new row) in `actor`'s extraction and its audit event, old → new;

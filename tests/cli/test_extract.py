@@ -371,3 +371,64 @@ def test_import_needs_a_reviewer(review: Review, tmp_path: Path) -> None:
     code, _, err = run(review.folder, "import", str(table))
     assert code == 1 and "no reviewer given" in err
     assert extract.list_studies(review) == []
+
+
+def test_remove_arm_command_withdraws_a_mistaken_arm(review: Review) -> None:
+    """`extract remove-arm` takes back an arm entered by mistake (it had no command: the arm stayed for good),
+    naming the close arm for a slip, and refusing once the extraction is finished."""
+    sid = extract.create_study(review, "alice", "Typo trial").id
+    extract.set_arm(review, "alice", sid, "Placebo", intervention="placebo")
+    extract.set_arm(review, "alice", sid, "Placebbo", intervention="placebo")
+    extract.set_value(review, "alice", sid, "events", "3", arm="Placebbo", outcome="iga_0_1")
+    code, _, err = run(review.folder, "remove-arm", "Typo trial", "placebbo", reviewer="alice")
+    assert code == 1 and "did you mean 'Placebbo'" in err
+    code, out, _ = run(review.folder, "remove-arm", "Typo trial", "Placebbo", reviewer="alice")
+    assert code == 0 and "removed (1 value(s) cleared with it)" in out
+    form = extract.study_form(review, "alice", sid)
+    assert [a.label for a in form.arms] == ["Placebo"] and form.values == ()
+
+
+def test_import_refuses_an_arm_spelt_like_another(review: Review, tmp_path: Path) -> None:
+    """A table row whose arm is an existing arm's label in other case or punctuation ("placebo" for
+    "Placebo") made a second arm: in the consensus, two control arms, and the analysis skipped the study.
+    It is refused on its line, nothing stored."""
+    _fill(review)
+    out = tmp_path / "table.csv"
+    assert run(review.folder, "export", str(out), reviewer="alice")[0] == 0
+    with out.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    line = next(i for i, r in enumerate(rows) if r["consensus"] == "yes" and r["arm"] == "Placebo")
+    rows[line]["arm"], rows[line]["events"] = "placebo", "14"
+    with out.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    code, _, err = run(review.folder, "import", str(out), reviewer="alice")
+    assert code == 1 and f"line {line + 2}, arm: 'placebo'" in err and "spelt like 'Placebo'" in err
+    sid = extract.list_studies(review)[0].id
+    form = extract.study_form(review, "carol", sid, consensus=True)
+    assert "placebo" not in [a.label for a in form.arms]
+    assert form.stats("Placebo", "iga_0_1", "week 16")["events"] == "12"
+
+
+def test_xlsx_percent_cell_is_read_as_shown(review: Review, tmp_path: Path) -> None:
+    """A workbook cell formatted as a percentage shows "12.5%" but holds 0.125: it was imported as 0.125.
+    Read as shown, it is refused on its line and column, as "12.5%" in a CSV is, and nothing is stored."""
+    from openpyxl import load_workbook
+
+    _fill(review)
+    out = tmp_path / "table.xlsx"
+    assert run(review.folder, "export", str(out), reviewer="alice")[0] == 0
+    book = load_workbook(out)
+    sheet = book["extraction"]
+    header = [c.value for c in sheet[1]]
+    row = next(r for r in sheet.iter_rows(min_row=2)
+               if r[header.index("consensus")].value == "yes" and r[header.index("mean")].value is not None)
+    cell = row[header.index("mean")]
+    cell.value, cell.number_format = -0.0325, "0.00%"
+    book.save(out)
+    code, _, err = run(review.folder, "import", str(out), reviewer="alice")
+    assert code == 1 and f"line {cell.row}, mean: unit '%' not accepted" in err
+    sid = extract.list_studies(review)[0].id
+    form = extract.study_form(review, "carol", sid, consensus=True)
+    assert form.stats("Baricitinib 4 mg, once daily", "dlqi_change", "week 16")["mean"] == "-3.25"

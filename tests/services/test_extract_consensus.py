@@ -145,3 +145,55 @@ def test_consensus_data_derives_sd_from_recorded_or_entered_statistics(review: R
     assert placebo.converted_from["sd"]["inputs"] == {"SE": 0.6, "n": 100}
     assert (active.sd, active.sd_source, active.n, active.mean) == (pytest.approx(5.0), "derived", 100, -4.0)
     assert active.converted_from["sd"]["method"] == "se"
+
+
+def test_a_second_consensus_call_keeps_what_the_consensus_holds(review: Review, study: int) -> None:
+    """Settling a study over several calls: an arm attribute chosen in the first call no longer makes the
+    arm wait in the second (its values' choices were refused as "waits for n_randomised"), and an agreed
+    value corrected in the consensus since (`extract set --consensus`) is not taken back by the agreement."""
+    extract.set_arm(review, "bob", study, "Placebo", n_randomised=110)
+    _finish(review, study)
+    first = record_consensus(review, "carol", study, take={"arm|Placebo|n_randomised": "alice"})
+    assert [d.key for d in first.unresolved] == ["value|Placebo|iga_0_1|week 16|events"]
+    extract.set_value(review, "carol", study, "total", "108", arm="Placebo", outcome="iga_0_1", consensus=True)
+    second = record_consensus(review, "carol", study, take={"value|Placebo|iga_0_1|week 16|events": "bob"})
+    assert second.not_stored == () and second.unresolved == () and second.stored == 1
+    form = extract.study_form(review, "carol", study, consensus=True)
+    assert form.stats("Placebo", "iga_0_1", "week 16") == {"total": "108", "events": "15"}
+    assert next(a.n_randomised for a in form.arms if a.label == "Placebo") == 109
+    assert record_consensus(review, "carol", study).stored == 0  # nothing to redo, nothing listed
+    (data,) = consensus_data(review, "iga_0_1")
+    assert [(a.label, a.events, a.total) for a in data.arms][0] == ("Placebo", 15, 108)
+
+
+def test_a_removed_arm_leaves_with_its_values_and_stays_out_of_the_consensus(review: Review, study: int) -> None:
+    """An arm entered by mistake is removed with its values (else they stay in the comparison, a difference
+    the consensus cannot settle); one removed from the consensus is not brought back by its agreement."""
+    extract.set_arm(review, "alice", study, "Baricitinb 2 mg", dose="2 mg")
+    extract.set_value(review, "alice", study, "events", "30", arm="Baricitinb 2 mg", outcome="iga_0_1")
+    cleared = extract.remove_arm(review, "alice", study, "Baricitinb 2 mg")
+    assert [d.key for d in extraction_differences(review, "carol", study)] == ["value|Placebo|iga_0_1|week 16|events"]
+    assert cleared == 1
+    _finish(review, study)
+    record_consensus(review, "carol", study, take={"value|Placebo|iga_0_1|week 16|events": "alice"})
+    extract.remove_arm(review, "carol", study, "Baricitinib 4 mg", consensus=True)
+    assert record_consensus(review, "carol", study).stored == 0
+    assert [a.label for a in extract.study_form(review, "carol", study, consensus=True).arms] == ["Placebo"]
+    (data,) = consensus_data(review, "iga_0_1")
+    assert [a.label for a in data.arms] == ["Placebo"]
+
+
+def test_the_consensus_leaves_out_an_arm_only_one_extractor_has(review: Review, study: int) -> None:
+    """bob entered the 4 mg arm twice, once spelt otherwise; alice did not. Nothing could settle that arm:
+    its items stayed "still differing" in every consensus call. Removed from the consensus, it is left out."""
+    extract.set_arm(review, "bob", study, "Bari 4mg", intervention="baricitinib")
+    extract.set_value(review, "bob", study, "events", "34", arm="Bari 4mg", outcome="iga_0_1")
+    _finish(review, study)
+    assert any(d.arm == "Bari 4mg" for d in record_consensus(review, "carol", study).unresolved)
+    extract.remove_arm(review, "carol", study, "Bari 4mg", consensus=True)
+    result = record_consensus(review, "carol", study, take={"value|Placebo|iga_0_1|week 16|events": "alice"})
+    assert result.unresolved == () and result.not_stored == ()
+    assert [a.label for a in extract.study_form(review, "carol", study, consensus=True).arms] == [
+        "Placebo", "Baricitinib 4 mg"]
+    with pytest.raises(ReviewkitError, match="no arm 'Bari 5mg'"):
+        extract.remove_arm(review, "carol", study, "Bari 5mg", consensus=True)
