@@ -26,6 +26,7 @@ from reviewkit.protocol_errors import (
     explain,
     explain_problems,
     find_analysis_problems,
+    nul_error,
 )
 
 PROTOCOL_FILE = "review.toml"
@@ -447,6 +448,8 @@ def parse_protocol(text: str, *, source: str = PROTOCOL_FILE, lenient_analyses: 
         raise ReviewkitError(f"not valid TOML: {exc}", where=source) from None
     except RecursionError:  # tomllib recurses once per nested array or inline table
         raise ReviewkitError("not valid TOML: arrays or tables nested too deeply", where=source) from None
+    if (nul := nul_error(data, text, source)) is not None:
+        raise nul
     kept: dict[int, list[ProtocolProblem]] = {}
     typed: dict[int, list[str]] = {}
     try:

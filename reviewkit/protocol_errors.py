@@ -122,6 +122,38 @@ def explain_problems(found: dict[int, list[ProtocolProblem]], text: str, source:
             for i, problems in found.items()}
 
 
+def nul_error(data: Any, text: str, source: str) -> ProtocolError | None:
+    """The parsed protocol's values holding a NUL character, each named by key and line, or None.
+
+    TOML reads one from a "\\u0000" escape. PostgreSQL refuses it in text, so a reviewer so named opened
+    on SQLite and failed with a traceback on PostgreSQL; no review stores one (as no file reader takes one).
+    """
+    found = _nul_locations(data)
+    if not found:
+        return None
+    lines = key_lines(text)
+    return ProtocolError([_problem_text(lines, loc, ProtocolProblem(
+        "holds a NUL character (\\u0000), which no review stores: remove it", loc)) for loc in found], where=source)
+
+
+def _nul_locations(data: Any) -> list[tuple[Any, ...]]:
+    """Where the parsed TOML holds a NUL (a key's location for a key with one), in the file's order."""
+    # A stack, not recursion: a file may nest tables thousands deep (pydantic then refuses it, as it should).
+    found: list[tuple[Any, ...]] = []
+    stack: list[tuple[tuple[Any, ...], Any]] = [((), data)]
+    while stack:
+        loc, value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                found.append(loc)
+        elif isinstance(value, dict):
+            # A key holding one is reported at its own location, as a value holding one would be.
+            stack += [(loc + (k,), "\x00" if "\x00" in k else v) for k, v in reversed(value.items())]
+        elif isinstance(value, list):
+            stack += [(loc + (i,), v) for i, v in reversed(list(enumerate(value)))]
+    return found
+
+
 def _problem_text(lines: dict[tuple[Any, ...], int], loc: tuple[Any, ...], problem: ProtocolProblem) -> str:
     line = _nearest_line(lines, loc)
     return f"{'line ' + str(line) + ': ' if line else ''}'{_dotted(loc)}': {problem}"

@@ -511,3 +511,16 @@ def test_a_top_level_key_written_below_a_table_says_to_move_it_up() -> None:
     line = text.split("\n").index('database_url = "postgresql://me@db/review"') + 1
     assert f"line {line}: unknown key 'analyses[3].database_url'" in message
     assert "top-level key" in message and "above the first [table]" in message
+
+
+def test_a_nul_escape_is_refused_naming_each_key_and_line() -> None:
+    """TOML reads "\\u0000" as a NUL character: a reviewer so named was stored on SQLite, and on PostgreSQL
+    `init` and every open failed with a traceback (it refuses NUL in text). Refused alike, key and line named."""
+    bad = EXAMPLE.replace('name = "carol"', 'name = "ca\\u0000rol"').replace('"Animal study"', '"Animal\\u0000study"')
+    with pytest.raises(ReviewkitError) as err:
+        parse_protocol(bad)
+    assert err.value.problems == [  # type: ignore[attr-defined]
+        f"review.toml: line {_line_of(bad, 'ca' + chr(92) + 'u0000rol')}: 'reviewers[2].name': holds a NUL "
+        "character (\\u0000), which no review stores: remove it",
+        f"review.toml: line {_line_of(bad, 'exclusion_reasons = [')}: 'screening.exclusion_reasons[0]': "
+        "holds a NUL character (\\u0000), which no review stores: remove it"]

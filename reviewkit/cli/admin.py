@@ -7,14 +7,14 @@ from pathlib import Path
 
 import click
 
-from reviewkit.cli.common import CliState, run_guarded
+from reviewkit.cli.common import ROW_ID, CliState, run_guarded
 from reviewkit.services.audit import provenance, read_audit
 from reviewkit.services.backup import backup_review
 from reviewkit.services.project import open_review
 
 
 @click.command()
-@click.option("--record", "record_id", type=int, default=None, help="Only the history of this record.")
+@click.option("--record", "record_id", type=ROW_ID, default=None, help="Only the history of this record.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the last N events (N ≥ 1).")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj

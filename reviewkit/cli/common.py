@@ -19,6 +19,10 @@ from reviewkit.errors import ReviewkitError
 from reviewkit.services.common import UnknownReviewer
 
 T = TypeVar("T")
+#: A row id typed on the command line (a record, pair, group, assessment). Bounded by PostgreSQL's integer
+#: column: a longer number was sent to it as an INTEGER and failed with a traceback ("integer out of range"),
+#: where SQLite said "no record …"; now both refuse it as click refuses any bad argument.
+ROW_ID = click.IntRange(min=1, max=2**31 - 1)
 
 class CliState:
     """Global options: the review folder and who is acting."""

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from reviewkit.cli.common import CliState, output_file, run_guarded
+from reviewkit.cli.common import ROW_ID, CliState, output_file, run_guarded
 from reviewkit.cli.progress import progress_bar
 from reviewkit.services.dedup import (
     PairDecision,
@@ -65,7 +65,7 @@ def pairs_cmd(state: CliState) -> None:
 
 
 @dedup.command("confirm")
-@click.argument("pair_id", type=int)
+@click.argument("pair_id", type=ROW_ID)
 @click.pass_obj
 def confirm_cmd(state: CliState, pair_id: int) -> None:
     """The pair is a duplicate: merge it."""
@@ -74,7 +74,7 @@ def confirm_cmd(state: CliState, pair_id: int) -> None:
 
 
 @dedup.command("reject")
-@click.argument("pair_id", type=int)
+@click.argument("pair_id", type=ROW_ID)
 @click.pass_obj
 def reject_cmd(state: CliState, pair_id: int) -> None:
     """The pair is not a duplicate: keep both."""
@@ -83,7 +83,7 @@ def reject_cmd(state: CliState, pair_id: int) -> None:
 
 
 @dedup.command("reopen")
-@click.argument("pair_id", type=int)
+@click.argument("pair_id", type=ROW_ID)
 @click.pass_obj
 def reopen_cmd(state: CliState, pair_id: int) -> None:
     """Take back a wrong rejection, or an undo of a confirmed pair: the pair waits for a verdict again (the
@@ -109,7 +109,7 @@ def decision_text(d: PairDecision) -> str:
 
 
 @dedup.command("undo")
-@click.argument("group_id", type=int)
+@click.argument("group_id", type=ROW_ID)
 @click.pass_obj
 def undo_cmd(state: CliState, group_id: int) -> None:
     """Undo a wrong merge (the group is marked undone; nothing is deleted)."""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from reviewkit.cli.common import CliState, output_file, run_guarded
+from reviewkit.cli.common import ROW_ID, CliState, output_file, run_guarded
 from reviewkit.errors import ReviewkitError
 from reviewkit.services import extract as service
 from reviewkit.services.extract_consensus import (
@@ -89,7 +89,7 @@ def _change_status(state: CliState, study: str, change: Callable[[Review, str | 
 @extract_group.command("add-study")
 @click.argument("label")
 @click.option("--nct", default=None, help="The trial's NCT id.")
-@click.option("--record", "records", type=int, multiple=True, help="A report's record id (repeatable).")
+@click.option("--record", "records", type=ROW_ID, multiple=True, help="A report's record id (repeatable).")
 @click.pass_obj
 def add_study(state: CliState, label: str, nct: str | None, records: tuple[int, ...]) -> None:
     """Create a study LABEL and link its report records."""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from reviewkit.cli.common import CliState, output_file, run_guarded
+from reviewkit.cli.common import ROW_ID, CliState, output_file, run_guarded
 from reviewkit.domain import rob1, rob2
 from reviewkit.domain.rob_common import Disagreement
 from reviewkit.errors import ReviewkitError
@@ -188,7 +188,7 @@ def start_cmd(state: CliState, study: str, outcome: str, new_outcome: bool, as_j
 
 
 @rob_group.command("answer")
-@click.argument("assessment", type=int)
+@click.argument("assessment", type=ROW_ID)
 @click.argument("question")
 @click.argument("answer")
 @click.option("--support", default=None, help="Support for the answer (quote, page).")
@@ -200,7 +200,7 @@ def answer_cmd(state: CliState, assessment: int, question: str, answer: str, sup
 
 
 @rob_group.command("override")
-@click.argument("assessment", type=int)
+@click.argument("assessment", type=ROW_ID)
 @click.argument("domain")
 @click.argument("final")
 @click.option("--justification", required=True, help="Why the proposal is overridden (required).")
@@ -212,7 +212,7 @@ def override_cmd(state: CliState, assessment: int, domain: str, final: str, just
 
 
 @rob_group.command("finish")
-@click.argument("assessment", type=int)
+@click.argument("assessment", type=ROW_ID)
 @click.option("--escalate", type=click.Choice(["yes", "no"]), default=None,
               help="RoB 2 with Some concerns in several domains and none High: escalate the overall to High?")
 @click.option("--reason", default="", help="Why escalate or not (required with --escalate).")
@@ -225,7 +225,7 @@ def finish_cmd(state: CliState, assessment: int, escalate: str | None, reason: s
 
 
 @rob_group.command("reopen")
-@click.argument("assessment", type=int)
+@click.argument("assessment", type=ROW_ID)
 @click.pass_obj
 def reopen_cmd(state: CliState, assessment: int) -> None:
     """Reopen your finished assessment to change it (until every assessor of the study has finished)."""
@@ -233,7 +233,7 @@ def reopen_cmd(state: CliState, assessment: int) -> None:
 
 
 @rob_group.command("show")
-@click.argument("assessment", type=int)
+@click.argument("assessment", type=ROW_ID)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def show_cmd(state: CliState, assessment: int, as_json: bool) -> None:

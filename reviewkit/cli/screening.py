@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from reviewkit.cli.common import CliState, output_file, run_guarded
+from reviewkit.cli.common import ROW_ID, CliState, output_file, run_guarded
 from reviewkit.domain.screening import STAGES
 from reviewkit.services.conflicts import list_conflicts, reason_disagreements, resolve_conflict
 from reviewkit.services.decisions_export import export_decisions
@@ -150,7 +150,7 @@ def agreement(state: CliState, as_json: bool, keep_maybe: bool) -> None:
 
 
 @click.command("full-text")
-@click.argument("record", type=int)
+@click.argument("record", type=ROW_ID)
 @click.argument("status", type=click.Choice(FULL_TEXT_STATUSES))
 @click.option("--location", default=None, metavar="PATH_OR_URL", help="Where the retrieved full text is.")
 @click.option("--note", default=None, help="Why it could not be retrieved, or anything else.")
@@ -171,7 +171,7 @@ def full_text(state: CliState, record: int, status: str, location: str | None, n
 
 
 @click.command()
-@click.argument("record", type=int)
+@click.argument("record", type=ROW_ID)
 @click.argument("decision", type=click.Choice(["include", "exclude"]))
 @click.option("--stage", type=click.Choice(["ta", "ft"]), required=True, help="ta: title/abstract; ft: full text.")
 @click.option("--reason", default=None, help="A full-text exclusion's reason, one of the protocol's.")

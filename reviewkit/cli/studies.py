@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from reviewkit.cli.common import CliState, run_guarded
+from reviewkit.cli.common import ROW_ID, CliState, run_guarded
 from reviewkit.services import studies as service
 from reviewkit.services.project import Review, open_review
 from reviewkit.services.study_ref import find_study
@@ -90,7 +90,7 @@ def _change(state: CliState, study: str, act: Callable[[Review, str | None, int]
 
 @studies.command("confirm")
 @click.argument("study")
-@click.argument("record_id", type=int)
+@click.argument("record_id", type=ROW_ID)
 @click.pass_obj
 def confirm_cmd(state: CliState, study: str, record_id: int) -> None:
     """Record RECORD_ID does report STUDY (id or label): confirm its proposed (or rejected) link."""
@@ -99,7 +99,7 @@ def confirm_cmd(state: CliState, study: str, record_id: int) -> None:
 
 @studies.command("reject")
 @click.argument("study")
-@click.argument("record_id", type=int)
+@click.argument("record_id", type=ROW_ID)
 @click.pass_obj
 def reject_cmd(state: CliState, study: str, record_id: int) -> None:
     """Record RECORD_ID does not report STUDY (id or label; it cites its NCT number in passing): the link
@@ -109,7 +109,7 @@ def reject_cmd(state: CliState, study: str, record_id: int) -> None:
 
 @studies.command("link")
 @click.argument("study")
-@click.argument("record_id", type=int)
+@click.argument("record_id", type=ROW_ID)
 @click.pass_obj
 def link_cmd(state: CliState, study: str, record_id: int) -> None:
     """Link record RECORD_ID to STUDY (id or label) as a confirmed report (a paper may report several studies)."""
@@ -118,7 +118,7 @@ def link_cmd(state: CliState, study: str, record_id: int) -> None:
 
 @studies.command("add")
 @click.argument("label")
-@click.argument("record_ids", type=int, nargs=-1)
+@click.argument("record_ids", type=ROW_ID, nargs=-1)
 @click.option("--nct", help="The study's NCT id (taken from LABEL when LABEL is one, e.g. NCT03334422).")
 @click.pass_obj
 def add_cmd(state: CliState, label: str, record_ids: tuple[int, ...], nct: str | None) -> None:
@@ -134,7 +134,7 @@ def add_cmd(state: CliState, label: str, record_ids: tuple[int, ...], nct: str |
 
 @studies.command("main")
 @click.argument("study")
-@click.argument("record_id", type=int)
+@click.argument("record_id", type=ROW_ID)
 @click.pass_obj
 def main_cmd(state: CliState, study: str, record_id: int) -> None:
     """Mark record RECORD_ID as the main report of STUDY (id or label; one per study)."""

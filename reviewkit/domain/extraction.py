@@ -86,6 +86,11 @@ def _number(spec: FieldSpec, text: str) -> tuple[float | None, str | None]:
     return number, None
 
 
+def _bound(value: float) -> str:
+    """A bound as a reviewer reads it: 2147483647, not :g's 2.14748e+09."""
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:g}"
+
+
 def parse_field(spec: FieldSpec, raw: str | None) -> Parsed:
     """Read a typed value from what was typed; problems say what is wrong and how to fix it."""
     text = (raw or "").strip()
@@ -102,9 +107,9 @@ def parse_field(spec: FieldSpec, raw: str | None) -> Parsed:
         elif number is not None:
             value = int(number) if spec.type is FieldType.INTEGER else number
             if spec.minimum is not None and number < spec.minimum:
-                reason = f"must be ≥ {spec.minimum:g}"
+                reason = f"must be ≥ {_bound(spec.minimum)}"
             elif spec.maximum is not None and number > spec.maximum:
-                reason = f"must be ≤ {spec.maximum:g}"
+                reason = f"must be ≤ {_bound(spec.maximum)}"
     elif spec.type is FieldType.CHOICE:
         folded = {c.casefold(): c for c in spec.choices}
         value = folded.get(text.casefold())

@@ -16,7 +16,13 @@ _DOI_RE = re.compile(r"10\.\d{4,9}/\S+", re.IGNORECASE)
 _DOI_PREFIXES = re.compile(
     r"^(?:doi:\s*|https?://(?:dx\.)?doi\.org/|https?://doi\.org/|doi\.org/)", re.IGNORECASE
 )
-_PMCID_RE = re.compile(r"\bPMC\s?(\d+)\b", re.IGNORECASE)
+_PMCID_RE = re.compile(r"\bPMC\s?(\d{1,20})\b", re.IGNORECASE)
+#: The longest DOI kept (UTF-8 bytes). Real ones are far shorter; a field of page-long junk that merely
+#: starts like one is no DOI, and PostgreSQL refused to index it (2704 bytes at most), failing the whole
+#: import there while SQLite took it. The raw text keeps what the file said.
+MAX_DOI_BYTES = 1000
+#: A PMID has 8 digits today; far more is some other number (the raw text keeps it), not a PMID.
+MAX_PMID_DIGITS = 20
 
 
 def normalise_doi(value: str | None) -> str | None:
@@ -34,7 +40,7 @@ def normalise_doi(value: str | None) -> str | None:
     doi = match.group(0).rstrip(".,;)]}>\"'")
     # URL-encoded exports ("10.1000%2Fabc") decode to the same DOI.
     doi = doi.replace("%2F", "/").replace("%2f", "/")
-    return doi.lower()
+    return doi.lower() if len(doi.encode()) <= MAX_DOI_BYTES else None
 
 
 def find_nct_ids(*texts: str | None) -> tuple[str, ...]:
@@ -60,8 +66,8 @@ def normalise_pmid(value: str | None) -> str | None:
     """Return the PMID as a digit string, or None when the value holds no PMID."""
     if not value:
         return None
-    digits = re.sub(r"\D", "", value.split("[")[0])
-    return digits.lstrip("0") or None if digits else None
+    digits = re.sub(r"\D", "", value.split("[")[0]).lstrip("0")
+    return digits if digits and len(digits) <= MAX_PMID_DIGITS else None
 
 
 _YEAR_RE = re.compile(r"(1[5-9]\d\d|20\d\d|21\d\d)")

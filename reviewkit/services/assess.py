@@ -57,7 +57,9 @@ def start_assessment(review: Review, assessor: str | None, study_id: int, outcom
         raise ReviewkitError("RoB 1 has no variant")
     with session_scope(review.engine, write=True) as session:
         who = reviewer(session, assessor)
-        if store.study(session, study_id) is None:
+        # Locked before its assessments are read: on PostgreSQL two starts at once both found a free
+        # place, giving a study more assessors than the protocol's, or one assessor two assessments.
+        if store.study(session, study_id, lock=True) is None:
             raise ReviewkitError(f"unknown study {study_id}")
         outcome = study_outcome(session, review, study_id, outcome, new_outcome=new_outcome)
         rows = independent_assessments(session, study_id, outcome)

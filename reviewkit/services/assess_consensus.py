@@ -146,6 +146,9 @@ def record_consensus(review: Review, actor: str | None, study_id: int, outcome: 
     """
     with session_scope(review.engine, write=True) as session:
         who = reviewer(session, actor)
+        # Locked before the consensus is read (as start_assessment): two first recordings at once both
+        # found none on PostgreSQL and made two consensus assessments of one result.
+        store.study(session, study_id, lock=True)
         outcome = assessed_outcome(session, study_id, outcome)
         check_consensus(session, review, who, study_id, outcome, co_signer)
         group = independent_assessments(session, study_id, outcome)

@@ -160,6 +160,10 @@ def import_rob(review: Review, path: Path, *, actor: str | None, co_signer: str 
                 raise fail(f"variant '{variant}' differs from line {group.first_line}'s ({group.variant})")
             _add_row(group, tool, cell, line, fail)
             count += 1
+        # Each study's assessments are read below and added to, so its row is locked first, as
+        # start_assessment and record_consensus lock it (in one order: two imports cannot deadlock).
+        for study_id in sorted({g.study_id for g in groups.values()}):
+            store.study(session, study_id, lock=True)
         stored = 0
         left_open: list[str] = []
         for group in groups.values():

@@ -131,6 +131,11 @@ def author(who: ReviewerRow, consensus: bool) -> store.Author:
     return (True, None) if consensus else (False, who.id)
 
 
+#: The most participants an arm may have: PostgreSQL's integer column holds no more (SQLite took a mistyped
+#: 3000000000 that PostgreSQL refused with a traceback), and no trial comes near it.
+MAX_N_RANDOMISED = 2**31 - 1
+
+
 def arm_in(session: Session, protocol: Protocol, who: ReviewerRow, study_id: int, label: str, *,
            intervention: str | None = None, dose: str | None = None, co_intervention: str | None = None,
            n_randomised: int | str | None = None, fields: Mapping[str, Any] | None = None,
@@ -151,7 +156,8 @@ def arm_in(session: Session, protocol: Protocol, who: ReviewerRow, study_id: int
     n_value = previous.n_randomised if previous is not None else None
     if n_randomised is not None:
         n_text = canonical(n_randomised) if not isinstance(n_randomised, str) else n_randomised
-        parsed_n = parse_field(FieldSpec("n_randomised", FieldType.INTEGER, minimum=1), n_text)
+        parsed_n = parse_field(FieldSpec("n_randomised", FieldType.INTEGER, minimum=1, maximum=MAX_N_RANDOMISED),
+                               n_text)
         problems += parsed_n.problems
         n_value = parsed_n.value  # type: ignore[assignment]
     specs = {f.name: spec_of(f) for f in protocol.extraction.arm_fields}

@@ -106,10 +106,14 @@ def _open(folder: Path, *, create: bool) -> Review:
     # Lenient: a planned analysis that a newer check refuses is skipped by analyze (with the reason),
     # not a review that no command opens any more.
     protocol = load_protocol(protocol_path, lenient_analyses=True)
-    engine = make_engine(database_url_for(folder, protocol))
+    setting = database_setting(protocol_path, protocol)
+    try:
+        engine = make_engine(database_url_for(folder, protocol))
+    except ReviewkitError as exc:  # a URL SQLAlchemy cannot use
+        raise _naming(exc, setting) from None
     try:
         if not create and (missing := schema_error(engine)) is not None:
-            raise missing
+            raise _naming(missing, setting)
         migrate(engine)
         review = Review(folder=folder, protocol=protocol, engine=engine)
         sync_reviewers(review)
@@ -118,8 +122,26 @@ def _open(folder: Path, *, create: bool) -> Review:
         error = open_error(engine, exc) if isinstance(exc, Exception) else None
         if error is None:
             raise
-        raise error from exc
+        raise _naming(error, setting) from exc
     return review
+
+
+def database_setting(protocol_path: Path, protocol: Protocol) -> str | None:
+    """Where the review's database URL is set, for errors about that database (None: the folder's own file)."""
+    if os.environ.get(DATABASE_URL_ENV):
+        return f"the environment variable {DATABASE_URL_ENV}"
+    if protocol.database_url:
+        return f"database_url in {protocol_path}"
+    return None
+
+
+def _naming(error: ReviewkitError, setting: str | None) -> ReviewkitError:
+    """`error` (about the database the URL names) saying where the URL is set: the variable overrides
+    review.toml, so a team member whose shell still sets it would otherwise look for the fault in the wrong place."""
+    if setting is None:
+        return error
+    said = f"the URL is set by {setting}"
+    return ReviewkitError(error.message, where=error.where, hint=f"{error.hint}; {said}" if error.hint else said)
 
 
 def init_review(folder: Path, protocol_file: Path | None = None) -> Review:

@@ -78,6 +78,8 @@ class ColumnKind:
     nullable: bool
 
 
+#: The largest value of an integer column on PostgreSQL (32-bit); SQLite's hold 64 bits.
+_INT_MAX = 2**31 - 1
 _SCALARS: dict[Any, str] = {str: "text", int: "whole", float: "number", bool: "flag", datetime: "timestamp"}
 
 
@@ -124,10 +126,17 @@ def value_problem(kind: ColumnKind, value: Any) -> str | None:
     """Why `value` cannot be archived in a column of `kind` ("is not a list of strings"), or None."""
     if value is None:
         return None if kind.nullable or kind.kind == "any" else "is null"
+    if _holds_nul(value):
+        # PostgreSQL refuses the character and SQLite took it: the same archive restored on one and failed,
+        # unnamed, on the other. No reviewkit database stores one (store.convert), so none is restored.
+        return "holds a NUL character (no reviewkit database stores one)"
     match kind.kind:
         case "text":
             ok = isinstance(value, str)
         case "whole":
+            if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _INT_MAX:
+                # PostgreSQL's integer columns hold 32 bits; SQLite took more, so the archive restored on one only.
+                return f"is beyond the largest whole number a database column holds ({_INT_MAX})"
             ok = isinstance(value, int) and not isinstance(value, bool)
         case "number":
             ok = isinstance(value, int | float) and not isinstance(value, bool)
@@ -149,3 +158,14 @@ def value_problem(kind: ColumnKind, value: Any) -> str | None:
     return {"text": "is not a string", "whole": "is not a whole number", "number": "is not a number",
             "flag": "is not true or false", "texts": "is not a list of strings", "object": "is not a JSON object",
             "timestamp": "is not an ISO 8601 timestamp"}[kind.kind]
+
+
+def _holds_nul(value: Any) -> bool:
+    """Whether a NUL is in the value's text, in a list's or a JSON object's (keys too) at any depth."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    return False

@@ -28,6 +28,10 @@ DAMAGED = ("file is not a database", "database disk image is malformed")
 #: PostgreSQL advisory lock keys (a review has its own database, so a key is per review).
 #: Duplicate groups: every change to them reads the live groups first (see lock_transaction).
 GROUPS_LOCK = 0x726B_0001
+#: The reviewer table: mirroring the protocol's team reads who is there before adding who is not.
+REVIEWERS_LOCK = 0x726B_0002
+#: The schema: migrating reads the revision, then changes the schema (see migrate).
+MIGRATE_LOCK = 0x726B_0003
 #: A source's search (PubMed, ClinicalTrials.gov): held for the whole run, see `hold_lock`.
 SEARCH_LOCKS = {"PubMed": 0x726B_0101, "ClinicalTrials.gov": 0x726B_0102}
 
@@ -81,6 +85,9 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cur.close()
+        # SQLite's lower() folds ASCII only, so the search filter (ilike, which SQLAlchemy writes as
+        # lower(x) LIKE lower(y) here) missed "SJÖGREN" in "Sjögren" where PostgreSQL finds it.
+        dbapi_conn.create_function("lower", 1, _lower, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
@@ -88,6 +95,11 @@ def _configure_sqlite(engine: Engine) -> None:
         if immediate and _begin_immediate_promptly(conn.connection.dbapi_connection):
             return
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _lower(value: object) -> object:
+    """SQL lower() for SQLite with Unicode case folding, as PostgreSQL's (NULL and non-text as they are)."""
+    return value.lower() if isinstance(value, str) else value
 
 
 def _begin_immediate_promptly(dbapi_conn: Any) -> bool:
@@ -132,7 +144,7 @@ def session_scope(engine: Engine, *, write: bool = False) -> Iterator[Session]:
         session.commit()
     except OperationalError as exc:
         session.rollback()
-        raise ReviewkitError(f"database error: {exc.orig}") from exc
+        raise transaction_error(engine, exc) from exc
     except DatabaseError as exc:
         session.rollback()
         if not is_damaged(exc):
@@ -143,6 +155,24 @@ def session_scope(engine: Engine, *, write: bool = False) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def transaction_error(engine: Engine, exc: OperationalError) -> ReviewkitError:
+    """What to tell the user when the database failed a transaction (rolled back: nothing of it stored).
+
+    The driver's own words were shown as they came: "database is locked" after SQLite's busy timeout, and
+    PostgreSQL's several lines on a deadlock, neither saying what happened to the change or what to do.
+    """
+    reason = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+    if engine.dialect.name == "sqlite" and "locked" in reason:
+        return ReviewkitError(
+            f"the database {database_name(engine)} stayed locked by another process for "
+            f"{BUSY_TIMEOUT_MS / 1000:g} s ({reason}); nothing was stored",
+            hint="try again when the other reviewkit command (an import, a dedup run) has finished")
+    if getattr(exc.orig, "sqlstate", None) in ("40P01", "40001"):  # deadlock, serialization failure
+        return ReviewkitError(f"another change to the same rows was stored at the same moment ({reason}); "
+                              "nothing of this one was stored", hint="try again")
+    return ReviewkitError(f"database error: {reason}; nothing was stored")
 
 
 class _Stored(Protocol):
@@ -336,18 +366,39 @@ def known_revision(revision: str) -> bool:
 
 def migrate(engine: Engine, to: str | None = None) -> None:
     """Bring the schema to this version's head (or to revision `to`, for loading an older archive
-    before its rows are migrated); refuse a database written by a newer reviewkit."""
-    from alembic import command
+    before its rows are migrated); refuse a database written by a newer reviewkit.
 
-    current = current_revision(engine)
+    After an upgrade of reviewkit the team's processes open the review at once, and each read the old
+    revision and began upgrading: all but the first failed, with "database is locked" (SQLite) or
+    alembic's "expected to match one row" (PostgreSQL). So the revision is read again and the schema
+    changed in one transaction that holds the write lock (SQLite) or MIGRATE_LOCK (PostgreSQL): the
+    others wait for it and then find the schema up to date.
+    """
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+
+    target = to or head_revision()
+    if not _needs_migrating(current_revision(engine), target):
+        return  # up to date: no lock taken (every open passes here)
+    with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATE_LOCK})
+        if not _needs_migrating(MigrationContext.configure(conn).get_current_revision(), target):
+            return  # another process migrated it while this one waited
+        config = _alembic_config(engine)
+        config.attributes["connection"] = conn  # env.py runs the revisions in this transaction
+        command.upgrade(config, to or "head")
+
+
+def _needs_migrating(current: str | None, target: str) -> bool:
+    """Whether a database at revision `current` (None: empty) needs migrating to `target`; a revision this
+    reviewkit does not know (a newer one) is refused."""
     if current is not None and not known_revision(current):
         raise ReviewkitError(
             f"the database is at schema revision {current}, which this reviewkit does not know",
             hint="upgrade reviewkit: the review was written by a newer version",
         )
-    if current == (to or head_revision()):
-        return
-    command.upgrade(_alembic_config(engine), to or "head")
+    return current != target
 
 
 def table_names(engine: Engine) -> list[str]:

@@ -30,9 +30,10 @@ def studies(session: Session) -> list[StudyRow]:
     return list(session.exec(select(StudyRow).order_by(col(StudyRow.id))))
 
 
-def study(session: Session, study_id: int) -> StudyRow | None:
-    """The study with this id."""
-    return session.get(StudyRow, study_id)
+def study(session: Session, study_id: int, *, lock: bool = False) -> StudyRow | None:
+    """The study with this id; `lock`: locked until the transaction ends (PostgreSQL, FOR NO KEY UPDATE
+    as store.extraction.study; a SQLite write transaction already holds the database)."""
+    return session.get(StudyRow, study_id, with_for_update={"key_share": True} if lock else None)
 
 
 def assessment(session: Session, assessment_id: int) -> RobAssessmentRow | None:

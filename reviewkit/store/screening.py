@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from reviewkit.domain.screening import DECISIONS, Decision, is_decision
 from reviewkit.errors import ReviewkitError
 from reviewkit.store import clock
+from reviewkit.store.db import REVIEWERS_LOCK, lock_transaction
 from reviewkit.store.tables import (
     AdjudicationRow,
     AuditEventRow,
@@ -280,11 +281,20 @@ def reviewer_roles(session: Session) -> dict[str, list[str]]:
     return {row.name: list(row.roles) for row in session.exec(select(ReviewerRow))}
 
 
+def reviewer_rows(session: Session) -> dict[str, ReviewerRow]:
+    """Every reviewer's row, by name."""
+    return {row.name: row for row in session.exec(select(ReviewerRow))}
+
+
 def upsert_reviewers(session: Session, wanted: dict[str, list[str]]) -> None:
     """Add the reviewers not yet known and give every named one the roles wanted. None are deleted: one
     the protocol no longer names keeps their decisions (which still count) but loses every role, so
     they can no longer act on the review."""
-    have = {row.name: row for row in session.exec(select(ReviewerRow))}
+    # Two team members opening the review at once after a reviewer was added both read them missing and
+    # both inserted them: on PostgreSQL the second open failed on the unique name with a traceback. They
+    # queue here instead, and the second reads the first's row (a SQLite write holds the write lock already).
+    lock_transaction(session, REVIEWERS_LOCK)
+    have = reviewer_rows(session)
     for name, roles in wanted.items():
         row = have.get(name)
         if row is None:

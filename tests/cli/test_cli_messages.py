@@ -249,3 +249,13 @@ def test_prisma_of_an_unscreened_review_says_screening_has_not_started(review: R
     result = run(review, "prisma", "--format", "csv", "-o", "-")
     assert result.exit_code == 0
     assert result.stderr.startswith("warning: these counts are not final: screening has not started")
+
+
+@pytest.mark.parametrize("args", [("rob", "show", "3000000000"), ("adjudicate", "3000000000", "include"),
+                                  ("dedup", "confirm", "3000000000"), ("audit", "--record", "3000000000")])
+def test_an_id_past_what_the_database_holds_is_refused_on_both(review: Review, args: tuple[str, ...]) -> None:
+    """A mistyped id of ten digits: SQLite answered "no such …", PostgreSQL (INTEGER) a DataError traceback."""
+    result = run(review, *args, reviewer="carol" if args[0] == "adjudicate" else "alice")
+    assert result.exit_code == 2, result.output
+    assert "3000000000 is not in the range 1<=x<=2147483647" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)

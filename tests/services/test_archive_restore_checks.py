@@ -59,6 +59,13 @@ def test_values_no_command_reads_back_are_refused_naming_the_row(
     ("extra", [], r"table record, row 1: extra \[\] is not a JSON object"),
     ("created_at", "yesterday", "table record, row 1: created_at 'yesterday' is not an ISO 8601 timestamp"),
     ("year", True, "table record, row 1: year True is not a whole number"),
+    # SQLite took it; PostgreSQL's 32-bit column refused it ("the archive's rows do not load"): refused alike.
+    ("year", 3_000_000_000, "table record, row 1: year 3000000000 is beyond the largest whole number a database "
+                            r"column holds \(2147483647\)"),
+    # SQLite took a NUL that PostgreSQL refused ("the archive's rows do not load"): refused alike on both.
+    ("title", "Baricitinib\x00 trial", r"table record, row 1: title 'Baricitinib\\x00 trial' holds a NUL character"),
+    ("authors", ["Smith\x00"], r"table record, row 1: authors \['Smith\\x00'\] holds a NUL character"),
+    ("extra", {"note": ["a\x00"]}, r"table record, row 1: extra \{'note': \['a\\x00'\]\} holds a NUL character"),
 ])
 def test_values_not_of_the_columns_type_are_refused_naming_archive_table_row_and_column(
         review: Review, tmp_path: Path, column: str, value: object, said: str) -> None:

@@ -75,6 +75,17 @@ def test_arm_fields_are_validated_by_the_protocol(review: Review) -> None:
         extract.set_arm(review, "alice", sid, "Baricitinib 2 mg", n_randomised=0)
 
 
+def test_a_number_randomised_past_what_the_database_holds_is_refused_on_both(review: Review) -> None:
+    """A mistyped 3000000000: SQLite stored it, PostgreSQL (32-bit integer) failed with a traceback.
+    Refused alike, naming the bound; the largest number stored reads back."""
+    sid = _study(review)
+    with pytest.raises(ReviewkitError, match="n_randomised: must be ≤ 2147483647"):
+        extract.set_arm(review, "alice", sid, "Baricitinib 2 mg", n_randomised="3000000000")
+    extract.set_arm(review, "alice", sid, "Baricitinib 2 mg", n_randomised=2147483647)
+    arms = {a.label: a.n_randomised for a in extract.study_form(review, "alice", sid).arms}
+    assert arms == {"Placebo": 249, "Baricitinib 4 mg": 125, "Baricitinib 2 mg": 2147483647}
+
+
 def test_study_fields_follow_the_form(review: Review) -> None:
     """tcs is yes/no, phase a choice, duration whole weeks; the reason names the field."""
     sid = _study(review)

@@ -85,6 +85,22 @@ def test_a_refused_postgresql_connection_names_the_url_without_its_password(
     message = _refused(folder)
     assert message.startswith("cannot connect to the database postgresql+psycopg://reviewer:***@127.0.0.1:1/review: ")
     assert "Connection refused" in message and SECRET not in message
+    assert message.endswith(f"; the URL is set by the environment variable {DATABASE_URL_ENV})")
+
+
+def test_a_refused_connection_names_the_setting_that_gave_the_url(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The URL from review.toml: the error says so (and the variable, when set, since it overrides the file),
+    so the user corrects the setting in use rather than the one they think of."""
+    folder = _folder(tmp_path)
+    protocol = folder / "review.toml"
+    protocol.write_text('database_url = "postgresql://reviewer@127.0.0.1:1/review"\n'
+                        + protocol.read_text(encoding="utf-8"), encoding="utf-8")
+    assert _refused(folder).endswith(f"; the URL is set by database_url in {protocol.resolve()})")
+    monkeypatch.setenv(DATABASE_URL_ENV, "mysql://reviewer@127.0.0.1/review")
+    message = _refused(folder)
+    assert message.startswith("cannot use database_url 'mysql://reviewer@127.0.0.1/review': ")
+    assert message.endswith(f"(the URL is set by the environment variable {DATABASE_URL_ENV})")
 
 
 @pytest.fixture
@@ -197,7 +213,8 @@ def test_an_empty_postgresql_database_is_refused_and_left_empty(tmp_path: Path, 
     shown = db.make_engine(database_url)
     try:
         assert _refused(folder) == (f"not a reviewkit database: {db.database_name(shown)} holds no reviewkit "
-                                    f"tables (no review was made in it) {HINT}")
+                                    f"tables (no review was made in it) {HINT[:-1]}; the URL is set by the "
+                                    f"environment variable {DATABASE_URL_ENV})")
         assert db.table_names(shown) == []
     finally:
         shown.dispose()
@@ -221,3 +238,18 @@ def test_an_init_whose_database_refuses_leaves_nothing(tmp_path: Path, monkeypat
     monkeypatch.delenv(DATABASE_URL_ENV)
     init_review(kept).engine.dispose()  # the retry works
     assert (kept / "review.toml").exists()
+
+
+def test_a_database_written_by_a_newer_reviewkit_is_refused_and_left_alone(review_dir: Path) -> None:
+    """A teammate's newer reviewkit migrated the review past what this one knows: refused, saying to upgrade,
+    and the schema is neither downgraded nor stamped over."""
+    from sqlalchemy import text
+
+    review = open_review(review_dir)
+    with review.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    message = _refused(review_dir)
+    assert message == ("the database is at schema revision 9999, which this reviewkit does not know "
+                       "(upgrade reviewkit: the review was written by a newer version)")
+    assert db.current_revision(review.engine) == "9999"
+    review.engine.dispose()

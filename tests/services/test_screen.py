@@ -178,6 +178,17 @@ def test_matching_records_searches_title_and_abstract(review: Review) -> None:
     assert screen_cards.matching_records(review, "  ") == set()
 
 
+def test_matching_records_ignores_case_beyond_ascii_on_every_database(review: Review) -> None:
+    """"SJÖGREN" finds "Sjögren" on SQLite as on PostgreSQL (SQLite's own lower() folds only A-Z)."""
+    from reviewkit.domain.records import Record
+
+    ids = add_records(review, [Record(title="Sjögren syndrome", abstract="", source_id="1"),
+                               Record(title="Other", abstract="ÉCZÉMA atopique", source_id="2")])
+    assert screen_cards.matching_records(review, "SJÖGREN") == {ids[0]}
+    assert screen_cards.matching_records(review, "éczéma") == {ids[1]}
+    assert screen_cards.matching_records(review, "sjögren SYNDROME") == {ids[0]}
+
+
 def test_record_decision_checks_the_record(review: Review) -> None:
     """record_decision checks the one record it is given: stage, decision, role, existence."""
     a, b = add_records(review, 2)

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
+from pathlib import Path
 
-from sqlalchemy import text
+import pytest
+from sqlalchemy import Engine, text
 from sqlmodel import func, select
 
+from reviewkit.errors import ReviewkitError
+from reviewkit.store import db
 from reviewkit.store import tables as t
 from reviewkit.store.db import make_engine, migrate, session_scope
 
@@ -62,4 +68,71 @@ def test_second_process_writes_while_first_reads(database_url: str) -> None:
         ft = s.exec(select(func.count()).select_from(t.ScreeningDecisionRow)
                     .where(t.ScreeningDecisionRow.stage == "ft")).one()
     assert (ta, ft) == (n, mine)
+    engine.dispose()
+
+
+def _one_record(database_url: str) -> Engine:
+    engine = make_engine(database_url)
+    migrate(engine)
+    with session_scope(engine, write=True) as s:
+        s.add(t.SourceRunRow(id=1, kind="import", source="x"))
+        s.flush()
+        s.add_all([t.RecordRow(id=1, title="x", first_run_id=1), t.RecordRow(id=2, title="y", first_run_id=1)])
+    return engine
+
+
+def test_a_write_lock_held_past_the_busy_timeout_is_said_plainly(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another process holding SQLite's write lock for longer than the wait: the user read the driver's bare
+    "database error: database is locked"; now what happened to the change, and what to do."""
+    monkeypatch.setattr(db, "BUSY_TIMEOUT_MS", 200)
+    engine = _one_record(f"sqlite:///{tmp_path / 'r.db'}")
+    holder = sqlite3.connect(tmp_path / "r.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(ReviewkitError) as caught, session_scope(engine, write=True) as s:
+            s.add(t.RecordRow(title="z", first_run_id=1))
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert str(caught.value) == (f"the database {tmp_path / 'r.db'} stayed locked by another process for 0.2 s "
+                                 "(database is locked); nothing was stored (try again when the other reviewkit "
+                                 "command (an import, a dedup run) has finished)")
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_deadlock_is_said_plainly_and_stores_nothing(database_url: str) -> None:
+    """Two writers locking two rows in opposite orders: PostgreSQL aborts one, whose user read its several lines
+    ("deadlock detected", DETAIL: Process … waits for ShareLock …); now one line saying to try again."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("a SQLite writer holds the whole database: no deadlock between rows")
+    engine = _one_record(database_url)
+    both_locked = threading.Barrier(2, timeout=60)
+    out: dict[int, Exception | None] = {}
+
+    def write(first: int, second: int) -> None:
+        try:
+            with session_scope(engine, write=True) as s:
+                s.execute(text("SELECT id FROM record WHERE id = :i FOR UPDATE"), {"i": first})
+                both_locked.wait()
+                s.execute(text("SELECT id FROM record WHERE id = :i FOR UPDATE"), {"i": second})
+                s.execute(text("UPDATE record SET title = 'changed' WHERE id = :i"), {"i": first})
+            out[first] = None
+        except Exception as exc:  # the one aborted is what the test checks
+            out[first] = exc
+
+    threads = [threading.Thread(target=write, args=pair) for pair in ((1, 2), (2, 1))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    (failed,) = [e for e in out.values() if e is not None]
+    assert isinstance(failed, ReviewkitError)
+    assert str(failed) == ("another change to the same rows was stored at the same moment (deadlock detected); "
+                           "nothing of this one was stored (try again)")
+    (stored,) = [first for first, e in out.items() if e is None]
+    with session_scope(engine) as s:  # the stored change only: the aborted one left its row as it was
+        titles = dict(s.exec(select(t.RecordRow.id, t.RecordRow.title)).all())
+    assert titles == {1: "x", 2: "y", stored: "changed"}
     engine.dispose()

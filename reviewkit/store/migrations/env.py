@@ -15,14 +15,8 @@ def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
         return "sa.DateTime(timezone=True)"
     return False
 
-config = context.config
-engine = config.attributes.get("engine")
-if engine is None:  # `alembic` on the command line: the URL comes from -x url=...
-    from reviewkit.store.db import make_engine
 
-    engine = make_engine(context.get_x_argument(as_dictionary=True)["url"])
-
-with engine.connect() as connection:
+def _run(connection: Any) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,
@@ -33,4 +27,18 @@ with engine.connect() as connection:
     )
     with context.begin_transaction():
         context.run_migrations()
-    connection.commit()
+
+
+config = context.config
+given = config.attributes.get("connection")
+if given is not None:  # store.db.migrate: inside its locked transaction, which it commits
+    _run(given)
+else:
+    engine = config.attributes.get("engine")
+    if engine is None:  # `alembic` on the command line: the URL comes from -x url=...
+        from reviewkit.store.db import make_engine
+
+        engine = make_engine(context.get_x_argument(as_dictionary=True)["url"])
+    with engine.connect() as connection:
+        _run(connection)
+        connection.commit()
