@@ -271,6 +271,12 @@ def _lenient(info: ValidationInfo) -> bool:
     return isinstance(info.context, dict) and _KEPT in info.context
 
 
+def is_database_kind(url: str) -> bool:
+    """Whether a database URL names a database reviewkit keeps reviews in (PostgreSQL, or an SQLite file).
+    Anything else reached SQLAlchemy and came back as "Can't load plugin: sqlalchemy.dialects:…"."""
+    return url.partition("://")[0].partition("+")[0] in ("postgresql", "postgres", "sqlite")
+
+
 class Protocol(_Strict):
     """A whole review protocol: the contents of review.toml."""
 
@@ -290,9 +296,7 @@ class Protocol(_Strict):
     @field_validator("database_url")
     @classmethod
     def _database_kind(cls, value: str | None) -> str | None:
-        # Anything else reached SQLAlchemy and came back as "Can't load plugin: sqlalchemy.dialects:…".
-        scheme = (value or "").partition("://")[0].partition("+")[0]
-        if value is not None and scheme not in ("postgresql", "postgres", "sqlite"):
+        if value is not None and not is_database_kind(value):
             raise ValueError("reviewkit keeps a shared review in PostgreSQL: write "
                              "postgresql://USER@HOST:PORT/DATABASE (or leave database_url out for the "
                              "review's own SQLite file)")

@@ -16,7 +16,7 @@ from reviewkit.services.project import open_review
 @click.command()
 @click.option("--record", "record_id", type=ROW_ID, default=None, help="Only the history of this record.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the last N events (N ≥ 1).")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
 @click.pass_obj
 def audit(state: CliState, record_id: int | None, limit: int | None, as_json: bool) -> None:
     """Show who changed what and when (decisions, adjudications, merges, RoB answers, values; leads only).

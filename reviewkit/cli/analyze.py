@@ -22,7 +22,8 @@ if TYPE_CHECKING:
               help="Override the protocol's multi-arm handling; 'all' shows the three side by side.")
 @click.option("--json", "as_json", is_flag=True, help="Print per analysis the keys of `reviewkit meta --json`.")
 @click.option("--no-plots", is_flag=True, help="Skip the forest and funnel plots.")
-@click.option("--plot-format", type=click.Choice(["svg", "png", "pdf"]), default="svg", show_default=True)
+@click.option("--plot-format", type=click.Choice(["svg", "png", "pdf"]), default="svg", show_default=True,
+              help="The plots' file format, in the review's exports folder.")
 @click.pass_obj
 def analyze(state: CliState, outcome: str | None, multiarm: str | None, as_json: bool, no_plots: bool,
             plot_format: str) -> None:

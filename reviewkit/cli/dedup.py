@@ -8,6 +8,7 @@ import click
 
 from reviewkit.cli.common import ROW_ID, CliState, output_file, run_guarded
 from reviewkit.cli.progress import progress_bar
+from reviewkit.domain.dedup import AUTO_THRESHOLD, REVIEW_THRESHOLD
 from reviewkit.services.dedup import (
     PairDecision,
     decide_pair,
@@ -22,7 +23,9 @@ from reviewkit.services.project import open_review
 
 @click.group(invoke_without_command=True)
 @click.option("--auto-only", is_flag=True, help="Merge the sure pairs only; queue nothing for a human.")
-@click.option("--threshold", type=float, default=None, help="Score at or above which pairs merge automatically.")
+@click.option("--threshold", type=float, default=None,
+              help=f"Score at or above which pairs merge automatically (default {AUTO_THRESHOLD}; from "
+                   f"{REVIEW_THRESHOLD} a pair waits for a human).")
 @click.pass_context
 def dedup(ctx: click.Context, auto_only: bool, threshold: float | None) -> None:
     """Find duplicate records: sure pairs merge, uncertain ones wait for a human (dedup pairs)."""

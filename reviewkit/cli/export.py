@@ -121,7 +121,8 @@ def export_records_cmd(state: CliState, file: Path, stage: str) -> None:
 
 @export.command("analyses")
 @click.argument("file", type=_FILE)
-@click.option("--multiarm", type=click.Choice(["naive", "split", "combine", "all"]), default=None)
+@click.option("--multiarm", type=click.Choice(["naive", "split", "combine", "all"]), default=None,
+              help="Override the protocol's multi-arm handling, as in `analyze`; 'all' writes the three.")
 @click.pass_obj
 def export_analyses_cmd(state: CliState, file: Path, multiarm: str | None) -> None:
     """Analysis results as FILE.json (every number) or FILE.csv (one row per analysis, skipped ones with

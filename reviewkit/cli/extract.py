@@ -141,9 +141,9 @@ def import_(state: CliState, file: Path, new_studies: tuple[str, ...]) -> None:
 @extract_group.command("arm")
 @click.argument("study")
 @click.argument("label")
-@click.option("--intervention", default=None)
-@click.option("--dose", default=None)
-@click.option("--co-intervention", "co_intervention", default=None)
+@click.option("--intervention", default=None, help="What the arm receives (matched against an analysis's control).")
+@click.option("--dose", default=None, help="The dose, as the report gives it (\"\" clears it).")
+@click.option("--co-intervention", "co_intervention", default=None, help="Given alongside, e.g. TCS (\"\" clears it).")
 @click.option("--n", "n_randomised", default=None, help="Number randomised.")
 @click.option("--field", "fields", multiple=True, metavar="NAME=VALUE",
               help="A protocol arm field (repeatable; NAME= clears it).")
@@ -220,10 +220,11 @@ def _level(_ctx: click.Context, _param: click.Parameter, value: float | None) ->
 
 @extract_group.command("convert")
 @click.argument("study")
-@click.option("--arm", required=True)
-@click.option("--outcome", required=True)
-@click.option("--timepoint", default="")
-@click.option("--method", type=click.Choice(list(METHODS)), default="auto", show_default=True)
+@click.option("--arm", required=True, help="The arm whose statistics are converted.")
+@click.option("--outcome", required=True, help="The protocol outcome.")
+@click.option("--timepoint", default="", help="The outcome's timepoint (default: its only one).")
+@click.option("--method", type=click.Choice(list(METHODS)), default="auto", show_default=True,
+              help="The source of the SD: SE, CI or quantiles (auto: the first the statistics allow).")
 @click.option("--level", type=float, default=None, callback=_level,
               help="The CI's confidence level, as the report gives it (default 0.95; 0.9 for a 90% CI).")
 @click.option("--consensus", is_flag=True, help="Convert the consensus's statistics instead of your own.")

@@ -105,7 +105,8 @@ def import_cmd(
 
 
 @click.command()
-@click.option("--source", type=click.Choice(["pubmed", "ctgov", "all"]), default="all", show_default=True)
+@click.option("--source", type=click.Choice(["pubmed", "ctgov", "all"]), default="all", show_default=True,
+              help="Which of the protocol's searches: PubMed, ClinicalTrials.gov, or both.")
 @click.option("--restart", is_flag=True,
               help="Start over instead of resuming an interrupted search (it is closed as abandoned; its records stay).")
 @click.pass_obj

@@ -28,7 +28,9 @@ def prisma(state: CliState, fmt: str, output: Path | None) -> None:
                 raise ReviewkitError(f"'-o -' prints the counts (json or csv), not a {fmt} diagram",
                                      hint=f"name a .{fmt} file, or add --format json")
             printed = write_prisma(review, fmt, output)
-            click.echo(printed.text)
+            # The CSV text ends its last row already: another newline would print a blank line the file lacks.
+            text = printed.text or ""
+            click.echo(text, nl=not text.endswith("\n"))
             warn_not_final(printed.caveat, printed.warnings)
             return
         target = output or review.exports / f"prisma.{fmt}"

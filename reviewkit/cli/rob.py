@@ -86,7 +86,8 @@ def rob_group() -> None:
 
 
 @rob_group.command("judge")
-@click.option("--tool", type=click.Choice(["rob2", "rob1"]), default="rob2", show_default=True)
+@click.option("--tool", type=click.Choice(["rob2", "rob1"]), default="rob2", show_default=True,
+              help="RoB 2 (per result) or the Cochrane RoB 1 tool.")
 @click.option("--variant", type=click.Choice(["assignment", "adherence"]), default="assignment",
               show_default=True, help="RoB 2 domain 2: effect of assignment or of adhering.")
 @click.option("--answers", required=True,
@@ -171,7 +172,7 @@ def studies_cmd(state: CliState) -> None:
 @click.option("--outcome", default="", help="The result assessed (RoB 2 is per result).")
 @click.option("--new-outcome", "new_outcome", is_flag=True,
               help="--outcome is a new result, although its name is close to one already used (refused otherwise).")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
 @click.pass_obj
 def start_cmd(state: CliState, study: str, outcome: str, new_outcome: bool, as_json: bool) -> None:
     """Start (or resume) your assessment of STUDY (label or id)."""
@@ -234,7 +235,7 @@ def reopen_cmd(state: CliState, assessment: int) -> None:
 
 @rob_group.command("show")
 @click.argument("assessment", type=ROW_ID)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
 @click.pass_obj
 def show_cmd(state: CliState, assessment: int, as_json: bool) -> None:
     """Show an assessment (another assessor's only once all have finished)."""
@@ -254,7 +255,7 @@ def _overrides(items: tuple[str, ...]) -> dict[str, tuple[str, str]]:
 
 @rob_group.command("consensus")
 @click.argument("study")
-@click.option("--outcome", default="")
+@click.option("--outcome", default="", help="The result whose assessments it settles (RoB 2 is per result).")
 @click.option("--answers", default="", help="Settled answers: 1.2=Y,2.1=N (RoB 1: D3=unclear).")
 @click.option("--override", "overrides", multiple=True,
               help="DOMAIN=JUDGEMENT:justification (repeatable); DOMAIN=accept: takes back the consensus's own.")
@@ -390,7 +391,7 @@ def import_cmd(state: CliState, file: Path, co_signer: str | None, new_outcomes:
 
 @rob_group.command("plot")
 @click.option("--kind", type=click.Choice(["traffic-light", "summary"]), default="traffic-light",
-              show_default=True)
+              show_default=True, help="Each study's judgements per domain, or per domain the share of studies at each judgement.")
 @click.option("--outcome", default=None, help="Only this outcome's assessments.")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_obj

@@ -13,7 +13,7 @@ from sqlalchemy.engine import URL, make_url
 from reviewkit import __version__
 from reviewkit.domain.screening import DECISIONS, STAGES
 from reviewkit.errors import ReviewkitError
-from reviewkit.protocol import PROTOCOL_FILE, Protocol, parse_protocol
+from reviewkit.protocol import PROTOCOL_FILE, Protocol, is_database_kind, parse_protocol
 from reviewkit.services.common import acting_reviewer
 from reviewkit.services.decisions_ledger import RETRACTED
 from reviewkit.services.project import (
@@ -191,6 +191,13 @@ def restore_review(archive_path: Path, folder: Path, *, database_url: str | None
         raise ReviewkitError("not a reviewkit review archive", where=str(archive_path),
                              hint="make one with `reviewkit export review FILE.json`")
     if database_url is not None:
+        if database_url != LOCAL and not is_database_kind(database_url):
+            # Checked here, not as the archived protocol's line 1, where the URL would otherwise be blamed on
+            # the archive; the URL itself is not repeated, as it may hold a password.
+            raise ReviewkitError("--database-url: reviewkit keeps a review in PostgreSQL or in the folder's "
+                                 f"SQLite file, not in '{database_url.partition('://')[0]}'",
+                                 hint="name a new PostgreSQL database (postgresql://USER@HOST:PORT/DATABASE), "
+                                      "or `local` for an SQLite file in the folder")
         data["protocol"] = with_database_url(str(data.get("protocol", "")), database_url)
     # Lenient as open_review is: an archive made before a newer analysis check still restores.
     parse_protocol(str(data.get("protocol", "")), source=f"{archive_path} (protocol)", lenient_analyses=True)

@@ -32,7 +32,7 @@ from reviewkit.services.extract_status import StudyView as StudyView
 from reviewkit.services.extract_status import study_view
 from reviewkit.services.project import Review
 from reviewkit.services.status import included_studies
-from reviewkit.services.studies import link_in_session, study_with_nct
+from reviewkit.services.studies import check_report_record, link_in_session, study_with_nct
 from reviewkit.services.study_labels import check_label_free
 from reviewkit.store import extraction as store
 from reviewkit.store.db import session_scope
@@ -303,6 +303,8 @@ def create_study(review: Review, actor: str | None, label: str, *, nct_id: str |
     with session_scope(review.engine, write=True) as session:
         who = reviewer(session, actor)
         check_label_free(session, label)
+        for rid in record_ids:  # before the study is made, so a refusal names no study id that never was
+            check_report_record(session, rid)
         owner = study_with_nct(session, nct_id) if nct_id else None
         try:
             if owner is not None:

@@ -34,6 +34,7 @@ from reviewkit.store.db import session_scope
 if TYPE_CHECKING:
     from sqlmodel import Session
 
+    from reviewkit.protocol import Extraction
     from reviewkit.store.tables import ReviewerRow
 
 BASE_COLUMNS = ("study", "nct_id", "arm", "intervention", "dose", "co_intervention", "n_randomised",
@@ -134,9 +135,9 @@ def export_table(review: Review, path: Path, *, actor: str | None) -> int:
         assert sheet is not None
         sheet.title = SHEET
         sheet.append(cols)
-        numeric = {*STAT_FIELDS, "n_randomised"}
+        numeric = {*STAT_FIELDS, "n_randomised", *number_field_columns(review.protocol.extraction)}
         for row in rows:
-            # Statistics go in as numbers, so a spreadsheet can compute with them.
+            # Statistics and numeric form fields go in as numbers, so a spreadsheet can compute with them.
             sheet.append([_number_cell(row[c]) if c in numeric else row[c] for c in cols])
         book.save(path)
     else:
@@ -144,10 +145,20 @@ def export_table(review: Review, path: Path, *, actor: str | None) -> int:
     return len(rows)
 
 
+def number_field_columns(extraction: Extraction) -> set[str]:
+    """The field columns ("study.duration", "arm.dose_mg") of the protocol's integer and number fields."""
+    numeric = ("integer", "number")
+    return ({f"study.{f.name}" for f in extraction.fields if f.type in numeric}
+            | {f"arm.{f.name}" for f in extraction.arm_fields if f.type in numeric})
+
+
 def _number_cell(text: str) -> Any:
     if not text:
         return None
-    number = float(text)
+    try:
+        number = float(text)
+    except ValueError:  # a field value stored before its protocol type became a number: kept as typed
+        return text
     return int(number) if number.is_integer() else number
 
 

@@ -357,8 +357,15 @@ def link_in_session(session: Session, study_id: int, record_id: int, actor: str)
     return store.confirm_study_link(session, study_id, record_id, actor)
 
 
-def _record(session: Session, record_id: int, study_id: int, *, check_duplicate: bool = True) -> None:
-    """Refuse an unknown record, and (check_duplicate) one dedup removed, naming its group's primary."""
+def check_report_record(session: Session, record_id: int) -> None:
+    """Refuse a record a new study could not take as a report (unknown, or a removed duplicate), before the
+    study is made: the refusal then names no study id, as the study it would name is never created."""
+    _record(session, record_id, None)
+
+
+def _record(session: Session, record_id: int, study_id: int | None, *, check_duplicate: bool = True) -> None:
+    """Refuse an unknown record, and (check_duplicate) one dedup removed, naming its group's primary
+    (and the command linking it to `study_id`, when the study exists)."""
     if not store.linked_records(session, [record_id]):
         raise ReviewkitError(f"no record {record_id}", hint="record ids are in `reviewkit dedup export FILE.csv`")
     removed = _removed_duplicates(session).get(record_id) if check_duplicate else None
@@ -366,7 +373,8 @@ def _record(session: Session, record_id: int, study_id: int, *, check_duplicate:
         group, primary = removed
         raise ReviewkitError(f"record {record_id} is a removed duplicate: duplicate group {group} keeps record "
                              f"{primary} as its primary record",
-                             hint=f"link the primary instead: reviewkit studies link {study_id} {primary}")
+                             hint=f"link the primary instead: reviewkit studies link {study_id} {primary}"
+                             if study_id is not None else f"give the primary, record {primary}, instead")
 
 
 def add_study(review: Review, actor: str | None, label: str, *, nct_id: str | None = None,

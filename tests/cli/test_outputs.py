@@ -204,3 +204,18 @@ def test_a_link_to_a_name_without_extension_is_written(review_dir: Path, tmp_pat
     assert ".part" not in result.output
     assert link.is_symlink() and real.read_text(encoding="utf-8").startswith("study")
     assert leftovers(tmp_path) == []
+
+
+def test_prisma_counts_printed_are_the_file_written(review_dir: Path, tmp_path: Path) -> None:
+    """`prisma --format csv -o -` piped into a file gives what `-o FILE` writes: no blank line after the CSV's
+    last row (a reader of the counts would take it for an empty row); the JSON printed is the file's."""
+    for fmt in ("csv", "json"):
+        target = tmp_path / f"counts.{fmt}"
+        assert run(review_dir, "prisma", "--format", fmt, "-o", str(target)).exit_code == 0
+        printed = run(review_dir, "prisma", "--format", fmt, "-o", "-")
+        assert printed.exit_code == 0, printed.output
+        written = target.read_text(encoding="utf-8")
+        if fmt == "csv":
+            assert printed.stdout == written
+        else:
+            assert json.loads(printed.stdout) == json.loads(written)

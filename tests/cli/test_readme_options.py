@@ -160,3 +160,14 @@ def test_the_check_notices_an_option_left_out() -> None:
     text = README.read_text(encoding="utf-8")
     assert "reviewkit agreement --keep-maybe" not in missing_from_readme(text)
     assert "reviewkit agreement --keep-maybe" in missing_from_readme(text.replace("--keep-maybe", "--kept"))
+
+
+def test_every_option_says_what_it_does_in_help() -> None:
+    """README shows an option once; `reviewkit CMD --help` is where a user looks again, so every option (but
+    click's own --help) has a line of help there, not a bare name."""
+    bare = [" ".join(["reviewkit", *path, param.opts[-1]])
+            for path, command in walk(cli)
+            for param in command.get_params(click.Context(command))
+            if isinstance(param, click.Option) and not param.hidden and not param.help
+            and "--help" not in param.opts]
+    assert not bare, "options without help text:\n  " + "\n  ".join(bare)

@@ -108,3 +108,15 @@ def test_without_database_url_the_environment_still_decides(
     finally:
         copy.engine.dispose()
 
+
+
+def test_a_database_url_of_another_kind_is_blamed_on_the_option(archive: Path, tmp_path: Path) -> None:
+    """`--database-url mysql://…` is refused naming the option, not the archive's protocol at line 1 (where
+    the URL was put), without repeating the URL (it may hold a password), and leaves no folder behind."""
+    folder = tmp_path / "copy"
+    result = _restore(archive, folder, "--database-url", "mysql://me:secret@host/review")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: --database-url: reviewkit keeps a review in PostgreSQL or in the "
+                                    "folder's SQLite file, not in 'mysql'")
+    assert "secret" not in result.stderr and "(protocol)" not in result.stderr
+    assert not folder.exists()

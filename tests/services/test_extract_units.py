@@ -84,3 +84,20 @@ def test_an_import_refuses_a_unit_the_protocol_does_not_give(review: Review, tmp
     assert f"line {line}, {column}: '{given}' {expected}: {fix}" in str(refused.value)
     form = extract.study_form(review, "alice", sid)
     assert {v.field: v.value for v in form.values if not v.arm}["duration"] == "16"
+
+
+def test_the_xlsx_holds_numeric_fields_as_numbers_and_imports_back(review: Review, tmp_path: Path) -> None:
+    """A spreadsheet computes with the protocol's integer and number fields (duration, dose_mg) as it does with
+    the statistics: they are numbers in the XLSX, while text fields (country) stay text; the file imports back
+    storing nothing."""
+    from openpyxl import load_workbook
+
+    exported(review, tmp_path / "t.csv")
+    export_table(review, tmp_path / "t.xlsx", actor="alice")
+    book = load_workbook(tmp_path / "t.xlsx", read_only=True)
+    header, *cells = list(book["extraction"].iter_rows(values_only=True))
+    book.close()
+    (row,) = [dict(zip(header, c, strict=True)) for c in cells if c[header.index("arm")] == ARM]
+    assert row["study.duration"] == 16 and row["arm.dose_mg"] == 4 and row["events"] == 12
+    assert row["study.country"] == "Japan"
+    assert import_table(review, tmp_path / "t.xlsx", actor="alice").values_stored == 0

@@ -244,8 +244,11 @@ def test_a_removed_duplicate_points_at_its_primary_record(review: Review, data: 
     assert studies.set_report_link(review, "alice", data.ad2, removed, False).status == "rejected"
     assert studies.link_report(review, "alice", data.ad1, primary).changed
     # Extraction's own way in (`extract add-study --record`, link_reports) keeps the same rule.
-    with pytest.raises(ReviewkitError, match=f"record {removed} is a removed duplicate"):
+    with pytest.raises(ReviewkitError, match=f"record {removed} is a removed duplicate") as refused:
         extract.create_study(review, "alice", "Lio 2021 secondary", record_ids=[removed])
+    # No study is made, so the fix names the primary, not a `studies link` to a study id that never was
+    # (the next study made takes that id).
+    assert str(refused.value).endswith(f"(give the primary, record {primary}, instead)")
     with pytest.raises(ReviewkitError, match=f"record {removed} is a removed duplicate"):
         extract.link_reports(review, "alice", data.ad1, [removed])
     assert "Lio 2021 secondary" not in {s.label for s in studies.list_studies(review)}
