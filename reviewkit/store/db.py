@@ -57,8 +57,13 @@ def make_engine(url: str) -> Engine:
         # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2.
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     try:
-        # A connect_timeout in the URL is the user's choice; connect_args would override it.
-        wait = {} if "connect_timeout" in make_url(url).query else {"connect_timeout": PG_CONNECT_TIMEOUT_S}
+        # A connect_timeout (or options) in the URL is the user's choice; connect_args would override it.
+        query = make_url(url).query
+        wait: dict[str, Any] = {} if "connect_timeout" in query else {"connect_timeout": PG_CONNECT_TIMEOUT_S}
+        if "options" not in query:
+            # A lock wait gives up as SQLite's busy timeout does: a teammate's process stuck mid-transaction
+            # would otherwise hold every other writer (a screener's TUI) without a word, for ever.
+            wait["options"] = f"-c lock_timeout={BUSY_TIMEOUT_MS}"
         return create_engine(url, pool_pre_ping=True, connect_args=wait)
     except Exception as exc:  # a malformed URL or a missing driver
         raise ReviewkitError(f"cannot use database_url {_without_password(url)!r}: {exc}") from None
@@ -169,6 +174,10 @@ def transaction_error(engine: Engine, exc: OperationalError) -> ReviewkitError:
             f"the database {database_name(engine)} stayed locked by another process for "
             f"{BUSY_TIMEOUT_MS / 1000:g} s ({reason}); nothing was stored",
             hint="try again when the other reviewkit command (an import, a dedup run) has finished")
+    if getattr(exc.orig, "sqlstate", None) == "55P03":  # lock_timeout: another transaction held the rows
+        return ReviewkitError(
+            f"another reviewkit process held what this change needed for {BUSY_TIMEOUT_MS / 1000:g} s; "
+            "nothing was stored", hint="try again when the other command (an import, a dedup run) has finished")
     if getattr(exc.orig, "sqlstate", None) in ("40P01", "40001"):  # deadlock, serialization failure
         return ReviewkitError(f"another change to the same rows was stored at the same moment ({reason}); "
                               "nothing of this one was stored", hint="try again")

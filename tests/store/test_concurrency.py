@@ -136,3 +136,28 @@ def test_a_deadlock_is_said_plainly_and_stores_nothing(database_url: str) -> Non
         titles = dict(s.exec(select(t.RecordRow.id, t.RecordRow.title)).all())
     assert titles == {1: "x", 2: "y", stored: "changed"}
     engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_lock_held_past_the_wait_is_said_plainly_on_postgresql(database_url: str,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A teammate's process stuck mid-transaction holding the duplicate groups' lock: a writer waiting for it
+    gives up after the same wait as on SQLite, saying nothing was stored, instead of waiting for ever."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("the SQLite case is the busy-timeout test above")
+    monkeypatch.setattr(db, "BUSY_TIMEOUT_MS", 300)
+    engine = _one_record(database_url)
+    holder = engine.connect()
+    holder.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": db.GROUPS_LOCK})
+    try:
+        with pytest.raises(ReviewkitError) as caught, session_scope(engine, write=True) as s:
+            db.lock_transaction(s, db.GROUPS_LOCK)
+            s.add(t.RecordRow(title="z", first_run_id=1))
+    finally:
+        holder.rollback()
+        holder.close()
+    assert str(caught.value) == ("another reviewkit process held what this change needed for 0.3 s; nothing was "
+                                 "stored (try again when the other command (an import, a dedup run) has finished)")
+    with session_scope(engine) as s:
+        assert s.exec(select(t.RecordRow).where(t.RecordRow.title == "z")).first() is None
+    engine.dispose()
