@@ -8,10 +8,12 @@ from typing import Any
 
 from sqlmodel import Session
 
+from reviewkit.errors import ReviewkitError
 from reviewkit.services.common import acting_reviewer
 from reviewkit.services.project import Review
 from reviewkit.store import queries
 from reviewkit.store.db import session_scope
+from reviewkit.store.tables import RecordRow
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,10 @@ def read_audit(
     """
     with session_scope(review.engine) as session:
         acting_reviewer(session, reader, "lead")
+        if record_id is not None and session.get(RecordRow, record_id) is None:
+            # An empty history would read as "nothing ever happened to it", not as a mistyped id.
+            raise ReviewkitError(f"no record {record_id} in this review",
+                                 hint="reviewkit export records FILE.csv lists the record ids")
         return _events(session, record_id, limit)
 
 

@@ -276,7 +276,7 @@ def write_prisma(review: Review, fmt: str, output: Path | None) -> PrismaOutput:
             data["violations"] = [v.explanation for v in report.violations]
             data["pending"] = pending_dict(report)
             data["caveats"] = [*([caveat] if caveat else []), *warnings]
-            text = json.dumps(data, indent=2)
+            text = json.dumps(data, indent=2) + "\n"  # a text file ends its last line, as the CSV does
         else:
             text = to_prisma2020_csv(report.counts)
         if output is not None and str(output) == "-":

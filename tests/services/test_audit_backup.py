@@ -46,6 +46,11 @@ def test_audit_cli_filters_by_record(review: Review) -> None:
     screen.record_decision(review, "alice", b, "ta", "exclude")
     out = CliRunner().invoke(cli, ["-C", str(review.folder), "--reviewer", "alice", "audit", "--record", str(b)]).output
     assert f"record {b}" in out and f"record {a}" not in out and "decision=exclude" in out
+    # A record the review does not have is said, not shown as an empty history.
+    missing = CliRunner().invoke(cli, ["-C", str(review.folder), "--reviewer", "alice", "audit", "--record", "999"])
+    assert missing.exit_code == 1
+    assert missing.stderr.strip() == ("error: no record 999 in this review (reviewkit export records FILE.csv "
+                                      "lists the record ids)")
 
 
 WRITER = textwrap.dedent(
