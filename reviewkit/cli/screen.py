@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from reviewkit.cli.common import CliState, run_guarded
+from reviewkit.config import config_path
+from reviewkit.errors import ReviewkitError
 from reviewkit.services.project import check_reviewer, open_review
 
 
@@ -21,6 +23,10 @@ def screen(state: CliState, stage: str, reviewer: str | None) -> None:
 
         review = open_review(state.review)
         who = reviewer or state.reviewer
+        if who is None:
+            # Decisions are a reviewer's own: without one the screen could only say so, full-screen.
+            raise ReviewkitError("screening needs a reviewer: whose decisions are these?",
+                                 hint=f'pass --reviewer NAME, or put reviewer = "NAME" in {config_path()}')
         check_reviewer(review, who)  # refused here, in one line, not inside a full-screen TUI
         make_app(review, reviewer=who, stage=stage).run()
 

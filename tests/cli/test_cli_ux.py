@@ -85,6 +85,16 @@ def test_no_reviewer_still_opens_the_dashboard(review_dir: Path, tui: list[str |
     assert tui == [None, "bob"]
 
 
+def test_screen_without_a_reviewer_is_refused_before_the_tui(review_dir: Path, tui: list[str | None]) -> None:
+    """`screen` with nobody named (no --reviewer, no reviewer in the user config) opened a screening screen
+    that could only say so; now one line saying how to name yourself, exit 1, and no TUI."""
+    result = run(review_dir, "screen", "--stage", "ft")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: screening needs a reviewer: whose decisions are these? (pass "
+                                    "--reviewer NAME, or put reviewer = \"NAME\" in ")
+    assert tui == []
+
+
 # 13 (second part): an unknown reviewer from the user config says so.
 
 @pytest.mark.parametrize("command", [["conflicts"], ["screen"]])
