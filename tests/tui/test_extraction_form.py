@@ -268,3 +268,42 @@ async def test_a_save_that_clears_a_converted_sd_says_so(review: Review) -> None
         stats = extract.study_form(review, "alice", sid).stats("Placebo", "dlqi_change", "week 16")
         assert stats.get("se") == "0.8" and "sd" not in stats
         assert "sd (converted from se) cleared: convert again" in _text(screen, "#extraction-status")
+
+
+async def test_x_removes_the_highlighted_arm_with_its_values(review: Review) -> None:
+    """An arm entered under a mistyped label: x on it in the arm table asks, then withdraws it with its values
+    (as `extract remove-arm`); escape keeps it; x elsewhere says where to press it."""
+    from textual.notifications import Notify
+
+    sid = _study(review)
+    extract.set_arm(review, "alice", sid, "Plaecbo", n_randomised=97)
+    extract.set_value(review, "alice", sid, "events", "12", arm="Plaecbo", outcome="iga_0_1", timepoint="week 16")
+    seen: list[object] = []
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=(160, 60), message_hook=seen.append) as pilot:
+        screen = await _open_from_dashboard(app, pilot)
+        screen.query_one("#study-list", DataTable).focus()
+        await pilot.press("x")
+        await pilot.pause()
+        assert [m.notification.message for m in seen if isinstance(m, Notify)][-1] == (
+            "Highlight the arm to remove in the arm table first (arrows there), then press x")
+        table = screen.query_one("#arm-table", DataTable)
+        table.focus()
+        row = [a.label for a in screen.form.arms].index("Plaecbo")  # type: ignore[union-attr]
+        table.move_cursor(row=row)
+        await pilot.press("x")
+        await pilot.pause()
+        assert isinstance(app.screen, ChoiceModal)
+        await pilot.press("escape")  # kept
+        await _settle(app, pilot)
+        assert {a.label for a in extract.study_form(review, "alice", sid).arms} == {"Placebo", "Plaecbo"}
+        table.focus()
+        table.move_cursor(row=row)
+        await pilot.press("x")
+        await pilot.pause()
+        await pilot.press("enter")  # the first option: remove
+        await _settle(app, pilot)
+        form = extract.study_form(review, "alice", sid)
+        assert [a.label for a in form.arms] == ["Placebo"]
+        assert form.stats("Plaecbo", "iga_0_1", "week 16").get("events") in (None, "")
+        assert "arm Plaecbo removed, with its 1 value" in _text(screen, "#extraction-status")

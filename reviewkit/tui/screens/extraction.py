@@ -40,6 +40,7 @@ class ExtractionScreen(ExtractionWork):
         Binding("s", "focus_studies", "Studies", show=False),
         Binding("r", "refresh", "Refresh", show=False),
         Binding("f", "finish", "Finish my extraction", show=False),
+        Binding("x", "remove_arm", "Remove the highlighted arm", show=False),
         Binding("escape", "cancel_edit", "Cancel edit"),
         Binding("escape", "back", "Dashboard"),
         # This screen's tab replaces Screen's: the first is shown in a study field, the second works elsewhere.
@@ -111,7 +112,7 @@ class ExtractionScreen(ExtractionWork):
                                     markup=False)
                         yield Input(id=f"field-{f.name}", placeholder=f.type)
                         yield Static("", id=f"problem-{f.name}", classes="field-problem", markup=False)
-                yield Label("Arms (a: add)", classes="extraction-section")
+                yield Label("Arms (a: add or change, x: remove)", classes="extraction-section")
                 arms = FittedTable(id="arm-table", cursor_type="row")
                 arms.add_columns("Arm", "Intervention", "Dose", "Co-intervention", "N",
                                  *(f.name for f in self.review.protocol.extraction.arm_fields))

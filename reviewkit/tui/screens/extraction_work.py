@@ -163,6 +163,29 @@ class ExtractionWork(Screen[None]):
         self.app.push_screen(TextPromptModal(f"Arm: {hint}", value=self._arm_line(names), placeholder=hint),
                              written)
 
+    def action_remove_arm(self) -> None:
+        """Withdraw the arm highlighted in the arm table (a mistyped label, an arm entered by mistake), with
+        its values, as `extract remove-arm` does; asked first, as its values go with it."""
+        sid, who, form = self.study_id, self.reviewer, self.form
+        table = self.focused
+        if sid is None or form is None:
+            return
+        if not isinstance(table, DataTable) or table.id != "arm-table" or not 0 <= table.cursor_row < len(form.arms):
+            self.notify("Highlight the arm to remove in the arm table first (arrows there), then press x",
+                        markup=False)
+            return
+        label, consensus = form.arms[table.cursor_row].label, form.consensus
+        values = sum(1 for v in form.values if v.arm == label and v.value not in (None, ""))
+
+        def chosen(choice: Choice | None) -> None:
+            if choice is not None and choice.option == "remove":
+                self._save("status", f"arm {label} removed, with its {values} value{'' if values == 1 else 's'}",
+                           lambda: extract.remove_arm(self.review, who, sid, label, consensus=consensus))
+
+        self.app.push_screen(ChoiceModal(
+            f"Remove arm '{label}'? Its {values} value{'' if values == 1 else 's'} are cleared with it (the history "
+            "keeps them).", ["remove", "keep"], labels=["Remove the arm", "Keep it"], text_label=None), chosen)
+
     def _arm_line(self, names: list[str]) -> str:
         """The line of the arm highlighted in the arm table while it has focus ("" otherwise)."""
         table = self.focused
