@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from reviewkit.config import load_user_config
 from reviewkit.domain.records import Record
@@ -24,6 +24,8 @@ PUBMED_URL_ENV = "REVIEWKIT_PUBMED_URL"
 CTGOV_URL_ENV = "REVIEWKIT_CTGOV_URL"
 
 Progress = Callable[[int, int | None], None]
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -41,13 +43,23 @@ class SearchSummary:
     notes: tuple[str, ...] = ()
 
 
-def _one_at_a_time(review: Review, source: str) -> AbstractContextManager[None]:
-    """The source's search lock: two processes running one search (the TUI and the CLI, two machines on
-    PostgreSQL) would both resume the same run and store its batches twice."""
+def _one_at_a_time(source: str) -> Callable[[Callable[Concatenate[Review, P], T]],
+                                          Callable[Concatenate[Review, P], T]]:
+    """The source's search runs in one process at a time: two (the TUI and the CLI, two machines on
+    PostgreSQL) would both resume the same run and store its batches twice; the second is refused at once."""
     busy = ReviewkitError(f"another reviewkit process is running the {source} search of this review now",
                           hint="wait for it to finish (reviewkit sources shows its run); searching again then "
                                "adds only what is new")
-    return hold_lock(review.engine, SEARCH_LOCKS[source], busy)
+
+    def wrap(search: Callable[Concatenate[Review, P], T]) -> Callable[Concatenate[Review, P], T]:
+        @functools.wraps(search)
+        def locked(review: Review, /, *args: P.args, **kwargs: P.kwargs) -> T:
+            with hold_lock(review.engine, SEARCH_LOCKS[source], busy):
+                return search(review, *args, **kwargs)
+
+        return locked
+
+    return wrap
 
 
 def _fail_run(review: Review, run_id: int, source: str, error: BaseException) -> BaseException:
@@ -143,23 +155,14 @@ def _finish(review: Review, run_id: int, actor: str | None, notes: Sequence[str]
         return run.record_count, run.new_record_count
 
 
+@_one_at_a_time(PUBMED)
 def search_pubmed(
     review: Review, *, actor: str | None = None, progress: Progress | None = None,
     base_url: str | None = None, client: Any = None, tell_retry: Callable[[str], None] | None = None,
     restart: bool = False,
 ) -> SearchSummary:
-    """Run (or resume) the protocol's PubMed search; refused while another process runs it."""
-    with _one_at_a_time(review, PUBMED):
-        return _search_pubmed(review, actor=actor, progress=progress, base_url=base_url, client=client,
-                       tell_retry=tell_retry, restart=restart)
-
-
-def _search_pubmed(
-    review: Review, *, actor: str | None = None, progress: Progress | None = None,
-    base_url: str | None = None, client: Any = None, tell_retry: Callable[[str], None] | None = None,
-    restart: bool = False,
-) -> SearchSummary:
-    """Run (or resume) the protocol's PubMed search, storing each batch of up to 500 records."""
+    """Run (or resume) the protocol's PubMed search, storing each batch of up to 500 records (refused while
+    another process runs it)."""
     from reviewkit.sources.pubmed import DEFAULT_BASE_URL, PubMedSearch
     from reviewkit.sources.pubmed_plan import SearchPlan
 
@@ -237,23 +240,14 @@ def ctgov_query(review: Review) -> dict[str, str]:
     return {k: v for k, v in query.items() if v}
 
 
+@_one_at_a_time(CTGOV)
 def search_ctgov(
     review: Review, *, actor: str | None = None, progress: Progress | None = None,
     base_url: str | None = None, client: Any = None, tell_retry: Callable[[str], None] | None = None,
     restart: bool = False,
 ) -> SearchSummary:
-    """Run (or resume) the protocol's ClinicalTrials.gov search; refused while another process runs it."""
-    with _one_at_a_time(review, CTGOV):
-        return _search_ctgov(review, actor=actor, progress=progress, base_url=base_url, client=client,
-                       tell_retry=tell_retry, restart=restart)
-
-
-def _search_ctgov(
-    review: Review, *, actor: str | None = None, progress: Progress | None = None,
-    base_url: str | None = None, client: Any = None, tell_retry: Callable[[str], None] | None = None,
-    restart: bool = False,
-) -> SearchSummary:
-    """Run (or resume) the protocol's ClinicalTrials.gov search, storing each page of studies."""
+    """Run (or resume) the protocol's ClinicalTrials.gov search, storing each page of studies (refused while
+    another process runs it)."""
     from reviewkit.sources.ctgov import DEFAULT_BASE_URL, CtgovSearch
 
     query = ctgov_query(review)
