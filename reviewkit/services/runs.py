@@ -11,7 +11,6 @@ from reviewkit.services.search import CTGOV, PUBMED, ctgov_query
 from reviewkit.sources.formats.notes import ParseNote
 from reviewkit.store import queries, runs_read
 from reviewkit.store.db import session_scope
-from reviewkit.store.tables import SourceRunRow
 
 
 @dataclass(frozen=True)
@@ -70,7 +69,7 @@ def source_runs(review: Review) -> list[RunView]:
 def run_notes(review: Review, run_id: int) -> list[str]:
     """A run's notes in order, each a line naming its file, line and field (a search's: what it met)."""
     with session_scope(review.engine) as session:
-        if session.get(SourceRunRow, run_id) is None:
+        if not runs_read.has_run(session, run_id):
             raise ReviewkitError(f"no run {run_id} in this review", hint="reviewkit sources lists the runs")
         rows = runs_read.run_notes(session, run_id)
     return [str(ParseNote(**row)) if row["file"] else row["message"] for row in rows]

@@ -28,6 +28,11 @@ def note_counts(session: Session) -> dict[int, int]:
     return {run_id: count for run_id, count in rows}
 
 
+def has_run(session: Session, run_id: int) -> bool:
+    """Whether the review has a run with this id."""
+    return session.get(SourceRunRow, run_id) is not None
+
+
 def run_notes(session: Session, run_id: int) -> list[dict[str, Any]]:
     """A run's notes in order, each as file, line, field, message and record."""
     rows = session.exec(select(RunNoteRow).where(RunNoteRow.run_id == run_id).order_by(col(RunNoteRow.position)))
