@@ -45,7 +45,9 @@ class Line:
 
 
 def _n(value: int) -> str:
-    return f"(n = {value})"
+    # Thousands separated ("n = 12,345"), as published PRISMA diagrams print large counts: a bare
+    # 45397 beside 456 is hard to read at a glance. The CSV and JSON keep plain integers.
+    return f"(n = {value:,})"
 
 
 def box_lines(counts: PrismaCounts) -> dict[str, list[Line]]:
@@ -200,7 +202,23 @@ def wrap_line(text: str, width: float, bold: bool = False, size: float = FONT_SI
             current = word
         else:
             current = trial
+        # A word wider than a line (a website's URL as a source name, a reason written without
+        # spaces) would run out of its box into the next one: break it inside.
+        while _width_in(current, bold, size) > width - (hang if lines else 0.0) and len(current) > 1:
+            head = _fitting_head(current, width - (hang if lines else 0.0), bold, size)
+            lines.append(head)
+            current = current[len(head):]
     return [*lines, current] if current else lines
+
+
+def _fitting_head(word: str, room: float, bold: bool, size: float) -> str:
+    """The longest start of `word` that fits `room`, ending after a "/", "-", "?", "&", "=", "_" or
+    "." where one falls in the second half (a URL reads best broken there); at least one character."""
+    cut = 1
+    while cut < len(word) and _width_in(word[:cut + 1], bold, size) <= room:
+        cut += 1
+    soft = max(word.rfind(ch, 0, cut) for ch in "/-?&=_.") + 1
+    return word[:soft] if soft > cut // 2 else word[:cut]
 
 
 @dataclass

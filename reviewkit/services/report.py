@@ -130,6 +130,14 @@ def prisma_counts(review: Review) -> PrismaReport:
         proposed = queries.proposed_study_reports(session, included)
         pairs = store_dedup.open_pair_count(session)  # pairs already inside one group left out
     other_ta = Counter(ta[rid] for rid in other_unique)
+    # The query groups without an order (PostgreSQL promises none; on SQLite an EBSCOhost file's
+    # databases came after all the rest): list the sources by name, and other methods in the template's
+    # order (Websites, Organisations, Citation searching, then the rest by name), so every export and
+    # every database lists them alike.
+    boxes_order = list(_OTHER_BOXES)
+    identified = dict(sorted(identified.items(), key=lambda item: (
+        boxes_order.index(item[0][0]) if item[0][0] in boxes_order else len(boxes_order),
+        item[0][1].casefold(), item[0][1])))
     other_identified: dict[str, int] = {}
     for (kind, name), n in identified.items():
         if kind not in _DBR:  # several sources of one kind share its box

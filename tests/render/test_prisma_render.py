@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from itertools import combinations
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.patches import FancyBboxPatch
 
 from reviewkit.domain.prisma import OtherMethods, PreviousReview, PrismaCounts
+from reviewkit.domain.prisma_io import to_json_dict
 from reviewkit.errors import ReviewkitError
 from reviewkit.render.prisma import (
     _width_in,
@@ -189,3 +192,129 @@ def test_global_rcparams_untouched(tmp_path: Path) -> None:
     before = (matplotlib.rcParams["svg.fonttype"], matplotlib.rcParams["pdf.fonttype"])
     render_prisma(review(), tmp_path / "flow.svg")
     assert (matplotlib.rcParams["svg.fonttype"], matplotlib.rcParams["pdf.fonttype"]) == before
+
+
+LONG_REASONS = {
+    "Wrong population": 61, "Wrong intervention": 40, "Wrong comparator": 33, "Wrong outcomes": 20,
+    "Not a randomised controlled trial (quasi-randomised, cluster-crossover or non-randomised allocation)": 100,
+    "Conference abstract with insufficient data to assess eligibility or extract outcomes": 30,
+    "Duplicate publication": 10, "Trial registration only, no results posted or published": 9,
+    "Retracted": 1, "Wrong setting": 2, "Follow-up shorter than the protocol's minimum of 12 weeks": 3,
+    "Full text not in a language the team reads (Chinese, Japanese, Korean, Russian)": 4,
+}
+
+
+def large_review(url_source: bool = False) -> PrismaCounts:
+    """Template B as a large review draws it: ten databases with long names, tens of thousands of
+    records, twelve full-text exclusion reasons (some long), zero counts and reports not retrieved.
+    With `url_source`, an other-methods source is named by a URL, one word wider than a box."""
+    databases = {
+        "PubMed": 24000, "Embase (Ovid)": 12500,
+        "Cochrane Central Register of Controlled Trials (CENTRAL), Wiley": 3100,
+        "Web of Science Core Collection (Clarivate)": 5200, "Scopus": 8300, "APA PsycINFO (Ovid)": 1450,
+        "LILACS (Latin American and Caribbean Health Sciences Literature)": 210,
+        "MEDLINE + CINAHL (EBSCOhost)": 4100, "Global Index Medicus": 0,
+    }
+    registers = {"ClinicalTrials.gov": 456, "WHO International Clinical Trials Registry Platform (ICTRP)": 321,
+                 "EU Clinical Trials Register": 0}
+    hand = ("https://www.clinicaltrialsregister.eu/ctr-search/search?query=baricitinib" if url_source
+            else "Hand search of conference proceedings (AAD, EADV 2019-2023)")
+    other = OtherMethods(
+        identified={"Websites": 37, "Organisations": 12, "Citation searching": 85, hand: 9},
+        sought=96, not_retrieved=5, assessed=91,
+        excluded={"Wrong population": 30, "Duplicate publication": 5},
+        not_sought={"Duplicates of records counted elsewhere": 10, "Excluded on title/abstract": 37},
+    )
+    identified = sum(databases.values()) + sum(registers.values())
+    screened = identified - 12345 - 1500
+    return PrismaCounts(
+        databases=databases, registers=registers, duplicates_removed=12345, automation_ineligible=1500,
+        removed_other_reasons=0, records_screened=screened, records_excluded=screened - 1395,
+        reports_sought=1395, reports_not_retrieved=12, reports_assessed=1383, reports_excluded=LONG_REASONS,
+        studies_included=1000, reports_included=1383 - sum(LONG_REASONS.values()) + 56, other=other,
+    )
+
+
+def svg_text(path: Path) -> str:
+    """Every text element of the SVG in drawing order, joined by spaces: a box's wrapped lines read
+    back as the line they were wrapped from."""
+    root = ElementTree.parse(path).getroot()
+    return " ".join("".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text"))
+
+
+def test_large_counts_have_thousands_separators(tmp_path: Path) -> None:
+    """Counts of a thousand and more print as the published diagrams do ("n = 12,345"), in the
+    figure and the text alike, so 58,860 and 456 read apart at a glance."""
+    drawn = svg_text(render_prisma(large_review(), tmp_path / "flow.svg"))
+    text = prisma_text(large_review())
+    for shown in ("Databases (n = 58,860)", "PubMed (n = 24,000)", "Duplicate records removed (n = 12,345)",
+                  "Reports assessed for eligibility (n = 1,383)", "Registers (n = 777)"):
+        assert shown in drawn and shown in text, shown
+    assert not re.search(r"n = \d{4}", drawn + text)
+
+
+def test_svg_draws_the_json_counts(tmp_path: Path) -> None:
+    """Each count `--format json` gives is drawn in its box, with its source or reason: the published
+    figure and the counts a reader checks it against agree."""
+    counts = large_review()
+    data = to_json_dict(counts)
+    drawn = svg_text(render_prisma(counts, tmp_path / "flow.svg"))
+
+    def n(value: int) -> str:
+        return f"(n = {value:,})"
+
+    expected = [f"Databases {n(data['database_results'])}", f"Registers {n(data['register_results'])}",
+                f"Duplicate records removed {n(data['duplicates'])}",
+                f"Records marked as ineligible by automation tools {n(data['excluded_automatic'])}",
+                f"Records removed for other reasons {n(data['excluded_other'])}",
+                f"Records screened {n(data['records_screened'])}", f"Records excluded {n(data['records_excluded'])}",
+                f"Reports sought for retrieval {n(data['dbr_sought_reports'])}",
+                f"Reports not retrieved {n(data['dbr_notretrieved_reports'])}",
+                f"Reports assessed for eligibility {n(data['dbr_assessed'])}",
+                f"Reports excluded {n(sum(data['dbr_excluded'].values()))}:",
+                f"Studies included in review {n(data['new_studies'])}",
+                f"Reports of included studies {n(data['new_reports'])}",
+                f"Reports sought for retrieval {n(data['other']['sought'])}",
+                f"Reports not retrieved {n(data['other']['not_retrieved'])}",
+                f"Reports assessed for eligibility {n(data['other']['assessed'])}"]
+    for key in ("databases", "registers", "dbr_excluded"):
+        expected += [f"{name} {n(value)}" for name, value in data[key].items()]
+    for key in ("identified", "excluded", "not_sought"):
+        expected += [f"{name} {n(value)}" for name, value in data["other"][key].items()]
+    for shown in expected:
+        assert shown in drawn, shown
+
+
+def _drawn_extents(counts: PrismaCounts, dpi: float) -> tuple[list[tuple[str, object]], list[object], object]:
+    fig = prisma_figure(counts)
+    fig.set_dpi(dpi)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    patches = [p.get_window_extent(renderer) for p in fig.axes[0].patches if isinstance(p, FancyBboxPatch)]
+    texts = [(t.get_text(), t.get_window_extent(renderer)) for t in fig.axes[0].texts if t.get_text()]
+    return texts, patches, fig.bbox
+
+
+@pytest.mark.parametrize("url_source", [False, True])
+def test_every_text_lies_inside_its_box(url_source: bool) -> None:
+    """At the PNG's resolution every line of text lies wholly inside the box or band it belongs to
+    (all four edges), however long the source names and reasons: a URL named as a source is broken
+    inside (it ran on into the next box, over that box's text). The citation stays on the page."""
+    texts, patches, page = _drawn_extents(large_review(url_source), 200)
+    for text, extent in texts:
+        x, y = (extent.x0 + extent.x1) / 2, (extent.y0 + extent.y1) / 2
+        holders = [p for p in patches if p.contains(x, y)]
+        if not holders:
+            assert text.startswith("From: Page MJ") or text.startswith("BMJ"), text
+            holders = [page]
+        box = holders[0]
+        assert (box.x0 <= extent.x0 and extent.x1 <= box.x1 and box.y0 <= extent.y0
+                and extent.y1 <= box.y1), text
+
+
+def test_a_long_word_breaks_inside() -> None:
+    """A word wider than the line is broken, at a "/" where one is near the end, and nothing is lost."""
+    url = "https://www.clinicaltrialsregister.eu/ctr-search/search?query=baricitinib"
+    lines = wrap_line(f"{url} (n = 9)", 2.4, hang=0.08)
+    assert len(lines) >= 2 and lines[0].endswith("/") and lines[-1].endswith("(n = 9)")
+    assert "".join(lines).removesuffix("(n = 9)").rstrip() == url
+    assert all(_width_in(line, False) <= 2.4 for line in lines)

@@ -82,6 +82,24 @@ def test_two_sources_of_one_other_kind_share_its_box(review: Review) -> None:
     assert other is not None and other.identified == {"Citation searching": 5}
 
 
+def test_sources_are_listed_in_one_order(review: Review) -> None:
+    """Databases and registers by name, other methods in the template's order (Websites, Organisations,
+    Citation searching, then any other by name), whatever order they were imported in: the query's
+    grouping kept none (on PostgreSQL none at all), so the box listed "Citation searching" before
+    "Websites" and could differ from one database to another."""
+    for source, kind in (("Scopus", "database"), ("WHO ICTRP", "register"), ("Hand search", "other"),
+                         ("Citation chase", "citation"), ("embase", "database"), ("EMA", "website"),
+                         ("ClinicalTrials.gov", "register"), ("Cochrane CENTRAL", "database"),
+                         ("Experts contacted", "other"), ("Manufacturer", "organisation")):
+        _add(review, 1, source=source, kind=kind)
+    c = prisma_counts(review).counts
+    assert c.other is not None
+    assert list(c.databases) == ["Cochrane CENTRAL", "embase", "Scopus"]
+    assert list(c.registers) == ["ClinicalTrials.gov", "WHO ICTRP"]
+    assert list(c.other.identified) == ["Websites", "Organisations", "Citation searching", "Experts contacted",
+                                        "Hand search"]
+
+
 def test_a_record_found_both_ways_counts_in_the_databases_column(review: Review) -> None:
     """A duplicate group spanning a database and citation searching counts once, in the databases and
     registers column, whichever copy is its primary (prisma2020.md §5 item 7); the citation copies are
