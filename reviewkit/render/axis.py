@@ -17,8 +17,9 @@ def effect_ticks(bounds: Iterable[float], ratio: bool) -> list[float]:
     """Tick marks of the effect axis for CIs with these limits; the first and last are the axis's limits.
 
     A ratio takes the narrowest of RevMan's scales that holds every limit (the widest when none does:
-    wider CIs are clipped at the plot's edge, as in RevMan); a difference an axis symmetric about 0,
-    out to a round number beyond the widest limit.
+    wider CIs end in an arrow at the plot's edge, as in RevMan); a difference an axis symmetric about 0,
+    out to the next 1, 2, 4 or 5 times a power of ten beyond the widest limit, as RevMan's scales step (any
+    round number gave ticks such as -0.7 -0.35 0 0.35 0.7).
     """
     finite = [b for b in bounds if math.isfinite(b)]
     if ratio:
@@ -26,5 +27,5 @@ def effect_ticks(bounds: Iterable[float], ratio: bool) -> list[float]:
         return list(next((s for s in RATIO_SCALES if -math.log(s[0]) >= span), RATIO_SCALES[-1]))
     span = max((abs(b) for b in finite), default=1.0) or 1.0
     step = 10 ** math.floor(math.log10(span))
-    lim = math.ceil(span / step) * step
+    lim = float(next(m * step for m in (1, 2, 4, 5, 10) if m * step >= span * (1 - 1e-9)))
     return [-lim, -lim / 2, 0.0, lim / 2, lim]

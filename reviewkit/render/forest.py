@@ -30,9 +30,21 @@ from reviewkit.pooling.wording import (  # noqa: E402
     prediction_interval_text,
 )
 from reviewkit.render.axis import effect_ticks  # noqa: E402
-from reviewkit.render.forest_style import MEASURE_NAMES, METHOD_NAMES, RC, save_figure  # noqa: E402
+from reviewkit.render.forest_style import (  # noqa: E402
+    MEASURE_NAMES,
+    METHOD_NAMES,
+    RC,
+    fit_text,
+    save_figure,
+    text_width,
+    wrap_text,
+)
 
 ROW_IN = 0.18  # row height, inches
+GAP = 0.15  # inches between two columns' widest texts
+LABEL_MAX = 4.5  # inches: a longer study label loses its middle to an ellipsis (forest_style.fit_text)
+PLOT_W = 2.6  # inches: the intervals' axes, wider only when its header or Favours labels need it
+_LABELLED = ("header", "study", "subtotal")  # the rows whose label stands in the label column
 
 
 def judgement_marks(used: Collection[str], tool: str | None = None) -> dict[str, tuple[str, str, str]]:
@@ -58,14 +70,14 @@ class _Row:
     bold: bool = False
 
 
-def _columns(result: MetaResult) -> tuple[list[str], list[str], list[float]]:
-    """Group headers, column headers and x positions (inches) of the data columns."""
+def _columns(result: MetaResult) -> tuple[list[str], list[str]]:
+    """Group headers and column headers of the data columns."""
     if isinstance(result.effects.arms, BinaryArms):
-        return ["Experimental", "Control"], ["Events", "Total", "Events", "Total"], [2.2, 2.7, 3.3, 3.8]
+        return ["Experimental", "Control"], ["Events", "Total", "Events", "Total"]
     if isinstance(result.effects.arms, ContinuousArms):
-        return (["Experimental", "Control"], ["Mean", "SD", "Total", "Mean", "SD", "Total"],
-                [2.2, 2.65, 3.1, 3.6, 4.05, 4.5])
-    return [], ["Estimate", "SE"], [2.2, 2.8]
+        return ["Experimental", "Control"], ["Mean", "SD", "Total", "Mean", "SD", "Total"]
+    # RevMan heads a generic ratio's columns "log[…]": the number is the log, not the ratio a CSV's "estimate" gave
+    return [], ["log[Effect]" if result.is_ratio else "Estimate", "SE"]
 
 
 def _cells(result: MetaResult, i: int) -> list[str]:
@@ -174,23 +186,46 @@ def forest_plot(
         if at < len(rows) and rows[at].label == "Total events":
             at += 1
         rows[at:at] = [_Row("text", note) for note in notes]
-    groups, headers, xs = _columns(overall)
-    # The first column is as wide as its longest label (~0.062 in per character at this font size),
-    # and the data columns move right to make room, so long labels never run into the numbers.
-    longest = max((len(r.label) for r in rows if r.kind in ("study", "header", "subtotal")), default=0)
-    shift = max(0.0, 0.062 * longest + 0.25 - 1.9)
-    xs = [x + shift for x in xs]
-    x_weight = xs[-1] + 0.6
-    x_text = x_weight + 1.25
-    x_plot0, plot_w = x_text + 1.2, 2.6
+    groups, headers = _columns(overall)
+    # Each column is as wide as its widest text (measured), so nothing runs into its neighbour:
+    # before, positions were fixed or guessed per character and a long header ("IV, Random (HKSJ ad
+    # hoc, max(1, q)), 95% CI") ran over "Weight" and the plot's header.
+    x = 0.05 + GAP + max([text_width("Study or Subgroup", bold=True),  # a wider gap after the labels
+                          *(min(LABEL_MAX, text_width(r.label, bold=r.bold)) for r in rows if r.kind in _LABELLED)])
+    widths = [max([text_width(h, bold=True), *(text_width(r.cells[j], bold=r.bold) for r in rows if len(r.cells) > j)])
+              for j, h in enumerate(headers)]
+    if groups:  # an arm's header ("Experimental") spans its columns: widen them when it is wider
+        half = len(widths) // 2
+        for part, group in ((slice(0, half), groups[0]), (slice(half, None), groups[1])):
+            short = text_width(group, bold=True) - (sum(widths[part]) + GAP * (half - 1))
+            widths[part] = [w + max(0.0, short) / half for w in widths[part]]
+    xs = []
+    for w in widths:
+        xs.append(x + GAP + w / 2)
+        x += GAP + w
+    weight_w = max(text_width("Weight", bold=True), text_width("100.0%", bold=True))
+    x_weight = x + GAP + weight_w / 2
+    x += GAP + weight_w
+    name, sub = _header_text(overall)
+    text_w = max([text_width(name, bold=True), text_width(sub, bold=True),
+                  *(text_width(format_effect(*r.effect), bold=r.bold) for r in rows if r.effect),
+                  text_width("Not estimable")])
+    x_text = x + 2 * GAP + text_w / 2
+    x_plot0 = x + 4 * GAP + text_w
+    favours = max(text_width(f"Favours [{side}]") for side in labels)
+    plot_w = max(PLOT_W, text_width(sub, bold=True) + GAP, 2 * favours + 2 * GAP)
+    # A line under the table (a note, the heterogeneity) ends before the plot, broken at spaces where longer,
+    # so it never runs through the intervals' axes.
+    rows = _wrapped(rows, x_plot0 - GAP - 0.05)
     extra_keys = list(dict.fromkeys(k for d in (extra_columns or {}).values() for k in d))
     width = x_plot0 + plot_w + 0.3 + 0.25 * len(extra_keys) + 0.2
     legend = _legend_lines(extra_keys, extra_names)
     n = len(rows) + 3 + (len(legend) + 3 if extra_keys else 0)
+    ticks = _x_ticks(overall, rows)
     with plt.rc_context(RC):
         fig, text_ax, plot_ax = row_page(width, n, len(rows), x_plot0, plot_w)
-        _draw_header(text_ax, overall, groups, headers, xs, x_weight, x_text, x_plot0 + plot_w / 2, title)
-        _draw_rows(text_ax, plot_ax, rows, xs, x_weight, x_text)
+        _draw_header(text_ax, (name, sub), groups, headers, xs, x_weight, x_text, (x_plot0, plot_w), title)
+        _draw_rows(text_ax, plot_ax, rows, xs, x_weight, x_text, (ticks[0], ticks[-1]))
         _draw_axis(plot_ax, overall, rows, labels)
         if extra_keys:
             marks = judgement_marks({v for d in (extra_columns or {}).values() for v in d.values()}, extra_tool)
@@ -198,6 +233,17 @@ def forest_plot(
             _draw_legend(text_ax, legend, extra_columns or {}, len(rows) + 5.5, marks, extra_tool)
         out = save_figure(fig, path)
         plt.close(fig)
+    return out
+
+
+def _wrapped(rows: list[_Row], room: float) -> list[_Row]:
+    """rows with each line of text alone on its row broken into rows no wider than room (inches)."""
+    out: list[_Row] = []
+    for row in rows:
+        if row.kind == "text" and not row.cells:
+            out.extend(_Row("text", line, bold=row.bold) for line in wrap_text(row.label, room, bold=row.bold))
+        else:
+            out.append(row)
     return out
 
 
@@ -219,8 +265,17 @@ def row_page(width: float, n: int, n_rows: int, x_plot0: float, plot_w: float) -
     return fig, text_ax, plot_ax
 
 
-def _draw_header(ax: Axes, overall: MetaResult, groups: list[str], headers: list[str], xs: list[float],
-                 x_weight: float, x_text: float, x_plot: float, title: str | None) -> None:
+def _header_text(overall: MetaResult) -> tuple[str, str]:
+    """The effect columns' two header lines: "Risk Ratio" and "M-H, Random, 95% CI" (with the HKSJ adjustment)."""
+    name = MEASURE_NAMES.get(overall.measure, overall.measure)
+    how = f"{METHOD_NAMES.get(overall.method, overall.method)}, {overall.model.capitalize()}"
+    if (hk := hksj_label(overall.hksj, overall.hksj_adhoc)) is not None:
+        how += f" ({hk})"
+    return name, f"{how}, {overall.level * 100:g}% CI"
+
+
+def _draw_header(ax: Axes, effect_header: tuple[str, str], groups: list[str], headers: list[str], xs: list[float],
+                 x_weight: float, x_text: float, plot: tuple[float, float], title: str | None) -> None:
     if title:
         ax.text(0.05, -1.2, title, fontweight="bold", va="center")
     if groups:
@@ -231,24 +286,24 @@ def _draw_header(ax: Axes, overall: MetaResult, groups: list[str], headers: list
     for x, h in zip(xs, headers, strict=True):
         ax.text(x, 0.5, h, ha="center", fontweight="bold", va="center")
     ax.text(x_weight, 0.5, "Weight", ha="center", fontweight="bold", va="center")
-    name = MEASURE_NAMES.get(overall.measure, overall.measure)
-    how = f"{METHOD_NAMES.get(overall.method, overall.method)}, {overall.model.capitalize()}"
-    if (hk := hksj_label(overall.hksj, overall.hksj_adhoc)) is not None:
-        how += f" ({hk})"
-    sub = f"{how}, {overall.level * 100:g}% CI"
-    for x in (x_text, x_plot):
+    name, sub = effect_header
+    x_plot0, plot_w = plot
+    for x in (x_text, x_plot0 + plot_w / 2):
         ax.text(x, -0.5, name, ha="center", fontweight="bold", va="center")
         ax.text(x, 0.5, sub, ha="center", fontweight="bold", va="center")
-    ax.plot([0.05, x_plot + 1.4], [1.0, 1.0], color="black", lw=0.6)
+    ax.plot([0.05, x_plot0 + plot_w], [1.0, 1.0], color="black", lw=0.6)
 
 
-def _draw_rows(ax: Axes, plot_ax: Axes, rows: list[_Row], xs: list[float], x_weight: float, x_text: float) -> None:
+def _draw_rows(ax: Axes, plot_ax: Axes, rows: list[_Row], xs: list[float], x_weight: float, x_text: float,
+               limits: tuple[float, float]) -> None:
     weights = [r.weight for r in rows if r.kind == "study" and r.weight]
     wmax = max(weights, default=1.0)
     for j, row in enumerate(rows):
         y = j + 2
         style: dict[str, Any] = {"fontweight": "bold"} if row.bold else {}
-        if row.kind in ("header", "study", "subtotal", "text"):
+        if row.kind in _LABELLED:  # the label column's (a text row runs on under the columns: no cells there)
+            ax.text(0.05, y, fit_text(row.label, LABEL_MAX, bold=row.bold), va="center", **style)
+        elif row.kind == "text":
             ax.text(0.05, y, row.label, va="center", **style)
         for x, c in zip(xs, row.cells, strict=False):
             ax.text(x, y, c, ha="center", va="center", **style)
@@ -262,11 +317,34 @@ def _draw_rows(ax: Axes, plot_ax: Axes, rows: list[_Row], xs: list[float], x_wei
         est, lo, hi = row.effect
         if row.kind == "study":
             size = 2.5 + 6.5 * math.sqrt((row.weight or 0.0) / wmax)  # square area ∝ weight
-            plot_ax.plot([lo, hi], [y, y], color="black", lw=0.8, clip_on=True)
-            plot_ax.plot([est], [y], marker="s", color="#1f3a93", markersize=size, clip_on=True)
+            draw_ci(plot_ax, y, row.effect, size, limits)
         else:
             plot_ax.add_patch(Polygon([(lo, y), (est, y - 0.35), (hi, y), (est, y + 0.35)],
                                       closed=True, color="black"))
+
+
+def ci_parts(effect: tuple[float, float, float], limits: tuple[float, float]
+             ) -> tuple[tuple[float, float] | None, bool, bool, bool]:
+    """What of a CI the axis shows: the line's ends within the limits (None when none of it is), an arrow
+    at the left and at the right edge (the CI goes on beyond it, as RevMan marks it), and whether the square
+    (the estimate) is within the axis."""
+    est, lo, hi = effect
+    left, right = limits
+    a, b = max(lo, left), min(hi, right)
+    return ((a, b) if a < b else None), lo < left, hi > right, left <= est <= right
+
+
+def draw_ci(ax: Axes, y: float, effect: tuple[float, float, float], size: float, limits: tuple[float, float]) -> None:
+    """A study's CI and square on row y; a CI beyond the axis ends in an arrow at its edge (before, the line
+    just stopped there, reading as a CI that ends at the axis's limit)."""
+    line, left, right, square = ci_parts(effect, limits)
+    if line is not None:
+        ax.plot(line, [y, y], color="black", lw=0.8, clip_on=True)
+    for x, shown, marker in ((limits[0], left, "<"), (limits[1], right, ">")):
+        if shown:
+            ax.plot([x], [y], marker=marker, color="black", markersize=4, clip_on=False)
+    if square:
+        ax.plot([effect[0]], [y], marker="s", color="#1f3a93", markersize=size, clip_on=True)
 
 
 def _draw_axis(ax: Axes, overall: MetaResult, rows: list[_Row], labels: tuple[str, str]) -> None:
@@ -332,4 +410,4 @@ def _draw_legend(ax: Axes, lines: list[str], extra: Mapping[str, Mapping[str, st
         colour, sign, label = marks[code]
         _mark(ax, x, key_y, colour, sign)
         ax.text(x + 0.15, key_y, label, va="center")
-        x += 0.3 + 0.062 * len(label)
+        x += 0.3 + text_width(label)

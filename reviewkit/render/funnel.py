@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import matplotlib
@@ -18,6 +19,7 @@ from reviewkit.render.forest_style import MEASURE_NAMES, RC, save_figure  # noqa
 
 #: Tick marks of a ratio axis, as RevMan labels them.
 RATIO_TICKS: tuple[float, ...] = (0.001, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 1000)
+DECADE_TICKS: tuple[float, ...] = (0.001, 0.01, 0.1, 1, 10, 100, 1000)
 
 
 def funnel_plot(result: MetaResult, path: str | Path, *, trimfill: TrimFillResult | None = None,
@@ -33,6 +35,7 @@ def funnel_plot(result: MetaResult, path: str | Path, *, trimfill: TrimFillResul
     se_max = max([*data.sei, *(s for _, s in data.filled)], default=1.0) * 1.1
     grid = np.linspace(0, se_max, 50)
     name = MEASURE_NAMES.get(result.measure, result.measure)
+    short = name if result.measure == "generic" else result.measure  # "SE(log[Effect])", not "SE(log[generic])"
     with plt.rc_context(RC):
         fig, ax = plt.subplots(figsize=(5, 4))
         ax.plot(back(data.centre - data.z * grid), grid, "--", color="grey", lw=0.8)
@@ -43,20 +46,24 @@ def funnel_plot(result: MetaResult, path: str | Path, *, trimfill: TrimFillResul
             fy = np.array([y for y, _ in data.filled])
             ax.plot(back(fy), [s for _, s in data.filled], "o", mfc="none", color="#d62728",
                     markersize=5, label="Imputed (trim and fill)")
-            ax.legend(loc="best", frameon=False)
+            # under the axis, not over it: "best" still covered points of a crowded funnel
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, frameon=False)
         ax.set_ylim(se_max, 0)
         if ratio:
             ax.set_xscale("log")
             lo, hi = ax.get_xlim()
-            ax.set_xticks([t for t in RATIO_TICKS if lo <= t <= hi])
+            # RevMan's 1-2-5 steps, or only the powers of ten over a range too wide for their labels to stand
+            # apart (beyond 10⁴ they ran together: "0.010.020.05")
+            steps = RATIO_TICKS if math.log10(hi / lo) <= 4 else DECADE_TICKS
+            ax.set_xticks([t for t in steps if lo <= t <= hi])
             ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))  # 0.5, not 5×10^-1
             ax.xaxis.set_minor_formatter(NullFormatter())
             ax.set_xlim(lo, hi)
             ax.set_xlabel(name)
-            ax.set_ylabel(f"SE(log[{result.measure}])")
+            ax.set_ylabel(f"SE(log[{short}])")
         else:
             ax.set_xlabel(name)
-            ax.set_ylabel(f"SE({result.measure})")
+            ax.set_ylabel(f"SE({short})")
         ax.set_title(title or f"Funnel plot ({len(data.studies)} studies)")
         out = save_figure(fig, path)
         plt.close(fig)

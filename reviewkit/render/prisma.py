@@ -371,8 +371,9 @@ def prisma_figure(counts: PrismaCounts, *, allow_violations: bool = False) -> Fi
         # Centre the glyphs in each line's leading, not only under its top edge.
         top = box.y + box.h - PAD - (LINE_H - FONT_SIZE / 72) / 2
         for i, (text, offset) in enumerate(box.lines):
+            # Source names and reasons are the user's text: "$" is a character, not mathtext.
             ax.text(box.x + PAD + offset, top - i * LINE_H, text, ha="left", va="top",
-                    fontsize=FONT_SIZE)
+                    fontsize=FONT_SIZE, parse_math=False)
     for points in lay.arrows:
         for (x0, y0), (x1, y1) in zip(points[:-2], points[1:-1], strict=False):
             ax.plot([x0, x1], [y0, y1], color="black", linewidth=1.0, solid_capstyle="butt")

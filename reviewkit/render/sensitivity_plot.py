@@ -16,9 +16,19 @@ from matplotlib.patches import Polygon  # noqa: E402
 
 from reviewkit.pooling.results import MetaResult  # noqa: E402
 from reviewkit.pooling.sensitivity import SensitivityResult  # noqa: E402
-from reviewkit.pooling.wording import format_effect, hksj_label  # noqa: E402
-from reviewkit.render.forest import _draw_axis, _Row, row_page  # noqa: E402
-from reviewkit.render.forest_style import MEASURE_NAMES, METHOD_NAMES, RC, save_figure  # noqa: E402
+from reviewkit.pooling.wording import format_effect  # noqa: E402
+from reviewkit.render.forest import (  # noqa: E402
+    GAP,
+    LABEL_MAX,
+    PLOT_W,
+    _draw_axis,
+    _header_text,
+    _Row,
+    _x_ticks,
+    draw_ci,
+    row_page,
+)
+from reviewkit.render.forest_style import RC, fit_text, save_figure, text_width  # noqa: E402
 
 
 def sensitivity_plot(
@@ -43,17 +53,29 @@ def sensitivity_plot(
                      [str(main.k), _percent(main.I2), *([_tau2(main.tau2)] if random else [])],
                      effect=(main.effect, *main.effect_ci), bold=True))
     headers = ["k", "I²", *(["Tau²"] if random else [])]
-    longest = max(len(r.label) for r in rows)
-    x_cols = [max(2.2, 0.062 * longest + 0.5) + 0.55 * i for i in range(len(headers))]
-    x_text = x_cols[-1] + 1.2
-    x_plot0, plot_w = x_text + 1.2, 2.6
+    heading = "Study omitted" if omit else "Study added (cumulative)"
+    # Columns as wide as their widest text, measured (as the forest plot's): a long header or a refit's CI
+    # of many digits no longer runs into its neighbour.
+    x = 0.05 + GAP + max([text_width(heading, bold=True),
+                          *(min(LABEL_MAX, text_width(r.label, bold=r.bold)) for r in rows)])
+    x_cols = []
+    for j, h in enumerate(headers):
+        w = max([text_width(h, bold=True), *(text_width(r.cells[j], bold=r.bold) for r in rows if len(r.cells) > j)])
+        x_cols.append(x + GAP + w / 2)
+        x += GAP + w
+    name, sub = _header_text(main)
+    text_w = max([text_width(name, bold=True), text_width(sub, bold=True),
+                  *(text_width(format_effect(*r.effect), bold=r.bold) for r in rows if r.effect)])
+    x_text = x + 2 * GAP + text_w / 2
+    x_plot0 = x + 4 * GAP + text_w
+    plot_w = max(PLOT_W, text_width(sub, bold=True) + GAP, *(2 * text_width(f"Favours [{s}]") + 2 * GAP for s in labels))
     width = x_plot0 + plot_w + 0.3
     n = len(rows) + 3
+    ticks = _x_ticks(main, rows)
     with plt.rc_context(RC):
         fig, text_ax, plot_ax = row_page(width, n, len(rows), x_plot0, plot_w)
-        heading = "Study omitted" if omit else "Study added (cumulative)"
-        _draw_header(text_ax, main, heading, headers, x_cols, x_text, x_plot0 + plot_w / 2, title)
-        _draw_rows(text_ax, plot_ax, rows, x_cols, x_text)
+        _draw_header(text_ax, (name, sub), heading, headers, x_cols, x_text, (x_plot0, plot_w), title)
+        _draw_rows(text_ax, plot_ax, rows, x_cols, x_text, (ticks[0], ticks[-1]))
         plot_ax.axvline(main.effect, color="grey", lw=0.6, ls=":")
         _draw_axis(plot_ax, main, rows, labels)
         out = save_figure(fig, path)
@@ -69,36 +91,35 @@ def _tau2(tau2: float | None) -> str:
     return f"{tau2:.3f}" if tau2 is not None and math.isfinite(tau2) else ""
 
 
-def _draw_header(ax: Axes, main: MetaResult, heading: str, headers: list[str], xs: list[float],
-                 x_text: float, x_plot: float, title: str | None) -> None:
+def _draw_header(ax: Axes, effect_header: tuple[str, str], heading: str, headers: list[str], xs: list[float],
+                 x_text: float, plot: tuple[float, float], title: str | None) -> None:
     if title:
         ax.text(0.05, -1.2, title, fontweight="bold", va="center")
     ax.text(0.05, 0.5, heading, fontweight="bold", va="center")
     for x, h in zip(xs, headers, strict=True):
         ax.text(x, 0.5, h, ha="center", fontweight="bold", va="center")
-    how = f"{METHOD_NAMES.get(main.method, main.method)}, {main.model.capitalize()}"
-    if (hk := hksj_label(main.hksj, main.hksj_adhoc)) is not None:
-        how += f" ({hk})"
-    for x in (x_text, x_plot):
-        ax.text(x, -0.5, MEASURE_NAMES.get(main.measure, main.measure), ha="center", fontweight="bold", va="center")
-        ax.text(x, 0.5, f"{how}, {main.level * 100:g}% CI", ha="center", fontweight="bold", va="center")
-    ax.plot([0.05, x_plot + 1.4], [1.0, 1.0], color="black", lw=0.6)
+    name, sub = effect_header
+    x_plot0, plot_w = plot
+    for x in (x_text, x_plot0 + plot_w / 2):
+        ax.text(x, -0.5, name, ha="center", fontweight="bold", va="center")
+        ax.text(x, 0.5, sub, ha="center", fontweight="bold", va="center")
+    ax.plot([0.05, x_plot0 + plot_w], [1.0, 1.0], color="black", lw=0.6)
 
 
-def _draw_rows(ax: Axes, plot_ax: Axes, rows: list[_Row], xs: list[float], x_text: float) -> None:
+def _draw_rows(ax: Axes, plot_ax: Axes, rows: list[_Row], xs: list[float], x_text: float,
+               limits: tuple[float, float]) -> None:
     for j, row in enumerate(rows):
         if row.effect is None:
             continue
         y = j + 2
         style: dict[str, Any] = {"fontweight": "bold"} if row.bold else {}
-        ax.text(0.05, y, row.label, va="center", **style)
+        ax.text(0.05, y, fit_text(row.label, LABEL_MAX, bold=row.bold), va="center", **style)
         for x, cell in zip(xs, row.cells, strict=False):
             ax.text(x, y, cell, ha="center", va="center", **style)
         est, lo, hi = row.effect
         ax.text(x_text, y, format_effect(est, lo, hi), ha="center", va="center", **style)
         if row.kind == "study":  # every refit pools many studies: one marker size for all
-            plot_ax.plot([lo, hi], [y, y], color="black", lw=0.8, clip_on=True)
-            plot_ax.plot([est], [y], marker="s", color="#1f3a93", markersize=4, clip_on=True)
+            draw_ci(plot_ax, y, row.effect, 4, limits)
         else:
             plot_ax.add_patch(Polygon([(lo, y), (est, y - 0.35), (hi, y), (est, y + 0.35)],
                                       closed=True, color="black"))

@@ -22,6 +22,7 @@ from reviewkit.render.prisma import (
     render_prisma,
     wrap_line,
 )
+from tests.render.svg_text import svg_texts
 
 
 def review() -> PrismaCounts:
@@ -318,3 +319,14 @@ def test_a_long_word_breaks_inside() -> None:
     assert len(lines) >= 2 and lines[0].endswith("/") and lines[-1].endswith("(n = 9)")
     assert "".join(lines).removesuffix("(n = 9)").rstrip() == url
     assert all(_width_in(line, False) <= 2.4 for line in lines)
+
+
+def test_a_dollar_sign_in_a_source_or_reason_is_text_not_math(tmp_path: Path) -> None:
+    """Two "$" in the user's text ("Trials $ Co. $x$ register", a reason "Cost in $ (US$)") were read as
+    mathtext by matplotlib; the diagram draws them as typed."""
+    counts = replace(review(), databases={"PubMed": 150, "Embase": 170, "Trials $ Co. $x$": 40},
+                     reports_excluded={"Not a randomised controlled trial": 12, "Cost in $ (US$)": 8,
+                                       "Wrong population": 5})
+    svg = render_prisma(counts, tmp_path / "flow.svg").read_text(encoding="utf-8")
+    drawn = {t.text for t in svg_texts(svg)}  # the text elements, not the comments matplotlib writes beside them
+    assert "Trials $ Co. $x$ (n = 40)" in drawn and "Cost in $ (US$) (n = 8)" in drawn

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -189,7 +190,8 @@ def test_naive_forest_plot_notes_the_control_counted_per_comparison(tmp_path: Pa
     once per comparison, with the real number of placebo participants; combine needs no such note."""
     comparisons = sum(float(r["n_ctrl"]) for r in run_analysis(baricitinib_iga(), IGA, "naive").rows)
     naive = run_analysis(baricitinib_iga(), IGA, "naive", plot_dir=tmp_path)
-    svg = naive.plots[0].read_text(encoding="utf-8")
+    # the plot's texts in order, joined: a note wider than the table is broken into lines
+    svg = " ".join(re.findall(r"<text[^>]*>([^<]*)</text>", naive.plots[0].read_text(encoding="utf-8")))
     note = (f"the control total of {comparisons:g} is {_placebo_total():g} participants")
     assert note in svg
     assert svg.index("Total (95% CI)") < svg.index(note) < svg.rindex("Heterogeneity:")
