@@ -66,6 +66,19 @@ def status(app: ReviewkitApp) -> str:
     return str(shown(app).query_one("#dedup-status", Static).render())
 
 
+def remember_notices(app: ReviewkitApp) -> list[str]:
+    """Every notification the app shows from now on, in order (still shown as well)."""
+    notices: list[str] = []
+    original = app.notify
+
+    def remember(message: str, **kwargs: object) -> None:
+        notices.append(message)
+        original(message, **kwargs)  # type: ignore[arg-type]
+
+    app.notify = remember  # type: ignore[method-assign]
+    return notices
+
+
 async def open_dedup(pilot: Pilot[None], app: ReviewkitApp) -> DedupScreen:
     """Open the screen from the dashboard's key and wait for the queue."""
     await settle(pilot)
@@ -216,16 +229,9 @@ async def test_a_pair_merged_meanwhile_is_dropped_not_offered_again(review: Revi
     add_records(review, [Record(title=PAIR_TITLE) for _ in range(3)])
     dedup.run_dedup(review)
     assert len(dedup.pending_pairs(review)) == 3
-    notices: list[str] = []
     app = make_app(review, reviewer="alice")
     async with app.run_test(size=SIZE) as pilot:
-        original = app.notify
-
-        def remember(message: str, **kwargs: object) -> None:
-            notices.append(message)
-            original(message, **kwargs)  # type: ignore[arg-type]
-
-        app.notify = remember  # type: ignore[method-assign]
+        notices = remember_notices(app)
         await open_dedup(pilot, app)
         await pilot.press("y")
         await pilot.press("y")

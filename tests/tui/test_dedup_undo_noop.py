@@ -10,7 +10,7 @@ from reviewkit.store import dedup as store
 from reviewkit.store.db import session_scope
 from reviewkit.tui.app import make_app
 from tests.factories import PAIR_TITLE, add_records
-from tests.tui.test_dedup_screen import SIZE, open_dedup, settle, status
+from tests.tui.test_dedup_screen import SIZE, open_dedup, remember_notices, settle, status
 
 
 async def test_undo_skips_a_confirmation_that_merged_nothing(review: Review) -> None:
@@ -20,16 +20,9 @@ async def test_undo_skips_a_confirmation_that_merged_nothing(review: Review) -> 
     one, two, three = add_records(review, [Record(title=PAIR_TITLE) for _ in range(3)])
     dedup.run_dedup(review)
     assert [{p.a_id, p.b_id} for p in dedup.pending_pairs(review)] == [{one, two}, {one, three}, {two, three}]
-    notices: list[str] = []
     app = make_app(review, reviewer="alice")
     async with app.run_test(size=SIZE) as pilot:
-        original = app.notify
-
-        def remember(message: str, **kwargs: object) -> None:
-            notices.append(message)
-            original(message, **kwargs)  # type: ignore[arg-type]
-
-        app.notify = remember  # type: ignore[method-assign]
+        notices = remember_notices(app)
         await open_dedup(pilot, app)
         await pilot.press("y", "y")
         await settle(pilot)
@@ -54,16 +47,9 @@ async def test_undo_leaves_a_merge_made_since_by_someone_else(review: Review) ->
     one, two, three = add_records(review, [Record(title=PAIR_TITLE) for _ in range(3)])
     dedup.run_dedup(review)
     pairs = {frozenset((p.a_id, p.b_id)): p.id for p in dedup.pending_pairs(review)}
-    notices: list[str] = []
     app = make_app(review, reviewer="alice")
     async with app.run_test(size=SIZE) as pilot:
-        original = app.notify
-
-        def remember(message: str, **kwargs: object) -> None:
-            notices.append(message)
-            original(message, **kwargs)  # type: ignore[arg-type]
-
-        app.notify = remember  # type: ignore[method-assign]
+        notices = remember_notices(app)
         await open_dedup(pilot, app)
         await pilot.press("y")  # the first pair: 1–2
         await settle(pilot)
