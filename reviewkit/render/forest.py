@@ -286,6 +286,12 @@ def _draw_header(ax: Axes, effect_header: tuple[str, str], groups: list[str], he
     for x, h in zip(xs, headers, strict=True):
         ax.text(x, 0.5, h, ha="center", fontweight="bold", va="center")
     ax.text(x_weight, 0.5, "Weight", ha="center", fontweight="bold", va="center")
+    draw_effect_header(ax, effect_header, x_text, plot)
+
+
+def draw_effect_header(ax: Axes, effect_header: tuple[str, str], x_text: float, plot: tuple[float, float]) -> None:
+    """The effect's two-line header ("Risk Ratio" / "M-H, Random, 95% CI") over its text column and over the
+    plot, and the rule under the headers; the forest and the leave-one-out/cumulative plots share it."""
     name, sub = effect_header
     x_plot0, plot_w = plot
     for x in (x_text, x_plot0 + plot_w / 2):

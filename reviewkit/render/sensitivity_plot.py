@@ -26,6 +26,7 @@ from reviewkit.render.forest import (  # noqa: E402
     _Row,
     _x_ticks,
     draw_ci,
+    draw_effect_header,
     row_page,
 )
 from reviewkit.render.forest_style import RC, fit_text, save_figure, text_width  # noqa: E402
@@ -98,12 +99,7 @@ def _draw_header(ax: Axes, effect_header: tuple[str, str], heading: str, headers
     ax.text(0.05, 0.5, heading, fontweight="bold", va="center")
     for x, h in zip(xs, headers, strict=True):
         ax.text(x, 0.5, h, ha="center", fontweight="bold", va="center")
-    name, sub = effect_header
-    x_plot0, plot_w = plot
-    for x in (x_text, x_plot0 + plot_w / 2):
-        ax.text(x, -0.5, name, ha="center", fontweight="bold", va="center")
-        ax.text(x, 0.5, sub, ha="center", fontweight="bold", va="center")
-    ax.plot([0.05, x_plot0 + plot_w], [1.0, 1.0], color="black", lw=0.6)
+    draw_effect_header(ax, effect_header, x_text, plot)
 
 
 def _draw_rows(ax: Axes, plot_ax: Axes, rows: list[_Row], xs: list[float], x_text: float,
