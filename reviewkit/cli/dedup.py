@@ -126,6 +126,11 @@ def undo_cmd(state: CliState, group_id: int) -> None:
         for gid, members in done.restored.items():
             click.echo(f"  records {', '.join(map(str, members))} stay merged, as before the undone merge took them "
                        f"in: group {gid}")
+        # The pair a human confirmed still reads "confirmed" with its records apart: the TUI's undo puts it
+        # back to check at once; here the reviewer is told how, as undoing a group may split several pairs.
+        for pair_id in done.confirmed_apart:
+            click.echo(f"  pair {pair_id} was confirmed and its records are apart now: "
+                       f"`reviewkit dedup reopen {pair_id}` puts it back to check")
 
     run_guarded(go)
 

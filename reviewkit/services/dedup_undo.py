@@ -30,10 +30,13 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class UndoneMerge:
-    """The undone group's records, and the groups brought back: new group id → its records."""
+    """The undone group's records, the groups brought back (new group id → its records), and the confirmed
+    pairs whose records are apart again (a human said "duplicate"; the pair still reads confirmed until
+    reopened, so the caller can offer `reviewkit dedup reopen`)."""
 
     members: list[int]
     restored: dict[int, list[int]]
+    confirmed_apart: list[int]
 
     @property
     def apart(self) -> list[int]:
@@ -73,7 +76,12 @@ def undo_merge(review: Review, actor: str | None, group_id: int) -> UndoneMerge:
             assert group.id is not None  # flushed by add_group
             carry_links_to_primary(session, primary, sorted(ids - {primary}), who, group.id)
             restored[group.id] = sorted(ids)
-        return UndoneMerge(members, restored)
+        together = [set(v) for v in restored.values()]
+        inside = set(members)
+        apart = [p.id for p in store.pairs(session, "confirmed")
+                 if p.id is not None and {p.record_a_id, p.record_b_id} <= inside
+                 and not any({p.record_a_id, p.record_b_id} <= t for t in together)]
+        return UndoneMerge(members, restored, sorted(apart))
 
 
 def _taken_in(session: Session, group_id: int, members: set[int], seen: set[int]) -> list[int]:

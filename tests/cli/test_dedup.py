@@ -42,9 +42,15 @@ def test_each_verdict_says_what_it_did(review: Review, pair: dedup.PairView) -> 
     assert result.output.strip() == f"pair {pair.id}: confirmed; records {pair.a_id} and {pair.b_id} are now group {group}"
     result = run(review.folder, "undo", str(group))
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == f"group {group}: undone; records {pair.a_id}, {pair.b_id} count separately again"
+    assert result.output.splitlines() == [
+        f"group {group}: undone; records {pair.a_id}, {pair.b_id} count separately again",
+        f"  pair {pair.id} was confirmed and its records are apart now: "
+        f"`reviewkit dedup reopen {pair.id}` puts it back to check"]
     assert [(e.action, e.actor) for e in audit_trail(review) if e.entity.startswith("duplicate")] == [
         ("confirmed", "alice"), ("merge", "alice"), ("undo", "alice")]
+    # The hint works: the pair waits for a verdict again.
+    assert run(review.folder, "reopen", str(pair.id)).exit_code == 0
+    assert [p.id for p in dedup.pending_pairs(review)] == [pair.id]
 
 
 def test_reject_says_records_stay_apart(review: Review, pair: dedup.PairView) -> None:
