@@ -256,7 +256,8 @@ def _pairs(items: tuple[str, ...], option: str) -> dict[str, str]:
 
 def _difference_dict(d: Difference) -> dict[str, object]:
     return {"key": d.key, "kind": d.kind, "arm": d.arm, "outcome": d.outcome, "timepoint": d.timepoint,
-            "field": d.field, "values": d.values, "provenance": d.provenance, "consensus": d.consensus}
+            "field": d.field, "values": d.values, "provenance": d.provenance, "consensus": d.consensus,
+            "arm_removed": d.arm_removed}
 
 
 def _sides(values: dict[str, str | None], provenance: dict[str, str | None]) -> str:
@@ -298,7 +299,8 @@ def differences(state: CliState, study: str | None, as_json: bool) -> None:
                        f"{len(diffs)} difference(s)")  # type: ignore[arg-type]
             for d in diffs:  # type: ignore[attr-defined]
                 sides = _sides(d["values"], d["provenance"])
-                settled = f"  → consensus {d['consensus']}" if d["consensus"] is not None else ""
+                settled = (f"  → consensus {d['consensus']}" if d["consensus"] is not None
+                           else "  → arm removed from the consensus" if d["arm_removed"] else "")
                 click.echo(f"  {d['key']}: {sides}{settled}")
 
     run_guarded(go)

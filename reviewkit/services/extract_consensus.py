@@ -49,6 +49,9 @@ class Difference:
     #: How each extractor's value was derived: its conversion record as one line (provenance), or None for a
     #: value entered as reported (and for one not entered). Only value rows carry conversions.
     provenance: dict[str, str | None] = dataclass_field(default_factory=dict)
+    #: The item's arm was removed from the consensus (`extract remove-arm --consensus`): it needs no choice
+    #: (record_consensus leaves it out), but a choice naming it brings the arm back.
+    arm_removed: bool = False
 
     @property
     def key(self) -> str:
@@ -154,6 +157,7 @@ def _compare(session: Session, review: Review, study_id: int
               if sid == study_id and not a[0]}
     agreed_arms = store.current_arms(session, [study_id]).get((study_id, (True, None)), {})
     agreed_values = store.current_values(session, [study_id]).get((study_id, (True, None)), {})
+    dropped = store.removed_arm_labels(session, study_id, (True, None))
     ids: list[int] = sorted((i for i in set(arms) | set(values) if i is not None),
                             key=lambda i: names[i].name if i in names else "")
     who = {i: names[i].name for i in ids}
@@ -165,7 +169,7 @@ def _compare(session: Session, review: Review, study_id: int
         settled = _arm_items(agreed_arms.get(label))
         for attr in dict.fromkeys(a for p in per.values() for a in p):
             d = Difference("arm", label, "", "", attr, {who[i]: per[i].get(attr) or None for i in ids},
-                           settled.get(attr) or None)
+                           settled.get(attr) or None, arm_removed=label in dropped)
             items[d.key] = d
     keys = list(dict.fromkeys(k for i in ids for k, r in values.get(i, {}).items() if r.value is not None))
     for arm, outcome, timepoint, field in keys:
@@ -175,7 +179,7 @@ def _compare(session: Session, review: Review, study_id: int
         d = Difference(kind, arm, outcome, timepoint, field,
                        {who[i]: r.value if r is not None else None for i, r in rows.items()},
                        settled_row.value if settled_row is not None else None,
-                       {who[i]: provenance(r) for i, r in rows.items()})
+                       {who[i]: provenance(r) for i, r in rows.items()}, arm_removed=bool(arm) and arm in dropped)
         items[d.key] = d
         sources[d.key] = {who[i]: r for i, r in rows.items() if r is not None}
     comparison = Comparison(study_id, tuple(who[i] for i in ids), review.protocol.extraction.extractors_per_study,

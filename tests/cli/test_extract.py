@@ -195,6 +195,29 @@ def test_differences_and_consensus_commands(review: Review) -> None:
     assert "study 2: extractors none; 0 difference(s)" in out
 
 
+def test_differences_mark_an_arm_removed_from_the_consensus(review: Review) -> None:
+    """bob's stray arm, removed from the consensus, needs no choice: `differences` says so (it read as a
+    difference waiting for one, which `consensus` no longer lists)."""
+    sid = extract.create_study(review, "alice", "BREEZE-AD2").id
+    for who in ("alice", "bob"):
+        fill_required(review, who, sid)
+        extract.set_arm(review, who, sid, "Placebo")
+        extract.set_value(review, who, sid, "total", "244", arm="Placebo", outcome="easi75")
+    extract.set_arm(review, "bob", sid, "Plac")
+    extract.set_value(review, "bob", sid, "total", "9", arm="Plac", outcome="easi75")
+    for who in ("alice", "bob"):
+        assert run(review.folder, "finish", str(sid), reviewer=who)[0] == 0
+    code, out, _ = run(review.folder, "differences", "--study", str(sid), reviewer="alice")
+    assert code == 0 and "value|Plac|easi75|week 16|total: alice=—  bob=9\n" in out
+    assert run(review.folder, "remove-arm", str(sid), "Plac", "--consensus", reviewer="carol")[0] == 0
+    code, out, _ = run(review.folder, "differences", "--study", str(sid), reviewer="alice")
+    assert code == 0 and "value|Plac|easi75|week 16|total: alice=—  bob=9  → arm removed from the consensus" in out
+    code, out, _ = run(review.folder, "differences", "--study", str(sid), "--json", reviewer="alice")
+    (item,) = json.loads(out)
+    assert {d["key"] for d in item["differences"] if d["arm_removed"]} == {
+        d["key"] for d in item["differences"] if d["arm"] == "Plac"} != set()
+
+
 def test_differences_and_consensus_keep_extraction_blinded(review: Review) -> None:
     """No --reviewer: refused. bob, who alone extracted a study, must finish and then waits for the second
     finished extraction; on a study only alice extracted he is a bystander: refused there too, and his

@@ -191,6 +191,11 @@ def test_the_consensus_leaves_out_an_arm_only_one_extractor_has(review: Review, 
     _finish(review, study)
     assert any(d.arm == "Bari 4mg" for d in record_consensus(review, "carol", study).unresolved)
     extract.remove_arm(review, "carol", study, "Bari 4mg", consensus=True)
+    # The comparison still lists the arm's items (the extractors differ on them) but says they need no
+    # choice: the consensus removed their arm.
+    differing = extraction_differences(review, "carol", study)
+    assert {d.key for d in differing if d.arm_removed} == {d.key for d in differing if d.arm == "Bari 4mg"} != set()
+    assert not any(d.arm_removed for d in differing if d.arm != "Bari 4mg")
     result = record_consensus(review, "carol", study, take={"value|Placebo|iga_0_1|week 16|events": "alice"})
     assert result.unresolved == () and result.not_stored == ()
     assert [a.label for a in extract.study_form(review, "carol", study, consensus=True).arms] == [
