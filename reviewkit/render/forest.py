@@ -68,6 +68,8 @@ class _Row:
     weight: float | None = None
     effect: tuple[float, float, float] | None = None  # estimate, lower, upper (natural scale)
     bold: bool = False
+    #: A summary row's prediction interval (natural scale), drawn through its diamond when the analysis shows it.
+    pi: tuple[float, float] | None = None
 
 
 def _columns(result: MetaResult) -> tuple[list[str], list[str]]:
@@ -123,7 +125,10 @@ def _study_rows(result: MetaResult, weights: Mapping[int, float]) -> list[_Row]:
 def _summary_rows(result: MetaResult, label: str, weight: float | None) -> list[_Row]:
     cells, events = _totals(result)
     lo, hi = result.effect_ci
-    rows = [_Row("subtotal", f"{label} ({result.level * 100:g}% CI)", cells, weight, (result.effect, lo, hi), bold=True)]
+    pi_lo, pi_hi = result.effect_pi
+    drawn = (pi_lo, pi_hi) if pi_lo is not None and pi_hi is not None and prediction_interval_text(result) else None
+    rows = [_Row("subtotal", f"{label} ({result.level * 100:g}% CI)", cells, weight, (result.effect, lo, hi), bold=True,
+                 pi=drawn)]
     if events is not None:
         e1, e2 = events.split("|")
         rows.append(_Row("text", "Total events", [e1, "", e2, ""]))
@@ -325,8 +330,29 @@ def _draw_rows(ax: Axes, plot_ax: Axes, rows: list[_Row], xs: list[float], x_wei
             size = 2.5 + 6.5 * math.sqrt((row.weight or 0.0) / wmax)  # square area ∝ weight
             draw_ci(plot_ax, y, row.effect, size, limits)
         else:
+            if row.pi is not None:
+                draw_prediction_interval(plot_ax, y, (est, *row.pi), limits)
             plot_ax.add_patch(Polygon([(lo, y), (est, y - 0.35), (hi, y), (est, y + 0.35)],
-                                      closed=True, color="black"))
+                                      closed=True, color="black", zorder=3, gid=f"summary-diamond-{y}"))
+
+
+def draw_prediction_interval(ax: Axes, y: float, interval: tuple[float, float, float],
+                             limits: tuple[float, float]) -> None:
+    """The prediction interval through its summary diamond, as metafor's forest(addpred = TRUE) draws it: a
+    dotted line between short end bars, under the diamond; beyond the axis it ends in an arrow, as a
+    study's CI does. Drawn, the spread of true effects reads at a glance beside the CI the diamond shows
+    (before, only the text line under the Total gave it). In an SVG its parts have the ids
+    "prediction-interval-ROW" (the line) and "prediction-interval-ROW-lower"/"-upper" (bar or arrow)."""
+    line, left, right, _ = ci_parts(interval, limits)
+    gid = f"prediction-interval-{y}"
+    if line is not None:
+        ax.plot(line, [y, y], color="black", lw=0.8, ls=(0, (1, 1.5)), clip_on=True, zorder=2, gid=gid)
+    for side, x, beyond, edge, marker in (("lower", interval[1], left, limits[0], "<"),
+                                          ("upper", interval[2], right, limits[1], ">")):
+        if beyond:
+            ax.plot([edge], [y], marker=marker, color="black", markersize=4, clip_on=False, gid=f"{gid}-{side}")
+        else:
+            ax.plot([x, x], [y - 0.2, y + 0.2], color="black", lw=0.8, clip_on=True, zorder=2, gid=f"{gid}-{side}")
 
 
 def ci_parts(effect: tuple[float, float, float], limits: tuple[float, float]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 from pathlib import Path
 
 import pytest
@@ -156,6 +158,51 @@ def test_the_prediction_interval_names_how_it_was_formed(flavour: str, method: s
     assert lo is not None and hi is not None
     svg = forest_plot(res, tmp_path / "pi.svg").read_text(encoding="utf-8")
     assert _pi_line(svg) == f"Prediction interval ({method}): [{lo:.2f}, {hi:.2f}]"
+
+
+def _svg_xs(svg: str, gid: str) -> list[float]:
+    """The x coordinates of the path drawn under an SVG id (matplotlib writes an artist's gid as its group's id)."""
+    match = re.search(rf'<g id="{re.escape(gid)}">\s*<path d="([^"]*)"', svg)
+    assert match is not None, f"nothing drawn as {gid}"
+    return [float(x) for x in re.findall(r"[ML] ([-\d.]+) [-\d.]+", match.group(1))]
+
+
+def test_the_prediction_interval_is_drawn_through_the_diamond_at_its_bounds(tmp_path: Path) -> None:
+    """metafor (13 BCG trials, RR): besides its text line, the interval is drawn on the Total's row, its end
+    bars where [0.15, 1.55] falls on the log axis that places the diamond's ends at the CI [0.34, 0.70]."""
+    res = meta_analysis(_studies("bcg_RR_DL"), measure="RR", flavour="metafor")
+    (ci_lo, ci_hi), (pi_lo, pi_hi) = res.effect_ci, res.effect_pi
+    assert pi_lo is not None and pi_hi is not None
+    svg = forest_plot(res, tmp_path / "pi.svg").read_text(encoding="utf-8")
+    (row,) = set(re.findall(r'id="summary-diamond-(\d+)"', svg))
+    diamond = _svg_xs(svg, f"summary-diamond-{row}")
+    left, right = min(diamond), max(diamond)
+
+    def at(value: float) -> float:  # where the diamond's axis puts an effect
+        return left + (right - left) * math.log(value / ci_lo) / math.log(ci_hi / ci_lo)
+
+    (lower,) = set(_svg_xs(svg, f"prediction-interval-{row}-lower"))
+    (upper,) = set(_svg_xs(svg, f"prediction-interval-{row}-upper"))
+    assert (lower, upper) == pytest.approx((at(pi_lo), at(pi_hi)), abs=0.01)
+    assert _svg_xs(svg, f"prediction-interval-{row}") == pytest.approx([lower, upper], abs=0.01)
+    # Three trials under cochrane2025: t with 1 df gives [0.005, 13.05], beyond the axis's 0.01 on the left.
+    # There the line stops at the axis's edge with an arrow (a marker, not a bar); the upper bar stands at 13.05.
+    few = meta_analysis(_studies("bcg_RR_DL")[:3], measure="RR", flavour="cochrane2025")
+    (ci_lo, ci_hi), (pi_lo, pi_hi) = few.effect_ci, few.effect_pi
+    assert pi_lo is not None and pi_lo < 0.01 and pi_hi is not None
+    svg = forest_plot(few, tmp_path / "pi3.svg").read_text(encoding="utf-8")
+    (row,) = set(re.findall(r'id="summary-diamond-(\d+)"', svg))
+    diamond = _svg_xs(svg, f"summary-diamond-{row}")
+    left, right = min(diamond), max(diamond)  # at() now places effects on this plot's axis
+    (upper,) = set(_svg_xs(svg, f"prediction-interval-{row}-upper"))
+    assert upper == pytest.approx(at(pi_hi), abs=0.01)
+    start, end = _svg_xs(svg, f"prediction-interval-{row}")
+    assert at(pi_lo) < start < at(ci_lo) and end == pytest.approx(upper, abs=0.01)
+    lower_group = re.search(rf'<g id="prediction-interval-{row}-lower">(.*?)</g>', svg, re.S)
+    assert lower_group is not None and "<use" in lower_group.group(1)
+    # Hidden (RevMan 5's own output), nothing is drawn.
+    hidden = meta_analysis(_studies("bcg_RR_DL"), measure="RR", flavour="revman5")
+    assert "prediction-interval" not in forest_plot(hidden, tmp_path / "rm5.svg").read_text(encoding="utf-8")
 
 
 def test_a_z_prediction_interval_without_heterogeneity_says_tau2_is_0(tmp_path: Path) -> None:
