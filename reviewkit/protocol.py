@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from reviewkit.domain.names import NAME_MAX
 from reviewkit.errors import ReviewkitError
 from reviewkit.protocol_errors import (
     ProtocolProblem,
@@ -120,7 +121,7 @@ class CtgovSource(_Strict):
 class OtherSource(_Strict):
     """A source searched outside reviewkit (Embase via Ovid, citation searching, a website...)."""
 
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=NAME_MAX)
     kind: SourceKind = "database"
 
 
@@ -144,7 +145,7 @@ class Eligibility(_Strict):
 class Reviewer(_Strict):
     """A member of the review team; one person may hold several roles."""
 
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=NAME_MAX)
     roles: list[Role] = Field(min_length=1)
 
     @model_validator(mode="before")

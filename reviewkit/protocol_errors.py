@@ -82,6 +82,8 @@ def explain(exc: ValidationError, text: str, source: str, root: type[BaseModel])
             # A whole table or list as "got" would repeat the file back to its author; a database URL may hold a
             # password.
             shown = "" if isinstance(got, dict | list) or loc == ("database_url",) else f" (got {got!r})"
+            if isinstance(got, str) and len(got) > 80:  # a name over the length limit: its start is enough
+                shown = f" (got {got[:60]!r}…, {len(got):,} characters)"
             if kind == "bool_type" and isinstance(got, str):
                 # "yes" without its quotes is no TOML value either: name the two that are
                 shown = f" (got the text {got!r}: write true or false, without quotes)"

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from reviewkit.domain.extraction import FieldSpec, FieldType, Problem, parse_field
+from reviewkit.domain.names import name_too_long
 from reviewkit.domain.records import find_nct_ids
 from reviewkit.errors import ReviewkitError
 from reviewkit.protocol import Protocol
@@ -295,6 +296,8 @@ def create_study(review: Review, actor: str | None, label: str, *, nct_id: str |
     label = label.strip()
     if not label:
         raise ReviewkitError("a study needs a label", hint="e.g. BREEZE-AD1")
+    if (long := name_too_long(label, "the study's label")) is not None:
+        raise ReviewkitError(long, hint="name a study by its trial's acronym or registry id")
     if nct_id:
         found = find_nct_ids(nct_id)
         if len(found) != 1:

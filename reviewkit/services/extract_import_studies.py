@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import TYPE_CHECKING
 
+from reviewkit.domain.names import name_too_long
 from reviewkit.domain.records import find_nct_ids
 from reviewkit.services.extract_checks import close_labels, label_key
 from reviewkit.services.studies import study_with_nct
@@ -103,6 +104,8 @@ def _new_study(session: Session, cells: dict[str, str], label: str, line: int, a
     A trial has one NCT id, so a new label with a known id is almost always a misspelt label:
     creating it would split one trial's data between two studies.
     """
+    if (long := name_too_long(label, "the new study's label")) is not None:
+        raise RowErrors([f"line {line}, study: {long}"])
     nct_id = _nct_owner(session, cells, label, line)
     try:
         return store.add_study(session, label=label, nct_id=nct_id, actor=actor)

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from reviewkit.domain.names import NAME_MAX, name_too_long
 from reviewkit.domain.records import Record
 from reviewkit.errors import ReviewkitError
 from reviewkit.services.project import Review
@@ -83,6 +84,8 @@ def import_file(
 
     if not path.is_file():
         raise ReviewkitError("no such file", where=str(path))
+    if source is not None and (long := name_too_long(source.strip(), "the source's name")) is not None:
+        raise ReviewkitError(long, hint="name the database the records came from, e.g. Embase")
     sha = file_sha256(path)
     fmt = format or ("ctgov_json" if _is_ctgov_json(path) else detect_format(path))
     if fmt == "ctgov_json":
@@ -137,7 +140,7 @@ def import_file(
         if source is None and fmt not in _PUBMED_FORMATS and fmt != "ctgov_json" and len(databases) > 1:
             # One export covering several databases (EBSCOhost: MEDLINE and CINAHL): PRISMA lists each
             # database's records, so each record is credited to the one its DB field names.
-            name = run.source = " + ".join(databases)
+            name = run.source = joined_names(list(databases))
             run.state = {DATABASE_PER_RECORD: True}
         # A record's notes come as its lines are read and (the year) when it is complete: put them in line
         # order. They are kept with the run, so the review shows them after this summary has scrolled away.
@@ -302,5 +305,18 @@ def _source_name(fmt: str, first: Record | None, path: Path) -> str:
     if fmt == "ctgov_json":
         return "ClinicalTrials.gov"
     if first is not None and first.source_db:
-        return first.source_db
+        return joined_names([first.source_db.strip()])
     return path.stem
+
+
+def joined_names(databases: list[str]) -> str:
+    """The run's name from the databases its records name: "MEDLINE + CINAHL". A file naming many (a DB field
+    holding something else on every record) is named by its first few and how many more, and a name too long
+    to index ends in an ellipsis: each record is still credited to its own database (DATABASE_PER_RECORD)."""
+    shown: list[str] = []
+    for name in databases:
+        if shown and len(" + ".join([*shown, name])) > 200:
+            break
+        shown.append(name if len(name) <= NAME_MAX else name[:NAME_MAX - 1] + "…")
+    rest = len(databases) - len(shown)
+    return " + ".join(shown) + (f" + {rest:,} more" if rest else "")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from reviewkit.domain.names import name_too_long
 from reviewkit.domain.records import find_nct_ids
 from reviewkit.errors import ReviewkitError
 from reviewkit.services.common import acting_reviewer
@@ -219,6 +220,8 @@ def rename_study(review: Review, actor: str | None, study_id: int, label: str) -
     """Give a study its usual name (e.g. the trial's acronym), audited; returns the name it had."""
     if not label.strip():
         raise ReviewkitError("a study needs a name")
+    if (long := name_too_long(label.strip(), "the study's name")) is not None:
+        raise ReviewkitError(long, hint="name a study by its trial's acronym or registry id")
     with session_scope(review.engine, write=True) as session:
         who = acting_reviewer(session, actor).name
         study = _study(session, study_id)

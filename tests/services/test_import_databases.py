@@ -40,3 +40,17 @@ def test_a_named_or_single_database_export_keeps_one_name(review: Review, tmp_pa
     import_file(review, _ris(tmp_path / "a.ris", *_EBSCO), source="EBSCOhost")
     import_file(review, _ris(tmp_path / "b.ris", ("Embase", "An Embase record on baricitinib")))
     assert prisma_counts(review).counts.databases == {"EBSCOhost": 3, "Embase": 1}
+
+
+def test_an_export_naming_many_databases_is_named_by_the_first_few(review: Review, tmp_path: Path) -> None:
+    """A DB field holding something else on each of 150 records (a vendor's per-record note): the run's name,
+    all 150 joined, was over 4,000 characters, which PostgreSQL's index refused, so nothing was imported.
+    The name now lists the first few and how many more; each record still counts under its own."""
+    records = [(f"Vendor note {i:03d} on record {i * 7919 % 1000:03d}", f"Record {i} about baricitinib")
+               for i in range(150)]
+    summary = import_file(review, _ris(tmp_path / "many.ris", *records))
+    names = summary.source.split(" + ")
+    assert names[:-1] == [db for db, _ in records[:len(names) - 1]]
+    assert names[-1] == f"{150 - (len(names) - 1)} more" and len(summary.source) <= 220
+    counts = prisma_counts(review).counts
+    assert counts.records_identified == 150 and len(counts.databases) == 150
