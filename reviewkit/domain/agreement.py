@@ -88,18 +88,24 @@ def kappa_from_table(
     base = Agreement(None, None, None, None, n, table, cats, collapse_maybe)
     if n == 0:
         return replace(base, reason="no record decided by both raters")
-    p = [[c / n for c in row] for row in table]
-    rows = [sum(row) for row in p]
-    cols = [sum(p[i][j] for i in range(k)) for j in range(k)]
-    p_o = sum(p[i][i] for i in range(k))
-    p_e = sum(rows[i] * cols[i] for i in range(k))
-    if math.isclose(p_e, 1.0):
+    # Agreement and kappa from the integer counts, divided once: in proportions, rounding made a
+    # rater who chose one category every time come out at kappa -6.9e-17 (printed "-0.000") and
+    # perfect agreement at 0.9999999999999998 or 1.0000000000000002 (past the bound of 1).
+    row_n = [sum(row) for row in table]
+    col_n = [sum(table[i][j] for i in range(k)) for j in range(k)]
+    agree_n = sum(table[i][i] for i in range(k))
+    chance_n = sum(row_n[i] * col_n[i] for i in range(k))  # n^2 times the chance agreement
+    p_o, p_e = agree_n / n, chance_n / n**2
+    if chance_n == n**2:
         # Chance agreement is 1 only when both raters used one and the same category for every
         # record: kappa is 0/0, so we say so instead of reporting NaN.
-        only = cats[max(range(k), key=lambda i: rows[i])]
+        only = cats[max(range(k), key=lambda i: row_n[i])]
         return replace(base, percent_agreement=p_o, expected_agreement=p_e,
                        reason=f"both raters chose {only!r} for every record")
-    kappa = (p_o - p_e) / (1.0 - p_e)
+    kappa = (n * agree_n - chance_n) / (n**2 - chance_n)
+    p = [[c / n for c in row] for row in table]
+    rows = [r / n for r in row_n]
+    cols = [c / n for c in col_n]
     # Fleiss, Cohen & Everitt (1969), Psychol Bull 72:323-327, eq. 13: large-sample variance of
     # kappa when it is not zero; the same SE Fleiss, Levin & Paik (2003, ch. 18) give for CIs.
     a = sum(p[i][i] * (1.0 - (rows[i] + cols[i]) * (1.0 - kappa)) ** 2 for i in range(k))

@@ -10,6 +10,7 @@ from reviewkit.domain.agreement import Agreement, cohen_kappa
 from reviewkit.domain.screening import STAGES, Decision, Stage, is_blind_to_others, resolve
 from reviewkit.services.common import acting_reviewer
 from reviewkit.services.project import Review
+from reviewkit.services.screen_state import stage_candidates
 from reviewkit.store import queries
 from reviewkit.store import screening as store
 from reviewkit.store.db import session_scope
@@ -38,7 +39,8 @@ class PairAgreement:
 def agreement_report(review: Review, viewer: str | None, *, collapse_maybe: bool = True) -> list[PairAgreement]:
     """Kappa and percentage agreement for every reviewer pair with shared decisions, per stage.
 
-    Decisions are each reviewer's current ones (changes replace, undos remove); with
+    Decisions are each reviewer's current ones (changes replace, undos remove), on the records in the
+    stage (a removed duplicate's stop counting, as in status and PRISMA); with
     `collapse_maybe`, maybe counts as include at title/abstract, as it moves a record forward; at
     full text a maybe is a conflict with either (domain.screening.resolve), so there it is always
     its own category. A lead sees every
@@ -58,8 +60,12 @@ def agreement_report(review: Review, viewer: str | None, *, collapse_maybe: bool
         every_record = "lead" in roles or "screener" not in roles
         every_pair = bool(roles & {"lead", "adjudicator"})
         names = store.reviewer_names(session)
-        stages: dict[Stage, dict[int, dict[int, Decision]]] = {
-            stage: queries.current_decisions(session, stage) for stage in STAGES}
+        # Only records still in the stage, as status, PRISMA and the conflicts list count them: a removed
+        # duplicate's decisions were real, but its paper is in the stage once, as its group's primary.
+        stages: dict[Stage, dict[int, dict[int, Decision]]] = {}
+        for stage in STAGES:
+            in_stage = stage_candidates(session, stage, required)
+            stages[stage] = {rid: d for rid, d in queries.current_decisions(session, stage).items() if rid in in_stage}
         adjudicated = {stage: queries.adjudications(session, stage) for stage in STAGES}
     for stage, by_record in stages.items():
         if not every_record:

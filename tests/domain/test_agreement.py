@@ -137,3 +137,36 @@ def test_unknown_decision_is_rejected() -> None:
     """A decision other than include/exclude/maybe raises ValueError naming it."""
     with pytest.raises(ValueError, match="perhaps"):
         cohen_kappa([("include", "perhaps")])
+
+
+@pytest.mark.parametrize(
+    ("table", "kappa"),
+    [
+        # A full-text pair where rater B included all 30 reports: p_o = p_e = 6/30, so kappa is 0 by
+        # algebra; in proportions it came out -6.9e-17, which the CLI printed as "-0.000".
+        ([[6, 0, 0], [23, 0, 0], [1, 0, 0]], 0.0),
+        # Perfect agreement over three categories: p_o = 1, so kappa is 1; it came out 0.9999999999999998.
+        ([[1, 0, 0], [0, 4, 0], [0, 0, 1]], 1.0),
+    ],
+)
+def test_kappa_is_exact_where_it_is_a_whole_number(table: list[list[int]], kappa: float) -> None:
+    """Kappa of 0 or 1 is exactly that, not rounding noise either side (JSON prints the float as is)."""
+    result = kappa_from_table(table)
+    assert result.kappa == kappa
+    assert math.copysign(1.0, result.kappa) == 1.0  # type: ignore[arg-type]  # not -0.0 either
+    assert f"{result.kappa:.3f}" == f"{kappa:.3f}"
+
+
+def test_three_category_se_is_the_large_sample_one() -> None:
+    """A 3x3 table (the full-text path: include, exclude, maybe), 100 records:
+    [[75, 1, 4], [5, 4, 1], [0, 0, 10]]. p_o = 89/100, p_e = .80*.80 + .10*.05 + .10*.15 = 33/50, kappa = 23/34.
+
+    Its large-sample (delta-method) variance, worked in exact fractions from the gradient of kappa in the
+    cell proportions, dk/dp_ij = ([i = j] - (1 - kappa)(p_.i + p_j.)) / (1 - p_e), is
+    (sum p_ij g_ij^2 - (sum p_ij g_ij)^2) / n = 256971/33408400: SE 0.0877030, where Cohen's (1960)
+    simpler sqrt(p_o (1 - p_o) / n) / (1 - p_e) gives 0.0920264.
+    """
+    result = kappa_from_table([[75, 1, 4], [5, 4, 1], [0, 0, 10]])
+    assert result.kappa == pytest.approx(23 / 34, abs=1e-15)
+    assert result.kappa_se == pytest.approx(math.sqrt(256971 / 33408400), abs=1e-12)
+    assert result.kappa_ci_lower == pytest.approx(23 / 34 - 1.959963984540054 * math.sqrt(256971 / 33408400))

@@ -126,3 +126,47 @@ def test_a_zero_standard_error_prints_the_ci_as_not_estimable(review: Review, bo
                                             "--json"]).output)
     assert row["kappa"] == pytest.approx(float(kappa))
     assert row["kappa_ci_lower"] is None and row["kappa_ci_upper"] is None
+
+
+def test_kappa_of_a_reviewer_who_included_everything_prints_as_zero(review: Review) -> None:
+    """bob included all 28 records; alice included 9, excluded 18 and said maybe once. With maybe as its own
+    category (--keep-maybe), p_o = 9/28 and p_e = (9*28 + 18*0 + 1*0)/28^2 = 9/28, so kappa is exactly 0.
+    Rounding made it -8.2e-17, printed "kappa -0.000" and stored as such in the JSON."""
+    ids = add_records(review, 28)
+    for rid, alice in zip(ids, ["include"] * 9 + ["exclude"] * 18 + ["maybe"], strict=True):
+        screen.record_decision(review, "alice", rid, "ta", alice)
+        screen.record_decision(review, "bob", rid, "ta", "include")
+    args = ["-C", str(review.folder), "--reviewer", "carol", "agreement", "--keep-maybe"]
+    text = CliRunner().invoke(cli, args).output
+    assert "ta  alice vs bob: kappa 0.000 (95% CI not estimable); agreement 32.1%; n = 28" in text
+    (row,) = json.loads(CliRunner().invoke(cli, [*args, "--json"]).output)
+    assert row["kappa"] == 0.0 and str(row["kappa"]) == "0.0"
+
+
+def test_decisions_on_a_removed_duplicate_stop_counting(review: Review) -> None:
+    """Two copies of one paper were both screened before dedup merged them; the paper is in the stage once,
+    as its group's primary (status, PRISMA and the conflicts list count it so), and so is it in kappa.
+
+    After the merge: kept copy both include, three other records: exclude/exclude twice, include/exclude once.
+    n = 4, p_o = 3/4; alice includes 2/4, bob 1/4, so p_e = (2*1 + 2*3)/16 = 1/2 and kappa = 1/2. The removed
+    copy (alice include, bob exclude) was counted too: n = 5, p_o = 3/5.
+    """
+    from reviewkit.domain.records import Record
+    from reviewkit.services import dedup
+    from reviewkit.services.conflicts import list_conflicts
+    from tests.dedup_copies import BASE
+
+    kept, removed = add_records(review, [Record(**BASE, source_id="a"),  # type: ignore[arg-type]
+                                         Record(**BASE, source_id="b")])  # type: ignore[arg-type]
+    others = add_records(review, 3)
+    for rid, a, b in [(kept, "include", "include"), (removed, "include", "exclude"), (others[0], "exclude", "exclude"),
+                      (others[1], "exclude", "exclude"), (others[2], "include", "exclude")]:
+        screen.record_decision(review, "alice", rid, "ta", a)
+        screen.record_decision(review, "bob", rid, "ta", b)
+    assert dedup.run_dedup(review).records_merged == 1
+    assert dedup.group_of(review, removed) == dedup.group_of(review, kept)
+    assert [c.record_id for c in list_conflicts(review, "carol", "ta")] == [others[2]]
+    (pair,) = agreement_report(review, "carol")
+    assert pair.agreement.n == 4
+    assert pair.agreement.percent_agreement == pytest.approx(0.75)
+    assert pair.agreement.kappa == pytest.approx(0.5)
