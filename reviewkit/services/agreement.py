@@ -33,6 +33,9 @@ class PairAgreement:
                 # The domain keeps a proportion; the report speaks in percent, as its name says.
                 "percent_agreement": None if a.percent_agreement is None else 100 * a.percent_agreement,
                 "n": a.n,
+                # What kappa was over: a maybe as include (the default at title/abstract) or its own category
+                # (--keep-maybe, and always at full text), so a script can tell the two figures apart.
+                "categories": list(a.categories),
                 **({"note": a.reason} if a.reason else {})}
 
 

@@ -38,6 +38,11 @@ def test_kappa_per_pair_matches_hand_computation(review: Review) -> None:
     assert set(row) >= {"kappa", "kappa_ci_lower", "kappa_ci_upper", "percent_agreement", "n"}
     assert row["kappa"] == pytest.approx(0.4) and row["n"] == 10
     assert row["percent_agreement"] == pytest.approx(70.0)
+    assert row["categories"] == ["include", "exclude"]  # bob's maybe counted as include
+    out = CliRunner().invoke(cli, ["-C", str(review.folder), "--reviewer", "bob", "agreement", "--json",
+                                   "--keep-maybe"]).output
+    (row,) = json.loads(out)
+    assert row["categories"] == ["include", "exclude", "maybe"] and row["n"] == 10
 
 
 def test_a_screener_sees_only_released_records_of_their_own_pairs(tmp_path: Path, database_url: str,
