@@ -104,7 +104,12 @@ def check_consensus_writer(session: Session, who: ReviewerRow, study_id: int, re
     """Refuse `who` a write to a study's consensus unless its comparison is open (every independent
     extraction finished, at least `required`: for everybody, leads and adjudicators included, as a RoB
     consensus waits for every assessment) and `who` may compare it (check_compare): a consensus is
-    settled from the finished extractions, so writing it is no less than seeing them."""
+    settled from the finished extractions, so writing it is no less than seeing them.
+
+    The study row is locked first (PostgreSQL; SQLite's write transaction serialises anyway): two consensus
+    writers at once both read what the consensus held, and the second's change was audited against that,
+    not the first's value it replaced. Locked, the second waits and reads the first's."""
+    store.study(session, study_id, lock=True)
     extractors = study_extractors(session, study_id)
     finished = store.finished_extractors(session, study_id)
     hint = (f"once every independent extraction of the study (at least {required}) is finished, a lead, an "
