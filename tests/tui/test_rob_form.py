@@ -15,6 +15,7 @@ from reviewkit.store.db import session_scope
 from reviewkit.tui.app import ReviewkitApp, make_app
 from reviewkit.tui.screens.rob import RobScreen
 from tests.tui.rendered import footer_once, line_with, lines_once, screen_lines
+from tests.tui.test_screening import wait_workers
 
 
 def add_study(review: Review, label: str = "BREEZE-AD1") -> int:
@@ -28,10 +29,10 @@ def add_study(review: Review, label: str = "BREEZE-AD1") -> int:
 async def settle(pilot: Pilot[None], app: ReviewkitApp) -> None:
     """Wait until every worker is done and every queued write has gone through."""
     for _ in range(50):
-        await app.workers.wait_for_complete()
+        await wait_workers(app)  # a list or form read superseded by a newer one is cancelled, as meant
         await pilot.pause()
         screen = app.screen
-        queued = isinstance(screen, RobScreen) and (screen._writing or bool(screen._writes))
+        queued = isinstance(screen, RobScreen) and screen.write_queue.pending > 0
         if not queued and not any(w.is_running for w in app.workers):
             return
 

@@ -8,6 +8,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Footer, Header, Static
 
 from reviewkit.tui.modals.choice import Choice, ChoiceModal
@@ -80,7 +81,8 @@ class RobScreen(RobWork):
         yield studies
         questions = FittedTable(id="rob-questions", cursor_type="row", zebra_stripes=True,
                                 squeeze=["question", "support"])
-        questions.add_columns("Q", "Answer")
+        questions.add_column("Q")
+        questions.add_column("Answer", key="answer")
         questions.add_column("Question", key="question")
         questions.add_column("Support", key="support")
         yield questions
@@ -120,17 +122,23 @@ class RobScreen(RobWork):
             table.focus()
 
     def on_assessment_loaded(self, message: AssessmentLoaded) -> None:
-        """Show the form as it now stands; after an answer, go to the next question still open."""
-        if message.write:
-            self._writing = False
-            # What the write did beyond itself (an escalation choice lapsed, a consensus reopened) is said
-            # at once too, not only in the judgements panel.
-            for note in message.view.notes:
-                self.notify(note, severity="warning", markup=False)
-        self.view = message.view
-        self._show_form(True)
-        self._render_view(message.answered if not self._writes else None)
-        self._next_write()
+        """Show the form as it now stands; after the last answer sent, go to the next question still open.
+        A change stored after its form was left (for the list, or another form) is not shown: the form
+        would come back over what the assessor went to."""
+        if not message.write:
+            self.view = message.view
+            self._show_form(True)
+            self._render_view(None)
+            return
+        # What the write did beyond itself (an escalation choice lapsed, a consensus reopened) is said
+        # at once too, not only in the judgements panel.
+        for note in message.view.notes:
+            self.notify(note, severity="warning", markup=False)
+        if self.view is not None and self.view.id == message.view.id:
+            self.view = message.view
+            # With more changes on their way the cursor stays where the assessor has moved it.
+            self._render_view(message.answered if self._writes.pending == 1 else None)
+        self._writes.done()
 
     def on_outcome_close(self, message: OutcomeClose) -> None:
         """Ask whether the name typed is a slip for a name already used or a result of its own;
@@ -153,8 +161,9 @@ class RobScreen(RobWork):
         """Say why; a refused change is dropped and the next one goes."""
         self.notify(message.error, severity="error", markup=False)
         if message.write:
-            self._writing = False
-            self._next_write()
+            self._writes.done(failed=True)
+            if self.view is not None:  # the refused answer, shown at its key, goes
+                self._render_view(None)
         elif self.view is None:
             self._status(message.error)
 
@@ -209,13 +218,26 @@ class RobScreen(RobWork):
             return
         support = self.view.supports.get(qid) if self.view else None
         self._queue(Write("answer", qid, code, support))
+        self._answered_at_once(qid, code)
+
+    def _answered_at_once(self, qid: str, code: str) -> None:
+        """Show the answer and move to the next question still open at once, as the stored answer will:
+        the next key, pressed before this answer is stored, answers that question, not this one again."""
+        assert self.view is not None
+        table = self.query_one("#rob-questions", DataTable)
+        ids = [str(table.coordinate_to_cell_key(Coordinate(i, 0)).row_key.value) for i in range(table.row_count)]
+        table.update_cell(qid, "answer", code)
+        answered = set(self.view.answers) | set(self._queued_answers())
+        after = ids[ids.index(qid) + 1:]
+        target = next((q for q in after if q not in answered), after[0] if after else qid)
+        table.move_cursor(row=ids.index(target))
 
     def action_support(self) -> None:
         """Write the support text of the highlighted question (it keeps its answer)."""
         qid = self._current()
         if qid is None or self.view is None:
             return
-        current = self.view.answers.get(qid)
+        current = self._queued_answers().get(qid) or self.view.answers.get(qid)
         if current is None:
             self.notify(f"Answer {qid} first, then add its support", severity="warning", markup=False)
             return
@@ -317,7 +339,7 @@ class RobScreen(RobWork):
             self.refresh_bindings()
             self._load_studies()
             return
-        self.dismiss(None)
+        self._writes.leave()  # once every change is stored
 
     # -- helpers -------------------------------------------------------------------------------------
     def _status(self, text: str | Content) -> None:
@@ -337,8 +359,10 @@ class RobScreen(RobWork):
         table = self.query_one("#rob-questions", DataTable)
         keep = self._current() if table.row_count else None
         table.clear()
+        # Answers given but not stored yet show as given (each is stored in turn, or refused and said).
+        queued = self._queued_answers()
         for key, qid, answer, text, support in question_rows(view):
-            table.add_row(qid, answer, clipped(text), clipped(support), key=key)
+            table.add_row(qid, queued.get(qid, answer), clipped(text), clipped(support), key=key)
         ids = [q.id for q in view.questions]
         target = keep
         if answered in ids:

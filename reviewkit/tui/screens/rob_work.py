@@ -3,7 +3,6 @@ messages they post back, and the queue that sends the form's changes one at a ti
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 
 from textual import work
@@ -16,6 +15,7 @@ from reviewkit.services.assess_form import AssessmentView
 from reviewkit.services.assess_outcomes import OutcomeNearMiss
 from reviewkit.services.assess_view import StudyTask
 from reviewkit.services.project import Review
+from reviewkit.tui.write_queue import WriteQueue
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,15 @@ class Write:
     key: str = ""
     value: str | None = None
     text: str | None = None
+
+
+@dataclass(frozen=True)
+class Queued:
+    """A change with the assessment it was made on: the reviewer may have left that form (or opened
+    another) by the time it is sent."""
+
+    assessment_id: int
+    write: Write
 
 
 class StudiesLoaded(Message):
@@ -77,8 +86,20 @@ class RobWork(Screen[None]):
         self.view: AssessmentView | None = None
         self._open_directly = (study_id, outcome) if study_id is not None else None
         self._tasks: list[StudyTask] = []
-        self._writes: deque[Write] = deque()
-        self._writing = False
+        #: The form's changes, sent one at a time in the order made; leaving the screen (or quitting the
+        #: app) waits for them, as a screen's workers end with it and a change still waiting would be lost.
+        self._writes: WriteQueue[Queued] = WriteQueue(self._save, leave=lambda: self.dismiss(None),
+                                                      idle=self._all_stored)
+
+    @property
+    def write_queue(self) -> WriteQueue[Queued]:
+        """The changes not stored yet (the app waits for them before it quits)."""
+        return self._writes
+
+    def _all_stored(self) -> None:
+        """Every change is stored: a study list shown meanwhile is read again (its open/finished states)."""
+        if self.view is None and self.is_attached:
+            self._load_studies()
 
     # -- workers: each calls one service and posts a message ----------------------------------------
 
@@ -99,10 +120,10 @@ class RobWork(Screen[None]):
         except ReviewkitError as exc:
             self.post_message(RobFailed(str(exc)))
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="rob-write")
+    # Not exclusive: a worker cancelled before it ran would lose its change (the queue sends one at a time,
+    # the next when this one's message is handled, so the view shown last is the newest).
+    @work(thread=True, exit_on_error=False, group="rob-write")
     def _send(self, assessment_id: int, write: Write) -> None:
-        # Changes go one at a time (the next starts when this one's message is handled), so
-        # the view shown last is the newest.
         try:
             if write.kind == "answer":
                 view = assess.answer(self.review, self.reviewer, assessment_id, write.key, write.value or "",
@@ -114,7 +135,7 @@ class RobWork(Screen[None]):
                 view = assess.reopen(self.review, self.reviewer, assessment_id)
             else:
                 view = assess.finish(self.review, self.reviewer, assessment_id)
-        except ReviewkitError as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever went wrong, the assessor must see it was not saved
             self.post_message(RobFailed(str(exc), write=True))
             return
         self.post_message(AssessmentLoaded(view, write.key if write.kind == "answer" else None, write=True))
@@ -122,11 +143,14 @@ class RobWork(Screen[None]):
     # -- the form's changes, sent one at a time -----------------------------------------------------
 
     def _queue(self, write: Write) -> None:
-        self._writes.append(write)
-        self._next_write()
+        if self.view is not None:
+            self._writes.put(Queued(self.view.id, write))
 
-    def _next_write(self) -> None:
-        if self._writing or not self._writes or self.view is None:
-            return
-        self._writing = True
-        self._send(self.view.id, self._writes.popleft())
+    def _save(self, queued: Queued) -> None:
+        self._send(queued.assessment_id, queued.write)
+
+    def _queued_answers(self) -> dict[str, str]:
+        """The answers given on the form shown that are not stored yet (question → answer, the last given)."""
+        view = self.view
+        return {q.write.key: q.write.value for q in self._writes.unsaved()
+                if view is not None and q.assessment_id == view.id and q.write.kind == "answer" and q.write.value}
