@@ -248,16 +248,24 @@ def record_texts(session: Session, ids: set[int]) -> dict[int, str]:
 
 
 def own_decisions_in_order(session: Session, reviewer_id: int, stage: str) -> list[tuple[int, str]]:
-    """A reviewer's current decisions at a stage as (record, decision), in the order first made."""
+    """A reviewer's current decisions at a stage as (record, decision), in the order first made.
+
+    A change keeps the record's place (it re-judges a record screened then); an undo puts the record
+    back unscreened, so a decision made after it takes its place from then (the stopping aid's run of
+    irrelevant records follows the order screened).
+    """
     first: dict[int, int] = {}
     latest: dict[int, str] = {}
     for row in session.exec(
         select(ScreeningDecisionRow).where(ScreeningDecisionRow.reviewer_id == reviewer_id)
         .where(ScreeningDecisionRow.stage == stage).order_by(col(ScreeningDecisionRow.id))
     ):
-        first.setdefault(row.record_id, row.id or 0)
+        if row.decision == "retracted":
+            first.pop(row.record_id, None)
+        else:
+            first.setdefault(row.record_id, row.id or 0)
         latest[row.record_id] = row.decision
-    return [(rid, latest[rid]) for rid in sorted(first, key=first.__getitem__) if latest[rid] != "retracted"]
+    return [(rid, latest[rid]) for rid in sorted(first, key=first.__getitem__)]
 
 
 def records_containing(session: Session, text: str) -> set[int]:

@@ -113,11 +113,13 @@ class ServiceFailed(Message):
 
 
 class PriorityUpdated(Message):
-    """A retrained relevance ranking of the reviewer's queue, with the stopping aid."""
+    """A retrained relevance ranking of the reviewer's queue, with the stopping aid, and how many of
+    the screen's writes had landed when it was asked (`asked_at`)."""
 
-    def __init__(self, queue: PrioritisedQueue) -> None:
+    def __init__(self, queue: PrioritisedQueue, asked_at: int = 0) -> None:
         super().__init__()
         self.queue = queue
+        self.asked_at = asked_at
 
 
 class DisagreementsLoaded(Message):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Collection
 
 from reviewkit.services.prioritise import PrioritisedQueue
@@ -45,7 +46,10 @@ def stopping_parts(ranked: PrioritisedQueue) -> list[tuple[str, str]]:
              (f"{stop.since_last_relevant} irrelevant since the last relevant",
               f"{stop.since_last_relevant} irrelevant in a row")]
     if stop.recall_lower_bound is not None:
-        parts.append((f"recall ≥ {stop.recall_lower_bound:.0%} (95% confidence)",
-                      f"recall ≥ {stop.recall_lower_bound:.0%}"))
+        # A lower bound rounds down: 99.7% shown as "≥ 100%" would claim that nothing was missed
+        # (the 1e-9 keeps a float such as 0.57 * 100 = 56.99… at 57).
+        bound = f"{math.floor(stop.recall_lower_bound * 100 + 1e-9)}%"
+        confidence = f"{round((1 - stop.alpha) * 100)}%"
+        parts.append((f"recall ≥ {bound} ({confidence} confidence)", f"recall ≥ {bound}"))
     return parts
 

@@ -91,3 +91,32 @@ def test_unknown_ranker_is_refused_with_its_line(review: Review) -> None:
     message = str(caught.value)
     assert "prioritise_model" in message and "line" in message
     assert review.protocol_path.read_text(encoding="utf-8") == before
+
+
+def test_a_decision_undone_and_made_again_counts_where_it_was_made_again(review: Review) -> None:
+    """An undone decision puts the record back unscreened: made again later (after skipping it and
+    screening others), it is the latest record screened, so the run of irrelevant records follows it.
+    It used to keep the undone decision's place, so an include made last still showed a run of 2."""
+    ids = _records(review)
+    irrelevant, relevant = ids[0::2], ids[1::2]
+    screen.record_decision(review, "alice", irrelevant[0], "ta", "exclude")
+    screen.record_decision(review, "alice", relevant[0], "ta", "include")
+    screen.undo_decision(review, "alice", relevant[0], "ta")  # back in the queue, skipped for now
+    screen.record_decision(review, "alice", irrelevant[1], "ta", "exclude")
+    screen.record_decision(review, "alice", irrelevant[2], "ta", "exclude")
+    assert prioritised_queue(review, "alice", "ta").stopping.since_last_relevant == 3  # nothing relevant yet
+    screen.record_decision(review, "alice", relevant[0], "ta", "include")
+    stop = prioritised_queue(review, "alice", "ta").stopping
+    assert (stop.n_screened, stop.n_relevant_found, stop.since_last_relevant) == (4, 1, 0)
+
+
+def test_a_changed_decision_keeps_its_place(review: Review) -> None:
+    """Changing a decision (no undo between) re-judges a record screened earlier: the run counts the
+    records screened after it, not from the change."""
+    ids = _records(review)
+    irrelevant = ids[0::2]
+    for rid in irrelevant[:4]:
+        screen.record_decision(review, "alice", rid, "ta", "exclude")
+    screen.record_decision(review, "alice", irrelevant[1], "ta", "maybe")  # a maybe moves on, as an include
+    stop = prioritised_queue(review, "alice", "ta").stopping
+    assert (stop.n_screened, stop.n_relevant_found, stop.since_last_relevant) == (4, 1, 2)

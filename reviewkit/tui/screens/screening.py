@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import suppress
+from dataclasses import replace
 from typing import ClassVar
 
 from textual import work
@@ -18,10 +19,11 @@ from textual.worker import Worker, WorkerState
 from reviewkit.config import UserConfig, load_user_config
 from reviewkit.domain.prioritise import RETRAIN_EVERY
 from reviewkit.domain.screening import STAGES
+from reviewkit.domain.stopping import StoppingEstimate
 from reviewkit.errors import ReviewkitError
 from reviewkit.services import screen as screening
 from reviewkit.services import screen_cards, screen_queue
-from reviewkit.services.prioritise import prioritised_queue
+from reviewkit.services.prioritise import PrioritisedQueue, prioritised_queue, stopping_aid
 from reviewkit.services.project import Review
 from reviewkit.services.screen_queue import ScreeningProgress
 from reviewkit.tui import messages as msg
@@ -52,12 +54,16 @@ NO_REVIEWER = "No reviewer set: start reviewkit with --reviewer NAME (or set rev
 
 class ProgressCounted(msg.ScreenMessage):
     """The counts as read by the worker, with how many writes had landed when it was asked
-    (`asked_at`): a count read while a write was landing may or may not include it."""
+    (`asked_at`): a count read while a write was landing may or may not include it. With prioritise
+    on, the stopping aid read with them."""
 
-    def __init__(self, progress: ScreeningProgress, asked_at: int) -> None:
+    def __init__(
+        self, progress: ScreeningProgress, asked_at: int, stopping: StoppingEstimate | None = None,
+    ) -> None:
         super().__init__()
         self.progress = progress
         self.asked_at = asked_at
+        self.stopping = stopping
 
 
 class ScreeningScreen(NoteKeys, FullTextKeys):
@@ -100,7 +106,12 @@ class ScreeningScreen(NoteKeys, FullTextKeys):
         #: from this reviewer's own decisions every RETRAIN_EVERY decisions.
         self.prioritise = review.protocol.screening.prioritise
         self._since_retrain = 0
-        #: The stopping aid's parts for the progress line: (long, short) each.
+        #: The latest ranking, the latest reading of the stopping aid (a retraining's, or the one read
+        #: with the counts) and how many writes had landed when it was read, and the stopping aid's
+        #: parts for the progress line: (long, short) each.
+        self._ranked: PrioritisedQueue | None = None
+        self._stop: StoppingEstimate | None = None
+        self._stop_at = -1
         self._stopping: list[tuple[str, str]] = []
         #: The recount waiting for the writes to stop (see RECOUNT_AFTER_WRITES_SECONDS).
         self._recount: Timer | None = None
@@ -155,10 +166,11 @@ class ScreeningScreen(NoteKeys, FullTextKeys):
             self.post_message(msg.ServiceFailed("queue", str(exc)))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="screening-rank")
-    def _retrain(self) -> None:
+    def _retrain(self, asked_at: int) -> None:
         # A failure leaves the current order; the next retraining tries again.
         with suppress(ReviewkitError):
-            self.post_message(msg.PriorityUpdated(prioritised_queue(self.review, self.reviewer, self.stage)))
+            self.post_message(msg.PriorityUpdated(prioritised_queue(self.review, self.reviewer, self.stage),
+                                                  asked_at))
 
     def _load_progress(self) -> None:
         """Count again (in a worker), noting which writes the count can be trusted to include."""
@@ -168,8 +180,11 @@ class ScreeningScreen(NoteKeys, FullTextKeys):
     def _count_progress(self, asked_at: int) -> None:
         # A refusal is left to the queue worker, which reports the same one.
         with suppress(ReviewkitError):
-            self.post_message(ProgressCounted(
-                screen_queue.screening_progress(self.review, self.reviewer, self.stage), asked_at))
+            progress = screen_queue.screening_progress(self.review, self.reviewer, self.stage)
+            # The stopping aid moves with every decision, not only with each retraining: it is read
+            # with the counts (after the writes pause), a fraction of a retraining's work.
+            stopping = stopping_aid(self.review, self.reviewer, self.stage) if self.prioritise else None
+            self.post_message(ProgressCounted(progress, asked_at, stopping))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="screening-cards")
     def _fetch_cards(self, ids: list[int]) -> None:
@@ -221,6 +236,8 @@ class ScreeningScreen(NoteKeys, FullTextKeys):
         if message.asked_at != self.decisions.landed or self.decisions.in_flight:
             return
         self.decisions.progress = message.progress
+        if message.stopping is not None:
+            self._show_stopping(message.stopping, message.asked_at)
         self._update_status()
 
     def _recount_soon(self) -> None:
@@ -255,15 +272,23 @@ class ScreeningScreen(NoteKeys, FullTextKeys):
             self._since_retrain += 1
             if self._since_retrain >= RETRAIN_EVERY:
                 self._since_retrain = 0
-                self._retrain()
+                self._retrain(self.decisions.landed)
 
     def on_priority_updated(self, message: msg.PriorityUpdated) -> None:
         """Re-rank the records ahead of the cursor; show the stopping aid."""
-        ranked = message.queue
-        self.queue.reorder_ahead(list(ranked.order))
-        self._stopping = stopping_parts(ranked)
+        self.queue.reorder_ahead(list(message.queue.order))
+        self._ranked = message.queue
+        self._show_stopping(message.queue.stopping, message.asked_at)
         self._update_status()
         self._prefetch()
+
+    def _show_stopping(self, stop: StoppingEstimate, asked_at: int) -> None:
+        """Put the stopping aid on the progress line beside the latest ranking's order, unless a later
+        reading is there already: a retraining (slower) can come back after the recount that followed it."""
+        if asked_at >= self._stop_at:
+            self._stop, self._stop_at = stop, asked_at
+        if self._ranked is not None and self._stop is not None:
+            self._stopping = stopping_parts(replace(self._ranked, stopping=self._stop))
 
     def on_decision_failed(self, message: msg.DecisionFailed) -> None:
         """Say so; the record goes back to undecided (or to what the database holds)."""
