@@ -543,6 +543,48 @@ async def test_prioritised_queue_lifts_relevant_records(tmp_path: Path) -> None:
         screen_module.RETRAIN_EVERY = old
 
 
+async def test_a_prioritised_queue_opens_before_its_ranking_is_ready(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ranking's features take seconds at tens of thousands of records, and the screen waited for them
+    before showing any record. Now the first card is the queue's at once; the ranking, when it comes,
+    orders the records after it."""
+    import threading
+
+    from reviewkit.services.prioritise import prioritised_queue
+    from reviewkit.services.project import EXAMPLE_PROTOCOL, init_review
+    from reviewkit.tui.screens import screening as screen_module
+
+    text = EXAMPLE_PROTOCOL.read_text().replace("screeners_per_record = 2",
+                                                "screeners_per_record = 2\nprioritise = true")
+    (tmp_path / "p.toml").write_text(text)
+    review = init_review(tmp_path / "r", tmp_path / "p.toml")
+    relevant = [Record(title=f"Randomised placebo-controlled trial of baricitinib in atopic dermatitis {i}")
+                for i in range(4)]
+    other = [Record(title=f"Hip fracture surgery outcomes in older adults {i}") for i in range(4)]
+    ids = add_records(review, [x for pair in zip(other, relevant, strict=True) for x in pair])
+    screen.record_decision(review, "alice", ids[0], "ta", "exclude")  # alice has screened two already:
+    screen.record_decision(review, "alice", ids[1], "ta", "include")  # a ranking has labels to fit
+    release = threading.Event()
+
+    def slow_ranking(*args: object) -> object:
+        assert release.wait(30)
+        return prioritised_queue(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(screen_module, "prioritised_queue", slow_ranking)
+    app = make_app(review, reviewer="alice", stage="ta")
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(200):  # the ranking is held: only the queue can have put a record on the card
+            await pilot.pause(0.02)
+            if shown(app).card_view.record_id is not None:
+                break
+        assert shown(app).card_view.record_id == ids[2]  # the queue's first record
+        release.set()
+        await settle(pilot)
+        queue = shown(app).queue
+        assert queue.current == ids[2] and "relevance order" in status_text(app)
+        assert set(queue.ids[queue.index + 1:][:3]) == set(ids[3::2])  # the baricitinib trials next
+
+
 def test_a_refused_undo_puts_the_decision_back() -> None:
     """include then exclude on record 1; u restores include but the database refuses (say it was
     adjudicated meanwhile): the log shows exclude again, and u offers the same undo again."""

@@ -156,14 +156,17 @@ class ScreeningScreen(NoteKeys, FullTextKeys):
     @work(thread=True, exclusive=True, exit_on_error=False, group="screening-queue")
     def _load_queue(self) -> None:
         try:
-            if self.prioritise:
-                ranked = prioritised_queue(self.review, self.reviewer, self.stage)
-                self.post_message(msg.QueueLoaded(list(ranked.order)))
-                self.post_message(msg.PriorityUpdated(ranked))
-            else:
-                self.post_message(msg.QueueLoaded(screen_queue.screening_queue(self.review, self.reviewer, self.stage)))
+            self.post_message(msg.QueueLoaded(screen_queue.screening_queue(self.review, self.reviewer, self.stage)))
         except ReviewkitError as exc:
             self.post_message(msg.ServiceFailed("queue", str(exc)))
+            return
+        if self.prioritise:
+            # The ranking follows the queue rather than leading it: its TF-IDF features take seconds to
+            # build at tens of thousands of records (~5 s at 20,000), once per process, and the screen
+            # opened only then. The first record is the queue's; the ones after it take the ranking's
+            # order when it comes (reorder_ahead never moves the record on screen).
+            with suppress(ReviewkitError):
+                self.post_message(msg.PriorityUpdated(prioritised_queue(self.review, self.reviewer, self.stage)))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="screening-rank")
     def _retrain(self, asked_at: int) -> None:
