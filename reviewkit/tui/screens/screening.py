@@ -159,14 +159,6 @@ class ScreeningScreen(NoteKeys, FullTextKeys):
             self.post_message(msg.QueueLoaded(screen_queue.screening_queue(self.review, self.reviewer, self.stage)))
         except ReviewkitError as exc:
             self.post_message(msg.ServiceFailed("queue", str(exc)))
-            return
-        if self.prioritise:
-            # The ranking follows the queue rather than leading it: its TF-IDF features take seconds to
-            # build at tens of thousands of records (~5 s at 20,000), once per process, and the screen
-            # opened only then. The first record is the queue's; the ones after it take the ranking's
-            # order when it comes (reorder_ahead never moves the record on screen).
-            with suppress(ReviewkitError):
-                self.post_message(msg.PriorityUpdated(prioritised_queue(self.review, self.reviewer, self.stage)))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="screening-rank")
     def _retrain(self, asked_at: int) -> None:
@@ -340,6 +332,13 @@ class ScreeningScreen(NoteKeys, FullTextKeys):
                 # Counted once the first record is up, so that opening is not kept waiting by the count.
                 self._counted = True
                 self._load_progress()
+                if self.prioritise:
+                    # Ranked then too: the TF-IDF features take seconds to build at tens of thousands of
+                    # records (~5 s at 20,000; once per process), and the screen waited for them before
+                    # showing any record. The first record is the queue's; the ones after it take the
+                    # ranking's order when it comes (reorder_ahead never moves the record on screen).
+                    # After the next refresh: started at once, its thread took the GIL from the first frame.
+                    self.call_after_refresh(self._retrain, self.decisions.landed)
             self.query_one("#card-scroll", VerticalScroll).scroll_home(animate=False)
         else:
             view.show_message(f"Loading record {rid}…")
