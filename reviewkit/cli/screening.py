@@ -62,8 +62,9 @@ def import_cmd(state: CliState, file: Path, ids: str) -> None:
     replays its changes and undos ("retracted" rows). A record value that is one record's reviewkit
     id and another's source id is never guessed at: every such line is listed; pass --ids. A row
     whose record does not match its pmid, doi or title columns (another review's ids) is refused:
-    pass --ids source. A row dated before what it follows (its reviewer's latest row on the record
-    and stage, the decisions an adjudication settles) is refused: the history stays in order.
+    pass --ids source. A time is ISO 8601, read as UTC when it names no zone. A row dated before what
+    it follows (its reviewer's latest row on the record and stage, the decisions an adjudication
+    settles) is refused: the history stays in order.
     """
     def go() -> None:
         done = import_decisions(open_review(state.review), file, actor=state.reviewer, ids=ids)

@@ -63,7 +63,12 @@ def read_csv_text(path: Path, *, any_encoding: bool = False) -> str:
         raise ReviewkitError("no such file", where=str(path)) from None
     except UnicodeDecodeError as exc:
         name = exc.encoding if any_encoding else "UTF-8"
-        raise ParseError(f"not {name} text ({exc.reason})", file=str(path), offset=exc.start) from None
+        # The line, as every other refusal here names one: a spreadsheet saved in its own encoding breaks
+        # at its first accented letter, which a byte offset does not help anyone find.
+        before = exc.object[:exc.start].decode(exc.encoding, errors="replace")
+        at_line = before.replace("\r\n", "\n").replace("\r", "\n").count("\n") + 1
+        raise ParseError(f"not {name} text ({exc.reason})", file=str(path), line=at_line, offset=exc.start,
+                         hint=None if any_encoding else 'save it as UTF-8: a spreadsheet\'s "CSV UTF-8"') from None
     if NUL in text:
         # Line by line so the error names the physical line and column; splitting as csv does.
         for number, line in enumerate(io.StringIO(text, newline=""), start=1):

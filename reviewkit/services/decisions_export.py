@@ -57,7 +57,14 @@ class Line:
     def key(self) -> tuple[object, ...]:
         """Every column, text as an import reads it (stripped, empty is none): a row's identity."""
         return (self.role, self.record_id, self.reviewer_id, self.stage, self.decision,
-                (self.reason or "").strip() or None, (self.note or "").strip() or None, self.at.astimezone(UTC))
+                _as_read(self.reason), _as_read(self.note), self.at.astimezone(UTC))
+
+
+def _as_read(text: str | None) -> str | None:
+    """Text as an import reads it back from the export: the reader takes a carriage return inside a field
+    (alone or before a line feed) as a line feed (read_csv_text), so a stored note with one would never
+    match its own exported row, and the export would not import back."""
+    return (text or "").replace("\r\n", "\n").replace("\r", "\n").strip() or None
 
 
 def export_decisions(review: Review, path: Path, *, history: bool = False, actor: str | None = None) -> int:

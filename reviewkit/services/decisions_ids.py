@@ -87,7 +87,8 @@ class RecordIndex:
 
     ids: set[int]
     by_identifier: dict[str, set[int]]
-    removed: set[int]
+    #: removed duplicate → the primary record of its group.
+    primaries: dict[int, int]
     identities: dict[int, RecordIdentity]
     by_title: dict[str, set[int]]
 
@@ -100,12 +101,16 @@ class RecordIndex:
             for rid, (_, _, title) in identities.items():
                 by_title.setdefault(title_info(title).text, set()).add(rid)
             by_title.pop("", None)
-        return cls(ids, by_identifier, queries.removed_duplicates(session), identities, by_title)
+        return cls(ids, by_identifier, queries.duplicate_primaries(session), identities, by_title)
 
     def primary(self, found: set[int]) -> set[int]:
-        """`found`, or its one record that is not a removed duplicate: an identifier shared by a
-        duplicate group names the group's primary record."""
-        return found - self.removed if len(found) > 1 and len(found - self.removed) == 1 else found
+        """`found`, or its one record that is not a removed duplicate when the others are its removed
+        duplicates: an identifier shared by a duplicate group names the group's primary record. One that
+        also names a removed copy of another paper (source ids of two files collide) stays ambiguous."""
+        live = found - self.primaries.keys()
+        if len(found) > 1 and len(live) == 1 and all(self.primaries[r] in live for r in found - live):
+            return live
+        return found
 
 
 def _matches(value: str, index: RecordIndex, mode: IdsMode) -> tuple[set[int], set[int]]:

@@ -259,8 +259,12 @@ class Ledger:
         if stage == "ft" and row.decision != RETRACTED:
             then = self._title_abstract_at(rid, (at, ROLES.index(row.role)))
             if then != "included":
-                return (f"the row's time {_when(at)} is before record {rid} passed title/abstract (it was "
-                        f"{then.replace('_', ' ')} then), so a --history export would replay it too early ({fix}; "
+                # Where the record stood then ("conflict", say) tells of others' title/abstract decisions,
+                # not for an importer still blinded to them there (a full-text screener who did not screen it).
+                blind = self.blinded_importer is not None and self._blind_before(rid, "ta")
+                was = "" if blind else f" (it was {then.replace('_', ' ')} then)"
+                return (f"the row's time {_when(at)} is before record {rid} passed title/abstract{was}, so a "
+                        f"--history export would replay it too early ({fix}; "
                         "from another review, its --history export has the title/abstract rows in between)")
         return None
 

@@ -193,4 +193,8 @@ def _time(value: str | None, fail: Fail) -> datetime | None:
         when = datetime.fromisoformat(value.strip())
     except ValueError:
         raise fail(f"time {value!r} is not ISO 8601 (2026-01-31T12:00:00+00:00)") from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+    try:
+        # In UTC, as rows are compared and stored: an offset can take a time past year 1 or 9999.
+        return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
+    except OverflowError:
+        raise fail(f"time {value!r} is out of range: in UTC it falls before year 1 or after year 9999") from None

@@ -19,7 +19,9 @@ from reviewkit.services import assess, assess_view, screen, screen_cards
 from reviewkit.services.assess_import import import_rob
 from reviewkit.services.decisions_import import import_decisions
 from reviewkit.services.project import Review
+from reviewkit.store import queries
 from reviewkit.store import rob as rob_store
+from reviewkit.store import screening as store_screening
 from reviewkit.store.db import session_scope
 from tests.extraction_team import with_team
 from tests.factories import add_records
@@ -146,3 +148,35 @@ def test_a_screening_adjudicator_cannot_probe_a_blinded_decision_with_an_adjudic
     adjudication.write_text(head + f"{a},dana,ta,exclude,,,,adjudicator\n")
     second = _outcome(lambda: import_decisions(review, adjudication, actor="dana", ids="reviewkit"))
     assert second.startswith("ok" if bob == "exclude" else "refused")
+
+
+@pytest.mark.parametrize("bob", ["include", "exclude"])
+def test_a_full_text_row_dated_too_early_does_not_tell_how_title_abstract_went(
+        review: Review, tmp_path: Path, bob: str) -> None:
+    """alice and bob screened record a at title/abstract; dave, who did not, is blinded to their decisions
+    there. His full-text row dated just before a passed was refused saying where it stood then: "in progress"
+    when the two agreed (a passed with bob's include), "conflict" when they disagreed (it passed with carol's
+    adjudication). Now the refusal says the same either way."""
+    from datetime import UTC, timedelta
+
+    from reviewkit.services.conflicts import resolve_conflict
+    from tests.extraction_team import with_team
+
+    review = with_team(review)
+    (a,) = add_records(review, 1)
+    screen.record_decision(review, "alice", a, "ta", "include")
+    screen.record_decision(review, "bob", a, "ta", bob)
+    if bob == "exclude":
+        resolve_conflict(review, "carol", a, "ta", "include")
+    with session_scope(review.engine) as session:
+        passed = max([d.created_at for d in store_screening.all_decision_rows(session)]
+                     + [x.created_at for x in queries.adjudication_history(session)])
+    at = (passed - timedelta(microseconds=1)).astimezone(UTC).isoformat()
+    probe = tmp_path / "probe.csv"
+    probe.write_text(HEADER + f"{a},dave,ft,include,,,{at}\n")
+    answer = _outcome(lambda: import_decisions(review, probe, actor="dave", ids="reviewkit"))
+    assert answer == (f"refused the row's time {at} is before record {a} passed title/abstract, so a --history "
+                      "export would replay it too early (give a later time, or none to store it as of now; from "
+                      "another review, its --history export has the title/abstract rows in between)")
+    # alice, the lead, sees every decision: she is told where the record stood.
+    assert "then)" in _outcome(lambda: import_decisions(review, probe, actor="alice", ids="reviewkit"))

@@ -71,6 +71,8 @@ def test_import_by_pmid_doi_and_source_id(review: Review, tmp_path: Path) -> Non
         ("31000001,alice,ta,yes,,,", "unknown decision 'yes'"),
         ("31000001,alice,ft,exclude,Boring,,", "unknown exclusion reason 'Boring'"),
         ("31000001,alice,ta,include,,,yesterday", "is not ISO 8601"),
+        # in UTC before year 1: refused, not a traceback
+        ("31000001,alice,ta,include,,,0001-01-01T00:00:00+05:00", "is out of range"),
     ],
 )
 def test_bad_row_names_its_line_and_stores_nothing(
@@ -410,6 +412,25 @@ def test_rows_on_records_not_up_for_the_stage_are_refused(
     with pytest.raises(ParseError, match=message):
         import_decisions(review, f, actor="alice")
     assert export_decisions(review, tmp_path / "after.csv", actor="alice") == 0
+
+
+def test_an_identifier_names_a_groups_primary_but_not_an_unrelated_record(review: Review, tmp_path: Path) -> None:
+    """A PMID the copies of one paper share names the group's primary; a source id that a removed copy of
+    one paper and another paper share (two files numbering their records alike) is ambiguous: the row's
+    decision is not put on the other paper."""
+    (first,) = add_records(review, [Record(title="Baricitinib trial", pmid="31000007", source_id="1")])
+    (copy,) = add_records(review, [Record(title="Baricitinib trial", pmid="31000007", source_id="12")],
+                          source="Embase")
+    (other,) = add_records(review, [Record(title="Upadacitinib trial", source_id="12")], source="CINAHL")
+    _merge(review, first, copy)
+    f = tmp_path / "d.csv"
+    f.write_text(HEADER + "31000007,alice,ta,include,,,\n12,bob,ta,exclude,,,\n")
+    with pytest.raises(ParseError, match=rf"line 3: record '12' is ambiguous: it names records \[{copy}, {other}\]"):
+        import_decisions(review, f, actor="alice", ids="source")
+    assert export_decisions(review, tmp_path / "after.csv", actor="alice") == 0
+    f.write_text(HEADER + "31000007,alice,ta,include,,,\n")
+    assert import_decisions(review, f, actor="alice", ids="source").stored == 1
+    assert screen_cards.record_card(review, "alice", first, "ta").own.decision == "include"  # type: ignore[union-attr]
 
 
 def test_full_text_rows_after_the_files_own_title_abstract_rows_are_accepted(review: Review, tmp_path: Path) -> None:
@@ -870,3 +891,30 @@ def test_a_file_without_times_imported_twice_adds_nothing(review: Review, tmp_pa
     f.write_text(f"record,reviewer,stage,decision,note\n{a},alice,ta,include,RCT\n{b},alice,ta,include,\n", encoding="utf-8")
     changed = import_decisions(review, f, actor="alice")
     assert (changed.stored, changed.present) == (1, 1)
+
+
+@pytest.mark.parametrize("history", [False, True])
+def test_an_export_of_notes_with_windows_line_breaks_imports_back(review: Review, tmp_path: Path, history: bool) -> None:
+    """A note typed with a carriage return (`adjudicate --note` on Windows) is read back from the CSV with a
+    plain line break, so its row never matched the stored one: the export imported again was refused (a row
+    older than the reviewer's latest) or, without times, stored the decisions a second time."""
+    a, _ = _records(review)
+    screen.record_decision(review, "alice", a, "ta", "include", note="RCT\r\nadults")
+    screen.record_decision(review, "bob", a, "ta", "exclude", note="line one\rline two")
+    resolve_conflict(review, "carol", a, "ta", "include", note="checked\r\nagain")
+    out = tmp_path / "d.csv"
+    assert export_decisions(review, out, history=history, actor="alice") == 3
+    again = import_decisions(review, out, actor="alice")
+    assert (again.stored, again.present) == (0, 3)
+
+
+def test_a_file_saved_in_a_spreadsheets_own_encoding_names_the_line(review: Review, tmp_path: Path) -> None:
+    """Excel's plain "CSV" on Windows is Windows-1252: the first accented letter was reported as a byte
+    offset, which no one can find in a spreadsheet; now as its line, with the fix."""
+    a, b = _records(review)
+    f = tmp_path / "d.csv"
+    f.write_bytes((HEADER + f"{a},alice,ta,include,,,\n{b},alice,ta,exclude,,Ménière,\n").encode("cp1252"))
+    with pytest.raises(ParseError) as err:
+        import_decisions(review, f, actor="alice")
+    assert err.value.line == 3 and "not UTF-8 text" in err.value.message
+    assert err.value.hint is not None and "save it as UTF-8" in err.value.hint
