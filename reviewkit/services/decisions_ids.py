@@ -10,6 +10,7 @@ each row's record by them instead.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, cast
@@ -113,6 +114,9 @@ class RecordIndex:
         return found
 
 
+_PMID_LABEL = re.compile(r"(?i)^pmid\s*:?\s*\d+$")
+
+
 def _matches(value: str, index: RecordIndex, mode: IdsMode) -> tuple[set[int], set[int]]:
     """The records `value` names as a reviewkit id, and as an identifier records were imported with
     (source id, PMID, DOI), as `mode` allows. An identifier shared by a duplicate group names the
@@ -121,7 +125,10 @@ def _matches(value: str, index: RecordIndex, mode: IdsMode) -> tuple[set[int], s
     by_source: set[int] = set()
     if mode != "reviewkit":
         doi = normalise_doi(value)
-        for key in {value, doi or ""} - {""}:
+        # "PMID: 12345", as PubMed prints it and reviewers paste it: its digits are the PMID. Only with the
+        # label: bare digits are already looked up as they are (a source id may be digits too).
+        pmid = normalise_pmid(value) if _PMID_LABEL.match(value) else None
+        for key in {value, doi or "", pmid or ""} - {""}:
             by_source |= index.by_identifier.get(key, set())
     return by_id, index.primary(by_source)
 

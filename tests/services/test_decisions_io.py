@@ -61,6 +61,11 @@ def test_import_by_pmid_doi_and_source_id(review: Review, tmp_path: Path) -> Non
     assert screen.record_decision(review, "bob", b, "ta", "exclude").outcome == "excluded"
     assert list_conflicts(review, "carol", "ta")[0].record_id == a
 
+    # PubMed's own way of writing it, pasted from a results page.
+    f.write_text(HEADER + "PMID: 31000001,bob,ta,include,,,\n")
+    assert import_decisions(review, f, actor="alice").stored == 1
+    assert list_conflicts(review, "carol", "ta") == []  # bob now includes record a too
+
 
 @pytest.mark.parametrize(
     ("row", "message"),
