@@ -39,6 +39,11 @@ def prioritised_queue(review: Review, reviewer: str | None, stage: str = "ta") -
 
     Training on anyone else's decisions would let the order leak them (a record sinks because a
     colleague excluded it), breaking blinding; so only this reviewer's labels are used.
+
+    The stopping aid's urn is the reviewer's own: the records they decided and those still in their queue.
+    A record others have given its decisions (three screeners, two a record) or marked not retrieved at
+    full text is none of theirs to find; counted as unscreened, it held the recall bound down (a reviewer
+    with an empty queue read "recall ≥ 60%"). The queue's length is theirs to see already.
     """
     waiting = screening_queue(review, reviewer, stage)
     required = review.protocol.screening.screeners_per_record
@@ -60,18 +65,21 @@ def prioritised_queue(review: Review, reviewer: str | None, stage: str = "ta") -
     ranking = Prioritiser(matrix=matrix, model=model).ranking({index[rid]: flag for rid, flag in relevant})
     waiting_set = set(waiting)
     order = tuple(candidates[i] for i in ranking.order if candidates[i] in waiting_set)
-    stop = stopping_estimate([flag for _, flag in relevant], len(candidates))
+    stop = stopping_estimate([flag for _, flag in relevant], len(relevant) + len(waiting))
     return PrioritisedQueue(order, ranking.fitted, ranking.reason, stop)
 
 
-def stopping_aid(review: Review, reviewer: str | None, stage: str = "ta") -> StoppingEstimate:
+def stopping_aid(review: Review, reviewer: str | None, stage: str = "ta", *, left: int | None = None
+                 ) -> StoppingEstimate:
     """The stopping aid alone, from the reviewer's own decisions: what the screening screen shows
-    after each decision, between the retrainings of prioritised_queue (which it costs a fraction of)."""
+    after each decision, between the retrainings of prioritised_queue (which it costs a fraction of).
+    `left`: the reviewer's queue's length when the caller has just counted it (screening_progress)."""
     stage = check_stage(stage)
+    if left is None:
+        left = len(screening_queue(review, reviewer, stage))
     with session_scope(review.engine) as session:
-        candidates, relevant = _own_labels(session, reviewer, stage,
-                                           review.protocol.screening.screeners_per_record)
-    return stopping_estimate([flag for _, flag in relevant], len(candidates))
+        _, relevant = _own_labels(session, reviewer, stage, review.protocol.screening.screeners_per_record)
+    return stopping_estimate([flag for _, flag in relevant], len(relevant) + left)
 
 
 def _own_labels(

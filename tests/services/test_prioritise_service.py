@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -120,3 +121,34 @@ def test_a_changed_decision_keeps_its_place(review: Review) -> None:
     screen.record_decision(review, "alice", irrelevant[1], "ta", "maybe")  # a maybe moves on, as an include
     stop = prioritised_queue(review, "alice", "ta").stopping
     assert (stop.n_screened, stop.n_relevant_found, stop.since_last_relevant) == (4, 1, 2)
+
+
+def test_the_stopping_aid_counts_the_reviewers_own_records(tmp_path: Path, database_url: str,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three screeners, two a record: four records bob and dave decided are none of alice's to find. They
+    counted as unscreened in her urn, so with her queue empty her recall bound stayed under 100%; the
+    urn is now her decided records and her queue."""
+    from reviewkit.services.project import EXAMPLE_PROTOCOL, init_review
+
+    if not database_url.startswith("sqlite"):
+        monkeypatch.setenv("REVIEWKIT_DATABASE_URL", database_url)
+    protocol = tmp_path / "three.toml"
+    protocol.write_text(EXAMPLE_PROTOCOL.read_text(encoding="utf-8")
+                        + '\n[[reviewers]]\nname = "dave"\nrole = "screener"\n', encoding="utf-8")
+    team = init_review(tmp_path / "r", protocol)
+    try:
+        ids = _records(team)
+        for rid in ids[:4]:
+            for who in ("bob", "dave"):
+                screen.record_decision(team, who, rid, "ta", "exclude")
+        screen.record_decision(team, "alice", ids[5], "ta", "include")
+        screen.record_decision(team, "alice", ids[4], "ta", "exclude")
+        stop = prioritised_queue(team, "alice", "ta").stopping
+        assert (stop.n_total, stop.n_screened) == (8, 2)  # 12 records, 4 of them never hers
+        assert prioritise.stopping_aid(team, "alice", "ta").n_total == 8
+        for rid in ids[6:]:
+            screen.record_decision(team, "alice", rid, "ta", "include" if rid in ids[1::2] else "exclude")
+        stop = prioritise.stopping_aid(team, "alice", "ta")
+        assert stop.n_screened == stop.n_total == 8 and stop.recall_lower_bound == 1.0
+    finally:
+        team.engine.dispose()

@@ -178,7 +178,8 @@ class ScreeningScreen(NoteKeys, FullTextKeys):
             progress = screen_queue.screening_progress(self.review, self.reviewer, self.stage)
             # The stopping aid moves with every decision, not only with each retraining: it is read
             # with the counts (after the writes pause), a fraction of a retraining's work.
-            stopping = stopping_aid(self.review, self.reviewer, self.stage) if self.prioritise else None
+            stopping = (stopping_aid(self.review, self.reviewer, self.stage, left=progress.left)
+                        if self.prioritise else None)
             self.post_message(ProgressCounted(progress, asked_at, stopping))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="screening-cards")
