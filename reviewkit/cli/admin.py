@@ -39,7 +39,9 @@ def audit(state: CliState, record_id: int | None, limit: int | None, as_json: bo
             # Whose decision and which file are said in words after the change, not as its fields.
             how = provenance(e)
             new = {k: v for k, v in e.new.items() if k not in ("reviewer", "imported")} if how else e.new
-            click.echo(f"{e.at:%Y-%m-%d %H:%M:%S} {e.actor or '-':<10} {e.action:<10} {e.entity}{rec}: "
+            # Said as UTC (as `sources` says its runs' times): the store keeps UTC, and a bare time read
+            # as local put a decision hours away from when the reviewer made it.
+            click.echo(f"{e.at:%Y-%m-%d %H:%M:%S} UTC {e.actor or '-':<10} {e.action:<10} {e.entity}{rec}: "
                        f"{_short(e.old)} -> {_short(new)}" + (f" ({how})" if how else ""))
 
     run_guarded(go)

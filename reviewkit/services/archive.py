@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -29,6 +30,7 @@ from reviewkit.store.archive import (
     column_kinds,
     dump_tables,
     load_tables,
+    reference_problem,
     value_problem,
 )
 from reviewkit.store.db import (
@@ -41,6 +43,8 @@ from reviewkit.store.db import (
     open_error,
     session_scope,
     sqlite_url,
+    table_names,
+    unmigrate,
 )
 
 
@@ -80,7 +84,8 @@ LOCAL = "local"
 def _check_values(tables: Any, where: str) -> None:
     """Refuse an archive whose rows hold values no command can read back, naming the table, row and column:
     a column missing from a row, a value not of the column's type (the SQLModel tables' annotations: a
-    string for `authors` was restored and exported one author per letter), a value outside its CHOICES."""
+    string for `authors` was restored and exported one author per letter), a value outside its CHOICES, a row
+    naming one the archive lacks or sharing its id with another (store.archive.reference_problem)."""
     if not isinstance(tables, dict):
         raise ReviewkitError("the archive has no tables", where=where)
     kinds = column_kinds()
@@ -105,6 +110,8 @@ def _check_values(tables: Any, where: str) -> None:
                     raise ReviewkitError(
                         f"table {name}, row {row.get('id', '?')}: {column} {row[column]!r} is not one of "
                         f"{', '.join(sorted(v for v in allowed if v))}", where=where)
+    if (problem := reference_problem(tables)) is not None:
+        raise ReviewkitError(problem, where=where)
 
 
 def with_database_url(protocol_text: str, url: str | None) -> str:
@@ -185,9 +192,21 @@ def restore_review(archive_path: Path, folder: Path, *, database_url: str | None
         data = json.loads(archive_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ReviewkitError("no such file", where=str(archive_path)) from None
+    except UnicodeDecodeError as exc:
+        # A gzipped or otherwise binary file ended in a traceback.
+        raise ReviewkitError(f"not a JSON text file (byte {exc.start} is not UTF-8)", where=str(archive_path),
+                             hint="give the .json file `reviewkit export review` wrote; decompress it first if "
+                                  "it was compressed") from None
+    except OSError as exc:
+        raise ReviewkitError(f"cannot read the archive: {exc.strerror or exc}", where=str(archive_path)) from None
     except json.JSONDecodeError as exc:
         raise ReviewkitError(f"not JSON (line {exc.lineno}: {exc.msg})", where=str(archive_path)) from None
-    if not isinstance(data, dict) or data.get("format") != ARCHIVE_FORMAT:
+    given = data.get("format") if isinstance(data, dict) else None
+    if isinstance(given, str) and given.startswith(ARCHIVE_FORMAT.partition("/")[0] + "/") and given != ARCHIVE_FORMAT:
+        # A later reviewkit's archive is one, only newer: "not an archive" sent the user to make another.
+        raise ReviewkitError(f"the archive is in format {given}; this reviewkit reads {ARCHIVE_FORMAT}",
+                             where=str(archive_path), hint="upgrade reviewkit: a newer version wrote the archive")
+    if not isinstance(data, dict) or given != ARCHIVE_FORMAT:
         raise ReviewkitError("not a reviewkit review archive", where=str(archive_path),
                              hint="make one with `reviewkit export review FILE.json`")
     if database_url is not None:
@@ -221,8 +240,9 @@ def restore_review(archive_path: Path, folder: Path, *, database_url: str | None
         if made_folder and not any(folder.iterdir()):
             folder.rmdir()
         raise
-    target.write_text(data["protocol"], encoding="utf-8")
+    made_schema = had_version_table = False
     try:
+        target.write_text(data["protocol"], encoding="utf-8")
         # The rows are loaded into the schema they were dumped from, then migrated with the
         # database, as an old review would be on open; loading them straight into the head
         # schema would skip what later revisions do to existing rows.
@@ -238,11 +258,20 @@ def restore_review(archive_path: Path, folder: Path, *, database_url: str | None
                 raise ReviewkitError(f"the target database already has schema revision "
                                      f"{current_revision(engine)}, the archive {schema}",
                                      hint="restore into a new, empty database")
+        else:
+            had_version_table = "alembic_version" in table_names(engine)
+            made_schema = True
         migrate(engine, to=str(schema) if schema is not None else None)
         load_tables(engine, data["tables"])
         migrate(engine)
-    except Exception as exc:
-        # Nothing half-restored is left to be mistaken for the review (or to block a retry).
+    except BaseException as exc:
+        # Nothing half-restored is left to be mistaken for the review (or to block a retry): not after a
+        # Ctrl-C either, which left the protocol beside an empty database that opened as an empty review.
+        if made_schema and (had_db or engine.dialect.name != "sqlite"):
+            # A database the user gave (PostgreSQL, an empty file) kept the schema: a retry with an older
+            # archive was then refused for its revision. A file restore made is removed below instead.
+            with contextlib.suppress(Exception):  # the server may be gone; the restore's own error says more
+                unmigrate(engine, drop_version_table=not had_version_table)
         engine.dispose()
         target.unlink(missing_ok=True)
         if not had_db:
@@ -250,8 +279,10 @@ def restore_review(archive_path: Path, folder: Path, *, database_url: str | None
                 leftover.unlink(missing_ok=True)
         if made_folder and not any(folder.iterdir()):
             folder.rmdir()
-        if isinstance(exc, ReviewkitError):
+        if isinstance(exc, ReviewkitError) or not isinstance(exc, Exception):
             raise
+        if isinstance(exc, OSError):  # the protocol could not be written: the folder's fault, not the archive's
+            raise ReviewkitError(f"cannot write {target}: {exc.strerror or exc}") from None
         if (error := open_error(engine, exc)) is not None:
             raise error from None  # the database did not answer or refused us: not the archive's fault
         # a damaged archive: rows that violate the schema

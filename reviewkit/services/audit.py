@@ -62,7 +62,7 @@ def _events(session: Session, record_id: int | None, limit: int | None) -> list[
     rows = queries.audit_events(session, record_id, None if record_id is not None else limit)
     if record_id is not None:
         seen = {r.id for r in rows}
-        rows = sorted([*rows, *(r for r in queries.group_events_naming(session, record_id) if r.id not in seen)],
+        rows = sorted([*rows, *(r for r in queries.dedup_events_naming(session, record_id) if r.id not in seen)],
                       key=lambda r: r.id or 0)
         rows = rows[-limit:] if limit else rows
     return [AuditEvent(r.id or 0, r.at, r.actor, r.entity, r.entity_id, r.record_id, r.action, r.old, r.new)

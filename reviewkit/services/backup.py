@@ -61,7 +61,9 @@ def backup_review(review: Review, target: Path, *, actor: str | None) -> Path:
         made += [partial, partial.with_name(partial.name + "-journal")]  # SQLite's rollback journal
         _copy_database(source, partial)
         partial.rename(db_target)  # never leave a half-written backup under the real name
-    except (OSError, sqlite3.Error) as exc:
+    except BaseException as exc:
+        # A Ctrl-C too: it left the protocol copy and the .part file, a folder that then looked like a
+        # review and refused the next backup into it.
         for path in made:
             path.unlink(missing_ok=True)
         for folder in reversed(created):  # innermost first; only if still empty
@@ -69,6 +71,8 @@ def backup_review(review: Review, target: Path, *, actor: str | None) -> Path:
                 folder.rmdir()
             except OSError:
                 break
+        if not isinstance(exc, OSError | sqlite3.Error):
+            raise
         raise ReviewkitError(f"the backup failed ({exc}); nothing was kept", where=str(target),
                              hint="check the free space and file-size limits there") from None
     return db_target
@@ -89,9 +93,12 @@ def _copy_database(source: Path, partial: Path) -> None:
     try:
         dst = sqlite3.connect(partial)
         try:
-            # Copies page by page; pages written meanwhile are copied again, so the copy is one
-            # consistent snapshot without stopping anyone.
-            src.backup(dst, pages=1024)
+            # One step, as one read transaction: in WAL mode (every reviewkit database) a reader never
+            # blocks a writer, so nobody waits, and the copy is the snapshot that transaction saw. Copied a
+            # few pages a step, a write by another process between steps restarted the copy from the first
+            # page: under steady writing (an import, a dedup run, a busy team) a large review's backup
+            # never finished.
+            src.backup(dst)
         finally:
             dst.close()
     finally:

@@ -160,6 +160,31 @@ def value_problem(kind: ColumnKind, value: Any) -> str | None:
             "timestamp": "is not an ISO 8601 timestamp"}[kind.kind]
 
 
+def reference_problem(tables: dict[str, list[dict[str, Any]]]) -> str | None:
+    """The first row that names a row the archive lacks, or two rows sharing an id, said as "table T, row
+    N: column C ..."; None when every reference holds. SQLite refused such rows with a bare "FOREIGN KEY
+    constraint failed", naming neither table nor row, so a hand-edited archive could not be mended.
+    Expects rows whose values `value_problem` passed."""
+    ids: dict[str, set[Any]] = {}
+    for table in metadata.sorted_tables:
+        if "id" not in table.c:
+            continue
+        seen = ids.setdefault(table.name, set())
+        for row in tables.get(table.name) or []:
+            if row.get("id") in seen:
+                return f"table {table.name}: id {row.get('id')} is on two rows"
+            seen.add(row.get("id"))
+    for table in metadata.sorted_tables:
+        for fk in sorted(table.foreign_keys, key=lambda k: k.parent.name):
+            known = ids.get(fk.column.table.name, set())
+            for row in tables.get(table.name) or []:
+                value = row.get(fk.parent.name)
+                if value is not None and value not in known:
+                    return (f"table {table.name}, row {row.get('id', '?')}: {fk.parent.name} {value!r:.60} names "
+                            f"no row of table {fk.column.table.name}")
+    return None
+
+
 def _holds_nul(value: Any) -> bool:
     """Whether a NUL is in the value's text, in a list's or a JSON object's (keys too) at any depth."""
     if isinstance(value, str):

@@ -399,6 +399,20 @@ def migrate(engine: Engine, to: str | None = None) -> None:
         command.upgrade(config, to or "head")
 
 
+def unmigrate(engine: Engine, *, drop_version_table: bool) -> None:
+    """Undo every schema revision, in one transaction: the database as empty as before `migrate` made its
+    schema (what a failed restore made in a PostgreSQL database it was given empty). Alembic's version
+    table is dropped too when `drop_version_table` (the caller made it)."""
+    from alembic import command
+
+    with engine.connect() as conn, conn.begin():
+        config = _alembic_config(engine)
+        config.attributes["connection"] = conn
+        command.downgrade(config, "base")
+        if drop_version_table:
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
 def _needs_migrating(current: str | None, target: str) -> bool:
     """Whether a database at revision `current` (None: empty) needs migrating to `target`; a revision this
     reviewkit does not know (a newer one) is refused."""

@@ -280,12 +280,16 @@ def records_containing(session: Session, text: str) -> set[int]:
     return {rid for rid in rows if rid is not None}
 
 
-def group_events_naming(session: Session, record_id: int) -> list[AuditEventRow]:
-    """Merge and undo events that list the record among a group's members (filed under the primary)."""
-    rows = session.exec(select(AuditEventRow).where(AuditEventRow.entity == "duplicate_group")
+def dedup_events_naming(session: Session, record_id: int) -> list[AuditEventRow]:
+    """Dedup events that name the record but are filed under another: a group's merge and undo (under its
+    primary, the record among its `members`) and a pair's verdict and reopening (under the pair's first
+    record, the second among its `records`: who said record B is, or is not, a copy of A)."""
+    rows = session.exec(select(AuditEventRow)
+                        .where(col(AuditEventRow.entity).in_(("duplicate_group", "duplicate_pair")))
                         .order_by(col(AuditEventRow.id)))
     return [r for r in rows
-            if any(record_id in (part or {}).get("members", ()) for part in (r.old, r.new) if isinstance(part, dict))]
+            if any(record_id in (part.get("members") or part.get("records") or ())
+                   for part in (r.old, r.new) if isinstance(part, dict))]
 
 
 def duplicate_primaries(session: Session) -> dict[int, int]:

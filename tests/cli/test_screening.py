@@ -160,7 +160,7 @@ def test_audit_says_who_imported_whose_decision(review: Review, tmp_path: Path) 
     f.write_text(HEADER + f"{a},bob,ta,include,,,\n{a},alice,ta,include,,,\n")
     assert _run(review, "--reviewer", "alice", "decisions", "import", str(f)).exit_code == 0
     lines = _run(review, "--reviewer", "alice", "audit", "--record", str(a)).output.strip().splitlines()
-    assert [line[20:] for line in lines] == [
+    assert [line[24:] for line in lines] == [
         f"alice      decide     decision record {a}: - -> {{stage=ta, decision=include}} "
         "(bob's decision, imported from in.csv)",
         f"alice      decide     decision record {a}: - -> {{stage=ta, decision=include}} (imported from in.csv)",

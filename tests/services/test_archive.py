@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -60,6 +61,16 @@ def test_restore_refuses_a_non_archive(tmp_path: Path) -> None:
         from reviewkit.services.archive import restore_review
         restore_review(f, tmp_path / "r")
     assert not (tmp_path / "r").exists()
+
+
+def test_restore_of_a_compressed_archive_is_refused_naming_the_file(tmp_path: Path) -> None:
+    """A gzipped archive (not UTF-8) ended in a UnicodeDecodeError traceback."""
+    f = tmp_path / "review.json.gz"
+    f.write_bytes(gzip.compress(json.dumps({"format": "reviewkit-review/1"}).encode()))
+    result = CliRunner().invoke(cli, ["restore", str(f), str(tmp_path / "r")])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)  # said, not a traceback
+    assert result.output.startswith(f"error: {f}: not a JSON text file (byte 1 is not UTF-8)")
+    assert "decompress it first" in result.output and not (tmp_path / "r").exists()
 
 
 def test_restore_an_archive_whose_protocol_has_an_analysis_problem(

@@ -96,6 +96,101 @@ def test_other_tables_columns_are_checked_too(review: Review, tmp_path: Path) ->
         restore_review(archive, tmp_path / "copy")
 
 
+@pytest.mark.parametrize(("table", "column", "value", "said"), [
+    # SQLite said only "FOREIGN KEY constraint failed": neither the table nor the row to mend.
+    ("screening_decision", "record_id", 9999, "table screening_decision, row 1: record_id 9999 names no row of "
+                                              "table record"),
+    ("screening_decision", "supersedes_id", 42, "table screening_decision, row 1: supersedes_id 42 names no row of "
+                                                "table screening_decision"),
+])
+def test_a_row_naming_one_the_archive_lacks_is_refused_naming_it(
+        review: Review, tmp_path: Path, table: str, column: str, value: int, said: str) -> None:
+    archive = _archive(review, tmp_path, {"table": table, "column": column, "value": value})
+    with pytest.raises(ReviewkitError, match=said) as refused:
+        restore_review(archive, tmp_path / "copy", database_url="local")
+    assert refused.value.where == str(archive)
+    assert not (tmp_path / "copy").exists()
+
+
+def test_two_rows_sharing_an_id_are_refused_naming_the_table_and_id(review: Review, tmp_path: Path) -> None:
+    archive = _archive(review, tmp_path)
+    data = json.loads(archive.read_text(encoding="utf-8"))
+    data["tables"]["screening_decision"].append(dict(data["tables"]["screening_decision"][0]))
+    archive.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ReviewkitError, match="table screening_decision: id 1 is on two rows"):
+        restore_review(archive, tmp_path / "copy", database_url="local")
+    assert not (tmp_path / "copy").exists()
+
+
+def test_an_archive_of_a_newer_format_asks_for_a_newer_reviewkit(review: Review, tmp_path: Path) -> None:
+    """It was called "not a reviewkit review archive", and the user told to make one."""
+    archive = _archive(review, tmp_path)
+    data = json.loads(archive.read_text(encoding="utf-8"))
+    data["format"] = "reviewkit-review/2"
+    archive.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ReviewkitError, match="format reviewkit-review/2; this reviewkit reads reviewkit-review/1") \
+            as refused:
+        restore_review(archive, tmp_path / "copy", database_url="local")
+    assert "upgrade reviewkit" in str(refused.value) and not (tmp_path / "copy").exists()
+
+
+def test_an_interrupted_restore_leaves_nothing(review: Review, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while the rows loaded left review.toml beside an empty database: the folder opened as an empty
+    review, and a second restore into it was refused ("review.toml already exists")."""
+    import reviewkit.services.archive as archive_service
+
+    archive = _archive(review, tmp_path)
+
+    def interrupted(*_args: object) -> int:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patched, pytest.raises(KeyboardInterrupt):
+        patched.setattr(archive_service, "load_tables", interrupted)
+        restore_review(archive, tmp_path / "copy", database_url="local")
+    assert not (tmp_path / "copy").exists()
+    copy = restore_review(archive, tmp_path / "copy", database_url="local")  # the retry is not refused
+    copy.engine.dispose()
+
+
+def test_a_failed_restore_takes_its_schema_out_of_a_database_it_was_given(review: Review, tmp_path: Path) -> None:
+    """Rows the database refused (two reviewers of one name) left the schema in the empty database given
+    (a PostgreSQL database, or an empty file in the folder): a retry with an archive of an older revision
+    was then refused for the revision. The database is left as empty as it was given."""
+    from sqlalchemy import create_engine, inspect
+
+    from reviewkit.store.db import DB_FILE
+
+    archive = _archive(review, tmp_path)
+    data = json.loads(archive.read_text(encoding="utf-8"))
+    bad = dict(data["tables"]["reviewer"][0], id=max(r["id"] for r in data["tables"]["reviewer"]) + 1)
+    data["tables"]["reviewer"].append(bad)  # the same name twice: only the database's unique index refuses it
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps(data), encoding="utf-8")
+    scratch = None
+    if review.engine.dialect.name == "sqlite":
+        (tmp_path / "copy").mkdir()
+        (tmp_path / "copy" / DB_FILE).touch()  # an empty file restore was given
+        url, given = f"sqlite:///{tmp_path / 'copy' / DB_FILE}", "local"
+    else:
+        from tests.conftest import _pg_scratch_database
+        scratch = _pg_scratch_database()
+        url = given = next(scratch)
+    try:
+        with pytest.raises(ReviewkitError, match="the archive's rows do not load"):
+            restore_review(broken, tmp_path / "copy", database_url=given)
+        engine = create_engine(url)
+        assert inspect(engine).get_table_names() == []
+        engine.dispose()
+        data["schema"] = "0003"  # an older archive restores into it now
+        del data["tables"]["reviewer"][-1], data["tables"]["run_note"]
+        older = tmp_path / "older.json"
+        older.write_text(json.dumps(data), encoding="utf-8")
+        restore_review(older, tmp_path / "copy", database_url=given).engine.dispose()
+    finally:
+        if scratch is not None:
+            scratch.close()
+
+
 def test_the_expected_kinds_come_from_the_sqlmodel_tables() -> None:
     kinds = column_kinds()
     assert set(kinds) == {t.name for t in metadata.sorted_tables}

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +19,7 @@ from reviewkit.services import screen, screen_cards, screen_queue
 from reviewkit.services.audit import audit_trail, decision_history
 from reviewkit.services.backup import backup_review
 from reviewkit.services.project import Review, open_review
-from tests.factories import add_records
+from tests.factories import add_records, uncertain_pair
 
 
 def test_record_history_reconstructed_from_events(review: Review) -> None:
@@ -51,6 +53,35 @@ def test_audit_cli_filters_by_record(review: Review) -> None:
     assert missing.exit_code == 1
     assert missing.stderr.strip() == ("error: no record 999 in this review (reviewkit export records FILE.csv "
                                       "lists the record ids)")
+
+
+def test_a_records_history_holds_the_verdicts_on_its_pairs(review: Review) -> None:
+    """A pair's verdict is filed under its first record: `audit --record` of the second showed no one had
+    said it is not a copy of the first (nor its reopening, nor a confirmation)."""
+    from reviewkit.services import dedup
+
+    pair = uncertain_pair(review)
+    dedup.decide_pair(review, "alice", pair.id, False)
+    dedup.reopen_pair(review, "alice", pair.id)
+    dedup.decide_pair(review, "alice", pair.id, True)
+    for rid in (pair.a_id, pair.b_id):
+        events = [(e.entity, e.action) for e in audit_trail(review, record_id=rid)]
+        assert events == [("duplicate_pair", "rejected"), ("duplicate_pair", "reopen"),
+                          ("duplicate_pair", "confirmed"), ("duplicate_group", "merge")], rid
+    # Another record's pair events stay out of its history.
+    (other,) = add_records(review, 1)
+    assert audit_trail(review, record_id=other) == []
+
+
+def test_audit_says_its_times_are_utc(review: Review) -> None:
+    """The store keeps UTC; the text printed bare times, read as local hours away from the decision."""
+    (a,) = add_records(review, 1)
+    screen.record_decision(review, "alice", a, "ta", "include")
+    result = CliRunner().invoke(cli, ["-C", str(review.folder), "--reviewer", "alice", "audit", "--record", str(a)])
+    (event,) = audit_trail(review, record_id=a)
+    assert result.output.startswith(f"{event.at:%Y-%m-%d %H:%M:%S} UTC alice ")
+    as_json = CliRunner().invoke(cli, ["-C", str(review.folder), "--reviewer", "alice", "audit", "--json"]).output
+    assert json.loads(as_json)[-1]["at"].endswith("+00:00")
 
 
 WRITER = textwrap.dedent(
@@ -87,6 +118,47 @@ def test_backup_while_a_reviewer_writes(tmp_path: Path) -> None:
     assert not list((tmp_path / "snap").glob("*.part"))
     with pytest.raises(ReviewkitError, match="already exists"):
         backup_review(review, tmp_path / "snap", actor="alice")
+
+
+#: Another process committing as fast as it can (raw rows, to write faster than any command does) until
+#: the file argv[2] appears or 20 seconds pass.
+STEADY_WRITER = textwrap.dedent(
+    """
+    import sqlite3, sys, time
+    from pathlib import Path
+    conn = sqlite3.connect(sys.argv[1], timeout=30, isolation_level=None)
+    print("writing", flush=True)
+    end = time.monotonic() + 20
+    while time.monotonic() < end and not Path(sys.argv[2]).exists():
+        conn.execute("INSERT INTO audit_event (at, actor, entity, action) VALUES ('2026-01-01', 'w', 'x', 'y')")
+    """
+)
+
+
+def test_a_large_backup_finishes_while_another_process_keeps_writing(tmp_path: Path) -> None:
+    """Copied 1024 pages a step, each write between steps restarted the copy: a 24 MB review's backup ran
+    until the writer stopped. One step in WAL mode copies one snapshot and blocks no writer."""
+    from reviewkit.domain.records import Record
+    from reviewkit.services.project import init_review
+
+    review = init_review(tmp_path / "r")
+    add_records(review, [Record(title="Large", abstract="x" * 24_000_000)])
+    stop = tmp_path / "stop"
+    writer = subprocess.Popen([sys.executable, "-c", STEADY_WRITER, str(review.folder / "reviewkit.db"), str(stop)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout is not None and writer.stdout.readline() == "writing\n"
+        started = time.monotonic()
+        target = backup_review(review, tmp_path / "snap", actor="alice")
+        took = time.monotonic() - started
+    finally:
+        stop.touch()
+        _, err = writer.communicate(timeout=60)
+    assert writer.returncode == 0, err
+    assert took < 8, f"the backup took {took:.1f} s"
+    with sqlite3.connect(target) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    review.engine.dispose()
 
 
 def test_backup_of_postgres_review_gives_pg_dump_guidance(review: Review, tmp_path: Path) -> None:
@@ -149,6 +221,24 @@ def test_a_failed_backup_keeps_what_was_already_there(review: Review, tmp_path: 
         backup_review(review, target, actor="alice")
     assert str(target) in str(caught.value)
     assert [p.name for p in target.iterdir()] == ["notes.txt"]
+
+
+def test_an_interrupted_backup_leaves_nothing(review: Review, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C during the copy left review.toml and the .part file: the next backup there was refused as
+    "the folder holds a review"."""
+    if review.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite only (PostgreSQL is backed up with pg_dump)")
+    from reviewkit.services import backup
+
+    def interrupted(source: Path, partial: Path) -> None:
+        partial.write_bytes(b"half")
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patched, pytest.raises(KeyboardInterrupt):
+        patched.setattr(backup, "_copy_database", interrupted)
+        backup_review(review, tmp_path / "snap" / "today", actor="alice")
+    assert not (tmp_path / "snap").exists()
+    assert backup_review(review, tmp_path / "snap" / "today", actor="alice").exists()  # the retry is not refused
 
 
 def test_a_backup_into_a_review_folder_is_refused_for_holding_a_review(review: Review, tmp_path: Path) -> None:
