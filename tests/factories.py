@@ -36,6 +36,16 @@ def add_records(review: Review, records: list[Record] | int, *, source: str = "P
 PAIR_TITLE = "Oral Janus kinase inhibition in adults with chronic hand eczema: a multicentre study"
 
 
+def prioritised_review(tmp_path: Path) -> Review:
+    """A review of the example protocol with its queue ranked by relevance (`[screening] prioritise`)."""
+    from reviewkit.services.project import EXAMPLE_PROTOCOL, init_review
+
+    protocol = tmp_path / "prioritise.toml"
+    protocol.write_text(EXAMPLE_PROTOCOL.read_text(encoding="utf-8").replace(
+        "screeners_per_record = 2", "screeners_per_record = 2\nprioritise = true"), encoding="utf-8")
+    return init_review(tmp_path / "r", protocol)
+
+
 def uncertain_pair(review: Review) -> PairView:
     """One uncertain pair waiting for a human: the same paper, a year apart (dedup run on it)."""
     from reviewkit.services import dedup

@@ -25,7 +25,7 @@ from reviewkit.tui.modals.choice import ChoiceModal
 from reviewkit.tui.screens.dashboard import DashboardScreen
 from reviewkit.tui.screens.help import HelpScreen
 from reviewkit.tui.screens.screening import NO_REVIEWER, ScreeningScreen
-from tests.factories import add_records
+from tests.factories import add_records, prioritised_review
 from tests.tui.rendered import footer_line
 
 SIZE = (120, 40)
@@ -513,13 +513,9 @@ async def test_prioritised_queue_lifts_relevant_records(tmp_path: Path) -> None:
     """With prioritise on, after an exclude and an include the other baricitinib trials come next,
     and the progress line shows the stopping aid."""
     from reviewkit.domain.records import Record
-    from reviewkit.services.project import EXAMPLE_PROTOCOL, init_review
     from reviewkit.tui.screens import screening as screen_module
 
-    text = EXAMPLE_PROTOCOL.read_text().replace("screeners_per_record = 2",
-                                                "screeners_per_record = 2\nprioritise = true")
-    (tmp_path / "p.toml").write_text(text)
-    review = init_review(tmp_path / "r", tmp_path / "p.toml")
+    review = prioritised_review(tmp_path)
     relevant = [Record(title=f"Randomised placebo-controlled trial of baricitinib in atopic dermatitis {i}")
                 for i in range(5)]
     other = [Record(title=f"Hip fracture surgery outcomes in older adults {i}") for i in range(5)]
@@ -551,13 +547,9 @@ async def test_a_prioritised_queue_opens_before_its_ranking_is_ready(tmp_path: P
     import threading
 
     from reviewkit.services.prioritise import prioritised_queue
-    from reviewkit.services.project import EXAMPLE_PROTOCOL, init_review
     from reviewkit.tui.screens import screening as screen_module
 
-    text = EXAMPLE_PROTOCOL.read_text().replace("screeners_per_record = 2",
-                                                "screeners_per_record = 2\nprioritise = true")
-    (tmp_path / "p.toml").write_text(text)
-    review = init_review(tmp_path / "r", tmp_path / "p.toml")
+    review = prioritised_review(tmp_path)
     relevant = [Record(title=f"Randomised placebo-controlled trial of baricitinib in atopic dermatitis {i}")
                 for i in range(4)]
     other = [Record(title=f"Hip fracture surgery outcomes in older adults {i}") for i in range(4)]

@@ -8,10 +8,9 @@ from pathlib import Path
 import pytest
 
 from reviewkit.domain.records import Record
-from reviewkit.services.project import EXAMPLE_PROTOCOL, init_review
 from reviewkit.tui.app import make_app
 from reviewkit.tui.screens import screening as screen_module
-from tests.factories import add_records
+from tests.factories import add_records, prioritised_review
 from tests.tui.test_screening import SIZE, settle, shown, status_text
 
 
@@ -28,10 +27,7 @@ async def test_the_run_of_irrelevant_records_follows_every_decision(
     """With prioritise on, three excludes showed "0 irrelevant" until the fifth decision retrained the
     ranking: a full-text screener deciding one record every few minutes saw a run many minutes old.
     The figures now follow each decision (and its undo) once the writes pause, between retrainings."""
-    text = EXAMPLE_PROTOCOL.read_text().replace("screeners_per_record = 2",
-                                                "screeners_per_record = 2\nprioritise = true")
-    (tmp_path / "p.toml").write_text(text)
-    review = init_review(tmp_path / "r", tmp_path / "p.toml")
+    review = prioritised_review(tmp_path)
     add_records(review, [Record(title=f"Hip fracture surgery outcomes in older adults {i}") for i in range(8)])
     # No retraining during the test: only the stopping aid's own refresh can move the figures.
     monkeypatch.setattr(screen_module, "RETRAIN_EVERY", 1000)
@@ -66,10 +62,7 @@ async def test_a_late_retraining_does_not_bring_back_older_figures(
     from reviewkit.tui import messages as msg
     from reviewkit.tui.screens.screening import ProgressCounted
 
-    text = EXAMPLE_PROTOCOL.read_text().replace("screeners_per_record = 2",
-                                                "screeners_per_record = 2\nprioritise = true")
-    (tmp_path / "p.toml").write_text(text)
-    review = init_review(tmp_path / "r", tmp_path / "p.toml")
+    review = prioritised_review(tmp_path)
     add_records(review, [Record(title=f"Hip fracture surgery outcomes in older adults {i}") for i in range(8)])
     monkeypatch.setattr(screen_module, "RETRAIN_EVERY", 1000)
     app = make_app(review, reviewer="alice", stage="ta")
