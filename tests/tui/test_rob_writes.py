@@ -15,7 +15,7 @@ from reviewkit.services.project import Review
 from reviewkit.tui.app import make_app
 from reviewkit.tui.screens.dashboard import DashboardScreen
 from reviewkit.tui.screens.rob import RobScreen
-from tests.tui.test_rob_form import add_study, open_form, settle
+from tests.tui.test_rob_form import add_study, new_outcome_from_dashboard, open_form, settle
 
 
 def held_answers(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
@@ -65,15 +65,7 @@ async def test_leaving_while_answers_are_stored_keeps_them_and_the_list(
     add_study(rob2_review)
     app = make_app(rob2_review, reviewer="alice")
     async with app.run_test(size=(160, 50)) as pilot:
-        await settle(pilot, app)
-        app.push_screen(RobScreen(rob2_review, "alice"))
-        await settle(pilot, app)
-        screen = app.screen
-        assert isinstance(screen, RobScreen)
-        await pilot.press("enter")
-        await pilot.pause()
-        await pilot.press(*"IGA", "enter")
-        await settle(pilot, app)
+        screen = await new_outcome_from_dashboard(pilot, app)
         assert screen.view is not None
         assessment = screen.view.id
         gate = held_answers(monkeypatch)

@@ -577,6 +577,31 @@ async def test_a_prioritised_queue_opens_before_its_ranking_is_ready(tmp_path: P
         assert set(queue.ids[queue.index + 1:][:3]) == set(ids[3::2])  # the baricitinib trials next
 
 
+async def test_leaving_screening_puts_its_frozen_objects_back_in_reach_of_the_collector(tmp_path: Path) -> None:
+    """The screen freezes what the process holds (gc.freeze, process-wide) so that a full collection does
+    not hold up a key; once left, the frozen objects go back to the collector, or a left screen's
+    widgets, caught in reference cycles, would stay in memory for the rest of the session."""
+    import gc
+
+    review = prioritised_review(tmp_path)
+    add_records(review, [Record(title=f"Baricitinib in atopic dermatitis {i}") for i in range(4)])
+    screen.record_decision(review, "alice", 1, "ta", "include")
+    screen.record_decision(review, "alice", 2, "ta", "exclude")
+    before = gc.get_freeze_count()
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        await settle(pilot)
+        assert shown(app)._ranked is not None  # the first card and the first ranking both froze
+        assert gc.get_freeze_count() > before
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)
+        assert gc.get_freeze_count() == 0
+
+
 def test_a_refused_undo_puts_the_decision_back() -> None:
     """include then exclude on record 1; u restores include but the database refuses (say it was
     adjudicated meanwhile): the log shows exclude again, and u offers the same undo again."""

@@ -54,12 +54,29 @@ NO_REVIEWER = "No reviewer set: start reviewkit with --reviewer NAME (or set rev
 
 
 
-def freeze_long_lived() -> None:
-    """Leave what the process holds now (the app, its imports, the ranker) out of later garbage
-    collections. A full collection walks every tracked object, ~200,000 here: 150–350 ms in which no
-    key is answered, and with prioritise on (scikit-learn loaded, the features built) three fell within
-    150 key presses at 20,000 records. Frozen, a full collection walks only what came after."""
+#: The screening screens holding objects frozen out of garbage collection (see freeze_long_lived).
+_FREEZE_HOLDERS: set[int] = set()
+
+
+def freeze_long_lived(holder: object) -> None:
+    """Leave what the process holds now (the app, its imports, the queue, the ranker) out of later
+    garbage collections, until `holder` lets go (release_frozen). A full collection walks every tracked
+    object, ~200,000 here: 150–350 ms in which no key is answered, and with prioritise on (scikit-learn
+    loaded, the features built) three fell within 150 key presses at 20,000 records. Frozen, a full
+    collection walks only what came after."""
+    _FREEZE_HOLDERS.add(id(holder))
     gc.freeze()
+
+
+def release_frozen(holder: object) -> None:
+    """Put the frozen objects back in reach of the collector once no screening screen holds them. Frozen
+    for good, whatever became garbage in a reference cycle (a left screen's widgets, a test's app) would
+    never be freed: gc.freeze is process-wide."""
+    if id(holder) in _FREEZE_HOLDERS:
+        _FREEZE_HOLDERS.discard(id(holder))
+        if not _FREEZE_HOLDERS:
+            gc.unfreeze()
+
 
 class ProgressCounted(msg.ScreenMessage):
     """The counts as read by the worker, with how many writes had landed when it was asked
@@ -159,6 +176,10 @@ class ScreeningScreen(NoteKeys, FullTextKeys):
         self.card_view.show_message("Loading your queue…")
         self._load_queue()
         self.set_interval(PROGRESS_REFRESH_SECONDS, self._load_progress)
+
+    def on_unmount(self) -> None:
+        """Left (or the app closed): what was frozen for this screen's keys is collectable again."""
+        release_frozen(self)
 
     # -- workers: each calls one service and posts a message -----------------------------------------
 
@@ -283,7 +304,7 @@ class ScreeningScreen(NoteKeys, FullTextKeys):
         """Re-rank the records ahead of the cursor; show the stopping aid."""
         self.queue.reorder_ahead(list(message.queue.order))
         if self._ranked is None:
-            freeze_long_lived()  # scikit-learn and the ranking's features are in memory now
+            freeze_long_lived(self)  # scikit-learn and the ranking's features are in memory now
         self._ranked = message.queue
         self._show_stopping(message.queue.stopping, message.asked_at)
         self._update_status()
@@ -344,7 +365,7 @@ class ScreeningScreen(NoteKeys, FullTextKeys):
                 # Counted once the first record is up, so that opening is not kept waiting by the count.
                 self._counted = True
                 self._load_progress()
-                freeze_long_lived()
+                freeze_long_lived(self)
                 if self.prioritise:
                     # Ranked then too: the TF-IDF features take seconds to build at tens of thousands of
                     # records (~5 s at 20,000; once per process), and the screen waited for them before
