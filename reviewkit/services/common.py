@@ -109,7 +109,7 @@ def read_csv_rows(
     if first is None:
         raise ParseError("the file is empty", file=str(path), line=1,
                          hint=hint or (f"columns: {', '.join(columns)}" if columns else None))
-    header = _header(path, first)
+    header = _header(path, first, columns)
     missing = [c for c in required if c not in header]
     if missing:
         # Both lists: the expected names alone read as if they were the file's header.
@@ -150,12 +150,19 @@ def _some_names(names: list[str], shown: int = 12) -> list[str]:
     return names if len(names) <= shown else [*names[:shown], f"… ({len(names)} in all)"]
 
 
-def _header(path: Path, fields: list[str]) -> list[str]:
-    """Line 1's column names, stripped; trailing unnamed columns (a spreadsheet's "a,b,c,,") dropped.
+def column_names(fields: Sequence[str], columns: Sequence[str]) -> list[str]:
+    """A header's names stripped, those of `columns` in other case ("Record", "STAGE") read as that
+    column: a spreadsheet's header is often capitalised, and the names are not case-sensitive."""
+    known = {c.casefold(): c for c in columns}
+    return [known.get(h.strip().casefold(), h.strip()) for h in fields]
+
+
+def _header(path: Path, fields: list[str], columns: Sequence[str] = ()) -> list[str]:
+    """Line 1's column names (column_names); trailing unnamed columns (a spreadsheet's "a,b,c,,") dropped.
 
     A name given twice is refused: a row's dict would keep only the last of its two values.
     """
-    header = [h.strip() for h in fields]
+    header = column_names(fields, columns)
     while header and not header[-1]:
         header.pop()
     twice = sorted({h for h in header if h and header.count(h) > 1})

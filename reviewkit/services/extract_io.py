@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reviewkit.errors import ReviewkitError
-from reviewkit.services.common import acting_reviewer, columns_hint, read_csv_rows
+from reviewkit.services.common import acting_reviewer, column_names, columns_hint, read_csv_rows
 from reviewkit.services.extract import STAT_FIELDS, canonical
 from reviewkit.services.extract_access import extractors_of, may_compare
 from reviewkit.services.extract_units import (
@@ -181,7 +181,7 @@ def read_table(path: Path, multiline: Collection[str] = ()) -> Iterator[tuple[in
             cells = [[_cell_text(c) for c in row] for row in sheet.iter_rows()]
         finally:
             book.close()
-        header = [c.strip() for c in (cells[0] if cells else ())]
+        header = column_names(cells[0] if cells else (), _KEYS)
         _check_header(header, path)
         for number, texts in enumerate(cells[1:], start=2):
             if any(texts):

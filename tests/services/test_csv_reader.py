@@ -98,3 +98,12 @@ def test_unnamed_trailing_header_columns_are_ignored(tmp_path: Path) -> None:
     as rows of 3 fields against a header of 5; longer rows with blank extras still read."""
     rows = _read(tmp_path, "id,name,note,,\n1,a,x\n2,b,,,\n")
     assert rows == [(2, {"id": "1", "name": "a", "note": "x"}), (3, {"id": "2", "name": "b", "note": ""})]
+
+
+def test_a_capitalised_header_reads_as_the_columns_it_names(tmp_path: Path) -> None:
+    """`ID,Name,NOTE` (a spreadsheet's header) was refused as missing id and name; "Id" and "id" both
+    given are still one column named twice, and a column the reader does not know keeps its own case."""
+    assert _read(tmp_path, "ID,Name,NOTE,Extra\n1,a,x,y\n") == [
+        (2, {"id": "1", "name": "a", "note": "x", "Extra": "y"})]
+    with pytest.raises(ParseError, match=r"line 1: column\(s\) named more than once: id"):
+        _read(tmp_path, "Id,id,name\n1,2,a\n")

@@ -101,6 +101,17 @@ def test_missing_column_refused(review: Review, tmp_path: Path) -> None:
         import_decisions(review, f, actor="alice")
 
 
+def test_a_spreadsheets_capitalised_header_imports(review: Review, tmp_path: Path) -> None:
+    """Record,Reviewer,Stage,Decision (as a spreadsheet titles its columns) imports like the lower-case
+    header; it was refused as missing every column."""
+    rid = _records(review)[0]
+    f = tmp_path / "d.csv"
+    f.write_text(f"Record,Reviewer,Stage,Decision,Note\n{rid},alice,TA,Include,from a sheet\n", encoding="utf-8")
+    import_decisions(review, f, actor="alice")
+    card = screen_cards.record_card(review, "alice", rid, "ta")
+    assert card.own is not None and (card.own.decision, card.own.note) == ("include", "from a sheet")
+
+
 def test_conflicts_cli_json(review: Review) -> None:
     """`reviewkit conflicts --json` lists the conflict with both decisions for the adjudicator."""
     a, _ = _records(review)

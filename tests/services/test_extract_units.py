@@ -101,3 +101,19 @@ def test_the_xlsx_holds_numeric_fields_as_numbers_and_imports_back(review: Revie
     assert row["study.duration"] == 16 and row["arm.dose_mg"] == 4 and row["events"] == 12
     assert row["study.country"] == "Japan"
     assert import_table(review, tmp_path / "t.xlsx", actor="alice").values_stored == 0
+
+
+def test_an_xlsx_with_capitalised_key_columns_imports_back(review: Review, tmp_path: Path) -> None:
+    """A sheet whose owner titled its columns (Study, Arm, Outcome, Timepoint, Extractor) was refused as
+    missing every key column; it reads as the table it is, and imports back storing nothing."""
+    from openpyxl import load_workbook
+
+    exported(review, tmp_path / "t.csv")
+    export_table(review, tmp_path / "t.xlsx", actor="alice")
+    book = load_workbook(tmp_path / "t.xlsx")
+    sheet = book["extraction"]
+    for cell in sheet[1]:
+        if cell.value in ("study", "arm", "outcome", "timepoint", "extractor"):
+            cell.value = str(cell.value).title()
+    book.save(tmp_path / "t.xlsx")
+    assert import_table(review, tmp_path / "t.xlsx", actor="alice").values_stored == 0
