@@ -85,6 +85,9 @@ class ExtractionScreen(ExtractionWork):
         #: The grid cell being edited: (row, statistic).
         self.editing: tuple[GridRow, str] | None = None
         self._shown: int | None = None
+        #: Each study field's value as last read from the database: a reload changes only the boxes still
+        #: showing it, not one the extractor is typing in or whose change is still on its way.
+        self._read: dict[str, str] = {}
         #: What the last change stored (or why it was refused): kept in the status line after the
         #: form reloads, until the next edit or another study, so a save is seen to have happened.
         self._note = ""
@@ -165,7 +168,10 @@ class ExtractionScreen(ExtractionWork):
             self._load_prefill(form.study.id)
         self._show_status()
         for f in self.review.protocol.extraction.fields:
-            self.query_one(f"#field-{f.name}", Input).value = values.get(f.name) or ""
+            box, stored = self.query_one(f"#field-{f.name}", Input), values.get(f.name) or ""
+            if fresh or box.value == self._read.get(f.name, ""):
+                box.value = stored
+            self._read[f.name] = stored
             if fresh:
                 self.query_one(f"#problem-{f.name}", Static).update("")
         arms = self.query_one("#arm-table", DataTable)
@@ -194,6 +200,7 @@ class ExtractionScreen(ExtractionWork):
 
     def on_extraction_work_saved(self, message: ExtractionWork.Saved) -> None:
         """Confirm (the note stays in the status line after the reload) and reload the form."""
+        self._writes.done()
         self._note = f"✓ {message.note}"
         self._show_status()
         if message.target.startswith("field-"):
@@ -203,6 +210,7 @@ class ExtractionScreen(ExtractionWork):
 
     def on_extraction_work_finished(self, message: ExtractionWork.Finished) -> None:
         """Confirm (a notice, and the status line after the reload) and reload the list and the form."""
+        self._writes.done()
         self._note = f"✓ {message.note}"
         self._show_status()
         self.notify(message.note, markup=False)
@@ -210,6 +218,8 @@ class ExtractionScreen(ExtractionWork):
 
     def on_extraction_work_failed(self, message: ExtractionWork.Failed) -> None:
         """Show why the service refused, next to the value when there is one."""
+        if message.write:
+            self._writes.done(failed=True)
         if message.target.startswith("field-"):
             self.query_one(f"#problem-{message.target.removeprefix('field-')}", Static).update(message.error)
         elif message.target == "cell":
@@ -344,8 +354,8 @@ class ExtractionScreen(ExtractionWork):
         self.query_one("#grid", DataTable).focus()
 
     def action_back(self) -> None:
-        """Back to the dashboard."""
-        self.dismiss(None)
+        """Back to the dashboard, once the changes made are stored."""
+        self._writes.leave()
 
     def _edited(self) -> Input | None:
         """The study field's input or the cell editor's that has focus (None: nothing is being edited)."""

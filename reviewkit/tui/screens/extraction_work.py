@@ -10,6 +10,7 @@ from textual import work
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable
+from textual.worker import Worker, WorkerState
 
 from reviewkit.errors import ReviewkitError
 from reviewkit.services import extract
@@ -21,6 +22,7 @@ from reviewkit.services.project import Review
 from reviewkit.tui.extraction_grid import parse_arm_line
 from reviewkit.tui.modals.choice import Choice, ChoiceModal
 from reviewkit.tui.modals.text_prompt import TextPromptModal
+from reviewkit.tui.write_queue import WriteQueue
 
 
 class ExtractionWork(Screen[None]):
@@ -65,12 +67,14 @@ class ExtractionWork(Screen[None]):
             self.note = note
 
     class Failed(Message):
-        """The service refused; `target` is where to show why (a field's problem line or the status)."""
+        """The service refused; `target` is where to show why (a field's problem line or the status);
+        `write`: a queued write was refused (the next one goes)."""
 
-        def __init__(self, target: str, error: str) -> None:
+        def __init__(self, target: str, error: str, *, write: bool = False) -> None:
             super().__init__()
             self.target = target
             self.error = error
+            self.write = write
 
     def __init__(self, review: Review, reviewer: str | None) -> None:
         super().__init__()
@@ -80,6 +84,22 @@ class ExtractionWork(Screen[None]):
         self.study_id: int | None = None
         self.form: StudyForm | None = None
         self.prefill: Prefill | None = None
+        #: Values, arms, conversions and "finished", stored one at a time in the order made: two saves
+        #: at once could land out of order (a cell changed twice kept the first value), an exclusive
+        #: worker cancelled before it ran lost its change, and a finish could land before the last value.
+        #: Leaving the screen (or quitting the app) waits for them: a screen's workers end with it.
+        self._writes: WriteQueue[Callable[[], object]] = WriteQueue(lambda start: start(),
+                                                                     leave=lambda: self.dismiss(None))
+
+    @property
+    def write_queue(self) -> WriteQueue[Callable[[], object]]:
+        """The changes not stored yet (the app waits for them before it quits)."""
+        return self._writes
+
+    def _save(self, target: str, note: str, call: Callable[[], Any]) -> None:
+        """Store a change through `call` after those already made; `target` shows the outcome, `note` says
+        what was saved."""
+        self._writes.put(lambda: self._store(target, note, call))
 
     # --- workers: one service call each, results posted back --------------------------------------
 
@@ -104,12 +124,13 @@ class ExtractionWork(Screen[None]):
         except ReviewkitError as exc:
             self.post_message(self.Failed("status", str(exc)))
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="extraction-save")
-    def _save(self, target: str, note: str, call: Callable[[], Any]) -> None:
+    # Not exclusive: the queue sends one at a time, and a cancelled worker would lose its change.
+    @work(thread=True, exit_on_error=False, group="extraction-save")
+    def _store(self, target: str, note: str, call: Callable[[], Any]) -> None:
         try:
             result = call()
         except ReviewkitError as exc:
-            self.post_message(self.Failed(target, exc.message))
+            self.post_message(self.Failed(target, exc.message, write=True))
             return
         # A value whose change cleared a converted SD says so, as `extract set` does: the grid's SD just
         # emptying would read as a lost value.
@@ -117,14 +138,23 @@ class ExtractionWork(Screen[None]):
             note = f"{note}; {'; '.join(result.cleared)}"
         self.post_message(self.Saved(target, note))
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="extraction-status")
+    @work(thread=True, exit_on_error=False, group="extraction-save")
     def _finish(self, study_id: int) -> None:
         try:
             change = finish_extraction(self.review, self.reviewer, study_id)
         except ReviewkitError as exc:
-            self.post_message(self.Failed("status", exc.message))
+            self.post_message(self.Failed("status", exc.message, write=True))
             return
         self.post_message(self.Finished(describe(change, self.review.protocol.extraction.extractors_per_study)))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """An unexpected error in a worker (the database gone mid-session) is shown, not swallowed; a write's
+        lets the next one go."""
+        if event.state != WorkerState.ERROR:
+            return
+        if event.worker.group == "extraction-save":
+            self._writes.done(failed=True)
+        self.notify(f"{event.worker.name}: {event.worker.error}", severity="error", markup=False)
 
     # --- flows that end in a save ------------------------------------------------------------------
 
@@ -132,7 +162,8 @@ class ExtractionWork(Screen[None]):
         """Mark the acting reviewer's extraction of the study shown finished (reopen: `reviewkit extract
         reopen`, until the comparison opens)."""
         if self.study_id is not None:
-            self._finish(self.study_id)
+            sid = self.study_id
+            self._writes.put(lambda: self._finish(sid))
 
     def action_add_arm(self) -> None:
         """Add (or change) an arm: "label; intervention; dose; co-intervention; N; dose_mg=4". On an arm of
