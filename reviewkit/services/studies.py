@@ -382,14 +382,21 @@ def _record(session: Session, record_id: int, study_id: int | None, *, check_dup
 
 def add_study(review: Review, actor: str | None, label: str, *, nct_id: str | None = None,
               record_ids: Sequence[int] = ()) -> str:
-    """Create a study and link records to it as confirmed reports (`studies add`, `a` on the studies
-    screen): the second trial of a paper reporting two, whose registry record was not found. A label that
-    is an NCT id is the study's NCT id too. Returns what was done, in a line."""
+    """Create a study and link records to it as confirmed reports (`studies add`): the second trial of a
+    paper reporting two, whose registry record was not found. A label that is an NCT id is the study's
+    NCT id too. Returns what was done, in a line."""
+    return new_study(review, actor, label, nct_id=nct_id, record_ids=record_ids)[1]
+
+
+def new_study(review: Review, actor: str | None, label: str, *, nct_id: str | None = None,
+              record_ids: Sequence[int] = ()) -> tuple[int, str]:
+    """`add_study`, returning the new study's id as well (`a` on the studies screen moves to it, so the
+    `l` that links its reports next acts on it) and what was done, in a line."""
     from reviewkit.services.extract import create_study  # extract imports this module
 
     own = find_nct_ids(label)
     nct = nct_id or (own[0] if len(own) == 1 and own[0] == label.strip().upper() else None)
     made = create_study(review, actor, label, nct_id=nct, record_ids=record_ids)
     reports = f", {made.reports} report{'s' if made.reports != 1 else ''} linked" if made.reports else ""
-    return f"study {made.id} {made.label} added{f' ({made.nct_id})' if made.nct_id else ''}{reports}"
+    return made.id, f"study {made.id} {made.label} added{f' ({made.nct_id})' if made.nct_id else ''}{reports}"
 

@@ -15,10 +15,13 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Static
 from werkzeug import Request, Response
 
+from reviewkit.errors import ReviewkitError
+from reviewkit.services import identify, runs
 from reviewkit.services.project import Review
 from reviewkit.services.runs import source_runs
 from reviewkit.services.search import CTGOV_URL_ENV, PUBMED_URL_ENV
 from reviewkit.services.status import review_status
+from reviewkit.store import runs as store_runs
 from reviewkit.tui.app import ReviewkitApp, make_app
 from reviewkit.tui.modals.import_file import ImportFileModal
 from reviewkit.tui.modals.text_view import TextViewModal
@@ -381,3 +384,137 @@ async def test_a_retry_is_a_warning_notice(review: Review, httpserver: HTTPServe
                            "Too many requests; attempt 1 of 5 failed, trying again in under a second")
         (run,) = source_runs(review)
         assert (run.status, run.record_count) == ("complete", 5)
+
+
+@pytest.mark.parametrize("typed, problem", [
+    ("{tmp}", "{tmp} is a folder: type the path of the export file in it"),
+    ("{tmp}/missing.ris", "No such file: {tmp}/missing.ris"),
+    ("~no-such-user-here/export.ris", "No such file: ~no-such-user-here/export.ris"),
+    ("{tmp}/" + "n" * 300 + ".ris", "{tmp}/" + "n" * 300 + ".ris: File name too long"),
+])
+async def test_import_modal_names_what_is_wrong_with_the_path(review: Review, tmp_path: Path, typed: str,
+                                                              problem: str) -> None:
+    """A folder, a missing file, the home of no user and a name too long for the system are each named
+    under the path (the last two raised out of the modal and closed the app); the modal stays open, the
+    path keeps the focus, escape closes it with nothing stored and the source list focused again."""
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_sources(pilot, app)
+        await pilot.press("m")
+        await pilot.pause()
+        modal = app.screen
+        assert isinstance(modal, ImportFileModal)
+        modal.query_one("#import-path", Input).value = typed.format(tmp=tmp_path)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is modal and modal.query_one("#import-path", Input).has_focus
+        assert str(modal.query_one("#import-error", Static).render()) == problem.format(tmp=tmp_path)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is screen and screen.query_one("#source-list", SourceTable).has_focus
+    assert source_runs(review) == [] and review_status(review).records == 0
+
+
+async def test_unknown_format_is_refused_naming_the_file(review: Review, tmp_path: Path) -> None:
+    """A file of no format reviewkit reads is refused in an error notice naming it and the formats read;
+    no run and no record is stored, and the counts shown stay at none."""
+    odd = tmp_path / "notes [v2].txt"
+    odd.write_text("Some notes about the search\nnot an export\n", encoding="utf-8")
+    seen: list[Message] = []
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
+        screen = await open_sources(pilot, app)
+        await import_through_modal(pilot, app, str(odd), "Embase")
+        (error,) = notices(seen, "error")
+        assert error.startswith(f"Import failed: {odd}: unrecognised file format (export the records as RIS")
+        assert screen._job is None and screen.query_one("#run-list", RunTable).row_count == 0
+        assert source_row(app, "Embase")[4:] == ["never run", "", "", "", "0"]
+        assert "0 runs" in str(screen.query_one("#sources-status", Static).render())
+    assert source_runs(review) == [] and review_status(review).records == 0
+
+
+async def test_a_file_that_cannot_be_read_is_an_import_failure(review: Review, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file the system will not read (no permission: tests run as root, so the refusal is simulated) is
+    an "Import failed" notice naming the file and the reason, and that nothing was stored."""
+    path = tmp_path / "locked.ris"
+    path.write_text("TY  - JOUR\nTI  - A\nER  - \n", encoding="utf-8")
+
+    def refused(file: Path) -> str:
+        raise PermissionError(13, "Permission denied", str(file))
+
+    monkeypatch.setattr(identify, "file_sha256", refused)
+    seen: list[Message] = []
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
+        screen = await open_sources(pilot, app)
+        await import_through_modal(pilot, app, str(path))
+        (error,) = notices(seen, "error")
+        assert error == f"Import failed: {path}: Permission denied; nothing was stored"
+        assert screen._job is None
+    assert source_runs(review) == [] and review_status(review).records == 0
+
+
+async def test_escape_cancels_an_import_and_nothing_is_stored(review: Review, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Escape while a file is imported stops it: the whole import is rolled back (no run, no record), the
+    notice says so, the screen stays; escape again goes back."""
+    path = tmp_path / "big.ris"
+    path.write_text("".join(f"TY  - JOUR\nTI  - Paper {i}\nER  - \n" for i in range(30)), encoding="utf-8")
+    entered, release = threading.Event(), threading.Event()
+    insert = store_runs.insert_records
+
+    def held(*args: object, **kwargs: object) -> object:
+        entered.set()
+        release.wait(10)
+        return insert(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store_runs, "insert_records", held)
+    seen: list[Message] = []
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
+        screen = await open_sources(pilot, app)
+        finished = threading.Event()
+        post = screen.post_message
+
+        def posting(message: Message) -> bool:
+            done = post(message)
+            if isinstance(message, SourcesScreen.JobFinished):
+                finished.set()
+            return done
+
+        monkeypatch.setattr(screen, "post_message", posting)
+        await pilot.press("m")
+        await pilot.pause()
+        app.screen.query_one("#import-path", Input).value = str(path)
+        await pilot.press("enter")
+        assert await asyncio.to_thread(entered.wait, 10)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert shown(app) is screen
+        release.set()
+        assert await asyncio.to_thread(finished.wait, 10)
+        await settle(pilot)
+        assert notices(seen, "warning") == ["Import of big.ris cancelled: nothing was stored"]
+        assert screen._job is None and screen.query_one("#run-list", RunTable).row_count == 0
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, SourcesScreen)
+    assert source_runs(review) == [] and review_status(review).records == 0
+
+
+async def test_a_failed_load_is_an_error_notice(review: Review, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database that fails the listing's read is said in an error notice (r loads again), not as the
+    worker's name and exception; the screen stays."""
+    def failing(_: Review) -> list[object]:
+        raise ReviewkitError("the database stopped answering")
+
+    seen: list[Message] = []
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
+        await settle(pilot)
+        monkeypatch.setattr(runs, "source_overview", failing)
+        await pilot.press("i")
+        await settle(pilot)
+        assert isinstance(app.screen, SourcesScreen)
+        assert notices(seen, "error") == ["Sources not loaded: the database stopped answering (r loads them again)"]

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from typing import Any
+
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input
 
@@ -13,7 +18,7 @@ from reviewkit.tui.modals.text_prompt import TextPromptModal
 from reviewkit.tui.screens.dashboard import DashboardScreen
 from reviewkit.tui.screens.studies import StudiesScreen
 from tests.study_data import StudyData, build
-from tests.tui.rendered import footer_once, line_with
+from tests.tui.rendered import footer_once, line_with, lines_once
 
 SIZE = (80, 24)
 
@@ -165,3 +170,134 @@ async def test_add_a_study_by_its_nct_id_with_a(review: Review) -> None:
         (added,) = [v for v in studies.list_studies(review) if v.nct_id == "NCT09999999"]
         listing = screen.query_one("#studies-list", DataTable)
         assert [str(c) for c in listing.get_row(str(added.id))][1:3] == ["NCT09999999", "NCT09999999"]
+
+
+@pytest.mark.parametrize("typed", ["²", "99999999999999999999", "2147483648", "0"])
+async def test_l_refuses_what_is_no_record_id(review: Review, typed: str) -> None:
+    """l with text that is no record id ("²" passed str.isdigit and int() closed the app; a number past
+    PostgreSQL's integer column reached the database) is refused in a notice naming it; nothing is
+    stored, the screen stays and the list keeps the focus."""
+    data = build(review)
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_studies(pilot, app)
+        await pilot.press("l")
+        await pilot.pause()
+        assert isinstance(app.screen, TextPromptModal)
+        app.screen.query_one("#prompt-input", Input).value = typed
+        await pilot.press("enter")
+        await settle(pilot, app)
+        assert app.screen is screen
+        assert screen.query_one("#studies-list", DataTable).has_focus
+        (error,) = [str(n.message) for n in app._notifications if n.severity == "error"]
+        assert error == f"Not linked: {typed!r} is not a record id (a whole number from 1 to 2147483647)"
+    assert [e for e in audit_trail(review) if e.entity == "study_report"] == []
+    assert studies.study_view(review, data.ad1).reports == {data.ad1_registry: "proposed",
+                                                            data.both_trials: "proposed", data.passing: "proposed"}
+
+
+async def test_a_moves_to_the_new_study_so_l_links_to_it(review: Review) -> None:
+    """After a adds a study the list's cursor is on it, so l links the record to the new study (not the one
+    highlighted before); moving a report from one study to another (n, then l) leaves the counts the list
+    shows equal to the service's, and the rejected link stays, marked rejected."""
+    data = build(review)
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_studies(pilot, app)
+        await to_report(pilot, screen, data.passing)
+        await pilot.press("n")
+        await settle(pilot, app)
+        screen.query_one("#studies-list", DataTable).focus()
+        await pilot.press("a")
+        await pilot.pause()
+        app.screen.query_one("#prompt-input", Input).value = "Tofacitinib ointment trial"
+        await pilot.press("enter")
+        await settle(pilot, app)
+        (added,) = [v for v in studies.list_studies(review) if v.label == "Tofacitinib ointment trial"]
+        assert screen.current_study() is not None and screen.current_study().id == added.id  # type: ignore[union-attr]
+        await pilot.press("l")
+        await pilot.pause()
+        assert isinstance(app.screen, TextPromptModal)
+        await pilot.press(*str(data.passing), "enter")
+        await settle(pilot, app)
+        assert studies.study_view(review, added.id).reports == {data.passing: "confirmed"}
+        assert studies.study_view(review, data.ad1).reports[data.passing] == "rejected"
+        listing = screen.query_one("#studies-list", DataTable)
+        for view in studies.list_studies(review):
+            assert [str(c) for c in listing.get_row(str(view.id))][3:] == [str(view.report_count),
+                                                                            str(view.proposed or "")]
+        assert report_row(screen, data.passing)[1] == "confirmed"
+        waiting = sum(v.proposed for v in studies.list_studies(review))
+        assert f"{waiting} links proposed" in line_with(app, "studies")
+
+
+async def test_an_empty_review_keys_say_what_is_missing(review: Review) -> None:
+    """With no records and no studies the screen says how studies come; y, n, m, l and r say there is
+    nothing to act on, and nothing is stored."""
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_studies(pilot, app)
+        assert "No studies yet" in line_with(app, "No studies yet")
+        for key in ("y", "n", "m", "l", "r", "enter", "tab"):
+            await pilot.press(key)
+            await settle(pilot, app)
+            assert app.screen is screen, key
+        warnings = [str(n.message) for n in app._notifications if n.severity == "warning"]
+        assert "No report to act on: l links a record to the study" in warnings
+        assert {"No study to link a record to", "No study to rename"} <= set(warnings)
+    assert studies.list_studies(review) == []
+    assert audit_trail(review) == []
+
+
+async def test_a_study_label_of_the_longest_length_keeps_the_columns_and_footer(review: Review) -> None:
+    """A study renamed to the longest label kept (600 characters, with brackets) is cut with "…" on an
+    80-column terminal: its NCT id and counts stay on screen, and the footer keeps Help and Quit."""
+    data = build(review)
+    long = ("[b]BREEZE-AD1[/b] " + "extended label " * 50)[:600]
+    studies.rename_study(review, "alice", data.ad1, long)
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_studies(pilot, app)
+        row = await lines_once(pilot, app, lambda lines: any("[b]BREEZE-AD1[/b]" in line for line in lines))
+        (line,) = [line for line in row if "[b]BREEZE-AD1[/b]" in line]
+        assert "…" in line and "NCT03334396" in line and line.split()[-2:] == ["3", "3"]
+        assert str(screen.query_one("#studies-list", DataTable).get_row(str(data.ad1))[1]) == long
+        await footer_once(pilot, app, lambda footer: "? Help" in footer and "q Quit" in footer)
+
+
+async def test_a_reload_overtaken_by_a_newer_one_is_not_shown(review: Review,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reload after a change, still reading when a second change is stored and reloaded, is dropped:
+    its links, read before the second change, no longer stand (shown, "confirmed" went back to "proposed")."""
+    data = build(review)
+    entered, release = threading.Event(), threading.Event()
+    calls = 0
+    listing = studies.list_studies
+
+    def slow_second(*args: Any, **kwargs: Any) -> list[studies.StudyView]:
+        nonlocal calls
+        calls += 1
+        views = listing(*args, **kwargs)
+        if calls == 2:  # the reload after the first change: read, then held
+            entered.set()
+            release.wait(10)
+        return views
+
+    monkeypatch.setattr(studies, "list_studies", slow_second)
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_studies(pilot, app)
+        await to_report(pilot, screen, data.passing)
+        await pilot.press("n")
+        assert await asyncio.to_thread(entered.wait, 10)
+        await to_report(pilot, screen, data.both_trials)
+        await pilot.press("y")
+        for _ in range(200):  # the second change's reload lands (it is not held)
+            await pilot.pause()
+            if report_row(screen, data.both_trials)[1] == "confirmed":
+                break
+        assert report_row(screen, data.both_trials)[1] == "confirmed"
+        release.set()
+        await settle(pilot, app)
+        assert report_row(screen, data.both_trials)[1] == "confirmed"
+        assert report_row(screen, data.passing)[1] == "rejected"

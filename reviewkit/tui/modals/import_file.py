@@ -24,11 +24,40 @@ class ImportRequest:
 
 def resolve_path(text: str, base: Path) -> Path:
     """The typed path: as typed (from the working folder), or else inside the review's folder."""
-    path = Path(text).expanduser()
-    if path.is_absolute() or path.exists():
+    try:
+        path = Path(text).expanduser()
+    except RuntimeError:  # "~name" of no user on this machine: kept as typed, it then names no file
+        path = Path(text)
+    if path.is_absolute() or _exists(path):
         return path
     in_review = base / path
-    return in_review if in_review.exists() else path
+    return in_review if _exists(in_review) else path
+
+
+def _exists(path: Path) -> bool:
+    # A name the system refuses (too long) raises instead of reading False; path_problem names why.
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
+def path_problem(path: Path) -> str | None:
+    """Why `path` cannot be imported, naming it (None: it is a file).
+
+    A folder was "No such file", though it is there; a name too long for the system raised its OSError
+    out of the modal and closed the app.
+    """
+    try:
+        if path.is_file():
+            return None
+        if path.is_dir():
+            return f"{path} is a folder: type the path of the export file in it"
+        if path.exists():
+            return f"{path} is not a regular file (a device, a pipe or a socket)"
+    except OSError as exc:
+        return f"{path}: {exc.strerror or exc}"
+    return f"No such file: {path}"
 
 
 class ImportFileModal(ModalScreen[ImportRequest | None]):
@@ -69,8 +98,8 @@ class ImportFileModal(ModalScreen[ImportRequest | None]):
             self.query_one("#import-path", Input).focus()
             return
         path = resolve_path(text, self._base)
-        if not path.is_file():
-            error.update(f"No such file: {path}")
+        if (problem := path_problem(path)) is not None:
+            error.update(problem)
             self.query_one("#import-path", Input).focus()
             return
         source = self.query_one("#import-source", Input).value.strip() or None

@@ -133,7 +133,18 @@ class SourcesScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="sources-load")
     def _load(self) -> None:
-        self.post_message(self.SourcesLoaded(runs.source_overview(self.review), runs.source_runs(self.review)))
+        try:
+            loaded = self.SourcesLoaded(runs.source_overview(self.review), runs.source_runs(self.review))
+        except ReviewkitError as exc:
+            # A database that failed the read (PostgreSQL gone, SQLite damaged): said as such, not as the
+            # worker's "_load: …" (r tries again).
+            self.app.call_from_thread(self.notify, f"Sources not loaded: {exc} (r loads them again)",
+                                      severity="error", timeout=15, markup=False)
+            return
+        # A newer load (a job finished, r pressed) cancelled this one, whose thread ran on: its runs, read
+        # earlier, arriving after the newer load's would be shown as they no longer stand.
+        if not get_current_worker().is_cancelled:
+            self.post_message(loaded)
 
     def _progress(self) -> Progress:
         worker = get_current_worker()
@@ -178,6 +189,12 @@ class SourcesScreen(Screen[None]):
                                                failed=True, cancelled=True))
         except ReviewkitError as exc:
             self.post_message(self.JobFinished(f"Import failed: {exc}", failed=True))
+        except OSError as exc:
+            # The file could not be read (no permission, a disk error, removed meanwhile): the worker's
+            # bare "_import: [Errno 13] ..." said neither that the import failed nor that nothing was kept.
+            self.post_message(self.JobFinished(
+                f"Import failed: {exc.filename or request.path}: {exc.strerror or exc}; nothing was stored",
+                failed=True))
         else:
             notes = "".join(f"\n{note}" for note in s.notes[:_NOTES_SHOWN])
             if len(s.notes) > _NOTES_SHOWN:

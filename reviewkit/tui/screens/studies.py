@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from reviewkit.errors import ReviewkitError
 from reviewkit.services import studies
@@ -26,6 +26,21 @@ WriteKind = Literal["confirm", "reject", "main", "link", "rename", "add"]
 #: The keys, listed below the tables: in the footer they pushed Help and Quit off an 80-column terminal.
 KEYS_TEXT = ("[b]tab[/b]/[b]enter[/b] reports · [b]y[/b] confirm · [b]n[/b] reject · [b]m[/b] main report · "
              "[b]l[/b] link a record · [b]a[/b] add a study · [b]r[/b] rename study · [b]esc[/b] back")
+#: The largest record id, PostgreSQL's integer column (the CLI's ROW_ID): a longer number typed for `l`
+#: reached the database, which refused it in its own words ("Python int too large to convert to SQLite INTEGER").
+MAX_RECORD_ID = 2**31 - 1
+
+
+def typed_record_id(text: str) -> int | None:
+    """The record id typed (ASCII digits, 1 to MAX_RECORD_ID), or None when the text is no record id.
+
+    str.isdigit alone let "²" through to int(), whose ValueError closed the app.
+    """
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if 1 <= value <= MAX_RECORD_ID else None
 
 
 @dataclass(frozen=True)
@@ -66,13 +81,15 @@ class StudiesScreen(Screen[None]):
             self.error = error
 
     class WriteDone(ScreenMessage):
-        """A change is stored (`summary` says what it did) or refused (`error`)."""
+        """A change is stored (`summary` says what it did) or refused (`error`); `added`: the study it made."""
 
-        def __init__(self, write: _Write, summary: str = "", error: str | None = None) -> None:
+        def __init__(self, write: _Write, summary: str = "", error: str | None = None,
+                     added: int | None = None) -> None:
             super().__init__()
             self.write = write
             self.summary = summary
             self.error = error
+            self.added = added
 
     def __init__(self, review: Review, reviewer: str | None = None) -> None:
         super().__init__()
@@ -83,6 +100,9 @@ class StudiesScreen(Screen[None]):
         self._writes: WriteQueue[_Write] = WriteQueue(self._save, leave=lambda: self.dismiss(None), idle=self._load)
         #: The study whose reports are in the lower table.
         self._shown: int | None = None
+        #: A study `a` added: the next refill moves the list's cursor to it (else `l` next, as the prompt's
+        #: hint says, linked the record to the study highlighted before, not the new one).
+        self._select: int | None = None
 
     @property
     def write_queue(self) -> WriteQueue[_Write]:
@@ -116,12 +136,17 @@ class StudiesScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="studies-load")
     def _load(self) -> None:
         try:
-            self.post_message(self.Loaded(studies.list_studies(self.review)))
+            loaded = self.Loaded(studies.list_studies(self.review))
         except ReviewkitError as exc:
-            self.post_message(self.Loaded([], str(exc)))
+            loaded = self.Loaded([], str(exc))
+        # A newer load (after a change was stored) cancelled this one, whose thread ran on: its links, read
+        # before the change, arriving after the newer load's would be shown as they no longer stand.
+        if not get_current_worker().is_cancelled:
+            self.post_message(loaded)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="studies-write")
     def _save(self, write: _Write) -> None:
+        added: int | None = None
         try:
             if write.kind == "rename":
                 old = studies.rename_study(self.review, self.reviewer, write.study_id, write.text)
@@ -130,7 +155,7 @@ class StudiesScreen(Screen[None]):
                 summary = studies.set_main_report(self.review, self.reviewer, write.study_id,
                                                   write.record_id).summary()
             elif write.kind == "add":
-                summary = studies.add_study(self.review, self.reviewer, write.text)
+                added, summary = studies.new_study(self.review, self.reviewer, write.text)
             elif write.kind == "link":
                 summary = studies.link_report(self.review, self.reviewer, write.study_id, write.record_id).summary()
             else:
@@ -139,7 +164,7 @@ class StudiesScreen(Screen[None]):
         except ReviewkitError as exc:
             self.post_message(self.WriteDone(write, error=str(exc)))
         else:
-            self.post_message(self.WriteDone(write, summary))
+            self.post_message(self.WriteDone(write, summary, added=added))
 
     # -- message handlers ----------------------------------------------------------------------------
 
@@ -150,13 +175,16 @@ class StudiesScreen(Screen[None]):
             status.update(f"error: {message.error}")
             return
         study, record = self.current_study(), self._current_record()
+        wanted = self._select if self._select is not None else study.id if study is not None else None
+        if any(v.id == self._select for v in message.views):
+            self._select = None
         self.views = message.views
         listing = self.query_one("#studies-list", FittedTable)
         listing.clear()
         for v in self.views:
             listing.add_row(str(v.id), clipped(v.label), v.nct_id or "", str(v.report_count), str(v.proposed or ""),
                             key=str(v.id))
-        row = next((i for i, v in enumerate(self.views) if study is not None and v.id == study.id), 0)
+        row = next((i for i, v in enumerate(self.views) if v.id == wanted), 0)
         if self.views:
             listing.move_cursor(row=row)
         self._show_reports(record)
@@ -172,6 +200,8 @@ class StudiesScreen(Screen[None]):
             self.notify(f"Not saved: {message.error}", severity="error", timeout=10, markup=False)
         else:
             self.notify(message.summary, markup=False)
+            if message.added is not None:
+                self._select = message.added
         self._writes.done(failed=message.error is not None)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -278,11 +308,12 @@ class StudiesScreen(Screen[None]):
         def given(text: str | None) -> None:
             if text is None or not text.strip():
                 return
-            if not text.strip().isdigit():
-                self.notify(f"Not linked: {text.strip()!r} is not a record id (a number)",
-                            severity="error", markup=False)
+            record_id = typed_record_id(text)
+            if record_id is None:
+                self.notify(f"Not linked: {text.strip()!r} is not a record id (a whole number from 1 to "
+                            f"{MAX_RECORD_ID})", severity="error", markup=False)
                 return
-            self._writes.put(_Write("link", study.id, int(text.strip())))
+            self._writes.put(_Write("link", study.id, record_id))
 
         self.app.push_screen(TextPromptModal(f"Record id to link to study {study.id} ({study.label})",
                                              placeholder="e.g. 42"), given)
