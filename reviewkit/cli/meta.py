@@ -29,6 +29,7 @@ from reviewkit.pooling import (
     subgroup_analysis,
     trim_and_fill,
 )
+from reviewkit.pooling.effects import BINARY_MEASURES
 from reviewkit.pooling.flavours import DEFAULT_FLAVOUR
 from reviewkit.pooling.wording import hksj_label, prediction_interval_method
 from reviewkit.services.analyze_sensitivity import funnel_effects
@@ -67,9 +68,16 @@ def run_meta(path: Path, measure: str, method: str | None, model: str | None, ta
     return out, main, notes
 
 
+#: From here on a number is printed in exponent form: a double holds ~16 significant digits, so
+#: "{:.4f}" of 1e20 would print digits that are rounding noise (and a row 100 characters wide).
+_FIXED_LIMIT = 1e12
+
+
 def _fmt(x: float | None, digits: int = 4) -> str:
     # NaN is an undefined number (the t test of an HKSJ SE of 0): NA, as None, never "nan"
-    return "NA" if x is None or math.isnan(x) else f"{x:.{digits}f}"
+    if x is None or math.isnan(x):
+        return "NA"
+    return f"{x:.{digits}e}" if abs(x) >= _FIXED_LIMIT else f"{x:.{digits}f}"
 
 
 def _p(p: float | None) -> str:
@@ -198,7 +206,8 @@ def _plot(out: Any, main: MetaResult, plot: Path) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--measure", type=click.Choice(MEASURES), required=True, help="Effect measure.")
 @click.option("--method", type=click.Choice(METHODS), default=None, help="Pooling method (default: the flavour's).")
-@click.option("--model", type=click.Choice(MODELS), default=None, help="fixed or random (default: random).")
+@click.option("--model", type=click.Choice(MODELS), default=None,
+              help="fixed or random (default: the flavour's, random in each).")
 @click.option("--tau2", type=click.Choice(ESTIMATORS), default=None, help="tau² estimator (default: the flavour's).")
 @click.option("--hksj/--no-hksj", default=None, help="Hartung-Knapp-Sidik-Jonkman CI (default: the flavour's).")
 @click.option("--hksj-adhoc", "hksj_adhoc", is_flag=True, default=False,
@@ -211,7 +220,9 @@ def _plot(out: Any, main: MetaResult, plot: Path) -> None:
                    "none). The JSON has it either way.")
 @click.option("--subgroup", "subgroup", default=None, metavar="COLUMN", help="Column holding subgroup labels.")
 @click.option("--analysis", type=click.Choice(ANALYSES), default=None, help="A sensitivity or small-study analysis.")
-@click.option("--level", type=float, default=0.95, show_default=True, help="Confidence level.")
+@click.option("--level", type=float, default=0.95, show_default=True,
+              help="Confidence level of the intervals computed, between 0 and 1 (generic data's ci_lower and "
+                   "ci_upper are read as 95% CIs whatever it is).")
 @click.option("--scale", type=click.Choice(["difference", "ratio"]), default="difference", show_default=True,
               help="Generic data: ratio means yi are logs (estimate/CI are ratios), shown exponentiated.")
 @click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON (log scale for ratios, plus effect*).")
@@ -229,6 +240,17 @@ def meta(file: Path, measure: str, method: str | None, model: str | None, tau2: 
     """
     fl = get_flavour(flavour)
     fixed = (model or fl.default_model) == "fixed"
+    # Options that cannot go together are refused before the file is read, as usage errors naming the
+    # options: pooling would refuse them too, but only after the file's own errors, and without the names.
+    if not 0 < level < 1:  # also NaN
+        raise click.UsageError(f"--level must lie between 0 and 1, exclusive (got {level:g}; a 95% level is 0.95)")
+    if method in ("MH", "Peto") and measure not in BINARY_MEASURES:
+        raise click.UsageError(f"--method {method} needs binary data (RR, OR or RD), not --measure {measure}: "
+                               "use --method IV")
+    if method == "Peto" and measure != "OR":
+        raise click.UsageError(f"--method Peto estimates an odds ratio: use --measure OR, not {measure}")
+    if method == "Peto" and not fixed:
+        raise click.UsageError("--method Peto is fixed-effect only (as in RevMan): add --model fixed")
     # tau² and the Hartung-Knapp adjustment belong to a random-effects model: a fixed-effect one
     # would silently ignore them
     if tau2 is not None and fixed:
@@ -252,20 +274,24 @@ def meta(file: Path, measure: str, method: str | None, model: str | None, tau2: 
             check_suffix(plot, PLOT_SUFFIXES, "meta --plot")
         out, main, notes = run_meta(file, measure, method, model, tau2, hksj, flavour, subgroup, analysis,
                                     level, scale, prediction_interval, hksj_adhoc)
-        if plot is not None:
-            with output_file(plot, PLOT_SUFFIXES, "meta --plot") as temp:
-                _plot(out, main, temp)
+        # The text is made before the plot is written: should making it fail, no plot is left behind
+        # for an analysis that reported only an error.
         if as_json:
             # Notes go into the JSON, not to stderr: scripts read the two streams as one.
             data = {**out.to_dict(), **({"notes": list(notes)} if notes else {})}
             # allow_nan=False: the output never carries NaN (undefined numbers are null)
-            click.echo(json.dumps(data, indent=2, allow_nan=False))
+            text = json.dumps(data, indent=2, allow_nan=False)
         else:
+            text = format_output(out, main)
+        if plot is not None:
+            with output_file(plot, PLOT_SUFFIXES, "meta --plot") as temp:
+                _plot(out, main, temp)
+        if not as_json:
             for note in notes:
                 click.echo(f"note: {note}", err=True)
-            click.echo(format_output(out, main))
-            if plot is not None:
-                click.echo(f"plot written to {plot}")
+        click.echo(text)
+        if plot is not None and not as_json:
+            click.echo(f"plot written to {plot}")
 
     run_guarded(body)
 

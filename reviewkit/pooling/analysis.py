@@ -13,6 +13,7 @@ from reviewkit.pooling.effects import (
     CONTINUOUS_MEASURES,
     EffectSizes,
     binary_effects,
+    check_poolable,
     continuous_effects,
     generic_effects,
 )
@@ -135,20 +136,25 @@ def effects_from_rows(
         raise ReviewkitError(f"column '{missing[0]}' is missing ({measure} needs {', '.join(needed)})")
 
     if measure in BINARY_MEASURES:
-        return binary_effects(studies, *(col(c) for c in BINARY_COLUMNS), measure=measure, subgroups=subgroups,
-                              rd_estimate=rd_estimate)
-    if measure in CONTINUOUS_MEASURES:
-        return continuous_effects(studies, *(col(c) for c in CONTINUOUS_COLUMNS), measure=measure,
-                                  smd_variance=smd_variance, subgroups=subgroups)
-    if measure == "generic":
+        effects = binary_effects(studies, *(col(c) for c in BINARY_COLUMNS), measure=measure,
+                                 subgroups=subgroups, rd_estimate=rd_estimate)
+    elif measure in CONTINUOUS_MEASURES:
+        effects = continuous_effects(studies, *(col(c) for c in CONTINUOUS_COLUMNS), measure=measure,
+                                     smd_variance=smd_variance, subgroups=subgroups)
+    elif measure == "generic":
         ratio = generic_scale == "ratio"
         if generic_cols[0] == "estimate":
-            return generic_effects(studies, col("estimate"), ci_lower=col("ci_lower"),
-                                   ci_upper=col("ci_upper"), ratio=ratio, subgroups=subgroups)
-        if generic_cols[1] == "se":
-            return generic_effects(studies, col("yi"), se=col("se"), ratio=ratio, subgroups=subgroups)
-        return generic_effects(studies, col("yi"), vi=col("vi"), ratio=ratio, subgroups=subgroups)
-    raise ReviewkitError(f"unknown measure '{measure}' (use one of {', '.join(MEASURES)})")
+            effects = generic_effects(studies, col("estimate"), ci_lower=col("ci_lower"),
+                                      ci_upper=col("ci_upper"), ratio=ratio, subgroups=subgroups)
+        elif generic_cols[1] == "se":
+            effects = generic_effects(studies, col("yi"), se=col("se"), ratio=ratio, subgroups=subgroups)
+        else:
+            effects = generic_effects(studies, col("yi"), vi=col("vi"), ratio=ratio, subgroups=subgroups)
+    else:
+        raise ReviewkitError(f"unknown measure '{measure}' (use one of {', '.join(MEASURES)})")
+    # here, where a refusal can still be traced to the study's row: pool() would overflow or never end
+    check_poolable(effects)
+    return effects
 
 
 def meta_analysis(

@@ -21,6 +21,16 @@ RATIO_MEASURES: frozenset[str] = frozenset({"RR", "OR"})
 #: escalc(add=1/2, to="only0") and RevMan 5 (Handbook 5.1 §9.4.4.2) do.
 ZERO_CELL_ADD = 0.5
 
+#: The largest |estimate| pooling takes, and the range of variances (standard errors 1e-30 to 1e30).
+#: Pooling squares differences of estimates (Q, the τ² searches reach 2·range²) and cubes weights
+#: (metafor's Fisher scoring): beyond these, double precision overflows or underflows, and the τ²
+#: solvers fail with OverflowError, never end, or print inf. No real study comes near them.
+MAX_ABS_ESTIMATE = 1e30
+MIN_VARIANCE = 1e-60
+MAX_VARIANCE = 1e60
+#: The largest |log ratio|: e**709 is the largest ratio a double holds.
+MAX_ABS_LOG_RATIO = 700.0
+
 
 @dataclass(frozen=True, slots=True)
 class BinaryArms:
@@ -119,6 +129,26 @@ class EffectSizes:
             smd_variance=self.smd_variance, notes=self.notes, ratio_scale=self.ratio_scale,
             index=take(self.origin),
         )
+
+
+def check_poolable(effects: EffectSizes) -> None:
+    """Refuse a study whose estimate or variance lies beyond what pooling computes in double precision
+    (MAX_ABS_ESTIMATE, MIN_VARIANCE, MAX_VARIANCE; an infinite one too), naming the study first, as the
+    other per-study refusals do (services.meta_input turns that into the study's line)."""
+    yi, vi = np.asarray(effects.yi, dtype=float), np.asarray(effects.vi, dtype=float)
+    for i in np.flatnonzero(np.asarray(effects.included, dtype=bool)):
+        study, y, v = effects.studies[i], float(yi[i]), float(vi[i])
+        if not abs(y) <= MAX_ABS_ESTIMATE:  # also NaN
+            raise ReviewkitError(f"study '{study}': its estimate ({y:.6g}) is too large to pool (at most "
+                                 f"{MAX_ABS_ESTIMATE:g} in absolute value)", hint="check the units and decimal points")
+        if effects.is_ratio and abs(y) > MAX_ABS_LOG_RATIO:
+            raise ReviewkitError(f"study '{study}': its log ratio ({y:.6g}) is too large to pool (at most "
+                                 f"{MAX_ABS_LOG_RATIO:g} in absolute value: e**{MAX_ABS_LOG_RATIO:g} is near the "
+                                 "largest number a double holds)", hint="are the yi logs? if they are ratios, "
+                                 "give them as estimate, ci_lower, ci_upper")
+        if not MIN_VARIANCE <= v <= MAX_VARIANCE:
+            raise ReviewkitError(f"study '{study}': its variance ({v:.6g}) cannot be pooled (it must lie between "
+                                 f"{MIN_VARIANCE:g} and {MAX_VARIANCE:g})", hint="check the units and decimal points")
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:

@@ -133,6 +133,25 @@ def _metafor_scoring(yi: np.ndarray, vi: np.ndarray, kind: str) -> float:
     k = len(yi)
     tau2 = tau2_he(yi, vi)
     for _ in range(METAFOR_MAXITER + 1):
+        adj = _metafor_step(yi, vi, tau2, kind, k)
+        if not math.isfinite(adj):
+            # Estimates so far apart that the weights underflow (Σw² = 0) make the step ±inf or NaN; halving
+            # -inf below never brings τ² + adj to 0 or above, so the loop below would never end.
+            raise ReviewkitError(f"the {kind} estimate of tau² cannot be computed: the estimates are too far apart "
+                                 "for their variances in double precision", hint="try the DL or PM estimator")
+        while tau2 + adj < 0:
+            adj /= 2
+        tau2 += adj
+        if abs(adj) <= METAFOR_THRESHOLD:
+            return max(0.0, float(tau2))
+    raise ReviewkitError(f"the {kind} estimate of tau² did not converge in {METAFOR_MAXITER} iterations",
+                         hint="try the DL or PM estimator")
+
+
+def _metafor_step(yi: np.ndarray, vi: np.ndarray, tau2: float, kind: str, k: int) -> float:
+    """One step of metafor's iteration; ±inf or NaN where the numbers overflow (checked by the caller,
+    so numpy's warnings about it would only add lines to the one-line error)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
         w = 1 / (vi + tau2)
         sw = np.sum(w)
         sw2 = np.sum(w**2)
@@ -145,13 +164,7 @@ def _metafor_scoring(yi: np.ndarray, vi: np.ndarray, kind: str) -> float:
             adj = (np.sum(w**2 * r2) - sw) / sw2
         else:  # EB
             adj = (np.sum(w * r2) * k / (k - 1) - k) / sw
-        while tau2 + adj < 0:
-            adj /= 2
-        tau2 += adj
-        if abs(adj) <= METAFOR_THRESHOLD:
-            return max(0.0, float(tau2))
-    raise ReviewkitError(f"the {kind} estimate of tau² did not converge in {METAFOR_MAXITER} iterations",
-                         hint="try the DL or PM estimator")
+    return float(adj)
 
 
 def _log_likelihood(t: float, yi: np.ndarray, vi: np.ndarray, restricted: bool) -> float:

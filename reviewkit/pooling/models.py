@@ -219,6 +219,10 @@ def pool(
         se, df = se_plain, None
     else:
         assert estimator is not None
+        if k == 1:
+            # said, as the prediction interval's absence is: the settings line still names the estimator
+            notes.append(f"τ² is not estimable from 1 study ({estimator} needs at least 2): it is taken as 0, "
+                         "so the random-effects result is the fixed-effect one")
         if method == "MH" and estimator == "DL":
             tau2 = tau2_dl_from_q(q, vi) if k > 1 else 0.0  # RevMan 5: DL from the MH-centred Q
         else:

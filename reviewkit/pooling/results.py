@@ -13,6 +13,15 @@ from reviewkit import __version__
 from reviewkit.pooling.effects import EffectSizes
 
 
+def exp_or_inf(x: float) -> float:
+    """e**x, or inf where it overflows (a log ratio's CI limit past ~709): math.exp would raise, and an
+    interval too wide for a double reads as unbounded, which clean() makes null in the JSON."""
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return math.inf
+
+
 def clean(value: Any) -> Any:
     """A JSON-safe copy: numpy scalars/arrays to Python, NaN/inf to None, tuples to lists."""
     if value is None or isinstance(value, bool | str):
@@ -130,7 +139,7 @@ class MetaResult:
         return None if x is None else self._back_value(x)
 
     def _back_value(self, x: float) -> float:
-        return float(math.exp(x) if self.is_ratio else x)
+        return float(exp_or_inf(x) if self.is_ratio else x)
 
     @property
     def effect(self) -> float:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any
@@ -12,7 +11,7 @@ import numpy as np
 from reviewkit.errors import ReviewkitError
 from reviewkit.pooling.effects import EffectSizes
 from reviewkit.pooling.models import pool
-from reviewkit.pooling.results import MetaResult, clean
+from reviewkit.pooling.results import MetaResult, clean, exp_or_inf
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,13 +52,13 @@ class SensitivityStep:
     @property
     def effect(self) -> float:
         """The estimate on its natural scale (RR/OR exponentiated)."""
-        return math.exp(self.estimate) if self.is_ratio else self.estimate
+        return exp_or_inf(self.estimate) if self.is_ratio else self.estimate
 
     @property
     def effect_ci(self) -> tuple[float, float]:
         """The confidence interval on the natural scale."""
         if self.is_ratio:
-            return math.exp(self.ci_lower), math.exp(self.ci_upper)
+            return exp_or_inf(self.ci_lower), exp_or_inf(self.ci_upper)
         return self.ci_lower, self.ci_upper
 
 

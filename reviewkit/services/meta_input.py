@@ -18,7 +18,12 @@ from statistics import NormalDist
 from reviewkit.errors import ParseError, ReviewkitError
 from reviewkit.pooling import MEASURES, EffectSizes, effects_from_rows
 from reviewkit.pooling.analysis import BINARY_COLUMNS, CONTINUOUS_COLUMNS
-from reviewkit.pooling.effects import BINARY_MEASURES, CONTINUOUS_MEASURES
+from reviewkit.pooling.effects import (
+    BINARY_MEASURES,
+    CONTINUOUS_MEASURES,
+    MAX_ABS_ESTIMATE,
+    MAX_VARIANCE,
+)
 from reviewkit.services.common import NOTHING_IMPORTED, read_csv_rows
 from reviewkit.sources.formats._text import read_head
 
@@ -227,6 +232,11 @@ def _number(fail: Fail, column: str, text: str) -> float:
         raise fail(f"column '{column}' is not a number ({text!r}){hint}") from None
     if not math.isfinite(value):
         raise fail(f"column '{column}' is not a number ({text!r})")
+    # Named here, by its column: pooling would overflow (pooling.effects.check_poolable refuses the
+    # estimate or variance it would give, but cannot tell which cell made it).
+    limit = MAX_VARIANCE if column == "vi" else MAX_ABS_ESTIMATE
+    if abs(value) > limit:
+        raise fail(f"column '{column}' is too large to pool ({text}; at most {limit:g} in absolute value)")
     if column in COUNT_COLUMNS and value < 0:
         raise fail(f"column '{column}' is negative ({text})")
     return value

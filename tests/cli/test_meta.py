@@ -461,3 +461,78 @@ def test_a_zero_cell_correction_is_said_except_under_peto(tmp_path: Path) -> Non
     peto = CliRunner().invoke(cli, ["meta", str(path), "--measure", "OR", "--method", "Peto", "--model", "fixed"])
     assert peto.exit_code == 0, peto.output
     assert "note:" not in peto.stdout and "0.5 added" not in peto.stdout
+
+
+CONTINUOUS = "study,mean_treat,sd_treat,n_treat,mean_ctrl,sd_ctrl,n_ctrl\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "measure", "line", "message"),
+    [
+        (CONTINUOUS + "A,1,1,10,2,1,10\nB,1e200,1,10,2,1,10\nC,3,1,10,2,1,10\n", "MD", 3,
+         "study 'B': column 'mean_treat' is too large to pool (1e200; at most 1e+30 in absolute value)"),
+        (CONTINUOUS + "A,1,1e-40,10,2,1e-40,10\nB,1,1,10,2,1,10\n", "MD", 2,
+         "study 'A': its variance (2e-81) cannot be pooled (it must lie between 1e-60 and 1e+60)"),
+        ("study,yi,vi\nA,0.1,0.04\nB,1e20,0.05\n", "generic --scale ratio", 3,
+         "study 'B': its log ratio (1e+20) is too large to pool"),
+    ],
+    ids=["huge-mean", "tiny-sd", "huge-log-ratio"],
+)
+def test_values_beyond_double_precision_are_refused_naming_the_line(
+        tmp_path: Path, text: str, measure: str, line: int, message: str) -> None:
+    """Numbers pooling would overflow on (it raised OverflowError, never ended, or printed inf) are
+    refused with the file, line and cell or study, exit 1, and no plot is left behind."""
+    path = _file(tmp_path, text)
+    plot = tmp_path / "out" / "forest.svg"
+    result = CliRunner().invoke(cli, ["meta", str(path), "--measure", *measure.split(), "--plot", str(plot)])
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith(f"error: {path}, line {line}: {message}")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not plot.exists() and not plot.parent.exists()
+
+
+def test_large_but_poolable_numbers_print_in_exponent_form(tmp_path: Path) -> None:
+    """Estimates of 1e20 pool; the table prints them as 1.0000e+20, not 25 digits of rounding noise."""
+    path = _file(tmp_path, "study,yi,vi\nA,1e20,1\nB,-1e20,1\nC,0,1\n")
+    result = _run(str(path), "--measure", "generic", "--tau2", "DL", "--no-hksj", "--flavour", "metafor")
+    assert result.exit_code == 0, result.output
+    assert "1.0000e+20" in result.output
+    assert "100000000000000000000" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--measure", "MD", "--method", "Peto"], "--method Peto needs binary data (RR, OR or RD), not --measure MD"),
+        (["--measure", "generic", "--method", "MH"], "--method MH needs binary data (RR, OR or RD), not --measure generic"),
+        (["--measure", "RR", "--method", "Peto", "--model", "fixed"], "--method Peto estimates an odds ratio"),
+        (["--measure", "OR", "--method", "Peto"], "--method Peto is fixed-effect only (as in RevMan): add --model fixed"),
+        (["--measure", "RR", "--level", "95"], "--level must lie between 0 and 1, exclusive (got 95; a 95% level is 0.95)"),
+        (["--measure", "RR", "--level", "nan"], "--level must lie between 0 and 1"),
+    ],
+    ids=["peto-md", "mh-generic", "peto-rr", "peto-random", "level-95", "level-nan"],
+)
+def test_conflicting_options_are_usage_errors_before_the_file_is_read(tmp_path: Path, args: list[str],
+                                                                      message: str) -> None:
+    """Options that cannot go together are refused naming the options, before the file's own errors
+    (this file has one) and before any plot is written."""
+    path = _file(tmp_path, BINARY + "A,x,40,6,42\n")
+    plot = tmp_path / "forest.svg"
+    result = CliRunner().invoke(cli, ["meta", str(path), *args, "--plot", str(plot)])
+    assert result.exit_code == 2, result.output
+    assert f"Error: {message}" in result.output
+    assert "line 2" not in result.output and "Traceback" not in result.output
+    assert not plot.exists()
+
+
+@pytest.mark.parametrize("flavour", ["revman5", "metafor", "cochrane2025"])
+def test_one_study_says_tau2_is_not_estimated(tmp_path: Path, flavour: str) -> None:
+    """A random-effects analysis of one study says τ² was not estimated (taken as 0), in the text and JSON."""
+    path = _file(tmp_path, BINARY + "A,3,40,6,42\n")
+    text = _run(str(path), "--measure", "RR", "--flavour", flavour)
+    assert text.exit_code == 0, text.output
+    assert "warning: τ² is not estimable from 1 study" in text.output
+    data = json.loads(_run(str(path), "--measure", "RR", "--flavour", flavour, "--json").output)
+    assert any(w.startswith("τ² is not estimable from 1 study") for w in data["warnings"])
+    fixed = _run(str(path), "--measure", "RR", "--flavour", flavour, "--model", "fixed")
+    assert "τ²" not in fixed.output  # a fixed-effect model has no τ² to speak of

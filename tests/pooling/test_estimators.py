@@ -144,3 +144,16 @@ def test_reml_and_ml_return_the_highest_peak_of_the_likelihood(
     best = max(_log_lik(t, yi, vi, restricted) for t in grid)
     assert _log_lik(estimate, yi, vi, restricted) >= best - 1e-9
 
+
+
+@pytest.mark.parametrize("kind", ["REML", "ML"])
+def test_metafor_scoring_refuses_an_overflowing_step_instead_of_looping(kind: str) -> None:
+    """Estimates ~1e90 apart make the weights underflow and the Fisher-scoring step -inf, which the
+    step-halving loop never brought above 0 (it hung): now refused in words."""
+    from reviewkit.errors import ReviewkitError
+    from reviewkit.pooling.estimators import _metafor_scoring
+
+    yi = np.array([1e90, -0.5e90, 2e90, 0.0])
+    vi = np.array([1.0, 2.0, 0.5, 1.0])
+    with pytest.raises(ReviewkitError, match=f"the {kind} estimate of tau² cannot be computed"):
+        _metafor_scoring(yi, vi, kind)
