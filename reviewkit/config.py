@@ -45,15 +45,21 @@ def load_user_config(path: Path | None = None) -> UserConfig:
     """Read the user config; a missing file is an empty config, a bad one a clear error."""
     named = path is None and bool(os.environ.get(CONFIG_ENV))
     path = path or config_path()
-    if not path.exists():
-        if named:
-            # A file asked for by name is meant to be read: reading none would act as nobody, unsaid.
-            raise ReviewkitError("no such file", where=str(path),
-                                 hint=f"{CONFIG_ENV} names it: create the file, or unset {CONFIG_ENV}")
-        return UserConfig(ncbi_api_key=os.environ.get("NCBI_API_KEY"))
     try:
+        if not path.exists():
+            if named:
+                # A file asked for by name is meant to be read: reading none would act as nobody, unsaid.
+                raise ReviewkitError("no such file", where=str(path),
+                                     hint=f"{CONFIG_ENV} names it: create the file, or unset {CONFIG_ENV}")
+            return UserConfig(ncbi_api_key=os.environ.get("NCBI_API_KEY"))
         # utf-8-sig: a BOM (Notepad's "UTF-8 with BOM") is dropped, as review.toml's is
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        # A folder where the file goes, or no permission: the TUI's screening screen caught only
+        # ReviewkitError, so this was a full-screen traceback there.
+        raise ReviewkitError(f"cannot read the user config: {exc.strerror or exc}", where=str(path)) from None
+    try:
+        data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ReviewkitError(f"not valid TOML: {exc}", where=str(path)) from None
     unknown = set(data) - _KNOWN
@@ -62,16 +68,33 @@ def load_user_config(path: Path | None = None) -> UserConfig:
             f"unknown setting(s) {', '.join(sorted(unknown))}",
             where=str(path), hint=f"known settings: {', '.join(sorted(_KNOWN))}",
         )
-    keys = data.get("keys", {})
-    if not isinstance(keys, dict) or not all(isinstance(v, str) for v in keys.values()):
-        raise ReviewkitError("[keys] must map action names to key names", where=str(path))
     for name in ("reviewer", "ncbi_email", "ncbi_api_key"):
         if name in data and not isinstance(data[name], str):
             raise ReviewkitError(f"'{name}' must be a string", where=str(path))
+    if "reviewer" in data and not data["reviewer"].strip():
+        # Read as "no reviewer", the CLI then said to set reviewer in the user config, which was set.
+        raise ReviewkitError("'reviewer' is empty", where=str(path),
+                             hint='give your name as review.toml lists it, or remove the line')
     return UserConfig(
         reviewer=data.get("reviewer"),
         ncbi_email=data.get("ncbi_email"),
         ncbi_api_key=data.get("ncbi_api_key") or os.environ.get("NCBI_API_KEY"),
-        keys=dict(keys),
+        keys=_keys(data.get("keys", {}), path),
         path=path,
     )
+
+
+def _keys(keys: object, path: Path) -> dict[str, str]:
+    """[keys] as action → "key,key": a list of keys (next = ["j", "down"]) is read as the same keys
+    written "j,down"; anything else is refused naming the action, which the error did not say."""
+    if not isinstance(keys, dict):
+        raise ReviewkitError('[keys] must be a table of action = "key" lines', where=str(path))
+    found: dict[str, str] = {}
+    for action, value in keys.items():
+        if isinstance(value, list) and all(isinstance(k, str) for k in value):
+            value = ",".join(value)
+        if not isinstance(value, str):
+            raise ReviewkitError(f"[keys] {action} must be a key or a list of keys, as in "
+                                 f'{action} = "y" or {action} = ["j", "down"]', where=str(path))
+        found[action] = value
+    return found

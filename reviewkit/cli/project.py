@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from reviewkit.cli.common import CliState, run_guarded
+from reviewkit.config import load_user_config
 from reviewkit.errors import ReviewkitError
 from reviewkit.services.project import Review, check_reviewer, init_review, open_review
 from reviewkit.services.status import ReviewStatus, StageCounts, review_status
@@ -20,6 +21,9 @@ def open_tui(state: CliState) -> None:
 
     review = open_review(state.review)
     check_reviewer(review, state.reviewer)  # refused here, in one line, not inside a full-screen TUI
+    # The screening screen reads [keys] from the user config; with --reviewer given the file was not
+    # read yet, and a broken one was found only inside the TUI (an unreadable one as a traceback).
+    load_user_config()
     warn_protocol_problems(review)
     make_app(review, reviewer=state.reviewer).run()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from reviewkit.cli.common import CliState, run_guarded
-from reviewkit.config import config_path
+from reviewkit.config import config_path, load_user_config
 from reviewkit.errors import ReviewkitError
 from reviewkit.services.project import check_reviewer, open_review
 
@@ -28,6 +28,7 @@ def screen(state: CliState, stage: str, reviewer: str | None) -> None:
             raise ReviewkitError("screening needs a reviewer: whose decisions are these?",
                                  hint=f'pass --reviewer NAME, or put reviewer = "NAME" in {config_path()}')
         check_reviewer(review, who)  # refused here, in one line, not inside a full-screen TUI
+        load_user_config()  # a broken user config too ([keys]), even when --reviewer kept it unread
         make_app(review, reviewer=who, stage=stage).run()
 
     run_guarded(go)

@@ -50,6 +50,8 @@ def checked_keymap(keys: dict[str, str], reserved: dict[str, str]) -> tuple[dict
     actions = {b.id: b for b in SCREENING_BINDINGS if isinstance(b, Binding) and b.id}
     keymap: dict[str, str] = {}
     refused: list[str] = []
+    #: The keys given so far in [keys], with the action each went to.
+    given: dict[str, Binding] = {}
     for action, value in keys.items():
         binding = actions.get(action)
         if binding is None:
@@ -61,14 +63,32 @@ def checked_keymap(keys: dict[str, str], reserved: dict[str, str]) -> tuple[dict
         own = {k.strip() for k in binding.key.split(",")}
         taken = [f"{t} is the app's key for {reserved[k]}" for t, k in zip(typed, wanted, strict=True)
                  if k in reserved and k not in own]
+        # include = "y" and exclude = "y": Textual's keymap gave y to one of them and dropped the other's
+        # binding without a word (Exclude left the footer and no key excluded).
+        taken += [f"{t} is already {given[k].description}'s key in [keys]" for t, k in zip(typed, wanted, strict=True)
+                  if k in given and given[k] is not binding]
         unknown = [t for t, k in zip(typed, wanted, strict=True) if not is_key_name(k)]
         if not wanted or taken or unknown:
             why = ("; ".join(taken) if taken else "no key given" if not wanted
-                   else f"no such key {', '.join(repr(u) for u in unknown)} ({_KEY_FORMS})")
+                   else f"no such key {', '.join(repr(u) + _instead(u) for u in unknown)} ({_KEY_FORMS})")
             refused.append(f'{action} = "{value}": {why}; {binding.description} keeps {binding.key_display or binding.key}')
             continue
         keymap[action] = ",".join(wanted)
+        given.update(dict.fromkeys(wanted, binding))
     return keymap, refused
+
+
+def _instead(key: str) -> str:
+    """What to write for a letter with modifiers no key press is named by: a terminal sends shift+y as
+    "Y", and ctrl with shift+y as "ctrl+shift+y" (never "ctrl+Y")."""
+    *modifiers, base = key.split("+")
+    if len(base) != 1 or not base.isalpha():
+        return ""
+    if modifiers == ["shift"]:
+        return f' (write "{base.upper()}")'
+    if modifiers and base.isupper():
+        return f' (write "{"+".join([*modifiers, "shift", base.lower()])}")'
+    return ""
 
 
 #: What a refused key name is told to look like.
@@ -86,6 +106,10 @@ def is_key_name(key: str) -> bool:
     ("yes", "spacebar", "ctl+y") is accepted by Textual and simply never fires."""
     *modifiers, base = key.split("+")
     if not base or not set(modifiers) <= _MODIFIERS:
+        return False
+    # A terminal sends shift with a letter as the capital ("Y"), and names a letter with other
+    # modifiers in lower case (ctrl+shift+y): "shift+y" and "ctrl+Y" were accepted and never fired.
+    if len(base) == 1 and base.isalpha() and (modifiers == ["shift"] or (modifiers and base.isupper())):
         return False
     if len(base) == 1 or base in _NAMED_KEYS:
         return True

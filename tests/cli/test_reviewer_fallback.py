@@ -91,3 +91,70 @@ def test_a_config_saved_with_a_byte_order_mark_is_read(tmp_path: Path, monkeypat
     from reviewkit.config import load_user_config
 
     assert load_user_config().reviewer == "carol"
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    (None, "cannot read the user config: Is a directory"),
+    ("reviewer = \"alice\"\n[keys\n", "not valid TOML"),
+    ("keys = 3\n", '[keys] must be a table of action = "key" lines'),
+    ("[keys]\ninclude = 5\n", '[keys] include must be a key or a list of keys, as in include = "y"'),
+    ("[keys]\nnext = [\"j\", 2]\n", "[keys] next must be a key or a list of keys"),
+    ("reviewer = \"\"\n", "'reviewer' is empty"),
+])
+@pytest.mark.parametrize("command", [[], ["screen"]])
+def test_a_broken_config_is_refused_before_the_tui_opens_even_with_reviewer(
+    review: Review, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str | None, said: str, command: list[str],
+) -> None:
+    """--reviewer kept the config unread until the screening screen read its [keys] inside the TUI: a
+    folder where the file goes (or one without permission) was a full-screen traceback there, the rest
+    a notice. Each is now one line naming the file and the setting, and exit 1, before the TUI opens."""
+    from reviewkit.tui.app import ReviewkitApp
+
+    opened: list[bool] = []
+    monkeypatch.setattr(ReviewkitApp, "run", lambda self, *a, **kw: opened.append(True))
+    config = tmp_path / "config.toml"
+    if text is None:
+        config.mkdir()
+    else:
+        config.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("REVIEWKIT_CONFIG", str(config))
+    result = CliRunner().invoke(cli, ["-C", str(review.folder), "--reviewer", "alice", *command])
+    assert result.exit_code == 1 and not opened
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"error: {config}: ") and said in line, line
+
+
+def test_keys_may_be_given_as_a_list(review: Review, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """next = ["j", "down", "space"] is the same keys as next = "j,down,space" (it was refused as no key names)."""
+    from reviewkit.config import load_user_config
+    from reviewkit.tui.app import ReviewkitApp
+
+    config = tmp_path / "config.toml"
+    config.write_text('[keys]\nnext = ["j", "down", "space"]\ninclude = "y"\n', encoding="utf-8")
+    monkeypatch.setenv("REVIEWKIT_CONFIG", str(config))
+    assert load_user_config().keys == {"next": "j,down,space", "include": "y"}
+    opened: list[bool] = []
+    monkeypatch.setattr(ReviewkitApp, "run", lambda self, *a, **kw: opened.append(True))
+    result = CliRunner().invoke(cli, ["-C", str(review.folder), "--reviewer", "alice", "screen"])
+    assert result.exit_code == 0 and opened, result.output
+
+
+def test_the_config_is_found_in_xdg_config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without REVIEWKIT_CONFIG the config is $XDG_CONFIG_HOME/reviewkit/config.toml (on Linux), as the
+    README says; with it, the file it names wins."""
+    import sys
+
+    from reviewkit.config import load_user_config
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("XDG_CONFIG_HOME is the Linux config folder")
+    folder = tmp_path / "xdg" / "reviewkit"
+    folder.mkdir(parents=True)
+    (folder / "config.toml").write_text('reviewer = "bob"\n', encoding="utf-8")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("REVIEWKIT_CONFIG")
+    assert load_user_config().reviewer == "bob"
+    named = tmp_path / "named.toml"
+    named.write_text('reviewer = "carol"\n', encoding="utf-8")
+    monkeypatch.setenv("REVIEWKIT_CONFIG", str(named))
+    assert load_user_config().reviewer == "carol"

@@ -367,3 +367,154 @@ def test_the_reviewer_line_names_the_reviews_own_file_briefly(review: Review) ->
         assert label == f"{Path(review.engine.url.database or '').name} (SQLite)"
     else:
         assert label.startswith("postgresql://") and "+psycopg" not in label
+
+
+def _counts_shown(table: DataTable[Any]) -> dict[str, str]:
+    """Each stage's count as the dashboard shows it."""
+    return {stage: cells[1] for stage, cells in _cells(table).items()}
+
+
+def _counts_of(status: dict[str, Any]) -> dict[str, str]:
+    """The same counts, read from `reviewkit status --json`."""
+    return {"Identified": str(status["identified"]), "Duplicates removed": str(status["duplicates_removed"]),
+            "Records screened": str(status["records_screened"]),
+            "Title/abstract included": str(status["title_abstract"]["included"]),
+            "Full text included": str(status["full_text"]["included"]), "Studies included": str(status["studies"])}
+
+
+async def test_counts_follow_decisions_another_process_writes(review: Review, monkeypatch: Any) -> None:
+    """Two reviewers screen in other processes (here: another connection to the same database, through
+    the services) while the dashboard is open: its counts follow within a refresh, with no key pressed,
+    and are the counts `reviewkit status --json` prints."""
+    import json
+
+    from click.testing import CliRunner
+
+    import reviewkit.tui.screens.dashboard as dashboard
+    from reviewkit.cli import cli
+    from reviewkit.services.project import open_review
+    from reviewkit.services.screen import record_decision
+
+    monkeypatch.setattr(dashboard, "REFRESH_SECONDS", 0.2)  # the 5-second timer, without waiting for it
+    ids = add_records(review, 3)
+    elsewhere = open_review(review.folder)  # its own engine: its own connections
+    app = make_app(review, reviewer="alice")
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            table = app.screen.query_one("#stages", DataTable)
+
+            async def shown_once(included: str) -> dict[str, str]:
+                for _ in range(400):  # a deadline, not a timing: each pause lets the timer's refresh land
+                    await pilot.pause(0.05)
+                    if table.row_count and _counts_shown(table)["Title/abstract included"] == included:
+                        break
+                return _counts_shown(table)
+
+            assert (await shown_once("0"))["Records screened"] == "3"
+            for rid in ids[:2]:
+                for who in ("alice", "bob"):
+                    record_decision(elsewhere, who, rid, "ta", "include")
+            shown = await shown_once("2")
+            assert shown["Title/abstract included"] == "2"
+            assert "in progress 0" in _cells(table)["Title/abstract included"][2]
+            assert "not started 1" in _cells(table)["Title/abstract included"][2]
+    finally:
+        elsewhere.engine.dispose()
+    result = CliRunner().invoke(cli, ["-C", str(review.folder), "status", "--json"])
+    assert result.exit_code == 0, result.output
+    assert shown == _counts_of(json.loads(result.stdout))
+
+
+async def test_a_slow_refresh_is_not_cancelled_by_the_next_tick(review: Review, monkeypatch: Any) -> None:
+    """A refresh slower than the 5-second timer (a large review, a busy server, a database locked for a
+    while) was cancelled by the next tick and its counts dropped, every time: the counts never showed and a
+    thread per tick queried on. The ticks now wait for it, and its counts show."""
+    import threading
+
+    import reviewkit.tui.screens.dashboard as dashboard
+
+    real = dashboard.review_status
+    release = threading.Event()
+    started: list[int] = []
+
+    def slow(r: Review) -> ReviewStatus:
+        started.append(1)
+        assert release.wait(60)
+        return real(r)
+
+    add_records(review, 2)
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _stages_fitted(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        monkeypatch.setattr(dashboard, "review_status", slow)
+        add_records(review, 1)
+        for _ in range(3):  # three ticks while the first refresh still counts
+            screen._refresh_if_shown()
+            await pilot.pause()
+        release.set()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert len(started) == 1
+        assert _counts_shown(screen.query_one("#stages", DataTable))["Identified"] == "3"
+
+
+async def test_counts_follow_a_protocol_replaced_underneath(review: Review, monkeypatch: Any) -> None:
+    """A lead raises screeners_per_record from 2 to 3 with `protocol replace` while the dashboard is open:
+    the records two screeners included are in progress again, as `reviewkit status --json` says (the
+    dashboard kept counting them included, under the protocol it opened with). It says once that the
+    other screens keep the old protocol; a review.toml left broken mid-edit keeps the counts coming."""
+    import json
+
+    from click.testing import CliRunner
+
+    import reviewkit.tui.screens.dashboard as dashboard
+    from reviewkit.cli import cli
+    from reviewkit.services.project import open_review
+    from reviewkit.services.protocol_edit import update_protocol
+    from reviewkit.services.screen import record_decision
+
+    monkeypatch.setattr(dashboard, "REFRESH_SECONDS", 0.2)
+    ids = add_records(review, 3)
+    for rid in ids[:2]:
+        for who in ("alice", "bob"):
+            record_decision(review, who, rid, "ta", "include")
+    elsewhere = open_review(review.folder)
+    app = make_app(review, reviewer="alice")
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            table = app.screen.query_one("#stages", DataTable)
+
+            async def included_once(included: str) -> dict[str, str]:
+                for _ in range(400):  # a deadline, not a timing: each pause lets the timer's refresh land
+                    await pilot.pause(0.05)
+                    if table.row_count and _counts_shown(table)["Title/abstract included"] == included:
+                        break
+                return _counts_shown(table)
+
+            assert (await included_once("2"))["Title/abstract included"] == "2"
+            text = review.protocol_path.read_text(encoding="utf-8")
+            assert "screeners_per_record = 2" in text
+            raised = text.replace("screeners_per_record = 2", "screeners_per_record = 3").replace(
+                'role = "adjudicator"', 'roles = ["screener", "adjudicator"]')
+            updated = update_protocol(elsewhere, "alice", raised)
+            shown = await included_once("0")
+            assert shown["Title/abstract included"] == "0"
+            assert "in progress 2" in _cells(table)["Title/abstract included"][2]
+            for _ in range(100):  # the notice is posted to the app with the counts
+                told = [str(n.message) for n in app._notifications if "changed since reviewkit opened" in str(n.message)]
+                if told:
+                    break
+                await pilot.pause(0.05)
+            assert told == ["review.toml changed since reviewkit opened: the counts follow it, the other screens "
+                            "still use the protocol as it was; quit and open reviewkit again to work under the new one"]
+            result = CliRunner().invoke(cli, ["-C", str(review.folder), "status", "--json"])
+            assert result.exit_code == 0, result.output
+            assert shown == _counts_of(json.loads(result.stdout))
+            review.protocol_path.write_text(raised + "\n[screening\n", encoding="utf-8")  # a lead mid-edit
+            record_decision(updated, "carol", ids[0], "ta", "include")
+            assert (await included_once("1"))["Title/abstract included"] == "1"
+            assert not [n for n in app._notifications if "could not be refreshed" in str(n.message)]
+    finally:
+        elsewhere.engine.dispose()

@@ -254,6 +254,8 @@ async def test_keys_remap_from_the_user_config(review: Review) -> None:
         await pilot.press("y")
         await settle(pilot)
         assert own(review, "alice", a) == "include" and shown(app).card_view.record_id == b
+        footer = footer_line(app)  # the footer names the remapped key, not the default
+        assert "y Include" in footer and "i Include" not in footer
         await pilot.press("question_mark")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
@@ -373,6 +375,23 @@ async def test_full_text_exclusion_asks_for_a_reason(review: Review) -> None:
     assert (card.own.decision, card.own.reason, card.own.note) == ("exclude", "Animal study", "mouse model")
 
 
+async def test_no_full_text_names_the_remapped_status_key(review: Review, monkeypatch: pytest.MonkeyPatch) -> None:
+    """o on a record with no full text says which key records it: the remapped one (it said "press f"
+    whatever full_text_status was mapped to), and that key opens the status picker."""
+    _pass_title_abstract(review, 1)
+    notes: list[str] = []
+    monkeypatch.setattr(ScreeningScreen, "notify", lambda self, message, **kw: notes.append(message))
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_screening(pilot, app, "ft", config=UserConfig(keys={"full_text_status": "g"}))
+        await pilot.press("o")
+        await settle(pilot)
+        assert notes == ["No full text recorded for this record: press g to say where it is"]
+        await pilot.press("g")
+        await pilot.pause()
+        assert isinstance(app.screen, ChoiceModal)
+
+
 async def test_full_text_status_and_open(review: Review, tmp_path: Path) -> None:
     """f records where the full text is; o opens it with the (injected) system viewer."""
     (rid,) = _pass_title_abstract(review, 1)
@@ -444,6 +463,45 @@ async def test_a_clashing_key_remap_is_reported(review: Review, monkeypatch: pyt
         monkeypatch.setattr(ScreeningScreen, "notify", lambda self, message, **kw: notes.append(message))
         await open_screening(pilot, app, config=UserConfig(keys={"include": "e"}))
     assert any("Exclude (e)" in n for n in notes)
+
+
+async def test_two_actions_remapped_onto_one_key_keep_both_working(
+    review: Review, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """include = "y" and exclude = "y": y went to one of them and the other lost every key without a word
+    (Exclude left the footer). The second is refused, named, and keeps its default key; both decide."""
+    a, b = add_records(review, 2)
+    notes: list[str] = []
+    monkeypatch.setattr(ScreeningScreen, "notify", lambda self, message, **kw: notes.append(message))
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_screening(pilot, app, config=UserConfig(keys={"include": "y", "exclude": "y"},
+                                                           path=Path("/home/me/config.toml")))
+        (warning,) = notes
+        assert warning == ('/home/me/config.toml: [keys] ignored, default keys kept: exclude = "y": '
+                           "y is already Include's key in [keys]; Exclude keeps e")
+        footer = footer_line(app)
+        assert "y Include" in footer and "e Exclude" in footer
+        await pilot.press("y", "e")
+        await settle(pilot)
+        assert (own(review, "alice", a), own(review, "alice", b)) == ("include", "exclude")
+
+
+async def test_shift_with_a_letter_is_refused_for_the_capital(review: Review, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A terminal sends shift+y as "Y": include = "shift+y" was accepted and never fired, so nothing
+    included. It is refused saying to write "Y" (i still includes); maybe = "M" works with shift+m."""
+    a, b = add_records(review, 2)
+    notes: list[str] = []
+    monkeypatch.setattr(ScreeningScreen, "notify", lambda self, message, **kw: notes.append(message))
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_screening(pilot, app, config=UserConfig(keys={"include": "shift+y", "maybe": "M"}))
+        (warning,) = notes
+        assert """include = "shift+y": no such key 'shift+y' (write "Y")""" in warning
+        assert "M Maybe" in footer_line(app)
+        await pilot.press("i", "M")
+        await settle(pilot)
+        assert (own(review, "alice", a), own(review, "alice", b)) == ("include", "maybe")
 
 
 async def test_a_key_taken_from_a_two_key_action_names_the_key_left(review: Review, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -713,3 +771,16 @@ def test_checked_keymap_refuses_a_key_no_key_press_matches() -> None:
     assert "no such key 'yes'" in refused[0] and refused[0].endswith("Include keeps i")
     assert "no such key 'spacebar'" in refused[1]
     assert "no such key 'ctl+y'" in refused[2] and "ctrl+" in refused[2]
+
+
+def test_checked_keymap_refuses_letters_named_as_no_terminal_sends_them() -> None:
+    """A terminal sends shift+y as "Y" and ctrl with shift+y as "ctrl+shift+y": "shift+y" and "ctrl+Y" never
+    fired. Each is refused with the name to write; "Y", "ctrl+shift+y" and "alt+shift+y" apply."""
+    from reviewkit.tui.app import reserved_keys
+    from reviewkit.tui.screening_keys import checked_keymap
+
+    keymap, refused = checked_keymap({"include": "shift+y", "exclude": "ctrl+X", "maybe": "Y",
+                                      "note": "ctrl+shift+n", "undo": "alt+shift+u"}, reserved_keys())
+    assert keymap == {"maybe": "Y", "note": "ctrl+shift+n", "undo": "alt+shift+u"}
+    assert """no such key 'shift+y' (write "Y")""" in refused[0] and refused[0].endswith("Include keeps i")
+    assert """no such key 'ctrl+X' (write "ctrl+shift+x")""" in refused[1]

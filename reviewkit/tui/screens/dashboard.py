@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import textwrap
 from collections.abc import Iterable
+from contextlib import suppress
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -20,6 +22,8 @@ from textual.widgets import Footer, Header, Static
 from textual.widgets.data_table import RowKey
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from reviewkit.errors import ReviewkitError
+from reviewkit.protocol import load_protocol
 from reviewkit.services.project import Review
 from reviewkit.services.status import ReviewStatus, review_status
 from reviewkit.tui import messages as msg
@@ -72,11 +76,13 @@ class DashboardScreen(Screen[None]):
     VERTICAL_BREAKPOINTS = [(0, "-short"), (SHORT_BELOW, "-tall")]
 
     class StatusLoaded(Message):
-        """Posted by the worker when fresh counts are in."""
+        """Posted by the worker when fresh counts are in; `protocol_changed`: they were counted under a
+        review.toml that changed since the app opened."""
 
-        def __init__(self, status: ReviewStatus) -> None:
+        def __init__(self, status: ReviewStatus, *, protocol_changed: bool = False) -> None:
             super().__init__()
             self.status = status
+            self.protocol_changed = protocol_changed
 
     def __init__(self, review: Review, *, reviewer: str | None = None) -> None:
         super().__init__()
@@ -85,6 +91,14 @@ class DashboardScreen(Screen[None]):
         self.status: ReviewStatus | None = None
         #: Why the last refresh failed (None once one succeeds), so a lasting failure is told once.
         self._failed: str | None = None
+        #: The refresh in flight (None before the first).
+        self._loading: Worker[None] | None = None
+        #: review.toml as last read for the counts: its (mtime, size), and the review under the protocol
+        #: it holds (see _counted_review).
+        self._protocol_seen = _file_signature(review.protocol_path)
+        self._counted = review
+        #: The change of review.toml was told (once).
+        self._told_protocol_changed = False
 
     def compose(self) -> ComposeResult:
         """Title, who is working, the stage table."""
@@ -113,7 +127,10 @@ class DashboardScreen(Screen[None]):
     def _refresh_if_shown(self) -> None:
         # Under a stage's screen the counts would be recomputed unseen, slowing that screen down;
         # they are reloaded on coming back instead.
-        if self.is_current:
+        # Nor while the last refresh still counts: on a large review or a slow server a refresh taking
+        # longer than the interval was cancelled by the next (its counts dropped) every time, so the
+        # counts never showed and the abandoned threads piled up on the database.
+        if self.is_current and (self._loading is None or self._loading.is_finished):
             self.action_refresh()
 
     def on_counts_changed(self, _: msg.CountsChanged) -> None:
@@ -209,21 +226,40 @@ class DashboardScreen(Screen[None]):
 
     def action_refresh(self) -> None:
         """Reload the counts in a worker thread (the UI stays responsive)."""
-        self._load_status()
+        self._loading = self._load_status()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="dashboard")
     def _load_status(self) -> None:
-        status = review_status(self.review)
+        review = self._counted_review()
+        status = review_status(review)
         # A newer refresh supersedes this one (exclusive=True cancels it, but the thread runs on):
         # posting its older counts after the newer ones would show stale numbers.
         if not get_current_worker().is_cancelled:
-            self.post_message(self.StatusLoaded(status))
+            self.post_message(self.StatusLoaded(status, protocol_changed=review.protocol != self.review.protocol))
+
+    def _counted_review(self) -> Review:
+        """The review under its protocol as review.toml now holds it (read again only when the file
+        changed). The counts depend on it (screeners per record): after `protocol replace` by another
+        process they kept the protocol the app opened with, and disagreed with `reviewkit status`.
+        A file that does not load (a lead mid-edit) keeps the last protocol that did."""
+        seen = _file_signature(self.review.protocol_path)
+        if seen != self._protocol_seen:
+            self._protocol_seen = seen
+            with suppress(ReviewkitError, OSError):
+                protocol = load_protocol(self.review.protocol_path, lenient_analyses=True)
+                self._counted = dataclasses.replace(self.review, protocol=protocol)
+        return self._counted
 
     def on_dashboard_screen_status_loaded(self, message: StatusLoaded) -> None:
-        """Show the new counts."""
+        """Show the new counts (and, once, that review.toml changed under the app)."""
         self.status = message.status
         self._failed = None
         self.query_one(StageTable).show(stage_rows(message.status))
+        if message.protocol_changed and not self._told_protocol_changed:
+            self._told_protocol_changed = True
+            self.notify(f"{self.review.protocol_path.name} changed since reviewkit opened: the counts follow "
+                        "it, the other screens still use the protocol as it was; quit and open reviewkit "
+                        "again to work under the new one", severity="warning", timeout=15, markup=False)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A refresh that fails (the database gone or damaged mid-session) says so, once per new reason:
@@ -234,6 +270,16 @@ class DashboardScreen(Screen[None]):
         if reason != self._failed:
             self._failed = reason
             self.notify(f"The counts could not be refreshed: {reason}", severity="error", timeout=10, markup=False)
+
+
+def _file_signature(path: Path) -> tuple[int, int] | None:
+    """When the file last changed and its size (None: it cannot be read), to notice a replaced protocol
+    without parsing it at every refresh."""
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return found.st_mtime_ns, found.st_size
 
 
 def database_label(review: Review) -> str:

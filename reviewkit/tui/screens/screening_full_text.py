@@ -36,6 +36,10 @@ class FullTextKeys(Screen[None]):
         """Read the record's card again."""
         raise NotImplementedError
 
+    def _key(self, action: str) -> str:
+        """The key of a screen action as the user has it ([keys] in the user config may remap it)."""
+        raise NotImplementedError
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Full-text keys exist at the full-text stage only."""
         if action in ("open_full_text", "full_text_status"):
@@ -71,7 +75,9 @@ class FullTextKeys(Screen[None]):
             return
         location = self.queue.cards[rid].full_text_location
         if not location:
-            self.notify("No full text recorded for this record: press f to say where it is",
+            # The key as remapped: "press f" was said to a user whose f did nothing here.
+            self.notify(f"No full text recorded for this record: press {self._key('full_text_status')} "
+                        "to say where it is",
                         severity="warning", markup=False)
             return
         self._open(location)
