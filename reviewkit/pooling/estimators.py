@@ -38,10 +38,19 @@ def q_generalised(tau2: float, yi: np.ndarray, vi: np.ndarray) -> float:
     return float((w * (yi - mu) ** 2).sum())
 
 
+def cross_weights(w: np.ndarray) -> float:
+    """(Σw)² − Σw², as Σᵢ wᵢ·Σ_{j≠i} wⱼ: the sum of the other weights is added up without wᵢ, not taken as
+    Σw − wᵢ. Subtracted, one dominant weight (variances 1e-30 beside 1e30) cancelled every digit and
+    DerSimonian-Laird divided by 0; for ordinary weights the two agree to rounding."""
+    before = np.concatenate(([0.0], np.cumsum(w)[:-1]))
+    after = np.concatenate((np.cumsum(w[::-1])[::-1][1:], [0.0]))
+    return float(np.sum(w * (before + after)))
+
+
 def tau2_dl_from_q(q: float, vi: np.ndarray) -> float:
     """DerSimonian-Laird: max(0, (Q − df) / (Σw − Σw²/Σw)), for whichever Q the flavour centres."""
     w = 1 / vi
-    c = np.sum(w) - np.sum(w**2) / np.sum(w)
+    c = cross_weights(w) / np.sum(w)
     return max(0.0, float((q - (len(vi) - 1)) / c))
 
 
@@ -339,4 +348,4 @@ def tau2_qprofile_ci(
 def typical_variance(vi: np.ndarray) -> float:
     """The 'typical' within-study variance s² = (k−1)Σw / ((Σw)² − Σw²) (Higgins & Thompson 2002)."""
     w = 1 / vi
-    return float((len(vi) - 1) * np.sum(w) / (np.sum(w) ** 2 - np.sum(w**2)))
+    return float((len(vi) - 1) * np.sum(w) / cross_weights(w))

@@ -9,6 +9,7 @@ import pytest
 from scipy import optimize, stats
 
 from reviewkit.pooling.estimators import (
+    cross_weights,
     estimate_tau2,
     q_generalised,
     tau2_dl,
@@ -157,3 +158,18 @@ def test_metafor_scoring_refuses_an_overflowing_step_instead_of_looping(kind: st
     vi = np.array([1.0, 2.0, 0.5, 1.0])
     with pytest.raises(ReviewkitError, match=f"the {kind} estimate of tau² cannot be computed"):
         _metafor_scoring(yi, vi, kind)
+
+
+def test_dl_keeps_its_denominator_when_one_weight_dwarfs_the_others() -> None:
+    """Σw − Σw²/Σw taken by subtraction cancelled every digit when one variance was 1e-60 beside 1e60:
+    DL divided by 0 (tau² inf, numpy warnings). The denominator is (Σw)² − Σw² over Σw, which for two
+    studies is 2·w₁w₂/(w₁ + w₂): here 2e-60, and Q − df is then measured against it."""
+    vi = np.array([1e-60, 1e60, 0.04])
+    w = 1 / vi
+    assert cross_weights(w) == pytest.approx(2 * (w[0] * w[1] + w[0] * w[2] + w[1] * w[2]), rel=1e-12)
+    tau2 = tau2_dl(np.array([0.1, 0.5, 0.3]), vi)
+    assert math.isfinite(tau2) and tau2 == 0.0  # Q (about 1, from the third study alone) is below its df (2)
+    # ordinary weights: the same number as the textbook subtraction, to rounding
+    ordinary = np.array([0.0512, 0.0069, 0.031, 0.12])
+    wo = 1 / ordinary
+    assert cross_weights(wo) == pytest.approx(np.sum(wo) ** 2 - np.sum(wo**2), rel=1e-13)
