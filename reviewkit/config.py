@@ -41,6 +41,15 @@ def config_path() -> Path:
     return Path(override) if override else user_config_path("reviewkit") / "config.toml"
 
 
+def given_reviewer(name: str | None) -> str | None:
+    """A reviewer name from --reviewer or the user config without the spaces around it: " alice" (a quoted
+    option, a config line) was refused as an unknown reviewer, though review.toml names alice. A name of
+    spaces only is kept as given, so that it is still refused, naming what was given."""
+    if name is None:
+        return None
+    return name.strip() or name
+
+
 def load_user_config(path: Path | None = None) -> UserConfig:
     """Read the user config; a missing file is an empty config, a bad one a clear error."""
     named = path is None and bool(os.environ.get(CONFIG_ENV))
@@ -76,7 +85,7 @@ def load_user_config(path: Path | None = None) -> UserConfig:
         raise ReviewkitError("'reviewer' is empty", where=str(path),
                              hint='give your name as review.toml lists it, or remove the line')
     return UserConfig(
-        reviewer=data.get("reviewer"),
+        reviewer=given_reviewer(data.get("reviewer")),
         ncbi_email=data.get("ncbi_email"),
         ncbi_api_key=data.get("ncbi_api_key") or os.environ.get("NCBI_API_KEY"),
         keys=_keys(data.get("keys", {}), path),

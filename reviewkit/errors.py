@@ -2,24 +2,45 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Fix:
+    """The step that fixes a refusal, as data: `hint` says it as the CLI's command, while a TUI screen, where
+    the user presses a key rather than types a command, says it in its own keys (see `ReviewkitError.fix`).
+
+    `action` names the step (e.g. "link"); `ids` the rows it takes, in the order the action documents.
+    """
+
+    action: str
+    ids: tuple[int, ...] = ()
+
 
 class ReviewkitError(Exception):
     """An error the user can fix: a bad file, a bad protocol, a refused request.
 
     The message names the file, line or field, what was wrong and, where known, the fix.
-    `where` is the file (and line) the error is about, when there is one; `hint` says how to fix it.
+    `where` is the file (and line) the error is about, when there is one; `hint` says how to fix it;
+    `fix`, when given, is that step as data, for an interface that words it otherwise than `hint`.
     """
 
-    def __init__(self, message: str, *, where: str | None = None, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, where: str | None = None, hint: str | None = None,
+                 fix: Fix | None = None) -> None:
         self.message = message
         self.where = where
         self.hint = hint
+        self.fix = fix
         super().__init__(self.__str__())
 
     def __str__(self) -> str:
+        return self.with_hint(self.hint)
+
+    def with_hint(self, hint: str | None) -> str:
+        """The error as `str` says it, with `hint` in place of its own (a screen's keys for a CLI command)."""
         text = f"{self.where}: {self.message}" if self.where else self.message
-        if self.hint:
-            text = f"{text} ({self.hint})"
+        if hint:
+            text = f"{text} ({hint})"
         return text
 
 
@@ -28,7 +49,7 @@ class ParseError(ReviewkitError):
 
     def __init__(
         self, message: str, *, file: str, line: int | None = None, offset: int | None = None,
-        hint: str | None = None,
+        hint: str | None = None, fix: Fix | None = None,
     ) -> None:
         self.file = file
         self.line = line
@@ -38,7 +59,7 @@ class ParseError(ReviewkitError):
             where = f"{file}, line {line}"
         elif offset is not None:
             where = f"{file}, byte {offset}"
-        super().__init__(message, where=where, hint=hint)
+        super().__init__(message, where=where, hint=hint, fix=fix)
 
 
 class NetworkError(ReviewkitError):
@@ -47,3 +68,12 @@ class NetworkError(ReviewkitError):
 
 class PermissionDenied(ReviewkitError):
     """A reviewer tried something their role does not allow, or to see what blinding hides."""
+
+
+class TransactionFailed(ReviewkitError):
+    """A transaction the database failed, said for a change ("…; nothing was stored"); `cause` is why alone,
+    for a reader (the dashboard's counts), which had nothing to store: the change's wording misled there."""
+
+    def __init__(self, message: str, *, cause: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.cause = cause

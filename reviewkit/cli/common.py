@@ -14,7 +14,7 @@ from typing import NoReturn, TypeVar
 
 import click
 
-from reviewkit.config import load_user_config
+from reviewkit.config import given_reviewer, load_user_config
 from reviewkit.errors import ReviewkitError
 from reviewkit.services.common import UnknownReviewer
 
@@ -30,7 +30,7 @@ class CliState:
     def __init__(self, review: Path, reviewer: str | None = None) -> None:
         self.review = review
         #: --reviewer as given on the command line (None when it was not).
-        self.reviewer_option = reviewer
+        self.reviewer_option = given_reviewer(reviewer)
         #: The user config file the acting reviewer was read from (None: from the command line, or nobody).
         self.reviewer_config: Path | None = None
 

@@ -19,6 +19,7 @@ from reviewkit.services.dedup import (
 )
 from reviewkit.services.dedup_undo import undo_merge
 from reviewkit.services.project import open_review
+from reviewkit.wording import counted
 
 
 @click.group(invoke_without_command=True)
@@ -41,9 +42,10 @@ def dedup(ctx: click.Context, auto_only: bool, threshold: float | None) -> None:
         actor = state.reviewer_option or (state.reviewer if state.reviewer in names else None)
         with progress_bar("Deduplicating") as update:
             s = run_dedup(review, actor=actor, auto_only=auto_only, threshold=threshold, progress=update)
-        click.echo(f"{s.records} records: {s.groups_created} duplicate groups, {s.records_merged} records merged, "
-                   f"{s.pairs_queued} new pairs for a human ({s.pairs_waiting} waiting), "
-                   f"{s.studies_proposed} study links proposed")
+        click.echo(f"{counted(s.records, 'record')}: {counted(s.groups_created, 'duplicate group')}, "
+                   f"{counted(s.records_merged, 'record')} merged, "
+                   f"{counted(s.pairs_queued, 'new pair')} for a human ({s.pairs_waiting} waiting), "
+                   f"{counted(s.studies_proposed, 'study link')} proposed")
         for note in s.notes():
             click.echo(note)
 
@@ -144,7 +146,7 @@ def export_cmd(state: CliState, file: Path) -> None:
     def go() -> None:
         with output_file(file, (".csv",), "dedup export") as temp:
             n = export_dedup(open_review(state.review), temp)
-        click.echo(f"{n} records written to {file}")
+        click.echo(f"{counted(n, 'record')} written to {file}")
 
     run_guarded(go)
 

@@ -13,6 +13,7 @@ from reviewkit.services.archive import export_review, opened_elsewhere, restore_
 from reviewkit.services.decisions_export import export_decisions
 from reviewkit.services.project import open_review
 from reviewkit.services.report import write_prisma
+from reviewkit.wording import counted
 
 if TYPE_CHECKING:
     from reviewkit.services.analyze import AnalysisOutput, SkippedAnalysis
@@ -64,7 +65,7 @@ def export_decisions_cmd(state: CliState, file: Path, history: bool) -> None:
     def go() -> None:
         with output_file(file, (".csv",), "export decisions") as temp:
             n = export_decisions(open_review(state.review), temp, history=history, actor=state.reviewer)
-        click.echo(f"{n} decisions written to {file}")
+        click.echo(f"{counted(n, 'decision')} written to {file}")
 
     run_guarded(go)
 
@@ -81,7 +82,7 @@ def export_extraction_cmd(state: CliState, file: Path) -> None:
     def go() -> None:
         with output_file(file, (".csv", ".xlsx"), "export extraction") as temp:
             n = export_table(open_review(state.review), temp, actor=state.reviewer)
-        click.echo(f"{n} rows written to {file}")
+        click.echo(f"{counted(n, 'row')} written to {file}")
 
     run_guarded(go)
 
@@ -97,7 +98,7 @@ def export_rob_cmd(state: CliState, file: Path) -> None:
     def go() -> None:
         with output_file(file, (".csv",), "export rob") as temp:
             n = export_rob(open_review(state.review), temp, actor=state.reviewer)
-        click.echo(f"{n} rows written to {file}")
+        click.echo(f"{counted(n, 'row')} written to {file}")
 
     run_guarded(go)
 
@@ -114,7 +115,7 @@ def export_records_cmd(state: CliState, file: Path, stage: str) -> None:
     def go() -> None:
         with output_file(file, (".ris", ".csv"), "export records") as temp:
             n = export_records(open_review(state.review), temp, stage)
-        click.echo(f"{n} records ({stage}) written to {file}")
+        click.echo(f"{counted(n, 'record')} ({stage}) written to {file}")
 
     run_guarded(go)
 

@@ -28,6 +28,7 @@ from reviewkit.services.extract_status import (
 )
 from reviewkit.services.project import Review, open_review
 from reviewkit.services.study_ref import find_study
+from reviewkit.wording import counted
 
 
 @click.group("extract")
@@ -323,7 +324,7 @@ def consensus(state: CliState, study: str, takes: tuple[str, ...], values: tuple
         study_id = find_study(review, study)
         result = record_consensus(review, state.reviewer, study_id,
                                   take=_pairs(takes, "--take"), values=_pairs(values, "--value"))
-        click.echo(f"Stored {result.stored} consensus item(s) for study {study_id}")
+        click.echo(f"Stored {counted(result.stored, 'consensus item')} for study {study_id}")
         for d in result.unresolved:
             sides = _sides(d.values, d.provenance)
             click.echo(f"  still differs: {d.key}: {sides}")

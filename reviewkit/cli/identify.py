@@ -22,6 +22,7 @@ from reviewkit.services.identify import (
     notes_heading,
 )
 from reviewkit.services.project import open_review
+from reviewkit.wording import counted
 
 KINDS = ["database", "register", "website", "organisation", "citation", "other"]
 
@@ -94,10 +95,10 @@ def import_cmd(
                 for note in summary.notes[:NOTES_SHOWN]:
                     click.echo(f"  note: {note}")
                 if len(summary.notes) > NOTES_SHOWN:
-                    click.echo(f"  ... and {len(summary.notes) - NOTES_SHOWN} more notes "
+                    click.echo(f"  ... and {counted(len(summary.notes) - NOTES_SHOWN, 'more note')} "
                                f"(reviewkit sources --run {summary.run_id} lists them all)")
         if failed:
-            raise ReviewkitError(f"{len(failed)} of {len(files)} files not imported: {', '.join(failed)}",
+            raise ReviewkitError(f"{len(failed)} of {counted(len(files), 'file')} not imported: {', '.join(failed)}",
                                  hint="none was imported" if len(failed) == len(files) else
                                  "the other files were imported; fix these and import them alone")
 
@@ -148,7 +149,7 @@ def search(state: CliState, source: str, restart: bool) -> None:
                 failed.append(labels[name])
                 continue
             verb = "resumed and finished" if s.resumed else "finished"
-            click.echo(f"{s.source}: {verb}; {s.count} hits, {s.stored} stored, {s.new} new (run {s.run_id})")
+            click.echo(f"{s.source}: {verb}; {counted(s.count, 'hit')}, {s.stored} stored, {s.new} new (run {s.run_id})")
             if s.translation:
                 click.echo(f"  PubMed searched: {s.translation}")
             for note in s.notes:
@@ -181,8 +182,8 @@ def sources(state: CliState, run_id: int | None, as_json: bool) -> None:
         click.echo("Sources:")
         for s in overview:
             last = f"last run {s.last.id} {_when(s.last.started_at)} {s.last.status}" if s.last else "never run"
-            click.echo(f"  {s.name} ({s.kind}): {s.records} records identified; {s.runs} "
-                       f"run{'' if s.runs == 1 else 's'}, {last}")
+            click.echo(f"  {s.name} ({s.kind}): {counted(s.records, 'record')} identified; "
+                       f"{counted(s.runs, 'run')}, {last}")
         click.echo("Runs, newest first:")
         if not every:
             click.echo("  none yet: reviewkit import FILE or reviewkit search")
@@ -207,7 +208,7 @@ def _show_run(runs: Any, review: Any, run_id: int, as_json: bool) -> None:
     by = f" by {run.started_by}" if run.started_by else ""
     click.echo(f"Run {run.id}: {run.kind} of {run.source}{by}, {_when(run.started_at)}, {run.status}")
     click.echo(f"  {'file' if run.kind == 'import' else 'query'}: {run.what}")
-    click.echo(f"  {run.record_count} records stored, {run.new_record_count} new")
+    click.echo(f"  {counted(run.record_count, 'record')} stored, {run.new_record_count} new")
     if run.error:
         click.echo(f"  error: {run.error}")
     click.echo(f"  {len(notes)} note{'' if len(notes) == 1 else 's'}" + (":" if notes else ""))

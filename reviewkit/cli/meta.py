@@ -34,6 +34,7 @@ from reviewkit.pooling.flavours import DEFAULT_FLAVOUR
 from reviewkit.pooling.wording import hksj_label, prediction_interval_method
 from reviewkit.services.analyze_sensitivity import funnel_effects
 from reviewkit.services.meta_input import study_effects
+from reviewkit.wording import counted
 
 ANALYSES = ("leave-one-out", "cumulative", "egger", "trimfill")
 
@@ -90,7 +91,7 @@ def _pct(x: float | None) -> str:
 
 
 def _studies(k: int) -> str:
-    return f"{k} study" if k == 1 else f"{k} studies"
+    return counted(k, "study", "studies")
 
 
 def _settings_line(result: MetaResult) -> str:

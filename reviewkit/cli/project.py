@@ -13,6 +13,7 @@ from reviewkit.config import load_user_config
 from reviewkit.errors import ReviewkitError
 from reviewkit.services.project import Review, check_reviewer, init_review, open_review
 from reviewkit.services.status import ReviewStatus, StageCounts, review_status
+from reviewkit.wording import counted
 
 
 def open_tui(state: CliState) -> None:
@@ -109,7 +110,7 @@ def format_status(s: ReviewStatus) -> str:
         lines.append(row(f"  {source}", n))
     lines.append(row("Records", s.records))
     lines.append(row("Duplicates removed", s.duplicates_removed,
-                     (f"   ({s.pending_duplicate_pairs} pairs to check)" if s.pending_duplicate_pairs else "")
+                     (f"   ({counted(s.pending_duplicate_pairs, 'pair')} to check)" if s.pending_duplicate_pairs else "")
                      + (f"   ({s.removed_other_methods} via other methods)" if s.removed_other_methods else "")))
     lines.append(row("Records screened", s.after_dedup,
                      f"   ({s.screened_other_methods} via other methods: PRISMA's right-hand column)"

@@ -17,6 +17,7 @@ from reviewkit.services.assess_differences import RecordedConsensus, StudyDisagr
 from reviewkit.services.assess_form import AssessmentView
 from reviewkit.services.project import Review, open_review
 from reviewkit.services.study_ref import find_study
+from reviewkit.wording import counted
 
 
 def parse_pairs(text: str) -> dict[str, str]:
@@ -360,7 +361,7 @@ def export_cmd(state: CliState, file: Path) -> None:
     def go() -> None:
         with output_file(file, (".csv",), "rob export") as temp:
             n = export_rob(_review(state), temp, actor=state.reviewer)
-        click.echo(f"{n} rows written to {file}")
+        click.echo(f"{counted(n, 'row')} written to {file}")
 
     run_guarded(go)
 
@@ -382,7 +383,7 @@ def import_cmd(state: CliState, file: Path, co_signer: str | None, new_outcomes:
         done = import_rob(_review(state), file, actor=state.reviewer, co_signer=co_signer,
                           new_outcomes=new_outcomes)
         present = f" ({done.present} already present, not stored again)" if done.present else ""
-        click.echo(f"{done.stored} rows imported from {file}{present}")
+        click.echo(f"{counted(done.stored, 'row')} imported from {file}{present}")
         for note in done.left_open:
             click.echo(f"note: left open (not finished): {note}", err=True)
 

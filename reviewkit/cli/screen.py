@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from reviewkit.cli.common import CliState, run_guarded
-from reviewkit.config import config_path, load_user_config
+from reviewkit.config import config_path, given_reviewer, load_user_config
 from reviewkit.errors import ReviewkitError
 from reviewkit.services.project import check_reviewer, open_review
 
@@ -22,7 +22,7 @@ def screen(state: CliState, stage: str, reviewer: str | None) -> None:
         from reviewkit.tui.app import make_app  # Textual is loaded only when the UI opens
 
         review = open_review(state.review)
-        who = reviewer or state.reviewer
+        who = given_reviewer(reviewer) or state.reviewer
         if who is None:
             # Decisions are a reviewer's own: without one the screen could only say so, full-screen.
             raise ReviewkitError("screening needs a reviewer: whose decisions are these?",

@@ -15,6 +15,7 @@ from reviewkit.services.decisions_ids import IDS_MODES
 from reviewkit.services.decisions_import import import_decisions
 from reviewkit.services.project import open_review
 from reviewkit.services.screen_full_text import FULL_TEXT_STATUSES, set_full_text
+from reviewkit.wording import counted
 
 
 @click.group()
@@ -38,7 +39,7 @@ def export_cmd(state: CliState, file: Path, history: bool) -> None:
     def go() -> None:
         with output_file(file, (".csv",), "decisions export") as temp:
             n = export_decisions(open_review(state.review), temp, history=history, actor=state.reviewer)
-        click.echo(f"{n} decisions written to {file}")
+        click.echo(f"{counted(n, 'decision')} written to {file}")
 
     run_guarded(go)
 
@@ -69,7 +70,7 @@ def import_cmd(state: CliState, file: Path, ids: str) -> None:
     def go() -> None:
         done = import_decisions(open_review(state.review), file, actor=state.reviewer, ids=ids)
         present = f" ({done.present} already present, not stored again)" if done.present else ""
-        click.echo(f"{done.stored} decisions imported from {file}{present}")
+        click.echo(f"{counted(done.stored, 'decision')} imported from {file}{present}")
 
     run_guarded(go)
 

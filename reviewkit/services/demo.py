@@ -19,6 +19,7 @@ from reviewkit.services.screen_queue import screening_queue
 from reviewkit.services.studies import list_studies, rename_study, set_report_link
 from reviewkit.store.convert import row_to_record
 from reviewkit.store.db import session_scope
+from reviewkit.wording import counted
 
 #: Where the demo's inputs live: the project's fixtures (a source checkout) or the installed copy.
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
@@ -77,9 +78,9 @@ def build_demo(folder: Path, *, log: Callable[[str], None] = lambda _: None) -> 
     for name, source in (("pubmed_export.ris", "PubMed"), ("embase_export.ris", "Embase"),
                          ("ctgov_studies.json", "ClinicalTrials.gov")):
         summary = import_file(review, demo / name, source=source, actor="alice")
-        log(f"imported {summary.records} records from {name}")
+        log(f"imported {counted(summary.records, 'record')} from {name}")
     dedup = run_dedup(review, actor="alice")
-    log(f"dedup: {dedup.records_merged} duplicates merged")
+    log(f"dedup: {counted(dedup.records_merged, 'duplicate')} merged")
     _screen(review, log)
     _name_studies(review)
     _assess(review, log)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from reviewkit.domain.names import NAME_MAX, name_too_long
 from reviewkit.domain.records import Record
-from reviewkit.errors import ReviewkitError
+from reviewkit.errors import Fix, ReviewkitError
 from reviewkit.services.project import Review
 from reviewkit.sources.formats.detect import IMPORT_FORMATS as IMPORT_FORMATS
 from reviewkit.sources.formats.detect import format_names as format_names
@@ -18,6 +18,7 @@ from reviewkit.sources.formats.notes import ParseNote
 from reviewkit.store import runs as store_runs
 from reviewkit.store.db import file_lock, lock_transaction, session_scope
 from reviewkit.store.queries import DATABASE_PER_RECORD
+from reviewkit.wording import counted
 
 #: Records are written in batches of this many (one transaction for the whole file).
 BATCH = 2_000
@@ -100,7 +101,7 @@ def import_file(
             when = earlier.started_at.strftime("%Y-%m-%d %H:%M")
             raise ReviewkitError(
                 f"this very file was already imported (run {earlier.id}, {when}, "
-                f"{earlier.record_count} records, as {earlier.file_name})",
+                f"{counted(earlier.record_count, 'record')}, as {earlier.file_name})",
                 where=str(path), hint="a file is imported once; overlapping exports are fine",
             )
         blank = _BlankCount()
@@ -113,7 +114,8 @@ def import_file(
             # A forced format that reads nothing from a non-empty file is the wrong format: stored
             # as a 0-record import, the file would then be refused forever as "already imported".
             raise ReviewkitError(f"no records read as {format}, though the file is not empty", where=str(path),
-                                 hint="check --format, or leave it out to detect the format from the content")
+                                 hint="check --format, or leave it out to detect the format from the content",
+                                 fix=Fix("format"))  # the TUI names its own format choice
         name = source or _source_name(fmt, first, path)
         run = store_runs.start_run(
             session, kind="import", source=name, source_kind=source_kind, file_name=path.name,

@@ -16,6 +16,7 @@ from reviewkit.services.status import DATABASES_AND_REGISTERS
 from reviewkit.store import runs as store_runs
 from reviewkit.store.db import SEARCH_LOCKS, hold_lock, session_scope
 from reviewkit.store.tables import utcnow
+from reviewkit.wording import counted
 
 PUBMED = "PubMed"
 CTGOV = "ClinicalTrials.gov"
@@ -81,9 +82,11 @@ def _fail_run(review: Review, run_id: int, source: str, error: BaseException) ->
     if not resumable:
         kept = f"nothing was stored for run {run_id}: searching {source} again starts over"
     else:
-        of = f" of {total}" if total is not None else ""
-        kept = (f"{stored}{of} records are stored for run {run_id} and kept: searching {source} again resumes from "
-                "there (search --restart starts over)")
+        # The noun and verb follow the last number said: "1 record is", "1 of 40 records are".
+        last = total if total is not None else stored
+        of = f"{stored} of " if total is not None else ""
+        kept = (f"{of}{counted(last, 'record')} {'is' if last == 1 else 'are'} stored for run {run_id} and kept: "
+                f"searching {source} again resumes from there (search --restart starts over)")
     return NetworkError(error.message, where=error.where, hint=f"{error.hint}; {kept}" if error.hint else kept)
 
 
@@ -301,7 +304,7 @@ def search_ctgov(
         notes.append(f"ClinicalTrials.gov listed {state['repeated']} of the studies twice while paging (the "
                      "registry changed meanwhile); each is stored once")
     if total is not None and arrived != total:
-        notes.append(f"ClinicalTrials.gov counted {total} studies when the search began and {arrived} arrived: "
+        notes.append(f"ClinicalTrials.gov counted {counted(total, 'study', 'studies')} when the search began and {arrived} arrived: "
                      "the registry changed while the search paged; searching again brings any it missed")
     stored, new = _finish(review, run_id, actor, notes)  # the notes kept with the run, for later
     return SearchSummary(run_id, CTGOV, text, int(total or stored), stored, new, resumed, notes=tuple(notes))

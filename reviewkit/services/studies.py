@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from reviewkit.domain.names import name_too_long
 from reviewkit.domain.records import find_nct_ids
-from reviewkit.errors import ReviewkitError
+from reviewkit.errors import Fix, ReviewkitError
 from reviewkit.services.common import acting_reviewer
 from reviewkit.services.project import Review
 from reviewkit.store import dedup as store
@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 
 #: Where a refusal points for the list of studies and their reports.
 LIST_HINT = "list them with `reviewkit studies`"
+# The refusals' `fix` (the studies screen words it in its keys, as `hint` names the CLI's commands):
+# Fix("link", (study, record)) links the record to the study; Fix("list") lists the studies and their
+# reports; Fix("record_ids") finds a record's id.
 
 
 @dataclass(frozen=True)
@@ -294,7 +297,8 @@ def set_report_link(review: Review, actor: str | None, study_id: int, record_id:
             what = "nothing to reject" if not confirmed else "nothing to confirm"
             raise ReviewkitError(f"record {record_id} is not linked to study {study_id} ({study.label}): {what}",
                                  hint=f"to add the link: reviewkit studies link {study_id} {record_id}"
-                                 if confirmed else LIST_HINT)
+                                 if confirmed else LIST_HINT,
+                                 fix=Fix("link", (study_id, record_id)) if confirmed else Fix("list"))
         old, was_main = link.status, link.is_main_report
         # A link an undone merge withdrew reads "rejected" but nobody rejected it: a reviewer's rejection
         # of it is recorded, so that a later merge does not carry over it (carry_links_to_primary).
@@ -334,7 +338,8 @@ def set_main_report(review: Review, actor: str | None, study_id: int, record_id:
         if link is None or link.status == "rejected":
             why = "is not linked to" if link is None else "was rejected as a report of"
             raise ReviewkitError(f"record {record_id} {why} study {study_id} ({study.label}), so it cannot be "
-                                 "its main report", hint=f"link it first: reviewkit studies link {study_id} {record_id}")
+                                 "its main report", hint=f"link it first: reviewkit studies link {study_id} {record_id}",
+                                 fix=Fix("link", (study_id, record_id)))
         old = link.status
         if link.is_main_report and old == "confirmed":
             return LinkChange(study_id, study.label, record_id, old, old, True, False)
@@ -348,7 +353,7 @@ def _study(session: Session, study_id: int, *, lock: bool = False) -> StudyRow:
     a change checked on the links read (one main report, no link yet) then still holds."""
     study = store.study(session, study_id, lock=lock)
     if study is None:
-        raise ReviewkitError(f"no study {study_id}", hint=LIST_HINT)
+        raise ReviewkitError(f"no study {study_id}", hint=LIST_HINT, fix=Fix("list"))
     return study
 
 
@@ -370,14 +375,16 @@ def _record(session: Session, record_id: int, study_id: int | None, *, check_dup
     """Refuse an unknown record, and (check_duplicate) one dedup removed, naming its group's primary
     (and the command linking it to `study_id`, when the study exists)."""
     if not store.linked_records(session, [record_id]):
-        raise ReviewkitError(f"no record {record_id}", hint="record ids are in `reviewkit dedup export FILE.csv`")
+        raise ReviewkitError(f"no record {record_id}", hint="record ids are in `reviewkit dedup export FILE.csv`",
+                             fix=Fix("record_ids"))
     removed = _removed_duplicates(session).get(record_id) if check_duplicate else None
     if removed is not None:
         group, primary = removed
         raise ReviewkitError(f"record {record_id} is a removed duplicate: duplicate group {group} keeps record "
                              f"{primary} as its primary record",
                              hint=f"link the primary instead: reviewkit studies link {study_id} {primary}"
-                             if study_id is not None else f"give the primary, record {primary}, instead")
+                             if study_id is not None else f"give the primary, record {primary}, instead",
+                             fix=Fix("link", (study_id, primary)) if study_id is not None else None)
 
 
 def add_study(review: Review, actor: str | None, label: str, *, nct_id: str | None = None,

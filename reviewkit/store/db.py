@@ -14,7 +14,7 @@ from sqlalchemy import Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlmodel import Session
 
-from reviewkit.errors import ReviewkitError
+from reviewkit.errors import ReviewkitError, TransactionFailed
 
 DB_FILE = "reviewkit.db"
 #: How long a writer waits for another process's write to finish before giving up (ms).
@@ -162,26 +162,28 @@ def session_scope(engine: Engine, *, write: bool = False) -> Iterator[Session]:
         session.close()
 
 
-def transaction_error(engine: Engine, exc: OperationalError) -> ReviewkitError:
+def transaction_error(engine: Engine, exc: OperationalError) -> TransactionFailed:
     """What to tell the user when the database failed a transaction (rolled back: nothing of it stored).
 
     The driver's own words were shown as they came: "database is locked" after SQLite's busy timeout, and
     PostgreSQL's several lines on a deadlock, neither saying what happened to the change or what to do.
     """
     reason = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+    wait = f"{BUSY_TIMEOUT_MS / 1000:g} s"
     if engine.dialect.name == "sqlite" and "locked" in reason:
-        return ReviewkitError(
-            f"the database {database_name(engine)} stayed locked by another process for "
-            f"{BUSY_TIMEOUT_MS / 1000:g} s ({reason}); nothing was stored",
+        cause = f"the database {database_name(engine)} stayed locked by another process for {wait} ({reason})"
+        return TransactionFailed(
+            f"{cause}; nothing was stored", cause=cause,
             hint="try again when the other reviewkit command (an import, a dedup run) has finished")
     if getattr(exc.orig, "sqlstate", None) == "55P03":  # lock_timeout: another transaction held the rows
-        return ReviewkitError(
-            f"another reviewkit process held what this change needed for {BUSY_TIMEOUT_MS / 1000:g} s; "
-            "nothing was stored", hint="try again when the other command (an import, a dedup run) has finished")
+        return TransactionFailed(
+            f"another reviewkit process held what this change needed for {wait}; nothing was stored",
+            cause=f"another reviewkit process held what was to be read for {wait}",
+            hint="try again when the other command (an import, a dedup run) has finished")
     if getattr(exc.orig, "sqlstate", None) in ("40P01", "40001"):  # deadlock, serialization failure
-        return ReviewkitError(f"another change to the same rows was stored at the same moment ({reason}); "
-                              "nothing of this one was stored", hint="try again")
-    return ReviewkitError(f"database error: {reason}; nothing was stored")
+        cause = f"another change to the same rows was stored at the same moment ({reason})"
+        return TransactionFailed(f"{cause}; nothing of this one was stored", cause=cause, hint="try again")
+    return TransactionFailed(f"database error: {reason}; nothing was stored", cause=f"database error: {reason}")
 
 
 class _Stored(Protocol):

@@ -80,8 +80,14 @@ def checked_keymap(keys: dict[str, str], reserved: dict[str, str]) -> tuple[dict
 
 def _instead(key: str) -> str:
     """What to write for a letter with modifiers no key press is named by: a terminal sends shift+y as
-    "Y", and ctrl with shift+y as "ctrl+shift+y" (never "ctrl+Y")."""
+    "Y", and ctrl with shift+y as "ctrl+shift+y" (never "ctrl+Y"); Textual names modifiers and named keys
+    in lower case, so "Ctrl+x" or "PageDown" is written "ctrl+x", "pagedown"."""
     *modifiers, base = key.split("+")
+    # A single character keeps its case: "Ctrl+X" is ctrl with a capital, which the rules below then name.
+    lowered = "+".join([*(m.lower() for m in modifiers), base if len(base) == 1 else base.lower()])
+    if lowered != key:
+        named = textual_key_names([lowered])
+        return _instead(lowered) or (f' (write "{lowered}")' if named and is_key_name(named[0]) else "")
     if len(base) != 1 or not base.isalpha():
         return ""
     if modifiers == ["shift"]:

@@ -164,7 +164,7 @@ def test_rob_import_again_reports_rows_already_present(review: Review, tmp_path:
                        encoding="utf-8")
     add_study(review, "BREEZE-AD2")
     result = run(review, "rob", "import", str(changed))
-    assert result.output == f"1 rows imported from {changed} (1 already present, not stored again)\n"
+    assert result.output == f"1 row imported from {changed} (1 already present, not stored again)\n"
 
 
 def test_extract_import_again_reports_rows_already_present(review: Review, tmp_path: Path) -> None:

@@ -158,3 +158,33 @@ def test_the_config_is_found_in_xdg_config_home(tmp_path: Path, monkeypatch: pyt
     named.write_text('reviewer = "carol"\n', encoding="utf-8")
     monkeypatch.setenv("REVIEWKIT_CONFIG", str(named))
     assert load_user_config().reviewer == "carol"
+
+
+@pytest.mark.parametrize("where", ["option", "config"])
+def test_a_reviewer_name_with_spaces_around_it_is_that_reviewer(review: Review, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch, where: str) -> None:
+    """--reviewer " carol " or reviewer = " carol" in the user config acts as carol (it was refused as an
+    unknown reviewer); a name review.toml does not hold is still refused, without the spaces."""
+    (rid,) = add_records(review, 1)
+    screen.record_decision(review, "alice", rid, "ta", "include")
+    screen.record_decision(review, "bob", rid, "ta", "exclude")
+    config = tmp_path / "config.toml"
+
+    def conflicts(name: str) -> Result:
+        if where == "config":
+            config.write_text(f'reviewer = "{name}"\n', encoding="utf-8")
+            monkeypatch.setenv("REVIEWKIT_CONFIG", str(config))
+            return run(review.folder, "conflicts", "--json")
+        return CliRunner().invoke(cli, ["-C", str(review.folder), "--reviewer", name, "conflicts", "--json"])
+
+    result = conflicts(" carol ")
+    assert result.exit_code == 0, result.output
+    assert [c["record"] for c in json.loads(result.output)] == [rid]
+    refused = conflicts(" zoe ")
+    assert refused.exit_code == 1 and "unknown reviewer 'zoe'" in refused.stderr
+
+
+def test_screen_reviewer_option_with_spaces_around_it(review: Review) -> None:
+    """`screen --reviewer " zoe "` is refused naming zoe (trimmed as the global option is), before the TUI opens."""
+    result = CliRunner().invoke(cli, ["-C", str(review.folder), "screen", "--reviewer", " zoe "])
+    assert result.exit_code == 1 and "unknown reviewer 'zoe'" in result.stderr

@@ -237,7 +237,7 @@ def test_start_refuses_a_slip_of_a_used_outcome_and_new_outcome_goes_on(rob2_any
     result = rob(rob2_any, "import", str(csv_file), reviewer="bob")
     assert result.exit_code == 1 and "line 2" in result.stderr and "--new-outcome" in result.stderr, result.stderr
     result = rob(rob2_any, "import", str(csv_file), "--new-outcome", "IGA 0/1 weke 16", reviewer="bob")
-    assert result.exit_code == 0 and "1 rows imported" in result.stdout, result.output
+    assert result.exit_code == 0 and "1 row imported" in result.stdout, result.output
     review = open_review(rob2_any)
     with session_scope(review.engine) as s:
         assert sorted(a.outcome for a in rob_store.assessments(s)) == sorted(

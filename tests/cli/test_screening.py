@@ -115,7 +115,7 @@ def test_an_export_imported_again_says_its_rows_were_already_present(
     with out.open("a", encoding="utf-8") as fh:
         fh.write(f"{a},bob,ta,include,,,,screener,,,\n")  # pmid, doi and title may be left empty
     result = _run(review, "--reviewer", "alice", "decisions", "import", str(out))
-    assert result.exit_code == 0 and "1 decisions imported" in result.output and "(4 already present" in result.output
+    assert result.exit_code == 0 and "1 decision imported" in result.output and "(4 already present" in result.output
     assert screen_cards.record_card(review, "bob", a, "ta").own.decision == "include"  # type: ignore[union-attr]
 
 

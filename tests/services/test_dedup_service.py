@@ -117,7 +117,7 @@ def test_dedup_cli_and_export(review: Review, tmp_path: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(cli, ["-C", str(review.folder), "dedup"])
     assert result.exit_code == 0, result.output
-    assert "1 duplicate groups, 1 records merged" in result.output
+    assert "1 duplicate group, 1 record merged" in result.output  # counts of 1 said singular
     out = tmp_path / "d.csv"
     assert runner.invoke(cli, ["-C", str(review.folder), "dedup", "export", str(out)]).exit_code == 0
     rows = {int(r["record"]): r for r in csv.DictReader(out.open())}

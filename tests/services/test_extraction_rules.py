@@ -261,7 +261,7 @@ def test_choices_for_an_arm_that_still_waits_are_named_not_dropped(review: Revie
                "--value", f"{EVENTS}=70"]
     code, out, err = run(review.folder, "consensus", str(sid), *choices, reviewer="carol")
     assert code == 1
-    assert "Stored 0 consensus item(s)" in out
+    assert "Stored 0 consensus items" in out
     assert ("not stored: arm Bari4 waits for fields.dose_mg: its 3 choices were not stored "
             f"(arm|Bari4|n_randomised, arm|Bari4|intervention, {EVENTS})") in out
     assert "nothing stored for study" in err

@@ -425,6 +425,47 @@ async def test_counts_follow_decisions_another_process_writes(review: Review, mo
     assert shown == _counts_of(json.loads(result.stdout))
 
 
+async def test_a_refresh_over_a_locked_database_says_the_counts_could_not_be_read(review: Review,
+                                                                                 monkeypatch: Any) -> None:
+    """A refresh that meets the database locked past the wait is told as a read's failure: the shared
+    wording of a failed transaction said "nothing was stored", which a refresh never meant to do."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    import reviewkit.tui.screens.dashboard as dashboard
+    from reviewkit.store.db import BUSY_TIMEOUT_MS, transaction_error
+
+    class LockTimeout(Exception):
+        """PostgreSQL's lock_timeout, as psycopg raises it (its SQLSTATE)."""
+
+        sqlstate = "55P03"
+
+    wait = f"{BUSY_TIMEOUT_MS / 1000:g} s"
+    if review.engine.dialect.name == "sqlite":
+        orig: Exception = sqlite3.OperationalError("database is locked")
+        cause = f"the database {review.engine.url.database} stayed locked by another process for {wait} (database is locked)"
+    else:
+        orig, cause = LockTimeout("canceling statement due to lock timeout"), (
+            f"another reviewkit process held what was to be read for {wait}")
+
+    def locked(_: Review) -> Any:
+        raise transaction_error(review.engine, OperationalError("SELECT", {}, orig))
+
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _stages_fitted(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        monkeypatch.setattr(dashboard, "review_status", locked)
+        screen.action_refresh()
+        with suppress(WorkerFailed):  # the failed worker is what is being tested
+            await app.workers.wait_for_complete()
+        await pilot.pause()
+        (told,) = [str(n.message) for n in app._notifications if "could not be refreshed" in str(n.message)]
+    assert told == f"The counts could not be refreshed: {cause}, so they could not be read (the next refresh tries again)"
+
+
 async def test_a_slow_refresh_is_not_cancelled_by_the_next_tick(review: Review, monkeypatch: Any) -> None:
     """A refresh slower than the 5-second timer (a large review, a busy server, a database locked for a
     while) was cancelled by the next tick and its counts dropped, every time: the counts never showed and a

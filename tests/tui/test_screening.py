@@ -784,3 +784,21 @@ def test_checked_keymap_refuses_letters_named_as_no_terminal_sends_them() -> Non
     assert keymap == {"maybe": "Y", "note": "ctrl+shift+n", "undo": "alt+shift+u"}
     assert """no such key 'shift+y' (write "Y")""" in refused[0] and refused[0].endswith("Include keeps i")
     assert """no such key 'ctrl+X' (write "ctrl+shift+x")""" in refused[1]
+
+
+def test_checked_keymap_suggests_the_lower_case_of_capitalised_modifiers_and_names() -> None:
+    """Textual names modifiers and named keys in lower case: "Ctrl+x" and "PageDown" never fired and were
+    refused with no suggestion. Each is refused with the lower-case form to write ("Ctrl+X" with the
+    capital's shift, "Shift+y" as the capital); a name no case makes a key gets none."""
+    from reviewkit.tui.app import reserved_keys
+    from reviewkit.tui.screening_keys import checked_keymap
+
+    keymap, refused = checked_keymap({"include": "Ctrl+x", "exclude": "PageDown", "maybe": "Ctrl+X",
+                                      "note": "Shift+y", "undo": "Alt+Enter", "next": "Ctl+j"}, reserved_keys())
+    assert keymap == {}
+    assert """no such key 'Ctrl+x' (write "ctrl+x")""" in refused[0] and refused[0].endswith("Include keeps i")
+    assert """no such key 'PageDown' (write "pagedown")""" in refused[1]
+    assert """no such key 'Ctrl+X' (write "ctrl+shift+x")""" in refused[2]
+    assert """no such key 'Shift+y' (write "Y")""" in refused[3]
+    assert """no such key 'Alt+Enter' (write "alt+enter")""" in refused[4]
+    assert "no such key 'Ctl+j' (a key is" in refused[5]

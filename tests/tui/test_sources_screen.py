@@ -12,7 +12,7 @@ from pytest_httpserver import HTTPServer
 from textual.message import Message
 from textual.notifications import Notify
 from textual.pilot import Pilot
-from textual.widgets import Input, Static
+from textual.widgets import Input, Select, Static
 from werkzeug import Request, Response
 
 from reviewkit.errors import ReviewkitError
@@ -97,7 +97,20 @@ async def test_sources_and_runs_listed(review: Review) -> None:
         assert embase[1:3] == ["import", "test.ris"] and embase[4] == "complete" and embase[8] == "3"
         runs = screen.query_one("#run-list", RunTable)
         assert runs.row_count == 1 and str(runs.get_row_at(0)[2]) == "Embase"
-        assert "1 runs" in str(screen.query_one("#sources-status", Static).render())
+        status = str(screen.query_one("#sources-status", Static).render())
+        assert "· 1 run" in status and "1 runs" not in status  # a count of 1 is said singular
+
+
+async def test_import_of_one_record_is_said_singular(review: Review, tmp_path: Path) -> None:
+    """A file of one record is "Imported 1 record", not "1 records"."""
+    path = tmp_path / "one.ris"
+    path.write_text("TY  - JOUR\nTI  - Only paper\nPY  - 2020\nER  - \n", encoding="utf-8")
+    seen: list[Message] = []
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
+        await open_sources(pilot, app)
+        await import_through_modal(pilot, app, str(path), "Embase")
+        assert any(n.startswith("Imported 1 record from one.ris (ris) as Embase") for n in notices(seen, "information"))
 
 
 async def test_import_through_modal_shows_new_count(review: Review) -> None:
@@ -427,10 +440,38 @@ async def test_unknown_format_is_refused_naming_the_file(review: Review, tmp_pat
         await import_through_modal(pilot, app, str(odd), "Embase")
         (error,) = notices(seen, "error")
         assert error.startswith(f"Import failed: {odd}: unrecognised file format (export the records as RIS")
+        # The window has no --format: its fix is the window's own Format choice.
+        assert error.endswith("or choose the file's format under Format in the import window (m))")
+        assert "--format" not in error
         assert screen._job is None and screen.query_one("#run-list", RunTable).row_count == 0
         assert source_row(app, "Embase")[4:] == ["never run", "", "", "", "0"]
         assert "0 runs" in str(screen.query_one("#sources-status", Static).render())
     assert source_runs(review) == [] and review_status(review).records == 0
+
+
+async def test_the_format_chosen_in_the_window_reads_a_file_its_content_does_not_name(review: Review,
+                                                                                    tmp_path: Path) -> None:
+    """A CSV whose header the detection does not know ("Primary Title") in a .txt file is refused as of no known
+    format; chosen as CSV under Format, as `import --format csv` does, it is imported."""
+    path = tmp_path / "refs.txt"
+    path.write_text("Primary Title,Year\nA trial of something,2020\n", encoding="utf-8")
+    seen: list[Message] = []
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
+        await open_sources(pilot, app)
+        await pilot.press("m")
+        await pilot.pause()
+        modal = app.screen
+        assert isinstance(modal, ImportFileModal)
+        assert modal.query_one("#import-format", Select).is_blank()  # default: from the content
+        modal.query_one("#import-path", Input).value = str(path)
+        modal.query_one("#import-format", Select).value = "csv"
+        modal.query_one("#import-path", Input).focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert notices(seen, "error") == []
+        assert any(n.startswith("Imported 1 record from refs.txt (csv)") for n in notices(seen, "information"))
+    assert review_status(review).records == 1
 
 
 async def test_a_file_that_cannot_be_read_is_an_import_failure(review: Review, tmp_path: Path,

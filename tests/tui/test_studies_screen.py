@@ -153,6 +153,33 @@ async def test_a_refusal_is_shown_and_nothing_changes(review: Review) -> None:
     assert studies.study_view(review, data.ad1).reports[data.passing] == "proposed"
 
 
+async def test_refusals_name_the_screen_keys_not_cli_commands(review: Review) -> None:
+    """m on a rejected report, and l with an id no record has, are refused with the fix in this screen's keys:
+    the service's hints name `reviewkit studies link` and `reviewkit dedup export`, which the CLI keeps."""
+    data = build(review)
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_studies(pilot, app)
+        await to_report(pilot, screen, data.passing)
+        await pilot.press("n")
+        await settle(pilot, app)
+        await to_report(pilot, screen, data.passing)
+        await pilot.press("m")
+        await settle(pilot, app)
+        screen.query_one("#studies-list", DataTable).focus()
+        await pilot.press("l")
+        await pilot.pause()
+        await pilot.press("9", "9", "9", "9", "enter")
+        await settle(pilot, app)
+        errors = [str(n.message) for n in app._notifications if n.severity == "error"]
+    assert errors == [
+        f"Not saved: record {data.passing} was rejected as a report of study {data.ad1} "
+        f"({studies.study_view(review, data.ad1).label}), so it cannot be its main report (to link it: select "
+        f"study {data.ad1}, press l and give record {data.passing})",
+        "Not saved: no record 9999 (a record's id is its Record #N on the screening screen's card)"]
+    assert studies.study_view(review, data.ad1).reports[data.passing] == "rejected"
+
+
 async def test_add_a_study_by_its_nct_id_with_a(review: Review) -> None:
     """a asks for a new study's label or NCT id (a second trial whose registry record was not found), as
     `studies add` does; the study is listed with its NCT id, ready for l to link its reports."""

@@ -6,7 +6,7 @@ import csv
 import re
 from pathlib import Path
 
-from reviewkit.errors import ParseError
+from reviewkit.errors import Fix, ParseError
 from reviewkit.sources.formats._text import read_head
 
 #: Every format read_records reads.
@@ -84,5 +84,6 @@ def detect_format(path: Path) -> str:
             "unrecognised file format" if head.strip() else "the file is empty",
             file=str(path),
             hint=f"export the records as {format_names()}, or name the format with --format",
+            fix=Fix("format"),  # the TUI's import window names the format by its own choice, not --format
         )
     return found

@@ -1,4 +1,4 @@
-"""Provides the import prompt: a file path and an optional source name, returned as an ImportRequest."""
+"""Provides the import prompt: a file path, an optional source name and format, returned as an ImportRequest."""
 
 from __future__ import annotations
 
@@ -11,15 +11,19 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, Static
+from textual.widgets import Input, Label, Select, Static
+
+from reviewkit.sources.formats.detect import IMPORT_FORMATS
 
 
 @dataclass(frozen=True)
 class ImportRequest:
-    """A file to import and, when typed, the source to credit it to."""
+    """A file to import and, when typed, the source to credit it to; when chosen, its format (one of
+    IMPORT_FORMATS' keys; None: detected from the file's content, as `reviewkit import` does without --format)."""
 
     path: Path
     source: str | None
+    format: str | None = None
 
 
 def resolve_path(text: str, base: Path) -> Path:
@@ -66,10 +70,13 @@ class ImportFileModal(ModalScreen[ImportRequest | None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
     DEFAULT_CSS = """
     ImportFileModal { align: center middle; }
-    ImportFileModal > Vertical { width: 80; height: auto; border: round $accent; padding: 1 2; background: $surface; }
+    /* No padding above or below, the hint right under the error line: with the Format choice the window
+       still fits a 24-line terminal when an error wraps onto a second line. */
+    ImportFileModal > Vertical { width: 80; height: auto; border: round $accent; padding: 0 2; background: $surface; }
     ImportFileModal Label { margin-top: 1; }
+    ImportFileModal #import-format { width: 100%; }
     ImportFileModal #import-error { color: $error; height: auto; margin-top: 1; }
-    ImportFileModal #import-hint { color: $text-muted; margin-top: 1; }
+    ImportFileModal #import-hint { color: $text-muted; }
     """
 
     def __init__(self, base: Path, *, path: str = "", source: str = "") -> None:
@@ -79,13 +86,17 @@ class ImportFileModal(ModalScreen[ImportRequest | None]):
         self._source = source
 
     def compose(self) -> ComposeResult:
-        """Two inputs, a line for what is wrong, a hint."""
+        """Two inputs, the format's choice, a line for what is wrong, a hint."""
         with Vertical():
             yield Static("[b]Import a file[/b] (RIS, MEDLINE, PubMed XML, BibTeX, CSV, EndNote XML)")
             yield Label("File path")
             yield Input(value=self._path, placeholder="exports/embase.ris", id="import-path")
             yield Label("Source name (empty: what the file says, or PubMed for PubMed formats)")
             yield Input(value=self._source, placeholder="Embase", id="import-source")
+            yield Label("Format")
+            # The CLI's --format: a file whose content shows no known format is read as the one chosen here.
+            yield Select([(name, key) for key, name in IMPORT_FORMATS.items()], id="import-format",
+                         prompt="From the file's content", allow_blank=True)
             yield Static("", id="import-error", markup=False)  # it names the path typed
             yield Static("enter imports · escape cancels", id="import-hint")
 
@@ -103,7 +114,8 @@ class ImportFileModal(ModalScreen[ImportRequest | None]):
             self.query_one("#import-path", Input).focus()
             return
         source = self.query_one("#import-source", Input).value.strip() or None
-        self.dismiss(ImportRequest(path, source))
+        chosen = self.query_one("#import-format", Select).value
+        self.dismiss(ImportRequest(path, source, chosen if isinstance(chosen, str) else None))
 
     def action_cancel(self) -> None:
         """Close without importing."""

@@ -16,6 +16,7 @@ from reviewkit.errors import ReviewkitError
 from reviewkit.services.agreement import PairAgreement, agreement_report
 from reviewkit.services.project import Review
 from reviewkit.tui.widgets.fitted_table import FittedTable, clipped
+from reviewkit.wording import counted
 
 
 def agreement_cells(pair: PairAgreement) -> tuple[str, ...]:
@@ -152,6 +153,7 @@ class AgreementScreen(Screen[None]):
         table = self.query_one("#agreement-pairs", FittedTable)
         detail = ""
         if table.row_count and table.cursor_row < len(self.pairs):
-            stage, reviewers, _, _, _, records, note = agreement_cells(self.pairs[table.cursor_row])
-            detail = f"{stage} · {reviewers} · {records} records" + (f" · {note}" if note else "")
+            pair = self.pairs[table.cursor_row]
+            stage, reviewers, _, _, _, _, note = agreement_cells(pair)
+            detail = f"{stage} · {reviewers} · {counted(pair.agreement.n, 'record')}" + (f" · {note}" if note else "")
         self.query_one("#agreement-detail", Static).update(detail)

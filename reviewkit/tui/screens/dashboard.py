@@ -22,7 +22,7 @@ from textual.widgets import Footer, Header, Static
 from textual.widgets.data_table import RowKey
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from reviewkit.errors import ReviewkitError
+from reviewkit.errors import ReviewkitError, TransactionFailed
 from reviewkit.protocol import load_protocol
 from reviewkit.services.project import Review
 from reviewkit.services.status import ReviewStatus, review_status
@@ -33,6 +33,7 @@ from reviewkit.tui.screens.rob import RobScreen
 from reviewkit.tui.screens.screening import ScreeningScreen
 from reviewkit.tui.screens.sources import SourcesScreen
 from reviewkit.tui.widgets.fitted_table import FittedTable
+from reviewkit.wording import counted
 
 #: How often the counts refresh while the dashboard is shown (other reviewers work meanwhile).
 REFRESH_SECONDS = 5.0
@@ -266,7 +267,10 @@ class DashboardScreen(Screen[None]):
         the counts would otherwise just stop moving and be taken as current."""
         if event.worker.group != "dashboard" or event.state != WorkerState.ERROR:
             return
-        reason = str(event.worker.error)
+        error = event.worker.error
+        # A refresh stores nothing: a database failure's "nothing was stored", said for a change, misled here.
+        reason = (f"{error.cause}, so they could not be read (the next refresh tries again)"
+                  if isinstance(error, TransactionFailed) else str(error))
         if reason != self._failed:
             self._failed = reason
             self.notify(f"The counts could not be refreshed: {reason}", severity="error", timeout=10, markup=False)
@@ -298,7 +302,7 @@ def stage_rows(s: ReviewStatus) -> list[tuple[str, str, str]]:
     """The dashboard's rows: PRISMA stage, count, detail."""
     sources = ", ".join(f"{k} {v}" for k, v in sorted(s.identified_by_source.items())) or "none yet"
     ta, ft = s.ta, s.ft
-    removed = [f"{s.pending_duplicate_pairs} pairs to check"] if s.pending_duplicate_pairs else []
+    removed = [f"{counted(s.pending_duplicate_pairs, 'pair')} to check"] if s.pending_duplicate_pairs else []
     removed += [f"{s.removed_other_methods} via other methods"] if s.removed_other_methods else []
     return [
         ("Identified", str(s.identified), sources),

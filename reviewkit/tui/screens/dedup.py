@@ -22,6 +22,7 @@ from reviewkit.services.project import Review
 from reviewkit.tui.messages import ScreenMessage
 from reviewkit.tui.widgets.dedup_pair import DedupPairView
 from reviewkit.tui.write_queue import WriteQueue
+from reviewkit.wording import counted
 
 Evidence = dict[str, Any]
 WriteKind = Literal["confirm", "reject", "undo"]
@@ -234,8 +235,8 @@ class DedupScreen(Screen[None]):
             self._show_current()
             return
         s = message.summary
-        self.notify(f"{s.records} records: {s.groups_created} duplicate groups, {s.records_merged} merged, "
-                    f"{s.pairs_waiting} pairs to check", markup=False)
+        self.notify(f"{counted(s.records, 'record')}: {counted(s.groups_created, 'duplicate group')}, "
+                    f"{s.records_merged} merged, {counted(s.pairs_waiting, 'pair')} to check", markup=False)
         for note in s.notes():  # what a lead should look at, as the CLI prints it
             self.notify(note, severity="warning", timeout=10, markup=False)
         self.pair_view.show_message("Loading the pairs to check…")

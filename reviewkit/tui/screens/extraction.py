@@ -17,6 +17,7 @@ from reviewkit.tui.extraction_grid import KEY_COLUMNS, GridRow, grid_rows
 from reviewkit.tui.screens.extraction_work import ExtractionWork
 from reviewkit.tui.widgets.cell_editor import CellEditor
 from reviewkit.tui.widgets.fitted_table import FittedTable, clipped
+from reviewkit.wording import counted
 
 
 class ExtractionScreen(ExtractionWork):
@@ -195,8 +196,8 @@ class ExtractionScreen(ExtractionWork):
             return
         self.prefill = prefill = message.prefill
         self.query_one("#prefill-status", Static).update(
-            f"Registry {prefill.nct_id} has posted results: {len(prefill.arms)} arms, "
-            f"{len(prefill.measures)} measures — p to review and confirm" if prefill else "")
+            f"Registry {prefill.nct_id} has posted results: {counted(len(prefill.arms), 'arm')}, "
+            f"{counted(len(prefill.measures), 'measure')} — p to review and confirm" if prefill else "")
 
     def on_extraction_work_saved(self, message: ExtractionWork.Saved) -> None:
         """Confirm (the note stays in the status line after the reload) and reload the form."""

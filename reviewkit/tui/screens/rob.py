@@ -31,6 +31,7 @@ from reviewkit.tui.widgets.rob_judgements import (
     key_help,
     question_rows,
 )
+from reviewkit.wording import counted
 
 NO_REVIEWER = "No reviewer set: start reviewkit with --reviewer NAME (or set reviewer in your user config)."
 #: The option of the near-miss choice that keeps the typed name as a new result (no outcome name is empty
@@ -117,7 +118,7 @@ class RobScreen(RobWork):
                           key=f"s:{task.study_id}")
         if self.view is None:
             n_in = sum(t.included for t in message.tasks)
-            self._status(f"{len(message.tasks)} studies, {n_in} included at full text · enter opens one"
+            self._status(f"{counted(len(message.tasks), 'study', 'studies')}, {n_in} included at full text · enter opens one"
                          if message.tasks else "No studies yet: studies come from the dedup/studies stage.")
             table.focus()
 

@@ -21,6 +21,7 @@ from reviewkit.tui.modals.text_prompt import TextPromptModal
 from reviewkit.tui.plain import marked
 from reviewkit.tui.widgets.fitted_table import FittedTable
 from reviewkit.tui.widgets.rob_judgements import LABELS, ROB1_KEYS, ROB2_KEYS, RobJudgements
+from reviewkit.wording import counted
 
 KEYS_HELP = ("[b]enter[/b] settle the highlighted item · [b]X[/b] the overall judgement (escalate to High?) · "
              "[b]w[/b] co-signer (an assessor records it with the other) · [b]s[/b] save the consensus · "
@@ -145,9 +146,9 @@ class RobConsensusScreen(Screen[None]):
         table = self.query_one("#consensus-items", DataTable)
         table.focus()
         if self.items:
-            judge = (f" · {len(self.to_decide)} judgement(s) with an override to decide "
+            judge = (f" · {counted(len(self.to_decide), 'judgement')} with an override to decide "
                      f"({', '.join(sorted(self.to_decide))})" if self.to_decide else "")
-            self._status(self._headed(f"{len(self.items)} disagreements{judge}{self._revising_note()} · "
+            self._status(self._headed(f"{counted(len(self.items), 'disagreement')}{judge}{self._revising_note()} · "
                                       "enter settles one, s saves"))
         else:
             self._status(self._headed(f"the assessors agree everywhere{self._revising_note()} · "

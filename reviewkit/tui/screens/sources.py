@@ -18,10 +18,12 @@ from reviewkit.services import runs, search
 from reviewkit.services.identify import import_file, notes_heading
 from reviewkit.services.project import Review
 from reviewkit.services.runs import RunView, SourceView
+from reviewkit.sources.formats.detect import format_names
 from reviewkit.tui.messages import ScreenMessage
 from reviewkit.tui.modals.import_file import ImportFileModal, ImportRequest
 from reviewkit.tui.modals.text_view import TextViewModal
 from reviewkit.tui.widgets.source_tables import RunTable, SourceTable, run_detail, source_detail
+from reviewkit.wording import counted
 
 Progress = Callable[..., None]
 #: How many of an import's notes its message lists (a notification is small; the CLI lists ten).
@@ -34,6 +36,18 @@ class _Cancelled(Exception):
     def __init__(self) -> None:
         # The search service stores this text as the failed run's error.
         super().__init__("cancelled by the user")
+
+
+def import_refusal(exc: ReviewkitError, request: ImportRequest) -> str:
+    """The import service's refusal, its fix said in the import window's terms: the service's hint names the
+    CLI's --format, which the window offers as its Format choice."""
+    if exc.fix is None or exc.fix.action != "format":
+        return str(exc)
+    if request.format is None:
+        return exc.with_hint(f"export the records as {format_names()}, or choose the file's format under Format "
+                             "in the import window (m)")
+    return exc.with_hint("check the Format chosen in the import window (m), or leave it at \"From the file's "
+                         "content\" to detect it")
 
 
 class SourcesScreen(Screen[None]):
@@ -182,13 +196,13 @@ class SourcesScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="sources-job")
     def _import(self, request: ImportRequest) -> None:
         try:
-            s = import_file(self.review, request.path, source=request.source, actor=self.reviewer,
-                            progress=self._progress())
+            s = import_file(self.review, request.path, source=request.source, format=request.format,
+                            actor=self.reviewer, progress=self._progress())
         except _Cancelled:
             self.post_message(self.JobFinished(f"Import of {request.path.name} cancelled: nothing was stored",
                                                failed=True, cancelled=True))
         except ReviewkitError as exc:
-            self.post_message(self.JobFinished(f"Import failed: {exc}", failed=True))
+            self.post_message(self.JobFinished(f"Import failed: {import_refusal(exc, request)}", failed=True))
         except OSError as exc:
             # The file could not be read (no permission, a disk error, removed meanwhile): the worker's
             # bare "_import: [Errno 13] ..." said neither that the import failed nor that nothing was kept.
@@ -200,8 +214,8 @@ class SourcesScreen(Screen[None]):
             if len(s.notes) > _NOTES_SHOWN:
                 notes += f"\n... and {len(s.notes) - _NOTES_SHOWN} more (n on its run lists them all)"
             self.post_message(self.JobFinished(
-                f"Imported {s.records} records from {s.file} ({s.format}) as {s.source}"
-                + (f"; {s.skipped} empty records skipped" if s.skipped else "")
+                f"Imported {counted(s.records, 'record')} from {s.file} ({s.format}) as {s.source}"
+                + (f"; {counted(s.skipped, 'empty record')} skipped" if s.skipped else "")
                 + (f"\n{notes_heading(s)}{notes}" if s.notes else ""), noted=bool(s.notes)))
 
     # -- message handlers ----------------------------------------------------------------------------
@@ -222,8 +236,10 @@ class SourcesScreen(Screen[None]):
     def on_sources_screen_job_progressed(self, message: JobProgressed) -> None:
         """Move the progress bar and say how far the job is."""
         self.query_one("#sources-progress", ProgressBar).update(total=message.total, progress=message.done)
-        of = f" of {message.total}" if message.total is not None else ""
-        self.query_one("#sources-job-label", Label).update(f"{self._job_label}: {message.done}{of} records")
+        # "3 of 1 records" never happens, but "1 records" would: the noun follows the last number said.
+        last = message.total if message.total is not None else message.done
+        of = f"{message.done} of " if message.total is not None else ""
+        self.query_one("#sources-job-label", Label).update(f"{self._job_label}: {of}{counted(last, 'record')}")
 
     def on_sources_screen_job_finished(self, message: JobFinished) -> None:
         """Say what the job did (or why it stopped) and show the runs as they are now."""
@@ -278,7 +294,7 @@ class SourcesScreen(Screen[None]):
         job = f" · {self._job_label} running (escape cancels)" if self._job is not None else ""
         searched = sum(1 for s in self.sources if s.last is not None)
         self.query_one("#sources-status", Static).update(
-            f"{len(self.sources)} sources, {searched} with runs · {len(self.runs)} runs{job}")
+            f"{counted(len(self.sources), 'source')}, {searched} with runs · {counted(len(self.runs), 'run')}{job}")
 
     # -- actions -------------------------------------------------------------------------------------
 

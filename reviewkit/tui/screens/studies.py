@@ -31,6 +31,22 @@ KEYS_TEXT = ("[b]tab[/b]/[b]enter[/b] reports · [b]y[/b] confirm · [b]n[/b] re
 MAX_RECORD_ID = 2**31 - 1
 
 
+def refusal_text(exc: ReviewkitError) -> str:
+    """The service's refusal with its fix in this screen's keys: its hint names a CLI command
+    ("reviewkit studies link 1 4") where the user of the app presses `l`."""
+    fix = exc.fix
+    if fix is None:
+        return str(exc)
+    ids = fix.ids
+    if fix.action == "link" and len(ids) == 2:
+        return exc.with_hint(f"to link it: select study {ids[0]}, press l and give record {ids[1]}")
+    if fix.action == "list":
+        return exc.with_hint("the lists here show the studies and their reports as they now stand")
+    if fix.action == "record_ids":
+        return exc.with_hint("a record's id is its Record #N on the screening screen's card")
+    return str(exc)
+
+
 def typed_record_id(text: str) -> int | None:
     """The record id typed (ASCII digits, 1 to MAX_RECORD_ID), or None when the text is no record id.
 
@@ -138,7 +154,7 @@ class StudiesScreen(Screen[None]):
         try:
             loaded = self.Loaded(studies.list_studies(self.review))
         except ReviewkitError as exc:
-            loaded = self.Loaded([], str(exc))
+            loaded = self.Loaded([], refusal_text(exc))
         # A newer load (after a change was stored) cancelled this one, whose thread ran on: its links, read
         # before the change, arriving after the newer load's would be shown as they no longer stand.
         if not get_current_worker().is_cancelled:
@@ -162,7 +178,7 @@ class StudiesScreen(Screen[None]):
                 summary = studies.set_report_link(self.review, self.reviewer, write.study_id, write.record_id,
                                                   write.kind == "confirm").summary()
         except ReviewkitError as exc:
-            self.post_message(self.WriteDone(write, error=str(exc)))
+            self.post_message(self.WriteDone(write, error=refusal_text(exc)))
         else:
             self.post_message(self.WriteDone(write, summary, added=added))
 
