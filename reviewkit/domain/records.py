@@ -37,10 +37,25 @@ def normalise_doi(value: str | None) -> str | None:
     match = _DOI_RE.search(text)
     if not match:
         return None
-    doi = match.group(0).rstrip(".,;)]}>\"'")
+    doi = _strip_trailing(match.group(0))
     # URL-encoded exports ("10.1000%2Fabc") decode to the same DOI.
     doi = doi.replace("%2F", "/").replace("%2f", "/")
     return doi.lower() if len(doi.encode()) <= MAX_DOI_BYTES else None
+
+
+#: Closing brackets and the opening bracket that makes them part of the DOI.
+_PAIRS = {")": "(", "]": "[", "}": "{", ">": "<"}
+
+
+def _strip_trailing(doi: str) -> str:
+    """Cut the punctuation free text puts after a DOI ("(doi: 10.1/x).", "10.1/x;"), but not a closing
+    bracket the DOI opened itself: "10.1016/0140-6736(90)" keeps its ")" (it lost it before)."""
+    while doi and doi[-1] in ".,;)]}>\"'":
+        opening = _PAIRS.get(doi[-1])
+        if opening is not None and doi.count(opening) >= doi.count(doi[-1]):
+            break
+        doi = doi[:-1]
+    return doi
 
 
 def find_nct_ids(*texts: str | None) -> tuple[str, ...]:

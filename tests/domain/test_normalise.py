@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from reviewkit.domain.normalise import (
     author_key,
     first_page,
@@ -64,6 +66,20 @@ def test_comment_reply_protocol_and_part_markers() -> None:
 def test_doi_normalised() -> None:
     """DOIs lose URL prefixes and case (the contract's normalise_doi)."""
     assert normalise_doi("https://doi.org/10.1097/MOL.0b013e3282ffaf82.") == "10.1097/mol.0b013e3282ffaf82"
+
+
+@pytest.mark.parametrize(
+    ("text", "doi"),
+    [
+        ("10.1016/0140-6736(90)", "10.1016/0140-6736(90)"),  # its own bracket stays (it was cut)
+        ("(doi: 10.1016/0140-6736(90)).", "10.1016/0140-6736(90)"),
+        ("(doi: 10.1000/abc).", "10.1000/abc"),
+        ("<https://doi.org/10.1000/x>", "10.1000/x"),
+    ],
+)
+def test_doi_keeps_its_own_closing_bracket(text: str, doi: str) -> None:
+    """Trailing punctuation of free text is cut, a closing bracket the DOI opened is not."""
+    assert normalise_doi(text) == doi
 
 
 def test_page_ranges_expanded() -> None:

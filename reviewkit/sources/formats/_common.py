@@ -106,11 +106,33 @@ def _given_first(tokens: list[str]) -> str:
     return f"{' '.join(tokens[cut:])}, {' '.join(tokens[:cut])}"
 
 
+#: Words of a group (corporate) author: such a name is kept as written, never turned into
+#: "Surname, Given" ("WHO Collaborating Group" is not "Group, WHO Collaborating").
+_CORPORATE_RE = re.compile(
+    r"\b(?:group|collaborat\w*|consortium|investigators?|committee|association|society|organi[sz]ation|"
+    r"network|team|council|institute|task force|working party|study|foundation|agency|ministry|"
+    r"department|university|alliance|federation|programme|collective)\b", re.IGNORECASE)
+
+
+def is_corporate(name: str) -> bool:
+    """Whether a name without a comma names a group, not a person (see _CORPORATE_RE)."""
+    return "," not in name and bool(_CORPORATE_RE.search(name))
+
+
+def without_corporate_comma(name: str) -> str:
+    """The name without the trailing comma EndNote users type to mark a group author
+    ("World Health Organization,"): the comma is a mark, not part of the name."""
+    return name.rstrip(", ").strip() if name.endswith(",") else name
+
+
 def author_surname_first(name: str) -> str:
     """Return "Surname, Given" from "Surname, Given", "Surname Initials" ("Lim SM", "Liu R.")
-    or "Initials Surname" ("R. L. Whistler", "E J Reimer"); anything else is kept as written."""
+    or "Initials Surname" ("R. L. Whistler", "E J Reimer"); anything else, a group author
+    ("WHO Collaborating Group") included, is kept as written."""
     name = clean(name).strip(" ;")
-    if not name or "," in name:
+    if name.endswith(","):
+        return without_corporate_comma(name)
+    if not name or "," in name or is_corporate(name):
         return name
     tokens = name.split(" ")
     if len(tokens) < 2:
@@ -125,7 +147,7 @@ def author_surname_first(name: str) -> str:
 def author_given_first(name: str) -> str:
     """Return "Surname, Given" from "Given Surname" ("Joseph Rottman", "Ludwig van Beethoven")."""
     name = clean(name).strip(" ;")
-    if not name or "," in name:
+    if not name or "," in name or is_corporate(name):
         return name
     tokens = name.split(" ")
     if len(tokens) == 1:
@@ -144,6 +166,12 @@ def split_author_list(value: str) -> tuple[str, ...]:
     value = clean(value)
     if not value:
         return ()
+    if value.endswith(".") and "." not in value[:-1] and ";" not in value and "," in value \
+            and all(" " in piece.strip() for piece in value.split(",")):
+        # PubMed's "Lim SM, Shiau CWC, Lau Y.": the full stop ends the list, it is no initial's
+        # (Embase's "Liu R., Adler D.G." puts one after every initial, and keeps them; Zotero's one
+        # "Cole, Lynette K." is a surname and given names, its full stop an initial's).
+        value = value[:-1]
     if ";" in value:
         parts = value.split(";")
     elif re.search(r"\s+and\s+", value):

@@ -9,8 +9,9 @@ from typing import Any, TextIO
 
 import bibtexparser
 from bibtexparser.library import Library
-from bibtexparser.model import DuplicateFieldKeyBlock, Entry, String
-from pylatexenc.latex2text import LatexNodes2Text
+from bibtexparser.model import DuplicateFieldKeyBlock, Entry, Field, String
+from pylatexenc import latexwalker, macrospec
+from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
 
 from reviewkit.domain.records import Record, normalise_pmcid, parse_year
 from reviewkit.errors import ParseError
@@ -33,8 +34,32 @@ logging.getLogger("bibtexparser").propagate = False
 _BLOCK_START = re.compile(r"\s*@\s*[A-Za-z]+\s*[{(]")
 _ESCAPED_BRACES = re.compile(r"\\[{}]")
 _MAX_BLOCK_LINES = 20_000
+#: Macros whose argument is their text. pylatexenc's defaults drop the argument of some of them
+#: ("the \\texttt{R} package" became "the  package") and know \\href without its two arguments (an
+#: IndexError, which crashed the import); here each is given its arguments and its text.
+_TEXT_MACROS = ("texttt", "textsf", "textup", "textmd", "mbox", "hbox", "url", "nolinkurl", "NoCaseChange",
+                "enquote", "mkbibquote")
+
+
+def _last_argument(node: Any, l2tobj: LatexNodes2Text) -> str:
+    """The text of a macro's last argument given ("\\href{url}{label}" -> "label", "\\href{url}" -> "url")."""
+    given = [arg for arg in node.nodeargd.argnlist if arg is not None] if node.nodeargd else []
+    return str(l2tobj.nodelist_to_text([given[-1]])) if given else ""
+
+
+_WALKER_CONTEXT = latexwalker.get_default_latex_context_db()
+_WALKER_CONTEXT.add_context_category(
+    "reviewkit", prepend=True,
+    macros=[macrospec.std_macro("href", False, 2), *(macrospec.std_macro(m, False, 1) for m in _TEXT_MACROS)],
+)
+_TEXT_CONTEXT = get_default_latex_context_db()
+_TEXT_CONTEXT.add_context_category(
+    "reviewkit", prepend=True,
+    macros=[MacroTextSpec("href", simplify_repl=lambda node, l2tobj: _last_argument(node, l2tobj)),
+            *(MacroTextSpec(m, simplify_repl="%(1)s") for m in _TEXT_MACROS)],
+)
 #: One converter for the module: building it is the slow part of LaTeX decoding.
-_LATEX = LatexNodes2Text()
+_LATEX = LatexNodes2Text(latex_context=_TEXT_CONTEXT)
 
 
 def _blocks(stream: TextIO, *, file: str) -> Iterator[tuple[int, str]]:
@@ -81,7 +106,8 @@ def _blocks(stream: TextIO, *, file: str) -> Iterator[tuple[int, str]]:
 
 
 def iter_bibtex(stream: TextIO, *, file: str, notes: list[ParseNote] | None = None) -> Iterator[Record]:
-    """Yield one Record per BibTeX entry; @string macros carry over to the entries after them.
+    """Yield one Record per BibTeX entry; @string macros carry over to the entries after them, and an
+    entry with a crossref takes the fields it lacks from the entry it names (see _Crossrefs).
 
     A block bibtexparser cannot parse is a ParseError. Two tolerated quirks of real exports:
     a field repeated in one entry (Scopus repeats funding_details; the first value is kept)
@@ -89,6 +115,8 @@ def iter_bibtex(stream: TextIO, *, file: str, notes: list[ParseNote] | None = No
     `notes`, when given, receives a ParseNote for a year field holding no year ("forthcoming").
     """
     strings: list[String] = []
+    crossrefs = _Crossrefs()
+    held: list[tuple[Entry, str, dict[str, str], int]] = []  # entries waiting for a crossref parent
     for start, text in _blocks(stream, file=file):
         _check_commas(text, start, file=file)
         library = Library(blocks=list(strings))
@@ -108,10 +136,96 @@ def iter_bibtex(stream: TextIO, *, file: str, notes: list[ParseNote] | None = No
         strings = list(library.strings)
         macros = {s.key.lower(): str(s.value).strip('{}"') for s in strings}
         for entry in sorted(entries, key=lambda e: e.start_line or 0):
-            record = _to_record(entry, text if len(entries) == 1 else (entry.raw or text), macros)
-            if record.year is None and notes is not None:
-                _note_year(entry, start, file, notes)
-            yield record
+            raw = text if len(entries) == 1 else (entry.raw or text)
+            crossrefs.see(entry)
+            if crossrefs.wants(entry) or held:
+                held.append((entry, raw, macros, start))
+            else:
+                yield _yield_record(crossrefs.inherit(entry), raw, macros, start, file, notes)
+            if held and not crossrefs.waiting:
+                for waited, waited_raw, waited_macros, waited_start in held:
+                    yield _yield_record(crossrefs.inherit(waited), waited_raw, waited_macros, waited_start,
+                                        file, notes)
+                held = []
+    for waited, waited_raw, waited_macros, waited_start in held:  # a parent never found: own fields only
+        yield _yield_record(crossrefs.inherit(waited), waited_raw, waited_macros, waited_start, file, notes)
+
+
+def _yield_record(entry: Entry, raw: str, macros: dict[str, str], start: int, file: str,
+                  notes: list[ParseNote] | None) -> Record:
+    """The entry's Record; its unreadable year noted."""
+    record = _to_record(entry, raw, macros)
+    if record.year is None and notes is not None:
+        _note_year(entry, start, file, notes)
+    return record
+
+
+#: Entry types another entry's crossref names (the book of an inbook, the proceedings of an
+#: inproceedings); their fields are remembered in case an entry after them cross-references them.
+_PARENT_TYPES = frozenset({
+    "book", "mvbook", "proceedings", "mvproceedings", "collection", "mvcollection", "reference",
+    "mvreference", "periodical", "suppbook", "suppcollection",
+})
+#: Parent-type entries remembered before anything names them (biber allows a parent before its
+#: children): a bound, so a library of 100,000 books does not sit in memory. Parents after their
+#: children, as BibTeX wants them, are always found.
+_MAX_REMEMBERED = 10_000
+#: Fields a cross-referencing entry never takes from its parent.
+#: The parent's own identifiers, text and pages are not the child's: a chapter given its book's DOI
+#: would look like a duplicate of every other chapter of the book.
+_NOT_INHERITED = frozenset({
+    "crossref", "ids", "key", "title", "subtitle", "titleaddon", "indextitle", "shorttitle", "entryset",
+    "xref", "shorthand", "label", "doi", "url", "eprint", "pmid", "pmcid", "abstract", "note", "annote",
+    "annotation", "keywords", "pages", "file",
+})
+
+
+class _Crossrefs:
+    """Crossref inheritance: an entry with `crossref = {parent}` takes the fields it lacks from the parent
+    (the parent's title as its booktitle), as BibTeX and biber do.
+
+    BibTeX wants the parent after the entries citing it, so such an entry is held (and every entry after
+    it, to keep file order) until its parent has been read; only held entries and parent-type entries
+    (book, proceedings ...) are remembered, so a file without crossrefs streams as before.
+    """
+
+    def __init__(self) -> None:
+        self.parents: dict[str, list[Field]] = {}
+        self.waiting: set[str] = set()
+
+    @staticmethod
+    def _target(entry: Entry) -> str:
+        item = next((i for i in entry.fields if i.key.lower() == "crossref"), None)
+        return _strip_braces(str(item.value)).strip().lower() if item is not None else ""
+
+    def see(self, entry: Entry) -> None:
+        """Remember the entry if it may be a parent; it answers a held entry's crossref."""
+        key = entry.key.lower()
+        if key in self.waiting or (entry.entry_type.lower() in _PARENT_TYPES
+                                   and len(self.parents) < _MAX_REMEMBERED):
+            self.parents.setdefault(key, entry.fields)
+            self.waiting.discard(key)
+
+    def wants(self, entry: Entry) -> bool:
+        """Whether the entry names a parent not read yet (it is then waited for)."""
+        target = self._target(entry)
+        if target and target not in self.parents:
+            self.waiting.add(target)
+            return True
+        return False
+
+    def inherit(self, entry: Entry) -> Entry:
+        """The entry with the fields it lacks filled in from its parent's (itself when it has none)."""
+        parent = self.parents.get(self._target(entry))
+        if not parent:
+            return entry
+        own = {item.key.lower() for item in entry.fields}
+        added = [Field(item.key, item.value) for item in parent
+                 if item.key.lower() not in own and item.key.lower() not in _NOT_INHERITED]
+        title = next((item.value for item in parent if item.key.lower() == "title"), None)
+        if title is not None and "booktitle" not in own:
+            added.append(Field("booktitle", title))
+        return Entry(entry.entry_type, entry.key, [*entry.fields, *added], entry.start_line, entry.raw)
 
 
 #: In an entry's outline (values replaced by V): a value, then the next field with no comma between.
@@ -215,7 +329,11 @@ def _concatenate(value: str, macros: dict[str, str]) -> str:
 def _decode(value: str) -> str:
     """Turn LaTeX into text ({\\'e} -> é, \\& -> &); values without a backslash only lose braces."""
     if "\\" in value:
-        return _LATEX.latex_to_text(value)
+        try:
+            nodes = latexwalker.LatexWalker(value, latex_context=_WALKER_CONTEXT, tolerant_parsing=True)
+            return str(_LATEX.nodelist_to_text(nodes.get_latex_nodes()[0]))
+        except Exception:  # pylatexenc fails on some malformed macros ("\\href{x}" alone): keep the text
+            return value
     return value
 
 
@@ -224,8 +342,21 @@ def _strip_braces(value: str) -> str:
     return value.replace("{", "").replace("}", "")
 
 
+def _wholly_braced(name: str) -> bool:
+    """Whether a name is one brace group ("{World Health Organization}"), not "{\\"U}ber, Hans"."""
+    if not (name.startswith("{") and name.endswith("}")):
+        return False
+    depth = 0
+    for index, char in enumerate(_ESCAPED_BRACES.sub("", name)):
+        depth += 1 if char == "{" else -1 if char == "}" else 0
+        if depth == 0:
+            return index == len(_ESCAPED_BRACES.sub("", name)) - 1
+    return False
+
+
 def split_names(value: str) -> tuple[str, ...]:
-    """Split a BibTeX name list on "and" outside braces and return "Surname, Given" names."""
+    """Split a BibTeX name list (its LaTeX not yet decoded) on "and" outside braces and return
+    "Surname, Given" names."""
     names: list[str] = []
     depth = 0
     current: list[str] = []
@@ -245,10 +376,12 @@ def split_names(value: str) -> tuple[str, ...]:
         name = clean(name)
         if not name or name.lower() == "others":
             continue
-        if name.startswith("{") and name.endswith("}"):
-            result.append(_strip_braces(name))  # {{World Health Organization}}: a corporate name
+        if _wholly_braced(name):
+            # {World Health Organization}: a corporate name, kept as written. Tested before LaTeX is
+            # decoded, since decoding drops the braces that say so.
+            result.append(clean(_strip_braces(_decode(name))))
             continue
-        name = _strip_braces(name)
+        name = clean(_strip_braces(_decode(name)))
         parts = [p.strip() for p in name.split(",")]
         if len(parts) == 3:  # "von Last, Jr, First"
             result.append(f"{parts[0]} {parts[1]}, {parts[2]}")
@@ -277,13 +410,13 @@ def _to_record(entry: Entry, raw: str, macros: dict[str, str]) -> Record:
     for item in entry.fields:  # a field given twice keeps its first value (fields_dict keeps the last)
         fields.setdefault(item.key.lower(), str(item.value))
 
-    def field(*names: str) -> str:
+    def field(*names: str, decode: bool = True) -> str:
         for name in names:
             value = fields.get(name, "").strip()
             if value:
                 if " # " in value or value.startswith("#") or value.endswith("#"):
                     value = _concatenate(value, macros)
-                return _decode(value)
+                return _decode(value) if decode else value
         return ""
 
     def f(*names: str) -> str:
@@ -295,13 +428,15 @@ def _to_record(entry: Entry, raw: str, macros: dict[str, str]) -> Record:
     if notes:
         extra["notes"] = notes
     if fields.get("editor"):
-        extra["editors"] = list(split_names(field("editor")))
+        extra["editors"] = list(split_names(field("editor", decode=False)))
     return build_record(
         raw=raw, format="bibtex",
         source_type=entry.entry_type.lower(),
         title=f("title"),
         abstract=f("abstract"),
-        authors=split_names(field("author")),
+        # Names are split before their LaTeX is decoded: decoding drops the braces that mark a
+        # corporate name ("{World Health Organization}") and an "and" that is part of one.
+        authors=split_names(field("author", decode=False)),
         year=parse_year(f("year")) or parse_year(f("date")),
         journal=f("journal", "journaltitle", "booktitle"),
         journal_abbrev=f("journal_abbrev", "shortjournal", "abbrev_source_title", "journalabbrev"),

@@ -53,6 +53,24 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "citation": ("citation",),
     "notes": ("notes", "extra", "note"),
 }
+#: Web of Science's "Tab delimited file" export (savedrecs.txt) heads its columns with the field tags
+#: of its plain-text export ("PT AU BA ... TI SO ... UT PM"): our field -> its tags, best first. They
+#: are taken before COLUMNS, whose "id" would otherwise read Keywords Plus (ID) as the record's id.
+WOS_COLUMNS: dict[str, tuple[str, ...]] = {
+    "source_id": ("ut",), "title": ("ti",), "authors": ("af", "au"), "journal": ("so",),
+    "journal_abbrev": ("ji", "j9"), "year": ("py",), "volume": ("vl",), "issue": ("is",),
+    "start_page": ("bp",), "end_page": ("ep",), "doi": ("di",), "pmid": ("pm",), "abstract": ("ab",),
+    "keywords": ("de",), "language": ("la",), "issn": ("sn", "ei"), "source_type": ("dt",),
+}
+#: The tags every Web of Science tab-delimited header starts with.
+_WOS_HEADER = frozenset({"pt", "au", "ti", "so"})
+
+
+def is_wos_header(names: set[str]) -> bool:
+    """Whether lower-cased header names are Web of Science's tab-delimited field tags."""
+    return names >= _WOS_HEADER and "ut" in names
+
+
 #: Columns that make a header recognisable as a bibliographic table.
 _KEY_FIELDS = ("title", "doi", "pmid", "abstract")
 #: Embase "Source": "Cancer (2004) 102:4 (253-258). Date of Publication: 25 Aug 2004".
@@ -60,6 +78,28 @@ _EMBASE_SOURCE = re.compile(r"^(?P<journal>.+?) \((?P<year>\d{4})\)(?: (?P<volum
 #: PubMed CSV "Citation": "Behav Ther. 2022 Mar;53(2):334-347. doi: ...".
 _PUBMED_CITATION = re.compile(r";(?P<volume>[^(:;]+)?(?:\((?P<issue>[^)]+)\))?:(?P<pages>[^.\s;]+)")
 _OPENURL_ID = re.compile(r"[?&]id=(doi|pmid):([^&]+)")
+#: A numeric character reference: IEEE Xplore's CSV writes "Solvers&#x0027;" for "Solvers'".
+_CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,6})|([0-9]{1,7}));")
+#: A comma outside parentheses: Embase lists index terms as "article, cyst (diagnosis, surgery), human".
+_TERM_COMMA = re.compile(r",\s*(?![^()]*\))")
+
+
+def _char_refs(value: str) -> str:
+    """Replace numeric character references by their characters (named entities such as "&amp;" are
+    left alone: "AT&amp;T" could be literal text, "&#x0027;" hardly); invalid code points are kept."""
+    if "&#" not in value:
+        return value
+
+    def char(match: re.Match[str]) -> str:
+        code = int(match.group(1), 16) if match.group(1) else int(match.group(2))
+        return chr(code) if 0 < code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else match.group()
+
+    return _CHAR_REF.sub(char, value)
+
+
+def _terms(value: str) -> list[str]:
+    """Split a cell of terms: on ";" (Zotero, Scopus, PubMed), else on commas outside parentheses (Embase)."""
+    return re.split(r"\s*;\s*", value) if ";" in value else _TERM_COMMA.split(value)
 
 
 def sniff_delimiter(line: str) -> str:
@@ -99,7 +139,8 @@ def resolve_columns(
             )
         resolved[field] = index
     taken = set(resolved.values())
-    for field, names in COLUMNS.items():
+    known = [WOS_COLUMNS] if is_wos_header(set(lookup)) else []
+    for field, names in (item for columns in (*known, COLUMNS) for item in columns.items()):
         if field in resolved:
             continue
         for name in names:
@@ -143,6 +184,7 @@ def iter_csv(
         columns = resolve_columns(header, column_map, file=file)
         width = len(header)
         year_column = columns.get("year") if notes is not None else None
+        source_db = "Web of Science" if is_wos_header({h.strip().lstrip("\ufeff").lower() for h in header}) else ""
         line = reader.line_num
         for row in reader:
             row_line, line = line + 1, reader.line_num
@@ -160,7 +202,7 @@ def iter_csv(
             buffer.seek(0)
             buffer.truncate()
             writer.writerow(row)
-            record = _to_record(row, header, columns, buffer.getvalue().rstrip("\n"))
+            record = _to_record(row, header, columns, buffer.getvalue().rstrip("\n"), source_db)
             if year_column is not None and record.year is None and notes is not None \
                     and unreadable_year(row[year_column]):
                 notes.append(year_note(file, row_line, header[year_column].lstrip("\ufeff").strip(), row[year_column]))
@@ -180,11 +222,11 @@ def _without_nul(lines: Iterator[str], *, file: str) -> Iterator[str]:
         yield line
 
 
-def _to_record(row: list[str], header: list[str], columns: dict[str, int], raw: str) -> Record:
+def _to_record(row: list[str], header: list[str], columns: dict[str, int], raw: str, source_db: str = "") -> Record:
     """Map one row onto a Record; columns not mapped go to extra["columns"] (labels etc.)."""
     def get(field: str) -> str:
         index = columns.get(field)
-        return row[index].strip() if index is not None else ""
+        return _char_refs(row[index].strip()) if index is not None else ""
 
     journal, year, volume, issue, pages = get("journal"), get("year"), get("volume"), get("issue"), get("pages")
     embase = _EMBASE_SOURCE.match(journal) if "Date of Publication" in journal else None
@@ -231,9 +273,9 @@ def _to_record(row: list[str], header: list[str], columns: dict[str, int], raw: 
         pages=normalise_pages(pages or get("start_page"), get("end_page") if not pages else None),
         doi=doi, pmid=pmid or None, pmcid=pmcid,
         publication_types=unique(re.split(r"\s*;\s*", get("publication_types"))),
-        keywords=unique(re.split(r"\s*;\s*", get("keywords"))),
-        mesh_terms=unique(re.split(r"\s*;\s*", get("mesh_terms"))),
+        keywords=unique(_terms(get("keywords"))),
+        mesh_terms=unique(_terms(get("mesh_terms"))),
         language=get("language"), issn=get("issn"), url=get("url"),
-        source_id=get("source_id"),
+        source_id=get("source_id"), source_db=source_db,
         extra=extra,
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from reviewkit.errors import Fix, ParseError
 from reviewkit.sources.formats._text import read_head
+from reviewkit.sources.formats.csv import is_wos_header
 
 #: Every format read_records reads.
 FORMATS = ("ris", "medline", "pubmed_xml", "bibtex", "csv", "endnote_xml", "wos", "endnote_tagged")
@@ -55,7 +56,8 @@ def sniff_format(head: str) -> str | None:
     except (csv.Error, StopIteration):
         return None
     names = {h.strip().lower() for h in header}
-    if len(header) >= 2 and names.intersection(_CSV_NAMES):
+    # Web of Science's tab-delimited export names its columns by field tag (PT, AU, TI, SO ... UT).
+    if len(header) >= 2 and (names.intersection(_CSV_NAMES) or is_wos_header(names)):
         return "csv"
     return None
 

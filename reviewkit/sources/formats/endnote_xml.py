@@ -12,7 +12,12 @@ from defusedxml.ElementTree import iterparse
 
 from reviewkit.domain.records import Record, normalise_doi, parse_year
 from reviewkit.errors import ParseError
-from reviewkit.sources.formats._common import build_record, normalise_pages, unique
+from reviewkit.sources.formats._common import (
+    build_record,
+    normalise_pages,
+    unique,
+    without_corporate_comma,
+)
 from reviewkit.sources.formats._text import unknown_xml_encoding
 from reviewkit.sources.formats.notes import ParseNote, unreadable_year, year_note
 
@@ -140,7 +145,7 @@ def _to_record(rec: ET.Element, raw: str) -> Record:
         source_type=source_type,
         title=_text(rec.find("titles/title")),
         abstract=_text(rec.find("abstract")),
-        authors=tuple(_texts(rec, "contributors/authors/author")),
+        authors=tuple(without_corporate_comma(a) for a in _texts(rec, "contributors/authors/author")),
         year=parse_year(_text(rec.find("dates/year"))) or parse_year(_text(rec.find("dates/pub-dates/date"))),
         journal=_text(rec.find("periodical/full-title")) or _text(rec.find("titles/secondary-title")),
         journal_abbrev=_text(rec.find("periodical/abbr-1")) or _text(rec.find("titles/alt-title")),

@@ -113,11 +113,9 @@ def _to_record(pairs: list[list[str]], raw: str, lines: list[int], file: str,
         values = tags.get(name)
         return values[0] if values else ""
 
-    if "FAU" in tags:
-        authors = [author_surname_first(a) for a in tags["FAU"]]
-    else:
-        authors = [author_surname_first(a) for a in tags.get("AU", [])]
-    authors.extend(tags.get("CN", []))
+    # Group authors (CN) stand where PubMed lists them among the persons, so the order is the file's.
+    person = "FAU" if "FAU" in tags else "AU"
+    authors = [author_surname_first(v) if t == person else v for t, v in pairs if v and t in (person, "CN")]
     doi = next(
         (normalise_doi(v) for v in tags.get("AID", []) + tags.get("LID", []) if v.endswith("[doi]")),
         None,

@@ -73,15 +73,16 @@ def iter_ris(stream: TextIO, *, file: str, notes: list[ParseNote] | None = None)
         for line in _split_glued(physical) if "  - " in physical[3:] else (physical,):
             # A tag line is "XY  -" then a space or the end: tested by slicing, not a regex, as
             # this runs for every line of a 100,000-record file.
-            if not (line[2:5] == "  -" and line[5:6] in _AFTER_DASH and line[0] in _UPPER
-                    and line[1] in _UPPER_DIGIT):
+            # The space after the hyphen is sometimes missing ("TY  -JOUR"): still a tag line, or the
+            # record's TY would be skipped as text and its other tags refused as outside a record.
+            if not (line[2:5] == "  -" and line[0] in _UPPER and line[1] in _UPPER_DIGIT):
                 if start and not closed:
                     if line.strip():
                         _continue(fields, lines, line.strip(), number, file, notes)
                     raw.append(line)
                 content = content or bool(line.strip())
                 continue
-            tag, value = line[:2], line[6:].strip()
+            tag, value = line[:2], (line[6:] if line[5:6] in _AFTER_DASH else line[5:]).strip()
             if tag == "TY":
                 if start and not closed:
                     raise ParseError(
@@ -230,11 +231,16 @@ def _pmid(tags: dict[str, list[str]], db: str, notes: list[str], urls: list[str]
     """Return the PMID from AN/ID/C2 when it is 1–9 digits and DB/DP name no other database.
 
     C2 is taken whatever DB says: Scopus writes the PMID there (a PMCID there is "PMC..." and
-    does not match).
+    does not match); C5 only from Embase, whose own custom fields mean something else elsewhere.
     """
     for value in tags.get("C2", []):
         if re.fullmatch(r"\d{1,9}", value.strip()):
             return value.strip()
+    if "embase" in db.lower():
+        # Embase.com writes the MEDLINE PMID of a record also in MEDLINE ("DB  - Medline") in C5.
+        for value in tags.get("C5", []):
+            if re.fullmatch(r"\d{1,9}", value.strip()):
+                return value.strip()
     if not _NON_PUBMED_DB.search(db):
         for tag in ("AN", "ID"):
             for value in tags.get(tag, []):

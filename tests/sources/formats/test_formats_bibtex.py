@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,64 @@ def test_failed_block_says_why_once(tmp_path: Path, capfd: pytest.CaptureFixture
     assert "Unexpectedly reached end of file (reading stopped at line 9)" in str(info.value)
     out, err = capfd.readouterr()
     assert out == "" and err == ""
+
+
+def test_corporate_name_survives_latex_in_the_same_author_field(tmp_path: Path) -> None:
+    """A braced group name is kept whole even when another name of the field holds a LaTeX accent
+    (decoding the field first dropped the braces: "Organization, World Health")."""
+    path = tmp_path / "corp.bib"
+    path.write_text('@article{k, author = {M{\\"u}ller, J{\\"o}rg and {World Health Organization} and '
+                    '{Barnes and Noble}}, title = {T}, year = {2020}}\n', encoding="utf-8")
+    record = next(read_records(path))
+    assert record.authors == ("Müller, Jörg", "World Health Organization", "Barnes and Noble")
+
+
+def test_crossref_entries_take_missing_fields_from_their_parent() -> None:
+    """biber's crossref examples: each child takes its parent's year and has the parent's title as its
+    book title; records keep file order."""
+    path = REFS / "bibtexparser" / "crossref_entries.bib"
+    records = list(read_records(path))
+    by_key = {r.source_id: r for r in records}
+    text = path.read_text(encoding="utf-8")
+    assert [r.source_id for r in records] == re.findall(r"^@\w+\{([^,]+),", text, re.MULTILINE)
+    children = [(key, parent) for key, parent in re.findall(
+        r"^@\w+\{([^,]+),[^@]*?CROSSREF\s*=\s*\{([^}]+)\}", text, re.MULTILINE | re.IGNORECASE)]
+    assert len(children) >= 4
+    inherited = 0
+    for key, parent in children:
+        child, mother = by_key[key], by_key[parent]
+        own_year = re.search(r"^\s*(?:year|date)\s*=", child.raw, re.MULTILINE | re.IGNORECASE)
+        assert child.year == (child.year if own_year else mother.year), key
+        inherited += not own_year and mother.year is not None
+        if "booktitle" not in child.raw.lower():
+            assert child.journal == mother.title, key
+    assert inherited >= 4
+
+
+def test_crossref_does_not_pass_on_identifiers_and_keeps_own_fields(tmp_path: Path) -> None:
+    """A chapter does not get its book's DOI (every chapter would then look like a duplicate of the
+    others); its own year wins; a parent read first still counts; a missing parent leaves the entry as is."""
+    path = tmp_path / "cr.bib"
+    path.write_text(
+        "@inbook{a, title={Chapter A}, author={Doe, J}, crossref={b1}}\n"
+        "@inbook{c, title={Chapter C}, year={2001}, crossref={b1}}\n"
+        "@book{b1, title={The Book}, year={1999}, doi={10.1000/book}, publisher={P}}\n"
+        "@inbook{d, title={Chapter D}, crossref={b1}}\n"
+        "@inbook{e, title={Orphan}, crossref={nowhere}}\n", encoding="utf-8")
+    records = {r.source_id: r for r in read_records(path)}
+    assert list(records) == ["a", "c", "b1", "d", "e"]
+    assert (records["a"].year, records["a"].journal, records["a"].doi) == (1999, "The Book", None)
+    assert records["c"].year == 2001
+    assert (records["d"].year, records["d"].journal) == (1999, "The Book")
+    assert records["b1"].doi == "10.1000/book"
+    assert (records["e"].year, records["e"].journal) == (None, "")
+
+
+def test_latex_text_macros_keep_their_text(tmp_path: Path) -> None:
+    """\\texttt{R} kept its text lost ("the  package"); \\href without its label crashed with IndexError."""
+    path = tmp_path / "macros.bib"
+    path.write_text("@article{k, title={The \\texttt{R} package \\textsf{x} via \\href{http://e.org}{site}}, "
+                    "abstract={See \\href{http://e.org}}, year={2020}}\n", encoding="utf-8")
+    record = next(read_records(path))
+    assert record.title == "The R package x via site"
+    assert "http://e.org" in record.abstract

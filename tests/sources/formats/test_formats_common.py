@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from reviewkit.sources.formats._common import normalise_pages, split_author_list, structure_abstract
+from reviewkit.sources.formats._common import (
+    author_surname_first,
+    normalise_pages,
+    split_author_list,
+    structure_abstract,
+)
 
 
 def test_structured_abstract_split_and_false_labels_kept() -> None:
@@ -31,7 +36,7 @@ def test_pages(start: str, end: str | None, expected: str) -> None:
 @pytest.mark.parametrize(
     ("cell", "authors"),
     [
-        ("Lim SM, Shiau CWC, Lau Y.", ("Lim, SM", "Shiau, CWC", "Lau, Y.")),
+        ("Lim SM, Shiau CWC, Lau Y.", ("Lim, SM", "Shiau, CWC", "Lau, Y")),
         ("Joseph Rottman, Erran Carmel", ("Rottman, Joseph", "Carmel, Erran")),
         ("Rotter, Carina; Whittaker, Danielle", ("Rotter, Carina", "Whittaker, Danielle")),
         ("Liu R., Adler D.G.", ("Liu, R.", "Adler, D.G.")),
@@ -43,3 +48,12 @@ def test_pages(start: str, end: str | None, expected: str) -> None:
 def test_author_cells(cell: str, authors: tuple[str, ...]) -> None:
     """Author cells of PubMed, IEEE, Zotero, Embase, ASReview and bib-dedupe CSVs split right."""
     assert split_author_list(cell) == authors
+
+
+@pytest.mark.parametrize(
+    "name", ["WHO Collaborating Group", "NICE Guideline Committee", "MRC CRASH Trial Collaborators", "ESC Task Force"],
+)
+def test_group_author_is_kept_as_written(name: str) -> None:
+    """A group name opening with an acronym is not "Initials Surname" ("Group, WHO Collaborating")."""
+    assert author_surname_first(name) == name
+    assert split_author_list(f"Lim SM; {name}") == ("Lim, SM", name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv as std_csv
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ def test_pubmed_csv_citation_and_authors() -> None:
     """PubMed CSV: "Lim SM" authors, PMCID column, volume/issue/pages from the Citation column."""
     records = list(read_records(REFS / "colrev" / "pubmed_export_chatbot.csv"))
     first, second = records[0], records[1]
-    assert first.authors == ("Lim, SM", "Shiau, CWC", "Cheng, LJ", "Lau, Y.")
+    assert first.authors == ("Lim, SM", "Shiau, CWC", "Cheng, LJ", "Lau, Y")
     assert (first.volume, first.issue, first.pages) == ("53", "2", "334-347")
     assert first.journal == "Behav Ther"
     assert second.pmcid == "PMC8669585"
@@ -139,3 +140,58 @@ def test_map_naming_two_columns_for_one_field_is_refused() -> None:
     with pytest.raises(ReviewkitError, match="--map names two columns for title: 'A' and 'B'"):
         parse_map("title=A,title=B")
     assert parse_map("title=A, title=A") == {"title": "A"}
+
+
+def test_embase_comma_separated_index_terms_split() -> None:
+    """Embase lists its terms with commas ("cyst (diagnosis, surgery), human"): one term each, not one
+    keyword holding the whole cell; commas inside parentheses stay."""
+    path = REFS / "asreview" / "embase.csv"
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        cells = [row["keywords"] for row in std_csv.DictReader(fh)]
+    for record, cell in zip(read_records(path), cells, strict=True):
+        assert len(record.keywords) > 1
+        assert ", ".join(record.keywords) == cell.strip()  # nothing lost or reordered
+        assert all(term.count("(") == term.count(")") for term in record.keywords)
+    assert any("(" in term and "," in term for r in read_records(path) for term in r.keywords)
+
+
+def test_ieee_numeric_character_references_are_decoded() -> None:
+    """IEEE Xplore writes "Solvers&#x0027;"; the abstract reads "Solvers'" (the raw row keeps the file's text)."""
+    records = list(read_records(REFS / "colrev" / "ieee_export.csv"))
+    second = records[1]
+    assert "&#x0027;" in second.raw
+    assert "&#" not in second.abstract and "Solvers' sustained" in second.abstract
+
+
+def test_pubmed_csv_final_full_stop_is_not_an_initial(tmp_path: Path) -> None:
+    """PubMed ends its author list with "."; Embase's "Liu R., Adler D.G." keeps its initials' full stops."""
+    path = tmp_path / "pm.csv"
+    path.write_text('Title,Authors\nT1,"Xu L, Chow JCL."\nT2,"Liu R., Adler D.G."\nT3,"Cole, Lynette K."\n',
+                    encoding="utf-8")
+    first, second, third = read_records(path)
+    assert first.authors == ("Xu, L", "Chow, JCL")
+    assert second.authors == ("Liu, R.", "Adler, D.G.")
+    assert third.authors == ("Cole, Lynette K.",)  # one "Surname, Given" name: its initial keeps its stop
+
+
+WOS_TAB = (
+    "PT\tAU\tAF\tTI\tSO\tDE\tID\tAB\tLA\tDT\tSN\tJ9\tJI\tPY\tVL\tIS\tBP\tEP\tDI\tUT\tPM\t\n"
+    "J\tSmith, J; Doe, A\tSmith, John; Doe, Anne\tA WoS title\tJOURNAL OF STUFF\tkw1; kw2\tplus1; plus2\t"
+    "An abstract.\tEnglish\tArticle\t1234-5678\tJ STUFF\tJ. Stuff\t2020\t12\t3\t100\t110\t10.1000/WOS\t"
+    "WOS:000123456700001\t32222222\t\n"
+)
+
+
+def test_web_of_science_tab_delimited_export(tmp_path: Path) -> None:
+    """WoS "Tab delimited file" (savedrecs.txt) heads columns with field tags: detected and mapped
+    (ID is Keywords Plus there, not the record id)."""
+    path = tmp_path / "savedrecs.txt"
+    path.write_bytes(b"\xef\xbb\xbf" + WOS_TAB.encode())
+    assert detect_format(path) == "csv"
+    record = next(read_records(path))
+    assert record.title == "A WoS title"
+    assert record.authors == ("Smith, John", "Doe, Anne")
+    assert (record.year, record.volume, record.issue, record.pages) == (2020, "12", "3", "100-110")
+    assert (record.doi, record.pmid, record.source_id) == ("10.1000/wos", "32222222", "WOS:000123456700001")
+    assert (record.journal, record.journal_abbrev, record.keywords) == ("JOURNAL OF STUFF", "J. Stuff", ("kw1", "kw2"))
+    assert record.source_db == "Web of Science"

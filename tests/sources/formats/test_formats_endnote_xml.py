@@ -72,3 +72,15 @@ def test_truncated_xml_names_file_and_line(tmp_path: Path) -> None:
         list(read_records(path))
     assert info.value.file == str(path)
     assert info.value.line is not None and info.value.line >= 1
+
+
+def test_endnote_group_author_comma_is_dropped(tmp_path: Path) -> None:
+    """EndNote users type a group author with a trailing comma ("World Health Organization,"); the
+    name is kept without it, persons keep theirs."""
+    path = tmp_path / "corp.xml"
+    path.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?><xml><records><record><rec-number>1</rec-number>'
+        "<contributors><authors><author>World Health Organization,</author><author>Smith, J.</author>"
+        "</authors></contributors><titles><title>T</title></titles></record></records></xml>"
+    )
+    assert next(read_records(path)).authors == ("World Health Organization", "Smith, J.")

@@ -94,3 +94,12 @@ def test_a_file_cut_off_mid_record_is_refused(tmp_path: Path) -> None:
     lone = tmp_path / "lone.nbib"
     lone.write_text("PMID- 1\nTI  - A record without a source line\n", encoding="utf-8")
     assert [r.title for r in read_records(lone, format="medline")] == ["A record without a source line"]
+
+
+def test_group_author_keeps_its_place_in_the_author_list(tmp_path: Path) -> None:
+    """A CN (group) author listed between persons stays there, as PubMed lists it (it was moved last)."""
+    path = tmp_path / "cn.nbib"
+    path.write_text("PMID- 1\nTI  - T\nFAU - Smith, John\nAU  - Smith J\nCN  - RECOVERY Collaborative Group\n"
+                    "FAU - Doe, Ann\nAU  - Doe A\nSO  - J. 2020;1:1.\n", encoding="utf-8")
+    record = next(read_records(path))
+    assert record.authors == ("Smith, John", "RECOVERY Collaborative Group", "Doe, Ann")

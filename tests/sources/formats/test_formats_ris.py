@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -151,3 +152,34 @@ def test_pubmed_and_pmc_links_give_identifiers() -> None:
     assert last.title == "Systematic map of conservation psychology"
     assert (last.pmid, last.pmcid) == ("33245809", "PMC7756398")
     assert last.url == "https://www.ncbi.nlm.nih.gov/pmc/articles/PMC7756398"
+
+
+def test_group_authors_are_kept_as_written(tmp_path: Path) -> None:
+    """A group author whose first word is in capitals is no "Initials Surname" person name."""
+    path = tmp_path / "groups.ris"
+    path.write_text("TY  - JOUR\nTI  - T\nAU  - WHO Collaborating Group\nAU  - GBD 2019 Diseases Collaborators\n"
+                    "AU  - R. L. Whistler\nAU  - Lim SM\nAU  - World Health Organization,\nER  - \n",
+                    encoding="utf-8")
+    record = next(read_records(path))
+    assert record.authors == ("WHO Collaborating Group", "GBD 2019 Diseases Collaborators", "Whistler, R. L.",
+                              "Lim, SM", "World Health Organization")  # EndNote's group-author comma dropped
+
+
+def test_tag_without_a_space_after_the_hyphen(tmp_path: Path) -> None:
+    """"TY  -JOUR" is still a tag line: the record was lost and its ER refused as outside a record."""
+    path = tmp_path / "tight.ris"
+    path.write_text("TY  -JOUR\nTI  -Tight title\nPY  -2020\nER  -\n", encoding="utf-8")
+    record = next(read_records(path))
+    assert (record.source_type, record.title, record.year) == ("JOUR", "Tight title", 2020)
+
+
+def test_embase_c5_is_the_medline_pmid() -> None:
+    """Embase.com RIS puts the PMID of a record also in MEDLINE in C5 (it was lost: no exact-ID match
+    with the PubMed records of the same studies); records without C5 get none."""
+    records = _read("asreview/embase.ris")
+    with_c5 = 0
+    for record in records:
+        found = re.search(r"^C5  - (\d+)\s*$", record.raw, re.MULTILINE)
+        assert record.pmid == (found.group(1) if found else None)
+        with_c5 += found is not None
+    assert 0 < with_c5 < len(records)

@@ -70,3 +70,10 @@ def test_endnote_tagged_junk_line_refused(tmp_path: Path) -> None:
     with pytest.raises(ParseError) as info:
         list(read_records(path, format="endnote_tagged"))
     assert info.value.line == 4
+
+
+def test_endnote_tagged_group_author_comma_is_dropped(tmp_path: Path) -> None:
+    """"%A World Health Organization," is EndNote's mark of a group author, not part of its name."""
+    path = tmp_path / "corp.enw"
+    path.write_text("%0 Journal Article\n%A World Health Organization,\n%A Smith, J.\n%T T\n%D 2020\n")
+    assert next(read_records(path)).authors == ("World Health Organization", "Smith, J.")
