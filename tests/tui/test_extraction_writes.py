@@ -46,6 +46,15 @@ def held_values(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, list[
     return gate, stored
 
 
+async def form_with_held_values(app: ReviewkitApp, pilot: Pilot[None], monkeypatch: pytest.MonkeyPatch
+                                ) -> tuple[ExtractionScreen, threading.Event, list[str]]:
+    """The extraction screen opened, its values held (held_values) and the cursor in the tcs box."""
+    screen = await _open_from_dashboard(app, pilot)
+    gate, stored = held_values(monkeypatch)
+    screen.query_one("#field-tcs", Input).focus()
+    return screen, gate, stored
+
+
 async def test_values_typed_while_others_are_stored_all_land_in_order_and_leaving_waits(
         review: Review, monkeypatch: pytest.MonkeyPatch) -> None:
     """Three study fields and one cell given twice while the first value is still on its way: every value
@@ -54,9 +63,7 @@ async def test_values_typed_while_others_are_stored_all_land_in_order_and_leavin
     sid = _study(review)
     app = make_app(review, reviewer="alice")
     async with app.run_test(size=(160, 60)) as pilot:
-        screen = await _open_from_dashboard(app, pilot)
-        gate, stored = held_values(monkeypatch)
-        screen.query_one("#field-tcs", Input).focus()
+        screen, gate, stored = await form_with_held_values(app, pilot, monkeypatch)
         await pilot.press(*"yes", "enter", "tab", *"16", "enter", "tab", *"Japan", "enter")
         grid = screen.query_one("#grid", DataTable)
         grid.focus()
@@ -82,9 +89,7 @@ async def test_a_reload_after_a_save_keeps_what_is_being_typed_in_another_box(
     sid = _study(review)
     app = make_app(review, reviewer="alice")
     async with app.run_test(size=(160, 60)) as pilot:
-        screen = await _open_from_dashboard(app, pilot)
-        gate, _ = held_values(monkeypatch)
-        screen.query_one("#field-tcs", Input).focus()
+        screen, gate, _ = await form_with_held_values(app, pilot, monkeypatch)
         await pilot.press(*"yes", "enter", "tab", *"1")
         gate.set()
         await stored_all(app, pilot, screen)
