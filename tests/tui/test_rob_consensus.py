@@ -206,7 +206,7 @@ async def test_an_override_among_differing_judgements_is_judged_on_the_screen(ro
             ["D3 (judgement)", "High risk (with reason)", "Low risk", "(to decide)"],
             ["overall (judgement)", "High risk", "Some concerns", "(from the answers)"],
         ]
-        assert "judgement(s) with an override to decide (D3)" in text(screen, "#consensus-status")
+        assert "1 judgement with an override to decide (D3)" in text(screen, "#consensus-status")
         await pilot.press("s")
         await settle(pilot, app)
         assert "30% dropout" in text(screen, "#consensus-status")
