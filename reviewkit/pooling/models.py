@@ -243,7 +243,11 @@ def pool(
                             "fixed_ci_lower": fixed.estimate - z0 * fixed.se,
                             "fixed_ci_upper": fixed.estimate + z0 * fixed.se}
     # the ad hoc variant's SE is the plain one then (max(1, 0) = 1): nothing is of zero width
-    identical = hksj and not hksj_adhoc and _same_estimates(yi, se, se_plain)
+    identical = hksj and not hksj_adhoc and _same_estimates(yi)
+    # Estimates that differ, yet only where the weight is negligible (one study with nearly all of it):
+    # the HK SE is then truly tiny, not noise, so it is kept, but the interval it gives is said to be
+    # far narrower than the plain SE's rather than passed off as the "same estimate" case.
+    swamped = hksj and not hksj_adhoc and not identical and se <= _SAME_TOLERANCE * se_plain
     if identical:
         se = 0.0  # only float noise (0.3 − 0.1 vs 0.5 − 0.3) kept it above 0: read as the exact case
     crit = _crit(level, df)
@@ -262,6 +266,12 @@ def pool(
         intervals = "confidence and prediction intervals have" if both else "confidence interval has"
         notes.append(f"every study has the same estimate, so the Hartung-Knapp standard error is 0: the {intervals} "
                      "zero width and the t test is undefined; they are not informative (use the ad hoc "
+                     "Hartung-Knapp, max(1, q), as Röver et al. 2015 suggest: hksj_adhoc = true in review.toml, "
+                     "--hksj-adhoc for reviewkit meta; or turn HKSJ off)")
+    elif swamped:
+        notes.append("the studies whose estimates differ from the pooled one carry almost no weight, so the "
+                     f"Hartung-Knapp standard error is {se / se_plain:.1g} times the plain one: the intervals are "
+                     "far narrower than the plain standard error gives and are not informative (use the ad hoc "
                      "Hartung-Knapp, max(1, q), as Röver et al. 2015 suggest: hksj_adhoc = true in review.toml, "
                      "--hksj-adhoc for reviewkit meta; or turn HKSJ off)")
     elif se == 0:
@@ -283,16 +293,15 @@ def pool(
     )
 
 
-#: Estimates this close (relative to their size), or an HKSJ SE this small against the plain one,
-#: differ by floating-point noise only: 0.3 − 0.1 and 0.5 − 0.3 are both the MD 0.2.
+#: Estimates this close (relative to their size) differ by floating-point noise only: 0.3 − 0.1 and
+#: 0.5 − 0.3 are both the MD 0.2. An HKSJ SE this small against the plain one is flagged too.
 _SAME_TOLERANCE = 1e-10
 
 
-def _same_estimates(yi: np.ndarray, se_hksj: float, se_plain: float) -> bool:
+def _same_estimates(yi: np.ndarray) -> bool:
     """Whether every study has the same estimate up to floating-point noise, so that the
     Hartung-Knapp SE is 0 (or noise) and its t test undefined."""
-    return bool(se_hksj <= _SAME_TOLERANCE * se_plain
-                or np.ptp(yi) <= _SAME_TOLERANCE * max(1.0, float(np.max(np.abs(yi)))))
+    return bool(np.ptp(yi) <= _SAME_TOLERANCE * max(1.0, float(np.max(np.abs(yi)))))
 
 
 def _check_settings(effects: EffectSizes, method: str, model: str, estimator: str | None, level: float) -> None:

@@ -20,6 +20,8 @@ from reviewkit.render.forest_style import MEASURE_NAMES, RC, save_figure  # noqa
 #: Tick marks of a ratio axis, as RevMan labels them.
 RATIO_TICKS: tuple[float, ...] = (0.001, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 1000)
 DECADE_TICKS: tuple[float, ...] = (0.001, 0.01, 0.1, 1, 10, 100, 1000)
+#: Below the largest x with e^x finite (709.8), with room for matplotlib's axis padding to stay finite too.
+_LOG_MAX = 600.0
 
 
 def funnel_plot(result: MetaResult, path: str | Path, *, trimfill: TrimFillResult | None = None,
@@ -31,7 +33,9 @@ def funnel_plot(result: MetaResult, path: str | Path, *, trimfill: TrimFillResul
     """
     data = funnel_data(result, trimfill)
     ratio = result.is_ratio
-    back = np.exp if ratio else (lambda x: x)
+    # SEs up to 1e30 are poolable, and e^(1.96·1e25) overflows: the funnel's log ends are clipped to what
+    # a float can hold (the line runs off the plot there, as an infinite one would)
+    back = (lambda x: np.exp(np.clip(x, -_LOG_MAX, _LOG_MAX))) if ratio else (lambda x: x)
     se_max = max([*data.sei, *(s for _, s in data.filled)], default=1.0) * 1.1
     grid = np.linspace(0, se_max, 50)
     name = MEASURE_NAMES.get(result.measure, result.measure)
@@ -54,8 +58,15 @@ def funnel_plot(result: MetaResult, path: str | Path, *, trimfill: TrimFillResul
             lo, hi = ax.get_xlim()
             # RevMan's 1-2-5 steps, or only the powers of ten over a range too wide for their labels to stand
             # apart (beyond 10⁴ they ran together: "0.010.020.05")
-            steps = RATIO_TICKS if math.log10(hi / lo) <= 4 else DECADE_TICKS
-            ax.set_xticks([t for t in steps if lo <= t <= hi])
+            decades = math.log10(hi) - math.log10(lo)
+            if decades <= 12:
+                steps = RATIO_TICKS if decades <= 4 else DECADE_TICKS
+                ax.set_xticks([t for t in steps if lo <= t <= hi])
+            else:
+                # a funnel of huge SEs spans hundreds of decades: 0.001–1000 would crowd its middle
+                # (matplotlib's LogLocator overflows there, so five powers of ten are picked here)
+                first, last = math.ceil(math.log10(lo)), math.floor(math.log10(hi))
+                ax.set_xticks(sorted({10.0 ** round(e) for e in np.linspace(first, last, 5)}))
             ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))  # 0.5, not 5×10^-1
             ax.xaxis.set_minor_formatter(NullFormatter())
             ax.set_xlim(lo, hi)

@@ -229,3 +229,17 @@ def test_studies_equal_up_to_float_noise_under_hksj_read_as_identical() -> None:
     apart = meta_analysis([{**r, "mean_treat": r["mean_treat"] + 1e-6 * i} for i, r in enumerate(NOISY_SAME)],
                           measure="MD")
     assert apart.se > 0 and math.isfinite(apart.p) and apart.warnings == ()
+
+
+def test_one_dominant_study_under_hksj_is_not_called_identical() -> None:
+    """Estimates that differ only where the weight is negligible: the HK SE is tiny but real (kept, as
+    √(Σw(y − μ)²/(k − 1)/Σw) gives it), and the note says why rather than that the estimates are the same."""
+    yi, vi = [0.1, 0.5, 0.9], [1e-30, 1e30, 1e30]
+    res = pool(generic_effects(["a", "b", "c"], yi, vi=vi), model="random", estimator="DL", hksj=True)
+    w = 1 / np.array(vi)  # DL's τ² is 0 here: Q is far below its df
+    hk = math.sqrt(float(np.sum(w * (np.array(yi) - 0.1) ** 2)) / 2 / float(np.sum(w)))
+    assert res.tau2 == 0.0 and res.se == pytest.approx(hk, rel=1e-9) and res.se > 0
+    assert math.isfinite(res.statistic)
+    assert not any("same estimate" in w for w in res.warnings)
+    assert any("carry almost no weight" in w and "--hksj-adhoc" in w for w in res.warnings), res.warnings
+    assert pool(generic_effects(["a", "b", "c"], yi, vi=vi), model="random", estimator="DL").warnings == ()

@@ -8,6 +8,7 @@ import csv
 import json
 import math
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -234,6 +235,22 @@ def test_a_funnel_over_many_decades_labels_only_powers_of_ten(tmp_path: Path) ->
     assert "SE(log[Effect])" in svg and "generic" not in svg
     ticks = _x_tick_labels(svg)
     assert len(ticks) >= 4 and all(math.log10(float(t)).is_integer() for t in ticks), ticks
+
+
+def test_a_funnel_of_a_huge_se_on_a_ratio_scale_is_drawn_without_overflow(tmp_path: Path) -> None:
+    """An SE of 1e25 is poolable; e^(1.96·1e25) overflowed (numpy's warning, then matplotlib's) and the
+    0.001–1000 ticks crowded the middle of an axis hundreds of decades wide. The funnel is clipped where a
+    float ends, and a few powers of ten label the axis apart."""
+    from reviewkit.pooling import generic_effects
+
+    effects = generic_effects(["a", "b", "c"], [0.1, 0.5, 0.9], se=[0.1, 0.2, 1e25], ratio=True)
+    res = pool(effects, model="random", estimator="DL")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an overflow is an error here, not a line in the terminal
+        svg = funnel_plot(res, tmp_path / "funnel.svg").read_text(encoding="utf-8")
+    _assert_readable(svg)
+    ticks = [t.text for t in svg_texts(svg) if t.anchor == "middle" and re.fullmatch(r"1(e[+-]\d+)?", t.text)]
+    assert "1" in ticks and len(ticks) >= 3, ticks
 
 
 def test_a_funnel_of_many_studies_with_imputed_ones_is_readable(tmp_path: Path) -> None:
