@@ -25,6 +25,13 @@ def _line_of(text: str, needle: str, nth: int = 1) -> int:
     raise AssertionError(needle)
 
 
+def _refusal(text: str) -> str:
+    """The message parse_protocol refuses the text with."""
+    with pytest.raises(ReviewkitError) as err:
+        parse_protocol(text)
+    return str(err.value)
+
+
 def test_example_protocol_loads() -> None:
     """The worked example's protocol is valid and holds the review's question and analyses."""
     p = load_protocol(EXAMPLE_PROTOCOL)
@@ -52,9 +59,7 @@ def test_protocols_folder_holds_the_example() -> None:
 def test_unknown_key_named_with_line_and_suggestion() -> None:
     """A misspelt key is refused with its dotted name, its line and the likely intended key."""
     bad = EXAMPLE.replace('measure = "MD"', 'mesure = "MD"')
-    with pytest.raises(ReviewkitError) as err:
-        parse_protocol(bad)
-    msg = str(err.value)
+    msg = _refusal(bad)
     assert "unknown key 'analyses[3].mesure'" in msg
     assert f"line {_line_of(bad, 'mesure')}" in msg
     assert "did you mean 'measure'" in msg
@@ -63,9 +68,7 @@ def test_unknown_key_named_with_line_and_suggestion() -> None:
 def test_wrong_type_named_with_line() -> None:
     """A value of the wrong type names the key, its line and what was given."""
     bad = EXAMPLE.replace("screeners_per_record = 2", 'screeners_per_record = "two"')
-    with pytest.raises(ReviewkitError) as err:
-        parse_protocol(bad)
-    msg = str(err.value)
+    msg = _refusal(bad)
     assert "'screening.screeners_per_record'" in msg
     assert f"line {_line_of(bad, 'screeners_per_record')}" in msg
     assert "'two'" in msg
@@ -81,9 +84,7 @@ def test_bad_choice_lists_allowed_values() -> None:
 def test_missing_field_names_table_line_and_fix() -> None:
     """A missing required key names the key, the line of its table and what to add."""
     bad = EXAMPLE.replace('study_design = "Randomised controlled trials"\n', "")
-    with pytest.raises(ReviewkitError) as err:
-        parse_protocol(bad)
-    msg = str(err.value)
+    msg = _refusal(bad)
     assert "missing key 'question.study_design'" in msg
     assert f"line {_line_of(bad, '[question]')}" in msg
     assert "add `study_design = ...`" in msg
@@ -441,9 +442,7 @@ def test_a_value_that_should_be_text_says_to_quote_it(lines: str, key: str, says
     """A TOML date or a number where text belongs is refused saying how to write it, not showing Python's
     datetime.date(2020, 1, 1)."""
     text = EXAMPLE.replace("\n[sources.ctgov]", f"{lines}\n\n[sources.ctgov]", 1)
-    with pytest.raises(ReviewkitError) as err:
-        parse_protocol(text)
-    message = str(err.value)
+    message = _refusal(text)
     assert f"'{key}': Input should be a valid string {says}" in message
     assert "datetime" not in message
 
@@ -505,9 +504,7 @@ def test_a_top_level_key_written_below_a_table_says_to_move_it_up() -> None:
     """`database_url = ...` appended to the file lands in the last [[analyses]] table, as TOML reads it: the
     error says it is a top-level key to move above the first table, not only which keys analyses allow."""
     text = EXAMPLE + '\ndatabase_url = "postgresql://me@db/review"\n'
-    with pytest.raises(ReviewkitError) as err:
-        parse_protocol(text)
-    message = str(err.value)
+    message = _refusal(text)
     line = text.split("\n").index('database_url = "postgresql://me@db/review"') + 1
     assert f"line {line}: unknown key 'analyses[3].database_url'" in message
     assert "top-level key" in message and "above the first [table]" in message

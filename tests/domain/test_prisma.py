@@ -13,7 +13,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reviewkit.domain.prisma import (
-    OtherMethods,
     PreviousReview,
     PrismaCounts,
     check_identities,
@@ -26,28 +25,17 @@ from reviewkit.domain.prisma_io import (
     to_prisma2020_csv_rows,
 )
 from reviewkit.errors import ReviewkitError
+from tests.prisma_flows import baricitinib_flow, with_other_methods
 
 
 def review() -> PrismaCounts:
     """A consistent template-A flow shaped like the baricitinib review (379 → 6 studies)."""
-    return PrismaCounts(
-        databases={"PubMed": 150, "Embase": 170, "CENTRAL": 40},
-        registers={"ClinicalTrials.gov": 19},
-        duplicates_removed=239, automation_ineligible=0, removed_other_reasons=0,
-        records_screened=140, records_excluded=109,
-        reports_sought=31, reports_not_retrieved=0, reports_assessed=31,
-        reports_excluded={"Not an RCT": 12, "Wrong comparator": 8, "Wrong population": 5},
-        studies_included=6, reports_included=6,
-    )
+    return baricitinib_flow()
 
 
 def with_other() -> PrismaCounts:
     """Template B: the same flow plus other methods contributing two reports."""
-    other = OtherMethods(
-        identified={"Websites": 3, "Organisations": 1, "Citation searching": 9},
-        sought=6, not_retrieved=1, assessed=5, excluded={"Not an RCT": 2, "Duplicate report": 1},
-    )
-    return replace(review(), other=other, reports_included=8)
+    return with_other_methods(review())
 
 
 def names(counts: PrismaCounts) -> set[str]:

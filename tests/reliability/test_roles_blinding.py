@@ -44,6 +44,21 @@ def _blind(own: str | None, current: dict[str, str], required: int) -> bool:
     return own is None or len(current) < required
 
 
+def _random_step(review: Review, rng: random.Random, ids: list[int], current: dict[int, dict[str, str]]) -> None:
+    """One step of a random screening session: a screener undoes their decision on a record, is refused a
+    decision on one that has its two, or decides; `current` follows each screener's decision per record."""
+    who, rid = rng.choice(SCREENERS), rng.choice(ids)
+    if who in current[rid] and rng.random() < 0.3:
+        screen.undo_decision(review, who, rid, "ta")
+        del current[rid][who]
+    elif who not in current[rid] and len(current[rid]) >= 2:  # the record has its decisions
+        with pytest.raises(ReviewkitError, match="already has its 2 decisions"):
+            screen.record_decision(review, who, rid, "ta", "include")
+    else:
+        current[rid][who] = rng.choice(["include", "exclude", "maybe"])
+        screen.record_decision(review, who, rid, "ta", current[rid][who])
+
+
 def test_blinding_holds_through_any_sequence_of_decisions_and_undos(team_review: Review) -> None:
     """At every step of a random screening session, others' decisions are visible exactly when allowed.
 
@@ -55,17 +70,7 @@ def test_blinding_holds_through_any_sequence_of_decisions_and_undos(team_review:
     rng = random.Random(5)
     current: dict[int, dict[str, str]] = {rid: {} for rid in ids}
     for _ in range(40):
-        who, rid = rng.choice(SCREENERS), rng.choice(ids)
-        if who in current[rid] and rng.random() < 0.3:
-            screen.undo_decision(review, who, rid, "ta")
-            del current[rid][who]
-        elif who not in current[rid] and len(current[rid]) >= 2:  # the record has its decisions
-            with pytest.raises(ReviewkitError, match="already has its 2 decisions"):
-                screen.record_decision(review, who, rid, "ta", "include")
-        else:
-            choice = rng.choice(["include", "exclude", "maybe"])
-            screen.record_decision(review, who, rid, "ta", choice)
-            current[rid][who] = choice
+        _random_step(review, rng, ids, current)
         for viewer in SCREENERS:
             cards = {c.id: c for c in screen_cards.record_cards(review, viewer, ids, "ta")}
             for r in ids:
@@ -105,16 +110,7 @@ def test_decisions_export_keeps_blinding_through_any_sequence(team_review: Revie
     current: dict[int, dict[str, str]] = {rid: {} for rid in ids}
     out = tmp_path / "d.csv"
     for step in range(40):
-        who, rid = rng.choice(SCREENERS), rng.choice(ids)
-        if who in current[rid] and rng.random() < 0.3:
-            screen.undo_decision(review, who, rid, "ta")
-            del current[rid][who]
-        elif who not in current[rid] and len(current[rid]) >= 2:  # the record has its decisions
-            with pytest.raises(ReviewkitError, match="already has its 2 decisions"):
-                screen.record_decision(review, who, rid, "ta", "include")
-        else:
-            current[rid][who] = rng.choice(["include", "exclude", "maybe"])
-            screen.record_decision(review, who, rid, "ta", current[rid][who])
+        _random_step(review, rng, ids, current)
         if step % 4:
             continue
         everything = {(r, w, d) for r in ids for w, d in current[r].items()}

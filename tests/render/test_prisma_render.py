@@ -22,30 +22,18 @@ from reviewkit.render.prisma import (
     render_prisma,
     wrap_line,
 )
+from tests.prisma_flows import baricitinib_flow, with_other_methods
 from tests.render.svg_text import svg_texts
 
 
 def review() -> PrismaCounts:
     """A consistent template-A flow (the baricitinib review's totals, invented per-source split)."""
-    return PrismaCounts(
-        databases={"PubMed": 150, "Embase": 170, "CENTRAL": 40},
-        registers={"ClinicalTrials.gov": 19},
-        duplicates_removed=239, automation_ineligible=0, removed_other_reasons=0,
-        records_screened=140, records_excluded=109,
-        reports_sought=31, reports_not_retrieved=0, reports_assessed=31,
-        reports_excluded={"Not a randomised controlled trial": 12, "Wrong comparator": 8,
-                          "Wrong population": 5},
-        studies_included=6, reports_included=6,
-    )
+    return baricitinib_flow("Not a randomised controlled trial")
 
 
 def with_other() -> PrismaCounts:
     """Template B: other methods add two included reports."""
-    other = OtherMethods(
-        identified={"Websites": 3, "Organisations": 1, "Citation searching": 9},
-        sought=6, not_retrieved=1, assessed=5, excluded={"Not an RCT": 2, "Duplicate report": 1},
-    )
-    return replace(review(), other=other, reports_included=8)
+    return with_other_methods(review())
 
 
 def test_svg_holds_box_texts_and_counts(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ a lead gets everything; anyone else what the app already shows them; strangers a
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,19 @@ def drop(review: Review, name: str) -> None:
     """Take `name` off the team, as removing them from review.toml does."""
     with session_scope(review.engine, write=True) as session:
         upsert_reviewers(session, {k: v for k, v in TEAM.items() if k != name})
+
+
+def _refused_to_strangers(team: Review, export: Callable[..., object], out: Path) -> None:
+    """No reviewer, an unknown one, and dave once dropped from the team: each export is refused, and no
+    file is written."""
+    with pytest.raises(ReviewkitError, match="no reviewer given"):
+        export(team, out, actor=None)
+    with pytest.raises(ReviewkitError, match="unknown reviewer 'zed'"):
+        export(team, out, actor="zed")
+    drop(team, "dave")
+    with pytest.raises(PermissionDenied, match="'dave' is no longer on this review's team"):
+        export(team, out, actor="dave")
+    assert not out.exists()
 
 
 def add_study(review: Review, label: str = "BREEZE-AD1") -> int:
@@ -139,15 +153,7 @@ def test_rob_export_refuses_strangers_and_dropped_reviewers(team: Review, tmp_pa
     """No reviewer, an unknown one or one dropped from the team: refused, and no file is written."""
     sid = add_study(team)
     assess.start_assessment(team, "dave", sid)
-    out = tmp_path / "rob.csv"
-    with pytest.raises(ReviewkitError, match="no reviewer given"):
-        export_rob(team, out, actor=None)
-    with pytest.raises(ReviewkitError, match="unknown reviewer 'zed'"):
-        export_rob(team, out, actor="zed")
-    drop(team, "dave")
-    with pytest.raises(PermissionDenied, match="'dave' is no longer on this review's team"):
-        export_rob(team, out, actor="dave")
-    assert not out.exists()
+    _refused_to_strangers(team, export_rob, tmp_path / "rob.csv")
 
 
 # --- extraction --------------------------------------------------------------------------------
@@ -203,12 +209,4 @@ def test_extraction_table_releases_others_values_only_where_the_comparison_is_op
 def test_extraction_export_refuses_strangers_and_dropped_reviewers(team: Review, tmp_path: Path) -> None:
     """No reviewer, an unknown one or one dropped from the team: refused, and no file is written."""
     fill_extraction(team)
-    out = tmp_path / "table.xlsx"
-    with pytest.raises(ReviewkitError, match="no reviewer given"):
-        export_table(team, out, actor=None)
-    with pytest.raises(ReviewkitError, match="unknown reviewer 'zed'"):
-        export_table(team, out, actor="zed")
-    drop(team, "dave")
-    with pytest.raises(PermissionDenied, match="'dave' is no longer on this review's team"):
-        export_table(team, out, actor="dave")
-    assert not out.exists()
+    _refused_to_strangers(team, export_table, tmp_path / "table.xlsx")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterator
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
+import pytest
 from rich.cells import cell_len
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
@@ -134,6 +137,13 @@ async def _stages_fitted(app: ReviewkitApp, pilot: Pilot[None]) -> DataTable[Any
         if table.row_count == 6 and detail.content_width == max(widest, len("Detail")):
             return table
     raise AssertionError("the stage table was never filled and measured")
+
+
+async def _fitted_dashboard(app: ReviewkitApp, pilot: Pilot[None]) -> DashboardScreen:
+    """The dashboard once its first counts are shown and measured."""
+    await _stages_fitted(app, pilot)
+    assert isinstance(app.screen, DashboardScreen)
+    return app.screen
 
 
 def _words(text: str) -> list[str]:
@@ -382,47 +392,59 @@ def _counts_of(status: dict[str, Any]) -> dict[str, str]:
             "Full text included": str(status["full_text"]["included"]), "Studies included": str(status["studies"])}
 
 
-async def test_counts_follow_decisions_another_process_writes(review: Review, monkeypatch: Any) -> None:
+def _status_counts(review: Review) -> dict[str, str]:
+    """The counts `reviewkit status --json` prints for the review."""
+    from click.testing import CliRunner
+
+    from reviewkit.cli import cli
+
+    result = CliRunner().invoke(cli, ["-C", str(review.folder), "status", "--json"])
+    assert result.exit_code == 0, result.output
+    return _counts_of(json.loads(result.stdout))
+
+
+async def _included_once(pilot: Pilot[None], table: DataTable[Any], included: str) -> dict[str, str]:
+    """The counts shown once title/abstract included reads `included` (or at the deadline, for the caller
+    to assert on)."""
+    for _ in range(400):  # a deadline, not a timing: each pause lets the timer's refresh land
+        await pilot.pause(0.05)
+        if table.row_count and _counts_shown(table)["Title/abstract included"] == included:
+            break
+    return _counts_shown(table)
+
+
+@pytest.fixture
+def elsewhere(review: Review) -> Iterator[Review]:
+    """The same review opened again, as another reviewer's process would: its own engine, its own connections."""
+    from reviewkit.services.project import open_review
+
+    other = open_review(review.folder)
+    yield other
+    other.engine.dispose()
+
+
+async def test_counts_follow_decisions_another_process_writes(review: Review, elsewhere: Review,
+                                                              monkeypatch: Any) -> None:
     """Two reviewers screen in other processes (here: another connection to the same database, through
     the services) while the dashboard is open: its counts follow within a refresh, with no key pressed,
     and are the counts `reviewkit status --json` prints."""
-    import json
-
-    from click.testing import CliRunner
-
     import reviewkit.tui.screens.dashboard as dashboard
-    from reviewkit.cli import cli
-    from reviewkit.services.project import open_review
     from reviewkit.services.screen import record_decision
 
     monkeypatch.setattr(dashboard, "REFRESH_SECONDS", 0.2)  # the 5-second timer, without waiting for it
     ids = add_records(review, 3)
-    elsewhere = open_review(review.folder)  # its own engine: its own connections
     app = make_app(review, reviewer="alice")
-    try:
-        async with app.run_test(size=(120, 40)) as pilot:
-            table = app.screen.query_one("#stages", DataTable)
-
-            async def shown_once(included: str) -> dict[str, str]:
-                for _ in range(400):  # a deadline, not a timing: each pause lets the timer's refresh land
-                    await pilot.pause(0.05)
-                    if table.row_count and _counts_shown(table)["Title/abstract included"] == included:
-                        break
-                return _counts_shown(table)
-
-            assert (await shown_once("0"))["Records screened"] == "3"
-            for rid in ids[:2]:
-                for who in ("alice", "bob"):
-                    record_decision(elsewhere, who, rid, "ta", "include")
-            shown = await shown_once("2")
-            assert shown["Title/abstract included"] == "2"
-            assert "in progress 0" in _cells(table)["Title/abstract included"][2]
-            assert "not started 1" in _cells(table)["Title/abstract included"][2]
-    finally:
-        elsewhere.engine.dispose()
-    result = CliRunner().invoke(cli, ["-C", str(review.folder), "status", "--json"])
-    assert result.exit_code == 0, result.output
-    assert shown == _counts_of(json.loads(result.stdout))
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.screen.query_one("#stages", DataTable)
+        assert (await _included_once(pilot, table, "0"))["Records screened"] == "3"
+        for rid in ids[:2]:
+            for who in ("alice", "bob"):
+                record_decision(elsewhere, who, rid, "ta", "include")
+        shown = await _included_once(pilot, table, "2")
+        assert shown["Title/abstract included"] == "2"
+        assert "in progress 0" in _cells(table)["Title/abstract included"][2]
+        assert "not started 1" in _cells(table)["Title/abstract included"][2]
+    assert shown == _status_counts(review)
 
 
 async def test_a_refresh_over_a_locked_database_says_the_counts_could_not_be_read(review: Review,
@@ -454,9 +476,7 @@ async def test_a_refresh_over_a_locked_database_says_the_counts_could_not_be_rea
 
     app = make_app(review, reviewer="alice")
     async with app.run_test(size=(80, 24)) as pilot:
-        await _stages_fitted(app, pilot)
-        screen = app.screen
-        assert isinstance(screen, DashboardScreen)
+        screen = await _fitted_dashboard(app, pilot)
         monkeypatch.setattr(dashboard, "review_status", locked)
         screen.action_refresh()
         with suppress(WorkerFailed):  # the failed worker is what is being tested
@@ -486,9 +506,7 @@ async def test_a_slow_refresh_is_not_cancelled_by_the_next_tick(review: Review, 
     add_records(review, 2)
     app = make_app(review, reviewer="alice")
     async with app.run_test(size=(120, 40)) as pilot:
-        await _stages_fitted(app, pilot)
-        screen = app.screen
-        assert isinstance(screen, DashboardScreen)
+        screen = await _fitted_dashboard(app, pilot)
         monkeypatch.setattr(dashboard, "review_status", slow)
         add_records(review, 1)
         for _ in range(3):  # three ticks while the first refresh still counts
@@ -501,18 +519,13 @@ async def test_a_slow_refresh_is_not_cancelled_by_the_next_tick(review: Review, 
         assert _counts_shown(screen.query_one("#stages", DataTable))["Identified"] == "3"
 
 
-async def test_counts_follow_a_protocol_replaced_underneath(review: Review, monkeypatch: Any) -> None:
+async def test_counts_follow_a_protocol_replaced_underneath(review: Review, elsewhere: Review,
+                                                            monkeypatch: Any) -> None:
     """A lead raises screeners_per_record from 2 to 3 with `protocol replace` while the dashboard is open:
     the records two screeners included are in progress again, as `reviewkit status --json` says (the
     dashboard kept counting them included, under the protocol it opened with). It says once that the
     other screens keep the old protocol; a review.toml left broken mid-edit keeps the counts coming."""
-    import json
-
-    from click.testing import CliRunner
-
     import reviewkit.tui.screens.dashboard as dashboard
-    from reviewkit.cli import cli
-    from reviewkit.services.project import open_review
     from reviewkit.services.protocol_edit import update_protocol
     from reviewkit.services.screen import record_decision
 
@@ -521,41 +534,86 @@ async def test_counts_follow_a_protocol_replaced_underneath(review: Review, monk
     for rid in ids[:2]:
         for who in ("alice", "bob"):
             record_decision(review, who, rid, "ta", "include")
-    elsewhere = open_review(review.folder)
     app = make_app(review, reviewer="alice")
-    try:
-        async with app.run_test(size=(120, 40)) as pilot:
-            table = app.screen.query_one("#stages", DataTable)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.screen.query_one("#stages", DataTable)
+        assert (await _included_once(pilot, table, "2"))["Title/abstract included"] == "2"
+        text = review.protocol_path.read_text(encoding="utf-8")
+        assert "screeners_per_record = 2" in text
+        raised = text.replace("screeners_per_record = 2", "screeners_per_record = 3").replace(
+            'role = "adjudicator"', 'roles = ["screener", "adjudicator"]')
+        updated = update_protocol(elsewhere, "alice", raised)
+        shown = await _included_once(pilot, table, "0")
+        assert shown["Title/abstract included"] == "0"
+        assert "in progress 2" in _cells(table)["Title/abstract included"][2]
+        for _ in range(100):  # the notice is posted to the app with the counts
+            told = [str(n.message) for n in app._notifications if "changed since reviewkit opened" in str(n.message)]
+            if told:
+                break
+            await pilot.pause(0.05)
+        assert told == ["review.toml changed since reviewkit opened: the counts follow it, the other screens "
+                        "still use the protocol as it was; quit and open reviewkit again to work under the new one"]
+        assert shown == _status_counts(review)
+        review.protocol_path.write_text(raised + "\n[screening\n", encoding="utf-8")  # a lead mid-edit
+        record_decision(updated, "carol", ids[0], "ta", "include")
+        assert (await _included_once(pilot, table, "1"))["Title/abstract included"] == "1"
+        assert not [n for n in app._notifications if "could not be refreshed" in str(n.message)]
 
-            async def included_once(included: str) -> dict[str, str]:
-                for _ in range(400):  # a deadline, not a timing: each pause lets the timer's refresh land
-                    await pilot.pause(0.05)
-                    if table.row_count and _counts_shown(table)["Title/abstract included"] == included:
-                        break
-                return _counts_shown(table)
 
-            assert (await included_once("2"))["Title/abstract included"] == "2"
-            text = review.protocol_path.read_text(encoding="utf-8")
-            assert "screeners_per_record = 2" in text
-            raised = text.replace("screeners_per_record = 2", "screeners_per_record = 3").replace(
-                'role = "adjudicator"', 'roles = ["screener", "adjudicator"]')
-            updated = update_protocol(elsewhere, "alice", raised)
-            shown = await included_once("0")
-            assert shown["Title/abstract included"] == "0"
-            assert "in progress 2" in _cells(table)["Title/abstract included"][2]
-            for _ in range(100):  # the notice is posted to the app with the counts
-                told = [str(n.message) for n in app._notifications if "changed since reviewkit opened" in str(n.message)]
-                if told:
-                    break
-                await pilot.pause(0.05)
-            assert told == ["review.toml changed since reviewkit opened: the counts follow it, the other screens "
-                            "still use the protocol as it was; quit and open reviewkit again to work under the new one"]
-            result = CliRunner().invoke(cli, ["-C", str(review.folder), "status", "--json"])
-            assert result.exit_code == 0, result.output
-            assert shown == _counts_of(json.loads(result.stdout))
-            review.protocol_path.write_text(raised + "\n[screening\n", encoding="utf-8")  # a lead mid-edit
-            record_decision(updated, "carol", ids[0], "ta", "include")
-            assert (await included_once("1"))["Title/abstract included"] == "1"
-            assert not [n for n in app._notifications if "could not be refreshed" in str(n.message)]
-    finally:
-        elsewhere.engine.dispose()
+async def test_a_refresh_keeps_the_reread_protocol_on_the_ui_thread(review: Review, monkeypatch: Any) -> None:
+    """A refresh after review.toml changed keeps the protocol it counted under, and does so on the UI
+    thread: the refresh's worker thread set the screen's attributes itself, racing the UI thread that
+    reads them (Textual screens are not thread-safe). A review.toml broken mid-edit is remembered as seen
+    (not parsed again at every tick) while the last protocol that loaded is kept."""
+    import threading
+
+    from reviewkit.services.screen import record_decision
+    from reviewkit.tui.screens.dashboard import _file_signature
+
+    ui_thread = threading.get_ident()
+    set_on: list[tuple[str, int]] = []
+
+    def recorded(name: str) -> property:
+        """An attribute of the screen that records which thread sets it."""
+        def get(screen: DashboardScreen) -> Any:
+            return screen.__dict__[name]
+
+        def put(screen: DashboardScreen, value: Any) -> None:
+            set_on.append((name, threading.get_ident()))
+            screen.__dict__[name] = value
+
+        return property(get, put)
+
+    for name in ("_protocol_seen", "_counted"):
+        monkeypatch.setattr(DashboardScreen, name, recorded(name), raising=False)
+    ids = add_records(review, 1)
+    for who in ("alice", "bob"):
+        record_decision(review, who, ids[0], "ta", "include")
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _fitted_dashboard(app, pilot)
+        assert _counts_shown(screen.query_one("#stages", DataTable))["Title/abstract included"] == "1"
+        text = review.protocol_path.read_text(encoding="utf-8")
+        raised = text.replace("screeners_per_record = 2", "screeners_per_record = 3").replace(
+            'role = "adjudicator"', 'roles = ["screener", "adjudicator"]')
+        assert raised != text
+        review.protocol_path.write_text(raised, encoding="utf-8")
+        set_on.clear()
+        screen.action_refresh()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert {name for name, _ in set_on} == {"_protocol_seen", "_counted"}
+        assert {thread for _, thread in set_on} == {ui_thread}
+        assert screen._protocol_seen == _file_signature(review.protocol_path)
+        assert screen._counted.protocol.screening.screeners_per_record == 3
+        assert screen.review.protocol.screening.screeners_per_record == 2  # the other screens' protocol
+        assert _counts_shown(screen.query_one("#stages", DataTable))["Title/abstract included"] == "0"
+        review.protocol_path.write_text(raised + "\n[screening\n", encoding="utf-8")  # a lead mid-edit
+        set_on.clear()
+        screen.action_refresh()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert {thread for _, thread in set_on} == {ui_thread}
+        assert screen._protocol_seen == _file_signature(review.protocol_path)
+        assert screen._counted.protocol.screening.screeners_per_record == 3
+        assert _counts_shown(screen.query_one("#stages", DataTable))["Title/abstract included"] == "0"

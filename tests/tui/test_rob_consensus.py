@@ -31,6 +31,14 @@ def assess_all(review: Review, who: str, study_id: int, q12: str, finish: bool =
     return assess.finish(review, who, view.id) if finish else view
 
 
+def differing_on_1_2(review: Review) -> int:
+    """A study alice (Y) and bob (N) have each assessed and finished, their answers differing on 1.2 only."""
+    sid = add_study(review)
+    assess_all(review, "alice", sid, "Y")
+    assess_all(review, "bob", sid, "N")
+    return sid
+
+
 def consensus(review: Review) -> AssessmentView:
     """The stored consensus assessment, read back through the services."""
     found = [v for v in assess_view.all_views(review) if v.is_consensus]
@@ -65,9 +73,7 @@ async def open_consensus(pilot: Pilot[None], app: ReviewkitApp, review: Review, 
 
 async def test_lead_settles_a_question_and_records_the_consensus(rob2_review: Review) -> None:
     """Alice (lead) and Bob differ on 1.2; Alice picks Y and saves: the consensus has Y and D1 low."""
-    sid = add_study(rob2_review)
-    assess_all(rob2_review, "alice", sid, "Y")
-    assess_all(rob2_review, "bob", sid, "N")
+    sid = differing_on_1_2(rob2_review)
     app = make_app(rob2_review, reviewer="alice")
     async with app.run_test(size=(160, 50)) as pilot:
         screen = await open_consensus(pilot, app, rob2_review, "alice", sid)
@@ -133,9 +139,7 @@ async def test_refusals_show_the_services_message(rob2_review: Review) -> None:
 
 async def test_settling_keeps_the_columns_as_wide_as_the_answers(rob2_review: Review) -> None:
     """After an item is settled the table is refilled: its columns still show every answer in full."""
-    sid = add_study(rob2_review)
-    assess_all(rob2_review, "alice", sid, "Y")
-    assess_all(rob2_review, "bob", sid, "N")
+    sid = differing_on_1_2(rob2_review)
     app = make_app(rob2_review, reviewer="alice")
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_consensus(pilot, app, rob2_review, "alice", sid)
@@ -262,9 +266,7 @@ async def test_reopened_consensus_starts_from_what_was_recorded(rob2_review: Rev
     """The consensus settled 1.2 Y and overrode D1 to High; opened again, both show as recorded (not "to
     settle"). Saved untouched, nothing changes; accept on D1 takes back the override, and the status says
     what that changed; then 1.2 settled N changes 1.2 and what it moves, nothing else."""
-    sid = add_study(rob2_review)
-    assess_all(rob2_review, "alice", sid, "Y")
-    assess_all(rob2_review, "bob", sid, "N")
+    sid = differing_on_1_2(rob2_review)
     assess_consensus.record_consensus(rob2_review, "alice", sid, "IGA", answers={"1.2": "Y"},
                             overrides={"D1": ("high", "baseline imbalance")})
     app = make_app(rob2_review, reviewer="alice")

@@ -73,6 +73,43 @@ async def open_sources(pilot: Pilot[None], app: ReviewkitApp) -> SourcesScreen:
     return shown(app)
 
 
+async def run_search(pilot: Pilot[None], app: ReviewkitApp, key: str) -> None:
+    """Open the screen, start a search with its key (p PubMed, t ClinicalTrials.gov) and wait for it."""
+    await open_sources(pilot, app)
+    await pilot.press(key)
+    await settle(pilot)
+
+
+def job_finished(screen: SourcesScreen, monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """An event set when the screen's job posts JobFinished: a cancelled thread worker runs on to its next
+    progress check, and this tells when it has stopped."""
+    finished = threading.Event()
+    post = screen.post_message
+
+    def posting(message: Message) -> bool:
+        done = post(message)
+        if isinstance(message, SourcesScreen.JobFinished):
+            finished.set()
+        return done
+
+    monkeypatch.setattr(screen, "post_message", posting)
+    return finished
+
+
+async def escape_held_job(pilot: Pilot[None], app: ReviewkitApp, entered: threading.Event,
+                          release: threading.Event, finished: threading.Event) -> None:
+    """Once the job is held inside its work (`entered`), press escape: the first escape cancels the job and
+    does not leave the screen. Then let the job run on (`release`) to its end and settle."""
+    assert await asyncio.to_thread(entered.wait, 10)
+    screen = shown(app)
+    await pilot.press("escape")
+    await pilot.pause()
+    assert shown(app) is screen
+    release.set()
+    assert await asyncio.to_thread(finished.wait, 10)
+    await settle(pilot)
+
+
 async def import_through_modal(pilot: Pilot[None], app: ReviewkitApp, path: str, source: str = "") -> None:
     """Press m, fill in the modal, press enter, wait for the import."""
     await pilot.press("m")
@@ -225,9 +262,7 @@ async def test_pubmed_search_runs_with_progress(review: Review, httpserver: HTTP
     seen: list[Message] = []
     app = make_app(review, reviewer="alice")
     async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
-        await open_sources(pilot, app)
-        await pilot.press("p")
-        await settle(pilot)
+        await run_search(pilot, app, "p")
         steps = [(m.done, m.total) for m in progressed(seen)]
         assert steps == [(500, 1_200), (1_000, 1_200), (1_200, 1_200)]
         assert any("PubMed: 1200 found, 1200 stored, 1200 new" in n for n in notices(seen, "information"))
@@ -255,25 +290,9 @@ async def test_escape_cancels_search_and_p_resumes_it(review: Review, httpserver
     app = make_app(review, reviewer="alice")
     async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
         screen = await open_sources(pilot, app)
-        finished = threading.Event()
-        post = screen.post_message
-
-        def posting(message: Message) -> bool:
-            # A cancelled thread worker runs on to its next progress check; this tells when it has stopped.
-            done = post(message)
-            if isinstance(message, SourcesScreen.JobFinished):
-                finished.set()
-            return done
-
-        monkeypatch.setattr(screen, "post_message", posting)
+        finished = job_finished(screen, monkeypatch)
         await pilot.press("p")
-        assert await asyncio.to_thread(entered.wait, 10)
-        await pilot.press("escape")
-        await pilot.pause()
-        assert shown(app) is screen  # the first escape cancels; it does not leave
-        release.set()
-        assert await asyncio.to_thread(finished.wait, 10)
-        await settle(pilot)
+        await escape_held_job(pilot, app, entered, release, finished)
         assert any("cancelled" in n for n in notices(seen, "warning"))
         (run,) = source_runs(review)
         assert (run.status, run.record_count, run.error) == ("failed", 500, "cancelled by the user")
@@ -291,9 +310,7 @@ async def test_search_failure_is_an_error_notice(review: Review, monkeypatch: py
     seen: list[Message] = []
     app = make_app(review, reviewer="alice")
     async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
-        await open_sources(pilot, app)
-        await pilot.press("p")
-        await settle(pilot)
+        await run_search(pilot, app, "p")
         (error,) = notices(seen, "error")
         assert "PubMed search failed" in error and "e-mail" in error
         assert shown(app)._job is None
@@ -307,9 +324,7 @@ async def test_ctgov_search_runs_with_progress(review: Review, httpserver: HTTPS
     seen: list[Message] = []
     app = make_app(review, reviewer="alice")
     async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
-        await open_sources(pilot, app)
-        await pilot.press("t")
-        await settle(pilot)
+        await run_search(pilot, app, "t")
         assert progressed(seen)
         (run,) = source_runs(review)
         assert run.status == "complete" and run.new_record_count > 0
@@ -389,9 +404,7 @@ async def test_a_retry_is_a_warning_notice(review: Review, httpserver: HTTPServe
     seen: list[Message] = []
     app = make_app(review, reviewer="alice")
     async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
-        await open_sources(pilot, app)
-        await pilot.press("t")
-        await settle(pilot)
+        await run_search(pilot, app, "t")
         (warning,) = notices(seen, "warning")
         assert warning == (f"ClinicalTrials.gov search: HTTP 429 from {httpserver.url_for('/api/v2/studies')}: "
                            "Too many requests; attempt 1 of 5 failed, trying again in under a second")
@@ -515,27 +528,12 @@ async def test_escape_cancels_an_import_and_nothing_is_stored(review: Review, tm
     app = make_app(review, reviewer="alice")
     async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
         screen = await open_sources(pilot, app)
-        finished = threading.Event()
-        post = screen.post_message
-
-        def posting(message: Message) -> bool:
-            done = post(message)
-            if isinstance(message, SourcesScreen.JobFinished):
-                finished.set()
-            return done
-
-        monkeypatch.setattr(screen, "post_message", posting)
+        finished = job_finished(screen, monkeypatch)
         await pilot.press("m")
         await pilot.pause()
         app.screen.query_one("#import-path", Input).value = str(path)
         await pilot.press("enter")
-        assert await asyncio.to_thread(entered.wait, 10)
-        await pilot.press("escape")
-        await pilot.pause()
-        assert shown(app) is screen
-        release.set()
-        assert await asyncio.to_thread(finished.wait, 10)
-        await settle(pilot)
+        await escape_held_job(pilot, app, entered, release, finished)
         assert notices(seen, "warning") == ["Import of big.ris cancelled: nothing was stored"]
         assert screen._job is None and screen.query_one("#run-list", RunTable).row_count == 0
         await pilot.press("escape")

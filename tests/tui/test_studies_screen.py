@@ -58,6 +58,23 @@ async def to_report(pilot: Pilot[None], screen: StudiesScreen, record_id: int) -
     await pilot.pause()
 
 
+async def reject_report(pilot: Pilot[None], app: ReviewkitApp, screen: StudiesScreen, record_id: int) -> None:
+    """Move to the record's report and reject its link with n, and wait until it is stored and reloaded."""
+    await to_report(pilot, screen, record_id)
+    await pilot.press("n")
+    await settle(pilot, app)
+
+
+async def answer_prompt(pilot: Pilot[None], app: ReviewkitApp, key: str, text: str) -> None:
+    """Press the key that asks for a line of text (a, l), answer it with `text` and wait for the change."""
+    await pilot.press(key)
+    await pilot.pause()
+    assert isinstance(app.screen, TextPromptModal)
+    app.screen.query_one("#prompt-input", Input).value = text
+    await pilot.press("enter")
+    await settle(pilot, app)
+
+
 async def test_reject_a_proposal_with_n_at_80_by_24(review: Review) -> None:
     """n rejects the highlighted proposal: the table says rejected, and so does the database (by alice);
     the footer keeps Help and Quit on 80 columns."""
@@ -68,9 +85,7 @@ async def test_reject_a_proposal_with_n_at_80_by_24(review: Review) -> None:
         await footer_once(pilot, app, lambda footer: "? Help" in footer and "q Quit" in footer)
         assert "4 links proposed" in line_with(app, "studies")
         assert report_row(screen, data.passing)[1] == "proposed"
-        await to_report(pilot, screen, data.passing)
-        await pilot.press("n")
-        await settle(pilot, app)
+        await reject_report(pilot, app, screen, data.passing)
         assert report_row(screen, data.passing)[1] == "rejected"
         assert "3 links proposed" in line_with(app, "studies")
         assert screen.query_one("#studies-reports", DataTable).cursor_row == \
@@ -160,9 +175,7 @@ async def test_refusals_name_the_screen_keys_not_cli_commands(review: Review) ->
     app = make_app(review, reviewer="alice")
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_studies(pilot, app)
-        await to_report(pilot, screen, data.passing)
-        await pilot.press("n")
-        await settle(pilot, app)
+        await reject_report(pilot, app, screen, data.passing)
         await to_report(pilot, screen, data.passing)
         await pilot.press("m")
         await settle(pilot, app)
@@ -187,12 +200,7 @@ async def test_add_a_study_by_its_nct_id_with_a(review: Review) -> None:
     app = make_app(review, reviewer="alice")
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_studies(pilot, app)
-        await pilot.press("a")
-        await pilot.pause()
-        assert isinstance(app.screen, TextPromptModal)
-        app.screen.query_one("#prompt-input", Input).value = "NCT09999999"
-        await pilot.press("enter")
-        await settle(pilot, app)
+        await answer_prompt(pilot, app, "a", "NCT09999999")
         assert app.screen is screen
         (added,) = [v for v in studies.list_studies(review) if v.nct_id == "NCT09999999"]
         listing = screen.query_one("#studies-list", DataTable)
@@ -208,12 +216,7 @@ async def test_l_refuses_what_is_no_record_id(review: Review, typed: str) -> Non
     app = make_app(review, reviewer="alice")
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_studies(pilot, app)
-        await pilot.press("l")
-        await pilot.pause()
-        assert isinstance(app.screen, TextPromptModal)
-        app.screen.query_one("#prompt-input", Input).value = typed
-        await pilot.press("enter")
-        await settle(pilot, app)
+        await answer_prompt(pilot, app, "l", typed)
         assert app.screen is screen
         assert screen.query_one("#studies-list", DataTable).has_focus
         (error,) = [str(n.message) for n in app._notifications if n.severity == "error"]
@@ -231,15 +234,9 @@ async def test_a_moves_to_the_new_study_so_l_links_to_it(review: Review) -> None
     app = make_app(review, reviewer="alice")
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_studies(pilot, app)
-        await to_report(pilot, screen, data.passing)
-        await pilot.press("n")
-        await settle(pilot, app)
+        await reject_report(pilot, app, screen, data.passing)
         screen.query_one("#studies-list", DataTable).focus()
-        await pilot.press("a")
-        await pilot.pause()
-        app.screen.query_one("#prompt-input", Input).value = "Tofacitinib ointment trial"
-        await pilot.press("enter")
-        await settle(pilot, app)
+        await answer_prompt(pilot, app, "a", "Tofacitinib ointment trial")
         (added,) = [v for v in studies.list_studies(review) if v.label == "Tofacitinib ointment trial"]
         assert screen.current_study() is not None and screen.current_study().id == added.id  # type: ignore[union-attr]
         await pilot.press("l")

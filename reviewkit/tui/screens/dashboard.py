@@ -77,12 +77,16 @@ class DashboardScreen(Screen[None]):
     VERTICAL_BREAKPOINTS = [(0, "-short"), (SHORT_BELOW, "-tall")]
 
     class StatusLoaded(Message):
-        """Posted by the worker when fresh counts are in; `protocol_changed`: they were counted under a
-        review.toml that changed since the app opened."""
+        """Posted by the worker when fresh counts are in, with the review.toml they were counted under
+        (`protocol_seen`, `counted`: see _counted_review), for the handler to keep; `protocol_changed`:
+        that review.toml changed since the app opened."""
 
-        def __init__(self, status: ReviewStatus, *, protocol_changed: bool = False) -> None:
+        def __init__(self, status: ReviewStatus, *, protocol_seen: tuple[int, int] | None, counted: Review,
+                     protocol_changed: bool = False) -> None:
             super().__init__()
             self.status = status
+            self.protocol_seen = protocol_seen
+            self.counted = counted
             self.protocol_changed = protocol_changed
 
     def __init__(self, review: Review, *, reviewer: str | None = None) -> None:
@@ -95,7 +99,7 @@ class DashboardScreen(Screen[None]):
         #: The refresh in flight (None before the first).
         self._loading: Worker[None] | None = None
         #: review.toml as last read for the counts: its (mtime, size), and the review under the protocol
-        #: it holds (see _counted_review).
+        #: it holds (see _counted_review). Set on the UI thread only, from the refresh's StatusLoaded.
         self._protocol_seen = _file_signature(review.protocol_path)
         self._counted = review
         #: The change of review.toml was told (once).
@@ -227,33 +231,26 @@ class DashboardScreen(Screen[None]):
 
     def action_refresh(self) -> None:
         """Reload the counts in a worker thread (the UI stays responsive)."""
-        self._loading = self._load_status()
+        # The worker is handed the protocol as last read rather than reading (or setting) the screen's
+        # attributes from its thread: only the UI thread changes the screen, in the StatusLoaded handler.
+        self._loading = self._load_status(self._protocol_seen, self._counted)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="dashboard")
-    def _load_status(self) -> None:
-        review = self._counted_review()
+    def _load_status(self, protocol_seen: tuple[int, int] | None, counted: Review) -> None:
+        seen, review = _counted_review(self.review, protocol_seen, counted)
         status = review_status(review)
         # A newer refresh supersedes this one (exclusive=True cancels it, but the thread runs on):
         # posting its older counts after the newer ones would show stale numbers.
         if not get_current_worker().is_cancelled:
-            self.post_message(self.StatusLoaded(status, protocol_changed=review.protocol != self.review.protocol))
-
-    def _counted_review(self) -> Review:
-        """The review under its protocol as review.toml now holds it (read again only when the file
-        changed). The counts depend on it (screeners per record): after `protocol replace` by another
-        process they kept the protocol the app opened with, and disagreed with `reviewkit status`.
-        A file that does not load (a lead mid-edit) keeps the last protocol that did."""
-        seen = _file_signature(self.review.protocol_path)
-        if seen != self._protocol_seen:
-            self._protocol_seen = seen
-            with suppress(ReviewkitError, OSError):
-                protocol = load_protocol(self.review.protocol_path, lenient_analyses=True)
-                self._counted = dataclasses.replace(self.review, protocol=protocol)
-        return self._counted
+            self.post_message(self.StatusLoaded(status, protocol_seen=seen, counted=review,
+                                                protocol_changed=review.protocol != self.review.protocol))
 
     def on_dashboard_screen_status_loaded(self, message: StatusLoaded) -> None:
-        """Show the new counts (and, once, that review.toml changed under the app)."""
+        """Show the new counts and keep the review.toml they were counted under (and say once that it
+        changed under the app)."""
         self.status = message.status
+        self._protocol_seen = message.protocol_seen
+        self._counted = message.counted
         self._failed = None
         self.query_one(StageTable).show(stage_rows(message.status))
         if message.protocol_changed and not self._told_protocol_changed:
@@ -274,6 +271,22 @@ class DashboardScreen(Screen[None]):
         if reason != self._failed:
             self._failed = reason
             self.notify(f"The counts could not be refreshed: {reason}", severity="error", timeout=10, markup=False)
+
+
+def _counted_review(review: Review, seen_before: tuple[int, int] | None,
+                    counted: Review) -> tuple[tuple[int, int] | None, Review]:
+    """review.toml's signature now, and the review under its protocol as the file now holds it (read
+    again only when the signature differs from `seen_before`, the one `counted` was read at). The counts
+    depend on it (screeners per record): after `protocol replace` by another process they kept the
+    protocol the app opened with, and disagreed with `reviewkit status`. A file that does not load (a lead
+    mid-edit) keeps the last protocol that did (`counted`), and is not parsed again until it changes.
+    Runs in the refresh's thread: it changes nothing, the caller keeps what it returns."""
+    seen = _file_signature(review.protocol_path)
+    if seen != seen_before:
+        with suppress(ReviewkitError, OSError):
+            protocol = load_protocol(review.protocol_path, lenient_analyses=True)
+            counted = dataclasses.replace(review, protocol=protocol)
+    return seen, counted
 
 
 def _file_signature(path: Path) -> tuple[int, int] | None:
