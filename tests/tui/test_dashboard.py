@@ -21,6 +21,7 @@ from reviewkit.services.status import ReviewStatus, StageCounts, review_status
 from reviewkit.tui.app import ReviewkitApp, make_app
 from reviewkit.tui.screens.dashboard import DashboardScreen, stage_rows, wrap_detail
 from reviewkit.tui.screens.help import HelpScreen
+from reviewkit.tui.screens.screening import ScreeningScreen
 from tests.factories import add_records
 from tests.tui.rendered import footer_once, line_with, screen_lines
 
@@ -523,8 +524,9 @@ async def test_counts_follow_a_protocol_replaced_underneath(review: Review, else
                                                             monkeypatch: Any) -> None:
     """A lead raises screeners_per_record from 2 to 3 with `protocol replace` while the dashboard is open:
     the records two screeners included are in progress again, as `reviewkit status --json` says (the
-    dashboard kept counting them included, under the protocol it opened with). It says once that the
-    other screens keep the old protocol; a review.toml left broken mid-edit keeps the counts coming."""
+    dashboard kept counting them included, under the protocol it opened with). It says so once, and a screen
+    opened after it works under the new protocol (they kept the old one until reviewkit was opened again);
+    a review.toml left broken mid-edit keeps the counts coming."""
     import reviewkit.tui.screens.dashboard as dashboard
     from reviewkit.services.protocol_edit import update_protocol
     from reviewkit.services.screen import record_decision
@@ -551,9 +553,17 @@ async def test_counts_follow_a_protocol_replaced_underneath(review: Review, else
             if told:
                 break
             await pilot.pause(0.05)
-        assert told == ["review.toml changed since reviewkit opened: the counts follow it, the other screens "
-                        "still use the protocol as it was; quit and open reviewkit again to work under the new one"]
+        assert told == ["review.toml changed since reviewkit opened: the counts follow it, and so does every "
+                        "screen opened from now on"]
         assert shown == _status_counts(review)
+        await pilot.press("s")  # the title/abstract screen, opened after the change
+        for _ in range(100):
+            if isinstance(app.screen, ScreeningScreen):
+                break
+            await pilot.pause(0.05)
+        assert app.screen.review.protocol.screening.screeners_per_record == 3
+        await pilot.press("escape")
+        await pilot.pause()
         review.protocol_path.write_text(raised + "\n[screening\n", encoding="utf-8")  # a lead mid-edit
         record_decision(updated, "carol", ids[0], "ta", "include")
         assert (await _included_once(pilot, table, "1"))["Title/abstract included"] == "1"

@@ -110,15 +110,7 @@ class DashboardScreen(Screen[None]):
         yield Header()
         # The review's title, the reviewer's name and the database's path are shown as they are.
         yield Static(self.review.protocol.title, id="review-title", markup=False)
-        names = [r.name for r in self.review.protocol.reviewers]
-        if not self.reviewer:
-            who = "reviewer: (not set; use --reviewer)"
-        elif self.reviewer not in names:
-            # Said here, before any screen refuses them one by one.
-            who = f"reviewer: {self.reviewer} (not in review.toml, which lists {', '.join(names)})"
-        else:
-            who = f"reviewer: {self.reviewer}"
-        yield Static(f"{who}    database: {database_label(self.review)}", id="reviewer", markup=False)
+        yield Static(self._who_line(self.review), id="reviewer", markup=False)
         # Refilled every few seconds: a FittedTable keeps its header and columns as wide as the counts.
         yield StageTable(id="stages", cursor_type="row", zebra_stripes=True)
         yield Static(stage_keys_text(), id="stage-keys")
@@ -165,13 +157,25 @@ class DashboardScreen(Screen[None]):
         if table.styles.max_height is None or table.styles.max_height.value != fit:
             table.styles.max_height = fit
 
+    def _who_line(self, review: Review) -> str:
+        """Who is working, as `review`'s protocol names the team, and where the database is."""
+        names = [r.name for r in review.protocol.reviewers]
+        if not self.reviewer:
+            who = "reviewer: (not set; use --reviewer)"
+        elif self.reviewer not in names:
+            # Said here, before any screen refuses them one by one.
+            who = f"reviewer: {self.reviewer} (not in review.toml, which lists {', '.join(names)})"
+        else:
+            who = f"reviewer: {self.reviewer}"
+        return f"{who}    database: {database_label(review)}"
+
     def action_screening(self, stage: str) -> None:
         """Open the screening screen at a stage (ta or ft)."""
-        self.app.push_screen(ScreeningScreen(self.review, stage, self.reviewer))
+        self.app.push_screen(ScreeningScreen(self._counted, stage, self.reviewer))
 
     def action_conflicts(self) -> None:
         """Open the adjudicator's conflicts screen (a lead may look; screeners never see it)."""
-        roles = next((set(r.roles) for r in self.review.protocol.reviewers if r.name == self.reviewer), set())
+        roles = next((set(r.roles) for r in self._counted.protocol.reviewers if r.name == self.reviewer), set())
         if not self.reviewer:
             self.notify("Conflicts are for adjudicators and leads, and no reviewer is set: start reviewkit "
                         "with --reviewer NAME (or set reviewer in your user config)", severity="warning",
@@ -185,49 +189,49 @@ class DashboardScreen(Screen[None]):
         # open on "No conflicts at title/abstract." while the dashboard counts some).
         counts = self.status
         stage = "ft" if counts is not None and not counts.ta.conflict and counts.ft.conflict else "ta"
-        self.app.push_screen(ConflictsScreen(self.review, self.reviewer, stage=stage))
+        self.app.push_screen(ConflictsScreen(self._counted, self.reviewer, stage=stage))
 
     def action_duplicates(self) -> None:
         """Open the duplicates screen: the uncertain pairs to check."""
-        self.app.push_screen(DedupScreen(self.review, self.reviewer))
+        self.app.push_screen(DedupScreen(self._counted, self.reviewer))
 
     def action_studies(self) -> None:
         """Open the studies screen: the study–report links to confirm or reject."""
         from reviewkit.tui.screens.studies import StudiesScreen
 
-        self.app.push_screen(StudiesScreen(self.review, self.reviewer))
+        self.app.push_screen(StudiesScreen(self._counted, self.reviewer))
 
     def action_sources(self) -> None:
         """Open the sources screen: searches and imports with their runs."""
-        self.app.push_screen(SourcesScreen(self.review, self.reviewer))
+        self.app.push_screen(SourcesScreen(self._counted, self.reviewer))
 
     def action_risk_of_bias(self) -> None:
         """Open the risk-of-bias assessments."""
-        self.app.push_screen(RobScreen(self.review, self.reviewer))
+        self.app.push_screen(RobScreen(self._counted, self.reviewer))
 
     def action_agreement(self) -> None:
         """Open the agreement between reviewers (kappa, CI, % agreement)."""
         from reviewkit.tui.screens.agreement import AgreementScreen
 
-        self.app.push_screen(AgreementScreen(self.review, self.reviewer))
+        self.app.push_screen(AgreementScreen(self._counted, self.reviewer))
 
     def action_prisma(self) -> None:
         """Open the PRISMA flow counts."""
         from reviewkit.tui.screens.prisma import PrismaScreen
 
-        self.app.push_screen(PrismaScreen(self.review))
+        self.app.push_screen(PrismaScreen(self._counted))
 
     def action_analysis(self) -> None:
         """Open the meta-analyses: anyone may, as anyone may run `reviewkit analyze`."""
         from reviewkit.tui.screens.analysis import AnalysisScreen
 
-        self.app.push_screen(AnalysisScreen(self.review))
+        self.app.push_screen(AnalysisScreen(self._counted))
 
     def action_extraction(self) -> None:
         """Open the data-extraction form."""
         from reviewkit.tui.screens.extraction import ExtractionScreen
 
-        self.app.push_screen(ExtractionScreen(self.review, self.reviewer))
+        self.app.push_screen(ExtractionScreen(self._counted, self.reviewer))
 
     def action_refresh(self) -> None:
         """Reload the counts in a worker thread (the UI stays responsive)."""
@@ -250,14 +254,19 @@ class DashboardScreen(Screen[None]):
         changed under the app)."""
         self.status = message.status
         self._protocol_seen = message.protocol_seen
+        if message.counted.protocol != self._counted.protocol:
+            # The screens opened from here on are given this review (see the action_ methods), as a new
+            # process would be; the header follows it too.
+            self.query_one("#review-title", Static).update(message.counted.protocol.title)
+            self.query_one("#reviewer", Static).update(self._who_line(message.counted))
         self._counted = message.counted
         self._failed = None
         self.query_one(StageTable).show(stage_rows(message.status))
         if message.protocol_changed and not self._told_protocol_changed:
             self._told_protocol_changed = True
             self.notify(f"{self.review.protocol_path.name} changed since reviewkit opened: the counts follow "
-                        "it, the other screens still use the protocol as it was; quit and open reviewkit "
-                        "again to work under the new one", severity="warning", timeout=15, markup=False)
+                        "it, and so does every screen opened from now on", severity="warning", timeout=15,
+                        markup=False)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A refresh that fails (the database gone or damaged mid-session) says so, once per new reason:

@@ -146,7 +146,8 @@ class ExtractionScreen(ExtractionWork):
             # ✓: the reviewer's own extraction of it is finished.
             table.add_row(f"{s.id}{' ✓' if s.mine_finished else ''}", s.nct_id or "", clipped(s.label), key=str(s.id))
         if not self.studies:
-            self._status("No studies yet: add them with `reviewkit extract add-study`.")
+            self._status("No studies yet: add them on the studies screen (t on the dashboard, then a) or with "
+                         "`reviewkit extract add-study`.")
             return
         if self.study_id is None:
             self.study_id = self.studies[0].id
