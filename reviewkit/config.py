@@ -10,6 +10,7 @@ from pathlib import Path
 from platformdirs import user_config_path
 
 from reviewkit.errors import ReviewkitError
+from reviewkit.wording import noun
 
 CONFIG_ENV = "REVIEWKIT_CONFIG"
 _KNOWN = {"reviewer", "ncbi_email", "ncbi_api_key", "keys"}
@@ -74,7 +75,7 @@ def load_user_config(path: Path | None = None) -> UserConfig:
     unknown = set(data) - _KNOWN
     if unknown:
         raise ReviewkitError(
-            f"unknown setting(s) {', '.join(sorted(unknown))}",
+            f"unknown {noun(len(unknown), 'setting')} {', '.join(sorted(unknown))}",
             where=str(path), hint=f"known settings: {', '.join(sorted(_KNOWN))}",
         )
     for name in ("reviewer", "ncbi_email", "ncbi_api_key"):

@@ -29,6 +29,7 @@ from reviewkit.protocol_errors import (
     find_analysis_problems,
     nul_error,
 )
+from reviewkit.wording import counted
 
 PROTOCOL_FILE = "review.toml"
 
@@ -336,8 +337,9 @@ class Protocol(_Strict):
         screeners = [r.name for r in self.reviewers if "screener" in r.roles]
         if self.screening.screeners_per_record > len(screeners):
             found.append(ProtocolProblem(
-                f"{self.screening.screeners_per_record} screeners per record, but only {len(screeners)} "
-                f"reviewer(s) screen ({', '.join(screeners) or 'none'}): no record could be decided",
+                f"{self.screening.screeners_per_record} screeners per record, but only "
+                f"{counted(len(screeners), 'reviewer')} {'screens' if len(screeners) == 1 else 'screen'} "
+                f"({', '.join(screeners) or 'none'}): no record could be decided",
                 ("screening", "screeners_per_record")))
         # Case and spacing aside: "Case  report" beside "Case report" reads as one reason, and PRISMA would
         # count it as two. Spacing only when strict: a review whose list already has such a pair still

@@ -9,3 +9,8 @@ from __future__ import annotations
 def counted(n: int, noun: str, plural: str | None = None) -> str:
     """`n` and `noun`, singular only when n is 1; `plural` names an irregular plural (default: noun + "s")."""
     return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
+def noun(n: int, singular: str, plural: str | None = None) -> str:
+    """The noun alone, in the form a count of `n` takes ("missing column: id", "missing columns: id, name")."""
+    return singular if n == 1 else plural or singular + "s"

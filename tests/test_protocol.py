@@ -133,7 +133,7 @@ def test_missing_file_says_how_to_create_one(tmp_path: Path) -> None:
         (lambda t: t + '\n[[reviewers]]\nname = "Alice"\nrole = "screener"\n',
          "'reviewers[3].name'", "already used by reviewers[0] ('alice')"),
         (lambda t: t.replace("screeners_per_record = 2", "screeners_per_record = 3"),
-         "'screening.screeners_per_record'", "only 2 reviewer(s) screen (alice, bob)"),
+         "'screening.screeners_per_record'", "only 2 reviewers screen (alice, bob)"),
         (lambda t: t.replace('subgroups = ["dose_mg"]', 'subgroups = ["dose"]', 1),
          "'analyses[2].subgroups[0]'", "'dose', which is not a study or arm field"),
     ],
@@ -375,7 +375,7 @@ def test_a_lenient_load_keeps_every_problem_of_an_analysis() -> None:
         ('measure = "RR"', 'measure = "HR"', "'analyses[0].measure'"),
         ('outcome = "iga_0_1"', 'outcome = "iga"', "names outcome 'iga'"),
         ('subgroups = ["dose_mg"]', 'subgroups = ["dose"]', "'dose', which is not a study or arm field"),
-        ('screeners_per_record = 2', 'screeners_per_record = 3', "only 2 reviewer(s) screen"),
+        ('screeners_per_record = 2', 'screeners_per_record = 3', "only 2 reviewers screen"),
         ('study_design = "Randomised controlled trials"\n', "", "missing key 'question.study_design'"),
     ],
 )

@@ -45,7 +45,7 @@ def studies(state: CliState) -> None:
         review = open_review(state.review)
         required = review.protocol.extraction.extractors_per_study
         for s in service.list_studies(review, state.reviewer):
-            line = f"{s.id}\t{s.label}\t{s.nct_id or ''}\t{s.reports} report(s)"
+            line = f"{s.id}\t{s.label}\t{s.nct_id or ''}\t{counted(s.reports, 'report')}"
             if state.reviewer:
                 names = f" ({', '.join(s.finished_by)})" if s.finished_by else ""
                 # A lead or an adjudicator may compare any study: say so apart from its extractors' comparison.
@@ -96,7 +96,7 @@ def add_study(state: CliState, label: str, nct: str | None, records: tuple[int, 
     """Create a study LABEL and link its report records."""
     def go() -> None:
         s = service.create_study(open_review(state.review), state.reviewer, label, nct_id=nct, record_ids=records)
-        click.echo(f"Study {s.id}: {s.label} {s.nct_id or ''} ({s.reports} report(s))")
+        click.echo(f"Study {s.id}: {s.label} {s.nct_id or ''} ({counted(s.reports, 'report')})")
 
     run_guarded(go)
 
@@ -111,7 +111,7 @@ def export(state: CliState, file: Path) -> None:
     def go() -> None:
         with output_file(file, (".csv", ".xlsx"), "extract export") as temp:
             n = export_table(open_review(state.review), temp, actor=state.reviewer)
-        click.echo(f"Wrote {n} row(s) to {file}")
+        click.echo(f"Wrote {counted(n, 'row')} to {file}")
 
     run_guarded(go)
 
@@ -131,7 +131,7 @@ def import_(state: CliState, file: Path, new_studies: tuple[str, ...]) -> None:
         result = import_table(open_review(state.review), file, actor=state.reviewer, new_studies=new_studies)
         present = f" ({result.present} already present, not stored again)" if result.present else ""
         created = f" ({', '.join(result.new_studies)})" if result.new_studies else ""
-        click.echo(f"Imported {result.stored} row(s), {result.values_stored} value(s) from {file}{present}; "
+        click.echo(f"Imported {counted(result.stored, 'row')}, {counted(result.values_stored, 'value')} from {file}{present}; "
                    f"{result.studies_created} new stud{'y' if result.studies_created == 1 else 'ies'}{created}")
         for note in (*result.read_as, *result.cleared):
             click.echo(f"  {note}")
@@ -179,7 +179,7 @@ def remove_arm(state: CliState, study: str, label: str, consensus: bool) -> None
         study_id = find_study(review, study)
         cleared = service.remove_arm(review, state.reviewer, study_id, label, consensus=consensus)
         click.echo(f"Arm {label} of study {study_id} removed{'' if not consensus else ' from the consensus'}"
-                   f" ({cleared} value(s) cleared with it)")
+                   f" ({counted(cleared, 'value')} cleared with it)")
 
     run_guarded(go)
 
@@ -297,7 +297,7 @@ def differences(state: CliState, study: str | None, as_json: bool) -> None:
         for item in out:
             diffs = item["differences"]
             click.echo(f"study {item['study_id']}: extractors {', '.join(item['extractors']) or 'none'}; "  # type: ignore[arg-type]
-                       f"{len(diffs)} difference(s)")  # type: ignore[arg-type]
+                       f"{counted(len(diffs), 'difference')}")  # type: ignore[arg-type]
             for d in diffs:  # type: ignore[attr-defined]
                 sides = _sides(d["values"], d["provenance"])
                 settled = (f"  → consensus {d['consensus']}" if d["consensus"] is not None

@@ -284,7 +284,7 @@ def _print_changes(recorded: RecordedConsensus) -> None:
     elif not recorded.changes:
         click.echo("Nothing changed: the consensus stands as recorded before.")
     else:
-        click.echo(f"Revised the consensus ({len(recorded.changes)} change(s); the earlier answers and judgements "
+        click.echo(f"Revised the consensus ({counted(len(recorded.changes), 'change')}; the earlier answers and judgements "
                    "stay in its history):")
         for change in recorded.changes:
             click.echo(f"  - {change}")

@@ -29,6 +29,7 @@ from reviewkit.services.analyze_sensitivity import (
     sensitivity_dict,
 )
 from reviewkit.services.project import Review
+from reviewkit.wording import noun
 
 STRATEGIES = ("naive", "split", "combine")
 
@@ -225,7 +226,8 @@ def comparison_rows(
             continue
         control, usable, missing = arms
         if missing:
-            warnings.append(f"{study.study}: arm(s) {', '.join(missing)} have no {analysis.outcome} data")
+            warnings.append(f"{study.study}: {noun(len(missing), 'arm')} {', '.join(missing)} "
+                            f"{'has' if len(missing) == 1 else 'have'} no {analysis.outcome} data")
         pooled = {control.name, *(p.name for _, p in usable)}  # an arm left out moves no result: no warning
         warnings.extend(a.warning for a in study.arms if a.warning and a.label in pooled)
         arm_level, groups = _arm_groups(study, usable, subgroup)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from reviewkit.errors import ParseError, PermissionDenied, ReviewkitError
 from reviewkit.sources.formats._text import NUL, nul_error, sniff_encoding
 from reviewkit.store.screening import reviewer_by_name, reviewer_roles
+from reviewkit.wording import noun
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -114,7 +115,7 @@ def read_csv_rows(
     if missing:
         # Both lists: the expected names alone read as if they were the file's header.
         found = columns_hint(columns or required, header)
-        raise ParseError(f"missing column(s): {', '.join(missing)}", file=str(path), line=1,
+        raise ParseError(f"missing {noun(len(missing), 'column')}: {', '.join(missing)}", file=str(path), line=1,
                          hint=f"{found}; {hint}" if hint else found)
     rows: list[CsvRow] = []
     start = reader.line_num + 1
@@ -167,7 +168,7 @@ def _header(path: Path, fields: list[str], columns: Sequence[str] = ()) -> list[
         header.pop()
     twice = sorted({h for h in header if h and header.count(h) > 1})
     if twice:
-        raise ParseError(f"column(s) named more than once: {', '.join(twice)}", file=str(path), line=1,
+        raise ParseError(f"{noun(len(twice), 'column')} named more than once: {', '.join(twice)}", file=str(path), line=1,
                          hint=f"give each column its own name; {NOTHING_IMPORTED}")
     return header
 

@@ -24,6 +24,7 @@ from reviewkit.services.extract_status import missing_fields
 from reviewkit.services.project import Review
 from reviewkit.store import extraction as store
 from reviewkit.store.db import session_scope
+from reviewkit.wording import noun
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -468,7 +469,8 @@ def _check_required(session: Session, review: Review, study_id: int, unresolved:
     if missing:
         described = describe_missing(missing)
         give = ", ".join(f"--value '{_prefix(m.arm)}{f}=VALUE'" for m in missing for f in m.fields)
-        raise ReviewkitError(f"study {study_id}'s consensus lacks required field(s), nothing stored: {described}",
+        fields = noun(sum(len(m.fields) for m in missing), "field")
+        raise ReviewkitError(f"study {study_id}'s consensus lacks required {fields}, nothing stored: {described}",
                              hint=f"give them: {give}")
 
 

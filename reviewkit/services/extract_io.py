@@ -30,6 +30,7 @@ from reviewkit.services.extract_units import (
 from reviewkit.services.project import Review
 from reviewkit.store import extraction as store
 from reviewkit.store.db import session_scope
+from reviewkit.wording import noun
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -216,5 +217,5 @@ LAYOUT_HINT = "export a table with `reviewkit extract export` to see the layout"
 def _check_header(header: list[str], path: Path) -> None:
     missing = [c for c in _KEYS if c not in header]
     if missing:
-        raise ReviewkitError(f"missing column(s): {', '.join(missing)}", where=f"{path.name}, line 1",
+        raise ReviewkitError(f"missing {noun(len(missing), 'column')}: {', '.join(missing)}", where=f"{path.name}, line 1",
                              hint=f"{columns_hint(_KEYS, header)}; {LAYOUT_HINT}")

@@ -26,6 +26,7 @@ from reviewkit.services.extract_checks import spec_of
 from reviewkit.services.project import Review
 from reviewkit.store import extraction as store
 from reviewkit.store.db import lock_transaction, session_scope
+from reviewkit.wording import noun
 
 if TYPE_CHECKING:
     from collections.abc import Collection
@@ -137,7 +138,7 @@ def finish_extraction(review: Review, actor: str | None, study_id: int) -> Statu
         if missing:
             raise ReviewkitError(
                 f"{who.name}'s extraction of study {study_id} ({row.label}) cannot be finished: required "
-                f"field(s) missing: {describe_missing(missing)}",
+                f"{noun(sum(len(m.fields) for m in missing), 'field')} missing: {describe_missing(missing)}",
                 hint=f"enter them (`reviewkit extract set {study_id} FIELD VALUE`, `reviewkit extract arm "
                      f"{study_id} ARM --field NAME=VALUE`, or the TUI's form), then finish")
         store.add_status(session, study_id=study_id, extractor=who, status=store.FINISHED, actor=who.name,

@@ -26,6 +26,7 @@ from reviewkit.store import screening as store_screening
 from reviewkit.store.db import session_scope
 from reviewkit.store.screening import reviewer_by_name
 from reviewkit.store.tables import AuditEventRow
+from reviewkit.wording import counted, noun
 
 
 def text_sha256(text: str) -> str:
@@ -132,8 +133,9 @@ def _refuse_dropping_used_reasons(session: Session, old: list[str], new: list[st
     used = {r for r in current if r in dropped}
     if used:
         raise ReviewkitError(
-            f"exclusion reason(s) {', '.join(repr(r) for r in sorted(used))} are given by stored full-text "
-            "decisions, so they stay in [screening] exclusion_reasons",
+            f"exclusion {noun(len(used), 'reason')} {', '.join(repr(r) for r in sorted(used))} "
+            f"{'is' if len(used) == 1 else 'are'} given by stored full-text decisions, so "
+            f"{'it stays' if len(used) == 1 else 'they stay'} in [screening] exclusion_reasons",
             hint="add new reasons beside them; nothing already decided is renamed")
 
 
@@ -150,7 +152,8 @@ def _refuse_switching_rob_tool(session: Session, old: str, new: str) -> None:
                         .where(RobAssessmentRow.tool == old)).one()
     if made:
         raise ReviewkitError(
-            f"risk_of_bias.tool cannot change from {old!r} to {new!r}: {made} assessment(s) were made with {old}",
+            f"risk_of_bias.tool cannot change from {old!r} to {new!r}: {counted(made, 'assessment')} "
+            f"{'was' if made == 1 else 'were'} made with {old}",
             hint="keep the tool of the assessments made; a review assesses its studies with one tool")
 
 

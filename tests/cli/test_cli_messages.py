@@ -68,7 +68,7 @@ def test_missing_columns_say_what_is_expected_and_what_the_file_has(
     wrong = tmp_path / "decisions.csv"
     wrong.write_text("record,reviewer,stage,decision\n1,alice,ta,include\n", encoding="utf-8")
     err = one_line_error(run(review, command, "import", str(wrong)))
-    assert f"{wrong}, line 1: missing column(s)" in err
+    assert f"{wrong}, line 1: missing columns" in err
     assert f"({expected}; the file has: record, reviewer, stage, decision" in err
 
 
@@ -168,7 +168,7 @@ def test_rob_import_again_reports_rows_already_present(review: Review, tmp_path:
 
 
 def test_extract_import_again_reports_rows_already_present(review: Review, tmp_path: Path) -> None:
-    """Importing an export back said "Imported 2 row(s), 3 value(s)" though nothing was stored."""
+    """Importing an export back said "Imported 2 rows, 3 values" though nothing was stored."""
     sid = add_study(review, "BREEZE-AD1")
     extraction.set_arm(review, "alice", sid, "Placebo", n_randomised=120)
     extraction.set_arm(review, "alice", sid, "Baricitinib 4 mg", n_randomised=125)
@@ -178,12 +178,12 @@ def test_extract_import_again_reports_rows_already_present(review: Review, tmp_p
     assert run(review, "extract", "export", str(table)).exit_code == 0
     result = run(review, "extract", "import", str(table))
     assert result.exit_code == 0, result.output
-    assert result.output.startswith(f"Imported 0 row(s), 0 value(s) from {table} (2 already present, "
+    assert result.output.startswith(f"Imported 0 rows, 0 values from {table} (2 already present, "
                                     "not stored again); 0 new studies")
     text = table.read_text(encoding="utf-8")
     table.write_text(text.replace(",40,", ",41,"), encoding="utf-8")
     result = run(review, "extract", "import", str(table))
-    assert result.output.startswith(f"Imported 1 row(s), 1 value(s) from {table} (1 already present, "), result.output
+    assert result.output.startswith(f"Imported 1 row, 1 value from {table} (1 already present, "), result.output
 
 
 # --- dedup: a verdict on a confirmed pair whose merge was undone -------------------------------------------

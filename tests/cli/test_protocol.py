@@ -242,7 +242,7 @@ def test_replace_refuses_switching_the_rob_tool_once_assessments_exist(review_di
     review.engine.dispose()
     result = run(review_dir, "replace", str(rob2), reviewer="alice")
     assert result.exit_code == 1
-    assert "risk_of_bias.tool cannot change from 'rob1' to 'rob2': 1 assessment(s) were made with rob1" in result.stderr
+    assert "risk_of_bias.tool cannot change from 'rob1' to 'rob2': 1 assessment was made with rob1" in result.stderr
     assert (review_dir / "review.toml").read_text(encoding="utf-8") == text
     fresh = tmp_path / "fresh"
     monkeypatch.delenv("REVIEWKIT_DATABASE_URL", raising=False)  # a review of its own (SQLite)

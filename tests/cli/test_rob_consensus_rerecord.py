@@ -31,7 +31,7 @@ def test_recording_again_revises_and_says_what_changed(folder: Path) -> None:
     override = rob(folder, *CONSENSUS, "--override", "D5=some concerns:plan registered late", reviewer="carol")
     assert override.exit_code == 0, override.output
     assert "  1.2  PY" in override.stdout  # the earlier consensus's answer stands
-    assert "Revised the consensus (2 change(s)" in override.stdout
+    assert "Revised the consensus (2 changes" in override.stdout
     assert "  - D5 (judgement): low → some concerns (plan registered late)" in override.stdout
     changed = rob(folder, *CONSENSUS, "--answers", "1.2=N", reviewer="carol")
     assert changed.exit_code == 0, changed.output

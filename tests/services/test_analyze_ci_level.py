@@ -77,7 +77,7 @@ def test_an_sd_derived_from_a_ci_is_said_to_assume_95_percent(review: Review) ->
         "CI -3.1 to -0.9 (n 100) assumed to be a 95% CI, as no level is recorded: if the report gives another, "
         f"record it (a 90% CI: `reviewkit extract convert {sid} --consensus --arm Placebo --outcome dlqi_change "
         "--timepoint 'week 16' --method ci --level 0.9`, or --level 0.95 to confirm 95%)"]
-    assert "BREEZE-AD1: arm(s) Bari 1 mg have no dlqi_change data" in out.warnings
+    assert "BREEZE-AD1: arm Bari 1 mg has no dlqi_change data" in out.warnings
     assert about_sd[0] in out.to_dict()["warnings"]
 
 

@@ -886,7 +886,7 @@ def test_a_file_separated_otherwise_says_so(review: Review, tmp_path: Path, sepa
     f.write_text(separator.join(["record", "reviewer", "stage", "decision"]) + "\n1;alice;ta;include\n")
     with pytest.raises(ParseError) as err:
         import_decisions(review, f, actor="alice")
-    assert (f"line 1: missing column(s): record, reviewer, stage, decision (the file looks separated by {named}: "
+    assert (f"line 1: missing columns: record, reviewer, stage, decision (the file looks separated by {named}: "
             "save it as comma-separated CSV") in str(err.value)
 
 

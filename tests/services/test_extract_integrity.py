@@ -269,13 +269,13 @@ def test_finishing_waits_for_the_required_fields(required_dose: Review) -> None:
     with pytest.raises(ReviewkitError) as refused:
         finish_extraction(review, "bob", sid)
     assert str(refused.value).startswith(
-        f"bob's extraction of study {sid} (BREEZE-AD1) cannot be finished: required field(s) missing: "
+        f"bob's extraction of study {sid} (BREEZE-AD1) cannot be finished: required fields missing: "
         "study: tcs; arm 'Bari 2 mg': dose_mg; arm 'Bari 4 mg': dose_mg (enter them (`reviewkit extract set")
     assert not extract.study_form(review, "bob", sid).finished
     extract.remove_arm(review, "bob", sid, "Bari 2 mg")  # a removed arm asks for nothing
     extract.set_arm(review, "bob", sid, "Bari 4 mg", fields={"dose_mg": 4})
     code, _, err = run(review.folder, "finish", str(sid), reviewer="bob")
-    assert code == 1 and "required field(s) missing: study: tcs" in err and "arm" not in err.split("(")[0]
+    assert code == 1 and "required field missing: study: tcs" in err and "arm" not in err.split("(")[0]
     extract.set_value(review, "bob", sid, "tcs", "no")
     assert finish_extraction(review, "bob", sid).changed
 
@@ -296,7 +296,7 @@ def test_the_consensus_waits_for_the_required_fields(required_dose: Review) -> N
     with pytest.raises(ReviewkitError) as refused:
         record_consensus(review, "carol", sid)
     assert str(refused.value) == (
-        f"study {sid}'s consensus lacks required field(s), nothing stored: study: tcs; arm 'Placebo': dose_mg "
+        f"study {sid}'s consensus lacks required fields, nothing stored: study: tcs; arm 'Placebo': dose_mg "
         "(give them: --value 'study|tcs=VALUE', --value 'arm|Placebo|fields.dose_mg=VALUE')")
     assert extract.study_form(review, "carol", sid, consensus=True).arms == ()
     result = record_consensus(review, "carol", sid, values={"study|tcs": "no", "arm|Placebo|fields.dose_mg": "0"})
@@ -319,7 +319,7 @@ async def test_tui_f_names_the_missing_required_fields(review: Review) -> None:
         await _settle(app, pilot)
         await pilot.press("f")
         await _settle(app, pilot)
-        assert any("cannot be finished: required field(s) missing: study: tcs" in str(n.message)
+        assert any("cannot be finished: required field missing: study: tcs" in str(n.message)
                    for n in app._notifications)
     assert not extract.study_form(review, "bob", sid).finished
 

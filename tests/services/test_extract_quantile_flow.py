@@ -34,7 +34,7 @@ def test_an_arm_whose_iqr_has_no_width_is_left_out_not_pooled_with_sd_0(review: 
             for r in out.rows] == [(-6.0, 3.0, 30.0, -2.0, 3.0, 25.0)]
     assert out.result.estimate == pytest.approx(-4.0)
     assert out.result.se == pytest.approx((9 / 30 + 9 / 25) ** 0.5)
-    assert "BREEZE-AD1: arm(s) Bari 2 mg have no dlqi_change data" in out.warnings
+    assert "BREEZE-AD1: arm Bari 2 mg has no dlqi_change data" in out.warnings
 
 
 def test_converting_quartiles_without_width_is_refused(review: Review) -> None:

@@ -237,7 +237,7 @@ def test_cli_finish_reopen_and_studies(review: Review) -> None:
     code, out, _ = run(review.folder, "finish", str(sid), reviewer="alice")
     assert code == 0 and "is already finished" in out
     code, out, _ = run(review.folder, "studies", reviewer="bob")
-    assert out.strip() == f"{sid}\tBREEZE-AD1\t\t0 report(s)\tmine not finished\t1 of 2 finished"
+    assert out.strip() == f"{sid}\tBREEZE-AD1\t\t0 reports\tmine not finished\t1 of 2 finished"
     code, out, _ = run(review.folder, "reopen", "BREEZE-AD1", reviewer="alice")
     assert code == 0 and "is open again; 0 of 2 extractions finished" in out
     for who in ("bob", "alice"):
@@ -248,7 +248,7 @@ def test_cli_finish_reopen_and_studies(review: Review) -> None:
     code, out, _ = run(review.folder, "studies", reviewer="alice")
     assert out.strip().endswith("\tmine finished\t2 of 2 finished (alice, bob); comparison open")
     code, out, _ = run(review.folder, "studies")
-    assert out.strip() == f"{sid}\tBREEZE-AD1\t\t0 report(s)"
+    assert out.strip() == f"{sid}\tBREEZE-AD1\t\t0 reports"
     code, out, err = run(review.folder, "reopen", str(sid), reviewer="bob")
     assert code == 1 and out == "" and "cannot be reopened: its comparison is open" in err
     code, _, err = run(review.folder, "finish", "nope", reviewer="bob")

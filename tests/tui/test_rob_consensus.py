@@ -286,7 +286,7 @@ async def test_reopened_consensus_starts_from_what_was_recorded(rob2_review: Rev
         await pilot.press("s")
         await settle(pilot, app)
         status = text(screen, "#consensus-status")
-        assert "revised, 2 change(s): D1 (judgement): high (baseline imbalance) → low; overall" in status, status
+        assert "revised, 2 changes: D1 (judgement): high (baseline imbalance) → low; overall" in status, status
         await pilot.press("up", "enter")  # 1.2
         await pilot.pause()
         await pilot.press("4")  # N
@@ -295,7 +295,7 @@ async def test_reopened_consensus_starts_from_what_was_recorded(rob2_review: Rev
         await pilot.press("s")
         await settle(pilot, app)
         status = text(screen, "#consensus-status")
-        assert "revised, 3 change(s): 1.2: Y → N; D1 (judgement): low → high; overall" in status, status
+        assert "revised, 3 changes: 1.2: Y → N; D1 (judgement): low → high; overall" in status, status
         assert items(screen)[0][-1] == "N (recorded)"
     stored = consensus(rob2_review)
     assert stored.answers["1.2"] == "N" and (stored.domain("D1").final, stored.domain("D1").chosen) == ("high", False)

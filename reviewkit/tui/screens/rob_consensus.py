@@ -170,8 +170,8 @@ class RobConsensusScreen(Screen[None]):
         if not view.revised:
             changed, note = "", "Consensus recorded"
         elif view.changes:
-            changed = f" · revised, {len(view.changes)} change(s): " + "; ".join(str(c) for c in view.changes)
-            note = f"Consensus revised: {len(view.changes)} change(s)"
+            changed = f" · revised, {counted(len(view.changes), 'change')}: " + "; ".join(str(c) for c in view.changes)
+            note = f"Consensus revised: {counted(len(view.changes), 'change')}"
         else:
             changed, note = " · nothing changed", "Consensus recorded again: nothing changed"
         self._status(self._headed(f"consensus recorded · overall: {overall}{changed}"))
