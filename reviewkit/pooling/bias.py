@@ -12,6 +12,7 @@ from reviewkit.errors import ReviewkitError
 from reviewkit.pooling.effects import EffectSizes
 from reviewkit.pooling.models import pool
 from reviewkit.pooling.results import MetaResult, clean
+from reviewkit.wording import counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +57,8 @@ def _few_studies(k: int, what: str, studies: int | None = None) -> tuple[str, ..
     n = k if studies is None else studies
     if n >= MIN_STUDIES_FOR_ASYMMETRY:
         return ()
-    on = f"{k} comparisons from {n} studies" if n != k else f"{k} studies"
+    on = (f"{counted(k, 'comparison')} from {counted(n, 'study', 'studies')}" if n != k
+          else counted(k, "study", "studies"))
     return (f"{what} on {on}: the Cochrane Handbook (§13.3.5.4) advises tests for funnel plot asymmetry "
             f"only with at least {MIN_STUDIES_FOR_ASYMMETRY} studies; with fewer they have too little power to tell "
             "chance from real asymmetry",)

@@ -16,6 +16,7 @@ from matplotlib.ticker import FuncFormatter, NullFormatter  # noqa: E402
 from reviewkit.pooling.bias import TrimFillResult, funnel_data  # noqa: E402
 from reviewkit.pooling.results import MetaResult  # noqa: E402
 from reviewkit.render.forest_style import MEASURE_NAMES, RC, save_figure  # noqa: E402
+from reviewkit.wording import counted  # noqa: E402
 
 #: Tick marks of a ratio axis, as RevMan labels them.
 RATIO_TICKS: tuple[float, ...] = (0.001, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 1000)
@@ -75,7 +76,7 @@ def funnel_plot(result: MetaResult, path: str | Path, *, trimfill: TrimFillResul
         else:
             ax.set_xlabel(name)
             ax.set_ylabel(f"SE({short})")
-        ax.set_title(title or f"Funnel plot ({len(data.studies)} studies)")
+        ax.set_title(title or f"Funnel plot ({counted(len(data.studies), 'study', 'studies')})")
         out = save_figure(fig, path)
         plt.close(fig)
     return out

@@ -35,6 +35,7 @@ from reviewkit.sources.pubmed_plan import (
     FetchedBatch,
     SearchPlan,
 )
+from reviewkit.wording import counted
 
 __all__ = ["DEFAULT_BASE_URL", "PubMedSearch"]
 
@@ -282,10 +283,10 @@ class PubMedSearch:
         if renewed:
             head = (
                 f"{where}: the search history expired after {retstart} of {old.count} records; "
-                f"searched again ({found['count']} records now) to fetch the rest by PMID"
+                f"searched again ({counted(found['count'], 'record')} now) to fetch the rest by PMID"
             )
         else:
-            head = f"{where}: resumed fetching by PMID ({found['count']} records now)"
+            head = f"{where}: resumed fetching by PMID ({counted(found['count'], 'record')} now)"
         note = f"{head}: {stored} already stored for this run, {len(todo)} to fetch"
         if found["count"] > len(current):
             note += f" (PubMed lists only the first {len(current)} PMIDs of this slice)"
@@ -309,7 +310,7 @@ class PubMedSearch:
         for number, chunk in enumerate(chunks, start=1):
             records: tuple[Record, ...] = ()
             if chunk:
-                label = f"{where}: efetch by PMID, {len(chunk)} records from {chunk[0]}"
+                label = f"{where}: efetch by PMID, {counted(len(chunk), 'record')} from {chunk[0]}"
                 records = with_retries(partial(self._efetch_ids, chunk, label), self.retry, what=label,
                                        tell=self.tell_retry)
                 returned = {r.pmid for r in records}
