@@ -190,6 +190,13 @@ def output_file(path: Path, suffixes: Sequence[str], command: str) -> Iterator[P
             exc.filename = str(path)  # name the file the user asked for, not the temporary one
         _clean_up(temp, created)
         raise
+    except ReviewkitError as exc:
+        # A service that words its own write error (the PRISMA diagram's) names the file it was given.
+        if exc.where and str(temp) in exc.where:
+            exc.where = exc.where.replace(str(temp), str(path))
+            exc.args = (str(exc),)
+        _clean_up(temp, created)
+        raise
     except BaseException:
         _clean_up(temp, created)
         raise

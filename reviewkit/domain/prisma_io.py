@@ -52,11 +52,11 @@ _CSV_BOXES: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
-def _cell_list(pairs: Mapping[str, int]) -> str:
+def _cell_list(pairs: Mapping[str, int], empty: str = "NA") -> str:
     """ "Name1, n; Name2, n" as the template wants; "," and ";" inside a name would split it, so they
-    become "/" (the JSON form keeps names unchanged)."""
+    become "/" (the JSON form keeps names unchanged). `empty` stands for no pairs at all."""
     if not pairs:
-        return "NA"
+        return empty
     clean = (name.replace(";", "/").replace(",", "/") for name in pairs)
     return "; ".join(f"{name}, {n}" for name, n in zip(clean, pairs.values(), strict=True))
 
@@ -105,14 +105,16 @@ def _csv_values(c: PrismaCounts) -> dict[str, str]:
         "excluded_other": c.removed_other_reasons, "records_screened": c.records_screened,
         "records_excluded": c.records_excluded, "dbr_sought_reports": c.reports_sought,
         "dbr_notretrieved_reports": c.reports_not_retrieved, "dbr_assessed": c.reports_assessed,
-        "dbr_excluded": _cell_list(c.reports_excluded),
+        # No report excluded is a count, 0, as the diagram draws it: "NA" is a box the review does not use,
+        # which the R package reads as missing (and older versions stop on).
+        "dbr_excluded": _cell_list(c.reports_excluded, "0"),
         "new_studies": c.studies_included, "new_reports": c.reports_included,
     }
     if (o := c.other) is not None:
         values |= _other_rows(o.identified)[0]
         values |= {
             "other_sought_reports": o.sought, "other_notretrieved_reports": o.not_retrieved,
-            "other_assessed": o.assessed, "other_excluded": _cell_list(o.excluded),
+            "other_assessed": o.assessed, "other_excluded": _cell_list(o.excluded, "0"),
         }
     if (p := c.previous) is not None:
         values |= {

@@ -137,9 +137,11 @@ def export_table(review: Review, path: Path, *, actor: str | None) -> int:
         sheet.title = SHEET
         sheet.append(cols)
         numeric = {*STAT_FIELDS, "n_randomised", *number_field_columns(review.protocol.extraction)}
-        for row in rows:
+        for line, row in enumerate(rows, start=2):
             # Statistics and numeric form fields go in as numbers, so a spreadsheet can compute with them.
-            sheet.append([_number_cell(row[c]) if c in numeric else row[c] for c in cols])
+            cells = [_number_cell(row[c]) if c in numeric else row[c] for c in cols]
+            sheet.append(cells)
+            _keep_as_text(sheet, line, cells)
         book.save(path)
     else:
         raise ReviewkitError(f"cannot export to '{path.name}'", hint="name a .csv or .xlsx file")
@@ -151,6 +153,15 @@ def number_field_columns(extraction: Extraction) -> set[str]:
     numeric = ("integer", "number")
     return ({f"study.{f.name}" for f in extraction.fields if f.type in numeric}
             | {f"arm.{f.name}" for f in extraction.arm_fields if f.type in numeric})
+
+
+def _keep_as_text(sheet: Any, line: int, cells: list[Any]) -> None:
+    """Store text that starts with "=" as the text it is: openpyxl writes it as a formula, which a spreadsheet
+    evaluates (a study field "=US+DE" shows #NAME?) and which reads back empty, so `extract import` of the
+    exported workbook lost the value."""
+    for column, value in enumerate(cells, start=1):
+        if isinstance(value, str) and value.startswith("="):
+            sheet.cell(row=line, column=column).data_type = "s"
 
 
 def _number_cell(text: str) -> Any:

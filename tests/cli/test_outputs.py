@@ -121,6 +121,25 @@ def test_os_error_is_one_line_naming_the_path(review_dir: Path, tmp_path: Path) 
     assert result.stderr.strip() == f"error: {target}: Not a directory"
 
 
+@pytest.mark.parametrize("fmt", ["svg", "png", "pdf"])
+def test_a_diagram_that_cannot_be_written_names_the_users_file(review_dir: Path, tmp_path: Path, fmt: str,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A diagram refused by the file system (a folder the user may not write to) names the file the user
+    gave, as every export does, not the hidden temporary file the diagram is drawn into; nothing is left."""
+    from matplotlib.figure import Figure
+
+    def refused(self: Figure, fname: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied", str(fname))
+
+    monkeypatch.setattr(Figure, "savefig", refused)
+    target = tmp_path / f"flow.{fmt}"
+    result = run(review_dir, "prisma", "--format", fmt, "-o", str(target))
+    assert result.exit_code == 1 and no_traceback(result)
+    assert result.stderr.startswith(f"error: {target}: cannot write the PRISMA diagram: Permission denied")
+    assert ".part" not in result.stderr
+    assert leftovers(tmp_path) == [] and not target.exists()
+
+
 def test_prisma_output_extension_must_match_format(review_dir: Path, tmp_path: Path) -> None:
     """prisma -o x.png with --format json is refused; -o into a new folder works."""
     result = run(review_dir, "prisma", "--format", "json", "-o", str(tmp_path / "x.png"))

@@ -190,6 +190,20 @@ def test_csv_template_b_and_updated() -> None:
         "2", "3", "8", "11")
 
 
+def test_csv_no_report_excluded_is_zero_not_missing() -> None:
+    """A column whose assessed reports were all included has "Reports excluded (n = 0)", as the diagram draws
+    it: the CSV says 0 in both columns' reason cells, not "NA" (a box the review does not use, which the R
+    package reads as missing)."""
+    base = with_other()
+    assert base.other is not None
+    counts = replace(base, reports_excluded={}, reports_included=31 + 5,
+                     other=replace(base.other, excluded={}))
+    assert errors_only(check_identities(counts)) == []
+    n = csv_n(counts)
+    assert (n["dbr_excluded"], n["other_excluded"]) == ("0", "0")
+    assert csv_n(review())["other_excluded"] == "NA"  # template A has no other-methods column at all
+
+
 def test_csv_text_parses_with_template_columns() -> None:
     """The CSV text has the template's columns and its titles match the review type."""
     rows = list(csv.DictReader(io.StringIO(to_prisma2020_csv(review()))))
@@ -312,3 +326,17 @@ def test_any_consistent_flow_passes_and_round_trips(counts: PrismaCounts) -> Non
     assert check_identities(counts) == []
     assert from_json_dict(json.loads(json.dumps(to_json_dict(counts)))) == counts
     assert csv_n(counts)["records_screened"] == str(counts.records_screened)
+
+
+def test_readme_documents_every_flow_field() -> None:
+    """A review lead scripts against the flow counts' field names: README names every CSV `data` key and
+    every JSON key the exports write (the other-methods and previous-review ones too), each in code."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    full = replace(with_other(), previous=PreviousReview(2, 3, 8, 11))
+    csv_keys = {row["data"] for row in to_prisma2020_csv_rows(full)} - {"NA", "identification", "screening",
+                                                                         "included"}
+    previous = {"previous_studies", "previous_reports", "total_studies", "total_reports"}
+    data = to_json_dict(full)
+    json_keys = set(data) | {f"other.{k}" for k in data["other"]}
+    missing = sorted(k for k in (csv_keys - previous) | (json_keys - {"previous"}) if f"`{k}`" not in readme)
+    assert missing == []

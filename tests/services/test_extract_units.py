@@ -117,3 +117,21 @@ def test_an_xlsx_with_capitalised_key_columns_imports_back(review: Review, tmp_p
             cell.value = str(cell.value).title()
     book.save(tmp_path / "t.xlsx")
     assert import_table(review, tmp_path / "t.xlsx", actor="alice").values_stored == 0
+
+
+def test_an_xlsx_keeps_text_that_starts_with_an_equals_sign(review: Review, tmp_path: Path) -> None:
+    """A text field typed as "=US+DE ..." is text in the XLSX, not a formula a spreadsheet evaluates (it
+    showed #NAME?) and that reads back empty: the workbook imports back storing nothing, the value kept."""
+    from openpyxl import load_workbook
+
+    sid, _ = exported(review, tmp_path / "t.csv")
+    typed = "=US+DE (multicentre)"
+    extract.set_value(review, "alice", sid, "country", typed)
+    export_table(review, tmp_path / "t.xlsx", actor="alice")
+    book = load_workbook(tmp_path / "t.xlsx", read_only=True, data_only=True)
+    header, *cells = list(book["extraction"].iter_rows(values_only=True))
+    book.close()
+    assert {c[header.index("study.country")] for c in cells} == {typed}
+    assert import_table(review, tmp_path / "t.xlsx", actor="alice").values_stored == 0
+    form = extract.study_form(review, "alice", sid)
+    assert {v.field: v.value for v in form.values if not v.arm}["country"] == typed
