@@ -60,7 +60,7 @@ def test_a_refused_file_does_not_keep_the_others_out(review: Review, tmp_path: P
     file was left out (exit 1), so fixing BAD and importing it alone completes the set."""
     a, bad, c = tmp_path / "a.ris", tmp_path / "bad.ris", tmp_path / "c.ris"
     a.write_text("TY  - JOUR\nTI  - First paper\nER  - \n", encoding="utf-8")
-    bad.write_text("TY  - JOUR\nTI  - Cut short\n", encoding="utf-8")
+    bad.write_text("TY  - JOUR\nTI  - Unclosed\nTY  - JOUR\nTI  - Next\nER  - \n", encoding="utf-8")
     c.write_text("TY  - JOUR\nTI  - Third paper\nER  - \n", encoding="utf-8")
     result = CliRunner().invoke(cli, ["-C", str(review.folder), "import", str(a), str(bad), str(c)])
     assert result.exit_code == 1
@@ -68,7 +68,7 @@ def test_a_refused_file_does_not_keep_the_others_out(review: Review, tmp_path: P
     errors = result.stderr.splitlines()
     assert errors[0].startswith(f"error: {bad}") and errors[-1].startswith("error: 1 of 3 files not imported: bad.ris (")
     assert review_status(review).identified == 2
-    bad.write_text("TY  - JOUR\nTI  - Cut short\nER  - \n", encoding="utf-8")
+    bad.write_text("TY  - JOUR\nTI  - Unclosed\nER  - \n", encoding="utf-8")
     again = CliRunner().invoke(cli, ["-C", str(review.folder), "import", str(bad)])
     assert again.exit_code == 0, again.output
     assert review_status(review).identified == 3

@@ -231,7 +231,7 @@ async def test_n_shows_every_note_of_the_highlighted_run(review: Review, tmp_pat
 async def test_failing_import_names_file_and_line(review: Review, tmp_path: Path) -> None:
     """A malformed file is refused with the file and line in an error notice; nothing is stored."""
     bad = tmp_path / "bad.ris"
-    bad.write_text("TY  - JOUR\nTI  - A\nER  - \n\nTY  - JOUR\nTI  - truncated\n")
+    bad.write_text("TY  - JOUR\nTI  - A\nER  - \n\nTY  - JOUR\nTI  - unclosed\nTY  - JOUR\nER  - \n")
     seen: list[Message] = []
     app = make_app(review, reviewer="alice")
     async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
@@ -245,7 +245,7 @@ async def test_failing_import_names_file_and_line(review: Review, tmp_path: Path
         await pilot.pause()
         await import_through_modal(pilot, app, str(bad))
         (error,) = notices(seen, "error")
-        assert f"{bad}, line 6" in error and "not closed with ER" in error
+        assert f"{bad}, line 7" in error and "before the record opened at line 5 was closed with ER" in error
         assert "Traceback" not in error
         assert source_runs(review) == [] and review_status(review).records == 0
         assert shown(app).query_one("#run-list", RunTable).row_count == 0

@@ -22,6 +22,7 @@ from reviewkit.domain.records import (
     normalise_pmid,
     parse_year,
 )
+from reviewkit.sources.formats._common import normalise_pages
 
 __all__ = ["article_record", "text", "year_texts"]
 
@@ -240,13 +241,13 @@ def _journal_abbrev(journal: Element | None, citation: Element | None) -> str:
 
 
 def _pages(article: Element | None) -> str:
-    """MedlinePgn as printed ("1058-64" stays abbreviated), else StartPage-EndPage."""
+    """MedlinePgn, else StartPage-EndPage, as "start-end" with the end page written out ("1058-64" is
+    "1058-1064"), as the MEDLINE reader has PG, which is MedlinePgn: one record, the same pages either way."""
     pages = text(_first(article, "Pagination", "MedlinePgn"))
     if pages:
-        return pages
-    start = text(_first(article, "Pagination", "StartPage"))
-    end = text(_first(article, "Pagination", "EndPage"))
-    return f"{start}-{end}" if start and end else start
+        return normalise_pages(pages)
+    return normalise_pages(text(_first(article, "Pagination", "StartPage")),
+                           text(_first(article, "Pagination", "EndPage")))
 
 
 def _doi(article: Element | None, id_list: Element | None) -> str | None:

@@ -33,6 +33,12 @@ logging.getLogger("bibtexparser").propagate = False
 #: An entry, @string, @preamble or @comment opening at the start of a line.
 _BLOCK_START = re.compile(r"\s*@\s*[A-Za-z]+\s*[{(]")
 _ESCAPED_BRACES = re.compile(r"\\[{}]")
+#: A "%" comment line outside any entry. BibTeX itself skips all text between entries, "%" or not; the
+#: line is dropped before parsing, as an entry commented out line by line ("% @article{old, ...") was
+#: otherwise read as an entry, or refused.
+_COMMENT_LINE = re.compile(r"\s*%")
+#: A "%" LaTeX would read as the start of a comment: not escaped ("\\%") by an odd run of backslashes.
+_BARE_PERCENT = re.compile(r"(?<!\\)((?:\\\\)*)%")
 _MAX_BLOCK_LINES = 20_000
 #: Macros whose argument is their text. pylatexenc's defaults drop the argument of some of them
 #: ("the \\texttt{R} package" became "the  package") and know \\href without its two arguments (an
@@ -66,18 +72,23 @@ def _blocks(stream: TextIO, *, file: str) -> Iterator[tuple[int, str]]:
     """Yield (first line, text) of each top-level @ block, so one entry is in memory at a time.
 
     A block starts at an "@type{" line when the braces before it are balanced, or at any
-    "@type{" in column 0 (so an entry missing its closing brace fails alone, and loudly).
+    "@type{" in column 0 (so an entry missing its closing brace fails alone, and loudly). A "%"
+    comment line between entries is left out: its braces and "@" are no entry's.
     """
     lines: list[str] = []
     start = 0
     depth = 0
     closed = 0  # the line where the block's braces first came back to 0: its end, when they balance
+    parens = False  # whether the block is "@type(...)", whose end its braces do not tell
     for number, line in numbered_lines(stream, file=file):
+        if depth <= 0 and (closed or not start) and not parens and _COMMENT_LINE.match(line):
+            continue
         opens = _BLOCK_START.match(line)
         if opens and (depth <= 0 or line[:1] == "@"):
             if lines:
                 yield start, "\n".join(lines)
             lines, start, depth, closed = [], number, 0, 0
+            parens = opens.group().rstrip().endswith("(")
         if start:
             lines.append(line)
             if len(lines) > _MAX_BLOCK_LINES:
@@ -136,6 +147,7 @@ def iter_bibtex(stream: TextIO, *, file: str, notes: list[ParseNote] | None = No
         strings = list(library.strings)
         macros = {s.key.lower(): str(s.value).strip('{}"') for s in strings}
         for entry in sorted(entries, key=lambda e: e.start_line or 0):
+            _drop_comment_lines(entry)
             raw = text if len(entries) == 1 else (entry.raw or text)
             crossrefs.see(entry)
             if crossrefs.wants(entry) or held:
@@ -305,6 +317,18 @@ def _why(failed: Any, text: str, start: int) -> str:
     return reason
 
 
+def _drop_comment_lines(entry: Entry) -> None:
+    """Take "%" comment lines between an entry's fields out of the field name they were read into.
+
+    bibtexparser reads "% old value\n  journal = {J}" as a field named "% old value\n  journal", so the
+    journal was lost; the name is the lines that are no comment.
+    """
+    for item in entry.fields:
+        if "%" in item.key:
+            item.key = " ".join(line.strip() for line in item.key.splitlines()
+                                if not _COMMENT_LINE.match(line)).strip()
+
+
 def _unenclosed(entry: Entry) -> Entry:
     """Strip the outer braces/quotes the parse stack would have removed (it skips failed blocks)."""
     for item in entry.fields:
@@ -327,8 +351,14 @@ def _concatenate(value: str, macros: dict[str, str]) -> str:
 
 
 def _decode(value: str) -> str:
-    """Turn LaTeX into text ({\\'e} -> é, \\& -> &); values without a backslash only lose braces."""
+    """Turn LaTeX into text ({\\'e} -> é, \\& -> &); values without a backslash only lose braces.
+
+    A "%" in a value is text ("50% reduction"), as BibTeX has it; LaTeX would read it as a comment and drop
+    the rest of its line ("10\\% of patients; 20% more" lost "% more"), so it is escaped first.
+    """
     if "\\" in value:
+        if "%" in value:
+            value = _BARE_PERCENT.sub(r"\1\\%", value)
         try:
             nodes = latexwalker.LatexWalker(value, latex_context=_WALKER_CONTEXT, tolerant_parsing=True)
             return str(_LATEX.nodelist_to_text(nodes.get_latex_nodes()[0]))

@@ -21,7 +21,8 @@ IMPORT_FORMATS: dict[str, str] = {
     "ctgov_json": "ClinicalTrials.gov JSON",
 }
 
-_RIS = re.compile(r"^TY  -", re.MULTILINE)
+#: "TY  - JOUR", and the spacings the RIS reader also takes ("TY - JOUR", "TY\t- JOUR").
+_RIS = re.compile(r"^TY[ \t]{1,3}-", re.MULTILINE)
 _MEDLINE = re.compile(r"^PMID- ", re.MULTILINE)
 _WOS = re.compile(r"^(?:FN (?:Clarivate|Thomson)|PT [A-Z]\s*$)", re.MULTILINE)
 _BIBTEX = re.compile(r"^\s*@\s*[A-Za-z]+\s*[{(]", re.MULTILINE)

@@ -121,6 +121,8 @@ def _to_record(pairs: list[list[str]], raw: str, lines: list[int], file: str,
         None,
     )
     extra: dict[str, object] = {}
+    if "STAT" in tags:  # the citation status, as the PubMed XML reader keeps MedlineCitation's Status
+        extra["status"] = tags["STAT"][0]
     if "SI" in tags:
         extra["secondary_ids"] = tags["SI"]
     if "TT" in tags:
@@ -128,6 +130,7 @@ def _to_record(pairs: list[list[str]], raw: str, lines: list[int], file: str,
     if "DEP" in tags:
         extra["epub_date"] = tags["DEP"][0]
     issn = first("IS")
+    pmid = first("PMID")
     year = parse_year(first("DP")) or parse_year(first("DEP"))
     if year is None and notes is not None:
         tagged_year_note(notes, file, pairs, lines, _YEAR_TAGS)
@@ -142,13 +145,15 @@ def _to_record(pairs: list[list[str]], raw: str, lines: list[int], file: str,
         volume=first("VI"), issue=first("IP"),
         pages=normalise_pages(first("PG")),
         doi=doi,
-        pmid=first("PMID"), pmcid=first("PMC"),
+        pmid=pmid, pmcid=first("PMC"),
         publication_types=unique(tags.get("PT", [])),
         keywords=unique(tags.get("OT", [])),
         mesh_terms=unique(tags.get("MH", [])),
-        language=first("LA"),
+        # Every language, joined as the PubMed XML reader joins its Language elements ("eng; fre").
+        language="; ".join(tags.get("LA", [])),
         issn=re.sub(r"\s*\(.*\)$", "", issn),
-        source_id=first("PMID"),
+        source_id=pmid,
         source_db="PubMed",
+        url=f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/" if pmid else "",
         extra=extra,
     )

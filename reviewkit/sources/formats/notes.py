@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from reviewkit.domain.records import parse_year
 
-__all__ = ["ParseNote", "stray_line_note", "tagged_year_note", "unreadable_year", "year_note"]
+__all__ = ["ParseNote", "stray_line_note", "tagged_year_note", "unclosed_record_note", "unreadable_year", "year_note"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +64,14 @@ def stray_line_note(file: str, line: int, tag: str, text: str) -> ParseNote:
     shown = text if len(text) <= 40 else f"{text[:37]}..."
     return ParseNote(file, line, "", f"untagged text {shown!r} after {tag} is not part of any field; "
                                      "kept in the record's raw text")
+
+
+def unclosed_record_note(file: str, line: int, start: int) -> ParseNote:
+    """The note for a RIS file's last record, which the file ends without closing ("ER  - "): it is kept
+    as read; `line` is its last line, `start` the line of its TY."""
+    return ParseNote(file, line, "ER", f"the record opened at line {start} has no 'ER  - ' line at the end of "
+                                       "the file; it is kept as read (if the file was cut short, check its "
+                                       "last fields)")
 
 
 def tagged_year_note(notes: list[ParseNote], file: str, pairs: Iterable[list[str]], lines: list[int],

@@ -17,12 +17,30 @@ from reviewkit.sources.formats._common import (
     unique,
 )
 from reviewkit.sources.formats._text import numbered_lines
-from reviewkit.sources.formats.notes import ParseNote, stray_line_note, tagged_year_note
+from reviewkit.sources.formats.notes import (
+    ParseNote,
+    stray_line_note,
+    tagged_year_note,
+    unclosed_record_note,
+)
 
 #: "XY  - value": a 2-character tag, two spaces, a hyphen; the value may be empty ("ER  -").
 _UPPER = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _UPPER_DIGIT = _UPPER | frozenset("0123456789")
 _AFTER_DASH = frozenset({"", " ", "\t"})
+#: Other spacings some tools write between tag and hyphen: one space, a tab, up to three of them
+#: ("TY - JOUR", "TY\t- JOUR", "TY -JOUR"). Read only in a record whose TY line is spaced so (see
+#: iter_ris) and only for the tags below, as a wrapped abstract line may well start "US - based".
+_LOOSE_TAG_RE = re.compile(r"([A-Z][A-Z0-9])[ \t]{1,3}-[ \t]?")
+#: The RIS tags (formats.md §1.2, and the exporters' own: Web of Science, Ovid, EBSCO, Embase).
+_RIS_TAGS = frozenset({
+    "TY", "ER", "A1", "A2", "A3", "A4", "AB", "AD", "AN", "AU", "AV", "BT", "C1", "C2", "C3", "C4", "C5",
+    "C6", "C7", "C8", "CA", "CN", "CP", "CT", "CY", "DA", "DB", "DO", "DP", "ED", "EP", "ET", "FU", "ID",
+    "IS", "J1", "J2", "J9", "JA", "JF", "JI", "JO", "KW", "L1", "L2", "L3", "L4", "LA", "LB", "LK", "M1",
+    "M2", "M3", "N1", "N2", "NL", "NV", "OP", "PA", "PB", "PI", "PP", "PU", "PY", "RI", "RN", "RP", "SE",
+    "SN", "SP", "ST", "T1", "T2", "T3", "TA", "TI", "TT", "U1", "U2", "U3", "U4", "U5", "UR", "VL", "VO",
+    "WE", "Y1", "Y2",
+})
 #: Tags known to appear glued onto the end of the previous line in Web of Science RIS exports
 #: ("...AustraliaPU  - ..."); only these are split out, so an abstract quoting "XY  - " is safe.
 _GLUED_RE = re.compile(r"(?<=\S)(?=(?:AB|AD|AN|AU|C1|C3|C6|C7|DA|DO|EP|ER|FU|IS|J9|JI|KW|LA|N1|PA|PI|PU|PY|SN|SP|T2|TI|U1|U2|UR|VL|WE)  - )")
@@ -48,13 +66,25 @@ def _split_glued(line: str) -> list[str]:
     return _GLUED_RE.split(line)
 
 
+def _loose_tag(line: str) -> re.Match[str] | None:
+    """The tag of a line spaced otherwise than "XY  - " ("TY - JOUR", "AU\t- Smith"), when it is a RIS tag."""
+    if line[2:3] not in (" ", "\t") or line[:2] not in _RIS_TAGS:
+        return None
+    return _LOOSE_TAG_RE.match(line)
+
+
 def iter_ris(stream: TextIO, *, file: str, notes: list[ParseNote] | None = None) -> Iterator[Record]:
     """Yield one Record per TY ... ER block, reading the stream line by line.
 
     Text between records (Ovid's "1." numbering, "Record #1 of 2" headers) is skipped, and tags
     after ER but before the next TY (Ovid PsycINFO writes NL there) still belong to the record
-    just closed. A tag before the first TY, a TY before the previous ER or a record left open at
-    the end of the file is a ParseError, because records would otherwise be merged or lost.
+    just closed. A tag before the first TY or a TY before the previous ER is a ParseError, because
+    records would otherwise be merged or lost. The last record may lack its ER (a copy cut short,
+    some tools never write the last one): it is kept, with a note saying so.
+
+    A tag line is "XY  - value" (two spaces). A record whose TY line is spaced otherwise ("TY - JOUR",
+    "TY\t-JOUR") is read with that spacing for the RIS tags; in a record opened by "TY  - " such a
+    line is text, so an abstract line "US - based cohort" stays in the abstract.
 
     An untagged line inside a record continues the field before it (wrapped titles, abstracts,
     notes; a further value of KW or SN), except after a single-value code field (TY, PY, DO, VL,
@@ -69,20 +99,29 @@ def iter_ris(stream: TextIO, *, file: str, notes: list[ParseNote] | None = None)
     number = 0
     records = 0
     content = False
+    loose = False  # whether the pending record's TY line is spaced otherwise than "TY  - "
+    end = 0  # the pending record's last non-blank line
     for number, physical in numbered_lines(stream, file=file):
         for line in _split_glued(physical) if "  - " in physical[3:] else (physical,):
             # A tag line is "XY  -" then a space or the end: tested by slicing, not a regex, as
             # this runs for every line of a 100,000-record file.
             # The space after the hyphen is sometimes missing ("TY  -JOUR"): still a tag line, or the
             # record's TY would be skipped as text and its other tags refused as outside a record.
-            if not (line[2:5] == "  -" and line[0] in _UPPER and line[1] in _UPPER_DIGIT):
+            if line[2:5] == "  -" and line[0] in _UPPER and line[1] in _UPPER_DIGIT:
+                tag, value = line[:2], (line[6:] if line[5:6] in _AFTER_DASH else line[5:]).strip()
+                spaced = False
+            elif ((loose or closed or not start) and (found := _loose_tag(line))
+                  and (loose or found.group(1) == "TY")):
+                tag, value = found.group(1), line[found.end():].strip()
+                spaced = True
+            else:
                 if start and not closed:
                     if line.strip():
                         _continue(fields, lines, line.strip(), number, file, notes)
+                        end = number
                     raw.append(line)
                 content = content or bool(line.strip())
                 continue
-            tag, value = line[:2], (line[6:] if line[5:6] in _AFTER_DASH else line[5:]).strip()
             if tag == "TY":
                 if start and not closed:
                     raise ParseError(
@@ -94,6 +133,7 @@ def iter_ris(stream: TextIO, *, file: str, notes: list[ParseNote] | None = None)
                     records += 1
                     yield _to_record(fields, "\n".join(raw), lines, file, notes)
                 start, closed, fields, lines, raw = number, False, [[tag, value]], [number], [line]
+                loose, end = spaced, number
             elif not start:
                 raise ParseError(
                     f"RIS tag {tag} outside a record (no 'TY  - ' before it)",
@@ -112,13 +152,12 @@ def iter_ris(stream: TextIO, *, file: str, notes: list[ParseNote] | None = None)
                 fields.append([tag, value])
                 lines.append(number)
                 raw.append(line)
-    if start and not closed:
-        raise ParseError(
-            f"the record opened at line {start} is not closed with ER at the end of the file",
-            file=file, line=number, hint="the file looks truncated; export it again",
-        )
+                end = number
     if start:
-        yield _to_record(fields, "\n".join(raw), lines, file, notes)
+        record = _to_record(fields, "\n".join(raw), lines, file, notes)
+        if not closed and notes is not None:
+            notes.append(unclosed_record_note(file, end, start))
+        yield record
     elif content and not records:
         raise ParseError(
             "no RIS record found (no line starts with 'TY  - ')", file=file, line=1,

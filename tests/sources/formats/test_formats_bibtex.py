@@ -145,3 +145,41 @@ def test_latex_text_macros_keep_their_text(tmp_path: Path) -> None:
     record = next(read_records(path))
     assert record.title == "The R package x via site"
     assert "http://e.org" in record.abstract
+
+
+def test_a_percent_in_a_value_is_text(tmp_path: Path) -> None:
+    """"%" in a field value is text, escaped or not. In a value holding LaTeX it was read as a LaTeX comment:
+    "A 50% reduction in {\\'e}v{\\'e}nements" became "A 50", and "10\\% of patients and 20% of controls"
+    lost "% of controls"."""
+    path = tmp_path / "percent.bib"
+    path.write_text(
+        "@article{p1,\n"
+        "  title = {A 50% reduction in {\\'e}v{\\'e}nements},\n"
+        "  note = {10\\% of patients and 20% of controls},\n"
+        "  abstract = {Of these, 45\n% were women; 5\\% were lost to follow-up % at one year},\n"
+        "  author = {M{\\\"u}ller, Anna},\n"
+        "  year = {2020},\n"
+        "}\n", encoding="utf-8")
+    (record,) = read_records(path)
+    assert record.title == "A 50% reduction in événements"
+    assert record.extra["notes"] == "10% of patients and 20% of controls"
+    assert record.abstract == "Of these, 45\n% were women; 5% were lost to follow-up % at one year"
+    assert (record.authors, record.year) == (("Müller, Anna",), 2020)
+
+
+def test_percent_comment_lines_outside_entries_and_between_fields_are_ignored(tmp_path: Path) -> None:
+    """"%" comment lines between entries are skipped, even an entry commented out line by line (it was read as
+    an entry, or refused: "Expected a `=` after entry key `%`"); one between an entry's fields no longer takes
+    the next field with it (the journal was silently lost)."""
+    path = tmp_path / "comments.bib"
+    path.write_text(
+        "% Exported by hand; a stray { brace in a comment\n"
+        "@article{first,\n  title = {First},\n  year = {2020},\n}\n"
+        "% @article{old,\n%   title = {Commented out},\n%   year = {1999},\n% }\n"
+        "  % an indented comment with @misc{x} in it\n"
+        "@article{second,\n  title = {Second},\n  year = {2021},\n"
+        "  % checked against the PDF\n  journal = {New Journal},\n}\n", encoding="utf-8")
+    records = list(read_records(path))
+    assert [(r.source_id, r.title, r.year, r.journal) for r in records] == [
+        ("first", "First", 2020, ""), ("second", "Second", 2021, "New Journal")]
+    assert "%" not in records[0].raw

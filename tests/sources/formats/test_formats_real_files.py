@@ -75,6 +75,7 @@ CASES: list[tuple[str, str, int, Expect | None]] = [
     ("entrez_biopython/medline_pubmed_result1.txt", "medline", 1, Expect(0, 'The Bio* toolkits--a brief overview.', 'Mangalam', 2002, None, '12230038')),
     ("entrez_biopython/medline_pubmed_result2.txt", "medline", 4, Expect(0, 'A high level interface to SCOP and ASTRAL imp', 'Casbon', 2006, '10.1186/1471-2105-7-10', '16403221')),
     ("entrez_biopython/medline_pubmed_result3.txt", "medline", 1, Expect(0, 'Effects of different parameters in the fast s', 'Qiao', 2012, '10.1118/1.4748329', '23039619')),
+    ("entrez_biopython/pubmed2_11748933_as_medline.nbib", "medline", 1, Expect(0, 'Is cryopreservation a homogeneous process? Ul', 'Taddei', 2001, '10.1006/cryo.2001.2328', '11748933')),
     ("entrez_synthesisr/PubMed_medline_example.nbib", "medline", 3, Expect(0, 'Differences in nitrate and phosphorus export ', 'Neilen', 2017, '10.1016/j.scitotenv.2017.04.075', '28441597')),
     ("rispy/example_basic.ris", "ris", 1, Expect(0, 'A Mathematical Theory of Communication', 'Shannon', 1948, None, None)),
     ("rispy/example_bom.ris", "ris", 1, Expect(0, '', '', None, '10.1186/s40981-020-0316-0', None)),

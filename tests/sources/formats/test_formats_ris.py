@@ -9,6 +9,8 @@ import pytest
 
 from reviewkit.errors import ParseError
 from reviewkit.sources.formats import read_records
+from reviewkit.sources.formats.detect import detect_format
+from reviewkit.sources.formats.notes import ParseNote
 
 REFS = Path(__file__).resolve().parents[3] / "fixtures" / "references"
 
@@ -105,7 +107,7 @@ def test_doi_url_and_multiline_abstract(tmp_path: Path) -> None:
         ("TY  - JOUR\nTI  - A\nER  - \nAU  - Stray, A\n", None, "ER"),
         ("AU  - Before, TY\nTY  - JOUR\nER  - \n", 1, "outside a record"),
         ("TY  - JOUR\nTI  - A\nTY  - JOUR\nTI  - B\nER  - \n", 3, "before the record opened at line 1"),
-        ("TY  - JOUR\nTI  - A\nER  - \n\nTY  - JOUR\nTI  - truncated\n", 6, "not closed with ER"),
+        ("PMID- 1\nOWN - NLM\nTI  - A MEDLINE file read as RIS\n", 3, "RIS tag TI outside a record"),
         ("TY  - JOUR\nTI  - A\x00\x01binary\nER  - \n", 2, "binary"),
         ("just some notes\nnothing else\n", 1, "no RIS record"),
     ],
@@ -129,7 +131,7 @@ def test_records_stream_before_a_late_error(tmp_path: Path) -> None:
     """Records are yielded as read; the error comes when the bad record is reached."""
     good = (REFS / "rispy" / "example_full.ris").read_text()
     path = tmp_path / "late.ris"
-    path.write_text(good + "\nTY  - JOUR\nTI  - cut off\n")
+    path.write_text(good + "\nTY  - JOUR\nTI  - not closed\nTY  - JOUR\nER  - \n")
     iterator = read_records(path)
     assert next(iterator).title == "Title of reference"
     with pytest.raises(ParseError):
@@ -183,3 +185,75 @@ def test_embase_c5_is_the_medline_pmid() -> None:
         assert record.pmid == (found.group(1) if found else None)
         with_c5 += found is not None
     assert 0 < with_c5 < len(records)
+
+
+def _fields(records: list) -> list[tuple]:
+    """What a user sees of each record (the raw text aside, which keeps the file's own spacing)."""
+    return [(r.source_type, r.title, r.authors, r.year, r.journal, r.volume, r.issue, r.pages, r.doi, r.pmid,
+             r.abstract, r.keywords, r.language, r.issn) for r in records]
+
+
+def test_a_last_record_without_er_is_kept_with_a_note(tmp_path: Path) -> None:
+    """A real export whose last "ER  -" line is missing (a copy cut short, a tool that omits it) was refused
+    whole ("not closed with ER"): every record is now kept, the last one as read, with a note naming the
+    file, the line and that its ER was missing."""
+    real = REFS / "asreview" / "pubmed_zotero.ris"
+    text = real.read_text(encoding="utf-8")
+    cut = text.rstrip()
+    assert cut.endswith("ER  -")
+    path = tmp_path / "no_last_er.ris"
+    path.write_text(cut[: -len("ER  -")], encoding="utf-8")
+    notes: list[ParseNote] = []
+    records = list(read_records(path, notes=notes))
+    assert _fields(records) == _fields(_read("asreview/pubmed_zotero.ris"))
+    kept = cut[: -len("ER  -")].rstrip().splitlines()
+    last_line = len(kept)
+    start = max(i for i, line in enumerate(kept, 1) if line.startswith("TY  - "))
+    assert notes == [ParseNote(str(path), last_line, "ER",
+                               f"the record opened at line {start} has no 'ER  - ' line at the end of the file; "
+                               "it is kept as read (if the file was cut short, check its last fields)")]
+    assert _fields(list(read_records(path))) == _fields(records)  # no notes list: the same records
+
+
+def test_a_lone_record_without_er_is_kept(tmp_path: Path) -> None:
+    """One record and no ER at all (a record copied from a web page) is a record, noted."""
+    path = tmp_path / "one.ris"
+    path.write_text("TY  - JOUR\nTI  - Copied by hand\nAU  - Smith, J\nPY  - 2019\n\n", encoding="utf-8")
+    notes: list[ParseNote] = []
+    (record,) = read_records(path, notes=notes)
+    assert (record.title, record.authors, record.year) == ("Copied by hand", ("Smith, J",), 2019)
+    assert [(n.line, n.field) for n in notes] == [(4, "ER")]
+
+
+@pytest.mark.parametrize("spacing", [" - ", "\t- ", " -", "\t-", " \t- ", "   - "],
+                         ids=["one space", "tab", "one space, none after", "tab, none after", "space tab",
+                              "three spaces"])
+def test_tags_spaced_otherwise_are_read_as_ris(tmp_path: Path, spacing: str) -> None:
+    """"TY - JOUR" (one space before the hyphen), a tab, or no space after it: the same records as the real
+    export they were respaced from. Before, the file was "unrecognised" and, with --format ris, had "no RIS
+    record"."""
+    text = (REFS / "asreview" / "pubmed_zotero.ris").read_text(encoding="utf-8")
+    respaced = re.sub(r"^([A-Z][A-Z0-9])  - ?", lambda m: m.group(1) + spacing, text, flags=re.MULTILINE)
+    assert not re.search(r"^[A-Z][A-Z0-9]  - ", respaced, flags=re.MULTILINE)
+    path = tmp_path / "respaced.txt"
+    path.write_text(respaced, encoding="utf-8")
+    assert detect_format(path) == "ris"
+    notes: list[ParseNote] = []
+    assert _fields(list(read_records(path, notes=notes))) == _fields(_read("asreview/pubmed_zotero.ris"))
+    assert notes == []
+
+
+def test_abstract_lines_that_look_like_tags_stay_in_the_abstract(tmp_path: Path) -> None:
+    """A wrapped abstract line starting "US - based" or "AU - " is text in a record spaced "XY  - "; in a
+    record spaced "XY - " only the RIS tags are tags, so "US - based" and "HR - 0.8" stay text there too."""
+    path = tmp_path / "abstracts.ris"
+    path.write_text(
+        "TY  - JOUR\nTI  - Two spaces\nAB  - Adults in a\nUS - based cohort had\nAU - like lines and\n"
+        "HR - 0.8 for death.\nPY  - 2020\nER  - \n\n"
+        "TY - JOUR\nTI - One space\nAB - Adults in a\nUS - based cohort had a\nHR - 0.8 for death.\n"
+        "PY - 2021\nER - \n", encoding="utf-8")
+    first, second = read_records(path)
+    assert first.abstract == "Adults in a\nUS - based cohort had\nAU - like lines and\nHR - 0.8 for death."
+    assert first.authors == () and first.year == 2020
+    assert second.abstract == "Adults in a\nUS - based cohort had a\nHR - 0.8 for death."
+    assert (second.title, second.year) == ("One space", 2021)
