@@ -9,6 +9,7 @@ from typing import Any, TextIO
 
 import bibtexparser
 from bibtexparser.library import Library
+from bibtexparser.middlewares.enclosing import RemoveEnclosingMiddleware
 from bibtexparser.model import DuplicateFieldKeyBlock, Entry, Field, String
 from pylatexenc import latexwalker, macrospec
 from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
@@ -147,6 +148,7 @@ def iter_bibtex(stream: TextIO, *, file: str, notes: list[ParseNote] | None = No
         strings = list(library.strings)
         macros = {s.key.lower(): str(s.value).strip('{}"') for s in strings}
         for entry in sorted(entries, key=lambda e: e.start_line or 0):
+            _concatenate_expressions(entry, macros)
             _drop_comment_lines(entry)
             raw = text if len(entries) == 1 else (entry.raw or text)
             crossrefs.see(entry)
@@ -330,12 +332,20 @@ def _drop_comment_lines(entry: Entry) -> None:
 
 
 def _unenclosed(entry: Entry) -> Entry:
-    """Strip the outer braces/quotes the parse stack would have removed (it skips failed blocks)."""
+    """Strip the outer braces/quotes as the parse stack does for the blocks it parses (it skips failed ones),
+    noting which values were enclosed (see _concatenate_expressions)."""
+    return RemoveEnclosingMiddleware().transform_entry(entry, Library())
+
+
+def _concatenate_expressions(entry: Entry, macros: dict[str, str]) -> None:
+    """Resolve the fields written as expressions (`jean # " " # cesar`, `jan # " 2020"`), which bibtexparser
+    leaves as written. Only a value not enclosed whole in braces or quotes is one: "{C # and F# in music}"
+    is text, which was read as three pieces and lost its spaces ("CandF#inmusic")."""
+    enclosing = entry.parser_metadata.get(RemoveEnclosingMiddleware.metadata_key(), {})
     for item in entry.fields:
-        value = str(item.value)
-        if len(value) >= 2 and (value[0], value[-1]) in (("{", "}"), ('"', '"')):
-            item.value = value[1:-1]
-    return entry
+        value = str(item.value).strip()
+        if enclosing.get(item.key) == "no-enclosing" and "#" in value:
+            item.value = _concatenate(value, macros)
 
 
 def _concatenate(value: str, macros: dict[str, str]) -> str:
@@ -444,8 +454,6 @@ def _to_record(entry: Entry, raw: str, macros: dict[str, str]) -> Record:
         for name in names:
             value = fields.get(name, "").strip()
             if value:
-                if " # " in value or value.startswith("#") or value.endswith("#"):
-                    value = _concatenate(value, macros)
                 return _decode(value) if decode else value
         return ""
 

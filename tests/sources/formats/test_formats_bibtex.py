@@ -22,6 +22,22 @@ def test_string_macros_concatenate_across_blocks() -> None:
     assert record.source_id == "Cesar2013"
 
 
+def test_a_hash_inside_a_braced_or_quoted_value_is_text(tmp_path: Path) -> None:
+    """BibTeX joins pieces with "#" only between them: "{C # and F# in music}" is text. It was read as an
+    expression and lost its spaces ("CandF#inmusic"); "Study #2" lost its number sign."""
+    path = tmp_path / "hash.bib"
+    path.write_text(
+        '@string{jn = "Journal of Music"}\n'
+        '@article{a, title = {C # and F# in music: a {LaTeX} study}, journal = jn # " Theory",'
+        ' note = "Study #2 of 3", year = 2020}\n'
+        '@article{b, title = {Intro} # { and outro}, year = 2021}\n', encoding="utf-8")
+    first, second = read_records(path)
+    assert first.title == "C # and F# in music: a LaTeX study"
+    assert first.journal == "Journal of Music Theory"
+    assert first.extra["notes"] == "Study #2 of 3"
+    assert second.title == "Intro and outro"
+
+
 def test_latex_accents_and_multiline_values() -> None:
     """{\\'e}-style accents decode to Unicode; a keyword list splits on commas."""
     record = next(read_records(REFS / "bibtexparser" / "traps.bib"))
