@@ -25,13 +25,12 @@ def test_string_macros_concatenate_across_blocks() -> None:
 def test_a_hash_inside_a_braced_or_quoted_value_is_text(tmp_path: Path) -> None:
     """BibTeX joins pieces with "#" only between them: "{C # and F# in music}" is text. It was read as an
     expression and lost its spaces ("CandF#inmusic"); "Study #2" lost its number sign."""
-    path = tmp_path / "hash.bib"
-    path.write_text(
-        '@string{jn = "Journal of Music"}\n'
-        '@article{a, title = {C # and F# in music: a {LaTeX} study}, journal = jn # " Theory",'
-        ' note = "Study #2 of 3", year = 2020}\n'
-        '@article{b, title = {Intro} # { and outro}, year = 2021}\n', encoding="utf-8")
-    first, second = read_records(path)
+    entries = ['@string{jn = "Journal of Music"}',
+               '@article{a, title = {C # and F# in music: a {LaTeX} study}, journal = jn # " Theory", '
+               'note = "Study #2 of 3", year = 2020}',
+               "@article{b, title = {Intro} # { and outro}, year = 2021}"]
+    (tmp_path / "hash.bib").write_text("\n".join(entries) + "\n", encoding="utf-8")
+    first, second = read_records(tmp_path / "hash.bib")
     assert first.title == "C # and F# in music: a LaTeX study"
     assert first.journal == "Journal of Music Theory"
     assert first.extra["notes"] == "Study #2 of 3"
