@@ -170,7 +170,9 @@ def studies_cmd(state: CliState) -> None:
 
 @rob_group.command("start")
 @click.argument("study")
-@click.option("--outcome", default="", help="The result assessed (RoB 2 is per result).")
+@click.option("--outcome", default="",
+              help="The result assessed (RoB 2 is per result; RoB 1 judges blinding and incomplete outcome data per "
+                   "outcome, its other domains once per study).")
 @click.option("--new-outcome", "new_outcome", is_flag=True,
               help="--outcome is a new result, although its name is close to one already used (refused otherwise).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
@@ -193,7 +195,8 @@ def start_cmd(state: CliState, study: str, outcome: str, new_outcome: bool, as_j
 @click.argument("assessment", type=ROW_ID)
 @click.argument("question")
 @click.argument("answer")
-@click.option("--support", default=None, help="Support for the answer (quote, page).")
+@click.option("--support", default=None,
+              help="Support for the answer (quote, page); left out, the support already given stays; \"\" removes it.")
 @click.pass_obj
 def answer_cmd(state: CliState, assessment: int, question: str, answer: str, support: str | None) -> None:
     """Answer QUESTION (RoB 2 "1.1" with Y/PY/PN/N/NI/NA; RoB 1 "D1" with low/high/unclear)."""

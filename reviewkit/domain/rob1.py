@@ -50,8 +50,11 @@ ROB1_DOMAIN_NAMES: dict[Rob1Domain, str] = {
     Rob1Domain.D7: "Other bias",
 }
 
-#: Domains judged per outcome rather than per study (Table 8.5.a).
+#: Domains judged per outcome rather than per study (Table 8.5.a; rob2.md §8): blinding of participants
+#: and personnel, blinding of outcome assessment, incomplete outcome data.
 PER_OUTCOME: frozenset[Rob1Domain] = frozenset({Rob1Domain.D3, Rob1Domain.D4, Rob1Domain.D5})
+#: The other domains are judged once per study: one judgement holds for every outcome of the study.
+PER_STUDY: tuple[Rob1Domain, ...] = tuple(d for d in Rob1Domain if d not in PER_OUTCOME)
 
 
 @dataclass(frozen=True)

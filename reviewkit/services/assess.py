@@ -23,6 +23,7 @@ from reviewkit.services.assess_agreed import refuse_contradicting, shared_answer
 from reviewkit.services.assess_codes import check_answer, domain_keys, judgement_code, shown
 from reviewkit.services.assess_form import AssessmentView, open_questions
 from reviewkit.services.assess_outcomes import study_outcome
+from reviewkit.services.assess_study_domains import carry_into, spread_answer
 from reviewkit.services.assess_view import (
     all_finished,
     assessment_row,
@@ -74,7 +75,9 @@ def start_assessment(review: Review, assessor: str | None, study_id: int, outcom
         row = store.add_assessment(session, study_id=study_id, outcome=outcome, tool=rob.tool,
                                    variant=variant if rob.tool == "rob2" else None, assessor=who,
                                    is_consensus=False, actor=who.name)
-        return load_view(session, row)
+        carried = carry_into(session, row, who.name)
+        view = load_view(session, row)
+        return dataclasses.replace(view, notes=(*view.notes, carried)) if carried else view
 
 
 def answer(review: Review, assessor: str | None, assessment_id: int, question: str, answer: str,
@@ -83,18 +86,24 @@ def answer(review: Review, assessor: str | None, assessment_id: int, question: s
 
     RoB 2: a signalling question ("1.1") and Y/PY/PN/N/NI/NA, checked against the variant and
     the questions that apply; RoB 1: a domain ("D1") and low/high/unclear, with its support text.
+    `support` None keeps the support the question has (changing a judgement keeps its "support for
+    judgement"); "" removes it.
     """
     with session_scope(review.engine, write=True) as session:
         who = reviewer(session, assessor)
         row = assessment_row(session, assessment_id)
         check_editable(session, who, row)
-        current = {q: a.answer for q, a in store.current_answers(session, assessment_id).items()}
+        stored = store.current_answers(session, assessment_id)
+        current = {q: a.answer for q, a in stored.items()}
         code = check_answer(row.tool, row.variant, current, question.strip(), answer)
+        if support is None and question.strip() in stored:
+            support = stored[question.strip()].support
         if row.is_consensus:
             # A lead's direct change of the consensus keeps the assessors' shared answers as
             # record_consensus does; otherwise the next recording would have to undo it.
             refuse_contradicting(row.tool, shared_answers(session, row.study_id, row.outcome),
                                  {question.strip(): code}, f"consensus assessment {row.id}")
+        spread_answer(session, row, question.strip(), code, (support or "").strip() or None, who.name)
         store.add_answer(session, row, question.strip(), code, (support or "").strip() or None, who.name)
         return _reopen_if_incomplete(session, row, who.name)
 

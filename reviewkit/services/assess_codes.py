@@ -56,7 +56,11 @@ def answer_code(tool: str, variant: str | None, qid: str, raw: str) -> str:
     if tool == "rob1":
         if qid not in rob1.Rob1Domain.__members__:
             raise ReviewkitError(f"unknown RoB 1 domain '{qid}' (use D1…D7)")
-        return rob1.parse_judgement(raw).value
+        try:
+            return rob1.parse_judgement(raw).value
+        except ReviewkitError as exc:
+            # Named: a refusal of one answer among several (a consensus, an import row) must say which.
+            raise ReviewkitError(f"{qid}: {exc.message}", hint=exc.hint) from None
     domain = rob2_domain(qid)
     if domain is None:
         raise ReviewkitError(f"unknown question '{qid}'")

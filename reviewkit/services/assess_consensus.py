@@ -32,6 +32,7 @@ from reviewkit.services.assess_differences import (
 )
 from reviewkit.services.assess_form import AssessmentView, DomainView, effective_answers
 from reviewkit.services.assess_outcomes import assessed_outcome
+from reviewkit.services.assess_study_domains import consensus_answers, refuse_other_consensus
 from reviewkit.services.assess_view import (
     all_finished,
     independent_assessments,
@@ -168,13 +169,18 @@ def record_consensus(review: Review, actor: str | None, study_id: int, outcome: 
         # left open. An earlier answer that contradicts a shared one (stored before shared answers were
         # kept fixed) stands: resetting it would change a recorded judgement nobody asked to change.
         earlier = dict(before.answers) if before else {}
-        wanted = {**{q: a for q, (a, _) in agreed.items()}, **earlier, **given}
+        # RoB 1's per-study domains: what the study's other outcome's consensus settled comes first, so a
+        # domain judged once per study is not settled again (and two ways) for each outcome.
+        settled = consensus_answers(session, study_id, outcome) if tool == "rob1" else {}
+        wanted = {**{q: a for q, (a, _, _) in settled.items()}, **{q: a for q, (a, _) in agreed.items()},
+                  **earlier, **given}
         clean, problems = normalise_answers(tool, variant, wanted)
         # Only an answer given now is refused; a shared or earlier one whose condition the answers given
         # no longer meet lapses, as an assessor's does (effective_answers leaves it out).
         problems = [(q, p) for q, p in problems if q in given]
         if problems:
             raise ReviewkitError("consensus answers: " + "; ".join(f"{q}: {p}" for q, p in problems))
+        refuse_other_consensus(settled, clean, what)
         explicit = _consensus_overrides(tool, overrides or {})
         # What this consensus judged before (an override, or accepting the proposal) stands until changed.
         judged_before = (set(store.current_judgements(session, existing.id)) - {store.STATUS}  # type: ignore[arg-type]
@@ -190,7 +196,7 @@ def record_consensus(review: Review, actor: str | None, study_id: int, outcome: 
         for qid, code in sorted(effective_answers(tool, variant, clean).items()):
             if qid in stored and stored[qid].answer == code:
                 continue  # unchanged: no new row, and the support it was stored with stays
-            support = agreed[qid][1] if qid in agreed and agreed[qid][0] == code else None
+            support = _support(qid, code, agreed, settled, views)
             store.add_answer(session, row, qid, code, support, who.name)
         view = load_view(session, row)
         for key, (final, why, keep_only) in carry.items():
@@ -216,6 +222,19 @@ def record_consensus(review: Review, actor: str | None, study_id: int, outcome: 
         after = load_view(session, row)
         changes = [_restored(c, agreed) for c in consensus_changes(before, after)] if before else []
         return RecordedConsensus.of(after, revised=before is not None, changes=changes)
+
+
+def _support(qid: str, code: str, agreed: Mapping[str, tuple[str, str | None]],
+             settled: Mapping[str, tuple[str, str | None, str]], views: list[AssessmentView]) -> str | None:
+    """The support a consensus answer is stored with: the shared answer's (both assessors' texts), else that
+    of the other outcome's consensus it came from, else the texts of the assessors who answered as the
+    consensus settled it (RoB 1's "support for judgement": a settled domain kept none before)."""
+    if qid in agreed and agreed[qid][0] == code:
+        return agreed[qid][1]
+    if qid in settled and settled[qid][0] == code:
+        return settled[qid][1]
+    texts = [f"{v.assessor}: {s}" for v in views if v.answers.get(qid) == code and (s := v.supports.get(qid))]
+    return " / ".join(texts) or None
 
 
 def _refuse_mixed(views: list[AssessmentView], outcome: str) -> None:

@@ -252,8 +252,11 @@ def _rob1_view(raw: dict[str, str], supports: dict[str, str], rows: Mapping[str,
                if row is not None and _stands(row, proposed.value if proposed else None) else None)
     result = rob1.assess_rob1(entries, summary_override=summary)
     choices = tuple(j.value for j in rob1.Rob1Judgement)
-    questions = tuple(QuestionView(d.value, d.value, d.full_name, choices, "always", raw.get(d.value),
-                                   supports.get(d.value)) for d in rob1.Rob1Domain)
+    # RoB 1 asks every domain; its "condition" says the unit it is judged for (the per-study ones hold for
+    # every outcome of the study: assess_study_domains keeps them alike).
+    questions = tuple(QuestionView(d.value, d.value, d.full_name, choices,
+                                   "judged per outcome" if d in rob1.PER_OUTCOME else "judged once per study",
+                                   raw.get(d.value), supports.get(d.value)) for d in rob1.Rob1Domain)
     domains = tuple(DomainView(d.value, d.full_name, raw.get(d.value), raw.get(d.value), False, "",
                                () if d.value in raw else (d.value,)) for d in rob1.Rob1Domain)
     overall = DomainView("overall", "Summary risk of bias", result.proposed.value if result.proposed else None,

@@ -163,7 +163,8 @@ def test_an_assessors_export_hides_the_other_assessment_until_both_are_finished(
     assert exported("bob") == {"bob"}
     assert exported("alice") == {"bob", "carol"}
     for qid, code in ALL_LOW.items():
-        assess.answer(review, "carol", c, qid, code)
+        # "" removes her draft note: answering again without a support would keep it.
+        assess.answer(review, "carol", c, qid, code, support="")
     assess.finish(review, "carol", c)
     assert exported("bob") == {"bob", "carol"}
     review.engine.dispose()
@@ -243,3 +244,17 @@ def test_start_refuses_a_slip_of_a_used_outcome_and_new_outcome_goes_on(rob2_any
         assert sorted(a.outcome for a in rob_store.assessments(s)) == sorted(
             ["IGA 0/1 week 16", "IGA 0/1 week 16", "IGA 0/1 wek 16", "IGA 0/1 weke 16"])
     review.engine.dispose()
+
+
+def test_a_rob1_import_names_the_domain_of_a_bad_judgement(review_dir: Path) -> None:
+    """A RoB 1 file's row with an unknown judgement is refused on its line, naming its domain."""
+    review = open_review(review_dir)
+    with session_scope(review.engine, write=True) as s:
+        rob_store.add_study(s, "BREEZE-AD1")
+    review.engine.dispose()
+    csv_file = review_dir / "rob1.csv"
+    csv_file.write_text(HEADER + "BREEZE-AD1,iga_0_1,bob,no,rob1,,D1,low,computer list\n"
+                                 "BREEZE-AD1,iga_0_1,bob,no,rob1,,D5,sometimes,\n", encoding="utf-8")
+    result = rob(review_dir, "import", str(csv_file), reviewer="bob")
+    assert result.exit_code == 1, result.output
+    assert "line 3: D5: unknown RoB 1 judgement 'sometimes'" in result.stderr, result.stderr

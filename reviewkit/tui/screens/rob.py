@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets.data_table import ColumnKey
 
 from reviewkit.tui.modals.choice import Choice, ChoiceModal
 from reviewkit.tui.modals.text_prompt import TextPromptModal
@@ -38,6 +40,12 @@ NO_REVIEWER = "No reviewer set: start reviewkit with --reviewer NAME (or set rev
 #: and new at once, so it cannot clash with a name offered).
 NEW_RESULT = ""
 _FORM_ACTIONS = {"answer", "support", "override", "finish", "reopen"}
+#: The form's column headings per tool: RoB 1 has no signalling questions, each domain is judged directly
+#: with its "support for judgement" (Handbook 5.1 Table 8.5.a).
+COLUMNS: dict[str, dict[str, str]] = {
+    "rob2": {"id": "Q", "answer": "Answer", "question": "Question", "support": "Support"},
+    "rob1": {"id": "D", "answer": "Judgement", "question": "Domain", "support": "Support for judgement"},
+}
 
 
 class RobScreen(RobWork):
@@ -82,10 +90,8 @@ class RobScreen(RobWork):
         yield studies
         questions = FittedTable(id="rob-questions", cursor_type="row", zebra_stripes=True,
                                 squeeze=["question", "support"])
-        questions.add_column("Q")
-        questions.add_column("Answer", key="answer")
-        questions.add_column("Question", key="question")
-        questions.add_column("Support", key="support")
+        for key, label in COLUMNS["rob2"].items():
+            questions.add_column(label, key=key)
         yield questions
         yield Static("", id="rob-question", markup=False)
         yield RobJudgements(id="rob-judgements")
@@ -189,9 +195,10 @@ class RobScreen(RobWork):
             return
         q = next((q for q in self.view.questions if q.id == event.row_key.value), None)
         if q is not None:
+            template = ("[b]$id[/b] $text\n[dim]$condition · judgements: $answers[/dim]" if self.view.tool == "rob1"
+                        else "[b]$id[/b] $text\n[dim]applies: $condition · answers: $answers[/dim]")
             self.query_one("#rob-question", Static).update(marked(
-                "[b]$id[/b] $text\n[dim]applies: $condition · answers: $answers[/dim]",
-                id=q.id, text=q.text, condition=q.condition, answers="/".join(q.choices)))
+                template, id=q.id, text=q.text, condition=q.condition, answers="/".join(q.choices)))
 
     # -- actions -------------------------------------------------------------------------------------
 
@@ -217,8 +224,8 @@ class RobScreen(RobWork):
         qid = self._current()
         if qid is None:
             return
-        support = self.view.supports.get(qid) if self.view else None
-        self._queue(Write("answer", qid, code, support))
+        # No support sent: the service keeps the stored one (and one still queued from s lands first).
+        self._queue(Write("answer", qid, code, None))
         self._answered_at_once(qid, code)
 
     def _answered_at_once(self, qid: str, code: str) -> None:
@@ -245,7 +252,7 @@ class RobScreen(RobWork):
 
         def written(text: str | None) -> None:
             if text is not None:
-                self._queue(Write("answer", qid, current, text.strip() or None))
+                self._queue(Write("answer", qid, current, text.strip()))  # "": the support is removed
 
         self.app.push_screen(TextPromptModal(f"Support for {qid} (quote, page)",
                                              value=self.view.supports.get(qid, "")), written)
@@ -359,6 +366,8 @@ class RobScreen(RobWork):
         assert view is not None
         table = self.query_one("#rob-questions", DataTable)
         keep = self._current() if table.row_count else None
+        for key, label in COLUMNS["rob1" if view.tool == "rob1" else "rob2"].items():
+            table.columns[ColumnKey(key)].label = Text(label)
         table.clear()
         # Answers given but not stored yet show as given (each is stored in turn, or refused and said).
         queued = self._queued_answers()

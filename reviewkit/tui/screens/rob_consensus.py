@@ -23,9 +23,15 @@ from reviewkit.tui.widgets.fitted_table import FittedTable
 from reviewkit.tui.widgets.rob_judgements import LABELS, ROB1_KEYS, ROB2_KEYS, RobJudgements
 from reviewkit.wording import counted
 
-KEYS_HELP = ("[b]enter[/b] settle the highlighted item · [b]X[/b] the overall judgement (escalate to High?) · "
-             "[b]w[/b] co-signer (an assessor records it with the other) · [b]s[/b] save the consensus · "
-             "[b]esc[/b] back")
+_KEYS_REST = ("[b]w[/b] co-signer (an assessor records it with the other) · [b]s[/b] save the consensus · "
+              "[b]esc[/b] back")
+
+
+def keys_help(tool: str) -> str:
+    """The key line: X judges the overall, which is RoB 2's escalation choice but RoB 1's summary (RoB 1 has
+    no Some concerns to escalate)."""
+    overall = "the summary judgement (override)" if tool == "rob1" else "the overall judgement (escalate to High?)"
+    return f"[b]enter[/b] settle the highlighted item · [b]X[/b] {overall} · {_KEYS_REST}"
 
 
 def _shown(value: str | None) -> str:
@@ -88,7 +94,7 @@ class RobConsensusScreen(Screen[None]):
         # Refilled after each settled item: a FittedTable keeps its columns as wide as the answers.
         yield FittedTable(id="consensus-items", cursor_type="row", zebra_stripes=True)
         yield RobJudgements(id="consensus-judgements")
-        yield Static(KEYS_HELP, id="consensus-keys")
+        yield Static(keys_help(self.tool), id="consensus-keys")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -249,7 +255,7 @@ class RobConsensusScreen(Screen[None]):
             codes = list(ROB1_KEYS.values() if self.tool == "rob1" else ROB2_KEYS.values())
             # The consensus stores answers, not notes: nothing to type for an answer.
             text_label, required = None, []
-            title = f"Consensus answer for {name}"
+            title = f"Consensus {'judgement' if self.tool == 'rob1' else 'answer'} for {name}"
         else:
             codes = ["low", "unclear", "high"] if self.tool == "rob1" else ["low", "some_concerns", "high"]
             if name in self.to_decide or name in self.carried:
