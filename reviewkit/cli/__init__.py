@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from reviewkit import __version__
-from reviewkit.cli.common import CliState, run_guarded
+from reviewkit.cli.common import CliState, print_error, run_guarded
 
 #: Each module holds the commands of one stage and exposes `register(group)`.
 #: Adding a stage's commands is one line here.
@@ -40,12 +40,16 @@ class _TopGroup(click.Group):
         try:
             return super().invoke(ctx)
         except click.BadParameter as exc:
-            if not isinstance(getattr(exc.param, "type", None), click.Path):
+            # A file argument left out (MissingParameter is a BadParameter too) is a command typed wrong:
+            # click's usage block and exit 2, as for any other argument left out.
+            if isinstance(exc, click.MissingParameter) or not isinstance(
+                    getattr(exc.param, "type", None), click.Path):
                 raise
             # A file that is missing, or a folder where a file goes, is an error the user fixes by naming
-            # another file: one line and exit 1, as every file error reviewkit finds itself (not click's
-            # usage block and exit 2, which is for a command typed wrong).
-            raise click.ClickException(exc.format_message()) from None
+            # another file: one `error:` line and exit 1, as every file error reviewkit finds itself (not
+            # click's usage block and exit 2, which is for a command typed wrong).
+            print_error(exc.format_message())
+            ctx.exit(1)
         except click.NoSuchOption as exc:
             if exc.option_name not in {name for param in self.params for name in param.opts + param.secondary_opts}:
                 raise
@@ -72,7 +76,7 @@ def _command_words(ctx: click.Context | None) -> str:
     "-C", "--review", "review", type=click.Path(file_okay=False, path_type=Path), default=None,
     help="The review folder (holding review.toml). Default: the current folder.",
 )
-@click.option("--reviewer", default=None, help="Act as this reviewer (default: from your user config).")
+@click.option("--reviewer", metavar="NAME", default=None, help="Act as this reviewer (default: from your user config).")
 @click.pass_context
 def cli(ctx: click.Context, review: Path | None, reviewer: str | None) -> None:
     """reviewkit: a systematic review from search to meta-analysis. With no command, opens the TUI."""

@@ -13,9 +13,9 @@ from reviewkit.services.backup import backup_review
 from reviewkit.services.project import open_review
 
 
-@click.command()
-@click.option("--record", "record_id", type=ROW_ID, default=None, help="Only the history of this record.")
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the last N events (N ≥ 1).")
+@click.command(short_help="Show who changed what, and when (leads only).")
+@click.option("--record", "record_id", metavar="RECORD", type=ROW_ID, default=None, help="Only the history of this record.")
+@click.option("--limit", metavar="N", type=click.IntRange(min=1), default=None, help="Only the last N events (N ≥ 1).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
 @click.pass_obj
 def audit(state: CliState, record_id: int | None, limit: int | None, as_json: bool) -> None:
@@ -53,7 +53,7 @@ def _short(value: object) -> str:
     return "-" if value is None else str(value)
 
 
-@click.command()
+@click.command(short_help="Snapshot the review's database (leads only).")
 @click.argument("target", type=click.Path(path_type=Path))
 @click.pass_obj
 def backup(state: CliState, target: Path) -> None:

@@ -16,8 +16,8 @@ if TYPE_CHECKING:
     from reviewkit.services.analyze import AnalysisOutput, SkippedAnalysis
 
 
-@click.command()
-@click.option("--outcome", default=None, help="Only the analyses of this outcome (its name in the form).")
+@click.command(short_help="Run the protocol's analyses and write their plots.")
+@click.option("--outcome", metavar="OUTCOME", default=None, help="Only the analyses of this outcome (its name in the form).")
 @click.option("--multiarm", type=click.Choice(["naive", "split", "combine", "all"]), default=None,
               help="Override the protocol's multi-arm handling; 'all' shows the three side by side.")
 @click.option("--json", "as_json", is_flag=True, help="Print per analysis the keys of `reviewkit meta --json`.")

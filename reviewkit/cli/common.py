@@ -19,10 +19,20 @@ from reviewkit.errors import ReviewkitError
 from reviewkit.services.common import UnknownReviewer
 
 T = TypeVar("T")
+
+
+class _RowId(click.IntRange):
+    """An IntRange that calls itself an integer: click's own name for it ("'x' is not a valid integer range",
+    an INTEGER RANGE metavar) reads as if a range of numbers were wanted."""
+
+    name = "integer"
+
+
 #: A row id typed on the command line (a record, pair, group, assessment). Bounded by PostgreSQL's integer
 #: column: a longer number was sent to it as an INTEGER and failed with a traceback ("integer out of range"),
 #: where SQLite said "no record …"; now both refuse it as click refuses any bad argument.
-ROW_ID = click.IntRange(min=1, max=2**31 - 1)
+ROW_ID = _RowId(min=1, max=2**31 - 1)
+
 
 class CliState:
     """Global options: the review folder and who is acting."""

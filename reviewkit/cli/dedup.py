@@ -22,7 +22,7 @@ from reviewkit.services.project import open_review
 from reviewkit.wording import counted
 
 
-@click.group(invoke_without_command=True)
+@click.group(invoke_without_command=True, short_help="Find duplicate records and merge them.")
 @click.option("--auto-only", is_flag=True, help="Merge the sure pairs only; queue nothing for a human.")
 @click.option("--threshold", type=float, default=None,
               help=f"Score at or above which pairs merge automatically (default {AUTO_THRESHOLD}; from "
@@ -87,7 +87,7 @@ def reject_cmd(state: CliState, pair_id: int) -> None:
                                                              pair_id, False))))
 
 
-@dedup.command("reopen")
+@dedup.command("reopen", short_help="Put a rejected or undone pair back in the queue.")
 @click.argument("pair_id", type=ROW_ID)
 @click.pass_obj
 def reopen_cmd(state: CliState, pair_id: int) -> None:
@@ -113,7 +113,7 @@ def decision_text(d: PairDecision) -> str:
     return "\n".join([text, *d.notes()])
 
 
-@dedup.command("undo")
+@dedup.command("undo", short_help="Undo a wrong merge (nothing is deleted).")
 @click.argument("group_id", type=ROW_ID)
 @click.pass_obj
 def undo_cmd(state: CliState, group_id: int) -> None:
@@ -137,7 +137,7 @@ def undo_cmd(state: CliState, group_id: int) -> None:
     run_guarded(go)
 
 
-@dedup.command("export")
+@dedup.command("export", short_help="Write each record's duplicate group to a CSV file.")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_obj
 def export_cmd(state: CliState, file: Path) -> None:

@@ -21,12 +21,12 @@ if TYPE_CHECKING:
 _FILE = click.Path(dir_okay=False, path_type=Path)
 
 
-@click.group()
+@click.group(short_help="Write the review's data and results to files.")
 def export() -> None:
     """Export the review: the whole review, flow counts, decisions, records, extraction, RoB, analyses."""
 
 
-@export.command("review")
+@export.command("review", short_help="The whole review as JSON, for restore (leads only).")
 @click.argument("file", type=_FILE)
 @click.pass_obj
 def export_review_cmd(state: CliState, file: Path) -> None:
@@ -40,7 +40,7 @@ def export_review_cmd(state: CliState, file: Path) -> None:
     run_guarded(go)
 
 
-@export.command("flow")
+@export.command("flow", short_help="The PRISMA flow counts (CSV or JSON).")
 @click.argument("file", type=_FILE)
 @click.pass_obj
 def export_flow(state: CliState, file: Path) -> None:
@@ -55,7 +55,7 @@ def export_flow(state: CliState, file: Path) -> None:
     run_guarded(go)
 
 
-@export.command("decisions")
+@export.command("decisions", short_help="Screening decisions (CSV), as `decisions export`.")
 @click.argument("file", type=_FILE)
 @click.option("--history", is_flag=True, help="Every decision row, changes and undos included.")
 @click.pass_obj
@@ -70,7 +70,7 @@ def export_decisions_cmd(state: CliState, file: Path, history: bool) -> None:
     run_guarded(go)
 
 
-@export.command("extraction")
+@export.command("extraction", short_help="The extraction table (CSV or XLSX).")
 @click.argument("file", type=_FILE)
 @click.pass_obj
 def export_extraction_cmd(state: CliState, file: Path) -> None:
@@ -87,7 +87,7 @@ def export_extraction_cmd(state: CliState, file: Path) -> None:
     run_guarded(go)
 
 
-@export.command("rob")
+@export.command("rob", short_help="Risk-of-bias answers and judgements (CSV).")
 @click.argument("file", type=_FILE)
 @click.pass_obj
 def export_rob_cmd(state: CliState, file: Path) -> None:
@@ -103,7 +103,7 @@ def export_rob_cmd(state: CliState, file: Path) -> None:
     run_guarded(go)
 
 
-@export.command("records")
+@export.command("records", short_help="The records at a stage (RIS or CSV).")
 @click.argument("file", type=_FILE)
 @click.option("--stage", type=click.Choice(["all", "unique", "ta-included", "included", "excluded"]),
               default="included", show_default=True, help="Which records.")
@@ -120,7 +120,7 @@ def export_records_cmd(state: CliState, file: Path, stage: str) -> None:
     run_guarded(go)
 
 
-@export.command("analyses")
+@export.command("analyses", short_help="Analysis results (JSON or CSV) and their plots.")
 @click.argument("file", type=_FILE)
 @click.option("--multiarm", type=click.Choice(["naive", "split", "combine", "all"]), default=None,
               help="Override the protocol's multi-arm handling, as in `analyze`; 'all' writes the three.")
@@ -156,7 +156,7 @@ def analyses_written(outputs: list[AnalysisOutput | SkippedAnalysis], file: Path
     return text
 
 
-@click.command()
+@click.command(short_help="Rebuild a review from an `export review` file.")
 @click.argument("archive", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--database-url", default=None, metavar="URL",

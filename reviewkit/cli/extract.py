@@ -31,12 +31,12 @@ from reviewkit.services.study_ref import find_study
 from reviewkit.wording import counted
 
 
-@click.group("extract")
+@click.group("extract", short_help="Data extraction: arms, values, consensus.")
 def extract_group() -> None:
     """Data extraction: studies, the extraction table (CSV/XLSX), differences and consensus."""
 
 
-@extract_group.command("studies")
+@extract_group.command("studies", short_help="List the studies and where extraction stands.")
 @click.pass_obj
 def studies(state: CliState) -> None:
     """List the studies: id, label, NCT id and linked reports; as --reviewer, also whether your extraction
@@ -58,7 +58,7 @@ def studies(state: CliState) -> None:
     run_guarded(go)
 
 
-@extract_group.command("finish")
+@extract_group.command("finish", short_help="Mark your extraction of a study finished.")
 @click.argument("study")
 @click.pass_obj
 def finish(state: CliState, study: str) -> None:
@@ -68,7 +68,7 @@ def finish(state: CliState, study: str) -> None:
     _change_status(state, study, finish_extraction)
 
 
-@extract_group.command("reopen")
+@extract_group.command("reopen", short_help="Reopen your finished extraction of a study.")
 @click.argument("study")
 @click.pass_obj
 def reopen(state: CliState, study: str) -> None:
@@ -89,8 +89,8 @@ def _change_status(state: CliState, study: str, change: Callable[[Review, str | 
 
 @extract_group.command("add-study")
 @click.argument("label")
-@click.option("--nct", default=None, help="The trial's NCT id.")
-@click.option("--record", "records", type=ROW_ID, multiple=True, help="A report's record id (repeatable).")
+@click.option("--nct", metavar="NCT", default=None, help="The trial's NCT id.")
+@click.option("--record", "records", metavar="RECORD", type=ROW_ID, multiple=True, help="A report's record id (repeatable).")
 @click.pass_obj
 def add_study(state: CliState, label: str, nct: str | None, records: tuple[int, ...]) -> None:
     """Create a study LABEL and link its report records."""
@@ -101,7 +101,7 @@ def add_study(state: CliState, label: str, nct: str | None, records: tuple[int, 
     run_guarded(go)
 
 
-@extract_group.command("export")
+@extract_group.command("export", short_help="Write the extraction table (CSV or XLSX).")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_obj
 def export(state: CliState, file: Path) -> None:
@@ -116,7 +116,7 @@ def export(state: CliState, file: Path) -> None:
     run_guarded(go)
 
 
-@extract_group.command("import")
+@extract_group.command("import", short_help="Import an extraction table (CSV or XLSX).")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--new-study", "new_studies", multiple=True, metavar="LABEL",
               help="A study of the file that is new to the review: create it (repeatable; a label of no "
@@ -139,13 +139,13 @@ def import_(state: CliState, file: Path, new_studies: tuple[str, ...]) -> None:
     run_guarded(go)
 
 
-@extract_group.command("arm")
+@extract_group.command("arm", short_help="Record or change an arm of a study.")
 @click.argument("study")
 @click.argument("label")
 @click.option("--intervention", default=None, help="What the arm receives (matched against an analysis's control).")
 @click.option("--dose", default=None, help="The dose, as the report gives it (\"\" clears it).")
 @click.option("--co-intervention", "co_intervention", default=None, help="Given alongside, e.g. TCS (\"\" clears it).")
-@click.option("--n", "n_randomised", default=None, help="Number randomised.")
+@click.option("--n", "n_randomised", metavar="N", default=None, help="Number randomised.")
 @click.option("--field", "fields", multiple=True, metavar="NAME=VALUE",
               help="A protocol arm field (repeatable; NAME= clears it).")
 @click.option("--consensus", is_flag=True, help="Write the consensus arm instead of your own.")
@@ -165,7 +165,7 @@ def arm(state: CliState, study: str, label: str, intervention: str | None, dose:
     run_guarded(go)
 
 
-@extract_group.command("remove-arm")
+@extract_group.command("remove-arm", short_help="Remove an arm entered by mistake.")
 @click.argument("study")
 @click.argument("label")
 @click.option("--consensus", is_flag=True, help="Remove the consensus arm instead of your own.")
@@ -185,13 +185,14 @@ def remove_arm(state: CliState, study: str, label: str, consensus: bool) -> None
 
 
 # Negative values ("-6.1") must read as the VALUE argument, not as an unknown option.
-@extract_group.command("set", context_settings={"ignore_unknown_options": True})
+@extract_group.command("set", context_settings={"ignore_unknown_options": True},
+                       short_help="Record a study field or an outcome statistic.")
 @click.argument("study")
 @click.argument("field")
 @click.argument("value")
-@click.option("--arm", default="", help="The arm (for an outcome statistic).")
-@click.option("--outcome", default="", help="The protocol outcome (for an outcome statistic).")
-@click.option("--timepoint", default="", help="The outcome's timepoint (default: its only one).")
+@click.option("--arm", metavar="ARM", default="", help="The arm (for an outcome statistic).")
+@click.option("--outcome", metavar="OUTCOME", default="", help="The protocol outcome (for an outcome statistic).")
+@click.option("--timepoint", metavar="TIMEPOINT", default="", help="The outcome's timepoint (default: its only one).")
 @click.option("--consensus", is_flag=True, help="Write the consensus value instead of your own.")
 @click.pass_obj
 def set_(state: CliState, study: str, field: str, value: str, arm: str, outcome: str, timepoint: str,
@@ -219,11 +220,11 @@ def _level(_ctx: click.Context, _param: click.Parameter, value: float | None) ->
         raise click.BadParameter(exc.message) from None
 
 
-@extract_group.command("convert")
+@extract_group.command("convert", short_help="Derive an arm's SD from SE, a CI or quantiles.")
 @click.argument("study")
-@click.option("--arm", required=True, help="The arm whose statistics are converted.")
-@click.option("--outcome", required=True, help="The protocol outcome.")
-@click.option("--timepoint", default="", help="The outcome's timepoint (default: its only one).")
+@click.option("--arm", metavar="ARM", required=True, help="The arm whose statistics are converted.")
+@click.option("--outcome", metavar="OUTCOME", required=True, help="The protocol outcome.")
+@click.option("--timepoint", metavar="TIMEPOINT", default="", help="The outcome's timepoint (default: its only one).")
 @click.option("--method", type=click.Choice(list(METHODS)), default="auto", show_default=True,
               help="The source of the SD: SE, CI or quantiles (auto: the first the statistics allow).")
 @click.option("--level", type=float, default=None, callback=_level,
@@ -274,8 +275,8 @@ def _sides(values: dict[str, str | None], provenance: dict[str, str | None]) -> 
     return "  ".join(side(k, v) for k, v in values.items())
 
 
-@extract_group.command("differences")
-@click.option("--study", default=None, help="Only this study, by id or label (default: all).")
+@extract_group.command("differences", short_help="List where a study's extractors differ.")
+@click.option("--study", metavar="STUDY", default=None, help="Only this study, by id or label (default: all).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
 @click.pass_obj
 def differences(state: CliState, study: str | None, as_json: bool) -> None:
@@ -307,7 +308,7 @@ def differences(state: CliState, study: str | None, as_json: bool) -> None:
     run_guarded(go)
 
 
-@extract_group.command("consensus")
+@extract_group.command("consensus", short_help="Store the consensus of a study's extractions.")
 @click.argument("study")
 @click.option("--take", "takes", multiple=True, metavar="KEY=EXTRACTOR",
               help="For a differing item, take this extractor's value (repeatable).")

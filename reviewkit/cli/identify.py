@@ -44,14 +44,15 @@ def parse_map(text: str | None) -> dict[str, str] | None:
     return out
 
 
-@click.command(name="import", help=f"Import export files ({format_names()}).")
+@click.command(name="import", help=f"Import export files ({format_names()}).",
+               short_help="Import records from files exported by databases.")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--source", default=None, help="Database or register to credit (default: from the file).")
+@click.option("--source", metavar="NAME", default=None, help="Database or register to credit (default: from the file).")
 @click.option("--kind", type=click.Choice(KINDS), default="database", show_default=True,
               help="PRISMA column of the source.")
 @click.option("--format", "fmt", type=click.Choice(list(IMPORT_FORMATS)), default=None,
               help="Force the format (default: detected from the content).")
-@click.option("--map", "mapping", default=None,
+@click.option("--map", "mapping", metavar="FIELD=COLUMN,...", default=None,
               help="CSV columns for fields reviewkit does not recognise: title=Article Title,year=PY")
 @click.pass_obj
 def import_cmd(
@@ -105,7 +106,7 @@ def import_cmd(
     run_guarded(go)
 
 
-@click.command()
+@click.command(short_help="Run the protocol's PubMed and ClinicalTrials.gov searches.")
 @click.option("--source", type=click.Choice(["pubmed", "ctgov", "all"]), default="all", show_default=True,
               help="Which of the protocol's searches: PubMed, ClinicalTrials.gov, or both.")
 @click.option("--restart", is_flag=True,
@@ -161,9 +162,9 @@ def search(state: CliState, source: str, restart: bool) -> None:
     run_guarded(go)
 
 
-@click.command()
-@click.option("--run", "run_id", type=int, default=None, help="Show this run and every note it keeps.")
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON, for scripts.")
+@click.command(short_help="List sources and runs, with counts and notes.")
+@click.option("--run", "run_id", metavar="RUN", type=int, default=None, help="Show this run and every note it keeps.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
 @click.pass_obj
 def sources(state: CliState, run_id: int | None, as_json: bool) -> None:
     """List the sources and every run (imports and searches) with their counts and notes."""

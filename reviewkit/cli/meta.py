@@ -203,7 +203,7 @@ def _plot(out: Any, main: MetaResult, plot: Path) -> None:
         funnel_plot(main, plot, trimfill=out if hasattr(out, "k0") else None)
 
 
-@click.command("meta")
+@click.command("meta", short_help="Meta-analyse the studies in a CSV file.")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--measure", type=click.Choice(MEASURES), required=True, help="Effect measure.")
 @click.option("--method", type=click.Choice(METHODS), default=None, help="Pooling method (default: the flavour's).")

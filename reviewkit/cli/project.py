@@ -127,7 +127,7 @@ def format_status(s: ReviewStatus) -> str:
     return "\n".join(lines)
 
 
-@click.command()
+@click.command(short_help="Build the worked example as a review in FOLDER.")
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--open", "open_tui_after", is_flag=True, help="Open the TUI on it when built.")
 @click.option("--force", is_flag=True,

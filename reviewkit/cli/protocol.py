@@ -38,12 +38,12 @@ def _protocol_path(state: CliState) -> Path:
     return state.review.resolve() / PROTOCOL_FILE
 
 
-@click.group("protocol")
+@click.group("protocol", short_help="Check, show or replace the protocol (review.toml).")
 def protocol_group() -> None:
     """The protocol (review.toml): check a file, show the review's, replace it (leads only)."""
 
 
-@protocol_group.command("check")
+@protocol_group.command("check", short_help="Validate a protocol file (default: review.toml).")
 @click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_obj
 def check(state: CliState, file: Path | None) -> None:
@@ -66,7 +66,7 @@ def check(state: CliState, file: Path | None) -> None:
     run_guarded(go)
 
 
-@protocol_group.command("show")
+@protocol_group.command("show", short_help="Print the protocol's path and SHA-256.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
 @click.pass_obj
 def show(state: CliState, as_json: bool) -> None:
@@ -83,7 +83,7 @@ def show(state: CliState, as_json: bool) -> None:
     run_guarded(go)
 
 
-@protocol_group.command("replace")
+@protocol_group.command("replace", short_help="Replace the review's protocol (leads only).")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--expect", "expect", metavar="SHA256", default=None,
               help="Refuse unless the current protocol still has this SHA-256 (from `protocol show`).")

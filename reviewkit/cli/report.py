@@ -12,7 +12,7 @@ from reviewkit.services.project import open_review
 from reviewkit.services.report import write_prisma
 
 
-@click.command()
+@click.command(short_help="Draw the PRISMA 2020 diagram, or export its counts.")
 @click.option("--format", "fmt", type=click.Choice(["svg", "png", "pdf", "json", "csv"]), default="svg",
               show_default=True, help="A diagram (svg/png/pdf) or the counts (json; csv with the PRISMA2020 R package's box keys).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,

@@ -81,12 +81,12 @@ def judge_rob1(answers: dict[str, str]) -> dict[str, str | None]:
     return out
 
 
-@click.group("rob")
+@click.group("rob", short_help="Risk of bias: assess, judge, agree, plot.")
 def rob_group() -> None:
     """Risk of bias: propose judgements, assess studies, consensus, CSV import/export, plots."""
 
 
-@rob_group.command("judge")
+@rob_group.command("judge", short_help="Propose judgements from answers, as JSON.")
 @click.option("--tool", type=click.Choice(["rob2", "rob1"]), default="rob2", show_default=True,
               help="RoB 2 (per result) or the Cochrane RoB 1 tool.")
 @click.option("--variant", type=click.Choice(["assignment", "adherence"]), default="assignment",
@@ -155,7 +155,7 @@ def _emit(view: AssessmentView, as_json: bool) -> None:
         _print_view(view)
 
 
-@rob_group.command("studies")
+@rob_group.command("studies", short_help="List the studies and your assessments of them.")
 @click.pass_obj
 def studies_cmd(state: CliState) -> None:
     """List the studies with your assessments of them (--reviewer)."""
@@ -170,7 +170,7 @@ def studies_cmd(state: CliState) -> None:
 
 @rob_group.command("start")
 @click.argument("study")
-@click.option("--outcome", default="",
+@click.option("--outcome", metavar="OUTCOME", default="",
               help="The result assessed (RoB 2 is per result; RoB 1 judges blinding and incomplete outcome data per "
                    "outcome, its other domains once per study).")
 @click.option("--new-outcome", "new_outcome", is_flag=True,
@@ -191,7 +191,7 @@ def start_cmd(state: CliState, study: str, outcome: str, new_outcome: bool, as_j
     run_guarded(go)
 
 
-@rob_group.command("answer")
+@rob_group.command("answer", short_help="Answer a signalling question (RoB 1: a domain).")
 @click.argument("assessment", type=ROW_ID)
 @click.argument("question")
 @click.argument("answer")
@@ -204,7 +204,7 @@ def answer_cmd(state: CliState, assessment: int, question: str, answer: str, sup
                                                   support)))
 
 
-@rob_group.command("override")
+@rob_group.command("override", short_help="Override a domain's proposed judgement.")
 @click.argument("assessment", type=ROW_ID)
 @click.argument("domain")
 @click.argument("final")
@@ -216,7 +216,7 @@ def override_cmd(state: CliState, assessment: int, domain: str, final: str, just
                                                     justification)))
 
 
-@rob_group.command("finish")
+@rob_group.command("finish", short_help="Mark your assessment finished.")
 @click.argument("assessment", type=ROW_ID)
 @click.option("--escalate", type=click.Choice(["yes", "no"]), default=None,
               help="RoB 2 with Some concerns in several domains and none High: escalate the overall to High?")
@@ -229,7 +229,7 @@ def finish_cmd(state: CliState, assessment: int, escalate: str | None, reason: s
                                                   reason=reason)))
 
 
-@rob_group.command("reopen")
+@rob_group.command("reopen", short_help="Reopen your finished assessment.")
 @click.argument("assessment", type=ROW_ID)
 @click.pass_obj
 def reopen_cmd(state: CliState, assessment: int) -> None:
@@ -237,7 +237,7 @@ def reopen_cmd(state: CliState, assessment: int) -> None:
     run_guarded(lambda: _print_view(assess.reopen(_review(state), state.reviewer, assessment)))
 
 
-@rob_group.command("show")
+@rob_group.command("show", short_help="Show an assessment.")
 @click.argument("assessment", type=ROW_ID)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
 @click.pass_obj
@@ -257,13 +257,13 @@ def _overrides(items: tuple[str, ...]) -> dict[str, tuple[str, str]]:
     return out
 
 
-@rob_group.command("consensus")
+@rob_group.command("consensus", short_help="Record or revise the consensus for a study.")
 @click.argument("study")
-@click.option("--outcome", default="", help="The result whose assessments it settles (RoB 2 is per result).")
+@click.option("--outcome", metavar="OUTCOME", default="", help="The result whose assessments it settles (RoB 2 is per result).")
 @click.option("--answers", default="", help="Settled answers: 1.2=Y,2.1=N (RoB 1: D3=unclear).")
-@click.option("--override", "overrides", multiple=True,
+@click.option("--override", "overrides", metavar="DOMAIN=JUDGEMENT:WHY", multiple=True,
               help="DOMAIN=JUDGEMENT:justification (repeatable); DOMAIN=accept: takes back the consensus's own.")
-@click.option("--with", "co_signer", default=None, help="The other assessor, when an assessor records it.")
+@click.option("--with", "co_signer", metavar="ASSESSOR", default=None, help="The other assessor, when an assessor records it.")
 @click.pass_obj
 def consensus_cmd(state: CliState, study: str, outcome: str, answers: str, overrides: tuple[str, ...],
                   co_signer: str | None) -> None:
@@ -293,7 +293,7 @@ def _print_changes(recorded: RecordedConsensus) -> None:
             click.echo(f"  - {change}")
 
 
-@rob_group.command("disagreements")
+@rob_group.command("disagreements", short_help="List where finished assessments differ.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
 @click.pass_obj
 def disagreements_cmd(state: CliState, as_json: bool) -> None:
@@ -354,7 +354,7 @@ def summary_cmd(state: CliState, as_json: bool) -> None:
     run_guarded(go)
 
 
-@rob_group.command("export")
+@rob_group.command("export", short_help="Write the assessments you may see to a CSV file.")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_obj
 def export_cmd(state: CliState, file: Path) -> None:
@@ -369,9 +369,9 @@ def export_cmd(state: CliState, file: Path) -> None:
     run_guarded(go)
 
 
-@rob_group.command("import")
+@rob_group.command("import", short_help="Import assessments from a CSV file (all or none).")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--with", "co_signer", default=None,
+@click.option("--with", "co_signer", metavar="ASSESSOR", default=None,
               help="The other assessor, when an assessor imports consensus rows.")
 @click.option("--new-outcome", "new_outcomes", multiple=True, metavar="NAME",
               help="An outcome of the file that is a new result, although close to a name already used "
@@ -396,7 +396,7 @@ def import_cmd(state: CliState, file: Path, co_signer: str | None, new_outcomes:
 @rob_group.command("plot")
 @click.option("--kind", type=click.Choice(["traffic-light", "summary"]), default="traffic-light",
               show_default=True, help="Each study's judgements per domain, or per domain the share of studies at each judgement.")
-@click.option("--outcome", default=None, help="Only this outcome's assessments.")
+@click.option("--outcome", metavar="OUTCOME", default=None, help="Only this outcome's assessments.")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_obj
 def plot_cmd(state: CliState, kind: str, outcome: str | None, file: Path) -> None:

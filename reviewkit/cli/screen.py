@@ -10,10 +10,10 @@ from reviewkit.errors import ReviewkitError
 from reviewkit.services.project import check_reviewer, open_review
 
 
-@click.command("screen")
+@click.command("screen", short_help="Screen records in the terminal UI.")
 @click.option("--stage", type=click.Choice(["ta", "ft"]), default="ta", show_default=True,
               help="ta: titles and abstracts; ft: full texts.")
-@click.option("--reviewer", default=None, help="Screen as this reviewer (overrides the global --reviewer).")
+@click.option("--reviewer", metavar="NAME", default=None, help="Screen as this reviewer (overrides the global --reviewer).")
 @click.pass_obj
 def screen(state: CliState, stage: str, reviewer: str | None) -> None:
     """Screen records one by one in the terminal UI (i include, e exclude, m maybe, ? for all keys)."""

@@ -18,7 +18,7 @@ from reviewkit.services.screen_full_text import FULL_TEXT_STATUSES, set_full_tex
 from reviewkit.wording import counted
 
 
-@click.group()
+@click.group(short_help="Export or import screening decisions (CSV).")
 def decisions() -> None:
     """Move screening decisions and adjudications between tools (give --reviewer).
 
@@ -44,7 +44,7 @@ def export_cmd(state: CliState, file: Path, history: bool) -> None:
     run_guarded(go)
 
 
-@decisions.command("import")
+@decisions.command("import", short_help="Import decisions from a CSV file (all or none).")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--ids", type=click.Choice(IDS_MODES), default="auto", show_default=True,
               help="What the record column holds: reviewkit record ids, source ids (the ids, accessions, "
@@ -79,7 +79,7 @@ def import_cmd(state: CliState, file: Path, ids: str) -> None:
 STAGE_NAMES: dict[str, str] = {str(k): v for k, v in STAGES.items()}
 
 
-@click.command()
+@click.command(short_help="List screening conflicts (adjudicators, leads).")
 @click.option("--stage", type=click.Choice(["ta", "ft"]), default=None,
               help="Only this stage's conflicts (default: both, title/abstract first).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
@@ -118,7 +118,7 @@ def conflicts(state: CliState, stage: str | None, as_json: bool) -> None:
     run_guarded(go)
 
 
-@click.command()
+@click.command(short_help="Cohen's kappa and agreement per stage and pair.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
 @click.option("--keep-maybe", is_flag=True, help="Treat maybe as its own category at title/abstract too (default there: as include; at full text it is always its own, a maybe there being a conflict).")
 @click.pass_obj
@@ -151,7 +151,7 @@ def agreement(state: CliState, as_json: bool, keep_maybe: bool) -> None:
     run_guarded(go)
 
 
-@click.command("full-text")
+@click.command("full-text", short_help="Record a report's full-text retrieval.")
 @click.argument("record", type=ROW_ID)
 @click.argument("status", type=click.Choice(FULL_TEXT_STATUSES))
 @click.option("--location", default=None, metavar="PATH_OR_URL", help="Where the retrieved full text is.")
@@ -172,7 +172,7 @@ def full_text(state: CliState, record: int, status: str, location: str | None, n
     run_guarded(go)
 
 
-@click.command()
+@click.command(short_help="Settle a screening conflict (adjudicators).")
 @click.argument("record", type=ROW_ID)
 @click.argument("decision", type=click.Choice(["include", "exclude"]))
 @click.option("--stage", type=click.Choice(["ta", "ft"]), required=True, help="ta: title/abstract; ft: full text.")

@@ -14,7 +14,8 @@ from reviewkit.services.project import Review, open_review
 from reviewkit.services.study_ref import find_study
 
 
-@click.group(invoke_without_command=True)
+@click.group(invoke_without_command=True,
+             short_help="List studies and confirm or change their reports.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
 @click.option("--proposed", is_flag=True, help="Only studies with links waiting for a reviewer.")
 @click.pass_context
@@ -24,7 +25,7 @@ def studies(ctx: click.Context, as_json: bool, proposed: bool) -> None:
         _list(ctx.obj, as_json, proposed)
 
 
-@studies.command("list")
+@studies.command("list", short_help="List each study and its reports (the default).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
 @click.option("--proposed", is_flag=True, help="Only studies with links waiting for a reviewer.")
 @click.pass_obj
@@ -88,7 +89,7 @@ def _change(state: CliState, study: str, act: Callable[[Review, str | None, int]
     run_guarded(go)
 
 
-@studies.command("confirm")
+@studies.command("confirm", short_help="Confirm that a record reports a study.")
 @click.argument("study")
 @click.argument("record_id", type=ROW_ID)
 @click.pass_obj
@@ -97,7 +98,7 @@ def confirm_cmd(state: CliState, study: str, record_id: int) -> None:
     _change(state, study, lambda r, who, study_id: service.set_report_link(r, who, study_id, record_id, True))
 
 
-@studies.command("reject")
+@studies.command("reject", short_help="Record that a record does not report a study.")
 @click.argument("study")
 @click.argument("record_id", type=ROW_ID)
 @click.pass_obj
@@ -107,7 +108,7 @@ def reject_cmd(state: CliState, study: str, record_id: int) -> None:
     _change(state, study, lambda r, who, study_id: service.set_report_link(r, who, study_id, record_id, False))
 
 
-@studies.command("link")
+@studies.command("link", short_help="Link a record to a study as a confirmed report.")
 @click.argument("study")
 @click.argument("record_id", type=ROW_ID)
 @click.pass_obj
@@ -116,10 +117,10 @@ def link_cmd(state: CliState, study: str, record_id: int) -> None:
     _change(state, study, lambda r, who, study_id: service.link_report(r, who, study_id, record_id))
 
 
-@studies.command("add")
+@studies.command("add", short_help="Create a study and link reports to it.")
 @click.argument("label")
 @click.argument("record_ids", type=ROW_ID, nargs=-1)
-@click.option("--nct", help="The study's NCT id (taken from LABEL when LABEL is one, e.g. NCT03334422).")
+@click.option("--nct", metavar="NCT", help="The study's NCT id (taken from LABEL when LABEL is one, e.g. NCT03334422).")
 @click.pass_obj
 def add_cmd(state: CliState, label: str, record_ids: tuple[int, ...], nct: str | None) -> None:
     """Create a study LABEL and link RECORD_IDS to it as confirmed reports: the second trial of a paper
@@ -132,7 +133,7 @@ def add_cmd(state: CliState, label: str, record_ids: tuple[int, ...], nct: str |
     run_guarded(go)
 
 
-@studies.command("main")
+@studies.command("main", short_help="Mark a study's main report.")
 @click.argument("study")
 @click.argument("record_id", type=ROW_ID)
 @click.pass_obj
@@ -141,7 +142,7 @@ def main_cmd(state: CliState, study: str, record_id: int) -> None:
     _change(state, study, lambda r, who, study_id: service.set_main_report(r, who, study_id, record_id))
 
 
-@studies.command("rename")
+@studies.command("rename", short_help="Give a study its usual name.")
 @click.argument("study")
 @click.argument("name")
 @click.pass_obj
