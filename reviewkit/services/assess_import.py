@@ -54,6 +54,7 @@ from reviewkit.services.assess_outcomes import (
     resolve_outcome,
     stored_outcomes,
 )
+from reviewkit.services.assess_study_domains import carry_into, refuse_unalike
 from reviewkit.services.assess_view import all_finished
 from reviewkit.services.common import acting_reviewer, read_csv_rows
 from reviewkit.services.project import Review
@@ -190,6 +191,8 @@ def import_rob(review: Review, path: Path, *, actor: str | None, co_signer: str 
                 label = store.study(session, group.study_id)
                 left_open.append(f"{label.label if label else group.study_id} / {group.outcome or '(no outcome)'} "
                                  f"({'consensus' if group.consensus else group.assessor}): {still_open}")
+        if tool == "rob1":
+            refuse_unalike(session, sorted({g.study_id for g in groups.values()}), str(path))
     return RobImport(stored, count - stored, tuple(left_open))
 
 
@@ -367,6 +370,9 @@ def _write_group(session: Session, review: Review, tool: str, group: _Group, act
         row = store.add_assessment(session, study_id=group.study_id, outcome=group.outcome, tool=tool,
                                    variant=group.variant, assessor=who, is_consensus=group.consensus,
                                    actor=actor.name)
+        # RoB 1: a new outcome starts from the assessor's per-study judgements of the study, as `rob start`
+        # does; the file's rows then change them (refuse_unalike keeps the outcomes alike)
+        carry_into(session, row, actor.name)
     assert row.id is not None
     clean, _ = normalise_answers(tool, group.variant, {q: a for q, (a, _, _) in group.answers.items()})
     if group.consensus:

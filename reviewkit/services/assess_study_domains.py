@@ -13,6 +13,7 @@ the study's consensus assessments (consensus_answers).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from reviewkit.domain import rob1
@@ -109,3 +110,27 @@ def refuse_other_consensus(settled: dict[str, tuple[str, str | None, str]], answ
         raise ReviewkitError(f"{what}: RoB 1 judges {', '.join(clash)} once per study, and the study's other "
                              f"consensus judges otherwise: {said}",
                              hint="give the same judgement, or revise the other outcome's consensus first")
+
+
+def refuse_unalike(session: Session, study_ids: Iterable[int], where: str) -> None:
+    """Refuse (after an import wrote its rows, so nothing of it is kept) a study whose per-study domains an
+    assessor, or the consensus, now judges two ways across its outcomes: the rule the answer and consensus
+    commands keep, for the rows a file brings."""
+    for study_id in study_ids:
+        judged: dict[tuple[int | None, bool, str], tuple[str, RobAssessmentRow]] = {}
+        latest: dict[tuple[int | None, bool, str], RobAssessmentRow] = {}
+        for row in store.assessments(session, study_id=study_id):  # oldest first: the newest of each stays
+            if row.tool == "rob1":
+                latest[(None if row.is_consensus else row.assessor_id, row.is_consensus, row.outcome)] = row
+        for row in latest.values():
+            who = None if row.is_consensus else row.assessor_id
+            for qid, ans in store.current_answers(session, row.id).items():  # type: ignore[arg-type]
+                if qid not in PER_STUDY_KEYS:
+                    continue
+                seen = judged.setdefault((who, row.is_consensus, qid), (ans.answer, row))
+                if seen[0] != ans.answer:
+                    whose = "the consensus" if row.is_consensus else "the assessor"
+                    raise ReviewkitError(
+                        f"{_name(qid)} is judged once per study in RoB 1, but {whose} of study {study_id} "
+                        f"would judge it {seen[0]} for {_outcome(seen[1])} and {ans.answer} for {_outcome(row)}",
+                        where=where, hint="give the same judgement in every outcome's rows; nothing was imported")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from reviewkit.errors import ReviewkitError
 from reviewkit.services import assess, assess_consensus, assess_summary, assess_view
+from reviewkit.services.assess_import import import_rob
 from reviewkit.services.project import Review
 from tests.services.test_assess import add_study
 
@@ -112,3 +115,31 @@ def test_a_bad_judgement_names_its_domain(review: Review) -> None:
     with pytest.raises(ReviewkitError, match=r"^D4: unknown RoB 1 judgement 'maybe'") as caught:
         assess.answer(review, "alice", aid, "D4", "maybe")
     assert caught.value.hint == "use low, high or unclear"
+
+
+def _rob1_file(tmp_path: Path, outcome: str, judgements: dict[str, str]) -> Path:
+    rows = [f"BREEZE-AD1,{outcome},alice,no,rob1,,{d},{level},from the file" for d, level in judgements.items()]
+    path = tmp_path / f"{outcome}.csv"
+    path.write_text("study,outcome,assessor,consensus,tool,variant,question,answer,support\n" + "\n".join(rows) + "\n",
+                    encoding="utf-8")
+    return path
+
+
+def test_an_import_keeps_the_per_study_domains_alike(review: Review, tmp_path: Path) -> None:
+    """A file could store D1 high for EASI-75 beside the D1 low alice gave IGA: it is refused, naming D1 and
+    both outcomes, and nothing of it is stored. A file giving EASI-75 only its per-outcome domains starts
+    from her per-study judgements, as `rob start` does, and so finishes the assessment."""
+    sid = add_study(review)
+    a = assess.start_assessment(review, "alice", sid, "iga_0_1").id
+    judge(review, "alice", a, JUDGED)
+    assess.finish(review, "alice", a)
+    clash = _rob1_file(tmp_path, "easi75", {"D1": "high", "D3": "low", "D4": "low", "D5": "low"})
+    with pytest.raises(ReviewkitError, match=r"D1 \(Random sequence generation\) is judged once per study.*"
+                                             r"low for 'iga_0_1' and high for 'easi75'"):
+        import_rob(review, clash, actor="alice")
+    assert [v.outcome for v in assess_view.all_views(review)] == ["iga_0_1"]
+    import_rob(review, _rob1_file(tmp_path, "easi75", {"D3": "low", "D4": "low", "D5": "unclear"}), actor="alice")
+    easi = next(v for v in assess_view.all_views(review) if v.outcome == "easi75")
+    assert {d: easi.answers[d] for d in ("D1", "D2", "D6", "D7")} == {"D1": "low", "D2": "unclear", "D6": "low",
+                                                                       "D7": "low"}
+    assert easi.finished
