@@ -23,7 +23,12 @@ from reviewkit.services.assess_agreed import refuse_contradicting, shared_answer
 from reviewkit.services.assess_codes import check_answer, domain_keys, judgement_code, shown
 from reviewkit.services.assess_form import AssessmentView, open_questions
 from reviewkit.services.assess_outcomes import study_outcome
-from reviewkit.services.assess_study_domains import carry_into, spread_answer
+from reviewkit.services.assess_study_domains import (
+    carry_into,
+    consensus_answers,
+    refuse_other_consensus,
+    spread_answer,
+)
 from reviewkit.services.assess_view import (
     all_finished,
     assessment_row,
@@ -103,6 +108,9 @@ def answer(review: Review, assessor: str | None, assessment_id: int, question: s
             # record_consensus does; otherwise the next recording would have to undo it.
             refuse_contradicting(row.tool, shared_answers(session, row.study_id, row.outcome),
                                  {question.strip(): code}, f"consensus assessment {row.id}")
+            if row.tool == "rob1":  # and, as it does, RoB 1's per-study domains as the study's other consensus
+                refuse_other_consensus(consensus_answers(session, row.study_id, row.outcome),
+                                       {question.strip(): code}, f"consensus assessment {row.id}")
         spread_answer(session, row, question.strip(), code, (support or "").strip() or None, who.name)
         store.add_answer(session, row, question.strip(), code, (support or "").strip() or None, who.name)
         return _reopen_if_incomplete(session, row, who.name)

@@ -84,6 +84,11 @@ def test_the_consensus_of_a_second_outcome_keeps_the_studys_per_study_judgements
     assert easi.answers["D2"] == "low" and easi.finished
     rows = {r.outcome: r.judgements for r in assess_summary.rob_summary(review)}
     assert rows["iga_0_1"]["D2"] == rows["easi75"]["D2"] == "low"
+    # nor may a lead's direct change of the EASI-75 consensus judge it otherwise
+    with pytest.raises(ReviewkitError, match=r"D2 \(Allocation concealment\): unclear here, low in the consensus "
+                                             r"of 'iga_0_1'"):
+        assess.answer(review, "alice", easi.id, "D2", "unclear")
+    assert assess_view.assessment_view(review, "alice", easi.id).answers["D2"] == "low"
 
 
 def test_a_settled_domain_keeps_the_support_of_the_judgement_taken(review: Review) -> None:
