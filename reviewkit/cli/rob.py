@@ -317,6 +317,10 @@ def disagreements_cmd(state: CliState, as_json: bool) -> None:
                 if i.key in d.to_decide and i.level == "domain":
                     line += f" · the consensus must judge it (--override {i.key}=JUDGEMENT:justification)"
                 click.echo(line)
+                # what each based the answer on: a consensus meeting settles a difference from these
+                for who, text in zip((d.assessor_a, d.assessor_b), d.support(i.key), strict=True):
+                    if text:
+                        click.echo(f"    {who}: {text}")
 
     run_guarded(go)
 
@@ -327,12 +331,13 @@ def _why(reason: str | None) -> str:
 
 def _item_json(d: StudyDisagreements, i: Disagreement) -> dict[str, object]:
     """One disagreement for --json; a domain's also carries each assessor's reason (null: the proposal)
-    and whether the consensus must judge it explicitly."""
+    and whether the consensus must judge it explicitly; each carries each assessor's support (null: none)."""
     out: dict[str, object] = {"level": i.level, "key": i.key, "a": i.a_value, "b": i.b_value}
     if i.level == "domain":
         a_why, b_why = d.reason(i.key)
         out |= {"a_reason": a_why, "b_reason": b_why, "to_decide": i.key in d.to_decide}
-    return out
+    a_support, b_support = d.support(i.key)
+    return out | {"a_support": a_support, "b_support": b_support}
 
 
 @rob_group.command("summary")

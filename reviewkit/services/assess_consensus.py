@@ -76,8 +76,11 @@ def _disagreements(session: Session, review: Review, study_id: int, outcome: str
             carried, to_decide = agreed_judgements([a, b])
             reasons = tuple((d.key, _reason(d), _reason(b.domain(d.key)))
                             for d in (*a.domains, a.overall) if d.chosen or b.domain(d.key).chosen)
+            # RoB 2's are on its questions; RoB 1's on its domains, whose answer is the judgement
+            supports = tuple((i.key, a.supports.get(i.key) or None, b.supports.get(i.key) or None)
+                             for i in items if a.supports.get(i.key) or b.supports.get(i.key))
             out.append(StudyDisagreements(study_id, a.study, outcome, a.assessor or "", b.assessor or "",
-                                          tuple(items), tuple(to_decide), tuple(carried), reasons))
+                                          tuple(items), tuple(to_decide), tuple(carried), reasons, supports))
     return out
 
 

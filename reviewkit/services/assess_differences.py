@@ -31,10 +31,17 @@ class StudyDisagreements:
     #: Domain key → (assessor a's reason, b's reason; None: took the proposal), for the domains either
     #: assessor judged with a reason.
     reasons: tuple[tuple[str, str | None, str | None], ...] = ()
+    #: Key (a RoB 2 question; a RoB 1 domain, whose answer is its judgement) → (a's support, b's support; None:
+    #: none written), for the `items` either wrote one for: what each based the answer on, for the meeting.
+    supports: tuple[tuple[str, str | None, str | None], ...] = ()
 
     def reason(self, key: str) -> tuple[str | None, str | None]:
         """Each assessor's reason for a domain's judgement (None: the algorithm's proposal)."""
         return next(((a, b) for k, a, b in self.reasons if k == key), (None, None))
+
+    def support(self, key: str) -> tuple[str | None, str | None]:
+        """Each assessor's support text for a question's answer (None: none written)."""
+        return next(((a, b) for k, a, b in self.supports if k == key), (None, None))
 
 
 @dataclass(frozen=True)

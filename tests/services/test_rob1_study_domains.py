@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -148,3 +149,29 @@ def test_an_import_keeps_the_per_study_domains_alike(review: Review, tmp_path: P
     assert {d: easi.answers[d] for d in ("D1", "D2", "D6", "D7")} == {"D1": "low", "D2": "unclear", "D6": "low",
                                                                        "D7": "low"}
     assert easi.finished
+
+
+def test_disagreements_show_what_each_assessor_based_a_judgement_on(review: Review) -> None:
+    """At the consensus meeting the differing D2 judgements come with each assessor's support for judgement,
+    in the service's view, the CLI's lines and its JSON (a domain judged alike shows none)."""
+    from click.testing import CliRunner
+
+    from reviewkit.cli import cli
+
+    sid = add_study(review)
+    for who, d2 in (("bob", "unclear"), ("carol", "low")):
+        aid = assess.start_assessment(review, who, sid, "iga_0_1").id
+        judge(review, who, aid, {**JUDGED, "D2": d2})
+        assess.finish(review, who, aid)
+    (found,) = assess_consensus.disagreements(review, "alice", sid, "iga_0_1")
+    assert found.support("D2") == ("bob's notes on D2", "carol's notes on D2")
+    run = CliRunner().invoke(cli, ["-C", str(review.folder), "--reviewer", "alice", "rob", "disagreements"])
+    assert run.exit_code == 0, run.output
+    lines = run.output.splitlines()
+    at = next(i for i, line in enumerate(lines) if "D2: bob unclear vs carol low" in line)
+    assert lines[at + 1:at + 3] == ["    bob: bob's notes on D2", "    carol: carol's notes on D2"]
+    as_json = CliRunner().invoke(cli, ["-C", str(review.folder), "--reviewer", "alice", "rob", "disagreements",
+                                       "--json"])
+    (entry,) = json.loads(as_json.stdout)
+    (item,) = entry["disagreements"]
+    assert (item["key"], item["a_support"], item["b_support"]) == ("D2", "bob's notes on D2", "carol's notes on D2")
