@@ -136,7 +136,7 @@ def _refuse_dropping_used_reasons(session: Session, old: list[str], new: list[st
             f"exclusion {noun(len(used), 'reason')} {', '.join(repr(r) for r in sorted(used))} "
             f"{'is' if len(used) == 1 else 'are'} given by stored full-text decisions, so "
             f"{'it stays' if len(used) == 1 else 'they stay'} in [screening] exclusion_reasons",
-            hint="add new reasons beside them; nothing already decided is renamed")
+            hint=f"add new reasons beside {'it' if len(used) == 1 else 'them'}; nothing already decided is renamed")
 
 
 def _refuse_switching_rob_tool(session: Session, old: str, new: str) -> None:

@@ -272,7 +272,7 @@ def test_a_reason_that_decisions_give_cannot_be_dropped(team_review: Review) -> 
     screen.record_decision(review, "s1", rid, "ft", "exclude", reason="Review")
     text = review.protocol_path.read_text(encoding="utf-8")
     before = review.protocol_path.read_bytes()
-    with pytest.raises(ReviewkitError, match="'Review' are given by stored full-text decisions"):
+    with pytest.raises(ReviewkitError, match="'Review' is given by stored full-text decisions"):
         update_protocol(review, "boss", text.replace('  "Review",\n', "", 1))
     assert review.protocol_path.read_bytes() == before
     review = update_protocol(review, "boss", text.replace('  "Case report",\n', "", 1))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from contextlib import suppress
 
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Input, Static
+from textual.worker import WorkerCancelled
 
 from reviewkit.services import extract
 from reviewkit.services.project import Review
@@ -32,7 +34,9 @@ async def _settle(app, pilot) -> None:  # noqa: ANN001 - the app and its pilot
     """Let workers finish and their messages be handled (twice: a save triggers a reload)."""
     for _ in range(3):
         await pilot.pause()
-        await app.workers.wait_for_complete()
+        # A load superseded by a newer one (exclusive workers) is cancelled: that is waiting done, not an error.
+        with suppress(WorkerCancelled):
+            await app.workers.wait_for_complete()
     await pilot.pause()
 
 
