@@ -128,7 +128,7 @@ def iter_bibtex(stream: TextIO, *, file: str, notes: list[ParseNote] | None = No
     """
     strings: list[String] = []
     crossrefs = _Crossrefs()
-    held: list[tuple[Entry, str, dict[str, str], int]] = []  # entries waiting for a crossref parent
+    held: list[tuple[Entry, str, int]] = []  # entries waiting for a crossref parent
     for start, text in _blocks(stream, file=file):
         _check_commas(text, start, file=file)
         library = Library(blocks=list(strings))
@@ -153,22 +153,21 @@ def iter_bibtex(stream: TextIO, *, file: str, notes: list[ParseNote] | None = No
             raw = text if len(entries) == 1 else (entry.raw or text)
             crossrefs.see(entry)
             if crossrefs.wants(entry) or held:
-                held.append((entry, raw, macros, start))
+                held.append((entry, raw, start))
             else:
-                yield _yield_record(crossrefs.inherit(entry), raw, macros, start, file, notes)
+                yield _yield_record(crossrefs.inherit(entry), raw, start, file, notes)
             if held and not crossrefs.waiting:
-                for waited, waited_raw, waited_macros, waited_start in held:
-                    yield _yield_record(crossrefs.inherit(waited), waited_raw, waited_macros, waited_start,
-                                        file, notes)
+                for waited, waited_raw, waited_start in held:
+                    yield _yield_record(crossrefs.inherit(waited), waited_raw, waited_start, file, notes)
                 held = []
-    for waited, waited_raw, waited_macros, waited_start in held:  # a parent never found: own fields only
-        yield _yield_record(crossrefs.inherit(waited), waited_raw, waited_macros, waited_start, file, notes)
+    for waited, waited_raw, waited_start in held:  # a parent never found: own fields only
+        yield _yield_record(crossrefs.inherit(waited), waited_raw, waited_start, file, notes)
 
 
-def _yield_record(entry: Entry, raw: str, macros: dict[str, str], start: int, file: str,
+def _yield_record(entry: Entry, raw: str, start: int, file: str,
                   notes: list[ParseNote] | None) -> Record:
     """The entry's Record; its unreadable year noted."""
-    record = _to_record(entry, raw, macros)
+    record = _to_record(entry, raw)
     if record.year is None and notes is not None:
         _note_year(entry, start, file, notes)
     return record
@@ -444,7 +443,7 @@ def _note_year(entry: Entry, start: int, file: str, notes: list[ParseNote]) -> N
         return
 
 
-def _to_record(entry: Entry, raw: str, macros: dict[str, str]) -> Record:
+def _to_record(entry: Entry, raw: str) -> Record:
     """Map a bibtexparser entry onto a Record (formats.md §3)."""
     fields: dict[str, str] = {}
     for item in entry.fields:  # a field given twice keeps its first value (fields_dict keeps the last)
