@@ -74,6 +74,9 @@ class TransactionFailed(ReviewkitError):
     """A transaction the database failed, said for a change ("…; nothing was stored"); `cause` is why alone,
     for a reader (the dashboard's counts), which had nothing to store: the change's wording misled there."""
 
-    def __init__(self, message: str, *, cause: str, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, cause: str, hint: str | None = None, retryable: bool = False) -> None:
         super().__init__(message, hint=hint)
         self.cause = cause
+        #: Whether running the whole transaction again can succeed unchanged: PostgreSQL aborted it only
+        #: because another one touched the same rows at the same moment (a deadlock, a serialization failure).
+        self.retryable = retryable

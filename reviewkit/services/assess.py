@@ -37,7 +37,7 @@ from reviewkit.services.assess_view import (
 )
 from reviewkit.services.project import Review
 from reviewkit.store import rob as store
-from reviewkit.store.db import session_scope
+from reviewkit.store.db import retry_conflicts, session_scope
 from reviewkit.store.screening import reviewer_names
 
 if TYPE_CHECKING:
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from reviewkit.store.tables import RobAssessmentRow
 
 
+@retry_conflicts
 def start_assessment(review: Review, assessor: str | None, study_id: int, outcome: str = "",
                      variant: str | None = None, *, new_outcome: bool = False) -> AssessmentView:
     """The reviewer's assessment of a study's outcome: the one they started, or a new one.
@@ -85,6 +86,7 @@ def start_assessment(review: Review, assessor: str | None, study_id: int, outcom
         return dataclasses.replace(view, notes=(*view.notes, carried)) if carried else view
 
 
+@retry_conflicts
 def answer(review: Review, assessor: str | None, assessment_id: int, question: str, answer: str,
            support: str | None = None) -> AssessmentView:
     """Store an answer (committed at once; a change is a new row) and return the updated view.
@@ -116,6 +118,7 @@ def answer(review: Review, assessor: str | None, assessment_id: int, question: s
         return _reopen_if_incomplete(session, row, who.name)
 
 
+@retry_conflicts
 def override(review: Review, assessor: str | None, assessment_id: int, domain: str, final: str | None,
              justification: str = "") -> AssessmentView:
     """Replace a domain's (or the overall) proposed judgement; a written justification is required.
@@ -173,6 +176,7 @@ def _reopen_if_incomplete(session: Session, row: RobAssessmentRow, actor: str) -
     return view
 
 
+@retry_conflicts
 def finish(review: Review, assessor: str | None, assessment_id: int, *, escalate: bool | None = None,
            reason: str = "") -> AssessmentView:
     """Mark an assessment finished once every domain and the overall are judged (snapshotted).
@@ -245,6 +249,7 @@ def _check_complete(view: AssessmentView, what: str, *, consensus: bool) -> None
                              "that amounts to High overall (RoB 2 leaves it to the assessor)", hint=how)
 
 
+@retry_conflicts
 def reopen(review: Review, assessor: str | None, assessment_id: int) -> AssessmentView:
     """Reopen a finished assessment, while the other assessors have not all finished (blinding holds)."""
     with session_scope(review.engine, write=True) as session:

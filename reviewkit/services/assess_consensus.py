@@ -42,7 +42,7 @@ from reviewkit.services.assess_view import (
 )
 from reviewkit.services.project import Review
 from reviewkit.store import rob as store
-from reviewkit.store.db import session_scope
+from reviewkit.store.db import retry_conflicts, session_scope
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -125,6 +125,7 @@ def current_consensus(review: Review, viewer: str | None, study_id: int, outcome
         return load_view(session, row) if row is not None else None
 
 
+@retry_conflicts
 def record_consensus(review: Review, actor: str | None, study_id: int, outcome: str = "", *,
                      answers: Mapping[str, str] | None = None,
                      overrides: Mapping[str, tuple[str, str]] | None = None,

@@ -27,7 +27,7 @@ from reviewkit.services.screen_state import (
 )
 from reviewkit.store import queries
 from reviewkit.store import screening as store
-from reviewkit.store.db import session_scope
+from reviewkit.store.db import retry_conflicts, session_scope
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,7 @@ def reason_disagreements(review: Review, actor: str | None) -> list[Conflict]:
     return out
 
 
+@retry_conflicts
 def resolve_conflict(
     review: Review, adjudicator: str | None, record_id: int, stage: str, decision: str, *,
     reason: str | None = None, note: str | None = None,

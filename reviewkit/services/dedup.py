@@ -33,7 +33,7 @@ from reviewkit.services.project import Review
 from reviewkit.services.studies import carry_links_to_primary
 from reviewkit.store import dedup as store
 from reviewkit.store.convert import row_to_record
-from reviewkit.store.db import GROUPS_LOCK, lock_transaction, session_scope
+from reviewkit.store.db import GROUPS_LOCK, lock_transaction, retry_conflicts, session_scope
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -308,6 +308,7 @@ class PairDecision:
         return out
 
 
+@retry_conflicts
 def decide_pair(review: Review, actor: str | None, pair_id: int, duplicate: bool) -> PairDecision:
     """A human's verdict on a waiting pair: confirmed pairs join one group (never deleting anything).
 
@@ -354,6 +355,7 @@ def _kept_apart(session: Session, side_a: set[int], side_b: set[int], itself: tu
     return tuple(sorted(found - {itself}))
 
 
+@retry_conflicts
 def reopen_pair(review: Review, actor: str | None, pair_id: int) -> PairDecision:
     """Take back a wrong rejection, or an undo of a confirmed pair's merge: the pair waits for a human
     again, to be confirmed or rejected.

@@ -21,7 +21,7 @@ from reviewkit.services.project import Review
 from reviewkit.services.studies import carry_links_to_primary, take_back_carried_links
 from reviewkit.store import dedup as store
 from reviewkit.store.convert import row_to_record
-from reviewkit.store.db import GROUPS_LOCK, lock_transaction, session_scope
+from reviewkit.store.db import GROUPS_LOCK, lock_transaction, retry_conflicts, session_scope
 from reviewkit.store.tables import RecordRow
 
 if TYPE_CHECKING:
@@ -45,6 +45,7 @@ class UndoneMerge:
         return [r for r in self.members if r not in kept]
 
 
+@retry_conflicts
 def undo_merge(review: Review, actor: str | None, group_id: int) -> UndoneMerge:
     """Undo a wrong merge: the group is marked undone and its records count separately again, except that
     the groups it took in when it was made (store.undo_group's superseded_by) stand again, each as a new

@@ -36,7 +36,7 @@ from reviewkit.services.status import included_studies
 from reviewkit.services.studies import check_report_record, link_in_session, study_with_nct
 from reviewkit.services.study_labels import check_label_free
 from reviewkit.store import extraction as store
-from reviewkit.store.db import session_scope
+from reviewkit.store.db import retry_conflicts, session_scope
 from reviewkit.store.studies import NctTaken
 
 if TYPE_CHECKING:
@@ -287,6 +287,7 @@ def value_view(row: ExtractionValueRow, names: Mapping[int, Any]) -> ValueView:
 
 # --- the service ---------------------------------------------------------------------------------
 
+@retry_conflicts
 def create_study(review: Review, actor: str | None, label: str, *, nct_id: str | None = None,
                  record_ids: Sequence[int] = ()) -> StudyView:
     """Create a study and link report records to it (a record may report several studies).
@@ -326,6 +327,7 @@ def _link(session: Session, study_id: int, record_id: int, actor: str) -> None:
     link_in_session(session, study_id, record_id, actor)
 
 
+@retry_conflicts
 def link_reports(review: Review, actor: str | None, study_id: int, record_ids: Sequence[int]) -> StudyView:
     """Link more report records to a study."""
     with session_scope(review.engine, write=True) as session:
@@ -352,6 +354,7 @@ def list_studies(review: Review, viewer: str | None = None) -> list[StudyView]:
     return sorted(views, key=lambda v: not v.included)  # stable: included first, each in study order
 
 
+@retry_conflicts
 def set_arm(review: Review, extractor: str | None, study_id: int, label: str, *, intervention: str | None = None,
             dose: str | None = None, co_intervention: str | None = None, n_randomised: int | str | None = None,
             fields: Mapping[str, Any] | None = None, consensus: bool = False) -> ArmView:
@@ -366,6 +369,7 @@ def set_arm(review: Review, extractor: str | None, study_id: int, label: str, *,
         return arm_view(row, store.reviewers_by_id(session))
 
 
+@retry_conflicts
 def remove_arm(review: Review, extractor: str | None, study_id: int, label: str, *,
                consensus: bool = False) -> int:
     """Withdraw an arm entered by mistake (a typo'd label, an arm a table import made, one the consensus
@@ -395,6 +399,7 @@ def remove_arm(review: Review, extractor: str | None, study_id: int, label: str,
         return cleared
 
 
+@retry_conflicts
 def set_value(review: Review, extractor: str | None, study_id: int, field: str, value: str | float | None, *,
               arm: str = "", outcome: str = "", timepoint: str = "", consensus: bool = False) -> ValueView:
     """Record (or change, or clear with "") a study field or an arm's outcome statistic.

@@ -23,7 +23,7 @@ from reviewkit.services.extract_convert import convert_command
 from reviewkit.services.extract_status import missing_fields
 from reviewkit.services.project import Review
 from reviewkit.store import extraction as store
-from reviewkit.store.db import session_scope
+from reviewkit.store.db import retry_conflicts, session_scope
 from reviewkit.wording import noun
 
 if TYPE_CHECKING:
@@ -225,6 +225,7 @@ def extraction_differences(review: Review, viewer: str | None, study_id: int) ->
     return list(compare_extractions(review, viewer, study_id).differing)
 
 
+@retry_conflicts
 def record_consensus(review: Review, actor: str | None, study_id: int, *, accept_agreed: bool = True,
                      take: Mapping[str, str] | None = None, values: Mapping[str, str | None] | None = None
                      ) -> ConsensusResult:

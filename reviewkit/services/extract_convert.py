@@ -17,7 +17,7 @@ from reviewkit.services.extract_access import check_consensus_writer
 from reviewkit.services.extract_checks import agrees, canonical
 from reviewkit.services.project import Review
 from reviewkit.store import extraction as store
-from reviewkit.store.db import session_scope
+from reviewkit.store.db import retry_conflicts, session_scope
 
 Method = Literal["auto", "se", "ci", "quantiles"]
 METHODS: tuple[str, ...] = ("auto", "se", "ci", "quantiles")
@@ -148,6 +148,7 @@ def _quoted(text: str) -> str:
     return shlex.quote(text)
 
 
+@retry_conflicts
 def convert(review: Review, extractor: str | None, study_id: int, *, arm: str, outcome: str,
             timepoint: str = "", method: Method = "auto", consensus: bool = False,
             level: float | None = None) -> tuple[ValueView, ...]:

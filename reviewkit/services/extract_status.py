@@ -25,7 +25,7 @@ from reviewkit.services.extract_access import (
 from reviewkit.services.extract_checks import spec_of
 from reviewkit.services.project import Review
 from reviewkit.store import extraction as store
-from reviewkit.store.db import lock_transaction, session_scope
+from reviewkit.store.db import lock_transaction, retry_conflicts, session_scope
 from reviewkit.wording import noun
 
 if TYPE_CHECKING:
@@ -123,6 +123,7 @@ def missing_fields(session: Session, protocol: Protocol, study_id: int, author: 
                             {label: dict(a.fields) for label, a in arms.items()})
 
 
+@retry_conflicts
 def finish_extraction(review: Review, actor: str | None, study_id: int) -> StatusChange:
     """Mark `actor`'s extraction of a study finished: it cannot change any more (until reopened), and the
     comparison opens once every independent extraction (at least the protocol's number) is. Finishing a
@@ -146,6 +147,7 @@ def finish_extraction(review: Review, actor: str | None, study_id: int) -> Statu
         return _result(session, review, who, row, True)
 
 
+@retry_conflicts
 def reopen_extraction(review: Review, actor: str | None, study_id: int) -> StatusChange:
     """Open `actor`'s finished extraction of a study again, for changes; refused (for everybody) once the
     study's comparison is open, when changes go into the consensus. An open one stays as it is."""

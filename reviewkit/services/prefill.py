@@ -14,7 +14,7 @@ from reviewkit.services.extract import ArmView, ValueView, canonical
 from reviewkit.services.project import Review
 from reviewkit.sources.ctgov_results import GroupValue, OutcomeResult, read_results
 from reviewkit.store import extraction as store
-from reviewkit.store.db import session_scope
+from reviewkit.store.db import retry_conflicts, session_scope
 
 #: Which statistics a posted dispersion fills (ctgov.md §6); other kinds are left for the extractor.
 _DISPERSION = {
@@ -158,6 +158,7 @@ def registry_prefill(review: Review, study_id: int) -> Prefill | None:
     return None
 
 
+@retry_conflicts
 def confirm_arms(review: Review, extractor: str | None, study_id: int, arms: Sequence[ArmProposal]) -> list[ArmView]:
     """Store the registry arms the extractor confirmed (label and interventions) as their arms."""
     with session_scope(review.engine, write=True) as session:
@@ -168,6 +169,7 @@ def confirm_arms(review: Review, extractor: str | None, study_id: int, arms: Seq
                                                 intervention=a.intervention), names) for a in arms]
 
 
+@retry_conflicts
 def confirm_measure(review: Review, extractor: str | None, study_id: int, measure: MeasureProposal, *,
                     outcome: str, timepoint: str = "", arms: Mapping[str, str] | None = None) -> list[ValueView]:
     """Store a posted measure's values as the extractor's, for a protocol outcome (origin "ctgov").

@@ -18,9 +18,10 @@ from reviewkit.services.screen_state import (
     reviewer_decisions,
 )
 from reviewkit.store import screening as store
-from reviewkit.store.db import session_scope, stored_id
+from reviewkit.store.db import retry_conflicts, session_scope, stored_id
 
 
+@retry_conflicts
 def record_decision(
     review: Review, reviewer: str | None, record_id: int, stage: str, decision: str, *,
     reason: str | None = None, note: str | None = None,
@@ -75,6 +76,7 @@ def record_decision(
         return record_state(session, record_id, stage, required)
 
 
+@retry_conflicts
 def undo_decision(review: Review, reviewer: str | None, record_id: int, stage: str) -> RecordScreening:
     """Withdraw the reviewer's current decision (a retraction row; nothing is deleted)."""
     stage = check_stage(stage)

@@ -11,7 +11,7 @@ from reviewkit.services.project import Review
 from reviewkit.services.screen_state import record_state, reviewer_decisions
 from reviewkit.store import queries
 from reviewkit.store import screening as store
-from reviewkit.store.db import session_scope, stored_id
+from reviewkit.store.db import retry_conflicts, session_scope, stored_id
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -56,6 +56,7 @@ def keep_full_text(session: Session, record_id: int, after: RecordScreening) -> 
         raise ReviewkitError(full_text_started(record_id), hint=FULL_TEXT_STARTED_HINT)
 
 
+@retry_conflicts
 def set_full_text(
     review: Review, actor: str | None, record_id: int, status: str, *,
     location: str | None = None, note: str | None = None,

@@ -18,7 +18,7 @@ from reviewkit.errors import Fix, ReviewkitError
 from reviewkit.services.common import acting_reviewer
 from reviewkit.services.project import Review
 from reviewkit.store import dedup as store
-from reviewkit.store.db import session_scope
+from reviewkit.store.db import retry_conflicts, session_scope
 from reviewkit.store.tables import AuditEventRow
 
 if TYPE_CHECKING:
@@ -219,6 +219,7 @@ def _nct_key(nct_id: str) -> str:
     return "".join(nct_id.split()).upper()
 
 
+@retry_conflicts
 def rename_study(review: Review, actor: str | None, study_id: int, label: str) -> str:
     """Give a study its usual name (e.g. the trial's acronym), audited; returns the name it had."""
     if not label.strip():
@@ -279,6 +280,7 @@ class LinkChange:
         return f"{head} confirmed as a report{was}"
 
 
+@retry_conflicts
 def set_report_link(review: Review, actor: str | None, study_id: int, record_id: int,
                     confirmed: bool) -> LinkChange:
     """Confirm (or reject) that a record reports a study; a proposal is never used silently.
@@ -309,6 +311,7 @@ def set_report_link(review: Review, actor: str | None, study_id: int, record_id:
                           record_id if was_main and not link.is_main_report else None)
 
 
+@retry_conflicts
 def link_report(review: Review, actor: str | None, study_id: int, record_id: int) -> LinkChange:
     """Link a record to a study as a confirmed report (a paper without an NCT number, or the second trial
     of a paper reporting two); a proposed or rejected link of the pair is confirmed, never duplicated."""
@@ -324,6 +327,7 @@ def link_report(review: Review, actor: str | None, study_id: int, record_id: int
                           True)
 
 
+@retry_conflicts
 def set_main_report(review: Review, actor: str | None, study_id: int, record_id: int) -> LinkChange:
     """Mark the study's main report (one per study: the one marked before is unmarked).
 

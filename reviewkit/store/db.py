@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 import random
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlmodel import Session
 
 from reviewkit.errors import ReviewkitError, TransactionFailed
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 DB_FILE = "reviewkit.db"
 #: How long a writer waits for another process's write to finish before giving up (ms).
@@ -182,8 +186,35 @@ def transaction_error(engine: Engine, exc: OperationalError) -> TransactionFaile
             hint="try again when the other command (an import, a dedup run) has finished")
     if getattr(exc.orig, "sqlstate", None) in ("40P01", "40001"):  # deadlock, serialization failure
         cause = f"another change to the same rows was stored at the same moment ({reason})"
-        return TransactionFailed(f"{cause}; nothing of this one was stored", cause=cause, hint="try again")
+        return TransactionFailed(f"{cause}; nothing of this one was stored", cause=cause, hint="try again",
+                                 retryable=True)
     return TransactionFailed(f"database error: {reason}; nothing was stored", cause=f"database error: {reason}")
+
+
+#: How often a transaction PostgreSQL aborted for a conflict with another one is run in all (see retry_conflicts).
+CONFLICT_ATTEMPTS = 4
+
+
+def retry_conflicts(func: Callable[P, R]) -> Callable[P, R]:
+    """Run `func` again when PostgreSQL aborted its transaction for a deadlock or a serialization failure.
+
+    Such an abort says only that another reviewer's change touched the same rows at the same moment;
+    nothing of this one was stored (session_scope rolled it back), so running the whole function again
+    is what the reviewer would do by hand, and almost always succeeds. `func` must open its own
+    session_scope and have no effect outside the database. The waits are short and random, so the two
+    transactions that met do not meet again; after the last attempt the error stands as it was.
+    """
+    @functools.wraps(func)
+    def attempt(*args: P.args, **kwargs: P.kwargs) -> R:
+        for tried in range(1, CONFLICT_ATTEMPTS + 1):
+            try:
+                return func(*args, **kwargs)
+            except TransactionFailed as exc:
+                if not exc.retryable or tried == CONFLICT_ATTEMPTS:
+                    raise
+                time.sleep(random.uniform(0.01, 0.05) * tried)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+    return attempt
 
 
 class _Stored(Protocol):

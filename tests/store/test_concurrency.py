@@ -8,13 +8,14 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
 from sqlmodel import func, select
 
-from reviewkit.errors import ReviewkitError
+from reviewkit.errors import ReviewkitError, TransactionFailed
 from reviewkit.store import db
 from reviewkit.store import tables as t
 from reviewkit.store.db import make_engine, migrate, session_scope
@@ -81,6 +82,15 @@ def _one_record(database_url: str) -> Engine:
     return engine
 
 
+def _in_opposite_orders(target: Callable[[int, int], None]) -> None:
+    """`target(1, 2)` and `target(2, 1)` at once, each in its thread: two writers locking rows in opposite orders."""
+    threads = [threading.Thread(target=target, args=pair) for pair in ((1, 2), (2, 1))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+
 def test_a_write_lock_held_past_the_busy_timeout_is_said_plainly(tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """Another process holding SQLite's write lock for longer than the wait: the user read the driver's bare
@@ -122,11 +132,7 @@ def test_a_deadlock_is_said_plainly_and_stores_nothing(database_url: str) -> Non
         except Exception as exc:  # the one aborted is what the test checks
             out[first] = exc
 
-    threads = [threading.Thread(target=write, args=pair) for pair in ((1, 2), (2, 1))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    _in_opposite_orders(write)
     (failed,) = [e for e in out.values() if e is not None]
     assert isinstance(failed, ReviewkitError)
     assert str(failed) == ("another change to the same rows was stored at the same moment (deadlock detected); "
@@ -136,6 +142,69 @@ def test_a_deadlock_is_said_plainly_and_stores_nothing(database_url: str) -> Non
         titles = dict(s.exec(select(t.RecordRow.id, t.RecordRow.title)).all())
     assert titles == {1: "x", 2: "y", stored: "changed"}
     engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_change_aborted_by_a_deadlock_is_run_again_and_both_are_stored(database_url: str) -> None:
+    """The same two writers, each a service-like function under retry_conflicts: the one PostgreSQL aborts
+    runs again once the other has committed, so both reviewers' changes are stored and neither is told
+    to try again (a decision pressed in the TUI at the same moment as a teammate's is not lost)."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("a SQLite writer holds the whole database: no deadlock between rows")
+    engine = _one_record(database_url)
+    both_locked = threading.Barrier(2, timeout=60)
+    runs = {1: 0, 2: 0}
+    out: dict[int, Exception | None] = {}
+
+    @db.retry_conflicts
+    def write(first: int, second: int) -> None:
+        runs[first] += 1
+        with session_scope(engine, write=True) as s:
+            s.execute(text("SELECT id FROM record WHERE id = :i FOR UPDATE"), {"i": first})
+            if runs[first] == 1:  # only the first runs meet; a rerun must not wait for a partner
+                both_locked.wait()
+            s.execute(text("SELECT id FROM record WHERE id = :i FOR UPDATE"), {"i": second})
+            s.execute(text("UPDATE record SET title = title || :mark WHERE id = :i"),
+                      {"mark": f"+{first}", "i": second})
+
+    def run(first: int, second: int) -> None:
+        try:
+            write(first, second)
+            out[first] = None
+        except Exception as exc:  # reported by the assertion below
+            out[first] = exc
+
+    _in_opposite_orders(run)
+    assert out == {1: None, 2: None}
+    assert sorted(runs.values()) == [1, 2]  # one ran once; the one aborted ran again
+    with session_scope(engine) as s:
+        titles = dict(s.exec(select(t.RecordRow.id, t.RecordRow.title)).all())
+    assert titles == {1: "x+2", 2: "y+1"}
+    engine.dispose()
+
+
+def test_only_a_conflict_is_run_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A locked SQLite file or a refused change is said at once: running it again would only repeat the
+    wait or the refusal. A conflict that keeps coming is said after the last attempt, as it was."""
+    monkeypatch.setattr(db.time, "sleep", lambda _s: None)
+    calls: list[str] = []
+
+    @db.retry_conflicts
+    def change(error: Exception) -> None:
+        calls.append(type(error).__name__)
+        raise error
+
+    for error in (TransactionFailed("the database stayed locked; nothing was stored", cause="locked"),
+                  ReviewkitError("record 3 has been adjudicated")):
+        calls.clear()
+        with pytest.raises(type(error)):
+            change(error)
+        assert len(calls) == 1
+    calls.clear()
+    conflict = TransactionFailed("deadlock; nothing of this one was stored", cause="deadlock", retryable=True)
+    with pytest.raises(TransactionFailed) as caught:
+        change(conflict)
+    assert caught.value is conflict and len(calls) == db.CONFLICT_ATTEMPTS
 
 
 @pytest.mark.postgres
