@@ -400,7 +400,7 @@ def import_cmd(state: CliState, file: Path, co_signer: str | None, new_outcomes:
 
 @rob_group.command("plot")
 @click.option("--kind", type=click.Choice(["traffic-light", "summary"]), default="traffic-light",
-              show_default=True, help="Each study's judgements per domain, or per domain the share of studies at each judgement.")
+              show_default=True, help="Each study's judgements per domain, or per domain the share of studies at each judgement (a panel per outcome).")
 @click.option("--outcome", metavar="OUTCOME", default=None, help="Only this outcome's assessments.")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_obj

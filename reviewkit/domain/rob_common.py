@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
 from reviewkit.errors import ReviewkitError
@@ -100,6 +100,9 @@ class RobRow:
     values: tuple[str | None, ...]
     overall: str | None
     weight: float | None = None
+    #: The result (outcome) the judgements are of: RoB is judged per result, so one study may have a
+    #: row per outcome ("": assessed without one; None: not said, as in a table of one outcome).
+    outcome: str | None = None
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,16 @@ class RobTable:
     def weighted(self) -> bool:
         """True when every row carries a weight (the summary plot then weights by it)."""
         return bool(self.rows) and all(r.weight is not None for r in self.rows)
+
+    def by_outcome(self) -> list[tuple[str | None, RobTable]]:
+        """The table split per outcome, each part with its rows in order: one part when every row is of
+        the same outcome (or none says), else one per outcome by name, "" (no outcome) last. A study
+        assessed for two outcomes is a row in each part, so a part's shares are of its studies."""
+        outcomes = list(dict.fromkeys(r.outcome for r in self.rows))
+        if len(outcomes) <= 1:
+            return [(outcomes[0] if outcomes else None, self)]
+        outcomes.sort(key=lambda o: (not o, (o or "").casefold(), o or ""))
+        return [(o, replace(self, rows=tuple(r for r in self.rows if r.outcome == o))) for o in outcomes]
 
 
 def check_weights(labels: Sequence[str], weights: Mapping[str, float] | Sequence[float] | None

@@ -9,12 +9,14 @@ import matplotlib
 matplotlib.use("Agg")  # files only; never a display (render/ is used from CLI, TUI and tests)
 
 from matplotlib import rc_context  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from reviewkit.domain.rob_common import RobTable, judgement_shares  # noqa: E402
+from reviewkit.domain.rob_common import Level, RobTable, judgement_shares  # noqa: E402
 from reviewkit.errors import ReviewkitError  # noqa: E402
+from reviewkit.wording import counted  # noqa: E402
 
 #: Colours by judgement code; the familiar traffic-light scheme (green, amber, red), own shades.
 COLOURS: dict[str, str] = {
@@ -90,17 +92,49 @@ def traffic_light_plot(table: RobTable, path: str | Path, *, title: str | None =
     return _save(fig, path)
 
 
-def summary_plot(table: RobTable, path: str | Path, *, weighted: bool = True,
-                 title: str | None = None) -> Path:
-    """Horizontal stacked bars: the share of studies (or of weight) per judgement, per domain."""
+def summary_figure(table: RobTable, *, weighted: bool = True, title: str | None = None) -> Figure:
+    """Horizontal stacked bars: the share of studies (or of weight) per judgement, per domain.
+
+    RoB is judged per result: a table of several outcomes (a study assessed for two is a row of each)
+    gets one panel per outcome, headed with its name and how many studies it holds, so each panel's
+    shares are of studies, as its axis says, and no study counts twice in one panel.
+    """
     _check(table)
-    shares = judgement_shares(table, weighted)
+    panels = table.by_outcome()
     keys = [*table.domain_keys, "overall"]
     names = [*table.domain_names, "Overall risk of bias"]
+    # One rule for every panel: a panel weighted and another not would not compare.
+    use_weights = weighted and table.weighted
+    shares = [judgement_shares(part, use_weights) for _, part in panels]
     levels = [*table.levels, table.missing]
-    present = [lvl for lvl in levels if any(shares[k].get(lvl.code, 0) > 0 for k in keys)]
-    fig = Figure(figsize=(10, 1.2 + 0.45 * len(keys)))
-    ax = fig.add_subplot()
+    present = [lvl for lvl in levels if any(s[k].get(lvl.code, 0) > 0 for s in shares for k in keys)]
+    headed = len(panels) > 1
+    fig = Figure(figsize=(10, 0.6 + len(panels) * ((0.4 if headed else 0.0) + 0.6 + 0.45 * len(keys))))
+    axes = fig.subplots(len(panels), 1, squeeze=False)[:, 0]
+    using = "weight" if use_weights else "studies"
+    for ax, (outcome, part), share in zip(axes, panels, shares, strict=True):
+        _bars(ax, keys, names, present, share)
+        ax.set_xlabel(f"Percentage of {using}")
+        if headed:
+            # An outcome's name as typed: a "$" in it is not the start of mathtext.
+            ax.set_title(f"{f'Outcome {outcome}' if outcome else 'No outcome'} · "
+                         f"{counted(len(part.rows), 'study', 'studies')}", loc="left", fontsize=10, parse_math=False)
+    handles = [Patch(facecolor=COLOURS.get(lvl.code), edgecolor="#333333", label=lvl.label) for lvl in present]
+    if headed:
+        # The panels are laid out to fit their headings; the legend goes below them all, once.
+        fig.set_layout_engine("constrained")
+        fig.legend(handles=handles, loc="outside lower center", ncol=len(present), frameon=False)
+    else:
+        axes[0].legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=len(present),
+                       frameon=False)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def _bars(ax: Axes, keys: list[str], names: list[str], present: list[Level], shares: dict[str, dict[str, float]]
+          ) -> None:
+    """One panel: a bar per domain (and the overall), its judgements' shares stacked left to right."""
     for i, key in enumerate(keys):
         left = 0.0
         for lvl in present:
@@ -114,13 +148,11 @@ def summary_plot(table: RobTable, path: str | Path, *, weighted: bool = True,
     ax.set_ylim(len(keys) - 0.5, -0.5)
     ax.set_xlim(0, 100)
     ax.set_xticks([0, 25, 50, 75, 100], ["0%", "25%", "50%", "75%", "100%"])
-    using = "weight" if weighted and table.weighted else "studies"
-    ax.set_xlabel(f"Percentage of {using}")
     for spine in ("top", "right"):
         ax.spines[spine].set_visible(False)
-    ax.legend(handles=[Patch(facecolor=COLOURS.get(lvl.code), edgecolor="#333333",
-                             label=lvl.label) for lvl in present],
-              loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=len(present), frameon=False)
-    if title:
-        fig.suptitle(title)
-    return _save(fig, path)
+
+
+def summary_plot(table: RobTable, path: str | Path, *, weighted: bool = True,
+                 title: str | None = None) -> Path:
+    """The summary figure (summary_figure) written to path; returns the file."""
+    return _save(summary_figure(table, weighted=weighted, title=title), path)

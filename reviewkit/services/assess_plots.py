@@ -17,7 +17,8 @@ PLOT_KINDS = ("traffic-light", "summary")
 
 
 def rob_table(review: Review, outcome: str | None = None) -> RobTable:
-    """The consensus judgements as the plot-ready table (rows labelled "study (outcome)").
+    """The consensus judgements as the plot-ready table (rows labelled "study (outcome)", each carrying its
+    outcome, so the summary plot draws a panel per outcome rather than counting a study once per result).
 
     `outcome` is compared without case or spaces, as `rob start` reads it; one that neither the
     protocol nor any assessment has is refused, naming the outcomes there are.
@@ -30,7 +31,8 @@ def rob_table(review: Review, outcome: str | None = None) -> RobTable:
     template = rob1.rob1_table([]) if tool == "rob1" else rob2.rob2_table([])
     return dataclasses.replace(template, rows=tuple(
         RobRow(r.study + (f" ({r.outcome})" if r.outcome and outcome is None else ""),
-               tuple(r.judgements.get(k) for k in template.domain_keys), r.judgements.get("overall"))
+               tuple(r.judgements.get(k) for k in template.domain_keys), r.judgements.get("overall"),
+               outcome=r.outcome)
         for r in rows if r.tool == tool))
 
 

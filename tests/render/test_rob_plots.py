@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
+from matplotlib.axes import Axes
+from matplotlib.colors import to_hex
+from matplotlib.patches import Rectangle
 
 from reviewkit.domain import rob1, rob2
 from reviewkit.domain.rob_common import RobTable, judgement_shares
 from reviewkit.errors import ReviewkitError
-from reviewkit.render.rob import summary_plot, traffic_light_plot
+from reviewkit.render.rob import COLOURS, summary_figure, summary_plot, traffic_light_plot
 
 BASE = {"1.1": "Y", "1.2": "Y", "1.3": "N", "2.1": "N", "2.2": "N", "2.6": "Y", "3.1": "Y",
         "4.1": "N", "4.2": "N", "4.3": "N", "5.1": "Y", "5.2": "N", "5.3": "N"}
@@ -73,3 +77,63 @@ def test_unknown_suffix_and_empty_table_are_refused(tmp_path: Path) -> None:
         traffic_light_plot(rob2_table(), tmp_path / "x.jpg")
     with pytest.raises(ReviewkitError):
         summary_plot(rob2.rob2_table([]), tmp_path / "x.svg")
+
+
+def bars(ax: Axes, table: RobTable) -> dict[str, dict[str, float]]:
+    """A summary panel's bars as drawn: domain name → judgement (told by its colour) → share."""
+    names = [t.get_text() for t in ax.get_yticklabels()]
+    colour_of = {to_hex(COLOURS[lvl.code]): lvl.code for lvl in (*table.levels, table.missing)}
+    out: dict[str, dict[str, float]] = {}
+    for bar in ax.patches:
+        assert isinstance(bar, Rectangle)
+        row = names[round(bar.get_y() + bar.get_height() / 2)]
+        code = colour_of[to_hex(bar.get_facecolor())]
+        out.setdefault(row, {})[code] = out.get(row, {}).get(code, 0.0) + bar.get_width()
+    return out
+
+
+def per_outcome_table(weights: list[float] | None = None) -> RobTable:
+    """Keystone 2015 assessed for two outcomes (IGA: all low; EASI-75: D1 high), Genovese 2016 for IGA
+    only (D5 some concerns): three rows, two studies."""
+    table = rob2.rob2_table([
+        rob2.assess(BASE, study="Keystone 2015 (IGA)"),
+        rob2.assess({**BASE, "1.2": "N"}, study="Keystone 2015 (EASI-75)"),
+        rob2.assess({**BASE, "5.1": "NI"}, study="Genovese 2016 (IGA)"),
+    ], weights)
+    outcomes = ["IGA", "EASI-75", "IGA"]
+    return dataclasses.replace(table, rows=tuple(dataclasses.replace(r, outcome=o)
+                                                 for r, o in zip(table.rows, outcomes, strict=True)))
+
+
+def test_summary_of_several_outcomes_has_a_panel_per_outcome() -> None:
+    """A study assessed for two outcomes is counted once in each outcome's panel, never twice in one: the
+    IGA panel holds 2 studies (Low 50%, Some concerns 50%), the EASI-75 panel 1 (High 100%)."""
+    table = per_outcome_table()
+    fig = summary_figure(table, weighted=False)
+    axes = [ax for ax in fig.axes if ax.patches]
+    assert [ax.get_title(loc="left") for ax in axes] == ["Outcome EASI-75 · 1 study", "Outcome IGA · 2 studies"]
+    assert all(ax.get_xlabel() == "Percentage of studies" for ax in axes)
+    easi, iga = (bars(ax, table)["Overall risk of bias"] for ax in axes)
+    assert easi == {"high": pytest.approx(100.0)}
+    assert iga == {"low": pytest.approx(50.0), "some_concerns": pytest.approx(50.0)}
+    assert bars(axes[1], table)["Bias arising from the randomization process"] == {"low": pytest.approx(100.0)}
+
+
+def test_weighted_summary_of_several_outcomes_weighs_within_each_outcome() -> None:
+    """Each panel's shares are of its own rows' weights: IGA Keystone 60 and Genovese 40 give Low 60% and
+    Some concerns 40%, whatever weight Keystone has in EASI-75."""
+    table = per_outcome_table([60.0, 25.0, 40.0])
+    fig = summary_figure(table)
+    easi, iga = (ax for ax in fig.axes if ax.patches)
+    assert iga.get_xlabel() == "Percentage of weight"
+    assert bars(iga, table)["Overall risk of bias"] == {"low": pytest.approx(60.0),
+                                                        "some_concerns": pytest.approx(40.0)}
+    assert bars(easi, table)["Overall risk of bias"] == {"high": pytest.approx(100.0)}
+
+
+def test_summary_of_one_outcome_is_one_panel_without_a_heading() -> None:
+    """Rows of one outcome (or that name none) plot as before: one panel, shares of its studies."""
+    table = rob2_table()
+    (ax,) = (ax for ax in summary_figure(table).axes if ax.patches)
+    assert ax.get_title(loc="left") == "" and ax.get_xlabel() == "Percentage of studies"
+    assert bars(ax, table)["Overall risk of bias"]["low"] == pytest.approx(100 / 3)

@@ -8,10 +8,16 @@ other way round) in the EASI-75 forest plot.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
+import pytest
+
+from reviewkit.render.rob import summary_figure
 from reviewkit.services import assess, assess_consensus
 from reviewkit.services.analyze_plots import rob_by_study
+from reviewkit.services.assess_plots import plot_rob, rob_table
 from reviewkit.services.project import Review
+from tests.render.test_rob_plots import bars
 from tests.services.test_assess import ALL_LOW, add_study, fill
 
 #: D3 High (3.1 N, 3.2 N, 3.3 Y, 3.4 Y), every other domain Low.
@@ -62,3 +68,26 @@ def test_a_result_named_after_the_outcome_and_its_timepoint(rob2_review: Review)
     other = add_study(rob2_review, "BREEZE-AD2")
     consensus(rob2_review, other, "iga_0_1 week 16", ALL_LOW)
     assert "BREEZE-AD2" not in (rob_by_study(rob2_review, "iga", "week 16") or {})
+
+
+def test_summary_plot_of_every_outcome_counts_a_study_once_per_outcome(rob2_review: Review, tmp_path: Path) -> None:
+    """BREEZE-AD1 is assessed for IGA (Low) and EASI-75 (D3 High), BREEZE-AD2 for IGA (D3 High): the summary
+    plot of every outcome draws a panel per outcome, of 1 and 2 studies, not one panel of 3 "studies"
+    with BREEZE-AD1 twice; the traffic-light plot's rows stay one per study and outcome."""
+    ad1, ad2 = add_study(rob2_review), add_study(rob2_review, "BREEZE-AD2")
+    consensus(rob2_review, ad1, "iga_0_1", ALL_LOW)
+    consensus(rob2_review, ad1, "easi75", D3_HIGH)
+    consensus(rob2_review, ad2, "iga_0_1", D3_HIGH)
+    table = rob_table(rob2_review)
+    assert [r.label for r in table.rows] == ["BREEZE-AD1 (easi75)", "BREEZE-AD1 (iga_0_1)", "BREEZE-AD2 (iga_0_1)"]
+    easi, iga = (ax for ax in summary_figure(table).axes if ax.patches)
+    assert (easi.get_title(loc="left"), iga.get_title(loc="left")) == ("Outcome easi75 · 1 study",
+                                                                       "Outcome iga_0_1 · 2 studies")
+    assert bars(easi, table)["Bias due to missing outcome data"] == {"high": pytest.approx(100.0)}
+    assert bars(iga, table)["Bias due to missing outcome data"] == {"low": pytest.approx(50.0),
+                                                                      "high": pytest.approx(50.0)}
+    svg = plot_rob(rob2_review, "summary", tmp_path / "summary.svg").read_text(encoding="utf-8")
+    assert "Outcome iga_0_1 · 2 studies" in svg and "Outcome easi75 · 1 study" in svg
+    # One outcome asked for: one panel of its studies, as before.
+    (only,) = (ax for ax in summary_figure(rob_table(rob2_review, "iga_0_1")).axes if ax.patches)
+    assert only.get_title(loc="left") == "" and only.get_xlabel() == "Percentage of studies"

@@ -6,7 +6,7 @@ import io
 
 from rich.console import Console
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, OptionList, Static
 
 from reviewkit.domain import rob2
 from reviewkit.services import assess, assess_consensus, assess_view
@@ -15,7 +15,7 @@ from reviewkit.services.project import Review
 from reviewkit.tui.app import ReviewkitApp, make_app
 from reviewkit.tui.screens.rob import RobScreen
 from reviewkit.tui.screens.rob_consensus import RobConsensusScreen
-from tests.tui.rendered import line_with, narrow_columns
+from tests.tui.rendered import line_with, lines_once, narrow_columns
 from tests.tui.test_rob_form import add_study, settle
 
 #: Everything else each assessor answers alike: D1 hinges on 1.2 (Y: low, N: high).
@@ -299,3 +299,65 @@ async def test_reopened_consensus_starts_from_what_was_recorded(rob2_review: Rev
         assert items(screen)[0][-1] == "N (recorded)"
     stored = consensus(rob2_review)
     assert stored.answers["1.2"] == "N" and (stored.domain("D1").final, stored.domain("D1").chosen) == ("high", False)
+
+
+#: alice's support for 1.2: longer than any column or line of an 80-column terminal.
+_LONG = ("Allocation by a central interactive web response system stratified by region and baseline severity "
+         "(methods, p. 4); the supplement's CONSORT diagram shows the sequence was concealed until assignment, "
+         "and baseline characteristics in Table 1 look balanced across the three arms [ITT].")
+
+
+def with_support(review: Review, who: str, study_id: int, q12: str, support: str, finish: bool = True) -> None:
+    """`who`'s assessment as assess_all makes it, with `support` for the answer to 1.2."""
+    view = assess_all(review, who, study_id, q12, finish=False)
+    assess.answer(review, who, view.id, "1.2", q12, support)
+    if finish:
+        assess.finish(review, who, view.id)
+
+
+def shown_text(lines: list[str]) -> str:
+    """The screen's words in order, however lines wrapped them."""
+    return " ".join(" ".join(lines).split())
+
+
+async def test_each_assessors_support_shows_beside_their_answer(rob2_review: Review) -> None:
+    """alice (Y, a long support) and bob (N, a short one) differ on 1.2. While bob has not finished, the
+    consensus shows neither (blinding). Once he has, the 1.2 row shows each answer with the start of its
+    support and the consensus column still on screen (80×24); under the table, each support in full,
+    wrapped; the choice of the consensus answer quotes each, the long one shortened."""
+    sid = add_study(rob2_review)
+    with_support(rob2_review, "alice", sid, "Y", _LONG)
+    with_support(rob2_review, "bob", sid, "N", "No method of sequence generation described", finish=False)
+    app = make_app(rob2_review, reviewer="alice")
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.push_screen(RobConsensusScreen(rob2_review, "alice", sid, "IGA", "BREEZE-AD1"))
+        await settle(pilot, app)
+        lines = await lines_once(pilot, app, lambda ls: any("once every independent" in line for line in ls))
+        assert "sequence generation" not in shown_text(lines) and "interactive web" not in shown_text(lines)
+        await pilot.press("escape")
+        await settle(pilot, app)
+        bob = next(v for v in assess_view.all_views(rob2_review) if v.assessor == "bob")
+        assess.finish(rob2_review, "bob", bob.id)
+        app.push_screen(RobConsensusScreen(rob2_review, "alice", sid, "IGA", "BREEZE-AD1"))
+        await settle(pilot, app)
+        screen = app.screen
+        assert isinstance(screen, RobConsensusScreen)
+        assert items(screen)[0] == ["1.2", f"Y · {' '.join(_LONG.split())}",
+                                    "N · No method of sequence generation described", "(to settle)"]
+        lines = await lines_once(pilot, app, lambda ls: any("based the answer to 1.2 on" in line for line in ls))
+        row = line_with(app, "(to settle)")
+        assert row.split()[:3] == ["1.2", "Y", "·"] and "…" in row and "N · " in row
+        panel = shown_text(lines[next(i for i, line in enumerate(lines) if "based the answer to 1.2" in line):])
+        assert f"alice (Y): {' '.join(_LONG.split())}" in panel
+        assert "bob (N): No method of sequence generation described" in panel
+        assert "settle the highlighted item" in panel  # the keys still show below
+        await pilot.press("down")  # D1's judgement: neither gave a reason
+        await lines_once(pilot, app, lambda ls: any("based the judgement of D1 on" in line for line in ls))
+        assert "alice (Low risk): none written" in line_with(app, "alice (Low risk)")
+        await pilot.press("up", "enter")
+        await pilot.pause()
+        options = app.screen.query_one("#choice-options", OptionList)
+        prompts = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+        yes = next(p for p in prompts if p.startswith("1. Y — alice: "))
+        assert yes.endswith(" …") and len(yes) < len(_LONG) and yes[14:-2] in _LONG
+        assert "4. N — bob: No method of sequence generation described" in prompts

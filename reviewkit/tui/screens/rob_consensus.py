@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import ClassVar
 
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
@@ -18,8 +23,8 @@ from reviewkit.services.project import Review
 from reviewkit.tui import messages as msg
 from reviewkit.tui.modals.choice import Choice, ChoiceModal
 from reviewkit.tui.modals.text_prompt import TextPromptModal
-from reviewkit.tui.plain import marked
-from reviewkit.tui.widgets.fitted_table import FittedTable
+from reviewkit.tui.plain import marked, plain
+from reviewkit.tui.widgets.fitted_table import FittedTable, clipped
 from reviewkit.tui.widgets.rob_judgements import LABELS, ROB1_KEYS, ROB2_KEYS, RobJudgements
 from reviewkit.wording import counted
 
@@ -32,6 +37,11 @@ def keys_help(tool: str) -> str:
     no Some concerns to escalate)."""
     overall = "the summary judgement (override)" if tool == "rob1" else "the overall judgement (escalate to High?)"
     return f"[b]enter[/b] settle the highlighted item · [b]X[/b] {overall} · {_KEYS_REST}"
+
+
+#: A support or reason quoted in a choice's label is cut to about this many characters (the panel under
+#: the table shows it in full): a paragraph each would push the other answers out of the box.
+CHOICE_QUOTE = 100
 
 
 def _shown(value: str | None) -> str:
@@ -53,6 +63,11 @@ class RobConsensusScreen(Screen[None]):
     DEFAULT_CSS = """
     RobConsensusScreen #consensus-status { padding: 0 2; height: auto; background: $boost; }
     RobConsensusScreen #consensus-items { margin: 1 2; height: 1fr; }
+    /* The highlighted item's supports in full, wrapped; long ones scroll (tab to them) rather than push
+       the table, and once saved the judgements, and the keys off an 80×24 terminal. */
+    RobConsensusScreen #consensus-support-box { height: auto; max-height: 50%; }
+    RobConsensusScreen.-saved #consensus-support-box { max-height: 20%; }
+    RobConsensusScreen #consensus-support { padding: 0 2; }
     RobConsensusScreen #consensus-keys { padding: 0 2; height: auto; color: $text-muted; }
     """
 
@@ -73,6 +88,8 @@ class RobConsensusScreen(Screen[None]):
         self.carried: set[str] = set()
         #: (domain key, assessor) → the reason that assessor recorded their judgement with.
         self.reasons: dict[tuple[str, str], str] = {}
+        #: (item key, assessor) → what that assessor based the answer on (RoB 1: the domain's judgement).
+        self.supports: dict[tuple[str, str], str] = {}
         self.assessors: list[str] = []
         #: What this visit settles (sent on save); ("accept", "") takes back a recorded judgement.
         self.answers: dict[str, str] = {}
@@ -91,8 +108,11 @@ class RobConsensusScreen(Screen[None]):
         yield Header()
         # The study's label, the outcome and the services' messages are shown as they are (see _status).
         yield Static("Loading the disagreements…", id="consensus-status", markup=False)
-        # Refilled after each settled item: a FittedTable keeps its columns as wide as the answers.
+        # Refilled after each settled item: a FittedTable keeps its columns as wide as the answers; the
+        # assessors' columns (an answer and its support) give way to keep the consensus column on screen.
         yield FittedTable(id="consensus-items", cursor_type="row", zebra_stripes=True)
+        with VerticalScroll(id="consensus-support-box"):
+            yield Static("", id="consensus-support")
         yield RobJudgements(id="consensus-judgements")
         yield Static(keys_help(self.tool), id="consensus-keys")
         yield Footer()
@@ -101,6 +121,7 @@ class RobConsensusScreen(Screen[None]):
         """Load the disagreements."""
         self.sub_title = f"Risk of bias · consensus · {self.label} · {self.outcome or '(no outcome)'}"
         self.query_one("#consensus-judgements", RobJudgements).display = False
+        self.query_one("#consensus-support-box").display = False
         self._load()
 
     # -- workers: each calls one service and posts a message ----------------------------------------
@@ -131,15 +152,20 @@ class RobConsensusScreen(Screen[None]):
         self.to_decide.clear()
         self.carried.clear()
         self.reasons.clear()
+        self.supports.clear()
         self.assessors = []
         for pair in message.pairs:
             for name in (pair.assessor_a, pair.assessor_b):
                 if name not in self.assessors:
                     self.assessors.append(name)
             for item in pair.items:
-                values = self.items.setdefault(f"{item.level}:{item.key}", {})
+                key = f"{item.level}:{item.key}"
+                values = self.items.setdefault(key, {})
                 values[pair.assessor_a] = item.a_value
                 values[pair.assessor_b] = item.b_value
+                for name, support in zip((pair.assessor_a, pair.assessor_b), pair.support(item.key), strict=True):
+                    if support:
+                        self.supports[(key, name)] = support
             self.to_decide |= set(pair.to_decide)
             self.carried |= set(pair.carried)
             for key, a_why, b_why in pair.reasons:
@@ -166,6 +192,7 @@ class RobConsensusScreen(Screen[None]):
         view = message.view
         panel = self.query_one("#consensus-judgements", RobJudgements)
         panel.display = True
+        self.add_class("-saved")  # the supports give the judgements room
         panel.show(view)
         # What was settled is now the recorded consensus: a second save sends only what changes after it.
         self.answers.clear()
@@ -193,6 +220,10 @@ class RobConsensusScreen(Screen[None]):
     @on(DataTable.RowSelected, "#consensus-items")
     def _row_selected(self, event: DataTable.RowSelected) -> None:
         self._settle(str(event.row_key.value))
+
+    @on(DataTable.RowHighlighted, "#consensus-items")
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_support(str(event.row_key.value))
 
     # -- actions -------------------------------------------------------------------------------------
 
@@ -271,7 +302,7 @@ class RobConsensusScreen(Screen[None]):
                 title = f"Consensus judgement for {name} (accept: what the answers give)"
         labels = []
         for code in codes:
-            who = [a + (f": {self.reasons[(name, a)]}" if (name, a) in self.reasons else "")
+            who = [a + (f": {_quoted(note)}" if (note := self._basis(key, a)) else "")
                    for a in self.assessors if values.get(a) == code]
             shown = "Accept the algorithm's judgement" if code == "accept" else _shown(code)
             labels.append(f"{shown} — {'; '.join(who)}" if who else shown)
@@ -297,10 +328,14 @@ class RobConsensusScreen(Screen[None]):
                             chosen)
 
     def _render_items(self) -> None:
-        table = self.query_one("#consensus-items", DataTable)
+        table = self.query_one("#consensus-items", FittedTable)
         keep = self._current()
         table.clear(columns=True)
-        table.add_columns("Item", *self.assessors, "Consensus")
+        table.squeeze(_column(a) for a in self.assessors)
+        table.add_column("Item")
+        for assessor in self.assessors:
+            table.add_column(assessor, key=_column(assessor))
+        table.add_column("Consensus")
         for key, values in self.items.items():
             level, name = key.split(":", 1)
             if self._is_answer(key):
@@ -315,15 +350,49 @@ class RobConsensusScreen(Screen[None]):
                            f"{_shown(recorded[0])} (recorded)" if recorded else
                            "(to decide)" if name in self.to_decide else "(from the answers)")
             label = name if level == "question" else f"{name} (judgement)"
-            table.add_row(label, *(self._value(name, values, a) for a in self.assessors), settled, key=key)
+            table.add_row(label, *(self._value(key, values, a) for a in self.assessors), settled, key=key)
         keys = list(self.items)
         if keep in keys:
             table.move_cursor(row=keys.index(keep))
+        self._show_support(self._current())
 
-    def _value(self, name: str, values: dict[str, str | None], assessor: str) -> str:
-        """An assessor's answer or judgement as shown; one recorded with a reason says so (enter shows it)."""
+    def _value(self, key: str, values: dict[str, str | None], assessor: str) -> Text:
+        """An assessor's answer or judgement as shown; one recorded with a reason says so (the panel under
+        the table shows it); an answer with a support is followed by it, cut to the column's width."""
+        name = key.split(":", 1)[1]
         shown = _shown(values.get(assessor))
-        return f"{shown} (with reason)" if (name, assessor) in self.reasons else shown
+        if (name, assessor) in self.reasons:
+            return clipped(f"{shown} (with reason)")
+        support = self.supports.get((key, assessor))
+        return clipped(f"{shown} · {' '.join(support.split())}" if support else shown)
+
+    def _basis(self, key: str, assessor: str) -> str | None:
+        """What an assessor based an item on: the support of an answer, the reason of a judgement."""
+        return self.supports.get((key, assessor)) or self.reasons.get((key.split(":", 1)[1], assessor))
+
+    def _show_support(self, key: str | None) -> None:
+        """Under the table, the highlighted item's supports (or reasons) in full, one assessor a line;
+        the panel is there only while some item has one."""
+        box = self.query_one("#consensus-support-box")
+        box.display = any(self._basis(k, a) for k in self.items for a in self.assessors)
+        if key is None or not box.display:
+            return
+        level, name = key.split(":", 1)
+        values = self.items.get(key, {})
+        # RoB 1's domains are answered with their judgement, as RoB 2's domains are judged
+        what = (f"the answer to {name}" if level == "question" else
+                "the overall judgement" if name == "overall" else f"the judgement of {name}")
+        # A grid: each text wraps in its own column, under itself rather than under the names.
+        grid = Table.grid(padding=(0, 1), expand=True)
+        grid.add_column(no_wrap=True)
+        grid.add_column(ratio=1)
+        for a in self.assessors:
+            basis = self._basis(key, a)
+            grid.add_row(plain(f"{a} ({_shown(values.get(a))}):"),
+                         plain(basis) if basis else plain("none written", style="dim"))
+        self.query_one("#consensus-support", Static).update(
+            Group(plain(f"What each assessor based {what} on:", style="bold"), grid))
+        box.scroll_home(animate=False)
 
     def _recorded(self, view: AssessmentView | None) -> None:
         """Take what the consensus holds as the starting point shown (nothing recorded yet: none)."""
@@ -344,3 +413,13 @@ class RobConsensusScreen(Screen[None]):
     def _status(self, text: str | Content) -> None:
         """A str as it is (the service's message may quote a name); Content for our own markup around it."""
         self.query_one("#consensus-status", Static).update(text)
+
+
+def _column(assessor: str) -> str:
+    """An assessor's column key (apart from the Item and Consensus columns, whatever the name)."""
+    return f"by:{assessor}"
+
+
+def _quoted(text: str) -> str:
+    """A support or reason on one line, cut at a word to about CHOICE_QUOTE characters."""
+    return textwrap.shorten(text, CHOICE_QUOTE, placeholder=" …")

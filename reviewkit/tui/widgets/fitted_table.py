@@ -53,8 +53,12 @@ class FittedTable(DataTable[Any]):
 
     def __init__(self, *, squeeze: Iterable[str] = (), **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._squeeze = set(squeeze)
         self._cleared = False
+        self.squeeze(squeeze)
+
+    def squeeze(self, keys: Iterable[str]) -> None:
+        """Name the columns that give way (for columns known only once the rows come: one per assessor)."""
+        self._squeeze = set(keys)
         # A squeezing table takes its container's width (an auto-width table would size itself to
         # the squeezed columns and never widen them again).
         self.set_class(bool(self._squeeze), "-squeeze")
