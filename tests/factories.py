@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reviewkit.domain.records import Record
+from reviewkit.services import screen
 from reviewkit.services.project import Review
 from reviewkit.store import runs
 from reviewkit.store.db import session_scope
@@ -29,6 +30,15 @@ def add_records(review: Review, records: list[Record] | int, *, source: str = "P
         assert run.id is not None
         ids = runs.insert_records(session, run.id, records, 0)
         runs.finish_run(session, run, record_count=len(records), new_record_count=len(records), actor=None)
+    return ids
+
+
+def add_records_at_full_text(review: Review, n: int) -> list[int]:
+    """`n` records that alice and bob both included at title/abstract (so they are at full text); their ids."""
+    ids = add_records(review, n)
+    for rid in ids:
+        for who in ("alice", "bob"):
+            screen.record_decision(review, who, rid, "ta", "include")
     return ids
 
 

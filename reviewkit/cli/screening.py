@@ -14,7 +14,7 @@ from reviewkit.services.decisions_export import export_decisions
 from reviewkit.services.decisions_ids import IDS_MODES
 from reviewkit.services.decisions_import import import_decisions
 from reviewkit.services.project import open_review
-from reviewkit.services.screen_full_text import FULL_TEXT_STATUSES, set_full_text
+from reviewkit.services.screen_full_text import FULL_TEXT_STATUSES, missing_file, set_full_text
 from reviewkit.wording import counted
 
 
@@ -154,7 +154,9 @@ def agreement(state: CliState, as_json: bool, keep_maybe: bool) -> None:
 @click.command("full-text", short_help="Record a report's full-text retrieval.")
 @click.argument("record", type=ROW_ID)
 @click.argument("status", type=click.Choice(FULL_TEXT_STATUSES))
-@click.option("--location", default=None, metavar="PATH_OR_URL", help="Where the retrieved full text is.")
+@click.option("--location", default=None, metavar="PATH_OR_URL",
+              help="Where the retrieved full text is: a URL, or a path (a relative one is taken from the review "
+                   "folder, and one inside it is stored relative to it, so the folder can move).")
 @click.option("--note", default=None, help="Why it could not be retrieved, or anything else.")
 @click.pass_obj
 def full_text(state: CliState, record: int, status: str, location: str | None, note: str | None) -> None:
@@ -166,8 +168,13 @@ def full_text(state: CliState, record: int, status: str, location: str | None, n
     """
 
     def go() -> None:
-        set_full_text(open_review(state.review), state.reviewer, record, status, location=location, note=note)
-        click.echo(f"record {record}: full text {status.replace('_', ' ')}" + (f" ({location})" if location else ""))
+        review = open_review(state.review)
+        stored = set_full_text(review, state.reviewer, record, status, location=location, note=note)
+        click.echo(f"record {record}: full text {status.replace('_', ' ')}" + (f" ({stored})" if stored else ""))
+        if (missing := missing_file(review, stored)) is not None:
+            # Stored all the same: the PDF may be put there later; said now, not when `o` finds nothing.
+            click.echo(f"warning: no file at {missing} yet (a relative path is taken from the review folder)",
+                       err=True)
 
     run_guarded(go)
 

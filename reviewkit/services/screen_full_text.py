@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from reviewkit.domain.screening import RecordScreening, is_blind_to_others
 from reviewkit.errors import ReviewkitError
@@ -19,6 +22,8 @@ if TYPE_CHECKING:
     from reviewkit.store.tables import ReviewerRow
 
 FULL_TEXT_STATUSES = ("sought", "retrieved", "not_retrieved")
+#: The URL schemes a full text's location may have (what a browser opens).
+URL_SCHEMES = ("http", "https", "file")
 
 
 def full_text_started(record_id: int) -> str:
@@ -56,12 +61,64 @@ def keep_full_text(session: Session, record_id: int, after: RecordScreening) -> 
         raise ReviewkitError(full_text_started(record_id), hint=FULL_TEXT_STARTED_HINT)
 
 
+def is_url(location: str) -> bool:
+    """Whether a full text's location is a URL (it has a scheme), not a path."""
+    return "://" in location
+
+
+def url_problem(location: str) -> str | None:
+    """Why a URL is one no browser could open (an unknown scheme, no host, a space), or None if it is not."""
+    parts = urlsplit(location)
+    scheme = parts.scheme.lower()
+    if scheme not in URL_SCHEMES or (scheme != "file" and not parts.hostname) or any(c.isspace() for c in location):
+        return (f"'{location}' is not a URL a browser can open (it needs http://, https:// or file://, "
+                "a host, and a space written %20)")
+    return None
+
+
+def resolve_location(location: str, folder: Path) -> str:
+    """Where a stored location is: a URL as it is; a relative path taken from the review folder."""
+    if is_url(location):
+        return location
+    path = Path(location).expanduser()
+    return str(path if path.is_absolute() else folder / path)
+
+
+def stored_location(location: str, folder: Path) -> str:
+    """A location as it is stored: a path inside the review folder relative to it, so that the folder
+    (the PDFs with it) can move or be shared and the path still finds the file; any other as given."""
+    location = location.strip()
+    if is_url(location):
+        return location
+    path = Path(location).expanduser()
+    if not path.is_absolute():
+        return location
+    # As written first (a folder's link to a shared PDF store stays a link), then as the links resolve.
+    for inside, base in ((Path(os.path.normpath(path)), Path(os.path.normpath(folder.absolute()))),
+                         (path.resolve(), folder.resolve())):
+        if inside.is_relative_to(base) and inside != base:
+            return inside.relative_to(base).as_posix()
+    return location  # outside the folder: only an absolute path finds it
+
+
+def missing_file(review: Review, location: str | None) -> str | None:
+    """The path a location names when no file is there (a typo, or a PDF not yet put in place), else None."""
+    if not location or is_url(location):
+        return None
+    path = resolve_location(location, review.folder)
+    return None if Path(path).exists() else path
+
+
 @retry_conflicts
 def set_full_text(
     review: Review, actor: str | None, record_id: int, status: str, *,
     location: str | None = None, note: str | None = None,
-) -> None:
-    """Record a full-text retrieval status: sought, retrieved (with a path or URL), not_retrieved."""
+) -> str | None:
+    """Record a full-text retrieval status: sought, retrieved (with a path or URL), not_retrieved.
+
+    Returns the location as stored (see stored_location).
+    """
+    location = (stored_location(location, review.folder) or None) if location else None
     if status not in FULL_TEXT_STATUSES:
         raise ReviewkitError(f"unknown full-text status '{status}' (use {', '.join(FULL_TEXT_STATUSES)})")
     with session_scope(review.engine, write=True) as session:
@@ -76,6 +133,8 @@ def set_full_text(
         if status == "retrieved" and not location:
             raise ReviewkitError("a retrieved full text needs its file path or URL",
                                  hint="give it with --location PATH_OR_URL")
+        if location and is_url(location) and (problem := url_problem(location)):
+            raise ReviewkitError(f"location: {problem}")
         if status == "not_retrieved" and (reviewer_decisions(session, record_id, "ft")
                                           or store.adjudication_row(session, record_id, "ft") is not None):
             raise ReviewkitError(f"record {record_id} has full-text decisions, so its full text was assessed; "
@@ -83,6 +142,7 @@ def set_full_text(
                                  hint="to take it back, have its full-text decisions undone first")
         store.add_full_text(session, record_id=record_id, status=status, location=location, note=note,
                             reviewer=who)
+    return location
 
 
 def _not_at_full_text(session: Session, who: ReviewerRow, record_id: int, required: int) -> str | None:

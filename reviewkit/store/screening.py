@@ -196,8 +196,9 @@ def add_full_text(
         AuditEventRow(
             at=at, actor=reviewer.name if reviewer else "", entity="full_text", entity_id=row.id,
             record_id=record_id, action="status",
-            old={"status": previous.status, "location": previous.location} if previous else None,
-            new={"status": status, "location": location},
+            # The note too: it says why a report was not retrieved, which the audit would otherwise lose.
+            old={"status": previous.status, "location": previous.location, "note": previous.note} if previous else None,
+            new={"status": status, "location": location, "note": note},
         )
     )
     return row

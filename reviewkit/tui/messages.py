@@ -86,12 +86,13 @@ class SearchFinished(Message):
 
 
 class FullTextSaved(Message):
-    """A record's full-text status is stored."""
+    """A record's full-text status is stored; `missing`: the path stored, when no file is there."""
 
-    def __init__(self, record_id: int, status: str) -> None:
+    def __init__(self, record_id: int, status: str, missing: str | None = None) -> None:
         super().__init__()
         self.record_id = record_id
         self.status = status
+        self.missing = missing
 
 
 class ConflictsLoaded(Message):

@@ -18,19 +18,11 @@ from reviewkit.services.decisions_import import import_decisions
 from reviewkit.services.project import Review
 from reviewkit.services.report import prisma_counts
 from reviewkit.services.status import review_status
-from tests.factories import add_records
-
-
-def _passed(review: Review, n: int) -> list[int]:
-    ids = add_records(review, n)
-    for rid in ids:
-        for who in ("alice", "bob"):
-            screen.record_decision(review, who, rid, "ta", "include")
-    return ids
+from tests.factories import add_records_at_full_text
 
 
 def test_a_not_retrieved_report_takes_no_full_text_decision(review: Review, tmp_path: Path) -> None:
-    lost, kept = _passed(review, 2)
+    lost, kept = add_records_at_full_text(review, 2)
     screen_full_text.set_full_text(review, "alice", lost, "not_retrieved")
     with pytest.raises(ReviewkitError, match="marked not retrieved"):
         screen.record_decision(review, "alice", lost, "ft", "include")
@@ -47,7 +39,7 @@ def test_a_not_retrieved_report_takes_no_full_text_decision(review: Review, tmp_
 
 
 def test_a_report_with_full_text_decisions_is_not_marked_not_retrieved(review: Review) -> None:
-    (rid,) = _passed(review, 1)
+    (rid,) = add_records_at_full_text(review, 1)
     screen.record_decision(review, "alice", rid, "ft", "exclude", reason=review.protocol.screening.exclusion_reasons[0])
     with pytest.raises(ReviewkitError, match="has full-text decisions"):
         screen_full_text.set_full_text(review, "bob", rid, "not_retrieved")
@@ -56,7 +48,7 @@ def test_a_report_with_full_text_decisions_is_not_marked_not_retrieved(review: R
 
 def test_status_counts_not_retrieved_reports_as_prisma_does(review: Review) -> None:
     """Before, status listed them under full text "not started"."""
-    first, second, _ = _passed(review, 3)
+    first, second, _ = add_records_at_full_text(review, 3)
     screen_full_text.set_full_text(review, "alice", first, "not_retrieved")
     screen_full_text.set_full_text(review, "alice", second, "sought")
     status, counts = review_status(review), prisma_counts(review).counts
@@ -67,7 +59,7 @@ def test_status_counts_not_retrieved_reports_as_prisma_does(review: Review) -> N
 
 def test_a_not_retrieved_report_leaves_the_full_text_queue(review: Review) -> None:
     """It stayed in every screener's queue, each key press refused, and "left" never reached 0."""
-    lost, kept = _passed(review, 2)
+    lost, kept = add_records_at_full_text(review, 2)
     screen_full_text.set_full_text(review, "alice", lost, "not_retrieved")
     assert screen_queue.screening_queue(review, "alice", "ft") == [kept]
     assert screen_queue.screening_progress(review, "alice", "ft").left == 1

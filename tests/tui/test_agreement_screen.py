@@ -1,10 +1,16 @@
-"""Pilot test for the agreement screen: a on the dashboard shows kappa, its CI and % agreement per pair."""
+"""Pilot tests for the agreement screen: a on the dashboard shows kappa, its CI and % agreement per pair,
+as `reviewkit agreement --json` gives them."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
+from click.testing import CliRunner
 from textual.widgets import DataTable
 
+from reviewkit.cli import cli
 from reviewkit.services import screen
 from reviewkit.services.project import Review, open_review
 from reviewkit.tui.app import make_app
@@ -76,3 +82,86 @@ async def test_long_names_leave_the_figures_on_screen(review: Review, size: tupl
             assert narrow_columns(table) == []
             assert "Alexandra Martinez · Benjamin Okafor" in row and note in line_with(app, "alice · bob")
             assert "4 records" not in "\n".join(screen_lines(app))
+
+
+
+async def test_a_kappa_without_ci_says_why(review: Review) -> None:
+    """Perfect agreement over both categories: kappa 1, its SE 0, so no CI. The table showed "—" beside
+    1.00 with an empty note, as if a figure were missing; `reviewkit agreement` says "not estimable"."""
+    ids = add_records(review, 6)
+    for rid, decision in zip(ids, ["include"] * 3 + ["exclude"] * 3, strict=True):
+        for who in ("alice", "bob"):
+            screen.record_decision(review, who, rid, "ta", decision)
+    app = make_app(review, reviewer="carol")
+    async with app.run_test(size=(160, 30)) as pilot:
+        await settle(pilot)
+        await app.push_screen(AgreementScreen(review, "carol"))
+        await settle(pilot)
+        row = line_with(app, "alice · bob")
+        assert "1.00" in row and "—" in row and "95% CI not estimable: they agreed on every record" in row
+
+
+def _cells(pair: dict[str, object]) -> list[str]:
+    """A pair of `reviewkit agreement --json` as the screen's table words it."""
+    def two(x: object) -> str:
+        return "—" if x is None else f"{x:.2f}"
+    ci = "—" if pair["kappa_ci_lower"] is None else f"{two(pair['kappa_ci_lower'])} to {two(pair['kappa_ci_upper'])}"
+    percent = pair["percent_agreement"]
+    return [{"ta": "title/abstract", "ft": "full text"}[str(pair["stage"])], " · ".join(pair["reviewers"]),  # type: ignore[arg-type]
+            two(pair["kappa"]), ci, "—" if percent is None else f"{percent:.1f}%", str(pair["n"])]
+
+
+async def test_three_screeners_at_both_stages_match_the_cli_and_refresh(
+        tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three screeners per record: a row per pair and stage, a full-text maybe its own category, each
+    figure as `reviewkit agreement --json` gives it; r counts again after new decisions."""
+    from reviewkit.services.project import init_review
+    from tests.reliability._helpers import protocol_with_reviewers
+
+    if not database_url.startswith("sqlite"):
+        monkeypatch.setenv("REVIEWKIT_DATABASE_URL", database_url)
+    team = [("alice", ["screener", "lead"]), ("bob", ["screener"]), ("carol", ["adjudicator"]),
+            ("dave", ["screener"])]
+    review = init_review(tmp_path / "r", protocol_with_reviewers(tmp_path / "p", team, screeners_per_record=3))
+    try:
+        ids = add_records(review, 8)
+        ta = {"alice": ["include"] * 5 + ["exclude", "exclude"],
+              "bob": ["include"] * 5 + ["exclude", "maybe"],
+              "dave": ["include"] * 4 + ["maybe", "include", "exclude"]}
+        ft = {"alice": ["include", "include", "exclude", "maybe", "include"],
+              "bob": ["include", "exclude", "exclude", "include", "include"],
+              "dave": ["include", "include", "exclude", "maybe", "exclude"]}
+        for who, decisions in ta.items():
+            for rid, decision in zip(ids, decisions, strict=False):
+                screen.record_decision(review, who, rid, "ta", decision)
+        for who, decisions in ft.items():
+            for rid, decision in zip(ids, decisions, strict=False):
+                screen.record_decision(review, who, rid, "ft", decision,
+                                       reason="Animal study" if decision == "exclude" else None)
+
+        def cli_rows() -> list[list[str]]:
+            out = CliRunner().invoke(cli, ["-C", str(review.folder), "--reviewer", "alice", "agreement", "--json"])
+            return [_cells(p) for p in json.loads(out.output)]
+
+        app = make_app(review, reviewer="alice")
+        async with app.run_test(size=(160, 40)) as pilot:
+            await settle(pilot)
+            await app.push_screen(AgreementScreen(review, "alice"))
+            await settle(pilot)
+            table = app.screen.query_one("#agreement-pairs", DataTable)
+
+            def shown_rows() -> list[list[str]]:
+                return [[str(c) for c in table.get_row_at(i)[:6]] for i in range(table.row_count)]
+
+            expected = cli_rows()
+            assert [row[:2] for row in expected] == [[stage, pair] for stage in ("title/abstract", "full text")
+                                                     for pair in ("alice · bob", "alice · dave", "bob · dave")]
+            assert shown_rows() == expected
+            for who in ("alice", "bob", "dave"):
+                screen.record_decision(review, who, ids[7], "ta", "exclude")
+            await pilot.press("r")
+            await settle(pilot)
+            assert shown_rows() == cli_rows() != expected
+            assert shown_rows()[0][-1] == "8"
+    finally:
+        review.engine.dispose()

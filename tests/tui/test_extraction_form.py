@@ -108,7 +108,8 @@ async def test_registry_proposals_are_shown_and_confirmed(review: Review) -> Non
         await pilot.press("p")
         await pilot.pause()
         assert isinstance(app.screen, ChoiceModal)
-        await pilot.press("1")
+        # Ten options or more: 1 waits for a second digit (10, 11…) or enter.
+        await pilot.press("1", "enter")
         await _settle(app, pilot)
         assert [a.label for a in extract.study_form(review, "bob", sid).arms] == ["Placebo qw", "Dupilumab 300 mg qw"]
         assert screen.query_one("#arm-table", DataTable).row_count == 2

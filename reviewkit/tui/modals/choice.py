@@ -35,7 +35,10 @@ def short_label(label: str) -> str:
 
 
 class ChoiceModal(ModalScreen[Choice | None]):
-    """Pick one option (arrows or its number, then enter); the text field below goes with it.
+    """Pick one option (arrows then enter, or its number); the text field below goes with it.
+
+    A number picks its option as soon as no longer number could follow it: with 12 options, 2 picks
+    the second at once, 1 waits for a second digit (12) or enter (the first).
 
     Options listed in `text_required_for` are refused until the text is filled in.
     """
@@ -62,6 +65,8 @@ class ChoiceModal(ModalScreen[Choice | None]):
         self._labels = list(labels) if labels is not None else self._options
         self._text_label = text_label
         self._required = set(text_required_for)
+        #: The digits typed so far of an option's number that a further digit could still lengthen.
+        self._typed = ""
 
     def compose(self) -> ComposeResult:
         """The title, the numbered options, the text field (all shown as given: a title or an option
@@ -97,12 +102,24 @@ class ChoiceModal(ModalScreen[Choice | None]):
             options.styles.max_height = fit
 
     def on_key(self, event: events.Key) -> None:
-        """A digit picks that option at once (when the list has focus)."""
+        """A digit picks that option (when the list has focus), or highlights it while a further digit
+        could make a longer number: with 12 reasons, "1" then "2" had picked the first reason at once,
+        stored as the exclusion's reason, and the "2" went on to the screen below."""
         key = event.character
         options = self.query_one("#choice-options", OptionList)
-        if key and key.isdigit() and options.has_focus and 1 <= int(key) <= len(self._options):
-            event.stop()
-            self._choose(int(key) - 1)
+        if not (key and key.isascii() and key.isdigit() and options.has_focus):
+            self._typed = ""
+            return
+        typed, self._typed = self._typed + key, ""
+        number = int(typed)
+        event.stop()
+        if not 1 <= number <= len(self._options):
+            return  # no such option (0, or 15 of 12): nothing picked, the digits start again
+        if number * 10 > len(self._options):
+            self._choose(number - 1)
+            return
+        self._typed = typed
+        options.highlighted = number - 1
 
     @on(OptionList.OptionSelected, "#choice-options")
     def _selected(self, event: OptionList.OptionSelected) -> None:

@@ -26,8 +26,27 @@ def agreement_cells(pair: PairAgreement) -> tuple[str, ...]:
     ci = ("—" if a.kappa_ci_lower is None or a.kappa_ci_upper is None
           else f"{a.kappa_ci_lower:.2f} to {a.kappa_ci_upper:.2f}")
     percent = "—" if a.percent_agreement is None else f"{100 * a.percent_agreement:.1f}%"
+    note = a.reason or (no_ci_note(pair) if a.kappa is not None and ci == "—" else "")
     return (STAGES.get(pair.stage, pair.stage),  # type: ignore[call-overload]
-            f"{pair.reviewer_a} · {pair.reviewer_b}", kappa, ci, percent, str(a.n), a.reason)
+            f"{pair.reviewer_a} · {pair.reviewer_b}", kappa, ci, percent, str(a.n), note)
+
+
+def no_ci_note(pair: PairAgreement) -> str:
+    """Why a kappa has no CI (its standard error is 0), as `reviewkit agreement` says "not estimable": the
+    table showed a bare "—" beside kappa 1.00 with an empty note, as if a figure were missing."""
+    a = pair.agreement
+    k = len(a.table)
+    if a.percent_agreement == 1:
+        why = "they agreed on every record"
+    elif a.percent_agreement == 0:
+        why = "they disagreed on every record"
+    else:
+        rows = [i for i in range(k) if sum(a.table[i])]
+        cols = [j for j in range(k) if sum(a.table[i][j] for i in range(k))]
+        only = ((pair.reviewer_a, rows[0]) if len(rows) == 1 else (pair.reviewer_b, cols[0]) if len(cols) == 1
+                else None)
+        why = f"{only[0]} chose '{a.categories[only[1]]}' for every record" if only else "its standard error is 0"
+    return f"95% CI not estimable: {why}"
 
 
 

@@ -14,7 +14,7 @@ from reviewkit.services.screen_full_text import FULL_TEXT_STATUSES
 from reviewkit.tui import messages as msg
 from reviewkit.tui.modals.choice import Choice, ChoiceModal
 from reviewkit.tui.record_queue import RecordQueue
-from reviewkit.tui.viewer import resolve_location
+from reviewkit.tui.viewer import CORRECT_LOCATION
 from reviewkit.tui.widgets.record_card import full_text_wording
 
 
@@ -50,22 +50,31 @@ class FullTextKeys(Screen[None]):
     def _set_full_text(self, record_id: int, status: str, text: str | None) -> None:
         location, note = (text, None) if status == "retrieved" else (None, text)
         try:
-            screen_full_text.set_full_text(self.review, self.reviewer, record_id, status, location=location, note=note)
+            stored = screen_full_text.set_full_text(self.review, self.reviewer, record_id, status,
+                                                    location=location, note=note)
         except ReviewkitError as exc:
             self.post_message(msg.ServiceFailed("full text", str(exc)))
             return
-        self.post_message(msg.FullTextSaved(record_id, status))
+        self.post_message(msg.FullTextSaved(record_id, status, screen_full_text.missing_file(self.review, stored)))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="screening-open")
-    def _open(self, location: str) -> None:
+    def _open(self, location: str, status_key: str) -> None:
         try:
-            self._opener(resolve_location(location, self.review.folder))
-        except (OSError, ReviewkitError) as exc:
+            self._opener(screen_full_text.resolve_location(location, self.review.folder))
+        except ReviewkitError as exc:
+            # A wrong location is put right with the status key, named as the user has it.
+            fix = f" (press {status_key} to record where it is)" if exc.fix == CORRECT_LOCATION else ""
+            self.post_message(msg.ServiceFailed("open", f"could not open {location}: {exc}{fix}"))
+        except OSError as exc:
             self.post_message(msg.ServiceFailed("open", f"could not open {location}: {exc}"))
 
     def on_full_text_saved(self, message: msg.FullTextSaved) -> None:
         """Confirm and show the new status."""
         self.notify(f"Full text of record {message.record_id}: {full_text_wording(message.status)}", markup=False)
+        if message.missing is not None:
+            # Stored all the same (the PDF may be put there later), but said now, not when o finds nothing.
+            self.notify(f"No file at {message.missing} yet (a relative path is taken from the review folder)",
+                        severity="warning", markup=False)
         self._refresh_card(message.record_id)
 
     def action_open_full_text(self) -> None:
@@ -80,7 +89,7 @@ class FullTextKeys(Screen[None]):
                         "to say where it is",
                         severity="warning", markup=False)
             return
-        self._open(location)
+        self._open(location, self._key("full_text_status"))
 
     def action_full_text_status(self) -> None:
         """Record whether the full text was sought, retrieved (and where) or not retrieved."""
