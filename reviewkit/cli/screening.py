@@ -128,15 +128,16 @@ def agreement(state: CliState, as_json: bool, keep_maybe: bool) -> None:
     The CI is "not estimable" (null in JSON) where its standard error is 0: perfect agreement, or
     a reviewer who put every record in one category.
     """
-    from reviewkit.services.agreement import agreement_report
+    from reviewkit.services.agreement import agreement_report, no_figures_text
 
     def go() -> None:
-        report = agreement_report(open_review(state.review), state.reviewer, collapse_maybe=not keep_maybe)
+        review = open_review(state.review)
+        report = agreement_report(review, state.reviewer, collapse_maybe=not keep_maybe)
         if as_json:
             click.echo(json.dumps([p.as_dict() for p in report], indent=2))
             return
         if not report:
-            click.echo("No record has decisions from two reviewers yet.")
+            click.echo(no_figures_text(review, state.reviewer))
         for p in report:
             a = p.agreement
             if a.kappa is None:

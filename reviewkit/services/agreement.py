@@ -39,6 +39,23 @@ class PairAgreement:
                 **({"note": a.reason} if a.reason else {})}
 
 
+def no_figures_text(review: Review, viewer: str | None) -> str:
+    """What to say when agreement_report has no pair for this viewer.
+
+    A lead (or an adjudicator who does not screen) sees every record, so "none yet" is the fact. A
+    screener's figures cover only the records released to them: telling them that no record has two
+    reviewers' decisions would be false while such records wait for a third screener, and telling them
+    that some do would reveal decisions on records still in their queue; so they are told what the
+    figures count instead.
+    """
+    with session_scope(review.engine) as session:
+        roles = set(acting_reviewer(session, viewer).roles)
+    if "lead" in roles or "screener" not in roles:
+        return "No record has decisions from two reviewers yet."
+    return ("No agreement figures for you yet: they count the records you and another reviewer have both "
+            "decided, once every decision the protocol asks for on the record is in.")
+
+
 def agreement_report(review: Review, viewer: str | None, *, collapse_maybe: bool = True) -> list[PairAgreement]:
     """Kappa and percentage agreement for every reviewer pair with shared decisions, per stage.
 

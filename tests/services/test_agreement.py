@@ -95,12 +95,18 @@ def test_a_screener_who_adjudicates_sees_no_pair_on_records_still_in_her_queue(
     review = _three_per_record(tmp_path, database_url, monkeypatch)
     try:
         first, second = add_records(review, 2)
+        said = {who: CliRunner().invoke(cli, ["-C", str(review.folder), "--reviewer", who, "agreement"]).output
+                for who in ("alice", "erin")}
         screen.record_decision(review, "bob", first, "ta", "include")
         screen.record_decision(review, "dave", first, "ta", "exclude")
         assert screen_queue.screening_queue(review, "erin", "ta") == [first, second]
         assert agreement_report(review, "erin") == []
         out = CliRunner().invoke(cli, ["-C", str(review.folder), "--reviewer", "erin", "agreement"]).output
-        assert "bob vs dave" not in out and "No record has decisions from two reviewers yet." in out
+        # Neither "no record has two reviewers' decisions" (false: bob and dave decided one) nor a hint
+        # that some have: the same words as before anyone decided, saying what her figures count.
+        assert "bob vs dave" not in out and out == said["erin"]
+        assert out.startswith("No agreement figures for you yet: they count the records you and another reviewer")
+        assert said["alice"] == "No record has decisions from two reviewers yet.\n"  # the lead sees every record
         for who in ("alice", "carol"):
             assert [(p.reviewer_a, p.reviewer_b) for p in agreement_report(review, who)] == [("bob", "dave")]
         screen.record_decision(review, "erin", first, "ta", "include")

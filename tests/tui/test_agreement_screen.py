@@ -165,3 +165,18 @@ async def test_three_screeners_at_both_stages_match_the_cli_and_refresh(
             assert shown_rows()[0][-1] == "8"
     finally:
         review.engine.dispose()
+
+
+async def test_with_no_pair_the_screen_says_what_the_viewer_can_know(review: Review) -> None:
+    """Nobody has decided yet: carol (adjudicator) is told so; bob, a screener, is told what his figures
+    will count, the words a screener also sees while records wait for more decisions, so they never say
+    that no two reviewers have decided a record (false then) nor that some have (a leak)."""
+    for who, said in (("carol", "No record has decisions from two reviewers yet."),
+                      ("bob", "No agreement figures for you yet")):
+        app = make_app(review, reviewer=who)
+        async with app.run_test(size=(120, 30)) as pilot:
+            await settle(pilot)
+            await pilot.press("a")
+            await settle(pilot)
+            assert isinstance(app.screen, AgreementScreen)
+            assert said in " ".join(screen_lines(app))

@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from reviewkit.domain.screening import STAGES
 from reviewkit.errors import ReviewkitError
-from reviewkit.services.agreement import PairAgreement, agreement_report
+from reviewkit.services.agreement import PairAgreement, agreement_report, no_figures_text
 from reviewkit.services.project import Review
 from reviewkit.tui.widgets.fitted_table import FittedTable, clipped
 from reviewkit.wording import counted
@@ -77,10 +77,12 @@ class AgreementScreen(Screen[None]):
     class Loaded(Message):
         """Posted by the worker with every pair's agreement (or the service's refusal)."""
 
-        def __init__(self, pairs: list[PairAgreement], error: str = "") -> None:
+        def __init__(self, pairs: list[PairAgreement], error: str = "", empty: str = "") -> None:
             super().__init__()
             self.pairs = pairs
             self.error = error
+            #: What to say when there is no pair (it depends on the viewer's roles; see no_figures_text).
+            self.empty = empty
 
     def __init__(self, review: Review, reviewer: str | None) -> None:
         super().__init__()
@@ -137,7 +139,8 @@ class AgreementScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="agreement")
     def _load(self) -> None:
         try:
-            self.post_message(self.Loaded(agreement_report(self.review, self.reviewer)))
+            pairs = agreement_report(self.review, self.reviewer)
+            self.post_message(self.Loaded(pairs, empty="" if pairs else no_figures_text(self.review, self.reviewer)))
         except ReviewkitError as exc:
             self.post_message(self.Loaded([], str(exc)))
 
@@ -149,7 +152,7 @@ class AgreementScreen(Screen[None]):
         if message.error:
             status.update(f"error: {message.error}")
         elif not message.pairs:
-            status.update("No two reviewers have decided the same record yet.")
+            status.update(message.empty)
         else:
             status.update("Cohen's kappa (maybe counts as include at title/abstract; at full text, where a maybe "
                           "goes to the adjudicator, as its own category) with its 95% CI, over the records both "
