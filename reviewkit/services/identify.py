@@ -40,7 +40,7 @@ class ImportSummary:
     format: str
     records: int
     sha256: str
-    #: Records of the file that held nothing at all (blank rows, a RIS record of only TY): not stored.
+    #: Records of the file that held nothing at all (blank rows, a RIS record of only TY and ER): not stored.
     skipped: int = 0
     #: What the reader noted about records it stored anyway (a year field reading "in press", an
     #: untagged line after a RIS code field), in file order; each names the file, line and field.

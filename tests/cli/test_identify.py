@@ -133,6 +133,23 @@ def test_sources_lists_each_source_and_run_with_its_counts(review: Review, tmp_p
     assert "  0 notes" in text.splitlines() and "note: " not in text
 
 
+def test_import_says_a_cut_off_empty_last_ris_record_was_skipped(review: Review, tmp_path: Path) -> None:
+    """A RIS file ending with a TY line alone: the summary counts the records before it and no empty record
+    skipped, and the note says the file ends with an empty record at that line, skipped as the file looks cut
+    short (the note said it was kept as read, and the summary that an empty record was skipped)."""
+    path = tmp_path / "cut.ris"
+    path.write_text("TY  - JOUR\nTI  - First paper\nER  - \n\nTY  - JOUR\nTI  - Second paper\nER  - \n\n"
+                    "TY  - JOUR\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["-C", str(review.folder), "import", str(path)])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("cut.ris: 2 records from") and "skipped" not in lines[0]
+    assert lines[2] == (f"  note: {path}, line 9, field TY: the file ends with an empty record (this TY line and "
+                        "nothing after it); it was skipped, as the file looks cut short (export it again if "
+                        "records may be missing)")
+    assert len(lines) == 3 and review_status(review).identified == 2
+
+
 def test_import_without_notes_prints_only_its_summary(review: Review, tmp_path: Path) -> None:
     """A clean file: one line, no notes heading."""
     path = tmp_path / "clean.ris"

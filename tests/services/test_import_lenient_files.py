@@ -1,6 +1,7 @@
 """Tests that real exports the readers once refused or misread now import whole: a RIS file whose last record
-lost its ER line (kept, and said in a run note), RIS tags spaced "TY - JOUR", BibTeX with "%" in its values and
-between its entries; and that a file of no known format is still refused with nothing stored."""
+lost its ER line (kept, and said in a run note) or that ends with a TY line alone (that empty record skipped,
+and said), RIS tags spaced "TY - JOUR", BibTeX with "%" in its values, between its entries and before a field
+commented out; and that a file of no known format is still refused with nothing stored."""
 
 from __future__ import annotations
 
@@ -42,6 +43,34 @@ def test_a_ris_file_without_its_last_er_imports_whole_with_a_note(review: Review
     assert run_notes(review, run.id) == [str(note)]
     titles = _titles(review)
     assert len(titles) == 6 and all(titles)
+
+
+def test_a_ris_file_cut_after_a_ty_line_stores_the_records_before_it(review: Review, tmp_path: Path) -> None:
+    """A real export with a TY line and nothing after it at its end: its six records are stored, the empty one
+    is not (it was read as a record, then skipped as empty, while its note said it was kept), and the run keeps
+    the note naming the file and that TY line."""
+    text = ZOTERO.read_text(encoding="utf-8").rstrip("\n") + "\n\n"
+    path = tmp_path / "cut.ris"
+    path.write_text(text + "TY  - JOUR\n", encoding="utf-8")
+    summary = import_file(review, path)
+    assert (summary.records, summary.skipped) == (6, 0) and review_status(review).identified == 6
+    (note,) = summary.notes
+    assert (note.file, note.line, note.field) == (str(path), len(text.splitlines()) + 1, "TY")
+    assert "ends with an empty record" in note.message and "cut short" in note.message
+    (run,) = source_runs(review)
+    assert run_notes(review, run.id) == [str(note)]
+
+
+def test_bibtex_with_a_commented_out_field_imports(review: Review, tmp_path: Path) -> None:
+    """An entry with a field commented out by hand, its braces left open: stored, the field not (it was refused)."""
+    path = tmp_path / "commented.bib"
+    path.write_text("@article{k1,\n  title = {A trial in 50% of wards},\n%  note = {old note\n  year = {2020}\n}\n",
+                    encoding="utf-8")
+    assert import_file(review, path).records == 1
+    with session_scope(review.engine) as session:
+        (row,) = session.exec(select(RecordRow)).all()
+        record = row_to_record(row)
+    assert (record.title, record.year, record.extra) == ("A trial in 50% of wards", 2020, {})
 
 
 def test_ris_spaced_one_space_before_the_hyphen_imports(review: Review, tmp_path: Path) -> None:

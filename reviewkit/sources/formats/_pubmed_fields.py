@@ -22,7 +22,7 @@ from reviewkit.domain.records import (
     normalise_pmid,
     parse_year,
 )
-from reviewkit.sources.formats._common import normalise_pages
+from reviewkit.sources.formats._common import normalise_pages, unique
 
 __all__ = ["article_record", "text", "year_texts"]
 
@@ -122,8 +122,9 @@ def _journal_fields(elem: Element) -> dict[str, Any]:
         "pmid": normalise_pmid(text(citation.find("PMID")) if citation is not None else None),
         "pmcid": _article_id(id_list, "pmc", normalise_pmcid),
         "publication_types": _texts(article, "PublicationTypeList", "PublicationType"),
-        "keywords": _texts(citation, "KeywordList", "Keyword"),
-        "mesh_terms": _texts(citation, "MeshHeadingList", "MeshHeading", "DescriptorName"),
+        # Each once, as the MEDLINE reader keeps them (it drops an OT or MH value given twice).
+        "keywords": unique(_texts(citation, "KeywordList", "Keyword")),
+        "mesh_terms": unique(_mesh_headings(citation)),
         "language": "; ".join(_texts(article, "Language")),
         "issn": text(journal.find("ISSN")) if journal is not None else "",
         "databanks": databanks,
@@ -170,6 +171,30 @@ def _book_fields(elem: Element) -> dict[str, Any]:
         "databanks": {},
         "extra": extra,
     }
+
+
+def _major(elem: Element, name: str) -> str:
+    """The name, starred when PubMed marks it a major topic (MajorTopicYN="Y"), as MEDLINE writes it."""
+    return f"*{name}" if elem.get("MajorTopicYN") == "Y" else name
+
+
+def _mesh_headings(citation: Element | None) -> tuple[str, ...]:
+    """Each MeshHeading as its MEDLINE MH line reads: "Sea Bream/*anatomy & histology/physiology".
+
+    The descriptor, then each qualifier after a "/", a major topic starred, so one article gives the same
+    headings read as PubMed XML and as MEDLINE (only the descriptor was kept here, losing what the
+    article says about it and which headings are its main subject).
+    """
+    headings = []
+    for heading in _all(citation, "MeshHeadingList", "MeshHeading"):
+        descriptor = heading.find("DescriptorName")
+        name = text(descriptor)
+        if descriptor is None or not name:
+            continue
+        parts = [_major(descriptor, name)]
+        parts += [_major(q, qualifier) for q in heading.findall("QualifierName") if (qualifier := text(q))]
+        headings.append("/".join(parts))
+    return tuple(headings)
 
 
 def _abstract(parent: Element | None) -> str:

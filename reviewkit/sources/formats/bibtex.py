@@ -69,28 +69,43 @@ _TEXT_CONTEXT.add_context_category(
 _LATEX = LatexNodes2Text(latex_context=_TEXT_CONTEXT)
 
 
-def _blocks(stream: TextIO, *, file: str) -> Iterator[tuple[int, str]]:
-    """Yield (first line, text) of each top-level @ block, so one entry is in memory at a time.
+def _blocks(stream: TextIO, *, file: str) -> Iterator[tuple[int, str, str]]:
+    """Yield (first line, text to parse, text as written) of each top-level @ block, so one entry is in
+    memory at a time.
 
     A block starts at an "@type{" line when the braces before it are balanced, or at any
     "@type{" in column 0 (so an entry missing its closing brace fails alone, and loudly). A "%"
-    comment line between entries is left out: its braces and "@" are no entry's.
+    comment line between entries is left out: its braces and "@" are no entry's. Inside an entry, a
+    "%" between fields runs to the end of its line (see _cut_comment); the text to parse has it blanked
+    out, line for line, so a commented-out field ("%  note = {old},") is no field and its braces do not
+    count, while the text as written keeps it for the record's raw text.
     """
     lines: list[str] = []
+    written: list[str] = []
     start = 0
     depth = 0
     closed = 0  # the line where the block's braces first came back to 0: its end, when they balance
     parens = False  # whether the block is "@type(...)", whose end its braces do not tell
+    fielded = False  # whether the block holds fields (an entry or @string), where "%" starts a comment
+    quoted = False  # whether a quoted field value is open at the end of the line before
     for number, line in numbered_lines(stream, file=file):
         if depth <= 0 and (closed or not start) and not parens and _COMMENT_LINE.match(line):
             continue
         opens = _BLOCK_START.match(line)
+        begin = 0  # where the block's own text starts on this line
         if opens and (depth <= 0 or line[:1] == "@"):
             if lines:
-                yield start, "\n".join(lines)
-            lines, start, depth, closed = [], number, 0, 0
+                yield start, "\n".join(lines), "\n".join(written)
+            lines, written, start, depth, closed, quoted = [], [], number, 0, 0, False
             parens = opens.group().rstrip().endswith("(")
+            kind = opens.group().strip().lstrip("@").rstrip("{(").strip().lower()
+            fielded = kind not in ("comment", "preamble")
+            begin = opens.end()
         if start:
+            written.append(line)
+            if fielded:
+                level = 0 if parens else 1  # the brace depth of the entry's fields
+                line, quoted = _cut_comment(line, begin, level if begin else depth, level, quoted)
             lines.append(line)
             if len(lines) > _MAX_BLOCK_LINES:
                 raise ParseError(
@@ -114,7 +129,34 @@ def _blocks(stream: TextIO, *, file: str) -> Iterator[tuple[int, str]]:
                     file=file, line=where, hint="remove the extra '}' or add the missing '{'",
                 )
     if lines:
-        yield start, "\n".join(lines)
+        yield start, "\n".join(lines), "\n".join(written)
+
+
+def _cut_comment(line: str, begin: int, depth: int, level: int, quoted: bool) -> tuple[str, bool]:
+    """The line without its "%" comment, and whether a quoted value is still open at its end.
+
+    `depth` is the brace depth at `begin` (where the entry's own text starts on its first line), `level`
+    the depth of the entry's fields. As biber reads a .bib file, a "%" between fields starts a comment
+    to the end of the line (a field commented out, a remark after a value); inside a braced or quoted
+    value it is text ("{50% of patients}", a value's wrapped line starting "% were women"). A "%", brace
+    or quote after a backslash is escaped, as bibtexparser takes them.
+    """
+    index = begin
+    while index < len(line):
+        char = line[index]
+        if char == "\\":
+            index += 2
+            continue
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+        elif char == '"' and depth == level:
+            quoted = not quoted
+        elif char == "%" and depth == level and not quoted:
+            return line[:index].rstrip(), quoted
+        index += 1
+    return line, quoted
 
 
 def iter_bibtex(stream: TextIO, *, file: str, notes: list[ParseNote] | None = None) -> Iterator[Record]:
@@ -129,7 +171,7 @@ def iter_bibtex(stream: TextIO, *, file: str, notes: list[ParseNote] | None = No
     strings: list[String] = []
     crossrefs = _Crossrefs()
     held: list[tuple[Entry, str, int]] = []  # entries waiting for a crossref parent
-    for start, text in _blocks(stream, file=file):
+    for start, text, written in _blocks(stream, file=file):
         _check_commas(text, start, file=file)
         library = Library(blocks=list(strings))
         bibtexparser.parse_string(text, library=library)
@@ -149,8 +191,7 @@ def iter_bibtex(stream: TextIO, *, file: str, notes: list[ParseNote] | None = No
         macros = {s.key.lower(): str(s.value).strip('{}"') for s in strings}
         for entry in sorted(entries, key=lambda e: e.start_line or 0):
             _concatenate_expressions(entry, macros)
-            _drop_comment_lines(entry)
-            raw = text if len(entries) == 1 else (entry.raw or text)
+            raw = written if len(entries) == 1 else (entry.raw or text)
             crossrefs.see(entry)
             if crossrefs.wants(entry) or held:
                 held.append((entry, raw, start))
@@ -316,18 +357,6 @@ def _why(failed: Any, text: str, start: int) -> str:
     if isinstance(end, int):
         reason = f"{reason.rstrip('.')} (reading stopped at line {start + text[:end].count(chr(10))})"
     return reason
-
-
-def _drop_comment_lines(entry: Entry) -> None:
-    """Take "%" comment lines between an entry's fields out of the field name they were read into.
-
-    bibtexparser reads "% old value\n  journal = {J}" as a field named "% old value\n  journal", so the
-    journal was lost; the name is the lines that are no comment.
-    """
-    for item in entry.fields:
-        if "%" in item.key:
-            item.key = " ".join(line.strip() for line in item.key.splitlines()
-                                if not _COMMENT_LINE.match(line)).strip()
 
 
 def _unenclosed(entry: Entry) -> Entry:

@@ -147,7 +147,11 @@ def _to_record(pairs: list[list[str]], raw: str, lines: list[int], file: str,
         doi=doi,
         pmid=pmid, pmcid=first("PMC"),
         publication_types=unique(tags.get("PT", [])),
-        keywords=unique(tags.get("OT", [])),
+        # MEDLINE stars a keyword PubMed marks a major topic ("OT  - *Asthma"); the PubMed XML reader keeps
+        # the keyword's text alone, as every other format gives keywords, and so does this one.
+        keywords=unique(value.removeprefix("*").strip() for value in tags.get("OT", [])),
+        # Each MH line as written ("Sea Bream/*anatomy & histology/physiology"): the PubMed XML reader
+        # builds the same text from a MeshHeading's descriptor, qualifiers and major-topic marks.
         mesh_terms=unique(tags.get("MH", [])),
         # Every language, joined as the PubMed XML reader joins its Language elements ("eng; fre").
         language="; ".join(tags.get("LA", [])),

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from reviewkit.domain.records import parse_year
 
-__all__ = ["ParseNote", "stray_line_note", "tagged_year_note", "unclosed_record_note", "unreadable_year", "year_note"]
+__all__ = ["ParseNote", "empty_last_record_note", "stray_line_note", "tagged_year_note", "unclosed_record_note", "unreadable_year", "year_note"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +72,13 @@ def unclosed_record_note(file: str, line: int, start: int) -> ParseNote:
     return ParseNote(file, line, "ER", f"the record opened at line {start} has no 'ER  - ' line at the end of "
                                        "the file; it is kept as read (if the file was cut short, check its "
                                        "last fields)")
+
+
+def empty_last_record_note(file: str, line: int) -> ParseNote:
+    """The note for a RIS file ending with a TY line (at `line`) and nothing after it: not imported."""
+    return ParseNote(file, line, "TY", "the file ends with an empty record (this TY line and nothing after it); "
+                                       "it was skipped, as the file looks cut short (export it again if records "
+                                       "may be missing)")
 
 
 def tagged_year_note(notes: list[ParseNote], file: str, pairs: Iterable[list[str]], lines: list[int],

@@ -19,6 +19,7 @@ from reviewkit.sources.formats._common import (
 from reviewkit.sources.formats._text import numbered_lines
 from reviewkit.sources.formats.notes import (
     ParseNote,
+    empty_last_record_note,
     stray_line_note,
     tagged_year_note,
     unclosed_record_note,
@@ -80,7 +81,9 @@ def iter_ris(stream: TextIO, *, file: str, notes: list[ParseNote] | None = None)
     after ER but before the next TY (Ovid PsycINFO writes NL there) still belong to the record
     just closed. A tag before the first TY or a TY before the previous ER is a ParseError, because
     records would otherwise be merged or lost. The last record may lack its ER (a copy cut short,
-    some tools never write the last one): it is kept, with a note saying so.
+    some tools never write the last one): it is kept, with a note saying so. A file ending with a
+    TY line and nothing after it was cut short there: that empty record is skipped, with a note (a
+    file holding nothing else is a ParseError).
 
     A tag line is "XY  - value" (two spaces). A record whose TY line is spaced otherwise ("TY - JOUR",
     "TY\t-JOUR") is read with that spacing for the RIS tags; in a record opened by "TY  - " such a
@@ -153,7 +156,18 @@ def iter_ris(stream: TextIO, *, file: str, notes: list[ParseNote] | None = None)
                 lines.append(number)
                 raw.append(line)
                 end = number
-    if start:
+    if start and not closed and len(fields) == 1 and not any(line.strip() for line in raw[1:]):
+        # The file ends with a TY line and nothing after it: the start of a record the copy or the
+        # download cut off, not a record of the search. Kept, it was a record of nothing (the import
+        # then skipped it as empty, contradicting the note that it was kept).
+        if not records:
+            raise ParseError(
+                "the file holds only a TY line and nothing after it: the start of a record, cut short",
+                file=file, line=start, hint="export the file again; nothing from it was imported",
+            )
+        if notes is not None:
+            notes.append(empty_last_record_note(file, start))
+    elif start:
         record = _to_record(fields, "\n".join(raw), lines, file, notes)
         if not closed and notes is not None:
             notes.append(unclosed_record_note(file, end, start))

@@ -101,6 +101,55 @@ def test_failed_block_says_why_once(tmp_path: Path, capfd: pytest.CaptureFixture
     assert out == "" and err == ""
 
 
+@pytest.mark.parametrize("commented", [
+    "%  note = {old note},",
+    "%  note = {old note}",  # no comma after it: the title's value seemed to run on into the year
+    "%  note = {old note, {unclosed",  # its braces are no entry's: the entry seemed never to close
+    "%  note = {old}}, extra = {x}",  # nor a closing brace too many
+    '  % note = "a quoted, old note',
+], ids=["field", "no comma", "open brace", "brace too many", "open quote"])
+def test_a_commented_out_field_inside_an_entry_is_skipped(tmp_path: Path, commented: str) -> None:
+    """A "%" between an entry's fields starts a comment to the end of the line, as biber reads a .bib file: a
+    field commented out by hand is no field, whatever its braces, quotes and commas (it was refused: "no comma
+    before the field 'year'", "Unexpectedly reached end of file", "a closing brace too many"). The record's raw
+    text keeps it; a "%" in a braced or quoted value is still text."""
+    path = tmp_path / "commented.bib"
+    text = ("@article{key,\n  title = {A trial: 50% of patients},\n" + commented + "\n  year = {2020}, % checked\n"
+            '  journal = "Trials %\n% of the year", % the journal\n  volume = 3\n}\n')
+    path.write_text(text, encoding="utf-8")
+    (record,) = read_records(path)
+    assert (record.title, record.year, record.journal, record.volume) == (
+        "A trial: 50% of patients", 2020, "Trials % % of the year", "3")
+    assert "notes" not in record.extra
+    assert record.raw == text.rstrip("\n")
+
+
+def test_comments_in_a_parenthesised_entry_and_a_string_are_skipped(tmp_path: Path) -> None:
+    """"@article(...)" and @string blocks read "%" as their entries do; an @comment block is left as written."""
+    path = tmp_path / "parens.bib"
+    path.write_text("@comment{ 50% of {this} is a note }\n@string{jn = {Journal % of Trials}} % the journal\n"
+                    "@article(key,\n  title = {Parenthesised},\n%  note = {old) note},\n  journal = jn,\n"
+                    "  year = 2020 % no comma after the last field\n)\n", encoding="utf-8")
+    (record,) = read_records(path)
+    assert (record.title, record.journal, record.year) == ("Parenthesised", "Journal % of Trials", 2020)
+
+
+@pytest.mark.parametrize(("text", "line", "said"), [
+    # The entry's closing brace commented out: it never closes before the next entry.
+    ("@article{a,\n  title = {A},\n  year = 2020\n% }\n@article{b,\n  title = {B}\n}\n", 1,
+     "reading stopped at line 4"),
+    # A comma only inside the comment: the title still needs its own.
+    ("@article{a,\n  title = {A}\n%  note = {old},\n  year = {2020}\n}\n", 4, "no comma before the field 'year'"),
+], ids=["closing brace commented out", "comma only in the comment"])
+def test_an_entry_broken_around_a_comment_is_still_refused(tmp_path: Path, text: str, line: int, said: str) -> None:
+    path = tmp_path / "broken.bib"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ParseError) as info:
+        list(read_records(path))
+    assert (info.value.file, info.value.line) == (str(path), line)
+    assert said in str(info.value)
+
+
 def test_corporate_name_survives_latex_in_the_same_author_field(tmp_path: Path) -> None:
     """A braced group name is kept whole even when another name of the field holds a LaTeX accent
     (decoding the field first dropped the braces: "Organization, World Health")."""

@@ -29,6 +29,17 @@ def test_biopython_medline_fields() -> None:
     assert records[2].pages == "1453-1454"
 
 
+def test_keywords_lose_the_major_topic_star_and_mesh_headings_keep_theirs() -> None:
+    """A real export: PubMed stars the keywords it marks as major topics ("OT  - *Plant diversity"); the keyword
+    is stored as its text, as the PubMed XML reader and every other format give it. MH lines keep their stars
+    and qualifiers, which the PubMed XML reader writes alike."""
+    records = {r.pmid: r for r in read_records(REFS / "entrez_synthesisr" / "PubMed_medline_example.nbib")}
+    record = records["30868313"]
+    assert record.keywords == ("Agri-environment Schemes", "Plant diversity", "Soil nutrients", "Weed management",
+                               "Wildflower strips")
+    assert record.mesh_terms[-2:] == ("*Poaceae", "*Soil") and "Grassland" in record.mesh_terms
+
+
 def test_structured_abstract_keeps_section_labels_on_lines() -> None:
     """"BACKGROUND: ... RESULTS: ..." becomes one labelled section per line."""
     first = next(read_records(REFS / "entrez_biopython" / "medline_pubmed_result2.txt"))

@@ -225,6 +225,35 @@ def test_a_lone_record_without_er_is_kept(tmp_path: Path) -> None:
     assert [(n.line, n.field) for n in notes] == [(4, "ER")]
 
 
+@pytest.mark.parametrize("tail", ["TY  - JOUR\n", "TY  - JOUR", "TY  - \n\n\n", "TY - JOUR\n"],
+                         ids=["TY line", "no line end", "empty TY, blank lines", "spaced TY"])
+def test_a_file_cut_after_its_last_ty_line_skips_that_empty_record(tmp_path: Path, tail: str) -> None:
+    """A real export cut short just after a record's TY line: the records before it are read as from the whole
+    file, and the empty one is no record (it was kept, with a note that it was "kept as read"); a note names the
+    file and the TY line and says why it was skipped."""
+    text = (REFS / "asreview" / "pubmed_zotero.ris").read_text(encoding="utf-8").rstrip("\n") + "\n\n"
+    path = tmp_path / "cut.ris"
+    path.write_text(text + tail, encoding="utf-8")
+    notes: list[ParseNote] = []
+    records = list(read_records(path, notes=notes))
+    assert _fields(records) == _fields(_read("asreview/pubmed_zotero.ris"))
+    ty_line = len(text.splitlines()) + 1
+    assert notes == [ParseNote(str(path), ty_line, "TY",
+                               "the file ends with an empty record (this TY line and nothing after it); it was "
+                               "skipped, as the file looks cut short (export it again if records may be missing)")]
+    assert _fields(list(read_records(path))) == _fields(records)  # no notes list: the same records
+
+
+def test_a_file_of_only_a_ty_line_is_refused(tmp_path: Path) -> None:
+    """Nothing but a TY line: no record to import, and a file cut short; refused naming the line."""
+    path = tmp_path / "only.ris"
+    path.write_text("\nTY  - JOUR\n", encoding="utf-8")
+    with pytest.raises(ParseError) as info:
+        list(read_records(path))
+    assert (info.value.file, info.value.line) == (str(path), 2)
+    assert "only a TY line" in str(info.value) and "cut short" in str(info.value)
+
+
 @pytest.mark.parametrize("spacing", [" - ", "\t- ", " -", "\t-", " \t- ", "   - "],
                          ids=["one space", "tab", "one space, none after", "tab, none after", "space tab",
                               "three spaces"])

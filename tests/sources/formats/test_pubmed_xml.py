@@ -59,7 +59,8 @@ def test_rct_record_fields() -> None:
     assert (r.journal, r.journal_abbrev) == ("The New England journal of medicine", "N Engl J Med")
     assert (r.doi, r.pmid, r.nct_ids) == ("10.1056/nejmoa1715274", "29768149", ("NCT02149199",))
     assert "Randomized Controlled Trial" in r.publication_types
-    assert "Asthma" in r.mesh_terms and r.language == "eng"
+    # Each MeSH heading as its MEDLINE MH line reads: qualifiers after "/", a major topic starred.
+    assert "Asthma/*drug therapy" in r.mesh_terms and "Humans" in r.mesh_terms and r.language == "eng"
     assert r.abstract.startswith("BACKGROUND: In patients with mild asthma")
     assert "\nMETHODS: We conducted a 52-week, double-blind trial" in r.abstract
     assert r.url == "https://pubmed.ncbi.nlm.nih.gov/29768149/" and r.extra["status"] == "MEDLINE"
@@ -360,7 +361,7 @@ def test_reference_list_and_history_do_not_leak_into_fields() -> None:
     (r,) = parse_bytes(xml)
     assert (r.pmid, r.doi, r.pmcid, r.year, r.title) == ("500", "10.1000/own", "PMC5", 2020, "Own title")
     assert r.abstract == "AIM: First.\nSecond." and r.language == "eng; fre"
-    assert r.keywords == ("alpha", "beta") and r.mesh_terms == ("Asthma", "Humans")
+    assert r.keywords == ("alpha", "beta") and r.mesh_terms == ("Asthma/therapy", "Humans")
     assert r.extra["comments_corrections"] == [{"type": "ErratumIn", "pmid": "8"}]
 
 
