@@ -48,15 +48,15 @@ def parse_map(text: str | None) -> dict[str, str] | None:
                short_help="Import records from files exported by databases.")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--source", metavar="NAME", default=None, help="Database or register to credit (default: from the file).")
-@click.option("--kind", type=click.Choice(KINDS), default="database", show_default=True,
-              help="PRISMA column of the source.")
+@click.option("--kind", type=click.Choice(KINDS), default=None,
+              help="PRISMA column of the source (default: register for a ClinicalTrials.gov export, else database).")
 @click.option("--format", "fmt", type=click.Choice(list(IMPORT_FORMATS)), default=None,
               help="Force the format (default: detected from the content).")
 @click.option("--map", "mapping", metavar="FIELD=COLUMN,...", default=None,
               help="CSV columns for fields reviewkit does not recognise: title=Article Title,year=PY")
 @click.pass_obj
 def import_cmd(
-    state: CliState, files: tuple[Path, ...], source: str | None, kind: str, fmt: str | None,
+    state: CliState, files: tuple[Path, ...], source: str | None, kind: str | None, fmt: str | None,
     mapping: str | None,
 ) -> None:
     def go() -> None:
@@ -91,6 +91,8 @@ def import_cmd(
                 + (f"; {summary.skipped} empty record{'' if summary.skipped == 1 else 's'} skipped "
                    "(no field filled in)" if summary.skipped else "")
             )
+            if summary.kind_note:
+                click.echo(f"  note: {summary.kind_note}")
             if summary.notes:
                 click.echo(f"  {notes_heading(summary)}")
                 for note in summary.notes[:NOTES_SHOWN]:

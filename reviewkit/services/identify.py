@@ -12,6 +12,7 @@ from reviewkit.domain.names import NAME_MAX, name_too_long
 from reviewkit.domain.records import Record
 from reviewkit.errors import Fix, ReviewkitError
 from reviewkit.services.project import Review
+from reviewkit.sources.formats.ctgov_csv import CTGOV
 from reviewkit.sources.formats.detect import IMPORT_FORMATS as IMPORT_FORMATS
 from reviewkit.sources.formats.detect import format_names as format_names
 from reviewkit.sources.formats.notes import ParseNote
@@ -45,6 +46,10 @@ class ImportSummary:
     #: What the reader noted about records it stored anyway (a year field reading "in press", an
     #: untagged line after a RIS code field), in file order; each names the file, line and field.
     notes: tuple[ParseNote, ...] = ()
+    #: PRISMA column the records count in: "database", "register", "citation"...
+    source_kind: str = "database"
+    #: Why the column is not the one asked for (a trial registry's export asked to count as a database), or "".
+    kind_note: str = ""
 
 
 def notes_heading(summary: ImportSummary) -> str:
@@ -68,7 +73,7 @@ def import_file(
     path: Path,
     *,
     source: str | None = None,
-    source_kind: str = "database",
+    source_kind: str | None = None,
     format: str | None = None,
     column_map: Mapping[str, str] | None = None,
     actor: str | None = None,
@@ -80,6 +85,9 @@ def import_file(
     (dedup links their common records). A malformed file raises ParseError naming the file and
     line, and the transaction rolls back, so nothing from it is stored. Problems that leave the
     file readable are stored as read and reported in the summary's `notes`.
+
+    `source_kind` is the PRISMA column (default: register for a ClinicalTrials.gov export, else database).
+    A ClinicalTrials.gov export is a register's whatever it is asked to be (register_kind).
     """
     from reviewkit.sources.formats import check_column_map, detect_format, read_records
 
@@ -91,7 +99,6 @@ def import_file(
     fmt = format or ("ctgov_json" if _is_ctgov_json(path) else detect_format(path))
     if fmt == "ctgov_json":
         check_column_map(fmt, column_map, str(path))
-        source_kind = "register" if source_kind == "database" else source_kind
     with session_scope(review.engine, write=True) as session:
         lock_transaction(session, file_lock(sha))  # PostgreSQL: both would pass the check below at once
         earlier = store_runs.complete_import_of(session, sha)
@@ -117,8 +124,10 @@ def import_file(
                                  hint="check --format, or leave it out to detect the format from the content",
                                  fix=Fix("format"))  # the TUI names its own format choice
         name = source or _source_name(fmt, first, path)
+        kind, kind_note = register_kind(source_kind, fmt == "ctgov_json" or (first is not None and first.kind == "registry")
+                                        or name.strip().casefold() == CTGOV.casefold(), name)
         run = store_runs.start_run(
-            session, kind="import", source=name, source_kind=source_kind, file_name=path.name,
+            session, kind="import", source=name, source_kind=kind, file_name=path.name,
             sha256=sha, file_format=fmt, started_by=actor,
         )
         assert run.id is not None
@@ -148,8 +157,29 @@ def import_file(
         # order. They are kept with the run, so the review shows them after this summary has scrolled away.
         ordered = tuple(sorted(notes, key=lambda note: note.line or 0))
         store_runs.add_notes(session, run.id, [asdict(note) for note in ordered], 0)
+        if kind_note:  # kept with the run: the audit shows why its column is not the one asked for
+            store_runs.add_notes(session, run.id, [{"message": kind_note}], len(ordered))
         store_runs.finish_run(session, run, record_count=count, new_record_count=count, actor=actor)
-    return ImportSummary(run.id, path.name, name, fmt, count, sha, blank.count, ordered)
+    return ImportSummary(run.id, path.name, name, fmt, count, sha, blank.count, ordered, kind, kind_note)
+
+
+def register_kind(asked: str | None, registry_export: bool, name: str) -> tuple[str, str]:
+    """The PRISMA column of an import, and why it is not the one asked for ("" when it is).
+
+    PRISMA 2020 counts a trial registry's records under "Registers", never "Databases"
+    (prisma2020.md §2, §4). A ClinicalTrials.gov export counted as a database would put the same
+    trials in both rows once the registry is also searched through its API (whose runs are
+    registers, and which links the trials the export brought rather than adding them again).
+    So an export read as ClinicalTrials.gov's, or credited to it, is a register's: by default,
+    and when asked to be a database. Another column (citation searching, a website) is the
+    reviewer's to choose and is kept.
+    """
+    if not registry_export:
+        return asked or "database", ""
+    if asked is None or asked != "database":
+        return asked or "register", ""
+    return "register", (f"{name} is a trial register: its records count under Registers in PRISMA, "
+                        "not Databases (--kind database was not applied)")
 
 
 class _BlankCount:

@@ -26,9 +26,10 @@ from reviewkit.services.project import Review
 from reviewkit.services.status import DATABASES_AND_REGISTERS as _DBR
 from reviewkit.services.status import count_included_studies, record_columns, stage_outcomes
 from reviewkit.store import dedup as store_dedup
-from reviewkit.store import queries
+from reviewkit.store import queries, runs_read
 from reviewkit.store import screening as store_screening
 from reviewkit.store.db import session_scope
+from reviewkit.wording import counted
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -62,6 +63,8 @@ class PrismaReport:
     #: The waiting records' outcomes ("unscreened", "in_progress", "conflict") per stage.
     waiting_title_abstract: tuple[tuple[int, str], ...] = ()
     waiting_full_text: tuple[tuple[int, str], ...] = ()
+    #: Searches whose latest run did not finish, as warnings: their sources' counts hold only what they stored.
+    unfinished_searches: tuple[str, ...] = ()
 
     @property
     def not_final(self) -> bool:
@@ -129,6 +132,7 @@ def prisma_counts(review: Review) -> PrismaReport:
         studies = count_included_studies(session, included)
         proposed = queries.proposed_study_reports(session, included)
         pairs = store_dedup.open_pair_count(session)  # pairs already inside one group left out
+        unfinished = _unfinished_searches(runs_read.run_values(session))
     other_ta = Counter(ta[rid] for rid in other_unique)
     # The query groups without an order (PostgreSQL promises none; on SQLite an EBSCOhost file's
     # databases came after all the rest): list the sources by name, and other methods in the template's
@@ -186,7 +190,31 @@ def prisma_counts(review: Review) -> PrismaReport:
         pending_full_text=tuple(sorted(rid for rid, o in ft.items() if o not in ("included", "excluded"))),
         pending_title_abstract=tuple(sorted(rid for rid, o in ta.items() if o not in ("included", "excluded"))),
         screening_started=any(o != "unscreened" for o in ta.values()),
+        unfinished_searches=unfinished,
     )
+
+
+def _unfinished_searches(runs: list[dict[str, object]]) -> tuple[str, ...]:
+    """A warning for each source whose latest search run failed or is still running (runs newest first).
+
+    Its batches are stored and counted, so "Records identified" would read as the search's whole yield
+    while it holds only part of it. An older failed run of a query since changed is left alone: the
+    source's latest run is the one a reviewer can resume.
+    """
+    latest: dict[object, dict[str, object]] = {}
+    for run in runs:
+        if run["kind"] == "search":
+            latest.setdefault(run["source"], run)
+    out = []
+    for run in latest.values():
+        if run["status"] not in ("failed", "running"):
+            continue
+        stored, total = int(run["record_count"]), run["total_count"]  # type: ignore[call-overload]
+        found = f"{stored} of {counted(total, 'record')}" if isinstance(total, int) else counted(stored, "record")
+        state = "did not finish" if run["status"] == "failed" else "is still running (or was stopped)"
+        out.append(f"the {run['source']} search (run {run['id']}) {state}: {found} stored so far, all counted in "
+                   "Records identified; search again to resume it (reviewkit search)")
+    return tuple(out)
 
 
 def _some(ids: tuple[int, ...], shown: int = 10) -> str:
@@ -231,13 +259,13 @@ PAIRS_COMMAND = "reviewkit dedup pairs"
 
 def reason_warnings(report: PrismaReport) -> tuple[str, ...]:
     """Warnings that do not stop the diagram: one line per full-text exclusion reason counted in "Reports
-    excluded" that the protocol does not list, and one when included reports are linked to their studies
+    excluded" that the protocol does not list, one per search that did not finish, and one when included reports are linked to their studies
     only by proposals (a paper citing another trial's NCT number would count that trial as a study)."""
-    lines = [
+    lines = [*report.unfinished_searches, *(
         f"the full-text exclusion reason {reason!r} is counted in Reports excluded but is not in the "
         "protocol's exclusion_reasons (review.toml): add it back there where it should rank, or change the "
         "decisions that give it"
-        for reason in report.unlisted_reasons]
+        for reason in report.unlisted_reasons)]
     if n := len(report.proposed_links):
         lines.append(
             f"{n} included {'report is' if n == 1 else 'reports are'} linked to {'its' if n == 1 else 'their'} "

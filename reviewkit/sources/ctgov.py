@@ -21,6 +21,7 @@ from reviewkit.sources.http import (
     parse_retry_after,
     with_retries,
 )
+from reviewkit.wording import counted
 
 __all__ = ["DEFAULT_BASE_URL", "CtgovPage", "CtgovSearch", "parse_study"]
 
@@ -84,12 +85,14 @@ class CtgovSearch:
         """Yield the search's pages from the start, or from a stored `page_token` to resume.
 
         Every page uses the same parameters as the first (the API requires it); only the token
-        changes. `done`/`total` carry a resumed run's progress so far into `progress`.
+        changes. `done`/`total` carry a resumed run's progress so far into `progress`. A page token
+        handed out twice is a NetworkError: following it would page forever, storing nothing new.
         """
         params = _check_query(query)
         params["pageSize"] = str(self.page_size)
         params["format"] = "json"
         token = page_token
+        given: set[str] = set() if token is None else {token}
         while True:
             page_params = dict(params)
             if token is None:
@@ -109,6 +112,13 @@ class CtgovSearch:
                 progress(done, total)
             if next_token is None:
                 return
+            if next_token in given:
+                raise NetworkError(
+                    f"ClinicalTrials.gov gave a page token it had given before ({_excerpt(next_token)[:40]}) "
+                    f"after {counted(done, 'study', 'studies')}: following it would page forever",
+                    hint="search again later (it resumes from the last page stored); search --restart starts over",
+                )
+            given.add(next_token)
             token = next_token
 
     def study(self, nct_id: str) -> Record:

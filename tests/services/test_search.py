@@ -339,3 +339,31 @@ def test_restart_abandons_a_run_that_cannot_resume(review: Review, httpserver: H
     with session_scope(review.engine) as s:
         events = s.exec(select(AuditEventRow).where(AuditEventRow.action == "abandon")).all()
     assert [(e.actor, e.entity_id, e.old["status"]) for e in events] == [("alice", old.id, "failed")]
+
+
+def test_prisma_warns_while_a_search_is_partly_stored(review: Review, httpserver: HTTPServer) -> None:
+    """A search that failed after some batches has them counted in Records identified: the PRISMA report says
+    that count is partial until the search is resumed, then says nothing more."""
+    from reviewkit.services.report import prisma_counts, reason_warnings
+
+    fake = FakePubMed(450, date(2019, 1, 1), date(2020, 12, 31))
+    healed = {"now": False}
+
+    def flaky(request: Request) -> Response:
+        if not healed["now"] and int(request.args.get("retstart", 0)) >= 200:
+            return Response("busy", status=503)
+        return fake.efetch(request)
+
+    httpserver.expect_request("/esearch.fcgi").respond_with_handler(fake.esearch)
+    httpserver.expect_request("/efetch.fcgi").respond_with_handler(flaky)
+    with pytest.raises(NetworkError):
+        search_pubmed(review, client=_pubmed(httpserver))
+    report = prisma_counts(review)
+    assert dict(report.counts.databases) == {"PubMed": 200}
+    assert reason_warnings(report) == (
+        "the PubMed search (run 1) did not finish: 200 of 450 records stored so far, all counted in Records "
+        "identified; search again to resume it (reviewkit search)",)
+    healed["now"] = True
+    search_pubmed(review, client=_pubmed(httpserver))
+    report = prisma_counts(review)
+    assert dict(report.counts.databases) == {"PubMed": 450} and reason_warnings(report) == ()

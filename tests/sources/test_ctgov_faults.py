@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
-from werkzeug import Response
+from werkzeug import Request, Response
 
 from reviewkit.errors import NetworkError
 from reviewkit.sources.ctgov import CtgovPage, CtgovSearch
@@ -142,3 +143,25 @@ def test_failure_names_the_url_and_status(httpserver: HTTPServer, retry: RetryPo
         first_page(httpserver, retry)
     assert caught.value.message == ("ClinicalTrials.gov search failed after 4 attempts: HTTP 503 from "
                                     f"{httpserver.url_for('/api/v2/studies')}: Service Unavailable")
+
+
+def test_a_page_token_given_twice_stops_paging(httpserver: HTTPServer, retry: RetryPolicy) -> None:
+    """Page 2 points back at page 2's own token: paging stops with an error instead of looping forever."""
+    loop = json.loads(PAGE2)
+    loop["nextPageToken"] = TOKEN1
+    asked: list[str | None] = []
+
+    def answer(request: Request) -> Response:
+        asked.append(request.args.get("pageToken"))
+        if len(asked) > 6:  # a client that keeps following the token is stopped here, by a failure
+            return Response("loop", status=500)
+        return Response(PAGE1 if "pageToken" not in request.args else json.dumps(loop), content_type=JSON)
+
+    httpserver.expect_request("/api/v2/studies").respond_with_handler(answer)
+    done: list[CtgovPage] = []
+    with pytest.raises(NetworkError, match=r"gave a page token it had given before .* after 10 studies: "
+                                           r"following it would page forever"):
+        for page in client(httpserver, retry).pages(QUERY):
+            done.append(page)
+    assert [(p.page_token, p.next_token) for p in done] == [(None, TOKEN1), (TOKEN1, TOKEN1)]
+    assert asked == [None, TOKEN1]

@@ -7,7 +7,8 @@ import io
 import itertools
 import re
 from collections.abc import Iterator, Mapping
-from typing import TextIO
+from dataclasses import replace
+from typing import Any, TextIO
 from urllib.parse import unquote
 
 from reviewkit.domain.records import Record, normalise_doi, parse_year
@@ -19,6 +20,12 @@ from reviewkit.sources.formats._common import (
     unique,
 )
 from reviewkit.sources.formats._text import NUL, failed_line, nul_error, undecodable
+from reviewkit.sources.formats.ctgov_csv import (
+    CTGOV,
+    CTGOV_COLUMNS,
+    is_ctgov_header,
+    registry_fields,
+)
 from reviewkit.sources.formats.notes import ParseNote, unreadable_year, year_note
 
 # Abstracts and reference lists run long; the default 128 KB cell limit refuses real files.
@@ -139,7 +146,7 @@ def resolve_columns(
             )
         resolved[field] = index
     taken = set(resolved.values())
-    known = [WOS_COLUMNS] if is_wos_header(set(lookup)) else []
+    known = [WOS_COLUMNS] if is_wos_header(set(lookup)) else [CTGOV_COLUMNS] if is_ctgov_header(set(lookup)) else []
     for field, names in (item for columns in (*known, COLUMNS) for item in columns.items()):
         if field in resolved:
             continue
@@ -184,7 +191,9 @@ def iter_csv(
         columns = resolve_columns(header, column_map, file=file)
         width = len(header)
         year_column = columns.get("year") if notes is not None else None
-        source_db = "Web of Science" if is_wos_header({h.strip().lstrip("\ufeff").lower() for h in header}) else ""
+        names = {h.strip().lstrip("\ufeff").lower() for h in header}
+        # ClinicalTrials.gov's download is a register's: its rows are registry records, as its JSON's are.
+        source_db = "Web of Science" if is_wos_header(names) else CTGOV if is_ctgov_header(names) else ""
         line = reader.line_num
         for row in reader:
             row_line, line = line + 1, reader.line_num
@@ -262,8 +271,7 @@ def _to_record(row: list[str], header: list[str], columns: dict[str, int], raw: 
     }
     if notes:
         extra["notes"] = notes
-    return build_record(
-        raw=raw, format="csv",
+    fields: dict[str, Any] = dict(
         source_type=get("source_type"),
         title=get("title"), abstract=get("abstract"),
         authors=split_author_list(get("authors")),
@@ -279,3 +287,10 @@ def _to_record(row: list[str], header: list[str], columns: dict[str, int], raw: 
         source_id=get("source_id"), source_db=source_db,
         extra=extra,
     )
+    registry: dict[str, Any] = {}
+    if source_db == CTGOV:
+        lookup = {name.strip().lstrip("\ufeff").lower(): i for i, name in enumerate(header)}
+        registry = registry_fields(lambda name: row[lookup[name]].strip() if name in lookup else "")
+    record = build_record(raw=raw, format="csv", **{**fields, **registry})
+    # A registry record's NCT number is its own: others the row names (Other IDs) stay in its raw text.
+    return replace(record, nct_ids=registry["nct_ids"]) if registry else record

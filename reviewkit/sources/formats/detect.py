@@ -27,7 +27,8 @@ _MEDLINE = re.compile(r"^PMID- ", re.MULTILINE)
 _WOS = re.compile(r"^(?:FN (?:Clarivate|Thomson)|PT [A-Z]\s*$)", re.MULTILINE)
 _BIBTEX = re.compile(r"^\s*@\s*[A-Za-z]+\s*[{(]", re.MULTILINE)
 _ENW = re.compile(r"^%[0A-Z] \S", re.MULTILINE)
-_CSV_NAMES = ("title", "article title", "document title", "doi", "pmid", "abstract", "authors", "author")
+_CSV_NAMES = ("title", "article title", "document title", "doi", "pmid", "abstract", "authors", "author",
+              "nct number")
 _EXTENSIONS = {
     ".ris": "ris", ".nbib": "medline", ".medline": "medline", ".bib": "bibtex", ".bibtex": "bibtex",
     ".csv": "csv", ".tsv": "csv", ".ciw": "wos", ".enw": "endnote_tagged",
