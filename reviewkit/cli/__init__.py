@@ -34,16 +34,19 @@ COMMAND_MODULES: tuple[str, ...] = (
 class _TopGroup(click.Group):
     """The top-level group: a global option given after the command is refused, as click does, with the way to
     give it (`reviewkit status -C DIR` reads as natural as `reviewkit -C DIR status`, but only one works); a
-    file argument or option naming no file, or a folder, is one error line with exit 1."""
+    file argument or option naming no file, or a folder, is one error line with exit 1; a missing choice is
+    one line listing the choices."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
+        except click.MissingParameter as exc:
+            # Anything left out (a file argument too) is a command typed wrong: click's usage block and exit 2.
+            if exc.param is not None and isinstance(exc.param.type, click.Choice):
+                raise _choices_on_one_line(exc.param, exc.ctx) from None
+            raise
         except click.BadParameter as exc:
-            # A file argument left out (MissingParameter is a BadParameter too) is a command typed wrong:
-            # click's usage block and exit 2, as for any other argument left out.
-            if isinstance(exc, click.MissingParameter) or not isinstance(
-                    getattr(exc.param, "type", None), click.Path):
+            if not isinstance(getattr(exc.param, "type", None), click.Path):
                 raise
             # A file that is missing, or a folder where a file goes, is an error the user fixes by naming
             # another file: one `error:` line and exit 1, as every file error reviewkit finds itself (not
@@ -61,6 +64,15 @@ class _TopGroup(click.Group):
                 f"`reviewkit -C DIR --reviewer NAME {_command_words(exc.ctx)}`") from None
 
 
+def _choices_on_one_line(param: click.Parameter, ctx: click.Context | None) -> click.MissingParameter:
+    """A missing choice said as click says other missing values, on one line: "Missing option '--stage'. Choose
+    from: ta, ft." (click lists the choices one per line, a tab before each, which reads as more errors)."""
+    assert isinstance(param.type, click.Choice)
+    choices = ", ".join(str(choice) for choice in param.type.choices)
+    return click.MissingParameter(f"Choose from: {choices}.", ctx=ctx, param_hint=param.get_error_hint(ctx),
+                                  param_type=param.param_type_name)
+
+
 def _command_words(ctx: click.Context | None) -> str:
     """The subcommand's words as typed ("dedup pairs"), without the program's name."""
     words: list[str] = []
@@ -73,7 +85,9 @@ def _command_words(ctx: click.Context | None) -> str:
 @click.group(cls=_TopGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="reviewkit")
 @click.option(
-    "-C", "--review", "review", type=click.Path(file_okay=False, path_type=Path), default=None,
+    # Not click's file_okay=False: a file here is refused when the review is opened, as a missing folder is (one
+    # `error:` line naming it, exit 1), not as a command typed wrong (click's usage block and exit 2).
+    "-C", "--review", "review", metavar="DIR", type=click.Path(path_type=Path), default=None,
     help="The review folder (holding review.toml). Default: the current folder.",
 )
 @click.option("--reviewer", metavar="NAME", default=None, help="Act as this reviewer (default: from your user config).")

@@ -7,15 +7,17 @@ from pathlib import Path
 
 import click
 
-from reviewkit.cli.common import ROW_ID, CliState, run_guarded
+from reviewkit.cli.common import ROW_ID, CliState, RangeInWords, run_guarded
 from reviewkit.services.audit import provenance, read_audit
 from reviewkit.services.backup import backup_review
 from reviewkit.services.project import open_review
 
 
 @click.command(short_help="Show who changed what, and when (leads only).")
-@click.option("--record", "record_id", metavar="RECORD", type=ROW_ID, default=None, help="Only the history of this record.")
-@click.option("--limit", metavar="N", type=click.IntRange(min=1), default=None, help="Only the last N events (N ≥ 1).")
+@click.option("--record", "record_id", cls=RangeInWords, metavar="RECORD", type=ROW_ID, default=None,
+              help="Only the history of this record.")
+@click.option("--limit", cls=RangeInWords, metavar="N", type=click.IntRange(min=1), default=None,
+              help="Only the last N events (N ≥ 1).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
 @click.pass_obj
 def audit(state: CliState, record_id: int | None, limit: int | None, as_json: bool) -> None:

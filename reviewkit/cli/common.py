@@ -34,6 +34,17 @@ class _RowId(click.IntRange):
 ROW_ID = _RowId(min=1, max=2**31 - 1)
 
 
+class RangeInWords(click.Option):
+    """An option taking a bounded number whose help says what it takes in words ("Only the last N events (N ≥ 1).",
+    "this record"): click's own "[x>=1]" or "[1<=x<=2147483647]" after it said it again, in a notation users do
+    not read. Out-of-range values are still refused by the type, with the range."""
+
+    def get_help_extra(self, ctx: click.Context) -> click.types.OptionHelpExtra:
+        extra = super().get_help_extra(ctx)
+        extra.pop("range", None)
+        return extra
+
+
 class CliState:
     """Global options: the review folder and who is acting."""
 

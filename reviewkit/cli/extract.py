@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from reviewkit.cli.common import ROW_ID, CliState, output_file, run_guarded
+from reviewkit.cli.common import ROW_ID, CliState, RangeInWords, output_file, run_guarded
 from reviewkit.errors import ReviewkitError
 from reviewkit.services import extract as service
 from reviewkit.services.extract_consensus import (
@@ -90,7 +90,8 @@ def _change_status(state: CliState, study: str, change: Callable[[Review, str | 
 @extract_group.command("add-study")
 @click.argument("label")
 @click.option("--nct", metavar="NCT", default=None, help="The trial's NCT id.")
-@click.option("--record", "records", metavar="RECORD", type=ROW_ID, multiple=True, help="A report's record id (repeatable).")
+@click.option("--record", "records", cls=RangeInWords, metavar="RECORD", type=ROW_ID, multiple=True,
+              help="A report's record id (repeatable).")
 @click.pass_obj
 def add_study(state: CliState, label: str, nct: str | None, records: tuple[int, ...]) -> None:
     """Create a study LABEL and link its report records."""

@@ -13,7 +13,7 @@ from reviewkit.cli.common import CliState, print_error, run_guarded
 from reviewkit.errors import ReviewkitError
 from reviewkit.protocol import PROTOCOL_FILE, load_protocol, not_utf8, parse_protocol
 from reviewkit.protocol_errors import ProtocolError
-from reviewkit.services.project import open_review
+from reviewkit.services.project import check_review_folder, open_review
 from reviewkit.services.protocol_edit import text_sha256, update_protocol
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -35,7 +35,8 @@ def _read(path: Path) -> str:
 
 
 def _protocol_path(state: CliState) -> Path:
-    return state.review.resolve() / PROTOCOL_FILE
+    """The review's review.toml; -C naming a file or no folder is refused as opening the review refuses it."""
+    return check_review_folder(state.review.resolve()) / PROTOCOL_FILE
 
 
 @click.group("protocol", short_help="Check, show or replace the protocol (review.toml).")
@@ -48,9 +49,8 @@ def protocol_group() -> None:
 @click.pass_obj
 def check(state: CliState, file: Path | None) -> None:
     """Validate FILE (default: the review's review.toml); errors name the key and its line."""
-    path = file or _protocol_path(state)
-
     def go() -> None:
+        path = file or _protocol_path(state)
         try:
             if file is None:
                 load_protocol(path)  # no review.toml here: says how to create a review
@@ -71,9 +71,8 @@ def check(state: CliState, file: Path | None) -> None:
 @click.pass_obj
 def show(state: CliState, as_json: bool) -> None:
     """Print the protocol's path and SHA-256 (the value `protocol replace --expect` takes)."""
-    path = _protocol_path(state)
-
     def go() -> None:
+        path = _protocol_path(state)
         sha = text_sha256(_read(path))
         if as_json:
             click.echo(json.dumps({"path": str(path), "sha256": sha}, indent=2))

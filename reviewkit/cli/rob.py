@@ -17,29 +17,51 @@ from reviewkit.services.assess_differences import RecordedConsensus, StudyDisagr
 from reviewkit.services.assess_form import AssessmentView
 from reviewkit.services.project import Review, open_review
 from reviewkit.services.study_ref import find_study
-from reviewkit.wording import counted
+from reviewkit.wording import counted, noun
 
 
-def parse_pairs(text: str) -> dict[str, str]:
-    """Read "1.1=Y,1.2=PY" into {"1.1": "Y", "1.2": "PY"}; malformed or repeated items are named."""
-    pairs: dict[str, str] = {}
-    bad: list[str] = []
-    for item in (part.strip() for part in text.split(",")):
-        if not item:
-            continue
-        key, sep, value = item.partition("=")
-        key, value = key.strip(), value.strip()
-        if not sep or not key or not value:
-            bad.append(f"{item!r} (expected id=answer)")
-        elif key in pairs:
-            bad.append(f"{key} given twice")
-        else:
-            pairs[key] = value
-    if bad:
-        raise ReviewkitError("bad --answers: " + "; ".join(bad))
-    if not pairs:
-        raise ReviewkitError("--answers is empty", hint="e.g. --answers 1.1=Y,1.2=PY,1.3=N")
-    return pairs
+class _Answers(click.ParamType):
+    """--answers of `rob judge` and `rob consensus`: "1.1=Y,1.2=PY" read into {"1.1": "Y", "1.2": "PY"}.
+
+    A value not of that form is a usage error (exit 2, click's usage block), as any other bad option value is;
+    it was an `error:` line and exit 1, the status of a problem with the review or a file. `may_be_empty`: a
+    blank value is no answers (consensus settles overrides alone), not an error.
+    """
+
+    name = "answers"
+    _FORM = "give ID=ANSWER pairs separated by commas, e.g. 1.1=Y,1.2=PY (RoB 2) or D1=low,D2=unclear (RoB 1)"
+
+    def __init__(self, *, may_be_empty: bool = False) -> None:
+        self.may_be_empty = may_be_empty
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> dict[str, str]:
+        if isinstance(value, dict):
+            return value
+        if self.may_be_empty and not str(value).strip():
+            return {}
+        pairs: dict[str, str] = {}
+        malformed: list[str] = []
+        twice: list[str] = []
+        for item in (part.strip() for part in str(value).split(",")):
+            if not item:
+                continue
+            key, sep, answer = item.partition("=")
+            key, answer = key.strip(), answer.strip()
+            if not sep or not key or not answer:
+                malformed.append(repr(item))
+            elif key in pairs:
+                twice.append(key)
+            else:
+                pairs[key] = answer
+        if malformed:
+            self.fail(f"{', '.join(malformed)} {noun(len(malformed), 'is', 'are')} not ID=ANSWER; {self._FORM}",
+                      param, ctx)
+        if twice:
+            self.fail(f"{', '.join(twice)} {noun(len(twice), 'is', 'are')} given twice; give each ID once",
+                      param, ctx)
+        if not pairs:
+            self.fail(f"no answers; {self._FORM}", param, ctx)
+        return pairs
 
 
 def judge_rob2(answers: dict[str, str], variant: str, escalate: bool | None, reason: str
@@ -91,19 +113,29 @@ def rob_group() -> None:
               help="RoB 2 (per result) or the Cochrane RoB 1 tool.")
 @click.option("--variant", type=click.Choice(["assignment", "adherence"]), default="assignment",
               show_default=True, help="RoB 2 domain 2: effect of assignment or of adhering.")
-@click.option("--answers", required=True,
+@click.option("--answers", type=_Answers(), required=True, metavar="ID=ANSWER,...",
               help="RoB 2: 1.1=Y,1.2=PY,… (Y/PY/PN/N/NI/NA). RoB 1: D1=low,D2=unclear,…")
 @click.option("--escalate", type=click.Choice(["yes", "no"]), default=None,
               help="RoB 2 overall with Some concerns in several domains: escalate to High?")
 @click.option("--reason", default="", help="Why (required with --escalate yes).")
-def judge(tool: str, variant: str, answers: str, escalate: str | None, reason: str) -> None:
+@click.pass_context
+def judge(ctx: click.Context, tool: str, variant: str, answers: dict[str, str], escalate: str | None,
+          reason: str) -> None:
     """Print the proposed judgement of each domain answered, and the overall, as JSON."""
-    def body() -> None:
-        pairs = parse_pairs(answers)
+    try:
+        # A question the tool does not ask, or an answer it does not take, is a bad --answers value too.
         if tool == "rob1":
-            click.echo(json.dumps(judge_rob1(pairs)))
+            rob1.assess_rob1(answers)
+        else:
+            rob2.split_answers(answers, variant)
+    except ReviewkitError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param_hint="'--answers'") from None
+
+    def body() -> None:
+        if tool == "rob1":
+            click.echo(json.dumps(judge_rob1(answers)))
             return
-        out, notes = judge_rob2(pairs, variant, None if escalate is None else escalate == "yes",
+        out, notes = judge_rob2(answers, variant, None if escalate is None else escalate == "yes",
                                 reason)
         click.echo(json.dumps(out))
         for note in notes:
@@ -260,19 +292,19 @@ def _overrides(items: tuple[str, ...]) -> dict[str, tuple[str, str]]:
 @rob_group.command("consensus", short_help="Record or revise the consensus for a study.")
 @click.argument("study")
 @click.option("--outcome", metavar="OUTCOME", default="", help="The result whose assessments it settles (RoB 2 is per result).")
-@click.option("--answers", default="", help="Settled answers: 1.2=Y,2.1=N (RoB 1: D3=unclear).")
+@click.option("--answers", type=_Answers(may_be_empty=True), default="", metavar="ID=ANSWER,...",
+              help="Settled answers: 1.2=Y,2.1=N (RoB 1: D3=unclear).")
 @click.option("--override", "overrides", metavar="DOMAIN=JUDGEMENT:WHY", multiple=True,
               help="DOMAIN=JUDGEMENT:justification (repeatable); DOMAIN=accept: takes back the consensus's own.")
 @click.option("--with", "co_signer", metavar="ASSESSOR", default=None, help="The other assessor, when an assessor records it.")
 @click.pass_obj
-def consensus_cmd(state: CliState, study: str, outcome: str, answers: str, overrides: tuple[str, ...],
+def consensus_cmd(state: CliState, study: str, outcome: str, answers: dict[str, str], overrides: tuple[str, ...],
                   co_signer: str | None) -> None:
     """Record the consensus of STUDY's assessments (what plots and analyses use); again: revise it."""
     def go() -> None:
         review = _review(state)
-        settled = parse_pairs(answers) if answers.strip() else {}
         recorded = assess_consensus.record_consensus(review, state.reviewer, find_study(review, study), outcome,
-                                           answers=settled, overrides=_overrides(overrides), co_signer=co_signer)
+                                           answers=answers, overrides=_overrides(overrides), co_signer=co_signer)
         _print_view(recorded)
         _print_changes(recorded)
 

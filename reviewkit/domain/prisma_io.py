@@ -149,9 +149,13 @@ def to_prisma2020_csv_rows(counts: PrismaCounts) -> list[dict[str, str]]:
 
 
 def to_prisma2020_csv(counts: PrismaCounts) -> str:
-    """The PRISMA2020 data template as CSV text, ready for the R package or the Shiny app."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=PRISMA2020_CSV_COLUMNS, lineterminator="\n")
+    """The PRISMA2020 data template as CSV text, ready for the R package or the Shiny app.
+
+    Lines end in CRLF (RFC 4180, the csv module's default), as every other CSV reviewkit exports; R's read.csv
+    and the Shiny app read either. The caller writes the text unchanged (newline=""), with no BOM.
+    """
+    buffer = io.StringIO(newline="")
+    writer = csv.DictWriter(buffer, fieldnames=PRISMA2020_CSV_COLUMNS)
     writer.writeheader()
     writer.writerows(to_prisma2020_csv_rows(counts))
     return buffer.getvalue()

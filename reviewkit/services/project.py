@@ -94,15 +94,28 @@ def open_review(folder: Path) -> Review:
     return _open(folder, create=False)
 
 
+_REVIEW_FOLDER_HINT = "pass the review folder, the one holding review.toml, with -C DIR, or create one with `reviewkit init DIR`"
+
+
+def check_review_folder(folder: Path) -> Path:
+    """`folder`, refused in the words of a missing review.toml when it is not a folder at all.
+
+    A file given as the folder (`-C review.toml`) read as "no review here: review.toml/review.toml does not
+    exist", and a missing folder named a file inside it; both say what the path is and that a folder was meant.
+    """
+    if not folder.exists():
+        raise ReviewkitError(f"no review here: the folder {folder} does not exist", hint=_REVIEW_FOLDER_HINT)
+    if not folder.is_dir():
+        raise ReviewkitError(f"no review here: {folder} is a file, not a folder", hint=_REVIEW_FOLDER_HINT)
+    return folder
+
+
 def _open(folder: Path, *, create: bool) -> Review:
     """Open the review in `folder`; `create` (init_review only) makes its schema in a new, empty database."""
-    folder = folder.resolve()
+    folder = check_review_folder(folder.resolve())
     protocol_path = folder / PROTOCOL_FILE
     if not protocol_path.exists():
-        raise ReviewkitError(
-            f"no review here: {protocol_path} does not exist",
-            hint="pass the review folder with -C DIR, or create one with `reviewkit init DIR`",
-        )
+        raise ReviewkitError(f"no review here: {protocol_path} does not exist", hint=_REVIEW_FOLDER_HINT)
     # Lenient: a planned analysis that a newer check refuses is skipped by analyze (with the reason),
     # not a review that no command opens any more.
     protocol = load_protocol(protocol_path, lenient_analyses=True)

@@ -318,7 +318,7 @@ def write_prisma(review: Review, fmt: str, output: Path | None) -> PrismaOutput:
         if output is not None and str(output) == "-":
             return PrismaOutput(None, text, caveat, warnings)
         path = output or review.exports / f"prisma.{fmt}"
-        path.write_text(text, encoding="utf-8")
+        path.write_text(text, encoding="utf-8", newline="")  # as it is (the CSV's CRLF) on every platform
         return PrismaOutput(path, None, caveat, warnings)
     if errors or pending:
         # Records still waiting for decisions, or duplicate pairs whose copies both count, make the

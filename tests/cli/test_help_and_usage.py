@@ -40,6 +40,16 @@ def commands(command: click.Command = cli, path: tuple[str, ...] = ()) -> Iterat
             yield from commands(sub, (*path, name))
 
 
+def cli_group(path: tuple[str, ...]) -> click.Group:
+    """The group at `path` of the command tree."""
+    command: click.Command = cli
+    for name in path:
+        assert isinstance(command, click.Group)
+        command = command.commands[name]
+    assert isinstance(command, click.Group)
+    return command
+
+
 def command_rows(help_text: str) -> list[str]:
     """The lines of the "Commands:" section of a group's help."""
     section = help_text.split("\nCommands:\n", 1)[1]
@@ -138,3 +148,74 @@ def test_every_json_output_of_the_demo_is_json_on_stdout(demo: Review, tmp_path:
             json.loads(result.stdout)
         except ValueError:
             pytest.fail(f"reviewkit {' '.join(args)}: stdout is not JSON:\n{result.stdout[:500]}")
+
+
+@pytest.mark.parametrize("command", [["status"], ["protocol", "show"], ["protocol", "check"],
+                                     ["export", "flow", "{out}"]], ids=" ".join)
+@pytest.mark.parametrize("kind", ["file", "missing"])
+def test_a_review_folder_that_is_a_file_or_missing_is_one_error_line(tmp_path: Path, command: list[str],
+                                                                     kind: str) -> None:
+    """`-C FILE` was click's usage block and exit 2 ("Directory ... is a file"), `-C /nope` an `error:` line and
+    exit 1: both are a folder to fix, not a command typed wrong, and say so alike: one line naming the path and
+    that a review folder was wanted, exit 1."""
+    given = tmp_path / ("review.toml" if kind == "file" else "nope")
+    if kind == "file":
+        given.write_text("", encoding="utf-8")
+    words = [w.format(out=tmp_path / "flow.csv") for w in command]
+    result = CliRunner().invoke(cli, ["-C", str(given), *words])
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    (line,) = result.stderr.strip().splitlines()
+    what = "is a file, not a folder" if kind == "file" else "does not exist"
+    assert line.startswith(f"error: no review here: {'' if kind == 'file' else 'the folder '}{given} {what} "
+                           "(pass the review folder, the one holding review.toml, with -C DIR"), line
+    assert not (tmp_path / "flow.csv").exists()
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["adjudicate", "1", "include"], "Missing option '--stage'. Choose from: ta, ft."),
+    (["adjudicate", "1"], "Missing argument '{include|exclude}'. Choose from: include, exclude."),
+    (["meta", "{data}"], "Missing option '--measure'. Choose from: RR, OR, RD, MD, SMD, generic."),
+], ids=lambda a: " ".join(a) if isinstance(a, list) else "")
+def test_a_missing_choice_lists_its_choices_on_one_line(tmp_path: Path, args: list[str], said: str) -> None:
+    """Click lists the choices of a missing choice one per line, a tab before each, which read as more errors:
+    the error is one line, as click's other messages are."""
+    data = tmp_path / "d.csv"
+    data.write_text("study,events_treat,n_treat,events_ctrl,n_ctrl\nA,1,10,2,10\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["-C", str(tmp_path), *[a.format(data=data) for a in args]])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("Usage: ")
+    assert result.stderr.strip().splitlines()[-1] == f"Error: {said}"
+
+
+def test_no_option_help_shows_clicks_range_notation() -> None:
+    """`audit --help` read "Only the last N events (N ≥ 1).  [x>=1]" and "Only the history of this record.
+    [1<=x<=2147483647]": an option's help says what it takes in words, never in click's x<=… notation."""
+    shown = []
+    for path, command in commands():
+        ctx = click.Context(command)
+        for param in command.get_params(ctx):
+            record = param.get_help_record(ctx) if isinstance(param, click.Option) else None
+            if record and ("x>" in record[1] or "x<" in record[1] or "<=x" in record[1] or "<x" in record[1]):
+                shown.append(f"{' '.join(path)} {record[0]}: {record[1]}")
+    assert not shown, "\n".join(shown)
+
+
+def test_an_id_option_is_still_refused_out_of_its_range(tmp_path: Path) -> None:
+    """Hiding the range from the help does not widen it: 0 is still refused as a usage error."""
+    result = CliRunner().invoke(cli, ["-C", str(tmp_path), "audit", "--limit", "0"])
+    assert result.exit_code == 2
+    assert "Invalid value for '--limit': 0 is not in the range" in result.stderr
+
+
+@pytest.mark.parametrize("path", [p for p in groups() if p and not cli_group(p).invoke_without_command],
+                         ids=" ".join)
+def test_a_group_without_a_command_shows_its_help_as_a_usage_error(path: tuple[str, ...]) -> None:
+    """Every group with no action of its own (export as rob, extract, protocol, decisions) answers alike when
+    no command is given: its help, listing its commands, and exit 2 (dedup and studies run their own action)."""
+    result = CliRunner().invoke(cli, list(path))
+    assert result.exit_code == 2, result.output
+    help_text = CliRunner().invoke(cli, [*path, "--help"]).stdout
+    assert result.output.strip() == help_text.strip()
+    assert command_rows(result.output)
+

@@ -237,3 +237,20 @@ def test_prisma_counts_printed_are_the_file_written(review_dir: Path, tmp_path: 
         assert printed.stdout == written and written.endswith("\n") and not written.endswith("\n\n")
         if fmt == "json":
             json.loads(written)
+
+
+@pytest.mark.parametrize("args", [
+    *[(group, command) for group, command, name in WRITERS if name.endswith(".csv")],
+    ("decisions", "export"), ("prisma", "--format", "csv", "-o"),
+], ids=" ".join)
+def test_every_csv_ends_its_lines_alike_and_has_no_mark(review_dir: Path, tmp_path: Path,
+                                                         args: tuple[str, ...]) -> None:
+    """Every CSV reviewkit writes ends each line with CRLF (RFC 4180, the csv module's default): the PRISMA flow
+    counts ended theirs with LF alone. None starts with a byte-order mark (the PRISMA2020 R package finds the
+    flow CSV's first column by its name)."""
+    target = tmp_path / "x.csv"
+    result = run(review_dir, *args, str(target))
+    assert result.exit_code == 0, result.output
+    data = target.read_bytes()
+    assert not data.startswith(b"\xef\xbb\xbf")
+    assert data.endswith(b"\r\n") and data.count(b"\n") == data.count(b"\r\n"), data[:200]
