@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from reviewkit.domain.records import Record
 from reviewkit.errors import ReviewkitError
 from reviewkit.protocol import PROTOCOL_FILE, load_protocol
 from reviewkit.services import screen
@@ -122,17 +123,33 @@ def _analyses_with_data(text: str) -> tuple[str, list[str]]:
     return "\n".join(kept) + "\n", dropped
 
 
-def _titles(review: Review) -> dict[int, tuple[str, str]]:
+def _records(review: Review) -> dict[int, Record]:
     from reviewkit.store import dedup as store
 
     with session_scope(review.engine) as session:
-        return {r.id: (r.title, r.kind) for r in store.records_with_ids(session)}  # type: ignore[misc]
+        return {r.id: row_to_record(r) for r in store.records_with_ids(session)}  # type: ignore[misc]
+
+
+def _stand_in(review: Review, location: str, record: Record) -> None:
+    """Write the one-page PDF the demo records as a report's full text, so that `o` opens it: the
+    fixtures hold no articles (they are not the project's to ship), and a location with no file there
+    showed the worked example's full-text step failing."""
+    from reviewkit.render.stand_in import stand_in_pdf
+
+    volume = record.volume + (f"({record.issue})" if record.issue else "")
+    where = ":".join(p for p in (volume, record.pages) if p)
+    citation = ". ".join(p for p in (record.journal, str(record.year) if record.year else "", where) if p)
+    doi = f" doi:{record.doi}" if record.doi else ""
+    stand_in_pdf(review.folder / location, title=record.title, authors=record.authors,
+                 citation=(citation + "." if citation else "") + doi,
+                 note=f"{MARK}this page stands in for the article's full text, which the demo does not ship. "
+                      "Read the article itself from its journal; nothing on this page is from it.")
 
 
 def _screen(review: Review, log: Callable[[str], None]) -> None:
-    titles = _titles(review)
+    records = _records(review)
     for rid in screening_queue(review, "alice", "ta"):
-        title = titles[rid][0].lower()
+        title = records[rid].title.lower()
         exclude = any(k in title for k in _TA_EXCLUDE)
         if _TA_CONFLICT in title:
             screen.record_decision(review, "alice", rid, "ta", "include", note="long-term baricitinib data")
@@ -144,10 +161,12 @@ def _screen(review: Review, log: Callable[[str], None]) -> None:
         screen.record_decision(review, "alice", rid, "ta", decision)
         screen.record_decision(review, "bob", rid, "ta", "maybe" if "phase 2" in title else decision)
     for rid in screening_queue(review, "alice", "ft"):
-        title, kind = titles[rid]
-        reason = next((r for k, r in _FT_EXCLUDE.items() if k.lower() in title.lower()), None)
-        location = (f"https://clinicaltrials.gov/study/{_nct(review, rid)}" if kind == "registry"
+        record = records[rid]
+        reason = next((r for k, r in _FT_EXCLUDE.items() if k.lower() in record.title.lower()), None)
+        location = (f"https://clinicaltrials.gov/study/{_nct(review, rid)}" if record.kind == "registry"
                     else f"fulltext/record-{rid}.pdf")
+        if record.kind != "registry":
+            _stand_in(review, location, record)
         set_full_text(review, "alice", rid, "retrieved", location=location)
         for who in ("alice", "bob"):
             screen.record_decision(review, who, rid, "ft", "exclude" if reason else "include", reason=reason)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -24,6 +25,10 @@ if TYPE_CHECKING:
 FULL_TEXT_STATUSES = ("sought", "retrieved", "not_retrieved")
 #: The URL schemes a full text's location may have (what a browser opens).
 URL_SCHEMES = ("http", "https", "file")
+#: How a full text's file name ends (and a note hardly ever does).
+_DOCUMENT_SUFFIX = re.compile(r"\.(pdf|html?|xml|txt|docx?|epub|djvu)$", re.IGNORECASE)
+#: How a path starts: at the root, the home folder, the current or parent folder, a Windows drive.
+_PATH_START = re.compile(r"(/|~|\.{1,2}[/\\]|[A-Za-z]:[/\\])")
 
 
 def full_text_started(record_id: int) -> str:
@@ -64,6 +69,21 @@ def keep_full_text(session: Session, record_id: int, after: RecordScreening) -> 
 def is_url(location: str) -> bool:
     """Whether a full text's location is a URL (it has a scheme), not a path."""
     return "://" in location
+
+
+def looks_like_location(text: str, folder: Path) -> bool:
+    """Whether typed text reads as where a full text is (a URL, a file that is there, or a path by its
+    start or its document suffix) rather than a note on why it is sought or not retrieved. A likelihood
+    for the status picker to offer, which the reviewer confirms, never a status taken on its own."""
+    text = text.strip()
+    if not text:
+        return False
+    if is_url(text) or _DOCUMENT_SUFFIX.search(text) or _PATH_START.match(text):
+        return True
+    try:
+        return Path(resolve_location(text, folder)).is_file()
+    except (OSError, ValueError):  # not a name the system takes (too long, a NUL): no file then
+        return False
 
 
 def url_problem(location: str) -> str | None:

@@ -90,6 +90,15 @@ class DecisionLog:
         self.unsaved[record_id] -= 1
         self.unsaved += Counter()  # drops records with nothing in flight
 
+    def left_queue(self, record_id: int) -> None:
+        """A record left the queue without my decision (its full text marked not retrieved): one fewer
+        left. Counted with the writes answered, so that a count read before it landed is not taken."""
+        self.landed += 1
+        self.notes.pop(record_id, None)  # it takes no decision for the note to go with
+        p = self.progress
+        if p is not None and record_id not in self.stored:
+            self.progress = ScreeningProgress(p.mine_done, max(p.left - 1, 0), p.conflicts)
+
     def recorded(self, record_id: int, decision: str | None, outcome: str, *, undo: bool = False) -> None:
         """The database has the decision (None: withdrawn by an undo); counts follow."""
         self._landed(record_id)

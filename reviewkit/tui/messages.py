@@ -95,6 +95,15 @@ class FullTextSaved(Message):
         self.missing = missing
 
 
+class FullTextRefused(Message):
+    """The service refused a record's full-text status; `error` says why."""
+
+    def __init__(self, record_id: int, error: str) -> None:
+        super().__init__()
+        self.record_id = record_id
+        self.error = error
+
+
 class ConflictsLoaded(Message):
     """The conflicts at a stage, for the adjudicator."""
 

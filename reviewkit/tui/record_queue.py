@@ -51,6 +51,21 @@ class RecordQueue:
             self.filter, self.ids = "", self.all_ids
         self.index = self.ids.index(record_id)
 
+    def drop(self, record_id: int) -> None:
+        """Take a record out of the queue (and the search): one that takes no decision now (its full
+        text marked not retrieved). The cursor stays on the record it is on; on the dropped one, it
+        goes to the record that followed it."""
+        current = self.current
+        self.all_ids = [rid for rid in self.all_ids if rid != record_id]
+        self.ids = [rid for rid in self.ids if rid != record_id] if self.filter else self.all_ids
+        if current is None:
+            self.index = len(self.ids)
+        elif current != record_id:
+            self.index = self.ids.index(current)
+        else:
+            self.index = min(self.index, len(self.ids))
+        self.cards.pop(record_id, None)
+
     def undecided(self, decided: Collection[int]) -> list[int]:
         """The records of the queue (or of the search) not in `decided`, in queue order: those skipped
         with next or undone, which the reviewer still owes a decision."""

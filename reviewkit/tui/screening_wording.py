@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Collection
 
+from reviewkit.domain.screening import STAGES
 from reviewkit.services.prioritise import PrioritisedQueue
 from reviewkit.tui.record_queue import RecordQueue
 
@@ -15,7 +16,10 @@ def end_message(where: str, queue: RecordQueue, decided: Collection[int], key: C
     nxt, back, leave = key("next"), key("previous"), key("back")
     if not queue.ids:
         # Opened with nothing waiting: there is nothing behind to go back to either.
-        return (f"Nothing waits for you at {where}: every record up for it has your decision. Press "
+        # At full text, a report marked not retrieved is out of the queue too, without a decision.
+        taken = ("has your decision or its full text marked not retrieved" if where == STAGES["ft"]
+                 else "has your decision")
+        return (f"Nothing waits for you at {where}: every record up for it {taken}. Press "
                 f"{leave} for the dashboard (reviewkit decisions export lists your decisions).")
     waiting = len(queue.undecided(decided))
     if waiting:

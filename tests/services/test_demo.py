@@ -16,6 +16,10 @@ from reviewkit.services.archive import review_archive
 from reviewkit.services.demo import build_demo
 from reviewkit.services.project import Review, open_review
 from reviewkit.services.report import prisma_counts, write_prisma
+from reviewkit.services.screen_full_text import is_url, resolve_location
+from reviewkit.store import screening as store
+from reviewkit.store.convert import row_to_record
+from reviewkit.store.db import session_scope
 
 
 def test_demo_prisma_counts_hold_every_identity(demo: Review, tmp_path: Path) -> None:
@@ -31,6 +35,23 @@ def test_demo_prisma_counts_hold_every_identity(demo: Review, tmp_path: Path) ->
         path = write_prisma(demo, fmt, tmp_path / f"prisma.{fmt}").path
         assert path is not None and path.stat().st_size > 1000
     assert "Records screened" in (tmp_path / "prisma.svg").read_text()
+
+
+def test_demo_full_texts_are_pdfs_where_they_are_recorded(demo: Review) -> None:
+    """Every full text the demo records as a file is there, a PDF naming its article (o said "no file" for
+    each one in the worked example); the registrations' are their ClinicalTrials.gov pages."""
+    with session_scope(demo.engine) as session:
+        statuses = store.full_text_statuses(session)
+        records = {rid: row_to_record(store.record(session, rid)) for rid in statuses}  # type: ignore[arg-type]
+    files = {rid: row.location for rid, row in statuses.items() if row.location and not is_url(row.location)}
+    assert files and {rid for rid in statuses if rid not in files} == {
+        rid for rid, record in records.items() if record.kind == "registry"}
+    for rid, location in files.items():
+        assert location == f"fulltext/record-{rid}.pdf" and statuses[rid].status == "retrieved"
+        data = Path(resolve_location(location, demo.folder)).read_bytes()
+        assert data.startswith(b"%PDF") and data.rstrip().endswith(b"%%EOF")
+        title = records[rid].title.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+        assert f"/Title ({title})".encode() in data  # as a PDF string writes it (ASCII titles here)
 
 
 def _meta(rows: list[dict[str, object]], tmp_path: Path) -> dict[str, object]:

@@ -96,3 +96,16 @@ def test_the_audit_keeps_who_when_and_why_not_retrieved(review: Review) -> None:
         ("alice", "retrieved", "sent by the authors")]
     assert events[2].old == {"status": "not_retrieved", "location": None, "note": "authors did not reply"}
     assert events[0].at <= events[1].at <= events[2].at
+
+
+def test_what_reads_as_a_location_and_what_as_a_note(tmp_path: Path) -> None:
+    """The status picker offers retrieved for a URL, a path by its start or document suffix, or a file
+    that is there; a note (even one with a slash) is offered nothing."""
+    (tmp_path / "papers").mkdir()
+    (tmp_path / "papers" / "42").write_bytes(b"%PDF-1.4")
+    reads = {text: screen_full_text.looks_like_location(text, tmp_path) for text in (
+        "https://doi.org/10.1000/xyz", "pdfs/a b.pdf", "Article.HTML", "~/papers/7", "../shared/7", "C:\\papers\\7",
+        "papers/42", "papers/43", "asked the library/author", "n/a", "requested by interlibrary loan", "  ")}
+    assert [text for text, location in reads.items() if location] == [
+        "https://doi.org/10.1000/xyz", "pdfs/a b.pdf", "Article.HTML", "~/papers/7", "../shared/7", "C:\\papers\\7",
+        "papers/42"]

@@ -201,7 +201,8 @@ async def test_the_card_shows_the_record_id_and_the_position_reads_as_one(review
 
 
 async def test_full_text_not_retrieved_is_worded(review: Review) -> None:
-    """f, not retrieved: the card and the notification both say "not retrieved", never not_retrieved."""
+    """f, not retrieved: the notification says "not retrieved", never not_retrieved; the report leaves
+    the queue, and the end of it says why nothing waits (the card's wording: test_full_text_keys)."""
     (rid,) = _pass_title_abstract(review, 1)
     app = make_app(review, reviewer="alice")
     async with app.run_test(size=SIZE) as pilot:
@@ -211,9 +212,10 @@ async def test_full_text_not_retrieved_is_worded(review: Review) -> None:
         await pilot.pause()
         await pilot.press("3")
         await settle(pilot)
-        await wait_until(pilot, lambda: "Full text: not retrieved" in card_text(app), lambda: card_text(app))
-        assert "not_retrieved" not in card_text(app)
+        await wait_until(pilot, lambda: "Nothing waits for you" in card_text(app), lambda: card_text(app))
+        assert "has your decision or its full text marked not retrieved" in card_text(app)
         assert f"Full text of record {rid}: not retrieved" in notes_of(app)
+        assert not any("not_retrieved" in note for note in notes_of(app))
     assert screen_cards.record_card(review, "alice", rid, "ft").full_text_status == "not_retrieved"
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -18,6 +18,8 @@ MAX_BOX_HEIGHT = 90
 #: The options' height (with their border), at most and, when the screen is short, at least.
 MAX_OPTIONS_HEIGHT = 16
 MIN_OPTIONS_HEIGHT = 4
+#: The list's keys that move its highlight: an option the user moved to is one picked.
+MOVES = frozenset({"up", "down", "home", "end", "pageup", "pagedown"})
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,11 @@ class ChoiceModal(ModalScreen[Choice | None]):
     the second at once, 1 waits for a second digit (12) or enter (the first).
 
     Options listed in `text_required_for` are refused until the text is filled in.
+
+    With `option_for_text`, enter in the text field before the user has picked an option does not take
+    the first one: it asks which option goes with the text, highlighting the one `option_for_text` names
+    for it (None: the highlight stays), so that one more enter takes it. Typed and entered, a full
+    text's path was stored as the first status's note ("sought"), not as where the PDF is.
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
@@ -57,6 +64,7 @@ class ChoiceModal(ModalScreen[Choice | None]):
     def __init__(
         self, title: str, options: Sequence[str], *, text_label: str | None = "Note (optional)",
         text_required_for: Sequence[str] = (), labels: Sequence[str] | None = None, text: str = "",
+        option_for_text: Callable[[str], str | None] | None = None,
     ) -> None:
         super().__init__()
         self._text = text
@@ -67,6 +75,10 @@ class ChoiceModal(ModalScreen[Choice | None]):
         self._required = set(text_required_for)
         #: The digits typed so far of an option's number that a further digit could still lengthen.
         self._typed = ""
+        self._option_for_text = option_for_text
+        #: Whether the highlighted option is one the user moved to (arrows, a number, or the option
+        #: a refusal asked the text for), not the first one the list starts on.
+        self._picked = False
 
     def compose(self) -> ComposeResult:
         """The title, the numbered options, the text field (all shown as given: a title or an option
@@ -107,6 +119,8 @@ class ChoiceModal(ModalScreen[Choice | None]):
         stored as the exclusion's reason, and the "2" went on to the screen below."""
         key = event.character
         options = self.query_one("#choice-options", OptionList)
+        if options.has_focus and event.key in MOVES:
+            self._picked = True
         if not (key and key.isascii() and key.isdigit() and options.has_focus):
             self._typed = ""
             return
@@ -119,6 +133,7 @@ class ChoiceModal(ModalScreen[Choice | None]):
             self._choose(number - 1)
             return
         self._typed = typed
+        self._picked = True
         options.highlighted = number - 1
 
     @on(OptionList.OptionSelected, "#choice-options")
@@ -127,9 +142,23 @@ class ChoiceModal(ModalScreen[Choice | None]):
 
     @on(Input.Submitted, "#choice-text")
     def _submitted(self) -> None:
-        index = self.query_one("#choice-options", OptionList).highlighted
-        if index is not None:
-            self._choose(index)
+        options = self.query_one("#choice-options", OptionList)
+        text = self.query_one("#choice-text", Input).value.strip()
+        if self._option_for_text is not None and text and not self._picked:
+            self._ask_option(options, self._option_for_text(text))
+            return
+        if options.highlighted is not None:
+            self._choose(options.highlighted)
+
+    def _ask_option(self, options: OptionList, likely: str | None) -> None:
+        """Ask which option the typed text goes with, the `likely` one highlighted."""
+        if likely in self._options:
+            options.highlighted = self._options.index(likely)
+        self.query_one("#choice-hint", Label).update(
+            f"{self._text_label} — which option goes with it? enter takes the highlighted one, "
+            "or press its number")
+        self.call_after_refresh(self._fit_options)  # the longer hint may take another line
+        options.focus()
 
     def _choose(self, index: int) -> None:
         option = self._options[index]
@@ -143,6 +172,7 @@ class ChoiceModal(ModalScreen[Choice | None]):
             self.call_after_refresh(self._fit_options)  # the longer hint may take another line
             self.query_one("#choice-text", Input).focus()
             self.query_one("#choice-options", OptionList).highlighted = index
+            self._picked = True  # the enter after the text is typed takes this option
             return
         self.dismiss(Choice(option, text))
 

@@ -141,6 +141,7 @@ class ScreeningScreen(NoteKeys, FullTextKeys):
         self._stopping: list[tuple[str, str]] = []
         #: The recount waiting for the writes to stop (see RECOUNT_AFTER_WRITES_SECONDS).
         self._recount: Timer | None = None
+        self._full_text_writing = {}
 
     # -- layout -------------------------------------------------------------------------------------
 
@@ -413,6 +414,26 @@ class ScreeningScreen(NoteKeys, FullTextKeys):
             self._update_status()
             self._prefetch()
 
+    def _leave_queue(self, record_id: int) -> None:
+        """A report marked not retrieved takes no decision (README): out of the queue, on to the next
+        record waiting if it was on screen, one fewer left. `reviewkit full-text RECORD retrieved` brings
+        it back with the next queue loaded."""
+        on_screen = record_id == self.queue.current
+        went_round = on_screen and self.queue.advance(self.decisions.mine)
+        self.queue.drop(record_id)
+        if went_round:
+            self.notify(back_to_waiting(self.queue, self.decisions.mine), markup=False)
+        if self.decisions.notes.get(record_id):
+            self.notify(f"Your note on record {record_id} was not saved: it takes no decision now",
+                        severity="warning", markup=False)
+        self.decisions.left_queue(record_id)
+        if on_screen:
+            self._show_current()
+        else:  # the reviewer had moved on: the record shown stays as it is
+            self._update_status()
+            self._prefetch()
+        self._recount_soon()
+
     def _update_status(self) -> None:
         parts = [f"{STAGES[self.stage]} · {self.reviewer or 'no reviewer'}"]  # type: ignore[index]
         parts += self.decisions.status(self.queue.current)
@@ -433,7 +454,7 @@ class ScreeningScreen(NoteKeys, FullTextKeys):
     def action_decide(self, decision: str) -> None:
         """Decide on the record on screen and move to the next one at once (the write follows in a worker)."""
         rid = self._shown_id()
-        if rid is None:
+        if rid is None or (self.stage == "ft" and self.refused_not_retrieved(rid)):
             return
         if decision == "exclude" and self.stage == "ft":
             reasons = self.review.protocol.screening.exclusion_reasons

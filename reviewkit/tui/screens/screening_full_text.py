@@ -10,7 +10,7 @@ from textual.screen import Screen
 from reviewkit.errors import ReviewkitError
 from reviewkit.services import screen_full_text
 from reviewkit.services.project import Review
-from reviewkit.services.screen_full_text import FULL_TEXT_STATUSES
+from reviewkit.services.screen_full_text import FULL_TEXT_STATUSES, full_text_not_retrieved
 from reviewkit.tui import messages as msg
 from reviewkit.tui.modals.choice import Choice, ChoiceModal
 from reviewkit.tui.record_queue import RecordQueue
@@ -20,13 +20,19 @@ from reviewkit.tui.widgets.record_card import full_text_wording
 
 class FullTextKeys(Screen[None]):
     """The full-text keys of the screening screen (ScreeningScreen, which sets the attributes below and
-    says which record is on screen): o opens the record's full text, f records its status."""
+    says which record is on screen): o opens the record's full text, f records its status.
+
+    A report marked not retrieved leaves the queue (it takes no full-text decision until it is marked
+    retrieved; the service refuses one), and a decision key on one, marked so elsewhere, is refused here.
+    """
 
     review: Review
     reviewer: str | None
     stage: str
     queue: RecordQueue
     _opener: Callable[[str], None]
+    #: record → the status being stored for it (f chosen, its write not answered yet).
+    _full_text_writing: dict[int, str]
 
     def _shown_id(self) -> int | None:
         """The record on screen, or None (with a word to the user) while it is still loading."""
@@ -39,6 +45,22 @@ class FullTextKeys(Screen[None]):
     def _key(self, action: str) -> str:
         """The key of a screen action as the user has it ([keys] in the user config may remap it)."""
         raise NotImplementedError
+
+    def _leave_queue(self, record_id: int) -> None:
+        """Take a record that takes no decision now out of the queue, moving on if it is on screen."""
+        raise NotImplementedError
+
+    def refused_not_retrieved(self, record_id: int) -> bool:
+        """Refuse, at once and said why, a decision on a record whose full text is marked not retrieved
+        (or being marked so): the screen moved on and then said "not saved" when the service refused it."""
+        card = self.queue.cards.get(record_id)
+        if (self._full_text_writing.get(record_id) != "not_retrieved"
+                and (card is None or card.full_text_status != "not_retrieved")):
+            return False
+        why = full_text_not_retrieved(record_id)
+        self.notify(f"{why[0].upper()}{why[1:]}: press {self._key('full_text_status')} to record where it is, or "
+                    f"{self._key('next')} for the next record", severity="error", markup=False)
+        return True
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Full-text keys exist at the full-text stage only."""
@@ -53,7 +75,10 @@ class FullTextKeys(Screen[None]):
             stored = screen_full_text.set_full_text(self.review, self.reviewer, record_id, status,
                                                     location=location, note=note)
         except ReviewkitError as exc:
-            self.post_message(msg.ServiceFailed("full text", str(exc)))
+            self.post_message(msg.FullTextRefused(record_id, str(exc)))
+            return
+        except Exception as exc:  # noqa: BLE001 - answered either way, or its record's decisions stay refused
+            self.post_message(msg.FullTextRefused(record_id, f"Full text of record {record_id} was not saved: {exc}"))
             return
         self.post_message(msg.FullTextSaved(record_id, status, screen_full_text.missing_file(self.review, stored)))
 
@@ -69,13 +94,22 @@ class FullTextKeys(Screen[None]):
             self.post_message(msg.ServiceFailed("open", f"could not open {location}: {exc}"))
 
     def on_full_text_saved(self, message: msg.FullTextSaved) -> None:
-        """Confirm and show the new status."""
+        """Confirm and show the new status; a report not retrieved leaves the queue."""
+        self._full_text_writing.pop(message.record_id, None)
         self.notify(f"Full text of record {message.record_id}: {full_text_wording(message.status)}", markup=False)
         if message.missing is not None:
             # Stored all the same (the PDF may be put there later), but said now, not when o finds nothing.
             self.notify(f"No file at {message.missing} yet (a relative path is taken from the review folder)",
                         severity="warning", markup=False)
-        self._refresh_card(message.record_id)
+        if message.status == "not_retrieved":
+            self._leave_queue(message.record_id)
+        else:
+            self._refresh_card(message.record_id)
+
+    def on_full_text_refused(self, message: msg.FullTextRefused) -> None:
+        """Say why; the record stays as it was."""
+        self._full_text_writing.pop(message.record_id, None)
+        self.notify(message.error, severity="error", markup=False)
 
     def action_open_full_text(self) -> None:
         """Open the record's PDF or URL with the system viewer."""
@@ -99,9 +133,15 @@ class FullTextKeys(Screen[None]):
 
         def chosen(choice: Choice | None) -> None:
             if choice is not None:
+                self._full_text_writing[rid] = choice.option
                 self._set_full_text(rid, choice.option, choice.text)
+
+        def likely(text: str) -> str | None:
+            # Typed then entered with no status picked, a path was stored as a note on "sought" (the
+            # first status); now the picker asks, offering "retrieved" for what reads as a location.
+            return "retrieved" if screen_full_text.looks_like_location(text, self.review.folder) else None
 
         labels = ["sought", "retrieved (type its path or URL below)", "not retrieved"]
         self.app.push_screen(ChoiceModal(f"Full text of record {rid}", FULL_TEXT_STATUSES, labels=labels,
                                          text_label="Path or URL (retrieved) or a note",
-                                         text_required_for=["retrieved"]), chosen)
+                                         text_required_for=["retrieved"], option_for_text=likely), chosen)
