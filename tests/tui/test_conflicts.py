@@ -9,13 +9,15 @@ import pytest
 from rich.console import Console
 from textual.content import Content
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Label, Static
 
 from reviewkit.domain.records import Record
 from reviewkit.services import screen, screen_cards
 from reviewkit.services.conflicts import list_conflicts
 from reviewkit.services.project import Review
 from reviewkit.services.report import prisma_counts
+from reviewkit.store import screening as screening_store
+from reviewkit.store.db import session_scope
 from reviewkit.tui.app import ReviewkitApp, make_app
 from reviewkit.tui.modals.choice import ChoiceModal
 from reviewkit.tui.screens.conflicts import ConflictsScreen, decisions_table
@@ -270,6 +272,27 @@ async def test_full_text_exclusion_needs_a_reason(review: Review) -> None:
         await settle(pilot)
         assert "No conflicts at full text." in _text(app, "#conflicts-status")
     assert screen_cards.record_card(review, "alice", rid, "ft").outcome == "excluded"
+
+
+async def test_an_adjudicator_s_note_entered_before_a_reason_asks_for_the_reason(review: Review) -> None:
+    """The adjudicator's note typed and entered in the reason picker stored the first reason, not chosen;
+    now the picker asks for the reason, and the one pressed then is stored with the note."""
+    rid = _conflict(review, "ft")
+    reasons = review.protocol.screening.exclusion_reasons
+    app = make_app(review, reviewer="carol")
+    async with app.run_test(size=SIZE) as pilot:
+        await app.push_screen(ConflictsScreen(review, "carol", stage="ft"))
+        await settle(pilot)
+        await pilot.press("e", "tab", *"a review of trials", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ChoiceModal)
+        assert "which option goes with it?" in str(app.screen.query_one("#choice-hint", Label).render())
+        await pilot.press("2")
+        await settle(pilot)
+        assert not isinstance(app.screen, ChoiceModal)
+    with session_scope(review.engine) as session:
+        row = screening_store.adjudication_row(session, rid, "ft")
+        assert row is not None and (row.decision, row.reason, row.note) == ("exclude", reasons[1], "a review of trials")
 
 
 async def test_different_full_text_reasons_are_listed_and_e_picks_the_one_counted(review: Review) -> None:

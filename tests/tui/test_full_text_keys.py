@@ -252,3 +252,24 @@ def test_a_dropped_record_leaves_the_queue_and_the_search_with_the_cursor_in_pla
     assert (queue.ids, queue.current) == ([4], None)
     queue.widen()
     assert queue.all_ids == queue.ids == [1, 4]
+
+
+async def test_a_note_entered_before_a_reason_asks_for_the_reason(review: Review) -> None:
+    """e, tab, a note, enter stored the first reason, which the screener never chose, as the exclusion's
+    reason, PRISMA's count of it included. Now enter asks which reason goes with the note (nothing stored
+    yet), and the reason picked then takes the note."""
+    a, _ = _pass_title_abstract(review, 2)
+    reasons = review.protocol.screening.exclusion_reasons
+    app = make_app(review, reviewer="alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_screening(pilot, app, "ft")
+        await pilot.press("e", "tab", *"an editorial", "enter")
+        await settle(pilot)
+        highlighted, hint = _picker(app)
+        assert highlighted == 0 and "which option goes with it?" in hint
+        assert _reason(review, a) is None
+        await pilot.press("3")
+        await settle(pilot)
+        assert not isinstance(app.screen, ChoiceModal)
+    own = screen_cards.record_card(review, "alice", a, "ft").own
+    assert own is not None and (own.reason, own.note) == (reasons[2], "an editorial")

@@ -36,6 +36,12 @@ def short_label(label: str) -> str:
     return label.split(" (", 1)[0].split(" — ", 1)[0]
 
 
+def no_option_offered(_text: str) -> None:
+    """An `option_for_text` that offers none: enter in the text field asks for an option, the highlight
+    left where it is (an exclusion's note says nothing of which reason it goes with)."""
+    return None
+
+
 class ChoiceModal(ModalScreen[Choice | None]):
     """Pick one option (arrows then enter, or its number); the text field below goes with it.
 

@@ -27,7 +27,7 @@ from reviewkit.services.conflicts import (
 from reviewkit.services.project import Review
 from reviewkit.services.screen_cards import RecordCard
 from reviewkit.tui import messages as msg
-from reviewkit.tui.modals.choice import Choice, ChoiceModal
+from reviewkit.tui.modals.choice import Choice, ChoiceModal, no_option_offered
 from reviewkit.tui.modals.text_prompt import TextPromptModal
 from reviewkit.tui.plain import plain
 from reviewkit.tui.widgets.fitted_table import FittedTable, clipped
@@ -337,7 +337,8 @@ class ConflictsScreen(Screen[None]):
 
             self.app.push_screen(ChoiceModal(f"Why exclude record {rid}?",
                                              self.review.protocol.screening.exclusion_reasons,
-                                             text=self._notes.get(rid, "")), chosen)
+                                             text=self._notes.get(rid, ""), option_for_text=no_option_offered),
+                                 chosen)
             return
         self._settle(conflict, decision, None, self._notes.get(rid))
 

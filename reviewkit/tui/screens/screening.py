@@ -30,7 +30,7 @@ from reviewkit.services.screen_queue import ScreeningProgress
 from reviewkit.tui import messages as msg
 from reviewkit.tui.decision_log import DecisionLog
 from reviewkit.tui.decision_queue import DecisionQueue, Write
-from reviewkit.tui.modals.choice import Choice, ChoiceModal
+from reviewkit.tui.modals.choice import Choice, ChoiceModal, no_option_offered
 from reviewkit.tui.modals.text_prompt import TextPromptModal
 from reviewkit.tui.record_queue import RecordQueue
 from reviewkit.tui.screening_keys import SCREENING_BINDINGS, user_keymap
@@ -464,9 +464,10 @@ class ScreeningScreen(NoteKeys, FullTextKeys):
                     self.decisions.notes.pop(rid, None)
                     self._commit(rid, "exclude", choice.option, choice.text)
 
-            # Her note, kept with the exclusion unless she edits it here.
-            self.app.push_screen(ChoiceModal(f"Why exclude record {rid}?", reasons,
-                                             text=self.own_note(rid)), chosen)
+            # Her note, kept with the exclusion unless she edits it here. A note typed and entered before a
+            # reason is picked asks for the reason (the first one was stored, on no choice of hers).
+            self.app.push_screen(ChoiceModal(f"Why exclude record {rid}?", reasons, text=self.own_note(rid),
+                                             option_for_text=no_option_offered), chosen)
             return
         self._commit(rid, decision, None, self.take_note(rid))
 
