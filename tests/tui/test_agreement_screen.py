@@ -13,7 +13,7 @@ from textual.widgets import DataTable
 from reviewkit.cli import cli
 from reviewkit.services import screen
 from reviewkit.services.project import Review, open_review
-from reviewkit.tui.app import make_app
+from reviewkit.tui.app import ReviewkitApp, make_app
 from reviewkit.tui.screens.agreement import AgreementScreen
 from tests.factories import add_records
 from tests.tui.rendered import footer_once, line_with, narrow_columns, screen_lines
@@ -111,6 +111,18 @@ def _cells(pair: dict[str, object]) -> list[str]:
             two(pair["kappa"]), ci, "—" if percent is None else f"{percent:.1f}%", str(pair["n"])]
 
 
+def _cli_rows(review: Review, viewer: str, *flags: str) -> list[list[str]]:
+    """`reviewkit agreement --json` as the viewer runs it, each pair as the screen's table words it."""
+    out = CliRunner().invoke(cli, ["-C", str(review.folder), "--reviewer", viewer, "agreement", "--json", *flags])
+    return [_cells(p) for p in json.loads(out.output)]
+
+
+def _shown_rows(app: ReviewkitApp) -> list[list[str]]:
+    """The agreement table's rows as shown, without the Note column."""
+    table = app.screen.query_one("#agreement-pairs", DataTable)
+    return [[str(c) for c in table.get_row_at(i)[:6]] for i in range(table.row_count)]
+
+
 async def test_three_screeners_at_both_stages_match_the_cli_and_refresh(
         tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Three screeners per record: a row per pair and stage, a full-text maybe its own category, each
@@ -139,30 +151,21 @@ async def test_three_screeners_at_both_stages_match_the_cli_and_refresh(
                 screen.record_decision(review, who, rid, "ft", decision,
                                        reason="Animal study" if decision == "exclude" else None)
 
-        def cli_rows() -> list[list[str]]:
-            out = CliRunner().invoke(cli, ["-C", str(review.folder), "--reviewer", "alice", "agreement", "--json"])
-            return [_cells(p) for p in json.loads(out.output)]
-
         app = make_app(review, reviewer="alice")
         async with app.run_test(size=(160, 40)) as pilot:
             await settle(pilot)
             await app.push_screen(AgreementScreen(review, "alice"))
             await settle(pilot)
-            table = app.screen.query_one("#agreement-pairs", DataTable)
-
-            def shown_rows() -> list[list[str]]:
-                return [[str(c) for c in table.get_row_at(i)[:6]] for i in range(table.row_count)]
-
-            expected = cli_rows()
+            expected = _cli_rows(review, "alice")
             assert [row[:2] for row in expected] == [[stage, pair] for stage in ("title/abstract", "full text")
                                                      for pair in ("alice · bob", "alice · dave", "bob · dave")]
-            assert shown_rows() == expected
+            assert _shown_rows(app) == expected
             for who in ("alice", "bob", "dave"):
                 screen.record_decision(review, who, ids[7], "ta", "exclude")
             await pilot.press("r")
             await settle(pilot)
-            assert shown_rows() == cli_rows() != expected
-            assert shown_rows()[0][-1] == "8"
+            assert _shown_rows(app) == _cli_rows(review, "alice") != expected
+            assert _shown_rows(app)[0][-1] == "8"
     finally:
         review.engine.dispose()
 
@@ -180,3 +183,29 @@ async def test_with_no_pair_the_screen_says_what_the_viewer_can_know(review: Rev
             await settle(pilot)
             assert isinstance(app.screen, AgreementScreen)
             assert said in " ".join(screen_lines(app))
+
+
+async def test_m_counts_a_title_abstract_maybe_as_its_own_category_as_keep_maybe_does(review: Review) -> None:
+    """alice's maybes against bob's includes: as include (the default) they agree on all 6 records, kappa
+    1.00; as its own category (m, `--keep-maybe`) on 4, a lower kappa. m again goes back. Each table as
+    `reviewkit agreement --json` with and without --keep-maybe gives it."""
+    ids = add_records(review, 6)
+    for rid, a, b in zip(ids, ["maybe", "maybe", "include", "include", "exclude", "exclude"],
+                         ["include", "include", "include", "include", "exclude", "exclude"], strict=True):
+        screen.record_decision(review, "alice", rid, "ta", a)
+        screen.record_decision(review, "bob", rid, "ta", b)
+
+    app = make_app(review, reviewer="carol")
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        await app.push_screen(AgreementScreen(review, "carol"))
+        await settle(pilot)
+        as_include, own = _cli_rows(review, "carol"), _cli_rows(review, "carol", "--keep-maybe")
+        assert as_include[0][2] == "1.00" and own[0][2] not in ("1.00", "—") and own[0][4] == "66.7%"
+        assert _shown_rows(app) == as_include
+        for expected, words in ((own, "maybe as its own category at both stages"),
+                                (as_include, "maybe counts as include at title/abstract")):
+            await pilot.press("m")
+            await settle(pilot)
+            assert _shown_rows(app) == expected
+            assert words in " ".join(" ".join(screen_lines(app)).split())

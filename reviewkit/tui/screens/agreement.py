@@ -49,7 +49,6 @@ def no_ci_note(pair: PairAgreement) -> str:
     return f"95% CI not estimable: {why}"
 
 
-
 class AgreementScreen(Screen[None]):
     """Inter-rater agreement as it stands (`reviewkit agreement` prints the same figures).
 
@@ -60,6 +59,7 @@ class AgreementScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("r", "refresh", "Refresh"),
+        Binding("m", "toggle_maybe", "Maybe: include / own"),
     ]
 
     #: Below this width the table leaves out the Note column and a line under it says the highlighted
@@ -91,6 +91,9 @@ class AgreementScreen(Screen[None]):
         self.pairs: list[PairAgreement] = []
         #: Whether the table has the narrow columns (no Note).
         self._narrow = False
+        #: Whether a title/abstract maybe counts as its own category (`reviewkit agreement --keep-maybe`)
+        #: rather than as include, which it is for where the record goes.
+        self.keep_maybe = False
 
     def compose(self) -> ComposeResult:
         """A status line, the table of pairs, the highlighted pair in full (narrow only)."""
@@ -136,10 +139,17 @@ class AgreementScreen(Screen[None]):
         """Recount in a worker thread."""
         self._load()
 
+    def action_toggle_maybe(self) -> None:
+        """Count a title/abstract maybe as include (the default) or as its own category, and recount:
+        the figures `reviewkit agreement` and `--keep-maybe` give, on one screen."""
+        self.keep_maybe = not self.keep_maybe
+        self.query_one("#agreement-status", Static).update("Counting…")
+        self._load()
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="agreement")
     def _load(self) -> None:
         try:
-            pairs = agreement_report(self.review, self.reviewer)
+            pairs = agreement_report(self.review, self.reviewer, collapse_maybe=not self.keep_maybe)
             self.post_message(self.Loaded(pairs, empty="" if pairs else no_figures_text(self.review, self.reviewer)))
         except ReviewkitError as exc:
             self.post_message(self.Loaded([], str(exc)))
@@ -154,8 +164,10 @@ class AgreementScreen(Screen[None]):
         elif not message.pairs:
             status.update(message.empty)
         else:
-            status.update("Cohen's kappa (maybe counts as include at title/abstract; at full text, where a maybe "
-                          "goes to the adjudicator, as its own category) with its 95% CI, over the records both "
+            at_ta = ("maybe as its own category at both stages" if self.keep_maybe else
+                     "maybe counts as include at title/abstract; at full text, where a maybe goes to the "
+                     "adjudicator, as its own category")
+            status.update(f"Cohen's kappa ({at_ta}; m switches) with its 95% CI, over the records both "
                           "reviewers decided")
 
     def _show_pairs(self) -> None:
